@@ -1,0 +1,29 @@
+/**
+ * The schema owned by sm, as knex migrations. They are compiled into the package and listed
+ * here (not discovered on disk) so that the same build runs them on MySQL, MariaDB and SQLite.
+ */
+import type { Knex } from 'knex';
+import * as core from './0001_core.js';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [['0001_core', core]];
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => MIGRATIONS.map(([name]) => name),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const found = MIGRATIONS.find(([candidate]) => candidate === name);
+    if (!found) throw new Error(`unknown migration ${name}`);
+    return found[1];
+  },
+};
+
+/** Brings the schema to the latest version; safe to run from several replicas at once (knex lock). */
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest({ migrationSource, tableName: 'cx_migrations' })) as [number, string[]];
+  return applied;
+}

@@ -1,0 +1,170 @@
+/**
+ * Wire schemas of the public API (`/api/v1`). The same objects drive ajv validation in wfm and the
+ * OpenAPI 3.1 document at `/api/v1/openapi.json`; the interfaces beside them are the TypeScript
+ * view of the same shapes.
+ */
+
+/** Kubernetes DNS-1123 label: what cluster, pool and node names must be. */
+export const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+export const KUBERNETES_VERSION = '^\\d+\\.\\d+\\.\\d+$';
+
+export const CLUSTER_STATUSES = ['Provisioning', 'Ready', 'Updating', 'Deleting', 'Failed'] as const;
+export const WORKFLOW_STATUSES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Cancelled'] as const;
+export const STEP_STATUSES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Cancelled'] as const;
+export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
+export type WorkflowStatus = (typeof WORKFLOW_STATUSES)[number];
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+export const MAX_CONTROL_PLANE = 7;
+export const MAX_POOL_COUNT = 500;
+export const MAX_POOLS = 20;
+export const PAGE_LIMIT_MAX = 500;
+export const PAGE_LIMIT_DEFAULT = 50;
+
+export const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  description: 'RFC 9457 problem details; `code` is stable (docs/errors.md).',
+  required: ['type', 'title', 'status', 'detail', 'code'],
+  properties: {
+    type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' },
+    code: { type: 'string' }, requestId: { type: 'string' }, retryable: { type: 'boolean' },
+    fields: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+  },
+} as const;
+
+export const loginRequestSchema = {
+  type: 'object', additionalProperties: false, required: ['username', 'password'],
+  properties: {
+    username: { type: 'string', minLength: 1, maxLength: 128 },
+    password: { type: 'string', minLength: 1, maxLength: 1024 },
+  },
+} as const;
+export interface LoginRequest { username: string; password: string }
+
+export const loginResponseSchema = {
+  type: 'object', required: ['token', 'expiresAt'],
+  properties: { token: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' }, user: { type: 'object', properties: { id: { type: 'string' }, username: { type: 'string' }, role: { type: 'string' } } } },
+} as const;
+export interface LoginResponse { token: string; expiresAt: string; user: { id: string; username: string; role: string } }
+
+const nodePoolRequestSchema = {
+  type: 'object', additionalProperties: false, required: ['name', 'count'],
+  properties: {
+    name: { type: 'string', pattern: DNS1123_LABEL, minLength: 1, maxLength: 40, description: 'DNS-1123 label, unique in the cluster' },
+    count: { type: 'integer', minimum: 0, maximum: MAX_POOL_COUNT },
+  },
+} as const;
+
+export const clusterCreateRequestSchema = {
+  type: 'object', additionalProperties: false, required: ['name', 'provider', 'kubernetesVersion', 'controlPlane'],
+  properties: {
+    name: { type: 'string', pattern: DNS1123_LABEL, minLength: 1, maxLength: 40, description: 'DNS-1123 label, unique among clusters' },
+    provider: { type: 'string', minLength: 1, maxLength: 32, description: 'One of GET /api/v1/providers' },
+    kubernetesVersion: { type: 'string', pattern: KUBERNETES_VERSION, description: 'One of the provider\'s kubernetesVersions' },
+    controlPlane: {
+      type: 'object', additionalProperties: false, required: ['count'],
+      properties: { count: { type: 'integer', enum: [1, 3, 5, 7], description: 'Odd, so that etcd keeps quorum' } },
+    },
+    nodePools: { type: 'array', maxItems: MAX_POOLS, default: [], items: nodePoolRequestSchema },
+  },
+} as const;
+export interface NodePoolRequest { name: string; count: number }
+export interface ClusterCreateRequest {
+  name: string;
+  provider: string;
+  kubernetesVersion: string;
+  controlPlane: { count: number };
+  nodePools: NodePoolRequest[];
+}
+
+export const workflowRefSchema = { type: 'object', required: ['id'], properties: { id: { type: 'string' }, status: { type: 'string', enum: WORKFLOW_STATUSES } } } as const;
+
+export const clusterSchema = {
+  type: 'object',
+  required: ['id', 'name', 'provider', 'kubernetesVersion', 'status', 'controlPlane', 'nodePools', 'createdAt', 'updatedAt'],
+  properties: {
+    id: { type: 'string' }, name: { type: 'string' }, provider: { type: 'string' }, kubernetesVersion: { type: 'string' },
+    status: { type: 'string', enum: CLUSTER_STATUSES }, statusMessage: { type: ['string', 'null'] },
+    controlPlane: { type: 'object', properties: { count: { type: 'integer' } } },
+    nodePools: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, count: { type: 'integer' } } } },
+    activeWorkflowId: { type: ['string', 'null'] },
+    createdBy: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' }, updatedAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+export interface Cluster {
+  id: string; name: string; provider: string; kubernetesVersion: string; status: ClusterStatus; statusMessage: string | null;
+  controlPlane: { count: number }; nodePools: NodePoolRequest[]; activeWorkflowId: string | null;
+  createdBy: string; createdAt: string; updatedAt: string;
+}
+
+export const clusterAcceptedSchema = {
+  type: 'object', required: ['cluster', 'workflow'],
+  properties: { cluster: clusterSchema, workflow: workflowRefSchema },
+} as const;
+
+export const listQuerySchema = {
+  type: 'object', additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: PAGE_LIMIT_MAX, default: PAGE_LIMIT_DEFAULT },
+    cursor: { type: 'string', maxLength: 256, description: 'nextCursor of the previous page' },
+  },
+} as const;
+
+export function listSchema(item: object): object {
+  return { type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: item }, nextCursor: { type: ['string', 'null'] } } };
+}
+export interface Page<T> { items: T[]; nextCursor: string | null }
+
+export const idParamsSchema = {
+  type: 'object', required: ['id'], additionalProperties: false,
+  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;
+
+export const workflowStepSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' }, status: { type: 'string', enum: STEP_STATUSES }, attempts: { type: 'integer' },
+    message: { type: ['string', 'null'] }, error: { type: ['object', 'null'], additionalProperties: true },
+    startedAt: { type: ['string', 'null'] }, finishedAt: { type: ['string', 'null'] },
+  },
+} as const;
+export interface WorkflowStep {
+  name: string; status: StepStatus; attempts: number; message: string | null;
+  error: { code: string; message: string; retryable?: boolean } | null; startedAt: string | null; finishedAt: string | null;
+}
+
+export const workflowSchema = {
+  type: 'object', required: ['id', 'workflow', 'status', 'steps'],
+  properties: {
+    id: { type: 'string' }, workflow: { type: 'string' }, workflowVersion: { type: 'integer' }, clusterId: { type: 'string' },
+    status: { type: 'string', enum: WORKFLOW_STATUSES }, currentStep: { type: 'integer' }, generation: { type: 'integer' },
+    steps: { type: 'array', items: workflowStepSchema },
+    error: { type: ['object', 'null'], additionalProperties: true },
+    createdBy: { type: 'string' }, createdAt: { type: 'string' }, startedAt: { type: ['string', 'null'] }, finishedAt: { type: ['string', 'null'] }, updatedAt: { type: 'string' },
+  },
+} as const;
+export interface Workflow {
+  id: string; workflow: string; workflowVersion: number; clusterId: string; status: WorkflowStatus; currentStep: number; generation: number;
+  steps: WorkflowStep[]; error: { code: string; message: string } | null; input: Record<string, unknown>;
+  createdBy: string; createdAt: string; startedAt: string | null; finishedAt: string | null; updatedAt: string;
+}
+
+export const nodeSchema = {
+  type: 'object', required: ['name', 'role', 'status', 'kubernetesVersion'],
+  properties: {
+    name: { type: 'string' }, role: { type: 'string', enum: ['control-plane', 'worker'] }, pool: { type: 'string' },
+    status: { type: 'string', enum: ['Ready', 'NotReady'] }, kubernetesVersion: { type: 'string' },
+    machine: { type: 'object', properties: { id: { type: 'string' }, phase: { type: 'string' }, providerId: { type: ['string', 'null'] }, addresses: { type: 'array', items: { type: 'string' } } } },
+  },
+} as const;
+export interface Node {
+  name: string; role: 'control-plane' | 'worker'; pool: string; status: 'Ready' | 'NotReady'; kubernetesVersion: string;
+  machine: { id: string; phase: string; providerId: string | null; addresses: string[] };
+}
+
+export const providerSchema = {
+  type: 'object', required: ['name', 'kubernetesVersions'],
+  properties: { name: { type: 'string' }, kubernetesVersions: { type: 'array', items: { type: 'string' } }, contractVersion: { type: 'string' } },
+} as const;
+export interface ProviderInfo { name: string; kubernetesVersions: string[]; contractVersion: string }

@@ -1,0 +1,112 @@
+/**
+ * What the embedded default needs beyond the services: generated secrets under dataDir and a
+ * private redis-server. Only `cx all-in-one` uses this; production points at its own Redis.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+
+export interface EmbeddedSecrets {
+  secretKey: string;
+  serviceToken: string;
+  /** Only when cx generated the bootstrap admin's password (CX_ADMIN_PASSWORD unset). */
+  adminPassword?: string;
+}
+
+/** Reads `dataDir/secrets.json`, generating what is missing (file mode 0600). */
+export function embeddedSecrets(dataDir: string, generateAdminPassword: boolean): EmbeddedSecrets {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = join(dataDir, 'secrets.json');
+  const current = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<EmbeddedSecrets>) : {};
+  const secrets: EmbeddedSecrets = {
+    secretKey: current.secretKey ?? randomBytes(32).toString('base64url'),
+    serviceToken: current.serviceToken ?? randomBytes(32).toString('base64url'),
+    ...(current.adminPassword ? { adminPassword: current.adminPassword } : generateAdminPassword ? { adminPassword: randomBytes(12).toString('base64url') } : {}),
+  };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface PrivateRedis {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts redis-server on a free loopback port with its data (append-only file) under
+ * `dataDir/redis`, so that queued work survives a restart. A server left by a crashed cx is
+ * stopped first, so that two servers never share the data directory.
+ */
+export async function startPrivateRedis(dataDir: string): Promise<PrivateRedis> {
+  const dir = resolve(dataDir, 'redis');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pidFile = join(dir, 'redis.pid');
+  await stopStaleRedis(pidFile);
+  const port = await freePort();
+  const child: ChildProcess = spawn('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--pidfile', pidFile, '--daemonize', 'no',
+    '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes',
+    '--logfile', join(dir, 'redis.log'),
+  ], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  const spawnError = new Promise<never>((_, reject) => child.once('error', (error) => reject(error)));
+  spawnError.catch(() => undefined);
+  const url = `redis://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined);
+    try {
+      await Promise.race([probe.connect().then(() => probe.ping()), spawnError]);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new Error('redis-server is not installed; install Debian\'s redis-server (apt-get install redis-server) or set CX_REDIS_URL');
+      }
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the private redis-server did not start; see ${join(dir, 'redis.log')}`);
+      await sleep(100);
+    } finally {
+      probe.disconnect();
+    }
+  }
+  return {
+    url,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await Promise.race([exited, sleep(10_000)]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    },
+  };
+}
+
+async function stopStaleRedis(pidFile: string): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  let command = '';
+  try {
+    command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return; // not running
+  }
+  if (!command.includes('redis-server')) return;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await sleep(100);
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+/**
+ * `cx`: one binary for every way of running cx — a single service (`cx sm`, `cx wfm`, `cx sddc`),
+ * all three in one process (`cx all-in-one`, the embedded default behind `npm start`), or the
+ * schema migrations alone (`cx migrate`, the Helm hook).
+ */
+import { Command } from 'commander';
+import { Redis } from 'ioredis';
+import { loadConfig, redactConfig, redactUrl } from '@cx/config';
+import { CxError } from '@cx/errors';
+import { buildSddcApp } from '@cx/sddc';
+import { createLogger, type Logger } from '@cx/service-kit';
+import { buildSmApp, openDatabase } from '@cx/sm';
+import { migrateLatest } from '@cx/migrations';
+import { buildWfmApp } from '@cx/wfm';
+import type { FastifyInstance } from 'fastify';
+import { embeddedSecrets, startPrivateRedis, type PrivateRedis } from './embedded.js';
+
+const program = new Command('cx').description('cx — Container-as-a-Service control plane').option('-c, --config <file>', 'YAML configuration file (or CX_CONFIG)');
+
+program.command('all-in-one').description('run sm, sddc and wfm in one process (the embedded default)').action(async () => {
+  const options = program.opts<{ config?: string }>();
+  const base = loadConfig({ file: options.config });
+  const secrets = embeddedSecrets(base.dataDir, !base.adminPassword);
+  const portsGiven = { sm: process.env['CX_SM_PORT'] !== undefined, sddc: process.env['CX_SDDC_PORT'] !== undefined };
+  let config = loadConfig({
+    file: options.config,
+    defaults: {
+      secretKey: secrets.secretKey, serviceToken: secrets.serviceToken,
+      ...(secrets.adminPassword ? { adminPassword: secrets.adminPassword } : {}),
+      sm: { port: portsGiven.sm ? undefined : 0 }, sddc: { port: portsGiven.sddc ? undefined : 0 },
+    },
+  });
+  const logger = createLogger({ level: config.log.level, service: 'cx' });
+  let redis: PrivateRedis | undefined;
+  if (!config.redis.url) {
+    redis = await startPrivateRedis(config.dataDir);
+    config = { ...config, redis: { ...config.redis, url: redis.url } };
+    logger.info({ url: redis.url }, 'private redis-server started');
+  } else {
+    await checkRedis(config.redis.url);
+  }
+  const started: FastifyInstance[] = [];
+  const stop = onSignals(logger, async () => {
+    for (const app of started.reverse()) await app.close();
+    await redis?.stop();
+  });
+  try {
+    const sm = await buildSmApp(config, logger.child({ service: 'sm' }));
+    started.push(sm.app);
+    const smAddress = await sm.app.listen({ host: config.sm.host, port: config.sm.port });
+    config = { ...config, sm: { ...config.sm, url: smAddress } };
+    const sddc = await buildSddcApp(config, logger.child({ service: 'sddc' }));
+    started.push(sddc.app);
+    await sddc.app.listen({ host: config.sddc.host, port: config.sddc.port });
+    const wfm = await buildWfmApp(config, logger.child({ service: 'wfm' }));
+    started.push(wfm.app);
+    await wfm.app.listen({ host: config.http.host, port: config.http.port });
+    const base = `http://${config.http.host}:${config.http.port}`;
+    const lines = [
+      '',
+      `cx is running (all-in-one, data in ${config.dataDir}, database ${redactUrl(config.database.url)})`,
+      `  API          ${base}/api/v1`,
+      `  API docs     ${base}/api/v1/docs   (OpenAPI: ${base}/api/v1/openapi.json)`,
+      `  admin login  user "admin", password ${process.env['CX_ADMIN_PASSWORD'] ? 'from CX_ADMIN_PASSWORD' : `${config.adminPassword} (kept in ${config.dataDir}/secrets.json)`}`,
+      '  stop with Ctrl-C',
+      '',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+});
+
+for (const service of ['sm', 'sddc', 'wfm'] as const) {
+  program.command(service).description(`run the ${service} service alone`).action(async () => {
+    const config = loadConfig({ file: program.opts<{ config?: string }>().config });
+    const logger = createLogger({ level: config.log.level, service });
+    logger.info({ config: redactConfig(config) }, 'starting');
+    if (service !== 'sm') {
+      if (!config.redis.url) throw new CxError('CX_INPUT_INVALID', `${service} needs redis.url (CX_REDIS_URL)`);
+      await checkRedis(config.redis.url);
+    }
+    const { app } = service === 'sm' ? await buildSmApp(config, logger) : service === 'sddc' ? await buildSddcApp(config, logger) : await buildWfmApp(config, logger);
+    onSignals(logger, () => app.close());
+    const listen = service === 'sm' ? config.sm : service === 'sddc' ? config.sddc : config.http;
+    await app.listen({ host: listen.host, port: listen.port });
+  });
+}
+
+program.command('migrate').description('bring the SQL schema to the latest version and exit').action(async () => {
+  const config = loadConfig({ file: program.opts<{ config?: string }>().config });
+  const db = openDatabase(config.database.url, 1);
+  try {
+    const applied = await migrateLatest(db);
+    process.stdout.write(applied.length > 0 ? `applied migrations: ${applied.join(', ')}\n` : 'schema is up to date\n');
+  } finally {
+    await db.destroy();
+  }
+});
+
+async function checkRedis(url: string): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5_000 });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (error) {
+    throw new CxError('CX_DEPENDENCY_UNAVAILABLE', `cannot reach Redis at ${redactUrl(url)} (${(error as Error).message}); check redis.url (CX_REDIS_URL)`);
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** Stops cleanly on SIGINT / SIGTERM (a second signal forces the exit). */
+function onSignals(logger: Logger, close: () => Promise<void>): () => Promise<void> {
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopping ??= close());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(130);
+      logger.info({ signal }, 'stopping');
+      stop().then(() => process.exit(0), (error: unknown) => { logger.error({ err: error }, 'error while stopping'); process.exit(1); });
+    });
+  }
+  return stop;
+}
+
+program.parseAsync().catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`cx: ${message}\n`);
+  process.exit(error instanceof CxError && error.code === 'CX_INPUT_INVALID' ? 2 : 1);
+});
+

@@ -1,0 +1,168 @@
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { InputError, type FieldError } from '@cx/errors';
+import { configSchema, type CxConfig } from './schema.js';
+
+export { configSchema, type CxConfig } from './schema.js';
+
+interface SchemaNode {
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  description?: string;
+  default?: unknown;
+  secret?: boolean;
+  enum?: readonly unknown[];
+}
+
+/** One leaf key of the configuration with the environment variable that overrides it. */
+export interface ConfigKey {
+  path: string;
+  env: string;
+  type: string;
+  description: string;
+  default: unknown;
+  secret: boolean;
+  enum?: readonly unknown[];
+}
+
+/** `sim.latencyMs` → `CX_SIM_LATENCY_MS`. */
+export function envNameOf(path: string): string {
+  return 'CX_' + path.split('.').map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+}
+
+/** Every leaf key of the schema, in schema order. */
+export function configKeys(): ConfigKey[] {
+  const keys: ConfigKey[] = [];
+  const walk = (node: SchemaNode, prefix: string): void => {
+    for (const [name, child] of Object.entries(node.properties ?? {})) {
+      const path = prefix ? `${prefix}.${name}` : name;
+      if (child.type === 'object') walk(child, path);
+      else keys.push({ path, env: envNameOf(path), type: child.type ?? 'string', description: child.description ?? '', default: child.default, secret: child.secret === true, ...(child.enum ? { enum: child.enum } : {}) });
+    }
+  };
+  walk(configSchema as unknown as SchemaNode, '');
+  return keys;
+}
+
+export interface LoadConfigOptions {
+  /** YAML file; `CX_CONFIG` is used when absent. */
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Values applied under the file and the environment (e.g. the embedded default's generated keys). */
+  defaults?: Record<string, unknown>;
+}
+
+/**
+ * Loads the YAML file, applies `CX_*` overrides, validates with ajv and freezes. Throws an
+ * InputError listing every invalid key (with its environment variable) at once.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Readonly<CxConfig> {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env['CX_CONFIG'];
+  const errors: FieldError[] = [];
+  let fromFile: Record<string, unknown> = {};
+  if (file) {
+    try {
+      const parsed: unknown = parseYaml(readFileSync(file, 'utf8'));
+      if (parsed !== null && parsed !== undefined) {
+        if (typeof parsed !== 'object' || Array.isArray(parsed)) errors.push({ field: file, message: 'the configuration file must hold a YAML mapping' });
+        else fromFile = parsed as Record<string, unknown>;
+      }
+    } catch (error) {
+      errors.push({ field: file, message: `cannot read the configuration file: ${(error as Error).message}` });
+    }
+  }
+  const merged = deepMerge(structuredClone(options.defaults ?? {}), fromFile);
+  for (const key of configKeys()) {
+    const raw = env[key.env];
+    if (raw === undefined || raw === '') continue;
+    const value = coerce(raw, key.type);
+    if (value === undefined) {
+      errors.push({ field: key.path, message: `${key.env}=${key.secret ? '<redacted>' : raw} is not a valid ${key.type}` });
+      continue;
+    }
+    setPath(merged, key.path, value);
+  }
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+  const validate = ajv.compile(configSchema);
+  if (!validate(merged)) {
+    for (const error of validate.errors ?? []) {
+      const base = error.instancePath.slice(1).replace(/\//g, '.');
+      const path = error.keyword === 'additionalProperties' ? `${base ? base + '.' : ''}${String(error.params['additionalProperty'])}` : base;
+      const message = error.keyword === 'additionalProperties' ? 'is not a known configuration key' : (error.message ?? 'is invalid');
+      errors.push({ field: path, message: `${message} (environment: ${envNameOf(path)})` });
+    }
+  }
+  if (errors.length > 0) {
+    throw new InputError(`invalid configuration:\n${errors.map((e) => `  - ${e.field}: ${e.message}`).join('\n')}`, errors);
+  }
+  return deepFreeze(merged) as unknown as Readonly<CxConfig>;
+}
+
+/** A copy of the configuration fit for logs: secrets replaced, passwords in URLs masked. */
+export function redactConfig(config: Readonly<CxConfig>): Record<string, unknown> {
+  const copy = structuredClone(config) as unknown as Record<string, unknown>;
+  for (const key of configKeys()) {
+    if (!key.secret) continue;
+    const value = getPath(copy, key.path);
+    if (typeof value === 'string') setPath(copy, key.path, key.path.endsWith('url') ? redactUrl(value) : '<redacted>');
+  }
+  return copy;
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:<redacted>@');
+}
+
+function coerce(raw: string, type: string): unknown {
+  switch (type) {
+    case 'integer': return /^-?\d+$/.test(raw) ? Number(raw) : undefined;
+    case 'number': return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : undefined;
+    case 'boolean': return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : undefined;
+    case 'array': return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    default: return raw;
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (typeof next !== 'object' || next === null) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+function getPath(target: Record<string, unknown>, path: string): unknown {
+  let node: unknown = target;
+  for (const part of path.split('.')) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  for (const [key, value] of Object.entries(over)) {
+    const current = base[key];
+    if (isPlainObject(value) && isPlainObject(current)) base[key] = deepMerge(current, value);
+    else base[key] = value;
+  }
+  return base;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,94 @@
+/**
+ * The one configuration schema of cx. Every key can be set in the YAML file and overridden by a
+ * `CX_*` environment variable named after its path (`http.port` → `CX_HTTP_PORT`,
+ * `sim.latencyMs` → `CX_SIM_LATENCY_MS`). docs/configuration.md is written from this schema.
+ */
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    dataDir: { type: 'string', default: '.cx', description: 'Directory for local state of the embedded default (SQLite file, generated keys, sim machines, private Redis).' },
+    http: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        host: { type: 'string', default: '127.0.0.1', description: 'Address the public API (wfm) listens on.' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080, description: 'Port of the public API (wfm).' },
+        bodyLimitBytes: { type: 'integer', minimum: 1024, maximum: 16777216, default: 1048576, description: 'Largest accepted request body.' },
+      },
+    },
+    database: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        url: { type: 'string', pattern: '^(mysql://|sqlite:)', default: 'sqlite:.cx/cx.db', description: '`mysql://user:password@host:port/db` (MySQL 8 / MariaDB) or `sqlite:PATH`. Only sm connects.', secret: true },
+        poolMax: { type: 'integer', minimum: 1, maximum: 200, default: 10, description: 'Largest SQL connection pool of one sm replica.' },
+      },
+    },
+    redis: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        url: { type: 'string', pattern: '^rediss?://', description: 'Redis for the BullMQ queues. Unset for `cx all-in-one`: a private redis-server is started under dataDir.', secret: true },
+        prefix: { type: 'string', pattern: '^[A-Za-z0-9_{}-]+$', default: 'cx', description: 'BullMQ key prefix; use a hash tag such as `{cx}` on Redis Cluster.' },
+      },
+    },
+    secretKey: { type: 'string', minLength: 32, description: 'Key material (at least 32 characters) for encryption at rest and token signing. Generated into dataDir for the embedded default.', secret: true },
+    serviceToken: { type: 'string', minLength: 32, description: 'Token the services present to each other (sm internal API). Generated into dataDir for the embedded default.', secret: true },
+    adminPassword: { type: 'string', minLength: 8, description: 'Password of the bootstrap admin `admin`, set when the user is first created. Generated and printed when unset.', secret: true },
+    tokenTtlSeconds: { type: 'integer', minimum: 60, maximum: 86400, default: 3600, description: 'Lifetime of access tokens issued at login.' },
+    sm: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        url: { type: 'string', pattern: '^https?://', default: 'http://127.0.0.1:8081', description: 'Where wfm and sddc reach sm.' },
+        host: { type: 'string', default: '127.0.0.1', description: 'Address sm listens on.' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8081, description: 'Port sm listens on.' },
+      },
+    },
+    sddc: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        host: { type: 'string', default: '127.0.0.1', description: 'Address of sddc health and metrics endpoints.' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8082, description: 'Port of sddc health and metrics endpoints.' },
+        concurrency: { type: 'integer', minimum: 1, maximum: 1000, default: 50, description: 'Provider operations one sddc replica runs at once.' },
+        providers: { type: 'array', items: { type: 'string', enum: ['sim'] }, default: ['sim'], description: 'Providers this sddc serves (comma-separated in the environment).' },
+      },
+    },
+    workflows: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        concurrency: { type: 'integer', minimum: 1, maximum: 1000, default: 50, description: 'Workflow steps one wfm replica runs at once.' },
+        reconcileIntervalMs: { type: 'integer', minimum: 100, maximum: 600000, default: 5000, description: 'How often wfm looks for running workflows without a live job.' },
+        stepAttempts: { type: 'integer', minimum: 1, maximum: 100, default: 5, description: 'Attempts of a step failing with a retryable error before its workflow fails.' },
+        lockDurationMs: { type: 'integer', minimum: 1000, maximum: 600000, default: 15000, description: 'BullMQ job lock; a job of a crashed process is picked up again after about this long.' },
+      },
+    },
+    sim: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        latencyMs: { type: 'integer', minimum: 0, maximum: 600000, default: 200, description: 'Simulated duration of each sim provider operation (boot, node join, delete).' },
+        failureRate: { type: 'number', minimum: 0, maximum: 1, default: 0, description: 'Probability that a sim provider operation fails with a retryable error.' },
+        dataDir: { type: 'string', description: 'Where sim machines are kept (default: dataDir/sim).' },
+      },
+    },
+    log: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino log level.' },
+      },
+    },
+  },
+} as const;
+
+export interface CxConfig {
+  dataDir: string;
+  http: { host: string; port: number; bodyLimitBytes: number };
+  database: { url: string; poolMax: number };
+  redis: { url?: string; prefix: string };
+  secretKey?: string;
+  serviceToken?: string;
+  adminPassword?: string;
+  tokenTtlSeconds: number;
+  sm: { url: string; host: string; port: number };
+  sddc: { host: string; port: number; concurrency: number; providers: string[] };
+  workflows: { concurrency: number; reconcileIntervalMs: number; stepAttempts: number; lockDurationMs: number };
+  sim: { latencyMs: number; failureRate: number; dataDir?: string };
+  log: { level: string };
+}

@@ -1,0 +1,230 @@
+/**
+ * The `sim` provider: simulated machines with no infrastructure behind them, kept as JSON files so
+ * that they outlive a restart of cx as real machines would. Used by the embedded default, the
+ * end-to-end tests and the scale benchmarks. Every operation takes `latencyMs`; each fails with a
+ * retryable error with probability `failureRate`.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NotFoundError, ProviderUnavailableError } from '@cx/errors';
+import {
+  CONTRACT_VERSION,
+  type MachineSpec, type MachineStatus, type NodeReader, type NodeStatus, type PowerAction, type PowerState, type Provider,
+} from '@cx/sddc-contract';
+
+export interface SimOptions {
+  dataDir: string;
+  latencyMs?: number;
+  failureRate?: number;
+  /** Source of randomness for failure injection (tests pass a fixed one). */
+  random?: () => number;
+}
+
+/** What the sim keeps per machine. */
+interface SimMachine {
+  spec: MachineSpec;
+  providerId: string;
+  address: string;
+  powerState: PowerState;
+  createdAt: number;
+  /** When the simulated kubelet last (re)started; the node turns Ready `latencyMs` later. */
+  bootedAt: number;
+}
+
+export const SIM_KUBERNETES_VERSIONS = ['1.32.2', '1.31.4', '1.30.8'] as const;
+
+export class SimProvider implements Provider, NodeReader {
+  readonly name = 'sim';
+  readonly contractVersion = CONTRACT_VERSION;
+  readonly kubernetesVersions = SIM_KUBERNETES_VERSIONS;
+  readonly capabilities = { power: true, loadBalancer: false, virtualIp: true };
+
+  private readonly latencyMs: number;
+  private readonly failureRate: number;
+  private readonly random: () => number;
+  /** Serialises operations on one machine within this process; files serialise across processes. */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: SimOptions) {
+    this.latencyMs = options.latencyMs ?? 0;
+    this.failureRate = options.failureRate ?? 0;
+    this.random = options.random ?? Math.random;
+  }
+
+  async ensureMachine(spec: MachineSpec): Promise<MachineStatus> {
+    return this.serialise(spec.machineId, async () => {
+      const existing = await this.read(spec.clusterId, spec.machineId);
+      if (existing) return this.status(existing);
+      await this.operate();
+      const now = Date.now();
+      const machine: SimMachine = {
+        spec, providerId: `sim-${randomUUID()}`, address: addressFor(spec.machineId), powerState: 'on', createdAt: now, bootedAt: now,
+      };
+      const created = await this.createExclusive(machine);
+      return this.status(created);
+    });
+  }
+
+  async getMachine(clusterId: string, machineId: string): Promise<MachineStatus | null> {
+    this.maybeFail();
+    const machine = await this.read(clusterId, machineId);
+    return machine ? this.status(machine) : null;
+  }
+
+  async deleteMachine(clusterId: string, machineId: string): Promise<void> {
+    await this.serialise(machineId, async () => {
+      await this.operate();
+      await rm(this.file(clusterId, machineId), { force: true });
+    });
+  }
+
+  async listMachines(clusterId: string): Promise<MachineStatus[]> {
+    this.maybeFail();
+    return (await this.readCluster(clusterId)).map((m) => this.status(m));
+  }
+
+  async setPower(clusterId: string, machineId: string, action: PowerAction): Promise<void> {
+    await this.serialise(machineId, async () => {
+      const machine = await this.read(clusterId, machineId);
+      if (!machine) throw new NotFoundError(`sim machine ${machineId} of cluster ${clusterId} does not exist`);
+      await this.operate();
+      if (action === 'off') machine.powerState = 'off';
+      else if (action === 'on' && machine.powerState === 'on') return;
+      else {
+        machine.powerState = 'on';
+        machine.bootedAt = Date.now();
+      }
+      await this.write(machine);
+    });
+  }
+
+  async getPowerState(clusterId: string, machineId: string): Promise<PowerState> {
+    this.maybeFail();
+    const machine = await this.read(clusterId, machineId);
+    if (!machine) throw new NotFoundError(`sim machine ${machineId} of cluster ${clusterId} does not exist`);
+    return machine.powerState;
+  }
+
+  /** The simulated kubelets: a node is Ready `latencyMs` after its machine (re)booted, while powered on. */
+  async listNodes(clusterId: string): Promise<NodeStatus[]> {
+    this.maybeFail();
+    const now = Date.now();
+    return (await this.readCluster(clusterId)).map((m) => ({
+      name: m.spec.name,
+      machineId: m.spec.machineId,
+      role: m.spec.role,
+      status: m.powerState === 'on' && now - m.bootedAt >= this.latencyMs ? 'Ready' : 'NotReady',
+      kubernetesVersion: m.spec.kubernetesVersion,
+    }));
+  }
+
+  private status(machine: SimMachine): MachineStatus {
+    return {
+      machineId: machine.spec.machineId,
+      clusterId: machine.spec.clusterId,
+      name: machine.spec.name,
+      providerId: machine.providerId,
+      phase: machine.powerState === 'on' ? 'Running' : 'Stopped',
+      powerState: machine.powerState,
+      addresses: [machine.address],
+      tags: { cluster: machine.spec.clusterId, machine: machine.spec.machineId },
+    };
+  }
+
+  private async operate(): Promise<void> {
+    this.maybeFail();
+    if (this.latencyMs > 0) await sleep(this.latencyMs);
+  }
+
+  private maybeFail(): void {
+    if (this.failureRate > 0 && this.random() < this.failureRate) {
+      throw new ProviderUnavailableError('sim: injected failure (CX_SIM_FAILURE_RATE); the operation can be retried');
+    }
+  }
+
+  private async serialise<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.inFlight.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.inFlight.set(key, next);
+    try {
+      return await next;
+    } finally {
+      if (this.inFlight.get(key) === next) this.inFlight.delete(key);
+    }
+  }
+
+  private clusterDir(clusterId: string): string {
+    return join(this.options.dataDir, safeName(clusterId));
+  }
+
+  private file(clusterId: string, machineId: string): string {
+    return join(this.clusterDir(clusterId), `${safeName(machineId)}.json`);
+  }
+
+  private async read(clusterId: string, machineId: string): Promise<SimMachine | null> {
+    try {
+      return JSON.parse(await readFile(this.file(clusterId, machineId), 'utf8')) as SimMachine;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  private async readCluster(clusterId: string): Promise<SimMachine[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.clusterDir(clusterId));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const machines = await Promise.all(names.filter((n) => n.endsWith('.json')).map(async (n) => {
+      try {
+        return JSON.parse(await readFile(join(this.clusterDir(clusterId), n), 'utf8')) as SimMachine;
+      } catch {
+        return null; // deleted between readdir and read
+      }
+    }));
+    return machines.filter((m): m is SimMachine => m !== null).sort((a, b) => a.spec.name.localeCompare(b.spec.name));
+  }
+
+  /** Creates the machine file only if no other process created it first; returns the winner. */
+  private async createExclusive(machine: SimMachine): Promise<SimMachine> {
+    await mkdir(this.clusterDir(machine.spec.clusterId), { recursive: true });
+    const path = this.file(machine.spec.clusterId, machine.spec.machineId);
+    try {
+      const handle = await open(path, 'wx');
+      try {
+        await handle.writeFile(JSON.stringify(machine));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      return machine;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return (await this.read(machine.spec.clusterId, machine.spec.machineId)) ?? machine;
+    }
+  }
+
+  private async write(machine: SimMachine): Promise<void> {
+    const path = this.file(machine.spec.clusterId, machine.spec.machineId);
+    const temporary = `${path}.${process.pid}.tmp`;
+    await writeFile(temporary, JSON.stringify(machine));
+    await rename(temporary, path);
+  }
+}
+
+function safeName(id: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(id) || id.startsWith('.')) throw new Error(`invalid sim id ${JSON.stringify(id)}`);
+  return id;
+}
+
+/** A stable documentation-range address (198.18.0.0/15, benchmarking) derived from the machine id. */
+function addressFor(machineId: string): string {
+  let hash = 0;
+  for (const char of machineId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return `198.${18 + ((hash >>> 16) & 1)}.${(hash >>> 8) & 255}.${hash & 255}`;
+}

@@ -1,0 +1,148 @@
+/**
+ * The conformance suite of the provider contract (CONTRACT.md). Each test is named after the rule
+ * it checks; run it from a provider's own test file against a real instance of the provider.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { type MachineSpec, type MachineStatus, type Provider } from './index.js';
+
+export interface ConformanceTarget {
+  name: string;
+  /** A provider connected to real infrastructure. */
+  create(): Promise<Provider>;
+  /** The same provider pointed at infrastructure that cannot be reached (M7). */
+  unreachable?(): Promise<Provider>;
+  /** Longest time a machine may take to reach a phase or power state. */
+  settleTimeoutMs?: number;
+}
+
+export function runProviderConformance(target: ConformanceTarget): void {
+  const settleMs = target.settleTimeoutMs ?? 30_000;
+  describe(`provider contract: ${target.name}`, () => {
+    const clusterId = `conformance-${randomUUID().slice(0, 8)}`;
+    let provider: Provider | undefined;
+    const get = async (): Promise<Provider> => (provider ??= await target.create());
+    const spec = (n: number, cluster = clusterId): MachineSpec => ({
+      machineId: `${cluster}-m${n}`, clusterId: cluster, name: `${cluster}-m${n}`, role: n === 0 ? 'control-plane' : 'worker', pool: n === 0 ? 'control-plane' : 'workers', kubernetesVersion: '',
+    });
+    const versioned = async (n: number, cluster?: string): Promise<MachineSpec> => ({ ...spec(n, cluster), kubernetesVersion: (await get()).kubernetesVersions[0]! });
+
+    after(async () => {
+      if (!provider) return;
+      for (const machine of await provider.listMachines(clusterId)) await provider.deleteMachine(clusterId, machine.machineId);
+      await provider.close?.();
+    });
+
+    it('M1 declares name, contract version and Kubernetes versions', async () => {
+      const p = await get();
+      assert.equal(p.name, target.name);
+      assert.match(p.contractVersion, /^\d+\.\d+\.\d+$/);
+      assert.ok(p.kubernetesVersions.length > 0, 'kubernetesVersions is empty');
+      for (const version of p.kubernetesVersions) assert.match(version, /^\d+\.\d+\.\d+$/);
+    });
+
+    it('M2 ensureMachine is idempotent by machine id', async () => {
+      const p = await get();
+      const s = await versioned(1);
+      const first = await p.ensureMachine(s);
+      const second = await p.ensureMachine(s);
+      assert.equal(second.providerId, first.providerId);
+      assert.equal((await p.listMachines(clusterId)).filter((m) => m.machineId === s.machineId).length, 1);
+    });
+
+    it('M2 concurrent ensureMachine calls create one machine', async () => {
+      const p = await get();
+      const s = await versioned(2);
+      const results = await Promise.all(Array.from({ length: 5 }, () => p.ensureMachine(s)));
+      assert.equal(new Set(results.map((r) => r.providerId)).size, 1);
+      assert.equal((await p.listMachines(clusterId)).filter((m) => m.machineId === s.machineId).length, 1);
+    });
+
+    it('M3 ensureMachine reports provider id, phase and addresses', async () => {
+      const p = await get();
+      const s = await versioned(3);
+      const status = await p.ensureMachine(s);
+      assert.ok(status.providerId, 'providerId is empty');
+      assert.ok(['Provisioning', 'Running', 'Stopped', 'Failed'].includes(status.phase));
+      const running = await waitFor(() => p.getMachine(clusterId, s.machineId), (m) => m?.phase === 'Running', settleMs);
+      assert.ok(running && running.addresses.length > 0, 'a Running machine has no address');
+      assert.equal(running.name, s.name);
+    });
+
+    it('M4 listMachines returns exactly the machines of a cluster', async () => {
+      const p = await get();
+      const other = `${clusterId}-other`;
+      const [mine, theirs] = await Promise.all([p.ensureMachine(await versioned(4)), p.ensureMachine(await versioned(4, other))]);
+      try {
+        const listed = await p.listMachines(clusterId);
+        assert.ok(listed.some((m) => m.machineId === mine.machineId));
+        assert.ok(listed.every((m) => m.tags.cluster === clusterId && m.clusterId === clusterId), 'a machine of another cluster was listed');
+        for (const m of listed) assert.equal(m.tags.machine, m.machineId);
+        assert.ok(!listed.some((m) => m.machineId === theirs.machineId));
+      } finally {
+        await p.deleteMachine(other, theirs.machineId);
+      }
+    });
+
+    it('M5 deleteMachine removes the machine', async () => {
+      const p = await get();
+      const s = await versioned(5);
+      await p.ensureMachine(s);
+      await p.deleteMachine(clusterId, s.machineId);
+      const gone = await waitFor(() => p.getMachine(clusterId, s.machineId), (m) => m === null, settleMs);
+      assert.equal(gone, null);
+      assert.ok(!(await p.listMachines(clusterId)).some((m) => m.machineId === s.machineId));
+    });
+
+    it('M5 deleting an unknown machine succeeds', async () => {
+      const p = await get();
+      await p.deleteMachine(clusterId, `${clusterId}-never-created`);
+      await p.deleteMachine(clusterId, `${clusterId}-never-created`);
+    });
+
+    it('M6 power off is verified by getPowerState', async () => {
+      const p = await get();
+      const s = await versioned(6);
+      await p.ensureMachine(s);
+      await waitFor(() => p.getMachine(clusterId, s.machineId), (m) => m?.phase === 'Running', settleMs);
+      await p.setPower(clusterId, s.machineId, 'off');
+      assert.equal(await waitFor(() => p.getPowerState(clusterId, s.machineId), (state) => state === 'off', settleMs), 'off');
+    });
+
+    it('M6 power on and reset leave the machine on', async () => {
+      const p = await get();
+      const s = await versioned(6);
+      await p.setPower(clusterId, s.machineId, 'on');
+      assert.equal(await waitFor(() => p.getPowerState(clusterId, s.machineId), (state) => state === 'on', settleMs), 'on');
+      await p.setPower(clusterId, s.machineId, 'reset');
+      assert.equal(await waitFor(() => p.getPowerState(clusterId, s.machineId), (state) => state === 'on', settleMs), 'on');
+    });
+
+    it('M7 an unreachable provider fails with a retryable CX_PROVIDER_UNAVAILABLE', { skip: target.unreachable ? false : 'the target gives no unreachable variant' }, async () => {
+      const broken = await target.unreachable!();
+      try {
+        await assert.rejects(broken.ensureMachine(await versioned(7)), (error: unknown) => {
+          const e = error as { code?: string; retryable?: boolean };
+          assert.equal(e.code, 'CX_PROVIDER_UNAVAILABLE');
+          assert.equal(e.retryable, true);
+          return true;
+        });
+      } finally {
+        await broken.close?.();
+      }
+    });
+  });
+}
+
+/** Polls `read` until `done` holds or the deadline passes; returns the last value read. */
+export async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() >= deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export type { MachineStatus };

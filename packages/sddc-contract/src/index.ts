@@ -1,0 +1,104 @@
+/**
+ * The contract between sddc and its infrastructure providers. CONTRACT.md states the rules; the
+ * conformance suite (`@cx/sddc-contract/testing`) checks them against any provider.
+ */
+
+/** Bumped on any change of a Mandatory rule; providers declare the version they pass. */
+export const CONTRACT_VERSION = '1.0.0';
+
+export type MachineRole = 'control-plane' | 'worker';
+export type MachinePhase = 'Provisioning' | 'Running' | 'Stopped' | 'Failed';
+export type PowerState = 'on' | 'off';
+export type PowerAction = 'on' | 'off' | 'reset';
+
+export interface MachineSpec {
+  /** cx's id of the machine: the provider's idempotency key and tag. */
+  machineId: string;
+  clusterId: string;
+  /** Host name of the machine, also the Kubernetes node name. */
+  name: string;
+  role: MachineRole;
+  pool: string;
+  kubernetesVersion: string;
+}
+
+export interface MachineStatus {
+  machineId: string;
+  clusterId: string;
+  name: string;
+  /** The provider's own id of the machine (VM moref, server uuid, BMC system id…). */
+  providerId: string;
+  phase: MachinePhase;
+  powerState: PowerState;
+  addresses: string[];
+  /** The cluster and machine tags every infrastructure object carries. */
+  tags: { cluster: string; machine: string };
+}
+
+export interface NodeStatus {
+  name: string;
+  machineId: string;
+  role: MachineRole;
+  status: 'Ready' | 'NotReady';
+  kubernetesVersion: string;
+}
+
+export interface ProviderCapabilities {
+  power: boolean;
+  loadBalancer: boolean;
+  virtualIp: boolean;
+}
+
+export interface Provider {
+  readonly name: string;
+  readonly contractVersion: string;
+  /** Kubernetes versions this provider can install, newest first. */
+  readonly kubernetesVersions: readonly string[];
+  readonly capabilities: ProviderCapabilities;
+  /** Creates the machine if absent; idempotent by `spec.machineId`. */
+  ensureMachine(spec: MachineSpec): Promise<MachineStatus>;
+  /** The machine, or null when the provider has none with this id. */
+  getMachine(clusterId: string, machineId: string): Promise<MachineStatus | null>;
+  /** Deletes the machine; a machine that does not exist is a success. */
+  deleteMachine(clusterId: string, machineId: string): Promise<void>;
+  /** Every machine tagged with the cluster (garbage collection). */
+  listMachines(clusterId: string): Promise<MachineStatus[]>;
+  setPower(clusterId: string, machineId: string, action: PowerAction): Promise<void>;
+  getPowerState(clusterId: string, machineId: string): Promise<PowerState>;
+  /** Releases connections; the provider is not used afterwards. */
+  close?(): Promise<void>;
+}
+
+/** Reads the Kubernetes nodes of a tenant cluster (the kubelet's view, not the provider's). */
+export interface NodeReader {
+  listNodes(clusterId: string): Promise<NodeStatus[]>;
+}
+
+/** The providers one sddc replica serves, by name. */
+export class ProviderRegistry {
+  private readonly providers = new Map<string, { provider: Provider; nodes: NodeReader }>();
+
+  register(provider: Provider, nodes: NodeReader): void {
+    if (this.providers.has(provider.name)) throw new Error(`provider ${provider.name} is registered twice`);
+    if (provider.contractVersion.split('.')[0] !== CONTRACT_VERSION.split('.')[0]) {
+      throw new Error(`provider ${provider.name} implements contract ${provider.contractVersion}, sddc needs ${CONTRACT_VERSION}`);
+    }
+    this.providers.set(provider.name, { provider, nodes });
+  }
+
+  get(name: string): Provider | undefined {
+    return this.providers.get(name)?.provider;
+  }
+
+  nodes(name: string): NodeReader | undefined {
+    return this.providers.get(name)?.nodes;
+  }
+
+  list(): Provider[] {
+    return [...this.providers.values()].map((entry) => entry.provider);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.list().map((provider) => provider.close?.()));
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * What every cx service shares over HTTP: pino logging with request ids, RFC 9457 errors,
+ * `/healthz`, `/readyz` and Prometheus `/metrics`.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { v4 as uuidv4 } from 'uuid';
+import { CxError, InputError, asCxError, toProblem, type FieldError } from '@cx/errors';
+
+export type { Logger } from 'pino';
+
+export function createLogger(options: { level: string; service: string }): Logger {
+  return pino({
+    level: options.level,
+    base: { service: options.service },
+    // Belt and braces: nothing secret should reach a log line, but if it does, it is masked.
+    redact: { paths: ['password', '*.password', 'token', '*.token', 'secretKey', '*.secretKey', 'req.headers.authorization', 'headers.authorization'], censor: '<redacted>' },
+  });
+}
+
+/** One dependency check of `/readyz`; throws or returns false when the dependency is not usable. */
+export type ReadinessCheck = () => Promise<boolean | void>;
+
+export interface HttpServerOptions {
+  service: string;
+  logger: Logger;
+  bodyLimitBytes?: number;
+  readiness: Record<string, ReadinessCheck>;
+  /** Requests to these paths are not logged at info (probes and metrics scrapes). */
+  quietPaths?: string[];
+}
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger as unknown as FastifyBaseLogger,
+    bodyLimit: options.bodyLimitBytes ?? 1_048_576,
+    disableRequestLogging: true,
+    requestIdHeader: 'x-request-id',
+    requestIdLogLabel: 'requestId',
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : uuidv4();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
+    forceCloseConnections: true,
+  });
+
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: options.service });
+  collectDefaultMetrics({ register: registry });
+  const duration = new Histogram({
+    name: 'cx_http_request_duration_seconds',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  app.decorate('metrics', registry);
+
+  const quiet = new Set(['/healthz', '/readyz', '/metrics', ...(options.quietPaths ?? [])]);
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if (!quiet.has(route)) {
+      request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => sendProblem(request, reply, fromFastifyError(error)));
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, new CxError('CX_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const checks: Record<string, string> = {};
+    await Promise.all(Object.entries(options.readiness).map(async ([name, check]) => {
+      try {
+        checks[name] = (await withTimeout(check(), 2_000)) === false ? 'unavailable' : 'ok';
+      } catch (error) {
+        checks[name] = `unavailable: ${(error as Error).message}`;
+      }
+    }));
+    const ready = Object.values(checks).every((state) => state === 'ok');
+    if (!ready) void reply.header('retry-after', '5');
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+  });
+  app.get('/metrics', async (_request, reply) => {
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+  return app as unknown as FastifyInstance;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Registry;
+  }
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+  const cx = asCxError(error);
+  const problem = toProblem(cx, request.id);
+  if (problem.status >= 500) request.log.error({ err: error, code: cx.code }, 'request failed');
+  else request.log.info({ code: cx.code, detail: problem.detail }, 'request refused');
+  if (cx.retryAfterSeconds !== undefined) void reply.header('retry-after', String(cx.retryAfterSeconds));
+  return reply.code(problem.status).type('application/problem+json').send(problem);
+}
+
+/** Maps fastify's own errors (validation, body parsing, limits) onto cx error kinds. */
+function fromFastifyError(error: FastifyError): unknown {
+  if (error.validation) {
+    const fields: FieldError[] = error.validation.map((v) => {
+      const base = `${error.validationContext ?? 'body'}${v.instancePath.replace(/\//g, '.')}`;
+      const params = v.params as Record<string, unknown>;
+      if (v.keyword === 'additionalProperties') return { field: `${base}.${String(params['additionalProperty'])}`, message: 'is not a known field' };
+      if (v.keyword === 'required') return { field: `${base}.${String(params['missingProperty'])}`, message: 'is required' };
+      return { field: base, message: v.message ?? 'is invalid' };
+    });
+    return new InputError(`invalid request: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`, fields);
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return new CxError('CX_PAYLOAD_TOO_LARGE', error.message);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new CxError('CX_UNSUPPORTED_MEDIA_TYPE', `${error.message}; send application/json`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY': return new InputError(`the body is not valid JSON: ${error.message}`, [{ field: 'body', message: 'is not valid JSON' }]);
+    default:
+      if (error instanceof SyntaxError || (error.statusCode === 400 && !(error instanceof CxError))) {
+        return new InputError(error.message, [{ field: 'body', message: error.message }]);
+      }
+      return error;
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** ISO 8601 UTC timestamp with milliseconds, the format of every time cx stores. */
+export function nowIso(): string {
+  return new Date().toISOString();
+}

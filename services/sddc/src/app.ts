@@ -1,0 +1,104 @@
+/**
+ * Composition root of sddc: BullMQ workers that run provider operations, the provider registry,
+ * and the health / metrics endpoints. sddc holds no SQL connection: results travel back as job
+ * return values to the workflow step that asked.
+ */
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import { Counter } from 'prom-client';
+import type { CxConfig } from '@cx/config';
+import { asCxError, InputError } from '@cx/errors';
+import { SimProvider } from '@cx/providers-sim';
+import { SDDC_OPERATION_QUEUE, type SddcOperation } from '@cx/queue-contracts';
+import { ProviderRegistry } from '@cx/sddc-contract';
+import { createHttpServer, type Logger } from '@cx/service-kit';
+import { join } from 'node:path';
+import { connectRedis } from './redis.js';
+
+export interface SddcApp {
+  app: FastifyInstance;
+  registry: ProviderRegistry;
+  worker: Worker;
+}
+
+/** Key of the hash where each sddc replica advertises the providers it serves (read by wfm). */
+export function providersKey(prefix: string): string {
+  return `${prefix}:providers`;
+}
+
+const ADVERTISE_INTERVAL_MS = 10_000;
+
+export function buildRegistry(config: Readonly<CxConfig>): ProviderRegistry {
+  const registry = new ProviderRegistry();
+  for (const name of config.sddc.providers) {
+    if (name === 'sim') {
+      const sim = new SimProvider({ dataDir: config.sim.dataDir ?? join(config.dataDir, 'sim'), latencyMs: config.sim.latencyMs, failureRate: config.sim.failureRate });
+      registry.register(sim, sim);
+    }
+  }
+  return registry;
+}
+
+export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): Promise<SddcApp> {
+  if (!config.redis.url) throw new Error('sddc needs redis.url (CX_REDIS_URL)');
+  const registry = buildRegistry(config);
+  const connection = connectRedis(config.redis.url, 'cx-sddc');
+  const app = createHttpServer({ service: 'sddc', logger, readiness: { redis: async () => (await connection.ping()) === 'PONG' } });
+  const operations = new Counter({ name: 'cx_sddc_operations_total', help: 'Provider operations by provider, operation and outcome', labelNames: ['provider', 'op', 'outcome'], registers: [app.metrics] });
+
+  const worker = new Worker<SddcOperation>(SDDC_OPERATION_QUEUE, async (job) => {
+    const started = Date.now();
+    try {
+      const result = await runOperation(registry, job);
+      operations.inc({ provider: job.data.provider, op: job.data.op, outcome: 'success' });
+      logger.debug({ jobId: job.id, op: job.data.op, ms: Date.now() - started }, 'operation done');
+      return result;
+    } catch (error) {
+      const cx = asCxError(error);
+      operations.inc({ provider: job.data.provider, op: job.data.op, outcome: cx.retryable ? 'retry' : 'failure' });
+      logger.warn({ jobId: job.id, op: job.data.op, code: cx.code, err: cx.message, attempt: job.attemptsMade + 1 }, 'operation failed');
+      // The code travels in the message: BullMQ keeps only the message as failedReason.
+      const message = `${cx.code}: ${cx.message}`;
+      throw cx.retryable ? new Error(message) : new UnrecoverableError(message);
+    }
+  }, { connection, prefix: config.redis.prefix, concurrency: config.sddc.concurrency, lockDuration: config.workflows.lockDurationMs, autorun: false });
+  worker.on('error', (error) => logger.error({ err: error }, 'sddc worker error'));
+
+  const advertise = async (): Promise<void> => {
+    const fields: Record<string, string> = {};
+    for (const provider of registry.list()) {
+      fields[provider.name] = JSON.stringify({ name: provider.name, kubernetesVersions: provider.kubernetesVersions, contractVersion: provider.contractVersion, seenAt: Date.now() });
+    }
+    if (Object.keys(fields).length > 0) await connection.hset(providersKey(config.redis.prefix), fields);
+  };
+  const timer = setInterval(() => { advertise().catch((error: unknown) => logger.warn({ err: error }, 'cannot advertise providers')); }, ADVERTISE_INTERVAL_MS);
+  timer.unref();
+
+  app.addHook('onReady', async () => {
+    await advertise();
+    void worker.run();
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    await worker.close();
+    await registry.close();
+    connection.disconnect();
+  });
+  return { app, registry, worker };
+}
+
+async function runOperation(registry: ProviderRegistry, job: Job<SddcOperation>): Promise<unknown> {
+  const operation = job.data;
+  const provider = registry.get(operation.provider);
+  const nodes = registry.nodes(operation.provider);
+  if (!provider || !nodes) throw new InputError(`provider ${operation.provider} is not served by this sddc (sddc.providers)`);
+  switch (operation.op) {
+    case 'ensure-machine': return provider.ensureMachine(operation.spec);
+    case 'delete-machine': await provider.deleteMachine(operation.clusterId, operation.machineId); return { deleted: true };
+    case 'list-machines': return provider.listMachines(operation.clusterId);
+    case 'list-nodes': return nodes.listNodes(operation.clusterId);
+    case 'set-power': await provider.setPower(operation.clusterId, operation.machineId, operation.action); return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
+  }
+}
+
+export { Queue };

@@ -1,0 +1,2 @@
+export { buildSddcApp, buildRegistry, providersKey, type SddcApp } from './app.js';
+export { connectRedis } from './redis.js';

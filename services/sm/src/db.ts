@@ -1,0 +1,64 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import knex, { type Knex } from 'knex';
+import { DependencyUnavailableError } from '@cx/errors';
+
+export type Dialect = 'mysql' | 'sqlite';
+
+/** Opens the SQL pool for `mysql://…` (mysql2) or `sqlite:PATH` (better-sqlite3). */
+export function openDatabase(url: string, poolMax: number): Knex {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+    return knex({
+      client: 'better-sqlite3',
+      connection: { filename: path },
+      useNullAsDefault: true,
+      // One connection: SQLite serialises writers anyway, and one connection keeps transactions simple.
+      pool: {
+        min: 1, max: 1,
+        afterCreate: (conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
+          conn.pragma('journal_mode = WAL');
+          conn.pragma('synchronous = NORMAL');
+          conn.pragma('foreign_keys = ON');
+          conn.pragma('busy_timeout = 5000');
+          done(null, conn);
+        },
+      },
+    });
+  }
+  return knex({
+    client: 'mysql2',
+    connection: { uri: url, dateStrings: true, supportBigNumbers: true, connectTimeout: 5_000 } as unknown as Knex.MySql2ConnectionConfig,
+    pool: { min: 0, max: poolMax, acquireTimeoutMillis: 10_000 },
+    acquireConnectionTimeout: 10_000,
+  });
+}
+
+export function dialectOf(db: Knex): Dialect {
+  return db.client.config.client === 'better-sqlite3' ? 'sqlite' : 'mysql';
+}
+
+/** Whether an error means "the database cannot be reached" (as opposed to a bad query). */
+export function isConnectionError(error: unknown): boolean {
+  const e = error as { code?: string; name?: string; message?: string; fatal?: boolean };
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'SQLITE_BUSY', 'EPIPE'].includes(e.code ?? '')
+    || e.name === 'KnexTimeoutError' || e.fatal === true || /connect|Connection lost|ECONNREFUSED/i.test(e.message ?? '') && !/syntax/i.test(e.message ?? '');
+}
+
+/** Runs `work`, turning connectivity failures into a retryable 503 error naming the setting. */
+export async function withDatabase<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isConnectionError(error)) {
+      throw new DependencyUnavailableError(`the database is unreachable (${(error as Error).message}); check CX_DATABASE_URL`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; errno?: number };
+  return e.code === 'ER_DUP_ENTRY' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e.errno === 1062;
+}

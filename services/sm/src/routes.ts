@@ -1,0 +1,105 @@
+/** sm's internal HTTP API, used by wfm (and later sddc). Every route needs the service token. */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { clusterCreateRequestSchema, type ClusterCreateRequest } from '@cx/api-schemas';
+import { AuthenticationError } from '@cx/errors';
+import type { Authenticator } from './auth.js';
+import type { StartRequest, StateStore, StepEffect, StepError } from './store.js';
+
+export interface SmRouteDeps {
+  store: StateStore;
+  auth: Authenticator;
+  serviceToken: string;
+}
+
+const startSchema = {
+  type: 'object', required: ['actor', 'workflow'],
+  properties: {
+    actor: { type: 'string', minLength: 1 }, idempotencyKey: { type: 'string', maxLength: 255 }, requestHash: { type: 'string' },
+    workflow: {
+      type: 'object', required: ['workflow', 'version', 'steps', 'input', 'clusterStatus'],
+      properties: { workflow: { type: 'string' }, version: { type: 'integer' }, steps: { type: 'array', minItems: 1, items: { type: 'string' } }, input: { type: 'object' }, clusterStatus: { type: 'string' } },
+    },
+  },
+} as const;
+const stepParams = { type: 'object', required: ['id', 'idx'], properties: { id: { type: 'string' }, idx: { type: 'integer', minimum: 0 } } } as const;
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
+
+export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise<void> {
+  const expected = Buffer.from(`Bearer ${deps.serviceToken}`);
+  app.addHook('onRequest', async (request) => {
+    const given = Buffer.from(request.headers.authorization ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new AuthenticationError('sm needs the service token (serviceToken / CX_SERVICE_TOKEN)');
+  });
+  const { store, auth } = deps;
+
+  app.post<{ Body: { username: string; password: string; sourceIp?: string; requestId?: string } }>('/auth/login', {
+    schema: { body: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' }, sourceIp: { type: 'string' }, requestId: { type: 'string' } } } },
+  }, async (request) => {
+    const { username, password, sourceIp, requestId } = request.body;
+    try {
+      const result = await auth.login(username, password);
+      await store.audit({ actor: username, action: 'auth.login', targetKind: 'user', targetId: result.user.id, outcome: 'success', sourceIp, requestId });
+      return result;
+    } catch (error) {
+      await store.audit({ actor: username, action: 'auth.login', targetKind: 'user', outcome: 'failure', sourceIp, requestId, details: { code: (error as { code?: string }).code } });
+      throw error;
+    }
+  });
+  app.post<{ Body: { token: string } }>('/auth/introspect', { schema: { body: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } } } },
+    async (request) => ({ active: true, user: await auth.introspect(request.body.token) }));
+
+  app.get<{ Querystring: { limit: number; cursor?: string } }>('/clusters', {
+    schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string' } } } },
+  }, async (request) => store.listClusters(request.query.limit, request.query.cursor));
+  app.post<{ Body: { request: ClusterCreateRequest; start: StartRequest } }>('/clusters', {
+    schema: { body: { type: 'object', required: ['request', 'start'], properties: { request: clusterCreateRequestSchema, start: startSchema } } },
+  }, async (request, reply) => {
+    const accepted = await store.createCluster(request.body.request, request.body.start);
+    if (accepted.replayed) void reply.header('idempotent-replayed', 'true');
+    return reply.code(accepted.status).send(accepted.body);
+  });
+  app.get<{ Params: { id: string } }>('/clusters/:id', { schema: { params: idParams } }, async (request) => store.getCluster(request.params.id));
+  app.get<{ Params: { id: string } }>('/clusters/:id/machines', { schema: { params: idParams } }, async (request) => ({ items: await store.listMachines(request.params.id) }));
+  app.get<{ Params: { id: string } }>('/clusters/:id/nodes', { schema: { params: idParams } }, async (request) => ({ items: await store.listNodes(request.params.id), nextCursor: null }));
+  app.post<{ Params: { id: string }; Body: StartRequest }>('/clusters/:id/workflows', { schema: { params: idParams, body: startSchema } }, async (request, reply) => {
+    const accepted = await store.startClusterWorkflow(request.params.id, request.body);
+    if (accepted.replayed) void reply.header('idempotent-replayed', 'true');
+    return reply.code(accepted.status).send(accepted.body);
+  });
+
+  app.get<{ Querystring: { limit: number } }>('/workflow-runs/active', {
+    schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 } } } },
+  }, async (request) => ({ items: await store.activeRuns(request.query.limit) }));
+  app.get<{ Params: { id: string } }>('/workflow-runs/:id', { schema: { params: idParams } }, async (request) => store.getRun(request.params.id));
+  app.post<{ Params: { id: string; idx: number }; Body: { generation: number; attempt: number } }>('/workflow-runs/:id/steps/:idx/start', {
+    schema: { params: stepParams, body: { type: 'object', required: ['generation', 'attempt'], properties: { generation: { type: 'integer' }, attempt: { type: 'integer', minimum: 1 } } } },
+  }, async (request) => store.startStep(request.params.id, request.params.idx, request.body.generation, request.body.attempt));
+  app.post<{ Params: { id: string; idx: number }; Body: { generation: number; message: string } }>('/workflow-runs/:id/steps/:idx/progress', {
+    schema: { params: stepParams, body: { type: 'object', required: ['generation', 'message'], properties: { generation: { type: 'integer' }, message: { type: 'string' } } } },
+  }, async (request) => {
+    await store.stepProgress(request.params.id, request.params.idx, request.body.generation, request.body.message);
+    return { ok: true };
+  });
+  app.post<{ Params: { id: string; idx: number }; Body: { generation: number; output?: unknown; effects?: StepEffect[] } }>('/workflow-runs/:id/steps/:idx/complete', {
+    schema: { params: stepParams, body: { type: 'object', required: ['generation'], properties: { generation: { type: 'integer' }, output: {}, effects: { type: 'array', items: { type: 'object', required: ['kind'] } } } } },
+  }, async (request) => store.completeStep(request.params.id, request.params.idx, request.body.generation, request.body.output, request.body.effects ?? []));
+  app.post<{ Params: { id: string; idx: number }; Body: { generation: number; error: StepError } }>('/workflow-runs/:id/steps/:idx/fail', {
+    schema: { params: stepParams, body: { type: 'object', required: ['generation', 'error'], properties: { generation: { type: 'integer' }, error: { type: 'object', required: ['code', 'message'] } } } },
+  }, async (request) => {
+    await store.failStep(request.params.id, request.params.idx, request.body.generation, request.body.error);
+    return { ok: true };
+  });
+  app.post<{ Params: { id: string } }>('/workflow-runs/:id/cancel', { schema: { params: idParams } }, async (request) => store.cancelRun(request.params.id));
+  app.post<{ Params: { id: string } }>('/workflow-runs/:id/retry', { schema: { params: idParams } }, async (request) => store.retryRun(request.params.id));
+
+  app.post<{ Body: Parameters<StateStore['audit']>[0] }>('/audit', {
+    schema: { body: { type: 'object', required: ['actor', 'action', 'outcome'], properties: { actor: { type: 'string' }, action: { type: 'string' }, outcome: { type: 'string' } } } },
+  }, async (request, reply) => {
+    await store.audit(request.body);
+    return reply.code(204).send();
+  });
+  app.get<{ Querystring: { limit: number } }>('/audit', {
+    schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } } },
+  }, async (request) => ({ items: await store.listAudit(request.query.limit), nextCursor: null }));
+}

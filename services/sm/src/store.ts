@@ -1,0 +1,354 @@
+/**
+ * All SQL of cx. Every state change of a workflow run is one transaction, guarded by the run's
+ * status, current step and generation, so that a duplicated or late job cannot move a run twice;
+ * clusters are locked for a workflow through `active_run_id` (one mutating workflow per cluster).
+ */
+import type { Knex } from 'knex';
+import { v7 as uuidv7 } from 'uuid';
+import type { Cluster, ClusterCreateRequest, ClusterStatus, Node, Page } from '@cx/api-schemas';
+import { ConflictError, InputError, NotFoundError, type CxError } from '@cx/errors';
+import { nowIso } from '@cx/service-kit';
+import { isUniqueViolation, withDatabase } from './db.js';
+import {
+  decodeCursor, encodeCursor, toCluster, toMachine, toNode, toWorkflow,
+  type ClusterRow, type Machine, type MachineRow, type RunDetail, type RunRow, type StepRow,
+} from './rows.js';
+
+/** The workflow a caller asks sm to start: its identity, its step names and what it does to the cluster. */
+export interface WorkflowStart {
+  workflow: string;
+  version: number;
+  steps: string[];
+  input: Record<string, unknown>;
+  /** Cluster status while the workflow runs (and again when it is retried). */
+  clusterStatus: ClusterStatus;
+}
+
+export interface StartRequest {
+  actor: string;
+  idempotencyKey?: string | undefined;
+  /** Hash of the public request, to tell a retry from a different request reusing the key. */
+  requestHash?: string | undefined;
+  workflow: WorkflowStart;
+}
+
+export interface Accepted {
+  status: number;
+  body: { cluster: Cluster; workflow: { id: string; status: string } };
+  replayed: boolean;
+}
+
+/** A change a workflow step makes to the state, committed together with the step's result. */
+export type StepEffect =
+  | { kind: 'upsertMachines'; machines: Array<{ name: string; pool: string; role: 'control-plane' | 'worker'; kubernetesVersion: string }> }
+  | { kind: 'updateMachines'; machines: Array<{ id: string; phase?: string; providerId?: string | null; addresses?: string[]; nodeStatus?: 'Ready' | 'NotReady' }> }
+  | { kind: 'deleteMachines'; ids: string[] }
+  | { kind: 'setClusterStatus'; status: ClusterStatus; message?: string | null }
+  | { kind: 'deleteCluster' };
+
+export interface StepError { code: string; message: string; retryable?: boolean }
+
+export class StateStore {
+  constructor(private readonly db: Knex) {}
+
+  // ---- clusters -------------------------------------------------------------------------------
+
+  async listClusters(limit: number, cursor: string | undefined): Promise<Page<Cluster>> {
+    const after = cursor === undefined ? null : decodeCursor(cursor);
+    if (cursor !== undefined && after === null) throw new InputError('cursor is not one this API returned', [{ field: 'querystring.cursor', message: 'is invalid' }]);
+    return withDatabase(async () => {
+      const query = this.db<ClusterRow>('clusters').orderBy('id').limit(limit + 1);
+      if (after) void query.where('id', '>', after);
+      const rows = (await query) as ClusterRow[];
+      const page = rows.slice(0, limit);
+      return { items: page.map(toCluster), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
+    });
+  }
+
+  async getCluster(id: string): Promise<Cluster> {
+    return toCluster(await this.clusterRow(this.db, id));
+  }
+
+  private async clusterRow(db: Knex | Knex.Transaction, id: string): Promise<ClusterRow> {
+    const row = await withDatabase(() => db<ClusterRow>('clusters').where({ id }).first());
+    if (!row) throw new NotFoundError(`cluster ${id} does not exist`);
+    return row as ClusterRow;
+  }
+
+  async listMachines(clusterId: string): Promise<Machine[]> {
+    await this.clusterRow(this.db, clusterId);
+    const rows = await withDatabase(() => this.db<MachineRow>('machines').where({ cluster_id: clusterId }).orderBy('name'));
+    return (rows as MachineRow[]).map(toMachine);
+  }
+
+  async listNodes(clusterId: string): Promise<Node[]> {
+    await this.clusterRow(this.db, clusterId);
+    const rows = await withDatabase(() => this.db<MachineRow>('machines').where({ cluster_id: clusterId }).whereNotNull('provider_id').orderBy('name'));
+    return (rows as MachineRow[]).map(toNode);
+  }
+
+  /** Creates the cluster, its pools and its create workflow in one transaction. */
+  async createCluster(request: ClusterCreateRequest, start: StartRequest): Promise<Accepted> {
+    return this.idempotent(start, async (trx) => {
+      const now = nowIso();
+      const clusterId = uuidv7();
+      const runId = uuidv7();
+      try {
+        await trx('clusters').insert({
+          id: clusterId, name: request.name, provider: request.provider, kubernetes_version: request.kubernetesVersion,
+          status: start.workflow.clusterStatus, status_message: null, spec: JSON.stringify(request), active_run_id: runId,
+          created_by: start.actor, created_at: now, updated_at: now, version: 1,
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new ConflictError(`a cluster named ${request.name} already exists; choose another name`, 'CX_NAME_TAKEN', { details: { fields: [{ field: 'body.name', message: 'is already in use' }] } });
+        throw error;
+      }
+      const pools = [{ name: 'control-plane', role: 'control-plane', count: request.controlPlane.count }, ...request.nodePools.map((p) => ({ ...p, role: 'worker' }))];
+      await trx('node_pools').insert(pools.map((p) => ({ id: uuidv7(), cluster_id: clusterId, name: p.name, role: p.role, count: p.count, created_at: now, updated_at: now, version: 1 })));
+      await this.insertRun(trx, runId, clusterId, start, now);
+      return { cluster: toCluster(await this.clusterRow(trx, clusterId)), workflow: { id: runId, status: 'Pending' } };
+    });
+  }
+
+  /** Starts a workflow on an existing cluster, refusing while another one holds the cluster. */
+  async startClusterWorkflow(clusterId: string, start: StartRequest): Promise<Accepted> {
+    return this.idempotent(start, async (trx) => {
+      const cluster = await this.clusterRow(trx, clusterId);
+      const now = nowIso();
+      const runId = uuidv7();
+      await this.lockCluster(trx, cluster, runId, start.workflow.clusterStatus, now);
+      await this.insertRun(trx, runId, clusterId, start, now);
+      return { cluster: toCluster(await this.clusterRow(trx, clusterId)), workflow: { id: runId, status: 'Pending' } };
+    });
+  }
+
+  private async lockCluster(trx: Knex.Transaction, cluster: ClusterRow, runId: string, status: ClusterStatus, now: string): Promise<void> {
+    if (cluster.active_run_id && cluster.active_run_id !== runId) {
+      throw new ConflictError(`cluster ${cluster.name} has workflow ${cluster.active_run_id} in progress; wait for it to finish or cancel it`, 'CX_CLUSTER_BUSY', { details: { workflowId: cluster.active_run_id } });
+    }
+    const updated = await trx('clusters').where({ id: cluster.id, version: cluster.version }).update({
+      active_run_id: runId, status, status_message: null, updated_at: now, version: cluster.version + 1,
+    });
+    if (updated !== 1) throw new ConflictError(`cluster ${cluster.name} changed concurrently; retry`, 'CX_VERSION_CONFLICT', { retryable: true });
+  }
+
+  private async insertRun(trx: Knex.Transaction, runId: string, clusterId: string, start: StartRequest, now: string): Promise<void> {
+    await trx('workflow_runs').insert({
+      id: runId, workflow: start.workflow.workflow, workflow_version: start.workflow.version, cluster_id: clusterId, status: 'Pending',
+      current_step: 0, generation: 0, input: JSON.stringify({ ...start.workflow.input, clusterStatus: start.workflow.clusterStatus }),
+      output: null, error: null, created_by: start.actor, created_at: now, updated_at: now, started_at: null, finished_at: null, version: 1,
+    });
+    await trx('workflow_steps').insert(start.workflow.steps.map((name, idx) => ({ run_id: runId, idx, name, status: 'Pending', attempts: 0 })));
+  }
+
+  /**
+   * Runs `work` in a transaction that also records the answer under the caller's Idempotency-Key,
+   * so that a retry with the same key gets the first answer and starts nothing new.
+   */
+  private async idempotent(start: StartRequest, work: (trx: Knex.Transaction) => Promise<Accepted['body']>): Promise<Accepted> {
+    const key = start.idempotencyKey;
+    const requestHash = start.requestHash ?? '';
+    const replay = async (): Promise<Accepted | null> => {
+      if (!key) return null;
+      const row = await this.db('idempotency_keys').where({ scope: start.actor, idem_key: key }).first() as { request_hash: string; response_status: number; response_body: string } | undefined;
+      if (!row) return null;
+      if (row.request_hash !== requestHash) throw new ConflictError('this Idempotency-Key was used for a different request; use a new key', 'CX_IDEMPOTENCY_MISMATCH');
+      return { status: row.response_status, body: JSON.parse(row.response_body) as Accepted['body'], replayed: true };
+    };
+    return withDatabase(async () => {
+      const earlier = await replay();
+      if (earlier) return earlier;
+      try {
+        const body = await this.db.transaction(async (trx) => {
+          const result = await work(trx);
+          if (key) await trx('idempotency_keys').insert({ scope: start.actor, idem_key: key, request_hash: requestHash, response_status: 202, response_body: JSON.stringify(result), created_at: nowIso() });
+          return result;
+        });
+        return { status: 202, body, replayed: false };
+      } catch (error) {
+        // Two concurrent requests with one key: the loser answers what the winner committed.
+        if (key && isUniqueViolation(error)) {
+          const winner = await replay();
+          if (winner) return winner;
+        }
+        throw error;
+      }
+    });
+  }
+
+  // ---- workflow runs --------------------------------------------------------------------------
+
+  async getRun(id: string): Promise<RunDetail> {
+    return withDatabase(async () => {
+      const run = await this.db<RunRow>('workflow_runs').where({ id }).first();
+      if (!run) throw new NotFoundError(`workflow ${id} does not exist`);
+      const steps = await this.db<StepRow>('workflow_steps').where({ run_id: id });
+      return toWorkflow(run as RunRow, steps as StepRow[]);
+    });
+  }
+
+  /** Runs that should have a live step job: the reconciler's work list. */
+  async activeRuns(limit: number): Promise<Array<{ id: string; currentStep: number; generation: number; status: string }>> {
+    return withDatabase(async () => {
+      const rows = await this.db<RunRow>('workflow_runs').whereIn('status', ['Pending', 'Running']).orderBy('id').limit(limit)
+        .select('id', 'current_step', 'generation', 'status');
+      return (rows as RunRow[]).map((r) => ({ id: r.id, currentStep: r.current_step, generation: r.generation, status: r.status }));
+    });
+  }
+
+  /** Marks a step as started (attempt counted); refuses a job that is not the run's current step. */
+  async startStep(runId: string, idx: number, generation: number, attempt: number): Promise<RunDetail> {
+    await withDatabase(() => this.db.transaction(async (trx) => {
+      const run = await this.currentRun(trx, runId, idx, generation);
+      const now = nowIso();
+      await this.updateRun(trx, run, { status: 'Running', started_at: run.started_at ?? now, updated_at: now });
+      await trx('workflow_steps').where({ run_id: runId, idx }).update({ status: 'Running', attempts: attempt, started_at: trx.raw('coalesce(started_at, ?)', [now]) });
+    }));
+    return this.getRun(runId);
+  }
+
+  async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {
+    await withDatabase(() => this.db.transaction(async (trx) => {
+      const run = await this.currentRun(trx, runId, idx, generation);
+      await trx('workflow_steps').where({ run_id: runId, idx }).update({ message: message.slice(0, 1024) });
+      await this.updateRun(trx, run, { updated_at: nowIso() });
+    }));
+  }
+
+  /**
+   * Commits a step's result and effects and moves the run to its next step (or finishes it).
+   * Answers the index of the next step to enqueue, or null when the run is over.
+   */
+  async completeStep(runId: string, idx: number, generation: number, output: unknown, effects: StepEffect[]): Promise<{ next: number | null }> {
+    return withDatabase(() => this.db.transaction(async (trx) => {
+      const run = await this.currentRun(trx, runId, idx, generation);
+      const now = nowIso();
+      const stepCount = Number(((await trx('workflow_steps').where({ run_id: runId }).count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
+      await trx('workflow_steps').where({ run_id: runId, idx }).update({ status: 'Succeeded', output: JSON.stringify(output ?? null), finished_at: now, error: null });
+      for (const effect of effects) await this.applyEffect(trx, run.cluster_id, effect, now);
+      const last = idx + 1 >= stepCount;
+      await this.updateRun(trx, run, last
+        ? { status: 'Succeeded', current_step: idx + 1, finished_at: now, updated_at: now, error: null }
+        : { current_step: idx + 1, updated_at: now });
+      if (last) await trx('clusters').where({ id: run.cluster_id, active_run_id: runId }).update({ active_run_id: null, updated_at: now, version: trx.raw('version + 1') });
+      return { next: last ? null : idx + 1 };
+    }));
+  }
+
+  /** Fails the step and the run; the cluster is released and marked Failed with the reason. */
+  async failStep(runId: string, idx: number, generation: number, error: StepError): Promise<void> {
+    await withDatabase(() => this.db.transaction(async (trx) => {
+      const run = await this.currentRun(trx, runId, idx, generation);
+      const now = nowIso();
+      await trx('workflow_steps').where({ run_id: runId, idx }).update({ status: 'Failed', error: JSON.stringify(error), finished_at: now });
+      await this.updateRun(trx, run, { status: 'Failed', error: JSON.stringify(error), finished_at: now, updated_at: now });
+      await this.releaseCluster(trx, run, 'Failed', `workflow ${run.workflow} failed at step ${idx}: ${error.message}`, now);
+    }));
+  }
+
+  async cancelRun(runId: string): Promise<RunDetail> {
+    await withDatabase(() => this.db.transaction(async (trx) => {
+      const run = await trx<RunRow>('workflow_runs').where({ id: runId }).first() as RunRow | undefined;
+      if (!run) throw new NotFoundError(`workflow ${runId} does not exist`);
+      if (run.status !== 'Pending' && run.status !== 'Running') throw new ConflictError(`workflow ${runId} is ${run.status}; only Pending or Running workflows can be cancelled`, 'CX_WORKFLOW_STATE');
+      const now = nowIso();
+      await trx('workflow_steps').where({ run_id: runId }).whereIn('status', ['Pending', 'Running']).where('idx', '>=', run.current_step).update({ status: 'Cancelled' });
+      await this.updateRun(trx, run, { status: 'Cancelled', finished_at: now, updated_at: now, error: JSON.stringify({ code: 'CX_CANCELLED', message: 'cancelled by a user' }) });
+      await this.releaseCluster(trx, run, 'Failed', `workflow ${run.workflow} was cancelled; retry it or delete the cluster`, now);
+    }));
+    return this.getRun(runId);
+  }
+
+  /** Resumes a Failed or Cancelled run from the step where it stopped, under a new generation. */
+  async retryRun(runId: string): Promise<RunDetail> {
+    await withDatabase(() => this.db.transaction(async (trx) => {
+      const run = await trx<RunRow>('workflow_runs').where({ id: runId }).first() as RunRow | undefined;
+      if (!run) throw new NotFoundError(`workflow ${runId} does not exist`);
+      if (run.status !== 'Failed' && run.status !== 'Cancelled') throw new ConflictError(`workflow ${runId} is ${run.status}; only Failed or Cancelled workflows can be retried`, 'CX_WORKFLOW_STATE');
+      const cluster = await trx<ClusterRow>('clusters').where({ id: run.cluster_id }).first() as ClusterRow | undefined;
+      if (!cluster) throw new ConflictError(`the cluster of workflow ${runId} no longer exists`, 'CX_WORKFLOW_STATE');
+      const now = nowIso();
+      const input = JSON.parse(run.input) as { clusterStatus?: ClusterStatus };
+      await this.lockCluster(trx, cluster, runId, input.clusterStatus ?? 'Updating', now);
+      await trx('workflow_steps').where({ run_id: runId }).where('idx', '>=', run.current_step).update({ status: 'Pending', error: null, finished_at: null });
+      await this.updateRun(trx, run, { status: 'Pending', generation: run.generation + 1, error: null, finished_at: null, updated_at: now });
+    }));
+    return this.getRun(runId);
+  }
+
+  private async releaseCluster(trx: Knex.Transaction, run: RunRow, status: ClusterStatus, message: string, now: string): Promise<void> {
+    await trx('clusters').where({ id: run.cluster_id, active_run_id: run.id }).update({
+      active_run_id: null, status, status_message: message.slice(0, 1024), updated_at: now, version: trx.raw('version + 1'),
+    });
+  }
+
+  private async currentRun(trx: Knex.Transaction, runId: string, idx: number, generation: number): Promise<RunRow> {
+    const run = await trx<RunRow>('workflow_runs').where({ id: runId }).first() as RunRow | undefined;
+    if (!run) throw new NotFoundError(`workflow ${runId} does not exist`);
+    if ((run.status !== 'Running' && run.status !== 'Pending') || run.current_step !== idx || run.generation !== generation) {
+      throw staleStep(run, idx, generation);
+    }
+    return run;
+  }
+
+  /** Optimistic update of a run row: fails if anyone changed it since it was read. */
+  private async updateRun(trx: Knex.Transaction, run: RunRow, changes: Partial<RunRow>): Promise<void> {
+    const updated = await trx('workflow_runs').where({ id: run.id, version: run.version }).update({ ...changes, version: run.version + 1 });
+    if (updated !== 1) throw new ConflictError(`workflow ${run.id} changed concurrently`, 'CX_VERSION_CONFLICT', { retryable: true });
+  }
+
+  private async applyEffect(trx: Knex.Transaction, clusterId: string, effect: StepEffect, now: string): Promise<void> {
+    switch (effect.kind) {
+      case 'upsertMachines': {
+        const existing = new Set(((await trx('machines').where({ cluster_id: clusterId }).select('name')) as Array<{ name: string }>).map((m) => m.name));
+        const fresh = effect.machines.filter((m) => !existing.has(m.name));
+        if (fresh.length > 0) {
+          await trx('machines').insert(fresh.map((m) => ({
+            id: uuidv7(), cluster_id: clusterId, pool: m.pool, name: m.name, role: m.role, kubernetes_version: m.kubernetesVersion,
+            phase: 'Pending', provider_id: null, addresses: null, node_status: 'NotReady', created_at: now, updated_at: now, version: 1,
+          })));
+        }
+        return;
+      }
+      case 'updateMachines':
+        for (const m of effect.machines) {
+          const changes: Record<string, unknown> = { updated_at: now, version: trx.raw('version + 1') };
+          if (m.phase !== undefined) changes['phase'] = m.phase;
+          if (m.providerId !== undefined) changes['provider_id'] = m.providerId;
+          if (m.addresses !== undefined) changes['addresses'] = JSON.stringify(m.addresses);
+          if (m.nodeStatus !== undefined) changes['node_status'] = m.nodeStatus;
+          await trx('machines').where({ id: m.id, cluster_id: clusterId }).update(changes);
+        }
+        return;
+      case 'deleteMachines':
+        if (effect.ids.length > 0) await trx('machines').where({ cluster_id: clusterId }).whereIn('id', effect.ids).delete();
+        return;
+      case 'setClusterStatus':
+        await trx('clusters').where({ id: clusterId }).update({ status: effect.status, status_message: effect.message ?? null, updated_at: now, version: trx.raw('version + 1') });
+        return;
+      case 'deleteCluster':
+        await trx('clusters').where({ id: clusterId }).delete();
+        return;
+    }
+  }
+
+  // ---- audit ----------------------------------------------------------------------------------
+
+  async audit(entry: { actor: string; action: string; targetKind?: string | null; targetId?: string | null; outcome: string; sourceIp?: string | null; requestId?: string | null; details?: unknown }): Promise<void> {
+    await withDatabase(() => this.db('audit_log').insert({
+      at: nowIso(), actor: entry.actor.slice(0, 128), action: entry.action.slice(0, 64), target_kind: entry.targetKind ?? null, target_id: entry.targetId ?? null,
+      outcome: entry.outcome, source_ip: entry.sourceIp ?? null, request_id: entry.requestId ?? null, details: entry.details === undefined ? null : JSON.stringify(entry.details),
+    }));
+  }
+
+  async listAudit(limit: number): Promise<Array<Record<string, unknown>>> {
+    return withDatabase(() => this.db('audit_log').orderBy('id', 'desc').limit(limit)) as Promise<Array<Record<string, unknown>>>;
+  }
+}
+
+function staleStep(run: RunRow, idx: number, generation: number): CxError {
+  return new ConflictError(
+    `workflow ${run.id} is ${run.status} at step ${run.current_step} (generation ${run.generation}); step ${idx} of generation ${generation} is stale`,
+    'CX_WORKFLOW_STATE', { details: { status: run.status, currentStep: run.current_step, generation: run.generation } },
+  );
+}

@@ -1,0 +1,83 @@
+/** Composition root of wfm: the public API, the workflow engine and its reconciler. */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import type { ProviderInfo } from '@cx/api-schemas';
+import type { CxConfig } from '@cx/config';
+import { DependencyUnavailableError } from '@cx/errors';
+import { createHttpServer, type Logger } from '@cx/service-kit';
+import { TokenAuthenticator } from './auth.js';
+import { WorkflowEngine } from './engine.js';
+import { publicRoutes } from './routes.js';
+import { SmClient } from './sm-client.js';
+import { createClusterWorkflow } from './workflows/cluster-create.js';
+import { deleteClusterWorkflow } from './workflows/cluster-delete.js';
+
+export interface WfmApp {
+  app: FastifyInstance;
+  engine: WorkflowEngine;
+  sm: SmClient;
+}
+
+/** A provider not advertised by any sddc for this long is considered gone. */
+const PROVIDER_STALE_MS = 60_000;
+
+export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): Promise<WfmApp> {
+  if (!config.redis.url) throw new Error('wfm needs redis.url (CX_REDIS_URL)');
+  if (!config.serviceToken) throw new Error('wfm needs serviceToken (CX_SERVICE_TOKEN)');
+  const sm = new SmClient(config.sm.url, config.serviceToken);
+  // Workers block on Redis and must wait through a reconnect; requests must fail fast instead.
+  const workerConnection = new Redis(config.redis.url, { maxRetriesPerRequest: null, connectionName: 'cx-wfm-worker' });
+  const requestConnection = new Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'cx-wfm', retryStrategy: (times) => Math.min(times * 200, 2_000) });
+  requestConnection.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
+  workerConnection.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
+
+  const app = createHttpServer({
+    service: 'wfm', logger, bodyLimitBytes: config.http.bodyLimitBytes,
+    readiness: { redis: async () => (await requestConnection.ping()) === 'PONG', sm: () => sm.ready() },
+  });
+
+  const engine = new WorkflowEngine({
+    connection: workerConnection, producer: requestConnection, prefix: config.redis.prefix, sm, logger, metrics: app.metrics,
+    concurrency: config.workflows.concurrency, stepAttempts: config.workflows.stepAttempts,
+    lockDurationMs: config.workflows.lockDurationMs, reconcileIntervalMs: config.workflows.reconcileIntervalMs,
+  });
+  engine.register(createClusterWorkflow);
+  engine.register(deleteClusterWorkflow);
+
+  const providers = async (): Promise<ProviderInfo[]> => {
+    assertQueueUp();
+    const entries = await requestConnection.hgetall(`${config.redis.prefix}:providers`);
+    const now = Date.now();
+    return Object.values(entries).map((raw) => JSON.parse(raw) as ProviderInfo & { seenAt: number })
+      .filter((p) => now - p.seenAt < PROVIDER_STALE_MS)
+      .map(({ name, kubernetesVersions, contractVersion }) => ({ name, kubernetesVersions, contractVersion }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  };
+  const assertQueueUp = (): void => {
+    if (requestConnection.status !== 'ready') throw new DependencyUnavailableError('Redis is unreachable; workflows cannot be queued. Check redis.url (CX_REDIS_URL)');
+  };
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'cx API', version: '1', description: 'Container-as-a-Service control plane. Errors are RFC 9457 problem+json with a stable `code` (docs/errors.md).' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: ({ schema, url }) => ({ schema: { ...schema, hide: !url.startsWith('/api/v1') } as typeof schema, url }),
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/v1/docs', uiConfig: { docExpansion: 'list' } });
+  app.get('/api/v1/openapi.json', { config: { public: true } }, async () => app.swagger());
+  await app.register(async (scope) => publicRoutes(scope, { sm, engine, tokens: new TokenAuthenticator(sm), providers, assertQueueUp }), { prefix: '/api/v1' });
+
+  app.addHook('onReady', async () => { engine.start(); });
+  app.addHook('onClose', async () => {
+    await engine.close();
+    await sm.close();
+    workerConnection.disconnect();
+    requestConnection.disconnect();
+  });
+  return { app, engine, sm };
+}

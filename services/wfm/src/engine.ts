@@ -1,0 +1,220 @@
+/**
+ * The durable workflow engine. A run lives in SQL (through sm); each of its steps runs as a BullMQ
+ * job whose id is `<run>.<step>.<generation>`. A step answers done (its output and effects are
+ * committed by sm in one transaction, then the next step is enqueued), wait (the job is delayed and
+ * runs the step again) or throws (retried with backoff when the error is retryable, otherwise the
+ * run fails). A reconciler re-enqueues every active run that has no live job, so a process killed
+ * at any instant loses nothing, and the deterministic ids mean nothing runs twice.
+ */
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { asCxError, CxError, isErrorCode } from '@cx/errors';
+import {
+  FINISHED_JOB_RETENTION, SDDC_OPERATION_QUEUE, SDDC_OPERATION_RETRY, WORKFLOW_STEP_QUEUE,
+  sddcOperationJobId, workflowStepJobId, type SddcOperation, type WorkflowStepJob,
+} from '@cx/queue-contracts';
+import type { Run, SmClient, StepEffect } from './sm-client.js';
+
+/** What a step answers. "Not ready yet" is a wait, not an error. */
+export type StepResult =
+  | { kind: 'done'; output?: unknown; effects?: StepEffect[] }
+  | { kind: 'wait'; afterMs: number; message?: string; nextPoll?: boolean };
+
+export const done = (output?: unknown, effects: StepEffect[] = []): StepResult => ({ kind: 'done', output, effects });
+export const wait = (afterMs: number, message?: string, nextPoll = false): StepResult => ({ kind: 'wait', afterMs, nextPoll, ...(message ? { message } : {}) });
+
+/** The outcome of an sddc operation a step started. */
+export type OperationState<T> = { state: 'done'; result: T } | { state: 'pending' } | { state: 'failed'; error: CxError };
+
+export interface StepContext {
+  run: Run;
+  sm: SmClient;
+  /** How many times this step has polled (grows on `wait(…, nextPoll=true)`); part of read-operation ids. */
+  poll: number;
+  /**
+   * Starts (once) and observes an sddc operation identified by this step and `subject`; calling it
+   * again, even after a crash, observes the same operation instead of starting another.
+   */
+  operation<T>(subject: string, operation: SddcOperation): Promise<OperationState<T>>;
+  log: Logger;
+}
+
+export interface StepDefinition {
+  name: string;
+  run(ctx: StepContext): Promise<StepResult>;
+}
+
+export interface WorkflowDefinition {
+  name: string;
+  version: number;
+  steps: StepDefinition[];
+}
+
+interface StepJobData extends WorkflowStepJob {
+  poll?: number;
+}
+
+export interface EngineOptions {
+  /** For the worker: blocking commands that wait through a reconnect. */
+  connection: Redis;
+  /** For enqueueing from requests: fails fast when Redis is down. */
+  producer: Redis;
+  prefix: string;
+  sm: SmClient;
+  logger: Logger;
+  metrics: Registry;
+  concurrency: number;
+  stepAttempts: number;
+  lockDurationMs: number;
+  reconcileIntervalMs: number;
+}
+
+export class WorkflowEngine {
+  private readonly definitions = new Map<string, WorkflowDefinition>();
+  private readonly steps: Queue<StepJobData>;
+  private readonly operations: Queue<SddcOperation>;
+  private readonly worker: Worker<StepJobData>;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private readonly stepsRun: Counter;
+  private readonly stepDuration: Histogram;
+
+  constructor(private readonly options: EngineOptions) {
+    const { connection, producer, prefix } = options;
+    this.steps = new Queue<StepJobData>(WORKFLOW_STEP_QUEUE, { connection: producer, prefix });
+    this.operations = new Queue<SddcOperation>(SDDC_OPERATION_QUEUE, { connection: producer, prefix });
+    this.worker = new Worker<StepJobData>(WORKFLOW_STEP_QUEUE, (job, token) => this.process(job, token), {
+      connection, prefix, concurrency: options.concurrency, lockDuration: options.lockDurationMs, autorun: false,
+    });
+    this.worker.on('error', (error) => options.logger.error({ err: error }, 'workflow worker error'));
+    this.stepsRun = new Counter({ name: 'cx_workflow_steps_total', help: 'Workflow step executions by workflow, step and outcome', labelNames: ['workflow', 'step', 'outcome'], registers: [options.metrics] });
+    this.stepDuration = new Histogram({ name: 'cx_workflow_step_duration_seconds', help: 'Time of one step execution', labelNames: ['workflow', 'step'], registers: [options.metrics], buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30] });
+  }
+
+  register(definition: WorkflowDefinition): void {
+    this.definitions.set(definition.name, definition);
+  }
+
+  definition(name: string): WorkflowDefinition {
+    const found = this.definitions.get(name);
+    if (!found) throw new Error(`unknown workflow ${name}`);
+    return found;
+  }
+
+  start(): void {
+    void this.worker.run();
+    const tick = (): void => {
+      this.reconcile().catch((error: unknown) => this.options.logger.warn({ err: error }, 'reconcile failed; retrying at the next interval'))
+        .finally(() => { this.reconcileTimer = setTimeout(tick, this.options.reconcileIntervalMs); this.reconcileTimer.unref(); });
+    };
+    this.reconcileTimer = setTimeout(tick, Math.min(1_000, this.options.reconcileIntervalMs));
+    this.reconcileTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.reconcileTimer);
+    await this.worker.close();
+    await Promise.all([this.steps.close(), this.operations.close()]);
+  }
+
+  /** Enqueues the job of a run's step; a job with the same id that exists already is left alone. */
+  async enqueue(step: WorkflowStepJob): Promise<void> {
+    await this.steps.add('step', { runId: step.runId, stepIndex: step.stepIndex, generation: step.generation }, {
+      jobId: workflowStepJobId(step), attempts: this.options.stepAttempts, backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: FINISHED_JOB_RETENTION, removeOnFail: FINISHED_JOB_RETENTION,
+    });
+  }
+
+  /** Finds active runs without a live job for their current step and enqueues one. */
+  async reconcile(): Promise<number> {
+    let repaired = 0;
+    for (const run of await this.options.sm.activeRuns()) {
+      const step: WorkflowStepJob = { runId: run.id, stepIndex: run.currentStep, generation: run.generation };
+      const job = await this.steps.getJob(workflowStepJobId(step));
+      const state = job ? await job.getState() : 'missing';
+      if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') continue;
+      if (job) await job.remove();
+      await this.enqueue(step);
+      repaired += 1;
+      this.options.logger.info({ workflowId: run.id, step: run.currentStep, generation: run.generation, jobState: state }, 'reconciler re-enqueued a workflow step');
+    }
+    return repaired;
+  }
+
+  private async process(job: Job<StepJobData>, token: string | undefined): Promise<unknown> {
+    const { runId, stepIndex, generation } = job.data;
+    const attempt = job.attemptsMade + 1;
+    const log = this.options.logger.child({ workflowId: runId, step: stepIndex, generation, attempt });
+    let run: Run;
+    try {
+      run = await this.options.sm.startStep(runId, stepIndex, generation, attempt);
+    } catch (error) {
+      const cx = asCxError(error);
+      if (cx.code === 'CX_WORKFLOW_STATE' || cx.code === 'CX_NOT_FOUND') {
+        log.debug({ reason: cx.message }, 'stale step job ignored');
+        return { stale: true };
+      }
+      throw error; // sm unreachable: BullMQ retries the job
+    }
+    const definition = this.definition(run.workflow);
+    const step = definition.steps[stepIndex];
+    if (!step) throw new Error(`workflow ${run.workflow} has no step ${stepIndex}`);
+    const labels = { workflow: run.workflow, step: step.name };
+    const stopTimer = this.stepDuration.startTimer(labels);
+    const poll = job.data.poll ?? 0;
+    const stepJob: WorkflowStepJob = { runId, stepIndex, generation };
+    let result: StepResult;
+    try {
+      result = await step.run({ run, sm: this.options.sm, poll, log, operation: (subject, operation) => this.operation(stepJob, subject, operation) });
+    } catch (error) {
+      stopTimer();
+      const cx = asCxError(error);
+      if (cx.retryable && attempt < this.options.stepAttempts) {
+        this.stepsRun.inc({ ...labels, outcome: 'retry' });
+        log.warn({ code: cx.code, err: cx.message }, 'step failed; it will be retried');
+        await this.options.sm.stepProgress(runId, stepIndex, generation, `attempt ${attempt} failed (${cx.code}: ${cx.message}); retrying`).catch(() => undefined);
+        throw error;
+      }
+      this.stepsRun.inc({ ...labels, outcome: 'failure' });
+      log.error({ code: cx.code, err: cx.message }, 'step failed; the workflow fails');
+      await this.options.sm.failStep(runId, stepIndex, generation, { code: cx.code, message: cx.message, retryable: cx.retryable });
+      return { failed: cx.code };
+    }
+    stopTimer();
+    if (result.kind === 'wait') {
+      this.stepsRun.inc({ ...labels, outcome: 'wait' });
+      if (result.message) await this.options.sm.stepProgress(runId, stepIndex, generation, result.message);
+      if (result.nextPoll) await job.updateData({ ...job.data, poll: poll + 1 });
+      await job.moveToDelayed(Date.now() + result.afterMs, token);
+      throw new DelayedError();
+    }
+    const { next } = await this.options.sm.completeStep(runId, stepIndex, generation, result.output ?? null, result.effects ?? []);
+    this.stepsRun.inc({ ...labels, outcome: 'done' });
+    log.info({ name: step.name }, 'step done');
+    if (next !== null) await this.enqueue({ runId, stepIndex: next, generation });
+    return { done: true };
+  }
+
+  private async operation<T>(step: WorkflowStepJob, subject: string, operation: SddcOperation): Promise<OperationState<T>> {
+    const jobId = sddcOperationJobId(step, subject);
+    const job = (await this.operations.getJob(jobId)) ?? await this.operations.add(operation.op, operation, {
+      jobId, ...SDDC_OPERATION_RETRY, removeOnComplete: FINISHED_JOB_RETENTION, removeOnFail: FINISHED_JOB_RETENTION,
+    });
+    const state = await job.getState();
+    if (state === 'completed') {
+      // A job fetched before it finished has no return value yet: read it again.
+      const finished = job.returnvalue === undefined || job.returnvalue === null ? await this.operations.getJob(jobId) : job;
+      return { state: 'done', result: finished?.returnvalue as T };
+    }
+    if (state === 'failed') return { state: 'failed', error: errorFromFailedReason(job.failedReason) };
+    return { state: 'pending' };
+  }
+}
+
+/** sddc puts the error code in front of the message (BullMQ keeps only the message). */
+export function errorFromFailedReason(reason: string | undefined): CxError {
+  const match = /^(CX_[A-Z_]+): ([\s\S]*)$/.exec(reason ?? '');
+  if (match && isErrorCode(match[1])) return new CxError(match[1], match[2] ?? '', { retryable: false });
+  return new CxError('CX_PROVIDER_ERROR', reason ?? 'the provider operation failed', { retryable: false });
+}

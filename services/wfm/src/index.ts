@@ -1,0 +1,3 @@
+export { buildWfmApp, type WfmApp } from './app.js';
+export { WorkflowEngine, type WorkflowDefinition, type StepResult } from './engine.js';
+export { SmClient } from './sm-client.js';

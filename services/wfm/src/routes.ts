@@ -1,0 +1,179 @@
+/** The public API, `/api/v1` (DESIGN.md section 2). */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  clusterAcceptedSchema, clusterCreateRequestSchema, clusterSchema, idParamsSchema, listQuerySchema, listSchema, loginRequestSchema,
+  loginResponseSchema, nodeSchema, problemSchema, providerSchema, workflowSchema,
+  type ClusterCreateRequest, type LoginRequest, type ProviderInfo,
+} from '@cx/api-schemas';
+import { InputError } from '@cx/errors';
+import type { TokenAuthenticator } from './auth.js';
+import type { WorkflowDefinition, WorkflowEngine } from './engine.js';
+import type { Run, SmClient, StartRequest, Accepted } from './sm-client.js';
+import { CREATE_CLUSTER } from './workflows/cluster-create.js';
+import { DELETE_CLUSTER } from './workflows/cluster-delete.js';
+
+export interface PublicRouteDeps {
+  sm: SmClient;
+  engine: WorkflowEngine;
+  tokens: TokenAuthenticator;
+  providers: () => Promise<ProviderInfo[]>;
+  /** Throws a 503 when the queue cannot take work, before anything is written. */
+  assertQueueUp: () => void;
+}
+
+const errors = { 400: { $ref: 'Problem#' }, 401: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 503: { $ref: 'Problem#' } };
+const idempotencyHeaders = {
+  type: 'object',
+  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255, description: 'Makes a retry of this request return the first answer' } },
+} as const;
+const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled']);
+const SSE_POLL_MS = 500;
+const SSE_MAX_MS = 3_600_000;
+
+export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps): Promise<void> {
+  const { sm, engine, tokens } = deps;
+  app.addSchema(problemSchema);
+
+  app.post<{ Body: LoginRequest }>('/auth/login', {
+    config: { public: true },
+    schema: { tags: ['auth'], summary: 'Log in and get an access token', body: loginRequestSchema, response: { 200: loginResponseSchema, 401: { $ref: 'Problem#' } } },
+  }, async (request) => sm.login({ ...request.body, sourceIp: request.ip, requestId: request.id }));
+
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.public) return;
+    request.user = await tokens.authenticate(request);
+  });
+
+  app.get('/providers', {
+    schema: { tags: ['providers'], summary: 'Providers and the Kubernetes versions they install', response: { 200: listSchema(providerSchema), ...errors } },
+  }, async () => ({ items: await deps.providers(), nextCursor: null }));
+
+  app.get<{ Querystring: { limit: number; cursor?: string } }>('/clusters', {
+    schema: { tags: ['clusters'], summary: 'List clusters, oldest first', querystring: listQuerySchema, response: { 200: listSchema(clusterSchema), ...errors } },
+  }, async (request) => sm.listClusters(request.query.limit, request.query.cursor));
+
+  app.post<{ Body: ClusterCreateRequest }>('/clusters', {
+    schema: {
+      tags: ['clusters'], summary: 'Create a cluster (runs the create workflow)', headers: idempotencyHeaders, body: clusterCreateRequestSchema,
+      response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } },
+    },
+  }, async (request, reply) => {
+    const body = request.body;
+    await checkClusterRequest(body, await deps.providers());
+    deps.assertQueueUp();
+    const accepted = await sm.createCluster(body, startRequest(request, engine.definition(CREATE_CLUSTER), 'Provisioning', {}));
+    return acceptWorkflow(reply, engine, accepted);
+  });
+
+  app.get<{ Params: { id: string } }>('/clusters/:id', {
+    schema: { tags: ['clusters'], summary: 'Get a cluster', params: idParamsSchema, response: { 200: clusterSchema, ...errors } },
+  }, async (request) => sm.getCluster(request.params.id));
+
+  app.delete<{ Params: { id: string } }>('/clusters/:id', {
+    schema: { tags: ['clusters'], summary: 'Delete a cluster and all its machines (runs the delete workflow)', params: idParamsSchema, headers: idempotencyHeaders, response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } } },
+  }, async (request, reply) => {
+    deps.assertQueueUp();
+    const accepted = await sm.startClusterWorkflow(request.params.id, startRequest(request, engine.definition(DELETE_CLUSTER), 'Deleting', {}));
+    return acceptWorkflow(reply, engine, accepted);
+  });
+
+  app.get<{ Params: { id: string } }>('/clusters/:id/nodes', {
+    schema: { tags: ['clusters'], summary: 'Nodes of a cluster', params: idParamsSchema, response: { 200: listSchema(nodeSchema), ...errors } },
+  }, async (request) => sm.listNodes(request.params.id));
+
+  app.get<{ Params: { id: string } }>('/workflows/:id', {
+    schema: { tags: ['workflows'], summary: 'Get a workflow run with its steps', params: idParamsSchema, response: { 200: workflowSchema, ...errors } },
+  }, async (request) => sm.getRun(request.params.id));
+
+  app.post<{ Params: { id: string } }>('/workflows/:id/cancel', {
+    schema: { tags: ['workflows'], summary: 'Cancel a Pending or Running workflow; the cluster is marked Failed', params: idParamsSchema, response: { 200: workflowSchema, ...errors } },
+  }, async (request) => sm.cancelRun(request.params.id));
+
+  app.post<{ Params: { id: string } }>('/workflows/:id/retry', {
+    schema: { tags: ['workflows'], summary: 'Resume a Failed or Cancelled workflow from the step where it stopped', params: idParamsSchema, response: { 200: workflowSchema, ...errors } },
+  }, async (request) => {
+    deps.assertQueueUp();
+    const run = await sm.retryRun(request.params.id);
+    await engine.enqueue({ runId: run.id, stepIndex: run.currentStep, generation: run.generation });
+    return run;
+  });
+
+  app.get<{ Params: { id: string } }>('/workflows/:id/events', {
+    schema: {
+      tags: ['workflows'], params: idParamsSchema,
+      summary: 'Server-sent events: a `workflow` event with the run each time it changes; the stream ends when the run is Succeeded, Failed or Cancelled',
+      produces: ['text/event-stream'],
+    },
+  }, async (request, reply) => streamWorkflow(sm, request, reply));
+}
+
+function startRequest(request: FastifyRequest, definition: WorkflowDefinition, clusterStatus: StartRequest['workflow']['clusterStatus'], input: Record<string, unknown>): StartRequest {
+  const key = request.headers['idempotency-key'];
+  return {
+    actor: request.user!.id,
+    idempotencyKey: typeof key === 'string' ? key : undefined,
+    requestHash: createHash('sha256').update(`${request.method} ${request.url.split('?')[0]} ${JSON.stringify(request.body ?? null)}`).digest('hex'),
+    workflow: { workflow: definition.name, version: definition.version, steps: definition.steps.map((s) => s.name), input, clusterStatus },
+  };
+}
+
+async function acceptWorkflow(reply: FastifyReply, engine: WorkflowEngine, accepted: Accepted): Promise<FastifyReply> {
+  // A replayed answer's workflow was enqueued the first time (and the reconciler covers a crash since).
+  if (!accepted.replayed) await engine.enqueue({ runId: accepted.body.workflow.id, stepIndex: 0, generation: 0 });
+  else void reply.header('idempotent-replayed', 'true');
+  void reply.header('location', `/api/v1/workflows/${accepted.body.workflow.id}`);
+  return reply.code(202).send(accepted.body);
+}
+
+/** Checks what the schema cannot: the provider, its versions, unique pool names. */
+async function checkClusterRequest(body: ClusterCreateRequest, providers: ProviderInfo[]): Promise<void> {
+  const provider = providers.find((p) => p.name === body.provider);
+  if (!provider) {
+    const known = providers.map((p) => p.name).join(', ') || 'none is running';
+    throw new InputError(`provider ${body.provider} is not available (available: ${known})`, [{ field: 'body.provider', message: `must be one of: ${known}` }]);
+  }
+  if (!provider.kubernetesVersions.includes(body.kubernetesVersion)) {
+    throw new InputError(`provider ${body.provider} cannot install Kubernetes ${body.kubernetesVersion}`, [{ field: 'body.kubernetesVersion', message: `must be one of: ${provider.kubernetesVersions.join(', ')}` }]);
+  }
+  const seen = new Set<string>(['control-plane']);
+  for (const [i, pool] of (body.nodePools ?? []).entries()) {
+    if (seen.has(pool.name)) throw new InputError(`node pool name ${pool.name} is used twice or is reserved`, [{ field: `body.nodePools.${i}.name`, message: 'must be unique and not control-plane' }]);
+    seen.add(pool.name);
+  }
+}
+
+async function streamWorkflow(sm: SmClient, request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<void> {
+  let run: Run = await sm.getRun(request.params.id); // a 404 is answered as a problem before the stream opens
+  reply.hijack();
+  reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': request.id });
+  let closed = false;
+  request.raw.on('close', () => { closed = true; });
+  const send = (event: string, data: unknown): void => {
+    if (!closed) reply.raw.write(`event: ${event}\nid: ${Date.now()}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  const view = (r: Run): unknown => ({ ...r, steps: r.steps.map(({ output: _output, ...step }) => step) });
+  send('workflow', view(run));
+  const started = Date.now();
+  let lastSent = `${run.updatedAt}|${run.status}`;
+  let lastBeat = Date.now();
+  while (!closed && !TERMINAL.has(run.status) && Date.now() - started < SSE_MAX_MS) {
+    await new Promise((resolve) => setTimeout(resolve, SSE_POLL_MS));
+    try {
+      run = await sm.getRun(run.id);
+    } catch (error) {
+      send('error', { code: (error as { code?: string }).code ?? 'CX_INTERNAL', detail: (error as Error).message });
+      continue;
+    }
+    const version = `${run.updatedAt}|${run.status}`;
+    if (version !== lastSent) {
+      send('workflow', view(run));
+      lastSent = version;
+    } else if (Date.now() - lastBeat > 15_000) {
+      if (!closed) reply.raw.write(': keep-alive\n\n');
+      lastBeat = Date.now();
+    }
+  }
+  if (!closed) reply.raw.end();
+}
+

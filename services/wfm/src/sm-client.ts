@@ -1,0 +1,147 @@
+/**
+ * Client of sm's internal API. Problem answers become cx errors again (by code); an sm that cannot
+ * be reached becomes a retryable CX_DEPENDENCY_UNAVAILABLE naming the setting to check.
+ */
+import { Agent, request as httpRequest } from 'undici';
+import type { Cluster, ClusterCreateRequest, Node, Page } from '@cx/api-schemas';
+import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
+
+export interface UserIdentity { id: string; username: string; role: 'admin' | 'user' }
+export type ClusterStatus = Cluster['status'];
+
+export interface WorkflowStart {
+  workflow: string;
+  version: number;
+  steps: string[];
+  input: Record<string, unknown>;
+  clusterStatus: ClusterStatus;
+}
+export interface StartRequest { actor: string; idempotencyKey?: string | undefined; requestHash?: string | undefined; workflow: WorkflowStart }
+export interface AcceptedBody { cluster: Cluster; workflow: { id: string; status: string } }
+export interface Accepted { body: AcceptedBody; replayed: boolean }
+
+export interface Machine {
+  id: string; clusterId: string; pool: string; name: string; role: 'control-plane' | 'worker'; kubernetesVersion: string;
+  phase: string; providerId: string | null; addresses: string[]; nodeStatus: 'Ready' | 'NotReady'; version: number;
+}
+
+export interface RunStep {
+  name: string; status: string; attempts: number; message: string | null; output: unknown;
+  error: { code: string; message: string; retryable?: boolean } | null; startedAt: string | null; finishedAt: string | null;
+}
+export interface Run {
+  id: string; workflow: string; workflowVersion: number; clusterId: string; status: string; currentStep: number; generation: number;
+  input: Record<string, unknown>; error: { code: string; message: string } | null; steps: RunStep[];
+  createdBy: string; createdAt: string; startedAt: string | null; finishedAt: string | null; updatedAt: string;
+}
+
+export type StepEffect =
+  | { kind: 'upsertMachines'; machines: Array<{ name: string; pool: string; role: 'control-plane' | 'worker'; kubernetesVersion: string }> }
+  | { kind: 'updateMachines'; machines: Array<{ id: string; phase?: string; providerId?: string | null; addresses?: string[]; nodeStatus?: 'Ready' | 'NotReady' }> }
+  | { kind: 'deleteMachines'; ids: string[] }
+  | { kind: 'setClusterStatus'; status: ClusterStatus; message?: string | null }
+  | { kind: 'deleteCluster' };
+
+export class SmClient {
+  private readonly agent: Agent;
+  private readonly authorization: string;
+
+  constructor(private readonly baseUrl: string, serviceToken: string) {
+    this.agent = new Agent({ connections: 128, keepAliveTimeout: 30_000, headersTimeout: 15_000, bodyTimeout: 15_000 });
+    this.authorization = `Bearer ${serviceToken}`;
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  login(body: { username: string; password: string; sourceIp?: string; requestId?: string }): Promise<{ token: string; expiresAt: string; user: UserIdentity }> {
+    return this.call('POST', '/auth/login', body);
+  }
+  async introspect(token: string): Promise<UserIdentity> {
+    return (await this.call<{ user: UserIdentity }>('POST', '/auth/introspect', { token })).user;
+  }
+  listClusters(limit: number, cursor?: string): Promise<Page<Cluster>> {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (cursor !== undefined) query.set('cursor', cursor);
+    return this.call('GET', `/clusters?${query}`);
+  }
+  getCluster(id: string): Promise<Cluster> {
+    return this.call('GET', `/clusters/${encodeURIComponent(id)}`);
+  }
+  async createCluster(request: ClusterCreateRequest, start: StartRequest): Promise<Accepted> {
+    return this.callAccepted('POST', '/clusters', { request, start });
+  }
+  async startClusterWorkflow(clusterId: string, start: StartRequest): Promise<Accepted> {
+    return this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/workflows`, start);
+  }
+  async listMachines(clusterId: string): Promise<Machine[]> {
+    return (await this.call<{ items: Machine[] }>('GET', `/clusters/${encodeURIComponent(clusterId)}/machines`)).items;
+  }
+  listNodes(clusterId: string): Promise<Page<Node>> {
+    return this.call('GET', `/clusters/${encodeURIComponent(clusterId)}/nodes`);
+  }
+  getRun(id: string): Promise<Run> {
+    return this.call('GET', `/workflow-runs/${encodeURIComponent(id)}`);
+  }
+  async activeRuns(): Promise<Array<{ id: string; currentStep: number; generation: number; status: string }>> {
+    return (await this.call<{ items: Array<{ id: string; currentStep: number; generation: number; status: string }> }>('GET', '/workflow-runs/active')).items;
+  }
+  startStep(runId: string, idx: number, generation: number, attempt: number): Promise<Run> {
+    return this.call('POST', `/workflow-runs/${runId}/steps/${idx}/start`, { generation, attempt });
+  }
+  async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {
+    await this.call('POST', `/workflow-runs/${runId}/steps/${idx}/progress`, { generation, message });
+  }
+  completeStep(runId: string, idx: number, generation: number, output: unknown, effects: StepEffect[]): Promise<{ next: number | null }> {
+    return this.call('POST', `/workflow-runs/${runId}/steps/${idx}/complete`, { generation, output, effects });
+  }
+  async failStep(runId: string, idx: number, generation: number, error: { code: string; message: string; retryable: boolean }): Promise<void> {
+    await this.call('POST', `/workflow-runs/${runId}/steps/${idx}/fail`, { generation, error });
+  }
+  cancelRun(id: string): Promise<Run> {
+    return this.call('POST', `/workflow-runs/${encodeURIComponent(id)}/cancel`, {});
+  }
+  retryRun(id: string): Promise<Run> {
+    return this.call('POST', `/workflow-runs/${encodeURIComponent(id)}/retry`, {});
+  }
+  async audit(entry: { actor: string; action: string; targetKind?: string; targetId?: string; outcome: string; sourceIp?: string; requestId?: string; details?: unknown }): Promise<void> {
+    await this.call('POST', '/audit', entry);
+  }
+  async ready(): Promise<boolean> {
+    const response = await httpRequest(`${this.baseUrl}/readyz`, { dispatcher: this.agent });
+    await response.body.dump();
+    return response.statusCode === 200;
+  }
+
+  private async callAccepted(method: 'POST', path: string, body: unknown): Promise<Accepted> {
+    const { body: answer, headers } = await this.send<AcceptedBody>(method, path, body);
+    return { body: answer, replayed: headers['idempotent-replayed'] === 'true' };
+  }
+
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    return (await this.send<T>(method, path, body)).body;
+  }
+
+  private async send<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ body: T; headers: Record<string, string | string[] | undefined> }> {
+    let response;
+    try {
+      response = await httpRequest(`${this.baseUrl}/internal/v1${path}`, {
+        method, dispatcher: this.agent,
+        headers: { authorization: this.authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw new DependencyUnavailableError(`sm is unreachable at ${this.baseUrl} (${(error as Error).message}); check sm.url (CX_SM_URL) and that sm runs`, { cause: error });
+    }
+    const text = await response.body.text();
+    if (response.statusCode >= 400) {
+      let problem: Partial<Problem> = {};
+      try { problem = JSON.parse(text) as Partial<Problem>; } catch { problem = { detail: text.slice(0, 200) }; }
+      const error = fromProblem(problem, response.statusCode);
+      if (response.statusCode === 503 && error.code === 'CX_INTERNAL') throw new DependencyUnavailableError(`sm is not ready: ${problem.detail ?? ''}`);
+      throw error;
+    }
+    return { body: (text ? JSON.parse(text) : undefined) as T, headers: response.headers };
+  }
+}

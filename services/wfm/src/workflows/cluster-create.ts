@@ -1,0 +1,65 @@
+/**
+ * Create a cluster: plan its machines, provision them, wait for their nodes to be Ready, mark the
+ * cluster Ready. Every step can run again after a crash without creating anything twice: machine
+ * names are derived from the spec, machines are ensured by id, sddc jobs have deterministic ids.
+ */
+import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
+import { done, wait, type WorkflowDefinition } from '../engine.js';
+import { POLL_MS, perMachine } from './machines.js';
+
+export const CREATE_CLUSTER = 'cluster.create';
+
+export const createClusterWorkflow: WorkflowDefinition = {
+  name: CREATE_CLUSTER,
+  version: 1,
+  steps: [
+    {
+      name: 'plan-machines',
+      async run(ctx) {
+        const cluster = await ctx.sm.getCluster(ctx.run.clusterId);
+        const machines = [
+          ...Array.from({ length: cluster.controlPlane.count }, (_, i) => ({ name: `${cluster.name}-cp-${i}`, pool: 'control-plane', role: 'control-plane' as const, kubernetesVersion: cluster.kubernetesVersion })),
+          ...cluster.nodePools.flatMap((pool) => Array.from({ length: pool.count }, (_, i) => ({ name: `${cluster.name}-${pool.name}-${i}`, pool: pool.name, role: 'worker' as const, kubernetesVersion: cluster.kubernetesVersion }))),
+        ];
+        return done({ machines: machines.length }, [{ kind: 'upsertMachines', machines }]);
+      },
+    },
+    {
+      name: 'provision-machines',
+      async run(ctx) {
+        const cluster = await ctx.sm.getCluster(ctx.run.clusterId);
+        const machines = await ctx.sm.listMachines(cluster.id);
+        const fan = await perMachine<MachineStatus>(ctx, machines, (m) => ({
+          op: 'ensure-machine', provider: cluster.provider,
+          spec: { machineId: m.id, clusterId: cluster.id, name: m.name, role: m.role, pool: m.pool, kubernetesVersion: m.kubernetesVersion },
+        }));
+        if (fan.failed.length > 0) throw fan.failed[0]!.error;
+        if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${machines.length} machines provisioned`);
+        return done({ provisioned: machines.length }, [{
+          kind: 'updateMachines',
+          machines: [...fan.results.values()].map((s) => ({ id: s.machineId, phase: s.phase, providerId: s.providerId, addresses: s.addresses })),
+        }]);
+      },
+    },
+    {
+      name: 'wait-nodes-ready',
+      async run(ctx) {
+        const cluster = await ctx.sm.getCluster(ctx.run.clusterId);
+        const machines = await ctx.sm.listMachines(cluster.id);
+        const state = await ctx.operation<NodeStatus[]>(`nodes-${ctx.poll}`, { op: 'list-nodes', provider: cluster.provider, clusterId: cluster.id });
+        if (state.state === 'failed') throw state.error;
+        if (state.state === 'pending') return wait(POLL_MS / 4);
+        const ready = new Set(state.result.filter((n) => n.status === 'Ready').map((n) => n.machineId));
+        const readyCount = machines.filter((m) => ready.has(m.id)).length;
+        if (readyCount < machines.length) return wait(POLL_MS, `${readyCount}/${machines.length} nodes Ready`, true);
+        return done({ ready: readyCount }, [{ kind: 'updateMachines', machines: machines.map((m) => ({ id: m.id, nodeStatus: 'Ready' as const })) }]);
+      },
+    },
+    {
+      name: 'mark-ready',
+      async run() {
+        return done(null, [{ kind: 'setClusterStatus', status: 'Ready', message: null }]);
+      },
+    },
+  ],
+};
