@@ -31,7 +31,8 @@ program.command('all-in-one').description('run sm, sddc and wfm in one process (
       sm: { port: portsGiven.sm ? undefined : 0 }, sddc: { port: portsGiven.sddc ? undefined : 0 },
     },
   });
-  const logger = createLogger({ level: config.log.level, service: 'cx' });
+  const logger = createLogger({ level: config.log.level, service: 'all-in-one' });
+  const serviceLogger = (service: string): Logger => createLogger({ level: config.log.level, service });
   let redis: PrivateRedis | undefined;
   if (!config.redis.url) {
     redis = await startPrivateRedis(config.dataDir);
@@ -46,14 +47,14 @@ program.command('all-in-one').description('run sm, sddc and wfm in one process (
     await redis?.stop();
   });
   try {
-    const sm = await buildSmApp(config, logger.child({ service: 'sm' }));
+    const sm = await buildSmApp(config, serviceLogger('sm'));
     started.push(sm.app);
     const smAddress = await sm.app.listen({ host: config.sm.host, port: config.sm.port });
     config = { ...config, sm: { ...config.sm, url: smAddress } };
-    const sddc = await buildSddcApp(config, logger.child({ service: 'sddc' }));
+    const sddc = await buildSddcApp(config, serviceLogger('sddc'));
     started.push(sddc.app);
     await sddc.app.listen({ host: config.sddc.host, port: config.sddc.port });
-    const wfm = await buildWfmApp(config, logger.child({ service: 'wfm' }));
+    const wfm = await buildWfmApp(config, serviceLogger('wfm'));
     started.push(wfm.app);
     await wfm.app.listen({ host: config.http.host, port: config.http.port });
     const base = `http://${config.http.host}:${config.http.port}`;

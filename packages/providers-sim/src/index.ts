@@ -5,7 +5,7 @@
  * retryable error with probability `failureRate`.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, type FileHandle, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotFoundError, ProviderUnavailableError } from '@cx/errors';
@@ -77,6 +77,7 @@ export class SimProvider implements Provider, NodeReader {
     await this.serialise(machineId, async () => {
       await this.operate();
       await rm(this.file(clusterId, machineId), { force: true });
+      await rmdir(this.clusterDir(clusterId)).catch(() => undefined); // only succeeds once the cluster has no machine left
     });
   }
 
@@ -192,10 +193,9 @@ export class SimProvider implements Provider, NodeReader {
 
   /** Creates the machine file only if no other process created it first; returns the winner. */
   private async createExclusive(machine: SimMachine): Promise<SimMachine> {
-    await mkdir(this.clusterDir(machine.spec.clusterId), { recursive: true });
     const path = this.file(machine.spec.clusterId, machine.spec.machineId);
     try {
-      const handle = await open(path, 'wx');
+      const handle = await this.openNew(machine.spec.clusterId, path);
       try {
         await handle.writeFile(JSON.stringify(machine));
         await handle.sync();
@@ -206,6 +206,18 @@ export class SimProvider implements Provider, NodeReader {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       return (await this.read(machine.spec.clusterId, machine.spec.machineId)) ?? machine;
+    }
+  }
+
+  /** Opens a new file exclusively, (re)creating the cluster directory a concurrent delete may have removed. */
+  private async openNew(clusterId: string, path: string): Promise<FileHandle> {
+    for (let attempt = 0; ; attempt++) {
+      await mkdir(this.clusterDir(clusterId), { recursive: true });
+      try {
+        return await open(path, 'wx');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw error;
+      }
     }
   }
 

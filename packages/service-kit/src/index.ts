@@ -2,7 +2,7 @@
  * What every cx service shares over HTTP: pino logging with request ids, RFC 9457 errors,
  * `/healthz`, `/readyz` and Prometheus `/metrics`.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { v4 as uuidv4 } from 'uuid';
@@ -27,8 +27,8 @@ export interface HttpServerOptions {
   logger: Logger;
   bodyLimitBytes?: number;
   readiness: Record<string, ReadinessCheck>;
-  /** Requests to these paths are not logged at info (probes and metrics scrapes). */
-  quietPaths?: string[];
+  /** Level of the one log line per request (probes and metrics scrapes are never logged). */
+  requestLogLevel?: 'info' | 'debug';
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -37,9 +37,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger as unknown as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes ?? 1_048_576,
-    disableRequestLogging: true,
+    // Requests are logged once, on response, by the hook below.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     requestIdHeader: 'x-request-id',
-    requestIdLogLabel: 'requestId',
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : uuidv4();
@@ -60,7 +60,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   });
   app.decorate('metrics', registry);
 
-  const quiet = new Set(['/healthz', '/readyz', '/metrics', ...(options.quietPaths ?? [])]);
+  const quiet = new Set(['/healthz', '/readyz', '/metrics']);
+  const requestLogLevel = options.requestLogLevel ?? 'info';
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
@@ -68,7 +69,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     const route = request.routeOptions.url ?? 'unmatched';
     duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (!quiet.has(route)) {
-      request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+      request.log[requestLogLevel]({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
     }
   });
 

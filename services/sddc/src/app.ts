@@ -3,7 +3,7 @@
  * and the health / metrics endpoints. sddc holds no SQL connection: results travel back as job
  * return values to the workflow step that asked.
  */
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
 import type { CxConfig } from '@cx/config';
@@ -43,7 +43,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   if (!config.redis.url) throw new Error('sddc needs redis.url (CX_REDIS_URL)');
   const registry = buildRegistry(config);
   const connection = connectRedis(config.redis.url, 'cx-sddc');
-  const app = createHttpServer({ service: 'sddc', logger, readiness: { redis: async () => (await connection.ping()) === 'PONG' } });
+  const app = createHttpServer({ service: 'sddc', logger, requestLogLevel: 'debug', readiness: { redis: async () => (await connection.ping()) === 'PONG' } });
   const operations = new Counter({ name: 'cx_sddc_operations_total', help: 'Provider operations by provider, operation and outcome', labelNames: ['provider', 'op', 'outcome'], registers: [app.metrics] });
 
   const worker = new Worker<SddcOperation>(SDDC_OPERATION_QUEUE, async (job) => {
@@ -101,4 +101,3 @@ async function runOperation(registry: ProviderRegistry, job: Job<SddcOperation>)
   }
 }
 
-export { Queue };

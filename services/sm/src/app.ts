@@ -35,7 +35,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   const store = new StateStore(db);
 
   const app = createHttpServer({
-    service: 'sm', logger, bodyLimitBytes: 4 * 1_048_576,
+    service: 'sm', logger, requestLogLevel: 'debug', bodyLimitBytes: 4 * 1_048_576,
     readiness: { database: async () => { await db.raw('select 1'); } },
   });
   await app.register(async (scope) => smRoutes(scope, { store, auth, serviceToken: config.serviceToken! }), { prefix: '/internal/v1' });

@@ -1,0 +1,56 @@
+// Shared by `npm start` and `npm test`: bring a fresh clone to a runnable state. Plain Node on
+// purpose — it runs before any dependency is installed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export function say(message) {
+  process.stderr.write(`[cx] ${message}\n`);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  if (result.error) throw new Error(`${command} could not start: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status})`);
+}
+
+/** Installs npm dependencies when node_modules is missing or older than package-lock.json. */
+export function ensureDependencies() {
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  const lock = join(root, 'package-lock.json');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  say('installing npm dependencies (npm ci)…');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+/** Incremental TypeScript build of every workspace (fast when nothing changed). */
+export function build() {
+  say('building (tsc -b)…');
+  run('npm', ['run', '--silent', 'build']);
+}
+
+export function hasCommand(name) {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0
+    || existsSync(`/usr/sbin/${name}`) || existsSync(`/usr/bin/${name}`);
+}
+
+/** Installs a Debian package, saying so; uses sudo when not root. */
+export function aptInstall(pkg, why) {
+  say(`${why}: installing Debian's ${pkg} (apt-get install -y ${pkg})…`);
+  const sudo = process.getuid && process.getuid() !== 0 ? ['sudo'] : [];
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const cmd = (args) => (sudo.length ? run('sudo', args, { env }) : run(args[0], args.slice(1), { env }));
+  try {
+    cmd(['apt-get', 'install', '-y', '-qq', pkg]);
+  } catch {
+    cmd(['apt-get', 'update', '-qq']);
+    cmd(['apt-get', 'install', '-y', '-qq', pkg]);
+  }
+}
+
+export function output(command, args) {
+  return execFileSync(command, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+}

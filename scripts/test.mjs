@@ -1,0 +1,61 @@
+// `npm test`: installs and builds, starts the real peers the tests need (MariaDB, Redis; see
+// test/peers/), runs every compiled test file with node:test, and ends with one line
+// `tests: N passed, N failed[, N skipped]` read from the runner's TAP report.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { build, ensureDependencies, output, root, say } from './lib.mjs';
+
+ensureDependencies();
+build();
+
+say('starting test peers (test/peers/mariadb.sh, test/peers/redis.sh)…');
+let mysqlUrl;
+let redisUrl;
+try {
+  mysqlUrl = output('bash', ['test/peers/mariadb.sh', 'start']);
+  redisUrl = output('bash', ['test/peers/redis.sh', 'start']);
+} catch (error) {
+  say(`a test peer could not start: ${error.message}`);
+  process.exit(1);
+}
+
+const patterns = process.argv.slice(2);
+const files = [];
+const walk = (dir) => {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory() && entry.name !== 'node_modules') walk(path);
+    else if (entry.isFile() && entry.name.endsWith('.test.js')) files.push(path);
+  }
+};
+for (const top of ['packages', 'services', 'migrations', 'test']) {
+  const base = join(root, top);
+  if (top === 'migrations' || top === 'test') walk(join(base, 'dist'));
+  else for (const pkg of readdirSync(base)) walk(join(base, pkg, 'dist'));
+}
+const selected = files.filter((f) => patterns.length === 0 || patterns.some((p) => relative(root, f).includes(p))).sort();
+if (selected.length === 0) {
+  say('no test files found');
+  process.exit(1);
+}
+
+mkdirSync(join(root, 'test-results'), { recursive: true });
+const report = join(root, 'test-results', 'report.tap');
+say(`running ${selected.length} test files…`);
+const result = spawnSync(process.execPath, [
+  '--test', '--test-concurrency=1', '--test-timeout=600000',
+  '--test-reporter=spec', '--test-reporter-destination=stdout',
+  '--test-reporter=tap', `--test-reporter-destination=${report}`,
+  ...selected,
+], { cwd: root, stdio: 'inherit', env: { ...process.env, CX_TEST_MYSQL_URL: mysqlUrl, CX_TEST_REDIS_URL: redisUrl } });
+
+const tap = existsSync(report) ? readFileSync(report, 'utf8') : '';
+const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+const passed = count('pass');
+const failed = count('fail') + count('cancelled');
+const skipped = count('skipped') + count('todo');
+if (!tap) say('the test runner wrote no report');
+console.log(`tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(result.status === 0 && failed === 0 && tap ? 0 : 1);

@@ -1,0 +1,163 @@
+/** StateStore against real SQL: SQLite (better-sqlite3) and MariaDB (mysql2, started by npm test). */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Knex } from 'knex';
+import type { ClusterCreateRequest } from '@cx/api-schemas';
+import { migrateLatest } from '@cx/migrations';
+import { openDatabase } from './db.js';
+import { StateStore, type StartRequest } from './store.js';
+
+const mysqlUrl = process.env['CX_TEST_MYSQL_URL'];
+
+const databases: Array<{ name: string; open: () => Promise<{ db: Knex; drop: () => Promise<void> }> }> = [
+  {
+    name: 'SQLite',
+    open: async () => ({ db: openDatabase(`sqlite:${join(mkdtempSync(join(tmpdir(), 'cx-sm-')), 'cx.db')}`, 1), drop: async () => undefined }),
+  },
+  {
+    name: 'MariaDB',
+    open: async () => {
+      assert.ok(mysqlUrl, 'CX_TEST_MYSQL_URL is not set: run the tests with `npm test`, which starts MariaDB (test/peers/mariadb.sh)');
+      const name = `cx_test_${randomBytes(4).toString('hex')}`;
+      const admin = openDatabase(mysqlUrl, 1);
+      await admin.raw(`create database ${name}`);
+      await admin.destroy();
+      const db = openDatabase(mysqlUrl.replace(/\/[^/]*$/, `/${name}`), 5);
+      return { db, drop: async () => { const a = openDatabase(mysqlUrl, 1); await a.raw(`drop database ${name}`); await a.destroy(); } };
+    },
+  },
+];
+
+const request = (name: string): ClusterCreateRequest => ({ name, provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 2 }] });
+const start = (overrides: Partial<StartRequest> = {}): StartRequest => ({
+  actor: 'user-1', workflow: { workflow: 'cluster.create', version: 1, steps: ['a', 'b'], input: {}, clusterStatus: 'Provisioning' }, ...overrides,
+});
+
+for (const target of databases) {
+  describe(`StateStore on ${target.name}`, () => {
+    let db: Knex;
+    let drop: () => Promise<void>;
+    let store: StateStore;
+
+    before(async () => {
+      ({ db, drop } = await target.open());
+      assert.deepEqual(await migrateLatest(db), ['0001_core']);
+      assert.deepEqual(await migrateLatest(db), [], 'migrations run once');
+      store = new StateStore(db);
+    });
+    after(async () => {
+      await db?.destroy();
+      await drop?.();
+    });
+
+    it('creates a cluster with its pools and a pending workflow, atomically', async () => {
+      const accepted = await store.createCluster(request('alpha'), start());
+      assert.equal(accepted.body.cluster.status, 'Provisioning');
+      assert.equal(accepted.body.cluster.activeWorkflowId, accepted.body.workflow.id);
+      const run = await store.getRun(accepted.body.workflow.id);
+      assert.equal(run.status, 'Pending');
+      assert.deepEqual(run.steps.map((s) => s.name), ['a', 'b']);
+      assert.equal(Number(((await db('node_pools').where({ cluster_id: accepted.body.cluster.id }).count({ n: '*' })) as Array<{ n: number }>)[0]!.n), 2);
+    });
+
+    it('refuses a second cluster with the same name and writes nothing', async () => {
+      const before = (await store.listClusters(500, undefined)).items.length;
+      await assert.rejects(store.createCluster(request('alpha'), start()), { code: 'CX_NAME_TAKEN' });
+      assert.equal((await store.listClusters(500, undefined)).items.length, before);
+      assert.equal(Number(((await db('workflow_runs').count({ n: '*' })) as Array<{ n: number }>)[0]!.n), before);
+    });
+
+    it('replays an Idempotency-Key and refuses it for a different request', async () => {
+      const first = await store.createCluster(request('beta'), start({ idempotencyKey: 'k1', requestHash: 'h1' }));
+      const again = await store.createCluster(request('beta'), start({ idempotencyKey: 'k1', requestHash: 'h1' }));
+      assert.equal(again.replayed, true);
+      assert.equal(again.body.workflow.id, first.body.workflow.id);
+      await assert.rejects(store.createCluster(request('gamma'), start({ idempotencyKey: 'k1', requestHash: 'h2' })), { code: 'CX_IDEMPOTENCY_MISMATCH' });
+      const concurrent = await Promise.allSettled([1, 2, 3].map(() => store.createCluster(request('delta'), start({ idempotencyKey: 'k2', requestHash: 'h3' }))));
+      const ids = new Set(concurrent.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ body: { workflow: { id: string } } }>).value.body.workflow.id));
+      assert.equal(ids.size, 1, 'concurrent retries with one key start one workflow');
+    });
+
+    it('runs one mutating workflow per cluster', async () => {
+      const accepted = await store.createCluster(request('epsilon'), start());
+      const clusterId = accepted.body.cluster.id;
+      await assert.rejects(store.startClusterWorkflow(clusterId, start()), { code: 'CX_CLUSTER_BUSY' });
+      const racing = await Promise.allSettled([1, 2, 3, 4].map(async () => {
+        await store.cancelRun(accepted.body.workflow.id).catch(() => undefined);
+        return store.startClusterWorkflow(clusterId, start({ workflow: { workflow: 'cluster.delete', version: 1, steps: ['x'], input: {}, clusterStatus: 'Deleting' } }));
+      }));
+      assert.equal(racing.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one of four concurrent starts wins');
+    });
+
+    it('advances a run step by step and ignores stale or duplicate step results', async () => {
+      const accepted = await store.createCluster(request('zeta'), start());
+      const runId = accepted.body.workflow.id;
+      const run = await store.startStep(runId, 0, 0, 1);
+      assert.equal(run.status, 'Running');
+      assert.deepEqual(await store.completeStep(runId, 0, 0, { planned: 3 }, [{ kind: 'upsertMachines', machines: [{ name: 'zeta-cp-0', pool: 'control-plane', role: 'control-plane', kubernetesVersion: '1.31.4' }] }]), { next: 1 });
+      await assert.rejects(store.completeStep(runId, 0, 0, {}, []), { code: 'CX_WORKFLOW_STATE' }, 'a duplicate completion is refused');
+      await assert.rejects(store.startStep(runId, 1, 7, 1), { code: 'CX_WORKFLOW_STATE' }, 'a job of another generation is refused');
+      assert.equal((await store.listMachines(accepted.body.cluster.id)).length, 1);
+      assert.deepEqual(await store.completeStep(runId, 1, 0, null, [{ kind: 'setClusterStatus', status: 'Ready' }]), { next: null });
+      const done = await store.getRun(runId);
+      assert.equal(done.status, 'Succeeded');
+      assert.deepEqual(done.steps[0]!.output, { planned: 3 });
+      const cluster = await store.getCluster(accepted.body.cluster.id);
+      assert.equal(cluster.status, 'Ready');
+      assert.equal(cluster.activeWorkflowId, null, 'the cluster is released');
+    });
+
+    it('fails, then retries a run from the failed step under a new generation', async () => {
+      const accepted = await store.createCluster(request('eta'), start());
+      const runId = accepted.body.workflow.id;
+      await store.startStep(runId, 0, 0, 1);
+      await store.completeStep(runId, 0, 0, null, []);
+      await store.startStep(runId, 1, 0, 1);
+      await store.failStep(runId, 1, 0, { code: 'CX_PROVIDER_ERROR', message: 'boom' });
+      assert.equal((await store.getCluster(accepted.body.cluster.id)).status, 'Failed');
+      await assert.rejects(store.cancelRun(runId), { code: 'CX_WORKFLOW_STATE' });
+      const retried = await store.retryRun(runId);
+      assert.equal(retried.status, 'Pending');
+      assert.equal(retried.currentStep, 1);
+      assert.equal(retried.generation, 1);
+      assert.equal(retried.steps[0]!.status, 'Succeeded', 'steps before the failure are kept');
+      assert.equal((await store.getCluster(accepted.body.cluster.id)).status, 'Provisioning');
+    });
+
+    it('detects concurrent changes of a run (optimistic concurrency)', async () => {
+      const accepted = await store.createCluster(request('theta'), start());
+      const runId = accepted.body.workflow.id;
+      await store.startStep(runId, 0, 0, 1);
+      const results = await Promise.allSettled([1, 2, 3].map(() => store.completeStep(runId, 0, 0, null, [])));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'one completion of a step wins');
+    });
+
+    it('pages through clusters with a cursor', async () => {
+      const all = (await store.listClusters(500, undefined)).items;
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listClusters(2, cursor);
+        assert.ok(page.items.length <= 2);
+        seen.push(...page.items.map((c) => c.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      assert.deepEqual(seen, all.map((c) => c.id));
+      await assert.rejects(store.listClusters(2, 'not-a-cursor'), { code: 'CX_INPUT_INVALID' });
+    });
+
+    it('deletes a cluster with its machines but keeps its workflow history', async () => {
+      const accepted = await store.createCluster(request('iota'), start({ workflow: { workflow: 'w', version: 1, steps: ['only'], input: {}, clusterStatus: 'Provisioning' } }));
+      const runId = accepted.body.workflow.id;
+      await store.startStep(runId, 0, 0, 1);
+      await store.completeStep(runId, 0, 0, null, [{ kind: 'upsertMachines', machines: [{ name: 'iota-cp-0', pool: 'control-plane', role: 'control-plane', kubernetesVersion: '1.31.4' }] }, { kind: 'deleteCluster' }]);
+      await assert.rejects(store.getCluster(accepted.body.cluster.id), { code: 'CX_NOT_FOUND' });
+      assert.equal((await db('machines').where({ cluster_id: accepted.body.cluster.id })).length, 0);
+      assert.equal((await store.getRun(runId)).status, 'Succeeded');
+    });
+  });
+}
