@@ -79,7 +79,7 @@ itself would at start, so that a wrong value fails `helm install` instead of a c
 {{- $databaseUrl := required "databaseUrl is required: mysql://user:password@host:3306/database of a MySQL 8 or MariaDB server (or set existingSecret)" .Values.databaseUrl }}
 {{- if not (hasPrefix "mysql://" $databaseUrl) }}{{ fail "databaseUrl must be a mysql:// URL (MySQL 8 or MariaDB): SQLite only serves the single-process embedded default" }}{{ end }}
 {{- $redisUrl := required "redisUrl is required: redis://host:6379 or rediss://host:6380 (or set existingSecret)" .Values.redisUrl }}
-{{- if not (regexMatch "^rediss?://" $redisUrl) }}{{ fail "redisUrl must be a redis:// or rediss:// URL" }}{{ end }}
+{{- if not (regexMatch "^rediss?://" $redisUrl) }}{{ fail "redisUrl must be a redis:// or rediss:// URL" }}{{ end -}}
 CX_SECRET_KEY: {{ $secretKey | b64enc | quote }}
 CX_SERVICE_TOKEN: {{ $serviceToken | b64enc | quote }}
 CX_ADMIN_PASSWORD: {{ $adminPassword | b64enc | quote }}
@@ -190,7 +190,7 @@ spec:
                 name: {{ include "cx.secretName" $root }}
           {{- with $values.extraEnv }}
           env:
-            {{- include "cx.envList" . | nindent 12 }}
+            {{- include "cx.envList" . | trim | nindent 12 }}
           {{- end }}
           # /healthz answers while the process is alive; /readyz only while its dependencies
           # (SQL, Redis, sm) answer, so that a pod without them is taken out of its Service

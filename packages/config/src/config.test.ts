@@ -22,7 +22,8 @@ describe('configuration', () => {
     assert.equal(config.http.port, 9100);
     assert.equal(config.http.host, '0.0.0.0');
     assert.equal(config.sim.latencyMs, 5);
-    assert.equal(config.database.url, 'sqlite:.cx/cx.db');
+    assert.equal(config.database.url, 'sqlite:.cx/cx.db', 'the database defaults to SQLite under dataDir');
+    assert.equal(loadConfig({ env: { CX_DATA_DIR: '/var/lib/cx' } }).database.url, 'sqlite:/var/lib/cx/cx.db');
     assert.deepEqual(config.sddc.providers, ['sim']);
     assert.ok(Object.isFrozen(config.http), 'configuration is frozen');
   });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { InputError, type FieldError } from '@cx/errors';
@@ -98,6 +99,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<CxConfig> 
   if (errors.length > 0) {
     throw new InputError(`invalid configuration:\n${errors.map((e) => `  - ${e.field}: ${e.message}`).join('\n')}`, errors);
   }
+  const database = merged['database'] as { url?: string };
+  database.url ??= `sqlite:${join(merged['dataDir'] as string, 'cx.db')}`;
   return deepFreeze(merged) as unknown as Readonly<CxConfig>;
 }
 

@@ -19,7 +19,7 @@ export const configSchema = {
     database: {
       type: 'object', additionalProperties: false, default: {},
       properties: {
-        url: { type: 'string', pattern: '^(mysql://|sqlite:)', default: 'sqlite:.cx/cx.db', description: '`mysql://user:password@host:port/db` (MySQL 8 / MariaDB) or `sqlite:PATH`. Only sm connects.', secret: true },
+        url: { type: 'string', pattern: '^(mysql://|sqlite:)', description: '`mysql://user:password@host:port/db` (MySQL 8 / MariaDB) or `sqlite:PATH`; default `sqlite:<dataDir>/cx.db`. Only sm connects.', secret: true },
         poolMax: { type: 'integer', minimum: 1, maximum: 200, default: 10, description: 'Largest SQL connection pool of one sm replica.' },
       },
     },

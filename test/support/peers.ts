@@ -1,0 +1,22 @@
+/** Access to the real peers `npm test` started (test/peers/). */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createConnection } from 'mysql2/promise';
+
+/** A fresh MariaDB database for one test, dropped by `drop()`. */
+export async function createMysqlDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = process.env['CX_TEST_MYSQL_URL'];
+  assert.ok(base, 'CX_TEST_MYSQL_URL is not set: run the tests with `npm test`, which starts MariaDB (test/peers/mariadb.sh)');
+  const name = `cx_e2e_${randomBytes(4).toString('hex')}`;
+  const connection = await createConnection(base);
+  await connection.query(`create database ${name}`);
+  await connection.end();
+  return {
+    url: base.replace(/\/[^/]*$/, `/${name}`),
+    drop: async () => {
+      const c = await createConnection(base);
+      await c.query(`drop database if exists ${name}`);
+      await c.end();
+    },
+  };
+}
