@@ -6,7 +6,8 @@
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---------------------------------------------------------------------------------------------
-# sources: only what the build needs, cleaned of anything a developer's checkout may carry
+# sources: only what the build needs (every workspace and every project tsconfig.json builds;
+# a new top-level one must be added here), cleaned of anything a developer's checkout may carry
 # (node_modules compiled for another platform, stale dist/ and .tsbuildinfo that would make
 # `tsc -b` skip a project). The later stages copy from here, so the image is the same whether or
 # not the build context was clean.
@@ -17,9 +18,11 @@ COPY package.json package-lock.json tsconfig*.json ./
 COPY packages ./packages
 COPY services ./services
 COPY migrations ./migrations
+# The end-to-end tests are not shipped (removed after the build), but tsconfig.json builds them.
+COPY test ./test
 # /manifests gets the lockfile and the workspace manifests alone, so that the `npm ci` layer stays
 # cached while only sources change.
-RUN find . \( -name node_modules -o -name dist -o -name .cx -o -name coverage \) -type d -prune -exec rm -rf {} + \
+RUN find . \( -name node_modules -o -name dist -o -name .cx -o -name coverage -o -name test-results \) -type d -prune -exec rm -rf {} + \
  && find . -name '*.tsbuildinfo' -type f -delete \
  && mkdir /manifests \
  && find . -name package.json -type f -exec cp --parents {} /manifests/ \; \
@@ -39,7 +42,8 @@ RUN npm ci --no-audit --no-fund
 COPY --from=sources /src/ ./
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
- && npm cache clean --force
+ && npm cache clean --force \
+ && rm -rf test
 
 # ---------------------------------------------------------------------------------------------
 # runtime

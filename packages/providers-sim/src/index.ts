@@ -5,7 +5,7 @@
  * retryable error with probability `failureRate`.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, type FileHandle, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotFoundError, ProviderUnavailableError } from '@cx/errors';
@@ -191,32 +191,27 @@ export class SimProvider implements Provider, NodeReader {
     return machines.filter((m): m is SimMachine => m !== null).sort((a, b) => a.spec.name.localeCompare(b.spec.name));
   }
 
-  /** Creates the machine file only if no other process created it first; returns the winner. */
+  /**
+   * Creates the machine file only if no other process created it first; returns the winner. The
+   * record is written to a temporary file and hard-linked into place, so that the machine file
+   * appears complete or not at all, even if the process dies half-way.
+   */
   private async createExclusive(machine: SimMachine): Promise<SimMachine> {
     const path = this.file(machine.spec.clusterId, machine.spec.machineId);
-    try {
-      const handle = await this.openNew(machine.spec.clusterId, path);
-      try {
-        await handle.writeFile(JSON.stringify(machine));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      return machine;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      return (await this.read(machine.spec.clusterId, machine.spec.machineId)) ?? machine;
-    }
-  }
-
-  /** Opens a new file exclusively, (re)creating the cluster directory a concurrent delete may have removed. */
-  private async openNew(clusterId: string, path: string): Promise<FileHandle> {
+    const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
     for (let attempt = 0; ; attempt++) {
-      await mkdir(this.clusterDir(clusterId), { recursive: true });
+      await mkdir(this.clusterDir(machine.spec.clusterId), { recursive: true });
       try {
-        return await open(path, 'wx');
+        await writeFile(temporary, JSON.stringify(machine), { flush: true });
+        await link(temporary, path);
+        return machine;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') return (await this.read(machine.spec.clusterId, machine.spec.machineId)) ?? machine;
+        // A concurrent delete of the cluster's last machine may remove the directory: recreate it.
+        if (code !== 'ENOENT' || attempt >= 3) throw error;
+      } finally {
+        await rm(temporary, { force: true });
       }
     }
   }

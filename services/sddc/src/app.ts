@@ -61,7 +61,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
       const message = `${cx.code}: ${cx.message}`;
       throw cx.retryable ? new Error(message) : new UnrecoverableError(message);
     }
-  }, { connection, prefix: config.redis.prefix, concurrency: config.sddc.concurrency, lockDuration: config.workflows.lockDurationMs, autorun: false });
+  }, { connection, prefix: config.redis.prefix, concurrency: config.sddc.concurrency, lockDuration: config.workflows.lockDurationMs, stalledInterval: config.workflows.lockDurationMs, autorun: false });
   worker.on('error', (error) => logger.error({ err: error }, 'sddc worker error'));
 
   const advertise = async (): Promise<void> => {

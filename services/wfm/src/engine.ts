@@ -85,7 +85,7 @@ export class WorkflowEngine {
     this.steps = new Queue<StepJobData>(WORKFLOW_STEP_QUEUE, { connection: producer, prefix });
     this.operations = new Queue<SddcOperation>(SDDC_OPERATION_QUEUE, { connection: producer, prefix });
     this.worker = new Worker<StepJobData>(WORKFLOW_STEP_QUEUE, (job, token) => this.process(job, token), {
-      connection, prefix, concurrency: options.concurrency, lockDuration: options.lockDurationMs, autorun: false,
+      connection, prefix, concurrency: options.concurrency, lockDuration: options.lockDurationMs, stalledInterval: options.lockDurationMs, autorun: false,
     });
     this.worker.on('error', (error) => options.logger.error({ err: error }, 'workflow worker error'));
     this.stepsRun = new Counter({ name: 'cx_workflow_steps_total', help: 'Workflow step executions by workflow, step and outcome', labelNames: ['workflow', 'step', 'outcome'], registers: [options.metrics] });
