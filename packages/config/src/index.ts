@@ -169,3 +169,4 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+export { renderConfigurationDoc } from './docs.js';
