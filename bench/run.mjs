@@ -1,0 +1,181 @@
+// Benchmarks of cx (not tests). Each figure is a ratio against a baseline measured in the same run
+// on the same machine, and the table is written to docs/benchmarks.md.
+//   1. Workflow engine: create + delete of `sim` clusters with zero provider latency, workflow steps
+//      per second, against raw BullMQ jobs per second on the same Redis.
+//   2. API: GET /api/v1/clusters (authenticated page of 50 out of 1,000) against a bare fastify
+//      route serving the same bytes, same load generator (autocannon, 64 connections).
+// Usage: npm run bench [-- --clusters 1000 --seconds 10]
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { build, ensureDependencies, root } from '../scripts/lib.mjs';
+
+const { values } = parseArgs({ options: { clusters: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '10' }, 'raw-jobs': { type: 'string', default: '20000' } } });
+const CLUSTERS = Number(values.clusters);
+const SECONDS = Number(values.seconds);
+const RAW_JOBS = Number(values['raw-jobs']);
+const PASSWORD = 'bench-Admin-pw-1';
+
+ensureDependencies();
+build();
+const redisUrl = execFileSync('bash', ['test/peers/redis.sh', 'start'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+
+const freePort = async () => {
+  const { createServer } = await import('node:net');
+  return new Promise((done) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => done(port)); }); });
+};
+
+async function rawBullmq() {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const prefix = `bench${randomBytes(3).toString('hex')}`;
+  const queue = new Queue('raw', { connection, prefix });
+  let done = 0;
+  let finish;
+  const finished = new Promise((resolve) => { finish = resolve; });
+  const worker = new Worker('raw', async () => null, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix, concurrency: 50, autorun: false });
+  worker.on('completed', () => { if (++done === RAW_JOBS) finish(); });
+  for (let i = 0; i < RAW_JOBS; i += 1000) {
+    await queue.addBulk(Array.from({ length: Math.min(1000, RAW_JOBS - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { jobId: `job.${i + j}`, removeOnComplete: true } })));
+  }
+  const started = performance.now();
+  void worker.run();
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  connection.disconnect();
+  return RAW_JOBS / seconds;
+}
+
+async function startCx() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-'));
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(root, 'packages/cli/dist/main.js'), 'all-in-one'], {
+    cwd: dataDir, stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, CX_DATA_DIR: dataDir, CX_HTTP_PORT: String(port), CX_ADMIN_PASSWORD: PASSWORD, CX_SIM_LATENCY_MS: '0', CX_LOG_LEVEL: 'warn', CX_REDIS_URL: redisUrl, CX_REDIS_PREFIX: `cxbench${randomBytes(3).toString('hex')}` },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(`${base}/readyz`)).status === 200) break; } catch { /* starting */ }
+    if (i > 300) throw new Error('cx did not start');
+    await sleep(200);
+  }
+  const { token } = await (await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) })).json();
+  return { base, token, child };
+}
+
+async function pool(items, width, work) {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => { while (next < items.length) await work(items[next++]); }));
+}
+
+async function listAll(cx) {
+  const all = [];
+  let cursor = null;
+  do {
+    const page = await (await fetch(`${cx.base}/api/v1/clusters?limit=500${cursor ? `&cursor=${cursor}` : ''}`, { headers: { authorization: `Bearer ${cx.token}` } })).json();
+    all.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return all;
+}
+
+async function workflowPhase(cx, label, start, settled) {
+  const started = performance.now();
+  const workflows = [];
+  await start(workflows);
+  for (;;) {
+    const clusters = await listAll(cx);
+    if (settled(clusters)) break;
+    if (performance.now() - started > 30 * 60_000) throw new Error(`${label} did not finish`);
+    await sleep(250);
+  }
+  return (performance.now() - started) / 1000;
+}
+
+async function engineBenchmark(cx) {
+  const auth = { authorization: `Bearer ${cx.token}`, 'content-type': 'application/json' };
+  const names = Array.from({ length: CLUSTERS }, (_, i) => `bench-${i}`);
+  const createSeconds = await workflowPhase(cx, 'create', async () => {
+    await pool(names, 16, async (name) => {
+      const r = await fetch(`${cx.base}/api/v1/clusters`, { method: 'POST', headers: auth, body: JSON.stringify({ name, provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [{ name: 'w', count: 2 }] }) });
+      if (r.status !== 202) throw new Error(`create answered ${r.status}: ${await r.text()}`);
+    });
+  }, (clusters) => clusters.length === CLUSTERS && clusters.every((c) => c.status === 'Ready' || c.status === 'Failed'));
+  const failed = (await listAll(cx)).filter((c) => c.status === 'Failed').length;
+  return { createSeconds, failed, createSteps: CLUSTERS * 4 };
+}
+
+async function deleteBenchmark(cx) {
+  const auth = { authorization: `Bearer ${cx.token}` };
+  const clusters = await listAll(cx);
+  const seconds = await workflowPhase(cx, 'delete', async () => {
+    await pool(clusters, 16, async (c) => {
+      const r = await fetch(`${cx.base}/api/v1/clusters/${c.id}`, { method: 'DELETE', headers: auth });
+      if (r.status !== 202) throw new Error(`delete answered ${r.status}: ${await r.text()}`);
+    });
+  }, (left) => left.length === 0);
+  return { deleteSeconds: seconds, deleteSteps: clusters.length * 3 };
+}
+
+function load(url, headers) {
+  return new Promise((resolve, reject) => {
+    autocannon({ url, connections: 64, duration: SECONDS, headers }, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+async function apiBenchmark(cx) {
+  const headers = { authorization: `Bearer ${cx.token}` };
+  const first = await (await fetch(`${cx.base}/api/v1/clusters?limit=500`, { headers })).json();
+  const cursor = first.items.length >= 500 ? Buffer.from(JSON.stringify({ after: first.items[499].id })).toString('base64url') : null;
+  const path = `/api/v1/clusters?limit=50${cursor ? `&cursor=${cursor}` : ''}`;
+  const body = await (await fetch(`${cx.base}${path}`, { headers })).text();
+  await load(`${cx.base}${path}`, headers); // warm-up, discarded
+  const measured = await load(`${cx.base}${path}`, headers);
+  const port = await freePort();
+  const bare = spawn(process.execPath, [join(root, 'bench/bare-server.mjs'), String(port)], { env: { ...process.env, BENCH_BODY: body }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => bare.stdout.once('data', resolve));
+  await load(`http://127.0.0.1:${port}/api/v1/clusters`, {});
+  const baseline = await load(`http://127.0.0.1:${port}/api/v1/clusters`, {});
+  bare.kill();
+  return { bytes: body.length, cx: measured, bare: baseline, errors: measured.errors + measured.non2xx };
+}
+
+const raw = await rawBullmq();
+const cx = await startCx();
+let engine, deletion, api;
+try {
+  engine = await engineBenchmark(cx);
+  api = await apiBenchmark(cx);
+  deletion = await deleteBenchmark(cx);
+} finally {
+  cx.child.kill('SIGTERM');
+}
+
+const createRate = engine.createSteps / engine.createSeconds;
+const deleteRate = deletion.deleteSteps / deletion.deleteSeconds;
+const overall = (engine.createSteps + deletion.deleteSteps) / (engine.createSeconds + deletion.deleteSeconds);
+const pct = (a, b) => `${((100 * a) / b).toFixed(1)} %`;
+const rows = [
+  ['Workflow engine: create + delete steps/s', `${overall.toFixed(0)} steps/s (create ${createRate.toFixed(0)}, delete ${deleteRate.toFixed(0)})`, `raw BullMQ ${raw.toFixed(0)} jobs/s`, pct(overall, raw), '≥ 20 %'],
+  ['API: GET /clusters, page of 50 of ' + CLUSTERS + ', 64 conn.', `${api.cx.requests.average.toFixed(0)} req/s, p99 ${api.cx.latency.p99} ms`, `bare fastify ${api.bare.requests.average.toFixed(0)} req/s, p99 ${api.bare.latency.p99} ms`, pct(api.cx.requests.average, api.bare.requests.average), '≥ 25 %, p99 ≤ 25 ms'],
+];
+const table = ['| benchmark | cx | baseline (same run) | ratio | target |', '|---|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+const details = [
+  `- Clusters: ${CLUSTERS} (1 control-plane + 2 workers each, sim latency 0), ${engine.failed} failed; create ${engine.createSeconds.toFixed(1)} s (${engine.createSteps} steps), delete ${deletion.deleteSeconds.toFixed(1)} s (${deletion.deleteSteps} steps). Raw BullMQ: ${RAW_JOBS} no-op jobs, concurrency 50.`,
+  `- API: ${SECONDS} s per side after a ${SECONDS} s warm-up, autocannon 64 connections, ${api.bytes} bytes per answer, ${api.errors} errors or non-2xx.`,
+  `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; cx all-in-one on SQLite, Redis from Debian on loopback; load generator in a separate process from each server.`,
+].join('\n');
+console.log(`\n${table}\n\n${details}\n`);
+const doc = join(root, 'docs', 'benchmarks.md');
+const header = readFileSync(doc, 'utf8').split('<!-- results -->')[0];
+writeFileSync(doc, `${header}<!-- results -->\n\nLatest run: ${new Date().toISOString().slice(0, 10)}\n\n${table}\n\n${details}\n`);
+process.exit(0);
