@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
-import { Api, ADMIN_PASSWORD, DEMO_CLUSTER, cliPath, freePort, simMachines, startCx, tempDir, type CxProcess } from '../support/cx.js';
+import { join } from 'node:path';
+import { Api, ADMIN_PASSWORD, DEMO_CLUSTER, cliPath, freePort, repoRoot, simMachines, startCx, tempDir, type CxProcess } from '../support/cx.js';
 
 describe('kill -9 during a create workflow', () => {
   let cx: CxProcess | undefined;
@@ -89,6 +90,48 @@ describe('Redis lost while running', () => {
 
     redis = await startRedis(redisPort, redisDir);
     const finished = await api.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 90_000);
+    assert.equal(finished.status, 'Succeeded', JSON.stringify(finished));
+    assert.equal(simMachines(cx.dataDir, created.body.cluster.id).length, 5);
+    assert.equal((await fetch(`${cx.base}/readyz`)).status, 200);
+  });
+});
+
+describe('database lost while running', () => {
+  let cx: CxProcess | undefined;
+  const peersDir = tempDir('mariadb-outage');
+  let port = 0;
+  const mariadb = (command: 'start' | 'stop'): string => {
+    const result = spawnSync('bash', [join(repoRoot, 'test/peers/mariadb.sh'), command], {
+      encoding: 'utf8', timeout: 120_000, env: { ...process.env, CX_PEERS_DIR: peersDir, CX_MARIADB_PORT: String(port) },
+    });
+    assert.equal(result.status, 0, `mariadb.sh ${command}: ${result.stderr}`);
+    return result.stdout.trim();
+  };
+  after(async () => {
+    await cx?.stop();
+    if (port) mariadb('stop');
+  });
+
+  it('answers 503 with Retry-After while MariaDB is down and finishes the workflow when it is back', async () => {
+    port = await freePort();
+    const url = mariadb('start'); // a MariaDB of this test's own, so that stopping it disturbs nothing else
+    cx = await startCx({ env: { CX_DATABASE_URL: url, CX_SIM_LATENCY_MS: '300' } });
+    const api = await Api.login(cx.base);
+    const created = await api.call('POST', '/api/v1/clusters', { name: 'dbdown', ...DEMO_CLUSTER });
+    assert.equal(created.status, 202);
+
+    mariadb('stop');
+    const listed = await api.call('GET', '/api/v1/clusters');
+    assert.equal(listed.status, 503, JSON.stringify(listed.body));
+    assert.equal(listed.body.code, 'CX_DEPENDENCY_UNAVAILABLE');
+    assert.match(listed.body.detail, /CX_DATABASE_URL/);
+    assert.ok(listed.headers.get('retry-after'));
+    assert.doesNotMatch(JSON.stringify(listed.body), /cx:cx@/, 'no credentials in the answer');
+    assert.equal((await fetch(`${cx.base}/readyz`)).status, 503);
+    await sleep(3_000); // workflow steps fail against the missing database meanwhile
+
+    mariadb('start');
+    const finished = await api.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 120_000);
     assert.equal(finished.status, 'Succeeded', JSON.stringify(finished));
     assert.equal(simMachines(cx.dataDir, created.body.cluster.id).length, 5);
     assert.equal((await fetch(`${cx.base}/readyz`)).status, 200);

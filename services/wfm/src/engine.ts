@@ -53,8 +53,14 @@ export interface WorkflowDefinition {
 }
 
 interface StepJobData extends WorkflowStepJob {
+  /** Read operations started so far by this step (see StepContext.poll). */
   poll?: number;
+  /** Waits so far; the first ones are short so that quick infrastructure is not slowed down. */
+  waits?: number;
 }
+
+/** First wait of a step; each further wait doubles, up to the step's own `afterMs`. */
+const FIRST_WAIT_MS = 10;
 
 export interface EngineOptions {
   /** For the worker: blocking commands that wait through a reconnect. */
@@ -185,8 +191,9 @@ export class WorkflowEngine {
     if (result.kind === 'wait') {
       this.stepsRun.inc({ ...labels, outcome: 'wait' });
       if (result.message) await this.options.sm.stepProgress(runId, stepIndex, generation, result.message);
-      if (result.nextPoll) await job.updateData({ ...job.data, poll: poll + 1 });
-      await job.moveToDelayed(Date.now() + result.afterMs, token);
+      const waits = job.data.waits ?? 0;
+      await job.updateData({ ...job.data, poll: result.nextPoll ? poll + 1 : poll, waits: waits + 1 });
+      await job.moveToDelayed(Date.now() + Math.min(result.afterMs, FIRST_WAIT_MS * 2 ** waits), token);
       throw new DelayedError();
     }
     const { next } = await this.options.sm.completeStep(runId, stepIndex, generation, result.output ?? null, result.effects ?? []);

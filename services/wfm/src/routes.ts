@@ -51,7 +51,7 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
 
   app.get<{ Querystring: { limit: number; cursor?: string } }>('/clusters', {
     schema: { tags: ['clusters'], summary: 'List clusters, oldest first', querystring: listQuerySchema, response: { 200: listSchema(clusterSchema), ...errors } },
-  }, async (request) => sm.listClusters(request.query.limit, request.query.cursor));
+  }, async (request, reply) => sendJson(reply, await sm.listClustersJson(request.query.limit, request.query.cursor)));
 
   app.post<{ Body: ClusterCreateRequest }>('/clusters', {
     schema: {
@@ -68,7 +68,7 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
 
   app.get<{ Params: { id: string } }>('/clusters/:id', {
     schema: { tags: ['clusters'], summary: 'Get a cluster', params: idParamsSchema, response: { 200: clusterSchema, ...errors } },
-  }, async (request) => sm.getCluster(request.params.id));
+  }, async (request, reply) => sendJson(reply, await sm.getClusterJson(request.params.id)));
 
   app.delete<{ Params: { id: string } }>('/clusters/:id', {
     schema: { tags: ['clusters'], summary: 'Delete a cluster and all its machines (runs the delete workflow)', params: idParamsSchema, headers: idempotencyHeaders, response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } } },
@@ -80,7 +80,7 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
 
   app.get<{ Params: { id: string } }>('/clusters/:id/nodes', {
     schema: { tags: ['clusters'], summary: 'Nodes of a cluster', params: idParamsSchema, response: { 200: listSchema(nodeSchema), ...errors } },
-  }, async (request) => sm.listNodes(request.params.id));
+  }, async (request, reply) => sendJson(reply, await sm.listNodesJson(request.params.id)));
 
   app.get<{ Params: { id: string } }>('/workflows/:id', {
     schema: { tags: ['workflows'], summary: 'Get a workflow run with its steps', params: idParamsSchema, response: { 200: workflowSchema, ...errors } },
@@ -106,6 +106,11 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
       produces: ['text/event-stream'],
     },
   }, async (request, reply) => streamWorkflow(sm, request, reply));
+}
+
+/** Sends JSON that sm already wrote in the public shape (a string skips fastify's serializer). */
+function sendJson(reply: FastifyReply, json: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(json);
 }
 
 function startRequest(request: FastifyRequest, definition: WorkflowDefinition, clusterStatus: StartRequest['workflow']['clusterStatus'], input: Record<string, unknown>): StartRequest {

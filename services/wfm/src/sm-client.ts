@@ -62,12 +62,17 @@ export class SmClient {
     return (await this.call<{ user: UserIdentity }>('POST', '/auth/introspect', { token })).user;
   }
   listClusters(limit: number, cursor?: string): Promise<Page<Cluster>> {
-    const query = new URLSearchParams({ limit: String(limit) });
-    if (cursor !== undefined) query.set('cursor', cursor);
-    return this.call('GET', `/clusters?${query}`);
+    return this.call('GET', clustersPath(limit, cursor));
+  }
+  /** The list as sm wrote it: its JSON is the public shape, so wfm forwards the bytes. */
+  listClustersJson(limit: number, cursor?: string): Promise<string> {
+    return this.text('GET', clustersPath(limit, cursor));
   }
   getCluster(id: string): Promise<Cluster> {
     return this.call('GET', `/clusters/${encodeURIComponent(id)}`);
+  }
+  getClusterJson(id: string): Promise<string> {
+    return this.text('GET', `/clusters/${encodeURIComponent(id)}`);
   }
   async createCluster(request: ClusterCreateRequest, start: StartRequest): Promise<Accepted> {
     return this.callAccepted('POST', '/clusters', { request, start });
@@ -80,6 +85,9 @@ export class SmClient {
   }
   listNodes(clusterId: string): Promise<Page<Node>> {
     return this.call('GET', `/clusters/${encodeURIComponent(clusterId)}/nodes`);
+  }
+  listNodesJson(clusterId: string): Promise<string> {
+    return this.text('GET', `/clusters/${encodeURIComponent(clusterId)}/nodes`);
   }
   getRun(id: string): Promise<Run> {
     return this.call('GET', `/workflow-runs/${encodeURIComponent(id)}`);
@@ -115,15 +123,20 @@ export class SmClient {
   }
 
   private async callAccepted(method: 'POST', path: string, body: unknown): Promise<Accepted> {
-    const { body: answer, headers } = await this.send<AcceptedBody>(method, path, body);
-    return { body: answer, replayed: headers['idempotent-replayed'] === 'true' };
+    const { text, headers } = await this.send(method, path, body);
+    return { body: JSON.parse(text) as AcceptedBody, replayed: headers['idempotent-replayed'] === 'true' };
   }
 
   private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    return (await this.send<T>(method, path, body)).body;
+    const { text } = await this.send(method, path, body);
+    return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  private async send<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ body: T; headers: Record<string, string | string[] | undefined> }> {
+  private async text(method: 'GET', path: string): Promise<string> {
+    return (await this.send(method, path)).text;
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ text: string; headers: Record<string, string | string[] | undefined> }> {
     let response;
     try {
       response = await httpRequest(`${this.baseUrl}/internal/v1${path}`, {
@@ -142,6 +155,12 @@ export class SmClient {
       if (response.statusCode === 503 && error.code === 'CX_INTERNAL') throw new DependencyUnavailableError(`sm is not ready: ${problem.detail ?? ''}`);
       throw error;
     }
-    return { body: (text ? JSON.parse(text) : undefined) as T, headers: response.headers };
+    return { text, headers: response.headers };
   }
+}
+
+function clustersPath(limit: number, cursor: string | undefined): string {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor !== undefined) query.set('cursor', cursor);
+  return `/clusters?${query}`;
 }
