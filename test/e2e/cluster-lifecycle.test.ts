@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Api, DEMO_CLUSTER, simMachines, startCx, type CxProcess } from '../support/cx.js';
+import { ADMIN_PASSWORD, Api, DEMO_CLUSTER, simMachines, startCx, type CxProcess } from '../support/cx.js';
 import { createMysqlDatabase } from '../support/peers.js';
 
 const variants: Array<{ name: string; env: () => Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> }> = [
@@ -186,6 +186,20 @@ describe('public API behaviour (embedded default)', () => {
     } while (cursor);
     assert.deepEqual(seen, all);
     assert.equal((await api.call('GET', '/api/v1/clusters?limit=0')).status, 400);
+  });
+
+  it('audits logins and mutating calls, for admins only', async () => {
+    const audit = await api.call('GET', '/api/v1/audit?limit=1000');
+    assert.equal(audit.status, 200, JSON.stringify(audit.body));
+    const actions = audit.body.items.map((e: { action: string; outcome: string; actor: string }) => `${e.actor} ${e.action} ${e.outcome}`);
+    assert.ok(actions.includes('admin auth.login success'), actions.join('\n'));
+    assert.ok(actions.includes('admin auth.login failure'), 'a failed login is audited');
+    assert.ok(actions.includes('admin POST /api/v1/clusters success'));
+    assert.ok(actions.includes('admin POST /api/v1/clusters failure'), 'a refused request is audited');
+    assert.ok(actions.includes('admin POST /api/v1/workflows/:id/cancel success'));
+    const entry = audit.body.items.find((e: { action: string }) => e.action === 'POST /api/v1/clusters');
+    assert.ok(entry.requestId && entry.sourceIp && entry.at, JSON.stringify(entry));
+    assert.doesNotMatch(JSON.stringify(audit.body), new RegExp(ADMIN_PASSWORD), 'no password in the audit log');
   });
 
   it('serves the OpenAPI 3.1 document, the docs page, health, readiness and metrics', async () => {

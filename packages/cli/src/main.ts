@@ -57,12 +57,12 @@ program.command('all-in-one').description('run sm, sddc and wfm in one process (
     const wfm = await buildWfmApp(config, serviceLogger('wfm'));
     started.push(wfm.app);
     await wfm.app.listen({ host: config.http.host, port: config.http.port });
-    const base = `http://${config.http.host}:${config.http.port}`;
+    const apiBase = `http://${config.http.host}:${config.http.port}`;
     const lines = [
       '',
       `cx is running (all-in-one, data in ${config.dataDir}, database ${redactUrl(config.database.url)})`,
-      `  API          ${base}/api/v1`,
-      `  API docs     ${base}/api/v1/docs   (OpenAPI: ${base}/api/v1/openapi.json)`,
+      `  API          ${apiBase}/api/v1`,
+      `  API docs     ${apiBase}/api/v1/docs   (OpenAPI: ${apiBase}/api/v1/openapi.json)`,
       `  admin login  user "admin", password ${process.env['CX_ADMIN_PASSWORD'] ? 'from CX_ADMIN_PASSWORD' : `${config.adminPassword} (kept in ${config.dataDir}/secrets.json)`}`,
       '  stop with Ctrl-C',
       '',

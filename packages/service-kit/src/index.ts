@@ -149,3 +149,22 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 export function nowIso(): string {
   return new Date().toISOString();
 }
+
+/**
+ * Wraps a log call for a failure that repeats while a dependency is down (a worker losing Redis
+ * reports every reconnect attempt): one line per interval, with the number of repeats folded in.
+ */
+export function throttled(log: (error: unknown, repeats: number) => void, intervalMs = 10_000): (error: unknown) => void {
+  let last = 0;
+  let repeats = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - last < intervalMs) {
+      repeats += 1;
+      return;
+    }
+    log(error, repeats);
+    last = now;
+    repeats = 0;
+  };
+}

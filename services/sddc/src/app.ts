@@ -11,7 +11,7 @@ import { asCxError, InputError } from '@cx/errors';
 import { SimProvider } from '@cx/providers-sim';
 import { SDDC_OPERATION_QUEUE, type SddcOperation } from '@cx/queue-contracts';
 import { ProviderRegistry } from '@cx/sddc-contract';
-import { createHttpServer, type Logger } from '@cx/service-kit';
+import { createHttpServer, throttled, type Logger } from '@cx/service-kit';
 import { join } from 'node:path';
 import { connectRedis } from './redis.js';
 
@@ -62,7 +62,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
       throw cx.retryable ? new Error(message) : new UnrecoverableError(message);
     }
   }, { connection, prefix: config.redis.prefix, concurrency: config.sddc.concurrency, lockDuration: config.workflows.lockDurationMs, stalledInterval: config.workflows.lockDurationMs, autorun: false });
-  worker.on('error', (error) => logger.error({ err: error }, 'sddc worker error'));
+  worker.on('error', throttled((error, repeats) => logger.error({ err: error, repeats }, 'sddc worker error')));
 
   const advertise = async (): Promise<void> => {
     const fields: Record<string, string> = {};

@@ -15,8 +15,6 @@ export interface SmApp {
   app: FastifyInstance;
   db: Knex;
   store: StateStore;
-  /** True when this start created the bootstrap admin with `config.adminPassword`. */
-  createdAdmin: boolean;
 }
 
 export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Promise<SmApp> {
@@ -31,7 +29,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   const applied = await migrateLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database schema migrated');
   const auth = new Authenticator(db, config.secretKey, config.tokenTtlSeconds);
-  const createdAdmin = config.adminPassword ? await auth.ensureBootstrapAdmin(config.adminPassword) : false;
+  if (config.adminPassword && await auth.ensureBootstrapAdmin(config.adminPassword)) logger.info('bootstrap admin `admin` created');
   const store = new StateStore(db);
 
   const app = createHttpServer({
@@ -40,5 +38,5 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   });
   await app.register(async (scope) => smRoutes(scope, { store, auth, serviceToken: config.serviceToken! }), { prefix: '/internal/v1' });
   app.addHook('onClose', async () => { await db.destroy(); });
-  return { app, db, store, createdAdmin };
+  return { app, db, store };
 }

@@ -48,6 +48,12 @@ export type StepEffect =
 
 export interface StepError { code: string; message: string; retryable?: boolean }
 
+/** One audit record: who did what to which target, from where, with what outcome. */
+export interface AuditEntry {
+  id: number; at: string; actor: string; action: string; targetKind: string | null; targetId: string | null;
+  outcome: string; sourceIp: string | null; requestId: string | null; details: unknown;
+}
+
 export class StateStore {
   constructor(private readonly db: Knex) {}
 
@@ -341,9 +347,15 @@ export class StateStore {
     }));
   }
 
-  async listAudit(limit: number): Promise<Array<Record<string, unknown>>> {
-    return withDatabase(() => this.db('audit_log').orderBy('id', 'desc').limit(limit)) as Promise<Array<Record<string, unknown>>>;
+  async listAudit(limit: number): Promise<AuditEntry[]> {
+    const rows = await withDatabase(() => this.db('audit_log').orderBy('id', 'desc').limit(limit)) as Array<Record<string, string | number | null>>;
+    return rows.map((r) => ({
+      id: Number(r['id']), at: String(r['at']), actor: String(r['actor']), action: String(r['action']), targetKind: r['target_kind'] as string | null,
+      targetId: r['target_id'] as string | null, outcome: String(r['outcome']), sourceIp: r['source_ip'] as string | null, requestId: r['request_id'] as string | null,
+      details: r['details'] ? JSON.parse(String(r['details'])) as unknown : null,
+    }));
   }
+
 }
 
 function staleStep(run: RunRow, idx: number, generation: number): CxError {

@@ -15,6 +15,7 @@ import {
   FINISHED_JOB_RETENTION, SDDC_OPERATION_QUEUE, SDDC_OPERATION_RETRY, WORKFLOW_STEP_QUEUE,
   sddcOperationJobId, workflowStepJobId, type SddcOperation, type WorkflowStepJob,
 } from '@cx/queue-contracts';
+import { throttled } from '@cx/service-kit';
 import type { Run, SmClient, StepEffect } from './sm-client.js';
 
 /** What a step answers. "Not ready yet" is a wait, not an error. */
@@ -93,7 +94,7 @@ export class WorkflowEngine {
     this.worker = new Worker<StepJobData>(WORKFLOW_STEP_QUEUE, (job, token) => this.process(job, token), {
       connection, prefix, concurrency: options.concurrency, lockDuration: options.lockDurationMs, stalledInterval: options.lockDurationMs, autorun: false,
     });
-    this.worker.on('error', (error) => options.logger.error({ err: error }, 'workflow worker error'));
+    this.worker.on('error', throttled((error, repeats) => options.logger.error({ err: error, repeats }, 'workflow worker error')));
     this.stepsRun = new Counter({ name: 'cx_workflow_steps_total', help: 'Workflow step executions by workflow, step and outcome', labelNames: ['workflow', 'step', 'outcome'], registers: [options.metrics] });
     this.stepDuration = new Histogram({ name: 'cx_workflow_step_duration_seconds', help: 'Time of one step execution', labelNames: ['workflow', 'step'], registers: [options.metrics], buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30] });
   }

@@ -6,7 +6,7 @@ import {
   loginResponseSchema, nodeSchema, problemSchema, providerSchema, workflowSchema,
   type ClusterCreateRequest, type LoginRequest, type ProviderInfo,
 } from '@cx/api-schemas';
-import { InputError } from '@cx/errors';
+import { InputError, NotAllowedError } from '@cx/errors';
 import type { TokenAuthenticator } from './auth.js';
 import type { WorkflowDefinition, WorkflowEngine } from './engine.js';
 import type { Run, SmClient, StartRequest, Accepted } from './sm-client.js';
@@ -28,6 +28,7 @@ const idempotencyHeaders = {
   properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255, description: 'Makes a retry of this request return the first answer' } },
 } as const;
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled']);
+const MUTATING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const SSE_POLL_MS = 500;
 const SSE_MAX_MS = 3_600_000;
 
@@ -43,6 +44,31 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.public) return;
     request.user = await tokens.authenticate(request);
+  });
+
+  // Every mutating call is audited, refused ones included (login is audited by sm itself).
+  app.addHook('onResponse', async (request, reply) => {
+    if (!MUTATING_METHODS.has(request.method) || request.routeOptions.config.public) return;
+    const url = request.routeOptions.url ?? 'unmatched';
+    const params = request.params as { id?: string } | undefined;
+    const body = request.body as { name?: unknown } | undefined;
+    sm.audit({
+      actor: request.user?.username ?? 'anonymous', action: `${request.method} ${url}`,
+      targetKind: url.includes('/workflows') ? 'workflow' : 'cluster',
+      ...(params?.id ? { targetId: params.id } : typeof body?.name === 'string' ? { targetId: body.name } : {}),
+      outcome: reply.statusCode < 400 ? 'success' : 'failure', sourceIp: request.ip, requestId: request.id, details: { status: reply.statusCode },
+    }).catch((error: unknown) => request.log.warn({ err: error }, 'audit record lost'));
+  });
+
+  app.get<{ Querystring: { limit: number } }>('/audit', {
+    schema: {
+      tags: ['audit'], summary: 'Latest audit records, newest first (admin only)',
+      querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
+      response: { 200: listSchema({ type: 'object', additionalProperties: true }), ...errors },
+    },
+  }, async (request) => {
+    if (request.user?.role !== 'admin') throw new NotAllowedError('only admins may read the audit log');
+    return sm.listAudit(request.query.limit);
   });
 
   app.get('/providers', {

@@ -116,6 +116,9 @@ export class SmClient {
   async audit(entry: { actor: string; action: string; targetKind?: string; targetId?: string; outcome: string; sourceIp?: string; requestId?: string; details?: unknown }): Promise<void> {
     await this.call('POST', '/audit', entry);
   }
+  listAudit(limit: number): Promise<Page<Record<string, unknown>>> {
+    return this.call('GET', `/audit?limit=${limit}`);
+  }
   async ready(): Promise<boolean> {
     const response = await httpRequest(`${this.baseUrl}/readyz`, { dispatcher: this.agent });
     await response.body.dump();
