@@ -215,7 +215,13 @@ export class WorkflowEngine {
       const finished = job.returnvalue === undefined || job.returnvalue === null ? await this.operations.getJob(jobId) : job;
       return { state: 'done', result: finished?.returnvalue as T };
     }
-    if (state === 'failed') return { state: 'failed', error: errorFromFailedReason(job.failedReason) };
+    if (state === 'failed') {
+      const error = errorFromFailedReason(job.failedReason);
+      // The operation used up its own retries; if the error is transient the step is retried, and
+      // its next attempt must start the operation afresh rather than observe this failure again.
+      if (error.retryable) await job.remove();
+      return { state: 'failed', error };
+    }
     return { state: 'pending' };
   }
 }
@@ -223,6 +229,6 @@ export class WorkflowEngine {
 /** sddc puts the error code in front of the message (BullMQ keeps only the message). */
 export function errorFromFailedReason(reason: string | undefined): CxError {
   const match = /^(CX_[A-Z_]+): ([\s\S]*)$/.exec(reason ?? '');
-  if (match && isErrorCode(match[1])) return new CxError(match[1], match[2] ?? '', { retryable: false });
+  if (match && isErrorCode(match[1])) return new CxError(match[1], match[2] ?? '');
   return new CxError('CX_PROVIDER_ERROR', reason ?? 'the provider operation failed', { retryable: false });
 }
