@@ -45,7 +45,7 @@ mkdirSync(join(root, 'test-results'), { recursive: true });
 const report = join(root, 'test-results', 'report.tap');
 say(`running ${selected.length} test files…`);
 const result = spawnSync(process.execPath, [
-  '--test', '--test-concurrency=1', '--test-timeout=600000',
+  '--test', '--test-concurrency=1', '--test-timeout=300000',
   '--test-reporter=spec', '--test-reporter-destination=stdout',
   '--test-reporter=tap', `--test-reporter-destination=${report}`,
   ...selected,

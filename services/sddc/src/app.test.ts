@@ -22,6 +22,7 @@ for (const failureRate of [0, 1]) {
     let queue: Queue<SddcOperation>;
     let events: QueueEvents;
     let redis: Redis;
+    let eventsRedis: Redis;
 
     before(async () => {
       assert.ok(redisUrl, 'CX_TEST_REDIS_URL is not set: run the tests with `npm test`, which starts Redis (test/peers/redis.sh)');
@@ -30,7 +31,8 @@ for (const failureRate of [0, 1]) {
       await sddc.app.listen({ port: 0, host: '127.0.0.1' });
       redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
       queue = new Queue(SDDC_OPERATION_QUEUE, { connection: redis, prefix });
-      events = new QueueEvents(SDDC_OPERATION_QUEUE, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix });
+      eventsRedis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      events = new QueueEvents(SDDC_OPERATION_QUEUE, { connection: eventsRedis, prefix });
       await events.waitUntilReady();
     });
     after(async () => {
@@ -38,7 +40,9 @@ for (const failureRate of [0, 1]) {
       await events?.close();
       await queue?.obliterate({ force: true });
       await queue?.close();
+      // BullMQ leaves connections it was given open: they are closed here.
       redis?.disconnect();
+      eventsRedis?.disconnect();
     });
 
     const ensure = (machineId: string): SddcOperation => ({
