@@ -15,7 +15,6 @@ export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
 export type WorkflowStatus = (typeof WORKFLOW_STATUSES)[number];
 export type StepStatus = (typeof STEP_STATUSES)[number];
 
-export const MAX_CONTROL_PLANE = 7;
 export const MAX_POOL_COUNT = 500;
 export const MAX_POOLS = 20;
 export const PAGE_LIMIT_MAX = 500;

@@ -21,8 +21,6 @@ export function workflowStepJobId(job: WorkflowStepJob): string {
   return `${job.runId}.${job.stepIndex}.${job.generation}`;
 }
 
-export type SddcOperationName = 'ensure-machine' | 'delete-machine' | 'list-machines' | 'list-nodes' | 'set-power';
-
 
 export type SddcOperation =
   | { op: 'ensure-machine'; provider: string; spec: MachineSpec }

@@ -5,6 +5,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createServer } from 'node:net';
 import { v4 as uuidv4 } from 'uuid';
 import { CxError, InputError, asCxError, toProblem, type FieldError } from '@cx/errors';
 
@@ -167,4 +168,16 @@ export function throttled(log: (error: unknown, repeats: number) => void, interv
     last = now;
     repeats = 0;
   };
+}
+
+/** A TCP port on loopback that nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no free port'))));
+    });
+  });
 }

@@ -3,8 +3,6 @@ import { dirname, resolve } from 'node:path';
 import knex, { type Knex } from 'knex';
 import { DependencyUnavailableError } from '@cx/errors';
 
-export type Dialect = 'mysql' | 'sqlite';
-
 /** Opens the SQL pool for `mysql://…` (mysql2) or `sqlite:PATH` (better-sqlite3). */
 export function openDatabase(url: string, poolMax: number): Knex {
   if (url.startsWith('sqlite:')) {
@@ -35,15 +33,16 @@ export function openDatabase(url: string, poolMax: number): Knex {
   });
 }
 
-export function dialectOf(db: Knex): Dialect {
-  return db.client.config.client === 'better-sqlite3' ? 'sqlite' : 'mysql';
-}
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE',
+  'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'SQLITE_BUSY',
+]);
 
 /** Whether an error means "the database cannot be reached" (as opposed to a bad query). */
 export function isConnectionError(error: unknown): boolean {
-  const e = error as { code?: string; name?: string; message?: string; fatal?: boolean };
-  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'SQLITE_BUSY', 'EPIPE'].includes(e.code ?? '')
-    || e.name === 'KnexTimeoutError' || e.fatal === true || /connect|Connection lost|ECONNREFUSED/i.test(e.message ?? '') && !/syntax/i.test(e.message ?? '');
+  const e = error as { code?: string; name?: string; fatal?: boolean };
+  // mysql2 marks errors that broke the connection as fatal; knex times out acquiring one from the pool.
+  return CONNECTION_ERROR_CODES.has(e.code ?? '') || e.name === 'KnexTimeoutError' || e.fatal === true;
 }
 
 /** Runs `work`, turning connectivity failures into a retryable 503 error naming the setting. */

@@ -1,4 +1,4 @@
 export { buildSmApp, type SmApp } from './app.js';
-export { openDatabase, dialectOf } from './db.js';
+export { openDatabase } from './db.js';
 export { StateStore, type StepEffect, type WorkflowStart, type StartRequest } from './store.js';
 export type { Machine, RunDetail } from './rows.js';
