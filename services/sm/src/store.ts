@@ -194,10 +194,12 @@ export class StateStore {
   }
 
   /** Runs that should have a live step job: the reconciler's work list. */
-  async activeRuns(limit: number): Promise<Array<{ id: string; currentStep: number; generation: number; status: string }>> {
+  async activeRuns(limit: number, after?: string): Promise<Array<{ id: string; currentStep: number; generation: number; status: string }>> {
     return withDatabase(async () => {
-      const rows = await this.db<RunRow>('workflow_runs').whereIn('status', ['Pending', 'Running']).orderBy('id').limit(limit)
+      const query = this.db<RunRow>('workflow_runs').whereIn('status', ['Pending', 'Running']).orderBy('id').limit(limit)
         .select('id', 'current_step', 'generation', 'status');
+      if (after) void query.where('id', '>', after);
+      const rows = await query;
       return (rows as RunRow[]).map((r) => ({ id: r.id, currentStep: r.current_step, generation: r.generation, status: r.status }));
     });
   }

@@ -62,6 +62,8 @@ interface StepJobData extends WorkflowStepJob {
 
 /** First wait of a step; each further wait doubles, up to the step's own `afterMs`. */
 const FIRST_WAIT_MS = 10;
+/** Active runs the reconciler reads from sm at once. */
+const RECONCILE_PAGE = 500;
 
 export interface EngineOptions {
   /** For the worker: blocking commands that wait through a reconnect. */
@@ -133,21 +135,34 @@ export class WorkflowEngine {
     });
   }
 
-  /** Finds active runs without a live job for their current step and enqueues one. */
+  /**
+   * Finds active runs without a live job for their current step and enqueues one. One wfm replica
+   * at a time does it (a lease in Redis), so that two never replace the same job.
+   */
   async reconcile(): Promise<number> {
+    const lease = await this.options.producer.set(`${this.options.prefix}:reconciler-lease`, String(process.pid), 'PX', this.options.reconcileIntervalMs, 'NX');
+    if (lease !== 'OK') return 0;
     let repaired = 0;
-    for (const run of await this.options.sm.activeRuns()) {
-      const step: WorkflowStepJob = { runId: run.id, stepIndex: run.currentStep, generation: run.generation };
-      const job = await this.steps.getJob(workflowStepJobId(step));
-      const state = job ? await job.getState() : 'missing';
-      if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') continue;
-      if (job) await job.remove();
-      await this.enqueue(step);
-      repaired += 1;
-      this.options.logger.info({ workflowId: run.id, step: run.currentStep, generation: run.generation, jobState: state }, 'reconciler re-enqueued a workflow step');
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.options.sm.activeRuns(RECONCILE_PAGE, after);
+      for (const run of page) repaired += await this.reconcileRun(run);
+      if (page.length < RECONCILE_PAGE) return repaired;
+      after = page[page.length - 1]!.id;
     }
-    return repaired;
   }
+
+  private async reconcileRun(run: { id: string; currentStep: number; generation: number }): Promise<number> {
+    const step: WorkflowStepJob = { runId: run.id, stepIndex: run.currentStep, generation: run.generation };
+    const job = await this.steps.getJob(workflowStepJobId(step));
+    const state = job ? await job.getState() : 'missing';
+    if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') return 0;
+    if (job) await job.remove();
+    await this.enqueue(step);
+    this.options.logger.info({ workflowId: run.id, step: run.currentStep, generation: run.generation, jobState: state }, 'reconciler re-enqueued a workflow step');
+    return 1;
+  }
+
 
   private async process(job: Job<StepJobData>, token: string | undefined): Promise<unknown> {
     const { runId, stepIndex, generation } = job.data;

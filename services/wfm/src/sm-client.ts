@@ -92,8 +92,10 @@ export class SmClient {
   getRun(id: string): Promise<Run> {
     return this.call('GET', `/workflow-runs/${encodeURIComponent(id)}`);
   }
-  async activeRuns(): Promise<Array<{ id: string; currentStep: number; generation: number; status: string }>> {
-    return (await this.call<{ items: Array<{ id: string; currentStep: number; generation: number; status: string }> }>('GET', '/workflow-runs/active')).items;
+  /** Pending and Running runs, oldest first, one page after the run id `after`. */
+  async activeRuns(limit: number, after?: string): Promise<Array<{ id: string; currentStep: number; generation: number; status: string }>> {
+    const query = new URLSearchParams({ limit: String(limit), ...(after ? { after } : {}) });
+    return (await this.call<{ items: Array<{ id: string; currentStep: number; generation: number; status: string }> }>('GET', `/workflow-runs/active?${query}`)).items;
   }
   startStep(runId: string, idx: number, generation: number, attempt: number): Promise<Run> {
     return this.call('POST', `/workflow-runs/${runId}/steps/${idx}/start`, { generation, attempt });
