@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { ERROR_CODES, InputError, ProviderUnavailableError, asCxError, fromProblem, toProblem } from './index.js';
+import { ConflictError, ERROR_CODES, InputError, ProviderUnavailableError, asCxError, fromProblem, toProblem } from './index.js';
 
 describe('errors', () => {
   it('docs/errors.md catalogues every code with its HTTP status', () => {
@@ -22,6 +22,13 @@ describe('errors', () => {
     const again = fromProblem(JSON.parse(JSON.stringify(problem)), 400);
     assert.equal(again.code, 'CX_INPUT_INVALID');
     assert.deepEqual(again.details?.['fields'], [{ field: 'body.name', message: 'is invalid' }]);
+  });
+
+  it('keeps the standard members when details carry the same names', () => {
+    const problem = toProblem(new ConflictError('stale', 'CX_WORKFLOW_STATE', { details: { status: 'Running', code: 'X', type: 'y' } }));
+    assert.equal(problem.status, 409);
+    assert.equal(problem.code, 'CX_WORKFLOW_STATE');
+    assert.equal(problem.type, 'https://cx.dev/problems/workflow-state');
   });
 
   it('hides the internals of unexpected errors', () => {

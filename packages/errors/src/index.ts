@@ -146,14 +146,15 @@ export const PROBLEM_TYPE_BASE = 'https://cx.dev/problems/';
 export function toProblem(error: unknown, requestId?: string): Problem {
   const cx = asCxError(error);
   const meta = ERROR_CODES[cx.code];
+  // Details come first so that none of them can replace a member RFC 9457 defines.
   const problem: Problem = {
+    ...(cx.details ?? {}),
     type: PROBLEM_TYPE_BASE + cx.code.slice(3).toLowerCase().replace(/_/g, '-'),
     title: meta.title,
     status: meta.status,
     detail: cx.code === 'CX_INTERNAL' ? 'An unexpected error occurred; the request id identifies it in the logs.' : cx.message,
     code: cx.code,
     retryable: cx.retryable,
-    ...(cx.details ?? {}),
   };
   if (requestId !== undefined) problem.requestId = requestId;
   return problem;

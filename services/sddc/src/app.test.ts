@@ -38,6 +38,7 @@ for (const failureRate of [0, 1]) {
     after(async () => {
       await sddc?.app.close();
       await events?.close();
+      (await events?.client)?.disconnect();
       await queue?.obliterate({ force: true });
       await queue?.close();
       // BullMQ leaves connections it was given open: they are closed here.

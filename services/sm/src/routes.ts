@@ -68,9 +68,9 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     return reply.code(accepted.status).send(accepted.body);
   });
 
-  app.get<{ Querystring: { limit: number; after?: string } }>('/workflow-runs/active', {
-    schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 }, after: { type: 'string' } } } },
-  }, async (request) => ({ items: await store.activeRuns(request.query.limit, request.query.after) }));
+  app.get<{ Querystring: { limit: number; after?: string; idleSince?: string } }>('/workflow-runs/active', {
+    schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 }, after: { type: 'string' }, idleSince: { type: 'string', format: 'date-time' } } } },
+  }, async (request) => ({ items: await store.activeRuns(request.query.limit, request.query.after, request.query.idleSince) }));
   app.get<{ Params: { id: string } }>('/workflow-runs/:id', { schema: { params: idParams } }, async (request) => store.getRun(request.params.id));
   app.post<{ Params: { id: string; idx: number }; Body: { generation: number; attempt: number } }>('/workflow-runs/:id/steps/:idx/start', {
     schema: { params: stepParams, body: { type: 'object', required: ['generation', 'attempt'], properties: { generation: { type: 'integer' }, attempt: { type: 'integer', minimum: 1 } } } },

@@ -96,8 +96,10 @@ for (const target of databases) {
     it('advances a run step by step and ignores stale or duplicate step results', async () => {
       const accepted = await store.createCluster(request('zeta'), start());
       const runId = accepted.body.workflow.id;
-      const run = await store.startStep(runId, 0, 0, 1);
+      const { run, cluster: started, machines } = await store.startStep(runId, 0, 0, 1);
       assert.equal(run.status, 'Running');
+      assert.equal(started.id, accepted.body.cluster.id);
+      assert.deepEqual(machines, []);
       assert.deepEqual(await store.completeStep(runId, 0, 0, { planned: 3 }, [{ kind: 'upsertMachines', machines: [{ name: 'zeta-cp-0', pool: 'control-plane', role: 'control-plane', kubernetesVersion: '1.31.4' }] }]), { next: 1 });
       await assert.rejects(store.completeStep(runId, 0, 0, {}, []), { code: 'CX_WORKFLOW_STATE' }, 'a duplicate completion is refused');
       await assert.rejects(store.startStep(runId, 1, 7, 1), { code: 'CX_WORKFLOW_STATE' }, 'a job of another generation is refused');

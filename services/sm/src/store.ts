@@ -48,6 +48,9 @@ export type StepEffect =
 
 export interface StepError { code: string; message: string; retryable?: boolean }
 
+/** What a workflow step starts from. */
+export interface StepStart { run: RunDetail; cluster: Cluster; machines: Machine[] }
+
 /** One audit record: who did what to which target, from where, with what outcome. */
 export interface AuditEntry {
   id: number; at: string; actor: string; action: string; targetKind: string | null; targetId: string | null;
@@ -194,25 +197,32 @@ export class StateStore {
   }
 
   /** Runs that should have a live step job: the reconciler's work list. */
-  async activeRuns(limit: number, after?: string): Promise<Array<{ id: string; currentStep: number; generation: number; status: string }>> {
+  /** Pending and Running runs by id, optionally only those unchanged since `idleSince` (ISO time). */
+  async activeRuns(limit: number, after?: string, idleSince?: string): Promise<Array<{ id: string; currentStep: number; generation: number; status: string }>> {
     return withDatabase(async () => {
       const query = this.db<RunRow>('workflow_runs').whereIn('status', ['Pending', 'Running']).orderBy('id').limit(limit)
         .select('id', 'current_step', 'generation', 'status');
       if (after) void query.where('id', '>', after);
+      if (idleSince) void query.where('updated_at', '<', idleSince);
       const rows = await query;
       return (rows as RunRow[]).map((r) => ({ id: r.id, currentStep: r.current_step, generation: r.generation, status: r.status }));
     });
   }
 
-  /** Marks a step as started (attempt counted); refuses a job that is not the run's current step. */
-  async startStep(runId: string, idx: number, generation: number, attempt: number): Promise<RunDetail> {
+  /**
+   * Marks a step as started (attempt counted); refuses a job that is not the run's current step.
+   * Answers the run with what a step reads, its cluster and machines, in one call.
+   */
+  async startStep(runId: string, idx: number, generation: number, attempt: number): Promise<StepStart> {
     await withDatabase(() => this.db.transaction(async (trx) => {
       const run = await this.currentRun(trx, runId, idx, generation);
       const now = nowIso();
       await this.updateRun(trx, run, { status: 'Running', started_at: run.started_at ?? now, updated_at: now });
       await trx('workflow_steps').where({ run_id: runId, idx }).update({ status: 'Running', attempts: attempt, started_at: trx.raw('coalesce(started_at, ?)', [now]) });
     }));
-    return this.getRun(runId);
+    const run = await this.getRun(runId);
+    const [cluster, machines] = await Promise.all([this.getCluster(run.clusterId), this.listMachines(run.clusterId)]);
+    return { run, cluster, machines };
   }
 
   async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {
@@ -363,6 +373,6 @@ export class StateStore {
 function staleStep(run: RunRow, idx: number, generation: number): CxError {
   return new ConflictError(
     `workflow ${run.id} is ${run.status} at step ${run.current_step} (generation ${run.generation}); step ${idx} of generation ${generation} is stale`,
-    'CX_WORKFLOW_STATE', { details: { status: run.status, currentStep: run.current_step, generation: run.generation } },
+    'CX_WORKFLOW_STATE', { details: { workflowStatus: run.status, currentStep: run.current_step, generation: run.generation } },
   );
 }

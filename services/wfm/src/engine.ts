@@ -6,7 +6,7 @@
  * run fails). A reconciler re-enqueues every active run that has no live job, so a process killed
  * at any instant loses nothing, and the deterministic ids mean nothing runs twice.
  */
-import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -16,7 +16,8 @@ import {
   sddcOperationJobId, workflowStepJobId, type SddcOperation, type WorkflowStepJob,
 } from '@cx/queue-contracts';
 import { throttled } from '@cx/service-kit';
-import type { Run, SmClient, StepEffect } from './sm-client.js';
+import type { Cluster } from '@cx/api-schemas';
+import type { Machine, Run, SmClient, StepEffect } from './sm-client.js';
 
 /** What a step answers. "Not ready yet" is a wait, not an error. */
 export type StepResult =
@@ -31,6 +32,9 @@ export type OperationState<T> = { state: 'done'; result: T } | { state: 'pending
 
 export interface StepContext {
   run: Run;
+  /** The run's cluster and its machines as they were when the step started. */
+  cluster: Cluster;
+  machines: Machine[];
   sm: SmClient;
   /** How many times this step has polled (grows on `wait(…, nextPoll=true)`); part of read-operation ids. */
   poll: number;
@@ -58,10 +62,14 @@ interface StepJobData extends WorkflowStepJob {
   poll?: number;
   /** Waits so far; the first ones are short so that quick infrastructure is not slowed down. */
   waits?: number;
+  /** The progress message last recorded, so that an unchanged one is not written again. */
+  progress?: string;
 }
 
 /** First wait of a step; each further wait doubles, up to the step's own `afterMs`. */
 const FIRST_WAIT_MS = 10;
+/** How long a step waits in place for an sddc operation before it polls instead. */
+const OPERATION_INLINE_WAIT_MS = 1_000;
 /** Active runs the reconciler reads from sm at once. */
 const RECONCILE_PAGE = 500;
 
@@ -85,6 +93,8 @@ export class WorkflowEngine {
   private readonly steps: Queue<StepJobData>;
   private readonly operations: Queue<SddcOperation>;
   private readonly worker: Worker<StepJobData>;
+  /** Completion events of sddc operations, so that a step can wait briefly for a quick one. */
+  private readonly operationEvents: QueueEvents;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private readonly stepsRun: Counter;
   private readonly stepDuration: Histogram;
@@ -96,6 +106,8 @@ export class WorkflowEngine {
     this.worker = new Worker<StepJobData>(WORKFLOW_STEP_QUEUE, (job, token) => this.process(job, token), {
       connection, prefix, concurrency: options.concurrency, lockDuration: options.lockDurationMs, stalledInterval: options.lockDurationMs, autorun: false,
     });
+    this.operationEvents = new QueueEvents(SDDC_OPERATION_QUEUE, { connection, prefix, autorun: false });
+    this.operationEvents.on('error', throttled((error, repeats) => options.logger.warn({ err: error, repeats }, 'operation events error')));
     this.worker.on('error', throttled((error, repeats) => options.logger.error({ err: error, repeats }, 'workflow worker error')));
     this.stepsRun = new Counter({ name: 'cx_workflow_steps_total', help: 'Workflow step executions by workflow, step and outcome', labelNames: ['workflow', 'step', 'outcome'], registers: [options.metrics] });
     this.stepDuration = new Histogram({ name: 'cx_workflow_step_duration_seconds', help: 'Time of one step execution', labelNames: ['workflow', 'step'], registers: [options.metrics], buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30] });
@@ -113,6 +125,7 @@ export class WorkflowEngine {
 
   start(): void {
     void this.worker.run();
+    void this.operationEvents.run();
     const tick = (): void => {
       this.reconcile().catch((error: unknown) => this.options.logger.warn({ err: error }, 'reconcile failed; retrying at the next interval'))
         .finally(() => { this.reconcileTimer = setTimeout(tick, this.options.reconcileIntervalMs); this.reconcileTimer.unref(); });
@@ -124,7 +137,9 @@ export class WorkflowEngine {
   async close(): Promise<void> {
     clearTimeout(this.reconcileTimer);
     await this.worker.close();
-    await Promise.all([this.steps.close(), this.operations.close()]);
+    await Promise.all([this.steps.close(), this.operations.close(), this.operationEvents.close()]);
+    // QueueEvents duplicates the connection it is given and leaves the duplicate open.
+    (await this.operationEvents.client).disconnect();
   }
 
   /** Enqueues the job of a run's step; a job with the same id that exists already is left alone. */
@@ -144,8 +159,10 @@ export class WorkflowEngine {
     if (lease !== 'OK') return 0;
     let repaired = 0;
     let after: string | undefined;
+    // A run that changed within the last interval is being worked on; leave it alone.
+    const idleSince = new Date(Date.now() - this.options.reconcileIntervalMs).toISOString();
     for (;;) {
-      const page = await this.options.sm.activeRuns(RECONCILE_PAGE, after);
+      const page = await this.options.sm.activeRuns(RECONCILE_PAGE, idleSince, after);
       for (const run of page) repaired += await this.reconcileRun(run);
       if (page.length < RECONCILE_PAGE) return repaired;
       after = page[page.length - 1]!.id;
@@ -157,6 +174,9 @@ export class WorkflowEngine {
     const job = await this.steps.getJob(workflowStepJobId(step));
     const state = job ? await job.getState() : 'missing';
     if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') return 0;
+    // The job may have finished its step since the run was listed: only a run still at this step needs one.
+    const current = await this.options.sm.getRun(run.id);
+    if (!['Pending', 'Running'].includes(current.status) || current.currentStep !== run.currentStep || current.generation !== run.generation) return 0;
     if (job) await job.remove();
     await this.enqueue(step);
     this.options.logger.info({ workflowId: run.id, step: run.currentStep, generation: run.generation, jobState: state }, 'reconciler re-enqueued a workflow step');
@@ -168,9 +188,9 @@ export class WorkflowEngine {
     const { runId, stepIndex, generation } = job.data;
     const attempt = job.attemptsMade + 1;
     const log = this.options.logger.child({ workflowId: runId, step: stepIndex, generation, attempt });
-    let run: Run;
+    let started: { run: Run; cluster: Cluster; machines: Machine[] };
     try {
-      run = await this.options.sm.startStep(runId, stepIndex, generation, attempt);
+      started = await this.options.sm.startStep(runId, stepIndex, generation, attempt);
     } catch (error) {
       const cx = asCxError(error);
       if (cx.code === 'CX_WORKFLOW_STATE' || cx.code === 'CX_NOT_FOUND') {
@@ -179,6 +199,7 @@ export class WorkflowEngine {
       }
       throw error; // sm unreachable: BullMQ retries the job
     }
+    const { run } = started;
     const definition = this.definition(run.workflow);
     const step = definition.steps[stepIndex];
     if (!step) throw new Error(`workflow ${run.workflow} has no step ${stepIndex}`);
@@ -188,7 +209,7 @@ export class WorkflowEngine {
     const stepJob: WorkflowStepJob = { runId, stepIndex, generation };
     let result: StepResult;
     try {
-      result = await step.run({ run, sm: this.options.sm, poll, log, operation: (subject, operation) => this.operation(stepJob, subject, operation) });
+      result = await step.run({ ...started, sm: this.options.sm, poll, log, operation: (subject, operation) => this.operation(stepJob, subject, operation) });
     } catch (error) {
       stopTimer();
       const cx = asCxError(error);
@@ -206,9 +227,9 @@ export class WorkflowEngine {
     stopTimer();
     if (result.kind === 'wait') {
       this.stepsRun.inc({ ...labels, outcome: 'wait' });
-      if (result.message) await this.options.sm.stepProgress(runId, stepIndex, generation, result.message);
+      if (result.message && result.message !== job.data.progress) await this.options.sm.stepProgress(runId, stepIndex, generation, result.message);
       const waits = job.data.waits ?? 0;
-      await job.updateData({ ...job.data, poll: result.nextPoll ? poll + 1 : poll, waits: waits + 1 });
+      await job.updateData({ ...job.data, poll: result.nextPoll ? poll + 1 : poll, waits: waits + 1, ...(result.message ? { progress: result.message } : {}) });
       await job.moveToDelayed(Date.now() + Math.min(result.afterMs, FIRST_WAIT_MS * 2 ** waits), token);
       throw new DelayedError();
     }
@@ -224,7 +245,12 @@ export class WorkflowEngine {
     const job = (await this.operations.getJob(jobId)) ?? await this.operations.add(operation.op, operation, {
       jobId, ...SDDC_OPERATION_RETRY, removeOnComplete: FINISHED_JOB_RETENTION, removeOnFail: FINISHED_JOB_RETENTION,
     });
-    const state = await job.getState();
+    let state = await job.getState();
+    if (state !== 'completed' && state !== 'failed') {
+      // Quick operations finish within moments: waiting for them here saves a round of polling.
+      // Slow ones (a VM booting) make the step wait and poll instead of holding a worker.
+      state = await job.waitUntilFinished(this.operationEvents, OPERATION_INLINE_WAIT_MS).then(() => 'completed', () => job.getState());
+    }
     if (state === 'completed') {
       // A job fetched before it finished has no return value yet: read it again.
       const finished = job.returnvalue === undefined || job.returnvalue === null ? await this.operations.getJob(jobId) : job;

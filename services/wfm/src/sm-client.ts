@@ -92,12 +92,12 @@ export class SmClient {
   getRun(id: string): Promise<Run> {
     return this.call('GET', `/workflow-runs/${encodeURIComponent(id)}`);
   }
-  /** Pending and Running runs, oldest first, one page after the run id `after`. */
-  async activeRuns(limit: number, after?: string): Promise<Array<{ id: string; currentStep: number; generation: number; status: string }>> {
-    const query = new URLSearchParams({ limit: String(limit), ...(after ? { after } : {}) });
+  /** Pending and Running runs unchanged since `idleSince`, oldest first, one page after the run id `after`. */
+  async activeRuns(limit: number, idleSince: string, after?: string): Promise<Array<{ id: string; currentStep: number; generation: number; status: string }>> {
+    const query = new URLSearchParams({ limit: String(limit), idleSince, ...(after ? { after } : {}) });
     return (await this.call<{ items: Array<{ id: string; currentStep: number; generation: number; status: string }> }>('GET', `/workflow-runs/active?${query}`)).items;
   }
-  startStep(runId: string, idx: number, generation: number, attempt: number): Promise<Run> {
+  startStep(runId: string, idx: number, generation: number, attempt: number): Promise<{ run: Run; cluster: Cluster; machines: Machine[] }> {
     return this.call('POST', `/workflow-runs/${runId}/steps/${idx}/start`, { generation, attempt });
   }
   async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {

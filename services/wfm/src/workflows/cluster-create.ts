@@ -16,7 +16,7 @@ export const createClusterWorkflow: WorkflowDefinition = {
     {
       name: 'plan-machines',
       async run(ctx) {
-        const cluster = await ctx.sm.getCluster(ctx.run.clusterId);
+        const { cluster } = ctx;
         const machines = [
           ...Array.from({ length: cluster.controlPlane.count }, (_, i) => ({ name: `${cluster.name}-cp-${i}`, pool: 'control-plane', role: 'control-plane' as const, kubernetesVersion: cluster.kubernetesVersion })),
           ...cluster.nodePools.flatMap((pool) => Array.from({ length: pool.count }, (_, i) => ({ name: `${cluster.name}-${pool.name}-${i}`, pool: pool.name, role: 'worker' as const, kubernetesVersion: cluster.kubernetesVersion }))),
@@ -27,8 +27,7 @@ export const createClusterWorkflow: WorkflowDefinition = {
     {
       name: 'provision-machines',
       async run(ctx) {
-        const cluster = await ctx.sm.getCluster(ctx.run.clusterId);
-        const machines = await ctx.sm.listMachines(cluster.id);
+        const { cluster, machines } = ctx;
         const fan = await perMachine<MachineStatus>(ctx, machines, (m) => ({
           op: 'ensure-machine', provider: cluster.provider,
           spec: { machineId: m.id, clusterId: cluster.id, name: m.name, role: m.role, pool: m.pool, kubernetesVersion: m.kubernetesVersion },
@@ -44,8 +43,7 @@ export const createClusterWorkflow: WorkflowDefinition = {
     {
       name: 'wait-nodes-ready',
       async run(ctx) {
-        const cluster = await ctx.sm.getCluster(ctx.run.clusterId);
-        const machines = await ctx.sm.listMachines(cluster.id);
+        const { cluster, machines } = ctx;
         const state = await ctx.operation<NodeStatus[]>(`nodes-${ctx.poll}`, { op: 'list-nodes', provider: cluster.provider, clusterId: cluster.id });
         if (state.state === 'failed') throw state.error;
         if (state.state === 'pending') return wait(POLL_MS / 4);

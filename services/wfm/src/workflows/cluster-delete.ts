@@ -15,8 +15,7 @@ export const deleteClusterWorkflow: WorkflowDefinition = {
     {
       name: 'delete-machines',
       async run(ctx) {
-        const cluster = await ctx.sm.getCluster(ctx.run.clusterId);
-        const machines = await ctx.sm.listMachines(cluster.id);
+        const { cluster, machines } = ctx;
         const fan = await perMachine(ctx, machines, (m) => ({ op: 'delete-machine', provider: cluster.provider, clusterId: cluster.id, machineId: m.id }));
         if (fan.failed.length > 0) throw fan.failed[0]!.error;
         if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${machines.length} machines deleted`);
@@ -26,7 +25,7 @@ export const deleteClusterWorkflow: WorkflowDefinition = {
     {
       name: 'collect-garbage',
       async run(ctx) {
-        const cluster = await ctx.sm.getCluster(ctx.run.clusterId);
+        const { cluster } = ctx;
         const listed = await ctx.operation<MachineStatus[]>(`list-${ctx.poll}`, { op: 'list-machines', provider: cluster.provider, clusterId: cluster.id });
         if (listed.state === 'failed') throw listed.error;
         if (listed.state === 'pending') return wait(POLL_MS / 4);
