@@ -9,6 +9,7 @@ import { DependencyUnavailableError } from '@cx/errors';
 import { createHttpServer, type Logger } from '@cx/service-kit';
 import { TokenAuthenticator } from './auth.js';
 import { WorkflowEngine } from './engine.js';
+import { ClusterReadCache } from './read-cache.js';
 import { publicRoutes } from './routes.js';
 import { SmClient } from './sm-client.js';
 import { createClusterWorkflow } from './workflows/cluster-create.js';
@@ -43,6 +44,8 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
     concurrency: config.workflows.concurrency, stepAttempts: config.workflows.stepAttempts,
     lockDurationMs: config.workflows.lockDurationMs, reconcileIntervalMs: config.workflows.reconcileIntervalMs,
   });
+  const reads = new ClusterReadCache(requestConnection, `${config.redis.prefix}:cluster-read-version`, logger);
+  sm.onClusterChange(() => reads.bump());
   engine.register(createClusterWorkflow);
   engine.register(deleteClusterWorkflow);
 
@@ -70,7 +73,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   });
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs', uiConfig: { docExpansion: 'list' } });
   app.get('/api/v1/openapi.json', { config: { public: true } }, async () => app.swagger());
-  await app.register(async (scope) => publicRoutes(scope, { sm, engine, tokens: new TokenAuthenticator(sm), providers, assertQueueUp }), { prefix: '/api/v1' });
+  await app.register(async (scope) => publicRoutes(scope, { sm, engine, tokens: new TokenAuthenticator(sm), providers, assertQueueUp, reads }), { prefix: '/api/v1' });
 
   app.addHook('onReady', async () => { engine.start(); });
   app.addHook('onClose', async () => {

@@ -103,6 +103,8 @@ export class WorkflowEngine {
     const { connection, producer, prefix } = options;
     this.steps = new Queue<StepJobData>(WORKFLOW_STEP_QUEUE, { connection: producer, prefix });
     this.operations = new Queue<SddcOperation>(SDDC_OPERATION_QUEUE, { connection: producer, prefix });
+    // Every step waiting for an operation (job.waitUntilFinished) listens on this queue for a moment.
+    this.operations.setMaxListeners(0);
     this.worker = new Worker<StepJobData>(WORKFLOW_STEP_QUEUE, (job, token) => this.process(job, token), {
       connection, prefix, concurrency: options.concurrency, lockDuration: options.lockDurationMs, stalledInterval: options.lockDurationMs, autorun: false,
     });

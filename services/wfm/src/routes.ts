@@ -8,6 +8,7 @@ import {
 } from '@cx/api-schemas';
 import { InputError, NotAllowedError } from '@cx/errors';
 import type { TokenAuthenticator } from './auth.js';
+import type { ClusterReadCache } from './read-cache.js';
 import type { WorkflowDefinition, WorkflowEngine } from './engine.js';
 import type { Run, SmClient, StartRequest, Accepted } from './sm-client.js';
 import { CREATE_CLUSTER } from './workflows/cluster-create.js';
@@ -18,6 +19,7 @@ export interface PublicRouteDeps {
   engine: WorkflowEngine;
   tokens: TokenAuthenticator;
   providers: () => Promise<ProviderInfo[]>;
+  reads: ClusterReadCache;
   /** Throws a 503 when the queue cannot take work, before anything is written. */
   assertQueueUp: () => void;
 }
@@ -77,7 +79,10 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
 
   app.get<{ Querystring: { limit: number; cursor?: string } }>('/clusters', {
     schema: { tags: ['clusters'], summary: 'List clusters, oldest first', querystring: listQuerySchema, response: { 200: listSchema(clusterSchema), ...errors } },
-  }, async (request, reply) => sendJson(reply, await sm.listClustersJson(request.query.limit, request.query.cursor)));
+  }, async (request, reply) => {
+    const { limit, cursor } = request.query;
+    return sendJson(reply, await deps.reads.read(`${request.user!.id} list ${limit} ${cursor ?? ''}`, () => sm.listClustersJson(limit, cursor)));
+  });
 
   app.post<{ Body: ClusterCreateRequest }>('/clusters', {
     schema: {
@@ -94,7 +99,7 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
 
   app.get<{ Params: { id: string } }>('/clusters/:id', {
     schema: { tags: ['clusters'], summary: 'Get a cluster', params: idParamsSchema, response: { 200: clusterSchema, ...errors } },
-  }, async (request, reply) => sendJson(reply, await sm.getClusterJson(request.params.id)));
+  }, async (request, reply) => sendJson(reply, await deps.reads.read(`${request.user!.id} get ${request.params.id}`, () => sm.getClusterJson(request.params.id))));
 
   app.delete<{ Params: { id: string } }>('/clusters/:id', {
     schema: { tags: ['clusters'], summary: 'Delete a cluster and all its machines (runs the delete workflow)', params: idParamsSchema, headers: idempotencyHeaders, response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } } },

@@ -45,6 +45,7 @@ export type StepEffect =
 export class SmClient {
   private readonly agent: Agent;
   private readonly authorization: string;
+  private readonly clusterChangeListeners: Array<() => Promise<void>> = [];
 
   constructor(private readonly baseUrl: string, serviceToken: string) {
     this.agent = new Agent({ connections: 128, keepAliveTimeout: 30_000, headersTimeout: 15_000, bodyTimeout: 15_000 });
@@ -53,6 +54,19 @@ export class SmClient {
 
   async close(): Promise<void> {
     await this.agent.close();
+  }
+
+  /** Registers a listener called after every call that may have changed a cluster, failed ones included. */
+  onClusterChange(listener: () => Promise<void>): void {
+    this.clusterChangeListeners.push(listener);
+  }
+
+  private async changing<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } finally {
+      await Promise.all(this.clusterChangeListeners.map((listener) => listener()));
+    }
   }
 
   login(body: { username: string; password: string; sourceIp?: string; requestId?: string }): Promise<{ token: string; expiresAt: string; user: UserIdentity }> {
@@ -75,10 +89,10 @@ export class SmClient {
     return this.text('GET', `/clusters/${encodeURIComponent(id)}`);
   }
   async createCluster(request: ClusterCreateRequest, start: StartRequest): Promise<Accepted> {
-    return this.callAccepted('POST', '/clusters', { request, start });
+    return this.changing(this.callAccepted('POST', '/clusters', { request, start }));
   }
   async startClusterWorkflow(clusterId: string, start: StartRequest): Promise<Accepted> {
-    return this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/workflows`, start);
+    return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/workflows`, start));
   }
   async listMachines(clusterId: string): Promise<Machine[]> {
     return (await this.call<{ items: Machine[] }>('GET', `/clusters/${encodeURIComponent(clusterId)}/machines`)).items;
@@ -104,16 +118,16 @@ export class SmClient {
     await this.call('POST', `/workflow-runs/${runId}/steps/${idx}/progress`, { generation, message });
   }
   completeStep(runId: string, idx: number, generation: number, output: unknown, effects: StepEffect[]): Promise<{ next: number | null }> {
-    return this.call('POST', `/workflow-runs/${runId}/steps/${idx}/complete`, { generation, output, effects });
+    return this.changing(this.call('POST', `/workflow-runs/${runId}/steps/${idx}/complete`, { generation, output, effects }));
   }
   async failStep(runId: string, idx: number, generation: number, error: { code: string; message: string; retryable: boolean }): Promise<void> {
-    await this.call('POST', `/workflow-runs/${runId}/steps/${idx}/fail`, { generation, error });
+    await this.changing(this.call('POST', `/workflow-runs/${runId}/steps/${idx}/fail`, { generation, error }));
   }
   cancelRun(id: string): Promise<Run> {
-    return this.call('POST', `/workflow-runs/${encodeURIComponent(id)}/cancel`, {});
+    return this.changing(this.call('POST', `/workflow-runs/${encodeURIComponent(id)}/cancel`, {}));
   }
   retryRun(id: string): Promise<Run> {
-    return this.call('POST', `/workflow-runs/${encodeURIComponent(id)}/retry`, {});
+    return this.changing(this.call('POST', `/workflow-runs/${encodeURIComponent(id)}/retry`, {}));
   }
   async audit(entry: { actor: string; action: string; targetKind?: string; targetId?: string; outcome: string; sourceIp?: string; requestId?: string; details?: unknown }): Promise<void> {
     await this.call('POST', '/audit', entry);
