@@ -22,6 +22,8 @@ const CLUSTERS = Number(values.clusters);
 const SECONDS = Number(values.seconds);
 const RAW_JOBS = Number(values['raw-jobs']);
 const PASSWORD = 'bench-Admin-pw-1';
+// Extra CX_* settings for the cx under test, e.g. BENCH_CX_ENV='{"CX_WORKFLOWS_CONCURRENCY":"200"}'.
+const benchEnv = JSON.parse(process.env.BENCH_CX_ENV ?? '{}');
 
 ensureDependencies();
 build();
@@ -60,7 +62,7 @@ async function startCx() {
   const port = await freePort();
   const child = spawn(process.execPath, [join(root, 'packages/cli/dist/main.js'), 'all-in-one'], {
     cwd: dataDir, stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, CX_DATA_DIR: dataDir, CX_HTTP_PORT: String(port), CX_ADMIN_PASSWORD: PASSWORD, CX_SIM_LATENCY_MS: '0', CX_LOG_LEVEL: 'warn', CX_REDIS_URL: redisUrl, CX_REDIS_PREFIX: `cxbench${randomBytes(3).toString('hex')}` },
+    env: { ...process.env, CX_DATA_DIR: dataDir, CX_HTTP_PORT: String(port), CX_ADMIN_PASSWORD: PASSWORD, CX_SIM_LATENCY_MS: '0', CX_LOG_LEVEL: 'warn', ...benchEnv, CX_REDIS_URL: redisUrl, CX_REDIS_PREFIX: `cxbench${randomBytes(3).toString('hex')}` },
   });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {

@@ -47,14 +47,14 @@ export const configSchema = {
       properties: {
         host: { type: 'string', default: '127.0.0.1', description: 'Address of sddc health and metrics endpoints.' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8082, description: 'Port of sddc health and metrics endpoints.' },
-        concurrency: { type: 'integer', minimum: 1, maximum: 1000, default: 50, description: 'Provider operations one sddc replica runs at once.' },
+        concurrency: { type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Provider operations one sddc replica runs at once.' },
         providers: { type: 'array', items: { type: 'string', enum: ['sim'] }, default: ['sim'], description: 'Providers this sddc serves (comma-separated in the environment).' },
       },
     },
     workflows: {
       type: 'object', additionalProperties: false, default: {},
       properties: {
-        concurrency: { type: 'integer', minimum: 1, maximum: 1000, default: 50, description: 'Workflow steps one wfm replica runs at once.' },
+        concurrency: { type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Workflow steps one wfm replica runs at once.' },
         reconcileIntervalMs: { type: 'integer', minimum: 100, maximum: 600000, default: 5000, description: 'How often wfm looks for running workflows without a live job.' },
         stepAttempts: { type: 'integer', minimum: 1, maximum: 100, default: 5, description: 'Attempts of a step failing with a retryable error before its workflow fails.' },
         lockDurationMs: { type: 'integer', minimum: 1000, maximum: 600000, default: 15000, description: 'BullMQ job lock; a job of a crashed process is picked up again after about this long.' },
