@@ -60,7 +60,6 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     return reply.code(accepted.status).send(accepted.body);
   });
   app.get<{ Params: { id: string } }>('/clusters/:id', { schema: { params: idParams } }, async (request) => store.getCluster(request.params.id));
-  app.get<{ Params: { id: string } }>('/clusters/:id/machines', { schema: { params: idParams } }, async (request) => ({ items: await store.listMachines(request.params.id) }));
   app.get<{ Params: { id: string } }>('/clusters/:id/nodes', { schema: { params: idParams } }, async (request) => ({ items: await store.listNodes(request.params.id), nextCursor: null }));
   app.post<{ Params: { id: string }; Body: StartRequest }>('/clusters/:id/workflows', { schema: { params: idParams, body: startSchema } }, async (request, reply) => {
     const accepted = await store.startClusterWorkflow(request.params.id, request.body);

@@ -86,6 +86,10 @@ export class StateStore {
 
   async listMachines(clusterId: string): Promise<Machine[]> {
     await this.clusterRow(this.db, clusterId);
+    return this.machinesOf(clusterId);
+  }
+
+  private async machinesOf(clusterId: string): Promise<Machine[]> {
     const rows = await withDatabase(() => this.db<MachineRow>('machines').where({ cluster_id: clusterId }).orderBy('name'));
     return (rows as MachineRow[]).map(toMachine);
   }
@@ -221,7 +225,7 @@ export class StateStore {
       await trx('workflow_steps').where({ run_id: runId, idx }).update({ status: 'Running', attempts: attempt, started_at: trx.raw('coalesce(started_at, ?)', [now]) });
     }));
     const run = await this.getRun(runId);
-    const [cluster, machines] = await Promise.all([this.getCluster(run.clusterId), this.listMachines(run.clusterId)]);
+    const [cluster, machines] = await Promise.all([this.getCluster(run.clusterId), this.machinesOf(run.clusterId)]);
     return { run, cluster, machines };
   }
 

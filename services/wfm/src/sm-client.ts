@@ -3,7 +3,7 @@
  * be reached becomes a retryable CX_DEPENDENCY_UNAVAILABLE naming the setting to check.
  */
 import { Agent, request as httpRequest } from 'undici';
-import type { Cluster, ClusterCreateRequest, Node, Page } from '@cx/api-schemas';
+import type { Cluster, ClusterCreateRequest, Page } from '@cx/api-schemas';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
 
 export interface UserIdentity { id: string; username: string; role: 'admin' | 'user' }
@@ -75,15 +75,9 @@ export class SmClient {
   async introspect(token: string): Promise<UserIdentity> {
     return (await this.call<{ user: UserIdentity }>('POST', '/auth/introspect', { token })).user;
   }
-  listClusters(limit: number, cursor?: string): Promise<Page<Cluster>> {
-    return this.call('GET', clustersPath(limit, cursor));
-  }
   /** The list as sm wrote it: its JSON is the public shape, so wfm forwards the bytes. */
   listClustersJson(limit: number, cursor?: string): Promise<string> {
     return this.text('GET', clustersPath(limit, cursor));
-  }
-  getCluster(id: string): Promise<Cluster> {
-    return this.call('GET', `/clusters/${encodeURIComponent(id)}`);
   }
   getClusterJson(id: string): Promise<string> {
     return this.text('GET', `/clusters/${encodeURIComponent(id)}`);
@@ -93,12 +87,6 @@ export class SmClient {
   }
   async startClusterWorkflow(clusterId: string, start: StartRequest): Promise<Accepted> {
     return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/workflows`, start));
-  }
-  async listMachines(clusterId: string): Promise<Machine[]> {
-    return (await this.call<{ items: Machine[] }>('GET', `/clusters/${encodeURIComponent(clusterId)}/machines`)).items;
-  }
-  listNodes(clusterId: string): Promise<Page<Node>> {
-    return this.call('GET', `/clusters/${encodeURIComponent(clusterId)}/nodes`);
   }
   listNodesJson(clusterId: string): Promise<string> {
     return this.text('GET', `/clusters/${encodeURIComponent(clusterId)}/nodes`);
