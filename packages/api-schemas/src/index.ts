@@ -32,26 +32,42 @@ export const problemSchema = {
   },
 } as const;
 
+export * from './access.js';
+
 export const loginRequestSchema = {
   type: 'object', additionalProperties: false, required: ['username', 'password'],
   properties: {
     username: { type: 'string', minLength: 1, maxLength: 128 },
     password: { type: 'string', minLength: 1, maxLength: 1024 },
+    provider: { type: 'string', enum: ['local', 'ldap'], description: 'Where the user is; absent: local users first, then LDAP' },
   },
 } as const;
-export interface LoginRequest { username: string; password: string }
+export interface LoginRequest { username: string; password: string; provider?: 'local' | 'ldap' }
 
 export const loginResponseSchema = {
   type: 'object', required: ['token', 'expiresAt'],
-  properties: { token: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' }, user: { type: 'object', properties: { id: { type: 'string' }, username: { type: 'string' }, role: { type: 'string' } } } },
+  properties: {
+    token: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' },
+    user: { type: 'object', properties: { id: { type: 'string' }, username: { type: 'string' }, source: { type: 'string' }, role: { type: 'string' }, groups: { type: 'array', items: { type: 'string' } } } },
+  },
 } as const;
-export interface LoginResponse { token: string; expiresAt: string; user: { id: string; username: string; role: string } }
+export interface LoginResponse { token: string; expiresAt: string; user: Principal }
+
+/** Who a token belongs to, as sm resolved it. `role` is the persona: `admin` holds the global admin role. */
+export interface Principal { id: string; username: string; source: 'local' | 'ldap' | 'oidc'; role: 'admin' | 'user'; groups: string[] }
+
+/** Size of each machine of a pool; quotas count it. */
+const machineSizeProperties = {
+  vcpus: { type: 'integer', minimum: 1, maximum: 512, default: 2, description: 'vCPUs of each machine' },
+  memoryMiB: { type: 'integer', minimum: 512, maximum: 4194304, default: 4096, description: 'Memory of each machine (MiB)' },
+} as const;
 
 const nodePoolRequestSchema = {
   type: 'object', additionalProperties: false, required: ['name', 'count'],
   properties: {
     name: { type: 'string', pattern: DNS1123_LABEL, minLength: 1, maxLength: 40, description: 'DNS-1123 label, unique in the cluster' },
     count: { type: 'integer', minimum: 0, maximum: MAX_POOL_COUNT },
+    ...machineSizeProperties,
   },
 } as const;
 
@@ -63,18 +79,21 @@ export const clusterCreateRequestSchema = {
     kubernetesVersion: { type: 'string', pattern: KUBERNETES_VERSION, description: 'One of the provider\'s kubernetesVersions' },
     controlPlane: {
       type: 'object', additionalProperties: false, required: ['count'],
-      properties: { count: { type: 'integer', enum: [1, 3, 5, 7], description: 'Odd, so that etcd keeps quorum' } },
+      properties: { count: { type: 'integer', enum: [1, 3, 5, 7], description: 'Odd, so that etcd keeps quorum' }, ...machineSizeProperties },
     },
     nodePools: { type: 'array', maxItems: MAX_POOLS, default: [], items: nodePoolRequestSchema },
+    resourceGroup: { type: 'string', minLength: 1, maxLength: 64, description: 'Id or name of the resource group the cluster belongs to (its quotas apply); absent: none, which needs a global grant' },
   },
 } as const;
-export interface NodePoolRequest { name: string; count: number }
+export interface MachineSize { vcpus?: number; memoryMiB?: number }
+export interface NodePoolRequest extends MachineSize { name: string; count: number }
 export interface ClusterCreateRequest {
   name: string;
   provider: string;
   kubernetesVersion: string;
-  controlPlane: { count: number };
+  controlPlane: { count: number } & MachineSize;
   nodePools: NodePoolRequest[];
+  resourceGroup?: string;
 }
 
 export const workflowRefSchema = { type: 'object', required: ['id'], properties: { id: { type: 'string' }, status: { type: 'string', enum: WORKFLOW_STATUSES } } } as const;
@@ -85,15 +104,15 @@ export const clusterSchema = {
   properties: {
     id: { type: 'string' }, name: { type: 'string' }, provider: { type: 'string' }, kubernetesVersion: { type: 'string' },
     status: { type: 'string', enum: CLUSTER_STATUSES }, statusMessage: { type: ['string', 'null'] },
-    controlPlane: { type: 'object', properties: { count: { type: 'integer' } } },
-    nodePools: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, count: { type: 'integer' } } } },
-    activeWorkflowId: { type: ['string', 'null'] },
+    controlPlane: { type: 'object', properties: { count: { type: 'integer' }, vcpus: { type: 'integer' }, memoryMiB: { type: 'integer' } } },
+    nodePools: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, count: { type: 'integer' }, vcpus: { type: 'integer' }, memoryMiB: { type: 'integer' } } } },
+    activeWorkflowId: { type: ['string', 'null'] }, resourceGroupId: { type: ['string', 'null'] },
     createdBy: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' }, updatedAt: { type: 'string', format: 'date-time' },
   },
 } as const;
 export interface Cluster {
   id: string; name: string; provider: string; kubernetesVersion: string; status: ClusterStatus; statusMessage: string | null;
-  controlPlane: { count: number }; nodePools: NodePoolRequest[]; activeWorkflowId: string | null;
+  controlPlane: { count: number } & MachineSize; nodePools: NodePoolRequest[]; activeWorkflowId: string | null; resourceGroupId: string | null;
   createdBy: string; createdAt: string; updatedAt: string;
 }
 

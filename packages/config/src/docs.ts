@@ -12,7 +12,8 @@ export function renderConfigurationDoc(): string {
 cx reads one YAML file (\`--config FILE\` or \`CX_CONFIG\`), then applies \`CX_*\` environment
 variables over it, validates the result and refuses to start with the list of every invalid key.
 Each key's variable is its path in upper snake case: \`http.port\` → \`CX_HTTP_PORT\`,
-\`sim.latencyMs\` → \`CX_SIM_LATENCY_MS\`. Lists are comma-separated in the environment.
+\`sim.latencyMs\` → \`CX_SIM_LATENCY_MS\`; the keys of \`auth.ldap\` and \`auth.oidc\` drop the
+\`AUTH_\` (\`auth.ldap.url\` → \`CX_LDAP_URL\`). Lists are comma-separated in the environment.
 
 \`npm start\` (\`cx all-in-one\`) needs nothing: the database defaults to SQLite under \`dataDir\`,
 \`secretKey\` and \`serviceToken\` are generated into \`dataDir/secrets.json\` (mode 0600), a private

@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { InputError, type FieldError } from '@cx/errors';
 import { configSchema, type CxConfig } from './schema.js';
 
-export { configSchema, type CxConfig } from './schema.js';
+export { configSchema, type CxConfig, type LdapConfig, type OidcConfig, type LockoutConfig } from './schema.js';
 
 interface SchemaNode {
   type?: string;
@@ -15,6 +15,8 @@ interface SchemaNode {
   default?: unknown;
   secret?: boolean;
   enum?: readonly unknown[];
+  /** The environment variable, where it is not the one derived from the path. */
+  env?: string;
 }
 
 /** One leaf key of the configuration with the environment variable that overrides it. */
@@ -40,7 +42,7 @@ export function configKeys(): ConfigKey[] {
     for (const [name, child] of Object.entries(node.properties ?? {})) {
       const path = prefix ? `${prefix}.${name}` : name;
       if (child.type === 'object') walk(child, path);
-      else keys.push({ path, env: envNameOf(path), type: child.type ?? 'string', description: child.description ?? '', default: child.default, secret: child.secret === true, ...(child.enum ? { enum: child.enum } : {}) });
+      else keys.push({ path, env: child.env ?? envNameOf(path), type: child.type ?? 'string', description: child.description ?? '', default: child.default, secret: child.secret === true, ...(child.enum ? { enum: child.enum } : {}) });
     }
   };
   walk(configSchema as unknown as SchemaNode, '');
@@ -86,6 +88,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<CxConfig> 
     }
     setPath(merged, key.path, value);
   }
+  const envOf = (path: string): string => configKeys().find((k) => k.path === path)?.env ?? envNameOf(path);
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
   const validate = ajv.compile(configSchema);
   if (!validate(merged)) {
@@ -93,7 +96,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<CxConfig> 
       const base = error.instancePath.slice(1).replace(/\//g, '.');
       const path = error.keyword === 'additionalProperties' ? `${base ? base + '.' : ''}${String(error.params['additionalProperty'])}` : base;
       const message = error.keyword === 'additionalProperties' ? 'is not a known configuration key' : (error.message ?? 'is invalid');
-      errors.push({ field: path, message: `${message} (environment: ${envNameOf(path)})` });
+      errors.push({ field: path, message: `${message} (environment: ${envOf(path)})` });
     }
   }
   if (errors.length > 0) {

@@ -34,6 +34,51 @@ export const configSchema = {
     serviceToken: { type: 'string', minLength: 32, description: 'Token the services present to each other (sm internal API). Generated into dataDir for the embedded default.', secret: true },
     adminPassword: { type: 'string', minLength: 8, description: 'Password of the bootstrap admin `admin`, set when the user is first created. Generated and printed when unset.', secret: true },
     tokenTtlSeconds: { type: 'integer', minimum: 60, maximum: 86400, default: 3600, description: 'Lifetime of access tokens issued at login.' },
+    auth: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        ldap: {
+          type: 'object', additionalProperties: false, default: {},
+          properties: {
+            url: { type: 'string', pattern: '^ldaps?://', env: 'CX_LDAP_URL', description: 'LDAP / Active Directory server, `ldap://host:389` or `ldaps://host:636`. Unset: no LDAP login.' },
+            startTls: { type: 'boolean', default: false, env: 'CX_LDAP_START_TLS', description: 'Upgrade an `ldap://` connection with StartTLS before binding.' },
+            caFile: { type: 'string', env: 'CX_LDAP_CA_FILE', description: 'PEM file of the CA that signed the directory\'s certificate (ldaps or StartTLS); the system CAs otherwise.' },
+            bindDn: { type: 'string', env: 'CX_LDAP_BIND_DN', description: 'Service account that searches for users and groups.' },
+            bindPassword: { type: 'string', env: 'CX_LDAP_BIND_PASSWORD', secret: true, description: 'Password of the service account.' },
+            userBaseDn: { type: 'string', env: 'CX_LDAP_USER_BASE_DN', description: 'Where users are searched (subtree).' },
+            userFilter: { type: 'string', default: '(sAMAccountName={username})', env: 'CX_LDAP_USER_FILTER', description: 'Filter that finds a user; `{username}` is replaced by the escaped login name. OpenLDAP style: `(uid={username})`.' },
+            groupBaseDn: { type: 'string', env: 'CX_LDAP_GROUP_BASE_DN', description: 'Where groups are searched (subtree); default: userBaseDn.' },
+            groupFilter: { type: 'string', default: '(member={userDn})', env: 'CX_LDAP_GROUP_FILTER', description: 'Filter that finds the groups a DN is a direct member of; `{userDn}` is replaced by the escaped DN.' },
+            nestedGroups: { type: 'string', enum: ['auto', 'in-chain', 'recursive', 'off'], default: 'auto', env: 'CX_LDAP_NESTED_GROUPS', description: 'How nested groups are resolved: the AD in-chain matching rule, a bounded recursive search, or `auto` (in-chain when the server is Active Directory).' },
+            maxNestingDepth: { type: 'integer', minimum: 1, maximum: 50, default: 10, env: 'CX_LDAP_MAX_NESTING_DEPTH', description: 'Deepest group nesting followed by the recursive search.' },
+            timeoutMs: { type: 'integer', minimum: 100, maximum: 120000, default: 5000, env: 'CX_LDAP_TIMEOUT_MS', description: 'Deadline of each LDAP operation; a slower directory answers 503.' },
+            groupCacheTtlSeconds: { type: 'integer', minimum: 0, maximum: 86400, default: 300, env: 'CX_LDAP_GROUP_CACHE_TTL_SECONDS', description: 'How long a user\'s resolved groups are reused before the directory is asked again (0: never cached).' },
+          },
+        },
+        oidc: {
+          type: 'object', additionalProperties: false, default: {},
+          properties: {
+            issuer: { type: 'string', pattern: '^https?://', env: 'CX_OIDC_ISSUER', description: 'OpenID Connect issuer URL (discovered through `/.well-known/openid-configuration`). Unset: no single sign-on.' },
+            clientId: { type: 'string', env: 'CX_OIDC_CLIENT_ID', description: 'Client id cx is registered under at the identity provider.' },
+            clientSecret: { type: 'string', env: 'CX_OIDC_CLIENT_SECRET', secret: true, description: 'Client secret cx is registered with.' },
+            redirectUri: { type: 'string', pattern: '^https?://', env: 'CX_OIDC_REDIRECT_URI', description: 'Public URL of `/api/v1/auth/oidc/callback` as registered at the identity provider; default: built from http.host and http.port.' },
+            scopes: { type: 'string', default: 'openid profile email', env: 'CX_OIDC_SCOPES', description: 'Scopes requested (space-separated); add the one that releases the groups claim, e.g. `groups`.' },
+            usernameClaim: { type: 'string', default: 'preferred_username', env: 'CX_OIDC_USERNAME_CLAIM', description: 'Claim that names the user in cx.' },
+            groupsClaim: { type: 'string', default: 'groups', env: 'CX_OIDC_GROUPS_CLAIM', description: 'Claim holding the user\'s groups (an array of names).' },
+            allowHttp: { type: 'boolean', default: false, env: 'CX_OIDC_ALLOW_HTTP', description: 'Accept an `http://` issuer (tests and labs only).' },
+          },
+        },
+        lockout: {
+          type: 'object', additionalProperties: false, default: {},
+          properties: {
+            maxFailures: { type: 'integer', minimum: 1, maximum: 1000, default: 5, description: 'Failed logins of one user within windowSeconds that lock the user.' },
+            maxFailuresPerSource: { type: 'integer', minimum: 1, maximum: 100000, default: 50, description: 'Failed logins from one source address within windowSeconds after which that address is refused (429).' },
+            windowSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: 900, description: 'Window in which failed logins are counted.' },
+            lockSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: 900, description: 'How long a locked user or refused address stays so.' },
+          },
+        },
+      },
+    },
     sm: {
       type: 'object', additionalProperties: false, default: {},
       properties: {
@@ -86,9 +131,21 @@ export interface CxConfig {
   serviceToken?: string;
   adminPassword?: string;
   tokenTtlSeconds: number;
+  auth: { ldap: LdapConfig; oidc: OidcConfig; lockout: LockoutConfig };
   sm: { url: string; host: string; port: number };
   sddc: { host: string; port: number; concurrency: number; providers: string[] };
   workflows: { concurrency: number; reconcileIntervalMs: number; stepAttempts: number; lockDurationMs: number };
   sim: { latencyMs: number; failureRate: number; dataDir?: string };
   log: { level: string };
 }
+
+export interface LdapConfig {
+  url?: string; startTls: boolean; caFile?: string; bindDn?: string; bindPassword?: string;
+  userBaseDn?: string; userFilter: string; groupBaseDn?: string; groupFilter: string;
+  nestedGroups: 'auto' | 'in-chain' | 'recursive' | 'off'; maxNestingDepth: number; timeoutMs: number; groupCacheTtlSeconds: number;
+}
+export interface OidcConfig {
+  issuer?: string; clientId?: string; clientSecret?: string; redirectUri?: string;
+  scopes: string; usernameClaim: string; groupsClaim: string; allowHttp: boolean;
+}
+export interface LockoutConfig { maxFailures: number; maxFailuresPerSource: number; windowSeconds: number; lockSeconds: number }

@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   CX_INPUT_INVALID: { status: 400, title: 'Invalid request' },
   CX_UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
   CX_LOGIN_FAILED: { status: 401, title: 'Login failed' },
+  CX_ACCOUNT_LOCKED: { status: 423, title: 'Account locked' },
   CX_NOT_ALLOWED: { status: 403, title: 'Not allowed' },
   CX_NOT_FOUND: { status: 404, title: 'Not found' },
   CX_CONFLICT: { status: 409, title: 'Conflict' },
@@ -18,6 +19,7 @@ export const ERROR_CODES = {
   CX_VERSION_CONFLICT: { status: 409, title: 'Resource changed concurrently' },
   CX_WORKFLOW_STATE: { status: 409, title: 'Workflow is not in a state that allows this' },
   CX_IDEMPOTENCY_MISMATCH: { status: 422, title: 'Idempotency-Key reused with a different request' },
+  CX_QUOTA_EXCEEDED: { status: 422, title: 'Resource group quota exceeded' },
   CX_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   CX_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   CX_RATE_LIMITED: { status: 429, title: 'Too many requests' },
@@ -92,7 +94,7 @@ export class ConflictError extends CxError {
 }
 
 export class AuthenticationError extends CxError {
-  constructor(message: string, code: 'CX_UNAUTHENTICATED' | 'CX_LOGIN_FAILED' = 'CX_UNAUTHENTICATED', options: ErrorOptions = {}) {
+  constructor(message: string, code: 'CX_UNAUTHENTICATED' | 'CX_LOGIN_FAILED' | 'CX_ACCOUNT_LOCKED' = 'CX_UNAUTHENTICATED', options: ErrorOptions = {}) {
     super(code, message, options);
   }
 }

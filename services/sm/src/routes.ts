@@ -1,14 +1,13 @@
 /** sm's internal HTTP API, used by wfm (and later sddc). Every route needs the service token. */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { clusterCreateRequestSchema, type ClusterCreateRequest } from '@cx/api-schemas';
+import { auditQuerySchema, clusterCreateRequestSchema, type AuditQuery, type ClusterCreateRequest } from '@cx/api-schemas';
 import { AuthenticationError } from '@cx/errors';
-import type { Authenticator } from './auth.js';
+import { identityRoutes, type IdentityRouteDeps } from './identity-routes.js';
 import type { StartRequest, StateStore, StepEffect, StepError } from './store.js';
 
-export interface SmRouteDeps {
+export interface SmRouteDeps extends IdentityRouteDeps {
   store: StateStore;
-  auth: Authenticator;
   serviceToken: string;
 }
 
@@ -31,27 +30,16 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     const given = Buffer.from(request.headers.authorization ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new AuthenticationError('sm needs the service token (serviceToken / CX_SERVICE_TOKEN)');
   });
-  const { store, auth } = deps;
+  const { store } = deps;
 
-  app.post<{ Body: { username: string; password: string; sourceIp?: string; requestId?: string } }>('/auth/login', {
-    schema: { body: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' }, sourceIp: { type: 'string' }, requestId: { type: 'string' } } } },
+  await identityRoutes(app, deps);
+
+  app.get<{ Querystring: { limit: number; cursor?: string; userId?: string } }>('/clusters', {
+    schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string' }, userId: { type: 'string' } } } },
   }, async (request) => {
-    const { username, password, sourceIp, requestId } = request.body;
-    try {
-      const result = await auth.login(username, password);
-      await store.audit({ actor: username, action: 'auth.login', targetKind: 'user', targetId: result.user.id, outcome: 'success', sourceIp, requestId });
-      return result;
-    } catch (error) {
-      await store.audit({ actor: username, action: 'auth.login', targetKind: 'user', outcome: 'failure', sourceIp, requestId, details: { code: (error as { code?: string }).code } });
-      throw error;
-    }
+    const { limit, cursor, userId } = request.query;
+    return store.listClusters(limit, cursor, userId === undefined ? { all: true } : await deps.access.visibility(await deps.access.subject(userId)));
   });
-  app.post<{ Body: { token: string } }>('/auth/introspect', { schema: { body: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } } } },
-    async (request) => ({ active: true, user: await auth.introspect(request.body.token) }));
-
-  app.get<{ Querystring: { limit: number; cursor?: string } }>('/clusters', {
-    schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string' } } } },
-  }, async (request) => store.listClusters(request.query.limit, request.query.cursor));
   app.post<{ Body: { request: ClusterCreateRequest; start: StartRequest } }>('/clusters', {
     schema: { body: { type: 'object', required: ['request', 'start'], properties: { request: clusterCreateRequestSchema, start: startSchema } } },
   }, async (request, reply) => {
@@ -98,7 +86,5 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     await store.audit(request.body);
     return reply.code(204).send();
   });
-  app.get<{ Querystring: { limit: number } }>('/audit', {
-    schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } } },
-  }, async (request) => ({ items: await store.listAudit(request.query.limit), nextCursor: null }));
+  app.get<{ Querystring: AuditQuery }>('/audit', { schema: { querystring: auditQuerySchema } }, async (request) => store.listAudit(request.query));
 }

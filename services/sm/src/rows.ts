@@ -1,9 +1,10 @@
 /** Row ↔ wire mapping for the SQL tables of migrations/0001_core. */
+import { InputError } from '@cx/errors';
 import type { Cluster, ClusterCreateRequest, ClusterStatus, Node, Workflow, WorkflowStatus, WorkflowStep, StepStatus } from '@cx/api-schemas';
 
 export interface ClusterRow {
   id: string; name: string; provider: string; kubernetes_version: string; status: ClusterStatus; status_message: string | null;
-  spec: string; active_run_id: string | null; created_by: string; created_at: string; updated_at: string; version: number;
+  spec: string; active_run_id: string | null; resource_group_id?: string | null; created_by: string; created_at: string; updated_at: string; version: number;
 }
 
 export interface MachineRow {
@@ -33,7 +34,7 @@ export function toCluster(row: ClusterRow): Cluster {
   const spec = JSON.parse(row.spec) as ClusterCreateRequest;
   return {
     id: row.id, name: row.name, provider: row.provider, kubernetesVersion: row.kubernetes_version, status: row.status,
-    statusMessage: row.status_message, controlPlane: spec.controlPlane, nodePools: spec.nodePools, activeWorkflowId: row.active_run_id,
+    statusMessage: row.status_message, controlPlane: spec.controlPlane, nodePools: spec.nodePools, activeWorkflowId: row.active_run_id, resourceGroupId: row.resource_group_id ?? null,
     createdBy: row.created_by, createdAt: row.created_at, updatedAt: row.updated_at,
   };
 }
@@ -88,4 +89,12 @@ export function decodeCursor(cursor: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** The id a page starts after; a cursor this API did not write is a 400 naming the parameter. */
+export function afterCursor(cursor: string | undefined): string | null {
+  if (cursor === undefined) return null;
+  const after = decodeCursor(cursor);
+  if (after === null) throw new InputError('cursor is not one this API returned', [{ field: 'querystring.cursor', message: 'is invalid' }]);
+  return after;
 }

@@ -9,6 +9,8 @@ import type { Knex } from 'knex';
 import type { ClusterCreateRequest } from '@cx/api-schemas';
 import { migrateLatest } from '@cx/migrations';
 import { openDatabase } from './db.js';
+import { Resources } from './resources.js';
+import { SecretBox } from './secrets.js';
 import { StateStore, type StartRequest } from './store.js';
 
 const mysqlUrl = process.env['CX_TEST_MYSQL_URL'];
@@ -45,9 +47,9 @@ for (const target of databases) {
 
     before(async () => {
       ({ db, drop } = await target.open());
-      assert.deepEqual(await migrateLatest(db), ['0001_core']);
+      assert.deepEqual(await migrateLatest(db), ['0001_core', '0002_identity']);
       assert.deepEqual(await migrateLatest(db), [], 'migrations run once');
-      store = new StateStore(db);
+      store = new StateStore(db, new Resources(db, new SecretBox('x'.repeat(32))));
     });
     after(async () => {
       await db?.destroy();

@@ -5,12 +5,13 @@
  */
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
-import type { Cluster, ClusterCreateRequest, ClusterStatus, Node, Page } from '@cx/api-schemas';
+import type { AuditQuery, Cluster, ClusterCreateRequest, ClusterStatus, Node, Page } from '@cx/api-schemas';
 import { ConflictError, InputError, NotFoundError, type CxError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
 import { isUniqueViolation, withDatabase } from './db.js';
+import type { Resources } from './resources.js';
 import {
-  decodeCursor, encodeCursor, toCluster, toMachine, toNode, toWorkflow,
+  afterCursor, encodeCursor, toCluster, toMachine, toNode, toWorkflow,
   type ClusterRow, type Machine, type MachineRow, type RunDetail, type RunRow, type StepRow,
 } from './rows.js';
 
@@ -57,17 +58,20 @@ export interface AuditEntry {
   outcome: string; sourceIp: string | null; requestId: string | null; details: unknown;
 }
 
+export type Visibility = { all: true } | { all: false; clusterIds: string[]; resourceGroupIds: string[] };
+
 export class StateStore {
-  constructor(private readonly db: Knex) {}
+  constructor(private readonly db: Knex, private readonly resources: Resources) {}
 
   // ---- clusters -------------------------------------------------------------------------------
 
-  async listClusters(limit: number, cursor: string | undefined): Promise<Page<Cluster>> {
-    const after = cursor === undefined ? null : decodeCursor(cursor);
-    if (cursor !== undefined && after === null) throw new InputError('cursor is not one this API returned', [{ field: 'querystring.cursor', message: 'is invalid' }]);
+  /** One page of the clusters `visible` lets the caller see (all, or those under their grants). */
+  async listClusters(limit: number, cursor: string | undefined, visible: Visibility = { all: true }): Promise<Page<Cluster>> {
+    const after = afterCursor(cursor);
     return withDatabase(async () => {
       const query = this.db<ClusterRow>('clusters').orderBy('id').limit(limit + 1);
       if (after) void query.where('id', '>', after);
+      if (!visible.all) void query.where((q) => { void q.whereIn('id', visible.clusterIds).orWhereIn('resource_group_id', visible.resourceGroupIds); });
       const rows = (await query) as ClusterRow[];
       const page = rows.slice(0, limit);
       return { items: page.map(toCluster), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
@@ -106,9 +110,10 @@ export class StateStore {
       const now = nowIso();
       const clusterId = uuidv7();
       const runId = uuidv7();
+      const resourceGroupId = request.resourceGroup === undefined ? null : await this.resources.admitCluster(trx, request.resourceGroup, request);
       try {
         await trx('clusters').insert({
-          id: clusterId, name: request.name, provider: request.provider, kubernetes_version: request.kubernetesVersion,
+          id: clusterId, name: request.name, provider: request.provider, kubernetes_version: request.kubernetesVersion, resource_group_id: resourceGroupId,
           status: start.workflow.clusterStatus, status_message: null, spec: JSON.stringify(request), active_run_id: runId,
           created_by: start.actor, created_at: now, updated_at: now, version: 1,
         });
@@ -116,8 +121,10 @@ export class StateStore {
         if (isUniqueViolation(error)) throw new ConflictError(`a cluster named ${request.name} already exists; choose another name`, 'CX_NAME_TAKEN', { details: { fields: [{ field: 'body.name', message: 'is already in use' }] } });
         throw error;
       }
-      const pools = [{ name: 'control-plane', role: 'control-plane', count: request.controlPlane.count }, ...request.nodePools.map((p) => ({ ...p, role: 'worker' }))];
-      await trx('node_pools').insert(pools.map((p) => ({ id: uuidv7(), cluster_id: clusterId, name: p.name, role: p.role, count: p.count, created_at: now, updated_at: now, version: 1 })));
+      const pools = [{ name: 'control-plane', role: 'control-plane', ...request.controlPlane }, ...request.nodePools.map((p) => ({ ...p, role: 'worker' }))];
+      await trx('node_pools').insert(pools.map((p) => ({
+        id: uuidv7(), cluster_id: clusterId, name: p.name, role: p.role, count: p.count, vcpus: p.vcpus ?? 2, memory_mib: p.memoryMiB ?? 4096, created_at: now, updated_at: now, version: 1,
+      })));
       await this.insertRun(trx, runId, clusterId, start, now);
       return { cluster: toCluster(await this.clusterRow(trx, clusterId)), workflow: { id: runId, status: 'Pending' } };
     });
@@ -349,6 +356,7 @@ export class StateStore {
         await trx('clusters').where({ id: clusterId }).update({ status: effect.status, status_message: effect.message ?? null, updated_at: now, version: trx.raw('version + 1') });
         return;
       case 'deleteCluster':
+        await trx('grants').where({ object_kind: 'cluster', object_id: clusterId }).delete();
         await trx('clusters').where({ id: clusterId }).delete();
         return;
     }
@@ -363,13 +371,28 @@ export class StateStore {
     }));
   }
 
-  async listAudit(limit: number): Promise<AuditEntry[]> {
-    const rows = await withDatabase(() => this.db('audit_log').orderBy('id', 'desc').limit(limit)) as Array<Record<string, string | number | null>>;
-    return rows.map((r) => ({
+  /** Audit records matching every given filter, newest first, one keyset page at a time. */
+  async listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
+    const before = query.cursor === undefined ? null : Number(afterCursor(query.cursor));
+    if (before !== null && !Number.isSafeInteger(before)) throw new InputError('cursor is not one this API returned', [{ field: 'querystring.cursor', message: 'is invalid' }]);
+    const select = this.db('audit_log').orderBy('id', 'desc').limit(query.limit + 1);
+    if (before !== null) void select.where('id', '<', before);
+    for (const [filter, column] of [['actor', 'actor'], ['targetKind', 'target_kind'], ['targetId', 'target_id'], ['outcome', 'outcome'], ['sourceIp', 'source_ip']] as const) {
+      const value = query[filter];
+      if (value !== undefined) void select.where(column, value);
+    }
+    // A prefix as a range, which needs no LIKE escaping and works alike on MySQL and SQLite.
+    if (query.action?.endsWith('*')) void select.where('action', '>=', query.action.slice(0, -1)).where('action', '<', `${query.action.slice(0, -1)}\uffff`);
+    else if (query.action !== undefined) void select.where('action', query.action);
+    if (query.since) void select.where('at', '>=', new Date(query.since).toISOString());
+    if (query.until) void select.where('at', '<', new Date(query.until).toISOString());
+    const rows = await withDatabase(() => select) as Array<Record<string, string | number | null>>;
+    const page = rows.slice(0, query.limit).map((r) => ({
       id: Number(r['id']), at: String(r['at']), actor: String(r['actor']), action: String(r['action']), targetKind: r['target_kind'] as string | null,
       targetId: r['target_id'] as string | null, outcome: String(r['outcome']), sourceIp: r['source_ip'] as string | null, requestId: r['request_id'] as string | null,
       details: r['details'] ? JSON.parse(String(r['details'])) as unknown : null,
     }));
+    return { items: page, nextCursor: rows.length > query.limit ? encodeCursor(String(page[page.length - 1]!.id)) : null };
   }
 
 }

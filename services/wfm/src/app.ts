@@ -7,7 +7,7 @@ import type { ProviderInfo } from '@cx/api-schemas';
 import type { CxConfig } from '@cx/config';
 import { DependencyUnavailableError } from '@cx/errors';
 import { createHttpServer, type Logger } from '@cx/service-kit';
-import { TokenAuthenticator } from './auth.js';
+import { AccessGuard } from './auth.js';
 import { WorkflowEngine } from './engine.js';
 import { ClusterReadCache } from './read-cache.js';
 import { publicRoutes } from './routes.js';
@@ -72,8 +72,8 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
     transform: ({ schema, url }) => ({ schema: { ...schema, hide: !url.startsWith('/api/v1') } as typeof schema, url }),
   });
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs', uiConfig: { docExpansion: 'list' } });
-  app.get('/api/v1/openapi.json', { config: { public: true } }, async () => app.swagger());
-  await app.register(async (scope) => publicRoutes(scope, { sm, engine, tokens: new TokenAuthenticator(sm), providers, assertQueueUp, reads }), { prefix: '/api/v1' });
+  app.get('/api/v1/openapi.json', { config: { access: 'public' } }, async () => app.swagger());
+  await app.register(async (scope) => publicRoutes(scope, { sm, engine, guard: new AccessGuard(sm), providers, assertQueueUp, reads }), { prefix: '/api/v1' });
 
   app.addHook('onReady', async () => { engine.start(); });
   app.addHook('onClose', async () => {

@@ -1,43 +1,105 @@
 /**
- * Bearer-token authentication of public requests. sm decides who a token belongs to; answers are
- * cached briefly so that a busy API does not ask sm on every request (a disabled user loses access
- * within the cache lifetime).
+ * Authentication and authorization of public requests. Every route under `/api/v1` declares its
+ * access in `config.access`; a route without one fails at start. sm decides who a token belongs
+ * to and whether a principal may act on an object; wfm caches both answers briefly so that a busy
+ * API does not ask sm on every request (a revoked grant or disabled user takes effect within the
+ * cache lifetime; a logout at once on the replica that served it).
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AccessObject, AccessRequirement, Principal, Role } from '@cx/api-schemas';
 import { AuthenticationError } from '@cx/errors';
-import type { SmClient, UserIdentity } from './sm-client.js';
+import type { SmClient } from './sm-client.js';
 
 const CACHE_TTL_MS = 10_000;
 const CACHE_MAX = 10_000;
 
-export class TokenAuthenticator {
-  private readonly cache = new Map<string, { user: UserIdentity; until: number }>();
+/**
+ * Who may call a route: anyone, any signed-in user (sm filters what they see), or a role on an
+ * object derived from the request (its parameters or body).
+ */
+export type RouteAccess =
+  | 'public'
+  | 'authenticated'
+  | { role: Role; object: (request: FastifyRequest) => AccessObject };
+
+/** Access to the object named by the `:id` parameter. */
+export const onParam = (role: Role, kind: Exclude<AccessObject['kind'], 'global'>): RouteAccess =>
+  ({ role, object: (request) => ({ kind, id: (request.params as { id: string }).id }) });
+export const globalRole = (role: Role): RouteAccess => ({ role, object: () => ({ kind: 'global' }) });
+
+class TtlCache<T> {
+  private readonly entries = new Map<string, { value: T; until: number }>();
+  get(key: string): T | undefined {
+    const entry = this.entries.get(key);
+    return entry && entry.until > Date.now() ? entry.value : undefined;
+  }
+  set(key: string, value: T): void {
+    if (this.entries.size >= CACHE_MAX) this.entries.clear();
+    this.entries.set(key, { value, until: Date.now() + CACHE_TTL_MS });
+  }
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+}
+
+export class AccessGuard {
+  private readonly principals = new TtlCache<Principal>();
+  private readonly decisions = new TtlCache<true>();
 
   constructor(private readonly sm: SmClient) {}
 
-  async authenticate(request: FastifyRequest): Promise<UserIdentity> {
-    const header = request.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
+  /** Installs the hooks on a route scope: authentication on request, authorization before validation. */
+  install(app: FastifyInstance): void {
+    app.addHook('onRoute', (route) => {
+      if (route.config?.access === undefined) throw new Error(`route ${route.method} ${route.url} declares no access (config.access)`);
+    });
+    app.addHook('onRequest', async (request) => {
+      if (request.routeOptions.config.access === 'public') return;
+      request.user = await this.authenticate(request);
+    });
+    // Before validation, so that a malformed request from someone who may not call the route is refused, not explained.
+    app.addHook('preValidation', async (request) => {
+      const access = request.routeOptions.config.access;
+      if (access === undefined || typeof access === 'string') return;
+      await this.authorize(request.user!, { role: access.role, object: access.object(request) });
+    });
+  }
+
+  async authenticate(request: FastifyRequest): Promise<Principal> {
+    const token = bearerToken(request);
     if (!token) throw new AuthenticationError('this call needs `Authorization: Bearer <token>`; get a token from POST /api/v1/auth/login');
-    const now = Date.now();
-    const cached = this.cache.get(token);
-    if (cached && cached.until > now) return cached.user;
+    const cached = this.principals.get(token);
+    if (cached) return cached;
     const user = await this.sm.introspect(token);
-    if (this.cache.size >= CACHE_MAX) this.cache.clear();
-    this.cache.set(token, { user, until: now + CACHE_TTL_MS });
+    this.principals.set(token, user);
     return user;
   }
+
+  async authorize(user: Principal, requirement: AccessRequirement): Promise<void> {
+    const object = requirement.object;
+    const key = `${user.id}|${requirement.role}|${object.kind}|${object.kind === 'global' ? '' : object.id}`;
+    if (this.decisions.get(key)) return;
+    await this.sm.checkAccess(user.id, requirement);
+    this.decisions.set(key, true);
+  }
+
+  /** Forgets a token at once (logout). */
+  forget(token: string): void {
+    this.principals.delete(token);
+  }
+}
+
+export function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  return header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
-    user?: UserIdentity;
+    user?: Principal;
   }
-}
-
-declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The route answers without a token (login, the OpenAPI document). */
-    public?: boolean;
+    /** Who may call the route (see RouteAccess); required on every public route. */
+    access?: RouteAccess;
   }
 }

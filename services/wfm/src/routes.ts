@@ -2,12 +2,14 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  clusterAcceptedSchema, clusterCreateRequestSchema, clusterSchema, idParamsSchema, listQuerySchema, listSchema, loginRequestSchema,
-  loginResponseSchema, nodeSchema, problemSchema, providerSchema, workflowSchema,
-  type ClusterCreateRequest, type LoginRequest, type ProviderInfo,
+  clusterAcceptedSchema, clusterCreateRequestSchema, clusterSchema, idParamsSchema, listQuerySchema, listSchema,
+  nodeSchema, problemSchema, providerSchema, workflowSchema,
+  type AccessObject, type ClusterCreateRequest, type ProviderInfo,
 } from '@cx/api-schemas';
-import { InputError, NotAllowedError } from '@cx/errors';
-import type { TokenAuthenticator } from './auth.js';
+import { InputError } from '@cx/errors';
+import { onParam, type AccessGuard } from './auth.js';
+import { problemResponses as errors, sendJson } from './http.js';
+import { identityRoutes } from './identity-routes.js';
 import type { ClusterReadCache } from './read-cache.js';
 import type { WorkflowDefinition, WorkflowEngine } from './engine.js';
 import type { Run, SmClient, StartRequest, Accepted } from './sm-client.js';
@@ -17,14 +19,13 @@ import { DELETE_CLUSTER } from './workflows/cluster-delete.js';
 export interface PublicRouteDeps {
   sm: SmClient;
   engine: WorkflowEngine;
-  tokens: TokenAuthenticator;
+  guard: AccessGuard;
   providers: () => Promise<ProviderInfo[]>;
   reads: ClusterReadCache;
   /** Throws a 503 when the queue cannot take work, before anything is written. */
   assertQueueUp: () => void;
 }
 
-const errors = { 400: { $ref: 'Problem#' }, 401: { $ref: 'Problem#' }, 404: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 503: { $ref: 'Problem#' } };
 const idempotencyHeaders = {
   type: 'object',
   properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255, description: 'Makes a retry of this request return the first answer' } },
@@ -35,56 +36,43 @@ const SSE_POLL_MS = 500;
 const SSE_MAX_MS = 3_600_000;
 
 export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps): Promise<void> {
-  const { sm, engine, tokens } = deps;
+  const { sm, engine } = deps;
   app.addSchema(problemSchema);
+  deps.guard.install(app);
 
-  app.post<{ Body: LoginRequest }>('/auth/login', {
-    config: { public: true },
-    schema: { tags: ['auth'], summary: 'Log in and get an access token', body: loginRequestSchema, response: { 200: loginResponseSchema, 401: { $ref: 'Problem#' } } },
-  }, async (request) => sm.login({ ...request.body, sourceIp: request.ip, requestId: request.id }));
-
-  app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config.public) return;
-    request.user = await tokens.authenticate(request);
-  });
-
-  // Every mutating call is audited, refused ones included (login is audited by sm itself).
+  // Every mutating call is audited, refused ones included (logins are audited by sm itself, with their outcome).
   app.addHook('onResponse', async (request, reply) => {
-    if (!MUTATING_METHODS.has(request.method) || request.routeOptions.config.public) return;
+    if (!MUTATING_METHODS.has(request.method) || request.routeOptions.config.access === 'public') return;
     const url = request.routeOptions.url ?? 'unmatched';
     const params = request.params as { id?: string } | undefined;
-    const body = request.body as { name?: unknown } | undefined;
+    const body = request.body as { name?: unknown; username?: unknown } | undefined;
+    const named = typeof body?.name === 'string' ? body.name : typeof body?.username === 'string' ? body.username : undefined;
     sm.audit({
       actor: request.user?.username ?? 'anonymous', action: `${request.method} ${url}`,
-      targetKind: url.includes('/workflows') ? 'workflow' : 'cluster',
-      ...(params?.id ? { targetId: params.id } : typeof body?.name === 'string' ? { targetId: body.name } : {}),
+      targetKind: (url.split('/')[3] ?? 'unknown').replace(/s$/, ''),
+      ...(params?.id ? { targetId: params.id } : named ? { targetId: named } : {}),
       outcome: reply.statusCode < 400 ? 'success' : 'failure', sourceIp: request.ip, requestId: request.id, details: { status: reply.statusCode },
     }).catch((error: unknown) => request.log.warn({ err: error }, 'audit record lost'));
   });
 
-  app.get<{ Querystring: { limit: number } }>('/audit', {
-    schema: {
-      tags: ['audit'], summary: 'Latest audit records, newest first (admin only)',
-      querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
-      response: { 200: listSchema({ type: 'object', additionalProperties: true }), ...errors },
-    },
-  }, async (request) => {
-    if (request.user?.role !== 'admin') throw new NotAllowedError('only admins may read the audit log');
-    return sm.listAudit(request.query.limit);
-  });
+  await identityRoutes(app, { sm, guard: deps.guard, reads: deps.reads });
 
   app.get('/providers', {
+    config: { access: 'authenticated' },
     schema: { tags: ['providers'], summary: 'Providers and the Kubernetes versions they install', response: { 200: listSchema(providerSchema), ...errors } },
   }, async () => ({ items: await deps.providers(), nextCursor: null }));
 
   app.get<{ Querystring: { limit: number; cursor?: string } }>('/clusters', {
-    schema: { tags: ['clusters'], summary: 'List clusters, oldest first', querystring: listQuerySchema, response: { 200: listSchema(clusterSchema), ...errors } },
+    config: { access: 'authenticated' },
+    schema: { tags: ['clusters'], summary: 'List the clusters you may see, oldest first', querystring: listQuerySchema, response: { 200: listSchema(clusterSchema), ...errors } },
   }, async (request, reply) => {
     const { limit, cursor } = request.query;
-    return sendJson(reply, await deps.reads.read(`${request.user!.id} list ${limit} ${cursor ?? ''}`, () => sm.listClustersJson(limit, cursor)));
+    return sendJson(reply, await deps.reads.read(`${request.user!.id} list ${limit} ${cursor ?? ''}`, () => sm.listClustersJson(limit, cursor, request.user!.id)));
   });
 
   app.post<{ Body: ClusterCreateRequest }>('/clusters', {
+    // Operator on the resource group it goes into, or globally when it goes into none.
+    config: { access: { role: 'operator', object: (request) => resourceGroupOf(request.body) } },
     schema: {
       tags: ['clusters'], summary: 'Create a cluster (runs the create workflow)', headers: idempotencyHeaders, body: clusterCreateRequestSchema,
       response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } },
@@ -98,10 +86,12 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
   });
 
   app.get<{ Params: { id: string } }>('/clusters/:id', {
+    config: { access: onParam('viewer', 'cluster') },
     schema: { tags: ['clusters'], summary: 'Get a cluster', params: idParamsSchema, response: { 200: clusterSchema, ...errors } },
   }, async (request, reply) => sendJson(reply, await deps.reads.read(`${request.user!.id} get ${request.params.id}`, () => sm.getClusterJson(request.params.id))));
 
   app.delete<{ Params: { id: string } }>('/clusters/:id', {
+    config: { access: onParam('operator', 'cluster') },
     schema: { tags: ['clusters'], summary: 'Delete a cluster and all its machines (runs the delete workflow)', params: idParamsSchema, headers: idempotencyHeaders, response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } } },
   }, async (request, reply) => {
     deps.assertQueueUp();
@@ -110,18 +100,22 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
   });
 
   app.get<{ Params: { id: string } }>('/clusters/:id/nodes', {
+    config: { access: onParam('viewer', 'cluster') },
     schema: { tags: ['clusters'], summary: 'Nodes of a cluster', params: idParamsSchema, response: { 200: listSchema(nodeSchema), ...errors } },
   }, async (request, reply) => sendJson(reply, await sm.listNodesJson(request.params.id)));
 
   app.get<{ Params: { id: string } }>('/workflows/:id', {
+    config: { access: onParam('viewer', 'workflow') },
     schema: { tags: ['workflows'], summary: 'Get a workflow run with its steps', params: idParamsSchema, response: { 200: workflowSchema, ...errors } },
   }, async (request) => sm.getRun(request.params.id));
 
   app.post<{ Params: { id: string } }>('/workflows/:id/cancel', {
+    config: { access: onParam('operator', 'workflow') },
     schema: { tags: ['workflows'], summary: 'Cancel a Pending or Running workflow; the cluster is marked Failed', params: idParamsSchema, response: { 200: workflowSchema, ...errors } },
   }, async (request) => sm.cancelRun(request.params.id));
 
   app.post<{ Params: { id: string } }>('/workflows/:id/retry', {
+    config: { access: onParam('operator', 'workflow') },
     schema: { tags: ['workflows'], summary: 'Resume a Failed or Cancelled workflow from the step where it stopped', params: idParamsSchema, response: { 200: workflowSchema, ...errors } },
   }, async (request) => {
     deps.assertQueueUp();
@@ -131,6 +125,7 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
   });
 
   app.get<{ Params: { id: string } }>('/workflows/:id/events', {
+    config: { access: onParam('viewer', 'workflow') },
     schema: {
       tags: ['workflows'], params: idParamsSchema,
       summary: 'Server-sent events: a `workflow` event with the run each time it changes; the stream ends when the run is Succeeded, Failed or Cancelled',
@@ -139,10 +134,11 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
   }, async (request, reply) => streamWorkflow(sm, request, reply));
 }
 
-/** Sends JSON that sm already wrote in the public shape (a string skips fastify's serializer). */
-function sendJson(reply: FastifyReply, json: string): FastifyReply {
-  return reply.type('application/json; charset=utf-8').send(json);
+function resourceGroupOf(body: unknown): AccessObject {
+  const group = (body as { resourceGroup?: unknown } | undefined)?.resourceGroup;
+  return typeof group === 'string' && group !== '' ? { kind: 'resource-group', id: group } : { kind: 'global' };
 }
+
 
 function startRequest(request: FastifyRequest, definition: WorkflowDefinition, clusterStatus: StartRequest['workflow']['clusterStatus'], input: Record<string, unknown>): StartRequest {
   const key = request.headers['idempotency-key'];

@@ -3,10 +3,9 @@
  * be reached becomes a retryable CX_DEPENDENCY_UNAVAILABLE naming the setting to check.
  */
 import { Agent, request as httpRequest } from 'undici';
-import type { Cluster, ClusterCreateRequest, Page } from '@cx/api-schemas';
+import type { AccessRequirement, Cluster, ClusterCreateRequest, LoginRequest, LoginResponse, Principal } from '@cx/api-schemas';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
 
-export interface UserIdentity { id: string; username: string; role: 'admin' | 'user' }
 export type ClusterStatus = Cluster['status'];
 
 export interface WorkflowStart {
@@ -69,15 +68,27 @@ export class SmClient {
     }
   }
 
-  login(body: { username: string; password: string; sourceIp?: string; requestId?: string }): Promise<{ token: string; expiresAt: string; user: UserIdentity }> {
+  login(body: LoginRequest & { sourceIp?: string; requestId?: string }): Promise<LoginResponse> {
     return this.call('POST', '/auth/login', body);
   }
-  async introspect(token: string): Promise<UserIdentity> {
-    return (await this.call<{ user: UserIdentity }>('POST', '/auth/introspect', { token })).user;
+  async introspect(token: string): Promise<Principal> {
+    return (await this.call<{ user: Principal }>('POST', '/auth/introspect', { token })).user;
   }
-  /** The list as sm wrote it: its JSON is the public shape, so wfm forwards the bytes. */
-  listClustersJson(limit: number, cursor?: string): Promise<string> {
-    return this.text('GET', clustersPath(limit, cursor));
+  /** Allows, or throws the 403 / 404 sm decided. */
+  async checkAccess(userId: string, requirement: AccessRequirement): Promise<void> {
+    await this.call('POST', '/access/check', { userId, requirement });
+  }
+  /**
+   * Forwards a call to sm and answers its status and JSON as they are: for the identity and access
+   * resources, sm's internal answer is the public shape. Errors are thrown as cx errors.
+   */
+  async relay(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; text: string }> {
+    const { status, text } = await this.send(method, path, body);
+    return { status, text };
+  }
+  /** The clusters `userId` may see, as sm wrote them: its JSON is the public shape, so wfm forwards the bytes. */
+  listClustersJson(limit: number, cursor: string | undefined, userId: string): Promise<string> {
+    return this.text('GET', clustersPath(limit, cursor, userId));
   }
   getClusterJson(id: string): Promise<string> {
     return this.text('GET', `/clusters/${encodeURIComponent(id)}`);
@@ -120,9 +131,6 @@ export class SmClient {
   async audit(entry: { actor: string; action: string; targetKind?: string; targetId?: string; outcome: string; sourceIp?: string; requestId?: string; details?: unknown }): Promise<void> {
     await this.call('POST', '/audit', entry);
   }
-  listAudit(limit: number): Promise<Page<Record<string, unknown>>> {
-    return this.call('GET', `/audit?limit=${limit}`);
-  }
   async ready(): Promise<boolean> {
     const response = await httpRequest(`${this.baseUrl}/readyz`, { dispatcher: this.agent });
     await response.body.dump();
@@ -143,7 +151,7 @@ export class SmClient {
     return (await this.send(method, path)).text;
   }
 
-  private async send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ text: string; headers: Record<string, string | string[] | undefined> }> {
+  private async send(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
     let response;
     try {
       response = await httpRequest(`${this.baseUrl}/internal/v1${path}`, {
@@ -162,12 +170,12 @@ export class SmClient {
       if (response.statusCode === 503 && error.code === 'CX_INTERNAL') throw new DependencyUnavailableError(`sm is not ready: ${problem.detail ?? ''}`);
       throw error;
     }
-    return { text, headers: response.headers };
+    return { status: response.statusCode, text, headers: response.headers };
   }
 }
 
-function clustersPath(limit: number, cursor: string | undefined): string {
-  const query = new URLSearchParams({ limit: String(limit) });
+function clustersPath(limit: number, cursor: string | undefined, userId: string): string {
+  const query = new URLSearchParams({ limit: String(limit), userId });
   if (cursor !== undefined) query.set('cursor', cursor);
   return `/clusters?${query}`;
 }

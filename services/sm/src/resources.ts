@@ -1,0 +1,207 @@
+/**
+ * Resource groups (a credential and quotas shared by a set of clusters) and infrastructure
+ * credentials, whose passwords are sealed at rest and never leave sm except to the provider
+ * operations that need them.
+ */
+import type { Knex } from 'knex';
+import { v7 as uuidv7 } from 'uuid';
+import type {
+  ClusterCreateRequest, Credential, CredentialCreateRequest, Page, Quotas, ResourceGroup, ResourceGroupCreateRequest, ResourceGroupPatchRequest,
+} from '@cx/api-schemas';
+import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
+import { nowIso } from '@cx/service-kit';
+import { isUniqueViolation, withDatabase } from './db.js';
+import { afterCursor, encodeCursor } from './rows.js';
+import type { SecretBox } from './secrets.js';
+
+interface GroupRow { id: string; name: string; description: string | null; credential_id: string | null; quotas: string; created_at: string; updated_at: string; version: number }
+interface CredentialRow {
+  id: string; name: string; provider: string; endpoint: string; username: string; secret: string; ca_cert: string | null;
+  insecure: number | boolean; created_by: string; created_at: string; updated_at: string; version: number;
+}
+
+const DEFAULT_VCPUS = 2;
+const DEFAULT_MEMORY_MIB = 4096;
+
+/** What a cluster request costs against quotas. */
+export function clusterFootprint(request: Pick<ClusterCreateRequest, 'controlPlane' | 'nodePools'>): Required<Quotas> {
+  const pools = [request.controlPlane, ...request.nodePools];
+  return {
+    clusters: 1,
+    nodes: pools.reduce((n, p) => n + p.count, 0),
+    vcpus: pools.reduce((n, p) => n + p.count * (p.vcpus ?? DEFAULT_VCPUS), 0),
+    memoryMiB: pools.reduce((n, p) => n + p.count * (p.memoryMiB ?? DEFAULT_MEMORY_MIB), 0),
+  };
+}
+
+export class Resources {
+  constructor(private readonly db: Knex, private readonly box: SecretBox) {}
+
+  // ---- resource groups ------------------------------------------------------------------------
+
+  async listGroups(limit: number, cursor: string | undefined, visible: { all: true } | { all: false; resourceGroupIds: string[] }): Promise<Page<ResourceGroup>> {
+    const after = afterCursor(cursor);
+    const query = this.db<GroupRow>('resource_groups').orderBy('id').limit(limit + 1);
+    if (after) void query.where('id', '>', after);
+    if (!visible.all) void query.whereIn('id', visible.resourceGroupIds);
+    const rows = await withDatabase(() => query) as GroupRow[];
+    const page = rows.slice(0, limit);
+    const items = await Promise.all(page.map(async (row) => this.toGroup(this.db, row)));
+    return { items, nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
+  }
+
+  async getGroup(idOrName: string): Promise<ResourceGroup> {
+    return this.toGroup(this.db, await this.groupRow(this.db, idOrName));
+  }
+
+  async createGroup(request: ResourceGroupCreateRequest): Promise<ResourceGroup> {
+    if (request.credentialId) await this.credentialRow(request.credentialId, 'body.credentialId');
+    const now = nowIso();
+    const id = uuidv7();
+    try {
+      await withDatabase(() => this.db('resource_groups').insert({
+        id, name: request.name, description: request.description ?? null, credential_id: request.credentialId ?? null,
+        quotas: JSON.stringify(request.quotas), created_at: now, updated_at: now, version: 1,
+      }));
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictError(`a resource group named ${request.name} already exists`, 'CX_NAME_TAKEN', { details: { fields: [{ field: 'body.name', message: 'is already in use' }] } });
+      throw error;
+    }
+    return this.getGroup(id);
+  }
+
+  async patchGroup(idOrName: string, patch: ResourceGroupPatchRequest): Promise<ResourceGroup> {
+    const row = await this.groupRow(this.db, idOrName);
+    if (patch.credentialId) await this.credentialRow(patch.credentialId, 'body.credentialId');
+    const changes: Record<string, unknown> = { updated_at: nowIso(), version: row.version + 1 };
+    if (patch.description !== undefined) changes['description'] = patch.description;
+    if (patch.credentialId !== undefined) changes['credential_id'] = patch.credentialId;
+    if (patch.quotas !== undefined) changes['quotas'] = JSON.stringify(patch.quotas);
+    const updated = await withDatabase(() => this.db('resource_groups').where({ id: row.id, version: row.version }).update(changes));
+    if (updated === 0) throw new ConflictError(`resource group ${row.name} changed concurrently; retry`, 'CX_VERSION_CONFLICT');
+    return this.getGroup(row.id);
+  }
+
+  async deleteGroup(idOrName: string): Promise<void> {
+    await withDatabase(() => this.db.transaction(async (trx) => {
+      const row = await this.groupRow(trx, idOrName);
+      const clusters = await trx('clusters').where({ resource_group_id: row.id }).count({ n: '*' }).first() as { n: number | string };
+      if (Number(clusters.n) > 0) throw new ConflictError(`resource group ${row.name} still has ${clusters.n} cluster(s); delete or move them first`);
+      await trx('grants').where({ object_kind: 'resource-group', object_id: row.id }).delete();
+      await trx('resource_groups').where({ id: row.id }).delete();
+    }));
+  }
+
+  /**
+   * Resolves the group a new cluster goes into and checks its quotas, inside the transaction that
+   * creates the cluster. Bumping the group's version first serialises concurrent creations in the
+   * same group, so two requests cannot both fit into the last free slot.
+   */
+  async admitCluster(trx: Knex.Transaction, idOrName: string, request: ClusterCreateRequest): Promise<string> {
+    const row = await this.groupRow(trx, idOrName, 'body.resourceGroup');
+    await trx('resource_groups').where({ id: row.id }).increment('version', 1);
+    const quotas = JSON.parse(row.quotas) as Quotas;
+    const usage = await this.usage(trx, row.id);
+    const wanted = clusterFootprint(request);
+    for (const quota of ['clusters', 'nodes', 'vcpus', 'memoryMiB'] as const) {
+      const limit = quotas[quota];
+      if (limit !== undefined && usage[quota] + wanted[quota] > limit) {
+        throw new CxError('CX_QUOTA_EXCEEDED', `resource group ${row.name} allows ${limit} ${quota}; ${usage[quota]} are used and this cluster needs ${wanted[quota]}`, {
+          details: { quota, limit, used: usage[quota], requested: wanted[quota] },
+        });
+      }
+    }
+    return row.id;
+  }
+
+  private async usage(db: Knex | Knex.Transaction, groupId: string): Promise<Required<Quotas>> {
+    const rows = await db('node_pools').join('clusters', 'clusters.id', 'node_pools.cluster_id').where('clusters.resource_group_id', groupId)
+      .select('node_pools.cluster_id as clusterId', 'node_pools.count as count', 'node_pools.vcpus as vcpus', 'node_pools.memory_mib as memoryMiB') as Array<{ clusterId: string; count: number; vcpus: number; memoryMiB: number }>;
+    const clusters = await db('clusters').where({ resource_group_id: groupId }).count({ n: '*' }).first() as { n: number | string };
+    return {
+      clusters: Number(clusters.n),
+      nodes: rows.reduce((n, r) => n + Number(r.count), 0),
+      vcpus: rows.reduce((n, r) => n + Number(r.count) * Number(r.vcpus), 0),
+      memoryMiB: rows.reduce((n, r) => n + Number(r.count) * Number(r.memoryMiB), 0),
+    };
+  }
+
+  private async groupRow(db: Knex | Knex.Transaction, idOrName: string, field?: string): Promise<GroupRow> {
+    const row = await withDatabase(() => db<GroupRow>('resource_groups').where({ id: idOrName }).orWhere({ name: idOrName }).first()) as GroupRow | undefined;
+    if (!row) {
+      if (field) throw new InputError(`resource group ${idOrName} does not exist`, [{ field, message: 'is not a resource group' }]);
+      throw new NotFoundError(`resource group ${idOrName} does not exist`);
+    }
+    return row;
+  }
+
+  private async toGroup(db: Knex | Knex.Transaction, row: GroupRow): Promise<ResourceGroup> {
+    return {
+      id: row.id, name: row.name, description: row.description, credentialId: row.credential_id, quotas: JSON.parse(row.quotas) as Quotas,
+      usage: await this.usage(db, row.id), createdAt: row.created_at, updatedAt: row.updated_at,
+    };
+  }
+
+  // ---- credentials ------------------------------------------------------------------------------
+
+  async listCredentials(limit: number, cursor: string | undefined): Promise<Page<Credential>> {
+    const after = afterCursor(cursor);
+    const query = this.db<CredentialRow>('credentials').orderBy('id').limit(limit + 1);
+    if (after) void query.where('id', '>', after);
+    const rows = await withDatabase(() => query) as CredentialRow[];
+    const page = rows.slice(0, limit);
+    return { items: page.map(toCredential), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
+  }
+
+  async getCredential(idOrName: string): Promise<Credential> {
+    return toCredential(await this.credentialRow(idOrName));
+  }
+
+  async createCredential(request: CredentialCreateRequest, actor: string): Promise<Credential> {
+    const now = nowIso();
+    const id = uuidv7();
+    try {
+      await withDatabase(() => this.db('credentials').insert({
+        id, name: request.name, provider: request.provider, endpoint: request.endpoint, username: request.username,
+        secret: this.box.seal(JSON.stringify({ password: request.password }), `credentials:${id}`),
+        ca_cert: request.caCert ?? null, insecure: request.insecure, created_by: actor, created_at: now, updated_at: now, version: 1,
+      }));
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictError(`a credential named ${request.name} already exists`, 'CX_NAME_TAKEN', { details: { fields: [{ field: 'body.name', message: 'is already in use' }] } });
+      throw error;
+    }
+    return this.getCredential(id);
+  }
+
+  async deleteCredential(idOrName: string): Promise<void> {
+    const row = await this.credentialRow(idOrName);
+    const users = await withDatabase(() => this.db('resource_groups').where({ credential_id: row.id }).pluck('name')) as string[];
+    if (users.length > 0) throw new ConflictError(`credential ${row.name} is used by resource group(s) ${users.join(', ')}; change them first`);
+    await withDatabase(() => this.db('credentials').where({ id: row.id }).delete());
+  }
+
+  /** The credential with its password, for provider operations only (never for the public API). */
+  async revealCredential(idOrName: string): Promise<Credential & { password: string; caCert: string | null }> {
+    const row = await this.credentialRow(idOrName);
+    const { password } = JSON.parse(this.box.open(row.secret, `credentials:${row.id}`)) as { password: string };
+    return { ...toCredential(row), password, caCert: row.ca_cert };
+  }
+
+  private async credentialRow(idOrName: string, field?: string): Promise<CredentialRow> {
+    const row = await withDatabase(() => this.db<CredentialRow>('credentials').where({ id: idOrName }).orWhere({ name: idOrName }).first()) as CredentialRow | undefined;
+    if (!row) {
+      if (field) throw new InputError(`credential ${idOrName} does not exist`, [{ field, message: 'is not a credential' }]);
+      throw new NotFoundError(`credential ${idOrName} does not exist`);
+    }
+    return row;
+  }
+}
+
+function toCredential(row: CredentialRow): Credential {
+  return {
+    id: row.id, name: row.name, provider: row.provider, endpoint: row.endpoint, username: row.username,
+    insecure: row.insecure === true || row.insecure === 1, hasCaCert: row.ca_cert !== null,
+    createdBy: row.created_by, createdAt: row.created_at, updatedAt: row.updated_at,
+  };
+}
+
