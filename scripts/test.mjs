@@ -1,4 +1,4 @@
-// `npm test`: installs and builds, starts the real peers the tests need (MariaDB, Redis; see
+// `npm test`: installs and builds, starts the real peers the tests need (MariaDB, Redis, slapd; see
 // test/peers/), runs every compiled test file with node:test, and ends with one line
 // `tests: N passed, N failed[, N skipped]` read from the runner's TAP report.
 import { spawnSync } from 'node:child_process';
@@ -9,12 +9,14 @@ import { build, ensureDependencies, output, root, say } from './lib.mjs';
 ensureDependencies();
 build();
 
-say('starting test peers (test/peers/mariadb.sh, test/peers/redis.sh)…');
+say('starting test peers (test/peers/mariadb.sh, redis.sh, slapd.sh)…');
 let mysqlUrl;
 let redisUrl;
+let slapd;
 try {
   mysqlUrl = output('bash', ['test/peers/mariadb.sh', 'start']);
   redisUrl = output('bash', ['test/peers/redis.sh', 'start']);
+  slapd = output('bash', ['test/peers/slapd.sh', 'start']);
 } catch (error) {
   say(`a test peer could not start: ${error.message}`);
   process.exit(1);
@@ -49,7 +51,7 @@ const result = spawnSync(process.execPath, [
   '--test-reporter=spec', '--test-reporter-destination=stdout',
   '--test-reporter=tap', `--test-reporter-destination=${report}`,
   ...selected,
-], { cwd: root, stdio: 'inherit', env: { ...process.env, CX_TEST_MYSQL_URL: mysqlUrl, CX_TEST_REDIS_URL: redisUrl } });
+], { cwd: root, stdio: 'inherit', env: { ...process.env, CX_TEST_MYSQL_URL: mysqlUrl, CX_TEST_REDIS_URL: redisUrl, CX_TEST_SLAPD: slapd } });
 
 const tap = existsSync(report) ? readFileSync(report, 'utf8') : '';
 const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);

@@ -20,3 +20,15 @@ export async function createMysqlDatabase(): Promise<{ url: string; drop: () => 
     },
   };
 }
+
+/** The slapd peer `npm test` started (test/peers/slapd.sh): URLs, CA and the service account. */
+export interface SlapdPeer {
+  url: string; ldapsUrl: string; caFile: string; bindDn: string; bindPassword: string; adminDn: string; adminPassword: string;
+  baseDn: string; userBaseDn: string; groupBaseDn: string;
+}
+
+export function slapdPeer(): SlapdPeer {
+  const raw = process.env['CX_TEST_SLAPD'];
+  assert.ok(raw, 'CX_TEST_SLAPD is not set: run the tests with `npm test`, which starts slapd (test/peers/slapd.sh)');
+  return JSON.parse(raw) as SlapdPeer;
+}

@@ -10,7 +10,7 @@ import { loadConfig, redactConfig, redactUrl } from '@cx/config';
 import { CxError } from '@cx/errors';
 import { buildSddcApp } from '@cx/sddc';
 import { createLogger, type Logger } from '@cx/service-kit';
-import { buildSmApp, openDatabase } from '@cx/sm';
+import { buildSmApp, openDatabase, rotateSecrets, SecretBox } from '@cx/sm';
 import { migrateLatest } from '@cx/migrations';
 import { buildWfmApp } from '@cx/wfm';
 import type { FastifyInstance } from 'fastify';
@@ -100,6 +100,24 @@ program.command('migrate').description('bring the SQL schema to the latest versi
     await db.destroy();
   }
 });
+
+program.command('rotate-secret-key')
+  .description('re-encrypt every secret kept in SQL from the previous secretKey (CX_PREVIOUS_SECRET_KEY) to the configured one (CX_SECRET_KEY); safe to run again')
+  .action(async () => {
+    const base = loadConfig({ file: program.opts<{ config?: string }>().config });
+    const previousKey = process.env['CX_PREVIOUS_SECRET_KEY'];
+    if (!previousKey) throw new CxError('CX_INPUT_INVALID', 'set CX_PREVIOUS_SECRET_KEY to the key the secrets are sealed with now, and CX_SECRET_KEY (secretKey) to the new one');
+    const secretKey = base.secretKey ?? embeddedSecrets(base.dataDir, false).secretKey;
+    if (secretKey === previousKey) throw new CxError('CX_INPUT_INVALID', 'the new secretKey equals CX_PREVIOUS_SECRET_KEY; nothing to rotate');
+    const db = openDatabase(base.database.url, 1);
+    try {
+      await migrateLatest(db);
+      const { rotated, alreadyCurrent } = await rotateSecrets(db, new SecretBox(previousKey), new SecretBox(secretKey));
+      process.stdout.write(`re-encrypted ${rotated} secret(s); ${alreadyCurrent} already used the new key. Access tokens signed with the previous key are no longer valid: users log in again (API tokens keep working).\n`);
+    } finally {
+      await db.destroy();
+    }
+  });
 
 async function checkRedis(url: string): Promise<void> {
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5_000 });

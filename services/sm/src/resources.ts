@@ -98,10 +98,13 @@ export class Resources {
    * same group, so two requests cannot both fit into the last free slot.
    */
   async admitCluster(trx: Knex.Transaction, idOrName: string, request: ClusterCreateRequest): Promise<string> {
-    const row = await this.groupRow(trx, idOrName, 'body.resourceGroup');
-    await trx('resource_groups').where({ id: row.id }).increment('version', 1);
+    const { id } = await this.groupRow(trx, idOrName, 'body.resourceGroup');
+    await trx('resource_groups').where({ id }).increment('version', 1);
+    // Locking reads from here: under MySQL's repeatable read a plain read would still see the
+    // snapshot taken before the lock, without the cluster a concurrent request just committed.
+    const row = await lockingRead(trx, trx<GroupRow>('resource_groups').where({ id })).first() as GroupRow;
     const quotas = JSON.parse(row.quotas) as Quotas;
-    const usage = await this.usage(trx, row.id);
+    const usage = await this.usage(trx, row.id, true);
     const wanted = clusterFootprint(request);
     for (const quota of ['clusters', 'nodes', 'vcpus', 'memoryMiB'] as const) {
       const limit = quotas[quota];
@@ -114,10 +117,11 @@ export class Resources {
     return row.id;
   }
 
-  private async usage(db: Knex | Knex.Transaction, groupId: string): Promise<Required<Quotas>> {
-    const rows = await db('node_pools').join('clusters', 'clusters.id', 'node_pools.cluster_id').where('clusters.resource_group_id', groupId)
-      .select('node_pools.cluster_id as clusterId', 'node_pools.count as count', 'node_pools.vcpus as vcpus', 'node_pools.memory_mib as memoryMiB') as Array<{ clusterId: string; count: number; vcpus: number; memoryMiB: number }>;
-    const clusters = await db('clusters').where({ resource_group_id: groupId }).count({ n: '*' }).first() as { n: number | string };
+  private async usage(db: Knex | Knex.Transaction, groupId: string, locking = false): Promise<Required<Quotas>> {
+    const read = <T extends object>(query: Knex.QueryBuilder<T>) => (locking ? lockingRead(db, query) : query);
+    const rows = await read(db('node_pools').join('clusters', 'clusters.id', 'node_pools.cluster_id').where('clusters.resource_group_id', groupId)
+      .select('node_pools.cluster_id as clusterId', 'node_pools.count as count', 'node_pools.vcpus as vcpus', 'node_pools.memory_mib as memoryMiB')) as Array<{ clusterId: string; count: number; vcpus: number; memoryMiB: number }>;
+    const clusters = await read(db('clusters').where({ resource_group_id: groupId }).count({ n: '*' })).first() as { n: number | string };
     return {
       clusters: Number(clusters.n),
       nodes: rows.reduce((n, r) => n + Number(r.count), 0),
@@ -195,6 +199,11 @@ export class Resources {
     }
     return row;
   }
+}
+
+/** A read that sees the latest committed rows (MySQL `lock in share mode`); SQLite serialises writers anyway. */
+function lockingRead<T extends object>(db: Knex | Knex.Transaction, query: Knex.QueryBuilder<T>): Knex.QueryBuilder<T> {
+  return db.client.config.client === 'mysql2' ? query.forShare() : query;
 }
 
 function toCredential(row: CredentialRow): Credential {

@@ -1,45 +1,20 @@
 /** StateStore against real SQL: SQLite (better-sqlite3) and MariaDB (mysql2, started by npm test). */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Knex } from 'knex';
 import type { ClusterCreateRequest } from '@cx/api-schemas';
 import { migrateLatest } from '@cx/migrations';
-import { openDatabase } from './db.js';
 import { Resources } from './resources.js';
 import { SecretBox } from './secrets.js';
 import { StateStore, type StartRequest } from './store.js';
-
-const mysqlUrl = process.env['CX_TEST_MYSQL_URL'];
-
-const databases: Array<{ name: string; open: () => Promise<{ db: Knex; drop: () => Promise<void> }> }> = [
-  {
-    name: 'SQLite',
-    open: async () => ({ db: openDatabase(`sqlite:${join(mkdtempSync(join(tmpdir(), 'cx-sm-')), 'cx.db')}`, 1), drop: async () => undefined }),
-  },
-  {
-    name: 'MariaDB',
-    open: async () => {
-      assert.ok(mysqlUrl, 'CX_TEST_MYSQL_URL is not set: run the tests with `npm test`, which starts MariaDB (test/peers/mariadb.sh)');
-      const name = `cx_test_${randomBytes(4).toString('hex')}`;
-      const admin = openDatabase(mysqlUrl, 1);
-      await admin.raw(`create database ${name}`);
-      await admin.destroy();
-      const db = openDatabase(mysqlUrl.replace(/\/[^/]*$/, `/${name}`), 5);
-      return { db, drop: async () => { const a = openDatabase(mysqlUrl, 1); await a.raw(`drop database ${name}`); await a.destroy(); } };
-    },
-  },
-];
+import { testDatabases } from './test-databases.js';
 
 const request = (name: string): ClusterCreateRequest => ({ name, provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 2 }] });
 const start = (overrides: Partial<StartRequest> = {}): StartRequest => ({
   actor: 'user-1', workflow: { workflow: 'cluster.create', version: 1, steps: ['a', 'b'], input: {}, clusterStatus: 'Provisioning' }, ...overrides,
 });
 
-for (const target of databases) {
+for (const target of testDatabases) {
   describe(`StateStore on ${target.name}`, () => {
     let db: Knex;
     let drop: () => Promise<void>;
