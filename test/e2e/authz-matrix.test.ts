@@ -1,0 +1,182 @@
+/**
+ * The authorization matrix: every public route (as the OpenAPI document lists them) called as
+ * anonymous, a user with no grant, a viewer and an operator of a resource group, and an admin,
+ * asserting allow or deny. A route without an entry here fails the test, and so does an entry for
+ * a route that no longer exists.
+ *
+ * Authorization runs before validation, so "allowed" calls to mutating routes send a body the
+ * route rejects (400): the call got past authorization and changed nothing. Destructive calls
+ * without a body get a fresh object each time.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Api, startCx, type CxProcess } from '../support/cx.js';
+
+type Persona = 'anonymous' | 'nogrant' | 'viewer' | 'operator' | 'admin';
+const PERSONAS: Persona[] = ['anonymous', 'nogrant', 'viewer', 'operator', 'admin'];
+const RANK: Record<Persona, number> = { anonymous: 0, nogrant: 1, viewer: 2, operator: 3, admin: 4 };
+
+/**
+ * Who may call a route. `object`: the call targets an object in the resource group the viewer and
+ * operator hold grants on, so a persona that may not even view it is told 404. `global`: an
+ * admin-only route, refused with 403.
+ */
+interface Entry {
+  minimum: Persona;
+  scope: 'public' | 'object' | 'global' | 'self';
+  /** The path (with ids filled in) and body for one call as `persona`; may create fixtures. */
+  call: (persona: Persona) => Promise<{ path: string; body?: unknown; token?: string }>;
+}
+
+const INVALID = { 'not-a-field': true };
+
+describe('authorization matrix', () => {
+  let cx: CxProcess;
+  let admin: Api;
+  const tokens = new Map<Persona, string>();
+  let groupId = '';
+  let clusterId = '';
+  let workflowId = '';
+  let counter = 0;
+  const unique = (prefix: string): string => `${prefix}-${++counter}`;
+
+  const login = async (username: string, password: string): Promise<string> => (await Api.login(cx.base, username, password)).token;
+  const created = async (path: string, body: unknown): Promise<any> => {
+    const answer = await admin.call('POST', path, body);
+    assert.ok(answer.status === 201 || answer.status === 202, `fixture ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    return answer.body;
+  };
+  const freshCluster = async (): Promise<string> => (await created('/api/v1/clusters', { name: unique('mx'), provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [], resourceGroup: groupId })).cluster.id;
+
+  const matrix: Record<string, Entry> = {
+    'GET /api/v1/auth/methods': { minimum: 'anonymous', scope: 'public', call: async () => ({ path: '/api/v1/auth/methods' }) },
+    'POST /api/v1/auth/login': { minimum: 'anonymous', scope: 'public', call: async () => ({ path: '/api/v1/auth/login', body: INVALID }) },
+    'POST /api/v1/auth/logout': {
+      minimum: 'nogrant', scope: 'self',
+      // Its own token, so that the persona's main token survives.
+      call: async (p) => ({ path: '/api/v1/auth/logout', ...(p === 'anonymous' ? {} : { token: await login(`${p}-user`, `${p}-password-1`) }) }),
+    },
+    'GET /api/v1/auth/whoami': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/auth/whoami' }) },
+    'GET /api/v1/auth/oidc/login': { minimum: 'anonymous', scope: 'public', call: async () => ({ path: '/api/v1/auth/oidc/login' }) },
+    'GET /api/v1/auth/oidc/callback': { minimum: 'anonymous', scope: 'public', call: async () => ({ path: '/api/v1/auth/oidc/callback?state=x&code=y' }) },
+    'POST /api/v1/auth/oidc/device': { minimum: 'anonymous', scope: 'public', call: async () => ({ path: '/api/v1/auth/oidc/device' }) },
+    'POST /api/v1/auth/oidc/device/token': { minimum: 'anonymous', scope: 'public', call: async () => ({ path: '/api/v1/auth/oidc/device/token', body: INVALID }) },
+
+    'GET /api/v1/tokens': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/tokens' }) },
+    'POST /api/v1/tokens': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/tokens', body: INVALID }) },
+    'DELETE /api/v1/tokens/{id}': {
+      minimum: 'nogrant', scope: 'self',
+      call: async (p) => {
+        if (p === 'anonymous') return { path: '/api/v1/tokens/whatever' };
+        const own = new Api(cx.base);
+        own.token = tokens.get(p)!;
+        return { path: `/api/v1/tokens/${(await own.call('POST', '/api/v1/tokens', { name: unique('t') })).body.id}` };
+      },
+    },
+
+    'GET /api/v1/users': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/users' }) },
+    'POST /api/v1/users': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/users', body: INVALID }) },
+    'GET /api/v1/users/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/users/${(await admin.call('GET', '/api/v1/auth/whoami')).body.id}` }) },
+    'PATCH /api/v1/users/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/users/${(await admin.call('GET', '/api/v1/auth/whoami')).body.id}`, body: {} }) },
+    'DELETE /api/v1/users/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/users/${(await created('/api/v1/users', { username: unique('gone'), password: 'gone-password' })).id}` }) },
+    'POST /api/v1/users/{id}/unlock': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/users/${(await admin.call('GET', '/api/v1/auth/whoami')).body.id}/unlock` }) },
+    'POST /api/v1/users/me/password': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/users/me/password', body: INVALID }) },
+
+    'GET /api/v1/groups': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/groups' }) },
+    'POST /api/v1/groups': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/groups', body: INVALID }) },
+    'GET /api/v1/groups/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g') })).id}` }) },
+    'DELETE /api/v1/groups/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g') })).id}` }) },
+    'POST /api/v1/groups/{id}/members': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g') })).id}/members`, body: INVALID }) },
+    'DELETE /api/v1/groups/{id}/members/{username}': {
+      minimum: 'admin', scope: 'global',
+      call: async () => ({ path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g'), members: ['nogrant-user'] })).id}/members/nogrant-user` }),
+    },
+
+    'GET /api/v1/grants': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/grants' }) },
+    'POST /api/v1/grants': { minimum: 'admin', scope: 'object', call: async () => ({ path: '/api/v1/grants', body: { object: { kind: 'resource-group', id: groupId }, subject: 'not-an-object' } }) },
+    'DELETE /api/v1/grants/{id}': {
+      minimum: 'admin', scope: 'object',
+      call: async () => ({ path: `/api/v1/grants/${(await created('/api/v1/grants', { subject: { kind: 'user', name: unique('someone') }, object: { kind: 'resource-group', id: groupId }, role: 'viewer' })).id}` }),
+    },
+
+    'GET /api/v1/resource-groups': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/resource-groups' }) },
+    'POST /api/v1/resource-groups': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/resource-groups', body: INVALID }) },
+    'GET /api/v1/resource-groups/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/resource-groups/${groupId}` }) },
+    'PATCH /api/v1/resource-groups/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/resource-groups/${groupId}`, body: {} }) },
+    'DELETE /api/v1/resource-groups/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/resource-groups/${(await created('/api/v1/resource-groups', { name: unique('rg') })).id}` }) },
+
+    'GET /api/v1/credentials': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/credentials' }) },
+    'POST /api/v1/credentials': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/credentials', body: INVALID }) },
+    'GET /api/v1/credentials/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/credentials/${(await created('/api/v1/credentials', credential(unique('c')))).id}` }) },
+    'DELETE /api/v1/credentials/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/credentials/${(await created('/api/v1/credentials', credential(unique('c')))).id}` }) },
+
+    'GET /api/v1/audit': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/audit?limit=5' }) },
+    'GET /api/v1/providers': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/providers' }) },
+
+    'GET /api/v1/clusters': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/clusters' }) },
+    'POST /api/v1/clusters': { minimum: 'operator', scope: 'object', call: async () => ({ path: '/api/v1/clusters', body: { resourceGroup: groupId, name: 'NOT A NAME' } }) },
+    'GET /api/v1/clusters/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}` }) },
+    'DELETE /api/v1/clusters/{id}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}` }) },
+    'GET /api/v1/clusters/{id}/nodes': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes` }) },
+    'GET /api/v1/workflows/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}` }) },
+    'GET /api/v1/workflows/{id}/events': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}/events` }) },
+    // The run has finished: an allowed cancel or retry is refused by state (409), not by access.
+    'POST /api/v1/workflows/{id}/cancel': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}/cancel` }) },
+    'POST /api/v1/workflows/{id}/retry': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}/retry` }) },
+  };
+
+  before(async () => {
+    cx = await startCx();
+    admin = await Api.login(cx.base);
+    groupId = (await created('/api/v1/resource-groups', { name: 'matrix' })).id;
+    for (const persona of ['nogrant', 'viewer', 'operator', 'admin'] as const) {
+      await created('/api/v1/users', { username: `${persona}-user`, password: `${persona}-password-1`, role: persona === 'admin' ? 'admin' : 'user' });
+      tokens.set(persona, await login(`${persona}-user`, `${persona}-password-1`));
+    }
+    await created('/api/v1/grants', { subject: { kind: 'user', name: 'viewer-user' }, object: { kind: 'resource-group', id: groupId }, role: 'viewer' });
+    await created('/api/v1/grants', { subject: { kind: 'user', name: 'operator-user' }, object: { kind: 'resource-group', id: 'matrix' }, role: 'operator' });
+    const accepted = await created('/api/v1/clusters', { name: 'matrix-cluster', provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [], resourceGroup: 'matrix' });
+    clusterId = accepted.cluster.id;
+    workflowId = accepted.workflow.id;
+    await admin.waitForWorkflow(workflowId, ['Succeeded']);
+  });
+  after(async () => { await cx?.stop(); });
+
+  it('has an entry for every route of the API, and no entry for a route that does not exist', async () => {
+    const openapi = (await admin.call('GET', '/api/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+    const routes = Object.entries(openapi.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
+      .filter((route) => route.includes(' /api/v1/') && !route.includes('/openapi.json') && !route.includes('/api/v1/docs') && !route.startsWith('HEAD '));
+    assert.ok(routes.length > 40, `the OpenAPI document lists the routes (${routes.length})`);
+    assert.deepEqual(routes.filter((r) => !(r in matrix)), [], 'routes without an authorization entry');
+    assert.deepEqual(Object.keys(matrix).filter((r) => !routes.includes(r)), [], 'entries for routes that do not exist');
+  });
+
+  for (const [route, entry] of Object.entries(matrix)) {
+    it(route, async () => {
+      const [method] = route.split(' ') as [string];
+      for (const persona of PERSONAS) {
+        const { path, body, token } = await entry.call(persona);
+        const api = new Api(cx.base);
+        api.token = token ?? tokens.get(persona) ?? '';
+        const answer = await api.call(method, path, body);
+        const allowed = RANK[persona] >= RANK[entry.minimum];
+        const what = `${persona} ${method} ${path} → ${answer.status} ${String(JSON.stringify(answer.body)).slice(0, 200)}`;
+        if (allowed) {
+          assert.ok(![401, 403].includes(answer.status), `allowed, but refused: ${what}`);
+          if (entry.scope !== 'public') assert.notEqual(answer.status, 404, `allowed, but not found: ${what}`);
+        } else if (persona === 'anonymous') {
+          assert.equal(answer.status, 401, `anonymous must be asked to log in: ${what}`);
+          assert.equal(answer.body.code, 'CX_UNAUTHENTICATED', what);
+        } else {
+          // Without even a viewer grant on the object, it does not exist for the caller.
+          const expected = entry.scope === 'object' && RANK[persona] < RANK.viewer ? 404 : 403;
+          assert.equal(answer.status, expected, `must be denied with ${expected}: ${what}`);
+        }
+      }
+    });
+  }
+});
+
+function credential(name: string): Record<string, unknown> {
+  return { name, provider: 'vsphere', endpoint: 'https://vcenter.example', username: 'svc', password: 'matrix-secret' };
+}
