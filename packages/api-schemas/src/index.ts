@@ -23,8 +23,9 @@ export const PAGE_LIMIT_DEFAULT = 50;
 export const problemSchema = {
   $id: 'Problem',
   type: 'object',
-  description: 'RFC 9457 problem details; `code` is stable (docs/errors.md).',
+  description: 'RFC 9457 problem details; `code` is stable (docs/errors.md). Some codes add members (`fields`, `quota`, `retryAfter`, …).',
   required: ['type', 'title', 'status', 'detail', 'code'],
+  additionalProperties: true,
   properties: {
     type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' },
     code: { type: 'string' }, requestId: { type: 'string' }, retryable: { type: 'boolean' },

@@ -169,7 +169,8 @@ export function fromProblem(problem: Partial<Problem>, fallbackStatus: number): 
   return new CxError(code, detail ?? 'unknown error', {
     details: Object.keys(details).length > 0 ? details : undefined,
     ...(typeof retryable === 'boolean' ? { retryable } : {}),
-    ...(ERROR_CODES[code].status === 503 || code === 'CX_RATE_LIMITED' ? { retryAfterSeconds: 5 } : {}),
+    ...(typeof details['retryAfter'] === 'number' ? { retryAfterSeconds: details['retryAfter'] }
+      : ERROR_CODES[code].status === 503 || code === 'CX_RATE_LIMITED' ? { retryAfterSeconds: 5 } : {}),
   } as ErrorOptions);
 }
 

@@ -1,0 +1,184 @@
+/**
+ * Local identity and access through the public API: users, tokens and logout, lockout, resource
+ * groups with quotas (seed 003, scenario 2), credentials that never leak, the audit log and its
+ * filters, and key rotation.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Api, cliPath, startCx, type CxProcess } from '../support/cx.js';
+
+const SECRET = 'Sup3r-S3cret-vSphere-Pw!';
+
+describe('identity and access (local users)', () => {
+  let cx: CxProcess;
+  let admin: Api;
+
+  const as = async (username: string, password: string): Promise<Api> => Api.login(cx.base, username, password);
+  const user = async (username: string, password = `${username}-password`): Promise<{ id: string; api: Api }> => {
+    const created = await admin.call('POST', '/api/v1/users', { username, password });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return { id: created.body.id, api: await as(username, password) };
+  };
+
+  before(async () => {
+    cx = await startCx({ env: { CX_AUTH_LOCKOUT_MAX_FAILURES: '3', CX_AUTH_LOCKOUT_MAX_FAILURES_PER_SOURCE: '1000' } });
+    admin = await Api.login(cx.base);
+  });
+  after(async () => { await cx?.stop(); });
+
+  it('manages local users: create, list, duplicate, password change, disable cuts existing tokens', async () => {
+    const { id, api } = await user('ursula');
+    assert.equal((await api.call('GET', '/api/v1/auth/whoami')).body.username, 'ursula');
+    const list = await admin.call('GET', '/api/v1/users?limit=100');
+    assert.ok(list.body.items.some((u: { username: string; source: string }) => u.username === 'ursula' && u.source === 'local'));
+    assert.equal((await admin.call('POST', '/api/v1/users', { username: 'ursula', password: 'another-password' })).body.code, 'CX_NAME_TAKEN');
+    const weak = await admin.call('POST', '/api/v1/users', { username: 'weak', password: 'short' });
+    assert.equal(weak.status, 400);
+    assert.equal(weak.body.fields[0].field, 'body.password');
+
+    assert.equal((await api.call('POST', '/api/v1/users/me/password', { currentPassword: 'wrong-one', newPassword: 'ursula-new-password' })).status, 401);
+    assert.equal((await api.call('POST', '/api/v1/users/me/password', { currentPassword: 'ursula-password', newPassword: 'ursula-new-password' })).status, 204);
+    await as('ursula', 'ursula-new-password');
+
+    assert.equal((await admin.call('PATCH', `/api/v1/users/${id}`, { disabled: true })).body.disabled, true);
+    // wfm may answer from its short cache for a few seconds; sm refuses at once.
+    await waitFor(async () => (await api.call('GET', '/api/v1/auth/whoami')).status === 401, 'a disabled user\'s token stops working');
+    const login = await new Api(cx.base).call('POST', '/api/v1/auth/login', { username: 'ursula', password: 'ursula-new-password' });
+    assert.equal(login.status, 401);
+    assert.match(login.body.detail, /disabled/);
+  });
+
+  it('logout revokes the token; API tokens are shown once, stored hashed, and revocable', async () => {
+    const { api } = await user('tom');
+    assert.equal((await api.call('POST', '/api/v1/auth/logout')).status, 204);
+    const after = await api.call('GET', '/api/v1/auth/whoami');
+    assert.equal(after.status, 401);
+    assert.match(after.body.detail, /revoked|log in/);
+
+    const fresh = await as('tom', 'tom-password');
+    const created = await fresh.call('POST', '/api/v1/tokens', { name: 'ci', expiresInDays: 30 });
+    assert.equal(created.status, 201);
+    assert.match(created.body.token, /^cxat_/);
+    const listed = await fresh.call('GET', '/api/v1/tokens');
+    assert.deepEqual(listed.body.items.map((t: { name: string }) => t.name), ['ci']);
+    assert.equal(listed.body.items[0].token, undefined, 'the secret is never shown again');
+    const bot = new Api(cx.base);
+    bot.token = created.body.token;
+    assert.equal((await bot.call('GET', '/api/v1/auth/whoami')).body.username, 'tom');
+    // Someone else cannot revoke tom's token, and does not learn it exists.
+    const { api: other } = await user('olga');
+    assert.equal((await other.call('DELETE', `/api/v1/tokens/${created.body.id}`)).status, 404);
+    assert.equal((await fresh.call('DELETE', `/api/v1/tokens/${created.body.id}`)).status, 204);
+    await waitFor(async () => (await bot.call('GET', '/api/v1/auth/whoami')).status === 401, 'a revoked API token stops working');
+  });
+
+  it('locks a user after repeated failures (423 even with the right password), audits it, and an admin unlocks', async () => {
+    const { id } = await user('lara');
+    const anonymous = new Api(cx.base);
+    for (let i = 0; i < 3; i++) assert.equal((await anonymous.call('POST', '/api/v1/auth/login', { username: 'lara', password: 'guess' })).status, 401);
+    const locked = await anonymous.call('POST', '/api/v1/auth/login', { username: 'lara', password: 'lara-password' });
+    assert.equal(locked.status, 423);
+    assert.equal(locked.body.code, 'CX_ACCOUNT_LOCKED');
+    assert.ok(Number(locked.headers.get('retry-after')) > 0 || locked.body.retryAfter > 0, 'says when to retry');
+    const audit = await admin.call('GET', '/api/v1/audit?actor=lara&action=auth.login&outcome=failure');
+    assert.ok(audit.body.items.length >= 4, `failures are audited: ${JSON.stringify(audit.body.items.length)}`);
+    assert.ok(audit.body.items.some((e: { details: { code: string } }) => e.details.code === 'CX_ACCOUNT_LOCKED'));
+    assert.ok(audit.body.items.every((e: { sourceIp: string; requestId: string }) => e.sourceIp && e.requestId));
+    assert.equal((await admin.call('POST', `/api/v1/users/${id}/unlock`)).status, 200);
+    await as('lara', 'lara-password');
+  });
+
+  it('lets an operator of a resource group create clusters in it up to its quota, and shows each user only what they may see', async () => {
+    const group = await admin.call('POST', '/api/v1/resource-groups', { name: 'team-a', quotas: { clusters: 2, nodes: 4 } });
+    assert.equal(group.status, 201);
+    const { api: operator } = await user('oscar');
+    const { api: outsider } = await user('ines');
+    assert.equal((await admin.call('POST', '/api/v1/grants', { subject: { kind: 'user', name: 'oscar' }, object: { kind: 'resource-group', id: 'team-a' }, role: 'operator' })).status, 201);
+
+    const body = (name: string, workers: number): unknown => ({ name, provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [{ name: 'w', count: workers }], resourceGroup: 'team-a' });
+    const first = await operator.call('POST', '/api/v1/clusters', body('team-a-1', 1));
+    assert.equal(first.status, 202, JSON.stringify(first.body));
+    assert.equal(first.body.cluster.resourceGroupId, group.body.id);
+    const tooMany = await operator.call('POST', '/api/v1/clusters', body('team-a-2', 3));
+    assert.equal(tooMany.status, 422);
+    assert.equal(tooMany.body.code, 'CX_QUOTA_EXCEEDED');
+    assert.equal(tooMany.body.quota, 'nodes');
+    assert.equal((await operator.call('POST', '/api/v1/clusters', body('team-a-2', 1))).status, 202);
+    assert.equal((await operator.call('POST', '/api/v1/clusters', body('team-a-3', 0))).body.code, 'CX_QUOTA_EXCEEDED', 'the clusters quota');
+    // Outside the group, the operator has no rights; without a group, only a global grant will do.
+    assert.equal((await operator.call('POST', '/api/v1/clusters', { ...body('elsewhere', 0) as object, resourceGroup: undefined })).status, 403);
+    assert.equal((await outsider.call('POST', '/api/v1/clusters', body('intruder', 0))).status, 404);
+
+    const names = async (api: Api): Promise<string[]> => (await api.call('GET', '/api/v1/clusters?limit=500')).body.items.map((c: { name: string }) => c.name).sort();
+    assert.deepEqual(await names(operator), ['team-a-1', 'team-a-2']);
+    assert.deepEqual(await names(outsider), []);
+    assert.ok((await names(admin)).includes('team-a-1'));
+    const groups = await operator.call('GET', '/api/v1/resource-groups');
+    assert.deepEqual(groups.body.items.map((g: { name: string }) => g.name), ['team-a']);
+    assert.deepEqual(groups.body.items[0].usage, { clusters: 2, nodes: 4, vcpus: 8, memoryMiB: 16384 });
+    assert.deepEqual((await outsider.call('GET', '/api/v1/resource-groups')).body.items, []);
+  });
+
+  it('stores credentials encrypted: never returned, not in the database file, not in the logs', async () => {
+    const created = await admin.call('POST', '/api/v1/credentials', { name: 'vc-prod', provider: 'vsphere', endpoint: 'https://vc.example', username: 'svc-cx', password: SECRET, caCert: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.hasCaCert, true);
+    const everything = JSON.stringify([created.body, (await admin.call('GET', '/api/v1/credentials')).body, (await admin.call('GET', `/api/v1/credentials/${created.body.id}`)).body, (await admin.call('GET', '/api/v1/audit?limit=1000')).body]);
+    assert.ok(everything.includes('svc-cx'));
+    assert.ok(!everything.includes(SECRET), 'no answer carries the password');
+    const bad = await admin.call('POST', '/api/v1/credentials', { name: 'vc-prod', provider: 'vsphere', endpoint: 'https://vc.example', username: 'svc-cx', password: SECRET });
+    assert.equal(bad.body.code, 'CX_NAME_TAKEN');
+    assert.ok(!JSON.stringify(bad.body).includes(SECRET));
+    for (const file of readdirSync(cx.dataDir).filter((f) => f.startsWith('cx.db') || f.endsWith('.log'))) {
+      assert.ok(!readFileSync(join(cx.dataDir, file)).includes(SECRET), `${file} holds the plaintext secret`);
+    }
+  });
+
+  it('filters the audit log and pages through it', async () => {
+    await user('audrey');
+    const byAction = await admin.call('GET', '/api/v1/audit?action=POST%20/api/v1/users&targetId=audrey');
+    assert.equal(byAction.body.items.length, 1);
+    assert.equal(byAction.body.items[0].actor, 'admin');
+    assert.equal(byAction.body.items[0].outcome, 'success');
+    const prefix = await admin.call('GET', '/api/v1/audit?action=auth.*&limit=2');
+    assert.equal(prefix.body.items.length, 2);
+    assert.ok(prefix.body.items.every((e: { action: string }) => e.action.startsWith('auth.')));
+    const next = await admin.call('GET', `/api/v1/audit?action=auth.*&limit=2&cursor=${encodeURIComponent(prefix.body.nextCursor)}`);
+    assert.ok(next.body.items[0].id < prefix.body.items[1].id, 'the next page is older');
+    const since = new Date(Date.now() + 60_000).toISOString();
+    assert.deepEqual((await admin.call('GET', `/api/v1/audit?since=${since}`)).body.items, []);
+    assert.equal((await admin.call('GET', '/api/v1/audit?outcome=maybe')).status, 400);
+  });
+});
+
+describe('secret key rotation', () => {
+  it('re-encrypts credentials with `cx rotate-secret-key`; they still open under the new key', async () => {
+    const oldKey = 'o'.repeat(40);
+    const newKey = 'n'.repeat(40);
+    let cx = await startCx({ env: { CX_SECRET_KEY: oldKey } });
+    const admin = await Api.login(cx.base);
+    assert.equal((await admin.call('POST', '/api/v1/credentials', { name: 'rotated', provider: 'vsphere', endpoint: 'https://vc', username: 'u', password: SECRET })).status, 201);
+    await cx.stop();
+    const env = { ...process.env, CX_DATA_DIR: cx.dataDir, CX_SECRET_KEY: newKey, CX_PREVIOUS_SECRET_KEY: oldKey };
+    assert.match(execFileSync(process.execPath, [cliPath, 'rotate-secret-key'], { env, encoding: 'utf8' }), /re-encrypted 1 secret/);
+    assert.match(execFileSync(process.execPath, [cliPath, 'rotate-secret-key'], { env, encoding: 'utf8' }), /re-encrypted 0 secret\(s\); 1 already/);
+    cx = await startCx({ dataDir: cx.dataDir, env: { CX_SECRET_KEY: newKey } });
+    try {
+      const after = await Api.login(cx.base);
+      assert.equal((await after.call('GET', '/api/v1/credentials/rotated')).body.name, 'rotated');
+    } finally {
+      await cx.stop();
+    }
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!await check()) {
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
