@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * `cx`: one binary for every way of running cx — a single service (`cx sm`, `cx wfm`, `cx sddc`),
- * all three in one process (`cx all-in-one`, the embedded default behind `npm start`), or the
- * schema migrations alone (`cx migrate`, the Helm hook).
+ * all three in one process (`cx all-in-one`, the embedded default behind `npm start`), the
+ * schema migrations alone (`cx migrate`, the Helm hook), key rotation, and the client commands
+ * that sign a user in and out (`cx login`, `cx whoami`, `cx logout`).
  */
 import { Command } from 'commander';
 import { Redis } from 'ioredis';
@@ -15,6 +16,7 @@ import { migrateLatest } from '@cx/migrations';
 import { buildWfmApp } from '@cx/wfm';
 import type { FastifyInstance } from 'fastify';
 import { embeddedSecrets, startPrivateRedis, type PrivateRedis } from './embedded.js';
+import { api, deviceLogin, loadSession, logout, passwordLogin, readPassword, sessionFile } from './session.js';
 
 const program = new Command('cx').description('cx — Container-as-a-Service control plane').option('-c, --config <file>', 'YAML configuration file (or CX_CONFIG)');
 
@@ -118,6 +120,31 @@ program.command('rotate-secret-key')
       await db.destroy();
     }
   });
+
+program.command('login')
+  .description('sign in to a cx API and keep the session (password: local or LDAP; --sso: OIDC device flow)')
+  .requiredOption('-s, --server <url>', 'cx API, e.g. http://127.0.0.1:8080', process.env['CX_SERVER'])
+  .option('-u, --username <name>', 'for a password login (the password is read from the terminal or CX_PASSWORD)')
+  .option('--ldap', 'look the user up in LDAP / Active Directory only')
+  .option('--sso', 'sign in through the OIDC identity provider (device flow)')
+  .action(async (options: { server: string; username?: string; ldap?: boolean; sso?: boolean }) => {
+    if (options.sso === (options.username !== undefined)) throw new CxError('CX_INPUT_INVALID', 'give either --username (password login) or --sso');
+    const session = options.sso
+      ? await deviceLogin(options.server, (message) => process.stderr.write(message))
+      : await passwordLogin(options.server, options.username!, await readPassword(`password for ${options.username}: `), options.ldap ? 'ldap' : undefined);
+    process.stdout.write(`signed in to ${session.server} as ${session.username} until ${session.expiresAt} (session in ${sessionFile()})\n`);
+  });
+
+program.command('whoami').description('show who the saved session belongs to').action(async () => {
+  const session = loadSession();
+  const { body } = await api<{ username: string; source: string; role: string; groups: string[] }>(session.server, 'GET', '/api/v1/auth/whoami', { token: session.token });
+  process.stdout.write(`${body.username} (${body.source}, ${body.role}) on ${session.server}${body.groups.length ? `\ngroups: ${body.groups.join('; ')}` : ''}\n`);
+});
+
+program.command('logout').description('revoke the saved session and forget it').action(async () => {
+  await logout();
+  process.stdout.write('signed out\n');
+});
 
 async function checkRedis(url: string): Promise<void> {
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5_000 });
