@@ -85,6 +85,9 @@ CX_SERVICE_TOKEN: {{ $serviceToken | b64enc | quote }}
 CX_ADMIN_PASSWORD: {{ $adminPassword | b64enc | quote }}
 CX_DATABASE_URL: {{ $databaseUrl | b64enc | quote }}
 CX_REDIS_URL: {{ $redisUrl | b64enc | quote }}
+{{- range $name, $value := .Values.extraSecretEnv }}
+{{ $name }}: {{ $value | toString | b64enc | quote }}
+{{- end }}
 {{- end }}
 
 {{/* A map of environment variables as a container's env list. */}}
