@@ -37,10 +37,11 @@ type PageQuery = { limit: number; cursor?: string; userId?: string };
 
 export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDeps): Promise<void> {
   const { store, auth, access, accounts, resources } = deps;
-  const audited = async <T extends { user: { id: string } }>(actor: string, action: string, meta: RequestMeta, work: () => Promise<T>): Promise<T> => {
+  /** Audits a login; `actor` is who tried (for a sign-on not known before it succeeds: then the user signed in). */
+  const audited = async <T extends { user: { id: string; username: string } }>(actor: string, action: string, meta: RequestMeta, work: () => Promise<T>): Promise<T> => {
     try {
       const result = await work();
-      await store.audit({ actor, action, targetKind: 'user', targetId: result.user.id, outcome: 'success', sourceIp: meta.sourceIp, requestId: meta.requestId });
+      await store.audit({ actor: result.user.username, action, targetKind: 'user', targetId: result.user.id, outcome: 'success', sourceIp: meta.sourceIp, requestId: meta.requestId });
       return result;
     } catch (error) {
       const code = (error as { code?: string }).code;

@@ -43,7 +43,9 @@ export class OidcSignOn {
 
   /** Where to send the browser; `returnTo` (a path of cx's own UI) is kept for the callback. */
   async startLogin(returnTo: string | undefined): Promise<{ authorizationUrl: string }> {
-    if (returnTo !== undefined && !/^\/(?!\/)/.test(returnTo)) throw new InputError('returnTo must be a path of this site, such as /ui/', [{ field: 'querystring.returnTo', message: 'must start with a single /' }]);
+    if (returnTo !== undefined && !isLocalPath(returnTo)) {
+      throw new InputError('returnTo must be a path of this site, such as /ui/', [{ field: 'querystring.returnTo', message: 'must start with a single / and have no backslash, whitespace or control character' }]);
+    }
     const configuration = await this.configuration();
     const state = client.randomState();
     const verifier = client.randomPKCECodeVerifier();
@@ -158,6 +160,21 @@ export class OidcSignOn {
   private forget(id: string): Promise<number> {
     return withDatabase(() => this.db('oidc_logins').where({ id }).delete());
   }
+}
+
+/**
+ * Whether `value` is a path of this site once a browser resolves it as a Location. Browsers read `\` as
+ * `/` and drop tabs and newlines, so `/\evil.example` and `/<TAB>/evil.example` are `//evil.example`
+ * (another site, which would receive the token in the fragment): those characters are refused outright.
+ */
+function isLocalPath(value: string): boolean {
+  if (!value.startsWith('/') || value.startsWith('//')) return false;
+  for (const char of value) {
+    const code = char.charCodeAt(0);
+    if (char === '\\' || code <= 0x20 || code === 0x7f) return false;
+  }
+  const base = new URL('http://cx.invalid/');
+  return new URL(value, base).origin === base.origin;
 }
 
 /** A refusal by the provider is a failed login; a transport failure is a 503. */
