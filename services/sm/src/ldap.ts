@@ -158,9 +158,14 @@ export class LdapDirectory {
 
   /** One connection for one login; transport failures and timeouts become a 503 naming the setting. */
   private async session<T>(work: (client: Client) => Promise<T>): Promise<T> {
-    const client = new Client({ url: this.config.url, timeout: this.config.timeoutMs, connectTimeout: this.config.timeoutMs, tlsOptions: this.tls, strictDN: false });
+    // ldapts connects with TLS from the start whenever tlsOptions holds anything, whatever the URL's
+    // scheme: an ldap:// URL (StartTLS) must not get them. startTLS() also writes the socket into the
+    // options it is given, so each connection gets its own copy.
+    const ldaps = this.config.url.startsWith('ldaps://');
+    const client = new Client({ url: this.config.url, timeout: this.config.timeoutMs, connectTimeout: this.config.timeoutMs, ...(ldaps ? { tlsOptions: { ...this.tls } } : {}), strictDN: false });
     try {
-      if (this.config.startTls) await client.startTLS(this.tls);
+      // ldapts bounds each LDAP operation by `timeout`, but not the TLS handshake after StartTLS.
+      if (this.config.startTls) await this.withDeadline(client.startTLS({ ...this.tls }), 'the StartTLS handshake');
       await this.bindService(client);
       return await work(client);
     } catch (error) {
@@ -168,6 +173,20 @@ export class LdapDirectory {
       throw new DependencyUnavailableError(`the LDAP directory at ${this.config.url} failed: ${describe(error)}; check auth.ldap.url (CX_LDAP_URL)${this.tlsHint(error)}`, { cause: error });
     } finally {
       await client.unbind().catch(() => undefined);
+    }
+  }
+
+  /** `work`, or an ETIMEDOUT error once timeoutMs has passed (the caller's unbind then closes the socket). */
+  private async withDeadline<T>(work: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`${what} did not finish within ${this.config.timeoutMs} ms (auth.ldap.timeoutMs)`), { code: 'ETIMEDOUT' })), this.config.timeoutMs);
+    });
+    work.catch(() => undefined); // its failure after the deadline is expected, not unhandled
+    try {
+      return await Promise.race([work, deadline]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
