@@ -18,68 +18,25 @@ PORT="${CX_REDIS_PORT:-36379}"
 START_TIMEOUT=30
 STOP_TIMEOUT=30
 
-log() { printf 'redis.sh: %s\n' "$*" >&2; }
-die() {
-  log "ERROR: $*"
-  if [[ -f "$LOG" ]]; then
-    log "log file: $LOG (last lines below)"
-    tail -n 25 "$LOG" >&2 || true
-  fi
-  exit 1
-}
 
-export PATH="$PATH:/usr/sbin:/sbin"
+PEER=redis.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-as_root() {
-  if [[ $EUID -eq 0 ]]; then "$@"
-  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-  else die "need root (or sudo) to run: $*"
-  fi
-}
 
 ensure_installed() {
   if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then return 0; fi
-  log "redis-server is not installed; installing it from Debian (apt-get install redis-server)"
-  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install redis-server manually"
-  local t0=$SECONDS aptlog="$PEERS_DIR/apt-redis-server.log"
-  mkdir -p "$PEERS_DIR"
-  log "apt output goes to $aptlog"
-  if ! as_root apt-get -o DPkg::Lock::Timeout=300 update -qq >"$aptlog" 2>&1 9>&-; then
-    tail -n 25 "$aptlog" >&2 || true
-    log "ERROR: apt-get update failed (full output: $aptlog)"; exit 1
-  fi
-  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
-      install -y -qq redis-server >>"$aptlog" 2>&1 9>&-; then
-    tail -n 25 "$aptlog" >&2 || true
-    log "ERROR: apt-get install redis-server failed (full output: $aptlog)"; exit 1
-  fi
-  log "installed redis-server in $((SECONDS - t0))s"
+  log "redis-server is not installed"
+  apt_install redis-server redis-server
   command -v redis-server >/dev/null 2>&1 || die "redis-server installed but not found on PATH"
   command -v redis-cli >/dev/null 2>&1 || die "redis-cli not found on PATH (package redis-tools)"
 }
 
-# True if pid exists and is not a zombie.
-alive() {
-  kill -0 "$1" 2>/dev/null || return 1
-  local state
-  state="$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ "$state" != "Z" && "$state" != "X" ]]
-}
 
 # Our pid if our server is alive, else nothing.
-running_pid() {
-  [[ -f "$PIDFILE" ]] || return 0
-  local pid
-  pid="$(tr -dc '0-9' <"$PIDFILE" 2>/dev/null || true)"
-  [[ -n "$pid" ]] || return 0
-  if alive "$pid"; then
-    case "$(cat "/proc/$pid/comm" 2>/dev/null || true)" in redis-server*) echo "$pid" ;; esac
-  fi
-}
+running_pid() { pid_from_file "$PIDFILE" 'redis-server.*'; }
 
 ping_ok() { [[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null || true)" == "PONG" ]]; }
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Serialise concurrent invocations on the same state dir. fd 9 must not leak
 # into the server (or apt's maintainer scripts), or it would hold the lock.

@@ -50,26 +50,12 @@ set_paths() {
 }
 set_paths
 
-log() { printf 'slapd.sh: %s\n' "$*" >&2; }
-die() {
-  log "ERROR: $*"
-  if [[ -f "$DIE_LOG" ]]; then
-    log "log file: $DIE_LOG (last lines below)"
-    tail -n 25 "$DIE_LOG" >&2 || true
-  fi
-  exit 1
-}
 
-export PATH="$PATH:/usr/sbin:/sbin"
+PEER=slapd.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Our checks must not pick up ~/.ldaprc or /etc/ldap/ldap.conf.
 export LDAPNOINIT=1
-
-as_root() {
-  if [[ $EUID -eq 0 ]]; then "$@"
-  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-  else die "need root (or sudo) to run: $*"
-  fi
-}
 
 have_tools() {
   local t
@@ -80,48 +66,20 @@ have_tools() {
 
 ensure_installed() {
   if have_tools; then return 0; fi
-  log "slapd/ldap-utils not installed; installing them from Debian (apt-get install slapd ldap-utils)"
-  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install slapd, ldap-utils and openssl manually"
-  local t0=$SECONDS aptlog="$PEERS_DIR/apt-slapd.log"
-  log "apt output goes to $aptlog"
+  log "slapd/ldap-utils not installed"
+  mkdir -p "$PEERS_DIR"
   # Tell Debian's postinst not to create /etc/ldap/slapd.d and its own
   # database: we never use the system instance, so it should not run.
   if command -v debconf-set-selections >/dev/null 2>&1; then
-    echo "slapd slapd/no_configuration boolean true" | as_root debconf-set-selections >"$aptlog" 2>&1 9>&- || true
+    echo "slapd slapd/no_configuration boolean true" | as_root debconf-set-selections >>"$PEERS_DIR/apt-slapd.log" 2>&1 9>&- || true
   fi
-  if ! as_root apt-get -o DPkg::Lock::Timeout=300 update -qq >>"$aptlog" 2>&1 9>&-; then
-    tail -n 25 "$aptlog" >&2 || true
-    log "ERROR: apt-get update failed (full output: $aptlog)"; exit 1
-  fi
-  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
-      install -y -qq slapd ldap-utils openssl >>"$aptlog" 2>&1 9>&-; then
-    tail -n 25 "$aptlog" >&2 || true
-    log "ERROR: apt-get install slapd ldap-utils failed (full output: $aptlog)"; exit 1
-  fi
-  log "installed slapd and ldap-utils in $((SECONDS - t0))s"
+  apt_install slapd slapd ldap-utils openssl
   have_tools || die "slapd/ldap-utils installed but slapd, slapadd, slaptest, slappasswd, ldapwhoami, ldapsearch or openssl is missing from PATH"
 }
 
-# True if pid exists and is not a zombie.
-alive() {
-  kill -0 "$1" 2>/dev/null || return 1
-  local state
-  state="$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ "$state" != "Z" && "$state" != "X" ]]
-}
 
 # Our pid if our server is alive, else nothing.
-running_pid() {
-  [[ -f "$PIDFILE" ]] || return 0
-  local pid
-  pid="$(tr -dc '0-9' <"$PIDFILE" 2>/dev/null || true)"
-  [[ -n "$pid" ]] || return 0
-  if alive "$pid"; then
-    case "$(cat "/proc/$pid/comm" 2>/dev/null || true)" in slapd) echo "$pid" ;; esac
-  fi
-}
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+running_pid() { pid_from_file "$PIDFILE" slapd; }
 
 # The service account can bind over plain ldap:// (the readiness check).
 bind_ok() {

@@ -1,0 +1,62 @@
+# shellcheck shell=bash
+# Shared by the peer scripts (sourced, not run): logging, root, apt, process and port checks.
+# The sourcing script sets PEER (its name, for messages), and LOG (or DIE_LOG) before dying is useful.
+
+export PATH="$PATH:/usr/sbin:/sbin"
+
+log() { printf '%s: %s\n' "$PEER" "$*" >&2; }
+die() {
+  log "ERROR: $*"
+  local file="${DIE_LOG:-${LOG:-}}"
+  if [[ -n "$file" && -f "$file" ]]; then
+    log "log file: $file (last lines below)"
+    tail -n 25 "$file" >&2 || true
+  fi
+  exit 1
+}
+
+as_root() {
+  if [[ $EUID -eq 0 ]]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else die "need root (or sudo) to run: $*"
+  fi
+}
+
+# apt_install NAME PACKAGE...: installs from Debian, output in $PEERS_DIR/apt-NAME.log (appended).
+apt_install() {
+  local name="$1"; shift
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install $* manually"
+  local t0=$SECONDS aptlog="$PEERS_DIR/apt-$name.log"
+  mkdir -p "$PEERS_DIR"
+  log "installing $* from Debian (apt output goes to $aptlog)"
+  if ! as_root apt-get -o DPkg::Lock::Timeout=300 update -qq >>"$aptlog" 2>&1 9>&-; then
+    tail -n 25 "$aptlog" >&2 || true
+    log "ERROR: apt-get update failed (full output: $aptlog)"; exit 1
+  fi
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
+      install -y -qq "$@" >>"$aptlog" 2>&1 9>&-; then
+    tail -n 25 "$aptlog" >&2 || true
+    log "ERROR: apt-get install $* failed (full output: $aptlog)"; exit 1
+  fi
+  log "installed $* in $((SECONDS - t0))s"
+}
+
+# True if pid exists and is not a zombie.
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state="$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$1/stat" 2>/dev/null || true)"
+  [[ "$state" != "Z" && "$state" != "X" ]]
+}
+
+# pid_from_file FILE PATTERN: the pid in FILE if that process is alive and its command name
+# matches the extended regex PATTERN, else nothing.
+pid_from_file() {
+  [[ -f "$1" ]] || return 0
+  local pid
+  pid="$(tr -dc '0-9' <"$1" 2>/dev/null || true)"
+  [[ -n "$pid" ]] || return 0
+  if alive "$pid" && [[ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" =~ ^($2)$ ]]; then echo "$pid"; fi
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
