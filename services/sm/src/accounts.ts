@@ -10,7 +10,7 @@ import type { Group, GroupCreateRequest, Page, User, UserCreateRequest, UserPatc
 import { AuthenticationError, ConflictError, InputError, NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
 import { isUniqueViolation, withDatabase } from './db.js';
-import { afterCursor, encodeCursor } from './rows.js';
+import { keysetPage } from './rows.js';
 
 export interface UserRow {
   id: string; username: string; source: 'local' | 'ldap' | 'oidc'; role: 'admin' | 'user'; password_hash: string | null;
@@ -37,13 +37,9 @@ export class Accounts {
   }
 
   async list(limit: number, cursor: string | undefined): Promise<Page<User>> {
-    const after = afterCursor(cursor);
-    const query = this.db<UserRow>('users').orderBy('id').limit(limit + 1);
-    if (after) void query.where('id', '>', after);
-    const rows = await withDatabase(() => query) as UserRow[];
-    const page = rows.slice(0, limit);
-    const groups = await this.localGroupsOf(page.map((r) => r.id));
-    return { items: page.map((r) => toUser(r, groups.get(r.id) ?? [])), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
+    const { rows, nextCursor } = await keysetPage<UserRow>(this.db('users'), limit, cursor);
+    const groups = await this.localGroupsOf(rows.map((r) => r.id));
+    return { items: rows.map((r) => toUser(r, groups.get(r.id) ?? [])), nextCursor };
   }
 
   async get(id: string): Promise<User> {
@@ -130,16 +126,12 @@ export class Accounts {
   // ---- local groups -----------------------------------------------------------------------------
 
   async listGroups(limit: number, cursor: string | undefined): Promise<Page<Group>> {
-    const after = afterCursor(cursor);
-    const query = this.db('groups').orderBy('id').limit(limit + 1);
-    if (after) void query.where('id', '>', after);
-    const rows = await withDatabase(() => query) as Array<{ id: string; name: string; description: string | null; created_at: string }>;
-    const page = rows.slice(0, limit);
+    const { rows: page, nextCursor } = await keysetPage<{ id: string; name: string; description: string | null; created_at: string }>(this.db('groups'), limit, cursor);
     const members = await withDatabase(() => this.db('group_members').join('users', 'users.id', 'group_members.user_id')
       .whereIn('group_members.group_id', page.map((g) => g.id)).select('group_members.group_id as groupId', 'users.username as username')) as Array<{ groupId: string; username: string }>;
     return {
       items: page.map((g) => ({ id: g.id, name: g.name, description: g.description, createdAt: g.created_at, members: members.filter((m) => m.groupId === g.id).map((m) => m.username).sort() })),
-      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null,
+      nextCursor,
     };
   }
 

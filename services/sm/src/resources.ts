@@ -11,7 +11,7 @@ import type {
 import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
 import { isUniqueViolation, withDatabase } from './db.js';
-import { afterCursor, encodeCursor } from './rows.js';
+import { keysetPage } from './rows.js';
 import type { SecretBox } from './secrets.js';
 
 interface GroupRow { id: string; name: string; description: string | null; credential_id: string | null; quotas: string; created_at: string; updated_at: string; version: number }
@@ -40,14 +40,10 @@ export class Resources {
   // ---- resource groups ------------------------------------------------------------------------
 
   async listGroups(limit: number, cursor: string | undefined, visible: { all: true } | { all: false; resourceGroupIds: string[] }): Promise<Page<ResourceGroup>> {
-    const after = afterCursor(cursor);
-    const query = this.db<GroupRow>('resource_groups').orderBy('id').limit(limit + 1);
-    if (after) void query.where('id', '>', after);
+    const query = this.db('resource_groups');
     if (!visible.all) void query.whereIn('id', visible.resourceGroupIds);
-    const rows = await withDatabase(() => query) as GroupRow[];
-    const page = rows.slice(0, limit);
-    const items = await Promise.all(page.map(async (row) => this.toGroup(this.db, row)));
-    return { items, nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
+    const { rows, nextCursor } = await keysetPage<GroupRow>(query, limit, cursor);
+    return { items: await Promise.all(rows.map(async (row) => this.toGroup(this.db, row))), nextCursor };
   }
 
   async getGroup(idOrName: string): Promise<ResourceGroup> {
@@ -149,12 +145,8 @@ export class Resources {
   // ---- credentials ------------------------------------------------------------------------------
 
   async listCredentials(limit: number, cursor: string | undefined): Promise<Page<Credential>> {
-    const after = afterCursor(cursor);
-    const query = this.db<CredentialRow>('credentials').orderBy('id').limit(limit + 1);
-    if (after) void query.where('id', '>', after);
-    const rows = await withDatabase(() => query) as CredentialRow[];
-    const page = rows.slice(0, limit);
-    return { items: page.map(toCredential), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
+    const { rows, nextCursor } = await keysetPage<CredentialRow>(this.db('credentials'), limit, cursor);
+    return { items: rows.map(toCredential), nextCursor };
   }
 
   async getCredential(idOrName: string): Promise<Credential> {

@@ -1,4 +1,6 @@
 /** Row ↔ wire mapping for the SQL tables of migrations/0001_core. */
+import type { Knex } from 'knex';
+import { withDatabase } from './db.js';
 import { InputError } from '@cx/errors';
 import type { Cluster, ClusterCreateRequest, ClusterStatus, Node, Workflow, WorkflowStatus, WorkflowStep, StepStatus } from '@cx/api-schemas';
 
@@ -97,4 +99,17 @@ export function afterCursor(cursor: string | undefined): string | null {
   const after = decodeCursor(cursor);
   if (after === null) throw new InputError('cursor is not one this API returned', [{ field: 'querystring.cursor', message: 'is invalid' }]);
   return after;
+}
+
+/**
+ * One keyset page of `query` (rows ordered by id, created in id order since ids are UUIDv7): the
+ * rows after `cursor`, at most `limit`, and the cursor of the next page when there is one.
+ */
+export async function keysetPage<R extends { id: string }>(query: Knex.QueryBuilder, limit: number, cursor: string | undefined): Promise<{ rows: R[]; nextCursor: string | null }> {
+  const after = afterCursor(cursor);
+  void query.orderBy('id').limit(limit + 1);
+  if (after) void query.where('id', '>', after);
+  const rows = await withDatabase(() => query) as R[];
+  const page = rows.slice(0, limit);
+  return { rows: page, nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
 }

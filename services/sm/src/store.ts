@@ -11,7 +11,7 @@ import { nowIso } from '@cx/service-kit';
 import { isUniqueViolation, withDatabase } from './db.js';
 import type { Resources } from './resources.js';
 import {
-  afterCursor, encodeCursor, toCluster, toMachine, toNode, toWorkflow,
+  afterCursor, encodeCursor, keysetPage, toCluster, toMachine, toNode, toWorkflow,
   type ClusterRow, type Machine, type MachineRow, type RunDetail, type RunRow, type StepRow,
 } from './rows.js';
 
@@ -67,15 +67,10 @@ export class StateStore {
 
   /** One page of the clusters `visible` lets the caller see (all, or those under their grants). */
   async listClusters(limit: number, cursor: string | undefined, visible: Visibility = { all: true }): Promise<Page<Cluster>> {
-    const after = afterCursor(cursor);
-    return withDatabase(async () => {
-      const query = this.db<ClusterRow>('clusters').orderBy('id').limit(limit + 1);
-      if (after) void query.where('id', '>', after);
-      if (!visible.all) void query.where((q) => { void q.whereIn('id', visible.clusterIds).orWhereIn('resource_group_id', visible.resourceGroupIds); });
-      const rows = (await query) as ClusterRow[];
-      const page = rows.slice(0, limit);
-      return { items: page.map(toCluster), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
-    });
+    const query = this.db('clusters');
+    if (!visible.all) void query.where((q) => { void q.whereIn('id', visible.clusterIds).orWhereIn('resource_group_id', visible.resourceGroupIds); });
+    const { rows, nextCursor } = await keysetPage<ClusterRow>(query, limit, cursor);
+    return { items: rows.map(toCluster), nextCursor };
   }
 
   async getCluster(id: string): Promise<Cluster> {
