@@ -117,6 +117,8 @@ describe('authorization matrix', () => {
     'POST /api/v1/clusters': { minimum: 'operator', scope: 'object', call: async () => ({ path: '/api/v1/clusters', body: { resourceGroup: groupId, name: 'NOT A NAME' } }) },
     'GET /api/v1/clusters/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}` }) },
     'DELETE /api/v1/clusters/{id}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}` }) },
+    // A sim cluster has no API: an allowed caller is told so (409), not refused.
+    'GET /api/v1/clusters/{id}/kubeconfig': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/kubeconfig` }) },
     'GET /api/v1/clusters/{id}/nodes': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes` }) },
     'GET /api/v1/workflows/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}` }) },
     'GET /api/v1/workflows/{id}/events': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}/events` }) },

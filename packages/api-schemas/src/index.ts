@@ -108,12 +108,13 @@ export const clusterSchema = {
     controlPlane: { type: 'object', properties: { count: { type: 'integer' }, vcpus: { type: 'integer' }, memoryMiB: { type: 'integer' } } },
     nodePools: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, count: { type: 'integer' }, vcpus: { type: 'integer' }, memoryMiB: { type: 'integer' } } } },
     activeWorkflowId: { type: ['string', 'null'] }, resourceGroupId: { type: ['string', 'null'] },
+    apiEndpoint: { type: ['string', 'null'], description: 'URL of the cluster\'s Kubernetes API, once its control plane is up' },
     createdBy: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' }, updatedAt: { type: 'string', format: 'date-time' },
   },
 } as const;
 export interface Cluster {
   id: string; name: string; provider: string; kubernetesVersion: string; status: ClusterStatus; statusMessage: string | null;
-  controlPlane: { count: number } & MachineSize; nodePools: NodePoolRequest[]; activeWorkflowId: string | null; resourceGroupId: string | null;
+  controlPlane: { count: number } & MachineSize; nodePools: NodePoolRequest[]; activeWorkflowId: string | null; resourceGroupId: string | null; apiEndpoint: string | null;
   createdBy: string; createdAt: string; updatedAt: string;
 }
 

@@ -4,7 +4,7 @@
  */
 
 /** Bumped on any change of a Mandatory rule; providers declare the version they pass. */
-export const CONTRACT_VERSION = '1.0.0';
+export const CONTRACT_VERSION = '1.1.0';
 
 export type MachineRole = 'control-plane' | 'worker';
 export type MachinePhase = 'Provisioning' | 'Running' | 'Stopped' | 'Failed';
@@ -33,6 +33,29 @@ export interface MachineStatus {
   addresses: string[];
   /** The cluster and machine tags every infrastructure object carries. */
   tags: { cluster: string; machine: string };
+  /** URL of the cluster's Kubernetes API, on control-plane machines of providers that run it (rule O3). */
+  apiEndpoint?: string;
+}
+
+/**
+ * What a provider needs to bring up a cluster's control plane the kubeadm way: the cluster's PKI
+ * (PEM), fetched from sm when needed rather than carried in job payloads.
+ */
+export interface ClusterBootstrap {
+  clusterName: string;
+  kubernetesVersion: string;
+  pki: {
+    ca: { certPem: string; keyPem: string };
+    frontProxyCa: { certPem: string; keyPem: string };
+    etcdCa: { certPem: string; keyPem: string };
+    serviceAccount: { publicKeyPem: string; privateKeyPem: string };
+  };
+}
+
+/** Given to ensureMachine by sddc. */
+export interface EnsureContext {
+  /** The cluster's bootstrap material (sealed in sm; fetched on demand). */
+  bootstrap(): Promise<ClusterBootstrap>;
 }
 
 export interface NodeStatus {
@@ -56,7 +79,7 @@ export interface Provider {
   readonly kubernetesVersions: readonly string[];
   readonly capabilities: ProviderCapabilities;
   /** Creates the machine if absent; idempotent by `spec.machineId`. */
-  ensureMachine(spec: MachineSpec): Promise<MachineStatus>;
+  ensureMachine(spec: MachineSpec, context?: EnsureContext): Promise<MachineStatus>;
   /** The machine, or null when the provider has none with this id. */
   getMachine(clusterId: string, machineId: string): Promise<MachineStatus | null>;
   /** Deletes the machine; a machine that does not exist is a success. */

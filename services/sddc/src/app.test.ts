@@ -26,7 +26,7 @@ for (const failureRate of [0, 1]) {
 
     before(async () => {
       assert.ok(redisUrl, 'CX_TEST_REDIS_URL is not set: run the tests with `npm test`, which starts Redis (test/peers/redis.sh)');
-      const config = loadConfig({ env: { CX_REDIS_URL: redisUrl, CX_REDIS_PREFIX: prefix, CX_SIM_DATA_DIR: simDir, CX_SIM_LATENCY_MS: '20', CX_SIM_FAILURE_RATE: String(failureRate), CX_SDDC_PORT: '0' } });
+      const config = loadConfig({ env: { CX_REDIS_URL: redisUrl, CX_REDIS_PREFIX: prefix, CX_SIM_DATA_DIR: simDir, CX_SIM_LATENCY_MS: '20', CX_SIM_FAILURE_RATE: String(failureRate), CX_SDDC_PORT: '0', CX_SERVICE_TOKEN: 't'.repeat(32) } });
       sddc = await buildSddcApp(config, createLogger({ level: 'silent', service: 'sddc' }));
       await sddc.app.listen({ port: 0, host: '127.0.0.1' });
       redis = new Redis(redisUrl, { maxRetriesPerRequest: null });

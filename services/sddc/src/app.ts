@@ -14,6 +14,7 @@ import { ProviderRegistry } from '@cx/sddc-contract';
 import { createHttpServer, throttled, type Logger } from '@cx/service-kit';
 import { join } from 'node:path';
 import { connectRedis } from './redis.js';
+import { SmBootstrapClient } from './sm.js';
 
 export interface SddcApp {
   app: FastifyInstance;
@@ -41,7 +42,9 @@ export function buildRegistry(config: Readonly<CxConfig>): ProviderRegistry {
 
 export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): Promise<SddcApp> {
   if (!config.redis.url) throw new Error('sddc needs redis.url (CX_REDIS_URL)');
+  if (!config.serviceToken) throw new Error('sddc needs serviceToken (CX_SERVICE_TOKEN)');
   const registry = buildRegistry(config);
+  const sm = new SmBootstrapClient(config.sm.url, config.serviceToken);
   const connection = connectRedis(config.redis.url, 'cx-sddc');
   const app = createHttpServer({ service: 'sddc', logger, requestLogLevel: 'debug', readiness: { redis: async () => (await connection.ping()) === 'PONG' } });
   const operations = new Counter({ name: 'cx_sddc_operations_total', help: 'Provider operations by provider, operation and outcome', labelNames: ['provider', 'op', 'outcome'], registers: [app.metrics] });
@@ -49,7 +52,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   const worker = new Worker<SddcOperation>(SDDC_OPERATION_QUEUE, async (job) => {
     const started = Date.now();
     try {
-      const result = await runOperation(registry, job);
+      const result = await runOperation(registry, job, sm);
       operations.inc({ provider: job.data.provider, op: job.data.op, outcome: 'success' });
       logger.debug({ jobId: job.id, op: job.data.op, ms: Date.now() - started }, 'operation done');
       return result;
@@ -87,13 +90,13 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   return { app, registry, worker };
 }
 
-async function runOperation(registry: ProviderRegistry, job: Job<SddcOperation>): Promise<unknown> {
+async function runOperation(registry: ProviderRegistry, job: Job<SddcOperation>, sm: SmBootstrapClient): Promise<unknown> {
   const operation = job.data;
   const provider = registry.get(operation.provider);
   const nodes = registry.nodes(operation.provider);
   if (!provider || !nodes) throw new InputError(`provider ${operation.provider} is not served by this sddc (sddc.providers)`);
   switch (operation.op) {
-    case 'ensure-machine': return provider.ensureMachine(operation.spec);
+    case 'ensure-machine': return provider.ensureMachine(operation.spec, { bootstrap: () => sm.bootstrap(operation.spec.clusterId) });
     case 'delete-machine': await provider.deleteMachine(operation.clusterId, operation.machineId); return { deleted: true };
     case 'list-machines': return provider.listMachines(operation.clusterId);
     case 'list-nodes': return nodes.listNodes(operation.clusterId);

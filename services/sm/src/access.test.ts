@@ -3,11 +3,14 @@ import { after, before, describe, it } from 'node:test';
 import type { Knex } from 'knex';
 import type { ClusterCreateRequest } from '@cx/api-schemas';
 import { migrateLatest } from '@cx/migrations';
+import { parse } from 'yaml';
+import { describeCertificate, signedBy } from '@cx/k8s';
 import { AccessControl, type Subject } from './access.js';
 import { Accounts } from './accounts.js';
 import { Resources } from './resources.js';
 import { rotateSecrets, SecretBox, SecretKeyMismatchError } from './secrets.js';
 import { StateStore, type StartRequest } from './store.js';
+import { TenantCredentials } from './tenant-credentials.js';
 import { testDatabases } from './test-databases.js';
 import { LoginThrottle } from './throttle.js';
 
@@ -45,7 +48,7 @@ for (const target of testDatabases) {
       access = new AccessControl(db);
       accounts = new Accounts(db);
       resources = new Resources(db, box);
-      store = new StateStore(db, resources);
+      store = new StateStore(db, resources, new TenantCredentials(db, box));
       await accounts.create({ username: 'root', password: 'root-password', role: 'admin' });
       for (const name of ['vera', 'otto', 'nobody']) await accounts.create({ username: name, password: `${name}-password`, role: 'user' });
       await accounts.upsertExternal('ldap', { externalId: 'uid=lena,dc=x', username: 'lena', email: null, displayName: null, groups: ['CN=Ops,OU=Groups,DC=x'] });
@@ -117,8 +120,10 @@ for (const target of testDatabases) {
       const stored = await db('credentials').where({ id: credential.id }).first() as Record<string, unknown>;
       assert.equal(JSON.stringify(stored).includes('pa55-word-xyz'), false, 'the row carries no plaintext');
       const next = new SecretBox('n'.repeat(32));
-      assert.deepEqual(await rotateSecrets(db, box, next), { rotated: 1, alreadyCurrent: 0 });
-      assert.deepEqual(await rotateSecrets(db, box, next), { rotated: 0, alreadyCurrent: 1 }, 'running it again changes nothing');
+      // Every sealed value: this credential and the PKI of each cluster created above.
+      const sealed = 1 + Number(((await db('cluster_pki').count({ n: '*' }).first()) as { n: number | string }).n);
+      assert.deepEqual(await rotateSecrets(db, box, next), { rotated: sealed, alreadyCurrent: 0 });
+      assert.deepEqual(await rotateSecrets(db, box, next), { rotated: 0, alreadyCurrent: sealed }, 'running it again changes nothing');
       assert.equal((await new Resources(db, next).revealCredential('vc')).password, 'pa55-word-xyz');
       await assert.rejects(resources.revealCredential('vc'), SecretKeyMismatchError);
     });
@@ -134,6 +139,25 @@ for (const target of testDatabases) {
       for (let i = 0; i < 2; i++) await throttle.failed(`guess-${i}`, '192.0.2.1');
       await assert.rejects(throttle.check('otto', '192.0.2.1'), { code: 'CX_RATE_LIMITED' });
       await throttle.check('otto', '192.0.2.2');
+    });
+
+    it('signs kubeconfigs with the caller as CN and their groups and cx role as O, only once the cluster has an API', async () => {
+      const tenants = new TenantCredentials(db, box);
+      const accepted = await store.createCluster(cluster('kube'), start);
+      const lena = await subject('lena');
+      await assert.rejects(tenants.kubeconfig(accepted.body.cluster.id, lena, 'viewer'), { code: 'CX_CONFLICT' });
+      await db('clusters').where({ id: accepted.body.cluster.id }).update({ api_endpoint: 'https://127.0.0.1:6443' });
+      const { kubeconfig, expiresAt } = await tenants.kubeconfig(accepted.body.cluster.id, lena, 'viewer');
+      const config = parse(kubeconfig) as { users: Array<{ user: Record<string, string> }>; clusters: Array<{ cluster: Record<string, string> }> };
+      const certificate = describeCertificate(Buffer.from(config.users[0]!.user['client-certificate-data']!, 'base64').toString());
+      assert.equal(certificate.commonName, 'lena');
+      assert.deepEqual(certificate.organizations, ['CN=Ops,OU=Groups,DC=x', 'cx:viewer']);
+      assert.ok(certificate.notAfter.getTime() <= Date.parse(expiresAt) + 1000 && Date.parse(expiresAt) <= Date.now() + 3600_000 + 1000, 'valid an hour at most');
+      const { pki } = await tenants.bootstrap(accepted.body.cluster.id);
+      assert.ok(await signedBy(Buffer.from(config.users[0]!.user['client-certificate-data']!, 'base64').toString(), pki.ca.certPem));
+      assert.equal(config.clusters[0]!.cluster['server'], 'https://127.0.0.1:6443');
+      const row = await db('cluster_pki').where({ cluster_id: accepted.body.cluster.id }).first() as { sealed: string };
+      assert.ok(!row.sealed.includes('PRIVATE KEY'), 'the PKI is sealed at rest');
     });
 
     it('refuses to leave cx without an enabled admin, and keeps names to one source', async () => {

@@ -15,6 +15,7 @@ import { Resources } from './resources.js';
 import { smRoutes } from './routes.js';
 import { SecretBox } from './secrets.js';
 import { StateStore } from './store.js';
+import { TenantCredentials } from './tenant-credentials.js';
 import { LoginThrottle } from './throttle.js';
 
 export interface SmApp {
@@ -56,7 +57,8 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
     : null;
   const auth = new Authenticator(db, accounts, access, throttle, ldap, config.secretKey, config.tokenTtlSeconds);
   if (config.adminPassword && await auth.ensureBootstrapAdmin(config.adminPassword)) logger.info('bootstrap admin `admin` created');
-  const store = new StateStore(db, resources);
+  const tenants = new TenantCredentials(db, box);
+  const store = new StateStore(db, resources, tenants);
   logger.info({ ldap: ldap !== null, oidc: oidc !== null }, 'login methods');
 
   const app = createHttpServer({
@@ -64,7 +66,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
     readiness: { database: async () => { await db.raw('select 1'); } },
   });
   await app.register(async (scope) => smRoutes(scope, {
-    store, auth, access, accounts, resources, throttle, oidc, ldapEnabled: ldap !== null, serviceToken: config.serviceToken!,
+    store, auth, access, accounts, resources, throttle, oidc, tenants, ldapEnabled: ldap !== null, serviceToken: config.serviceToken!,
   }), { prefix: '/internal/v1' });
   app.addHook('onClose', async () => { await db.destroy(); });
   return { app, db, store };

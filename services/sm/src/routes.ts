@@ -2,12 +2,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { auditQuerySchema, clusterCreateRequestSchema, type AuditQuery, type ClusterCreateRequest } from '@cx/api-schemas';
-import { AuthenticationError } from '@cx/errors';
+import { AuthenticationError, NotFoundError } from '@cx/errors';
 import { identityRoutes, type IdentityRouteDeps } from './identity-routes.js';
 import type { StartRequest, StateStore, StepEffect, StepError } from './store.js';
+import type { TenantCredentials } from './tenant-credentials.js';
 
 export interface SmRouteDeps extends IdentityRouteDeps {
   store: StateStore;
+  tenants: TenantCredentials;
   serviceToken: string;
 }
 
@@ -49,6 +51,17 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
   });
   app.get<{ Params: { id: string } }>('/clusters/:id', { schema: { params: idParams } }, async (request) => store.getCluster(request.params.id));
   app.get<{ Params: { id: string } }>('/clusters/:id/nodes', { schema: { params: idParams } }, async (request) => ({ items: await store.listNodes(request.params.id), nextCursor: null }));
+  // What providers and sddc need to build and reach the tenant cluster, and the caller's kubeconfig.
+  app.get<{ Params: { id: string } }>('/clusters/:id/bootstrap', { schema: { params: idParams } }, async (request) => deps.tenants.bootstrap(request.params.id));
+  app.post<{ Params: { id: string } }>('/clusters/:id/admin-credentials', { schema: { params: idParams } }, async (request) => deps.tenants.adminCredentials(request.params.id));
+  app.post<{ Params: { id: string }; Body: { userId: string } }>('/clusters/:id/kubeconfig', {
+    schema: { params: idParams, body: { type: 'object', required: ['userId'], properties: { userId: { type: 'string' } } } },
+  }, async (request) => {
+    const subject = await deps.access.subject(request.body.userId);
+    const role = await deps.access.roleOn(subject, { kind: 'cluster', id: request.params.id });
+    if (role === null) throw new NotFoundError(`cluster ${request.params.id} does not exist or you may not see it`);
+    return deps.tenants.kubeconfig(request.params.id, subject, role);
+  });
   app.post<{ Params: { id: string }; Body: StartRequest }>('/clusters/:id/workflows', { schema: { params: idParams, body: startSchema } }, async (request, reply) => {
     const accepted = await store.startClusterWorkflow(request.params.id, request.body);
     if (accepted.replayed) void reply.header('idempotent-replayed', 'true');

@@ -6,7 +6,7 @@ import type { Cluster, ClusterCreateRequest, ClusterStatus, Node, Workflow, Work
 
 export interface ClusterRow {
   id: string; name: string; provider: string; kubernetes_version: string; status: ClusterStatus; status_message: string | null;
-  spec: string; active_run_id: string | null; resource_group_id?: string | null; created_by: string; created_at: string; updated_at: string; version: number;
+  spec: string; active_run_id: string | null; resource_group_id?: string | null; api_endpoint?: string | null; created_by: string; created_at: string; updated_at: string; version: number;
 }
 
 export interface MachineRow {
@@ -36,7 +36,7 @@ export function toCluster(row: ClusterRow): Cluster {
   const spec = JSON.parse(row.spec) as ClusterCreateRequest;
   return {
     id: row.id, name: row.name, provider: row.provider, kubernetesVersion: row.kubernetes_version, status: row.status,
-    statusMessage: row.status_message, controlPlane: spec.controlPlane, nodePools: spec.nodePools, activeWorkflowId: row.active_run_id, resourceGroupId: row.resource_group_id ?? null,
+    statusMessage: row.status_message, controlPlane: spec.controlPlane, nodePools: spec.nodePools, activeWorkflowId: row.active_run_id, resourceGroupId: row.resource_group_id ?? null, apiEndpoint: row.api_endpoint ?? null,
     createdBy: row.created_by, createdAt: row.created_at, updatedAt: row.updated_at,
   };
 }

@@ -57,6 +57,7 @@ export class SecretBox {
 export const SEALED_COLUMNS: ReadonlyArray<{ table: string; key: string; column: string }> = [
   { table: 'credentials', key: 'id', column: 'secret' },
   { table: 'oidc_logins', key: 'id', column: 'secret' },
+  { table: 'cluster_pki', key: 'cluster_id', column: 'sealed' },
 ];
 
 /**

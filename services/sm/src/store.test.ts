@@ -7,6 +7,7 @@ import { migrateLatest } from '@cx/migrations';
 import { Resources } from './resources.js';
 import { SecretBox } from './secrets.js';
 import { StateStore, type StartRequest } from './store.js';
+import { TenantCredentials } from './tenant-credentials.js';
 import { testDatabases } from './test-databases.js';
 
 const request = (name: string): ClusterCreateRequest => ({ name, provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 2 }] });
@@ -22,9 +23,9 @@ for (const target of testDatabases) {
 
     before(async () => {
       ({ db, drop } = await target.open());
-      assert.deepEqual(await migrateLatest(db), ['0001_core', '0002_identity']);
+      assert.deepEqual(await migrateLatest(db), ['0001_core', '0002_identity', '0003_cluster_pki']);
       assert.deepEqual(await migrateLatest(db), [], 'migrations run once');
-      store = new StateStore(db, new Resources(db, new SecretBox('x'.repeat(32))));
+      store = new StateStore(db, new Resources(db, new SecretBox('x'.repeat(32))), new TenantCredentials(db, new SecretBox('x'.repeat(32))));
     });
     after(async () => {
       await db?.destroy();

@@ -10,6 +10,7 @@ import { ConflictError, InputError, NotFoundError, type CxError } from '@cx/erro
 import { nowIso } from '@cx/service-kit';
 import { isUniqueViolation, withDatabase } from './db.js';
 import type { Resources } from './resources.js';
+import type { TenantCredentials } from './tenant-credentials.js';
 import {
   afterCursor, encodeCursor, keysetPage, toCluster, toMachine, toNode, toWorkflow,
   type ClusterRow, type Machine, type MachineRow, type RunDetail, type RunRow, type StepRow,
@@ -45,6 +46,7 @@ export type StepEffect =
   | { kind: 'updateMachines'; machines: Array<{ id: string; phase?: string; providerId?: string | null; addresses?: string[]; nodeStatus?: 'Ready' | 'NotReady' }> }
   | { kind: 'deleteMachines'; ids: string[] }
   | { kind: 'setClusterStatus'; status: ClusterStatus; message?: string | null }
+  | { kind: 'setClusterEndpoint'; apiEndpoint: string }
   | { kind: 'deleteCluster' };
 
 export interface StepError { code: string; message: string; retryable?: boolean }
@@ -61,7 +63,7 @@ export interface AuditEntry {
 export type Visibility = { all: true } | { all: false; clusterIds: string[]; resourceGroupIds: string[] };
 
 export class StateStore {
-  constructor(private readonly db: Knex, private readonly resources: Resources) {}
+  constructor(private readonly db: Knex, private readonly resources: Resources, private readonly tenants: TenantCredentials) {}
 
   // ---- clusters -------------------------------------------------------------------------------
 
@@ -101,6 +103,7 @@ export class StateStore {
 
   /** Creates the cluster, its pools and its create workflow in one transaction. */
   async createCluster(request: ClusterCreateRequest, start: StartRequest): Promise<Accepted> {
+    const pki = await this.tenants.generate(request.name);
     return this.idempotent(start, async (trx) => {
       const now = nowIso();
       const clusterId = uuidv7();
@@ -120,6 +123,7 @@ export class StateStore {
       await trx('node_pools').insert(pools.map((p) => ({
         id: uuidv7(), cluster_id: clusterId, name: p.name, role: p.role, count: p.count, vcpus: p.vcpus ?? 2, memory_mib: p.memoryMiB ?? 4096, created_at: now, updated_at: now, version: 1,
       })));
+      await this.tenants.store(trx, clusterId, pki);
       await this.insertRun(trx, runId, clusterId, start, now);
       return { cluster: toCluster(await this.clusterRow(trx, clusterId)), workflow: { id: runId, status: 'Pending' } };
     });
@@ -349,6 +353,9 @@ export class StateStore {
         return;
       case 'setClusterStatus':
         await trx('clusters').where({ id: clusterId }).update({ status: effect.status, status_message: effect.message ?? null, updated_at: now, version: trx.raw('version + 1') });
+        return;
+      case 'setClusterEndpoint':
+        await trx('clusters').where({ id: clusterId }).update({ api_endpoint: effect.apiEndpoint, updated_at: now, version: trx.raw('version + 1') });
         return;
       case 'deleteCluster':
         await trx('grants').where({ object_kind: 'cluster', object_id: clusterId }).delete();

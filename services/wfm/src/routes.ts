@@ -104,6 +104,18 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     schema: { tags: ['clusters'], summary: 'Nodes of a cluster', params: idParamsSchema, response: { 200: listSchema(nodeSchema), ...errors } },
   }, async (request, reply) => sendJson(reply, await sm.listNodesJson(request.params.id)));
 
+  app.get<{ Params: { id: string } }>('/clusters/:id/kubeconfig', {
+    config: { access: onParam('viewer', 'cluster') },
+    schema: {
+      tags: ['clusters'], params: idParamsSchema, produces: ['application/yaml'],
+      summary: 'Your kubeconfig for the cluster: a client certificate valid one hour (CN = you, O = your groups and cx:<your role>), bound by the cluster\'s RBAC to view, edit or cluster-admin',
+      response: { 200: { type: 'string', description: 'kubeconfig (YAML)' }, ...errors },
+    },
+  }, async (request, reply) => {
+    const { kubeconfig, expiresAt } = await sm.kubeconfig(request.params.id, request.user!.id);
+    return reply.type('application/yaml; charset=utf-8').header('cache-control', 'no-store').header('x-cx-expires-at', expiresAt).send(kubeconfig);
+  });
+
   app.get<{ Params: { id: string } }>('/workflows/:id', {
     config: { access: onParam('viewer', 'workflow') },
     schema: { tags: ['workflows'], summary: 'Get a workflow run with its steps', params: idParamsSchema, response: { 200: workflowSchema, ...errors } },

@@ -39,6 +39,7 @@ export type StepEffect =
   | { kind: 'updateMachines'; machines: Array<{ id: string; phase?: string; providerId?: string | null; addresses?: string[]; nodeStatus?: 'Ready' | 'NotReady' }> }
   | { kind: 'deleteMachines'; ids: string[] }
   | { kind: 'setClusterStatus'; status: ClusterStatus; message?: string | null }
+  | { kind: 'setClusterEndpoint'; apiEndpoint: string }
   | { kind: 'deleteCluster' };
 
 export class SmClient {
@@ -98,6 +99,10 @@ export class SmClient {
   }
   async startClusterWorkflow(clusterId: string, start: StartRequest): Promise<Accepted> {
     return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/workflows`, start));
+  }
+  /** The caller's kubeconfig for the cluster (sm signs a short-lived client certificate). */
+  kubeconfig(clusterId: string, userId: string): Promise<{ kubeconfig: string; expiresAt: string }> {
+    return this.call('POST', `/clusters/${encodeURIComponent(clusterId)}/kubeconfig`, { userId });
   }
   listNodesJson(clusterId: string): Promise<string> {
     return this.text('GET', `/clusters/${encodeURIComponent(clusterId)}/nodes`);

@@ -34,10 +34,11 @@ export const createClusterWorkflow: WorkflowDefinition = {
         }));
         if (fan.failed.length > 0) throw fan.failed[0]!.error;
         if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${machines.length} machines provisioned`);
-        return done({ provisioned: machines.length }, [{
-          kind: 'updateMachines',
-          machines: [...fan.results.values()].map((s) => ({ id: s.machineId, phase: s.phase, providerId: s.providerId, addresses: s.addresses })),
-        }]);
+        const apiEndpoint = [...fan.results.values()].find((s) => s.apiEndpoint)?.apiEndpoint;
+        return done({ provisioned: machines.length, apiEndpoint: apiEndpoint ?? null }, [
+          { kind: 'updateMachines', machines: [...fan.results.values()].map((s) => ({ id: s.machineId, phase: s.phase, providerId: s.providerId, addresses: s.addresses })) },
+          ...(apiEndpoint ? [{ kind: 'setClusterEndpoint' as const, apiEndpoint }] : []),
+        ]);
       },
     },
     {

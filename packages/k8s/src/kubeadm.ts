@@ -1,0 +1,96 @@
+/**
+ * kubeadm configuration (kubeadm.k8s.io/v1beta4) and cloud-init user data for the machines of a
+ * tenant cluster on real infrastructure. cx generates the PKI itself and writes it to control-plane
+ * machines, so `kubeadm init` uses cx's CAs (the cluster cx later signs kubeconfigs for) and joins
+ * need no certificate upload; workers join with a bootstrap token and the CA's public-key pin.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { X509Certificate } from '@peculiar/x509';
+import { stringify } from 'yaml';
+import type { ClusterPki } from './pki.js';
+
+export type KubeadmRole = 'init' | 'join-control-plane' | 'join-worker';
+
+export interface KubeadmMachine {
+  clusterName: string;
+  /** `1.31.4`, without the `v`. */
+  kubernetesVersion: string;
+  /** host:port every node reaches the API at: the control-plane VIP (or the first control plane). */
+  controlPlaneEndpoint: string;
+  podSubnet: string;
+  serviceSubnet: string;
+  /** Extra names and addresses of the API serving certificate (the VIP, a load balancer). */
+  certSans: string[];
+  nodeName: string;
+  role: KubeadmRole;
+  /** Three-node converged clusters run workloads on their control-plane nodes. */
+  schedulableControlPlane: boolean;
+  labels: Record<string, string>;
+  taints: Array<{ key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }>;
+  /** `abcdef.0123456789abcdef`: how joining nodes authenticate to the API. */
+  bootstrapToken: string;
+}
+
+const API_VERSION = 'kubeadm.k8s.io/v1beta4';
+const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' as const };
+const KUBEADM_CONFIG_PATH = '/run/cx/kubeadm.yaml';
+
+/** A bootstrap token in kubeadm's format (`[a-z0-9]{6}.[a-z0-9]{16}`). */
+export function bootstrapToken(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const pick = (n: number): string => [...randomBytes(n)].map((b) => alphabet[b % alphabet.length]).join('');
+  return `${pick(6)}.${pick(16)}`;
+}
+
+/** kubeadm's `--discovery-token-ca-cert-hash`: SHA-256 of the CA's SubjectPublicKeyInfo. */
+export function caCertHash(caPem: string): string {
+  return `sha256:${createHash('sha256').update(Buffer.from(new X509Certificate(caPem).publicKey.rawData)).digest('hex')}`;
+}
+
+/** The kubeadm configuration documents for one machine, as YAML. */
+export function renderKubeadmConfig(machine: KubeadmMachine, caPem: string): string {
+  const taints = [...(machine.role !== 'join-worker' && !machine.schedulableControlPlane ? [CONTROL_PLANE_TAINT] : []), ...machine.taints];
+  const nodeRegistration = {
+    name: machine.nodeName,
+    criSocket: 'unix:///var/run/containerd/containerd.sock',
+    taints,
+    kubeletExtraArgs: Object.keys(machine.labels).length > 0 ? [{ name: 'node-labels', value: Object.entries(machine.labels).map(([k, v]) => `${k}=${v}`).join(',') }] : [],
+  };
+  if (machine.role === 'init') {
+    return [
+      { apiVersion: API_VERSION, kind: 'InitConfiguration', bootstrapTokens: [{ token: machine.bootstrapToken, ttl: '24h0m0s', usages: ['signing', 'authentication'], groups: ['system:bootstrappers:kubeadm:default-node-token'] }], nodeRegistration },
+      {
+        apiVersion: API_VERSION, kind: 'ClusterConfiguration', clusterName: machine.clusterName, kubernetesVersion: `v${machine.kubernetesVersion}`,
+        controlPlaneEndpoint: machine.controlPlaneEndpoint, certificatesDir: '/etc/kubernetes/pki', encryptionAlgorithm: 'ECDSA-P256',
+        networking: { podSubnet: machine.podSubnet, serviceSubnet: machine.serviceSubnet, dnsDomain: 'cluster.local' },
+        apiServer: { certSANs: machine.certSans, extraArgs: [{ name: 'profiling', value: 'false' }] },
+        etcd: { local: { dataDir: '/var/lib/etcd' } },
+      },
+    ].map((doc) => stringify(doc)).join('---\n');
+  }
+  return stringify({
+    apiVersion: API_VERSION, kind: 'JoinConfiguration', nodeRegistration,
+    discovery: { bootstrapToken: { apiServerEndpoint: machine.controlPlaneEndpoint, token: machine.bootstrapToken, caCertHashes: [caCertHash(caPem)] } },
+    ...(machine.role === 'join-control-plane' ? { controlPlane: { localAPIEndpoint: { bindPort: 6443 } } } : {}),
+  });
+}
+
+/**
+ * cloud-init user data that installs the configuration (and, on control-plane machines, the CAs
+ * and service-account keys kubeadm expects under /etc/kubernetes/pki) and runs kubeadm.
+ */
+export function renderCloudInit(machine: KubeadmMachine, pki: ClusterPki): string {
+  const file = (path: string, content: string, permissions = '0600'): Record<string, string> => ({ path, content, permissions, owner: 'root:root' });
+  const controlPlane = machine.role !== 'join-worker';
+  const files = [
+    file(KUBEADM_CONFIG_PATH, renderKubeadmConfig(machine, pki.ca.certPem)),
+    ...(controlPlane ? [
+      file('/etc/kubernetes/pki/ca.crt', pki.ca.certPem, '0644'), file('/etc/kubernetes/pki/ca.key', pki.ca.keyPem),
+      file('/etc/kubernetes/pki/front-proxy-ca.crt', pki.frontProxyCa.certPem, '0644'), file('/etc/kubernetes/pki/front-proxy-ca.key', pki.frontProxyCa.keyPem),
+      file('/etc/kubernetes/pki/etcd/ca.crt', pki.etcdCa.certPem, '0644'), file('/etc/kubernetes/pki/etcd/ca.key', pki.etcdCa.keyPem),
+      file('/etc/kubernetes/pki/sa.pub', pki.serviceAccount.publicKeyPem, '0644'), file('/etc/kubernetes/pki/sa.key', pki.serviceAccount.privateKeyPem),
+    ] : []),
+  ];
+  const command = machine.role === 'init' ? ['kubeadm', 'init', '--config', KUBEADM_CONFIG_PATH, '--upload-certs=false'] : ['kubeadm', 'join', '--config', KUBEADM_CONFIG_PATH];
+  return `#cloud-config\n${stringify({ hostname: machine.nodeName, write_files: files, runcmd: [command] })}`;
+}

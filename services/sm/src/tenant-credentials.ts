@@ -1,0 +1,81 @@
+/**
+ * What cx holds to reach and hand out a tenant cluster: its PKI (generated when the cluster is
+ * created, sealed at rest), short-lived admin credentials for sddc, and per-user kubeconfigs whose
+ * client certificate names the user and groups and carries the cx role on the cluster as the group
+ * `cx:<role>`, which the cluster's RBAC binds to view, edit or cluster-admin.
+ */
+import type { Knex } from 'knex';
+import type { Role } from '@cx/api-schemas';
+import { ConflictError, NotFoundError } from '@cx/errors';
+import { createClusterPki, issueCertificate, renderKubeconfig, type ClusterPki, type KeyPairPem } from '@cx/k8s';
+import { nowIso } from '@cx/service-kit';
+import { withDatabase } from './db.js';
+import type { SecretBox } from './secrets.js';
+
+/** Lifetime of a user's kubeconfig certificate (the issue's bound: at most an hour). */
+export const USER_CERTIFICATE_SECONDS = 3600;
+/** Lifetime of the admin certificate sddc gets for one round of work. */
+const ADMIN_CERTIFICATE_SECONDS = 900;
+/** The group each cx role maps to inside tenant clusters. */
+export const ROLE_GROUP: Record<Role, string> = { viewer: 'cx:viewer', operator: 'cx:operator', admin: 'cx:admin' };
+
+export interface TenantAdminCredentials { apiEndpoint: string; caPem: string; certPem: string; keyPem: string }
+export interface ClusterBootstrap { clusterName: string; kubernetesVersion: string; pki: ClusterPki }
+
+export class TenantCredentials {
+  constructor(private readonly db: Knex, private readonly box: SecretBox) {}
+
+  /** A new PKI, to be stored with the cluster in its creation transaction. */
+  generate(clusterName: string): Promise<ClusterPki> {
+    return createClusterPki(clusterName);
+  }
+
+  async store(trx: Knex.Transaction, clusterId: string, pki: ClusterPki): Promise<void> {
+    await trx('cluster_pki').insert({ cluster_id: clusterId, sealed: this.box.seal(JSON.stringify(pki), `cluster_pki:${clusterId}`), created_at: nowIso() });
+  }
+
+  /** The PKI and identity a provider needs to bring up the cluster's control plane. */
+  async bootstrap(clusterId: string): Promise<ClusterBootstrap> {
+    const cluster = await this.cluster(clusterId);
+    return { clusterName: cluster.name, kubernetesVersion: cluster.kubernetes_version, pki: await this.pki(clusterId) };
+  }
+
+  /** A short-lived cluster-admin client certificate for sddc's work on the tenant API. */
+  async adminCredentials(clusterId: string): Promise<TenantAdminCredentials> {
+    const cluster = await this.cluster(clusterId);
+    const apiEndpoint = requireEndpoint(cluster);
+    const pki = await this.pki(clusterId);
+    const cert = await issueCertificate(pki.ca, { commonName: 'cx-admin', organizations: ['system:masters'], usage: 'client', validitySeconds: ADMIN_CERTIFICATE_SECONDS });
+    return { apiEndpoint, caPem: pki.ca.certPem, ...cert };
+  }
+
+  /** The caller's kubeconfig: CN = user, O = their groups plus the group of their cx role on the cluster. */
+  async kubeconfig(clusterId: string, user: { username: string; groups: string[] }, role: Role): Promise<{ kubeconfig: string; expiresAt: string }> {
+    const cluster = await this.cluster(clusterId);
+    const pki = await this.pki(clusterId);
+    const cert: KeyPairPem = await issueCertificate(pki.ca, {
+      commonName: user.username, organizations: [...user.groups, ROLE_GROUP[role]], usage: 'client', validitySeconds: USER_CERTIFICATE_SECONDS,
+    });
+    return {
+      kubeconfig: renderKubeconfig({ clusterName: cluster.name, server: requireEndpoint(cluster), caPem: pki.ca.certPem, user: user.username, clientCertPem: cert.certPem, clientKeyPem: cert.keyPem }),
+      expiresAt: new Date(Date.now() + USER_CERTIFICATE_SECONDS * 1000).toISOString(),
+    };
+  }
+
+  private async cluster(clusterId: string): Promise<{ name: string; kubernetes_version: string; api_endpoint: string | null }> {
+    const row = await withDatabase(() => this.db('clusters').where({ id: clusterId }).first('name', 'kubernetes_version', 'api_endpoint'));
+    if (!row) throw new NotFoundError(`cluster ${clusterId} does not exist`);
+    return row as { name: string; kubernetes_version: string; api_endpoint: string | null };
+  }
+
+  private async pki(clusterId: string): Promise<ClusterPki> {
+    const row = await withDatabase(() => this.db('cluster_pki').where({ cluster_id: clusterId }).first('sealed')) as { sealed: string } | undefined;
+    if (!row) throw new NotFoundError(`cluster ${clusterId} has no PKI`);
+    return JSON.parse(this.box.open(row.sealed, `cluster_pki:${clusterId}`)) as ClusterPki;
+  }
+}
+
+function requireEndpoint(cluster: { name: string; api_endpoint: string | null }): string {
+  if (!cluster.api_endpoint) throw new ConflictError(`cluster ${cluster.name} has no Kubernetes API yet: its control plane is not up, or its provider runs none (sim simulates machines only; kwok and the real providers run one)`);
+  return cluster.api_endpoint;
+}
