@@ -93,7 +93,7 @@ export const configSchema = {
         host: { type: 'string', default: '127.0.0.1', description: 'Address of sddc health and metrics endpoints.' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8082, description: 'Port of sddc health and metrics endpoints.' },
         concurrency: { type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Provider operations one sddc replica runs at once.' },
-        providers: { type: 'array', items: { type: 'string', enum: ['sim'] }, default: ['sim'], description: 'Providers this sddc serves (comma-separated in the environment).' },
+        providers: { type: 'array', items: { type: 'string', enum: ['sim', 'kwok'] }, default: ['sim', 'kwok'], description: 'Providers this sddc serves (comma-separated in the environment). `kwok` is served when its binaries are built (`npm run peers -- kubernetes`); by default it is skipped with a notice when they are not.' },
       },
     },
     workflows: {
@@ -111,6 +111,13 @@ export const configSchema = {
         latencyMs: { type: 'integer', minimum: 0, maximum: 600000, default: 200, description: 'Simulated duration of each sim provider operation (boot, node join, delete).' },
         failureRate: { type: 'number', minimum: 0, maximum: 1, default: 0, description: 'Probability that a sim provider operation fails with a retryable error.' },
         dataDir: { type: 'string', description: 'Where sim machines are kept (default: dataDir/sim).' },
+      },
+    },
+    kwok: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        binariesFile: { type: 'string', description: 'JSON manifest of the kube-apiserver, etcd and kwok binaries (written by `npm run peers -- kubernetes`); default: `$CX_PEERS_DIR` or `~/.cache/cx-peers`, then `kubernetes/binaries.json`.' },
+        dataDir: { type: 'string', description: 'Where the kwok runtime keeps each cluster\'s control plane (default: dataDir/kwok).' },
       },
     },
     log: {
@@ -136,6 +143,7 @@ export interface CxConfig {
   sddc: { host: string; port: number; concurrency: number; providers: string[] };
   workflows: { concurrency: number; reconcileIntervalMs: number; stepAttempts: number; lockDurationMs: number };
   sim: { latencyMs: number; failureRate: number; dataDir?: string };
+  kwok: { binariesFile?: string; dataDir?: string };
   log: { level: string };
 }
 

@@ -27,7 +27,9 @@ export type SddcOperation =
   | { op: 'delete-machine'; provider: string; clusterId: string; machineId: string }
   | { op: 'list-machines'; provider: string; clusterId: string }
   | { op: 'list-nodes'; provider: string; clusterId: string }
-  | { op: 'set-power'; provider: string; clusterId: string; machineId: string; action: PowerAction };
+  | { op: 'set-power'; provider: string; clusterId: string; machineId: string; action: PowerAction }
+  /** Binds cx's roles to Kubernetes roles inside the tenant cluster (RBAC), through its API. */
+  | { op: 'configure-access'; provider: string; clusterId: string };
 
 /**
  * Id of an sddc operation started by a workflow step: one per (run, step, generation, subject),

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { type MachineSpec, type MachineStatus, type Provider } from './index.js';
+import { type EnsureContext, type MachineSpec, type MachineStatus, type Provider } from './index.js';
 
 export interface ConformanceTarget {
   name: string;
@@ -15,6 +15,8 @@ export interface ConformanceTarget {
   unreachable?(): Promise<Provider>;
   /** Longest time a machine may take to reach a phase or power state. */
   settleTimeoutMs?: number;
+  /** What sddc would give ensureMachine for a cluster (providers that bootstrap a control plane need it). */
+  context?(clusterId: string): EnsureContext;
 }
 
 export function runProviderConformance(target: ConformanceTarget): void {
@@ -26,6 +28,7 @@ export function runProviderConformance(target: ConformanceTarget): void {
     const spec = (n: number, cluster = clusterId): MachineSpec => ({
       machineId: `${cluster}-m${n}`, clusterId: cluster, name: `${cluster}-m${n}`, role: n === 0 ? 'control-plane' : 'worker', pool: n === 0 ? 'control-plane' : 'workers', kubernetesVersion: '',
     });
+    const ensure = (p: Provider, s: MachineSpec): Promise<MachineStatus> => p.ensureMachine(s, target.context?.(s.clusterId));
     const versioned = async (n: number, cluster?: string): Promise<MachineSpec> => ({ ...spec(n, cluster), kubernetesVersion: (await get()).kubernetesVersions[0]! });
 
     after(async () => {
@@ -45,8 +48,8 @@ export function runProviderConformance(target: ConformanceTarget): void {
     it('M2 ensureMachine is idempotent by machine id', async () => {
       const p = await get();
       const s = await versioned(1);
-      const first = await p.ensureMachine(s);
-      const second = await p.ensureMachine(s);
+      const first = await ensure(p, s);
+      const second = await ensure(p, s);
       assert.equal(second.providerId, first.providerId);
       assert.equal((await p.listMachines(clusterId)).filter((m) => m.machineId === s.machineId).length, 1);
     });
@@ -54,7 +57,7 @@ export function runProviderConformance(target: ConformanceTarget): void {
     it('M2 concurrent ensureMachine calls create one machine', async () => {
       const p = await get();
       const s = await versioned(2);
-      const results = await Promise.all(Array.from({ length: 5 }, () => p.ensureMachine(s)));
+      const results = await Promise.all(Array.from({ length: 5 }, () => ensure(p, s)));
       assert.equal(new Set(results.map((r) => r.providerId)).size, 1);
       assert.equal((await p.listMachines(clusterId)).filter((m) => m.machineId === s.machineId).length, 1);
     });
@@ -62,7 +65,7 @@ export function runProviderConformance(target: ConformanceTarget): void {
     it('M3 ensureMachine reports provider id, phase and addresses', async () => {
       const p = await get();
       const s = await versioned(3);
-      const status = await p.ensureMachine(s);
+      const status = await ensure(p, s);
       assert.ok(status.providerId, 'providerId is empty');
       assert.ok(['Provisioning', 'Running', 'Stopped', 'Failed'].includes(status.phase));
       const running = await waitFor(() => p.getMachine(clusterId, s.machineId), (m) => m?.phase === 'Running', settleMs);
@@ -73,7 +76,7 @@ export function runProviderConformance(target: ConformanceTarget): void {
     it('M4 listMachines returns exactly the machines of a cluster', async () => {
       const p = await get();
       const other = `${clusterId}-other`;
-      const [mine, theirs] = await Promise.all([p.ensureMachine(await versioned(4)), p.ensureMachine(await versioned(4, other))]);
+      const [mine, theirs] = await Promise.all([ensure(p, await versioned(4)), ensure(p, await versioned(4, other))]);
       try {
         const listed = await p.listMachines(clusterId);
         assert.ok(listed.some((m) => m.machineId === mine.machineId));
@@ -88,7 +91,7 @@ export function runProviderConformance(target: ConformanceTarget): void {
     it('M5 deleteMachine removes the machine', async () => {
       const p = await get();
       const s = await versioned(5);
-      await p.ensureMachine(s);
+      await ensure(p, s);
       await p.deleteMachine(clusterId, s.machineId);
       const gone = await waitFor(() => p.getMachine(clusterId, s.machineId), (m) => m === null, settleMs);
       assert.equal(gone, null);
@@ -104,7 +107,7 @@ export function runProviderConformance(target: ConformanceTarget): void {
     it('M6 power off is verified by getPowerState', async () => {
       const p = await get();
       const s = await versioned(6);
-      await p.ensureMachine(s);
+      await ensure(p, s);
       await waitFor(() => p.getMachine(clusterId, s.machineId), (m) => m?.phase === 'Running', settleMs);
       await p.setPower(clusterId, s.machineId, 'off');
       assert.equal(await waitFor(() => p.getPowerState(clusterId, s.machineId), (state) => state === 'off', settleMs), 'off');
@@ -122,7 +125,7 @@ export function runProviderConformance(target: ConformanceTarget): void {
     it('M7 an unreachable provider fails with a retryable CX_PROVIDER_UNAVAILABLE', { skip: target.unreachable ? false : 'the target gives no unreachable variant' }, async () => {
       const broken = await target.unreachable!();
       try {
-        await assert.rejects(broken.ensureMachine(await versioned(7)), (error: unknown) => {
+        await assert.rejects(ensure(broken, await versioned(7)), (error: unknown) => {
           const e = error as { code?: string; retryable?: boolean };
           assert.equal(e.code, 'CX_PROVIDER_UNAVAILABLE');
           assert.equal(e.retryable, true);

@@ -8,13 +8,17 @@ import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
 import type { CxConfig } from '@cx/config';
 import { asCxError, InputError } from '@cx/errors';
+import { KwokProvider, type KwokBinaries } from '@cx/providers-kwok';
 import { SimProvider } from '@cx/providers-sim';
 import { SDDC_OPERATION_QUEUE, type SddcOperation } from '@cx/queue-contracts';
 import { ProviderRegistry } from '@cx/sddc-contract';
 import { createHttpServer, throttled, type Logger } from '@cx/service-kit';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { connectRedis } from './redis.js';
 import { SmBootstrapClient } from './sm.js';
+import { configureAccess } from './tenant.js';
 
 export interface SddcApp {
   app: FastifyInstance;
@@ -29,12 +33,22 @@ export function providersKey(prefix: string): string {
 
 const ADVERTISE_INTERVAL_MS = 10_000;
 
-export function buildRegistry(config: Readonly<CxConfig>): ProviderRegistry {
+export function buildRegistry(config: Readonly<CxConfig>, logger: Logger): ProviderRegistry {
   const registry = new ProviderRegistry();
   for (const name of config.sddc.providers) {
     if (name === 'sim') {
       const sim = new SimProvider({ dataDir: config.sim.dataDir ?? join(config.dataDir, 'sim'), latencyMs: config.sim.latencyMs, failureRate: config.sim.failureRate });
       registry.register(sim, sim);
+    }
+    if (name === 'kwok') {
+      const binariesFile = config.kwok.binariesFile ?? join(process.env['CX_PEERS_DIR'] ?? join(homedir(), '.cache', 'cx-peers'), 'kubernetes', 'binaries.json');
+      if (!existsSync(binariesFile)) {
+        if (config.kwok.binariesFile) throw new Error(`kwok.binariesFile (CX_KWOK_BINARIES_FILE) ${binariesFile} does not exist; build the binaries with \`npm run peers -- kubernetes\``);
+        logger.info({ binariesFile }, 'provider kwok not offered: its binaries are not built (run `npm run peers -- kubernetes`)');
+        continue;
+      }
+      const kwok = new KwokProvider({ dataDir: config.kwok.dataDir ?? join(config.dataDir, 'kwok'), binaries: JSON.parse(readFileSync(binariesFile, 'utf8')) as KwokBinaries });
+      registry.register(kwok, kwok);
     }
   }
   return registry;
@@ -43,7 +57,7 @@ export function buildRegistry(config: Readonly<CxConfig>): ProviderRegistry {
 export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): Promise<SddcApp> {
   if (!config.redis.url) throw new Error('sddc needs redis.url (CX_REDIS_URL)');
   if (!config.serviceToken) throw new Error('sddc needs serviceToken (CX_SERVICE_TOKEN)');
-  const registry = buildRegistry(config);
+  const registry = buildRegistry(config, logger);
   const sm = new SmBootstrapClient(config.sm.url, config.serviceToken);
   const connection = connectRedis(config.redis.url, 'cx-sddc');
   const app = createHttpServer({ service: 'sddc', logger, requestLogLevel: 'debug', readiness: { redis: async () => (await connection.ping()) === 'PONG' } });
@@ -101,6 +115,7 @@ async function runOperation(registry: ProviderRegistry, job: Job<SddcOperation>,
     case 'list-machines': return provider.listMachines(operation.clusterId);
     case 'list-nodes': return nodes.listNodes(operation.clusterId);
     case 'set-power': await provider.setPower(operation.clusterId, operation.machineId, operation.action); return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
+    case 'configure-access': return configureAccess(await sm.adminCredentials(operation.clusterId));
   }
 }
 

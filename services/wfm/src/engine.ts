@@ -203,8 +203,10 @@ export class WorkflowEngine {
     }
     const { run } = started;
     const definition = this.definition(run.workflow);
-    const step = definition.steps[stepIndex];
-    if (!step) throw new Error(`workflow ${run.workflow} has no step ${stepIndex}`);
+    // By name, from the run's own list: a run started by an older version of the workflow keeps its steps.
+    const stepName = run.steps[stepIndex]?.name;
+    const step = definition.steps.find((candidate) => candidate.name === stepName);
+    if (!step) throw new Error(`workflow ${run.workflow} has no step ${stepName ?? stepIndex}`);
     const labels = { workflow: run.workflow, step: step.name };
     const stopTimer = this.stepDuration.startTimer(labels);
     const poll = job.data.poll ?? 0;

@@ -11,7 +11,7 @@ export const CREATE_CLUSTER = 'cluster.create';
 
 export const createClusterWorkflow: WorkflowDefinition = {
   name: CREATE_CLUSTER,
-  version: 1,
+  version: 2,
   steps: [
     {
       name: 'plan-machines',
@@ -52,6 +52,18 @@ export const createClusterWorkflow: WorkflowDefinition = {
         const readyCount = machines.filter((m) => ready.has(m.id)).length;
         if (readyCount < machines.length) return wait(POLL_MS, `${readyCount}/${machines.length} nodes Ready`, true);
         return done({ ready: readyCount }, [{ kind: 'updateMachines', machines: machines.map((m) => ({ id: m.id, nodeStatus: 'Ready' as const })) }]);
+      },
+    },
+    {
+      // kubeconfigs carry the group cx:<role>; the cluster's RBAC gives each group its Kubernetes role.
+      name: 'configure-access',
+      async run(ctx) {
+        const { cluster } = ctx;
+        if (!cluster.apiEndpoint) return done({ skipped: `provider ${cluster.provider} runs no Kubernetes API` });
+        const state = await ctx.operation<{ bindings: string[] }>('access', { op: 'configure-access', provider: cluster.provider, clusterId: cluster.id });
+        if (state.state === 'failed') throw state.error;
+        if (state.state === 'pending') return wait(POLL_MS / 4);
+        return done(state.result);
       },
     },
     {

@@ -1,0 +1,267 @@
+/**
+ * The `kwok` provider: each tenant cluster gets a real kube-apiserver and etcd on loopback, started
+ * with the CA cx generated for the cluster, and each machine is a Node that kwok keeps alive and
+ * Ready. Powering a machine off takes it away from kwok and marks it NotReady, as a dead kubelet
+ * would look. Everything cx knows about the machines is read back from the tenant API.
+ */
+import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { NotFoundError, ProviderError, ProviderUnavailableError } from '@cx/errors';
+import {
+  CONTRACT_VERSION, type EnsureContext, type MachineSpec, type MachineStatus, type NodeReader, type NodeStatus, type PowerAction, type PowerState,
+  type Provider, type ProviderCapabilities,
+} from '@cx/sddc-contract';
+import { ControlPlane, KWOK_ANNOTATION, type KwokBinaries } from './runtime.js';
+
+export { type KwokBinaries } from './runtime.js';
+
+export interface KwokProviderOptions {
+  /** Where each cluster's control plane keeps its data, pids and logs. */
+  dataDir: string;
+  binaries: KwokBinaries;
+}
+
+const LABEL = { cluster: 'cx.dev/cluster', machine: 'cx.dev/machine', pool: 'cx.dev/pool', controlPlane: 'node-role.kubernetes.io/control-plane' } as const;
+const POWER_ANNOTATION = 'cx.dev/power';
+
+export class KwokProvider implements Provider, NodeReader {
+  readonly name = 'kwok';
+  readonly contractVersion = CONTRACT_VERSION;
+  readonly kubernetesVersions: readonly string[];
+  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false };
+  /** One bring-up at a time per cluster in this process (machines of a cluster are ensured in parallel). */
+  private readonly bringingUp = new Map<string, Promise<void>>();
+
+  constructor(private readonly options: KwokProviderOptions) {
+    this.kubernetesVersions = Object.keys(options.binaries.kubeApiserver).sort(compareVersions).reverse();
+  }
+
+  async ensureMachine(spec: MachineSpec, context?: EnsureContext): Promise<MachineStatus> {
+    const plane = this.plane(spec.clusterId);
+    if (!this.kubernetesVersions.includes(spec.kubernetesVersion)) throw new ProviderError(`kwok cannot run Kubernetes ${spec.kubernetesVersion} (it runs ${this.kubernetesVersions.join(', ')})`);
+    if (!context) throw new ProviderError('the kwok provider needs the cluster\'s bootstrap material (EnsureContext) to bring up its control plane');
+    await this.bringUp(plane, context);
+    const api = this.api(plane);
+    let node = await readNode(api, spec.name);
+    if (node && node.metadata?.labels?.[LABEL.machine] !== spec.machineId) {
+      throw new ProviderError(`node ${spec.name} of cluster ${spec.clusterId} belongs to another machine (${node.metadata?.labels?.[LABEL.machine] ?? 'none'})`);
+    }
+    if (!node) {
+      try {
+        node = await call(() => api.createNode({ body: nodeFor(spec) }));
+      } catch (error) {
+        if (statusOf(error) !== 409) throw error;
+        node = await readNode(api, spec.name); // a concurrent ensure of the same machine won
+      }
+    }
+    await this.setKubeletVersion(api, spec.name, spec.kubernetesVersion);
+    return this.status(plane, (await readNode(api, spec.name))!);
+  }
+
+  async getMachine(clusterId: string, machineId: string): Promise<MachineStatus | null> {
+    const plane = this.plane(clusterId);
+    if (!plane.exists()) return null;
+    const node = await this.nodeOf(plane, machineId);
+    return node ? this.status(plane, node) : null;
+  }
+
+  async deleteMachine(clusterId: string, machineId: string): Promise<void> {
+    const plane = this.plane(clusterId);
+    if (!plane.exists()) return;
+    const api = this.api(plane);
+    const node = await this.nodeOf(plane, machineId);
+    if (node) {
+      try {
+        await call(() => api.deleteNode({ name: node.metadata!.name! }));
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    }
+    // The last machine takes the control plane with it.
+    if ((await this.nodes(plane)).length === 0) await plane.destroy();
+  }
+
+  async listMachines(clusterId: string): Promise<MachineStatus[]> {
+    const plane = this.plane(clusterId);
+    if (!plane.exists()) return [];
+    return (await this.nodes(plane)).map((node) => this.status(plane, node));
+  }
+
+  async setPower(clusterId: string, machineId: string, action: PowerAction): Promise<void> {
+    const plane = this.plane(clusterId);
+    const node = plane.exists() ? await this.nodeOf(plane, machineId) : undefined;
+    if (!node) throw new NotFoundError(`machine ${machineId} of cluster ${clusterId} does not exist`);
+    const api = this.api(plane);
+    const name = node.metadata!.name!;
+    if (action === 'off' || action === 'reset') {
+      await this.updateNode(api, name, (n) => {
+        delete n.metadata!.annotations![KWOK_ANNOTATION.key];
+        n.metadata!.annotations![POWER_ANNOTATION] = 'off';
+      });
+      // No kubelet answers any more: what the node controller would conclude after its grace period.
+      await this.updateStatus(api, name, (n) => {
+        for (const condition of n.status?.conditions ?? []) {
+          if (condition.type === 'Ready') Object.assign(condition, { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status (machine powered off).', lastTransitionTime: new Date() });
+        }
+      });
+    }
+    if (action === 'on' || action === 'reset') {
+      await this.updateNode(api, name, (n) => {
+        n.metadata!.annotations![KWOK_ANNOTATION.key] = KWOK_ANNOTATION.value;
+        n.metadata!.annotations![POWER_ANNOTATION] = 'on';
+      });
+    }
+  }
+
+  async getPowerState(clusterId: string, machineId: string): Promise<PowerState> {
+    const plane = this.plane(clusterId);
+    const node = plane.exists() ? await this.nodeOf(plane, machineId) : undefined;
+    if (!node) throw new NotFoundError(`machine ${machineId} of cluster ${clusterId} does not exist`);
+    return powerOf(node);
+  }
+
+  async listNodes(clusterId: string): Promise<NodeStatus[]> {
+    const plane = this.plane(clusterId);
+    if (!plane.exists()) return [];
+    return (await this.nodes(plane)).map((node) => ({
+      name: node.metadata!.name!, machineId: node.metadata!.labels![LABEL.machine]!,
+      role: node.metadata!.labels![LABEL.controlPlane] !== undefined ? 'control-plane' : 'worker',
+      status: node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? 'Ready' : 'NotReady',
+      kubernetesVersion: (node.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, ''),
+    }));
+  }
+
+  private async bringUp(plane: ControlPlane, context: EnsureContext): Promise<void> {
+    let pending = this.bringingUp.get(plane.clusterId);
+    if (!pending) {
+      pending = context.bootstrap().then((bootstrap) => plane.ensure(bootstrap)).finally(() => this.bringingUp.delete(plane.clusterId));
+      this.bringingUp.set(plane.clusterId, pending);
+    }
+    await pending;
+  }
+
+  private plane(clusterId: string): ControlPlane {
+    if (!/^[A-Za-z0-9._-]+$/.test(clusterId)) throw new ProviderError(`cluster id ${clusterId} is not usable as a directory name`);
+    return new ControlPlane(this.options.dataDir, clusterId, this.options.binaries);
+  }
+
+  private api(plane: ControlPlane): CoreV1Api {
+    const config = new KubeConfig();
+    config.loadFromFile(plane.kubeconfigPath);
+    return config.makeApiClient(CoreV1Api);
+  }
+
+  private async nodes(plane: ControlPlane): Promise<V1Node[]> {
+    const api = this.api(plane);
+    return (await call(() => api.listNode({ labelSelector: `${LABEL.cluster}=${plane.clusterId}` }))).items;
+  }
+
+  private async nodeOf(plane: ControlPlane, machineId: string): Promise<V1Node | undefined> {
+    const api = this.api(plane);
+    return (await call(() => api.listNode({ labelSelector: `${LABEL.cluster}=${plane.clusterId},${LABEL.machine}=${machineId}` }))).items[0];
+  }
+
+  private status(plane: ControlPlane, node: V1Node): MachineStatus {
+    const labels = node.metadata!.labels!;
+    const powerState = powerOf(node);
+    const controlPlane = labels[LABEL.controlPlane] !== undefined;
+    return {
+      machineId: labels[LABEL.machine]!, clusterId: plane.clusterId, name: node.metadata!.name!,
+      providerId: `kwok://${plane.clusterId}/${node.metadata!.name!}`,
+      phase: powerState === 'on' ? 'Running' : 'Stopped', powerState,
+      addresses: (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address).concat(node.status?.addresses?.length ? [] : ['127.0.0.1']),
+      tags: { cluster: plane.clusterId, machine: labels[LABEL.machine]! },
+      ...(controlPlane ? { apiEndpoint: plane.apiEndpoint } : {}),
+    };
+  }
+
+  /** kwok keeps what the node reports as its kubelet version; cx sets it to the version the machine runs. */
+  private async setKubeletVersion(api: CoreV1Api, name: string, version: string): Promise<void> {
+    const node = await readNode(api, name);
+    if (node?.status?.nodeInfo?.kubeletVersion === `v${version}`) return;
+    await this.updateStatus(api, name, (n) => {
+      n.status ??= {};
+      n.status.nodeInfo = { architecture: 'amd64', bootID: '', containerRuntimeVersion: 'kwok', kernelVersion: 'kwok', kubeProxyVersion: `v${version}`, machineID: '', operatingSystem: 'linux', osImage: 'kwok', systemUUID: '', ...n.status.nodeInfo, kubeletVersion: `v${version}` };
+    });
+  }
+
+  /** Read, change, replace; a conflicting concurrent write makes it read again (optimistic concurrency). */
+  private async updateNode(api: CoreV1Api, name: string, change: (node: V1Node) => void): Promise<void> {
+    await retryOnConflict(async () => {
+      const node = (await readNode(api, name))!;
+      node.metadata!.annotations ??= {};
+      change(node);
+      await call(() => api.replaceNode({ name, body: node }));
+    });
+  }
+
+  private async updateStatus(api: CoreV1Api, name: string, change: (node: V1Node) => void): Promise<void> {
+    await retryOnConflict(async () => {
+      const node = (await readNode(api, name))!;
+      change(node);
+      await call(() => api.replaceNodeStatus({ name, body: node }));
+    });
+  }
+}
+
+function nodeFor(spec: MachineSpec): V1Node {
+  return {
+    apiVersion: 'v1', kind: 'Node',
+    metadata: {
+      name: spec.name,
+      labels: {
+        [LABEL.cluster]: spec.clusterId, [LABEL.machine]: spec.machineId, [LABEL.pool]: spec.pool, 'kubernetes.io/hostname': spec.name, 'kubernetes.io/os': 'linux', type: 'kwok',
+        ...(spec.role === 'control-plane' ? { [LABEL.controlPlane]: '' } : {}),
+      },
+      annotations: { [KWOK_ANNOTATION.key]: KWOK_ANNOTATION.value, [POWER_ANNOTATION]: 'on' },
+    },
+  };
+}
+
+function powerOf(node: V1Node): PowerState {
+  return node.metadata?.annotations?.[POWER_ANNOTATION] === 'off' ? 'off' : 'on';
+}
+
+async function readNode(api: CoreV1Api, name: string): Promise<V1Node | undefined> {
+  try {
+    return await call(() => api.readNode({ name }));
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+async function retryOnConflict(work: () => Promise<void>, attempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (statusOf(error) !== 409 || attempt >= attempts) throw error;
+    }
+  }
+}
+
+/** Tenant API failures as contract errors: unreachable → retryable, refused → not. HTTP statuses stay readable. */
+async function call<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const status = statusOf(error);
+    if (status === undefined || status >= 500 || status === 429) {
+      throw Object.assign(new ProviderUnavailableError(`the tenant Kubernetes API failed: ${(error as Error).message.split('\n')[0]}`), { httpStatus: status });
+    }
+    throw Object.assign(new ProviderError(`the tenant Kubernetes API refused: HTTP ${status}: ${(error as { body?: string }).body?.slice(0, 300) ?? ''}`), { httpStatus: status });
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  const e = error as { code?: unknown; httpStatus?: unknown };
+  if (typeof e.httpStatus === 'number') return e.httpStatus;
+  return typeof e.code === 'number' ? e.code : undefined;
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
+  return 0;
+}

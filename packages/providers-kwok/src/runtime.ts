@@ -1,0 +1,233 @@
+/**
+ * The processes of one tenant control plane on this box: etcd, kube-apiserver (with the cluster's
+ * CA from cx as its client CA) and a kwok controller that keeps the cluster's nodes alive. They
+ * run detached from cx, with their pids, ports and logs under the cluster's directory, so that they
+ * outlive a restart of cx as real infrastructure would, and are found again afterwards.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { issueCertificate, renderKubeconfig } from '@cx/k8s';
+import type { ClusterBootstrap } from '@cx/sddc-contract';
+import { ProviderError, ProviderUnavailableError } from '@cx/errors';
+
+/** Where the built binaries are (test/peers/kubernetes.sh prints this shape). */
+export interface KwokBinaries {
+  /** kube-apiserver by Kubernetes version (`1.36.3`). */
+  kubeApiserver: Record<string, string>;
+  etcd: string;
+  kwok: string;
+  /** Directory of kwok Stage manifests (node-initialize, node-heartbeat…). */
+  kwokStages: string;
+}
+
+export interface ControlPlaneState {
+  clusterId: string;
+  kubernetesVersion: string;
+  ports: { etcdClient: number; etcdPeer: number; api: number };
+  pids: { etcd?: number; apiserver?: number; kwok?: number };
+}
+
+const READY_TIMEOUT_MS = 90_000;
+const STOP_TIMEOUT_MS = 10_000;
+/** Nodes kwok keeps alive carry this annotation; taking it away is how a machine is powered off. */
+export const KWOK_ANNOTATION = { key: 'kwok.x-k8s.io/node', value: 'fake' } as const;
+
+export class ControlPlane {
+  readonly dir: string;
+
+  constructor(root: string, readonly clusterId: string, private readonly binaries: KwokBinaries) {
+    this.dir = join(root, clusterId);
+  }
+
+  get kubeconfigPath(): string {
+    return join(this.dir, 'admin.kubeconfig');
+  }
+
+  exists(): boolean {
+    return existsSync(join(this.dir, 'state.json'));
+  }
+
+  state(): ControlPlaneState {
+    return JSON.parse(readFileSync(join(this.dir, 'state.json'), 'utf8')) as ControlPlaneState;
+  }
+
+  get apiEndpoint(): string {
+    return `https://127.0.0.1:${this.state().ports.api}`;
+  }
+
+  /** Brings the control plane up (or back up after a crash of any of its processes); idempotent. */
+  async ensure(bootstrap: ClusterBootstrap): Promise<void> {
+    const apiserverBinary = this.binaries.kubeApiserver[bootstrap.kubernetesVersion];
+    if (!apiserverBinary) throw new ProviderError(`the kwok runtime has no kube-apiserver ${bootstrap.kubernetesVersion} (it has ${Object.keys(this.binaries.kubeApiserver).join(', ')})`);
+    if (!this.exists()) await this.prepare(bootstrap);
+    const state = this.state();
+    const pki = join(this.dir, 'pki');
+    if (!alive(state.pids.etcd, this.binaries.etcd)) {
+      state.pids.etcd = this.start('etcd', this.binaries.etcd, [
+        `--name=${this.clusterId}`, `--data-dir=${join(this.dir, 'etcd')}`,
+        `--listen-client-urls=http://127.0.0.1:${state.ports.etcdClient}`, `--advertise-client-urls=http://127.0.0.1:${state.ports.etcdClient}`,
+        `--listen-peer-urls=http://127.0.0.1:${state.ports.etcdPeer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${state.ports.etcdPeer}`,
+        `--initial-cluster=${this.clusterId}=http://127.0.0.1:${state.ports.etcdPeer}`, '--quota-backend-bytes=536870912', '--log-level=warn',
+      ]);
+      this.save(state);
+    }
+    if (!alive(state.pids.apiserver, apiserverBinary)) {
+      state.pids.apiserver = this.start('kube-apiserver', apiserverBinary, [
+        `--etcd-servers=http://127.0.0.1:${state.ports.etcdClient}`, '--bind-address=127.0.0.1', `--secure-port=${state.ports.api}`,
+        `--tls-cert-file=${join(pki, 'apiserver.crt')}`, `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
+        `--client-ca-file=${join(pki, 'ca.crt')}`, '--authorization-mode=Node,RBAC', '--service-cluster-ip-range=10.96.0.0/16',
+        '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${join(pki, 'sa.pub')}`,
+        `--service-account-signing-key-file=${join(pki, 'sa.key')}`, `--requestheader-client-ca-file=${join(pki, 'front-proxy-ca.crt')}`,
+        '--allow-privileged=true', '--enable-priority-and-fairness=false', '--profiling=false', '--v=0',
+      ]);
+      this.save(state);
+    }
+    await this.waitReady();
+    await aggregateClusterRoles(this.kubeconfigPath);
+    if (!alive(state.pids.kwok, this.binaries.kwok)) {
+      state.pids.kwok = this.start('kwok', this.binaries.kwok, [
+        `--kubeconfig=${this.kubeconfigPath}`, '--manage-all-nodes=false', `--manage-nodes-with-annotation-selector=${KWOK_ANNOTATION.key}=${KWOK_ANNOTATION.value}`,
+        ...stageFiles(this.binaries.kwokStages).map((file) => `--config=${file}`), '--node-lease-duration-seconds=0',
+      ]);
+      this.save(state);
+    }
+  }
+
+  /** Stops every process and removes the cluster's directory. */
+  async destroy(): Promise<void> {
+    if (this.exists()) {
+      const { pids } = this.state();
+      await Promise.all([stop(pids.kwok), stop(pids.apiserver)]);
+      await stop(pids.etcd);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async prepare(bootstrap: ClusterBootstrap): Promise<void> {
+    mkdirSync(join(this.dir, 'pki'), { recursive: true, mode: 0o700 });
+    const ports = { etcdClient: await freePort(), etcdPeer: await freePort(), api: await freePort() };
+    const { pki } = bootstrap;
+    const serving = await issueCertificate(pki.ca, {
+      commonName: 'kube-apiserver', usage: 'server', validitySeconds: 365 * 86_400,
+      dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'], ipAddresses: ['127.0.0.1', '10.96.0.1'],
+    });
+    // The runtime's own credential (as a kubelet has one): it outlives cx's restarts.
+    const admin = await issueCertificate(pki.ca, { commonName: 'cx-kwok-runtime', organizations: ['system:masters'], usage: 'client', validitySeconds: 365 * 86_400 });
+    const files: Record<string, string> = {
+      'ca.crt': pki.ca.certPem, 'front-proxy-ca.crt': pki.frontProxyCa.certPem, 'sa.pub': pki.serviceAccount.publicKeyPem, 'sa.key': pki.serviceAccount.privateKeyPem,
+      'apiserver.crt': serving.certPem, 'apiserver.key': serving.keyPem,
+    };
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(this.dir, 'pki', name), content, { mode: 0o600 });
+    writeFileSync(this.kubeconfigPath, renderKubeconfig({
+      clusterName: bootstrap.clusterName, server: `https://127.0.0.1:${ports.api}`, caPem: pki.ca.certPem, user: 'cx-kwok-runtime', clientCertPem: admin.certPem, clientKeyPem: admin.keyPem,
+    }), { mode: 0o600 });
+    // Written last: a crash before this line leaves no half-prepared state that looks complete.
+    this.save({ clusterId: this.clusterId, kubernetesVersion: bootstrap.kubernetesVersion, ports, pids: {} });
+  }
+
+  private start(name: string, binary: string, args: string[]): number {
+    const log = openSync(join(this.dir, `${name}.log`), 'a');
+    try {
+      const child = spawn(binary, args, { detached: true, stdio: ['ignore', log, log], cwd: this.dir });
+      child.on('error', () => undefined); // a binary that cannot start has no pid: reported below
+      if (child.pid === undefined) throw new ProviderUnavailableError(`cannot start ${name} (${binary}) for cluster ${this.clusterId}`);
+      child.unref();
+      return child.pid;
+    } finally {
+      closeSync(log);
+    }
+  }
+
+  private async waitReady(): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const { ports } = this.state();
+    for (;;) {
+      // /readyz is readable anonymously (system:public-info-viewer); the CA is ours.
+      const ready = await fetchReadyz(ports.api, join(this.dir, 'pki', 'ca.crt'));
+      if (ready) return;
+      if (Date.now() > deadline) throw new ProviderUnavailableError(`the kube-apiserver of cluster ${this.clusterId} did not become ready within ${READY_TIMEOUT_MS / 1000} s (log: ${join(this.dir, 'kube-apiserver.log')})`);
+      await sleep(250);
+    }
+  }
+
+  private save(state: ControlPlaneState): void {
+    writeFileSync(join(this.dir, 'state.json.tmp'), JSON.stringify(state, null, 2));
+    // rename is atomic: a reader never sees half a file.
+    renameSync(join(this.dir, 'state.json.tmp'), join(this.dir, 'state.json'));
+  }
+}
+
+/**
+ * What kube-controller-manager's clusterrole-aggregation controller does, which this runtime does
+ * not run: fill the rules of aggregated ClusterRoles (view, edit, admin) from the roles their
+ * selectors pick. Without it `view` grants nothing. The default roles do not change after the
+ * apiserver's bootstrap, so doing it at every bring-up is enough.
+ */
+async function aggregateClusterRoles(kubeconfigPath: string): Promise<void> {
+  const config = new KubeConfig();
+  config.loadFromFile(kubeconfigPath);
+  const rbac = config.makeApiClient(RbacAuthorizationV1Api);
+  const roles = (await rbac.listClusterRole()).items;
+  for (const role of roles) {
+    const selectors = role.aggregationRule?.clusterRoleSelectors ?? [];
+    if (selectors.length === 0) continue;
+    const matches = (labels: Record<string, string>): boolean => selectors.some((selector) => Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v));
+    const rules = roles.filter((other) => other.metadata?.name !== role.metadata?.name && matches(other.metadata?.labels ?? {})).flatMap((other) => other.rules ?? []);
+    if (JSON.stringify(role.rules ?? []) === JSON.stringify(rules)) continue;
+    await rbac.replaceClusterRole({ name: role.metadata!.name!, body: { ...role, rules } });
+  }
+}
+
+async function fetchReadyz(port: number, caFile: string): Promise<boolean> {
+  const { request } = await import('node:https');
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/readyz', ca: readFileSync(caFile), timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false)).on('timeout', () => { req.destroy(); resolve(false); });
+    req.end();
+  });
+}
+
+function stageFiles(dir: string): string[] {
+  return ['node-initialize.yaml', 'node-heartbeat-with-lease.yaml', 'node-heartbeat.yaml'].map((f) => join(dir, f)).filter((f) => existsSync(f)).slice(0, 2);
+}
+
+/** Whether `pid` is a live process running `binary` (a recycled pid running something else is not ours). */
+function alive(pid: number | undefined, binary: string): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+    return cmdline.startsWith(binary) && state !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function stop(pid: number | undefined): Promise<void> {
+  if (!pid) return;
+  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    try { process.kill(pid, 0); } catch { return; }
+    await sleep(100);
+  }
+  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject).listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
