@@ -1,7 +1,8 @@
 // Shared by `npm start` and `npm test`: bring a fresh clone to a runnable state. Plain Node on
 // purpose — it runs before any dependency is installed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -53,4 +54,17 @@ export function aptInstall(pkg, why) {
 
 export function output(command, args) {
   return execFileSync(command, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+}
+
+/**
+ * Builds (or finds cached) the Kubernetes peers — kube-apiserver, kubeadm, etcd, kwok — and
+ * writes their manifest where sddc looks for it, so that `npm start` offers the kwok provider.
+ * Answers the manifest as JSON text.
+ */
+export function kubernetesPeers() {
+  const manifest = output('bash', ['test/peers/kubernetes.sh', 'build']);
+  const file = join(process.env.CX_PEERS_DIR ?? join(homedir(), '.cache', 'cx-peers'), 'kubernetes', 'binaries.json');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, manifest + '\n');
+  return manifest;
 }

@@ -1,22 +1,24 @@
-// `npm test`: installs and builds, starts the real peers the tests need (MariaDB, Redis, slapd; see
-// test/peers/), runs every compiled test file with node:test, and ends with one line
+// `npm test`: installs and builds, starts the real peers the tests need (MariaDB, Redis, slapd, and
+// the Kubernetes binaries, built from Go modules the first time and cached; see test/peers/), runs every compiled test file with node:test, and ends with one line
 // `tests: N passed, N failed[, N skipped]` read from the runner's TAP report.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { build, ensureDependencies, output, root, say } from './lib.mjs';
+import { build, ensureDependencies, kubernetesPeers, output, root, say } from './lib.mjs';
 
 ensureDependencies();
 build();
 
-say('starting test peers (test/peers/mariadb.sh, redis.sh, slapd.sh)…');
+say('starting test peers (test/peers/mariadb.sh, redis.sh, slapd.sh, kubernetes.sh)…');
 let mysqlUrl;
 let redisUrl;
 let slapd;
+let kubernetes;
 try {
   mysqlUrl = output('bash', ['test/peers/mariadb.sh', 'start']);
   redisUrl = output('bash', ['test/peers/redis.sh', 'start']);
   slapd = output('bash', ['test/peers/slapd.sh', 'start']);
+  kubernetes = kubernetesPeers();
 } catch (error) {
   say(`a test peer could not start: ${error.message}`);
   process.exit(1);
@@ -51,7 +53,7 @@ const result = spawnSync(process.execPath, [
   '--test-reporter=spec', '--test-reporter-destination=stdout',
   '--test-reporter=tap', `--test-reporter-destination=${report}`,
   ...selected,
-], { cwd: root, stdio: 'inherit', env: { ...process.env, CX_TEST_MYSQL_URL: mysqlUrl, CX_TEST_REDIS_URL: redisUrl, CX_TEST_SLAPD: slapd } });
+], { cwd: root, stdio: 'inherit', env: { ...process.env, CX_TEST_MYSQL_URL: mysqlUrl, CX_TEST_REDIS_URL: redisUrl, CX_TEST_SLAPD: slapd, CX_TEST_KUBERNETES: kubernetes } });
 
 const tap = existsSync(report) ? readFileSync(report, 'utf8') : '';
 const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);

@@ -119,6 +119,7 @@ describe('authorization matrix', () => {
     'DELETE /api/v1/clusters/{id}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}` }) },
     // A sim cluster has no API: an allowed caller is told so (409), not refused.
     'GET /api/v1/clusters/{id}/kubeconfig': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/kubeconfig` }) },
+    'PATCH /api/v1/clusters/{id}/nodepools/{pool}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/workers`, body: INVALID }) },
     'GET /api/v1/clusters/{id}/nodes': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes` }) },
     'GET /api/v1/workflows/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}` }) },
     'GET /api/v1/workflows/{id}/events': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}/events` }) },

@@ -72,6 +72,23 @@ for (const variant of variants) {
       }
       assert.equal(simMachines(cx.dataDir, clusterId).length, 5, 'the provider holds exactly five machines');
 
+      // Scale: bad requests change nothing; then up, and down with a named machine.
+      const scale = (pool: string, body: unknown) => api.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/${pool}`, body);
+      assert.equal((await scale('control-plane', { count: 1 })).body.code, 'CX_INPUT_INVALID', 'the control plane keeps etcd quorum');
+      assert.equal((await scale('nope', { count: 1 })).status, 404);
+      assert.equal((await scale('workers', { count: 1, remove: ['not-a-machine'] })).body.code, 'CX_INPUT_INVALID');
+      assert.equal((await api.call('GET', `/api/v1/clusters/${clusterId}`)).body.nodePools[0].count, 2, 'refused requests changed nothing');
+      const up = await scale('workers', { count: 3 });
+      assert.equal(up.status, 202, JSON.stringify(up.body));
+      assert.equal((await api.follow(up.body.workflow.id)).at(-1).status, 'Succeeded');
+      assert.equal(simMachines(cx.dataDir, clusterId).length, 6);
+      const down = await scale('workers', { count: 1, remove: ['demo-workers-0', 'demo-workers-2'] });
+      assert.equal(down.status, 202, JSON.stringify(down.body));
+      assert.equal((await api.follow(down.body.workflow.id)).at(-1).status, 'Succeeded');
+      const workers = (await api.call('GET', `/api/v1/clusters/${clusterId}/nodes`)).body.items.filter((n: { role: string }) => n.role === 'worker').map((n: { name: string }) => n.name);
+      assert.deepEqual(workers, ['demo-workers-1']);
+      assert.equal(simMachines(cx.dataDir, clusterId).length, 4);
+
       const deleted = await api.call('DELETE', `/api/v1/clusters/${clusterId}`);
       assert.equal(deleted.status, 202, JSON.stringify(deleted.body));
       assert.equal(deleted.body.cluster.status, 'Deleting');

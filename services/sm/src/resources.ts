@@ -95,22 +95,26 @@ export class Resources {
    */
   async admitCluster(trx: Knex.Transaction, idOrName: string, request: ClusterCreateRequest): Promise<string> {
     const { id } = await this.groupRow(trx, idOrName, 'body.resourceGroup');
-    await trx('resource_groups').where({ id }).increment('version', 1);
+    await this.admit(trx, id, clusterFootprint(request));
+    return id;
+  }
+
+  /** Checks that `wanted` more fits in the group's quotas, serialised with every other admission there. */
+  async admit(trx: Knex.Transaction, groupId: string, wanted: Required<Quotas>): Promise<void> {
+    await trx('resource_groups').where({ id: groupId }).increment('version', 1);
     // Locking reads from here: under MySQL's repeatable read a plain read would still see the
     // snapshot taken before the lock, without the cluster a concurrent request just committed.
-    const row = await lockingRead(trx, trx<GroupRow>('resource_groups').where({ id })).first() as GroupRow;
+    const row = await lockingRead(trx, trx<GroupRow>('resource_groups').where({ id: groupId })).first() as GroupRow;
     const quotas = JSON.parse(row.quotas) as Quotas;
     const usage = await this.usage(trx, row.id, true);
-    const wanted = clusterFootprint(request);
     for (const quota of ['clusters', 'nodes', 'vcpus', 'memoryMiB'] as const) {
       const limit = quotas[quota];
-      if (limit !== undefined && usage[quota] + wanted[quota] > limit) {
-        throw new CxError('CX_QUOTA_EXCEEDED', `resource group ${row.name} allows ${limit} ${quota}; ${usage[quota]} are used and this cluster needs ${wanted[quota]}`, {
+      if (limit !== undefined && wanted[quota] > 0 && usage[quota] + wanted[quota] > limit) {
+        throw new CxError('CX_QUOTA_EXCEEDED', `resource group ${row.name} allows ${limit} ${quota}; ${usage[quota]} are used and this needs ${wanted[quota]} more`, {
           details: { quota, limit, used: usage[quota], requested: wanted[quota] },
         });
       }
     }
-    return row.id;
   }
 
   private async usage(db: Knex | Knex.Transaction, groupId: string, locking = false): Promise<Required<Quotas>> {

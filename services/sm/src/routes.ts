@@ -62,6 +62,13 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     if (role === null) throw new NotFoundError(`cluster ${request.params.id} does not exist or you may not see it`);
     return deps.tenants.kubeconfig(request.params.id, subject, role);
   });
+  app.post<{ Params: { id: string; pool: string }; Body: { count: number; start: StartRequest } }>('/clusters/:id/pools/:pool/scale', {
+    schema: { body: { type: 'object', required: ['count', 'start'], properties: { count: { type: 'integer', minimum: 0 }, start: startSchema } } },
+  }, async (request, reply) => {
+    const accepted = await store.scalePool(request.params.id, request.params.pool, request.body.count, request.body.start);
+    if (accepted.replayed) void reply.header('idempotent-replayed', 'true');
+    return reply.code(accepted.status).send(accepted.body);
+  });
   app.post<{ Params: { id: string }; Body: StartRequest }>('/clusters/:id/workflows', { schema: { params: idParams, body: startSchema } }, async (request, reply) => {
     const accepted = await store.startClusterWorkflow(request.params.id, request.body);
     if (accepted.replayed) void reply.header('idempotent-replayed', 'true');

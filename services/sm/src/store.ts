@@ -141,6 +141,44 @@ export class StateStore {
     });
   }
 
+  /**
+   * Sets a pool's desired size and starts the workflow that gets there, in one transaction: the
+   * pool must exist, a control plane keeps its quorum, and growth fits the resource group's quotas.
+   */
+  async scalePool(clusterId: string, poolName: string, count: number, start: StartRequest): Promise<Accepted> {
+    return this.idempotent(start, async (trx) => {
+      const cluster = await this.clusterRow(trx, clusterId);
+      const pool = await trx('node_pools').where({ cluster_id: clusterId, name: poolName }).first() as { id: string; role: string; count: number; vcpus: number; memory_mib: number; version: number } | undefined;
+      if (!pool) throw new NotFoundError(`cluster ${cluster.name} has no node pool ${poolName}`);
+      if (pool.role === 'control-plane') {
+        if (![1, 3, 5, 7].includes(count)) throw new InputError('a control plane has 1, 3, 5 or 7 members, so that etcd keeps a majority', [{ field: 'body.count', message: 'must be 1, 3, 5 or 7 for the control plane' }]);
+        const quorum = Math.floor(pool.count / 2) + 1;
+        if (count < quorum) throw new InputError(`scaling the control plane from ${pool.count} to ${count} would lose etcd quorum (${quorum} of ${pool.count}); scale down in steps that keep a majority`, [{ field: 'body.count', message: `must be at least ${quorum}` }]);
+      }
+      const delta = count - pool.count;
+      const remove = (start.workflow.input as { remove?: string[] }).remove;
+      if (remove !== undefined) {
+        const members = await trx('machines').where({ cluster_id: clusterId, pool: poolName }).pluck('name') as string[];
+        const unknown = remove.filter((name) => !members.includes(name));
+        if (unknown.length > 0) throw new InputError(`${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not in pool ${poolName}`, [{ field: 'body.remove', message: 'names machines of another pool or none' }]);
+        if (remove.length !== -delta) throw new InputError(`scaling ${poolName} from ${pool.count} to ${count} removes ${Math.max(0, -delta)} machines; remove names ${remove.length}`, [{ field: 'body.remove', message: `must name exactly ${Math.max(0, -delta)} machines` }]);
+      }
+      if (delta > 0 && cluster.resource_group_id) {
+        await this.resources.admit(trx, cluster.resource_group_id, { clusters: 0, nodes: delta, vcpus: delta * pool.vcpus, memoryMiB: delta * pool.memory_mib });
+      }
+      const now = nowIso();
+      const runId = uuidv7();
+      await this.lockCluster(trx, cluster, runId, start.workflow.clusterStatus, now);
+      await trx('node_pools').where({ id: pool.id }).update({ count, updated_at: now, version: pool.version + 1 });
+      const spec = JSON.parse(cluster.spec) as ClusterCreateRequest;
+      if (pool.role === 'control-plane') spec.controlPlane.count = count;
+      else spec.nodePools = spec.nodePools.map((p) => (p.name === poolName ? { ...p, count } : p));
+      await trx('clusters').where({ id: clusterId }).update({ spec: JSON.stringify(spec) });
+      await this.insertRun(trx, runId, clusterId, { ...start, workflow: { ...start.workflow, input: { ...start.workflow.input, pool: poolName, from: pool.count, to: count } } }, now);
+      return { cluster: toCluster(await this.clusterRow(trx, clusterId)), workflow: { id: runId, status: 'Pending' } };
+    });
+  }
+
   private async lockCluster(trx: Knex.Transaction, cluster: ClusterRow, runId: string, status: ClusterStatus, now: string): Promise<void> {
     if (cluster.active_run_id && cluster.active_run_id !== runId) {
       throw new ConflictError(`cluster ${cluster.name} has workflow ${cluster.active_run_id} in progress; wait for it to finish or cancel it`, 'CX_CLUSTER_BUSY', { details: { workflowId: cluster.active_run_id } });

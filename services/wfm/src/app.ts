@@ -14,6 +14,7 @@ import { publicRoutes } from './routes.js';
 import { SmClient } from './sm-client.js';
 import { createClusterWorkflow } from './workflows/cluster-create.js';
 import { deleteClusterWorkflow } from './workflows/cluster-delete.js';
+import { scalePoolWorkflow } from './workflows/cluster-scale.js';
 
 export interface WfmApp {
   app: FastifyInstance;
@@ -48,6 +49,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   sm.onClusterChange(() => reads.bump());
   engine.register(createClusterWorkflow);
   engine.register(deleteClusterWorkflow);
+  engine.register(scalePoolWorkflow);
 
   const providers = async (): Promise<ProviderInfo[]> => {
     assertQueueUp();

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   clusterAcceptedSchema, clusterCreateRequestSchema, clusterSchema, idParamsSchema, listQuerySchema, listSchema,
-  nodeSchema, problemSchema, providerSchema, workflowSchema,
+  MAX_POOL_COUNT, nodeSchema, problemSchema, providerSchema, workflowSchema,
   type AccessObject, type ClusterCreateRequest, type ProviderInfo,
 } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
@@ -15,6 +15,7 @@ import type { WorkflowDefinition, WorkflowEngine } from './engine.js';
 import type { Run, SmClient, StartRequest, Accepted } from './sm-client.js';
 import { CREATE_CLUSTER } from './workflows/cluster-create.js';
 import { DELETE_CLUSTER } from './workflows/cluster-delete.js';
+import { SCALE_POOL } from './workflows/cluster-scale.js';
 
 export interface PublicRouteDeps {
   sm: SmClient;
@@ -96,6 +97,27 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
   }, async (request, reply) => {
     deps.assertQueueUp();
     const accepted = await sm.startClusterWorkflow(request.params.id, startRequest(request, engine.definition(DELETE_CLUSTER), 'Deleting', {}));
+    return acceptWorkflow(reply, engine, accepted);
+  });
+
+  app.patch<{ Params: { id: string; pool: string }; Body: { count: number; remove?: string[] } }>('/clusters/:id/nodepools/:pool', {
+    config: { access: onParam('operator', 'cluster') },
+    schema: {
+      tags: ['clusters'], summary: 'Scale a node pool (`control-plane` for the control plane); runs the scale workflow', headers: idempotencyHeaders,
+      params: { type: 'object', required: ['id', 'pool'], additionalProperties: false, properties: { id: idParamsSchema.properties.id, pool: { type: 'string', minLength: 1, maxLength: 63 } } },
+      body: {
+        type: 'object', additionalProperties: false, required: ['count'],
+        properties: {
+          count: { type: 'integer', minimum: 0, maximum: MAX_POOL_COUNT },
+          remove: { type: 'array', maxItems: MAX_POOL_COUNT, uniqueItems: true, items: { type: 'string', maxLength: 128 }, description: 'When scaling down: the machines to remove (default: the newest)' },
+        },
+      },
+      response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } },
+    },
+  }, async (request, reply) => {
+    deps.assertQueueUp();
+    const accepted = await sm.scalePool(request.params.id, request.params.pool, request.body.count,
+      startRequest(request, engine.definition(SCALE_POOL), 'Updating', request.body.remove ? { remove: request.body.remove } : {}));
     return acceptWorkflow(reply, engine, accepted);
   });
 

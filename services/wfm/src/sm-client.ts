@@ -97,6 +97,9 @@ export class SmClient {
   async createCluster(request: ClusterCreateRequest, start: StartRequest): Promise<Accepted> {
     return this.changing(this.callAccepted('POST', '/clusters', { request, start }));
   }
+  async scalePool(clusterId: string, pool: string, count: number, start: StartRequest): Promise<Accepted> {
+    return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/pools/${encodeURIComponent(pool)}/scale`, { count, start }));
+  }
   async startClusterWorkflow(clusterId: string, start: StartRequest): Promise<Accepted> {
     return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/workflows`, start));
   }

@@ -1,0 +1,67 @@
+/**
+ * Scale a node pool to its new desired size (already recorded by sm when the workflow started):
+ * plan the machines to add or remove, provision the new ones, wait for their nodes, then remove
+ * the surplus — the machines the caller named, else the newest first.
+ */
+import { InputError } from '@cx/errors';
+import { done, wait, type WorkflowDefinition } from '../engine.js';
+import { createClusterWorkflow } from './cluster-create.js';
+import { POLL_MS, perMachine } from './machines.js';
+
+export const SCALE_POOL = 'cluster.scale';
+
+const reuse = (name: string) => {
+  const step = createClusterWorkflow.steps.find((s) => s.name === name);
+  if (!step) throw new Error(`cluster.create has no step ${name}`);
+  return step;
+};
+
+/** Index of a machine named `<cluster>-<pool>-<i>`, or -1. */
+const indexOf = (name: string, prefix: string): number => (name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)) ? Number(name.slice(prefix.length)) : -1);
+
+export const scalePoolWorkflow: WorkflowDefinition = {
+  name: SCALE_POOL,
+  version: 1,
+  steps: [
+    {
+      name: 'plan-scale',
+      async run(ctx) {
+        const { cluster, machines, run } = ctx;
+        const { pool, to, remove } = run.input as { pool: string; to: number; remove?: string[] };
+        const members = machines.filter((m) => m.pool === pool);
+        const role = pool === 'control-plane' ? 'control-plane' as const : 'worker' as const;
+        const prefix = pool === 'control-plane' ? `${cluster.name}-cp-` : `${cluster.name}-${pool}-`;
+        if (to >= members.length) {
+          let next = Math.max(-1, ...members.map((m) => indexOf(m.name, prefix))) + 1;
+          const added = Array.from({ length: to - members.length }, () => ({ name: `${prefix}${next++}`, pool, role, kubernetesVersion: cluster.kubernetesVersion }));
+          return done({ add: added.map((m) => m.name), remove: [] }, added.length > 0 ? [{ kind: 'upsertMachines', machines: added }] : []);
+        }
+        const surplus = members.length - to;
+        const named = (remove ?? []).map((name) => {
+          const machine = members.find((m) => m.name === name);
+          if (!machine) throw new InputError(`${name} is not a machine of pool ${pool}`);
+          return machine;
+        });
+        if (named.length > 0 && named.length !== surplus) throw new InputError(`name ${surplus} machines to remove, not ${named.length}`);
+        const chosen = named.length > 0 ? named : [...members].sort((a, b) => indexOf(b.name, prefix) - indexOf(a.name, prefix)).slice(0, surplus);
+        return done({ add: [], remove: chosen.map((m) => m.id) });
+      },
+    },
+    reuse('provision-machines'),
+    reuse('wait-nodes-ready'),
+    {
+      name: 'remove-machines',
+      async run(ctx) {
+        const { cluster, machines, run } = ctx;
+        const plan = run.steps[0]?.output as { remove: string[] } | undefined;
+        const leaving = machines.filter((m) => plan?.remove.includes(m.id));
+        if (leaving.length === 0) return done({ removed: 0 });
+        const fan = await perMachine(ctx, leaving, (m) => ({ op: 'delete-machine', provider: cluster.provider, clusterId: cluster.id, machineId: m.id }));
+        if (fan.failed.length > 0) throw fan.failed[0]!.error;
+        if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${leaving.length} machines removed`);
+        return done({ removed: leaving.map((m) => m.name) }, [{ kind: 'deleteMachines', ids: leaving.map((m) => m.id) }]);
+      },
+    },
+    reuse('mark-ready'),
+  ],
+};

@@ -1,0 +1,129 @@
+/**
+ * A tenant cluster on the kwok runtime, through the public API only, checked on the tenant's real
+ * kube-apiserver with the real kubectl: nodes Ready at the requested version, per-user kubeconfigs
+ * whose rights follow the cx grant, and nothing left running after the delete.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { Api, startCx, tempDir, type CxProcess } from '../support/cx.js';
+
+const run = promisify(execFile);
+
+interface KubernetesPeer { kubeApiserver: Record<string, string>; kubectl?: string }
+
+function kubernetesPeer(): KubernetesPeer & { raw: string } {
+  const raw = process.env['CX_TEST_KUBERNETES'];
+  assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)');
+  return { ...(JSON.parse(raw) as KubernetesPeer), raw };
+}
+
+describe('a cluster on the kwok runtime', () => {
+  const peer = kubernetesPeer();
+  const kubectl = peer.kubectl ?? 'kubectl';
+  const versions = Object.keys(peer.kubeApiserver).sort();
+  const version = versions[0]!;
+  let cx: CxProcess;
+  let admin: Api;
+  let clusterId = '';
+  const work = tempDir('kwok-e2e');
+
+  const kubeconfigOf = async (api: Api): Promise<string> => {
+    const answer = await api.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.match(answer.headers.get('content-type') ?? '', /yaml/);
+    const file = join(work, `${Math.random().toString(36).slice(2)}.kubeconfig`);
+    writeFileSync(file, answer.body as string, { mode: 0o600 });
+    return file;
+  };
+  const kubectlAs = (kubeconfig: string, ...args: string[]) => run(kubectl, ['--kubeconfig', kubeconfig, '--request-timeout=20s', ...args], { encoding: 'utf8' });
+
+  before(async () => {
+    const binariesFile = join(work, 'binaries.json');
+    writeFileSync(binariesFile, peer.raw);
+    cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile } });
+    admin = await Api.login(cx.base);
+  });
+  after(async () => {
+    await cx?.stop();
+  });
+
+  it('offers kwok with the versions whose kube-apiserver was built', async () => {
+    const providers = await admin.call('GET', '/api/v1/providers');
+    const kwok = providers.body.items.find((p: { name: string }) => p.name === 'kwok');
+    assert.ok(kwok, JSON.stringify(providers.body));
+    assert.deepEqual([...kwok.kubernetesVersions].sort(), versions);
+  });
+
+  it('creates a cluster whose nodes are Ready on its own kube-apiserver', async () => {
+    const created = await admin.call('POST', '/api/v1/clusters', { name: 'kw', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 2 }] });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    clusterId = created.body.cluster.id;
+    const run = await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000);
+    assert.equal(run.status, 'Succeeded', JSON.stringify(run.steps));
+    assert.deepEqual(run.steps.map((s: { name: string }) => s.name), ['plan-machines', 'provision-machines', 'wait-nodes-ready', 'configure-access', 'mark-ready']);
+    const cluster = (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body;
+    assert.equal(cluster.status, 'Ready');
+    assert.match(cluster.apiEndpoint, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const nodes = (await admin.call('GET', `/api/v1/clusters/${clusterId}/nodes`)).body.items;
+    assert.equal(nodes.length, 3);
+    assert.ok(nodes.every((n: { status: string; kubernetesVersion: string }) => n.status === 'Ready' && n.kubernetesVersion === version), JSON.stringify(nodes));
+
+    // On the tenant's API itself, as cx's admin: the same three nodes, Ready, at that version.
+    const adminConfig = await kubeconfigOf(admin);
+    const listed = JSON.parse((await kubectlAs(adminConfig, 'get', 'nodes', '-o', 'json')).stdout) as { items: Array<{ metadata: { name: string }; status: { conditions: Array<{ type: string; status: string }>; nodeInfo: { kubeletVersion: string } } }> };
+    assert.deepEqual(listed.items.map((n) => n.metadata.name).sort(), ['kw-cp-0', 'kw-workers-0', 'kw-workers-1']);
+    for (const node of listed.items) {
+      assert.equal(node.status.conditions.find((c) => c.type === 'Ready')?.status, 'True');
+      assert.equal(node.status.nodeInfo.kubeletVersion, `v${version}`);
+    }
+  });
+
+  it('hands each user a short-lived kubeconfig whose rights follow their grant', async () => {
+    assert.equal((await admin.call('POST', '/api/v1/users', { username: 'vivian', password: 'vivian-password' })).status, 201);
+    const vivian = await Api.login(cx.base, 'vivian', 'vivian-password');
+    assert.equal((await vivian.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`)).status, 404, 'no grant, no kubeconfig');
+    assert.equal((await admin.call('POST', '/api/v1/grants', { subject: { kind: 'user', name: 'vivian' }, object: { kind: 'cluster', id: clusterId }, role: 'viewer' })).status, 201);
+    const config = await kubeconfigOf(vivian);
+    assert.match((await kubectlAs(config, 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username} {.status.userInfo.groups}')).stdout, /^vivian .*cx:viewer/);
+    assert.equal((await kubectlAs(config, 'auth', 'can-i', 'list', 'pods', '--all-namespaces')).stdout.trim(), 'yes');
+    await kubectlAs(config, 'get', 'pods', '--all-namespaces');
+    await assert.rejects(kubectlAs(config, 'create', 'namespace', 'not-for-viewers'), (error: { stderr: string }) => /forbidden/i.test(error.stderr));
+    const certificate = (await kubectlAs(config, 'config', 'view', '--raw', '-o', 'jsonpath={.users[0].user.client-certificate-data}')).stdout;
+    const pem = join(work, 'vivian.pem');
+    writeFileSync(pem, Buffer.from(certificate, 'base64'));
+    const { stdout: enddate } = await run('openssl', ['x509', '-in', pem, '-noout', '-enddate'], { encoding: 'utf8' });
+    const notAfter = Date.parse(enddate.replace('notAfter=', ''));
+    assert.ok(notAfter <= Date.now() + 3600_000 + 60_000, `the certificate lives at most an hour (${enddate.trim()})`);
+    // The admin persona is cluster-admin there.
+    await kubectlAs(await kubeconfigOf(admin), 'create', 'namespace', 'made-by-admin');
+  });
+
+  it('scales a pool up and down (the named machine goes), with the tenant\'s nodes following', async () => {
+    const adminConfig = await kubeconfigOf(admin);
+    const nodeNames = async (): Promise<string[]> => (await kubectlAs(adminConfig, 'get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}')).stdout.split(' ').filter(Boolean).sort();
+    const up = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { count: 4 });
+    assert.equal(up.status, 202, JSON.stringify(up.body));
+    assert.equal((await admin.waitForWorkflow(up.body.workflow.id, ['Succeeded', 'Failed'], 120_000)).status, 'Succeeded');
+    assert.deepEqual(await nodeNames(), ['kw-cp-0', 'kw-workers-0', 'kw-workers-1', 'kw-workers-2', 'kw-workers-3']);
+    const down = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { count: 3, remove: ['kw-workers-1'] });
+    assert.equal(down.status, 202, JSON.stringify(down.body));
+    assert.equal((await admin.waitForWorkflow(down.body.workflow.id, ['Succeeded', 'Failed'], 120_000)).status, 'Succeeded');
+    assert.deepEqual(await nodeNames(), ['kw-cp-0', 'kw-workers-0', 'kw-workers-2', 'kw-workers-3']);
+    const nodes = (await admin.call('GET', `/api/v1/clusters/${clusterId}/nodes`)).body.items.map((n: { name: string }) => n.name).sort();
+    assert.deepEqual(nodes, ['kw-cp-0', 'kw-workers-0', 'kw-workers-2', 'kw-workers-3']);
+  });
+
+  it('deletes the cluster and leaves nothing running', async () => {
+    const { apiEndpoint } = (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body as { apiEndpoint: string };
+    const deleted = await admin.call('DELETE', `/api/v1/clusters/${clusterId}`);
+    assert.equal(deleted.status, 202);
+    assert.equal((await admin.waitForWorkflow(deleted.body.workflow.id, ['Succeeded', 'Failed'], 120_000)).status, 'Succeeded');
+    assert.equal((await admin.call('GET', `/api/v1/clusters/${clusterId}`)).status, 404);
+    assert.equal(existsSync(join(cx.dataDir, 'kwok', clusterId)), false, 'the runtime directory is gone');
+    await assert.rejects(fetch(`${apiEndpoint}/readyz`), 'the tenant kube-apiserver is stopped');
+  });
+});
