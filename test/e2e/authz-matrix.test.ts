@@ -120,6 +120,7 @@ describe('authorization matrix', () => {
     // A sim cluster has no API: an allowed caller is told so (409), not refused.
     'GET /api/v1/clusters/{id}/kubeconfig': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/kubeconfig` }) },
     'PATCH /api/v1/clusters/{id}/nodepools/{pool}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/workers`, body: INVALID }) },
+    'POST /api/v1/clusters/{id}/upgrade': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/upgrade`, body: INVALID }) },
     'GET /api/v1/clusters/{id}/nodes': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes` }) },
     'GET /api/v1/workflows/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}` }) },
     'GET /api/v1/workflows/{id}/events': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}/events` }) },

@@ -89,6 +89,19 @@ for (const variant of variants) {
       assert.deepEqual(workers, ['demo-workers-1']);
       assert.equal(simMachines(cx.dataDir, clusterId).length, 4);
 
+      // Upgrade: the skew policy refuses a downgrade and a skip of two minors; then one minor up.
+      const upgrade = (body: unknown) => api.call('POST', `/api/v1/clusters/${clusterId}/upgrade`, body);
+      assert.equal((await upgrade({ kubernetesVersion: '1.30.8' })).body.code, 'CX_INPUT_INVALID');
+      assert.equal((await upgrade({ kubernetesVersion: '1.31.4' })).body.code, 'CX_INPUT_INVALID');
+      assert.equal((await upgrade({ kubernetesVersion: '1.99.0' })).body.code, 'CX_INPUT_INVALID');
+      const upgraded = await upgrade({ kubernetesVersion: '1.32.2', maxUnavailable: 1 });
+      assert.equal(upgraded.status, 202, JSON.stringify(upgraded.body));
+      assert.equal((await upgrade({ kubernetesVersion: '1.32.2' })).body.code, 'CX_CLUSTER_BUSY', 'one mutating workflow at a time');
+      assert.equal((await api.follow(upgraded.body.workflow.id)).at(-1).status, 'Succeeded');
+      const after = (await api.call('GET', `/api/v1/clusters/${clusterId}`)).body;
+      assert.equal(after.kubernetesVersion, '1.32.2');
+      assert.ok((await api.call('GET', `/api/v1/clusters/${clusterId}/nodes`)).body.items.every((n: { kubernetesVersion: string }) => n.kubernetesVersion === '1.32.2'));
+
       const deleted = await api.call('DELETE', `/api/v1/clusters/${clusterId}`);
       assert.equal(deleted.status, 202, JSON.stringify(deleted.body));
       assert.equal(deleted.body.cluster.status, 'Deleting');

@@ -117,6 +117,21 @@ describe('a cluster on the kwok runtime', () => {
     assert.deepEqual(nodes, ['kw-cp-0', 'kw-workers-0', 'kw-workers-2', 'kw-workers-3']);
   });
 
+  it('upgrades one minor version: the tenant kube-apiserver and every node move to it', async () => {
+    const target = versions[1];
+    assert.ok(target, 'the Kubernetes peers hold two consecutive minor versions');
+    const adminConfig = await kubeconfigOf(admin);
+    const started = await admin.call('POST', `/api/v1/clusters/${clusterId}/upgrade`, { kubernetesVersion: target });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const finished = await admin.waitForWorkflow(started.body.workflow.id, ['Succeeded', 'Failed'], 180_000);
+    assert.equal(finished.status, 'Succeeded', JSON.stringify(finished.steps));
+    const server = JSON.parse((await kubectlAs(adminConfig, 'version', '-o', 'json')).stdout) as { serverVersion: { gitVersion: string } };
+    assert.equal(server.serverVersion.gitVersion, `v${target}`);
+    const kubelets = (await kubectlAs(adminConfig, 'get', 'nodes', '-o', 'jsonpath={.items[*].status.nodeInfo.kubeletVersion}')).stdout.split(' ');
+    assert.ok(kubelets.length > 0 && kubelets.every((v) => v === `v${target}`), kubelets.join(' '));
+    assert.equal((await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body.kubernetesVersion, target);
+  });
+
   it('deletes the cluster and leaves nothing running', async () => {
     const { apiEndpoint } = (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body as { apiEndpoint: string };
     const deleted = await admin.call('DELETE', `/api/v1/clusters/${clusterId}`);

@@ -28,7 +28,7 @@ export class KwokProvider implements Provider, NodeReader {
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions: readonly string[];
   readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false };
-  /** One bring-up at a time per cluster in this process (machines of a cluster are ensured in parallel). */
+  /** The last control-plane bring-up of each cluster in this process; the next one waits for it. */
   private readonly bringingUp = new Map<string, Promise<void>>();
 
   constructor(private readonly options: KwokProviderOptions) {
@@ -39,7 +39,8 @@ export class KwokProvider implements Provider, NodeReader {
     const plane = this.plane(spec.clusterId);
     if (!this.kubernetesVersions.includes(spec.kubernetesVersion)) throw new ProviderError(`kwok cannot run Kubernetes ${spec.kubernetesVersion} (it runs ${this.kubernetesVersions.join(', ')})`);
     if (!context) throw new ProviderError('the kwok provider needs the cluster\'s bootstrap material (EnsureContext) to bring up its control plane');
-    await this.bringUp(plane, context);
+    // A control-plane machine carries the version the control plane must run (an upgrade moves it).
+    await this.bringUp(plane, context, spec.role === 'control-plane' ? spec.kubernetesVersion : undefined);
     const api = this.api(plane);
     let node = await readNode(api, spec.name);
     if (node && node.metadata?.labels?.[LABEL.machine] !== spec.machineId) {
@@ -130,14 +131,21 @@ export class KwokProvider implements Provider, NodeReader {
     }));
   }
 
-  private async bringUp(plane: ControlPlane, context: EnsureContext): Promise<void> {
-    let pending = this.bringingUp.get(plane.clusterId);
-    if (!pending) {
-      pending = context.bootstrap().then((bootstrap) => plane.ensure(bootstrap)).finally(() => this.bringingUp.delete(plane.clusterId));
-      this.bringingUp.set(plane.clusterId, pending);
+  /** Ensures the control plane; one at a time per cluster in this process (its machines are ensured in parallel). */
+  private async bringUp(plane: ControlPlane, context: EnsureContext, version: string | undefined): Promise<void> {
+    const previous = this.bringingUp.get(plane.clusterId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(async () => {
+      const bootstrap = await context.bootstrap();
+      await plane.ensure(bootstrap, version ?? (plane.exists() ? undefined : bootstrap.kubernetesVersion));
+    });
+    this.bringingUp.set(plane.clusterId, next);
+    try {
+      await next;
+    } finally {
+      if (this.bringingUp.get(plane.clusterId) === next) this.bringingUp.delete(plane.clusterId);
     }
-    await pending;
   }
+
 
   private plane(clusterId: string): ControlPlane {
     if (!/^[A-Za-z0-9._-]+$/.test(clusterId)) throw new ProviderError(`cluster id ${clusterId} is not usable as a directory name`);

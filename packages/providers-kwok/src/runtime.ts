@@ -28,7 +28,7 @@ export interface ControlPlaneState {
   clusterId: string;
   kubernetesVersion: string;
   ports: { etcdClient: number; etcdPeer: number; api: number };
-  pids: { etcd?: number; apiserver?: number; kwok?: number };
+  pids: { etcd?: number | undefined; apiserver?: number | undefined; kwok?: number | undefined };
 }
 
 const READY_TIMEOUT_MS = 90_000;
@@ -59,12 +59,23 @@ export class ControlPlane {
     return `https://127.0.0.1:${this.state().ports.api}`;
   }
 
-  /** Brings the control plane up (or back up after a crash of any of its processes); idempotent. */
-  async ensure(bootstrap: ClusterBootstrap): Promise<void> {
-    const apiserverBinary = this.binaries.kubeApiserver[bootstrap.kubernetesVersion];
-    if (!apiserverBinary) throw new ProviderError(`the kwok runtime has no kube-apiserver ${bootstrap.kubernetesVersion} (it has ${Object.keys(this.binaries.kubeApiserver).join(', ')})`);
+  /**
+   * Brings the control plane up (or back up after a crash of any of its processes) at `version`
+   * (default: the version it runs, or the cluster's for a new one); a different version restarts
+   * the kube-apiserver with that version's binary, which is how this runtime upgrades. Idempotent.
+   */
+  async ensure(bootstrap: ClusterBootstrap, version?: string): Promise<void> {
     if (!this.exists()) await this.prepare(bootstrap);
     const state = this.state();
+    const wanted = version ?? state.kubernetesVersion;
+    const apiserverBinary = this.binaries.kubeApiserver[wanted];
+    if (!apiserverBinary) throw new ProviderError(`the kwok runtime has no kube-apiserver ${wanted} (it has ${Object.keys(this.binaries.kubeApiserver).join(', ')})`);
+    if (state.kubernetesVersion !== wanted) {
+      await stop(state.pids.apiserver);
+      state.pids.apiserver = undefined;
+      state.kubernetesVersion = wanted;
+      this.save(state);
+    }
     const pki = join(this.dir, 'pki');
     if (!alive(state.pids.etcd, this.binaries.etcd)) {
       state.pids.etcd = this.start('etcd', this.binaries.etcd, [

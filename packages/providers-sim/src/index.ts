@@ -56,6 +56,13 @@ export class SimProvider implements Provider, NodeReader {
   async ensureMachine(spec: MachineSpec): Promise<MachineStatus> {
     return this.serialise(spec.machineId, async () => {
       const existing = await this.read(spec.clusterId, spec.machineId);
+      if (existing && existing.spec.kubernetesVersion !== spec.kubernetesVersion && spec.kubernetesVersion) {
+        // An upgrade in place: the simulated kubelet restarts at the new version.
+        await this.operate();
+        existing.spec = { ...existing.spec, kubernetesVersion: spec.kubernetesVersion };
+        existing.bootedAt = Date.now();
+        await this.write(existing);
+      }
       if (existing) return this.status(existing);
       await this.operate();
       const now = Date.now();

@@ -43,10 +43,11 @@ export interface Accepted {
 /** A change a workflow step makes to the state, committed together with the step's result. */
 export type StepEffect =
   | { kind: 'upsertMachines'; machines: Array<{ name: string; pool: string; role: 'control-plane' | 'worker'; kubernetesVersion: string }> }
-  | { kind: 'updateMachines'; machines: Array<{ id: string; phase?: string; providerId?: string | null; addresses?: string[]; nodeStatus?: 'Ready' | 'NotReady' }> }
+  | { kind: 'updateMachines'; machines: Array<{ id: string; phase?: string; providerId?: string | null; addresses?: string[]; nodeStatus?: 'Ready' | 'NotReady'; kubernetesVersion?: string }> }
   | { kind: 'deleteMachines'; ids: string[] }
   | { kind: 'setClusterStatus'; status: ClusterStatus; message?: string | null }
   | { kind: 'setClusterEndpoint'; apiEndpoint: string }
+  | { kind: 'setClusterVersion'; kubernetesVersion: string }
   | { kind: 'deleteCluster' };
 
 export interface StepError { code: string; message: string; retryable?: boolean }
@@ -383,6 +384,7 @@ export class StateStore {
           if (m.providerId !== undefined) changes['provider_id'] = m.providerId;
           if (m.addresses !== undefined) changes['addresses'] = JSON.stringify(m.addresses);
           if (m.nodeStatus !== undefined) changes['node_status'] = m.nodeStatus;
+          if (m.kubernetesVersion !== undefined) changes['kubernetes_version'] = m.kubernetesVersion;
           await trx('machines').where({ id: m.id, cluster_id: clusterId }).update(changes);
         }
         return;
@@ -392,6 +394,12 @@ export class StateStore {
       case 'setClusterStatus':
         await trx('clusters').where({ id: clusterId }).update({ status: effect.status, status_message: effect.message ?? null, updated_at: now, version: trx.raw('version + 1') });
         return;
+      case 'setClusterVersion': {
+        const row = await trx('clusters').where({ id: clusterId }).first('spec') as { spec: string };
+        const spec = { ...JSON.parse(row.spec) as ClusterCreateRequest, kubernetesVersion: effect.kubernetesVersion };
+        await trx('clusters').where({ id: clusterId }).update({ kubernetes_version: effect.kubernetesVersion, spec: JSON.stringify(spec), updated_at: now, version: trx.raw('version + 1') });
+        return;
+      }
       case 'setClusterEndpoint':
         await trx('clusters').where({ id: clusterId }).update({ api_endpoint: effect.apiEndpoint, updated_at: now, version: trx.raw('version + 1') });
         return;

@@ -15,6 +15,7 @@ import { SmClient } from './sm-client.js';
 import { createClusterWorkflow } from './workflows/cluster-create.js';
 import { deleteClusterWorkflow } from './workflows/cluster-delete.js';
 import { scalePoolWorkflow } from './workflows/cluster-scale.js';
+import { upgradeClusterWorkflow } from './workflows/cluster-upgrade.js';
 
 export interface WfmApp {
   app: FastifyInstance;
@@ -50,6 +51,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   engine.register(createClusterWorkflow);
   engine.register(deleteClusterWorkflow);
   engine.register(scalePoolWorkflow);
+  engine.register(upgradeClusterWorkflow);
 
   const providers = async (): Promise<ProviderInfo[]> => {
     assertQueueUp();

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   clusterAcceptedSchema, clusterCreateRequestSchema, clusterSchema, idParamsSchema, listQuerySchema, listSchema,
   MAX_POOL_COUNT, nodeSchema, problemSchema, providerSchema, workflowSchema,
-  type AccessObject, type ClusterCreateRequest, type ProviderInfo,
+  KUBERNETES_VERSION, type AccessObject, type Cluster, type ClusterCreateRequest, type ProviderInfo,
 } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
 import { onParam, type AccessGuard } from './auth.js';
@@ -16,6 +16,7 @@ import type { Run, SmClient, StartRequest, Accepted } from './sm-client.js';
 import { CREATE_CLUSTER } from './workflows/cluster-create.js';
 import { DELETE_CLUSTER } from './workflows/cluster-delete.js';
 import { SCALE_POOL } from './workflows/cluster-scale.js';
+import { UPGRADE_CLUSTER } from './workflows/cluster-upgrade.js';
 
 export interface PublicRouteDeps {
   sm: SmClient;
@@ -121,6 +122,28 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     return acceptWorkflow(reply, engine, accepted);
   });
 
+  app.post<{ Params: { id: string }; Body: { kubernetesVersion: string; maxUnavailable: number } }>('/clusters/:id/upgrade', {
+    config: { access: onParam('operator', 'cluster') },
+    schema: {
+      tags: ['clusters'], headers: idempotencyHeaders, params: idParamsSchema,
+      summary: 'Upgrade the Kubernetes version: one minor at a time (or a newer patch), the control plane first, then the workers maxUnavailable at a time',
+      body: {
+        type: 'object', additionalProperties: false, required: ['kubernetesVersion'],
+        properties: {
+          kubernetesVersion: { type: 'string', pattern: KUBERNETES_VERSION, description: 'One of the provider\'s kubernetesVersions' },
+          maxUnavailable: { type: 'integer', minimum: 1, maximum: MAX_POOL_COUNT, default: 1, description: 'Workers upgraded at once' },
+        },
+      },
+      response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } },
+    },
+  }, async (request, reply) => {
+    const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+    checkUpgrade(cluster, request.body.kubernetesVersion, await deps.providers());
+    deps.assertQueueUp();
+    const accepted = await sm.startClusterWorkflow(request.params.id, startRequest(request, engine.definition(UPGRADE_CLUSTER), 'Updating', { ...request.body, from: cluster.kubernetesVersion }));
+    return acceptWorkflow(reply, engine, accepted);
+  });
+
   app.get<{ Params: { id: string } }>('/clusters/:id/nodes', {
     config: { access: onParam('viewer', 'cluster') },
     schema: { tags: ['clusters'], summary: 'Nodes of a cluster', params: idParamsSchema, response: { 200: listSchema(nodeSchema), ...errors } },
@@ -206,6 +229,21 @@ async function checkClusterRequest(body: ClusterCreateRequest, providers: Provid
   for (const [i, pool] of (body.nodePools ?? []).entries()) {
     if (seen.has(pool.name)) throw new InputError(`node pool name ${pool.name} is used twice or is reserved`, [{ field: `body.nodePools.${i}.name`, message: 'must be unique and not control-plane' }]);
     seen.add(pool.name);
+  }
+}
+
+/** The version skew policy: never down, never the same, at most one minor up (patches of the same minor are fine). */
+function checkUpgrade(cluster: Cluster, target: string, providers: ProviderInfo[]): void {
+  const field = 'body.kubernetesVersion';
+  const offered = providers.find((p) => p.name === cluster.provider)?.kubernetesVersions ?? [];
+  if (!offered.includes(target)) throw new InputError(`provider ${cluster.provider} cannot install Kubernetes ${target}`, [{ field, message: `must be one of: ${offered.join(', ') || 'none (is the provider running?)'}` }]);
+  const [fromMajor, fromMinor, fromPatch] = cluster.kubernetesVersion.split('.').map(Number) as [number, number, number];
+  const [toMajor, toMinor, toPatch] = target.split('.').map(Number) as [number, number, number];
+  if (toMajor !== fromMajor || toMinor < fromMinor || (toMinor === fromMinor && toPatch <= fromPatch)) {
+    throw new InputError(`cluster ${cluster.name} runs ${cluster.kubernetesVersion}; ${target} is not an upgrade`, [{ field, message: `must be newer than ${cluster.kubernetesVersion}` }]);
+  }
+  if (toMinor > fromMinor + 1) {
+    throw new InputError(`Kubernetes upgrades one minor version at a time: from ${cluster.kubernetesVersion} go to ${fromMajor}.${fromMinor + 1}.x first`, [{ field, message: `must be ${fromMajor}.${fromMinor}.x or ${fromMajor}.${fromMinor + 1}.x` }]);
   }
 }
 

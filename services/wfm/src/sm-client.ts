@@ -36,10 +36,11 @@ export interface Run {
 
 export type StepEffect =
   | { kind: 'upsertMachines'; machines: Array<{ name: string; pool: string; role: 'control-plane' | 'worker'; kubernetesVersion: string }> }
-  | { kind: 'updateMachines'; machines: Array<{ id: string; phase?: string; providerId?: string | null; addresses?: string[]; nodeStatus?: 'Ready' | 'NotReady' }> }
+  | { kind: 'updateMachines'; machines: Array<{ id: string; phase?: string; providerId?: string | null; addresses?: string[]; nodeStatus?: 'Ready' | 'NotReady'; kubernetesVersion?: string }> }
   | { kind: 'deleteMachines'; ids: string[] }
   | { kind: 'setClusterStatus'; status: ClusterStatus; message?: string | null }
   | { kind: 'setClusterEndpoint'; apiEndpoint: string }
+  | { kind: 'setClusterVersion'; kubernetesVersion: string }
   | { kind: 'deleteCluster' };
 
 export class SmClient {

@@ -1,0 +1,56 @@
+/**
+ * Upgrade a cluster's Kubernetes version, the kubeadm way: the control plane first, one machine at
+ * a time (etcd keeps its quorum), then the workers, `maxUnavailable` at a time. The nodes the
+ * tenant API reports are the truth: each invocation of a step looks at them, moves the next
+ * machines on (the provider converges a machine to the version in its spec), and waits, so that a
+ * step interrupted anywhere resumes where the cluster actually is. A failed upgrade is retried from
+ * its failed step.
+ */
+import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
+import { done, wait, type StepContext, type StepResult, type WorkflowDefinition } from '../engine.js';
+import type { Machine } from '../sm-client.js';
+import { POLL_MS } from './machines.js';
+
+export const UPGRADE_CLUSTER = 'cluster.upgrade';
+
+interface UpgradeInput { kubernetesVersion: string; maxUnavailable: number }
+
+async function roll(ctx: StepContext, role: Machine['role'], batch: number): Promise<StepResult> {
+  const { cluster, machines, run } = ctx;
+  const { kubernetesVersion: target } = run.input as unknown as UpgradeInput;
+  const members = machines.filter((m) => m.role === role);
+  const listed = await ctx.operation<NodeStatus[]>(`nodes-${ctx.poll}`, { op: 'list-nodes', provider: cluster.provider, clusterId: cluster.id });
+  if (listed.state === 'failed') throw listed.error;
+  if (listed.state === 'pending') return wait(POLL_MS / 4);
+  const nodeOf = new Map(listed.result.map((n) => [n.machineId, n]));
+  const upgraded = (m: Machine): boolean => nodeOf.get(m.id)?.kubernetesVersion === target && nodeOf.get(m.id)?.status === 'Ready';
+  const remaining = members.filter((m) => !upgraded(m));
+  if (remaining.length === 0) {
+    return done({ upgraded: members.map((m) => m.name) }, [{ kind: 'updateMachines', machines: members.map((m) => ({ id: m.id, kubernetesVersion: target, nodeStatus: 'Ready' as const })) }]);
+  }
+  // The machines in flight: those already asked to move (their operation exists), else the next batch.
+  for (const machine of remaining.slice(0, batch)) {
+    const ensured = await ctx.operation<MachineStatus>(`${machine.id}.${target}`, {
+      op: 'ensure-machine', provider: cluster.provider,
+      spec: { machineId: machine.id, clusterId: cluster.id, name: machine.name, role: machine.role, pool: machine.pool, kubernetesVersion: target },
+    });
+    if (ensured.state === 'failed') throw ensured.error;
+  }
+  return wait(POLL_MS, `${role === 'control-plane' ? 'control plane' : 'workers'}: ${members.length - remaining.length}/${members.length} at ${target}`, true);
+}
+
+export const upgradeClusterWorkflow: WorkflowDefinition = {
+  name: UPGRADE_CLUSTER,
+  version: 1,
+  steps: [
+    { name: 'upgrade-control-plane', run: (ctx) => roll(ctx, 'control-plane', 1) },
+    { name: 'upgrade-workers', run: (ctx) => roll(ctx, 'worker', Math.max(1, (ctx.run.input as unknown as UpgradeInput).maxUnavailable)) },
+    {
+      name: 'mark-upgraded',
+      async run(ctx) {
+        const { kubernetesVersion } = ctx.run.input as unknown as UpgradeInput;
+        return done({ kubernetesVersion }, [{ kind: 'setClusterVersion', kubernetesVersion }, { kind: 'setClusterStatus', status: 'Ready', message: null }]);
+      },
+    },
+  ],
+};
