@@ -293,14 +293,19 @@ forget_pid() {
 }
 
 # free_port VAR: sets VAR to a free loopback port not handed out before in this run (not in a
-# $(...) subshell, so that USED_PORTS remembers it).
+# $(...) subshell, so that USED_PORTS remembers it). Ports come from below the kernel's ephemeral
+# range: a port there may be the source port of some connection (apiserver -> etcd, ...), which
+# a connect test does not see but which makes bind() fail with "address already in use".
 USED_PORTS=" "
 free_port() {
-  local p i
+  local p i lo=32768 _hi
+  read -r lo _hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  ((lo > 12000)) || lo=32768
   for ((i = 0; i < 200; i++)); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % (lo - 10000)))
     [[ "$USED_PORTS" == *" $p "* ]] && continue
     port_in_use "$p" && continue
+    if command -v ss >/dev/null 2>&1 && [[ -n "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]]; then continue; fi
     USED_PORTS+="$p "
     printf -v "$1" '%s' "$p"; return 0
   done

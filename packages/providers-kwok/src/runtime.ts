@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
@@ -90,7 +90,9 @@ export class ControlPlane {
       state.pids.apiserver = this.start('kube-apiserver', apiserverBinary, [
         `--etcd-servers=http://127.0.0.1:${state.ports.etcdClient}`, '--bind-address=127.0.0.1', `--secure-port=${state.ports.api}`,
         `--tls-cert-file=${join(pki, 'apiserver.crt')}`, `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
-        `--client-ca-file=${join(pki, 'ca.crt')}`, '--authorization-mode=Node,RBAC', '--service-cluster-ip-range=10.96.0.0/16',
+        `--client-ca-file=${join(pki, 'ca.crt')}`, '--authorization-mode=Node,RBAC',
+        // 1.37 refuses a loopback advertise address under the default endpoint reconciler; with none it is fine.
+        '--advertise-address=127.0.0.1', '--endpoint-reconciler-type=none', '--service-cluster-ip-range=10.96.0.0/16',
         '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${join(pki, 'sa.pub')}`,
         `--service-account-signing-key-file=${join(pki, 'sa.key')}`, `--requestheader-client-ca-file=${join(pki, 'front-proxy-ca.crt')}`,
         '--allow-privileged=true', '--enable-priority-and-fairness=false', '--profiling=false', '--v=0',
@@ -233,12 +235,21 @@ async function stop(pid: number | undefined): Promise<void> {
   try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A free port below the kernel's ephemeral range (32768–60999): a port from that range, free when
+ * probed, can be taken as the source port of an outgoing connection before the server binds it.
+ */
+async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canBind(port)) return port;
+  }
+  throw new ProviderUnavailableError('no free port below 32768 on 127.0.0.1 for a tenant control plane');
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false)).listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
