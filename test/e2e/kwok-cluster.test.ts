@@ -132,6 +132,34 @@ describe('a cluster on the kwok runtime', () => {
     assert.equal((await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body.kubernetesVersion, target);
   });
 
+  it('drains a node before removing it: a PodDisruptionBudget blocks it visibly, and a retry finishes once it is relaxed', async () => {
+    const adminConfig = await kubeconfigOf(admin);
+    const manifest = join(work, 'web.yaml');
+    const pod = (n: number): string => `apiVersion: v1\nkind: Pod\nmetadata: {name: web-${n}, namespace: default, labels: {app: web}}\nspec: {nodeName: kw-workers-0, containers: [{name: web, image: nginx}]}\n`;
+    writeFileSync(manifest, [pod(0), pod(1), 'apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: default}\nspec: {minAvailable: 2, selector: {matchLabels: {app: web}}}\n'].join('---\n'));
+    await kubectlAs(adminConfig, 'apply', '-f', manifest);
+    await kubectlAs(adminConfig, 'wait', '--for=condition=Ready', 'pod/web-0', 'pod/web-1', '--timeout=30s');
+    // This runtime has no disruption controller: write the status it would compute (2 healthy, none may go).
+    const pdbStatus = JSON.stringify({ status: { observedGeneration: 1, currentHealthy: 2, desiredHealthy: 2, expectedPods: 2, disruptionsAllowed: 0 } });
+    await kubectlAs(adminConfig, 'patch', 'poddisruptionbudget', 'web', '--subresource=status', '--type=merge', '-p', pdbStatus);
+
+    const scaled = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { count: 2, remove: ['kw-workers-0'], drainTimeoutSeconds: 3 });
+    assert.equal(scaled.status, 202, JSON.stringify(scaled.body));
+    const blocked = await admin.waitForWorkflow(scaled.body.workflow.id, ['Succeeded', 'Failed'], 60_000);
+    assert.equal(blocked.status, 'Failed');
+    const step = blocked.steps.find((s: { name: string }) => s.name === 'remove-machines');
+    assert.equal(step.error.code, 'CX_DRAIN_BLOCKED', JSON.stringify(step));
+    assert.match(step.error.message, /kw-workers-0: 2 pod\(s\) left, blocked by PodDisruptionBudget default\/web/);
+    assert.equal((await kubectlAs(adminConfig, 'get', 'node', 'kw-workers-0', '-o', 'jsonpath={.spec.unschedulable}')).stdout, 'true', 'the node stays cordoned');
+    assert.match((await kubectlAs(adminConfig, 'get', 'pods', '-o', 'name')).stdout, /web-0/, 'nothing was evicted');
+
+    await kubectlAs(adminConfig, 'delete', 'poddisruptionbudget', 'web');
+    assert.equal((await admin.call('POST', `/api/v1/workflows/${scaled.body.workflow.id}/retry`)).status, 200);
+    assert.equal((await admin.waitForWorkflow(scaled.body.workflow.id, ['Succeeded', 'Failed'], 60_000)).status, 'Succeeded');
+    assert.equal((await kubectlAs(adminConfig, 'get', 'pods', '-o', 'name')).stdout.trim(), '', 'the pods were evicted');
+    assert.doesNotMatch((await kubectlAs(adminConfig, 'get', 'nodes', '-o', 'name')).stdout, /kw-workers-0/);
+  });
+
   it('deletes the cluster and leaves nothing running', async () => {
     const { apiEndpoint } = (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body as { apiEndpoint: string };
     const deleted = await admin.call('DELETE', `/api/v1/clusters/${clusterId}`);

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   CX_CLUSTER_BUSY: { status: 409, title: 'Cluster has a workflow in progress' },
   CX_VERSION_CONFLICT: { status: 409, title: 'Resource changed concurrently' },
   CX_WORKFLOW_STATE: { status: 409, title: 'Workflow is not in a state that allows this' },
+  CX_DRAIN_BLOCKED: { status: 409, title: 'Node drain blocked' },
   CX_IDEMPOTENCY_MISMATCH: { status: 422, title: 'Idempotency-Key reused with a different request' },
   CX_QUOTA_EXCEEDED: { status: 422, title: 'Resource group quota exceeded' },
   CX_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },

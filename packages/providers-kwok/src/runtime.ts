@@ -1,15 +1,18 @@
 /**
  * The processes of one tenant control plane on this box: etcd, kube-apiserver (with the cluster's
- * CA from cx as its client CA) and a kwok controller that keeps the cluster's nodes alive. They
+ * CA from cx as its client CA) and a kwok controller that keeps the cluster's nodes alive. There is
+ * no kube-controller-manager: the runtime does the little of its work tenants notice at once
+ * (aggregated roles, the default ServiceAccount); Deployments, node lifecycle and PDB status are
+ * not computed. They
  * run detached from cx, with their pids, ports and logs under the cluster's directory, so that they
  * outlive a restart of cx as real infrastructure would, and are found again afterwards.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { issueCertificate, renderKubeconfig } from '@cx/k8s';
 import type { ClusterBootstrap } from '@cx/sddc-contract';
 import { ProviderError, ProviderUnavailableError } from '@cx/errors';
@@ -101,10 +104,11 @@ export class ControlPlane {
     }
     await this.waitReady();
     await aggregateClusterRoles(this.kubeconfigPath);
+    await ensureDefaultServiceAccount(this.kubeconfigPath);
     if (!alive(state.pids.kwok, this.binaries.kwok)) {
       state.pids.kwok = this.start('kwok', this.binaries.kwok, [
         `--kubeconfig=${this.kubeconfigPath}`, '--manage-all-nodes=false', `--manage-nodes-with-annotation-selector=${KWOK_ANNOTATION.key}=${KWOK_ANNOTATION.value}`,
-        ...stageFiles(this.binaries.kwokStages).map((file) => `--config=${file}`), '--node-lease-duration-seconds=0',
+        ...stageFiles(this.binaries.kwokStages).map((file) => `--config=${file}`), '--node-lease-duration-seconds=40',
       ]);
       this.save(state);
     }
@@ -195,6 +199,21 @@ async function aggregateClusterRoles(kubeconfigPath: string): Promise<void> {
   }
 }
 
+/**
+ * The `default` ServiceAccount of the `default` namespace, which kube-controller-manager's
+ * service-account controller would create: without it no pod can be created there.
+ */
+async function ensureDefaultServiceAccount(kubeconfigPath: string): Promise<void> {
+  const config = new KubeConfig();
+  config.loadFromFile(kubeconfigPath);
+  const core = config.makeApiClient(CoreV1Api);
+  try {
+    await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'default' } } });
+  } catch (error) {
+    if ((error as { code?: number }).code !== 409) throw error;
+  }
+}
+
 async function fetchReadyz(port: number, caFile: string): Promise<boolean> {
   const { request } = await import('node:https');
   return new Promise((resolve) => {
@@ -207,8 +226,9 @@ async function fetchReadyz(port: number, caFile: string): Promise<boolean> {
   });
 }
 
+/** Every kwok Stage manifest of the profile (node initialize / heartbeat with lease, pod ready / complete / delete). */
 function stageFiles(dir: string): string[] {
-  return ['node-initialize.yaml', 'node-heartbeat-with-lease.yaml', 'node-heartbeat.yaml'].map((f) => join(dir, f)).filter((f) => existsSync(f)).slice(0, 2);
+  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(dir, f));
 }
 
 /** Whether `pid` is a live process running `binary` (a recycled pid running something else is not ours). */

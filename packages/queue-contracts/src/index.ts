@@ -29,7 +29,11 @@ export type SddcOperation =
   | { op: 'list-nodes'; provider: string; clusterId: string }
   | { op: 'set-power'; provider: string; clusterId: string; machineId: string; action: PowerAction }
   /** Binds cx's roles to Kubernetes roles inside the tenant cluster (RBAC), through its API. */
-  | { op: 'configure-access'; provider: string; clusterId: string };
+  | { op: 'configure-access'; provider: string; clusterId: string }
+  /** Marks a node unschedulable (or schedulable again with `unschedulable: false`). */
+  | { op: 'cordon-node'; provider: string; clusterId: string; nodeName: string; unschedulable: boolean }
+  /** One pass of a PDB-aware drain: evictions, then what is left and which budgets refused. */
+  | { op: 'drain-node'; provider: string; clusterId: string; nodeName: string };
 
 /**
  * Id of an sddc operation started by a workflow step: one per (run, step, generation, subject),

@@ -18,7 +18,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { connectRedis } from './redis.js';
 import { SmBootstrapClient } from './sm.js';
-import { configureAccess } from './tenant.js';
+import { configureAccess, cordon, drainOnce } from './tenant.js';
 
 export interface SddcApp {
   app: FastifyInstance;
@@ -116,6 +116,8 @@ async function runOperation(registry: ProviderRegistry, job: Job<SddcOperation>,
     case 'list-nodes': return nodes.listNodes(operation.clusterId);
     case 'set-power': await provider.setPower(operation.clusterId, operation.machineId, operation.action); return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
     case 'configure-access': return configureAccess(await sm.adminCredentials(operation.clusterId));
+    case 'cordon-node': return cordon(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.unschedulable);
+    case 'drain-node': return drainOnce(await sm.adminCredentials(operation.clusterId), operation.nodeName);
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * Work sddc does inside tenant clusters through their Kubernetes API, with a short-lived admin
- * certificate sm signs for it. For now: the RBAC that gives each cx role its Kubernetes role.
+ * certificate sm signs for it: the RBAC that gives each cx role its Kubernetes role, and cordon /
+ * drain of nodes through the eviction API, which honours PodDisruptionBudgets.
  */
-import { KubeConfig, RbacAuthorizationV1Api, type V1ClusterRoleBinding } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, PolicyV1Api, RbacAuthorizationV1Api, type V1ClusterRoleBinding, type V1Pod } from '@kubernetes/client-node';
 import { ProviderError, ProviderUnavailableError } from '@cx/errors';
 import type { TenantAdminCredentials } from './sm.js';
 
@@ -36,6 +37,67 @@ export async function configureAccess(credentials: TenantAdminCredentials): Prom
     names.push(name);
   }
   return { bindings: names };
+}
+
+/** Marks a node (un)schedulable; idempotent. */
+export async function cordon(credentials: TenantAdminCredentials, nodeName: string, unschedulable = true): Promise<{ node: string; unschedulable: boolean }> {
+  const api = client(credentials).makeApiClient(CoreV1Api);
+  await tenantCall(async () => {
+    for (let attempt = 1; ; attempt++) {
+      const node = await api.readNode({ name: nodeName });
+      if ((node.spec?.unschedulable ?? false) === unschedulable) return;
+      node.spec = { ...node.spec, unschedulable };
+      try {
+        await api.replaceNode({ name: nodeName, body: node });
+        return;
+      } catch (error) {
+        if ((error as { code?: number }).code !== 409 || attempt >= 5) throw error;
+      }
+    }
+  });
+  return { node: nodeName, unschedulable };
+}
+
+/**
+ * One pass of a drain: asks the eviction API to evict every pod of the node that a drain moves
+ * (not DaemonSet pods, not static pods), and answers what is left and which PodDisruptionBudgets
+ * refused an eviction. Call it again until nothing is left; the caller owns the deadline.
+ */
+export async function drainOnce(credentials: TenantAdminCredentials, nodeName: string): Promise<{ node: string; remaining: number; blockedBy: string[]; pods: string[] }> {
+  const config = client(credentials);
+  const core = config.makeApiClient(CoreV1Api);
+  const policy = config.makeApiClient(PolicyV1Api);
+  const pods = (await tenantCall(() => core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` }))).items.filter(movable);
+  const blockedBy = new Set<string>();
+  for (const pod of pods) {
+    if (pod.metadata?.deletionTimestamp) continue; // already leaving
+    const { name, namespace } = pod.metadata as { name: string; namespace: string };
+    try {
+      await core.createNamespacedPodEviction({ name, namespace, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } } });
+    } catch (error) {
+      const status = (error as { code?: number }).code;
+      if (status === 404) continue;
+      if (status !== 429) await tenantCall(() => Promise.reject(error instanceof Error ? error : new Error(String(error))));
+      // 429: a PodDisruptionBudget forbids it now; name the budgets that select this pod.
+      const budgets = (await tenantCall(() => policy.listNamespacedPodDisruptionBudget({ namespace }))).items;
+      for (const budget of budgets) {
+        const selector = budget.spec?.selector?.matchLabels ?? {};
+        if (Object.entries(selector).every(([k, v]) => pod.metadata?.labels?.[k] === v)) blockedBy.add(`${namespace}/${budget.metadata?.name ?? '?'}`);
+      }
+      if (blockedBy.size === 0) blockedBy.add(`${namespace}/${name} (eviction refused: ${status})`);
+    }
+  }
+  const left = (await tenantCall(() => core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` }))).items.filter(movable);
+  return {
+    node: nodeName, remaining: left.length, blockedBy: [...blockedBy].sort(),
+    pods: left.map((p) => `${p.metadata?.namespace}/${p.metadata?.name} ${p.metadata?.deletionTimestamp ? 'terminating' : (p.status?.phase ?? 'Unknown')}`),
+  };
+}
+
+/** Pods a drain moves: not those of DaemonSets (they belong to every node) nor static (mirror) pods. */
+function movable(pod: V1Pod): boolean {
+  if (pod.metadata?.annotations?.['kubernetes.io/config.mirror']) return false;
+  return !(pod.metadata?.ownerReferences ?? []).some((owner) => owner.kind === 'DaemonSet');
 }
 
 function client(credentials: TenantAdminCredentials): KubeConfig {

@@ -337,7 +337,7 @@ export class StateStore {
       const now = nowIso();
       const input = JSON.parse(run.input) as { clusterStatus?: ClusterStatus };
       await this.lockCluster(trx, cluster, runId, input.clusterStatus ?? 'Updating', now);
-      await trx('workflow_steps').where({ run_id: runId }).where('idx', '>=', run.current_step).update({ status: 'Pending', error: null, finished_at: null });
+      await trx('workflow_steps').where({ run_id: runId }).where('idx', '>=', run.current_step).update({ status: 'Pending', error: null, started_at: null, finished_at: null });
       await this.updateRun(trx, run, { status: 'Pending', generation: run.generation + 1, error: null, finished_at: null, updated_at: now });
     }));
     return this.getRun(runId);

@@ -101,7 +101,7 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     return acceptWorkflow(reply, engine, accepted);
   });
 
-  app.patch<{ Params: { id: string; pool: string }; Body: { count: number; remove?: string[] } }>('/clusters/:id/nodepools/:pool', {
+  app.patch<{ Params: { id: string; pool: string }; Body: { count: number; remove?: string[]; drainTimeoutSeconds?: number } }>('/clusters/:id/nodepools/:pool', {
     config: { access: onParam('operator', 'cluster') },
     schema: {
       tags: ['clusters'], summary: 'Scale a node pool (`control-plane` for the control plane); runs the scale workflow', headers: idempotencyHeaders,
@@ -111,6 +111,7 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
         properties: {
           count: { type: 'integer', minimum: 0, maximum: MAX_POOL_COUNT },
           remove: { type: 'array', maxItems: MAX_POOL_COUNT, uniqueItems: true, items: { type: 'string', maxLength: 128 }, description: 'When scaling down: the machines to remove (default: the newest)' },
+          drainTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 86400, description: 'How long draining a removed node may be blocked (by PodDisruptionBudgets) before the workflow fails; default 300' },
         },
       },
       response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } },
@@ -118,7 +119,9 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
   }, async (request, reply) => {
     deps.assertQueueUp();
     const accepted = await sm.scalePool(request.params.id, request.params.pool, request.body.count,
-      startRequest(request, engine.definition(SCALE_POOL), 'Updating', request.body.remove ? { remove: request.body.remove } : {}));
+      startRequest(request, engine.definition(SCALE_POOL), 'Updating', {
+        ...(request.body.remove ? { remove: request.body.remove } : {}), ...(request.body.drainTimeoutSeconds ? { drainTimeoutSeconds: request.body.drainTimeoutSeconds } : {}),
+      }));
     return acceptWorkflow(reply, engine, accepted);
   });
 

@@ -3,12 +3,16 @@
  * plan the machines to add or remove, provision the new ones, wait for their nodes, then remove
  * the surplus — the machines the caller named, else the newest first.
  */
-import { InputError } from '@cx/errors';
+import { CxError, InputError } from '@cx/errors';
 import { done, wait, type WorkflowDefinition } from '../engine.js';
 import { createClusterWorkflow } from './cluster-create.js';
 import { POLL_MS, perMachine } from './machines.js';
 
 export const SCALE_POOL = 'cluster.scale';
+
+/** How long a drain may be blocked (by PodDisruptionBudgets) before the workflow fails, unless the request says otherwise. */
+const DRAIN_TIMEOUT_SECONDS = 300;
+const DRAIN_POLL_MS = 1_000;
 
 const reuse = (name: string) => {
   const step = createClusterWorkflow.steps.find((s) => s.name === name);
@@ -50,12 +54,35 @@ export const scalePoolWorkflow: WorkflowDefinition = {
     reuse('provision-machines'),
     reuse('wait-nodes-ready'),
     {
+      // Cordon, drain through the eviction API (PodDisruptionBudgets are honoured, and a blocked
+      // drain says which budget blocks it), then delete. Providers without a Kubernetes API skip the drain.
       name: 'remove-machines',
       async run(ctx) {
         const { cluster, machines, run } = ctx;
         const plan = run.steps[0]?.output as { remove: string[] } | undefined;
         const leaving = machines.filter((m) => plan?.remove.includes(m.id));
         if (leaving.length === 0) return done({ removed: 0 });
+        if (cluster.apiEndpoint) {
+          const cordoned = await perMachine(ctx, leaving, (m) => ({ op: 'cordon-node', provider: cluster.provider, clusterId: cluster.id, nodeName: m.name, unschedulable: true }), 'cordon');
+          if (cordoned.failed.length > 0) throw cordoned.failed[0]!.error;
+          if (cordoned.pending > 0) return wait(POLL_MS, `cordoning ${leaving.length} nodes`);
+          const drained = await perMachine<{ node: string; remaining: number; blockedBy: string[]; pods: string[] }>(ctx, leaving,
+            (m) => ({ op: 'drain-node', provider: cluster.provider, clusterId: cluster.id, nodeName: m.name }), `drain-${ctx.poll}`);
+          if (drained.failed.length > 0) throw drained.failed[0]!.error;
+          if (drained.pending > 0) return wait(POLL_MS / 4);
+          const busy = [...drained.results.values()].filter((r) => r.remaining > 0);
+          if (busy.length > 0) {
+            const reason = busy.map((r) => `${r.node}: ${r.remaining} pod(s) left${r.blockedBy.length ? `, blocked by PodDisruptionBudget ${r.blockedBy.join(', ')}` : ` (${r.pods.join(', ')})`}`).join('; ');
+            const timeoutSeconds = (run.input as { drainTimeoutSeconds?: number }).drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS;
+            const started = Date.parse(run.steps[run.currentStep]?.startedAt ?? new Date().toISOString());
+            if (Date.now() - started > timeoutSeconds * 1000) {
+              throw new CxError('CX_DRAIN_BLOCKED', `draining did not finish within ${timeoutSeconds} s: ${reason}. Relax the budget or move the pods, then retry the workflow`, {
+                retryable: false, details: { nodes: busy },
+              });
+            }
+            return wait(DRAIN_POLL_MS, `draining: ${reason}`, true);
+          }
+        }
         const fan = await perMachine(ctx, leaving, (m) => ({ op: 'delete-machine', provider: cluster.provider, clusterId: cluster.id, machineId: m.id }));
         if (fan.failed.length > 0) throw fan.failed[0]!.error;
         if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${leaving.length} machines removed`);

@@ -13,9 +13,9 @@ export interface FanOut<T> {
   failed: Array<{ machine: Machine; error: CxError }>;
 }
 
-/** Starts (once) and observes one operation per machine. */
-export async function perMachine<T>(ctx: StepContext, machines: Machine[], operation: (m: Machine) => SddcOperation): Promise<FanOut<T>> {
-  const states = await Promise.all(machines.map(async (m) => [m, await ctx.operation<T>(m.id, operation(m))] as const));
+/** Starts (once) and observes one operation per machine; `kind` tells apart several operations of one step on the same machine. */
+export async function perMachine<T>(ctx: StepContext, machines: Machine[], operation: (m: Machine) => SddcOperation, kind = ''): Promise<FanOut<T>> {
+  const states = await Promise.all(machines.map(async (m) => [m, await ctx.operation<T>(kind ? `${kind}-${m.id}` : m.id, operation(m))] as const));
   const out: FanOut<T> = { results: new Map(), pending: 0, failed: [] };
   for (const [machine, state] of states as ReadonlyArray<readonly [Machine, OperationState<T>]>) {
     if (state.state === 'done') out.results.set(machine.id, state.result);
