@@ -59,7 +59,10 @@ describe('a cluster on the kwok runtime', () => {
   });
 
   it('creates a cluster whose nodes are Ready on its own kube-apiserver', async () => {
-    const created = await admin.call('POST', '/api/v1/clusters', { name: 'kw', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 2 }] });
+    const created = await admin.call('POST', '/api/v1/clusters', {
+      name: 'kw', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1 },
+      nodePools: [{ name: 'workers', count: 2, labels: { tier: 'web' }, taints: [{ key: 'dedicated', value: 'web', effect: 'NoSchedule' }] }],
+    });
     assert.equal(created.status, 202, JSON.stringify(created.body));
     clusterId = created.body.cluster.id;
     const run = await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000);
@@ -80,6 +83,22 @@ describe('a cluster on the kwok runtime', () => {
       assert.equal(node.status.conditions.find((c) => c.type === 'Ready')?.status, 'True');
       assert.equal(node.status.nodeInfo.kubeletVersion, `v${version}`);
     }
+    // Pool labels and taints on the workers; the control plane runs no workloads unless asked.
+    const taints = (await kubectlAs(adminConfig, 'get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.labels.tier}:{.spec.taints[*].key}/{.spec.taints[*].effect} {end}')).stdout.trim().split(' ').sort();
+    assert.deepEqual(taints, ['kw-cp-0=:node-role.kubernetes.io/control-plane/NoSchedule', 'kw-workers-0=web:dedicated/NoSchedule', 'kw-workers-1=web:dedicated/NoSchedule']);
+  });
+
+  it('runs the three-node converged topology: three schedulable control-plane nodes and no workers', async () => {
+    const created = await admin.call('POST', '/api/v1/clusters', { name: 'converged', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 3, schedulable: true }, nodePools: [] });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    assert.equal((await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000)).status, 'Succeeded');
+    const answer = await admin.call('GET', `/api/v1/clusters/${created.body.cluster.id}/kubeconfig`);
+    const file = join(work, 'converged.kubeconfig');
+    writeFileSync(file, answer.body as string, { mode: 0o600 });
+    const nodes = (await kubectlAs(file, 'get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}:{.spec.taints}:{.status.conditions[?(@.type=="Ready")].status} {end}')).stdout.trim().split(' ').sort();
+    assert.deepEqual(nodes, ['converged-cp-0::True', 'converged-cp-1::True', 'converged-cp-2::True']);
+    const deleted = await admin.call('DELETE', `/api/v1/clusters/${created.body.cluster.id}`);
+    assert.equal((await admin.waitForWorkflow(deleted.body.workflow.id, ['Succeeded', 'Failed'], 120_000)).status, 'Succeeded');
   });
 
   it('hands each user a short-lived kubeconfig whose rights follow their grant', async () => {

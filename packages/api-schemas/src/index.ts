@@ -63,12 +63,32 @@ const machineSizeProperties = {
   memoryMiB: { type: 'integer', minimum: 512, maximum: 4194304, default: 4096, description: 'Memory of each machine (MiB)' },
 } as const;
 
+/** Kubernetes label keys (optional DNS prefix `/` name) and values. */
+const LABEL_KEY = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
+const LABEL_VALUE = '^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$';
+
+const nodeSchedulingProperties = {
+  labels: {
+    type: 'object', maxProperties: 64, propertyNames: { pattern: LABEL_KEY, maxLength: 316 }, additionalProperties: { type: 'string', pattern: LABEL_VALUE, maxLength: 63 },
+    description: 'Labels every node of the pool carries',
+  },
+  taints: {
+    type: 'array', maxItems: 32, description: 'Taints every node of the pool carries',
+    items: {
+      type: 'object', additionalProperties: false, required: ['key', 'effect'],
+      properties: { key: { type: 'string', pattern: LABEL_KEY, maxLength: 316 }, value: { type: 'string', pattern: LABEL_VALUE, maxLength: 63 }, effect: { type: 'string', enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] } },
+    },
+  },
+} as const;
+export interface Taint { key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }
+
 const nodePoolRequestSchema = {
   type: 'object', additionalProperties: false, required: ['name', 'count'],
   properties: {
     name: { type: 'string', pattern: DNS1123_LABEL, minLength: 1, maxLength: 40, description: 'DNS-1123 label, unique in the cluster' },
     count: { type: 'integer', minimum: 0, maximum: MAX_POOL_COUNT },
     ...machineSizeProperties,
+    ...nodeSchedulingProperties,
   },
 } as const;
 
@@ -80,19 +100,23 @@ export const clusterCreateRequestSchema = {
     kubernetesVersion: { type: 'string', pattern: KUBERNETES_VERSION, description: 'One of the provider\'s kubernetesVersions' },
     controlPlane: {
       type: 'object', additionalProperties: false, required: ['count'],
-      properties: { count: { type: 'integer', enum: [1, 3, 5, 7], description: 'Odd, so that etcd keeps quorum' }, ...machineSizeProperties },
+      properties: {
+        count: { type: 'integer', enum: [1, 3, 5, 7], description: 'Odd, so that etcd keeps quorum' }, ...machineSizeProperties,
+        schedulable: { type: 'boolean', default: false, description: 'Run workloads on the control-plane nodes too (no control-plane taint): the three-node converged topology' },
+      },
     },
     nodePools: { type: 'array', maxItems: MAX_POOLS, default: [], items: nodePoolRequestSchema },
     resourceGroup: { type: 'string', minLength: 1, maxLength: 64, description: 'Id or name of the resource group the cluster belongs to (its quotas apply); absent: none, which needs a global grant' },
   },
 } as const;
 export interface MachineSize { vcpus?: number; memoryMiB?: number }
-export interface NodePoolRequest extends MachineSize { name: string; count: number }
+export interface NodeScheduling { labels?: Record<string, string>; taints?: Taint[] }
+export interface NodePoolRequest extends MachineSize, NodeScheduling { name: string; count: number }
 export interface ClusterCreateRequest {
   name: string;
   provider: string;
   kubernetesVersion: string;
-  controlPlane: { count: number } & MachineSize;
+  controlPlane: { count: number; schedulable?: boolean } & MachineSize;
   nodePools: NodePoolRequest[];
   resourceGroup?: string;
 }
@@ -105,8 +129,8 @@ export const clusterSchema = {
   properties: {
     id: { type: 'string' }, name: { type: 'string' }, provider: { type: 'string' }, kubernetesVersion: { type: 'string' },
     status: { type: 'string', enum: CLUSTER_STATUSES }, statusMessage: { type: ['string', 'null'] },
-    controlPlane: { type: 'object', properties: { count: { type: 'integer' }, vcpus: { type: 'integer' }, memoryMiB: { type: 'integer' } } },
-    nodePools: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, count: { type: 'integer' }, vcpus: { type: 'integer' }, memoryMiB: { type: 'integer' } } } },
+    controlPlane: { type: 'object', properties: { count: { type: 'integer' }, vcpus: { type: 'integer' }, memoryMiB: { type: 'integer' }, schedulable: { type: 'boolean' } } },
+    nodePools: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, count: { type: 'integer' }, vcpus: { type: 'integer' }, memoryMiB: { type: 'integer' }, labels: { type: 'object', additionalProperties: { type: 'string' } }, taints: { type: 'array', items: { type: 'object', additionalProperties: true } } } } },
     activeWorkflowId: { type: ['string', 'null'] }, resourceGroupId: { type: ['string', 'null'] },
     apiEndpoint: { type: ['string', 'null'], description: 'URL of the cluster\'s Kubernetes API, once its control plane is up' },
     createdBy: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' }, updatedAt: { type: 'string', format: 'date-time' },
@@ -114,7 +138,7 @@ export const clusterSchema = {
 } as const;
 export interface Cluster {
   id: string; name: string; provider: string; kubernetesVersion: string; status: ClusterStatus; statusMessage: string | null;
-  controlPlane: { count: number } & MachineSize; nodePools: NodePoolRequest[]; activeWorkflowId: string | null; resourceGroupId: string | null; apiEndpoint: string | null;
+  controlPlane: { count: number; schedulable?: boolean } & MachineSize; nodePools: NodePoolRequest[]; activeWorkflowId: string | null; resourceGroupId: string | null; apiEndpoint: string | null;
   createdBy: string; createdAt: string; updatedAt: string;
 }
 

@@ -22,6 +22,7 @@ export interface KwokProviderOptions {
 
 const LABEL = { cluster: 'cx.dev/cluster', machine: 'cx.dev/machine', pool: 'cx.dev/pool', controlPlane: 'node-role.kubernetes.io/control-plane' } as const;
 const POWER_ANNOTATION = 'cx.dev/power';
+const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
 
 export class KwokProvider implements Provider, NodeReader {
   readonly name = 'kwok';
@@ -123,7 +124,9 @@ export class KwokProvider implements Provider, NodeReader {
   async listNodes(clusterId: string): Promise<NodeStatus[]> {
     const plane = this.plane(clusterId);
     if (!plane.exists()) return [];
-    return (await this.nodes(plane)).map((node) => ({
+    const nodes = await this.nodes(plane);
+    await this.liftNotReadyTaints(plane, nodes);
+    return nodes.map((node) => ({
       name: node.metadata!.name!, machineId: node.metadata!.labels![LABEL.machine]!,
       role: node.metadata!.labels![LABEL.controlPlane] !== undefined ? 'control-plane' : 'worker',
       status: node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? 'Ready' : 'NotReady',
@@ -132,6 +135,21 @@ export class KwokProvider implements Provider, NodeReader {
   }
 
   /** Ensures the control plane; one at a time per cluster in this process (its machines are ensured in parallel). */
+  /**
+   * What the node lifecycle controller (kube-controller-manager, which this runtime does not run)
+   * does once a node is Ready: lift the `node.kubernetes.io/not-ready` taint the API server put on it
+   * at registration. Runs whenever cx reads the nodes, as a controller would on its next pass.
+   */
+  private async liftNotReadyTaints(plane: ControlPlane, nodes: V1Node[]): Promise<void> {
+    const api = this.api(plane);
+    for (const node of nodes) {
+      const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+      if (!ready || !(node.spec?.taints ?? []).some((t) => t.key === NOT_READY_TAINT)) continue;
+      await this.updateNode(api, node.metadata!.name!, (n) => { n.spec!.taints = (n.spec!.taints ?? []).filter((t) => t.key !== NOT_READY_TAINT); });
+      node.spec!.taints = node.spec!.taints!.filter((t) => t.key !== NOT_READY_TAINT);
+    }
+  }
+
   private async bringUp(plane: ControlPlane, context: EnsureContext, version: string | undefined): Promise<void> {
     const previous = this.bringingUp.get(plane.clusterId) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(async () => {
@@ -219,9 +237,11 @@ function nodeFor(spec: MachineSpec): V1Node {
       labels: {
         [LABEL.cluster]: spec.clusterId, [LABEL.machine]: spec.machineId, [LABEL.pool]: spec.pool, 'kubernetes.io/hostname': spec.name, 'kubernetes.io/os': 'linux', type: 'kwok',
         ...(spec.role === 'control-plane' ? { [LABEL.controlPlane]: '' } : {}),
+        ...spec.labels,
       },
       annotations: { [KWOK_ANNOTATION.key]: KWOK_ANNOTATION.value, [POWER_ANNOTATION]: 'on' },
     },
+    spec: { taints: (spec.taints ?? []).map((t) => ({ key: t.key, effect: t.effect, ...(t.value !== undefined ? { value: t.value } : {}) })) },
   };
 }
 

@@ -20,6 +20,9 @@ export interface MachineSpec {
   role: MachineRole;
   pool: string;
   kubernetesVersion: string;
+  /** Labels and taints the node carries (its pool's; a control plane that runs no workloads adds its taint). */
+  labels?: Record<string, string>;
+  taints?: Array<{ key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }>;
 }
 
 export interface MachineStatus {

@@ -5,7 +5,7 @@
  */
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
 import { done, wait, type WorkflowDefinition } from '../engine.js';
-import { POLL_MS, perMachine } from './machines.js';
+import { POLL_MS, machineSpec, perMachine } from './machines.js';
 
 export const CREATE_CLUSTER = 'cluster.create';
 
@@ -28,10 +28,7 @@ export const createClusterWorkflow: WorkflowDefinition = {
       name: 'provision-machines',
       async run(ctx) {
         const { cluster, machines } = ctx;
-        const fan = await perMachine<MachineStatus>(ctx, machines, (m) => ({
-          op: 'ensure-machine', provider: cluster.provider,
-          spec: { machineId: m.id, clusterId: cluster.id, name: m.name, role: m.role, pool: m.pool, kubernetesVersion: m.kubernetesVersion },
-        }));
+        const fan = await perMachine<MachineStatus>(ctx, machines, (m) => ({ op: 'ensure-machine', provider: cluster.provider, spec: machineSpec(cluster, m) }));
         if (fan.failed.length > 0) throw fan.failed[0]!.error;
         if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${machines.length} machines provisioned`);
         const apiEndpoint = [...fan.results.values()].find((s) => s.apiEndpoint)?.apiEndpoint;

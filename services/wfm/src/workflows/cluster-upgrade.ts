@@ -9,7 +9,7 @@
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
 import { done, wait, type StepContext, type StepResult, type WorkflowDefinition } from '../engine.js';
 import type { Machine } from '../sm-client.js';
-import { POLL_MS } from './machines.js';
+import { POLL_MS, machineSpec } from './machines.js';
 
 export const UPGRADE_CLUSTER = 'cluster.upgrade';
 
@@ -30,10 +30,7 @@ async function roll(ctx: StepContext, role: Machine['role'], batch: number): Pro
   }
   // The machines in flight: those already asked to move (their operation exists), else the next batch.
   for (const machine of remaining.slice(0, batch)) {
-    const ensured = await ctx.operation<MachineStatus>(`${machine.id}.${target}`, {
-      op: 'ensure-machine', provider: cluster.provider,
-      spec: { machineId: machine.id, clusterId: cluster.id, name: machine.name, role: machine.role, pool: machine.pool, kubernetesVersion: target },
-    });
+    const ensured = await ctx.operation<MachineStatus>(`${machine.id}.${target}`, { op: 'ensure-machine', provider: cluster.provider, spec: machineSpec(cluster, machine, target) });
     if (ensured.state === 'failed') throw ensured.error;
   }
   return wait(POLL_MS, `${role === 'control-plane' ? 'control plane' : 'workers'}: ${members.length - remaining.length}/${members.length} at ${target}`, true);

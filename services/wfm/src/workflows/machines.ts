@@ -1,6 +1,8 @@
 /** Helpers shared by the cluster workflows: driving one sddc operation per machine. */
+import type { Cluster } from '@cx/api-schemas';
 import type { CxError } from '@cx/errors';
 import type { SddcOperation } from '@cx/queue-contracts';
+import type { MachineSpec } from '@cx/sddc-contract';
 import type { OperationState, StepContext } from '../engine.js';
 import type { Machine } from '../sm-client.js';
 
@@ -23,4 +25,15 @@ export async function perMachine<T>(ctx: StepContext, machines: Machine[], opera
     else out.failed.push({ machine, error: state.error });
   }
   return out;
+}
+
+const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' as const };
+
+/** What the provider is asked to make of a machine: its identity, version, and its pool's labels and taints. */
+export function machineSpec(cluster: Cluster, machine: Machine, kubernetesVersion = machine.kubernetesVersion): MachineSpec {
+  const pool = cluster.nodePools.find((p) => p.name === machine.pool);
+  const scheduling = machine.role === 'control-plane'
+    ? { labels: {}, taints: cluster.controlPlane.schedulable ? [] : [CONTROL_PLANE_TAINT] }
+    : { labels: pool?.labels ?? {}, taints: pool?.taints ?? [] };
+  return { machineId: machine.id, clusterId: cluster.id, name: machine.name, role: machine.role, pool: machine.pool, kubernetesVersion, ...scheduling };
 }
