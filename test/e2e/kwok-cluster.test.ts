@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -49,6 +49,15 @@ describe('a cluster on the kwok runtime', () => {
   });
   after(async () => {
     await cx?.stop();
+    // A failed test may leave a tenant control plane running: stop what the runtime recorded.
+    const runtime = join(cx?.dataDir ?? work, 'kwok');
+    for (const dir of existsSync(runtime) ? readdirSync(runtime) : []) {
+      const state = join(runtime, dir, 'state.json');
+      if (!existsSync(state)) continue;
+      for (const pid of Object.values((JSON.parse(readFileSync(state, 'utf8')) as { pids: Record<string, number> }).pids)) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      }
+    }
   });
 
   it('offers kwok with the versions whose kube-apiserver was built', async () => {
@@ -136,12 +145,18 @@ describe('a cluster on the kwok runtime', () => {
     assert.deepEqual(nodes, ['kw-cp-0', 'kw-workers-0', 'kw-workers-2', 'kw-workers-3']);
   });
 
-  it('upgrades one minor version: the tenant kube-apiserver and every node move to it', async () => {
+  it('upgrades one minor version, through a kill -9 of cx midway: the tenant kube-apiserver and every node move to it', async () => {
     const target = versions[1];
     assert.ok(target, 'the Kubernetes peers hold two consecutive minor versions');
-    const adminConfig = await kubeconfigOf(admin);
     const started = await admin.call('POST', `/api/v1/clusters/${clusterId}/upgrade`, { kubernetesVersion: target });
     assert.equal(started.status, 202, JSON.stringify(started.body));
+    // Crash cx once the control plane is moving; the tenant's processes run on, as machines would.
+    const midway = await admin.waitForWorkflow(started.body.workflow.id, ['Running', 'Succeeded'], 60_000);
+    assert.equal(midway.status, 'Running', 'cx is killed while the upgrade runs');
+    await cx.crash();
+    cx = await startCx({ dataDir: cx.dataDir, env: { CX_KWOK_BINARIES_FILE: join(work, 'binaries.json') } });
+    admin = await Api.login(cx.base);
+    const adminConfig = await kubeconfigOf(admin);
     const finished = await admin.waitForWorkflow(started.body.workflow.id, ['Succeeded', 'Failed'], 180_000);
     assert.equal(finished.status, 'Succeeded', JSON.stringify(finished.steps));
     const server = JSON.parse((await kubectlAs(adminConfig, 'version', '-o', 'json')).stdout) as { serverVersion: { gitVersion: string } };
