@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { InputError, type FieldError } from '@cx/errors';
 import { configSchema, type CxConfig } from './schema.js';
 
-export { configSchema, type CxConfig, type LdapConfig, type OidcConfig, type LockoutConfig } from './schema.js';
+export { configSchema, type CxConfig, type LdapConfig, type OidcConfig, type LockoutConfig, type ScaleLimits } from './schema.js';
 
 interface SchemaNode {
   type?: string;

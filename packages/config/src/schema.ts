@@ -113,6 +113,13 @@ export const configSchema = {
         dataDir: { type: 'string', description: 'Where sim machines are kept (default: dataDir/sim).' },
       },
     },
+    limits: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        maxClusters: { type: 'integer', minimum: 1, maximum: 100000, default: 256, description: 'Clusters one cx manages (seed 003 GA+: 256 per HX cluster).' },
+        maxMachinesPerCluster: { type: 'integer', minimum: 1, maximum: 100000, default: 1024, description: 'Machines (control plane and workers) of one cluster (seed 003 GA+: 1024 VMs per Kubernetes cluster).' },
+      },
+    },
     kwok: {
       type: 'object', additionalProperties: false, default: {},
       properties: {
@@ -143,6 +150,7 @@ export interface CxConfig {
   sddc: { host: string; port: number; concurrency: number; providers: string[] };
   workflows: { concurrency: number; reconcileIntervalMs: number; stepAttempts: number; lockDurationMs: number };
   sim: { latencyMs: number; failureRate: number; dataDir?: string };
+  limits: ScaleLimits;
   kwok: { binariesFile?: string; dataDir?: string };
   log: { level: string };
 }
@@ -157,3 +165,4 @@ export interface OidcConfig {
   scopes: string; usernameClaim: string; groupsClaim: string; allowHttp: boolean;
 }
 export interface LockoutConfig { maxFailures: number; maxFailuresPerSource: number; windowSeconds: number; lockSeconds: number }
+export interface ScaleLimits { maxClusters: number; maxMachinesPerCluster: number }

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   CX_DRAIN_BLOCKED: { status: 409, title: 'Node drain blocked' },
   CX_IDEMPOTENCY_MISMATCH: { status: 422, title: 'Idempotency-Key reused with a different request' },
   CX_QUOTA_EXCEEDED: { status: 422, title: 'Resource group quota exceeded' },
+  CX_LIMIT_EXCEEDED: { status: 422, title: 'Scale limit exceeded' },
   CX_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   CX_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   CX_RATE_LIMITED: { status: 429, title: 'Too many requests' },

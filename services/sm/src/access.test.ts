@@ -160,6 +160,16 @@ for (const target of testDatabases) {
       assert.ok(!row.sealed.includes('PRIVATE KEY'), 'the PKI is sealed at rest');
     });
 
+    it('keeps the scale limits: machines per cluster on create and scale, clusters per cx', async () => {
+      const clusters = Number(((await db('clusters').count({ n: '*' }).first()) as { n: number | string }).n);
+      const limited = new StateStore(db, resources, new TenantCredentials(db, box), { maxClusters: clusters + 1, maxMachinesPerCluster: 4 });
+      await assert.rejects(limited.createCluster(cluster('big', undefined, 4), start), (error: { code?: string; details?: Record<string, unknown> }) => error.code === 'CX_LIMIT_EXCEEDED' && error.details?.['limit'] === 'maxMachinesPerCluster');
+      const small = await limited.createCluster(cluster('small-one', undefined, 2), start);
+      await db('clusters').where({ id: small.body.cluster.id }).update({ active_run_id: null });
+      await assert.rejects(limited.scalePool(small.body.cluster.id, 'workers', 4, start), { code: 'CX_LIMIT_EXCEEDED' });
+      await assert.rejects(limited.createCluster(cluster('one-too-many', undefined, 1), start), (error: { code?: string; details?: Record<string, unknown> }) => error.code === 'CX_LIMIT_EXCEEDED' && error.details?.['limit'] === 'maxClusters');
+    });
+
     it('refuses to leave cx without an enabled admin, and keeps names to one source', async () => {
       const root = (await accounts.byName('root'))!;
       await assert.rejects(accounts.patch(root.id, { disabled: true }), { code: 'CX_CONFLICT' });

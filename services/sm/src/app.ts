@@ -58,7 +58,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   const auth = new Authenticator(db, accounts, access, throttle, ldap, config.secretKey, config.tokenTtlSeconds);
   if (config.adminPassword && await auth.ensureBootstrapAdmin(config.adminPassword)) logger.info('bootstrap admin `admin` created');
   const tenants = new TenantCredentials(db, box);
-  const store = new StateStore(db, resources, tenants);
+  const store = new StateStore(db, resources, tenants, config.limits);
   logger.info({ ldap: ldap !== null, oidc: oidc !== null }, 'login methods');
 
   const app = createHttpServer({

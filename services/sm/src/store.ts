@@ -6,7 +6,8 @@
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import type { AuditQuery, Cluster, ClusterCreateRequest, ClusterStatus, Node, Page } from '@cx/api-schemas';
-import { ConflictError, InputError, NotFoundError, type CxError } from '@cx/errors';
+import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
+import type { ScaleLimits } from '@cx/config';
 import { nowIso } from '@cx/service-kit';
 import { isUniqueViolation, withDatabase } from './db.js';
 import type { Resources } from './resources.js';
@@ -64,7 +65,12 @@ export interface AuditEntry {
 export type Visibility = { all: true } | { all: false; clusterIds: string[]; resourceGroupIds: string[] };
 
 export class StateStore {
-  constructor(private readonly db: Knex, private readonly resources: Resources, private readonly tenants: TenantCredentials) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly resources: Resources,
+    private readonly tenants: TenantCredentials,
+    private readonly limits: ScaleLimits = { maxClusters: 256, maxMachinesPerCluster: 1024 },
+  ) {}
 
   // ---- clusters -------------------------------------------------------------------------------
 
@@ -109,6 +115,12 @@ export class StateStore {
       const now = nowIso();
       const clusterId = uuidv7();
       const runId = uuidv7();
+      const machines = request.controlPlane.count + request.nodePools.reduce((n, p) => n + p.count, 0);
+      this.checkMachineLimit(machines);
+      const clusters = await trx('clusters').count({ n: '*' }).first() as { n: number | string };
+      if (Number(clusters.n) >= this.limits.maxClusters) {
+        throw new CxError('CX_LIMIT_EXCEEDED', `cx manages at most ${this.limits.maxClusters} clusters (limits.maxClusters) and has ${clusters.n}; delete one or raise the limit`, { details: { limit: 'maxClusters', value: this.limits.maxClusters } });
+      }
       const resourceGroupId = request.resourceGroup === undefined ? null : await this.resources.admitCluster(trx, request.resourceGroup, request);
       try {
         await trx('clusters').insert({
@@ -157,6 +169,8 @@ export class StateStore {
         if (count < quorum) throw new InputError(`scaling the control plane from ${pool.count} to ${count} would lose etcd quorum (${quorum} of ${pool.count}); scale down in steps that keep a majority`, [{ field: 'body.count', message: `must be at least ${quorum}` }]);
       }
       const delta = count - pool.count;
+      const total = await trx('node_pools').where({ cluster_id: clusterId }).sum({ n: 'count' }).first() as { n: number | string | null };
+      this.checkMachineLimit(Number(total.n ?? 0) + delta);
       const remove = (start.workflow.input as { remove?: string[] }).remove;
       if (remove !== undefined) {
         const members = await trx('machines').where({ cluster_id: clusterId, pool: poolName }).pluck('name') as string[];
@@ -178,6 +192,12 @@ export class StateStore {
       await this.insertRun(trx, runId, clusterId, { ...start, workflow: { ...start.workflow, input: { ...start.workflow.input, pool: poolName, from: pool.count, to: count } } }, now);
       return { cluster: toCluster(await this.clusterRow(trx, clusterId)), workflow: { id: runId, status: 'Pending' } };
     });
+  }
+
+  private checkMachineLimit(machines: number): void {
+    if (machines > this.limits.maxMachinesPerCluster) {
+      throw new CxError('CX_LIMIT_EXCEEDED', `a cluster has at most ${this.limits.maxMachinesPerCluster} machines (limits.maxMachinesPerCluster); this asks for ${machines}`, { details: { limit: 'maxMachinesPerCluster', value: this.limits.maxMachinesPerCluster, requested: machines } });
+    }
   }
 
   private async lockCluster(trx: Knex.Transaction, cluster: ClusterRow, runId: string, status: ClusterStatus, now: string): Promise<void> {
