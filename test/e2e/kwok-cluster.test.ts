@@ -194,6 +194,18 @@ describe('a cluster on the kwok runtime', () => {
     assert.doesNotMatch((await kubectlAs(adminConfig, 'get', 'nodes', '-o', 'name')).stdout, /kw-workers-0/);
   });
 
+  it('brings a crashed tenant kube-apiserver back when a workflow needs it', async () => {
+    const state = JSON.parse(readFileSync(join(cx.dataDir, 'kwok', clusterId, 'state.json'), 'utf8')) as { pids: { apiserver: number } };
+    process.kill(state.pids.apiserver, 'SIGKILL');
+    const { apiEndpoint } = (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body as { apiEndpoint: string };
+    await assert.rejects(fetch(`${apiEndpoint}/readyz`), 'the tenant API is down');
+    const scaled = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { count: 3 });
+    assert.equal(scaled.status, 202, JSON.stringify(scaled.body));
+    assert.equal((await admin.waitForWorkflow(scaled.body.workflow.id, ['Succeeded', 'Failed'], 120_000)).status, 'Succeeded');
+    const names = (await kubectlAs(await kubeconfigOf(admin), 'get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}')).stdout.split(' ').sort();
+    assert.deepEqual(names, ['kw-cp-0', 'kw-workers-2', 'kw-workers-3', 'kw-workers-4']);
+  });
+
   it('deletes the cluster and leaves nothing running', async () => {
     const { apiEndpoint } = (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body as { apiEndpoint: string };
     const deleted = await admin.call('DELETE', `/api/v1/clusters/${clusterId}`);
