@@ -60,3 +60,18 @@ pid_from_file() {
 }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_gone PID NAME: waits up to $STOP_TIMEOUT seconds for a process asked to stop, then SIGKILLs it.
+wait_gone() {
+  local pid="$1" name="$2" deadline=$((SECONDS + STOP_TIMEOUT))
+  while alive "$pid"; do
+    if (( SECONDS >= deadline )); then
+      log "still alive after ${STOP_TIMEOUT}s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 1
+      break
+    fi
+    sleep 0.1
+  done
+  if alive "$pid"; then die "could not stop $name (pid $pid)"; fi
+}

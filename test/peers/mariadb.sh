@@ -160,17 +160,7 @@ do_stop() {
   else
     kill -TERM "$pid" 2>/dev/null || true
   fi
-  local deadline=$((SECONDS + STOP_TIMEOUT))
-  while alive "$pid"; do
-    if (( SECONDS >= deadline )); then
-      log "still alive after ${STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 2
-      break
-    fi
-    sleep 0.2
-  done
-  if alive "$pid"; then die "could not stop mariadbd (pid $pid)"; fi
+  wait_gone "$pid" mariadbd
   rm -f "$PIDFILE" "$SOCKET"
   log "stopped"
 }

@@ -113,17 +113,7 @@ do_stop() {
   log "stopping redis-server (pid $pid)"
   redis-cli -h 127.0.0.1 -p "$rport" shutdown nosave >/dev/null 2>&1 \
     || kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + STOP_TIMEOUT))
-  while alive "$pid"; do
-    if (( SECONDS >= deadline )); then
-      log "still alive after ${STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 2
-      break
-    fi
-    sleep 0.1
-  done
-  if alive "$pid"; then die "could not stop redis-server (pid $pid)"; fi
+  wait_gone "$pid" redis-server
   rm -f "$PIDFILE"
   log "stopped"
 }

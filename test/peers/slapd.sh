@@ -253,17 +253,7 @@ stop_pid() {
   local pid="$1"
   log "stopping slapd (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + STOP_TIMEOUT))
-  while alive "$pid"; do
-    if (( SECONDS >= deadline )); then
-      log "still alive after ${STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 1
-      break
-    fi
-    sleep 0.1
-  done
-  if alive "$pid"; then die "could not stop slapd (pid $pid)"; fi
+  wait_gone "$pid" slapd
   rm -f "$PIDFILE"
 }
 
