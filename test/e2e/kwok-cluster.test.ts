@@ -206,8 +206,10 @@ describe('a cluster on the kwok runtime', () => {
     assert.deepEqual(names, ['kw-cp-0', 'kw-workers-2', 'kw-workers-3', 'kw-workers-4']);
   });
 
-  it('deletes the cluster and leaves nothing running', async () => {
+  it('deletes the cluster, even with its kube-apiserver down, and leaves nothing running', async () => {
     const { apiEndpoint } = (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body as { apiEndpoint: string };
+    const state = JSON.parse(readFileSync(join(cx.dataDir, 'kwok', clusterId, 'state.json'), 'utf8')) as { pids: { apiserver: number } };
+    process.kill(state.pids.apiserver, 'SIGKILL');
     const deleted = await admin.call('DELETE', `/api/v1/clusters/${clusterId}`);
     assert.equal(deleted.status, 202);
     assert.equal((await admin.waitForWorkflow(deleted.body.workflow.id, ['Succeeded', 'Failed'], 120_000)).status, 'Succeeded');

@@ -135,6 +135,25 @@ export class KwokProvider implements Provider, NodeReader {
   }
 
   /** Ensures the control plane; one at a time per cluster in this process (its machines are ensured in parallel). */
+  private async bringUp(plane: ControlPlane, context: EnsureContext, version: string | undefined): Promise<void> {
+    await this.serialised(plane, async () => {
+      const bootstrap = await context.bootstrap();
+      await plane.ensure(bootstrap, version ?? (plane.exists() ? undefined : bootstrap.kubernetesVersion));
+    });
+  }
+
+  private async serialised(plane: ControlPlane, work: () => Promise<void>): Promise<void> {
+    const previous = this.bringingUp.get(plane.clusterId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.bringingUp.set(plane.clusterId, next);
+    try {
+      await next;
+    } finally {
+      if (this.bringingUp.get(plane.clusterId) === next) this.bringingUp.delete(plane.clusterId);
+    }
+  }
+
+
   /**
    * What the node lifecycle controller (kube-controller-manager, which this runtime does not run)
    * does once a node is Ready: lift the `node.kubernetes.io/not-ready` taint the API server put on it
@@ -147,20 +166,6 @@ export class KwokProvider implements Provider, NodeReader {
       if (!ready || !(node.spec?.taints ?? []).some((t) => t.key === NOT_READY_TAINT)) continue;
       await this.updateNode(api, node.metadata!.name!, (n) => { n.spec!.taints = (n.spec!.taints ?? []).filter((t) => t.key !== NOT_READY_TAINT); });
       node.spec!.taints = node.spec!.taints!.filter((t) => t.key !== NOT_READY_TAINT);
-    }
-  }
-
-  private async bringUp(plane: ControlPlane, context: EnsureContext, version: string | undefined): Promise<void> {
-    const previous = this.bringingUp.get(plane.clusterId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(async () => {
-      const bootstrap = await context.bootstrap();
-      await plane.ensure(bootstrap, version ?? (plane.exists() ? undefined : bootstrap.kubernetesVersion));
-    });
-    this.bringingUp.set(plane.clusterId, next);
-    try {
-      await next;
-    } finally {
-      if (this.bringingUp.get(plane.clusterId) === next) this.bringingUp.delete(plane.clusterId);
     }
   }
 
@@ -177,13 +182,23 @@ export class KwokProvider implements Provider, NodeReader {
   }
 
   private async nodes(plane: ControlPlane): Promise<V1Node[]> {
-    const api = this.api(plane);
-    return (await call(() => api.listNode({ labelSelector: `${LABEL.cluster}=${plane.clusterId}` }))).items;
+    return this.listNodesBy(plane, `${LABEL.cluster}=${plane.clusterId}`);
   }
 
   private async nodeOf(plane: ControlPlane, machineId: string): Promise<V1Node | undefined> {
+    return (await this.listNodesBy(plane, `${LABEL.cluster}=${plane.clusterId},${LABEL.machine}=${machineId}`))[0];
+  }
+
+  /** Lists nodes; an unreachable tenant API gets its processes restarted once (as a crashed VM would be rebooted). */
+  private async listNodesBy(plane: ControlPlane, labelSelector: string): Promise<V1Node[]> {
     const api = this.api(plane);
-    return (await call(() => api.listNode({ labelSelector: `${LABEL.cluster}=${plane.clusterId},${LABEL.machine}=${machineId}` }))).items[0];
+    try {
+      return (await call(() => api.listNode({ labelSelector }))).items;
+    } catch (error) {
+      if (!(error instanceof ProviderUnavailableError)) throw error;
+      await this.serialised(plane, () => plane.ensure());
+      return (await call(() => api.listNode({ labelSelector }))).items;
+    }
   }
 
   private status(plane: ControlPlane, node: V1Node): MachineStatus {

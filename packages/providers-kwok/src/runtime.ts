@@ -67,8 +67,11 @@ export class ControlPlane {
    * (default: the version it runs, or the cluster's for a new one); a different version restarts
    * the kube-apiserver with that version's binary, which is how this runtime upgrades. Idempotent.
    */
-  async ensure(bootstrap: ClusterBootstrap, version?: string): Promise<void> {
-    if (!this.exists()) await this.prepare(bootstrap);
+  async ensure(bootstrap?: ClusterBootstrap, version?: string): Promise<void> {
+    if (!this.exists()) {
+      if (!bootstrap) throw new ProviderError(`cluster ${this.clusterId} has no control plane on this runtime`);
+      await this.prepare(bootstrap);
+    }
     const state = this.state();
     const wanted = version ?? state.kubernetesVersion;
     const apiserverBinary = this.binaries.kubeApiserver[wanted];
