@@ -89,7 +89,7 @@ async function direct(round) {
   const provider = new KwokProvider({ dataDir: mkdtempSync(join(tmpdir(), 'cx-bench-kwok-direct-')), binaries });
   const clusterId = `direct-${round}-${Date.now()}`;
   const pki = await createClusterPki(clusterId);
-  const context = { bootstrap: async () => ({ clusterName: clusterId, kubernetesVersion: version, pki }) };
+  const context = { bootstrap: async () => ({ clusterName: clusterId, kubernetesVersion: version, pki, trustedCaPems: [pki.ca.certPem] }) };
   const started = performance.now();
   const machines = [0, 1, 2].map((i) => ({ machineId: `${clusterId}-cp-${i}`, clusterId, name: `${clusterId}-cp-${i}`, role: 'control-plane', pool: 'control-plane', kubernetesVersion: version }))
     .concat([0, 1, 2].map((i) => ({ machineId: `${clusterId}-w-${i}`, clusterId, name: `${clusterId}-w-${i}`, role: 'worker', pool: 'workers', kubernetesVersion: version })));

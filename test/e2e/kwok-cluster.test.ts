@@ -194,6 +194,18 @@ describe('a cluster on the kwok runtime', () => {
     assert.doesNotMatch((await kubectlAs(adminConfig, 'get', 'nodes', '-o', 'name')).stdout, /kw-workers-0/);
   });
 
+  it('rotates the CA in two phases: old kubeconfigs stop working, new ones work', async () => {
+    const before = await kubeconfigOf(admin);
+    await kubectlAs(before, 'get', 'nodes');
+    const rotation = await admin.call('POST', `/api/v1/clusters/${clusterId}/rotate-ca`);
+    assert.equal(rotation.status, 202, JSON.stringify(rotation.body));
+    const run = await admin.waitForWorkflow(rotation.body.workflow.id, ['Succeeded', 'Failed'], 120_000);
+    assert.equal(run.status, 'Succeeded', JSON.stringify(run.steps));
+    await assert.rejects(kubectlAs(before, 'get', 'nodes'), 'a kubeconfig of the old CA is refused');
+    const after = await kubeconfigOf(admin);
+    assert.match((await kubectlAs(after, 'get', 'nodes', '-o', 'name')).stdout, /node\/kw-cp-0/);
+  });
+
   it('brings a crashed tenant kube-apiserver back when a workflow needs it', async () => {
     const state = JSON.parse(readFileSync(join(cx.dataDir, 'kwok', clusterId, 'state.json'), 'utf8')) as { pids: { apiserver: number } };
     process.kill(state.pids.apiserver, 'SIGKILL');

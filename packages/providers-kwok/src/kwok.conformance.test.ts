@@ -23,7 +23,7 @@ runProviderConformance({
     bootstrap: () => {
       let bootstrap = bootstraps.get(clusterId);
       if (!bootstrap) {
-        bootstrap = createClusterPki(clusterId).then((pki) => ({ clusterName: clusterId, kubernetesVersion: provider.kubernetesVersions[0]!, pki }));
+        bootstrap = createClusterPki(clusterId).then((pki) => ({ clusterName: clusterId, kubernetesVersion: provider.kubernetesVersions[0]!, pki, trustedCaPems: [pki.ca.certPem] }));
         bootstraps.set(clusterId, bootstrap);
       }
       return bootstrap;

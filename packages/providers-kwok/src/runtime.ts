@@ -8,6 +8,7 @@
  * outlive a restart of cx as real infrastructure would, and are found again afterwards.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -31,6 +32,8 @@ export interface ControlPlaneState {
   clusterId: string;
   kubernetesVersion: string;
   ports: { etcdClient: number; etcdPeer: number; api: number };
+  /** Fingerprint of the CAs the API runs with; another one (a CA rotation) re-issues and restarts. */
+  trust?: string;
   pids: { etcd?: number | undefined; apiserver?: number | undefined; kwok?: number | undefined };
 }
 
@@ -72,6 +75,7 @@ export class ControlPlane {
       if (!bootstrap) throw new ProviderError(`cluster ${this.clusterId} has no control plane on this runtime`);
       await this.prepare(bootstrap);
     }
+    if (bootstrap && this.state().trust !== fingerprint(bootstrap)) await this.writePki(bootstrap);
     const state = this.state();
     const wanted = version ?? state.kubernetesVersion;
     const apiserverBinary = this.binaries.kubeApiserver[wanted];
@@ -130,7 +134,19 @@ export class ControlPlane {
   private async prepare(bootstrap: ClusterBootstrap): Promise<void> {
     mkdirSync(join(this.dir, 'pki'), { recursive: true, mode: 0o700 });
     const ports = { etcdClient: await freePort(), etcdPeer: await freePort(), api: await freePort() };
+    // Written before the PKI: writePki records its fingerprint in it.
+    this.save({ clusterId: this.clusterId, kubernetesVersion: bootstrap.kubernetesVersion, ports, pids: {} });
+    await this.writePki(bootstrap);
+  }
+
+  /**
+   * The API's certificates from the cluster's PKI: the client CA bundle (every trusted CA), a serving
+   * certificate and the runtime's own admin credential signed by the current CA. When they change (a
+   * CA rotation) the running kube-apiserver is stopped, so that the next step starts it with them.
+   */
+  private async writePki(bootstrap: ClusterBootstrap): Promise<void> {
     const { pki } = bootstrap;
+    const state = this.state();
     const serving = await issueCertificate(pki.ca, {
       commonName: 'kube-apiserver', usage: 'server', validitySeconds: 365 * 86_400,
       dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'], ipAddresses: ['127.0.0.1', '10.96.0.1'],
@@ -138,16 +154,21 @@ export class ControlPlane {
     // The runtime's own credential (as a kubelet has one): it outlives cx's restarts.
     const admin = await issueCertificate(pki.ca, { commonName: 'cx-kwok-runtime', organizations: ['system:masters'], usage: 'client', validitySeconds: 365 * 86_400 });
     const files: Record<string, string> = {
-      'ca.crt': pki.ca.certPem, 'front-proxy-ca.crt': pki.frontProxyCa.certPem, 'sa.pub': pki.serviceAccount.publicKeyPem, 'sa.key': pki.serviceAccount.privateKeyPem,
+      'ca.crt': pemBundle(bootstrap.trustedCaPems), 'front-proxy-ca.crt': pki.frontProxyCa.certPem, 'sa.pub': pki.serviceAccount.publicKeyPem, 'sa.key': pki.serviceAccount.privateKeyPem,
       'apiserver.crt': serving.certPem, 'apiserver.key': serving.keyPem,
     };
     for (const [name, content] of Object.entries(files)) writeFileSync(join(this.dir, 'pki', name), content, { mode: 0o600 });
     writeFileSync(this.kubeconfigPath, renderKubeconfig({
-      clusterName: bootstrap.clusterName, server: `https://127.0.0.1:${ports.api}`, caPem: pki.ca.certPem, user: 'cx-kwok-runtime', clientCertPem: admin.certPem, clientKeyPem: admin.keyPem,
+      clusterName: bootstrap.clusterName, server: `https://127.0.0.1:${state.ports.api}`, caPem: pemBundle(bootstrap.trustedCaPems), user: 'cx-kwok-runtime', clientCertPem: admin.certPem, clientKeyPem: admin.keyPem,
     }), { mode: 0o600 });
-    // Written last: a crash before this line leaves no half-prepared state that looks complete.
-    this.save({ clusterId: this.clusterId, kubernetesVersion: bootstrap.kubernetesVersion, ports, pids: {} });
+    if (state.trust !== undefined) {
+      await Promise.all([stop(state.pids.apiserver), stop(state.pids.kwok)]);
+      state.pids.apiserver = undefined;
+      state.pids.kwok = undefined;
+    }
+    this.save({ ...state, trust: fingerprint(bootstrap) });
   }
+
 
   private start(name: string, binary: string, args: string[]): number {
     const log = openSync(join(this.dir, `${name}.log`), 'a');
@@ -227,6 +248,15 @@ async function fetchReadyz(port: number, caFile: string): Promise<boolean> {
     req.on('error', () => resolve(false)).on('timeout', () => { req.destroy(); resolve(false); });
     req.end();
   });
+}
+
+/** PEM blocks one after the other, each on its own lines. */
+function pemBundle(pems: string[]): string {
+  return pems.map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)).join('');
+}
+
+function fingerprint(bootstrap: ClusterBootstrap): string {
+  return createHash('sha256').update(bootstrap.pki.ca.certPem).update(bootstrap.trustedCaPems.join('')).digest('hex').slice(0, 16);
 }
 
 /** Every kwok Stage manifest of the profile (node initialize / heartbeat with lease, pod ready / complete / delete). */

@@ -53,6 +53,8 @@ export interface ClusterBootstrap {
     etcdCa: { certPem: string; keyPem: string };
     serviceAccount: { publicKeyPem: string; privateKeyPem: string };
   };
+  /** CAs whose client certificates the API accepts: the cluster CA, and during a CA rotation the previous one. */
+  trustedCaPems: string[];
 }
 
 /** Given to ensureMachine by sddc. */

@@ -49,6 +49,8 @@ export type StepEffect =
   | { kind: 'setClusterStatus'; status: ClusterStatus; message?: string | null }
   | { kind: 'setClusterEndpoint'; apiEndpoint: string }
   | { kind: 'setClusterVersion'; kubernetesVersion: string }
+  | { kind: 'beginCaRotation' }
+  | { kind: 'finishCaRotation' }
   | { kind: 'deleteCluster' };
 
 export interface StepError { code: string; message: string; retryable?: boolean }
@@ -420,6 +422,14 @@ export class StateStore {
         await trx('clusters').where({ id: clusterId }).update({ kubernetes_version: effect.kubernetesVersion, spec: JSON.stringify(spec), updated_at: now, version: trx.raw('version + 1') });
         return;
       }
+      case 'beginCaRotation': {
+        const row = await trx('clusters').where({ id: clusterId }).first('name') as { name: string };
+        await this.tenants.beginCaRotation(trx, clusterId, row.name);
+        return;
+      }
+      case 'finishCaRotation':
+        await this.tenants.finishCaRotation(trx, clusterId);
+        return;
       case 'setClusterEndpoint':
         await trx('clusters').where({ id: clusterId }).update({ api_endpoint: effect.apiEndpoint, updated_at: now, version: trx.raw('version + 1') });
         return;

@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import type { Role } from '@cx/api-schemas';
 import { ConflictError, NotFoundError } from '@cx/errors';
-import { createClusterPki, issueCertificate, renderKubeconfig, type ClusterPki, type KeyPairPem } from '@cx/k8s';
+import { createCa, createClusterPki, issueCertificate, renderKubeconfig, type ClusterPki, type KeyPairPem } from '@cx/k8s';
 import { nowIso } from '@cx/service-kit';
 import { withDatabase } from './db.js';
 import type { SecretBox } from './secrets.js';
@@ -20,7 +20,9 @@ const ADMIN_CERTIFICATE_SECONDS = 900;
 export const ROLE_GROUP: Record<Role, string> = { viewer: 'cx:viewer', operator: 'cx:operator', admin: 'cx:admin' };
 
 export interface TenantAdminCredentials { apiEndpoint: string; caPem: string; certPem: string; keyPem: string }
-export interface ClusterBootstrap { clusterName: string; kubernetesVersion: string; pki: ClusterPki }
+/** The PKI as sm keeps it: during a CA rotation the previous CA is still trusted. */
+export interface StoredPki extends ClusterPki { previousCa?: KeyPairPem }
+export interface ClusterBootstrap { clusterName: string; kubernetesVersion: string; pki: ClusterPki; trustedCaPems: string[] }
 
 export class TenantCredentials {
   constructor(private readonly db: Knex, private readonly box: SecretBox) {}
@@ -34,30 +36,49 @@ export class TenantCredentials {
     await trx('cluster_pki').insert({ cluster_id: clusterId, sealed: this.box.seal(JSON.stringify(pki), `cluster_pki:${clusterId}`), created_at: nowIso() });
   }
 
+  /**
+   * Phase one of a CA rotation: a new cluster CA signs from now on, the previous one stays trusted
+   * (bundled into the client CA of the API and into kubeconfigs) until `finishCaRotation`.
+   * Idempotent: a rotation already begun is kept.
+   */
+  async beginCaRotation(trx: Knex.Transaction, clusterId: string, clusterName: string): Promise<void> {
+    const pki = await this.read(trx, clusterId);
+    if (pki.previousCa) return;
+    const next: StoredPki = { ...pki, ca: await createCa(`${clusterName}-ca-${Date.now()}`, 3650), previousCa: pki.ca };
+    await this.write(trx, clusterId, next);
+  }
+
+  /** Phase two: the previous CA is no longer trusted; what it signed stops working. */
+  async finishCaRotation(trx: Knex.Transaction, clusterId: string): Promise<void> {
+    const { previousCa: _dropped, ...pki } = await this.read(trx, clusterId);
+    await this.write(trx, clusterId, pki);
+  }
+
   /** The PKI and identity a provider needs to bring up the cluster's control plane. */
   async bootstrap(clusterId: string): Promise<ClusterBootstrap> {
     const cluster = await this.cluster(clusterId);
-    return { clusterName: cluster.name, kubernetesVersion: cluster.kubernetes_version, pki: await this.pki(clusterId) };
+    const { previousCa, ...pki } = await this.read(this.db, clusterId);
+    return { clusterName: cluster.name, kubernetesVersion: cluster.kubernetes_version, pki, trustedCaPems: [pki.ca.certPem, ...(previousCa ? [previousCa.certPem] : [])] };
   }
 
   /** A short-lived cluster-admin client certificate for sddc's work on the tenant API. */
   async adminCredentials(clusterId: string): Promise<TenantAdminCredentials> {
     const cluster = await this.cluster(clusterId);
     const apiEndpoint = requireEndpoint(cluster);
-    const pki = await this.pki(clusterId);
+    const pki = await this.read(this.db, clusterId);
     const cert = await issueCertificate(pki.ca, { commonName: 'cx-admin', organizations: ['system:masters'], usage: 'client', validitySeconds: ADMIN_CERTIFICATE_SECONDS });
-    return { apiEndpoint, caPem: pki.ca.certPem, ...cert };
+    return { apiEndpoint, caPem: trustBundle(pki), ...cert };
   }
 
   /** The caller's kubeconfig: CN = user, O = their groups plus the group of their cx role on the cluster. */
   async kubeconfig(clusterId: string, user: { username: string; groups: string[] }, role: Role): Promise<{ kubeconfig: string; expiresAt: string }> {
     const cluster = await this.cluster(clusterId);
-    const pki = await this.pki(clusterId);
+    const pki = await this.read(this.db, clusterId);
     const cert: KeyPairPem = await issueCertificate(pki.ca, {
       commonName: user.username, organizations: [...user.groups, ROLE_GROUP[role]], usage: 'client', validitySeconds: USER_CERTIFICATE_SECONDS,
     });
     return {
-      kubeconfig: renderKubeconfig({ clusterName: cluster.name, server: requireEndpoint(cluster), caPem: pki.ca.certPem, user: user.username, clientCertPem: cert.certPem, clientKeyPem: cert.keyPem }),
+      kubeconfig: renderKubeconfig({ clusterName: cluster.name, server: requireEndpoint(cluster), caPem: trustBundle(pki), user: user.username, clientCertPem: cert.certPem, clientKeyPem: cert.keyPem }),
       expiresAt: new Date(Date.now() + USER_CERTIFICATE_SECONDS * 1000).toISOString(),
     };
   }
@@ -68,14 +89,23 @@ export class TenantCredentials {
     return row as { name: string; kubernetes_version: string; api_endpoint: string | null };
   }
 
-  private async pki(clusterId: string): Promise<ClusterPki> {
-    const row = await withDatabase(() => this.db('cluster_pki').where({ cluster_id: clusterId }).first('sealed')) as { sealed: string } | undefined;
+  private async read(db: Knex | Knex.Transaction, clusterId: string): Promise<StoredPki> {
+    const row = await withDatabase(() => db('cluster_pki').where({ cluster_id: clusterId }).first('sealed')) as { sealed: string } | undefined;
     if (!row) throw new NotFoundError(`cluster ${clusterId} has no PKI`);
-    return JSON.parse(this.box.open(row.sealed, `cluster_pki:${clusterId}`)) as ClusterPki;
+    return JSON.parse(this.box.open(row.sealed, `cluster_pki:${clusterId}`)) as StoredPki;
+  }
+
+  private async write(trx: Knex.Transaction, clusterId: string, pki: StoredPki): Promise<void> {
+    await trx('cluster_pki').where({ cluster_id: clusterId }).update({ sealed: this.box.seal(JSON.stringify(pki), `cluster_pki:${clusterId}`) });
   }
 }
 
 function requireEndpoint(cluster: { name: string; api_endpoint: string | null }): string {
   if (!cluster.api_endpoint) throw new ConflictError(`cluster ${cluster.name} has no Kubernetes API yet: its control plane is not up, or its provider runs none (sim simulates machines only; kwok and the real providers run one)`);
   return cluster.api_endpoint;
+}
+
+/** The CAs clients must trust: the current one, and during a rotation the previous one too. */
+function trustBundle(pki: StoredPki): string {
+  return [pki.ca.certPem, ...(pki.previousCa ? [pki.previousCa.certPem] : [])].map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)).join('');
 }

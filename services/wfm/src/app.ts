@@ -16,6 +16,7 @@ import { createClusterWorkflow } from './workflows/cluster-create.js';
 import { deleteClusterWorkflow } from './workflows/cluster-delete.js';
 import { scalePoolWorkflow } from './workflows/cluster-scale.js';
 import { upgradeClusterWorkflow } from './workflows/cluster-upgrade.js';
+import { rotateCaWorkflow } from './workflows/cluster-rotate-ca.js';
 
 export interface WfmApp {
   app: FastifyInstance;
@@ -52,6 +53,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   engine.register(deleteClusterWorkflow);
   engine.register(scalePoolWorkflow);
   engine.register(upgradeClusterWorkflow);
+  engine.register(rotateCaWorkflow);
 
   const providers = async (): Promise<ProviderInfo[]> => {
     assertQueueUp();

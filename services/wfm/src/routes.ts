@@ -17,6 +17,7 @@ import { CREATE_CLUSTER } from './workflows/cluster-create.js';
 import { DELETE_CLUSTER } from './workflows/cluster-delete.js';
 import { SCALE_POOL } from './workflows/cluster-scale.js';
 import { UPGRADE_CLUSTER } from './workflows/cluster-upgrade.js';
+import { ROTATE_CA } from './workflows/cluster-rotate-ca.js';
 
 export interface PublicRouteDeps {
   sm: SmClient;
@@ -144,6 +145,19 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     checkUpgrade(cluster, request.body.kubernetesVersion, await deps.providers());
     deps.assertQueueUp();
     const accepted = await sm.startClusterWorkflow(request.params.id, startRequest(request, engine.definition(UPGRADE_CLUSTER), 'Updating', { ...request.body, from: cluster.kubernetesVersion }));
+    return acceptWorkflow(reply, engine, accepted);
+  });
+
+  app.post<{ Params: { id: string } }>('/clusters/:id/rotate-ca', {
+    config: { access: onParam('admin', 'cluster') },
+    schema: {
+      tags: ['clusters'], headers: idempotencyHeaders, params: idParamsSchema,
+      summary: 'Rotate the cluster CA in two phases (trust both, then drop the old): kubeconfigs signed by the old CA stop working at the end',
+      response: { 202: clusterAcceptedSchema, ...errors },
+    },
+  }, async (request, reply) => {
+    deps.assertQueueUp();
+    const accepted = await sm.startClusterWorkflow(request.params.id, startRequest(request, engine.definition(ROTATE_CA), 'Updating', {}));
     return acceptWorkflow(reply, engine, accepted);
   });
 

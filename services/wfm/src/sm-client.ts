@@ -41,6 +41,8 @@ export type StepEffect =
   | { kind: 'setClusterStatus'; status: ClusterStatus; message?: string | null }
   | { kind: 'setClusterEndpoint'; apiEndpoint: string }
   | { kind: 'setClusterVersion'; kubernetesVersion: string }
+  | { kind: 'beginCaRotation' }
+  | { kind: 'finishCaRotation' }
   | { kind: 'deleteCluster' };
 
 export class SmClient {

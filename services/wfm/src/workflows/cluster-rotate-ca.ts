@@ -1,0 +1,33 @@
+/**
+ * Rotate a cluster's CA in two phases, so that nothing breaks mid-way: first a new CA signs and both
+ * are trusted (the control plane is rolled onto the bundle, kubeconfigs carry both); then the old
+ * CA is dropped and the control plane rolled again, after which whatever the old CA signed (older
+ * kubeconfigs) stops working.
+ */
+import type { MachineStatus } from '@cx/sddc-contract';
+import { done, wait, type StepContext, type StepResult, type WorkflowDefinition } from '../engine.js';
+import { POLL_MS, machineSpec, perMachine } from './machines.js';
+
+export const ROTATE_CA = 'cluster.rotate-ca';
+
+/** Re-ensures every control-plane machine, which makes the provider pick up the cluster's current PKI. */
+async function rollControlPlane(ctx: StepContext, phase: string): Promise<StepResult> {
+  const { cluster, machines } = ctx;
+  const controlPlane = machines.filter((m) => m.role === 'control-plane');
+  const fan = await perMachine<MachineStatus>(ctx, controlPlane, (m) => ({ op: 'ensure-machine', provider: cluster.provider, spec: machineSpec(cluster, m) }), phase);
+  if (fan.failed.length > 0) throw fan.failed[0]!.error;
+  if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${controlPlane.length} control-plane machines ${phase === 'both' ? 'trust both CAs' : 'trust the new CA only'}`);
+  return done({ controlPlane: controlPlane.map((m) => m.name) });
+}
+
+export const rotateCaWorkflow: WorkflowDefinition = {
+  name: ROTATE_CA,
+  version: 1,
+  steps: [
+    { name: 'add-new-ca', run: async () => done(null, [{ kind: 'beginCaRotation' }]) },
+    { name: 'trust-both-cas', run: (ctx) => rollControlPlane(ctx, 'both') },
+    { name: 'drop-old-ca', run: async () => done(null, [{ kind: 'finishCaRotation' }]) },
+    { name: 'trust-new-ca-only', run: (ctx) => rollControlPlane(ctx, 'new') },
+    { name: 'mark-ready', run: async () => done(null, [{ kind: 'setClusterStatus', status: 'Ready', message: null }]) },
+  ],
+};
