@@ -100,14 +100,16 @@ describe('a cluster on the kwok runtime', () => {
   it('runs the three-node converged topology: three schedulable control-plane nodes and no workers', async () => {
     const created = await admin.call('POST', '/api/v1/clusters', { name: 'converged', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 3, schedulable: true }, nodePools: [] });
     assert.equal(created.status, 202, JSON.stringify(created.body));
-    assert.equal((await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000)).status, 'Succeeded');
+    const creation = await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000);
+    assert.equal(creation.status, 'Succeeded', JSON.stringify(creation.steps));
     const answer = await admin.call('GET', `/api/v1/clusters/${created.body.cluster.id}/kubeconfig`);
     const file = join(work, 'converged.kubeconfig');
     writeFileSync(file, answer.body as string, { mode: 0o600 });
     const nodes = (await kubectlAs(file, 'get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}:{.spec.taints}:{.status.conditions[?(@.type=="Ready")].status} {end}')).stdout.trim().split(' ').sort();
     assert.deepEqual(nodes, ['converged-cp-0::True', 'converged-cp-1::True', 'converged-cp-2::True']);
     const deleted = await admin.call('DELETE', `/api/v1/clusters/${created.body.cluster.id}`);
-    assert.equal((await admin.waitForWorkflow(deleted.body.workflow.id, ['Succeeded', 'Failed'], 120_000)).status, 'Succeeded');
+    const deletion = await admin.waitForWorkflow(deleted.body.workflow.id, ['Succeeded', 'Failed'], 120_000);
+    assert.equal(deletion.status, 'Succeeded', JSON.stringify(deletion.steps));
   });
 
   it('hands each user a short-lived kubeconfig whose rights follow their grant', async () => {

@@ -68,18 +68,22 @@ export class KwokProvider implements Provider, NodeReader {
 
   async deleteMachine(clusterId: string, machineId: string): Promise<void> {
     const plane = this.plane(clusterId);
-    if (!plane.exists()) return;
-    const api = this.api(plane);
-    const node = await this.nodeOf(plane, machineId);
-    if (node) {
-      try {
-        await call(() => api.deleteNode({ name: node.metadata!.name! }));
-      } catch (error) {
-        if (statusOf(error) !== 404) throw error;
+    // One at a time per cluster: the last delete tears the control plane down, and no other
+    // operation of the cluster may revive it meanwhile.
+    await this.serialised(plane, async () => {
+      if (!plane.exists()) return;
+      const api = this.api(plane);
+      const node = (await this.listNodesBy(plane, `${LABEL.cluster}=${plane.clusterId},${LABEL.machine}=${machineId}`, true))[0];
+      if (node) {
+        try {
+          await call(() => api.deleteNode({ name: node.metadata!.name! }));
+        } catch (error) {
+          if (statusOf(error) !== 404) throw error;
+        }
       }
-    }
-    // The last machine takes the control plane with it.
-    if ((await this.nodes(plane)).length === 0) await plane.destroy();
+      // The last machine takes the control plane with it.
+      if ((await this.listNodesBy(plane, `${LABEL.cluster}=${plane.clusterId}`, true)).length === 0) await plane.destroy();
+    });
   }
 
   async listMachines(clusterId: string): Promise<MachineStatus[]> {
@@ -189,14 +193,18 @@ export class KwokProvider implements Provider, NodeReader {
     return (await this.listNodesBy(plane, `${LABEL.cluster}=${plane.clusterId},${LABEL.machine}=${machineId}`))[0];
   }
 
-  /** Lists nodes; an unreachable tenant API gets its processes restarted once (as a crashed VM would be rebooted). */
-  private async listNodesBy(plane: ControlPlane, labelSelector: string): Promise<V1Node[]> {
+  /**
+   * Lists nodes; an unreachable tenant API gets its processes restarted once (as a crashed VM would
+   * be rebooted). `inCluster`: the caller already holds the cluster's turn (see `serialised`).
+   */
+  private async listNodesBy(plane: ControlPlane, labelSelector: string, inCluster = false): Promise<V1Node[]> {
     const api = this.api(plane);
     try {
       return (await call(() => api.listNode({ labelSelector }))).items;
     } catch (error) {
-      if (!(error instanceof ProviderUnavailableError)) throw error;
-      await this.serialised(plane, () => plane.ensure());
+      if (!(error instanceof ProviderUnavailableError) || !plane.exists()) throw error;
+      if (inCluster) await plane.ensure();
+      else await this.serialised(plane, async () => { if (plane.exists()) await plane.ensure(); });
       return (await call(() => api.listNode({ labelSelector }))).items;
     }
   }
