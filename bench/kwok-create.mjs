@@ -5,54 +5,26 @@
 // inside cx is (cx − baseline) ÷ cx: queueing, workflow steps, SQL, HTTP, polling.
 // Needs a build (npx tsc -b) and the Kubernetes peers (npm run peers -- kubernetes).
 // Usage: node bench/kwok-create.mjs [--rounds 3]
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { root } from '../scripts/lib.mjs';
+import { PASSWORD, startCx } from './lib.mjs';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });
 const ROUNDS = Number(values.rounds);
-const PASSWORD = 'bench-Admin-pw-1';
 const TARGET_SHARE = 0.10;
 
-const cli = join(root, 'packages/cli/dist/main.js');
-if (!existsSync(cli)) {
-  console.error(`${cli} is missing: build first (npx tsc -b)`);
-  process.exit(1);
-}
 const manifest = execFileSync('bash', ['test/peers/kubernetes.sh', 'build'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 const binaries = JSON.parse(manifest);
 const version = binaries.kubernetesVersions[0];
 const { KwokProvider } = await import(join(root, 'packages/providers-kwok/dist/index.js'));
 const { createClusterPki } = await import(join(root, 'packages/k8s/dist/index.js'));
 
-const freePort = async () => {
-  const { createServer } = await import('node:net');
-  return new Promise((done) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => done(port)); }); });
-};
 
-async function startCx() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-kwok-'));
-  const binariesFile = join(dataDir, 'binaries.json');
-  writeFileSync(binariesFile, manifest);
-  const port = await freePort();
-  const child = spawn(process.execPath, [cli, 'all-in-one'], {
-    cwd: dataDir, stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, CX_DATA_DIR: dataDir, CX_HTTP_PORT: String(port), CX_ADMIN_PASSWORD: PASSWORD, CX_LOG_LEVEL: 'warn', CX_KWOK_BINARIES_FILE: binariesFile },
-  });
-  const exited = new Promise((done) => child.once('exit', done));
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`cx exited with ${child.exitCode} before it was ready`);
-    try { if ((await fetch(`${base}/readyz`)).status === 200) break; } catch { /* starting */ }
-    if (i > 600) throw new Error('cx did not start');
-    await sleep(100);
-  }
-  return { base, async stop() { child.kill('SIGTERM'); await Promise.race([exited, sleep(20_000)]); if (child.exitCode === null) child.kill('SIGKILL'); } };
-}
 
 async function call(base, token, method, path, body) {
   const response = await fetch(`${base}${path}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
@@ -107,7 +79,9 @@ async function direct(round) {
 let lastSteps = [];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const cx = await startCx();
+const binariesFile = join(mkdtempSync(join(tmpdir(), 'cx-bench-kwok-')), 'binaries.json');
+writeFileSync(binariesFile, manifest);
+const cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile } });
 try {
   const token = (await call(cx.base, undefined, 'POST', '/api/v1/auth/login', { username: 'admin', password: PASSWORD })).body.token;
   await throughCx(cx.base, token, 'warmup');

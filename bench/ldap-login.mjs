@@ -6,63 +6,33 @@
 //   uncached  CX_LDAP_GROUP_CACHE_TTL_SECONDS=0: every login resolves the 1001 groups again
 //   cached    default TTL, after a warm-up login: the groups come from the cache
 // Needs a build (npx tsc -b). Usage: node bench/ldap-login.mjs [--cold 5] [--uncached 20] [--cached 50]
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Client } from 'ldapts';
 import { root } from '../scripts/lib.mjs';
+import { PASSWORD, startCx } from './lib.mjs';
 
 const { values } = parseArgs({ options: { cold: { type: 'string', default: '5' }, uncached: { type: 'string', default: '20' }, cached: { type: 'string', default: '50' } } });
 const COLD = Number(values.cold);
 const UNCACHED = Number(values.uncached);
 const CACHED = Number(values.cached);
-const PASSWORD = 'bench-Admin-pw-1';
 const USER = 'many';
 const USER_PASSWORD = 'many-pw';
 const COLD_TARGET_MS = 200;
 
-const cli = join(root, 'packages/cli/dist/main.js');
-if (!existsSync(cli)) {
-  console.error(`${cli} is missing: build first (npx tsc -b)`);
-  process.exit(1);
-}
 const peer = JSON.parse(execFileSync('bash', ['test/peers/slapd.sh', 'start'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim());
 
-const freePort = async () => {
-  const { createServer } = await import('node:net');
-  return new Promise((done) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => done(port)); }); });
-};
 
 const ldapEnv = {
   CX_LDAP_URL: peer.url, CX_LDAP_BIND_DN: peer.bindDn, CX_LDAP_BIND_PASSWORD: peer.bindPassword,
   CX_LDAP_USER_BASE_DN: peer.userBaseDn, CX_LDAP_GROUP_BASE_DN: peer.groupBaseDn,
 };
 
-async function startCx(env = {}, dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-ldap-'))) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [cli, 'all-in-one'], {
-    cwd: dataDir, stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, CX_DATA_DIR: dataDir, CX_HTTP_PORT: String(port), CX_ADMIN_PASSWORD: PASSWORD, CX_LOG_LEVEL: 'warn', ...ldapEnv, ...env },
-  });
-  const exited = new Promise((done) => child.once('exit', done));
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`cx exited with ${child.exitCode} before it was ready`);
-    try { if ((await fetch(`${base}/readyz`)).status === 200) break; } catch { /* starting */ }
-    if (i > 300) throw new Error('cx did not start');
-    await sleep(100);
-  }
-  return {
-    base, dataDir,
-    async stop() {
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(20_000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
+function startLdapCx(env = {}, dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-ldap-'))) {
+  return startCx({ env: { ...ldapEnv, ...env }, dataDir });
 }
 
 /** One timed login; fails the benchmark unless it answers 200 with the expected groups. */
@@ -152,13 +122,13 @@ results.rawMinimal = await series(CACHED, rawBindAndSearch);
 // Cold: a fresh cx each time (same data dir, so the user row exists after the first round).
 const coldDir = mkdtempSync(join(tmpdir(), 'cx-bench-ldap-cold-'));
 results.cold = await series(COLD, async () => {
-  const cx = await startCx({}, coldDir);
+  const cx = await startLdapCx({}, coldDir);
   try { return await timedLogin(cx.base, USER, USER_PASSWORD, 1001); } finally { await cx.stop(); }
 });
 
 // Uncached: the group cache off, one process, after a warm-up login.
 {
-  const cx = await startCx({ CX_LDAP_GROUP_CACHE_TTL_SECONDS: '0' });
+  const cx = await startLdapCx({ CX_LDAP_GROUP_CACHE_TTL_SECONDS: '0' });
   try {
     await series(3, () => timedLogin(cx.base, USER, USER_PASSWORD, 1001));
     results.uncached = await series(UNCACHED, () => timedLogin(cx.base, USER, USER_PASSWORD, 1001));
@@ -167,7 +137,7 @@ results.cold = await series(COLD, async () => {
 
 // Cached (default TTL) and the local-login baseline, on one cx.
 {
-  const cx = await startCx();
+  const cx = await startLdapCx();
   try {
     await series(3, () => timedLogin(cx.base, USER, USER_PASSWORD, 1001));
     results.cached = await series(CACHED, () => timedLogin(cx.base, USER, USER_PASSWORD, 1001));

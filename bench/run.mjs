@@ -7,8 +7,8 @@
 // Usage: npm run bench [-- --clusters 1000 --seconds 10]
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -16,12 +16,12 @@ import autocannon from 'autocannon';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { build, ensureDependencies, root } from '../scripts/lib.mjs';
+import { PASSWORD, freePort, startCx } from './lib.mjs';
 
 const { values } = parseArgs({ options: { clusters: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '10' }, 'raw-jobs': { type: 'string', default: '20000' } } });
 const CLUSTERS = Number(values.clusters);
 const SECONDS = Number(values.seconds);
 const RAW_JOBS = Number(values['raw-jobs']);
-const PASSWORD = 'bench-Admin-pw-1';
 // Extra CX_* settings for the cx under test, e.g. BENCH_CX_ENV='{"CX_WORKFLOWS_CONCURRENCY":"200"}'.
 const benchEnv = JSON.parse(process.env.BENCH_CX_ENV ?? '{}');
 
@@ -29,10 +29,6 @@ ensureDependencies();
 build();
 const redisUrl = execFileSync('bash', ['test/peers/redis.sh', 'start'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 
-const freePort = async () => {
-  const { createServer } = await import('node:net');
-  return new Promise((done) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => done(port)); }); });
-};
 
 async function rawBullmq() {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
@@ -57,21 +53,10 @@ async function rawBullmq() {
   return RAW_JOBS / seconds;
 }
 
-async function startCx() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-'));
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(root, 'packages/cli/dist/main.js'), 'all-in-one'], {
-    cwd: dataDir, stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, CX_DATA_DIR: dataDir, CX_HTTP_PORT: String(port), CX_ADMIN_PASSWORD: PASSWORD, CX_SIM_LATENCY_MS: '0', CX_LOG_LEVEL: 'warn', ...benchEnv, CX_REDIS_URL: redisUrl, CX_REDIS_PREFIX: `cxbench${randomBytes(3).toString('hex')}` },
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try { if ((await fetch(`${base}/readyz`)).status === 200) break; } catch { /* starting */ }
-    if (i > 300) throw new Error('cx did not start');
-    await sleep(200);
-  }
-  const { token } = await (await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) })).json();
-  return { base, token, child };
+async function startBenchCx() {
+  const cx = await startCx({ env: { CX_SIM_LATENCY_MS: '0', ...benchEnv, CX_REDIS_URL: redisUrl, CX_REDIS_PREFIX: `cxbench${randomBytes(3).toString('hex')}` } });
+  const { token } = await (await fetch(`${cx.base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) })).json();
+  return { ...cx, token };
 }
 
 async function pool(items, width, work) {
@@ -152,14 +137,14 @@ async function apiBenchmark(cx) {
 }
 
 const raw = await rawBullmq();
-const cx = await startCx();
+const cx = await startBenchCx();
 let engine, deletion, api;
 try {
   engine = await engineBenchmark(cx);
   api = await apiBenchmark(cx);
   deletion = await deleteBenchmark(cx);
 } finally {
-  cx.child.kill('SIGTERM');
+  await cx.stop();
 }
 
 const createRate = engine.createSteps / engine.createSeconds;

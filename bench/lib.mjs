@@ -1,0 +1,42 @@
+// Shared by the benchmarks: starting `cx all-in-one` as a user would, on a fresh data directory.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { root } from '../scripts/lib.mjs';
+
+/** Password of the bootstrap admin of every benchmarked cx. */
+export const PASSWORD = 'bench-Admin-pw-1';
+const cli = join(root, 'packages/cli/dist/main.js');
+
+export function freePort() {
+  return new Promise((done) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => done(port)); }); });
+}
+
+/** Starts cx all-in-one with `env` over the defaults and waits until it is ready; `stop()` ends it. */
+export async function startCx({ env = {}, dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-')) } = {}) {
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npx tsc -b)`);
+  const port = await freePort();
+  const child = spawn(process.execPath, [cli, 'all-in-one'], {
+    cwd: dataDir, stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, CX_DATA_DIR: dataDir, CX_HTTP_PORT: String(port), CX_ADMIN_PASSWORD: PASSWORD, CX_LOG_LEVEL: 'warn', ...env },
+  });
+  const exited = new Promise((done) => child.once('exit', done));
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`cx exited with ${child.exitCode} before it was ready`);
+    try { if ((await fetch(`${base}/readyz`)).status === 200) break; } catch { /* starting */ }
+    if (i > 600) throw new Error('cx did not start within 60 s');
+    await sleep(100);
+  }
+  return {
+    base, dataDir,
+    async stop() {
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(20_000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
