@@ -28,6 +28,9 @@ export const ERROR_CODES = {
   CX_DEPENDENCY_UNAVAILABLE: { status: 503, title: 'A service cx depends on is unavailable' },
   CX_PROVIDER_UNAVAILABLE: { status: 503, title: 'Infrastructure provider unavailable' },
   CX_PROVIDER_ERROR: { status: 502, title: 'Infrastructure provider failed' },
+  CX_CREDENTIAL_UNREACHABLE: { status: 422, title: 'Credential endpoint unreachable' },
+  CX_CREDENTIAL_UNTRUSTED: { status: 422, title: 'Credential endpoint certificate not trusted' },
+  CX_CREDENTIAL_REJECTED: { status: 422, title: 'Credential rejected by its endpoint' },
   CX_INTERNAL: { status: 500, title: 'Internal error' },
 } as const;
 
@@ -124,6 +127,16 @@ export class ProviderUnavailableError extends CxError {
 export class ProviderError extends CxError {
   constructor(message: string, options: ErrorOptions = {}) {
     super('CX_PROVIDER_ERROR', message, options);
+  }
+}
+
+/**
+ * A credential (of a provider or a BMC) failed its check against its endpoint before cx stored it:
+ * unreachable, untrusted certificate, or refused login. Nothing was stored.
+ */
+export class CredentialError extends CxError {
+  constructor(code: 'CX_CREDENTIAL_UNREACHABLE' | 'CX_CREDENTIAL_UNTRUSTED' | 'CX_CREDENTIAL_REJECTED', message: string, options: ErrorOptions = {}) {
+    super(code, message, { ...options, retryable: false });
   }
 }
 

@@ -23,6 +23,8 @@ export interface MachineSpec {
   /** Labels and taints the node carries (its pool's; a control plane that runs no workloads adds its taint). */
   labels?: Record<string, string>;
   taints?: Array<{ key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }>;
+  /** Sizing from the pool's machine class; a provider uses its own defaults (documented) for what is absent. */
+  resources?: { vcpus?: number; memoryMiB?: number; diskGiB?: number };
 }
 
 export interface MachineStatus {
@@ -61,6 +63,52 @@ export interface ClusterBootstrap {
 export interface EnsureContext {
   /** The cluster's bootstrap material (sealed in sm; fetched on demand). */
   bootstrap(): Promise<ClusterBootstrap>;
+  /**
+   * Cloud-init user data that makes this machine join its cluster the kubeadm way (init on the
+   * first control-plane machine, join elsewhere). Carries secrets: hand it only to the machine
+   * (guestinfo, Nova user_data, virtual media) and never log it. Absent in contexts that boot nothing.
+   */
+  userData?(): Promise<string>;
+}
+
+/**
+ * A provider credential as sddc receives it from sm for one operation (never through a job
+ * payload): the endpoint, the login, and the provider's own settings (`settingsSchema`).
+ */
+export interface ProviderCredential {
+  /** cx's id of the credential; with `version`, the key under which sddc caches a connected provider. */
+  id: string;
+  version: number;
+  endpoint: string;
+  username: string;
+  password: string;
+  /** PEM of the CA that signed the endpoint's certificate. */
+  caCert?: string | null;
+  /** Skip certificate verification (labs only). */
+  insecure: boolean;
+  settings: Record<string, unknown>;
+}
+
+/**
+ * Builds the provider of infrastructure that needs a credential (vSphere, OpenStack): one
+ * `Provider` per credential, so that every resource group reaches its own endpoint as its own user.
+ */
+export interface ProviderFactory {
+  readonly name: string;
+  readonly contractVersion: string;
+  readonly kubernetesVersions: readonly string[];
+  readonly capabilities: ProviderCapabilities;
+  /** JSON Schema (draft 2020-12, ajv) of `ProviderCredential.settings`, documented in docs/providers/<name>.md. */
+  readonly settingsSchema: Record<string, unknown>;
+  /**
+   * Checks a credential against its endpoint before cx stores it: logs in, and looks up what the
+   * settings name (template, network…). Throws `CredentialError` (unreachable, untrusted
+   * certificate, refused login) or `InputError` naming `settings.<key>` for a setting that does not
+   * resolve; resolves when the credential works.
+   */
+  validateCredential(credential: ProviderCredential): Promise<void>;
+  /** A provider bound to the credential; sddc caches it per credential id and version and closes replaced ones. */
+  connect(credential: ProviderCredential): Provider;
 }
 
 export interface NodeStatus {
@@ -72,6 +120,7 @@ export interface NodeStatus {
 }
 
 export interface ProviderCapabilities {
+  /** `setPower`/`getPowerState` act on the real machine, so a power-off can fence it. */
   power: boolean;
   loadBalancer: boolean;
   virtualIp: boolean;

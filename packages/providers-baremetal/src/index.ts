@@ -1,0 +1,2 @@
+/** The baremetal provider (being written). */
+export const PROVIDER_NAME = 'baremetal';

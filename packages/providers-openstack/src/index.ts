@@ -1,0 +1,2 @@
+/** The openstack provider (being written). */
+export const PROVIDER_NAME = 'openstack';

@@ -1,0 +1,2 @@
+/** The vsphere provider (being written). */
+export const PROVIDER_NAME = 'vsphere';
