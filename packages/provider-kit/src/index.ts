@@ -5,7 +5,7 @@
  * `reason` (docs/errors.md, "Provider reasons"), which workflows show as the machine's condition.
  */
 import {
-  CircuitBreakerPolicy, ConsecutiveBreaker, ExponentialBackoff, BrokenCircuitError, circuitBreaker, handleWhen, retry, wrap, type IPolicy,
+  type CircuitBreakerPolicy, ConsecutiveBreaker, ExponentialBackoff, BrokenCircuitError, circuitBreaker, handleWhen, retry, wrap, type IPolicy,
 } from 'cockatiel';
 import { Agent, request as undiciRequest } from 'undici';
 import { CredentialError, CxError, ProviderError, ProviderUnavailableError } from '@cx/errors';
