@@ -4,6 +4,7 @@
  * Ready. Powering a machine off takes it away from kwok and marks it NotReady, as a dead kubelet
  * would look. Everything cx knows about the machines is read back from the tenant API.
  */
+import { statSync } from 'node:fs';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { NotFoundError, ProviderError, ProviderUnavailableError } from '@cx/errors';
 import {
@@ -31,6 +32,7 @@ export class KwokProvider implements Provider, NodeReader {
   readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false };
   /** The last control-plane bring-up of each cluster in this process; the next one waits for it. */
   private readonly bringingUp = new Map<string, Promise<void>>();
+  private readonly clients = new Map<string, { writtenAt: number; api: CoreV1Api }>();
 
   constructor(private readonly options: KwokProviderOptions) {
     this.kubernetesVersions = Object.keys(options.binaries.kubeApiserver).sort(compareVersions).reverse();
@@ -179,10 +181,16 @@ export class KwokProvider implements Provider, NodeReader {
     return new ControlPlane(this.options.dataDir, clusterId, this.options.binaries);
   }
 
+  /** A client per cluster, kept until its kubeconfig is rewritten (new PKI after a CA rotation, a new cluster). */
   private api(plane: ControlPlane): CoreV1Api {
+    const writtenAt = statSync(plane.kubeconfigPath).mtimeMs;
+    const cached = this.clients.get(plane.clusterId);
+    if (cached?.writtenAt === writtenAt) return cached.api;
     const config = new KubeConfig();
     config.loadFromFile(plane.kubeconfigPath);
-    return config.makeApiClient(CoreV1Api);
+    const api = config.makeApiClient(CoreV1Api);
+    this.clients.set(plane.clusterId, { writtenAt, api });
+    return api;
   }
 
   private async nodes(plane: ControlPlane): Promise<V1Node[]> {

@@ -35,6 +35,8 @@ export interface ControlPlaneState {
   /** Fingerprint of the CAs the API runs with; another one (a CA rotation) re-issues and restarts. */
   trust?: string;
   pids: { etcd?: number | undefined; apiserver?: number | undefined; kwok?: number | undefined };
+  /** The kube-apiserver process whose cluster-wide objects (aggregated roles, default service account) are in place. */
+  setUpFor?: number | undefined;
 }
 
 const READY_TIMEOUT_MS = 90_000;
@@ -110,8 +112,13 @@ export class ControlPlane {
       this.save(state);
     }
     await this.waitReady();
-    await aggregateClusterRoles(this.kubeconfigPath);
-    await ensureDefaultServiceAccount(this.kubeconfigPath);
+    // Once per kube-apiserver process, not on every machine: recorded only after both succeed, so a crash in between redoes them.
+    if (state.setUpFor !== state.pids.apiserver) {
+      await aggregateClusterRoles(this.kubeconfigPath);
+      await ensureDefaultServiceAccount(this.kubeconfigPath);
+      state.setUpFor = state.pids.apiserver;
+      this.save(state);
+    }
     if (!alive(state.pids.kwok, this.binaries.kwok)) {
       state.pids.kwok = this.start('kwok', this.binaries.kwok, [
         `--kubeconfig=${this.kubeconfigPath}`, '--manage-all-nodes=false', `--manage-nodes-with-annotation-selector=${KWOK_ANNOTATION.key}=${KWOK_ANNOTATION.value}`,
