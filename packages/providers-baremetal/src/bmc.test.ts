@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { request } from 'node:https';
+import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { connectBmc, validateBmc } from './bmc.js';
+import { MemoryHostInventory } from './memory-inventory.js';
+import { BareMetalProvider } from './provider.js';
+import { closedPort, host, ipmiAccess, ipmiPeer, redfishAccess, redfishPeer } from './test-peers.js';
+import type { BmcAccess } from './types.js';
+
+const redfish = redfishPeer();
+const ipmi = ipmiPeer();
+// The conformance test uses the other systems and BMCs at the same time.
+const system = redfish.systems.at(-1)!;
+const ipmiBmc = ipmi.bmcs.at(-1)!;
+const rfAccess = redfishAccess(redfish, system.id);
+const ipAccess = ipmiAccess(ipmiBmc);
+
+/** Expects a rejection with `code` (and reason), and no password in the message. */
+async function rejectsWith(promise: Promise<unknown>, code: string, reason?: string): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    const e = error as { code?: string; message?: string; details?: Record<string, unknown> };
+    assert.equal(e.code, code, `got ${e.code}: ${e.message}`);
+    if (reason) assert.equal(e.details?.['reason'], reason);
+    assert.ok(!e.message?.includes(redfish.password) && !e.message?.includes(ipmiBmc.password), 'a password is in the message');
+    return true;
+  });
+}
+
+/** The System resource read with a plain HTTPS client of its own, not through the provider. */
+async function rawRedfish<T>(path: string): Promise<T> {
+  const url = new URL(path, redfish.url);
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca: readFileSync(redfish.caFile), auth: `${redfish.username}:${redfish.password}`, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as T) : reject(new Error(`GET ${path}: ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+const systemPath = `/redfish/v1/Systems/${system.id}`;
+interface RawSystem { PowerState: string; Boot: { BootSourceOverrideTarget: string; BootSourceOverrideEnabled: string } }
+
+/** `ipmitool power status` run on its own, not through the provider. */
+async function rawIpmiPower(): Promise<string> {
+  const [h, p] = ipmiBmc.address.split(':');
+  const { stdout } = await promisify(execFile)('ipmitool', ['-I', 'lanplus', '-C', '3', '-H', h!, '-p', p!, '-U', ipmiBmc.username, '-E', 'chassis', 'power', 'status'], {
+    env: { ...process.env, IPMI_PASSWORD: ipmiBmc.password }, timeout: 20_000,
+  });
+  return stdout.trim();
+}
+
+describe('Redfish BMC (sushy-tools)', () => {
+  const bmc = connectBmc(rfAccess, { powerTimeoutMs: 40_000 });
+  after(() => bmc.close());
+
+  it('validateBmc accepts the BMC with its CA', async () => {
+    await validateBmc(rfAccess);
+  });
+
+  it('validateBmc: closed port → CX_CREDENTIAL_UNREACHABLE', async () => {
+    await rejectsWith(validateBmc({ ...rfAccess, address: `https://127.0.0.1:${await closedPort()}` }), 'CX_CREDENTIAL_UNREACHABLE');
+  });
+
+  it('validateBmc: wrong password → CX_CREDENTIAL_REJECTED', async () => {
+    await rejectsWith(validateBmc({ ...rfAccess, password: 'not-the-password' }), 'CX_CREDENTIAL_REJECTED');
+  });
+
+  it('validateBmc: self-signed certificate without caCert → CX_CREDENTIAL_UNTRUSTED', async () => {
+    await rejectsWith(validateBmc({ ...rfAccess, caCert: null }), 'CX_CREDENTIAL_UNTRUSTED');
+  });
+
+  it('validateBmc: unknown system id → CX_INPUT_INVALID on body.bmc.systemId', async () => {
+    await assert.rejects(validateBmc({ ...rfAccess, systemId: 'no-such-system' }), (error: unknown) => {
+      const e = error as { code?: string; details?: { fields?: Array<{ field: string }> } };
+      assert.equal(e.code, 'CX_INPUT_INVALID');
+      assert.deepEqual(e.details?.fields?.map((f) => f.field), ['body.bmc.systemId']);
+      return true;
+    });
+  });
+
+  it('validateBmc: no system id on a BMC with several systems → CX_INPUT_INVALID', async () => {
+    const { systemId: _omitted, ...withoutSystem } = rfAccess;
+    await rejectsWith(validateBmc(withoutSystem as BmcAccess), 'CX_INPUT_INVALID');
+  });
+
+  it('power off resolves only once the System reads Off (read independently)', async () => {
+    await bmc.power('on');
+    const deadline = Date.now() + 40_000;
+    while ((await rawRedfish<RawSystem>(systemPath)).PowerState !== 'On') {
+      assert.ok(Date.now() < deadline, 'the system did not power on');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(await bmc.powerState(), 'on');
+    await bmc.power('off');
+    assert.equal((await rawRedfish<RawSystem>(systemPath)).PowerState, 'Off');
+  });
+
+  it('the one-time boot override is read back from the System', async () => {
+    await bmc.setBootOnce('pxe');
+    let boot = (await rawRedfish<RawSystem>(systemPath)).Boot;
+    assert.equal(boot.BootSourceOverrideTarget, 'Pxe');
+    // sushy keeps every override Continuous (it ignores BootSourceOverrideEnabled), so 'Once' cannot be read back here.
+    await bmc.setBootOnce('disk');
+    boot = (await rawRedfish<RawSystem>(systemPath)).Boot;
+    assert.equal(boot.BootSourceOverrideTarget, 'Hdd');
+  });
+
+  it('virtual media: the installer image is inserted and ejected', async () => {
+    // sushy downloads the image it is given: serve a small one on loopback.
+    const server: Server = createServer((_req, res) => res.end(Buffer.alloc(64 * 1024)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const image = `http://127.0.0.1:${port}/installer.iso`;
+      await bmc.insertMedia!(image);
+      const cd = `${systemPath}/VirtualMedia/Cd`;
+      let media = await rawRedfish<{ Inserted: boolean; Image: string }>(cd);
+      assert.equal(media.Inserted, true);
+      assert.equal(media.Image, image);
+      await bmc.ejectMedia!();
+      media = await rawRedfish<{ Inserted: boolean; Image: string }>(cd);
+      assert.equal(media.Inserted, false);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('IPMI BMC (ipmi_sim)', () => {
+  const bmc = connectBmc(ipAccess, { powerTimeoutMs: 20_000 });
+  after(() => bmc.close());
+
+  it('validateBmc accepts the BMC', async () => {
+    await validateBmc(ipAccess);
+  });
+
+  it('validateBmc: closed port → CX_CREDENTIAL_UNREACHABLE', async () => {
+    await rejectsWith(validateBmc({ ...ipAccess, address: `127.0.0.1:${await closedPort()}` }), 'CX_CREDENTIAL_UNREACHABLE');
+  });
+
+  it('validateBmc: wrong password → CX_CREDENTIAL_REJECTED', async () => {
+    await rejectsWith(validateBmc({ ...ipAccess, password: 'not-the-password' }), 'CX_CREDENTIAL_REJECTED');
+  });
+
+  it('validateBmc: unknown user → CX_CREDENTIAL_REJECTED', async () => {
+    await rejectsWith(validateBmc({ ...ipAccess, username: 'nobody' }), 'CX_CREDENTIAL_REJECTED');
+  });
+
+  it('power on and a verified power off, read with a separate ipmitool', async () => {
+    await bmc.power('on');
+    assert.equal(await rawIpmiPower(), 'Chassis Power is on');
+    await bmc.power('off');
+    assert.equal(await rawIpmiPower(), 'Chassis Power is off');
+  });
+
+  it('the simulator refuses a boot device: reason BootDeviceRefused', async () => {
+    await rejectsWith(bmc.setBootOnce('pxe'), 'CX_PROVIDER_ERROR', 'BootDeviceRefused');
+  });
+});
+
+describe('BareMetalProvider with one host', () => {
+  const cluster = `bmc-test-${process.pid}`;
+  const spec = (n: number) => ({ machineId: `${cluster}-m${n}`, clusterId: cluster, name: `${cluster}-m${n}`, role: 'worker' as const, pool: 'workers', kubernetesVersion: '1.37.2' });
+
+  it('a claim with no free host fails with reason NoFreeHost; delete powers off and frees the host', async () => {
+    const provider = new BareMetalProvider({ inventory: new MemoryHostInventory([host('rf-last', rfAccess, 0, system.mac)]), powerTimeoutMs: 40_000 });
+    try {
+      const first = await provider.ensureMachine(spec(1));
+      assert.equal(first.providerId, `${redfish.url}/${system.id}`);
+      await rejectsWith(provider.ensureMachine(spec(2)), 'CX_PROVIDER_ERROR', 'NoFreeHost');
+      // The boot override went to PXE (no installer image configured).
+      assert.equal((await rawRedfish<RawSystem>(systemPath)).Boot.BootSourceOverrideTarget, 'Pxe');
+      await provider.deleteMachine(cluster, spec(1).machineId);
+      assert.equal((await rawRedfish<RawSystem>(systemPath)).PowerState, 'Off');
+      await rejectsWith(provider.getPowerState(cluster, spec(1).machineId), 'CX_NOT_FOUND');
+      await rejectsWith(provider.setPower(cluster, spec(1).machineId, 'on'), 'CX_NOT_FOUND');
+      // The host is free again.
+      await provider.ensureMachine(spec(2));
+      await provider.deleteMachine(cluster, spec(2).machineId);
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it('an IPMI host that refuses the boot device is still powered on', async () => {
+    const provider = new BareMetalProvider({ inventory: new MemoryHostInventory([host('ipmi-last', ipAccess, 0)]), powerTimeoutMs: 20_000 });
+    try {
+      const status = await provider.ensureMachine(spec(3));
+      assert.equal(status.providerId, `ipmi://${ipmiBmc.address}`);
+      assert.equal(await rawIpmiPower(), 'Chassis Power is on');
+      await provider.setPower(cluster, spec(3).machineId, 'off');
+      assert.equal(await rawIpmiPower(), 'Chassis Power is off');
+      await provider.deleteMachine(cluster, spec(3).machineId);
+    } finally {
+      await provider.close();
+    }
+  });
+});

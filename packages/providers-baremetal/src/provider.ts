@@ -1,0 +1,169 @@
+/**
+ * The bare-metal provider: a machine is a physical host claimed from the inventory and driven
+ * through its BMC (Redfish or IPMI). Installing the operating system is the installer image's or
+ * the PXE service's job; cx boots the host into it once and powers it on.
+ */
+import { NotFoundError } from '@cx/errors';
+import { reasonOf } from '@cx/provider-kit';
+import {
+  CONTRACT_VERSION, type EnsureContext, type MachineSpec, type MachineStatus, type PowerAction, type PowerState, type Provider, type ProviderCapabilities,
+} from '@cx/sddc-contract';
+import { connectBmc } from './bmc.js';
+import { DEFAULT_POWER_TIMEOUT_MS } from './power.js';
+import type { BareMetalHost, Bmc, HostInventory } from './types.js';
+
+export interface BareMetalProviderOptions {
+  inventory: HostInventory;
+  /** Versions the installer image or PXE service can install; default ['1.37.2', '1.36.3']. */
+  kubernetesVersions?: string[];
+  /** Installer ISO the host boots once as virtual media (Redfish BMCs that have it); else PXE. */
+  installerImageUrl?: string;
+  /** How long a power-off may take to be read back as off; default 60 s. */
+  powerTimeoutMs?: number;
+  /** What deleting a machine does to its host before releasing it; default 'power-off-only'. */
+  deprovision?: 'none' | 'power-off-only';
+  /** Deadline of one BMC request or ipmitool run. */
+  bmcTimeoutMs?: number;
+}
+
+/** The bare-metal provider (capability: power; fencing relies on a verified power-off). */
+export class BareMetalProvider implements Provider {
+  readonly name = 'baremetal';
+  readonly contractVersion = CONTRACT_VERSION;
+  readonly kubernetesVersions: readonly string[];
+  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false };
+
+  private readonly inventory: HostInventory;
+  private readonly bmcs = new Map<string, Bmc>();
+  /** Tail of the operations queued per machine id: one at a time per machine, machines in parallel. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Machines this process has powered on for provisioning, so that a repeated ensure does not redo it. */
+  private readonly started = new Set<string>();
+
+  constructor(private readonly options: BareMetalProviderOptions) {
+    this.inventory = options.inventory;
+    this.kubernetesVersions = options.kubernetesVersions ?? ['1.37.2', '1.36.3'];
+  }
+
+  ensureMachine(spec: MachineSpec, _context?: EnsureContext): Promise<MachineStatus> {
+    return this.serial(spec.clusterId, spec.machineId, async () => {
+      const host = (await this.inventory.claimOf(spec.clusterId, spec.machineId)) ?? (await this.inventory.claim(spec));
+      const bmc = this.bmc(host);
+      let state = await bmc.powerState();
+      const key = machineKey(spec.clusterId, spec.machineId);
+      if (state === 'off' && !this.started.has(key)) {
+        await this.bootInstaller(bmc);
+        await bmc.power('on');
+        this.started.add(key);
+        state = await bmc.powerState();
+      } else {
+        this.started.add(key);
+      }
+      return this.status(spec.clusterId, spec.machineId, spec.name, host, state);
+    });
+  }
+
+  async getMachine(clusterId: string, machineId: string): Promise<MachineStatus | null> {
+    const claim = (await this.inventory.claims(clusterId)).find((c) => c.machineId === machineId);
+    if (!claim) return null;
+    return this.status(clusterId, machineId, claim.machineName, claim.host, await this.bmc(claim.host).powerState());
+  }
+
+  deleteMachine(clusterId: string, machineId: string): Promise<void> {
+    return this.serial(clusterId, machineId, async () => {
+      const host = await this.inventory.claimOf(clusterId, machineId);
+      if (!host) return;
+      const bmc = this.bmc(host);
+      if ((this.options.deprovision ?? 'power-off-only') === 'power-off-only') await bmc.power('off');
+      if (bmc.ejectMedia && this.options.installerImageUrl) await bmc.ejectMedia();
+      await this.inventory.release(clusterId, machineId);
+      this.started.delete(machineKey(clusterId, machineId));
+    });
+  }
+
+  async listMachines(clusterId: string): Promise<MachineStatus[]> {
+    const claims = await this.inventory.claims(clusterId);
+    return Promise.all(claims.map(async (claim) => this.status(clusterId, claim.machineId, claim.machineName, claim.host, await this.bmc(claim.host).powerState())));
+  }
+
+  setPower(clusterId: string, machineId: string, action: PowerAction): Promise<void> {
+    return this.serial(clusterId, machineId, async () => {
+      // power('off') resolves only once the BMC reads the host as off.
+      await this.bmc(await this.claimed(clusterId, machineId)).power(action);
+    });
+  }
+
+  async getPowerState(clusterId: string, machineId: string): Promise<PowerState> {
+    return this.bmc(await this.claimed(clusterId, machineId)).powerState();
+  }
+
+  async close(): Promise<void> {
+    const bmcs = [...this.bmcs.values()];
+    this.bmcs.clear();
+    await Promise.all(bmcs.map((bmc) => bmc.close()));
+  }
+
+  /** Boot once from the installer: virtual CD when configured and supported, else the network. */
+  private async bootInstaller(bmc: Bmc): Promise<void> {
+    try {
+      if (this.options.installerImageUrl && bmc.insertMedia) {
+        await bmc.insertMedia(this.options.installerImageUrl);
+        await bmc.setBootOnce('cd');
+      } else {
+        await bmc.setBootOnce('pxe');
+      }
+    } catch (error) {
+      // A BMC that refuses a one-time boot device (some IPMI BMCs) still boots by its own order,
+      // which the admin sets up to reach PXE; anything else stops the provisioning.
+      if (reasonOf(error) !== 'BootDeviceRefused') throw error;
+    }
+  }
+
+  private status(clusterId: string, machineId: string, name: string, host: BareMetalHost, powerState: PowerState): MachineStatus {
+    const provisioning = powerState === 'off' && this.started.has(machineKey(clusterId, machineId));
+    return {
+      machineId, clusterId, name, providerId: providerId(host), powerState, addresses: [...host.addresses],
+      phase: powerState === 'on' ? 'Running' : provisioning ? 'Provisioning' : 'Stopped',
+      tags: { cluster: clusterId, machine: machineId },
+    };
+  }
+
+  private async claimed(clusterId: string, machineId: string): Promise<BareMetalHost> {
+    const host = await this.inventory.claimOf(clusterId, machineId);
+    if (!host) throw new NotFoundError(`machine ${machineId} of cluster ${clusterId} holds no bare-metal host`);
+    return host;
+  }
+
+  /** One BMC client per host and access, reused across operations. */
+  private bmc(host: BareMetalHost): Bmc {
+    const key = JSON.stringify([host.id, host.bmc]);
+    let bmc = this.bmcs.get(key);
+    if (!bmc) {
+      bmc = connectBmc(host.bmc, { powerTimeoutMs: this.options.powerTimeoutMs ?? DEFAULT_POWER_TIMEOUT_MS, ...(this.options.bmcTimeoutMs ? { timeoutMs: this.options.bmcTimeoutMs } : {}) });
+      this.bmcs.set(key, bmc);
+    }
+    return bmc;
+  }
+
+  private serial<T>(clusterId: string, machineId: string, operation: () => Promise<T>): Promise<T> {
+    const key = machineKey(clusterId, machineId);
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const next = previous.then(operation, operation);
+    const tail = next.catch(() => undefined);
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return next;
+  }
+}
+
+/** `<bmc address>/<system id>` for Redfish, `ipmi://<address>` for IPMI: where the host is driven from. */
+export function providerId(host: BareMetalHost): string {
+  if (host.bmc.protocol === 'ipmi') return `ipmi://${host.bmc.address}`;
+  return `${host.bmc.address.replace(/\/+$/, '')}/${host.bmc.systemId ?? host.id}`;
+}
+
+function machineKey(clusterId: string, machineId: string): string {
+  return JSON.stringify([clusterId, machineId]);
+}

@@ -1,0 +1,492 @@
+/**
+ * The OpenStack provider: machines are Nova servers (metadata `cx-cluster`/`cx-machine`) on a
+ * Neutron port of their own in the cluster's security group; control-plane machines share an
+ * anti-affinity server group. Everything goes through provider-kit's `HttpEndpoint` via a
+ * Keystone session (keystone.ts).
+ */
+import { CredentialError, InputError, NotFoundError } from '@cx/errors';
+import { type HttpResponse, asCredentialError, parseJson, pollUntil, refused, unavailable } from '@cx/provider-kit';
+import {
+  CONTRACT_VERSION, type EnsureContext, type MachinePhase, type MachineSpec, type MachineStatus, type PowerAction, type PowerState,
+  type Provider, type ProviderCapabilities, type ProviderCredential, type ProviderFactory,
+} from '@cx/sddc-contract';
+import { type KeystoneAuth, KeystoneSession } from './keystone.js';
+
+/** The Nova microversion cx speaks: 2.67 (server group `policy`, tags and `OS-EXT-SRV-ATTR` fields as of 2.3+). */
+export const NOVA_MICROVERSION = '2.67';
+/** Kubernetes API and NodePort range, opened in the cluster's security group. */
+const API_PORT = 6443;
+const NODE_PORTS = { min: 30000, max: 32767 };
+/** Nova's limit on base64 user data. */
+const MAX_USER_DATA = 65535;
+/** Sizing used when neither `spec.resources` nor `settings.flavor` says otherwise. */
+const DEFAULT_RESOURCES = { vcpus: 2, memoryMiB: 4096, diskGiB: 20 };
+const PAGE = 500;
+
+/** The settings an OpenStack credential carries (JSON Schema below; docs/providers/openstack.md). */
+export interface OpenStackSettings {
+  authType: 'password' | 'application-credential';
+  userDomainName: string;
+  projectName?: string;
+  projectId?: string;
+  projectDomainName: string;
+  region?: string;
+  interface: 'public' | 'internal' | 'admin';
+  image: string;
+  network: string;
+  flavor?: string;
+  /** CIDR allowed to reach the Kubernetes API and node ports. */
+  apiAllowedCidr: string;
+}
+
+/** JSON Schema (draft 2020-12) of `ProviderCredential.settings`. */
+export const openStackSettingsSchema: Record<string, unknown> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['image', 'network'],
+  properties: {
+    authType: { enum: ['password', 'application-credential'], default: 'password' },
+    userDomainName: { type: 'string', minLength: 1, default: 'Default' },
+    projectName: { type: 'string', minLength: 1 },
+    projectId: { type: 'string', minLength: 1 },
+    projectDomainName: { type: 'string', minLength: 1, default: 'Default' },
+    region: { type: 'string', minLength: 1 },
+    interface: { enum: ['public', 'internal', 'admin'], default: 'public' },
+    image: { type: 'string', minLength: 1, description: 'Glance image name or id (with cloud-init)' },
+    network: { type: 'string', minLength: 1, description: 'Neutron network name or id' },
+    flavor: { type: 'string', minLength: 1, description: 'Nova flavor name or id used when a machine class gives no resources' },
+    apiAllowedCidr: { type: 'string', minLength: 1, default: '0.0.0.0/0' },
+  },
+};
+
+function str(settings: Record<string, unknown>, key: string): string | undefined {
+  const value = settings[key];
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** Reads and defaults the settings; `InputError` names `body.settings.<key>` for a bad one. */
+export function parseSettings(settings: Record<string, unknown>): OpenStackSettings {
+  const fields: Array<{ field: string; message: string }> = [];
+  const authType = str(settings, 'authType') ?? 'password';
+  if (authType !== 'password' && authType !== 'application-credential') fields.push({ field: 'body.settings.authType', message: 'must be password or application-credential' });
+  const iface = str(settings, 'interface') ?? 'public';
+  if (!['public', 'internal', 'admin'].includes(iface)) fields.push({ field: 'body.settings.interface', message: 'must be public, internal or admin' });
+  const image = str(settings, 'image');
+  if (!image) fields.push({ field: 'body.settings.image', message: 'the Glance image (name or id) machines boot from is required' });
+  const network = str(settings, 'network');
+  if (!network) fields.push({ field: 'body.settings.network', message: 'the Neutron network (name or id) machines attach to is required' });
+  const projectName = str(settings, 'projectName');
+  const projectId = str(settings, 'projectId');
+  if (authType === 'password' && !projectName && !projectId) fields.push({ field: 'body.settings.projectName', message: 'projectName or projectId is required with password authentication' });
+  if (fields.length > 0) throw new InputError('the OpenStack credential settings are invalid', fields);
+  return {
+    authType: authType as OpenStackSettings['authType'],
+    userDomainName: str(settings, 'userDomainName') ?? 'Default',
+    projectDomainName: str(settings, 'projectDomainName') ?? 'Default',
+    interface: iface as OpenStackSettings['interface'],
+    image: image!,
+    network: network!,
+    apiAllowedCidr: str(settings, 'apiAllowedCidr') ?? '0.0.0.0/0',
+    ...(projectName ? { projectName } : {}),
+    ...(projectId ? { projectId } : {}),
+    ...(str(settings, 'region') ? { region: str(settings, 'region')! } : {}),
+    ...(str(settings, 'flavor') ? { flavor: str(settings, 'flavor')! } : {}),
+  };
+}
+
+function authFrom(credential: ProviderCredential, settings: OpenStackSettings): KeystoneAuth {
+  return {
+    authUrl: credential.endpoint, authType: settings.authType, username: credential.username, password: credential.password,
+    userDomainName: settings.userDomainName, projectDomainName: settings.projectDomainName, interface: settings.interface,
+    caCert: credential.caCert ?? null, insecure: credential.insecure,
+    ...(settings.projectName ? { projectName: settings.projectName } : {}),
+    ...(settings.projectId ? { projectId: settings.projectId } : {}),
+    ...(settings.region ? { region: settings.region } : {}),
+  };
+}
+
+interface NovaServer {
+  id: string;
+  name: string;
+  status: string;
+  metadata?: Record<string, string>;
+  addresses?: Record<string, Array<{ addr: string }>>;
+  fault?: { message?: string };
+  'OS-EXT-STS:power_state'?: number;
+  'OS-EXT-STS:task_state'?: string | null;
+}
+interface Flavor { id: string; name: string; vcpus: number; ram: number; disk: number }
+interface Port { id: string; name: string; device_id: string; fixed_ips: Array<{ ip_address: string }>; allowed_address_pairs?: Array<{ ip_address: string; mac_address?: string }> }
+interface ServerGroup { id: string; name: string; policy?: string; policies?: string[]; members: string[] }
+
+/** The error text an OpenStack service put in its body (Nova `{kind: {message}}`, Neutron `NeutronError`). */
+function messageOf(response: HttpResponse): string {
+  try {
+    const body = JSON.parse(response.text) as Record<string, { message?: unknown } | undefined>;
+    for (const value of Object.values(body)) if (value && typeof value.message === 'string') return value.message;
+  } catch {
+    // not JSON: fall through
+  }
+  return response.text.slice(0, 200);
+}
+
+function phaseOf(server: NovaServer): MachinePhase {
+  switch (server.status) {
+    case 'ACTIVE': case 'HARD_REBOOT': case 'REBOOT': return 'Running';
+    case 'SHUTOFF': return 'Stopped';
+    case 'ERROR': return 'Failed';
+    default: return 'Provisioning';
+  }
+}
+
+/** `OS-EXT-STS:power_state` 4 (shutdown) is the only verified "off"; 1 (running) and anything in between count as on. */
+function powerOf(server: NovaServer): PowerState {
+  return server['OS-EXT-STS:power_state'] === 4 ? 'off' : 'on';
+}
+
+/** A provider bound to one OpenStack project (one credential). */
+export class OpenStackProvider implements Provider {
+  readonly name = 'openstack';
+  readonly contractVersion = CONTRACT_VERSION;
+  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: true };
+  /** The Keystone session (exposed for token-renewal tests and diagnostics). */
+  readonly session: KeystoneSession;
+  private readonly perMachine = new Map<string, Promise<unknown>>();
+  private readonly perCluster = new Map<string, Promise<string>>();
+  private resolved: Promise<{ imageId: string; networkId: string; flavors: Flavor[] }> | undefined;
+
+  constructor(readonly settings: OpenStackSettings, auth: KeystoneAuth, readonly kubernetesVersions: readonly string[]) {
+    this.session = new KeystoneSession(auth);
+  }
+
+  /** One call to a catalog service with the token; logs in again once after a 401. */
+  async call(service: 'compute' | 'network' | 'image', method: string, path: string, body?: unknown): Promise<HttpResponse> {
+    const endpoint = await this.session.service(service);
+    const send = async (token: string): Promise<HttpResponse> => endpoint.request(method, path, {
+      headers: { 'X-Auth-Token': token, accept: 'application/json', ...(service === 'compute' ? { 'OpenStack-API-Version': `compute ${NOVA_MICROVERSION}` } : {}) },
+      ...(body === undefined ? {} : { body }),
+    });
+    const token = await this.session.token();
+    let response = await send(token);
+    if (response.status === 401) {
+      this.session.invalidate(token);
+      response = await send(await this.session.token());
+      if (response.status === 401) throw refused(`OpenStack ${service} rejected a fresh token (401); check the roles of the user in the project`, 'AuthFailed');
+    }
+    return response;
+  }
+
+  /** Like `call`, but a status outside `ok` is a provider error naming the operation. */
+  private async expect<T>(service: 'compute' | 'network' | 'image', method: string, path: string, ok: number[], body?: unknown): Promise<T> {
+    const response = await this.call(service, method, path, body);
+    if (!ok.includes(response.status)) {
+      const what = `OpenStack ${service} answered ${response.status} to ${method} ${path.split('?')[0]}: ${messageOf(response)}`;
+      if (response.status === 409) throw refused(`${what}; it is busy with this object, retry later`, 'Conflict', { retryable: true });
+      if (response.status === 403 || response.status === 413) throw refused(`${what}; check the project's quotas and the user's roles`, response.status === 413 ? 'QuotaExceeded' : 'Forbidden');
+      if (response.status >= 500) throw unavailable(what, 'EndpointFailing');
+      throw refused(what, 'Refused');
+    }
+    return (response.text ? parseJson<T>(response, `OpenStack ${service}`) : {}) as T;
+  }
+
+  // ---- lookups ----------------------------------------------------------------------------
+
+  /** Image, network and flavors, resolved once per provider (names or ids). */
+  resolve(): Promise<{ imageId: string; networkId: string; flavors: Flavor[] }> {
+    this.resolved ??= (async () => {
+      const [imageId, networkId, flavors] = await Promise.all([this.findImage(), this.findNetwork(), this.flavors()]);
+      if (this.settings.flavor && !flavors.some((f) => f.name === this.settings.flavor || f.id === this.settings.flavor)) {
+        throw new InputError(`the flavor ${this.settings.flavor} does not exist in the project`, [{ field: 'body.settings.flavor', message: 'no such Nova flavor (name or id)' }]);
+      }
+      return { imageId, networkId, flavors };
+    })().catch((error: unknown) => { this.resolved = undefined; throw error; });
+    return this.resolved;
+  }
+
+  private async findImage(): Promise<string> {
+    const wanted = this.settings.image;
+    const byName = await this.expect<{ images: Array<{ id: string }> }>('image', 'GET', `v2/images?name=${encodeURIComponent(wanted)}`, [200]);
+    if (byName.images[0]) return byName.images[0].id;
+    const byId = await this.call('image', 'GET', `v2/images/${encodeURIComponent(wanted)}`);
+    if (byId.status === 200) return wanted;
+    throw new InputError(`the image ${wanted} does not exist or is not visible to the project`, [{ field: 'body.settings.image', message: 'no such Glance image (name or id)' }]);
+  }
+
+  private async findNetwork(): Promise<string> {
+    const wanted = encodeURIComponent(this.settings.network);
+    for (const key of ['name', 'id']) {
+      const { networks } = await this.expect<{ networks: Array<{ id: string }> }>('network', 'GET', `v2.0/networks?${key}=${wanted}`, [200]);
+      if (networks[0]) return networks[0].id;
+    }
+    throw new InputError(`the network ${this.settings.network} does not exist or is not visible to the project`, [{ field: 'body.settings.network', message: 'no such Neutron network (name or id)' }]);
+  }
+
+  private async flavors(): Promise<Flavor[]> {
+    return (await this.expect<{ flavors: Flavor[] }>('compute', 'GET', 'flavors/detail', [200])).flavors;
+  }
+
+  /** The smallest flavor that fits the resources; `settings.flavor` when the spec gives none. */
+  private pickFlavor(flavors: Flavor[], resources: MachineSpec['resources']): Flavor {
+    if (!resources && this.settings.flavor) {
+      return flavors.find((f) => f.name === this.settings.flavor || f.id === this.settings.flavor)!;
+    }
+    const need = { ...DEFAULT_RESOURCES, ...resources };
+    const fits = flavors.filter((f) => f.vcpus >= need.vcpus && f.ram >= need.memoryMiB && (f.disk === 0 || f.disk >= need.diskGiB))
+      .sort((a, b) => a.vcpus - b.vcpus || a.ram - b.ram || a.disk - b.disk);
+    if (!fits[0]) throw refused(`no flavor has ${need.vcpus} vCPUs, ${need.memoryMiB} MiB and ${need.diskGiB} GiB; ask the cloud admin for one or change the machine class`, 'NoFittingFlavor');
+    return fits[0];
+  }
+
+  /** Every server of the project, page by page (Nova cannot filter by metadata). */
+  private async servers(): Promise<NovaServer[]> {
+    const all: NovaServer[] = [];
+    for (let marker: string | undefined, pages = 0; pages < 1000; pages += 1) {
+      const page = await this.expect<{ servers: NovaServer[] }>('compute', 'GET', `servers/detail?limit=${PAGE}${marker ? `&marker=${marker}` : ''}`, [200]);
+      all.push(...page.servers);
+      if (page.servers.length < PAGE) break;
+      marker = page.servers[page.servers.length - 1]!.id;
+    }
+    return all;
+  }
+
+  private async findServer(clusterId: string, machineId: string): Promise<NovaServer | undefined> {
+    return (await this.servers()).find((s) => s.metadata?.['cx-machine'] === machineId && s.metadata['cx-cluster'] === clusterId);
+  }
+
+  private async findPort(name: string): Promise<Port | undefined> {
+    const { ports } = await this.expect<{ ports: Port[] }>('network', 'GET', `v2.0/ports?name=${encodeURIComponent(name)}`, [200]);
+    return ports[0];
+  }
+
+  private status(server: NovaServer): MachineStatus {
+    const meta = server.metadata ?? {};
+    const cluster = meta['cx-cluster'] ?? '';
+    const machine = meta['cx-machine'] ?? '';
+    return {
+      machineId: machine, clusterId: cluster, name: server.name, providerId: server.id, phase: phaseOf(server), powerState: powerOf(server),
+      addresses: Object.values(server.addresses ?? {}).flat().map((a) => a.addr), tags: { cluster, machine },
+    };
+  }
+
+  /** Runs `work` after any earlier work on the same key (M2: concurrent ensures create one server). */
+  private serialise<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.perMachine.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.perMachine.set(key, next);
+    void next.catch(() => undefined).finally(() => { if (this.perMachine.get(key) === next) this.perMachine.delete(key); });
+    return next;
+  }
+
+  /** Memoises one cluster-level object (security group, server group); forgotten on failure. */
+  private once(key: string, make: () => Promise<string>): Promise<string> {
+    let pending = this.perCluster.get(key);
+    if (!pending) {
+      pending = make().catch((error: unknown) => { this.perCluster.delete(key); throw error; });
+      this.perCluster.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** The cluster's security group (`cx-<clusterId>`) with the API and node-port rules, created idempotently. */
+  ensureSecurityGroup(clusterId: string): Promise<string> {
+    return this.once(`sg:${clusterId}`, async () => {
+      const name = `cx-${clusterId}`;
+      const found = await this.expect<{ security_groups: Array<{ id: string }> }>('network', 'GET', `v2.0/security-groups?name=${encodeURIComponent(name)}`, [200]);
+      let id = found.security_groups[0]?.id;
+      if (!id) {
+        const created = await this.expect<{ security_group: { id: string } }>('network', 'POST', 'v2.0/security-groups', [201],
+          { security_group: { name, description: `cx cluster ${clusterId}` } });
+        id = created.security_group.id;
+        await this.expect('network', 'PUT', `v2.0/security-groups/${id}/tags`, [200], { tags: [`cx-cluster=${clusterId}`] });
+      }
+      const rules = [
+        { port_range_min: API_PORT, port_range_max: API_PORT, remote_ip_prefix: this.settings.apiAllowedCidr },
+        { port_range_min: NODE_PORTS.min, port_range_max: NODE_PORTS.max, remote_ip_prefix: this.settings.apiAllowedCidr },
+      ];
+      for (const rule of rules) {
+        // 409 SecurityGroupRuleExists: already there (a repeat after a crash).
+        await this.expect('network', 'POST', 'v2.0/security-group-rules', [201, 409],
+          { security_group_rule: { security_group_id: id, direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', ...rule } });
+      }
+      return id;
+    });
+  }
+
+  /** The cluster's control-plane server group (`cx-<clusterId>-control-plane`, anti-affinity), created once. */
+  ensureServerGroup(clusterId: string): Promise<string> {
+    return this.once(`sg-cp:${clusterId}`, async () => {
+      const name = `cx-${clusterId}-control-plane`;
+      const { server_groups: groups } = await this.expect<{ server_groups: ServerGroup[] }>('compute', 'GET', 'os-server-groups', [200]);
+      const found = groups.find((g) => g.name === name);
+      if (found) return found.id;
+      const created = await this.expect<{ server_group: ServerGroup }>('compute', 'POST', 'os-server-groups', [200], { server_group: { name, policy: 'anti-affinity' } });
+      return created.server_group.id;
+    });
+  }
+
+  /** The control-plane server group of a cluster, or undefined (tests, diagnostics). */
+  async serverGroup(clusterId: string): Promise<ServerGroup | undefined> {
+    const { server_groups: groups } = await this.expect<{ server_groups: ServerGroup[] }>('compute', 'GET', 'os-server-groups', [200]);
+    return groups.find((g) => g.name === `cx-${clusterId}-control-plane`);
+  }
+
+  /** The machine's own port (`cx-<machineId>`), created in the cluster's security group and tagged. */
+  private async ensurePort(spec: MachineSpec, networkId: string): Promise<Port> {
+    const name = `cx-${spec.machineId}`;
+    const existing = await this.findPort(name);
+    if (existing) return existing;
+    const securityGroup = await this.ensureSecurityGroup(spec.clusterId);
+    const { port } = await this.expect<{ port: Port }>('network', 'POST', 'v2.0/ports', [201],
+      { port: { network_id: networkId, name, description: `cx machine ${spec.machineId} of cluster ${spec.clusterId}`, security_groups: [securityGroup] } });
+    await this.expect('network', 'PUT', `v2.0/ports/${port.id}/tags`, [200], { tags: [`cx-cluster=${spec.clusterId}`, `cx-machine=${spec.machineId}`] });
+    return port;
+  }
+
+  // ---- Provider ---------------------------------------------------------------------------
+
+  async ensureMachine(spec: MachineSpec, context?: EnsureContext): Promise<MachineStatus> {
+    return this.serialise(spec.machineId, async () => {
+      const existing = await this.findServer(spec.clusterId, spec.machineId);
+      if (existing?.status === 'ERROR') {
+        throw refused(`Nova put server ${existing.id} of machine ${spec.machineId} in ERROR: ${existing.fault?.message ?? 'no fault message'}; delete the machine to retry`, 'ServerFailed');
+      }
+      if (existing) return this.status(existing);
+      const { imageId, networkId, flavors } = await this.resolve();
+      const flavor = this.pickFlavor(flavors, spec.resources);
+      const port = await this.ensurePort(spec, networkId);
+      const group = spec.role === 'control-plane' ? await this.ensureServerGroup(spec.clusterId) : undefined;
+      const userData = context?.userData ? Buffer.from(await context.userData(), 'utf8').toString('base64') : undefined;
+      if (userData && userData.length > MAX_USER_DATA) {
+        throw refused(`the machine's user data is ${userData.length} bytes in base64, more than Nova's ${MAX_USER_DATA}`, 'UserDataTooLarge');
+      }
+      const created = await this.expect<{ server: { id: string } }>('compute', 'POST', 'servers', [202], {
+        server: {
+          name: spec.name, flavorRef: flavor.id, imageRef: imageId, networks: [{ port: port.id }],
+          metadata: { 'cx-cluster': spec.clusterId, 'cx-machine': spec.machineId, 'cx-role': spec.role },
+          ...(userData ? { user_data: userData } : {}),
+        },
+        ...(group ? { 'os:scheduler_hints': { group } } : {}),
+      });
+      const { server } = await this.expect<{ server: NovaServer }>('compute', 'GET', `servers/${created.server.id}`, [200]);
+      return this.status(server);
+    });
+  }
+
+  async getMachine(clusterId: string, machineId: string): Promise<MachineStatus | null> {
+    const server = await this.findServer(clusterId, machineId);
+    return server ? this.status(server) : null;
+  }
+
+  async listMachines(clusterId: string): Promise<MachineStatus[]> {
+    return (await this.servers()).filter((s) => s.metadata?.['cx-cluster'] === clusterId && s.metadata['cx-machine']).map((s) => this.status(s));
+  }
+
+  async deleteMachine(clusterId: string, machineId: string): Promise<void> {
+    await this.serialise(machineId, async () => {
+      const server = await this.findServer(clusterId, machineId);
+      if (server) await this.expect('compute', 'DELETE', `servers/${server.id}`, [204, 404]);
+      const port = await this.findPort(`cx-${machineId}`);
+      if (port) await this.expect('network', 'DELETE', `v2.0/ports/${port.id}`, [204, 404]);
+    });
+  }
+
+  private async server(clusterId: string, machineId: string): Promise<NovaServer> {
+    const server = await this.findServer(clusterId, machineId);
+    if (!server) throw new NotFoundError(`machine ${machineId} of cluster ${clusterId} has no Nova server`);
+    return server;
+  }
+
+  async getPowerState(clusterId: string, machineId: string): Promise<PowerState> {
+    return powerOf(await this.server(clusterId, machineId));
+  }
+
+  async setPower(clusterId: string, machineId: string, action: PowerAction): Promise<void> {
+    await this.serialise(machineId, async () => {
+      // Nova refuses an action while another runs (409): wait for the task to finish first.
+      const server = await pollUntil(() => this.server(clusterId, machineId), (s) => !s['OS-EXT-STS:task_state'],
+        { timeoutMs: 120_000, intervalMs: 500, what: `the running task on machine ${machineId} finishing`, reason: 'ServerBusy' });
+      const off = server.status === 'SHUTOFF';
+      let body: unknown;
+      if (action === 'off') body = off ? undefined : { 'os-stop': null };
+      else if (action === 'on' || off) body = off ? { 'os-start': null } : undefined;
+      else body = { reboot: { type: 'HARD' } };
+      if (body !== undefined) await this.expect('compute', 'POST', `servers/${server.id}/action`, [202], body);
+    });
+  }
+
+  // ---- virtual IP (capability virtualIp) ---------------------------------------------------
+
+  /** Reserves (idempotently) a port `cx-<clusterId>-vip` on the network and returns its address. */
+  async reserveVip(clusterId: string): Promise<{ portId: string; address: string }> {
+    return this.serialise(`vip:${clusterId}`, async () => {
+      const { networkId } = await this.resolve();
+      const name = `cx-${clusterId}-vip`;
+      let port = await this.findPort(name);
+      if (!port) {
+        port = (await this.expect<{ port: Port }>('network', 'POST', 'v2.0/ports', [201],
+          { port: { network_id: networkId, name, description: `cx API virtual IP of cluster ${clusterId}` } })).port;
+        await this.expect('network', 'PUT', `v2.0/ports/${port.id}/tags`, [200], { tags: [`cx-cluster=${clusterId}`] });
+      }
+      const address = port.fixed_ips[0]?.ip_address;
+      if (!address) throw refused(`Neutron gave the VIP port of cluster ${clusterId} no address; check the network's subnet and its pool`, 'NoAddress');
+      return { portId: port.id, address };
+    });
+  }
+
+  /** Lets a machine's port answer for the VIP (`allowed_address_pairs`), idempotently. */
+  async allowVip(portId: string, address: string): Promise<void> {
+    await this.serialise(`port:${portId}`, async () => {
+      const { port } = await this.expect<{ port: Port }>('network', 'GET', `v2.0/ports/${portId}`, [200]);
+      const pairs = port.allowed_address_pairs ?? [];
+      if (pairs.some((p) => p.ip_address === address)) return;
+      await this.expect('network', 'PUT', `v2.0/ports/${portId}`, [200], { port: { allowed_address_pairs: [...pairs, { ip_address: address }] } });
+    });
+  }
+
+  /** The port of a machine (for `allowVip`). */
+  async machinePort(machineId: string): Promise<{ portId: string; addresses: string[] } | null> {
+    const port = await this.findPort(`cx-${machineId}`);
+    return port ? { portId: port.id, addresses: port.fixed_ips.map((ip) => ip.ip_address) } : null;
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+  }
+}
+
+/** Builds OpenStack providers from credentials (rule O4). */
+export class OpenStackProviderFactory implements ProviderFactory {
+  readonly name = 'openstack';
+  readonly contractVersion = CONTRACT_VERSION;
+  readonly kubernetesVersions: readonly string[];
+  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: true };
+  readonly settingsSchema = openStackSettingsSchema;
+
+  constructor(options: { kubernetesVersions?: string[] } = {}) {
+    this.kubernetesVersions = options.kubernetesVersions ?? ['1.37.2', '1.36.3'];
+  }
+
+  connect(credential: ProviderCredential): OpenStackProvider {
+    const settings = parseSettings(credential.settings);
+    return new OpenStackProvider(settings, authFrom(credential, settings), this.kubernetesVersions);
+  }
+
+  async validateCredential(credential: ProviderCredential): Promise<void> {
+    const provider = this.connect(credential);
+    try {
+      try {
+        await provider.session.login();
+      } catch (error) {
+        throw asCredentialError(error, `Keystone ${credential.endpoint}`);
+      }
+      for (const type of ['compute', 'network', 'image']) {
+        if (!(await provider.session.hasService(type))) {
+          throw new CredentialError('CX_CREDENTIAL_REJECTED', `the Keystone catalog of this project has no ${provider.settings.interface} ${type} service${provider.settings.region ? ` in region ${provider.settings.region}` : ''}; check settings.region and settings.interface`);
+        }
+      }
+      await provider.resolve();
+    } finally {
+      await provider.close();
+    }
+  }
+}
