@@ -1,11 +1,11 @@
 // `npm run peers -- NAME…`: builds or starts a test peer by hand (see test/peers/README.md).
 //   kubernetes   build kube-apiserver, kubeadm, etcd and kwok (cached); `npm start` then offers the kwok provider
-//   mariadb | redis | slapd   start the private instance and print how to reach it
-import { kubernetesPeers, output, say } from './lib.mjs';
+//   mariadb | redis | slapd | vcsim | redfish | ipmi | keystone   start the private instance and print how to reach it
+import { INFRASTRUCTURE_PEERS, kubernetesPeers, output, say } from './lib.mjs';
 
 const names = process.argv.slice(2);
 if (names.length === 0) {
-  say('usage: npm run peers -- kubernetes|mariadb|redis|slapd …');
+  say('usage: npm run peers -- kubernetes|mariadb|redis|slapd|vcsim|redfish|ipmi|keystone …');
   process.exit(2);
 }
 for (const name of names) {
@@ -13,10 +13,10 @@ for (const name of names) {
     if (name === 'kubernetes') {
       const manifest = JSON.parse(kubernetesPeers());
       say(`Kubernetes ${manifest.kubernetesVersions.join(', ')} ready in ${manifest.binDir}; \`npm start\` now offers the provider kwok`);
-    } else if (['mariadb', 'redis', 'slapd'].includes(name)) {
+    } else if (['mariadb', 'redis', 'slapd', ...INFRASTRUCTURE_PEERS.map(([peer]) => peer)].includes(name)) {
       console.log(output('bash', [`test/peers/${name}.sh`, 'start']));
     } else {
-      say(`unknown peer ${name} (kubernetes, mariadb, redis, slapd)`);
+      say(`unknown peer ${name} (kubernetes, mariadb, redis, slapd, vcsim, redfish, ipmi, keystone)`);
       process.exit(2);
     }
   } catch (error) {

@@ -4,21 +4,20 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { build, ensureDependencies, kubernetesPeers, output, root, say } from './lib.mjs';
+import { INFRASTRUCTURE_PEERS, build, ensureDependencies, kubernetesPeers, output, root, say } from './lib.mjs';
 
 ensureDependencies();
 build();
 
-say('starting test peers (test/peers/mariadb.sh, redis.sh, slapd.sh, kubernetes.sh)…');
-let mysqlUrl;
-let redisUrl;
-let slapd;
-let kubernetes;
+say('starting test peers (test/peers/: mariadb, redis, slapd, kubernetes, vcsim, redfish, ipmi, keystone, keepalived)…');
+// Each peer prints one line (a URL or JSON) that its tests read from the environment variable named here.
+const peerEnv = {};
 try {
-  mysqlUrl = output('bash', ['test/peers/mariadb.sh', 'start']);
-  redisUrl = output('bash', ['test/peers/redis.sh', 'start']);
-  slapd = output('bash', ['test/peers/slapd.sh', 'start']);
-  kubernetes = kubernetesPeers();
+  peerEnv.CX_TEST_MYSQL_URL = output('bash', ['test/peers/mariadb.sh', 'start']);
+  peerEnv.CX_TEST_REDIS_URL = output('bash', ['test/peers/redis.sh', 'start']);
+  peerEnv.CX_TEST_SLAPD = output('bash', ['test/peers/slapd.sh', 'start']);
+  peerEnv.CX_TEST_KUBERNETES = kubernetesPeers();
+  for (const [name, variable] of INFRASTRUCTURE_PEERS) peerEnv[variable] = output('bash', [`test/peers/${name}.sh`, 'start']);
 } catch (error) {
   say(`a test peer could not start: ${error.message}`);
   process.exit(1);
@@ -53,7 +52,7 @@ const result = spawnSync(process.execPath, [
   '--test-reporter=spec', '--test-reporter-destination=stdout',
   '--test-reporter=tap', `--test-reporter-destination=${report}`,
   ...selected,
-], { cwd: root, stdio: 'inherit', env: { ...process.env, CX_TEST_MYSQL_URL: mysqlUrl, CX_TEST_REDIS_URL: redisUrl, CX_TEST_SLAPD: slapd, CX_TEST_KUBERNETES: kubernetes } });
+], { cwd: root, stdio: 'inherit', env: { ...process.env, ...peerEnv } });
 
 const tap = existsSync(report) ? readFileSync(report, 'utf8') : '';
 const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);

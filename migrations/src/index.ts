@@ -6,13 +6,15 @@ import type { Knex } from 'knex';
 import * as core from './0001_core.js';
 import * as identity from './0002_identity.js';
 import * as clusterPki from './0003_cluster_pki.js';
+import * as infrastructure from './0004_infrastructure.js';
+import * as highAvailability from './0005_high_availability.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
 }
 
-const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [['0001_core', core], ['0002_identity', identity], ['0003_cluster_pki', clusterPki]];
+const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [['0001_core', core], ['0002_identity', identity], ['0003_cluster_pki', clusterPki], ['0004_infrastructure', infrastructure], ['0005_high_availability', highAvailability]];
 
 export const migrationSource: Knex.MigrationSource<string> = {
   getMigrations: async () => MIGRATIONS.map(([name]) => name),

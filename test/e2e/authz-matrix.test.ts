@@ -10,7 +10,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Api, startCx, type CxProcess } from '../support/cx.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Api, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+import { redfishHost, vsphereCredential } from '../support/infrastructure.js';
 
 type Persona = 'anonymous' | 'nogrant' | 'viewer' | 'operator' | 'admin';
 const PERSONAS: Persona[] = ['anonymous', 'nogrant', 'viewer', 'operator', 'admin'];
@@ -37,6 +40,10 @@ describe('authorization matrix', () => {
   let groupId = '';
   let clusterId = '';
   let workflowId = '';
+  let poolId = '';
+  let hostId = '';
+  let kwokClusterId = '';
+  let haConfigId = '';
   let counter = 0;
   const unique = (prefix: string): string => `${prefix}-${++counter}`;
 
@@ -46,6 +53,16 @@ describe('authorization matrix', () => {
     assert.ok(answer.status === 201 || answer.status === 202, `fixture ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
     return answer.body;
   };
+  /** An applied ha-config of the kwok cluster (its workflow finished, so the cluster is free again). */
+  const freshHaConfig = async (): Promise<string> => {
+    // The previous call may have started a workflow on the cluster (apply, remove): one at a time.
+    const busy = (await admin.call('GET', `/api/v1/clusters/${kwokClusterId}`)).body.activeWorkflowId as string | null;
+    if (busy) await admin.waitForWorkflow(busy, ['Succeeded', 'Failed', 'Cancelled']);
+    const accepted = await created('/api/v1/ha-configs', { clusterId: kwokClusterId, name: unique('ha'), virtualIps: `192.0.2.${counter}`, selector: {} });
+    await admin.waitForWorkflow(accepted.workflow.id, ['Succeeded']);
+    return accepted.haConfig.id;
+  };
+  const freshPool = async (): Promise<string> => (await created('/api/v1/ip-pools', { name: unique('pool'), ranges: `10.${counter}.0.0/30` })).id;
   const freshCluster = async (): Promise<string> => (await created('/api/v1/clusters', { name: unique('mx'), provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [], resourceGroup: groupId })).cluster.id;
 
   const matrix: Record<string, Entry> = {
@@ -122,6 +139,23 @@ describe('authorization matrix', () => {
     'PATCH /api/v1/clusters/{id}/nodepools/{pool}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/workers`, body: INVALID }) },
     'POST /api/v1/clusters/{id}/upgrade': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/upgrade`, body: INVALID }) },
     'POST /api/v1/clusters/{id}/rotate-ca': { minimum: 'admin', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}/rotate-ca` }) },
+    'GET /api/v1/ha-configs': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/ha-configs?clusterId=${kwokClusterId}` }) },
+    'POST /api/v1/ha-configs': { minimum: 'operator', scope: 'object', call: async () => ({ path: '/api/v1/ha-configs', body: { ...INVALID, clusterId: kwokClusterId } }) },
+    'GET /api/v1/ha-configs/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/ha-configs/${haConfigId}` }) },
+    // An allowed apply may find the cluster busy with the previous one (409): past authorization all the same.
+    'POST /api/v1/ha-configs/{id}/apply': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/ha-configs/${haConfigId}/apply` }) },
+    'DELETE /api/v1/ha-configs/{id}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/ha-configs/${await freshHaConfig()}` }) },
+    'GET /api/v1/hosts': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/hosts' }) },
+    'POST /api/v1/hosts': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/hosts', body: INVALID }) },
+    'GET /api/v1/hosts/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/hosts/${hostId}` }) },
+    'DELETE /api/v1/hosts/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/hosts/${(await created('/api/v1/hosts', redfishHost(unique('host'), 1))).id}` }) },
+    'GET /api/v1/ip-pools': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/ip-pools' }) },
+    'POST /api/v1/ip-pools': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/ip-pools', body: INVALID }) },
+    'GET /api/v1/ip-pools/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/ip-pools/${poolId}` }) },
+    'DELETE /api/v1/ip-pools/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/ip-pools/${await freshPool()}` }) },
+    'GET /api/v1/ip-pools/{id}/allocations': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/ip-pools/${poolId}/allocations` }) },
+    'POST /api/v1/ip-pools/{id}/allocations': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/ip-pools/${poolId}/allocations`, body: INVALID }) },
+    'DELETE /api/v1/ip-pools/{id}/allocations/{address}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/ip-pools/${poolId}/allocations/192.0.2.1` }) },
     'GET /api/v1/clusters/{id}/nodes': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes` }) },
     'GET /api/v1/workflows/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}` }) },
     'GET /api/v1/workflows/{id}/events': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}/events` }) },
@@ -131,9 +165,15 @@ describe('authorization matrix', () => {
   };
 
   before(async () => {
-    cx = await startCx();
+    cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: kwokBinariesFile() } });
     admin = await Api.login(cx.base);
     groupId = (await created('/api/v1/resource-groups', { name: 'matrix' })).id;
+    poolId = (await created('/api/v1/ip-pools', { name: 'matrix', ranges: '192.0.2.0/28' })).id;
+    hostId = (await created('/api/v1/hosts', redfishHost('matrix-host', 0))).id;
+    const kwok = await created('/api/v1/clusters', { name: 'matrix-kwok', provider: 'kwok', kubernetesVersion: kwokVersion(), controlPlane: { count: 1 }, nodePools: [], resourceGroup: 'matrix' });
+    kwokClusterId = kwok.cluster.id;
+    await admin.waitForWorkflow(kwok.workflow.id, ['Succeeded'], 180_000);
+    haConfigId = await freshHaConfig();
     for (const persona of ['nogrant', 'viewer', 'operator', 'admin'] as const) {
       await created('/api/v1/users', { username: `${persona}-user`, password: `${persona}-password-1`, role: persona === 'admin' ? 'admin' : 'user' });
       tokens.set(persona, await login(`${persona}-user`, `${persona}-password-1`));
@@ -145,7 +185,10 @@ describe('authorization matrix', () => {
     workflowId = accepted.workflow.id;
     await admin.waitForWorkflow(workflowId, ['Succeeded']);
   });
-  after(async () => { await cx?.stop(); });
+  after(async () => {
+    await cx?.stop();
+    stopKwokControlPlanes(cx?.dataDir);
+  });
 
   it('has an entry for every route of the API, and no entry for a route that does not exist', async () => {
     const openapi = (await admin.call('GET', '/api/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
@@ -182,6 +225,24 @@ describe('authorization matrix', () => {
   }
 });
 
+function kubernetesPeer(): { kubeApiserver: Record<string, string> } {
+  const raw = process.env['CX_TEST_KUBERNETES'];
+  assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)');
+  return JSON.parse(raw) as { kubeApiserver: Record<string, string> };
+}
+
+/** The manifest of the Kubernetes binaries, as a file for cx's kwok provider. */
+function kwokBinariesFile(): string {
+  const file = join(tempDir('matrix'), 'binaries.json');
+  writeFileSync(file, JSON.stringify(kubernetesPeer()));
+  return file;
+}
+
+function kwokVersion(): string {
+  return Object.keys(kubernetesPeer().kubeApiserver).sort()[0]!;
+}
+
+/** A credential that works against the vCenter simulator (credentials are checked before they are stored). */
 function credential(name: string): Record<string, unknown> {
-  return { name, provider: 'vsphere', endpoint: 'https://vcenter.example', username: 'svc', password: 'matrix-secret' };
+  return vsphereCredential(name);
 }

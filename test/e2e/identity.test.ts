@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Api, cliPath, startCx, type CxProcess } from '../support/cx.js';
+import { vsphereCredential } from '../support/infrastructure.js';
 
 const SECRET = 'Sup3r-S3cret-vSphere-Pw!';
 
@@ -123,17 +124,22 @@ describe('identity and access (local users)', () => {
   });
 
   it('stores credentials encrypted: never returned, not in the database file, not in the logs', async () => {
-    const created = await admin.call('POST', '/api/v1/credentials', { name: 'vc-prod', provider: 'vsphere', endpoint: 'https://vc.example', username: 'svc-cx', password: SECRET, caCert: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' });
-    assert.equal(created.status, 201);
+    // The credential is checked against the real vCenter simulator before it is stored.
+    const body = vsphereCredential('vc-prod');
+    const password = body['password'] as string;
+    const created = await admin.call('POST', '/api/v1/credentials', body);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.body.hasCaCert, true);
-    const everything = JSON.stringify([created.body, (await admin.call('GET', '/api/v1/credentials')).body, (await admin.call('GET', `/api/v1/credentials/${created.body.id}`)).body, (await admin.call('GET', '/api/v1/audit?limit=1000')).body]);
-    assert.ok(everything.includes('svc-cx'));
-    assert.ok(!everything.includes(SECRET), 'no answer carries the password');
-    const bad = await admin.call('POST', '/api/v1/credentials', { name: 'vc-prod', provider: 'vsphere', endpoint: 'https://vc.example', username: 'svc-cx', password: SECRET });
+    const refused = await admin.call('POST', '/api/v1/credentials', vsphereCredential('vc-wrong', { password: SECRET }));
+    assert.equal(refused.body.code, 'CX_CREDENTIAL_REJECTED');
+    const everything = JSON.stringify([created.body, refused.body, (await admin.call('GET', '/api/v1/credentials')).body, (await admin.call('GET', `/api/v1/credentials/${created.body.id}`)).body, (await admin.call('GET', '/api/v1/audit?limit=1000')).body]);
+    assert.ok(everything.includes(body['username'] as string));
+    for (const secret of [password, SECRET]) assert.ok(!everything.includes(secret), 'no answer carries the password');
+    const bad = await admin.call('POST', '/api/v1/credentials', body);
     assert.equal(bad.body.code, 'CX_NAME_TAKEN');
-    assert.ok(!JSON.stringify(bad.body).includes(SECRET));
+    assert.ok(!JSON.stringify(bad.body).includes(password));
     for (const file of readdirSync(cx.dataDir).filter((f) => f.startsWith('cx.db') || f.endsWith('.log'))) {
-      assert.ok(!readFileSync(join(cx.dataDir, file)).includes(SECRET), `${file} holds the plaintext secret`);
+      for (const secret of [password, SECRET]) assert.ok(!readFileSync(join(cx.dataDir, file)).includes(secret), `${file} holds a plaintext secret`);
     }
   });
 
@@ -160,7 +166,7 @@ describe('secret key rotation', () => {
     const newKey = 'n'.repeat(40);
     let cx = await startCx({ env: { CX_SECRET_KEY: oldKey } });
     const admin = await Api.login(cx.base);
-    assert.equal((await admin.call('POST', '/api/v1/credentials', { name: 'rotated', provider: 'vsphere', endpoint: 'https://vc', username: 'u', password: SECRET })).status, 201);
+    assert.equal((await admin.call('POST', '/api/v1/credentials', vsphereCredential('rotated'))).status, 201);
     await cx.stop();
     const env = { ...process.env, CX_DATA_DIR: cx.dataDir, CX_SECRET_KEY: newKey, CX_PREVIOUS_SECRET_KEY: oldKey };
     assert.match(execFileSync(process.execPath, [cliPath, 'rotate-secret-key'], { env, encoding: 'utf8' }), /re-encrypted 1 secret/);

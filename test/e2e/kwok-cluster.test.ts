@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { Api, startCx, tempDir, type CxProcess } from '../support/cx.js';
+import { Api, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
 
 const run = promisify(execFile);
 
@@ -49,15 +49,8 @@ describe('a cluster on the kwok runtime', () => {
   });
   after(async () => {
     await cx?.stop();
-    // A failed test may leave a tenant control plane running: stop what the runtime recorded.
-    const runtime = join(cx?.dataDir ?? work, 'kwok');
-    for (const dir of existsSync(runtime) ? readdirSync(runtime) : []) {
-      const state = join(runtime, dir, 'state.json');
-      if (!existsSync(state)) continue;
-      for (const pid of Object.values((JSON.parse(readFileSync(state, 'utf8')) as { pids: Record<string, number> }).pids)) {
-        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
-      }
-    }
+    // A failed test may leave a tenant control plane running.
+    stopKwokControlPlanes(cx?.dataDir);
   });
 
   it('offers kwok with the versions whose kube-apiserver was built', async () => {

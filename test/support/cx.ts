@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -169,3 +169,15 @@ export function simMachines(dataDir: string, clusterId: string): Array<{ spec: {
   }
 }
 
+
+/** Kills the tenant control planes the kwok runtime of this cx started (detached, they outlive cx). */
+export function stopKwokControlPlanes(dataDir: string | undefined): void {
+  const runtime = join(dataDir ?? '/nonexistent', 'kwok');
+  for (const dir of existsSync(runtime) ? readdirSync(runtime) : []) {
+    const state = join(runtime, dir, 'state.json');
+    if (!existsSync(state)) continue;
+    for (const pid of Object.values((JSON.parse(readFileSync(state, 'utf8')) as { pids: Record<string, number> }).pids)) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+  }
+}

@@ -11,7 +11,7 @@ export type Role = (typeof ROLES)[number];
 /** What an access decision is about. `workflow` and `grant` stand for the object they belong to. */
 export type AccessObject =
   | { kind: 'global' }
-  | { kind: 'cluster' | 'resource-group' | 'workflow' | 'grant'; id: string };
+  | { kind: 'cluster' | 'resource-group' | 'workflow' | 'grant' | 'ha-config'; id: string };
 export interface AccessRequirement { role: Role; object: AccessObject }
 
 const USERNAME = '^[A-Za-z0-9][A-Za-z0-9._@-]*$';
@@ -150,12 +150,13 @@ export const credentialSchema = {
   description: 'A provider credential; its password is never returned',
   properties: {
     id: { type: 'string' }, name: { type: 'string' }, provider: { type: 'string' }, endpoint: { type: 'string' }, username: { type: 'string' },
-    insecure: { type: 'boolean' }, hasCaCert: { type: 'boolean' }, createdBy: { type: 'string' }, createdAt: { type: 'string' }, updatedAt: { type: 'string' },
+    insecure: { type: 'boolean' }, hasCaCert: { type: 'boolean' }, settings: { type: 'object', additionalProperties: true }, version: { type: 'integer' },
+    createdBy: { type: 'string' }, createdAt: { type: 'string' }, updatedAt: { type: 'string' },
   },
 } as const;
 export interface Credential {
   id: string; name: string; provider: string; endpoint: string; username: string; insecure: boolean; hasCaCert: boolean;
-  createdBy: string; createdAt: string; updatedAt: string;
+  settings: Record<string, unknown>; version: number; createdBy: string; createdAt: string; updatedAt: string;
 }
 
 export const credentialCreateRequestSchema = {
@@ -166,9 +167,68 @@ export const credentialCreateRequestSchema = {
     password: { type: 'string', minLength: 1, maxLength: 4096, writeOnly: true },
     caCert: { type: 'string', maxLength: 65536, description: 'PEM of the CA that signed the endpoint\'s certificate' },
     insecure: { type: 'boolean', default: false, description: 'Skip certificate verification (labs only)' },
+    settings: {
+      type: 'object', additionalProperties: true, default: {}, maxProperties: 64,
+      description: 'The provider\'s own settings (vSphere: datacenter, template, network…; OpenStack: project, image, flavor, network…), checked against the endpoint with the login before anything is stored; see docs/providers/',
+    },
   },
 } as const;
-export interface CredentialCreateRequest { name: string; provider: string; endpoint: string; username: string; password: string; caCert?: string; insecure: boolean }
+export interface CredentialCreateRequest { name: string; provider: string; endpoint: string; username: string; password: string; caCert?: string; insecure: boolean; settings: Record<string, unknown> }
+
+const bmcSchema = {
+  type: 'object', additionalProperties: false, required: ['protocol', 'address', 'username', 'password'],
+  properties: {
+    protocol: { type: 'string', enum: ['redfish', 'ipmi'] },
+    address: { type: 'string', minLength: 1, maxLength: 1024, description: 'Redfish: `https://bmc:443`; IPMI: `host:623`' },
+    username: { type: 'string', minLength: 1, maxLength: 255 },
+    password: { type: 'string', minLength: 1, maxLength: 4096, writeOnly: true },
+    caCert: { type: 'string', maxLength: 65536, description: 'PEM of the CA that signed the Redfish service\'s certificate' },
+    insecure: { type: 'boolean', default: false, description: 'Skip certificate verification (labs only)' },
+    systemId: { type: 'string', maxLength: 255, description: 'Redfish system id; absent: the BMC\'s only system' },
+  },
+} as const;
+
+const capacitySchema = {
+  type: 'object', additionalProperties: false, required: ['vcpus', 'memoryMiB'],
+  properties: { vcpus: { type: 'integer', minimum: 1, maximum: 4096 }, memoryMiB: { type: 'integer', minimum: 256, maximum: 67108864 }, diskGiB: { type: 'integer', minimum: 1, maximum: 1048576, default: 100 } },
+} as const;
+
+export const hostCreateRequestSchema = {
+  type: 'object', additionalProperties: false, required: ['name', 'bmc', 'addresses', 'capacity'],
+  properties: {
+    name: { type: 'string', pattern: NAME, minLength: 1, maxLength: 63 },
+    bmc: bmcSchema,
+    bootMac: { type: 'string', pattern: '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$' },
+    addresses: { type: 'array', minItems: 1, maxItems: 16, items: { type: 'string', minLength: 2, maxLength: 64 }, description: 'Addresses the host\'s OS will have (the node addresses)' },
+    labels: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string', maxLength: 63 }, default: {}, description: '`cx/pool: NAME` reserves the host for machines of that pool' },
+    capacity: capacitySchema,
+  },
+} as const;
+export interface HostCreateRequest {
+  name: string; bmc: { protocol: 'redfish' | 'ipmi'; address: string; username: string; password: string; caCert?: string; insecure: boolean; systemId?: string };
+  bootMac?: string; addresses: string[]; labels: Record<string, string>; capacity: { vcpus: number; memoryMiB: number; diskGiB: number };
+}
+
+export const hostSchema = {
+  type: 'object', required: ['id', 'name', 'bmc', 'addresses', 'labels', 'capacity', 'state'],
+  description: 'A bare-metal host; its BMC password is never returned',
+  properties: {
+    id: { type: 'string' }, name: { type: 'string' },
+    bmc: { type: 'object', properties: { protocol: { type: 'string' }, address: { type: 'string' }, username: { type: 'string' }, insecure: { type: 'boolean' }, hasCaCert: { type: 'boolean' }, systemId: { type: ['string', 'null'] } } },
+    bootMac: { type: ['string', 'null'] }, addresses: { type: 'array', items: { type: 'string' } }, labels: { type: 'object', additionalProperties: { type: 'string' } },
+    capacity: { type: 'object', properties: { vcpus: { type: 'integer' }, memoryMiB: { type: 'integer' }, diskGiB: { type: 'integer' } } },
+    state: { type: 'string', enum: ['available', 'claimed'] },
+    claim: { type: ['object', 'null'], properties: { clusterId: { type: 'string' }, machineId: { type: 'string' }, machineName: { type: 'string' }, claimedAt: { type: 'string' } } },
+    createdBy: { type: 'string' }, createdAt: { type: 'string' }, updatedAt: { type: 'string' },
+  },
+} as const;
+export interface Host {
+  id: string; name: string;
+  bmc: { protocol: 'redfish' | 'ipmi'; address: string; username: string; insecure: boolean; hasCaCert: boolean; systemId: string | null };
+  bootMac: string | null; addresses: string[]; labels: Record<string, string>; capacity: { vcpus: number; memoryMiB: number; diskGiB: number };
+  state: 'available' | 'claimed'; claim: { clusterId: string; machineId: string; machineName: string; claimedAt: string } | null;
+  createdBy: string; createdAt: string; updatedAt: string;
+}
 
 export const apiTokenSchema = {
   type: 'object', required: ['id', 'name', 'createdAt'],
@@ -208,3 +268,74 @@ export const auditEntrySchema = {
     sourceIp: { type: ['string', 'null'] }, requestId: { type: ['string', 'null'] }, details: {},
   },
 } as const;
+
+export const ipPoolCreateRequestSchema = {
+  type: 'object', additionalProperties: false, required: ['name', 'ranges'],
+  properties: {
+    name: { type: 'string', pattern: NAME, minLength: 1, maxLength: 63 },
+    ranges: { type: 'string', minLength: 1, maxLength: 4096, description: 'Comma-separated addresses and ranges: `10.1.1.5-8,42.42.42.42`, `192.0.2.10-192.0.2.20`, `198.51.100.0/28`, `2001:db8::10-1f`' },
+    description: { type: 'string', maxLength: 1024 },
+  },
+} as const;
+export interface IpPoolCreateRequest { name: string; ranges: string; description?: string }
+
+export const ipPoolSchema = {
+  type: 'object', required: ['id', 'name', 'ranges', 'size', 'allocated'],
+  properties: {
+    id: { type: 'string' }, name: { type: 'string' }, ranges: { type: 'string' }, description: { type: ['string', 'null'] },
+    families: { type: 'array', items: { type: 'string', enum: ['ipv4', 'ipv6'] } },
+    size: { type: 'string', description: 'Number of addresses (a string: an IPv6 range can hold more than 2^53)' },
+    allocated: { type: 'integer' }, createdBy: { type: 'string' }, createdAt: { type: 'string' }, updatedAt: { type: 'string' },
+  },
+} as const;
+export interface IpPool {
+  id: string; name: string; ranges: string; description: string | null; families: Array<'ipv4' | 'ipv6'>; size: string; allocated: number;
+  createdBy: string; createdAt: string; updatedAt: string;
+}
+
+export const ipAllocationRequestSchema = {
+  type: 'object', additionalProperties: false, required: ['owner'],
+  properties: {
+    owner: { type: 'string', minLength: 1, maxLength: 255, description: 'Who holds the address (free text: a cluster, a service, a person)' },
+    address: { type: 'string', maxLength: 64, description: 'A specific address of the pool; absent: the first free one' },
+  },
+} as const;
+export interface IpAllocationRequest { owner: string; address?: string }
+
+export const ipAllocationSchema = {
+  type: 'object', required: ['pool', 'address', 'owner'],
+  properties: {
+    pool: { type: 'string' }, address: { type: 'string' }, owner: { type: 'string' }, clusterId: { type: ['string', 'null'] },
+    createdBy: { type: 'string' }, createdAt: { type: 'string' },
+  },
+} as const;
+export interface IpAllocation { pool: string; address: string; owner: string; clusterId: string | null; createdBy: string; createdAt: string }
+
+const haConfigSpecProperties = {
+  virtualIps: { type: 'string', minLength: 1, maxLength: 4096, description: 'The VIPs, as ranges: `10.1.1.5-8,42.42.42.42` (at most 255 addresses)' },
+  selector: {
+    type: 'object', maxProperties: 32, additionalProperties: { type: 'string', maxLength: 63 },
+    description: 'Node labels that must all match for a node to hold VIPs (`{}`: every node)',
+  },
+  watchPort: { type: 'integer', minimum: 0, maximum: 65535, default: 80, description: 'Local TCP port that must answer for a node to hold VIPs; 0 = no check' },
+  interface: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,15}$', default: 'eth0', description: 'Network interface the VIPs are added to' },
+  unicast: { type: 'boolean', default: true, description: 'VRRP adverts to the other nodes\' addresses instead of multicast' },
+  vrrpIdOffset: { type: 'integer', minimum: 1, maximum: 255, description: 'virtual_router_id of the first VIP (the next VIPs follow); absent: the lowest free range in the cluster' },
+  preempt: { type: 'boolean', default: true, description: 'A recovered node takes back the VIPs it leads' },
+} as const;
+
+export const haConfigCreateRequestSchema = {
+  type: 'object', additionalProperties: false, required: ['clusterId', 'name', 'virtualIps'],
+  properties: { clusterId: { type: 'string', minLength: 1, maxLength: 64 }, name: { type: 'string', pattern: NAME, minLength: 1, maxLength: 40 }, ...haConfigSpecProperties },
+} as const;
+export interface HaConfigSpec { virtualIps: string; selector: Record<string, string>; watchPort: number; interface: string; unicast: boolean; vrrpIdOffset: number; preempt: boolean }
+export interface HaConfigCreateRequest extends Omit<HaConfigSpec, 'vrrpIdOffset' | 'selector'> { clusterId: string; name: string; selector?: Record<string, string>; vrrpIdOffset?: number }
+
+export const haConfigSchema = {
+  type: 'object', required: ['id', 'clusterId', 'name', 'virtualIps'],
+  properties: {
+    id: { type: 'string' }, clusterId: { type: 'string' }, name: { type: 'string' }, ...haConfigSpecProperties,
+    createdBy: { type: 'string' }, createdAt: { type: 'string' }, updatedAt: { type: 'string' }, version: { type: 'integer' },
+  },
+} as const;
+export interface HaConfig extends HaConfigSpec { id: string; clusterId: string; name: string; createdBy: string; createdAt: string; updatedAt: string; version: number }

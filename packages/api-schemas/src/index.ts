@@ -175,7 +175,7 @@ export const workflowStepSchema = {
 } as const;
 export interface WorkflowStep {
   name: string; status: StepStatus; attempts: number; message: string | null;
-  error: { code: string; message: string; retryable?: boolean } | null; startedAt: string | null; finishedAt: string | null;
+  error: { code: string; message: string; retryable?: boolean; reason?: string } | null; startedAt: string | null; finishedAt: string | null;
 }
 
 export const workflowSchema = {
@@ -209,6 +209,9 @@ export interface Node {
 
 export const providerSchema = {
   type: 'object', required: ['name', 'kubernetesVersions'],
-  properties: { name: { type: 'string' }, kubernetesVersions: { type: 'array', items: { type: 'string' } }, contractVersion: { type: 'string' } },
+  properties: {
+    name: { type: 'string' }, kubernetesVersions: { type: 'array', items: { type: 'string' } }, contractVersion: { type: 'string' },
+    takesCredential: { type: 'boolean', description: 'Clusters on it belong to a resource group whose credential is for this provider (vsphere, openstack)' },
+  },
 } as const;
-export interface ProviderInfo { name: string; kubernetesVersions: string[]; contractVersion: string }
+export interface ProviderInfo { name: string; kubernetesVersions: string[]; contractVersion: string; takesCredential: boolean }

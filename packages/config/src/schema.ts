@@ -93,7 +93,10 @@ export const configSchema = {
         host: { type: 'string', default: '127.0.0.1', description: 'Address of sddc health and metrics endpoints.' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8082, description: 'Port of sddc health and metrics endpoints.' },
         concurrency: { type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Provider operations one sddc replica runs at once.' },
-        providers: { type: 'array', items: { type: 'string', enum: ['sim', 'kwok'] }, default: ['sim', 'kwok'], description: 'Providers this sddc serves (comma-separated in the environment). `kwok` is served when its binaries are built (`npm run peers -- kubernetes`); by default it is skipped with a notice when they are not.' },
+        providers: {
+          type: 'array', items: { type: 'string', enum: ['sim', 'kwok', 'vsphere', 'openstack', 'baremetal'] }, default: ['sim', 'kwok', 'vsphere', 'openstack', 'baremetal'],
+          description: 'Providers this sddc serves (comma-separated in the environment). `kwok` is served when its binaries are built (`npm run peers -- kubernetes`); by default it is skipped with a notice when they are not. `vsphere` and `openstack` act with the credential of a cluster\'s resource group, `baremetal` on the hosts registered at `/api/v1/hosts` (docs/providers/).',
+        },
       },
     },
     workflows: {
@@ -127,6 +130,18 @@ export const configSchema = {
         dataDir: { type: 'string', description: 'Where the kwok runtime keeps each cluster\'s control plane (default: dataDir/kwok).' },
       },
     },
+    ha: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        keepalivedImage: { type: 'string', minLength: 1, default: 'docker.io/osixia/keepalived:2.0.20', description: 'Container image (with keepalived, /bin/sh) the ha-config DaemonSets run in tenant clusters; mirror it for air-gapped sites.' },
+      },
+    },
+    baremetal: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        installerImageUrl: { type: 'string', pattern: '^https?://', description: 'Installer image the BMC boots once as virtual media (Redfish) when a host becomes a machine; without it hosts boot once from the network (PXE). See docs/providers/baremetal.md.' },
+      },
+    },
     log: {
       type: 'object', additionalProperties: false, default: {},
       properties: {
@@ -152,6 +167,8 @@ export interface CxConfig {
   sim: { latencyMs: number; failureRate: number; dataDir?: string };
   limits: ScaleLimits;
   kwok: { binariesFile?: string; dataDir?: string };
+  ha: { keepalivedImage: string };
+  baremetal: { installerImageUrl?: string };
   log: { level: string };
 }
 

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   CX_VERSION_CONFLICT: { status: 409, title: 'Resource changed concurrently' },
   CX_WORKFLOW_STATE: { status: 409, title: 'Workflow is not in a state that allows this' },
   CX_DRAIN_BLOCKED: { status: 409, title: 'Node drain blocked' },
+  CX_POOL_EXHAUSTED: { status: 409, title: 'IP pool exhausted' },
   CX_IDEMPOTENCY_MISMATCH: { status: 422, title: 'Idempotency-Key reused with a different request' },
   CX_QUOTA_EXCEEDED: { status: 422, title: 'Resource group quota exceeded' },
   CX_LIMIT_EXCEEDED: { status: 422, title: 'Scale limit exceeded' },
@@ -93,7 +94,7 @@ export class NotFoundError extends CxError {
 }
 
 export class ConflictError extends CxError {
-  constructor(message: string, code: 'CX_CONFLICT' | 'CX_NAME_TAKEN' | 'CX_CLUSTER_BUSY' | 'CX_VERSION_CONFLICT' | 'CX_WORKFLOW_STATE' | 'CX_IDEMPOTENCY_MISMATCH' = 'CX_CONFLICT', options: ErrorOptions = {}) {
+  constructor(message: string, code: 'CX_CONFLICT' | 'CX_NAME_TAKEN' | 'CX_CLUSTER_BUSY' | 'CX_VERSION_CONFLICT' | 'CX_WORKFLOW_STATE' | 'CX_IDEMPOTENCY_MISMATCH' | 'CX_POOL_EXHAUSTED' = 'CX_CONFLICT', options: ErrorOptions = {}) {
     super(code, message, options);
   }
 }

@@ -4,6 +4,7 @@
  * Ready. Powering a machine off takes it away from kwok and marks it NotReady, as a dead kubelet
  * would look. Everything cx knows about the machines is read back from the tenant API.
  */
+import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { NotFoundError, ProviderError, ProviderUnavailableError } from '@cx/errors';
@@ -273,7 +274,18 @@ function nodeFor(spec: MachineSpec): V1Node {
       annotations: { [KWOK_ANNOTATION.key]: KWOK_ANNOTATION.value, [POWER_ANNOTATION]: 'on' },
     },
     spec: { taints: (spec.taints ?? []).map((t) => ({ key: t.key, effect: t.effect, ...(t.value !== undefined ? { value: t.value } : {}) })) },
+    // What a kubelet reports when it registers; the address is simulated (see simulatedAddress).
+    status: { addresses: [{ type: 'InternalIP', address: simulatedAddress(spec.machineId) }, { type: 'Hostname', address: spec.name }] },
   };
+}
+
+/**
+ * A stable address for a simulated machine, in 198.18.0.0/15 (RFC 2544, never routed), derived
+ * from its id: unique enough among the machines of one cluster for VRRP peers and node lists.
+ */
+export function simulatedAddress(machineId: string): string {
+  const digest = createHash('sha256').update(machineId).digest();
+  return `198.${18 + (digest[0]! & 1)}.${digest[1]!}.${1 + (digest[2]! % 254)}`;
 }
 
 function powerOf(node: V1Node): PowerState {

@@ -5,6 +5,7 @@
  * BullMQ refuses custom ids containing ':', hence the dots.
  */
 
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import type { MachineSpec, PowerAction } from '@cx/sddc-contract';
 
 export const WORKFLOW_STEP_QUEUE = 'workflow-steps';
@@ -33,7 +34,33 @@ export type SddcOperation =
   /** Marks a node unschedulable (or schedulable again with `unschedulable: false`). */
   | { op: 'cordon-node'; provider: string; clusterId: string; nodeName: string; unschedulable: boolean }
   /** One pass of a PDB-aware drain: evictions, then what is left and which budgets refused. */
-  | { op: 'drain-node'; provider: string; clusterId: string; nodeName: string };
+  | { op: 'drain-node'; provider: string; clusterId: string; nodeName: string }
+  /**
+   * Checks a credential (a `ProviderCredential`, sealed with `sealForTransit`) against its endpoint
+   * before sm stores it. Run on demand, not by a workflow; the job is removed once finished.
+   */
+  | { op: 'validate-credential'; provider: string; sealed: string }
+  /** Checks a bare-metal host's BMC access (sealed `BmcAccess`) before sm registers the host. */
+  | { op: 'validate-bmc'; provider: string; sealed: string }
+  /** The tenant nodes whose labels match every pair of `selector`, with their addresses. */
+  | { op: 'match-nodes'; provider: string; clusterId: string; selector: Record<string, string> }
+  /** Renders an ha-config's keepalived configuration per eligible node and applies it (ConfigMap + DaemonSet) in the tenant cluster. */
+  | { op: 'apply-ha-config'; provider: string; clusterId: string; haConfig: HaConfigPayload }
+  /** Removes what `apply-ha-config` put in the tenant cluster; removing nothing is a success. */
+  | { op: 'remove-ha-config'; provider: string; clusterId: string; name: string };
+
+/** An ha-config as sddc applies it (the public shape's fields that matter in the tenant cluster). */
+export interface HaConfigPayload {
+  name: string;
+  /** Ranges in the seeds' syntax; sddc expands them. */
+  virtualIps: string;
+  selector: Record<string, string>;
+  watchPort: number;
+  interface: string;
+  unicast: boolean;
+  vrrpIdOffset: number;
+  preempt: boolean;
+}
 
 /**
  * Id of an sddc operation started by a workflow step: one per (run, step, generation, subject),
@@ -48,3 +75,59 @@ export const SDDC_OPERATION_RETRY = { attempts: 4, backoff: { type: 'exponential
 
 /** How long finished jobs are kept so that a late duplicate enqueue still finds them. */
 export const FINISHED_JOB_RETENTION = { age: 24 * 3600, count: 50_000 } as const;
+
+/**
+ * Seals a secret that must cross Redis inside a job payload (a credential being validated): AES-256-GCM
+ * under a key derived from the service token every cx service holds, so that Redis, its dumps and
+ * its monitors never see it in clear. The jobs carrying it are removed as soon as they finish.
+ */
+export function sealForTransit(value: unknown, serviceToken: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', transitKey(serviceToken), iv);
+  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return [iv, cipher.getAuthTag(), body].map((part) => part.toString('base64url')).join('.');
+}
+
+/** Opens what `sealForTransit` sealed; throws when it was sealed with another token or altered. */
+export function openFromTransit<T>(sealed: string, serviceToken: string): T {
+  const [iv, tag, body] = sealed.split('.').map((part) => Buffer.from(part, 'base64url'));
+  if (!iv || !tag || !body) throw new Error('a sealed payload must have three parts');
+  const decipher = createDecipheriv('aes-256-gcm', transitKey(serviceToken), iv);
+  decipher.setAuthTag(tag);
+  return JSON.parse(Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8')) as T;
+}
+
+function transitKey(serviceToken: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', serviceToken, 'cx-transit', 'job payload secrets', 32));
+}
+
+/** A failed operation as sddc reports it and wfm reads it back. */
+export interface OperationFailure { code: string; message: string; retryable: boolean; details?: Record<string, unknown> }
+
+/**
+ * How sddc reports a failed operation in the job's failedReason (BullMQ keeps only a message):
+ * `CX_CODE: message`, then a line `cx-error: {"retryable":…,"details":…}` so that a provider's
+ * `reason`, invalid `fields` and retryability survive the trip. `parseFailedReason` reads it back.
+ */
+export function formatFailedReason(failure: OperationFailure): string {
+  const meta = { retryable: failure.retryable, ...(failure.details && Object.keys(failure.details).length > 0 ? { details: failure.details } : {}) };
+  return `${failure.code}: ${failure.message}\n${META_MARK}${JSON.stringify(meta)}`;
+}
+
+const META_MARK = 'cx-error: ';
+
+/** Reads `formatFailedReason`'s text; undefined when it has no cx code (a crash outside sddc's handler). */
+export function parseFailedReason(reason: string): (Omit<OperationFailure, 'retryable'> & { retryable?: boolean }) | undefined {
+  const match = /^(CX_[A-Z_]+): ([\s\S]*)$/.exec(reason);
+  if (!match) return undefined;
+  const code = match[1]!;
+  const rest = match[2] ?? '';
+  const at = rest.lastIndexOf(`\n${META_MARK}`);
+  if (at < 0) return { code, message: rest };
+  try {
+    const meta = JSON.parse(rest.slice(at + META_MARK.length + 1)) as { retryable?: boolean; details?: Record<string, unknown> };
+    return { code, message: rest.slice(0, at), ...(typeof meta.retryable === 'boolean' ? { retryable: meta.retryable } : {}), ...(meta.details ? { details: meta.details } : {}) };
+  } catch {
+    return { code, message: rest };
+  }
+}

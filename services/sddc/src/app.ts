@@ -8,21 +8,27 @@ import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
 import type { CxConfig } from '@cx/config';
 import { asCxError, InputError } from '@cx/errors';
+import { BareMetalProvider, validateBmc, type BmcAccess } from '@cx/providers-baremetal';
 import { KwokProvider, type KwokBinaries } from '@cx/providers-kwok';
+import { OpenStackProviderFactory } from '@cx/providers-openstack';
 import { SimProvider } from '@cx/providers-sim';
-import { SDDC_OPERATION_QUEUE, type SddcOperation } from '@cx/queue-contracts';
-import { ProviderRegistry } from '@cx/sddc-contract';
+import { VsphereProviderFactory } from '@cx/providers-vsphere';
+import { SDDC_OPERATION_QUEUE, formatFailedReason, openFromTransit, type SddcOperation } from '@cx/queue-contracts';
+import { ProviderRegistry, type ClusterBootstrap, type ProviderCredential, type ProviderFactory } from '@cx/sddc-contract';
 import { createHttpServer, throttled, type Logger } from '@cx/service-kit';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { connectRedis } from './redis.js';
+import { applyHaConfig, matchNodes, removeHaConfig } from './ha.js';
+import { ProviderDirectory, tenantNodeReader } from './providers.js';
 import { SmBootstrapClient } from './sm.js';
 import { configureAccess, cordon, drainOnce } from './tenant.js';
+import { machineUserData } from './user-data.js';
 
 export interface SddcApp {
   app: FastifyInstance;
-  registry: ProviderRegistry;
+  providers: ProviderDirectory;
   worker: Worker;
 }
 
@@ -33,8 +39,10 @@ export function providersKey(prefix: string): string {
 
 const ADVERTISE_INTERVAL_MS = 10_000;
 
-export function buildRegistry(config: Readonly<CxConfig>, logger: Logger): ProviderRegistry {
+/** The providers of `sddc.providers`: built ones in the registry, credentialed ones as factories. */
+export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: SmBootstrapClient): ProviderDirectory {
   const registry = new ProviderRegistry();
+  const factories = new Map<string, ProviderFactory>();
   for (const name of config.sddc.providers) {
     if (name === 'sim') {
       const sim = new SimProvider({ dataDir: config.sim.dataDir ?? join(config.dataDir, 'sim'), latencyMs: config.sim.latencyMs, failureRate: config.sim.failureRate });
@@ -50,15 +58,22 @@ export function buildRegistry(config: Readonly<CxConfig>, logger: Logger): Provi
       const kwok = new KwokProvider({ dataDir: config.kwok.dataDir ?? join(config.dataDir, 'kwok'), binaries: JSON.parse(readFileSync(binariesFile, 'utf8')) as KwokBinaries });
       registry.register(kwok, kwok);
     }
+    if (name === 'baremetal') {
+      const baremetal = new BareMetalProvider({ inventory: sm.hostInventory(), ...(config.baremetal.installerImageUrl ? { installerImageUrl: config.baremetal.installerImageUrl } : {}) });
+      registry.register(baremetal, tenantNodeReader(baremetal, sm));
+    }
+    if (name === 'vsphere') factories.set(name, new VsphereProviderFactory({}));
+    if (name === 'openstack') factories.set(name, new OpenStackProviderFactory({}));
   }
-  return registry;
+  return new ProviderDirectory(registry, factories, sm);
 }
 
 export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): Promise<SddcApp> {
   if (!config.redis.url) throw new Error('sddc needs redis.url (CX_REDIS_URL)');
   if (!config.serviceToken) throw new Error('sddc needs serviceToken (CX_SERVICE_TOKEN)');
-  const registry = buildRegistry(config, logger);
   const sm = new SmBootstrapClient(config.sm.url, config.serviceToken);
+  const providers = buildProviders(config, logger, sm);
+  const serviceToken = config.serviceToken;
   const connection = connectRedis(config.redis.url, 'cx-sddc');
   const app = createHttpServer({ service: 'sddc', logger, requestLogLevel: 'debug', readiness: { redis: async () => (await connection.ping()) === 'PONG' } });
   const operations = new Counter({ name: 'cx_sddc_operations_total', help: 'Provider operations by provider, operation and outcome', labelNames: ['provider', 'op', 'outcome'], registers: [app.metrics] });
@@ -66,7 +81,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   const worker = new Worker<SddcOperation>(SDDC_OPERATION_QUEUE, async (job) => {
     const started = Date.now();
     try {
-      const result = await runOperation(registry, job, sm);
+      const result = await runOperation(providers, job, sm, { serviceToken, keepalivedImage: config.ha.keepalivedImage });
       operations.inc({ provider: job.data.provider, op: job.data.op, outcome: 'success' });
       logger.debug({ jobId: job.id, op: job.data.op, ms: Date.now() - started }, 'operation done');
       return result;
@@ -74,8 +89,8 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
       const cx = asCxError(error);
       operations.inc({ provider: job.data.provider, op: job.data.op, outcome: cx.retryable ? 'retry' : 'failure' });
       logger.warn({ jobId: job.id, op: job.data.op, code: cx.code, err: cx.message, attempt: job.attemptsMade + 1 }, 'operation failed');
-      // The code travels in the message: BullMQ keeps only the message as failedReason.
-      const message = `${cx.code}: ${cx.message}`;
+      // Code, details and retryability travel in the message: BullMQ keeps only the message as failedReason.
+      const message = formatFailedReason({ code: cx.code, message: cx.message, retryable: cx.retryable, ...(cx.details ? { details: cx.details } : {}) });
       throw cx.retryable ? new Error(message) : new UnrecoverableError(message);
     }
   }, { connection, prefix: config.redis.prefix, concurrency: config.sddc.concurrency, lockDuration: config.workflows.lockDurationMs, stalledInterval: config.workflows.lockDurationMs, autorun: false });
@@ -83,8 +98,8 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
 
   const advertise = async (): Promise<void> => {
     const fields: Record<string, string> = {};
-    for (const provider of registry.list()) {
-      fields[provider.name] = JSON.stringify({ name: provider.name, kubernetesVersions: provider.kubernetesVersions, contractVersion: provider.contractVersion, seenAt: Date.now() });
+    for (const provider of providers.list()) {
+      fields[provider.name] = JSON.stringify({ ...provider, seenAt: Date.now() });
     }
     if (Object.keys(fields).length > 0) await connection.hset(providersKey(config.redis.prefix), fields);
   };
@@ -98,26 +113,43 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   app.addHook('onClose', async () => {
     clearInterval(timer);
     await worker.close();
-    await registry.close();
+    await providers.close();
     connection.disconnect();
   });
-  return { app, registry, worker };
+  return { app, providers, worker };
 }
 
-async function runOperation(registry: ProviderRegistry, job: Job<SddcOperation>, sm: SmBootstrapClient): Promise<unknown> {
+async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation>, sm: SmBootstrapClient, settings: { serviceToken: string; keepalivedImage: string }): Promise<unknown> {
   const operation = job.data;
-  const provider = registry.get(operation.provider);
-  const nodes = registry.nodes(operation.provider);
-  if (!provider || !nodes) throw new InputError(`provider ${operation.provider} is not served by this sddc (sddc.providers)`);
+  const { serviceToken } = settings;
   switch (operation.op) {
-    case 'ensure-machine': return provider.ensureMachine(operation.spec, { bootstrap: () => sm.bootstrap(operation.spec.clusterId) });
+    case 'validate-credential': {
+      const factory = providers.factory(operation.provider);
+      if (!factory) throw new InputError(`provider ${operation.provider} takes no credential, or is not served by this sddc (sddc.providers)`, [{ field: 'body.provider', message: 'is not a provider that takes a credential' }]);
+      await factory.validateCredential(openFromTransit<ProviderCredential>(operation.sealed, serviceToken));
+      return { valid: true };
+    }
+    case 'validate-bmc':
+      await validateBmc(openFromTransit<BmcAccess>(operation.sealed, serviceToken));
+      return { valid: true };
+    case 'configure-access': return configureAccess(await sm.adminCredentials(operation.clusterId));
+    case 'cordon-node': return cordon(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.unschedulable);
+    case 'drain-node': return drainOnce(await sm.adminCredentials(operation.clusterId), operation.nodeName);
+    case 'match-nodes': return matchNodes(await sm.adminCredentials(operation.clusterId), operation.selector);
+    case 'apply-ha-config': return applyHaConfig(await sm.adminCredentials(operation.clusterId), operation.haConfig, settings.keepalivedImage);
+    case 'remove-ha-config': return removeHaConfig(await sm.adminCredentials(operation.clusterId), operation.name);
+    default: break;
+  }
+  const clusterId = operation.op === 'ensure-machine' ? operation.spec.clusterId : operation.clusterId;
+  const { provider, nodes } = await providers.resolve(operation.provider, clusterId);
+  switch (operation.op) {
+    case 'ensure-machine': {
+      const bootstrap = (): Promise<ClusterBootstrap> => sm.bootstrap(clusterId);
+      return provider.ensureMachine(operation.spec, { bootstrap, userData: async () => machineUserData(operation.spec, await bootstrap()) });
+    }
     case 'delete-machine': await provider.deleteMachine(operation.clusterId, operation.machineId); return { deleted: true };
     case 'list-machines': return provider.listMachines(operation.clusterId);
     case 'list-nodes': return nodes.listNodes(operation.clusterId);
     case 'set-power': await provider.setPower(operation.clusterId, operation.machineId, operation.action); return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
-    case 'configure-access': return configureAccess(await sm.adminCredentials(operation.clusterId));
-    case 'cordon-node': return cordon(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.unschedulable);
-    case 'drain-node': return drainOnce(await sm.adminCredentials(operation.clusterId), operation.nodeName);
   }
 }
-

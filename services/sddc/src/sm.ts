@@ -3,7 +3,8 @@
  * control plane, and short-lived admin credentials for work in the tenant API, so that secrets
  * never travel in job payloads.
  */
-import type { ClusterBootstrap } from '@cx/sddc-contract';
+import type { BareMetalHost, HostClaim, HostInventory } from '@cx/providers-baremetal';
+import type { ClusterBootstrap, MachineSpec, ProviderCredential } from '@cx/sddc-contract';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
 
 /** A short-lived cluster-admin certificate for the tenant API (signed by sm with the cluster CA). */
@@ -20,17 +21,34 @@ export class SmBootstrapClient {
     return this.call('POST', `/clusters/${encodeURIComponent(clusterId)}/admin-credentials`);
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string): Promise<T> {
+  /** The credential of the cluster's resource group, with its password (for credentialed providers). */
+  infrastructureCredential(clusterId: string): Promise<ProviderCredential> {
+    return this.call('GET', `/clusters/${encodeURIComponent(clusterId)}/infrastructure-credential`);
+  }
+
+  /** The bare-metal host inventory sm keeps, as the baremetal provider sees it. */
+  hostInventory(): HostInventory {
+    const claimPath = (clusterId: string, machineId: string): string => `/host-claims/${encodeURIComponent(clusterId)}/${encodeURIComponent(machineId)}`;
+    return {
+      claim: (spec: MachineSpec) => this.call<BareMetalHost>('POST', '/host-claims', { spec }),
+      claimOf: async (clusterId, machineId) => (await this.call<{ host: BareMetalHost | null }>('GET', claimPath(clusterId, machineId))).host,
+      claims: async (clusterId) => (await this.call<{ items: HostClaim[] }>('GET', `/host-claims/${encodeURIComponent(clusterId)}`)).items,
+      release: async (clusterId, machineId) => { await this.call('DELETE', claimPath(clusterId, machineId)); },
+    };
+  }
+
+  private async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}/internal/v1${path}`, {
-        method, headers: { authorization: `Bearer ${this.serviceToken}` }, signal: AbortSignal.timeout(15_000),
+        method, headers: { authorization: `Bearer ${this.serviceToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(15_000),
       });
     } catch (error) {
       throw new DependencyUnavailableError(`sm is unreachable at ${this.baseUrl} (${(error as Error).message}); check sm.url (CX_SM_URL)`, { cause: error });
     }
-    const body = await response.json().catch(() => ({})) as unknown;
-    if (!response.ok) throw fromProblem(body as Partial<Problem>, response.status);
-    return body as T;
+    const answer = await response.json().catch(() => ({})) as unknown;
+    if (!response.ok) throw fromProblem(answer as Partial<Problem>, response.status);
+    return answer as T;
   }
 }

@@ -5,6 +5,7 @@
  */
 import { CoreV1Api, KubeConfig, PolicyV1Api, RbacAuthorizationV1Api, type V1ClusterRoleBinding, type V1Pod } from '@kubernetes/client-node';
 import { ProviderError, ProviderUnavailableError } from '@cx/errors';
+import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
 import type { TenantAdminCredentials } from './sm.js';
 
 /** cx role → the Kubernetes ClusterRole its group is bound to (the default user-facing roles). */
@@ -94,13 +95,33 @@ export async function drainOnce(credentials: TenantAdminCredentials, nodeName: s
   };
 }
 
+/**
+ * The cluster's nodes that belong to its machines (matched by name: the kubelet registers under the
+ * machine's host name), with the kubelet's Ready condition and version.
+ */
+export async function listTenantNodes(credentials: TenantAdminCredentials, machines: MachineStatus[]): Promise<NodeStatus[]> {
+  const byName = new Map(machines.map((m) => [m.name, m]));
+  const nodes = (await tenantCall(() => client(credentials).makeApiClient(CoreV1Api).listNode())).items;
+  return nodes.flatMap((node) => {
+    const machine = byName.get(node.metadata?.name ?? '');
+    if (!machine) return [];
+    const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    const controlPlane = node.metadata?.labels?.['node-role.kubernetes.io/control-plane'] !== undefined;
+    return [{
+      name: machine.name, machineId: machine.machineId, role: controlPlane ? 'control-plane' as const : 'worker' as const,
+      status: ready ? 'Ready' as const : 'NotReady' as const, kubernetesVersion: (node.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, ''),
+    }];
+  });
+}
+
 /** Pods a drain moves: not those of DaemonSets (they belong to every node) nor static (mirror) pods. */
 function movable(pod: V1Pod): boolean {
   if (pod.metadata?.annotations?.['kubernetes.io/config.mirror']) return false;
   return !(pod.metadata?.ownerReferences ?? []).some((owner) => owner.kind === 'DaemonSet');
 }
 
-function client(credentials: TenantAdminCredentials): KubeConfig {
+/** A client of the tenant API with sm's short-lived admin certificate. */
+export function client(credentials: TenantAdminCredentials): KubeConfig {
   const config = new KubeConfig();
   config.loadFromOptions({
     clusters: [{ name: 'tenant', server: credentials.apiEndpoint, caData: Buffer.from(credentials.caPem).toString('base64'), skipTLSVerify: false }],
@@ -111,7 +132,8 @@ function client(credentials: TenantAdminCredentials): KubeConfig {
   return config;
 }
 
-async function tenantCall<T>(work: () => Promise<T>): Promise<T> {
+/** Runs a tenant API call, turning its failures into cx errors (5xx and network: retryable). */
+export async function tenantCall<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {

@@ -115,7 +115,7 @@ for (const target of testDatabases) {
     });
 
     it('seals credential passwords and re-encrypts them under a new key, resumably', async () => {
-      const credential = await resources.createCredential({ name: 'vc', provider: 'vsphere', endpoint: 'https://vc.example', username: 'svc', password: 'pa55-word-xyz', insecure: false }, 'root');
+      const credential = await resources.createCredential({ name: 'vc', provider: 'vsphere', endpoint: 'https://vc.example', username: 'svc', password: 'pa55-word-xyz', insecure: false, settings: {} }, 'root');
       assert.equal(JSON.stringify(credential).includes('pa55-word-xyz'), false, 'the API shape carries no password');
       const stored = await db('credentials').where({ id: credential.id }).first() as Record<string, unknown>;
       assert.equal(JSON.stringify(stored).includes('pa55-word-xyz'), false, 'the row carries no plaintext');

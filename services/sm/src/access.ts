@@ -159,6 +159,10 @@ export class AccessControl {
           const run = await this.db('workflow_runs').where({ id: object.id }).first('cluster_id') as { cluster_id: string } | undefined;
           return run ? this.place({ kind: 'cluster', id: run.cluster_id }) : { clusterId: null, resourceGroupId: null };
         }
+        case 'ha-config': {
+          const config = await this.db('ha_configs').where({ id: object.id }).first('cluster_id') as { cluster_id: string } | undefined;
+          return config ? this.place({ kind: 'cluster', id: config.cluster_id }) : { clusterId: null, resourceGroupId: null };
+        }
         case 'resource-group': {
           const group = await this.db('resource_groups').where({ id: object.id }).orWhere({ name: object.id }).first('id') as { id: string } | undefined;
           return { clusterId: null, resourceGroupId: group?.id ?? null };

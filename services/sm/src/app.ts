@@ -11,6 +11,9 @@ import { Authenticator } from './auth.js';
 import { openDatabase } from './db.js';
 import { checkLdapConfig, LdapDirectory } from './ldap.js';
 import { checkOidcConfig, OidcSignOn } from './oidc.js';
+import { HaConfigs } from './ha-configs.js';
+import { Hosts } from './hosts.js';
+import { IpPools } from './ip-pools.js';
 import { Resources } from './resources.js';
 import { smRoutes } from './routes.js';
 import { SecretBox } from './secrets.js';
@@ -66,7 +69,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
     readiness: { database: async () => { await db.raw('select 1'); } },
   });
   await app.register(async (scope) => smRoutes(scope, {
-    store, auth, access, accounts, resources, throttle, oidc, tenants, ldapEnabled: ldap !== null, serviceToken: config.serviceToken!,
+    store, auth, access, accounts, resources, throttle, oidc, tenants, hosts: new Hosts(db, box), ipPools: new IpPools(db), haConfigs: new HaConfigs(db), ldapEnabled: ldap !== null, serviceToken: config.serviceToken!,
   }), { prefix: '/internal/v1' });
   app.addHook('onClose', async () => { await db.destroy(); });
   return { app, db, store };

@@ -12,12 +12,13 @@ import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
 import { isUniqueViolation, withDatabase } from './db.js';
 import { keysetPage } from './rows.js';
+import type { ProviderCredential } from '@cx/sddc-contract';
 import type { SecretBox } from './secrets.js';
 
 interface GroupRow { id: string; name: string; description: string | null; credential_id: string | null; quotas: string; created_at: string; updated_at: string; version: number }
 interface CredentialRow {
   id: string; name: string; provider: string; endpoint: string; username: string; secret: string; ca_cert: string | null;
-  insecure: number | boolean; created_by: string; created_at: string; updated_at: string; version: number;
+  insecure: number | boolean; settings: string | null; created_by: string; created_at: string; updated_at: string; version: number;
 }
 
 const DEFAULT_VCPUS = 2;
@@ -164,7 +165,7 @@ export class Resources {
       await withDatabase(() => this.db('credentials').insert({
         id, name: request.name, provider: request.provider, endpoint: request.endpoint, username: request.username,
         secret: this.box.seal(JSON.stringify({ password: request.password }), `credentials:${id}`),
-        ca_cert: request.caCert ?? null, insecure: request.insecure, created_by: actor, created_at: now, updated_at: now, version: 1,
+        ca_cert: request.caCert ?? null, insecure: request.insecure, settings: JSON.stringify(request.settings ?? {}), created_by: actor, created_at: now, updated_at: now, version: 1,
       }));
     } catch (error) {
       if (isUniqueViolation(error)) throw new ConflictError(`a credential named ${request.name} already exists`, 'CX_NAME_TAKEN', { details: { fields: [{ field: 'body.name', message: 'is already in use' }] } });
@@ -187,6 +188,27 @@ export class Resources {
     return { ...toCredential(row), password, caCert: row.ca_cert };
   }
 
+  /**
+   * What sddc connects a credentialed provider with for one cluster: the credential of the
+   * cluster's resource group, with its password and settings.
+   */
+  async infrastructureCredential(clusterId: string): Promise<ProviderCredential> {
+    const cluster = await withDatabase(() => this.db('clusters').where({ id: clusterId }).first('name', 'provider', 'resource_group_id')) as { name: string; provider: string; resource_group_id: string | null } | undefined;
+    if (!cluster) throw new NotFoundError(`cluster ${clusterId} does not exist`);
+    const group = cluster.resource_group_id ? await this.groupRow(this.db, cluster.resource_group_id) : undefined;
+    if (!group?.credential_id) {
+      throw new ConflictError(`cluster ${cluster.name} has no credential for provider ${cluster.provider}: it must belong to a resource group whose credential is for ${cluster.provider}`);
+    }
+    const credential = await this.revealCredential(group.credential_id);
+    if (credential.provider !== cluster.provider) {
+      throw new ConflictError(`the credential ${credential.name} of resource group ${group.name} is for provider ${credential.provider}, not ${cluster.provider}`);
+    }
+    return {
+      id: credential.id, version: credential.version, endpoint: credential.endpoint, username: credential.username, password: credential.password,
+      caCert: credential.caCert, insecure: credential.insecure, settings: credential.settings,
+    };
+  }
+
   private async credentialRow(idOrName: string, field?: string): Promise<CredentialRow> {
     const row = await withDatabase(() => this.db<CredentialRow>('credentials').where({ id: idOrName }).orWhere({ name: idOrName }).first()) as CredentialRow | undefined;
     if (!row) {
@@ -206,6 +228,7 @@ function toCredential(row: CredentialRow): Credential {
   return {
     id: row.id, name: row.name, provider: row.provider, endpoint: row.endpoint, username: row.username,
     insecure: row.insecure === true || row.insecure === 1, hasCaCert: row.ca_cert !== null,
+    settings: row.settings ? JSON.parse(row.settings) as Record<string, unknown> : {}, version: row.version,
     createdBy: row.created_by, createdAt: row.created_at, updatedAt: row.updated_at,
   };
 }

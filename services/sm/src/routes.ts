@@ -4,12 +4,23 @@ import type { FastifyInstance } from 'fastify';
 import { auditQuerySchema, clusterCreateRequestSchema, type AuditQuery, type ClusterCreateRequest } from '@cx/api-schemas';
 import { AuthenticationError, NotFoundError } from '@cx/errors';
 import { identityRoutes, type IdentityRouteDeps } from './identity-routes.js';
+import {
+  haConfigCreateRequestSchema, hostCreateRequestSchema, ipAllocationRequestSchema, ipPoolCreateRequestSchema,
+  type HaConfigCreateRequest, type HostCreateRequest, type IpAllocationRequest, type IpPoolCreateRequest,
+} from '@cx/api-schemas';
+import type { MachineSpec } from '@cx/sddc-contract';
+import type { HaConfigs } from './ha-configs.js';
+import type { Hosts } from './hosts.js';
+import type { IpPools } from './ip-pools.js';
 import type { StartRequest, StateStore, StepEffect, StepError } from './store.js';
 import type { TenantCredentials } from './tenant-credentials.js';
 
 export interface SmRouteDeps extends IdentityRouteDeps {
   store: StateStore;
   tenants: TenantCredentials;
+  hosts: Hosts;
+  ipPools: IpPools;
+  haConfigs: HaConfigs;
   serviceToken: string;
 }
 
@@ -54,6 +65,66 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
   // What providers and sddc need to build and reach the tenant cluster, and the caller's kubeconfig.
   app.get<{ Params: { id: string } }>('/clusters/:id/bootstrap', { schema: { params: idParams } }, async (request) => deps.tenants.bootstrap(request.params.id));
   app.post<{ Params: { id: string } }>('/clusters/:id/admin-credentials', { schema: { params: idParams } }, async (request) => deps.tenants.adminCredentials(request.params.id));
+  app.get<{ Params: { id: string } }>('/clusters/:id/infrastructure-credential', { schema: { params: idParams } }, async (request) => deps.resources.infrastructureCredential(request.params.id));
+
+  // ---- ha-configs: created together with the workflow that applies them ----
+  app.get<{ Querystring: { clusterId: string } }>('/ha-configs', {
+    schema: { querystring: { type: 'object', required: ['clusterId'], properties: { clusterId: { type: 'string', maxLength: 64 } } } },
+  }, async (request) => ({ items: await deps.haConfigs.list(request.query.clusterId), nextCursor: null }));
+  app.get<{ Params: { id: string } }>('/ha-configs/:id', { schema: { params: idParams } }, async (request) => deps.haConfigs.get(request.params.id));
+  app.post<{ Body: { start: StartRequest; config: HaConfigCreateRequest } }>('/ha-configs', {
+    schema: { body: { type: 'object', required: ['start', 'config'], properties: { start: startSchema, config: haConfigCreateRequestSchema } } },
+  }, async (request, reply) => {
+    const { start, config } = request.body;
+    const id = start.workflow.input['haConfigId'];
+    if (typeof id !== 'string') throw new Error('the apply workflow\'s input must carry haConfigId');
+    const accepted = await store.startClusterWorkflow(config.clusterId, start, async (trx) => ({ haConfig: await deps.haConfigs.create(trx, id, config, start.actor) }));
+    return reply.code(accepted.status).header('idempotent-replayed', String(accepted.replayed)).send(accepted.body);
+  });
+
+  // ---- IP pools and allocations (relayed by wfm) ----
+  const listPage = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string' } } } as const;
+  app.get<{ Querystring: { limit: number; cursor?: string } }>('/ip-pools', { schema: { querystring: listPage } }, async (request) => deps.ipPools.list(request.query.limit, request.query.cursor));
+  app.post<{ Body: { actor: string; pool: IpPoolCreateRequest } }>('/ip-pools', {
+    schema: { body: { type: 'object', required: ['actor', 'pool'], properties: { actor: { type: 'string' }, pool: ipPoolCreateRequestSchema } } },
+  }, async (request, reply) => reply.code(201).send(await deps.ipPools.create(request.body.pool, request.body.actor)));
+  app.get<{ Params: { id: string } }>('/ip-pools/:id', { schema: { params: idParams } }, async (request) => deps.ipPools.get(request.params.id));
+  app.delete<{ Params: { id: string } }>('/ip-pools/:id', { schema: { params: idParams } }, async (request, reply) => {
+    await deps.ipPools.delete(request.params.id);
+    return reply.code(204).send();
+  });
+  app.get<{ Params: { id: string }; Querystring: { limit: number; cursor?: string } }>('/ip-pools/:id/allocations', { schema: { params: idParams, querystring: listPage } },
+    async (request) => deps.ipPools.allocations(request.params.id, request.query.limit, request.query.cursor));
+  app.post<{ Params: { id: string }; Body: { actor: string; allocation: IpAllocationRequest } }>('/ip-pools/:id/allocations', {
+    schema: { params: idParams, body: { type: 'object', required: ['actor', 'allocation'], properties: { actor: { type: 'string' }, allocation: ipAllocationRequestSchema } } },
+  }, async (request, reply) => reply.code(201).send(await deps.ipPools.allocate(request.params.id, request.body.allocation, request.body.actor)));
+  app.delete<{ Params: { id: string; address: string } }>('/ip-pools/:id/allocations/:address', async (request, reply) => {
+    await deps.ipPools.release(request.params.id, request.params.address);
+    return reply.code(204).send();
+  });
+
+  // ---- bare-metal hosts: the admin's inventory (relayed by wfm) and the claims of sddc's baremetal provider ----
+  const hostPage = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string' } } } as const;
+  app.get<{ Querystring: { limit: number; cursor?: string } }>('/hosts', { schema: { querystring: hostPage } }, async (request) => deps.hosts.list(request.query.limit, request.query.cursor));
+  app.post<{ Body: { actor: string; host: HostCreateRequest } }>('/hosts', {
+    schema: { body: { type: 'object', required: ['actor', 'host'], properties: { actor: { type: 'string' }, host: hostCreateRequestSchema } } },
+  }, async (request, reply) => reply.code(201).send(await deps.hosts.create(request.body.host, request.body.actor)));
+  app.get<{ Params: { id: string } }>('/hosts/:id', { schema: { params: idParams } }, async (request) => deps.hosts.get(request.params.id));
+  app.delete<{ Params: { id: string } }>('/hosts/:id', { schema: { params: idParams } }, async (request, reply) => {
+    await deps.hosts.delete(request.params.id);
+    return reply.code(204).send();
+  });
+  const claimParams = { type: 'object', required: ['clusterId', 'machineId'], properties: { clusterId: { type: 'string', maxLength: 64 }, machineId: { type: 'string', maxLength: 64 } } } as const;
+  app.post<{ Body: { spec: MachineSpec } }>('/host-claims', {
+    schema: { body: { type: 'object', required: ['spec'], properties: { spec: { type: 'object', required: ['machineId', 'clusterId', 'name', 'pool'] } } } },
+  }, async (request) => deps.hosts.claim(request.body.spec));
+  app.get<{ Params: { clusterId: string } }>('/host-claims/:clusterId', async (request) => ({ items: await deps.hosts.claims(request.params.clusterId) }));
+  app.get<{ Params: { clusterId: string; machineId: string } }>('/host-claims/:clusterId/:machineId', { schema: { params: claimParams } },
+    async (request) => ({ host: await deps.hosts.claimOf(request.params.clusterId, request.params.machineId) }));
+  app.delete<{ Params: { clusterId: string; machineId: string } }>('/host-claims/:clusterId/:machineId', { schema: { params: claimParams } }, async (request, reply) => {
+    await deps.hosts.release(request.params.clusterId, request.params.machineId);
+    return reply.code(204).send();
+  });
   app.post<{ Params: { id: string }; Body: { userId: string } }>('/clusters/:id/kubeconfig', {
     schema: { params: idParams, body: { type: 'object', required: ['userId'], properties: { userId: { type: 'string' } } } },
   }, async (request) => {

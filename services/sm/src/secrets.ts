@@ -58,6 +58,7 @@ export const SEALED_COLUMNS: ReadonlyArray<{ table: string; key: string; column:
   { table: 'credentials', key: 'id', column: 'secret' },
   { table: 'oidc_logins', key: 'id', column: 'secret' },
   { table: 'cluster_pki', key: 'cluster_id', column: 'sealed' },
+  { table: 'hosts', key: 'id', column: 'bmc_secret' },
 ];
 
 /**

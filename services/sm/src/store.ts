@@ -37,7 +37,8 @@ export interface StartRequest {
 
 export interface Accepted {
   status: number;
-  body: { cluster: Cluster; workflow: { id: string; status: string } };
+  /** The cluster, the workflow started, and what the start created with it (an ha-config…). */
+  body: { cluster: Cluster; workflow: { id: string; status: string }; [created: string]: unknown };
   replayed: boolean;
 }
 
@@ -51,9 +52,11 @@ export type StepEffect =
   | { kind: 'setClusterVersion'; kubernetesVersion: string }
   | { kind: 'beginCaRotation' }
   | { kind: 'finishCaRotation' }
+  | { kind: 'deleteHaConfig'; id: string }
   | { kind: 'deleteCluster' };
 
-export interface StepError { code: string; message: string; retryable?: boolean }
+/** A failed step's error; `reason` is a provider's documented reason (docs/errors.md). */
+export interface StepError { code: string; message: string; retryable?: boolean; reason?: string }
 
 /** What a workflow step starts from. */
 export interface StepStart { run: RunDetail; cluster: Cluster; machines: Machine[] }
@@ -145,14 +148,19 @@ export class StateStore {
   }
 
   /** Starts a workflow on an existing cluster, refusing while another one holds the cluster. */
-  async startClusterWorkflow(clusterId: string, start: StartRequest): Promise<Accepted> {
+  /**
+   * Starts a workflow on the cluster; `within` changes the state in the same transaction (creating
+   * the ha-config the workflow applies, say) and what it answers joins the response.
+   */
+  async startClusterWorkflow(clusterId: string, start: StartRequest, within?: (trx: Knex.Transaction) => Promise<Record<string, unknown>>): Promise<Accepted> {
     return this.idempotent(start, async (trx) => {
       const cluster = await this.clusterRow(trx, clusterId);
       const now = nowIso();
       const runId = uuidv7();
       await this.lockCluster(trx, cluster, runId, start.workflow.clusterStatus, now);
+      const created = within ? await within(trx) : {};
       await this.insertRun(trx, runId, clusterId, start, now);
-      return { cluster: toCluster(await this.clusterRow(trx, clusterId)), workflow: { id: runId, status: 'Pending' } };
+      return { ...created, cluster: toCluster(await this.clusterRow(trx, clusterId)), workflow: { id: runId, status: 'Pending' } };
     });
   }
 
@@ -433,8 +441,12 @@ export class StateStore {
       case 'setClusterEndpoint':
         await trx('clusters').where({ id: clusterId }).update({ api_endpoint: effect.apiEndpoint, updated_at: now, version: trx.raw('version + 1') });
         return;
+      case 'deleteHaConfig':
+        await trx('ha_configs').where({ id: effect.id, cluster_id: clusterId }).delete();
+        return;
       case 'deleteCluster':
         await trx('grants').where({ object_kind: 'cluster', object_id: clusterId }).delete();
+        await trx('ha_configs').where({ cluster_id: clusterId }).delete();
         await trx('clusters').where({ id: clusterId }).delete();
         return;
     }

@@ -9,6 +9,7 @@ import { DependencyUnavailableError } from '@cx/errors';
 import { createHttpServer, type Logger } from '@cx/service-kit';
 import { AccessGuard } from './auth.js';
 import { WorkflowEngine } from './engine.js';
+import { InfrastructureChecks } from './infrastructure.js';
 import { ClusterReadCache } from './read-cache.js';
 import { publicRoutes } from './routes.js';
 import { SmClient } from './sm-client.js';
@@ -17,6 +18,7 @@ import { deleteClusterWorkflow } from './workflows/cluster-delete.js';
 import { scalePoolWorkflow } from './workflows/cluster-scale.js';
 import { upgradeClusterWorkflow } from './workflows/cluster-upgrade.js';
 import { rotateCaWorkflow } from './workflows/cluster-rotate-ca.js';
+import { applyHaConfigWorkflow, removeHaConfigWorkflow } from './workflows/ha-config.js';
 
 export interface WfmApp {
   app: FastifyInstance;
@@ -54,6 +56,8 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   engine.register(scalePoolWorkflow);
   engine.register(upgradeClusterWorkflow);
   engine.register(rotateCaWorkflow);
+  engine.register(applyHaConfigWorkflow);
+  engine.register(removeHaConfigWorkflow);
 
   const providers = async (): Promise<ProviderInfo[]> => {
     assertQueueUp();
@@ -61,7 +65,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
     const now = Date.now();
     return Object.values(entries).map((raw) => JSON.parse(raw) as ProviderInfo & { seenAt: number })
       .filter((p) => now - p.seenAt < PROVIDER_STALE_MS)
-      .map(({ name, kubernetesVersions, contractVersion }) => ({ name, kubernetesVersions, contractVersion }))
+      .map(({ name, kubernetesVersions, contractVersion, takesCredential }) => ({ name, kubernetesVersions, contractVersion, takesCredential: takesCredential === true }))
       .sort((a, b) => a.name.localeCompare(b.name));
   };
   const assertQueueUp = (): void => {
@@ -79,7 +83,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   });
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs', uiConfig: { docExpansion: 'list' } });
   app.get('/api/v1/openapi.json', { config: { access: 'public' } }, async () => app.swagger());
-  await app.register(async (scope) => publicRoutes(scope, { sm, engine, guard: new AccessGuard(sm), providers, assertQueueUp, reads }), { prefix: '/api/v1' });
+  await app.register(async (scope) => publicRoutes(scope, { sm, engine, guard: new AccessGuard(sm), providers, infrastructure: new InfrastructureChecks(engine, sm, config.serviceToken!, providers), assertQueueUp, reads }), { prefix: '/api/v1' });
 
   app.addHook('onReady', async () => { engine.start(); });
   app.addHook('onClose', async () => {

@@ -6,14 +6,15 @@
  * run fails). A reconciler re-enqueues every active run that has no live job, so a process killed
  * at any instant loses nothing, and the deterministic ids mean nothing runs twice.
  */
+import { randomUUID } from 'node:crypto';
 import { DelayedError, Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { asCxError, CxError, isErrorCode } from '@cx/errors';
+import { asCxError, CxError, DependencyUnavailableError, isErrorCode } from '@cx/errors';
 import {
   FINISHED_JOB_RETENTION, SDDC_OPERATION_QUEUE, SDDC_OPERATION_RETRY, WORKFLOW_STEP_QUEUE,
-  sddcOperationJobId, workflowStepJobId, type SddcOperation, type WorkflowStepJob,
+  parseFailedReason, sddcOperationJobId, workflowStepJobId, type SddcOperation, type WorkflowStepJob,
 } from '@cx/queue-contracts';
 import { throttled } from '@cx/service-kit';
 import type { Cluster } from '@cx/api-schemas';
@@ -144,6 +145,22 @@ export class WorkflowEngine {
     (await this.operationEvents.client).disconnect();
   }
 
+  /**
+   * Runs one sddc operation outside any workflow (a credential check) and waits for its answer. The
+   * job is removed as soon as it finishes (or times out), so a sealed secret in it does not linger.
+   */
+  async runOperationNow<T>(operation: SddcOperation, timeoutMs: number): Promise<T> {
+    const job = await this.operations.add(operation.op, operation, { jobId: `now.${randomUUID()}`, attempts: 1, removeOnComplete: true, removeOnFail: true });
+    try {
+      return await job.waitUntilFinished(this.operationEvents, timeoutMs) as T;
+    } catch (error) {
+      const reason = (error as Error).message;
+      if (parseFailedReason(reason)) throw errorFromFailedReason(reason);
+      await job.remove().catch(() => undefined);
+      throw new DependencyUnavailableError(`no sddc answered ${operation.op} within ${Math.round(timeoutMs / 1000)} s; check that an sddc serving provider ${'provider' in operation ? operation.provider : ''} is running`, { cause: error });
+    }
+  }
+
   /** Enqueues the job of a run's step; a job with the same id that exists already is left alone. */
   async enqueue(step: WorkflowStepJob): Promise<void> {
     await this.steps.add('step', { runId: step.runId, stepIndex: step.stepIndex, generation: step.generation }, {
@@ -225,7 +242,8 @@ export class WorkflowEngine {
       }
       this.stepsRun.inc({ ...labels, outcome: 'failure' });
       log.error({ code: cx.code, err: cx.message }, 'step failed; the workflow fails');
-      await this.options.sm.failStep(runId, stepIndex, generation, { code: cx.code, message: cx.message, retryable: cx.retryable });
+      const reason = cx.details?.['reason'];
+      await this.options.sm.failStep(runId, stepIndex, generation, { code: cx.code, message: cx.message, retryable: cx.retryable, ...(typeof reason === 'string' ? { reason } : {}) });
       return { failed: cx.code };
     }
     stopTimer();
@@ -261,19 +279,23 @@ export class WorkflowEngine {
       return { state: 'done', result: finished?.returnvalue as T };
     }
     if (state === 'failed') {
-      const error = errorFromFailedReason(job.failedReason);
+      // As for the return value: a job fetched before it failed has no failed reason yet.
+      const failed = job.failedReason === undefined ? (await this.operations.getJob(jobId)) ?? job : job;
+      const error = errorFromFailedReason(failed.failedReason);
       // The operation used up its own retries; if the error is transient the step is retried, and
       // its next attempt must start the operation afresh rather than observe this failure again.
-      if (error.retryable) await job.remove();
+      if (error.retryable) await failed.remove();
       return { state: 'failed', error };
     }
     return { state: 'pending' };
   }
 }
 
-/** sddc puts the error code in front of the message (BullMQ keeps only the message). */
+/** sddc writes the error's code, message, retryability and details into the failed reason. */
 export function errorFromFailedReason(reason: string | undefined): CxError {
-  const match = /^(CX_[A-Z_]+): ([\s\S]*)$/.exec(reason ?? '');
-  if (match && isErrorCode(match[1])) return new CxError(match[1], match[2] ?? '');
+  const failure = parseFailedReason(reason ?? '');
+  if (failure && isErrorCode(failure.code)) {
+    return new CxError(failure.code, failure.message, { ...(failure.details ? { details: failure.details } : {}), ...(failure.retryable === undefined ? {} : { retryable: failure.retryable }) });
+  }
   return new CxError('CX_PROVIDER_ERROR', reason ?? 'the provider operation failed', { retryable: false });
 }

@@ -9,14 +9,15 @@ import {
   grantCreateRequestSchema, grantSchema, groupCreateRequestSchema, groupMemberRequestSchema, groupSchema, idParamsSchema, listQuerySchema,
   listSchema, loginRequestSchema, loginResponseSchema, passwordChangeRequestSchema, resourceGroupCreateRequestSchema,
   resourceGroupPatchRequestSchema, resourceGroupSchema, userCreateRequestSchema, userPatchRequestSchema, userSchema,
-  type AccessObject, type ApiTokenCreateRequest, type AuditQuery, type GrantCreateRequest, type LoginRequest,
+  type AccessObject, type ApiTokenCreateRequest, type CredentialCreateRequest, type AuditQuery, type GrantCreateRequest, type LoginRequest,
 } from '@cx/api-schemas';
 import { bearerToken, globalRole, onParam, type AccessGuard } from './auth.js';
-import { problemResponses as errors, sendJson } from './http.js';
+import { problemResponses as errors, queryOf, relayToSm } from './http.js';
+import type { InfrastructureChecks } from './infrastructure.js';
 import type { ClusterReadCache } from './read-cache.js';
 import type { SmClient } from './sm-client.js';
 
-export interface IdentityRouteDeps { sm: SmClient; guard: AccessGuard; reads: ClusterReadCache }
+export interface IdentityRouteDeps { sm: SmClient; guard: AccessGuard; reads: ClusterReadCache; infrastructure: InfrastructureChecks }
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -35,14 +36,8 @@ const noContent = { 204: { type: 'null', description: 'Done' } };
 export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDeps): Promise<void> {
   const { sm, guard } = deps;
   /** Relays to sm with the same path; `query` adds the caller for lists sm filters. */
-  const relay = async (reply: FastifyReply, method: Method, path: string, body?: unknown): Promise<FastifyReply> => {
-    const { status, text } = await sm.relay(method, path, body);
-    return status === 204 ? reply.code(204).send() : sendJson(reply, text, status);
-  };
-  const pageOf = (request: FastifyRequest, extra: Record<string, string | undefined> = {}): string => {
-    const entries = Object.entries({ ...(request.query as Record<string, unknown>), ...extra }).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]);
-    return new URLSearchParams(entries).toString();
-  };
+  const relay = (reply: FastifyReply, method: Method, path: string, body?: unknown): Promise<FastifyReply> => relayToSm(sm, reply, method, path, body);
+  const pageOf = queryOf;
   const id = (request: FastifyRequest): string => encodeURIComponent((request.params as { id: string }).id);
   /** Grants and group membership change what people may see: cached cluster reads are dropped. */
   const changesAccess = async <T>(work: Promise<T>): Promise<T> => {
@@ -241,8 +236,15 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
   }, async (request, reply) => relay(reply, 'GET', `/credentials?${pageOf(request)}`));
   app.post('/credentials', {
     config: { access: admin },
-    schema: { tags: ['credentials'], summary: 'Store an infrastructure credential, encrypted at rest (admin)', body: credentialCreateRequestSchema, response: { 201: credentialSchema, ...errors } },
-  }, async (request, reply) => relay(reply, 'POST', '/credentials', { actor: request.user!.username, credential: request.body }));
+    schema: {
+      tags: ['credentials'], body: credentialCreateRequestSchema, response: { 201: credentialSchema, ...errors },
+      summary: 'Check an infrastructure credential against its endpoint, then store it encrypted at rest (admin)',
+      description: 'sddc logs in with it and resolves its settings first; an unreachable endpoint, an untrusted certificate or a refused login each answer 422 with their own code, and nothing is stored.',
+    },
+  }, async (request, reply) => {
+    await deps.infrastructure.checkCredential(request.body as CredentialCreateRequest);
+    return relay(reply, 'POST', '/credentials', { actor: request.user!.username, credential: request.body });
+  });
   app.get('/credentials/:id', {
     config: { access: admin },
     schema: { tags: ['credentials'], summary: 'Get a credential by id or name (admin; without its password)', params: idParamsSchema, response: { 200: credentialSchema, ...errors } },

@@ -1,5 +1,4 @@
 /** The public API, `/api/v1` (DESIGN.md section 2). */
-import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   clusterAcceptedSchema, clusterCreateRequestSchema, clusterSchema, idParamsSchema, listQuerySchema, listSchema,
@@ -9,10 +8,14 @@ import {
 import { InputError } from '@cx/errors';
 import { onParam, type AccessGuard } from './auth.js';
 import { problemResponses as errors, sendJson } from './http.js';
+import { haConfigRoutes } from './ha-config-routes.js';
 import { identityRoutes } from './identity-routes.js';
+import { infrastructureRoutes } from './infrastructure-routes.js';
+import type { InfrastructureChecks } from './infrastructure.js';
 import type { ClusterReadCache } from './read-cache.js';
-import type { WorkflowDefinition, WorkflowEngine } from './engine.js';
-import type { Run, SmClient, StartRequest, Accepted } from './sm-client.js';
+import type { WorkflowEngine } from './engine.js';
+import type { Run, SmClient } from './sm-client.js';
+import { acceptWorkflow, startRequest } from './workflow-start.js';
 import { CREATE_CLUSTER } from './workflows/cluster-create.js';
 import { DELETE_CLUSTER } from './workflows/cluster-delete.js';
 import { SCALE_POOL } from './workflows/cluster-scale.js';
@@ -24,6 +27,8 @@ export interface PublicRouteDeps {
   engine: WorkflowEngine;
   guard: AccessGuard;
   providers: () => Promise<ProviderInfo[]>;
+  /** Checks against real infrastructure (credentials, BMCs, placement) made before sm stores anything. */
+  infrastructure: InfrastructureChecks;
   reads: ClusterReadCache;
   /** Throws a 503 when the queue cannot take work, before anything is written. */
   assertQueueUp: () => void;
@@ -58,7 +63,9 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     }).catch((error: unknown) => request.log.warn({ err: error }, 'audit record lost'));
   });
 
-  await identityRoutes(app, { sm, guard: deps.guard, reads: deps.reads });
+  await identityRoutes(app, { sm, guard: deps.guard, reads: deps.reads, infrastructure: deps.infrastructure });
+  await infrastructureRoutes(app, { sm, infrastructure: deps.infrastructure });
+  await haConfigRoutes(app, { sm, engine, assertQueueUp: deps.assertQueueUp });
 
   app.get('/providers', {
     config: { access: 'authenticated' },
@@ -82,7 +89,8 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     },
   }, async (request, reply) => {
     const body = request.body;
-    await checkClusterRequest(body, await deps.providers());
+    const provider = await checkClusterRequest(body, await deps.providers());
+    await deps.infrastructure.checkPlacement(body, provider);
     deps.assertQueueUp();
     const accepted = await sm.createCluster(body, startRequest(request, engine.definition(CREATE_CLUSTER), 'Provisioning', {}));
     return acceptWorkflow(reply, engine, accepted);
@@ -214,26 +222,8 @@ function resourceGroupOf(body: unknown): AccessObject {
 }
 
 
-function startRequest(request: FastifyRequest, definition: WorkflowDefinition, clusterStatus: StartRequest['workflow']['clusterStatus'], input: Record<string, unknown>): StartRequest {
-  const key = request.headers['idempotency-key'];
-  return {
-    actor: request.user!.id,
-    idempotencyKey: typeof key === 'string' ? key : undefined,
-    requestHash: createHash('sha256').update(`${request.method} ${request.url.split('?')[0]} ${JSON.stringify(request.body ?? null)}`).digest('hex'),
-    workflow: { workflow: definition.name, version: definition.version, steps: definition.steps.map((s) => s.name), input, clusterStatus },
-  };
-}
-
-async function acceptWorkflow(reply: FastifyReply, engine: WorkflowEngine, accepted: Accepted): Promise<FastifyReply> {
-  // A replayed answer's workflow was enqueued the first time (and the reconciler covers a crash since).
-  if (!accepted.replayed) await engine.enqueue({ runId: accepted.body.workflow.id, stepIndex: 0, generation: 0 });
-  else void reply.header('idempotent-replayed', 'true');
-  void reply.header('location', `/api/v1/workflows/${accepted.body.workflow.id}`);
-  return reply.code(202).send(accepted.body);
-}
-
 /** Checks what the schema cannot: the provider, its versions, unique pool names. */
-async function checkClusterRequest(body: ClusterCreateRequest, providers: ProviderInfo[]): Promise<void> {
+async function checkClusterRequest(body: ClusterCreateRequest, providers: ProviderInfo[]): Promise<ProviderInfo> {
   const provider = providers.find((p) => p.name === body.provider);
   if (!provider) {
     const known = providers.map((p) => p.name).join(', ') || 'none is running';
@@ -247,6 +237,7 @@ async function checkClusterRequest(body: ClusterCreateRequest, providers: Provid
     if (seen.has(pool.name)) throw new InputError(`node pool name ${pool.name} is used twice or is reserved`, [{ field: `body.nodePools.${i}.name`, message: 'must be unique and not control-plane' }]);
     seen.add(pool.name);
   }
+  return provider;
 }
 
 /** The version skew policy: never down, never the same, at most one minor up (patches of the same minor are fine). */

@@ -3,7 +3,7 @@
  * be reached becomes a retryable CX_DEPENDENCY_UNAVAILABLE naming the setting to check.
  */
 import { Agent, request as httpRequest } from 'undici';
-import type { AccessRequirement, Cluster, ClusterCreateRequest, LoginRequest, LoginResponse, Principal } from '@cx/api-schemas';
+import type { AccessRequirement, Cluster, ClusterCreateRequest, Credential, HaConfig, HaConfigCreateRequest, LoginRequest, LoginResponse, Principal, ResourceGroup } from '@cx/api-schemas';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
 
 export type ClusterStatus = Cluster['status'];
@@ -16,7 +16,8 @@ export interface WorkflowStart {
   clusterStatus: ClusterStatus;
 }
 export interface StartRequest { actor: string; idempotencyKey?: string | undefined; requestHash?: string | undefined; workflow: WorkflowStart }
-export interface AcceptedBody { cluster: Cluster; workflow: { id: string; status: string } }
+/** The cluster, the workflow started, and what was created with it (an ha-config…). */
+export interface AcceptedBody { cluster: Cluster; workflow: { id: string; status: string }; [created: string]: unknown }
 export interface Accepted { body: AcceptedBody; replayed: boolean }
 
 export interface Machine {
@@ -43,6 +44,7 @@ export type StepEffect =
   | { kind: 'setClusterVersion'; kubernetesVersion: string }
   | { kind: 'beginCaRotation' }
   | { kind: 'finishCaRotation' }
+  | { kind: 'deleteHaConfig'; id: string }
   | { kind: 'deleteCluster' };
 
 export class SmClient {
@@ -90,6 +92,25 @@ export class SmClient {
     const { status, text } = await this.send(method, path, body);
     return { status, text };
   }
+  /** A resource group, or null when it does not exist. */
+  async resourceGroup(idOrName: string): Promise<ResourceGroup | null> {
+    try {
+      return await this.call<ResourceGroup>('GET', `/resource-groups/${encodeURIComponent(idOrName)}`);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'CX_NOT_FOUND') return null;
+      throw error;
+    }
+  }
+  haConfig(id: string): Promise<HaConfig> {
+    return this.call('GET', `/ha-configs/${encodeURIComponent(id)}`);
+  }
+  /** Creates an ha-config and starts the workflow that applies it, in one transaction. */
+  async createHaConfig(config: HaConfigCreateRequest, start: StartRequest): Promise<Accepted> {
+    return this.changing(this.callAccepted('POST', '/ha-configs', { config, start }));
+  }
+  credential(idOrName: string): Promise<Credential> {
+    return this.call('GET', `/credentials/${encodeURIComponent(idOrName)}`);
+  }
   /** The clusters `userId` may see, as sm wrote them: its JSON is the public shape, so wfm forwards the bytes. */
   listClustersJson(limit: number, cursor: string | undefined, userId: string): Promise<string> {
     return this.text('GET', clustersPath(limit, cursor, userId));
@@ -130,7 +151,7 @@ export class SmClient {
   completeStep(runId: string, idx: number, generation: number, output: unknown, effects: StepEffect[]): Promise<{ next: number | null }> {
     return this.changing(this.call('POST', `/workflow-runs/${runId}/steps/${idx}/complete`, { generation, output, effects }));
   }
-  async failStep(runId: string, idx: number, generation: number, error: { code: string; message: string; retryable: boolean }): Promise<void> {
+  async failStep(runId: string, idx: number, generation: number, error: { code: string; message: string; retryable: boolean; reason?: string }): Promise<void> {
     await this.changing(this.call('POST', `/workflow-runs/${runId}/steps/${idx}/fail`, { generation, error }));
   }
   cancelRun(id: string): Promise<Run> {

@@ -1,0 +1,92 @@
+/**
+ * Which provider serves an operation. Providers without credentials (sim, kwok, baremetal, whose
+ * BMC secrets live with each host) are built once; credentialed ones (vsphere, openstack) are
+ * connected per credential — the one of the cluster's resource group, fetched from sm when needed
+ * and never carried by a job — and kept while that credential's version stays the same.
+ */
+import { CxError, InputError } from '@cx/errors';
+import type { NodeReader, NodeStatus, Provider, ProviderCredential, ProviderFactory, ProviderRegistry } from '@cx/sddc-contract';
+import type { SmBootstrapClient } from './sm.js';
+import { listTenantNodes } from './tenant.js';
+
+/** How long sddc reuses a cluster's credential before asking sm again (a changed password is seen within it). */
+const CREDENTIAL_TTL_MS = 30_000;
+
+export interface ProviderSummary { name: string; kubernetesVersions: readonly string[]; contractVersion: string; takesCredential: boolean }
+
+export class ProviderDirectory {
+  private readonly credentials = new Map<string, { credential: Promise<ProviderCredential>; fetchedAt: number }>();
+  private readonly connected = new Map<string, { version: number; provider: Provider }>();
+
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly factories: ReadonlyMap<string, ProviderFactory>,
+    private readonly sm: SmBootstrapClient,
+  ) {}
+
+  /** What this replica serves, as advertised to wfm. */
+  list(): ProviderSummary[] {
+    return [...this.registry.list(), ...this.factories.values()].map((p) => ({
+      name: p.name, kubernetesVersions: p.kubernetesVersions, contractVersion: p.contractVersion, takesCredential: this.factories.has(p.name),
+    }));
+  }
+
+  factory(name: string): ProviderFactory | undefined {
+    return this.factories.get(name);
+  }
+
+  /** The provider (and the reader of Kubernetes nodes) for one cluster's operation. */
+  async resolve(name: string, clusterId: string): Promise<{ provider: Provider; nodes: NodeReader }> {
+    const provider = this.registry.get(name);
+    const nodes = this.registry.nodes(name);
+    if (provider && nodes) return { provider, nodes };
+    const factory = this.factories.get(name);
+    if (!factory) throw new InputError(`provider ${name} is not served by this sddc (sddc.providers)`);
+    const connected = await this.connect(factory, clusterId);
+    return { provider: connected, nodes: tenantNodeReader(connected, this.sm) };
+  }
+
+  private async connect(factory: ProviderFactory, clusterId: string): Promise<Provider> {
+    let cached = this.credentials.get(clusterId);
+    if (!cached || Date.now() - cached.fetchedAt > CREDENTIAL_TTL_MS) {
+      cached = { credential: this.sm.infrastructureCredential(clusterId), fetchedAt: Date.now() };
+      this.credentials.set(clusterId, cached);
+      cached.credential.catch(() => this.credentials.delete(clusterId));
+    }
+    const credential = await cached.credential;
+    const current = this.connected.get(credential.id);
+    if (current && current.version === credential.version) return current.provider;
+    const provider = factory.connect(credential);
+    this.connected.set(credential.id, { version: credential.version, provider });
+    // The credential changed (new password, endpoint or settings): the old connection goes.
+    if (current) void current.provider.close?.().catch(() => undefined);
+    return provider;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.registry.close(), ...[...this.connected.values()].map(({ provider }) => provider.close?.())]);
+    this.connected.clear();
+  }
+}
+
+/**
+ * Nodes of a cluster on real infrastructure, as its Kubernetes API reports them: each node is the
+ * machine of the same name (the kubelet registers under the machine's host name). Until the
+ * cluster has an API (its control plane is still booting) there are none.
+ */
+export function tenantNodeReader(provider: Provider, sm: SmBootstrapClient): NodeReader {
+  return {
+    async listNodes(clusterId: string): Promise<NodeStatus[]> {
+      let credentials;
+      try {
+        credentials = await sm.adminCredentials(clusterId);
+      } catch (error) {
+        // sm answers CX_CONFLICT while the cluster has no API endpoint yet.
+        if (error instanceof CxError && error.code === 'CX_CONFLICT') return [];
+        throw error;
+      }
+      const machines = await provider.listMachines(clusterId);
+      return listTenantNodes(credentials, machines);
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * The cloud-init user data that makes a machine of a real provider join its cluster the kubeadm
+ * way: the first control-plane machine runs `kubeadm init`, the other control-plane machines join
+ * as control plane (the cluster PKI is written to them), workers join with the bootstrap token.
+ */
+import { createHmac } from 'node:crypto';
+import { renderCloudInit, type KubeadmRole } from '@cx/k8s';
+import type { ClusterBootstrap, MachineSpec } from '@cx/sddc-contract';
+
+const POD_SUBNET = '10.244.0.0/16';
+const SERVICE_SUBNET = '10.96.0.0/12';
+const API_PORT = 6443;
+
+export function machineUserData(spec: MachineSpec, bootstrap: ClusterBootstrap): string {
+  // The create workflow names control-plane machines <cluster>-cp-<i>; machine 0 initialises the cluster.
+  const firstControlPlane = spec.name.replace(/-cp-\d+$/, '-cp-0');
+  const role: KubeadmRole = spec.role === 'worker' ? 'join-worker' : spec.name === firstControlPlane ? 'init' : 'join-control-plane';
+  const initName = spec.role === 'control-plane' ? firstControlPlane : `${bootstrap.clusterName}-cp-0`;
+  return renderCloudInit({
+    clusterName: bootstrap.clusterName, kubernetesVersion: spec.kubernetesVersion,
+    // Until the cluster has a VIP, nodes reach the API on the first control-plane machine by its host name.
+    controlPlaneEndpoint: `${initName}:${API_PORT}`,
+    podSubnet: POD_SUBNET, serviceSubnet: SERVICE_SUBNET, certSans: [initName], nodeName: spec.name, role,
+    schedulableControlPlane: spec.role === 'control-plane' && !(spec.taints ?? []).some((t) => t.key === 'node-role.kubernetes.io/control-plane'),
+    labels: spec.labels ?? {}, taints: spec.taints ?? [], bootstrapToken: clusterBootstrapToken(bootstrap),
+  }, bootstrap.pki);
+}
+
+/**
+ * The cluster's bootstrap token, derived from its CA key so that every machine's user data carries
+ * the same one without cx storing another secret (kubeadm's format `[a-z0-9]{6}.[a-z0-9]{16}`).
+ */
+export function clusterBootstrapToken(bootstrap: ClusterBootstrap): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = createHmac('sha256', bootstrap.pki.ca.keyPem).update(`cx bootstrap token ${bootstrap.clusterName}`).digest();
+  const text = [...bytes.subarray(0, 22)].map((b) => alphabet[b % alphabet.length]).join('');
+  return `${text.slice(0, 6)}.${text.slice(6, 22)}`;
+}

@@ -1,0 +1,95 @@
+/**
+ * ha-configs (seed 001): floating VIPs of a cluster, held by keepalived on the nodes a selector
+ * picks. sm keeps them and checks what must hold across a cluster's ha-configs: no VIP in two of
+ * them, and no VRRP router id used twice (VRRP peers on one network tell instances apart by it).
+ */
+import type { Knex } from 'knex';
+import type { HaConfig, HaConfigCreateRequest, HaConfigSpec } from '@cx/api-schemas';
+import { ConflictError, InputError, NotFoundError } from '@cx/errors';
+import { expand, findOverlap, RangeSyntaxError, type AddressRange } from '@cx/ipam';
+import { nowIso } from '@cx/service-kit';
+import { isUniqueViolation, withDatabase } from './db.js';
+import { rangesOf } from './ip-pools.js';
+
+interface HaConfigRow { id: string; cluster_id: string; name: string; spec: string; created_by: string; created_at: string; updated_at: string; version: number }
+
+/** VRRP allows 255 router ids per network. */
+const MAX_VIPS = 255;
+
+export class HaConfigs {
+  constructor(private readonly db: Knex) {}
+
+  async list(clusterId: string): Promise<HaConfig[]> {
+    const rows = await withDatabase(() => this.db<HaConfigRow>('ha_configs').where({ cluster_id: clusterId }).orderBy('name')) as HaConfigRow[];
+    return rows.map(toHaConfig);
+  }
+
+  async get(id: string): Promise<HaConfig> {
+    const row = await withDatabase(() => this.db<HaConfigRow>('ha_configs').where({ id }).first()) as HaConfigRow | undefined;
+    if (!row) throw new NotFoundError(`ha-config ${id} does not exist`);
+    return toHaConfig(row);
+  }
+
+  /** Checks the request against the cluster's other ha-configs and stores it (inside the caller's transaction). */
+  async create(trx: Knex.Transaction, id: string, request: HaConfigCreateRequest, actor: string): Promise<HaConfig> {
+    const ranges = rangesOf(request.virtualIps, 'body.virtualIps');
+    let vips: string[];
+    try {
+      vips = expand(ranges, MAX_VIPS);
+    } catch (error) {
+      if (error instanceof RangeSyntaxError) throw new InputError(`an ha-config holds at most ${MAX_VIPS} VIPs (one VRRP router id each)`, [{ field: 'body.virtualIps', message: error.message }]);
+      throw error;
+    }
+    const others = (await trx<HaConfigRow>('ha_configs').where({ cluster_id: request.clusterId })).map(toHaConfig);
+    for (const other of others) {
+      const overlap = findOverlap(ranges, rangesOf(other.virtualIps, 'body.virtualIps'));
+      if (overlap) throw conflict(`VIP ${overlap[0].text} overlaps ${overlap[1].text} of ha-config ${other.name}; a VIP is kept by one ha-config`, 'body.virtualIps');
+    }
+    const taken = others.map((o) => [o.vrrpIdOffset, o.vrrpIdOffset + expandCount(o) - 1] as const);
+    const vrrpIdOffset = request.vrrpIdOffset ?? lowestFreeOffset(taken, vips.length);
+    if (vrrpIdOffset === undefined) throw conflict(`no run of ${vips.length} free VRRP router ids is left in this cluster (1..255)`, 'body.virtualIps');
+    if (vrrpIdOffset + vips.length - 1 > 255) throw new InputError(`VRRP router ids ${vrrpIdOffset}..${vrrpIdOffset + vips.length - 1} pass 255`, [{ field: 'body.vrrpIdOffset', message: `must be at most ${256 - vips.length} for ${vips.length} VIPs` }]);
+    const clash = taken.find(([first, last]) => vrrpIdOffset <= last && first <= vrrpIdOffset + vips.length - 1);
+    if (clash) throw conflict(`VRRP router ids ${vrrpIdOffset}..${vrrpIdOffset + vips.length - 1} collide with ${clash[0]}..${clash[1]} of another ha-config of the cluster`, 'body.vrrpIdOffset');
+    const spec: HaConfigSpec = {
+      virtualIps: ranges.map((r: AddressRange) => r.text).join(','), selector: request.selector ?? {}, watchPort: request.watchPort,
+      interface: request.interface, unicast: request.unicast, vrrpIdOffset, preempt: request.preempt,
+    };
+    const now = nowIso();
+    try {
+      await trx('ha_configs').insert({ id, cluster_id: request.clusterId, name: request.name, spec: JSON.stringify(spec), created_by: actor, created_at: now, updated_at: now, version: 1 });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictError(`the cluster already has an ha-config named ${request.name}`, 'CX_NAME_TAKEN', { details: { fields: [{ field: 'body.name', message: 'is already in use in this cluster' }] } });
+      throw error;
+    }
+    return { id, clusterId: request.clusterId, name: request.name, ...spec, createdBy: actor, createdAt: now, updatedAt: now, version: 1 };
+  }
+
+  async delete(trx: Knex.Transaction, id: string): Promise<void> {
+    await trx('ha_configs').where({ id }).delete();
+  }
+}
+
+function conflict(message: string, field: string): ConflictError {
+  return new ConflictError(message, 'CX_CONFLICT', { details: { fields: [{ field, message }] } });
+}
+
+function expandCount(config: HaConfig): number {
+  return expand(rangesOf(config.virtualIps, 'virtualIps'), MAX_VIPS).length;
+}
+
+/** The lowest offset whose `count` router ids are all free (1..255). */
+function lowestFreeOffset(taken: ReadonlyArray<readonly [number, number]>, count: number): number | undefined {
+  for (let offset = 1; offset + count - 1 <= 255; offset += 1) {
+    const last = offset + count - 1;
+    const blocker = taken.find(([first, end]) => offset <= end && first <= last);
+    if (!blocker) return offset;
+    offset = blocker[1];
+  }
+  return undefined;
+}
+
+function toHaConfig(row: HaConfigRow): HaConfig {
+  const spec = JSON.parse(row.spec) as HaConfigSpec;
+  return { id: row.id, clusterId: row.cluster_id, name: row.name, ...spec, createdBy: row.created_by, createdAt: row.created_at, updatedAt: row.updated_at, version: row.version };
+}

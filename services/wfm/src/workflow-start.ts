@@ -1,0 +1,23 @@
+/** Starting a workflow from a public call: the start request sm records, and the 202 answer. */
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { WorkflowDefinition, WorkflowEngine } from './engine.js';
+import type { Accepted, StartRequest } from './sm-client.js';
+
+export function startRequest(request: FastifyRequest, definition: WorkflowDefinition, clusterStatus: StartRequest['workflow']['clusterStatus'], input: Record<string, unknown>): StartRequest {
+  const key = request.headers['idempotency-key'];
+  return {
+    actor: request.user!.id,
+    idempotencyKey: typeof key === 'string' ? key : undefined,
+    requestHash: createHash('sha256').update(`${request.method} ${request.url.split('?')[0]} ${JSON.stringify(request.body ?? null)}`).digest('hex'),
+    workflow: { workflow: definition.name, version: definition.version, steps: definition.steps.map((s) => s.name), input, clusterStatus },
+  };
+}
+
+export async function acceptWorkflow(reply: FastifyReply, engine: WorkflowEngine, accepted: Accepted): Promise<FastifyReply> {
+  // A replayed answer's workflow was enqueued the first time (and the reconciler covers a crash since).
+  if (!accepted.replayed) await engine.enqueue({ runId: accepted.body.workflow.id, stepIndex: 0, generation: 0 });
+  else void reply.header('idempotent-replayed', 'true');
+  void reply.header('location', `/api/v1/workflows/${accepted.body.workflow.id}`);
+  return reply.code(202).send(accepted.body);
+}

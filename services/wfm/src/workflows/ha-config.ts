@@ -1,0 +1,59 @@
+/**
+ * Apply or remove an ha-config in its cluster: sddc renders keepalived's configuration for the
+ * nodes that match and applies it (or removes it) through the tenant API. Applying again is how a
+ * changed set of nodes is taken into account.
+ */
+import type { HaConfig } from '@cx/api-schemas';
+import type { HaConfigPayload } from '@cx/queue-contracts';
+import { done, wait, type StepContext, type StepResult, type WorkflowDefinition } from '../engine.js';
+import { POLL_MS } from './machines.js';
+
+export const APPLY_HA_CONFIG = 'ha-config.apply';
+export const REMOVE_HA_CONFIG = 'ha-config.remove';
+
+/** The run's ha-config, as sm keeps it. */
+async function haConfigOf(ctx: StepContext): Promise<HaConfig> {
+  return ctx.sm.haConfig(ctx.run.input['haConfigId'] as string);
+}
+
+function payload(config: HaConfig): HaConfigPayload {
+  const { name, virtualIps, selector, watchPort, interface: iface, unicast, vrrpIdOffset, preempt } = config;
+  return { name, virtualIps, selector, watchPort, interface: iface, unicast, vrrpIdOffset, preempt };
+}
+
+const markReady = { name: 'mark-ready', run: async (): Promise<StepResult> => done(null, [{ kind: 'setClusterStatus', status: 'Ready', message: null }]) };
+
+export const applyHaConfigWorkflow: WorkflowDefinition = {
+  name: APPLY_HA_CONFIG,
+  version: 1,
+  steps: [
+    {
+      name: 'apply-keepalived',
+      async run(ctx) {
+        const config = await haConfigOf(ctx);
+        const state = await ctx.operation<{ nodes: string[]; leaders: Record<string, string> }>('apply', { op: 'apply-ha-config', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, haConfig: payload(config) });
+        if (state.state === 'failed') throw state.error;
+        if (state.state === 'pending') return wait(POLL_MS, 'applying keepalived in the cluster');
+        return done(state.result);
+      },
+    },
+    markReady,
+  ],
+};
+
+export const removeHaConfigWorkflow: WorkflowDefinition = {
+  name: REMOVE_HA_CONFIG,
+  version: 1,
+  steps: [
+    {
+      name: 'remove-keepalived',
+      async run(ctx) {
+        const state = await ctx.operation<{ removed: string }>('remove', { op: 'remove-ha-config', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, name: ctx.run.input['name'] as string });
+        if (state.state === 'failed') throw state.error;
+        if (state.state === 'pending') return wait(POLL_MS, 'removing keepalived from the cluster');
+        return done(state.result, [{ kind: 'deleteHaConfig', id: ctx.run.input['haConfigId'] as string }]);
+      },
+    },
+    markReady,
+  ],
+};

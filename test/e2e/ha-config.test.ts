@@ -1,0 +1,125 @@
+/**
+ * IP pools and ha-configs through the public API, on a cluster of the kwok runtime: the keepalived
+ * configuration cx applies in the tenant cluster is read back with kubectl and checked with the
+ * real `keepalived -t`; bad requests are refused with nothing stored.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { Api, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+
+const run = promisify(execFile);
+
+function peer<T>(variable: string, script: string): T {
+  const raw = process.env[variable];
+  assert.ok(raw, `${variable} is not set: run the tests with \`npm test\` (test/peers/${script})`);
+  return JSON.parse(raw) as T;
+}
+
+describe('IP pools and ha-configs', () => {
+  const kubernetes = peer<{ kubeApiserver: Record<string, string>; kubectl?: string }>('CX_TEST_KUBERNETES', 'kubernetes.sh');
+  const keepalived = peer<{ binary: string }>('CX_TEST_KEEPALIVED', 'keepalived.sh').binary;
+  const kubectl = kubernetes.kubectl ?? 'kubectl';
+  const version = Object.keys(kubernetes.kubeApiserver).sort()[0]!;
+  const work = tempDir('ha-e2e');
+  let cx: CxProcess;
+  let admin: Api;
+  let clusterId = '';
+  let kubeconfig = '';
+
+  const configMap = async (name: string): Promise<Record<string, string> | null> => {
+    const answer = await run(kubectl, ['--kubeconfig', kubeconfig, '-n', 'kube-system', 'get', 'configmap', `cx-ha-${name}`, '-o', 'json', '--ignore-not-found'], { encoding: 'utf8' });
+    return answer.stdout.trim() ? (JSON.parse(answer.stdout) as { data: Record<string, string> }).data : null;
+  };
+
+  before(async () => {
+    const binariesFile = join(work, 'binaries.json');
+    writeFileSync(binariesFile, process.env['CX_TEST_KUBERNETES']!);
+    cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile } });
+    admin = await Api.login(cx.base);
+  });
+  after(async () => {
+    await cx?.stop();
+    // A failed test may leave a tenant control plane running.
+    stopKwokControlPlanes(cx?.dataDir);
+  });
+
+  it('allocates from an IP pool without double allocation, and refuses bad ranges', async () => {
+    const pool = await admin.call('POST', '/api/v1/ip-pools', { name: 'vips', ranges: '192.0.2.5-8,42.42.42.42' });
+    assert.equal(pool.status, 201, JSON.stringify(pool.body));
+    assert.equal(pool.body.size, '5');
+    assert.equal((await admin.call('POST', '/api/v1/ip-pools', { name: 'bad', ranges: '192.0.2.9-3' })).body.fields[0].field, 'body.ranges');
+    assert.equal((await admin.call('POST', '/api/v1/ip-pools', { name: 'overlap', ranges: '192.0.2.8-10' })).status, 409);
+    const answers = await Promise.all(Array.from({ length: 7 }, (_, i) => admin.call('POST', `/api/v1/ip-pools/${pool.body.id}/allocations`, { owner: `o${i}` })));
+    const given = answers.filter((a) => a.status === 201).map((a) => a.body.address as string);
+    assert.equal(given.length, 5);
+    assert.equal(new Set(given).size, 5, 'no address was given twice');
+    assert.deepEqual(answers.filter((a) => a.status !== 201).map((a) => a.body.code), ['CX_POOL_EXHAUSTED', 'CX_POOL_EXHAUSTED']);
+    assert.equal((await admin.call('POST', `/api/v1/ip-pools/${pool.body.id}/allocations`, { owner: 'x', address: '192.0.2.99' })).status, 400, 'a VIP outside the pool');
+    assert.equal((await admin.call('DELETE', `/api/v1/ip-pools/${pool.body.id}/allocations/192.0.2.5`)).status, 204);
+    assert.equal((await admin.call('GET', `/api/v1/ip-pools/${pool.body.id}`)).body.allocated, 4);
+  });
+
+  it('applies an ha-config as keepalived on the nodes its selector picks, spread evenly, and checks pass keepalived -t', async () => {
+    const created = await admin.call('POST', '/api/v1/clusters', {
+      name: 'ha', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1 },
+      nodePools: [{ name: 'edge', count: 3, labels: { role: 'edge' } }, { name: 'workers', count: 1 }],
+    });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    clusterId = created.body.cluster.id;
+    assert.equal((await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000)).status, 'Succeeded');
+    kubeconfig = join(work, 'admin.kubeconfig');
+    writeFileSync(kubeconfig, (await admin.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`)).body as string, { mode: 0o600 });
+
+    const nobody = await admin.call('POST', '/api/v1/ha-configs', { clusterId, name: 'none', virtualIps: '192.0.2.10', selector: { role: 'nowhere' } });
+    assert.equal(nobody.status, 400);
+    assert.equal(nobody.body.fields[0].field, 'body.selector');
+    const malformed = await admin.call('POST', '/api/v1/ha-configs', { clusterId, name: 'bad', virtualIps: '192.0.2.10-', selector: { role: 'edge' } });
+    assert.equal(malformed.body.fields[0].field, 'body.virtualIps');
+    assert.deepEqual((await admin.call('GET', `/api/v1/ha-configs?clusterId=${clusterId}`)).body.items, [], 'nothing was stored');
+
+    const accepted = await admin.call('POST', '/api/v1/ha-configs', { clusterId, name: 'web', virtualIps: '192.0.2.10-15', selector: { role: 'edge' }, watchPort: 443, vrrpIdOffset: 50 });
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    const haConfig = accepted.body.haConfig;
+    const applied = await admin.waitForWorkflow(accepted.body.workflow.id, ['Succeeded', 'Failed'], 60_000);
+    assert.equal(applied.status, 'Succeeded', JSON.stringify(applied.steps));
+
+    const data = await configMap('web');
+    assert.ok(data);
+    assert.deepEqual(Object.keys(data).sort(), ['ha-edge-0', 'ha-edge-1', 'ha-edge-2'], 'only the nodes the selector picks');
+    const leads = Object.values(data).map((text) => (text.match(/priority 250/g) ?? []).length);
+    assert.deepEqual(leads, [2, 2, 2], 'six VIPs over three nodes: two each');
+    for (const [node, text] of Object.entries(data)) {
+      const file = join(work, `${node}.conf`);
+      writeFileSync(file, text);
+      await run(keepalived, ['-t', '-f', file, '-l']).catch((error: { stdout?: string; stderr?: string }) => assert.fail(`keepalived -t refused ${node}: ${error.stdout ?? ''}${error.stderr ?? ''}`));
+      assert.match(text, /virtual_router_id 50\n/);
+      assert.match(text, /127\.0\.0\.1\/443/);
+    }
+    const daemonSet = JSON.parse((await run(kubectl, ['--kubeconfig', kubeconfig, '-n', 'kube-system', 'get', 'daemonset', 'cx-ha-web', '-o', 'json'], { encoding: 'utf8' })).stdout) as { spec: { template: { spec: { nodeSelector: Record<string, string>; hostNetwork: boolean } } } };
+    assert.deepEqual(daemonSet.spec.template.spec.nodeSelector, { role: 'edge' });
+    assert.equal(daemonSet.spec.template.spec.hostNetwork, true);
+
+    // Another ha-config may not take these VIPs or these VRRP router ids.
+    assert.equal((await admin.call('POST', '/api/v1/ha-configs', { clusterId, name: 'clash', virtualIps: '192.0.2.15-16', selector: { role: 'edge' } })).status, 409);
+    assert.equal((await admin.call('POST', '/api/v1/ha-configs', { clusterId, name: 'ids', virtualIps: '192.0.2.30', selector: { role: 'edge' }, vrrpIdOffset: 55 })).status, 409);
+
+    // A fourth edge node: applying again spreads the VIPs over four.
+    const scaled = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/edge`, { count: 4 });
+    assert.equal((await admin.waitForWorkflow(scaled.body.workflow.id, ['Succeeded', 'Failed'], 120_000)).status, 'Succeeded');
+    const again = await admin.call('POST', `/api/v1/ha-configs/${haConfig.id}/apply`);
+    assert.equal((await admin.waitForWorkflow(again.body.workflow.id, ['Succeeded', 'Failed'], 60_000)).status, 'Succeeded');
+    const four = (await configMap('web'))!;
+    assert.equal(Object.keys(four).length, 4);
+    const spread = Object.values(four).map((text) => (text.match(/priority 250/g) ?? []).length).sort();
+    assert.deepEqual(spread, [1, 1, 2, 2], 'max − min ≤ 1');
+
+    const removed = await admin.call('DELETE', `/api/v1/ha-configs/${haConfig.id}`);
+    assert.equal((await admin.waitForWorkflow(removed.body.workflow.id, ['Succeeded', 'Failed'], 60_000)).status, 'Succeeded');
+    assert.equal(await configMap('web'), null, 'the ConfigMap is gone from the cluster');
+    assert.equal((await admin.call('GET', `/api/v1/ha-configs/${haConfig.id}`)).status, 404);
+  });
+});

@@ -1,0 +1,207 @@
+/**
+ * The real providers through the public API only, against their real peers (vcsim, sushy-tools,
+ * ipmi_sim), checked on the peers themselves rather than through cx: credentials and BMCs are
+ * checked before anything is stored, a cluster's machines appear on the infrastructure tagged with
+ * it, and nothing is left once the cluster is deleted. The peers boot no operating system, so no
+ * kubelet ever registers: the create workflow is seen waiting for nodes, then cancelled.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { Agent, request } from 'undici';
+import { Api, freePort, startCx, type CxProcess } from '../support/cx.js';
+import {
+  ipmiHost, ipmiPeer, openstackCredential, openstackServers, redfishHost, redfishPeer, vcsimPeer, vsphereCredential,
+} from '../support/infrastructure.js';
+
+const run = promisify(execFile);
+
+describe('infrastructure providers, end to end', () => {
+  let cx: CxProcess;
+  let admin: Api;
+
+  before(async () => {
+    cx = await startCx();
+    admin = await Api.login(cx.base);
+  });
+  after(async () => { await cx?.stop(); });
+
+  /** Waits until the create workflow waits for nodes (machines exist), then cancels it and deletes the cluster. */
+  const createThenDelete = async (body: Record<string, unknown>, onInfrastructure: (clusterId: string) => Promise<void>, whenGone: (clusterId: string) => Promise<void>): Promise<void> => {
+    const accepted = await admin.call('POST', '/api/v1/clusters', body);
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    const clusterId = accepted.body.cluster.id as string;
+    const workflowId = accepted.body.workflow.id as string;
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const run = (await admin.call('GET', `/api/v1/workflows/${workflowId}`)).body;
+      const step = run.steps.find((s: { name: string }) => s.name === 'wait-nodes-ready');
+      if (step?.status === 'Running') break;
+      assert.notEqual(run.status, 'Failed', `the create workflow failed: ${JSON.stringify(run.steps.find((s: { error: unknown }) => s.error))}`);
+      assert.ok(Date.now() < deadline, `the machines were not provisioned in time: ${JSON.stringify(run.steps.map((s: { name: string; status: string; message?: string }) => [s.name, s.status, s.message]))}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    await onInfrastructure(clusterId);
+    assert.equal((await admin.call('POST', `/api/v1/workflows/${workflowId}/cancel`)).status, 200);
+    await admin.waitForWorkflow(workflowId, ['Cancelled']);
+    const deleting = await admin.call('DELETE', `/api/v1/clusters/${clusterId}`);
+    assert.equal(deleting.status, 202, JSON.stringify(deleting.body));
+    await admin.waitForWorkflow(deleting.body.workflow.id, ['Succeeded'], 120_000);
+    assert.equal((await admin.call('GET', `/api/v1/clusters/${clusterId}`)).status, 404);
+    await whenGone(clusterId);
+  };
+
+  describe('vsphere on vcsim', () => {
+    const govc = async (...args: string[]): Promise<string> => {
+      const vc = vcsimPeer();
+      const url = new URL(vc.url);
+      const { stdout } = await run(vc.govc, args, {
+        env: { ...process.env, GOVC_URL: `${url.host}`, GOVC_USERNAME: vc.username, GOVC_PASSWORD: vc.password, GOVC_TLS_CA_CERTS: vc.caFile },
+      });
+      return stdout;
+    };
+    /** The VMs vcsim has whose `cx-cluster` custom attribute is the cluster id, read with govc. */
+    const vmsOf = async (clusterId: string): Promise<string[]> => {
+      const listing = JSON.parse(await govc('find', '-json', '-type', 'm', '/')) as unknown;
+      const paths = (Array.isArray(listing) ? listing : ((listing as { elements?: string[] }).elements ?? [])) as string[];
+      const names: string[] = [];
+      for (const path of paths) {
+        const info = JSON.parse(await govc('vm.info', '-json', path)) as { virtualMachines?: Array<{ name: string; customValue?: Array<{ value: string }> }> };
+        const vm = info.virtualMachines?.[0];
+        if (vm?.customValue?.some((v) => v.value === clusterId)) names.push(vm.name);
+      }
+      return names.sort();
+    };
+
+    it('checks a credential against vCenter before storing it; each failure has its own code and stores nothing', async () => {
+      const before = (await admin.call('GET', '/api/v1/credentials')).body.items.length;
+      const closed = await admin.call('POST', '/api/v1/credentials', vsphereCredential('vc-closed', { endpoint: `https://127.0.0.1:${await freePort()}/sdk` }));
+      assert.equal(closed.body.code, 'CX_CREDENTIAL_UNREACHABLE', JSON.stringify(closed.body));
+      const untrusted = await admin.call('POST', '/api/v1/credentials', vsphereCredential('vc-untrusted', { caCert: undefined }));
+      assert.equal(untrusted.body.code, 'CX_CREDENTIAL_UNTRUSTED', JSON.stringify(untrusted.body));
+      const rejected = await admin.call('POST', '/api/v1/credentials', vsphereCredential('vc-rejected', { password: 'not-the-password' }));
+      assert.equal(rejected.body.code, 'CX_CREDENTIAL_REJECTED', JSON.stringify(rejected.body));
+      const wrongTemplate = await admin.call('POST', '/api/v1/credentials', vsphereCredential('vc-template', { settings: { ...(vsphereCredential('x')['settings'] as object), template: '/DC0/vm/no-such-template' } }));
+      assert.equal(wrongTemplate.status, 400, JSON.stringify(wrongTemplate.body));
+      assert.equal(wrongTemplate.body.fields[0].field, 'body.settings.template');
+      const notCredentialed = await admin.call('POST', '/api/v1/credentials', vsphereCredential('sim-cred', { provider: 'sim' }));
+      assert.equal(notCredentialed.body.fields?.[0]?.field, 'body.provider', JSON.stringify(notCredentialed.body));
+      assert.equal((await admin.call('GET', '/api/v1/credentials')).body.items.length, before, 'nothing was stored');
+    });
+
+    it('creates the machines of a cluster as VMs tagged with it, and deletes them with the cluster', async () => {
+      const credential = await admin.call('POST', '/api/v1/credentials', vsphereCredential('vc-e2e'));
+      assert.equal(credential.status, 201, JSON.stringify(credential.body));
+      assert.equal((await admin.call('POST', '/api/v1/resource-groups', { name: 'on-vsphere', credentialId: credential.body.id })).status, 201);
+      const version = (await admin.call('GET', '/api/v1/providers')).body.items.find((p: { name: string }) => p.name === 'vsphere').kubernetesVersions[0];
+      const body = { name: 'vs', provider: 'vsphere', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 2 }] };
+      const homeless = await admin.call('POST', '/api/v1/clusters', body);
+      assert.equal(homeless.body.fields?.[0]?.field, 'body.resourceGroup', 'a vSphere cluster needs a resource group with a vSphere credential');
+      await createThenDelete({ ...body, resourceGroup: 'on-vsphere' }, async (clusterId) => {
+        assert.deepEqual(await vmsOf(clusterId), ['vs-cp-0', 'vs-workers-0', 'vs-workers-1'], 'one VM per machine, tagged with the cluster');
+        const info = JSON.parse(await govc('vm.info', '-json', '-e', 'vs-cp-0')) as { virtualMachines: Array<{ config: { extraConfig: Array<{ key: string; value: string }> }; runtime: { powerState: string } }> };
+        const vm = info.virtualMachines[0]!;
+        assert.equal(vm.runtime.powerState, 'poweredOn');
+        const userData = vm.config.extraConfig.find((e) => e.key === 'guestinfo.userdata')?.value;
+        assert.ok(userData, 'cloud-init user data is handed to the VM through guestinfo');
+        assert.match(Buffer.from(userData, 'base64').toString('utf8'), /kubeadm/);
+      }, async (clusterId) => {
+        assert.deepEqual(await vmsOf(clusterId), [], 'no VM of the cluster is left on vCenter');
+      });
+    });
+  });
+
+  describe('openstack on Keystone (real) and the Nova/Neutron test double', () => {
+    it('checks a credential against Keystone before storing it; each failure has its own code and stores nothing', async () => {
+      const before = (await admin.call('GET', '/api/v1/credentials')).body.items.length;
+      const closed = await admin.call('POST', '/api/v1/credentials', openstackCredential('os-closed', { endpoint: `http://127.0.0.1:${await freePort()}/v3` }));
+      assert.equal(closed.body.code, 'CX_CREDENTIAL_UNREACHABLE', JSON.stringify(closed.body));
+      const rejected = await admin.call('POST', '/api/v1/credentials', openstackCredential('os-rejected', { password: 'not-the-password' }));
+      assert.equal(rejected.body.code, 'CX_CREDENTIAL_REJECTED', JSON.stringify(rejected.body));
+      const wrongImage = await admin.call('POST', '/api/v1/credentials', openstackCredential('os-image', { settings: { ...(openstackCredential('x')['settings'] as object), image: 'no-such-image' } }));
+      assert.equal(wrongImage.body.fields?.[0]?.field, 'body.settings.image', JSON.stringify(wrongImage.body));
+      assert.equal((await admin.call('GET', '/api/v1/credentials')).body.items.length, before, 'nothing was stored');
+    });
+
+    it('creates the machines of a cluster as servers tagged with it, and deletes them with the cluster', async () => {
+      const credential = await admin.call('POST', '/api/v1/credentials', openstackCredential('os-e2e'));
+      assert.equal(credential.status, 201, JSON.stringify(credential.body));
+      assert.equal((await admin.call('POST', '/api/v1/resource-groups', { name: 'on-openstack', credentialId: credential.body.id })).status, 201);
+      const version = (await admin.call('GET', '/api/v1/providers')).body.items.find((p: { name: string }) => p.name === 'openstack').kubernetesVersions[0];
+      const serversOf = async (clusterId: string): Promise<string[]> => (await openstackServers()).filter((s) => s.metadata['cx-cluster'] === clusterId).map((s) => s.name).sort();
+      await createThenDelete({ name: 'os', provider: 'openstack', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 1 }], resourceGroup: 'on-openstack' }, async (clusterId) => {
+        assert.deepEqual(await serversOf(clusterId), ['os-cp-0', 'os-workers-0'], 'one server per machine, tagged with the cluster');
+      }, async (clusterId) => {
+        assert.deepEqual(await serversOf(clusterId), [], 'no server of the cluster is left in Nova');
+      });
+    });
+  });
+
+  describe('baremetal on sushy-tools (Redfish) and ipmi_sim (IPMI)', () => {
+    /** Power state of a Redfish system as the BMC itself reports it. */
+    const redfishPower = async (index: number): Promise<string> => {
+      const bmc = redfishPeer();
+      const dispatcher = new Agent({ connect: { ca: readFileSync(bmc.caFile, 'utf8') } });
+      try {
+        const answer = await request(`${bmc.url}/redfish/v1/Systems/${bmc.systems[index]!.id}`, {
+          dispatcher, headers: { authorization: `Basic ${Buffer.from(`${bmc.username}:${bmc.password}`).toString('base64')}` },
+        });
+        return ((await answer.body.json()) as { PowerState: string }).PowerState;
+      } finally {
+        await dispatcher.close();
+      }
+    };
+    const ipmiPower = async (index: number): Promise<string> => {
+      const bmc = ipmiPeer().bmcs[index]!;
+      const [host, port] = bmc.address.split(':') as [string, string];
+      const { stdout } = await run('ipmitool', ['-I', 'lanplus', '-C', '3', '-H', host, '-p', port, '-U', bmc.username, '-E', 'chassis', 'power', 'status'], { env: { ...process.env, IPMI_PASSWORD: bmc.password } });
+      return stdout.trim();
+    };
+    const until = async (read: () => Promise<string>, wanted: RegExp, what: string): Promise<void> => {
+      const deadline = Date.now() + 30_000;
+      let last = '';
+      while (Date.now() < deadline) {
+        last = await read();
+        if (wanted.test(last)) return;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      assert.fail(`${what}: still ${last}`);
+    };
+
+    it('checks a BMC before registering its host; each failure has its own code and stores nothing', async () => {
+      const closed = await admin.call('POST', '/api/v1/hosts', redfishHost('closed', 0, { bmc: { ...(redfishHost('x', 0)['bmc'] as object), address: `https://127.0.0.1:${await freePort()}` } }));
+      assert.equal(closed.body.code, 'CX_CREDENTIAL_UNREACHABLE', JSON.stringify(closed.body));
+      const untrusted = await admin.call('POST', '/api/v1/hosts', redfishHost('untrusted', 0, { bmc: { ...(redfishHost('x', 0)['bmc'] as object), caCert: undefined } }));
+      assert.equal(untrusted.body.code, 'CX_CREDENTIAL_UNTRUSTED', JSON.stringify(untrusted.body));
+      const rejected = await admin.call('POST', '/api/v1/hosts', redfishHost('rejected', 0, { bmc: { ...(redfishHost('x', 0)['bmc'] as object), password: 'wrong-password' } }));
+      assert.equal(rejected.body.code, 'CX_CREDENTIAL_REJECTED', JSON.stringify(rejected.body));
+      const ipmiRejected = await admin.call('POST', '/api/v1/hosts', { ...ipmiHost('ipmi-rejected', 0), bmc: { ...(ipmiHost('x', 0)['bmc'] as object), password: 'wrong-password' } });
+      assert.equal(ipmiRejected.body.code, 'CX_CREDENTIAL_REJECTED', JSON.stringify(ipmiRejected.body));
+      assert.deepEqual((await admin.call('GET', '/api/v1/hosts')).body.items.filter((h: { name: string }) => ['closed', 'untrusted', 'rejected', 'ipmi-rejected'].includes(h.name)), []);
+    });
+
+    it('powers on the hosts a cluster claims, and powers them off and frees them when it is deleted', async () => {
+      for (const [name, body] of [['bm-redfish', redfishHost('bm-redfish', 2, { labels: { 'cx/pool': 'control-plane' } })], ['bm-ipmi', ipmiHost('bm-ipmi', 1)]] as const) {
+        const registered = await admin.call('POST', '/api/v1/hosts', body);
+        assert.equal(registered.status, 201, `${name}: ${JSON.stringify(registered.body)}`);
+        assert.ok(!JSON.stringify(registered.body).includes('secret'), 'the BMC password is never returned');
+      }
+      const version = (await admin.call('GET', '/api/v1/providers')).body.items.find((p: { name: string }) => p.name === 'baremetal').kubernetesVersions[0];
+      await createThenDelete({ name: 'bm', provider: 'baremetal', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 1 }] }, async (clusterId) => {
+        const hosts = (await admin.call('GET', '/api/v1/hosts')).body.items as Array<{ name: string; state: string; claim: { clusterId: string; machineName: string } | null }>;
+        const claimed = Object.fromEntries(hosts.filter((h) => h.claim?.clusterId === clusterId).map((h) => [h.name, h.claim!.machineName]));
+        assert.deepEqual(claimed, { 'bm-redfish': 'bm-cp-0', 'bm-ipmi': 'bm-workers-0' }, 'the control plane takes the host kept for it');
+        await until(() => redfishPower(2), /^On$/, 'the Redfish host was not powered on');
+        await until(() => ipmiPower(1), /is on/, 'the IPMI host was not powered on');
+      }, async () => {
+        await until(() => redfishPower(2), /^Off$/, 'the Redfish host was not powered off');
+        await until(() => ipmiPower(1), /is off/, 'the IPMI host was not powered off');
+        const hosts = (await admin.call('GET', '/api/v1/hosts')).body.items as Array<{ name: string; state: string }>;
+        assert.deepEqual(hosts.filter((h) => h.name.startsWith('bm-')).map((h) => h.state), ['available', 'available'], 'the hosts are free again');
+      });
+      assert.equal((await admin.call('DELETE', '/api/v1/hosts/bm-ipmi')).status, 204);
+    });
+  });
+});
