@@ -2,9 +2,13 @@
 // the Kubernetes binaries, built from Go modules the first time and cached; see test/peers/), runs every compiled test file with node:test, and ends with one line
 // `tests: N passed, N failed[, N skipped]` read from the runner's TAP report.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { INFRASTRUCTURE_PEERS, build, ensureDependencies, kubernetesPeers, output, root, say } from './lib.mjs';
+
+// A report of an earlier run must not be read as this run's (.ci/run reads it too).
+const report = join(root, 'test-results', 'report.tap');
+rmSync(report, { force: true });
 
 ensureDependencies();
 build();
@@ -45,7 +49,6 @@ if (selected.length === 0) {
 }
 
 mkdirSync(join(root, 'test-results'), { recursive: true });
-const report = join(root, 'test-results', 'report.tap');
 say(`running ${selected.length} test files…`);
 const result = spawnSync(process.execPath, [
   '--test', '--test-concurrency=1', '--test-timeout=300000',

@@ -13,7 +13,9 @@ case "${1:-start}" in
   start)
     command -v keepalived >/dev/null 2>&1 || apt_install keepalived keepalived
     binary="$(command -v keepalived)" || die "keepalived is not on PATH after installing it"
-    version="$("$binary" --version 2>&1 | head -n1)"
+    # No pipe into head: with pipefail, keepalived's SIGPIPE would fail the script.
+    version="$("$binary" --version 2>&1 || true)"
+    version="${version%%$'\n'*}"
     log "using $version"
     printf '{"binary":"%s","version":"%s"}\n' "$binary" "${version//\"/}"
     ;;

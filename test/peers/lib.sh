@@ -61,6 +61,23 @@ pid_from_file() {
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# reuse_running PID NAME: when the running instance PID answers `ready` on the port recorded in
+# $PORTFILE, prints its result and succeeds; fails when the process went away meanwhile. The
+# sourcing script defines `ready PORT` and `print_result PORT` and sets PORTFILE, PORT, START_TIMEOUT.
+reuse_running() {
+  local pid="$1" name="$2" rport deadline
+  rport="$(cat "$PORTFILE" 2>/dev/null || echo "$PORT")"
+  deadline=$((SECONDS + START_TIMEOUT))
+  until ready "$rport" || ! alive "$pid"; do
+    (( SECONDS < deadline )) || die "$name (pid $pid) is running but does not answer on port $rport; run '$0 stop' and retry"
+    sleep 0.2
+  done
+  alive "$pid" || return 1
+  [[ "$rport" == "$PORT" ]] || log "WARNING: already running on port $rport (requested $PORT); run '$0 stop' first to change it"
+  log "already running (pid $pid, port $rport)"
+  print_result "$rport"
+}
+
 # wait_gone PID NAME: waits up to $STOP_TIMEOUT seconds for a process asked to stop, then SIGKILLs it.
 wait_gone() {
   local pid="$1" name="$2" deadline=$((SECONDS + STOP_TIMEOUT))

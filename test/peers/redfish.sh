@@ -148,21 +148,7 @@ do_start() {
   local stamp pid deadline
   stamp="$( { echo "$DATA_VERSION"; render_conf; } | sha256sum | cut -d' ' -f1)"
   pid="$(running_pid)"
-  if [[ -n "$pid" ]]; then
-    local rport
-    rport="$(cat "$PORTFILE" 2>/dev/null || echo "$PORT")"
-    deadline=$((SECONDS + START_TIMEOUT))
-    until ready "$rport" || ! alive "$pid"; do
-      (( SECONDS < deadline )) || die "sushy-emulator (pid $pid) is running but does not answer on port $rport; run '$0 stop' and retry"
-      sleep 0.2
-    done
-    if alive "$pid"; then
-      [[ "$rport" == "$PORT" ]] || log "WARNING: already running on port $rport (requested $PORT); run '$0 stop' first to change it"
-      log "already running (pid $pid, port $rport)"
-      print_result "$rport"
-      return 0
-    fi
-  fi
+  if [[ -n "$pid" ]] && reuse_running "$pid" sushy-emulator; then return 0; fi
   rm -f "$PIDFILE"
   port_in_use "$PORT" && die "port 127.0.0.1:$PORT is already in use by another process; set CX_REDFISH_PORT to a free port"
 

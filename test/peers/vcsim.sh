@@ -120,21 +120,7 @@ do_start() {
   ensure_built
   local pid deadline
   pid="$(running_pid)"
-  if [[ -n "$pid" ]]; then
-    local rport
-    rport="$(cat "$PORTFILE" 2>/dev/null || echo "$PORT")"
-    deadline=$((SECONDS + START_TIMEOUT))
-    until ready "$rport" || ! alive "$pid"; do
-      (( SECONDS < deadline )) || die "vcsim (pid $pid) is running but does not answer on port $rport; run '$0 stop' and retry"
-      sleep 0.2
-    done
-    if alive "$pid"; then
-      [[ "$rport" == "$PORT" ]] || log "WARNING: already running on port $rport (requested $PORT); run '$0 stop' first to change it"
-      log "already running (pid $pid, port $rport)"
-      print_result "$rport"
-      return 0
-    fi
-  fi
+  if [[ -n "$pid" ]] && reuse_running "$pid" vcsim; then return 0; fi
   rm -f "$PIDFILE"
   port_in_use "$PORT" && die "port 127.0.0.1:$PORT is already in use by another process; set CX_VCSIM_PORT to a free port"
   ensure_tls
