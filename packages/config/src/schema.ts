@@ -106,6 +106,7 @@ export const configSchema = {
         reconcileIntervalMs: { type: 'integer', minimum: 100, maximum: 600000, default: 5000, description: 'How often wfm looks for running workflows without a live job.' },
         stepAttempts: { type: 'integer', minimum: 1, maximum: 100, default: 5, description: 'Attempts of a step failing with a retryable error before its workflow fails.' },
         lockDurationMs: { type: 'integer', minimum: 1000, maximum: 600000, default: 15000, description: 'BullMQ job lock; a job of a crashed process is picked up again after about this long.' },
+        nodesReadyTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: 1800, description: 'How long create and scale wait for new machines to register Ready nodes before the workflow fails (reason NodesNotReady); on real infrastructure this covers boot, cloud-init and kubeadm.' },
       },
     },
     sim: {
@@ -163,7 +164,7 @@ export interface CxConfig {
   auth: { ldap: LdapConfig; oidc: OidcConfig; lockout: LockoutConfig };
   sm: { url: string; host: string; port: number };
   sddc: { host: string; port: number; concurrency: number; providers: string[] };
-  workflows: { concurrency: number; reconcileIntervalMs: number; stepAttempts: number; lockDurationMs: number };
+  workflows: { concurrency: number; reconcileIntervalMs: number; stepAttempts: number; lockDurationMs: number; nodesReadyTimeoutSeconds: number };
   sim: { latencyMs: number; failureRate: number; dataDir?: string };
   limits: ScaleLimits;
   kwok: { binariesFile?: string; dataDir?: string };

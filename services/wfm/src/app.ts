@@ -48,6 +48,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
     connection: workerConnection, producer: requestConnection, prefix: config.redis.prefix, sm, logger, metrics: app.metrics,
     concurrency: config.workflows.concurrency, stepAttempts: config.workflows.stepAttempts,
     lockDurationMs: config.workflows.lockDurationMs, reconcileIntervalMs: config.workflows.reconcileIntervalMs,
+    deadlines: { nodesReadyMs: config.workflows.nodesReadyTimeoutSeconds * 1000 },
   });
   const reads = new ClusterReadCache(requestConnection, `${config.redis.prefix}:cluster-read-version`, logger);
   sm.onClusterChange(() => reads.bump());

@@ -44,6 +44,7 @@ export interface StepContext {
    * again, even after a crash, observes the same operation instead of starting another.
    */
   operation<T>(subject: string, operation: SddcOperation): Promise<OperationState<T>>;
+  deadlines: StepDeadlines;
   log: Logger;
 }
 
@@ -87,6 +88,13 @@ export interface EngineOptions {
   stepAttempts: number;
   lockDurationMs: number;
   reconcileIntervalMs: number;
+  /** Deadlines steps enforce (configuration `workflows.*`). */
+  deadlines: StepDeadlines;
+}
+
+export interface StepDeadlines {
+  /** How long new machines may take to register Ready nodes. */
+  nodesReadyMs: number;
 }
 
 export class WorkflowEngine {
@@ -230,7 +238,7 @@ export class WorkflowEngine {
     const stepJob: WorkflowStepJob = { runId, stepIndex, generation };
     let result: StepResult;
     try {
-      result = await step.run({ ...started, sm: this.options.sm, poll, log, operation: (subject, operation) => this.operation(stepJob, subject, operation) });
+      result = await step.run({ ...started, sm: this.options.sm, poll, log, deadlines: this.options.deadlines, operation: (subject, operation) => this.operation(stepJob, subject, operation) });
     } catch (error) {
       stopTimer();
       const cx = asCxError(error);

@@ -4,6 +4,7 @@
  * names are derived from the spec, machines are ensured by id, sddc jobs have deterministic ids.
  */
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
+import { ProviderError } from '@cx/errors';
 import { done, wait, type WorkflowDefinition } from '../engine.js';
 import { POLL_MS, machineSpec, perMachine } from './machines.js';
 
@@ -47,7 +48,19 @@ export const createClusterWorkflow: WorkflowDefinition = {
         if (state.state === 'pending') return wait(POLL_MS / 4);
         const ready = new Set(state.result.filter((n) => n.status === 'Ready').map((n) => n.machineId));
         const readyCount = machines.filter((m) => ready.has(m.id)).length;
-        if (readyCount < machines.length) return wait(POLL_MS, `${readyCount}/${machines.length} nodes Ready`, true);
+        if (readyCount < machines.length) {
+          const startedAt = Date.parse(ctx.run.steps[ctx.run.currentStep]?.startedAt ?? '') || Date.now();
+          const waitedMs = Date.now() - startedAt;
+          if (waitedMs > ctx.deadlines.nodesReadyMs) {
+            const late = machines.filter((m) => !ready.has(m.id)).map((m) => m.name);
+            throw new ProviderError(
+              `${readyCount}/${machines.length} nodes Ready after ${Math.round(waitedMs / 1000)} s (workflows.nodesReadyTimeoutSeconds); not Ready: ${late.join(', ')}. `
+              + 'Check those machines\' consoles and cloud-init / kubeadm logs, then retry the workflow.',
+              { details: { reason: 'NodesNotReady', machines: late } },
+            );
+          }
+          return wait(POLL_MS, `${readyCount}/${machines.length} nodes Ready`, true);
+        }
         return done({ ready: readyCount }, [{ kind: 'updateMachines', machines: machines.map((m) => ({ id: m.id, nodeStatus: 'Ready' as const })) }]);
       },
     },
