@@ -89,7 +89,7 @@ describe('infrastructure providers, end to end', () => {
       assert.equal((await admin.call('GET', '/api/v1/credentials')).body.items.length, before, 'nothing was stored');
     });
 
-    it('creates the machines of a cluster as VMs tagged with it, and deletes them with the cluster', async () => {
+    it('creates the machines of a cluster as VMs tagged with it, scales a pool up and down, and deletes them with the cluster', async () => {
       const credential = await admin.call('POST', '/api/v1/credentials', vsphereCredential('vc-e2e'));
       assert.equal(credential.status, 201, JSON.stringify(credential.body));
       assert.equal((await admin.call('POST', '/api/v1/resource-groups', { name: 'on-vsphere', credentialId: credential.body.id })).status, 201);
@@ -105,6 +105,19 @@ describe('infrastructure providers, end to end', () => {
         const userData = vm.config.extraConfig.find((e) => e.key === 'guestinfo.userdata')?.value;
         assert.ok(userData, 'cloud-init user data is handed to the VM through guestinfo');
         assert.match(Buffer.from(userData, 'base64').toString('utf8'), /kubeadm/);
+
+        // Scale up: the new VM is created, then its node is awaited (in vain here) until the deadline.
+        const up = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { count: 3 });
+        assert.equal(up.status, 202, JSON.stringify(up.body));
+        const upRun = await admin.waitForWorkflow(up.body.workflow.id, ['Failed', 'Succeeded'], 120_000);
+        assert.equal(upRun.steps.find((s: { status: string }) => s.status === 'Failed')?.error.reason, 'NodesNotReady');
+        assert.match(upRun.steps.find((s: { status: string }) => s.status === 'Failed').error.message, /not Ready: vs-workers-2\./, 'only the new machine is awaited');
+        assert.deepEqual(await vmsOf(clusterId), ['vs-cp-0', 'vs-workers-0', 'vs-workers-1', 'vs-workers-2']);
+        // Scale down, naming the machines: they go, without waiting for nodes that never came.
+        const down = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { count: 1, remove: ['vs-workers-1', 'vs-workers-2'] });
+        assert.equal(down.status, 202, JSON.stringify(down.body));
+        assert.equal((await admin.waitForWorkflow(down.body.workflow.id, ['Failed', 'Succeeded'], 120_000)).status, 'Succeeded');
+        assert.deepEqual(await vmsOf(clusterId), ['vs-cp-0', 'vs-workers-0'], 'the named VMs are destroyed on vCenter');
       }, async (clusterId) => {
         assert.deepEqual(await vmsOf(clusterId), [], 'no VM of the cluster is left on vCenter');
       });

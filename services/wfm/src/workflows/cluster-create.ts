@@ -5,10 +5,45 @@
  */
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
 import { ProviderError } from '@cx/errors';
-import { done, wait, type WorkflowDefinition } from '../engine.js';
+import { done, wait, type StepContext, type StepDefinition, type WorkflowDefinition } from '../engine.js';
+import type { Machine } from '../sm-client.js';
 import { POLL_MS, machineSpec, perMachine } from './machines.js';
 
 export const CREATE_CLUSTER = 'cluster.create';
+
+/**
+ * Waits until the machines `select` picks have Ready nodes; fails with the reason NodesNotReady,
+ * naming the late ones, after `workflows.nodesReadyTimeoutSeconds`.
+ */
+export function waitNodesReady(select: (ctx: StepContext) => Machine[]): StepDefinition {
+  return {
+    name: 'wait-nodes-ready',
+    async run(ctx) {
+      const { cluster } = ctx;
+      const machines = select(ctx);
+      if (machines.length === 0) return done({ ready: 0 });
+      const state = await ctx.operation<NodeStatus[]>(`nodes-${ctx.poll}`, { op: 'list-nodes', provider: cluster.provider, clusterId: cluster.id });
+      if (state.state === 'failed') throw state.error;
+      if (state.state === 'pending') return wait(POLL_MS / 4);
+      const ready = new Set(state.result.filter((n) => n.status === 'Ready').map((n) => n.machineId));
+      const readyCount = machines.filter((m) => ready.has(m.id)).length;
+      if (readyCount < machines.length) {
+        const startedAt = Date.parse(ctx.run.steps[ctx.run.currentStep]?.startedAt ?? '') || Date.now();
+        const waitedMs = Date.now() - startedAt;
+        if (waitedMs > ctx.deadlines.nodesReadyMs) {
+          const late = machines.filter((m) => !ready.has(m.id)).map((m) => m.name);
+          throw new ProviderError(
+            `${readyCount}/${machines.length} nodes Ready after ${Math.round(waitedMs / 1000)} s (workflows.nodesReadyTimeoutSeconds); not Ready: ${late.join(', ')}. `
+            + 'Check those machines\' consoles and cloud-init / kubeadm logs, then retry the workflow.',
+            { details: { reason: 'NodesNotReady', machines: late } },
+          );
+        }
+        return wait(POLL_MS, `${readyCount}/${machines.length} nodes Ready`, true);
+      }
+      return done({ ready: readyCount }, [{ kind: 'updateMachines', machines: machines.map((m) => ({ id: m.id, nodeStatus: 'Ready' as const })) }]);
+    },
+  };
+}
 
 export const createClusterWorkflow: WorkflowDefinition = {
   name: CREATE_CLUSTER,
@@ -39,31 +74,7 @@ export const createClusterWorkflow: WorkflowDefinition = {
         ]);
       },
     },
-    {
-      name: 'wait-nodes-ready',
-      async run(ctx) {
-        const { cluster, machines } = ctx;
-        const state = await ctx.operation<NodeStatus[]>(`nodes-${ctx.poll}`, { op: 'list-nodes', provider: cluster.provider, clusterId: cluster.id });
-        if (state.state === 'failed') throw state.error;
-        if (state.state === 'pending') return wait(POLL_MS / 4);
-        const ready = new Set(state.result.filter((n) => n.status === 'Ready').map((n) => n.machineId));
-        const readyCount = machines.filter((m) => ready.has(m.id)).length;
-        if (readyCount < machines.length) {
-          const startedAt = Date.parse(ctx.run.steps[ctx.run.currentStep]?.startedAt ?? '') || Date.now();
-          const waitedMs = Date.now() - startedAt;
-          if (waitedMs > ctx.deadlines.nodesReadyMs) {
-            const late = machines.filter((m) => !ready.has(m.id)).map((m) => m.name);
-            throw new ProviderError(
-              `${readyCount}/${machines.length} nodes Ready after ${Math.round(waitedMs / 1000)} s (workflows.nodesReadyTimeoutSeconds); not Ready: ${late.join(', ')}. `
-              + 'Check those machines\' consoles and cloud-init / kubeadm logs, then retry the workflow.',
-              { details: { reason: 'NodesNotReady', machines: late } },
-            );
-          }
-          return wait(POLL_MS, `${readyCount}/${machines.length} nodes Ready`, true);
-        }
-        return done({ ready: readyCount }, [{ kind: 'updateMachines', machines: machines.map((m) => ({ id: m.id, nodeStatus: 'Ready' as const })) }]);
-      },
-    },
+    waitNodesReady((ctx) => ctx.machines),
     {
       // kubeconfigs carry the group cx:<role>; the cluster's RBAC gives each group its Kubernetes role.
       name: 'configure-access',

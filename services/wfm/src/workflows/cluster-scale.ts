@@ -1,11 +1,11 @@
 /**
  * Scale a node pool to its new desired size (already recorded by sm when the workflow started):
- * plan the machines to add or remove, provision the new ones, wait for their nodes, then remove
+ * plan the machines to add or remove, provision the new ones, wait for the new nodes, then remove
  * the surplus — the machines the caller named, else the newest first.
  */
 import { CxError, InputError } from '@cx/errors';
 import { done, wait, type WorkflowDefinition } from '../engine.js';
-import { createClusterWorkflow } from './cluster-create.js';
+import { createClusterWorkflow, waitNodesReady } from './cluster-create.js';
 import { POLL_MS, perMachine } from './machines.js';
 
 export const SCALE_POOL = 'cluster.scale';
@@ -52,7 +52,11 @@ export const scalePoolWorkflow: WorkflowDefinition = {
       },
     },
     reuse('provision-machines'),
-    reuse('wait-nodes-ready'),
+    // Only the machines this scale adds: nodes that are leaving, or were NotReady before, do not hold it up.
+    waitNodesReady((ctx) => {
+      const plan = ctx.run.steps[0]?.output as { add: string[] } | undefined;
+      return ctx.machines.filter((m) => plan?.add.includes(m.name));
+    }),
     {
       // Cordon, drain through the eviction API (PodDisruptionBudgets are honoured, and a blocked
       // drain says which budget blocks it), then delete. Providers without a Kubernetes API skip the drain.
