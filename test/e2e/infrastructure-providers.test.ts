@@ -51,6 +51,26 @@ describe('infrastructure providers, end to end', () => {
     await whenGone(clusterId);
   };
 
+  /**
+   * Scales `pool` to `up`: the machines `added` are created, then their nodes awaited until the
+   * deadline (in vain on these peers); `whileUp` checks the peer. Then back to `down`, removing the
+   * machines named in `remove`.
+   */
+  const scaleUpAndDown = async (
+    clusterId: string, pool: string, { up, added }: { up: number; added: string[] }, { down, remove }: { down: number; remove: string[] }, whileUp: () => Promise<void>,
+  ): Promise<void> => {
+    const grow = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/${pool}`, { count: up });
+    assert.equal(grow.status, 202, JSON.stringify(grow.body));
+    const grown = await admin.waitForWorkflow(grow.body.workflow.id, ['Failed', 'Succeeded'], 120_000);
+    const late = grown.steps.find((s: { status: string }) => s.status === 'Failed');
+    assert.equal(late?.error.reason, 'NodesNotReady', JSON.stringify(grown.steps));
+    assert.match(late.error.message, new RegExp(`not Ready: ${added.join(', ')}\\.`), 'only the new machines are awaited');
+    await whileUp();
+    const shrink = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/${pool}`, { count: down, remove });
+    assert.equal(shrink.status, 202, JSON.stringify(shrink.body));
+    assert.equal((await admin.waitForWorkflow(shrink.body.workflow.id, ['Failed', 'Succeeded'], 120_000)).status, 'Succeeded');
+  };
+
   describe('vsphere on vcsim', () => {
     const govc = async (...args: string[]): Promise<string> => {
       const vc = vcsimPeer();
@@ -106,17 +126,10 @@ describe('infrastructure providers, end to end', () => {
         assert.ok(userData, 'cloud-init user data is handed to the VM through guestinfo');
         assert.match(Buffer.from(userData, 'base64').toString('utf8'), /kubeadm/);
 
-        // Scale up: the new VM is created, then its node is awaited (in vain here) until the deadline.
-        const up = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { count: 3 });
-        assert.equal(up.status, 202, JSON.stringify(up.body));
-        const upRun = await admin.waitForWorkflow(up.body.workflow.id, ['Failed', 'Succeeded'], 120_000);
-        assert.equal(upRun.steps.find((s: { status: string }) => s.status === 'Failed')?.error.reason, 'NodesNotReady');
-        assert.match(upRun.steps.find((s: { status: string }) => s.status === 'Failed').error.message, /not Ready: vs-workers-2\./, 'only the new machine is awaited');
-        assert.deepEqual(await vmsOf(clusterId), ['vs-cp-0', 'vs-workers-0', 'vs-workers-1', 'vs-workers-2']);
-        // Scale down, naming the machines: they go, without waiting for nodes that never came.
-        const down = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { count: 1, remove: ['vs-workers-1', 'vs-workers-2'] });
-        assert.equal(down.status, 202, JSON.stringify(down.body));
-        assert.equal((await admin.waitForWorkflow(down.body.workflow.id, ['Failed', 'Succeeded'], 120_000)).status, 'Succeeded');
+        // Scale up (a new VM), then down naming two workers: they are destroyed on vCenter.
+        await scaleUpAndDown(clusterId, 'workers', { up: 3, added: ['vs-workers-2'] }, { down: 1, remove: ['vs-workers-1', 'vs-workers-2'] }, async () => {
+          assert.deepEqual(await vmsOf(clusterId), ['vs-cp-0', 'vs-workers-0', 'vs-workers-1', 'vs-workers-2']);
+        });
         assert.deepEqual(await vmsOf(clusterId), ['vs-cp-0', 'vs-workers-0'], 'the named VMs are destroyed on vCenter');
       }, async (clusterId) => {
         assert.deepEqual(await vmsOf(clusterId), [], 'no VM of the cluster is left on vCenter');
@@ -136,7 +149,7 @@ describe('infrastructure providers, end to end', () => {
       assert.equal((await admin.call('GET', '/api/v1/credentials')).body.items.length, before, 'nothing was stored');
     });
 
-    it('creates the machines of a cluster as servers tagged with it, and deletes them with the cluster', async () => {
+    it('creates the machines of a cluster as servers tagged with it, scales a pool up and down, and deletes them with the cluster', async () => {
       const credential = await admin.call('POST', '/api/v1/credentials', openstackCredential('os-e2e'));
       assert.equal(credential.status, 201, JSON.stringify(credential.body));
       assert.equal((await admin.call('POST', '/api/v1/resource-groups', { name: 'on-openstack', credentialId: credential.body.id })).status, 201);
@@ -144,6 +157,10 @@ describe('infrastructure providers, end to end', () => {
       const serversOf = async (clusterId: string): Promise<string[]> => (await openstackServers()).filter((s) => s.metadata['cx-cluster'] === clusterId).map((s) => s.name).sort();
       await createThenDelete({ name: 'os', provider: 'openstack', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 1 }], resourceGroup: 'on-openstack' }, async (clusterId) => {
         assert.deepEqual(await serversOf(clusterId), ['os-cp-0', 'os-workers-0'], 'one server per machine, tagged with the cluster');
+        await scaleUpAndDown(clusterId, 'workers', { up: 2, added: ['os-workers-1'] }, { down: 1, remove: ['os-workers-1'] }, async () => {
+          assert.deepEqual(await serversOf(clusterId), ['os-cp-0', 'os-workers-0', 'os-workers-1']);
+        });
+        assert.deepEqual(await serversOf(clusterId), ['os-cp-0', 'os-workers-0'], 'the server scaled up and then removed is gone from Nova');
       }, async (clusterId) => {
         assert.deepEqual(await serversOf(clusterId), [], 'no server of the cluster is left in Nova');
       });
@@ -193,8 +210,8 @@ describe('infrastructure providers, end to end', () => {
       assert.deepEqual((await admin.call('GET', '/api/v1/hosts')).body.items.filter((h: { name: string }) => ['closed', 'untrusted', 'rejected', 'ipmi-rejected'].includes(h.name)), []);
     });
 
-    it('powers on the hosts a cluster claims, and powers them off and frees them when it is deleted', async () => {
-      for (const [name, body] of [['bm-redfish', redfishHost('bm-redfish', 2, { labels: { 'cx/pool': 'control-plane' } })], ['bm-ipmi', ipmiHost('bm-ipmi', 1)]] as const) {
+    it('powers on the hosts a cluster claims, scales onto a spare host and back, and powers them off and frees them when it is deleted', async () => {
+      for (const [name, body] of [['bm-redfish', redfishHost('bm-redfish', 2, { labels: { 'cx/pool': 'control-plane' } })], ['bm-ipmi', ipmiHost('bm-ipmi', 1)], ['bm-spare', redfishHost('bm-spare', 3)]] as const) {
         const registered = await admin.call('POST', '/api/v1/hosts', body);
         assert.equal(registered.status, 201, `${name}: ${JSON.stringify(registered.body)}`);
         assert.ok(!JSON.stringify(registered.body).includes('secret'), 'the BMC password is never returned');
@@ -206,11 +223,19 @@ describe('infrastructure providers, end to end', () => {
         assert.deepEqual(claimed, { 'bm-redfish': 'bm-cp-0', 'bm-ipmi': 'bm-workers-0' }, 'the control plane takes the host kept for it');
         await until(() => redfishPower(2), /^On$/, 'the Redfish host was not powered on');
         await until(() => ipmiPower(1), /is on/, 'the IPMI host was not powered on');
+        // Scale up onto the spare host (powered on), then down naming that machine (powered off, freed).
+        const hostOf = async (name: string): Promise<{ state: string; claim: { machineName: string } | null }> => (await admin.call('GET', `/api/v1/hosts/${name}`)).body;
+        await scaleUpAndDown(clusterId, 'workers', { up: 2, added: ['bm-workers-1'] }, { down: 1, remove: ['bm-workers-1'] }, async () => {
+          assert.equal((await hostOf('bm-spare')).claim?.machineName, 'bm-workers-1');
+          await until(() => redfishPower(3), /^On$/, 'the spare host was not powered on');
+        });
+        assert.equal((await hostOf('bm-spare')).state, 'available', 'the spare host is free again');
+        await until(() => redfishPower(3), /^Off$/, 'the spare host was not powered off');
       }, async () => {
         await until(() => redfishPower(2), /^Off$/, 'the Redfish host was not powered off');
         await until(() => ipmiPower(1), /is off/, 'the IPMI host was not powered off');
         const hosts = (await admin.call('GET', '/api/v1/hosts')).body.items as Array<{ name: string; state: string }>;
-        assert.deepEqual(hosts.filter((h) => h.name.startsWith('bm-')).map((h) => h.state), ['available', 'available'], 'the hosts are free again');
+        assert.deepEqual(hosts.filter((h) => h.name.startsWith('bm-')).map((h) => h.state), ['available', 'available', 'available'], 'the hosts are free again');
       });
       assert.equal((await admin.call('DELETE', '/api/v1/hosts/bm-ipmi')).status, 204);
     });
