@@ -92,3 +92,14 @@ wait_gone() {
   done
   if alive "$pid"; then die "could not stop $name (pid $pid)"; fi
 }
+
+# stop_running: stops the instance recorded in the pid file. The sourcing script defines
+# take_lock, running_pid and stop_pid, and sets PIDFILE.
+stop_running() {
+  take_lock
+  local pid
+  pid="$(running_pid)"
+  if [[ -z "$pid" ]]; then log "not running"; rm -f "$PIDFILE"; return 0; fi
+  stop_pid "$pid"
+  log "stopped"
+}

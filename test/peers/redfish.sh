@@ -176,17 +176,8 @@ do_start() {
   print_result "$PORT"
 }
 
-do_stop() {
-  take_lock
-  local pid
-  pid="$(running_pid)"
-  if [[ -z "$pid" ]]; then log "not running"; rm -f "$PIDFILE"; return 0; fi
-  stop_pid "$pid"
-  log "stopped"
-}
-
 case "${1:-start}" in
   start) do_start ;;
-  stop) do_stop ;;
+  stop) stop_running ;;
   *) echo "usage: $0 [start|stop]" >&2; exit 2 ;;
 esac

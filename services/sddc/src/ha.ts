@@ -73,8 +73,9 @@ export async function applyHaConfig(credentials: TenantAdminCredentials, config:
       },
     },
   };
-  const core = client(credentials).makeApiClient(CoreV1Api);
-  const apps = client(credentials).makeApiClient(AppsV1Api);
+  const tenant = client(credentials);
+  const core = tenant.makeApiClient(CoreV1Api);
+  const apps = tenant.makeApiClient(AppsV1Api);
   await tenantCall(() => upsert(() => core.createNamespacedConfigMap({ namespace: NAMESPACE, body: configMap }), () => core.replaceNamespacedConfigMap({ name, namespace: NAMESPACE, body: configMap })));
   await tenantCall(() => upsert(() => apps.createNamespacedDaemonSet({ namespace: NAMESPACE, body: daemonSet }), () => apps.replaceNamespacedDaemonSet({ name, namespace: NAMESPACE, body: daemonSet })));
   const sorted = nodes.map((n) => n.name);
@@ -84,8 +85,9 @@ export async function applyHaConfig(credentials: TenantAdminCredentials, config:
 
 export async function removeHaConfig(credentials: TenantAdminCredentials, haConfig: string): Promise<{ removed: string }> {
   const name = resourceName(haConfig);
-  const core = client(credentials).makeApiClient(CoreV1Api);
-  const apps = client(credentials).makeApiClient(AppsV1Api);
+  const tenant = client(credentials);
+  const core = tenant.makeApiClient(CoreV1Api);
+  const apps = tenant.makeApiClient(AppsV1Api);
   await tenantCall(() => ignoreNotFound(() => apps.deleteNamespacedDaemonSet({ name, namespace: NAMESPACE })));
   await tenantCall(() => ignoreNotFound(() => core.deleteNamespacedConfigMap({ name, namespace: NAMESPACE })));
   return { removed: name };

@@ -104,8 +104,7 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
   });
 
   // ---- bare-metal hosts: the admin's inventory (relayed by wfm) and the claims of sddc's baremetal provider ----
-  const hostPage = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string' } } } as const;
-  app.get<{ Querystring: { limit: number; cursor?: string } }>('/hosts', { schema: { querystring: hostPage } }, async (request) => deps.hosts.list(request.query.limit, request.query.cursor));
+  app.get<{ Querystring: { limit: number; cursor?: string } }>('/hosts', { schema: { querystring: listPage } }, async (request) => deps.hosts.list(request.query.limit, request.query.cursor));
   app.post<{ Body: { actor: string; host: HostCreateRequest } }>('/hosts', {
     schema: { body: { type: 'object', required: ['actor', 'host'], properties: { actor: { type: 'string' }, host: hostCreateRequestSchema } } },
   }, async (request, reply) => reply.code(201).send(await deps.hosts.create(request.body.host, request.body.actor)));

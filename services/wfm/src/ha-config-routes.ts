@@ -11,7 +11,7 @@ import {
 import { InputError } from '@cx/errors';
 import { onParam } from './auth.js';
 import type { WorkflowEngine } from './engine.js';
-import { problemResponses as errors } from './http.js';
+import { problemResponses as errors, queryOf, relayToSm } from './http.js';
 import type { SmClient } from './sm-client.js';
 import { acceptWorkflow, startRequest } from './workflow-start.js';
 import { APPLY_HA_CONFIG, REMOVE_HA_CONFIG } from './workflows/ha-config.js';
@@ -31,7 +31,7 @@ export async function haConfigRoutes(app: FastifyInstance, deps: HaConfigRouteDe
   app.get<{ Querystring: { clusterId: string } }>('/ha-configs', {
     config: { access: { role: 'viewer', object: (request) => ({ kind: 'cluster', id: (request.query as { clusterId: string }).clusterId }) } },
     schema: { tags: ['ha-configs'], summary: 'List the ha-configs of a cluster', querystring: clusterQuery, response: { 200: listSchema(haConfigSchema), ...errors } },
-  }, async (request) => sm.relay('GET', `/ha-configs?clusterId=${encodeURIComponent(request.query.clusterId)}`).then(({ text }) => JSON.parse(text) as unknown));
+  }, async (request, reply) => relayToSm(sm, reply, 'GET', `/ha-configs?${queryOf(request)}`));
 
   app.post<{ Body: HaConfigCreateRequest }>('/ha-configs', {
     config: { access: { role: 'operator', object: (request) => ({ kind: 'cluster', id: (request.body as { clusterId: string }).clusterId }) } },
