@@ -8,13 +8,14 @@ import * as identity from './0002_identity.js';
 import * as clusterPki from './0003_cluster_pki.js';
 import * as infrastructure from './0004_infrastructure.js';
 import * as highAvailability from './0005_high_availability.js';
+import * as nodeHealth from './0006_node_health.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
 }
 
-const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [['0001_core', core], ['0002_identity', identity], ['0003_cluster_pki', clusterPki], ['0004_infrastructure', infrastructure], ['0005_high_availability', highAvailability]];
+const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [['0001_core', core], ['0002_identity', identity], ['0003_cluster_pki', clusterPki], ['0004_infrastructure', infrastructure], ['0005_high_availability', highAvailability], ['0006_node_health', nodeHealth]];
 
 export const migrationSource: Knex.MigrationSource<string> = {
   getMigrations: async () => MIGRATIONS.map(([name]) => name),

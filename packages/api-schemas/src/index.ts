@@ -82,6 +82,51 @@ const nodeSchedulingProperties = {
 } as const;
 export interface Taint { key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }
 
+export const REMEDIATIONS = ['none', 'reboot', 'replace'] as const;
+export const FENCING_METHODS = ['provider', 'redfish', 'ipmi'] as const;
+export type Remediation = (typeof REMEDIATIONS)[number];
+export type FencingMethod = (typeof FENCING_METHODS)[number];
+
+/** What a pool may set for itself; the cluster's `health` gives the rest. */
+const poolHealthProperties = {
+  unhealthyTimeoutSeconds: { type: 'integer', minimum: 5, maximum: 86400, description: 'How long a node may stay NotReady before it is remediated' },
+  startupTimeoutSeconds: { type: 'integer', minimum: 60, maximum: 86400, description: 'How long a new machine may take to register a Ready node before it is remediated' },
+  remediation: { type: 'string', enum: REMEDIATIONS, description: 'none: report only; reboot: fence, then power on; replace: fence, then a new machine of the same name' },
+  fencing: { type: 'string', enum: FENCING_METHODS, description: 'How a node is powered off (and its power-off verified) before anything moves: the provider\'s power control, or the host\'s Redfish / IPMI BMC (baremetal)' },
+} as const;
+
+/** Node health policy of a cluster (seeds 000, 004): detect, fence, out-of-service taint, remediate. */
+export const healthPolicySchema = {
+  type: 'object', additionalProperties: false,
+  properties: {
+    ...poolHealthProperties,
+    maxUnhealthy: {
+      oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^(100|[1-9]?[0-9])%$' }],
+      description: 'Storm guard: when more nodes than this (a count, or a percentage of the cluster\'s machines) are unhealthy, nothing is fenced — it is a partition, not a failure',
+    },
+  },
+} as const;
+
+export interface PoolHealthPolicy { unhealthyTimeoutSeconds?: number; startupTimeoutSeconds?: number; remediation?: Remediation; fencing?: FencingMethod }
+export interface HealthPolicy extends PoolHealthPolicy { maxUnhealthy?: number | string }
+/** The policy with every default filled in. */
+export type EffectiveHealthPolicy = Required<PoolHealthPolicy> & { maxUnhealthy: number | string };
+
+export const HEALTH_POLICY_DEFAULTS: EffectiveHealthPolicy = {
+  unhealthyTimeoutSeconds: 30, startupTimeoutSeconds: 1200, remediation: 'replace', fencing: 'provider', maxUnhealthy: '40%',
+};
+
+/** The policy that applies to the machines of `pool` (`control-plane` or a worker pool's name). */
+export function healthPolicyOf(cluster: Pick<ClusterCreateRequest, 'health' | 'nodePools'>, pool: string): EffectiveHealthPolicy {
+  const poolPolicy = cluster.nodePools.find((p) => p.name === pool)?.health ?? {};
+  return { ...HEALTH_POLICY_DEFAULTS, ...cluster.health, ...poolPolicy };
+}
+
+/** The storm guard's count: `maxUnhealthy` of a cluster with `machines` machines. */
+export function maxUnhealthyCount(maxUnhealthy: number | string, machines: number): number {
+  return typeof maxUnhealthy === 'number' ? maxUnhealthy : Math.floor((machines * Number(maxUnhealthy.slice(0, -1))) / 100);
+}
+
 const nodePoolRequestSchema = {
   type: 'object', additionalProperties: false, required: ['name', 'count'],
   properties: {
@@ -89,6 +134,7 @@ const nodePoolRequestSchema = {
     count: { type: 'integer', minimum: 0, maximum: MAX_POOL_COUNT },
     ...machineSizeProperties,
     ...nodeSchedulingProperties,
+    health: { type: 'object', additionalProperties: false, properties: poolHealthProperties, description: 'Overrides of the cluster\'s health policy for this pool' },
   },
 } as const;
 
@@ -107,11 +153,12 @@ export const clusterCreateRequestSchema = {
     },
     nodePools: { type: 'array', maxItems: MAX_POOLS, default: [], items: nodePoolRequestSchema },
     resourceGroup: { type: 'string', minLength: 1, maxLength: 64, description: 'Id or name of the resource group the cluster belongs to (its quotas apply); absent: none, which needs a global grant' },
+    health: { ...healthPolicySchema, description: 'Node health policy; absent fields take the defaults (docs/high-availability.md)' },
   },
 } as const;
 export interface MachineSize { vcpus?: number; memoryMiB?: number }
 export interface NodeScheduling { labels?: Record<string, string>; taints?: Taint[] }
-export interface NodePoolRequest extends MachineSize, NodeScheduling { name: string; count: number }
+export interface NodePoolRequest extends MachineSize, NodeScheduling { name: string; count: number; health?: PoolHealthPolicy }
 export interface ClusterCreateRequest {
   name: string;
   provider: string;
@@ -119,6 +166,7 @@ export interface ClusterCreateRequest {
   controlPlane: { count: number; schedulable?: boolean } & MachineSize;
   nodePools: NodePoolRequest[];
   resourceGroup?: string;
+  health?: HealthPolicy;
 }
 
 export const workflowRefSchema = { type: 'object', required: ['id'], properties: { id: { type: 'string' }, status: { type: 'string', enum: WORKFLOW_STATUSES } } } as const;
@@ -133,14 +181,29 @@ export const clusterSchema = {
     nodePools: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, count: { type: 'integer' }, vcpus: { type: 'integer' }, memoryMiB: { type: 'integer' }, labels: { type: 'object', additionalProperties: { type: 'string' } }, taints: { type: 'array', items: { type: 'object', additionalProperties: true } } } } },
     activeWorkflowId: { type: ['string', 'null'] }, resourceGroupId: { type: ['string', 'null'] },
     apiEndpoint: { type: ['string', 'null'], description: 'URL of the cluster\'s Kubernetes API, once its control plane is up' },
+    health: { type: 'object', additionalProperties: true, description: 'The node health policy, defaults filled in' },
+    healthStatus: {
+      type: ['object', 'null'], description: 'What the node health monitor saw last (null until it has looked)',
+      properties: {
+        state: { type: 'string', enum: ['Healthy', 'Unhealthy', 'Remediating', 'Storm', 'Unknown'] }, message: { type: 'string' },
+        unhealthy: { type: 'array', items: { type: 'object', additionalProperties: true } }, checkedAt: { type: 'string', format: 'date-time' },
+      },
+    },
     createdBy: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' }, updatedAt: { type: 'string', format: 'date-time' },
   },
 } as const;
 export interface Cluster {
   id: string; name: string; provider: string; kubernetesVersion: string; status: ClusterStatus; statusMessage: string | null;
   controlPlane: { count: number; schedulable?: boolean } & MachineSize; nodePools: NodePoolRequest[]; activeWorkflowId: string | null; resourceGroupId: string | null; apiEndpoint: string | null;
+  health: EffectiveHealthPolicy; healthStatus: ClusterHealthStatus | null;
   createdBy: string; createdAt: string; updatedAt: string;
 }
+
+export const HEALTH_STATES = ['Healthy', 'Unhealthy', 'Remediating', 'Storm', 'Unknown'] as const;
+export type HealthState = (typeof HEALTH_STATES)[number];
+/** A node the health monitor found unhealthy, and since when. */
+export interface UnhealthyNode { machineId: string; name: string; reason: string; since: string }
+export interface ClusterHealthStatus { state: HealthState; message: string; unhealthy: UnhealthyNode[]; checkedAt: string }
 
 export const clusterAcceptedSchema = {
   type: 'object', required: ['cluster', 'workflow'],

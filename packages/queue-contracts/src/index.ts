@@ -10,6 +10,8 @@ import type { MachineSpec, PowerAction } from '@cx/sddc-contract';
 
 export const WORKFLOW_STEP_QUEUE = 'workflow-steps';
 export const SDDC_OPERATION_QUEUE = 'sddc-operations';
+/** Unhealthy nodes sddc's health monitor found; wfm starts a remediation workflow for each. */
+export const REMEDIATION_QUEUE = 'node-remediations';
 
 /** One step of one workflow run; `generation` grows each time the run is retried. */
 export interface WorkflowStepJob {
@@ -29,6 +31,14 @@ export type SddcOperation =
   | { op: 'list-machines'; provider: string; clusterId: string }
   | { op: 'list-nodes'; provider: string; clusterId: string }
   | { op: 'set-power'; provider: string; clusterId: string; machineId: string; action: PowerAction }
+  /** The machine's power state as the provider (or its BMC) reports it now. */
+  | { op: 'power-state'; provider: string; clusterId: string; machineId: string }
+  /**
+   * With `outOfService`: puts the taint `node.kubernetes.io/out-of-service=nodeshutdown:NoExecute`
+   * on a fenced node and deletes the pods bound to it at once, so that their controllers start them
+   * elsewhere and volumes detach. Without: removes the taint. Only ever after a verified power-off.
+   */
+  | { op: 'mark-out-of-service'; provider: string; clusterId: string; nodeName: string; outOfService: boolean }
   /** Binds cx's roles to Kubernetes roles inside the tenant cluster (RBAC), through its API. */
   | { op: 'configure-access'; provider: string; clusterId: string }
   /** Marks a node unschedulable (or schedulable again with `unschedulable: false`). */
@@ -60,6 +70,22 @@ export interface HaConfigPayload {
   unicast: boolean;
   vrrpIdOffset: number;
   preempt: boolean;
+}
+
+/** A node the health monitor found unhealthy beyond its policy's timeout. */
+export interface RemediationRequest {
+  clusterId: string;
+  machineId: string;
+  machineName: string;
+  /** What the monitor saw, e.g. "node NotReady for 42 s (Kubelet stopped posting node status)". */
+  reason: string;
+  /** When the node became unhealthy (ISO time): one remediation per machine per episode. */
+  since: string;
+}
+
+/** One job per machine and unhealthy episode, so that every scan of the monitor finds the same one. */
+export function remediationJobId(request: RemediationRequest): string {
+  return `remediate.${request.clusterId}.${request.machineId}.${Date.parse(request.since)}`;
 }
 
 /**

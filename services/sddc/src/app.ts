@@ -3,7 +3,7 @@
  * and the health / metrics endpoints. sddc holds no SQL connection: results travel back as job
  * return values to the workflow step that asked.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
 import type { CxConfig } from '@cx/config';
@@ -13,7 +13,7 @@ import { KwokProvider, type KwokBinaries } from '@cx/providers-kwok';
 import { OpenStackProviderFactory } from '@cx/providers-openstack';
 import { SimProvider } from '@cx/providers-sim';
 import { VsphereProviderFactory } from '@cx/providers-vsphere';
-import { SDDC_OPERATION_QUEUE, formatFailedReason, openFromTransit, type SddcOperation } from '@cx/queue-contracts';
+import { REMEDIATION_QUEUE, SDDC_OPERATION_QUEUE, formatFailedReason, openFromTransit, type RemediationRequest, type SddcOperation } from '@cx/queue-contracts';
 import { ProviderRegistry, type ClusterBootstrap, type ProviderCredential, type ProviderFactory } from '@cx/sddc-contract';
 import { createHttpServer, throttled, type Logger } from '@cx/service-kit';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,9 +21,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { connectRedis } from './redis.js';
 import { applyHaConfig, matchNodes, removeHaConfig } from './ha.js';
+import { HealthMonitor, ShardLeases } from './health.js';
 import { ProviderDirectory, tenantNodeReader } from './providers.js';
 import { SmBootstrapClient } from './sm.js';
-import { configureAccess, cordon, drainOnce } from './tenant.js';
+import { configureAccess, cordon, drainOnce, markOutOfService } from './tenant.js';
 import { machineUserData } from './user-data.js';
 
 export interface SddcApp {
@@ -103,15 +104,24 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
     }
     if (Object.keys(fields).length > 0) await connection.hset(providersKey(config.redis.prefix), fields);
   };
+  const remediations = new Queue<RemediationRequest>(REMEDIATION_QUEUE, { connection, prefix: config.redis.prefix });
+  const intervalMs = config.ha.healthIntervalSeconds * 1000;
+  const monitor = config.ha.healthMonitor
+    ? new HealthMonitor({ sm, remediations, intervalMs, logger, leases: new ShardLeases(connection, config.redis.prefix, config.ha.healthShards, 3 * intervalMs) })
+    : undefined;
+
   const timer = setInterval(() => { advertise().catch((error: unknown) => logger.warn({ err: error }, 'cannot advertise providers')); }, ADVERTISE_INTERVAL_MS);
   timer.unref();
 
   app.addHook('onReady', async () => {
     await advertise();
     void worker.run();
+    monitor?.start();
   });
   app.addHook('onClose', async () => {
     clearInterval(timer);
+    await monitor?.stop();
+    await remediations.close();
     await worker.close();
     await providers.close();
     connection.disconnect();
@@ -135,6 +145,7 @@ async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation
     case 'configure-access': return configureAccess(await sm.adminCredentials(operation.clusterId));
     case 'cordon-node': return cordon(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.unschedulable);
     case 'drain-node': return drainOnce(await sm.adminCredentials(operation.clusterId), operation.nodeName);
+    case 'mark-out-of-service': return markOutOfService(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.outOfService);
     case 'match-nodes': return matchNodes(await sm.adminCredentials(operation.clusterId), operation.selector);
     case 'apply-ha-config': return applyHaConfig(await sm.adminCredentials(operation.clusterId), operation.haConfig, settings.keepalivedImage);
     case 'remove-ha-config': return removeHaConfig(await sm.adminCredentials(operation.clusterId), operation.name);
@@ -151,5 +162,6 @@ async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation
     case 'list-machines': return provider.listMachines(operation.clusterId);
     case 'list-nodes': return nodes.listNodes(operation.clusterId);
     case 'set-power': await provider.setPower(operation.clusterId, operation.machineId, operation.action); return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
+    case 'power-state': return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
   }
 }

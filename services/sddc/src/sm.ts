@@ -3,9 +3,15 @@
  * control plane, and short-lived admin credentials for work in the tenant API, so that secrets
  * never travel in job payloads.
  */
+import type { Cluster, ClusterHealthStatus, Page } from '@cx/api-schemas';
 import type { BareMetalHost, HostClaim, HostInventory } from '@cx/providers-baremetal';
 import type { ClusterBootstrap, MachineSpec, ProviderCredential } from '@cx/sddc-contract';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
+
+/** A machine as the health monitor needs it. */
+export interface WatchedMachine { id: string; name: string; pool: string; role: 'control-plane' | 'worker'; phase: string; createdAt: string }
+/** A cluster the health monitor watches: its policy (in `cluster.health` and the pools) and machines. */
+export interface HealthTarget { cluster: Cluster; machines: WatchedMachine[] }
 
 /** A short-lived cluster-admin certificate for the tenant API (signed by sm with the cluster CA). */
 export interface TenantAdminCredentials { apiEndpoint: string; caPem: string; certPem: string; keyPem: string }
@@ -26,6 +32,15 @@ export class SmBootstrapClient {
     return this.call('GET', `/clusters/${encodeURIComponent(clusterId)}/infrastructure-credential`);
   }
 
+  /** One page of the clusters the node health monitor watches, with their machines. */
+  healthTargets(limit: number, cursor?: string): Promise<Page<HealthTarget>> {
+    return this.call('GET', `/health-targets?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+  }
+
+  async setHealthStatus(clusterId: string, status: ClusterHealthStatus): Promise<void> {
+    await this.call('PUT', `/clusters/${encodeURIComponent(clusterId)}/health-status`, status);
+  }
+
   /** The bare-metal host inventory sm keeps, as the baremetal provider sees it. */
   hostInventory(): HostInventory {
     const claimPath = (clusterId: string, machineId: string): string => `/host-claims/${encodeURIComponent(clusterId)}/${encodeURIComponent(machineId)}`;
@@ -37,7 +52,7 @@ export class SmBootstrapClient {
     };
   }
 
-  private async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  private async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}/internal/v1${path}`, {

@@ -3,7 +3,7 @@
  * certificate sm signs for it: the RBAC that gives each cx role its Kubernetes role, and cordon /
  * drain of nodes through the eviction API, which honours PodDisruptionBudgets.
  */
-import { CoreV1Api, KubeConfig, PolicyV1Api, RbacAuthorizationV1Api, type V1ClusterRoleBinding, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, PolicyV1Api, RbacAuthorizationV1Api, type V1ClusterRoleBinding, type V1Pod, type V1Taint } from '@kubernetes/client-node';
 import { ProviderError, ProviderUnavailableError } from '@cx/errors';
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
 import type { TenantAdminCredentials } from './sm.js';
@@ -57,6 +57,62 @@ export async function cordon(credentials: TenantAdminCredentials, nodeName: stri
     }
   });
   return { node: nodeName, unschedulable };
+}
+
+/** The taint that tells Kubernetes a node is shut down for good: pods and volumes move at once. */
+export const OUT_OF_SERVICE_TAINT = { key: 'node.kubernetes.io/out-of-service', value: 'nodeshutdown', effect: 'NoExecute' } as const;
+
+/**
+ * Puts the out-of-service taint on a fenced node and deletes its pods at once (what the pod
+ * garbage collector would do a while later), so that their controllers start them elsewhere; or
+ * removes the taint. Only ever called after the node's power-off was verified. Idempotent; a node
+ * that is gone needs nothing.
+ */
+export async function markOutOfService(credentials: TenantAdminCredentials, nodeName: string, outOfService: boolean): Promise<{ node: string; outOfService: boolean; podsDeleted: string[] }> {
+  const api = client(credentials).makeApiClient(CoreV1Api);
+  const podsDeleted: string[] = [];
+  const present = await updateTaints(api, nodeName, (taints) => {
+    const others = taints.filter((t) => t.key !== OUT_OF_SERVICE_TAINT.key);
+    return outOfService ? [...others, { ...OUT_OF_SERVICE_TAINT }] : others;
+  });
+  if (present && outOfService) {
+    const pods = (await tenantCall(() => api.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` }))).items;
+    for (const pod of pods) {
+      const { name, namespace } = pod.metadata as { name: string; namespace: string };
+      try {
+        await api.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 });
+        podsDeleted.push(`${namespace}/${name}`);
+      } catch (error) {
+        if ((error as { code?: number }).code !== 404) await tenantCall(() => Promise.reject(error instanceof Error ? error : new Error(String(error))));
+      }
+    }
+  }
+  return { node: nodeName, outOfService: present && outOfService, podsDeleted };
+}
+
+/** Rewrites a node's taints (retrying on conflicts); false when the node does not exist. */
+async function updateTaints(api: CoreV1Api, nodeName: string, change: (taints: V1Taint[]) => V1Taint[]): Promise<boolean> {
+  return tenantCall(async () => {
+    for (let attempt = 1; ; attempt++) {
+      let node;
+      try {
+        node = await api.readNode({ name: nodeName });
+      } catch (error) {
+        if ((error as { code?: number }).code === 404) return false;
+        throw error;
+      }
+      const before = node.spec?.taints ?? [];
+      const after = change(before);
+      if (JSON.stringify(before) === JSON.stringify(after)) return true;
+      node.spec = { ...node.spec, taints: after };
+      try {
+        await api.replaceNode({ name: nodeName, body: node });
+        return true;
+      } catch (error) {
+        if ((error as { code?: number }).code !== 409 || attempt >= 5) throw error;
+      }
+    }
+  });
 }
 
 /**

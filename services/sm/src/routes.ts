@@ -1,7 +1,7 @@
 /** sm's internal HTTP API, used by wfm (and later sddc). Every route needs the service token. */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { auditQuerySchema, clusterCreateRequestSchema, type AuditQuery, type ClusterCreateRequest } from '@cx/api-schemas';
+import { HEALTH_STATES, auditQuerySchema, clusterCreateRequestSchema, type AuditQuery, type ClusterCreateRequest, type ClusterHealthStatus } from '@cx/api-schemas';
 import { AuthenticationError, NotFoundError } from '@cx/errors';
 import { identityRoutes, type IdentityRouteDeps } from './identity-routes.js';
 import {
@@ -44,6 +44,7 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new AuthenticationError('sm needs the service token (serviceToken / CX_SERVICE_TOKEN)');
   });
   const { store } = deps;
+  const listPage = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string' } } } as const;
 
   await identityRoutes(app, deps);
 
@@ -61,6 +62,13 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     return reply.code(accepted.status).send(accepted.body);
   });
   app.get<{ Params: { id: string } }>('/clusters/:id', { schema: { params: idParams } }, async (request) => store.getCluster(request.params.id));
+  app.get<{ Querystring: { limit: number; cursor?: string } }>('/health-targets', { schema: { querystring: listPage } }, async (request) => store.listHealthTargets(request.query.limit, request.query.cursor));
+  app.put<{ Params: { id: string }; Body: ClusterHealthStatus }>('/clusters/:id/health-status', {
+    schema: { params: idParams, body: { type: 'object', required: ['state', 'message', 'unhealthy', 'checkedAt'], properties: { state: { type: 'string', enum: HEALTH_STATES }, message: { type: 'string', maxLength: 4096 }, unhealthy: { type: 'array', maxItems: 1024 }, checkedAt: { type: 'string' } } } },
+  }, async (request, reply) => {
+    await store.setHealthStatus(request.params.id, request.body);
+    return reply.code(204).send();
+  });
   app.get<{ Params: { id: string } }>('/clusters/:id/nodes', { schema: { params: idParams } }, async (request) => ({ items: await store.listNodes(request.params.id), nextCursor: null }));
   // What providers and sddc need to build and reach the tenant cluster, and the caller's kubeconfig.
   app.get<{ Params: { id: string } }>('/clusters/:id/bootstrap', { schema: { params: idParams } }, async (request) => deps.tenants.bootstrap(request.params.id));
@@ -83,7 +91,6 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
   });
 
   // ---- IP pools and allocations (relayed by wfm) ----
-  const listPage = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string' } } } as const;
   app.get<{ Querystring: { limit: number; cursor?: string } }>('/ip-pools', { schema: { querystring: listPage } }, async (request) => deps.ipPools.list(request.query.limit, request.query.cursor));
   app.post<{ Body: { actor: string; pool: IpPoolCreateRequest } }>('/ip-pools', {
     schema: { body: { type: 'object', required: ['actor', 'pool'], properties: { actor: { type: 'string' }, pool: ipPoolCreateRequestSchema } } },

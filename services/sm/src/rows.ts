@@ -2,11 +2,11 @@
 import type { Knex } from 'knex';
 import { withDatabase } from './db.js';
 import { InputError } from '@cx/errors';
-import type { Cluster, ClusterCreateRequest, ClusterStatus, Node, Workflow, WorkflowStatus, WorkflowStep, StepStatus } from '@cx/api-schemas';
+import { healthPolicyOf, type Cluster, type ClusterCreateRequest, type ClusterHealthStatus, type ClusterStatus, type Node, type Workflow, type WorkflowStatus, type WorkflowStep, type StepStatus } from '@cx/api-schemas';
 
 export interface ClusterRow {
   id: string; name: string; provider: string; kubernetes_version: string; status: ClusterStatus; status_message: string | null;
-  spec: string; active_run_id: string | null; resource_group_id?: string | null; api_endpoint?: string | null; created_by: string; created_at: string; updated_at: string; version: number;
+  spec: string; active_run_id: string | null; resource_group_id?: string | null; api_endpoint?: string | null; health_status?: string | null; created_by: string; created_at: string; updated_at: string; version: number;
 }
 
 export interface MachineRow {
@@ -29,7 +29,7 @@ export interface StepRow {
 /** A machine as the workflows see it (internal API). */
 export interface Machine {
   id: string; clusterId: string; pool: string; name: string; role: 'control-plane' | 'worker'; kubernetesVersion: string;
-  phase: string; providerId: string | null; addresses: string[]; nodeStatus: 'Ready' | 'NotReady'; version: number;
+  phase: string; providerId: string | null; addresses: string[]; nodeStatus: 'Ready' | 'NotReady'; createdAt: string; version: number;
 }
 
 export function toCluster(row: ClusterRow): Cluster {
@@ -37,6 +37,8 @@ export function toCluster(row: ClusterRow): Cluster {
   return {
     id: row.id, name: row.name, provider: row.provider, kubernetesVersion: row.kubernetes_version, status: row.status,
     statusMessage: row.status_message, controlPlane: spec.controlPlane, nodePools: spec.nodePools, activeWorkflowId: row.active_run_id, resourceGroupId: row.resource_group_id ?? null, apiEndpoint: row.api_endpoint ?? null,
+    // The control-plane pool has no health overrides of its own: the cluster's policy applies.
+    health: healthPolicyOf(spec, 'control-plane'), healthStatus: row.health_status ? JSON.parse(row.health_status) as ClusterHealthStatus : null,
     createdBy: row.created_by, createdAt: row.created_at, updatedAt: row.updated_at,
   };
 }
@@ -45,7 +47,7 @@ export function toMachine(row: MachineRow): Machine {
   return {
     id: row.id, clusterId: row.cluster_id, pool: row.pool, name: row.name, role: row.role, kubernetesVersion: row.kubernetes_version,
     phase: row.phase, providerId: row.provider_id, addresses: row.addresses ? (JSON.parse(row.addresses) as string[]) : [],
-    nodeStatus: row.node_status, version: row.version,
+    nodeStatus: row.node_status, createdAt: row.created_at, version: row.version,
   };
 }
 

@@ -23,7 +23,7 @@ for (const target of testDatabases) {
 
     before(async () => {
       ({ db, drop } = await target.open());
-      assert.deepEqual(await migrateLatest(db), ['0001_core', '0002_identity', '0003_cluster_pki', '0004_infrastructure', '0005_high_availability']);
+      assert.deepEqual(await migrateLatest(db), ['0001_core', '0002_identity', '0003_cluster_pki', '0004_infrastructure', '0005_high_availability', '0006_node_health']);
       assert.deepEqual(await migrateLatest(db), [], 'migrations run once');
       store = new StateStore(db, new Resources(db, new SecretBox('x'.repeat(32))), new TenantCredentials(db, new SecretBox('x'.repeat(32))));
     });
@@ -58,6 +58,24 @@ for (const target of testDatabases) {
       const concurrent = await Promise.allSettled([1, 2, 3].map(() => store.createCluster(request('delta'), start({ idempotencyKey: 'k2', requestHash: 'h3' }))));
       const ids = new Set(concurrent.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ body: { workflow: { id: string } } }>).value.body.workflow.id));
       assert.equal(ids.size, 1, 'concurrent retries with one key start one workflow');
+    });
+
+    it('lists the clusters the health monitor watches, with their machines, and keeps what it saw', async () => {
+      const accepted = await store.createCluster({ ...request('watched'), health: { unhealthyTimeoutSeconds: 20, maxUnhealthy: 1 } }, start());
+      const id = accepted.body.cluster.id;
+      assert.deepEqual(accepted.body.cluster.health, { unhealthyTimeoutSeconds: 20, startupTimeoutSeconds: 1200, remediation: 'replace', fencing: 'provider', maxUnhealthy: 1 });
+      const watched = async (): Promise<string[]> => (await store.listHealthTargets(500, undefined)).items.map((t) => t.cluster.id);
+      assert.ok(!(await watched()).includes(id), 'a cluster without an API endpoint is not watched');
+      await db('clusters').where({ id }).update({ api_endpoint: 'https://127.0.0.1:6443', status: 'Ready' });
+      await db('machines').insert({ id: `${id.slice(0, 30)}-m0`, cluster_id: id, pool: 'workers', name: 'watched-workers-0', role: 'worker', kubernetes_version: '1.31.4', phase: 'Running', node_status: 'Ready', created_at: '2026-11-23T00:00:00.000Z', updated_at: '2026-11-23T00:00:00.000Z', version: 1 });
+      const target = (await store.listHealthTargets(500, undefined)).items.find((t) => t.cluster.id === id);
+      assert.deepEqual(target?.machines.map((m) => [m.name, m.createdAt]), [['watched-workers-0', '2026-11-23T00:00:00.000Z']]);
+      const status = { state: 'Storm' as const, message: 'm', unhealthy: [{ machineId: 'x', name: 'n', reason: 'r', since: '2026-11-23T00:00:00.000Z' }], checkedAt: '2026-11-23T00:00:01.000Z' };
+      const version = (await db('clusters').where({ id }).first('version') as { version: number }).version;
+      await store.setHealthStatus(id, status);
+      assert.deepEqual((await store.getCluster(id)).healthStatus, status);
+      assert.equal((await db('clusters').where({ id }).first('version') as { version: number }).version, version, 'an observation changes no version');
+      await assert.rejects(store.setHealthStatus('no-such-cluster', status), { code: 'CX_NOT_FOUND' });
     });
 
     it('runs one mutating workflow per cluster', async () => {

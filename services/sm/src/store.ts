@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
-import type { AuditQuery, Cluster, ClusterCreateRequest, ClusterStatus, Node, Page } from '@cx/api-schemas';
+import type { AuditQuery, Cluster, ClusterCreateRequest, ClusterHealthStatus, ClusterStatus, Node, Page } from '@cx/api-schemas';
 import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
 import type { ScaleLimits } from '@cx/config';
 import { nowIso } from '@cx/service-kit';
@@ -95,6 +95,24 @@ export class StateStore {
     const row = await withDatabase(() => db<ClusterRow>('clusters').where({ id }).first());
     if (!row) throw new NotFoundError(`cluster ${id} does not exist`);
     return row as ClusterRow;
+  }
+
+  /**
+   * One page of what the node health monitor watches: clusters whose Kubernetes API is up and that
+   * are not being created or deleted, each with its machines.
+   */
+  async listHealthTargets(limit: number, cursor: string | undefined): Promise<Page<{ cluster: Cluster; machines: Machine[] }>> {
+    const query = this.db('clusters').whereNotNull('api_endpoint').whereIn('status', ['Ready', 'Updating']);
+    const { rows, nextCursor } = await keysetPage<ClusterRow>(query, limit, cursor);
+    const ids = rows.map((r) => r.id);
+    const machineRows = ids.length > 0 ? await withDatabase(() => this.db<MachineRow>('machines').whereIn('cluster_id', ids).orderBy('name')) as MachineRow[] : [];
+    return { items: rows.map((row) => ({ cluster: toCluster(row), machines: machineRows.filter((m) => m.cluster_id === row.id).map(toMachine) })), nextCursor };
+  }
+
+  /** Records what the health monitor saw; an observation, so it changes no version. */
+  async setHealthStatus(clusterId: string, status: ClusterHealthStatus): Promise<void> {
+    const changed = await withDatabase(() => this.db('clusters').where({ id: clusterId }).update({ health_status: JSON.stringify(status) }));
+    if (changed === 0) throw new NotFoundError(`cluster ${clusterId} does not exist`);
   }
 
   async listMachines(clusterId: string): Promise<Machine[]> {

@@ -19,6 +19,8 @@ import { scalePoolWorkflow } from './workflows/cluster-scale.js';
 import { upgradeClusterWorkflow } from './workflows/cluster-upgrade.js';
 import { rotateCaWorkflow } from './workflows/cluster-rotate-ca.js';
 import { applyHaConfigWorkflow, removeHaConfigWorkflow } from './workflows/ha-config.js';
+import { remediateNodeWorkflow } from './workflows/node-remediate.js';
+import { remediationWorker } from './remediation.js';
 
 export interface WfmApp {
   app: FastifyInstance;
@@ -59,6 +61,8 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   engine.register(rotateCaWorkflow);
   engine.register(applyHaConfigWorkflow);
   engine.register(removeHaConfigWorkflow);
+  engine.register(remediateNodeWorkflow);
+  const remediations = remediationWorker({ connection: workerConnection, prefix: config.redis.prefix, engine, sm, logger });
 
   const providers = async (): Promise<ProviderInfo[]> => {
     assertQueueUp();
@@ -86,8 +90,12 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   app.get('/api/v1/openapi.json', { config: { access: 'public' } }, async () => app.swagger());
   await app.register(async (scope) => publicRoutes(scope, { sm, engine, guard: new AccessGuard(sm), providers, infrastructure: new InfrastructureChecks(engine, sm, config.serviceToken!, providers), assertQueueUp, reads }), { prefix: '/api/v1' });
 
-  app.addHook('onReady', async () => { engine.start(); });
+  app.addHook('onReady', async () => {
+    engine.start();
+    void remediations.run();
+  });
   app.addHook('onClose', async () => {
+    await remediations.close();
     await engine.close();
     await sm.close();
     workerConnection.disconnect();

@@ -237,6 +237,13 @@ async function checkClusterRequest(body: ClusterCreateRequest, providers: Provid
     if (seen.has(pool.name)) throw new InputError(`node pool name ${pool.name} is used twice or is reserved`, [{ field: `body.nodePools.${i}.name`, message: 'must be unique and not control-plane' }]);
     seen.add(pool.name);
   }
+  // Fencing straight through a BMC needs a host that has one: only bare-metal machines do.
+  const bmcFencing: Array<[string, string | undefined]> = [['body.health.fencing', body.health?.fencing], ...(body.nodePools ?? []).map((p, i): [string, string | undefined] => [`body.nodePools.${i}.health.fencing`, p.health?.fencing])];
+  for (const [field, fencing] of bmcFencing) {
+    if (fencing && fencing !== 'provider' && body.provider !== 'baremetal') {
+      throw new InputError(`fencing ${fencing} powers off a host through its BMC, which only provider baremetal has; use fencing provider`, [{ field, message: 'must be provider unless the provider is baremetal' }]);
+    }
+  }
   return provider;
 }
 

@@ -1,0 +1,251 @@
+/**
+ * Node health monitor (seeds 000 and 004): watches the nodes of tenant clusters, reports what it
+ * sees to sm (the cluster's `healthStatus`) and hands every node that stayed unhealthy beyond its
+ * policy's timeout to wfm, which fences it and remediates it in a workflow.
+ *
+ * Clusters are split into shards; each shard is watched by one sddc replica at a time, under a
+ * Redis lease that replica renews. Replicas share the shards evenly (each takes ⌈shards / live
+ * replicas⌉), and a dead replica's shards are taken over once its leases expire. Nothing is a full
+ * mesh: a replica talks only to the API servers of its own shards' clusters.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  healthPolicyOf, maxUnhealthyCount, type Cluster, type ClusterHealthStatus, type UnhealthyNode,
+} from '@cx/api-schemas';
+import { FINISHED_JOB_RETENTION, remediationJobId, type RemediationRequest } from '@cx/queue-contracts';
+import type { Logger } from '@cx/service-kit';
+import type { HealthTarget, SmBootstrapClient, TenantAdminCredentials, WatchedMachine } from './sm.js';
+import { client, OUT_OF_SERVICE_TAINT, tenantCall } from './tenant.js';
+
+/** A node as the assessment needs it. */
+export interface ObservedNode {
+  name: string;
+  /** Status of the Ready condition: 'True', 'False' or 'Unknown' (absent: 'Unknown'). */
+  ready: string;
+  /** When the Ready condition last changed (ISO time). */
+  since: string;
+  message: string;
+  outOfService: boolean;
+}
+
+export interface Assessment {
+  status: ClusterHealthStatus;
+  /** Nodes due for remediation now (empty during a storm, or when the policy says none). */
+  remediate: RemediationRequest[];
+}
+
+/**
+ * Decides, from one look at a cluster's nodes, what is unhealthy and what must be remediated. Pure.
+ * A machine is unhealthy when its node's Ready condition is not True, when its node carries the
+ * out-of-service taint (it is being remediated), or when it has no node long after it was created.
+ * Every unhealthy node counts toward the storm guard at once, before its own timeout runs out, so a
+ * partition that takes several nodes is never mistaken for several node failures.
+ */
+export function assessHealth(cluster: Cluster, machines: WatchedMachine[], nodes: ReadonlyMap<string, ObservedNode>, now: number): Assessment {
+  const unhealthy: Array<UnhealthyNode & { due: boolean; remediation: string }> = [];
+  for (const machine of machines) {
+    const policy = healthPolicyOf({ health: cluster.health, nodePools: cluster.nodePools }, machine.pool);
+    const node = nodes.get(machine.name);
+    if (!node) {
+      const age = now - Date.parse(machine.createdAt);
+      if (age > policy.startupTimeoutSeconds * 1000) {
+        unhealthy.push({ machineId: machine.id, name: machine.name, reason: `no node registered ${Math.round(age / 1000)} s after the machine was created (startupTimeoutSeconds ${policy.startupTimeoutSeconds})`, since: machine.createdAt, due: true, remediation: policy.remediation });
+      }
+      continue;
+    }
+    if (node.ready === 'True' && !node.outOfService) continue;
+    const since = Date.parse(node.since) || now;
+    const seconds = Math.max(0, Math.round((now - since) / 1000));
+    const reason = node.outOfService
+      ? 'fenced and out of service, being remediated'
+      : `node Ready=${node.ready} for ${seconds} s${node.message ? ` (${node.message})` : ''}`;
+    unhealthy.push({ machineId: machine.id, name: machine.name, reason, since: new Date(since).toISOString(), due: !node.outOfService && now - since > policy.unhealthyTimeoutSeconds * 1000, remediation: policy.remediation });
+  }
+  const checkedAt = new Date(now).toISOString();
+  const report = unhealthy.map(({ machineId, name, reason, since }) => ({ machineId, name, reason, since }));
+  if (unhealthy.length === 0) return { status: { state: 'Healthy', message: `all ${machines.length} nodes are Ready`, unhealthy: [], checkedAt }, remediate: [] };
+
+  const limit = maxUnhealthyCount(cluster.health.maxUnhealthy, machines.length);
+  if (unhealthy.length > limit) {
+    return {
+      status: {
+        state: 'Storm', unhealthy: report, checkedAt,
+        message: `${unhealthy.length} of ${machines.length} nodes are unhealthy, more than maxUnhealthy (${cluster.health.maxUnhealthy} = ${limit}): nothing is fenced or remediated, as this looks like a partition or a shared failure rather than failed nodes. Remediation resumes once at most ${limit} are unhealthy; check the network and power of the cluster.`,
+      },
+      remediate: [],
+    };
+  }
+  // One workflow at a time holds a cluster: remediation waits for a create, scale, upgrade or an
+  // earlier remediation to finish (a machine being replaced has no node for a while).
+  const due = cluster.activeWorkflowId ? [] : unhealthy.filter((u) => u.due && u.remediation !== 'none');
+  const remediate = due.map((u) => ({ clusterId: cluster.id, machineId: u.machineId, machineName: u.name, reason: u.reason, since: u.since }));
+  const remediating = unhealthy.some((u) => u.reason.startsWith('fenced')) || remediate.length > 0;
+  const names = unhealthy.map((u) => `${u.name}: ${u.reason}`).join('; ');
+  const waiting = cluster.activeWorkflowId && unhealthy.some((u) => u.due && u.remediation !== 'none') ? ` (remediation waits for workflow ${cluster.activeWorkflowId} to finish)` : '';
+  return {
+    status: { state: remediating ? 'Remediating' : 'Unhealthy', message: `${remediating ? 'remediating' : 'unhealthy'}: ${names}${waiting}`, unhealthy: report, checkedAt },
+    remediate,
+  };
+}
+
+/** What the assessment needs of a Kubernetes Node. */
+export function observeNode(node: V1Node): ObservedNode {
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+  const since = ready?.lastTransitionTime ?? node.metadata?.creationTimestamp;
+  return {
+    name: node.metadata?.name ?? '',
+    ready: ready?.status ?? 'Unknown',
+    since: since ? new Date(since).toISOString() : new Date(0).toISOString(),
+    message: ready?.message ?? '',
+    outOfService: (node.spec?.taints ?? []).some((t) => t.key === OUT_OF_SERVICE_TAINT.key),
+  };
+}
+
+/** The shard of a cluster: a stable hash of its id. */
+export function shardOf(clusterId: string, shards: number): number {
+  return createHash('sha256').update(clusterId).digest().readUInt32BE(0) % shards;
+}
+
+// Renew or release a lease only while this replica still holds it.
+const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/**
+ * The shards this replica holds. Each replica announces itself in a sorted set (score: last seen),
+ * counts the live ones, and holds ⌈shards / live⌉ shards: it renews those it has, releases any
+ * surplus and takes free ones. A lease lasts `leaseMs`; a replica that stops renewing loses its
+ * shards to the others after that.
+ */
+export class ShardLeases {
+  readonly replicaId = randomUUID();
+  private readonly held = new Set<number>();
+
+  constructor(private readonly redis: Redis, private readonly prefix: string, readonly shards: number, private readonly leaseMs: number) {}
+
+  private key(shard: number): string {
+    return `${this.prefix}:health:shard:${shard}`;
+  }
+
+  /** Renews, balances and returns the shards held now. */
+  async refresh(now = Date.now()): Promise<ReadonlySet<number>> {
+    const replicas = `${this.prefix}:health:replicas`;
+    await this.redis.zadd(replicas, now, this.replicaId);
+    await this.redis.zremrangebyscore(replicas, '-inf', now - this.leaseMs);
+    const live = Math.max(1, await this.redis.zcard(replicas));
+    const fair = Math.ceil(this.shards / live);
+    for (const shard of [...this.held]) {
+      if (Number(await this.redis.eval(RENEW, 1, this.key(shard), this.replicaId, this.leaseMs)) !== 1) this.held.delete(shard);
+    }
+    for (const shard of [...this.held].slice(fair)) {
+      await this.redis.eval(RELEASE, 1, this.key(shard), this.replicaId);
+      this.held.delete(shard);
+    }
+    // Start at a different shard on each replica so that replicas do not all race for shard 0.
+    const start = Number.parseInt(this.replicaId.slice(0, 8), 16) % this.shards;
+    for (let i = 0; i < this.shards && this.held.size < fair; i++) {
+      const shard = (start + i) % this.shards;
+      if (this.held.has(shard)) continue;
+      if (await this.redis.set(this.key(shard), this.replicaId, 'PX', this.leaseMs, 'NX') === 'OK') this.held.add(shard);
+    }
+    return this.held;
+  }
+
+  async releaseAll(): Promise<void> {
+    for (const shard of this.held) await this.redis.eval(RELEASE, 1, this.key(shard), this.replicaId);
+    this.held.clear();
+    await this.redis.zrem(`${this.prefix}:health:replicas`, this.replicaId);
+  }
+}
+
+export interface HealthMonitorOptions {
+  sm: SmBootstrapClient;
+  leases: ShardLeases;
+  remediations: Queue<RemediationRequest>;
+  intervalMs: number;
+  logger: Logger;
+}
+
+/** How long admin credentials for a tenant API are reused (sm signs them for an hour). */
+const CREDENTIALS_TTL_MS = 5 * 60_000;
+/** Clusters checked at once by one replica. */
+const CONCURRENCY = 16;
+/** A status that did not change is written again after this long, so `checkedAt` stays meaningful. */
+const STATUS_REFRESH_MS = 60_000;
+const TARGET_PAGE = 200;
+
+export class HealthMonitor {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly credentials = new Map<string, { value: Promise<TenantAdminCredentials>; at: number }>();
+  private readonly reported = new Map<string, { key: string; at: number }>();
+
+  constructor(private readonly options: HealthMonitorOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.running) return; // a slow pass is not stacked on
+      this.running = this.pass().catch((error: unknown) => this.options.logger.warn({ err: error }, 'node health pass failed')).finally(() => { this.running = undefined; });
+    }, this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+    await this.options.leases.releaseAll().catch(() => undefined);
+  }
+
+  /** One look at every cluster of the shards this replica holds. */
+  async pass(now = Date.now()): Promise<void> {
+    const { leases, sm } = this.options;
+    const held = await leases.refresh(now);
+    if (held.size === 0) return;
+    let cursor: string | undefined;
+    for (let page = 0; page < 10_000; page++) {
+      const { items, nextCursor } = await sm.healthTargets(TARGET_PAGE, cursor);
+      const mine = items.filter((t) => held.has(shardOf(t.cluster.id, leases.shards)));
+      for (let i = 0; i < mine.length; i += CONCURRENCY) {
+        await Promise.all(mine.slice(i, i + CONCURRENCY).map((target) => this.check(target).catch((error: unknown) => {
+          this.options.logger.warn({ err: error, clusterId: target.cluster.id }, 'node health check failed');
+        })));
+      }
+      if (!nextCursor) break;
+      cursor = nextCursor;
+    }
+  }
+
+  private async check({ cluster, machines }: HealthTarget): Promise<void> {
+    const now = Date.now();
+    let assessment: Assessment;
+    try {
+      const credentials = await this.adminCredentials(cluster.id);
+      const nodes = (await tenantCall(() => client(credentials).makeApiClient(CoreV1Api).listNode({ timeoutSeconds: 10 }))).items.map(observeNode);
+      assessment = assessHealth(cluster, machines, new Map(nodes.map((n) => [n.name, n])), now);
+    } catch (error) {
+      this.credentials.delete(cluster.id); // perhaps the CA was rotated
+      // Nothing is remediated on what cannot be seen: a cluster whose API does not answer is Unknown.
+      assessment = { status: { state: 'Unknown', message: `the Kubernetes API of the cluster did not answer: ${(error as Error).message}`, unhealthy: [], checkedAt: new Date(now).toISOString() }, remediate: [] };
+    }
+    for (const request of assessment.remediate) {
+      await this.options.remediations.add('remediate', request, { jobId: remediationJobId(request), removeOnComplete: FINISHED_JOB_RETENTION, removeOnFail: FINISHED_JOB_RETENTION, attempts: 120, backoff: { type: 'fixed', delay: 5_000 } });
+    }
+    const { status } = assessment;
+    const key = JSON.stringify([status.state, status.unhealthy.map((u) => [u.name, u.reason.replace(/\d+ s\b/g, '')])]);
+    const last = this.reported.get(cluster.id);
+    if (last && last.key === key && now - last.at < STATUS_REFRESH_MS) return;
+    await this.options.sm.setHealthStatus(cluster.id, status);
+    this.reported.set(cluster.id, { key, at: now });
+  }
+
+  private adminCredentials(clusterId: string): Promise<TenantAdminCredentials> {
+    const cached = this.credentials.get(clusterId);
+    if (cached && Date.now() - cached.at < CREDENTIALS_TTL_MS) return cached.value;
+    const value = this.options.sm.adminCredentials(clusterId);
+    value.catch(() => this.credentials.delete(clusterId));
+    this.credentials.set(clusterId, { value, at: Date.now() });
+    return value;
+  }
+}
