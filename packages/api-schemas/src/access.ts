@@ -217,7 +217,8 @@ export const hostSchema = {
     bmc: { type: 'object', properties: { protocol: { type: 'string' }, address: { type: 'string' }, username: { type: 'string' }, insecure: { type: 'boolean' }, hasCaCert: { type: 'boolean' }, systemId: { type: ['string', 'null'] } } },
     bootMac: { type: ['string', 'null'] }, addresses: { type: 'array', items: { type: 'string' } }, labels: { type: 'object', additionalProperties: { type: 'string' } },
     capacity: { type: 'object', properties: { vcpus: { type: 'integer' }, memoryMiB: { type: 'integer' }, diskGiB: { type: 'integer' } } },
-    state: { type: 'string', enum: ['available', 'claimed'] },
+    state: { type: 'string', enum: ['available', 'claimed', 'cleaning'], description: 'cleaning: booted into the cleaning image after its machine was deleted with hostCleanup wipe; available again once it has powered itself off' },
+    cleaningSince: { type: ['string', 'null'] },
     claim: { type: ['object', 'null'], properties: { clusterId: { type: 'string' }, machineId: { type: 'string' }, machineName: { type: 'string' }, claimedAt: { type: 'string' } } },
     createdBy: { type: 'string' }, createdAt: { type: 'string' }, updatedAt: { type: 'string' },
   },
@@ -226,7 +227,7 @@ export interface Host {
   id: string; name: string;
   bmc: { protocol: 'redfish' | 'ipmi'; address: string; username: string; insecure: boolean; hasCaCert: boolean; systemId: string | null };
   bootMac: string | null; addresses: string[]; labels: Record<string, string>; capacity: { vcpus: number; memoryMiB: number; diskGiB: number };
-  state: 'available' | 'claimed'; claim: { clusterId: string; machineId: string; machineName: string; claimedAt: string } | null;
+  state: 'available' | 'claimed' | 'cleaning'; cleaningSince: string | null; claim: { clusterId: string; machineId: string; machineName: string; claimedAt: string } | null;
   createdBy: string; createdAt: string; updatedAt: string;
 }
 

@@ -83,6 +83,8 @@ const nodeSchedulingProperties = {
 export interface Taint { key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }
 
 export const REMEDIATIONS = ['none', 'reboot', 'replace'] as const;
+export const HOST_CLEANUPS = ['power-off', 'wipe'] as const;
+export type HostCleanup = (typeof HOST_CLEANUPS)[number];
 export const FENCING_METHODS = ['provider', 'redfish', 'ipmi'] as const;
 export type Remediation = (typeof REMEDIATIONS)[number];
 export type FencingMethod = (typeof FENCING_METHODS)[number];
@@ -153,7 +155,8 @@ export const clusterCreateRequestSchema = {
     },
     nodePools: { type: 'array', maxItems: MAX_POOLS, default: [], items: nodePoolRequestSchema },
     resourceGroup: { type: 'string', minLength: 1, maxLength: 64, description: 'Id or name of the resource group the cluster belongs to (its quotas apply); absent: none, which needs a global grant' },
-    health: { ...healthPolicySchema, description: 'Node health policy; absent fields take the defaults (docs/high-availability.md)' },
+    health: { ...healthPolicySchema, description: 'Node health policy; absent fields take the defaults (docs/node-health.md)' },
+    hostCleanup: { type: 'string', enum: HOST_CLEANUPS, description: 'baremetal only: what happens to a host when its machine is deleted. power-off (default): powered off and free at once; wipe: booted once into the cleaning image (baremetal.wipeImageUrl, else PXE), free again once it has powered itself off' },
   },
 } as const;
 export interface MachineSize { vcpus?: number; memoryMiB?: number }
@@ -167,6 +170,7 @@ export interface ClusterCreateRequest {
   nodePools: NodePoolRequest[];
   resourceGroup?: string;
   health?: HealthPolicy;
+  hostCleanup?: HostCleanup;
 }
 
 export const workflowRefSchema = { type: 'object', required: ['id'], properties: { id: { type: 'string' }, status: { type: 'string', enum: WORKFLOW_STATUSES } } } as const;

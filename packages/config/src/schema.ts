@@ -144,6 +144,8 @@ export const configSchema = {
       type: 'object', additionalProperties: false, default: {},
       properties: {
         installerImageUrl: { type: 'string', pattern: '^https?://', description: 'Installer image the BMC boots once as virtual media (Redfish) when a host becomes a machine; without it hosts boot once from the network (PXE). See docs/providers/baremetal.md.' },
+        wipeImageUrl: { type: 'string', pattern: '^https?://', description: 'Cleaning image the BMC boots once as virtual media when a machine of a cluster with hostCleanup wipe is deleted: it erases the disks and powers the host off; without it hosts boot once from the network (PXE). See docs/providers/baremetal.md.' },
+        cleaningCheckSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 10, description: 'How often sddc looks for hosts whose cleaning image has powered them off, to return them to the free pool.' },
       },
     },
     log: {
@@ -172,7 +174,7 @@ export interface CxConfig {
   limits: ScaleLimits;
   kwok: { binariesFile?: string; dataDir?: string };
   ha: { keepalivedImage: string; healthMonitor: boolean; healthIntervalSeconds: number; healthShards: number };
-  baremetal: { installerImageUrl?: string };
+  baremetal: { installerImageUrl?: string; wipeImageUrl?: string; cleaningCheckSeconds: number };
   log: { level: string };
 }
 

@@ -190,6 +190,44 @@ describe('BareMetalProvider with one host', () => {
     }
   });
 
+  it('with cleanup wipe, a deleted host boots the cleaning image and is free again only once it has powered itself off', async () => {
+    const server: Server = createServer((_req, res) => res.end(Buffer.alloc(64 * 1024)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const wipeImageUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/wipe.iso`;
+    const inventory = new MemoryHostInventory([host('rf-wipe', rfAccess, 0, system.mac)], 'wipe');
+    const provider = new BareMetalProvider({ inventory, wipeImageUrl, powerTimeoutMs: 40_000 });
+    const cd = `${systemPath}/VirtualMedia/Cd`;
+    try {
+      await provider.ensureMachine(spec(4));
+      await provider.deleteMachine(cluster, spec(4).machineId);
+      // sushy applies a power change after a short random delay.
+      let booted = await rawRedfish<RawSystem>(systemPath);
+      for (let i = 0; i < 80 && booted.PowerState !== 'On'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        booted = await rawRedfish<RawSystem>(systemPath);
+      }
+      assert.equal(booted.PowerState, 'On', 'the host runs its cleaning image');
+      assert.equal(booted.Boot.BootSourceOverrideTarget, 'Cd');
+      assert.equal((await rawRedfish<{ Image: string }>(cd)).Image, wipeImageUrl);
+      assert.deepEqual((await inventory.cleaning()).map((h) => h.name), ['rf-wipe']);
+      await rejectsWith(provider.ensureMachine(spec(5)), 'CX_PROVIDER_ERROR', 'NoFreeHost');
+      assert.deepEqual(await provider.sweepCleaning(), [], 'a host still cleaning is not returned');
+
+      // The cleaning image powers the host off when it is done (here: the test, through the BMC).
+      await connectBmc(rfAccess, { powerTimeoutMs: 40_000 }).power('off');
+      assert.deepEqual(await provider.sweepCleaning(), ['rf-wipe']);
+      assert.equal((await rawRedfish<{ Inserted: boolean }>(cd)).Inserted, false, 'the cleaning image was ejected');
+      assert.deepEqual(await inventory.cleaning(), []);
+      await provider.ensureMachine(spec(5));
+      await provider.setPower(cluster, spec(5).machineId, 'off');
+      await inventory.release(cluster, spec(5).machineId);
+    } finally {
+      await provider.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('an IPMI host that refuses the boot device is still powered on', async () => {
     const provider = new BareMetalProvider({ inventory: new MemoryHostInventory([host('ipmi-last', ipAccess, 0)]), powerTimeoutMs: 20_000 });
     try {

@@ -1,6 +1,6 @@
 import { refused } from '@cx/provider-kit';
 import type { MachineSpec } from '@cx/sddc-contract';
-import type { BareMetalHost, HostClaim, HostInventory } from './types.js';
+import type { BareMetalHost, HostCleanup, HostClaim, HostInventory } from './types.js';
 
 /**
  * A host inventory held in memory: for tests and single-process labs (the real one is kept in
@@ -8,13 +8,15 @@ import type { BareMetalHost, HostClaim, HostInventory } from './types.js';
  */
 export class MemoryHostInventory implements HostInventory {
   private readonly byMachine = new Map<string, HostClaim>();
+  private readonly beingCleaned = new Set<string>();
 
-  constructor(private readonly hosts: readonly BareMetalHost[]) {}
+  /** `cleanup` is given to every claim (the real inventory takes it from the claiming cluster). */
+  constructor(private readonly hosts: readonly BareMetalHost[], private readonly cleanup: HostCleanup = 'power-off') {}
 
   async claim(spec: MachineSpec): Promise<BareMetalHost> {
     const existing = this.byMachine.get(key(spec.clusterId, spec.machineId));
     if (existing) return existing.host;
-    const taken = new Set([...this.byMachine.values()].map((claim) => claim.host.id));
+    const taken = new Set([...this.byMachine.values()].map((claim) => claim.host.id).concat([...this.beingCleaned]));
     const wanted = spec.resources ?? {};
     // A host labelled cx/pool serves that pool only; an unlabelled host serves any pool.
     const host = this.hosts.find((candidate) => !taken.has(candidate.id)
@@ -25,8 +27,9 @@ export class MemoryHostInventory implements HostInventory {
     if (!host) {
       throw refused(`no free host for machine ${spec.name} in pool ${spec.pool} (${this.hosts.length} hosts, ${taken.size} claimed); register more hosts or free one`, 'NoFreeHost');
     }
-    this.byMachine.set(key(spec.clusterId, spec.machineId), { host, clusterId: spec.clusterId, machineId: spec.machineId, machineName: spec.name });
-    return host;
+    const claimed = { ...host, cleanup: this.cleanup };
+    this.byMachine.set(key(spec.clusterId, spec.machineId), { host: claimed, clusterId: spec.clusterId, machineId: spec.machineId, machineName: spec.name });
+    return claimed;
   }
 
   async claimOf(clusterId: string, machineId: string): Promise<BareMetalHost | null> {
@@ -37,8 +40,18 @@ export class MemoryHostInventory implements HostInventory {
     return [...this.byMachine.values()].filter((claim) => claim.clusterId === clusterId);
   }
 
-  async release(clusterId: string, machineId: string): Promise<void> {
+  async release(clusterId: string, machineId: string, cleaning = false): Promise<void> {
+    const claim = this.byMachine.get(key(clusterId, machineId));
+    if (claim && cleaning) this.beingCleaned.add(claim.host.id);
     this.byMachine.delete(key(clusterId, machineId));
+  }
+
+  async cleaning(): Promise<BareMetalHost[]> {
+    return this.hosts.filter((host) => this.beingCleaned.has(host.id));
+  }
+
+  async cleaned(hostId: string): Promise<void> {
+    this.beingCleaned.delete(hostId);
   }
 }
 

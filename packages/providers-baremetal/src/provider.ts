@@ -20,8 +20,8 @@ export interface BareMetalProviderOptions {
   installerImageUrl?: string;
   /** How long a power-off may take to be read back as off; default 60 s. */
   powerTimeoutMs?: number;
-  /** What deleting a machine does to its host before releasing it; default 'power-off-only'. */
-  deprovision?: 'none' | 'power-off-only';
+  /** Cleaning image (ISO) a host boots once as virtual media when its machine is deleted with cleanup wipe; else it boots once from the network (PXE). */
+  wipeImageUrl?: string;
   /** Deadline of one BMC request or ipmitool run. */
   bmcTimeoutMs?: number;
 }
@@ -52,7 +52,7 @@ export class BareMetalProvider implements Provider {
       let state = await bmc.powerState();
       const key = machineKey(spec.clusterId, spec.machineId);
       if (state === 'off' && !this.started.has(key)) {
-        await this.bootInstaller(bmc);
+        await this.bootOnce(bmc, this.options.installerImageUrl);
         await bmc.power('on');
         this.started.add(key);
         state = await bmc.powerState();
@@ -74,11 +74,33 @@ export class BareMetalProvider implements Provider {
       const host = await this.inventory.claimOf(clusterId, machineId);
       if (!host) return;
       const bmc = this.bmc(host);
-      if ((this.options.deprovision ?? 'power-off-only') === 'power-off-only') await bmc.power('off');
+      // Off first, always (and seen off): the cluster's workloads stop before anything else happens.
+      await bmc.power('off');
       if (bmc.ejectMedia && this.options.installerImageUrl) await bmc.ejectMedia();
-      await this.inventory.release(clusterId, machineId);
+      const wipe = host.cleanup === 'wipe';
+      if (wipe) {
+        await this.bootOnce(bmc, this.options.wipeImageUrl);
+        await bmc.power('on');
+      }
+      await this.inventory.release(clusterId, machineId, wipe);
       this.started.delete(machineKey(clusterId, machineId));
     });
+  }
+
+  /**
+   * Returns to the free pool every host whose cleaning image has finished, which it shows by
+   * powering the host off; its virtual media is ejected first. Answers the hosts returned.
+   */
+  async sweepCleaning(): Promise<string[]> {
+    const done: string[] = [];
+    for (const host of await this.inventory.cleaning()) {
+      const bmc = this.bmc(host);
+      if ((await bmc.powerState()) !== 'off') continue;
+      if (bmc.ejectMedia && this.options.wipeImageUrl) await bmc.ejectMedia();
+      await this.inventory.cleaned(host.id);
+      done.push(host.name);
+    }
+    return done;
   }
 
   async listMachines(clusterId: string): Promise<MachineStatus[]> {
@@ -103,11 +125,11 @@ export class BareMetalProvider implements Provider {
     await Promise.all(bmcs.map((bmc) => bmc.close()));
   }
 
-  /** Boot once from the installer: virtual CD when configured and supported, else the network. */
-  private async bootInstaller(bmc: Bmc): Promise<void> {
+  /** Boot once from `imageUrl` as a virtual CD when given and supported, else from the network. */
+  private async bootOnce(bmc: Bmc, imageUrl: string | undefined): Promise<void> {
     try {
-      if (this.options.installerImageUrl && bmc.insertMedia) {
-        await bmc.insertMedia(this.options.installerImageUrl);
+      if (imageUrl && bmc.insertMedia) {
+        await bmc.insertMedia(imageUrl);
         await bmc.setBootOnce('cd');
       } else {
         await bmc.setBootOnce('pxe');

@@ -26,7 +26,15 @@ export interface BareMetalHost {
   addresses: string[];
   labels: Record<string, string>;
   capacity: { vcpus: number; memoryMiB: number; diskGiB: number };
+  /** What deleting the machine that holds the host does to it (chosen by that machine's cluster); default power-off. */
+  cleanup?: HostCleanup;
 }
+
+/**
+ * power-off: the host is powered off (and seen off) and free at once. wipe: it is booted once into
+ * a cleaning image that erases its disks and powers it off; it is free again only then.
+ */
+export type HostCleanup = 'power-off' | 'wipe';
 
 /** Which machine holds a host. */
 export interface HostClaim {
@@ -42,7 +50,12 @@ export interface HostInventory {
   claim(spec: MachineSpec): Promise<BareMetalHost>;
   claimOf(clusterId: string, machineId: string): Promise<BareMetalHost | null>;
   claims(clusterId: string): Promise<HostClaim[]>;
-  release(clusterId: string, machineId: string): Promise<void>;
+  /** Frees the host; with `cleaning`, it is held back (state cleaning) until `cleaned`. */
+  release(clusterId: string, machineId: string, cleaning?: boolean): Promise<void>;
+  /** Hosts released for cleaning that are not yet free again. */
+  cleaning(): Promise<BareMetalHost[]>;
+  /** Returns a cleaned host to the free pool. */
+  cleaned(hostId: string): Promise<void>;
 }
 
 export type BootDevice = 'pxe' | 'cd' | 'disk';

@@ -60,7 +60,8 @@ export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: S
       registry.register(kwok, kwok);
     }
     if (name === 'baremetal') {
-      const baremetal = new BareMetalProvider({ inventory: sm.hostInventory(), ...(config.baremetal.installerImageUrl ? { installerImageUrl: config.baremetal.installerImageUrl } : {}) });
+      const { installerImageUrl, wipeImageUrl } = config.baremetal;
+      const baremetal = new BareMetalProvider({ inventory: sm.hostInventory(), ...(installerImageUrl ? { installerImageUrl } : {}), ...(wipeImageUrl ? { wipeImageUrl } : {}) });
       registry.register(baremetal, tenantNodeReader(baremetal, sm));
     }
     if (name === 'vsphere') factories.set(name, new VsphereProviderFactory({}));
@@ -110,6 +111,17 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
     ? new HealthMonitor({ sm, remediations, intervalMs, logger, leases: new ShardLeases(connection, config.redis.prefix, config.ha.healthShards, 3 * intervalMs) })
     : undefined;
 
+  // Hosts released for wiping come back to the free pool once their cleaning image powered them off.
+  const baremetal = config.sddc.providers.includes('baremetal') ? (await providers.resolve('baremetal', '')).provider : undefined;
+  const sweep = baremetal instanceof BareMetalProvider
+    ? setInterval(() => {
+      baremetal.sweepCleaning()
+        .then((hosts) => { if (hosts.length > 0) logger.info({ hosts }, 'cleaned hosts are free again'); })
+        .catch((error: unknown) => logger.warn({ err: error }, 'cannot check the hosts being cleaned'));
+    }, config.baremetal.cleaningCheckSeconds * 1000)
+    : undefined;
+  sweep?.unref();
+
   const timer = setInterval(() => { advertise().catch((error: unknown) => logger.warn({ err: error }, 'cannot advertise providers')); }, ADVERTISE_INTERVAL_MS);
   timer.unref();
 
@@ -120,6 +132,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   });
   app.addHook('onClose', async () => {
     clearInterval(timer);
+    clearInterval(sweep);
     await monitor?.stop();
     await remediations.close();
     await worker.close();

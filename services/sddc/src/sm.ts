@@ -48,7 +48,9 @@ export class SmBootstrapClient {
       claim: (spec: MachineSpec) => this.call<BareMetalHost>('POST', '/host-claims', { spec }),
       claimOf: async (clusterId, machineId) => (await this.call<{ host: BareMetalHost | null }>('GET', claimPath(clusterId, machineId))).host,
       claims: async (clusterId) => (await this.call<{ items: HostClaim[] }>('GET', `/host-claims/${encodeURIComponent(clusterId)}`)).items,
-      release: async (clusterId, machineId) => { await this.call('DELETE', claimPath(clusterId, machineId)); },
+      release: async (clusterId, machineId, cleaning = false) => { await this.call('DELETE', `${claimPath(clusterId, machineId)}${cleaning ? '?cleaning=true' : ''}`); },
+      cleaning: async () => (await this.call<{ items: BareMetalHost[] }>('GET', '/host-cleaning')).items,
+      cleaned: async (hostId) => { await this.call('POST', `/host-cleaning/${encodeURIComponent(hostId)}/done`); },
     };
   }
 

@@ -74,5 +74,26 @@ for (const target of testDatabases) {
       const cp = await hosts.claim(spec('fit', 'cp', { role: 'control-plane', pool: 'control-plane' }));
       assert.equal(cp.name, 'h-cp', 'the control plane prefers the host labelled for it');
     });
+
+    it('holds back a host released for wiping until it is cleaned, with the cleanup its cluster chose', async () => {
+      const now = '2026-11-23T00:00:00.000Z';
+      await db('clusters').insert({ id: 'wiper', name: 'wiper', provider: 'baremetal', kubernetes_version: '1.37.2', status: 'Ready', spec: JSON.stringify({ hostCleanup: 'wipe' }), created_by: 'root', created_at: now, updated_at: now, version: 1 });
+      for (const h of (await hosts.list(50, undefined)).items) if (h.state === 'available') await hosts.delete(h.id);
+      await hosts.create(host('h-wipe'), 'root');
+      const claimed = await hosts.claim(spec('wiper', 'w0'));
+      assert.equal(claimed.cleanup, 'wipe');
+      await hosts.release('wiper', 'w0', true);
+      const cleaning = await hosts.get('h-wipe');
+      assert.equal(cleaning.state, 'cleaning');
+      assert.ok(cleaning.cleaningSince);
+      assert.deepEqual((await hosts.cleaning()).map((h) => [h.name, h.bmc.password]), [['h-wipe', BMC_PASSWORD]]);
+      await assert.rejects(hosts.claim(spec('other', 'o0')), (error: { details?: { reason?: string } }) => error.details?.reason === 'NoFreeHost');
+      await hosts.cleaned(claimed.id);
+      assert.equal((await hosts.get('h-wipe')).state, 'available');
+      // A cluster that chose nothing powers off only.
+      const plain = await hosts.claim(spec('other', 'o0'));
+      assert.equal(plain.cleanup, 'power-off');
+      await hosts.release('other', 'o0');
+    });
   });
 }

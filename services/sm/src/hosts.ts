@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
-import type { Host, HostCreateRequest, Page } from '@cx/api-schemas';
+import type { Host, HostCleanup, HostCreateRequest, Page } from '@cx/api-schemas';
 import { ConflictError, NotFoundError, ProviderError } from '@cx/errors';
 import type { MachineSpec } from '@cx/sddc-contract';
 import { nowIso } from '@cx/service-kit';
@@ -17,7 +17,7 @@ interface HostRow {
   id: string; name: string; bmc_protocol: 'redfish' | 'ipmi'; bmc_address: string; bmc_username: string; bmc_secret: string;
   bmc_ca_cert: string | null; bmc_insecure: number | boolean; bmc_system_id: string | null; boot_mac: string | null;
   addresses: string; labels: string; capacity: string; cluster_id: string | null; machine_id: string | null; machine_name: string | null;
-  claimed_at: string | null; created_by: string; created_at: string; updated_at: string; version: number;
+  claimed_at: string | null; cleanup: string | null; cleaning_since: string | null; created_by: string; created_at: string; updated_at: string; version: number;
 }
 
 /** A host as the baremetal provider needs it: with its BMC password (sddc only, never the public API). */
@@ -25,6 +25,7 @@ export interface RevealedHost {
   id: string; name: string;
   bmc: { protocol: 'redfish' | 'ipmi'; address: string; username: string; password: string; caCert: string | null; insecure: boolean; systemId?: string };
   bootMac?: string; addresses: string[]; labels: Record<string, string>; capacity: { vcpus: number; memoryMiB: number; diskGiB: number };
+  cleanup?: HostCleanup;
 }
 
 /** Label that reserves a host for the machines of one pool. */
@@ -75,7 +76,9 @@ export class Hosts {
   async claim(spec: MachineSpec): Promise<RevealedHost> {
     const held = await this.claimOf(spec.clusterId, spec.machineId);
     if (held) return held;
-    const free = await withDatabase(() => this.db<HostRow>('hosts').whereNull('machine_id').orderBy('name')) as HostRow[];
+    const free = await withDatabase(() => this.db<HostRow>('hosts').whereNull('machine_id').whereNull('cleaning_since').orderBy('name')) as HostRow[];
+    const cluster = await withDatabase(() => this.db('clusters').where({ id: spec.clusterId }).first('spec')) as { spec: string } | undefined;
+    const cleanup: HostCleanup = (cluster ? (JSON.parse(cluster.spec) as { hostCleanup?: HostCleanup }).hostCleanup : undefined) ?? 'power-off';
     const fits = free.filter((row) => {
       const labels = JSON.parse(row.labels) as Record<string, string>;
       const capacity = JSON.parse(row.capacity) as RevealedHost['capacity'];
@@ -85,10 +88,10 @@ export class Hosts {
     }).sort((a, b) => Number(JSON.parse(b.labels)[POOL_LABEL] === spec.pool) - Number(JSON.parse(a.labels)[POOL_LABEL] === spec.pool));
     for (const row of fits) {
       try {
-        const won = await withDatabase(() => this.db('hosts').where({ id: row.id, version: row.version }).whereNull('machine_id').update({
-          cluster_id: spec.clusterId, machine_id: spec.machineId, machine_name: spec.name, claimed_at: nowIso(), updated_at: nowIso(), version: row.version + 1,
+        const won = await withDatabase(() => this.db('hosts').where({ id: row.id, version: row.version }).whereNull('machine_id').whereNull('cleaning_since').update({
+          cluster_id: spec.clusterId, machine_id: spec.machineId, machine_name: spec.name, claimed_at: nowIso(), cleanup, updated_at: nowIso(), version: row.version + 1,
         }));
-        if (won === 1) return this.reveal({ ...row, cluster_id: spec.clusterId, machine_id: spec.machineId });
+        if (won === 1) return this.reveal({ ...row, cluster_id: spec.clusterId, machine_id: spec.machineId, cleanup });
       } catch (error) {
         // The same machine claimed another host concurrently (machine_id is unique): that one is its host.
         if (!isUniqueViolation(error)) throw error;
@@ -109,11 +112,23 @@ export class Hosts {
     return rows.map((row) => ({ host: this.reveal(row), clusterId, machineId: row.machine_id!, machineName: row.machine_name ?? '' }));
   }
 
-  /** Frees the machine's host; a machine that holds none is a success. */
-  async release(clusterId: string, machineId: string): Promise<void> {
+  /** Frees the machine's host (held back as cleaning with `cleaning`); a machine that holds none is a success. */
+  async release(clusterId: string, machineId: string, cleaning = false): Promise<void> {
     await withDatabase(() => this.db('hosts').where({ cluster_id: clusterId, machine_id: machineId }).update({
-      cluster_id: null, machine_id: null, machine_name: null, claimed_at: null, updated_at: nowIso(), version: this.db.raw('version + 1'),
+      cluster_id: null, machine_id: null, machine_name: null, claimed_at: null, cleanup: null, cleaning_since: cleaning ? nowIso() : null,
+      updated_at: nowIso(), version: this.db.raw('version + 1'),
     }));
+  }
+
+  /** Hosts being cleaned, for sddc to see which have finished. */
+  async cleaning(): Promise<RevealedHost[]> {
+    const rows = await withDatabase(() => this.db<HostRow>('hosts').whereNotNull('cleaning_since').orderBy('name')) as HostRow[];
+    return rows.map((row) => this.reveal(row));
+  }
+
+  /** A cleaned host is free again. */
+  async cleaned(hostId: string): Promise<void> {
+    await withDatabase(() => this.db('hosts').where({ id: hostId }).whereNotNull('cleaning_since').update({ cleaning_since: null, updated_at: nowIso(), version: this.db.raw('version + 1') }));
   }
 
   private reveal(row: HostRow): RevealedHost {
@@ -126,6 +141,7 @@ export class Hosts {
       },
       ...(row.boot_mac ? { bootMac: row.boot_mac } : {}),
       addresses: JSON.parse(row.addresses) as string[], labels: JSON.parse(row.labels) as Record<string, string>, capacity: JSON.parse(row.capacity) as RevealedHost['capacity'],
+      ...(row.cleanup ? { cleanup: row.cleanup as HostCleanup } : {}),
     };
   }
 
@@ -141,7 +157,7 @@ function toHost(row: HostRow): Host {
     id: row.id, name: row.name,
     bmc: { protocol: row.bmc_protocol, address: row.bmc_address, username: row.bmc_username, insecure: row.bmc_insecure === true || row.bmc_insecure === 1, hasCaCert: row.bmc_ca_cert !== null, systemId: row.bmc_system_id },
     bootMac: row.boot_mac, addresses: JSON.parse(row.addresses) as string[], labels: JSON.parse(row.labels) as Record<string, string>,
-    capacity: JSON.parse(row.capacity) as Host['capacity'], state: row.machine_id ? 'claimed' : 'available',
+    capacity: JSON.parse(row.capacity) as Host['capacity'], state: row.machine_id ? 'claimed' : row.cleaning_since ? 'cleaning' : 'available', cleaningSince: row.cleaning_since ?? null,
     claim: row.machine_id ? { clusterId: row.cluster_id!, machineId: row.machine_id, machineName: row.machine_name ?? '', claimedAt: row.claimed_at ?? '' } : null,
     createdBy: row.created_by, createdAt: row.created_at, updatedAt: row.updated_at,
   };

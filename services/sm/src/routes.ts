@@ -127,8 +127,15 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
   app.get<{ Params: { clusterId: string } }>('/host-claims/:clusterId', async (request) => ({ items: await deps.hosts.claims(request.params.clusterId) }));
   app.get<{ Params: { clusterId: string; machineId: string } }>('/host-claims/:clusterId/:machineId', { schema: { params: claimParams } },
     async (request) => ({ host: await deps.hosts.claimOf(request.params.clusterId, request.params.machineId) }));
-  app.delete<{ Params: { clusterId: string; machineId: string } }>('/host-claims/:clusterId/:machineId', { schema: { params: claimParams } }, async (request, reply) => {
-    await deps.hosts.release(request.params.clusterId, request.params.machineId);
+  app.get('/host-cleaning', async () => ({ items: await deps.hosts.cleaning() }));
+  app.post<{ Params: { id: string } }>('/host-cleaning/:id/done', { schema: { params: idParams } }, async (request, reply) => {
+    await deps.hosts.cleaned(request.params.id);
+    return reply.code(204).send();
+  });
+  app.delete<{ Params: { clusterId: string; machineId: string }; Querystring: { cleaning?: boolean } }>('/host-claims/:clusterId/:machineId', {
+    schema: { params: claimParams, querystring: { type: 'object', properties: { cleaning: { type: 'boolean', default: false } } } },
+  }, async (request, reply) => {
+    await deps.hosts.release(request.params.clusterId, request.params.machineId, request.query.cleaning === true);
     return reply.code(204).send();
   });
   app.post<{ Params: { id: string }; Body: { userId: string } }>('/clusters/:id/kubeconfig', {

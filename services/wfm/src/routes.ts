@@ -237,6 +237,9 @@ async function checkClusterRequest(body: ClusterCreateRequest, providers: Provid
     if (seen.has(pool.name)) throw new InputError(`node pool name ${pool.name} is used twice or is reserved`, [{ field: `body.nodePools.${i}.name`, message: 'must be unique and not control-plane' }]);
     seen.add(pool.name);
   }
+  if (body.hostCleanup && body.provider !== 'baremetal') {
+    throw new InputError(`hostCleanup is what happens to a bare-metal host when its machine is deleted; provider ${body.provider} has no hosts`, [{ field: 'body.hostCleanup', message: 'only for provider baremetal' }]);
+  }
   // Fencing straight through a BMC needs a host that has one: only bare-metal machines do.
   const bmcFencing: Array<[string, string | undefined]> = [['body.health.fencing', body.health?.fencing], ...(body.nodePools ?? []).map((p, i): [string, string | undefined] => [`body.nodePools.${i}.health.fencing`, p.health?.fencing])];
   for (const [field, fencing] of bmcFencing) {
