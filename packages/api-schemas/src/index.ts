@@ -151,6 +151,8 @@ export const clusterCreateRequestSchema = {
       properties: {
         count: { type: 'integer', enum: [1, 3, 5, 7], description: 'Odd, so that etcd keeps quorum' }, ...machineSizeProperties,
         schedulable: { type: 'boolean', default: false, description: 'Run workloads on the control-plane nodes too (no control-plane taint): the three-node converged topology' },
+        vipPool: { type: 'string', minLength: 1, maxLength: 128, description: 'IP pool (id or name) the control-plane VIP is allocated from: the API is then reached at <VIP>:8443, kept by keepalived + haproxy static pods on the control-plane machines (docs/high-availability.md). Not for sim and kwok' },
+        vipInterface: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,15}$', default: 'eth0', description: 'Network interface of the control-plane machines that carries the VIP' },
       },
     },
     nodePools: { type: 'array', maxItems: MAX_POOLS, default: [], items: nodePoolRequestSchema },
@@ -166,7 +168,7 @@ export interface ClusterCreateRequest {
   name: string;
   provider: string;
   kubernetesVersion: string;
-  controlPlane: { count: number; schedulable?: boolean } & MachineSize;
+  controlPlane: { count: number; schedulable?: boolean; vipPool?: string; vipInterface?: string } & MachineSize;
   nodePools: NodePoolRequest[];
   resourceGroup?: string;
   health?: HealthPolicy;
@@ -185,6 +187,7 @@ export const clusterSchema = {
     nodePools: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, count: { type: 'integer' }, vcpus: { type: 'integer' }, memoryMiB: { type: 'integer' }, labels: { type: 'object', additionalProperties: { type: 'string' } }, taints: { type: 'array', items: { type: 'object', additionalProperties: true } } } } },
     activeWorkflowId: { type: ['string', 'null'] }, resourceGroupId: { type: ['string', 'null'] },
     apiEndpoint: { type: ['string', 'null'], description: 'URL of the cluster\'s Kubernetes API, once its control plane is up' },
+    apiVip: { type: ['string', 'null'], description: 'The control-plane VIP allocated from controlPlane.vipPool' },
     health: { type: 'object', additionalProperties: true, description: 'The node health policy, defaults filled in' },
     healthStatus: {
       type: ['object', 'null'], description: 'What the node health monitor saw last (null until it has looked)',
@@ -199,7 +202,7 @@ export const clusterSchema = {
 export interface Cluster {
   id: string; name: string; provider: string; kubernetesVersion: string; status: ClusterStatus; statusMessage: string | null;
   controlPlane: { count: number; schedulable?: boolean } & MachineSize; nodePools: NodePoolRequest[]; activeWorkflowId: string | null; resourceGroupId: string | null; apiEndpoint: string | null;
-  health: EffectiveHealthPolicy; healthStatus: ClusterHealthStatus | null;
+  apiVip: string | null; health: EffectiveHealthPolicy; healthStatus: ClusterHealthStatus | null;
   createdBy: string; createdAt: string; updatedAt: string;
 }
 

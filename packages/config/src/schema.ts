@@ -135,6 +135,7 @@ export const configSchema = {
       type: 'object', additionalProperties: false, default: {},
       properties: {
         keepalivedImage: { type: 'string', minLength: 1, default: 'docker.io/osixia/keepalived:2.0.20', description: 'Container image (with keepalived, /bin/sh) the ha-config DaemonSets run in tenant clusters; mirror it for air-gapped sites.' },
+        haproxyImage: { type: 'string', minLength: 1, default: 'docker.io/library/haproxy:2.8', description: 'Container image of the haproxy static pod that balances the control-plane VIP (clusters with controlPlane.vipPool).' },
         healthMonitor: { type: 'boolean', default: true, description: 'Whether this sddc replica takes part in watching the nodes of tenant clusters (node health, fencing, remediation).' },
         healthIntervalSeconds: { type: 'integer', minimum: 1, maximum: 300, default: 5, description: 'How often the node health monitor looks at each cluster it watches.' },
         healthShards: { type: 'integer', minimum: 1, maximum: 4096, default: 16, description: 'Clusters are split into this many shards, each watched by one sddc replica at a time (a Redis lease of 3 intervals); the same number on every replica.' },
@@ -173,7 +174,7 @@ export interface CxConfig {
   sim: { latencyMs: number; failureRate: number; dataDir?: string };
   limits: ScaleLimits;
   kwok: { binariesFile?: string; dataDir?: string };
-  ha: { keepalivedImage: string; healthMonitor: boolean; healthIntervalSeconds: number; healthShards: number };
+  ha: { keepalivedImage: string; haproxyImage: string; healthMonitor: boolean; healthIntervalSeconds: number; healthShards: number };
   baremetal: { installerImageUrl?: string; wipeImageUrl?: string; cleaningCheckSeconds: number };
   log: { level: string };
 }

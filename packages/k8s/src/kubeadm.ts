@@ -29,6 +29,8 @@ export interface KubeadmMachine {
   taints: Array<{ key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }>;
   /** `abcdef.0123456789abcdef`: how joining nodes authenticate to the API. */
   bootstrapToken: string;
+  /** Files cloud-init writes besides kubeadm's (the control-plane VIP's static pods and their configuration). */
+  extraFiles?: Array<{ path: string; content: string; permissions: string }>;
 }
 
 const API_VERSION = 'kubeadm.k8s.io/v1beta4';
@@ -55,6 +57,8 @@ export function renderKubeadmConfig(machine: KubeadmMachine, caPem: string): str
     criSocket: 'unix:///var/run/containerd/containerd.sock',
     taints,
     kubeletExtraArgs: Object.keys(machine.labels).length > 0 ? [{ name: 'node-labels', value: Object.entries(machine.labels).map(([k, v]) => `${k}=${v}`).join(',') }] : [],
+    // Static pods of our own (the VIP's) are already in the manifests directory kubeadm wants empty.
+    ...((machine.extraFiles ?? []).some((f) => f.path.startsWith('/etc/kubernetes/manifests/')) ? { ignorePreflightErrors: ['DirAvailable--etc-kubernetes-manifests'] } : {}),
   };
   if (machine.role === 'init') {
     return [
@@ -90,6 +94,7 @@ export function renderCloudInit(machine: KubeadmMachine, pki: ClusterPki): strin
       file('/etc/kubernetes/pki/etcd/ca.crt', pki.etcdCa.certPem, '0644'), file('/etc/kubernetes/pki/etcd/ca.key', pki.etcdCa.keyPem),
       file('/etc/kubernetes/pki/sa.pub', pki.serviceAccount.publicKeyPem, '0644'), file('/etc/kubernetes/pki/sa.key', pki.serviceAccount.privateKeyPem),
     ] : []),
+    ...(machine.extraFiles ?? []).map((f) => file(f.path, f.content, f.permissions)),
   ];
   const command = machine.role === 'init' ? ['kubeadm', 'init', '--config', KUBEADM_CONFIG_PATH, '--upload-certs=false'] : ['kubeadm', 'join', '--config', KUBEADM_CONFIG_PATH];
   return `#cloud-config\n${stringify({ hostname: machine.nodeName, write_files: files, runcmd: [command] })}`;

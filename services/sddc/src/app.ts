@@ -83,7 +83,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   const worker = new Worker<SddcOperation>(SDDC_OPERATION_QUEUE, async (job) => {
     const started = Date.now();
     try {
-      const result = await runOperation(providers, job, sm, { serviceToken, keepalivedImage: config.ha.keepalivedImage });
+      const result = await runOperation(providers, job, sm, { serviceToken, keepalivedImage: config.ha.keepalivedImage, haproxyImage: config.ha.haproxyImage });
       operations.inc({ provider: job.data.provider, op: job.data.op, outcome: 'success' });
       logger.debug({ jobId: job.id, op: job.data.op, ms: Date.now() - started }, 'operation done');
       return result;
@@ -142,7 +142,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   return { app, providers, worker };
 }
 
-async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation>, sm: SmBootstrapClient, settings: { serviceToken: string; keepalivedImage: string }): Promise<unknown> {
+async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation>, sm: SmBootstrapClient, settings: { serviceToken: string; keepalivedImage: string; haproxyImage: string }): Promise<unknown> {
   const operation = job.data;
   const { serviceToken } = settings;
   switch (operation.op) {
@@ -169,7 +169,7 @@ async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation
   switch (operation.op) {
     case 'ensure-machine': {
       const bootstrap = (): Promise<ClusterBootstrap> => sm.bootstrap(clusterId);
-      return provider.ensureMachine(operation.spec, { bootstrap, userData: async () => machineUserData(operation.spec, await bootstrap()) });
+      return provider.ensureMachine(operation.spec, { bootstrap, userData: async () => machineUserData(operation.spec, await bootstrap(), settings) });
     }
     case 'delete-machine': await provider.deleteMachine(operation.clusterId, operation.machineId); return { deleted: true };
     case 'list-machines': return provider.listMachines(operation.clusterId);

@@ -13,7 +13,7 @@ const ago = (seconds: number): string => new Date(NOW - seconds * 1000).toISOStr
 function cluster(health: HealthPolicy = {}, extra: Partial<Cluster> = {}): Cluster {
   return {
     id: 'c1', name: 'c', provider: 'kwok', kubernetesVersion: '1.37.2', status: 'Ready', statusMessage: null,
-    controlPlane: { count: 1 }, nodePools: [{ name: 'w', count: 5, health: { remediation: 'reboot' } }], activeWorkflowId: null, resourceGroupId: null, apiEndpoint: 'https://127.0.0.1:1',
+    controlPlane: { count: 1 }, nodePools: [{ name: 'w', count: 5, health: { remediation: 'reboot' } }], activeWorkflowId: null, resourceGroupId: null, apiEndpoint: 'https://127.0.0.1:1', apiVip: null,
     health: { ...HEALTH_POLICY_DEFAULTS, ...health }, healthStatus: null, createdBy: 'u', createdAt: ago(3600), updatedAt: ago(3600), ...extra,
   };
 }

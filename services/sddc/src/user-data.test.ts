@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { createClusterPki } from '@cx/k8s';
 import type { ClusterBootstrap, MachineSpec } from '@cx/sddc-contract';
 import { clusterBootstrapToken, machineUserData } from './user-data.js';
+
+const images = { keepalivedImage: 'registry.example/keepalived:2', haproxyImage: 'registry.example/haproxy:2.8' };
 
 describe('user data of machines on real providers', () => {
   it('initialises on the first control-plane machine and joins everywhere else with one token', async () => {
@@ -11,7 +17,7 @@ describe('user data of machines on real providers', () => {
     const bootstrap: ClusterBootstrap = { clusterName: 'demo', kubernetesVersion: '1.37.2', pki, trustedCaPems: [pki.ca.certPem] };
     const spec = (name: string, role: MachineSpec['role']): MachineSpec => ({ machineId: name, clusterId: 'c1', name, role, pool: role === 'worker' ? 'workers' : 'control-plane', kubernetesVersion: '1.37.2' });
     const decode = (m: MachineSpec): { hostname: string; runcmd: string[][]; write_files: Array<{ path: string; content: string }> } => {
-      const text = machineUserData(m, bootstrap);
+      const text = machineUserData(m, bootstrap, images);
       assert.ok(text.startsWith('#cloud-config\n'));
       return parse(text) as never;
     };
@@ -33,5 +39,54 @@ describe('user data of machines on real providers', () => {
     }
     const other = await createClusterPki('demo');
     assert.notEqual(clusterBootstrapToken({ ...bootstrap, pki: other }), token, 'another cluster CA gives another token');
+  });
+
+  it('puts a control-plane VIP behind keepalived and haproxy static pods that real keepalived and kubeadm accept', async () => {
+    const pki = await createClusterPki('ha');
+    const bootstrap: ClusterBootstrap = { clusterName: 'ha', kubernetesVersion: '1.37.2', pki, trustedCaPems: [pki.ca.certPem], controlPlane: { count: 3, vip: '192.0.2.50', vipInterface: 'eth0' } }; // keepalived -t wants an interface of this host
+    const spec = (name: string, role: MachineSpec['role']): MachineSpec => ({ machineId: name, clusterId: 'c1', name, role, pool: role === 'worker' ? 'workers' : 'control-plane', kubernetesVersion: '1.37.2' });
+    type Files = Array<{ path: string; content: string }>;
+    const files = (m: MachineSpec): Files => (parse(machineUserData(m, bootstrap, images)) as { write_files: Files }).write_files;
+    const content = (list: Files, path: string): string => list.find((f) => f.path === path)?.content ?? assert.fail(`${path} is not written`);
+    const dir = mkdtempSync(join(tmpdir(), 'cx-vip-'));
+
+    const controlPlanes = ['ha-cp-0', 'ha-cp-1', 'ha-cp-2'].map((name) => files(spec(name, 'control-plane')));
+    const worker = files(spec('ha-workers-0', 'worker'));
+    for (const [i, machine] of controlPlanes.entries()) {
+      const keepalived = content(machine, '/etc/keepalived/keepalived.conf');
+      assert.match(keepalived, /virtual_router_id 50\b/);
+      assert.match(keepalived, /interface eth0/);
+      assert.match(keepalived, new RegExp(`priority ${250 - i}\\b`), 'cp-0 leads, the others follow in order');
+      const file = join(dir, `keepalived-${i}.conf`);
+      writeFileSync(file, keepalived);
+      const keepalivedPeer = process.env['CX_TEST_KEEPALIVED'];
+      assert.ok(keepalivedPeer, 'CX_TEST_KEEPALIVED is not set: run the tests with `npm test` (test/peers/keepalived.sh)');
+      execFileSync((JSON.parse(keepalivedPeer) as { binary: string }).binary, ['-t', '-f', file], { stdio: 'pipe' });
+      const haproxy = content(machine, '/etc/haproxy/haproxy.cfg');
+      for (const name of ['ha-cp-0', 'ha-cp-1', 'ha-cp-2']) assert.match(haproxy, new RegExp(`server ${name} ${name}:6443 check`));
+      const pod = parse(content(machine, '/etc/kubernetes/manifests/keepalived.yaml')) as { kind: string; spec: { hostNetwork: boolean; containers: Array<{ image: string }> } };
+      assert.equal(pod.kind, 'Pod');
+      assert.equal(pod.spec.hostNetwork, true);
+      assert.equal(pod.spec.containers[0]!.image, images.keepalivedImage);
+      assert.equal((parse(content(machine, '/etc/kubernetes/manifests/haproxy.yaml')) as { spec: { containers: Array<{ image: string }> } }).spec.containers[0]!.image, images.haproxyImage);
+    }
+    assert.ok(!worker.some((f) => f.path.startsWith('/etc/kubernetes/manifests/')), 'workers run no VIP pods');
+    for (const machine of [...controlPlanes, worker]) assert.match(content(machine, '/run/cx/kubeadm.yaml'), /192\.0\.2\.50:8443/, 'every node reaches the API through the VIP');
+    const init = content(controlPlanes[0]!, '/run/cx/kubeadm.yaml');
+    assert.match(init, /DirAvailable--etc-kubernetes-manifests/);
+    assert.match(init, /- 192\.0\.2\.50/, 'the VIP is a name of the API serving certificate');
+
+    const raw = process.env['CX_TEST_KUBERNETES'];
+    assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test` (test/peers/kubernetes.sh)');
+    const kubeadm = (JSON.parse(raw) as { kubeadm: Record<string, string> }).kubeadm['1.37.2']!;
+    for (const [i, machine] of [...controlPlanes, worker].entries()) {
+      const file = join(dir, `kubeadm-${i}.yaml`);
+      writeFileSync(file, content(machine, '/run/cx/kubeadm.yaml'));
+      try {
+        execFileSync(kubeadm, ['config', 'validate', '--config', file], { stdio: 'pipe' });
+      } catch (error) {
+        assert.fail(`kubeadm refused machine ${i}'s configuration: ${String((error as { stderr?: Buffer }).stderr)}`);
+      }
+    }
   });
 });

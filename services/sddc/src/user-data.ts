@@ -4,23 +4,32 @@
  * as control plane (the cluster PKI is written to them), workers join with the bootstrap token.
  */
 import { createHmac } from 'node:crypto';
-import { renderCloudInit, type KubeadmRole } from '@cx/k8s';
+import { controlPlaneVipFiles, renderCloudInit, VIP_API_PORT, type KubeadmRole } from '@cx/k8s';
 import type { ClusterBootstrap, MachineSpec } from '@cx/sddc-contract';
 
 const POD_SUBNET = '10.244.0.0/16';
 const SERVICE_SUBNET = '10.96.0.0/12';
 const API_PORT = 6443;
 
-export function machineUserData(spec: MachineSpec, bootstrap: ClusterBootstrap): string {
+/** Images of the control-plane VIP's static pods (configuration `ha.*`). */
+export interface VipImages { keepalivedImage: string; haproxyImage: string }
+
+export function machineUserData(spec: MachineSpec, bootstrap: ClusterBootstrap, images: VipImages): string {
   // The create workflow names control-plane machines <cluster>-cp-<i>; machine 0 initialises the cluster.
   const firstControlPlane = spec.name.replace(/-cp-\d+$/, '-cp-0');
   const role: KubeadmRole = spec.role === 'worker' ? 'join-worker' : spec.name === firstControlPlane ? 'init' : 'join-control-plane';
   const initName = spec.role === 'control-plane' ? firstControlPlane : `${bootstrap.clusterName}-cp-0`;
+  const vip = bootstrap.controlPlane?.vip;
+  const controlPlaneNames = Array.from({ length: bootstrap.controlPlane?.count ?? 1 }, (_, i) => `${bootstrap.clusterName}-cp-${i}`);
   return renderCloudInit({
     clusterName: bootstrap.clusterName, kubernetesVersion: spec.kubernetesVersion,
-    // Until the cluster has a VIP, nodes reach the API on the first control-plane machine by its host name.
-    controlPlaneEndpoint: `${initName}:${API_PORT}`,
-    podSubnet: POD_SUBNET, serviceSubnet: SERVICE_SUBNET, certSans: [initName], nodeName: spec.name, role,
+    // With a VIP, every node reaches the API through it (haproxy on the control-plane machines);
+    // without, on the first control-plane machine by its host name.
+    controlPlaneEndpoint: vip ? `${vip.includes(':') ? `[${vip}]` : vip}:${VIP_API_PORT}` : `${initName}:${API_PORT}`,
+    podSubnet: POD_SUBNET, serviceSubnet: SERVICE_SUBNET, certSans: vip ? [vip, ...controlPlaneNames] : [initName], nodeName: spec.name, role,
+    ...(vip && spec.role === 'control-plane' ? {
+      extraFiles: controlPlaneVipFiles({ clusterName: bootstrap.clusterName, vip, interface: bootstrap.controlPlane?.vipInterface ?? 'eth0', controlPlaneNames, self: spec.name, ...images }),
+    } : {}),
     schedulableControlPlane: spec.role === 'control-plane' && !(spec.taints ?? []).some((t) => t.key === 'node-role.kubernetes.io/control-plane'),
     labels: spec.labels ?? {}, taints: spec.taints ?? [], bootstrapToken: clusterBootstrapToken(bootstrap),
   }, bootstrap.pki);

@@ -68,12 +68,12 @@ export class IpPools {
   }
 
   /** Allocates the requested address, or the first free one; `409 CX_POOL_EXHAUSTED` when none is left. */
-  async allocate(idOrName: string, request: IpAllocationRequest & { clusterId?: string }, actor: string): Promise<IpAllocation> {
-    const row = await this.row(idOrName);
+  async allocate(idOrName: string, request: IpAllocationRequest & { clusterId?: string }, actor: string, db: Knex | Knex.Transaction = this.db): Promise<IpAllocation> {
+    const row = await this.row(idOrName, db);
     const ranges = parseRanges(row.ranges);
     const insert = async (address: string): Promise<IpAllocation> => {
       const allocation = { pool_id: row.id, address, owner: request.owner, cluster_id: request.clusterId ?? null, created_by: actor, created_at: nowIso() };
-      await withDatabase(() => this.db('ip_allocations').insert(allocation));
+      await withDatabase(() => db('ip_allocations').insert(allocation));
       return toAllocation(row.name, allocation);
     };
     if (request.address !== undefined) {
@@ -90,7 +90,7 @@ export class IpPools {
       }
     }
     for (let lost = 0; lost < MAX_LOST_RACES; lost += 1) {
-      const taken = new Set(await withDatabase(() => this.db('ip_allocations').where({ pool_id: row.id }).pluck('address')) as string[]);
+      const taken = new Set(await withDatabase(() => db('ip_allocations').where({ pool_id: row.id }).pluck('address')) as string[]);
       const address = firstFree(ranges, taken);
       if (address === undefined) {
         throw new ConflictError(`IP pool ${row.name} is exhausted: all ${size(ranges)} addresses are allocated`, 'CX_POOL_EXHAUSTED', { details: { pool: row.name, size: String(size(ranges)) } });
@@ -129,8 +129,8 @@ export class IpPools {
     };
   }
 
-  private async row(idOrName: string): Promise<PoolRow> {
-    const row = await withDatabase(() => this.db<PoolRow>('ip_pools').where({ id: idOrName }).orWhere({ name: idOrName }).first()) as PoolRow | undefined;
+  private async row(idOrName: string, db: Knex | Knex.Transaction = this.db): Promise<PoolRow> {
+    const row = await withDatabase(() => db<PoolRow>('ip_pools').where({ id: idOrName }).orWhere({ name: idOrName }).first()) as PoolRow | undefined;
     if (!row) throw new NotFoundError(`IP pool ${idOrName} does not exist`);
     return row;
   }

@@ -2,7 +2,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { HEALTH_STATES, auditQuerySchema, clusterCreateRequestSchema, type AuditQuery, type ClusterCreateRequest, type ClusterHealthStatus } from '@cx/api-schemas';
-import { AuthenticationError, NotFoundError } from '@cx/errors';
+import { AuthenticationError, InputError, NotFoundError } from '@cx/errors';
 import { identityRoutes, type IdentityRouteDeps } from './identity-routes.js';
 import {
   haConfigCreateRequestSchema, hostCreateRequestSchema, ipAllocationRequestSchema, ipPoolCreateRequestSchema,
@@ -57,7 +57,16 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
   app.post<{ Body: { request: ClusterCreateRequest; start: StartRequest } }>('/clusters', {
     schema: { body: { type: 'object', required: ['request', 'start'], properties: { request: clusterCreateRequestSchema, start: startSchema } } },
   }, async (request, reply) => {
-    const accepted = await store.createCluster(request.body.request, request.body.start);
+    const { request: cluster, start } = request.body;
+    const vipPool = cluster.controlPlane.vipPool;
+    const accepted = await store.createCluster(cluster, start, vipPool === undefined ? undefined : async (trx, clusterId) => {
+      try {
+        return (await deps.ipPools.allocate(vipPool, { owner: `control-plane VIP of cluster ${cluster.name}`, clusterId }, start.actor, trx)).address;
+      } catch (error) {
+        if (error instanceof NotFoundError) throw new InputError(error.message, [{ field: 'body.controlPlane.vipPool', message: 'is not an IP pool' }]);
+        throw error;
+      }
+    });
     if (accepted.replayed) void reply.header('idempotent-replayed', 'true');
     return reply.code(accepted.status).send(accepted.body);
   });

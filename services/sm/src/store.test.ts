@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Knex } from 'knex';
 import type { ClusterCreateRequest } from '@cx/api-schemas';
 import { migrateLatest } from '@cx/migrations';
+import { IpPools } from './ip-pools.js';
 import { Resources } from './resources.js';
 import { SecretBox } from './secrets.js';
 import { StateStore, type StartRequest } from './store.js';
@@ -23,7 +24,7 @@ for (const target of testDatabases) {
 
     before(async () => {
       ({ db, drop } = await target.open());
-      assert.deepEqual(await migrateLatest(db), ['0001_core', '0002_identity', '0003_cluster_pki', '0004_infrastructure', '0005_high_availability', '0006_node_health', '0007_host_cleaning']);
+      assert.deepEqual(await migrateLatest(db), ['0001_core', '0002_identity', '0003_cluster_pki', '0004_infrastructure', '0005_high_availability', '0006_node_health', '0007_host_cleaning', '0008_control_plane_vip']);
       assert.deepEqual(await migrateLatest(db), [], 'migrations run once');
       store = new StateStore(db, new Resources(db, new SecretBox('x'.repeat(32))), new TenantCredentials(db, new SecretBox('x'.repeat(32))));
     });
@@ -76,6 +77,23 @@ for (const target of testDatabases) {
       assert.deepEqual((await store.getCluster(id)).healthStatus, status);
       assert.equal((await db('clusters').where({ id }).first('version') as { version: number }).version, version, 'an observation changes no version');
       await assert.rejects(store.setHealthStatus('no-such-cluster', status), { code: 'CX_NOT_FOUND' });
+    });
+
+    it('allocates a control-plane VIP with the cluster, refuses when the pool is exhausted, and releases it with the cluster', async () => {
+      const pools = new IpPools(db);
+      await pools.create({ name: 'api-vips', ranges: '192.0.2.50' }, 'root');
+      const vip = (name: string) => async (trx: Knex.Transaction, clusterId: string): Promise<string> => (await pools.allocate('api-vips', { owner: `control-plane VIP of cluster ${name}`, clusterId }, 'u', trx)).address;
+      const oneStep = start({ workflow: { workflow: 'w', version: 1, steps: ['only'], input: {}, clusterStatus: 'Provisioning' } });
+      const accepted = await store.createCluster(request('vip-a'), oneStep, vip('vip-a'));
+      assert.equal(accepted.body.cluster.apiVip, '192.0.2.50');
+      const clusters = (await store.listClusters(500, undefined)).items.length;
+      await assert.rejects(store.createCluster(request('vip-b'), start(), vip('vip-b')), { code: 'CX_POOL_EXHAUSTED' });
+      assert.equal((await store.listClusters(500, undefined)).items.length, clusters, 'nothing was created');
+      const runId = accepted.body.workflow.id;
+      await store.startStep(runId, 0, 0, 1);
+      await store.completeStep(runId, 0, 0, null, [{ kind: 'deleteCluster' }]);
+      assert.equal((await pools.get('api-vips')).allocated, 0, 'the VIP went with the cluster');
+      await pools.delete('api-vips');
     });
 
     it('runs one mutating workflow per cluster', async () => {

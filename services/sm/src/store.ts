@@ -131,8 +131,11 @@ export class StateStore {
     return (rows as MachineRow[]).map(toNode);
   }
 
-  /** Creates the cluster, its pools and its create workflow in one transaction. */
-  async createCluster(request: ClusterCreateRequest, start: StartRequest): Promise<Accepted> {
+  /**
+   * Creates the cluster, its pools and its create workflow in one transaction; `allocateVip`
+   * (given when the request names controlPlane.vipPool) allocates its control-plane VIP in it.
+   */
+  async createCluster(request: ClusterCreateRequest, start: StartRequest, allocateVip?: (trx: Knex.Transaction, clusterId: string) => Promise<string>): Promise<Accepted> {
     const pki = await this.tenants.generate(request.name);
     return this.idempotent(start, async (trx) => {
       const now = nowIso();
@@ -159,6 +162,7 @@ export class StateStore {
       await trx('node_pools').insert(pools.map((p) => ({
         id: uuidv7(), cluster_id: clusterId, name: p.name, role: p.role, count: p.count, vcpus: p.vcpus ?? 2, memory_mib: p.memoryMiB ?? 4096, created_at: now, updated_at: now, version: 1,
       })));
+      if (allocateVip) await trx('clusters').where({ id: clusterId }).update({ api_vip: await allocateVip(trx, clusterId) });
       await this.tenants.store(trx, clusterId, pki);
       await this.insertRun(trx, runId, clusterId, start, now);
       return { cluster: toCluster(await this.clusterRow(trx, clusterId)), workflow: { id: runId, status: 'Pending' } };
@@ -465,6 +469,7 @@ export class StateStore {
       case 'deleteCluster':
         await trx('grants').where({ object_kind: 'cluster', object_id: clusterId }).delete();
         await trx('ha_configs').where({ cluster_id: clusterId }).delete();
+        await trx('ip_allocations').where({ cluster_id: clusterId }).delete(); // its control-plane VIP
         await trx('clusters').where({ id: clusterId }).delete();
         return;
     }

@@ -5,12 +5,14 @@
  * `cx:<role>`, which the cluster's RBAC binds to view, edit or cluster-admin.
  */
 import type { Knex } from 'knex';
-import type { Role } from '@cx/api-schemas';
+import type { ClusterCreateRequest, Role } from '@cx/api-schemas';
 import { ConflictError, NotFoundError } from '@cx/errors';
 import { createCa, createClusterPki, issueCertificate, renderKubeconfig, type ClusterPki, type KeyPairPem } from '@cx/k8s';
 import { nowIso } from '@cx/service-kit';
 import { withDatabase } from './db.js';
 import type { SecretBox } from './secrets.js';
+
+interface ClusterFacts { name: string; kubernetes_version: string; api_endpoint: string | null; api_vip: string | null; spec: string }
 
 /** Lifetime of a user's kubeconfig certificate (the issue's bound: at most an hour). */
 export const USER_CERTIFICATE_SECONDS = 3600;
@@ -22,7 +24,10 @@ export const ROLE_GROUP: Record<Role, string> = { viewer: 'cx:viewer', operator:
 export interface TenantAdminCredentials { apiEndpoint: string; caPem: string; certPem: string; keyPem: string }
 /** The PKI as sm keeps it: during a CA rotation the previous CA is still trusted. */
 export interface StoredPki extends ClusterPki { previousCa?: KeyPairPem }
-export interface ClusterBootstrap { clusterName: string; kubernetesVersion: string; pki: ClusterPki; trustedCaPems: string[] }
+export interface ClusterBootstrap {
+  clusterName: string; kubernetesVersion: string; pki: ClusterPki; trustedCaPems: string[];
+  controlPlane: { count: number; vip?: string; vipInterface?: string };
+}
 
 export class TenantCredentials {
   constructor(private readonly db: Knex, private readonly box: SecretBox) {}
@@ -58,7 +63,11 @@ export class TenantCredentials {
   async bootstrap(clusterId: string): Promise<ClusterBootstrap> {
     const cluster = await this.cluster(clusterId);
     const { previousCa, ...pki } = await this.read(this.db, clusterId);
-    return { clusterName: cluster.name, kubernetesVersion: cluster.kubernetes_version, pki, trustedCaPems: [pki.ca.certPem, ...(previousCa ? [previousCa.certPem] : [])] };
+    const { controlPlane } = JSON.parse(cluster.spec) as ClusterCreateRequest;
+    return {
+      clusterName: cluster.name, kubernetesVersion: cluster.kubernetes_version, pki, trustedCaPems: [pki.ca.certPem, ...(previousCa ? [previousCa.certPem] : [])],
+      controlPlane: { count: controlPlane.count, ...(cluster.api_vip ? { vip: cluster.api_vip, vipInterface: controlPlane.vipInterface ?? 'eth0' } : {}) },
+    };
   }
 
   /** A short-lived cluster-admin client certificate for sddc's work on the tenant API. */
@@ -83,10 +92,10 @@ export class TenantCredentials {
     };
   }
 
-  private async cluster(clusterId: string): Promise<{ name: string; kubernetes_version: string; api_endpoint: string | null }> {
-    const row = await withDatabase(() => this.db('clusters').where({ id: clusterId }).first('name', 'kubernetes_version', 'api_endpoint'));
+  private async cluster(clusterId: string): Promise<ClusterFacts> {
+    const row = await withDatabase(() => this.db('clusters').where({ id: clusterId }).first('name', 'kubernetes_version', 'api_endpoint', 'api_vip', 'spec'));
     if (!row) throw new NotFoundError(`cluster ${clusterId} does not exist`);
-    return row as { name: string; kubernetes_version: string; api_endpoint: string | null };
+    return row as ClusterFacts;
   }
 
   private async read(db: Knex | Knex.Transaction, clusterId: string): Promise<StoredPki> {

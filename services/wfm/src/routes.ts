@@ -237,6 +237,9 @@ async function checkClusterRequest(body: ClusterCreateRequest, providers: Provid
     if (seen.has(pool.name)) throw new InputError(`node pool name ${pool.name} is used twice or is reserved`, [{ field: `body.nodePools.${i}.name`, message: 'must be unique and not control-plane' }]);
     seen.add(pool.name);
   }
+  if (body.controlPlane.vipPool !== undefined && ['sim', 'kwok'].includes(body.provider)) {
+    throw new InputError(`provider ${body.provider} serves the API on the endpoint its runtime gives; a control-plane VIP is for real machines`, [{ field: 'body.controlPlane.vipPool', message: 'not for provider sim or kwok' }]);
+  }
   if (body.hostCleanup && body.provider !== 'baremetal') {
     throw new InputError(`hostCleanup is what happens to a bare-metal host when its machine is deleted; provider ${body.provider} has no hosts`, [{ field: 'body.hostCleanup', message: 'only for provider baremetal' }]);
   }
