@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import { Api, freePort, startCx, type CxProcess } from '../support/cx.js';
 import {
-  ipmiHost, ipmiPeer, openstackCredential, openstackServers, redfishHost, redfishPeer, vcsimPeer, vsphereCredential,
+  ipmiHost, ipmiPeer, openstackClusterObjects, openstackCredential, openstackGet, openstackPeer, openstackServers, redfishHost, redfishPeer, vcsimPeer, vsphereCredential,
 } from '../support/infrastructure.js';
 
 const run = promisify(execFile);
@@ -146,23 +146,56 @@ describe('infrastructure providers, end to end', () => {
       assert.equal(rejected.body.code, 'CX_CREDENTIAL_REJECTED', JSON.stringify(rejected.body));
       const wrongImage = await admin.call('POST', '/api/v1/credentials', openstackCredential('os-image', { settings: { ...(openstackCredential('x')['settings'] as object), image: 'no-such-image' } }));
       assert.equal(wrongImage.body.fields?.[0]?.field, 'body.settings.image', JSON.stringify(wrongImage.body));
+      // The machines' own network is not external: it has no floating IPs.
+      const internal = await admin.call('POST', '/api/v1/credentials', openstackCredential('os-fip', { settings: { ...(openstackCredential('x')['settings'] as object), floatingNetwork: openstackPeer().network } }));
+      assert.equal(internal.body.fields?.[0]?.field, 'body.settings.floatingNetwork', JSON.stringify(internal.body));
       assert.equal((await admin.call('GET', '/api/v1/credentials')).body.items.length, before, 'nothing was stored');
     });
 
-    it('creates the machines of a cluster as servers tagged with it, scales a pool up and down, and deletes them with the cluster', async () => {
+    it('creates the machines of a cluster as servers tagged with it, scales a pool up and down, and deletes them and everything of the cluster with it', async () => {
       const credential = await admin.call('POST', '/api/v1/credentials', openstackCredential('os-e2e'));
       assert.equal(credential.status, 201, JSON.stringify(credential.body));
       assert.equal((await admin.call('POST', '/api/v1/resource-groups', { name: 'on-openstack', credentialId: credential.body.id })).status, 201);
       const version = (await admin.call('GET', '/api/v1/providers')).body.items.find((p: { name: string }) => p.name === 'openstack').kubernetesVersions[0];
       const serversOf = async (clusterId: string): Promise<string[]> => (await openstackServers()).filter((s) => s.metadata['cx-cluster'] === clusterId).map((s) => s.name).sort();
+      /** Ids of everything the cluster had on the peer, so that its deletion is checked by id as well as by tag and name. */
+      const seen = { ports: new Set<string>(), securityGroups: new Set<string>(), serverGroups: new Set<string>(), floatingIps: new Set<string>() };
       await createThenDelete({ name: 'os', provider: 'openstack', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 1 }], resourceGroup: 'on-openstack' }, async (clusterId) => {
         assert.deepEqual(await serversOf(clusterId), ['os-cp-0', 'os-workers-0'], 'one server per machine, tagged with the cluster');
+        const up = await openstackClusterObjects(clusterId);
+        const cp = up.servers.find((s) => s.name === 'os-cp-0')!;
+        const cpPort = up.ports.find((p) => p.device_id === cp.id);
+        assert.ok(cpPort, 'the control-plane server has no port of the cluster');
+        assert.equal(up.ports.length, 2, 'one port per machine');
+        assert.deepEqual(up.securityGroups.map((g) => g.id), cpPort.security_groups, 'the ports are in the cluster\'s security group');
+        assert.deepEqual(up.serverGroups.map((g) => g.members), [[cp.id]], 'the control plane is in the cluster\'s server group');
+        assert.deepEqual(up.floatingIps.map((f) => f.port_id), [cpPort.id], 'the control-plane machine has a floating IP (settings.floatingNetwork), the worker none');
+        const nodes = (await admin.call('GET', `/api/v1/clusters/${clusterId}/nodes`)).body.items as Array<{ name: string; machine: { addresses: string[] } }>;
+        assert.ok(nodes.find((n) => n.name === 'os-cp-0')?.machine.addresses.includes(up.floatingIps[0]!.floating_ip_address), `the floating IP is not among the machine's addresses: ${JSON.stringify(nodes)}`);
         await scaleUpAndDown(clusterId, 'workers', { up: 2, added: ['os-workers-1'] }, { down: 1, remove: ['os-workers-1'] }, async () => {
           assert.deepEqual(await serversOf(clusterId), ['os-cp-0', 'os-workers-0', 'os-workers-1']);
+          for (const p of (await openstackClusterObjects(clusterId)).ports) seen.ports.add(p.id);
         });
         assert.deepEqual(await serversOf(clusterId), ['os-cp-0', 'os-workers-0'], 'the server scaled up and then removed is gone from Nova');
+        const scaledDown = await openstackClusterObjects(clusterId);
+        assert.equal(scaledDown.ports.length, 2, 'the removed machine\'s port is gone');
+        assert.deepEqual([scaledDown.securityGroups.length, scaledDown.serverGroups.length, scaledDown.floatingIps.length], [1, 1, 1], 'the cluster\'s objects stay while it has machines');
+        for (const [kind, items] of Object.entries({ ports: scaledDown.ports, securityGroups: scaledDown.securityGroups, serverGroups: scaledDown.serverGroups, floatingIps: scaledDown.floatingIps })) {
+          for (const item of items) seen[kind as keyof typeof seen].add(item.id);
+        }
       }, async (clusterId) => {
         assert.deepEqual(await serversOf(clusterId), [], 'no server of the cluster is left in Nova');
+        const left = await openstackClusterObjects(clusterId);
+        assert.deepEqual({ ports: left.ports, securityGroups: left.securityGroups, serverGroups: left.serverGroups, floatingIps: left.floatingIps },
+          { ports: [], securityGroups: [], serverGroups: [], floatingIps: [] }, 'objects tagged with or named after the cluster are left');
+        const [ports, groups, serverGroups, fips] = await Promise.all([
+          openstackGet<{ ports: Array<{ id: string }> }>('network', 'v2.0/ports'), openstackGet<{ security_groups: Array<{ id: string }> }>('network', 'v2.0/security-groups'),
+          openstackGet<{ server_groups: Array<{ id: string }> }>('compute', 'os-server-groups'), openstackGet<{ floatingips: Array<{ id: string }> }>('network', 'v2.0/floatingips'),
+        ]);
+        const still = [...ports.ports, ...groups.security_groups, ...serverGroups.server_groups, ...fips.floatingips].map((o) => o.id)
+          .filter((id) => Object.values(seen).some((ids) => ids.has(id)));
+        assert.deepEqual(still, [], 'an object the cluster had is left on the peer');
+        assert.equal(seen.ports.size, 3, 'the check above saw the ports of all three machines');
       });
     });
   });

@@ -4,6 +4,7 @@
 # (openstack/compute-network-double.py) that validates every token against that Keystone.
 #
 #   test/peers/keystone.sh [start]   install if absent, start if not running, print one JSON line
+#                                    (a running double whose script changed since is restarted)
 #   test/peers/keystone.sh stop      stop both
 #
 # Env: CX_PEERS_DIR (default $HOME/.cache/cx-peers), CX_KEYSTONE_PORT (default 35357),
@@ -25,6 +26,7 @@ CX_PASSWORD="cx-svc-secret"
 APP_CRED_NAME="cx-tests"
 APP_CRED_SECRET="cx-app-cred-secret"
 NETWORK_NAME="cx-net"
+FLOATING_NETWORK_NAME="cx-public"
 IMAGE_NAME="ubuntu-24.04-cloudinit"
 FLAVOR_NAME="m1.medium"
 
@@ -123,13 +125,21 @@ start_keystone() {
 }
 
 start_double() {
-  local pid; pid="$(running_pid "$DPIDFILE")"
-  if [[ -n "$pid" ]] && port_in_use "$DPORT"; then return 0; fi
+  local pid sum; pid="$(running_pid "$DPIDFILE")"
+  sum="$(sha256sum "$SRC_DIR/compute-network-double.py" | cut -d' ' -f1)"
+  if [[ -n "$pid" ]] && port_in_use "$DPORT"; then
+    # A double started from an older version of its script would answer the tests with old behaviour.
+    [[ "$(cat "$STATE/double.sha256" 2>/dev/null || true)" == "$sum" ]] && return 0
+    log "the test double's script changed since it started: restarting it (pid $pid; its in-memory state is lost)"
+    kill -TERM "$pid" 2>/dev/null || true
+    wait_gone "$pid" "the test double"
+  fi
   port_in_use "$DPORT" && die "port $DPORT is in use by another process; set CX_OPENSTACK_DOUBLE_PORT"
   log "starting the Nova/Glance/Neutron test double on 127.0.0.1:$DPORT"
   nohup python3 "$SRC_DIR/compute-network-double.py" --port "$DPORT" --keystone "http://127.0.0.1:$PORT/v3" \
-    --network "$NETWORK_NAME" >>"$DLOG" 2>&1 9>&- </dev/null &
+    --network "$NETWORK_NAME" --floating-network "$FLOATING_NETWORK_NAME" >>"$DLOG" 2>&1 9>&- </dev/null &
   echo $! >"$DPIDFILE"
+  echo "$sum" >"$STATE/double.sha256"
   local deadline=$((SECONDS + START_TIMEOUT))
   until port_in_use "$DPORT"; do
     alive "$!" || DIE_LOG="$DLOG" die "the test double exited during start"
@@ -151,11 +161,11 @@ start() {
     python3 "$SRC_DIR/keystone-setup.py" 9>&-)" || die "setting up project, user, application credential and catalog failed"
   local app_id
   app_id="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["applicationCredentialId"])' <<<"$setup")"
-  printf '{"authUrl":%s,"username":%s,"password":%s,"projectName":"cx","userDomainName":"Default","projectDomainName":"Default","applicationCredentialId":%s,"applicationCredentialSecret":%s,"adminUsername":"admin","adminPassword":%s,"adminProjectName":"admin","region":"RegionOne","computeUrl":%s,"networkUrl":%s,"imageUrl":%s,"computeIsTestDouble":true,"network":%s,"image":%s,"flavor":%s}\n' \
+  printf '{"authUrl":%s,"username":%s,"password":%s,"projectName":"cx","userDomainName":"Default","projectDomainName":"Default","applicationCredentialId":%s,"applicationCredentialSecret":%s,"adminUsername":"admin","adminPassword":%s,"adminProjectName":"admin","region":"RegionOne","computeUrl":%s,"networkUrl":%s,"imageUrl":%s,"computeIsTestDouble":true,"network":%s,"floatingNetwork":%s,"image":%s,"flavor":%s}\n' \
     "$(json_str "http://127.0.0.1:$PORT/v3")" "$(json_str "$CX_USER")" "$(json_str "$CX_PASSWORD")" "$(json_str "$app_id")" \
     "$(json_str "$APP_CRED_SECRET")" "$(json_str "$ADMIN_PASSWORD")" "$(json_str "http://127.0.0.1:$DPORT/compute/v2.1")" \
     "$(json_str "http://127.0.0.1:$DPORT/network")" "$(json_str "http://127.0.0.1:$DPORT/image")" \
-    "$(json_str "$NETWORK_NAME")" "$(json_str "$IMAGE_NAME")" "$(json_str "$FLAVOR_NAME")"
+    "$(json_str "$NETWORK_NAME")" "$(json_str "$FLOATING_NETWORK_NAME")" "$(json_str "$IMAGE_NAME")" "$(json_str "$FLAVOR_NAME")"
 }
 
 stop() {

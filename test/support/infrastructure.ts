@@ -62,32 +62,78 @@ export interface OpenStackPeer {
   authUrl: string; username: string; password: string; projectName: string; userDomainName: string; projectDomainName: string;
   applicationCredentialId: string; applicationCredentialSecret: string; region: string;
   computeUrl: string; networkUrl: string; imageUrl: string; computeIsTestDouble: boolean; network: string; image: string; flavor: string;
+  /** The external network floating IPs come from (test/peers/keystone.sh announces it). */
+  floatingNetwork: string;
 }
 
 export function openstackPeer(): OpenStackPeer {
   return peer<OpenStackPeer>('CX_TEST_OPENSTACK', 'keystone.sh');
 }
 
-/** A `POST /api/v1/credentials` body for the Keystone peer (password auth, project scope). */
+/**
+ * A `POST /api/v1/credentials` body for the Keystone peer (password auth, project scope), with
+ * `floatingNetwork`: control-plane machines get a floating IP.
+ */
 export function openstackCredential(name: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const os = openstackPeer();
+  assert.ok(os.floatingNetwork, 'the Keystone peer announces no floatingNetwork: restart it with this version of test/peers/keystone.sh');
   return {
     name, provider: 'openstack', endpoint: os.authUrl, username: os.username, password: os.password,
-    settings: { projectName: os.projectName, userDomainName: os.userDomainName, projectDomainName: os.projectDomainName, region: os.region, image: os.image, network: os.network, flavor: os.flavor },
+    settings: {
+      projectName: os.projectName, userDomainName: os.userDomainName, projectDomainName: os.projectDomainName, region: os.region,
+      image: os.image, network: os.network, flavor: os.flavor, floatingNetwork: os.floatingNetwork,
+    },
     ...overrides,
   };
 }
 
-/** The servers Nova lists for the peer's project, read with a token asked from Keystone directly (not through cx). */
-export async function openstackServers(): Promise<Array<{ id: string; name: string; status: string; metadata: Record<string, string> }>> {
+/** `GET` on the peer's Nova (`compute`) or Neutron (`network`), with a token asked from Keystone directly (not through cx). */
+export async function openstackGet<T>(service: 'compute' | 'network', path: string): Promise<T> {
   const os = openstackPeer();
   const auth = await fetch(`${os.authUrl}/auth/tokens`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(20_000),
     body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: os.username, domain: { name: os.userDomainName }, password: os.password } } }, scope: { project: { name: os.projectName, domain: { name: os.projectDomainName } } } } }),
   });
   assert.equal(auth.status, 201, `Keystone refused the test's own login: ${auth.status}`);
   const token = auth.headers.get('x-subject-token')!;
-  const servers = await fetch(`${os.computeUrl}/servers/detail`, { headers: { 'x-auth-token': token, 'openstack-api-version': 'compute 2.67' } });
-  assert.equal(servers.status, 200);
-  return ((await servers.json()) as { servers: Array<{ id: string; name: string; status: string; metadata: Record<string, string> }> }).servers;
+  const answer = await fetch(`${service === 'compute' ? os.computeUrl : os.networkUrl}/${path}`, {
+    headers: { 'x-auth-token': token, 'openstack-api-version': 'compute 2.67' }, signal: AbortSignal.timeout(20_000),
+  });
+  const text = await answer.text();
+  assert.equal(answer.status, 200, `GET ${service} ${path}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** The servers Nova lists for the peer's project. */
+export async function openstackServers(): Promise<Array<{ id: string; name: string; status: string; metadata: Record<string, string> }>> {
+  return (await openstackGet<{ servers: Array<{ id: string; name: string; status: string; metadata: Record<string, string> }> }>('compute', 'servers/detail')).servers;
+}
+
+/** What the peer holds of a cluster, by cx's tag `cx-cluster=<id>` or by cx's names (`cx-<id>`, `cx-<id>-control-plane`, `cx-<id>-vip`). */
+export interface OpenStackClusterObjects {
+  servers: Array<{ id: string; name: string }>;
+  ports: Array<{ id: string; name: string; device_id: string; security_groups: string[] }>;
+  securityGroups: Array<{ id: string; name: string }>;
+  serverGroups: Array<{ id: string; name: string; members: string[] }>;
+  floatingIps: Array<{ id: string; floating_ip_address: string; port_id: string | null }>;
+}
+
+export async function openstackClusterObjects(clusterId: string): Promise<OpenStackClusterObjects> {
+  const tag = `cx-cluster=${clusterId}`;
+  type Tagged = { tags: string[] };
+  const [servers, { ports }, { security_groups: groups }, { server_groups: serverGroups }, { floatingips }] = await Promise.all([
+    openstackServers(),
+    openstackGet<{ ports: Array<OpenStackClusterObjects['ports'][number] & Tagged> }>('network', 'v2.0/ports'),
+    openstackGet<{ security_groups: Array<OpenStackClusterObjects['securityGroups'][number] & Tagged> }>('network', 'v2.0/security-groups'),
+    openstackGet<{ server_groups: OpenStackClusterObjects['serverGroups'] }>('compute', 'os-server-groups'),
+    openstackGet<{ floatingips: Array<OpenStackClusterObjects['floatingIps'][number] & Tagged> }>('network', 'v2.0/floatingips'),
+  ]);
+  const mine = ports.filter((p) => p.tags.includes(tag) || p.name === `cx-${clusterId}-vip`);
+  return {
+    servers: servers.filter((s) => s.metadata['cx-cluster'] === clusterId).map(({ id, name }) => ({ id, name })),
+    ports: mine,
+    securityGroups: groups.filter((g) => g.name === `cx-${clusterId}` || g.tags.includes(tag)),
+    serverGroups: serverGroups.filter((g) => g.name === `cx-${clusterId}-control-plane`),
+    floatingIps: floatingips.filter((f) => f.tags.includes(tag) || mine.some((p) => p.id === f.port_id)),
+  };
 }

@@ -1,8 +1,10 @@
 /**
  * The OpenStack provider: machines are Nova servers (metadata `cx-cluster`/`cx-machine`) on a
  * Neutron port of their own in the cluster's security group; control-plane machines share an
- * anti-affinity server group. Everything goes through provider-kit's `HttpEndpoint` via a
- * Keystone session (keystone.ts).
+ * anti-affinity server group and, with `settings.floatingNetwork`, get a floating IP each. What
+ * belongs to the cluster as a whole (security group, server group, VIP ports) goes with the delete
+ * of its last machine. Everything goes through provider-kit's `HttpEndpoint` via a Keystone
+ * session (keystone.ts).
  */
 import { CredentialError, InputError, NotFoundError } from '@cx/errors';
 import { type HttpResponse, asCredentialError, parseJson, pollUntil, refused, unavailable } from '@cx/provider-kit';
@@ -37,6 +39,8 @@ export interface OpenStackSettings {
   flavor?: string;
   /** CIDR allowed to reach the Kubernetes API and node ports. */
   apiAllowedCidr: string;
+  /** External network (name or id) whose floating IPs control-plane machines get; absent: none. */
+  floatingNetwork?: string;
 }
 
 /** JSON Schema (draft 2020-12) of `ProviderCredential.settings`. */
@@ -56,6 +60,7 @@ export const openStackSettingsSchema: Record<string, unknown> = {
     network: { type: 'string', minLength: 1, description: 'Neutron network name or id' },
     flavor: { type: 'string', minLength: 1, description: 'Nova flavor name or id used when a machine class gives no resources' },
     apiAllowedCidr: { type: 'string', minLength: 1, default: '0.0.0.0/0' },
+    floatingNetwork: { type: 'string', minLength: 1, description: 'External Neutron network (name or id) that gives each control-plane machine a floating IP; absent: no floating IPs' },
   },
 };
 
@@ -78,6 +83,8 @@ export function parseSettings(settings: Record<string, unknown>): OpenStackSetti
   const projectName = str(settings, 'projectName');
   const projectId = str(settings, 'projectId');
   if (authType === 'password' && !projectName && !projectId) fields.push({ field: 'body.settings.projectName', message: 'projectName or projectId is required with password authentication' });
+  const floatingNetwork = str(settings, 'floatingNetwork');
+  if (settings['floatingNetwork'] !== undefined && !floatingNetwork) fields.push({ field: 'body.settings.floatingNetwork', message: 'must be the name or id of an external network, or be left out' });
   if (fields.length > 0) throw new InputError('the OpenStack credential settings are invalid', fields);
   return {
     authType: authType as OpenStackSettings['authType'],
@@ -91,6 +98,7 @@ export function parseSettings(settings: Record<string, unknown>): OpenStackSetti
     ...(projectId ? { projectId } : {}),
     ...(str(settings, 'region') ? { region: str(settings, 'region')! } : {}),
     ...(str(settings, 'flavor') ? { flavor: str(settings, 'flavor')! } : {}),
+    ...(floatingNetwork ? { floatingNetwork } : {}),
   };
 }
 
@@ -110,7 +118,7 @@ interface NovaServer {
   name: string;
   status: string;
   metadata?: Record<string, string>;
-  addresses?: Record<string, Array<{ addr: string }>>;
+  addresses?: Record<string, Array<{ addr: string; 'OS-EXT-IPS:type'?: string }>>;
   fault?: { message?: string };
   'OS-EXT-STS:power_state'?: number;
   'OS-EXT-STS:task_state'?: string | null;
@@ -118,6 +126,28 @@ interface NovaServer {
 interface Flavor { id: string; name: string; vcpus: number; ram: number; disk: number }
 interface Port { id: string; name: string; device_id: string; fixed_ips: Array<{ ip_address: string }>; allowed_address_pairs?: Array<{ ip_address: string; mac_address?: string }> }
 interface ServerGroup { id: string; name: string; policy?: string; policies?: string[]; members: string[] }
+interface Network { id: string; name: string; 'router:external'?: boolean }
+interface FloatingIp { id: string; floating_ip_address: string; port_id: string | null; tags?: string[] }
+interface Resolved { imageId: string; networkId: string; flavors: Flavor[]; floatingNetworkId?: string }
+
+/** The Neutron tags of a cluster's objects (and of a machine's); also their list filter (`?tags=`). */
+const clusterTag = (clusterId: string): string => `cx-cluster=${clusterId}`;
+const machineTag = (machineId: string): string => `cx-machine=${machineId}`;
+
+/** Neutron's error type (`NeutronError.type`: `OverQuota`, `SecurityGroupInUse`…), if the body has one. */
+function neutronType(response: HttpResponse): string | undefined {
+  try {
+    const type = (JSON.parse(response.text) as { NeutronError?: { type?: unknown } }).NeutronError?.type;
+    return typeof type === 'string' ? type : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A server Nova is deleting (or keeps soft-deleted): it no longer counts as a machine of its cluster. */
+function leaving(server: NovaServer): boolean {
+  return server['OS-EXT-STS:task_state'] === 'deleting' || server.status === 'DELETED' || server.status === 'SOFT_DELETED';
+}
 
 /** The error text an OpenStack service put in its body (Nova `{kind: {message}}`, Neutron `NeutronError`). */
 function messageOf(response: HttpResponse): string {
@@ -153,7 +183,8 @@ export class OpenStackProvider implements Provider {
   readonly session: KeystoneSession;
   private readonly perMachine = new Map<string, Promise<unknown>>();
   private readonly perCluster = new Map<string, Promise<string>>();
-  private resolved: Promise<{ imageId: string; networkId: string; flavors: Flavor[] }> | undefined;
+  private readonly clusterLocks = new Map<string, { exclusive: Promise<unknown> | undefined; shared: Set<Promise<unknown>> }>();
+  private resolved: Promise<Resolved> | undefined;
 
   constructor(readonly settings: OpenStackSettings, auth: KeystoneAuth, readonly kubernetesVersions: readonly string[]) {
     this.session = new KeystoneSession(auth);
@@ -178,9 +209,15 @@ export class OpenStackProvider implements Provider {
 
   /** Like `call`, but a status outside `ok` is a provider error naming the operation. */
   private async expect<T>(service: 'compute' | 'network' | 'image', method: string, path: string, ok: number[], body?: unknown): Promise<T> {
-    const response = await this.call(service, method, path, body);
+    return this.accept<T>(service, method, path, ok, await this.call(service, method, path, body));
+  }
+
+  /** The body of a response whose status is in `ok`; otherwise the provider error `expect` throws. */
+  private accept<T>(service: 'compute' | 'network' | 'image', method: string, path: string, ok: number[], response: HttpResponse): T {
     if (!ok.includes(response.status)) {
       const what = `OpenStack ${service} answered ${response.status} to ${method} ${path.split('?')[0]}: ${messageOf(response)}`;
+      // Neutron answers an exhausted quota with 409 OverQuota: not a busy object, retrying will not help.
+      if (neutronType(response) === 'OverQuota') throw refused(`${what}; ask the cloud admin to raise the project's quota`, 'QuotaExceeded');
       if (response.status === 409) throw refused(`${what}; it is busy with this object, retry later`, 'Conflict', { retryable: true });
       if (response.status === 403 || response.status === 413) throw refused(`${what}; check the project's quotas and the user's roles`, response.status === 413 ? 'QuotaExceeded' : 'Forbidden');
       if (response.status >= 500) throw unavailable(what, 'EndpointFailing');
@@ -191,14 +228,20 @@ export class OpenStackProvider implements Provider {
 
   // ---- lookups ----------------------------------------------------------------------------
 
-  /** Image, network and flavors, resolved once per provider (names or ids). */
-  resolve(): Promise<{ imageId: string; networkId: string; flavors: Flavor[] }> {
+  /** Image, network, flavors and the floating-IP network, resolved once per provider (names or ids). */
+  resolve(): Promise<Resolved> {
     this.resolved ??= (async () => {
-      const [imageId, networkId, flavors] = await Promise.all([this.findImage(), this.findNetwork(), this.flavors()]);
+      const [imageId, network, flavors, floating] = await Promise.all([
+        this.findImage(), this.findNetwork(this.settings.network, 'network'), this.flavors(),
+        this.settings.floatingNetwork ? this.findNetwork(this.settings.floatingNetwork, 'floatingNetwork') : undefined,
+      ]);
       if (this.settings.flavor && !flavors.some((f) => f.name === this.settings.flavor || f.id === this.settings.flavor)) {
         throw new InputError(`the flavor ${this.settings.flavor} does not exist in the project`, [{ field: 'body.settings.flavor', message: 'no such Nova flavor (name or id)' }]);
       }
-      return { imageId, networkId, flavors };
+      if (floating && floating['router:external'] !== true) {
+        throw new InputError(`the network ${this.settings.floatingNetwork} is not an external network, so it has no floating IPs`, [{ field: 'body.settings.floatingNetwork', message: 'not an external (router:external) Neutron network' }]);
+      }
+      return { imageId, networkId: network.id, flavors, ...(floating ? { floatingNetworkId: floating.id } : {}) };
     })().catch((error: unknown) => { this.resolved = undefined; throw error; });
     return this.resolved;
   }
@@ -212,13 +255,13 @@ export class OpenStackProvider implements Provider {
     throw new InputError(`the image ${wanted} does not exist or is not visible to the project`, [{ field: 'body.settings.image', message: 'no such Glance image (name or id)' }]);
   }
 
-  private async findNetwork(): Promise<string> {
-    const wanted = encodeURIComponent(this.settings.network);
+  /** A network by name, else by id; `InputError` naming `body.settings.<setting>` when there is none. */
+  private async findNetwork(wanted: string, setting: 'network' | 'floatingNetwork'): Promise<Network> {
     for (const key of ['name', 'id']) {
-      const { networks } = await this.expect<{ networks: Array<{ id: string }> }>('network', 'GET', `v2.0/networks?${key}=${wanted}`, [200]);
-      if (networks[0]) return networks[0].id;
+      const { networks } = await this.expect<{ networks: Network[] }>('network', 'GET', `v2.0/networks?${key}=${encodeURIComponent(wanted)}`, [200]);
+      if (networks[0]) return networks[0];
     }
-    throw new InputError(`the network ${this.settings.network} does not exist or is not visible to the project`, [{ field: 'body.settings.network', message: 'no such Neutron network (name or id)' }]);
+    throw new InputError(`the network ${wanted} does not exist or is not visible to the project`, [{ field: `body.settings.${setting}`, message: 'no such Neutron network (name or id)' }]);
   }
 
   private async flavors(): Promise<Flavor[]> {
@@ -258,13 +301,41 @@ export class OpenStackProvider implements Provider {
     return ports[0];
   }
 
-  private status(server: NovaServer): MachineStatus {
+  /**
+   * Floating IPs matching a Neutron filter (`port_id=…`, `tags=…`). A cloud without the L3
+   * extension answers 404: it has none, which must not stop a delete.
+   */
+  private async floatingIps(filter: string): Promise<FloatingIp[]> {
+    const response = await this.call('network', 'GET', `v2.0/floatingips?${filter}`);
+    if (response.status === 404) return [];
+    return this.accept<{ floatingips: FloatingIp[] }>('network', 'GET', 'v2.0/floatingips', [200], response).floatingips;
+  }
+
+  /** The associated floating IPs of a cluster's machines, by machine id (only with `settings.floatingNetwork`). */
+  private async floatingByMachine(clusterId: string): Promise<Map<string, string[]>> {
+    const byMachine = new Map<string, string[]>();
+    if (!this.settings.floatingNetwork) return byMachine;
+    for (const fip of await this.floatingIps(`tags=${encodeURIComponent(clusterTag(clusterId))}`)) {
+      const machine = fip.tags?.find((t) => t.startsWith('cx-machine='))?.slice('cx-machine='.length);
+      if (machine && fip.port_id) byMachine.set(machine, [...(byMachine.get(machine) ?? []), fip.floating_ip_address]);
+    }
+    return byMachine;
+  }
+
+  /** Fixed addresses first (the node's own), then floating ones, each once. */
+  private status(server: NovaServer, floating: string[] = []): MachineStatus {
     const meta = server.metadata ?? {};
     const cluster = meta['cx-cluster'] ?? '';
     const machine = meta['cx-machine'] ?? '';
+    const nova = Object.values(server.addresses ?? {}).flat();
+    const addresses = [
+      ...nova.filter((a) => a['OS-EXT-IPS:type'] !== 'floating').map((a) => a.addr),
+      ...nova.filter((a) => a['OS-EXT-IPS:type'] === 'floating').map((a) => a.addr),
+      ...floating,
+    ];
     return {
       machineId: machine, clusterId: cluster, name: server.name, providerId: server.id, phase: phaseOf(server), powerState: powerOf(server),
-      addresses: Object.values(server.addresses ?? {}).flat().map((a) => a.addr), tags: { cluster, machine },
+      addresses: [...new Set(addresses)], tags: { cluster, machine },
     };
   }
 
@@ -277,7 +348,59 @@ export class OpenStackProvider implements Provider {
     return next;
   }
 
-  /** Memoises one cluster-level object (security group, server group); forgotten on failure. */
+  /**
+   * Runs `work` while no clean-up of the cluster's objects runs in this provider (ensures of
+   * different machines share the cluster); see `alone`.
+   */
+  private async sharing<T>(clusterId: string, work: () => Promise<T>): Promise<T> {
+    const lock = this.clusterLock(clusterId);
+    while (lock.exclusive) await lock.exclusive.catch(() => undefined);
+    const running = work();
+    lock.shared.add(running);
+    try {
+      return await running;
+    } finally {
+      lock.shared.delete(running);
+      this.releaseLock(clusterId, lock);
+    }
+  }
+
+  /**
+   * Runs `work` alone for the cluster, once the work sharing it has ended; work arriving meanwhile
+   * waits. Only orders what this provider does: another sddc replica is handled by re-creating
+   * what turns out to be gone (`removeClusterObjects`).
+   */
+  private async alone<T>(clusterId: string, work: () => Promise<T>): Promise<T> {
+    const lock = this.clusterLock(clusterId);
+    while (lock.exclusive) await lock.exclusive.catch(() => undefined);
+    const running = (async () => {
+      await Promise.allSettled([...lock.shared]);
+      return work();
+    })();
+    lock.exclusive = running;
+    try {
+      return await running;
+    } finally {
+      if (lock.exclusive === running) lock.exclusive = undefined;
+      this.releaseLock(clusterId, lock);
+    }
+  }
+
+  private clusterLock(clusterId: string): { exclusive: Promise<unknown> | undefined; shared: Set<Promise<unknown>> } {
+    let lock = this.clusterLocks.get(clusterId);
+    if (!lock) this.clusterLocks.set(clusterId, lock = { exclusive: undefined, shared: new Set() });
+    return lock;
+  }
+
+  private releaseLock(clusterId: string, lock: { exclusive: Promise<unknown> | undefined; shared: Set<Promise<unknown>> }): void {
+    if (!lock.exclusive && lock.shared.size === 0 && this.clusterLocks.get(clusterId) === lock) this.clusterLocks.delete(clusterId);
+  }
+
+  /**
+   * Memoises one cluster-level object (security group, server group); forgotten on failure, and
+   * when the object turns out to be gone (the cluster's last machine was deleted meanwhile, here
+   * or by another sddc replica).
+   */
   private once(key: string, make: () => Promise<string>): Promise<string> {
     let pending = this.perCluster.get(key);
     if (!pending) {
@@ -297,7 +420,7 @@ export class OpenStackProvider implements Provider {
         const created = await this.expect<{ security_group: { id: string } }>('network', 'POST', 'v2.0/security-groups', [201],
           { security_group: { name, description: `cx cluster ${clusterId}` } });
         id = created.security_group.id;
-        await this.expect('network', 'PUT', `v2.0/security-groups/${id}/tags`, [200], { tags: [`cx-cluster=${clusterId}`] });
+        await this.expect('network', 'PUT', `v2.0/security-groups/${id}/tags`, [200], { tags: [clusterTag(clusterId)] });
       }
       const rules = [
         { port_range_min: API_PORT, port_range_max: API_PORT, remote_ip_prefix: this.settings.apiAllowedCidr },
@@ -315,19 +438,31 @@ export class OpenStackProvider implements Provider {
   /** The cluster's control-plane server group (`cx-<clusterId>-control-plane`, anti-affinity), created once. */
   ensureServerGroup(clusterId: string): Promise<string> {
     return this.once(`sg-cp:${clusterId}`, async () => {
-      const name = `cx-${clusterId}-control-plane`;
-      const { server_groups: groups } = await this.expect<{ server_groups: ServerGroup[] }>('compute', 'GET', 'os-server-groups', [200]);
-      const found = groups.find((g) => g.name === name);
-      if (found) return found.id;
-      const created = await this.expect<{ server_group: ServerGroup }>('compute', 'POST', 'os-server-groups', [200], { server_group: { name, policy: 'anti-affinity' } });
+      const found = await this.serverGroups(clusterId);
+      if (found[0]) return found[0].id;
+      const created = await this.expect<{ server_group: ServerGroup }>('compute', 'POST', 'os-server-groups', [200],
+        { server_group: { name: `cx-${clusterId}-control-plane`, policy: 'anti-affinity' } });
       return created.server_group.id;
     });
   }
 
+  /** Every server group named after the cluster (one, unless two replicas raced to create it). */
+  private async serverGroups(clusterId: string): Promise<ServerGroup[]> {
+    const { server_groups: groups } = await this.expect<{ server_groups: ServerGroup[] }>('compute', 'GET', 'os-server-groups', [200]);
+    return groups.filter((g) => g.name === `cx-${clusterId}-control-plane`);
+  }
+
   /** The control-plane server group of a cluster, or undefined (tests, diagnostics). */
   async serverGroup(clusterId: string): Promise<ServerGroup | undefined> {
-    const { server_groups: groups } = await this.expect<{ server_groups: ServerGroup[] }>('compute', 'GET', 'os-server-groups', [200]);
-    return groups.find((g) => g.name === `cx-${clusterId}-control-plane`);
+    return (await this.serverGroups(clusterId))[0];
+  }
+
+  /** Whether a Nova or Neutron object still exists (after a create that named it failed). */
+  private async exists(service: 'compute' | 'network', path: string): Promise<boolean> {
+    const response = await this.call(service, 'GET', path);
+    if (response.status === 404) return false;
+    this.accept(service, 'GET', path, [200], response);
+    return true;
   }
 
   /** The machine's own port (`cx-<machineId>`), created in the cluster's security group and tagged. */
@@ -335,31 +470,68 @@ export class OpenStackProvider implements Provider {
     const name = `cx-${spec.machineId}`;
     const existing = await this.findPort(name);
     if (existing) return existing;
-    const securityGroup = await this.ensureSecurityGroup(spec.clusterId);
-    const { port } = await this.expect<{ port: Port }>('network', 'POST', 'v2.0/ports', [201],
+    const create = async (securityGroup: string): Promise<HttpResponse> => this.call('network', 'POST', 'v2.0/ports',
       { port: { network_id: networkId, name, description: `cx machine ${spec.machineId} of cluster ${spec.clusterId}`, security_groups: [securityGroup] } });
-    await this.expect('network', 'PUT', `v2.0/ports/${port.id}/tags`, [200], { tags: [`cx-cluster=${spec.clusterId}`, `cx-machine=${spec.machineId}`] });
+    const securityGroup = await this.ensureSecurityGroup(spec.clusterId);
+    let response = await create(securityGroup);
+    if (response.status === 404 && !(await this.exists('network', `v2.0/security-groups/${securityGroup}`))) {
+      // The cluster's last machine was deleted meanwhile (by another sddc replica), and its security group with it.
+      this.perCluster.delete(`sg:${spec.clusterId}`);
+      response = await create(await this.ensureSecurityGroup(spec.clusterId));
+    }
+    const { port } = this.accept<{ port: Port }>('network', 'POST', 'v2.0/ports', [201], response);
+    await this.expect('network', 'PUT', `v2.0/ports/${port.id}/tags`, [200], { tags: [clusterTag(spec.clusterId), machineTag(spec.machineId)] });
     return port;
+  }
+
+  /**
+   * The floating IP of a machine's port (from `settings.floatingNetwork`), allocated once: found
+   * by `port_id` first, so a repeat after a crash reuses it, and tagged like the port.
+   */
+  private async ensureFloatingIp(spec: MachineSpec, port: Port, floatingNetworkId: string): Promise<string> {
+    let fip = (await this.floatingIps(`port_id=${encodeURIComponent(port.id)}`))[0];
+    fip ??= (await this.expect<{ floatingip: FloatingIp }>('network', 'POST', 'v2.0/floatingips', [201], {
+      floatingip: { floating_network_id: floatingNetworkId, port_id: port.id, description: `cx machine ${spec.machineId} of cluster ${spec.clusterId}` },
+    })).floatingip;
+    const tags = [clusterTag(spec.clusterId), machineTag(spec.machineId)];
+    if (!tags.every((tag) => fip.tags?.includes(tag))) await this.expect('network', 'PUT', `v2.0/floatingips/${fip.id}/tags`, [200], { tags });
+    return fip.floating_ip_address;
+  }
+
+  /** Releases the floating IPs on a port and those tagged with the machine (a port deleted first leaves them unassociated). */
+  private async releaseFloatingIps(clusterId: string, machineId: string | undefined, portId: string | undefined): Promise<void> {
+    const found = new Map<string, FloatingIp>();
+    if (portId) for (const fip of await this.floatingIps(`port_id=${encodeURIComponent(portId)}`)) found.set(fip.id, fip);
+    if (machineId) {
+      for (const fip of await this.floatingIps(`tags=${encodeURIComponent(`${clusterTag(clusterId)},${machineTag(machineId)}`)}`)) found.set(fip.id, fip);
+    }
+    for (const fip of found.values()) await this.expect('network', 'DELETE', `v2.0/floatingips/${fip.id}`, [204, 404]);
   }
 
   // ---- Provider ---------------------------------------------------------------------------
 
   async ensureMachine(spec: MachineSpec, context?: EnsureContext): Promise<MachineStatus> {
-    return this.serialise(spec.machineId, async () => {
+    return this.serialise(spec.machineId, () => this.sharing(spec.clusterId, async () => {
       const existing = await this.findServer(spec.clusterId, spec.machineId);
       if (existing?.status === 'ERROR') {
         throw refused(`Nova put server ${existing.id} of machine ${spec.machineId} in ERROR: ${existing.fault?.message ?? 'no fault message'}; delete the machine to retry`, 'ServerFailed');
       }
-      if (existing) return this.status(existing);
-      const { imageId, networkId, flavors } = await this.resolve();
+      const wantsFloating = spec.role === 'control-plane' && this.settings.floatingNetwork !== undefined;
+      if (existing) {
+        if (!wantsFloating) return this.status(existing);
+        // A repeat after a crash between the server and its floating IP completes the latter.
+        const [{ floatingNetworkId }, port] = await Promise.all([this.resolve(), this.findPort(`cx-${spec.machineId}`)]);
+        return this.status(existing, port && floatingNetworkId ? [await this.ensureFloatingIp(spec, port, floatingNetworkId)] : []);
+      }
+      const { imageId, networkId, flavors, floatingNetworkId } = await this.resolve();
       const flavor = this.pickFlavor(flavors, spec.resources);
       const port = await this.ensurePort(spec, networkId);
-      const group = spec.role === 'control-plane' ? await this.ensureServerGroup(spec.clusterId) : undefined;
+      const floating = wantsFloating && floatingNetworkId ? [await this.ensureFloatingIp(spec, port, floatingNetworkId)] : [];
       const userData = context?.userData ? Buffer.from(await context.userData(), 'utf8').toString('base64') : undefined;
       if (userData && userData.length > MAX_USER_DATA) {
         throw refused(`the machine's user data is ${userData.length} bytes in base64, more than Nova's ${MAX_USER_DATA}`, 'UserDataTooLarge');
       }
-      const created = await this.expect<{ server: { id: string } }>('compute', 'POST', 'servers', [202], {
+      const create = async (group: string | undefined): Promise<HttpResponse> => this.call('compute', 'POST', 'servers', {
         server: {
           name: spec.name, flavorRef: flavor.id, imageRef: imageId, networks: [{ port: port.id }],
           metadata: { 'cx-cluster': spec.clusterId, 'cx-machine': spec.machineId, 'cx-role': spec.role },
@@ -367,27 +539,102 @@ export class OpenStackProvider implements Provider {
         },
         ...(group ? { 'os:scheduler_hints': { group } } : {}),
       });
+      let group = spec.role === 'control-plane' ? await this.ensureServerGroup(spec.clusterId) : undefined;
+      let response = await create(group);
+      if (group && (response.status === 400 || response.status === 404) && !(await this.exists('compute', `os-server-groups/${group}`))) {
+        // As for the security group in ensurePort: the server group went with the cluster's last machine.
+        this.perCluster.delete(`sg-cp:${spec.clusterId}`);
+        group = await this.ensureServerGroup(spec.clusterId);
+        response = await create(group);
+      }
+      const created = this.accept<{ server: { id: string } }>('compute', 'POST', 'servers', [202], response);
       const { server } = await this.expect<{ server: NovaServer }>('compute', 'GET', `servers/${created.server.id}`, [200]);
-      return this.status(server);
-    });
+      return this.status(server, floating);
+    }));
   }
 
   async getMachine(clusterId: string, machineId: string): Promise<MachineStatus | null> {
     const server = await this.findServer(clusterId, machineId);
-    return server ? this.status(server) : null;
+    return server ? this.status(server, (await this.floatingByMachine(clusterId)).get(machineId)) : null;
   }
 
   async listMachines(clusterId: string): Promise<MachineStatus[]> {
-    return (await this.servers()).filter((s) => s.metadata?.['cx-cluster'] === clusterId && s.metadata['cx-machine']).map((s) => this.status(s));
+    const servers = (await this.servers()).filter((s) => s.metadata?.['cx-cluster'] === clusterId && s.metadata['cx-machine']);
+    const floating = servers.length > 0 ? await this.floatingByMachine(clusterId) : new Map<string, string[]>();
+    return servers.map((s) => this.status(s, floating.get(s.metadata!['cx-machine']!)));
   }
 
+  /**
+   * Deletes the machine's floating IPs, server and port; then, if no server of the cluster is
+   * left, what the cluster as a whole used (`removeClusterObjects`). Repeating it repeats the
+   * cluster clean-up, so a delete interrupted half-way is finished by the next one.
+   */
   async deleteMachine(clusterId: string, machineId: string): Promise<void> {
-    await this.serialise(machineId, async () => {
+    const deleted = await this.serialise(machineId, async () => {
       const server = await this.findServer(clusterId, machineId);
-      if (server) await this.expect('compute', 'DELETE', `servers/${server.id}`, [204, 404]);
       const port = await this.findPort(`cx-${machineId}`);
+      await this.releaseFloatingIps(clusterId, machineId, port?.id);
+      if (server) await this.expect('compute', 'DELETE', `servers/${server.id}`, [204, 404]);
       if (port) await this.expect('network', 'DELETE', `v2.0/ports/${port.id}`, [204, 404]);
+      return server?.id;
     });
+    await this.removeClusterObjects(clusterId, deleted);
+  }
+
+  /**
+   * After the delete of a machine: when Nova lists no server of the cluster any more (listed again
+   * now, after that server's delete; servers Nova is deleting do not count), deletes the cluster's
+   * VIP ports with their floating IPs, its unassociated floating IPs, its security group and its
+   * server group. Each is looked up by name or tag, and one already gone is a success.
+   *
+   * An ensure of the same cluster wins. In this provider the clean-up runs `alone`: after the
+   * ensures under way, before those that follow (which then create what they need afresh). From
+   * another sddc replica: a port of a machine being created holds the security group, whose delete
+   * Neutron then refuses (409 SecurityGroupInUse), and the clean-up stops there, keeping the server
+   * group (also kept while it has a member not known to be going); an ensure that finds the
+   * security group or server group it remembered gone re-creates it (`ensurePort`,
+   * `ensureMachine`).
+   */
+  private async removeClusterObjects(clusterId: string, deletedServer: string | undefined): Promise<void> {
+    await this.alone(clusterId, async () => {
+      const servers = (await this.servers()).filter((s) => s.metadata?.['cx-cluster'] === clusterId);
+      if (servers.some((s) => s.id !== deletedServer && !leaving(s))) return;
+      const gone = new Set([...servers.map((s) => s.id), ...(deletedServer ? [deletedServer] : [])]);
+      this.forgetCluster(clusterId);
+
+      const { ports } = await this.expect<{ ports: Array<Port & { tags?: string[] }> }>('network', 'GET', `v2.0/ports?tags=${encodeURIComponent(clusterTag(clusterId))}`, [200]);
+      const vips = new Map(ports.filter((p) => !p.tags?.some((t) => t.startsWith('cx-machine='))).map((p) => [p.id, p]));
+      const untagged = await this.findPort(`cx-${clusterId}-vip`); // a crash between its create and its tags
+      if (untagged) vips.set(untagged.id, untagged);
+      for (const vip of vips.values()) {
+        await this.releaseFloatingIps(clusterId, undefined, vip.id);
+        await this.expect('network', 'DELETE', `v2.0/ports/${vip.id}`, [204, 404]);
+      }
+      // Floating IPs whose port went without them (a machine port deleted by hand, say): a machine being ensured has its port.
+      for (const fip of await this.floatingIps(`tags=${encodeURIComponent(clusterTag(clusterId))}`)) {
+        if (!fip.port_id) await this.expect('network', 'DELETE', `v2.0/floatingips/${fip.id}`, [204, 404]);
+      }
+
+      const { security_groups: groups } = await this.expect<{ security_groups: Array<{ id: string }> }>('network', 'GET', `v2.0/security-groups?name=${encodeURIComponent(`cx-${clusterId}`)}`, [200]);
+      for (const group of groups) {
+        const response = await this.call('network', 'DELETE', `v2.0/security-groups/${group.id}`);
+        if (response.status === 409) return; // SecurityGroupInUse: a port of a machine of the cluster being created holds it
+        this.accept('network', 'DELETE', `v2.0/security-groups/${group.id}`, [204, 404], response);
+      }
+
+      for (const group of await this.serverGroups(clusterId)) {
+        // Nova deletes a server group with members; a member not known to be going is a machine being created.
+        if (group.members.some((member) => !gone.has(member))) return;
+        await this.expect('compute', 'DELETE', `os-server-groups/${group.id}`, [204, 404]);
+      }
+      this.forgetCluster(clusterId);
+    });
+  }
+
+  /** Drops the remembered security group and server group ids of a cluster. */
+  private forgetCluster(clusterId: string): void {
+    this.perCluster.delete(`sg:${clusterId}`);
+    this.perCluster.delete(`sg-cp:${clusterId}`);
   }
 
   private async server(clusterId: string, machineId: string): Promise<NovaServer> {
@@ -416,21 +663,21 @@ export class OpenStackProvider implements Provider {
 
   // ---- virtual IP (capability virtualIp) ---------------------------------------------------
 
-  /** Reserves (idempotently) a port `cx-<clusterId>-vip` on the network and returns its address. */
+  /** Reserves (idempotently) a port `cx-<clusterId>-vip` on the network and returns its address; it goes with the cluster's last machine. */
   async reserveVip(clusterId: string): Promise<{ portId: string; address: string }> {
-    return this.serialise(`vip:${clusterId}`, async () => {
+    return this.serialise(`vip:${clusterId}`, () => this.sharing(clusterId, async () => {
       const { networkId } = await this.resolve();
       const name = `cx-${clusterId}-vip`;
       let port = await this.findPort(name);
       if (!port) {
         port = (await this.expect<{ port: Port }>('network', 'POST', 'v2.0/ports', [201],
           { port: { network_id: networkId, name, description: `cx API virtual IP of cluster ${clusterId}` } })).port;
-        await this.expect('network', 'PUT', `v2.0/ports/${port.id}/tags`, [200], { tags: [`cx-cluster=${clusterId}`] });
+        await this.expect('network', 'PUT', `v2.0/ports/${port.id}/tags`, [200], { tags: [clusterTag(clusterId)] });
       }
       const address = port.fixed_ips[0]?.ip_address;
       if (!address) throw refused(`Neutron gave the VIP port of cluster ${clusterId} no address; check the network's subnet and its pool`, 'NoAddress');
       return { portId: port.id, address };
-    });
+    }));
   }
 
   /** Lets a machine's port answer for the VIP (`allowed_address_pairs`), idempotently. */

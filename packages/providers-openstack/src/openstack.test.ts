@@ -7,15 +7,11 @@ import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type ProviderCredential } from '@cx/sddc-contract';
+import { type MachineSpec, type ProviderCredential } from '@cx/sddc-contract';
 import { KeystoneSession, OpenStackProviderFactory, type OpenStackProvider } from './index.js';
+import { PeerReader, keystonePeer } from './keystone-peer.js';
 
-const raw = process.env['CX_TEST_OPENSTACK'];
-assert.ok(raw, 'CX_TEST_OPENSTACK is not set: start the peer with `test/peers/keystone.sh start` and export its JSON line as CX_TEST_OPENSTACK');
-const peer = JSON.parse(raw) as {
-  authUrl: string; username: string; password: string; projectName: string; applicationCredentialId: string; applicationCredentialSecret: string;
-  image: string; network: string; flavor: string;
-};
+const peer = keystonePeer();
 const factory = new OpenStackProviderFactory();
 
 function credential(overrides: Partial<ProviderCredential> = {}, settings: Record<string, unknown> = {}): ProviderCredential {
@@ -73,7 +69,7 @@ describe('OpenStack credential validation against the real Keystone', () => {
     await rejectsWith(factory.validateCredential(credential({ endpoint: `https://127.0.0.1:${tlsPort}/v3` })), 'CX_CREDENTIAL_UNTRUSTED');
   });
 
-  for (const key of ['image', 'network', 'flavor']) {
+  for (const key of ['image', 'network', 'flavor', 'floatingNetwork']) {
     it(`names body.settings.${key} when the ${key} does not exist`, async () => {
       await rejectsWith(factory.validateCredential(credential({}, { [key]: `no-such-${key}` })), 'CX_INPUT_INVALID', `body.settings.${key}`);
     });
@@ -82,10 +78,19 @@ describe('OpenStack credential validation against the real Keystone', () => {
   it('names body.settings.image when it is missing', async () => {
     await rejectsWith(factory.validateCredential(credential({}, { image: undefined })), 'CX_INPUT_INVALID', 'body.settings.image');
   });
+
+  it('accepts an external network as settings.floatingNetwork, and names it when it is not external or not a name', async () => {
+    await factory.validateCredential(credential({}, { floatingNetwork: peer.floatingNetwork }));
+    await rejectsWith(factory.validateCredential(credential({}, { floatingNetwork: peer.network })), 'CX_INPUT_INVALID', 'body.settings.floatingNetwork');
+    for (const wrong of ['', 42]) {
+      await rejectsWith((async () => factory.connect(credential({}, { floatingNetwork: wrong })))(), 'CX_INPUT_INVALID', 'body.settings.floatingNetwork');
+    }
+  });
 });
 
 describe('OpenStack machines (Keystone real, Nova/Neutron test double)', () => {
   const clusterId = `os-${randomUUID().slice(0, 8)}`;
+  const reader = new PeerReader(peer);
   let provider: OpenStackProvider;
   const spec = (n: number, role: 'control-plane' | 'worker' = 'worker') => ({
     machineId: `${clusterId}-m${n}`, clusterId, name: `${clusterId}-m${n}`, role, pool: role, kubernetesVersion: '1.37.2',
@@ -173,6 +178,17 @@ describe('OpenStack machines (Keystone real, Nova/Neutron test double)', () => {
     assert.equal(deleted.status, 204);
   });
 
+  it('keeps the security group and server group of the cluster while it has machines', async () => {
+    const port = await provider.machinePort(spec(1).machineId);
+    await provider.deleteMachine(clusterId, spec(1).machineId);
+    const left = await reader.clusterObjects(clusterId);
+    assert.ok(!left.servers.some((s) => s.metadata['cx-machine'] === spec(1).machineId), 'the deleted machine\'s server is still there');
+    assert.ok(!left.ports.some((p) => p.id === port!.portId), 'the deleted machine\'s port is still there');
+    assert.deepEqual(left.securityGroups.map((g) => g.name), [`cx-${clusterId}`]);
+    assert.deepEqual(left.serverGroups.map((g) => g.name), [`cx-${clusterId}-control-plane`]);
+    assert.deepEqual(left.floatingIps, [], 'without settings.floatingNetwork no floating IP is allocated');
+  });
+
   it('logs in again after Keystone revoked its token', async () => {
     const before = await provider.session.token();
     const revoke = await fetch(`${peer.authUrl}/auth/tokens`, { method: 'DELETE', headers: { 'X-Auth-Token': before, 'X-Subject-Token': before } });
@@ -199,5 +215,142 @@ describe('OpenStack machines (Keystone real, Nova/Neutron test double)', () => {
     } finally {
       await Promise.all([lasting.close(), due.close()]);
     }
+  });
+
+  it('removes the security group, the server group and the VIP port with the last machine; nothing of the cluster is left', async () => {
+    const vip = await provider.reserveVip(clusterId);
+    const before = await reader.clusterObjects(clusterId);
+    assert.ok(before.servers.length >= 3, `the cluster has ${before.servers.length} servers`);
+    assert.ok(before.ports.some((p) => p.id === vip.portId), 'the VIP port is not there');
+    assert.equal(before.securityGroups.length, 1);
+    assert.equal(before.serverGroups.length, 1);
+    // Deleted all at once, as the cluster-delete workflow does: whichever is last cleans up.
+    await Promise.all((await provider.listMachines(clusterId)).map((m) => provider.deleteMachine(clusterId, m.machineId)));
+    await reader.assertNothingLeft(clusterId);
+    const { security_group_rules: rules } = await reader.get<{ security_group_rules: unknown[] }>('network', `v2.0/security-group-rules?security_group_id=${before.securityGroups[0]!.id}`);
+    assert.deepEqual(rules, [], 'the rules of the deleted security group are left');
+    // A repeat (a job run again after a crash) finds nothing to do, and succeeds.
+    await provider.deleteMachine(clusterId, spec(2).machineId);
+    await reader.assertNothingLeft(clusterId);
+  });
+});
+
+describe('OpenStack clean-up of a cluster racing an ensure of the same cluster', () => {
+  const reader = new PeerReader(peer);
+  const providers: OpenStackProvider[] = [];
+  const clusters: string[] = [];
+  const cluster = (): string => { const id = `race-${randomUUID().slice(0, 8)}`; clusters.push(id); return id; };
+  const cp = (clusterId: string, n: number): MachineSpec => ({
+    machineId: `${clusterId}-m${n}`, clusterId, name: `${clusterId}-m${n}`, role: 'control-plane', pool: 'control-plane', kubernetesVersion: '1.37.2',
+  });
+  const connect = (): OpenStackProvider => { const p = factory.connect(credential()); providers.push(p); return p; };
+  /** The machine's server is on the peer, its port in the cluster's security group, and it is a member of the cluster's server group. */
+  const assertWhole = async (clusterId: string, machineId: string): Promise<void> => {
+    const objects = await reader.clusterObjects(clusterId);
+    const server = objects.servers.find((s) => s.metadata['cx-machine'] === machineId);
+    assert.ok(server, `machine ${machineId} has no server`);
+    const port = objects.ports.find((p) => p.device_id === server.id);
+    assert.ok(port, `machine ${machineId} has no port bound to its server`);
+    assert.deepEqual(objects.securityGroups.map((g) => g.id), port.security_groups, 'the port is not in the one security group of the cluster');
+    assert.deepEqual(objects.serverGroups.map((g) => g.members), [[server.id]], 'the server is not in the one server group of the cluster');
+  };
+
+  after(async () => {
+    const [cleaner] = providers;
+    if (cleaner) for (const clusterId of clusters) for (const m of await cleaner.listMachines(clusterId)) await cleaner.deleteMachine(clusterId, m.machineId);
+    await Promise.all(providers.map((p) => p.close()));
+  });
+
+  it('an sddc replica that remembered the deleted security group and server group creates them again', async () => {
+    const clusterId = cluster();
+    const [a, b] = [connect(), connect()];
+    await a.ensureMachine(cp(clusterId, 1));
+    await b.deleteMachine(clusterId, cp(clusterId, 1).machineId);
+    await reader.assertNothingLeft(clusterId);
+    // `a` still holds the ids of the deleted security group and server group.
+    await a.ensureMachine(cp(clusterId, 2));
+    await assertWhole(clusterId, cp(clusterId, 2).machineId);
+    await a.deleteMachine(clusterId, cp(clusterId, 2).machineId);
+    await reader.assertNothingLeft(clusterId);
+  });
+
+  for (const first of ['delete', 'ensure'] as const) {
+    it(`an ensure racing the delete of the last machine (${first} started first) gets a whole machine`, async () => {
+      const clusterId = cluster();
+      const p = connect();
+      await p.ensureMachine(cp(clusterId, 1));
+      const remove = (): Promise<void> => p.deleteMachine(clusterId, cp(clusterId, 1).machineId);
+      const ensure = (): Promise<unknown> => p.ensureMachine(cp(clusterId, 2));
+      await Promise.all(first === 'delete' ? [remove(), ensure()] : [ensure(), remove()]);
+      await assertWhole(clusterId, cp(clusterId, 2).machineId);
+      assert.ok(!(await reader.clusterObjects(clusterId)).servers.some((s) => s.metadata['cx-machine'] === cp(clusterId, 1).machineId));
+      await p.deleteMachine(clusterId, cp(clusterId, 2).machineId);
+      await reader.assertNothingLeft(clusterId);
+    });
+  }
+});
+
+describe('OpenStack floating IPs (settings.floatingNetwork)', () => {
+  const clusterId = `fip-${randomUUID().slice(0, 8)}`;
+  const reader = new PeerReader(peer);
+  let provider: OpenStackProvider;
+  let externalId = '';
+  const spec = (n: number, role: 'control-plane' | 'worker'): MachineSpec => ({
+    machineId: `${clusterId}-m${n}`, clusterId, name: `${clusterId}-m${n}`, role, pool: role, kubernetesVersion: '1.37.2',
+  });
+  const fipsOf = async (): Promise<Awaited<ReturnType<PeerReader['floatingIps']>>> => (await reader.clusterObjects(clusterId)).floatingIps;
+
+  before(async () => {
+    provider = factory.connect(credential({}, { floatingNetwork: peer.floatingNetwork }));
+    const { networks } = await reader.get<{ networks: Array<{ id: string }> }>('network', `v2.0/networks?name=${peer.floatingNetwork}`);
+    externalId = networks[0]!.id;
+  });
+  after(async () => {
+    for (const m of await provider.listMachines(clusterId)) await provider.deleteMachine(clusterId, m.machineId);
+    await provider.close();
+  });
+
+  it('gives a control-plane machine a floating IP on its port, tagged, and reports it after its fixed address', async () => {
+    const status = await provider.ensureMachine(spec(1, 'control-plane'));
+    const port = await provider.machinePort(spec(1, 'control-plane').machineId);
+    const fips = await fipsOf();
+    assert.equal(fips.length, 1, JSON.stringify(fips));
+    const [fip] = fips as [typeof fips[number]];
+    assert.equal(fip.floating_network_id, externalId);
+    assert.equal(fip.port_id, port!.portId);
+    assert.equal(fip.fixed_ip_address, port!.addresses[0]);
+    assert.deepEqual([...fip.tags].sort(), [`cx-cluster=${clusterId}`, `cx-machine=${spec(1, 'control-plane').machineId}`]);
+    assert.deepEqual(status.addresses, [port!.addresses[0], fip.floating_ip_address]);
+    assert.deepEqual((await provider.getMachine(clusterId, status.machineId))?.addresses, status.addresses);
+    assert.deepEqual((await provider.listMachines(clusterId)).find((m) => m.machineId === status.machineId)?.addresses, status.addresses);
+    const again = await provider.ensureMachine(spec(1, 'control-plane'));
+    assert.deepEqual(again.addresses, status.addresses);
+    assert.equal((await fipsOf()).length, 1, 'a repeated ensure allocated a second floating IP');
+  });
+
+  it('gives a worker none', async () => {
+    const status = await provider.ensureMachine(spec(2, 'worker'));
+    assert.equal(status.addresses.length, 1);
+    assert.ok(!(await fipsOf()).some((f) => f.tags.includes(`cx-machine=${spec(2, 'worker').machineId}`)));
+  });
+
+  it('allocates the floating IP again when an ensure finds the server without it (a repeat after a crash)', async () => {
+    const [fip] = await fipsOf();
+    await reader.delete('network', `v2.0/floatingips/${fip!.id}`);
+    const status = await provider.ensureMachine(spec(1, 'control-plane'));
+    const fips = await fipsOf();
+    assert.equal(fips.length, 1);
+    assert.notEqual(fips[0]!.id, fip!.id);
+    assert.equal(status.addresses[1], fips[0]!.floating_ip_address);
+  });
+
+  it('releases the floating IP with its machine, and leaves nothing of the cluster with the last one', async () => {
+    const ids = (await fipsOf()).map((f) => f.id);
+    assert.equal(ids.length, 1);
+    await provider.deleteMachine(clusterId, spec(1, 'control-plane').machineId);
+    assert.ok(!(await reader.floatingIps()).some((f) => ids.includes(f.id)), 'the floating IP of the deleted machine is still allocated');
+    assert.equal((await reader.clusterObjects(clusterId)).securityGroups.length, 1, 'the worker still needs the security group');
+    await provider.deleteMachine(clusterId, spec(2, 'worker').machineId);
+    await reader.assertNothingLeft(clusterId);
   });
 });

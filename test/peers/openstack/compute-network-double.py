@@ -7,7 +7,9 @@ OpenStack API reference that @cx/providers-openstack calls, and it validates the
 EVERY request against the REAL Keystone (GET /v3/auth/tokens with X-Subject-Token), so that
 authentication, scoping, revocation and renewal are real. State is in memory, per project.
 
-  compute-network-double.py --port PORT --keystone http://127.0.0.1:KPORT/v3 --network NAME
+  compute-network-double.py --port PORT --keystone http://127.0.0.1:KPORT/v3 --network NAME [--floating-network NAME]
+Networks: NAME (10.20.0.0/24, the machines' network) and the external network --floating-network
+(router:external, 203.0.113.0/24, routed to NAME) that floating IPs come from.
 Paths: /compute/v2.1/...  /image/v2/...  /network/v2.0/...   (loopback only)
 """
 import argparse
@@ -38,14 +40,17 @@ FLAVORS = [
 ]
 IMAGES = [{"id": "5b2e7a53-5a9c-4d39-9d53-0f1c3b0a7e11", "name": "ubuntu-24.04-cloudinit", "status": "active", "visibility": "public"}]
 NETWORK = {"id": "8a3c1a2e-2f0c-4d5e-9a55-6c3c4a9b1f01", "subnet": "b1f0a0c2-7c9e-4b7c-8f6d-2b8a1b7f0a11", "cidr": "10.20.0.0/24"}
+# The external network floating IPs come from, and the router that joins it to NETWORK.
+EXTERNAL = {"id": "e7b0c6d4-1f3a-4c8e-9b2d-5a6f7e8d9c01", "subnet": "c2d4e6f8-0a1b-4c3d-8e5f-7a9b0c1d2e31", "cidr": "203.0.113.0/24"}
+ROUTER_ID = "a9d8c7b6-5e4f-4a3b-8c2d-1e0f9a8b7c61"
 
-# project id -> {"servers": {}, "ports": {}, "groups": {}, "sgs": {}, "rules": {}}
+# project id -> {"servers": {}, "ports": {}, "groups": {}, "sgs": {}, "rules": {}, "fips": {}}
 PROJECTS = {}
 NEXT_IP = {"n": 10}
 
 
 def project_state(pid):
-    return PROJECTS.setdefault(pid, {"servers": {}, "ports": {}, "groups": {}, "sgs": {}, "rules": {}})
+    return PROJECTS.setdefault(pid, {"servers": {}, "ports": {}, "groups": {}, "sgs": {}, "rules": {}, "fips": {}})
 
 
 def now_iso():
@@ -76,9 +81,25 @@ def settle(server):
         server["_pending"] = None
 
 
-def public_server(server, micro):
+def server_addresses(server, state):
+    """Nova's `addresses`: the fixed IPs of the ports bound to the server, each followed by the
+    floating IP associated with it (`OS-EXT-IPS:type` fixed / floating), keyed by network name."""
+    addresses = {}
+    for port in state["ports"].values():
+        if port["device_id"] != server["id"]:
+            continue
+        entries = addresses.setdefault(ARGS.network, [])
+        for ip in port["fixed_ips"]:
+            entries.append({"version": 4, "addr": ip["ip_address"], "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": port["mac_address"]})
+            entries.extend({"version": 4, "addr": fip["floating_ip_address"], "OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": port["mac_address"]}
+                           for fip in state["fips"].values() if fip["port_id"] == port["id"] and fip["fixed_ip_address"] == ip["ip_address"])
+    return addresses
+
+
+def public_server(server, micro, state):
     settle(server)
     out = {k: v for k, v in server.items() if not k.startswith("_")}
+    out["addresses"] = server_addresses(server, state)
     if micro < (2, 3):
         out.pop("OS-EXT-SRV-ATTR:user_data", None)
     return out
@@ -178,7 +199,7 @@ class Handler(BaseHTTPRequestHandler):
                     listed = listed[ids.index(query["marker"]) + 1:]
                 limit = int(query.get("limit", "1000"))
                 page = listed[:limit]
-                out = {"servers": [public_server(s, micro) for s in page]}
+                out = {"servers": [public_server(s, micro, state) for s in page]}
                 if len(listed) > limit:
                     out["servers_links"] = [{"rel": "next", "href": "servers/detail?limit=%d&marker=%s" % (limit, page[-1]["id"])}]
                 return self.answer(200, out, vh)
@@ -186,7 +207,7 @@ class Handler(BaseHTTPRequestHandler):
             if server is None:
                 return self.error(404, "itemNotFound", "Instance could not be found.", vh)
             if len(parts) == 2 and method == "GET":
-                return self.answer(200, {"server": public_server(server, micro)}, vh)
+                return self.answer(200, {"server": public_server(server, micro, state)}, vh)
             if len(parts) == 2 and method == "DELETE":
                 del servers[server["id"]]
                 for port in state["ports"].values():
@@ -267,15 +288,11 @@ class Handler(BaseHTTPRequestHandler):
             if group is None:
                 return self.error(400, "badRequest", "Invalid server group.", vh)
         server_id = str(uuid.uuid4())
-        addresses = {}
         for port in ports:
             port["device_id"], port["device_owner"] = server_id, "compute:nova"
-            addresses.setdefault(ARGS.network, []).extend(
-                {"version": 4, "addr": ip["ip_address"], "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": port["mac_address"]}
-                for ip in port["fixed_ips"])
         server = {
             "id": server_id, "name": name, "status": "BUILD", "created": now_iso(), "updated": now_iso(),
-            "tenant_id": "", "metadata": metadata, "addresses": addresses,
+            "tenant_id": "", "metadata": metadata,
             "flavor": {"original_name": flavor["name"], "vcpus": flavor["vcpus"], "ram": flavor["ram"], "disk": flavor["disk"]},
             "image": {"id": image_ref}, "OS-EXT-STS:power_state": 0, "OS-EXT-STS:task_state": "spawning", "OS-EXT-STS:vm_state": "building",
             "OS-EXT-SRV-ATTR:user_data": user_data, "OS-EXT-SRV-ATTR:hostname": name,
@@ -333,6 +350,9 @@ class Handler(BaseHTTPRequestHandler):
             if key == "tags":
                 if not set(value.split(",")) <= set(item.get("tags", [])):
                     return False
+            elif isinstance(item.get(key), bool):  # Neutron converts "true"/"True"/"1" for boolean filters
+                if item[key] != (value.lower() in ("true", "1")):
+                    return False
             elif str(item.get(key)) != value:
                 return False
         return True
@@ -340,8 +360,11 @@ class Handler(BaseHTTPRequestHandler):
     def network(self, method, path, query, body, state):
         parts = [p for p in path.split("/") if p]
         if parts == ["networks"] and method == "GET":
-            net = {"id": NETWORK["id"], "name": ARGS.network, "subnets": [NETWORK["subnet"]], "status": "ACTIVE", "admin_state_up": True, "shared": True}
-            return self.answer(200, {"networks": [net] if self.matches(net, query) else []})
+            nets = [{"id": NETWORK["id"], "name": ARGS.network, "subnets": [NETWORK["subnet"]], "status": "ACTIVE", "admin_state_up": True,
+                     "shared": True, "router:external": False},
+                    {"id": EXTERNAL["id"], "name": ARGS.floating_network, "subnets": [EXTERNAL["subnet"]], "status": "ACTIVE", "admin_state_up": True,
+                     "shared": False, "router:external": True}]
+            return self.answer(200, {"networks": [n for n in nets if self.matches(n, query)]})
         if parts[:1] == ["ports"]:
             ports = state["ports"]
             if len(parts) == 1 and method == "GET":
@@ -376,6 +399,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self.answer(200, {"port": port})
             if len(parts) == 2 and method == "DELETE":
                 del ports[port["id"]]
+                for fip in state["fips"].values():  # as Neutron does: the floating IP stays allocated, unassociated
+                    if fip["port_id"] == port["id"]:
+                        fip.update(port_id=None, fixed_ip_address=None, router_id=None, status="DOWN", updated_at=now_iso())
                 return self.answer(204)
             if len(parts) == 3 and parts[2] == "tags" and method == "PUT":
                 port["tags"] = list(body.get("tags") or [])
@@ -398,6 +424,8 @@ class Handler(BaseHTTPRequestHandler):
                 if any(sg["id"] in p["security_groups"] for p in state["ports"].values()):
                     return self.neutron_error(409, "SecurityGroupInUse", "Security Group %s in use." % sg["id"])
                 del sgs[sg["id"]]
+                for rule_id in [r["id"] for r in state["rules"].values() if r["security_group_id"] == sg["id"]]:
+                    del state["rules"][rule_id]
                 return self.answer(204)
             if len(parts) == 3 and parts[2] == "tags" and method == "PUT":
                 sg["tags"] = list(body.get("tags") or [])
@@ -419,6 +447,60 @@ class Handler(BaseHTTPRequestHandler):
             state["rules"][rule["id"]] = rule
             sg["security_group_rules"].append(rule)
             return self.answer(201, {"security_group_rule": rule})
+        if parts[:1] == ["floatingips"]:
+            return self.floating_ips(method, parts, query, body, state)
+        return self.neutron_error(404, "HTTPNotFound", "The resource could not be found.")
+
+    def floating_ips(self, method, parts, query, body, state):
+        """GET/POST /v2.0/floatingips, GET/DELETE /v2.0/floatingips/{id}, PUT /v2.0/floatingips/{id}/tags."""
+        fips = state["fips"]
+        if len(parts) == 1 and method == "GET":
+            return self.answer(200, {"floatingips": [f for f in fips.values() if self.matches(f, query)]})
+        if len(parts) == 1 and method == "POST":
+            spec = body.get("floatingip") or {}
+            net_id = spec.get("floating_network_id")
+            if not net_id:
+                return self.neutron_error(400, "HTTPBadRequest", "Invalid input for floating_network_id. Reason: 'None' is not a valid UUID.")
+            if net_id not in (NETWORK["id"], EXTERNAL["id"]):
+                return self.neutron_error(404, "NetworkNotFound", "Network %s could not be found." % net_id)
+            if net_id != EXTERNAL["id"]:
+                return self.neutron_error(400, "BadRequest", "Bad floatingip request: Network %s is not a valid external network." % net_id)
+            port, fixed = None, None
+            if spec.get("port_id"):
+                port = state["ports"].get(spec["port_id"])
+                if port is None:
+                    return self.neutron_error(404, "PortNotFound", "Port %s could not be found." % spec["port_id"])
+                if not port["fixed_ips"]:
+                    return self.neutron_error(400, "BadRequest", "Bad floatingip request: Port %s does not have any fixed IPv4 addresses." % port["id"])
+                fixed = spec.get("fixed_ip_address") or port["fixed_ips"][0]["ip_address"]
+                taken = next((f for f in fips.values() if f["port_id"] == port["id"] and f["fixed_ip_address"] == fixed), None)
+                if taken is not None:
+                    return self.neutron_error(409, "FloatingIPPortAlreadyAssociated",
+                                              "Cannot associate floating IP %s (%s) with port %s using fixed IP %s, as that fixed IP already has a floating IP on external network %s."
+                                              % (taken["floating_ip_address"], taken["id"], port["id"], fixed, net_id))
+            used = {f["floating_ip_address"] for p in PROJECTS.values() for f in p["fips"].values()}  # addresses are cloud-wide
+            pool = (str(a) for a in list(ipaddress.ip_network(EXTERNAL["cidr"]).hosts())[1:])  # .1 is the router's gateway
+            address = next((a for a in pool if a not in used), None)
+            if address is None:
+                return self.neutron_error(409, "IpAddressGenerationFailure", "No more IP addresses available on network %s." % net_id)
+            stamp = now_iso()
+            fip = {"id": str(uuid.uuid4()), "floating_ip_address": address, "floating_network_id": net_id,
+                   "port_id": port["id"] if port else None, "fixed_ip_address": fixed, "router_id": ROUTER_ID if port else None,
+                   "status": "ACTIVE" if port else "DOWN", "description": spec.get("description", ""), "tags": [],
+                   "created_at": stamp, "updated_at": stamp, "revision_number": 0}
+            fips[fip["id"]] = fip
+            return self.answer(201, {"floatingip": fip})
+        fip = fips.get(parts[1]) if len(parts) >= 2 else None
+        if fip is None:
+            return self.neutron_error(404, "FloatingIPNotFound", "Floating IP %s could not be found" % (parts[1] if len(parts) > 1 else ""))
+        if len(parts) == 2 and method == "GET":
+            return self.answer(200, {"floatingip": fip})
+        if len(parts) == 2 and method == "DELETE":
+            del fips[fip["id"]]
+            return self.answer(204)
+        if len(parts) == 3 and parts[2] == "tags" and method == "PUT":
+            fip["tags"] = list(body.get("tags") or [])
+            return self.answer(200, {"tags": fip["tags"]})
         return self.neutron_error(404, "HTTPNotFound", "The resource could not be found.")
 
 
@@ -428,6 +510,7 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--keystone", required=True)
     parser.add_argument("--network", default="cx-net")
+    parser.add_argument("--floating-network", default="cx-public")
     ARGS = parser.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
     server.daemon_threads = True
