@@ -23,7 +23,7 @@ describe('infrastructure providers, end to end', () => {
   let admin: Api;
 
   before(async () => {
-    cx = await startCx({ env: { CX_WORKFLOWS_NODES_READY_TIMEOUT_SECONDS: '10' } });
+    cx = await startCx({ env: { CX_WORKFLOWS_NODES_READY_TIMEOUT_SECONDS: '10', CX_BAREMETAL_CLEANING_CHECK_SECONDS: '1' } });
     admin = await Api.login(cx.base);
   });
   after(async () => { await cx?.stop(); });
@@ -271,6 +271,42 @@ describe('infrastructure providers, end to end', () => {
         assert.deepEqual(hosts.filter((h) => h.name.startsWith('bm-')).map((h) => h.state), ['available', 'available', 'available'], 'the hosts are free again');
       });
       assert.equal((await admin.call('DELETE', '/api/v1/hosts/bm-ipmi')).status, 204);
+    });
+
+    it('with hostCleanup wipe, boots a deleted cluster\'s host into its cleaning image and frees it only once it has powered itself off', async () => {
+      for (const name of ['bm-redfish', 'bm-spare']) await admin.call('DELETE', `/api/v1/hosts/${name}`); // leave bm-wipe the only free host
+      assert.equal((await admin.call('POST', '/api/v1/hosts', redfishHost('bm-wipe', 4))).status, 201);
+      const version = (await admin.call('GET', '/api/v1/providers')).body.items.find((p: { name: string }) => p.name === 'baremetal').kubernetesVersions[0];
+      const kwokWipe = await admin.call('POST', '/api/v1/clusters', { name: 'no-hosts', provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, hostCleanup: 'wipe' });
+      assert.equal(kwokWipe.status, 400);
+      assert.equal(kwokWipe.body.fields[0].field, 'body.hostCleanup');
+      const host = async (): Promise<{ state: string; cleaningSince: string | null }> => (await admin.call('GET', '/api/v1/hosts/bm-wipe')).body;
+      await createThenDelete({ name: 'bm-wipe', provider: 'baremetal', kubernetesVersion: version, controlPlane: { count: 1 }, hostCleanup: 'wipe', nodePools: [] }, async () => {
+        await until(() => redfishPower(4), /^On$/, 'the host was not powered on');
+      }, async () => {
+        // Deleted: the host runs its cleaning image (powered on again), and nobody may claim it.
+        const cleaning = await host();
+        assert.equal(cleaning.state, 'cleaning');
+        assert.ok(cleaning.cleaningSince);
+        await until(() => redfishPower(4), /^On$/, 'the host was not booted into its cleaning image');
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+        assert.equal((await host()).state, 'cleaning', 'a host still cleaning was returned to the pool');
+        // The cleaning image ends by powering the host off (here: the test, through the BMC).
+        const bmc = redfishPeer();
+        const dispatcher = new Agent({ connect: { ca: readFileSync(bmc.caFile, 'utf8') } });
+        try {
+          const answer = await request(`${bmc.url}/redfish/v1/Systems/${bmc.systems[4]!.id}/Actions/ComputerSystem.Reset`, {
+            method: 'POST', dispatcher, body: JSON.stringify({ ResetType: 'ForceOff' }),
+            headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${bmc.username}:${bmc.password}`).toString('base64')}` },
+          });
+          assert.ok(answer.statusCode < 300, `ForceOff answered ${answer.statusCode}`);
+          await answer.body.dump();
+        } finally {
+          await dispatcher.close();
+        }
+        await until(async () => (await host()).state, /^available$/, 'the cleaned host did not come back to the pool');
+      });
+      assert.equal((await admin.call('DELETE', '/api/v1/hosts/bm-wipe')).status, 204);
     });
   });
 });

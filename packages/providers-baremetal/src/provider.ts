@@ -4,7 +4,7 @@
  * the PXE service's job; cx boots the host into it once and powers it on.
  */
 import { NotFoundError } from '@cx/errors';
-import { reasonOf } from '@cx/provider-kit';
+import { pollUntil, reasonOf } from '@cx/provider-kit';
 import {
   CONTRACT_VERSION, type EnsureContext, type MachineSpec, type MachineStatus, type PowerAction, type PowerState, type Provider, type ProviderCapabilities,
 } from '@cx/sddc-contract';
@@ -81,6 +81,11 @@ export class BareMetalProvider implements Provider {
       if (wipe) {
         await this.bootOnce(bmc, this.options.wipeImageUrl);
         await bmc.power('on');
+        // The host is free again once it reads off: it must first be seen on, or a BMC that applies
+        // the power-on late would hand it back before it was wiped.
+        await pollUntil(() => bmc.powerState(), (state) => state === 'on', {
+          timeoutMs: this.options.powerTimeoutMs ?? DEFAULT_POWER_TIMEOUT_MS, what: `host ${host.name} powering on into its cleaning image`, reason: 'PowerOnNotConfirmed',
+        });
       }
       await this.inventory.release(clusterId, machineId, wipe);
       this.started.delete(machineKey(clusterId, machineId));
