@@ -117,6 +117,21 @@ describe('IP pools and ha-configs', () => {
     const spread = Object.values(four).map((text) => (text.match(/priority 250/g) ?? []).length).sort();
     assert.deepEqual(spread, [1, 1, 2, 2], 'max − min ≤ 1');
 
+    // The fast profile: 0.1 s adverts at real-time priority, and the capabilities that needs.
+    const fast = await admin.call('POST', '/api/v1/ha-configs', { clusterId, name: 'fast', virtualIps: '192.0.2.40', selector: { role: 'edge' }, watchPort: 0, profile: 'fast' });
+    assert.equal(fast.status, 202, JSON.stringify(fast.body));
+    assert.equal(fast.body.haConfig.profile, 'fast');
+    assert.equal((await admin.waitForWorkflow(fast.body.workflow.id, ['Succeeded', 'Failed'], 60_000)).status, 'Succeeded');
+    for (const text of Object.values((await configMap('fast'))!)) {
+      assert.match(text, /advert_int 0\.1\n/);
+      assert.match(text, /vrrp_rt_priority/);
+    }
+    const fastSet = JSON.parse((await run(kubectl, ['--kubeconfig', kubeconfig, '-n', 'kube-system', 'get', 'daemonset', 'cx-ha-fast', '-o', 'json'], { encoding: 'utf8' })).stdout) as { spec: { template: { spec: { containers: Array<{ securityContext: { capabilities: { add: string[] } } }> } } } };
+    assert.deepEqual(fastSet.spec.template.spec.containers[0]!.securityContext.capabilities.add, ['NET_ADMIN', 'NET_RAW', 'NET_BROADCAST', 'SYS_NICE', 'IPC_LOCK']);
+    assert.equal((await admin.call('POST', '/api/v1/ha-configs', { clusterId, name: 'slow', virtualIps: '192.0.2.41', selector: { role: 'edge' }, profile: 'slow' })).status, 400);
+    const fastGone = await admin.call('DELETE', `/api/v1/ha-configs/${fast.body.haConfig.id}`);
+    assert.equal((await admin.waitForWorkflow(fastGone.body.workflow.id, ['Succeeded', 'Failed'], 60_000)).status, 'Succeeded');
+
     const removed = await admin.call('DELETE', `/api/v1/ha-configs/${haConfig.id}`);
     assert.equal((await admin.waitForWorkflow(removed.body.workflow.id, ['Succeeded', 'Failed'], 60_000)).status, 'Succeeded');
     assert.equal(await configMap('web'), null, 'the ConfigMap is gone from the cluster');

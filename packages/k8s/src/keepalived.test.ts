@@ -57,7 +57,7 @@ describe('keepalived configuration', () => {
   it('passes `keepalived -t` for every node, with and without unicast, port check and preemption', async () => {
     const binary = keepalivedBinary();
     const dir = mkdtempSync(join(tmpdir(), 'cx-keepalived-'));
-    const variants: KeepalivedSpec[] = [spec, { ...spec, unicast: false, watchPort: 0, preempt: false, advertIntervalSeconds: 0.1, virtualIps: ['2001:db8::10'] }];
+    const variants: KeepalivedSpec[] = [spec, { ...spec, unicast: false, watchPort: 0, preempt: false, advertIntervalSeconds: 0.1, virtualIps: ['2001:db8::10'] }, { ...spec, profile: 'fast' }];
     for (const [i, variant] of variants.entries()) {
       for (const node of variant.nodes) {
         const file = join(dir, `${i}-${node.name}.conf`);
@@ -68,10 +68,31 @@ describe('keepalived configuration', () => {
     }
   });
 
+  it('renders the default profile as before, and the fast profile with 0.1 s adverts and real-time scheduling', () => {
+    const plain = renderKeepalivedConfig(spec, 'node-a');
+    assert.equal(renderKeepalivedConfig({ ...spec, profile: 'default' }, 'node-a'), plain);
+    assert.deepEqual([...plain.matchAll(/advert_int (\S+)/g)].map((m) => m[1]), Array(7).fill('1'));
+    assert.doesNotMatch(plain, /vrrp_rt_priority|vrrp_rlimit_rttime|vrrp_no_swap/);
+
+    const fast = renderKeepalivedConfig({ ...spec, profile: 'fast' }, 'node-a');
+    assert.deepEqual([...fast.matchAll(/advert_int (\S+)/g)].map((m) => m[1]), Array(7).fill('0.1'));
+    const globals = /global_defs \{\n([^}]*)\}/.exec(fast)![1]!;
+    assert.match(globals, /^ {2}vrrp_rt_priority 20$/m);
+    assert.match(globals, /^ {2}vrrp_rlimit_rttime 200000$/m);
+    assert.match(globals, /^ {2}vrrp_no_swap$/m);
+    // Only the global section differs: priorities, peers and checks stay as they are.
+    assert.equal(fast.replace(/advert_int 0\.1/g, 'advert_int 1').replace(/ {2}vrrp_(rt_priority|rlimit_rttime|no_swap).*\n/g, ''), plain);
+    // An explicit interval wins over the profile's, and only the interval.
+    const slower = renderKeepalivedConfig({ ...spec, profile: 'fast', advertIntervalSeconds: 0.3 }, 'node-a');
+    assert.deepEqual([...slower.matchAll(/advert_int (\S+)/g)].map((m) => m[1]), Array(7).fill('0.3'));
+    assert.match(slower, /vrrp_rt_priority 20/);
+  });
+
   it('refuses what keepalived or VRRP would not take', () => {
     assert.throws(() => renderKeepalivedConfig({ ...spec, vrrpIdOffset: 250 }, 'node-a'), /255/);
     assert.throws(() => renderKeepalivedConfig({ ...spec, nodes: [] }, 'node-a'), /no node/);
     assert.throws(() => renderKeepalivedConfig(spec, 'node-z'), /not among/);
     assert.throws(() => renderKeepalivedConfig({ ...spec, interface: 'eth0; rm -rf /' }, 'node-a'), /interface/);
+    assert.throws(() => renderKeepalivedConfig({ ...spec, profile: 'turbo' as never }, 'node-a'), /profile "turbo" is not one of default, fast/);
   });
 });

@@ -70,6 +70,8 @@ export interface HaConfigPayload {
   unicast: boolean;
   vrrpIdOffset: number;
   preempt: boolean;
+  /** keepalived timing profile (`KEEPALIVED_PROFILES` of @cx/k8s). */
+  profile: 'default' | 'fast';
 }
 
 /** A node the health monitor found unhealthy beyond its policy's timeout. */

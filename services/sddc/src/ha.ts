@@ -64,7 +64,8 @@ export async function applyHaConfig(credentials: TenantAdminCredentials, config:
             name: 'keepalived', image,
             command: ['/bin/sh', '-c', 'exec keepalived --dont-fork --log-console --vrrp -f "/etc/cx-ha/$NODE_NAME"'],
             env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
-            securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW', 'NET_BROADCAST'] } },
+            // The fast profile runs VRRP at real-time priority and locked in memory.
+            securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW', 'NET_BROADCAST', ...(config.profile === 'fast' ? ['SYS_NICE', 'IPC_LOCK'] : [])] } },
             volumeMounts: [{ name: 'config', mountPath: '/etc/cx-ha', readOnly: true }],
             resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
           }],

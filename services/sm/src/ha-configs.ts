@@ -53,7 +53,7 @@ export class HaConfigs {
     if (clash) throw conflict(`VRRP router ids ${vrrpIdOffset}..${vrrpIdOffset + vips.length - 1} collide with ${clash[0]}..${clash[1]} of another ha-config of the cluster`, 'body.vrrpIdOffset');
     const spec: HaConfigSpec = {
       virtualIps: ranges.map((r: AddressRange) => r.text).join(','), selector: request.selector ?? {}, watchPort: request.watchPort,
-      interface: request.interface, unicast: request.unicast, vrrpIdOffset, preempt: request.preempt,
+      interface: request.interface, unicast: request.unicast, vrrpIdOffset, preempt: request.preempt, profile: request.profile ?? 'default',
     };
     const now = nowIso();
     try {

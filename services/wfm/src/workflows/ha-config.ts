@@ -17,8 +17,9 @@ async function haConfigOf(ctx: StepContext): Promise<HaConfig> {
 }
 
 function payload(config: HaConfig): HaConfigPayload {
-  const { name, virtualIps, selector, watchPort, interface: iface, unicast, vrrpIdOffset, preempt } = config;
-  return { name, virtualIps, selector, watchPort, interface: iface, unicast, vrrpIdOffset, preempt };
+  const { name, virtualIps, selector, watchPort, interface: iface, unicast, vrrpIdOffset, preempt, profile } = config;
+  // ha-configs stored before profiles existed have none: the default.
+  return { name, virtualIps, selector, watchPort, interface: iface, unicast, vrrpIdOffset, preempt, profile: profile ?? 'default' };
 }
 
 const markReady = { name: 'mark-ready', run: async (): Promise<StepResult> => done(null, [{ kind: 'setClusterStatus', status: 'Ready', message: null }]) };
