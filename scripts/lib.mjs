@@ -60,8 +60,9 @@ export function output(command, args) {
 }
 
 /**
- * Builds (or finds cached) the Kubernetes peers — kube-apiserver, kubeadm, etcd, kwok — and
- * writes their manifest where sddc looks for it, so that `npm start` offers the kwok provider.
+ * Builds (or finds cached) the Kubernetes peers — kube-apiserver, kube-controller-manager,
+ * kube-scheduler, kubeadm, etcd, kwok — and writes their manifest where sddc looks for it, so that
+ * `npm start` offers the kwok provider (a manifest without the controllers is refused).
  * Answers the manifest as JSON text.
  */
 export function kubernetesPeers() {

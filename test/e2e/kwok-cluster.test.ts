@@ -1,7 +1,8 @@
 /**
  * A tenant cluster on the kwok runtime, through the public API only, checked on the tenant's real
- * kube-apiserver with the real kubectl: nodes Ready at the requested version, per-user kubeconfigs
- * whose rights follow the cx grant, and nothing left running after the delete.
+ * kube-apiserver with the real kubectl: nodes Ready at the requested version, workloads scheduled
+ * and run by the tenant's own controller manager and scheduler, per-user kubeconfigs whose rights
+ * follow the cx grant, and nothing left running after the delete.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -90,6 +91,38 @@ describe('a cluster on the kwok runtime', () => {
     assert.deepEqual(taints, ['kw-cp-0=:node-role.kubernetes.io/control-plane/NoSchedule', 'kw-workers-0=web:dedicated/NoSchedule', 'kw-workers-1=web:dedicated/NoSchedule']);
   });
 
+  it('runs a Deployment: its controller makes two pods, kube-scheduler puts them on the workers, kwok runs them', async () => {
+    const adminConfig = await kubeconfigOf(admin);
+    const manifest = join(work, 'deployment.yaml');
+    writeFileSync(manifest, JSON.stringify({
+      apiVersion: 'v1', kind: 'List', items: [
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'apps' } },
+        {
+          apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'apps' },
+          spec: {
+            replicas: 2, selector: { matchLabels: { app: 'web' } },
+            template: {
+              metadata: { labels: { app: 'web' } },
+              // The workers' pool taint; the control plane's stays in the way.
+              spec: { containers: [{ name: 'web', image: 'registry.example/web:1' }], tolerations: [{ key: 'dedicated', value: 'web', effect: 'NoSchedule' }] },
+            },
+          },
+        },
+      ],
+    }));
+    await kubectlAs(adminConfig, 'apply', '-f', manifest);
+    await kubectlAs(adminConfig, '-n', 'apps', 'rollout', 'status', 'deployment/web', '--timeout=60s');
+    const pods = JSON.parse((await kubectlAs(adminConfig, '-n', 'apps', 'get', 'pods', '-l', 'app=web', '-o', 'json')).stdout) as { items: Array<{ spec: { nodeName?: string }; status: { phase: string } }> };
+    assert.equal(pods.items.length, 2);
+    for (const pod of pods.items) {
+      assert.equal(pod.status.phase, 'Running');
+      assert.match(pod.spec.nodeName ?? '', /^kw-workers-\d$/);
+    }
+    // Foreground: the garbage collector deletes the ReplicaSet and its pods first; nothing is left for the later tests.
+    await kubectlAs(adminConfig, '-n', 'apps', 'delete', 'deployment', 'web', '--cascade=foreground', '--wait=true', '--timeout=60s');
+    assert.equal((await kubectlAs(adminConfig, 'get', 'pods', '--all-namespaces', '-o', 'name')).stdout.trim(), '');
+  });
+
   it('runs the three-node converged topology: three schedulable control-plane nodes and no workers', async () => {
     const created = await admin.call('POST', '/api/v1/clusters', { name: 'converged', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 3, schedulable: true }, nodePools: [] });
     assert.equal(created.status, 202, JSON.stringify(created.body));
@@ -168,9 +201,10 @@ describe('a cluster on the kwok runtime', () => {
     writeFileSync(manifest, [pod(0), pod(1), 'apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: default}\nspec: {minAvailable: 2, selector: {matchLabels: {app: web}}}\n'].join('---\n'));
     await kubectlAs(adminConfig, 'apply', '-f', manifest);
     await kubectlAs(adminConfig, 'wait', '--for=condition=Ready', 'pod/web-0', 'pod/web-1', '--timeout=30s');
-    // This runtime has no disruption controller: write the status it would compute (2 healthy, none may go).
-    const pdbStatus = JSON.stringify({ status: { observedGeneration: 1, currentHealthy: 2, desiredHealthy: 2, expectedPods: 2, disruptionsAllowed: 0 } });
-    await kubectlAs(adminConfig, 'patch', 'poddisruptionbudget', 'web', '--subresource=status', '--type=merge', '-p', pdbStatus);
+    // The tenant's disruption controller computes the budget: both pods healthy, both needed, none may go.
+    await kubectlAs(adminConfig, 'wait', '--for=jsonpath={.status.currentHealthy}=2', 'poddisruptionbudget/web', '--timeout=30s');
+    const pdb = JSON.parse((await kubectlAs(adminConfig, 'get', 'poddisruptionbudget', 'web', '-o', 'json')).stdout) as { status: Record<string, number> };
+    assert.deepEqual([pdb.status['desiredHealthy'], pdb.status['expectedPods'], pdb.status['disruptionsAllowed']], [2, 2, 0], JSON.stringify(pdb.status));
 
     const scaled = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { count: 2, remove: ['kw-workers-0'], drainTimeoutSeconds: 3 });
     assert.equal(scaled.status, 202, JSON.stringify(scaled.body));

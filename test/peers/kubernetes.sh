@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
 # Kubernetes control-plane binaries for cx tests, built from Go modules at pinned versions.
 #
-#   test/peers/kubernetes.sh build           build (or find cached) kube-apiserver and kubeadm for
+#   test/peers/kubernetes.sh build           build (or find cached) kube-apiserver,
+#                                            kube-controller-manager, kube-scheduler and kubeadm for
 #                                            every pinned version, etcd and kwok; print one line
 #                                            of JSON with their paths
 #   test/peers/kubernetes.sh smoke [1.X.Y]   build, then prove the binaries work together: etcd,
 #                                            kube-apiserver (each pinned version in turn, oldest
 #                                            first, on the same etcd: an upgrade), kwok with a fake
-#                                            Node that must become Ready, `kubeadm config
-#                                            validate`; stop everything; print "smoke: ok"
+#                                            Node that must become Ready, kube-controller-manager and
+#                                            kube-scheduler running a Deployment's pod on it,
+#                                            `kubeadm config validate`; stop everything; print
+#                                            "smoke: ok"
 #
 # Env: CX_PEERS_DIR (default $HOME/.cache/cx-peers). Binaries, Go build and module caches live in
 # $CX_PEERS_DIR/kubernetes/ (never in the repo). A binary is rebuilt only when the file for its
 # pinned version is missing. Only the result goes to stdout; progress goes to stderr.
 set -euo pipefail
 
-# Pinned versions. kube-apiserver and kubeadm: the newest patch of two consecutive minors (cx
-# upgrades one minor at a time), oldest first.
+# Pinned versions. Kubernetes: the newest patch of two consecutive minors (cx upgrades one minor at
+# a time), oldest first.
 KUBERNETES_VERSIONS=(1.36.3 1.37.2)
+# Built from k8s.io/kubernetes at each of those versions.
+KUBERNETES_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubeadm)
 ETCD_VERSION=3.6.16
 KWOK_VERSION=0.8.0
 
@@ -33,6 +38,7 @@ ETCD_TIMEOUT=30
 APISERVER_TIMEOUT=90
 CRD_TIMEOUT=30
 NODE_TIMEOUT=60
+WORKLOAD_TIMEOUT=60
 STOP_TIMEOUT=20
 
 PEER=kubernetes.sh
@@ -46,6 +52,15 @@ now_us() { local t="${EPOCHREALTIME//[.,]/}"; printf '%s' "$t"; }
 since() { local d=$(( $(now_us) - $1 )); printf '%d.%ds' $((d / 1000000)) $(( (d / 100000) % 10 )); }
 
 json_str() { local s="${1//\\/\\\\}"; s="${s//\"/\\\"}"; printf '"%s"' "$s"; }
+# json_key kube-controller-manager: kubeControllerManager (the manifest's key for a command).
+json_key() {
+  local out="" part first=1 parts=()
+  IFS=- read -ra parts <<<"$1"
+  for part in "${parts[@]}"; do
+    if ((first)); then out+="$part"; first=0; else out+="${part^}"; fi
+  done
+  printf '%s' "$out"
+}
 
 go_env() {
   command -v go >/dev/null 2>&1 || die "go not found on PATH (need Go >= 1.26, the version kubernetes v${KUBERNETES_VERSIONS[-1]} asks for)"
@@ -120,7 +135,7 @@ kubectl_path() {
 build_kubernetes() {
   local v="$1" with_kubectl="$2"
   local cmds=() c
-  for c in kube-apiserver kubeadm; do [[ -x "$BIN_DIR/$c-v$v" ]] || cmds+=("$c"); done
+  for c in "${KUBERNETES_COMMANDS[@]}"; do [[ -x "$BIN_DIR/$c-v$v" ]] || cmds+=("$c"); done
   if [[ "$with_kubectl" == 1 && ! -x "$BIN_DIR/kubectl-v$v" ]]; then cmds+=(kubectl); fi
   ((${#cmds[@]})) || return 0
 
@@ -225,11 +240,16 @@ do_build() {
   local v sep json
   json="{\"binDir\":$(json_str "$BIN_DIR"),\"kubernetesVersions\":["
   sep=""; for v in "${KUBERNETES_VERSIONS[@]}"; do json+="$sep$(json_str "$v")"; sep=","; done
-  json+="],\"kubeApiserver\":{"
-  sep=""; for v in "${KUBERNETES_VERSIONS[@]}"; do json+="$sep$(json_str "$v"):$(json_str "$BIN_DIR/kube-apiserver-v$v")"; sep=","; done
-  json+="},\"kubeadm\":{"
-  sep=""; for v in "${KUBERNETES_VERSIONS[@]}"; do json+="$sep$(json_str "$v"):$(json_str "$BIN_DIR/kubeadm-v$v")"; sep=","; done
-  json+="},\"etcd\":$(json_str "$BIN_DIR/etcd-v$ETCD_VERSION")"
+  json+="]"
+  # One object per command, by version: "kubeApiserver":{"1.36.3":".../kube-apiserver-v1.36.3",...}.
+  local c key
+  for c in "${KUBERNETES_COMMANDS[@]}"; do
+    key="$(json_key "$c")"
+    json+=",\"$key\":{"
+    sep=""; for v in "${KUBERNETES_VERSIONS[@]}"; do json+="$sep$(json_str "$v"):$(json_str "$BIN_DIR/$c-v$v")"; sep=","; done
+    json+="}"
+  done
+  json+=",\"etcd\":$(json_str "$BIN_DIR/etcd-v$ETCD_VERSION")"
   json+=",\"etcdVersion\":$(json_str "$ETCD_VERSION")"
   json+=",\"kwok\":$(json_str "$BIN_DIR/kwok-v$KWOK_VERSION")"
   json+=",\"kwokVersion\":$(json_str "$KWOK_VERSION")"
@@ -386,6 +406,64 @@ api_ok() {
     --key "$SMOKE_DIR/pki/admin.key" "https://127.0.0.1:$1/$2" | grep -qx ok
 }
 
+# smoke_controllers VERSION I NODE: kube-controller-manager and kube-scheduler of VERSION (as
+# admin, no serving port) must turn a Deployment into a pod that kwok runs on NODE; both are
+# stopped again (PIDS has them if this dies).
+smoke_controllers() {
+  local v="$1" i="$2" node="$3" t1 c cv cm_pid sched_pid
+  local cm_log="$SMOKE_DIR/kube-controller-manager-v$v.log" sched_log="$SMOKE_DIR/kube-scheduler-v$v.log"
+  for c in kube-controller-manager kube-scheduler; do
+    cv="$("$BIN_DIR/$c-v$v" --version 2>/dev/null || true)"
+    [[ "$cv" == "Kubernetes v$v" ]] || die "$c v$v reports version '$cv'"
+  done
+
+  t1="$(now_us)"
+  # Its default plugin directory is under /usr/libexec, which it creates when missing. A burst
+  # above the default 30 requests: at start it makes a ServiceAccount and a token per controller.
+  start "kube-controller-manager v$v" "$cm_log" "$BIN_DIR/kube-controller-manager-v$v" \
+    --kubeconfig="$SMOKE_DIR/kubeconfig" --controllers='*' --leader-elect=false \
+    --use-service-account-credentials=true --service-account-private-key-file="$SMOKE_DIR/pki/sa.key" \
+    --root-ca-file="$SMOKE_DIR/pki/ca.crt" --flex-volume-plugin-dir="$SMOKE_DIR/flexvolume" \
+    --kube-api-qps=100 --kube-api-burst=200 --bind-address=127.0.0.1 --secure-port=0 --v=1
+  cm_pid="$PID"
+  # Its --kubeconfig and --leader-elect flags are deprecated in favour of the configuration file.
+  printf '%s\n' 'apiVersion: kubescheduler.config.k8s.io/v1' 'kind: KubeSchedulerConfiguration' \
+    "clientConnection: {kubeconfig: $SMOKE_DIR/kubeconfig}" 'leaderElection: {leaderElect: false}' \
+    >"$SMOKE_DIR/scheduler.yaml"
+  start "kube-scheduler v$v" "$sched_log" "$BIN_DIR/kube-scheduler-v$v" \
+    --config="$SMOKE_DIR/scheduler.yaml" --bind-address=127.0.0.1 --secure-port=0 --v=1
+  sched_pid="$PID"
+
+  local name="cx-smoke-$i"
+  # Bound to the fake Node (whose kwok taint it tolerates); kwok's Stages make the pod Running.
+  cat >"$SMOKE_DIR/$name.yaml" <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $name, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: $name}}
+  template:
+    metadata: {labels: {app: $name}}
+    spec:
+      nodeSelector: {kubernetes.io/hostname: $node}
+      tolerations: [{key: kwok.x-k8s.io/node, operator: Exists, effect: NoSchedule}]
+      containers: [{name: app, image: registry.example/smoke:1}]
+EOF
+  kc_step "creating deployment $name" apply -f "$SMOKE_DIR/$name.yaml"
+  pod_running() {
+    [[ "$(kc get pods -l "app=$name" -o 'jsonpath={range .items[*]}{.spec.nodeName}/{.status.phase} {end}')" == "$node/Running " ]]
+  }
+  wait_for "deployment $name: a pod Running on $node (kube-controller-manager v$v)" "$WORKLOAD_TIMEOUT" "$cm_pid" "$cm_log" pod_running
+  alive "$sched_pid" || DIE_LOG="$sched_log" die "kube-scheduler v$v exited"
+  log "deployment $name: pod scheduled and Running in $(since "$t1") after starting kube-controller-manager and kube-scheduler v$v"
+
+  t1="$(now_us)"
+  stop_pid "$sched_pid" "kube-scheduler v$v"; forget_pid "$sched_pid"
+  stop_pid "$cm_pid" "kube-controller-manager v$v"; forget_pid "$cm_pid"
+  log "kube-scheduler and kube-controller-manager v$v stopped in $(since "$t1")"
+}
+
 smoke_version() {
   local v="$1" i="$2" etcd_port="$3" api_port="$4" t0 t1 pid kwok_pid kwok_port
   local alog="$SMOKE_DIR/kube-apiserver-v$v.log" klog="$SMOKE_DIR/kwok-v$v.log"
@@ -455,6 +533,8 @@ smoke_version() {
   node_ready() { [[ "$(kc get node "$node" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" == True ]]; }
   wait_for "node $node Ready (kwok)" "$NODE_TIMEOUT" "$kwok_pid" "$klog" node_ready
   log "node $node Ready in $(since "$t1") after starting kwok"
+
+  smoke_controllers "$v" "$i" "$node"
 
   local kubeadm="$BIN_DIR/kubeadm-v$v" kv cfg="$SMOKE_DIR/kubeadm-v$v.yaml" vlog="$SMOKE_DIR/kubeadm-v$v.log"
   kv="$("$kubeadm" version -o short 2>>"$vlog" || true)"

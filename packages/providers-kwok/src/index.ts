@@ -1,8 +1,10 @@
 /**
- * The `kwok` provider: each tenant cluster gets a real kube-apiserver and etcd on loopback, started
- * with the CA cx generated for the cluster, and each machine is a Node that kwok keeps alive and
- * Ready. Powering a machine off takes it away from kwok and marks it NotReady, as a dead kubelet
- * would look. Everything cx knows about the machines is read back from the tenant API.
+ * The `kwok` provider: each tenant cluster gets a real control plane on loopback (etcd,
+ * kube-apiserver started with the CA cx generated for the cluster, kube-controller-manager,
+ * kube-scheduler), and each machine is a Node that kwok keeps alive and Ready. Powering a machine
+ * off takes it away from kwok and marks it NotReady, as a dead kubelet would look; Kubernetes' own
+ * node lifecycle controller takes it from there. Everything cx knows about the machines is read
+ * back from the tenant API.
  */
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
@@ -12,7 +14,7 @@ import {
   CONTRACT_VERSION, type EnsureContext, type MachineSpec, type MachineStatus, type NodeReader, type NodeStatus, type PowerAction, type PowerState,
   type Provider, type ProviderCapabilities,
 } from '@cx/sddc-contract';
-import { ControlPlane, KWOK_ANNOTATION, type KwokBinaries } from './runtime.js';
+import { ControlPlane, KWOK_NODE, runnableVersions, type KwokBinaries } from './runtime.js';
 
 export { type KwokBinaries } from './runtime.js';
 
@@ -24,7 +26,11 @@ export interface KwokProviderOptions {
 
 const LABEL = { cluster: 'cx.dev/cluster', machine: 'cx.dev/machine', pool: 'cx.dev/pool', controlPlane: 'node-role.kubernetes.io/control-plane' } as const;
 const POWER_ANNOTATION = 'cx.dev/power';
-const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
+/**
+ * Taints the node lifecycle controller keeps on a node until it has seen it Ready (the API server
+ * puts the first on at registration).
+ */
+const UNHEALTHY_TAINTS: readonly string[] = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'];
 
 export class KwokProvider implements Provider, NodeReader {
   readonly name = 'kwok';
@@ -36,7 +42,9 @@ export class KwokProvider implements Provider, NodeReader {
   private readonly clients = new Map<string, { writtenAt: number; api: CoreV1Api }>();
 
   constructor(private readonly options: KwokProviderOptions) {
-    this.kubernetesVersions = Object.keys(options.binaries.kubeApiserver).sort(compareVersions).reverse();
+    this.kubernetesVersions = runnableVersions(options.binaries).reverse();
+    // A manifest from before the runtime ran the controllers: say how to get one that does.
+    if (this.kubernetesVersions.length === 0) throw new ProviderError('the kwok binaries manifest has no Kubernetes version with kube-apiserver, kube-controller-manager and kube-scheduler built; rebuild it with `npm run peers -- kubernetes`');
   }
 
   async ensureMachine(spec: MachineSpec, context?: EnsureContext): Promise<MachineStatus> {
@@ -57,6 +65,10 @@ export class KwokProvider implements Provider, NodeReader {
         if (statusOf(error) !== 409) throw error;
         node = await readNode(api, spec.name); // a concurrent ensure of the same machine won
       }
+    }
+    // A node made when kwok selected by the annotation only: without the label kwok would drop it.
+    if (node && powerOf(node) === 'on' && node.metadata?.labels?.[KWOK_NODE.key] !== KWOK_NODE.value) {
+      await this.updateNode(api, spec.name, (n) => { n.metadata!.labels![KWOK_NODE.key] = KWOK_NODE.value; });
     }
     await this.setKubeletVersion(api, spec.name, spec.kubernetesVersion);
     return this.status(plane, (await readNode(api, spec.name))!);
@@ -103,7 +115,8 @@ export class KwokProvider implements Provider, NodeReader {
     const name = node.metadata!.name!;
     if (action === 'off' || action === 'reset') {
       await this.updateNode(api, name, (n) => {
-        delete n.metadata!.annotations![KWOK_ANNOTATION.key];
+        delete n.metadata!.labels![KWOK_NODE.key];
+        delete n.metadata!.annotations![KWOK_NODE.key];
         n.metadata!.annotations![POWER_ANNOTATION] = 'off';
       });
       // No kubelet answers any more: what the node controller would conclude after its grace period.
@@ -115,7 +128,8 @@ export class KwokProvider implements Provider, NodeReader {
     }
     if (action === 'on' || action === 'reset') {
       await this.updateNode(api, name, (n) => {
-        n.metadata!.annotations![KWOK_ANNOTATION.key] = KWOK_ANNOTATION.value;
+        n.metadata!.labels![KWOK_NODE.key] = KWOK_NODE.value;
+        n.metadata!.annotations![KWOK_NODE.key] = KWOK_NODE.value;
         n.metadata!.annotations![POWER_ANNOTATION] = 'on';
       });
     }
@@ -132,11 +146,10 @@ export class KwokProvider implements Provider, NodeReader {
     const plane = this.plane(clusterId);
     if (!plane.exists()) return [];
     const nodes = await this.nodes(plane);
-    await this.liftNotReadyTaints(plane, nodes);
     return nodes.map((node) => ({
       name: node.metadata!.name!, machineId: node.metadata!.labels![LABEL.machine]!,
       role: node.metadata!.labels![LABEL.controlPlane] !== undefined ? 'control-plane' : 'worker',
-      status: node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? 'Ready' : 'NotReady',
+      status: ready(node) ? 'Ready' : 'NotReady',
       kubernetesVersion: (node.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, ''),
     }));
   }
@@ -157,22 +170,6 @@ export class KwokProvider implements Provider, NodeReader {
       await next;
     } finally {
       if (this.bringingUp.get(plane.clusterId) === next) this.bringingUp.delete(plane.clusterId);
-    }
-  }
-
-
-  /**
-   * What the node lifecycle controller (kube-controller-manager, which this runtime does not run)
-   * does once a node is Ready: lift the `node.kubernetes.io/not-ready` taint the API server put on it
-   * at registration. Runs whenever cx reads the nodes, as a controller would on its next pass.
-   */
-  private async liftNotReadyTaints(plane: ControlPlane, nodes: V1Node[]): Promise<void> {
-    const api = this.api(plane);
-    for (const node of nodes) {
-      const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-      if (!ready || !(node.spec?.taints ?? []).some((t) => t.key === NOT_READY_TAINT)) continue;
-      await this.updateNode(api, node.metadata!.name!, (n) => { n.spec!.taints = (n.spec!.taints ?? []).filter((t) => t.key !== NOT_READY_TAINT); });
-      node.spec!.taints = node.spec!.taints!.filter((t) => t.key !== NOT_READY_TAINT);
     }
   }
 
@@ -203,11 +200,16 @@ export class KwokProvider implements Provider, NodeReader {
   }
 
   /**
-   * Lists nodes; an unreachable tenant API gets its processes restarted once (as a crashed VM would
-   * be rebooted). `inCluster`: the caller already holds the cluster's turn (see `serialised`).
+   * Lists nodes; a control plane with a dead process, or an unreachable tenant API, gets its
+   * processes restarted once (as a crashed VM would be rebooted). `inCluster`: the caller already
+   * holds the cluster's turn (see `serialised`).
    */
   private async listNodesBy(plane: ControlPlane, labelSelector: string, inCluster = false): Promise<V1Node[]> {
     const api = this.api(plane);
+    if (plane.exists() && !plane.running()) {
+      if (inCluster) await plane.ensure();
+      else await this.serialised(plane, async () => { if (plane.exists() && !plane.running()) await plane.ensure(); });
+    }
     try {
       return (await call(() => api.listNode({ labelSelector }))).items;
     } catch (error) {
@@ -246,6 +248,7 @@ export class KwokProvider implements Provider, NodeReader {
   private async updateNode(api: CoreV1Api, name: string, change: (node: V1Node) => void): Promise<void> {
     await retryOnConflict(async () => {
       const node = (await readNode(api, name))!;
+      node.metadata!.labels ??= {};
       node.metadata!.annotations ??= {};
       change(node);
       await call(() => api.replaceNode({ name, body: node }));
@@ -270,8 +273,9 @@ function nodeFor(spec: MachineSpec): V1Node {
         [LABEL.cluster]: spec.clusterId, [LABEL.machine]: spec.machineId, [LABEL.pool]: spec.pool, 'kubernetes.io/hostname': spec.name, 'kubernetes.io/os': 'linux', type: 'kwok',
         ...(spec.role === 'control-plane' ? { [LABEL.controlPlane]: '' } : {}),
         ...spec.labels,
+        [KWOK_NODE.key]: KWOK_NODE.value,
       },
-      annotations: { [KWOK_ANNOTATION.key]: KWOK_ANNOTATION.value, [POWER_ANNOTATION]: 'on' },
+      annotations: { [KWOK_NODE.key]: KWOK_NODE.value, [POWER_ANNOTATION]: 'on' },
     },
     spec: { taints: (spec.taints ?? []).map((t) => ({ key: t.key, effect: t.effect, ...(t.value !== undefined ? { value: t.value } : {}) })) },
     // What a kubelet reports when it registers; the address is simulated (see simulatedAddress).
@@ -286,6 +290,15 @@ function nodeFor(spec: MachineSpec): V1Node {
 export function simulatedAddress(machineId: string): string {
   const digest = createHash('sha256').update(machineId).digest();
   return `198.${18 + (digest[0]! & 1)}.${digest[1]!}.${1 + (digest[2]! % 254)}`;
+}
+
+/**
+ * Ready as a scheduler sees it: the kubelet (kwok) reports Ready and the node lifecycle controller
+ * has agreed, lifting the taints it keeps on a node that is not (or was not yet seen) Ready.
+ */
+function ready(node: V1Node): boolean {
+  return node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True'
+    && !(node.spec?.taints ?? []).some((t) => UNHEALTHY_TAINTS.includes(t.key));
 }
 
 function powerOf(node: V1Node): PowerState {
@@ -328,11 +341,4 @@ function statusOf(error: unknown): number | undefined {
   const e = error as { code?: unknown; httpStatus?: unknown };
   if (typeof e.httpStatus === 'number') return e.httpStatus;
   return typeof e.code === 'number' ? e.code : undefined;
-}
-
-function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
-  return 0;
 }

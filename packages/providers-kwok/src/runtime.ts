@@ -1,9 +1,8 @@
 /**
  * The processes of one tenant control plane on this box: etcd, kube-apiserver (with the cluster's
- * CA from cx as its client CA) and a kwok controller that keeps the cluster's nodes alive. There is
- * no kube-controller-manager: the runtime does the little of its work tenants notice at once
- * (aggregated roles, the default ServiceAccount); Deployments, node lifecycle and PDB status are
- * not computed. They
+ * CA from cx as its client CA), kube-controller-manager and kube-scheduler (as a kubeadm control
+ * plane runs them, so Deployments get pods, pods get nodes, node lifecycle, pod GC and PDB status
+ * are Kubernetes' own), and a kwok controller that plays the kubelet of the cluster's nodes. They
  * run detached from cx, with their pids, ports and logs under the cluster's directory, so that they
  * outlive a restart of cx as real infrastructure would, and are found again afterwards.
  */
@@ -22,6 +21,10 @@ import { ProviderError, ProviderUnavailableError } from '@cx/errors';
 export interface KwokBinaries {
   /** kube-apiserver by Kubernetes version (`1.36.3`). */
   kubeApiserver: Record<string, string>;
+  /** kube-controller-manager by Kubernetes version. */
+  kubeControllerManager: Record<string, string>;
+  /** kube-scheduler by Kubernetes version. */
+  kubeScheduler: Record<string, string>;
   etcd: string;
   kwok: string;
   /** Directory of kwok Stage manifests (node-initialize, node-heartbeat…). */
@@ -31,18 +34,38 @@ export interface KwokBinaries {
 export interface ControlPlaneState {
   clusterId: string;
   kubernetesVersion: string;
-  ports: { etcdClient: number; etcdPeer: number; api: number };
+  /** Where each listens on 127.0.0.1 (controller manager and scheduler: their /healthz; absent in a state from before they ran). */
+  ports: { etcdClient: number; etcdPeer: number; api: number; controllerManager?: number; scheduler?: number };
   /** Fingerprint of the CAs the API runs with; another one (a CA rotation) re-issues and restarts. */
   trust?: string;
-  pids: { etcd?: number | undefined; apiserver?: number | undefined; kwok?: number | undefined };
-  /** The kube-apiserver process whose cluster-wide objects (aggregated roles, default service account) are in place. */
-  setUpFor?: number | undefined;
+  pids: {
+    etcd?: number | undefined; apiserver?: number | undefined; controllerManager?: number | undefined; scheduler?: number | undefined; kwok?: number | undefined;
+  };
 }
 
+/** The control-plane binaries of one Kubernetes version. */
+interface VersionBinaries { apiserver: string; controllerManager: string; scheduler: string }
+
 const READY_TIMEOUT_MS = 90_000;
+/** From starting kube-controller-manager to its first visible work (a default ServiceAccount, aggregated roles). */
+const CONTROLLERS_TIMEOUT_MS = 60_000;
+/**
+ * The controller manager and the scheduler: the identity the apiserver's default RBAC binds to
+ * their roles, and their files in the cluster's directory (kubeconfig; serving certificate).
+ */
+const COMPONENTS = {
+  controllerManager: { user: 'system:kube-controller-manager', file: 'controller-manager' },
+  scheduler: { user: 'system:kube-scheduler', file: 'scheduler' },
+} as const;
 const STOP_TIMEOUT_MS = 10_000;
-/** Nodes kwok keeps alive carry this annotation; taking it away is how a machine is powered off. */
-export const KWOK_ANNOTATION = { key: 'kwok.x-k8s.io/node', value: 'fake' } as const;
+/**
+ * kwok keeps the nodes that carry this as a label and as an annotation; taking both away is how a
+ * machine is powered off. The label is what makes that real: kwok's API server selects by it, so a
+ * node losing it reaches kwok as deleted, and kwok lets go of the node's lease and its pods, as a
+ * machine without power would. The annotation it filters itself and never sees leave: a node that
+ * loses only that is left alone by kwok's stages while its lease is still renewed.
+ */
+export const KWOK_NODE = { key: 'kwok.x-k8s.io/node', value: 'fake' } as const;
 
 export class ControlPlane {
   readonly dir: string;
@@ -70,21 +93,30 @@ export class ControlPlane {
   /**
    * Brings the control plane up (or back up after a crash of any of its processes) at `version`
    * (default: the version it runs, or the cluster's for a new one); a different version restarts
-   * the kube-apiserver with that version's binary, which is how this runtime upgrades. Idempotent.
+   * kube-apiserver, kube-controller-manager and kube-scheduler with that version's binaries, which
+   * is how this runtime upgrades. Idempotent.
    */
   async ensure(bootstrap?: ClusterBootstrap, version?: string): Promise<void> {
     if (!this.exists()) {
       if (!bootstrap) throw new ProviderError(`cluster ${this.clusterId} has no control plane on this runtime`);
       await this.prepare(bootstrap);
     }
-    if (bootstrap && this.state().trust !== fingerprint(bootstrap)) await this.writePki(bootstrap);
+    const { ports } = this.state();
+    if (ports.controllerManager === undefined || ports.scheduler === undefined) {
+      // A control plane made before this runtime ran the controllers.
+      const taken = Object.values(ports);
+      const controllerManager = await freePort(taken);
+      this.save({ ...this.state(), ports: { ...ports, controllerManager, scheduler: await freePort([...taken, controllerManager]) } });
+    }
+    // A CA rotation, or (as above) no credentials for the controllers yet.
+    if (bootstrap && (this.state().trust !== fingerprint(bootstrap) || !this.hasComponentFiles())) await this.writePki(bootstrap);
     const state = this.state();
     const wanted = version ?? state.kubernetesVersion;
-    const apiserverBinary = this.binaries.kubeApiserver[wanted];
-    if (!apiserverBinary) throw new ProviderError(`the kwok runtime has no kube-apiserver ${wanted} (it has ${Object.keys(this.binaries.kubeApiserver).join(', ')})`);
+    const binaries = this.binariesOf(wanted);
     if (state.kubernetesVersion !== wanted) {
-      await stop(state.pids.apiserver);
-      state.pids.apiserver = undefined;
+      // Never a controller newer than its apiserver: all three stop, and start again apiserver first.
+      await Promise.all([stop(state.pids.controllerManager), stop(state.pids.scheduler), stop(state.pids.apiserver)]);
+      state.pids.apiserver = state.pids.controllerManager = state.pids.scheduler = undefined;
       state.kubernetesVersion = wanted;
       this.save(state);
     }
@@ -98,8 +130,8 @@ export class ControlPlane {
       ]);
       this.save(state);
     }
-    if (!alive(state.pids.apiserver, apiserverBinary)) {
-      state.pids.apiserver = this.start('kube-apiserver', apiserverBinary, [
+    if (!alive(state.pids.apiserver, binaries.apiserver)) {
+      state.pids.apiserver = this.start('kube-apiserver', binaries.apiserver, [
         `--etcd-servers=http://127.0.0.1:${state.ports.etcdClient}`, '--bind-address=127.0.0.1', `--secure-port=${state.ports.api}`,
         `--tls-cert-file=${join(pki, 'apiserver.crt')}`, `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
         `--client-ca-file=${join(pki, 'ca.crt')}`, '--authorization-mode=Node,RBAC',
@@ -111,28 +143,68 @@ export class ControlPlane {
       ]);
       this.save(state);
     }
-    await this.waitReady();
-    // Once per kube-apiserver process, not on every machine: recorded only after both succeed, so a crash in between redoes them.
-    if (state.setUpFor !== state.pids.apiserver) {
-      await aggregateClusterRoles(this.kubeconfigPath);
-      await ensureDefaultServiceAccount(this.kubeconfigPath);
-      state.setUpFor = state.pids.apiserver;
+    const ca = join(pki, 'ca.crt');
+    // /readyz and /healthz are readable anonymously; the serving certificates are of the cluster's CA.
+    await this.waitUntil('kube-apiserver', 'become ready', () => fetchOk(state.ports.api, '/readyz', ca), state.pids.apiserver, binaries.apiserver, READY_TIMEOUT_MS);
+    const controllerManagerStarts = !alive(state.pids.controllerManager, binaries.controllerManager);
+    if (controllerManagerStarts) {
+      // As kubeadm runs it, less what this box cannot give: no leader election (one instance), no
+      // CSR signer (the cluster CA's key stays with cx, which signs every credential itself).
+      state.pids.controllerManager = this.start('kube-controller-manager', binaries.controllerManager, [
+        `--kubeconfig=${join(this.dir, `${COMPONENTS.controllerManager.file}.kubeconfig`)}`, '--controllers=*',
+        '--use-service-account-credentials=true', `--service-account-private-key-file=${join(pki, 'sa.key')}`, `--root-ca-file=${ca}`,
+        // At start it makes a ServiceAccount and a token for each of its ~50 controllers: at the
+        // default 20 requests/s (burst 30) that alone takes 4-5 s of every new cluster.
+        '--kube-api-qps=100', '--kube-api-burst=200',
+        // Its default is a system directory, which it creates when missing.
+        `--flex-volume-plugin-dir=${join(this.dir, 'flexvolume')}`,
+        '--leader-elect=false', ...this.servingFlags('controllerManager'), '--v=0',
+      ]);
+      this.save(state);
+    }
+    if (!alive(state.pids.scheduler, binaries.scheduler)) {
+      state.pids.scheduler = this.start('kube-scheduler', binaries.scheduler, [`--config=${join(this.dir, 'scheduler.yaml')}`, ...this.servingFlags('scheduler'), '--v=0']);
       this.save(state);
     }
     if (!alive(state.pids.kwok, this.binaries.kwok)) {
       state.pids.kwok = this.start('kwok', this.binaries.kwok, [
-        `--kubeconfig=${this.kubeconfigPath}`, '--manage-all-nodes=false', `--manage-nodes-with-annotation-selector=${KWOK_ANNOTATION.key}=${KWOK_ANNOTATION.value}`,
+        `--kubeconfig=${this.kubeconfigPath}`, '--manage-all-nodes=false', `--manage-nodes-with-label-selector=${KWOK_NODE.key}=${KWOK_NODE.value}`,
+        `--manage-nodes-with-annotation-selector=${KWOK_NODE.key}=${KWOK_NODE.value}`,
         ...stageFiles(this.binaries.kwokStages).map((file) => `--config=${file}`), '--node-lease-duration-seconds=40',
       ]);
       this.save(state);
     }
+    await Promise.all([
+      this.waitUntil('kube-controller-manager', 'answer /healthz', () => fetchOk(state.ports.controllerManager!, '/healthz', ca), state.pids.controllerManager, binaries.controllerManager, READY_TIMEOUT_MS),
+      this.waitUntil('kube-scheduler', 'answer /healthz', () => fetchOk(state.ports.scheduler!, '/healthz', ca), state.pids.scheduler, binaries.scheduler, READY_TIMEOUT_MS),
+    ]);
+    // What tenants notice first: without the `default` ServiceAccount no pod can be created in
+    // `default`, without the aggregated `view` role a viewer's kubeconfig grants nothing. Both stay
+    // in etcd: after a restart this passes at once.
+    if (controllerManagerStarts) {
+      await this.waitUntil('kube-controller-manager', 'create the default ServiceAccount and aggregate the view role', () => this.controllersAtWork(), state.pids.controllerManager, binaries.controllerManager, CONTROLLERS_TIMEOUT_MS);
+    }
+  }
+
+  /** Whether every process of the control plane runs (at the version it is meant to). */
+  running(): boolean {
+    if (!this.exists()) return false;
+    const state = this.state();
+    const binaries = this.binaries;
+    const version = {
+      apiserver: binaries.kubeApiserver[state.kubernetesVersion], controllerManager: binaries.kubeControllerManager[state.kubernetesVersion], scheduler: binaries.kubeScheduler[state.kubernetesVersion],
+    };
+    return alive(state.pids.etcd, binaries.etcd) && alive(state.pids.kwok, binaries.kwok)
+      && !!version.apiserver && alive(state.pids.apiserver, version.apiserver)
+      && !!version.controllerManager && alive(state.pids.controllerManager, version.controllerManager)
+      && !!version.scheduler && alive(state.pids.scheduler, version.scheduler);
   }
 
   /** Stops every process and removes the cluster's directory. */
   async destroy(): Promise<void> {
     if (this.exists()) {
       const { pids } = this.state();
-      await Promise.all([stop(pids.kwok), stop(pids.apiserver)]);
+      await Promise.all([stop(pids.kwok), stop(pids.scheduler), stop(pids.controllerManager), stop(pids.apiserver)]);
       await stop(pids.etcd);
     }
     rmSync(this.dir, { recursive: true, force: true });
@@ -140,9 +212,11 @@ export class ControlPlane {
 
   private async prepare(bootstrap: ClusterBootstrap): Promise<void> {
     mkdirSync(join(this.dir, 'pki'), { recursive: true, mode: 0o700 });
-    const ports = { etcdClient: await freePort(), etcdPeer: await freePort(), api: await freePort() };
+    const ports: number[] = [];
+    for (let i = 0; i < 5; i++) ports.push(await freePort(ports));
+    const [etcdClient, etcdPeer, api, controllerManager, scheduler] = ports as [number, number, number, number, number];
     // Written before the PKI: writePki records its fingerprint in it.
-    this.save({ clusterId: this.clusterId, kubernetesVersion: bootstrap.kubernetesVersion, ports, pids: {} });
+    this.save({ clusterId: this.clusterId, kubernetesVersion: bootstrap.kubernetesVersion, ports: { etcdClient, etcdPeer, api, controllerManager, scheduler }, pids: {} });
     await this.writePki(bootstrap);
   }
 
@@ -165,15 +239,55 @@ export class ControlPlane {
       'apiserver.crt': serving.certPem, 'apiserver.key': serving.keyPem,
     };
     for (const [name, content] of Object.entries(files)) writeFileSync(join(this.dir, 'pki', name), content, { mode: 0o600 });
-    writeFileSync(this.kubeconfigPath, renderKubeconfig({
-      clusterName: bootstrap.clusterName, server: `https://127.0.0.1:${state.ports.api}`, caPem: pemBundle(bootstrap.trustedCaPems), user: 'cx-kwok-runtime', clientCertPem: admin.certPem, clientKeyPem: admin.keyPem,
-    }), { mode: 0o600 });
-    if (state.trust !== undefined) {
-      await Promise.all([stop(state.pids.apiserver), stop(state.pids.kwok)]);
-      state.pids.apiserver = undefined;
-      state.pids.kwok = undefined;
+    const kubeconfig = (user: string, credential: { certPem: string; keyPem: string }): string => renderKubeconfig({
+      clusterName: bootstrap.clusterName, server: `https://127.0.0.1:${state.ports.api}`, caPem: pemBundle(bootstrap.trustedCaPems), user, clientCertPem: credential.certPem, clientKeyPem: credential.keyPem,
+    });
+    for (const { user, file } of Object.values(COMPONENTS)) {
+      const client = await issueCertificate(pki.ca, { commonName: user, usage: 'client', validitySeconds: 365 * 86_400 });
+      writeFileSync(join(this.dir, `${file}.kubeconfig`), kubeconfig(user, client), { mode: 0o600 });
+      const serving = await issueCertificate(pki.ca, { commonName: user, usage: 'server', validitySeconds: 365 * 86_400, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+      writeFileSync(join(this.dir, 'pki', `${file}.crt`), serving.certPem, { mode: 0o600 });
+      writeFileSync(join(this.dir, 'pki', `${file}.key`), serving.keyPem, { mode: 0o600 });
+    }
+    // The scheduler's flags for these are deprecated in favour of its configuration file (JSON is YAML).
+    writeFileSync(join(this.dir, 'scheduler.yaml'), JSON.stringify({
+      apiVersion: 'kubescheduler.config.k8s.io/v1', kind: 'KubeSchedulerConfiguration',
+      clientConnection: { kubeconfig: join(this.dir, `${COMPONENTS.scheduler.file}.kubeconfig`) }, leaderElection: { leaderElect: false }, enableProfiling: false,
+    }, null, 2));
+    writeFileSync(this.kubeconfigPath, kubeconfig('cx-kwok-runtime', admin), { mode: 0o600 });
+    if (state.trust !== undefined && state.trust !== fingerprint(bootstrap)) {
+      const { pids } = state;
+      await Promise.all([stop(pids.apiserver), stop(pids.controllerManager), stop(pids.scheduler), stop(pids.kwok)]);
+      pids.apiserver = pids.controllerManager = pids.scheduler = pids.kwok = undefined;
     }
     this.save({ ...state, trust: fingerprint(bootstrap) });
+  }
+
+  private hasComponentFiles(): boolean {
+    return Object.values(COMPONENTS).every(({ file }) => existsSync(join(this.dir, `${file}.kubeconfig`)) && existsSync(join(this.dir, 'pki', `${file}.crt`)))
+      && existsSync(join(this.dir, 'scheduler.yaml'));
+  }
+
+  /**
+   * HTTPS on loopback with a certificate of the cluster's CA; callers authenticated and authorised
+   * by the apiserver, as kubeadm sets them up (/healthz is open to anyone).
+   */
+  private servingFlags(component: keyof typeof COMPONENTS): string[] {
+    const { file } = COMPONENTS[component];
+    const kubeconfig = join(this.dir, `${file}.kubeconfig`);
+    return [
+      '--bind-address=127.0.0.1', `--secure-port=${this.state().ports[component]!}`,
+      `--tls-cert-file=${join(this.dir, 'pki', `${file}.crt`)}`, `--tls-private-key-file=${join(this.dir, 'pki', `${file}.key`)}`,
+      `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
+    ];
+  }
+
+  private binariesOf(version: string): VersionBinaries {
+    const apiserver = this.binaries.kubeApiserver[version];
+    const controllerManager = this.binaries.kubeControllerManager[version];
+    const scheduler = this.binaries.kubeScheduler[version];
+    if (!apiserver || !controllerManager || !scheduler) throw new ProviderError(`the kwok runtime has no control plane binaries of Kubernetes ${version} (it has ${runnableVersions(this.binaries).join(', ') || 'none'})`);
+    return { apiserver, controllerManager, scheduler };
   }
 
 
@@ -190,15 +304,25 @@ export class ControlPlane {
     }
   }
 
-  private async waitReady(): Promise<void> {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    const { ports } = this.state();
-    for (;;) {
-      // /readyz is readable anonymously (system:public-info-viewer); the CA is ours.
-      const ready = await fetchReadyz(ports.api, join(this.dir, 'pki', 'ca.crt'));
-      if (ready) return;
-      if (Date.now() > deadline) throw new ProviderUnavailableError(`the kube-apiserver of cluster ${this.clusterId} did not become ready within ${READY_TIMEOUT_MS / 1000} s (log: ${join(this.dir, 'kube-apiserver.log')})`);
+  /** Polls `probe` every 250 ms until it holds; fails at once if the process exits, or after `timeoutMs`. */
+  private async waitUntil(name: string, what: string, probe: () => Promise<boolean>, pid: number | undefined, binary: string, timeoutMs: number): Promise<void> {
+    const log = join(this.dir, `${name}.log`);
+    const deadline = Date.now() + timeoutMs;
+    while (!(await probe())) {
+      if (!alive(pid, binary)) throw new ProviderUnavailableError(`the ${name} of cluster ${this.clusterId} exited (log: ${log})`);
+      if (Date.now() > deadline) throw new ProviderUnavailableError(`the ${name} of cluster ${this.clusterId} did not ${what} within ${timeoutMs / 1000} s (log: ${log})`);
       await sleep(250);
+    }
+  }
+
+  private async controllersAtWork(): Promise<boolean> {
+    const config = new KubeConfig();
+    config.loadFromFile(this.kubeconfigPath);
+    try {
+      await config.makeApiClient(CoreV1Api).readNamespacedServiceAccount({ namespace: 'default', name: 'default' });
+      return ((await config.makeApiClient(RbacAuthorizationV1Api).readClusterRole({ name: 'view' })).rules ?? []).length > 0;
+    } catch {
+      return false;
     }
   }
 
@@ -209,46 +333,25 @@ export class ControlPlane {
   }
 }
 
-/**
- * What kube-controller-manager's clusterrole-aggregation controller does, which this runtime does
- * not run: fill the rules of aggregated ClusterRoles (view, edit, admin) from the roles their
- * selectors pick. Without it `view` grants nothing. The default roles do not change after the
- * apiserver's bootstrap, so doing it at every bring-up is enough.
- */
-async function aggregateClusterRoles(kubeconfigPath: string): Promise<void> {
-  const config = new KubeConfig();
-  config.loadFromFile(kubeconfigPath);
-  const rbac = config.makeApiClient(RbacAuthorizationV1Api);
-  const roles = (await rbac.listClusterRole()).items;
-  for (const role of roles) {
-    const selectors = role.aggregationRule?.clusterRoleSelectors ?? [];
-    if (selectors.length === 0) continue;
-    const matches = (labels: Record<string, string>): boolean => selectors.some((selector) => Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v));
-    const rules = roles.filter((other) => other.metadata?.name !== role.metadata?.name && matches(other.metadata?.labels ?? {})).flatMap((other) => other.rules ?? []);
-    if (JSON.stringify(role.rules ?? []) === JSON.stringify(rules)) continue;
-    await rbac.replaceClusterRole({ name: role.metadata!.name!, body: { ...role, rules } });
-  }
+/** Kubernetes versions with every control-plane binary built, oldest first. */
+export function runnableVersions(binaries: KwokBinaries): string[] {
+  return Object.keys(binaries.kubeApiserver)
+    .filter((version) => binaries.kubeControllerManager?.[version] && binaries.kubeScheduler?.[version])
+    .sort(compareVersions);
 }
 
-/**
- * The `default` ServiceAccount of the `default` namespace, which kube-controller-manager's
- * service-account controller would create: without it no pod can be created there.
- */
-async function ensureDefaultServiceAccount(kubeconfigPath: string): Promise<void> {
-  const config = new KubeConfig();
-  config.loadFromFile(kubeconfigPath);
-  const core = config.makeApiClient(CoreV1Api);
-  try {
-    await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'default' } } });
-  } catch (error) {
-    if ((error as { code?: number }).code !== 409) throw error;
-  }
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
+  return 0;
 }
 
-async function fetchReadyz(port: number, caFile: string): Promise<boolean> {
+/** Whether GET https://127.0.0.1:port/path answers 200, the server's certificate checked against `caFile`. */
+async function fetchOk(port: number, path: string, caFile: string): Promise<boolean> {
   const { request } = await import('node:https');
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/readyz', ca: readFileSync(caFile), timeout: 2_000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, ca: readFileSync(caFile), timeout: 2_000 }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
@@ -299,10 +402,10 @@ async function stop(pid: number | undefined): Promise<void> {
  * A free port below the kernel's ephemeral range (32768–60999): a port from that range, free when
  * probed, can be taken as the source port of an outgoing connection before the server binds it.
  */
-async function freePort(): Promise<number> {
+async function freePort(taken: readonly number[] = []): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (await canBind(port)) return port;
+    if (!taken.includes(port) && await canBind(port)) return port;
   }
   throw new ProviderUnavailableError('no free port below 32768 on 127.0.0.1 for a tenant control plane');
 }
