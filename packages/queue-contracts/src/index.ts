@@ -74,6 +74,14 @@ export interface HaConfigPayload {
   profile: 'default' | 'fast';
 }
 
+/**
+ * Redis counter wfm's cached cluster reads are validated against; whoever changes a cluster in sm
+ * without going through wfm (sddc's health monitor) bumps it too.
+ */
+export function clusterReadVersionKey(prefix: string): string {
+  return `${prefix}:cluster-read-version`;
+}
+
 /** A node the health monitor found unhealthy beyond its policy's timeout. */
 export interface RemediationRequest {
   clusterId: string;

@@ -13,7 +13,7 @@ import { KwokProvider, type KwokBinaries } from '@cx/providers-kwok';
 import { OpenStackProviderFactory } from '@cx/providers-openstack';
 import { SimProvider } from '@cx/providers-sim';
 import { VsphereProviderFactory } from '@cx/providers-vsphere';
-import { REMEDIATION_QUEUE, SDDC_OPERATION_QUEUE, formatFailedReason, openFromTransit, type RemediationRequest, type SddcOperation } from '@cx/queue-contracts';
+import { REMEDIATION_QUEUE, SDDC_OPERATION_QUEUE, clusterReadVersionKey, formatFailedReason, openFromTransit, type RemediationRequest, type SddcOperation } from '@cx/queue-contracts';
 import { ProviderRegistry, type ClusterBootstrap, type ProviderCredential, type ProviderFactory } from '@cx/sddc-contract';
 import { createHttpServer, throttled, type Logger } from '@cx/service-kit';
 import { existsSync, readFileSync } from 'node:fs';
@@ -56,7 +56,15 @@ export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: S
         logger.info({ binariesFile }, 'provider kwok not offered: its binaries are not built (run `npm run peers -- kubernetes`)');
         continue;
       }
-      const kwok = new KwokProvider({ dataDir: config.kwok.dataDir ?? join(config.dataDir, 'kwok'), binaries: JSON.parse(readFileSync(binariesFile, 'utf8')) as KwokBinaries });
+      let kwok: KwokProvider;
+      try {
+        kwok = new KwokProvider({ dataDir: config.kwok.dataDir ?? join(config.dataDir, 'kwok'), binaries: JSON.parse(readFileSync(binariesFile, 'utf8')) as KwokBinaries });
+      } catch (error) {
+        // A manifest built by an older cx (no controller manager, say): explicit ones must work, the default one only offers kwok.
+        if (config.kwok.binariesFile) throw error;
+        logger.warn({ binariesFile, err: (error as Error).message }, 'provider kwok not offered: its binaries manifest is outdated (run `npm run peers -- kubernetes`)');
+        continue;
+      }
       registry.register(kwok, kwok);
     }
     if (name === 'baremetal') {
@@ -108,7 +116,10 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   const remediations = new Queue<RemediationRequest>(REMEDIATION_QUEUE, { connection, prefix: config.redis.prefix });
   const intervalMs = config.ha.healthIntervalSeconds * 1000;
   const monitor = config.ha.healthMonitor
-    ? new HealthMonitor({ sm, remediations, intervalMs, logger, leases: new ShardLeases(connection, config.redis.prefix, config.ha.healthShards, 3 * intervalMs) })
+    ? new HealthMonitor({
+      sm, remediations, intervalMs, logger, leases: new ShardLeases(connection, config.redis.prefix, config.ha.healthShards, 3 * intervalMs),
+      statusWritten: () => connection.incr(clusterReadVersionKey(config.redis.prefix)),
+    })
     : undefined;
 
   // Hosts released for wiping come back to the free pool once their cleaning image powered them off.

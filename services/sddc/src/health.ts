@@ -166,6 +166,8 @@ export interface HealthMonitorOptions {
   remediations: Queue<RemediationRequest>;
   intervalMs: number;
   logger: Logger;
+  /** Called after a cluster's health status was written (wfm's cached reads must see it). */
+  statusWritten?: () => Promise<unknown>;
 }
 
 /** How long admin credentials for a tenant API are reused (sm signs them for an hour). */
@@ -237,6 +239,7 @@ export class HealthMonitor {
     const last = this.reported.get(cluster.id);
     if (last && last.key === key && now - last.at < STATUS_REFRESH_MS) return;
     await this.options.sm.setHealthStatus(cluster.id, status);
+    await this.options.statusWritten?.();
     this.reported.set(cluster.id, { key, at: now });
   }
 

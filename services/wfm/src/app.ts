@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import type { ProviderInfo } from '@cx/api-schemas';
 import type { CxConfig } from '@cx/config';
 import { DependencyUnavailableError } from '@cx/errors';
+import { clusterReadVersionKey } from '@cx/queue-contracts';
 import { createHttpServer, type Logger } from '@cx/service-kit';
 import { AccessGuard } from './auth.js';
 import { WorkflowEngine } from './engine.js';
@@ -52,7 +53,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
     lockDurationMs: config.workflows.lockDurationMs, reconcileIntervalMs: config.workflows.reconcileIntervalMs,
     deadlines: { nodesReadyMs: config.workflows.nodesReadyTimeoutSeconds * 1000 },
   });
-  const reads = new ClusterReadCache(requestConnection, `${config.redis.prefix}:cluster-read-version`, logger);
+  const reads = new ClusterReadCache(requestConnection, clusterReadVersionKey(config.redis.prefix), logger);
   sm.onClusterChange(() => reads.bump());
   engine.register(createClusterWorkflow);
   engine.register(deleteClusterWorkflow);
