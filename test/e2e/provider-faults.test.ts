@@ -41,5 +41,12 @@ describe('a provider that keeps failing (CX_SIM_FAILURE_RATE=1)', () => {
     assert.equal(cluster.body.status, 'Failed');
     assert.match(cluster.body.statusMessage, /provision-machines|step 1/);
     assert.equal(cluster.body.activeWorkflowId, null, 'the cluster is released for a retry or a delete');
+    // The machine whose operation failed shows it as its condition.
+    const nodes = (await api.call('GET', `/api/v1/clusters/${created.body.cluster.id}/nodes`)).body.items as Array<{ name: string; machine: { id: string; condition: { code: string; workflowId: string; message: string } | null } }>;
+    const failing = nodes.find((n) => n.machine.id === failedStep.error.machineId);
+    assert.ok(failing, `the failed machine is listed: ${JSON.stringify(nodes)}`);
+    assert.equal(failing.machine.condition?.code, 'CX_PROVIDER_UNAVAILABLE');
+    assert.equal(failing.machine.condition?.workflowId, run.id);
+    assert.equal(failing.machine.condition?.message, failedStep.error.message);
   });
 });

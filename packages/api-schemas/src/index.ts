@@ -269,13 +269,25 @@ export const nodeSchema = {
   properties: {
     name: { type: 'string' }, role: { type: 'string', enum: ['control-plane', 'worker'] }, pool: { type: 'string' },
     status: { type: 'string', enum: ['Ready', 'NotReady'] }, kubernetesVersion: { type: 'string' },
-    machine: { type: 'object', properties: { id: { type: 'string' }, phase: { type: 'string' }, providerId: { type: ['string', 'null'] }, addresses: { type: 'array', items: { type: 'string' } } } },
+    machine: {
+      type: 'object',
+      properties: {
+        id: { type: 'string' }, phase: { type: 'string' }, providerId: { type: ['string', 'null'] }, addresses: { type: 'array', items: { type: 'string' } },
+        condition: {
+          type: ['object', 'null'], description: 'Why the last provider operation on the machine failed (reason catalogued in docs/errors.md); null once one succeeds',
+          properties: { reason: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' }, workflowId: { type: 'string' }, at: { type: 'string' } },
+        },
+      },
+    },
   },
 } as const;
 export interface Node {
   name: string; role: 'control-plane' | 'worker'; pool: string; status: 'Ready' | 'NotReady'; kubernetesVersion: string;
-  machine: { id: string; phase: string; providerId: string | null; addresses: string[] };
+  machine: { id: string; phase: string; providerId: string | null; addresses: string[]; condition: MachineCondition | null };
 }
+
+/** Why a machine's last provider operation failed. */
+export interface MachineCondition { reason: string; code: string; message: string; workflowId: string; at: string }
 
 export const providerSchema = {
   type: 'object', required: ['name', 'kubernetesVersions'],

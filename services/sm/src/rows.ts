@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import { withDatabase } from './db.js';
 import { InputError } from '@cx/errors';
-import { healthPolicyOf, type Cluster, type ClusterCreateRequest, type ClusterHealthStatus, type ClusterStatus, type Node, type Workflow, type WorkflowStatus, type WorkflowStep, type StepStatus } from '@cx/api-schemas';
+import { healthPolicyOf, type Cluster, type ClusterCreateRequest, type ClusterHealthStatus, type MachineCondition, type ClusterStatus, type Node, type Workflow, type WorkflowStatus, type WorkflowStep, type StepStatus } from '@cx/api-schemas';
 
 export interface ClusterRow {
   id: string; name: string; provider: string; kubernetes_version: string; status: ClusterStatus; status_message: string | null;
@@ -11,7 +11,7 @@ export interface ClusterRow {
 
 export interface MachineRow {
   id: string; cluster_id: string; pool: string; name: string; role: 'control-plane' | 'worker'; kubernetes_version: string;
-  phase: string; provider_id: string | null; addresses: string | null; node_status: 'Ready' | 'NotReady';
+  phase: string; provider_id: string | null; addresses: string | null; node_status: 'Ready' | 'NotReady'; condition?: string | null;
   created_at: string; updated_at: string; version: number;
 }
 
@@ -55,7 +55,7 @@ export function toNode(row: MachineRow): Node {
   const machine = toMachine(row);
   return {
     name: row.name, role: row.role, pool: row.pool, status: row.node_status, kubernetesVersion: row.kubernetes_version,
-    machine: { id: machine.id, phase: machine.phase, providerId: machine.providerId, addresses: machine.addresses },
+    machine: { id: machine.id, phase: machine.phase, providerId: machine.providerId, addresses: machine.addresses, condition: row.condition ? JSON.parse(row.condition) as MachineCondition : null },
   };
 }
 

@@ -24,7 +24,7 @@ for (const target of testDatabases) {
 
     before(async () => {
       ({ db, drop } = await target.open());
-      assert.deepEqual(await migrateLatest(db), ['0001_core', '0002_identity', '0003_cluster_pki', '0004_infrastructure', '0005_high_availability', '0006_node_health', '0007_host_cleaning', '0008_control_plane_vip']);
+      assert.deepEqual(await migrateLatest(db), ['0001_core', '0002_identity', '0003_cluster_pki', '0004_infrastructure', '0005_high_availability', '0006_node_health', '0007_host_cleaning', '0008_control_plane_vip', '0009_machine_condition']);
       assert.deepEqual(await migrateLatest(db), [], 'migrations run once');
       store = new StateStore(db, new Resources(db, new SecretBox('x'.repeat(32))), new TenantCredentials(db, new SecretBox('x'.repeat(32))));
     });

@@ -56,7 +56,7 @@ export type StepEffect =
   | { kind: 'deleteCluster' };
 
 /** A failed step's error; `reason` is a provider's documented reason (docs/errors.md). */
-export interface StepError { code: string; message: string; retryable?: boolean; reason?: string }
+export interface StepError { code: string; message: string; retryable?: boolean; reason?: string; /** The machine whose provider operation failed. */ machineId?: string }
 
 /** What a workflow step starts from. */
 export interface StepStart { run: RunDetail; cluster: Cluster; machines: Machine[] }
@@ -127,7 +127,8 @@ export class StateStore {
 
   async listNodes(clusterId: string): Promise<Node[]> {
     await this.clusterRow(this.db, clusterId);
-    const rows = await withDatabase(() => this.db<MachineRow>('machines').where({ cluster_id: clusterId }).whereNotNull('provider_id').orderBy('name'));
+    // Machines the provider made, and those it failed to make (their condition says why).
+    const rows = await withDatabase(() => this.db<MachineRow>('machines').where({ cluster_id: clusterId }).where((q) => { void q.whereNotNull('provider_id').orWhereNotNull('condition'); }).orderBy('name'));
     return (rows as MachineRow[]).map(toNode);
   }
 
@@ -360,6 +361,10 @@ export class StateStore {
       const run = await this.currentRun(trx, runId, idx, generation);
       const now = nowIso();
       await trx('workflow_steps').where({ run_id: runId, idx }).update({ status: 'Failed', error: JSON.stringify(error), finished_at: now });
+      if (error.machineId) {
+        const condition = { reason: error.reason ?? 'Failed', code: error.code, message: error.message, workflowId: runId, at: now };
+        await trx('machines').where({ id: error.machineId, cluster_id: run.cluster_id }).update({ condition: JSON.stringify(condition) });
+      }
       await this.updateRun(trx, run, { status: 'Failed', error: JSON.stringify(error), finished_at: now, updated_at: now });
       await this.releaseCluster(trx, run, 'Failed', `workflow ${run.workflow} failed at step ${idx}: ${error.message}`, now);
     }));
@@ -432,7 +437,8 @@ export class StateStore {
       case 'updateMachines':
         for (const m of effect.machines) {
           const changes: Record<string, unknown> = { updated_at: now, version: trx.raw('version + 1') };
-          if (m.phase !== undefined) changes['phase'] = m.phase;
+          // A machine the provider answered for again has no failure to show.
+          if (m.phase !== undefined) Object.assign(changes, { phase: m.phase, condition: null });
           if (m.providerId !== undefined) changes['provider_id'] = m.providerId;
           if (m.addresses !== undefined) changes['addresses'] = JSON.stringify(m.addresses);
           if (m.nodeStatus !== undefined) changes['node_status'] = m.nodeStatus;

@@ -251,7 +251,10 @@ export class WorkflowEngine {
       this.stepsRun.inc({ ...labels, outcome: 'failure' });
       log.error({ code: cx.code, err: cx.message }, 'step failed; the workflow fails');
       const reason = cx.details?.['reason'];
-      await this.options.sm.failStep(runId, stepIndex, generation, { code: cx.code, message: cx.message, retryable: cx.retryable, ...(typeof reason === 'string' ? { reason } : {}) });
+      const machineId = cx.details?.['machineId'];
+      await this.options.sm.failStep(runId, stepIndex, generation, {
+        code: cx.code, message: cx.message, retryable: cx.retryable, ...(typeof reason === 'string' ? { reason } : {}), ...(typeof machineId === 'string' ? { machineId } : {}),
+      });
       return { failed: cx.code };
     }
     stopTimer();

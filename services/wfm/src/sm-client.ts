@@ -151,7 +151,7 @@ export class SmClient {
   completeStep(runId: string, idx: number, generation: number, output: unknown, effects: StepEffect[]): Promise<{ next: number | null }> {
     return this.changing(this.call('POST', `/workflow-runs/${runId}/steps/${idx}/complete`, { generation, output, effects }));
   }
-  async failStep(runId: string, idx: number, generation: number, error: { code: string; message: string; retryable: boolean; reason?: string }): Promise<void> {
+  async failStep(runId: string, idx: number, generation: number, error: { code: string; message: string; retryable: boolean; reason?: string; machineId?: string }): Promise<void> {
     await this.changing(this.call('POST', `/workflow-runs/${runId}/steps/${idx}/fail`, { generation, error }));
   }
   cancelRun(id: string): Promise<Run> {

@@ -1,6 +1,6 @@
 /** Helpers shared by the cluster workflows: driving one sddc operation per machine. */
 import type { Cluster } from '@cx/api-schemas';
-import type { CxError } from '@cx/errors';
+import { CxError } from '@cx/errors';
 import type { SddcOperation } from '@cx/queue-contracts';
 import type { MachineSpec } from '@cx/sddc-contract';
 import type { OperationState, StepContext } from '../engine.js';
@@ -22,7 +22,8 @@ export async function perMachine<T>(ctx: StepContext, machines: Machine[], opera
   for (const [machine, state] of states as ReadonlyArray<readonly [Machine, OperationState<T>]>) {
     if (state.state === 'done') out.results.set(machine.id, state.result);
     else if (state.state === 'pending') out.pending += 1;
-    else out.failed.push({ machine, error: state.error });
+    // The machine travels with the error, so that the failed step names it and sm records its condition.
+    else out.failed.push({ machine, error: new CxError(state.error.code, state.error.message, { retryable: state.error.retryable, details: { ...state.error.details, machineId: machine.id, machine: machine.name } }) });
   }
   return out;
 }
