@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { HEALTH_POLICY_DEFAULTS, type Cluster, type HealthPolicy } from '@cx/api-schemas';
-import { assessHealth, shardOf, ShardLeases, type ObservedNode } from './health.js';
+import { assessHealth, leaseSilenceLimitMs, shardOf, ShardLeases, type ObservedNode } from './health.js';
 import type { WatchedMachine } from './sm.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
@@ -49,6 +49,22 @@ describe('assessHealth', () => {
     const late = assessHealth(cluster(), machines, nodes({ 'c-w-1': { ready: 'Unknown', since: ago(31) } }), NOW);
     assert.equal(late.status.state, 'Remediating');
     assert.deepEqual(late.remediate.map((r) => [r.machineId, r.since]), [['m2', ago(31)]]);
+  });
+
+  it('takes a kubelet lease no longer renewed as unhealthy before the Ready condition changes, never sooner than half the lease', () => {
+    const stale = nodes({ 'c-w-2': { lease: { renewedAt: ago(35), durationSeconds: 40 } } });
+    const late = assessHealth(cluster(), machines, stale, NOW);
+    assert.deepEqual(late.remediate.map((r) => [r.machineName, r.since]), [['c-w-2', ago(35)]]);
+    assert.match(late.status.message, /c-w-2: kubelet lease not renewed for 35 s/);
+    // A live kubelet renews every 10 s: 12 s of silence is no sign, even with a 5 s timeout.
+    const quick = cluster({}, { nodePools: [{ name: 'w', count: 5, health: { unhealthyTimeoutSeconds: 5 } }] });
+    assert.equal(assessHealth(quick, machines, nodes({ 'c-w-2': { lease: { renewedAt: ago(12), durationSeconds: 40 } } }), NOW).status.state, 'Healthy');
+    assert.deepEqual(assessHealth(quick, machines, nodes({ 'c-w-2': { lease: { renewedAt: ago(21), durationSeconds: 40 } } }), NOW).remediate.map((r) => r.machineName), ['c-w-2']);
+    // When the Ready condition turns later, the episode still starts at the lease's last renewal.
+    const both = nodes({ 'c-w-2': { ready: 'Unknown', since: ago(5), lease: { renewedAt: ago(55), durationSeconds: 40 } } });
+    assert.equal(assessHealth(cluster(), machines, both, NOW).remediate[0]!.since, ago(55));
+    assert.equal(leaseSilenceLimitMs(30, 40), 30_000);
+    assert.equal(leaseSilenceLimitMs(5, 40), 20_000);
   });
 
   it('takes the unhealthy timeout of the pool over the cluster\'s', () => {

@@ -9,7 +9,7 @@
  * mesh: a replica talks only to the API servers of its own shards' clusters.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, type V1Lease, type V1Node } from '@kubernetes/client-node';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -29,6 +29,17 @@ export interface ObservedNode {
   since: string;
   message: string;
   outOfService: boolean;
+  /** The kubelet's heartbeat: last renewal of its Lease in kube-node-lease, and the lease's duration. */
+  lease?: { renewedAt: string; durationSeconds: number };
+}
+
+/**
+ * How long a lease may go unrenewed before its node counts as unhealthy: the policy's timeout, but
+ * never under half the lease's duration (a kubelet renews every quarter of it), so that a short
+ * timeout cannot take a live kubelet for a dead one.
+ */
+export function leaseSilenceLimitMs(unhealthyTimeoutSeconds: number, leaseDurationSeconds: number): number {
+  return Math.max(unhealthyTimeoutSeconds, leaseDurationSeconds / 2) * 1000;
 }
 
 export interface Assessment {
@@ -56,13 +67,21 @@ export function assessHealth(cluster: Cluster, machines: WatchedMachine[], nodes
       }
       continue;
     }
-    if (node.ready === 'True' && !node.outOfService) continue;
-    const since = Date.parse(node.since) || now;
-    const seconds = Math.max(0, Math.round((now - since) / 1000));
-    const reason = node.outOfService
-      ? 'fenced and out of service, being remediated'
-      : `node Ready=${node.ready} for ${seconds} s${node.message ? ` (${node.message})` : ''}`;
-    unhealthy.push({ machineId: machine.id, name: machine.name, reason, since: new Date(since).toISOString(), due: !node.outOfService && now - since > policy.unhealthyTimeoutSeconds * 1000, remediation: policy.remediation });
+    // Two signals: the Ready condition (the node lifecycle controller sets Unknown only after its
+    // grace period, 50 s by default) and, sooner, a lease the kubelet stopped renewing.
+    const renewedAt = node.lease ? Date.parse(node.lease.renewedAt) : Number.NaN;
+    const leaseStale = node.lease !== undefined && now - renewedAt > leaseSilenceLimitMs(policy.unhealthyTimeoutSeconds, node.lease.durationSeconds);
+    const notReady = node.ready !== 'True';
+    if (!notReady && !leaseStale && !node.outOfService) continue;
+    // The episode starts at the earliest sign, which stays put while it lasts (remediations are keyed by it).
+    const since = Math.min(notReady ? Date.parse(node.since) || now : now, leaseStale ? renewedAt : now);
+    const signs = [
+      ...(leaseStale ? [`kubelet lease not renewed for ${Math.round((now - renewedAt) / 1000)} s`] : []),
+      ...(notReady ? [`node Ready=${node.ready} for ${Math.max(0, Math.round((now - (Date.parse(node.since) || now)) / 1000))} s${node.message ? ` (${node.message})` : ''}`] : []),
+    ];
+    const reason = node.outOfService ? 'fenced and out of service, being remediated' : signs.join('; ');
+    const due = !node.outOfService && (leaseStale || now - since > policy.unhealthyTimeoutSeconds * 1000);
+    unhealthy.push({ machineId: machine.id, name: machine.name, reason, since: new Date(since).toISOString(), due, remediation: policy.remediation });
   }
   const checkedAt = new Date(now).toISOString();
   const report = unhealthy.map(({ machineId, name, reason, since }) => ({ machineId, name, reason, since }));
@@ -92,7 +111,7 @@ export function assessHealth(cluster: Cluster, machines: WatchedMachine[], nodes
 }
 
 /** What the assessment needs of a Kubernetes Node. */
-export function observeNode(node: V1Node): ObservedNode {
+export function observeNode(node: V1Node, lease?: V1Lease): ObservedNode {
   const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
   const since = ready?.lastTransitionTime ?? node.metadata?.creationTimestamp;
   return {
@@ -101,6 +120,7 @@ export function observeNode(node: V1Node): ObservedNode {
     since: since ? new Date(since).toISOString() : new Date(0).toISOString(),
     message: ready?.message ?? '',
     outOfService: (node.spec?.taints ?? []).some((t) => t.key === OUT_OF_SERVICE_TAINT.key),
+    ...(lease?.spec?.renewTime ? { lease: { renewedAt: new Date(lease.spec.renewTime).toISOString(), durationSeconds: lease.spec.leaseDurationSeconds ?? 40 } } : {}),
   };
 }
 
@@ -224,7 +244,13 @@ export class HealthMonitor {
     let assessment: Assessment;
     try {
       const credentials = await this.adminCredentials(cluster.id);
-      const nodes = (await tenantCall(() => client(credentials).makeApiClient(CoreV1Api).listNode({ timeoutSeconds: 10 }))).items.map(observeNode);
+      const tenant = client(credentials);
+      const [nodeList, leaseList] = await Promise.all([
+        tenantCall(() => tenant.makeApiClient(CoreV1Api).listNode({ timeoutSeconds: 10 })),
+        tenantCall(() => tenant.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: 'kube-node-lease', timeoutSeconds: 10 })),
+      ]);
+      const leases = new Map(leaseList.items.map((l) => [l.metadata?.name ?? '', l]));
+      const nodes = nodeList.items.map((n) => observeNode(n, leases.get(n.metadata?.name ?? '')));
       assessment = assessHealth(cluster, machines, new Map(nodes.map((n) => [n.name, n])), now);
     } catch (error) {
       this.credentials.delete(cluster.id); // perhaps the CA was rotated
