@@ -265,7 +265,8 @@ export class HealthMonitor {
     const last = this.reported.get(cluster.id);
     if (last && last.key === key && now - last.at < STATUS_REFRESH_MS) return;
     await this.options.sm.setHealthStatus(cluster.id, status);
-    await this.options.statusWritten?.();
+    // Only a change invalidates wfm's cached reads; a refresh of checkedAt alone may show late.
+    if (last?.key !== key) await this.options.statusWritten?.();
     this.reported.set(cluster.id, { key, at: now });
   }
 
