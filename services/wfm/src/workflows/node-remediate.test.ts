@@ -10,7 +10,7 @@ import { CxError, ProviderUnavailableError } from '@cx/errors';
 import type { SddcOperation } from '@cx/queue-contracts';
 import type { OperationState, StepContext, StepResult } from '../engine.js';
 import type { Machine } from '../sm-client.js';
-import { remediateNodeWorkflow } from './node-remediate.js';
+import { remediateNodeWorkflow, remediationOf } from './node-remediate.js';
 
 const machine: Machine = { id: 'm1', clusterId: 'c1', pool: 'workers', name: 'c-workers-0', role: 'worker', kubernetesVersion: '1.37.2', phase: 'Running', providerId: 'p', addresses: [], nodeStatus: 'NotReady', version: 1 };
 const cluster = {
@@ -69,5 +69,12 @@ describe('node.remediate fence step', () => {
     (ctx as { machines: Machine[] }).machines = [];
     assert.equal((await fence.run(ctx)).kind, 'done');
     assert.deepEqual(asked, []);
+  });
+
+  it('reboots rather than replaces a control-plane machine on real infrastructure', () => {
+    const controlPlane = { ...machine, pool: 'control-plane', role: 'control-plane' as const };
+    assert.equal(remediationOf({ ...cluster, provider: 'vsphere' }, controlPlane).remediation, 'reboot');
+    assert.equal(remediationOf({ ...cluster, provider: 'vsphere' }, machine).remediation, 'replace');
+    assert.equal(remediationOf(cluster, controlPlane).remediation, 'replace', 'kwok makes a node, not a kubeadm bootstrap');
   });
 });

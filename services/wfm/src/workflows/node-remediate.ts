@@ -5,7 +5,7 @@
  * machine → wait for its node to be Ready → clear the taint. A fence that fails stops everything
  * here: the workload stays where it is, and the workflow says why.
  */
-import { healthPolicyOf } from '@cx/api-schemas';
+import { healthPolicyOf, type Cluster, type Remediation } from '@cx/api-schemas';
 import { CxError, ProviderError } from '@cx/errors';
 import type { RemediationRequest } from '@cx/queue-contracts';
 import type { PowerState } from '@cx/sddc-contract';
@@ -30,6 +30,17 @@ function fenceFailed(machine: Machine, why: string, cause?: CxError): CxError {
     + 'Check the machine\'s power control (provider or BMC), then retry this workflow (POST /api/v1/workflows/{id}/retry).',
     { details: { reason: 'FenceFailed', machine: machine.name, ...(cause ? { cause: cause.code, causeReason: cause.details?.['reason'] } : {}) } },
   );
+}
+
+/**
+ * The policy's remediation, except that a control-plane machine on real infrastructure is rebooted
+ * rather than replaced: its user data would bootstrap it afresh (the first one runs `kubeadm init`)
+ * instead of rejoining the control plane it left.
+ */
+export function remediationOf(cluster: Cluster, machine: Machine): { remediation: Remediation } {
+  const { remediation } = healthPolicyOf(cluster, machine.pool);
+  const rebuilt = remediation === 'replace' && machine.role === 'control-plane' && !['sim', 'kwok'].includes(cluster.provider);
+  return { remediation: rebuilt ? 'reboot' : remediation };
 }
 
 export const remediateNodeWorkflow: WorkflowDefinition = {
@@ -74,7 +85,7 @@ export const remediateNodeWorkflow: WorkflowDefinition = {
         const { cluster } = ctx;
         const machine = target(ctx);
         if (!machine) return done({ skipped: 'the machine no longer exists' });
-        const { remediation } = healthPolicyOf(cluster, machine.pool);
+        const { remediation } = remediationOf(cluster, machine);
         if (remediation === 'reboot') {
           const on = await ctx.operation('power-on', { op: 'set-power', provider: cluster.provider, clusterId: cluster.id, machineId: machine.id, action: 'on' });
           if (on.state === 'pending') return wait(POLL_MS, `powering ${machine.name} on`);
