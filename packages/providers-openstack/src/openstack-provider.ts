@@ -183,7 +183,6 @@ export class OpenStackProvider implements Provider {
   readonly session: KeystoneSession;
   private readonly perMachine = new Map<string, Promise<unknown>>();
   private readonly perCluster = new Map<string, Promise<string>>();
-  private readonly clusterLocks = new Map<string, { exclusive: Promise<unknown> | undefined; shared: Set<Promise<unknown>> }>();
   private resolved: Promise<Resolved> | undefined;
 
   constructor(readonly settings: OpenStackSettings, auth: KeystoneAuth, readonly kubernetesVersions: readonly string[]) {
@@ -349,54 +348,6 @@ export class OpenStackProvider implements Provider {
   }
 
   /**
-   * Runs `work` while no clean-up of the cluster's objects runs in this provider (ensures of
-   * different machines share the cluster); see `alone`.
-   */
-  private async sharing<T>(clusterId: string, work: () => Promise<T>): Promise<T> {
-    const lock = this.clusterLock(clusterId);
-    while (lock.exclusive) await lock.exclusive.catch(() => undefined);
-    const running = work();
-    lock.shared.add(running);
-    try {
-      return await running;
-    } finally {
-      lock.shared.delete(running);
-      this.releaseLock(clusterId, lock);
-    }
-  }
-
-  /**
-   * Runs `work` alone for the cluster, once the work sharing it has ended; work arriving meanwhile
-   * waits. Only orders what this provider does: another sddc replica is handled by re-creating
-   * what turns out to be gone (`removeClusterObjects`).
-   */
-  private async alone<T>(clusterId: string, work: () => Promise<T>): Promise<T> {
-    const lock = this.clusterLock(clusterId);
-    while (lock.exclusive) await lock.exclusive.catch(() => undefined);
-    const running = (async () => {
-      await Promise.allSettled([...lock.shared]);
-      return work();
-    })();
-    lock.exclusive = running;
-    try {
-      return await running;
-    } finally {
-      if (lock.exclusive === running) lock.exclusive = undefined;
-      this.releaseLock(clusterId, lock);
-    }
-  }
-
-  private clusterLock(clusterId: string): { exclusive: Promise<unknown> | undefined; shared: Set<Promise<unknown>> } {
-    let lock = this.clusterLocks.get(clusterId);
-    if (!lock) this.clusterLocks.set(clusterId, lock = { exclusive: undefined, shared: new Set() });
-    return lock;
-  }
-
-  private releaseLock(clusterId: string, lock: { exclusive: Promise<unknown> | undefined; shared: Set<Promise<unknown>> }): void {
-    if (!lock.exclusive && lock.shared.size === 0 && this.clusterLocks.get(clusterId) === lock) this.clusterLocks.delete(clusterId);
-  }
-
-  /**
    * Memoises one cluster-level object (security group, server group); forgotten on failure, and
    * when the object turns out to be gone (the cluster's last machine was deleted meanwhile, here
    * or by another sddc replica).
@@ -511,7 +462,7 @@ export class OpenStackProvider implements Provider {
   // ---- Provider ---------------------------------------------------------------------------
 
   async ensureMachine(spec: MachineSpec, context?: EnsureContext): Promise<MachineStatus> {
-    return this.serialise(spec.machineId, () => this.sharing(spec.clusterId, async () => {
+    return this.serialise(spec.machineId, async () => {
       const existing = await this.findServer(spec.clusterId, spec.machineId);
       if (existing?.status === 'ERROR') {
         throw refused(`Nova put server ${existing.id} of machine ${spec.machineId} in ERROR: ${existing.fault?.message ?? 'no fault message'}; delete the machine to retry`, 'ServerFailed');
@@ -550,7 +501,7 @@ export class OpenStackProvider implements Provider {
       const created = this.accept<{ server: { id: string } }>('compute', 'POST', 'servers', [202], response);
       const { server } = await this.expect<{ server: NovaServer }>('compute', 'GET', `servers/${created.server.id}`, [200]);
       return this.status(server, floating);
-    }));
+    });
   }
 
   async getMachine(clusterId: string, machineId: string): Promise<MachineStatus | null> {
@@ -587,48 +538,45 @@ export class OpenStackProvider implements Provider {
    * VIP ports with their floating IPs, its unassociated floating IPs, its security group and its
    * server group. Each is looked up by name or tag, and one already gone is a success.
    *
-   * An ensure of the same cluster wins. In this provider the clean-up runs `alone`: after the
-   * ensures under way, before those that follow (which then create what they need afresh). From
-   * another sddc replica: a port of a machine being created holds the security group, whose delete
+   * An ensure of the same cluster, in this sddc or another replica, wins: a port of a machine
+   * being created holds the security group, whose delete
    * Neutron then refuses (409 SecurityGroupInUse), and the clean-up stops there, keeping the server
    * group (also kept while it has a member not known to be going); an ensure that finds the
    * security group or server group it remembered gone re-creates it (`ensurePort`,
    * `ensureMachine`).
    */
   private async removeClusterObjects(clusterId: string, deletedServer: string | undefined): Promise<void> {
-    await this.alone(clusterId, async () => {
-      const servers = (await this.servers()).filter((s) => s.metadata?.['cx-cluster'] === clusterId);
-      if (servers.some((s) => s.id !== deletedServer && !leaving(s))) return;
-      const gone = new Set([...servers.map((s) => s.id), ...(deletedServer ? [deletedServer] : [])]);
-      this.forgetCluster(clusterId);
+    const servers = (await this.servers()).filter((s) => s.metadata?.['cx-cluster'] === clusterId);
+    if (servers.some((s) => s.id !== deletedServer && !leaving(s))) return;
+    const gone = new Set([...servers.map((s) => s.id), ...(deletedServer ? [deletedServer] : [])]);
+    this.forgetCluster(clusterId);
 
-      const { ports } = await this.expect<{ ports: Array<Port & { tags?: string[] }> }>('network', 'GET', `v2.0/ports?tags=${encodeURIComponent(clusterTag(clusterId))}`, [200]);
-      const vips = new Map(ports.filter((p) => !p.tags?.some((t) => t.startsWith('cx-machine='))).map((p) => [p.id, p]));
-      const untagged = await this.findPort(`cx-${clusterId}-vip`); // a crash between its create and its tags
-      if (untagged) vips.set(untagged.id, untagged);
-      for (const vip of vips.values()) {
-        await this.releaseFloatingIps(clusterId, undefined, vip.id);
-        await this.expect('network', 'DELETE', `v2.0/ports/${vip.id}`, [204, 404]);
-      }
-      // Floating IPs whose port went without them (a machine port deleted by hand, say): a machine being ensured has its port.
-      for (const fip of await this.floatingIps(`tags=${encodeURIComponent(clusterTag(clusterId))}`)) {
-        if (!fip.port_id) await this.expect('network', 'DELETE', `v2.0/floatingips/${fip.id}`, [204, 404]);
-      }
+    const { ports } = await this.expect<{ ports: Array<Port & { tags?: string[] }> }>('network', 'GET', `v2.0/ports?tags=${encodeURIComponent(clusterTag(clusterId))}`, [200]);
+    const vips = new Map(ports.filter((p) => !p.tags?.some((t) => t.startsWith('cx-machine='))).map((p) => [p.id, p]));
+    const untagged = await this.findPort(`cx-${clusterId}-vip`); // a crash between its create and its tags
+    if (untagged) vips.set(untagged.id, untagged);
+    for (const vip of vips.values()) {
+      await this.releaseFloatingIps(clusterId, undefined, vip.id);
+      await this.expect('network', 'DELETE', `v2.0/ports/${vip.id}`, [204, 404]);
+    }
+    // Floating IPs whose port went without them (a machine port deleted by hand, say): a machine being ensured has its port.
+    for (const fip of await this.floatingIps(`tags=${encodeURIComponent(clusterTag(clusterId))}`)) {
+      if (!fip.port_id) await this.expect('network', 'DELETE', `v2.0/floatingips/${fip.id}`, [204, 404]);
+    }
 
-      const { security_groups: groups } = await this.expect<{ security_groups: Array<{ id: string }> }>('network', 'GET', `v2.0/security-groups?name=${encodeURIComponent(`cx-${clusterId}`)}`, [200]);
-      for (const group of groups) {
-        const response = await this.call('network', 'DELETE', `v2.0/security-groups/${group.id}`);
-        if (response.status === 409) return; // SecurityGroupInUse: a port of a machine of the cluster being created holds it
-        this.accept('network', 'DELETE', `v2.0/security-groups/${group.id}`, [204, 404], response);
-      }
+    const { security_groups: groups } = await this.expect<{ security_groups: Array<{ id: string }> }>('network', 'GET', `v2.0/security-groups?name=${encodeURIComponent(`cx-${clusterId}`)}`, [200]);
+    for (const group of groups) {
+      const response = await this.call('network', 'DELETE', `v2.0/security-groups/${group.id}`);
+      if (response.status === 409) return; // SecurityGroupInUse: a port of a machine of the cluster being created holds it
+      this.accept('network', 'DELETE', `v2.0/security-groups/${group.id}`, [204, 404], response);
+    }
 
-      for (const group of await this.serverGroups(clusterId)) {
-        // Nova deletes a server group with members; a member not known to be going is a machine being created.
-        if (group.members.some((member) => !gone.has(member))) return;
-        await this.expect('compute', 'DELETE', `os-server-groups/${group.id}`, [204, 404]);
-      }
-      this.forgetCluster(clusterId);
-    });
+    for (const group of await this.serverGroups(clusterId)) {
+      // Nova deletes a server group with members; a member not known to be going is a machine being created.
+      if (group.members.some((member) => !gone.has(member))) return;
+      await this.expect('compute', 'DELETE', `os-server-groups/${group.id}`, [204, 404]);
+    }
+    this.forgetCluster(clusterId);
   }
 
   /** Drops the remembered security group and server group ids of a cluster. */
@@ -665,7 +613,7 @@ export class OpenStackProvider implements Provider {
 
   /** Reserves (idempotently) a port `cx-<clusterId>-vip` on the network and returns its address; it goes with the cluster's last machine. */
   async reserveVip(clusterId: string): Promise<{ portId: string; address: string }> {
-    return this.serialise(`vip:${clusterId}`, () => this.sharing(clusterId, async () => {
+    return this.serialise(`vip:${clusterId}`, async () => {
       const { networkId } = await this.resolve();
       const name = `cx-${clusterId}-vip`;
       let port = await this.findPort(name);
@@ -677,7 +625,7 @@ export class OpenStackProvider implements Provider {
       const address = port.fixed_ips[0]?.ip_address;
       if (!address) throw refused(`Neutron gave the VIP port of cluster ${clusterId} no address; check the network's subnet and its pool`, 'NoAddress');
       return { portId: port.id, address };
-    }));
+    });
   }
 
   /** Lets a machine's port answer for the VIP (`allowed_address_pairs`), idempotently. */
