@@ -103,3 +103,49 @@ stop_running() {
   stop_pid "$pid"
   log "stopped"
 }
+
+ossl() { openssl "$@" >>"$STATE/openssl.log" 2>&1 9>&-; }
+
+# ensure_tls CA_NAME: a private CA (kept across restarts and rebuilds, so clients can pin it) and
+# a server certificate for 127.0.0.1/localhost signed by it. The sourcing script sets STATE, LOG,
+# CA_PEM, CA_KEY, SERVER_PEM and SERVER_KEY.
+ensure_tls() {
+  local ca_name="$1"
+  DIE_LOG="$STATE/openssl.log"
+  local old_umask
+  old_umask="$(umask)"
+  umask 077
+  if [[ ! -s "$CA_PEM" || ! -s "$CA_KEY" ]]; then
+    log "creating private CA $CA_PEM"
+    ossl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 \
+      -keyout "$CA_KEY" -out "$CA_PEM" -subj "/CN=$ca_name" \
+      -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      || die "creating the CA with openssl failed"
+    rm -f "$SERVER_PEM" "$SERVER_KEY"
+  fi
+  # Reissue if missing, expiring within a day, not from the current CA, or
+  # not matching its key.
+  if [[ ! -s "$SERVER_PEM" || ! -s "$SERVER_KEY" ]] \
+      || ! ossl x509 -checkend 86400 -noout -in "$SERVER_PEM" \
+      || ! ossl verify -CAfile "$CA_PEM" "$SERVER_PEM" \
+      || [[ "$(openssl x509 -in "$SERVER_PEM" -noout -pubkey 2>/dev/null)" \
+            != "$(openssl pkey -in "$SERVER_KEY" -pubout 2>/dev/null)" ]]; then
+    log "issuing server certificate $SERVER_PEM"
+    ossl req -new -newkey rsa:2048 -nodes -sha256 -keyout "$SERVER_KEY" \
+      -out "$STATE/server.csr" -subj "/CN=localhost" \
+      || die "creating the server key with openssl failed"
+    printf '%s\n' "basicConstraints=CA:FALSE" \
+      "keyUsage=critical,digitalSignature,keyEncipherment" \
+      "extendedKeyUsage=serverAuth" \
+      "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$STATE/server.ext"
+    ossl x509 -req -in "$STATE/server.csr" -CA "$CA_PEM" -CAkey "$CA_KEY" \
+      -CAcreateserial -CAserial "$STATE/ca.srl" -days 825 -sha256 \
+      -extfile "$STATE/server.ext" -out "$SERVER_PEM" \
+      || die "signing the server certificate with openssl failed"
+    rm -f "$STATE/server.csr" "$STATE/server.ext"
+  fi
+  chmod 644 "$CA_PEM" "$SERVER_PEM"
+  umask "$old_umask"
+  DIE_LOG="$LOG"
+}

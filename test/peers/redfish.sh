@@ -77,7 +77,7 @@ ensure_installed() {
   DIE_LOG="$LOG"
 }
 
-ensure_tls() {
+ensure_self_signed_cert() {
   if [[ -s "$CERT" && -s "$KEY" ]] && openssl x509 -checkend 86400 -noout -in "$CERT" >/dev/null 2>&1; then return 0; fi
   log "creating self-signed certificate $CERT"
   ( umask 077
@@ -152,7 +152,7 @@ do_start() {
   rm -f "$PIDFILE"
   port_in_use "$PORT" && die "port 127.0.0.1:$PORT is already in use by another process; set CX_REDFISH_PORT to a free port"
 
-  ensure_tls
+  ensure_self_signed_cert
   ensure_auth
   # A fresh emulator state on a cold start: every system starts powered off.
   rm -rf "$STATEDIR"

@@ -64,36 +64,6 @@ ensure_built() {
   DIE_LOG="$LOG"
 }
 
-ossl() { openssl "$@" >>"$STATE/openssl.log" 2>&1 9>&-; }
-
-# A private CA (kept, so clients can pin it) and a server certificate for 127.0.0.1 signed by it.
-ensure_tls() {
-  DIE_LOG="$STATE/openssl.log"
-  local old_umask
-  old_umask="$(umask)"
-  umask 077
-  if [[ ! -s "$CA_PEM" || ! -s "$CA_KEY" ]]; then
-    log "creating private CA $CA_PEM"
-    ossl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout "$CA_KEY" -out "$CA_PEM" \
-      -subj "/CN=cx test vCenter CA" -addext "basicConstraints=critical,CA:TRUE" \
-      -addext "keyUsage=critical,keyCertSign,cRLSign" || die "creating the CA with openssl failed"
-    rm -f "$SERVER_PEM" "$SERVER_KEY"
-  fi
-  if [[ ! -s "$SERVER_PEM" || ! -s "$SERVER_KEY" ]] || ! ossl x509 -checkend 86400 -noout -in "$SERVER_PEM" \
-      || ! ossl verify -CAfile "$CA_PEM" "$SERVER_PEM"; then
-    log "issuing server certificate $SERVER_PEM"
-    ossl req -new -newkey rsa:2048 -nodes -sha256 -keyout "$SERVER_KEY" -out "$STATE/server.csr" -subj "/CN=127.0.0.1" \
-      || die "creating the server key with openssl failed"
-    printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-      "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$STATE/server.ext"
-    ossl x509 -req -in "$STATE/server.csr" -CA "$CA_PEM" -CAkey "$CA_KEY" -CAcreateserial -CAserial "$STATE/ca.srl" \
-      -days 825 -sha256 -extfile "$STATE/server.ext" -out "$SERVER_PEM" || die "signing the server certificate failed"
-    rm -f "$STATE/server.csr" "$STATE/server.ext"
-  fi
-  chmod 644 "$CA_PEM" "$SERVER_PEM"
-  umask "$old_umask"
-  DIE_LOG="$LOG"
-}
 
 running_pid() { pid_from_file "$PIDFILE" vcsim; }
 
@@ -123,7 +93,7 @@ do_start() {
   if [[ -n "$pid" ]] && reuse_running "$pid" vcsim; then return 0; fi
   rm -f "$PIDFILE"
   port_in_use "$PORT" && die "port 127.0.0.1:$PORT is already in use by another process; set CX_VCSIM_PORT to a free port"
-  ensure_tls
+  ensure_tls 'cx test vCenter CA'
   [[ -f "$LOG" ]] && mv -f "$LOG" "$LOG.1"
   log "starting vcsim on https://127.0.0.1:$PORT/sdk (log: $LOG)"
   echo "$PORT" >"$PORTFILE"
