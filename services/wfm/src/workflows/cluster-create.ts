@@ -95,3 +95,10 @@ export const createClusterWorkflow: WorkflowDefinition = {
     },
   ],
 };
+
+/** A step of cluster.create, for the workflows that do the same thing again (scale, remediation). */
+export function createStep(name: string): StepDefinition {
+  const step = createClusterWorkflow.steps.find((s) => s.name === name);
+  if (!step) throw new Error(`cluster.create has no step ${name}`);
+  return step;
+}

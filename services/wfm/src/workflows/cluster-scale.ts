@@ -5,7 +5,7 @@
  */
 import { CxError, InputError } from '@cx/errors';
 import { done, wait, type WorkflowDefinition } from '../engine.js';
-import { createClusterWorkflow, waitNodesReady } from './cluster-create.js';
+import { createStep, waitNodesReady } from './cluster-create.js';
 import { POLL_MS, perMachine } from './machines.js';
 
 export const SCALE_POOL = 'cluster.scale';
@@ -13,12 +13,6 @@ export const SCALE_POOL = 'cluster.scale';
 /** How long a drain may be blocked (by PodDisruptionBudgets) before the workflow fails, unless the request says otherwise. */
 const DRAIN_TIMEOUT_SECONDS = 300;
 const DRAIN_POLL_MS = 1_000;
-
-const reuse = (name: string) => {
-  const step = createClusterWorkflow.steps.find((s) => s.name === name);
-  if (!step) throw new Error(`cluster.create has no step ${name}`);
-  return step;
-};
 
 /** Index of a machine named `<cluster>-<pool>-<i>`, or -1. */
 const indexOf = (name: string, prefix: string): number => (name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)) ? Number(name.slice(prefix.length)) : -1);
@@ -51,7 +45,7 @@ export const scalePoolWorkflow: WorkflowDefinition = {
         return done({ add: [], remove: chosen.map((m) => m.id) });
       },
     },
-    reuse('provision-machines'),
+    createStep('provision-machines'),
     // Only the machines this scale adds: nodes that are leaving, or were NotReady before, do not hold it up.
     waitNodesReady((ctx) => {
       const plan = ctx.run.steps[0]?.output as { add: string[] } | undefined;
@@ -93,6 +87,6 @@ export const scalePoolWorkflow: WorkflowDefinition = {
         return done({ removed: leaving.map((m) => m.name) }, [{ kind: 'deleteMachines', ids: leaving.map((m) => m.id) }]);
       },
     },
-    reuse('mark-ready'),
+    createStep('mark-ready'),
   ],
 };

@@ -11,7 +11,7 @@ import type { RemediationRequest } from '@cx/queue-contracts';
 import type { PowerState } from '@cx/sddc-contract';
 import { done, wait, type StepContext, type WorkflowDefinition } from '../engine.js';
 import type { Machine } from '../sm-client.js';
-import { createClusterWorkflow, waitNodesReady } from './cluster-create.js';
+import { createStep, waitNodesReady } from './cluster-create.js';
 import { POLL_MS, machineSpec } from './machines.js';
 
 export const REMEDIATE_NODE = 'node.remediate';
@@ -119,6 +119,6 @@ export const remediateNodeWorkflow: WorkflowDefinition = {
         return done({ machine: machine.name });
       },
     },
-    createClusterWorkflow.steps.find((s) => s.name === 'mark-ready')!,
+    createStep('mark-ready'),
   ],
 };
