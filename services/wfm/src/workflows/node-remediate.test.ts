@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HEALTH_POLICY_DEFAULTS, type Cluster } from '@cx/api-schemas';
-import { CxError, ProviderUnavailableError } from '@cx/errors';
+import { type CxError, ProviderUnavailableError } from '@cx/errors';
 import type { SddcOperation } from '@cx/queue-contracts';
 import type { OperationState, StepContext, StepResult } from '../engine.js';
 import type { Machine } from '../sm-client.js';

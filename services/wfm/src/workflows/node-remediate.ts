@@ -6,7 +6,7 @@
  * here: the workload stays where it is, and the workflow says why.
  */
 import { healthPolicyOf, type Cluster, type Remediation } from '@cx/api-schemas';
-import { CxError, ProviderError } from '@cx/errors';
+import { type CxError, ProviderError } from '@cx/errors';
 import type { RemediationRequest } from '@cx/queue-contracts';
 import type { PowerState } from '@cx/sddc-contract';
 import { done, wait, type StepContext, type WorkflowDefinition } from '../engine.js';
