@@ -44,6 +44,7 @@ describe('authorization matrix', () => {
   let hostId = '';
   let kwokClusterId = '';
   let haConfigId = '';
+  let pairId = '';
   let counter = 0;
   const unique = (prefix: string): string => `${prefix}-${++counter}`;
 
@@ -62,6 +63,16 @@ describe('authorization matrix', () => {
     await admin.waitForWorkflow(accepted.workflow.id, ['Succeeded']);
     return accepted.haConfig.id;
   };
+  const readyCluster = async (): Promise<string> => {
+    const accepted = await created('/api/v1/clusters', { name: unique('side'), provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [], resourceGroup: groupId });
+    await admin.waitForWorkflow(accepted.workflow.id, ['Succeeded']);
+    return accepted.cluster.id;
+  };
+  /** A pair of two fresh single-node clusters of the resource group (no agent runs: its witness waits, harmlessly). */
+  const freshPair = async (): Promise<string> => (await created('/api/v1/pairs', {
+    name: unique('pair'), singletons: [{ namespace: 'apps', name: 'db', preferredSide: 'a' }],
+    sides: { a: { clusterId: await readyCluster(), agentUrl: 'http://127.0.0.1:9' }, b: { clusterId: await readyCluster(), agentUrl: 'http://127.0.0.1:9' } },
+  })).id;
   const freshPool = async (): Promise<string> => (await created('/api/v1/ip-pools', { name: unique('pool'), ranges: `10.${counter}.0.0/30` })).id;
   const freshCluster = async (): Promise<string> => (await created('/api/v1/clusters', { name: unique('mx'), provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [], resourceGroup: groupId })).cluster.id;
 
@@ -145,6 +156,16 @@ describe('authorization matrix', () => {
     // An allowed apply may find the cluster busy with the previous one (409): past authorization all the same.
     'POST /api/v1/ha-configs/{id}/apply': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/ha-configs/${haConfigId}/apply` }) },
     'DELETE /api/v1/ha-configs/{id}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/ha-configs/${await freshHaConfig()}` }) },
+    'GET /api/v1/pairs': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/pairs' }) },
+    'POST /api/v1/pairs': { minimum: 'operator', scope: 'object', call: async () => ({ path: '/api/v1/pairs', body: { ...INVALID, sides: { a: { clusterId } } } }) },
+    'GET /api/v1/pairs/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/pairs/${pairId}` }) },
+    'GET /api/v1/pairs/{id}/agents/{side}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/pairs/${pairId}/agents/b` }) },
+    'DELETE /api/v1/pairs/{id}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/pairs/${await freshPair()}` }) },
+    'GET /api/v1/addons': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/addons' }) },
+    'GET /api/v1/clusters/{id}/addons': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/addons` }) },
+    // A sim cluster has no Kubernetes API: an allowed install or removal is told the cluster is not ready (409), and starts nothing.
+    'PUT /api/v1/clusters/{id}/addons/{name}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/addons/ingress-nginx`, body: {} }) },
+    'DELETE /api/v1/clusters/{id}/addons/{name}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/addons/monitoring` }) },
     'GET /api/v1/hosts': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/hosts' }) },
     'POST /api/v1/hosts': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/hosts', body: INVALID }) },
     'GET /api/v1/hosts/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/hosts/${hostId}` }) },
@@ -184,6 +205,7 @@ describe('authorization matrix', () => {
     clusterId = accepted.cluster.id;
     workflowId = accepted.workflow.id;
     await admin.waitForWorkflow(workflowId, ['Succeeded']);
+    pairId = await freshPair();
   });
   after(async () => {
     await cx?.stop();

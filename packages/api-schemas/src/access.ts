@@ -11,7 +11,7 @@ export type Role = (typeof ROLES)[number];
 /** What an access decision is about. `workflow` and `grant` stand for the object they belong to. */
 export type AccessObject =
   | { kind: 'global' }
-  | { kind: 'cluster' | 'resource-group' | 'workflow' | 'grant' | 'ha-config'; id: string };
+  | { kind: 'cluster' | 'resource-group' | 'workflow' | 'grant' | 'ha-config' | 'pair'; id: string };
 export interface AccessRequirement { role: Role; object: AccessObject }
 
 const USERNAME = '^[A-Za-z0-9][A-Za-z0-9._@-]*$';
@@ -333,11 +333,41 @@ export const haConfigCreateRequestSchema = {
 export interface HaConfigSpec { virtualIps: string; selector: Record<string, string>; watchPort: number; interface: string; unicast: boolean; vrrpIdOffset: number; preempt: boolean; profile: 'default' | 'fast' }
 export interface HaConfigCreateRequest extends Omit<HaConfigSpec, 'vrrpIdOffset' | 'selector' | 'profile'> { clusterId: string; name: string; selector?: Record<string, string>; vrrpIdOffset?: number; profile?: 'default' | 'fast' }
 
+/** How an ha-config's nodes compare with those it was last applied to, as the node health monitor sees them. */
+export const HA_CONFIG_SYNC_STATES = ['InSync', 'Reapplying', 'NoMatchingNode'] as const;
+export type HaConfigSyncState = typeof HA_CONFIG_SYNC_STATES[number];
+export interface HaConfigNode { name: string; address: string }
+/**
+ * What the last apply configured (recorded by the `ha-config.apply` workflow) and what the node
+ * health monitor sees since (it applies the ha-config again when nodes join, leave or change labels).
+ */
+export interface HaConfigStatus {
+  applied: { nodes: HaConfigNode[]; at: string; workflowId: string } | null;
+  sync: { state: HaConfigSyncState; message: string; since: string } | null;
+}
+const haConfigNodeSchema = { type: 'object', required: ['name', 'address'], properties: { name: { type: 'string' }, address: { type: 'string' } } } as const;
+const haConfigStatusSchema = {
+  type: 'object', required: ['applied', 'sync'],
+  properties: {
+    applied: {
+      type: ['object', 'null'], required: ['nodes', 'at', 'workflowId'],
+      description: 'The nodes the last successful apply wrote keepalived\'s configuration for (name, InternalIP), when, and by which workflow; null before the first',
+      properties: { nodes: { type: 'array', items: haConfigNodeSchema }, at: { type: 'string' }, workflowId: { type: 'string' } },
+    },
+    sync: {
+      type: ['object', 'null'], required: ['state', 'message', 'since'],
+      description: 'InSync: the selector matches the applied nodes; Reapplying: they differ and cx applies the ha-config again; NoMatchingNode: no node matches, keepalived stays as last applied. null until the node health monitor looked',
+      properties: { state: { type: 'string', enum: HA_CONFIG_SYNC_STATES }, message: { type: 'string' }, since: { type: 'string' } },
+    },
+  },
+} as const;
+
 export const haConfigSchema = {
   type: 'object', required: ['id', 'clusterId', 'name', 'virtualIps'],
   properties: {
     id: { type: 'string' }, clusterId: { type: 'string' }, name: { type: 'string' }, ...haConfigSpecProperties,
     createdBy: { type: 'string' }, createdAt: { type: 'string' }, updatedAt: { type: 'string' }, version: { type: 'integer' },
+    status: haConfigStatusSchema,
   },
 } as const;
-export interface HaConfig extends HaConfigSpec { id: string; clusterId: string; name: string; createdBy: string; createdAt: string; updatedAt: string; version: number }
+export interface HaConfig extends HaConfigSpec { id: string; clusterId: string; name: string; createdBy: string; createdAt: string; updatedAt: string; version: number; status: HaConfigStatus }

@@ -34,6 +34,8 @@ export const problemSchema = {
 } as const;
 
 export * from './access.js';
+export * from './addons.js';
+export * from './pairs.js';
 
 export const loginRequestSchema = {
   type: 'object', additionalProperties: false, required: ['username', 'password'],
@@ -294,6 +296,11 @@ export const providerSchema = {
   properties: {
     name: { type: 'string' }, kubernetesVersions: { type: 'array', items: { type: 'string' } }, contractVersion: { type: 'string' },
     takesCredential: { type: 'boolean', description: 'Clusters on it belong to a resource group whose credential is for this provider (vsphere, openstack)' },
+    capabilities: {
+      type: 'object', description: 'What the provider can do beyond machines',
+      properties: { power: { type: 'boolean', description: 'Powers machines off and reads their power state, so it can fence them (node health, pairs)' }, loadBalancer: { type: 'boolean' }, virtualIp: { type: 'boolean' } },
+    },
   },
 } as const;
-export interface ProviderInfo { name: string; kubernetesVersions: string[]; contractVersion: string; takesCredential: boolean }
+export interface ProviderCapabilityInfo { power: boolean; loadBalancer: boolean; virtualIp: boolean }
+export interface ProviderInfo { name: string; kubernetesVersions: string[]; contractVersion: string; takesCredential: boolean; capabilities?: ProviderCapabilityInfo }

@@ -136,9 +136,11 @@ export const configSchema = {
       properties: {
         keepalivedImage: { type: 'string', minLength: 1, default: 'docker.io/osixia/keepalived:2.0.20', description: 'Container image (with keepalived, /bin/sh) the ha-config DaemonSets run in tenant clusters; mirror it for air-gapped sites.' },
         haproxyImage: { type: 'string', minLength: 1, default: 'docker.io/library/haproxy:2.8', description: 'Container image of the haproxy static pod that balances the control-plane VIP (clusters with controlPlane.vipPool).' },
-        healthMonitor: { type: 'boolean', default: true, description: 'Whether this sddc replica takes part in watching the nodes of tenant clusters (node health, fencing, remediation).' },
-        healthIntervalSeconds: { type: 'integer', minimum: 1, maximum: 300, default: 5, description: 'How often the node health monitor looks at each cluster it watches.' },
+        healthMonitor: { type: 'boolean', default: true, description: 'Whether this sddc replica takes part in watching the nodes of tenant clusters (node health, fencing, remediation; ha-configs applied again when their nodes change).' },
+        healthIntervalSeconds: { type: 'integer', minimum: 1, maximum: 300, default: 5, description: 'How often the node health monitor looks at each cluster it watches (and compares its ha-configs with its nodes).' },
         healthShards: { type: 'integer', minimum: 1, maximum: 4096, default: 16, description: 'Clusters are split into this many shards, each watched by one sddc replica at a time (a Redis lease of 3 intervals); the same number on every replica.' },
+        pairWitness: { type: 'boolean', default: true, description: 'Whether this sddc replica takes part in witnessing two-node pairs (polling their agents, fencing a lost side, moving singletons).' },
+        pairIntervalMs: { type: 'integer', minimum: 200, maximum: 10000, default: 1000, description: 'How often the pair witness polls each side\'s agent and decides; pairs are shared among sddc replicas in healthShards shards under Redis leases (3 intervals, at least 10 s).' },
       },
     },
     baremetal: {
@@ -147,6 +149,20 @@ export const configSchema = {
         installerImageUrl: { type: 'string', pattern: '^https?://', description: 'Installer image the BMC boots once as virtual media (Redfish) when a host becomes a machine; without it hosts boot once from the network (PXE). See docs/providers/baremetal.md.' },
         wipeImageUrl: { type: 'string', pattern: '^https?://', description: 'Cleaning image the BMC boots once as virtual media when a machine of a cluster with hostCleanup wipe is deleted: it erases the disks and powers the host off; without it hosts boot once from the network (PXE). See docs/providers/baremetal.md.' },
         cleaningCheckSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 10, description: 'How often sddc looks for hosts whose cleaning image has powered them off, to return them to the free pool.' },
+      },
+    },
+    egress: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        allow: {
+          type: 'array', items: { type: 'string', minLength: 1 }, default: [],
+          description: 'Endpoints users supply (log-forwarding targets) must match one of these when the list is not empty: CIDRs (`10.20.0.0/16`), addresses, host names, `*.domain` (comma-separated in the environment). Checked on the host name and every address it resolves to.',
+        },
+        deny: {
+          type: 'array', items: { type: 'string', minLength: 1 },
+          default: ['127.0.0.0/8', '::1/128', '0.0.0.0/8', '::/128', '169.254.0.0/16', 'fe80::/10', '100.100.100.200/32', 'fd00:ec2::254/128', 'localhost', 'metadata.google.internal'],
+          description: 'Endpoints users supply are refused when their host name or an address it resolves to matches one of these (SSRF guard; wins over allow). The default refuses loopback, unspecified and link-local addresses (cloud metadata services); add your control network, e.g. `10.0.0.0/8`, to keep tenants off it.',
+        },
       },
     },
     log: {
@@ -174,8 +190,9 @@ export interface CxConfig {
   sim: { latencyMs: number; failureRate: number; dataDir?: string };
   limits: ScaleLimits;
   kwok: { binariesFile?: string; dataDir?: string };
-  ha: { keepalivedImage: string; haproxyImage: string; healthMonitor: boolean; healthIntervalSeconds: number; healthShards: number };
+  ha: { keepalivedImage: string; haproxyImage: string; healthMonitor: boolean; healthIntervalSeconds: number; healthShards: number; pairWitness: boolean; pairIntervalMs: number };
   baremetal: { installerImageUrl?: string; wipeImageUrl?: string; cleaningCheckSeconds: number };
+  egress: { allow: string[]; deny: string[] };
   log: { level: string };
 }
 

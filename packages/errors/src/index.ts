@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   CX_WORKFLOW_STATE: { status: 409, title: 'Workflow is not in a state that allows this' },
   CX_DRAIN_BLOCKED: { status: 409, title: 'Node drain blocked' },
   CX_POOL_EXHAUSTED: { status: 409, title: 'IP pool exhausted' },
+  CX_CLUSTER_NOT_READY: { status: 409, title: 'Cluster is not Ready' },
   CX_IDEMPOTENCY_MISMATCH: { status: 422, title: 'Idempotency-Key reused with a different request' },
   CX_QUOTA_EXCEEDED: { status: 422, title: 'Resource group quota exceeded' },
   CX_LIMIT_EXCEEDED: { status: 422, title: 'Scale limit exceeded' },
@@ -32,6 +33,7 @@ export const ERROR_CODES = {
   CX_CREDENTIAL_UNREACHABLE: { status: 422, title: 'Credential endpoint unreachable' },
   CX_CREDENTIAL_UNTRUSTED: { status: 422, title: 'Credential endpoint certificate not trusted' },
   CX_CREDENTIAL_REJECTED: { status: 422, title: 'Credential rejected by its endpoint' },
+  CX_ENDPOINT_NOT_ALLOWED: { status: 422, title: 'Endpoint refused by the egress policy' },
   CX_INTERNAL: { status: 500, title: 'Internal error' },
 } as const;
 

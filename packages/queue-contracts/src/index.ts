@@ -5,7 +5,7 @@
  * BullMQ refuses custom ids containing ':', hence the dots.
  */
 
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import type { MachineSpec, PowerAction } from '@cx/sddc-contract';
 
 export const WORKFLOW_STEP_QUEUE = 'workflow-steps';
@@ -57,7 +57,27 @@ export type SddcOperation =
   /** Renders an ha-config's keepalived configuration per eligible node and applies it (ConfigMap + DaemonSet) in the tenant cluster. */
   | { op: 'apply-ha-config'; provider: string; clusterId: string; haConfig: HaConfigPayload }
   /** Removes what `apply-ha-config` put in the tenant cluster; removing nothing is a success. */
-  | { op: 'remove-ha-config'; provider: string; clusterId: string; name: string };
+  | { op: 'remove-ha-config'; provider: string; clusterId: string; name: string }
+  /**
+   * Renders an addon of the catalog (@cx/k8s) and applies it in the tenant cluster with server-side
+   * apply (field manager `cx`), pruning objects of the addon it no longer renders.
+   */
+  | { op: 'apply-addon'; provider: string; clusterId: string; addon: AddonPayload }
+  /** Deletes every object labelled with the addon (of the kinds it renders); deleting nothing is a success. */
+  | { op: 'remove-addon'; provider: string; clusterId: string; addon: AddonPayload }
+  /** The addon's Deployments and DaemonSets with their readiness, and (with `objects`) which of its objects remain. */
+  | { op: 'addon-status'; provider: string; clusterId: string; addon: AddonPayload; objects: boolean };
+
+/**
+ * An addon as sddc renders it. Its settings may hold secrets (a log-forwarding token), so they cross
+ * Redis sealed with `sealForTransit`; the cluster fields are those the catalog's renderers read.
+ */
+export interface AddonPayload {
+  name: string;
+  version: string;
+  sealedSettings: string;
+  cluster: { id: string; name: string; provider: string; kubernetesVersion: string };
+}
 
 /** An ha-config as sddc applies it (the public shape's fields that matter in the tenant cluster). */
 export interface HaConfigPayload {
@@ -96,6 +116,43 @@ export interface RemediationRequest {
 /** One job per machine and unhealthy episode, so that every scan of the monitor finds the same one. */
 export function remediationJobId(request: RemediationRequest): string {
   return `remediate.${request.clusterId}.${request.machineId}.${Date.parse(request.since)}`;
+}
+
+/** ha-configs whose matching nodes differ from those they were last applied to; wfm applies each again. */
+export const HA_CONFIG_SYNC_QUEUE = 'ha-config-syncs';
+
+/** An ha-config to apply again, as sddc's health monitor found it. */
+export interface HaConfigSyncRequest {
+  clusterId: string;
+  haConfigId: string;
+  haConfigName: string;
+  /** The workflow of the apply the nodes were compared with; null when no apply was recorded. */
+  appliedBy: string | null;
+  /** The nodes that match the ha-config's selector now, sorted by name, with their InternalIP. */
+  nodes: Array<{ name: string; address: string }>;
+  /** What changed, e.g. "ha-edge-3 joined; ha-edge-1 left". */
+  reason: string;
+}
+
+/**
+ * One job per ha-config, last apply and set of matching nodes: every scan of the monitor that sees
+ * the same change finds the same job, while a change after the next apply is a new one.
+ */
+export function haConfigSyncJobId(request: HaConfigSyncRequest): string {
+  const nodes = createHash('sha256').update(JSON.stringify(request.nodes.map((n) => [n.name, n.address]))).digest('hex').slice(0, 16);
+  return `ha-config-sync.${request.haConfigId}.${request.appliedBy ?? 'never'}.${nodes}`;
+}
+
+/**
+ * Retries of an ha-config re-apply whose cluster is busy with another workflow (or not Ready):
+ * 1 s, 2 s, 4 s … then every 30 s, about 20 minutes in all. A job that runs out is removed, so that
+ * the monitor's next look at the cluster can ask again.
+ */
+export const HA_CONFIG_SYNC_RETRY = { attempts: 45, backoff: { type: 'ha-config-sync' } } as const;
+
+/** The delay before retry `attemptsMade` of an ha-config re-apply (the `ha-config-sync` backoff). */
+export function haConfigSyncBackoffMs(attemptsMade: number): number {
+  return Math.min(30_000, 1_000 * 2 ** Math.max(0, attemptsMade - 1));
 }
 
 /**

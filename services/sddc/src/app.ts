@@ -13,15 +13,19 @@ import { KwokProvider, type KwokBinaries } from '@cx/providers-kwok';
 import { OpenStackProviderFactory } from '@cx/providers-openstack';
 import { SimProvider } from '@cx/providers-sim';
 import { VsphereProviderFactory } from '@cx/providers-vsphere';
-import { REMEDIATION_QUEUE, SDDC_OPERATION_QUEUE, clusterReadVersionKey, formatFailedReason, openFromTransit, type RemediationRequest, type SddcOperation } from '@cx/queue-contracts';
+import { HA_CONFIG_SYNC_QUEUE, REMEDIATION_QUEUE, SDDC_OPERATION_QUEUE, clusterReadVersionKey, formatFailedReason, openFromTransit, type HaConfigSyncRequest, type RemediationRequest, type SddcOperation } from '@cx/queue-contracts';
 import { ProviderRegistry, type ClusterBootstrap, type ProviderCredential, type ProviderFactory } from '@cx/sddc-contract';
 import { createHttpServer, throttled, type Logger } from '@cx/service-kit';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { EgressPolicy } from '@cx/k8s';
+import { addonStatus, applyAddon, removeAddon } from './addons.js';
 import { connectRedis } from './redis.js';
 import { applyHaConfig, matchNodes, removeHaConfig } from './ha.js';
+import { HaConfigSync } from './ha-sync.js';
 import { HealthMonitor, ShardLeases } from './health.js';
+import { PairWitnessDriver } from './pair-witness.js';
 import { ProviderDirectory, tenantNodeReader } from './providers.js';
 import { SmBootstrapClient } from './sm.js';
 import { configureAccess, cordon, drainOnce, markOutOfService } from './tenant.js';
@@ -39,6 +43,8 @@ export function providersKey(prefix: string): string {
 }
 
 const ADVERTISE_INTERVAL_MS = 10_000;
+/** A pair's witness lease outlasts a slow round (agents time out after up to 2 s), so two replicas never witness one pair at once. */
+const PAIR_LEASE_MIN_MS = 10_000;
 
 /** The providers of `sddc.providers`: built ones in the registry, credentialed ones as factories. */
 export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: SmBootstrapClient): ProviderDirectory {
@@ -84,6 +90,8 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   const sm = new SmBootstrapClient(config.sm.url, config.serviceToken);
   const providers = buildProviders(config, logger, sm);
   const serviceToken = config.serviceToken;
+  // Built at start so that a malformed egress.allow / egress.deny entry stops sddc with its name.
+  const egress = new EgressPolicy(config.egress);
   const connection = connectRedis(config.redis.url, 'cx-sddc');
   const app = createHttpServer({ service: 'sddc', logger, requestLogLevel: 'debug', readiness: { redis: async () => (await connection.ping()) === 'PONG' } });
   const operations = new Counter({ name: 'cx_sddc_operations_total', help: 'Provider operations by provider, operation and outcome', labelNames: ['provider', 'op', 'outcome'], registers: [app.metrics] });
@@ -91,7 +99,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   const worker = new Worker<SddcOperation>(SDDC_OPERATION_QUEUE, async (job) => {
     const started = Date.now();
     try {
-      const result = await runOperation(providers, job, sm, { serviceToken, keepalivedImage: config.ha.keepalivedImage, haproxyImage: config.ha.haproxyImage });
+      const result = await runOperation(providers, job, sm, { serviceToken, keepalivedImage: config.ha.keepalivedImage, haproxyImage: config.ha.haproxyImage, egress });
       operations.inc({ provider: job.data.provider, op: job.data.op, outcome: 'success' });
       logger.debug({ jobId: job.id, op: job.data.op, ms: Date.now() - started }, 'operation done');
       return result;
@@ -114,12 +122,19 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
     if (Object.keys(fields).length > 0) await connection.hset(providersKey(config.redis.prefix), fields);
   };
   const remediations = new Queue<RemediationRequest>(REMEDIATION_QUEUE, { connection, prefix: config.redis.prefix });
+  const haSyncs = new Queue<HaConfigSyncRequest>(HA_CONFIG_SYNC_QUEUE, { connection, prefix: config.redis.prefix });
   const intervalMs = config.ha.healthIntervalSeconds * 1000;
   const monitor = config.ha.healthMonitor
     ? new HealthMonitor({
       sm, remediations, intervalMs, logger, leases: new ShardLeases(connection, config.redis.prefix, config.ha.healthShards, 3 * intervalMs),
       statusWritten: () => connection.incr(clusterReadVersionKey(config.redis.prefix)),
+      haSync: new HaConfigSync({ sm, requests: haSyncs, logger }),
     })
+    : undefined;
+
+  const pairIntervalMs = config.ha.pairIntervalMs;
+  const witness = config.ha.pairWitness
+    ? new PairWitnessDriver({ sm, providers, logger, intervalMs: pairIntervalMs, leases: new ShardLeases(connection, config.redis.prefix, config.ha.healthShards, Math.max(3 * pairIntervalMs, PAIR_LEASE_MIN_MS), 'pairs') })
     : undefined;
 
   // Hosts released for wiping come back to the free pool once their cleaning image powered them off.
@@ -140,12 +155,15 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
     await advertise();
     void worker.run();
     monitor?.start();
+    witness?.start();
   });
   app.addHook('onClose', async () => {
     clearInterval(timer);
     clearInterval(sweep);
     await monitor?.stop();
+    await witness?.stop();
     await remediations.close();
+    await haSyncs.close();
     await worker.close();
     await providers.close();
     connection.disconnect();
@@ -153,7 +171,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   return { app, providers, worker };
 }
 
-async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation>, sm: SmBootstrapClient, settings: { serviceToken: string; keepalivedImage: string; haproxyImage: string }): Promise<unknown> {
+async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation>, sm: SmBootstrapClient, settings: { serviceToken: string; keepalivedImage: string; haproxyImage: string; egress: EgressPolicy }): Promise<unknown> {
   const operation = job.data;
   const { serviceToken } = settings;
   switch (operation.op) {
@@ -173,6 +191,9 @@ async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation
     case 'match-nodes': return matchNodes(await sm.adminCredentials(operation.clusterId), operation.selector);
     case 'apply-ha-config': return applyHaConfig(await sm.adminCredentials(operation.clusterId), operation.haConfig, settings.keepalivedImage);
     case 'remove-ha-config': return removeHaConfig(await sm.adminCredentials(operation.clusterId), operation.name);
+    case 'apply-addon': return applyAddon(await sm.adminCredentials(operation.clusterId), operation.addon, serviceToken, settings.egress);
+    case 'remove-addon': return removeAddon(await sm.adminCredentials(operation.clusterId), operation.addon, serviceToken);
+    case 'addon-status': return addonStatus(await sm.adminCredentials(operation.clusterId), operation.addon, serviceToken, operation.objects);
     default: break;
   }
   const clusterId = operation.op === 'ensure-machine' ? operation.spec.clusterId : operation.clusterId;

@@ -2,7 +2,8 @@
  * ha-configs in the tenant cluster: a ConfigMap with one keepalived.conf per eligible node and a
  * DaemonSet that runs keepalived on exactly those nodes (host network, NET_ADMIN), each pod
  * reading its own node's file. Applying again after nodes join, leave or change labels rewrites
- * both, so the VIPs stay spread over the nodes that match.
+ * both, so the VIPs stay spread over the nodes that match; the node health monitor asks for that
+ * when it sees them change (ha-sync.ts).
  */
 import { createHash } from 'node:crypto';
 import { AppsV1Api, CoreV1Api, type V1ConfigMap, type V1DaemonSet, type V1Node } from '@kubernetes/client-node';
@@ -16,16 +17,26 @@ import { client, tenantCall } from './tenant.js';
 const NAMESPACE = 'kube-system';
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'cx' };
 
-export interface HaApplied { nodes: string[]; leaders: Record<string, string> }
+/** What an apply configured: the nodes (sorted), their InternalIP, and the node leading each VIP. */
+export interface HaApplied { nodes: string[]; addresses: Record<string, string>; leaders: Record<string, string> }
 
-/** Nodes whose labels carry every pair of the selector, sorted by name, with the address VRRP uses. */
+/**
+ * The nodes an ha-config holds its VIPs on: those whose labels carry every pair of the selector,
+ * sorted by name, with the address VRRP uses (their InternalIP, '' when they report none). Pure:
+ * the apply and the health monitor's comparison with what was applied must agree on it.
+ */
+export function selectNodes(nodes: readonly V1Node[], selector: Record<string, string>): VipNode[] {
+  return nodes
+    .filter((node) => Object.entries(selector).every(([key, value]) => node.metadata?.labels?.[key] === value))
+    .map((node) => ({ name: node.metadata?.name ?? '', address: node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '' }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** `selectNodes` over the tenant's nodes (the API server filters by the selector first). */
 export async function matchNodes(credentials: TenantAdminCredentials, selector: Record<string, string>): Promise<VipNode[]> {
   const labelSelector = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
   const nodes = (await tenantCall(() => client(credentials).makeApiClient(CoreV1Api).listNode(labelSelector ? { labelSelector } : {}))).items;
-  return nodes.map((node: V1Node) => ({
-    name: node.metadata!.name!,
-    address: node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '',
-  })).sort((a, b) => a.name.localeCompare(b.name));
+  return selectNodes(nodes, selector);
 }
 
 export function resourceName(haConfig: string): string {
@@ -81,7 +92,7 @@ export async function applyHaConfig(credentials: TenantAdminCredentials, config:
   await tenantCall(() => upsert(() => apps.createNamespacedDaemonSet({ namespace: NAMESPACE, body: daemonSet }), () => apps.replaceNamespacedDaemonSet({ name, namespace: NAMESPACE, body: daemonSet })));
   const sorted = nodes.map((n) => n.name);
   const leaders = Object.fromEntries(vips.map((vip, i) => [vip, sorted[vipOrder(i, sorted.length)[0]!]!]));
-  return { nodes: sorted, leaders };
+  return { nodes: sorted, addresses: Object.fromEntries(nodes.map((n) => [n.name, n.address])), leaders };
 }
 
 export async function removeHaConfig(credentials: TenantAdminCredentials, haConfig: string): Promise<{ removed: string }> {

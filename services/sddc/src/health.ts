@@ -1,7 +1,11 @@
 /**
  * Node health monitor (seeds 000 and 004): watches the nodes of tenant clusters, reports what it
  * sees to sm (the cluster's `healthStatus`) and hands every node that stayed unhealthy beyond its
- * policy's timeout to wfm, which fences it and remediates it in a workflow.
+ * policy's timeout to wfm, which fences it and remediates it in a workflow. The same look at the
+ * nodes keeps the cluster's ha-configs right (ha-sync.ts).
+ *
+ * A cluster with a Kubernetes API is seen through it (nodes and kubelet leases); one without (the sim
+ * provider's) through its provider's NodeReader, which says Ready or NotReady per machine.
  *
  * Clusters are split into shards; each shard is watched by one sddc replica at a time, under a
  * Redis lease that replica renews. Replicas share the shards evenly (each takes ⌈shards / live
@@ -16,7 +20,9 @@ import {
   healthPolicyOf, maxUnhealthyCount, type Cluster, type ClusterHealthStatus, type UnhealthyNode,
 } from '@cx/api-schemas';
 import { FINISHED_JOB_RETENTION, remediationJobId, type RemediationRequest } from '@cx/queue-contracts';
+import type { NodeReader, NodeStatus } from '@cx/sddc-contract';
 import type { Logger } from '@cx/service-kit';
+import type { HaConfigSync } from './ha-sync.js';
 import type { HealthTarget, SmBootstrapClient, TenantAdminCredentials, WatchedMachine } from './sm.js';
 import { client, OUT_OF_SERVICE_TAINT, tenantCall } from './tenant.js';
 
@@ -124,6 +130,23 @@ export function observeNode(node: V1Node, lease?: V1Lease): ObservedNode {
   };
 }
 
+/**
+ * What the assessment needs of the nodes a provider reports (clusters without a Kubernetes API):
+ * Ready or NotReady, with no transition time and no lease. A NotReady node's episode starts when it
+ * was first seen NotReady: `firstSeen` holds those times from the previous look, and the answer the
+ * ones to keep for the next (a node Ready again is forgotten). Pure.
+ */
+export function observeProviderNodes(provider: string, reported: readonly NodeStatus[], firstSeen: ReadonlyMap<string, number>, now: number): { nodes: ObservedNode[]; notReadySince: Map<string, number> } {
+  const notReadySince = new Map<string, number>();
+  const nodes = reported.map((node): ObservedNode => {
+    if (node.status === 'Ready') return { name: node.name, ready: 'True', since: new Date(now).toISOString(), message: '', outOfService: false };
+    const since = firstSeen.get(node.name) ?? now;
+    notReadySince.set(node.name, since);
+    return { name: node.name, ready: 'False', since: new Date(since).toISOString(), message: `the ${provider} provider reports it NotReady: machine powered off or not booted`, outOfService: false };
+  });
+  return { nodes, notReadySince };
+}
+
 /** The shard of a cluster: a stable hash of its id. */
 export function shardOf(clusterId: string, shards: number): number {
   return createHash('sha256').update(clusterId).digest().readUInt32BE(0) % shards;
@@ -143,15 +166,16 @@ export class ShardLeases {
   readonly replicaId = randomUUID();
   private readonly held = new Set<number>();
 
-  constructor(private readonly redis: Redis, private readonly prefix: string, readonly shards: number, private readonly leaseMs: number) {}
+  /** `purpose` names the work shared out (`health`, `pairs`): each has its own leases and replica set. */
+  constructor(private readonly redis: Redis, private readonly prefix: string, readonly shards: number, private readonly leaseMs: number, private readonly purpose = 'health') {}
 
   private key(shard: number): string {
-    return `${this.prefix}:health:shard:${shard}`;
+    return `${this.prefix}:${this.purpose}:shard:${shard}`;
   }
 
   /** Renews, balances and returns the shards held now. */
   async refresh(now = Date.now()): Promise<ReadonlySet<number>> {
-    const replicas = `${this.prefix}:health:replicas`;
+    const replicas = `${this.prefix}:${this.purpose}:replicas`;
     await this.redis.zadd(replicas, now, this.replicaId);
     await this.redis.zremrangebyscore(replicas, '-inf', now - this.leaseMs);
     const live = Math.max(1, await this.redis.zcard(replicas));
@@ -176,7 +200,7 @@ export class ShardLeases {
   async releaseAll(): Promise<void> {
     for (const shard of this.held) await this.redis.eval(RELEASE, 1, this.key(shard), this.replicaId);
     this.held.clear();
-    await this.redis.zrem(`${this.prefix}:health:replicas`, this.replicaId);
+    await this.redis.zrem(`${this.prefix}:${this.purpose}:replicas`, this.replicaId);
   }
 }
 
@@ -188,6 +212,10 @@ export interface HealthMonitorOptions {
   logger: Logger;
   /** Called after a cluster's health status was written (wfm's cached reads must see it). */
   statusWritten?: () => Promise<unknown>;
+  /** Compares each ha-config of a cluster with the nodes seen, and has it applied again when they differ. */
+  haSync?: HaConfigSync;
+  /** The providers whose own NodeReader watches a cluster without a Kubernetes API (sim); see ProviderDirectory.machineNodes. */
+  providers?: { machineNodes(name: string): NodeReader | undefined };
 }
 
 /** How long admin credentials for a tenant API are reused (sm signs them for an hour). */
@@ -203,6 +231,8 @@ export class HealthMonitor {
   private running: Promise<void> | undefined;
   private readonly credentials = new Map<string, { value: Promise<TenantAdminCredentials>; at: number }>();
   private readonly reported = new Map<string, { key: string; at: number }>();
+  /** Clusters seen through their provider: when each NotReady node was first seen so (the provider gives no time). */
+  private readonly notReadySince = new Map<string, ReadonlyMap<string, number>>();
 
   constructor(private readonly options: HealthMonitorOptions) {}
 
@@ -226,9 +256,11 @@ export class HealthMonitor {
     const held = await leases.refresh(now);
     if (held.size === 0) return;
     let cursor: string | undefined;
+    const watched = new Set<string>();
     for (let page = 0; page < 10_000; page++) {
       const { items, nextCursor } = await sm.healthTargets(TARGET_PAGE, cursor);
       const mine = items.filter((t) => held.has(shardOf(t.cluster.id, leases.shards)));
+      for (const target of mine) watched.add(target.cluster.id);
       for (let i = 0; i < mine.length; i += CONCURRENCY) {
         await Promise.all(mine.slice(i, i + CONCURRENCY).map((target) => this.check(target).catch((error: unknown) => {
           this.options.logger.warn({ err: error, clusterId: target.cluster.id }, 'node health check failed');
@@ -237,28 +269,32 @@ export class HealthMonitor {
       if (!nextCursor) break;
       cursor = nextCursor;
     }
+    // Clusters deleted, or now in another replica's shards, start afresh if they come back.
+    for (const id of this.notReadySince.keys()) if (!watched.has(id)) this.notReadySince.delete(id);
   }
 
-  private async check({ cluster, machines }: HealthTarget): Promise<void> {
+  private async check(target: HealthTarget): Promise<void> {
+    const { cluster, machines } = target;
     const now = Date.now();
     let assessment: Assessment;
+    let seen: V1Node[] | undefined;
     try {
-      const credentials = await this.adminCredentials(cluster.id);
-      const tenant = client(credentials);
-      const [nodeList, leaseList] = await Promise.all([
-        tenantCall(() => tenant.makeApiClient(CoreV1Api).listNode({ timeoutSeconds: 10 })),
-        tenantCall(() => tenant.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: 'kube-node-lease', timeoutSeconds: 10 })),
-      ]);
-      const leases = new Map(leaseList.items.map((l) => [l.metadata?.name ?? '', l]));
-      const nodes = nodeList.items.map((n) => observeNode(n, leases.get(n.metadata?.name ?? '')));
+      let nodes: ObservedNode[];
+      if (cluster.apiEndpoint) ({ nodes, seen } = await this.observeThroughApi(cluster.id));
+      else nodes = await this.observeThroughProvider(cluster, now);
       assessment = assessHealth(cluster, machines, new Map(nodes.map((n) => [n.name, n])), now);
     } catch (error) {
       this.credentials.delete(cluster.id); // perhaps the CA was rotated
-      // Nothing is remediated on what cannot be seen: a cluster whose API does not answer is Unknown.
-      assessment = { status: { state: 'Unknown', message: `the Kubernetes API of the cluster did not answer: ${(error as Error).message}`, unhealthy: [], checkedAt: new Date(now).toISOString() }, remediate: [] };
+      // Nothing is remediated on what cannot be seen: a cluster whose API (or provider) does not answer is Unknown.
+      const silent = cluster.apiEndpoint ? 'the Kubernetes API of the cluster' : `the ${cluster.provider} provider`;
+      assessment = { status: { state: 'Unknown', message: `${silent} did not answer: ${(error as Error).message}`, unhealthy: [], checkedAt: new Date(now).toISOString() }, remediate: [] };
     }
     for (const request of assessment.remediate) {
       await this.options.remediations.add('remediate', request, { jobId: remediationJobId(request), removeOnComplete: FINISHED_JOB_RETENTION, removeOnFail: FINISHED_JOB_RETENTION, attempts: 120, backoff: { type: 'fixed', delay: 5_000 } });
+    }
+    // The same list of nodes serves the ha-configs; what fails there leaves the health report alone.
+    if (seen && this.options.haSync) {
+      await this.options.haSync.check(target, seen, now).catch((error: unknown) => this.options.logger.warn({ err: error, clusterId: cluster.id }, 'ha-config comparison failed'));
     }
     const { status } = assessment;
     const key = JSON.stringify([status.state, status.unhealthy.map((u) => [u.name, u.reason.replace(/\d+ s\b/g, '')])]);
@@ -268,6 +304,26 @@ export class HealthMonitor {
     // Only a change invalidates wfm's cached reads; a refresh of checkedAt alone may show late.
     if (last?.key !== key) await this.options.statusWritten?.();
     this.reported.set(cluster.id, { key, at: now });
+  }
+
+  /** The nodes and kubelet leases, through the cluster's Kubernetes API. */
+  private async observeThroughApi(clusterId: string): Promise<{ nodes: ObservedNode[]; seen: V1Node[] }> {
+    const tenant = client(await this.adminCredentials(clusterId));
+    const [nodeList, leaseList] = await Promise.all([
+      tenantCall(() => tenant.makeApiClient(CoreV1Api).listNode({ timeoutSeconds: 10 })),
+      tenantCall(() => tenant.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: 'kube-node-lease', timeoutSeconds: 10 })),
+    ]);
+    const leases = new Map(leaseList.items.map((l) => [l.metadata?.name ?? '', l]));
+    return { nodes: nodeList.items.map((n) => observeNode(n, leases.get(n.metadata?.name ?? ''))), seen: nodeList.items };
+  }
+
+  /** The nodes as the cluster's provider reports them, for a cluster without a Kubernetes API. */
+  private async observeThroughProvider(cluster: Cluster, now: number): Promise<ObservedNode[]> {
+    const reader = this.options.providers?.machineNodes(cluster.provider);
+    if (!reader) throw new Error(`the cluster has no Kubernetes API, and this sddc reads no node status of provider ${cluster.provider} itself`);
+    const observed = observeProviderNodes(cluster.provider, await reader.listNodes(cluster.id), this.notReadySince.get(cluster.id) ?? new Map(), now);
+    this.notReadySince.set(cluster.id, observed.notReadySince);
+    return observed.nodes;
   }
 
   private adminCredentials(clusterId: string): Promise<TenantAdminCredentials> {

@@ -5,14 +5,16 @@
  * and never carried by a job — and kept while that credential's version stays the same.
  */
 import { CxError, InputError } from '@cx/errors';
-import type { NodeReader, NodeStatus, Provider, ProviderCredential, ProviderFactory, ProviderRegistry } from '@cx/sddc-contract';
+import type { NodeReader, NodeStatus, Provider, ProviderCapabilities, ProviderCredential, ProviderFactory, ProviderRegistry } from '@cx/sddc-contract';
 import type { SmBootstrapClient } from './sm.js';
 import { listTenantNodes } from './tenant.js';
 
 /** How long sddc reuses a cluster's credential before asking sm again (a changed password is seen within it). */
 const CREDENTIAL_TTL_MS = 30_000;
+/** Readers made by `tenantNodeReader`: they see nothing of a cluster without a Kubernetes API. */
+const throughTenantApi = new WeakSet<NodeReader>();
 
-export interface ProviderSummary { name: string; kubernetesVersions: readonly string[]; contractVersion: string; takesCredential: boolean }
+export interface ProviderSummary { name: string; kubernetesVersions: readonly string[]; contractVersion: string; takesCredential: boolean; capabilities: ProviderCapabilities }
 
 export class ProviderDirectory {
   private readonly credentials = new Map<string, { credential: Promise<ProviderCredential>; fetchedAt: number }>();
@@ -27,12 +29,23 @@ export class ProviderDirectory {
   /** What this replica serves, as advertised to wfm. */
   list(): ProviderSummary[] {
     return [...this.registry.list(), ...this.factories.values()].map((p) => ({
-      name: p.name, kubernetesVersions: p.kubernetesVersions, contractVersion: p.contractVersion, takesCredential: this.factories.has(p.name),
+      name: p.name, kubernetesVersions: p.kubernetesVersions, contractVersion: p.contractVersion, takesCredential: this.factories.has(p.name), capabilities: p.capabilities,
     }));
   }
 
   factory(name: string): ProviderFactory | undefined {
     return this.factories.get(name);
+  }
+
+  /**
+   * The reader of a provider that reports node status itself, without a Kubernetes API (sim): what
+   * the health monitor watches a cluster with no API endpoint through. Undefined for a provider
+   * whose nodes are read through the tenant API: for a cluster without one it would answer "no
+   * nodes", which is not what it saw.
+   */
+  machineNodes(name: string): NodeReader | undefined {
+    const nodes = this.registry.nodes(name);
+    return nodes && !throughTenantApi.has(nodes) ? nodes : undefined;
   }
 
   /** The provider (and the reader of Kubernetes nodes) for one cluster's operation. */
@@ -75,7 +88,7 @@ export class ProviderDirectory {
  * cluster has an API (its control plane is still booting) there are none.
  */
 export function tenantNodeReader(provider: Provider, sm: SmBootstrapClient): NodeReader {
-  return {
+  const reader: NodeReader = {
     async listNodes(clusterId: string): Promise<NodeStatus[]> {
       let credentials;
       try {
@@ -89,4 +102,6 @@ export function tenantNodeReader(provider: Provider, sm: SmBootstrapClient): Nod
       return listTenantNodes(credentials, machines);
     },
   };
+  throughTenantApi.add(reader);
+  return reader;
 }

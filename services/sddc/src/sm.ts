@@ -3,15 +3,20 @@
  * control plane, and short-lived admin credentials for work in the tenant API, so that secrets
  * never travel in job payloads.
  */
-import type { Cluster, ClusterHealthStatus, Page } from '@cx/api-schemas';
+import type { Cluster, ClusterHealthStatus, HaConfig, HaConfigStatus, Page, PairStatusView } from '@cx/api-schemas';
 import type { BareMetalHost, HostClaim, HostInventory } from '@cx/providers-baremetal';
 import type { ClusterBootstrap, MachineSpec, ProviderCredential } from '@cx/sddc-contract';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
 
 /** A machine as the health monitor needs it. */
 export interface WatchedMachine { id: string; name: string; pool: string; role: 'control-plane' | 'worker'; phase: string; createdAt: string }
-/** A cluster the health monitor watches: its policy (in `cluster.health` and the pools) and machines. */
-export interface HealthTarget { cluster: Cluster; machines: WatchedMachine[] }
+/** A cluster the health monitor watches: its policy (in `cluster.health` and the pools), machines and ha-configs. */
+export interface HealthTarget { cluster: Cluster; machines: WatchedMachine[]; haConfigs?: HaConfig[] }
+
+/** A side of a pair as the witness needs it: its agent, and its machine to fence. */
+export interface PairSideTarget { clusterId: string; clusterName: string; provider: string; machineId: string | null; agentUrl: string }
+/** A pair as sm hands it to the witness; `spec` is a `@cx/pair` PairSpec (checked before use). */
+export interface PairTarget { id: string; spec: unknown; sides: Record<'a' | 'b', PairSideTarget>; token: string; witness: unknown }
 
 /** A short-lived cluster-admin certificate for the tenant API (signed by sm with the cluster CA). */
 export interface TenantAdminCredentials { apiEndpoint: string; caPem: string; certPem: string; keyPem: string }
@@ -39,6 +44,30 @@ export class SmBootstrapClient {
 
   async setHealthStatus(clusterId: string, status: ClusterHealthStatus): Promise<void> {
     await this.call('PUT', `/clusters/${encodeURIComponent(clusterId)}/health-status`, status);
+  }
+
+  /** Records how an ha-config's matching nodes compare with those it was last applied to. */
+  async setHaConfigSync(haConfigId: string, sync: NonNullable<HaConfigStatus['sync']>): Promise<void> {
+    await this.call('PUT', `/ha-configs/${encodeURIComponent(haConfigId)}/sync`, sync);
+  }
+
+  /** Every two-node pair, with what its witness needs (sides, token, durable snapshot). */
+  async pairTargets(): Promise<PairTarget[]> {
+    return (await this.call<{ items: PairTarget[] }>('GET', '/pair-targets')).items;
+  }
+
+  /** The witness's durable state: written before it acts on a decision. */
+  async savePairWitness(pairId: string, snapshot: unknown): Promise<void> {
+    await this.call('PUT', `/pairs/${encodeURIComponent(pairId)}/witness`, { snapshot });
+  }
+
+  async savePairStatus(pairId: string, status: PairStatusView): Promise<void> {
+    await this.call('PUT', `/pairs/${encodeURIComponent(pairId)}/status`, status);
+  }
+
+  /** Writes an entry in cx's audit log (what sddc did on its own, as a system actor). */
+  async audit(entry: { actor: string; action: string; targetKind: string; targetId: string; outcome: string; details?: unknown }): Promise<void> {
+    await this.call('POST', '/audit', entry);
   }
 
   /** The bare-metal host inventory sm keeps, as the baremetal provider sees it. */

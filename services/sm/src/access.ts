@@ -44,8 +44,7 @@ export class AccessControl {
 
   /** Allows or throws: 404 when the caller may not view a non-global object, 403 when their role is too low. */
   async check(subject: Subject, requirement: AccessRequirement): Promise<void> {
-    const placement = await this.place(requirement.object);
-    const role = this.roleIn(await this.grantsOf(subject), subject, placement);
+    const role = await this.roleOn(subject, requirement.object);
     if (role !== null && RANK[role] >= RANK[requirement.role]) return;
     const object = requirement.object;
     if (object.kind !== 'global' && role === null) throw new NotFoundError(`${object.kind} ${object.id} does not exist or you may not see it`);
@@ -54,7 +53,16 @@ export class AccessControl {
 
   /** The caller's role on an object, or null. */
   async roleOn(subject: Subject, object: AccessObject): Promise<Role | null> {
-    return this.roleIn(await this.grantsOf(subject), subject, await this.place(object));
+    const grants = await this.grantsOf(subject);
+    if (object.kind === 'pair') {
+      // A pair acts on two clusters: the caller's role on it is the lower of their roles on the two.
+      const pair = await withDatabase(() => this.db('pairs').where({ id: object.id }).first('cluster_a', 'cluster_b')) as { cluster_a: string; cluster_b: string } | undefined;
+      const sides = pair ? [pair.cluster_a, pair.cluster_b] : [];
+      const roles = await Promise.all(sides.map(async (id) => this.roleIn(grants, subject, await this.place({ kind: 'cluster', id }))));
+      if (!pair) return this.roleIn(grants, subject, { clusterId: null, resourceGroupId: null });
+      return roles.some((r) => r === null) ? null : roles.reduce((low, r) => (RANK[r!] < RANK[low!] ? r : low));
+    }
+    return this.roleIn(grants, subject, await this.place(object));
   }
 
   /** What lists may show: everything, or the clusters and resource groups the caller holds a grant on. */
@@ -167,6 +175,8 @@ export class AccessControl {
           const group = await this.db('resource_groups').where({ id: object.id }).orWhere({ name: object.id }).first('id') as { id: string } | undefined;
           return { clusterId: null, resourceGroupId: group?.id ?? null };
         }
+        // Placed by its two clusters in roleOn; here only global grants apply.
+        case 'pair': return { clusterId: null, resourceGroupId: null };
         case 'grant': {
           const grant = await this.db('grants').where({ id: object.id }).first() as GrantRow | undefined;
           return grant ? this.place(requestObject(grant)) : { clusterId: null, resourceGroupId: null };

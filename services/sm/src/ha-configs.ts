@@ -4,14 +4,18 @@
  * them, and no VRRP router id used twice (VRRP peers on one network tell instances apart by it).
  */
 import type { Knex } from 'knex';
-import type { HaConfig, HaConfigCreateRequest, HaConfigSpec } from '@cx/api-schemas';
+import type { HaConfig, HaConfigCreateRequest, HaConfigSpec, HaConfigStatus } from '@cx/api-schemas';
 import { ConflictError, InputError, NotFoundError } from '@cx/errors';
 import { expand, findOverlap, RangeSyntaxError, type AddressRange } from '@cx/ipam';
 import { nowIso } from '@cx/service-kit';
 import { isUniqueViolation, withDatabase } from './db.js';
 import { rangesOf } from './ip-pools.js';
 
-interface HaConfigRow { id: string; cluster_id: string; name: string; spec: string; created_by: string; created_at: string; updated_at: string; version: number }
+interface HaConfigRow {
+  id: string; cluster_id: string; name: string; spec: string; created_by: string; created_at: string; updated_at: string; version: number;
+  /** JSON of `HaConfigStatus.applied` and `.sync`; null until written. */
+  applied_status: string | null; sync_status: string | null;
+}
 
 /** VRRP allows 255 router ids per network. */
 const MAX_VIPS = 255;
@@ -22,6 +26,24 @@ export class HaConfigs {
   async list(clusterId: string): Promise<HaConfig[]> {
     const rows = await withDatabase(() => this.db<HaConfigRow>('ha_configs').where({ cluster_id: clusterId }).orderBy('name')) as HaConfigRow[];
     return rows.map(toHaConfig);
+  }
+
+  /** The ha-configs of several clusters at once (the node health monitor's page of clusters). */
+  async ofClusters(clusterIds: readonly string[]): Promise<Map<string, HaConfig[]>> {
+    const byCluster = new Map<string, HaConfig[]>(clusterIds.map((id) => [id, []]));
+    if (clusterIds.length === 0) return byCluster;
+    const rows = await withDatabase(() => this.db<HaConfigRow>('ha_configs').whereIn('cluster_id', clusterIds).orderBy('name')) as HaConfigRow[];
+    for (const row of rows) byCluster.get(row.cluster_id)?.push(toHaConfig(row));
+    return byCluster;
+  }
+
+  /**
+   * Records how the nodes that match compare with the applied ones, as the health monitor saw it.
+   * An observation, like a cluster's health status: it changes no version.
+   */
+  async setSync(id: string, sync: NonNullable<HaConfigStatus['sync']>): Promise<void> {
+    const changed = await withDatabase(() => this.db('ha_configs').where({ id }).update({ sync_status: JSON.stringify(sync) }));
+    if (changed === 0) throw new NotFoundError(`ha-config ${id} does not exist`);
   }
 
   async get(id: string): Promise<HaConfig> {
@@ -62,7 +84,7 @@ export class HaConfigs {
       if (isUniqueViolation(error)) throw new ConflictError(`the cluster already has an ha-config named ${request.name}`, 'CX_NAME_TAKEN', { details: { fields: [{ field: 'body.name', message: 'is already in use in this cluster' }] } });
       throw error;
     }
-    return { id, clusterId: request.clusterId, name: request.name, ...spec, createdBy: actor, createdAt: now, updatedAt: now, version: 1 };
+    return { id, clusterId: request.clusterId, name: request.name, ...spec, createdBy: actor, createdAt: now, updatedAt: now, version: 1, status: { applied: null, sync: null } };
   }
 
   async delete(trx: Knex.Transaction, id: string): Promise<void> {
@@ -91,5 +113,9 @@ function lowestFreeOffset(taken: ReadonlyArray<readonly [number, number]>, count
 
 function toHaConfig(row: HaConfigRow): HaConfig {
   const spec = JSON.parse(row.spec) as HaConfigSpec;
-  return { id: row.id, clusterId: row.cluster_id, name: row.name, ...spec, createdBy: row.created_by, createdAt: row.created_at, updatedAt: row.updated_at, version: row.version };
+  const status: HaConfigStatus = {
+    applied: row.applied_status ? JSON.parse(row.applied_status) as HaConfigStatus['applied'] : null,
+    sync: row.sync_status ? JSON.parse(row.sync_status) as HaConfigStatus['sync'] : null,
+  };
+  return { id: row.id, clusterId: row.cluster_id, name: row.name, ...spec, createdBy: row.created_by, createdAt: row.created_at, updatedAt: row.updated_at, version: row.version, status };
 }

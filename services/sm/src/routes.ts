@@ -5,13 +5,16 @@ import { HEALTH_STATES, auditQuerySchema, clusterCreateRequestSchema, type Audit
 import { AuthenticationError, InputError, NotFoundError } from '@cx/errors';
 import { identityRoutes, type IdentityRouteDeps } from './identity-routes.js';
 import {
-  haConfigCreateRequestSchema, hostCreateRequestSchema, ipAllocationRequestSchema, ipPoolCreateRequestSchema,
-  type HaConfigCreateRequest, type HostCreateRequest, type IpAllocationRequest, type IpPoolCreateRequest,
+  HA_CONFIG_SYNC_STATES, haConfigCreateRequestSchema, hostCreateRequestSchema, ipAllocationRequestSchema, ipPoolCreateRequestSchema,
+  type HaConfigCreateRequest, type HaConfigStatus, type HostCreateRequest, type IpAllocationRequest, type IpPoolCreateRequest,
 } from '@cx/api-schemas';
 import type { MachineSpec } from '@cx/sddc-contract';
+import { addonRoutes, type ClusterAddons } from './addons.js';
 import type { HaConfigs } from './ha-configs.js';
 import type { Hosts } from './hosts.js';
 import type { IpPools } from './ip-pools.js';
+import { pairRoutes } from './pair-routes.js';
+import type { Pairs } from './pairs.js';
 import type { StartRequest, StateStore, StepEffect, StepError } from './store.js';
 import type { TenantCredentials } from './tenant-credentials.js';
 
@@ -21,6 +24,8 @@ export interface SmRouteDeps extends IdentityRouteDeps {
   hosts: Hosts;
   ipPools: IpPools;
   haConfigs: HaConfigs;
+  pairs: Pairs;
+  addons: ClusterAddons;
   serviceToken: string;
 }
 
@@ -47,6 +52,8 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
   const listPage = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string' } } } as const;
 
   await identityRoutes(app, deps);
+  await pairRoutes(app, deps);
+  await addonRoutes(app, deps);
 
   app.get<{ Querystring: { limit: number; cursor?: string; userId?: string } }>('/clusters', {
     schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string' }, userId: { type: 'string' } } } },
@@ -71,7 +78,12 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     return reply.code(accepted.status).send(accepted.body);
   });
   app.get<{ Params: { id: string } }>('/clusters/:id', { schema: { params: idParams } }, async (request) => store.getCluster(request.params.id));
-  app.get<{ Querystring: { limit: number; cursor?: string } }>('/health-targets', { schema: { querystring: listPage } }, async (request) => store.listHealthTargets(request.query.limit, request.query.cursor));
+  // Each cluster with its ha-configs too: the monitor applies them again when their nodes change.
+  app.get<{ Querystring: { limit: number; cursor?: string } }>('/health-targets', { schema: { querystring: listPage } }, async (request) => {
+    const page = await store.listHealthTargets(request.query.limit, request.query.cursor);
+    const haConfigs = await deps.haConfigs.ofClusters(page.items.map((t) => t.cluster.id));
+    return { ...page, items: page.items.map((t) => ({ ...t, haConfigs: haConfigs.get(t.cluster.id) ?? [] })) };
+  });
   app.put<{ Params: { id: string }; Body: ClusterHealthStatus }>('/clusters/:id/health-status', {
     schema: { params: idParams, body: { type: 'object', required: ['state', 'message', 'unhealthy', 'checkedAt'], properties: { state: { type: 'string', enum: HEALTH_STATES }, message: { type: 'string', maxLength: 4096 }, unhealthy: { type: 'array', maxItems: 1024 }, checkedAt: { type: 'string' } } } },
   }, async (request, reply) => {
@@ -89,6 +101,12 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     schema: { querystring: { type: 'object', required: ['clusterId'], properties: { clusterId: { type: 'string', maxLength: 64 } } } },
   }, async (request) => ({ items: await deps.haConfigs.list(request.query.clusterId), nextCursor: null }));
   app.get<{ Params: { id: string } }>('/ha-configs/:id', { schema: { params: idParams } }, async (request) => deps.haConfigs.get(request.params.id));
+  app.put<{ Params: { id: string }; Body: NonNullable<HaConfigStatus['sync']> }>('/ha-configs/:id/sync', {
+    schema: { params: idParams, body: { type: 'object', additionalProperties: false, required: ['state', 'message', 'since'], properties: { state: { type: 'string', enum: HA_CONFIG_SYNC_STATES }, message: { type: 'string', maxLength: 4096 }, since: { type: 'string', maxLength: 32 } } } },
+  }, async (request, reply) => {
+    await deps.haConfigs.setSync(request.params.id, request.body);
+    return reply.code(204).send();
+  });
   app.post<{ Body: { start: StartRequest; config: HaConfigCreateRequest } }>('/ha-configs', {
     schema: { body: { type: 'object', required: ['start', 'config'], properties: { start: startSchema, config: haConfigCreateRequestSchema } } },
   }, async (request, reply) => {

@@ -59,6 +59,8 @@ export const SEALED_COLUMNS: ReadonlyArray<{ table: string; key: string; column:
   { table: 'oidc_logins', key: 'id', column: 'secret' },
   { table: 'cluster_pki', key: 'cluster_id', column: 'sealed' },
   { table: 'hosts', key: 'id', column: 'bmc_secret' },
+  { table: 'pairs', key: 'id', column: 'agent_token' },
+  { table: 'cluster_addons', key: 'id', column: 'secret' },
 ];
 
 /**

@@ -9,7 +9,9 @@ import type { AuditQuery, Cluster, ClusterCreateRequest, ClusterHealthStatus, Cl
 import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
 import type { ScaleLimits } from '@cx/config';
 import { nowIso } from '@cx/service-kit';
+import { deleteAddon, markAddonInstalled } from './addons.js';
 import { isUniqueViolation, withDatabase } from './db.js';
+import { Pairs } from './pairs.js';
 import type { Resources } from './resources.js';
 import type { TenantCredentials } from './tenant-credentials.js';
 import {
@@ -53,6 +55,12 @@ export type StepEffect =
   | { kind: 'beginCaRotation' }
   | { kind: 'finishCaRotation' }
   | { kind: 'deleteHaConfig'; id: string }
+  /** The nodes an apply of the ha-config configured (what its health monitor compares with). */
+  | { kind: 'setHaConfigApplied'; id: string; nodes: Array<{ name: string; address: string }>; workflowId: string }
+  /** The addon's install finished: it is Installed (committed with the install workflow's last step). */
+  | { kind: 'setAddonInstalled'; name: string }
+  /** The addon's objects are gone from the cluster: its row goes too. */
+  | { kind: 'deleteAddon'; name: string }
   | { kind: 'deleteCluster' };
 
 /** A failed step's error; `reason` is a provider's documented reason (docs/errors.md). */
@@ -178,6 +186,7 @@ export class StateStore {
   async startClusterWorkflow(clusterId: string, start: StartRequest, within?: (trx: Knex.Transaction) => Promise<Record<string, unknown>>): Promise<Accepted> {
     return this.idempotent(start, async (trx) => {
       const cluster = await this.clusterRow(trx, clusterId);
+      if (start.workflow.clusterStatus === 'Deleting') await Pairs.assertNotPaired(trx, cluster.id, 'deleting it');
       const now = nowIso();
       const runId = uuidv7();
       await this.lockCluster(trx, cluster, runId, start.workflow.clusterStatus, now);
@@ -194,6 +203,7 @@ export class StateStore {
   async scalePool(clusterId: string, poolName: string, count: number, start: StartRequest): Promise<Accepted> {
     return this.idempotent(start, async (trx) => {
       const cluster = await this.clusterRow(trx, clusterId);
+      await Pairs.assertNotPaired(trx, cluster.id, 'resizing it');
       const pool = await trx('node_pools').where({ cluster_id: clusterId, name: poolName }).first() as { id: string; role: string; count: number; vcpus: number; memory_mib: number; version: number } | undefined;
       if (!pool) throw new NotFoundError(`cluster ${cluster.name} has no node pool ${poolName}`);
       if (pool.role === 'control-plane') {
@@ -472,7 +482,17 @@ export class StateStore {
       case 'deleteHaConfig':
         await trx('ha_configs').where({ id: effect.id, cluster_id: clusterId }).delete();
         return;
+      case 'setHaConfigApplied':
+        await trx('ha_configs').where({ id: effect.id, cluster_id: clusterId }).update({ applied_status: JSON.stringify({ nodes: effect.nodes, at: now, workflowId: effect.workflowId }) });
+        return;
+      case 'setAddonInstalled':
+        await markAddonInstalled(trx, clusterId, effect.name, now);
+        return;
+      case 'deleteAddon':
+        await deleteAddon(trx, clusterId, effect.name);
+        return;
       case 'deleteCluster':
+        await trx('cluster_addons').where({ cluster_id: clusterId }).delete();
         await trx('grants').where({ object_kind: 'cluster', object_id: clusterId }).delete();
         await trx('ha_configs').where({ cluster_id: clusterId }).delete();
         await trx('ip_allocations').where({ cluster_id: clusterId }).delete(); // its control-plane VIP

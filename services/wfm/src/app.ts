@@ -21,7 +21,10 @@ import { upgradeClusterWorkflow } from './workflows/cluster-upgrade.js';
 import { rotateCaWorkflow } from './workflows/cluster-rotate-ca.js';
 import { applyHaConfigWorkflow, removeHaConfigWorkflow } from './workflows/ha-config.js';
 import { remediateNodeWorkflow } from './workflows/node-remediate.js';
+import { addonWorkflows } from './workflows/addon.js';
+import { EgressPolicy } from '@cx/k8s';
 import { remediationWorker } from './remediation.js';
+import { haConfigSyncWorker } from './ha-config-sync.js';
 
 export interface WfmApp {
   app: FastifyInstance;
@@ -63,7 +66,11 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   engine.register(applyHaConfigWorkflow);
   engine.register(removeHaConfigWorkflow);
   engine.register(remediateNodeWorkflow);
+  const addonFlows = addonWorkflows(config.serviceToken);
+  engine.register(addonFlows.install);
+  engine.register(addonFlows.remove);
   const remediations = remediationWorker({ connection: workerConnection, prefix: config.redis.prefix, engine, sm, logger });
+  const haSyncs = haConfigSyncWorker({ connection: workerConnection, prefix: config.redis.prefix, engine, sm, logger });
 
   const providers = async (): Promise<ProviderInfo[]> => {
     assertQueueUp();
@@ -71,7 +78,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
     const now = Date.now();
     return Object.values(entries).map((raw) => JSON.parse(raw) as ProviderInfo & { seenAt: number })
       .filter((p) => now - p.seenAt < PROVIDER_STALE_MS)
-      .map(({ name, kubernetesVersions, contractVersion, takesCredential }) => ({ name, kubernetesVersions, contractVersion, takesCredential: takesCredential === true }))
+      .map(({ name, kubernetesVersions, contractVersion, takesCredential, capabilities }) => ({ name, kubernetesVersions, contractVersion, takesCredential: takesCredential === true, ...(capabilities ? { capabilities } : {}) }))
       .sort((a, b) => a.name.localeCompare(b.name));
   };
   const assertQueueUp = (): void => {
@@ -89,14 +96,16 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   });
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs', uiConfig: { docExpansion: 'list' } });
   app.get('/api/v1/openapi.json', { config: { access: 'public' } }, async () => app.swagger());
-  await app.register(async (scope) => publicRoutes(scope, { sm, engine, guard: new AccessGuard(sm), providers, infrastructure: new InfrastructureChecks(engine, sm, config.serviceToken!, providers), assertQueueUp, reads }), { prefix: '/api/v1' });
+  await app.register(async (scope) => publicRoutes(scope, { sm, engine, guard: new AccessGuard(sm), providers, infrastructure: new InfrastructureChecks(engine, sm, config.serviceToken!, providers), assertQueueUp, reads, egress: new EgressPolicy(config.egress) }), { prefix: '/api/v1' });
 
   app.addHook('onReady', async () => {
     engine.start();
     void remediations.run();
+    void haSyncs.run();
   });
   app.addHook('onClose', async () => {
     await remediations.close();
+    await haSyncs.close();
     await engine.close();
     await sm.close();
     workerConnection.disconnect();

@@ -6,11 +6,14 @@ import {
   KUBERNETES_VERSION, type AccessObject, type Cluster, type ClusterCreateRequest, type ProviderInfo,
 } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
+import type { EgressPolicy } from '@cx/k8s';
 import { onParam, type AccessGuard } from './auth.js';
 import { problemResponses as errors, sendJson } from './http.js';
+import { addonRoutes } from './addon-routes.js';
 import { haConfigRoutes } from './ha-config-routes.js';
 import { identityRoutes } from './identity-routes.js';
 import { infrastructureRoutes } from './infrastructure-routes.js';
+import { pairRoutes } from './pair-routes.js';
 import type { InfrastructureChecks } from './infrastructure.js';
 import type { ClusterReadCache } from './read-cache.js';
 import type { WorkflowEngine } from './engine.js';
@@ -32,6 +35,8 @@ export interface PublicRouteDeps {
   reads: ClusterReadCache;
   /** Throws a 503 when the queue cannot take work, before anything is written. */
   assertQueueUp: () => void;
+  /** Which endpoints users may point addons at (egress.*, against SSRF). */
+  egress: EgressPolicy;
 }
 
 const idempotencyHeaders = {
@@ -66,6 +71,8 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
   await identityRoutes(app, { sm, guard: deps.guard, reads: deps.reads, infrastructure: deps.infrastructure });
   await infrastructureRoutes(app, { sm, infrastructure: deps.infrastructure });
   await haConfigRoutes(app, { sm, engine, assertQueueUp: deps.assertQueueUp });
+  await addonRoutes(app, { sm, engine, egress: deps.egress, assertQueueUp: deps.assertQueueUp });
+  await pairRoutes(app, { sm, guard: deps.guard, providers: deps.providers });
 
   app.get('/providers', {
     config: { access: 'authenticated' },

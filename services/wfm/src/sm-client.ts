@@ -45,6 +45,9 @@ export type StepEffect =
   | { kind: 'beginCaRotation' }
   | { kind: 'finishCaRotation' }
   | { kind: 'deleteHaConfig'; id: string }
+  | { kind: 'setHaConfigApplied'; id: string; nodes: Array<{ name: string; address: string }>; workflowId: string }
+  | { kind: 'setAddonInstalled'; name: string }
+  | { kind: 'deleteAddon'; name: string }
   | { kind: 'deleteCluster' };
 
 export class SmClient {
@@ -107,6 +110,22 @@ export class SmClient {
   /** Creates an ha-config and starts the workflow that applies it, in one transaction. */
   async createHaConfig(config: HaConfigCreateRequest, start: StartRequest): Promise<Accepted> {
     return this.changing(this.callAccepted('POST', '/ha-configs', { config, start }));
+  }
+  /** The cluster's addons, as sm wrote them (the public shape). */
+  clusterAddonsJson(clusterId: string): Promise<string> {
+    return this.text('GET', `/clusters/${encodeURIComponent(clusterId)}/addons`);
+  }
+  /** An addon with its secret settings, for the workflow that applies it only. */
+  revealAddon(clusterId: string, name: string): Promise<{ name: string; version: string; settings: Record<string, unknown> }> {
+    return this.call('GET', `/clusters/${encodeURIComponent(clusterId)}/addons/${encodeURIComponent(name)}/reveal`);
+  }
+  /** Records the addon and starts the workflow that installs it, in one transaction. */
+  async installAddon(clusterId: string, name: string, addon: { version: string; settings: Record<string, unknown>; secrets: Record<string, unknown> }, start: StartRequest): Promise<Accepted> {
+    return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/addons/${encodeURIComponent(name)}/install`, { addon, start }));
+  }
+  /** Marks the addon for removal and starts the workflow that removes it, in one transaction (404 when not installed). */
+  async removeAddon(clusterId: string, name: string, start: StartRequest): Promise<Accepted> {
+    return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/addons/${encodeURIComponent(name)}/remove`, { start }));
   }
   credential(idOrName: string): Promise<Credential> {
     return this.call('GET', `/credentials/${encodeURIComponent(idOrName)}`);

@@ -1,7 +1,8 @@
 /**
  * Apply or remove an ha-config in its cluster: sddc renders keepalived's configuration for the
  * nodes that match and applies it (or removes it) through the tenant API. Applying again is how a
- * changed set of nodes is taken into account.
+ * changed set of nodes is taken into account: the nodes an apply configured are recorded with the
+ * ha-config, and sddc's health monitor asks for an apply when those that match differ from them.
  */
 import type { HaConfig } from '@cx/api-schemas';
 import type { HaConfigPayload } from '@cx/queue-contracts';
@@ -32,10 +33,11 @@ export const applyHaConfigWorkflow: WorkflowDefinition = {
       name: 'apply-keepalived',
       async run(ctx) {
         const config = await haConfigOf(ctx);
-        const state = await ctx.operation<{ nodes: string[]; leaders: Record<string, string> }>('apply', { op: 'apply-ha-config', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, haConfig: payload(config) });
+        const state = await ctx.operation<{ nodes: string[]; addresses?: Record<string, string>; leaders: Record<string, string> }>('apply', { op: 'apply-ha-config', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, haConfig: payload(config) });
         if (state.state === 'failed') throw state.error;
         if (state.state === 'pending') return wait(POLL_MS, 'applying keepalived in the cluster');
-        return done(state.result);
+        const nodes = state.result.nodes.map((name) => ({ name, address: state.result.addresses?.[name] ?? '' }));
+        return done(state.result, [{ kind: 'setHaConfigApplied', id: config.id, nodes, workflowId: ctx.run.id }]);
       },
     },
     markReady,

@@ -1,0 +1,110 @@
+/**
+ * Cluster addons: the catalog, what a cluster has installed, and installing (PUT) or removing
+ * (DELETE) one, each by a workflow on the cluster (202). Everything that can be judged before the
+ * workflow starts is, with nothing stored when it fails: an addon not in the catalog (404), settings
+ * its schema refuses (400, every error listed), a provider it cannot serve (400), a cluster that is
+ * not Ready (409) or busy (409), an endpoint the egress policy refuses (422).
+ */
+import { lookup } from 'node:dns/promises';
+import type { FastifyInstance } from 'fastify';
+import {
+  addonCatalogEntrySchema, addonInstallRequestSchema, addonParamsSchema, clusterAcceptedSchema, clusterAddonSchema, idParamsSchema, listSchema,
+  type AddonCatalogEntry, type AddonInstallRequest, type Cluster,
+} from '@cx/api-schemas';
+import { CxError, InputError, NotFoundError } from '@cx/errors';
+import { ADDONS, checkAddonSettings, findAddon, splitSecretSettings, type AddonDefinition, type EgressPolicy } from '@cx/k8s';
+import { onParam } from './auth.js';
+import type { WorkflowEngine } from './engine.js';
+import { problemResponses as errors, sendJson } from './http.js';
+import type { SmClient } from './sm-client.js';
+import { acceptWorkflow, startRequest } from './workflow-start.js';
+import { DEFAULT_READY_TIMEOUT_SECONDS, INSTALL_ADDON, REMOVE_ADDON } from './workflows/addon.js';
+
+export interface AddonRouteDeps { sm: SmClient; engine: WorkflowEngine; egress: EgressPolicy; assertQueueUp: () => void }
+
+const accepted = { ...clusterAcceptedSchema, properties: { ...clusterAcceptedSchema.properties, addon: clusterAddonSchema } };
+const idempotencyHeaders = {
+  type: 'object',
+  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255, description: 'Makes a retry of this request return the first answer' } },
+} as const;
+
+export function catalogEntry(addon: AddonDefinition): AddonCatalogEntry {
+  return {
+    name: addon.name, version: addon.version, description: addon.description,
+    ...(addon.settingsSchema ? { settingsSchema: addon.settingsSchema } : {}), ...(addon.secretSettings ? { secretSettings: [...addon.secretSettings] } : {}),
+  };
+}
+
+function catalogAddon(name: string): AddonDefinition {
+  const addon = findAddon(name);
+  if (!addon) throw new NotFoundError(`there is no addon ${name} in the catalog (available: ${ADDONS.map((a) => a.name).join(', ')}); GET /api/v1/addons lists them`);
+  return addon;
+}
+
+/** A cluster with no workflow running must be Ready; a busy one is left for sm to refuse (CX_CLUSTER_BUSY, naming the workflow). */
+function assertReady(cluster: Cluster, allowed: ReadonlyArray<Cluster['status']>): void {
+  if (cluster.activeWorkflowId) return;
+  if (!allowed.includes(cluster.status) || !cluster.apiEndpoint) {
+    throw new CxError('CX_CLUSTER_NOT_READY', `cluster ${cluster.name} is ${cluster.status}${cluster.apiEndpoint ? '' : ' and has no Kubernetes API yet'}; addons are installed into Ready clusters`, { details: { status: cluster.status } });
+  }
+}
+
+export async function addonRoutes(app: FastifyInstance, deps: AddonRouteDeps): Promise<void> {
+  const { sm, engine } = deps;
+
+  app.get('/addons', {
+    config: { access: 'authenticated' },
+    schema: { tags: ['addons'], summary: 'The addon catalog: each addon with its pinned version and the JSON schema of its settings', response: { 200: listSchema(addonCatalogEntrySchema), ...errors } },
+  }, async () => ({ items: ADDONS.map(catalogEntry), nextCursor: null }));
+
+  app.get<{ Params: { id: string } }>('/clusters/:id/addons', {
+    config: { access: onParam('viewer', 'cluster') },
+    schema: { tags: ['addons'], summary: 'Addons of a cluster, with their version, settings (secrets left out) and status', params: idParamsSchema, response: { 200: listSchema(clusterAddonSchema), ...errors } },
+  }, async (request, reply) => sendJson(reply, await sm.clusterAddonsJson(request.params.id)));
+
+  app.put<{ Params: { id: string; name: string }; Body: AddonInstallRequest }>('/clusters/:id/addons/:name', {
+    config: { access: onParam('operator', 'cluster') },
+    schema: {
+      tags: ['addons'], params: addonParamsSchema, headers: idempotencyHeaders, body: addonInstallRequestSchema, response: { 202: accepted, ...errors, 422: { $ref: 'Problem#' } },
+      summary: 'Install an addon, or apply it again with new settings (runs the addon.install workflow)',
+      description: 'The settings replace those of an earlier install, secrets included. Refused with nothing stored: an addon not in the catalog (404), settings its schema refuses (400, every error listed), a provider the addon cannot serve (400), a cluster that is not Ready (409 CX_CLUSTER_NOT_READY) or runs another workflow (409 CX_CLUSTER_BUSY), an endpoint the egress policy refuses (422 CX_ENDPOINT_NOT_ALLOWED).',
+    },
+  }, async (request, reply) => {
+    const addon = catalogAddon(request.params.name);
+    const check = checkAddonSettings(addon, request.body?.settings);
+    if (!check.ok) throw new InputError(`the settings of addon ${addon.name} are invalid: ${check.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`, check.errors);
+    const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+    const unsupported = addon.unsupported?.(cluster);
+    if (unsupported) throw new InputError(unsupported, [{ field: 'params.name', message: `cannot be installed on provider ${cluster.provider}` }]);
+    assertReady(cluster, ['Ready']);
+    for (const setting of addon.endpointSettings ?? []) {
+      const url = check.settings[setting];
+      if (typeof url !== 'string') continue;
+      const verdict = await deps.egress.check(url, async (host) => (await lookup(host, { all: true })).map((a) => a.address));
+      if (!verdict.allowed) {
+        throw new CxError('CX_ENDPOINT_NOT_ALLOWED', `the ${setting} of addon ${addon.name} is refused by the egress policy: ${verdict.reason}`, { details: { fields: [{ field: `body.settings.${setting}`, message: verdict.reason }] } });
+      }
+    }
+    deps.assertQueueUp();
+    const { visible, secrets } = splitSecretSettings(addon, check.settings);
+    const answer = await sm.installAddon(cluster.id, addon.name, { version: addon.version, settings: visible, secrets },
+      startRequest(request, engine.definition(INSTALL_ADDON), 'Updating', { addon: addon.name, readyTimeoutSeconds: request.body?.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS }));
+    return acceptWorkflow(reply, engine, answer);
+  });
+
+  app.delete<{ Params: { id: string; name: string } }>('/clusters/:id/addons/:name', {
+    config: { access: onParam('operator', 'cluster') },
+    schema: {
+      tags: ['addons'], params: addonParamsSchema, headers: idempotencyHeaders, response: { 202: accepted, ...errors },
+      summary: 'Remove an addon: every object labelled with it is deleted from the cluster (runs the addon.remove workflow)',
+      description: 'Also for an addon whose install failed (the cluster may then be Failed). 404 when the addon is not installed.',
+    },
+  }, async (request, reply) => {
+    const addon = catalogAddon(request.params.name);
+    const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+    assertReady(cluster, ['Ready', 'Failed']);
+    deps.assertQueueUp();
+    const answer = await sm.removeAddon(cluster.id, addon.name, startRequest(request, engine.definition(REMOVE_ADDON), 'Updating', { addon: addon.name }));
+    return acceptWorkflow(reply, engine, answer);
+  });
+}

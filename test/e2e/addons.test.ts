@@ -1,0 +1,150 @@
+/**
+ * Cluster addons through the public API, on a single-node cluster of the kwok runtime (real
+ * kube-apiserver, controller manager and scheduler; kwok plays the kubelet, so pods run without
+ * pulling images): ingress-nginx and monitoring are installed and removed, and what cx applied is
+ * read back with kubectl; bad requests are refused with nothing stored and no workflow started.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { Api, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+
+const run = promisify(execFile);
+
+describe('cluster addons: install and remove ingress-nginx and monitoring', () => {
+  const raw = process.env['CX_TEST_KUBERNETES'];
+  const work = tempDir('addons-e2e');
+  let cx: CxProcess;
+  let admin: Api;
+  let clusterId = '';
+  let kubeconfig = '';
+  let kubectl = 'kubectl';
+
+  const k = async (...args: string[]): Promise<string> => (await run(kubectl, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' })).stdout;
+  /** The object as JSON, or null when it does not exist. */
+  const get = async (...args: string[]): Promise<any> => {
+    const out = await k('get', ...args, '-o', 'json', '--ignore-not-found', '--show-managed-fields');
+    return out.trim() ? JSON.parse(out) : null;
+  };
+  const addons = async (): Promise<any[]> => {
+    const answer = await admin.call('GET', `/api/v1/clusters/${clusterId}/addons`);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    return answer.body.items;
+  };
+  const cluster = async (): Promise<any> => (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body;
+  const succeeded = async (answer: { status: number; body: any }, timeoutMs = 120_000): Promise<void> => {
+    assert.equal(answer.status, 202, JSON.stringify(answer.body));
+    const done = await admin.waitForWorkflow(answer.body.workflow.id, ['Succeeded', 'Failed'], timeoutMs);
+    assert.equal(done.status, 'Succeeded', JSON.stringify(done.steps));
+  };
+
+  before(async () => {
+    assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test` (test/peers/kubernetes.sh)');
+    kubectl = (JSON.parse(raw) as { kubectl?: string }).kubectl ?? 'kubectl';
+    const binariesFile = join(work, 'binaries.json');
+    writeFileSync(binariesFile, raw);
+    cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile } });
+    admin = await Api.login(cx.base);
+    const version = Object.keys((JSON.parse(raw) as { kubeApiserver: Record<string, string> }).kubeApiserver).sort().at(-1)!;
+    const created = await admin.call('POST', '/api/v1/clusters', { name: 'addons', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1, schedulable: true }, nodePools: [] });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    clusterId = created.body.cluster.id;
+    assert.equal((await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000)).status, 'Succeeded');
+    kubeconfig = join(work, 'admin.kubeconfig');
+    writeFileSync(kubeconfig, (await admin.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`)).body as string, { mode: 0o600 });
+  });
+  after(async () => {
+    await cx?.stop();
+    stopKwokControlPlanes(cx?.dataDir);
+  });
+
+  it('lists the catalog with pinned versions and settings schemas', async () => {
+    const catalog = await admin.call('GET', '/api/v1/addons');
+    assert.equal(catalog.status, 200);
+    const byName = new Map((catalog.body.items as any[]).map((a) => [a.name, a]));
+    assert.equal(byName.get('ingress-nginx')?.version, 'v1.12.1');
+    assert.equal(byName.get('monitoring')?.version, 'v3.2.1');
+    assert.equal(byName.get('metrics-server')?.version, 'v0.7.2');
+    assert.deepEqual(byName.get('log-forwarding')?.settingsSchema.properties.type.enum, ['elasticsearch', 'splunk-hec', 'http']);
+  });
+
+  it('refuses an unknown addon, bad settings and a refused endpoint, storing nothing and starting no workflow', async () => {
+    const unknown = await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/nope`, {});
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.body.detail, /no addon nope in the catalog/);
+    const bad = await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/ingress-nginx`, { settings: { replicas: 0, serviceType: 'ClusterIP', colour: 'blue' } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.code, 'CX_INPUT_INVALID');
+    assert.deepEqual(bad.body.fields.map((f: { field: string }) => f.field).sort(), ['body.settings.colour', 'body.settings.replicas', 'body.settings.serviceType'], 'every error listed');
+    const metadata = await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/log-forwarding`, { settings: { type: 'http', url: 'http://169.254.169.254/latest/meta-data' } });
+    assert.equal(metadata.status, 422, JSON.stringify(metadata.body));
+    assert.equal(metadata.body.code, 'CX_ENDPOINT_NOT_ALLOWED');
+    assert.equal(metadata.body.fields[0].field, 'body.settings.url');
+    const storage = await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/storage-class`, {});
+    assert.equal(storage.status, 400, 'kwok has no block storage');
+    assert.deepEqual(await addons(), []);
+    const now = await cluster();
+    assert.equal(now.status, 'Ready');
+    assert.equal(now.activeWorkflowId, null);
+    assert.equal(await get('namespace', 'cx-logging'), null, 'nothing reached the cluster');
+  });
+
+  it('installs ingress-nginx with server-side apply; a second install while it runs is refused (409)', async () => {
+    const install = await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/ingress-nginx`, { settings: { serviceType: 'NodePort' } });
+    assert.equal(install.status, 202, JSON.stringify(install.body));
+    assert.equal(install.body.addon.status, 'Installing');
+    const busy = await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/monitoring`, {});
+    assert.equal(busy.status, 409);
+    assert.equal(busy.body.code, 'CX_CLUSTER_BUSY');
+    assert.deepEqual((await addons()).map((a) => a.name), ['ingress-nginx'], 'the refused install stored nothing');
+    await succeeded(install);
+
+    const ingressClass = await get('ingressclass', 'nginx');
+    assert.ok(ingressClass, 'IngressClass nginx exists');
+    assert.equal(ingressClass.spec.controller, 'k8s.io/ingress-nginx');
+    assert.equal(ingressClass.metadata.labels['cx.dev/addon'], 'ingress-nginx');
+    assert.equal(ingressClass.metadata.labels['app.kubernetes.io/managed-by'], 'cx');
+    assert.ok(ingressClass.metadata.managedFields.some((f: { manager: string; operation: string }) => f.manager === 'cx' && f.operation === 'Apply'), 'applied server-side by field manager cx');
+    const deployment = await get('deployment', '-n', 'ingress-nginx', 'ingress-nginx-controller');
+    assert.equal(deployment.spec.template.spec.containers[0].image, 'registry.k8s.io/ingress-nginx/controller:v1.12.1');
+    assert.equal(deployment.status.readyReplicas, 1, 'installed means ready');
+    assert.equal((await get('service', '-n', 'ingress-nginx', 'ingress-nginx-controller')).spec.type, 'NodePort');
+    const [installed] = await addons();
+    assert.equal(installed.status, 'Installed');
+    assert.equal(installed.version, 'v1.12.1');
+    assert.equal(installed.settings.serviceType, 'NodePort');
+    assert.ok(installed.installedAt);
+    assert.equal((await cluster()).status, 'Ready');
+  });
+
+  it('installs monitoring: Prometheus and node-exporter, with their RBAC', async () => {
+    await succeeded(await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/monitoring`, { settings: { retention: '2d' } }));
+    const prometheus = await get('deployment', '-n', 'cx-monitoring', 'prometheus');
+    assert.equal(prometheus.spec.template.spec.containers[0].image, 'quay.io/prometheus/prometheus:v3.2.1');
+    assert.ok(prometheus.spec.template.spec.containers[0].args.includes('--storage.tsdb.retention.time=2d'));
+    const exporter = await get('daemonset', '-n', 'cx-monitoring', 'node-exporter');
+    assert.equal(exporter.status.numberReady, 1, 'one node, one ready node-exporter');
+    assert.ok(await get('clusterrolebinding', 'cx-monitoring-prometheus'));
+    assert.deepEqual((await addons()).map((a) => `${a.name} ${a.status}`), ['ingress-nginx Installed', 'monitoring Installed']);
+  });
+
+  it('removes both: every object labelled with the addon is gone, and so is the addon', async () => {
+    await succeeded(await admin.call('DELETE', `/api/v1/clusters/${clusterId}/addons/ingress-nginx`));
+    assert.equal(await get('ingressclass', 'nginx'), null);
+    assert.equal(await get('clusterrole', 'ingress-nginx'), null);
+    assert.equal(await get('namespace', 'ingress-nginx'), null);
+    assert.ok(await get('deployment', '-n', 'cx-monitoring', 'prometheus'), 'the other addon stays');
+    await succeeded(await admin.call('DELETE', `/api/v1/clusters/${clusterId}/addons/monitoring`));
+    assert.equal(await get('namespace', 'cx-monitoring'), null);
+    assert.equal(await get('clusterrolebinding', 'cx-monitoring-prometheus'), null);
+    const left = await k('get', 'clusterroles,clusterrolebindings,namespaces', '-l', 'app.kubernetes.io/managed-by=cx,cx.dev/addon', '-o', 'name');
+    assert.equal(left.trim(), '', 'nothing labelled with an addon is left');
+    assert.deepEqual(await addons(), []);
+    const again = await admin.call('DELETE', `/api/v1/clusters/${clusterId}/addons/monitoring`);
+    assert.equal(again.status, 404);
+    assert.equal((await cluster()).status, 'Ready');
+  });
+});
