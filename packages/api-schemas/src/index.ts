@@ -153,8 +153,12 @@ export const clusterCreateRequestSchema = {
       properties: {
         count: { type: 'integer', enum: [1, 3, 5, 7], description: 'Odd, so that etcd keeps quorum' }, ...machineSizeProperties,
         schedulable: { type: 'boolean', default: false, description: 'Run workloads on the control-plane nodes too (no control-plane taint): the three-node converged topology' },
-        vipPool: { type: 'string', minLength: 1, maxLength: 128, description: 'IP pool (id or name) the control-plane VIP is allocated from: the API is then reached at <VIP>:8443, kept by keepalived + haproxy static pods on the control-plane machines (docs/high-availability.md). Not for sim and kwok' },
+        vipPool: { type: 'string', minLength: 1, maxLength: 128, description: 'IP pool (id or name) the control-plane VIP is allocated from: the API is then reached at <VIP>:8443, kept by keepalived + haproxy static pods on the control-plane machines, or at <VIP>:6443 with vipManager kube-vip (docs/high-availability.md). Not for sim and kwok' },
         vipInterface: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,15}$', default: 'eth0', description: 'Network interface of the control-plane machines that carries the VIP' },
+        vipManager: {
+          type: 'string', enum: ['keepalived', 'kube-vip'], default: 'keepalived',
+          description: 'What keeps the VIP. keepalived: keepalived + haproxy static pods, the API at <VIP>:8443, working without etcd quorum. kube-vip: kube-vip\'s static pod (ARP, leader election through the API), the API at <VIP>:6443',
+        },
       },
     },
     nodePools: { type: 'array', maxItems: MAX_POOLS, default: [], items: nodePoolRequestSchema },
@@ -170,7 +174,7 @@ export interface ClusterCreateRequest {
   name: string;
   provider: string;
   kubernetesVersion: string;
-  controlPlane: { count: number; schedulable?: boolean; vipPool?: string; vipInterface?: string } & MachineSize;
+  controlPlane: { count: number; schedulable?: boolean; vipPool?: string; vipInterface?: string; vipManager?: 'keepalived' | 'kube-vip' } & MachineSize;
   nodePools: NodePoolRequest[];
   resourceGroup?: string;
   health?: HealthPolicy;

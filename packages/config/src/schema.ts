@@ -136,6 +136,7 @@ export const configSchema = {
       properties: {
         keepalivedImage: { type: 'string', minLength: 1, default: 'docker.io/osixia/keepalived:2.0.20', description: 'Container image (with keepalived, /bin/sh) the ha-config DaemonSets run in tenant clusters; mirror it for air-gapped sites.' },
         haproxyImage: { type: 'string', minLength: 1, default: 'docker.io/library/haproxy:2.8', description: 'Container image of the haproxy static pod that balances the control-plane VIP (clusters with controlPlane.vipPool).' },
+        kubeVipImage: { type: 'string', minLength: 1, default: 'ghcr.io/kube-vip/kube-vip:v0.8.9', description: 'Container image of the kube-vip static pod that keeps the control-plane VIP of clusters with controlPlane.vipManager kube-vip.' },
         healthMonitor: { type: 'boolean', default: true, description: 'Whether this sddc replica takes part in watching the nodes of tenant clusters (node health, fencing, remediation; ha-configs applied again when their nodes change).' },
         healthIntervalSeconds: { type: 'integer', minimum: 1, maximum: 300, default: 5, description: 'How often the node health monitor looks at each cluster it watches (and compares its ha-configs with its nodes).' },
         healthShards: { type: 'integer', minimum: 1, maximum: 4096, default: 16, description: 'Clusters are split into this many shards, each watched by one sddc replica at a time (a Redis lease of 3 intervals); the same number on every replica.' },
@@ -190,7 +191,7 @@ export interface CxConfig {
   sim: { latencyMs: number; failureRate: number; dataDir?: string };
   limits: ScaleLimits;
   kwok: { binariesFile?: string; dataDir?: string };
-  ha: { keepalivedImage: string; haproxyImage: string; healthMonitor: boolean; healthIntervalSeconds: number; healthShards: number; pairWitness: boolean; pairIntervalMs: number };
+  ha: { keepalivedImage: string; haproxyImage: string; kubeVipImage: string; healthMonitor: boolean; healthIntervalSeconds: number; healthShards: number; pairWitness: boolean; pairIntervalMs: number };
   baremetal: { installerImageUrl?: string; wipeImageUrl?: string; cleaningCheckSeconds: number };
   egress: { allow: string[]; deny: string[] };
   log: { level: string };

@@ -1,7 +1,7 @@
 /**
  * The control-plane VIP of a cluster on real infrastructure, the kubeadm way (kubeadm's "high
- * availability considerations", option 2): keepalived and haproxy as static pods on every
- * control-plane machine. keepalived floats the VIP to a machine whose haproxy answers; haproxy on
+ * availability considerations"). By default (option 2) keepalived and haproxy as static pods on
+ * every control-plane machine; as an option (option 1), kube-vip. keepalived floats the VIP to a machine whose haproxy answers; haproxy on
  * port 8443 spreads API connections over every control-plane machine's kube-apiserver (6443) that
  * passes its health check. Static pods run from the kubelet alone, so the VIP keeps working when
  * etcd has lost quorum, which is exactly when an operator needs the API endpoint to recover it.
@@ -13,6 +13,9 @@ import { renderKeepalivedConfig } from './keepalived.js';
 export const VIP_API_PORT = 8443;
 /** Port of each control-plane machine's kube-apiserver. */
 export const APISERVER_PORT = 6443;
+
+/** What keeps the VIP: keepalived + haproxy (default), or kube-vip. */
+export type VipManager = 'keepalived' | 'kube-vip';
 
 export interface ControlPlaneVip {
   clusterName: string;
@@ -91,4 +94,44 @@ export function controlPlaneVipFiles(spec: ControlPlaneVip): StaticFile[] {
       }),
     },
   ];
+}
+
+export interface KubeVipSpec {
+  vip: string;
+  interface: string;
+  image: string;
+  /** The machine that runs `kubeadm init`: its admin.conf is not yet authorised when kube-vip starts, so it uses super-admin.conf. */
+  initialising: boolean;
+}
+
+/**
+ * kube-vip's static pod in ARP mode with leader election (its documented control-plane setup):
+ * the leader answers ARP for the VIP, and the API is reached at VIP:6443 with no load balancer in
+ * front. Unlike keepalived it elects its leader through a Lease in the cluster, so it needs a
+ * working API — and etcd quorum — to move the VIP; that is why keepalived stays the default.
+ */
+export function kubeVipFiles(spec: KubeVipSpec): StaticFile[] {
+  const kubeconfig = spec.initialising ? '/etc/kubernetes/super-admin.conf' : '/etc/kubernetes/admin.conf';
+  const env: Record<string, string> = {
+    vip_arp: 'true', port: String(APISERVER_PORT), vip_interface: spec.interface, vip_cidr: spec.vip.includes(':') ? '128' : '32',
+    cp_enable: 'true', cp_namespace: 'kube-system', vip_leaderelection: 'true', vip_leasename: 'plndr-cp-lock',
+    vip_leaseduration: '5', vip_renewdeadline: '3', vip_retryperiod: '1', address: spec.vip,
+  };
+  const pod = {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: 'kube-vip', namespace: 'kube-system', labels: { 'app.kubernetes.io/name': 'kube-vip', 'app.kubernetes.io/managed-by': 'cx' } },
+    spec: {
+      hostNetwork: true, priorityClassName: 'system-node-critical',
+      // kube-vip talks to the API on this machine (kubernetes:6443 in the kubeconfig) before any VIP exists.
+      hostAliases: [{ ip: '127.0.0.1', hostnames: ['kubernetes'] }],
+      containers: [{
+        name: 'kube-vip', image: spec.image, args: ['manager'],
+        env: Object.entries(env).map(([name, value]) => ({ name, value })),
+        securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } },
+        volumeMounts: [{ name: 'kubeconfig', mountPath: '/etc/kubernetes/admin.conf', readOnly: true }],
+      }],
+      volumes: [{ name: 'kubeconfig', hostPath: { path: kubeconfig, type: 'FileOrCreate' } }],
+    },
+  };
+  return [{ path: '/etc/kubernetes/manifests/kube-vip.yaml', content: stringify(pod), permissions: '0644' }];
 }

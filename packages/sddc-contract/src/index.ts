@@ -4,7 +4,7 @@
  */
 
 /** Bumped on any change of a Mandatory rule; providers declare the version they pass. */
-export const CONTRACT_VERSION = '1.3.0';
+export const CONTRACT_VERSION = '1.4.0';
 
 export type MachineRole = 'control-plane' | 'worker';
 export type MachinePhase = 'Provisioning' | 'Running' | 'Stopped' | 'Failed';
@@ -57,8 +57,8 @@ export interface ClusterBootstrap {
   };
   /** CAs whose client certificates the API accepts: the cluster CA, and during a CA rotation the previous one. */
   trustedCaPems: string[];
-  /** The control plane's size and, when the cluster has one, its VIP (since 1.3.0). */
-  controlPlane?: { count: number; vip?: string; vipInterface?: string };
+  /** The control plane's size and, when the cluster has one, its VIP (since 1.3.0) and what keeps it (since 1.4.0; absent: keepalived). */
+  controlPlane?: { count: number; vip?: string; vipInterface?: string; vipManager?: 'keepalived' | 'kube-vip' };
 }
 
 /** Given to ensureMachine by sddc. */

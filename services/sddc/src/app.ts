@@ -99,7 +99,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   const worker = new Worker<SddcOperation>(SDDC_OPERATION_QUEUE, async (job) => {
     const started = Date.now();
     try {
-      const result = await runOperation(providers, job, sm, { serviceToken, keepalivedImage: config.ha.keepalivedImage, haproxyImage: config.ha.haproxyImage, egress });
+      const result = await runOperation(providers, job, sm, { serviceToken, keepalivedImage: config.ha.keepalivedImage, haproxyImage: config.ha.haproxyImage, kubeVipImage: config.ha.kubeVipImage, egress });
       operations.inc({ provider: job.data.provider, op: job.data.op, outcome: 'success' });
       logger.debug({ jobId: job.id, op: job.data.op, ms: Date.now() - started }, 'operation done');
       return result;
@@ -129,6 +129,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
       sm, remediations, intervalMs, logger, leases: new ShardLeases(connection, config.redis.prefix, config.ha.healthShards, 3 * intervalMs),
       statusWritten: () => connection.incr(clusterReadVersionKey(config.redis.prefix)),
       haSync: new HaConfigSync({ sm, requests: haSyncs, logger }),
+      providers,
     })
     : undefined;
 
@@ -171,7 +172,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   return { app, providers, worker };
 }
 
-async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation>, sm: SmBootstrapClient, settings: { serviceToken: string; keepalivedImage: string; haproxyImage: string; egress: EgressPolicy }): Promise<unknown> {
+async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation>, sm: SmBootstrapClient, settings: { serviceToken: string; keepalivedImage: string; haproxyImage: string; kubeVipImage: string; egress: EgressPolicy }): Promise<unknown> {
   const operation = job.data;
   const { serviceToken } = settings;
   switch (operation.op) {

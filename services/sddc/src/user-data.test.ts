@@ -9,7 +9,7 @@ import { createClusterPki } from '@cx/k8s';
 import type { ClusterBootstrap, MachineSpec } from '@cx/sddc-contract';
 import { clusterBootstrapToken, machineUserData } from './user-data.js';
 
-const images = { keepalivedImage: 'registry.example/keepalived:2', haproxyImage: 'registry.example/haproxy:2.8' };
+const images = { keepalivedImage: 'registry.example/keepalived:2', haproxyImage: 'registry.example/haproxy:2.8', kubeVipImage: 'registry.example/kube-vip:v0.8.9' };
 
 describe('user data of machines on real providers', () => {
   it('initialises on the first control-plane machine and joins everywhere else with one token', async () => {
@@ -87,6 +87,42 @@ describe('user data of machines on real providers', () => {
       } catch (error) {
         assert.fail(`kubeadm refused machine ${i}'s configuration: ${String((error as { stderr?: Buffer }).stderr)}`);
       }
+    }
+  });
+  it('with vipManager kube-vip, runs kube-vip\'s static pod instead and reaches the API at VIP:6443, which kubeadm accepts', async () => {
+    const pki = await createClusterPki('kv');
+    const bootstrap: ClusterBootstrap = { clusterName: 'kv', kubernetesVersion: '1.37.2', pki, trustedCaPems: [pki.ca.certPem], controlPlane: { count: 3, vip: '192.0.2.60', vipInterface: 'ens192', vipManager: 'kube-vip' } };
+    const spec = (name: string, role: MachineSpec['role']): MachineSpec => ({ machineId: name, clusterId: 'c1', name, role, pool: role === 'worker' ? 'workers' : 'control-plane', kubernetesVersion: '1.37.2' });
+    type Files = Array<{ path: string; content: string }>;
+    const files = (m: MachineSpec): Files => (parse(machineUserData(m, bootstrap, images)) as { write_files: Files }).write_files;
+    type Pod = { kind: string; spec: { hostNetwork: boolean; containers: Array<{ image: string; args: string[]; env: Array<{ name: string; value: string }> }>; volumes: Array<{ hostPath: { path: string } }> } };
+    const kubeVipPod = (list: Files): Pod => parse(list.find((f) => f.path === '/etc/kubernetes/manifests/kube-vip.yaml')?.content ?? assert.fail('no kube-vip manifest')) as Pod;
+    const [init, join1] = [files(spec('kv-cp-0', 'control-plane')), files(spec('kv-cp-1', 'control-plane'))];
+    const worker = files(spec('kv-workers-0', 'worker'));
+    for (const machine of [init!, join1!]) {
+      assert.ok(!machine.some((f) => f.path.includes('keepalived') || f.path.includes('haproxy')), 'no keepalived or haproxy with kube-vip');
+      const pod = kubeVipPod(machine);
+      assert.equal(pod.kind, 'Pod');
+      assert.equal(pod.spec.hostNetwork, true);
+      assert.equal(pod.spec.containers[0]!.image, images.kubeVipImage);
+      assert.deepEqual(pod.spec.containers[0]!.args, ['manager']);
+      const env = Object.fromEntries(pod.spec.containers[0]!.env.map((e) => [e.name, e.value]));
+      assert.deepEqual([env['address'], env['vip_interface'], env['port'], env['vip_arp'], env['cp_enable'], env['vip_leaderelection']], ['192.0.2.60', 'ens192', '6443', 'true', 'true', 'true']);
+    }
+    // kubeadm init's admin.conf is not bound to cluster-admin until init finishes: the first machine's kube-vip uses super-admin.conf.
+    assert.equal(kubeVipPod(init!).spec.volumes[0]!.hostPath.path, '/etc/kubernetes/super-admin.conf');
+    assert.equal(kubeVipPod(join1!).spec.volumes[0]!.hostPath.path, '/etc/kubernetes/admin.conf');
+    assert.ok(!worker.some((f) => f.path.startsWith('/etc/kubernetes/manifests/')), 'workers run no VIP pods');
+    const raw = process.env['CX_TEST_KUBERNETES'];
+    assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test` (test/peers/kubernetes.sh)');
+    const kubeadm = (JSON.parse(raw) as { kubeadm: Record<string, string> }).kubeadm['1.37.2']!;
+    const dir = mkdtempSync(join(tmpdir(), 'cx-kube-vip-'));
+    for (const [i, machine] of [init!, join1!, worker].entries()) {
+      const config = machine.find((f) => f.path === '/run/cx/kubeadm.yaml')!.content;
+      assert.match(config, /192\.0\.2\.60:6443/, 'every node reaches the API at the VIP on the kube-apiserver port');
+      const file = join(dir, `kubeadm-${i}.yaml`);
+      writeFileSync(file, config);
+      execFileSync(kubeadm, ['config', 'validate', '--config', file], { stdio: 'pipe' });
     }
   });
 });

@@ -26,7 +26,7 @@ export interface TenantAdminCredentials { apiEndpoint: string; caPem: string; ce
 export interface StoredPki extends ClusterPki { previousCa?: KeyPairPem }
 export interface ClusterBootstrap {
   clusterName: string; kubernetesVersion: string; pki: ClusterPki; trustedCaPems: string[];
-  controlPlane: { count: number; vip?: string; vipInterface?: string };
+  controlPlane: { count: number; vip?: string; vipInterface?: string; vipManager?: 'keepalived' | 'kube-vip' };
 }
 
 export class TenantCredentials {
@@ -66,7 +66,7 @@ export class TenantCredentials {
     const { controlPlane } = JSON.parse(cluster.spec) as ClusterCreateRequest;
     return {
       clusterName: cluster.name, kubernetesVersion: cluster.kubernetes_version, pki, trustedCaPems: [pki.ca.certPem, ...(previousCa ? [previousCa.certPem] : [])],
-      controlPlane: { count: controlPlane.count, ...(cluster.api_vip ? { vip: cluster.api_vip, vipInterface: controlPlane.vipInterface ?? 'eth0' } : {}) },
+      controlPlane: { count: controlPlane.count, ...(cluster.api_vip ? { vip: cluster.api_vip, vipInterface: controlPlane.vipInterface ?? 'eth0', vipManager: controlPlane.vipManager ?? 'keepalived' } : {}) },
     };
   }
 

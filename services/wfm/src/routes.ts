@@ -244,6 +244,9 @@ async function checkClusterRequest(body: ClusterCreateRequest, providers: Provid
     if (seen.has(pool.name)) throw new InputError(`node pool name ${pool.name} is used twice or is reserved`, [{ field: `body.nodePools.${i}.name`, message: 'must be unique and not control-plane' }]);
     seen.add(pool.name);
   }
+  if (body.controlPlane.vipManager === 'kube-vip' && body.controlPlane.vipPool === undefined) {
+    throw new InputError('kube-vip keeps a control-plane VIP, and this cluster has none; name the IP pool it comes from in controlPlane.vipPool', [{ field: 'body.controlPlane.vipManager', message: 'needs controlPlane.vipPool' }]);
+  }
   if (body.controlPlane.vipPool !== undefined && ['sim', 'kwok'].includes(body.provider)) {
     throw new InputError(`provider ${body.provider} serves the API on the endpoint its runtime gives; a control-plane VIP is for real machines`, [{ field: 'body.controlPlane.vipPool', message: 'not for provider sim or kwok' }]);
   }
