@@ -93,6 +93,7 @@ export const configSchema = {
         host: { type: 'string', default: '127.0.0.1', description: 'Address of sddc health and metrics endpoints.' },
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8082, description: 'Port of sddc health and metrics endpoints.' },
         concurrency: { type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Provider operations one sddc replica runs at once.' },
+        tenantTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 600, default: 30, description: 'How long one request to a tenant cluster\'s Kubernetes API may take before sddc abandons it; the operation is then retried with backoff, and the workflow step after it, until the step\'s attempts (workflows.stepAttempts) run out.' },
         providers: {
           type: 'array', items: { type: 'string', enum: ['sim', 'kwok', 'vsphere', 'openstack', 'baremetal'] }, default: ['sim', 'kwok', 'vsphere', 'openstack', 'baremetal'],
           description: 'Providers this sddc serves (comma-separated in the environment). `kwok` is served when its binaries are built (`npm run peers -- kubernetes`); by default it is skipped with a notice when they are not. `vsphere` and `openstack` act with the credential of a cluster\'s resource group, `baremetal` on the hosts registered at `/api/v1/hosts` (docs/providers/).',
@@ -186,7 +187,7 @@ export interface CxConfig {
   tokenTtlSeconds: number;
   auth: { ldap: LdapConfig; oidc: OidcConfig; lockout: LockoutConfig };
   sm: { url: string; host: string; port: number };
-  sddc: { host: string; port: number; concurrency: number; providers: string[] };
+  sddc: { host: string; port: number; concurrency: number; tenantTimeoutSeconds: number; providers: string[] };
   workflows: { concurrency: number; reconcileIntervalMs: number; stepAttempts: number; lockDurationMs: number; nodesReadyTimeoutSeconds: number };
   sim: { latencyMs: number; failureRate: number; dataDir?: string };
   limits: ScaleLimits;

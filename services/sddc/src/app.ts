@@ -28,7 +28,7 @@ import { HealthMonitor, ShardLeases } from './health.js';
 import { PairWitnessDriver } from './pair-witness.js';
 import { ProviderDirectory, tenantNodeReader } from './providers.js';
 import { SmBootstrapClient } from './sm.js';
-import { configureAccess, cordon, drainOnce, markOutOfService } from './tenant.js';
+import { configureAccess, cordon, drainOnce, markOutOfService, setTenantRequestTimeout } from './tenant.js';
 import { machineUserData } from './user-data.js';
 
 export interface SddcApp {
@@ -87,6 +87,7 @@ export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: S
 export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): Promise<SddcApp> {
   if (!config.redis.url) throw new Error('sddc needs redis.url (CX_REDIS_URL)');
   if (!config.serviceToken) throw new Error('sddc needs serviceToken (CX_SERVICE_TOKEN)');
+  setTenantRequestTimeout(config.sddc.tenantTimeoutSeconds * 1000);
   const sm = new SmBootstrapClient(config.sm.url, config.serviceToken);
   const providers = buildProviders(config, logger, sm);
   const serviceToken = config.serviceToken;
