@@ -131,6 +131,51 @@ describe('cluster addons: install and remove ingress-nginx and monitoring', () =
     assert.deepEqual((await addons()).map((a) => `${a.name} ${a.status}`), ['ingress-nginx Installed', 'monitoring Installed']);
   });
 
+  it('gives each user a dashboard link and a one-hour token of their own role, which removing the addon revokes', async () => {
+    const none = await admin.call('GET', `/api/v1/clusters/${clusterId}/dashboard`);
+    assert.equal(none.status, 409, JSON.stringify(none.body));
+    assert.match(none.body.detail, /addons\/dashboard/);
+    await succeeded(await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/dashboard`, {}));
+    assert.ok(await get('deployment', '-n', 'kubernetes-dashboard', 'kubernetes-dashboard'));
+    // A viewer of this cluster only.
+    assert.equal((await admin.call('POST', '/api/v1/users', { username: 'dash-viewer', password: 'dash-viewer-pw-1' })).status, 201);
+    assert.equal((await admin.call('POST', '/api/v1/grants', { subject: { kind: 'user', name: 'dash-viewer' }, object: { kind: 'cluster', id: clusterId }, role: 'viewer' })).status, 201);
+    const viewer = await Api.login(cx.base, 'dash-viewer', 'dash-viewer-pw-1');
+    const access = await viewer.call('GET', `/api/v1/clusters/${clusterId}/dashboard`);
+    assert.equal(access.status, 200, JSON.stringify(access.body));
+    assert.equal(access.headers.get('cache-control'), 'no-store');
+    assert.equal(access.body.role, 'viewer');
+    assert.match(access.body.url, /^https:\/\/.+\/api\/v1\/namespaces\/kubernetes-dashboard\/services\/https:kubernetes-dashboard:\/proxy\/$/);
+    const lifetime = Date.parse(access.body.expiresAt) - Date.now();
+    assert.ok(lifetime > 50 * 60_000 && lifetime <= 3_600_000, `the token lives about an hour (${lifetime} ms)`);
+    // What the token can do, asked of the real API server with the token alone.
+    const server = (await k('config', 'view', '--raw', '-o', 'jsonpath={.clusters[0].cluster.server}')).trim();
+    const ca = join(work, 'ca.pem');
+    writeFileSync(ca, Buffer.from((await k('config', 'view', '--raw', '-o', 'jsonpath={.clusters[0].cluster.certificate-authority-data}')).trim(), 'base64'));
+    // An empty kubeconfig: the token alone authenticates (with the admin's certificate the union authenticator would pick that).
+    writeFileSync(join(work, 'none'), 'apiVersion: v1\nkind: Config\n');
+    const canI = async (token: string, ...args: string[]): Promise<string> => {
+      try {
+        return (await run(kubectl, ['--kubeconfig', join(work, 'none'), '--server', server, '--certificate-authority', ca, '--token', token, 'auth', 'can-i', ...args], { encoding: 'utf8' })).stdout.trim();
+      } catch (error) {
+        return ((error as { stdout?: string; stderr?: string }).stdout || (error as { stderr?: string }).stderr || '').trim();
+      }
+    };
+    assert.equal(await canI(access.body.token, 'list', 'pods', '-A'), 'yes');
+    assert.equal(await canI(access.body.token, 'create', 'namespaces'), 'no');
+    const adminAccess = (await admin.call('GET', `/api/v1/clusters/${clusterId}/dashboard`)).body;
+    assert.equal(adminAccess.role, 'admin');
+    assert.equal(await canI(adminAccess.token, 'create', 'namespaces'), 'yes');
+    // Someone without a grant on the cluster gets nothing.
+    assert.equal((await admin.call('POST', '/api/v1/users', { username: 'dash-nobody', password: 'dash-nobody-pw-1' })).status, 201);
+    assert.equal((await (await Api.login(cx.base, 'dash-nobody', 'dash-nobody-pw-1')).call('GET', `/api/v1/clusters/${clusterId}/dashboard`)).status, 404);
+    await succeeded(await admin.call('DELETE', `/api/v1/clusters/${clusterId}/addons/dashboard`));
+    assert.equal(await get('namespace', 'kubernetes-dashboard'), null);
+    // Its account and binding are gone: depending on the API server's caches the token is refused outright or grants nothing.
+    const after = await canI(access.body.token, 'list', 'pods', '-A');
+    assert.ok(after === 'no' || /Unauthorized|must be logged in/i.test(after), `the token no longer grants anything: ${after}`);
+  });
+
   it('removes both: every object labelled with the addon is gone, and so is the addon', async () => {
     await succeeded(await admin.call('DELETE', `/api/v1/clusters/${clusterId}/addons/ingress-nginx`));
     assert.equal(await get('ingressclass', 'nginx'), null);

@@ -161,6 +161,8 @@ describe('authorization matrix', () => {
     'GET /api/v1/pairs/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/pairs/${pairId}` }) },
     'GET /api/v1/pairs/{id}/agents/{side}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/pairs/${pairId}/agents/b` }) },
     'DELETE /api/v1/pairs/{id}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/pairs/${await freshPair()}` }) },
+    // No dashboard on it: an allowed caller is told to install it (409), not refused.
+    'GET /api/v1/clusters/{id}/dashboard': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/dashboard` }) },
     'GET /api/v1/addons': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/addons' }) },
     'GET /api/v1/clusters/{id}/addons': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/addons` }) },
     // A sim cluster has no Kubernetes API: an allowed install or removal is told the cluster is not ready (409), and starts nothing.

@@ -5,4 +5,5 @@ export { checkKeepalivedSpec, KEEPALIVED_PROFILES, KeepalivedSpecError, renderKe
 export { APISERVER_PORT, controlPlaneVipFiles, kubeVipFiles, VIP_API_PORT, vipRouterId, type ControlPlaneVip, type KubeVipSpec, type StaticFile, type VipManager } from './control-plane-vip.js';
 export { ADDONS, addonWorkloads, checkAddonSettings, findAddon, renderAddon, splitSecretSettings, type SettingError, type SettingsCheck } from './addons/catalog.js';
 export { ADDON_LABEL, MANAGED_BY_LABEL, addonLabels, type AddonCluster, type AddonDefinition, type KubernetesObject } from './addons/types.js';
+export { DASHBOARD_ACCOUNTS, DASHBOARD_NAMESPACE, DASHBOARD_PROXY_PATH } from './addons/dashboard.js';
 export { DEFAULT_EGRESS_DENY, EgressPolicy, type EgressRules, type EgressVerdict, type Resolver } from './addons/endpoint-policy.js';

@@ -66,7 +66,9 @@ export type SddcOperation =
   /** Deletes every object labelled with the addon (of the kinds it renders); deleting nothing is a success. */
   | { op: 'remove-addon'; provider: string; clusterId: string; addon: AddonPayload }
   /** The addon's Deployments and DaemonSets with their readiness, and (with `objects`) which of its objects remain. */
-  | { op: 'addon-status'; provider: string; clusterId: string; addon: AddonPayload; objects: boolean };
+  | { op: 'addon-status'; provider: string; clusterId: string; addon: AddonPayload; objects: boolean }
+  /** A short-lived token (TokenRequest) of the dashboard addon's service account for a cx role. */
+  | { op: 'dashboard-token'; provider: string; clusterId: string; role: 'viewer' | 'operator' | 'admin' };
 
 /**
  * An addon as sddc renders it. Its settings may hold secrets (a log-forwarding token), so they cross

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import {
   apiTokenCreateRequestSchema, credentialCreateRequestSchema, grantCreateRequestSchema, groupCreateRequestSchema, groupMemberRequestSchema,
   passwordChangeRequestSchema, resourceGroupCreateRequestSchema, resourceGroupPatchRequestSchema, userCreateRequestSchema, userPatchRequestSchema,
-  type AccessRequirement, type ApiTokenCreateRequest, type CredentialCreateRequest, type GrantCreateRequest, type GroupCreateRequest,
+  type AccessObject, type AccessRequirement, type ApiTokenCreateRequest, type CredentialCreateRequest, type GrantCreateRequest, type GroupCreateRequest,
   type PasswordChangeRequest, type ResourceGroupCreateRequest, type ResourceGroupPatchRequest, type UserCreateRequest, type UserPatchRequest,
 } from '@cx/api-schemas';
 import { InputError, NotFoundError } from '@cx/errors';
@@ -108,6 +108,10 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
     await access.check(await access.subject(request.body.userId), request.body.requirement);
     return reply.code(204).send();
   });
+
+  app.post<{ Body: { userId: string; object: AccessObject } }>('/access/role', {
+    schema: { body: { type: 'object', required: ['userId', 'object'], properties: { userId: { type: 'string' }, object: { type: 'object', required: ['kind'] } } } },
+  }, async (request) => ({ role: await access.roleOn(await access.subject(request.body.userId), request.body.object) }));
 
   // ---- users and groups -------------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ import {
   addonCatalogEntrySchema, addonInstallRequestSchema, addonParamsSchema, clusterAcceptedSchema, clusterAddonSchema, idParamsSchema, listSchema,
   type AddonCatalogEntry, type AddonInstallRequest, type Cluster,
 } from '@cx/api-schemas';
-import { CxError, InputError, NotFoundError } from '@cx/errors';
-import { ADDONS, checkAddonSettings, findAddon, splitSecretSettings, type AddonDefinition, type EgressPolicy } from '@cx/k8s';
+import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
+import { ADDONS, DASHBOARD_PROXY_PATH, checkAddonSettings, findAddon, splitSecretSettings, type AddonDefinition, type EgressPolicy } from '@cx/k8s';
 import { onParam } from './auth.js';
 import type { WorkflowEngine } from './engine.js';
 import { problemResponses as errors, sendJson } from './http.js';
@@ -107,4 +107,37 @@ export async function addonRoutes(app: FastifyInstance, deps: AddonRouteDeps): P
     const answer = await sm.removeAddon(cluster.id, addon.name, startRequest(request, engine.definition(REMOVE_ADDON), 'Updating', { addon: addon.name }));
     return acceptWorkflow(reply, engine, answer);
   });
+
+  app.get<{ Params: { id: string } }>('/clusters/:id/dashboard', {
+    config: { access: onParam('viewer', 'cluster') },
+    schema: {
+      tags: ['addons'], params: idParamsSchema, response: { 200: dashboardAccessSchema, ...errors },
+      summary: 'A link to the cluster\'s Kubernetes Dashboard and a one-hour token of your role (viewer → view, operator → edit, admin → cluster-admin)',
+      description: 'Needs the dashboard addon (409 CX_CONFLICT otherwise: install it with PUT /api/v1/clusters/{id}/addons/dashboard). The link goes through the cluster\'s API server (its service proxy); sign in to the dashboard with the token. Nothing is stored; the token expires on its own.',
+    },
+  }, async (request, reply) => {
+    const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+    const installed = (JSON.parse(await sm.clusterAddonsJson(cluster.id)) as { items: Array<{ name: string; status: string }> }).items.find((a) => a.name === 'dashboard');
+    if (installed?.status !== 'Installed' || !cluster.apiEndpoint) {
+      throw new ConflictError(`cluster ${cluster.name} has ${installed ? `the dashboard addon ${installed.status}` : 'no dashboard'}; install it with PUT /api/v1/clusters/${cluster.id}/addons/dashboard`, 'CX_CONFLICT');
+    }
+    const role = await sm.roleOn(request.user!.id, { kind: 'cluster', id: cluster.id });
+    if (!role) throw new NotFoundError(`cluster ${request.params.id} does not exist or you may not see it`);
+    const { token, expiresAt, serviceAccount } = await engine.runOperationNow<{ token: string; expiresAt: string; serviceAccount: string }>({ op: 'dashboard-token', provider: cluster.provider, clusterId: cluster.id, role }, TOKEN_TIMEOUT_MS);
+    return reply.header('cache-control', 'no-store').send({ url: `${cluster.apiEndpoint.replace(/\/$/, '')}${DASHBOARD_PROXY_PATH}`, token, expiresAt, role, serviceAccount });
+  });
 }
+
+/** How long minting a dashboard token may take: one TokenRequest in the tenant cluster. */
+const TOKEN_TIMEOUT_MS = 30_000;
+
+const dashboardAccessSchema = {
+  type: 'object', required: ['url', 'token', 'expiresAt', 'role'],
+  properties: {
+    url: { type: 'string', description: 'The dashboard through the cluster\'s API server' },
+    token: { type: 'string', description: 'Bearer token to sign in with; valid until expiresAt' },
+    expiresAt: { type: 'string' },
+    role: { type: 'string', enum: ['viewer', 'operator', 'admin'] },
+    serviceAccount: { type: 'string', description: 'The account in kubernetes-dashboard the token belongs to' },
+  },
+} as const;

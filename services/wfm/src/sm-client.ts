@@ -3,7 +3,7 @@
  * be reached becomes a retryable CX_DEPENDENCY_UNAVAILABLE naming the setting to check.
  */
 import { Agent, request as httpRequest } from 'undici';
-import type { AccessRequirement, Cluster, ClusterCreateRequest, Credential, HaConfig, HaConfigCreateRequest, LoginRequest, LoginResponse, Principal, ResourceGroup } from '@cx/api-schemas';
+import type { AccessObject, AccessRequirement, Cluster, ClusterCreateRequest, Credential, HaConfig, HaConfigCreateRequest, LoginRequest, LoginResponse, Principal, ResourceGroup, Role } from '@cx/api-schemas';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
 
 export type ClusterStatus = Cluster['status'];
@@ -86,6 +86,10 @@ export class SmClient {
   /** Allows, or throws the 403 / 404 sm decided. */
   async checkAccess(userId: string, requirement: AccessRequirement): Promise<void> {
     await this.call('POST', '/access/check', { userId, requirement });
+  }
+  /** The user's role on an object, or null. */
+  async roleOn(userId: string, object: AccessObject): Promise<Role | null> {
+    return (await this.call<{ role: Role | null }>('POST', '/access/role', { userId, object })).role;
   }
   /**
    * Forwards a call to sm and answers its status and JSON as they are: for the identity and access

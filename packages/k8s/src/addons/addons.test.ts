@@ -39,6 +39,8 @@ describe('addon catalog', () => {
     const all = ADDONS.flatMap((addon) => images(rendered(addon.name)));
     assert.deepEqual([...new Set(all)].sort(), [
       'cr.fluentbit.io/fluent/fluent-bit:3.2.8',
+      'docker.io/kubernetesui/dashboard:v2.7.0',
+      'docker.io/kubernetesui/metrics-scraper:v1.0.8',
       'quay.io/prometheus/node-exporter:v1.9.0',
       'quay.io/prometheus/prometheus:v3.2.1',
       'registry.k8s.io/ingress-nginx/controller:v1.12.1',

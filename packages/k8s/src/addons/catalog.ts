@@ -4,6 +4,7 @@
  * is stored; rendering stamps the cx labels on every object, so that removal finds all of them.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { dashboard } from './dashboard.js';
 import { ingressNginx } from './ingress-nginx.js';
 import { logForwarding } from './log-forwarding.js';
 import { metricsServer } from './metrics-server.js';
@@ -11,7 +12,7 @@ import { monitoring } from './monitoring.js';
 import { storageClass } from './storage-class.js';
 import { addonLabels, type AddonCluster, type AddonDefinition, type KubernetesObject } from './types.js';
 
-export const ADDONS: readonly AddonDefinition[] = [ingressNginx, metricsServer, monitoring, logForwarding, storageClass];
+export const ADDONS: readonly AddonDefinition[] = [ingressNginx, metricsServer, monitoring, logForwarding, storageClass, dashboard];
 
 export function findAddon(name: string): AddonDefinition | undefined {
   return ADDONS.find((addon) => addon.name === name);
