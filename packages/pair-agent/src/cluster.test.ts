@@ -34,7 +34,9 @@ describe('the side cluster', () => {
       contexts: [{ name: 'hung', cluster: 'hung', user: 'agent' }],
       currentContext: 'hung',
     });
-    return new SideCluster({ kubeconfig, singletons: [{ namespace: 'apps', name: 'db', preferredSide: 'a' }, { namespace: 'apps', name: 'queue', preferredSide: 'b' }], readTimeoutMs, writeTimeoutMs });
+    return new SideCluster({
+      kubeconfig, singletons: [{ namespace: 'apps', name: 'db', preferredSide: 'a' }, { namespace: 'apps', name: 'queue', preferredSide: 'b' }], gate: { dir: '/run/cx-pair', image: 'busybox:1.37.0' }, readTimeoutMs, writeTimeoutMs,
+    });
   }
 
   it('abandons a read the API does not answer after the timeout, all of its calls together', async () => {

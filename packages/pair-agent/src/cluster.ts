@@ -8,6 +8,7 @@ import {
   type V1Node, type V1Pod, type V1ReplicaSet, setHeaderOptions,
 } from '@kubernetes/client-node';
 import { type SingletonSpec, singletonKey } from '@cx/pair';
+import { type GateConfig, gatePatch, gateProblem } from './gate-template.js';
 
 /** One read of the side, taken in full (any failed call fails the whole read). */
 export interface SideRead {
@@ -21,7 +22,19 @@ export interface SideRead {
   wanted: Set<string>;
   /** Keys of the singletons whose Deployment does not exist (counted inactive). */
   missing: string[];
+  /** Singletons whose Deployment exists without the start gate (or with another one), and why. */
+  ungated: Map<string, string>;
 }
+
+/** What {@link SideCluster.ensureGate} found or did. */
+export type GateOutcome =
+  | { outcome: 'in-place' }
+  | { outcome: 'missing' }
+  /** `replaced` says what was wrong; `wanted`: the Deployment wants replicas, so a running pod is replaced. */
+  | { outcome: 'patched'; replaced: string; wanted: boolean };
+
+/** The field manager of the agent's writes to a Deployment (its pod template's gate). */
+export const FIELD_MANAGER = 'cx-pair-agent';
 
 /** A Kubernetes call that failed; `status` is the HTTP status when the API answered. */
 export class KubernetesError extends Error {
@@ -45,9 +58,14 @@ export const READ_TIMEOUT_MS = 1_500;
  */
 export const WRITE_TIMEOUT_MS = 5_000;
 
+/** Reads and patches of a Deployment that changes under the gate's patch, before giving up for now. */
+const GATE_ATTEMPTS = 3;
+
 export interface SideClusterOptions {
   kubeconfig: KubeConfig;
   singletons: readonly SingletonSpec[];
+  /** The start gate every singleton's pod template must carry. */
+  gate: GateConfig;
   /** The node of the side; absent: the cluster's only node. */
   nodeName?: string;
   readTimeoutMs?: number;
@@ -72,7 +90,7 @@ export class SideCluster {
     const deadline = Object.assign(AbortSignal.timeout(this.readTimeoutMs), { afterMs: this.readTimeoutMs });
     const [node, singletons] = await Promise.all([
       this.readiness(deadline),
-      Promise.all(this.options.singletons.map(async (singleton) => ({ key: singletonKey(singleton), state: await this.singletonState(singleton, deadline) }))),
+      Promise.all(this.options.singletons.map(async (singleton) => ({ key: singletonKey(singleton), ...await this.singletonState(singleton, deadline) }))),
     ]);
     return {
       active: new Set(singletons.filter((s) => s.state !== 'inactive' && s.state !== 'missing').map((s) => s.key)),
@@ -80,7 +98,43 @@ export class SideCluster {
       ready: node.ready,
       ...(node.reason !== undefined ? { notReadyReason: node.reason } : {}),
       missing: singletons.filter((s) => s.state === 'missing').map((s) => s.key),
+      ungated: new Map(singletons.flatMap((s) => (s.gateProblem !== undefined ? [[s.key, s.gateProblem] as const] : []))),
     };
+  }
+
+  /**
+   * Puts the start gate into the singleton's pod template when it is not there as configured
+   * (a JSON Patch, field manager `cx-pair-agent`, applied only to the Deployment as read here).
+   * Changing the template rolls the Deployment's pods once. Throws {@link KubernetesError} when
+   * the Deployment cannot be read or patched (403: the agent may not patch deployments).
+   */
+  async ensureGate(singleton: SingletonSpec): Promise<GateOutcome> {
+    const { namespace, name } = singleton;
+    const key = singletonKey(singleton);
+    const deadline = Object.assign(AbortSignal.timeout(this.writeTimeoutMs), { afterMs: this.writeTimeoutMs });
+    for (let attempt = 1; ; attempt += 1) {
+      let deployment: V1Deployment;
+      try {
+        deployment = await this.call(`read Deployment ${key}`, deadline, (options) => this.apps.readNamespacedDeployment({ namespace, name }, options));
+      } catch (error) {
+        if (error instanceof KubernetesError && error.status === 404) return { outcome: 'missing' };
+        throw error;
+      }
+      const problem = gateProblem(deployment, singleton, this.options.gate);
+      if (problem === undefined) return { outcome: 'in-place' };
+      try {
+        await this.call(`add the start gate to Deployment ${key}`, deadline, (options) => this.apps.patchNamespacedDeployment(
+          { namespace, name, body: gatePatch(deployment, singleton, this.options.gate), fieldManager: FIELD_MANAGER },
+          setHeaderOptions('Content-Type', PatchStrategy.JsonPatch, options),
+        ));
+      } catch (error) {
+        if (error instanceof KubernetesError && error.status === 404) return { outcome: 'missing' };
+        // 422: the patch's test of the resourceVersion failed (the Deployment changed since it was read): read it again.
+        if (error instanceof KubernetesError && (error.status === 422 || error.status === 409) && attempt < GATE_ATTEMPTS) continue;
+        throw error;
+      }
+      return { outcome: 'patched', replaced: problem, wanted: (deployment.spec?.replicas ?? 1) > 0 };
+    }
   }
 
   /**
@@ -122,29 +176,32 @@ export class SideCluster {
   }
 
   /**
-   * Active while replicas are wanted (`'wanted'`), while a ReplicaSet of it may still make a pod (replicas
+   * Active while replicas are wanted (`'wanted'`, whether or not its pods wait in the start gate:
+   * a pod blocked in an init container is still a pod, and it starts the moment a token appears), while a ReplicaSet of it may still make a pod (replicas
    * wanted or counted, or a change its controller has not seen yet: a Deployment just scaled to 0
    * can have a ReplicaSet about to create one), or while any pod of it is not Succeeded or Failed
    * (a terminating pod counts: it may still run).
    */
-  private async singletonState(singleton: SingletonSpec, deadline: Deadline): Promise<'wanted' | 'active' | 'inactive' | 'missing'> {
+  private async singletonState(singleton: SingletonSpec, deadline: Deadline): Promise<{ state: 'wanted' | 'active' | 'inactive' | 'missing'; gateProblem?: string }> {
     const { namespace, name } = singleton;
     let deployment: V1Deployment;
     try {
       deployment = await this.call(`read Deployment ${singletonKey(singleton)}`, deadline, (options) => this.apps.readNamespacedDeployment({ namespace, name }, options));
     } catch (error) {
-      if (error instanceof KubernetesError && error.status === 404) return 'missing';
+      if (error instanceof KubernetesError && error.status === 404) return { state: 'missing' };
       throw error;
     }
+    const problem = gateProblem(deployment, singleton, this.options.gate);
+    const gate = problem !== undefined ? { gateProblem: problem } : {};
     // The API server defaults replicas to 1; a Deployment without it is read as running.
-    if ((deployment.spec?.replicas ?? 1) > 0) return 'wanted';
+    if ((deployment.spec?.replicas ?? 1) > 0) return { state: 'wanted', ...gate };
     const labelSelector = selectorString(deployment.spec?.selector);
     const [replicaSets, pods] = await Promise.all([
       this.call(`list the ReplicaSets of ${singletonKey(singleton)}`, deadline, (options) => this.apps.listNamespacedReplicaSet({ namespace, labelSelector }, options)),
       this.call(`list the pods of ${singletonKey(singleton)}`, deadline, (options) => this.core.listNamespacedPod({ namespace, labelSelector }, options)),
     ]);
-    if (replicaSets.items.some(mayMakePods) || pods.items.some(mayRun)) return 'active';
-    return 'inactive';
+    if (replicaSets.items.some(mayMakePods) || pods.items.some(mayRun)) return { state: 'active', ...gate };
+    return { state: 'inactive', ...gate };
   }
 
   /** One API call, abandoned (aborted) at `deadline`; failures become {@link KubernetesError}. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { DEFAULT_PAIR_TIMING } from '@cx/pair';
-import { AgentConfigError, loadAgentConfig, parseAgentConfig, parseListen } from './config.js';
+import { AgentConfigError, isPinnedImage, loadAgentConfig, parseAgentConfig, parseListen } from './config.js';
 
 const spec = {
   name: 'edge-7',
@@ -43,10 +43,16 @@ describe('the agent configuration', () => {
     assert.equal(config.intervalMs, 1_000);
     assert.equal(config.logLevel, 'info');
     assert.equal(config.kubeconfig, undefined, 'absent: the in-cluster configuration');
+    assert.deepEqual([config.gateDir, config.gateImage], ['/run/cx-pair', 'busybox:1.37.0'], 'the gate under /run, a tmpfs on real nodes');
     assert.equal(config.spec.name, 'edge-7');
     assert.equal(parseAgentConfig({ ...valid, spec: { ...spec, peerLossTimeoutMs: 900 } }).intervalMs, 300, 'a third of a peer loss timeout shorter than 3 s');
-    const full = parseAgentConfig({ ...valid, kubeconfig: '/etc/kubeconfig', nodeName: 'node-1', intervalMs: 250, logLevel: 'debug', listen: '[::1]:9443' });
-    assert.deepEqual([full.kubeconfig, full.nodeName, full.intervalMs, full.logLevel, full.listen], ['/etc/kubeconfig', 'node-1', 250, 'debug', { host: '::1', port: 9443 }]);
+    const full = parseAgentConfig({
+      ...valid, kubeconfig: '/etc/kubeconfig', nodeName: 'node-1', intervalMs: 250, logLevel: 'debug', listen: '[::1]:9443', gateDir: '/run/edge-7', gateImage: 'registry.local:5000/tools/busybox:1.37.0',
+    });
+    assert.deepEqual(
+      [full.kubeconfig, full.nodeName, full.intervalMs, full.logLevel, full.listen, full.gateDir, full.gateImage],
+      ['/etc/kubeconfig', 'node-1', 250, 'debug', { host: '::1', port: 9443 }, '/run/edge-7', 'registry.local:5000/tools/busybox:1.37.0'],
+    );
   });
 
   it('lists every problem at once, each with its path, including those of the pair spec', () => {
@@ -85,6 +91,18 @@ describe('the agent configuration', () => {
     assert.throws(() => loadAgentConfig(join(dir, 'broken.json')), (error: AgentConfigError) => /not JSON/.test(error.problems[0]!.message));
     writeFileSync(join(dir, 'good.json'), JSON.stringify(valid));
     assert.equal(loadAgentConfig(join(dir, 'good.json')).side, 'a');
+  });
+
+  it('takes a gate directory only as an exact absolute path, and a gate image only pinned', () => {
+    for (const gateDir of ['run/cx-pair', '/run/cx-pair/', '/run/../tmp', '/run//cx-pair', '/']) {
+      assert.deepEqual(problemsOf({ ...valid, gateDir }).map((p) => p.path), ['gateDir'], gateDir);
+    }
+    for (const gateImage of ['busybox', 'busybox:latest', 'registry.local:5000/busybox', 'busy box:1']) {
+      assert.deepEqual(problemsOf({ ...valid, gateImage }).map((p) => p.path), ['gateImage'], gateImage);
+    }
+    assert.match(problemsOf({ ...valid, gateImage: 'busybox' })[0]!.message, /not a pinned image reference/);
+    assert.equal(isPinnedImage(`busybox@sha256:${'a'.repeat(64)}`), true);
+    assert.equal(isPinnedImage('busybox:1.37.0-musl'), true);
   });
 
   it('reads listen addresses', () => {

@@ -18,6 +18,14 @@ export interface AgentConfig {
   token: string;
   /** Holds the boot counter (`boot`); must survive reboots of the node. */
   stateDir: string;
+  /**
+   * The start gate's directory on the node, holding one token per singleton the witness activated
+   * in this boot; mounted into every singleton pod's gate init container. It must be empty after
+   * every boot of the node: a tmpfs (`/run` is one on real nodes).
+   */
+  gateDir: string;
+  /** Image of the gate init container: pinned, since it runs in front of every singleton pod. */
+  gateImage: string;
   /** Kubeconfig file of the side's cluster; absent: the in-cluster service account. */
   kubeconfig?: string;
   /** The node whose Ready condition is the side's `ready`; absent: the cluster's only node. */
@@ -30,6 +38,12 @@ export interface AgentConfig {
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 export const DEFAULT_INTERVAL_MS = 1_000;
+
+/** Under /run, a tmpfs on real nodes: emptied by every boot, which is what the gate relies on. */
+export const DEFAULT_GATE_DIR = '/run/cx-pair';
+
+/** busybox for its `sh`, `[` and `sleep`; a released tag, never `latest`. */
+export const DEFAULT_GATE_IMAGE = 'busybox:1.37.0';
 
 /** A token shorter than this is refused: it is all that stands between the network and the pair's singletons. */
 export const MIN_TOKEN_LENGTH = 16;
@@ -47,6 +61,8 @@ const fileSchema = {
     // It travels in an HTTP header: printable ASCII, nothing to trim at either end.
     token: { type: 'string', minLength: MIN_TOKEN_LENGTH, pattern: '^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$' },
     stateDir: { type: 'string', minLength: 1 },
+    gateDir: { type: 'string', minLength: 1 },
+    gateImage: { type: 'string', minLength: 1 },
     kubeconfig: { type: 'string', minLength: 1 },
     nodeName: { type: 'string', minLength: 1 },
     intervalMs: { type: 'integer', minimum: 10 },
@@ -105,6 +121,12 @@ export function parseAgentConfig(value: unknown, source = 'configuration'): Agen
   if (typeof spec?.peerLossTimeoutMs === 'number' && intervalMs >= spec.peerLossTimeoutMs) {
     problems.push({ path: 'intervalMs', message: `intervalMs (${intervalMs}) must be shorter than spec.peerLossTimeoutMs (${spec.peerLossTimeoutMs}), or the peers would lose each other between two heartbeats` });
   }
+  if (typeof raw['gateDir'] === 'string' && raw['gateDir'] !== '' && !isCleanAbsolute(raw['gateDir'])) {
+    problems.push({ path: 'gateDir', message: `"${raw['gateDir']}" is not an absolute path without "." or ".." parts or a trailing slash (the gate's hostPath must name the node's directory exactly)` });
+  }
+  if (typeof raw['gateImage'] === 'string' && raw['gateImage'] !== '' && !isPinnedImage(raw['gateImage'])) {
+    problems.push({ path: 'gateImage', message: `"${raw['gateImage']}" is not a pinned image reference: give a tag other than latest, or a digest (the gate runs in front of every singleton pod and must not change under it)` });
+  }
   if (problems.length > 0) throw new AgentConfigError(source, problems);
   assertPairSpec(raw['spec']);
   return {
@@ -114,6 +136,8 @@ export function parseAgentConfig(value: unknown, source = 'configuration'): Agen
     peerUrl: peerUrl!,
     token: raw['token'] as string,
     stateDir: raw['stateDir'] as string,
+    gateDir: (raw['gateDir'] as string | undefined) ?? DEFAULT_GATE_DIR,
+    gateImage: (raw['gateImage'] as string | undefined) ?? DEFAULT_GATE_IMAGE,
     ...(typeof raw['kubeconfig'] === 'string' ? { kubeconfig: raw['kubeconfig'] } : {}),
     ...(typeof raw['nodeName'] === 'string' ? { nodeName: raw['nodeName'] } : {}),
     intervalMs,
@@ -137,6 +161,21 @@ export function parseListen(listen: string): { host: string; port: number } | un
   const port = Number(match[3]);
   if (port > 65_535) return undefined;
   return { host: (match[1] ?? match[2])!, port };
+}
+
+function isCleanAbsolute(path: string): boolean {
+  return path === '/' ? false : path.startsWith('/') && !path.endsWith('/') && !/[\0\s]/.test(path) && path.slice(1).split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
+/** `busybox:1.37.0`, `registry.local:5000/tools/busybox:1.37.0`, `busybox@sha256:…`; not `busybox` nor `busybox:latest`. */
+export function isPinnedImage(image: string): boolean {
+  if (/\s/.test(image)) return false;
+  if (/@sha256:[0-9a-f]{64}$/.test(image)) return true;
+  const last = image.slice(image.lastIndexOf('/') + 1);
+  const colon = last.lastIndexOf(':');
+  if (colon <= 0) return false;
+  const tag = last.slice(colon + 1);
+  return /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag) && tag !== 'latest';
 }
 
 function parsePeerUrl(text: string): string | undefined {

@@ -13,6 +13,7 @@ import { destination, pino } from 'pino';
 import { nextBoot } from './boot.js';
 import { SideCluster } from './cluster.js';
 import { AgentConfigError, loadAgentConfig, type AgentConfig } from './config.js';
+import { GateError, GateTokens } from './gate-tokens.js';
 import { AgentRunner } from './runner.js';
 import { buildAgentServer } from './server.js';
 
@@ -63,11 +64,21 @@ async function main(): Promise<number> {
     logger.fatal({ err: error }, (error as Error).message);
     return 1;
   }
-  const cluster = new SideCluster({ kubeconfig, singletons: config.spec.singletons, ...(config.nodeName !== undefined ? { nodeName: config.nodeName } : {}) });
-  const runner = new AgentRunner({ spec: config.spec, side: config.side, boot, cluster, peerUrl: config.peerUrl, token: config.token, intervalMs: config.intervalMs, logger });
-  logger.info({ boot }, `side ${config.side} of pair ${config.spec.name} starts (boot ${boot}); holding every singleton until the peer or the witness is seen`);
-  // Wait-for-all: the first decision of a boot, taken before anyone is heard, stops every singleton.
-  await runner.step();
+  const gate = new GateTokens(config.gateDir);
+  const cluster = new SideCluster({
+    kubeconfig, singletons: config.spec.singletons, gate: { dir: config.gateDir, image: config.gateImage }, ...(config.nodeName !== undefined ? { nodeName: config.nodeName } : {}),
+  });
+  const runner = new AgentRunner({ spec: config.spec, side: config.side, boot, cluster, gate, peerUrl: config.peerUrl, token: config.token, intervalMs: config.intervalMs, logger });
+  logger.info({ boot, gateDir: config.gateDir }, `side ${config.side} of pair ${config.spec.name} starts (boot ${boot}); holding every singleton until the peer or the witness is seen`);
+  // Wait-for-all: every gate token goes first, then the first decision of a boot, taken before
+  // anyone is heard, stops every singleton; then the gates are put in place.
+  try {
+    await runner.begin();
+  } catch (error) {
+    if (!(error instanceof GateError)) throw error;
+    logger.fatal({ err: error }, `${error.message}: the start gate cannot be trusted, so the agent does not run`);
+    return 1;
+  }
   const app = buildAgentServer({ runner, token: config.token, logger });
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });

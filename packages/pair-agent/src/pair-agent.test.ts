@@ -5,12 +5,17 @@
  * witness over the agents' HTTP API. What a witness and an operator would notice: the hold of a
  * new boot, the peers seeing each other, commands refused or carried out before the answer,
  * reports that count a stopping pod, the peer lost after `peerLossTimeoutMs`, an isolated side
- * stopping its singletons, a restart being a new boot, the token.
+ * stopping its singletons, a restart being a new boot, the token, and the start gate (the init
+ * container in every singleton Deployment, its token written on an activation and removed on a
+ * deactivation, an isolation and a new boot; a Deployment the agent may not patch reported).
+ * kwok plays the kubelet without running containers, init containers included: its pods become
+ * Running whether or not their token exists, so what the gate does to a pod cannot be shown here,
+ * only that the gate and its tokens are what that pod would see.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,11 +24,15 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { createClusterPki, issueCertificate, renderKubeconfig } from '@cx/k8s';
+import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, type V1Deployment, setHeaderOptions } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { type ClusterPki, createClusterPki, issueCertificate, renderKubeconfig } from '@cx/k8s';
 import type { PairSpec, ScaleCommand, Side, SideReport } from '@cx/pair';
 import { KwokProvider, type KwokBinaries } from '@cx/providers-kwok';
-import type { AgentStatus } from './runner.js';
+import { SideCluster } from './cluster.js';
+import { GATE_RETRY_MS, AgentRunner, type AgentStatus } from './runner.js';
+import { GateTokens } from './gate-tokens.js';
+import { gatePatch } from './gate-template.js';
 
 const raw = process.env['CX_TEST_KUBERNETES'];
 assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)');
@@ -32,6 +41,7 @@ const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 const TOKEN = 'the shared token of the test pair';
 const INTERVAL_MS = 200;
 const DB = 'apps/db';
+const GATE_IMAGE = 'busybox:1.37.0';
 
 /** Polls `probe` every 100 ms until it answers something other than undefined; fails after `timeoutMs`. */
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -124,7 +134,10 @@ interface SideUnderTest {
   core: CoreV1Api;
   configFile: string;
   stateDir: string;
+  gateDir: string;
   logFile: string;
+  pki: ClusterPki;
+  server: string;
   agent?: Agent;
 }
 
@@ -146,6 +159,20 @@ describe('cx-pair-agent on two real single-node clusters', () => {
   };
   let kwok: KwokProvider;
   const replicasOf = async (s: SideUnderTest): Promise<number | undefined> => (await s.apps.readNamespacedDeployment({ namespace: 'apps', name: 'db' })).spec?.replicas;
+  const dbOf = async (s: SideUnderTest): Promise<V1Deployment> => s.apps.readNamespacedDeployment({ namespace: 'apps', name: 'db' });
+  const tokenOf = (s: SideUnderTest): string => join(s.gateDir, 'apps_db');
+  /** The gate as the agent puts it into db's pod template: first init container, the side's gate directory from the node. */
+  const assertGated = (s: SideUnderTest, deployment: V1Deployment): void => {
+    const pod = deployment.spec!.template.spec!;
+    const gate = pod.initContainers?.[0];
+    assert.equal(gate?.name, 'cx-pair-gate', `side ${s.side}: ${JSON.stringify(pod.initContainers)}`);
+    assert.equal(gate.image, GATE_IMAGE);
+    assert.match(gate.command!.join(' '), /until \[ -f \/gate\/apps_db \]; do sleep 1; done/);
+    assert.deepEqual(gate.volumeMounts?.map((m) => [m.name, m.mountPath, m.readOnly]), [['cx-pair-gate', '/gate', true]]);
+    const volume = pod.volumes?.find((v) => v.name === 'cx-pair-gate');
+    assert.deepEqual([volume?.hostPath?.path, volume?.hostPath?.type], [s.gateDir, 'DirectoryOrCreate']);
+    assert.ok(deployment.metadata?.managedFields?.some((f) => f.manager === 'cx-pair-agent'), 'written with the field manager cx-pair-agent');
+  };
   const podsOf = async (s: SideUnderTest): Promise<number> => (await s.core.listNamespacedPod({ namespace: 'apps', labelSelector: 'app=db' })).items.length;
   const agentOf = (side: Side): Agent => {
     const agent = sides[side].agent;
@@ -189,12 +216,13 @@ describe('cx-pair-agent on two real single-node clusters', () => {
         },
       });
       const stateDir = join(workDir, `state-${side}`);
+      const gateDir = join(workDir, `gate-${side}`);
       const configFile = join(workDir, `agent-${side}.json`);
       const other = side === 'a' ? 'b' : 'a';
       writeFileSync(configFile, JSON.stringify({
-        spec, side, listen: `127.0.0.1:${ports[side]}`, peerUrl: `http://127.0.0.1:${ports[other]}`, token: TOKEN, stateDir, kubeconfig: kubeconfigFile, intervalMs: INTERVAL_MS, logLevel: 'debug',
+        spec, side, listen: `127.0.0.1:${ports[side]}`, peerUrl: `http://127.0.0.1:${ports[other]}`, token: TOKEN, stateDir, gateDir, kubeconfig: kubeconfigFile, intervalMs: INTERVAL_MS, logLevel: 'debug',
       }));
-      sides[side] = { side, clusterId, machineId, apps, core, configFile, stateDir, logFile: join(workDir, `agent-${side}.log`) };
+      sides[side] = { side, clusterId, machineId, apps, core, configFile, stateDir, gateDir, logFile: join(workDir, `agent-${side}.log`), pki, server: machine.apiEndpoint! };
     }));
     await until('the db pod Running on side a', async () => {
       const pods = (await sides.a.core.listNamespacedPod({ namespace: 'apps', labelSelector: 'app=db' })).items;
@@ -217,6 +245,7 @@ describe('cx-pair-agent on two real single-node clusters', () => {
     assert.deepEqual([status.side, status.boot, status.state], ['a', 1, 'held']);
     assert.match(status.message, /wait-for-all/);
     assert.equal((await a.call('GET', '/healthz', undefined, null)).status, 200);
+    assert.equal(existsSync(sides.a.gateDir), true, 'the gate directory is made at start');
   });
 
   it('heartbeats: once agent b runs, each side sees the other and reports it', async () => {
@@ -232,6 +261,42 @@ describe('cx-pair-agent on two real single-node clusters', () => {
     await until('a reports db inactive once its pod is gone', async () => ((await a.poll()).active.length === 0 ? true : undefined));
     assert.equal(await podsOf(sides.a), 0);
     assert.equal((await a.status()).state, 'connected');
+  });
+
+  it('puts the start gate into every singleton Deployment on both sides, and puts it back when it is changed', async () => {
+    for (const s of [sides.a, sides.b]) {
+      const deployment = await until(`the gate in db on side ${s.side}`, async () => {
+        const d = await dbOf(s);
+        return d.spec?.template.spec?.initContainers?.length ? d : undefined;
+      }, 10_000);
+      assertGated(s, deployment);
+      const gates = (await agentOf(s.side).status()).gates;
+      assert.deepEqual(gates.find((g) => g.singleton === DB), { singleton: DB, inPlace: true, token: false });
+      const cache = gates.find((g) => g.singleton === 'apps/cache')!;
+      assert.deepEqual([cache.inPlace, cache.token], [false, false]);
+      assert.match(cache.problem!, /the Deployment does not exist on side/);
+      assert.match(readFileSync(s.logFile, 'utf8'), /added the start gate to the Deployment of apps\/db \(no init container cx-pair-gate\): its pods roll once/);
+    }
+    // Someone changes the gate on b: the agent puts its own back (the pods roll once more).
+    const changed = await sides.b.apps.patchNamespacedDeployment(
+      { namespace: 'apps', name: 'db', body: [{ op: 'replace', path: '/spec/template/spec/initContainers/0/image', value: 'busybox:1.36.1' }] },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+    assert.equal(changed.spec?.template.spec?.initContainers?.[0]?.image, 'busybox:1.36.1');
+    const restored = await until('the gate of b restored', async () => {
+      const d = await dbOf(sides.b);
+      return d.spec?.template.spec?.initContainers?.[0]?.image === GATE_IMAGE ? d : undefined;
+    }, 10_000);
+    assertGated(sides.b, restored);
+    assert.equal(restored.spec?.template.spec?.initContainers?.length, 1, 'replaced, not added');
+    // Logged once the agent has the API's answer, which may come after the read above.
+    await until('the second roll logged', async () => (/added the start gate to the Deployment of apps\/db \(init container cx-pair-gate runs busybox:1\.36\.1, not busybox:1\.37\.0\)/.test(readFileSync(sides.b.logFile, 'utf8')) ? true : undefined), 5_000);
+    // The agent's patch applies only to the Deployment it read: computed on an older version, the API refuses it (and the agent reads again).
+    await assert.rejects(sides.b.apps.patchNamespacedDeployment(
+      { namespace: 'apps', name: 'db', body: gatePatch(changed, { namespace: 'apps', name: 'db' }, { dir: sides.b.gateDir, image: GATE_IMAGE }), fieldManager: 'cx-pair-agent' },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    ), (error: { code?: number }) => error.code === 422);
+    assert.equal((await dbOf(sides.b)).metadata?.generation, restored.metadata?.generation, 'the template is unchanged');
   });
 
   it('refuses calls without the pair\'s token, and malformed bodies', async () => {
@@ -271,9 +336,13 @@ describe('cx-pair-agent on two real single-node clusters', () => {
     assert.deepEqual([answer.status, answer.body.applied], [200, false], 'a command for the other side');
     assert.equal(await replicasOf(sides.b), 0);
 
+    assert.equal(existsSync(tokenOf(sides.b)), false, 'no token for a refused command');
     answer = await b.command({ ...base, replicas: 1, seq: 10 });
     assert.deepEqual([answer.status, answer.body], [200, { applied: true }]);
     assert.equal(await replicasOf(sides.b), 1, 'scaled before the answer');
+    const token = JSON.parse(readFileSync(tokenOf(sides.b), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual([token['pair'], token['side'], token['boot'], token['seq']], ['pair-test', 'b', 1, 10], 'the token of the activation');
+    assert.equal((await b.status()).gates.find((g) => g.singleton === DB)?.token, true);
     const report = await b.poll();
     assert.deepEqual(report.active, [DB]);
     assert.ok(report.appliedSeq >= 10, `appliedSeq ${report.appliedSeq}`);
@@ -293,9 +362,11 @@ describe('cx-pair-agent on two real single-node clusters', () => {
     const after = await b.poll();
     assert.deepEqual([after.appliedSeq, after.active], [11, [DB]], 'a missing Deployment is inactive');
 
+    assert.equal(existsSync(tokenOf(sides.b)), true, 'a stale stop leaves the token');
     answer = await b.command({ ...base, replicas: 0, seq: 12 });
     assert.deepEqual(answer.body, { applied: true });
     assert.equal(await replicasOf(sides.b), 0);
+    assert.equal(existsSync(tokenOf(sides.b)), false, 'the token goes with the deactivation');
     await until('b reports db inactive once its pod is gone', async () => ((await b.poll()).active.length === 0 ? true : undefined));
   });
 
@@ -326,6 +397,7 @@ describe('cx-pair-agent on two real single-node clusters', () => {
     const a = agentOf('a');
     const answer = await a.command({ side: 'a', singleton: DB, replicas: 1, boot: 1, seq: 20, issuedAt: Date.now() });
     assert.deepEqual(answer.body, { applied: true });
+    assert.equal(existsSync(tokenOf(sides.a)), true);
     assert.equal((await a.poll()).seesPeer, true);
     const killedAt = Date.now();
     await agentOf('b').stop('SIGKILL');
@@ -348,12 +420,19 @@ describe('cx-pair-agent on two real single-node clusters', () => {
     const isolatedAfter = Date.now() - lastPoll;
     assert.ok(isolatedAfter >= spec.isolationTimeoutMs - INTERVAL_MS, `isolated after ${isolatedAfter} ms`);
     await until('db scaled to 0 on a', async () => ((await replicasOf(sides.a)) === 0 ? true : undefined), 5_000);
+    assert.equal(existsSync(tokenOf(sides.a)), false, 'the token went before the stop');
     assert.match((await a.status()).message, /cannot prove it is the survivor/);
   });
 
-  it('starts again as a new boot, which refuses the commands of the old one', async () => {
+  it('starts again as a new boot, which removes the tokens of the old one first and refuses its commands', async () => {
+    // The agent restarted without a reboot: its gate directory still holds a token of boot 1.
+    writeFileSync(tokenOf(sides.b), JSON.stringify({ pair: 'pair-test', side: 'b', boot: 1, seq: 10 }));
     const b = sides.b.agent = await Agent.start(sides.b.configFile, sides.b.logFile);
     assert.equal(b.boot, 2);
+    assert.equal(existsSync(tokenOf(sides.b)), false, 'gone before the agent listens');
+    const boot2 = readFileSync(sides.b.logFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string });
+    const started = boot2.findIndex((line) => /starts \(boot 2\)/.test(line.msg));
+    assert.match(boot2[started + 1]?.msg ?? '', /removed the gate tokens of an earlier boot from .*: apps_db/, 'the first thing boot 2 does');
     assert.equal(readFileSync(join(sides.b.stateDir, 'boot'), 'utf8').trim(), '2');
     const answer = await b.command({ side: 'b', singleton: DB, replicas: 1, boot: 1, seq: 30, issuedAt: Date.now() });
     assert.equal(answer.body.applied, false);
@@ -372,6 +451,62 @@ describe('cx-pair-agent on two real single-node clusters', () => {
     await until('a not ready', async () => ((await a.poll()).ready ? undefined : true), 10_000);
     await kwok.setPower(sides.a.clusterId, sides.a.machineId, 'on');
     await until('a ready again', async () => ((await a.poll()).ready ? true : undefined), 60_000);
+  });
+
+  it('reports a singleton Deployment it may not patch, and gates it once the documented permissions are granted', async () => {
+    const s = sides.b;
+    const rbac = new KubeConfig();
+    rbac.loadFromFile(join(workDir, 'b.kubeconfig'));
+    const roles = rbac.makeApiClient(RbacAuthorizationV1Api);
+    await s.core.createNamespace({ body: { metadata: { name: 'locked' } } });
+    await s.apps.createNamespacedDeployment({
+      namespace: 'locked',
+      body: {
+        metadata: { name: 'app' },
+        spec: { replicas: 0, selector: { matchLabels: { app: 'app' } }, template: { metadata: { labels: { app: 'app' } }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] } } },
+      },
+    });
+    // The documented permissions, but patch on deployments.
+    const rules = (patch: boolean) => [
+      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list'] },
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: patch ? ['get', 'patch'] : ['get'] },
+      { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['patch'] },
+      { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+    ];
+    await roles.createClusterRole({ body: { metadata: { name: 'cx-pair-agent' }, rules: rules(false) } });
+    await roles.createClusterRoleBinding({ body: { metadata: { name: 'cx-pair-agent' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cx-pair-agent' }, subjects: [{ kind: 'User', name: 'cx-pair-agent-limited', apiGroup: 'rbac.authorization.k8s.io' }] } });
+    const cert = await issueCertificate(s.pki.ca, { commonName: 'cx-pair-agent-limited', organizations: [], usage: 'client', validitySeconds: 3_600 });
+    const limitedFile = join(workDir, 'limited.kubeconfig');
+    writeFileSync(limitedFile, renderKubeconfig({ clusterName: s.clusterId, server: s.server, caPem: s.pki.ca.certPem, user: 'cx-pair-agent-limited', clientCertPem: cert.certPem, clientKeyPem: cert.keyPem }));
+    const kubeconfig = new KubeConfig();
+    kubeconfig.loadFromFile(limitedFile);
+
+    const lockedSpec: PairSpec = { ...spec, singletons: [{ namespace: 'locked', name: 'app', preferredSide: 'b' }] };
+    const gateDir = join(workDir, 'gate-limited');
+    const clock = { offset: 0 };
+    const runner = new AgentRunner({
+      spec: lockedSpec, side: 'b', boot: 1, cluster: new SideCluster({ kubeconfig, singletons: lockedSpec.singletons, gate: { dir: gateDir, image: GATE_IMAGE } }),
+      gate: new GateTokens(gateDir), peerUrl: 'http://127.0.0.1:9', token: TOKEN, intervalMs: INTERVAL_MS, logger: pino({ level: 'silent' }), clock: () => Date.now() + clock.offset,
+    });
+    await runner.begin();
+    let status = runner.status();
+    assert.equal(status.ready, true, 'everything else it needs it may do');
+    assert.equal(status.gates[0]!.inPlace, false);
+    assert.match(status.gates[0]!.problem!, /no init container cx-pair-gate, and the agent cannot add it: .*HTTP 403.*cannot patch resource "deployments".*needs patch on deployments in namespace locked/);
+
+    await roles.replaceClusterRole({ name: 'cx-pair-agent', body: { metadata: { name: 'cx-pair-agent' }, rules: rules(true) } });
+    clock.offset += GATE_RETRY_MS;
+    await until('the gate of locked/app in place', async () => {
+      await runner.step();
+      await runner.ensureGates();
+      return runner.status().gates[0]!.inPlace ? true : undefined;
+    }, 15_000);
+    status = runner.status();
+    assert.deepEqual(status.gates, [{ singleton: 'locked/app', inPlace: true, token: false }]);
+    const app = await s.apps.readNamespacedDeployment({ namespace: 'locked', name: 'app' });
+    assert.equal(app.spec?.template.spec?.initContainers?.[0]?.name, 'cx-pair-gate');
+    await runner.stop();
   });
 
   it('stops cleanly on SIGTERM', async () => {

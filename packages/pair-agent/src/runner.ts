@@ -10,12 +10,14 @@ import type { Logger } from 'pino';
 import {
   type AgentDecision, type AgentState, type PairSpec, type ScaleCommand, type Side, type SideReport, type SingletonSpec, SideAgent, otherSide, singletonKey,
 } from '@cx/pair';
-import { KubernetesError, type SideRead } from './cluster.js';
+import { type GateOutcome, KubernetesError, type SideRead } from './cluster.js';
+import type { GateTokens } from './gate-tokens.js';
 
 /** What the runner needs of the side's cluster ({@link SideCluster} in production). */
 export interface SideApi {
   read(): Promise<SideRead>;
   scale(singleton: SingletonSpec, replicas: 0 | 1): Promise<'scaled' | 'missing'>;
+  ensureGate(singleton: SingletonSpec): Promise<GateOutcome>;
 }
 
 /** The side as the agent last saw it. */
@@ -24,12 +26,24 @@ export interface LocalState {
   ready: boolean;
 }
 
+/** The start gate of one singleton, as `GET /v1/status` shows it. */
+export interface GateStatus {
+  singleton: string;
+  /** The singleton's Deployment carries the gate as configured (as of the last read or patch). */
+  inPlace: boolean;
+  /** Its token exists: the witness has activated it in this boot, so its pods may start. */
+  token: boolean;
+  /** Why the gate is not in place, or what went wrong with the token. */
+  problem?: string;
+}
+
 /** `GET /v1/status`. */
 export interface AgentStatus extends LocalState {
   side: Side;
   boot: number;
   state: AgentState;
   message: string;
+  gates: GateStatus[];
 }
 
 /** The outcome of a command: refused, applied, or applied by the agent but not carried out by the API. */
@@ -43,11 +57,16 @@ export type CommandResult = { applied: false; reason: string } | { applied: true
  */
 export const UNSETTLED_WRITE_MS = 120_000;
 
+/** A Deployment the agent could not put the gate into is tried again after this (a refusal is rarely fixed within seconds). */
+export const GATE_RETRY_MS = 10_000;
+
 export interface AgentRunnerOptions {
   spec: PairSpec;
   side: Side;
   boot: number;
   cluster: SideApi;
+  /** The start gate's tokens on this node. */
+  gate: GateTokens;
   peerUrl: string;
   token: string;
   intervalMs: number;
@@ -74,6 +93,11 @@ export class AgentRunner {
   private decision: AgentDecision | undefined;
   private readProblem: string | undefined;
   private readonly missing = new Set<string>();
+  /** Singletons whose Deployment lacked the gate at the last read, and why; undefined before the first read. */
+  private ungated: Map<string, string> | undefined;
+  /** Gates that could not be put in place or tokens that could not be removed: the problem, and when to try again. */
+  private readonly gateFailures = new Map<string, { problem: string; retryAt: number }>();
+  private readonly tokenFailures = new Map<string, string>();
   private notReady: string | undefined;
   private peer: { reachable: boolean; boot: number | undefined; problem: string | undefined } = { reachable: false, boot: undefined, problem: undefined };
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -117,7 +141,19 @@ export class AgentRunner {
       }
       const key = command.singleton;
       const singleton = this.singletons.get(key)!;
-      if (command.replicas === 1) this.activatedSinceRead.add(key);
+      // The token opens the gate before anything can make a pod, and closes it before the stop.
+      if (command.replicas === 1) {
+        try {
+          this.options.gate.open(singleton, JSON.stringify({ pair: this.options.spec.name, side: this.side, boot: this.boot, seq: command.seq, activatedAt: new Date(this.clock()).toISOString() }));
+        } catch (error) {
+          const message = `${(error as Error).message}; ${key} is not started`;
+          this.log.error({ command, err: error }, `command ${command.seq}: ${message}`);
+          return { applied: true, error: message };
+        }
+        this.activatedSinceRead.add(key);
+      } else {
+        this.closeToken(key, `command ${command.seq}`);
+      }
       try {
         const result = await this.options.cluster.scale(singleton, command.replicas);
         this.log.info({ command }, `command ${command.seq}: ${command.replicas === 1 ? 'started' : 'stopped'} ${key}${result === 'missing' ? ' (its Deployment does not exist)' : ''}`);
@@ -125,8 +161,9 @@ export class AgentRunner {
       } catch (error) {
         const message = (error as Error).message;
         // A refusal (4xx) changed nothing; no answer or a server error may still take effect.
-        if (command.replicas === 1 && !(error instanceof KubernetesError && error.status !== undefined && error.status < 500)) {
-          this.unsettled.set(key, this.clock() + UNSETTLED_WRITE_MS);
+        if (command.replicas === 1) {
+          if (error instanceof KubernetesError && error.status !== undefined && error.status < 500) this.closeToken(key, `command ${command.seq}: the API refused the start`);
+          else this.unsettled.set(key, this.clock() + UNSETTLED_WRITE_MS);
         }
         this.log.warn({ command, err: error }, `command ${command.seq} could not be carried out: ${message}`);
         return { applied: true, error: message };
@@ -150,18 +187,40 @@ export class AgentRunner {
       message: this.decision?.message ?? `boot ${this.boot}: starting`,
       active: this.local.active,
       ready: this.local.ready,
+      gates: [...this.singletons].sort(([a], [b]) => a.localeCompare(b)).map(([key, singleton]) => this.gateStatus(key, singleton)),
     };
   }
 
   /**
+   * The start of a boot, before the agent answers anyone: every token is removed first (nothing of
+   * a singleton may start in this boot before the witness activates it), then the side is held
+   * (the first step stops every singleton) and the gates are put in place. Throws
+   * {@link GateError} when the tokens cannot be removed: the agent must not run then.
+   */
+  async begin(): Promise<void> {
+    await this.lock.run(async () => {
+      const removed = this.options.gate.clear();
+      if (removed.length > 0) this.log.info({ tokens: removed }, `removed the gate tokens of an earlier boot from ${this.options.gate.dir}: ${removed.join(', ')}`);
+    });
+    await this.step();
+    await this.ensureGates();
+  }
+
+  /**
    * One turn of the loop's local half: read the side, let the agent decide, stop what it says.
-   * Run once before the agent answers anyone, so that a new boot holds everything first.
+   * Run once before the agent answers anyone, so that a new boot holds everything first. A token
+   * outlives neither the agent's contact (held, isolated: every token goes) nor its singleton's
+   * replicas (a Deployment read at 0, or gone, loses its token), and goes before any stop.
    */
   step(): Promise<void> {
     return this.lock.run(async () => {
       const local = await this.readLocal();
       const decision = this.agent.decide(this.clock(), local.active);
       this.noteDecision(decision);
+      for (const key of this.singletons.keys()) {
+        const mayKeep = decision.state === 'connected' && (this.readProblem !== undefined || this.wanted.has(key) || this.unsettled.has(key));
+        if (!mayKeep) this.closeToken(key, decision.state === 'connected' ? 'no replicas wanted' : decision.state);
+      }
       for (const key of decision.deactivate) {
         // Already at 0 replicas: its pods are stopping; scaling again would change nothing.
         if (this.readProblem === undefined && !this.wanted.has(key)) continue;
@@ -173,6 +232,33 @@ export class AgentRunner {
         }
       }
     });
+  }
+
+  /**
+   * Puts the gate into every singleton Deployment the last read found without it (or with another
+   * one). Apart from the lock: a patch changes no replica count, and a slow one must not delay a
+   * poll. A Deployment that cannot be patched is reported (status, log) and tried again later.
+   */
+  async ensureGates(): Promise<void> {
+    const now = this.clock();
+    const todo = [...(this.ungated ?? [])].filter(([key]) => (this.gateFailures.get(key)?.retryAt ?? 0) <= now);
+    await Promise.all(todo.map(async ([key, reason]) => {
+      const singleton = this.singletons.get(key)!;
+      try {
+        const result = await this.options.cluster.ensureGate(singleton);
+        if (this.gateFailures.delete(key)) this.log.info({ singleton: key }, `the start gate of ${key} can be put in place again`);
+        this.ungated?.delete(key);
+        if (result.outcome === 'patched') {
+          this.log.warn({ singleton: key, gateDir: this.options.gate.dir }, `added the start gate to the Deployment of ${key} (${result.replaced}): its pods roll once${result.wanted ? ', and its running pod is replaced' : ''}`);
+        }
+      } catch (error) {
+        const status = error instanceof KubernetesError ? error.status : undefined;
+        const hint = status === 403 ? ` (the agent's identity needs patch on deployments in namespace ${singleton.namespace})` : '';
+        const problem = `${reason}, and the agent cannot add it: ${(error as Error).message}${hint}`;
+        if (this.gateFailures.get(key)?.problem !== problem) this.log.error({ singleton: key, err: error }, `the Deployment of ${key} has no start gate: ${problem}; its pods could start after a boot before the witness activates it`);
+        this.gateFailures.set(key, { problem, retryAt: this.clock() + GATE_RETRY_MS });
+      }
+    }));
   }
 
   /** Sends one heartbeat to the peer; its answer is also how this side sees the peer. */
@@ -203,10 +289,11 @@ export class AgentRunner {
     this.peer = { ...this.peer, reachable: false, problem };
   }
 
-  /** Starts the loop: the local step and the heartbeats, each every `intervalMs`. */
+  /** Starts the loop: the local step, the heartbeats and the gates, each every `intervalMs`. */
   start(): void {
     this.every(() => this.heartbeat());
     this.every(() => this.step());
+    this.every(() => this.ensureGates());
   }
 
   /** Stops the loop and waits for the turn under way; the singletons are left as they are. */
@@ -230,6 +317,7 @@ export class AgentRunner {
       const read = await this.options.cluster.read();
       this.lastRead = read.active;
       this.wanted = read.wanted;
+      this.ungated = new Map(read.ungated);
       this.activatedSinceRead.clear();
       active = new Set(read.active);
       ready = read.ready;
@@ -261,6 +349,35 @@ export class AgentRunner {
       else this.log.info(`side ${this.side} is ready`);
       this.notReady = read.notReadyReason;
     }
+  }
+
+  /** Removes the singleton's token; a failure is logged and reported, and tried again at the next step. */
+  private closeToken(key: string, why: string): void {
+    const singleton = this.singletons.get(key)!;
+    try {
+      if (this.options.gate.close(singleton)) this.log.info({ singleton: key }, `removed the gate token of ${key} (${why})`);
+      if (this.tokenFailures.delete(key)) this.log.info({ singleton: key }, `the gate token of ${key} could be removed after all`);
+    } catch (error) {
+      const problem = (error as Error).message;
+      if (this.tokenFailures.get(key) !== problem) this.log.error({ singleton: key, err: error }, `${problem}: a pod of ${key} could pass its start gate`);
+      this.tokenFailures.set(key, problem);
+    }
+  }
+
+  private gateStatus(key: string, singleton: SingletonSpec): GateStatus {
+    let token: boolean;
+    try {
+      token = this.options.gate.isOpen(singleton);
+    } catch {
+      token = false;
+    }
+    const tokenProblem = this.tokenFailures.get(key);
+    let problem: string | undefined;
+    if (this.ungated === undefined) problem = 'the Deployment has not been read yet';
+    else if (this.missing.has(key)) problem = `the Deployment does not exist on side ${this.side}`;
+    else if (this.ungated.has(key)) problem = this.gateFailures.get(key)?.problem ?? `${this.ungated.get(key)!}; being added`;
+    const problems = [problem, tokenProblem].filter((p): p is string => p !== undefined);
+    return { singleton: key, inPlace: problem === undefined, token, ...(problems.length > 0 ? { problem: problems.join('; ') } : {}) };
   }
 
   private noteDecision(decision: AgentDecision): void {
