@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
@@ -116,7 +116,7 @@ describe('two-node pair: witness, fencing, failover, wait-for-all, partition', (
     const other = side === 'a' ? 'b' : 'a';
     // Here the agent runs beside cx, not on the node: loopback, the tenant kubeconfig, and the peer through the relay.
     const file = join(work, `agent-${side}.json`);
-    writeFileSync(file, JSON.stringify({ ...config, listen: `127.0.0.1:${agentPorts[side]}`, peerUrl: `http://127.0.0.1:${relays[other]!.port}`, kubeconfig: clusters[side].kubeconfig, stateDir: join(work, `state-${side}`), intervalMs: 500 }), { mode: 0o600 });
+    writeFileSync(file, JSON.stringify({ ...config, listen: `127.0.0.1:${agentPorts[side]}`, peerUrl: `http://127.0.0.1:${relays[other]!.port}`, kubeconfig: clusters[side].kubeconfig, stateDir: join(work, `state-${side}`), gateDir: join(work, `gate-${side}`), intervalMs: 500 }), { mode: 0o600 });
     const child = spawn(process.execPath, [agentMain, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stderr!.resume();
     agents[side] = child;
@@ -226,6 +226,10 @@ describe('two-node pair: witness, fencing, failover, wait-for-all, partition', (
     }, 60_000);
     const status = (await pair()).status;
     assert.deepEqual(status.singletons.map((s: any) => [s.singleton, s.owner, s.state]), [['apps/db', 'a', 'Running']]);
+    // The start gate: both sides' db carries it, and only the side running db holds its token.
+    for (const side of ['a', 'b'] as const) assert.equal((await k(side, 'get', 'deployment', 'db', '-n', 'apps', '-o', 'jsonpath={.spec.template.spec.initContainers[0].name}')).trim(), 'cx-pair-gate');
+    assert.ok(existsSync(join(work, 'gate-a', 'apps_db')), 'a holds the token of db');
+    assert.ok(!existsSync(join(work, 'gate-b', 'apps_db')), 'b does not');
     assert.equal(status.sides.a.seesPeer, true);
     assert.equal(status.sides.b.seesPeer, true);
   });
@@ -256,7 +260,9 @@ describe('two-node pair: witness, fencing, failover, wait-for-all, partition', (
 
   it('when side a dies, fences it (power off, read off) before starting db on b; a boots holding, and takes db back', async () => {
     agents.a!.kill('SIGKILL');
-    await until('db running on b', async () => ((await neverBoth())[1] === 1 ? true : undefined), 60_000);
+    // The status (with its events) is written a round after the agent carried the command out.
+    const startedOnB = (events: any[]): boolean => events.some((e) => e.side === 'b' && e.action === 'activate' && e.outcome === 'applied');
+    await until('db running on b', async () => ((await neverBoth())[1] === 1 && startedOnB((await pair()).status.events) ? true : undefined), 60_000);
     const { events } = (await pair()).status;
     const fenced = events.findIndex((e: any) => e.side === 'a' && e.action === 'confirm-power-off' && e.outcome === 'off');
     const started = events.findIndex((e: any) => e.side === 'b' && e.action === 'activate' && e.outcome === 'applied');
