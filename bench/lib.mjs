@@ -15,11 +15,14 @@ export function freePort() {
   return new Promise((done) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => done(port)); }); });
 }
 
-/** Starts cx all-in-one with `env` over the defaults and waits until it is ready; `stop()` ends it. */
-export async function startCx({ env = {}, dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-')) } = {}) {
+/**
+ * Starts cx all-in-one with `env` over the defaults and waits until it is ready; `stop()` ends it.
+ * `nodeArgs` go to node before the CLI (e.g. `--cpu-prof`); `pid` is the all-in-one's process.
+ */
+export async function startCx({ env = {}, dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-')), nodeArgs = [] } = {}) {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npx tsc -b)`);
   const port = await freePort();
-  const child = spawn(process.execPath, [cli, 'all-in-one'], {
+  const child = spawn(process.execPath, [...nodeArgs, cli, 'all-in-one'], {
     cwd: dataDir, stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, CX_DATA_DIR: dataDir, CX_HTTP_PORT: String(port), CX_ADMIN_PASSWORD: PASSWORD, CX_LOG_LEVEL: 'warn', ...env },
   });
@@ -32,7 +35,7 @@ export async function startCx({ env = {}, dataDir = mkdtempSync(join(tmpdir(), '
     await sleep(100);
   }
   return {
-    base, dataDir,
+    base, dataDir, pid: child.pid,
     async stop() {
       child.kill('SIGTERM');
       await Promise.race([exited, sleep(20_000)]);

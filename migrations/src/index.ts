@@ -15,13 +15,15 @@ import * as machineCondition from './0009_machine_condition.js';
 import * as pairs from './0010_pairs.js';
 import * as clusterAddons from './0011_cluster_addons.js';
 import * as haConfigStatus from './0012_ha_config_status.js';
+import * as clusterTemplates from './0013_cluster_templates.js';
+import * as etcdSnapshots from './0014_etcd_snapshots.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
 }
 
-const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [['0001_core', core], ['0002_identity', identity], ['0003_cluster_pki', clusterPki], ['0004_infrastructure', infrastructure], ['0005_high_availability', highAvailability], ['0006_node_health', nodeHealth], ['0007_host_cleaning', hostCleaning], ['0008_control_plane_vip', controlPlaneVip], ['0009_machine_condition', machineCondition], ['0010_pairs', pairs], ['0011_cluster_addons', clusterAddons], ['0012_ha_config_status', haConfigStatus]];
+const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [['0001_core', core], ['0002_identity', identity], ['0003_cluster_pki', clusterPki], ['0004_infrastructure', infrastructure], ['0005_high_availability', highAvailability], ['0006_node_health', nodeHealth], ['0007_host_cleaning', hostCleaning], ['0008_control_plane_vip', controlPlaneVip], ['0009_machine_condition', machineCondition], ['0010_pairs', pairs], ['0011_cluster_addons', clusterAddons], ['0012_ha_config_status', haConfigStatus], ['0013_cluster_templates', clusterTemplates], ['0014_etcd_snapshots', etcdSnapshots]];
 
 export const migrationSource: Knex.MigrationSource<string> = {
   getMigrations: async () => MIGRATIONS.map(([name]) => name),

@@ -63,6 +63,14 @@ describe('authorization matrix', () => {
     await admin.waitForWorkflow(accepted.workflow.id, ['Succeeded']);
     return accepted.haConfig.id;
   };
+  /** A snapshot of the kwok cluster's etcd (its workflow finished, so the cluster is free again). */
+  const freshSnapshot = async (): Promise<string> => {
+    const busy = (await admin.call('GET', `/api/v1/clusters/${kwokClusterId}`)).body.activeWorkflowId as string | null;
+    if (busy) await admin.waitForWorkflow(busy, ['Succeeded', 'Failed', 'Cancelled']);
+    const accepted = await created(`/api/v1/clusters/${kwokClusterId}/etcd-snapshots`, undefined);
+    await admin.waitForWorkflow(accepted.workflow.id, ['Succeeded']);
+    return accepted.snapshotId;
+  };
   const readyCluster = async (): Promise<string> => {
     const accepted = await created('/api/v1/clusters', { name: unique('side'), provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [], resourceGroup: groupId });
     await admin.waitForWorkflow(accepted.workflow.id, ['Succeeded']);
@@ -73,6 +81,7 @@ describe('authorization matrix', () => {
     name: unique('pair'), singletons: [{ namespace: 'apps', name: 'db', preferredSide: 'a' }],
     sides: { a: { clusterId: await readyCluster(), agentUrl: 'http://127.0.0.1:9' }, b: { clusterId: await readyCluster(), agentUrl: 'http://127.0.0.1:9' } },
   })).id;
+  const freshTemplate = async (): Promise<string> => (await created('/api/v1/cluster-templates', { name: unique('tpl'), provider: 'kwok', controlPlane: { count: 1 } })).id;
   const freshPool = async (): Promise<string> => (await created('/api/v1/ip-pools', { name: unique('pool'), ranges: `10.${counter}.0.0/30` })).id;
   const freshCluster = async (): Promise<string> => (await created('/api/v1/clusters', { name: unique('mx'), provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [], resourceGroup: groupId })).cluster.id;
 
@@ -168,6 +177,17 @@ describe('authorization matrix', () => {
     // A sim cluster has no Kubernetes API: an allowed install or removal is told the cluster is not ready (409), and starts nothing.
     'PUT /api/v1/clusters/{id}/addons/{name}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/addons/ingress-nginx`, body: {} }) },
     'DELETE /api/v1/clusters/{id}/addons/{name}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/addons/monitoring` }) },
+    // Templates are global: every signed-in user reads them, admins change them.
+    'GET /api/v1/cluster-templates': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/cluster-templates' }) },
+    'POST /api/v1/cluster-templates': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/cluster-templates', body: INVALID }) },
+    'GET /api/v1/cluster-templates/{id}': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: `/api/v1/cluster-templates/${await freshTemplate()}` }) },
+    'PATCH /api/v1/cluster-templates/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/cluster-templates/${await freshTemplate()}`, body: INVALID }) },
+    'DELETE /api/v1/cluster-templates/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/cluster-templates/${await freshTemplate()}` }) },
+    'GET /api/v1/clusters/{id}/etcd-snapshots': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/etcd-snapshots` }) },
+    // A sim cluster has no etcd snapshots: an allowed caller is told so (400), and nothing starts.
+    'POST /api/v1/clusters/{id}/etcd-snapshots': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/etcd-snapshots` }) },
+    'POST /api/v1/clusters/{id}/etcd-snapshots/{snapshotId}/restore': { minimum: 'admin', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/etcd-snapshots/0190aaaa-0000-7000-8000-000000000000/restore` }) },
+    'DELETE /api/v1/clusters/{id}/etcd-snapshots/{snapshotId}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${kwokClusterId}/etcd-snapshots/${await freshSnapshot()}` }) },
     'GET /api/v1/hosts': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/hosts' }) },
     'POST /api/v1/hosts': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/hosts', body: INVALID }) },
     'GET /api/v1/hosts/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/hosts/${hostId}` }) },

@@ -3,7 +3,7 @@
 #
 #   test/peers/kubernetes.sh build           build (or find cached) kube-apiserver,
 #                                            kube-controller-manager, kube-scheduler and kubeadm for
-#                                            every pinned version, etcd and kwok; print one line
+#                                            every pinned version, etcd, etcdutl and kwok; print one line
 #                                            of JSON with their paths
 #   test/peers/kubernetes.sh smoke [1.X.Y]   build, then prove the binaries work together: etcd,
 #                                            kube-apiserver (each pinned version in turn, oldest
@@ -177,6 +177,17 @@ build_etcd() {
   go_build "$dir" go.etcd.io/etcd/server/v3 "$out" "$blog" "-s -w" "etcd v$ETCD_VERSION"
 }
 
+# etcdutl (offline etcd tools: `snapshot restore` for cx's etcd restores), the same version as etcd;
+# its module's local replaces are ignored the same way.
+build_etcdutl() {
+  local out="$BIN_DIR/etcdutl-v$ETCD_VERSION"
+  [[ -x "$out" ]] && return 0
+  local blog="$LOG_DIR/etcdutl-v$ETCD_VERSION.log" dir="$WORK_DIR/etcdutl-v$ETCD_VERSION"
+  : >"$blog"
+  new_wrapper "$dir" go.etcd.io/etcd/etcdutl/v3 "v$ETCD_VERSION" "$blog" >/dev/null
+  go_build "$dir" go.etcd.io/etcd/etcdutl/v3 "$out" "$blog" "-s -w" "etcdutl v$ETCD_VERSION"
+}
+
 # kwok's Stage and CRD manifests, copied from the module (read-only in the module cache) into
 # bin/kwok-vX-stages (the "fast" profile kwok uses by default: kustomize/stage/fast) and
 # bin/kwok-vX-crds (kustomize/crd/bases).
@@ -229,6 +240,7 @@ ensure_built() {
     else build_kubernetes "$v" 0; fi
   done
   build_etcd
+  build_etcdutl
   build_kwok
   if [[ -z "$KUBECTL" ]]; then KUBECTL="$BIN_DIR/kubectl-v${*: -1}"; fi
   exec 9>&-  # release the lock
@@ -250,6 +262,7 @@ do_build() {
     json+="}"
   done
   json+=",\"etcd\":$(json_str "$BIN_DIR/etcd-v$ETCD_VERSION")"
+  json+=",\"etcdutl\":$(json_str "$BIN_DIR/etcdutl-v$ETCD_VERSION")"
   json+=",\"etcdVersion\":$(json_str "$ETCD_VERSION")"
   json+=",\"kwok\":$(json_str "$BIN_DIR/kwok-v$KWOK_VERSION")"
   json+=",\"kwokVersion\":$(json_str "$KWOK_VERSION")"

@@ -36,6 +36,9 @@ export const problemSchema = {
 export * from './access.js';
 export * from './addons.js';
 export * from './pairs.js';
+export * from './templates.js';
+import { clusterTemplateRefSchema, clusterTemplateSchemas, type ClusterTemplateRef } from './templates.js';
+export * from './etcd.js';
 
 export const loginRequestSchema = {
   type: 'object', additionalProperties: false, required: ['username', 'password'],
@@ -202,13 +205,14 @@ export const clusterSchema = {
         unhealthy: { type: 'array', items: { type: 'object', additionalProperties: true } }, checkedAt: { type: 'string', format: 'date-time' },
       },
     },
+    template: clusterTemplateRefSchema,
     createdBy: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' }, updatedAt: { type: 'string', format: 'date-time' },
   },
 } as const;
 export interface Cluster {
   id: string; name: string; provider: string; kubernetesVersion: string; status: ClusterStatus; statusMessage: string | null;
   controlPlane: { count: number; schedulable?: boolean } & MachineSize; nodePools: NodePoolRequest[]; activeWorkflowId: string | null; resourceGroupId: string | null; apiEndpoint: string | null;
-  apiVip: string | null; health: EffectiveHealthPolicy; healthStatus: ClusterHealthStatus | null;
+  apiVip: string | null; health: EffectiveHealthPolicy; healthStatus: ClusterHealthStatus | null; template?: ClusterTemplateRef | null;
   createdBy: string; createdAt: string; updatedAt: string;
 }
 
@@ -302,9 +306,15 @@ export const providerSchema = {
     takesCredential: { type: 'boolean', description: 'Clusters on it belong to a resource group whose credential is for this provider (vsphere, openstack)' },
     capabilities: {
       type: 'object', description: 'What the provider can do beyond machines',
-      properties: { power: { type: 'boolean', description: 'Powers machines off and reads their power state, so it can fence them (node health, pairs)' }, loadBalancer: { type: 'boolean' }, virtualIp: { type: 'boolean' } },
+      properties: {
+        power: { type: 'boolean', description: 'Powers machines off and reads their power state, so it can fence them (node health, pairs)' }, loadBalancer: { type: 'boolean' }, virtualIp: { type: 'boolean' },
+        etcdSnapshot: { type: 'boolean', description: 'Takes and restores etcd snapshots of its clusters (POST /api/v1/clusters/{id}/etcd-snapshots)' },
+      },
     },
   },
 } as const;
-export interface ProviderCapabilityInfo { power: boolean; loadBalancer: boolean; virtualIp: boolean }
+export interface ProviderCapabilityInfo { power: boolean; loadBalancer: boolean; virtualIp: boolean; etcdSnapshot?: boolean }
 export interface ProviderInfo { name: string; kubernetesVersions: string[]; contractVersion: string; takesCredential: boolean; capabilities?: ProviderCapabilityInfo }
+
+/** Cluster templates' wire schemas, built from the cluster request's own property schemas (templates.ts). */
+export const { clusterTemplateCreateRequestSchema, clusterTemplatePatchRequestSchema, clusterTemplateSchema, clusterCreateBodySchema } = clusterTemplateSchemas(clusterCreateRequestSchema, DNS1123_LABEL);

@@ -167,6 +167,12 @@ export const configSchema = {
         },
       },
     },
+    etcd: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        maxSnapshotBytes: { type: 'integer', minimum: 65536, maximum: 1073741824, default: 67108864, description: 'Largest etcd snapshot of a cluster cx takes and keeps (sealed in the database); a larger one fails its workflow with CX_LIMIT_EXCEEDED. sm holds one whole snapshot in memory while it stores or returns it. See docs/etcd-snapshots.md.' },
+      },
+    },
     log: {
       type: 'object', additionalProperties: false, default: {},
       properties: {
@@ -195,6 +201,7 @@ export interface CxConfig {
   ha: { keepalivedImage: string; haproxyImage: string; kubeVipImage: string; healthMonitor: boolean; healthIntervalSeconds: number; healthShards: number; pairWitness: boolean; pairIntervalMs: number };
   baremetal: { installerImageUrl?: string; wipeImageUrl?: string; cleaningCheckSeconds: number };
   egress: { allow: string[]; deny: string[] };
+  etcd: { maxSnapshotBytes: number };
   log: { level: string };
 }
 

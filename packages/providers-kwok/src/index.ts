@@ -11,7 +11,7 @@ import { statSync } from 'node:fs';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { NotFoundError, ProviderError, ProviderUnavailableError } from '@cx/errors';
 import {
-  CONTRACT_VERSION, type EnsureContext, type MachineSpec, type MachineStatus, type NodeReader, type NodeStatus, type PowerAction, type PowerState,
+  CONTRACT_VERSION, type EnsureContext, type EtcdSnapshot, type MachineSpec, type MachineStatus, type NodeReader, type NodeStatus, type PowerAction, type PowerState,
   type Provider, type ProviderCapabilities,
 } from '@cx/sddc-contract';
 import { ControlPlane, KWOK_NODE, runnableVersions, type KwokBinaries } from './runtime.js';
@@ -36,7 +36,7 @@ export class KwokProvider implements Provider, NodeReader {
   readonly name = 'kwok';
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions: readonly string[];
-  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false };
+  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false, etcdSnapshot: true };
   /** The last control-plane bring-up of each cluster in this process; the next one waits for it. */
   private readonly bringingUp = new Map<string, Promise<void>>();
   private readonly clients = new Map<string, { writtenAt: number; api: CoreV1Api }>();
@@ -152,6 +152,30 @@ export class KwokProvider implements Provider, NodeReader {
       status: ready(node) ? 'Ready' : 'NotReady',
       kubernetesVersion: (node.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, ''),
     }));
+  }
+
+  /** Rule O6: through etcd's API; a control plane with a dead process is brought back first, as for any other operation. */
+  async etcdSnapshot(clusterId: string, options: { maxBytes?: number } = {}): Promise<EtcdSnapshot> {
+    const plane = this.existing(clusterId);
+    let snapshot: EtcdSnapshot | undefined;
+    // In the cluster's turn: never in the middle of a restore or a bring-up.
+    await this.serialised(plane, async () => {
+      if (!plane.running()) await plane.ensure();
+      snapshot = await plane.snapshotEtcd(options.maxBytes);
+    });
+    return snapshot!;
+  }
+
+  /** Rule O6: `etcdutl snapshot restore`, in the cluster's turn, so that nothing brings the old etcd back meanwhile. */
+  async etcdRestore(clusterId: string, data: Buffer): Promise<void> {
+    const plane = this.existing(clusterId);
+    await this.serialised(plane, () => plane.restoreEtcd(data));
+  }
+
+  private existing(clusterId: string): ControlPlane {
+    const plane = this.plane(clusterId);
+    if (!plane.exists()) throw new NotFoundError(`cluster ${clusterId} has no control plane on the kwok runtime`);
+    return plane;
   }
 
   /** Ensures the control plane; one at a time per cluster in this process (its machines are ensured in parallel). */

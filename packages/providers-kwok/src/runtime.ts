@@ -15,7 +15,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { issueCertificate, renderKubeconfig } from '@cx/k8s';
 import type { ClusterBootstrap } from '@cx/sddc-contract';
-import { ProviderError, ProviderUnavailableError } from '@cx/errors';
+import { NotFoundError, ProviderError, ProviderUnavailableError } from '@cx/errors';
+import { etcdHealthy, restoreDataDir, takeSnapshot, type TakenSnapshot } from './etcd.js';
 
 /** Where the built binaries are (test/peers/kubernetes.sh prints this shape). */
 export interface KwokBinaries {
@@ -26,6 +27,8 @@ export interface KwokBinaries {
   /** kube-scheduler by Kubernetes version. */
   kubeScheduler: Record<string, string>;
   etcd: string;
+  /** etcdutl of etcd's version, for restores (absent in a manifest from before cx restored snapshots). */
+  etcdutl?: string;
   kwok: string;
   /** Directory of kwok Stage manifests (node-initialize, node-heartbeat…). */
   kwokStages: string;
@@ -58,6 +61,8 @@ const COMPONENTS = {
   scheduler: { user: 'system:kube-scheduler', file: 'scheduler' },
 } as const;
 const STOP_TIMEOUT_MS = 10_000;
+/** In the cluster's directory while its etcd is restored: the pid of the process restoring it. */
+const RESTORE_MARKER = 'etcd-restore.pid';
 /**
  * kwok keeps the nodes that carry this as a label and as an annotation; taking both away is how a
  * machine is powered off. The label is what makes that real: kwok's API server selects by it, so a
@@ -97,6 +102,7 @@ export class ControlPlane {
    * is how this runtime upgrades. Idempotent.
    */
   async ensure(bootstrap?: ClusterBootstrap, version?: string): Promise<void> {
+    this.assertNotRestoring();
     if (!this.exists()) {
       if (!bootstrap) throw new ProviderError(`cluster ${this.clusterId} has no control plane on this runtime`);
       await this.prepare(bootstrap);
@@ -122,12 +128,7 @@ export class ControlPlane {
     }
     const pki = join(this.dir, 'pki');
     if (!alive(state.pids.etcd, this.binaries.etcd)) {
-      state.pids.etcd = this.start('etcd', this.binaries.etcd, [
-        `--name=${this.clusterId}`, `--data-dir=${join(this.dir, 'etcd')}`,
-        `--listen-client-urls=http://127.0.0.1:${state.ports.etcdClient}`, `--advertise-client-urls=http://127.0.0.1:${state.ports.etcdClient}`,
-        `--listen-peer-urls=http://127.0.0.1:${state.ports.etcdPeer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${state.ports.etcdPeer}`,
-        `--initial-cluster=${this.clusterId}=http://127.0.0.1:${state.ports.etcdPeer}`, '--quota-backend-bytes=536870912', '--log-level=warn',
-      ]);
+      state.pids.etcd = this.startEtcd(state);
       this.save(state);
     }
     if (!alive(state.pids.apiserver, binaries.apiserver)) {
@@ -188,7 +189,7 @@ export class ControlPlane {
 
   /** Whether every process of the control plane runs (at the version it is meant to). */
   running(): boolean {
-    if (!this.exists()) return false;
+    if (!this.exists() || this.restoringElsewhere()) return false;
     const state = this.state();
     const binaries = this.binaries;
     const version = {
@@ -208,6 +209,100 @@ export class ControlPlane {
       await stop(pids.etcd);
     }
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * A snapshot of the cluster's etcd through its API, the control plane running (the caller
+   * ensures it). Refused past `maxBytes` (CX_LIMIT_EXCEEDED) before it is read.
+   */
+  async snapshotEtcd(maxBytes?: number): Promise<TakenSnapshot> {
+    if (!this.exists()) throw new NotFoundError(`cluster ${this.clusterId} has no control plane on this runtime`);
+    this.assertNotRestoring();
+    return takeSnapshot(this.state().ports.etcdClient, maxBytes);
+  }
+
+  /**
+   * Rewinds etcd to `data`, the etcd way. etcdutl first rebuilds a data directory from the
+   * snapshot beside the live one, so that data it refuses changes nothing; then every process
+   * stops, the old directory is set aside and the new one takes its place; etcd starts on it and
+   * must answer, or the old directory comes back; only then is the old one deleted and the rest
+   * started again (`ensure`, which waits until the API is ready). A marker file tells other
+   * processes sharing this directory (replicas of sddc) not to start anything meanwhile.
+   */
+  async restoreEtcd(data: Buffer): Promise<void> {
+    if (!this.exists()) throw new NotFoundError(`cluster ${this.clusterId} has no control plane on this runtime`);
+    const etcdutl = this.binaries.etcdutl;
+    if (!etcdutl || !existsSync(etcdutl)) {
+      throw new ProviderError(`the kwok runtime has no etcdutl${etcdutl ? ` at ${etcdutl}` : ' in its binaries manifest (built before cx restored etcd snapshots)'}: run \`npm run peers -- kubernetes\` to build it, then retry the workflow`, { details: { reason: 'EtcdutlMissing' } });
+    }
+    this.assertNotRestoring();
+    const paths = { live: join(this.dir, 'etcd'), previous: join(this.dir, 'etcd.previous'), restored: join(this.dir, 'etcd.restored'), file: join(this.dir, 'restore.snapshot') };
+    const state = this.state();
+    writeFileSync(join(this.dir, RESTORE_MARKER), String(process.pid));
+    try {
+      writeFileSync(paths.file, data, { mode: 0o600 });
+      rmSync(paths.restored, { recursive: true, force: true });
+      await restoreDataDir(etcdutl, paths.file, paths.restored, { name: this.clusterId, peerUrl: `http://127.0.0.1:${state.ports.etcdPeer}` });
+      const { pids } = state;
+      // Only processes still running these binaries: a pid left in the state may belong to someone else by now.
+      const own = (pid: number | undefined, binary: string | undefined): number | undefined => (binary && alive(pid, binary) ? pid : undefined);
+      const versioned = { apiserver: this.binaries.kubeApiserver[state.kubernetesVersion], controllerManager: this.binaries.kubeControllerManager[state.kubernetesVersion], scheduler: this.binaries.kubeScheduler[state.kubernetesVersion] };
+      await Promise.all([
+        stop(own(pids.kwok, this.binaries.kwok)), stop(own(pids.scheduler, versioned.scheduler)), stop(own(pids.controllerManager, versioned.controllerManager)), stop(own(pids.apiserver, versioned.apiserver)),
+      ]);
+      await stop(own(pids.etcd, this.binaries.etcd));
+      pids.kwok = pids.scheduler = pids.controllerManager = pids.apiserver = pids.etcd = undefined;
+      this.save(state);
+      // An etcd.previous left by an interrupted restore is the data from before it: it stays the one to go back to.
+      if (existsSync(paths.previous)) rmSync(paths.live, { recursive: true, force: true });
+      else if (existsSync(paths.live)) renameSync(paths.live, paths.previous);
+      renameSync(paths.restored, paths.live);
+      pids.etcd = this.startEtcd(state);
+      this.save(state);
+      try {
+        await this.waitUntil('etcd', 'answer /health on its restored data', () => etcdHealthy(state.ports.etcdClient), pids.etcd, this.binaries.etcd, READY_TIMEOUT_MS);
+      } catch (error) {
+        await stop(pids.etcd);
+        pids.etcd = undefined;
+        this.save(state);
+        rmSync(paths.live, { recursive: true, force: true });
+        if (existsSync(paths.previous)) renameSync(paths.previous, paths.live);
+        rmSync(join(this.dir, RESTORE_MARKER), { force: true });
+        const back = await this.ensure().then(() => 'the cluster runs on its previous data again', (cause: unknown) => `its previous data is back, but the control plane did not come up on it: ${(cause as Error).message}`);
+        throw new ProviderError(`the restored etcd of cluster ${this.clusterId} did not start (${(error as Error).message}); ${back}`, { details: { reason: 'EtcdRestoreFailed' } });
+      }
+      rmSync(paths.previous, { recursive: true, force: true });
+    } finally {
+      rmSync(paths.file, { force: true });
+      rmSync(paths.restored, { recursive: true, force: true });
+      rmSync(join(this.dir, RESTORE_MARKER), { force: true });
+    }
+    await this.ensure();
+  }
+
+  /** Whether another process (a replica of sddc) is restoring this cluster's etcd now. */
+  private restoringElsewhere(): boolean {
+    try {
+      const pid = Number(readFileSync(join(this.dir, RESTORE_MARKER), 'utf8'));
+      if (pid === process.pid || !Number.isInteger(pid) || pid <= 0) return false;
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false; // no marker, or the process that wrote it is gone
+    }
+  }
+
+  private assertNotRestoring(): void {
+    if (this.restoringElsewhere()) throw new ProviderUnavailableError(`cluster ${this.clusterId} is being restored from an etcd snapshot by another process; it runs again when that is done`);
+  }
+
+  private startEtcd(state: ControlPlaneState): number {
+    return this.start('etcd', this.binaries.etcd, [
+      `--name=${this.clusterId}`, `--data-dir=${join(this.dir, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${state.ports.etcdClient}`, `--advertise-client-urls=http://127.0.0.1:${state.ports.etcdClient}`,
+      `--listen-peer-urls=http://127.0.0.1:${state.ports.etcdPeer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${state.ports.etcdPeer}`,
+      `--initial-cluster=${this.clusterId}=http://127.0.0.1:${state.ports.etcdPeer}`, '--quota-backend-bytes=536870912', '--log-level=warn',
+    ]);
   }
 
   private async prepare(bootstrap: ClusterBootstrap): Promise<void> {

@@ -68,7 +68,18 @@ export type SddcOperation =
   /** The addon's Deployments and DaemonSets with their readiness, and (with `objects`) which of its objects remain. */
   | { op: 'addon-status'; provider: string; clusterId: string; addon: AddonPayload; objects: boolean }
   /** A short-lived token (TokenRequest) of the dashboard addon's service account for a cx role. */
-  | { op: 'dashboard-token'; provider: string; clusterId: string; role: 'viewer' | 'operator' | 'admin' };
+  | { op: 'dashboard-token'; provider: string; clusterId: string; role: 'viewer' | 'operator' | 'admin' }
+  /**
+   * Takes a snapshot of the cluster's etcd (provider rule O6) of at most `maxBytes` and uploads it
+   * to sm as snapshot `snapshotId` of the run `workflowId`; answers only its size, revision and
+   * SHA-256 (the bytes never travel through Redis).
+   */
+  | { op: 'etcd-snapshot'; provider: string; clusterId: string; snapshotId: string; workflowId: string; maxBytes: number }
+  /** Reads snapshot `snapshotId` from sm, checks its SHA-256, and restores the cluster's etcd from it (rule O6). */
+  | { op: 'etcd-restore'; provider: string; clusterId: string; snapshotId: string };
+
+/** What an `etcd-snapshot` operation answers (and its workflow step shows). */
+export interface EtcdSnapshotResult { snapshotId: string; sizeBytes: number; revision: number; sha256: string }
 
 /**
  * An addon as sddc renders it. Its settings may hold secrets (a log-forwarding token), so they cross

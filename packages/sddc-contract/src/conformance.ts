@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import { type EnsureContext, type MachineSpec, type MachineStatus, type Provider } from './index.js';
 
 export interface ConformanceTarget {
@@ -120,6 +120,76 @@ export function runProviderConformance(target: ConformanceTarget): void {
       assert.equal(await waitFor(() => p.getPowerState(clusterId, s.machineId), (state) => state === 'on', settleMs), 'on');
       await p.setPower(clusterId, s.machineId, 'reset');
       assert.equal(await waitFor(() => p.getPowerState(clusterId, s.machineId), (state) => state === 'on', settleMs), 'on');
+    });
+
+    describe('O6 etcd snapshot and restore', () => {
+      /** A provider that declares the capability, with a control plane running for the suite's cluster; undefined (the test skips) otherwise. */
+      const capable = async (t: TestContext): Promise<Required<Pick<Provider, 'etcdSnapshot' | 'etcdRestore'>> | undefined> => {
+        const p = await get();
+        if (!p.capabilities.etcdSnapshot) {
+          t.skip('the provider does not declare capabilities.etcdSnapshot');
+          return undefined;
+        }
+        assert.equal(typeof p.etcdSnapshot, 'function', 'capabilities.etcdSnapshot is declared, etcdSnapshot is not implemented');
+        assert.equal(typeof p.etcdRestore, 'function', 'capabilities.etcdSnapshot is declared, etcdRestore is not implemented');
+        await ensure(p, await versioned(0));
+        await waitFor(() => p.getMachine(clusterId, spec(0).machineId), (m) => m?.phase === 'Running', settleMs);
+        return { etcdSnapshot: p.etcdSnapshot!.bind(p), etcdRestore: p.etcdRestore!.bind(p) };
+      };
+
+      it('O6 etcdSnapshot returns a snapshot with its revision, and a later one a higher revision', async (t) => {
+        const p = await capable(t);
+        if (!p) return;
+        const first = await p.etcdSnapshot(clusterId);
+        assert.ok(first.data.length > 0, 'the snapshot is empty');
+        assert.ok(Number.isSafeInteger(first.revision) && first.revision > 0, `revision ${first.revision}`);
+        assert.match(first.etcdVersion, /^\d+\.\d+\.\d+/);
+        await ensure(await get(), await versioned(8)); // changes the cluster (a machine joins)
+        const second = await p.etcdSnapshot(clusterId);
+        assert.ok(second.revision > first.revision, `revision ${second.revision} after ${first.revision}`);
+      });
+
+      it('O6 etcdSnapshot refuses to pass maxBytes with CX_LIMIT_EXCEEDED', async (t) => {
+        const p = await capable(t);
+        if (!p) return;
+        await assert.rejects(p.etcdSnapshot(clusterId, { maxBytes: 1024 }), (error: unknown) => {
+          assert.equal((error as { code?: string }).code, 'CX_LIMIT_EXCEEDED');
+          return true;
+        });
+      });
+
+      it('O6 etcdSnapshot of a cluster the provider runs nothing for fails with CX_NOT_FOUND', async (t) => {
+        const p = await capable(t);
+        if (!p) return;
+        await assert.rejects(p.etcdSnapshot(`${clusterId}-none`), (error: unknown) => {
+          assert.equal((error as { code?: string }).code, 'CX_NOT_FOUND');
+          return true;
+        });
+      });
+
+      it('O6 etcdRestore rewinds to the snapshot, never to a lower revision, and the cluster runs again', async (t) => {
+        const p = await capable(t);
+        if (!p) return;
+        const snapshot = await p.etcdSnapshot(clusterId);
+        const later = await p.etcdSnapshot(clusterId);
+        await p.etcdRestore(clusterId, snapshot.data);
+        // Watchers of the API must relist rather than miss what the restore undid: revisions only grow.
+        const restored = await p.etcdSnapshot(clusterId);
+        assert.ok(restored.revision > later.revision, `revision ${restored.revision} after a restore from ${later.revision}`);
+        assert.ok((await (await get()).listMachines(clusterId)).some((m) => m.machineId === spec(0).machineId), 'the control-plane machine is gone after the restore');
+      });
+
+      it('O6 etcdRestore of data that is not a snapshot fails and changes nothing', async (t) => {
+        const p = await capable(t);
+        if (!p) return;
+        const before = (await (await get()).listMachines(clusterId)).map((m) => m.machineId).sort();
+        await assert.rejects(p.etcdRestore(clusterId, Buffer.from('not an etcd snapshot')), (error: unknown) => {
+          assert.ok(['CX_PROVIDER_ERROR', 'CX_INPUT_INVALID'].includes((error as { code?: string }).code ?? ''), String(error));
+          return true;
+        });
+        assert.deepEqual((await (await get()).listMachines(clusterId)).map((m) => m.machineId).sort(), before);
+        assert.ok((await p.etcdSnapshot(clusterId)).data.length > 0);
+      });
     });
 
     it('M7 an unreachable provider fails with a retryable CX_PROVIDER_UNAVAILABLE', { skip: target.unreachable ? false : 'the target gives no unreachable variant' }, async () => {

@@ -4,7 +4,7 @@
  */
 
 /** Bumped on any change of a Mandatory rule; providers declare the version they pass. */
-export const CONTRACT_VERSION = '1.4.0';
+export const CONTRACT_VERSION = '1.5.0';
 
 export type MachineRole = 'control-plane' | 'worker';
 export type MachinePhase = 'Provisioning' | 'Running' | 'Stopped' | 'Failed';
@@ -126,6 +126,18 @@ export interface ProviderCapabilities {
   power: boolean;
   loadBalancer: boolean;
   virtualIp: boolean;
+  /** `etcdSnapshot` and `etcdRestore` are implemented (rule O6); since 1.5.0. */
+  etcdSnapshot: boolean;
+}
+
+/** A consistent copy of a cluster's etcd keyspace (rule O6). */
+export interface EtcdSnapshot {
+  /** The snapshot file as `etcdctl snapshot save` writes it (bbolt database with its trailing hash); `etcdutl snapshot restore` reads it. */
+  data: Buffer;
+  /** The etcd revision the snapshot holds at least: every change up to it is in. */
+  revision: number;
+  /** Version of the etcd server that took it (a restore needs the same major version). */
+  etcdVersion: string;
 }
 
 export interface Provider {
@@ -144,6 +156,19 @@ export interface Provider {
   listMachines(clusterId: string): Promise<MachineStatus[]>;
   setPower(clusterId: string, machineId: string, action: PowerAction): Promise<void>;
   getPowerState(clusterId: string, machineId: string): Promise<PowerState>;
+  /**
+   * A snapshot of the cluster's etcd, taken through etcd's own API while the cluster runs (rule O6;
+   * only when `capabilities.etcdSnapshot`). Fails with `CX_LIMIT_EXCEEDED` when it would be larger
+   * than `options.maxBytes`, before all of it is read.
+   */
+  etcdSnapshot?(clusterId: string, options?: { maxBytes?: number }): Promise<EtcdSnapshot>;
+  /**
+   * Rewinds the cluster's etcd to `data` (a snapshot `etcdSnapshot` took of this cluster) the etcd
+   * way: the control plane stops, the data directory is rebuilt from the snapshot, and everything
+   * starts again; resolves once the Kubernetes API answers. The previous data is kept until the
+   * restored etcd answers, and put back if it does not (rule O6).
+   */
+  etcdRestore?(clusterId: string, data: Buffer): Promise<void>;
   /** Releases connections; the provider is not used afterwards. */
   close?(): Promise<void>;
 }

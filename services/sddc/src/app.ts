@@ -22,6 +22,8 @@ import { join } from 'node:path';
 import { EgressPolicy } from '@cx/k8s';
 import { addonStatus, applyAddon, removeAddon } from './addons.js';
 import { connectRedis } from './redis.js';
+import { dashboardToken } from './dashboard.js';
+import { restoreEtcdSnapshot, takeEtcdSnapshot } from './etcd.js';
 import { applyHaConfig, matchNodes, removeHaConfig } from './ha.js';
 import { HaConfigSync } from './ha-sync.js';
 import { HealthMonitor, ShardLeases } from './health.js';
@@ -130,7 +132,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
       sm, remediations, intervalMs, logger, leases: new ShardLeases(connection, config.redis.prefix, config.ha.healthShards, 3 * intervalMs),
       statusWritten: () => connection.incr(clusterReadVersionKey(config.redis.prefix)),
       haSync: new HaConfigSync({ sm, requests: haSyncs, logger }),
-      providers,
+      providers, metrics: app.metrics,
     })
     : undefined;
 
@@ -191,6 +193,7 @@ async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation
     case 'drain-node': return drainOnce(await sm.adminCredentials(operation.clusterId), operation.nodeName);
     case 'mark-out-of-service': return markOutOfService(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.outOfService);
     case 'match-nodes': return matchNodes(await sm.adminCredentials(operation.clusterId), operation.selector);
+    case 'dashboard-token': return dashboardToken(await sm.adminCredentials(operation.clusterId), operation.role);
     case 'apply-ha-config': return applyHaConfig(await sm.adminCredentials(operation.clusterId), operation.haConfig, settings.keepalivedImage);
     case 'remove-ha-config': return removeHaConfig(await sm.adminCredentials(operation.clusterId), operation.name);
     case 'apply-addon': return applyAddon(await sm.adminCredentials(operation.clusterId), operation.addon, serviceToken, settings.egress);
@@ -210,5 +213,7 @@ async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation
     case 'list-nodes': return nodes.listNodes(operation.clusterId);
     case 'set-power': await provider.setPower(operation.clusterId, operation.machineId, operation.action); return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
     case 'power-state': return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
+    case 'etcd-snapshot': return takeEtcdSnapshot(provider, sm, operation);
+    case 'etcd-restore': return restoreEtcdSnapshot(provider, sm, operation);
   }
 }

@@ -1,11 +1,24 @@
-/** Node health: the assessment (pure) and the shard leases (against real Redis). */
+/**
+ * Node health: the assessment (pure), the shard leases (against real Redis), and the monitor
+ * watching a sim cluster through its provider (real SimProvider, real Redis).
+ */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { HEALTH_POLICY_DEFAULTS, type Cluster, type HealthPolicy } from '@cx/api-schemas';
-import { assessHealth, leaseSilenceLimitMs, shardOf, ShardLeases, type ObservedNode } from './health.js';
-import type { WatchedMachine } from './sm.js';
+import { HEALTH_POLICY_DEFAULTS, type Cluster, type ClusterHealthStatus, type HealthPolicy } from '@cx/api-schemas';
+import { SimProvider } from '@cx/providers-sim';
+import { REMEDIATION_QUEUE, remediationJobId, type RemediationRequest } from '@cx/queue-contracts';
+import { ProviderRegistry, type NodeStatus } from '@cx/sddc-contract';
+import { createLogger } from '@cx/service-kit';
+import { assessHealth, HealthMonitor, leaseSilenceLimitMs, observeProviderNodes, shardOf, ShardLeases, type ObservedNode } from './health.js';
+import { ProviderDirectory, tenantNodeReader } from './providers.js';
+import type { HealthTarget, SmBootstrapClient, WatchedMachine } from './sm.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const ago = (seconds: number): string => new Date(NOW - seconds * 1000).toISOString();
@@ -149,5 +162,125 @@ describe('shard leases against real Redis', () => {
     assert.equal((await b.refresh()).size, 16);
     await b.releaseAll();
     assert.equal(await redis.exists(`${prefix}:health:shard:0`), 0);
+  });
+});
+
+describe('observeProviderNodes', () => {
+  const reported = (down: string[]): NodeStatus[] => machines.map((m) => ({ name: m.name, machineId: m.id, role: m.role, status: down.includes(m.name) ? 'NotReady' : 'Ready', kubernetesVersion: '1.31.4' }));
+
+  it('dates a NotReady node from the look that first saw it, keeps that date while it lasts, and forgets it once Ready', () => {
+    const first = observeProviderNodes('sim', reported(['c-w-1']), new Map(), NOW - 20_000);
+    assert.deepEqual([...first.notReadySince], [['c-w-1', NOW - 20_000]]);
+    const down = first.nodes.find((n) => n.name === 'c-w-1')!;
+    assert.equal(down.ready, 'False');
+    assert.equal(down.lease, undefined, 'a provider reports no kubelet lease');
+    assert.ok(first.nodes.filter((n) => n.name !== 'c-w-1').every((n) => n.ready === 'True'));
+
+    const later = observeProviderNodes('sim', reported(['c-w-1']), first.notReadySince, NOW);
+    const seen = new Map(later.nodes.map((n) => [n.name, n]));
+    assert.equal(seen.get('c-w-1')?.since, ago(20), 'the episode starts at the first look');
+    // The assessment sees what it sees of a Kubernetes node: unhealthy at once, due after the timeout.
+    const early = assessHealth(cluster({}, { provider: 'sim' }), machines, new Map(first.nodes.map((n) => [n.name, n])), NOW - 20_000);
+    assert.equal(early.status.state, 'Unhealthy');
+    assert.match(early.status.message, /c-w-1: node Ready=False for 0 s \(the sim provider reports it NotReady: machine powered off or not booted\)/);
+    const due = assessHealth(cluster({ unhealthyTimeoutSeconds: 15 }, { provider: 'sim', nodePools: [{ name: 'w', count: 5 }] }), machines, seen, NOW);
+    assert.deepEqual(due.remediate.map((r) => [r.machineName, r.since]), [['c-w-1', ago(20)]]);
+
+    const back = observeProviderNodes('sim', reported([]), later.notReadySince, NOW + 5_000);
+    assert.equal(back.notReadySince.size, 0);
+    assert.equal(assessHealth(cluster(), machines, new Map(back.nodes.map((n) => [n.name, n])), NOW + 5_000).status.state, 'Healthy');
+  });
+});
+
+describe('the monitor watches a sim cluster through its provider (real SimProvider, real Redis)', () => {
+  const redisUrl = process.env['CX_TEST_REDIS_URL'];
+  const prefix = `healthsimtest${randomBytes(3).toString('hex')}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'cx-health-sim-'));
+  const logger = createLogger({ level: 'silent', service: 'test' });
+  let redis: Redis;
+  let remediations: Queue<RemediationRequest>;
+  before(() => {
+    assert.ok(redisUrl, 'CX_TEST_REDIS_URL is not set: run the tests with `npm test`, which starts Redis (test/peers/redis.sh)');
+    redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    remediations = new Queue<RemediationRequest>(REMEDIATION_QUEUE, { connection: redis, prefix });
+  });
+  after(async () => {
+    await remediations.obliterate({ force: true });
+    await remediations.close();
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  /** A monitor of one sim cluster, as sm would hand it, recording the statuses it writes. */
+  async function watch(clusterId: string, health: HealthPolicy, directory: ProviderDirectory | undefined): Promise<{ monitor: HealthMonitor; statuses: ClusterHealthStatus[]; machines: WatchedMachine[] }> {
+    const sim = new SimProvider({ dataDir });
+    const machines: WatchedMachine[] = [0, 1, 2, 3].map((i) => ({ id: `${clusterId}-m${i}`, name: `${clusterId}-w-${i}`, pool: 'w', role: 'worker', phase: 'Running', createdAt: ago(3600) }));
+    for (const m of machines) await sim.ensureMachine({ machineId: m.id, clusterId, name: m.name, role: 'worker', pool: 'w', kubernetesVersion: '1.31.4' });
+    const target: HealthTarget = { cluster: cluster(health, { id: clusterId, provider: 'sim', apiEndpoint: null, nodePools: [{ name: 'w', count: 4 }] }), machines };
+    const statuses: ClusterHealthStatus[] = [];
+    const sm = {
+      healthTargets: async () => ({ items: [target], nextCursor: null }),
+      setHealthStatus: async (_id: string, status: ClusterHealthStatus) => { statuses.push(status); },
+    } as unknown as SmBootstrapClient;
+    const monitor = new HealthMonitor({ sm, remediations, intervalMs: 60_000, logger, leases: new ShardLeases(redis, `${prefix}${clusterId}`, 1, 10_000), ...(directory ? { providers: directory } : {}) });
+    return { monitor, statuses, machines };
+  }
+
+  it('reports a machine powered off out-of-band as unhealthy at once, and hands it to remediation once after the timeout', async () => {
+    const registry = new ProviderRegistry();
+    const sim = new SimProvider({ dataDir });
+    registry.register(sim, sim);
+    const { monitor, statuses, machines } = await watch('simc1', { unhealthyTimeoutSeconds: 1 }, new ProviderDirectory(registry, new Map(), {} as SmBootstrapClient));
+    await monitor.pass();
+    assert.equal(statuses.at(-1)?.state, 'Healthy', JSON.stringify(statuses.at(-1)));
+
+    // Someone else powers the machine off (another client of the same infrastructure).
+    await new SimProvider({ dataDir }).setPower('simc1', 'simc1-m2', 'off');
+    const offAt = Date.now();
+    await monitor.pass();
+    const unhealthy = statuses.at(-1)!;
+    assert.equal(unhealthy.state, 'Unhealthy');
+    assert.deepEqual(unhealthy.unhealthy.map((u) => u.name), ['simc1-w-2']);
+    assert.match(unhealthy.message, /simc1-w-2: node Ready=False for 0 s \(the sim provider reports it NotReady: machine powered off or not booted\)/);
+    assert.equal(await remediations.count(), 0, 'nothing is remediated before the timeout');
+    const since = Date.parse(unhealthy.unhealthy[0]!.since);
+    assert.ok(since >= offAt && since <= Date.now(), 'the episode starts at the look that saw it');
+
+    await sleep(1_200);
+    await monitor.pass();
+    await monitor.pass();
+    assert.equal(statuses.at(-1)?.state, 'Remediating');
+    const jobs = await remediations.getJobs(['waiting', 'delayed', 'active']);
+    const request = { clusterId: 'simc1', machineId: machines[2]!.id, machineName: 'simc1-w-2', since: new Date(since).toISOString() };
+    assert.deepEqual(jobs.map((j) => [j.id, j.data.machineName, j.data.since]), [[remediationJobId({ ...request, reason: '' }), 'simc1-w-2', request.since]], 'one remediation per episode, however many looks');
+
+    // Powered on again (as a reboot would), the node is Ready and the cluster Healthy.
+    await sim.setPower('simc1', 'simc1-m2', 'on');
+    await monitor.pass();
+    assert.equal(statuses.at(-1)?.state, 'Healthy', JSON.stringify(statuses.at(-1)));
+    await monitor.stop();
+  });
+
+  it('says Unknown, and remediates nothing, when the provider cannot be read or reads through a tenant API', async () => {
+    const { monitor, statuses } = await watch('simc2', { unhealthyTimeoutSeconds: 1 }, undefined);
+    await monitor.pass();
+    assert.equal(statuses.at(-1)?.state, 'Unknown');
+    assert.match(statuses.at(-1)!.message, /the sim provider did not answer: the cluster has no Kubernetes API, and this sddc reads no node status of provider sim itself/);
+    await monitor.stop();
+
+    // A provider whose nodes come from the tenant API would answer "no nodes" for a cluster without one.
+    const registry = new ProviderRegistry();
+    const sim = new SimProvider({ dataDir });
+    registry.register(sim, tenantNodeReader(sim, {} as SmBootstrapClient));
+    const directory = new ProviderDirectory(registry, new Map(), {} as SmBootstrapClient);
+    assert.equal(directory.machineNodes('sim'), undefined);
+    assert.equal(directory.machineNodes('vsphere'), undefined);
+    await new SimProvider({ dataDir }).setPower('simc2', 'simc2-m0', 'off');
+    const through = await watch('simc2', { unhealthyTimeoutSeconds: 1 }, directory);
+    await through.monitor.pass();
+    assert.equal(through.statuses.at(-1)?.state, 'Unknown');
+    assert.equal(await remediations.count(), 1, 'no remediation beyond the first test\'s');
+    await through.monitor.stop();
   });
 });

@@ -16,6 +16,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { CoordinationV1Api, CoreV1Api, type V1Lease, type V1Node } from '@kubernetes/client-node';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
   healthPolicyOf, maxUnhealthyCount, type Cluster, type ClusterHealthStatus, type UnhealthyNode,
 } from '@cx/api-schemas';
@@ -216,13 +217,38 @@ export interface HealthMonitorOptions {
   haSync?: HaConfigSync;
   /** The providers whose own NodeReader watches a cluster without a Kubernetes API (sim); see ProviderDirectory.machineNodes. */
   providers?: { machineNodes(name: string): NodeReader | undefined };
+  /** Where the pass metrics go (sddc's /metrics): whether the passes keep up with the interval. */
+  metrics?: Registry;
+}
+
+/** How a replica's passes keep up: each cluster is looked at once per pass, so a pass longer than the interval delays detection. */
+class PassMetrics {
+  readonly seconds: Histogram;
+  readonly last: Gauge;
+  readonly clusters: Gauge;
+  readonly nodes: Gauge;
+  readonly skipped: Counter;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.seconds = new Histogram({ name: 'cx_sddc_health_pass_seconds', help: 'Duration of one node health pass over the clusters of the shards this replica holds', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers });
+    this.last = new Gauge({ name: 'cx_sddc_health_last_pass_seconds', help: 'Duration of the last node health pass', registers });
+    this.clusters = new Gauge({ name: 'cx_sddc_health_watched_clusters', help: 'Clusters looked at in the last node health pass', registers });
+    this.nodes = new Gauge({ name: 'cx_sddc_health_watched_machines', help: 'Machines of the clusters looked at in the last node health pass', registers });
+    this.skipped = new Counter({ name: 'cx_sddc_health_skipped_passes_total', help: 'Passes not started because the previous one was still running (the interval is too short for the clusters held)', registers });
+  }
 }
 
 /** How long admin credentials for a tenant API are reused (sm signs them for an hour). */
 const CREDENTIALS_TTL_MS = 5 * 60_000;
 /** Clusters checked at once by one replica. */
 const CONCURRENCY = 16;
-/** A status that did not change is written again after this long, so `checkedAt` stays meaningful. */
+/**
+ * A status that did not change is written again after half to all of this, at random, so that
+ * `checkedAt` stays meaningful: clusters first seen in one pass (all of them, after a start) would
+ * otherwise all be written again in one pass, which then takes several times as long (1,000
+ * writes; 0.9 s → 5 s a pass for 1,000 clusters in bench/health-monitor.mjs).
+ */
 const STATUS_REFRESH_MS = 60_000;
 const TARGET_PAGE = 200;
 
@@ -230,15 +256,21 @@ export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private readonly credentials = new Map<string, { value: Promise<TenantAdminCredentials>; at: number }>();
-  private readonly reported = new Map<string, { key: string; at: number }>();
+  private readonly reported = new Map<string, { key: string; refreshAt: number }>();
   /** Clusters seen through their provider: when each NotReady node was first seen so (the provider gives no time). */
   private readonly notReadySince = new Map<string, ReadonlyMap<string, number>>();
+  private readonly metrics: PassMetrics | undefined;
 
-  constructor(private readonly options: HealthMonitorOptions) {}
+  constructor(private readonly options: HealthMonitorOptions) {
+    this.metrics = options.metrics ? new PassMetrics(options.metrics) : undefined;
+  }
 
   start(): void {
     this.timer = setInterval(() => {
-      if (this.running) return; // a slow pass is not stacked on
+      if (this.running) { // a slow pass is not stacked on
+        this.metrics?.skipped.inc();
+        return;
+      }
       this.running = this.pass().catch((error: unknown) => this.options.logger.warn({ err: error }, 'node health pass failed')).finally(() => { this.running = undefined; });
     }, this.options.intervalMs);
     this.timer.unref();
@@ -255,12 +287,17 @@ export class HealthMonitor {
     const { leases, sm } = this.options;
     const held = await leases.refresh(now);
     if (held.size === 0) return;
+    const started = performance.now();
     let cursor: string | undefined;
     const watched = new Set<string>();
+    let machines = 0;
     for (let page = 0; page < 10_000; page++) {
       const { items, nextCursor } = await sm.healthTargets(TARGET_PAGE, cursor);
       const mine = items.filter((t) => held.has(shardOf(t.cluster.id, leases.shards)));
-      for (const target of mine) watched.add(target.cluster.id);
+      for (const target of mine) {
+        watched.add(target.cluster.id);
+        machines += target.machines.length;
+      }
       for (let i = 0; i < mine.length; i += CONCURRENCY) {
         await Promise.all(mine.slice(i, i + CONCURRENCY).map((target) => this.check(target).catch((error: unknown) => {
           this.options.logger.warn({ err: error, clusterId: target.cluster.id }, 'node health check failed');
@@ -271,6 +308,11 @@ export class HealthMonitor {
     }
     // Clusters deleted, or now in another replica's shards, start afresh if they come back.
     for (const id of this.notReadySince.keys()) if (!watched.has(id)) this.notReadySince.delete(id);
+    const seconds = (performance.now() - started) / 1000;
+    this.metrics?.seconds.observe(seconds);
+    this.metrics?.last.set(seconds);
+    this.metrics?.clusters.set(watched.size);
+    this.metrics?.nodes.set(machines);
   }
 
   private async check(target: HealthTarget): Promise<void> {
@@ -299,11 +341,11 @@ export class HealthMonitor {
     const { status } = assessment;
     const key = JSON.stringify([status.state, status.unhealthy.map((u) => [u.name, u.reason.replace(/\d+ s\b/g, '')])]);
     const last = this.reported.get(cluster.id);
-    if (last && last.key === key && now - last.at < STATUS_REFRESH_MS) return;
+    if (last && last.key === key && now < last.refreshAt) return;
     await this.options.sm.setHealthStatus(cluster.id, status);
     // Only a change invalidates wfm's cached reads; a refresh of checkedAt alone may show late.
     if (last?.key !== key) await this.options.statusWritten?.();
-    this.reported.set(cluster.id, { key, at: now });
+    this.reported.set(cluster.id, { key, refreshAt: now + STATUS_REFRESH_MS * (0.5 + Math.random() / 2) });
   }
 
   /** The nodes and kubelet leases, through the cluster's Kubernetes API. */

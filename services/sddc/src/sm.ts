@@ -3,7 +3,7 @@
  * control plane, and short-lived admin credentials for work in the tenant API, so that secrets
  * never travel in job payloads.
  */
-import type { Cluster, ClusterHealthStatus, HaConfig, HaConfigStatus, Page, PairStatusView } from '@cx/api-schemas';
+import type { Cluster, ClusterHealthStatus, EtcdSnapshotInfo, HaConfig, HaConfigStatus, Page, PairStatusView } from '@cx/api-schemas';
 import type { BareMetalHost, HostClaim, HostInventory } from '@cx/providers-baremetal';
 import type { ClusterBootstrap, MachineSpec, ProviderCredential } from '@cx/sddc-contract';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
@@ -20,6 +20,11 @@ export interface PairTarget { id: string; spec: unknown; sides: Record<'a' | 'b'
 
 /** A short-lived cluster-admin certificate for the tenant API (signed by sm with the cluster CA). */
 export interface TenantAdminCredentials { apiEndpoint: string; caPem: string; certPem: string; keyPem: string }
+
+/** An etcd snapshot of up to etcd.maxSnapshotBytes crosses loopback or a LAN in seconds; this is for a loaded sm. */
+const TRANSFER_TIMEOUT_MS = 120_000;
+
+const etcdSnapshotPath = (clusterId: string, snapshotId: string): string => `/clusters/${encodeURIComponent(clusterId)}/etcd-snapshots/${encodeURIComponent(snapshotId)}`;
 
 export class SmBootstrapClient {
   constructor(private readonly baseUrl: string, private readonly serviceToken: string) {}
@@ -81,6 +86,34 @@ export class SmBootstrapClient {
       cleaning: async () => (await this.call<{ items: BareMetalHost[] }>('GET', '/host-cleaning')).items,
       cleaned: async (hostId) => { await this.call('POST', `/host-cleaning/${encodeURIComponent(hostId)}/done`); },
     };
+  }
+
+  /** Stores an etcd snapshot's bytes in sm (which seals them) as snapshot `snapshotId` of the workflow `upload.workflowId`. */
+  async uploadEtcdSnapshot(clusterId: string, snapshotId: string, upload: { workflowId: string; revision: number; sha256: string; etcdVersion: string }, data: Buffer): Promise<EtcdSnapshotInfo> {
+    const query = new URLSearchParams({ workflowId: upload.workflowId, revision: String(upload.revision), sha256: upload.sha256, etcdVersion: upload.etcdVersion });
+    const response = await this.transfer('PUT', `${etcdSnapshotPath(clusterId, snapshotId)}/data?${query}`, data);
+    return await response.json() as EtcdSnapshotInfo;
+  }
+
+  /** An etcd snapshot's bytes (opened by sm) and the SHA-256 sm recorded for them. */
+  async etcdSnapshotData(clusterId: string, snapshotId: string): Promise<{ data: Buffer; sha256: string }> {
+    const response = await this.transfer('GET', `${etcdSnapshotPath(clusterId, snapshotId)}/data`);
+    return { data: Buffer.from(await response.arrayBuffer()), sha256: response.headers.get('x-cx-sha256') ?? '' };
+  }
+
+  /** Raw bytes to or from sm, with time for tens of MiB (the JSON calls below keep 15 s). */
+  private async transfer(method: 'GET' | 'PUT', path: string, body?: Buffer): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}/internal/v1${path}`, {
+        method, headers: { authorization: `Bearer ${this.serviceToken}`, ...(body ? { 'content-type': 'application/octet-stream' } : {}) },
+        ...(body ? { body } : {}), signal: AbortSignal.timeout(TRANSFER_TIMEOUT_MS),
+      });
+    } catch (error) {
+      throw new DependencyUnavailableError(`sm is unreachable at ${this.baseUrl} (${(error as Error).message}); check sm.url (CX_SM_URL)`, { cause: error });
+    }
+    if (!response.ok) throw fromProblem(await response.json().catch(() => ({})) as Partial<Problem>, response.status);
+    return response;
   }
 
   private async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {

@@ -12,6 +12,8 @@ import { openDatabase } from './db.js';
 import { checkLdapConfig, LdapDirectory } from './ldap.js';
 import { checkOidcConfig, OidcSignOn } from './oidc.js';
 import { ClusterAddons } from './addons.js';
+import { ClusterTemplates } from './templates.js';
+import { EtcdSnapshots } from './etcd-snapshots.js';
 import { HaConfigs } from './ha-configs.js';
 import { Pairs } from './pairs.js';
 import { Hosts } from './hosts.js';
@@ -71,7 +73,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
     readiness: { database: async () => { await db.raw('select 1'); } },
   });
   await app.register(async (scope) => smRoutes(scope, {
-    store, auth, access, accounts, resources, throttle, oidc, tenants, hosts: new Hosts(db, box), ipPools: new IpPools(db), haConfigs: new HaConfigs(db), pairs: new Pairs(db, box), addons: new ClusterAddons(db, box), ldapEnabled: ldap !== null, serviceToken: config.serviceToken!,
+    store, auth, access, accounts, resources, throttle, oidc, tenants, hosts: new Hosts(db, box), ipPools: new IpPools(db), haConfigs: new HaConfigs(db), pairs: new Pairs(db, box), addons: new ClusterAddons(db, box), templates: new ClusterTemplates(db, box), etcdSnapshots: new EtcdSnapshots(db, box, config.etcd.maxSnapshotBytes), ldapEnabled: ldap !== null, serviceToken: config.serviceToken!,
   }), { prefix: '/internal/v1' });
   app.addHook('onClose', async () => { await db.destroy(); });
   return { app, db, store };

@@ -10,6 +10,8 @@ import {
 } from '@cx/api-schemas';
 import type { MachineSpec } from '@cx/sddc-contract';
 import { addonRoutes, type ClusterAddons } from './addons.js';
+import { templateRoutes, type ClusterTemplates, type TemplateUse } from './templates.js';
+import { etcdSnapshotRoutes, type EtcdSnapshots } from './etcd-snapshots.js';
 import type { HaConfigs } from './ha-configs.js';
 import type { Hosts } from './hosts.js';
 import type { IpPools } from './ip-pools.js';
@@ -26,6 +28,8 @@ export interface SmRouteDeps extends IdentityRouteDeps {
   haConfigs: HaConfigs;
   pairs: Pairs;
   addons: ClusterAddons;
+  templates: ClusterTemplates;
+  etcdSnapshots: EtcdSnapshots;
   serviceToken: string;
 }
 
@@ -54,6 +58,9 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
   await identityRoutes(app, deps);
   await pairRoutes(app, deps);
   await addonRoutes(app, deps);
+  await templateRoutes(app, deps);
+  // In a scope of their own: their octet-stream parser and size limit are theirs only.
+  await app.register(async (scope) => etcdSnapshotRoutes(scope, deps));
 
   app.get<{ Querystring: { limit: number; cursor?: string; userId?: string } }>('/clusters', {
     schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string' }, userId: { type: 'string' } } } },
@@ -61,10 +68,19 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     const { limit, cursor, userId } = request.query;
     return store.listClusters(limit, cursor, userId === undefined ? { all: true } : await deps.access.visibility(await deps.access.subject(userId)));
   });
-  app.post<{ Body: { request: ClusterCreateRequest; start: StartRequest } }>('/clusters', {
-    schema: { body: { type: 'object', required: ['request', 'start'], properties: { request: clusterCreateRequestSchema, start: startSchema } } },
+  app.post<{ Body: { request: ClusterCreateRequest; start: StartRequest; template?: TemplateUse } }>('/clusters', {
+    schema: {
+      body: {
+        type: 'object', required: ['request', 'start'],
+        properties: {
+          request: clusterCreateRequestSchema, start: startSchema,
+          // The template wfm completed the request with: its version, and its addons for the create workflow to install.
+          template: { type: 'object', required: ['id', 'version', 'addons'], properties: { id: { type: 'string', maxLength: 64 }, version: { type: 'integer' }, addons: { type: 'array', maxItems: 64 } } },
+        },
+      },
+    },
   }, async (request, reply) => {
-    const { request: cluster, start } = request.body;
+    const { request: cluster, start, template } = request.body;
     const vipPool = cluster.controlPlane.vipPool;
     const accepted = await store.createCluster(cluster, start, vipPool === undefined ? undefined : async (trx, clusterId) => {
       try {
@@ -73,7 +89,7 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
         if (error instanceof NotFoundError) throw new InputError(error.message, [{ field: 'body.controlPlane.vipPool', message: 'is not an IP pool' }]);
         throw error;
       }
-    });
+    }, template && (async (trx, clusterId) => deps.templates.useFor(trx, clusterId, template, start.actor, deps.addons)));
     if (accepted.replayed) void reply.header('idempotent-replayed', 'true');
     return reply.code(accepted.status).send(accepted.body);
   });

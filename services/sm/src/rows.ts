@@ -2,11 +2,11 @@
 import type { Knex } from 'knex';
 import { withDatabase } from './db.js';
 import { InputError } from '@cx/errors';
-import { healthPolicyOf, type Cluster, type ClusterCreateRequest, type ClusterHealthStatus, type MachineCondition, type ClusterStatus, type Node, type Workflow, type WorkflowStatus, type WorkflowStep, type StepStatus } from '@cx/api-schemas';
+import { healthPolicyOf, type Cluster, type ClusterCreateRequest, type ClusterHealthStatus, type ClusterTemplateRef, type MachineCondition, type ClusterStatus, type Node, type Workflow, type WorkflowStatus, type WorkflowStep, type StepStatus } from '@cx/api-schemas';
 
 export interface ClusterRow {
   id: string; name: string; provider: string; kubernetes_version: string; status: ClusterStatus; status_message: string | null;
-  spec: string; active_run_id: string | null; resource_group_id?: string | null; api_endpoint?: string | null; health_status?: string | null; api_vip?: string | null; created_by: string; created_at: string; updated_at: string; version: number;
+  spec: string; active_run_id: string | null; resource_group_id?: string | null; api_endpoint?: string | null; health_status?: string | null; api_vip?: string | null; template?: string | null; created_by: string; created_at: string; updated_at: string; version: number;
 }
 
 export interface MachineRow {
@@ -39,6 +39,7 @@ export function toCluster(row: ClusterRow): Cluster {
     statusMessage: row.status_message, controlPlane: spec.controlPlane, nodePools: spec.nodePools, activeWorkflowId: row.active_run_id, resourceGroupId: row.resource_group_id ?? null, apiEndpoint: row.api_endpoint ?? null,
     // The control-plane pool has no health overrides of its own: the cluster's policy applies.
     apiVip: row.api_vip ?? null, health: healthPolicyOf(spec, 'control-plane'), healthStatus: row.health_status ? JSON.parse(row.health_status) as ClusterHealthStatus : null,
+    template: row.template ? JSON.parse(row.template) as ClusterTemplateRef : null,
     createdBy: row.created_by, createdAt: row.created_at, updatedAt: row.updated_at,
   };
 }

@@ -61,6 +61,9 @@ export const SEALED_COLUMNS: ReadonlyArray<{ table: string; key: string; column:
   { table: 'hosts', key: 'id', column: 'bmc_secret' },
   { table: 'pairs', key: 'id', column: 'agent_token' },
   { table: 'cluster_addons', key: 'id', column: 'secret' },
+  { table: 'cluster_templates', key: 'id', column: 'secret' },
+  // The data key of each etcd snapshot; the snapshot's chunks are sealed under it (etcd-snapshots.ts).
+  { table: 'etcd_snapshots', key: 'id', column: 'sealed_key' },
 ];
 
 /**

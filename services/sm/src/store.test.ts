@@ -69,8 +69,14 @@ for (const target of testDatabases) {
       const id = accepted.body.cluster.id;
       assert.deepEqual(accepted.body.cluster.health, { unhealthyTimeoutSeconds: 20, startupTimeoutSeconds: 1200, remediation: 'replace', fencing: 'provider', maxUnhealthy: 1 });
       const watched = async (): Promise<string[]> => (await store.listHealthTargets(500, undefined)).items.map((t) => t.cluster.id);
-      assert.ok(!(await watched()).includes(id), 'a cluster without an API endpoint is not watched');
-      await db('clusters').where({ id }).update({ api_endpoint: 'https://127.0.0.1:6443', status: 'Ready' });
+      assert.ok(!(await watched()).includes(id), 'a cluster being created is not watched');
+      const apiLess = (await store.createCluster({ ...request('api-less'), provider: 'vsphere' }, start())).body.cluster.id;
+      await db('clusters').whereIn('id', [id, apiLess]).update({ status: 'Ready' });
+      assert.ok((await watched()).includes(id), 'a sim cluster is watched through its provider, without an API endpoint');
+      assert.ok(!(await watched()).includes(apiLess), 'a cluster of another provider is watched only through its API');
+      await db('clusters').where({ id: apiLess }).update({ api_endpoint: 'https://127.0.0.1:6444' });
+      assert.ok((await watched()).includes(apiLess));
+      await db('clusters').where({ id }).update({ api_endpoint: 'https://127.0.0.1:6443' });
       await db('machines').insert({ id: `${id.slice(0, 30)}-m0`, cluster_id: id, pool: 'workers', name: 'watched-workers-0', role: 'worker', kubernetes_version: '1.31.4', phase: 'Running', node_status: 'Ready', created_at: '2026-11-23T00:00:00.000Z', updated_at: '2026-11-23T00:00:00.000Z', version: 1 });
       const target = (await store.listHealthTargets(500, undefined)).items.find((t) => t.cluster.id === id);
       assert.deepEqual(target?.machines.map((m) => [m.name, m.createdAt]), [['watched-workers-0', '2026-11-23T00:00:00.000Z']]);

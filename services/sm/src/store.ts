@@ -106,11 +106,13 @@ export class StateStore {
   }
 
   /**
-   * One page of what the node health monitor watches: clusters whose Kubernetes API is up and that
-   * are not being created or deleted, each with its machines.
+   * One page of what the node health monitor watches: clusters that are not being created or
+   * deleted, each with its machines; those whose Kubernetes API is up, and `sim` clusters, which
+   * have none and whose provider reports their nodes itself. Other providers' nodes are read
+   * through the API, so a cluster of theirs without one cannot be watched.
    */
   async listHealthTargets(limit: number, cursor: string | undefined): Promise<Page<{ cluster: Cluster; machines: Machine[] }>> {
-    const query = this.db('clusters').whereNotNull('api_endpoint').whereIn('status', ['Ready', 'Updating']);
+    const query = this.db('clusters').where((q) => { void q.whereNotNull('api_endpoint').orWhere('provider', 'sim'); }).whereIn('status', ['Ready', 'Updating']);
     const { rows, nextCursor } = await keysetPage<ClusterRow>(query, limit, cursor);
     const ids = rows.map((r) => r.id);
     const machineRows = ids.length > 0 ? await withDatabase(() => this.db<MachineRow>('machines').whereIn('cluster_id', ids).orderBy('name')) as MachineRow[] : [];
@@ -142,9 +144,13 @@ export class StateStore {
 
   /**
    * Creates the cluster, its pools and its create workflow in one transaction; `allocateVip`
-   * (given when the request names controlPlane.vipPool) allocates its control-plane VIP in it.
+   * (given when the request names controlPlane.vipPool) allocates its control-plane VIP in it, and
+   * `within` records more with them (the template the cluster comes from, and its addons).
    */
-  async createCluster(request: ClusterCreateRequest, start: StartRequest, allocateVip?: (trx: Knex.Transaction, clusterId: string) => Promise<string>): Promise<Accepted> {
+  async createCluster(
+    request: ClusterCreateRequest, start: StartRequest, allocateVip?: (trx: Knex.Transaction, clusterId: string) => Promise<string>,
+    within?: (trx: Knex.Transaction, clusterId: string) => Promise<void>,
+  ): Promise<Accepted> {
     const pki = await this.tenants.generate(request.name);
     return this.idempotent(start, async (trx) => {
       const now = nowIso();
@@ -174,6 +180,7 @@ export class StateStore {
       if (allocateVip) await trx('clusters').where({ id: clusterId }).update({ api_vip: await allocateVip(trx, clusterId) });
       await this.tenants.store(trx, clusterId, pki);
       await this.insertRun(trx, runId, clusterId, start, now);
+      if (within) await within(trx, clusterId);
       return { cluster: toCluster(await this.clusterRow(trx, clusterId)), workflow: { id: runId, status: 'Pending' } };
     });
   }
@@ -493,6 +500,8 @@ export class StateStore {
         return;
       case 'deleteCluster':
         await trx('cluster_addons').where({ cluster_id: clusterId }).delete();
+        await trx('etcd_snapshot_chunks').whereIn('snapshot_id', trx('etcd_snapshots').where({ cluster_id: clusterId }).select('id')).delete();
+        await trx('etcd_snapshots').where({ cluster_id: clusterId }).delete();
         await trx('grants').where({ object_kind: 'cluster', object_id: clusterId }).delete();
         await trx('ha_configs').where({ cluster_id: clusterId }).delete();
         await trx('ip_allocations').where({ cluster_id: clusterId }).delete(); // its control-plane VIP

@@ -14,7 +14,7 @@ import { InfrastructureChecks } from './infrastructure.js';
 import { ClusterReadCache } from './read-cache.js';
 import { publicRoutes } from './routes.js';
 import { SmClient } from './sm-client.js';
-import { createClusterWorkflow } from './workflows/cluster-create.js';
+import { createClusterWithTemplateAddons } from './workflows/template-addons.js';
 import { deleteClusterWorkflow } from './workflows/cluster-delete.js';
 import { scalePoolWorkflow } from './workflows/cluster-scale.js';
 import { upgradeClusterWorkflow } from './workflows/cluster-upgrade.js';
@@ -22,6 +22,7 @@ import { rotateCaWorkflow } from './workflows/cluster-rotate-ca.js';
 import { applyHaConfigWorkflow, removeHaConfigWorkflow } from './workflows/ha-config.js';
 import { remediateNodeWorkflow } from './workflows/node-remediate.js';
 import { addonWorkflows } from './workflows/addon.js';
+import { etcdWorkflows } from './workflows/etcd.js';
 import { EgressPolicy } from '@cx/k8s';
 import { remediationWorker } from './remediation.js';
 import { haConfigSyncWorker } from './ha-config-sync.js';
@@ -58,7 +59,8 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   });
   const reads = new ClusterReadCache(requestConnection, clusterReadVersionKey(config.redis.prefix), logger);
   sm.onClusterChange(() => reads.bump());
-  engine.register(createClusterWorkflow);
+  // cluster.create, with the steps that install a cluster template's addons before mark-ready.
+  engine.register(createClusterWithTemplateAddons(config.serviceToken));
   engine.register(deleteClusterWorkflow);
   engine.register(scalePoolWorkflow);
   engine.register(upgradeClusterWorkflow);
@@ -69,6 +71,9 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   const addonFlows = addonWorkflows(config.serviceToken);
   engine.register(addonFlows.install);
   engine.register(addonFlows.remove);
+  const etcdFlows = etcdWorkflows(config.etcd.maxSnapshotBytes);
+  engine.register(etcdFlows.snapshot);
+  engine.register(etcdFlows.restore);
   const remediations = remediationWorker({ connection: workerConnection, prefix: config.redis.prefix, engine, sm, logger });
   const haSyncs = haConfigSyncWorker({ connection: workerConnection, prefix: config.redis.prefix, engine, sm, logger });
 

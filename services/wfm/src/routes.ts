@@ -1,19 +1,21 @@
 /** The public API, `/api/v1` (DESIGN.md section 2). */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  clusterAcceptedSchema, clusterCreateRequestSchema, clusterSchema, idParamsSchema, listQuerySchema, listSchema,
+  clusterAcceptedSchema, clusterCreateBodySchema, clusterSchema, idParamsSchema, listQuerySchema, listSchema,
   MAX_POOL_COUNT, nodeSchema, problemSchema, providerSchema, workflowSchema,
-  KUBERNETES_VERSION, type AccessObject, type Cluster, type ClusterCreateRequest, type ProviderInfo,
+  KUBERNETES_VERSION, type AccessObject, type Cluster, type ClusterCreateBody, type ClusterCreateRequest, type ProviderInfo,
 } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
 import type { EgressPolicy } from '@cx/k8s';
 import { onParam, type AccessGuard } from './auth.js';
 import { problemResponses as errors, sendJson } from './http.js';
 import { addonRoutes } from './addon-routes.js';
+import { etcdRoutes } from './etcd-routes.js';
 import { haConfigRoutes } from './ha-config-routes.js';
 import { identityRoutes } from './identity-routes.js';
 import { infrastructureRoutes } from './infrastructure-routes.js';
 import { pairRoutes } from './pair-routes.js';
+import { completeClusterRequest, createClusterStart, templateRoutes, templateUse } from './template-routes.js';
 import type { InfrastructureChecks } from './infrastructure.js';
 import type { ClusterReadCache } from './read-cache.js';
 import type { WorkflowEngine } from './engine.js';
@@ -72,7 +74,9 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
   await infrastructureRoutes(app, { sm, infrastructure: deps.infrastructure });
   await haConfigRoutes(app, { sm, engine, assertQueueUp: deps.assertQueueUp });
   await addonRoutes(app, { sm, engine, egress: deps.egress, assertQueueUp: deps.assertQueueUp });
+  await templateRoutes(app, { sm, egress: deps.egress });
   await pairRoutes(app, { sm, guard: deps.guard, providers: deps.providers });
+  await etcdRoutes(app, { sm, engine, providers: deps.providers, assertQueueUp: deps.assertQueueUp });
 
   app.get('/providers', {
     config: { access: 'authenticated' },
@@ -87,19 +91,21 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     return sendJson(reply, await deps.reads.read(`${request.user!.id} list ${limit} ${cursor ?? ''}`, () => sm.listClustersJson(limit, cursor, request.user!.id)));
   });
 
-  app.post<{ Body: ClusterCreateRequest }>('/clusters', {
-    // Operator on the resource group it goes into, or globally when it goes into none.
+  app.post<{ Body: ClusterCreateBody }>('/clusters', {
+    // Operator on the resource group it goes into, or globally when it goes into none (a template never sets it).
     config: { access: { role: 'operator', object: (request) => resourceGroupOf(request.body) } },
     schema: {
-      tags: ['clusters'], summary: 'Create a cluster (runs the create workflow)', headers: idempotencyHeaders, body: clusterCreateRequestSchema,
+      tags: ['clusters'], summary: 'Create a cluster, from scratch or from a cluster template (runs the create workflow)', headers: idempotencyHeaders, body: clusterCreateBodySchema,
+      description: 'With `template`, the template completes the request and its addons are installed before the cluster is Ready. Refused with nothing stored: a template that does not exist (404, field body.template), a completed request that is invalid (400, as any request), a template addon the provider cannot serve (400, field body.template).',
       response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } },
     },
   }, async (request, reply) => {
-    const body = request.body;
+    const { request: body, template } = await completeClusterRequest(request, sm);
     const provider = await checkClusterRequest(body, await deps.providers());
+    const use = template && await templateUse(template, body, deps.egress);
     await deps.infrastructure.checkPlacement(body, provider);
     deps.assertQueueUp();
-    const accepted = await sm.createCluster(body, startRequest(request, engine.definition(CREATE_CLUSTER), 'Provisioning', {}));
+    const accepted = await sm.createCluster(body, createClusterStart(request, engine.definition(CREATE_CLUSTER), use), use);
     return acceptWorkflow(reply, engine, accepted);
   });
 

@@ -8,6 +8,9 @@ import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/error
 
 export type ClusterStatus = Cluster['status'];
 
+/** A cluster template used by a cluster create: which version, and its addons as the create workflow installs them. */
+export interface TemplateUse { id: string; version: number; addons: Array<{ name: string; version: string; settings: Record<string, unknown>; secrets: Record<string, unknown> }> }
+
 export interface WorkflowStart {
   workflow: string;
   version: number;
@@ -131,6 +134,14 @@ export class SmClient {
   async removeAddon(clusterId: string, name: string, start: StartRequest): Promise<Accepted> {
     return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/addons/${encodeURIComponent(name)}/remove`, { start }));
   }
+  /** Starts the workflow that takes an etcd snapshot of the cluster; sm answers the snapshot's id with it. */
+  async startEtcdSnapshot(clusterId: string, start: StartRequest): Promise<Accepted> {
+    return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/etcd-snapshots`, { start }));
+  }
+  /** Starts the restore of one of the cluster's etcd snapshots (404 for any other), in one transaction. */
+  async startEtcdRestore(clusterId: string, snapshotId: string, start: StartRequest): Promise<Accepted> {
+    return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/etcd-snapshots/${encodeURIComponent(snapshotId)}/restore`, { start }));
+  }
   credential(idOrName: string): Promise<Credential> {
     return this.call('GET', `/credentials/${encodeURIComponent(idOrName)}`);
   }
@@ -141,8 +152,9 @@ export class SmClient {
   getClusterJson(id: string): Promise<string> {
     return this.text('GET', `/clusters/${encodeURIComponent(id)}`);
   }
-  async createCluster(request: ClusterCreateRequest, start: StartRequest): Promise<Accepted> {
-    return this.changing(this.callAccepted('POST', '/clusters', { request, start }));
+  /** `template`: the cluster template the request was completed with, at that version, and its addons (checked, secrets split off) for the create workflow to install. */
+  async createCluster(request: ClusterCreateRequest, start: StartRequest, template?: TemplateUse): Promise<Accepted> {
+    return this.changing(this.callAccepted('POST', '/clusters', { request, start, ...(template ? { template } : {}) }));
   }
   async scalePool(clusterId: string, pool: string, count: number, start: StartRequest): Promise<Accepted> {
     return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/pools/${encodeURIComponent(pool)}/scale`, { count, start }));

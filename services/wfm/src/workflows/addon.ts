@@ -13,25 +13,30 @@ export const INSTALL_ADDON = 'addon.install';
 export const REMOVE_ADDON = 'addon.remove';
 
 /** How often an install or removal looks at the addon's objects again. */
-const STATUS_POLL_MS = 2_000;
+export const STATUS_POLL_MS = 2_000;
 export const DEFAULT_READY_TIMEOUT_SECONDS = 600;
 /** Deleting objects takes finalizers and a namespace's content; past this something holds them. */
 const REMOVE_TIMEOUT_MS = 300_000;
 
-interface WorkloadStatus { kind: string; namespace: string; name: string; ready: boolean; readyReplicas: number; desired: number }
-interface StatusAnswer { workloads: WorkloadStatus[]; missing: string[]; remaining: string[] }
+export interface WorkloadStatus { kind: string; namespace: string; name: string; ready: boolean; readyReplicas: number; desired: number }
+export interface StatusAnswer { workloads: WorkloadStatus[]; missing: string[]; remaining: string[] }
 
 async function payload(ctx: StepContext, serviceToken: string): Promise<AddonPayload> {
-  const addon = await ctx.sm.revealAddon(ctx.cluster.id, ctx.run.input['addon'] as string);
+  return addonPayload(ctx, ctx.run.input['addon'] as string, serviceToken);
+}
+
+/** What sddc applies for one addon of the step's cluster: as sm recorded it, settings sealed for transit (also for cluster.create's template addons). */
+export async function addonPayload(ctx: StepContext, addonName: string, serviceToken: string): Promise<AddonPayload> {
+  const addon = await ctx.sm.revealAddon(ctx.cluster.id, addonName);
   const { id, name, provider, kubernetesVersion } = ctx.cluster;
   return { name: addon.name, version: addon.version, sealedSettings: sealForTransit(addon.settings, serviceToken), cluster: { id, name, provider, kubernetesVersion } };
 }
 
-function waitedMs(ctx: StepContext): number {
+export function waitedMs(ctx: StepContext): number {
   return Date.now() - (Date.parse(ctx.run.steps[ctx.run.currentStep]?.startedAt ?? '') || Date.now());
 }
 
-const describe = (w: WorkloadStatus): string => `${w.kind} ${w.namespace}/${w.name} ${w.readyReplicas}/${w.desired} ready`;
+export const describe = (w: WorkloadStatus): string => `${w.kind} ${w.namespace}/${w.name} ${w.readyReplicas}/${w.desired} ready`;
 
 /** The workflows, with the service token their payloads are sealed under. */
 export function addonWorkflows(serviceToken: string): { install: WorkflowDefinition; remove: WorkflowDefinition } {

@@ -73,6 +73,8 @@ export const remediateNodeWorkflow: WorkflowDefinition = {
         const { cluster } = ctx;
         const machine = target(ctx);
         if (!machine) return done({ skipped: 'the machine no longer exists' });
+        // A sim cluster has no Kubernetes API, hence no pods to move: the fence was all there is to do.
+        if (!cluster.apiEndpoint) return done({ skipped: `provider ${cluster.provider} runs no Kubernetes API` });
         const marked = await ctx.operation<{ outOfService: boolean; podsDeleted: string[] }>('taint', { op: 'mark-out-of-service', provider: cluster.provider, clusterId: cluster.id, nodeName: machine.name, outOfService: true });
         if (marked.state === 'pending') return wait(POLL_MS, `tainting ${machine.name} out of service`);
         if (marked.state === 'failed') throw marked.error;
@@ -112,7 +114,7 @@ export const remediateNodeWorkflow: WorkflowDefinition = {
       async run(ctx) {
         const { cluster } = ctx;
         const machine = target(ctx);
-        if (!machine || healthPolicyOf(cluster, machine.pool).remediation === 'none') return done({ skipped: true });
+        if (!machine || healthPolicyOf(cluster, machine.pool).remediation === 'none' || !cluster.apiEndpoint) return done({ skipped: true });
         const cleared = await ctx.operation('untaint', { op: 'mark-out-of-service', provider: cluster.provider, clusterId: cluster.id, nodeName: machine.name, outOfService: false });
         if (cleared.state === 'pending') return wait(POLL_MS, `clearing the out-of-service taint of ${machine.name}`);
         if (cleared.state === 'failed') throw cleared.error;
