@@ -159,6 +159,7 @@ describe('authorization matrix', () => {
     'PATCH /api/v1/clusters/{id}/nodepools/{pool}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/workers`, body: INVALID }) },
     'POST /api/v1/clusters/{id}/upgrade': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/upgrade`, body: INVALID }) },
     'POST /api/v1/clusters/{id}/rotate-ca': { minimum: 'admin', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}/rotate-ca` }) },
+    'POST /api/v1/clusters/{id}/rotate-certificates': { minimum: 'admin', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}/rotate-certificates` }) },
     'GET /api/v1/ha-configs': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/ha-configs?clusterId=${kwokClusterId}` }) },
     'POST /api/v1/ha-configs': { minimum: 'operator', scope: 'object', call: async () => ({ path: '/api/v1/ha-configs', body: { ...INVALID, clusterId: kwokClusterId } }) },
     'GET /api/v1/ha-configs/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/ha-configs/${haConfigId}` }) },

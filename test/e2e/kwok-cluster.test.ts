@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Api, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
@@ -233,6 +234,27 @@ describe('a cluster on the kwok runtime', () => {
     await assert.rejects(kubectlAs(before, 'get', 'nodes'), 'a kubeconfig of the old CA is refused');
     const after = await kubeconfigOf(admin);
     assert.match((await kubectlAs(after, 'get', 'nodes', '-o', 'name')).stdout, /node\/kw-cp-0/);
+  });
+
+  it('rotates the serving and client certificates under the same CA: the API serves a new certificate, kubeconfigs keep working', async () => {
+    const kubeconfig = await kubeconfigOf(admin);
+    const server = new URL(/server: (\S+)/.exec(readFileSync(kubeconfig, 'utf8'))![1]!);
+    /** The serial number of the certificate the tenant API serves now. */
+    const servingSerial = (): Promise<string> => new Promise((resolve, reject) => {
+      const socket = connect({ host: server.hostname, port: Number(server.port), rejectUnauthorized: false }, () => {
+        resolve(socket.getPeerCertificate().serialNumber);
+        socket.end();
+      });
+      socket.on('error', reject);
+    });
+    const before = await servingSerial();
+    const rotation = await admin.call('POST', `/api/v1/clusters/${clusterId}/rotate-certificates`);
+    assert.equal(rotation.status, 202, JSON.stringify(rotation.body));
+    const run = await admin.waitForWorkflow(rotation.body.workflow.id, ['Succeeded', 'Failed'], 120_000);
+    assert.equal(run.status, 'Succeeded', JSON.stringify(run.steps));
+    assert.deepEqual(run.steps.map((s: { name: string }) => s.name), ['issue-certificates', 'roll-control-plane', 'mark-ready']);
+    assert.notEqual(await servingSerial(), before, 'the API serves a newly issued certificate');
+    assert.match((await kubectlAs(kubeconfig, 'get', 'nodes', '-o', 'name')).stdout, /node\/kw-cp-0/, 'a kubeconfig fetched before still works: the CA did not change');
   });
 
   it('brings a crashed tenant kube-apiserver back when a workflow needs it', async () => {

@@ -460,8 +460,12 @@ function pemBundle(pems: string[]): string {
   return pems.map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)).join('');
 }
 
+/** What the issued certificates depend on: the CAs, and the generation cx bumps to have them issued again. */
 function fingerprint(bootstrap: ClusterBootstrap): string {
-  return createHash('sha256').update(bootstrap.pki.ca.certPem).update(bootstrap.trustedCaPems.join('')).digest('hex').slice(0, 16);
+  const hash = createHash('sha256').update(bootstrap.pki.ca.certPem).update(bootstrap.trustedCaPems.join(''));
+  // Generation 0 adds nothing, so that control planes made before it existed keep their fingerprint.
+  if (bootstrap.certificateGeneration) hash.update(`generation ${bootstrap.certificateGeneration}`);
+  return hash.digest('hex').slice(0, 16);
 }
 
 /** Every kwok Stage manifest of the profile (node initialize / heartbeat with lease, pod ready / complete / delete). */

@@ -57,6 +57,11 @@ export interface ClusterBootstrap {
   };
   /** CAs whose client certificates the API accepts: the cluster CA, and during a CA rotation the previous one. */
   trustedCaPems: string[];
+  /**
+   * Bumped each time cx rotates the cluster's serving and client certificates (not the CAs): a
+   * provider that issues them re-issues them when it changes (since 1.5.0; absent: 0).
+   */
+  certificateGeneration?: number;
   /** The control plane's size and, when the cluster has one, its VIP (since 1.3.0) and what keeps it (since 1.4.0; absent: keepalived). */
   controlPlane?: { count: number; vip?: string; vipInterface?: string; vipManager?: 'keepalived' | 'kube-vip' };
 }

@@ -54,6 +54,7 @@ export type StepEffect =
   | { kind: 'setClusterVersion'; kubernetesVersion: string }
   | { kind: 'beginCaRotation' }
   | { kind: 'finishCaRotation' }
+  | { kind: 'rotateCertificates' }
   | { kind: 'deleteHaConfig'; id: string }
   /** The nodes an apply of the ha-config configured (what its health monitor compares with). */
   | { kind: 'setHaConfigApplied'; id: string; nodes: Array<{ name: string; address: string }>; workflowId: string }
@@ -482,6 +483,9 @@ export class StateStore {
       }
       case 'finishCaRotation':
         await this.tenants.finishCaRotation(trx, clusterId);
+        return;
+      case 'rotateCertificates':
+        await this.tenants.rotateLeafCertificates(trx, clusterId);
         return;
       case 'setClusterEndpoint':
         await trx('clusters').where({ id: clusterId }).update({ api_endpoint: effect.apiEndpoint, updated_at: now, version: trx.raw('version + 1') });

@@ -23,9 +23,9 @@ export const ROLE_GROUP: Record<Role, string> = { viewer: 'cx:viewer', operator:
 
 export interface TenantAdminCredentials { apiEndpoint: string; caPem: string; certPem: string; keyPem: string }
 /** The PKI as sm keeps it: during a CA rotation the previous CA is still trusted. */
-export interface StoredPki extends ClusterPki { previousCa?: KeyPairPem }
+export interface StoredPki extends ClusterPki { previousCa?: KeyPairPem; leafGeneration?: number }
 export interface ClusterBootstrap {
-  clusterName: string; kubernetesVersion: string; pki: ClusterPki; trustedCaPems: string[];
+  clusterName: string; kubernetesVersion: string; pki: ClusterPki; trustedCaPems: string[]; certificateGeneration: number;
   controlPlane: { count: number; vip?: string; vipInterface?: string; vipManager?: 'keepalived' | 'kube-vip' };
 }
 
@@ -53,6 +53,12 @@ export class TenantCredentials {
     await this.write(trx, clusterId, next);
   }
 
+  /** The serving and client certificates of the control plane are to be issued again (the CAs stay). */
+  async rotateLeafCertificates(trx: Knex.Transaction, clusterId: string): Promise<void> {
+    const pki = await this.read(trx, clusterId);
+    await this.write(trx, clusterId, { ...pki, leafGeneration: (pki.leafGeneration ?? 0) + 1 });
+  }
+
   /** Phase two: the previous CA is no longer trusted; what it signed stops working. */
   async finishCaRotation(trx: Knex.Transaction, clusterId: string): Promise<void> {
     const { previousCa: _dropped, ...pki } = await this.read(trx, clusterId);
@@ -62,10 +68,11 @@ export class TenantCredentials {
   /** The PKI and identity a provider needs to bring up the cluster's control plane. */
   async bootstrap(clusterId: string): Promise<ClusterBootstrap> {
     const cluster = await this.cluster(clusterId);
-    const { previousCa, ...pki } = await this.read(this.db, clusterId);
+    const { previousCa, leafGeneration, ...pki } = await this.read(this.db, clusterId);
     const { controlPlane } = JSON.parse(cluster.spec) as ClusterCreateRequest;
     return {
       clusterName: cluster.name, kubernetesVersion: cluster.kubernetes_version, pki, trustedCaPems: [pki.ca.certPem, ...(previousCa ? [previousCa.certPem] : [])],
+      certificateGeneration: leafGeneration ?? 0,
       controlPlane: { count: controlPlane.count, ...(cluster.api_vip ? { vip: cluster.api_vip, vipInterface: controlPlane.vipInterface ?? 'eth0', vipManager: controlPlane.vipManager ?? 'keepalived' } : {}) },
     };
   }

@@ -25,7 +25,7 @@ import { CREATE_CLUSTER } from './workflows/cluster-create.js';
 import { DELETE_CLUSTER } from './workflows/cluster-delete.js';
 import { SCALE_POOL } from './workflows/cluster-scale.js';
 import { UPGRADE_CLUSTER } from './workflows/cluster-upgrade.js';
-import { ROTATE_CA } from './workflows/cluster-rotate-ca.js';
+import { CERTIFICATE_ROTATING_PROVIDERS, ROTATE_CA, ROTATE_CERTIFICATES } from './workflows/cluster-rotate-ca.js';
 
 export interface PublicRouteDeps {
   sm: SmClient;
@@ -166,6 +166,24 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     checkUpgrade(cluster, request.body.kubernetesVersion, await deps.providers());
     deps.assertQueueUp();
     const accepted = await sm.startClusterWorkflow(request.params.id, startRequest(request, engine.definition(UPGRADE_CLUSTER), 'Updating', { ...request.body, from: cluster.kubernetesVersion }));
+    return acceptWorkflow(reply, engine, accepted);
+  });
+
+  app.post<{ Params: { id: string } }>('/clusters/:id/rotate-certificates', {
+    config: { access: onParam('admin', 'cluster') },
+    schema: {
+      tags: ['clusters'], headers: idempotencyHeaders, params: idParamsSchema,
+      summary: 'Issue the control plane\'s serving and client certificates again under the same CAs (kubeconfigs keep working)',
+      description: 'Runs cluster.rotate-certificates. Refused (400) for providers whose machines do not take new certificates when re-ensured: vsphere, openstack, baremetal (renewing them needs kubeadm on the machines, which cx does not run yet) and sim (no certificates).',
+      response: { 202: clusterAcceptedSchema, ...errors },
+    },
+  }, async (request, reply) => {
+    const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+    if (!CERTIFICATE_ROTATING_PROVIDERS.includes(cluster.provider)) {
+      throw new InputError(`provider ${cluster.provider} does not re-issue a running machine's certificates (kubeadm certs renew on each control-plane machine is not automated yet); rotate the CA instead, or replace the machines`, [{ field: 'params.id', message: `is a ${cluster.provider} cluster` }]);
+    }
+    deps.assertQueueUp();
+    const accepted = await sm.startClusterWorkflow(request.params.id, startRequest(request, engine.definition(ROTATE_CERTIFICATES), 'Updating', {}));
     return acceptWorkflow(reply, engine, accepted);
   });
 

@@ -47,6 +47,7 @@ export type StepEffect =
   | { kind: 'setClusterVersion'; kubernetesVersion: string }
   | { kind: 'beginCaRotation' }
   | { kind: 'finishCaRotation' }
+  | { kind: 'rotateCertificates' }
   | { kind: 'deleteHaConfig'; id: string }
   | { kind: 'setHaConfigApplied'; id: string; nodes: Array<{ name: string; address: string }>; workflowId: string }
   | { kind: 'setAddonInstalled'; name: string }

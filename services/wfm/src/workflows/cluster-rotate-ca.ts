@@ -10,13 +10,16 @@ import { POLL_MS, machineSpec, perMachine } from './machines.js';
 
 export const ROTATE_CA = 'cluster.rotate-ca';
 
-/** Re-ensures every control-plane machine, which makes the provider pick up the cluster's current PKI. */
-async function rollControlPlane(ctx: StepContext, phase: string): Promise<StepResult> {
+/**
+ * Re-ensures every control-plane machine, which makes the provider pick up the cluster's current
+ * PKI; `state` says what they have once done ("trust both CAs").
+ */
+async function rollControlPlane(ctx: StepContext, phase: string, state: string): Promise<StepResult> {
   const { cluster, machines } = ctx;
   const controlPlane = machines.filter((m) => m.role === 'control-plane');
   const fan = await perMachine<MachineStatus>(ctx, controlPlane, (m) => ({ op: 'ensure-machine', provider: cluster.provider, spec: machineSpec(cluster, m) }), phase);
   if (fan.failed.length > 0) throw fan.failed[0]!.error;
-  if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${controlPlane.length} control-plane machines ${phase === 'both' ? 'trust both CAs' : 'trust the new CA only'}`);
+  if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${controlPlane.length} control-plane machines ${state}`);
   return done({ controlPlane: controlPlane.map((m) => m.name) });
 }
 
@@ -25,9 +28,29 @@ export const rotateCaWorkflow: WorkflowDefinition = {
   version: 1,
   steps: [
     { name: 'add-new-ca', run: async () => done(null, [{ kind: 'beginCaRotation' }]) },
-    { name: 'trust-both-cas', run: (ctx) => rollControlPlane(ctx, 'both') },
+    { name: 'trust-both-cas', run: (ctx) => rollControlPlane(ctx, 'both', 'trust both CAs') },
     { name: 'drop-old-ca', run: async () => done(null, [{ kind: 'finishCaRotation' }]) },
-    { name: 'trust-new-ca-only', run: (ctx) => rollControlPlane(ctx, 'new') },
+    { name: 'trust-new-ca-only', run: (ctx) => rollControlPlane(ctx, 'new', 'trust the new CA only') },
+    { name: 'mark-ready', run: async () => done(null, [{ kind: 'setClusterStatus', status: 'Ready', message: null }]) },
+  ],
+};
+
+export const ROTATE_CERTIFICATES = 'cluster.rotate-certificates';
+
+/** Providers that issue the control plane's certificates from the cluster PKI when a machine is ensured (sim has none). */
+export const CERTIFICATE_ROTATING_PROVIDERS: readonly string[] = ['kwok'];
+
+/**
+ * Issue the control plane's serving and client certificates again (kube-apiserver's serving
+ * certificate, the controller manager's and scheduler's client certificates), under the same CAs:
+ * nothing that trusts the CAs notices, kubeconfigs keep working.
+ */
+export const rotateCertificatesWorkflow: WorkflowDefinition = {
+  name: ROTATE_CERTIFICATES,
+  version: 1,
+  steps: [
+    { name: 'issue-certificates', run: async () => done(null, [{ kind: 'rotateCertificates' }]) },
+    { name: 'roll-control-plane', run: (ctx) => rollControlPlane(ctx, 'certificates', 'serve and sign in with new certificates') },
     { name: 'mark-ready', run: async () => done(null, [{ kind: 'setClusterStatus', status: 'Ready', message: null }]) },
   ],
 };
