@@ -158,6 +158,10 @@ export const clusterCreateRequestSchema = {
         schedulable: { type: 'boolean', default: false, description: 'Run workloads on the control-plane nodes too (no control-plane taint): the three-node converged topology' },
         vipPool: { type: 'string', minLength: 1, maxLength: 128, description: 'IP pool (id or name) the control-plane VIP is allocated from: the API is then reached at <VIP>:8443, kept by keepalived + haproxy static pods on the control-plane machines, or at <VIP>:6443 with vipManager kube-vip (docs/high-availability.md). Not for sim and kwok' },
         vipInterface: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,15}$', default: 'eth0', description: 'Network interface of the control-plane machines that carries the VIP' },
+        vipUnicast: {
+          type: 'boolean', default: false,
+          description: 'keepalived only: VRRP adverts go to the other control-plane machines (found by host name when keepalived starts, and again every 10 s) instead of multicast, for networks that drop multicast',
+        },
         vipManager: {
           type: 'string', enum: ['keepalived', 'kube-vip'], default: 'keepalived',
           description: 'What keeps the VIP. keepalived: keepalived + haproxy static pods, the API at <VIP>:8443, working without etcd quorum. kube-vip: kube-vip\'s static pod (ARP, leader election through the API), the API at <VIP>:6443',
@@ -177,7 +181,7 @@ export interface ClusterCreateRequest {
   name: string;
   provider: string;
   kubernetesVersion: string;
-  controlPlane: { count: number; schedulable?: boolean; vipPool?: string; vipInterface?: string; vipManager?: 'keepalived' | 'kube-vip' } & MachineSize;
+  controlPlane: { count: number; schedulable?: boolean; vipPool?: string; vipInterface?: string; vipManager?: 'keepalived' | 'kube-vip'; vipUnicast?: boolean } & MachineSize;
   nodePools: NodePoolRequest[];
   resourceGroup?: string;
   health?: HealthPolicy;

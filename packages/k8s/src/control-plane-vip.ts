@@ -26,6 +26,12 @@ export interface ControlPlaneVip {
   controlPlaneNames: string[];
   /** This machine's host name (one of `controlPlaneNames`). */
   self: string;
+  /**
+   * VRRP adverts to the other control-plane machines only (networks without multicast). Their
+   * addresses are not known when the user data is written, so keepalived runs under a small
+   * script that finds them by host name and reloads it when they change.
+   */
+  unicast?: boolean;
   keepalivedImage: string;
   haproxyImage: string;
 }
@@ -43,10 +49,12 @@ export function vipRouterId(vip: string): number {
 
 /** keepalived.conf, haproxy.cfg and the two static pod manifests of one control-plane machine. */
 export function controlPlaneVipFiles(spec: ControlPlaneVip): StaticFile[] {
+  const unicast = spec.unicast === true;
   const keepalived = renderKeepalivedConfig({
     name: `${spec.clusterName}-api`, virtualIps: [spec.vip],
-    // Multicast: the machines' addresses are not known when their user data is written.
-    nodes: spec.controlPlaneNames.map((name) => ({ name, address: name })), interface: spec.interface, unicast: false,
+    // Multicast by default: the machines' addresses are not known when their user data is written.
+    // With unicast, each address is a placeholder the start script fills in (addressPlaceholder).
+    nodes: spec.controlPlaneNames.map((name) => ({ name, address: unicast ? addressPlaceholder(name) : name })), interface: spec.interface, unicast,
     watchPort: VIP_API_PORT, vrrpIdOffset: vipRouterId(spec.vip), preempt: false,
   }, spec.self);
   const haproxy = [
@@ -68,25 +76,37 @@ export function controlPlaneVipFiles(spec: ControlPlaneVip): StaticFile[] {
     ...spec.controlPlaneNames.map((name) => `  server ${name} ${name}:${APISERVER_PORT} check check-ssl verify none inter 2s fall 3 rise 2`),
     '',
   ].join('\n');
-  const pod = (name: string, image: string, config: { path: string; mountPath: string }, extra: Record<string, unknown>): string => stringify({
+  const pod = (name: string, image: string, config: { path: string; mountPath: string; type?: 'File' | 'Directory' }, extra: Record<string, unknown>): string => stringify({
     apiVersion: 'v1', kind: 'Pod',
     metadata: { name, namespace: 'kube-system', labels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/managed-by': 'cx' } },
     spec: {
       hostNetwork: true, priorityClassName: 'system-node-critical',
       containers: [{ name, image, volumeMounts: [{ name: 'config', mountPath: config.mountPath, readOnly: true }], ...extra }],
-      volumes: [{ name: 'config', hostPath: { path: config.path, type: 'File' } }],
+      volumes: [{ name: 'config', hostPath: { path: config.path, type: config.type ?? 'File' } }],
     },
   });
+  const capabilities = { capabilities: { add: ['NET_ADMIN', 'NET_BROADCAST', 'NET_RAW'] } };
+  const keepalivedFiles: StaticFile[] = unicast
+    ? [
+      { path: UNICAST_TEMPLATE, content: keepalived, permissions: '0644' },
+      { path: UNICAST_SCRIPT, content: unicastStartScript(spec.controlPlaneNames, spec.vip.includes(':')), permissions: '0755' },
+      {
+        path: '/etc/kubernetes/manifests/keepalived.yaml', permissions: '0644',
+        content: pod('keepalived', spec.keepalivedImage, { path: '/etc/keepalived', mountPath: '/etc/keepalived', type: 'Directory' }, { command: ['/bin/sh', UNICAST_SCRIPT], securityContext: capabilities }),
+      },
+    ]
+    : [
+      { path: '/etc/keepalived/keepalived.conf', content: keepalived, permissions: '0644' },
+      {
+        path: '/etc/kubernetes/manifests/keepalived.yaml', permissions: '0644',
+        content: pod('keepalived', spec.keepalivedImage, { path: '/etc/keepalived/keepalived.conf', mountPath: '/etc/keepalived/keepalived.conf' }, {
+          command: ['keepalived', '--dont-fork', '--log-console', '--vrrp', '-f', '/etc/keepalived/keepalived.conf'], securityContext: capabilities,
+        }),
+      },
+    ];
   return [
-    { path: '/etc/keepalived/keepalived.conf', content: keepalived, permissions: '0644' },
+    ...keepalivedFiles,
     { path: '/etc/haproxy/haproxy.cfg', content: haproxy, permissions: '0644' },
-    {
-      path: '/etc/kubernetes/manifests/keepalived.yaml', permissions: '0644',
-      content: pod('keepalived', spec.keepalivedImage, { path: '/etc/keepalived/keepalived.conf', mountPath: '/etc/keepalived/keepalived.conf' }, {
-        command: ['keepalived', '--dont-fork', '--log-console', '--vrrp', '-f', '/etc/keepalived/keepalived.conf'],
-        securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_BROADCAST', 'NET_RAW'] } },
-      }),
-    },
     {
       path: '/etc/kubernetes/manifests/haproxy.yaml', permissions: '0644',
       content: pod('haproxy', spec.haproxyImage, { path: '/etc/haproxy/haproxy.cfg', mountPath: '/usr/local/etc/haproxy/haproxy.cfg' }, {
@@ -94,6 +114,56 @@ export function controlPlaneVipFiles(spec: ControlPlaneVip): StaticFile[] {
       }),
     },
   ];
+}
+
+/** Where the unicast keepalived configuration's template and its start script are written. */
+export const UNICAST_TEMPLATE = '/etc/keepalived/keepalived.conf.in';
+export const UNICAST_SCRIPT = '/etc/keepalived/start-unicast.sh';
+
+/** The token standing for a control-plane machine's address in the unicast template. */
+export function addressPlaceholder(name: string): string {
+  return `@${name}@`;
+}
+
+/**
+ * The start script of the unicast keepalived static pod (POSIX sh; the image needs getent, sed,
+ * awk and cmp). It resolves every control-plane host name — they resolve each other, as kubeadm
+ * already needs — fills the addresses into the template, leaves out the peers that do not resolve
+ * yet (a machine still booting), starts keepalived, and every 10 s resolves again and reloads
+ * keepalived (SIGHUP) when an address changed. `--render` prints the configuration and exits.
+ */
+export function unicastStartScript(controlPlaneNames: readonly string[], ipv6: boolean): string {
+  return [
+    '#!/bin/sh',
+    '# Generated by cx: keepalived for the control-plane VIP with unicast peers found by host name.',
+    'set -u',
+    `template=\${KEEPALIVED_TEMPLATE:-${UNICAST_TEMPLATE}}`,
+    'conf=${KEEPALIVED_CONF:-/run/cx-keepalived.conf}',
+    `names="${controlPlaneNames.join(' ')}"`,
+    'render() {',
+    '  fill=""',
+    '  for name in $names; do',
+    // The first address of the VIP's family: an IPv4 VIP needs IPv4 peers.
+    `    address=$(getent hosts "$name" 2>/dev/null | awk '${ipv6 ? '$1 ~ /:/' : '$1 !~ /:/'} { print $1; exit }')`,
+    '    [ -n "$address" ] && fill="$fill s|@$name@|$address|g;"',
+    '  done',
+    // A peer (or this machine's own source address) that does not resolve yet is left out.
+    `  sed -e "$fill" -e '/@[^@]*@/d' "$template"`,
+    '}',
+    'if [ "${1:-}" = --render ]; then render; exit; fi',
+    'render > "$conf"',
+    'keepalived --dont-fork --log-console --vrrp -f "$conf" &',
+    'pid=$!',
+    `trap 'kill -TERM "$pid"; wait "$pid"; exit 0' TERM INT`,
+    'while kill -0 "$pid" 2>/dev/null; do',
+    '  sleep 10 & wait $!',
+    '  render > "$conf.next"',
+    '  if ! cmp -s "$conf.next" "$conf"; then mv "$conf.next" "$conf"; kill -HUP "$pid"; fi',
+    'done',
+    // keepalived died: so does the pod, and the kubelet starts it again.
+    'exit 1',
+    '',
+  ].join('\n');
 }
 
 export interface KubeVipSpec {

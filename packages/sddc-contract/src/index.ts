@@ -63,7 +63,7 @@ export interface ClusterBootstrap {
    */
   certificateGeneration?: number;
   /** The control plane's size and, when the cluster has one, its VIP (since 1.3.0) and what keeps it (since 1.4.0; absent: keepalived). */
-  controlPlane?: { count: number; vip?: string; vipInterface?: string; vipManager?: 'keepalived' | 'kube-vip' };
+  controlPlane?: { count: number; vip?: string; vipInterface?: string; vipManager?: 'keepalived' | 'kube-vip'; vipUnicast?: boolean };
 }
 
 /** Given to ensureMachine by sddc. */

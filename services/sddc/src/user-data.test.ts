@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -124,5 +124,42 @@ describe('user data of machines on real providers', () => {
       writeFileSync(file, config);
       execFileSync(kubeadm, ['config', 'validate', '--config', file], { stdio: 'pipe' });
     }
+  });
+  it('with vipUnicast, keepalived finds its peers by host name: the start script fills in those that resolve, and real keepalived accepts the result', async () => {
+    const pki = await createClusterPki('uc');
+    const bootstrap: ClusterBootstrap = { clusterName: 'uc', kubernetesVersion: '1.37.2', pki, trustedCaPems: [pki.ca.certPem], controlPlane: { count: 3, vip: '192.0.2.80', vipInterface: 'eth0', vipUnicast: true } };
+    type Files = Array<{ path: string; content: string }>;
+    const machine: MachineSpec = { machineId: 'uc-cp-0', clusterId: 'c1', name: 'uc-cp-0', role: 'control-plane', pool: 'control-plane', kubernetesVersion: '1.37.2' };
+    const files = (parse(machineUserData(machine, bootstrap, images)) as { write_files: Files }).write_files;
+    const content = (path: string): string => files.find((f) => f.path === path)?.content ?? assert.fail(`${path} is not written`);
+    const pod = parse(content('/etc/kubernetes/manifests/keepalived.yaml')) as { spec: { containers: Array<{ command: string[] }>; volumes: Array<{ hostPath: { path: string; type: string } }> } };
+    assert.deepEqual(pod.spec.containers[0]!.command, ['/bin/sh', '/etc/keepalived/start-unicast.sh']);
+    assert.deepEqual(pod.spec.volumes[0]!.hostPath, { path: '/etc/keepalived', type: 'Directory' });
+    assert.ok(!files.some((f) => f.path === '/etc/keepalived/keepalived.conf'), 'the configuration is made at start, not written');
+    const dir = mkdtempSync(join(tmpdir(), 'cx-unicast-'));
+    writeFileSync(join(dir, 'keepalived.conf.in'), content('/etc/keepalived/keepalived.conf.in'));
+    writeFileSync(join(dir, 'start.sh'), content('/etc/keepalived/start-unicast.sh'));
+    // A resolver that knows cp-0 and cp-1 (cp-1 with an IPv6 address first), not yet cp-2, which is still booting.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const resolver = (known: Record<string, string>): void => writeFileSync(join(bin, 'getent'), `#!/bin/sh\ncase "$2" in\n${Object.entries(known).map(([name, lines]) => `  ${name}) printf '${lines}' ;;`).join('\n')}\n  *) exit 2 ;;\nesac\n`, { mode: 0o755 });
+    const render = (): string => execFileSync('/bin/sh', [join(dir, 'start.sh'), '--render'], { env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}`, KEEPALIVED_TEMPLATE: join(dir, 'keepalived.conf.in') }, encoding: 'utf8' });
+    resolver({ 'uc-cp-0': '192.0.2.10 uc-cp-0\\n', 'uc-cp-1': '2001:db8::11 uc-cp-1\\n192.0.2.11 uc-cp-1\\n' });
+    const early = render();
+    assert.match(early, /unicast_src_ip 192\.0\.2\.10\n/);
+    assert.match(early, /unicast_peer \{\n {4}192\.0\.2\.11\n {2}\}/, 'the resolved peer, in the VIP\'s family; the unresolved one is left out');
+    assert.doesNotMatch(early, /@/);
+    const keepalivedPeer = process.env['CX_TEST_KEEPALIVED'];
+    assert.ok(keepalivedPeer, 'CX_TEST_KEEPALIVED is not set: run the tests with `npm test` (test/peers/keepalived.sh)');
+    const check = (text: string): void => {
+      const file = join(dir, 'rendered.conf');
+      writeFileSync(file, text);
+      execFileSync((JSON.parse(keepalivedPeer) as { binary: string }).binary, ['-t', '-f', file], { stdio: 'pipe' });
+    };
+    check(early);
+    resolver({ 'uc-cp-0': '192.0.2.10 uc-cp-0\\n', 'uc-cp-1': '192.0.2.11 uc-cp-1\\n', 'uc-cp-2': '192.0.2.12 uc-cp-2\\n' });
+    const later = render();
+    assert.match(later, /unicast_peer \{\n {4}192\.0\.2\.11\n {4}192\.0\.2\.12\n {2}\}/, 'once cp-2 resolves it is a peer too');
+    check(later);
   });
 });

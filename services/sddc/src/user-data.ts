@@ -27,7 +27,7 @@ export function machineUserData(spec: MachineSpec, bootstrap: ClusterBootstrap, 
   if (vip && spec.role === 'control-plane') {
     vipFiles = kubeVip
       ? kubeVipFiles({ vip, interface: vipInterface, image: images.kubeVipImage, initialising: role === 'init' })
-      : controlPlaneVipFiles({ clusterName: bootstrap.clusterName, vip, interface: vipInterface, controlPlaneNames, self: spec.name, ...images });
+      : controlPlaneVipFiles({ clusterName: bootstrap.clusterName, vip, interface: vipInterface, controlPlaneNames, self: spec.name, unicast: bootstrap.controlPlane?.vipUnicast === true, ...images });
   }
   return renderCloudInit({
     clusterName: bootstrap.clusterName, kubernetesVersion: spec.kubernetesVersion,

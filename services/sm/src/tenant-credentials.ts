@@ -26,7 +26,7 @@ export interface TenantAdminCredentials { apiEndpoint: string; caPem: string; ce
 export interface StoredPki extends ClusterPki { previousCa?: KeyPairPem; leafGeneration?: number }
 export interface ClusterBootstrap {
   clusterName: string; kubernetesVersion: string; pki: ClusterPki; trustedCaPems: string[]; certificateGeneration: number;
-  controlPlane: { count: number; vip?: string; vipInterface?: string; vipManager?: 'keepalived' | 'kube-vip' };
+  controlPlane: { count: number; vip?: string; vipInterface?: string; vipManager?: 'keepalived' | 'kube-vip'; vipUnicast?: boolean };
 }
 
 export class TenantCredentials {
@@ -73,7 +73,7 @@ export class TenantCredentials {
     return {
       clusterName: cluster.name, kubernetesVersion: cluster.kubernetes_version, pki, trustedCaPems: [pki.ca.certPem, ...(previousCa ? [previousCa.certPem] : [])],
       certificateGeneration: leafGeneration ?? 0,
-      controlPlane: { count: controlPlane.count, ...(cluster.api_vip ? { vip: cluster.api_vip, vipInterface: controlPlane.vipInterface ?? 'eth0', vipManager: controlPlane.vipManager ?? 'keepalived' } : {}) },
+      controlPlane: { count: controlPlane.count, ...(cluster.api_vip ? { vip: cluster.api_vip, vipInterface: controlPlane.vipInterface ?? 'eth0', vipManager: controlPlane.vipManager ?? 'keepalived', vipUnicast: controlPlane.vipUnicast ?? false } : {}) },
     };
   }
 

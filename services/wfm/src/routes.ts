@@ -268,6 +268,9 @@ async function checkClusterRequest(body: ClusterCreateRequest, providers: Provid
     if (seen.has(pool.name)) throw new InputError(`node pool name ${pool.name} is used twice or is reserved`, [{ field: `body.nodePools.${i}.name`, message: 'must be unique and not control-plane' }]);
     seen.add(pool.name);
   }
+  if (body.controlPlane.vipUnicast === true && (body.controlPlane.vipPool === undefined || body.controlPlane.vipManager === 'kube-vip')) {
+    throw new InputError('unicast VRRP is for the keepalived that keeps a control-plane VIP: it needs controlPlane.vipPool, and kube-vip (ARP with leader election) has no VRRP', [{ field: 'body.controlPlane.vipUnicast', message: 'needs controlPlane.vipPool and vipManager keepalived' }]);
+  }
   if (body.controlPlane.vipManager === 'kube-vip' && body.controlPlane.vipPool === undefined) {
     throw new InputError('kube-vip keeps a control-plane VIP, and this cluster has none; name the IP pool it comes from in controlPlane.vipPool', [{ field: 'body.controlPlane.vipManager', message: 'needs controlPlane.vipPool' }]);
   }
