@@ -145,6 +145,48 @@ describe('node health: fence, out-of-service, replace; storm guard', () => {
     assert.equal(after.activeWorkflowId, null);
   });
 
+  it('moves nothing when the fence fails (BMC unreachable) and says why; a retry finishes once the BMC answers', async () => {
+    await until('a Healthy status', async () => ((await cluster()).healthStatus?.state === 'Healthy' && (await cluster()).status === 'Ready' ? true : undefined), 60_000);
+    type Pod = { metadata: { uid: string }; spec: { nodeName?: string }; status: { phase: string } };
+    const pod = JSON.parse(await k('get', 'pod', 'db-0', '-o', 'json')) as Pod;
+    const host = pod.spec.nodeName!;
+    // kwok's emulated BMC of that machine stops answering, then its kubelet dies.
+    await k('annotate', 'node', host, 'cx.dev/bmc=unreachable');
+    const started = new Date().toISOString();
+    await stopKubelet(host);
+    const audit = await until('a remediation of the dead node', async () => {
+      const entries = (await admin.call('GET', `/api/v1/audit?actor=cx:node-health&targetId=${clusterId}&since=${encodeURIComponent(started)}`)).body.items as Array<{ action: string; details: { machine: string; workflowId: string } }>;
+      return entries.find((e) => e.action === 'node.remediate' && e.details.machine === host);
+    }, 30_000);
+    const failed = await admin.waitForWorkflow(audit.details.workflowId, ['Succeeded', 'Failed'], 180_000);
+    assert.equal(failed.status, 'Failed', JSON.stringify(failed.steps));
+    const fence = failed.steps.find((step: { name: string }) => step.name === 'fence');
+    assert.equal(fence.status, 'Failed');
+    assert.match(failed.error.message, new RegExp(`could not fence ${host}: the BMC of machine ${host} does not answer.*Nothing was moved`));
+    assert.ok(failed.steps.filter((step: { status: string }) => step.status === 'Succeeded').length === 0, 'no step after the fence ran');
+    // Nothing moved: no taint, the pod is the same pod on the same node, the machine was not powered off.
+    const stuck = await node(host);
+    assert.ok(!(stuck.spec.taints ?? []).some((t) => t.key === 'node.kubernetes.io/out-of-service'), JSON.stringify(stuck.spec.taints));
+    assert.notEqual(stuck.metadata.annotations?.['cx.dev/power'], 'off');
+    const same = JSON.parse(await k('get', 'pod', 'db-0', '-o', 'json')) as Pod;
+    assert.deepEqual([same.metadata.uid, same.spec.nodeName], [pod.metadata.uid, host]);
+    const failedCluster = await cluster();
+    assert.equal(failedCluster.status, 'Failed');
+    assert.match(failedCluster.statusMessage, /could not fence/);
+    // The BMC answers again: the retry fences, moves db-0 and brings the machine back.
+    await k('annotate', 'node', host, 'cx.dev/bmc-');
+    assert.equal((await admin.call('POST', `/api/v1/workflows/${audit.details.workflowId}/retry`)).status, 200);
+    assert.equal((await admin.waitForWorkflow(audit.details.workflowId, ['Succeeded', 'Failed'], 120_000)).status, 'Succeeded');
+    await until('db-0 Running on another node', async () => {
+      const moved = JSON.parse(await k('get', 'pod', 'db-0', '-o', 'json')) as Pod;
+      return moved.status.phase === 'Running' && moved.spec.nodeName !== host ? true : undefined;
+    }, 60_000);
+    await until('a Healthy, Ready cluster again', async () => {
+      const c = await cluster();
+      return c.healthStatus?.state === 'Healthy' && c.status === 'Ready' ? true : undefined;
+    }, 60_000);
+  });
+
   it('fences nothing when more nodes stop than maxUnhealthy allows, and says why', async () => {
     // 4 machines, maxUnhealthy 40 % = 1: two stopped workers are a storm.
     const workers = ['heal-workers-0', 'heal-workers-1', 'heal-workers-2'];

@@ -27,6 +27,12 @@ export interface KwokProviderOptions {
 const LABEL = { cluster: 'cx.dev/cluster', machine: 'cx.dev/machine', pool: 'cx.dev/pool', controlPlane: 'node-role.kubernetes.io/control-plane' } as const;
 const POWER_ANNOTATION = 'cx.dev/power';
 /**
+ * The emulated BMC of a machine: a node annotated `cx.dev/bmc: unreachable` has a BMC that does
+ * not answer, so its power can be neither set nor read — what a fence meets when the BMC's
+ * network is down. It lets tests (and demos) show that cx then moves nothing.
+ */
+export const BMC_ANNOTATION = 'cx.dev/bmc';
+/**
  * Taints the node lifecycle controller keeps on a node until it has seen it Ready (the API server
  * puts the first on at registration).
  */
@@ -111,6 +117,7 @@ export class KwokProvider implements Provider, NodeReader {
     const plane = this.plane(clusterId);
     const node = plane.exists() ? await this.nodeOf(plane, machineId) : undefined;
     if (!node) throw new NotFoundError(`machine ${machineId} of cluster ${clusterId} does not exist`);
+    assertBmcAnswers(node);
     const api = this.api(plane);
     const name = node.metadata!.name!;
     if (action === 'off' || action === 'reset') {
@@ -139,6 +146,7 @@ export class KwokProvider implements Provider, NodeReader {
     const plane = this.plane(clusterId);
     const node = plane.exists() ? await this.nodeOf(plane, machineId) : undefined;
     if (!node) throw new NotFoundError(`machine ${machineId} of cluster ${clusterId} does not exist`);
+    assertBmcAnswers(node);
     return powerOf(node);
   }
 
@@ -365,4 +373,10 @@ function statusOf(error: unknown): number | undefined {
   const e = error as { code?: unknown; httpStatus?: unknown };
   if (typeof e.httpStatus === 'number') return e.httpStatus;
   return typeof e.code === 'number' ? e.code : undefined;
+}
+
+function assertBmcAnswers(node: V1Node): void {
+  if (node.metadata?.annotations?.[BMC_ANNOTATION] === 'unreachable') {
+    throw new ProviderUnavailableError(`the BMC of machine ${node.metadata.name ?? ''} does not answer (kwok's emulated BMC, annotation ${BMC_ANNOTATION}=unreachable)`);
+  }
 }
