@@ -174,9 +174,31 @@ describe('a cluster on the kwok runtime', () => {
     assert.deepEqual(nodes, ['kw-cp-0', 'kw-workers-0', 'kw-workers-2', 'kw-workers-3']);
   });
 
-  it('upgrades one minor version, through a kill -9 of cx midway: the tenant kube-apiserver and every node move to it', async () => {
+  it('upgrades one minor version, through a kill -9 of cx midway: the tenant kube-apiserver and every node move to it, workers drained first', async () => {
     const target = versions[1];
     assert.ok(target, 'the Kubernetes peers hold two consecutive minor versions');
+    // Pods on the workers, which the upgrade must evict (drain) before it moves their node.
+    const before = await kubeconfigOf(admin);
+    const manifest = join(work, 'tick.json');
+    writeFileSync(manifest, JSON.stringify({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'tick', namespace: 'default' },
+      spec: {
+        replicas: 2, selector: { matchLabels: { app: 'tick' } },
+        template: {
+          metadata: { labels: { app: 'tick' } },
+          spec: {
+            containers: [{ name: 'tick', image: 'registry.example/tick:1' }], tolerations: [{ operator: 'Exists' }],
+            affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' }] }] } } },
+          },
+        },
+      },
+    }));
+    await kubectlAs(before, 'apply', '-f', manifest);
+    await kubectlAs(before, 'rollout', 'status', 'deployment/tick', '--timeout=60s');
+    type PodList = { items: Array<{ metadata: { uid: string }; spec: { nodeName: string } }> };
+    const ticks = async (config: string): Promise<PodList['items']> => (JSON.parse((await kubectlAs(config, 'get', 'pods', '-l', 'app=tick', '-o', 'json')).stdout) as PodList).items;
+    const onWorkers = (await ticks(before)).filter((p) => p.spec.nodeName.includes('-workers-'));
+    assert.ok(onWorkers.length > 0, 'tick runs on a worker');
     const started = await admin.call('POST', `/api/v1/clusters/${clusterId}/upgrade`, { kubernetesVersion: target });
     assert.equal(started.status, 202, JSON.stringify(started.body));
     // Crash cx once the control plane is moving; the tenant's processes run on, as machines would.
@@ -193,6 +215,12 @@ describe('a cluster on the kwok runtime', () => {
     const kubelets = (await kubectlAs(adminConfig, 'get', 'nodes', '-o', 'jsonpath={.items[*].status.nodeInfo.kubeletVersion}')).stdout.split(' ');
     assert.ok(kubelets.length > 0 && kubelets.every((v) => v === `v${target}`), kubelets.join(' '));
     assert.equal((await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body.kubernetesVersion, target);
+    // Every pod that ran on a worker was evicted (a new pod stands in for it), and every node takes pods again.
+    const uids = new Set((await ticks(adminConfig)).map((p) => p.metadata.uid));
+    for (const pod of onWorkers) assert.ok(!uids.has(pod.metadata.uid), `pod ${pod.metadata.uid} on ${pod.spec.nodeName} was not drained`);
+    const unschedulable = (await kubectlAs(adminConfig, 'get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.unschedulable} {end}')).stdout.trim();
+    assert.doesNotMatch(unschedulable, /=true/, unschedulable);
+    await kubectlAs(adminConfig, 'delete', 'deployment', 'tick', '--cascade=foreground', '--wait=true', '--timeout=60s');
   });
 
   it('drains a node before removing it: a PodDisruptionBudget blocks it visibly, and a retry finishes once it is relaxed', async () => {

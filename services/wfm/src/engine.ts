@@ -29,7 +29,8 @@ export const done = (output?: unknown, effects: StepEffect[] = []): StepResult =
 export const wait = (afterMs: number, message?: string, nextPoll = false): StepResult => ({ kind: 'wait', afterMs, nextPoll, ...(message ? { message } : {}) });
 
 /** The outcome of an sddc operation a step started. */
-export type OperationState<T> = { state: 'done'; result: T } | { state: 'pending' } | { state: 'failed'; error: CxError };
+/** `finishedAt`: when the operation finished (epoch ms), when known. */
+export type OperationState<T> = { state: 'done'; result: T; finishedAt?: number } | { state: 'pending' } | { state: 'failed'; error: CxError };
 
 export interface StepContext {
   run: Run;
@@ -287,7 +288,7 @@ export class WorkflowEngine {
     if (state === 'completed') {
       // A job fetched before it finished has no return value yet: read it again.
       const finished = job.returnvalue === undefined || job.returnvalue === null ? await this.operations.getJob(jobId) : job;
-      return { state: 'done', result: finished?.returnvalue as T };
+      return { state: 'done', result: finished?.returnvalue as T, ...(finished?.finishedOn ? { finishedAt: finished.finishedOn } : {}) };
     }
     if (state === 'failed') {
       // As for the return value: a job fetched before it failed has no failed reason yet.

@@ -147,16 +147,17 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     return acceptWorkflow(reply, engine, accepted);
   });
 
-  app.post<{ Params: { id: string }; Body: { kubernetesVersion: string; maxUnavailable: number } }>('/clusters/:id/upgrade', {
+  app.post<{ Params: { id: string }; Body: { kubernetesVersion: string; maxUnavailable: number; drainTimeoutSeconds?: number } }>('/clusters/:id/upgrade', {
     config: { access: onParam('operator', 'cluster') },
     schema: {
       tags: ['clusters'], headers: idempotencyHeaders, params: idParamsSchema,
-      summary: 'Upgrade the Kubernetes version: one minor at a time (or a newer patch), the control plane first, then the workers maxUnavailable at a time',
+      summary: 'Upgrade the Kubernetes version: one minor at a time (or a newer patch), the control plane first, then the workers maxUnavailable at a time, each cordoned and drained first',
       body: {
         type: 'object', additionalProperties: false, required: ['kubernetesVersion'],
         properties: {
           kubernetesVersion: { type: 'string', pattern: KUBERNETES_VERSION, description: 'One of the provider\'s kubernetesVersions' },
           maxUnavailable: { type: 'integer', minimum: 1, maximum: MAX_POOL_COUNT, default: 1, description: 'Workers upgraded at once' },
+          drainTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 86400, description: 'How long draining a node may be blocked (by PodDisruptionBudgets) before the workflow fails; default 300' },
         },
       },
       response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } },

@@ -3,16 +3,12 @@
  * plan the machines to add or remove, provision the new ones, wait for the new nodes, then remove
  * the surplus — the machines the caller named, else the newest first.
  */
-import { CxError, InputError } from '@cx/errors';
+import { InputError } from '@cx/errors';
 import { done, wait, type WorkflowDefinition } from '../engine.js';
 import { createStep, waitNodesReady } from './cluster-create.js';
-import { POLL_MS, perMachine } from './machines.js';
+import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, perMachine } from './machines.js';
 
 export const SCALE_POOL = 'cluster.scale';
-
-/** How long a drain may be blocked (by PodDisruptionBudgets) before the workflow fails, unless the request says otherwise. */
-const DRAIN_TIMEOUT_SECONDS = 300;
-const DRAIN_POLL_MS = 1_000;
 
 /** Index of a machine named `<cluster>-<pool>-<i>`, or -1. */
 const indexOf = (name: string, prefix: string): number => (name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)) ? Number(name.slice(prefix.length)) : -1);
@@ -61,25 +57,8 @@ export const scalePoolWorkflow: WorkflowDefinition = {
         const leaving = machines.filter((m) => plan?.remove.includes(m.id));
         if (leaving.length === 0) return done({ removed: 0 });
         if (cluster.apiEndpoint) {
-          const cordoned = await perMachine(ctx, leaving, (m) => ({ op: 'cordon-node', provider: cluster.provider, clusterId: cluster.id, nodeName: m.name, unschedulable: true }), 'cordon');
-          if (cordoned.failed.length > 0) throw cordoned.failed[0]!.error;
-          if (cordoned.pending > 0) return wait(POLL_MS, `cordoning ${leaving.length} nodes`);
-          const drained = await perMachine<{ node: string; remaining: number; blockedBy: string[]; pods: string[] }>(ctx, leaving,
-            (m) => ({ op: 'drain-node', provider: cluster.provider, clusterId: cluster.id, nodeName: m.name }), `drain-${ctx.poll}`);
-          if (drained.failed.length > 0) throw drained.failed[0]!.error;
-          if (drained.pending > 0) return wait(POLL_MS / 4);
-          const busy = [...drained.results.values()].filter((r) => r.remaining > 0);
-          if (busy.length > 0) {
-            const reason = busy.map((r) => `${r.node}: ${r.remaining} pod(s) left${r.blockedBy.length ? `, blocked by PodDisruptionBudget ${r.blockedBy.join(', ')}` : ` (${r.pods.join(', ')})`}`).join('; ');
-            const timeoutSeconds = (run.input as { drainTimeoutSeconds?: number }).drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS;
-            const started = Date.parse(run.steps[run.currentStep]?.startedAt ?? new Date().toISOString());
-            if (Date.now() - started > timeoutSeconds * 1000) {
-              throw new CxError('CX_DRAIN_BLOCKED', `draining did not finish within ${timeoutSeconds} s: ${reason}. Relax the budget or move the pods, then retry the workflow`, {
-                retryable: false, details: { nodes: busy },
-              });
-            }
-            return wait(DRAIN_POLL_MS, `draining: ${reason}`, true);
-          }
+          const draining = await cordonAndDrain(ctx, leaving, (run.input as { drainTimeoutSeconds?: number }).drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
+          if (draining) return draining;
         }
         const fan = await perMachine(ctx, leaving, (m) => ({ op: 'delete-machine', provider: cluster.provider, clusterId: cluster.id, machineId: m.id }));
         if (fan.failed.length > 0) throw fan.failed[0]!.error;

@@ -4,20 +4,22 @@
  * tenant API reports are the truth: each invocation of a step looks at them, moves the next
  * machines on (the provider converges a machine to the version in its spec), and waits, so that a
  * step interrupted anywhere resumes where the cluster actually is. A failed upgrade is retried from
- * its failed step.
+ * its failed step. Nodes that run workloads (workers, and the control plane of a converged
+ * cluster) are cordoned and drained through the eviction API before they move, and uncordoned
+ * once they are Ready at the new version.
  */
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
 import { done, wait, type StepContext, type StepResult, type WorkflowDefinition } from '../engine.js';
 import type { Machine } from '../sm-client.js';
-import { POLL_MS, machineSpec } from './machines.js';
+import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, machineSpec, perMachine } from './machines.js';
 
 export const UPGRADE_CLUSTER = 'cluster.upgrade';
 
-interface UpgradeInput { kubernetesVersion: string; maxUnavailable: number }
+interface UpgradeInput { kubernetesVersion: string; maxUnavailable: number; drainTimeoutSeconds?: number }
 
 async function roll(ctx: StepContext, role: Machine['role'], batch: number): Promise<StepResult> {
   const { cluster, machines, run } = ctx;
-  const { kubernetesVersion: target } = run.input as unknown as UpgradeInput;
+  const { kubernetesVersion: target, drainTimeoutSeconds } = run.input as unknown as UpgradeInput;
   const members = machines.filter((m) => m.role === role);
   const listed = await ctx.operation<NodeStatus[]>(`nodes-${ctx.poll}`, { op: 'list-nodes', provider: cluster.provider, clusterId: cluster.id });
   if (listed.state === 'failed') throw listed.error;
@@ -25,11 +27,26 @@ async function roll(ctx: StepContext, role: Machine['role'], batch: number): Pro
   const nodeOf = new Map(listed.result.map((n) => [n.machineId, n]));
   const upgraded = (m: Machine): boolean => nodeOf.get(m.id)?.kubernetesVersion === target && nodeOf.get(m.id)?.status === 'Ready';
   const remaining = members.filter((m) => !upgraded(m));
+  // Nodes that run workloads are emptied first, the kubectl-drain way, and let back in once at the new version.
+  // Until this step records it, a machine row still has the version it had: a different one marks the machines this run moves.
+  const drains = Boolean(cluster.apiEndpoint) && (role === 'worker' || cluster.controlPlane.schedulable === true);
+  const movedByThisRun = members.filter((m) => m.kubernetesVersion !== target);
+  if (drains) {
+    const back = movedByThisRun.filter(upgraded);
+    const uncordoned = await perMachine(ctx, back, (m) => ({ op: 'cordon-node', provider: cluster.provider, clusterId: cluster.id, nodeName: m.name, unschedulable: false }), `uncordon-${target}`);
+    if (uncordoned.failed.length > 0) throw uncordoned.failed[0]!.error;
+    if (remaining.length === 0 && uncordoned.pending > 0) return wait(POLL_MS, `letting ${back.map((m) => m.name).join(', ')} take pods again`);
+  }
   if (remaining.length === 0) {
     return done({ upgraded: members.map((m) => m.name) }, [{ kind: 'updateMachines', machines: members.map((m) => ({ id: m.id, kubernetesVersion: target, nodeStatus: 'Ready' as const })) }]);
   }
   // The machines in flight: those already asked to move (their operation exists), else the next batch.
-  for (const machine of remaining.slice(0, batch)) {
+  const inFlight = remaining.slice(0, batch);
+  if (drains) {
+    const draining = await cordonAndDrain(ctx, inFlight, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS, `-${target}`);
+    if (draining) return draining;
+  }
+  for (const machine of inFlight) {
     const ensured = await ctx.operation<MachineStatus>(`${machine.id}.${target}`, { op: 'ensure-machine', provider: cluster.provider, spec: machineSpec(cluster, machine, target) });
     if (ensured.state === 'failed') throw ensured.error;
   }

@@ -3,7 +3,7 @@ import type { Cluster } from '@cx/api-schemas';
 import { CxError } from '@cx/errors';
 import type { SddcOperation } from '@cx/queue-contracts';
 import type { MachineSpec } from '@cx/sddc-contract';
-import type { OperationState, StepContext } from '../engine.js';
+import { wait, type OperationState, type StepContext, type StepResult } from '../engine.js';
 import type { Machine } from '../sm-client.js';
 
 /** Poll interval of steps waiting for infrastructure. */
@@ -11,6 +11,8 @@ export const POLL_MS = 200;
 
 export interface FanOut<T> {
   results: Map<string, T>;
+  /** When each finished operation finished (epoch ms), when known. */
+  finishedAt: Map<string, number>;
   pending: number;
   failed: Array<{ machine: Machine; error: CxError }>;
 }
@@ -18,9 +20,12 @@ export interface FanOut<T> {
 /** Starts (once) and observes one operation per machine; `kind` tells apart several operations of one step on the same machine. */
 export async function perMachine<T>(ctx: StepContext, machines: Machine[], operation: (m: Machine) => SddcOperation, kind = ''): Promise<FanOut<T>> {
   const states = await Promise.all(machines.map(async (m) => [m, await ctx.operation<T>(kind ? `${kind}-${m.id}` : m.id, operation(m))] as const));
-  const out: FanOut<T> = { results: new Map(), pending: 0, failed: [] };
+  const out: FanOut<T> = { results: new Map(), finishedAt: new Map(), pending: 0, failed: [] };
   for (const [machine, state] of states as ReadonlyArray<readonly [Machine, OperationState<T>]>) {
-    if (state.state === 'done') out.results.set(machine.id, state.result);
+    if (state.state === 'done') {
+      out.results.set(machine.id, state.result);
+      if (state.finishedAt !== undefined) out.finishedAt.set(machine.id, state.finishedAt);
+    }
     else if (state.state === 'pending') out.pending += 1;
     // The machine travels with the error, so that the failed step names it and sm records its condition.
     else out.failed.push({ machine, error: new CxError(state.error.code, state.error.message, { retryable: state.error.retryable, details: { ...state.error.details, machineId: machine.id, machine: machine.name } }) });
@@ -37,4 +42,38 @@ export function machineSpec(cluster: Cluster, machine: Machine, kubernetesVersio
     ? { labels: {}, taints: cluster.controlPlane.schedulable ? [] : [CONTROL_PLANE_TAINT] }
     : { labels: pool?.labels ?? {}, taints: pool?.taints ?? [] };
   return { machineId: machine.id, clusterId: cluster.id, name: machine.name, role: machine.role, pool: machine.pool, kubernetesVersion, ...scheduling };
+}
+
+/** How long a drain may stay blocked (by PodDisruptionBudgets) before the workflow fails, unless the request says. */
+export const DRAIN_TIMEOUT_SECONDS = 300;
+const DRAIN_POLL_MS = 1_000;
+
+/**
+ * Cordons the machines' nodes, then drains them through the eviction API, which honours
+ * PodDisruptionBudgets (DaemonSet and static pods stay). Answers undefined once every node is
+ * empty; until then what the step does: wait, saying which budget blocks which node, or — once
+ * the nodes have been cordoned `timeoutSeconds` ago — fail with CX_DRAIN_BLOCKED, the nodes left
+ * cordoned, so that a retry resumes once the budget allows it. `kind` tells apart drains of
+ * several rounds of one step (an upgrade's batches).
+ */
+export async function cordonAndDrain(ctx: StepContext, machines: Machine[], timeoutSeconds: number, kind = ''): Promise<StepResult | undefined> {
+  const { cluster } = ctx;
+  const cordoned = await perMachine(ctx, machines, (m) => ({ op: 'cordon-node', provider: cluster.provider, clusterId: cluster.id, nodeName: m.name, unschedulable: true }), `cordon${kind}`);
+  if (cordoned.failed.length > 0) throw cordoned.failed[0]!.error;
+  if (cordoned.pending > 0) return wait(POLL_MS, `cordoning ${machines.map((m) => m.name).join(', ')}`);
+  const drained = await perMachine<{ node: string; remaining: number; blockedBy: string[]; pods: string[] }>(ctx, machines,
+    (m) => ({ op: 'drain-node', provider: cluster.provider, clusterId: cluster.id, nodeName: m.name }), `drain${kind}-${ctx.poll}`);
+  if (drained.failed.length > 0) throw drained.failed[0]!.error;
+  if (drained.pending > 0) return wait(POLL_MS / 4);
+  const busy = [...drained.results.values()].filter((r) => r.remaining > 0);
+  if (busy.length === 0) return undefined;
+  const reason = busy.map((r) => `${r.node}: ${r.remaining} pod(s) left${r.blockedBy.length ? `, blocked by PodDisruptionBudget ${r.blockedBy.join(', ')}` : ` (${r.pods.join(', ')})`}`).join('; ');
+  // Counted from the cordon, so that the later batches of an upgrade get their own time.
+  const since = Math.max(...cordoned.finishedAt.values(), Date.parse(ctx.run.steps[ctx.run.currentStep]?.startedAt ?? '') || 0) || Date.now();
+  if (Date.now() - since > timeoutSeconds * 1000) {
+    throw new CxError('CX_DRAIN_BLOCKED', `draining did not finish within ${timeoutSeconds} s: ${reason}. Relax the budget or move the pods, then retry the workflow`, {
+      retryable: false, details: { nodes: busy },
+    });
+  }
+  return wait(DRAIN_POLL_MS, `draining: ${reason}`, true);
 }
