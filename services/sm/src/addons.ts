@@ -13,6 +13,7 @@ import { NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
 import { withDatabase } from './db.js';
 import type { SecretBox } from './secrets.js';
+import { startRequestSchema as startSchema } from './start-request.js';
 import type { StartRequest, StateStore } from './store.js';
 
 interface AddonRow {
@@ -108,13 +109,6 @@ export async function deleteAddon(trx: Knex.Transaction, clusterId: string, name
   await trx('cluster_addons').where({ cluster_id: clusterId, name }).delete();
 }
 
-const startSchema = {
-  type: 'object', required: ['actor', 'workflow'],
-  properties: {
-    actor: { type: 'string', minLength: 1 }, idempotencyKey: { type: 'string', maxLength: 255 }, requestHash: { type: 'string' },
-    workflow: { type: 'object', required: ['workflow', 'version', 'steps', 'input', 'clusterStatus'] },
-  },
-} as const;
 const params = {
   type: 'object', required: ['id', 'name'],
   properties: { id: { type: 'string', maxLength: 64 }, name: { type: 'string', maxLength: 63 } },

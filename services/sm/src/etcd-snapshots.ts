@@ -20,6 +20,7 @@ import { nowIso } from '@cx/service-kit';
 import { withDatabase } from './db.js';
 import { keysetPage } from './rows.js';
 import type { SecretBox } from './secrets.js';
+import { startRequestSchema as startSchema } from './start-request.js';
 import type { StartRequest, StateStore } from './store.js';
 
 /** Plaintext bytes per chunk row: far below MariaDB's default 16 MiB packet, few rows per snapshot. */
@@ -148,13 +149,6 @@ function openChunk(key: Buffer, id: string, idx: number, sealed: Buffer): Buffer
   return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
 }
 
-const startSchema = {
-  type: 'object', required: ['actor', 'workflow'],
-  properties: {
-    actor: { type: 'string', minLength: 1 }, idempotencyKey: { type: 'string', maxLength: 255 }, requestHash: { type: 'string' },
-    workflow: { type: 'object', required: ['workflow', 'version', 'steps', 'input', 'clusterStatus'] },
-  },
-} as const;
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
 const snapshotParams = { type: 'object', required: ['id', 'snapshotId'], properties: { id: { type: 'string', maxLength: 64 }, snapshotId: { type: 'string', maxLength: 64 } } } as const;
 

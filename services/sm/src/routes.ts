@@ -17,6 +17,7 @@ import type { Hosts } from './hosts.js';
 import type { IpPools } from './ip-pools.js';
 import { pairRoutes } from './pair-routes.js';
 import type { Pairs } from './pairs.js';
+import { startRequestSchema as startSchema } from './start-request.js';
 import type { StartRequest, StateStore, StepEffect, StepError } from './store.js';
 import type { TenantCredentials } from './tenant-credentials.js';
 
@@ -33,16 +34,6 @@ export interface SmRouteDeps extends IdentityRouteDeps {
   serviceToken: string;
 }
 
-const startSchema = {
-  type: 'object', required: ['actor', 'workflow'],
-  properties: {
-    actor: { type: 'string', minLength: 1 }, idempotencyKey: { type: 'string', maxLength: 255 }, requestHash: { type: 'string' },
-    workflow: {
-      type: 'object', required: ['workflow', 'version', 'steps', 'input', 'clusterStatus'],
-      properties: { workflow: { type: 'string' }, version: { type: 'integer' }, steps: { type: 'array', minItems: 1, items: { type: 'string' } }, input: { type: 'object' }, clusterStatus: { type: 'string' } },
-    },
-  },
-} as const;
 const stepParams = { type: 'object', required: ['id', 'idx'], properties: { id: { type: 'string' }, idx: { type: 'integer', minimum: 0 } } } as const;
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
 

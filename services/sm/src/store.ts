@@ -117,7 +117,14 @@ export class StateStore {
     const { rows, nextCursor } = await keysetPage<ClusterRow>(query, limit, cursor);
     const ids = rows.map((r) => r.id);
     const machineRows = ids.length > 0 ? await withDatabase(() => this.db<MachineRow>('machines').whereIn('cluster_id', ids).orderBy('name')) as MachineRow[] : [];
-    return { items: rows.map((row) => ({ cluster: toCluster(row), machines: machineRows.filter((m) => m.cluster_id === row.id).map(toMachine) })), nextCursor };
+    // Grouped once: a page of 200 clusters has 2,000 machines for the 10-machine clusters of bench/health-monitor.mjs.
+    const machines = new Map<string, Machine[]>();
+    for (const m of machineRows) {
+      const of = machines.get(m.cluster_id);
+      if (of) of.push(toMachine(m));
+      else machines.set(m.cluster_id, [toMachine(m)]);
+    }
+    return { items: rows.map((row) => ({ cluster: toCluster(row), machines: machines.get(row.id) ?? [] })), nextCursor };
   }
 
   /** Records what the health monitor saw; an observation, so it changes no version. */
