@@ -26,7 +26,7 @@ export async function pairRoutes(app: FastifyInstance, { pairs, access }: PairRo
   });
   app.get<{ Params: { id: string; side: 'a' | 'b' } }>('/pairs/:id/agents/:side', {
     schema: { params: { type: 'object', required: ['id', 'side'], properties: { id: { type: 'string', maxLength: 64 }, side: { type: 'string', enum: ['a', 'b'] } } } },
-  }, async (request) => pairs.agentConfig((await pairs.get(request.params.id)).id, request.params.side));
+  }, async (request) => pairs.agentConfig(request.params.id, request.params.side));
 
   // ---- sddc's witness ----
   app.get('/pair-targets', async () => ({ items: await pairs.targets() }));

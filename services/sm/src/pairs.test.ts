@@ -91,7 +91,7 @@ for (const target of testDatabases) {
     it('keeps the witness snapshot and status, then deletes the pair and frees its clusters', async () => {
       await pairs.saveWitness(ids['pair']!, { version: 1, pair: 'edge', nextSeq: 4 });
       await pairs.saveStatus(ids['pair']!, { at: new Date().toISOString(), phase: 'Healthy', conditions: [], sides: { a: {}, b: {} }, singletons: [], events: [] });
-      assert.equal((await pairs.get('edge')).status?.phase, 'Healthy');
+      assert.equal((await pairs.get(ids['pair']!)).status?.phase, 'Healthy');
       assert.equal(((await pairs.targets())[0]!.witness as { nextSeq: number }).nextSeq, 4);
       await pairs.delete(ids['pair']!);
       await assert.rejects(pairs.get(ids['pair']!), { code: 'CX_NOT_FOUND' });

@@ -52,7 +52,7 @@ export class Pairs {
       for (const side of SIDES) {
         const { clusterId, agentUrl } = request.sides[side];
         const field = `body.sides.${side}`;
-        const row = await trx<ClusterRow>('clusters').where({ id: clusterId }).orWhere({ name: clusterId }).first() as ClusterRow | undefined;
+        const row = await trx<ClusterRow>('clusters').where({ id: clusterId }).first() as ClusterRow | undefined;
         if (!row) throw new NotFoundError(`cluster ${clusterId} (side ${side}) does not exist`);
         const cluster = toCluster(row);
         const machines = (await trx<MachineRow>('machines').where({ cluster_id: row.id }) as MachineRow[]).map(toMachine);
@@ -159,7 +159,7 @@ export class Pairs {
   }
 
   private async row(id: string): Promise<PairRow> {
-    const row = await withDatabase(() => this.db<PairRow>('pairs').where({ id }).orWhere({ name: id }).first()) as PairRow | undefined;
+    const row = await withDatabase(() => this.db<PairRow>('pairs').where({ id }).first()) as PairRow | undefined;
     if (!row) throw new NotFoundError(`pair ${id} does not exist`);
     return row;
   }
