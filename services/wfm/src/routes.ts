@@ -193,9 +193,16 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     schema: {
       tags: ['clusters'], headers: idempotencyHeaders, params: idParamsSchema,
       summary: 'Rotate the cluster CA in two phases (trust both, then drop the old): kubeconfigs signed by the old CA stop working at the end',
+      description: 'Refused (400) for vsphere, openstack and baremetal: their running machines would not take the new CA, and the cluster would refuse every credential signed afterwards.',
       response: { 202: clusterAcceptedSchema, ...errors },
     },
   }, async (request, reply) => {
+    const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+    // A provider that cannot roll the running control plane onto the new CA would leave it trusting only the old one,
+    // and every credential cx signs afterwards (its own included) would be refused.
+    if (![...CERTIFICATE_ROTATING_PROVIDERS, 'sim'].includes(cluster.provider)) {
+      throw new InputError(`provider ${cluster.provider} does not rewrite a running machine's PKI (kubeadm on each control-plane machine is not automated yet): rotating the CA would lock cx and every user out of the cluster`, [{ field: 'params.id', message: `is a ${cluster.provider} cluster` }]);
+    }
     deps.assertQueueUp();
     const accepted = await sm.startClusterWorkflow(request.params.id, startRequest(request, engine.definition(ROTATE_CA), 'Updating', {}));
     return acceptWorkflow(reply, engine, accepted);
