@@ -1,8 +1,9 @@
 /**
  * Cluster addons through the public API, on a single-node cluster of the kwok runtime (real
  * kube-apiserver, controller manager and scheduler; kwok plays the kubelet, so pods run without
- * pulling images): ingress-nginx and monitoring are installed and removed, and what cx applied is
- * read back with kubectl; bad requests are refused with nothing stored and no workflow started.
+ * pulling images): ingress-nginx, monitoring, the dashboard, KubeVirt (a CRD and its custom
+ * resource) and flannel are installed and removed, and what cx applied is read back with kubectl;
+ * bad requests are refused with nothing stored and no workflow started.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,7 +15,7 @@ import { Api, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '..
 
 const run = promisify(execFile);
 
-describe('cluster addons: install and remove ingress-nginx and monitoring', () => {
+describe('cluster addons: install and remove ingress-nginx, monitoring, dashboard, kubevirt and cni-flannel', () => {
   const raw = process.env['CX_TEST_KUBERNETES'];
   const work = tempDir('addons-e2e');
   let cx: CxProcess;
@@ -174,6 +175,41 @@ describe('cluster addons: install and remove ingress-nginx and monitoring', () =
     // Its account and binding are gone: depending on the API server's caches the token is refused outright or grants nothing.
     const after = await canI(access.body.token, 'list', 'pods', '-A');
     assert.ok(after === 'no' || /Unauthorized|must be logged in/i.test(after), `the token no longer grants anything: ${after}`);
+  });
+
+  it('installs kubevirt: its CRD, then the KubeVirt resource it serves, and the operator; removal deletes them all', async () => {
+    await succeeded(await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/kubevirt`, { settings: { useEmulation: true, featureGates: ['Snapshot'] } }));
+    const crd = await get('crd', 'kubevirts.kubevirt.io');
+    assert.ok(crd, 'the CRD exists');
+    assert.ok(crd.status.conditions.some((c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True'));
+    const kv = await get('kubevirt', '-n', 'kubevirt', 'kubevirt');
+    assert.ok(kv, 'the KubeVirt resource exists: accepted right after its CRD');
+    assert.deepEqual(kv.spec.configuration.developerConfiguration, { featureGates: ['Snapshot'], useEmulation: true });
+    assert.equal(kv.metadata.labels['cx.dev/addon'], 'kubevirt');
+    const operator = await get('deployment', '-n', 'kubevirt', 'virt-operator');
+    assert.equal(operator.spec.template.spec.containers[0].image, 'quay.io/kubevirt/virt-operator:v1.4.1');
+    assert.equal(operator.status.readyReplicas, 2, 'installed means the operator is ready (kwok runs no container, so virt-api and the rest never appear)');
+    assert.ok(await get('clusterrolebinding', 'kubevirt-operator'));
+    await succeeded(await admin.call('DELETE', `/api/v1/clusters/${clusterId}/addons/kubevirt`));
+    assert.equal(await get('crd', 'kubevirts.kubevirt.io'), null, 'the CRD is gone, and with it every KubeVirt resource');
+    assert.equal(await get('namespace', 'kubevirt'), null);
+    assert.equal(await get('clusterrole', 'kubevirt-operator'), null);
+    assert.equal(await get('priorityclass', 'kubevirt-cluster-critical'), null);
+    assert.ok(!(await addons()).some((a) => a.name === 'kubevirt'));
+  });
+
+  it('installs cni-flannel: its DaemonSet on every node, the pod network in its configuration', async () => {
+    await succeeded(await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/cni-flannel`, {}));
+    const daemonSet = await get('daemonset', '-n', 'kube-flannel', 'kube-flannel-ds');
+    assert.ok(daemonSet, 'the DaemonSet exists');
+    assert.deepEqual(daemonSet.spec.template.spec.initContainers.map((c: { image: string }) => c.image), ['ghcr.io/flannel-io/flannel-cni-plugin:v1.6.2-flannel1', 'ghcr.io/flannel-io/flannel:v0.26.7']);
+    assert.equal(daemonSet.status.numberReady, 1);
+    assert.equal(JSON.parse((await get('configmap', '-n', 'kube-flannel', 'kube-flannel-cfg')).data['net-conf.json']).Network, '10.244.0.0/16');
+    const [flannel] = (await addons()).filter((a) => a.name === 'cni-flannel');
+    assert.equal(flannel.status, 'Installed');
+    await succeeded(await admin.call('DELETE', `/api/v1/clusters/${clusterId}/addons/cni-flannel`));
+    assert.equal(await get('namespace', 'kube-flannel'), null);
+    assert.equal(await get('clusterrole', 'flannel'), null);
   });
 
   it('removes both: every object labelled with the addon is gone, and so is the addon', async () => {

@@ -168,4 +168,24 @@ describe('cluster templates: presets and addons for new clusters', () => {
     assert.equal((await user.call('GET', `/api/v1/cluster-templates/${templateId}`)).status, 404);
     assert.deepEqual((await user.call('GET', `/api/v1/clusters/${clusterId}`)).body.template, { id: templateId, name: 'kwok-small', version: 2 });
   });
+
+  it('a template with a pod network (cni-flannel): applied before the create waits for Ready nodes, then awaited with the others', async () => {
+    const created = await admin.call('POST', '/api/v1/cluster-templates', {
+      name: 'kwok-flannel', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [], addons: [{ name: 'cni-flannel', settings: { backend: 'host-gw' } }],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const accepted = await user.call('POST', '/api/v1/clusters', { name: 'with-flannel', template: 'kwok-flannel', resourceGroup: 'team' });
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    const done = await user.waitForWorkflow(accepted.body.workflow.id, ['Succeeded', 'Failed'], 300_000);
+    assert.equal(done.status, 'Succeeded', JSON.stringify(done.steps));
+    assert.deepEqual(done.steps.map((s: { name: string }) => s.name), [
+      'plan-machines', 'provision-machines', 'apply-network', 'wait-nodes-ready', 'configure-access', 'wait-addons-ready', 'mark-ready',
+    ], 'the CNI before the nodes are awaited; no apply-addons without other addons');
+    const [addon] = (await user.call('GET', `/api/v1/clusters/${accepted.body.cluster.id}/addons`)).body.items;
+    assert.equal(`${addon.name} ${addon.status}`, 'cni-flannel Installed');
+    const kubeconfig = join(work, 'flannel.kubeconfig');
+    writeFileSync(kubeconfig, (await admin.call('GET', `/api/v1/clusters/${accepted.body.cluster.id}/kubeconfig`)).body as string, { mode: 0o600 });
+    const config = JSON.parse((await run(kubectl, ['--kubeconfig', kubeconfig, 'get', 'configmap', '-n', 'kube-flannel', 'kube-flannel-cfg', '-o', 'json'], { encoding: 'utf8' })).stdout);
+    assert.deepEqual(JSON.parse(config.data['net-conf.json']).Backend, { Type: 'host-gw' });
+  });
 });

@@ -8,7 +8,9 @@
  */
 import { lookup } from 'node:dns/promises';
 import { KubernetesObjectApi, PatchStrategy, type KubernetesObject as ClientObject } from '@kubernetes/client-node';
-import { CxError } from '@cx/errors';
+// The client's own serializer (not re-exported by the package): the way into its models from wire JSON.
+import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
+import { CxError, ProviderUnavailableError } from '@cx/errors';
 import { ADDON_LABEL, findAddon, renderAddon, type AddonDefinition, type EgressPolicy, type KubernetesObject } from '@cx/k8s';
 import { refused } from '@cx/provider-kit';
 import { openFromTransit, type AddonPayload } from '@cx/queue-contracts';
@@ -21,10 +23,16 @@ export const FIELD_MANAGER = 'cx';
 export interface WorkloadStatus { kind: string; namespace: string; name: string; ready: boolean; readyReplicas: number; desired: number }
 export interface AddonStatusAnswer { workloads: WorkloadStatus[]; missing: string[]; remaining: string[] }
 
-/** Deleted first: an APIService whose backend is gone would break discovery (and namespace deletion) cluster-wide. */
-const REMOVAL_ORDER = ['APIService', 'IngressClass', 'StorageClass', 'Deployment', 'DaemonSet'];
-/** Deleted last: what the others live in or are bound by. */
-const REMOVED_LAST = ['ServiceAccount', 'ClusterRoleBinding', 'RoleBinding', 'ClusterRole', 'Role', 'Namespace'];
+/**
+ * Deleted first: an APIService whose backend is gone would break discovery (and namespace deletion)
+ * cluster-wide; an operator's custom resource (KubeVirt) goes while its operator still runs to
+ * remove what it deployed.
+ */
+const REMOVAL_ORDER = ['APIService', 'KubeVirt', 'IngressClass', 'StorageClass', 'Deployment', 'DaemonSet'];
+/** Deleted last: what the others live in or are bound by; a CRD after the resources of its kind. */
+const REMOVED_LAST = ['ServiceAccount', 'ClusterRoleBinding', 'RoleBinding', 'ClusterRole', 'Role', 'CustomResourceDefinition', 'Namespace'];
+/** How long a CRD the addon just applied may take to be served, before its custom resources are applied. */
+const CRD_ESTABLISHED_TIMEOUT_MS = 30_000;
 
 interface Rendered { addon: AddonDefinition; objects: KubernetesObject[]; settings: Record<string, unknown> }
 
@@ -52,7 +60,15 @@ function kindsOf(objects: readonly KubernetesObject[]): Array<{ apiVersion: stri
 async function labelled(api: KubernetesObjectApi, addon: string, kinds: Array<{ apiVersion: string; kind: string }>): Promise<ClientObject[]> {
   const found: ClientObject[] = [];
   for (const { apiVersion, kind } of kinds) {
-    const list = await tenantCall(() => api.list(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, `${ADDON_LABEL}=${addon}`));
+    const list = await tenantCall(async () => {
+      try {
+        return await api.list(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, `${ADDON_LABEL}=${addon}`);
+      } catch (error) {
+        // A custom kind whose CRD is gone (removed with the addon) has no objects left.
+        if ((error as { code?: number }).code === 404 && !isBuiltIn(apiVersion)) return { items: [] };
+        throw error;
+      }
+    });
     found.push(...list.items.map((item) => ({ ...item, apiVersion, kind })));
   }
   return found;
@@ -77,7 +93,7 @@ export async function applyAddon(credentials: TenantAdminCredentials, payload: A
   const api = KubernetesObjectApi.makeApiClient(client(credentials));
   for (const object of objects) {
     try {
-      await api.patch(object as ClientObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+      await api.patch(clientModel(object), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     } catch (error) {
       const status = (error as { code?: unknown }).code;
       // An object the API refuses (invalid, forbidden) is named with the API's reason; the rest is the usual tenant failure.
@@ -86,6 +102,7 @@ export async function applyAddon(credentials: TenantAdminCredentials, payload: A
       }
       await tenantCall(() => Promise.reject(error instanceof Error ? error : new Error(String(error))));
     }
+    if (object.kind === 'CustomResourceDefinition') await waitEstablished(api, object);
   }
   const wanted = new Set(objects.map(key));
   const stale = (await labelled(api, addon.name, kindsOf(objects))).filter((o) => !wanted.has(key(o)));
@@ -133,6 +150,40 @@ function workloadStatus(object: ClientObject): WorkloadStatus {
   const desired = o.status?.desiredNumberScheduled ?? 0;
   const ready = o.status?.numberReady ?? 0;
   return { ...base, desired, readyReplicas: ready, ready: observed && ready >= desired && (o.status?.updatedNumberScheduled ?? 0) >= desired };
+}
+
+/**
+ * The object as the client's model, which is what KubernetesObjectApi serializes from: the model
+ * of a CRD names `x-kubernetes-preserve-unknown-fields`, `default`, `enum` and `$ref` of its schema
+ * otherwise (`x_kubernetes_preserve_unknown_fields`…) and would drop them from wire JSON silently.
+ */
+function clientModel(object: KubernetesObject): ClientObject {
+  if (object.kind !== 'CustomResourceDefinition') return object as ClientObject;
+  return ObjectSerializer.deserialize(object, 'V1CustomResourceDefinition') as ClientObject;
+}
+
+const BUILT_IN_GROUPS = /^(v1|[a-z0-9]+\/v[0-9a-z]+|[a-z0-9.]+\.k8s\.io\/v[0-9a-z]+)$/;
+
+/** Kinds of Kubernetes itself (`v1`, `apps/v1`, `*.k8s.io/…`), always served; the others come from CRDs. */
+function isBuiltIn(apiVersion: string): boolean {
+  return BUILT_IN_GROUPS.test(apiVersion);
+}
+
+/**
+ * Waits until a CRD the addon applied is Established: until then its kind is not served, and the
+ * custom resources after it in the addon (a KubeVirt resource) would be refused with 404.
+ */
+async function waitEstablished(api: KubernetesObjectApi, crd: KubernetesObject): Promise<void> {
+  const deadline = Date.now() + CRD_ESTABLISHED_TIMEOUT_MS;
+  for (;;) {
+    const read = await tenantCall(() => api.read({ apiVersion: crd.apiVersion, kind: crd.kind, metadata: { name: crd.metadata.name } }));
+    const conditions = (read as { status?: { conditions?: Array<{ type: string; status: string }> } }).status?.conditions ?? [];
+    if (conditions.some((c) => c.type === 'Established' && c.status === 'True')) return;
+    if (Date.now() > deadline) {
+      throw new ProviderUnavailableError(`the CustomResourceDefinition ${crd.metadata.name} is not Established ${CRD_ESTABLISHED_TIMEOUT_MS / 1000} s after it was applied; the tenant API may be overloaded`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 async function deleteObject(api: KubernetesObjectApi, object: ClientObject): Promise<void> {

@@ -12,7 +12,7 @@ import {
   type AddonCatalogEntry, type AddonInstallRequest, type Cluster,
 } from '@cx/api-schemas';
 import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
-import { ADDONS, DASHBOARD_PROXY_PATH, checkAddonSettings, findAddon, splitSecretSettings, type AddonDefinition, type EgressPolicy } from '@cx/k8s';
+import { ADDONS, DASHBOARD_PROXY_PATH, checkAddonSettings, findAddon, isNetworkAddon, splitSecretSettings, type AddonDefinition, type EgressPolicy } from '@cx/k8s';
 import { onParam } from './auth.js';
 import type { WorkflowEngine } from './engine.js';
 import { problemResponses as errors, sendJson } from './http.js';
@@ -49,6 +49,22 @@ function assertReady(cluster: Cluster, allowed: ReadonlyArray<Cluster['status']>
   }
 }
 
+/**
+ * The pod network addon of the cluster other than `name`, in whatever state: one pod network per
+ * cluster, since two CNIs would both write the nodes' CNI configuration and fight over pod addresses.
+ */
+export function otherNetworkAddon<T extends { name: string }>(installed: readonly T[], name: string, isNetwork: (name: string) => boolean = isNetworkAddon): T | undefined {
+  return installed.find((a) => a.name !== name && isNetwork(a.name));
+}
+
+async function assertNoOtherNetwork(sm: SmClient, cluster: Cluster, name: string): Promise<void> {
+  const { items } = JSON.parse(await sm.clusterAddonsJson(cluster.id)) as { items: Array<{ name: string; status: string }> };
+  const other = otherNetworkAddon(items, name);
+  if (other) {
+    throw new ConflictError(`cluster ${cluster.name} already has the pod network addon ${other.name} (${other.status}); a cluster runs one CNI: remove ${other.name} first, knowing that pods lose their network until ${name} is installed`, 'CX_CONFLICT');
+  }
+}
+
 export async function addonRoutes(app: FastifyInstance, deps: AddonRouteDeps): Promise<void> {
   const { sm, engine } = deps;
 
@@ -67,7 +83,7 @@ export async function addonRoutes(app: FastifyInstance, deps: AddonRouteDeps): P
     schema: {
       tags: ['addons'], params: addonParamsSchema, headers: idempotencyHeaders, body: addonInstallRequestSchema, response: { 202: accepted, ...errors, 422: { $ref: 'Problem#' } },
       summary: 'Install an addon, or apply it again with new settings (runs the addon.install workflow)',
-      description: 'The settings replace those of an earlier install, secrets included. Refused with nothing stored: an addon not in the catalog (404), settings its schema refuses (400, every error listed), a provider the addon cannot serve (400), a cluster that is not Ready (409 CX_CLUSTER_NOT_READY) or runs another workflow (409 CX_CLUSTER_BUSY), an endpoint the egress policy refuses (422 CX_ENDPOINT_NOT_ALLOWED).',
+      description: 'The settings replace those of an earlier install, secrets included. Refused with nothing stored: an addon not in the catalog (404), settings its schema refuses (400, every error listed), a provider the addon cannot serve (400), a cluster that is not Ready (409 CX_CLUSTER_NOT_READY) or runs another workflow (409 CX_CLUSTER_BUSY), a second pod network (CNI) addon (409 CX_CONFLICT), an endpoint the egress policy refuses (422 CX_ENDPOINT_NOT_ALLOWED).',
     },
   }, async (request, reply) => {
     const addon = catalogAddon(request.params.name);
@@ -77,6 +93,7 @@ export async function addonRoutes(app: FastifyInstance, deps: AddonRouteDeps): P
     const unsupported = addon.unsupported?.(cluster);
     if (unsupported) throw new InputError(unsupported, [{ field: 'params.name', message: `cannot be installed on provider ${cluster.provider}` }]);
     assertReady(cluster, ['Ready']);
+    if (addon.stage === 'network') await assertNoOtherNetwork(sm, cluster, addon.name);
     for (const setting of addon.endpointSettings ?? []) {
       const url = check.settings[setting];
       if (typeof url !== 'string') continue;

@@ -20,7 +20,7 @@ import { problemResponses as errors, queryOf, relayToSm } from './http.js';
 import type { WorkflowDefinition } from './engine.js';
 import type { SmClient, StartRequest, TemplateUse } from './sm-client.js';
 import { startRequest } from './workflow-start.js';
-import { TEMPLATE_ADDON_STEPS } from './workflows/template-addons.js';
+import { TEMPLATE_ADDON_STEPS, templateAddonSteps } from './workflows/template-addons.js';
 
 export interface TemplateRouteDeps { sm: SmClient; egress: EgressPolicy }
 
@@ -56,6 +56,8 @@ function checkAddons(addons: readonly TemplateAddon[], provider: string | undefi
       continue;
     }
     if (seen.has(addon.name)) errors.push({ field: `${at}.name`, message: 'is listed twice' });
+    const network = addon.stage === 'network' ? [...seen].find((name) => findAddon(name)?.stage === 'network' && name !== addon.name) : undefined;
+    if (network) errors.push({ field: `${at}.name`, message: `is a second pod network (CNI) beside ${network}; a cluster runs one` });
     seen.add(addon.name);
     const unsupported = provider === undefined ? undefined : unsupportedOn(addon, provider);
     if (unsupported) errors.push({ field: `${at}.name`, message: unsupported });
@@ -198,12 +200,13 @@ export async function templateUse(template: RevealedTemplate, request: ClusterCr
 }
 
 /**
- * The start of cluster.create: with the template's addons in its input, or, without any, without
- * the addon steps, so that a cluster created from scratch runs the steps it always has.
+ * The start of cluster.create: with the template's addons in its input, and only the addon steps
+ * they need (none without addons, so that a cluster created from scratch runs the steps it always has).
  */
 export function createClusterStart(request: FastifyRequest, definition: WorkflowDefinition, use: TemplateUse | undefined): StartRequest {
   const addons = use?.addons.map((a) => a.name) ?? [];
   const start = startRequest(request, definition, 'Provisioning', addons.length > 0 ? { addons } : {});
-  if (addons.length === 0) start.workflow.steps = start.workflow.steps.filter((name) => !TEMPLATE_ADDON_STEPS.includes(name));
+  const needed = templateAddonSteps(addons);
+  start.workflow.steps = start.workflow.steps.filter((name) => !TEMPLATE_ADDON_STEPS.includes(name) || needed.includes(name));
   return start;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ADDONS, addonWorkloads, checkAddonSettings, findAddon, renderAddon, splitSecretSettings } from './catalog.js';
+import { ADDONS, addonWorkloads, checkAddonSettings, findAddon, isNetworkAddon, renderAddon, splitSecretSettings } from './catalog.js';
 import { DEFAULT_EGRESS_DENY, EgressPolicy } from './endpoint-policy.js';
 import type { AddonCluster, KubernetesObject } from './types.js';
 
@@ -15,8 +15,12 @@ function rendered(name: string, settings: Record<string, unknown> = MINIMAL[name
   return renderAddon(addon, check.settings, target);
 }
 
+/** Every image the addon's pod templates run, init containers included. */
 function images(objects: KubernetesObject[]): string[] {
-  return objects.flatMap((o) => ((o['spec'] as { template?: { spec: { containers: Array<{ image: string }> } } } | undefined)?.template?.spec.containers ?? []).map((c) => c.image));
+  return objects.flatMap((o) => {
+    const pod = (o['spec'] as { template?: { spec: { containers: Array<{ image: string }>; initContainers?: Array<{ image: string }> } } } | undefined)?.template?.spec;
+    return [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].map((c) => c.image);
+  });
 }
 
 describe('addon catalog', () => {
@@ -41,6 +45,9 @@ describe('addon catalog', () => {
       'cr.fluentbit.io/fluent/fluent-bit:3.2.8',
       'docker.io/kubernetesui/dashboard:v2.7.0',
       'docker.io/kubernetesui/metrics-scraper:v1.0.8',
+      'ghcr.io/flannel-io/flannel-cni-plugin:v1.6.2-flannel1',
+      'ghcr.io/flannel-io/flannel:v0.26.7',
+      'quay.io/kubevirt/virt-operator:v1.4.1',
       'quay.io/prometheus/node-exporter:v1.9.0',
       'quay.io/prometheus/prometheus:v3.2.1',
       'registry.k8s.io/ingress-nginx/controller:v1.12.1',
@@ -48,7 +55,7 @@ describe('addon catalog', () => {
     ]);
     for (const addon of ADDONS) {
       const used = images(rendered(addon.name));
-      for (const image of used) assert.match(image, /^[a-z0-9.-]+\.[a-z]+\/[a-z0-9/_.-]+:v?\d+\.\d+\.\d+$/, `${addon.name} runs ${image}`);
+      for (const image of used) assert.match(image, /^[a-z0-9.-]+\.[a-z]+\/[a-z0-9/_.-]+:v?\d+\.\d+\.\d+(-[a-z]+\d+)?$/, `${addon.name} runs ${image}`);
       if (used.length > 0) assert.ok(used.some((image) => image.endsWith(`:${addon.version}`)), `${addon.name} declares version ${addon.version}: its main image carries it`);
     }
   });
@@ -105,6 +112,46 @@ describe('addon catalog', () => {
     assert.equal(rendered('storage-class', {}, { ...cluster, provider: 'openstack' })[0]!['provisioner'], 'cinder.csi.openstack.org');
     assert.match(findAddon('storage-class')!.unsupported!({ ...cluster, provider: 'kwok' }) ?? '', /provider kwok has no block-storage/);
     assert.equal(findAddon('storage-class')!.unsupported!(cluster), undefined);
+  });
+
+  it('cni-flannel: net-conf.json allocates from the pod network setting (default the 10.244.0.0/16 cx gives kubeadm)', () => {
+    const netConf = (objects: KubernetesObject[]): { Network: string; Backend: { Type: string } } =>
+      JSON.parse((objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'kube-flannel-cfg')!['data'] as Record<string, string>)['net-conf.json']!) as { Network: string; Backend: { Type: string } };
+    assert.deepEqual(netConf(rendered('cni-flannel')), { Network: '10.244.0.0/16', EnableNFTables: false, Backend: { Type: 'vxlan' } });
+    const custom = rendered('cni-flannel', { podNetwork: '172.20.0.0/16', backend: 'host-gw' });
+    assert.deepEqual(netConf(custom), { Network: '172.20.0.0/16', EnableNFTables: false, Backend: { Type: 'host-gw' } });
+    const hash = (objects: KubernetesObject[]): string | undefined => (objects.find((o) => o.kind === 'DaemonSet')!['spec'] as { template: { metadata: { annotations?: Record<string, string> } } }).template.metadata.annotations?.['cx.dev/config-hash'];
+    assert.notEqual(hash(custom), hash(rendered('cni-flannel')), 'a changed network rolls flanneld, which reads it at start only');
+    const pod = (custom.find((o) => o.kind === 'DaemonSet')!['spec'] as { template: { spec: { initContainers: Array<{ name: string }>; tolerations: unknown[]; hostNetwork: boolean } } }).template.spec;
+    assert.deepEqual(pod.initContainers.map((c) => c.name), ['install-cni-plugin', 'install-cni']);
+    assert.deepEqual(pod.tolerations, [{ operator: 'Exists', effect: 'NoSchedule' }], 'runs on NotReady nodes: they wait for it');
+    assert.equal(pod.hostNetwork, true);
+    assert.equal(findAddon('cni-flannel')!.stage, 'network');
+    assert.equal(isNetworkAddon('cni-flannel'), true);
+    assert.deepEqual(ADDONS.filter((a) => a.stage === 'network').map((a) => a.name), ['cni-flannel']);
+    const bad = checkAddonSettings(findAddon('cni-flannel')!, { podNetwork: '10.244.0.0', backend: 'udp' });
+    assert.deepEqual(!bad.ok && bad.errors.map((e) => e.field).sort(), ['body.settings.backend', 'body.settings.podNetwork']);
+  });
+
+  it('kubevirt: the CRD before the KubeVirt resource it serves, the operator and its RBAC; settings reach the resource', () => {
+    const objects = rendered('kubevirt', { useEmulation: true, featureGates: ['LiveMigration', 'Snapshot'] });
+    const kinds = objects.map((o) => o.kind);
+    assert.equal(kinds[0], 'Namespace');
+    assert.ok(kinds.indexOf('CustomResourceDefinition') < kinds.indexOf('KubeVirt'), 'the CRD is applied before the resource of its kind');
+    const crd = objects.find((o) => o.kind === 'CustomResourceDefinition')!;
+    const spec = crd['spec'] as { group: string; scope: string; names: { kind: string; plural: string }; versions: Array<{ name: string; storage: boolean; subresources: unknown }> };
+    assert.equal(crd.metadata.name, 'kubevirts.kubevirt.io');
+    assert.deepEqual([spec.group, spec.scope, spec.names.kind, spec.names.plural], ['kubevirt.io', 'Namespaced', 'KubeVirt', 'kubevirts']);
+    assert.deepEqual(spec.versions.map((v) => `${v.name}${v.storage ? '*' : ''}`), ['v1*', 'v1alpha3']);
+    const cr = objects.find((o) => o.kind === 'KubeVirt')!;
+    assert.deepEqual([cr.apiVersion, cr.metadata.namespace, cr.metadata.name], ['kubevirt.io/v1', 'kubevirt', 'kubevirt']);
+    assert.deepEqual((cr['spec'] as { configuration: unknown }).configuration, { developerConfiguration: { featureGates: ['LiveMigration', 'Snapshot'], useEmulation: true } });
+    assert.deepEqual((rendered('kubevirt').find((o) => o.kind === 'KubeVirt')!['spec'] as { configuration: unknown }).configuration, { developerConfiguration: { featureGates: [] } }, 'hardware virtualisation unless asked');
+    assert.deepEqual(addonWorkloads(objects), [{ kind: 'Deployment', namespace: 'kubevirt', name: 'virt-operator' }]);
+    const operatorRole = objects.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'kubevirt-operator')!;
+    assert.ok((operatorRole['rules'] as Array<{ resources?: string[] }>).some((r) => r.resources?.includes('customresourcedefinitions')), 'the operator creates the VM CRDs');
+    const bound = objects.filter((o) => o.kind.endsWith('Binding')).map((o) => (o['subjects'] as Array<{ name: string }>)[0]!.name);
+    assert.deepEqual(bound, ['kubevirt-operator', 'kubevirt-operator']);
   });
 
   it('checks settings against the addon\'s schema and lists every error by field', () => {

@@ -4,18 +4,25 @@
  * is stored; rendering stamps the cx labels on every object, so that removal finds all of them.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { cniFlannel } from './cni-flannel.js';
 import { dashboard } from './dashboard.js';
 import { ingressNginx } from './ingress-nginx.js';
 import { logForwarding } from './log-forwarding.js';
 import { metricsServer } from './metrics-server.js';
+import { kubevirt } from './kubevirt.js';
 import { monitoring } from './monitoring.js';
 import { storageClass } from './storage-class.js';
 import { addonLabels, type AddonCluster, type AddonDefinition, type KubernetesObject } from './types.js';
 
-export const ADDONS: readonly AddonDefinition[] = [ingressNginx, metricsServer, monitoring, logForwarding, storageClass, dashboard];
+export const ADDONS: readonly AddonDefinition[] = [ingressNginx, metricsServer, monitoring, logForwarding, storageClass, dashboard, cniFlannel, kubevirt];
 
 export function findAddon(name: string): AddonDefinition | undefined {
   return ADDONS.find((addon) => addon.name === name);
+}
+
+/** Whether the addon is a pod network (CNI): applied before nodes can be Ready, one per cluster. */
+export function isNetworkAddon(name: string): boolean {
+  return findAddon(name)?.stage === 'network';
 }
 
 /** An invalid setting, named like the public API names fields (`body.settings.url`). */

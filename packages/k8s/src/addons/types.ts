@@ -37,6 +37,12 @@ export interface AddonDefinition {
   secretSettings?: readonly string[];
   /** Settings that name endpoints outside the cluster, checked against the egress policy (SSRF). */
   endpointSettings?: readonly string[];
+  /**
+   * `network`: the pod network (CNI). Kubelets stay NotReady without one, so a cluster created with
+   * it gets it applied as soon as its API answers, before the create workflow waits for Ready nodes;
+   * a cluster has at most one. Absent: an ordinary addon, installed on a cluster whose nodes are Ready.
+   */
+  stage?: 'network';
   /** Providers the addon refuses (a storage class cx cannot offer there); with the reason. */
   unsupported?: (cluster: AddonCluster) => string | undefined;
   /** The objects, in apply order (namespaces and CRDs-like prerequisites first). */

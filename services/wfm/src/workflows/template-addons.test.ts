@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Cluster } from '@cx/api-schemas';
-import { type CxError, ProviderError } from '@cx/errors';
+import { type CxError, ProviderError, ProviderUnavailableError } from '@cx/errors';
 import type { SddcOperation } from '@cx/queue-contracts';
 import type { OperationState, StepContext, StepDefinition } from '../engine.js';
 import { createClusterWorkflow } from './cluster-create.js';
-import { createClusterWithTemplateAddons } from './template-addons.js';
+import { createClusterWithTemplateAddons, templateAddonSteps } from './template-addons.js';
 
 const TOKEN = 'service-token-for-tests-0123456789';
 const cluster = { id: 'c1', name: 'c', provider: 'kwok', kubernetesVersion: '1.37.2', status: 'Provisioning', apiEndpoint: 'https://127.0.0.1:6443', controlPlane: { count: 1 }, nodePools: [] } as unknown as Cluster;
@@ -26,7 +26,7 @@ function context(addons: string[] | undefined, answer: (op: SddcOperation, subje
   const startedAt = options.startedAt ?? new Date().toISOString();
   const ctx = {
     run: { id: 'r1', input: addons ? { addons } : {}, currentStep: 0, steps: [{ name: 'step', startedAt }] },
-    cluster: { ...cluster, apiEndpoint: options.apiEndpoint === undefined ? cluster.apiEndpoint : options.apiEndpoint }, machines: [], poll: 0,
+    cluster: { ...cluster, apiEndpoint: options.apiEndpoint === undefined ? cluster.apiEndpoint : options.apiEndpoint }, machines: [], poll: 0, deadlines: { nodesReadyMs: 20 * 60_000 },
     sm: { revealAddon: async (_cluster: string, name: string) => ({ name, version: 'v1', settings: {} }) },
     async operation<T>(subject: string, op: SddcOperation): Promise<OperationState<T>> {
       asked.push(`${subject}:${op.op}`);
@@ -37,10 +37,45 @@ function context(addons: string[] | undefined, answer: (op: SddcOperation, subje
 }
 
 describe('cluster.create with template addons', () => {
-  it('installs the addons after configure-access and before mark-ready, as a new version of cluster.create', () => {
+  it('installs the addons after configure-access and before mark-ready, the pod network before wait-nodes-ready, as a new version of cluster.create', () => {
     assert.equal(workflow.name, 'cluster.create');
-    assert.equal(workflow.version, createClusterWorkflow.version + 1);
-    assert.deepEqual(workflow.steps.map((s) => s.name).slice(-4), ['configure-access', 'apply-addons', 'wait-addons-ready', 'mark-ready']);
+    assert.equal(workflow.version, createClusterWorkflow.version + 2);
+    assert.deepEqual(workflow.steps.map((s) => s.name), [
+      'plan-machines', 'provision-machines', 'apply-network', 'wait-nodes-ready', 'configure-access', 'apply-addons', 'wait-addons-ready', 'mark-ready',
+    ]);
+  });
+
+  it('starts a run with only the addon steps its template needs: none without addons, apply-network only with a CNI', () => {
+    assert.deepEqual(templateAddonSteps([]), []);
+    assert.deepEqual(templateAddonSteps(['metrics-server']), ['apply-addons', 'wait-addons-ready']);
+    assert.deepEqual(templateAddonSteps(['cni-flannel']), ['apply-network', 'wait-addons-ready']);
+    assert.deepEqual(templateAddonSteps(['metrics-server', 'cni-flannel']), ['apply-network', 'apply-addons', 'wait-addons-ready']);
+  });
+
+  it('apply-network applies only the pod network addon; apply-addons the others; wait-addons-ready awaits both', async () => {
+    const applied = { state: 'done', result: { applied: [], pruned: [] } } as const;
+    const network = context(['metrics-server', 'cni-flannel'], () => applied);
+    assert.deepEqual(await step('apply-network').run(network.ctx), { kind: 'done', output: { applied: ['cni-flannel'] }, effects: [] });
+    assert.deepEqual(network.asked, ['network-cni-flannel-0:apply-addon']);
+    const others = context(['metrics-server', 'cni-flannel'], () => applied);
+    assert.equal((await step('apply-addons').run(others.ctx)).kind, 'done');
+    assert.deepEqual(others.asked, ['apply-metrics-server:apply-addon']);
+    const ready = context(['metrics-server', 'cni-flannel'], () => ({ state: 'done', result: { workloads: [workload('x', true)], missing: [], remaining: [] } }));
+    const done = await step('wait-addons-ready').run(ready.ctx);
+    assert.deepEqual(done.kind === 'done' ? done.effects : [], [{ kind: 'setAddonInstalled', name: 'metrics-server' }, { kind: 'setAddonInstalled', name: 'cni-flannel' }]);
+    const none = context(['metrics-server'], () => assert.fail('nothing is asked'));
+    assert.equal((await step('apply-network').run(none.ctx)).kind, 'done');
+  });
+
+  it('apply-network asks again while the new API is not up, and fails once the nodes would have timed out', async () => {
+    const down = (): OperationState<unknown> => ({ state: 'failed', error: new ProviderUnavailableError('connect ECONNREFUSED 10.0.0.5:6443') });
+    const waiting = await step('apply-network').run(context(['cni-flannel'], down).ctx);
+    assert.equal(waiting.kind, 'wait');
+    assert.equal(waiting.kind === 'wait' && waiting.nextPoll, true, 'the next poll starts a fresh apply');
+    assert.match(waiting.kind === 'wait' ? waiting.message ?? '' : '', /does not take cni-flannel yet \(connect ECONNREFUSED/);
+    await assert.rejects(step('apply-network').run(context(['cni-flannel'], down, { startedAt: new Date(Date.now() - 21 * 60_000).toISOString() }).ctx), /ECONNREFUSED/);
+    const refused = (): OperationState<unknown> => ({ state: 'failed', error: new ProviderError('the tenant API refused DaemonSet kube-flannel/kube-flannel-ds') });
+    await assert.rejects(step('apply-network').run(context(['cni-flannel'], refused).ctx), /refused DaemonSet/, 'a refusal is not retried');
   });
 
   it('asks nothing of a cluster created without template addons', async () => {
