@@ -158,6 +158,7 @@ describe('authorization matrix', () => {
     'GET /api/v1/clusters/{id}/kubeconfig': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/kubeconfig` }) },
     'PATCH /api/v1/clusters/{id}/nodepools/{pool}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/workers`, body: INVALID }) },
     'POST /api/v1/clusters/{id}/upgrade': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/upgrade`, body: INVALID }) },
+    'POST /api/v1/clusters/{id}/os-upgrade': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/os-upgrade`, body: INVALID }) },
     'POST /api/v1/clusters/{id}/rotate-ca': { minimum: 'admin', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}/rotate-ca` }) },
     'POST /api/v1/clusters/{id}/rotate-certificates': { minimum: 'admin', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}/rotate-certificates` }) },
     'GET /api/v1/ha-configs': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/ha-configs?clusterId=${kwokClusterId}` }) },

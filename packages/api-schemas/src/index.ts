@@ -210,6 +210,7 @@ export const clusterSchema = {
       },
     },
     template: clusterTemplateRefSchema,
+    osImage: { type: ['string', 'null'], description: 'The OS image new machines boot from, set by POST /clusters/{id}/os-upgrade (null: the one in the provider credential\'s settings)' },
     createdBy: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' }, updatedAt: { type: 'string', format: 'date-time' },
   },
 } as const;
@@ -217,6 +218,8 @@ export interface Cluster {
   id: string; name: string; provider: string; kubernetesVersion: string; status: ClusterStatus; statusMessage: string | null;
   controlPlane: { count: number; schedulable?: boolean } & MachineSize; nodePools: NodePoolRequest[]; activeWorkflowId: string | null; resourceGroupId: string | null; apiEndpoint: string | null;
   apiVip: string | null; health: EffectiveHealthPolicy; healthStatus: ClusterHealthStatus | null; template?: ClusterTemplateRef | null;
+  /** The OS image new machines boot from, once an OS upgrade chose one (null: the provider settings'). */
+  osImage?: string | null;
   createdBy: string; createdAt: string; updatedAt: string;
 }
 

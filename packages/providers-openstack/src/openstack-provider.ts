@@ -245,13 +245,17 @@ export class OpenStackProvider implements Provider {
     return this.resolved;
   }
 
-  private async findImage(): Promise<string> {
-    const wanted = this.settings.image;
+  /** An OS image is a Glance image name or id (like the `image` setting). */
+  async checkImage(image: string): Promise<void> {
+    await this.findImage(image, 'body.image');
+  }
+
+  private async findImage(wanted = this.settings.image, field = 'body.settings.image'): Promise<string> {
     const byName = await this.expect<{ images: Array<{ id: string }> }>('image', 'GET', `v2/images?name=${encodeURIComponent(wanted)}`, [200]);
     if (byName.images[0]) return byName.images[0].id;
     const byId = await this.call('image', 'GET', `v2/images/${encodeURIComponent(wanted)}`);
     if (byId.status === 200) return wanted;
-    throw new InputError(`the image ${wanted} does not exist or is not visible to the project`, [{ field: 'body.settings.image', message: 'no such Glance image (name or id)' }]);
+    throw new InputError(`the image ${wanted} does not exist or is not visible to the project`, [{ field, message: 'no such Glance image (name or id)' }]);
   }
 
   /** A network by name, else by id; `InputError` naming `body.settings.<setting>` when there is none. */
@@ -474,7 +478,9 @@ export class OpenStackProvider implements Provider {
         const [{ floatingNetworkId }, port] = await Promise.all([this.resolve(), this.findPort(`cx-${spec.machineId}`)]);
         return this.status(existing, port && floatingNetworkId ? [await this.ensureFloatingIp(spec, port, floatingNetworkId)] : []);
       }
-      const { imageId, networkId, flavors, floatingNetworkId } = await this.resolve();
+      const { networkId, flavors, floatingNetworkId, ...resolved } = await this.resolve();
+      // After an OS upgrade, new machines boot the cluster's image rather than the settings'.
+      const imageId = spec.image === undefined ? resolved.imageId : await this.findImage(spec.image, 'spec.image');
       const flavor = this.pickFlavor(flavors, spec.resources);
       const port = await this.ensurePort(spec, networkId);
       const floating = wantsFloating && floatingNetworkId ? [await this.ensureFloatingIp(spec, port, floatingNetworkId)] : [];

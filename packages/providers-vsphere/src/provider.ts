@@ -3,7 +3,7 @@
  * owned through custom attributes (`cx-cluster`, `cx-machine`, `cx-role`) and marked at clone time
  * in extraConfig (`cx.cluster`, `cx.machine`), so that a crash between clone and tagging is healed.
  */
-import { NotFoundError } from '@cx/errors';
+import { InputError, NotFoundError } from '@cx/errors';
 import { refused } from '@cx/provider-kit';
 import {
   CONTRACT_VERSION, type EnsureContext, type MachineSpec, type MachineStatus, type PowerAction, type PowerState, type Provider, type ProviderCapabilities,
@@ -131,6 +131,21 @@ export class VsphereProvider implements Provider {
     return this.placement;
   }
 
+  /** The template a machine is cloned from: its spec's image (after an OS upgrade), else the settings'. */
+  private async templateOf(spec: MachineSpec, where: Placement): Promise<{ ref: MoRef; path: string }> {
+    if (spec.image === undefined) return { ref: where.template, path: this.settings.template };
+    const ref = await findByPath(this.vim, spec.image);
+    if (ref?.type !== 'VirtualMachine') throw refused(`the template ${spec.image} ${ref ? `is a ${ref.type}, not a VirtualMachine` : `was not found in ${this.vim.label}`}`, 'TemplateNotFound');
+    return { ref, path: spec.image };
+  }
+
+  /** An OS image is a template VM's inventory path (like the `template` setting). */
+  async checkImage(image: string): Promise<void> {
+    const ref = await findByPath(this.vim, image);
+    const message = ref ? `${image} is a ${ref.type}, not a VirtualMachine` : `${image} was not found in the inventory (give a full inventory path, e.g. /DC0/vm/templates/ubuntu)`;
+    if (ref?.type !== 'VirtualMachine') throw new InputError(`vSphere template ${image}: ${message}`, [{ field: 'body.image', message }]);
+  }
+
   /** Keys of the cx custom attributes, defined on first use (`AddCustomFieldDef`). */
   private fields(): Promise<Record<string, string>> {
     this.fieldKeys ??= this.defineFields().catch((error: unknown) => {
@@ -256,13 +271,14 @@ export class VsphereProvider implements Provider {
   /** Clones the VM; a DuplicateName of our own earlier clone (crash before tagging) is adopted. */
   private async create(spec: MachineSpec, context?: EnsureContext): Promise<MoRef> {
     const where = await this.where();
-    const template = await retrieveOne(this.vim, where.template, ['config.hardware.device', 'snapshot.currentSnapshot']);
-    if (!template) throw refused(`the template ${this.settings.template} disappeared from ${this.vim.label}`, 'TemplateNotFound');
+    const source = await this.templateOf(spec, where);
+    const template = await retrieveOne(this.vim, source.ref, ['config.hardware.device', 'snapshot.currentSnapshot']);
+    if (!template) throw refused(`the template ${source.path} disappeared from ${this.vim.label}`, 'TemplateNotFound');
     const vcpus = spec.resources?.vcpus ?? this.settings.defaults.vcpus;
     const memoryMiB = spec.resources?.memoryMiB ?? this.settings.defaults.memoryMiB;
     const diskGiB = spec.resources?.diskGiB ?? this.settings.defaults.diskGiB;
     if (where.network && !findNic(list(child(template['config.hardware.device'], 'VirtualDevice')))) {
-      throw refused(`the template ${this.settings.template} has no network adapter to attach to ${this.settings.network}`, 'TemplateNotFound');
+      throw refused(`the template ${source.path} has no network adapter to attach to ${this.settings.network}`, 'TemplateNotFound');
     }
     const extraConfig: Array<[string, string]> = [[`cx.cluster`, spec.clusterId], [`cx.machine`, spec.machineId]];
     const userData = context?.userData ? await context.userData() : undefined;
@@ -277,7 +293,7 @@ export class VsphereProvider implements Provider {
     let snapshot: MoRef | undefined;
     if (this.settings.linkedClone) {
       snapshot = asMoRef(template['snapshot.currentSnapshot']);
-      if (!snapshot) throw refused(`linkedClone needs a snapshot on the template ${this.settings.template}; take one or set linkedClone to false`, 'TemplateHasNoSnapshot');
+      if (!snapshot) throw refused(`linkedClone needs a snapshot on the template ${source.path}; take one or set linkedClone to false`, 'TemplateHasNoSnapshot');
       diskMoveType = 'createNewChildDiskBacking';
     }
     // Only the ownership marks ride on the clone (atomic with it on vCenter); the rest is applied
@@ -296,7 +312,7 @@ export class VsphereProvider implements Provider {
     };
     let ref: MoRef | undefined;
     try {
-      ref = asMoRef(await runTask(this.vim, 'CloneVM_Task', { _this: mor(where.template), folder: mor(where.folder), name: spec.name, spec: cloneSpec }, this.taskTimeoutMs));
+      ref = asMoRef(await runTask(this.vim, 'CloneVM_Task', { _this: mor(source.ref), folder: mor(where.folder), name: spec.name, spec: cloneSpec }, this.taskTimeoutMs));
       if (!ref) throw refused(`${this.vim.label} cloned ${spec.name} but did not name the new VM`, 'EndpointFailing', { retryable: true });
     } catch (error) {
       if (faultOf(error) !== 'DuplicateName') throw error;
@@ -320,7 +336,7 @@ export class VsphereProvider implements Provider {
     const changes: unknown[] = [];
     if (where.network) {
       const nic = findNic(devices);
-      if (!nic) throw refused(`the clone of ${this.settings.template} has no network adapter to attach to ${this.settings.network}`, 'TemplateNotFound');
+      if (!nic) throw refused(`the clone of the template has no network adapter to attach to ${this.settings.network}`, 'TemplateNotFound');
       changes.push({ operation: 'edit', device: { ...(toWire(nic) as Record<string, unknown>), backing: await this.backing(where.network) } });
     }
     const disk = devices.find((d) => child(d, '@_xsi:type') === 'VirtualDisk');

@@ -30,6 +30,8 @@ export type SddcOperation =
   | { op: 'delete-machine'; provider: string; clusterId: string; machineId: string }
   | { op: 'list-machines'; provider: string; clusterId: string }
   | { op: 'list-nodes'; provider: string; clusterId: string }
+  /** Whether the cluster's provider (with its credential) can create machines from an OS image. */
+  | { op: 'check-image'; provider: string; clusterId: string; image: string }
   | { op: 'set-power'; provider: string; clusterId: string; machineId: string; action: PowerAction }
   /** The machine's power state as the provider (or its BMC) reports it now. */
   | { op: 'power-state'; provider: string; clusterId: string; machineId: string }

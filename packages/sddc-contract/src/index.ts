@@ -4,7 +4,7 @@
  */
 
 /** Bumped on any change of a Mandatory rule; providers declare the version they pass. */
-export const CONTRACT_VERSION = '1.5.0';
+export const CONTRACT_VERSION = '1.6.0';
 
 export type MachineRole = 'control-plane' | 'worker';
 export type MachinePhase = 'Provisioning' | 'Running' | 'Stopped' | 'Failed';
@@ -25,6 +25,12 @@ export interface MachineSpec {
   taints?: Array<{ key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }>;
   /** Sizing from the pool's machine class; a provider uses its own defaults (documented) for what is absent. */
   resources?: { vcpus?: number; memoryMiB?: number; diskGiB?: number };
+  /**
+   * The OS image a new machine boots from, instead of the one in the provider's settings (vsphere:
+   * a template's inventory path; openstack: an image name or id), after an OS upgrade of the
+   * cluster. Used when the machine is created; an existing machine is not rebuilt for it (since 1.6.0, rule O7).
+   */
+  image?: string;
 }
 
 export interface MachineStatus {
@@ -174,6 +180,12 @@ export interface Provider {
    * restored etcd answers, and put back if it does not (rule O6).
    */
   etcdRestore?(clusterId: string, data: Buffer): Promise<void>;
+  /**
+   * Resolves when `image` names an OS image this provider can create machines from (see
+   * `MachineSpec.image`); throws `InputError` naming the field `body.image` otherwise. Absent:
+   * the provider has no OS images to choose from.
+   */
+  checkImage?(image: string): Promise<void>;
   /** Releases connections; the provider is not used afterwards. */
   close?(): Promise<void>;
 }

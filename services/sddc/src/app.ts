@@ -211,6 +211,10 @@ async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation
     case 'delete-machine': await provider.deleteMachine(operation.clusterId, operation.machineId); return { deleted: true };
     case 'list-machines': return provider.listMachines(operation.clusterId);
     case 'list-nodes': return nodes.listNodes(operation.clusterId);
+    case 'check-image':
+      if (!provider.checkImage) throw new InputError(`provider ${operation.provider} has no OS images to choose from`, [{ field: 'body.image', message: `not for provider ${operation.provider}` }]);
+      await provider.checkImage(operation.image);
+      return { valid: true };
     case 'set-power': await provider.setPower(operation.clusterId, operation.machineId, operation.action); return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
     case 'power-state': return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
     case 'etcd-snapshot': return takeEtcdSnapshot(provider, sm, operation);

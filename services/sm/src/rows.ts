@@ -40,6 +40,7 @@ export function toCluster(row: ClusterRow): Cluster {
     // The control-plane pool has no health overrides of its own: the cluster's policy applies.
     apiVip: row.api_vip ?? null, health: healthPolicyOf(spec, 'control-plane'), healthStatus: row.health_status ? JSON.parse(row.health_status) as ClusterHealthStatus : null,
     template: row.template ? JSON.parse(row.template) as ClusterTemplateRef : null,
+    osImage: (spec as { osImage?: string }).osImage ?? null,
     createdBy: row.created_by, createdAt: row.created_at, updatedAt: row.updated_at,
   };
 }

@@ -52,6 +52,8 @@ export type StepEffect =
   | { kind: 'setClusterStatus'; status: ClusterStatus; message?: string | null }
   | { kind: 'setClusterEndpoint'; apiEndpoint: string }
   | { kind: 'setClusterVersion'; kubernetesVersion: string }
+  /** The OS image the cluster's new machines boot from (an OS upgrade records it before replacing the workers). */
+  | { kind: 'setClusterImage'; osImage: string }
   | { kind: 'beginCaRotation' }
   | { kind: 'finishCaRotation' }
   | { kind: 'rotateCertificates' }
@@ -481,6 +483,12 @@ export class StateStore {
         const row = await trx('clusters').where({ id: clusterId }).first('spec') as { spec: string };
         const spec = { ...JSON.parse(row.spec) as ClusterCreateRequest, kubernetesVersion: effect.kubernetesVersion };
         await trx('clusters').where({ id: clusterId }).update({ kubernetes_version: effect.kubernetesVersion, spec: JSON.stringify(spec), updated_at: now, version: trx.raw('version + 1') });
+        return;
+      }
+      case 'setClusterImage': {
+        const row = await trx('clusters').where({ id: clusterId }).first('spec') as { spec: string };
+        const spec = { ...JSON.parse(row.spec) as ClusterCreateRequest, osImage: effect.osImage };
+        await trx('clusters').where({ id: clusterId }).update({ spec: JSON.stringify(spec), updated_at: now, version: trx.raw('version + 1') });
         return;
       }
       case 'beginCaRotation': {

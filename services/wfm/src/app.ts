@@ -18,6 +18,7 @@ import { createClusterWithTemplateAddons } from './workflows/template-addons.js'
 import { deleteClusterWorkflow } from './workflows/cluster-delete.js';
 import { scalePoolWorkflow } from './workflows/cluster-scale.js';
 import { upgradeClusterWorkflow } from './workflows/cluster-upgrade.js';
+import { osUpgradeClusterWorkflow } from './workflows/cluster-os-upgrade.js';
 import { rotateCaWorkflow, rotateCertificatesWorkflow } from './workflows/cluster-rotate-ca.js';
 import { applyHaConfigWorkflow, removeHaConfigWorkflow } from './workflows/ha-config.js';
 import { remediateNodeWorkflow } from './workflows/node-remediate.js';
@@ -64,6 +65,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   engine.register(deleteClusterWorkflow);
   engine.register(scalePoolWorkflow);
   engine.register(upgradeClusterWorkflow);
+  engine.register(osUpgradeClusterWorkflow);
   engine.register(rotateCaWorkflow);
   engine.register(rotateCertificatesWorkflow);
   engine.register(applyHaConfigWorkflow);

@@ -46,6 +46,14 @@ export class InfrastructureChecks {
   }
 
   /**
+   * Resolves when the cluster's provider, acting with the cluster's credential, can create machines
+   * from `image` (a vSphere template that exists in the inventory, a Glance image the project sees).
+   */
+  async checkImage(cluster: { id: string; provider: string }, image: string): Promise<void> {
+    await this.engine.runOperationNow({ op: 'check-image', provider: cluster.provider, clusterId: cluster.id, image }, CHECK_TIMEOUT_MS);
+  }
+
+  /**
    * A cluster on a credentialed provider belongs to a resource group whose credential is for that
    * provider: sddc acts with that credential.
    */

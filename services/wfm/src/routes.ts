@@ -14,6 +14,7 @@ import { etcdRoutes } from './etcd-routes.js';
 import { haConfigRoutes } from './ha-config-routes.js';
 import { identityRoutes } from './identity-routes.js';
 import { infrastructureRoutes } from './infrastructure-routes.js';
+import { osUpgradeRoutes } from './os-upgrade-routes.js';
 import { pairRoutes } from './pair-routes.js';
 import { completeClusterRequest, createClusterStart, templateRoutes, templateUse } from './template-routes.js';
 import type { InfrastructureChecks } from './infrastructure.js';
@@ -77,6 +78,7 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
   await templateRoutes(app, { sm, egress: deps.egress });
   await pairRoutes(app, { sm, guard: deps.guard, providers: deps.providers });
   await etcdRoutes(app, { sm, engine, providers: deps.providers, assertQueueUp: deps.assertQueueUp });
+  await osUpgradeRoutes(app, { sm, engine, infrastructure: deps.infrastructure, assertQueueUp: deps.assertQueueUp });
 
   app.get('/providers', {
     config: { access: 'authenticated' },

@@ -45,6 +45,8 @@ export type StepEffect =
   | { kind: 'setClusterStatus'; status: ClusterStatus; message?: string | null }
   | { kind: 'setClusterEndpoint'; apiEndpoint: string }
   | { kind: 'setClusterVersion'; kubernetesVersion: string }
+  /** The OS image the cluster's new machines boot from (an OS upgrade records it before replacing the workers). */
+  | { kind: 'setClusterImage'; osImage: string }
   | { kind: 'beginCaRotation' }
   | { kind: 'finishCaRotation' }
   | { kind: 'rotateCertificates' }

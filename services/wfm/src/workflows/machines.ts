@@ -41,7 +41,11 @@ export function machineSpec(cluster: Cluster, machine: Machine, kubernetesVersio
   const scheduling = machine.role === 'control-plane'
     ? { labels: {}, taints: cluster.controlPlane.schedulable ? [] : [CONTROL_PLANE_TAINT] }
     : { labels: pool?.labels ?? {}, taints: pool?.taints ?? [] };
-  return { machineId: machine.id, clusterId: cluster.id, name: machine.name, role: machine.role, pool: machine.pool, kubernetesVersion, ...scheduling };
+  return {
+    machineId: machine.id, clusterId: cluster.id, name: machine.name, role: machine.role, pool: machine.pool, kubernetesVersion, ...scheduling,
+    // The image an OS upgrade chose: machines created from now on boot it (existing ones are not rebuilt for it).
+    ...(cluster.osImage ? { image: cluster.osImage } : {}),
+  };
 }
 
 /** How long a drain may stay blocked (by PodDisruptionBudgets) before the workflow fails, unless the request says. */
