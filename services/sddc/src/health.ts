@@ -308,6 +308,7 @@ export class HealthMonitor {
     }
     // Clusters deleted, or now in another replica's shards, start afresh if they come back.
     for (const id of this.notReadySince.keys()) if (!watched.has(id)) this.notReadySince.delete(id);
+    for (const id of this.reported.keys()) if (!watched.has(id)) this.reported.delete(id);
     const seconds = (performance.now() - started) / 1000;
     this.metrics?.seconds.observe(seconds);
     this.metrics?.last.set(seconds);
