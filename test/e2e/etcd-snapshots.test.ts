@@ -11,9 +11,8 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { Api, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+import { Api, startCx, stopKwokControlPlanes, tempDir, until, type CxProcess } from '../support/cx.js';
 
 const run = promisify(execFile);
 
@@ -34,15 +33,6 @@ describe('etcd snapshots: take, list, restore, delete', () => {
   const k = async (...args: string[]): Promise<string> => (await run(kubectl, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' })).stdout;
   const configMaps = async (): Promise<string[]> => (await k('get', 'configmaps', '-n', 'default', '-l', 'test=etcd', '-o', 'jsonpath={.items[*].metadata.name}')).split(' ').filter(Boolean).sort();
   const cluster = async (id = clusterId): Promise<any> => (await admin.call('GET', `/api/v1/clusters/${id}`)).body;
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe().catch(() => undefined);
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await sleep(250);
-    }
-  }
   /** A bad request: refused with `status` (and `code`), and no workflow started on the cluster. */
   async function refused(api: Api, method: string, path: string, status: number, id: string, code?: string): Promise<any> {
     const answer = await api.call(method, path);

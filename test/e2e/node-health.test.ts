@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { Api, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+import { Api, startCx, stopKwokControlPlanes, tempDir, until, type CxProcess } from '../support/cx.js';
 
 const run = promisify(execFile);
 
@@ -29,15 +29,6 @@ describe('node health: fence, out-of-service, replace; storm guard', () => {
   const k = async (...args: string[]): Promise<string> => (await run(kubectl, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' })).stdout;
   const node = async (name: string): Promise<{ metadata: { annotations?: Record<string, string> }; spec: { taints?: Array<{ key: string; effect: string }> }; status: { conditions: Array<{ type: string; status: string }> } }> => JSON.parse(await k('get', 'node', name, '-o', 'json'));
   const cluster = async (): Promise<any> => (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body;
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe().catch(() => undefined);
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await sleep(250);
-    }
-  }
   /** What a dead kubelet looks like: kwok stops keeping the node, and its Ready condition turns Unknown (as the node lifecycle controller would set it after its grace period). */
   async function stopKubelet(name: string): Promise<void> {
     // kwok keeps the nodes that carry its annotation or label; without either, nobody posts the node's status.

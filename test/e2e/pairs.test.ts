@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { Api, repoRoot, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+import { Api, repoRoot, startCx, stopKwokControlPlanes, tempDir, until as waitUntil, type CxProcess } from '../support/cx.js';
 
 const run = promisify(execFile);
 const agentMain = join(repoRoot, 'packages/pair-agent/dist/main.js');
@@ -84,18 +84,7 @@ describe('two-node pair: witness, fencing, failover, wait-for-all, partition', (
   const k = async (side: 'a' | 'b', ...args: string[]): Promise<string> => (await run(kubectl, ['--kubeconfig', clusters[side].kubeconfig, ...args], { encoding: 'utf8' })).stdout;
   const replicas = async (side: 'a' | 'b'): Promise<number> => Number(await k(side, 'get', 'deployment', 'db', '-n', 'apps', '-o', 'jsonpath={.spec.replicas}'));
   const pair = async (): Promise<any> => (await admin.call('GET', `/api/v1/pairs/${pairId}`)).body;
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        const value = await probe();
-        if (value !== undefined) return value;
-      } catch (error) { last = error; }
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}; pair: ${JSON.stringify((await pair().catch(() => null))?.status)}`);
-      await sleep(250);
-    }
-  }
+  const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => waitUntil(what, probe, timeoutMs, { context: async () => (await pair()).status });
   /** The side's machine as its BMC sees it (the kwok provider keeps it on the node). */
   const poweredOn = async (side: 'a' | 'b'): Promise<boolean> => (await k(side, 'get', 'nodes', '-o', 'jsonpath={.items[0].metadata.annotations.cx\\.dev/power}')).trim() !== 'off';
   /**

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SimProvider } from '@cx/providers-sim';
-import { Api, simMachines, startCx, type CxProcess } from '../support/cx.js';
+import { Api, simMachines, startCx, until as waitUntil, type CxProcess } from '../support/cx.js';
 
 describe('node health of a sim cluster: watched through the provider, remediated, storm guard', () => {
   let cx: CxProcess;
@@ -26,15 +26,7 @@ describe('node health of a sim cluster: watched through the provider, remediated
     return found;
   };
   const powerOff = (name: string): Promise<void> => infrastructure.setPower(clusterId, machine(name).spec.machineId, 'off');
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe().catch(() => undefined);
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; cluster: ${JSON.stringify(await cluster().catch(() => undefined))}`);
-      await sleep(100);
-    }
-  }
+  const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => waitUntil(what, probe, timeoutMs, { intervalMs: 100, context: cluster });
   const remediations = async (): Promise<Array<{ at: string; action: string; details: { machine: string; workflowId: string; reason: string } }>> =>
     (await admin.call('GET', `/api/v1/audit?actor=cx:node-health&targetId=${clusterId}`)).body.items;
 

@@ -181,3 +181,26 @@ export function stopKwokControlPlanes(dataDir: string | undefined): void {
     }
   }
 }
+
+/**
+ * Polls `probe` until it answers something other than undefined (a probe that throws has not
+ * answered yet); fails after `timeoutMs`, naming what it waited for, the probe's last error and
+ * whatever `context` gives (the state a failure should show).
+ */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, options: { intervalMs?: number; context?: () => Promise<unknown> } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      const context = options.context ? `; ${JSON.stringify(await options.context().catch(() => undefined))}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}${context}`);
+    }
+    await sleep(options.intervalMs ?? 250);
+  }
+}
