@@ -149,16 +149,18 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     return acceptWorkflow(reply, engine, accepted);
   });
 
-  app.post<{ Params: { id: string }; Body: { kubernetesVersion: string; maxUnavailable: number; drainTimeoutSeconds?: number } }>('/clusters/:id/upgrade', {
+  app.post<{ Params: { id: string }; Body: { kubernetesVersion: string; maxUnavailable?: number; maxSurge?: number; drainTimeoutSeconds?: number } }>('/clusters/:id/upgrade', {
     config: { access: onParam('operator', 'cluster') },
     schema: {
       tags: ['clusters'], headers: idempotencyHeaders, params: idParamsSchema,
-      summary: 'Upgrade the Kubernetes version: one minor at a time (or a newer patch), the control plane first, then the workers maxUnavailable at a time, each cordoned and drained first',
+      summary: 'Upgrade the Kubernetes version: one minor at a time (or a newer patch), the control plane first, then the workers maxUnavailable at a time in place, or replaced maxSurge at a time; each cordoned and drained first',
+      description: 'Give maxUnavailable (workers moved in place at once, default 1) or maxSurge (new workers at the new version created ahead of the ones they replace; capacity never drops), not both (400).',
       body: {
         type: 'object', additionalProperties: false, required: ['kubernetesVersion'],
         properties: {
           kubernetesVersion: { type: 'string', pattern: KUBERNETES_VERSION, description: 'One of the provider\'s kubernetesVersions' },
-          maxUnavailable: { type: 'integer', minimum: 1, maximum: MAX_POOL_COUNT, default: 1, description: 'Workers upgraded at once' },
+          maxUnavailable: { type: 'integer', minimum: 1, maximum: MAX_POOL_COUNT, description: 'Workers upgraded in place at once; default 1' },
+          maxSurge: { type: 'integer', minimum: 0, maximum: MAX_POOL_COUNT, description: 'Replace the workers instead: new machines at the new version created ahead of the old ones they replace; default 0 (in place)' },
           drainTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 86400, description: 'How long draining a node may be blocked (by PodDisruptionBudgets) before the workflow fails; default 300' },
         },
       },
@@ -166,9 +168,14 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     },
   }, async (request, reply) => {
     const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+    const { maxSurge = 0, maxUnavailable } = request.body;
+    if (maxSurge > 0 && maxUnavailable !== undefined) {
+      throw new InputError('give maxSurge (replace the workers, none taken out before its replacement is Ready) or maxUnavailable (move them in place), not both', [{ field: 'body.maxUnavailable', message: 'cannot be combined with maxSurge' }]);
+    }
     checkUpgrade(cluster, request.body.kubernetesVersion, await deps.providers());
     deps.assertQueueUp();
-    const accepted = await sm.startClusterWorkflow(request.params.id, startRequest(request, engine.definition(UPGRADE_CLUSTER), 'Updating', { ...request.body, from: cluster.kubernetesVersion }));
+    const input = { ...request.body, maxUnavailable: maxUnavailable ?? 1, maxSurge, from: cluster.kubernetesVersion };
+    const accepted = await sm.startClusterWorkflow(request.params.id, startRequest(request, engine.definition(UPGRADE_CLUSTER), 'Updating', input));
     return acceptWorkflow(reply, engine, accepted);
   });
 

@@ -12,7 +12,8 @@ import type { Cluster } from '@cx/api-schemas';
 import type { SddcOperation } from '@cx/queue-contracts';
 import type { OperationState, StepContext, StepResult } from '../engine.js';
 import type { Machine, StepEffect } from '../sm-client.js';
-import { nextBatch, osUpgradeClusterWorkflow, planReplacements, type Replacement } from './cluster-os-upgrade.js';
+import { osUpgradeClusterWorkflow } from './cluster-os-upgrade.js';
+import { nextBatch, planReplacements, type Replacement } from './replacement.js';
 
 const cluster = {
   id: 'c1', name: 'c', provider: 'vsphere', kubernetesVersion: '1.31.2', status: 'Updating', apiEndpoint: 'https://10.0.0.1:6443',

@@ -1,21 +1,13 @@
 /**
- * Move a cluster's workers onto a new OS image by rolling replacement, the Cluster API way: for
- * each worker a new machine (new name, next index of its pool) is created from the new image, its
- * node must be Ready, then the old machine is cordoned, drained and deleted — `maxSurge` machines
- * at a time, so capacity never drops below the pool's size. The first step records the image on
- * the cluster (every machine created afterwards boots it) together with the rows of the new
- * machines and the pairs (old → new) it planned. The next step reads the truth from the provider
- * each time it runs: an old machine that is gone is replaced, so a step killed anywhere resumes
- * with the first pair whose old machine still exists. Control-plane machines are not replaced: a
- * new first control-plane machine would `kubeadm init` a new cluster (see node-remediate.ts).
+ * Move a cluster's workers onto a new OS image by rolling replacement (replacement.ts): the first
+ * step records the image on the cluster (every machine created afterwards boots it) together with
+ * the new machines and the pairs (old → new); the next replaces the workers `maxSurge` at a time.
+ * Control-plane machines keep their image (a new first one would `kubeadm init` a new cluster).
  */
-import type { Cluster } from '@cx/api-schemas';
-import { ProviderError } from '@cx/errors';
-import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
-import { done, wait, type StepContext, type StepResult, type WorkflowDefinition } from '../engine.js';
-import type { Machine, StepEffect } from '../sm-client.js';
+import type { WorkflowDefinition } from '../engine.js';
 import { createStep } from './cluster-create.js';
-import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, machineSpec, perMachine } from './machines.js';
+import { DRAIN_TIMEOUT_SECONDS } from './machines.js';
+import { PLAN_REPLACEMENT, planReplacementStep, replaceWorkers } from './replacement.js';
 
 export const OS_UPGRADE_CLUSTER = 'cluster.os-upgrade';
 
@@ -24,108 +16,24 @@ export const OS_IMAGE_PROVIDERS = ['vsphere', 'openstack'];
 
 export interface OsUpgradeInput { image: string; maxSurge: number; drainTimeoutSeconds?: number }
 
-/** One worker to replace: the old machine's id and name, and the name of the machine that replaces it. */
-export interface Replacement { replace: string; name: string; by: string; pool: string }
-
-/** Index of a machine named `<prefix><i>`, or -1. */
-const indexOf = (name: string, prefix: string): number => (name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)) ? Number(name.slice(prefix.length)) : -1);
-
-/**
- * Pairs every worker with the machine that replaces it, named with the next free indexes of its
- * pool (after the highest in use, so no name comes back while its old machine may still exist).
- */
-export function planReplacements(cluster: Pick<Cluster, 'name'>, machines: Array<Pick<Machine, 'id' | 'name' | 'pool' | 'role'>>): Replacement[] {
-  const workers = machines.filter((m) => m.role === 'worker');
-  const next = new Map<string, number>();
-  for (const m of workers) next.set(m.pool, Math.max(next.get(m.pool) ?? 0, indexOf(m.name, `${cluster.name}-${m.pool}-`) + 1));
-  return [...workers].sort((a, b) => a.pool.localeCompare(b.pool) || indexOf(a.name, `${cluster.name}-${a.pool}-`) - indexOf(b.name, `${cluster.name}-${b.pool}-`)).map((m) => {
-    const index = next.get(m.pool)!;
-    next.set(m.pool, index + 1);
-    return { replace: m.id, name: m.name, by: `${cluster.name}-${m.pool}-${index}`, pool: m.pool };
-  });
-}
-
-/** The pairs to work on now: the first `maxSurge` whose old machine the provider still has. */
-export function nextBatch(plan: Replacement[], present: ReadonlySet<string>, maxSurge: number): Replacement[] {
-  return plan.filter((p) => present.has(p.replace)).slice(0, Math.max(1, maxSurge));
-}
-
-/** Waits for the nodes of `machines` to be Ready; fails with NodesNotReady once `since` is older than the deadline. */
-async function nodesReady(ctx: StepContext, machines: Machine[], since: number): Promise<StepResult | undefined> {
-  const listed = await ctx.operation<NodeStatus[]>(`nodes-${ctx.poll}`, { op: 'list-nodes', provider: ctx.cluster.provider, clusterId: ctx.cluster.id });
-  if (listed.state === 'failed') throw listed.error;
-  if (listed.state === 'pending') return wait(POLL_MS / 4);
-  const ready = new Set(listed.result.filter((n) => n.status === 'Ready').map((n) => n.machineId));
-  const late = machines.filter((m) => !ready.has(m.id)).map((m) => m.name);
-  if (late.length === 0) return undefined;
-  const waitedMs = Date.now() - since;
-  if (waitedMs > ctx.deadlines.nodesReadyMs) {
-    throw new ProviderError(
-      `${machines.length - late.length}/${machines.length} new nodes Ready after ${Math.round(waitedMs / 1000)} s (workflows.nodesReadyTimeoutSeconds); not Ready: ${late.join(', ')}. `
-      + 'Check that the new image boots and joins (console, cloud-init and kubeadm logs), then retry the workflow; the old machines are still there.',
-      { details: { reason: 'NodesNotReady', machines: late } },
-    );
-  }
-  return wait(POLL_MS, `waiting for ${late.join(', ')} to be Ready`, true);
-}
-
-async function replaceWorkers(ctx: StepContext): Promise<StepResult> {
-  const { cluster, machines, run } = ctx;
-  const { maxSurge, drainTimeoutSeconds } = run.input as unknown as OsUpgradeInput;
-  const plan = (run.steps[0]?.output as { replacements: Replacement[] } | undefined)?.replacements ?? [];
-  const byName = new Map(machines.map((m) => [m.name, m]));
-  const newMachine = (p: Replacement): Machine => {
-    const found = byName.get(p.by);
-    if (!found) throw new ProviderError(`the machine ${p.by} planned to replace ${p.name} has no record`, { retryable: false });
-    return found;
-  };
-  const listed = await ctx.operation<MachineStatus[]>(`machines-${ctx.poll}`, { op: 'list-machines', provider: cluster.provider, clusterId: cluster.id });
-  if (listed.state === 'failed') throw listed.error;
-  if (listed.state === 'pending') return wait(POLL_MS / 4);
-  const present = new Set(listed.result.map((m) => m.machineId));
-  const batch = nextBatch(plan, present, maxSurge);
-  // Every replacement exists and is Ready once no old machine is left (one lost on its own is replaced here too).
-  const incoming = (batch.length > 0 ? batch : plan).map(newMachine);
-  const ensured = await perMachine<MachineStatus>(ctx, incoming, (m) => ({ op: 'ensure-machine', provider: cluster.provider, spec: machineSpec(cluster, m) }));
-  if (ensured.failed.length > 0) throw ensured.failed[0]!.error;
-  const replaced = plan.length - plan.filter((p) => present.has(p.replace)).length;
-  if (ensured.pending > 0) return wait(POLL_MS, `${replaced}/${plan.length} workers replaced; creating ${incoming.filter((m) => !ensured.results.has(m.id)).map((m) => m.name).join(', ')}`);
-  const waiting = await nodesReady(ctx, incoming, Math.max(0, ...ensured.finishedAt.values()) || Date.now());
-  if (waiting) return waiting;
-  if (batch.length === 0) {
-    const effects: StepEffect[] = [
-      { kind: 'updateMachines', machines: [...ensured.results.values()].map((s) => ({ id: s.machineId, phase: s.phase, providerId: s.providerId, addresses: s.addresses, nodeStatus: 'Ready' as const })) },
-      { kind: 'deleteMachines', ids: plan.map((p) => p.replace) },
-    ];
-    return done({ replaced: plan.map((p) => ({ machine: p.name, by: p.by })) }, effects);
-  }
-  const leaving = batch.map((p) => machines.find((m) => m.id === p.replace)).filter((m): m is Machine => m !== undefined);
-  if (cluster.apiEndpoint) {
-    const draining = await cordonAndDrain(ctx, leaving, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS, '-os');
-    if (draining) return draining;
-  }
-  const deleted = await perMachine(ctx, leaving, (m) => ({ op: 'delete-machine', provider: cluster.provider, clusterId: cluster.id, machineId: m.id }));
-  if (deleted.failed.length > 0) throw deleted.failed[0]!.error;
-  if (deleted.pending > 0) return wait(POLL_MS, `${replaced}/${plan.length} workers replaced; deleting ${leaving.map((m) => m.name).join(', ')}`);
-  // The next poll lists the machines again: these are gone, and the next batch starts.
-  return wait(POLL_MS / 4, `${replaced + batch.length}/${plan.length} workers replaced`, true);
-}
-
 export const osUpgradeClusterWorkflow: WorkflowDefinition = {
   name: OS_UPGRADE_CLUSTER,
   version: 1,
   steps: [
     {
-      name: 'plan-replacement',
+      name: PLAN_REPLACEMENT,
       async run(ctx) {
-        const { cluster, machines, run } = ctx;
-        const { image } = run.input as unknown as OsUpgradeInput;
-        const replacements = planReplacements(cluster, machines);
-        const rows = replacements.map((p) => ({ name: p.by, pool: p.pool, role: 'worker' as const, kubernetesVersion: cluster.kubernetesVersion }));
-        return done({ image, replacements }, [{ kind: 'setClusterImage', osImage: image }, ...(rows.length > 0 ? [{ kind: 'upsertMachines' as const, machines: rows }] : [])]);
+        const { image } = ctx.run.input as unknown as OsUpgradeInput;
+        return planReplacementStep(ctx, ctx.cluster.kubernetesVersion, { image }, [{ kind: 'setClusterImage', osImage: image }]);
       },
     },
-    { name: 'replace-workers', run: replaceWorkers },
+    {
+      name: 'replace-workers',
+      async run(ctx) {
+        const { maxSurge, drainTimeoutSeconds } = ctx.run.input as unknown as OsUpgradeInput;
+        return replaceWorkers(ctx, maxSurge, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
+      },
+    },
     createStep('mark-ready'),
   ],
 };

@@ -6,16 +6,20 @@
  * step interrupted anywhere resumes where the cluster actually is. A failed upgrade is retried from
  * its failed step. Nodes that run workloads (workers, and the control plane of a converged
  * cluster) are cordoned and drained through the eviction API before they move, and uncordoned
- * once they are Ready at the new version.
+ * once they are Ready at the new version. With `maxSurge` (version 2), workers are not moved in
+ * place but replaced (replacement.ts): a new machine at the new version joins and is Ready before
+ * the one it replaces is drained and deleted, so capacity never drops.
  */
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
 import { done, wait, type StepContext, type StepResult, type WorkflowDefinition } from '../engine.js';
 import type { Machine } from '../sm-client.js';
 import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, machineSpec, perMachine } from './machines.js';
+import { PLAN_REPLACEMENT, planReplacementStep, replaceWorkers } from './replacement.js';
 
 export const UPGRADE_CLUSTER = 'cluster.upgrade';
 
-interface UpgradeInput { kubernetesVersion: string; maxUnavailable: number; drainTimeoutSeconds?: number }
+/** `maxSurge` > 0 replaces the workers (maxUnavailable does not apply); 0 or absent (runs of version 1) moves them in place. */
+export interface UpgradeInput { kubernetesVersion: string; maxUnavailable: number; maxSurge?: number; drainTimeoutSeconds?: number }
 
 async function roll(ctx: StepContext, role: Machine['role'], batch: number): Promise<StepResult> {
   const { cluster, machines, run } = ctx;
@@ -55,10 +59,25 @@ async function roll(ctx: StepContext, role: Machine['role'], batch: number): Pro
 
 export const upgradeClusterWorkflow: WorkflowDefinition = {
   name: UPGRADE_CLUSTER,
-  version: 1,
+  version: 2,
   steps: [
     { name: 'upgrade-control-plane', run: (ctx) => roll(ctx, 'control-plane', 1) },
-    { name: 'upgrade-workers', run: (ctx) => roll(ctx, 'worker', Math.max(1, (ctx.run.input as unknown as UpgradeInput).maxUnavailable)) },
+    {
+      // Planned after the control plane moved: new machines must not join a control plane older than they are.
+      name: PLAN_REPLACEMENT,
+      async run(ctx) {
+        const { kubernetesVersion, maxSurge } = ctx.run.input as unknown as UpgradeInput;
+        return (maxSurge ?? 0) > 0 ? planReplacementStep(ctx, kubernetesVersion) : done({ replacements: [] });
+      },
+    },
+    {
+      name: 'upgrade-workers',
+      async run(ctx) {
+        const { maxUnavailable, maxSurge, drainTimeoutSeconds } = ctx.run.input as unknown as UpgradeInput;
+        if ((maxSurge ?? 0) > 0) return replaceWorkers(ctx, maxSurge!, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
+        return roll(ctx, 'worker', Math.max(1, maxUnavailable));
+      },
+    },
     {
       name: 'mark-upgraded',
       async run(ctx) {

@@ -1,0 +1,128 @@
+/**
+ * A Kubernetes version upgrade with `maxSurge` on the kwok runtime, through the public API: the
+ * control plane moves in place, then every worker is replaced by a new machine at the new version
+ * that is Ready (on the tenant's real kube-apiserver) before the old one is cordoned, drained and
+ * deleted. Watched from the tenant API the whole time, through a kill -9 of cx midway: never fewer
+ * schedulable Ready workers than the pool's size, never more than one machine beyond it.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { Api, startCx, stopKwokControlPlanes, tempDir, until, type CxProcess } from '../support/cx.js';
+
+const run = promisify(execFile);
+
+interface NodeList { items: Array<{ metadata: { name: string }; spec: { unschedulable?: boolean }; status: { conditions: Array<{ type: string; status: string }>; nodeInfo: { kubeletVersion: string } } }> }
+
+describe('a Kubernetes version upgrade that replaces the workers (maxSurge)', () => {
+  const raw = process.env['CX_TEST_KUBERNETES'];
+  assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)');
+  const peer = JSON.parse(raw) as { kubeApiserver: Record<string, string>; kubectl?: string };
+  const [version, target] = Object.keys(peer.kubeApiserver).sort();
+  const work = tempDir('surge-e2e');
+  const binariesFile = join(work, 'binaries.json');
+  let cx: CxProcess;
+  let admin: Api;
+  let clusterId = '';
+  let kubeconfig = '';
+
+  const kubectl = (...args: string[]) => run(peer.kubectl ?? 'kubectl', ['--kubeconfig', kubeconfig, '--request-timeout=10s', ...args], { encoding: 'utf8' });
+  const workers = async (): Promise<NodeList['items']> => (JSON.parse((await kubectl('get', 'nodes', '-o', 'json')).stdout) as NodeList).items.filter((n) => n.metadata.name.includes('-workers-'));
+  const ready = (n: NodeList['items'][number]): boolean => n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+
+  before(async () => {
+    writeFileSync(binariesFile, raw);
+    cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile } });
+    admin = await Api.login(cx.base);
+    const created = await admin.call('POST', '/api/v1/clusters', { name: 'sg', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 2 }] });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    clusterId = created.body.cluster.id;
+    assert.equal((await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000)).status, 'Succeeded');
+    kubeconfig = join(work, 'admin.kubeconfig');
+    writeFileSync(kubeconfig, (await admin.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`)).body as string, { mode: 0o600 });
+  });
+  after(async () => {
+    await cx?.stop();
+    stopKwokControlPlanes(cx?.dataDir);
+  });
+
+  it('refuses maxSurge together with maxUnavailable, with nothing changed', async () => {
+    assert.ok(target, 'the Kubernetes peers hold two consecutive minor versions');
+    const refused = await admin.call('POST', `/api/v1/clusters/${clusterId}/upgrade`, { kubernetesVersion: target, maxSurge: 1, maxUnavailable: 1 });
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.match(refused.headers.get('content-type') ?? '', /problem\+json/);
+    assert.match(refused.body.detail, /maxSurge .* or maxUnavailable .*not both/);
+    const cluster = (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body;
+    assert.deepEqual([cluster.status, cluster.kubernetesVersion], ['Ready', version]);
+  });
+
+  it('replaces each worker by a Ready one at the new version before draining and deleting it, through a kill -9 of cx', async () => {
+    // Pods on the workers, which must be evicted from the old machines.
+    const manifest = join(work, 'tick.json');
+    writeFileSync(manifest, JSON.stringify({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'tick', namespace: 'default' },
+      spec: {
+        replicas: 2, selector: { matchLabels: { app: 'tick' } },
+        template: {
+          metadata: { labels: { app: 'tick' } },
+          spec: {
+            containers: [{ name: 'tick', image: 'registry.example/tick:1' }], tolerations: [{ operator: 'Exists' }],
+            affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' }] }] } } },
+          },
+        },
+      },
+    }));
+    await kubectl('apply', '-f', manifest);
+    await kubectl('rollout', 'status', 'deployment/tick', '--timeout=60s');
+    const podUids = async (): Promise<string[]> => (JSON.parse((await kubectl('get', 'pods', '-l', 'app=tick', '-o', 'json')).stdout) as { items: Array<{ metadata: { uid: string } }> }).items.map((p) => p.metadata.uid);
+    const before = await podUids();
+
+    const started = await admin.call('POST', `/api/v1/clusters/${clusterId}/upgrade`, { kubernetesVersion: target, maxSurge: 1 });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const workflowId = started.body.workflow.id as string;
+    const stepOf = async (): Promise<{ status: string; step?: string }> => {
+      const body = (await admin.call('GET', `/api/v1/workflows/${workflowId}`)).body;
+      return { status: body.status, step: body.steps.find((s: { status: string }) => s.status === 'Running')?.name };
+    };
+    // What the tenant API shows while workers are replaced: the fewest schedulable Ready workers, and the most workers.
+    let fewestServing = Infinity;
+    let mostWorkers = 0;
+    const look = async (): Promise<void> => {
+      const nodes = await workers();
+      fewestServing = Math.min(fewestServing, nodes.filter((n) => ready(n) && !n.spec.unschedulable).length);
+      mostWorkers = Math.max(mostWorkers, nodes.length);
+    };
+    const watch = (what: string, finished: (state: { status: string; step?: string }, names: string[]) => boolean) => until(what, async () => {
+      const state = await stepOf();
+      if (state.step === 'upgrade-workers') await look();
+      return finished(state, (await workers()).map((n) => n.metadata.name)) ? state : undefined;
+    }, 240_000, { intervalMs: 100, context: stepOf });
+
+    // Kill cx once the first new worker has joined, before the replacement is over.
+    await watch('the first new worker', (state, names) => state.status !== 'Running' || names.includes('sg-workers-2'));
+    await cx.crash();
+    cx = await startCx({ dataDir: cx.dataDir, env: { CX_KWOK_BINARIES_FILE: binariesFile } });
+    admin = await Api.login(cx.base);
+    const finished = await watch('the upgrade to finish', (state) => state.status !== 'Running');
+    assert.equal(finished.status, 'Succeeded', JSON.stringify((await admin.call('GET', `/api/v1/workflows/${workflowId}`)).body.steps));
+
+    assert.ok(mostWorkers > 0, 'the replacement was watched');
+    assert.ok(fewestServing >= 2, `schedulable Ready workers dropped to ${fewestServing}`);
+    assert.ok(mostWorkers <= 3, `${mostWorkers} workers at once: more than one beyond the pool's 2`);
+    const nodes = await workers();
+    assert.deepEqual(nodes.map((n) => n.metadata.name).sort(), ['sg-workers-2', 'sg-workers-3'], 'the old workers are gone, the new ones stay');
+    assert.ok(nodes.every((n) => ready(n) && !n.spec.unschedulable && n.status.nodeInfo.kubeletVersion === `v${target}`), JSON.stringify(nodes.map((n) => n.status.nodeInfo)));
+    const server = JSON.parse((await kubectl('version', '-o', 'json')).stdout) as { serverVersion: { gitVersion: string } };
+    assert.equal(server.serverVersion.gitVersion, `v${target}`);
+    const listed = (await admin.call('GET', `/api/v1/clusters/${clusterId}/nodes`)).body.items as Array<{ name: string; kubernetesVersion: string }>;
+    assert.deepEqual(listed.filter((n) => n.name.includes('-workers-')).map((n) => n.name).sort(), ['sg-workers-2', 'sg-workers-3']);
+    assert.ok(listed.length === 3 && listed.every((n) => n.kubernetesVersion === target), JSON.stringify(listed));
+    assert.equal((await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body.kubernetesVersion, target);
+    const after = new Set(await podUids());
+    assert.equal(after.size, 2);
+    for (const uid of before) assert.ok(!after.has(uid), `pod ${uid} was not evicted from its old worker`);
+  });
+});
