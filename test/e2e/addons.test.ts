@@ -2,8 +2,8 @@
  * Cluster addons through the public API, on a single-node cluster of the kwok runtime (real
  * kube-apiserver, controller manager and scheduler; kwok plays the kubelet, so pods run without
  * pulling images): ingress-nginx, monitoring, the dashboard, KubeVirt (a CRD and its custom
- * resource) and flannel are installed and removed, and what cx applied is read back with kubectl;
- * bad requests are refused with nothing stored and no workflow started.
+ * resource), flannel and kube-router (one pod network at a time) are installed and removed, and what
+ * cx applied is read back with kubectl; bad requests are refused with nothing stored and no workflow started.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,7 +15,7 @@ import { Api, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '..
 
 const run = promisify(execFile);
 
-describe('cluster addons: install and remove ingress-nginx, monitoring, dashboard, kubevirt and cni-flannel', () => {
+describe('cluster addons: install and remove ingress-nginx, monitoring, dashboard, kubevirt, cni-flannel and cni-kube-router', () => {
   const raw = process.env['CX_TEST_KUBERNETES'];
   const work = tempDir('addons-e2e');
   let cx: CxProcess;
@@ -198,7 +198,7 @@ describe('cluster addons: install and remove ingress-nginx, monitoring, dashboar
     assert.ok(!(await addons()).some((a) => a.name === 'kubevirt'));
   });
 
-  it('installs cni-flannel: its DaemonSet on every node, the pod network in its configuration', async () => {
+  it('installs cni-flannel; refuses a second pod network (cni-kube-router) while it is there; installs and removes kube-router once flannel is gone', async () => {
     await succeeded(await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/cni-flannel`, {}));
     const daemonSet = await get('daemonset', '-n', 'kube-flannel', 'kube-flannel-ds');
     assert.ok(daemonSet, 'the DaemonSet exists');
@@ -207,9 +207,44 @@ describe('cluster addons: install and remove ingress-nginx, monitoring, dashboar
     assert.equal(JSON.parse((await get('configmap', '-n', 'kube-flannel', 'kube-flannel-cfg')).data['net-conf.json']).Network, '10.244.0.0/16');
     const [flannel] = (await addons()).filter((a) => a.name === 'cni-flannel');
     assert.equal(flannel.status, 'Installed');
+
+    // One CNI per cluster: two would both write the nodes' CNI configuration.
+    const second = await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/cni-kube-router`, {});
+    assert.equal(second.status, 409, JSON.stringify(second.body));
+    assert.match(second.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    assert.equal(second.body.code, 'CX_CONFLICT');
+    assert.match(second.body.detail, /already has the pod network addon cni-flannel \(Installed\).*remove cni-flannel first/);
+    assert.equal(await get('daemonset', '-n', 'kube-system', 'kube-router'), null, 'nothing of kube-router reached the cluster');
+    assert.equal(await get('configmap', '-n', 'kube-system', 'kube-router-cfg'), null);
+    assert.equal(await get('clusterrole', 'kube-router'), null);
+    assert.ok(!(await addons()).some((a) => a.name === 'cni-kube-router'), 'the refused install stored nothing');
+    assert.equal((await cluster()).activeWorkflowId, null, 'and started no workflow');
+
     await succeeded(await admin.call('DELETE', `/api/v1/clusters/${clusterId}/addons/cni-flannel`));
     assert.equal(await get('namespace', 'kube-flannel'), null);
     assert.equal(await get('clusterrole', 'flannel'), null);
+
+    await succeeded(await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/cni-kube-router`, {}));
+    const router = await get('daemonset', '-n', 'kube-system', 'kube-router');
+    assert.ok(router, 'the DaemonSet exists once flannel is gone');
+    assert.deepEqual([...router.spec.template.spec.initContainers, ...router.spec.template.spec.containers].map((c: { image: string }) => c.image), ['docker.io/cloudnativelabs/kube-router:v2.11.1', 'docker.io/cloudnativelabs/kube-router:v2.11.1']);
+    assert.deepEqual(router.spec.template.spec.containers[0].args, ['--run-router=true', '--run-firewall=true', '--run-service-proxy=false', '--bgp-graceful-restart=true'], 'pod routing and network policy, no service proxy');
+    assert.equal(router.status.numberReady, 1);
+    assert.equal(router.metadata.labels['cx.dev/addon'], 'cni-kube-router');
+    assert.equal(JSON.parse((await get('configmap', '-n', 'kube-system', 'kube-router-cfg')).data['cni-conf.json']).plugins[0].bridge, 'kube-bridge');
+    assert.ok(await get('clusterrolebinding', 'kube-router'));
+    const [kubeRouter] = (await addons()).filter((a) => a.name === 'cni-kube-router');
+    assert.equal(`${kubeRouter.status} ${kubeRouter.version}`, 'Installed v2.11.1');
+    assert.ok(!(await addons()).some((a) => a.name === 'cni-flannel'));
+
+    await succeeded(await admin.call('DELETE', `/api/v1/clusters/${clusterId}/addons/cni-kube-router`));
+    assert.equal(await get('daemonset', '-n', 'kube-system', 'kube-router'), null);
+    assert.equal(await get('configmap', '-n', 'kube-system', 'kube-router-cfg'), null);
+    assert.equal(await get('serviceaccount', '-n', 'kube-system', 'kube-router'), null);
+    assert.equal(await get('clusterrole', 'kube-router'), null);
+    assert.equal(await get('clusterrolebinding', 'kube-router'), null);
+    assert.ok(await get('namespace', 'kube-system'), 'removal deletes what the addon made, not the namespace it lives in');
+    assert.ok(!(await addons()).some((a) => a.name === 'cni-kube-router'));
   });
 
   it('removes both: every object labelled with the addon is gone, and so is the addon', async () => {

@@ -1,7 +1,7 @@
 /**
- * One pod network per cluster. The catalog has a single CNI today (cni-flannel), so a second one
- * cannot be asked for through the API yet; the rule is checked here with a stand-in for a second
- * network addon, and the route answers 409 CX_CONFLICT with what this function finds.
+ * One pod network per cluster: the route answers 409 CX_CONFLICT with what this function finds.
+ * The catalog's two CNIs (cni-flannel, cni-kube-router) are checked here; test/e2e/addons.test.ts
+ * asks for the second one through the public API.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -17,8 +17,9 @@ describe('one pod network addon per cluster', () => {
     assert.equal(otherNetworkAddon([{ name: 'metrics-server' }], 'cni-other', isNetwork), undefined);
   });
 
-  it('knows cni-flannel from the catalog as a pod network', () => {
-    assert.deepEqual(otherNetworkAddon(installed, 'cni-next'), { name: 'cni-flannel', status: 'Failed' });
+  it('knows cni-flannel and cni-kube-router from the catalog as pod networks', () => {
+    assert.deepEqual(otherNetworkAddon(installed, 'cni-kube-router'), { name: 'cni-flannel', status: 'Failed' });
     assert.equal(otherNetworkAddon(installed, 'cni-flannel'), undefined);
+    assert.deepEqual(otherNetworkAddon([{ name: 'cni-kube-router' }], 'cni-flannel'), { name: 'cni-kube-router' });
   });
 });

@@ -43,6 +43,7 @@ describe('addon catalog', () => {
     const all = ADDONS.flatMap((addon) => images(rendered(addon.name)));
     assert.deepEqual([...new Set(all)].sort(), [
       'cr.fluentbit.io/fluent/fluent-bit:3.2.8',
+      'docker.io/cloudnativelabs/kube-router:v2.11.1',
       'docker.io/kubernetesui/dashboard:v2.7.0',
       'docker.io/kubernetesui/metrics-scraper:v1.0.8',
       'ghcr.io/flannel-io/flannel-cni-plugin:v1.6.2-flannel1',
@@ -128,7 +129,7 @@ describe('addon catalog', () => {
     assert.equal(pod.hostNetwork, true);
     assert.equal(findAddon('cni-flannel')!.stage, 'network');
     assert.equal(isNetworkAddon('cni-flannel'), true);
-    assert.deepEqual(ADDONS.filter((a) => a.stage === 'network').map((a) => a.name), ['cni-flannel']);
+    assert.deepEqual(ADDONS.filter((a) => a.stage === 'network').map((a) => a.name), ['cni-flannel', 'cni-kube-router']);
     const bad = checkAddonSettings(findAddon('cni-flannel')!, { podNetwork: '10.244.0.0', backend: 'udp' });
     assert.deepEqual(!bad.ok && bad.errors.map((e) => e.field).sort(), ['body.settings.backend', 'body.settings.podNetwork']);
   });
@@ -194,5 +195,56 @@ describe('egress policy (SSRF)', () => {
   it('refuses a malformed list entry at construction, naming the setting', () => {
     assert.throws(() => new EgressPolicy({ allow: [], deny: ['10.0.0.0/40'] }), /egress.deny entry 10.0.0.0\/40/);
     assert.throws(() => new EgressPolicy({ allow: ['http://x'], deny: [] }), /egress.allow entry http:\/\/x/);
+  });
+});
+
+describe('cni-kube-router', () => {
+  const daemonSet = (objects: KubernetesObject[]): { metadata: { namespace?: string; name: string }; spec: { template: { spec: {
+    hostNetwork: boolean; tolerations: unknown[]; serviceAccountName: string;
+    initContainers: Array<{ name: string; image: string; command: string[] }>; containers: Array<{ name: string; image: string; args: string[] }>;
+  } } } } => objects.find((o) => o.kind === 'DaemonSet') as never;
+
+  it('runs the pinned kube-router image in kube-system, as upstream\'s kubeadm manifest, on every node', () => {
+    const objects = rendered('cni-kube-router');
+    assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`), [
+      'ConfigMap/kube-system/kube-router-cfg', 'ServiceAccount/kube-system/kube-router', 'ClusterRole//kube-router', 'ClusterRoleBinding//kube-router', 'DaemonSet/kube-system/kube-router',
+    ], 'what the pod runs as and reads is applied before the DaemonSet');
+    const ds = daemonSet(objects);
+    assert.deepEqual(images(objects), ['docker.io/cloudnativelabs/kube-router:v2.11.1', 'docker.io/cloudnativelabs/kube-router:v2.11.1']);
+    assert.equal(findAddon('cni-kube-router')!.version, 'v2.11.1');
+    const pod = ds.spec.template.spec;
+    assert.equal(pod.serviceAccountName, 'kube-router');
+    assert.equal(pod.hostNetwork, true);
+    assert.ok(pod.tolerations.some((t) => JSON.stringify(t) === JSON.stringify({ effect: 'NoSchedule', operator: 'Exists' })), 'runs on NotReady nodes: they wait for it');
+    assert.deepEqual(addonWorkloads(objects), [{ kind: 'DaemonSet', namespace: 'kube-system', name: 'kube-router' }]);
+    const binding = objects.find((o) => o.kind === 'ClusterRoleBinding')!;
+    assert.deepEqual(binding['subjects'], [{ kind: 'ServiceAccount', name: 'kube-router', namespace: 'kube-system' }]);
+    const rules = objects.find((o) => o.kind === 'ClusterRole')!['rules'] as Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
+    assert.ok(rules.some((r) => r.apiGroups.includes('networking.k8s.io') && r.resources.includes('networkpolicies') && r.verbs.includes('watch')), 'it reads NetworkPolicies to enforce them');
+  });
+
+  it('writes the bridge CNI configuration, which the init container installs as 10-kuberouter.conflist', () => {
+    const objects = rendered('cni-kube-router');
+    const conf = JSON.parse((objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'kube-router-cfg')!['data'] as Record<string, string>)['cni-conf.json']!) as unknown;
+    assert.deepEqual(conf, {
+      cniVersion: '0.3.0', name: 'mynet',
+      plugins: [{ name: 'kubernetes', type: 'bridge', bridge: 'kube-bridge', isDefaultGateway: true, ipam: { type: 'host-local' } }],
+    });
+    const init = daemonSet(objects).spec.template.spec.initContainers;
+    assert.deepEqual(init.map((c) => c.name), ['install-cni']);
+    assert.match(init[0]!.command.join(' '), /cp \/etc\/kube-router\/cni-conf\.json \$\{TMP\}; mv \$\{TMP\} \/etc\/cni\/net\.d\/10-kuberouter\.conflist;/);
+  });
+
+  it('routes pods and enforces NetworkPolicies by default, never proxies services; networkPolicy: false turns the firewall off', () => {
+    const args = (settings?: Record<string, unknown>): string[] => daemonSet(rendered('cni-kube-router', settings)).spec.template.spec.containers[0]!.args;
+    assert.deepEqual(args(), ['--run-router=true', '--run-firewall=true', '--run-service-proxy=false', '--bgp-graceful-restart=true']);
+    assert.deepEqual(args({ networkPolicy: false }), ['--run-router=true', '--run-firewall=false', '--run-service-proxy=false', '--bgp-graceful-restart=true']);
+    const bad = checkAddonSettings(findAddon('cni-kube-router')!, { networkPolicy: 'yes', serviceProxy: true });
+    assert.deepEqual(!bad.ok && bad.errors.map((e) => e.field).sort(), ['body.settings.networkPolicy', 'body.settings.serviceProxy']);
+  });
+
+  it('is a pod network: one of the cluster, like cni-flannel', () => {
+    assert.equal(findAddon('cni-kube-router')!.stage, 'network');
+    assert.equal(isNetworkAddon('cni-kube-router'), true);
   });
 });

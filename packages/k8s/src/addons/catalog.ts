@@ -5,6 +5,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { cniFlannel } from './cni-flannel.js';
+import { cniKubeRouter } from './cni-kube-router.js';
 import { dashboard } from './dashboard.js';
 import { ingressNginx } from './ingress-nginx.js';
 import { logForwarding } from './log-forwarding.js';
@@ -14,7 +15,7 @@ import { monitoring } from './monitoring.js';
 import { storageClass } from './storage-class.js';
 import { addonLabels, type AddonCluster, type AddonDefinition, type KubernetesObject } from './types.js';
 
-export const ADDONS: readonly AddonDefinition[] = [ingressNginx, metricsServer, monitoring, logForwarding, storageClass, dashboard, cniFlannel, kubevirt];
+export const ADDONS: readonly AddonDefinition[] = [ingressNginx, metricsServer, monitoring, logForwarding, storageClass, dashboard, cniFlannel, cniKubeRouter, kubevirt];
 
 export function findAddon(name: string): AddonDefinition | undefined {
   return ADDONS.find((addon) => addon.name === name);
