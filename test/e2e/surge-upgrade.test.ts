@@ -1,9 +1,11 @@
 /**
- * A Kubernetes version upgrade with `maxSurge` on the kwok runtime, through the public API: the
- * control plane moves in place, then every worker is replaced by a new machine at the new version
+ * A Kubernetes version upgrade with `maxSurge` of an HA cluster (three control-plane machines, two
+ * worker pools) on the kwok runtime, through the public API: the control plane moves in place one
+ * machine at a time, then every worker is replaced by a new machine at the new version
  * that is Ready (on the tenant's real kube-apiserver) before the old one is cordoned, drained and
  * deleted. Watched from the tenant API the whole time, through a kill -9 of cx midway: never fewer
- * schedulable Ready workers than the pool's size, never more than one machine beyond it.
+ * schedulable Ready workers than the pools' size, never more than one machine beyond it; the new
+ * machines carry their pool's labels and taints.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -30,14 +32,17 @@ describe('a Kubernetes version upgrade that replaces the workers (maxSurge)', ()
   let kubeconfig = '';
 
   const kubectl = (...args: string[]) => run(peer.kubectl ?? 'kubectl', ['--kubeconfig', kubeconfig, '--request-timeout=10s', ...args], { encoding: 'utf8' });
-  const workers = async (): Promise<NodeList['items']> => (JSON.parse((await kubectl('get', 'nodes', '-o', 'json')).stdout) as NodeList).items.filter((n) => n.metadata.name.includes('-workers-'));
+  const workers = async (): Promise<NodeList['items']> => (JSON.parse((await kubectl('get', 'nodes', '-o', 'json')).stdout) as NodeList).items.filter((n) => !n.metadata.name.includes('-cp-'));
   const ready = (n: NodeList['items'][number]): boolean => n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True');
 
   before(async () => {
     writeFileSync(binariesFile, raw);
     cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile } });
     admin = await Api.login(cx.base);
-    const created = await admin.call('POST', '/api/v1/clusters', { name: 'sg', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 2 }] });
+    const created = await admin.call('POST', '/api/v1/clusters', {
+      name: 'sg', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 3 },
+      nodePools: [{ name: 'workers', count: 2 }, { name: 'edge', count: 1, labels: { tier: 'edge' }, taints: [{ key: 'dedicated', value: 'edge', effect: 'NoSchedule' }] }],
+    });
     assert.equal(created.status, 202, JSON.stringify(created.body));
     clusterId = created.body.cluster.id;
     assert.equal((await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000)).status, 'Succeeded');
@@ -101,8 +106,9 @@ describe('a Kubernetes version upgrade that replaces the workers (maxSurge)', ()
       return finished(state, (await workers()).map((n) => n.metadata.name)) ? state : undefined;
     }, 240_000, { intervalMs: 100, context: stepOf });
 
-    // Kill cx once the first new worker has joined, before the replacement is over.
-    await watch('the first new worker', (state, names) => state.status !== 'Running' || names.includes('sg-workers-2'));
+    // Kill cx once the first new worker (edge's, the first pool by name) has joined, before the replacement is over.
+    const atCrash = await watch('the first new worker', (state, names) => state.status !== 'Running' || names.includes('sg-edge-1'));
+    assert.deepEqual(atCrash, { status: 'Running', step: 'upgrade-workers' }, 'cx is killed while the workers are replaced');
     await cx.crash();
     cx = await startCx({ dataDir: cx.dataDir, env: { CX_KWOK_BINARIES_FILE: binariesFile } });
     admin = await Api.login(cx.base);
@@ -110,16 +116,21 @@ describe('a Kubernetes version upgrade that replaces the workers (maxSurge)', ()
     assert.equal(finished.status, 'Succeeded', JSON.stringify((await admin.call('GET', `/api/v1/workflows/${workflowId}`)).body.steps));
 
     assert.ok(mostWorkers > 0, 'the replacement was watched');
-    assert.ok(fewestServing >= 2, `schedulable Ready workers dropped to ${fewestServing}`);
-    assert.ok(mostWorkers <= 3, `${mostWorkers} workers at once: more than one beyond the pool's 2`);
+    assert.ok(fewestServing >= 3, `schedulable Ready workers dropped to ${fewestServing}`);
+    assert.ok(mostWorkers <= 4, `${mostWorkers} workers at once: more than one beyond the pools' 3`);
     const nodes = await workers();
-    assert.deepEqual(nodes.map((n) => n.metadata.name).sort(), ['sg-workers-2', 'sg-workers-3'], 'the old workers are gone, the new ones stay');
+    assert.deepEqual(nodes.map((n) => n.metadata.name).sort(), ['sg-edge-1', 'sg-workers-2', 'sg-workers-3'], 'the old workers are gone, the new ones stay');
+    const edge = nodes.find((n) => n.metadata.name === 'sg-edge-1') as unknown as { metadata: { labels: Record<string, string> }; spec: { taints?: Array<{ key: string; value: string; effect: string }> } };
+    assert.equal(edge.metadata.labels['tier'], 'edge');
+    assert.deepEqual(edge.spec.taints, [{ key: 'dedicated', value: 'edge', effect: 'NoSchedule' }]);
     assert.ok(nodes.every((n) => ready(n) && !n.spec.unschedulable && n.status.nodeInfo.kubeletVersion === `v${target}`), JSON.stringify(nodes.map((n) => n.status.nodeInfo)));
+    const everyKubelet = (await kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}@{.status.nodeInfo.kubeletVersion} {end}')).stdout.trim().split(' ').sort();
+    assert.deepEqual(everyKubelet, ['sg-cp-0', 'sg-cp-1', 'sg-cp-2', 'sg-edge-1', 'sg-workers-2', 'sg-workers-3'].map((n) => `${n}@v${target}`));
     const server = JSON.parse((await kubectl('version', '-o', 'json')).stdout) as { serverVersion: { gitVersion: string } };
     assert.equal(server.serverVersion.gitVersion, `v${target}`);
     const listed = (await admin.call('GET', `/api/v1/clusters/${clusterId}/nodes`)).body.items as Array<{ name: string; kubernetesVersion: string }>;
-    assert.deepEqual(listed.filter((n) => n.name.includes('-workers-')).map((n) => n.name).sort(), ['sg-workers-2', 'sg-workers-3']);
-    assert.ok(listed.length === 3 && listed.every((n) => n.kubernetesVersion === target), JSON.stringify(listed));
+    assert.deepEqual(listed.filter((n) => !n.name.includes('-cp-')).map((n) => n.name).sort(), ['sg-edge-1', 'sg-workers-2', 'sg-workers-3']);
+    assert.ok(listed.length === 6 && listed.every((n) => n.kubernetesVersion === target), JSON.stringify(listed));
     assert.equal((await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body.kubernetesVersion, target);
     const after = new Set(await podUids());
     assert.equal(after.size, 2);
