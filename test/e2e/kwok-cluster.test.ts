@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
@@ -252,9 +253,43 @@ describe('a cluster on the kwok runtime', () => {
     assert.doesNotMatch((await kubectlAs(adminConfig, 'get', 'nodes', '-o', 'name')).stdout, /kw-workers-0/);
   });
 
-  it('rotates the CA in two phases: old kubeconfigs stop working, new ones work', async () => {
+  it('rotates the CA in two phases: old kubeconfigs stop working, new ones work; so do service-account tokens and front-proxy credentials', async () => {
     const before = await kubeconfigOf(admin);
     await kubectlAs(before, 'get', 'nodes');
+    /** A kubeconfig that verifies the API with the CA bundle of `from` and signs in with a bearer token only. */
+    const withToken = (from: string, token: string): string => {
+      const config = readFileSync(from, 'utf8');
+      const file = join(work, `${Math.random().toString(36).slice(2)}.token.kubeconfig`);
+      writeFileSync(file, JSON.stringify({
+        apiVersion: 'v1', kind: 'Config', 'current-context': 'token',
+        clusters: [{ name: 'tenant', cluster: { server: /server: (\S+)/.exec(config)![1], 'certificate-authority-data': /certificate-authority-data: (\S+)/.exec(config)![1] } }],
+        users: [{ name: 'token', user: { token } }], contexts: [{ name: 'token', context: { cluster: 'tenant', user: 'token' } }],
+      }), { mode: 0o600 });
+      return file;
+    };
+    const whoami = async (config: string): Promise<string> => (await kubectlAs(config, 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}')).stdout;
+    await kubectlAs(before, 'create', 'serviceaccount', 'rotation-probe');
+    const oldToken = (await kubectlAs(before, 'create', 'token', 'rotation-probe', '--duration=1h')).stdout.trim();
+    assert.equal(await whoami(withToken(before, oldToken)), 'system:serviceaccount:default:rotation-probe');
+    // kube-apiserver's front-proxy credential (what it presents to aggregated APIs), which it accepts request headers from.
+    const pki = join(cx.dataDir, 'kwok', clusterId, 'pki');
+    const proxyClient = (): { cert: string; key: string } => ({ cert: readFileSync(join(pki, 'front-proxy-client.crt'), 'utf8'), key: readFileSync(join(pki, 'front-proxy-client.key'), 'utf8') });
+    const proxiedAs = (kubeconfig: string, credential: { cert: string; key: string }): Promise<string> => new Promise((resolve, reject) => {
+      const config = readFileSync(kubeconfig, 'utf8');
+      const server = new URL(/server: (\S+)/.exec(config)![1]!);
+      const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(config)![1]!, 'base64');
+      const body = JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
+      request({
+        host: server.hostname, port: Number(server.port), method: 'POST', path: '/apis/authentication.k8s.io/v1/selfsubjectreviews', ca, ...credential,
+        headers: { 'content-type': 'application/json', 'X-Remote-User': 'proxied-alice', 'X-Remote-Group': 'system:authenticated' },
+      }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => { text += chunk.toString(); }).on('end', () => resolve(res.statusCode === 201 ? (JSON.parse(text) as { status: { userInfo: { username: string } } }).status.userInfo.username : `HTTP ${res.statusCode}`));
+      }).on('error', reject).end(body);
+    });
+    const oldProxyClient = proxyClient();
+    assert.equal(await proxiedAs(before, oldProxyClient), 'proxied-alice');
+
     const rotation = await admin.call('POST', `/api/v1/clusters/${clusterId}/rotate-ca`);
     assert.equal(rotation.status, 202, JSON.stringify(rotation.body));
     const run = await admin.waitForWorkflow(rotation.body.workflow.id, ['Succeeded', 'Failed'], 120_000);
@@ -262,6 +297,16 @@ describe('a cluster on the kwok runtime', () => {
     await assert.rejects(kubectlAs(before, 'get', 'nodes'), 'a kubeconfig of the old CA is refused');
     const after = await kubeconfigOf(admin);
     assert.match((await kubectlAs(after, 'get', 'nodes', '-o', 'name')).stdout, /node\/kw-cp-0/);
+    // The service-account key rotated with the CA: a token signed by the old key is refused, a new one works.
+    await assert.rejects(whoami(withToken(after, oldToken)), (error: { stderr: string }) => /Unauthorized/.test(error.stderr), 'a token of the old service-account key is refused');
+    const newToken = (await kubectlAs(after, 'create', 'token', 'rotation-probe', '--duration=1h')).stdout.trim();
+    assert.equal(await whoami(withToken(after, newToken)), 'system:serviceaccount:default:rotation-probe');
+    // So did the front-proxy CA: the old front-proxy credential no longer speaks for anyone, the new one does.
+    assert.notEqual(await proxiedAs(after, oldProxyClient), 'proxied-alice');
+    const newProxyClient = proxyClient();
+    assert.notEqual(newProxyClient.cert, oldProxyClient.cert);
+    assert.equal(await proxiedAs(after, newProxyClient), 'proxied-alice');
+    await kubectlAs(after, 'delete', 'serviceaccount', 'rotation-probe');
   });
 
   it('rotates the serving and client certificates under the same CA: the API serves a new certificate, kubeconfigs keep working', async () => {

@@ -1,4 +1,4 @@
-export { createCa, createClusterPki, describeCertificate, issueCertificate, signedBy, type CertificateRequest, type ClusterPki, type KeyPairPem } from './pki.js';
+export { createCa, createClusterPki, createServiceAccountKeyPair, describeCertificate, issueCertificate, signedBy, type CertificateRequest, type ClusterPki, type KeyPairPem } from './pki.js';
 export { renderKubeconfig, type KubeconfigInput } from './kubeconfig.js';
 export { bootstrapToken, caCertHash, renderCloudInit, renderKubeadmConfig, type KubeadmMachine, type KubeadmRole } from './kubeadm.js';
 export { checkKeepalivedSpec, KEEPALIVED_PROFILES, KeepalivedSpecError, renderKeepalivedConfig, vipOrder, type KeepalivedProfile, type KeepalivedSpec, type VipNode } from './keepalived.js';

@@ -46,11 +46,17 @@ export interface CertificateRequest {
 const DAY_SECONDS = 86_400;
 
 export async function createClusterPki(clusterName: string, caValidityDays = 3650): Promise<ClusterPki> {
-  const [ca, frontProxyCa, etcdCa, sa] = await Promise.all([
+  const [ca, frontProxyCa, etcdCa, serviceAccount] = await Promise.all([
     createCa(`${clusterName}-ca`, caValidityDays), createCa(`${clusterName}-front-proxy-ca`, caValidityDays), createCa(`${clusterName}-etcd-ca`, caValidityDays),
-    webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']),
+    createServiceAccountKeyPair(),
   ]);
-  return { ca, frontProxyCa, etcdCa, serviceAccount: { publicKeyPem: await exportPublicKey(sa.publicKey), privateKeyPem: await exportPrivateKey(sa.privateKey) } };
+  return { ca, frontProxyCa, etcdCa, serviceAccount };
+}
+
+/** A key pair to sign service-account tokens with (kube-apiserver's `sa.key`) and verify them (`sa.pub`). */
+export async function createServiceAccountKeyPair(): Promise<ClusterPki['serviceAccount']> {
+  const keys = await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
+  return { publicKeyPem: await exportPublicKey(keys.publicKey), privateKeyPem: await exportPrivateKey(keys.privateKey) };
 }
 
 export async function createCa(commonName: string, validityDays: number): Promise<KeyPairPem> {

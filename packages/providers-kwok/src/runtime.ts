@@ -71,6 +71,8 @@ const RESTORE_MARKER = 'etcd-restore.pid';
  * loses only that is left alone by kwok's stages while its lease is still renewed.
  */
 export const KWOK_NODE = { key: 'kwok.x-k8s.io/node', value: 'fake' } as const;
+/** The name kube-apiserver accepts request headers from, on a certificate of a trusted front-proxy CA. */
+const FRONT_PROXY_CLIENT = 'front-proxy-client';
 
 export class ControlPlane {
   readonly dir: string;
@@ -139,7 +141,7 @@ export class ControlPlane {
         // 1.37 refuses a loopback advertise address under the default endpoint reconciler; with none it is fine.
         '--advertise-address=127.0.0.1', '--endpoint-reconciler-type=none', '--service-cluster-ip-range=10.96.0.0/16',
         '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${join(pki, 'sa.pub')}`,
-        `--service-account-signing-key-file=${join(pki, 'sa.key')}`, `--requestheader-client-ca-file=${join(pki, 'front-proxy-ca.crt')}`,
+        `--service-account-signing-key-file=${join(pki, 'sa.key')}`, ...frontProxyFlags(pki),
         '--allow-privileged=true', '--enable-priority-and-fairness=false', '--profiling=false', '--v=0',
       ]);
       this.save(state);
@@ -317,8 +319,10 @@ export class ControlPlane {
 
   /**
    * The API's certificates from the cluster's PKI: the client CA bundle (every trusted CA), a serving
-   * certificate and the runtime's own admin credential signed by the current CA. When they change (a
-   * CA rotation) the running kube-apiserver is stopped, so that the next step starts it with them.
+   * certificate and the runtime's own admin credential signed by the current CA; the service-account
+   * keys (the current one signs, every trusted one verifies); the request-header CA bundle (every
+   * trusted front-proxy CA) and the front-proxy client certificate of the current one. When they
+   * change (a CA rotation) the running control plane is stopped, so that the next step starts it with them.
    */
   private async writePki(bootstrap: ClusterBootstrap): Promise<void> {
     const { pki } = bootstrap;
@@ -329,8 +333,13 @@ export class ControlPlane {
     });
     // The runtime's own credential (as a kubelet has one): it outlives cx's restarts.
     const admin = await issueCertificate(pki.ca, { commonName: 'cx-kwok-runtime', organizations: ['system:masters'], usage: 'client', validitySeconds: 365 * 86_400 });
+    // What kube-apiserver presents when it proxies to an aggregated API (kubeadm's name for it).
+    const frontProxyClient = await issueCertificate(pki.frontProxyCa, { commonName: FRONT_PROXY_CLIENT, usage: 'client', validitySeconds: 365 * 86_400 });
     const files: Record<string, string> = {
-      'ca.crt': pemBundle(bootstrap.trustedCaPems), 'front-proxy-ca.crt': pki.frontProxyCa.certPem, 'sa.pub': pki.serviceAccount.publicKeyPem, 'sa.key': pki.serviceAccount.privateKeyPem,
+      'ca.crt': pemBundle(bootstrap.trustedCaPems), 'front-proxy-ca.crt': pemBundle(bootstrap.trustedFrontProxyCaPems ?? [pki.frontProxyCa.certPem]),
+      'front-proxy-client.crt': frontProxyClient.certPem, 'front-proxy-client.key': frontProxyClient.keyPem,
+      // kube-apiserver reads every PEM key of the file: tokens signed by any of them verify.
+      'sa.pub': pemBundle(bootstrap.trustedServiceAccountPublicKeyPems ?? [pki.serviceAccount.publicKeyPem]), 'sa.key': pki.serviceAccount.privateKeyPem,
       'apiserver.crt': serving.certPem, 'apiserver.key': serving.keyPem,
     };
     for (const [name, content] of Object.entries(files)) writeFileSync(join(this.dir, 'pki', name), content, { mode: 0o600 });
@@ -360,7 +369,7 @@ export class ControlPlane {
 
   private hasComponentFiles(): boolean {
     return Object.values(COMPONENTS).every(({ file }) => existsSync(join(this.dir, `${file}.kubeconfig`)) && existsSync(join(this.dir, 'pki', `${file}.crt`)))
-      && existsSync(join(this.dir, 'scheduler.yaml'));
+      && existsSync(join(this.dir, 'scheduler.yaml')) && existsSync(join(this.dir, 'pki', 'front-proxy-client.crt'));
   }
 
   /**
@@ -455,16 +464,36 @@ async function fetchOk(port: number, path: string, caFile: string): Promise<bool
   });
 }
 
+/**
+ * kube-apiserver's request-header authentication as kubeadm sets it up: a client certificate of a
+ * trusted front-proxy CA named `front-proxy-client` may say whom it proxies for in these headers;
+ * the API presents that certificate itself when it proxies to an aggregated API.
+ */
+function frontProxyFlags(pki: string): string[] {
+  return [
+    `--requestheader-client-ca-file=${join(pki, 'front-proxy-ca.crt')}`, `--requestheader-allowed-names=${FRONT_PROXY_CLIENT}`,
+    '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group', '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    `--proxy-client-cert-file=${join(pki, 'front-proxy-client.crt')}`, `--proxy-client-key-file=${join(pki, 'front-proxy-client.key')}`,
+  ];
+}
+
 /** PEM blocks one after the other, each on its own lines. */
 function pemBundle(pems: string[]): string {
   return pems.map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)).join('');
 }
 
-/** What the issued certificates depend on: the CAs, and the generation cx bumps to have them issued again. */
+/**
+ * What the issued certificates and the keys the control plane runs with depend on: the CAs, the
+ * service-account keys, and the generation cx bumps to have them issued again.
+ */
 function fingerprint(bootstrap: ClusterBootstrap): string {
   const hash = createHash('sha256').update(bootstrap.pki.ca.certPem).update(bootstrap.trustedCaPems.join(''));
   // Generation 0 adds nothing, so that control planes made before it existed keep their fingerprint.
   if (bootstrap.certificateGeneration) hash.update(`generation ${bootstrap.certificateGeneration}`);
+  // Likewise the current service-account key and front-proxy CA, which change only along with the cluster CA (hashed above).
+  const { trustedServiceAccountPublicKeyPems: keys = [], trustedFrontProxyCaPems: frontProxyCas = [] } = bootstrap;
+  if (keys.length > 1) hash.update(`service-account keys ${keys.join('')}`);
+  if (frontProxyCas.length > 1) hash.update(`front-proxy CAs ${frontProxyCas.join('')}`);
   return hash.digest('hex').slice(0, 16);
 }
 

@@ -4,7 +4,7 @@
  */
 
 /** Bumped on any change of a Mandatory rule; providers declare the version they pass. */
-export const CONTRACT_VERSION = '1.6.0';
+export const CONTRACT_VERSION = '1.7.0';
 
 export type MachineRole = 'control-plane' | 'worker';
 export type MachinePhase = 'Provisioning' | 'Running' | 'Stopped' | 'Failed';
@@ -63,6 +63,18 @@ export interface ClusterBootstrap {
   };
   /** CAs whose client certificates the API accepts: the cluster CA, and during a CA rotation the previous one. */
   trustedCaPems: string[];
+  /**
+   * Public keys that verify service-account tokens (kube-apiserver's `--service-account-key-file`):
+   * `pki.serviceAccount`'s, and during a CA rotation the previous one's; `pki.serviceAccount`'s
+   * private key alone signs (since 1.7.0; absent: `pki.serviceAccount.publicKeyPem` only).
+   */
+  trustedServiceAccountPublicKeyPems?: string[];
+  /**
+   * CAs of the API's request-header client bundle (`--requestheader-client-ca-file`):
+   * `pki.frontProxyCa`, and during a CA rotation the previous one; the front-proxy client
+   * certificate is issued from `pki.frontProxyCa` (since 1.7.0; absent: `pki.frontProxyCa` only).
+   */
+  trustedFrontProxyCaPems?: string[];
   /**
    * Bumped each time cx rotates the cluster's serving and client certificates (not the CAs): a
    * provider that issues them re-issues them when it changes (since 1.5.0; absent: 0).

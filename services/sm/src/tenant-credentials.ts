@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import type { ClusterCreateRequest, Role } from '@cx/api-schemas';
 import { ConflictError, NotFoundError } from '@cx/errors';
-import { createCa, createClusterPki, issueCertificate, renderKubeconfig, type ClusterPki, type KeyPairPem } from '@cx/k8s';
+import { createCa, createClusterPki, createServiceAccountKeyPair, issueCertificate, renderKubeconfig, type ClusterPki, type KeyPairPem } from '@cx/k8s';
 import { nowIso } from '@cx/service-kit';
 import { withDatabase } from './db.js';
 import type { SecretBox } from './secrets.js';
@@ -22,10 +22,18 @@ const ADMIN_CERTIFICATE_SECONDS = 900;
 export const ROLE_GROUP: Record<Role, string> = { viewer: 'cx:viewer', operator: 'cx:operator', admin: 'cx:admin' };
 
 export interface TenantAdminCredentials { apiEndpoint: string; caPem: string; certPem: string; keyPem: string }
-/** The PKI as sm keeps it: during a CA rotation the previous CA is still trusted. */
-export interface StoredPki extends ClusterPki { previousCa?: KeyPairPem; leafGeneration?: number }
+/**
+ * The PKI as sm keeps it: during a CA rotation the previous cluster CA, front-proxy CA and
+ * service-account public key are still trusted. Of the previous service-account key only the public
+ * half is kept: nothing signs with it any more, it only verifies tokens issued before. A row from
+ * before the front-proxy and service-account keys rotated has neither: nothing of theirs to trust.
+ */
+export interface StoredPki extends ClusterPki {
+  previousCa?: KeyPairPem; previousFrontProxyCa?: KeyPairPem; previousServiceAccountPublicKeyPem?: string; leafGeneration?: number;
+}
 export interface ClusterBootstrap {
   clusterName: string; kubernetesVersion: string; pki: ClusterPki; trustedCaPems: string[]; certificateGeneration: number;
+  trustedServiceAccountPublicKeyPems: string[]; trustedFrontProxyCaPems: string[];
   controlPlane: { count: number; vip?: string; vipInterface?: string; vipManager?: 'keepalived' | 'kube-vip'; vipUnicast?: boolean };
 }
 
@@ -42,14 +50,23 @@ export class TenantCredentials {
   }
 
   /**
-   * Phase one of a CA rotation: a new cluster CA signs from now on, the previous one stays trusted
-   * (bundled into the client CA of the API and into kubeconfigs) until `finishCaRotation`.
-   * Idempotent: a rotation already begun is kept.
+   * Phase one of a CA rotation: a new cluster CA, a new front-proxy CA and a new service-account key
+   * sign from now on, the previous ones stay trusted (bundled into the client CA of the API and into
+   * kubeconfigs; into the API's request-header CA; among the keys that verify service-account
+   * tokens) until `finishCaRotation`, so that tokens and credentials issued before keep working
+   * while the control plane rolls. Idempotent: a rotation already begun is kept.
    */
   async beginCaRotation(trx: Knex.Transaction, clusterId: string, clusterName: string): Promise<void> {
     const pki = await this.read(trx, clusterId);
     if (pki.previousCa) return;
-    const next: StoredPki = { ...pki, ca: await createCa(`${clusterName}-ca-${Date.now()}`, 3650), previousCa: pki.ca };
+    const stamp = Date.now();
+    const [ca, frontProxyCa, serviceAccount] = await Promise.all([
+      createCa(`${clusterName}-ca-${stamp}`, 3650), createCa(`${clusterName}-front-proxy-ca-${stamp}`, 3650), createServiceAccountKeyPair(),
+    ]);
+    const next: StoredPki = {
+      ...pki, ca, frontProxyCa, serviceAccount,
+      previousCa: pki.ca, previousFrontProxyCa: pki.frontProxyCa, previousServiceAccountPublicKeyPem: pki.serviceAccount.publicKeyPem,
+    };
     await this.write(trx, clusterId, next);
   }
 
@@ -59,19 +76,24 @@ export class TenantCredentials {
     await this.write(trx, clusterId, { ...pki, leafGeneration: (pki.leafGeneration ?? 0) + 1 });
   }
 
-  /** Phase two: the previous CA is no longer trusted; what it signed stops working. */
+  /**
+   * Phase two: the previous CAs and service-account key are no longer trusted; what they signed
+   * (older kubeconfigs, service-account tokens issued before the rotation) stops working.
+   */
   async finishCaRotation(trx: Knex.Transaction, clusterId: string): Promise<void> {
-    const { previousCa: _dropped, ...pki } = await this.read(trx, clusterId);
+    const { previousCa: _ca, previousFrontProxyCa: _frontProxyCa, previousServiceAccountPublicKeyPem: _serviceAccount, ...pki } = await this.read(trx, clusterId);
     await this.write(trx, clusterId, pki);
   }
 
   /** The PKI and identity a provider needs to bring up the cluster's control plane. */
   async bootstrap(clusterId: string): Promise<ClusterBootstrap> {
     const cluster = await this.cluster(clusterId);
-    const { previousCa, leafGeneration, ...pki } = await this.read(this.db, clusterId);
+    const { previousCa, previousFrontProxyCa, previousServiceAccountPublicKeyPem, leafGeneration, ...pki } = await this.read(this.db, clusterId);
     const { controlPlane } = JSON.parse(cluster.spec) as ClusterCreateRequest;
     return {
       clusterName: cluster.name, kubernetesVersion: cluster.kubernetes_version, pki, trustedCaPems: [pki.ca.certPem, ...(previousCa ? [previousCa.certPem] : [])],
+      trustedServiceAccountPublicKeyPems: [pki.serviceAccount.publicKeyPem, ...(previousServiceAccountPublicKeyPem ? [previousServiceAccountPublicKeyPem] : [])],
+      trustedFrontProxyCaPems: [pki.frontProxyCa.certPem, ...(previousFrontProxyCa ? [previousFrontProxyCa.certPem] : [])],
       certificateGeneration: leafGeneration ?? 0,
       controlPlane: { count: controlPlane.count, ...(cluster.api_vip ? { vip: cluster.api_vip, vipInterface: controlPlane.vipInterface ?? 'eth0', vipManager: controlPlane.vipManager ?? 'keepalived', vipUnicast: controlPlane.vipUnicast ?? false } : {}) },
     };

@@ -2,7 +2,9 @@
  * Rotate a cluster's CA in two phases, so that nothing breaks mid-way: first a new CA signs and both
  * are trusted (the control plane is rolled onto the bundle, kubeconfigs carry both); then the old
  * CA is dropped and the control plane rolled again, after which whatever the old CA signed (older
- * kubeconfigs) stops working.
+ * kubeconfigs) stops working. The service-account key pair and the front-proxy CA rotate along, in
+ * the same phases (sm's `beginCaRotation` and `finishCaRotation`): service-account tokens signed
+ * before the rotation are refused at the end. The etcd CA stays: rotating it needs etcd's peers re-keyed.
  */
 import type { MachineStatus } from '@cx/sddc-contract';
 import { done, wait, type StepContext, type StepResult, type WorkflowDefinition } from '../engine.js';
