@@ -4,7 +4,8 @@
  * upgrade creates the replacement VM from the new template, then waits in vain for its node, and
  * fails with NodesNotReady after the deadline (10 s here) — with the old VM still there, as
  * nothing is removed before its replacement is Ready. The full rolling replacement against a
- * tenant whose nodes do turn Ready is covered by services/wfm/src/workflows/cluster-os-upgrade.test.ts.
+ * tenant whose nodes do turn Ready is covered by services/wfm/src/workflows/cluster-os-upgrade.test.ts
+ * and, on the kwok runtime's real kube-apiserver, by rolling-replacement.test.ts.
  * Refusals (unknown template, sim cluster, cluster without workers, busy cluster) change nothing.
  * On OpenStack (the Nova/Neutron test double, which has one image) the image is checked in Glance
  * and the replacement server boots it.

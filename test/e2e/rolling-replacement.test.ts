@@ -1,11 +1,13 @@
 /**
- * A Kubernetes version upgrade with `maxSurge` of an HA cluster (three control-plane machines, two
- * worker pools) on the kwok runtime, through the public API: the control plane moves in place one
- * machine at a time, then every worker is replaced by a new machine at the new version
- * that is Ready (on the tenant's real kube-apiserver) before the old one is cordoned, drained and
- * deleted. Watched from the tenant API the whole time, through a kill -9 of cx midway: never fewer
- * schedulable Ready workers than the pools' size, never more than one machine beyond it; the new
- * machines carry their pool's labels and taints.
+ * Rolling replacement of the workers of an HA cluster (three control-plane machines, two worker
+ * pools) on the kwok runtime, through the public API, watched on the tenant's real kube-apiserver:
+ * - a Kubernetes version upgrade with `maxSurge`: the control plane moves in place one machine at
+ *   a time, then every worker is replaced by a new machine at the new version that is Ready before
+ *   the old one is cordoned, drained and deleted; through a kill -9 of cx midway, never fewer
+ *   schedulable Ready workers than the pools' size, never more than one machine beyond it; the new
+ *   machines carry their pool's labels and taints;
+ * - an OS image upgrade: every worker is replaced by one whose node reports the new image (kwok's
+ *   nodes report the image they were created from as `nodeInfo.osImage`), two at a time.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -17,9 +19,9 @@ import { Api, startCx, stopKwokControlPlanes, tempDir, until, type CxProcess } f
 
 const run = promisify(execFile);
 
-interface NodeList { items: Array<{ metadata: { name: string }; spec: { unschedulable?: boolean }; status: { conditions: Array<{ type: string; status: string }>; nodeInfo: { kubeletVersion: string } } }> }
+interface NodeList { items: Array<{ metadata: { name: string }; spec: { unschedulable?: boolean }; status: { conditions: Array<{ type: string; status: string }>; nodeInfo: { kubeletVersion: string; osImage: string } } }> }
 
-describe('a Kubernetes version upgrade that replaces the workers (maxSurge)', () => {
+describe('rolling replacement of workers on kwok: version upgrade with maxSurge, OS image upgrade', () => {
   const raw = process.env['CX_TEST_KUBERNETES'];
   assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)');
   const peer = JSON.parse(raw) as { kubeApiserver: Record<string, string>; kubectl?: string };
@@ -135,5 +137,28 @@ describe('a Kubernetes version upgrade that replaces the workers (maxSurge)', ()
     const after = new Set(await podUids());
     assert.equal(after.size, 2);
     for (const uid of before) assert.ok(!after.has(uid), `pod ${uid} was not evicted from its old worker`);
+  });
+
+  it('replaces every worker by one booted from a new OS image, two at a time; the control plane keeps its image', async () => {
+    const bad = await admin.call('POST', `/api/v1/clusters/${clusterId}/os-upgrade`, { image: 'not an image name' });
+    assert.equal(bad.status, 400, JSON.stringify(bad.body));
+    assert.deepEqual(bad.body.fields.map((e: { field: string }) => e.field), ['body.image']);
+    assert.equal((await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body.osImage, null, 'a refused image is not recorded');
+
+    const started = await admin.call('POST', `/api/v1/clusters/${clusterId}/os-upgrade`, { image: 'cx-node-2026.11', maxSurge: 2 });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    let mostWorkers = 0;
+    const finished = await until('the OS upgrade to finish', async () => {
+      mostWorkers = Math.max(mostWorkers, (await workers()).length);
+      const run = (await admin.call('GET', `/api/v1/workflows/${started.body.workflow.id}`)).body;
+      return run.status === 'Running' ? undefined : run;
+    }, 240_000, { intervalMs: 100 });
+    assert.equal(finished.status, 'Succeeded', JSON.stringify(finished.steps));
+    assert.ok(mostWorkers <= 5, `${mostWorkers} workers at once: more than two beyond the pools' 3`);
+    const images = (await kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.nodeInfo.osImage} {end}')).stdout.trim().split(' ').sort();
+    assert.deepEqual(images, ['sg-cp-0=kwok', 'sg-cp-1=kwok', 'sg-cp-2=kwok', 'sg-edge-2=cx-node-2026.11', 'sg-workers-4=cx-node-2026.11', 'sg-workers-5=cx-node-2026.11']);
+    const cluster = (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body;
+    assert.deepEqual([cluster.status, cluster.osImage], ['Ready', 'cx-node-2026.11']);
+    assert.ok((await workers()).every((n) => ready(n) && !n.spec.unschedulable), 'every new worker is Ready and takes pods');
   });
 });

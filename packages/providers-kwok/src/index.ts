@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { NotFoundError, ProviderError, ProviderUnavailableError } from '@cx/errors';
+import { InputError, NotFoundError, ProviderError, ProviderUnavailableError } from '@cx/errors';
 import {
   CONTRACT_VERSION, type EnsureContext, type EtcdSnapshot, type MachineSpec, type MachineStatus, type NodeReader, type NodeStatus, type PowerAction, type PowerState,
   type Provider, type ProviderCapabilities,
@@ -76,7 +76,7 @@ export class KwokProvider implements Provider, NodeReader {
     if (node && powerOf(node) === 'on' && node.metadata?.labels?.[KWOK_NODE.key] !== KWOK_NODE.value) {
       await this.updateNode(api, spec.name, (n) => { n.metadata!.labels![KWOK_NODE.key] = KWOK_NODE.value; });
     }
-    await this.setKubeletVersion(api, spec.name, spec.kubernetesVersion);
+    await this.setKubeletVersion(api, spec.name, spec.kubernetesVersion, spec.image);
     return this.status(plane, (await readNode(api, spec.name))!);
   }
 
@@ -163,6 +163,16 @@ export class KwokProvider implements Provider, NodeReader {
   }
 
   /** Rule O6: through etcd's API; a control plane with a dead process is brought back first, as for any other operation. */
+  /**
+   * kwok machines boot nothing, so any well-formed image name will do (rule O7): a machine created
+   * with `spec.image` reports it as its node's `status.nodeInfo.osImage`, as a kubelet does.
+   */
+  async checkImage(image: string): Promise<void> {
+    if (!OS_IMAGE_NAME.test(image)) {
+      throw new InputError(`${JSON.stringify(image)} is not an image name kwok takes (letters, digits and . _ : / @ -, up to 255 characters)`, [{ field: 'body.image', message: 'is not a well-formed image name' }]);
+    }
+  }
+
   async etcdSnapshot(clusterId: string, options: { maxBytes?: number } = {}): Promise<EtcdSnapshot> {
     const plane = this.existing(clusterId);
     let snapshot: EtcdSnapshot | undefined;
@@ -267,12 +277,17 @@ export class KwokProvider implements Provider, NodeReader {
   }
 
   /** kwok keeps what the node reports as its kubelet version; cx sets it to the version the machine runs. */
-  private async setKubeletVersion(api: CoreV1Api, name: string, version: string): Promise<void> {
+  private async setKubeletVersion(api: CoreV1Api, name: string, version: string, image = 'kwok'): Promise<void> {
     const node = await readNode(api, name);
-    if (node?.status?.nodeInfo?.kubeletVersion === `v${version}`) return;
+    if (node?.status?.nodeInfo?.kubeletVersion === `v${version}` && node.status.nodeInfo.osImage) return;
     await this.updateStatus(api, name, (n) => {
       n.status ??= {};
-      n.status.nodeInfo = { architecture: 'amd64', bootID: '', containerRuntimeVersion: 'kwok', kernelVersion: 'kwok', kubeProxyVersion: `v${version}`, machineID: '', operatingSystem: 'linux', osImage: 'kwok', systemUUID: '', ...n.status.nodeInfo, kubeletVersion: `v${version}` };
+      // The image is the one the machine was created from: a node that reports one keeps it (machines are
+      // not rebuilt in place); kwok's own initialisation leaves it empty.
+      n.status.nodeInfo = {
+        architecture: 'amd64', bootID: '', containerRuntimeVersion: 'kwok', kernelVersion: 'kwok', kubeProxyVersion: `v${version}`, machineID: '', operatingSystem: 'linux', systemUUID: '',
+        ...n.status.nodeInfo, osImage: n.status.nodeInfo?.osImage || image, kubeletVersion: `v${version}`,
+      };
     });
   }
 
@@ -314,6 +329,9 @@ function nodeFor(spec: MachineSpec): V1Node {
     status: { addresses: [{ type: 'InternalIP', address: simulatedAddress(spec.machineId) }, { type: 'Hostname', address: spec.name }] },
   };
 }
+
+/** What `checkImage` takes as an OS image name. */
+const OS_IMAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,254}$/;
 
 /**
  * A stable address for a simulated machine, in 198.18.0.0/15 (RFC 2544, never routed), derived

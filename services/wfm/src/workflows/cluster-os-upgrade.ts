@@ -11,8 +11,8 @@ import { PLAN_REPLACEMENT, planReplacementStep, replaceWorkers } from './replace
 
 export const OS_UPGRADE_CLUSTER = 'cluster.os-upgrade';
 
-/** Providers whose machines boot an image cx can choose (MachineSpec.image). */
-export const OS_IMAGE_PROVIDERS = ['vsphere', 'openstack'];
+/** Providers whose machines boot an image cx can choose (MachineSpec.image; kwok's nodes report it as their osImage). */
+export const OS_IMAGE_PROVIDERS = ['vsphere', 'openstack', 'kwok'];
 
 export interface OsUpgradeInput { image: string; maxSurge: number; drainTimeoutSeconds?: number }
 
