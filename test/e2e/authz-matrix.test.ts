@@ -159,6 +159,12 @@ describe('authorization matrix', () => {
     'PATCH /api/v1/clusters/{id}/nodepools/{pool}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/workers`, body: INVALID }) },
     'POST /api/v1/clusters/{id}/upgrade': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/upgrade`, body: INVALID }) },
     'POST /api/v1/clusters/{id}/os-upgrade': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/os-upgrade`, body: INVALID }) },
+    // A sim cluster has no Kubernetes API: an allowed caller is told so (400), not refused.
+    'POST /api/v1/clusters/{id}/nodes/{name}/cordon': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0/cordon` }) },
+    'POST /api/v1/clusters/{id}/nodes/{name}/uncordon': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0/uncordon` }) },
+    'POST /api/v1/clusters/{id}/nodes/{name}/drain': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0/drain`, body: INVALID }) },
+    // Its only control-plane machine: an allowed caller is told the control plane would lose its quorum, not refused.
+    'DELETE /api/v1/clusters/{id}/nodes/{name}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0` }) },
     'POST /api/v1/clusters/{id}/rotate-ca': { minimum: 'admin', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}/rotate-ca` }) },
     'POST /api/v1/clusters/{id}/rotate-certificates': { minimum: 'admin', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}/rotate-certificates` }) },
     'GET /api/v1/ha-configs': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/ha-configs?clusterId=${kwokClusterId}` }) },

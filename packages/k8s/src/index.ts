@@ -1,6 +1,6 @@
 export { createCa, createClusterPki, createServiceAccountKeyPair, describeCertificate, issueCertificate, signedBy, type CertificateRequest, type ClusterPki, type KeyPairPem } from './pki.js';
 export { renderKubeconfig, type KubeconfigInput } from './kubeconfig.js';
-export { bootstrapToken, caCertHash, renderCloudInit, renderKubeadmConfig, type KubeadmMachine, type KubeadmRole } from './kubeadm.js';
+export { bootstrapToken, caCertHash, renderCloudInit, renderKubeadmConfig, takesWorkloads, type KubeadmMachine, type KubeadmRole } from './kubeadm.js';
 export { checkKeepalivedSpec, KEEPALIVED_PROFILES, KeepalivedSpecError, renderKeepalivedConfig, vipOrder, type KeepalivedProfile, type KeepalivedSpec, type VipNode } from './keepalived.js';
 export { APISERVER_PORT, UNICAST_SCRIPT, UNICAST_TEMPLATE, addressPlaceholder, controlPlaneVipFiles, kubeVipFiles, unicastStartScript, VIP_API_PORT, vipRouterId, type ControlPlaneVip, type KubeVipSpec, type StaticFile, type VipManager } from './control-plane-vip.js';
 export { ADDONS, addonWorkloads, checkAddonSettings, findAddon, isNetworkAddon, renderAddon, splitSecretSettings, type SettingError, type SettingsCheck } from './addons/catalog.js';

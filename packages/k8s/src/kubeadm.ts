@@ -35,6 +35,14 @@ export interface KubeadmMachine {
 
 const API_VERSION = 'kubeadm.k8s.io/v1beta4';
 const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' as const };
+
+/**
+ * Whether a node takes new workloads: not cordoned, and without the control-plane taint kubeadm
+ * puts on dedicated control-plane nodes. Other taints pick workloads rather than refuse them all.
+ */
+export function takesWorkloads(node: { spec?: { unschedulable?: boolean; taints?: Array<{ key: string; effect: string }> } }): boolean {
+  return node.spec?.unschedulable !== true && !(node.spec?.taints ?? []).some((t) => t.key === CONTROL_PLANE_TAINT.key && t.effect === CONTROL_PLANE_TAINT.effect);
+}
 const KUBEADM_CONFIG_PATH = '/run/cx/kubeadm.yaml';
 
 /** A bootstrap token in kubeadm's format (`[a-z0-9]{6}.[a-z0-9]{16}`). */

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { InputError, NotFoundError, ProviderError, ProviderUnavailableError } from '@cx/errors';
+import { takesWorkloads } from '@cx/k8s';
 import {
   CONTRACT_VERSION, type EnsureContext, type EtcdSnapshot, type MachineSpec, type MachineStatus, type NodeReader, type NodeStatus, type PowerAction, type PowerState,
   type Provider, type ProviderCapabilities,
@@ -158,7 +159,7 @@ export class KwokProvider implements Provider, NodeReader {
       name: node.metadata!.name!, machineId: node.metadata!.labels![LABEL.machine]!,
       role: node.metadata!.labels![LABEL.controlPlane] !== undefined ? 'control-plane' : 'worker',
       status: ready(node) ? 'Ready' : 'NotReady',
-      kubernetesVersion: (node.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, ''),
+      kubernetesVersion: (node.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, ''), schedulable: takesWorkloads(node),
     }));
   }
 

@@ -142,6 +142,12 @@ export interface NodeStatus {
   role: MachineRole;
   status: 'Ready' | 'NotReady';
   kubernetesVersion: string;
+  /**
+   * Takes new workloads: not cordoned (`spec.unschedulable`) and without kubeadm's control-plane
+   * `NoSchedule` taint. Other taints do not count: they pick workloads, they do not refuse all
+   * (since 1.7.0; absent: unknown).
+   */
+  schedulable?: boolean;
 }
 
 export interface ProviderCapabilities {

@@ -5,6 +5,7 @@
  */
 import { CoreV1Api, KubeConfig, PolicyV1Api, RbacAuthorizationV1Api, type RequestContext, type V1ClusterRoleBinding, type V1Pod, type V1Taint } from '@kubernetes/client-node';
 import { ProviderError, ProviderUnavailableError } from '@cx/errors';
+import { takesWorkloads } from '@cx/k8s';
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
 import type { TenantAdminCredentials } from './sm.js';
 
@@ -166,6 +167,7 @@ export async function listTenantNodes(credentials: TenantAdminCredentials, machi
     return [{
       name: machine.name, machineId: machine.machineId, role: controlPlane ? 'control-plane' as const : 'worker' as const,
       status: ready ? 'Ready' as const : 'NotReady' as const, kubernetesVersion: (node.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, ''),
+      schedulable: takesWorkloads(node),
     }];
   });
 }

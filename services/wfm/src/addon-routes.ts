@@ -17,16 +17,12 @@ import { onParam } from './auth.js';
 import type { WorkflowEngine } from './engine.js';
 import { problemResponses as errors, sendJson } from './http.js';
 import type { SmClient } from './sm-client.js';
-import { acceptWorkflow, startRequest } from './workflow-start.js';
+import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
 import { DEFAULT_READY_TIMEOUT_SECONDS, INSTALL_ADDON, REMOVE_ADDON } from './workflows/addon.js';
 
 export interface AddonRouteDeps { sm: SmClient; engine: WorkflowEngine; egress: EgressPolicy; assertQueueUp: () => void }
 
 const accepted = { ...clusterAcceptedSchema, properties: { ...clusterAcceptedSchema.properties, addon: clusterAddonSchema } };
-const idempotencyHeaders = {
-  type: 'object',
-  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255, description: 'Makes a retry of this request return the first answer' } },
-} as const;
 
 export function catalogEntry(addon: AddonDefinition): AddonCatalogEntry {
   return {

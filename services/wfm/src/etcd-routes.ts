@@ -15,15 +15,11 @@ import { onParam } from './auth.js';
 import type { WorkflowEngine } from './engine.js';
 import { problemResponses as errors, queryOf, relayToSm } from './http.js';
 import type { SmClient } from './sm-client.js';
-import { acceptWorkflow, startRequest } from './workflow-start.js';
+import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
 import { RESTORE_ETCD, SNAPSHOT_ETCD } from './workflows/etcd.js';
 
 export interface EtcdRouteDeps { sm: SmClient; engine: WorkflowEngine; providers: () => Promise<ProviderInfo[]>; assertQueueUp: () => void }
 
-const idempotencyHeaders = {
-  type: 'object',
-  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255, description: 'Makes a retry of this request return the first answer' } },
-} as const;
 const snapshotAccepted = { ...clusterAcceptedSchema, properties: { ...clusterAcceptedSchema.properties, snapshotId: { type: 'string', description: 'The id the snapshot gets once the workflow has taken it' } } };
 const restoreAccepted = { ...clusterAcceptedSchema, properties: { ...clusterAcceptedSchema.properties, snapshot: etcdSnapshotSchema } };
 

@@ -6,7 +6,7 @@
 import type { ClusterCreateRequest, CredentialCreateRequest, HostCreateRequest, ProviderInfo } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
 import { sealForTransit } from '@cx/queue-contracts';
-import type { ProviderCredential } from '@cx/sddc-contract';
+import type { NodeStatus, ProviderCredential } from '@cx/sddc-contract';
 import type { WorkflowEngine } from './engine.js';
 import type { SmClient } from './sm-client.js';
 
@@ -51,6 +51,11 @@ export class InfrastructureChecks {
    */
   async checkImage(cluster: { id: string; provider: string }, image: string): Promise<void> {
     await this.engine.runOperationNow({ op: 'check-image', provider: cluster.provider, clusterId: cluster.id, image }, CHECK_TIMEOUT_MS);
+  }
+
+  /** The cluster's nodes as its Kubernetes API reports them now (not cx's records). */
+  async liveNodes(cluster: { id: string; provider: string }): Promise<NodeStatus[]> {
+    return this.engine.runOperationNow<NodeStatus[]>({ op: 'list-nodes', provider: cluster.provider, clusterId: cluster.id }, CHECK_TIMEOUT_MS);
   }
 
   /**

@@ -13,7 +13,7 @@ import type { WorkflowEngine } from './engine.js';
 import { problemResponses as errors } from './http.js';
 import type { InfrastructureChecks } from './infrastructure.js';
 import type { SmClient } from './sm-client.js';
-import { acceptWorkflow, startRequest } from './workflow-start.js';
+import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
 import { OS_IMAGE_PROVIDERS, OS_UPGRADE_CLUSTER } from './workflows/cluster-os-upgrade.js';
 
 export interface OsUpgradeRouteDeps { sm: SmClient; engine: WorkflowEngine; infrastructure: InfrastructureChecks; assertQueueUp: () => void }
@@ -26,7 +26,7 @@ export async function osUpgradeRoutes(app: FastifyInstance, deps: OsUpgradeRoute
     config: { access: onParam('operator', 'cluster') },
     schema: {
       tags: ['clusters'], params: idParamsSchema,
-      headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255, description: 'Makes a retry of this request return the first answer' } } },
+      headers: idempotencyHeaders,
       summary: 'Move the workers onto a new OS image: each worker is replaced by a new machine booted from it (Ready first), then cordoned, drained and deleted, maxSurge at a time',
       description: 'Runs cluster.os-upgrade. The image is recorded on the cluster (osImage): every machine created afterwards boots it. Control-plane machines are not replaced. '
         + 'Refused (400) with nothing stored for providers without OS images (sim, baremetal), for a cluster without workers, and for an image the provider does not find with the cluster\'s credential.',

@@ -14,6 +14,7 @@ import { etcdRoutes } from './etcd-routes.js';
 import { haConfigRoutes } from './ha-config-routes.js';
 import { identityRoutes } from './identity-routes.js';
 import { infrastructureRoutes } from './infrastructure-routes.js';
+import { nodeRoutes } from './node-routes.js';
 import { osUpgradeRoutes } from './os-upgrade-routes.js';
 import { pairRoutes } from './pair-routes.js';
 import { completeClusterRequest, createClusterStart, templateRoutes, templateUse } from './template-routes.js';
@@ -21,7 +22,7 @@ import type { InfrastructureChecks } from './infrastructure.js';
 import type { ClusterReadCache } from './read-cache.js';
 import type { WorkflowEngine } from './engine.js';
 import type { Run, SmClient } from './sm-client.js';
-import { acceptWorkflow, startRequest } from './workflow-start.js';
+import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
 import { CREATE_CLUSTER } from './workflows/cluster-create.js';
 import { DELETE_CLUSTER } from './workflows/cluster-delete.js';
 import { SCALE_POOL } from './workflows/cluster-scale.js';
@@ -42,10 +43,6 @@ export interface PublicRouteDeps {
   egress: EgressPolicy;
 }
 
-const idempotencyHeaders = {
-  type: 'object',
-  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255, description: 'Makes a retry of this request return the first answer' } },
-} as const;
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled']);
 const MUTATING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const SSE_POLL_MS = 500;
@@ -79,6 +76,7 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
   await pairRoutes(app, { sm, guard: deps.guard, providers: deps.providers });
   await etcdRoutes(app, { sm, engine, providers: deps.providers, assertQueueUp: deps.assertQueueUp });
   await osUpgradeRoutes(app, { sm, engine, infrastructure: deps.infrastructure, assertQueueUp: deps.assertQueueUp });
+  await nodeRoutes(app, { sm, engine, infrastructure: deps.infrastructure, assertQueueUp: deps.assertQueueUp });
 
   app.get('/providers', {
     config: { access: 'authenticated' },

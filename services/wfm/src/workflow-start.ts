@@ -4,6 +4,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WorkflowDefinition, WorkflowEngine } from './engine.js';
 import type { Accepted, StartRequest } from './sm-client.js';
 
+/** Headers of every call that starts a workflow: a retry with the same key gets the first answer. */
+export const idempotencyHeaders = {
+  type: 'object',
+  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255, description: 'Makes a retry of this request return the first answer' } },
+} as const;
+
 export function startRequest(request: FastifyRequest, definition: WorkflowDefinition, clusterStatus: StartRequest['workflow']['clusterStatus'], input: Record<string, unknown>): StartRequest {
   const key = request.headers['idempotency-key'];
   return {

@@ -1,0 +1,60 @@
+/**
+ * Workflows on one node of a cluster (the tenant's Kubernetes API, the kubectl way): cordon,
+ * uncordon, and drain (cordon, then evict its pods through the eviction API, which honours
+ * PodDisruptionBudgets; DaemonSet and static pods stay). A drained node stays cordoned until it is
+ * uncordoned. Deleting a node is a scale-down of its pool that names it (cluster.scale).
+ */
+import { CxError } from '@cx/errors';
+import { done, wait, type StepContext, type StepResult, type WorkflowDefinition } from '../engine.js';
+import type { Machine } from '../sm-client.js';
+import { createStep } from './cluster-create.js';
+import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, perMachine } from './machines.js';
+
+export const CORDON_NODE = 'node.cordon';
+export const UNCORDON_NODE = 'node.uncordon';
+export const DRAIN_NODE = 'node.drain';
+
+export interface NodeInput { node: string; machineId: string; drainTimeoutSeconds?: number }
+
+/** The node's machine, as the run was started for it. */
+function machineOf(ctx: StepContext): Machine {
+  const { node, machineId } = ctx.run.input as unknown as NodeInput;
+  const machine = ctx.machines.find((m) => m.id === machineId);
+  if (!machine) throw new CxError('CX_NOT_FOUND', `node ${node} is no longer a machine of cluster ${ctx.cluster.name}`, { retryable: false });
+  return machine;
+}
+
+async function setSchedulable(ctx: StepContext, schedulable: boolean): Promise<StepResult> {
+  const machine = machineOf(ctx);
+  const op = await perMachine(ctx, [machine], (m) => ({ op: 'cordon-node', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, nodeName: m.name, unschedulable: !schedulable }));
+  if (op.failed.length > 0) throw op.failed[0]!.error;
+  if (op.pending > 0) return wait(POLL_MS, `${schedulable ? 'uncordoning' : 'cordoning'} ${machine.name}`);
+  return done({ node: machine.name, schedulable });
+}
+
+const markReady = createStep('mark-ready');
+
+export const cordonNodeWorkflow: WorkflowDefinition = {
+  name: CORDON_NODE, version: 1,
+  steps: [{ name: 'cordon', run: (ctx) => setSchedulable(ctx, false) }, markReady],
+};
+
+export const uncordonNodeWorkflow: WorkflowDefinition = {
+  name: UNCORDON_NODE, version: 1,
+  steps: [{ name: 'uncordon', run: (ctx) => setSchedulable(ctx, true) }, markReady],
+};
+
+export const drainNodeWorkflow: WorkflowDefinition = {
+  name: DRAIN_NODE, version: 1,
+  steps: [
+    {
+      name: 'drain',
+      async run(ctx) {
+        const machine = machineOf(ctx);
+        const draining = await cordonAndDrain(ctx, [machine], (ctx.run.input as unknown as NodeInput).drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
+        return draining ?? done({ node: machine.name, drained: true });
+      },
+    },
+    markReady,
+  ],
+};

@@ -1,0 +1,141 @@
+/**
+ * Operations on one node through the public API, on the kwok runtime and checked with kubectl on
+ * the tenant's real kube-apiserver: cordon and uncordon; a drain that a PodDisruptionBudget blocks
+ * (the budget named in the step, CX_DRAIN_BLOCKED after the timeout, a retry finishing once it is
+ * relaxed) and leaves the node cordoned; the refusal to cordon or drain the last node that takes
+ * workloads, with nothing changed; and deleting a named node, which shrinks its pool.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { Api, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+
+const run = promisify(execFile);
+
+describe('node operations: cordon, uncordon, drain, delete', () => {
+  const raw = process.env['CX_TEST_KUBERNETES'];
+  assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)');
+  const peer = JSON.parse(raw) as { kubeApiserver: Record<string, string>; kubectl?: string };
+  const version = Object.keys(peer.kubeApiserver).sort()[0]!;
+  const work = tempDir('node-ops-e2e');
+  let cx: CxProcess;
+  let admin: Api;
+  let clusterId = '';
+  let kubeconfig = '';
+
+  const kubectl = (...args: string[]) => run(peer.kubectl ?? 'kubectl', ['--kubeconfig', kubeconfig, '--request-timeout=10s', ...args], { encoding: 'utf8' });
+  /** name → whether it is cordoned, for every node of the tenant. */
+  const cordoned = async (): Promise<Record<string, boolean>> => Object.fromEntries((await kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.unschedulable} {end}')).stdout.trim().split(' ')
+    .map((entry) => entry.split('=')).map(([name, unschedulable]) => [name!, unschedulable === 'true']));
+  const node = (name: string, action = '') => `/api/v1/clusters/${clusterId}/nodes/${name}${action ? `/${action}` : ''}`;
+  const finish = async (answer: { status: number; body: { workflow: { id: string } } }, status = 'Succeeded'): Promise<any> => {
+    assert.equal(answer.status, 202, JSON.stringify(answer.body));
+    const done = await admin.waitForWorkflow(answer.body.workflow.id, ['Succeeded', 'Failed'], 120_000);
+    assert.equal(done.status, status, JSON.stringify(done.steps));
+    return done;
+  };
+
+  before(async () => {
+    const binariesFile = join(work, 'binaries.json');
+    writeFileSync(binariesFile, raw);
+    cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile } });
+    admin = await Api.login(cx.base);
+    const created = await admin.call('POST', '/api/v1/clusters', { name: 'ops', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 3 }] });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    clusterId = created.body.cluster.id;
+    assert.equal((await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000)).status, 'Succeeded');
+    kubeconfig = join(work, 'admin.kubeconfig');
+    writeFileSync(kubeconfig, (await admin.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`)).body as string, { mode: 0o600 });
+  });
+  after(async () => {
+    await cx?.stop();
+    stopKwokControlPlanes(cx?.dataDir);
+  });
+
+  it('cordons and uncordons a node; refuses a node the cluster does not have', async () => {
+    const run = await finish(await admin.call('POST', node('ops-workers-0', 'cordon')));
+    assert.deepEqual(run.steps.map((s: { name: string }) => s.name), ['cordon', 'mark-ready']);
+    assert.deepEqual(await cordoned(), { 'ops-cp-0': false, 'ops-workers-0': true, 'ops-workers-1': false, 'ops-workers-2': false });
+    await finish(await admin.call('POST', node('ops-workers-0', 'uncordon')));
+    assert.equal((await cordoned())['ops-workers-0'], false);
+    const unknown = await admin.call('POST', node('ops-workers-9', 'cordon'));
+    assert.equal(unknown.status, 404, JSON.stringify(unknown.body));
+    assert.match(unknown.body.detail, /has no node ops-workers-9/);
+  });
+
+  it('drains a node through the eviction API: a PodDisruptionBudget blocks it visibly, a retry finishes once it is relaxed, and the node stays cordoned', async () => {
+    const manifest = join(work, 'web.json');
+    writeFileSync(manifest, JSON.stringify({
+      apiVersion: 'v1', kind: 'List', items: [
+        {
+          apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' },
+          spec: {
+            replicas: 3, selector: { matchLabels: { app: 'web' } },
+            template: {
+              metadata: { labels: { app: 'web' } },
+              spec: {
+                containers: [{ name: 'web', image: 'registry.example/web:1' }], tolerations: [{ operator: 'Exists', effect: 'NoExecute' }],
+                // One per worker, so that ops-workers-1 surely runs one.
+                topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'web' } } }],
+              },
+            },
+          },
+        },
+        { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'web', namespace: 'default' }, spec: { minAvailable: 3, selector: { matchLabels: { app: 'web' } } } },
+      ],
+    }));
+    await kubectl('apply', '-f', manifest);
+    await kubectl('rollout', 'status', 'deployment/web', '--timeout=60s');
+    const webOn = async (name: string): Promise<string[]> => (await kubectl('get', 'pods', '-l', 'app=web', '--field-selector', `spec.nodeName=${name}`, '-o', 'jsonpath={.items[*].metadata.name}')).stdout.split(' ').filter(Boolean);
+    const before = await webOn('ops-workers-1');
+    assert.equal(before.length, 1, 'a web pod runs on ops-workers-1');
+
+    const bad = await admin.call('POST', node('ops-workers-1', 'drain'), { drainTimeoutSeconds: 0 });
+    assert.equal(bad.status, 400, JSON.stringify(bad.body));
+    const blocked = await finish(await admin.call('POST', node('ops-workers-1', 'drain'), { drainTimeoutSeconds: 3 }), 'Failed');
+    const step = blocked.steps.find((s: { name: string }) => s.name === 'drain');
+    assert.equal(step.error.code, 'CX_DRAIN_BLOCKED', JSON.stringify(step));
+    assert.match(step.error.message, /ops-workers-1: 1 pod\(s\) left, blocked by PodDisruptionBudget default\/web/);
+    assert.deepEqual(await webOn('ops-workers-1'), before, 'the budget kept the pod');
+    assert.equal((await cordoned())['ops-workers-1'], true, 'a blocked drain leaves the node cordoned');
+
+    await kubectl('patch', 'pdb', 'web', '--type=merge', '-p', '{"spec":{"minAvailable":2}}');
+    const retried = await admin.call('POST', `/api/v1/workflows/${blocked.id}/retry`);
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.equal((await admin.waitForWorkflow(blocked.id, ['Succeeded', 'Failed'], 120_000)).status, 'Succeeded');
+    assert.deepEqual(await webOn('ops-workers-1'), [], 'the pod was evicted');
+    assert.equal((await cordoned())['ops-workers-1'], true, 'a drained node stays cordoned until uncordoned');
+    assert.equal((await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body.status, 'Ready');
+    await kubectl('delete', '-f', manifest, '--wait=true', '--timeout=60s');
+  });
+
+  it('refuses to cordon or drain the last node that takes workloads, changing nothing', async () => {
+    // ops-workers-1 is cordoned (drained above); cordon ops-workers-2 too: ops-workers-0 is then the last (ops-cp-0 has the control-plane taint).
+    await finish(await admin.call('POST', node('ops-workers-2', 'cordon')));
+    for (const action of ['cordon', 'drain']) {
+      const refused = await admin.call('POST', node('ops-workers-0', action));
+      assert.equal(refused.status, 409, JSON.stringify(refused.body));
+      assert.match(refused.headers.get('content-type') ?? '', /problem\+json/);
+      assert.match(refused.body.detail, /ops-workers-0 is the last node of cluster ops that takes workloads/);
+    }
+    assert.deepEqual(await cordoned(), { 'ops-cp-0': false, 'ops-workers-0': false, 'ops-workers-1': true, 'ops-workers-2': true });
+    assert.equal((await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body.status, 'Ready', 'no workflow started');
+    await finish(await admin.call('POST', node('ops-workers-1', 'uncordon')));
+    await finish(await admin.call('POST', node('ops-workers-2', 'uncordon')));
+  });
+
+  it('deletes a named node: its pool shrinks by one and that machine goes', async () => {
+    const deleting = await finish(await admin.call('DELETE', node('ops-workers-1')));
+    assert.equal(deleting.workflow, 'cluster.scale');
+    const cluster = (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body;
+    assert.equal(cluster.nodePools.find((p: { name: string }) => p.name === 'workers').count, 2);
+    assert.deepEqual(Object.keys(await cordoned()).sort(), ['ops-cp-0', 'ops-workers-0', 'ops-workers-2']);
+    const listed = (await admin.call('GET', `/api/v1/clusters/${clusterId}/nodes`)).body.items.map((n: { name: string }) => n.name).sort();
+    assert.deepEqual(listed, ['ops-cp-0', 'ops-workers-0', 'ops-workers-2']);
+    const gone = await admin.call('DELETE', node('ops-workers-1'));
+    assert.equal(gone.status, 404, JSON.stringify(gone.body));
+  });
+});
