@@ -213,6 +213,8 @@ describe('authorization matrix', () => {
     // The run has finished: an allowed cancel or retry is refused by state (409), not by access.
     'POST /api/v1/workflows/{id}/cancel': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}/cancel` }) },
     'POST /api/v1/workflows/{id}/retry': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}/retry` }) },
+    // Not an OS upgrade: an allowed caller is told it does not roll back (400), not refused.
+    'POST /api/v1/workflows/{id}/rollback': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}/rollback` }) },
   };
 
   before(async () => {

@@ -3,7 +3,8 @@
  * public API, checked on vcsim with govc. vcsim boots no OS, so no kubelet ever registers: the
  * upgrade creates the replacement VM from the new template, then waits in vain for its node, and
  * fails with NodesNotReady after the deadline (10 s here) — with the old VM still there, as
- * nothing is removed before its replacement is Ready. The full rolling replacement against a
+ * nothing is removed before its replacement is Ready. Rolling the failed upgrade back then removes
+ * the replacement VM, keeps the old one and restores the previous image. The full rolling replacement against a
  * tenant whose nodes do turn Ready is covered by services/wfm/src/workflows/cluster-os-upgrade.test.ts
  * and, on the kwok runtime's real kube-apiserver, by rolling-replacement.test.ts.
  * Refusals (unknown template, sim cluster, cluster without workers, busy cluster) change nothing.
@@ -107,8 +108,25 @@ describe('OS image upgrade on vSphere (vcsim)', () => {
       'the replacement is cloned from the new template; the old worker stays until its replacement is Ready');
     const after = (await admin.call('GET', `/api/v1/clusters/${cluster.id}`)).body;
     assert.equal(after.osImage, templatePath, 'machines created from now on boot the new image');
-    assert.equal(after.status, 'Failed', 'the failed upgrade fails the cluster until it is retried');
+    assert.equal(after.status, 'Failed', 'the failed upgrade fails the cluster until it is retried or rolled back');
     assert.deepEqual(after.nodePools.map((p: { name: string; count: number }) => [p.name, p.count]), [['workers', 1]], 'the pool keeps its size');
+
+    // Roll the failed upgrade back: the replacement goes, the old worker stays, new machines boot the previous image.
+    const notUpgrade = await admin.call('POST', `/api/v1/workflows/${cluster.workflowId}/rollback`);
+    assert.equal(notUpgrade.status, 400, JSON.stringify(notUpgrade.body));
+    assert.match(notUpgrade.body.detail, /only an OS upgrade \(cluster\.os-upgrade\) rolls back/);
+    const rollback = await admin.call('POST', `/api/v1/workflows/${upgrade.id}/rollback`);
+    assert.equal(rollback.status, 202, JSON.stringify(rollback.body));
+    const rolled = await admin.waitForWorkflow(rollback.body.workflow.id, ['Failed', 'Succeeded'], 120_000);
+    assert.equal(rolled.status, 'Succeeded', JSON.stringify(rolled.steps));
+    assert.deepEqual(rolled.steps.map((s: { name: string }) => s.name), ['undo-replacements', 'restore-image', 'mark-ready']);
+    assert.deepEqual(await vmsOf(cluster.id), before, 'the replacement VM is gone, the old worker is untouched');
+    const restored = (await admin.call('GET', `/api/v1/clusters/${cluster.id}`)).body;
+    assert.deepEqual([restored.osImage, restored.activeWorkflowId], [null, null]);
+    assert.deepEqual((await admin.call('GET', `/api/v1/clusters/${cluster.id}/nodes`)).body.items.map((n: { name: string }) => n.name).sort(), [`${name}-cp-0`, `${name}-workers-0`]);
+    const again = await admin.call('POST', `/api/v1/workflows/${upgrade.id}/rollback`);
+    assert.equal(again.status, 409, JSON.stringify(again.body));
+    assert.match(again.body.detail, /rolled back already/);
 
     const deleting = await admin.call('DELETE', `/api/v1/clusters/${cluster.id}`);
     assert.equal(deleting.status, 202, JSON.stringify(deleting.body));

@@ -53,7 +53,7 @@ export type StepEffect =
   | { kind: 'setClusterEndpoint'; apiEndpoint: string }
   | { kind: 'setClusterVersion'; kubernetesVersion: string }
   /** The OS image the cluster's new machines boot from (an OS upgrade records it before replacing the workers). */
-  | { kind: 'setClusterImage'; osImage: string }
+  | { kind: 'setClusterImage'; osImage: string | null }
   | { kind: 'beginCaRotation' }
   | { kind: 'finishCaRotation' }
   | { kind: 'rotateCertificates' }
@@ -487,7 +487,9 @@ export class StateStore {
       }
       case 'setClusterImage': {
         const row = await trx('clusters').where({ id: clusterId }).first('spec') as { spec: string };
-        const spec = { ...JSON.parse(row.spec) as ClusterCreateRequest, osImage: effect.osImage };
+        // null: back to the provider's default image (the credential's settings).
+        const { osImage: _previous, ...rest } = JSON.parse(row.spec) as ClusterCreateRequest & { osImage?: string };
+        const spec = effect.osImage === null ? rest : { ...rest, osImage: effect.osImage };
         await trx('clusters').where({ id: clusterId }).update({ spec: JSON.stringify(spec), updated_at: now, version: trx.raw('version + 1') });
         return;
       }

@@ -18,7 +18,7 @@ import { createClusterWithTemplateAddons } from './workflows/template-addons.js'
 import { deleteClusterWorkflow } from './workflows/cluster-delete.js';
 import { scalePoolWorkflow } from './workflows/cluster-scale.js';
 import { upgradeClusterWorkflow } from './workflows/cluster-upgrade.js';
-import { osUpgradeClusterWorkflow } from './workflows/cluster-os-upgrade.js';
+import { osUpgradeClusterWorkflow, rollbackOsUpgradeWorkflow } from './workflows/cluster-os-upgrade.js';
 import { cordonNodeWorkflow, drainNodeWorkflow, uncordonNodeWorkflow } from './workflows/node.js';
 import { rotateCaWorkflow, rotateCertificatesWorkflow } from './workflows/cluster-rotate-ca.js';
 import { applyHaConfigWorkflow, removeHaConfigWorkflow } from './workflows/ha-config.js';
@@ -67,6 +67,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   engine.register(scalePoolWorkflow);
   engine.register(upgradeClusterWorkflow);
   engine.register(osUpgradeClusterWorkflow);
+  engine.register(rollbackOsUpgradeWorkflow);
   engine.register(cordonNodeWorkflow);
   engine.register(uncordonNodeWorkflow);
   engine.register(drainNodeWorkflow);

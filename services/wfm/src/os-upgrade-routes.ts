@@ -7,14 +7,15 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { clusterAcceptedSchema, idParamsSchema, MAX_POOL_COUNT, type Cluster } from '@cx/api-schemas';
-import { InputError } from '@cx/errors';
+import { ConflictError, InputError } from '@cx/errors';
 import { onParam } from './auth.js';
 import type { WorkflowEngine } from './engine.js';
 import { problemResponses as errors } from './http.js';
 import type { InfrastructureChecks } from './infrastructure.js';
 import type { SmClient } from './sm-client.js';
 import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
-import { OS_IMAGE_PROVIDERS, OS_UPGRADE_CLUSTER } from './workflows/cluster-os-upgrade.js';
+import { OS_IMAGE_PROVIDERS, OS_UPGRADE_CLUSTER, ROLLBACK_OS_UPGRADE, type OsUpgradeInput, type OsUpgradeRollbackInput } from './workflows/cluster-os-upgrade.js';
+import { PLAN_REPLACEMENT, type Replacement } from './workflows/replacement.js';
 
 export interface OsUpgradeRouteDeps { sm: SmClient; engine: WorkflowEngine; infrastructure: InfrastructureChecks; assertQueueUp: () => void }
 
@@ -52,6 +53,38 @@ export async function osUpgradeRoutes(app: FastifyInstance, deps: OsUpgradeRoute
     await deps.infrastructure.checkImage(cluster, request.body.image);
     deps.assertQueueUp();
     const accepted = await sm.startClusterWorkflow(request.params.id, startRequest(request, engine.definition(OS_UPGRADE_CLUSTER), 'Updating', { ...request.body, from: cluster.osImage ?? null }));
+    return acceptWorkflow(reply, engine, accepted);
+  });
+
+  app.post<{ Params: { id: string } }>('/workflows/:id/rollback', {
+    config: { access: onParam('operator', 'workflow') },
+    schema: {
+      tags: ['workflows'], params: idParamsSchema, headers: idempotencyHeaders,
+      summary: 'Roll back a Failed or Cancelled OS upgrade (cluster.os-upgrade): workers not yet replaced keep their old machine, the new ones go, and the cluster\'s image is the one it had before',
+      description: 'Runs cluster.os-upgrade-rollback on the cluster. Workers the upgrade had already replaced stay on the new image. '
+        + 'Refused with nothing changed: another kind of workflow (400: a Kubernetes upgrade resumes with POST /workflows/{id}/retry, as kubeadm does not move a control plane back), '
+        + 'a run that is not Failed or Cancelled (409), a cluster whose image has changed since (409: rolled back already, or upgraded again), a busy cluster (409).',
+      response: { 202: clusterAcceptedSchema, ...errors },
+    },
+  }, async (request, reply) => {
+    const run = await sm.getRun(request.params.id);
+    if (run.workflow !== OS_UPGRADE_CLUSTER) {
+      throw new InputError(`workflow ${run.id} is a ${run.workflow}; only an OS upgrade (${OS_UPGRADE_CLUSTER}) rolls back. A failed Kubernetes upgrade resumes with POST /api/v1/workflows/${run.id}/retry`, [{ field: 'params.id', message: `is a ${run.workflow} run` }]);
+    }
+    if (run.status !== 'Failed' && run.status !== 'Cancelled') {
+      throw new ConflictError(`workflow ${run.id} is ${run.status}; only a Failed or Cancelled OS upgrade rolls back${run.status === 'Running' || run.status === 'Pending' ? ` (cancel it first: POST /api/v1/workflows/${run.id}/cancel)` : ''}`, 'CX_CONFLICT');
+    }
+    const input = run.input as unknown as OsUpgradeInput & { from?: string | null };
+    const cluster = JSON.parse(await sm.getClusterJson(run.clusterId)) as Cluster;
+    if (cluster.osImage !== input.image) {
+      throw new ConflictError(`cluster ${cluster.name} boots ${cluster.osImage ?? 'its provider\'s default image'} now, not ${input.image}: this upgrade was rolled back already, or another one ran since`, 'CX_CONFLICT');
+    }
+    const replacements = (run.steps.find((s) => s.name === PLAN_REPLACEMENT)?.output as { replacements?: Replacement[] } | null | undefined)?.replacements ?? [];
+    const rollback: OsUpgradeRollbackInput = {
+      rollsBack: run.id, image: input.image, from: input.from ?? null, replacements, ...(input.drainTimeoutSeconds ? { drainTimeoutSeconds: input.drainTimeoutSeconds } : {}),
+    };
+    deps.assertQueueUp();
+    const accepted = await sm.startClusterWorkflow(run.clusterId, startRequest(request, engine.definition(ROLLBACK_OS_UPGRADE), 'Updating', { ...rollback }));
     return acceptWorkflow(reply, engine, accepted);
   });
 }

@@ -46,7 +46,7 @@ export type StepEffect =
   | { kind: 'setClusterEndpoint'; apiEndpoint: string }
   | { kind: 'setClusterVersion'; kubernetesVersion: string }
   /** The OS image the cluster's new machines boot from (an OS upgrade records it before replacing the workers). */
-  | { kind: 'setClusterImage'; osImage: string }
+  | { kind: 'setClusterImage'; osImage: string | null }
   | { kind: 'beginCaRotation' }
   | { kind: 'finishCaRotation' }
   | { kind: 'rotateCertificates' }

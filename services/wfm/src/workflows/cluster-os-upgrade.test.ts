@@ -12,7 +12,7 @@ import type { Cluster } from '@cx/api-schemas';
 import type { SddcOperation } from '@cx/queue-contracts';
 import type { OperationState, StepContext, StepResult } from '../engine.js';
 import type { Machine, StepEffect } from '../sm-client.js';
-import { osUpgradeClusterWorkflow } from './cluster-os-upgrade.js';
+import { osUpgradeClusterWorkflow, rollbackOsUpgradeWorkflow } from './cluster-os-upgrade.js';
 import { nextBatch, planReplacements, type Replacement } from './replacement.js';
 
 const cluster = {
@@ -159,6 +159,81 @@ describe('cluster.os-upgrade replace-workers', () => {
       assert.deepEqual([...world.present].sort(), ['a3', 'a4', 'b1', 'cp'], `restarted after ${crashAfter}`);
       assert.equal(world.events.filter((e) => e.startsWith('create')).length, 3, 'no machine created twice');
       assert.equal(world.mostWorkers, 4);
+    }
+  });
+});
+
+describe('cluster.os-upgrade-rollback undo-replacements', () => {
+  const plan = planReplacements(cluster, old);
+  const rows = [...old, row('a3', 'c-a-3', 'a'), row('a4', 'c-a-4', 'a'), row('b1', 'c-b-1', 'b')];
+
+  /**
+   * Where a failed upgrade left things: c-a-0 replaced by c-a-3 (the old machine gone), c-a-2 cordoned
+   * and its replacement c-a-4 joined (a drain was blocked), c-b-1 never created.
+   */
+  function leftBehind(): { run: (op: SddcOperation) => unknown; events: string[]; present: Set<string> } {
+    const present = new Set(['cp', 'a2', 'b0', 'a3', 'a4']);
+    const cordoned = new Set(['a2']);
+    const events: string[] = [];
+    const id = (name: string): string => rows.find((m) => m.name === name)!.id;
+    return {
+      present, events,
+      run(op) {
+        switch (op.op) {
+          case 'list-machines': return [...present].map((machineId) => ({ machineId, phase: 'Running', providerId: `vm-${machineId}`, addresses: ['10.0.0.9'] }));
+          case 'list-nodes': return [...present].map((machineId) => ({ machineId, name: rows.find((m) => m.id === machineId)!.name, status: 'Ready', schedulable: !cordoned.has(machineId) }));
+          case 'cordon-node':
+            if (op.unschedulable) cordoned.add(id(op.nodeName));
+            else cordoned.delete(id(op.nodeName));
+            events.push(`${op.unschedulable ? 'cordon' : 'uncordon'} ${op.nodeName}`);
+            return {};
+          case 'drain-node': events.push(`drain ${op.nodeName}`); return { node: op.nodeName, remaining: 0, blockedBy: [], pods: [] };
+          case 'delete-machine': present.delete(op.machineId); events.push(`delete ${rows.find((m) => m.id === op.machineId)!.name}`); return { deleted: true };
+          default: throw new Error(`unexpected ${op.op}`);
+        }
+      },
+    };
+  }
+
+  async function undo(world: ReturnType<typeof leftBehind>, crashAfter = Infinity): Promise<StepResult> {
+    const finished = new Map<string, unknown>();
+    let poll = 0;
+    for (let i = 0; i < 100; i += 1) {
+      if (i === crashAfter) poll = 0;
+      const ctx = {
+        cluster, machines: rows, poll, deadlines: { nodesReadyMs: 60_000 },
+        run: { input: { rollsBack: 'r1', image: '/DC0/vm/new', from: null, replacements: plan }, currentStep: 0, steps: [{ name: 'undo-replacements', startedAt: new Date().toISOString() }] },
+        operation: async (subject: string, op: SddcOperation) => {
+          const key = `${subject}@${op.op}`;
+          if (!finished.has(key)) finished.set(key, world.run(op));
+          return { state: 'done', result: finished.get(key), finishedAt: Date.now() };
+        },
+      } as unknown as StepContext;
+      const result = await rollbackOsUpgradeWorkflow.steps[0]!.run(ctx);
+      if (result.kind === 'done') return result;
+      if (result.nextPoll) poll += 1;
+    }
+    throw new Error('undo-replacements never finished');
+  }
+
+  it('keeps what was replaced, and for the rest uncordons the old node, drains and deletes the new machine', async () => {
+    const world = leftBehind();
+    const result = await undo(world);
+    assert.deepEqual(world.events, ['uncordon c-a-2', 'cordon c-a-4', 'drain c-a-4', 'delete c-a-4']);
+    assert.deepEqual([...world.present].sort(), ['a2', 'a3', 'b0', 'cp'], 'c-a-3 stays, c-a-2 and c-b-0 are back as they were');
+    const effects = (result as { effects: StepEffect[] }).effects;
+    assert.deepEqual(effects, [
+      { kind: 'updateMachines', machines: [{ id: 'a3', phase: 'Running', providerId: 'vm-a3', addresses: ['10.0.0.9'] }] },
+      { kind: 'deleteMachines', ids: ['a4', 'b1', 'a0'] },
+    ]);
+  });
+
+  it('repeats nothing that finished when the step restarts from scratch', async () => {
+    for (const crashAfter of [1, 2, 3]) {
+      const world = leftBehind();
+      await undo(world, crashAfter);
+      assert.deepEqual([...world.present].sort(), ['a2', 'a3', 'b0', 'cp'], `restarted after ${crashAfter}`);
+      assert.equal(world.events.filter((e) => e.startsWith('delete')).length, 1, `restarted after ${crashAfter}: ${world.events.join(', ')}`);
     }
   });
 });

@@ -4,17 +4,20 @@
  * the new machines and the pairs (old → new); the next replaces the workers `maxSurge` at a time.
  * Control-plane machines keep their image (a new first one would `kubeadm init` a new cluster).
  */
-import type { WorkflowDefinition } from '../engine.js';
+import { done, type WorkflowDefinition } from '../engine.js';
 import { createStep } from './cluster-create.js';
 import { DRAIN_TIMEOUT_SECONDS } from './machines.js';
-import { PLAN_REPLACEMENT, planReplacementStep, replaceWorkers } from './replacement.js';
+import { PLAN_REPLACEMENT, planReplacementStep, replaceWorkers, undoReplacements, type Replacement } from './replacement.js';
 
 export const OS_UPGRADE_CLUSTER = 'cluster.os-upgrade';
+export const ROLLBACK_OS_UPGRADE = 'cluster.os-upgrade-rollback';
 
 /** Providers whose machines boot an image cx can choose (MachineSpec.image; kwok's nodes report it as their osImage). */
 export const OS_IMAGE_PROVIDERS = ['vsphere', 'openstack', 'kwok'];
 
 export interface OsUpgradeInput { image: string; maxSurge: number; drainTimeoutSeconds?: number }
+/** A rollback of the run `rollsBack`: its plan, and the image the cluster had before it (null: the provider's default). */
+export interface OsUpgradeRollbackInput { rollsBack: string; image: string; from: string | null; replacements: Replacement[]; drainTimeoutSeconds?: number }
 
 export const osUpgradeClusterWorkflow: WorkflowDefinition = {
   name: OS_UPGRADE_CLUSTER,
@@ -32,6 +35,33 @@ export const osUpgradeClusterWorkflow: WorkflowDefinition = {
       async run(ctx) {
         const { maxSurge, drainTimeoutSeconds } = ctx.run.input as unknown as OsUpgradeInput;
         return replaceWorkers(ctx, maxSurge, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
+      },
+    },
+    createStep('mark-ready'),
+  ],
+};
+
+/**
+ * Rolls back a failed or cancelled OS upgrade (POST /workflows/{id}/rollback): the workers it had
+ * not finished replacing keep their old machine (the new one goes), those it had replaced stay
+ * replaced, and machines created from then on boot the image the cluster had before.
+ */
+export const rollbackOsUpgradeWorkflow: WorkflowDefinition = {
+  name: ROLLBACK_OS_UPGRADE,
+  version: 1,
+  steps: [
+    {
+      name: 'undo-replacements',
+      async run(ctx) {
+        const { replacements, drainTimeoutSeconds } = ctx.run.input as unknown as OsUpgradeRollbackInput;
+        return undoReplacements(ctx, replacements, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
+      },
+    },
+    {
+      name: 'restore-image',
+      async run(ctx) {
+        const { from } = ctx.run.input as unknown as OsUpgradeRollbackInput;
+        return done({ osImage: from }, [{ kind: 'setClusterImage', osImage: from }]);
       },
     },
     createStep('mark-ready'),

@@ -112,3 +112,45 @@ export async function replaceWorkers(ctx: StepContext, maxSurge: number, drainTi
   // The next poll lists the machines again: these are gone, and the next batch starts.
   return wait(POLL_MS / 4, `${replaced + batch.length}/${plan.length} workers replaced`, true);
 }
+
+/**
+ * Rolls back what a failed or cancelled replacement did not finish. A pair whose old machine is
+ * still there is undone: the old node is uncordoned, the new machine drained (if its node joined)
+ * and deleted. A pair whose old machine is gone stays replaced: its new machine is recorded. Each
+ * invocation works from one listing of the machines and nodes (the poll does not move on while
+ * it waits), so a step restarted anywhere sees the same plan and repeats only finished operations.
+ */
+export async function undoReplacements(ctx: StepContext, plan: Replacement[], drainTimeoutSeconds: number): Promise<StepResult> {
+  const { cluster, machines } = ctx;
+  const listed = await ctx.operation<MachineStatus[]>(`machines-${ctx.poll}`, { op: 'list-machines', provider: cluster.provider, clusterId: cluster.id });
+  if (listed.state === 'failed') throw listed.error;
+  if (listed.state === 'pending') return wait(POLL_MS / 4);
+  const present = new Map(listed.result.map((m) => [m.machineId, m]));
+  const rowOf = (name: string): Machine | undefined => machines.find((m) => m.name === name);
+  const undone = plan.filter((p) => present.has(p.replace));
+  const finished = plan.filter((p) => !present.has(p.replace));
+  const incoming = undone.map((p) => rowOf(p.by)).filter((m): m is Machine => m !== undefined);
+  if (cluster.apiEndpoint) {
+    const nodes = await ctx.operation<NodeStatus[]>(`nodes-${ctx.poll}`, { op: 'list-nodes', provider: cluster.provider, clusterId: cluster.id });
+    if (nodes.state === 'failed') throw nodes.error;
+    if (nodes.state === 'pending') return wait(POLL_MS / 4);
+    const nodeOf = new Map(nodes.result.map((n) => [n.machineId, n]));
+    // The old nodes first, so that what the new ones ran has somewhere to go.
+    const cordoned = undone.map((p) => machines.find((m) => m.id === p.replace)).filter((m): m is Machine => m !== undefined && nodeOf.get(m.id)?.schedulable === false);
+    const uncordoned = await perMachine(ctx, cordoned, (m) => ({ op: 'cordon-node', provider: cluster.provider, clusterId: cluster.id, nodeName: m.name, unschedulable: false }), 'undo-uncordon');
+    if (uncordoned.failed.length > 0) throw uncordoned.failed[0]!.error;
+    if (uncordoned.pending > 0) return wait(POLL_MS, `uncordoning ${cordoned.map((m) => m.name).join(', ')}`);
+    const joined = incoming.filter((m) => nodeOf.has(m.id));
+    const draining = await cordonAndDrain(ctx, joined, drainTimeoutSeconds, '-undo');
+    if (draining) return draining;
+  }
+  const deleted = await perMachine(ctx, incoming.filter((m) => present.has(m.id)), (m) => ({ op: 'delete-machine', provider: cluster.provider, clusterId: cluster.id, machineId: m.id }), 'undo');
+  if (deleted.failed.length > 0) throw deleted.failed[0]!.error;
+  if (deleted.pending > 0) return wait(POLL_MS, `deleting ${incoming.map((m) => m.name).join(', ')}`);
+  const kept = finished.map((p) => rowOf(p.by)).filter((m): m is Machine => m !== undefined && present.has(m.id));
+  const effects: StepEffect[] = [
+    ...(kept.length > 0 ? [{ kind: 'updateMachines' as const, machines: kept.map((m) => ({ id: m.id, phase: present.get(m.id)!.phase, providerId: present.get(m.id)!.providerId, addresses: present.get(m.id)!.addresses })) }] : []),
+    { kind: 'deleteMachines', ids: [...incoming.map((m) => m.id), ...finished.map((p) => p.replace)] },
+  ];
+  return done({ undone: undone.map((p) => ({ machine: p.name, removed: p.by })), kept: finished.map((p) => ({ machine: p.name, by: p.by })) }, effects);
+}
