@@ -177,7 +177,7 @@ describe('cluster addons: install and remove ingress-nginx, monitoring, dashboar
     assert.ok(after === 'no' || /Unauthorized|must be logged in/i.test(after), `the token no longer grants anything: ${after}`);
   });
 
-  it('installs kubevirt: its CRD, then the KubeVirt resource it serves, and the operator; removal deletes them all', async () => {
+  it('installs kubevirt: its CRD, then the KubeVirt resource it serves, and the operator; removal deletes the resource first, the operator once it is gone', async () => {
     await succeeded(await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/kubevirt`, { settings: { useEmulation: true, featureGates: ['Snapshot'] } }));
     const crd = await get('crd', 'kubevirts.kubevirt.io');
     assert.ok(crd, 'the CRD exists');
@@ -190,7 +190,42 @@ describe('cluster addons: install and remove ingress-nginx, monitoring, dashboar
     assert.equal(operator.spec.template.spec.containers[0].image, 'quay.io/kubevirt/virt-operator:v1.4.1');
     assert.equal(operator.status.readyReplicas, 2, 'installed means the operator is ready (kwok runs no container, so virt-api and the rest never appear)');
     assert.ok(await get('clusterrolebinding', 'kubevirt-operator'));
-    await succeeded(await admin.call('DELETE', `/api/v1/clusters/${clusterId}/addons/kubevirt`));
+
+    // kwok runs no operator: kubectl plays it. A real virt-operator puts this finalizer on the
+    // resource, and clears it once it has removed what it deployed from it.
+    const finalizer = 'kubevirt.io/virtOperatorFinalize';
+    await k('patch', 'kubevirt', '-n', 'kubevirt', 'kubevirt', '--type=merge', '-p', JSON.stringify({ metadata: { finalizers: [finalizer] } }));
+    const removal = await admin.call('DELETE', `/api/v1/clusters/${clusterId}/addons/kubevirt`);
+    assert.equal(removal.status, 202, JSON.stringify(removal.body));
+    const workflowId = removal.body.workflow.id as string;
+    const waitingStep = async (): Promise<any> => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const run = (await admin.call('GET', `/api/v1/workflows/${workflowId}`)).body;
+        const step = run.steps.find((s: { name: string }) => s.name === 'delete-first');
+        if (step?.status === 'Running' && /waiting for its finalizers/.test(step.message ?? '')) return { run, step };
+        assert.ok(!['Succeeded', 'Failed', 'Cancelled'].includes(run.status) && Date.now() < deadline, `the removal waits for the KubeVirt resource: ${JSON.stringify(run.steps)}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    };
+    const { run: waiting, step } = await waitingStep();
+    assert.equal(step.message, `waiting until these are gone before deleting the rest of addon kubevirt: KubeVirt kubevirt/kubevirt: waiting for its finalizers (${finalizer})`);
+    assert.deepEqual(waiting.steps.map((s: { name: string; status: string }) => `${s.name} ${s.status}`), ['delete-first Running', 'delete-objects Pending', 'wait-gone Pending']);
+    const held = await get('kubevirt', '-n', 'kubevirt', 'kubevirt');
+    assert.ok(held?.metadata.deletionTimestamp, 'the KubeVirt resource is being deleted');
+    assert.ok(await get('deployment', '-n', 'kubevirt', 'virt-operator'), 'the operator still runs while its resource is being finalized');
+    assert.ok(await get('crd', 'kubevirts.kubevirt.io'));
+    assert.equal((await addons()).find((a) => a.name === 'kubevirt')?.status, 'Removing');
+    // Some polls later it is still waiting, and still has deleted nothing else.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    assert.equal((await admin.call('GET', `/api/v1/workflows/${workflowId}`)).body.status, 'Running');
+    assert.ok(await get('deployment', '-n', 'kubevirt', 'virt-operator'), 'the operator is kept until the resource is gone');
+    assert.ok(await get('clusterrolebinding', 'kubevirt-operator'));
+
+    // The operator is done: it clears its finalizer, the resource goes, and so does the rest.
+    await k('patch', 'kubevirt', '-n', 'kubevirt', 'kubevirt', '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/metadata/finalizers' }]));
+    const finished = await admin.waitForWorkflow(workflowId, ['Succeeded', 'Failed'], 120_000);
+    assert.equal(finished.status, 'Succeeded', JSON.stringify(finished.steps));
     assert.equal(await get('crd', 'kubevirts.kubevirt.io'), null, 'the CRD is gone, and with it every KubeVirt resource');
     assert.equal(await get('namespace', 'kubevirt'), null);
     assert.equal(await get('clusterrole', 'kubevirt-operator'), null);

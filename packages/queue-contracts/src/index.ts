@@ -65,8 +65,12 @@ export type SddcOperation =
    * apply (field manager `cx`), pruning objects of the addon it no longer renders.
    */
   | { op: 'apply-addon'; provider: string; clusterId: string; addon: AddonPayload }
-  /** Deletes every object labelled with the addon (of the kinds it renders); deleting nothing is a success. */
-  | { op: 'remove-addon'; provider: string; clusterId: string; addon: AddonPayload }
+  /**
+   * Deletes every object labelled with the addon (of the kinds it renders); deleting nothing is a
+   * success. With `phase: 'first'`, only those of the kinds the addon removes first (`removeFirst`),
+   * and answers which of them are still there, each with what holds it (deleting again is harmless).
+   */
+  | { op: 'remove-addon'; provider: string; clusterId: string; addon: AddonPayload; phase?: 'first' }
   /** The addon's Deployments and DaemonSets with their readiness, and (with `objects`) which of its objects remain. */
   | { op: 'addon-status'; provider: string; clusterId: string; addon: AddonPayload; objects: boolean }
   /** A short-lived token (TokenRequest) of the dashboard addon's service account for a cx role. */

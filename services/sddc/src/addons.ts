@@ -24,11 +24,10 @@ export interface WorkloadStatus { kind: string; namespace: string; name: string;
 export interface AddonStatusAnswer { workloads: WorkloadStatus[]; missing: string[]; remaining: string[] }
 
 /**
- * Deleted first: an APIService whose backend is gone would break discovery (and namespace deletion)
- * cluster-wide; an operator's custom resource (KubeVirt) goes while its operator still runs to
- * remove what it deployed.
+ * Deleted first (after the kinds the addon itself removes first): an APIService whose backend is
+ * gone would break discovery (and namespace deletion) cluster-wide.
  */
-const REMOVAL_ORDER = ['APIService', 'KubeVirt', 'IngressClass', 'StorageClass', 'Deployment', 'DaemonSet'];
+const REMOVAL_ORDER = ['APIService', 'IngressClass', 'StorageClass', 'Deployment', 'DaemonSet'];
 /** Deleted last: what the others live in or are bound by; a CRD after the resources of its kind. */
 const REMOVED_LAST = ['ServiceAccount', 'ClusterRoleBinding', 'RoleBinding', 'ClusterRole', 'Role', 'CustomResourceDefinition', 'Namespace'];
 /** How long a CRD the addon just applied may take to be served, before its custom resources are applied. */
@@ -110,14 +109,46 @@ export async function applyAddon(credentials: TenantAdminCredentials, payload: A
   return { applied: objects.map(key), pruned: stale.map(key) };
 }
 
-/** Deletes every object of the addon, the ones that break the cluster when orphaned first, namespaces last. */
-export async function removeAddon(credentials: TenantAdminCredentials, payload: AddonPayload, serviceToken: string): Promise<{ deleted: string[] }> {
+/**
+ * Deletes every object of the addon: what the addon removes first (`removeFirst`), then the ones that
+ * break the cluster when orphaned, namespaces last. With `phase: 'first'`, only the objects of the
+ * kinds it removes first, answering which of them are still there and what holds them: the caller
+ * calls again until none is, then deletes the rest (an operator outlives its custom resource).
+ */
+export async function removeAddon(credentials: TenantAdminCredentials, payload: AddonPayload, serviceToken: string, phase?: 'first'): Promise<{ deleted: string[]; remaining?: string[] }> {
   const { addon, objects } = render(payload, serviceToken);
   const api = KubernetesObjectApi.makeApiClient(client(credentials));
-  const rank = (kind: string): number => (REMOVAL_ORDER.includes(kind) ? REMOVAL_ORDER.indexOf(kind) - REMOVAL_ORDER.length : REMOVED_LAST.includes(kind) ? 1 + REMOVED_LAST.indexOf(kind) : 0);
-  const found = (await labelled(api, addon.name, kindsOf(objects))).sort((a, b) => rank(a.kind!) - rank(b.kind!));
+  const kinds = removalKinds(addon, objects, phase);
+  const found = removalOrder(addon, await labelled(api, addon.name, kinds));
   for (const object of found) await deleteObject(api, object);
-  return { deleted: found.map(key) };
+  if (phase !== 'first') return { deleted: found.map(key) };
+  const remaining = found.length === 0 ? [] : await labelled(api, addon.name, kinds);
+  return { deleted: found.map(key), remaining: remaining.map(holding) };
+}
+
+/** The kinds a removal (or its first phase) deletes, of those the addon renders. */
+export function removalKinds(addon: AddonDefinition, objects: readonly KubernetesObject[], phase?: 'first'): Array<{ apiVersion: string; kind: string }> {
+  const kinds = kindsOf(objects);
+  return phase === 'first' ? kinds.filter((k) => addon.removeFirst?.includes(k.kind)) : kinds;
+}
+
+/** The objects in deletion order: the addon's `removeFirst` kinds, then REMOVAL_ORDER's, the rest, REMOVED_LAST's. */
+export function removalOrder<T extends { kind?: string | undefined }>(addon: AddonDefinition, objects: readonly T[]): T[] {
+  const first = addon.removeFirst ?? [];
+  const rank = (kind: string): number => {
+    if (first.includes(kind)) return first.indexOf(kind) - first.length - REMOVAL_ORDER.length;
+    if (REMOVAL_ORDER.includes(kind)) return REMOVAL_ORDER.indexOf(kind) - REMOVAL_ORDER.length;
+    return REMOVED_LAST.includes(kind) ? 1 + REMOVED_LAST.indexOf(kind) : 0;
+  };
+  return [...objects].sort((a, b) => rank(a.kind ?? '') - rank(b.kind ?? ''));
+}
+
+/** An object removal waits for, with what holds it: its finalizers, or that it was not deleted (again). */
+export function holding(object: ClientObject): string {
+  const { namespace, name, deletionTimestamp, finalizers = [] } = object.metadata ?? {};
+  const what = `${object.kind ?? ''} ${namespace ? `${namespace}/` : ''}${name ?? ''}`;
+  if (!deletionTimestamp) return `${what}: not deleted yet`;
+  return finalizers.length > 0 ? `${what}: waiting for its finalizers (${finalizers.join(', ')})` : `${what}: being deleted`;
 }
 
 /** Readiness of the addon's workloads; with `objects`, which of its objects are still there (removal). */

@@ -197,7 +197,7 @@ async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation
     case 'apply-ha-config': return applyHaConfig(await sm.adminCredentials(operation.clusterId), operation.haConfig, settings.keepalivedImage);
     case 'remove-ha-config': return removeHaConfig(await sm.adminCredentials(operation.clusterId), operation.name);
     case 'apply-addon': return applyAddon(await sm.adminCredentials(operation.clusterId), operation.addon, serviceToken, settings.egress);
-    case 'remove-addon': return removeAddon(await sm.adminCredentials(operation.clusterId), operation.addon, serviceToken);
+    case 'remove-addon': return removeAddon(await sm.adminCredentials(operation.clusterId), operation.addon, serviceToken, operation.phase);
     case 'addon-status': return addonStatus(await sm.adminCredentials(operation.clusterId), operation.addon, serviceToken, operation.objects);
     default: break;
   }

@@ -155,6 +155,22 @@ describe('addon catalog', () => {
     assert.deepEqual(bound, ['kubevirt-operator', 'kubevirt-operator']);
   });
 
+  it('kubevirt is removed in order: its KubeVirt resource first, while the operator that finalizes it still runs', () => {
+    assert.deepEqual(findAddon('kubevirt')!.removeFirst, ['KubeVirt']);
+    const operator = rendered('kubevirt').find((o) => o.kind === 'Deployment')!;
+    assert.equal(operator.metadata.name, 'virt-operator', 'the operator is not among what goes first');
+  });
+
+  it('removes first only kinds the addon renders, never what the rest lives in (a namespace, a CRD)', () => {
+    for (const addon of ADDONS) {
+      const kinds = new Set(rendered(addon.name).map((o) => o.kind));
+      for (const kind of addon.removeFirst ?? []) {
+        assert.ok(kinds.has(kind), `${addon.name} removes first ${kind}, which it renders`);
+        assert.ok(!['Namespace', 'CustomResourceDefinition', 'Deployment', 'DaemonSet'].includes(kind), `${addon.name} keeps ${kind} until the rest goes`);
+      }
+    }
+  });
+
   it('checks settings against the addon\'s schema and lists every error by field', () => {
     const ingress = checkAddonSettings(findAddon('ingress-nginx')!, { replicas: 0, serviceType: 'ClusterIP', colour: 'blue' });
     assert.equal(ingress.ok, false);

@@ -4,6 +4,7 @@
  * the operator's RBAC and its Deployment `virt-operator`) and the `KubeVirt` resource of
  * kubevirt-cr.yaml; the operator then deploys virt-api, virt-controller and virt-handler itself
  * (and removes them when the KubeVirt resource is deleted), so those are not objects of the addon.
+ * Removal therefore deletes the KubeVirt resource first and the operator only once it is gone.
  *
  * Not as upstream: the CRD's schema. Upstream's carries the whole KubeVirt OpenAPI schema (several
  * thousand lines); this one has the same group, names, versions, scope, printer columns and status
@@ -49,6 +50,9 @@ export const kubevirt: AddonDefinition = {
   name: 'kubevirt',
   version: 'v1.4.1',
   description: 'KubeVirt: virtual machines as Kubernetes workloads beside containers (operator and its KubeVirt resource).',
+  // The operator's finalizer (kubevirt.io/virtOperatorFinalize) holds the resource until the
+  // operator has removed virt-api, virt-controller and virt-handler: it must outlive the resource.
+  removeFirst: ['KubeVirt'],
   settingsSchema: {
     type: 'object', additionalProperties: false,
     properties: {

@@ -45,6 +45,12 @@ export interface AddonDefinition {
   stage?: 'network';
   /** Providers the addon refuses (a storage class cx cannot offer there); with the reason. */
   unsupported?: (cluster: AddonCluster) => string | undefined;
+  /**
+   * Kinds whose objects removal deletes first, and waits for until they are gone, before it deletes
+   * the rest: an operator's custom resource, whose finalizer the operator clears once it has removed
+   * what it deployed from it (so the operator must still run meanwhile). Absent: all in one go.
+   */
+  removeFirst?: readonly string[];
   /** The objects, in apply order (namespaces and CRDs-like prerequisites first). */
   render(settings: Record<string, unknown>, cluster: AddonCluster): KubernetesObject[];
 }

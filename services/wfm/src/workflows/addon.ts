@@ -2,8 +2,10 @@
  * Install or remove an addon of the catalog in a cluster. sddc renders and applies it (server-side
  * apply); the install then waits until the addon's Deployments and DaemonSets are ready, within
  * the run's `readyTimeoutSeconds`, saying which are not while it waits, and only then marks the
- * addon Installed. Removal deletes every object labelled with the addon and waits until none is
- * left before the addon's row goes. The settings (with their secrets) travel to sddc sealed.
+ * addon Installed. Removal first deletes the objects of the kinds the addon removes first (an
+ * operator's custom resource) and waits until they are gone, so that their operator, still running,
+ * can clear its finalizers; then it deletes every object labelled with the addon and waits until none
+ * is left before the addon's row goes. The settings (with their secrets) travel to sddc sealed.
  */
 import { ProviderError } from '@cx/errors';
 import { sealForTransit, type AddonPayload } from '@cx/queue-contracts';
@@ -15,8 +17,8 @@ export const REMOVE_ADDON = 'addon.remove';
 /** How often an install or removal looks at the addon's objects again. */
 export const STATUS_POLL_MS = 2_000;
 export const DEFAULT_READY_TIMEOUT_SECONDS = 600;
-/** Deleting objects takes finalizers and a namespace's content; past this something holds them. */
-const REMOVE_TIMEOUT_MS = 300_000;
+/** Deleting objects takes finalizers and a namespace's content; past this something holds them (each removal step). */
+export const REMOVE_TIMEOUT_MS = 300_000;
 
 export interface WorkloadStatus { kind: string; namespace: string; name: string; ready: boolean; readyReplicas: number; desired: number }
 export interface StatusAnswer { workloads: WorkloadStatus[]; missing: string[]; remaining: string[] }
@@ -80,10 +82,32 @@ export function addonWorkflows(serviceToken: string): { install: WorkflowDefinit
     ],
   };
 
+  // Version 2 added delete-first; runs of version 1 (delete-objects, wait-gone) find their steps by name.
   const remove: WorkflowDefinition = {
     name: REMOVE_ADDON,
-    version: 1,
+    version: 2,
     steps: [
+      {
+        // Deletes again on every poll (a no-op on what is already being deleted), so a retry or a
+        // re-created object is handled too; answers what is still there and what holds it.
+        name: 'delete-first',
+        async run(ctx): Promise<StepResult> {
+          const addon = String(ctx.run.input['addon']);
+          const state = await ctx.operation<{ deleted: string[]; remaining?: string[] }>(`delete-first-${ctx.poll}`, { op: 'remove-addon', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, addon: await payload(ctx, serviceToken), phase: 'first' });
+          if (state.state === 'failed') throw state.error;
+          if (state.state === 'pending') return wait(STATUS_POLL_MS / 4);
+          const remaining = state.result.remaining ?? [];
+          // This poll's deletions only (earlier polls' are gone by now): the step's output says nothing more.
+          if (remaining.length === 0) return done();
+          if (waitedMs(ctx) > REMOVE_TIMEOUT_MS) {
+            throw new ProviderError(
+              `objects addon ${addon} removes first still present ${REMOVE_TIMEOUT_MS / 1000} s after their deletion, so the rest of it (its operator) is kept: ${remaining.join('; ')}. Look at what holds them (an operator that is not running cannot clear its finalizers), then retry the workflow.`,
+              { details: { reason: 'AddonNotRemoved', remaining } },
+            );
+          }
+          return wait(STATUS_POLL_MS, `waiting until these are gone before deleting the rest of addon ${addon}: ${remaining.slice(0, 5).join('; ')}`, true);
+        },
+      },
       {
         name: 'delete-objects',
         async run(ctx) {
