@@ -11,12 +11,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { Api, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+import { Api, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+import { createCluster, kubernetesPeer, startKwokCx } from '../support/kwok.js';
 
 const run = promisify(execFile);
 
 describe('cluster addons: install and remove ingress-nginx, monitoring, dashboard, kubevirt, cni-flannel and cni-kube-router', () => {
-  const raw = process.env['CX_TEST_KUBERNETES'];
   const work = tempDir('addons-e2e');
   let cx: CxProcess;
   let admin: Api;
@@ -43,19 +43,11 @@ describe('cluster addons: install and remove ingress-nginx, monitoring, dashboar
   };
 
   before(async () => {
-    assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test` (test/peers/kubernetes.sh)');
-    kubectl = (JSON.parse(raw) as { kubectl?: string }).kubectl ?? 'kubectl';
-    const binariesFile = join(work, 'binaries.json');
-    writeFileSync(binariesFile, raw);
-    cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile } });
+    const peer = kubernetesPeer();
+    kubectl = peer.kubectl;
+    cx = await startKwokCx(peer, work);
     admin = await Api.login(cx.base);
-    const version = Object.keys((JSON.parse(raw) as { kubeApiserver: Record<string, string> }).kubeApiserver).sort().at(-1)!;
-    const created = await admin.call('POST', '/api/v1/clusters', { name: 'addons', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1, schedulable: true }, nodePools: [] });
-    assert.equal(created.status, 202, JSON.stringify(created.body));
-    clusterId = created.body.cluster.id;
-    assert.equal((await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000)).status, 'Succeeded');
-    kubeconfig = join(work, 'admin.kubeconfig');
-    writeFileSync(kubeconfig, (await admin.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`)).body as string, { mode: 0o600 });
+    ({ clusterId, kubeconfig } = await createCluster(admin, work, { name: 'addons', provider: 'kwok', kubernetesVersion: peer.versions.at(-1), controlPlane: { count: 1, schedulable: true }, nodePools: [] }));
   });
   after(async () => {
     await cx?.stop();

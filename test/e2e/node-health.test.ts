@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { Api, startCx, stopKwokControlPlanes, tempDir, until, type CxProcess } from '../support/cx.js';
+import { Api, stopKwokControlPlanes, tempDir, until, type CxProcess } from '../support/cx.js';
+import { createCluster, kubernetesPeer, startKwokCx } from '../support/kwok.js';
 
 const run = promisify(execFile);
 
 describe('node health: fence, out-of-service, replace; storm guard', () => {
-  const raw = process.env['CX_TEST_KUBERNETES'];
   const work = tempDir('health-e2e');
   let cx: CxProcess;
   let admin: Api;
@@ -41,22 +41,14 @@ describe('node health: fence, out-of-service, replace; storm guard', () => {
   }
 
   before(async () => {
-    assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test` (test/peers/kubernetes.sh)');
-    kubectl = (JSON.parse(raw) as { kubectl?: string }).kubectl ?? 'kubectl';
-    const binariesFile = join(work, 'binaries.json');
-    writeFileSync(binariesFile, raw);
-    cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile, CX_HA_HEALTH_INTERVAL_SECONDS: '1' } });
+    const peer = kubernetesPeer();
+    kubectl = peer.kubectl;
+    cx = await startKwokCx(peer, work, { env: { CX_HA_HEALTH_INTERVAL_SECONDS: '1' } });
     admin = await Api.login(cx.base);
-    const version = Object.keys((JSON.parse(raw) as { kubeApiserver: Record<string, string> }).kubeApiserver).sort().at(-1)!;
-    const created = await admin.call('POST', '/api/v1/clusters', {
-      name: 'heal', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1 },
+    ({ clusterId, kubeconfig } = await createCluster(admin, work, {
+      name: 'heal', provider: 'kwok', kubernetesVersion: peer.versions.at(-1), controlPlane: { count: 1 },
       nodePools: [{ name: 'workers', count: 3 }], health: { unhealthyTimeoutSeconds: 5 },
-    });
-    assert.equal(created.status, 202, JSON.stringify(created.body));
-    clusterId = created.body.cluster.id;
-    assert.equal((await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000)).status, 'Succeeded');
-    kubeconfig = join(work, 'admin.kubeconfig');
-    writeFileSync(kubeconfig, (await admin.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`)).body as string, { mode: 0o600 });
+    }));
   });
   after(async () => {
     await cx?.stop();

@@ -11,22 +11,20 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { Api, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+import { Api, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+import { createCluster, kubernetesPeer, startKwokCx } from '../support/kwok.js';
 
 const run = promisify(execFile);
 
 describe('node operations: cordon, uncordon, drain, delete', () => {
-  const raw = process.env['CX_TEST_KUBERNETES'];
-  assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)');
-  const peer = JSON.parse(raw) as { kubeApiserver: Record<string, string>; kubectl?: string };
-  const version = Object.keys(peer.kubeApiserver).sort()[0]!;
+  const peer = kubernetesPeer();
   const work = tempDir('node-ops-e2e');
   let cx: CxProcess;
   let admin: Api;
   let clusterId = '';
   let kubeconfig = '';
 
-  const kubectl = (...args: string[]) => run(peer.kubectl ?? 'kubectl', ['--kubeconfig', kubeconfig, '--request-timeout=10s', ...args], { encoding: 'utf8' });
+  const kubectl = (...args: string[]) => run(peer.kubectl, ['--kubeconfig', kubeconfig, '--request-timeout=10s', ...args], { encoding: 'utf8' });
   /** name → whether it is cordoned, for every node of the tenant. */
   const cordoned = async (): Promise<Record<string, boolean>> => Object.fromEntries((await kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.unschedulable} {end}')).stdout.trim().split(' ')
     .map((entry) => entry.split('=')).map(([name, unschedulable]) => [name!, unschedulable === 'true']));
@@ -39,16 +37,9 @@ describe('node operations: cordon, uncordon, drain, delete', () => {
   };
 
   before(async () => {
-    const binariesFile = join(work, 'binaries.json');
-    writeFileSync(binariesFile, raw);
-    cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile } });
+    cx = await startKwokCx(peer, work);
     admin = await Api.login(cx.base);
-    const created = await admin.call('POST', '/api/v1/clusters', { name: 'ops', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 3 }] });
-    assert.equal(created.status, 202, JSON.stringify(created.body));
-    clusterId = created.body.cluster.id;
-    assert.equal((await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000)).status, 'Succeeded');
-    kubeconfig = join(work, 'admin.kubeconfig');
-    writeFileSync(kubeconfig, (await admin.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`)).body as string, { mode: 0o600 });
+    ({ clusterId, kubeconfig } = await createCluster(admin, work, { name: 'ops', provider: 'kwok', kubernetesVersion: peer.versions[0], controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 3 }] }));
   });
   after(async () => {
     await cx?.stop();

@@ -15,41 +15,33 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { Api, startCx, stopKwokControlPlanes, tempDir, until, type CxProcess } from '../support/cx.js';
+import { Api, stopKwokControlPlanes, tempDir, until, type CxProcess } from '../support/cx.js';
+import { createCluster, kubernetesPeer, startKwokCx } from '../support/kwok.js';
 
 const run = promisify(execFile);
 
 interface NodeList { items: Array<{ metadata: { name: string }; spec: { unschedulable?: boolean }; status: { conditions: Array<{ type: string; status: string }>; nodeInfo: { kubeletVersion: string; osImage: string } } }> }
 
 describe('rolling replacement of workers on kwok: version upgrade with maxSurge, OS image upgrade', () => {
-  const raw = process.env['CX_TEST_KUBERNETES'];
-  assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)');
-  const peer = JSON.parse(raw) as { kubeApiserver: Record<string, string>; kubectl?: string };
-  const [version, target] = Object.keys(peer.kubeApiserver).sort();
-  const work = tempDir('surge-e2e');
-  const binariesFile = join(work, 'binaries.json');
+  const peer = kubernetesPeer();
+  const [version, target] = peer.versions;
+  const work = tempDir('replacement-e2e');
   let cx: CxProcess;
   let admin: Api;
   let clusterId = '';
   let kubeconfig = '';
 
-  const kubectl = (...args: string[]) => run(peer.kubectl ?? 'kubectl', ['--kubeconfig', kubeconfig, '--request-timeout=10s', ...args], { encoding: 'utf8' });
+  const kubectl = (...args: string[]) => run(peer.kubectl, ['--kubeconfig', kubeconfig, '--request-timeout=10s', ...args], { encoding: 'utf8' });
   const workers = async (): Promise<NodeList['items']> => (JSON.parse((await kubectl('get', 'nodes', '-o', 'json')).stdout) as NodeList).items.filter((n) => !n.metadata.name.includes('-cp-'));
   const ready = (n: NodeList['items'][number]): boolean => n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True');
 
   before(async () => {
-    writeFileSync(binariesFile, raw);
-    cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile } });
+    cx = await startKwokCx(peer, work);
     admin = await Api.login(cx.base);
-    const created = await admin.call('POST', '/api/v1/clusters', {
+    ({ clusterId, kubeconfig } = await createCluster(admin, work, {
       name: 'sg', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 3 },
       nodePools: [{ name: 'workers', count: 2 }, { name: 'edge', count: 1, labels: { tier: 'edge' }, taints: [{ key: 'dedicated', value: 'edge', effect: 'NoSchedule' }] }],
-    });
-    assert.equal(created.status, 202, JSON.stringify(created.body));
-    clusterId = created.body.cluster.id;
-    assert.equal((await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000)).status, 'Succeeded');
-    kubeconfig = join(work, 'admin.kubeconfig');
-    writeFileSync(kubeconfig, (await admin.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`)).body as string, { mode: 0o600 });
+    }));
   });
   after(async () => {
     await cx?.stop();
@@ -112,7 +104,7 @@ describe('rolling replacement of workers on kwok: version upgrade with maxSurge,
     const atCrash = await watch('the first new worker', (state, names) => state.status !== 'Running' || names.includes('sg-edge-1'));
     assert.deepEqual(atCrash, { status: 'Running', step: 'upgrade-workers' }, 'cx is killed while the workers are replaced');
     await cx.crash();
-    cx = await startCx({ dataDir: cx.dataDir, env: { CX_KWOK_BINARIES_FILE: binariesFile } });
+    cx = await startKwokCx(peer, work, { dataDir: cx.dataDir });
     admin = await Api.login(cx.base);
     const finished = await watch('the upgrade to finish', (state) => state.status !== 'Running');
     assert.equal(finished.status, 'Succeeded', JSON.stringify((await admin.call('GET', `/api/v1/workflows/${workflowId}`)).body.steps));
