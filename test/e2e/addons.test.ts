@@ -2,8 +2,9 @@
  * Cluster addons through the public API, on a single-node cluster of the kwok runtime (real
  * kube-apiserver, controller manager and scheduler; kwok plays the kubelet, so pods run without
  * pulling images): ingress-nginx, monitoring, the dashboard, KubeVirt (a CRD and its custom
- * resource), flannel and kube-router (one pod network at a time) are installed and removed, and what
- * cx applied is read back with kubectl; bad requests are refused with nothing stored and no workflow started.
+ * resource), flannel and kube-router (one pod network at a time) and local-path-storage (a default
+ * StorageClass) are installed and removed, and what cx applied is read back with kubectl; bad
+ * requests are refused with nothing stored and no workflow started.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -16,7 +17,7 @@ import { createCluster, kubernetesPeer, startKwokCx } from '../support/kwok.js';
 
 const run = promisify(execFile);
 
-describe('cluster addons: install and remove ingress-nginx, monitoring, dashboard, kubevirt, cni-flannel and cni-kube-router', () => {
+describe('cluster addons: install and remove ingress-nginx, monitoring, dashboard, kubevirt, cni-flannel, cni-kube-router and local-path-storage', () => {
   const work = tempDir('addons-e2e');
   let cx: CxProcess;
   let admin: Api;
@@ -272,6 +273,45 @@ describe('cluster addons: install and remove ingress-nginx, monitoring, dashboar
     assert.equal(await get('clusterrolebinding', 'kube-router'), null);
     assert.ok(await get('namespace', 'kube-system'), 'removal deletes what the addon made, not the namespace it lives in');
     assert.ok(!(await addons()).some((a) => a.name === 'cni-kube-router'));
+  });
+
+  it('installs local-path-storage: the default StorageClass local-path, volumes under the host path it is given; removes it', async () => {
+    await succeeded(await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/local-path-storage`, { settings: { path: '/var/lib/cx-volumes', reclaimPolicy: 'Retain' } }));
+    const sc = await get('storageclass', 'local-path');
+    assert.ok(sc, 'the StorageClass exists');
+    assert.deepEqual([sc.provisioner, sc.volumeBindingMode, sc.reclaimPolicy], ['rancher.io/local-path', 'WaitForFirstConsumer', 'Retain']);
+    assert.equal(sc.metadata.annotations['storageclass.kubernetes.io/is-default-class'], 'true');
+    assert.equal(sc.metadata.labels['cx.dev/addon'], 'local-path-storage');
+    const config = JSON.parse((await get('configmap', '-n', 'local-path-storage', 'local-path-config')).data['config.json']);
+    assert.deepEqual(config.nodePathMap, [{ node: 'DEFAULT_PATH_FOR_NON_LISTED_NODES', paths: ['/var/lib/cx-volumes'] }]);
+    const provisioner = await get('deployment', '-n', 'local-path-storage', 'local-path-provisioner');
+    assert.equal(provisioner.spec.template.spec.containers[0].image, 'docker.io/rancher/local-path-provisioner:v0.0.37');
+    assert.equal(provisioner.status.readyReplicas, 1);
+    assert.ok(await get('clusterrolebinding', 'local-path-provisioner-bind'));
+    assert.ok(await get('rolebinding', '-n', 'local-path-storage', 'local-path-provisioner-bind'));
+    const [installed] = (await addons()).filter((a) => a.name === 'local-path-storage');
+    assert.equal(`${installed.status} ${installed.version}`, 'Installed v0.0.37');
+    assert.deepEqual(installed.settings, { path: '/var/lib/cx-volumes', default: true, reclaimPolicy: 'Retain' });
+
+    // The default class: a claim that names none gets local-path, and waits for its first pod (kwok runs no provisioner).
+    const claim = join(work, 'claim.json');
+    writeFileSync(claim, JSON.stringify({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: 'default' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }));
+    await k('create', '-f', claim);
+    const pvc = await get('pvc', '-n', 'default', 'data');
+    assert.equal(pvc.spec.storageClassName, 'local-path', 'the API server gave the claim the default class');
+    assert.equal(pvc.status.phase, 'Pending');
+    await k('delete', 'pvc', '-n', 'default', 'data', '--wait=true');
+
+    // Installed again without being the default: the annotation changes in place.
+    await succeeded(await admin.call('PUT', `/api/v1/clusters/${clusterId}/addons/local-path-storage`, { settings: { path: '/var/lib/cx-volumes', reclaimPolicy: 'Retain', default: false } }));
+    assert.equal((await get('storageclass', 'local-path')).metadata.annotations['storageclass.kubernetes.io/is-default-class'], 'false');
+
+    await succeeded(await admin.call('DELETE', `/api/v1/clusters/${clusterId}/addons/local-path-storage`));
+    assert.equal(await get('storageclass', 'local-path'), null);
+    assert.equal(await get('namespace', 'local-path-storage'), null);
+    assert.equal(await get('clusterrole', 'local-path-provisioner-role'), null);
+    assert.equal(await get('clusterrolebinding', 'local-path-provisioner-bind'), null);
+    assert.ok(!(await addons()).some((a) => a.name === 'local-path-storage'));
   });
 
   it('removes both: every object labelled with the addon is gone, and so is the addon', async () => {

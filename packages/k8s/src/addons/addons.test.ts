@@ -46,6 +46,7 @@ describe('addon catalog', () => {
       'docker.io/cloudnativelabs/kube-router:v2.11.1',
       'docker.io/kubernetesui/dashboard:v2.7.0',
       'docker.io/kubernetesui/metrics-scraper:v1.0.8',
+      'docker.io/rancher/local-path-provisioner:v0.0.37',
       'ghcr.io/flannel-io/flannel-cni-plugin:v1.6.2-flannel1',
       'ghcr.io/flannel-io/flannel:v0.26.7',
       'quay.io/kubevirt/virt-operator:v1.4.1',
@@ -262,5 +263,58 @@ describe('cni-kube-router', () => {
   it('is a pod network: one of the cluster, like cni-flannel', () => {
     assert.equal(findAddon('cni-kube-router')!.stage, 'network');
     assert.equal(isNetworkAddon('cni-kube-router'), true);
+  });
+});
+
+describe('local-path-storage', () => {
+  const storageClassOf = (objects: KubernetesObject[]): KubernetesObject => objects.find((o) => o.kind === 'StorageClass')!;
+  const configOf = (objects: KubernetesObject[]): Record<string, string> => objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'local-path-config')!['data'] as Record<string, string>;
+
+  it('runs the pinned provisioner, its helper pods on a pinned busybox, with upstream\'s RBAC', () => {
+    const objects = rendered('local-path-storage');
+    assert.equal(findAddon('local-path-storage')!.version, 'v0.0.37');
+    assert.deepEqual(images(objects), ['docker.io/rancher/local-path-provisioner:v0.0.37']);
+    assert.deepEqual(addonWorkloads(objects), [{ kind: 'Deployment', namespace: 'local-path-storage', name: 'local-path-provisioner' }]);
+    assert.equal(objects[0]!.kind, 'Namespace', 'the namespace is applied first');
+    assert.equal(objects[0]!.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'privileged', 'helper pods mount the host path');
+    assert.match(configOf(objects)['helperPod.yaml']!, /^ {4}image: docker\.io\/library\/busybox:1\.37\.0$/m, 'the helper pod image is pinned too');
+    const pod = (objects.find((o) => o.kind === 'Deployment')!['spec'] as { template: { spec: { serviceAccountName: string; containers: Array<{ command: string[] }> } } }).template.spec;
+    assert.equal(pod.serviceAccountName, 'local-path-provisioner-service-account');
+    assert.deepEqual(pod.containers[0]!.command, ['local-path-provisioner', '--debug', 'start', '--config', '/etc/config/config.json']);
+    const bindings = objects.filter((o) => o.kind.endsWith('Binding')).map((o) => `${o.kind} ${(o['roleRef'] as { kind: string; name: string }).kind}/${(o['roleRef'] as { name: string }).name}`);
+    assert.deepEqual(bindings, ['RoleBinding Role/local-path-provisioner-role', 'ClusterRoleBinding ClusterRole/local-path-provisioner-role']);
+    const rules = objects.find((o) => o.kind === 'ClusterRole')!['rules'] as Array<{ resources: string[]; verbs: string[] }>;
+    assert.ok(rules.some((r) => r.resources.includes('persistentvolumes') && r.verbs.includes('create') && r.verbs.includes('delete')), 'it makes and deletes volumes');
+  });
+
+  it('by default: the default StorageClass local-path, bound at first consumer, volumes under /opt/local-path-provisioner, deleted with their claim', () => {
+    const objects = rendered('local-path-storage');
+    const sc = storageClassOf(objects);
+    assert.equal(sc.metadata.name, 'local-path');
+    assert.equal(sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'], 'true');
+    assert.deepEqual([sc['provisioner'], sc['volumeBindingMode'], sc['reclaimPolicy']], ['rancher.io/local-path', 'WaitForFirstConsumer', 'Delete']);
+    assert.deepEqual(JSON.parse(configOf(objects)['config.json']!), { nodePathMap: [{ node: 'DEFAULT_PATH_FOR_NON_LISTED_NODES', paths: ['/opt/local-path-provisioner'] }] });
+    assert.match(configOf(objects)['setup']!, /mkdir -m 0777 -p "\$VOL_DIR"/);
+    assert.match(configOf(objects)['teardown']!, /rm -rf "\$VOL_DIR"/);
+  });
+
+  it('settings change the host path, the default annotation and the reclaim policy', () => {
+    const objects = rendered('local-path-storage', { path: '/srv/volumes', default: false, reclaimPolicy: 'Retain' });
+    const sc = storageClassOf(objects);
+    assert.equal(sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'], 'false');
+    assert.equal(sc['reclaimPolicy'], 'Retain');
+    assert.deepEqual((JSON.parse(configOf(objects)['config.json']!) as { nodePathMap: Array<{ paths: string[] }> }).nodePathMap[0]!.paths, ['/srv/volumes']);
+  });
+
+  it('refuses a relative path, the root, a `..` segment, an unknown reclaim policy or setting; serves any provider with an API', () => {
+    const addon = findAddon('local-path-storage')!;
+    for (const path of ['srv/volumes', '/', '/srv/../etc', '/srv/volumes/', '/srv/a b', '']) {
+      const check = checkAddonSettings(addon, { path });
+      assert.deepEqual(!check.ok && check.errors.map((e) => e.field), ['body.settings.path'], path);
+    }
+    const bad = checkAddonSettings(addon, { default: 'yes', reclaimPolicy: 'Recycle', name: 'x' });
+    assert.deepEqual(!bad.ok && bad.errors.map((e) => e.field).sort(), ['body.settings.default', 'body.settings.name', 'body.settings.reclaimPolicy']);
+    assert.deepEqual(checkAddonSettings(addon, undefined), { ok: true, settings: { path: '/opt/local-path-provisioner', default: true, reclaimPolicy: 'Delete' } });
+    assert.equal(addon.unsupported, undefined, 'baremetal, kwok, vsphere, openstack: whatever has a Kubernetes API (sim clusters have none and are refused for every addon)');
   });
 });

@@ -9,13 +9,14 @@ import { cniKubeRouter } from './cni-kube-router.js';
 import { dashboard } from './dashboard.js';
 import { ingressNginx } from './ingress-nginx.js';
 import { logForwarding } from './log-forwarding.js';
+import { localPathStorage } from './local-path-storage.js';
 import { metricsServer } from './metrics-server.js';
 import { kubevirt } from './kubevirt.js';
 import { monitoring } from './monitoring.js';
 import { storageClass } from './storage-class.js';
 import { addonLabels, type AddonCluster, type AddonDefinition, type KubernetesObject } from './types.js';
 
-export const ADDONS: readonly AddonDefinition[] = [ingressNginx, metricsServer, monitoring, logForwarding, storageClass, dashboard, cniFlannel, cniKubeRouter, kubevirt];
+export const ADDONS: readonly AddonDefinition[] = [ingressNginx, metricsServer, monitoring, logForwarding, storageClass, dashboard, cniFlannel, cniKubeRouter, kubevirt, localPathStorage];
 
 export function findAddon(name: string): AddonDefinition | undefined {
   return ADDONS.find((addon) => addon.name === name);
