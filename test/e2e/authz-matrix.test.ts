@@ -156,6 +156,9 @@ describe('authorization matrix', () => {
     'DELETE /api/v1/clusters/{id}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}` }) },
     // A sim cluster has no API: an allowed caller is told so (409), not refused.
     'GET /api/v1/clusters/{id}/kubeconfig': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/kubeconfig` }) },
+    'POST /api/v1/clusters/{id}/nodepools': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools`, body: INVALID }) },
+    // The control plane is no pool to delete: an allowed caller is told so (400), not refused.
+    'DELETE /api/v1/clusters/{id}/nodepools/{pool}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/control-plane` }) },
     'PATCH /api/v1/clusters/{id}/nodepools/{pool}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/workers`, body: INVALID }) },
     'POST /api/v1/clusters/{id}/upgrade': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/upgrade`, body: INVALID }) },
     'POST /api/v1/clusters/{id}/os-upgrade': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/os-upgrade`, body: INVALID }) },

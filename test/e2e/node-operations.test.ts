@@ -3,7 +3,8 @@
  * the tenant's real kube-apiserver: cordon and uncordon; a drain that a PodDisruptionBudget blocks
  * (the budget named in the step, CX_DRAIN_BLOCKED after the timeout, a retry finishing once it is
  * relaxed) and leaves the node cordoned; the refusal to cordon or drain the last node that takes
- * workloads, with nothing changed; and deleting a named node, which shrinks its pool.
+ * workloads, with nothing changed; deleting a named node, which shrinks its pool; and adding and
+ * deleting a whole worker pool.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -16,7 +17,7 @@ import { createCluster, kubernetesPeer, startKwokCx } from '../support/kwok.js';
 
 const run = promisify(execFile);
 
-describe('node operations: cordon, uncordon, drain, delete', () => {
+describe('node and pool operations: cordon, uncordon, drain, delete a node, add and delete a pool', () => {
   const peer = kubernetesPeer();
   const work = tempDir('node-ops-e2e');
   let cx: CxProcess;
@@ -128,5 +129,30 @@ describe('node operations: cordon, uncordon, drain, delete', () => {
     assert.deepEqual(listed, ['ops-cp-0', 'ops-workers-0', 'ops-workers-2']);
     const gone = await admin.call('DELETE', node('ops-workers-1'));
     assert.equal(gone.status, 404, JSON.stringify(gone.body));
+  });
+
+  it('adds a worker pool whose nodes carry its labels and taints, then deletes it; bad pools change nothing', async () => {
+    const gpu = { name: 'gpu', count: 2, labels: { accelerator: 'gpu' }, taints: [{ key: 'accelerator', value: 'gpu', effect: 'NoSchedule' }] };
+    const added = await finish(await admin.call('POST', `/api/v1/clusters/${clusterId}/nodepools`, gpu));
+    assert.equal(added.workflow, 'cluster.scale');
+    const nodes = JSON.parse((await kubectl('get', 'nodes', '-l', 'accelerator=gpu', '-o', 'json')).stdout) as { items: Array<{ metadata: { name: string }; spec: { taints?: unknown[] } }> };
+    assert.deepEqual(nodes.items.map((n) => n.metadata.name).sort(), ['ops-gpu-0', 'ops-gpu-1']);
+    assert.ok(nodes.items.every((n) => JSON.stringify(n.spec.taints) === JSON.stringify([{ effect: 'NoSchedule', key: 'accelerator', value: 'gpu' }])), JSON.stringify(nodes.items.map((n) => n.spec.taints)));
+    const pools = async (): Promise<Array<[string, number]>> => (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body.nodePools.map((p: { name: string; count: number }) => [p.name, p.count]);
+    assert.deepEqual(await pools(), [['workers', 2], ['gpu', 2]]);
+
+    for (const [body, status] of [[{ ...gpu, count: 1 }, 409], [{ name: 'control-plane', count: 1 }, 409], [{ name: 'Not A Name', count: 1 }, 400], [{ name: 'bmc', count: 1, health: { fencing: 'ipmi' } }, 400]] as const) {
+      const refused = await admin.call('POST', `/api/v1/clusters/${clusterId}/nodepools`, body);
+      assert.equal(refused.status, status, `${JSON.stringify(body)} → ${JSON.stringify(refused.body)}`);
+    }
+    assert.deepEqual(await pools(), [['workers', 2], ['gpu', 2]], 'nothing changed');
+    const controlPlane = await admin.call('DELETE', `/api/v1/clusters/${clusterId}/nodepools/control-plane`);
+    assert.equal(controlPlane.status, 400, JSON.stringify(controlPlane.body));
+
+    await finish(await admin.call('DELETE', `/api/v1/clusters/${clusterId}/nodepools/gpu`));
+    assert.deepEqual(await pools(), [['workers', 2]]);
+    assert.deepEqual(Object.keys(await cordoned()).sort(), ['ops-cp-0', 'ops-workers-0', 'ops-workers-2']);
+    const unknown = await admin.call('DELETE', `/api/v1/clusters/${clusterId}/nodepools/gpu`);
+    assert.equal(unknown.status, 404, JSON.stringify(unknown.body));
   });
 });

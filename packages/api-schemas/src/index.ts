@@ -134,7 +134,7 @@ export function maxUnhealthyCount(maxUnhealthy: number | string, machines: numbe
   return typeof maxUnhealthy === 'number' ? maxUnhealthy : Math.floor((machines * Number(maxUnhealthy.slice(0, -1))) / 100);
 }
 
-const nodePoolRequestSchema = {
+export const nodePoolRequestSchema = {
   type: 'object', additionalProperties: false, required: ['name', 'count'],
   properties: {
     name: { type: 'string', pattern: DNS1123_LABEL, minLength: 1, maxLength: 40, description: 'DNS-1123 label, unique in the cluster' },

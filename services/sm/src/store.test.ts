@@ -136,6 +136,29 @@ for (const target of testDatabases) {
       assert.equal(cluster.activeWorkflowId, null, 'the cluster is released');
     });
 
+    it('adds a worker pool with its workflow in one transaction, and removes an empty pool when the workflow says', async () => {
+      const accepted = await store.createCluster(request('kappa'), start());
+      await assert.rejects(store.addPool(accepted.body.cluster.id, { name: 'gpu', count: 1 }, start()), { code: 'CX_CLUSTER_BUSY' }, 'the create workflow holds the cluster');
+      await store.completeStep(accepted.body.workflow.id, 0, 0, null, [{ kind: 'setClusterStatus', status: 'Ready' }]);
+      await store.completeStep(accepted.body.workflow.id, 1, 0, null, []);
+      const clusterId = accepted.body.cluster.id;
+      await assert.rejects(store.addPool(clusterId, { name: 'workers', count: 1 }, start()), { code: 'CX_NAME_TAKEN' });
+      await assert.rejects(store.addPool(clusterId, { name: 'huge', count: 5000 }, start()), { code: 'CX_LIMIT_EXCEEDED' });
+      const added = await store.addPool(clusterId, { name: 'gpu', count: 2, labels: { accelerator: 'gpu' } }, start());
+      assert.deepEqual(added.body.cluster.nodePools.map((p) => [p.name, p.count]), [['workers', 2], ['gpu', 2]]);
+      assert.deepEqual((await store.getRun(added.body.workflow.id)).input, { pool: 'gpu', from: 0, to: 2, clusterStatus: 'Provisioning' });
+      const runId = added.body.workflow.id;
+      await store.startStep(runId, 0, 0, 1);
+      await store.completeStep(runId, 0, 0, null, [{ kind: 'upsertMachines', machines: [{ name: 'kappa-gpu-0', pool: 'gpu', role: 'worker', kubernetesVersion: '1.31.4' }] }]);
+      await store.startStep(runId, 1, 0, 1);
+      await assert.rejects(store.completeStep(runId, 1, 0, null, [{ kind: 'removePool', pool: 'gpu' }]), { code: 'CX_CONFLICT' }, 'a pool with machines stays');
+      const machine = (await store.listMachines(clusterId)).find((m) => m.name === 'kappa-gpu-0')!;
+      assert.deepEqual(await store.completeStep(runId, 1, 0, null, [{ kind: 'deleteMachines', ids: [machine.id] }, { kind: 'removePool', pool: 'gpu' }]), { next: null });
+      const cluster = await store.getCluster(clusterId);
+      assert.deepEqual(cluster.nodePools.map((p) => p.name), ['workers']);
+      assert.deepEqual(await db('node_pools').where({ cluster_id: clusterId }).orderBy('name').pluck('name'), ['control-plane', 'workers']);
+    });
+
     it('fails, then retries a run from the failed step under a new generation', async () => {
       const accepted = await store.createCluster(request('eta'), start());
       const runId = accepted.body.workflow.id;

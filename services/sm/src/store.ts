@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
-import type { AuditQuery, Cluster, ClusterCreateRequest, ClusterHealthStatus, ClusterStatus, Node, Page } from '@cx/api-schemas';
+import type { AuditQuery, Cluster, ClusterCreateRequest, ClusterHealthStatus, ClusterStatus, Node, NodePoolRequest, Page } from '@cx/api-schemas';
 import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
 import type { ScaleLimits } from '@cx/config';
 import { nowIso } from '@cx/service-kit';
@@ -49,6 +49,8 @@ export type StepEffect =
   | { kind: 'upsertMachines'; machines: Array<{ name: string; pool: string; role: 'control-plane' | 'worker'; kubernetesVersion: string }> }
   | { kind: 'updateMachines'; machines: Array<{ id: string; phase?: string; providerId?: string | null; addresses?: string[]; nodeStatus?: 'Ready' | 'NotReady'; kubernetesVersion?: string }> }
   | { kind: 'deleteMachines'; ids: string[] }
+  /** A worker pool scaled to 0 leaves the cluster (DELETE /clusters/{id}/nodepools/{pool}). */
+  | { kind: 'removePool'; pool: string }
   | { kind: 'setClusterStatus'; status: ClusterStatus; message?: string | null }
   | { kind: 'setClusterEndpoint'; apiEndpoint: string }
   | { kind: 'setClusterVersion'; kubernetesVersion: string }
@@ -250,6 +252,37 @@ export class StateStore {
       else spec.nodePools = spec.nodePools.map((p) => (p.name === poolName ? { ...p, count } : p));
       await trx('clusters').where({ id: clusterId }).update({ spec: JSON.stringify(spec) });
       await this.insertRun(trx, runId, clusterId, { ...start, workflow: { ...start.workflow, input: { ...start.workflow.input, pool: poolName, from: pool.count, to: count } } }, now);
+      return { cluster: toCluster(await this.clusterRow(trx, clusterId)), workflow: { id: runId, status: 'Pending' } };
+    });
+  }
+
+  /**
+   * Adds a worker pool to a cluster and starts the scale workflow that creates its machines, in one
+   * transaction: the name is free, the machines fit the cluster's limit and the resource group's quotas.
+   */
+  async addPool(clusterId: string, pool: NodePoolRequest, start: StartRequest): Promise<Accepted> {
+    return this.idempotent(start, async (trx) => {
+      const cluster = await this.clusterRow(trx, clusterId);
+      await Pairs.assertNotPaired(trx, cluster.id, 'adding a pool to it');
+      const taken = await trx('node_pools').where({ cluster_id: clusterId, name: pool.name }).first('id');
+      if (taken || pool.name === 'control-plane') {
+        throw new ConflictError(`cluster ${cluster.name} has a node pool named ${pool.name} already${pool.name === 'control-plane' ? ' (its control plane)' : ''}; choose another name`, 'CX_NAME_TAKEN', { details: { fields: [{ field: 'body.name', message: 'is already in use' }] } });
+      }
+      const total = await trx('node_pools').where({ cluster_id: clusterId }).sum({ n: 'count' }).first() as { n: number | string | null };
+      this.checkMachineLimit(Number(total.n ?? 0) + pool.count);
+      const vcpus = pool.vcpus ?? 2;
+      const memoryMiB = pool.memoryMiB ?? 4096;
+      if (cluster.resource_group_id && pool.count > 0) {
+        await this.resources.admit(trx, cluster.resource_group_id, { clusters: 0, nodes: pool.count, vcpus: pool.count * vcpus, memoryMiB: pool.count * memoryMiB });
+      }
+      const now = nowIso();
+      const runId = uuidv7();
+      await this.lockCluster(trx, cluster, runId, start.workflow.clusterStatus, now);
+      await trx('node_pools').insert({ id: uuidv7(), cluster_id: clusterId, name: pool.name, role: 'worker', count: pool.count, vcpus, memory_mib: memoryMiB, created_at: now, updated_at: now, version: 1 });
+      const spec = JSON.parse(cluster.spec) as ClusterCreateRequest;
+      spec.nodePools = [...spec.nodePools, pool];
+      await trx('clusters').where({ id: clusterId }).update({ spec: JSON.stringify(spec) });
+      await this.insertRun(trx, runId, clusterId, { ...start, workflow: { ...start.workflow, input: { ...start.workflow.input, pool: pool.name, from: 0, to: pool.count } } }, now);
       return { cluster: toCluster(await this.clusterRow(trx, clusterId)), workflow: { id: runId, status: 'Pending' } };
     });
   }
@@ -476,6 +509,16 @@ export class StateStore {
       case 'deleteMachines':
         if (effect.ids.length > 0) await trx('machines').where({ cluster_id: clusterId }).whereIn('id', effect.ids).delete();
         return;
+      case 'removePool': {
+        const left = await trx('machines').where({ cluster_id: clusterId, pool: effect.pool }).count({ n: '*' }).first() as { n: number | string };
+        if (Number(left.n) > 0) throw new ConflictError(`pool ${effect.pool} still has ${left.n} machine(s); it leaves the cluster once they are gone`, 'CX_CONFLICT');
+        await trx('node_pools').where({ cluster_id: clusterId, name: effect.pool, role: 'worker' }).delete();
+        const row = await trx('clusters').where({ id: clusterId }).first('spec') as { spec: string };
+        const spec = JSON.parse(row.spec) as ClusterCreateRequest;
+        spec.nodePools = spec.nodePools.filter((p) => p.name !== effect.pool);
+        await trx('clusters').where({ id: clusterId }).update({ spec: JSON.stringify(spec), updated_at: now, version: trx.raw('version + 1') });
+        return;
+      }
       case 'setClusterStatus':
         await trx('clusters').where({ id: clusterId }).update({ status: effect.status, status_message: effect.message ?? null, updated_at: now, version: trx.raw('version + 1') });
         return;

@@ -17,6 +17,7 @@ import { infrastructureRoutes } from './infrastructure-routes.js';
 import { nodeRoutes } from './node-routes.js';
 import { osUpgradeRoutes } from './os-upgrade-routes.js';
 import { pairRoutes } from './pair-routes.js';
+import { poolRoutes } from './pool-routes.js';
 import { completeClusterRequest, createClusterStart, templateRoutes, templateUse } from './template-routes.js';
 import type { InfrastructureChecks } from './infrastructure.js';
 import type { ClusterReadCache } from './read-cache.js';
@@ -77,6 +78,7 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
   await etcdRoutes(app, { sm, engine, providers: deps.providers, assertQueueUp: deps.assertQueueUp });
   await osUpgradeRoutes(app, { sm, engine, infrastructure: deps.infrastructure, assertQueueUp: deps.assertQueueUp });
   await nodeRoutes(app, { sm, engine, infrastructure: deps.infrastructure, assertQueueUp: deps.assertQueueUp });
+  await poolRoutes(app, { sm, engine, assertQueueUp: deps.assertQueueUp });
 
   app.get('/providers', {
     config: { access: 'authenticated' },

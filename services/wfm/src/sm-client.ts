@@ -3,7 +3,7 @@
  * be reached becomes a retryable CX_DEPENDENCY_UNAVAILABLE naming the setting to check.
  */
 import { Agent, request as httpRequest } from 'undici';
-import type { AccessObject, AccessRequirement, Cluster, ClusterCreateRequest, Credential, HaConfig, HaConfigCreateRequest, LoginRequest, LoginResponse, Principal, ResourceGroup, Role } from '@cx/api-schemas';
+import type { AccessObject, AccessRequirement, Cluster, ClusterCreateRequest, Credential, HaConfig, HaConfigCreateRequest, LoginRequest, LoginResponse, NodePoolRequest, Principal, ResourceGroup, Role } from '@cx/api-schemas';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
 
 export type ClusterStatus = Cluster['status'];
@@ -42,6 +42,7 @@ export type StepEffect =
   | { kind: 'upsertMachines'; machines: Array<{ name: string; pool: string; role: 'control-plane' | 'worker'; kubernetesVersion: string }> }
   | { kind: 'updateMachines'; machines: Array<{ id: string; phase?: string; providerId?: string | null; addresses?: string[]; nodeStatus?: 'Ready' | 'NotReady'; kubernetesVersion?: string }> }
   | { kind: 'deleteMachines'; ids: string[] }
+  | { kind: 'removePool'; pool: string }
   | { kind: 'setClusterStatus'; status: ClusterStatus; message?: string | null }
   | { kind: 'setClusterEndpoint'; apiEndpoint: string }
   | { kind: 'setClusterVersion'; kubernetesVersion: string }
@@ -161,6 +162,9 @@ export class SmClient {
   }
   async scalePool(clusterId: string, pool: string, count: number, start: StartRequest): Promise<Accepted> {
     return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/pools/${encodeURIComponent(pool)}/scale`, { count, start }));
+  }
+  async addPool(clusterId: string, pool: NodePoolRequest, start: StartRequest): Promise<Accepted> {
+    return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/pools`, { pool, start }));
   }
   async startClusterWorkflow(clusterId: string, start: StartRequest): Promise<Accepted> {
     return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/workflows`, start));

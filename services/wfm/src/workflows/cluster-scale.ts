@@ -1,10 +1,12 @@
 /**
  * Scale a node pool to its new desired size (already recorded by sm when the workflow started):
  * plan the machines to add or remove, provision the new ones, wait for the new nodes, then remove
- * the surplus — the machines the caller named, else the newest first.
+ * the surplus — the machines the caller named, else the newest first. Adding a pool is a scale from
+ * 0 (sm records the pool first); deleting one a scale to 0 whose last step takes the pool away.
  */
 import { InputError } from '@cx/errors';
 import { done, wait, type WorkflowDefinition } from '../engine.js';
+import type { StepEffect } from '../sm-client.js';
 import { createStep, waitNodesReady } from './cluster-create.js';
 import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, perMachine } from './machines.js';
 
@@ -55,7 +57,10 @@ export const scalePoolWorkflow: WorkflowDefinition = {
         const { cluster, machines, run } = ctx;
         const plan = run.steps[0]?.output as { remove: string[] } | undefined;
         const leaving = machines.filter((m) => plan?.remove.includes(m.id));
-        if (leaving.length === 0) return done({ removed: 0 });
+        // A pool being deleted leaves the cluster with its last machine.
+        const { pool, removePool } = run.input as { pool: string; removePool?: boolean };
+        const poolGoes: StepEffect[] = removePool === true ? [{ kind: 'removePool', pool }] : [];
+        if (leaving.length === 0) return done({ removed: 0 }, poolGoes);
         if (cluster.apiEndpoint) {
           const draining = await cordonAndDrain(ctx, leaving, (run.input as { drainTimeoutSeconds?: number }).drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
           if (draining) return draining;
@@ -63,7 +68,7 @@ export const scalePoolWorkflow: WorkflowDefinition = {
         const fan = await perMachine(ctx, leaving, (m) => ({ op: 'delete-machine', provider: cluster.provider, clusterId: cluster.id, machineId: m.id }));
         if (fan.failed.length > 0) throw fan.failed[0]!.error;
         if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${leaving.length} machines removed`);
-        return done({ removed: leaving.map((m) => m.name) }, [{ kind: 'deleteMachines', ids: leaving.map((m) => m.id) }]);
+        return done({ removed: leaving.map((m) => m.name) }, [{ kind: 'deleteMachines', ids: leaving.map((m) => m.id) }, ...poolGoes]);
       },
     },
     createStep('mark-ready'),
