@@ -155,4 +155,28 @@ describe('node and pool operations: cordon, uncordon, drain, delete a node, add 
     const unknown = await admin.call('DELETE', `/api/v1/clusters/${clusterId}/nodepools/gpu`);
     assert.equal(unknown.status, 404, JSON.stringify(unknown.body));
   });
+
+  it('changes a pool\'s labels and taints on every node, keeping labels set elsewhere; new machines get them too', async () => {
+    await kubectl('label', 'node', 'ops-workers-0', 'team=payments');
+    const scheduling = async (): Promise<string[]> => (await kubectl('get', 'nodes', '-l', 'cx.dev/pool=workers', '-o',
+      'jsonpath={range .items[*]}{.metadata.name}:{.metadata.labels.tier}:{.metadata.labels.team}:{.spec.taints[*].key}{"\\n"}{end}')).stdout.trim().split('\n').sort();
+    await finish(await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { labels: { tier: 'web' }, taints: [{ key: 'dedicated', value: 'web', effect: 'NoSchedule' }] }));
+    assert.deepEqual(await scheduling(), ['ops-workers-0:web:payments:dedicated', 'ops-workers-2:web::dedicated']);
+    // New labels replace the pool's: tier changes, the taint comes off; the label set with kubectl stays.
+    const relabelled = await finish(await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { labels: { tier: 'api' }, taints: [] }));
+    assert.equal(relabelled.workflow, 'nodepool.update-scheduling');
+    assert.deepEqual(await scheduling(), ['ops-workers-0:api:payments:', 'ops-workers-2:api::']);
+    const pool = (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body.nodePools.find((p: { name: string }) => p.name === 'workers');
+    assert.deepEqual([pool.labels, pool.taints], [{ tier: 'api' }, []]);
+
+    const both = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { count: 3, labels: { tier: 'x' } });
+    assert.equal(both.status, 400, JSON.stringify(both.body));
+    const neither = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, {});
+    assert.equal(neither.status, 400, JSON.stringify(neither.body));
+    const controlPlane = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/control-plane`, { labels: { tier: 'x' } });
+    assert.equal(controlPlane.status, 404, JSON.stringify(controlPlane.body));
+
+    await finish(await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { count: 3 }));
+    assert.deepEqual(await scheduling(), ['ops-workers-0:api:payments:', 'ops-workers-2:api::', 'ops-workers-3:api::']);
+  });
 });

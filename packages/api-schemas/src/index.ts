@@ -72,7 +72,7 @@ const machineSizeProperties = {
 const LABEL_KEY = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
 const LABEL_VALUE = '^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$';
 
-const nodeSchedulingProperties = {
+export const nodeSchedulingProperties = {
   labels: {
     type: 'object', maxProperties: 64, propertyNames: { pattern: LABEL_KEY, maxLength: 316 }, additionalProperties: { type: 'string', pattern: LABEL_VALUE, maxLength: 63 },
     description: 'Labels every node of the pool carries',

@@ -25,6 +25,9 @@ export function workflowStepJobId(job: WorkflowStepJob): string {
 }
 
 
+/** A pool's labels and taints (as in MachineSpec). */
+export interface PoolScheduling { labels: Record<string, string>; taints: NonNullable<MachineSpec['taints']> }
+
 export type SddcOperation =
   | { op: 'ensure-machine'; provider: string; spec: MachineSpec }
   | { op: 'delete-machine'; provider: string; clusterId: string; machineId: string }
@@ -45,6 +48,8 @@ export type SddcOperation =
   | { op: 'configure-access'; provider: string; clusterId: string }
   /** Marks a node unschedulable (or schedulable again with `unschedulable: false`). */
   | { op: 'cordon-node'; provider: string; clusterId: string; nodeName: string; unschedulable: boolean }
+  /** Puts a pool's labels and taints on a node, taking off those the pool had before (`previous`) and no longer has. */
+  | { op: 'set-node-scheduling'; provider: string; clusterId: string; nodeName: string; scheduling: PoolScheduling; previous: PoolScheduling }
   /** One pass of a PDB-aware drain: evictions, then what is left and which budgets refused. */
   | { op: 'drain-node'; provider: string; clusterId: string; nodeName: string }
   /**

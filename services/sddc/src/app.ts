@@ -30,7 +30,7 @@ import { HealthMonitor, ShardLeases } from './health.js';
 import { PairWitnessDriver } from './pair-witness.js';
 import { ProviderDirectory, tenantNodeReader } from './providers.js';
 import { SmBootstrapClient } from './sm.js';
-import { configureAccess, cordon, drainOnce, markOutOfService, setTenantRequestTimeout } from './tenant.js';
+import { configureAccess, cordon, drainOnce, markOutOfService, setScheduling, setTenantRequestTimeout } from './tenant.js';
 import { machineUserData } from './user-data.js';
 
 export interface SddcApp {
@@ -190,6 +190,7 @@ async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation
       return { valid: true };
     case 'configure-access': return configureAccess(await sm.adminCredentials(operation.clusterId));
     case 'cordon-node': return cordon(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.unschedulable);
+    case 'set-node-scheduling': return setScheduling(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.scheduling, operation.previous);
     case 'drain-node': return drainOnce(await sm.adminCredentials(operation.clusterId), operation.nodeName);
     case 'mark-out-of-service': return markOutOfService(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.outOfService);
     case 'match-nodes': return matchNodes(await sm.adminCredentials(operation.clusterId), operation.selector);

@@ -3,9 +3,10 @@
  * certificate sm signs for it: the RBAC that gives each cx role its Kubernetes role, and cordon /
  * drain of nodes through the eviction API, which honours PodDisruptionBudgets.
  */
-import { CoreV1Api, KubeConfig, PolicyV1Api, RbacAuthorizationV1Api, type RequestContext, type V1ClusterRoleBinding, type V1Pod, type V1Taint } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, PolicyV1Api, RbacAuthorizationV1Api, type RequestContext, type V1ClusterRoleBinding, type V1Node, type V1Pod, type V1Taint } from '@kubernetes/client-node';
 import { ProviderError, ProviderUnavailableError } from '@cx/errors';
 import { takesWorkloads } from '@cx/k8s';
+import type { PoolScheduling } from '@cx/queue-contracts';
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
 import type { TenantAdminCredentials } from './sm.js';
 
@@ -93,6 +94,15 @@ export async function markOutOfService(credentials: TenantAdminCredentials, node
 
 /** Rewrites a node's taints (retrying on conflicts); false when the node does not exist. */
 async function updateTaints(api: CoreV1Api, nodeName: string, change: (taints: V1Taint[]) => V1Taint[]): Promise<boolean> {
+  return updateNode(api, nodeName, (node) => {
+    const before = node.spec?.taints ?? [];
+    const after = change(before);
+    if (JSON.stringify(after) !== JSON.stringify(before)) node.spec = { ...node.spec, taints: after };
+  });
+}
+
+/** Read, change, replace — again on a conflict, and not at all when nothing changed; false when the node does not exist. */
+async function updateNode(api: CoreV1Api, nodeName: string, change: (node: V1Node) => void): Promise<boolean> {
   return tenantCall(async () => {
     for (let attempt = 1; ; attempt++) {
       let node;
@@ -102,10 +112,9 @@ async function updateTaints(api: CoreV1Api, nodeName: string, change: (taints: V
         if ((error as { code?: number }).code === 404) return false;
         throw error;
       }
-      const before = node.spec?.taints ?? [];
-      const after = change(before);
-      if (JSON.stringify(before) === JSON.stringify(after)) return true;
-      node.spec = { ...node.spec, taints: after };
+      const before = JSON.stringify(node);
+      change(node);
+      if (JSON.stringify(node) === before) return true;
       try {
         await api.replaceNode({ name: nodeName, body: node });
         return true;
@@ -114,6 +123,25 @@ async function updateTaints(api: CoreV1Api, nodeName: string, change: (taints: V
       }
     }
   });
+}
+
+/**
+ * Gives a node its pool's labels and taints: those the pool had before and no longer has come off,
+ * the pool's are set; labels and taints from elsewhere (Kubernetes, users, cx's own) stay.
+ */
+export async function setScheduling(credentials: TenantAdminCredentials, nodeName: string, scheduling: PoolScheduling, previous: PoolScheduling): Promise<{ node: string; found: boolean }> {
+  const api = client(credentials).makeApiClient(CoreV1Api);
+  const same = (a: { key: string; effect: string }) => (b: { key: string; effect: string }): boolean => a.key === b.key && a.effect === b.effect;
+  const found = await updateNode(api, nodeName, (node) => {
+    const labels = { ...node.metadata?.labels };
+    for (const key of Object.keys(previous.labels)) if (!(key in scheduling.labels)) delete labels[key];
+    node.metadata = { ...node.metadata, labels: { ...labels, ...scheduling.labels } };
+    const before = node.spec?.taints ?? [];
+    const kept = before.filter((t) => !previous.taints.some(same(t)) && !scheduling.taints.some(same(t)));
+    const taints = [...kept, ...scheduling.taints.map((t) => ({ key: t.key, effect: t.effect, ...(t.value !== undefined ? { value: t.value } : {}) }))];
+    if (JSON.stringify(taints) !== JSON.stringify(before)) node.spec = { ...node.spec, taints };
+  });
+  return { node: nodeName, found };
 }
 
 /**

@@ -1,7 +1,7 @@
 /** sm's internal HTTP API, used by wfm (and later sddc). Every route needs the service token. */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { HEALTH_STATES, auditQuerySchema, clusterCreateRequestSchema, type AuditQuery, type ClusterCreateRequest, type ClusterHealthStatus, type NodePoolRequest } from '@cx/api-schemas';
+import { HEALTH_STATES, auditQuerySchema, clusterCreateRequestSchema, type AuditQuery, type ClusterCreateRequest, type ClusterHealthStatus, type NodePoolRequest, type NodeScheduling } from '@cx/api-schemas';
 import { AuthenticationError, InputError, NotFoundError } from '@cx/errors';
 import { identityRoutes, type IdentityRouteDeps } from './identity-routes.js';
 import {
@@ -184,6 +184,13 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     schema: { body: { type: 'object', required: ['count', 'start'], properties: { count: { type: 'integer', minimum: 0 }, start: startSchema } } },
   }, async (request, reply) => {
     const accepted = await store.scalePool(request.params.id, request.params.pool, request.body.count, request.body.start);
+    if (accepted.replayed) void reply.header('idempotent-replayed', 'true');
+    return reply.code(accepted.status).send(accepted.body);
+  });
+  app.post<{ Params: { id: string; pool: string }; Body: { scheduling: Required<NodeScheduling>; start: StartRequest } }>('/clusters/:id/pools/:pool/scheduling', {
+    schema: { body: { type: 'object', required: ['scheduling', 'start'], properties: { scheduling: { type: 'object', required: ['labels', 'taints'] }, start: startSchema } } },
+  }, async (request, reply) => {
+    const accepted = await store.updatePoolScheduling(request.params.id, request.params.pool, request.body.scheduling, request.body.start);
     if (accepted.replayed) void reply.header('idempotent-replayed', 'true');
     return reply.code(accepted.status).send(accepted.body);
   });

@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
-import type { AuditQuery, Cluster, ClusterCreateRequest, ClusterHealthStatus, ClusterStatus, Node, NodePoolRequest, Page } from '@cx/api-schemas';
+import type { AuditQuery, Cluster, ClusterCreateRequest, ClusterHealthStatus, ClusterStatus, Node, NodePoolRequest, NodeScheduling, Page } from '@cx/api-schemas';
 import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
 import type { ScaleLimits } from '@cx/config';
 import { nowIso } from '@cx/service-kit';
@@ -283,6 +283,27 @@ export class StateStore {
       spec.nodePools = [...spec.nodePools, pool];
       await trx('clusters').where({ id: clusterId }).update({ spec: JSON.stringify(spec) });
       await this.insertRun(trx, runId, clusterId, { ...start, workflow: { ...start.workflow, input: { ...start.workflow.input, pool: pool.name, from: 0, to: pool.count } } }, now);
+      return { cluster: toCluster(await this.clusterRow(trx, clusterId)), workflow: { id: runId, status: 'Pending' } };
+    });
+  }
+
+  /**
+   * Records a worker pool's new labels and taints and starts the workflow that puts them on its
+   * nodes, in one transaction; the run's input keeps what the pool had (`previous`), which its nodes lose.
+   */
+  async updatePoolScheduling(clusterId: string, poolName: string, scheduling: Required<NodeScheduling>, start: StartRequest): Promise<Accepted> {
+    return this.idempotent(start, async (trx) => {
+      const cluster = await this.clusterRow(trx, clusterId);
+      const spec = JSON.parse(cluster.spec) as ClusterCreateRequest;
+      const pool = spec.nodePools.find((p) => p.name === poolName);
+      if (!pool) throw new NotFoundError(`cluster ${cluster.name} has no worker pool ${poolName}${poolName === 'control-plane' ? ' (the control plane\'s labels and taints are not a pool\'s)' : ''}`);
+      const now = nowIso();
+      const runId = uuidv7();
+      await this.lockCluster(trx, cluster, runId, start.workflow.clusterStatus, now);
+      const previous = { labels: pool.labels ?? {}, taints: pool.taints ?? [] };
+      spec.nodePools = spec.nodePools.map((p) => (p.name === poolName ? { ...p, ...scheduling } : p));
+      await trx('clusters').where({ id: clusterId }).update({ spec: JSON.stringify(spec) });
+      await this.insertRun(trx, runId, clusterId, { ...start, workflow: { ...start.workflow, input: { ...start.workflow.input, pool: poolName, scheduling, previous } } }, now);
       return { cluster: toCluster(await this.clusterRow(trx, clusterId)), workflow: { id: runId, status: 'Pending' } };
     });
   }

@@ -19,7 +19,7 @@ import { deleteClusterWorkflow } from './workflows/cluster-delete.js';
 import { scalePoolWorkflow } from './workflows/cluster-scale.js';
 import { upgradeClusterWorkflow } from './workflows/cluster-upgrade.js';
 import { osUpgradeClusterWorkflow, rollbackOsUpgradeWorkflow } from './workflows/cluster-os-upgrade.js';
-import { cordonNodeWorkflow, drainNodeWorkflow, uncordonNodeWorkflow } from './workflows/node.js';
+import { cordonNodeWorkflow, drainNodeWorkflow, uncordonNodeWorkflow, updatePoolSchedulingWorkflow } from './workflows/node.js';
 import { rotateCaWorkflow, rotateCertificatesWorkflow } from './workflows/cluster-rotate-ca.js';
 import { applyHaConfigWorkflow, removeHaConfigWorkflow } from './workflows/ha-config.js';
 import { remediateNodeWorkflow } from './workflows/node-remediate.js';
@@ -71,6 +71,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   engine.register(cordonNodeWorkflow);
   engine.register(uncordonNodeWorkflow);
   engine.register(drainNodeWorkflow);
+  engine.register(updatePoolSchedulingWorkflow);
   engine.register(rotateCaWorkflow);
   engine.register(rotateCertificatesWorkflow);
   engine.register(applyHaConfigWorkflow);

@@ -2,8 +2,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   clusterAcceptedSchema, clusterCreateBodySchema, clusterSchema, idParamsSchema, listQuerySchema, listSchema,
-  MAX_POOL_COUNT, nodeSchema, problemSchema, providerSchema, workflowSchema,
-  KUBERNETES_VERSION, type AccessObject, type Cluster, type ClusterCreateBody, type ClusterCreateRequest, type ProviderInfo,
+  MAX_POOL_COUNT, nodeSchedulingProperties, nodeSchema, problemSchema, providerSchema, workflowSchema,
+  KUBERNETES_VERSION, type AccessObject, type Cluster, type ClusterCreateBody, type ClusterCreateRequest, type NodeScheduling, type ProviderInfo,
 } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
 import type { EgressPolicy } from '@cx/k8s';
@@ -27,6 +27,7 @@ import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-sta
 import { CREATE_CLUSTER } from './workflows/cluster-create.js';
 import { DELETE_CLUSTER } from './workflows/cluster-delete.js';
 import { SCALE_POOL } from './workflows/cluster-scale.js';
+import { UPDATE_POOL_SCHEDULING } from './workflows/node.js';
 import { UPGRADE_CLUSTER } from './workflows/cluster-upgrade.js';
 import { CERTIFICATE_ROTATING_PROVIDERS, ROTATE_CA, ROTATE_CERTIFICATES } from './workflows/cluster-rotate-ca.js';
 
@@ -125,15 +126,17 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     return acceptWorkflow(reply, engine, accepted);
   });
 
-  app.patch<{ Params: { id: string; pool: string }; Body: { count: number; remove?: string[]; drainTimeoutSeconds?: number } }>('/clusters/:id/nodepools/:pool', {
+  app.patch<{ Params: { id: string; pool: string }; Body: { count?: number; remove?: string[]; drainTimeoutSeconds?: number } & NodeScheduling }>('/clusters/:id/nodepools/:pool', {
     config: { access: onParam('operator', 'cluster') },
     schema: {
-      tags: ['clusters'], summary: 'Scale a node pool (`control-plane` for the control plane); runs the scale workflow', headers: idempotencyHeaders,
+      tags: ['clusters'], summary: 'Scale a node pool (`control-plane` for the control plane; runs cluster.scale), or change a worker pool\'s labels and taints on every node (runs nodepool.update-scheduling)', headers: idempotencyHeaders,
+      description: 'Give count (with remove and drainTimeoutSeconds), or labels and/or taints: one change per call (400 otherwise). New labels and taints replace the pool\'s: what the pool had and no longer has comes off its nodes; labels and taints from elsewhere stay.',
       params: { type: 'object', required: ['id', 'pool'], additionalProperties: false, properties: { id: idParamsSchema.properties.id, pool: { type: 'string', minLength: 1, maxLength: 63 } } },
       body: {
-        type: 'object', additionalProperties: false, required: ['count'],
+        type: 'object', additionalProperties: false,
         properties: {
           count: { type: 'integer', minimum: 0, maximum: MAX_POOL_COUNT },
+          ...nodeSchedulingProperties,
           remove: { type: 'array', maxItems: MAX_POOL_COUNT, uniqueItems: true, items: { type: 'string', maxLength: 128 }, description: 'When scaling down: the machines to remove (default: the newest)' },
           drainTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 86400, description: 'How long draining a removed node may be blocked (by PodDisruptionBudgets) before the workflow fails; default 300' },
         },
@@ -141,8 +144,22 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
       response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } },
     },
   }, async (request, reply) => {
+    const { count, labels, taints } = request.body;
+    if (labels !== undefined || taints !== undefined) {
+      if (count !== undefined || request.body.remove !== undefined) {
+        throw new InputError('scale a pool and change its labels or taints in two calls', [{ field: 'body.count', message: 'cannot be combined with labels or taints' }]);
+      }
+      const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+      if (!cluster.apiEndpoint) throw new InputError(`cluster ${cluster.name} has no Kubernetes API (provider ${cluster.provider}): there are no nodes to label`, [{ field: 'params.id', message: 'has no Kubernetes API' }]);
+      const pool = cluster.nodePools.find((p) => p.name === request.params.pool);
+      const scheduling = { labels: labels ?? pool?.labels ?? {}, taints: taints ?? pool?.taints ?? [] };
+      deps.assertQueueUp();
+      const accepted = await sm.updatePoolScheduling(request.params.id, request.params.pool, scheduling, startRequest(request, engine.definition(UPDATE_POOL_SCHEDULING), 'Updating', {}));
+      return acceptWorkflow(reply, engine, accepted);
+    }
+    if (count === undefined) throw new InputError('give count to scale the pool, or labels and/or taints to change them', [{ field: 'body.count', message: 'is required without labels or taints' }]);
     deps.assertQueueUp();
-    const accepted = await sm.scalePool(request.params.id, request.params.pool, request.body.count,
+    const accepted = await sm.scalePool(request.params.id, request.params.pool, count,
       startRequest(request, engine.definition(SCALE_POOL), 'Updating', {
         ...(request.body.remove ? { remove: request.body.remove } : {}), ...(request.body.drainTimeoutSeconds ? { drainTimeoutSeconds: request.body.drainTimeoutSeconds } : {}),
       }));

@@ -3,7 +3,7 @@
  * be reached becomes a retryable CX_DEPENDENCY_UNAVAILABLE naming the setting to check.
  */
 import { Agent, request as httpRequest } from 'undici';
-import type { AccessObject, AccessRequirement, Cluster, ClusterCreateRequest, Credential, HaConfig, HaConfigCreateRequest, LoginRequest, LoginResponse, NodePoolRequest, Principal, ResourceGroup, Role } from '@cx/api-schemas';
+import type { AccessObject, AccessRequirement, Cluster, ClusterCreateRequest, Credential, HaConfig, HaConfigCreateRequest, LoginRequest, LoginResponse, NodePoolRequest, NodeScheduling, Principal, ResourceGroup, Role } from '@cx/api-schemas';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
 
 export type ClusterStatus = Cluster['status'];
@@ -162,6 +162,9 @@ export class SmClient {
   }
   async scalePool(clusterId: string, pool: string, count: number, start: StartRequest): Promise<Accepted> {
     return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/pools/${encodeURIComponent(pool)}/scale`, { count, start }));
+  }
+  async updatePoolScheduling(clusterId: string, pool: string, scheduling: Required<NodeScheduling>, start: StartRequest): Promise<Accepted> {
+    return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/pools/${encodeURIComponent(pool)}/scheduling`, { scheduling, start }));
   }
   async addPool(clusterId: string, pool: NodePoolRequest, start: StartRequest): Promise<Accepted> {
     return this.changing(this.callAccepted('POST', `/clusters/${encodeURIComponent(clusterId)}/pools`, { pool, start }));

@@ -2,9 +2,11 @@
  * Workflows on one node of a cluster (the tenant's Kubernetes API, the kubectl way): cordon,
  * uncordon, and drain (cordon, then evict its pods through the eviction API, which honours
  * PodDisruptionBudgets; DaemonSet and static pods stay). A drained node stays cordoned until it is
- * uncordoned. Deleting a node is a scale-down of its pool that names it (cluster.scale).
+ * uncordoned. Deleting a node is a scale-down of its pool that names it (cluster.scale). And the
+ * labels and taints of a whole pool's nodes.
  */
 import { CxError } from '@cx/errors';
+import type { PoolScheduling } from '@cx/queue-contracts';
 import { done, wait, type StepContext, type StepResult, type WorkflowDefinition } from '../engine.js';
 import type { Machine } from '../sm-client.js';
 import { createStep } from './cluster-create.js';
@@ -53,6 +55,33 @@ export const drainNodeWorkflow: WorkflowDefinition = {
         const machine = machineOf(ctx);
         const draining = await cordonAndDrain(ctx, [machine], (ctx.run.input as unknown as NodeInput).drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
         return draining ?? done({ node: machine.name, drained: true });
+      },
+    },
+    markReady,
+  ],
+};
+
+export const UPDATE_POOL_SCHEDULING = 'nodepool.update-scheduling';
+
+/** The run's input: the pool, its new labels and taints, and those it had (its nodes lose what is no longer there). */
+export interface PoolSchedulingInput { pool: string; scheduling: PoolScheduling; previous: PoolScheduling }
+
+/**
+ * Puts a pool's new labels and taints on each of its nodes (sm has recorded them, so machines
+ * created from now on get them too). Taints that repel pods (NoExecute) evict them as Kubernetes does.
+ */
+export const updatePoolSchedulingWorkflow: WorkflowDefinition = {
+  name: UPDATE_POOL_SCHEDULING, version: 1,
+  steps: [
+    {
+      name: 'apply-scheduling',
+      async run(ctx) {
+        const { pool, scheduling, previous } = ctx.run.input as unknown as PoolSchedulingInput;
+        const members = ctx.machines.filter((m) => m.pool === pool);
+        const fan = await perMachine(ctx, members, (m) => ({ op: 'set-node-scheduling', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, nodeName: m.name, scheduling, previous }));
+        if (fan.failed.length > 0) throw fan.failed[0]!.error;
+        if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${members.length} nodes of pool ${pool} updated`);
+        return done({ nodes: members.map((m) => m.name) });
       },
     },
     markReady,
