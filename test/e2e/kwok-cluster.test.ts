@@ -13,6 +13,7 @@ import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Api, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+import { workersDeployment } from '../support/kwok.js';
 
 const run = promisify(execFile);
 
@@ -180,20 +181,7 @@ describe('a cluster on the kwok runtime', () => {
     assert.ok(target, 'the Kubernetes peers hold two consecutive minor versions');
     // Pods on the workers, which the upgrade must evict (drain) before it moves their node.
     const before = await kubeconfigOf(admin);
-    const manifest = join(work, 'tick.json');
-    writeFileSync(manifest, JSON.stringify({
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'tick', namespace: 'default' },
-      spec: {
-        replicas: 2, selector: { matchLabels: { app: 'tick' } },
-        template: {
-          metadata: { labels: { app: 'tick' } },
-          spec: {
-            containers: [{ name: 'tick', image: 'registry.example/tick:1' }], tolerations: [{ operator: 'Exists' }],
-            affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' }] }] } } },
-          },
-        },
-      },
-    }));
+    const manifest = workersDeployment(work, 'tick', 2);
     await kubectlAs(before, 'apply', '-f', manifest);
     await kubectlAs(before, 'rollout', 'status', 'deployment/tick', '--timeout=60s');
     type PodList = { items: Array<{ metadata: { uid: string }; spec: { nodeName: string } }> };

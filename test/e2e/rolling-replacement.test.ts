@@ -11,12 +11,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Api, stopKwokControlPlanes, tempDir, until, type CxProcess } from '../support/cx.js';
-import { createCluster, kubernetesPeer, startKwokCx } from '../support/kwok.js';
+import { createCluster, kubernetesPeer, startKwokCx, workersDeployment } from '../support/kwok.js';
 
 const run = promisify(execFile);
 
@@ -60,20 +58,7 @@ describe('rolling replacement of workers on kwok: version upgrade with maxSurge,
 
   it('replaces each worker by a Ready one at the new version before draining and deleting it, through a kill -9 of cx', async () => {
     // Pods on the workers, which must be evicted from the old machines.
-    const manifest = join(work, 'tick.json');
-    writeFileSync(manifest, JSON.stringify({
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'tick', namespace: 'default' },
-      spec: {
-        replicas: 2, selector: { matchLabels: { app: 'tick' } },
-        template: {
-          metadata: { labels: { app: 'tick' } },
-          spec: {
-            containers: [{ name: 'tick', image: 'registry.example/tick:1' }], tolerations: [{ operator: 'Exists' }],
-            affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' }] }] } } },
-          },
-        },
-      },
-    }));
+    const manifest = workersDeployment(work, 'tick', 2);
     await kubectl('apply', '-f', manifest);
     await kubectl('rollout', 'status', 'deployment/tick', '--timeout=60s');
     const podUids = async (): Promise<string[]> => (JSON.parse((await kubectl('get', 'pods', '-l', 'app=tick', '-o', 'json')).stdout) as { items: Array<{ metadata: { uid: string } }> }).items.map((p) => p.metadata.uid);
@@ -84,7 +69,8 @@ describe('rolling replacement of workers on kwok: version upgrade with maxSurge,
     const workflowId = started.body.workflow.id as string;
     const stepOf = async (): Promise<{ status: string; step?: string }> => {
       const body = (await admin.call('GET', `/api/v1/workflows/${workflowId}`)).body;
-      return { status: body.status, step: body.steps.find((s: { status: string }) => s.status === 'Running')?.name };
+      // The step the run is at (between two polls of a waiting step, no step is Running).
+      return { status: body.status, step: body.steps[body.currentStep]?.name };
     };
     // What the tenant API shows while workers are replaced: the fewest schedulable Ready workers, and the most workers.
     let fewestServing = Infinity;

@@ -40,3 +40,25 @@ export async function createCluster(api: Api, work: string, body: Record<string,
   writeFileSync(kubeconfig, (await api.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`)).body as string, { mode: 0o600 });
   return { clusterId, kubeconfig };
 }
+
+/**
+ * Writes into `work` a Deployment of `replicas` pods that tolerate every taint but stay off the
+ * control plane (pods a drain must move off workers), and answers the file's path for `kubectl apply -f`.
+ */
+export function workersDeployment(work: string, name: string, replicas: number): string {
+  const file = join(work, `${name}.json`);
+  writeFileSync(file, JSON.stringify({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'default' },
+    spec: {
+      replicas, selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [{ name, image: `registry.example/${name}:1` }], tolerations: [{ operator: 'Exists' }],
+          affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' }] }] } } },
+        },
+      },
+    },
+  }));
+  return file;
+}
