@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { build, ensureDependencies, root } from '../scripts/lib.mjs';
-import { PASSWORD, freePort, startCx } from './lib.mjs';
+import { PASSWORD, freePort, listAll, pool, startCx } from './lib.mjs';
 
 const { values } = parseArgs({ options: {
   clusters: { type: 'string', default: '1000' }, nodes: { type: 'string', default: '10' }, seconds: { type: 'string', default: '120' },
@@ -48,22 +48,6 @@ async function call(cx, method, path, body) {
   const response = await fetch(`${cx.base}${path}`, { method, headers: { ...(cx.token ? { authorization: `Bearer ${cx.token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function pool(items, width, work) {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => { while (next < items.length) await work(items[next++]); }));
-}
-
-async function listAll(cx) {
-  const all = [];
-  let cursor = null;
-  do {
-    const page = (await call(cx, 'GET', `/api/v1/clusters?limit=500${cursor ? `&cursor=${cursor}` : ''}`)).body;
-    all.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return all;
 }
 
 /** cx all-in-one on `dataDir`, logged in, with its sddc metrics port and its redis-server's pid. */

@@ -43,3 +43,23 @@ export async function startCx({ env = {}, dataDir = mkdtempSync(join(tmpdir(), '
     },
   };
 }
+
+/** Runs `work` over `items`, `width` at a time. */
+export async function pool(items, width, work) {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => { while (next < items.length) await work(items[next++]); }));
+}
+
+/** Every cluster of `cx` (logged in: `cx.token`), page after page. */
+export async function listAll(cx) {
+  const all = [];
+  let cursor = null;
+  do {
+    const response = await fetch(`${cx.base}/api/v1/clusters?limit=500${cursor ? `&cursor=${cursor}` : ''}`, { headers: { authorization: `Bearer ${cx.token}` } });
+    if (response.status !== 200) throw new Error(`GET /api/v1/clusters answered ${response.status}: ${await response.text()}`);
+    const page = await response.json();
+    all.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return all;
+}

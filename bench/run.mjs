@@ -16,7 +16,7 @@ import autocannon from 'autocannon';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { build, ensureDependencies, root } from '../scripts/lib.mjs';
-import { PASSWORD, freePort, startCx } from './lib.mjs';
+import { PASSWORD, freePort, listAll, pool, startCx } from './lib.mjs';
 
 const { values } = parseArgs({ options: { clusters: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '10' }, 'raw-jobs': { type: 'string', default: '20000' } } });
 const CLUSTERS = Number(values.clusters);
@@ -57,22 +57,6 @@ async function startBenchCx() {
   const cx = await startCx({ env: { CX_SIM_LATENCY_MS: '0', ...benchEnv, CX_REDIS_URL: redisUrl, CX_REDIS_PREFIX: `cxbench${randomBytes(3).toString('hex')}` } });
   const { token } = await (await fetch(`${cx.base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) })).json();
   return { ...cx, token };
-}
-
-async function pool(items, width, work) {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => { while (next < items.length) await work(items[next++]); }));
-}
-
-async function listAll(cx) {
-  const all = [];
-  let cursor = null;
-  do {
-    const page = await (await fetch(`${cx.base}/api/v1/clusters?limit=500${cursor ? `&cursor=${cursor}` : ''}`, { headers: { authorization: `Bearer ${cx.token}` } })).json();
-    all.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return all;
 }
 
 async function workflowPhase(cx, label, start, settled) {

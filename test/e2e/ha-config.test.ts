@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { Api, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+import { Api, startCx, stopKwokControlPlanes, tempDir, until, type CxProcess } from '../support/cx.js';
 
 const run = promisify(execFile);
 
@@ -33,20 +33,6 @@ describe('IP pools and ha-configs', () => {
   let kubeconfig = '';
 
   const k = async (...args: string[]): Promise<string> => (await run(kubectl, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' })).stdout;
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        const value = await probe();
-        if (value !== undefined) return value;
-      } catch (error) {
-        last = error;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-      await sleep(250);
-    }
-  }
   /** The nodes an ha-config's ConfigMap holds a keepalived.conf for, once they are `expected`. */
   const configMapNodes = (name: string, expected: string[]): Promise<string[]> => until(`ConfigMap cx-ha-${name} for ${expected.join(', ')}`, async () => {
     const keys = Object.keys((await configMap(name)) ?? {}).sort();
