@@ -11,12 +11,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { Api, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+import { Api, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+import { kubernetesPeer, startKwokCx } from '../support/kwok.js';
 
 const run = promisify(execFile);
 
 describe('cluster templates: presets and addons for new clusters', () => {
-  const raw = process.env['CX_TEST_KUBERNETES'];
   const work = tempDir('templates-e2e');
   let cx: CxProcess;
   let admin: Api;
@@ -29,12 +29,10 @@ describe('cluster templates: presets and addons for new clusters', () => {
   const clusterNames = async (): Promise<string[]> => ((await admin.call('GET', '/api/v1/clusters')).body.items as any[]).map((c) => c.name).sort();
 
   before(async () => {
-    assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test` (test/peers/kubernetes.sh)');
-    kubectl = (JSON.parse(raw) as { kubectl?: string }).kubectl ?? 'kubectl';
-    version = Object.keys((JSON.parse(raw) as { kubeApiserver: Record<string, string> }).kubeApiserver).sort().at(-1)!;
-    const binariesFile = join(work, 'binaries.json');
-    writeFileSync(binariesFile, raw);
-    cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile } });
+    const peer = kubernetesPeer();
+    kubectl = peer.kubectl;
+    version = peer.versions.at(-1)!;
+    cx = await startKwokCx(peer, work);
     admin = await Api.login(cx.base);
     assert.equal((await admin.call('POST', '/api/v1/resource-groups', { name: 'team' })).status, 201);
     assert.equal((await admin.call('POST', '/api/v1/users', { username: 'tpl-user', password: 'tpl-user-pw-1' })).status, 201);

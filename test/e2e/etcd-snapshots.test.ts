@@ -12,12 +12,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { Api, startCx, stopKwokControlPlanes, tempDir, until, type CxProcess } from '../support/cx.js';
+import { Api, stopKwokControlPlanes, tempDir, until, type CxProcess } from '../support/cx.js';
+import { kubernetesPeer, startKwokCx } from '../support/kwok.js';
 
 const run = promisify(execFile);
 
 describe('etcd snapshots: take, list, restore, delete', () => {
-  const raw = process.env['CX_TEST_KUBERNETES'];
   const work = tempDir('etcd-e2e');
   let cx: CxProcess;
   let admin: Api;
@@ -43,15 +43,12 @@ describe('etcd snapshots: take, list, restore, delete', () => {
   }
 
   before(async () => {
-    assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test` (test/peers/kubernetes.sh)');
-    const manifest = JSON.parse(raw) as { kubectl?: string; etcdutl?: string; kubeApiserver: Record<string, string> };
-    assert.ok(manifest.etcdutl, 'the Kubernetes peers manifest has no etcdutl: rebuild it with `npm run peers -- kubernetes`');
-    kubectl = manifest.kubectl ?? 'kubectl';
-    const binariesFile = join(work, 'binaries.json');
-    writeFileSync(binariesFile, raw);
-    cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile } });
+    const peer = kubernetesPeer();
+    assert.ok((JSON.parse(peer.raw) as { etcdutl?: string }).etcdutl, 'the Kubernetes peers manifest has no etcdutl: rebuild it with `npm run peers -- kubernetes`');
+    kubectl = peer.kubectl;
+    cx = await startKwokCx(peer, work);
     admin = await Api.login(cx.base);
-    const version = Object.keys(manifest.kubeApiserver).sort().at(-1)!;
+    const version = peer.versions.at(-1)!;
     const created = await Promise.all([
       admin.call('POST', '/api/v1/clusters', { name: 'rewind', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 2 }] }),
       admin.call('POST', '/api/v1/clusters', { name: 'bystander', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [] }),
