@@ -13,31 +13,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
-import { createClusterPki, issueCertificate } from '@cx/k8s';
+import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { createClusterPki } from '@cx/k8s';
 import type { ClusterBootstrap, MachineSpec } from '@cx/sddc-contract';
 import { KwokProvider, type KwokBinaries } from './index.js';
+import { adminKubeConfig, until } from './test-tenant.js';
 
 const raw = process.env['CX_TEST_KUBERNETES'];
 assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)');
 const binaries = JSON.parse(raw) as KwokBinaries;
 const OUT_OF_SERVICE = { key: 'node.kubernetes.io/out-of-service', value: 'nodeshutdown', effect: 'NoExecute' } as const;
 
-/** Polls `probe` every 250 ms until it answers something other than undefined; fails after `timeoutMs`. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await sleep(250);
-  }
-}
 
 describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () => {
   const clusterId = `ctl-${randomUUID().slice(0, 8)}`;
@@ -82,14 +68,7 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
     bootstrap = { clusterName: clusterId, kubernetesVersion: versions[0]!, pki, trustedCaPems: [pki.ca.certPem] };
     const controlPlane = await provider.ensureMachine(spec(`${clusterId}-cp-0`, 'control-plane'), context);
     await Promise.all(workers.map((name) => provider.ensureMachine(spec(name, 'worker'), context)));
-    // An administrator of the tenant, with a certificate of the cluster's CA (as cx hands out).
-    const admin = await issueCertificate(pki.ca, { commonName: 'test-admin', organizations: ['system:masters'], usage: 'client', validitySeconds: 3600 });
-    const config = new KubeConfig();
-    config.loadFromOptions({
-      clusters: [{ name: clusterId, server: controlPlane.apiEndpoint!, caData: Buffer.from(pki.ca.certPem).toString('base64'), skipTLSVerify: false }],
-      users: [{ name: 'admin', certData: Buffer.from(admin.certPem).toString('base64'), keyData: Buffer.from(admin.keyPem).toString('base64') }],
-      contexts: [{ name: clusterId, cluster: clusterId, user: 'admin' }], currentContext: clusterId,
-    });
+    const config = await adminKubeConfig(pki, clusterId, controlPlane.apiEndpoint!);
     core = config.makeApiClient(CoreV1Api);
     apps = config.makeApiClient(AppsV1Api);
     await until('every node Ready', async () => ((await provider.listNodes(clusterId)).every((n) => n.status === 'Ready') ? true : undefined), 60_000);

@@ -11,26 +11,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { createClusterPki, issueCertificate } from '@cx/k8s';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { createClusterPki } from '@cx/k8s';
 import type { ClusterBootstrap, MachineSpec } from '@cx/sddc-contract';
 import { KwokProvider, type KwokBinaries } from './index.js';
+import { adminKubeConfig, until } from './test-tenant.js';
 
 const raw = process.env['CX_TEST_KUBERNETES'];
 assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)');
 const binaries = JSON.parse(raw) as KwokBinaries;
 assert.ok(binaries.etcdutl, 'the Kubernetes peers manifest has no etcdutl: rebuild it with `npm run peers -- kubernetes`');
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 describe('etcd snapshots of the kwok runtime', () => {
   const clusterId = `etcd-${randomUUID().slice(0, 8)}`;
@@ -54,13 +45,7 @@ describe('etcd snapshots of the kwok runtime', () => {
     bootstrap = { clusterName: clusterId, kubernetesVersion: provider.kubernetesVersions[0]!, pki, trustedCaPems: [pki.ca.certPem] };
     const controlPlane = await provider.ensureMachine(spec(`${clusterId}-cp-0`, 'control-plane'), context);
     await provider.ensureMachine(spec(`${clusterId}-w-0`, 'worker'), context);
-    const admin = await issueCertificate(pki.ca, { commonName: 'test-admin', organizations: ['system:masters'], usage: 'client', validitySeconds: 3600 });
-    const config = new KubeConfig();
-    config.loadFromOptions({
-      clusters: [{ name: clusterId, server: controlPlane.apiEndpoint!, caData: Buffer.from(pki.ca.certPem).toString('base64'), skipTLSVerify: false }],
-      users: [{ name: 'admin', certData: Buffer.from(admin.certPem).toString('base64'), keyData: Buffer.from(admin.keyPem).toString('base64') }],
-      contexts: [{ name: clusterId, cluster: clusterId, user: 'admin' }], currentContext: clusterId,
-    });
+    const config = await adminKubeConfig(pki, clusterId, controlPlane.apiEndpoint!);
     core = config.makeApiClient(CoreV1Api);
   });
 
