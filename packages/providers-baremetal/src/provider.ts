@@ -4,12 +4,12 @@
  * the PXE service's job; cx boots the host into it once and powers it on.
  */
 import { NotFoundError } from '@cx/errors';
-import { pollUntil, reasonOf } from '@cx/provider-kit';
+import { reasonOf } from '@cx/provider-kit';
 import {
   CONTRACT_VERSION, type EnsureContext, type MachineSpec, type MachineStatus, type PowerAction, type PowerState, type Provider, type ProviderCapabilities,
 } from '@cx/sddc-contract';
 import { connectBmc } from './bmc.js';
-import { DEFAULT_POWER_TIMEOUT_MS } from './power.js';
+import { DEFAULT_POWER_TIMEOUT_MS, confirmPowerOn } from './power.js';
 import type { BareMetalHost, Bmc, HostInventory } from './types.js';
 
 export interface BareMetalProviderOptions {
@@ -54,8 +54,9 @@ export class BareMetalProvider implements Provider {
       if (state === 'off' && !this.started.has(key)) {
         await this.bootOnce(bmc, this.options.installerImageUrl);
         await bmc.power('on');
+        await confirmPowerOn(() => bmc.powerState(), `host ${host.name} powering on to provision ${spec.name}`, this.powerTimeoutMs());
         this.started.add(key);
-        state = await bmc.powerState();
+        state = 'on';
       } else {
         this.started.add(key);
       }
@@ -83,9 +84,7 @@ export class BareMetalProvider implements Provider {
         await bmc.power('on');
         // The host is free again once it reads off: it must first be seen on, or a BMC that applies
         // the power-on late would hand it back before it was wiped.
-        await pollUntil(() => bmc.powerState(), (state) => state === 'on', {
-          timeoutMs: this.options.powerTimeoutMs ?? DEFAULT_POWER_TIMEOUT_MS, what: `host ${host.name} powering on into its cleaning image`, reason: 'PowerOnNotConfirmed',
-        });
+        await confirmPowerOn(() => bmc.powerState(), `host ${host.name} powering on into its cleaning image`, this.powerTimeoutMs());
       }
       await this.inventory.release(clusterId, machineId, wipe);
       this.started.delete(machineKey(clusterId, machineId));
@@ -166,10 +165,15 @@ export class BareMetalProvider implements Provider {
     const key = JSON.stringify([host.id, host.bmc]);
     let bmc = this.bmcs.get(key);
     if (!bmc) {
-      bmc = connectBmc(host.bmc, { powerTimeoutMs: this.options.powerTimeoutMs ?? DEFAULT_POWER_TIMEOUT_MS, ...(this.options.bmcTimeoutMs ? { timeoutMs: this.options.bmcTimeoutMs } : {}) });
+      bmc = connectBmc(host.bmc, { powerTimeoutMs: this.powerTimeoutMs(), ...(this.options.bmcTimeoutMs ? { timeoutMs: this.options.bmcTimeoutMs } : {}) });
       this.bmcs.set(key, bmc);
     }
     return bmc;
+  }
+
+  /** How long a power change may take to be read back. */
+  private powerTimeoutMs(): number {
+    return this.options.powerTimeoutMs ?? DEFAULT_POWER_TIMEOUT_MS;
   }
 
   private serial<T>(clusterId: string, machineId: string, operation: () => Promise<T>): Promise<T> {
