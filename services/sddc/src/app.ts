@@ -20,18 +20,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { EgressPolicy } from '@cx/k8s';
-import { addonStatus, applyAddon, removeAddon } from './addons.js';
+import { addonStatus, applyAddon, removeAddon } from './operations/addons.js';
 import { connectRedis } from './redis.js';
-import { dashboardToken } from './dashboard.js';
-import { restoreEtcdSnapshot, takeEtcdSnapshot } from './etcd.js';
-import { applyHaConfig, matchNodes, removeHaConfig } from './ha.js';
-import { HaConfigSync } from './ha-sync.js';
-import { HealthMonitor, ShardLeases } from './health.js';
-import { PairWitnessDriver } from './pair-witness.js';
-import { ProviderDirectory, tenantNodeReader } from './providers.js';
+import { dashboardToken } from './operations/dashboard.js';
+import { restoreEtcdSnapshot, takeEtcdSnapshot } from './operations/etcd.js';
+import { applyHaConfig, matchNodes, removeHaConfig } from './operations/ha-config.js';
+import { HaConfigSync } from './watchers/ha-sync.js';
+import { HealthMonitor, ShardLeases } from './watchers/health-monitor.js';
+import { PairWitnessDriver } from './watchers/pair-witness.js';
+import { ProviderDirectory, tenantNodeReader } from './providers/provider-directory.js';
 import { SmBootstrapClient } from './sm.js';
-import { configureAccess, cordon, drainOnce, markOutOfService, setScheduling, setTenantRequestTimeout } from './tenant.js';
-import { machineUserData } from './user-data.js';
+import { configureAccess, cordon, drainOnce, markOutOfService, setScheduling, setTenantRequestTimeout } from './operations/nodes.js';
+import { machineUserData } from './operations/user-data.js';
 
 export interface SddcApp {
   app: FastifyInstance;

@@ -11,8 +11,8 @@ import { expand, parseRanges } from '@cx/ipam';
 import { renderKeepalivedConfig, vipOrder, type VipNode } from '@cx/k8s';
 import type { HaConfigPayload } from '@cx/queue-contracts';
 import { refused } from '@cx/provider-kit';
-import type { TenantAdminCredentials } from './sm.js';
-import { client, tenantCall } from './tenant.js';
+import type { TenantAdminCredentials } from '../sm.js';
+import { client, tenantCall } from './nodes.js';
 
 const NAMESPACE = 'kube-system';
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'cx' };

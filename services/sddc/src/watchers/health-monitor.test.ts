@@ -16,9 +16,9 @@ import { SimProvider } from '@cx/providers-sim';
 import { REMEDIATION_QUEUE, remediationJobId, type RemediationRequest } from '@cx/queue-contracts';
 import { ProviderRegistry, type NodeStatus } from '@cx/sddc-contract';
 import { createLogger } from '@cx/service-kit';
-import { assessHealth, HealthMonitor, leaseSilenceLimitMs, observeProviderNodes, shardOf, ShardLeases, type ObservedNode } from './health.js';
-import { ProviderDirectory, tenantNodeReader } from './providers.js';
-import type { HealthTarget, SmBootstrapClient, WatchedMachine } from './sm.js';
+import { assessHealth, HealthMonitor, leaseSilenceLimitMs, observeProviderNodes, shardOf, ShardLeases, type ObservedNode } from './health-monitor.js';
+import { ProviderDirectory, tenantNodeReader } from '../providers/provider-directory.js';
+import type { HealthTarget, SmBootstrapClient, WatchedMachine } from '../sm.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const ago = (seconds: number): string => new Date(NOW - seconds * 1000).toISOString();

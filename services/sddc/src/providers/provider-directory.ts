@@ -6,8 +6,8 @@
  */
 import { CxError, InputError } from '@cx/errors';
 import type { NodeReader, NodeStatus, Provider, ProviderCapabilities, ProviderCredential, ProviderFactory, ProviderRegistry } from '@cx/sddc-contract';
-import type { SmBootstrapClient } from './sm.js';
-import { listTenantNodes } from './tenant.js';
+import type { SmBootstrapClient } from '../sm.js';
+import { listTenantNodes } from '../operations/nodes.js';
 
 /** How long sddc reuses a cluster's credential before asking sm again (a changed password is seen within it). */
 const CREDENTIAL_TTL_MS = 30_000;

@@ -24,8 +24,8 @@ import { FINISHED_JOB_RETENTION, remediationJobId, type RemediationRequest } fro
 import type { NodeReader, NodeStatus } from '@cx/sddc-contract';
 import type { Logger } from '@cx/service-kit';
 import type { HaConfigSync } from './ha-sync.js';
-import type { HealthTarget, SmBootstrapClient, TenantAdminCredentials, WatchedMachine } from './sm.js';
-import { client, OUT_OF_SERVICE_TAINT, tenantCall } from './tenant.js';
+import type { HealthTarget, SmBootstrapClient, TenantAdminCredentials, WatchedMachine } from '../sm.js';
+import { client, OUT_OF_SERVICE_TAINT, tenantCall } from '../operations/nodes.js';
 
 /** A node as the assessment needs it. */
 export interface ObservedNode {
