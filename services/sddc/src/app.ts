@@ -28,9 +28,12 @@ import { applyHaConfig, matchNodes, removeHaConfig } from './operations/ha-confi
 import { HaConfigSync } from './watchers/ha-sync.js';
 import { HealthMonitor, ShardLeases } from './watchers/health-monitor.js';
 import { PairWitnessDriver } from './watchers/pair-witness.js';
-import { ProviderDirectory, tenantNodeReader } from './providers/provider-directory.js';
+import { ProviderDirectory } from './providers/provider-directory.js';
+import { tenantNodeReader } from './providers/tenant-node-reader.js';
 import { SmBootstrapClient } from './sm.js';
-import { configureAccess, cordon, drainOnce, markOutOfService, setScheduling, setTenantRequestTimeout } from './operations/nodes.js';
+import { configureAccess } from './operations/access.js';
+import { cordon, drainOnce, markOutOfService, setScheduling } from './operations/nodes.js';
+import { setTenantRequestTimeout } from './tenant-api.js';
 import { machineUserData } from './operations/user-data.js';
 
 export interface SddcApp {

@@ -15,7 +15,7 @@ import { ADDON_LABEL, findAddon, renderAddon, type AddonDefinition, type EgressP
 import { refused } from '@cx/provider-kit';
 import { openFromTransit, type AddonPayload } from '@cx/queue-contracts';
 import type { TenantAdminCredentials } from '../sm.js';
-import { client, tenantCall } from './nodes.js';
+import { client, tenantCall } from '../tenant-api.js';
 
 export const FIELD_MANAGER = 'cx';
 

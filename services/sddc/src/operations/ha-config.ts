@@ -12,7 +12,7 @@ import { renderKeepalivedConfig, vipOrder, type VipNode } from '@cx/k8s';
 import type { HaConfigPayload } from '@cx/queue-contracts';
 import { refused } from '@cx/provider-kit';
 import type { TenantAdminCredentials } from '../sm.js';
-import { client, tenantCall } from './nodes.js';
+import { client, tenantCall } from '../tenant-api.js';
 
 const NAMESPACE = 'kube-system';
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'cx' };

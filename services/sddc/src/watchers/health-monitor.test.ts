@@ -17,7 +17,8 @@ import { REMEDIATION_QUEUE, remediationJobId, type RemediationRequest } from '@c
 import { ProviderRegistry, type NodeStatus } from '@cx/sddc-contract';
 import { createLogger } from '@cx/service-kit';
 import { assessHealth, HealthMonitor, leaseSilenceLimitMs, observeProviderNodes, shardOf, ShardLeases, type ObservedNode } from './health-monitor.js';
-import { ProviderDirectory, tenantNodeReader } from '../providers/provider-directory.js';
+import { ProviderDirectory } from '../providers/provider-directory.js';
+import { tenantNodeReader } from '../providers/tenant-node-reader.js';
 import type { HealthTarget, SmBootstrapClient, WatchedMachine } from '../sm.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');

@@ -25,7 +25,8 @@ import type { NodeReader, NodeStatus } from '@cx/sddc-contract';
 import type { Logger } from '@cx/service-kit';
 import type { HaConfigSync } from './ha-sync.js';
 import type { HealthTarget, SmBootstrapClient, TenantAdminCredentials, WatchedMachine } from '../sm.js';
-import { client, OUT_OF_SERVICE_TAINT, tenantCall } from '../operations/nodes.js';
+import { OUT_OF_SERVICE_TAINT } from '../operations/nodes.js';
+import { client, tenantCall } from '../tenant-api.js';
 
 /** A node as the assessment needs it. */
 export interface ObservedNode {
