@@ -11,7 +11,7 @@ import {
 } from '@cx/pair';
 import type { PairEvent, PairStatusView } from '@cx/api-schemas';
 import type { Logger } from '@cx/service-kit';
-import { shardOf, type ShardLeases } from './health-monitor.js';
+import { shardOf, type ShardLeases } from './shard-leases.js';
 import type { ProviderDirectory } from '../providers/provider-directory.js';
 import type { PairTarget, SmBootstrapClient } from '../sm.js';
 
