@@ -3,7 +3,7 @@
  * DaemonSet that runs keepalived on exactly those nodes (host network, NET_ADMIN), each pod
  * reading its own node's file. Applying again after nodes join, leave or change labels rewrites
  * both, so the VIPs stay spread over the nodes that match; the node health monitor asks for that
- * when it sees them change (ha-sync.ts).
+ * when it sees them change (watchers/ha-sync.ts).
  */
 import { createHash } from 'node:crypto';
 import { AppsV1Api, CoreV1Api, type V1ConfigMap, type V1DaemonSet, type V1Node } from '@kubernetes/client-node';
