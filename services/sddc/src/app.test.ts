@@ -10,7 +10,8 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '@cx/config';
 import { SDDC_OPERATION_QUEUE, SDDC_OPERATION_RETRY, type SddcOperation } from '@cx/queue-contracts';
 import { createLogger } from '@cx/service-kit';
-import { buildSddcApp, providersKey, type SddcApp } from './app.js';
+import { buildSddcApp, type SddcApp } from './app.js';
+import { providersKey } from './providers/advertise.js';
 
 const redisUrl = process.env['CX_TEST_REDIS_URL'];
 

@@ -1,37 +1,29 @@
 /**
- * Composition root of sddc: BullMQ workers that run provider operations, the provider registry,
- * and the health / metrics endpoints. sddc holds no SQL connection: results travel back as job
- * return values to the workflow step that asked.
+ * Composition root of sddc: the BullMQ worker that runs operations (operations/), the providers
+ * it runs them with (providers/), the watchers of tenant clusters and pairs (watchers/), and the
+ * health / metrics endpoints. sddc holds no SQL connection: results travel back as job return
+ * values to the workflow step that asked.
  */
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
 import type { CxConfig } from '@cx/config';
-import { asCxError, InputError } from '@cx/errors';
-import { BareMetalProvider, validateBmc, type BmcAccess } from '@cx/providers-baremetal';
-import { KwokProvider, type KwokBinaries } from '@cx/providers-kwok';
-import { OpenStackProviderFactory } from '@cx/providers-openstack';
-import { SimProvider } from '@cx/providers-sim';
-import { VsphereProviderFactory } from '@cx/providers-vsphere';
-import { HA_CONFIG_SYNC_QUEUE, REMEDIATION_QUEUE, SDDC_OPERATION_QUEUE, clusterReadVersionKey, formatFailedReason, openFromTransit, type HaConfigSyncRequest, type RemediationRequest, type SddcOperation } from '@cx/queue-contracts';
-import { ProviderRegistry, type ClusterBootstrap, type ProviderCredential, type ProviderFactory } from '@cx/sddc-contract';
+import { asCxError } from '@cx/errors';
+import { BareMetalProvider } from '@cx/providers-baremetal';
+import { HA_CONFIG_SYNC_QUEUE, REMEDIATION_QUEUE, SDDC_OPERATION_QUEUE, clusterReadVersionKey, formatFailedReason, type HaConfigSyncRequest, type RemediationRequest, type SddcOperation } from '@cx/queue-contracts';
 import { createHttpServer, throttled, type Logger } from '@cx/service-kit';
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { EgressPolicy } from '@cx/k8s';
-import { addonStatus, applyAddon, removeAddon } from './addons.js';
+import { runOperation } from './operations/run-operation.js';
+import { ADVERTISE_INTERVAL_MS, advertiseProviders } from './providers/advertise.js';
+import { buildProviders } from './providers/build-providers.js';
+import type { ProviderDirectory } from './providers/provider-directory.js';
 import { connectRedis } from './redis.js';
-import { dashboardToken } from './dashboard.js';
-import { restoreEtcdSnapshot, takeEtcdSnapshot } from './etcd.js';
-import { applyHaConfig, matchNodes, removeHaConfig } from './ha.js';
-import { HaConfigSync } from './ha-sync.js';
-import { HealthMonitor, ShardLeases } from './health.js';
-import { PairWitnessDriver } from './pair-witness.js';
-import { ProviderDirectory, tenantNodeReader } from './providers.js';
 import { SmBootstrapClient } from './sm.js';
-import { configureAccess, cordon, drainOnce, markOutOfService, setScheduling, setTenantRequestTimeout } from './tenant.js';
-import { machineUserData } from './user-data.js';
+import { setTenantRequestTimeout } from './tenant-api.js';
+import { HaConfigSync } from './watchers/ha-sync.js';
+import { HealthMonitor } from './watchers/health-monitor.js';
+import { PairWitnessDriver } from './watchers/pair-witness.js';
+import { ShardLeases } from './watchers/shard-leases.js';
 
 export interface SddcApp {
   app: FastifyInstance;
@@ -39,52 +31,8 @@ export interface SddcApp {
   worker: Worker;
 }
 
-/** Key of the hash where each sddc replica advertises the providers it serves (read by wfm). */
-export function providersKey(prefix: string): string {
-  return `${prefix}:providers`;
-}
-
-const ADVERTISE_INTERVAL_MS = 10_000;
 /** A pair's witness lease outlasts a slow round (agents time out after up to 2 s), so two replicas never witness one pair at once. */
 const PAIR_LEASE_MIN_MS = 10_000;
-
-/** The providers of `sddc.providers`: built ones in the registry, credentialed ones as factories. */
-export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: SmBootstrapClient): ProviderDirectory {
-  const registry = new ProviderRegistry();
-  const factories = new Map<string, ProviderFactory>();
-  for (const name of config.sddc.providers) {
-    if (name === 'sim') {
-      const sim = new SimProvider({ dataDir: config.sim.dataDir ?? join(config.dataDir, 'sim'), latencyMs: config.sim.latencyMs, failureRate: config.sim.failureRate });
-      registry.register(sim, sim);
-    }
-    if (name === 'kwok') {
-      const binariesFile = config.kwok.binariesFile ?? join(process.env['CX_PEERS_DIR'] ?? join(homedir(), '.cache', 'cx-peers'), 'kubernetes', 'binaries.json');
-      if (!existsSync(binariesFile)) {
-        if (config.kwok.binariesFile) throw new Error(`kwok.binariesFile (CX_KWOK_BINARIES_FILE) ${binariesFile} does not exist; build the binaries with \`npm run peers -- kubernetes\``);
-        logger.info({ binariesFile }, 'provider kwok not offered: its binaries are not built (run `npm run peers -- kubernetes`)');
-        continue;
-      }
-      let kwok: KwokProvider;
-      try {
-        kwok = new KwokProvider({ dataDir: config.kwok.dataDir ?? join(config.dataDir, 'kwok'), binaries: JSON.parse(readFileSync(binariesFile, 'utf8')) as KwokBinaries });
-      } catch (error) {
-        // A manifest built by an older cx (no controller manager, say): explicit ones must work, the default one only offers kwok.
-        if (config.kwok.binariesFile) throw error;
-        logger.warn({ binariesFile, err: (error as Error).message }, 'provider kwok not offered: its binaries manifest is outdated (run `npm run peers -- kubernetes`)');
-        continue;
-      }
-      registry.register(kwok, kwok);
-    }
-    if (name === 'baremetal') {
-      const { installerImageUrl, wipeImageUrl } = config.baremetal;
-      const baremetal = new BareMetalProvider({ inventory: sm.hostInventory(), ...(installerImageUrl ? { installerImageUrl } : {}), ...(wipeImageUrl ? { wipeImageUrl } : {}) });
-      registry.register(baremetal, tenantNodeReader(baremetal, sm));
-    }
-    if (name === 'vsphere') factories.set(name, new VsphereProviderFactory({}));
-    if (name === 'openstack') factories.set(name, new OpenStackProviderFactory({}));
-  }
-  return new ProviderDirectory(registry, factories, sm);
-}
 
 export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): Promise<SddcApp> {
   if (!config.redis.url) throw new Error('sddc needs redis.url (CX_REDIS_URL)');
@@ -117,13 +65,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   }, { connection, prefix: config.redis.prefix, concurrency: config.sddc.concurrency, lockDuration: config.workflows.lockDurationMs, stalledInterval: config.workflows.lockDurationMs, autorun: false });
   worker.on('error', throttled((error, repeats) => logger.error({ err: error, repeats }, 'sddc worker error')));
 
-  const advertise = async (): Promise<void> => {
-    const fields: Record<string, string> = {};
-    for (const provider of providers.list()) {
-      fields[provider.name] = JSON.stringify({ ...provider, seenAt: Date.now() });
-    }
-    if (Object.keys(fields).length > 0) await connection.hset(providersKey(config.redis.prefix), fields);
-  };
+  const advertise = (): Promise<void> => advertiseProviders(connection, config.redis.prefix, providers);
   const remediations = new Queue<RemediationRequest>(REMEDIATION_QUEUE, { connection, prefix: config.redis.prefix });
   const haSyncs = new Queue<HaConfigSyncRequest>(HA_CONFIG_SYNC_QUEUE, { connection, prefix: config.redis.prefix });
   const intervalMs = config.ha.healthIntervalSeconds * 1000;
@@ -173,52 +115,4 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
     connection.disconnect();
   });
   return { app, providers, worker };
-}
-
-async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation>, sm: SmBootstrapClient, settings: { serviceToken: string; keepalivedImage: string; haproxyImage: string; kubeVipImage: string; egress: EgressPolicy }): Promise<unknown> {
-  const operation = job.data;
-  const { serviceToken } = settings;
-  switch (operation.op) {
-    case 'validate-credential': {
-      const factory = providers.factory(operation.provider);
-      if (!factory) throw new InputError(`provider ${operation.provider} takes no credential, or is not served by this sddc (sddc.providers)`, [{ field: 'body.provider', message: 'is not a provider that takes a credential' }]);
-      await factory.validateCredential(openFromTransit<ProviderCredential>(operation.sealed, serviceToken));
-      return { valid: true };
-    }
-    case 'validate-bmc':
-      await validateBmc(openFromTransit<BmcAccess>(operation.sealed, serviceToken));
-      return { valid: true };
-    case 'configure-access': return configureAccess(await sm.adminCredentials(operation.clusterId));
-    case 'cordon-node': return cordon(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.unschedulable);
-    case 'set-node-scheduling': return setScheduling(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.scheduling, operation.previous);
-    case 'drain-node': return drainOnce(await sm.adminCredentials(operation.clusterId), operation.nodeName);
-    case 'mark-out-of-service': return markOutOfService(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.outOfService);
-    case 'match-nodes': return matchNodes(await sm.adminCredentials(operation.clusterId), operation.selector);
-    case 'dashboard-token': return dashboardToken(await sm.adminCredentials(operation.clusterId), operation.role);
-    case 'apply-ha-config': return applyHaConfig(await sm.adminCredentials(operation.clusterId), operation.haConfig, settings.keepalivedImage);
-    case 'remove-ha-config': return removeHaConfig(await sm.adminCredentials(operation.clusterId), operation.name);
-    case 'apply-addon': return applyAddon(await sm.adminCredentials(operation.clusterId), operation.addon, serviceToken, settings.egress);
-    case 'remove-addon': return removeAddon(await sm.adminCredentials(operation.clusterId), operation.addon, serviceToken, operation.phase);
-    case 'addon-status': return addonStatus(await sm.adminCredentials(operation.clusterId), operation.addon, serviceToken, operation.objects);
-    default: break;
-  }
-  const clusterId = operation.op === 'ensure-machine' ? operation.spec.clusterId : operation.clusterId;
-  const { provider, nodes } = await providers.resolve(operation.provider, clusterId);
-  switch (operation.op) {
-    case 'ensure-machine': {
-      const bootstrap = (): Promise<ClusterBootstrap> => sm.bootstrap(clusterId);
-      return provider.ensureMachine(operation.spec, { bootstrap, userData: async () => machineUserData(operation.spec, await bootstrap(), settings) });
-    }
-    case 'delete-machine': await provider.deleteMachine(operation.clusterId, operation.machineId); return { deleted: true };
-    case 'list-machines': return provider.listMachines(operation.clusterId);
-    case 'list-nodes': return nodes.listNodes(operation.clusterId);
-    case 'check-image':
-      if (!provider.checkImage) throw new InputError(`provider ${operation.provider} has no OS images to choose from`, [{ field: 'body.image', message: `not for provider ${operation.provider}` }]);
-      await provider.checkImage(operation.image);
-      return { valid: true };
-    case 'set-power': await provider.setPower(operation.clusterId, operation.machineId, operation.action); return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
-    case 'power-state': return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
-    case 'etcd-snapshot': return takeEtcdSnapshot(provider, sm, operation);
-    case 'etcd-restore': return restoreEtcdSnapshot(provider, sm, operation);
-  }
 }

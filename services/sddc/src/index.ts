@@ -1,2 +1,4 @@
-export { buildSddcApp, buildProviders, providersKey, type SddcApp } from './app.js';
+export { buildSddcApp, type SddcApp } from './app.js';
+export { providersKey } from './providers/advertise.js';
+export { buildProviders } from './providers/build-providers.js';
 export { connectRedis } from './redis.js';

@@ -11,9 +11,9 @@ import {
 } from '@cx/pair';
 import type { PairEvent, PairStatusView } from '@cx/api-schemas';
 import type { Logger } from '@cx/service-kit';
-import { shardOf, type ShardLeases } from './health.js';
-import type { ProviderDirectory } from './providers.js';
-import type { PairTarget, SmBootstrapClient } from './sm.js';
+import { shardOf, type ShardLeases } from './shard-leases.js';
+import type { ProviderDirectory } from '../providers/provider-directory.js';
+import type { PairTarget, SmBootstrapClient } from '../sm.js';
 
 /** Recent actions kept in a pair's status. */
 const EVENTS_KEPT = 30;

@@ -4,15 +4,13 @@
  * connected per credential — the one of the cluster's resource group, fetched from sm when needed
  * and never carried by a job — and kept while that credential's version stays the same.
  */
-import { CxError, InputError } from '@cx/errors';
-import type { NodeReader, NodeStatus, Provider, ProviderCapabilities, ProviderCredential, ProviderFactory, ProviderRegistry } from '@cx/sddc-contract';
-import type { SmBootstrapClient } from './sm.js';
-import { listTenantNodes } from './tenant.js';
+import { InputError } from '@cx/errors';
+import type { NodeReader, Provider, ProviderCapabilities, ProviderCredential, ProviderFactory, ProviderRegistry } from '@cx/sddc-contract';
+import type { SmBootstrapClient } from '../sm.js';
+import { readsThroughTenantApi, tenantNodeReader } from './tenant-node-reader.js';
 
 /** How long sddc reuses a cluster's credential before asking sm again (a changed password is seen within it). */
 const CREDENTIAL_TTL_MS = 30_000;
-/** Readers made by `tenantNodeReader`: they see nothing of a cluster without a Kubernetes API. */
-const throughTenantApi = new WeakSet<NodeReader>();
 
 export interface ProviderSummary { name: string; kubernetesVersions: readonly string[]; contractVersion: string; takesCredential: boolean; capabilities: ProviderCapabilities }
 
@@ -45,7 +43,7 @@ export class ProviderDirectory {
    */
   machineNodes(name: string): NodeReader | undefined {
     const nodes = this.registry.nodes(name);
-    return nodes && !throughTenantApi.has(nodes) ? nodes : undefined;
+    return nodes && !readsThroughTenantApi(nodes) ? nodes : undefined;
   }
 
   /** The provider (and the reader of Kubernetes nodes) for one cluster's operation. */
@@ -80,28 +78,4 @@ export class ProviderDirectory {
     await Promise.all([this.registry.close(), ...[...this.connected.values()].map(({ provider }) => provider.close?.())]);
     this.connected.clear();
   }
-}
-
-/**
- * Nodes of a cluster on real infrastructure, as its Kubernetes API reports them: each node is the
- * machine of the same name (the kubelet registers under the machine's host name). Until the
- * cluster has an API (its control plane is still booting) there are none.
- */
-export function tenantNodeReader(provider: Provider, sm: SmBootstrapClient): NodeReader {
-  const reader: NodeReader = {
-    async listNodes(clusterId: string): Promise<NodeStatus[]> {
-      let credentials;
-      try {
-        credentials = await sm.adminCredentials(clusterId);
-      } catch (error) {
-        // sm answers CX_CONFLICT while the cluster has no API endpoint yet.
-        if (error instanceof CxError && error.code === 'CX_CONFLICT') return [];
-        throw error;
-      }
-      const machines = await provider.listMachines(clusterId);
-      return listTenantNodes(credentials, machines);
-    },
-  };
-  throughTenantApi.add(reader);
-  return reader;
 }

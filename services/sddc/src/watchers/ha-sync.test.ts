@@ -8,9 +8,9 @@ import { Redis } from 'ioredis';
 import { HEALTH_POLICY_DEFAULTS, type Cluster, type HaConfig, type HaConfigStatus } from '@cx/api-schemas';
 import { HA_CONFIG_SYNC_QUEUE, haConfigSyncBackoffMs, haConfigSyncJobId, type HaConfigSyncRequest } from '@cx/queue-contracts';
 import { createLogger } from '@cx/service-kit';
-import { selectNodes } from './ha.js';
+import { selectNodes } from '../operations/ha-config.js';
 import { compareHaConfig, compareHaConfigs, describeChange, HaConfigSync, syncChanged } from './ha-sync.js';
-import type { SmBootstrapClient } from './sm.js';
+import type { SmBootstrapClient } from '../sm.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 

@@ -3,7 +3,7 @@
  * DaemonSet that runs keepalived on exactly those nodes (host network, NET_ADMIN), each pod
  * reading its own node's file. Applying again after nodes join, leave or change labels rewrites
  * both, so the VIPs stay spread over the nodes that match; the node health monitor asks for that
- * when it sees them change (ha-sync.ts).
+ * when it sees them change (watchers/ha-sync.ts).
  */
 import { createHash } from 'node:crypto';
 import { AppsV1Api, CoreV1Api, type V1ConfigMap, type V1DaemonSet, type V1Node } from '@kubernetes/client-node';
@@ -11,8 +11,8 @@ import { expand, parseRanges } from '@cx/ipam';
 import { renderKeepalivedConfig, vipOrder, type VipNode } from '@cx/k8s';
 import type { HaConfigPayload } from '@cx/queue-contracts';
 import { refused } from '@cx/provider-kit';
-import type { TenantAdminCredentials } from './sm.js';
-import { client, tenantCall } from './tenant.js';
+import type { TenantAdminCredentials } from '../sm.js';
+import { client, tenantCall } from '../tenant-api.js';
 
 const NAMESPACE = 'kube-system';
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'cx' };

@@ -14,8 +14,8 @@ import type { Queue } from 'bullmq';
 import type { Cluster, HaConfig, HaConfigNode, HaConfigStatus } from '@cx/api-schemas';
 import { FINISHED_JOB_RETENTION, HA_CONFIG_SYNC_RETRY, haConfigSyncJobId, type HaConfigSyncRequest } from '@cx/queue-contracts';
 import type { Logger } from '@cx/service-kit';
-import { selectNodes } from './ha.js';
-import type { HealthTarget, SmBootstrapClient } from './sm.js';
+import { selectNodes } from '../operations/ha-config.js';
+import type { HealthTarget, SmBootstrapClient } from '../sm.js';
 
 type Sync = NonNullable<HaConfigStatus['sync']>;
 

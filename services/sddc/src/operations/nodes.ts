@@ -1,46 +1,12 @@
 /**
- * Work sddc does inside tenant clusters through their Kubernetes API, with a short-lived admin
- * certificate sm signs for it: the RBAC that gives each cx role its Kubernetes role, and cordon /
- * drain of nodes through the eviction API, which honours PodDisruptionBudgets.
+ * Work on the nodes of tenant clusters through their Kubernetes API: cordon, the pool's labels and
+ * taints, the out-of-service taint of a fenced node, and drain through the eviction API, which
+ * honours PodDisruptionBudgets.
  */
-import { CoreV1Api, KubeConfig, PolicyV1Api, RbacAuthorizationV1Api, type RequestContext, type V1ClusterRoleBinding, type V1Node, type V1Pod, type V1Taint } from '@kubernetes/client-node';
-import { ProviderError, ProviderUnavailableError } from '@cx/errors';
-import { takesWorkloads } from '@cx/k8s';
+import { CoreV1Api, PolicyV1Api, type V1Node, type V1Pod, type V1Taint } from '@kubernetes/client-node';
 import type { PoolScheduling } from '@cx/queue-contracts';
-import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
-import type { TenantAdminCredentials } from './sm.js';
-
-/** cx role → the Kubernetes ClusterRole its group is bound to (the default user-facing roles). */
-export const ROLE_BINDINGS: ReadonlyArray<{ group: string; clusterRole: string }> = [
-  { group: 'cx:viewer', clusterRole: 'view' },
-  { group: 'cx:operator', clusterRole: 'edit' },
-  { group: 'cx:admin', clusterRole: 'cluster-admin' },
-];
-
-/** Creates or corrects the ClusterRoleBindings `cx-viewer`, `cx-operator`, `cx-admin`; idempotent. */
-export async function configureAccess(credentials: TenantAdminCredentials): Promise<{ bindings: string[] }> {
-  const api = client(credentials).makeApiClient(RbacAuthorizationV1Api);
-  const names: string[] = [];
-  for (const { group, clusterRole } of ROLE_BINDINGS) {
-    const name = group.replace(':', '-');
-    const body: V1ClusterRoleBinding = {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding',
-      metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'cx' } },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: group }],
-    };
-    await tenantCall(async () => {
-      try {
-        await api.createClusterRoleBinding({ body });
-      } catch (error) {
-        if ((error as { code?: number }).code !== 409) throw error;
-        await api.replaceClusterRoleBinding({ name, body }); // roleRef is immutable: ours never changes
-      }
-    });
-    names.push(name);
-  }
-  return { bindings: names };
-}
+import type { TenantAdminCredentials } from '../sm.js';
+import { client, tenantCall } from '../tenant-api.js';
 
 /** Marks a node (un)schedulable; idempotent. */
 export async function cordon(credentials: TenantAdminCredentials, nodeName: string, unschedulable = true): Promise<{ node: string; unschedulable: boolean }> {
@@ -180,76 +146,8 @@ export async function drainOnce(credentials: TenantAdminCredentials, nodeName: s
   };
 }
 
-/**
- * The cluster's nodes that belong to its machines (matched by name: the kubelet registers under the
- * machine's host name), with the kubelet's Ready condition and version.
- */
-export async function listTenantNodes(credentials: TenantAdminCredentials, machines: MachineStatus[]): Promise<NodeStatus[]> {
-  const byName = new Map(machines.map((m) => [m.name, m]));
-  const nodes = (await tenantCall(() => client(credentials).makeApiClient(CoreV1Api).listNode())).items;
-  return nodes.flatMap((node) => {
-    const machine = byName.get(node.metadata?.name ?? '');
-    if (!machine) return [];
-    const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-    const controlPlane = node.metadata?.labels?.['node-role.kubernetes.io/control-plane'] !== undefined;
-    return [{
-      name: machine.name, machineId: machine.machineId, role: controlPlane ? 'control-plane' as const : 'worker' as const,
-      status: ready ? 'Ready' as const : 'NotReady' as const, kubernetesVersion: (node.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, ''),
-      schedulable: takesWorkloads(node),
-    }];
-  });
-}
-
 /** Pods a drain moves: not those of DaemonSets (they belong to every node) nor static (mirror) pods. */
 function movable(pod: V1Pod): boolean {
   if (pod.metadata?.annotations?.['kubernetes.io/config.mirror']) return false;
   return !(pod.metadata?.ownerReferences ?? []).some((owner) => owner.kind === 'DaemonSet');
-}
-
-/** A client of the tenant API with sm's short-lived admin certificate. */
-/** How long one request to a tenant API may take (`sddc.tenantTimeoutSeconds`); set once when sddc starts. */
-let requestTimeoutMs = 30_000;
-
-export function setTenantRequestTimeout(ms: number): void {
-  requestTimeoutMs = ms;
-}
-
-/**
- * A kubeconfig whose every request is abandoned after the tenant request timeout: an API server
- * that accepts connections but never answers (hung, stopped, overloaded) fails the call, which is
- * retried with backoff, instead of holding the operation and its workflow step forever.
- */
-class TimedKubeConfig extends KubeConfig {
-  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    await super.applySecurityAuthentication(context);
-    context.setSignal(AbortSignal.timeout(requestTimeoutMs));
-  }
-}
-
-export function client(credentials: TenantAdminCredentials): KubeConfig {
-  const config = new TimedKubeConfig();
-  config.loadFromOptions({
-    clusters: [{ name: 'tenant', server: credentials.apiEndpoint, caData: Buffer.from(credentials.caPem).toString('base64'), skipTLSVerify: false }],
-    users: [{ name: 'cx-admin', certData: Buffer.from(credentials.certPem).toString('base64'), keyData: Buffer.from(credentials.keyPem).toString('base64') }],
-    contexts: [{ name: 'tenant', cluster: 'tenant', user: 'cx-admin' }],
-    currentContext: 'tenant',
-  });
-  return config;
-}
-
-/** Runs a tenant API call, turning its failures into cx errors (5xx and network: retryable). */
-export async function tenantCall<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    const status = (error as { code?: unknown }).code;
-    // The request's timeout signal fired (node-fetch reports it as an AbortError, fetch as a TimeoutError).
-    if (['TimeoutError', 'AbortError'].includes((error as Error).name)) {
-      throw new ProviderUnavailableError(`the tenant Kubernetes API did not answer within ${Math.round(requestTimeoutMs / 1000)} s (sddc.tenantTimeoutSeconds); it may be down, hung or overloaded`);
-    }
-    if (typeof status !== 'number' || status >= 500 || status === 429) {
-      throw new ProviderUnavailableError(`the tenant Kubernetes API failed: ${(error as Error).message.split('\n')[0]}`);
-    }
-    throw new ProviderError(`the tenant Kubernetes API refused: HTTP ${status}`);
-  }
 }

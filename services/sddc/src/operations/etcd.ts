@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { InputError, ProviderError } from '@cx/errors';
 import type { EtcdSnapshotResult, SddcOperation } from '@cx/queue-contracts';
 import type { Provider } from '@cx/sddc-contract';
-import type { SmBootstrapClient } from './sm.js';
+import type { SmBootstrapClient } from '../sm.js';
 
 type SnapshotOperation = Extract<SddcOperation, { op: 'etcd-snapshot' }>;
 type RestoreOperation = Extract<SddcOperation, { op: 'etcd-restore' }>;

@@ -8,14 +8,13 @@
  * provider's) through its provider's NodeReader, which says Ready or NotReady per machine.
  *
  * Clusters are split into shards; each shard is watched by one sddc replica at a time, under a
- * Redis lease that replica renews. Replicas share the shards evenly (each takes ⌈shards / live
- * replicas⌉), and a dead replica's shards are taken over once its leases expire. Nothing is a full
- * mesh: a replica talks only to the API servers of its own shards' clusters.
+ * Redis lease that replica renews (shard-leases.ts). Replicas share the shards evenly (each
+ * takes ⌈shards / live replicas⌉), and a dead replica's shards are taken over once its leases
+ * expire. Nothing is a full mesh: a replica talks only to the API servers of its own shards'
+ * clusters.
  */
-import { createHash, randomUUID } from 'node:crypto';
 import { CoordinationV1Api, CoreV1Api, type V1Lease, type V1Node } from '@kubernetes/client-node';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
   healthPolicyOf, maxUnhealthyCount, type Cluster, type ClusterHealthStatus, type UnhealthyNode,
@@ -24,8 +23,10 @@ import { FINISHED_JOB_RETENTION, remediationJobId, type RemediationRequest } fro
 import type { NodeReader, NodeStatus } from '@cx/sddc-contract';
 import type { Logger } from '@cx/service-kit';
 import type { HaConfigSync } from './ha-sync.js';
-import type { HealthTarget, SmBootstrapClient, TenantAdminCredentials, WatchedMachine } from './sm.js';
-import { client, OUT_OF_SERVICE_TAINT, tenantCall } from './tenant.js';
+import type { HealthTarget, SmBootstrapClient, TenantAdminCredentials, WatchedMachine } from '../sm.js';
+import { OUT_OF_SERVICE_TAINT } from '../operations/nodes.js';
+import { client, tenantCall } from '../tenant-api.js';
+import { shardOf, type ShardLeases } from './shard-leases.js';
 
 /** A node as the assessment needs it. */
 export interface ObservedNode {
@@ -146,63 +147,6 @@ export function observeProviderNodes(provider: string, reported: readonly NodeSt
     return { name: node.name, ready: 'False', since: new Date(since).toISOString(), message: `the ${provider} provider reports it NotReady: machine powered off or not booted`, outOfService: false };
   });
   return { nodes, notReadySince };
-}
-
-/** The shard of a cluster: a stable hash of its id. */
-export function shardOf(clusterId: string, shards: number): number {
-  return createHash('sha256').update(clusterId).digest().readUInt32BE(0) % shards;
-}
-
-// Renew or release a lease only while this replica still holds it.
-const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
-const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-
-/**
- * The shards this replica holds. Each replica announces itself in a sorted set (score: last seen),
- * counts the live ones, and holds ⌈shards / live⌉ shards: it renews those it has, releases any
- * surplus and takes free ones. A lease lasts `leaseMs`; a replica that stops renewing loses its
- * shards to the others after that.
- */
-export class ShardLeases {
-  readonly replicaId = randomUUID();
-  private readonly held = new Set<number>();
-
-  /** `purpose` names the work shared out (`health`, `pairs`): each has its own leases and replica set. */
-  constructor(private readonly redis: Redis, private readonly prefix: string, readonly shards: number, private readonly leaseMs: number, private readonly purpose = 'health') {}
-
-  private key(shard: number): string {
-    return `${this.prefix}:${this.purpose}:shard:${shard}`;
-  }
-
-  /** Renews, balances and returns the shards held now. */
-  async refresh(now = Date.now()): Promise<ReadonlySet<number>> {
-    const replicas = `${this.prefix}:${this.purpose}:replicas`;
-    await this.redis.zadd(replicas, now, this.replicaId);
-    await this.redis.zremrangebyscore(replicas, '-inf', now - this.leaseMs);
-    const live = Math.max(1, await this.redis.zcard(replicas));
-    const fair = Math.ceil(this.shards / live);
-    for (const shard of [...this.held]) {
-      if (Number(await this.redis.eval(RENEW, 1, this.key(shard), this.replicaId, this.leaseMs)) !== 1) this.held.delete(shard);
-    }
-    for (const shard of [...this.held].slice(fair)) {
-      await this.redis.eval(RELEASE, 1, this.key(shard), this.replicaId);
-      this.held.delete(shard);
-    }
-    // Start at a different shard on each replica so that replicas do not all race for shard 0.
-    const start = Number.parseInt(this.replicaId.slice(0, 8), 16) % this.shards;
-    for (let i = 0; i < this.shards && this.held.size < fair; i++) {
-      const shard = (start + i) % this.shards;
-      if (this.held.has(shard)) continue;
-      if (await this.redis.set(this.key(shard), this.replicaId, 'PX', this.leaseMs, 'NX') === 'OK') this.held.add(shard);
-    }
-    return this.held;
-  }
-
-  async releaseAll(): Promise<void> {
-    for (const shard of this.held) await this.redis.eval(RELEASE, 1, this.key(shard), this.replicaId);
-    this.held.clear();
-    await this.redis.zrem(`${this.prefix}:${this.purpose}:replicas`, this.replicaId);
-  }
 }
 
 export interface HealthMonitorOptions {

@@ -1,6 +1,6 @@
 /**
- * Node health: the assessment (pure), the shard leases (against real Redis), and the monitor
- * watching a sim cluster through its provider (real SimProvider, real Redis).
+ * Node health: the assessment (pure) and the monitor watching a sim cluster through its provider
+ * (real SimProvider, real Redis). The shard leases are tested in shard-leases.test.ts.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -16,9 +16,11 @@ import { SimProvider } from '@cx/providers-sim';
 import { REMEDIATION_QUEUE, remediationJobId, type RemediationRequest } from '@cx/queue-contracts';
 import { ProviderRegistry, type NodeStatus } from '@cx/sddc-contract';
 import { createLogger } from '@cx/service-kit';
-import { assessHealth, HealthMonitor, leaseSilenceLimitMs, observeProviderNodes, shardOf, ShardLeases, type ObservedNode } from './health.js';
-import { ProviderDirectory, tenantNodeReader } from './providers.js';
-import type { HealthTarget, SmBootstrapClient, WatchedMachine } from './sm.js';
+import { assessHealth, HealthMonitor, leaseSilenceLimitMs, observeProviderNodes, type ObservedNode } from './health-monitor.js';
+import { ShardLeases } from './shard-leases.js';
+import { ProviderDirectory } from '../providers/provider-directory.js';
+import { tenantNodeReader } from '../providers/tenant-node-reader.js';
+import type { HealthTarget, SmBootstrapClient, WatchedMachine } from '../sm.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const ago = (seconds: number): string => new Date(NOW - seconds * 1000).toISOString();
@@ -120,48 +122,6 @@ describe('assessHealth', () => {
     const fenced = assessHealth(cluster(), machines, nodes({ 'c-w-0': { ready: 'Unknown', since: ago(100), outOfService: true } }), NOW);
     assert.equal(fenced.status.state, 'Remediating');
     assert.deepEqual(fenced.remediate, []);
-  });
-});
-
-describe('shard leases against real Redis', () => {
-  const redisUrl = process.env['CX_TEST_REDIS_URL'];
-  const prefix = `healthtest${randomBytes(3).toString('hex')}`;
-  let redis: Redis;
-  before(() => {
-    assert.ok(redisUrl, 'CX_TEST_REDIS_URL is not set: run the tests with `npm test`, which starts Redis (test/peers/redis.sh)');
-    redis = new Redis(redisUrl);
-  });
-  after(async () => {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
-  });
-
-  it('spreads clusters over shards', () => {
-    const counts = new Array<number>(8).fill(0);
-    for (let i = 0; i < 800; i++) counts[shardOf(`cluster-${i}`, 8)]! += 1;
-    assert.ok(Math.min(...counts) > 60, `uneven shards: ${counts.join(',')}`);
-  });
-
-  it('shares the shards between live replicas, never twice, and takes over a dead replica\'s', async () => {
-    const leaseMs = 600;
-    const a = new ShardLeases(redis, prefix, 16, leaseMs);
-    const b = new ShardLeases(redis, prefix, 16, leaseMs);
-    assert.equal((await a.refresh()).size, 16, 'a lone replica holds every shard');
-    await b.refresh(); // b is seen: a gives up half on its next refresh, b takes them on its own
-    await a.refresh();
-    await b.refresh();
-    const heldA = new Set(await a.refresh());
-    const heldB = new Set(await b.refresh());
-    assert.equal(heldA.size, 8);
-    assert.equal(heldB.size, 8);
-    assert.deepEqual([...heldA].filter((s) => heldB.has(s)), [], 'a shard is held by both replicas');
-
-    // a stops renewing (dead): once its leases expire, b holds every shard.
-    await new Promise((resolve) => setTimeout(resolve, leaseMs + 200));
-    assert.equal((await b.refresh()).size, 16);
-    await b.releaseAll();
-    assert.equal(await redis.exists(`${prefix}:health:shard:0`), 0);
   });
 });
 

@@ -1,0 +1,57 @@
+/**
+ * The providers of this sddc, built from configuration: each name of `sddc.providers` becomes a
+ * provider in the registry (sim, kwok, baremetal) or a factory that connects per credential
+ * (vsphere, openstack).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { CxConfig } from '@cx/config';
+import { BareMetalProvider } from '@cx/providers-baremetal';
+import { KwokProvider, type KwokBinaries } from '@cx/providers-kwok';
+import { OpenStackProviderFactory } from '@cx/providers-openstack';
+import { SimProvider } from '@cx/providers-sim';
+import { VsphereProviderFactory } from '@cx/providers-vsphere';
+import { ProviderRegistry, type ProviderFactory } from '@cx/sddc-contract';
+import type { Logger } from '@cx/service-kit';
+import type { SmBootstrapClient } from '../sm.js';
+import { ProviderDirectory } from './provider-directory.js';
+import { tenantNodeReader } from './tenant-node-reader.js';
+
+/** The providers of `sddc.providers`: built ones in the registry, credentialed ones as factories. */
+export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: SmBootstrapClient): ProviderDirectory {
+  const registry = new ProviderRegistry();
+  const factories = new Map<string, ProviderFactory>();
+  for (const name of config.sddc.providers) {
+    if (name === 'sim') {
+      const sim = new SimProvider({ dataDir: config.sim.dataDir ?? join(config.dataDir, 'sim'), latencyMs: config.sim.latencyMs, failureRate: config.sim.failureRate });
+      registry.register(sim, sim);
+    }
+    if (name === 'kwok') {
+      const binariesFile = config.kwok.binariesFile ?? join(process.env['CX_PEERS_DIR'] ?? join(homedir(), '.cache', 'cx-peers'), 'kubernetes', 'binaries.json');
+      if (!existsSync(binariesFile)) {
+        if (config.kwok.binariesFile) throw new Error(`kwok.binariesFile (CX_KWOK_BINARIES_FILE) ${binariesFile} does not exist; build the binaries with \`npm run peers -- kubernetes\``);
+        logger.info({ binariesFile }, 'provider kwok not offered: its binaries are not built (run `npm run peers -- kubernetes`)');
+        continue;
+      }
+      let kwok: KwokProvider;
+      try {
+        kwok = new KwokProvider({ dataDir: config.kwok.dataDir ?? join(config.dataDir, 'kwok'), binaries: JSON.parse(readFileSync(binariesFile, 'utf8')) as KwokBinaries });
+      } catch (error) {
+        // A manifest built by an older cx (no controller manager, say): explicit ones must work, the default one only offers kwok.
+        if (config.kwok.binariesFile) throw error;
+        logger.warn({ binariesFile, err: (error as Error).message }, 'provider kwok not offered: its binaries manifest is outdated (run `npm run peers -- kubernetes`)');
+        continue;
+      }
+      registry.register(kwok, kwok);
+    }
+    if (name === 'baremetal') {
+      const { installerImageUrl, wipeImageUrl } = config.baremetal;
+      const baremetal = new BareMetalProvider({ inventory: sm.hostInventory(), ...(installerImageUrl ? { installerImageUrl } : {}), ...(wipeImageUrl ? { wipeImageUrl } : {}) });
+      registry.register(baremetal, tenantNodeReader(baremetal, sm));
+    }
+    if (name === 'vsphere') factories.set(name, new VsphereProviderFactory({}));
+    if (name === 'openstack') factories.set(name, new OpenStackProviderFactory({}));
+  }
+  return new ProviderDirectory(registry, factories, sm);
+}
