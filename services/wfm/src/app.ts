@@ -8,11 +8,11 @@ import type { CxConfig } from '@cx/config';
 import { DependencyUnavailableError } from '@cx/errors';
 import { clusterReadVersionKey } from '@cx/queue-contracts';
 import { createHttpServer, type Logger } from '@cx/service-kit';
-import { AccessGuard } from './auth.js';
+import { AccessGuard } from './http/access-guard.js';
 import { WorkflowEngine } from './engine.js';
-import { InfrastructureChecks } from './infrastructure.js';
-import { ClusterReadCache } from './read-cache.js';
-import { publicRoutes } from './routes.js';
+import { InfrastructureChecks } from './infrastructure/checks.js';
+import { ClusterReadCache } from './http/read-cache.js';
+import { publicRoutes } from './clusters/routes.js';
 import { SmClient } from './sm-client.js';
 import { createClusterWithTemplateAddons } from './workflows/template-addons.js';
 import { deleteClusterWorkflow } from './workflows/cluster-delete.js';
@@ -26,8 +26,8 @@ import { remediateNodeWorkflow } from './workflows/node-remediate.js';
 import { addonWorkflows } from './workflows/addon.js';
 import { etcdWorkflows } from './workflows/etcd.js';
 import { EgressPolicy } from '@cx/k8s';
-import { remediationWorker } from './remediation.js';
-import { haConfigSyncWorker } from './ha-config-sync.js';
+import { remediationWorker } from './workers/remediation.js';
+import { haConfigSyncWorker } from './workers/ha-config-sync.js';
 
 export interface WfmApp {
   app: FastifyInstance;

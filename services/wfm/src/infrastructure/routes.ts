@@ -7,10 +7,10 @@ import {
   hostCreateRequestSchema, hostSchema, idParamsSchema, ipAllocationRequestSchema, ipAllocationSchema, ipPoolCreateRequestSchema, ipPoolSchema,
   listQuerySchema, listSchema, type HostCreateRequest,
 } from '@cx/api-schemas';
-import { globalRole } from './auth.js';
-import { problemResponses as errors, queryOf, relayToSm } from './http.js';
-import type { InfrastructureChecks } from './infrastructure.js';
-import type { SmClient } from './sm-client.js';
+import { globalRole } from '../http/access-guard.js';
+import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
+import type { InfrastructureChecks } from './checks.js';
+import type { SmClient } from '../sm-client.js';
 
 export interface InfrastructureRouteDeps { sm: SmClient; infrastructure: InfrastructureChecks }
 

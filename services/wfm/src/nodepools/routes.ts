@@ -9,12 +9,12 @@
 import type { FastifyInstance } from 'fastify';
 import { clusterAcceptedSchema, idParamsSchema, MAX_POOLS, nodePoolRequestSchema, type Cluster, type NodePoolRequest } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
-import { onParam } from './auth.js';
-import type { WorkflowEngine } from './engine.js';
-import { problemResponses as errors } from './http.js';
-import type { SmClient } from './sm-client.js';
-import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
-import { SCALE_POOL } from './workflows/cluster-scale.js';
+import { onParam } from '../http/access-guard.js';
+import type { WorkflowEngine } from '../engine.js';
+import { problemResponses as errors } from '../http/responses.js';
+import type { SmClient } from '../sm-client.js';
+import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
+import { SCALE_POOL } from '../workflows/cluster-scale.js';
 
 export interface PoolRouteDeps { sm: SmClient; engine: WorkflowEngine; assertQueueUp: () => void }
 

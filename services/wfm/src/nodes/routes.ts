@@ -8,14 +8,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clusterAcceptedSchema, idParamsSchema, type Cluster } from '@cx/api-schemas';
 import { ConflictError, InputError, NotFoundError } from '@cx/errors';
-import { onParam } from './auth.js';
-import type { WorkflowDefinition, WorkflowEngine } from './engine.js';
-import { problemResponses as errors } from './http.js';
-import type { InfrastructureChecks } from './infrastructure.js';
-import type { SmClient } from './sm-client.js';
-import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
-import { SCALE_POOL } from './workflows/cluster-scale.js';
-import { CORDON_NODE, DRAIN_NODE, UNCORDON_NODE, type NodeInput } from './workflows/node.js';
+import { onParam } from '../http/access-guard.js';
+import type { WorkflowDefinition, WorkflowEngine } from '../engine.js';
+import { problemResponses as errors } from '../http/responses.js';
+import type { InfrastructureChecks } from '../infrastructure/checks.js';
+import type { SmClient } from '../sm-client.js';
+import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
+import { SCALE_POOL } from '../workflows/cluster-scale.js';
+import { CORDON_NODE, DRAIN_NODE, UNCORDON_NODE, type NodeInput } from '../workflows/node.js';
 
 export interface NodeRouteDeps { sm: SmClient; engine: WorkflowEngine; infrastructure: InfrastructureChecks; assertQueueUp: () => void }
 

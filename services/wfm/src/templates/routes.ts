@@ -15,12 +15,12 @@ import {
 } from '@cx/api-schemas';
 import { CxError, InputError, NotFoundError, type FieldError } from '@cx/errors';
 import { ADDONS, checkAddonSettings, findAddon, splitSecretSettings, type AddonDefinition, type EgressPolicy } from '@cx/k8s';
-import { globalRole } from './auth.js';
-import { problemResponses as errors, queryOf, relayToSm } from './http.js';
-import type { WorkflowDefinition } from './engine.js';
-import type { SmClient, StartRequest, TemplateUse } from './sm-client.js';
-import { startRequest } from './workflow-start.js';
-import { TEMPLATE_ADDON_STEPS, templateAddonSteps } from './workflows/template-addons.js';
+import { globalRole } from '../http/access-guard.js';
+import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
+import type { WorkflowDefinition } from '../engine.js';
+import type { SmClient, StartRequest, TemplateUse } from '../sm-client.js';
+import { startRequest } from '../http/workflow-start.js';
+import { TEMPLATE_ADDON_STEPS, templateAddonSteps } from '../workflows/template-addons.js';
 
 export interface TemplateRouteDeps { sm: SmClient; egress: EgressPolicy }
 

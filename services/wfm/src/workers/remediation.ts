@@ -10,9 +10,9 @@ import type { Redis } from 'ioredis';
 import { CxError } from '@cx/errors';
 import { REMEDIATION_QUEUE, remediationJobId, type RemediationRequest } from '@cx/queue-contracts';
 import { throttled, type Logger } from '@cx/service-kit';
-import type { WorkflowEngine } from './engine.js';
-import type { SmClient } from './sm-client.js';
-import { REMEDIATE_NODE } from './workflows/node-remediate.js';
+import type { WorkflowEngine } from '../engine.js';
+import type { SmClient } from '../sm-client.js';
+import { REMEDIATE_NODE } from '../workflows/node-remediate.js';
 
 /** Who remediations are recorded as started by (workflows and the audit log). */
 export const HEALTH_ACTOR = 'cx:node-health';

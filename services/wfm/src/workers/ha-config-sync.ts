@@ -13,9 +13,9 @@ import type { Cluster, HaConfig } from '@cx/api-schemas';
 import { ConflictError, CxError } from '@cx/errors';
 import { HA_CONFIG_SYNC_QUEUE, haConfigSyncBackoffMs, haConfigSyncJobId, type HaConfigSyncRequest } from '@cx/queue-contracts';
 import { throttled, type Logger } from '@cx/service-kit';
-import type { WorkflowEngine } from './engine.js';
-import type { SmClient } from './sm-client.js';
-import { APPLY_HA_CONFIG } from './workflows/ha-config.js';
+import type { WorkflowEngine } from '../engine.js';
+import type { SmClient } from '../sm-client.js';
+import { APPLY_HA_CONFIG } from '../workflows/ha-config.js';
 
 /** Who automatic re-applies of ha-configs are recorded as started by (workflows and the audit log). */
 export const HA_CONFIG_ACTOR = 'cx:ha-config';

@@ -1,8 +1,8 @@
 /** Starting a workflow from a public call: the start request sm records, and the 202 answer. */
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { WorkflowDefinition, WorkflowEngine } from './engine.js';
-import type { Accepted, StartRequest } from './sm-client.js';
+import type { WorkflowDefinition, WorkflowEngine } from '../engine.js';
+import type { Accepted, StartRequest } from '../sm-client.js';
 
 /** Headers of every call that starts a workflow: a retry with the same key gets the first answer. */
 export const idempotencyHeaders = {

@@ -8,14 +8,14 @@
 import type { FastifyInstance } from 'fastify';
 import { clusterAcceptedSchema, idParamsSchema, MAX_POOL_COUNT, type Cluster } from '@cx/api-schemas';
 import { ConflictError, InputError } from '@cx/errors';
-import { onParam } from './auth.js';
-import type { WorkflowEngine } from './engine.js';
-import { problemResponses as errors } from './http.js';
-import type { InfrastructureChecks } from './infrastructure.js';
-import type { SmClient } from './sm-client.js';
-import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
-import { OS_IMAGE_PROVIDERS, OS_UPGRADE_CLUSTER, ROLLBACK_OS_UPGRADE, type OsUpgradeInput, type OsUpgradeRollbackInput } from './workflows/cluster-os-upgrade.js';
-import { PLAN_REPLACEMENT, type Replacement } from './workflows/replacement.js';
+import { onParam } from '../http/access-guard.js';
+import type { WorkflowEngine } from '../engine.js';
+import { problemResponses as errors } from '../http/responses.js';
+import type { InfrastructureChecks } from '../infrastructure/checks.js';
+import type { SmClient } from '../sm-client.js';
+import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
+import { OS_IMAGE_PROVIDERS, OS_UPGRADE_CLUSTER, ROLLBACK_OS_UPGRADE, type OsUpgradeInput, type OsUpgradeRollbackInput } from '../workflows/cluster-os-upgrade.js';
+import { PLAN_REPLACEMENT, type Replacement } from '../workflows/replacement.js';
 
 export interface OsUpgradeRouteDeps { sm: SmClient; engine: WorkflowEngine; infrastructure: InfrastructureChecks; assertQueueUp: () => void }
 
