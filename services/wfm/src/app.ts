@@ -12,7 +12,7 @@ import { AccessGuard } from './http/access-guard.js';
 import { WorkflowEngine } from './engine.js';
 import { InfrastructureChecks } from './infrastructure/checks.js';
 import { ClusterReadCache } from './http/read-cache.js';
-import { publicRoutes } from './clusters/routes.js';
+import { publicRoutes } from './routes.js';
 import { SmClient } from './sm-client.js';
 import { createClusterWithTemplateAddons } from './workflows/template-addons.js';
 import { deleteClusterWorkflow } from './workflows/cluster-delete.js';

@@ -1,90 +1,43 @@
-/** The public API, `/api/v1` (DESIGN.md section 2). */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+/**
+ * Clusters (DESIGN.md section 2): list, create (from scratch or from a template), get, delete,
+ * upgrade the Kubernetes version, rotate certificates or the CA, and the caller's kubeconfig. The
+ * checks a request must pass beyond its schema are in checks.ts; node pools and nodes have their
+ * own folders.
+ */
+import type { FastifyInstance } from 'fastify';
 import {
   clusterAcceptedSchema, clusterCreateBodySchema, clusterSchema, idParamsSchema, listQuerySchema, listSchema,
-  MAX_POOL_COUNT, nodeSchedulingProperties, nodeSchema, problemSchema, providerSchema, workflowSchema,
-  KUBERNETES_VERSION, type AccessObject, type Cluster, type ClusterCreateBody, type ClusterCreateRequest, type NodeScheduling, type ProviderInfo,
+  MAX_POOL_COUNT, KUBERNETES_VERSION, type Cluster, type ClusterCreateBody, type ProviderInfo,
 } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
 import type { EgressPolicy } from '@cx/k8s';
-import { onParam, type AccessGuard } from '../http/access-guard.js';
-import { problemResponses as errors, sendJson } from '../http/responses.js';
-import { addonRoutes } from '../addons/routes.js';
-import { etcdRoutes } from '../etcd-snapshots/routes.js';
-import { haConfigRoutes } from '../ha-configs/routes.js';
-import { identityRoutes } from '../identity/routes.js';
-import { infrastructureRoutes } from '../infrastructure/routes.js';
-import { nodeRoutes } from '../nodes/routes.js';
-import { osUpgradeRoutes } from '../os-upgrades/routes.js';
-import { pairRoutes } from '../pairs/routes.js';
-import { poolRoutes } from '../nodepools/routes.js';
-import { completeClusterRequest, createClusterStart, templateRoutes, templateUse } from '../templates/routes.js';
-import type { InfrastructureChecks } from '../infrastructure/checks.js';
-import type { ClusterReadCache } from '../http/read-cache.js';
 import type { WorkflowEngine } from '../engine.js';
-import type { Run, SmClient } from '../sm-client.js';
+import { onParam } from '../http/access-guard.js';
+import type { ClusterReadCache } from '../http/read-cache.js';
+import { problemResponses as errors, sendJson } from '../http/responses.js';
 import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
+import type { InfrastructureChecks } from '../infrastructure/checks.js';
+import type { SmClient } from '../sm-client.js';
+import { completeClusterRequest, createClusterStart, templateUse } from '../templates/routes.js';
 import { CREATE_CLUSTER } from '../workflows/cluster-create.js';
 import { DELETE_CLUSTER } from '../workflows/cluster-delete.js';
-import { SCALE_POOL } from '../workflows/cluster-scale.js';
-import { UPDATE_POOL_SCHEDULING } from '../workflows/node.js';
 import { UPGRADE_CLUSTER } from '../workflows/cluster-upgrade.js';
 import { CERTIFICATE_ROTATING_PROVIDERS, ROTATE_CA, ROTATE_CERTIFICATES } from '../workflows/cluster-rotate-ca.js';
+import { checkClusterRequest, checkUpgrade, resourceGroupOf } from './checks.js';
 
-export interface PublicRouteDeps {
+
+export interface ClusterRouteDeps {
   sm: SmClient;
   engine: WorkflowEngine;
-  guard: AccessGuard;
   providers: () => Promise<ProviderInfo[]>;
-  /** Checks against real infrastructure (credentials, BMCs, placement) made before sm stores anything. */
   infrastructure: InfrastructureChecks;
   reads: ClusterReadCache;
-  /** Throws a 503 when the queue cannot take work, before anything is written. */
   assertQueueUp: () => void;
-  /** Which endpoints users may point addons at (egress.*, against SSRF). */
   egress: EgressPolicy;
 }
 
-const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled']);
-const MUTATING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const SSE_POLL_MS = 500;
-const SSE_MAX_MS = 3_600_000;
-
-export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps): Promise<void> {
+export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps): Promise<void> {
   const { sm, engine } = deps;
-  app.addSchema(problemSchema);
-  deps.guard.install(app);
-
-  // Every mutating call is audited, refused ones included (logins are audited by sm itself, with their outcome).
-  app.addHook('onResponse', async (request, reply) => {
-    if (!MUTATING_METHODS.has(request.method) || request.routeOptions.config.access === 'public') return;
-    const url = request.routeOptions.url ?? 'unmatched';
-    const params = request.params as { id?: string } | undefined;
-    const body = request.body as { name?: unknown; username?: unknown } | undefined;
-    const named = typeof body?.name === 'string' ? body.name : typeof body?.username === 'string' ? body.username : undefined;
-    sm.audit({
-      actor: request.user?.username ?? 'anonymous', action: `${request.method} ${url}`,
-      targetKind: (url.split('/')[3] ?? 'unknown').replace(/s$/, ''),
-      ...(params?.id ? { targetId: params.id } : named ? { targetId: named } : {}),
-      outcome: reply.statusCode < 400 ? 'success' : 'failure', sourceIp: request.ip, requestId: request.id, details: { status: reply.statusCode },
-    }).catch((error: unknown) => request.log.warn({ err: error }, 'audit record lost'));
-  });
-
-  await identityRoutes(app, { sm, guard: deps.guard, reads: deps.reads, infrastructure: deps.infrastructure });
-  await infrastructureRoutes(app, { sm, infrastructure: deps.infrastructure });
-  await haConfigRoutes(app, { sm, engine, assertQueueUp: deps.assertQueueUp });
-  await addonRoutes(app, { sm, engine, egress: deps.egress, assertQueueUp: deps.assertQueueUp });
-  await templateRoutes(app, { sm, egress: deps.egress });
-  await pairRoutes(app, { sm, guard: deps.guard, providers: deps.providers });
-  await etcdRoutes(app, { sm, engine, providers: deps.providers, assertQueueUp: deps.assertQueueUp });
-  await osUpgradeRoutes(app, { sm, engine, infrastructure: deps.infrastructure, assertQueueUp: deps.assertQueueUp });
-  await nodeRoutes(app, { sm, engine, infrastructure: deps.infrastructure, assertQueueUp: deps.assertQueueUp });
-  await poolRoutes(app, { sm, engine, assertQueueUp: deps.assertQueueUp });
-
-  app.get('/providers', {
-    config: { access: 'authenticated' },
-    schema: { tags: ['providers'], summary: 'Providers and the Kubernetes versions they install', response: { 200: listSchema(providerSchema), ...errors } },
-  }, async () => ({ items: await deps.providers(), nextCursor: null }));
 
   app.get<{ Querystring: { limit: number; cursor?: string } }>('/clusters', {
     config: { access: 'authenticated' },
@@ -123,46 +76,6 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
   }, async (request, reply) => {
     deps.assertQueueUp();
     const accepted = await sm.startClusterWorkflow(request.params.id, startRequest(request, engine.definition(DELETE_CLUSTER), 'Deleting', {}));
-    return acceptWorkflow(reply, engine, accepted);
-  });
-
-  app.patch<{ Params: { id: string; pool: string }; Body: { count?: number; remove?: string[]; drainTimeoutSeconds?: number } & NodeScheduling }>('/clusters/:id/nodepools/:pool', {
-    config: { access: onParam('operator', 'cluster') },
-    schema: {
-      tags: ['clusters'], summary: 'Scale a node pool (`control-plane` for the control plane; runs cluster.scale), or change a worker pool\'s labels and taints on every node (runs nodepool.update-scheduling)', headers: idempotencyHeaders,
-      description: 'Give count (with remove and drainTimeoutSeconds), or labels and/or taints: one change per call (400 otherwise). New labels and taints replace the pool\'s: what the pool had and no longer has comes off its nodes; labels and taints from elsewhere stay.',
-      params: { type: 'object', required: ['id', 'pool'], additionalProperties: false, properties: { id: idParamsSchema.properties.id, pool: { type: 'string', minLength: 1, maxLength: 63 } } },
-      body: {
-        type: 'object', additionalProperties: false,
-        properties: {
-          count: { type: 'integer', minimum: 0, maximum: MAX_POOL_COUNT },
-          ...nodeSchedulingProperties,
-          remove: { type: 'array', maxItems: MAX_POOL_COUNT, uniqueItems: true, items: { type: 'string', maxLength: 128 }, description: 'When scaling down: the machines to remove (default: the newest)' },
-          drainTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 86400, description: 'How long draining a removed node may be blocked (by PodDisruptionBudgets) before the workflow fails; default 300' },
-        },
-      },
-      response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } },
-    },
-  }, async (request, reply) => {
-    const { count, labels, taints } = request.body;
-    if (labels !== undefined || taints !== undefined) {
-      if (count !== undefined || request.body.remove !== undefined) {
-        throw new InputError('scale a pool and change its labels or taints in two calls', [{ field: 'body.count', message: 'cannot be combined with labels or taints' }]);
-      }
-      const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
-      if (!cluster.apiEndpoint) throw new InputError(`cluster ${cluster.name} has no Kubernetes API (provider ${cluster.provider}): there are no nodes to label`, [{ field: 'params.id', message: 'has no Kubernetes API' }]);
-      const pool = cluster.nodePools.find((p) => p.name === request.params.pool);
-      const scheduling = { labels: labels ?? pool?.labels ?? {}, taints: taints ?? pool?.taints ?? [] };
-      deps.assertQueueUp();
-      const accepted = await sm.updatePoolScheduling(request.params.id, request.params.pool, scheduling, startRequest(request, engine.definition(UPDATE_POOL_SCHEDULING), 'Updating', {}));
-      return acceptWorkflow(reply, engine, accepted);
-    }
-    if (count === undefined) throw new InputError('give count to scale the pool, or labels and/or taints to change them', [{ field: 'body.count', message: 'is required without labels or taints' }]);
-    deps.assertQueueUp();
-    const accepted = await sm.scalePool(request.params.id, request.params.pool, count,
-      startRequest(request, engine.definition(SCALE_POOL), 'Updating', {
-        ...(request.body.remove ? { remove: request.body.remove } : {}), ...(request.body.drainTimeoutSeconds ? { drainTimeoutSeconds: request.body.drainTimeoutSeconds } : {}),
-      }));
     return acceptWorkflow(reply, engine, accepted);
   });
 
@@ -234,11 +147,6 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     return acceptWorkflow(reply, engine, accepted);
   });
 
-  app.get<{ Params: { id: string } }>('/clusters/:id/nodes', {
-    config: { access: onParam('viewer', 'cluster') },
-    schema: { tags: ['clusters'], summary: 'Nodes of a cluster', params: idParamsSchema, response: { 200: listSchema(nodeSchema), ...errors } },
-  }, async (request, reply) => sendJson(reply, await sm.listNodesJson(request.params.id)));
-
   app.get<{ Params: { id: string } }>('/clusters/:id/kubeconfig', {
     config: { access: onParam('viewer', 'cluster') },
     schema: {
@@ -251,125 +159,4 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
     return reply.type('application/yaml; charset=utf-8').header('cache-control', 'no-store').header('x-cx-expires-at', expiresAt).send(kubeconfig);
   });
 
-  app.get<{ Params: { id: string } }>('/workflows/:id', {
-    config: { access: onParam('viewer', 'workflow') },
-    schema: { tags: ['workflows'], summary: 'Get a workflow run with its steps', params: idParamsSchema, response: { 200: workflowSchema, ...errors } },
-  }, async (request) => sm.getRun(request.params.id));
-
-  app.post<{ Params: { id: string } }>('/workflows/:id/cancel', {
-    config: { access: onParam('operator', 'workflow') },
-    schema: { tags: ['workflows'], summary: 'Cancel a Pending or Running workflow; the cluster is marked Failed', params: idParamsSchema, response: { 200: workflowSchema, ...errors } },
-  }, async (request) => sm.cancelRun(request.params.id));
-
-  app.post<{ Params: { id: string } }>('/workflows/:id/retry', {
-    config: { access: onParam('operator', 'workflow') },
-    schema: { tags: ['workflows'], summary: 'Resume a Failed or Cancelled workflow from the step where it stopped', params: idParamsSchema, response: { 200: workflowSchema, ...errors } },
-  }, async (request) => {
-    deps.assertQueueUp();
-    const run = await sm.retryRun(request.params.id);
-    await engine.enqueue({ runId: run.id, stepIndex: run.currentStep, generation: run.generation });
-    return run;
-  });
-
-  app.get<{ Params: { id: string } }>('/workflows/:id/events', {
-    config: { access: onParam('viewer', 'workflow') },
-    schema: {
-      tags: ['workflows'], params: idParamsSchema,
-      summary: 'Server-sent events: a `workflow` event with the run each time it changes; the stream ends when the run is Succeeded, Failed or Cancelled',
-      produces: ['text/event-stream'],
-    },
-  }, async (request, reply) => streamWorkflow(sm, request, reply));
 }
-
-function resourceGroupOf(body: unknown): AccessObject {
-  const group = (body as { resourceGroup?: unknown } | undefined)?.resourceGroup;
-  return typeof group === 'string' && group !== '' ? { kind: 'resource-group', id: group } : { kind: 'global' };
-}
-
-
-/** Checks what the schema cannot: the provider, its versions, unique pool names. */
-async function checkClusterRequest(body: ClusterCreateRequest, providers: ProviderInfo[]): Promise<ProviderInfo> {
-  const provider = providers.find((p) => p.name === body.provider);
-  if (!provider) {
-    const known = providers.map((p) => p.name).join(', ') || 'none is running';
-    throw new InputError(`provider ${body.provider} is not available (available: ${known})`, [{ field: 'body.provider', message: `must be one of: ${known}` }]);
-  }
-  if (!provider.kubernetesVersions.includes(body.kubernetesVersion)) {
-    throw new InputError(`provider ${body.provider} cannot install Kubernetes ${body.kubernetesVersion}`, [{ field: 'body.kubernetesVersion', message: `must be one of: ${provider.kubernetesVersions.join(', ')}` }]);
-  }
-  const seen = new Set<string>(['control-plane']);
-  for (const [i, pool] of (body.nodePools ?? []).entries()) {
-    if (seen.has(pool.name)) throw new InputError(`node pool name ${pool.name} is used twice or is reserved`, [{ field: `body.nodePools.${i}.name`, message: 'must be unique and not control-plane' }]);
-    seen.add(pool.name);
-  }
-  if (body.controlPlane.vipUnicast === true && (body.controlPlane.vipPool === undefined || body.controlPlane.vipManager === 'kube-vip')) {
-    throw new InputError('unicast VRRP is for the keepalived that keeps a control-plane VIP: it needs controlPlane.vipPool, and kube-vip (ARP with leader election) has no VRRP', [{ field: 'body.controlPlane.vipUnicast', message: 'needs controlPlane.vipPool and vipManager keepalived' }]);
-  }
-  if (body.controlPlane.vipManager === 'kube-vip' && body.controlPlane.vipPool === undefined) {
-    throw new InputError('kube-vip keeps a control-plane VIP, and this cluster has none; name the IP pool it comes from in controlPlane.vipPool', [{ field: 'body.controlPlane.vipManager', message: 'needs controlPlane.vipPool' }]);
-  }
-  if (body.controlPlane.vipPool !== undefined && ['sim', 'kwok'].includes(body.provider)) {
-    throw new InputError(`provider ${body.provider} serves the API on the endpoint its runtime gives; a control-plane VIP is for real machines`, [{ field: 'body.controlPlane.vipPool', message: 'not for provider sim or kwok' }]);
-  }
-  if (body.hostCleanup && body.provider !== 'baremetal') {
-    throw new InputError(`hostCleanup is what happens to a bare-metal host when its machine is deleted; provider ${body.provider} has no hosts`, [{ field: 'body.hostCleanup', message: 'only for provider baremetal' }]);
-  }
-  // Fencing straight through a BMC needs a host that has one: only bare-metal machines do.
-  const bmcFencing: Array<[string, string | undefined]> = [['body.health.fencing', body.health?.fencing], ...(body.nodePools ?? []).map((p, i): [string, string | undefined] => [`body.nodePools.${i}.health.fencing`, p.health?.fencing])];
-  for (const [field, fencing] of bmcFencing) {
-    if (fencing && fencing !== 'provider' && body.provider !== 'baremetal') {
-      throw new InputError(`fencing ${fencing} powers off a host through its BMC, which only provider baremetal has; use fencing provider`, [{ field, message: 'must be provider unless the provider is baremetal' }]);
-    }
-  }
-  return provider;
-}
-
-/** The version skew policy: never down, never the same, at most one minor up (patches of the same minor are fine). */
-function checkUpgrade(cluster: Cluster, target: string, providers: ProviderInfo[]): void {
-  const field = 'body.kubernetesVersion';
-  const offered = providers.find((p) => p.name === cluster.provider)?.kubernetesVersions ?? [];
-  if (!offered.includes(target)) throw new InputError(`provider ${cluster.provider} cannot install Kubernetes ${target}`, [{ field, message: `must be one of: ${offered.join(', ') || 'none (is the provider running?)'}` }]);
-  const [fromMajor, fromMinor, fromPatch] = cluster.kubernetesVersion.split('.').map(Number) as [number, number, number];
-  const [toMajor, toMinor, toPatch] = target.split('.').map(Number) as [number, number, number];
-  if (toMajor !== fromMajor || toMinor < fromMinor || (toMinor === fromMinor && toPatch <= fromPatch)) {
-    throw new InputError(`cluster ${cluster.name} runs ${cluster.kubernetesVersion}; ${target} is not an upgrade`, [{ field, message: `must be newer than ${cluster.kubernetesVersion}` }]);
-  }
-  if (toMinor > fromMinor + 1) {
-    throw new InputError(`Kubernetes upgrades one minor version at a time: from ${cluster.kubernetesVersion} go to ${fromMajor}.${fromMinor + 1}.x first`, [{ field, message: `must be ${fromMajor}.${fromMinor}.x or ${fromMajor}.${fromMinor + 1}.x` }]);
-  }
-}
-
-async function streamWorkflow(sm: SmClient, request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<void> {
-  let run: Run = await sm.getRun(request.params.id); // a 404 is answered as a problem before the stream opens
-  reply.hijack();
-  reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': request.id });
-  let closed = false;
-  request.raw.on('close', () => { closed = true; });
-  const send = (event: string, data: unknown): void => {
-    if (!closed) reply.raw.write(`event: ${event}\nid: ${Date.now()}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
-  const view = (r: Run): unknown => ({ ...r, steps: r.steps.map(({ output: _output, ...step }) => step) });
-  send('workflow', view(run));
-  const started = Date.now();
-  let lastSent = `${run.updatedAt}|${run.status}`;
-  let lastBeat = Date.now();
-  while (!closed && !TERMINAL.has(run.status) && Date.now() - started < SSE_MAX_MS) {
-    await new Promise((resolve) => setTimeout(resolve, SSE_POLL_MS));
-    try {
-      run = await sm.getRun(run.id);
-    } catch (error) {
-      send('error', { code: (error as { code?: string }).code ?? 'CX_INTERNAL', detail: (error as Error).message });
-      continue;
-    }
-    const version = `${run.updatedAt}|${run.status}`;
-    if (version !== lastSent) {
-      send('workflow', view(run));
-      lastSent = version;
-    } else if (Date.now() - lastBeat > 15_000) {
-      if (!closed) reply.raw.write(': keep-alive\n\n');
-      lastBeat = Date.now();
-    }
-  }
-  if (!closed) reply.raw.end();
-}
-
