@@ -14,7 +14,7 @@ import { InfrastructureChecks } from './infrastructure/checks.js';
 import { ClusterReadCache } from './http/read-cache.js';
 import { publicRoutes } from './routes.js';
 import { SmClient } from './sm-client.js';
-import { createClusterWithTemplateAddons } from './workflows/template-addons.js';
+import { createClusterWorkflow } from './workflows/cluster-create.js';
 import { deleteClusterWorkflow } from './workflows/cluster-delete.js';
 import { scalePoolWorkflow } from './workflows/cluster-scale.js';
 import { upgradeClusterWorkflow } from './workflows/cluster-upgrade.js';
@@ -61,8 +61,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   });
   const reads = new ClusterReadCache(requestConnection, clusterReadVersionKey(config.redis.prefix), logger);
   sm.onClusterChange(() => reads.bump());
-  // cluster.create, with the steps that install a cluster template's addons before mark-ready.
-  engine.register(createClusterWithTemplateAddons(config.serviceToken));
+  engine.register(createClusterWorkflow(config.serviceToken));
   engine.register(deleteClusterWorkflow);
   engine.register(scalePoolWorkflow);
   engine.register(upgradeClusterWorkflow);

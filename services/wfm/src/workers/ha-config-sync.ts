@@ -15,6 +15,7 @@ import { HA_CONFIG_SYNC_QUEUE, haConfigSyncBackoffMs, haConfigSyncJobId, type Ha
 import { throttled, type Logger } from '@cx/service-kit';
 import type { WorkflowEngine } from '../engine.js';
 import type { SmClient } from '../sm-client.js';
+import { runSteps } from '../workflows/define.js';
 import { APPLY_HA_CONFIG } from '../workflows/ha-config.js';
 
 /** Who automatic re-applies of ha-configs are recorded as started by (workflows and the audit log). */
@@ -49,7 +50,7 @@ export function haConfigSyncWorker(options: { connection: Redis; prefix: string;
       accepted = await sm.startClusterWorkflow(request.clusterId, {
         actor: HA_CONFIG_ACTOR, idempotencyKey,
         requestHash: createHash('sha256').update(idempotencyKey).digest('hex'),
-        workflow: { workflow: definition.name, version: definition.version, steps: definition.steps.map((s) => s.name), input: { haConfigId: haConfig.id }, clusterStatus: 'Updating' },
+        workflow: { workflow: definition.name, version: definition.version, steps: runSteps(definition, { haConfigId: haConfig.id }), input: { haConfigId: haConfig.id }, clusterStatus: 'Updating' },
       });
     } catch (error) {
       if (notFound(error)) return { skipped: 'the cluster no longer exists' };
