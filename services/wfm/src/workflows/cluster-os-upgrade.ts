@@ -16,12 +16,13 @@ export const ROLLBACK_OS_UPGRADE = 'cluster.os-upgrade-rollback';
 /** Providers whose machines boot an image cx can choose (MachineSpec.image; kwok's nodes report it as their osImage). */
 export const OS_IMAGE_PROVIDERS = ['vsphere', 'openstack', 'kwok'];
 
-export interface OsUpgradeInput { image: string; maxSurge: number; drainTimeoutSeconds?: number }
+/** `from`: the image the cluster had before (null: the provider's default), for a rollback; absent in runs started before rollbacks existed. */
+export interface OsUpgradeInput { image: string; maxSurge: number; drainTimeoutSeconds?: number; from?: string | null }
 /** A rollback of the run `rollsBack`: its plan, and the image the cluster had before it (null: the provider's default). */
 export interface OsUpgradeRollbackInput { rollsBack: string; image: string; from: string | null; replacements: Replacement[]; drainTimeoutSeconds?: number }
 
-/** Records the image on the cluster, the new machines' rows and the pairs (old → new). */
-const planImageReplacement = defineStep<OsUpgradeInput, ReplacementPlan>({
+/** Records the image on the cluster, the new machines' rows and the pairs (old → new); a rollback reads them. */
+export const planImageReplacement = defineStep<OsUpgradeInput, ReplacementPlan>({
   name: PLAN_REPLACEMENT,
   async run(ctx) {
     const { image } = ctx.input;

@@ -6,6 +6,7 @@
  * this makes; the engine itself stays untyped.
  */
 import type { StepContext, StepDefinition, StepResult, WorkflowDefinition } from '../engine.js';
+import type { Run } from '../sm-client.js';
 
 /** What a step of a workflow with input `I` sees. */
 export interface WorkflowContext<I> extends StepContext {
@@ -52,18 +53,24 @@ export function runSteps(definition: WorkflowDefinition, input: Record<string, u
 }
 
 /**
- * The one place a run's input gets its type: sm stores what the route or worker built from a
- * validated request, and gives it back as it was.
+ * A stored run's input, typed as its workflow declares it (for a route that starts a workflow from
+ * another run, e.g. a rollback). The one place a run's input gets its type: sm stores what the
+ * route or worker built from a validated request, and gives it back as it was.
  */
+export function runInput<I>(run: Pick<Run, 'input'>): I {
+  return inputOf<I>(run.input);
+}
+
+/** What `step` recorded in a stored run; undefined when the run has no such step or it has not finished. */
+export function runOutput<O>(run: Pick<Run, 'steps'>, step: Step<never, O>): O | undefined {
+  // By name, as the engine finds steps: a run keeps the step list it was started with.
+  return (run.steps.find((s) => s.name === step.name)?.output ?? undefined) as O | undefined;
+}
+
 function inputOf<I>(input: Record<string, unknown>): I {
   return input as I;
 }
 
 function contextOf<I>(ctx: StepContext): WorkflowContext<I> {
-  return {
-    ...ctx,
-    input: inputOf<I>(ctx.run.input),
-    // By name, as the engine finds steps: a run keeps the step list it was started with.
-    output: <O>(step: Step<never, O>) => (ctx.run.steps.find((s) => s.name === step.name)?.output ?? undefined) as O | undefined,
-  };
+  return { ...ctx, input: inputOf<I>(ctx.run.input), output: (step) => runOutput(ctx.run, step) };
 }
