@@ -20,7 +20,10 @@ import { throttled } from '@cx/service-kit';
 import type { Cluster } from '@cx/api-schemas';
 import type { Machine, Run, SmClient, StepEffect } from './sm-client.js';
 
-/** What a step answers. "Not ready yet" is a wait, not an error. `O`: the output a done step records (workflows/define.ts reads it typed). */
+/**
+ * What a step answers. "Not ready yet" is a wait, not an error. `O` is the output a done step
+ * records, which later steps read typed (workflows/define.ts).
+ */
 export type StepResult<O = unknown> =
   | { kind: 'done'; output?: O; effects?: StepEffect[] }
   | { kind: 'wait'; afterMs: number; message?: string; nextPoll?: boolean };
