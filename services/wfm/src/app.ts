@@ -8,13 +8,13 @@ import type { CxConfig } from '@cx/config';
 import { DependencyUnavailableError } from '@cx/errors';
 import { clusterReadVersionKey } from '@cx/queue-contracts';
 import { createHttpServer, type Logger } from '@cx/service-kit';
-import { AccessGuard } from './auth.js';
+import { AccessGuard } from './http/access-guard.js';
 import { WorkflowEngine } from './engine.js';
-import { InfrastructureChecks } from './infrastructure.js';
-import { ClusterReadCache } from './read-cache.js';
+import { InfrastructureChecks } from './infrastructure/checks.js';
+import { ClusterReadCache } from './http/read-cache.js';
 import { publicRoutes } from './routes.js';
 import { SmClient } from './sm-client.js';
-import { createClusterWithTemplateAddons } from './workflows/template-addons.js';
+import { createClusterWorkflow } from './workflows/cluster-create.js';
 import { deleteClusterWorkflow } from './workflows/cluster-delete.js';
 import { scalePoolWorkflow } from './workflows/cluster-scale.js';
 import { upgradeClusterWorkflow } from './workflows/cluster-upgrade.js';
@@ -26,8 +26,8 @@ import { remediateNodeWorkflow } from './workflows/node-remediate.js';
 import { addonWorkflows } from './workflows/addon.js';
 import { etcdWorkflows } from './workflows/etcd.js';
 import { EgressPolicy } from '@cx/k8s';
-import { remediationWorker } from './remediation.js';
-import { haConfigSyncWorker } from './ha-config-sync.js';
+import { remediationWorker } from './workers/remediation.js';
+import { haConfigSyncWorker } from './workers/ha-config-sync.js';
 
 export interface WfmApp {
   app: FastifyInstance;
@@ -61,8 +61,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   });
   const reads = new ClusterReadCache(requestConnection, clusterReadVersionKey(config.redis.prefix), logger);
   sm.onClusterChange(() => reads.bump());
-  // cluster.create, with the steps that install a cluster template's addons before mark-ready.
-  engine.register(createClusterWithTemplateAddons(config.serviceToken));
+  engine.register(createClusterWorkflow(config.serviceToken));
   engine.register(deleteClusterWorkflow);
   engine.register(scalePoolWorkflow);
   engine.register(upgradeClusterWorkflow);

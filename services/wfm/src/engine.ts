@@ -20,13 +20,17 @@ import { throttled } from '@cx/service-kit';
 import type { Cluster } from '@cx/api-schemas';
 import type { Machine, Run, SmClient, StepEffect } from './sm-client.js';
 
-/** What a step answers. "Not ready yet" is a wait, not an error. */
-export type StepResult =
-  | { kind: 'done'; output?: unknown; effects?: StepEffect[] }
+/**
+ * What a step answers. "Not ready yet" is a wait, not an error. `O` is the output a done step
+ * records, which later steps read typed (workflows/define.ts).
+ */
+export type StepResult<O = unknown> =
+  | { kind: 'done'; output?: O; effects?: StepEffect[] }
   | { kind: 'wait'; afterMs: number; message?: string; nextPoll?: boolean };
 
-export const done = (output?: unknown, effects: StepEffect[] = []): StepResult => ({ kind: 'done', output, effects });
-export const wait = (afterMs: number, message?: string, nextPoll = false): StepResult => ({ kind: 'wait', afterMs, nextPoll, ...(message ? { message } : {}) });
+export const done = <O = undefined>(output?: O, effects: StepEffect[] = []): StepResult<O> => ({ kind: 'done', output, effects });
+/** A wait records no output, so it fits a step of any output type. */
+export const wait = (afterMs: number, message?: string, nextPoll = false): StepResult<never> => ({ kind: 'wait', afterMs, nextPoll, ...(message ? { message } : {}) });
 
 /** The outcome of an sddc operation a step started. */
 /** `finishedAt`: when the operation finished (epoch ms), when known. */
@@ -51,6 +55,12 @@ export interface StepContext {
 
 export interface StepDefinition {
   name: string;
+  /**
+   * Whether a run started with this input goes through the step; absent: always. Decided once, when
+   * the run starts (workflows/define.ts `runSteps`): sm stores the run's own step list, which is what
+   * the engine follows.
+   */
+  when?(input: Record<string, unknown>): boolean;
   run(ctx: StepContext): Promise<StepResult>;
 }
 

@@ -9,7 +9,8 @@
  */
 import { ProviderError } from '@cx/errors';
 import { sealForTransit, type AddonPayload } from '@cx/queue-contracts';
-import { done, wait, type StepContext, type StepResult, type WorkflowDefinition } from '../engine.js';
+import { done, wait, type StepContext, type WorkflowDefinition } from '../engine.js';
+import { defineWorkflow, type WorkflowContext } from './define.js';
 
 export const INSTALL_ADDON = 'addon.install';
 export const REMOVE_ADDON = 'addon.remove';
@@ -23,8 +24,11 @@ export const REMOVE_TIMEOUT_MS = 300_000;
 export interface WorkloadStatus { kind: string; namespace: string; name: string; ready: boolean; readyReplicas: number; desired: number }
 export interface StatusAnswer { workloads: WorkloadStatus[]; missing: string[]; remaining: string[] }
 
-async function payload(ctx: StepContext, serviceToken: string): Promise<AddonPayload> {
-  return addonPayload(ctx, ctx.run.input['addon'] as string, serviceToken);
+/** The run's input: the addon (sm recorded it with the run), and for an install how long its workloads may take to be ready. */
+export interface AddonInput { addon: string; readyTimeoutSeconds?: number }
+
+async function payload(ctx: WorkflowContext<AddonInput>, serviceToken: string): Promise<AddonPayload> {
+  return addonPayload(ctx, ctx.input.addon, serviceToken);
 }
 
 /** What sddc applies for one addon of the step's cluster: as sm recorded it, settings sealed for transit (also for cluster.create's template addons). */
@@ -42,7 +46,7 @@ export const describe = (w: WorkloadStatus): string => `${w.kind} ${w.namespace}
 
 /** The workflows, with the service token their payloads are sealed under. */
 export function addonWorkflows(serviceToken: string): { install: WorkflowDefinition; remove: WorkflowDefinition } {
-  const install: WorkflowDefinition = {
+  const install: WorkflowDefinition = defineWorkflow<AddonInput>({
     name: INSTALL_ADDON,
     version: 1,
     steps: [
@@ -51,13 +55,13 @@ export function addonWorkflows(serviceToken: string): { install: WorkflowDefinit
         async run(ctx) {
           const state = await ctx.operation<{ applied: string[]; pruned: string[] }>('apply', { op: 'apply-addon', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, addon: await payload(ctx, serviceToken) });
           if (state.state === 'failed') throw state.error;
-          if (state.state === 'pending') return wait(STATUS_POLL_MS, `applying addon ${String(ctx.run.input['addon'])}`);
+          if (state.state === 'pending') return wait(STATUS_POLL_MS, `applying addon ${ctx.input.addon}`);
           return done(state.result);
         },
       },
       {
         name: 'wait-ready',
-        async run(ctx): Promise<StepResult> {
+        async run(ctx) {
           const state = await ctx.operation<StatusAnswer>(`status-${ctx.poll}`, { op: 'addon-status', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, addon: await payload(ctx, serviceToken), objects: false });
           if (state.state === 'failed') throw state.error;
           if (state.state === 'pending') return wait(STATUS_POLL_MS / 4);
@@ -65,10 +69,10 @@ export function addonWorkflows(serviceToken: string): { install: WorkflowDefinit
           const late = workloads.filter((w) => !w.ready);
           if (late.length === 0 && missing.length === 0) return done({ workloads: workloads.map(describe) });
           const reason = [...late.map(describe), ...missing.map((m) => `${m} missing`)].join(', ');
-          const timeoutSeconds = (ctx.run.input['readyTimeoutSeconds'] as number | undefined) ?? DEFAULT_READY_TIMEOUT_SECONDS;
+          const timeoutSeconds = ctx.input.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS;
           if (waitedMs(ctx) > timeoutSeconds * 1000) {
             throw new ProviderError(
-              `addon ${String(ctx.run.input['addon'])} not ready after ${timeoutSeconds} s (readyTimeoutSeconds): ${reason}. Look at those workloads' pods (image pulls, scheduling, probes), then retry the workflow.`,
+              `addon ${ctx.input.addon} not ready after ${timeoutSeconds} s (readyTimeoutSeconds): ${reason}. Look at those workloads' pods (image pulls, scheduling, probes), then retry the workflow.`,
               { details: { reason: 'AddonNotReady', workloads: [...late.map(describe), ...missing] } },
             );
           }
@@ -77,13 +81,13 @@ export function addonWorkflows(serviceToken: string): { install: WorkflowDefinit
       },
       {
         name: 'mark-installed',
-        run: async (ctx) => done(null, [{ kind: 'setAddonInstalled', name: ctx.run.input['addon'] as string }, { kind: 'setClusterStatus', status: 'Ready', message: null }]),
+        run: async (ctx) => done(null, [{ kind: 'setAddonInstalled', name: ctx.input.addon }, { kind: 'setClusterStatus', status: 'Ready', message: null }]),
       },
     ],
-  };
+  });
 
   // Version 2 added delete-first; runs of version 1 (delete-objects, wait-gone) find their steps by name.
-  const remove: WorkflowDefinition = {
+  const remove: WorkflowDefinition = defineWorkflow<AddonInput>({
     name: REMOVE_ADDON,
     version: 2,
     steps: [
@@ -91,8 +95,8 @@ export function addonWorkflows(serviceToken: string): { install: WorkflowDefinit
         // Deletes again on every poll (a no-op on what is already being deleted), so a retry or a
         // re-created object is handled too; answers what is still there and what holds it.
         name: 'delete-first',
-        async run(ctx): Promise<StepResult> {
-          const addon = String(ctx.run.input['addon']);
+        async run(ctx) {
+          const { addon } = ctx.input;
           const state = await ctx.operation<{ deleted: string[]; remaining?: string[] }>(`delete-first-${ctx.poll}`, { op: 'remove-addon', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, addon: await payload(ctx, serviceToken), phase: 'first' });
           if (state.state === 'failed') throw state.error;
           if (state.state === 'pending') return wait(STATUS_POLL_MS / 4);
@@ -113,23 +117,23 @@ export function addonWorkflows(serviceToken: string): { install: WorkflowDefinit
         async run(ctx) {
           const state = await ctx.operation<{ deleted: string[] }>('delete', { op: 'remove-addon', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, addon: await payload(ctx, serviceToken) });
           if (state.state === 'failed') throw state.error;
-          if (state.state === 'pending') return wait(STATUS_POLL_MS, `deleting the objects of addon ${String(ctx.run.input['addon'])}`);
+          if (state.state === 'pending') return wait(STATUS_POLL_MS, `deleting the objects of addon ${ctx.input.addon}`);
           return done(state.result);
         },
       },
       {
         name: 'wait-gone',
-        async run(ctx): Promise<StepResult> {
+        async run(ctx) {
           const state = await ctx.operation<StatusAnswer>(`gone-${ctx.poll}`, { op: 'addon-status', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, addon: await payload(ctx, serviceToken), objects: true });
           if (state.state === 'failed') throw state.error;
           if (state.state === 'pending') return wait(STATUS_POLL_MS / 4);
           const { remaining } = state.result;
           if (remaining.length === 0) {
-            return done(null, [{ kind: 'deleteAddon', name: ctx.run.input['addon'] as string }, { kind: 'setClusterStatus', status: 'Ready', message: null }]);
+            return done(null, [{ kind: 'deleteAddon', name: ctx.input.addon }, { kind: 'setClusterStatus', status: 'Ready', message: null }]);
           }
           if (waitedMs(ctx) > REMOVE_TIMEOUT_MS) {
             throw new ProviderError(
-              `objects of addon ${String(ctx.run.input['addon'])} still present ${REMOVE_TIMEOUT_MS / 1000} s after their deletion: ${remaining.join(', ')}. Look at what holds them (finalizers), then retry the workflow.`,
+              `objects of addon ${ctx.input.addon} still present ${REMOVE_TIMEOUT_MS / 1000} s after their deletion: ${remaining.join(', ')}. Look at what holds them (finalizers), then retry the workflow.`,
               { details: { reason: 'AddonNotRemoved', remaining } },
             );
           }
@@ -137,6 +141,6 @@ export function addonWorkflows(serviceToken: string): { install: WorkflowDefinit
         },
       },
     ],
-  };
+  });
   return { install, remove };
 }

@@ -1,22 +1,30 @@
 /**
- * Create a cluster: plan its machines, provision them, wait for their nodes to be Ready, mark the
- * cluster Ready. Every step can run again after a crash without creating anything twice: machine
- * names are derived from the spec, machines are ensured by id, sddc jobs have deterministic ids.
+ * Create a cluster: plan its machines, provision them, wait for their nodes to be Ready, configure
+ * access, mark the cluster Ready; a cluster created from a template gets the template's addons on
+ * the way (template-addons.ts: the pod network before the nodes are awaited, the others before
+ * Ready). Every step can run again after a crash without creating anything twice: machine names
+ * are derived from the spec, machines are ensured by id, sddc jobs have deterministic ids. The
+ * steps other workflows do again (provision-machines, wait-nodes-ready, mark-ready) are exported.
  */
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
 import { ProviderError } from '@cx/errors';
-import { done, wait, type StepContext, type StepDefinition, type WorkflowDefinition } from '../engine.js';
+import { done, wait, type WorkflowDefinition } from '../engine.js';
 import type { Machine } from '../sm-client.js';
+import { defineStep, defineWorkflow, type Step, type WorkflowContext } from './define.js';
 import { POLL_MS, machineSpec, perMachine } from './machines.js';
+import { applyAddons, applyNetwork, waitAddonsReady, type TemplateAddonsInput } from './template-addons.js';
 
 export const CREATE_CLUSTER = 'cluster.create';
+
+/** The run's input: the template's addons when the cluster comes from a template (sm records them as Installing). */
+export type CreateClusterInput = TemplateAddonsInput;
 
 /**
  * Waits until the machines `select` picks have Ready nodes; fails with the reason NodesNotReady,
  * naming the late ones, after `workflows.nodesReadyTimeoutSeconds`.
  */
-export function waitNodesReady(select: (ctx: StepContext) => Machine[]): StepDefinition {
-  return {
+export function waitNodesReady<I>(select: (ctx: WorkflowContext<I>) => Machine[]): Step<I, { ready: number }> {
+  return defineStep<I, { ready: number }>({
     name: 'wait-nodes-ready',
     async run(ctx) {
       const { cluster } = ctx;
@@ -42,63 +50,80 @@ export function waitNodesReady(select: (ctx: StepContext) => Machine[]): StepDef
       }
       return done({ ready: readyCount }, [{ kind: 'updateMachines', machines: machines.map((m) => ({ id: m.id, nodeStatus: 'Ready' as const })) }]);
     },
-  };
+  });
 }
 
-export const createClusterWorkflow: WorkflowDefinition = {
-  name: CREATE_CLUSTER,
-  version: 2,
-  steps: [
-    {
-      name: 'plan-machines',
-      async run(ctx) {
-        const { cluster } = ctx;
-        const machines = [
-          ...Array.from({ length: cluster.controlPlane.count }, (_, i) => ({ name: `${cluster.name}-cp-${i}`, pool: 'control-plane', role: 'control-plane' as const, kubernetesVersion: cluster.kubernetesVersion })),
-          ...cluster.nodePools.flatMap((pool) => Array.from({ length: pool.count }, (_, i) => ({ name: `${cluster.name}-${pool.name}-${i}`, pool: pool.name, role: 'worker' as const, kubernetesVersion: cluster.kubernetesVersion }))),
-        ];
-        return done({ machines: machines.length }, [{ kind: 'upsertMachines', machines }]);
-      },
-    },
-    {
-      name: 'provision-machines',
-      async run(ctx) {
-        const { cluster, machines } = ctx;
-        const fan = await perMachine<MachineStatus>(ctx, machines, (m) => ({ op: 'ensure-machine', provider: cluster.provider, spec: machineSpec(cluster, m) }));
-        if (fan.failed.length > 0) throw fan.failed[0]!.error;
-        if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${machines.length} machines provisioned`);
-        const apiEndpoint = [...fan.results.values()].find((s) => s.apiEndpoint)?.apiEndpoint;
-        return done({ provisioned: machines.length, apiEndpoint: apiEndpoint ?? null }, [
-          { kind: 'updateMachines', machines: [...fan.results.values()].map((s) => ({ id: s.machineId, phase: s.phase, providerId: s.providerId, addresses: s.addresses })) },
-          ...(apiEndpoint ? [{ kind: 'setClusterEndpoint' as const, apiEndpoint }] : []),
-        ]);
-      },
-    },
-    waitNodesReady((ctx) => ctx.machines),
-    {
-      // kubeconfigs carry the group cx:<role>; the cluster's RBAC gives each group its Kubernetes role.
-      name: 'configure-access',
-      async run(ctx) {
-        const { cluster } = ctx;
-        if (!cluster.apiEndpoint) return done({ skipped: `provider ${cluster.provider} runs no Kubernetes API` });
-        const state = await ctx.operation<{ bindings: string[] }>('access', { op: 'configure-access', provider: cluster.provider, clusterId: cluster.id });
-        if (state.state === 'failed') throw state.error;
-        if (state.state === 'pending') return wait(POLL_MS / 4);
-        return done(state.result);
-      },
-    },
-    {
-      name: 'mark-ready',
-      async run() {
-        return done(null, [{ kind: 'setClusterStatus', status: 'Ready', message: null }]);
-      },
-    },
-  ],
-};
+/** Records a machine row per control-plane machine and per worker of each pool, named from the spec. */
+export const planMachines = defineStep<unknown, { machines: number }>({
+  name: 'plan-machines',
+  async run(ctx) {
+    const { cluster } = ctx;
+    const machines = [
+      ...Array.from({ length: cluster.controlPlane.count }, (_, i) => ({ name: `${cluster.name}-cp-${i}`, pool: 'control-plane', role: 'control-plane' as const, kubernetesVersion: cluster.kubernetesVersion })),
+      ...cluster.nodePools.flatMap((pool) => Array.from({ length: pool.count }, (_, i) => ({ name: `${cluster.name}-${pool.name}-${i}`, pool: pool.name, role: 'worker' as const, kubernetesVersion: cluster.kubernetesVersion }))),
+    ];
+    return done({ machines: machines.length }, [{ kind: 'upsertMachines', machines }]);
+  },
+});
 
-/** A step of cluster.create, for the workflows that do the same thing again (scale, remediation). */
-export function createStep(name: string): StepDefinition {
-  const step = createClusterWorkflow.steps.find((s) => s.name === name);
-  if (!step) throw new Error(`cluster.create has no step ${name}`);
-  return step;
+/** Ensures every machine of the cluster at its provider; the cluster's API endpoint comes with them. */
+export const provisionMachines = defineStep<unknown, { provisioned: number; apiEndpoint: string | null }>({
+  name: 'provision-machines',
+  async run(ctx) {
+    const { cluster, machines } = ctx;
+    const fan = await perMachine<MachineStatus>(ctx, machines, (m) => ({ op: 'ensure-machine', provider: cluster.provider, spec: machineSpec(cluster, m) }));
+    if (fan.failed.length > 0) throw fan.failed[0]!.error;
+    if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${machines.length} machines provisioned`);
+    const apiEndpoint = [...fan.results.values()].find((s) => s.apiEndpoint)?.apiEndpoint;
+    return done({ provisioned: machines.length, apiEndpoint: apiEndpoint ?? null }, [
+      { kind: 'updateMachines', machines: [...fan.results.values()].map((s) => ({ id: s.machineId, phase: s.phase, providerId: s.providerId, addresses: s.addresses })) },
+      ...(apiEndpoint ? [{ kind: 'setClusterEndpoint' as const, apiEndpoint }] : []),
+    ]);
+  },
+});
+
+/** kubeconfigs carry the group cx:<role>; the cluster's RBAC gives each group its Kubernetes role. */
+export const configureAccess = defineStep<unknown, { bindings: string[] } | { skipped: string }>({
+  name: 'configure-access',
+  async run(ctx) {
+    const { cluster } = ctx;
+    if (!cluster.apiEndpoint) return done({ skipped: `provider ${cluster.provider} runs no Kubernetes API` });
+    const state = await ctx.operation<{ bindings: string[] }>('access', { op: 'configure-access', provider: cluster.provider, clusterId: cluster.id });
+    if (state.state === 'failed') throw state.error;
+    if (state.state === 'pending') return wait(POLL_MS / 4);
+    return done(state.result);
+  },
+});
+
+/** The cluster is Ready: the last step of every workflow that leaves it as it was asked to be. */
+export const markReady = defineStep<unknown, null>({
+  name: 'mark-ready',
+  async run() {
+    return done(null, [{ kind: 'setClusterStatus', status: 'Ready', message: null }]);
+  },
+});
+
+/**
+ * cluster.create as it runs, read top to bottom. The template addon steps carry a `when`: a run
+ * started without template addons (or without a pod network addon) leaves them out of its step
+ * list. Versions: 2 added configure-access, 3 the template addon steps, 4 apply-network; a run
+ * started by an older version keeps the steps it was started with. The addon steps seal addon
+ * settings with the service token, hence a function.
+ */
+export function createClusterWorkflow(serviceToken: string): WorkflowDefinition {
+  return defineWorkflow<CreateClusterInput>({
+    name: CREATE_CLUSTER,
+    version: 4,
+    steps: [
+      planMachines,
+      provisionMachines,
+      // A pod network addon goes in as soon as the API takes it: without it the nodes never turn Ready.
+      applyNetwork(serviceToken),
+      waitNodesReady((ctx) => ctx.machines),
+      configureAccess,
+      applyAddons(serviceToken),
+      waitAddonsReady(serviceToken),
+      markReady,
+    ],
+  });
 }

@@ -4,11 +4,12 @@
  */
 import type { MachineStatus } from '@cx/sddc-contract';
 import { done, wait, type WorkflowDefinition } from '../engine.js';
+import { defineWorkflow, type NoInput } from './define.js';
 import { POLL_MS, perMachine } from './machines.js';
 
 export const DELETE_CLUSTER = 'cluster.delete';
 
-export const deleteClusterWorkflow: WorkflowDefinition = {
+export const deleteClusterWorkflow: WorkflowDefinition = defineWorkflow<NoInput>({
   name: DELETE_CLUSTER,
   version: 1,
   steps: [
@@ -44,4 +45,4 @@ export const deleteClusterWorkflow: WorkflowDefinition = {
       },
     },
   ],
-};
+});

@@ -5,9 +5,10 @@
  * Control-plane machines keep their image (a new first one would `kubeadm init` a new cluster).
  */
 import { done, type WorkflowDefinition } from '../engine.js';
-import { createStep } from './cluster-create.js';
+import { markReady } from './cluster-create.js';
+import { defineStep, defineWorkflow } from './define.js';
 import { DRAIN_TIMEOUT_SECONDS } from './machines.js';
-import { PLAN_REPLACEMENT, planReplacementStep, replaceWorkers, undoReplacements, type Replacement } from './replacement.js';
+import { PLAN_REPLACEMENT, planReplacementStep, replaceWorkers, undoReplacements, type Replacement, type ReplacementPlan } from './replacement.js';
 
 export const OS_UPGRADE_CLUSTER = 'cluster.os-upgrade';
 export const ROLLBACK_OS_UPGRADE = 'cluster.os-upgrade-rollback';
@@ -15,55 +16,59 @@ export const ROLLBACK_OS_UPGRADE = 'cluster.os-upgrade-rollback';
 /** Providers whose machines boot an image cx can choose (MachineSpec.image; kwok's nodes report it as their osImage). */
 export const OS_IMAGE_PROVIDERS = ['vsphere', 'openstack', 'kwok'];
 
-export interface OsUpgradeInput { image: string; maxSurge: number; drainTimeoutSeconds?: number }
+/** `from`: the image the cluster had before (null: the provider's default), for a rollback; absent in runs started before rollbacks existed. */
+export interface OsUpgradeInput { image: string; maxSurge: number; drainTimeoutSeconds?: number; from?: string | null }
 /** A rollback of the run `rollsBack`: its plan, and the image the cluster had before it (null: the provider's default). */
 export interface OsUpgradeRollbackInput { rollsBack: string; image: string; from: string | null; replacements: Replacement[]; drainTimeoutSeconds?: number }
 
-export const osUpgradeClusterWorkflow: WorkflowDefinition = {
+/** Records the image on the cluster, the new machines' rows and the pairs (old → new); a rollback reads them. */
+export const planImageReplacement = defineStep<OsUpgradeInput, ReplacementPlan>({
+  name: PLAN_REPLACEMENT,
+  async run(ctx) {
+    const { image } = ctx.input;
+    return planReplacementStep(ctx, ctx.cluster.kubernetesVersion, { image }, [{ kind: 'setClusterImage', osImage: image }]);
+  },
+});
+
+export const osUpgradeClusterWorkflow: WorkflowDefinition = defineWorkflow<OsUpgradeInput>({
   name: OS_UPGRADE_CLUSTER,
   version: 1,
   steps: [
-    {
-      name: PLAN_REPLACEMENT,
-      async run(ctx) {
-        const { image } = ctx.run.input as unknown as OsUpgradeInput;
-        return planReplacementStep(ctx, ctx.cluster.kubernetesVersion, { image }, [{ kind: 'setClusterImage', osImage: image }]);
-      },
-    },
+    planImageReplacement,
     {
       name: 'replace-workers',
       async run(ctx) {
-        const { maxSurge, drainTimeoutSeconds } = ctx.run.input as unknown as OsUpgradeInput;
-        return replaceWorkers(ctx, maxSurge, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
+        const { maxSurge, drainTimeoutSeconds } = ctx.input;
+        return replaceWorkers(ctx, ctx.output(planImageReplacement)?.replacements ?? [], maxSurge, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
       },
     },
-    createStep('mark-ready'),
+    markReady,
   ],
-};
+});
 
 /**
  * Rolls back a failed or cancelled OS upgrade (POST /workflows/{id}/rollback): the workers it had
  * not finished replacing keep their old machine (the new one goes), those it had replaced stay
  * replaced, and machines created from then on boot the image the cluster had before.
  */
-export const rollbackOsUpgradeWorkflow: WorkflowDefinition = {
+export const rollbackOsUpgradeWorkflow: WorkflowDefinition = defineWorkflow<OsUpgradeRollbackInput>({
   name: ROLLBACK_OS_UPGRADE,
   version: 1,
   steps: [
     {
       name: 'undo-replacements',
       async run(ctx) {
-        const { replacements, drainTimeoutSeconds } = ctx.run.input as unknown as OsUpgradeRollbackInput;
+        const { replacements, drainTimeoutSeconds } = ctx.input;
         return undoReplacements(ctx, replacements, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
       },
     },
     {
       name: 'restore-image',
       async run(ctx) {
-        const { from } = ctx.run.input as unknown as OsUpgradeRollbackInput;
+        const { from } = ctx.input;
         return done({ osImage: from }, [{ kind: 'setClusterImage', osImage: from }]);
       },
     },
-    createStep('mark-ready'),
+    markReady,
   ],
-};
+});

@@ -8,6 +8,8 @@
  */
 import type { MachineStatus } from '@cx/sddc-contract';
 import { done, wait, type StepContext, type StepResult, type WorkflowDefinition } from '../engine.js';
+import { markReady } from './cluster-create.js';
+import { defineWorkflow, type NoInput } from './define.js';
 import { POLL_MS, machineSpec, perMachine } from './machines.js';
 
 export const ROTATE_CA = 'cluster.rotate-ca';
@@ -25,7 +27,7 @@ async function rollControlPlane(ctx: StepContext, phase: string, state: string):
   return done({ controlPlane: controlPlane.map((m) => m.name) });
 }
 
-export const rotateCaWorkflow: WorkflowDefinition = {
+export const rotateCaWorkflow: WorkflowDefinition = defineWorkflow<NoInput>({
   name: ROTATE_CA,
   version: 1,
   steps: [
@@ -33,9 +35,9 @@ export const rotateCaWorkflow: WorkflowDefinition = {
     { name: 'trust-both-cas', run: (ctx) => rollControlPlane(ctx, 'both', 'trust both CAs') },
     { name: 'drop-old-ca', run: async () => done(null, [{ kind: 'finishCaRotation' }]) },
     { name: 'trust-new-ca-only', run: (ctx) => rollControlPlane(ctx, 'new', 'trust the new CA only') },
-    { name: 'mark-ready', run: async () => done(null, [{ kind: 'setClusterStatus', status: 'Ready', message: null }]) },
+    markReady,
   ],
-};
+});
 
 export const ROTATE_CERTIFICATES = 'cluster.rotate-certificates';
 
@@ -47,12 +49,12 @@ export const CERTIFICATE_ROTATING_PROVIDERS: readonly string[] = ['kwok'];
  * certificate, the controller manager's and scheduler's client certificates), under the same CAs:
  * nothing that trusts the CAs notices, kubeconfigs keep working.
  */
-export const rotateCertificatesWorkflow: WorkflowDefinition = {
+export const rotateCertificatesWorkflow: WorkflowDefinition = defineWorkflow<NoInput>({
   name: ROTATE_CERTIFICATES,
   version: 1,
   steps: [
     { name: 'issue-certificates', run: async () => done(null, [{ kind: 'rotateCertificates' }]) },
     { name: 'roll-control-plane', run: (ctx) => rollControlPlane(ctx, 'certificates', 'serve and sign in with new certificates') },
-    { name: 'mark-ready', run: async () => done(null, [{ kind: 'setClusterStatus', status: 'Ready', message: null }]) },
+    markReady,
   ],
-};
+});

@@ -7,7 +7,8 @@
 import { InputError } from '@cx/errors';
 import { done, wait, type WorkflowDefinition } from '../engine.js';
 import type { StepEffect } from '../sm-client.js';
-import { createStep, waitNodesReady } from './cluster-create.js';
+import { markReady, provisionMachines, waitNodesReady } from './cluster-create.js';
+import { defineStep, defineWorkflow } from './define.js';
 import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, perMachine } from './machines.js';
 
 export const SCALE_POOL = 'cluster.scale';
@@ -15,62 +16,74 @@ export const SCALE_POOL = 'cluster.scale';
 /** Index of a machine named `<cluster>-<pool>-<i>`, or -1. */
 const indexOf = (name: string, prefix: string): number => (name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)) ? Number(name.slice(prefix.length)) : -1);
 
-export const scalePoolWorkflow: WorkflowDefinition = {
+/**
+ * The run's input: the pool and its new size (sm adds both when it records the change), the
+ * machines the caller named to remove, whether the pool goes once empty (a deleted pool).
+ */
+export interface ScaleInput { pool: string; to: number; remove?: string[]; removePool?: boolean; drainTimeoutSeconds?: number }
+
+/** The machines to add (by name; their rows are recorded by this step) and to remove (by id). */
+export interface ScalePlan { add: string[]; remove: string[] }
+
+const planScale = defineStep<ScaleInput, ScalePlan>({
+  name: 'plan-scale',
+  async run(ctx) {
+    const { cluster, machines } = ctx;
+    const { pool, to, remove } = ctx.input;
+    const members = machines.filter((m) => m.pool === pool);
+    const role = pool === 'control-plane' ? 'control-plane' as const : 'worker' as const;
+    const prefix = pool === 'control-plane' ? `${cluster.name}-cp-` : `${cluster.name}-${pool}-`;
+    if (to >= members.length) {
+      let next = Math.max(-1, ...members.map((m) => indexOf(m.name, prefix))) + 1;
+      const added = Array.from({ length: to - members.length }, () => ({ name: `${prefix}${next++}`, pool, role, kubernetesVersion: cluster.kubernetesVersion }));
+      return done({ add: added.map((m) => m.name), remove: [] }, added.length > 0 ? [{ kind: 'upsertMachines', machines: added }] : []);
+    }
+    const surplus = members.length - to;
+    const named = (remove ?? []).map((name) => {
+      const machine = members.find((m) => m.name === name);
+      if (!machine) throw new InputError(`${name} is not a machine of pool ${pool}`);
+      return machine;
+    });
+    if (named.length > 0 && named.length !== surplus) throw new InputError(`name ${surplus} machines to remove, not ${named.length}`);
+    const chosen = named.length > 0 ? named : [...members].sort((a, b) => indexOf(b.name, prefix) - indexOf(a.name, prefix)).slice(0, surplus);
+    return done({ add: [], remove: chosen.map((m) => m.id) });
+  },
+});
+
+/**
+ * Cordon, drain through the eviction API (PodDisruptionBudgets are honoured, and a blocked drain
+ * says which budget blocks it), then delete. Providers without a Kubernetes API skip the drain.
+ */
+const removeMachines = defineStep<ScaleInput, { removed: number | string[] }>({
+  name: 'remove-machines',
+  async run(ctx) {
+    const { cluster, machines } = ctx;
+    const plan = ctx.output(planScale);
+    const leaving = machines.filter((m) => plan?.remove.includes(m.id));
+    // A pool being deleted leaves the cluster with its last machine.
+    const { pool, removePool, drainTimeoutSeconds } = ctx.input;
+    const poolGoes: StepEffect[] = removePool === true ? [{ kind: 'removePool', pool }] : [];
+    if (leaving.length === 0) return done({ removed: 0 }, poolGoes);
+    if (cluster.apiEndpoint) {
+      const draining = await cordonAndDrain(ctx, leaving, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
+      if (draining) return draining;
+    }
+    const fan = await perMachine(ctx, leaving, (m) => ({ op: 'delete-machine', provider: cluster.provider, clusterId: cluster.id, machineId: m.id }));
+    if (fan.failed.length > 0) throw fan.failed[0]!.error;
+    if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${leaving.length} machines removed`);
+    return done({ removed: leaving.map((m) => m.name) }, [{ kind: 'deleteMachines', ids: leaving.map((m) => m.id) }, ...poolGoes]);
+  },
+});
+
+export const scalePoolWorkflow: WorkflowDefinition = defineWorkflow<ScaleInput>({
   name: SCALE_POOL,
   version: 1,
   steps: [
-    {
-      name: 'plan-scale',
-      async run(ctx) {
-        const { cluster, machines, run } = ctx;
-        const { pool, to, remove } = run.input as { pool: string; to: number; remove?: string[] };
-        const members = machines.filter((m) => m.pool === pool);
-        const role = pool === 'control-plane' ? 'control-plane' as const : 'worker' as const;
-        const prefix = pool === 'control-plane' ? `${cluster.name}-cp-` : `${cluster.name}-${pool}-`;
-        if (to >= members.length) {
-          let next = Math.max(-1, ...members.map((m) => indexOf(m.name, prefix))) + 1;
-          const added = Array.from({ length: to - members.length }, () => ({ name: `${prefix}${next++}`, pool, role, kubernetesVersion: cluster.kubernetesVersion }));
-          return done({ add: added.map((m) => m.name), remove: [] }, added.length > 0 ? [{ kind: 'upsertMachines', machines: added }] : []);
-        }
-        const surplus = members.length - to;
-        const named = (remove ?? []).map((name) => {
-          const machine = members.find((m) => m.name === name);
-          if (!machine) throw new InputError(`${name} is not a machine of pool ${pool}`);
-          return machine;
-        });
-        if (named.length > 0 && named.length !== surplus) throw new InputError(`name ${surplus} machines to remove, not ${named.length}`);
-        const chosen = named.length > 0 ? named : [...members].sort((a, b) => indexOf(b.name, prefix) - indexOf(a.name, prefix)).slice(0, surplus);
-        return done({ add: [], remove: chosen.map((m) => m.id) });
-      },
-    },
-    createStep('provision-machines'),
+    planScale,
+    provisionMachines,
     // Only the machines this scale adds: nodes that are leaving, or were NotReady before, do not hold it up.
-    waitNodesReady((ctx) => {
-      const plan = ctx.run.steps[0]?.output as { add: string[] } | undefined;
-      return ctx.machines.filter((m) => plan?.add.includes(m.name));
-    }),
-    {
-      // Cordon, drain through the eviction API (PodDisruptionBudgets are honoured, and a blocked
-      // drain says which budget blocks it), then delete. Providers without a Kubernetes API skip the drain.
-      name: 'remove-machines',
-      async run(ctx) {
-        const { cluster, machines, run } = ctx;
-        const plan = run.steps[0]?.output as { remove: string[] } | undefined;
-        const leaving = machines.filter((m) => plan?.remove.includes(m.id));
-        // A pool being deleted leaves the cluster with its last machine.
-        const { pool, removePool } = run.input as { pool: string; removePool?: boolean };
-        const poolGoes: StepEffect[] = removePool === true ? [{ kind: 'removePool', pool }] : [];
-        if (leaving.length === 0) return done({ removed: 0 }, poolGoes);
-        if (cluster.apiEndpoint) {
-          const draining = await cordonAndDrain(ctx, leaving, (run.input as { drainTimeoutSeconds?: number }).drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
-          if (draining) return draining;
-        }
-        const fan = await perMachine(ctx, leaving, (m) => ({ op: 'delete-machine', provider: cluster.provider, clusterId: cluster.id, machineId: m.id }));
-        if (fan.failed.length > 0) throw fan.failed[0]!.error;
-        if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${leaving.length} machines removed`);
-        return done({ removed: leaving.map((m) => m.name) }, [{ kind: 'deleteMachines', ids: leaving.map((m) => m.id) }, ...poolGoes]);
-      },
-    },
-    createStep('mark-ready'),
+    waitNodesReady((ctx) => ctx.machines.filter((m) => ctx.output(planScale)?.add.includes(m.name))),
+    removeMachines,
+    markReady,
   ],
-};
+});

@@ -11,19 +11,20 @@
  * the one it replaces is drained and deleted, so capacity never drops.
  */
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
-import { done, wait, type StepContext, type StepResult, type WorkflowDefinition } from '../engine.js';
+import { done, wait, type StepResult, type WorkflowDefinition } from '../engine.js';
 import type { Machine } from '../sm-client.js';
 import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, machineSpec, perMachine } from './machines.js';
-import { PLAN_REPLACEMENT, planReplacementStep, replaceWorkers } from './replacement.js';
+import { defineStep, defineWorkflow, type WorkflowContext } from './define.js';
+import { PLAN_REPLACEMENT, planReplacementStep, replaceWorkers, type ReplacementPlan } from './replacement.js';
 
 export const UPGRADE_CLUSTER = 'cluster.upgrade';
 
 /** `maxSurge` > 0 replaces the workers (maxUnavailable does not apply); 0 or absent (runs of version 1) moves them in place. */
 export interface UpgradeInput { kubernetesVersion: string; maxUnavailable: number; maxSurge?: number; drainTimeoutSeconds?: number }
 
-async function roll(ctx: StepContext, role: Machine['role'], batch: number): Promise<StepResult> {
-  const { cluster, machines, run } = ctx;
-  const { kubernetesVersion: target, drainTimeoutSeconds } = run.input as unknown as UpgradeInput;
+async function roll(ctx: WorkflowContext<UpgradeInput>, role: Machine['role'], batch: number): Promise<StepResult> {
+  const { cluster, machines } = ctx;
+  const { kubernetesVersion: target, drainTimeoutSeconds } = ctx.input;
   const members = machines.filter((m) => m.role === role);
   const listed = await ctx.operation<NodeStatus[]>(`nodes-${ctx.poll}`, { op: 'list-nodes', provider: cluster.provider, clusterId: cluster.id });
   if (listed.state === 'failed') throw listed.error;
@@ -57,33 +58,36 @@ async function roll(ctx: StepContext, role: Machine['role'], batch: number): Pro
   return wait(POLL_MS, `${role === 'control-plane' ? 'control plane' : 'workers'}: ${members.length - remaining.length}/${members.length} at ${target}`, true);
 }
 
-export const upgradeClusterWorkflow: WorkflowDefinition = {
+/** With maxSurge, the workers' replacements at the new version; none otherwise (they move in place). */
+const planWorkerReplacement = defineStep<UpgradeInput, ReplacementPlan>({
+  name: PLAN_REPLACEMENT,
+  async run(ctx) {
+    const { kubernetesVersion, maxSurge } = ctx.input;
+    return (maxSurge ?? 0) > 0 ? planReplacementStep(ctx, kubernetesVersion) : done({ replacements: [] });
+  },
+});
+
+export const upgradeClusterWorkflow: WorkflowDefinition = defineWorkflow<UpgradeInput>({
   name: UPGRADE_CLUSTER,
   version: 2,
   steps: [
     { name: 'upgrade-control-plane', run: (ctx) => roll(ctx, 'control-plane', 1) },
-    {
-      // Planned after the control plane moved: new machines must not join a control plane older than they are.
-      name: PLAN_REPLACEMENT,
-      async run(ctx) {
-        const { kubernetesVersion, maxSurge } = ctx.run.input as unknown as UpgradeInput;
-        return (maxSurge ?? 0) > 0 ? planReplacementStep(ctx, kubernetesVersion) : done({ replacements: [] });
-      },
-    },
+    // Planned after the control plane moved: new machines must not join a control plane older than they are.
+    planWorkerReplacement,
     {
       name: 'upgrade-workers',
       async run(ctx) {
-        const { maxUnavailable, maxSurge, drainTimeoutSeconds } = ctx.run.input as unknown as UpgradeInput;
-        if ((maxSurge ?? 0) > 0) return replaceWorkers(ctx, maxSurge!, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
+        const { maxUnavailable, maxSurge, drainTimeoutSeconds } = ctx.input;
+        if ((maxSurge ?? 0) > 0) return replaceWorkers(ctx, ctx.output(planWorkerReplacement)?.replacements ?? [], maxSurge!, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
         return roll(ctx, 'worker', Math.max(1, maxUnavailable));
       },
     },
     {
       name: 'mark-upgraded',
       async run(ctx) {
-        const { kubernetesVersion } = ctx.run.input as unknown as UpgradeInput;
+        const { kubernetesVersion } = ctx.input;
         return done({ kubernetesVersion }, [{ kind: 'setClusterVersion', kubernetesVersion }, { kind: 'setClusterStatus', status: 'Ready', message: null }]);
       },
     },
   ],
-};
+});

@@ -7,8 +7,9 @@
  */
 import type { EtcdSnapshotResult } from '@cx/queue-contracts';
 import type { MachineStatus } from '@cx/sddc-contract';
-import { done, wait, type StepContext, type WorkflowDefinition } from '../engine.js';
-import { waitNodesReady } from './cluster-create.js';
+import { done, wait, type WorkflowDefinition } from '../engine.js';
+import { markReady, waitNodesReady } from './cluster-create.js';
+import { defineWorkflow } from './define.js';
 import { POLL_MS, machineSpec, perMachine } from './machines.js';
 
 export const SNAPSHOT_ETCD = 'etcd.snapshot';
@@ -17,11 +18,12 @@ export const RESTORE_ETCD = 'etcd.restore';
 /** A snapshot or a restore takes seconds: polling faster only adds jobs. */
 const ETCD_POLL_MS = 1_000;
 
-const snapshotIdOf = (ctx: StepContext): string => ctx.run.input['snapshotId'] as string;
+/** Both runs' input: the snapshot (for a new one, sm adds the id of the row it records with the run). */
+export interface EtcdInput { snapshotId: string }
 
 /** The workflows, with the largest snapshot they take (`etcd.maxSnapshotBytes`). */
 export function etcdWorkflows(maxSnapshotBytes: number): { snapshot: WorkflowDefinition; restore: WorkflowDefinition } {
-  const snapshot: WorkflowDefinition = {
+  const snapshot: WorkflowDefinition = defineWorkflow<EtcdInput>({
     name: SNAPSHOT_ETCD,
     version: 1,
     steps: [
@@ -30,19 +32,19 @@ export function etcdWorkflows(maxSnapshotBytes: number): { snapshot: WorkflowDef
         async run(ctx) {
           const { cluster, run } = ctx;
           const state = await ctx.operation<EtcdSnapshotResult>('snapshot', {
-            op: 'etcd-snapshot', provider: cluster.provider, clusterId: cluster.id, snapshotId: snapshotIdOf(ctx), workflowId: run.id, maxBytes: maxSnapshotBytes,
+            op: 'etcd-snapshot', provider: cluster.provider, clusterId: cluster.id, snapshotId: ctx.input.snapshotId, workflowId: run.id, maxBytes: maxSnapshotBytes,
           });
           if (state.state === 'failed') throw state.error;
-          if (state.state === 'pending') return wait(ETCD_POLL_MS, `taking etcd snapshot ${snapshotIdOf(ctx)}`);
+          if (state.state === 'pending') return wait(ETCD_POLL_MS, `taking etcd snapshot ${ctx.input.snapshotId}`);
           const { snapshotId, sizeBytes, revision, sha256 } = state.result;
           // A snapshot changes nothing in the cluster; a retried one that had failed makes it Ready again.
           return done({ snapshotId, sizeBytes, revision, sha256 }, [{ kind: 'setClusterStatus', status: 'Ready', message: null }]);
         },
       },
     ],
-  };
+  });
 
-  const restore: WorkflowDefinition = {
+  const restore: WorkflowDefinition = defineWorkflow<EtcdInput>({
     name: RESTORE_ETCD,
     version: 1,
     steps: [
@@ -50,9 +52,9 @@ export function etcdWorkflows(maxSnapshotBytes: number): { snapshot: WorkflowDef
         name: 'restore-etcd',
         async run(ctx) {
           const { cluster } = ctx;
-          const state = await ctx.operation<{ snapshotId: string; sizeBytes: number; sha256: string }>('restore', { op: 'etcd-restore', provider: cluster.provider, clusterId: cluster.id, snapshotId: snapshotIdOf(ctx) });
+          const state = await ctx.operation<{ snapshotId: string; sizeBytes: number; sha256: string }>('restore', { op: 'etcd-restore', provider: cluster.provider, clusterId: cluster.id, snapshotId: ctx.input.snapshotId });
           if (state.state === 'failed') throw state.error;
-          if (state.state === 'pending') return wait(ETCD_POLL_MS, `restoring etcd from snapshot ${snapshotIdOf(ctx)}: the control plane is stopped and started again`);
+          if (state.state === 'pending') return wait(ETCD_POLL_MS, `restoring etcd from snapshot ${ctx.input.snapshotId}: the control plane is stopped and started again`);
           return done(state.result);
         },
       },
@@ -70,8 +72,8 @@ export function etcdWorkflows(maxSnapshotBytes: number): { snapshot: WorkflowDef
         },
       },
       waitNodesReady((ctx) => ctx.machines),
-      { name: 'mark-ready', run: async () => done(null, [{ kind: 'setClusterStatus', status: 'Ready', message: null }]) },
+      markReady,
     ],
-  };
+  });
   return { snapshot, restore };
 }

@@ -6,15 +6,22 @@
  */
 import type { HaConfig } from '@cx/api-schemas';
 import type { HaConfigPayload } from '@cx/queue-contracts';
-import { done, wait, type StepContext, type StepResult, type WorkflowDefinition } from '../engine.js';
+import { done, wait, type WorkflowDefinition } from '../engine.js';
+import { markReady } from './cluster-create.js';
+import { defineWorkflow, type WorkflowContext } from './define.js';
 import { POLL_MS } from './machines.js';
 
 export const APPLY_HA_CONFIG = 'ha-config.apply';
 export const REMOVE_HA_CONFIG = 'ha-config.remove';
 
+/** An apply's input: the ha-config sm keeps. */
+export interface HaConfigInput { haConfigId: string }
+/** A removal's input: the ha-config, and its name, which sddc removes keepalived by. */
+export interface RemoveHaConfigInput extends HaConfigInput { name: string }
+
 /** The run's ha-config, as sm keeps it. */
-async function haConfigOf(ctx: StepContext): Promise<HaConfig> {
-  return ctx.sm.haConfig(ctx.run.input['haConfigId'] as string);
+async function haConfigOf(ctx: WorkflowContext<HaConfigInput>): Promise<HaConfig> {
+  return ctx.sm.haConfig(ctx.input.haConfigId);
 }
 
 function payload(config: HaConfig): HaConfigPayload {
@@ -23,9 +30,7 @@ function payload(config: HaConfig): HaConfigPayload {
   return { name, virtualIps, selector, watchPort, interface: iface, unicast, vrrpIdOffset, preempt, profile: profile ?? 'default' };
 }
 
-const markReady = { name: 'mark-ready', run: async (): Promise<StepResult> => done(null, [{ kind: 'setClusterStatus', status: 'Ready', message: null }]) };
-
-export const applyHaConfigWorkflow: WorkflowDefinition = {
+export const applyHaConfigWorkflow: WorkflowDefinition = defineWorkflow<HaConfigInput>({
   name: APPLY_HA_CONFIG,
   version: 1,
   steps: [
@@ -42,21 +47,21 @@ export const applyHaConfigWorkflow: WorkflowDefinition = {
     },
     markReady,
   ],
-};
+});
 
-export const removeHaConfigWorkflow: WorkflowDefinition = {
+export const removeHaConfigWorkflow: WorkflowDefinition = defineWorkflow<RemoveHaConfigInput>({
   name: REMOVE_HA_CONFIG,
   version: 1,
   steps: [
     {
       name: 'remove-keepalived',
       async run(ctx) {
-        const state = await ctx.operation<{ removed: string }>('remove', { op: 'remove-ha-config', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, name: ctx.run.input['name'] as string });
+        const state = await ctx.operation<{ removed: string }>('remove', { op: 'remove-ha-config', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, name: ctx.input.name });
         if (state.state === 'failed') throw state.error;
         if (state.state === 'pending') return wait(POLL_MS, 'removing keepalived from the cluster');
-        return done(state.result, [{ kind: 'deleteHaConfig', id: ctx.run.input['haConfigId'] as string }]);
+        return done(state.result, [{ kind: 'deleteHaConfig', id: ctx.input.haConfigId }]);
       },
     },
     markReady,
   ],
-};
+});

@@ -60,7 +60,7 @@ const DRAIN_POLL_MS = 1_000;
  * cordoned, so that a retry resumes once the budget allows it. `kind` tells apart drains of
  * several rounds of one step (an upgrade's batches).
  */
-export async function cordonAndDrain(ctx: StepContext, machines: Machine[], timeoutSeconds: number, kind = ''): Promise<StepResult | undefined> {
+export async function cordonAndDrain(ctx: StepContext, machines: Machine[], timeoutSeconds: number, kind = ''): Promise<StepResult<never> | undefined> {
   const { cluster } = ctx;
   const cordoned = await perMachine(ctx, machines, (m) => ({ op: 'cordon-node', provider: cluster.provider, clusterId: cluster.id, nodeName: m.name, unschedulable: true }), `cordon${kind}`);
   if (cordoned.failed.length > 0) throw cordoned.failed[0]!.error;

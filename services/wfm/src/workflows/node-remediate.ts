@@ -9,9 +9,10 @@ import { healthPolicyOf, type Cluster, type Remediation } from '@cx/api-schemas'
 import { type CxError, ProviderError } from '@cx/errors';
 import type { RemediationRequest } from '@cx/queue-contracts';
 import type { PowerState } from '@cx/sddc-contract';
-import { done, wait, type StepContext, type WorkflowDefinition } from '../engine.js';
+import { done, wait, type WorkflowDefinition } from '../engine.js';
 import type { Machine } from '../sm-client.js';
-import { createStep, waitNodesReady } from './cluster-create.js';
+import { markReady, waitNodesReady } from './cluster-create.js';
+import { defineWorkflow, type WorkflowContext } from './define.js';
 import { POLL_MS, machineSpec } from './machines.js';
 
 export const REMEDIATE_NODE = 'node.remediate';
@@ -20,8 +21,8 @@ export const REMEDIATE_NODE = 'node.remediate';
 const FENCE_CONFIRM_MS = 120_000;
 
 /** The machine the run is about; undefined once it is gone (scaled away meanwhile). */
-function target(ctx: StepContext): Machine | undefined {
-  return ctx.machines.find((m) => m.id === (ctx.run.input as unknown as RemediationRequest).machineId);
+function target(ctx: WorkflowContext<RemediationRequest>): Machine | undefined {
+  return ctx.machines.find((m) => m.id === ctx.input.machineId);
 }
 
 function fenceFailed(machine: Machine, why: string, cause?: CxError): CxError {
@@ -43,7 +44,8 @@ export function remediationOf(cluster: Cluster, machine: Machine): { remediation
   return { remediation: rebuilt ? 'reboot' : remediation };
 }
 
-export const remediateNodeWorkflow: WorkflowDefinition = {
+/** The run's input is the health monitor's report (RemediationRequest). */
+export const remediateNodeWorkflow: WorkflowDefinition = defineWorkflow<RemediationRequest>({
   name: REMEDIATE_NODE,
   version: 1,
   steps: [
@@ -121,6 +123,6 @@ export const remediateNodeWorkflow: WorkflowDefinition = {
         return done({ machine: machine.name });
       },
     },
-    createStep('mark-ready'),
+    markReady,
   ],
-};
+});

@@ -7,9 +7,10 @@
  */
 import { CxError } from '@cx/errors';
 import type { PoolScheduling } from '@cx/queue-contracts';
-import { done, wait, type StepContext, type StepResult, type WorkflowDefinition } from '../engine.js';
+import { done, wait, type StepResult, type WorkflowDefinition } from '../engine.js';
 import type { Machine } from '../sm-client.js';
-import { createStep } from './cluster-create.js';
+import { markReady } from './cluster-create.js';
+import { defineWorkflow, type WorkflowContext } from './define.js';
 import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, perMachine } from './machines.js';
 
 export const CORDON_NODE = 'node.cordon';
@@ -19,14 +20,14 @@ export const DRAIN_NODE = 'node.drain';
 export interface NodeInput { node: string; machineId: string; drainTimeoutSeconds?: number }
 
 /** The node's machine, as the run was started for it. */
-function machineOf(ctx: StepContext): Machine {
-  const { node, machineId } = ctx.run.input as unknown as NodeInput;
+function machineOf(ctx: WorkflowContext<NodeInput>): Machine {
+  const { node, machineId } = ctx.input;
   const machine = ctx.machines.find((m) => m.id === machineId);
   if (!machine) throw new CxError('CX_NOT_FOUND', `node ${node} is no longer a machine of cluster ${ctx.cluster.name}`, { retryable: false });
   return machine;
 }
 
-async function setSchedulable(ctx: StepContext, schedulable: boolean): Promise<StepResult> {
+async function setSchedulable(ctx: WorkflowContext<NodeInput>, schedulable: boolean): Promise<StepResult<{ node: string; schedulable: boolean }>> {
   const machine = machineOf(ctx);
   const op = await perMachine(ctx, [machine], (m) => ({ op: 'cordon-node', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, nodeName: m.name, unschedulable: !schedulable }));
   if (op.failed.length > 0) throw op.failed[0]!.error;
@@ -34,32 +35,30 @@ async function setSchedulable(ctx: StepContext, schedulable: boolean): Promise<S
   return done({ node: machine.name, schedulable });
 }
 
-const markReady = createStep('mark-ready');
-
-export const cordonNodeWorkflow: WorkflowDefinition = {
+export const cordonNodeWorkflow: WorkflowDefinition = defineWorkflow<NodeInput>({
   name: CORDON_NODE, version: 1,
   steps: [{ name: 'cordon', run: (ctx) => setSchedulable(ctx, false) }, markReady],
-};
+});
 
-export const uncordonNodeWorkflow: WorkflowDefinition = {
+export const uncordonNodeWorkflow: WorkflowDefinition = defineWorkflow<NodeInput>({
   name: UNCORDON_NODE, version: 1,
   steps: [{ name: 'uncordon', run: (ctx) => setSchedulable(ctx, true) }, markReady],
-};
+});
 
-export const drainNodeWorkflow: WorkflowDefinition = {
+export const drainNodeWorkflow: WorkflowDefinition = defineWorkflow<NodeInput>({
   name: DRAIN_NODE, version: 1,
   steps: [
     {
       name: 'drain',
       async run(ctx) {
         const machine = machineOf(ctx);
-        const draining = await cordonAndDrain(ctx, [machine], (ctx.run.input as unknown as NodeInput).drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
+        const draining = await cordonAndDrain(ctx, [machine], ctx.input.drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
         return draining ?? done({ node: machine.name, drained: true });
       },
     },
     markReady,
   ],
-};
+});
 
 export const UPDATE_POOL_SCHEDULING = 'nodepool.update-scheduling';
 
@@ -70,13 +69,13 @@ export interface PoolSchedulingInput { pool: string; scheduling: PoolScheduling;
  * Puts a pool's new labels and taints on each of its nodes (sm has recorded them, so machines
  * created from now on get them too). Taints that repel pods (NoExecute) evict them as Kubernetes does.
  */
-export const updatePoolSchedulingWorkflow: WorkflowDefinition = {
+export const updatePoolSchedulingWorkflow: WorkflowDefinition = defineWorkflow<PoolSchedulingInput>({
   name: UPDATE_POOL_SCHEDULING, version: 1,
   steps: [
     {
       name: 'apply-scheduling',
       async run(ctx) {
-        const { pool, scheduling, previous } = ctx.run.input as unknown as PoolSchedulingInput;
+        const { pool, scheduling, previous } = ctx.input;
         const members = ctx.machines.filter((m) => m.pool === pool);
         const fan = await perMachine(ctx, members, (m) => ({ op: 'set-node-scheduling', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, nodeName: m.name, scheduling, previous }));
         if (fan.failed.length > 0) throw fan.failed[0]!.error;
@@ -86,4 +85,4 @@ export const updatePoolSchedulingWorkflow: WorkflowDefinition = {
     },
     markReady,
   ],
-};
+});

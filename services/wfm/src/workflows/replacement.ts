@@ -22,6 +22,9 @@ export const PLAN_REPLACEMENT = 'plan-replacement';
 /** One worker to replace: the old machine's id and name, and the name of the machine that replaces it. */
 export interface Replacement { replace: string; name: string; by: string; pool: string }
 
+/** What the plan step records (besides what its workflow adds): the pairs. */
+export interface ReplacementPlan { replacements: Replacement[] }
+
 /** Index of a machine named `<prefix><i>`, or -1. */
 const indexOf = (name: string, prefix: string): number => (name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)) ? Number(name.slice(prefix.length)) : -1);
 
@@ -41,7 +44,7 @@ export function planReplacements(cluster: Pick<Cluster, 'name'>, machines: Array
 }
 
 /** The plan step's result: the pairs, and the rows of the new machines at `kubernetesVersion`. */
-export function planReplacementStep(ctx: StepContext, kubernetesVersion: string, output: Record<string, unknown> = {}, effects: StepEffect[] = []): StepResult {
+export function planReplacementStep(ctx: StepContext, kubernetesVersion: string, output: Record<string, unknown> = {}, effects: StepEffect[] = []): StepResult<ReplacementPlan> {
   const replacements = planReplacements(ctx.cluster, ctx.machines);
   const rows = replacements.map((p) => ({ name: p.by, pool: p.pool, role: 'worker' as const, kubernetesVersion }));
   return done({ ...output, replacements }, [...effects, ...(rows.length > 0 ? [{ kind: 'upsertMachines' as const, machines: rows }] : [])]);
@@ -71,10 +74,9 @@ async function nodesReady(ctx: StepContext, machines: Machine[], since: number):
   return wait(POLL_MS, `waiting for ${late.join(', ')} to be Ready`, true);
 }
 
-/** Replaces the workers the plan step paired, `maxSurge` at a time (see the top of this file). */
-export async function replaceWorkers(ctx: StepContext, maxSurge: number, drainTimeoutSeconds: number): Promise<StepResult> {
-  const { cluster, machines, run } = ctx;
-  const plan = (run.steps.find((s) => s.name === PLAN_REPLACEMENT)?.output as { replacements?: Replacement[] } | undefined)?.replacements ?? [];
+/** Replaces the workers the plan step paired (`plan`, its output), `maxSurge` at a time (see the top of this file). */
+export async function replaceWorkers(ctx: StepContext, plan: Replacement[], maxSurge: number, drainTimeoutSeconds: number): Promise<StepResult> {
+  const { cluster, machines } = ctx;
   const byName = new Map(machines.map((m) => [m.name, m]));
   const newMachine = (p: Replacement): Machine => {
     const found = byName.get(p.by);

@@ -1,8 +1,8 @@
 /**
- * cluster.create with the addons of the cluster template it was created from (run input `addons`,
- * recorded by sm as Installing together with the run). They are installed by the create workflow
- * itself, between configure-access and mark-ready, rather than by addon.install workflows started
- * afterwards: one cluster runs one mutating workflow at a time, so follow-up workflows would have
+ * The steps of cluster.create (cluster-create.ts) that install the addons of the cluster template
+ * the cluster was created from (run input `addons`, recorded by sm as Installing together with the
+ * run). They are installed by the create workflow itself, between configure-access and
+ * mark-ready, rather than by addon.install workflows started afterwards: one cluster runs one mutating workflow at a time, so follow-up workflows would have
  * to be chained and the cluster would be Ready, and open to other changes, before it is what the
  * template promised. This way Ready means the addons are installed too; a failed addon fails the
  * create at its step, and retrying the run resumes there. The steps apply through the same sddc
@@ -15,28 +15,33 @@
  */
 import { ProviderError } from '@cx/errors';
 import { isNetworkAddon } from '@cx/k8s';
-import { done, wait, type StepContext, type StepDefinition, type StepResult, type WorkflowDefinition } from '../engine.js';
+import { done, wait, type StepContext } from '../engine.js';
 import { DEFAULT_READY_TIMEOUT_SECONDS, STATUS_POLL_MS, addonPayload, describe, waitedMs, type StatusAnswer } from './addon.js';
-import { createClusterWorkflow, createStep } from './cluster-create.js';
+import { defineStep, type Step } from './define.js';
 
-/** The steps that install a template's addons; a run is started without those its template gives nothing to do (templateAddonSteps). */
-export const TEMPLATE_ADDON_STEPS: readonly string[] = ['apply-network', 'apply-addons', 'wait-addons-ready'];
+/** cluster.create's input: the names of its template's addons; absent for a cluster created from scratch. */
+export interface TemplateAddonsInput { addons?: string[] }
 
 /**
- * The addon steps a create run with these template addons needs: none without addons, so that a
+ * Which addon steps a create run goes through (their `when`): none without addons, so that a
  * cluster created from scratch runs the steps it always has; apply-network only with a pod network
  * addon, apply-addons only with another addon.
  */
+const needs = {
+  'apply-network': (input: TemplateAddonsInput): boolean => (input.addons ?? []).some(isNetworkAddon),
+  'apply-addons': (input: TemplateAddonsInput): boolean => (input.addons ?? []).some((name) => !isNetworkAddon(name)),
+  'wait-addons-ready': (input: TemplateAddonsInput): boolean => (input.addons ?? []).length > 0,
+};
+
+/** The steps that install a template's addons, in their order. */
+export const TEMPLATE_ADDON_STEPS: readonly string[] = Object.keys(needs);
+
+/** The addon steps a create run with these template addons goes through. */
 export function templateAddonSteps(addons: readonly string[]): string[] {
-  const network = addons.filter(isNetworkAddon).length;
-  return [
-    ...(network > 0 ? ['apply-network'] : []),
-    ...(addons.length > network ? ['apply-addons'] : []),
-    ...(addons.length > 0 ? ['wait-addons-ready'] : []),
-  ];
+  return Object.entries(needs).filter(([, needed]) => needed({ addons: [...addons] })).map(([name]) => name);
 }
 
-const addonsOf = (ctx: StepContext): string[] => (ctx.run.input['addons'] as string[] | undefined) ?? [];
+type Applied = { applied: string[] } | { skipped: string };
 
 /** Addons go in through the cluster's Kubernetes API; a provider that runs none (sim) gets none (wfm refuses such a request first). */
 function assertApi(ctx: StepContext): void {
@@ -51,11 +56,12 @@ function assertApi(ctx: StepContext): void {
  * asked again with the next poll, until workflows.nodesReadyTimeoutSeconds, the time the nodes
  * had to become Ready anyway.
  */
-function applyNetwork(serviceToken: string): StepDefinition {
-  return {
-    name: TEMPLATE_ADDON_STEPS[0]!,
+export function applyNetwork(serviceToken: string): Step<TemplateAddonsInput, Applied> {
+  return defineStep<TemplateAddonsInput, Applied>({
+    name: 'apply-network',
+    when: needs['apply-network'],
     async run(ctx) {
-      const names = addonsOf(ctx).filter(isNetworkAddon);
+      const names = (ctx.input.addons ?? []).filter(isNetworkAddon);
       if (names.length === 0) return done({ skipped: 'the cluster template lists no pod network addon' });
       assertApi(ctx);
       const { provider, id: clusterId } = ctx.cluster;
@@ -70,15 +76,17 @@ function applyNetwork(serviceToken: string): StepDefinition {
       if (states.some((s) => s.state.state === 'pending')) return wait(STATUS_POLL_MS, `applying ${names.join(', ')}`);
       return done({ applied: names });
     },
-  };
+  });
 }
 
-function applyAddons(serviceToken: string): StepDefinition {
-  return {
-    name: TEMPLATE_ADDON_STEPS[1]!,
+/** Applies the template's other addons once the nodes are Ready and access is configured. */
+export function applyAddons(serviceToken: string): Step<TemplateAddonsInput, Applied> {
+  return defineStep<TemplateAddonsInput, Applied>({
+    name: 'apply-addons',
+    when: needs['apply-addons'],
     async run(ctx) {
       // The pod network went in before the nodes were awaited (apply-network).
-      const names = addonsOf(ctx).filter((name) => !isNetworkAddon(name));
+      const names = (ctx.input.addons ?? []).filter((name) => !isNetworkAddon(name));
       if (names.length === 0) return done({ skipped: 'the cluster was not created from a template with addons besides its pod network' });
       assertApi(ctx);
       const { provider, id: clusterId } = ctx.cluster;
@@ -90,14 +98,16 @@ function applyAddons(serviceToken: string): StepDefinition {
       if (applied.length < names.length) return wait(STATUS_POLL_MS, `${applied.length}/${names.length} addons applied`);
       return done({ applied });
     },
-  };
+  });
 }
 
-function waitAddonsReady(serviceToken: string): StepDefinition {
-  return {
-    name: TEMPLATE_ADDON_STEPS[2]!,
-    async run(ctx): Promise<StepResult> {
-      const names = addonsOf(ctx);
+/** Waits until every template addon's workloads are ready, then marks the addons Installed. */
+export function waitAddonsReady(serviceToken: string): Step<TemplateAddonsInput, { workloads: string[] } | { skipped: string }> {
+  return defineStep<TemplateAddonsInput, { workloads: string[] } | { skipped: string }>({
+    name: 'wait-addons-ready',
+    when: needs['wait-addons-ready'],
+    async run(ctx) {
+      const names = ctx.input.addons ?? [];
       if (names.length === 0) return done({ skipped: 'the cluster was not created from a template with addons' });
       const { provider, id: clusterId } = ctx.cluster;
       const states = await Promise.all(names.map(async (name) => ctx.operation<StatusAnswer>(`status-${name}-${ctx.poll}`, {
@@ -120,20 +130,5 @@ function waitAddonsReady(serviceToken: string): StepDefinition {
       }
       return wait(STATUS_POLL_MS, `waiting for ${late.join(', ')}`, true);
     },
-  };
-}
-
-/**
- * cluster.create as wfm registers it: apply-network before wait-nodes-ready, the other addon steps
- * before mark-ready (they seal settings with the service token, hence a function).
- */
-export function createClusterWithTemplateAddons(serviceToken: string): WorkflowDefinition {
-  const steps = createClusterWorkflow.steps.filter((s) => s.name !== 'mark-ready');
-  const nodesReady = steps.findIndex((s) => s.name === 'wait-nodes-ready');
-  return {
-    ...createClusterWorkflow,
-    // A new step list is a new version (2: the addon steps, 3: apply-network); runs started before keep the steps they were started with.
-    version: createClusterWorkflow.version + 2,
-    steps: [...steps.slice(0, nodesReady), applyNetwork(serviceToken), ...steps.slice(nodesReady), applyAddons(serviceToken), waitAddonsReady(serviceToken), createStep('mark-ready')],
-  };
+  });
 }

@@ -11,12 +11,12 @@ import {
   type Cluster, type ProviderInfo,
 } from '@cx/api-schemas';
 import { CxError, InputError } from '@cx/errors';
-import { onParam } from './auth.js';
-import type { WorkflowEngine } from './engine.js';
-import { problemResponses as errors, queryOf, relayToSm } from './http.js';
-import type { SmClient } from './sm-client.js';
-import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
-import { RESTORE_ETCD, SNAPSHOT_ETCD } from './workflows/etcd.js';
+import { onParam } from '../http/access-guard.js';
+import type { WorkflowEngine } from '../engine.js';
+import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
+import type { SmClient } from '../sm-client.js';
+import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
+import { RESTORE_ETCD, SNAPSHOT_ETCD } from '../workflows/etcd.js';
 
 export interface EtcdRouteDeps { sm: SmClient; engine: WorkflowEngine; providers: () => Promise<ProviderInfo[]>; assertQueueUp: () => void }
 

@@ -13,9 +13,10 @@ import type { Cluster, HaConfig } from '@cx/api-schemas';
 import { ConflictError, CxError } from '@cx/errors';
 import { HA_CONFIG_SYNC_QUEUE, haConfigSyncBackoffMs, haConfigSyncJobId, type HaConfigSyncRequest } from '@cx/queue-contracts';
 import { throttled, type Logger } from '@cx/service-kit';
-import type { WorkflowEngine } from './engine.js';
-import type { SmClient } from './sm-client.js';
-import { APPLY_HA_CONFIG } from './workflows/ha-config.js';
+import type { WorkflowEngine } from '../engine.js';
+import type { SmClient } from '../sm-client.js';
+import { runSteps } from '../workflows/define.js';
+import { APPLY_HA_CONFIG } from '../workflows/ha-config.js';
 
 /** Who automatic re-applies of ha-configs are recorded as started by (workflows and the audit log). */
 export const HA_CONFIG_ACTOR = 'cx:ha-config';
@@ -49,7 +50,7 @@ export function haConfigSyncWorker(options: { connection: Redis; prefix: string;
       accepted = await sm.startClusterWorkflow(request.clusterId, {
         actor: HA_CONFIG_ACTOR, idempotencyKey,
         requestHash: createHash('sha256').update(idempotencyKey).digest('hex'),
-        workflow: { workflow: definition.name, version: definition.version, steps: definition.steps.map((s) => s.name), input: { haConfigId: haConfig.id }, clusterStatus: 'Updating' },
+        workflow: { workflow: definition.name, version: definition.version, steps: runSteps(definition, { haConfigId: haConfig.id }), input: { haConfigId: haConfig.id }, clusterStatus: 'Updating' },
       });
     } catch (error) {
       if (notFound(error)) return { skipped: 'the cluster no longer exists' };

@@ -9,12 +9,12 @@ import {
   clusterAcceptedSchema, haConfigCreateRequestSchema, haConfigSchema, idParamsSchema, listSchema, type HaConfigCreateRequest,
 } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
-import { onParam } from './auth.js';
-import type { WorkflowEngine } from './engine.js';
-import { problemResponses as errors, queryOf, relayToSm } from './http.js';
-import type { SmClient } from './sm-client.js';
-import { acceptWorkflow, startRequest } from './workflow-start.js';
-import { APPLY_HA_CONFIG, REMOVE_HA_CONFIG } from './workflows/ha-config.js';
+import { onParam } from '../http/access-guard.js';
+import type { WorkflowEngine } from '../engine.js';
+import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
+import type { SmClient } from '../sm-client.js';
+import { acceptWorkflow, startRequest } from '../http/workflow-start.js';
+import { APPLY_HA_CONFIG, REMOVE_HA_CONFIG } from '../workflows/ha-config.js';
 
 export interface HaConfigRouteDeps { sm: SmClient; engine: WorkflowEngine; assertQueueUp: () => void }
 

@@ -11,11 +11,11 @@ import {
   resourceGroupPatchRequestSchema, resourceGroupSchema, userCreateRequestSchema, userPatchRequestSchema, userSchema,
   type AccessObject, type ApiTokenCreateRequest, type CredentialCreateRequest, type AuditQuery, type GrantCreateRequest, type LoginRequest,
 } from '@cx/api-schemas';
-import { bearerToken, globalRole, onParam, type AccessGuard } from './auth.js';
-import { problemResponses as errors, queryOf, relayToSm } from './http.js';
-import type { InfrastructureChecks } from './infrastructure.js';
-import type { ClusterReadCache } from './read-cache.js';
-import type { SmClient } from './sm-client.js';
+import { bearerToken, globalRole, onParam, type AccessGuard } from '../http/access-guard.js';
+import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
+import type { InfrastructureChecks } from '../infrastructure/checks.js';
+import type { ClusterReadCache } from '../http/read-cache.js';
+import type { SmClient } from '../sm-client.js';
 
 export interface IdentityRouteDeps { sm: SmClient; guard: AccessGuard; reads: ClusterReadCache; infrastructure: InfrastructureChecks }
 

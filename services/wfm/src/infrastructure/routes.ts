@@ -1,18 +1,19 @@
 /**
- * What admins keep for the infrastructure, all owned by sm: bare-metal hosts (their BMC checked by
+ * The infrastructure cx runs on: the providers sddc serves (advertised in Redis), and what admins
+ * keep for it, owned by sm: bare-metal hosts (their BMC checked by
  * sddc before sm stores it) and IP pools with their allocations.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   hostCreateRequestSchema, hostSchema, idParamsSchema, ipAllocationRequestSchema, ipAllocationSchema, ipPoolCreateRequestSchema, ipPoolSchema,
-  listQuerySchema, listSchema, type HostCreateRequest,
+  listQuerySchema, listSchema, providerSchema, type HostCreateRequest, type ProviderInfo,
 } from '@cx/api-schemas';
-import { globalRole } from './auth.js';
-import { problemResponses as errors, queryOf, relayToSm } from './http.js';
-import type { InfrastructureChecks } from './infrastructure.js';
-import type { SmClient } from './sm-client.js';
+import { globalRole } from '../http/access-guard.js';
+import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
+import type { InfrastructureChecks } from './checks.js';
+import type { SmClient } from '../sm-client.js';
 
-export interface InfrastructureRouteDeps { sm: SmClient; infrastructure: InfrastructureChecks }
+export interface InfrastructureRouteDeps { sm: SmClient; infrastructure: InfrastructureChecks; providers: () => Promise<ProviderInfo[]> }
 
 const admin = globalRole('admin');
 const noContent = { 204: { type: 'null', description: 'Done' } };
@@ -23,6 +24,14 @@ const allocationParams = {
 export async function infrastructureRoutes(app: FastifyInstance, deps: InfrastructureRouteDeps): Promise<void> {
   const { sm } = deps;
   const id = (request: FastifyRequest): string => encodeURIComponent((request.params as { id: string }).id);
+
+  // ---- providers ------------------------------------------------------------------------------
+
+  app.get('/providers', {
+    config: { access: 'authenticated' },
+    schema: { tags: ['providers'], summary: 'Providers and the Kubernetes versions they install', response: { 200: listSchema(providerSchema), ...errors } },
+  }, async () => ({ items: await deps.providers(), nextCursor: null }));
+
 
   // ---- bare-metal hosts -------------------------------------------------------------------------
 

@@ -9,9 +9,9 @@ import {
   type PairCreateRequest, type ProviderInfo,
 } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
-import { onParam, type AccessGuard } from './auth.js';
-import { problemResponses as errors, queryOf, relayToSm } from './http.js';
-import type { SmClient } from './sm-client.js';
+import { onParam, type AccessGuard } from '../http/access-guard.js';
+import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
+import type { SmClient } from '../sm-client.js';
 
 export interface PairRouteDeps { sm: SmClient; guard: AccessGuard; providers: () => Promise<ProviderInfo[]> }
 

@@ -13,12 +13,12 @@ import {
 } from '@cx/api-schemas';
 import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
 import { ADDONS, DASHBOARD_PROXY_PATH, checkAddonSettings, findAddon, isNetworkAddon, splitSecretSettings, type AddonDefinition, type EgressPolicy } from '@cx/k8s';
-import { onParam } from './auth.js';
-import type { WorkflowEngine } from './engine.js';
-import { problemResponses as errors, sendJson } from './http.js';
-import type { SmClient } from './sm-client.js';
-import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
-import { DEFAULT_READY_TIMEOUT_SECONDS, INSTALL_ADDON, REMOVE_ADDON } from './workflows/addon.js';
+import { onParam } from '../http/access-guard.js';
+import type { WorkflowEngine } from '../engine.js';
+import { problemResponses as errors, sendJson } from '../http/responses.js';
+import type { SmClient } from '../sm-client.js';
+import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
+import { DEFAULT_READY_TIMEOUT_SECONDS, INSTALL_ADDON, REMOVE_ADDON } from '../workflows/addon.js';
 
 export interface AddonRouteDeps { sm: SmClient; engine: WorkflowEngine; egress: EgressPolicy; assertQueueUp: () => void }
 

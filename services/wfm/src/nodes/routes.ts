@@ -1,21 +1,21 @@
 /**
- * Operations on one node of a cluster: cordon, uncordon, drain (workflows node.*, docs/workflows.md)
+ * The nodes of a cluster (listed as sm records them), and operations on one of them: cordon, uncordon, drain (workflows node.*, docs/workflows.md)
  * and delete (a scale-down of its pool that names it). Refused with nothing changed: a node the
  * cluster does not have (404), a cluster without a Kubernetes API (400), cordoning or draining the
  * last node that takes workloads (409: its pods would have nowhere to go), a cluster that is not
  * Ready or runs another workflow (409).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { clusterAcceptedSchema, idParamsSchema, type Cluster } from '@cx/api-schemas';
+import { clusterAcceptedSchema, idParamsSchema, listSchema, nodeSchema, type Cluster } from '@cx/api-schemas';
 import { ConflictError, InputError, NotFoundError } from '@cx/errors';
-import { onParam } from './auth.js';
-import type { WorkflowDefinition, WorkflowEngine } from './engine.js';
-import { problemResponses as errors } from './http.js';
-import type { InfrastructureChecks } from './infrastructure.js';
-import type { SmClient } from './sm-client.js';
-import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
-import { SCALE_POOL } from './workflows/cluster-scale.js';
-import { CORDON_NODE, DRAIN_NODE, UNCORDON_NODE, type NodeInput } from './workflows/node.js';
+import { onParam } from '../http/access-guard.js';
+import type { WorkflowDefinition, WorkflowEngine } from '../engine.js';
+import { problemResponses as errors, sendJson } from '../http/responses.js';
+import type { InfrastructureChecks } from '../infrastructure/checks.js';
+import type { SmClient } from '../sm-client.js';
+import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
+import { SCALE_POOL } from '../workflows/cluster-scale.js';
+import { CORDON_NODE, DRAIN_NODE, UNCORDON_NODE, type NodeInput } from '../workflows/node.js';
 
 export interface NodeRouteDeps { sm: SmClient; engine: WorkflowEngine; infrastructure: InfrastructureChecks; assertQueueUp: () => void }
 
@@ -30,6 +30,12 @@ const drainTimeout = { type: 'integer', minimum: 1, maximum: 86400, description:
 
 export async function nodeRoutes(app: FastifyInstance, deps: NodeRouteDeps): Promise<void> {
   const { sm, engine } = deps;
+
+  app.get<{ Params: { id: string } }>('/clusters/:id/nodes', {
+    config: { access: onParam('viewer', 'cluster') },
+    schema: { tags: ['clusters'], summary: 'Nodes of a cluster', params: idParamsSchema, response: { 200: listSchema(nodeSchema), ...errors } },
+  }, async (request, reply) => sendJson(reply, await sm.listNodesJson(request.params.id)));
+
 
   /** The cluster, its node records and the named node's; 404 for a node the cluster does not have. */
   async function find(clusterId: string, name: string): Promise<{ cluster: Cluster; nodes: NodeRecord[]; node: NodeRecord & { machine: { id: string } } }> {

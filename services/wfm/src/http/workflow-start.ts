@@ -1,8 +1,9 @@
 /** Starting a workflow from a public call: the start request sm records, and the 202 answer. */
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { WorkflowDefinition, WorkflowEngine } from './engine.js';
-import type { Accepted, StartRequest } from './sm-client.js';
+import type { WorkflowDefinition, WorkflowEngine } from '../engine.js';
+import type { Accepted, StartRequest } from '../sm-client.js';
+import { runSteps } from '../workflows/define.js';
 
 /** Headers of every call that starts a workflow: a retry with the same key gets the first answer. */
 export const idempotencyHeaders = {
@@ -10,13 +11,14 @@ export const idempotencyHeaders = {
   properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255, description: 'Makes a retry of this request return the first answer' } },
 } as const;
 
+/** What sm records for a run started by this request: the steps a run with this input goes through (their `when`), the input, the cluster's new status. */
 export function startRequest(request: FastifyRequest, definition: WorkflowDefinition, clusterStatus: StartRequest['workflow']['clusterStatus'], input: Record<string, unknown>): StartRequest {
   const key = request.headers['idempotency-key'];
   return {
     actor: request.user!.id,
     idempotencyKey: typeof key === 'string' ? key : undefined,
     requestHash: createHash('sha256').update(`${request.method} ${request.url.split('?')[0]} ${JSON.stringify(request.body ?? null)}`).digest('hex'),
-    workflow: { workflow: definition.name, version: definition.version, steps: definition.steps.map((s) => s.name), input, clusterStatus },
+    workflow: { workflow: definition.name, version: definition.version, steps: runSteps(definition, input), input, clusterStatus },
   };
 }
 

@@ -10,9 +10,10 @@ import type { Redis } from 'ioredis';
 import { CxError } from '@cx/errors';
 import { REMEDIATION_QUEUE, remediationJobId, type RemediationRequest } from '@cx/queue-contracts';
 import { throttled, type Logger } from '@cx/service-kit';
-import type { WorkflowEngine } from './engine.js';
-import type { SmClient } from './sm-client.js';
-import { REMEDIATE_NODE } from './workflows/node-remediate.js';
+import type { WorkflowEngine } from '../engine.js';
+import type { SmClient } from '../sm-client.js';
+import { runSteps } from '../workflows/define.js';
+import { REMEDIATE_NODE } from '../workflows/node-remediate.js';
 
 /** Who remediations are recorded as started by (workflows and the audit log). */
 export const HEALTH_ACTOR = 'cx:node-health';
@@ -27,7 +28,7 @@ export function remediationWorker(options: { connection: Redis; prefix: string; 
       accepted = await sm.startClusterWorkflow(request.clusterId, {
         actor: HEALTH_ACTOR, idempotencyKey: remediationJobId(request),
         requestHash: createHash('sha256').update(JSON.stringify(request)).digest('hex'),
-        workflow: { workflow: definition.name, version: definition.version, steps: definition.steps.map((s) => s.name), input: { ...request }, clusterStatus: 'Updating' },
+        workflow: { workflow: definition.name, version: definition.version, steps: runSteps(definition, { ...request }), input: { ...request }, clusterStatus: 'Updating' },
       });
     } catch (error) {
       // A deleted cluster needs nothing; a busy one is tried again (the job's backoff).

@@ -15,12 +15,11 @@ import {
 } from '@cx/api-schemas';
 import { CxError, InputError, NotFoundError, type FieldError } from '@cx/errors';
 import { ADDONS, checkAddonSettings, findAddon, splitSecretSettings, type AddonDefinition, type EgressPolicy } from '@cx/k8s';
-import { globalRole } from './auth.js';
-import { problemResponses as errors, queryOf, relayToSm } from './http.js';
-import type { WorkflowDefinition } from './engine.js';
-import type { SmClient, StartRequest, TemplateUse } from './sm-client.js';
-import { startRequest } from './workflow-start.js';
-import { TEMPLATE_ADDON_STEPS, templateAddonSteps } from './workflows/template-addons.js';
+import { globalRole } from '../http/access-guard.js';
+import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
+import type { WorkflowDefinition } from '../engine.js';
+import type { SmClient, StartRequest, TemplateUse } from '../sm-client.js';
+import { startRequest } from '../http/workflow-start.js';
 
 export interface TemplateRouteDeps { sm: SmClient; egress: EgressPolicy }
 
@@ -205,8 +204,6 @@ export async function templateUse(template: RevealedTemplate, request: ClusterCr
  */
 export function createClusterStart(request: FastifyRequest, definition: WorkflowDefinition, use: TemplateUse | undefined): StartRequest {
   const addons = use?.addons.map((a) => a.name) ?? [];
-  const start = startRequest(request, definition, 'Provisioning', addons.length > 0 ? { addons } : {});
-  const needed = templateAddonSteps(addons);
-  start.workflow.steps = start.workflow.steps.filter((name) => !TEMPLATE_ADDON_STEPS.includes(name) || needed.includes(name));
-  return start;
+  // startRequest keeps the addon steps these addons need (their `when`, workflows/template-addons.ts).
+  return startRequest(request, definition, 'Provisioning', addons.length > 0 ? { addons } : {});
 }

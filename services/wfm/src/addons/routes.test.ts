@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { otherNetworkAddon } from './addon-routes.js';
+import { otherNetworkAddon } from './routes.js';
 
 describe('one pod network addon per cluster', () => {
   const installed = [{ name: 'metrics-server', status: 'Installed' }, { name: 'cni-flannel', status: 'Failed' }];

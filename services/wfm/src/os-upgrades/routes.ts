@@ -8,14 +8,14 @@
 import type { FastifyInstance } from 'fastify';
 import { clusterAcceptedSchema, idParamsSchema, MAX_POOL_COUNT, type Cluster } from '@cx/api-schemas';
 import { ConflictError, InputError } from '@cx/errors';
-import { onParam } from './auth.js';
-import type { WorkflowEngine } from './engine.js';
-import { problemResponses as errors } from './http.js';
-import type { InfrastructureChecks } from './infrastructure.js';
-import type { SmClient } from './sm-client.js';
-import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
-import { OS_IMAGE_PROVIDERS, OS_UPGRADE_CLUSTER, ROLLBACK_OS_UPGRADE, type OsUpgradeInput, type OsUpgradeRollbackInput } from './workflows/cluster-os-upgrade.js';
-import { PLAN_REPLACEMENT, type Replacement } from './workflows/replacement.js';
+import { onParam } from '../http/access-guard.js';
+import type { WorkflowEngine } from '../engine.js';
+import { problemResponses as errors } from '../http/responses.js';
+import type { InfrastructureChecks } from '../infrastructure/checks.js';
+import type { SmClient } from '../sm-client.js';
+import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
+import { OS_IMAGE_PROVIDERS, OS_UPGRADE_CLUSTER, ROLLBACK_OS_UPGRADE, planImageReplacement, type OsUpgradeInput, type OsUpgradeRollbackInput } from '../workflows/cluster-os-upgrade.js';
+import { runInput, runOutput } from '../workflows/define.js';
 
 export interface OsUpgradeRouteDeps { sm: SmClient; engine: WorkflowEngine; infrastructure: InfrastructureChecks; assertQueueUp: () => void }
 
@@ -74,12 +74,12 @@ export async function osUpgradeRoutes(app: FastifyInstance, deps: OsUpgradeRoute
     if (run.status !== 'Failed' && run.status !== 'Cancelled') {
       throw new ConflictError(`workflow ${run.id} is ${run.status}; only a Failed or Cancelled OS upgrade rolls back${run.status === 'Running' || run.status === 'Pending' ? ` (cancel it first: POST /api/v1/workflows/${run.id}/cancel)` : ''}`, 'CX_CONFLICT');
     }
-    const input = run.input as unknown as OsUpgradeInput & { from?: string | null };
+    const input = runInput<OsUpgradeInput>(run);
     const cluster = JSON.parse(await sm.getClusterJson(run.clusterId)) as Cluster;
     if (cluster.osImage !== input.image) {
       throw new ConflictError(`cluster ${cluster.name} boots ${cluster.osImage ?? 'its provider\'s default image'} now, not ${input.image}: this upgrade was rolled back already, or another one ran since`, 'CX_CONFLICT');
     }
-    const replacements = (run.steps.find((s) => s.name === PLAN_REPLACEMENT)?.output as { replacements?: Replacement[] } | null | undefined)?.replacements ?? [];
+    const replacements = runOutput(run, planImageReplacement)?.replacements ?? [];
     const rollback: OsUpgradeRollbackInput = {
       rollsBack: run.id, image: input.image, from: input.from ?? null, replacements, ...(input.drainTimeoutSeconds ? { drainTimeoutSeconds: input.drainTimeoutSeconds } : {}),
     };

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { ClusterReadCache } from './read-cache.js';
+import { ClusterReadCache } from '../http/read-cache.js';
 
 const redisUrl = process.env['CX_TEST_REDIS_URL'];
 
