@@ -1,4 +1,5 @@
-# cx container image: one image for every role. The command picks the role:
+# cx container image: one image for every role. The entry point is `cx-server` (apps/server); the
+# command picks the role:
 #   docker run cx              -> all-in-one (embedded default: SQLite + private redis-server under /data)
 #   docker run cx sm|wfm|sddc  -> one service each (multi-process deployments, see docs/deployment.md)
 #   docker run cx migrate      -> apply the SQL migrations and exit
@@ -17,6 +18,7 @@ WORKDIR /src
 COPY package.json package-lock.json tsconfig*.json ./
 COPY packages ./packages
 COPY services ./services
+COPY apps ./apps
 COPY migrations ./migrations
 # The end-to-end tests are not shipped (removed after the build), but tsconfig.json builds them.
 COPY test ./test
@@ -71,5 +73,5 @@ USER node
 # wfm (public API and UI), sm (internal API), sddc (health and metrics)
 EXPOSE 8080 8081 8082
 
-ENTRYPOINT ["node", "packages/cli/dist/main.js"]
+ENTRYPOINT ["node", "apps/server/dist/main.js"]
 CMD ["all-in-one"]

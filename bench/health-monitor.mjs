@@ -1,5 +1,5 @@
 // Benchmark (not a test): one sddc watching 10,000 nodes across 1,000 `sim` clusters (issue 6).
-// cx all-in-one on the embedded default (SQLite, private redis-server), sim latency 0. Clusters of
+// cx-server all-in-one on the embedded default (SQLite, private redis-server), sim latency 0. Clusters of
 // 1 control plane + (nodes − 1) workers are created through the public API; then cx is restarted
 // on the same data twice and watched for --seconds after a --warmup each:
 //   baseline: node health monitor off (CX_HA_HEALTH_MONITOR=false), the same cx otherwise;
@@ -50,7 +50,7 @@ async function call(cx, method, path, body) {
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
-/** cx all-in-one on `dataDir`, logged in, with its sddc metrics port and its redis-server's pid. */
+/** cx-server all-in-one on `dataDir`, logged in, with its sddc metrics port and its redis-server's pid. */
 async function start(dataDir, monitor, nodeArgs = []) {
   const sddcPort = await freePort();
   const cx = await startCx({
@@ -255,7 +255,7 @@ const details = [
   `- ${CLUSTERS} sim clusters × ${NODES} machines (1 control plane + ${NODES - 1} workers), ${created.reused ? `reused from ${dataDir}` : `created through the API in ${created.seconds.toFixed(0)} s`} (${created.failed} failed); sim latency 0; default health policy.`,
   `- A round of GETs of the victims' clusters took p50 ${(pct(polls, 50) ?? 0).toFixed(0)} ms, max ${(polls.length ? Math.max(...polls) : 0).toFixed(0)} ms (plus 250 ms between rounds).`,
   `- Each side: cx restarted on the same data, ${WARMUP} s warm-up, then ${SECONDS} s measured. ${deaths.length} deaths, one machine in each of ${deaths.length} random clusters, states first shown: ${[...new Set(seen.map((d) => d.state))].join(', ')}.`,
-  `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; cx all-in-one, embedded default (SQLite, private redis-server).`,
+  `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; cx-server all-in-one, embedded default (SQLite, private redis-server).`,
 ].join('\n');
 console.log(`\n${table}\n\n${passLine}\n\n${detection}\n\n${details}\n`);
 if (!values['data-dir']) execFileSync('rm', ['-rf', dataDir]);

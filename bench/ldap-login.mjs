@@ -166,6 +166,6 @@ let slapdVersion = 'slapd';
 try { slapdVersion = readFileSync(join(peer.caFile, '..', 'slapd.log'), 'utf8').match(/OpenLDAP: slapd ([\d.]+)/)?.[0] ?? slapdVersion; } catch { /* log elsewhere */ }
 console.log(`\n${table}\n`);
 console.log(`- Cold target ≤ ${COLD_TARGET_MS} ms: ${coldMedian <= COLD_TARGET_MS ? 'met' : 'NOT met'} (median ${fmt(coldMedian)} ms, max ${fmt(Math.max(...results.cold))} ms).`);
-console.log(`- Directory: ${slapdVersion} on loopback (${peer.url}), plain LDAP; cx all-in-one on SQLite, one login at a time from this process.`);
+console.log(`- Directory: ${slapdVersion} on loopback (${peer.url}), plain LDAP; cx-server all-in-one on SQLite, one login at a time from this process.`);
 console.log(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.\n`);
 process.exit(0);

@@ -1,4 +1,4 @@
-// Shared by the benchmarks: starting `cx all-in-one` as a user would, on a fresh data directory.
+// Shared by the benchmarks: starting `cx-server all-in-one` as a user would, on a fresh data directory.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,20 +9,20 @@ import { root } from '../scripts/lib.mjs';
 
 /** Password of the bootstrap admin of every benchmarked cx. */
 export const PASSWORD = 'bench-Admin-pw-1';
-const cli = join(root, 'packages/cli/dist/main.js');
+const server = join(root, 'apps/server/dist/main.js');
 
 export function freePort() {
   return new Promise((done) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => done(port)); }); });
 }
 
 /**
- * Starts cx all-in-one with `env` over the defaults and waits until it is ready; `stop()` ends it.
- * `nodeArgs` go to node before the CLI (e.g. `--cpu-prof`); `pid` is the all-in-one's process.
+ * Starts cx-server all-in-one with `env` over the defaults and waits until it is ready; `stop()` ends it.
+ * `nodeArgs` go to node before the server (e.g. `--cpu-prof`); `pid` is the all-in-one's process.
  */
 export async function startCx({ env = {}, dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-')), nodeArgs = [] } = {}) {
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npx tsc -b)`);
+  if (!existsSync(server)) throw new Error(`${server} is missing: build first (npx tsc -b)`);
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, cli, 'all-in-one'], {
+  const child = spawn(process.execPath, [...nodeArgs, server, 'all-in-one'], {
     cwd: dataDir, stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, CX_DATA_DIR: dataDir, CX_HTTP_PORT: String(port), CX_ADMIN_PASSWORD: PASSWORD, CX_LOG_LEVEL: 'warn', ...env },
   });

@@ -143,7 +143,7 @@ const table = ['| benchmark | cx | baseline (same run) | ratio | target |', '|--
 const details = [
   `- Clusters: ${CLUSTERS} (1 control-plane + 2 workers each, sim latency 0), ${engine.failed} failed; create ${engine.createSeconds.toFixed(1)} s (${engine.createSteps} steps), delete ${deletion.deleteSeconds.toFixed(1)} s (${deletion.deleteSteps} steps). Raw BullMQ: ${RAW_JOBS} no-op jobs, concurrency 50.`,
   `- API: ${SECONDS} s per side after a ${SECONDS} s warm-up, autocannon 64 connections, ${api.bytes} bytes per answer, ${api.errors} errors or non-2xx.`,
-  `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; cx all-in-one on SQLite, Redis from Debian on loopback; load generator in a separate process from each server.`,
+  `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; cx-server all-in-one on SQLite, Redis from Debian on loopback; load generator in a separate process from each server.`,
 ].join('\n');
 console.log(`\n${table}\n\n${details}\n`);
 const doc = join(root, 'docs', 'benchmarks.md');

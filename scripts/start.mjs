@@ -1,4 +1,4 @@
-// `npm start`: the embedded default. Installs what is missing, builds, and runs `cx all-in-one`
+// `npm start`: the embedded default. Installs what is missing, builds, and runs `cx-server all-in-one`
 // (SQLite under .cx/, a private redis-server, provider sim) on http://127.0.0.1:8080 (CX_HTTP_PORT).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ try {
   process.exit(1);
 }
 
-say('starting cx all-in-one…');
-const child = spawn(process.execPath, [join(root, 'packages/cli/dist/main.js'), 'all-in-one', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+say('starting cx-server all-in-one…');
+const child = spawn(process.execPath, [join(root, 'apps/server/dist/main.js'), 'all-in-one', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + 2 : 1)));

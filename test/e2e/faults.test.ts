@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { join } from 'node:path';
-import { Api, ADMIN_PASSWORD, DEMO_CLUSTER, cliPath, freePort, repoRoot, simMachines, startCx, tempDir, type CxProcess } from '../support/cx.js';
+import { Api, ADMIN_PASSWORD, DEMO_CLUSTER, freePort, repoRoot, serverPath, simMachines, startCx, tempDir, type CxProcess } from '../support/cx.js';
 
 describe('kill -9 during a create workflow', () => {
   let cx: CxProcess | undefined;
@@ -141,7 +141,7 @@ describe('database lost while running', () => {
 describe('dependencies unreachable at start', () => {
   const runCx = (env: Record<string, string>): { status: number | null; stderr: string } => {
     const dataDir = tempDir('unreachable');
-    const result = spawnSync(process.execPath, [cliPath, 'all-in-one'], {
+    const result = spawnSync(process.execPath, [serverPath, 'all-in-one'], {
       cwd: dataDir, encoding: 'utf8', timeout: 60_000,
       env: { ...process.env, CX_DATA_DIR: dataDir, CX_HTTP_PORT: '0', CX_ADMIN_PASSWORD: ADMIN_PASSWORD, CX_LOG_LEVEL: 'silent', ...env },
     });

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Api, cliPath, startCx, type CxProcess } from '../support/cx.js';
+import { Api, serverPath, startCx, type CxProcess } from '../support/cx.js';
 import { vsphereCredential } from '../support/infrastructure.js';
 
 const SECRET = 'Sup3r-S3cret-vSphere-Pw!';
@@ -161,7 +161,7 @@ describe('identity and access (local users)', () => {
 });
 
 describe('secret key rotation', () => {
-  it('re-encrypts credentials with `cx rotate-secret-key`; they still open under the new key', async () => {
+  it('re-encrypts credentials with `cx-server rotate-secret-key`; they still open under the new key', async () => {
     const oldKey = 'o'.repeat(40);
     const newKey = 'n'.repeat(40);
     let cx = await startCx({ env: { CX_SECRET_KEY: oldKey } });
@@ -169,8 +169,8 @@ describe('secret key rotation', () => {
     assert.equal((await admin.call('POST', '/api/v1/credentials', vsphereCredential('rotated'))).status, 201);
     await cx.stop();
     const env = { ...process.env, CX_DATA_DIR: cx.dataDir, CX_SECRET_KEY: newKey, CX_PREVIOUS_SECRET_KEY: oldKey };
-    assert.match(execFileSync(process.execPath, [cliPath, 'rotate-secret-key'], { env, encoding: 'utf8' }), /re-encrypted 1 secret/);
-    assert.match(execFileSync(process.execPath, [cliPath, 'rotate-secret-key'], { env, encoding: 'utf8' }), /re-encrypted 0 secret\(s\); 1 already/);
+    assert.match(execFileSync(process.execPath, [serverPath, 'rotate-secret-key'], { env, encoding: 'utf8' }), /re-encrypted 1 secret/);
+    assert.match(execFileSync(process.execPath, [serverPath, 'rotate-secret-key'], { env, encoding: 'utf8' }), /re-encrypted 0 secret\(s\); 1 already/);
     cx = await startCx({ dataDir: cx.dataDir, env: { CX_SECRET_KEY: newKey } });
     try {
       const after = await Api.login(cx.base);

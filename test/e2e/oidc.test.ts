@@ -1,6 +1,6 @@
 /**
  * OIDC single sign-on end to end: a real identity provider (oidc-provider, test/support/oidc-provider.ts)
- * and `cx all-in-one`, talking only HTTP. The browser code flow with PKCE (and returnTo), replay and
+ * and `cx-server all-in-one`, talking only HTTP. The browser code flow with PKCE (and returnTo), replay and
  * forgery of callbacks, grants to identity-provider groups, the device flow, the audit log, a name
  * clash with a local user, an identity provider that is down, and invalid configuration.
  */

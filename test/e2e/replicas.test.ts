@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection } from 'mysql2/promise';
-import { ADMIN_PASSWORD, Api, DEMO_CLUSTER, cliPath, freePort, simMachines, tail, tempDir } from '../support/cx.js';
+import { ADMIN_PASSWORD, Api, DEMO_CLUSTER, freePort, serverPath, simMachines, tail, tempDir } from '../support/cx.js';
 
 interface Replica { name: string; base: string; child: ChildProcess; logPath: string; exited: Promise<unknown> }
 
@@ -61,7 +61,7 @@ describe('two replicas of each service', () => {
     const portVariable = service === 'wfm' ? 'CX_HTTP_PORT' : service === 'sm' ? 'CX_SM_PORT' : 'CX_SDDC_PORT';
     const logPath = join(work, `${service}-${index}.log`);
     const log = createWriteStream(logPath);
-    const child = spawn(process.execPath, [cliPath, service], { cwd: work, env: { ...process.env, ...env, [portVariable]: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [serverPath, service], { cwd: work, env: { ...process.env, ...env, [portVariable]: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
     const exited = new Promise((resolve) => child.once('exit', resolve));

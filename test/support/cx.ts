@@ -1,6 +1,6 @@
 /**
- * Starts cx the way a user does (`cx all-in-one` as a child process) and talks to it only through
- * the public HTTP API.
+ * Starts cx the way a user does (`cx-server all-in-one` as a child process) and talks to it only
+ * through the public HTTP API.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +15,9 @@ export { freePort };
 
 /** Compiled to test/dist/support/, three levels below the repository root. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** `cx-server`, the server launcher (apps/server). */
+export const serverPath = join(repoRoot, 'apps/server/dist/main.js');
+/** `cx`, the user CLI (packages/cli). */
 export const cliPath = join(repoRoot, 'packages/cli/dist/main.js');
 export const ADMIN_PASSWORD = 'e2e-Admin-pw-1';
 
@@ -40,13 +43,13 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
-/** Starts `cx all-in-one` and waits until /readyz answers 200. */
+/** Starts `cx-server all-in-one` and waits until /readyz answers 200. */
 export async function startCx(options: StartOptions = {}): Promise<CxProcess> {
   const dataDir = options.dataDir ?? tempDir('data');
   const port = options.port ?? await freePort();
   const logPath = join(dataDir, `cx-${Date.now()}-${randomBytes(2).toString('hex')}.log`);
   const log = createWriteStream(logPath);
-  const child = spawn(process.execPath, [cliPath, 'all-in-one'], {
+  const child = spawn(process.execPath, [serverPath, 'all-in-one'], {
     cwd: dataDir,
     env: { ...process.env, CX_HTTP_PORT: String(port), CX_DATA_DIR: dataDir, CX_ADMIN_PASSWORD: ADMIN_PASSWORD, CX_LOG_LEVEL: 'info', CX_SIM_LATENCY_MS: '50', CX_WORKFLOWS_RECONCILE_INTERVAL_MS: '1000', CX_WORKFLOWS_LOCK_DURATION_MS: '3000', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,11 +15,12 @@ Each key's variable is its path in upper snake case: \`http.port\` → \`CX_HTTP
 \`sim.latencyMs\` → \`CX_SIM_LATENCY_MS\`; the keys of \`auth.ldap\` and \`auth.oidc\` drop the
 \`AUTH_\` (\`auth.ldap.url\` → \`CX_LDAP_URL\`). Lists are comma-separated in the environment.
 
-\`npm start\` (\`cx all-in-one\`) needs nothing: the database defaults to SQLite under \`dataDir\`,
-\`secretKey\` and \`serviceToken\` are generated into \`dataDir/secrets.json\` (mode 0600), a private
-\`redis-server\` is started when \`redis.url\` is unset, and the bootstrap admin's password is
-generated and printed unless \`CX_ADMIN_PASSWORD\` is set. Separate services (\`cx sm\`, \`cx wfm\`,
-\`cx sddc\`) need \`database.url\` (sm), \`redis.url\` (wfm, sddc), \`secretKey\` and \`serviceToken\`.
+\`npm start\` (\`cx-server all-in-one\`) needs nothing: the database defaults to SQLite under
+\`dataDir\`, \`secretKey\` and \`serviceToken\` are generated into \`dataDir/secrets.json\` (mode 0600), a
+private \`redis-server\` is started when \`redis.url\` is unset, and the bootstrap admin's password is
+generated and printed unless \`CX_ADMIN_PASSWORD\` is set. Separate services (\`cx-server sm\`,
+\`cx-server wfm\`, \`cx-server sddc\`) need \`database.url\` (sm), \`redis.url\` (wfm, sddc), \`secretKey\`
+and \`serviceToken\`.
 
 Example:
 

@@ -3,22 +3,15 @@
  * `/healthz`, `/readyz` and Prometheus `/metrics`.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { createServer } from 'node:net';
 import { v4 as uuidv4 } from 'uuid';
 import { CxError, InputError, asCxError, toProblem, type FieldError } from '@cx/errors';
 
 export type { Logger } from 'pino';
-
-export function createLogger(options: { level: string; service: string }): Logger {
-  return pino({
-    level: options.level,
-    base: { service: options.service },
-    // Belt and braces: nothing secret should reach a log line, but if it does, it is masked.
-    redact: { paths: ['password', '*.password', 'token', '*.token', 'secretKey', '*.secretKey', 'req.headers.authorization', 'headers.authorization'], censor: '<redacted>' },
-  });
-}
+export { createLogger } from './logger.js';
+export { checkRedis, exitWithError, isEntryPoint, onSignals, runService, type ServiceRunner } from './lifecycle.js';
 
 /** One dependency check of `/readyz`; throws or returns false when the dependency is not usable. */
 export type ReadinessCheck = () => Promise<boolean | void>;

@@ -3,3 +3,4 @@ export { openDatabase } from './db.js';
 export { StateStore, type StepEffect, type WorkflowStart, type StartRequest } from './store.js';
 export type { Machine, RunDetail } from './rows.js';
 export { rotateSecrets, SecretBox } from './secrets.js';
+export { runSm } from './main.js';

@@ -12,7 +12,7 @@ const IV_BYTES = 12;
 
 export class SecretKeyMismatchError extends Error {
   constructor(keyId: string) {
-    super(`a secret was sealed with key ${keyId}, not with the configured secretKey; was CX_SECRET_KEY changed without \`cx rotate-secret-key\`?`);
+    super(`a secret was sealed with key ${keyId}, not with the configured secretKey; was CX_SECRET_KEY changed without \`cx-server rotate-secret-key\`?`);
   }
 }
 

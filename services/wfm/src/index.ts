@@ -1,3 +1,4 @@
 export { buildWfmApp, type WfmApp } from './app.js';
 export { WorkflowEngine, type WorkflowDefinition, type StepResult } from './engine.js';
 export { SmClient } from './sm-client.js';
+export { runWfm } from './main.js';

@@ -1,6 +1,7 @@
 /**
  * What the embedded default needs beyond the services: generated secrets under dataDir and a
- * private redis-server. Only `cx all-in-one` uses this; production points at its own Redis.
+ * private redis-server, for `cx-server all-in-one` (and `rotate-secret-key`, which finds the
+ * generated key there); production sets its own keys and points at its own Redis.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
