@@ -5,7 +5,7 @@
  */
 import { Agent, request as httpRequest } from 'undici';
 import type {
-  AccessObject, AccessRequirement, Cluster, ClusterCreateRequest, ClusterHealthStatus, Credential, EtcdSnapshotInfo, HaConfig, HaConfigCreateRequest,
+  AccessObject, AccessRequirement, ClusterCreateRequest, ClusterHealthStatus, Credential, EtcdSnapshotInfo, HaConfig, HaConfigCreateRequest,
   HaConfigStatus, LoginRequest, LoginResponse, NodePoolRequest, NodeScheduling, Page, PairStatusView, Principal, ResourceGroup, Role,
 } from '@cx/api-schemas';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';

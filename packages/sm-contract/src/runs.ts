@@ -4,7 +4,7 @@
  */
 import Type, { type Static } from 'typebox';
 import type { Cluster, ClusterStatus as PublicClusterStatus, Workflow, WorkflowStep } from '@cx/api-schemas';
-import { Machine, MachineRole, NodeReadiness } from './machines.js';
+import { MachineRole, NodeReadiness, type Machine } from './machines.js';
 import { JsonObject, NullableString, Public } from './schema.js';
 
 /** A cluster's status (the public enum; sm checks it where it writes it). */

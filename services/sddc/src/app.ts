@@ -13,7 +13,7 @@ import { KwokProvider, type KwokBinaries } from '@cx/providers-kwok';
 import { OpenStackProviderFactory } from '@cx/providers-openstack';
 import { SimProvider } from '@cx/providers-sim';
 import { VsphereProviderFactory } from '@cx/providers-vsphere';
-import { HA_CONFIG_SYNC_QUEUE, REMEDIATION_QUEUE, SDDC_OPERATION_QUEUE, clusterReadVersionKey, formatFailedReason, openFromTransit, type HaConfigSyncRequest, type RemediationRequest, type SddcOperation } from '@cx/queue-contracts';
+import { HA_CONFIG_SYNC_QUEUE, REMEDIATION_QUEUE, SDDC_OPERATION_QUEUE, clusterReadVersionKey, formatFailedReason, providersKey, openFromTransit, type HaConfigSyncRequest, type RemediationRequest, type SddcOperation } from '@cx/queue-contracts';
 import { ProviderRegistry, type ClusterBootstrap, type ProviderCredential, type ProviderFactory } from '@cx/sddc-contract';
 import { createHttpServer, throttled, type Logger } from '@cx/service-kit';
 import { existsSync, readFileSync } from 'node:fs';
@@ -29,7 +29,7 @@ import { HaConfigSync } from './ha-sync.js';
 import { HealthMonitor, ShardLeases } from './health.js';
 import { PairWitnessDriver } from './pair-witness.js';
 import { ProviderDirectory, tenantNodeReader } from './providers.js';
-import { SmBootstrapClient } from './sm.js';
+import { SmClient } from '@cx/sm-contract';
 import { configureAccess, cordon, drainOnce, markOutOfService, setScheduling, setTenantRequestTimeout } from './tenant.js';
 import { machineUserData } from './user-data.js';
 
@@ -39,17 +39,12 @@ export interface SddcApp {
   worker: Worker;
 }
 
-/** Key of the hash where each sddc replica advertises the providers it serves (read by wfm). */
-export function providersKey(prefix: string): string {
-  return `${prefix}:providers`;
-}
-
 const ADVERTISE_INTERVAL_MS = 10_000;
 /** A pair's witness lease outlasts a slow round (agents time out after up to 2 s), so two replicas never witness one pair at once. */
 const PAIR_LEASE_MIN_MS = 10_000;
 
 /** The providers of `sddc.providers`: built ones in the registry, credentialed ones as factories. */
-export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: SmBootstrapClient): ProviderDirectory {
+export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: SmClient): ProviderDirectory {
   const registry = new ProviderRegistry();
   const factories = new Map<string, ProviderFactory>();
   for (const name of config.sddc.providers) {
@@ -90,7 +85,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   if (!config.redis.url) throw new Error('sddc needs redis.url (CX_REDIS_URL)');
   if (!config.serviceToken) throw new Error('sddc needs serviceToken (CX_SERVICE_TOKEN)');
   setTenantRequestTimeout(config.sddc.tenantTimeoutSeconds * 1000);
-  const sm = new SmBootstrapClient(config.sm.url, config.serviceToken);
+  const sm = new SmClient(config.sm.url, config.serviceToken);
   const providers = buildProviders(config, logger, sm);
   const serviceToken = config.serviceToken;
   // Built at start so that a malformed egress.allow / egress.deny entry stops sddc with its name.
@@ -170,12 +165,13 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
     await haSyncs.close();
     await worker.close();
     await providers.close();
+    await sm.close();
     connection.disconnect();
   });
   return { app, providers, worker };
 }
 
-async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation>, sm: SmBootstrapClient, settings: { serviceToken: string; keepalivedImage: string; haproxyImage: string; kubeVipImage: string; egress: EgressPolicy }): Promise<unknown> {
+async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation>, sm: SmClient, settings: { serviceToken: string; keepalivedImage: string; haproxyImage: string; kubeVipImage: string; egress: EgressPolicy }): Promise<unknown> {
   const operation = job.data;
   const { serviceToken } = settings;
   switch (operation.op) {

@@ -24,7 +24,7 @@ import { FINISHED_JOB_RETENTION, remediationJobId, type RemediationRequest } fro
 import type { NodeReader, NodeStatus } from '@cx/sddc-contract';
 import type { Logger } from '@cx/service-kit';
 import type { HaConfigSync } from './ha-sync.js';
-import type { HealthTarget, SmBootstrapClient, TenantAdminCredentials, WatchedMachine } from './sm.js';
+import type { HealthTarget, SmClient, TenantAdminCredentials, WatchedMachine } from '@cx/sm-contract';
 import { client, OUT_OF_SERVICE_TAINT, tenantCall } from './tenant.js';
 
 /** A node as the assessment needs it. */
@@ -206,7 +206,7 @@ export class ShardLeases {
 }
 
 export interface HealthMonitorOptions {
-  sm: SmBootstrapClient;
+  sm: SmClient;
   leases: ShardLeases;
   remediations: Queue<RemediationRequest>;
   intervalMs: number;

@@ -1,2 +1,2 @@
-export { buildSddcApp, buildProviders, providersKey, type SddcApp } from './app.js';
+export { buildSddcApp, buildProviders, type SddcApp } from './app.js';
 export { connectRedis } from './redis.js';

@@ -6,7 +6,7 @@
  */
 import { CxError, InputError } from '@cx/errors';
 import type { NodeReader, NodeStatus, Provider, ProviderCapabilities, ProviderCredential, ProviderFactory, ProviderRegistry } from '@cx/sddc-contract';
-import type { SmBootstrapClient } from './sm.js';
+import type { SmClient } from '@cx/sm-contract';
 import { listTenantNodes } from './tenant.js';
 
 /** How long sddc reuses a cluster's credential before asking sm again (a changed password is seen within it). */
@@ -23,7 +23,7 @@ export class ProviderDirectory {
   constructor(
     private readonly registry: ProviderRegistry,
     private readonly factories: ReadonlyMap<string, ProviderFactory>,
-    private readonly sm: SmBootstrapClient,
+    private readonly sm: SmClient,
   ) {}
 
   /** What this replica serves, as advertised to wfm. */
@@ -87,7 +87,7 @@ export class ProviderDirectory {
  * machine of the same name (the kubelet registers under the machine's host name). Until the
  * cluster has an API (its control plane is still booting) there are none.
  */
-export function tenantNodeReader(provider: Provider, sm: SmBootstrapClient): NodeReader {
+export function tenantNodeReader(provider: Provider, sm: SmClient): NodeReader {
   const reader: NodeReader = {
     async listNodes(clusterId: string): Promise<NodeStatus[]> {
       let credentials;

@@ -8,7 +8,7 @@ import { ProviderError, ProviderUnavailableError } from '@cx/errors';
 import { takesWorkloads } from '@cx/k8s';
 import type { PoolScheduling } from '@cx/queue-contracts';
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
-import type { TenantAdminCredentials } from './sm.js';
+import type { TenantAdminCredentials } from '@cx/sm-contract';
 
 /** cx role → the Kubernetes ClusterRole its group is bound to (the default user-facing roles). */
 export const ROLE_BINDINGS: ReadonlyArray<{ group: string; clusterRole: string }> = [

@@ -15,7 +15,7 @@ import { bearerToken, globalRole, onParam, type AccessGuard } from './auth.js';
 import { problemResponses as errors, queryOf, relayToSm } from './http.js';
 import type { InfrastructureChecks } from './infrastructure.js';
 import type { ClusterReadCache } from './read-cache.js';
-import type { SmClient } from './sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 
 export interface IdentityRouteDeps { sm: SmClient; guard: AccessGuard; reads: ClusterReadCache; infrastructure: InfrastructureChecks }
 

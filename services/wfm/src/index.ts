@@ -1,3 +1,2 @@
 export { buildWfmApp, type WfmApp } from './app.js';
 export { WorkflowEngine, type WorkflowDefinition, type StepResult } from './engine.js';
-export { SmClient } from './sm-client.js';

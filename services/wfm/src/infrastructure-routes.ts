@@ -10,7 +10,7 @@ import {
 import { globalRole } from './auth.js';
 import { problemResponses as errors, queryOf, relayToSm } from './http.js';
 import type { InfrastructureChecks } from './infrastructure.js';
-import type { SmClient } from './sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 
 export interface InfrastructureRouteDeps { sm: SmClient; infrastructure: InfrastructureChecks }
 

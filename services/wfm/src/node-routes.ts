@@ -12,7 +12,7 @@ import { onParam } from './auth.js';
 import type { WorkflowDefinition, WorkflowEngine } from './engine.js';
 import { problemResponses as errors } from './http.js';
 import type { InfrastructureChecks } from './infrastructure.js';
-import type { SmClient } from './sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
 import { SCALE_POOL } from './workflows/cluster-scale.js';
 import { CORDON_NODE, DRAIN_NODE, UNCORDON_NODE, type NodeInput } from './workflows/node.js';

@@ -12,7 +12,7 @@ import { onParam } from './auth.js';
 import type { WorkflowEngine } from './engine.js';
 import { problemResponses as errors } from './http.js';
 import type { InfrastructureChecks } from './infrastructure.js';
-import type { SmClient } from './sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
 import { OS_IMAGE_PROVIDERS, OS_UPGRADE_CLUSTER, ROLLBACK_OS_UPGRADE, type OsUpgradeInput, type OsUpgradeRollbackInput } from './workflows/cluster-os-upgrade.js';
 import { PLAN_REPLACEMENT, type Replacement } from './workflows/replacement.js';

@@ -12,7 +12,7 @@ import { InputError } from '@cx/errors';
 import { onParam } from './auth.js';
 import type { WorkflowEngine } from './engine.js';
 import { problemResponses as errors } from './http.js';
-import type { SmClient } from './sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
 import { SCALE_POOL } from './workflows/cluster-scale.js';
 

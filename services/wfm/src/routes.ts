@@ -22,7 +22,7 @@ import { completeClusterRequest, createClusterStart, templateRoutes, templateUse
 import type { InfrastructureChecks } from './infrastructure.js';
 import type { ClusterReadCache } from './read-cache.js';
 import type { WorkflowEngine } from './engine.js';
-import type { Run, SmClient } from './sm-client.js';
+import type { Run, SmClient } from '@cx/sm-contract';
 import { acceptWorkflow, idempotencyHeaders, startRequest } from './workflow-start.js';
 import { CREATE_CLUSTER } from './workflows/cluster-create.js';
 import { DELETE_CLUSTER } from './workflows/cluster-delete.js';

@@ -18,7 +18,7 @@ import { ADDONS, checkAddonSettings, findAddon, splitSecretSettings, type AddonD
 import { globalRole } from './auth.js';
 import { problemResponses as errors, queryOf, relayToSm } from './http.js';
 import type { WorkflowDefinition } from './engine.js';
-import type { SmClient, StartRequest, TemplateUse } from './sm-client.js';
+import type { SmClient, StartRequest, TemplateUse } from '@cx/sm-contract';
 import { startRequest } from './workflow-start.js';
 import { TEMPLATE_ADDON_STEPS, templateAddonSteps } from './workflows/template-addons.js';
 

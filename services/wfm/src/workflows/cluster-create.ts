@@ -6,7 +6,7 @@
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
 import { ProviderError } from '@cx/errors';
 import { done, wait, type StepContext, type StepDefinition, type WorkflowDefinition } from '../engine.js';
-import type { Machine } from '../sm-client.js';
+import type { Machine } from '@cx/sm-contract';
 import { POLL_MS, machineSpec, perMachine } from './machines.js';
 
 export const CREATE_CLUSTER = 'cluster.create';

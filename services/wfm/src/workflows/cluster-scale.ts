@@ -6,7 +6,7 @@
  */
 import { InputError } from '@cx/errors';
 import { done, wait, type WorkflowDefinition } from '../engine.js';
-import type { StepEffect } from '../sm-client.js';
+import type { StepEffect } from '@cx/sm-contract';
 import { createStep, waitNodesReady } from './cluster-create.js';
 import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, perMachine } from './machines.js';
 

@@ -10,7 +10,7 @@ import { type CxError, ProviderError } from '@cx/errors';
 import type { RemediationRequest } from '@cx/queue-contracts';
 import type { PowerState } from '@cx/sddc-contract';
 import { done, wait, type StepContext, type WorkflowDefinition } from '../engine.js';
-import type { Machine } from '../sm-client.js';
+import type { Machine } from '@cx/sm-contract';
 import { createStep, waitNodesReady } from './cluster-create.js';
 import { POLL_MS, machineSpec } from './machines.js';
 
