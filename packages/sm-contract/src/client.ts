@@ -10,7 +10,7 @@ import type {
 } from '@cx/api-schemas';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
 import type { ClusterBootstrap, MachineSpec, ProviderCredential } from '@cx/sddc-contract';
-import type { AddonInstall, InstallAddonBody, RemoveAddonBody, RevealedAddon } from './addons.js';
+import type { AddonInstall, InstallAddonBody, RevealedAddon } from './addons.js';
 import type { AuditRequest } from './audit.js';
 import type { AddPoolBody, CreateClusterBody, Kubeconfig, KubeconfigBody, PoolSchedulingBody, ScalePoolBody, TenantAdminCredentials } from './clusters.js';
 import { SNAPSHOT_SHA256_HEADER, type SnapshotUpload } from './etcd.js';
@@ -18,7 +18,7 @@ import type { HealthTarget } from './health.js';
 import type { ClaimHostBody, HostClaim, RevealedHost, SmHostInventory } from './hosts.js';
 import type { PairTarget, PairWitnessBody } from './pairs.js';
 import type {
-  Accepted, AcceptedBody, ActiveRun, CompleteStepBody, FailStepBody, Run, StartRequest, StartStepBody, StepCompleted, StepEffect, StepError,
+  Accepted, AcceptedBody, ActiveRun, CompleteStepBody, FailStepBody, Run, StartBody, StartRequest, StartStepBody, StepCompleted, StepEffect, StepError,
   StepProgressBody, StepStart,
 } from './runs.js';
 import type { TemplateUse } from './templates.js';
@@ -163,16 +163,18 @@ export class SmClient {
   }
   /** Marks the addon for removal and starts the workflow that removes it, in one transaction (404 when not installed). */
   async removeAddon(clusterId: string, name: string, start: StartRequest): Promise<Accepted> {
-    const body: RemoveAddonBody = { start };
+    const body: StartBody = { start };
     return this.changing(this.accepted(`${clusterPath(clusterId)}/addons/${segment(name)}/remove`, body));
   }
   /** Starts the workflow that takes an etcd snapshot of the cluster; sm answers the snapshot's id with it. */
   async startEtcdSnapshot(clusterId: string, start: StartRequest): Promise<Accepted> {
-    return this.changing(this.accepted(`${clusterPath(clusterId)}/etcd-snapshots`, { start }));
+    const body: StartBody = { start };
+    return this.changing(this.accepted(`${clusterPath(clusterId)}/etcd-snapshots`, body));
   }
   /** Starts the restore of one of the cluster's etcd snapshots (404 for any other), in one transaction. */
   async startEtcdRestore(clusterId: string, snapshotId: string, start: StartRequest): Promise<Accepted> {
-    return this.changing(this.accepted(`${etcdSnapshotPath(clusterId, snapshotId)}/restore`, { start }));
+    const body: StartBody = { start };
+    return this.changing(this.accepted(`${etcdSnapshotPath(clusterId, snapshotId)}/restore`, body));
   }
 
   // ---- workflow runs (wfm's engine) ----

@@ -29,6 +29,10 @@ export const StartRequest = Type.Object({
 });
 export type StartRequest = Static<typeof StartRequest>;
 
+/** The body of the routes that start a workflow and take nothing else (an addon's removal, an etcd snapshot or restore). */
+export const StartBody = Type.Object({ start: StartRequest });
+export type StartBody = Static<typeof StartBody>;
+
 /** The cluster, the workflow started, and what the start created with it (an ha-config…). */
 export interface AcceptedBody { cluster: Cluster; workflow: { id: string; status: string }; [created: string]: unknown }
 /** sm's answer to a start, with whether it replays an earlier request of the same idempotency key. */
