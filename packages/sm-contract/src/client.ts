@@ -15,7 +15,7 @@ import type { AuditRequest } from './audit.js';
 import type { AddPoolBody, CreateClusterBody, Kubeconfig, KubeconfigBody, PoolSchedulingBody, ScalePoolBody, TenantAdminCredentials } from './clusters.js';
 import { SNAPSHOT_SHA256_HEADER, type SnapshotUpload } from './etcd.js';
 import type { HealthTarget } from './health.js';
-import type { ClaimHostBody, HostClaim, RevealedHost, SmHostInventory } from './hosts.js';
+import type { ClaimHostBody, HostClaim, RevealedHost } from './hosts.js';
 import type { PairTarget, PairWitnessBody } from './pairs.js';
 import type {
   Accepted, AcceptedBody, ActiveRun, CompleteStepBody, FailStepBody, Run, StartBody, StartRequest, StartStepBody, StepCompleted, StepEffect, StepError,
@@ -253,15 +253,18 @@ export class SmClient {
     await this.send('PUT', `/pairs/${segment(pairId)}/status`, status);
   }
 
-  /** The bare-metal host inventory sm keeps, as the baremetal provider sees it. */
-  hostInventory(): SmHostInventory {
+  /**
+   * The bare-metal host inventory sm keeps, as the baremetal provider sees it (its `HostInventory`,
+   * which sddc checks this against where it hands it over). Claims are idempotent by machine id.
+   */
+  hostInventory() {
     return {
-      claim: (spec: MachineSpec) => this.json<RevealedHost>('POST', '/host-claims', { spec } satisfies ClaimHostBody),
-      claimOf: async (clusterId, machineId) => (await this.json<{ host: RevealedHost | null }>('GET', claimPath(clusterId, machineId))).host,
-      claims: async (clusterId) => (await this.json<{ items: HostClaim[] }>('GET', `/host-claims/${segment(clusterId)}`)).items,
-      release: async (clusterId, machineId, cleaning = false) => { await this.send('DELETE', `${claimPath(clusterId, machineId)}${cleaning ? '?cleaning=true' : ''}`); },
-      cleaning: async () => (await this.json<{ items: RevealedHost[] }>('GET', '/host-cleaning')).items,
-      cleaned: async (hostId) => { await this.send('POST', `/host-cleaning/${segment(hostId)}/done`); },
+      claim: (spec: MachineSpec): Promise<RevealedHost> => this.json('POST', '/host-claims', { spec } satisfies ClaimHostBody),
+      claimOf: async (clusterId: string, machineId: string): Promise<RevealedHost | null> => (await this.json<{ host: RevealedHost | null }>('GET', claimPath(clusterId, machineId))).host,
+      claims: async (clusterId: string): Promise<HostClaim[]> => (await this.json<{ items: HostClaim[] }>('GET', `/host-claims/${segment(clusterId)}`)).items,
+      release: async (clusterId: string, machineId: string, cleaning = false): Promise<void> => { await this.send('DELETE', `${claimPath(clusterId, machineId)}${cleaning ? '?cleaning=true' : ''}`); },
+      cleaning: async (): Promise<RevealedHost[]> => (await this.json<{ items: RevealedHost[] }>('GET', '/host-cleaning')).items,
+      cleaned: async (hostId: string): Promise<void> => { await this.send('POST', `/host-cleaning/${segment(hostId)}/done`); },
     };
   }
 

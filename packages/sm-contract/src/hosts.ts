@@ -26,13 +26,3 @@ export type HostClaim = Static<typeof HostClaim>;
 
 /** POST /host-claims: the machine that needs a host. */
 export interface ClaimHostBody { spec: MachineSpec }
-
-/** The inventory as the baremetal provider uses it; claims are idempotent by machine id. */
-export interface SmHostInventory {
-  claim(spec: MachineSpec): Promise<RevealedHost>;
-  claimOf(clusterId: string, machineId: string): Promise<RevealedHost | null>;
-  claims(clusterId: string): Promise<HostClaim[]>;
-  release(clusterId: string, machineId: string, cleaning?: boolean): Promise<void>;
-  cleaning(): Promise<RevealedHost[]>;
-  cleaned(hostId: string): Promise<void>;
-}
