@@ -5,8 +5,8 @@
  */
 import { Agent, request as httpRequest } from 'undici';
 import type {
-  AccessObject, AccessRequirement, ClusterCreateRequest, ClusterHealthStatus, Credential, EtcdSnapshotInfo, HaConfig, HaConfigCreateRequest,
-  HaConfigStatus, LoginRequest, LoginResponse, NodePoolRequest, NodeScheduling, Page, PairStatusView, Principal, ResourceGroup, Role,
+  AccessObject, AccessRequirement, Cluster, ClusterAddon, ClusterCreateRequest, ClusterHealthStatus, Credential, EtcdSnapshotInfo, HaConfig, HaConfigCreateRequest,
+  HaConfigStatus, LoginRequest, LoginResponse, Node, NodePoolRequest, NodeScheduling, Page, PairStatusView, Principal, ResourceGroup, Role,
 } from '@cx/api-schemas';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
 import type { ClusterBootstrap, MachineSpec, ProviderCredential } from '@cx/sddc-contract';
@@ -111,6 +111,10 @@ export class SmClient {
   getClusterJson(id: string): Promise<string> {
     return this.text('GET', clusterPath(id));
   }
+  /** The cluster, for wfm's own decisions (getClusterJson when the bytes go to the caller). */
+  getCluster(id: string): Promise<Cluster> {
+    return this.json('GET', clusterPath(id));
+  }
   /** `template`: the cluster template the request was completed with, at that version, and its addons (checked, secrets split off) for the create workflow to install. */
   async createCluster(request: ClusterCreateRequest, start: StartRequest, template?: TemplateUse): Promise<Accepted> {
     const body: CreateClusterBody = { request, start, ...(template ? { template } : {}) };
@@ -139,6 +143,9 @@ export class SmClient {
   listNodesJson(clusterId: string): Promise<string> {
     return this.text('GET', `${clusterPath(clusterId)}/nodes`);
   }
+  async listNodes(clusterId: string): Promise<Node[]> {
+    return (await this.json<Page<Node>>('GET', `${clusterPath(clusterId)}/nodes`)).items;
+  }
 
   haConfig(id: string): Promise<HaConfig> {
     return this.json('GET', `/ha-configs/${segment(id)}`);
@@ -151,6 +158,9 @@ export class SmClient {
   /** The cluster's addons, as sm wrote them (the public shape). */
   clusterAddonsJson(clusterId: string): Promise<string> {
     return this.text('GET', `${clusterPath(clusterId)}/addons`);
+  }
+  async clusterAddons(clusterId: string): Promise<ClusterAddon[]> {
+    return (await this.json<Page<ClusterAddon>>('GET', `${clusterPath(clusterId)}/addons`)).items;
   }
   /** An addon with its secret settings, for the workflow that applies it only. */
   revealAddon(clusterId: string, name: string): Promise<RevealedAddon> {
