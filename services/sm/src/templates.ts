@@ -13,7 +13,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { TEMPLATE_PRESETS, templatePresets, type ClusterTemplate, type ClusterTemplatePresets, type Page, type TemplatePreset } from '@cx/api-schemas';
 import { ConflictError, InputError, NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
-import type { TemplateUse } from '@cx/sm-contract';
+import type { RevealedTemplate, TemplateUse } from '@cx/sm-contract';
 import type { ClusterAddons } from './addons.js';
 import { isUniqueViolation, withDatabase } from './db.js';
 import { keysetPage } from './rows.js';
@@ -30,8 +30,6 @@ export interface TemplateInput extends ClusterTemplatePresets { name: string; de
 export interface TemplatePatch extends ClusterTemplatePresets {
   version: number; name?: string; description?: string; addons?: StoredAddon[]; unset?: Array<TemplatePreset | 'description'>;
 }
-/** A template as the cluster create uses it: every addon setting, secrets included. Never for the public API. */
-export type RevealedTemplate = Omit<ClusterTemplate, 'addons'> & { addons: Array<{ name: string; settings: Record<string, unknown> }> };
 
 /** What `spec` holds: the presets and each addon with its visible settings. */
 interface Spec extends ClusterTemplatePresets { addons: Array<{ name: string; settings: Record<string, unknown> }> }

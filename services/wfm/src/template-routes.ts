@@ -18,14 +18,12 @@ import { ADDONS, checkAddonSettings, findAddon, splitSecretSettings, type AddonD
 import { globalRole } from './auth.js';
 import { problemResponses as errors, queryOf, relayToSm } from './http.js';
 import type { WorkflowDefinition } from './engine.js';
-import type { SmClient, StartRequest, TemplateUse } from '@cx/sm-contract';
+import type { RevealedTemplate, SmClient, StartRequest, TemplateUse } from '@cx/sm-contract';
 import { startRequest } from './workflow-start.js';
 import { TEMPLATE_ADDON_STEPS, templateAddonSteps } from './workflows/template-addons.js';
 
 export interface TemplateRouteDeps { sm: SmClient; egress: EgressPolicy }
 
-/** A template with every addon setting, secrets included: for completing a cluster request only. */
-type RevealedTemplate = Omit<ClusterTemplate, 'addons'> & { addons: TemplateAddon[] };
 interface CheckedAddon { addon: AddonDefinition; settings: Record<string, unknown> }
 
 const admin = globalRole('admin');
