@@ -126,6 +126,11 @@ export function clusterReadVersionKey(prefix: string): string {
   return `${prefix}:cluster-read-version`;
 }
 
+/** Key of the hash where each sddc replica advertises the providers it serves (read by wfm). */
+export function providersKey(prefix: string): string {
+  return `${prefix}:providers`;
+}
+
 /** A node the health monitor found unhealthy beyond its policy's timeout. */
 export interface RemediationRequest {
   clusterId: string;

@@ -8,10 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '@cx/config';
-import { SDDC_OPERATION_QUEUE, SDDC_OPERATION_RETRY, type SddcOperation } from '@cx/queue-contracts';
+import { SDDC_OPERATION_QUEUE, SDDC_OPERATION_RETRY, providersKey, type SddcOperation } from '@cx/queue-contracts';
 import { createLogger } from '@cx/service-kit';
 import { buildSddcApp, type SddcApp } from './app.js';
-import { providersKey } from './providers/advertise.js';
 
 const redisUrl = process.env['CX_TEST_REDIS_URL'];
 

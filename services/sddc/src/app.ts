@@ -18,7 +18,7 @@ import { ADVERTISE_INTERVAL_MS, advertiseProviders } from './providers/advertise
 import { buildProviders } from './providers/build-providers.js';
 import type { ProviderDirectory } from './providers/provider-directory.js';
 import { connectRedis } from './redis.js';
-import { SmBootstrapClient } from './sm.js';
+import { SmClient } from '@cx/sm-contract';
 import { setTenantRequestTimeout } from './tenant-api.js';
 import { HaConfigSync } from './watchers/ha-sync.js';
 import { HealthMonitor } from './watchers/health-monitor.js';
@@ -38,7 +38,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   if (!config.redis.url) throw new Error('sddc needs redis.url (CX_REDIS_URL)');
   if (!config.serviceToken) throw new Error('sddc needs serviceToken (CX_SERVICE_TOKEN)');
   setTenantRequestTimeout(config.sddc.tenantTimeoutSeconds * 1000);
-  const sm = new SmBootstrapClient(config.sm.url, config.serviceToken);
+  const sm = new SmClient(config.sm.url, config.serviceToken);
   const providers = buildProviders(config, logger, sm);
   const serviceToken = config.serviceToken;
   // Built at start so that a malformed egress.allow / egress.deny entry stops sddc with its name.
@@ -112,6 +112,7 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
     await haSyncs.close();
     await worker.close();
     await providers.close();
+    await sm.close();
     connection.disconnect();
   });
   return { app, providers, worker };

@@ -1,5 +1,4 @@
 export { buildSddcApp, type SddcApp } from './app.js';
-export { providersKey } from './providers/advertise.js';
 export { buildProviders } from './providers/build-providers.js';
 export { connectRedis } from './redis.js';
 export { runSddc } from './main.js';

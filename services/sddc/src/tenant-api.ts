@@ -5,7 +5,7 @@
  */
 import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
 import { ProviderError, ProviderUnavailableError } from '@cx/errors';
-import type { TenantAdminCredentials } from './sm.js';
+import type { TenantAdminCredentials } from '@cx/sm-contract';
 
 /** How long one request to a tenant API may take (`sddc.tenantTimeoutSeconds`); set once when sddc starts. */
 let requestTimeoutMs = 30_000;

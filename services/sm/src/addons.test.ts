@@ -6,7 +6,8 @@ import { migrateLatest } from '@cx/migrations';
 import { ClusterAddons } from './addons.js';
 import { Resources } from './resources.js';
 import { SecretBox } from './secrets.js';
-import { StateStore, type StartRequest } from './store.js';
+import type { StartRequest } from '@cx/sm-contract';
+import { StateStore } from './store.js';
 import { TenantCredentials } from './tenant-credentials.js';
 import { testDatabases } from './test-databases.js';
 

@@ -13,19 +13,15 @@ import { NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
 import { withDatabase } from './db.js';
 import type { SecretBox } from './secrets.js';
-import { startRequestSchema as startSchema } from './start-request.js';
-import type { StartRequest, StateStore } from './store.js';
+import { InstallAddonBody, StartBody, type AddonInstall, type RevealedAddon } from '@cx/sm-contract';
+import type { StateStore } from './store.js';
 
 interface AddonRow {
   id: string; cluster_id: string; name: string; addon_version: string; settings: string; secret: string; status: AddonStatus; message: string | null;
   workflow_id: string | null; installed_at: string | null; created_by: string; created_at: string; updated_at: string; version: number;
 }
 
-/** What wfm asks to install: the catalog's version and the checked settings, split into visible and secret. */
-export interface AddonInstall { version: string; settings: Record<string, unknown>; secrets: Record<string, unknown> }
 
-/** An addon with every setting, secrets included: for the workflow that applies it, never for the public API. */
-export interface RevealedAddon { name: string; version: string; settings: Record<string, unknown> }
 
 export class ClusterAddons {
   constructor(private readonly db: Knex, private readonly box: SecretBox) {}
@@ -123,22 +119,16 @@ export async function addonRoutes(app: FastifyInstance, deps: { store: StateStor
   });
   app.get<{ Params: { id: string; name: string } }>('/clusters/:id/addons/:name', { schema: { params } }, async (request) => addons.get(request.params.id, request.params.name));
   app.get<{ Params: { id: string; name: string } }>('/clusters/:id/addons/:name/reveal', { schema: { params } }, async (request) => addons.reveal(request.params.id, request.params.name));
-  app.post<{ Params: { id: string; name: string }; Body: { start: StartRequest; addon: AddonInstall } }>('/clusters/:id/addons/:name/install', {
-    schema: {
-      params,
-      body: {
-        type: 'object', required: ['start', 'addon'],
-        properties: { start: startSchema, addon: { type: 'object', required: ['version', 'settings', 'secrets'], properties: { version: { type: 'string', maxLength: 64 }, settings: { type: 'object' }, secrets: { type: 'object' } } } },
-      },
-    },
+  app.post<{ Params: { id: string; name: string }; Body: InstallAddonBody }>('/clusters/:id/addons/:name/install', {
+    schema: { params, body: InstallAddonBody },
   }, async (request, reply) => {
     const { id, name } = request.params;
     const { start, addon } = request.body;
     const accepted = await store.startClusterWorkflow(id, start, async (trx) => ({ addon: await addons.install(trx, id, name, addon, start.actor) }));
     return reply.code(accepted.status).header('idempotent-replayed', String(accepted.replayed)).send(accepted.body);
   });
-  app.post<{ Params: { id: string; name: string }; Body: { start: StartRequest } }>('/clusters/:id/addons/:name/remove', {
-    schema: { params, body: { type: 'object', required: ['start'], properties: { start: startSchema } } },
+  app.post<{ Params: { id: string; name: string }; Body: StartBody }>('/clusters/:id/addons/:name/remove', {
+    schema: { params, body: StartBody },
   }, async (request, reply) => {
     const { id, name } = request.params;
     const accepted = await store.startClusterWorkflow(id, request.body.start, async (trx) => ({ addon: await addons.remove(trx, id, name) }));

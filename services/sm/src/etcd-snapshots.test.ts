@@ -18,7 +18,8 @@ import { buildSmApp, type SmApp } from './app.js';
 import { EtcdSnapshots } from './etcd-snapshots.js';
 import { Resources } from './resources.js';
 import { SecretBox, SecretKeyMismatchError, rotateSecrets } from './secrets.js';
-import { StateStore, type StartRequest } from './store.js';
+import type { StartRequest } from '@cx/sm-contract';
+import { StateStore } from './store.js';
 import { TenantCredentials } from './tenant-credentials.js';
 import { testDatabases } from './test-databases.js';
 

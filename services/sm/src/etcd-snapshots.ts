@@ -20,8 +20,8 @@ import { nowIso } from '@cx/service-kit';
 import { withDatabase } from './db.js';
 import { keysetPage } from './rows.js';
 import type { SecretBox } from './secrets.js';
-import { startRequestSchema as startSchema } from './start-request.js';
-import type { StartRequest, StateStore } from './store.js';
+import { SNAPSHOT_SHA256_HEADER, SnapshotUpload, StartBody } from '@cx/sm-contract';
+import type { StateStore } from './store.js';
 
 /** Plaintext bytes per chunk row: far below MariaDB's default 16 MiB packet, few rows per snapshot. */
 const CHUNK_BYTES = 1_048_576;
@@ -35,9 +35,6 @@ interface SnapshotRow {
   id: string; cluster_id: string; size_bytes: number | string; revision: number | string; sha256: string; etcd_version: string; chunks: number;
   sealed_key: string; workflow_id: string; created_by: string; created_at: string;
 }
-
-/** What sddc sends with a snapshot's bytes. */
-export interface SnapshotUpload { workflowId: string; revision: number; sha256: string; etcdVersion: string }
 
 export class EtcdSnapshots {
   constructor(private readonly db: Knex, private readonly box: SecretBox, readonly maxBytes: number) {}
@@ -187,8 +184,8 @@ export async function etcdSnapshotRoutes(app: FastifyInstance, deps: { store: St
   });
 
   // Starts the snapshot workflow with the id its snapshot will have (time-ordered, as lists are), answered with it.
-  app.post<{ Params: { id: string }; Body: { start: StartRequest } }>('/clusters/:id/etcd-snapshots', {
-    schema: { params: idParams, body: { type: 'object', required: ['start'], properties: { start: startSchema } } },
+  app.post<{ Params: { id: string }; Body: StartBody }>('/clusters/:id/etcd-snapshots', {
+    schema: { params: idParams, body: StartBody },
   }, async (request, reply) => {
     const { start } = request.body;
     const snapshotId = uuidv7();
@@ -196,8 +193,8 @@ export async function etcdSnapshotRoutes(app: FastifyInstance, deps: { store: St
     return reply.code(accepted.status).header('idempotent-replayed', String(accepted.replayed)).send(accepted.body);
   });
   // Starts a restore of one of the cluster's snapshots (404 for any other), in the transaction that locks the cluster.
-  app.post<{ Params: { id: string; snapshotId: string }; Body: { start: StartRequest } }>('/clusters/:id/etcd-snapshots/:snapshotId/restore', {
-    schema: { params: snapshotParams, body: { type: 'object', required: ['start'], properties: { start: startSchema } } },
+  app.post<{ Params: { id: string; snapshotId: string }; Body: StartBody }>('/clusters/:id/etcd-snapshots/:snapshotId/restore', {
+    schema: { params: snapshotParams, body: StartBody },
   }, async (request, reply) => {
     const { id, snapshotId } = request.params;
     if (request.body.start.workflow.input['snapshotId'] !== snapshotId) throw new Error(`the ${RESTORE_WORKFLOW} workflow's input must carry snapshotId ${snapshotId}`);
@@ -209,10 +206,7 @@ export async function etcdSnapshotRoutes(app: FastifyInstance, deps: { store: St
   app.put<{ Params: { id: string; snapshotId: string }; Querystring: SnapshotUpload; Body: Buffer }>('/clusters/:id/etcd-snapshots/:snapshotId/data', {
     schema: {
       params: snapshotParams,
-      querystring: {
-        type: 'object', required: ['workflowId', 'revision', 'sha256', 'etcdVersion'],
-        properties: { workflowId: { type: 'string', maxLength: 64 }, revision: { type: 'integer', minimum: 0 }, sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' }, etcdVersion: { type: 'string', maxLength: 32 } },
-      },
+      querystring: SnapshotUpload,
     },
   }, async (request, reply) => {
     if (!Buffer.isBuffer(request.body)) throw new CxError('CX_UNSUPPORTED_MEDIA_TYPE', 'send the snapshot as application/octet-stream');
@@ -220,6 +214,6 @@ export async function etcdSnapshotRoutes(app: FastifyInstance, deps: { store: St
   });
   app.get<{ Params: { id: string; snapshotId: string } }>('/clusters/:id/etcd-snapshots/:snapshotId/data', { schema: { params: snapshotParams } }, async (request, reply) => {
     const { info, data } = await snapshots.read(request.params.id, request.params.snapshotId);
-    return reply.type('application/octet-stream').header('x-cx-sha256', info.sha256).header('x-cx-revision', String(info.revision)).send(data);
+    return reply.type('application/octet-stream').header(SNAPSHOT_SHA256_HEADER, info.sha256).header('x-cx-revision', String(info.revision)).send(data);
   });
 }

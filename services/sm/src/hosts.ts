@@ -8,6 +8,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Host, HostCleanup, HostCreateRequest, Page } from '@cx/api-schemas';
 import { ConflictError, NotFoundError, ProviderError } from '@cx/errors';
 import type { MachineSpec } from '@cx/sddc-contract';
+import type { HostClaim, RevealedHost } from '@cx/sm-contract';
 import { nowIso } from '@cx/service-kit';
 import { isUniqueViolation, withDatabase } from './db.js';
 import { keysetPage } from './rows.js';
@@ -18,14 +19,6 @@ interface HostRow {
   bmc_ca_cert: string | null; bmc_insecure: number | boolean; bmc_system_id: string | null; boot_mac: string | null;
   addresses: string; labels: string; capacity: string; cluster_id: string | null; machine_id: string | null; machine_name: string | null;
   claimed_at: string | null; cleanup: string | null; cleaning_since: string | null; created_by: string; created_at: string; updated_at: string; version: number;
-}
-
-/** A host as the baremetal provider needs it: with its BMC password (sddc only, never the public API). */
-export interface RevealedHost {
-  id: string; name: string;
-  bmc: { protocol: 'redfish' | 'ipmi'; address: string; username: string; password: string; caCert: string | null; insecure: boolean; systemId?: string };
-  bootMac?: string; addresses: string[]; labels: Record<string, string>; capacity: { vcpus: number; memoryMiB: number; diskGiB: number };
-  cleanup?: HostCleanup;
 }
 
 /** Label that reserves a host for the machines of one pool. */
@@ -107,7 +100,7 @@ export class Hosts {
     return row ? this.reveal(row) : null;
   }
 
-  async claims(clusterId: string): Promise<Array<{ host: RevealedHost; clusterId: string; machineId: string; machineName: string }>> {
+  async claims(clusterId: string): Promise<HostClaim[]> {
     const rows = await withDatabase(() => this.db<HostRow>('hosts').where({ cluster_id: clusterId }).whereNotNull('machine_id').orderBy('name')) as HostRow[];
     return rows.map((row) => ({ host: this.reveal(row), clusterId, machineId: row.machine_id!, machineName: row.machine_name ?? '' }));
   }

@@ -11,7 +11,8 @@ import { ConflictError, InputError, NotFoundError } from '@cx/errors';
 import { v7 as uuidv7 } from 'uuid';
 import { nowIso } from '@cx/service-kit';
 import { isUniqueViolation, withDatabase } from './db.js';
-import { toCluster, toMachine, type ClusterRow, type Machine, type MachineRow } from './rows.js';
+import { toCluster, toMachine, type ClusterRow, type MachineRow } from './rows.js';
+import type { Machine, PairSideTarget, PairTarget } from '@cx/sm-contract';
 import type { SecretBox } from './secrets.js';
 
 type Side = 'a' | 'b';
@@ -27,18 +28,6 @@ interface PairRow {
 
 type StoredSpec = Pick<Pair, 'sides' | 'singletons' | 'preferredSide' | 'afterFence' | 'timing'>;
 
-/** A side as the witness needs it: how to reach its agent and how to power its machine off. */
-export interface PairSideTarget { clusterId: string; clusterName: string; provider: string; machineId: string | null; agentUrl: string }
-
-/** Everything sddc's witness needs for one pair. */
-export interface PairTarget {
-  id: string;
-  /** The `@cx/pair` PairSpec the witness and both agents run with. */
-  spec: Record<string, unknown>;
-  sides: Record<Side, PairSideTarget>;
-  token: string;
-  witness: unknown;
-}
 
 export class Pairs {
   constructor(private readonly db: Knex, private readonly box: SecretBox) {}

@@ -1,24 +1,26 @@
 /** sm's internal HTTP API, used by wfm (and later sddc). Every route needs the service token. */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { HEALTH_STATES, auditQuerySchema, clusterCreateRequestSchema, type AuditQuery, type ClusterCreateRequest, type ClusterHealthStatus, type NodePoolRequest, type NodeScheduling } from '@cx/api-schemas';
+import { HEALTH_STATES, auditQuerySchema, clusterCreateRequestSchema, type AuditQuery, type ClusterHealthStatus } from '@cx/api-schemas';
 import { AuthenticationError, InputError, NotFoundError } from '@cx/errors';
 import { identityRoutes, type IdentityRouteDeps } from './identity-routes.js';
 import {
   HA_CONFIG_SYNC_STATES, haConfigCreateRequestSchema, hostCreateRequestSchema, ipAllocationRequestSchema, ipPoolCreateRequestSchema,
   type HaConfigCreateRequest, type HaConfigStatus, type HostCreateRequest, type IpAllocationRequest, type IpPoolCreateRequest,
 } from '@cx/api-schemas';
-import type { MachineSpec } from '@cx/sddc-contract';
+import {
+  AddPoolBody, AuditRequest, CompleteStepBody, FailStepBody, KubeconfigBody, PoolSchedulingBody, ScalePoolBody, StartRequest, StartStepBody, StepProgressBody, TemplateUse,
+  type ClaimHostBody, type CreateClusterBody,
+} from '@cx/sm-contract';
 import { addonRoutes, type ClusterAddons } from './addons.js';
-import { templateRoutes, type ClusterTemplates, type TemplateUse } from './templates.js';
+import { templateRoutes, type ClusterTemplates } from './templates.js';
 import { etcdSnapshotRoutes, type EtcdSnapshots } from './etcd-snapshots.js';
 import type { HaConfigs } from './ha-configs.js';
 import type { Hosts } from './hosts.js';
 import type { IpPools } from './ip-pools.js';
 import { pairRoutes } from './pair-routes.js';
 import type { Pairs } from './pairs.js';
-import { startRequestSchema as startSchema } from './start-request.js';
-import type { StartRequest, StateStore, StepEffect, StepError } from './store.js';
+import type { StateStore } from './store.js';
 import type { TenantCredentials } from './tenant-credentials.js';
 
 export interface SmRouteDeps extends IdentityRouteDeps {
@@ -59,14 +61,14 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     const { limit, cursor, userId } = request.query;
     return store.listClusters(limit, cursor, userId === undefined ? { all: true } : await deps.access.visibility(await deps.access.subject(userId)));
   });
-  app.post<{ Body: { request: ClusterCreateRequest; start: StartRequest; template?: TemplateUse } }>('/clusters', {
+  app.post<{ Body: CreateClusterBody }>('/clusters', {
     schema: {
       body: {
         type: 'object', required: ['request', 'start'],
         properties: {
-          request: clusterCreateRequestSchema, start: startSchema,
+          request: clusterCreateRequestSchema, start: StartRequest,
           // The template wfm completed the request with: its version, and its addons for the create workflow to install.
-          template: { type: 'object', required: ['id', 'version', 'addons'], properties: { id: { type: 'string', maxLength: 64 }, version: { type: 'integer' }, addons: { type: 'array', maxItems: 64 } } },
+          template: TemplateUse,
         },
       },
     },
@@ -115,7 +117,7 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     return reply.code(204).send();
   });
   app.post<{ Body: { start: StartRequest; config: HaConfigCreateRequest } }>('/ha-configs', {
-    schema: { body: { type: 'object', required: ['start', 'config'], properties: { start: startSchema, config: haConfigCreateRequestSchema } } },
+    schema: { body: { type: 'object', required: ['start', 'config'], properties: { start: StartRequest, config: haConfigCreateRequestSchema } } },
   }, async (request, reply) => {
     const { start, config } = request.body;
     const id = start.workflow.input['haConfigId'];
@@ -155,7 +157,7 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     return reply.code(204).send();
   });
   const claimParams = { type: 'object', required: ['clusterId', 'machineId'], properties: { clusterId: { type: 'string', maxLength: 64 }, machineId: { type: 'string', maxLength: 64 } } } as const;
-  app.post<{ Body: { spec: MachineSpec } }>('/host-claims', {
+  app.post<{ Body: ClaimHostBody }>('/host-claims', {
     schema: { body: { type: 'object', required: ['spec'], properties: { spec: { type: 'object', required: ['machineId', 'clusterId', 'name', 'pool'] } } } },
   }, async (request) => deps.hosts.claim(request.body.spec));
   app.get<{ Params: { clusterId: string } }>('/host-claims/:clusterId', async (request) => ({ items: await deps.hosts.claims(request.params.clusterId) }));
@@ -172,36 +174,36 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     await deps.hosts.release(request.params.clusterId, request.params.machineId, request.query.cleaning === true);
     return reply.code(204).send();
   });
-  app.post<{ Params: { id: string }; Body: { userId: string } }>('/clusters/:id/kubeconfig', {
-    schema: { params: idParams, body: { type: 'object', required: ['userId'], properties: { userId: { type: 'string' } } } },
+  app.post<{ Params: { id: string }; Body: KubeconfigBody }>('/clusters/:id/kubeconfig', {
+    schema: { params: idParams, body: KubeconfigBody },
   }, async (request) => {
     const subject = await deps.access.subject(request.body.userId);
     const role = await deps.access.roleOn(subject, { kind: 'cluster', id: request.params.id });
     if (role === null) throw new NotFoundError(`cluster ${request.params.id} does not exist or you may not see it`);
     return deps.tenants.kubeconfig(request.params.id, subject, role);
   });
-  app.post<{ Params: { id: string; pool: string }; Body: { count: number; start: StartRequest } }>('/clusters/:id/pools/:pool/scale', {
-    schema: { body: { type: 'object', required: ['count', 'start'], properties: { count: { type: 'integer', minimum: 0 }, start: startSchema } } },
+  app.post<{ Params: { id: string; pool: string }; Body: ScalePoolBody }>('/clusters/:id/pools/:pool/scale', {
+    schema: { body: ScalePoolBody },
   }, async (request, reply) => {
     const accepted = await store.scalePool(request.params.id, request.params.pool, request.body.count, request.body.start);
     if (accepted.replayed) void reply.header('idempotent-replayed', 'true');
     return reply.code(accepted.status).send(accepted.body);
   });
-  app.post<{ Params: { id: string; pool: string }; Body: { scheduling: Required<NodeScheduling>; start: StartRequest } }>('/clusters/:id/pools/:pool/scheduling', {
-    schema: { body: { type: 'object', required: ['scheduling', 'start'], properties: { scheduling: { type: 'object', required: ['labels', 'taints'] }, start: startSchema } } },
+  app.post<{ Params: { id: string; pool: string }; Body: PoolSchedulingBody }>('/clusters/:id/pools/:pool/scheduling', {
+    schema: { body: PoolSchedulingBody },
   }, async (request, reply) => {
     const accepted = await store.updatePoolScheduling(request.params.id, request.params.pool, request.body.scheduling, request.body.start);
     if (accepted.replayed) void reply.header('idempotent-replayed', 'true');
     return reply.code(accepted.status).send(accepted.body);
   });
-  app.post<{ Params: { id: string }; Body: { pool: NodePoolRequest; start: StartRequest } }>('/clusters/:id/pools', {
-    schema: { params: idParams, body: { type: 'object', required: ['pool', 'start'], properties: { pool: { type: 'object', required: ['name', 'count'] }, start: startSchema } } },
+  app.post<{ Params: { id: string }; Body: AddPoolBody }>('/clusters/:id/pools', {
+    schema: { params: idParams, body: AddPoolBody },
   }, async (request, reply) => {
     const accepted = await store.addPool(request.params.id, request.body.pool, request.body.start);
     if (accepted.replayed) void reply.header('idempotent-replayed', 'true');
     return reply.code(accepted.status).send(accepted.body);
   });
-  app.post<{ Params: { id: string }; Body: StartRequest }>('/clusters/:id/workflows', { schema: { params: idParams, body: startSchema } }, async (request, reply) => {
+  app.post<{ Params: { id: string }; Body: StartRequest }>('/clusters/:id/workflows', { schema: { params: idParams, body: StartRequest } }, async (request, reply) => {
     const accepted = await store.startClusterWorkflow(request.params.id, request.body);
     if (accepted.replayed) void reply.header('idempotent-replayed', 'true');
     return reply.code(accepted.status).send(accepted.body);
@@ -211,20 +213,20 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
     schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 }, after: { type: 'string' }, idleSince: { type: 'string', format: 'date-time' } } } },
   }, async (request) => ({ items: await store.activeRuns(request.query.limit, request.query.after, request.query.idleSince) }));
   app.get<{ Params: { id: string } }>('/workflow-runs/:id', { schema: { params: idParams } }, async (request) => store.getRun(request.params.id));
-  app.post<{ Params: { id: string; idx: number }; Body: { generation: number; attempt: number } }>('/workflow-runs/:id/steps/:idx/start', {
-    schema: { params: stepParams, body: { type: 'object', required: ['generation', 'attempt'], properties: { generation: { type: 'integer' }, attempt: { type: 'integer', minimum: 1 } } } },
+  app.post<{ Params: { id: string; idx: number }; Body: StartStepBody }>('/workflow-runs/:id/steps/:idx/start', {
+    schema: { params: stepParams, body: StartStepBody },
   }, async (request) => store.startStep(request.params.id, request.params.idx, request.body.generation, request.body.attempt));
-  app.post<{ Params: { id: string; idx: number }; Body: { generation: number; message: string } }>('/workflow-runs/:id/steps/:idx/progress', {
-    schema: { params: stepParams, body: { type: 'object', required: ['generation', 'message'], properties: { generation: { type: 'integer' }, message: { type: 'string' } } } },
+  app.post<{ Params: { id: string; idx: number }; Body: StepProgressBody }>('/workflow-runs/:id/steps/:idx/progress', {
+    schema: { params: stepParams, body: StepProgressBody },
   }, async (request) => {
     await store.stepProgress(request.params.id, request.params.idx, request.body.generation, request.body.message);
     return { ok: true };
   });
-  app.post<{ Params: { id: string; idx: number }; Body: { generation: number; output?: unknown; effects?: StepEffect[] } }>('/workflow-runs/:id/steps/:idx/complete', {
-    schema: { params: stepParams, body: { type: 'object', required: ['generation'], properties: { generation: { type: 'integer' }, output: {}, effects: { type: 'array', items: { type: 'object', required: ['kind'] } } } } },
+  app.post<{ Params: { id: string; idx: number }; Body: CompleteStepBody }>('/workflow-runs/:id/steps/:idx/complete', {
+    schema: { params: stepParams, body: CompleteStepBody },
   }, async (request) => store.completeStep(request.params.id, request.params.idx, request.body.generation, request.body.output, request.body.effects ?? []));
-  app.post<{ Params: { id: string; idx: number }; Body: { generation: number; error: StepError } }>('/workflow-runs/:id/steps/:idx/fail', {
-    schema: { params: stepParams, body: { type: 'object', required: ['generation', 'error'], properties: { generation: { type: 'integer' }, error: { type: 'object', required: ['code', 'message'] } } } },
+  app.post<{ Params: { id: string; idx: number }; Body: FailStepBody }>('/workflow-runs/:id/steps/:idx/fail', {
+    schema: { params: stepParams, body: FailStepBody },
   }, async (request) => {
     await store.failStep(request.params.id, request.params.idx, request.body.generation, request.body.error);
     return { ok: true };
@@ -232,8 +234,8 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
   app.post<{ Params: { id: string } }>('/workflow-runs/:id/cancel', { schema: { params: idParams } }, async (request) => store.cancelRun(request.params.id));
   app.post<{ Params: { id: string } }>('/workflow-runs/:id/retry', { schema: { params: idParams } }, async (request) => store.retryRun(request.params.id));
 
-  app.post<{ Body: Parameters<StateStore['audit']>[0] }>('/audit', {
-    schema: { body: { type: 'object', required: ['actor', 'action', 'outcome'], properties: { actor: { type: 'string' }, action: { type: 'string' }, outcome: { type: 'string' } } } },
+  app.post<{ Body: AuditRequest }>('/audit', {
+    schema: { body: AuditRequest },
   }, async (request, reply) => {
     await store.audit(request.body);
     return reply.code(204).send();

@@ -2,7 +2,8 @@
 import type { Knex } from 'knex';
 import { withDatabase } from './db.js';
 import { InputError } from '@cx/errors';
-import { healthPolicyOf, type Cluster, type ClusterCreateRequest, type ClusterHealthStatus, type ClusterTemplateRef, type MachineCondition, type ClusterStatus, type Node, type Workflow, type WorkflowStatus, type WorkflowStep, type StepStatus } from '@cx/api-schemas';
+import { healthPolicyOf, type Cluster, type ClusterCreateRequest, type ClusterHealthStatus, type ClusterTemplateRef, type MachineCondition, type ClusterStatus, type Node, type WorkflowStatus, type WorkflowStep, type StepStatus } from '@cx/api-schemas';
+import type { Machine, Run } from '@cx/sm-contract';
 
 export interface ClusterRow {
   id: string; name: string; provider: string; kubernetes_version: string; status: ClusterStatus; status_message: string | null;
@@ -24,12 +25,6 @@ export interface RunRow {
 export interface StepRow {
   run_id: string; idx: number; name: string; status: StepStatus; attempts: number; message: string | null;
   output: string | null; error: string | null; started_at: string | null; finished_at: string | null;
-}
-
-/** A machine as the workflows see it (internal API). */
-export interface Machine {
-  id: string; clusterId: string; pool: string; name: string; role: 'control-plane' | 'worker'; kubernetesVersion: string;
-  phase: string; providerId: string | null; addresses: string[]; nodeStatus: 'Ready' | 'NotReady'; createdAt: string; version: number;
 }
 
 export function toCluster(row: ClusterRow): Cluster {
@@ -61,15 +56,7 @@ export function toNode(row: MachineRow): Node {
   };
 }
 
-export interface StepWithOutput extends WorkflowStep {
-  output: unknown;
-}
-
-export interface RunDetail extends Workflow {
-  steps: StepWithOutput[];
-}
-
-export function toWorkflow(run: RunRow, steps: StepRow[]): RunDetail {
+export function toWorkflow(run: RunRow, steps: StepRow[]): Run {
   return {
     id: run.id, workflow: run.workflow, workflowVersion: run.workflow_version, clusterId: run.cluster_id, status: run.status,
     currentStep: run.current_step, generation: run.generation, input: JSON.parse(run.input) as Record<string, unknown>,

@@ -9,6 +9,7 @@ import type { AuditQuery, Cluster, ClusterCreateRequest, ClusterHealthStatus, Cl
 import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
 import type { ScaleLimits } from '@cx/config';
 import { nowIso } from '@cx/service-kit';
+import type { Accepted as WireAccepted, Machine, Run, StartRequest, StepEffect, StepError, StepStart } from '@cx/sm-contract';
 import { deleteAddon, markAddonInstalled } from './addons.js';
 import { isUniqueViolation, withDatabase } from './db.js';
 import { Pairs } from './pairs.js';
@@ -16,63 +17,11 @@ import type { Resources } from './resources.js';
 import type { TenantCredentials } from './tenant-credentials.js';
 import {
   afterCursor, encodeCursor, keysetPage, toCluster, toMachine, toNode, toWorkflow,
-  type ClusterRow, type Machine, type MachineRow, type RunDetail, type RunRow, type StepRow,
+  type ClusterRow, type MachineRow, type RunRow, type StepRow,
 } from './rows.js';
 
-/** The workflow a caller asks sm to start: its identity, its step names and what it does to the cluster. */
-export interface WorkflowStart {
-  workflow: string;
-  version: number;
-  steps: string[];
-  input: Record<string, unknown>;
-  /** Cluster status while the workflow runs (and again when it is retried). */
-  clusterStatus: ClusterStatus;
-}
-
-export interface StartRequest {
-  actor: string;
-  idempotencyKey?: string | undefined;
-  /** Hash of the public request, to tell a retry from a different request reusing the key. */
-  requestHash?: string | undefined;
-  workflow: WorkflowStart;
-}
-
-export interface Accepted {
-  status: number;
-  /** The cluster, the workflow started, and what the start created with it (an ha-config…). */
-  body: { cluster: Cluster; workflow: { id: string; status: string }; [created: string]: unknown };
-  replayed: boolean;
-}
-
-/** A change a workflow step makes to the state, committed together with the step's result. */
-export type StepEffect =
-  | { kind: 'upsertMachines'; machines: Array<{ name: string; pool: string; role: 'control-plane' | 'worker'; kubernetesVersion: string }> }
-  | { kind: 'updateMachines'; machines: Array<{ id: string; phase?: string; providerId?: string | null; addresses?: string[]; nodeStatus?: 'Ready' | 'NotReady'; kubernetesVersion?: string }> }
-  | { kind: 'deleteMachines'; ids: string[] }
-  /** A worker pool scaled to 0 leaves the cluster (DELETE /clusters/{id}/nodepools/{pool}). */
-  | { kind: 'removePool'; pool: string }
-  | { kind: 'setClusterStatus'; status: ClusterStatus; message?: string | null }
-  | { kind: 'setClusterEndpoint'; apiEndpoint: string }
-  | { kind: 'setClusterVersion'; kubernetesVersion: string }
-  /** The OS image the cluster's new machines boot from (an OS upgrade records it before replacing the workers). */
-  | { kind: 'setClusterImage'; osImage: string | null }
-  | { kind: 'beginCaRotation' }
-  | { kind: 'finishCaRotation' }
-  | { kind: 'rotateCertificates' }
-  | { kind: 'deleteHaConfig'; id: string }
-  /** The nodes an apply of the ha-config configured (what its health monitor compares with). */
-  | { kind: 'setHaConfigApplied'; id: string; nodes: Array<{ name: string; address: string }>; workflowId: string }
-  /** The addon's install finished: it is Installed (committed with the install workflow's last step). */
-  | { kind: 'setAddonInstalled'; name: string }
-  /** The addon's objects are gone from the cluster: its row goes too. */
-  | { kind: 'deleteAddon'; name: string }
-  | { kind: 'deleteCluster' };
-
-/** A failed step's error; `reason` is a provider's documented reason (docs/errors.md). */
-export interface StepError { code: string; message: string; retryable?: boolean; reason?: string; /** The machine whose provider operation failed. */ machineId?: string }
-
-/** What a workflow step starts from. */
-export interface StepStart { run: RunDetail; cluster: Cluster; machines: Machine[] }
+/** sm's answer to a start, with the HTTP status it is sent with. */
+export interface Accepted extends WireAccepted { status: number }
 
 /** One audit record: who did what to which target, from where, with what outcome. */
 export interface AuditEntry {
@@ -345,7 +294,7 @@ export class StateStore {
       const row = await this.db('idempotency_keys').where({ scope: start.actor, idem_key: key }).first() as { request_hash: string; response_status: number; response_body: string } | undefined;
       if (!row) return null;
       if (row.request_hash !== requestHash) throw new ConflictError('this Idempotency-Key was used for a different request; use a new key', 'CX_IDEMPOTENCY_MISMATCH');
-      return { status: row.response_status, body: JSON.parse(row.response_body) as Accepted['body'], replayed: true };
+      return { status: row.response_status, body: JSON.parse(row.response_body) as WireAccepted['body'], replayed: true };
     };
     return withDatabase(async () => {
       const earlier = await replay();
@@ -370,7 +319,7 @@ export class StateStore {
 
   // ---- workflow runs --------------------------------------------------------------------------
 
-  async getRun(id: string): Promise<RunDetail> {
+  async getRun(id: string): Promise<Run> {
     return withDatabase(async () => {
       const run = await this.db<RunRow>('workflow_runs').where({ id }).first();
       if (!run) throw new NotFoundError(`workflow ${id} does not exist`);
@@ -451,7 +400,7 @@ export class StateStore {
     }));
   }
 
-  async cancelRun(runId: string): Promise<RunDetail> {
+  async cancelRun(runId: string): Promise<Run> {
     await withDatabase(() => this.db.transaction(async (trx) => {
       const run = await trx<RunRow>('workflow_runs').where({ id: runId }).first() as RunRow | undefined;
       if (!run) throw new NotFoundError(`workflow ${runId} does not exist`);
@@ -465,7 +414,7 @@ export class StateStore {
   }
 
   /** Resumes a Failed or Cancelled run from the step where it stopped, under a new generation. */
-  async retryRun(runId: string): Promise<RunDetail> {
+  async retryRun(runId: string): Promise<Run> {
     await withDatabase(() => this.db.transaction(async (trx) => {
       const run = await trx<RunRow>('workflow_runs').where({ id: runId }).first() as RunRow | undefined;
       if (!run) throw new NotFoundError(`workflow ${runId} does not exist`);

@@ -7,8 +7,9 @@ import { migrateLatest } from '@cx/migrations';
 import { ClusterAddons } from './addons.js';
 import { Resources } from './resources.js';
 import { SecretBox } from './secrets.js';
-import { StateStore, type StartRequest } from './store.js';
-import { ClusterTemplates, type TemplateUse } from './templates.js';
+import type { StartRequest, TemplateUse } from '@cx/sm-contract';
+import { StateStore } from './store.js';
+import { ClusterTemplates } from './templates.js';
 import { TenantCredentials } from './tenant-credentials.js';
 import { testDatabases } from './test-databases.js';
 

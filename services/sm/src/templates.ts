@@ -13,7 +13,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { TEMPLATE_PRESETS, templatePresets, type ClusterTemplate, type ClusterTemplatePresets, type Page, type TemplatePreset } from '@cx/api-schemas';
 import { ConflictError, InputError, NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
-import type { AddonInstall, ClusterAddons } from './addons.js';
+import type { RevealedTemplate, TemplateUse } from '@cx/sm-contract';
+import type { ClusterAddons } from './addons.js';
 import { isUniqueViolation, withDatabase } from './db.js';
 import { keysetPage } from './rows.js';
 import type { SecretBox } from './secrets.js';
@@ -29,10 +30,6 @@ export interface TemplateInput extends ClusterTemplatePresets { name: string; de
 export interface TemplatePatch extends ClusterTemplatePresets {
   version: number; name?: string; description?: string; addons?: StoredAddon[]; unset?: Array<TemplatePreset | 'description'>;
 }
-/** A template as the cluster create uses it: every addon setting, secrets included. Never for the public API. */
-export type RevealedTemplate = Omit<ClusterTemplate, 'addons'> & { addons: Array<{ name: string; settings: Record<string, unknown> }> };
-/** The template version a cluster was created from, and its addons as the create workflow installs them. */
-export interface TemplateUse { id: string; version: number; addons: Array<{ name: string } & AddonInstall> }
 
 /** What `spec` holds: the presets and each addon with its visible settings. */
 interface Spec extends ClusterTemplatePresets { addons: Array<{ name: string; settings: Record<string, unknown> }> }

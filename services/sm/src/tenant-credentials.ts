@@ -9,6 +9,8 @@ import type { ClusterCreateRequest, Role } from '@cx/api-schemas';
 import { ConflictError, NotFoundError } from '@cx/errors';
 import { createCa, createClusterPki, createServiceAccountKeyPair, issueCertificate, renderKubeconfig, type ClusterPki, type KeyPairPem } from '@cx/k8s';
 import { nowIso } from '@cx/service-kit';
+import type { ClusterBootstrap as ProviderBootstrap } from '@cx/sddc-contract';
+import type { TenantAdminCredentials } from '@cx/sm-contract';
 import { withDatabase } from './db.js';
 import type { SecretBox } from './secrets.js';
 
@@ -21,7 +23,6 @@ const ADMIN_CERTIFICATE_SECONDS = 900;
 /** The group each cx role maps to inside tenant clusters. */
 export const ROLE_GROUP: Record<Role, string> = { viewer: 'cx:viewer', operator: 'cx:operator', admin: 'cx:admin' };
 
-export interface TenantAdminCredentials { apiEndpoint: string; caPem: string; certPem: string; keyPem: string }
 /**
  * The PKI as sm keeps it: during a CA rotation the previous cluster CA, front-proxy CA and
  * service-account public key are still trusted. Of the previous service-account key only the public
@@ -31,11 +32,8 @@ export interface TenantAdminCredentials { apiEndpoint: string; caPem: string; ce
 export interface StoredPki extends ClusterPki {
   previousCa?: KeyPairPem; previousFrontProxyCa?: KeyPairPem; previousServiceAccountPublicKeyPem?: string; leafGeneration?: number;
 }
-export interface ClusterBootstrap {
-  clusterName: string; kubernetesVersion: string; pki: ClusterPki; trustedCaPems: string[]; certificateGeneration: number;
-  trustedServiceAccountPublicKeyPems: string[]; trustedFrontProxyCaPems: string[];
-  controlPlane: { count: number; vip?: string; vipInterface?: string; vipManager?: 'keepalived' | 'kube-vip'; vipUnicast?: boolean };
-}
+/** The provider contract's bootstrap material, as this version of sm answers it: every field present. */
+export type ClusterBootstrap = Required<ProviderBootstrap>;
 
 export class TenantCredentials {
   constructor(private readonly db: Knex, private readonly box: SecretBox) {}

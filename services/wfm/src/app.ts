@@ -6,14 +6,14 @@ import { Redis } from 'ioredis';
 import type { ProviderInfo } from '@cx/api-schemas';
 import type { CxConfig } from '@cx/config';
 import { DependencyUnavailableError } from '@cx/errors';
-import { clusterReadVersionKey } from '@cx/queue-contracts';
+import { clusterReadVersionKey, providersKey } from '@cx/queue-contracts';
 import { createHttpServer, type Logger } from '@cx/service-kit';
 import { AccessGuard } from './http/access-guard.js';
 import { WorkflowEngine } from './engine.js';
 import { InfrastructureChecks } from './infrastructure/checks.js';
 import { ClusterReadCache } from './http/read-cache.js';
 import { publicRoutes } from './routes.js';
-import { SmClient } from './sm-client.js';
+import { SmClient } from '@cx/sm-contract';
 import { createClusterWorkflow } from './workflows/cluster-create.js';
 import { deleteClusterWorkflow } from './workflows/cluster-delete.js';
 import { scalePoolWorkflow } from './workflows/cluster-scale.js';
@@ -87,7 +87,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
 
   const providers = async (): Promise<ProviderInfo[]> => {
     assertQueueUp();
-    const entries = await requestConnection.hgetall(`${config.redis.prefix}:providers`);
+    const entries = await requestConnection.hgetall(providersKey(config.redis.prefix));
     const now = Date.now();
     return Object.values(entries).map((raw) => JSON.parse(raw) as ProviderInfo & { seenAt: number })
       .filter((p) => now - p.seenAt < PROVIDER_STALE_MS)

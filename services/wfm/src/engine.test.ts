@@ -19,7 +19,7 @@ import { WORKFLOW_STEP_QUEUE, workflowStepJobId, type WorkflowStepJob } from '@c
 import { createLogger } from '@cx/service-kit';
 import { buildSmApp, type SmApp } from '@cx/sm';
 import { done, wait, WorkflowEngine, type StepContext, type StepResult, type WorkflowDefinition } from './engine.js';
-import { SmClient, type Run } from './sm-client.js';
+import { SmClient, type Run } from '@cx/sm-contract';
 
 const redisUrl = process.env['CX_TEST_REDIS_URL'];
 const SERVICE_TOKEN = 't'.repeat(32);

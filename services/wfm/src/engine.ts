@@ -18,7 +18,7 @@ import {
 } from '@cx/queue-contracts';
 import { throttled } from '@cx/service-kit';
 import type { Cluster } from '@cx/api-schemas';
-import type { Machine, Run, SmClient, StepEffect } from './sm-client.js';
+import type { Machine, Run, SmClient, StepEffect } from '@cx/sm-contract';
 
 /**
  * What a step answers. "Not ready yet" is a wait, not an error. `O` is the output a done step

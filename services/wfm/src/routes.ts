@@ -21,7 +21,7 @@ import { poolRoutes } from './nodepools/routes.js';
 import { nodeRoutes } from './nodes/routes.js';
 import { osUpgradeRoutes } from './os-upgrades/routes.js';
 import { pairRoutes } from './pairs/routes.js';
-import type { SmClient } from './sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 import { templateRoutes } from './templates/routes.js';
 import { workflowRunRoutes } from './workflow-runs/routes.js';
 

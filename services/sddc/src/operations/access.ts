@@ -3,7 +3,7 @@
  * tenant API with the admin certificate sm signs for sddc.
  */
 import { RbacAuthorizationV1Api, type V1ClusterRoleBinding } from '@kubernetes/client-node';
-import type { TenantAdminCredentials } from '../sm.js';
+import type { TenantAdminCredentials } from '@cx/sm-contract';
 import { client, tenantCall } from '../tenant-api.js';
 
 /** cx role → the Kubernetes ClusterRole its group is bound to (the default user-facing roles). */

@@ -14,7 +14,7 @@ import { CxError, ProviderUnavailableError } from '@cx/errors';
 import { ADDON_LABEL, findAddon, renderAddon, type AddonDefinition, type EgressPolicy, type KubernetesObject } from '@cx/k8s';
 import { refused } from '@cx/provider-kit';
 import { openFromTransit, type AddonPayload } from '@cx/queue-contracts';
-import type { TenantAdminCredentials } from '../sm.js';
+import type { TenantAdminCredentials } from '@cx/sm-contract';
 import { client, tenantCall } from '../tenant-api.js';
 
 export const FIELD_MANAGER = 'cx';

@@ -6,7 +6,7 @@
  */
 import { CoreV1Api } from '@kubernetes/client-node';
 import { DASHBOARD_ACCOUNTS, DASHBOARD_NAMESPACE } from '@cx/k8s';
-import type { TenantAdminCredentials } from '../sm.js';
+import type { TenantAdminCredentials } from '@cx/sm-contract';
 import { client, tenantCall } from '../tenant-api.js';
 
 /** The Kubernetes minimum is 10 minutes; one hour matches the kubeconfigs. */

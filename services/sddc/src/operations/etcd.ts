@@ -7,13 +7,13 @@ import { createHash } from 'node:crypto';
 import { InputError, ProviderError } from '@cx/errors';
 import type { EtcdSnapshotResult, SddcOperation } from '@cx/queue-contracts';
 import type { Provider } from '@cx/sddc-contract';
-import type { SmBootstrapClient } from '../sm.js';
+import type { SmClient } from '@cx/sm-contract';
 
 type SnapshotOperation = Extract<SddcOperation, { op: 'etcd-snapshot' }>;
 type RestoreOperation = Extract<SddcOperation, { op: 'etcd-restore' }>;
 
 /** Takes the snapshot and hands it to sm; a repeated operation takes and stores it again under the same id. */
-export async function takeEtcdSnapshot(provider: Provider, sm: SmBootstrapClient, operation: SnapshotOperation): Promise<EtcdSnapshotResult> {
+export async function takeEtcdSnapshot(provider: Provider, sm: SmClient, operation: SnapshotOperation): Promise<EtcdSnapshotResult> {
   const snapshot = await capable(provider).etcdSnapshot(operation.clusterId, { maxBytes: operation.maxBytes });
   const sha256 = createHash('sha256').update(snapshot.data).digest('hex');
   const stored = await sm.uploadEtcdSnapshot(operation.clusterId, operation.snapshotId, { workflowId: operation.workflowId, revision: snapshot.revision, sha256, etcdVersion: snapshot.etcdVersion }, snapshot.data);
@@ -24,7 +24,7 @@ export async function takeEtcdSnapshot(provider: Provider, sm: SmBootstrapClient
  * Restores the cluster's etcd from the snapshot sm keeps, once its bytes match the SHA-256 recorded
  * when it was taken. Running it again restores the same snapshot again.
  */
-export async function restoreEtcdSnapshot(provider: Provider, sm: SmBootstrapClient, operation: RestoreOperation): Promise<{ snapshotId: string; sizeBytes: number; sha256: string }> {
+export async function restoreEtcdSnapshot(provider: Provider, sm: SmClient, operation: RestoreOperation): Promise<{ snapshotId: string; sizeBytes: number; sha256: string }> {
   const { etcdRestore } = capable(provider);
   const { data, sha256 } = await sm.etcdSnapshotData(operation.clusterId, operation.snapshotId);
   const actual = createHash('sha256').update(data).digest('hex');

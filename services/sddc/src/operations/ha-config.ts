@@ -11,7 +11,7 @@ import { expand, parseRanges } from '@cx/ipam';
 import { renderKeepalivedConfig, vipOrder, type VipNode } from '@cx/k8s';
 import type { HaConfigPayload } from '@cx/queue-contracts';
 import { refused } from '@cx/provider-kit';
-import type { TenantAdminCredentials } from '../sm.js';
+import type { TenantAdminCredentials } from '@cx/sm-contract';
 import { client, tenantCall } from '../tenant-api.js';
 
 const NAMESPACE = 'kube-system';

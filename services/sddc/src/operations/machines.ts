@@ -8,14 +8,14 @@ import { InputError } from '@cx/errors';
 import type { SddcOperation } from '@cx/queue-contracts';
 import type { ClusterBootstrap } from '@cx/sddc-contract';
 import type { ProviderDirectory } from '../providers/provider-directory.js';
-import type { SmBootstrapClient } from '../sm.js';
+import type { SmClient } from '@cx/sm-contract';
 import { restoreEtcdSnapshot, takeEtcdSnapshot } from './etcd.js';
 import { machineUserData, type VipImages } from './user-data.js';
 
 /** The operations that go through the cluster's provider. */
 export type MachineOperation = Extract<SddcOperation, { op: 'ensure-machine' | 'delete-machine' | 'list-machines' | 'list-nodes' | 'check-image' | 'set-power' | 'power-state' | 'etcd-snapshot' | 'etcd-restore' }>;
 
-export async function runMachineOperation(providers: ProviderDirectory, operation: MachineOperation, sm: SmBootstrapClient, images: VipImages): Promise<unknown> {
+export async function runMachineOperation(providers: ProviderDirectory, operation: MachineOperation, sm: SmClient, images: VipImages): Promise<unknown> {
   const clusterId = operation.op === 'ensure-machine' ? operation.spec.clusterId : operation.clusterId;
   const { provider, nodes } = await providers.resolve(operation.provider, clusterId);
   switch (operation.op) {

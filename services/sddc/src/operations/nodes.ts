@@ -5,7 +5,7 @@
  */
 import { CoreV1Api, PolicyV1Api, type V1Node, type V1Pod, type V1Taint } from '@kubernetes/client-node';
 import type { PoolScheduling } from '@cx/queue-contracts';
-import type { TenantAdminCredentials } from '../sm.js';
+import type { TenantAdminCredentials } from '@cx/sm-contract';
 import { client, tenantCall } from '../tenant-api.js';
 
 /** Marks a node (un)schedulable; idempotent. */

@@ -8,7 +8,7 @@ import type { Job } from 'bullmq';
 import type { EgressPolicy } from '@cx/k8s';
 import type { SddcOperation } from '@cx/queue-contracts';
 import type { ProviderDirectory } from '../providers/provider-directory.js';
-import type { SmBootstrapClient } from '../sm.js';
+import type { SmClient } from '@cx/sm-contract';
 import { configureAccess } from './access.js';
 import { addonStatus, applyAddon, removeAddon } from './addons.js';
 import { validateBmcAccess, validateCredential } from './credentials.js';
@@ -20,7 +20,7 @@ import { cordon, drainOnce, markOutOfService, setScheduling } from './nodes.js';
 /** Settings of sddc the operations need: the token that opens sealed payloads, images, the egress policy. */
 export interface OperationSettings { serviceToken: string; keepalivedImage: string; haproxyImage: string; kubeVipImage: string; egress: EgressPolicy }
 
-export async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation>, sm: SmBootstrapClient, settings: OperationSettings): Promise<unknown> {
+export async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation>, sm: SmClient, settings: OperationSettings): Promise<unknown> {
   const operation = job.data;
   const { serviceToken } = settings;
   switch (operation.op) {

@@ -3,12 +3,8 @@
  * providers it can offer; an entry not refreshed lately counts as gone there.
  */
 import type { Redis } from 'ioredis';
+import { providersKey } from '@cx/queue-contracts';
 import type { ProviderDirectory } from './provider-directory.js';
-
-/** Key of the hash where each sddc replica advertises the providers it serves (read by wfm). */
-export function providersKey(prefix: string): string {
-  return `${prefix}:providers`;
-}
 
 /** How often a replica writes its entries again, with the time it did. */
 export const ADVERTISE_INTERVAL_MS = 10_000;

@@ -14,12 +14,12 @@ import { SimProvider } from '@cx/providers-sim';
 import { VsphereProviderFactory } from '@cx/providers-vsphere';
 import { ProviderRegistry, type ProviderFactory } from '@cx/sddc-contract';
 import type { Logger } from '@cx/service-kit';
-import type { SmBootstrapClient } from '../sm.js';
+import type { SmClient } from '@cx/sm-contract';
 import { ProviderDirectory } from './provider-directory.js';
 import { tenantNodeReader } from './tenant-node-reader.js';
 
 /** The providers of `sddc.providers`: built ones in the registry, credentialed ones as factories. */
-export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: SmBootstrapClient): ProviderDirectory {
+export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: SmClient): ProviderDirectory {
   const registry = new ProviderRegistry();
   const factories = new Map<string, ProviderFactory>();
   for (const name of config.sddc.providers) {

@@ -6,7 +6,7 @@
  */
 import { InputError } from '@cx/errors';
 import type { NodeReader, Provider, ProviderCapabilities, ProviderCredential, ProviderFactory, ProviderRegistry } from '@cx/sddc-contract';
-import type { SmBootstrapClient } from '../sm.js';
+import type { SmClient } from '@cx/sm-contract';
 import { readsThroughTenantApi, tenantNodeReader } from './tenant-node-reader.js';
 
 /** How long sddc reuses a cluster's credential before asking sm again (a changed password is seen within it). */
@@ -21,7 +21,7 @@ export class ProviderDirectory {
   constructor(
     private readonly registry: ProviderRegistry,
     private readonly factories: ReadonlyMap<string, ProviderFactory>,
-    private readonly sm: SmBootstrapClient,
+    private readonly sm: SmClient,
   ) {}
 
   /** What this replica serves, as advertised to wfm. */

@@ -6,7 +6,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { CxError } from '@cx/errors';
 import { takesWorkloads } from '@cx/k8s';
 import type { MachineStatus, NodeReader, NodeStatus, Provider } from '@cx/sddc-contract';
-import type { SmBootstrapClient, TenantAdminCredentials } from '../sm.js';
+import type { SmClient, TenantAdminCredentials } from '@cx/sm-contract';
 import { client, tenantCall } from '../tenant-api.js';
 
 /** Readers made by `tenantNodeReader`: they see nothing of a cluster without a Kubernetes API. */
@@ -37,7 +37,7 @@ export async function listTenantNodes(credentials: TenantAdminCredentials, machi
  * machine of the same name (the kubelet registers under the machine's host name). Until the
  * cluster has an API (its control plane is still booting) there are none.
  */
-export function tenantNodeReader(provider: Provider, sm: SmBootstrapClient): NodeReader {
+export function tenantNodeReader(provider: Provider, sm: SmClient): NodeReader {
   const reader: NodeReader = {
     async listNodes(clusterId: string): Promise<NodeStatus[]> {
       let credentials;

@@ -10,7 +10,7 @@ import { HA_CONFIG_SYNC_QUEUE, haConfigSyncBackoffMs, haConfigSyncJobId, type Ha
 import { createLogger } from '@cx/service-kit';
 import { selectNodes } from '../operations/ha-config.js';
 import { compareHaConfig, compareHaConfigs, describeChange, HaConfigSync, syncChanged } from './ha-sync.js';
-import type { SmBootstrapClient } from '../sm.js';
+import type { SmClient } from '@cx/sm-contract';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 
@@ -144,7 +144,7 @@ describe('HaConfigSync against real Redis', () => {
 
   it('queues one re-apply however often the same change is seen, records the status once, and none for a cluster a workflow holds', async () => {
     const written: Array<{ id: string; state: string }> = [];
-    const sm = { setHaConfigSync: async (id: string, sync: { state: string }) => { written.push({ id, state: sync.state }); } } as unknown as SmBootstrapClient;
+    const sm = { setHaConfigSync: async (id: string, sync: { state: string }) => { written.push({ id, state: sync.state }); } } as unknown as SmClient;
     const sync = new HaConfigSync({ sm, requests: queue, logger: createLogger({ level: 'silent', service: 'test' }) });
     const nodes = [edge(0), edge(1), edge(2), edge(3), node('other', { role: 'backend' })];
     const gone = { ...haConfig({}, { role: 'nowhere' }), id: 'h2', name: 'gone' };

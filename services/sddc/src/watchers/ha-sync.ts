@@ -15,7 +15,7 @@ import type { Cluster, HaConfig, HaConfigNode, HaConfigStatus } from '@cx/api-sc
 import { FINISHED_JOB_RETENTION, HA_CONFIG_SYNC_RETRY, haConfigSyncJobId, type HaConfigSyncRequest } from '@cx/queue-contracts';
 import type { Logger } from '@cx/service-kit';
 import { selectNodes } from '../operations/ha-config.js';
-import type { HealthTarget, SmBootstrapClient } from '../sm.js';
+import type { HealthTarget, SmClient } from '@cx/sm-contract';
 
 type Sync = NonNullable<HaConfigStatus['sync']>;
 
@@ -98,7 +98,7 @@ export function syncChanged(recorded: HaConfigStatus['sync'] | undefined, sync: 
 }
 
 export interface HaConfigSyncOptions {
-  sm: SmBootstrapClient;
+  sm: SmClient;
   requests: Queue<HaConfigSyncRequest>;
   logger: Logger;
 }

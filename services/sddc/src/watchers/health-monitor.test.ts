@@ -20,7 +20,7 @@ import { assessHealth, HealthMonitor, leaseSilenceLimitMs, observeProviderNodes,
 import { ShardLeases } from './shard-leases.js';
 import { ProviderDirectory } from '../providers/provider-directory.js';
 import { tenantNodeReader } from '../providers/tenant-node-reader.js';
-import type { HealthTarget, SmBootstrapClient, WatchedMachine } from '../sm.js';
+import type { HealthTarget, SmClient, WatchedMachine } from '@cx/sm-contract';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const ago = (seconds: number): string => new Date(NOW - seconds * 1000).toISOString();
@@ -182,7 +182,7 @@ describe('the monitor watches a sim cluster through its provider (real SimProvid
     const sm = {
       healthTargets: async () => ({ items: [target], nextCursor: null }),
       setHealthStatus: async (_id: string, status: ClusterHealthStatus) => { statuses.push(status); },
-    } as unknown as SmBootstrapClient;
+    } as unknown as SmClient;
     const monitor = new HealthMonitor({ sm, remediations, intervalMs: 60_000, logger, leases: new ShardLeases(redis, `${prefix}${clusterId}`, 1, 10_000), ...(directory ? { providers: directory } : {}) });
     return { monitor, statuses, machines };
   }
@@ -191,7 +191,7 @@ describe('the monitor watches a sim cluster through its provider (real SimProvid
     const registry = new ProviderRegistry();
     const sim = new SimProvider({ dataDir });
     registry.register(sim, sim);
-    const { monitor, statuses, machines } = await watch('simc1', { unhealthyTimeoutSeconds: 1 }, new ProviderDirectory(registry, new Map(), {} as SmBootstrapClient));
+    const { monitor, statuses, machines } = await watch('simc1', { unhealthyTimeoutSeconds: 1 }, new ProviderDirectory(registry, new Map(), {} as SmClient));
     await monitor.pass();
     assert.equal(statuses.at(-1)?.state, 'Healthy', JSON.stringify(statuses.at(-1)));
 
@@ -232,8 +232,8 @@ describe('the monitor watches a sim cluster through its provider (real SimProvid
     // A provider whose nodes come from the tenant API would answer "no nodes" for a cluster without one.
     const registry = new ProviderRegistry();
     const sim = new SimProvider({ dataDir });
-    registry.register(sim, tenantNodeReader(sim, {} as SmBootstrapClient));
-    const directory = new ProviderDirectory(registry, new Map(), {} as SmBootstrapClient);
+    registry.register(sim, tenantNodeReader(sim, {} as SmClient));
+    const directory = new ProviderDirectory(registry, new Map(), {} as SmClient);
     assert.equal(directory.machineNodes('sim'), undefined);
     assert.equal(directory.machineNodes('vsphere'), undefined);
     await new SimProvider({ dataDir }).setPower('simc2', 'simc2-m0', 'off');

@@ -23,7 +23,7 @@ import { FINISHED_JOB_RETENTION, remediationJobId, type RemediationRequest } fro
 import type { NodeReader, NodeStatus } from '@cx/sddc-contract';
 import type { Logger } from '@cx/service-kit';
 import type { HaConfigSync } from './ha-sync.js';
-import type { HealthTarget, SmBootstrapClient, TenantAdminCredentials, WatchedMachine } from '../sm.js';
+import type { HealthTarget, SmClient, TenantAdminCredentials, WatchedMachine } from '@cx/sm-contract';
 import { OUT_OF_SERVICE_TAINT } from '../operations/nodes.js';
 import { client, tenantCall } from '../tenant-api.js';
 import { shardOf, type ShardLeases } from './shard-leases.js';
@@ -150,7 +150,7 @@ export function observeProviderNodes(provider: string, reported: readonly NodeSt
 }
 
 export interface HealthMonitorOptions {
-  sm: SmBootstrapClient;
+  sm: SmClient;
   leases: ShardLeases;
   remediations: Queue<RemediationRequest>;
   intervalMs: number;

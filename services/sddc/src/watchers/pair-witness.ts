@@ -13,7 +13,7 @@ import type { PairEvent, PairStatusView } from '@cx/api-schemas';
 import type { Logger } from '@cx/service-kit';
 import { shardOf, type ShardLeases } from './shard-leases.js';
 import type { ProviderDirectory } from '../providers/provider-directory.js';
-import type { PairTarget, SmBootstrapClient } from '../sm.js';
+import type { PairTarget, SmClient } from '@cx/sm-contract';
 
 /** Recent actions kept in a pair's status. */
 const EVENTS_KEPT = 30;
@@ -21,7 +21,7 @@ const EVENTS_KEPT = 30;
 const STATUS_REFRESH_MS = 30_000;
 
 export interface PairWitnessOptions {
-  sm: SmBootstrapClient;
+  sm: SmClient;
   providers: ProviderDirectory;
   leases: ShardLeases;
   logger: Logger;

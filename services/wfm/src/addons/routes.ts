@@ -16,7 +16,7 @@ import { ADDONS, DASHBOARD_PROXY_PATH, checkAddonSettings, findAddon, isNetworkA
 import { onParam } from '../http/access-guard.js';
 import type { WorkflowEngine } from '../engine.js';
 import { problemResponses as errors, sendJson } from '../http/responses.js';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
 import { DEFAULT_READY_TIMEOUT_SECONDS, INSTALL_ADDON, REMOVE_ADDON } from '../workflows/addon.js';
 

@@ -17,7 +17,7 @@ import type { ClusterReadCache } from '../http/read-cache.js';
 import { problemResponses as errors, sendJson } from '../http/responses.js';
 import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
 import type { InfrastructureChecks } from '../infrastructure/checks.js';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 import { completeClusterRequest, createClusterStart, templateUse } from '../templates/routes.js';
 import { CREATE_CLUSTER } from '../workflows/cluster-create.js';
 import { DELETE_CLUSTER } from '../workflows/cluster-delete.js';

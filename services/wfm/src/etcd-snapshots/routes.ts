@@ -14,7 +14,7 @@ import { CxError, InputError } from '@cx/errors';
 import { onParam } from '../http/access-guard.js';
 import type { WorkflowEngine } from '../engine.js';
 import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
 import { RESTORE_ETCD, SNAPSHOT_ETCD } from '../workflows/etcd.js';
 

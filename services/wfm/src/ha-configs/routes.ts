@@ -12,7 +12,7 @@ import { InputError } from '@cx/errors';
 import { onParam } from '../http/access-guard.js';
 import type { WorkflowEngine } from '../engine.js';
 import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 import { acceptWorkflow, startRequest } from '../http/workflow-start.js';
 import { APPLY_HA_CONFIG, REMOVE_HA_CONFIG } from '../workflows/ha-config.js';
 

@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessObject, AccessRequirement, Principal, Role } from '@cx/api-schemas';
 import { AuthenticationError } from '@cx/errors';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 
 const CACHE_TTL_MS = 10_000;
 const CACHE_MAX = 10_000;

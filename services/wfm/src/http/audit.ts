@@ -1,6 +1,6 @@
 /** The audit trail of the public API (DESIGN.md section 6): every mutating call, refused ones included. */
 import type { FastifyInstance } from 'fastify';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 
 const MUTATING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

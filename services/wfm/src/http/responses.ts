@@ -1,6 +1,6 @@
 /** Pieces the public route modules share. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 
 /** Problem answers every route may give (RFC 9457 bodies, docs/errors.md). */
 export const problemResponses = {

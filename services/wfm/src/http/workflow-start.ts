@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WorkflowDefinition, WorkflowEngine } from '../engine.js';
-import type { Accepted, StartRequest } from '../sm-client.js';
+import type { Accepted, StartRequest } from '@cx/sm-contract';
 import { runSteps } from '../workflows/define.js';
 
 /** Headers of every call that starts a workflow: a retry with the same key gets the first answer. */

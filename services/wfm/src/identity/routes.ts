@@ -15,7 +15,7 @@ import { bearerToken, globalRole, onParam, type AccessGuard } from '../http/acce
 import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
 import type { InfrastructureChecks } from '../infrastructure/checks.js';
 import type { ClusterReadCache } from '../http/read-cache.js';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 
 export interface IdentityRouteDeps { sm: SmClient; guard: AccessGuard; reads: ClusterReadCache; infrastructure: InfrastructureChecks }
 

@@ -8,7 +8,7 @@ import { InputError } from '@cx/errors';
 import { sealForTransit } from '@cx/queue-contracts';
 import type { NodeStatus, ProviderCredential } from '@cx/sddc-contract';
 import type { WorkflowEngine } from '../engine.js';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 
 /** Long enough for a login and a few inventory lookups on a slow endpoint behind its own timeouts. */
 const CHECK_TIMEOUT_MS = 60_000;

@@ -11,7 +11,7 @@ import {
 import { globalRole } from '../http/access-guard.js';
 import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
 import type { InfrastructureChecks } from './checks.js';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 
 export interface InfrastructureRouteDeps { sm: SmClient; infrastructure: InfrastructureChecks; providers: () => Promise<ProviderInfo[]> }
 

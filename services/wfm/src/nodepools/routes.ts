@@ -13,7 +13,7 @@ import { InputError } from '@cx/errors';
 import { onParam } from '../http/access-guard.js';
 import type { WorkflowEngine } from '../engine.js';
 import { problemResponses as errors } from '../http/responses.js';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
 import { SCALE_POOL } from '../workflows/cluster-scale.js';
 import { UPDATE_POOL_SCHEDULING } from '../workflows/node.js';

@@ -12,7 +12,7 @@ import { onParam } from '../http/access-guard.js';
 import type { WorkflowDefinition, WorkflowEngine } from '../engine.js';
 import { problemResponses as errors, sendJson } from '../http/responses.js';
 import type { InfrastructureChecks } from '../infrastructure/checks.js';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
 import { SCALE_POOL } from '../workflows/cluster-scale.js';
 import { CORDON_NODE, DRAIN_NODE, UNCORDON_NODE, type NodeInput } from '../workflows/node.js';

@@ -12,7 +12,7 @@ import { onParam } from '../http/access-guard.js';
 import type { WorkflowEngine } from '../engine.js';
 import { problemResponses as errors } from '../http/responses.js';
 import type { InfrastructureChecks } from '../infrastructure/checks.js';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
 import { OS_IMAGE_PROVIDERS, OS_UPGRADE_CLUSTER, ROLLBACK_OS_UPGRADE, planImageReplacement, type OsUpgradeInput, type OsUpgradeRollbackInput } from '../workflows/cluster-os-upgrade.js';
 import { runInput, runOutput } from '../workflows/define.js';

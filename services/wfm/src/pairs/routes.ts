@@ -11,7 +11,7 @@ import {
 import { InputError } from '@cx/errors';
 import { onParam, type AccessGuard } from '../http/access-guard.js';
 import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 
 export interface PairRouteDeps { sm: SmClient; guard: AccessGuard; providers: () => Promise<ProviderInfo[]> }
 

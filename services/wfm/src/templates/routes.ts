@@ -18,13 +18,11 @@ import { ADDONS, checkAddonSettings, findAddon, splitSecretSettings, type AddonD
 import { globalRole } from '../http/access-guard.js';
 import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
 import type { WorkflowDefinition } from '../engine.js';
-import type { SmClient, StartRequest, TemplateUse } from '../sm-client.js';
+import type { RevealedTemplate, SmClient, StartRequest, TemplateUse } from '@cx/sm-contract';
 import { startRequest } from '../http/workflow-start.js';
 
 export interface TemplateRouteDeps { sm: SmClient; egress: EgressPolicy }
 
-/** A template with every addon setting, secrets included: for completing a cluster request only. */
-type RevealedTemplate = Omit<ClusterTemplate, 'addons'> & { addons: TemplateAddon[] };
 interface CheckedAddon { addon: AddonDefinition; settings: Record<string, unknown> }
 
 const admin = globalRole('admin');

@@ -14,7 +14,7 @@ import { ConflictError, CxError } from '@cx/errors';
 import { HA_CONFIG_SYNC_QUEUE, haConfigSyncBackoffMs, haConfigSyncJobId, type HaConfigSyncRequest } from '@cx/queue-contracts';
 import { throttled, type Logger } from '@cx/service-kit';
 import type { WorkflowEngine } from '../engine.js';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 import { runSteps } from '../workflows/define.js';
 import { APPLY_HA_CONFIG } from '../workflows/ha-config.js';
 

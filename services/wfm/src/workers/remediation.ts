@@ -11,7 +11,7 @@ import { CxError } from '@cx/errors';
 import { REMEDIATION_QUEUE, remediationJobId, type RemediationRequest } from '@cx/queue-contracts';
 import { throttled, type Logger } from '@cx/service-kit';
 import type { WorkflowEngine } from '../engine.js';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 import { runSteps } from '../workflows/define.js';
 import { REMEDIATE_NODE } from '../workflows/node-remediate.js';
 

@@ -1,6 +1,6 @@
 /** `GET /workflows/{id}/events`: a run as server-sent events, until it finishes. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Run, SmClient } from '../sm-client.js';
+import type { Run, SmClient } from '@cx/sm-contract';
 
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled']);
 const SSE_POLL_MS = 500;

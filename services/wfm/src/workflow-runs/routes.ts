@@ -4,7 +4,7 @@ import { idParamsSchema, workflowSchema } from '@cx/api-schemas';
 import { onParam } from '../http/access-guard.js';
 import { problemResponses as errors } from '../http/responses.js';
 import type { WorkflowEngine } from '../engine.js';
-import type { SmClient } from '../sm-client.js';
+import type { SmClient } from '@cx/sm-contract';
 import { streamWorkflow } from './events.js';
 
 export interface WorkflowRunRouteDeps { sm: SmClient; engine: WorkflowEngine; assertQueueUp: () => void }

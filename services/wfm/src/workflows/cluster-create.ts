@@ -9,7 +9,7 @@
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
 import { ProviderError } from '@cx/errors';
 import { done, wait, type WorkflowDefinition } from '../engine.js';
-import type { Machine } from '../sm-client.js';
+import type { Machine } from '@cx/sm-contract';
 import { defineStep, defineWorkflow, type Step, type WorkflowContext } from './define.js';
 import { POLL_MS, machineSpec, perMachine } from './machines.js';
 import { applyAddons, applyNetwork, waitAddonsReady, type TemplateAddonsInput } from './template-addons.js';

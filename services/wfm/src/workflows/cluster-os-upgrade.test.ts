@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import type { Cluster } from '@cx/api-schemas';
 import type { SddcOperation } from '@cx/queue-contracts';
 import type { OperationState, StepContext, StepResult } from '../engine.js';
-import type { Machine, StepEffect } from '../sm-client.js';
+import type { Machine, StepEffect } from '@cx/sm-contract';
 import { osUpgradeClusterWorkflow, rollbackOsUpgradeWorkflow } from './cluster-os-upgrade.js';
 import { nextBatch, planReplacements, type Replacement } from './replacement.js';
 
@@ -21,7 +21,7 @@ const cluster = {
 } as unknown as Cluster;
 
 const row = (id: string, name: string, pool: string, role: Machine['role'] = 'worker'): Machine => ({
-  id, clusterId: 'c1', pool, name, role, kubernetesVersion: '1.31.2', phase: 'Running', providerId: id, addresses: [], nodeStatus: 'Ready', version: 1,
+  id, clusterId: 'c1', pool, name, role, kubernetesVersion: '1.31.2', phase: 'Running', providerId: id, addresses: [], nodeStatus: 'Ready', createdAt: '2026-01-01T00:00:00.000Z', version: 1,
 } as Machine);
 
 const old = [row('cp', 'c-cp-0', 'control-plane', 'control-plane'), row('a0', 'c-a-0', 'a'), row('a2', 'c-a-2', 'a'), row('b0', 'c-b-0', 'b')];

@@ -6,7 +6,7 @@
  */
 import { InputError } from '@cx/errors';
 import { done, wait, type WorkflowDefinition } from '../engine.js';
-import type { StepEffect } from '../sm-client.js';
+import type { StepEffect } from '@cx/sm-contract';
 import { markReady, provisionMachines, waitNodesReady } from './cluster-create.js';
 import { defineStep, defineWorkflow } from './define.js';
 import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, perMachine } from './machines.js';

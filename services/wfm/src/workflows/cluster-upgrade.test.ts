@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Cluster } from '@cx/api-schemas';
 import type { StepContext } from '../engine.js';
-import type { Machine, StepEffect } from '../sm-client.js';
+import type { Machine, StepEffect } from '@cx/sm-contract';
 import { upgradeClusterWorkflow } from './cluster-upgrade.js';
 
 const cluster = { id: 'c1', name: 'c', provider: 'kwok', kubernetesVersion: '1.36.3', controlPlane: { count: 1 }, nodePools: [{ name: 'w', count: 2 }] } as unknown as Cluster;

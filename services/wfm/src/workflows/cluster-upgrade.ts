@@ -12,7 +12,7 @@
  */
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
 import { done, wait, type StepResult, type WorkflowDefinition } from '../engine.js';
-import type { Machine } from '../sm-client.js';
+import type { Machine } from '@cx/sm-contract';
 import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, machineSpec, perMachine } from './machines.js';
 import { defineStep, defineWorkflow, type WorkflowContext } from './define.js';
 import { PLAN_REPLACEMENT, planReplacementStep, replaceWorkers, type ReplacementPlan } from './replacement.js';

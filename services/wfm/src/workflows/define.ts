@@ -6,7 +6,7 @@
  * this makes; the engine itself stays untyped.
  */
 import type { StepContext, StepDefinition, StepResult, WorkflowDefinition } from '../engine.js';
-import type { Run } from '../sm-client.js';
+import type { Run } from '@cx/sm-contract';
 
 /** What a step of a workflow with input `I` sees. */
 export interface WorkflowContext<I> extends StepContext {

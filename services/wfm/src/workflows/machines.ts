@@ -4,7 +4,7 @@ import { CxError } from '@cx/errors';
 import type { SddcOperation } from '@cx/queue-contracts';
 import type { MachineSpec } from '@cx/sddc-contract';
 import { wait, type OperationState, type StepContext, type StepResult } from '../engine.js';
-import type { Machine } from '../sm-client.js';
+import type { Machine } from '@cx/sm-contract';
 
 /** Poll interval of steps waiting for infrastructure. */
 export const POLL_MS = 200;

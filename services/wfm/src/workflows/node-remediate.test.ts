@@ -9,10 +9,10 @@ import { HEALTH_POLICY_DEFAULTS, type Cluster } from '@cx/api-schemas';
 import { type CxError, ProviderUnavailableError } from '@cx/errors';
 import type { SddcOperation } from '@cx/queue-contracts';
 import type { OperationState, StepContext, StepResult } from '../engine.js';
-import type { Machine } from '../sm-client.js';
+import type { Machine } from '@cx/sm-contract';
 import { remediateNodeWorkflow, remediationOf } from './node-remediate.js';
 
-const machine: Machine = { id: 'm1', clusterId: 'c1', pool: 'workers', name: 'c-workers-0', role: 'worker', kubernetesVersion: '1.37.2', phase: 'Running', providerId: 'p', addresses: [], nodeStatus: 'NotReady', version: 1 };
+const machine: Machine = { id: 'm1', clusterId: 'c1', pool: 'workers', name: 'c-workers-0', role: 'worker', kubernetesVersion: '1.37.2', phase: 'Running', providerId: 'p', addresses: [], nodeStatus: 'NotReady', createdAt: '2026-01-01T00:00:00.000Z', version: 1 };
 const cluster = {
   id: 'c1', name: 'c', provider: 'kwok', kubernetesVersion: '1.37.2', status: 'Updating', controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 2 }],
   health: HEALTH_POLICY_DEFAULTS, healthStatus: null,

@@ -10,7 +10,7 @@ import { type CxError, ProviderError } from '@cx/errors';
 import type { RemediationRequest } from '@cx/queue-contracts';
 import type { PowerState } from '@cx/sddc-contract';
 import { done, wait, type WorkflowDefinition } from '../engine.js';
-import type { Machine } from '../sm-client.js';
+import type { Machine } from '@cx/sm-contract';
 import { markReady, waitNodesReady } from './cluster-create.js';
 import { defineWorkflow, type WorkflowContext } from './define.js';
 import { POLL_MS, machineSpec } from './machines.js';

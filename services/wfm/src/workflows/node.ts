@@ -8,7 +8,7 @@
 import { CxError } from '@cx/errors';
 import type { PoolScheduling } from '@cx/queue-contracts';
 import { done, wait, type StepResult, type WorkflowDefinition } from '../engine.js';
-import type { Machine } from '../sm-client.js';
+import type { Machine } from '@cx/sm-contract';
 import { markReady } from './cluster-create.js';
 import { defineWorkflow, type WorkflowContext } from './define.js';
 import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, perMachine } from './machines.js';

@@ -13,7 +13,7 @@ import type { Cluster } from '@cx/api-schemas';
 import { ProviderError } from '@cx/errors';
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
 import { done, wait, type StepContext, type StepResult } from '../engine.js';
-import type { Machine, StepEffect } from '../sm-client.js';
+import type { Machine, StepEffect } from '@cx/sm-contract';
 import { POLL_MS, cordonAndDrain, machineSpec, perMachine } from './machines.js';
 
 /** The step that plans the replacement; its output holds `replacements`. */

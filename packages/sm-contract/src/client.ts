@@ -1,0 +1,343 @@
+/**
+ * The client of sm's internal API that wfm and sddc share. Problem answers become cx errors again
+ * (by code); an sm that cannot be reached becomes a retryable CX_DEPENDENCY_UNAVAILABLE naming the
+ * setting to check. JSON answers are parsed in `json` only, into the contract's types.
+ */
+import { Agent, request as httpRequest } from 'undici';
+import type {
+  AccessObject, AccessRequirement, Cluster, ClusterAddon, ClusterCreateRequest, ClusterHealthStatus, Credential, EtcdSnapshotInfo, HaConfig, HaConfigCreateRequest,
+  HaConfigStatus, LoginRequest, LoginResponse, Node, NodePoolRequest, NodeScheduling, Page, PairStatusView, Principal, ResourceGroup, Role,
+} from '@cx/api-schemas';
+import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
+import type { ClusterBootstrap, MachineSpec, ProviderCredential } from '@cx/sddc-contract';
+import type { AddonInstall, InstallAddonBody, RevealedAddon } from './addons.js';
+import type { AuditRequest } from './audit.js';
+import type { AddPoolBody, CreateClusterBody, Kubeconfig, KubeconfigBody, PoolSchedulingBody, ScalePoolBody, TenantAdminCredentials } from './clusters.js';
+import { SNAPSHOT_SHA256_HEADER, type SnapshotUpload } from './etcd.js';
+import type { HealthTarget } from './health.js';
+import type { ClaimHostBody, HostClaim, RevealedHost } from './hosts.js';
+import type { PairTarget, PairWitnessBody } from './pairs.js';
+import type {
+  Accepted, AcceptedBody, ActiveRun, CompleteStepBody, FailStepBody, Run, StartBody, StartRequest, StartStepBody, StepCompleted, StepEffect, StepError,
+  StepProgressBody, StepStart,
+} from './runs.js';
+import type { TemplateUse } from './templates.js';
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type Headers = Record<string, string | string[] | undefined>;
+
+/** JSON calls answer in well under this; a slower sm is treated as failing. */
+const CALL_TIMEOUT_MS = 15_000;
+/** An etcd snapshot of up to etcd.maxSnapshotBytes crosses loopback or a LAN in seconds; this is for a loaded sm. */
+const TRANSFER_TIMEOUT_MS = 120_000;
+
+const segment = encodeURIComponent;
+const clusterPath = (clusterId: string): string => `/clusters/${segment(clusterId)}`;
+const etcdSnapshotPath = (clusterId: string, snapshotId: string): string => `${clusterPath(clusterId)}/etcd-snapshots/${segment(snapshotId)}`;
+const claimPath = (clusterId: string, machineId: string): string => `/host-claims/${segment(clusterId)}/${segment(machineId)}`;
+
+export class SmClient {
+  private readonly agent: Agent;
+  private readonly authorization: string;
+  private readonly clusterChangeListeners: Array<() => Promise<void>> = [];
+
+  constructor(private readonly baseUrl: string, serviceToken: string) {
+    this.agent = new Agent({ connections: 128, keepAliveTimeout: 30_000, headersTimeout: CALL_TIMEOUT_MS, bodyTimeout: CALL_TIMEOUT_MS });
+    this.authorization = `Bearer ${serviceToken}`;
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  /** Registers a listener called after every call that may have changed a cluster, failed ones included. */
+  onClusterChange(listener: () => Promise<void>): void {
+    this.clusterChangeListeners.push(listener);
+  }
+
+  private async changing<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } finally {
+      await Promise.all(this.clusterChangeListeners.map((listener) => listener()));
+    }
+  }
+
+  // ---- identity and access (wfm) ----
+
+  login(body: LoginRequest & { sourceIp?: string; requestId?: string }): Promise<LoginResponse> {
+    return this.json('POST', '/auth/login', body);
+  }
+  async introspect(token: string): Promise<Principal> {
+    return (await this.json<{ user: Principal }>('POST', '/auth/introspect', { token })).user;
+  }
+  /** Allows, or throws the 403 / 404 sm decided. */
+  async checkAccess(userId: string, requirement: AccessRequirement): Promise<void> {
+    await this.send('POST', '/access/check', { userId, requirement });
+  }
+  /** The user's role on an object, or null. */
+  async roleOn(userId: string, object: AccessObject): Promise<Role | null> {
+    return (await this.json<{ role: Role | null }>('POST', '/access/role', { userId, object })).role;
+  }
+  /**
+   * Forwards a call to sm and answers its status and JSON as they are: for the identity and access
+   * resources, sm's internal answer is the public shape. Errors are thrown as cx errors.
+   */
+  async relay(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; text: string }> {
+    const { status, body: answer } = await this.send(method, path, body);
+    return { status, text: answer.toString('utf8') };
+  }
+  /** A resource group, or null when it does not exist. */
+  async resourceGroup(idOrName: string): Promise<ResourceGroup | null> {
+    try {
+      return await this.json<ResourceGroup>('GET', `/resource-groups/${segment(idOrName)}`);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'CX_NOT_FOUND') return null;
+      throw error;
+    }
+  }
+  credential(idOrName: string): Promise<Credential> {
+    return this.json('GET', `/credentials/${segment(idOrName)}`);
+  }
+
+  // ---- clusters and the workflows that change them (wfm) ----
+
+  /** The clusters `userId` may see, as sm wrote them: its JSON is the public shape, so wfm forwards the bytes. */
+  listClustersJson(limit: number, cursor: string | undefined, userId: string): Promise<string> {
+    const query = new URLSearchParams({ limit: String(limit), userId });
+    if (cursor !== undefined) query.set('cursor', cursor);
+    return this.text('GET', `/clusters?${query}`);
+  }
+  getClusterJson(id: string): Promise<string> {
+    return this.text('GET', clusterPath(id));
+  }
+  /** The cluster, for wfm's own decisions (getClusterJson when the bytes go to the caller). */
+  getCluster(id: string): Promise<Cluster> {
+    return this.json('GET', clusterPath(id));
+  }
+  /** `template`: the cluster template the request was completed with, at that version, and its addons (checked, secrets split off) for the create workflow to install. */
+  async createCluster(request: ClusterCreateRequest, start: StartRequest, template?: TemplateUse): Promise<Accepted> {
+    const body: CreateClusterBody = { request, start, ...(template ? { template } : {}) };
+    return this.changing(this.accepted('/clusters', body));
+  }
+  async scalePool(clusterId: string, pool: string, count: number, start: StartRequest): Promise<Accepted> {
+    const body: ScalePoolBody = { count, start };
+    return this.changing(this.accepted(`${clusterPath(clusterId)}/pools/${segment(pool)}/scale`, body));
+  }
+  async updatePoolScheduling(clusterId: string, pool: string, scheduling: Required<NodeScheduling>, start: StartRequest): Promise<Accepted> {
+    const body: PoolSchedulingBody = { scheduling, start };
+    return this.changing(this.accepted(`${clusterPath(clusterId)}/pools/${segment(pool)}/scheduling`, body));
+  }
+  async addPool(clusterId: string, pool: NodePoolRequest, start: StartRequest): Promise<Accepted> {
+    const body: AddPoolBody = { pool, start };
+    return this.changing(this.accepted(`${clusterPath(clusterId)}/pools`, body));
+  }
+  async startClusterWorkflow(clusterId: string, start: StartRequest): Promise<Accepted> {
+    return this.changing(this.accepted(`${clusterPath(clusterId)}/workflows`, start));
+  }
+  /** The caller's kubeconfig for the cluster (sm signs a short-lived client certificate). */
+  kubeconfig(clusterId: string, userId: string): Promise<Kubeconfig> {
+    const body: KubeconfigBody = { userId };
+    return this.json('POST', `${clusterPath(clusterId)}/kubeconfig`, body);
+  }
+  listNodesJson(clusterId: string): Promise<string> {
+    return this.text('GET', `${clusterPath(clusterId)}/nodes`);
+  }
+  async listNodes(clusterId: string): Promise<Node[]> {
+    return (await this.json<Page<Node>>('GET', `${clusterPath(clusterId)}/nodes`)).items;
+  }
+
+  haConfig(id: string): Promise<HaConfig> {
+    return this.json('GET', `/ha-configs/${segment(id)}`);
+  }
+  /** Creates an ha-config and starts the workflow that applies it, in one transaction. */
+  async createHaConfig(config: HaConfigCreateRequest, start: StartRequest): Promise<Accepted> {
+    return this.changing(this.accepted('/ha-configs', { config, start }));
+  }
+
+  /** The cluster's addons, as sm wrote them (the public shape). */
+  clusterAddonsJson(clusterId: string): Promise<string> {
+    return this.text('GET', `${clusterPath(clusterId)}/addons`);
+  }
+  async clusterAddons(clusterId: string): Promise<ClusterAddon[]> {
+    return (await this.json<Page<ClusterAddon>>('GET', `${clusterPath(clusterId)}/addons`)).items;
+  }
+  /** An addon with its secret settings, for the workflow that applies it only. */
+  revealAddon(clusterId: string, name: string): Promise<RevealedAddon> {
+    return this.json('GET', `${clusterPath(clusterId)}/addons/${segment(name)}/reveal`);
+  }
+  /** Records the addon and starts the workflow that installs it, in one transaction. */
+  async installAddon(clusterId: string, name: string, addon: AddonInstall, start: StartRequest): Promise<Accepted> {
+    const body: InstallAddonBody = { addon, start };
+    return this.changing(this.accepted(`${clusterPath(clusterId)}/addons/${segment(name)}/install`, body));
+  }
+  /** Marks the addon for removal and starts the workflow that removes it, in one transaction (404 when not installed). */
+  async removeAddon(clusterId: string, name: string, start: StartRequest): Promise<Accepted> {
+    const body: StartBody = { start };
+    return this.changing(this.accepted(`${clusterPath(clusterId)}/addons/${segment(name)}/remove`, body));
+  }
+  /** Starts the workflow that takes an etcd snapshot of the cluster; sm answers the snapshot's id with it. */
+  async startEtcdSnapshot(clusterId: string, start: StartRequest): Promise<Accepted> {
+    const body: StartBody = { start };
+    return this.changing(this.accepted(`${clusterPath(clusterId)}/etcd-snapshots`, body));
+  }
+  /** Starts the restore of one of the cluster's etcd snapshots (404 for any other), in one transaction. */
+  async startEtcdRestore(clusterId: string, snapshotId: string, start: StartRequest): Promise<Accepted> {
+    const body: StartBody = { start };
+    return this.changing(this.accepted(`${etcdSnapshotPath(clusterId, snapshotId)}/restore`, body));
+  }
+
+  // ---- workflow runs (wfm's engine) ----
+
+  getRun(id: string): Promise<Run> {
+    return this.json('GET', `/workflow-runs/${segment(id)}`);
+  }
+  /** Pending and Running runs unchanged since `idleSince`, oldest first, one page after the run id `after`. */
+  async activeRuns(limit: number, idleSince: string, after?: string): Promise<ActiveRun[]> {
+    const query = new URLSearchParams({ limit: String(limit), idleSince, ...(after ? { after } : {}) });
+    return (await this.json<{ items: ActiveRun[] }>('GET', `/workflow-runs/active?${query}`)).items;
+  }
+  startStep(runId: string, idx: number, generation: number, attempt: number): Promise<StepStart> {
+    const body: StartStepBody = { generation, attempt };
+    return this.json('POST', `/workflow-runs/${runId}/steps/${idx}/start`, body);
+  }
+  async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {
+    const body: StepProgressBody = { generation, message };
+    await this.send('POST', `/workflow-runs/${runId}/steps/${idx}/progress`, body);
+  }
+  completeStep(runId: string, idx: number, generation: number, output: unknown, effects: StepEffect[]): Promise<StepCompleted> {
+    const body: CompleteStepBody = { generation, output, effects };
+    return this.changing(this.json('POST', `/workflow-runs/${runId}/steps/${idx}/complete`, body));
+  }
+  async failStep(runId: string, idx: number, generation: number, error: StepError & { retryable: boolean }): Promise<void> {
+    const body: FailStepBody = { generation, error };
+    await this.changing(this.send('POST', `/workflow-runs/${runId}/steps/${idx}/fail`, body));
+  }
+  cancelRun(id: string): Promise<Run> {
+    return this.changing(this.json('POST', `/workflow-runs/${segment(id)}/cancel`, {}));
+  }
+  retryRun(id: string): Promise<Run> {
+    return this.changing(this.json('POST', `/workflow-runs/${segment(id)}/retry`, {}));
+  }
+
+  /** Writes an entry in cx's audit log (sddc writes what it did on its own, as a system actor). */
+  async audit(entry: AuditRequest): Promise<void> {
+    await this.send('POST', '/audit', entry);
+  }
+
+  // ---- what sddc asks: bootstrap material, tenant credentials, health and pair targets, hosts, etcd snapshots ----
+
+  /** The bootstrap material of a cluster (its PKI), when a provider brings up a control plane. */
+  bootstrap(clusterId: string): Promise<ClusterBootstrap> {
+    return this.json('GET', `${clusterPath(clusterId)}/bootstrap`);
+  }
+  /** Short-lived admin credentials for work in the tenant API, so that secrets never travel in job payloads. */
+  adminCredentials(clusterId: string): Promise<TenantAdminCredentials> {
+    return this.json('POST', `${clusterPath(clusterId)}/admin-credentials`);
+  }
+  /** The credential of the cluster's resource group, with its password (for credentialed providers). */
+  infrastructureCredential(clusterId: string): Promise<ProviderCredential> {
+    return this.json('GET', `${clusterPath(clusterId)}/infrastructure-credential`);
+  }
+  /** One page of the clusters the node health monitor watches, with their machines. */
+  healthTargets(limit: number, cursor?: string): Promise<Page<HealthTarget>> {
+    return this.json('GET', `/health-targets?limit=${limit}${cursor ? `&cursor=${segment(cursor)}` : ''}`);
+  }
+  async setHealthStatus(clusterId: string, status: ClusterHealthStatus): Promise<void> {
+    await this.send('PUT', `${clusterPath(clusterId)}/health-status`, status);
+  }
+  /** Records how an ha-config's matching nodes compare with those it was last applied to. */
+  async setHaConfigSync(haConfigId: string, sync: NonNullable<HaConfigStatus['sync']>): Promise<void> {
+    await this.send('PUT', `/ha-configs/${segment(haConfigId)}/sync`, sync);
+  }
+  /** Every two-node pair, with what its witness needs (sides, token, durable snapshot). */
+  async pairTargets(): Promise<PairTarget[]> {
+    return (await this.json<{ items: PairTarget[] }>('GET', '/pair-targets')).items;
+  }
+  /** The witness's durable state: written before it acts on a decision. */
+  async savePairWitness(pairId: string, snapshot: unknown): Promise<void> {
+    const body: PairWitnessBody = { snapshot };
+    await this.send('PUT', `/pairs/${segment(pairId)}/witness`, body);
+  }
+  async savePairStatus(pairId: string, status: PairStatusView): Promise<void> {
+    await this.send('PUT', `/pairs/${segment(pairId)}/status`, status);
+  }
+
+  /**
+   * The bare-metal host inventory sm keeps, as the baremetal provider sees it (its `HostInventory`,
+   * which sddc checks this against where it hands it over). Claims are idempotent by machine id.
+   */
+  hostInventory() {
+    return {
+      claim: (spec: MachineSpec): Promise<RevealedHost> => this.json('POST', '/host-claims', { spec } satisfies ClaimHostBody),
+      claimOf: async (clusterId: string, machineId: string): Promise<RevealedHost | null> => (await this.json<{ host: RevealedHost | null }>('GET', claimPath(clusterId, machineId))).host,
+      claims: async (clusterId: string): Promise<HostClaim[]> => (await this.json<{ items: HostClaim[] }>('GET', `/host-claims/${segment(clusterId)}`)).items,
+      release: async (clusterId: string, machineId: string, cleaning = false): Promise<void> => { await this.send('DELETE', `${claimPath(clusterId, machineId)}${cleaning ? '?cleaning=true' : ''}`); },
+      cleaning: async (): Promise<RevealedHost[]> => (await this.json<{ items: RevealedHost[] }>('GET', '/host-cleaning')).items,
+      cleaned: async (hostId: string): Promise<void> => { await this.send('POST', `/host-cleaning/${segment(hostId)}/done`); },
+    };
+  }
+
+  /** Stores an etcd snapshot's bytes in sm (which seals them) as snapshot `snapshotId` of the workflow `upload.workflowId`. */
+  async uploadEtcdSnapshot(clusterId: string, snapshotId: string, upload: SnapshotUpload, data: Buffer): Promise<EtcdSnapshotInfo> {
+    const query = new URLSearchParams({ workflowId: upload.workflowId, revision: String(upload.revision), sha256: upload.sha256, etcdVersion: upload.etcdVersion });
+    const { body } = await this.send('PUT', `${etcdSnapshotPath(clusterId, snapshotId)}/data?${query}`, data, TRANSFER_TIMEOUT_MS);
+    return parse(body);
+  }
+  /** An etcd snapshot's bytes (opened by sm) and the SHA-256 sm recorded for them. */
+  async etcdSnapshotData(clusterId: string, snapshotId: string): Promise<{ data: Buffer; sha256: string }> {
+    const { body, headers } = await this.send('GET', `${etcdSnapshotPath(clusterId, snapshotId)}/data`, undefined, TRANSFER_TIMEOUT_MS);
+    const sha256 = headers[SNAPSHOT_SHA256_HEADER];
+    return { data: body, sha256: typeof sha256 === 'string' ? sha256 : '' };
+  }
+
+  async ready(): Promise<boolean> {
+    const response = await httpRequest(`${this.baseUrl}/readyz`, { dispatcher: this.agent });
+    await response.body.dump();
+    return response.statusCode === 200;
+  }
+
+  private async accepted(path: string, body: unknown): Promise<Accepted> {
+    const { body: answer, headers } = await this.send('POST', path, body);
+    return { body: parse<AcceptedBody>(answer), replayed: headers['idempotent-replayed'] === 'true' };
+  }
+
+  /** A JSON answer, typed as the contract declares it (an empty answer is undefined). */
+  private async json<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    return parse<T>((await this.send(method, path, body)).body);
+  }
+
+  private async text(method: 'GET', path: string): Promise<string> {
+    return (await this.send(method, path)).body.toString('utf8');
+  }
+
+  /** One call; `body` is sent as JSON, or as bytes when it is a Buffer (with `timeoutMs` for its size). */
+  private async send(method: Method, path: string, body?: unknown, timeoutMs = CALL_TIMEOUT_MS): Promise<{ status: number; body: Buffer; headers: Headers }> {
+    const binary = Buffer.isBuffer(body);
+    let response;
+    try {
+      response = await httpRequest(`${this.baseUrl}/internal/v1${path}`, {
+        method, dispatcher: this.agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+        headers: { authorization: this.authorization, ...(body === undefined ? {} : { 'content-type': binary ? 'application/octet-stream' : 'application/json' }) },
+        ...(body === undefined ? {} : { body: binary ? body : JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw new DependencyUnavailableError(`sm is unreachable at ${this.baseUrl} (${(error as Error).message}); check sm.url (CX_SM_URL) and that sm runs`, { cause: error });
+    }
+    const bytes = Buffer.from(await response.body.arrayBuffer());
+    if (response.statusCode >= 400) {
+      const answer = bytes.toString('utf8');
+      let problem: Partial<Problem> = {};
+      try { problem = JSON.parse(answer) as Partial<Problem>; } catch { problem = { detail: answer.slice(0, 200) }; }
+      const error = fromProblem(problem, response.statusCode);
+      if (response.statusCode === 503 && error.code === 'CX_INTERNAL') throw new DependencyUnavailableError(`sm is not ready: ${problem.detail ?? ''}`);
+      throw error;
+    }
+    return { status: response.statusCode, body: bytes, headers: response.headers };
+  }
+}
+
+/** The one place an answer of sm becomes a value of the contract's types. */
+function parse<T>(answer: Buffer): T {
+  return (answer.length > 0 ? JSON.parse(answer.toString('utf8')) : undefined) as T;
+}
