@@ -316,11 +316,21 @@ export const providerSchema = {
       properties: {
         power: { type: 'boolean', description: 'Powers machines off and reads their power state, so it can fence them (node health, pairs)' }, loadBalancer: { type: 'boolean' }, virtualIp: { type: 'boolean' },
         etcdSnapshot: { type: 'boolean', description: 'Takes and restores etcd snapshots of its clusters (POST /api/v1/clusters/{id}/etcd-snapshots)' },
+        kubernetesApi: { type: 'boolean', description: 'Its clusters get a Kubernetes API cx reaches: addons, kubeconfigs, node operations, ha-configs' },
+        certificateRotation: { type: 'boolean', description: 'Rotates running clusters\' certificates and CA (POST /api/v1/clusters/{id}/rotate-certificates, rotate-ca)' },
+        osImages: { type: 'boolean', description: 'Machines boot from an OS image you pick (POST /api/v1/clusters/{id}/os-upgrade)' },
+        controlPlaneVip: { type: 'boolean', description: 'A VIP from an IP pool can front the control plane (controlPlane.vipPool)' },
+        controlPlaneReplacement: { type: 'boolean', description: 'Remediation can replace a control-plane machine (otherwise it is rebooted)' },
+        bareMetalHosts: { type: 'boolean', description: 'Machines are registered hosts with BMCs (fencing redfish or ipmi, hostCleanup)' },
       },
     },
   },
 } as const;
-export interface ProviderCapabilityInfo { power: boolean; loadBalancer: boolean; virtualIp: boolean; etcdSnapshot?: boolean }
+/** A provider's capabilities as sddc advertises them; a field an older sddc does not advertise counts as false. */
+export interface ProviderCapabilityInfo {
+  power: boolean; loadBalancer: boolean; virtualIp: boolean; etcdSnapshot?: boolean;
+  kubernetesApi?: boolean; certificateRotation?: boolean; osImages?: boolean; controlPlaneVip?: boolean; controlPlaneReplacement?: boolean; bareMetalHosts?: boolean;
+}
 export interface ProviderInfo { name: string; kubernetesVersions: string[]; contractVersion: string; takesCredential: boolean; capabilities?: ProviderCapabilityInfo }
 
 /** Cluster templates' wire schemas, built from the cluster request's own property schemas (templates.ts). */

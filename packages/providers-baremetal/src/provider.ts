@@ -31,7 +31,7 @@ export class BareMetalProvider implements Provider {
   readonly name = 'baremetal';
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions: readonly string[];
-  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false, etcdSnapshot: false };
+  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false, etcdSnapshot: false, kubernetesApi: true, certificateRotation: false, osImages: false, controlPlaneVip: true, controlPlaneReplacement: false, bareMetalHosts: true };
 
   private readonly inventory: HostInventory;
   private readonly bmcs = new Map<string, Bmc>();

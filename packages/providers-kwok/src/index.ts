@@ -43,7 +43,7 @@ export class KwokProvider implements Provider, NodeReader {
   readonly name = 'kwok';
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions: readonly string[];
-  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false, etcdSnapshot: true };
+  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false, etcdSnapshot: true, kubernetesApi: true, certificateRotation: true, osImages: true, controlPlaneVip: false, controlPlaneReplacement: true, bareMetalHosts: false };
   /** The last control-plane bring-up of each cluster in this process; the next one waits for it. */
   private readonly bringingUp = new Map<string, Promise<void>>();
   private readonly clients = new Map<string, { writtenAt: number; api: CoreV1Api }>();

@@ -178,7 +178,7 @@ function powerOf(server: NovaServer): PowerState {
 export class OpenStackProvider implements Provider {
   readonly name = 'openstack';
   readonly contractVersion = CONTRACT_VERSION;
-  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: true, etcdSnapshot: false };
+  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: true, etcdSnapshot: false, kubernetesApi: true, certificateRotation: false, osImages: true, controlPlaneVip: true, controlPlaneReplacement: false, bareMetalHosts: false };
   /** The Keystone session (exposed for token-renewal tests and diagnostics). */
   readonly session: KeystoneSession;
   private readonly perMachine = new Map<string, Promise<unknown>>();
@@ -660,7 +660,7 @@ export class OpenStackProviderFactory implements ProviderFactory {
   readonly name = 'openstack';
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions: readonly string[];
-  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: true, etcdSnapshot: false };
+  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: true, etcdSnapshot: false, kubernetesApi: true, certificateRotation: false, osImages: true, controlPlaneVip: true, controlPlaneReplacement: false, bareMetalHosts: false };
   readonly settingsSchema = openStackSettingsSchema;
 
   constructor(options: { kubernetesVersions?: string[] } = {}) {

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { NotFoundError, ProviderUnavailableError } from '@cx/errors';
 import {
   CONTRACT_VERSION,
-  type MachineSpec, type MachineStatus, type NodeReader, type NodeStatus, type PowerAction, type PowerState, type Provider,
+  type MachineSpec, type MachineStatus, type NodeReader, type NodeStatus, type PowerAction, type PowerState, type Provider, type ProviderCapabilities,
 } from '@cx/sddc-contract';
 
 export interface SimOptions {
@@ -40,7 +40,7 @@ export class SimProvider implements Provider, NodeReader {
   readonly name = 'sim';
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions = SIM_KUBERNETES_VERSIONS;
-  readonly capabilities = { power: true, loadBalancer: false, virtualIp: true, etcdSnapshot: false };
+  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: true, etcdSnapshot: false, kubernetesApi: false, certificateRotation: false, osImages: false, controlPlaneVip: false, controlPlaneReplacement: true, bareMetalHosts: false };
 
   private readonly latencyMs: number;
   private readonly failureRate: number;

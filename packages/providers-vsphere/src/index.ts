@@ -33,7 +33,7 @@ export class VsphereProviderFactory implements ProviderFactory {
   readonly name = PROVIDER_NAME;
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions: readonly string[];
-  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false, etcdSnapshot: false };
+  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false, etcdSnapshot: false, kubernetesApi: true, certificateRotation: false, osImages: true, controlPlaneVip: true, controlPlaneReplacement: false, bareMetalHosts: false };
   readonly settingsSchema = SETTINGS_SCHEMA;
   private readonly options: VsphereFactoryOptions;
 

@@ -105,7 +105,7 @@ export class VsphereProvider implements Provider {
   readonly name = 'vsphere';
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions: readonly string[];
-  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false, etcdSnapshot: false };
+  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false, etcdSnapshot: false, kubernetesApi: true, certificateRotation: false, osImages: true, controlPlaneVip: true, controlPlaneReplacement: false, bareMetalHosts: false };
   private readonly vim: VimClient;
   private readonly settings: VsphereSettings;
   private readonly taskTimeoutMs: number;

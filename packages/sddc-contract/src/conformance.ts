@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it, type TestContext } from 'node:test';
-import { type EnsureContext, type MachineSpec, type MachineStatus, type Provider } from './index.js';
+import { type EnsureContext, type MachineSpec, type MachineStatus, type Provider, type ProviderCapabilities } from './index.js';
 
 export interface ConformanceTarget {
   name: string;
@@ -120,6 +120,28 @@ export function runProviderConformance(target: ConformanceTarget): void {
       assert.equal(await waitFor(() => p.getPowerState(clusterId, s.machineId), (state) => state === 'on', settleMs), 'on');
       await p.setPower(clusterId, s.machineId, 'reset');
       assert.equal(await waitFor(() => p.getPowerState(clusterId, s.machineId), (state) => state === 'on', settleMs), 'on');
+    });
+
+    it('M9 declares every capability as a boolean, consistent with the methods it implements', async () => {
+      const p = await get();
+      const names: Array<keyof ProviderCapabilities> = ['power', 'loadBalancer', 'virtualIp', 'etcdSnapshot', 'kubernetesApi', 'certificateRotation', 'osImages', 'controlPlaneVip', 'controlPlaneReplacement', 'bareMetalHosts'];
+      for (const name of names) assert.equal(typeof p.capabilities[name], 'boolean', `capabilities.${name} is not declared`);
+      assert.equal(typeof p.checkImage === 'function', p.capabilities.osImages, 'capabilities.osImages and checkImage go together (O10)');
+      assert.equal(typeof p.etcdSnapshot === 'function' && typeof p.etcdRestore === 'function', p.capabilities.etcdSnapshot, 'capabilities.etcdSnapshot and etcdSnapshot/etcdRestore go together (O6)');
+      for (const name of ['certificateRotation', 'controlPlaneVip', 'etcdSnapshot'] as const) {
+        if (p.capabilities[name]) assert.ok(p.capabilities.kubernetesApi, `capabilities.${name} needs a Kubernetes API (kubernetesApi)`);
+      }
+      if (p.capabilities.bareMetalHosts) assert.ok(p.capabilities.power, 'bare-metal hosts are fenced through their BMC: capabilities.power');
+    });
+
+    it('O8 a provider without a Kubernetes API reports no apiEndpoint', async (t) => {
+      const p = await get();
+      if (p.capabilities.kubernetesApi) {
+        t.skip('the provider declares capabilities.kubernetesApi (its endpoint is rule O3, checked by its own tests)');
+        return;
+      }
+      const status = await ensure(p, await versioned(0));
+      assert.equal(status.apiEndpoint, undefined, 'a control-plane machine reports an apiEndpoint, but capabilities.kubernetesApi is false');
     });
 
     describe('O6 etcd snapshot and restore', () => {

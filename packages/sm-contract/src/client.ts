@@ -239,9 +239,13 @@ export class SmClient {
   infrastructureCredential(clusterId: string): Promise<ProviderCredential> {
     return this.json('GET', `${clusterPath(clusterId)}/infrastructure-credential`);
   }
-  /** One page of the clusters the node health monitor watches, with their machines. */
-  healthTargets(limit: number, cursor?: string): Promise<Page<HealthTarget>> {
-    return this.json('GET', `/health-targets?limit=${limit}${cursor ? `&cursor=${segment(cursor)}` : ''}`);
+  /**
+   * One page of the clusters the node health monitor watches, with their machines: those with a
+   * Kubernetes API endpoint, and those of `withoutApi`, providers that report their nodes themselves.
+   */
+  healthTargets(limit: number, cursor?: string, withoutApi: readonly string[] = []): Promise<Page<HealthTarget>> {
+    const query = new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}), ...(withoutApi.length > 0 ? { withoutApi: withoutApi.join(',') } : {}) });
+    return this.json('GET', `/health-targets?${query}`);
   }
   async setHealthStatus(clusterId: string, status: ClusterHealthStatus): Promise<void> {
     await this.send('PUT', `${clusterPath(clusterId)}/health-status`, status);

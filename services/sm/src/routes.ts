@@ -47,6 +47,7 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
   });
   const { store } = deps;
   const listPage = { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string' } } } as const;
+  const healthTargetsQuery = { type: 'object', properties: { ...listPage.properties, withoutApi: { type: 'string', maxLength: 1024, description: 'Providers, comma-separated, whose clusters run no Kubernetes API and are watched all the same' } } } as const;
 
   await identityRoutes(app, deps);
   await pairRoutes(app, deps);
@@ -88,8 +89,9 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
   });
   app.get<{ Params: { id: string } }>('/clusters/:id', { schema: { params: idParams } }, async (request) => store.getCluster(request.params.id));
   // Each cluster with its ha-configs too: the monitor applies them again when their nodes change.
-  app.get<{ Querystring: { limit: number; cursor?: string } }>('/health-targets', { schema: { querystring: listPage } }, async (request) => {
-    const page = await store.listHealthTargets(request.query.limit, request.query.cursor);
+  app.get<{ Querystring: { limit: number; cursor?: string; withoutApi?: string } }>('/health-targets', { schema: { querystring: healthTargetsQuery } }, async (request) => {
+    const withoutApi = request.query.withoutApi?.split(',').filter((name) => name !== '') ?? [];
+    const page = await store.listHealthTargets(request.query.limit, request.query.cursor, withoutApi);
     const haConfigs = await deps.haConfigs.ofClusters(page.items.map((t) => t.cluster.id));
     return { ...page, items: page.items.map((t) => ({ ...t, haConfigs: haConfigs.get(t.cluster.id) ?? [] })) };
   });

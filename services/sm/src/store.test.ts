@@ -69,11 +69,12 @@ for (const target of testDatabases) {
       const accepted = await store.createCluster({ ...request('watched'), health: { unhealthyTimeoutSeconds: 20, maxUnhealthy: 1 } }, start());
       const id = accepted.body.cluster.id;
       assert.deepEqual(accepted.body.cluster.health, { unhealthyTimeoutSeconds: 20, startupTimeoutSeconds: 1200, remediation: 'replace', fencing: 'provider', maxUnhealthy: 1 });
-      const watched = async (): Promise<string[]> => (await store.listHealthTargets(500, undefined)).items.map((t) => t.cluster.id);
+      const watched = async (): Promise<string[]> => (await store.listHealthTargets(500, undefined, ['sim'])).items.map((t) => t.cluster.id);
       assert.ok(!(await watched()).includes(id), 'a cluster being created is not watched');
       const apiLess = (await store.createCluster({ ...request('api-less'), provider: 'vsphere' }, start())).body.cluster.id;
       await db('clusters').whereIn('id', [id, apiLess]).update({ status: 'Ready' });
       assert.ok((await watched()).includes(id), 'a sim cluster is watched through its provider, without an API endpoint');
+      assert.ok(!(await store.listHealthTargets(500, undefined)).items.some((t) => t.cluster.id === id), 'only the providers named as API-less are watched without an endpoint');
       assert.ok(!(await watched()).includes(apiLess), 'a cluster of another provider is watched only through its API');
       await db('clusters').where({ id: apiLess }).update({ api_endpoint: 'https://127.0.0.1:6444' });
       assert.ok((await watched()).includes(apiLess));

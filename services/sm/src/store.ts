@@ -61,12 +61,12 @@ export class StateStore {
 
   /**
    * One page of what the node health monitor watches: clusters that are not being created or
-   * deleted, each with its machines; those whose Kubernetes API is up, and `sim` clusters, which
-   * have none and whose provider reports their nodes itself. Other providers' nodes are read
-   * through the API, so a cluster of theirs without one cannot be watched.
+   * deleted, each with its machines; those whose Kubernetes API is up, and those of the providers
+   * `withoutApi` (sim), which run none and report their nodes themselves. Other providers' nodes
+   * are read through the API, so a cluster of theirs without one cannot be watched.
    */
-  async listHealthTargets(limit: number, cursor: string | undefined): Promise<Page<{ cluster: Cluster; machines: Machine[] }>> {
-    const query = this.db('clusters').where((q) => { void q.whereNotNull('api_endpoint').orWhere('provider', 'sim'); }).whereIn('status', ['Ready', 'Updating']);
+  async listHealthTargets(limit: number, cursor: string | undefined, withoutApi: readonly string[] = []): Promise<Page<{ cluster: Cluster; machines: Machine[] }>> {
+    const query = this.db('clusters').where((q) => { void q.whereNotNull('api_endpoint'); if (withoutApi.length > 0) void q.orWhereIn('provider', [...withoutApi]); }).whereIn('status', ['Ready', 'Updating']);
     const { rows, nextCursor } = await keysetPage<ClusterRow>(query, limit, cursor);
     const ids = rows.map((r) => r.id);
     const machineRows = ids.length > 0 ? await withDatabase(() => this.db<MachineRow>('machines').whereIn('cluster_id', ids).orderBy('name')) as MachineRow[] : [];

@@ -53,11 +53,25 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
     readiness: { redis: async () => (await requestConnection.ping()) === 'PONG', sm: () => sm.ready() },
   });
 
+  // The providers sddc replicas advertise (with their capabilities); an entry not refreshed lately is gone.
+  const providers = async (): Promise<ProviderInfo[]> => {
+    assertQueueUp();
+    const entries = await requestConnection.hgetall(providersKey(config.redis.prefix));
+    const now = Date.now();
+    return Object.values(entries).map((raw) => JSON.parse(raw) as ProviderInfo & { seenAt: number })
+      .filter((p) => now - p.seenAt < PROVIDER_STALE_MS)
+      .map(({ name, kubernetesVersions, contractVersion, takesCredential, capabilities }) => ({ name, kubernetesVersions, contractVersion, takesCredential: takesCredential === true, ...(capabilities ? { capabilities } : {}) }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  };
+  const assertQueueUp = (): void => {
+    if (requestConnection.status !== 'ready') throw new DependencyUnavailableError('Redis is unreachable; workflows cannot be queued. Check redis.url (CX_REDIS_URL)');
+  };
+
   const engine = new WorkflowEngine({
     connection: workerConnection, producer: requestConnection, prefix: config.redis.prefix, sm, logger, metrics: app.metrics,
     concurrency: config.workflows.concurrency, stepAttempts: config.workflows.stepAttempts,
     lockDurationMs: config.workflows.lockDurationMs, reconcileIntervalMs: config.workflows.reconcileIntervalMs,
-    deadlines: { nodesReadyMs: config.workflows.nodesReadyTimeoutSeconds * 1000 },
+    deadlines: { nodesReadyMs: config.workflows.nodesReadyTimeoutSeconds * 1000 }, providers,
   });
   const reads = new ClusterReadCache(requestConnection, clusterReadVersionKey(config.redis.prefix), logger);
   sm.onClusterChange(() => reads.bump());
@@ -85,18 +99,6 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   const remediations = remediationWorker({ connection: workerConnection, prefix: config.redis.prefix, engine, sm, logger });
   const haSyncs = haConfigSyncWorker({ connection: workerConnection, prefix: config.redis.prefix, engine, sm, logger });
 
-  const providers = async (): Promise<ProviderInfo[]> => {
-    assertQueueUp();
-    const entries = await requestConnection.hgetall(providersKey(config.redis.prefix));
-    const now = Date.now();
-    return Object.values(entries).map((raw) => JSON.parse(raw) as ProviderInfo & { seenAt: number })
-      .filter((p) => now - p.seenAt < PROVIDER_STALE_MS)
-      .map(({ name, kubernetesVersions, contractVersion, takesCredential, capabilities }) => ({ name, kubernetesVersions, contractVersion, takesCredential: takesCredential === true, ...(capabilities ? { capabilities } : {}) }))
-      .sort((a, b) => a.name.localeCompare(b.name));
-  };
-  const assertQueueUp = (): void => {
-    if (requestConnection.status !== 'ready') throw new DependencyUnavailableError('Redis is unreachable; workflows cannot be queued. Check redis.url (CX_REDIS_URL)');
-  };
 
   await app.register(swagger, {
     openapi: {

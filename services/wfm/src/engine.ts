@@ -17,7 +17,7 @@ import {
   parseFailedReason, sddcOperationJobId, workflowStepJobId, type SddcOperation, type WorkflowStepJob,
 } from '@cx/queue-contracts';
 import { throttled } from '@cx/service-kit';
-import type { Cluster } from '@cx/api-schemas';
+import type { Cluster, ProviderInfo } from '@cx/api-schemas';
 import type { Machine, Run, SmClient, StepEffect } from '@cx/sm-contract';
 
 /**
@@ -51,6 +51,8 @@ export interface StepContext {
   operation<T>(subject: string, operation: SddcOperation): Promise<OperationState<T>>;
   deadlines: StepDeadlines;
   log: Logger;
+  /** The run's provider as sddc advertises it (its capabilities), or undefined while no sddc does. */
+  provider(): Promise<ProviderInfo | undefined>;
 }
 
 export interface StepDefinition {
@@ -101,6 +103,8 @@ export interface EngineOptions {
   reconcileIntervalMs: number;
   /** Deadlines steps enforce (configuration `workflows.*`). */
   deadlines: StepDeadlines;
+  /** The providers sddc advertises; absent: steps see no provider. */
+  providers?: () => Promise<ProviderInfo[]>;
 }
 
 export interface StepDeadlines {
@@ -249,7 +253,8 @@ export class WorkflowEngine {
     const stepJob: WorkflowStepJob = { runId, stepIndex, generation };
     let result: StepResult;
     try {
-      result = await step.run({ ...started, sm: this.options.sm, poll, log, deadlines: this.options.deadlines, operation: (subject, operation) => this.operation(stepJob, subject, operation) });
+      const provider = async (): Promise<ProviderInfo | undefined> => (await this.options.providers?.())?.find((p) => p.name === started.cluster.provider);
+      result = await step.run({ ...started, sm: this.options.sm, poll, log, deadlines: this.options.deadlines, provider, operation: (subject, operation) => this.operation(stepJob, subject, operation) });
     } catch (error) {
       stopTimer();
       const cx = asCxError(error);

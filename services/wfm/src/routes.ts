@@ -49,12 +49,12 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
   await infrastructureRoutes(app, { sm, infrastructure, providers });
   await haConfigRoutes(app, { sm, engine, assertQueueUp });
   await addonRoutes(app, { sm, engine, egress, assertQueueUp });
-  await templateRoutes(app, { sm, egress });
+  await templateRoutes(app, { sm, egress, providers });
   await pairRoutes(app, { sm, guard, providers });
   await etcdRoutes(app, { sm, engine, providers, assertQueueUp });
-  await osUpgradeRoutes(app, { sm, engine, infrastructure, assertQueueUp });
+  await osUpgradeRoutes(app, { sm, engine, infrastructure, providers, assertQueueUp });
   await nodeRoutes(app, { sm, engine, infrastructure, assertQueueUp });
-  await poolRoutes(app, { sm, engine, assertQueueUp });
+  await poolRoutes(app, { sm, engine, providers, assertQueueUp });
   await clusterRoutes(app, { sm, engine, providers, infrastructure, reads, assertQueueUp, egress });
   await workflowRunRoutes(app, { sm, engine, assertQueueUp });
 }

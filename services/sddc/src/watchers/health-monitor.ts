@@ -20,7 +20,7 @@ import {
   healthPolicyOf, maxUnhealthyCount, type Cluster, type ClusterHealthStatus, type UnhealthyNode,
 } from '@cx/api-schemas';
 import { FINISHED_JOB_RETENTION, remediationJobId, type RemediationRequest } from '@cx/queue-contracts';
-import type { NodeReader, NodeStatus } from '@cx/sddc-contract';
+import type { NodeReader, NodeStatus, ProviderCapabilities } from '@cx/sddc-contract';
 import type { Logger } from '@cx/service-kit';
 import type { HaConfigSync } from './ha-sync.js';
 import type { HealthTarget, SmClient, TenantAdminCredentials, WatchedMachine } from '@cx/sm-contract';
@@ -159,8 +159,11 @@ export interface HealthMonitorOptions {
   statusWritten?: () => Promise<unknown>;
   /** Compares each ha-config of a cluster with the nodes seen, and has it applied again when they differ. */
   haSync?: HaConfigSync;
-  /** The providers whose own NodeReader watches a cluster without a Kubernetes API (sim); see ProviderDirectory.machineNodes. */
-  providers?: { machineNodes(name: string): NodeReader | undefined };
+  /**
+   * The providers whose own NodeReader watches a cluster without a Kubernetes API (sim; see
+   * ProviderDirectory.machineNodes), and their capabilities (which ones run no Kubernetes API).
+   */
+  providers?: { machineNodes(name: string): NodeReader | undefined; list(): Array<{ name: string; capabilities: ProviderCapabilities }> };
   /** Where the pass metrics go (sddc's /metrics): whether the passes keep up with the interval. */
   metrics?: Registry;
 }
@@ -235,8 +238,10 @@ export class HealthMonitor {
     let cursor: string | undefined;
     const watched = new Set<string>();
     let machines = 0;
+    // Clusters of these have no API endpoint; their provider reports their nodes itself.
+    const withoutApi = this.options.providers?.list().filter((p) => !p.capabilities.kubernetesApi).map((p) => p.name) ?? [];
     for (let page = 0; page < 10_000; page++) {
-      const { items, nextCursor } = await sm.healthTargets(TARGET_PAGE, cursor);
+      const { items, nextCursor } = await sm.healthTargets(TARGET_PAGE, cursor, withoutApi);
       const mine = items.filter((t) => held.has(shardOf(t.cluster.id, leases.shards)));
       for (const target of mine) {
         watched.add(target.cluster.id);

@@ -1,6 +1,7 @@
 /** What a cluster request must satisfy beyond its schema: checked before sm stores anything. */
 import type { AccessObject, Cluster, ClusterCreateRequest, ProviderInfo } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
+import { can, providersWith } from '../infrastructure/capabilities.js';
 
 /** The object a new cluster's access is checked on: its resource group, or global without one. */
 export function resourceGroupOf(body: unknown): AccessObject {
@@ -29,20 +30,24 @@ export async function checkClusterRequest(body: ClusterCreateRequest, providers:
   if (body.controlPlane.vipManager === 'kube-vip' && body.controlPlane.vipPool === undefined) {
     throw new InputError('kube-vip keeps a control-plane VIP, and this cluster has none; name the IP pool it comes from in controlPlane.vipPool', [{ field: 'body.controlPlane.vipManager', message: 'needs controlPlane.vipPool' }]);
   }
-  if (body.controlPlane.vipPool !== undefined && ['sim', 'kwok'].includes(body.provider)) {
-    throw new InputError(`provider ${body.provider} serves the API on the endpoint its runtime gives; a control-plane VIP is for real machines`, [{ field: 'body.controlPlane.vipPool', message: 'not for provider sim or kwok' }]);
+  if (body.controlPlane.vipPool !== undefined && !can(provider, 'controlPlaneVip')) {
+    throw new InputError(`provider ${body.provider} serves the API on the endpoint its runtime gives; a control-plane VIP is for real machines`, [{ field: 'body.controlPlane.vipPool', message: `only for providers with a control-plane VIP: ${providersWith(providers, 'controlPlaneVip')}` }]);
   }
-  if (body.hostCleanup && body.provider !== 'baremetal') {
-    throw new InputError(`hostCleanup is what happens to a bare-metal host when its machine is deleted; provider ${body.provider} has no hosts`, [{ field: 'body.hostCleanup', message: 'only for provider baremetal' }]);
+  if (body.hostCleanup && !can(provider, 'bareMetalHosts')) {
+    throw new InputError(`hostCleanup is what happens to a bare-metal host when its machine is deleted; provider ${body.provider} has no hosts`, [{ field: 'body.hostCleanup', message: `only for providers of bare-metal hosts: ${providersWith(providers, 'bareMetalHosts')}` }]);
   }
   // Fencing straight through a BMC needs a host that has one: only bare-metal machines do.
   const bmcFencing: Array<[string, string | undefined]> = [['body.health.fencing', body.health?.fencing], ...(body.nodePools ?? []).map((p, i): [string, string | undefined] => [`body.nodePools.${i}.health.fencing`, p.health?.fencing])];
   for (const [field, fencing] of bmcFencing) {
-    if (fencing && fencing !== 'provider' && body.provider !== 'baremetal') {
-      throw new InputError(`fencing ${fencing} powers off a host through its BMC, which only provider baremetal has; use fencing provider`, [{ field, message: 'must be provider unless the provider is baremetal' }]);
-    }
+    if (fencing && fencing !== 'provider') checkBmcFencing(fencing, provider, field);
   }
   return provider;
+}
+
+/** Fencing straight through a BMC (`redfish`, `ipmi`) needs machines that are bare-metal hosts. */
+export function checkBmcFencing(fencing: string, provider: ProviderInfo | undefined, field: string): void {
+  if (can(provider, 'bareMetalHosts')) return;
+  throw new InputError(`fencing ${fencing} powers off a host through its BMC, which only providers of bare-metal hosts have; use fencing provider`, [{ field, message: 'must be provider unless the provider has bare-metal hosts (capabilities.bareMetalHosts)' }]);
 }
 
 /** The version skew policy: never down, never the same, at most one minor up (patches of the same minor are fine). */

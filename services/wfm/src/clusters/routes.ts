@@ -22,7 +22,8 @@ import { completeClusterRequest, createClusterStart, templateUse } from '../temp
 import { CREATE_CLUSTER } from '../workflows/cluster-create.js';
 import { DELETE_CLUSTER } from '../workflows/cluster-delete.js';
 import { UPGRADE_CLUSTER } from '../workflows/cluster-upgrade.js';
-import { CERTIFICATE_ROTATING_PROVIDERS, ROTATE_CA, ROTATE_CERTIFICATES } from '../workflows/cluster-rotate-ca.js';
+import { ROTATE_CA, ROTATE_CERTIFICATES } from '../workflows/cluster-rotate-ca.js';
+import { advertisedProvider, can, providersWith } from '../infrastructure/capabilities.js';
 import { checkClusterRequest, checkUpgrade, resourceGroupOf } from './checks.js';
 
 
@@ -57,8 +58,9 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
     },
   }, async (request, reply) => {
     const { request: body, template } = await completeClusterRequest(request, sm);
-    const provider = await checkClusterRequest(body, await deps.providers());
-    const use = template && await templateUse(template, body, deps.egress);
+    const providers = await deps.providers();
+    const provider = await checkClusterRequest(body, providers);
+    const use = template && await templateUse(template, body, deps.egress, providers);
     await deps.infrastructure.checkPlacement(body, provider);
     deps.assertQueueUp();
     const accepted = await sm.createCluster(body, createClusterStart(request, engine.definition(CREATE_CLUSTER), use), use);
@@ -114,13 +116,14 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
     schema: {
       tags: ['clusters'], headers: idempotencyHeaders, params: idParamsSchema,
       summary: 'Issue the control plane\'s serving and client certificates again under the same CAs (kubeconfigs keep working)',
-      description: 'Runs cluster.rotate-certificates. Refused (400) for providers whose machines do not take new certificates when re-ensured: vsphere, openstack, baremetal (renewing them needs kubeadm on the machines, which cx does not run yet) and sim (no certificates).',
+      description: 'Runs cluster.rotate-certificates. Refused (400) unless the cluster\'s provider advertises capabilities.certificateRotation (GET /api/v1/providers): renewing them on booted machines needs kubeadm there, which cx does not run yet.',
       response: { 202: clusterAcceptedSchema, ...errors },
     },
   }, async (request, reply) => {
     const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
-    if (!CERTIFICATE_ROTATING_PROVIDERS.includes(cluster.provider)) {
-      throw new InputError(`provider ${cluster.provider} does not re-issue a running machine's certificates (kubeadm certs renew on each control-plane machine is not automated yet); rotate the CA instead, or replace the machines`, [{ field: 'params.id', message: `is a ${cluster.provider} cluster` }]);
+    const { provider, all } = await advertisedProvider(deps.providers, cluster.provider);
+    if (!can(provider, 'certificateRotation')) {
+      throw new InputError(`provider ${cluster.provider} does not re-issue a running machine's certificates (kubeadm certs renew on each control-plane machine is not automated yet; providers that do: ${providersWith(all, 'certificateRotation')}); rotate the CA instead, or replace the machines`, [{ field: 'params.id', message: `is a ${cluster.provider} cluster` }]);
     }
     deps.assertQueueUp();
     const accepted = await sm.startClusterWorkflow(request.params.id, startRequest(request, engine.definition(ROTATE_CERTIFICATES), 'Updating', {}));
@@ -132,15 +135,16 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
     schema: {
       tags: ['clusters'], headers: idempotencyHeaders, params: idParamsSchema,
       summary: 'Rotate the cluster CA in two phases (trust both, then drop the old): kubeconfigs signed by the old CA stop working at the end',
-      description: 'Refused (400) for vsphere, openstack and baremetal: their running machines would not take the new CA, and the cluster would refuse every credential signed afterwards.',
+      description: 'Refused (400) when the cluster\'s provider runs a Kubernetes API without capabilities.certificateRotation (GET /api/v1/providers): its running machines would not take the new CA, and the cluster would refuse every credential signed afterwards.',
       response: { 202: clusterAcceptedSchema, ...errors },
     },
   }, async (request, reply) => {
     const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
     // A provider that cannot roll the running control plane onto the new CA would leave it trusting only the old one,
-    // and every credential cx signs afterwards (its own included) would be refused.
-    if (![...CERTIFICATE_ROTATING_PROVIDERS, 'sim'].includes(cluster.provider)) {
-      throw new InputError(`provider ${cluster.provider} does not rewrite a running machine's PKI (kubeadm on each control-plane machine is not automated yet): rotating the CA would lock cx and every user out of the cluster`, [{ field: 'params.id', message: `is a ${cluster.provider} cluster` }]);
+    // and every credential cx signs afterwards (its own included) would be refused. Without a Kubernetes API nobody is locked out.
+    const { provider, all } = await advertisedProvider(deps.providers, cluster.provider);
+    if (!can(provider, 'certificateRotation') && can(provider, 'kubernetesApi')) {
+      throw new InputError(`provider ${cluster.provider} does not rewrite a running machine's PKI (kubeadm on each control-plane machine is not automated yet; providers that do: ${providersWith(all, 'certificateRotation')}): rotating the CA would lock cx and every user out of the cluster`, [{ field: 'params.id', message: `is a ${cluster.provider} cluster` }]);
     }
     deps.assertQueueUp();
     const accepted = await sm.startClusterWorkflow(request.params.id, startRequest(request, engine.definition(ROTATE_CA), 'Updating', {}));

@@ -7,6 +7,7 @@ import type { ClusterCreateRequest, CredentialCreateRequest, HostCreateRequest, 
 import { InputError } from '@cx/errors';
 import { sealForTransit } from '@cx/queue-contracts';
 import type { NodeStatus, ProviderCredential } from '@cx/sddc-contract';
+import { can } from './capabilities.js';
 import type { WorkflowEngine } from '../engine.js';
 import type { SmClient } from '@cx/sm-contract';
 
@@ -38,11 +39,11 @@ export class InfrastructureChecks {
 
   /** Resolves when the host's BMC answers to its login (and has the system named). */
   async checkBmc(request: HostCreateRequest): Promise<void> {
-    const providers = await this.providers();
-    if (!providers.some((p) => p.name === 'baremetal')) {
-      throw new InputError('no running sddc serves the provider baremetal (sddc.providers), so the BMC cannot be checked', [{ field: 'body.bmc', message: 'cannot be checked now' }]);
+    const hosts = (await this.providers()).find((p) => can(p, 'bareMetalHosts'));
+    if (!hosts) {
+      throw new InputError('no running sddc serves a provider of bare-metal hosts (sddc.providers: baremetal), so the BMC cannot be checked', [{ field: 'body.bmc', message: 'cannot be checked now' }]);
     }
-    await this.engine.runOperationNow({ op: 'validate-bmc', provider: 'baremetal', sealed: sealForTransit(request.bmc, this.serviceToken) }, CHECK_TIMEOUT_MS);
+    await this.engine.runOperationNow({ op: 'validate-bmc', provider: hosts.name, sealed: sealForTransit(request.bmc, this.serviceToken) }, CHECK_TIMEOUT_MS);
   }
 
   /**

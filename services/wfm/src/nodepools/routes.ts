@@ -8,9 +8,11 @@
  * machine limit or the resource group's quotas (422), a busy cluster (409).
  */
 import type { FastifyInstance } from 'fastify';
-import { clusterAcceptedSchema, idParamsSchema, MAX_POOL_COUNT, MAX_POOLS, nodePoolRequestSchema, nodeSchedulingProperties, type Cluster, type NodePoolRequest, type NodeScheduling } from '@cx/api-schemas';
+import { clusterAcceptedSchema, idParamsSchema, MAX_POOL_COUNT, MAX_POOLS, nodePoolRequestSchema, nodeSchedulingProperties, type Cluster, type NodePoolRequest, type NodeScheduling, type ProviderInfo } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
+import { checkBmcFencing } from '../clusters/checks.js';
 import { onParam } from '../http/access-guard.js';
+import { advertisedProvider } from '../infrastructure/capabilities.js';
 import type { WorkflowEngine } from '../engine.js';
 import { problemResponses as errors } from '../http/responses.js';
 import type { SmClient } from '@cx/sm-contract';
@@ -18,7 +20,7 @@ import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workfl
 import { SCALE_POOL } from '../workflows/cluster-scale.js';
 import { UPDATE_POOL_SCHEDULING } from '../workflows/node.js';
 
-export interface PoolRouteDeps { sm: SmClient; engine: WorkflowEngine; assertQueueUp: () => void }
+export interface PoolRouteDeps { sm: SmClient; engine: WorkflowEngine; providers: () => Promise<ProviderInfo[]>; assertQueueUp: () => void }
 
 export async function poolRoutes(app: FastifyInstance, deps: PoolRouteDeps): Promise<void> {
   const { sm, engine } = deps;
@@ -36,8 +38,8 @@ export async function poolRoutes(app: FastifyInstance, deps: PoolRouteDeps): Pro
     if (cluster.nodePools.length >= MAX_POOLS) {
       throw new InputError(`cluster ${cluster.name} has ${cluster.nodePools.length} worker pools, the most a cluster has; delete one or grow an existing one`, [{ field: 'body', message: `at most ${MAX_POOLS} pools` }]);
     }
-    if (pool.health?.fencing && pool.health.fencing !== 'provider' && cluster.provider !== 'baremetal') {
-      throw new InputError(`fencing ${pool.health.fencing} powers off a host through its BMC, which only provider baremetal has; use fencing provider`, [{ field: 'body.health.fencing', message: 'must be provider unless the provider is baremetal' }]);
+    if (pool.health?.fencing && pool.health.fencing !== 'provider') {
+      checkBmcFencing(pool.health.fencing, (await advertisedProvider(deps.providers, cluster.provider)).provider, 'body.health.fencing');
     }
     deps.assertQueueUp();
     const accepted = await sm.addPool(request.params.id, pool, startRequest(request, engine.definition(SCALE_POOL), 'Updating', {}));

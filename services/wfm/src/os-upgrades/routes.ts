@@ -6,18 +6,19 @@
  * cluster's credential (400, field body.image), a cluster running another workflow (409).
  */
 import type { FastifyInstance } from 'fastify';
-import { clusterAcceptedSchema, idParamsSchema, MAX_POOL_COUNT, type Cluster } from '@cx/api-schemas';
+import { clusterAcceptedSchema, idParamsSchema, MAX_POOL_COUNT, type Cluster, type ProviderInfo } from '@cx/api-schemas';
 import { ConflictError, InputError } from '@cx/errors';
 import { onParam } from '../http/access-guard.js';
 import type { WorkflowEngine } from '../engine.js';
 import { problemResponses as errors } from '../http/responses.js';
+import { advertisedProvider, can, providersWith } from '../infrastructure/capabilities.js';
 import type { InfrastructureChecks } from '../infrastructure/checks.js';
 import type { SmClient } from '@cx/sm-contract';
 import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
-import { OS_IMAGE_PROVIDERS, OS_UPGRADE_CLUSTER, ROLLBACK_OS_UPGRADE, planImageReplacement, type OsUpgradeInput, type OsUpgradeRollbackInput } from '../workflows/cluster-os-upgrade.js';
+import { OS_UPGRADE_CLUSTER, ROLLBACK_OS_UPGRADE, planImageReplacement, type OsUpgradeInput, type OsUpgradeRollbackInput } from '../workflows/cluster-os-upgrade.js';
 import { runInput, runOutput } from '../workflows/define.js';
 
-export interface OsUpgradeRouteDeps { sm: SmClient; engine: WorkflowEngine; infrastructure: InfrastructureChecks; assertQueueUp: () => void }
+export interface OsUpgradeRouteDeps { sm: SmClient; engine: WorkflowEngine; infrastructure: InfrastructureChecks; providers: () => Promise<ProviderInfo[]>; assertQueueUp: () => void }
 
 interface OsUpgradeBody { image: string; maxSurge: number; drainTimeoutSeconds?: number }
 
@@ -44,8 +45,9 @@ export async function osUpgradeRoutes(app: FastifyInstance, deps: OsUpgradeRoute
   }, async (request, reply) => {
     const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
     const field = 'params.id';
-    if (!OS_IMAGE_PROVIDERS.includes(cluster.provider)) {
-      throw new InputError(`provider ${cluster.provider} has no OS image to choose: its machines are not booted from one cx picks (only ${OS_IMAGE_PROVIDERS.join(', ')} are)`, [{ field, message: `is a ${cluster.provider} cluster` }]);
+    const { provider, all } = await advertisedProvider(deps.providers, cluster.provider);
+    if (!can(provider, 'osImages')) {
+      throw new InputError(`provider ${cluster.provider} has no OS image to choose: its machines are not booted from one cx picks (only ${providersWith(all, 'osImages')} are)`, [{ field, message: `is a ${cluster.provider} cluster` }]);
     }
     if (!cluster.nodePools.some((p) => p.count > 0)) {
       throw new InputError(`cluster ${cluster.name} has no workers; an OS upgrade replaces workers only (a control-plane machine is not replaced: a new first one would initialise a new cluster)`, [{ field, message: 'has no worker machines' }]);

@@ -11,17 +11,18 @@ import { lookup } from 'node:dns/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   clusterCreateRequestSchema, clusterTemplateCreateRequestSchema, clusterTemplatePatchRequestSchema, clusterTemplateSchema, idParamsSchema, listQuerySchema, listSchema,
-  templatePresets, type ClusterCreateBody, type ClusterCreateRequest, type ClusterTemplate, type ClusterTemplateCreateRequest, type ClusterTemplatePatchRequest, type TemplateAddon,
+  templatePresets, type ClusterCreateBody, type ClusterCreateRequest, type ClusterTemplate, type ClusterTemplateCreateRequest, type ClusterTemplatePatchRequest, type ProviderInfo, type TemplateAddon,
 } from '@cx/api-schemas';
 import { CxError, InputError, NotFoundError, type FieldError } from '@cx/errors';
 import { ADDONS, checkAddonSettings, findAddon, splitSecretSettings, type AddonDefinition, type EgressPolicy } from '@cx/k8s';
 import { globalRole } from '../http/access-guard.js';
+import { can } from '../infrastructure/capabilities.js';
 import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
 import type { WorkflowDefinition } from '../engine.js';
 import type { RevealedTemplate, SmClient, StartRequest, TemplateUse } from '@cx/sm-contract';
 import { startRequest } from '../http/workflow-start.js';
 
-export interface TemplateRouteDeps { sm: SmClient; egress: EgressPolicy }
+export interface TemplateRouteDeps { sm: SmClient; egress: EgressPolicy; providers: () => Promise<ProviderInfo[]> }
 
 interface CheckedAddon { addon: AddonDefinition; settings: Record<string, unknown> }
 
@@ -29,9 +30,11 @@ const admin = globalRole('admin');
 const noContent = { 204: { type: 'null', description: 'Done' } };
 
 /** Why `addon` cannot go into a cluster of `provider`, if it cannot. */
-function unsupportedOn(addon: AddonDefinition, provider: string): string | undefined {
-  // sim clusters run no Kubernetes API (docs/providers): there is nothing to install an addon into.
-  if (provider === 'sim') return 'cannot be installed on provider sim, whose clusters run no Kubernetes API';
+function unsupportedOn(addon: AddonDefinition, provider: string, providers: readonly ProviderInfo[]): string | undefined {
+  // A provider whose clusters run no Kubernetes API (sim) has nothing to install an addon into; one
+  // that no sddc advertises now is judged again when a cluster is created from the template.
+  const advertised = providers.find((p) => p.name === provider);
+  if (advertised && !can(advertised, 'kubernetesApi')) return `cannot be installed on provider ${provider}, whose clusters run no Kubernetes API`;
   const reason = addon.unsupported?.({ id: '', name: '', provider, kubernetesVersion: '' });
   return reason === undefined ? undefined : `cannot be installed on provider ${provider}: ${reason}`;
 }
@@ -41,7 +44,7 @@ function unsupportedOn(addon: AddonDefinition, provider: string): string | undef
  * not in the catalog, listed twice, settings the addon's schema refuses, a provider it cannot serve.
  * Answers them with their settings' defaults filled in, or the errors.
  */
-function checkAddons(addons: readonly TemplateAddon[], provider: string | undefined, field: string): { checked: CheckedAddon[]; errors: FieldError[] } {
+function checkAddons(addons: readonly TemplateAddon[], provider: string | undefined, field: string, providers: readonly ProviderInfo[]): { checked: CheckedAddon[]; errors: FieldError[] } {
   const checked: CheckedAddon[] = [];
   const errors: FieldError[] = [];
   const seen = new Set<string>();
@@ -56,7 +59,7 @@ function checkAddons(addons: readonly TemplateAddon[], provider: string | undefi
     const network = addon.stage === 'network' ? [...seen].find((name) => findAddon(name)?.stage === 'network' && name !== addon.name) : undefined;
     if (network) errors.push({ field: `${at}.name`, message: `is a second pod network (CNI) beside ${network}; a cluster runs one` });
     seen.add(addon.name);
-    const unsupported = provider === undefined ? undefined : unsupportedOn(addon, provider);
+    const unsupported = provider === undefined ? undefined : unsupportedOn(addon, provider, providers);
     if (unsupported) errors.push({ field: `${at}.name`, message: unsupported });
     const check = checkAddonSettings(addon, entry.settings, `${at}.settings`);
     if (check.ok) checked.push({ addon, settings: check.settings });
@@ -80,7 +83,7 @@ async function refusedEndpoint(egress: EgressPolicy, checked: readonly CheckedAd
 
 /** A template's addons as sm stores them: checked, as the admin gave them (defaults stay the catalog's), secrets split off. */
 async function addonsToStore(deps: TemplateRouteDeps, addons: readonly TemplateAddon[], provider: string | undefined): Promise<Array<{ name: string; settings: Record<string, unknown>; secrets: Record<string, unknown> }>> {
-  const { checked, errors: invalid } = checkAddons(addons, provider, 'body.addons');
+  const { checked, errors: invalid } = checkAddons(addons, provider, 'body.addons', await deps.providers());
   if (invalid.length > 0) throw new InputError(`invalid addons: ${invalid.map((e) => `${e.field} ${e.message}`).join('; ')}`, invalid);
   const refused = await refusedEndpoint(deps.egress, checked, 'body.addons');
   if (refused) throw new CxError('CX_ENDPOINT_NOT_ALLOWED', refused.message, { details: { fields: [{ field: refused.field, message: refused.reason }] } });
@@ -132,9 +135,10 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
     }
     // The addons stay: they must suit a new provider too.
     if (provider !== undefined && provider !== current.provider) {
+      const providers = await deps.providers();
       const unsuited = current.addons.flatMap(({ name }) => {
         const addon = findAddon(name);
-        const reason = addon && unsupportedOn(addon, provider);
+        const reason = addon && unsupportedOn(addon, provider, providers);
         return reason ? [`addon ${name} ${reason}`] : [];
       });
       if (unsuited.length > 0) throw new InputError(`the template's addons do not suit provider ${provider}: ${unsuited.join('; ')}`, unsuited.map((message) => ({ field: 'body.provider', message })));
@@ -179,8 +183,8 @@ async function revealTemplate(sm: SmClient, name: string): Promise<RevealedTempl
  * changed since the template was saved; the request may name another provider) and split as sm
  * records them. Errors go by `body.template`, the field that brought the addons in.
  */
-export async function templateUse(template: RevealedTemplate, request: ClusterCreateRequest, egress: EgressPolicy): Promise<TemplateUse> {
-  const { checked, errors: invalid } = checkAddons(template.addons, request.provider, 'addons');
+export async function templateUse(template: RevealedTemplate, request: ClusterCreateRequest, egress: EgressPolicy, providers: readonly ProviderInfo[]): Promise<TemplateUse> {
+  const { checked, errors: invalid } = checkAddons(template.addons, request.provider, 'addons', providers);
   if (invalid.length > 0) {
     const messages = invalid.map((e) => `${e.field.replace(/^addons\.(\d+)/, (_, i: string) => `addon ${template.addons[Number(i)]?.name ?? i}`)} ${e.message}`);
     throw new InputError(`cluster template ${template.name} cannot be used for this cluster: ${messages.join('; ')}`, messages.map((message) => ({ field: 'body.template', message })));

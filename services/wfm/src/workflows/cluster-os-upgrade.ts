@@ -13,9 +13,6 @@ import { PLAN_REPLACEMENT, planReplacementStep, replaceWorkers, undoReplacements
 export const OS_UPGRADE_CLUSTER = 'cluster.os-upgrade';
 export const ROLLBACK_OS_UPGRADE = 'cluster.os-upgrade-rollback';
 
-/** Providers whose machines boot an image cx can choose (MachineSpec.image; kwok's nodes report it as their osImage). */
-export const OS_IMAGE_PROVIDERS = ['vsphere', 'openstack', 'kwok'];
-
 /** `from`: the image the cluster had before (null: the provider's default), for a rollback; absent in runs started before rollbacks existed. */
 export interface OsUpgradeInput { image: string; maxSurge: number; drainTimeoutSeconds?: number; from?: string | null }
 /** A rollback of the run `rollsBack`: its plan, and the image the cluster had before it (null: the provider's default). */

@@ -41,9 +41,6 @@ export const rotateCaWorkflow: WorkflowDefinition = defineWorkflow<NoInput>({
 
 export const ROTATE_CERTIFICATES = 'cluster.rotate-certificates';
 
-/** Providers that issue the control plane's certificates from the cluster PKI when a machine is ensured (sim has none). */
-export const CERTIFICATE_ROTATING_PROVIDERS: readonly string[] = ['kwok'];
-
 /**
  * Issue the control plane's serving and client certificates again (kube-apiserver's serving
  * certificate, the controller manager's and scheduler's client certificates), under the same CAs:

@@ -73,8 +73,11 @@ describe('node.remediate fence step', () => {
 
   it('reboots rather than replaces a control-plane machine on real infrastructure', () => {
     const controlPlane = { ...machine, pool: 'control-plane', role: 'control-plane' as const };
-    assert.equal(remediationOf({ ...cluster, provider: 'vsphere' }, controlPlane).remediation, 'reboot');
-    assert.equal(remediationOf({ ...cluster, provider: 'vsphere' }, machine).remediation, 'replace');
-    assert.equal(remediationOf(cluster, controlPlane).remediation, 'replace', 'kwok makes a node, not a kubeadm bootstrap');
+    const capabilities = { power: true, loadBalancer: false, virtualIp: false, kubernetesApi: true };
+    const vsphere = { name: 'vsphere', kubernetesVersions: [], contractVersion: '1.8.0', takesCredential: true, capabilities: { ...capabilities, controlPlaneReplacement: false } };
+    const kwok = { name: 'kwok', kubernetesVersions: [], contractVersion: '1.8.0', takesCredential: false, capabilities: { ...capabilities, controlPlaneReplacement: true } };
+    assert.equal(remediationOf({ ...cluster, provider: 'vsphere' }, controlPlane, vsphere).remediation, 'reboot');
+    assert.equal(remediationOf({ ...cluster, provider: 'vsphere' }, machine, vsphere).remediation, 'replace');
+    assert.equal(remediationOf(cluster, controlPlane, kwok).remediation, 'replace', 'kwok makes a node, not a kubeadm bootstrap');
   });
 });

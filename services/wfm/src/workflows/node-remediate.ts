@@ -5,7 +5,7 @@
  * machine → wait for its node to be Ready → clear the taint. A fence that fails stops everything
  * here: the workload stays where it is, and the workflow says why.
  */
-import { healthPolicyOf, type Cluster, type Remediation } from '@cx/api-schemas';
+import { healthPolicyOf, type Cluster, type ProviderInfo, type Remediation } from '@cx/api-schemas';
 import { type CxError, ProviderError } from '@cx/errors';
 import type { RemediationRequest } from '@cx/queue-contracts';
 import type { PowerState } from '@cx/sddc-contract';
@@ -14,6 +14,7 @@ import type { Machine } from '@cx/sm-contract';
 import { markReady, waitNodesReady } from './cluster-create.js';
 import { defineWorkflow, type WorkflowContext } from './define.js';
 import { POLL_MS, machineSpec } from './machines.js';
+import { can } from '../infrastructure/capabilities.js';
 
 export const REMEDIATE_NODE = 'node.remediate';
 
@@ -34,13 +35,14 @@ function fenceFailed(machine: Machine, why: string, cause?: CxError): CxError {
 }
 
 /**
- * The policy's remediation, except that a control-plane machine on real infrastructure is rebooted
- * rather than replaced: its user data would bootstrap it afresh (the first one runs `kubeadm init`)
- * instead of rejoining the control plane it left.
+ * The policy's remediation, except that a control-plane machine of a provider without
+ * `controlPlaneReplacement` (real infrastructure) is rebooted rather than replaced: its user data
+ * would bootstrap it afresh (the first one runs `kubeadm init`) instead of rejoining the control
+ * plane it left.
  */
-export function remediationOf(cluster: Cluster, machine: Machine): { remediation: Remediation } {
+export function remediationOf(cluster: Cluster, machine: Machine, provider: ProviderInfo): { remediation: Remediation } {
   const { remediation } = healthPolicyOf(cluster, machine.pool);
-  const rebuilt = remediation === 'replace' && machine.role === 'control-plane' && !['sim', 'kwok'].includes(cluster.provider);
+  const rebuilt = remediation === 'replace' && machine.role === 'control-plane' && !can(provider, 'controlPlaneReplacement');
   return { remediation: rebuilt ? 'reboot' : remediation };
 }
 
@@ -89,7 +91,9 @@ export const remediateNodeWorkflow: WorkflowDefinition = defineWorkflow<Remediat
         const { cluster } = ctx;
         const machine = target(ctx);
         if (!machine) return done({ skipped: 'the machine no longer exists' });
-        const { remediation } = remediationOf(cluster, machine);
+        const provider = await ctx.provider();
+        if (!provider) return wait(POLL_MS, `waiting for an sddc to advertise provider ${cluster.provider}`);
+        const { remediation } = remediationOf(cluster, machine, provider);
         if (remediation === 'reboot') {
           const on = await ctx.operation('power-on', { op: 'set-power', provider: cluster.provider, clusterId: cluster.id, machineId: machine.id, action: 'on' });
           if (on.state === 'pending') return wait(POLL_MS, `powering ${machine.name} on`);
