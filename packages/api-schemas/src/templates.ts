@@ -2,22 +2,16 @@
  * Cluster templates: presets of a cluster request (provider, Kubernetes version, control plane,
  * pools, health policy) and the addons to install, kept by admins and used by everyone with
  * `POST /api/v1/clusters {"name": …, "template": …}`. The presets reuse the cluster request's own
- * property schemas, so a template can hold nothing a cluster request could not. They are built
- * from that schema (index.ts passes it in) because it lives in index.ts, which re-exports this file.
+ * property schemas, so a template can hold nothing a cluster request could not.
  */
-import type { ClusterCreateRequest } from './index.js';
+import { clusterCreateRequestSchema, type ClusterCreateRequest } from './clusters.js';
+import { DNS1123_LABEL } from './common.js';
 
 /** What of a cluster request a template may preset. Not `name` (unique per cluster) nor `resourceGroup` (where a cluster goes decides who may create it). */
 export const TEMPLATE_PRESETS = ['provider', 'kubernetesVersion', 'controlPlane', 'nodePools', 'health', 'hostCleanup'] as const;
 export type TemplatePreset = (typeof TEMPLATE_PRESETS)[number];
 export const MAX_TEMPLATE_ADDONS = 16;
 
-/** A cluster's record of the template it was created from, as that template was then. */
-export const clusterTemplateRefSchema = {
-  type: ['object', 'null'], description: 'The cluster template the cluster was created from, at the version it had then; null when none',
-  properties: { id: { type: 'string' }, name: { type: 'string' }, version: { type: 'integer' } },
-} as const;
-export interface ClusterTemplateRef { id: string; name: string; version: number }
 
 export interface TemplateAddon { name: string; settings?: Record<string, unknown> }
 export type ClusterTemplatePresets = Partial<Pick<ClusterCreateRequest, TemplatePreset>>;
@@ -108,3 +102,6 @@ export function clusterTemplateSchemas<S extends CreateRequestSchema>(create: S,
 
   return { clusterTemplateCreateRequestSchema, clusterTemplatePatchRequestSchema, clusterTemplateSchema, clusterCreateBodySchema };
 }
+
+/** Cluster templates' wire schemas, built from the cluster request's own property schemas. */
+export const { clusterTemplateCreateRequestSchema, clusterTemplatePatchRequestSchema, clusterTemplateSchema, clusterCreateBodySchema } = clusterTemplateSchemas(clusterCreateRequestSchema, DNS1123_LABEL);

@@ -1,4 +1,4 @@
-import { configKeys } from './index.js';
+import { configKeys } from './keys.js';
 
 /** docs/configuration.md, rendered from the schema. */
 export function renderConfigurationDoc(): string {

@@ -26,7 +26,7 @@ export const configSchema = {
     redis: {
       type: 'object', additionalProperties: false, default: {},
       properties: {
-        url: { type: 'string', pattern: '^rediss?://', description: 'Redis for the BullMQ queues. Unset for `cx all-in-one`: a private redis-server is started under dataDir.', secret: true },
+        url: { type: 'string', pattern: '^rediss?://', description: 'Redis for the BullMQ queues. Unset for `cx-server all-in-one`: a private redis-server is started under dataDir.', secret: true },
         prefix: { type: 'string', pattern: '^[A-Za-z0-9_{}-]+$', default: 'cx', description: 'BullMQ key prefix; use a hash tag such as `{cx}` on Redis Cluster.' },
       },
     },

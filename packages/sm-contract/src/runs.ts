@@ -41,7 +41,7 @@ export interface Accepted { body: AcceptedBody; replayed: boolean }
 /** A run's step with what it produced: the public step, plus its output for the steps after it. */
 export type RunStep = WorkflowStep & { output: unknown };
 /** A run as sm answers it: the public workflow, its steps with their outputs. */
-export type Run = Omit<Workflow, 'steps'> & { steps: RunStep[] };
+export type Run = Omit<Workflow, 'steps'> & { steps: RunStep[]; input: JsonObject };
 
 /** A Pending or Running run as the reconciler lists it. */
 export const ActiveRun = Type.Object({ id: Type.String(), currentStep: Type.Integer(), generation: Type.Integer(), status: Type.String() });

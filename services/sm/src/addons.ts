@@ -5,7 +5,6 @@
  * sm for the workflow that applies them. A row's status says what the last workflow is doing; when
  * that workflow failed or was cancelled, the addon answers `Failed` with its reason.
  */
-import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import type { AddonStatus, ClusterAddon } from '@cx/api-schemas';
@@ -13,8 +12,7 @@ import { NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
 import { withDatabase } from './db.js';
 import type { SecretBox } from './secrets.js';
-import { InstallAddonBody, StartBody, type AddonInstall, type RevealedAddon } from '@cx/sm-contract';
-import type { StateStore } from './store.js';
+import type { AddonInstall, RevealedAddon } from '@cx/sm-contract';
 
 interface AddonRow {
   id: string; cluster_id: string; name: string; addon_version: string; settings: string; secret: string; status: AddonStatus; message: string | null;
@@ -103,35 +101,4 @@ export async function markAddonInstalled(trx: Knex.Transaction, clusterId: strin
 
 export async function deleteAddon(trx: Knex.Transaction, clusterId: string, name: string): Promise<void> {
   await trx('cluster_addons').where({ cluster_id: clusterId, name }).delete();
-}
-
-const params = {
-  type: 'object', required: ['id', 'name'],
-  properties: { id: { type: 'string', maxLength: 64 }, name: { type: 'string', maxLength: 63 } },
-} as const;
-
-/** sm's internal routes for addons (wfm relays the public ones and runs the workflows). */
-export async function addonRoutes(app: FastifyInstance, deps: { store: StateStore; addons: ClusterAddons }): Promise<void> {
-  const { store, addons } = deps;
-  app.get<{ Params: { id: string } }>('/clusters/:id/addons', { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } } }, async (request) => {
-    await store.getCluster(request.params.id);
-    return { items: await addons.list(request.params.id), nextCursor: null };
-  });
-  app.get<{ Params: { id: string; name: string } }>('/clusters/:id/addons/:name', { schema: { params } }, async (request) => addons.get(request.params.id, request.params.name));
-  app.get<{ Params: { id: string; name: string } }>('/clusters/:id/addons/:name/reveal', { schema: { params } }, async (request) => addons.reveal(request.params.id, request.params.name));
-  app.post<{ Params: { id: string; name: string }; Body: InstallAddonBody }>('/clusters/:id/addons/:name/install', {
-    schema: { params, body: InstallAddonBody },
-  }, async (request, reply) => {
-    const { id, name } = request.params;
-    const { start, addon } = request.body;
-    const accepted = await store.startClusterWorkflow(id, start, async (trx) => ({ addon: await addons.install(trx, id, name, addon, start.actor) }));
-    return reply.code(accepted.status).header('idempotent-replayed', String(accepted.replayed)).send(accepted.body);
-  });
-  app.post<{ Params: { id: string; name: string }; Body: StartBody }>('/clusters/:id/addons/:name/remove', {
-    schema: { params, body: StartBody },
-  }, async (request, reply) => {
-    const { id, name } = request.params;
-    const accepted = await store.startClusterWorkflow(id, request.body.start, async (trx) => ({ addon: await addons.remove(trx, id, name) }));
-    return reply.code(accepted.status).header('idempotent-replayed', String(accepted.replayed)).send(accepted.body);
-  });
 }

@@ -12,7 +12,8 @@ import {
   AddPoolBody, AuditRequest, CompleteStepBody, FailStepBody, KubeconfigBody, PoolSchedulingBody, ScalePoolBody, StartRequest, StartStepBody, StepProgressBody, TemplateUse,
   type ClaimHostBody, type CreateClusterBody,
 } from '@cx/sm-contract';
-import { addonRoutes, type ClusterAddons } from './addons.js';
+import { addonRoutes } from './addon-routes.js';
+import type { ClusterAddons } from './addons.js';
 import { templateRoutes, type ClusterTemplates } from './templates.js';
 import { etcdSnapshotRoutes, type EtcdSnapshots } from './etcd-snapshots.js';
 import type { HaConfigs } from './ha-configs.js';

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   apiTokenCreateRequestSchema, apiTokenSchema, auditEntrySchema, auditQuerySchema, credentialCreateRequestSchema, credentialSchema,
   grantCreateRequestSchema, grantSchema, groupCreateRequestSchema, groupMemberRequestSchema, groupSchema, idParamsSchema, listQuerySchema,
-  listSchema, loginRequestSchema, loginResponseSchema, passwordChangeRequestSchema, resourceGroupCreateRequestSchema,
+  listSchema, loginRequestSchema, loginResponseSchema, principalSchema, passwordChangeRequestSchema, resourceGroupCreateRequestSchema,
   resourceGroupPatchRequestSchema, resourceGroupSchema, userCreateRequestSchema, userPatchRequestSchema, userSchema,
   type AccessObject, type ApiTokenCreateRequest, type CredentialCreateRequest, type AuditQuery, type GrantCreateRequest, type LoginRequest,
 } from '@cx/api-schemas';
@@ -21,7 +21,6 @@ export interface IdentityRouteDeps { sm: SmClient; guard: AccessGuard; reads: Cl
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
-const principalSchema = loginResponseSchema.properties.user;
 const deviceLoginSchema = {
   type: 'object', required: ['handle', 'userCode', 'verificationUri'],
   properties: {

@@ -1,0 +1,57 @@
+/** What every resource of the public API shares: name and version patterns, statuses, limits, problems, pages. */
+import Type, { type TUnsafe } from 'typebox';
+
+/**
+ * `string | null` as one `type` list rather than an anyOf: fastify's ajv coerces types, and would
+ * turn a null into '' in the string branch of an anyOf.
+ */
+export function NullableString(options: Record<string, unknown> = {}): TUnsafe<string | null> {
+  return Type.Unsafe<string | null>({ type: ['string', 'null'], ...options });
+}
+
+/** Kubernetes DNS-1123 label: what cluster, pool and node names must be. */
+export const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+export const KUBERNETES_VERSION = '^\\d+\\.\\d+\\.\\d+$';
+
+export const CLUSTER_STATUSES = ['Provisioning', 'Ready', 'Updating', 'Deleting', 'Failed'] as const;
+export const WORKFLOW_STATUSES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Cancelled'] as const;
+export const STEP_STATUSES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Cancelled'] as const;
+export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
+export type WorkflowStatus = (typeof WORKFLOW_STATUSES)[number];
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+export const MAX_POOL_COUNT = 500;
+export const MAX_POOLS = 20;
+export const PAGE_LIMIT_MAX = 500;
+export const PAGE_LIMIT_DEFAULT = 50;
+
+export const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  description: 'RFC 9457 problem details; `code` is stable (docs/errors.md). Some codes add members (`fields`, `quota`, `retryAfter`, …).',
+  required: ['type', 'title', 'status', 'detail', 'code'],
+  additionalProperties: true,
+  properties: {
+    type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' },
+    code: { type: 'string' }, requestId: { type: 'string' }, retryable: { type: 'boolean' },
+    fields: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+  },
+} as const;
+
+export const listQuerySchema = {
+  type: 'object', additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: PAGE_LIMIT_MAX, default: PAGE_LIMIT_DEFAULT },
+    cursor: { type: 'string', maxLength: 256, description: 'nextCursor of the previous page' },
+  },
+} as const;
+
+export function listSchema(item: object): object {
+  return { type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: item }, nextCursor: { type: ['string', 'null'] } } };
+}
+export interface Page<T> { items: T[]; nextCursor: string | null }
+
+export const idParamsSchema = {
+  type: 'object', required: ['id'], additionalProperties: false,
+  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;
