@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
-import { type FieldError, InputError } from '@cx/errors';
+import { InputError, type FieldError } from '@cx/errors';
 import { configKeys, envNameOf } from './keys.js';
 import { setPath } from './paths.js';
 import { configSchema, type CxConfig } from './schema.js';

@@ -1,4 +1,4 @@
-/** Reading and writing a configuration value by its dotted path (`http.port`). */
+/** Reads and writes of a dotted key path (`auth.ldap.url`) in a plain configuration object. */
 
 export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split('.');
