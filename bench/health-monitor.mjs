@@ -28,10 +28,17 @@ import { parseArgs } from 'node:util';
 import { build, ensureDependencies, root } from '../scripts/lib.mjs';
 import { PASSWORD, freePort, listAll, pool, startCx } from './lib.mjs';
 
-const { values } = parseArgs({ options: {
-  clusters: { type: 'string', default: '1000' }, nodes: { type: 'string', default: '10' }, seconds: { type: 'string', default: '120' },
-  warmup: { type: 'string', default: '30' }, deaths: { type: 'string', default: '20' }, 'cpu-prof': { type: 'string' }, 'data-dir': { type: 'string' },
-} });
+const { values } = parseArgs({
+  options: {
+    clusters: { type: 'string', default: '1000' },
+    nodes: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '120' },
+    warmup: { type: 'string', default: '30' },
+    deaths: { type: 'string', default: '20' },
+    'cpu-prof': { type: 'string' },
+    'data-dir': { type: 'string' },
+  },
+});
 const CLUSTERS = Number(values.clusters);
 const NODES = Number(values.nodes);
 const SECONDS = Number(values.seconds);
@@ -45,7 +52,14 @@ const { SimProvider } = await import(join(root, 'packages/providers-sim/dist/ind
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 async function call(cx, method, path, body) {
-  const response = await fetch(`${cx.base}${path}`, { method, headers: { ...(cx.token ? { authorization: `Bearer ${cx.token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const response = await fetch(`${cx.base}${path}`, {
+    method,
+    headers: {
+      ...(cx.token ? { authorization: `Bearer ${cx.token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
@@ -54,12 +68,21 @@ async function call(cx, method, path, body) {
 async function start(dataDir, monitor, nodeArgs = []) {
   const sddcPort = await freePort();
   const cx = await startCx({
-    dataDir, nodeArgs,
-    env: { CX_SIM_LATENCY_MS: '0', CX_LIMITS_MAX_CLUSTERS: String(Math.max(256, CLUSTERS)), CX_SDDC_PORT: String(sddcPort), CX_HA_HEALTH_MONITOR: String(monitor), CX_HA_HEALTH_INTERVAL_SECONDS: String(INTERVAL_S) },
+    dataDir,
+    nodeArgs,
+    env: {
+      CX_SIM_LATENCY_MS: '0',
+      CX_LIMITS_MAX_CLUSTERS: String(Math.max(256, CLUSTERS)),
+      CX_SDDC_PORT: String(sddcPort),
+      CX_HA_HEALTH_MONITOR: String(monitor),
+      CX_HA_HEALTH_INTERVAL_SECONDS: String(INTERVAL_S),
+    },
   });
   cx.token = (await call(cx, 'POST', '/api/v1/auth/login', { username: 'admin', password: PASSWORD })).body.token;
   cx.metricsUrl = `http://127.0.0.1:${sddcPort}/metrics`;
-  const children = readdirSync(`/proc/${cx.pid}/task`).flatMap((t) => readFileSync(`/proc/${cx.pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  const children = readdirSync(`/proc/${cx.pid}/task`).flatMap((t) =>
+    readFileSync(`/proc/${cx.pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+  );
   cx.redisPid = children.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('redis-server'));
   return cx;
 }
@@ -76,10 +99,16 @@ function rssMiB(pid) {
 
 async function sddcMetrics(cx) {
   const text = await (await fetch(cx.metricsUrl)).text();
-  const value = (name) => { const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text); return m ? Number(m[1]) : undefined; };
+  const value = (name) => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
   return {
-    passes: value('cx_sddc_health_pass_seconds_count'), last: value('cx_sddc_health_last_pass_seconds'), skipped: value('cx_sddc_health_skipped_passes_total'),
-    clusters: value('cx_sddc_health_watched_clusters'), machines: value('cx_sddc_health_watched_machines'),
+    passes: value('cx_sddc_health_pass_seconds_count'),
+    last: value('cx_sddc_health_last_pass_seconds'),
+    skipped: value('cx_sddc_health_skipped_passes_total'),
+    clusters: value('cx_sddc_health_watched_clusters'),
+    machines: value('cx_sddc_health_watched_machines'),
     heapUsed: value('nodejs_heap_size_used_bytes'),
   };
 }
@@ -98,14 +127,19 @@ async function watch(cx, seconds) {
     const now = await sddcMetrics(cx);
     rss.heap.push(now.heapUsed / 2 ** 20);
     if (now.passes !== undefined && now.passes === (metrics.passes ?? 0) + 1) passes.push(now.last);
-    else if (now.passes !== undefined && now.passes > (metrics.passes ?? 0) + 1) passes.push(...Array(now.passes - (metrics.passes ?? 0) - 1).fill(null), now.last);
+    else if (now.passes !== undefined && now.passes > (metrics.passes ?? 0) + 1)
+      passes.push(...Array(now.passes - (metrics.passes ?? 0) - 1).fill(null), now.last);
     metrics = now;
   }
   const wall = (performance.now() - begin.at) / 1000;
   return {
     wall,
     cpu: { cx: (cpuSeconds(cx.pid) - begin.cx) / wall, redis: (cpuSeconds(cx.redisPid) - begin.redis) / wall },
-    rss: { cx: { mean: mean(rss.cx), max: Math.max(...rss.cx) }, redis: { mean: mean(rss.redis), max: Math.max(...rss.redis) }, heap: { mean: mean(rss.heap), max: Math.max(...rss.heap) } },
+    rss: {
+      cx: { mean: mean(rss.cx), max: Math.max(...rss.cx) },
+      redis: { mean: mean(rss.redis), max: Math.max(...rss.redis) },
+      heap: { mean: mean(rss.heap), max: Math.max(...rss.heap) },
+    },
     passes: passes.filter((p) => p !== null),
     passCount: (metrics.passes ?? 0) - (first.passes ?? 0),
     skipped: (metrics.skipped ?? 0) - (first.skipped ?? 0),
@@ -132,7 +166,13 @@ try {
     const started = performance.now();
     const names = Array.from({ length: CLUSTERS - existing.length }, (_, i) => `watch-${existing.length + i}`);
     await pool(names, 16, async (name) => {
-      const r = await call(cx, 'POST', '/api/v1/clusters', { name, provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [{ name: 'w', count: NODES - 1 }] });
+      const r = await call(cx, 'POST', '/api/v1/clusters', {
+        name,
+        provider: 'sim',
+        kubernetesVersion: '1.31.4',
+        controlPlane: { count: 1 },
+        nodePools: [{ name: 'w', count: NODES - 1 }],
+      });
       if (r.status !== 202) throw new Error(`create answered ${r.status}: ${JSON.stringify(r.body)}`);
     });
     let clusters;
@@ -142,9 +182,16 @@ try {
       if (performance.now() - started > 60 * 60_000) throw new Error('the clusters were not created within an hour');
       await sleep(2000);
     }
-    created = { seconds: (performance.now() - started) / 1000, failed: clusters.filter((c) => c.status === 'Failed').length };
+    created = {
+      seconds: (performance.now() - started) / 1000,
+      failed: clusters.filter((c) => c.status === 'Failed').length,
+    };
   }
-  console.log(created.reused ? `reusing the ${created.reused} clusters of ${dataDir}` : `created ${CLUSTERS} clusters × ${NODES} machines in ${created.seconds.toFixed(0)} s (${created.failed} failed)`);
+  console.log(
+    created.reused
+      ? `reusing the ${created.reused} clusters of ${dataDir}`
+      : `created ${CLUSTERS} clusters × ${NODES} machines in ${created.seconds.toFixed(0)} s (${created.failed} failed)`,
+  );
 } finally {
   await cx.stop();
 }
@@ -155,7 +202,9 @@ let baseline;
 try {
   await sleep(WARMUP * 1000);
   baseline = await watch(cx, SECONDS);
-  console.log(`baseline (monitor off): cx ${(100 * baseline.cpu.cx).toFixed(1)} % of a core, RSS ${baseline.rss.cx.mean.toFixed(0)} MiB`);
+  console.log(
+    `baseline (monitor off): cx ${(100 * baseline.cpu.cx).toFixed(1)} % of a core, RSS ${baseline.rss.cx.mean.toFixed(0)} MiB`,
+  );
 } finally {
   await cx.stop();
 }
@@ -170,7 +219,9 @@ const polls = [];
 try {
   await sleep(WARMUP * 1000);
   steady = await watch(cx, SECONDS);
-  console.log(`monitor on: cx ${(100 * steady.cpu.cx).toFixed(1)} % of a core, RSS ${steady.rss.cx.mean.toFixed(0)} MiB, ${steady.passCount} passes of ${steady.watched.clusters} clusters / ${steady.watched.machines} machines, p50 ${pct(steady.passes, 50)?.toFixed(2)} s, ${steady.skipped} skipped`);
+  console.log(
+    `monitor on: cx ${(100 * steady.cpu.cx).toFixed(1)} % of a core, RSS ${steady.rss.cx.mean.toFixed(0)} MiB, ${steady.passCount} passes of ${steady.watched.clusters} clusters / ${steady.watched.machines} machines, p50 ${pct(steady.passes, 50)?.toFixed(2)} s, ${steady.skipped} skipped`,
+  );
 
   const clusters = (await listAll(cx)).filter((c) => c.status === 'Ready');
   const victims = clusters.sort(() => Math.random() - 0.5).slice(0, DEATHS);
@@ -196,19 +247,39 @@ try {
     (async () => {
       while (pending()) {
         const round = performance.now();
-        await pool(deaths.filter((d) => d.healthyAt === undefined), 8, async (d) => {
-          const c = (await call(cx, 'GET', `/api/v1/clusters/${d.cluster.id}`)).body;
-          const named = c.healthStatus?.unhealthy?.some((u) => u.name === d.machine);
-          if (named && d.seenAt === undefined) { d.seenAt = Date.now(); d.lookAt = Date.parse(c.healthStatus.checkedAt); d.state = c.healthStatus.state; }
-          if (d.remediatedAt !== undefined && c.status === 'Ready' && c.activeWorkflowId === null && c.healthStatus?.state === 'Healthy') d.healthyAt = Date.now();
-        });
+        await pool(
+          deaths.filter((d) => d.healthyAt === undefined),
+          8,
+          async (d) => {
+            const c = (await call(cx, 'GET', `/api/v1/clusters/${d.cluster.id}`)).body;
+            const named = c.healthStatus?.unhealthy?.some((u) => u.name === d.machine);
+            if (named && d.seenAt === undefined) {
+              d.seenAt = Date.now();
+              d.lookAt = Date.parse(c.healthStatus.checkedAt);
+              d.state = c.healthStatus.state;
+            }
+            if (
+              d.remediatedAt !== undefined &&
+              c.status === 'Ready' &&
+              c.activeWorkflowId === null &&
+              c.healthStatus?.state === 'Healthy'
+            )
+              d.healthyAt = Date.now();
+          },
+        );
         polls.push(performance.now() - round);
         await sleep(250);
       }
     })(),
     (async () => {
       while (pending()) {
-        const audit = (await call(cx, 'GET', `/api/v1/audit?actor=cx:node-health&action=node.remediate&since=${deathsFrom}&limit=1000`)).body.items;
+        const audit = (
+          await call(
+            cx,
+            'GET',
+            `/api/v1/audit?actor=cx:node-health&action=node.remediate&since=${deathsFrom}&limit=1000`,
+          )
+        ).body.items;
         for (const d of deaths) {
           const entry = audit.find((e) => e.targetId === d.cluster.id && e.details?.machine === d.machine);
           if (entry && d.remediatedAt === undefined) d.remediatedAt = Date.parse(entry.at);
@@ -229,12 +300,13 @@ const look = ms(seen.map((d) => d.lookAt - d.offAt));
 const shown = ms(seen.map((d) => d.seenAt - d.offAt));
 const remediated = ms(deaths.filter((d) => d.remediatedAt !== undefined).map((d) => d.remediatedAt - d.offAt));
 const healthy = ms(deaths.filter((d) => d.healthyAt !== undefined).map((d) => d.healthyAt - d.offAt));
-const row = (label, xs) => `| ${label} | ${xs.length} of ${deaths.length} | ${s(pct(xs, 50))} | ${s(pct(xs, 95))} | ${s(xs.length ? Math.max(...xs) : undefined)} |`;
+const row = (label, xs) =>
+  `| ${label} | ${xs.length} of ${deaths.length} | ${s(pct(xs, 50))} | ${s(pct(xs, 95))} | ${s(xs.length ? Math.max(...xs) : undefined)} |`;
 const share = steady.cpu.cx - baseline.cpu.cx;
 const p = (x) => `${(100 * x).toFixed(1)} %`;
 const passes = steady.passes;
 const table = [
-  '| | monitor off (baseline) | monitor on | monitor\'s share | ratio on ÷ off |',
+  "| | monitor off (baseline) | monitor on | monitor's share | ratio on ÷ off |",
   '|---|---|---|---|---|',
   `| CPU of cx (one process: wfm, sm, sddc), of one core | ${p(baseline.cpu.cx)} | ${p(steady.cpu.cx)} | ${p(share)} | ${(steady.cpu.cx / baseline.cpu.cx).toFixed(1)} |`,
   `| CPU of its redis-server | ${p(baseline.cpu.redis)} | ${p(steady.cpu.redis)} | ${p(steady.cpu.redis - baseline.cpu.redis)} | ${(steady.cpu.redis / baseline.cpu.redis).toFixed(1)} |`,
@@ -246,7 +318,7 @@ const passLine = `Passes over ${steady.watched.clusters} clusters / ${steady.wat
 const detection = [
   '| from the power-off until | seen | p50 | p95 | max |',
   '|---|---|---|---|---|',
-  row('the monitor\'s look that saw it (`checkedAt`)', look),
+  row("the monitor's look that saw it (`checkedAt`)", look),
   row('`healthStatus` shows it (API polled every 0.25 s)', shown),
   row('its `node.remediate` workflow starts (audit)', remediated),
   row('the cluster is `Healthy` again, machine replaced', healthy),

@@ -15,7 +15,13 @@ import { Client } from 'ldapts';
 import { root } from '../scripts/lib.mjs';
 import { PASSWORD, startCx } from './lib.mjs';
 
-const { values } = parseArgs({ options: { cold: { type: 'string', default: '5' }, uncached: { type: 'string', default: '20' }, cached: { type: 'string', default: '50' } } });
+const { values } = parseArgs({
+  options: {
+    cold: { type: 'string', default: '5' },
+    uncached: { type: 'string', default: '20' },
+    cached: { type: 'string', default: '50' },
+  },
+});
 const COLD = Number(values.cold);
 const UNCACHED = Number(values.uncached);
 const CACHED = Number(values.cached);
@@ -23,12 +29,20 @@ const USER = 'many';
 const USER_PASSWORD = 'many-pw';
 const COLD_TARGET_MS = 200;
 
-const peer = JSON.parse(execFileSync('bash', ['test/peers/slapd.sh', 'start'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim());
-
+const peer = JSON.parse(
+  execFileSync('bash', ['test/peers/slapd.sh', 'start'], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim(),
+);
 
 const ldapEnv = {
-  CX_LDAP_URL: peer.url, CX_LDAP_BIND_DN: peer.bindDn, CX_LDAP_BIND_PASSWORD: peer.bindPassword,
-  CX_LDAP_USER_BASE_DN: peer.userBaseDn, CX_LDAP_GROUP_BASE_DN: peer.groupBaseDn,
+  CX_LDAP_URL: peer.url,
+  CX_LDAP_BIND_DN: peer.bindDn,
+  CX_LDAP_BIND_PASSWORD: peer.bindPassword,
+  CX_LDAP_USER_BASE_DN: peer.userBaseDn,
+  CX_LDAP_GROUP_BASE_DN: peer.groupBaseDn,
 };
 
 function startLdapCx(env = {}, dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-ldap-'))) {
@@ -38,11 +52,17 @@ function startLdapCx(env = {}, dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-ld
 /** One timed login; fails the benchmark unless it answers 200 with the expected groups. */
 async function timedLogin(base, username, password, minGroups = 0) {
   const started = performance.now();
-  const response = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  const response = await fetch(`${base}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
   const body = await response.json();
   const ms = performance.now() - started;
-  if (response.status !== 200) throw new Error(`login of ${username} answered ${response.status}: ${JSON.stringify(body)}`);
-  if (body.user.groups.length < minGroups) throw new Error(`${username} has ${body.user.groups.length} groups, expected ≥ ${minGroups}`);
+  if (response.status !== 200)
+    throw new Error(`login of ${username} answered ${response.status}: ${JSON.stringify(body)}`);
+  if (body.user.groups.length < minGroups)
+    throw new Error(`${username} has ${body.user.groups.length} groups, expected ≥ ${minGroups}`);
   return ms;
 }
 
@@ -70,20 +90,32 @@ async function rawDirectoryLogin() {
   let groups = 0;
   try {
     await client.bind(peer.bindDn, peer.bindPassword);
-    const { searchEntries } = await client.search(peer.userBaseDn, { scope: 'sub', filter: `(sAMAccountName=${USER})`, sizeLimit: 2, attributes: ['mail', 'displayName', 'cn', 'memberOf', 'userAccountControl'] });
+    const { searchEntries } = await client.search(peer.userBaseDn, {
+      scope: 'sub',
+      filter: `(sAMAccountName=${USER})`,
+      sizeLimit: 2,
+      attributes: ['mail', 'displayName', 'cn', 'memberOf', 'userAccountControl'],
+    });
     const user = searchEntries[0];
-    if (searchEntries.length !== 1 || !user) throw new Error(`raw search found ${searchEntries.length} entries for ${USER}`);
+    if (searchEntries.length !== 1 || !user)
+      throw new Error(`raw search found ${searchEntries.length} entries for ${USER}`);
     await client.bind(user.dn, USER_PASSWORD);
     await client.bind(peer.bindDn, peer.bindPassword);
     const found = new Set([].concat(user.memberOf ?? []).map((dn) => String(dn).toLowerCase()));
-    const search = async (filter) => (await client.search(peer.groupBaseDn, { scope: 'sub', filter, attributes: ['1.1'], paged: { pageSize: 500 } })).searchEntries.map((e) => e.dn);
+    const search = async (filter) =>
+      (
+        await client.search(peer.groupBaseDn, { scope: 'sub', filter, attributes: ['1.1'], paged: { pageSize: 500 } })
+      ).searchEntries.map((e) => e.dn);
     const add = (dns) => dns.filter((dn) => !found.has(dn.toLowerCase()) && found.add(dn.toLowerCase()));
     add(await search(`(member=${user.dn})`));
     let frontier = [...found];
     for (let depth = 1; frontier.length > 0 && depth < 10; depth++) {
       const next = [];
       for (let i = 0; i < frontier.length; i += 100) {
-        const batch = frontier.slice(i, i + 100).map((dn) => `(member=${dn})`).join('');
+        const batch = frontier
+          .slice(i, i + 100)
+          .map((dn) => `(member=${dn})`)
+          .join('');
         next.push(...add(await search(`(|${batch})`)));
       }
       frontier = next;
@@ -102,8 +134,14 @@ async function rawBindAndSearch() {
   const client = new Client({ url: peer.url, timeout: 5000, connectTimeout: 5000, strictDN: false });
   try {
     await client.bind(peer.bindDn, peer.bindPassword);
-    const { searchEntries } = await client.search(peer.userBaseDn, { scope: 'sub', filter: `(sAMAccountName=${USER})`, sizeLimit: 2, attributes: ['memberOf'] });
-    if ([].concat(searchEntries[0]?.memberOf ?? []).length !== 1000) throw new Error('raw search did not return 1000 memberOf values');
+    const { searchEntries } = await client.search(peer.userBaseDn, {
+      scope: 'sub',
+      filter: `(sAMAccountName=${USER})`,
+      sizeLimit: 2,
+      attributes: ['memberOf'],
+    });
+    if ([].concat(searchEntries[0]?.memberOf ?? []).length !== 1000)
+      throw new Error('raw search did not return 1000 memberOf values');
     await client.bind(searchEntries[0].dn, USER_PASSWORD);
   } finally {
     await client.unbind().catch(() => undefined);
@@ -123,7 +161,11 @@ results.rawMinimal = await series(CACHED, rawBindAndSearch);
 const coldDir = mkdtempSync(join(tmpdir(), 'cx-bench-ldap-cold-'));
 results.cold = await series(COLD, async () => {
   const cx = await startLdapCx({}, coldDir);
-  try { return await timedLogin(cx.base, USER, USER_PASSWORD, 1001); } finally { await cx.stop(); }
+  try {
+    return await timedLogin(cx.base, USER, USER_PASSWORD, 1001);
+  } finally {
+    await cx.stop();
+  }
 });
 
 // Uncached: the group cache off, one process, after a warm-up login.
@@ -132,7 +174,9 @@ results.cold = await series(COLD, async () => {
   try {
     await series(3, () => timedLogin(cx.base, USER, USER_PASSWORD, 1001));
     results.uncached = await series(UNCACHED, () => timedLogin(cx.base, USER, USER_PASSWORD, 1001));
-  } finally { await cx.stop(); }
+  } finally {
+    await cx.stop();
+  }
 }
 
 // Cached (default TTL) and the local-login baseline, on one cx.
@@ -143,7 +187,9 @@ results.cold = await series(COLD, async () => {
     results.cached = await series(CACHED, () => timedLogin(cx.base, USER, USER_PASSWORD, 1001));
     await series(3, () => timedLogin(cx.base, 'admin', PASSWORD));
     results.local = await series(Math.min(CACHED, 20), () => timedLogin(cx.base, 'admin', PASSWORD));
-  } finally { await cx.stop(); }
+  } finally {
+    await cx.stop();
+  }
 }
 
 const fmt = (ms) => ms.toFixed(1);
@@ -159,13 +205,27 @@ const rows = [
 const table = [
   '| login | n | median ms | p95 ms | median ÷ ldapts same work | target |',
   '|---|---|---|---|---|---|',
-  ...rows.map(([label, samples, target]) => `| ${label} | ${samples.length} | ${fmt(percentile(samples, 50))} | ${fmt(percentile(samples, 95))} | ${(percentile(samples, 50) / rawMedian).toFixed(2)} | ${target} |`),
+  ...rows.map(
+    ([label, samples, target]) =>
+      `| ${label} | ${samples.length} | ${fmt(percentile(samples, 50))} | ${fmt(percentile(samples, 95))} | ${(percentile(samples, 50) / rawMedian).toFixed(2)} | ${target} |`,
+  ),
 ].join('\n');
 const coldMedian = percentile(results.cold, 50);
 let slapdVersion = 'slapd';
-try { slapdVersion = readFileSync(join(peer.caFile, '..', 'slapd.log'), 'utf8').match(/OpenLDAP: slapd ([\d.]+)/)?.[0] ?? slapdVersion; } catch { /* log elsewhere */ }
+try {
+  slapdVersion =
+    readFileSync(join(peer.caFile, '..', 'slapd.log'), 'utf8').match(/OpenLDAP: slapd ([\d.]+)/)?.[0] ?? slapdVersion;
+} catch {
+  /* log elsewhere */
+}
 console.log(`\n${table}\n`);
-console.log(`- Cold target ≤ ${COLD_TARGET_MS} ms: ${coldMedian <= COLD_TARGET_MS ? 'met' : 'NOT met'} (median ${fmt(coldMedian)} ms, max ${fmt(Math.max(...results.cold))} ms).`);
-console.log(`- Directory: ${slapdVersion} on loopback (${peer.url}), plain LDAP; cx-server all-in-one on SQLite, one login at a time from this process.`);
-console.log(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.\n`);
+console.log(
+  `- Cold target ≤ ${COLD_TARGET_MS} ms: ${coldMedian <= COLD_TARGET_MS ? 'met' : 'NOT met'} (median ${fmt(coldMedian)} ms, max ${fmt(Math.max(...results.cold))} ms).`,
+);
+console.log(
+  `- Directory: ${slapdVersion} on loopback (${peer.url}), plain LDAP; cx-server all-in-one on SQLite, one login at a time from this process.`,
+);
+console.log(
+  `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.\n`,
+);
 process.exit(0);

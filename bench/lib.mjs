@@ -12,7 +12,13 @@ export const PASSWORD = 'bench-Admin-pw-1';
 const server = join(root, 'apps/server/dist/main.js');
 
 export function freePort() {
-  return new Promise((done) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => done(port)); }); });
+  return new Promise((done) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => done(port));
+    });
+  });
 }
 
 /**
@@ -23,19 +29,33 @@ export async function startCx({ env = {}, dataDir = mkdtempSync(join(tmpdir(), '
   if (!existsSync(server)) throw new Error(`${server} is missing: build first (npx tsc -b)`);
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, server, 'all-in-one'], {
-    cwd: dataDir, stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, CX_DATA_DIR: dataDir, CX_HTTP_PORT: String(port), CX_ADMIN_PASSWORD: PASSWORD, CX_LOG_LEVEL: 'warn', ...env },
+    cwd: dataDir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      CX_DATA_DIR: dataDir,
+      CX_HTTP_PORT: String(port),
+      CX_ADMIN_PASSWORD: PASSWORD,
+      CX_LOG_LEVEL: 'warn',
+      ...env,
+    },
   });
   const exited = new Promise((done) => child.once('exit', done));
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`cx exited with ${child.exitCode} before it was ready`);
-    try { if ((await fetch(`${base}/readyz`)).status === 200) break; } catch { /* starting */ }
+    try {
+      if ((await fetch(`${base}/readyz`)).status === 200) break;
+    } catch {
+      /* starting */
+    }
     if (i > 600) throw new Error('cx did not start within 60 s');
     await sleep(100);
   }
   return {
-    base, dataDir, pid: child.pid,
+    base,
+    dataDir,
+    pid: child.pid,
     async stop() {
       child.kill('SIGTERM');
       await Promise.race([exited, sleep(20_000)]);
@@ -47,7 +67,11 @@ export async function startCx({ env = {}, dataDir = mkdtempSync(join(tmpdir(), '
 /** Runs `work` over `items`, `width` at a time. */
 export async function pool(items, width, work) {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => { while (next < items.length) await work(items[next++]); }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
 }
 
 /** Every cluster of `cx` (logged in: `cx.token`), page after page. */
@@ -55,8 +79,11 @@ export async function listAll(cx) {
   const all = [];
   let cursor = null;
   do {
-    const response = await fetch(`${cx.base}/api/v1/clusters?limit=500${cursor ? `&cursor=${cursor}` : ''}`, { headers: { authorization: `Bearer ${cx.token}` } });
-    if (response.status !== 200) throw new Error(`GET /api/v1/clusters answered ${response.status}: ${await response.text()}`);
+    const response = await fetch(`${cx.base}/api/v1/clusters?limit=500${cursor ? `&cursor=${cursor}` : ''}`, {
+      headers: { authorization: `Bearer ${cx.token}` },
+    });
+    if (response.status !== 200)
+      throw new Error(`GET /api/v1/clusters answered ${response.status}: ${await response.text()}`);
     const page = await response.json();
     all.push(...page.items);
     cursor = page.nextCursor;

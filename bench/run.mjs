@@ -18,7 +18,13 @@ import { Redis } from 'ioredis';
 import { build, ensureDependencies, root } from '../scripts/lib.mjs';
 import { PASSWORD, freePort, listAll, pool, startCx } from './lib.mjs';
 
-const { values } = parseArgs({ options: { clusters: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '10' }, 'raw-jobs': { type: 'string', default: '20000' } } });
+const { values } = parseArgs({
+  options: {
+    clusters: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '10' },
+    'raw-jobs': { type: 'string', default: '20000' },
+  },
+});
 const CLUSTERS = Number(values.clusters);
 const SECONDS = Number(values.seconds);
 const RAW_JOBS = Number(values['raw-jobs']);
@@ -27,8 +33,11 @@ const benchEnv = JSON.parse(process.env.BENCH_CX_ENV ?? '{}');
 
 ensureDependencies();
 build();
-const redisUrl = execFileSync('bash', ['test/peers/redis.sh', 'start'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-
+const redisUrl = execFileSync('bash', ['test/peers/redis.sh', 'start'], {
+  cwd: root,
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+}).trim();
 
 async function rawBullmq() {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
@@ -36,11 +45,26 @@ async function rawBullmq() {
   const queue = new Queue('raw', { connection, prefix });
   let done = 0;
   let finish;
-  const finished = new Promise((resolve) => { finish = resolve; });
-  const worker = new Worker('raw', async () => null, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix, concurrency: 50, autorun: false });
-  worker.on('completed', () => { if (++done === RAW_JOBS) finish(); });
+  const finished = new Promise((resolve) => {
+    finish = resolve;
+  });
+  const worker = new Worker('raw', async () => null, {
+    connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+    prefix,
+    concurrency: 50,
+    autorun: false,
+  });
+  worker.on('completed', () => {
+    if (++done === RAW_JOBS) finish();
+  });
   for (let i = 0; i < RAW_JOBS; i += 1000) {
-    await queue.addBulk(Array.from({ length: Math.min(1000, RAW_JOBS - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { jobId: `job.${i + j}`, removeOnComplete: true } })));
+    await queue.addBulk(
+      Array.from({ length: Math.min(1000, RAW_JOBS - i) }, (_, j) => ({
+        name: 'noop',
+        data: { i: i + j },
+        opts: { jobId: `job.${i + j}`, removeOnComplete: true },
+      })),
+    );
   }
   const started = performance.now();
   void worker.run();
@@ -54,8 +78,21 @@ async function rawBullmq() {
 }
 
 async function startBenchCx() {
-  const cx = await startCx({ env: { CX_SIM_LATENCY_MS: '0', ...benchEnv, CX_REDIS_URL: redisUrl, CX_REDIS_PREFIX: `cxbench${randomBytes(3).toString('hex')}` } });
-  const { token } = await (await fetch(`${cx.base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) })).json();
+  const cx = await startCx({
+    env: {
+      CX_SIM_LATENCY_MS: '0',
+      ...benchEnv,
+      CX_REDIS_URL: redisUrl,
+      CX_REDIS_PREFIX: `cxbench${randomBytes(3).toString('hex')}`,
+    },
+  });
+  const { token } = await (
+    await fetch(`${cx.base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: PASSWORD }),
+    })
+  ).json();
   return { ...cx, token };
 }
 
@@ -75,12 +112,27 @@ async function workflowPhase(cx, label, start, settled) {
 async function engineBenchmark(cx) {
   const auth = { authorization: `Bearer ${cx.token}`, 'content-type': 'application/json' };
   const names = Array.from({ length: CLUSTERS }, (_, i) => `bench-${i}`);
-  const createSeconds = await workflowPhase(cx, 'create', async () => {
-    await pool(names, 16, async (name) => {
-      const r = await fetch(`${cx.base}/api/v1/clusters`, { method: 'POST', headers: auth, body: JSON.stringify({ name, provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [{ name: 'w', count: 2 }] }) });
-      if (r.status !== 202) throw new Error(`create answered ${r.status}: ${await r.text()}`);
-    });
-  }, (clusters) => clusters.length === CLUSTERS && clusters.every((c) => c.status === 'Ready' || c.status === 'Failed'));
+  const createSeconds = await workflowPhase(
+    cx,
+    'create',
+    async () => {
+      await pool(names, 16, async (name) => {
+        const r = await fetch(`${cx.base}/api/v1/clusters`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({
+            name,
+            provider: 'sim',
+            kubernetesVersion: '1.31.4',
+            controlPlane: { count: 1 },
+            nodePools: [{ name: 'w', count: 2 }],
+          }),
+        });
+        if (r.status !== 202) throw new Error(`create answered ${r.status}: ${await r.text()}`);
+      });
+    },
+    (clusters) => clusters.length === CLUSTERS && clusters.every((c) => c.status === 'Ready' || c.status === 'Failed'),
+  );
   const failed = (await listAll(cx)).filter((c) => c.status === 'Failed').length;
   return { createSeconds, failed, createSteps: CLUSTERS * 4 };
 }
@@ -88,31 +140,44 @@ async function engineBenchmark(cx) {
 async function deleteBenchmark(cx) {
   const auth = { authorization: `Bearer ${cx.token}` };
   const clusters = await listAll(cx);
-  const seconds = await workflowPhase(cx, 'delete', async () => {
-    await pool(clusters, 16, async (c) => {
-      const r = await fetch(`${cx.base}/api/v1/clusters/${c.id}`, { method: 'DELETE', headers: auth });
-      if (r.status !== 202) throw new Error(`delete answered ${r.status}: ${await r.text()}`);
-    });
-  }, (left) => left.length === 0);
+  const seconds = await workflowPhase(
+    cx,
+    'delete',
+    async () => {
+      await pool(clusters, 16, async (c) => {
+        const r = await fetch(`${cx.base}/api/v1/clusters/${c.id}`, { method: 'DELETE', headers: auth });
+        if (r.status !== 202) throw new Error(`delete answered ${r.status}: ${await r.text()}`);
+      });
+    },
+    (left) => left.length === 0,
+  );
   return { deleteSeconds: seconds, deleteSteps: clusters.length * 3 };
 }
 
 function load(url, headers) {
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections: 64, duration: SECONDS, headers }, (error, result) => (error ? reject(error) : resolve(result)));
+    autocannon({ url, connections: 64, duration: SECONDS, headers }, (error, result) =>
+      error ? reject(error) : resolve(result),
+    );
   });
 }
 
 async function apiBenchmark(cx) {
   const headers = { authorization: `Bearer ${cx.token}` };
   const first = await (await fetch(`${cx.base}/api/v1/clusters?limit=500`, { headers })).json();
-  const cursor = first.items.length >= 500 ? Buffer.from(JSON.stringify({ after: first.items[499].id })).toString('base64url') : null;
+  const cursor =
+    first.items.length >= 500
+      ? Buffer.from(JSON.stringify({ after: first.items[499].id })).toString('base64url')
+      : null;
   const path = `/api/v1/clusters?limit=50${cursor ? `&cursor=${cursor}` : ''}`;
   const body = await (await fetch(`${cx.base}${path}`, { headers })).text();
   await load(`${cx.base}${path}`, headers); // warm-up, discarded
   const measured = await load(`${cx.base}${path}`, headers);
   const port = await freePort();
-  const bare = spawn(process.execPath, [join(root, 'bench/bare-server.mjs'), String(port)], { env: { ...process.env, BENCH_BODY: body }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const bare = spawn(process.execPath, [join(root, 'bench/bare-server.mjs'), String(port)], {
+    env: { ...process.env, BENCH_BODY: body },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise((resolve) => bare.stdout.once('data', resolve));
   await load(`http://127.0.0.1:${port}/api/v1/clusters`, {});
   const baseline = await load(`http://127.0.0.1:${port}/api/v1/clusters`, {});
@@ -136,10 +201,26 @@ const deleteRate = deletion.deleteSteps / deletion.deleteSeconds;
 const overall = (engine.createSteps + deletion.deleteSteps) / (engine.createSeconds + deletion.deleteSeconds);
 const pct = (a, b) => `${((100 * a) / b).toFixed(1)} %`;
 const rows = [
-  ['Workflow engine: create + delete steps/s', `${overall.toFixed(0)} steps/s (create ${createRate.toFixed(0)}, delete ${deleteRate.toFixed(0)})`, `raw BullMQ ${raw.toFixed(0)} jobs/s`, pct(overall, raw), '≥ 20 %'],
-  ['API: GET /clusters, page of 50 of ' + CLUSTERS + ', 64 conn.', `${api.cx.requests.average.toFixed(0)} req/s, p99 ${api.cx.latency.p99} ms`, `bare fastify ${api.bare.requests.average.toFixed(0)} req/s, p99 ${api.bare.latency.p99} ms`, pct(api.cx.requests.average, api.bare.requests.average), '≥ 25 %, p99 ≤ 25 ms'],
+  [
+    'Workflow engine: create + delete steps/s',
+    `${overall.toFixed(0)} steps/s (create ${createRate.toFixed(0)}, delete ${deleteRate.toFixed(0)})`,
+    `raw BullMQ ${raw.toFixed(0)} jobs/s`,
+    pct(overall, raw),
+    '≥ 20 %',
+  ],
+  [
+    'API: GET /clusters, page of 50 of ' + CLUSTERS + ', 64 conn.',
+    `${api.cx.requests.average.toFixed(0)} req/s, p99 ${api.cx.latency.p99} ms`,
+    `bare fastify ${api.bare.requests.average.toFixed(0)} req/s, p99 ${api.bare.latency.p99} ms`,
+    pct(api.cx.requests.average, api.bare.requests.average),
+    '≥ 25 %, p99 ≤ 25 ms',
+  ],
 ];
-const table = ['| benchmark | cx | baseline (same run) | ratio | target |', '|---|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+const table = [
+  '| benchmark | cx | baseline (same run) | ratio | target |',
+  '|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.join(' | ')} |`),
+].join('\n');
 const details = [
   `- Clusters: ${CLUSTERS} (1 control-plane + 2 workers each, sim latency 0), ${engine.failed} failed; create ${engine.createSeconds.toFixed(1)} s (${engine.createSteps} steps), delete ${deletion.deleteSeconds.toFixed(1)} s (${deletion.deleteSteps} steps). Raw BullMQ: ${RAW_JOBS} no-op jobs, concurrency 50.`,
   `- API: ${SECONDS} s per side after a ${SECONDS} s warm-up, autocannon 64 connections, ${api.bytes} bytes per answer, ${api.errors} errors or non-2xx.`,
@@ -148,5 +229,8 @@ const details = [
 console.log(`\n${table}\n\n${details}\n`);
 const doc = join(root, 'docs', 'benchmarks.md');
 const header = readFileSync(doc, 'utf8').split('<!-- results -->')[0];
-writeFileSync(doc, `${header}<!-- results -->\n\nLatest run: ${new Date().toISOString().slice(0, 10)}\n\n${table}\n\n${details}\n`);
+writeFileSync(
+  doc,
+  `${header}<!-- results -->\n\nLatest run: ${new Date().toISOString().slice(0, 10)}\n\n${table}\n\n${details}\n`,
+);
 process.exit(0);

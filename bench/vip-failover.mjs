@@ -21,7 +21,14 @@ import { parseArgs } from 'node:util';
 import { renderKeepalivedConfig } from '../packages/k8s/dist/index.js';
 import { keepalivedBinary, NetnsLab, poll } from '../test/dist/support/netns.js';
 
-const { values } = parseArgs({ options: { repeats: { type: 'string', default: '20' }, 'load-seconds': { type: 'string', default: '60' }, 'loops-per-core': { type: 'string', default: '1' }, 'loop-nice': { type: 'string', default: '0' } } });
+const { values } = parseArgs({
+  options: {
+    repeats: { type: 'string', default: '20' },
+    'load-seconds': { type: 'string', default: '60' },
+    'loops-per-core': { type: 'string', default: '1' },
+    'loop-nice': { type: 'string', default: '0' },
+  },
+});
 const REPEATS = Number(values.repeats);
 const LOAD_SECONDS = Number(values['load-seconds']);
 const LOOPS = cpus().length * Number(values['loops-per-core']);
@@ -36,31 +43,58 @@ async function startCluster(overrides) {
   const events = [];
   const monitors = lab.nodes.map((n) => lab.monitorAddresses(n, (e) => events.push(e)));
   const spec = {
-    name: 'bench', virtualIps: VIPS, nodes: lab.nodes.map((n) => ({ name: n.name, address: n.address })),
-    interface: 'eth0', unicast: true, watchPort: 0, vrrpIdOffset: 50, preempt: true, ...overrides,
+    name: 'bench',
+    virtualIps: VIPS,
+    nodes: lab.nodes.map((n) => ({ name: n.name, address: n.address })),
+    interface: 'eth0',
+    unicast: true,
+    watchPort: 0,
+    vrrpIdOffset: 50,
+    preempt: true,
+    ...overrides,
   };
   const keepalived = [];
   try {
-    for (const node of lab.nodes) keepalived.push(await lab.startKeepalived(node, binary, renderKeepalivedConfig(spec, node.name)));
+    for (const node of lab.nodes)
+      keepalived.push(await lab.startKeepalived(node, binary, renderKeepalivedConfig(spec, node.name)));
     await settled(lab);
   } catch (error) {
     await lab.destroy();
     throw error;
   }
   return {
-    lab, events, keepalived,
-    masterTransitions: () => keepalived.reduce((sum, k) => sum + (k.log().match(/Entering MASTER STATE/g) ?? []).length, 0),
-    async stop() { monitors.forEach((stop) => stop()); await lab.destroy(); },
+    lab,
+    events,
+    keepalived,
+    masterTransitions: () =>
+      keepalived.reduce((sum, k) => sum + (k.log().match(/Entering MASTER STATE/g) ?? []).length, 0),
+    async stop() {
+      monitors.forEach((stop) => stop());
+      await lab.destroy();
+    },
   };
 }
 
 /** Waits until VIP i is on node i mod 3 and nowhere else. */
 async function settled(lab, timeoutMs = 15_000) {
   let seen = new Map();
-  await poll(async () => {
-    seen = await lab.holdings();
-    return lab.nodes.every((n, k) => seen.get(n.name).slice().sort().join() === VIPS.filter((_, i) => i % 3 === k).sort().join()) ? true : undefined;
-  }, timeoutMs, () => `VIPs not spread: ${JSON.stringify([...seen])}`, 20);
+  await poll(
+    async () => {
+      seen = await lab.holdings();
+      return lab.nodes.every(
+        (n, k) =>
+          seen.get(n.name).slice().sort().join() ===
+          VIPS.filter((_, i) => i % 3 === k)
+            .sort()
+            .join(),
+      )
+        ? true
+        : undefined;
+    },
+    timeoutMs,
+    () => `VIPs not spread: ${JSON.stringify([...seen])}`,
+    20,
+  );
 }
 
 /** Nearest-rank percentile. */
@@ -81,11 +115,15 @@ async function moveTimes(profile) {
       const from = cluster.events.length;
       const cut = performance.now();
       await cluster.lab.setLink(node, false);
-      const arrived = await poll(async () => {
-        const adds = cluster.events.slice(from).filter((e) => e.added && e.node !== node.name);
-        const firsts = held.map((vip) => adds.find((e) => e.address === vip)?.at);
-        return firsts.every((at) => at !== undefined) ? Math.max(...firsts) : undefined;
-      }, 20_000, () => `the VIPs of ${node.name} did not move`);
+      const arrived = await poll(
+        async () => {
+          const adds = cluster.events.slice(from).filter((e) => e.added && e.node !== node.name);
+          const firsts = held.map((vip) => adds.find((e) => e.address === vip)?.at);
+          return firsts.every((at) => at !== undefined) ? Math.max(...firsts) : undefined;
+        },
+        20_000,
+        () => `the VIPs of ${node.name} did not move`,
+      );
       samples.push(arrived - cut);
       await sleep(500);
       await cluster.lab.setLink(node, true);
@@ -121,7 +159,8 @@ async function underLoad() {
     for (const [, overrides] of variants) clusters.push(await startCluster(overrides));
     await sleep(2_000);
     const before = clusters.map((c) => ({ events: c.events.length, masters: c.masterTransitions() }));
-    for (let i = 0; i < LOOPS; i++) loops.push(spawn('nice', ['-n', String(LOOP_NICE), process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' }));
+    for (let i = 0; i < LOOPS; i++)
+      loops.push(spawn('nice', ['-n', String(LOOP_NICE), process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' }));
     const cpu0 = cpuTimes();
     await sleep(LOAD_SECONDS * 1000);
     const cpu1 = cpuTimes();
@@ -131,7 +170,12 @@ async function underLoad() {
       busy: (cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total),
       rows: clusters.map((c, k) => {
         const events = c.events.slice(before[k].events);
-        return { name: variants[k][0], adds: events.filter((e) => e.added).length, dels: events.filter((e) => !e.added).length, masters: c.masterTransitions() - before[k].masters };
+        return {
+          name: variants[k][0],
+          adds: events.filter((e) => e.added).length,
+          dels: events.filter((e) => !e.added).length,
+          masters: c.masterTransitions() - before[k].masters,
+        };
       }),
     };
   } finally {
@@ -142,7 +186,9 @@ async function underLoad() {
 
 const fmt = (ms) => ms.toFixed(0);
 const started = Date.now();
-console.log(`VIP failover: ${REPEATS} link cuts per profile, then ${LOAD_SECONDS} s of ${LOOPS} busy loops (nice ${LOOP_NICE}) on ${cpus().length} cores…`);
+console.log(
+  `VIP failover: ${REPEATS} link cuts per profile, then ${LOAD_SECONDS} s of ${LOOPS} busy loops (nice ${LOOP_NICE}) on ${cpus().length} cores…`,
+);
 const moves = { default: await moveTimes('default'), fast: await moveTimes('fast') };
 const load = await underLoad();
 
@@ -152,12 +198,22 @@ for (const profile of ['default', 'fast']) {
   const { samples } = moves[profile];
   const ratio = percentile(samples, 50) / percentile(moves.default.samples, 50);
   const max = Math.max(...samples);
-  console.log(`| ${profile} | ${samples.length} | ${fmt(percentile(samples, 50))} | ${fmt(percentile(samples, 95))} | ${fmt(max)} | ${ratio.toFixed(2)} | ≤ ${TARGET_MS[profile]} ms: ${max <= TARGET_MS[profile] ? 'met' : 'NOT met'} (max) |`);
+  console.log(
+    `| ${profile} | ${samples.length} | ${fmt(percentile(samples, 50))} | ${fmt(percentile(samples, 95))} | ${fmt(max)} | ${ratio.toFixed(2)} | ≤ ${TARGET_MS[profile]} ms: ${max <= TARGET_MS[profile] ? 'met' : 'NOT met'} (max) |`,
+  );
 }
-console.log(`\n| ${LOAD_SECONDS} s, ${LOOPS} busy loops at nice ${LOOP_NICE} on ${cpus().length} cores (${(load.busy * 100).toFixed(1)} % busy), nothing failing | VIPs added (spurious moves) | VIPs deleted | MASTER transitions |`);
+console.log(
+  `\n| ${LOAD_SECONDS} s, ${LOOPS} busy loops at nice ${LOOP_NICE} on ${cpus().length} cores (${(load.busy * 100).toFixed(1)} % busy), nothing failing | VIPs added (spurious moves) | VIPs deleted | MASTER transitions |`,
+);
 console.log('|---|---|---|---|');
 for (const row of load.rows) console.log(`| ${row.name} | ${row.adds} | ${row.dels} | ${row.masters} |`);
-console.log(`\n- Extra VIP adds during the cuts (a VIP taken by the lower backup first): default ${moves.default.extraAdds}, fast ${moves.fast.extraAdds}.`);
-console.log(`- keepalived: ${binary}; 3 nodes, ${VIPS.length} VIPs, unicast, preempt; link cut = the node's veth taken down at the bridge; times from ip monitor events.`);
-console.log(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; run took ${((Date.now() - started) / 1000).toFixed(0)} s.\n`);
+console.log(
+  `\n- Extra VIP adds during the cuts (a VIP taken by the lower backup first): default ${moves.default.extraAdds}, fast ${moves.fast.extraAdds}.`,
+);
+console.log(
+  `- keepalived: ${binary}; 3 nodes, ${VIPS.length} VIPs, unicast, preempt; link cut = the node's veth taken down at the bridge; times from ip monitor events.`,
+);
+console.log(
+  `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; run took ${((Date.now() - started) / 1000).toFixed(0)} s.\n`,
+);
 process.exit(0);

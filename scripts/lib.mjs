@@ -34,8 +34,11 @@ export function build() {
 }
 
 export function hasCommand(name) {
-  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0
-    || existsSync(`/usr/sbin/${name}`) || existsSync(`/usr/bin/${name}`);
+  return (
+    spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0 ||
+    existsSync(`/usr/sbin/${name}`) ||
+    existsSync(`/usr/bin/${name}`)
+  );
 }
 
 /** Installs a Debian package, saying so; uses sudo when not root. */
@@ -53,7 +56,13 @@ export function aptInstall(pkg, why) {
 }
 
 /** Peers of the providers and of HA (test/peers/NAME.sh), and the variable their tests read. */
-export const INFRASTRUCTURE_PEERS = [['vcsim', 'CX_TEST_VCSIM'], ['redfish', 'CX_TEST_REDFISH'], ['ipmi', 'CX_TEST_IPMI'], ['keystone', 'CX_TEST_OPENSTACK'], ['keepalived', 'CX_TEST_KEEPALIVED']];
+export const INFRASTRUCTURE_PEERS = [
+  ['vcsim', 'CX_TEST_VCSIM'],
+  ['redfish', 'CX_TEST_REDFISH'],
+  ['ipmi', 'CX_TEST_IPMI'],
+  ['keystone', 'CX_TEST_OPENSTACK'],
+  ['keepalived', 'CX_TEST_KEEPALIVED'],
+];
 
 export function output(command, args) {
   return execFileSync(command, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();

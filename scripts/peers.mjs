@@ -12,7 +12,9 @@ for (const name of names) {
   try {
     if (name === 'kubernetes') {
       const manifest = JSON.parse(kubernetesPeers());
-      say(`Kubernetes ${manifest.kubernetesVersions.join(', ')} ready in ${manifest.binDir}; \`npm start\` now offers the provider kwok`);
+      say(
+        `Kubernetes ${manifest.kubernetesVersions.join(', ')} ready in ${manifest.binDir}; \`npm start\` now offers the provider kwok`,
+      );
     } else if (['mariadb', 'redis', 'slapd', ...INFRASTRUCTURE_PEERS.map(([peer]) => peer)].includes(name)) {
       console.log(output('bash', [`test/peers/${name}.sh`, 'start']));
     } else {

@@ -6,7 +6,8 @@ import { aptInstall, build, ensureDependencies, hasCommand, root, say } from './
 
 try {
   ensureDependencies();
-  if (!process.env.CX_REDIS_URL && !hasCommand('redis-server')) aptInstall('redis-server', 'redis-server is not installed and CX_REDIS_URL is not set');
+  if (!process.env.CX_REDIS_URL && !hasCommand('redis-server'))
+    aptInstall('redis-server', 'redis-server is not installed and CX_REDIS_URL is not set');
   build();
 } catch (error) {
   say(`cannot start: ${error.message}`);
@@ -14,6 +15,10 @@ try {
 }
 
 say('starting cx-server all-in-one…');
-const child = spawn(process.execPath, [join(root, 'apps/server/dist/main.js'), 'all-in-one', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+const child = spawn(
+  process.execPath,
+  [join(root, 'apps/server/dist/main.js'), 'all-in-one', ...process.argv.slice(2)],
+  { cwd: root, stdio: 'inherit' },
+);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + 2 : 1)));

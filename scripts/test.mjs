@@ -26,14 +26,17 @@ if (!unitOnly) startPeers();
 
 /** Starts every peer (idempotent) and keeps the line each prints for its tests. */
 function startPeers() {
-  say('starting test peers (test/peers/: mariadb, redis, slapd, kubernetes, vcsim, redfish, ipmi, keystone, keepalived)…');
+  say(
+    'starting test peers (test/peers/: mariadb, redis, slapd, kubernetes, vcsim, redfish, ipmi, keystone, keepalived)…',
+  );
   // Each peer prints one line (a URL or JSON) that its tests read from the environment variable named here.
   try {
     peerEnv.CX_TEST_MYSQL_URL = output('bash', ['test/peers/mariadb.sh', 'start']);
     peerEnv.CX_TEST_REDIS_URL = output('bash', ['test/peers/redis.sh', 'start']);
     peerEnv.CX_TEST_SLAPD = output('bash', ['test/peers/slapd.sh', 'start']);
     peerEnv.CX_TEST_KUBERNETES = kubernetesPeers();
-    for (const [name, variable] of INFRASTRUCTURE_PEERS) peerEnv[variable] = output('bash', [`test/peers/${name}.sh`, 'start']);
+    for (const [name, variable] of INFRASTRUCTURE_PEERS)
+      peerEnv[variable] = output('bash', [`test/peers/${name}.sh`, 'start']);
   } catch (error) {
     say(`a test peer could not start: ${error.message}`);
     process.exit(1);
@@ -62,7 +65,9 @@ function needsPeer(file) {
   if (peerUse.has(file)) return peerUse.get(file);
   peerUse.set(file, false);
   const source = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const imports = [...source.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => resolve(dirname(file), m[1]));
+  const imports = [...source.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) =>
+    resolve(dirname(file), m[1]),
+  );
   const uses = /CX_TEST_/.test(source) || imports.some(needsPeer);
   peerUse.set(file, uses);
   return uses;
@@ -82,12 +87,20 @@ mkdirSync(join(root, 'test-results'), { recursive: true });
 say(`running ${selected.length} ${unitOnly ? 'unit test files (no peers)' : 'test files'}…`);
 // Unit tests share nothing and run in parallel; the others share peers, so one file at a time.
 const concurrency = unitOnly ? availableParallelism() : 1;
-const result = spawnSync(process.execPath, [
-  '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000',
-  '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=tap', `--test-reporter-destination=${report}`,
-  ...selected,
-], { cwd: root, stdio: 'inherit', env: { ...process.env, ...peerEnv } });
+const result = spawnSync(
+  process.execPath,
+  [
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-timeout=300000',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${report}`,
+    ...selected,
+  ],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, ...peerEnv } },
+);
 
 const tap = existsSync(report) ? readFileSync(report, 'utf8') : '';
 const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);

@@ -121,7 +121,16 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['audit_log', 'idempotency_keys', 'workflow_steps', 'workflow_runs', 'machines', 'node_pools', 'clusters', 'users']) {
+  for (const table of [
+    'audit_log',
+    'idempotency_keys',
+    'workflow_steps',
+    'workflow_runs',
+    'machines',
+    'node_pools',
+    'clusters',
+    'users',
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
 }

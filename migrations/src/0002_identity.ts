@@ -120,12 +120,24 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('audit_log', (t) => { t.dropIndex(['actor']); t.dropIndex(['action']); });
-  for (const table of ['oidc_logins', 'login_throttle', 'revoked_access_tokens', 'api_tokens', 'grants']) await knex.schema.dropTableIfExists(table);
-  await knex.schema.alterTable('node_pools', (t) => { t.dropColumn('vcpus'); t.dropColumn('memory_mib'); });
-  await knex.schema.alterTable('clusters', (t) => { t.dropForeign(['resource_group_id']); t.dropColumn('resource_group_id'); });
-  for (const table of ['resource_groups', 'credentials', 'group_members', 'groups']) await knex.schema.dropTableIfExists(table);
+  await knex.schema.alterTable('audit_log', (t) => {
+    t.dropIndex(['actor']);
+    t.dropIndex(['action']);
+  });
+  for (const table of ['oidc_logins', 'login_throttle', 'revoked_access_tokens', 'api_tokens', 'grants'])
+    await knex.schema.dropTableIfExists(table);
+  await knex.schema.alterTable('node_pools', (t) => {
+    t.dropColumn('vcpus');
+    t.dropColumn('memory_mib');
+  });
+  await knex.schema.alterTable('clusters', (t) => {
+    t.dropForeign(['resource_group_id']);
+    t.dropColumn('resource_group_id');
+  });
+  for (const table of ['resource_groups', 'credentials', 'group_members', 'groups'])
+    await knex.schema.dropTableIfExists(table);
   await knex.schema.alterTable('users', (t) => {
-    for (const column of ['external_id', 'email', 'display_name', 'external_groups', 'last_login_at']) t.dropColumn(column);
+    for (const column of ['external_id', 'email', 'display_name', 'external_groups', 'last_login_at'])
+      t.dropColumn(column);
   });
 }

@@ -17,6 +17,8 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('clusters', (t) => { t.dropColumn('api_endpoint'); });
+  await knex.schema.alterTable('clusters', (t) => {
+    t.dropColumn('api_endpoint');
+  });
   await knex.schema.dropTableIfExists('cluster_pki');
 }

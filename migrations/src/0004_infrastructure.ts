@@ -38,5 +38,7 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTableIfExists('hosts');
-  await knex.schema.alterTable('credentials', (t) => { t.dropColumn('settings'); });
+  await knex.schema.alterTable('credentials', (t) => {
+    t.dropColumn('settings');
+  });
 }

@@ -23,7 +23,22 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [['0001_core', core], ['0002_identity', identity], ['0003_cluster_pki', clusterPki], ['0004_infrastructure', infrastructure], ['0005_high_availability', highAvailability], ['0006_node_health', nodeHealth], ['0007_host_cleaning', hostCleaning], ['0008_control_plane_vip', controlPlaneVip], ['0009_machine_condition', machineCondition], ['0010_pairs', pairs], ['0011_cluster_addons', clusterAddons], ['0012_ha_config_status', haConfigStatus], ['0013_cluster_templates', clusterTemplates], ['0014_etcd_snapshots', etcdSnapshots]];
+const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
+  ['0001_core', core],
+  ['0002_identity', identity],
+  ['0003_cluster_pki', clusterPki],
+  ['0004_infrastructure', infrastructure],
+  ['0005_high_availability', highAvailability],
+  ['0006_node_health', nodeHealth],
+  ['0007_host_cleaning', hostCleaning],
+  ['0008_control_plane_vip', controlPlaneVip],
+  ['0009_machine_condition', machineCondition],
+  ['0010_pairs', pairs],
+  ['0011_cluster_addons', clusterAddons],
+  ['0012_ha_config_status', haConfigStatus],
+  ['0013_cluster_templates', clusterTemplates],
+  ['0014_etcd_snapshots', etcdSnapshots],
+];
 
 export const migrationSource: Knex.MigrationSource<string> = {
   getMigrations: async () => MIGRATIONS.map(([name]) => name),
@@ -37,6 +52,9 @@ export const migrationSource: Knex.MigrationSource<string> = {
 
 /** Brings the schema to the latest version; safe to run from several replicas at once (knex lock). */
 export async function migrateLatest(knex: Knex): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest({ migrationSource, tableName: 'cx_migrations' })) as [number, string[]];
+  const [, applied] = (await knex.migrate.latest({ migrationSource, tableName: 'cx_migrations' })) as [
+    number,
+    string[],
+  ];
   return applied;
 }

@@ -48,10 +48,14 @@ describe('authorization matrix', () => {
   let counter = 0;
   const unique = (prefix: string): string => `${prefix}-${++counter}`;
 
-  const login = async (username: string, password: string): Promise<string> => (await Api.login(cx.base, username, password)).token;
+  const login = async (username: string, password: string): Promise<string> =>
+    (await Api.login(cx.base, username, password)).token;
   const created = async (path: string, body: unknown): Promise<any> => {
     const answer = await admin.call('POST', path, body);
-    assert.ok(answer.status === 201 || answer.status === 202, `fixture ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    assert.ok(
+      answer.status === 201 || answer.status === 202,
+      `fixture ${path}: ${answer.status} ${JSON.stringify(answer.body)}`,
+    );
     return answer.body;
   };
   /** An applied ha-config of the kwok cluster (its workflow finished, so the cluster is free again). */
@@ -59,7 +63,12 @@ describe('authorization matrix', () => {
     // The previous call may have started a workflow on the cluster (apply, remove): one at a time.
     const busy = (await admin.call('GET', `/api/v1/clusters/${kwokClusterId}`)).body.activeWorkflowId as string | null;
     if (busy) await admin.waitForWorkflow(busy, ['Succeeded', 'Failed', 'Cancelled']);
-    const accepted = await created('/api/v1/ha-configs', { clusterId: kwokClusterId, name: unique('ha'), virtualIps: `192.0.2.${counter}`, selector: {} });
+    const accepted = await created('/api/v1/ha-configs', {
+      clusterId: kwokClusterId,
+      name: unique('ha'),
+      virtualIps: `192.0.2.${counter}`,
+      selector: {},
+    });
     await admin.waitForWorkflow(accepted.workflow.id, ['Succeeded']);
     return accepted.haConfig.id;
   };
@@ -72,37 +81,101 @@ describe('authorization matrix', () => {
     return accepted.snapshotId;
   };
   const readyCluster = async (): Promise<string> => {
-    const accepted = await created('/api/v1/clusters', { name: unique('side'), provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [], resourceGroup: groupId });
+    const accepted = await created('/api/v1/clusters', {
+      name: unique('side'),
+      provider: 'sim',
+      kubernetesVersion: '1.31.4',
+      controlPlane: { count: 1 },
+      nodePools: [],
+      resourceGroup: groupId,
+    });
     await admin.waitForWorkflow(accepted.workflow.id, ['Succeeded']);
     return accepted.cluster.id;
   };
   /** A pair of two fresh single-node clusters of the resource group (no agent runs: its witness waits, harmlessly). */
-  const freshPair = async (): Promise<string> => (await created('/api/v1/pairs', {
-    name: unique('pair'), singletons: [{ namespace: 'apps', name: 'db', preferredSide: 'a' }],
-    sides: { a: { clusterId: await readyCluster(), agentUrl: 'http://127.0.0.1:9' }, b: { clusterId: await readyCluster(), agentUrl: 'http://127.0.0.1:9' } },
-  })).id;
-  const freshTemplate = async (): Promise<string> => (await created('/api/v1/cluster-templates', { name: unique('tpl'), provider: 'kwok', controlPlane: { count: 1 } })).id;
-  const freshPool = async (): Promise<string> => (await created('/api/v1/ip-pools', { name: unique('pool'), ranges: `10.${counter}.0.0/30` })).id;
-  const freshCluster = async (): Promise<string> => (await created('/api/v1/clusters', { name: unique('mx'), provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [], resourceGroup: groupId })).cluster.id;
+  const freshPair = async (): Promise<string> =>
+    (
+      await created('/api/v1/pairs', {
+        name: unique('pair'),
+        singletons: [{ namespace: 'apps', name: 'db', preferredSide: 'a' }],
+        sides: {
+          a: { clusterId: await readyCluster(), agentUrl: 'http://127.0.0.1:9' },
+          b: { clusterId: await readyCluster(), agentUrl: 'http://127.0.0.1:9' },
+        },
+      })
+    ).id;
+  const freshTemplate = async (): Promise<string> =>
+    (await created('/api/v1/cluster-templates', { name: unique('tpl'), provider: 'kwok', controlPlane: { count: 1 } }))
+      .id;
+  const freshPool = async (): Promise<string> =>
+    (await created('/api/v1/ip-pools', { name: unique('pool'), ranges: `10.${counter}.0.0/30` })).id;
+  const freshCluster = async (): Promise<string> =>
+    (
+      await created('/api/v1/clusters', {
+        name: unique('mx'),
+        provider: 'sim',
+        kubernetesVersion: '1.31.4',
+        controlPlane: { count: 1 },
+        nodePools: [],
+        resourceGroup: groupId,
+      })
+    ).cluster.id;
 
   const matrix: Record<string, Entry> = {
-    'GET /api/v1/auth/methods': { minimum: 'anonymous', scope: 'public', call: async () => ({ path: '/api/v1/auth/methods' }) },
-    'POST /api/v1/auth/login': { minimum: 'anonymous', scope: 'public', call: async () => ({ path: '/api/v1/auth/login', body: INVALID }) },
-    'POST /api/v1/auth/logout': {
-      minimum: 'nogrant', scope: 'self',
-      // Its own token, so that the persona's main token survives.
-      call: async (p) => ({ path: '/api/v1/auth/logout', ...(p === 'anonymous' ? {} : { token: await login(`${p}-user`, `${p}-password-1`) }) }),
+    'GET /api/v1/auth/methods': {
+      minimum: 'anonymous',
+      scope: 'public',
+      call: async () => ({ path: '/api/v1/auth/methods' }),
     },
-    'GET /api/v1/auth/whoami': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/auth/whoami' }) },
-    'GET /api/v1/auth/oidc/login': { minimum: 'anonymous', scope: 'public', call: async () => ({ path: '/api/v1/auth/oidc/login' }) },
-    'GET /api/v1/auth/oidc/callback': { minimum: 'anonymous', scope: 'public', call: async () => ({ path: '/api/v1/auth/oidc/callback?state=x&code=y' }) },
-    'POST /api/v1/auth/oidc/device': { minimum: 'anonymous', scope: 'public', call: async () => ({ path: '/api/v1/auth/oidc/device' }) },
-    'POST /api/v1/auth/oidc/device/token': { minimum: 'anonymous', scope: 'public', call: async () => ({ path: '/api/v1/auth/oidc/device/token', body: INVALID }) },
+    'POST /api/v1/auth/login': {
+      minimum: 'anonymous',
+      scope: 'public',
+      call: async () => ({ path: '/api/v1/auth/login', body: INVALID }),
+    },
+    'POST /api/v1/auth/logout': {
+      minimum: 'nogrant',
+      scope: 'self',
+      // Its own token, so that the persona's main token survives.
+      call: async (p) => ({
+        path: '/api/v1/auth/logout',
+        ...(p === 'anonymous' ? {} : { token: await login(`${p}-user`, `${p}-password-1`) }),
+      }),
+    },
+    'GET /api/v1/auth/whoami': {
+      minimum: 'nogrant',
+      scope: 'self',
+      call: async () => ({ path: '/api/v1/auth/whoami' }),
+    },
+    'GET /api/v1/auth/oidc/login': {
+      minimum: 'anonymous',
+      scope: 'public',
+      call: async () => ({ path: '/api/v1/auth/oidc/login' }),
+    },
+    'GET /api/v1/auth/oidc/callback': {
+      minimum: 'anonymous',
+      scope: 'public',
+      call: async () => ({ path: '/api/v1/auth/oidc/callback?state=x&code=y' }),
+    },
+    'POST /api/v1/auth/oidc/device': {
+      minimum: 'anonymous',
+      scope: 'public',
+      call: async () => ({ path: '/api/v1/auth/oidc/device' }),
+    },
+    'POST /api/v1/auth/oidc/device/token': {
+      minimum: 'anonymous',
+      scope: 'public',
+      call: async () => ({ path: '/api/v1/auth/oidc/device/token', body: INVALID }),
+    },
 
     'GET /api/v1/tokens': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/tokens' }) },
-    'POST /api/v1/tokens': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/tokens', body: INVALID }) },
+    'POST /api/v1/tokens': {
+      minimum: 'nogrant',
+      scope: 'self',
+      call: async () => ({ path: '/api/v1/tokens', body: INVALID }),
+    },
     'DELETE /api/v1/tokens/{id}': {
-      minimum: 'nogrant', scope: 'self',
+      minimum: 'nogrant',
+      scope: 'self',
       call: async (p) => {
         if (p === 'anonymous') return { path: '/api/v1/tokens/whatever' };
         const own = new Api(cx.base);
@@ -112,112 +185,427 @@ describe('authorization matrix', () => {
     },
 
     'GET /api/v1/users': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/users' }) },
-    'POST /api/v1/users': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/users', body: INVALID }) },
-    'GET /api/v1/users/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/users/${(await admin.call('GET', '/api/v1/auth/whoami')).body.id}` }) },
-    'PATCH /api/v1/users/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/users/${(await admin.call('GET', '/api/v1/auth/whoami')).body.id}`, body: {} }) },
-    'DELETE /api/v1/users/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/users/${(await created('/api/v1/users', { username: unique('gone'), password: 'gone-password' })).id}` }) },
-    'POST /api/v1/users/{id}/unlock': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/users/${(await admin.call('GET', '/api/v1/auth/whoami')).body.id}/unlock` }) },
-    'POST /api/v1/users/me/password': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/users/me/password', body: INVALID }) },
+    'POST /api/v1/users': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: '/api/v1/users', body: INVALID }),
+    },
+    'GET /api/v1/users/{id}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: `/api/v1/users/${(await admin.call('GET', '/api/v1/auth/whoami')).body.id}` }),
+    },
+    'PATCH /api/v1/users/{id}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({
+        path: `/api/v1/users/${(await admin.call('GET', '/api/v1/auth/whoami')).body.id}`,
+        body: {},
+      }),
+    },
+    'DELETE /api/v1/users/{id}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({
+        path: `/api/v1/users/${(await created('/api/v1/users', { username: unique('gone'), password: 'gone-password' })).id}`,
+      }),
+    },
+    'POST /api/v1/users/{id}/unlock': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: `/api/v1/users/${(await admin.call('GET', '/api/v1/auth/whoami')).body.id}/unlock` }),
+    },
+    'POST /api/v1/users/me/password': {
+      minimum: 'nogrant',
+      scope: 'self',
+      call: async () => ({ path: '/api/v1/users/me/password', body: INVALID }),
+    },
 
     'GET /api/v1/groups': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/groups' }) },
-    'POST /api/v1/groups': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/groups', body: INVALID }) },
-    'GET /api/v1/groups/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g') })).id}` }) },
-    'DELETE /api/v1/groups/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g') })).id}` }) },
-    'POST /api/v1/groups/{id}/members': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g') })).id}/members`, body: INVALID }) },
+    'POST /api/v1/groups': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: '/api/v1/groups', body: INVALID }),
+    },
+    'GET /api/v1/groups/{id}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g') })).id}` }),
+    },
+    'DELETE /api/v1/groups/{id}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g') })).id}` }),
+    },
+    'POST /api/v1/groups/{id}/members': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({
+        path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g') })).id}/members`,
+        body: INVALID,
+      }),
+    },
     'DELETE /api/v1/groups/{id}/members/{username}': {
-      minimum: 'admin', scope: 'global',
-      call: async () => ({ path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g'), members: ['nogrant-user'] })).id}/members/nogrant-user` }),
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({
+        path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g'), members: ['nogrant-user'] })).id}/members/nogrant-user`,
+      }),
     },
 
     'GET /api/v1/grants': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/grants' }) },
-    'POST /api/v1/grants': { minimum: 'admin', scope: 'object', call: async () => ({ path: '/api/v1/grants', body: { object: { kind: 'resource-group', id: groupId }, subject: 'not-an-object' } }) },
+    'POST /api/v1/grants': {
+      minimum: 'admin',
+      scope: 'object',
+      call: async () => ({
+        path: '/api/v1/grants',
+        body: { object: { kind: 'resource-group', id: groupId }, subject: 'not-an-object' },
+      }),
+    },
     'DELETE /api/v1/grants/{id}': {
-      minimum: 'admin', scope: 'object',
-      call: async () => ({ path: `/api/v1/grants/${(await created('/api/v1/grants', { subject: { kind: 'user', name: unique('someone') }, object: { kind: 'resource-group', id: groupId }, role: 'viewer' })).id}` }),
+      minimum: 'admin',
+      scope: 'object',
+      call: async () => ({
+        path: `/api/v1/grants/${(await created('/api/v1/grants', { subject: { kind: 'user', name: unique('someone') }, object: { kind: 'resource-group', id: groupId }, role: 'viewer' })).id}`,
+      }),
     },
 
-    'GET /api/v1/resource-groups': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/resource-groups' }) },
-    'POST /api/v1/resource-groups': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/resource-groups', body: INVALID }) },
-    'GET /api/v1/resource-groups/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/resource-groups/${groupId}` }) },
-    'PATCH /api/v1/resource-groups/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/resource-groups/${groupId}`, body: {} }) },
-    'DELETE /api/v1/resource-groups/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/resource-groups/${(await created('/api/v1/resource-groups', { name: unique('rg') })).id}` }) },
+    'GET /api/v1/resource-groups': {
+      minimum: 'nogrant',
+      scope: 'self',
+      call: async () => ({ path: '/api/v1/resource-groups' }),
+    },
+    'POST /api/v1/resource-groups': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: '/api/v1/resource-groups', body: INVALID }),
+    },
+    'GET /api/v1/resource-groups/{id}': {
+      minimum: 'viewer',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/resource-groups/${groupId}` }),
+    },
+    'PATCH /api/v1/resource-groups/{id}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: `/api/v1/resource-groups/${groupId}`, body: {} }),
+    },
+    'DELETE /api/v1/resource-groups/{id}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({
+        path: `/api/v1/resource-groups/${(await created('/api/v1/resource-groups', { name: unique('rg') })).id}`,
+      }),
+    },
 
-    'GET /api/v1/credentials': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/credentials' }) },
-    'POST /api/v1/credentials': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/credentials', body: INVALID }) },
-    'GET /api/v1/credentials/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/credentials/${(await created('/api/v1/credentials', credential(unique('c')))).id}` }) },
-    'DELETE /api/v1/credentials/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/credentials/${(await created('/api/v1/credentials', credential(unique('c')))).id}` }) },
+    'GET /api/v1/credentials': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: '/api/v1/credentials' }),
+    },
+    'POST /api/v1/credentials': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: '/api/v1/credentials', body: INVALID }),
+    },
+    'GET /api/v1/credentials/{id}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({
+        path: `/api/v1/credentials/${(await created('/api/v1/credentials', credential(unique('c')))).id}`,
+      }),
+    },
+    'DELETE /api/v1/credentials/{id}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({
+        path: `/api/v1/credentials/${(await created('/api/v1/credentials', credential(unique('c')))).id}`,
+      }),
+    },
 
     'GET /api/v1/audit': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/audit?limit=5' }) },
     'GET /api/v1/providers': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/providers' }) },
 
     'GET /api/v1/clusters': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/clusters' }) },
-    'POST /api/v1/clusters': { minimum: 'operator', scope: 'object', call: async () => ({ path: '/api/v1/clusters', body: { resourceGroup: groupId, name: 'NOT A NAME' } }) },
-    'GET /api/v1/clusters/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}` }) },
-    'DELETE /api/v1/clusters/{id}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}` }) },
+    'POST /api/v1/clusters': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: '/api/v1/clusters', body: { resourceGroup: groupId, name: 'NOT A NAME' } }),
+    },
+    'GET /api/v1/clusters/{id}': {
+      minimum: 'viewer',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}` }),
+    },
+    'DELETE /api/v1/clusters/{id}': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}` }),
+    },
     // A sim cluster has no API: an allowed caller is told so (409), not refused.
-    'GET /api/v1/clusters/{id}/kubeconfig': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/kubeconfig` }) },
-    'POST /api/v1/clusters/{id}/nodepools': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools`, body: INVALID }) },
+    'GET /api/v1/clusters/{id}/kubeconfig': {
+      minimum: 'viewer',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/kubeconfig` }),
+    },
+    'POST /api/v1/clusters/{id}/nodepools': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools`, body: INVALID }),
+    },
     // The control plane is no pool to delete: an allowed caller is told so (400), not refused.
-    'DELETE /api/v1/clusters/{id}/nodepools/{pool}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/control-plane` }) },
-    'PATCH /api/v1/clusters/{id}/nodepools/{pool}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/workers`, body: INVALID }) },
-    'POST /api/v1/clusters/{id}/upgrade': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/upgrade`, body: INVALID }) },
-    'POST /api/v1/clusters/{id}/os-upgrade': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/os-upgrade`, body: INVALID }) },
+    'DELETE /api/v1/clusters/{id}/nodepools/{pool}': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/control-plane` }),
+    },
+    'PATCH /api/v1/clusters/{id}/nodepools/{pool}': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/workers`, body: INVALID }),
+    },
+    'POST /api/v1/clusters/{id}/upgrade': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/upgrade`, body: INVALID }),
+    },
+    'POST /api/v1/clusters/{id}/os-upgrade': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/os-upgrade`, body: INVALID }),
+    },
     // A sim cluster has no Kubernetes API: an allowed caller is told so (400), not refused.
-    'POST /api/v1/clusters/{id}/nodes/{name}/cordon': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0/cordon` }) },
-    'POST /api/v1/clusters/{id}/nodes/{name}/uncordon': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0/uncordon` }) },
-    'POST /api/v1/clusters/{id}/nodes/{name}/drain': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0/drain`, body: INVALID }) },
+    'POST /api/v1/clusters/{id}/nodes/{name}/cordon': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0/cordon` }),
+    },
+    'POST /api/v1/clusters/{id}/nodes/{name}/uncordon': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0/uncordon` }),
+    },
+    'POST /api/v1/clusters/{id}/nodes/{name}/drain': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0/drain`, body: INVALID }),
+    },
     // Its only control-plane machine: an allowed caller is told the control plane would lose its quorum, not refused.
-    'DELETE /api/v1/clusters/{id}/nodes/{name}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0` }) },
-    'POST /api/v1/clusters/{id}/rotate-ca': { minimum: 'admin', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}/rotate-ca` }) },
-    'POST /api/v1/clusters/{id}/rotate-certificates': { minimum: 'admin', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}/rotate-certificates` }) },
-    'GET /api/v1/ha-configs': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/ha-configs?clusterId=${kwokClusterId}` }) },
-    'POST /api/v1/ha-configs': { minimum: 'operator', scope: 'object', call: async () => ({ path: '/api/v1/ha-configs', body: { ...INVALID, clusterId: kwokClusterId } }) },
-    'GET /api/v1/ha-configs/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/ha-configs/${haConfigId}` }) },
+    'DELETE /api/v1/clusters/{id}/nodes/{name}': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0` }),
+    },
+    'POST /api/v1/clusters/{id}/rotate-ca': {
+      minimum: 'admin',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}/rotate-ca` }),
+    },
+    'POST /api/v1/clusters/{id}/rotate-certificates': {
+      minimum: 'admin',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}/rotate-certificates` }),
+    },
+    'GET /api/v1/ha-configs': {
+      minimum: 'viewer',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/ha-configs?clusterId=${kwokClusterId}` }),
+    },
+    'POST /api/v1/ha-configs': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: '/api/v1/ha-configs', body: { ...INVALID, clusterId: kwokClusterId } }),
+    },
+    'GET /api/v1/ha-configs/{id}': {
+      minimum: 'viewer',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/ha-configs/${haConfigId}` }),
+    },
     // An allowed apply may find the cluster busy with the previous one (409): past authorization all the same.
-    'POST /api/v1/ha-configs/{id}/apply': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/ha-configs/${haConfigId}/apply` }) },
-    'DELETE /api/v1/ha-configs/{id}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/ha-configs/${await freshHaConfig()}` }) },
+    'POST /api/v1/ha-configs/{id}/apply': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/ha-configs/${haConfigId}/apply` }),
+    },
+    'DELETE /api/v1/ha-configs/{id}': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/ha-configs/${await freshHaConfig()}` }),
+    },
     'GET /api/v1/pairs': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/pairs' }) },
-    'POST /api/v1/pairs': { minimum: 'operator', scope: 'object', call: async () => ({ path: '/api/v1/pairs', body: { ...INVALID, sides: { a: { clusterId } } } }) },
-    'GET /api/v1/pairs/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/pairs/${pairId}` }) },
-    'GET /api/v1/pairs/{id}/agents/{side}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/pairs/${pairId}/agents/b` }) },
-    'DELETE /api/v1/pairs/{id}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/pairs/${await freshPair()}` }) },
+    'POST /api/v1/pairs': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: '/api/v1/pairs', body: { ...INVALID, sides: { a: { clusterId } } } }),
+    },
+    'GET /api/v1/pairs/{id}': {
+      minimum: 'viewer',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/pairs/${pairId}` }),
+    },
+    'GET /api/v1/pairs/{id}/agents/{side}': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/pairs/${pairId}/agents/b` }),
+    },
+    'DELETE /api/v1/pairs/{id}': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/pairs/${await freshPair()}` }),
+    },
     // No dashboard on it: an allowed caller is told to install it (409), not refused.
-    'GET /api/v1/clusters/{id}/dashboard': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/dashboard` }) },
+    'GET /api/v1/clusters/{id}/dashboard': {
+      minimum: 'viewer',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/dashboard` }),
+    },
     'GET /api/v1/addons': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/addons' }) },
-    'GET /api/v1/clusters/{id}/addons': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/addons` }) },
+    'GET /api/v1/clusters/{id}/addons': {
+      minimum: 'viewer',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/addons` }),
+    },
     // A sim cluster has no Kubernetes API: an allowed install or removal is told the cluster is not ready (409), and starts nothing.
-    'PUT /api/v1/clusters/{id}/addons/{name}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/addons/ingress-nginx`, body: {} }) },
-    'DELETE /api/v1/clusters/{id}/addons/{name}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/addons/monitoring` }) },
+    'PUT /api/v1/clusters/{id}/addons/{name}': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/addons/ingress-nginx`, body: {} }),
+    },
+    'DELETE /api/v1/clusters/{id}/addons/{name}': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/addons/monitoring` }),
+    },
     // Templates are global: every signed-in user reads them, admins change them.
-    'GET /api/v1/cluster-templates': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/cluster-templates' }) },
-    'POST /api/v1/cluster-templates': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/cluster-templates', body: INVALID }) },
-    'GET /api/v1/cluster-templates/{id}': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: `/api/v1/cluster-templates/${await freshTemplate()}` }) },
-    'PATCH /api/v1/cluster-templates/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/cluster-templates/${await freshTemplate()}`, body: INVALID }) },
-    'DELETE /api/v1/cluster-templates/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/cluster-templates/${await freshTemplate()}` }) },
-    'GET /api/v1/clusters/{id}/etcd-snapshots': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/etcd-snapshots` }) },
+    'GET /api/v1/cluster-templates': {
+      minimum: 'nogrant',
+      scope: 'self',
+      call: async () => ({ path: '/api/v1/cluster-templates' }),
+    },
+    'POST /api/v1/cluster-templates': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: '/api/v1/cluster-templates', body: INVALID }),
+    },
+    'GET /api/v1/cluster-templates/{id}': {
+      minimum: 'nogrant',
+      scope: 'self',
+      call: async () => ({ path: `/api/v1/cluster-templates/${await freshTemplate()}` }),
+    },
+    'PATCH /api/v1/cluster-templates/{id}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: `/api/v1/cluster-templates/${await freshTemplate()}`, body: INVALID }),
+    },
+    'DELETE /api/v1/cluster-templates/{id}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: `/api/v1/cluster-templates/${await freshTemplate()}` }),
+    },
+    'GET /api/v1/clusters/{id}/etcd-snapshots': {
+      minimum: 'viewer',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/etcd-snapshots` }),
+    },
     // A sim cluster has no etcd snapshots: an allowed caller is told so (400), and nothing starts.
-    'POST /api/v1/clusters/{id}/etcd-snapshots': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/etcd-snapshots` }) },
-    'POST /api/v1/clusters/{id}/etcd-snapshots/{snapshotId}/restore': { minimum: 'admin', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/etcd-snapshots/0190aaaa-0000-7000-8000-000000000000/restore` }) },
-    'DELETE /api/v1/clusters/{id}/etcd-snapshots/{snapshotId}': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${kwokClusterId}/etcd-snapshots/${await freshSnapshot()}` }) },
+    'POST /api/v1/clusters/{id}/etcd-snapshots': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/etcd-snapshots` }),
+    },
+    'POST /api/v1/clusters/{id}/etcd-snapshots/{snapshotId}/restore': {
+      minimum: 'admin',
+      scope: 'object',
+      call: async () => ({
+        path: `/api/v1/clusters/${clusterId}/etcd-snapshots/0190aaaa-0000-7000-8000-000000000000/restore`,
+      }),
+    },
+    'DELETE /api/v1/clusters/{id}/etcd-snapshots/{snapshotId}': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${kwokClusterId}/etcd-snapshots/${await freshSnapshot()}` }),
+    },
     'GET /api/v1/hosts': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/hosts' }) },
-    'POST /api/v1/hosts': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/hosts', body: INVALID }) },
-    'GET /api/v1/hosts/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/hosts/${hostId}` }) },
-    'DELETE /api/v1/hosts/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/hosts/${(await created('/api/v1/hosts', redfishHost(unique('host'), 1))).id}` }) },
+    'POST /api/v1/hosts': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: '/api/v1/hosts', body: INVALID }),
+    },
+    'GET /api/v1/hosts/{id}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: `/api/v1/hosts/${hostId}` }),
+    },
+    'DELETE /api/v1/hosts/{id}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({
+        path: `/api/v1/hosts/${(await created('/api/v1/hosts', redfishHost(unique('host'), 1))).id}`,
+      }),
+    },
     'GET /api/v1/ip-pools': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/ip-pools' }) },
-    'POST /api/v1/ip-pools': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/ip-pools', body: INVALID }) },
-    'GET /api/v1/ip-pools/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/ip-pools/${poolId}` }) },
-    'DELETE /api/v1/ip-pools/{id}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/ip-pools/${await freshPool()}` }) },
-    'GET /api/v1/ip-pools/{id}/allocations': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/ip-pools/${poolId}/allocations` }) },
-    'POST /api/v1/ip-pools/{id}/allocations': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/ip-pools/${poolId}/allocations`, body: INVALID }) },
-    'DELETE /api/v1/ip-pools/{id}/allocations/{address}': { minimum: 'admin', scope: 'global', call: async () => ({ path: `/api/v1/ip-pools/${poolId}/allocations/192.0.2.1` }) },
-    'GET /api/v1/clusters/{id}/nodes': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes` }) },
-    'GET /api/v1/workflows/{id}': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}` }) },
-    'GET /api/v1/workflows/{id}/events': { minimum: 'viewer', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}/events` }) },
+    'POST /api/v1/ip-pools': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: '/api/v1/ip-pools', body: INVALID }),
+    },
+    'GET /api/v1/ip-pools/{id}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: `/api/v1/ip-pools/${poolId}` }),
+    },
+    'DELETE /api/v1/ip-pools/{id}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: `/api/v1/ip-pools/${await freshPool()}` }),
+    },
+    'GET /api/v1/ip-pools/{id}/allocations': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: `/api/v1/ip-pools/${poolId}/allocations` }),
+    },
+    'POST /api/v1/ip-pools/{id}/allocations': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: `/api/v1/ip-pools/${poolId}/allocations`, body: INVALID }),
+    },
+    'DELETE /api/v1/ip-pools/{id}/allocations/{address}': {
+      minimum: 'admin',
+      scope: 'global',
+      call: async () => ({ path: `/api/v1/ip-pools/${poolId}/allocations/192.0.2.1` }),
+    },
+    'GET /api/v1/clusters/{id}/nodes': {
+      minimum: 'viewer',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes` }),
+    },
+    'GET /api/v1/workflows/{id}': {
+      minimum: 'viewer',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/workflows/${workflowId}` }),
+    },
+    'GET /api/v1/workflows/{id}/events': {
+      minimum: 'viewer',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/workflows/${workflowId}/events` }),
+    },
     // The run has finished: an allowed cancel or retry is refused by state (409), not by access.
-    'POST /api/v1/workflows/{id}/cancel': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}/cancel` }) },
-    'POST /api/v1/workflows/{id}/retry': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}/retry` }) },
+    'POST /api/v1/workflows/{id}/cancel': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/workflows/${workflowId}/cancel` }),
+    },
+    'POST /api/v1/workflows/{id}/retry': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/workflows/${workflowId}/retry` }),
+    },
     // Not an OS upgrade: an allowed caller is told it does not roll back (400), not refused.
-    'POST /api/v1/workflows/{id}/rollback': { minimum: 'operator', scope: 'object', call: async () => ({ path: `/api/v1/workflows/${workflowId}/rollback` }) },
+    'POST /api/v1/workflows/{id}/rollback': {
+      minimum: 'operator',
+      scope: 'object',
+      call: async () => ({ path: `/api/v1/workflows/${workflowId}/rollback` }),
+    },
   };
 
   before(async () => {
@@ -226,17 +614,43 @@ describe('authorization matrix', () => {
     groupId = (await created('/api/v1/resource-groups', { name: 'matrix' })).id;
     poolId = (await created('/api/v1/ip-pools', { name: 'matrix', ranges: '192.0.2.0/28' })).id;
     hostId = (await created('/api/v1/hosts', redfishHost('matrix-host', 0))).id;
-    const kwok = await created('/api/v1/clusters', { name: 'matrix-kwok', provider: 'kwok', kubernetesVersion: kwokVersion(), controlPlane: { count: 1 }, nodePools: [], resourceGroup: 'matrix' });
+    const kwok = await created('/api/v1/clusters', {
+      name: 'matrix-kwok',
+      provider: 'kwok',
+      kubernetesVersion: kwokVersion(),
+      controlPlane: { count: 1 },
+      nodePools: [],
+      resourceGroup: 'matrix',
+    });
     kwokClusterId = kwok.cluster.id;
     await admin.waitForWorkflow(kwok.workflow.id, ['Succeeded'], 180_000);
     haConfigId = await freshHaConfig();
     for (const persona of ['nogrant', 'viewer', 'operator', 'admin'] as const) {
-      await created('/api/v1/users', { username: `${persona}-user`, password: `${persona}-password-1`, role: persona === 'admin' ? 'admin' : 'user' });
+      await created('/api/v1/users', {
+        username: `${persona}-user`,
+        password: `${persona}-password-1`,
+        role: persona === 'admin' ? 'admin' : 'user',
+      });
       tokens.set(persona, await login(`${persona}-user`, `${persona}-password-1`));
     }
-    await created('/api/v1/grants', { subject: { kind: 'user', name: 'viewer-user' }, object: { kind: 'resource-group', id: groupId }, role: 'viewer' });
-    await created('/api/v1/grants', { subject: { kind: 'user', name: 'operator-user' }, object: { kind: 'resource-group', id: 'matrix' }, role: 'operator' });
-    const accepted = await created('/api/v1/clusters', { name: 'matrix-cluster', provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [], resourceGroup: 'matrix' });
+    await created('/api/v1/grants', {
+      subject: { kind: 'user', name: 'viewer-user' },
+      object: { kind: 'resource-group', id: groupId },
+      role: 'viewer',
+    });
+    await created('/api/v1/grants', {
+      subject: { kind: 'user', name: 'operator-user' },
+      object: { kind: 'resource-group', id: 'matrix' },
+      role: 'operator',
+    });
+    const accepted = await created('/api/v1/clusters', {
+      name: 'matrix-cluster',
+      provider: 'sim',
+      kubernetesVersion: '1.31.4',
+      controlPlane: { count: 1 },
+      nodePools: [],
+      resourceGroup: 'matrix',
+    });
     clusterId = accepted.cluster.id;
     workflowId = accepted.workflow.id;
     await admin.waitForWorkflow(workflowId, ['Succeeded']);
@@ -248,12 +662,29 @@ describe('authorization matrix', () => {
   });
 
   it('has an entry for every route of the API, and no entry for a route that does not exist', async () => {
-    const openapi = (await admin.call('GET', '/api/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
-    const routes = Object.entries(openapi.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
-      .filter((route) => route.includes(' /api/v1/') && !route.includes('/openapi.json') && !route.includes('/api/v1/docs') && !route.startsWith('HEAD '));
+    const openapi = (await admin.call('GET', '/api/v1/openapi.json')).body as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const routes = Object.entries(openapi.paths)
+      .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
+      .filter(
+        (route) =>
+          route.includes(' /api/v1/') &&
+          !route.includes('/openapi.json') &&
+          !route.includes('/api/v1/docs') &&
+          !route.startsWith('HEAD '),
+      );
     assert.ok(routes.length > 40, `the OpenAPI document lists the routes (${routes.length})`);
-    assert.deepEqual(routes.filter((r) => !(r in matrix)), [], 'routes without an authorization entry');
-    assert.deepEqual(Object.keys(matrix).filter((r) => !routes.includes(r)), [], 'entries for routes that do not exist');
+    assert.deepEqual(
+      routes.filter((r) => !(r in matrix)),
+      [],
+      'routes without an authorization entry',
+    );
+    assert.deepEqual(
+      Object.keys(matrix).filter((r) => !routes.includes(r)),
+      [],
+      'entries for routes that do not exist',
+    );
   });
 
   for (const [route, entry] of Object.entries(matrix)) {
@@ -284,7 +715,10 @@ describe('authorization matrix', () => {
 
 function kubernetesPeer(): { kubeApiserver: Record<string, string> } {
   const raw = process.env['CX_TEST_KUBERNETES'];
-  assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)');
+  assert.ok(
+    raw,
+    'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)',
+  );
   return JSON.parse(raw) as { kubeApiserver: Record<string, string> };
 }
 

@@ -20,11 +20,18 @@ describe('cx login', () => {
     const port = await freePort();
     idp = await startOidcProvider({
       accounts: [{ username: 'sso-sam', password: 'sam-secret', email: 'sam@example.test', groups: ['platform'] }],
-      redirectUris: [`http://127.0.0.1:${port}/api/v1/auth/oidc/callback`], deviceInterval: 1,
+      redirectUris: [`http://127.0.0.1:${port}/api/v1/auth/oidc/callback`],
+      deviceInterval: 1,
     });
     cx = await startCx({
       port,
-      env: { CX_OIDC_ISSUER: idp.issuer, CX_OIDC_CLIENT_ID: idp.clientId, CX_OIDC_CLIENT_SECRET: idp.clientSecret, CX_OIDC_SCOPES: 'openid profile email groups', CX_OIDC_ALLOW_HTTP: 'true' },
+      env: {
+        CX_OIDC_ISSUER: idp.issuer,
+        CX_OIDC_CLIENT_ID: idp.clientId,
+        CX_OIDC_CLIENT_SECRET: idp.clientSecret,
+        CX_OIDC_SCOPES: 'openid profile email groups',
+        CX_OIDC_ALLOW_HTTP: 'true',
+      },
     });
   });
   after(async () => {
@@ -33,29 +40,45 @@ describe('cx login', () => {
   });
 
   it('signs in with a password, shows who, keeps the session private, and signs out', async () => {
-    const login = await run(process.execPath, [cliPath, 'login', '--server', cx.base, '--username', 'admin'], { env: { ...env, CX_PASSWORD: ADMIN_PASSWORD } });
+    const login = await run(process.execPath, [cliPath, 'login', '--server', cx.base, '--username', 'admin'], {
+      env: { ...env, CX_PASSWORD: ADMIN_PASSWORD },
+    });
     assert.match(login.stdout, /signed in to .* as admin/);
     assert.equal(statSync(sessionFile).mode & 0o077, 0, 'the session file is readable by its owner only');
     assert.match((await run(process.execPath, [cliPath, 'whoami'], { env })).stdout, /^admin \(local, admin\)/);
     assert.match((await run(process.execPath, [cliPath, 'logout'], { env })).stdout, /signed out/);
     assert.equal(existsSync(sessionFile), false);
-    await assert.rejects(run(process.execPath, [cliPath, 'whoami'], { env }), (error: { stderr: string }) => /not signed in/.test(error.stderr));
-    await assert.rejects(run(process.execPath, [cliPath, 'login', '--server', cx.base, '--username', 'admin'], { env: { ...env, CX_PASSWORD: 'wrong' } }),
-      (error: { stderr: string; code: number }) => /wrong username or password/.test(error.stderr) && error.code !== 0);
+    await assert.rejects(run(process.execPath, [cliPath, 'whoami'], { env }), (error: { stderr: string }) =>
+      /not signed in/.test(error.stderr),
+    );
+    await assert.rejects(
+      run(process.execPath, [cliPath, 'login', '--server', cx.base, '--username', 'admin'], {
+        env: { ...env, CX_PASSWORD: 'wrong' },
+      }),
+      (error: { stderr: string; code: number }) => /wrong username or password/.test(error.stderr) && error.code !== 0,
+    );
   });
 
   it('signs in through the identity provider with the device flow', async () => {
-    const child = spawn(process.execPath, [cliPath, 'login', '--server', cx.base, '--sso'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliPath, 'login', '--server', cx.base, '--sso'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     const userCode = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no user code within 15 s: ${stderr}`)), 15_000);
       child.stderr.on('data', (chunk: Buffer) => {
         stderr += chunk.toString();
         const code = /user_code=([A-Z0-9-]+)|enter the code (\S+)/i.exec(stderr);
-        if (code) { clearTimeout(timer); resolve(decodeURIComponent(code[1] ?? code[2]!)); }
+        if (code) {
+          clearTimeout(timer);
+          resolve(decodeURIComponent(code[1] ?? code[2]!));
+        }
       });
     });
     await idp.approveDevice(userCode, 'sso-sam', 'sam-secret');

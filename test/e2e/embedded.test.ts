@@ -6,7 +6,9 @@ import { after, it } from 'node:test';
 import { Api, DEMO_CLUSTER, freePort, startCx, tempDir, type CxProcess } from '../support/cx.js';
 
 let cx: CxProcess | undefined;
-after(async () => { await cx?.stop(); });
+after(async () => {
+  await cx?.stop();
+});
 
 it('stops its private redis-server on SIGINT and keeps clusters and the admin password across restarts', async () => {
   const dataDir = tempDir('embedded');
@@ -25,7 +27,10 @@ it('stops its private redis-server on SIGINT and keeps clusters and the admin pa
   assert.ok(existsSync(`/proc/${redisPid}`), 'the private redis-server runs');
   cx.child.kill('SIGINT');
   assert.equal(await cx.exited, 0, 'cx exits cleanly on Ctrl-C');
-  assert.ok(!existsSync(`/proc/${redisPid}`) || readFileSync(`/proc/${redisPid}/stat`, 'utf8').split(' ')[2] === 'Z', 'the private redis-server was stopped');
+  assert.ok(
+    !existsSync(`/proc/${redisPid}`) || readFileSync(`/proc/${redisPid}/stat`, 'utf8').split(' ')[2] === 'Z',
+    'the private redis-server was stopped',
+  );
 
   cx = await startCx({ dataDir, port, env });
   api = await Api.login(cx.base, 'admin', secrets.adminPassword);

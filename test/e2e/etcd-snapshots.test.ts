@@ -30,11 +30,23 @@ describe('etcd snapshots: take, list, restore, delete', () => {
   let kubeconfig = '';
   let kubectl = 'kubectl';
 
-  const k = async (...args: string[]): Promise<string> => (await run(kubectl, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' })).stdout;
-  const configMaps = async (): Promise<string[]> => (await k('get', 'configmaps', '-n', 'default', '-l', 'test=etcd', '-o', 'jsonpath={.items[*].metadata.name}')).split(' ').filter(Boolean).sort();
+  const k = async (...args: string[]): Promise<string> =>
+    (await run(kubectl, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' })).stdout;
+  const configMaps = async (): Promise<string[]> =>
+    (await k('get', 'configmaps', '-n', 'default', '-l', 'test=etcd', '-o', 'jsonpath={.items[*].metadata.name}'))
+      .split(' ')
+      .filter(Boolean)
+      .sort();
   const cluster = async (id = clusterId): Promise<any> => (await admin.call('GET', `/api/v1/clusters/${id}`)).body;
   /** A bad request: refused with `status` (and `code`), and no workflow started on the cluster. */
-  async function refused(api: Api, method: string, path: string, status: number, id: string, code?: string): Promise<any> {
+  async function refused(
+    api: Api,
+    method: string,
+    path: string,
+    status: number,
+    id: string,
+    code?: string,
+  ): Promise<any> {
     const answer = await api.call(method, path);
     assert.equal(answer.status, status, `${method} ${path}: ${JSON.stringify(answer.body)}`);
     if (code) assert.equal(answer.body.code, code, JSON.stringify(answer.body));
@@ -44,27 +56,66 @@ describe('etcd snapshots: take, list, restore, delete', () => {
 
   before(async () => {
     const peer = kubernetesPeer();
-    assert.ok((JSON.parse(peer.raw) as { etcdutl?: string }).etcdutl, 'the Kubernetes peers manifest has no etcdutl: rebuild it with `npm run peers -- kubernetes`');
+    assert.ok(
+      (JSON.parse(peer.raw) as { etcdutl?: string }).etcdutl,
+      'the Kubernetes peers manifest has no etcdutl: rebuild it with `npm run peers -- kubernetes`',
+    );
     kubectl = peer.kubectl;
     cx = await startKwokCx(peer, work);
     admin = await Api.login(cx.base);
     const version = peer.versions.at(-1)!;
     const created = await Promise.all([
-      admin.call('POST', '/api/v1/clusters', { name: 'rewind', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 2 }] }),
-      admin.call('POST', '/api/v1/clusters', { name: 'bystander', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1 }, nodePools: [] }),
-      admin.call('POST', '/api/v1/clusters', { name: 'simulated', provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [] }),
+      admin.call('POST', '/api/v1/clusters', {
+        name: 'rewind',
+        provider: 'kwok',
+        kubernetesVersion: version,
+        controlPlane: { count: 1 },
+        nodePools: [{ name: 'workers', count: 2 }],
+      }),
+      admin.call('POST', '/api/v1/clusters', {
+        name: 'bystander',
+        provider: 'kwok',
+        kubernetesVersion: version,
+        controlPlane: { count: 1 },
+        nodePools: [],
+      }),
+      admin.call('POST', '/api/v1/clusters', {
+        name: 'simulated',
+        provider: 'sim',
+        kubernetesVersion: '1.31.4',
+        controlPlane: { count: 1 },
+        nodePools: [],
+      }),
     ]);
     for (const answer of created) assert.equal(answer.status, 202, JSON.stringify(answer.body));
     [clusterId, otherId, simId] = created.map((a) => a.body.cluster.id as string) as [string, string, string];
-    for (const answer of created) assert.equal((await admin.waitForWorkflow(answer.body.workflow.id, ['Succeeded', 'Failed'], 240_000)).status, 'Succeeded');
+    for (const answer of created)
+      assert.equal(
+        (await admin.waitForWorkflow(answer.body.workflow.id, ['Succeeded', 'Failed'], 240_000)).status,
+        'Succeeded',
+      );
     kubeconfig = join(work, 'admin.kubeconfig');
-    writeFileSync(kubeconfig, (await admin.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`)).body as string, { mode: 0o600 });
+    writeFileSync(kubeconfig, (await admin.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`)).body as string, {
+      mode: 0o600,
+    });
 
     // An operator of the cluster (may take and delete snapshots, not restore) and a user without any grant.
     for (const username of ['etcd-operator', 'etcd-stranger']) {
-      assert.equal((await admin.call('POST', '/api/v1/users', { username, password: `${username}-password-1` })).status, 201);
+      assert.equal(
+        (await admin.call('POST', '/api/v1/users', { username, password: `${username}-password-1` })).status,
+        201,
+      );
     }
-    assert.equal((await admin.call('POST', '/api/v1/grants', { subject: { kind: 'user', name: 'etcd-operator' }, object: { kind: 'cluster', id: clusterId }, role: 'operator' })).status, 201);
+    assert.equal(
+      (
+        await admin.call('POST', '/api/v1/grants', {
+          subject: { kind: 'user', name: 'etcd-operator' },
+          object: { kind: 'cluster', id: clusterId },
+          role: 'operator',
+        })
+      ).status,
+      201,
+    );
     operator = await Api.login(cx.base, 'etcd-operator', 'etcd-operator-password-1');
     stranger = await Api.login(cx.base, 'etcd-stranger', 'etcd-stranger-password-1');
   });
@@ -76,7 +127,10 @@ describe('etcd snapshots: take, list, restore, delete', () => {
   it('takes a snapshot by a workflow, and lists it with its size, revision and SHA-256', async () => {
     await k('create', 'configmap', 'before', '-n', 'default', '--from-literal=state=before');
     await k('label', 'configmap', 'before', '-n', 'default', 'test=etcd');
-    const providers = (await admin.call('GET', '/api/v1/providers')).body.items as Array<{ name: string; capabilities?: { etcdSnapshot?: boolean } }>;
+    const providers = (await admin.call('GET', '/api/v1/providers')).body.items as Array<{
+      name: string;
+      capabilities?: { etcdSnapshot?: boolean };
+    }>;
     assert.equal(providers.find((p) => p.name === 'kwok')?.capabilities?.etcdSnapshot, true);
     assert.equal(providers.find((p) => p.name === 'sim')?.capabilities?.etcdSnapshot, false);
 
@@ -94,7 +148,10 @@ describe('etcd snapshots: take, list, restore, delete', () => {
     const workflow = await admin.waitForWorkflow(accepted.body.workflow.id, ['Succeeded', 'Failed'], 120_000);
     assert.equal(workflow.status, 'Succeeded', JSON.stringify(workflow.steps));
     assert.equal(workflow.workflow, 'etcd.snapshot');
-    assert.deepEqual(workflow.steps.map((s: { name: string; status: string }) => [s.name, s.status]), [['take-snapshot', 'Succeeded']]);
+    assert.deepEqual(
+      workflow.steps.map((s: { name: string; status: string }) => [s.name, s.status]),
+      [['take-snapshot', 'Succeeded']],
+    );
     assert.ok(JSON.stringify(workflow).length < 4_000, 'the snapshot travels nowhere near the workflow');
     if (second.status === 202) await admin.waitForWorkflow(second.body.workflow.id, ['Succeeded', 'Failed'], 120_000);
 
@@ -119,23 +176,84 @@ describe('etcd snapshots: take, list, restore, delete', () => {
     assert.deepEqual(await configMaps(), ['after']);
 
     // A snapshot of another cluster does not exist for this one.
-    const foreign = await refused(admin, 'POST', `/api/v1/clusters/${otherId}/etcd-snapshots/${snapshotId}/restore`, 404, otherId, 'CX_NOT_FOUND');
+    const foreign = await refused(
+      admin,
+      'POST',
+      `/api/v1/clusters/${otherId}/etcd-snapshots/${snapshotId}/restore`,
+      404,
+      otherId,
+      'CX_NOT_FOUND',
+    );
     assert.match(foreign.detail, new RegExp(`no etcd snapshot ${snapshotId}`));
-    await refused(admin, 'DELETE', `/api/v1/clusters/${otherId}/etcd-snapshots/${snapshotId}`, 404, otherId, 'CX_NOT_FOUND');
-    await refused(admin, 'POST', `/api/v1/clusters/${clusterId}/etcd-snapshots/0190aaaa-0000-7000-8000-000000000000/restore`, 404, clusterId, 'CX_NOT_FOUND');
+    await refused(
+      admin,
+      'DELETE',
+      `/api/v1/clusters/${otherId}/etcd-snapshots/${snapshotId}`,
+      404,
+      otherId,
+      'CX_NOT_FOUND',
+    );
+    await refused(
+      admin,
+      'POST',
+      `/api/v1/clusters/${clusterId}/etcd-snapshots/0190aaaa-0000-7000-8000-000000000000/restore`,
+      404,
+      clusterId,
+      'CX_NOT_FOUND',
+    );
     // A provider without snapshots, named in the answer.
-    const sim = await refused(admin, 'POST', `/api/v1/clusters/${simId}/etcd-snapshots`, 400, simId, 'CX_INPUT_INVALID');
+    const sim = await refused(
+      admin,
+      'POST',
+      `/api/v1/clusters/${simId}/etcd-snapshots`,
+      400,
+      simId,
+      'CX_INPUT_INVALID',
+    );
     assert.match(sim.detail, /provider sim cannot take or restore etcd snapshots/);
     assert.deepEqual((await admin.call('GET', `/api/v1/clusters/${simId}/etcd-snapshots`)).body.items, []);
-    await refused(admin, 'POST', `/api/v1/clusters/${simId}/etcd-snapshots/${snapshotId}/restore`, 400, simId, 'CX_INPUT_INVALID');
+    await refused(
+      admin,
+      'POST',
+      `/api/v1/clusters/${simId}/etcd-snapshots/${snapshotId}/restore`,
+      400,
+      simId,
+      'CX_INPUT_INVALID',
+    );
     // A restore rewinds everything: admins of the cluster only.
-    await refused(operator, 'POST', `/api/v1/clusters/${clusterId}/etcd-snapshots/${snapshotId}/restore`, 403, clusterId, 'CX_NOT_ALLOWED');
-    await refused(stranger, 'POST', `/api/v1/clusters/${clusterId}/etcd-snapshots/${snapshotId}/restore`, 404, clusterId, 'CX_NOT_FOUND');
+    await refused(
+      operator,
+      'POST',
+      `/api/v1/clusters/${clusterId}/etcd-snapshots/${snapshotId}/restore`,
+      403,
+      clusterId,
+      'CX_NOT_ALLOWED',
+    );
+    await refused(
+      stranger,
+      'POST',
+      `/api/v1/clusters/${clusterId}/etcd-snapshots/${snapshotId}/restore`,
+      404,
+      clusterId,
+      'CX_NOT_FOUND',
+    );
     await refused(stranger, 'GET', `/api/v1/clusters/${clusterId}/etcd-snapshots`, 404, clusterId, 'CX_NOT_FOUND');
-    await refused(stranger, 'DELETE', `/api/v1/clusters/${clusterId}/etcd-snapshots/${snapshotId}`, 404, clusterId, 'CX_NOT_FOUND');
+    await refused(
+      stranger,
+      'DELETE',
+      `/api/v1/clusters/${clusterId}/etcd-snapshots/${snapshotId}`,
+      404,
+      clusterId,
+      'CX_NOT_FOUND',
+    );
 
     assert.deepEqual(await configMaps(), ['after'], 'nothing was restored');
-    assert.ok((await admin.call('GET', `/api/v1/clusters/${clusterId}/etcd-snapshots`)).body.items.some((s: { id: string }) => s.id === snapshotId), 'the snapshot is still there');
+    assert.ok(
+      (await admin.call('GET', `/api/v1/clusters/${clusterId}/etcd-snapshots`)).body.items.some(
+        (s: { id: string }) => s.id === snapshotId,
+      ),
+      'the snapshot is still there',
+    );
   });
 
   it('restores the snapshot: what was deleted since is back, what was created since is gone, the nodes are Ready', async () => {
@@ -151,30 +269,76 @@ describe('etcd snapshots: take, list, restore, delete', () => {
     const workflow = await admin.waitForWorkflow(accepted.body.workflow.id, ['Succeeded', 'Failed'], 300_000);
     assert.equal(workflow.status, 'Succeeded', JSON.stringify(workflow.steps));
     assert.equal(workflow.workflow, 'etcd.restore');
-    assert.deepEqual(workflow.steps.map((s: { name: string; status: string }) => [s.name, s.status]),
-      [['restore-etcd', 'Succeeded'], ['ensure-machines', 'Succeeded'], ['wait-nodes-ready', 'Succeeded'], ['mark-ready', 'Succeeded']]);
+    assert.deepEqual(
+      workflow.steps.map((s: { name: string; status: string }) => [s.name, s.status]),
+      [
+        ['restore-etcd', 'Succeeded'],
+        ['ensure-machines', 'Succeeded'],
+        ['wait-nodes-ready', 'Succeeded'],
+        ['mark-ready', 'Succeeded'],
+      ],
+    );
 
     assert.deepEqual(await configMaps(), ['before'], 'the cluster holds what the snapshot held');
-    assert.equal((await k('get', 'configmap', 'before', '-n', 'default', '-o', 'jsonpath={.data.state}')).trim(), 'before');
+    assert.equal(
+      (await k('get', 'configmap', 'before', '-n', 'default', '-o', 'jsonpath={.data.state}')).trim(),
+      'before',
+    );
     const c = await cluster();
     assert.equal(c.status, 'Ready');
     assert.equal(c.activeWorkflowId, null);
-    const nodes = (await admin.call('GET', `/api/v1/clusters/${clusterId}/nodes`)).body.items as Array<{ name: string; status: string }>;
+    const nodes = (await admin.call('GET', `/api/v1/clusters/${clusterId}/nodes`)).body.items as Array<{
+      name: string;
+      status: string;
+    }>;
     assert.equal(nodes.length, 3);
-    assert.ok(nodes.every((n) => n.status === 'Ready'), JSON.stringify(nodes));
-    const ready = await until('every node Ready in kubectl', async () => {
-      const statuses = (await k('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status} {end}')).trim().split(' ');
-      return statuses.length === 3 && statuses.every((s) => s === 'True') ? statuses : undefined;
-    }, 60_000);
+    assert.ok(
+      nodes.every((n) => n.status === 'Ready'),
+      JSON.stringify(nodes),
+    );
+    const ready = await until(
+      'every node Ready in kubectl',
+      async () => {
+        const statuses = (
+          await k(
+            'get',
+            'nodes',
+            '-o',
+            'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status} {end}',
+          )
+        )
+          .trim()
+          .split(' ');
+        return statuses.length === 3 && statuses.every((s) => s === 'True') ? statuses : undefined;
+      },
+      60_000,
+    );
     assert.equal(ready.length, 3);
     // The cluster works on: it takes new objects.
     await k('create', 'configmap', 'later', '-n', 'default', '--from-literal=state=later');
   });
 
   it('deletes a snapshot', async () => {
-    assert.equal((await operator.call('DELETE', `/api/v1/clusters/${clusterId}/etcd-snapshots/${snapshotId}`)).status, 204);
-    assert.ok(!(await admin.call('GET', `/api/v1/clusters/${clusterId}/etcd-snapshots`)).body.items.some((s: { id: string }) => s.id === snapshotId));
-    await refused(admin, 'POST', `/api/v1/clusters/${clusterId}/etcd-snapshots/${snapshotId}/restore`, 404, clusterId, 'CX_NOT_FOUND');
-    assert.equal((await operator.call('DELETE', `/api/v1/clusters/${clusterId}/etcd-snapshots/${snapshotId}`)).status, 404);
+    assert.equal(
+      (await operator.call('DELETE', `/api/v1/clusters/${clusterId}/etcd-snapshots/${snapshotId}`)).status,
+      204,
+    );
+    assert.ok(
+      !(await admin.call('GET', `/api/v1/clusters/${clusterId}/etcd-snapshots`)).body.items.some(
+        (s: { id: string }) => s.id === snapshotId,
+      ),
+    );
+    await refused(
+      admin,
+      'POST',
+      `/api/v1/clusters/${clusterId}/etcd-snapshots/${snapshotId}/restore`,
+      404,
+      clusterId,
+      'CX_NOT_FOUND',
+    );
+    assert.equal(
+      (await operator.call('DELETE', `/api/v1/clusters/${clusterId}/etcd-snapshots/${snapshotId}`)).status,
+      404,
+    );
   });
 });

@@ -7,11 +7,24 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { join } from 'node:path';
-import { Api, ADMIN_PASSWORD, DEMO_CLUSTER, freePort, repoRoot, serverPath, simMachines, startCx, tempDir, type CxProcess } from '../support/cx.js';
+import {
+  Api,
+  ADMIN_PASSWORD,
+  DEMO_CLUSTER,
+  freePort,
+  repoRoot,
+  serverPath,
+  simMachines,
+  startCx,
+  tempDir,
+  type CxProcess,
+} from '../support/cx.js';
 
 describe('kill -9 during a create workflow', () => {
   let cx: CxProcess | undefined;
-  after(async () => { await cx?.stop(); });
+  after(async () => {
+    await cx?.stop();
+  });
 
   it('finishes after a restart with no machine missing or duplicated', async () => {
     const dataDir = tempDir('crash');
@@ -19,7 +32,11 @@ describe('kill -9 during a create workflow', () => {
     const env = { CX_SIM_LATENCY_MS: '600' };
     cx = await startCx({ dataDir, port, env });
     let api = await Api.login(cx.base);
-    const created = await api.call('POST', '/api/v1/clusters', { name: 'crashy', ...DEMO_CLUSTER, nodePools: [{ name: 'workers', count: 4 }] });
+    const created = await api.call('POST', '/api/v1/clusters', {
+      name: 'crashy',
+      ...DEMO_CLUSTER,
+      nodePools: [{ name: 'workers', count: 4 }],
+    });
     assert.equal(created.status, 202);
     const clusterId: string = created.body.cluster.id;
     const workflowId: string = created.body.workflow.id;
@@ -55,9 +72,27 @@ describe('Redis lost while running', () => {
   });
 
   const startRedis = async (port: number, dir: string): Promise<ChildProcess> => {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      { stdio: 'ignore' },
+    );
     for (let i = 0; i < 100; i++) {
-      if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG') return child;
+      if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG')
+        return child;
       await sleep(100);
     }
     throw new Error('redis-server did not start');
@@ -86,7 +121,13 @@ describe('Redis lost while running', () => {
     assert.equal(refused.body.code, 'CX_DEPENDENCY_UNAVAILABLE');
     assert.match(refused.body.detail, /CX_REDIS_URL/);
     assert.ok(refused.headers.get('retry-after'), 'Retry-After is set');
-    assert.equal((await api.call('GET', '/api/v1/clusters?limit=500')).body.items.filter((c: { name: string }) => c.name === 'during-outage').length, 0, 'the refused request wrote nothing');
+    assert.equal(
+      (await api.call('GET', '/api/v1/clusters?limit=500')).body.items.filter(
+        (c: { name: string }) => c.name === 'during-outage',
+      ).length,
+      0,
+      'the refused request wrote nothing',
+    );
 
     redis = await startRedis(redisPort, redisDir);
     const finished = await api.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 90_000);
@@ -102,7 +143,9 @@ describe('database lost while running', () => {
   let port = 0;
   const mariadb = (command: 'start' | 'stop'): string => {
     const result = spawnSync('bash', [join(repoRoot, 'test/peers/mariadb.sh'), command], {
-      encoding: 'utf8', timeout: 120_000, env: { ...process.env, CX_PEERS_DIR: peersDir, CX_MARIADB_PORT: String(port) },
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, CX_PEERS_DIR: peersDir, CX_MARIADB_PORT: String(port) },
     });
     assert.equal(result.status, 0, `mariadb.sh ${command}: ${result.stderr}`);
     return result.stdout.trim();
@@ -142,8 +185,17 @@ describe('dependencies unreachable at start', () => {
   const runCx = (env: Record<string, string>): { status: number | null; stderr: string } => {
     const dataDir = tempDir('unreachable');
     const result = spawnSync(process.execPath, [serverPath, 'all-in-one'], {
-      cwd: dataDir, encoding: 'utf8', timeout: 60_000,
-      env: { ...process.env, CX_DATA_DIR: dataDir, CX_HTTP_PORT: '0', CX_ADMIN_PASSWORD: ADMIN_PASSWORD, CX_LOG_LEVEL: 'silent', ...env },
+      cwd: dataDir,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: {
+        ...process.env,
+        CX_DATA_DIR: dataDir,
+        CX_HTTP_PORT: '0',
+        CX_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        CX_LOG_LEVEL: 'silent',
+        ...env,
+      },
     });
     return { status: result.status, stderr: result.stderr };
   };
@@ -151,7 +203,10 @@ describe('dependencies unreachable at start', () => {
   it('names the unreachable database and the setting to change, and exits non-zero', () => {
     const result = runCx({ CX_DATABASE_URL: 'mysql://cx:cx@127.0.0.1:1/cx' });
     assert.notEqual(result.status, 0);
-    assert.match(result.stderr, /^cx: cannot reach the database at mysql:\/\/cx:<redacted>@127\.0\.0\.1:1\/cx.*CX_DATABASE_URL/m);
+    assert.match(
+      result.stderr,
+      /^cx: cannot reach the database at mysql:\/\/cx:<redacted>@127\.0\.0\.1:1\/cx.*CX_DATABASE_URL/m,
+    );
     assert.doesNotMatch(result.stderr, /cx:cx@/, 'the password is not printed');
   });
 
@@ -164,7 +219,7 @@ describe('dependencies unreachable at start', () => {
   it('lists every configuration error at once', () => {
     const result = runCx({ CX_HTTP_PORT: 'http', CX_SIM_FAILURE_RATE: '7', CX_DATABASE_URL: 'postgres://nope' });
     assert.equal(result.status, 2);
-    for (const key of ['http.port', 'sim.failureRate', 'database.url']) assert.match(result.stderr, new RegExp(key.replace('.', '\\.')));
+    for (const key of ['http.port', 'sim.failureRate', 'database.url'])
+      assert.match(result.stderr, new RegExp(key.replace('.', '\\.')));
   });
 });
-

@@ -28,26 +28,57 @@ describe('identity and access (local users)', () => {
     cx = await startCx({ env: { CX_AUTH_LOCKOUT_MAX_FAILURES: '3', CX_AUTH_LOCKOUT_MAX_FAILURES_PER_SOURCE: '1000' } });
     admin = await Api.login(cx.base);
   });
-  after(async () => { await cx?.stop(); });
+  after(async () => {
+    await cx?.stop();
+  });
 
   it('manages local users: create, list, duplicate, password change, disable cuts existing tokens', async () => {
     const { id, api } = await user('ursula');
     assert.equal((await api.call('GET', '/api/v1/auth/whoami')).body.username, 'ursula');
     const list = await admin.call('GET', '/api/v1/users?limit=100');
-    assert.ok(list.body.items.some((u: { username: string; source: string }) => u.username === 'ursula' && u.source === 'local'));
-    assert.equal((await admin.call('POST', '/api/v1/users', { username: 'ursula', password: 'another-password' })).body.code, 'CX_NAME_TAKEN');
+    assert.ok(
+      list.body.items.some(
+        (u: { username: string; source: string }) => u.username === 'ursula' && u.source === 'local',
+      ),
+    );
+    assert.equal(
+      (await admin.call('POST', '/api/v1/users', { username: 'ursula', password: 'another-password' })).body.code,
+      'CX_NAME_TAKEN',
+    );
     const weak = await admin.call('POST', '/api/v1/users', { username: 'weak', password: 'short' });
     assert.equal(weak.status, 400);
     assert.equal(weak.body.fields[0].field, 'body.password');
 
-    assert.equal((await api.call('POST', '/api/v1/users/me/password', { currentPassword: 'wrong-one', newPassword: 'ursula-new-password' })).status, 401);
-    assert.equal((await api.call('POST', '/api/v1/users/me/password', { currentPassword: 'ursula-password', newPassword: 'ursula-new-password' })).status, 204);
+    assert.equal(
+      (
+        await api.call('POST', '/api/v1/users/me/password', {
+          currentPassword: 'wrong-one',
+          newPassword: 'ursula-new-password',
+        })
+      ).status,
+      401,
+    );
+    assert.equal(
+      (
+        await api.call('POST', '/api/v1/users/me/password', {
+          currentPassword: 'ursula-password',
+          newPassword: 'ursula-new-password',
+        })
+      ).status,
+      204,
+    );
     await as('ursula', 'ursula-new-password');
 
     assert.equal((await admin.call('PATCH', `/api/v1/users/${id}`, { disabled: true })).body.disabled, true);
     // wfm may answer from its short cache for a few seconds; sm refuses at once.
-    await waitFor(async () => (await api.call('GET', '/api/v1/auth/whoami')).status === 401, 'a disabled user\'s token stops working');
-    const login = await new Api(cx.base).call('POST', '/api/v1/auth/login', { username: 'ursula', password: 'ursula-new-password' });
+    await waitFor(
+      async () => (await api.call('GET', '/api/v1/auth/whoami')).status === 401,
+      "a disabled user's token stops working",
+    );
+    const login = await new Api(cx.base).call('POST', '/api/v1/auth/login', {
+      username: 'ursula',
+      password: 'ursula-new-password',
+    });
     assert.equal(login.status, 401);
     assert.match(login.body.detail, /disabled/);
   });
@@ -64,7 +95,10 @@ describe('identity and access (local users)', () => {
     assert.equal(created.status, 201);
     assert.match(created.body.token, /^cxat_/);
     const listed = await fresh.call('GET', '/api/v1/tokens');
-    assert.deepEqual(listed.body.items.map((t: { name: string }) => t.name), ['ci']);
+    assert.deepEqual(
+      listed.body.items.map((t: { name: string }) => t.name),
+      ['ci'],
+    );
     assert.equal(listed.body.items[0].token, undefined, 'the secret is never shown again');
     const bot = new Api(cx.base);
     bot.token = created.body.token;
@@ -73,13 +107,20 @@ describe('identity and access (local users)', () => {
     const { api: other } = await user('olga');
     assert.equal((await other.call('DELETE', `/api/v1/tokens/${created.body.id}`)).status, 404);
     assert.equal((await fresh.call('DELETE', `/api/v1/tokens/${created.body.id}`)).status, 204);
-    await waitFor(async () => (await bot.call('GET', '/api/v1/auth/whoami')).status === 401, 'a revoked API token stops working');
+    await waitFor(
+      async () => (await bot.call('GET', '/api/v1/auth/whoami')).status === 401,
+      'a revoked API token stops working',
+    );
   });
 
   it('locks a user after repeated failures (423 even with the right password), audits it, and an admin unlocks', async () => {
     const { id } = await user('lara');
     const anonymous = new Api(cx.base);
-    for (let i = 0; i < 3; i++) assert.equal((await anonymous.call('POST', '/api/v1/auth/login', { username: 'lara', password: 'guess' })).status, 401);
+    for (let i = 0; i < 3; i++)
+      assert.equal(
+        (await anonymous.call('POST', '/api/v1/auth/login', { username: 'lara', password: 'guess' })).status,
+        401,
+      );
     const locked = await anonymous.call('POST', '/api/v1/auth/login', { username: 'lara', password: 'lara-password' });
     assert.equal(locked.status, 423);
     assert.equal(locked.body.code, 'CX_ACCOUNT_LOCKED');
@@ -93,13 +134,32 @@ describe('identity and access (local users)', () => {
   });
 
   it('lets an operator of a resource group create clusters in it up to its quota, and shows each user only what they may see', async () => {
-    const group = await admin.call('POST', '/api/v1/resource-groups', { name: 'team-a', quotas: { clusters: 2, nodes: 4 } });
+    const group = await admin.call('POST', '/api/v1/resource-groups', {
+      name: 'team-a',
+      quotas: { clusters: 2, nodes: 4 },
+    });
     assert.equal(group.status, 201);
     const { api: operator } = await user('oscar');
     const { api: outsider } = await user('ines');
-    assert.equal((await admin.call('POST', '/api/v1/grants', { subject: { kind: 'user', name: 'oscar' }, object: { kind: 'resource-group', id: 'team-a' }, role: 'operator' })).status, 201);
+    assert.equal(
+      (
+        await admin.call('POST', '/api/v1/grants', {
+          subject: { kind: 'user', name: 'oscar' },
+          object: { kind: 'resource-group', id: 'team-a' },
+          role: 'operator',
+        })
+      ).status,
+      201,
+    );
 
-    const body = (name: string, workers: number): unknown => ({ name, provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [{ name: 'w', count: workers }], resourceGroup: 'team-a' });
+    const body = (name: string, workers: number): unknown => ({
+      name,
+      provider: 'sim',
+      kubernetesVersion: '1.31.4',
+      controlPlane: { count: 1 },
+      nodePools: [{ name: 'w', count: workers }],
+      resourceGroup: 'team-a',
+    });
     const first = await operator.call('POST', '/api/v1/clusters', body('team-a-1', 1));
     assert.equal(first.status, 202, JSON.stringify(first.body));
     assert.equal(first.body.cluster.resourceGroupId, group.body.id);
@@ -108,17 +168,33 @@ describe('identity and access (local users)', () => {
     assert.equal(tooMany.body.code, 'CX_QUOTA_EXCEEDED');
     assert.equal(tooMany.body.quota, 'nodes');
     assert.equal((await operator.call('POST', '/api/v1/clusters', body('team-a-2', 1))).status, 202);
-    assert.equal((await operator.call('POST', '/api/v1/clusters', body('team-a-3', 0))).body.code, 'CX_QUOTA_EXCEEDED', 'the clusters quota');
+    assert.equal(
+      (await operator.call('POST', '/api/v1/clusters', body('team-a-3', 0))).body.code,
+      'CX_QUOTA_EXCEEDED',
+      'the clusters quota',
+    );
     // Outside the group, the operator has no rights; without a group, only a global grant will do.
-    assert.equal((await operator.call('POST', '/api/v1/clusters', { ...body('elsewhere', 0) as object, resourceGroup: undefined })).status, 403);
+    assert.equal(
+      (
+        await operator.call('POST', '/api/v1/clusters', {
+          ...(body('elsewhere', 0) as object),
+          resourceGroup: undefined,
+        })
+      ).status,
+      403,
+    );
     assert.equal((await outsider.call('POST', '/api/v1/clusters', body('intruder', 0))).status, 404);
 
-    const names = async (api: Api): Promise<string[]> => (await api.call('GET', '/api/v1/clusters?limit=500')).body.items.map((c: { name: string }) => c.name).sort();
+    const names = async (api: Api): Promise<string[]> =>
+      (await api.call('GET', '/api/v1/clusters?limit=500')).body.items.map((c: { name: string }) => c.name).sort();
     assert.deepEqual(await names(operator), ['team-a-1', 'team-a-2']);
     assert.deepEqual(await names(outsider), []);
     assert.ok((await names(admin)).includes('team-a-1'));
     const groups = await operator.call('GET', '/api/v1/resource-groups');
-    assert.deepEqual(groups.body.items.map((g: { name: string }) => g.name), ['team-a']);
+    assert.deepEqual(
+      groups.body.items.map((g: { name: string }) => g.name),
+      ['team-a'],
+    );
     assert.deepEqual(groups.body.items[0].usage, { clusters: 2, nodes: 4, vcpus: 8, memoryMiB: 16384 });
     assert.deepEqual((await outsider.call('GET', '/api/v1/resource-groups')).body.items, []);
   });
@@ -130,16 +206,27 @@ describe('identity and access (local users)', () => {
     const created = await admin.call('POST', '/api/v1/credentials', body);
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.body.hasCaCert, true);
-    const refused = await admin.call('POST', '/api/v1/credentials', vsphereCredential('vc-wrong', { password: SECRET }));
+    const refused = await admin.call(
+      'POST',
+      '/api/v1/credentials',
+      vsphereCredential('vc-wrong', { password: SECRET }),
+    );
     assert.equal(refused.body.code, 'CX_CREDENTIAL_REJECTED');
-    const everything = JSON.stringify([created.body, refused.body, (await admin.call('GET', '/api/v1/credentials')).body, (await admin.call('GET', `/api/v1/credentials/${created.body.id}`)).body, (await admin.call('GET', '/api/v1/audit?limit=1000')).body]);
+    const everything = JSON.stringify([
+      created.body,
+      refused.body,
+      (await admin.call('GET', '/api/v1/credentials')).body,
+      (await admin.call('GET', `/api/v1/credentials/${created.body.id}`)).body,
+      (await admin.call('GET', '/api/v1/audit?limit=1000')).body,
+    ]);
     assert.ok(everything.includes(body['username'] as string));
     for (const secret of [password, SECRET]) assert.ok(!everything.includes(secret), 'no answer carries the password');
     const bad = await admin.call('POST', '/api/v1/credentials', body);
     assert.equal(bad.body.code, 'CX_NAME_TAKEN');
     assert.ok(!JSON.stringify(bad.body).includes(password));
     for (const file of readdirSync(cx.dataDir).filter((f) => f.startsWith('cx.db') || f.endsWith('.log'))) {
-      for (const secret of [password, SECRET]) assert.ok(!readFileSync(join(cx.dataDir, file)).includes(secret), `${file} holds a plaintext secret`);
+      for (const secret of [password, SECRET])
+        assert.ok(!readFileSync(join(cx.dataDir, file)).includes(secret), `${file} holds a plaintext secret`);
     }
   });
 
@@ -152,7 +239,10 @@ describe('identity and access (local users)', () => {
     const prefix = await admin.call('GET', '/api/v1/audit?action=auth.*&limit=2');
     assert.equal(prefix.body.items.length, 2);
     assert.ok(prefix.body.items.every((e: { action: string }) => e.action.startsWith('auth.')));
-    const next = await admin.call('GET', `/api/v1/audit?action=auth.*&limit=2&cursor=${encodeURIComponent(prefix.body.nextCursor)}`);
+    const next = await admin.call(
+      'GET',
+      `/api/v1/audit?action=auth.*&limit=2&cursor=${encodeURIComponent(prefix.body.nextCursor)}`,
+    );
     assert.ok(next.body.items[0].id < prefix.body.items[1].id, 'the next page is older');
     const since = new Date(Date.now() + 60_000).toISOString();
     assert.deepEqual((await admin.call('GET', `/api/v1/audit?since=${since}`)).body.items, []);
@@ -169,8 +259,14 @@ describe('secret key rotation', () => {
     assert.equal((await admin.call('POST', '/api/v1/credentials', vsphereCredential('rotated'))).status, 201);
     await cx.stop();
     const env = { ...process.env, CX_DATA_DIR: cx.dataDir, CX_SECRET_KEY: newKey, CX_PREVIOUS_SECRET_KEY: oldKey };
-    assert.match(execFileSync(process.execPath, [serverPath, 'rotate-secret-key'], { env, encoding: 'utf8' }), /re-encrypted 1 secret/);
-    assert.match(execFileSync(process.execPath, [serverPath, 'rotate-secret-key'], { env, encoding: 'utf8' }), /re-encrypted 0 secret\(s\); 1 already/);
+    assert.match(
+      execFileSync(process.execPath, [serverPath, 'rotate-secret-key'], { env, encoding: 'utf8' }),
+      /re-encrypted 1 secret/,
+    );
+    assert.match(
+      execFileSync(process.execPath, [serverPath, 'rotate-secret-key'], { env, encoding: 'utf8' }),
+      /re-encrypted 0 secret\(s\); 1 already/,
+    );
     cx = await startCx({ dataDir: cx.dataDir, env: { CX_SECRET_KEY: newKey } });
     try {
       const after = await Api.login(cx.base);
@@ -183,7 +279,7 @@ describe('secret key rotation', () => {
 
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!await check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

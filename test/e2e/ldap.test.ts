@@ -20,15 +20,20 @@ const ALICE_GROUPS = ['cluster-operators', 'platform-team', 'engineering'].map(g
 /** The environment of a cx that logs users in from the slapd peer; `extra` overrides. */
 function ldapEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    CX_LDAP_URL: peer.url, CX_LDAP_BIND_DN: peer.bindDn, CX_LDAP_BIND_PASSWORD: peer.bindPassword,
-    CX_LDAP_USER_BASE_DN: peer.userBaseDn, CX_LDAP_GROUP_BASE_DN: peer.groupBaseDn,
+    CX_LDAP_URL: peer.url,
+    CX_LDAP_BIND_DN: peer.bindDn,
+    CX_LDAP_BIND_PASSWORD: peer.bindPassword,
+    CX_LDAP_USER_BASE_DN: peer.userBaseDn,
+    CX_LDAP_GROUP_BASE_DN: peer.groupBaseDn,
     // Many failed logins come from 127.0.0.1 in these tests: only the per-user lock is under test.
     CX_AUTH_LOCKOUT_MAX_FAILURES_PER_SOURCE: '100000',
     ...extra,
   };
 }
 
-interface Timed extends Answer { ms: number }
+interface Timed extends Answer {
+  ms: number;
+}
 
 /** POST /auth/login with a hard deadline, so that a hanging login fails the test instead of stalling it. */
 async function login(base: string, body: Record<string, unknown>): Promise<Timed> {
@@ -36,15 +41,23 @@ async function login(base: string, body: Record<string, unknown>): Promise<Timed
   let response: Response;
   try {
     response = await fetch(`${base}/api/v1/auth/login`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(LOGIN_DEADLINE_MS),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(LOGIN_DEADLINE_MS),
     });
   } catch (error) {
-    if ((error as Error).name === 'TimeoutError') assert.fail(`login ${JSON.stringify(body)} did not answer within ${LOGIN_DEADLINE_MS} ms`);
+    if ((error as Error).name === 'TimeoutError')
+      assert.fail(`login ${JSON.stringify(body)} did not answer within ${LOGIN_DEADLINE_MS} ms`);
     throw error;
   }
   const text = await response.text();
   let parsed: unknown = text;
-  try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON */
+  }
   return { status: response.status, headers: response.headers, body: parsed, ms: performance.now() - started };
 }
 
@@ -61,7 +74,11 @@ const lower = (dns: string[]): string[] => dns.map((dn) => dn.toLowerCase());
 
 function assertHasGroups(actual: string[], expected: string[], who: string): void {
   const have = new Set(lower(actual));
-  for (const dn of expected) assert.ok(have.has(dn.toLowerCase()), `${who}'s groups include ${dn}: ${JSON.stringify(actual.slice(0, 20))}${actual.length > 20 ? ` … (${actual.length})` : ''}`);
+  for (const dn of expected)
+    assert.ok(
+      have.has(dn.toLowerCase()),
+      `${who}'s groups include ${dn}: ${JSON.stringify(actual.slice(0, 20))}${actual.length > 20 ? ` … (${actual.length})` : ''}`,
+    );
 }
 
 function assertProblem(answer: Answer, status: number, code: string): void {
@@ -81,7 +98,9 @@ describe('LDAP logins (ldap://, AD-style sAMAccountName filter)', () => {
     cx = await startCx({ env: ldapEnv() });
     admin = await Api.login(cx.base);
   });
-  after(async () => { await cx?.stop(); });
+  after(async () => {
+    await cx?.stop();
+  });
 
   it('logs alice in with and without provider; source ldap; her nested groups are resolved 3 levels deep', async () => {
     const explicit = await login(cx.base, { username: 'alice', password: 'alice-pw', provider: 'ldap' });
@@ -124,12 +143,20 @@ describe('LDAP logins (ldap://, AD-style sAMAccountName filter)', () => {
     const groups: string[] = many.body.user.groups;
     assert.ok(groups.length >= 1001, `many has ${groups.length} groups`);
     assert.equal(new Set(lower(groups)).size, groups.length, 'no group twice');
-    assertHasGroups(groups, [`cn=g0000,ou=bulk,${peer.groupBaseDn}`, `cn=g0999,ou=bulk,${peer.groupBaseDn}`, group('bulk-parent')], 'many');
+    assertHasGroups(
+      groups,
+      [`cn=g0000,ou=bulk,${peer.groupBaseDn}`, `cn=g0999,ou=bulk,${peer.groupBaseDn}`, group('bulk-parent')],
+      'many',
+    );
 
     const bob = await login(cx.base, { username: 'bob', password: 'bob-pw', provider: 'ldap' });
     assert.equal(bob.status, 200, JSON.stringify(bob.body));
     assertHasGroups(bob.body.user.groups, [group('viewers'), group('cycle-a'), group('cycle-b')], 'bob');
-    assert.equal(new Set(lower(bob.body.user.groups)).size, bob.body.user.groups.length, 'the cycle adds no duplicates');
+    assert.equal(
+      new Set(lower(bob.body.user.groups)).size,
+      bob.body.user.groups.length,
+      'the cycle adds no duplicates',
+    );
     assert.ok(bob.ms < LOGIN_DEADLINE_MS, `bob's login took ${Math.round(bob.ms)} ms`);
 
     const dave = await login(cx.base, { username: 'dave', password: 'dave-pw', provider: 'ldap' });
@@ -151,7 +178,17 @@ describe('LDAP logins (ldap://, AD-style sAMAccountName filter)', () => {
     assertProblem(await login(cx.base, { username: 'nobody', password: 'nobody-pw' }), 401, 'CX_LOGIN_FAILED');
 
     // Filter injection: each would match alice (or everyone) if {username} were not escaped.
-    for (const username of ['*', 'a*', '*)(sAMAccountName=*', 'alice)(uid=*', 'alice)(|(objectClass=*)', 'alice\\2a', '(alice)', 'alice\u0000', ' ']) {
+    for (const username of [
+      '*',
+      'a*',
+      '*)(sAMAccountName=*',
+      'alice)(uid=*',
+      'alice)(|(objectClass=*)',
+      'alice\\2a',
+      '(alice)',
+      'alice\u0000',
+      ' ',
+    ]) {
       for (const password of ['alice-pw', '*']) {
         const answer = await login(cx.base, { username, password, provider: 'ldap' });
         assertProblem(answer, 401, 'CX_LOGIN_FAILED');
@@ -161,11 +198,22 @@ describe('LDAP logins (ldap://, AD-style sAMAccountName filter)', () => {
     const empty = await login(cx.base, { username: 'alice', password: '', provider: 'ldap' });
     assert.ok(empty.status === 400 || empty.status === 401, `empty password: ${empty.status}`);
     // The local admin is not in the directory; an LDAP user is not a local user.
-    assertProblem(await login(cx.base, { username: 'admin', password: ADMIN_PASSWORD, provider: 'ldap' }), 401, 'CX_LOGIN_FAILED');
-    assertProblem(await login(cx.base, { username: 'alice', password: 'alice-pw', provider: 'local' }), 401, 'CX_LOGIN_FAILED');
+    assertProblem(
+      await login(cx.base, { username: 'admin', password: ADMIN_PASSWORD, provider: 'ldap' }),
+      401,
+      'CX_LOGIN_FAILED',
+    );
+    assertProblem(
+      await login(cx.base, { username: 'alice', password: 'alice-pw', provider: 'local' }),
+      401,
+      'CX_LOGIN_FAILED',
+    );
 
-    const names = (await admin.call('GET', '/api/v1/users?limit=500')).body.items.map((u: { username: string }) => u.username);
-    for (const name of ['carol', 'nobody', '*', 'alice)(uid=*']) assert.ok(!names.includes(name), `no user ${name}: ${JSON.stringify(names)}`);
+    const names = (await admin.call('GET', '/api/v1/users?limit=500')).body.items.map(
+      (u: { username: string }) => u.username,
+    );
+    for (const name of ['carol', 'nobody', '*', 'alice)(uid=*'])
+      assert.ok(!names.includes(name), `no user ${name}: ${JSON.stringify(names)}`);
   });
 
   it('audits LDAP logins, successes and failures, with source address and request id', async () => {
@@ -176,15 +224,31 @@ describe('LDAP logins (ldap://, AD-style sAMAccountName filter)', () => {
 
     const audit = await admin.call('GET', '/api/v1/audit?action=auth.login&actor=alice&limit=100');
     assert.equal(audit.status, 200, JSON.stringify(audit.body));
-    const entries: Array<{ actor: string; action: string; outcome: string; sourceIp: string; requestId: string; details: { code?: string } | null }> = audit.body.items;
+    const entries: Array<{
+      actor: string;
+      action: string;
+      outcome: string;
+      sourceIp: string;
+      requestId: string;
+      details: { code?: string } | null;
+    }> = audit.body.items;
     assert.ok(entries.length > 0);
-    assert.ok(entries.every((e) => e.actor === 'alice' && e.action === 'auth.login'), JSON.stringify(entries));
+    assert.ok(
+      entries.every((e) => e.actor === 'alice' && e.action === 'auth.login'),
+      JSON.stringify(entries),
+    );
     const successes = entries.filter((e) => e.outcome === 'success');
     const failures = entries.filter((e) => e.outcome === 'failure');
     assert.ok(successes.length >= 2, `successes: ${successes.length}`);
     assert.ok(failures.length >= 1, `failures: ${failures.length}`);
-    assert.ok(failures.some((e) => e.details?.code === 'CX_LOGIN_FAILED'), JSON.stringify(failures));
-    assert.ok(failures.some((e) => e.requestId === failed.body.requestId), 'the failure is audited under the request id the caller saw');
+    assert.ok(
+      failures.some((e) => e.details?.code === 'CX_LOGIN_FAILED'),
+      JSON.stringify(failures),
+    );
+    assert.ok(
+      failures.some((e) => e.requestId === failed.body.requestId),
+      'the failure is audited under the request id the caller saw',
+    );
     for (const entry of [...successes, ...failures]) {
       assert.match(entry.sourceIp, /127\.0\.0\.1/, JSON.stringify(entry));
       assert.ok(entry.requestId, JSON.stringify(entry));
@@ -192,12 +256,22 @@ describe('LDAP logins (ldap://, AD-style sAMAccountName filter)', () => {
   });
 
   it('a grant to a group DN reaches alice through nesting; dave, in no group, sees nothing', async () => {
-    const created = await admin.call('POST', '/api/v1/clusters', { name: 'ldap-demo', provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [] });
+    const created = await admin.call('POST', '/api/v1/clusters', {
+      name: 'ldap-demo',
+      provider: 'sim',
+      kubernetesVersion: '1.31.4',
+      controlPlane: { count: 1 },
+      nodePools: [],
+    });
     assert.equal(created.status, 202, JSON.stringify(created.body));
     const clusterId: string = created.body.cluster.id;
     // alice is in engineering only through platform-team ← cluster-operators; the grant's DN is
     // spelled in another case than the directory's, and must still match.
-    const grant = await admin.call('POST', '/api/v1/grants', { subject: { kind: 'group', name: group('engineering').toUpperCase().replace('DC=CX,DC=TEST', 'dc=cx,dc=TEST') }, object: { kind: 'global' }, role: 'viewer' });
+    const grant = await admin.call('POST', '/api/v1/grants', {
+      subject: { kind: 'group', name: group('engineering').toUpperCase().replace('DC=CX,DC=TEST', 'dc=cx,dc=TEST') },
+      object: { kind: 'global' },
+      role: 'viewer',
+    });
     assert.equal(grant.status, 201, JSON.stringify(grant.body));
 
     const alice = await loggedIn(cx.base, 'alice', 'alice-pw', 'ldap');
@@ -208,7 +282,10 @@ describe('LDAP logins (ldap://, AD-style sAMAccountName filter)', () => {
     assert.equal((await dave.call('GET', `/api/v1/clusters/${clusterId}`)).status, 404);
     const aliceList = await alice.call('GET', '/api/v1/clusters?limit=500');
     assert.equal(aliceList.status, 200);
-    assert.ok(aliceList.body.items.some((c: { id: string }) => c.id === clusterId), JSON.stringify(aliceList.body.items));
+    assert.ok(
+      aliceList.body.items.some((c: { id: string }) => c.id === clusterId),
+      JSON.stringify(aliceList.body.items),
+    );
     const daveList = await dave.call('GET', '/api/v1/clusters?limit=500');
     assert.equal(daveList.status, 200);
     assert.deepEqual(daveList.body.items, []);
@@ -220,7 +297,10 @@ describe('LDAP logins (ldap://, AD-style sAMAccountName filter)', () => {
     await loggedIn(cx.base, 'bob', 'bob-pw', 'ldap'); // so that bob is a cx user an admin can find
     for (let i = 1; i <= 5; i++) {
       const answer = await login(cx.base, { username: 'bob', password: `guess-${i}`, provider: 'ldap' });
-      assert.ok(answer.status === 401 || (i === 5 && answer.status === 423), `attempt ${i}: ${answer.status} ${JSON.stringify(answer.body)}`);
+      assert.ok(
+        answer.status === 401 || (i === 5 && answer.status === 423),
+        `attempt ${i}: ${answer.status} ${JSON.stringify(answer.body)}`,
+      );
     }
     const locked = await login(cx.base, { username: 'bob', password: 'bob-pw', provider: 'ldap' });
     assertProblem(locked, 423, 'CX_ACCOUNT_LOCKED');
@@ -254,11 +334,17 @@ describe('LDAP over TLS (ldaps://, StartTLS) and the CA file', () => {
   };
 
   before(async () => {
-    const results = await Promise.allSettled(Object.entries(variants).map(async ([name, env]) => { started[name] = await startCx({ env }); }));
+    const results = await Promise.allSettled(
+      Object.entries(variants).map(async ([name, env]) => {
+        started[name] = await startCx({ env });
+      }),
+    );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   });
-  after(async () => { await Promise.all(Object.values(started).map((p) => p.stop())); });
+  after(async () => {
+    await Promise.all(Object.values(started).map((p) => p.stop()));
+  });
 
   for (const name of ['ldaps', 'startTls']) {
     it(`logs alice in over ${name} with CX_LDAP_CA_FILE`, async () => {
@@ -267,7 +353,11 @@ describe('LDAP over TLS (ldaps://, StartTLS) and the CA file', () => {
       assert.equal(answer.body.user.source, 'ldap');
       assertHasGroups(answer.body.user.groups, ALICE_GROUPS, 'alice');
       // Each login opens its own connection: the second and third must negotiate TLS as well as the first.
-      assertProblem(await login(cx(name).base, { username: 'alice', password: 'wrong', provider: 'ldap' }), 401, 'CX_LOGIN_FAILED');
+      assertProblem(
+        await login(cx(name).base, { username: 'alice', password: 'wrong', provider: 'ldap' }),
+        401,
+        'CX_LOGIN_FAILED',
+      );
       await loggedIn(cx(name).base, 'bob', 'bob-pw', 'ldap');
     });
   }
@@ -295,7 +385,8 @@ describe('LDAP over TLS (ldaps://, StartTLS) and the CA file', () => {
     assert.equal(bob.status, 200, JSON.stringify(bob.body));
     assertHasGroups(bob.body.user.groups, [group('viewers'), group('cycle-a'), group('cycle-b')], 'bob');
     assertProblem(await login(base, { username: 'carol', password: 'carol-pw' }), 401, 'CX_LOGIN_FAILED');
-    for (const username of ['*', 'alice)(uid=*', '*)(|(uid=*']) assertProblem(await login(base, { username, password: 'alice-pw', provider: 'ldap' }), 401, 'CX_LOGIN_FAILED');
+    for (const username of ['*', 'alice)(uid=*', '*)(|(uid=*'])
+      assertProblem(await login(base, { username, password: 'alice-pw', provider: 'ldap' }), 401, 'CX_LOGIN_FAILED');
   });
 });
 
@@ -333,13 +424,26 @@ describe('LDAP unreachable or silent', () => {
 
   before(async () => {
     // Accepts connections and never answers a byte.
-    const blackHolePort = await listen(createServer((socket) => { sockets.add(socket); socket.on('close', () => sockets.delete(socket)); socket.on('error', () => undefined); }));
+    const blackHolePort = await listen(
+      createServer((socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.on('error', () => undefined);
+      }),
+    );
     const stallingPort = await listen(stallingStartTls(sockets));
     const closedPort = await freePort(); // nothing listens there once freePort has answered
     [down, silent, stalledTls] = await Promise.all([
       startCx({ env: ldapEnv({ CX_LDAP_URL: `ldap://127.0.0.1:${closedPort}`, CX_LDAP_TIMEOUT_MS: '2000' }) }),
       startCx({ env: ldapEnv({ CX_LDAP_URL: `ldap://127.0.0.1:${blackHolePort}`, CX_LDAP_TIMEOUT_MS: '500' }) }),
-      startCx({ env: ldapEnv({ CX_LDAP_URL: `ldap://127.0.0.1:${stallingPort}`, CX_LDAP_START_TLS: 'true', CX_LDAP_CA_FILE: peer.caFile, CX_LDAP_TIMEOUT_MS: '500' }) }),
+      startCx({
+        env: ldapEnv({
+          CX_LDAP_URL: `ldap://127.0.0.1:${stallingPort}`,
+          CX_LDAP_START_TLS: 'true',
+          CX_LDAP_CA_FILE: peer.caFile,
+          CX_LDAP_TIMEOUT_MS: '500',
+        }),
+      }),
     ]);
   });
   after(async () => {
@@ -349,7 +453,10 @@ describe('LDAP unreachable or silent', () => {
   });
 
   it('answers 503 CX_DEPENDENCY_UNAVAILABLE at once when nothing listens, and local users still log in', async () => {
-    for (const body of [{ username: 'alice', password: 'alice-pw', provider: 'ldap' }, { username: 'alice', password: 'alice-pw' }]) {
+    for (const body of [
+      { username: 'alice', password: 'alice-pw', provider: 'ldap' },
+      { username: 'alice', password: 'alice-pw' },
+    ]) {
       const answer = await login(down.base, body);
       assertProblem(answer, 503, 'CX_DEPENDENCY_UNAVAILABLE');
       assert.match(answer.body.detail, /CX_LDAP_URL|auth\.ldap\.url/, answer.body.detail);
@@ -376,33 +483,49 @@ describe('LDAP unreachable or silent', () => {
   });
 
   it('does not count an unavailable directory as a failed password (no lockout)', async () => {
-    for (let i = 0; i < 6; i++) assertProblem(await login(down.base, { username: 'eve', password: 'eve-pw', provider: 'ldap' }), 503, 'CX_DEPENDENCY_UNAVAILABLE');
+    for (let i = 0; i < 6; i++)
+      assertProblem(
+        await login(down.base, { username: 'eve', password: 'eve-pw', provider: 'ldap' }),
+        503,
+        'CX_DEPENDENCY_UNAVAILABLE',
+      );
     const admin = await Api.login(down.base);
     const audit = await admin.call('GET', '/api/v1/audit?action=auth.login&actor=eve&limit=100');
     assert.ok(audit.body.items.length >= 6, `audited: ${audit.body.items.length}`);
-    assert.ok(audit.body.items.every((e: { outcome: string; details: { code?: string } }) => e.outcome === 'failure' && e.details.code === 'CX_DEPENDENCY_UNAVAILABLE'), JSON.stringify(audit.body.items));
+    assert.ok(
+      audit.body.items.every(
+        (e: { outcome: string; details: { code?: string } }) =>
+          e.outcome === 'failure' && e.details.code === 'CX_DEPENDENCY_UNAVAILABLE',
+      ),
+      JSON.stringify(audit.body.items),
+    );
   });
 });
 
 describe('invalid LDAP configuration', () => {
   it('refuses to start, naming the key: no user base DN, or a CA file that does not exist', async () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
-      [{ CX_LDAP_URL: peer.url, CX_LDAP_BIND_DN: peer.bindDn, CX_LDAP_BIND_PASSWORD: peer.bindPassword }, /auth\.ldap\.userBaseDn/],
+      [
+        { CX_LDAP_URL: peer.url, CX_LDAP_BIND_DN: peer.bindDn, CX_LDAP_BIND_PASSWORD: peer.bindPassword },
+        /auth\.ldap\.userBaseDn/,
+      ],
       [ldapEnv({ CX_LDAP_CA_FILE: '/nonexistent/ca.pem' }), /auth\.ldap\.caFile/],
     ];
-    await Promise.all(cases.map(async ([env, key]) => {
-      let started: CxProcess | undefined;
-      try {
-        started = await startCx({ env });
-      } catch (error) {
-        const message = (error as Error).message;
-        assert.match(message, /cx exited with [1-9]\d* before it was ready/, message);
-        assert.match(message, key, message);
-        return;
-      } finally {
-        await started?.stop();
-      }
-      assert.fail(`cx started with ${JSON.stringify(env)}; expected it to refuse naming ${key}`);
-    }));
+    await Promise.all(
+      cases.map(async ([env, key]) => {
+        let started: CxProcess | undefined;
+        try {
+          started = await startCx({ env });
+        } catch (error) {
+          const message = (error as Error).message;
+          assert.match(message, /cx exited with [1-9]\d* before it was ready/, message);
+          assert.match(message, key, message);
+          return;
+        } finally {
+          await started?.stop();
+        }
+        assert.fail(`cx started with ${JSON.stringify(env)}; expected it to refuse naming ${key}`);
+      }),
+    );
   });
 });

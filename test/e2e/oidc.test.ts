@@ -23,19 +23,31 @@ const ACCOUNTS: OidcAccount[] = [
 
 function oidcEnv(idp: Pick<OidcPeer, 'issuer' | 'clientId' | 'clientSecret'>): Record<string, string> {
   return {
-    CX_OIDC_ISSUER: idp.issuer, CX_OIDC_CLIENT_ID: idp.clientId, CX_OIDC_CLIENT_SECRET: idp.clientSecret,
-    CX_OIDC_SCOPES: 'openid profile email groups', CX_OIDC_GROUPS_CLAIM: GROUPS_CLAIM, CX_OIDC_ALLOW_HTTP: 'true',
+    CX_OIDC_ISSUER: idp.issuer,
+    CX_OIDC_CLIENT_ID: idp.clientId,
+    CX_OIDC_CLIENT_SECRET: idp.clientSecret,
+    CX_OIDC_SCOPES: 'openid profile email groups',
+    CX_OIDC_GROUPS_CLAIM: GROUPS_CLAIM,
+    CX_OIDC_ALLOW_HTTP: 'true',
   };
 }
 
-interface Raw { status: number; location: string | null; body: any }
+interface Raw {
+  status: number;
+  location: string | null;
+  body: any;
+}
 
 /** One request without following redirects (the 302 to the provider, the 303 to returnTo). */
 async function raw(url: string, init: RequestInit = {}): Promise<Raw> {
   const response = await fetch(url, { ...init, redirect: 'manual' });
   const text = await response.text();
   let body: unknown = text;
-  try { body = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON */
+  }
   return { status: response.status, location: response.headers.get('location'), body };
 }
 
@@ -54,7 +66,12 @@ describe('OIDC single sign-on', () => {
 
   before(async () => {
     const port = await freePort();
-    idp = await startOidcProvider({ accounts: ACCOUNTS, redirectUris: [`http://127.0.0.1:${port}${CALLBACK_PATH}`], groupsClaim: GROUPS_CLAIM, deviceInterval: 1 });
+    idp = await startOidcProvider({
+      accounts: ACCOUNTS,
+      redirectUris: [`http://127.0.0.1:${port}${CALLBACK_PATH}`],
+      groupsClaim: GROUPS_CLAIM,
+      deviceInterval: 1,
+    });
     cx = await startCx({ port, env: oidcEnv(idp) });
     admin = await Api.login(cx.base);
   });
@@ -65,12 +82,17 @@ describe('OIDC single sign-on', () => {
 
   /** GET /auth/oidc/login (302 to the provider), then the provider's login pages: answers cx's callback URL, not yet requested. */
   const callbackUrl = async (username: string, returnTo?: string): Promise<string> => {
-    const start = await raw(`${cx.base}/api/v1/auth/oidc/login${returnTo === undefined ? '' : `?${new URLSearchParams({ returnTo })}`}`);
+    const start = await raw(
+      `${cx.base}/api/v1/auth/oidc/login${returnTo === undefined ? '' : `?${new URLSearchParams({ returnTo })}`}`,
+    );
     assert.equal(start.status, 302, JSON.stringify(start.body));
     assert.ok(start.location?.startsWith(`${idp.issuer}/`), `redirected to the identity provider: ${start.location}`);
     const account = ACCOUNTS.find((a) => a.username === username)!;
     const callback = await idp.browserLogin(start.location!, username, account.password);
-    assert.ok(callback.startsWith(`${cx.base}${CALLBACK_PATH}?`), `the provider sends the browser back to cx: ${callback}`);
+    assert.ok(
+      callback.startsWith(`${cx.base}${CALLBACK_PATH}?`),
+      `the provider sends the browser back to cx: ${callback}`,
+    );
     return callback;
   };
   /** A complete browser login without returnTo: the 200 answer of the callback. */
@@ -93,7 +115,11 @@ describe('OIDC single sign-on', () => {
     const deadline = Date.now() + 20_000;
     for (;;) {
       await sleep(interval * 1000);
-      const polled = await raw(`${cx.base}/api/v1/auth/oidc/device/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle }) });
+      const polled = await raw(`${cx.base}/api/v1/auth/oidc/device/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ handle }),
+      });
       if (polled.status === 200) return { handle, result: polled.body };
       assert.equal(polled.status, 202, JSON.stringify(polled.body));
       if (Date.now() > deadline) throw new Error('the device login was not completed within 20 s of its approval');
@@ -101,7 +127,11 @@ describe('OIDC single sign-on', () => {
   };
 
   it('signs a browser in with the code flow and PKCE; the user is created with source oidc, the IdP username and groups', async () => {
-    assert.deepEqual((await new Api(cx.base).call('GET', '/api/v1/auth/methods')).body, { local: true, ldap: false, oidc: true });
+    assert.deepEqual((await new Api(cx.base).call('GET', '/api/v1/auth/methods')).body, {
+      local: true,
+      ldap: false,
+      oidc: true,
+    });
 
     const start = await raw(`${cx.base}/api/v1/auth/oidc/login`);
     assert.equal(start.status, 302, JSON.stringify(start.body));
@@ -150,7 +180,12 @@ describe('OIDC single sign-on', () => {
 
     // Logging in again is the same user, not a second one.
     assert.equal((await browserLogin('olivia')).user.id, answer.body.user.id);
-    assert.equal((await admin.call('GET', '/api/v1/users?limit=500')).body.items.filter((u: { username: string }) => u.username === 'olivia').length, 1);
+    assert.equal(
+      (await admin.call('GET', '/api/v1/users?limit=500')).body.items.filter(
+        (u: { username: string }) => u.username === 'olivia',
+      ).length,
+      1,
+    );
   });
 
   it('returns to a path of cx with the token in the fragment, and refuses returnTo off the site', async () => {
@@ -176,11 +211,28 @@ describe('OIDC single sign-on', () => {
 
     // Anything a browser would resolve to another site is refused before the provider is involved. Browsers
     // read `\` as `/` and drop tabs and newlines, so `/\evil.example` and `/<TAB>/evil.example` are `//evil.example`.
-    for (const returnTo of ['https://evil.example/', '//evil.example', '//evil.example/ui/', '/\\evil.example', '/\\/evil.example', '/\t/evil.example', '/\n/evil.example', 'ui/', 'javascript:alert(1)']) {
+    for (const returnTo of [
+      'https://evil.example/',
+      '//evil.example',
+      '//evil.example/ui/',
+      '/\\evil.example',
+      '/\\/evil.example',
+      '/\t/evil.example',
+      '/\n/evil.example',
+      'ui/',
+      'javascript:alert(1)',
+    ]) {
       const refused = await raw(`${cx.base}/api/v1/auth/oidc/login?${new URLSearchParams({ returnTo })}`);
-      assert.equal(refused.status, 400, `returnTo=${JSON.stringify(returnTo)}: ${refused.status} ${refused.location ?? ''} ${JSON.stringify(refused.body)}`);
+      assert.equal(
+        refused.status,
+        400,
+        `returnTo=${JSON.stringify(returnTo)}: ${refused.status} ${refused.location ?? ''} ${JSON.stringify(refused.body)}`,
+      );
       assert.equal(refused.body.code, 'CX_INPUT_INVALID', JSON.stringify(refused.body));
-      assert.ok(refused.body.fields?.some((f: { field: string }) => f.field === 'querystring.returnTo'), JSON.stringify(refused.body));
+      assert.ok(
+        refused.body.fields?.some((f: { field: string }) => f.field === 'querystring.returnTo'),
+        JSON.stringify(refused.body),
+      );
       assert.equal(refused.location, null);
     }
   });
@@ -211,7 +263,9 @@ describe('OIDC single sign-on', () => {
 
     // The provider says no (the user clicked "deny"): cx answers 401 naming the error, even with a state it issued.
     const started = new URL((await raw(`${cx.base}/api/v1/auth/oidc/login`)).location!);
-    const denied = await raw(`${cx.base}${CALLBACK_PATH}?${new URLSearchParams({ error: 'access_denied', error_description: 'the user said no', state: started.searchParams.get('state')! })}`);
+    const denied = await raw(
+      `${cx.base}${CALLBACK_PATH}?${new URLSearchParams({ error: 'access_denied', error_description: 'the user said no', state: started.searchParams.get('state')! })}`,
+    );
     assert.equal(denied.status, 401, JSON.stringify(denied.body));
     assert.equal(denied.body.code, 'CX_LOGIN_FAILED');
     assert.match(denied.body.detail, /access_denied/);
@@ -219,23 +273,43 @@ describe('OIDC single sign-on', () => {
   });
 
   it('grants to an identity-provider group apply to its OIDC members only', async () => {
-    const created = await admin.call('POST', '/api/v1/clusters', { name: 'oidc-demo', provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [] });
+    const created = await admin.call('POST', '/api/v1/clusters', {
+      name: 'oidc-demo',
+      provider: 'sim',
+      kubernetesVersion: '1.31.4',
+      controlPlane: { count: 1 },
+      nodePools: [],
+    });
     assert.equal(created.status, 202, JSON.stringify(created.body));
     const clusterId: string = created.body.cluster.id;
     const member = apiWith((await browserLogin('olivia')).token);
     const outsider = apiWith((await browserLogin('bruno')).token);
 
     assert.equal((await member.call('GET', `/api/v1/clusters/${clusterId}`)).status, 404, 'no access before the grant');
-    const grant = await admin.call('POST', '/api/v1/grants', { subject: { kind: 'group', name: 'oidc-viewers' }, object: { kind: 'global' }, role: 'viewer' });
+    const grant = await admin.call('POST', '/api/v1/grants', {
+      subject: { kind: 'group', name: 'oidc-viewers' },
+      object: { kind: 'global' },
+      role: 'viewer',
+    });
     assert.equal(grant.status, 201, JSON.stringify(grant.body));
 
     const seen = await member.call('GET', `/api/v1/clusters/${clusterId}`);
     assert.equal(seen.status, 200, JSON.stringify(seen.body));
     assert.equal(seen.body.name, 'oidc-demo');
-    assert.ok((await member.call('GET', '/api/v1/clusters?limit=500')).body.items.some((c: { id: string }) => c.id === clusterId), 'listed for the group member');
+    assert.ok(
+      (await member.call('GET', '/api/v1/clusters?limit=500')).body.items.some(
+        (c: { id: string }) => c.id === clusterId,
+      ),
+      'listed for the group member',
+    );
     const hidden = await outsider.call('GET', `/api/v1/clusters/${clusterId}`);
     assert.equal(hidden.status, 404, JSON.stringify(hidden.body));
-    assert.ok(!(await outsider.call('GET', '/api/v1/clusters?limit=500')).body.items.some((c: { id: string }) => c.id === clusterId), 'not listed for others');
+    assert.ok(
+      !(await outsider.call('GET', '/api/v1/clusters?limit=500')).body.items.some(
+        (c: { id: string }) => c.id === clusterId,
+      ),
+      'not listed for others',
+    );
     // A viewer cannot change it.
     assert.equal((await member.call('DELETE', `/api/v1/clusters/${clusterId}`)).status, 403);
   });
@@ -247,12 +321,20 @@ describe('OIDC single sign-on', () => {
     assert.ok(typeof handle === 'string' && handle.length >= 20, 'an opaque handle');
     assert.ok(typeof userCode === 'string' && userCode.length > 0);
     assert.ok(verificationUri.startsWith(`${idp.issuer}/`), verificationUri);
-    assert.ok(verificationUriComplete === null || verificationUriComplete.startsWith(`${idp.issuer}/`), String(verificationUriComplete));
+    assert.ok(
+      verificationUriComplete === null || verificationUriComplete.startsWith(`${idp.issuer}/`),
+      String(verificationUriComplete),
+    );
     assert.ok(expiresIn > 0);
-    assert.equal(interval, 1, 'the provider\'s interval is passed on');
+    assert.equal(interval, 1, "the provider's interval is passed on");
     assert.equal(JSON.stringify(started.body).includes('device_code'), false, 'the device code stays in cx');
 
-    const poll = () => raw(`${cx.base}/api/v1/auth/oidc/device/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle }) });
+    const poll = () =>
+      raw(`${cx.base}/api/v1/auth/oidc/device/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ handle }),
+      });
     const pending = await poll();
     assert.equal(pending.status, 202, JSON.stringify(pending.body));
     assert.deepEqual(pending.body, { status: 'pending' });
@@ -262,7 +344,10 @@ describe('OIDC single sign-on', () => {
     for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
       await sleep(interval * 1000);
       const answer = await poll();
-      if (answer.status === 200) { done = answer; break; }
+      if (answer.status === 200) {
+        done = answer;
+        break;
+      }
       assert.equal(answer.status, 202, JSON.stringify(answer.body));
     }
     assert.ok(done, 'the token came within 20 s of the approval');
@@ -278,32 +363,59 @@ describe('OIDC single sign-on', () => {
     assert.equal(again.body.token, undefined);
     // cx forgot the handle; the provider would refuse the used device code too, but that must not be what stops it.
     assert.match(again.body.detail, /unknown or expired/, again.body.detail);
-    const unknown = await raw(`${cx.base}/api/v1/auth/oidc/device/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle: randomBytes(24).toString('base64url') }) });
+    const unknown = await raw(`${cx.base}/api/v1/auth/oidc/device/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ handle: randomBytes(24).toString('base64url') }),
+    });
     assert.equal(unknown.status, 401, JSON.stringify(unknown.body));
   });
 
   it('audits OIDC logins, successful and failed', async () => {
     const browser = await browserLogin('olivia');
     const device = await deviceLogin('dora');
-    const failuresBefore = (await admin.call('GET', '/api/v1/audit?action=auth.oidc.login&outcome=failure&limit=1000')).body.items.length as number;
+    const failuresBefore = (await admin.call('GET', '/api/v1/audit?action=auth.oidc.login&outcome=failure&limit=1000'))
+      .body.items.length as number;
     const forged = await raw(`${cx.base}${CALLBACK_PATH}?code=made-up&state=${randomBytes(32).toString('base64url')}`);
     assert.equal(forged.status, 401, JSON.stringify(forged.body));
 
-    const logins = await admin.call('GET', `/api/v1/audit?action=auth.oidc.login&outcome=success&targetId=${browser.user.id}&limit=1000`);
+    const logins = await admin.call(
+      'GET',
+      `/api/v1/audit?action=auth.oidc.login&outcome=success&targetId=${browser.user.id}&limit=1000`,
+    );
     assert.equal(logins.status, 200, JSON.stringify(logins.body));
-    assert.ok(logins.body.items.length >= 1, `a success entry for olivia's browser login: ${JSON.stringify(logins.body.items)}`);
+    assert.ok(
+      logins.body.items.length >= 1,
+      `a success entry for olivia's browser login: ${JSON.stringify(logins.body.items)}`,
+    );
     for (const entry of logins.body.items) {
       assert.equal(entry.action, 'auth.oidc.login');
       assert.equal(entry.outcome, 'success');
       assert.equal(entry.targetKind, 'user');
       assert.equal(entry.targetId, browser.user.id);
     }
-    assert.ok(logins.body.items.some((e: { sourceIp: string | null }) => e.sourceIp === '127.0.0.1' || e.sourceIp === '::ffff:127.0.0.1'), JSON.stringify(logins.body.items));
+    assert.ok(
+      logins.body.items.some(
+        (e: { sourceIp: string | null }) => e.sourceIp === '127.0.0.1' || e.sourceIp === '::ffff:127.0.0.1',
+      ),
+      JSON.stringify(logins.body.items),
+    );
 
-    const devices = await admin.call('GET', `/api/v1/audit?action=auth.oidc.device&outcome=success&targetId=${device.result.user.id}&limit=1000`);
+    const devices = await admin.call(
+      'GET',
+      `/api/v1/audit?action=auth.oidc.device&outcome=success&targetId=${device.result.user.id}&limit=1000`,
+    );
     assert.equal(devices.status, 200, JSON.stringify(devices.body));
-    assert.ok(devices.body.items.length >= 1, `a success entry for dora's device login: ${JSON.stringify(devices.body.items)}`);
-    assert.ok(devices.body.items.every((e: { action: string; actor: string }) => e.action === 'auth.oidc.device' && e.actor === 'dora'), JSON.stringify(devices.body.items));
+    assert.ok(
+      devices.body.items.length >= 1,
+      `a success entry for dora's device login: ${JSON.stringify(devices.body.items)}`,
+    );
+    assert.ok(
+      devices.body.items.every(
+        (e: { action: string; actor: string }) => e.action === 'auth.oidc.device' && e.actor === 'dora',
+      ),
+      JSON.stringify(devices.body.items),
+    );
 
     const failures = await admin.call('GET', '/api/v1/audit?action=auth.oidc.login&outcome=failure&limit=1000');
     assert.equal(failures.body.items.length, failuresBefore + 1, 'the forged callback is audited as a failure');
@@ -326,9 +438,18 @@ describe('OIDC single sign-on', () => {
 
     const after = await admin.call('GET', `/api/v1/users/${created.body.id}`);
     assert.equal(after.status, 200);
-    assert.deepEqual(after.body, before.body, 'the local carol is untouched (no email, groups or source from the provider)');
+    assert.deepEqual(
+      after.body,
+      before.body,
+      'the local carol is untouched (no email, groups or source from the provider)',
+    );
     assert.equal(after.body.source, 'local');
-    assert.equal((await admin.call('GET', '/api/v1/users?limit=500')).body.items.filter((u: { username: string }) => u.username === 'carol').length, 1);
+    assert.equal(
+      (await admin.call('GET', '/api/v1/users?limit=500')).body.items.filter(
+        (u: { username: string }) => u.username === 'carol',
+      ).length,
+      1,
+    );
     const local = await Api.login(cx.base, 'carol', 'carol-local-pw');
     const whoami = await local.call('GET', '/api/v1/auth/whoami');
     assert.equal(whoami.body.source, 'local');
@@ -346,7 +467,10 @@ describe('OIDC with the identity provider down', () => {
   before(async () => {
     [idpPort, cxPort] = await distinctFreePorts();
     // Nothing listens on idpPort: discovery fails, but only on first use, not at start.
-    cx = await startCx({ port: cxPort, env: oidcEnv({ issuer: `http://127.0.0.1:${idpPort}`, clientId: 'cx-test-client', clientSecret }) });
+    cx = await startCx({
+      port: cxPort,
+      env: oidcEnv({ issuer: `http://127.0.0.1:${idpPort}`, clientId: 'cx-test-client', clientSecret }),
+    });
   });
   after(async () => {
     await cx?.stop();
@@ -354,7 +478,10 @@ describe('OIDC with the identity provider down', () => {
   });
 
   it('starts, answers 503 naming the issuer setting, keeps local login, and recovers once the provider is up', async () => {
-    for (const [method, path] of [['GET', '/api/v1/auth/oidc/login'], ['POST', '/api/v1/auth/oidc/device']] as const) {
+    for (const [method, path] of [
+      ['GET', '/api/v1/auth/oidc/login'],
+      ['POST', '/api/v1/auth/oidc/device'],
+    ] as const) {
       const answer = await raw(`${cx.base}${path}`, { method });
       assert.equal(answer.status, 503, `${method} ${path}: ${JSON.stringify(answer.body)}`);
       assert.equal(answer.body.code, 'CX_DEPENDENCY_UNAVAILABLE', JSON.stringify(answer.body));
@@ -367,7 +494,13 @@ describe('OIDC with the identity provider down', () => {
     assert.equal((await admin.call('GET', '/api/v1/auth/whoami')).body.username, 'admin');
 
     // The provider comes up on the configured address: the next login discovers it, without restarting cx.
-    idp = await startOidcProvider({ accounts: ACCOUNTS, redirectUris: [`http://127.0.0.1:${cxPort}${CALLBACK_PATH}`], groupsClaim: GROUPS_CLAIM, clientSecret, port: idpPort });
+    idp = await startOidcProvider({
+      accounts: ACCOUNTS,
+      redirectUris: [`http://127.0.0.1:${cxPort}${CALLBACK_PATH}`],
+      groupsClaim: GROUPS_CLAIM,
+      clientSecret,
+      port: idpPort,
+    });
     const start = await raw(`${cx.base}/api/v1/auth/oidc/login`);
     assert.equal(start.status, 302, JSON.stringify(start.body));
     const answer = await raw(await idp.browserLogin(start.location!, 'olivia', 'olivia-idp-pw'));
@@ -387,11 +520,16 @@ describe('OIDC configuration errors', () => {
   });
 
   it('refuses to start with an http:// issuer unless allowHttp, naming auth.oidc.issuer', async () => {
-    await assert.rejects(startCx({ env: { CX_OIDC_ISSUER: 'http://127.0.0.1:9/', CX_OIDC_CLIENT_ID: 'cx', CX_OIDC_CLIENT_SECRET: 'secret' } }), (error: Error) => {
-      assert.match(error.message, /^cx exited with [1-9]/, error.message);
-      assert.match(error.message, /auth\.oidc\.issuer/, error.message);
-      assert.doesNotMatch(error.message, /auth\.oidc\.clientId/, error.message);
-      return true;
-    });
+    await assert.rejects(
+      startCx({
+        env: { CX_OIDC_ISSUER: 'http://127.0.0.1:9/', CX_OIDC_CLIENT_ID: 'cx', CX_OIDC_CLIENT_SECRET: 'secret' },
+      }),
+      (error: Error) => {
+        assert.match(error.message, /^cx exited with [1-9]/, error.message);
+        assert.match(error.message, /auth\.oidc\.issuer/, error.message);
+        assert.doesNotMatch(error.message, /auth\.oidc\.clientId/, error.message);
+        return true;
+      },
+    );
   });
 });

@@ -17,7 +17,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection } from 'mysql2/promise';
 import { ADMIN_PASSWORD, Api, DEMO_CLUSTER, freePort, serverPath, simMachines, tail, tempDir } from '../support/cx.js';
 
-interface Replica { name: string; base: string; child: ChildProcess; logPath: string; exited: Promise<unknown> }
+interface Replica {
+  name: string;
+  base: string;
+  child: ChildProcess;
+  logPath: string;
+  exited: Promise<unknown>;
+}
 
 /** Round-robin TCP balancer over `ports` that tries the next backend when one refuses. */
 async function balancer(ports: number[]): Promise<{ port: number; server: Server }> {
@@ -61,15 +67,25 @@ describe('two replicas of each service', () => {
     const portVariable = service === 'wfm' ? 'CX_HTTP_PORT' : service === 'sm' ? 'CX_SM_PORT' : 'CX_SDDC_PORT';
     const logPath = join(work, `${service}-${index}.log`);
     const log = createWriteStream(logPath);
-    const child = spawn(process.execPath, [serverPath, service], { cwd: work, env: { ...process.env, ...env, [portVariable]: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [serverPath, service], {
+      cwd: work,
+      env: { ...process.env, ...env, [portVariable]: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
     const exited = new Promise((resolve) => child.once('exit', resolve));
     const base = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 60_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`${service}-${index} exited with ${child.exitCode}:\n${tail(logPath)}`);
-      if ((await fetch(`${base}/readyz`).then((r) => r.status).catch(() => 0)) === 200) break;
+      if (child.exitCode !== null)
+        throw new Error(`${service}-${index} exited with ${child.exitCode}:\n${tail(logPath)}`);
+      if (
+        (await fetch(`${base}/readyz`)
+          .then((r) => r.status)
+          .catch(() => 0)) === 200
+      )
+        break;
       if (Date.now() > deadline) throw new Error(`${service}-${index} not ready within 60 s:\n${tail(logPath)}`);
       await sleep(200);
     }
@@ -79,7 +95,10 @@ describe('two replicas of each service', () => {
   }
 
   before(async () => {
-    assert.ok(mysqlUrl && redisUrl, 'CX_TEST_MYSQL_URL / CX_TEST_REDIS_URL are not set: run the tests with `npm test` (test/peers/mariadb.sh, redis.sh)');
+    assert.ok(
+      mysqlUrl && redisUrl,
+      'CX_TEST_MYSQL_URL / CX_TEST_REDIS_URL are not set: run the tests with `npm test` (test/peers/mariadb.sh, redis.sh)',
+    );
     const admin = await createConnection(mysqlUrl);
     await admin.query(`create database ${database}`);
     await admin.end();
@@ -87,10 +106,20 @@ describe('two replicas of each service', () => {
     const lb = await balancer(smPorts);
     smBalancer = lb.server;
     env = {
-      CX_DATABASE_URL: mysqlUrl.replace(/\/[^/]*$/, `/${database}`), CX_REDIS_URL: redisUrl, CX_REDIS_PREFIX: `replicas${randomBytes(3).toString('hex')}`,
-      CX_SECRET_KEY: randomBytes(24).toString('hex'), CX_SERVICE_TOKEN: randomBytes(24).toString('hex'), CX_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      CX_SM_URL: `http://127.0.0.1:${lb.port}`, CX_DATA_DIR: work, CX_SIM_DATA_DIR: simDir, CX_SIM_LATENCY_MS: '400',
-      CX_SDDC_PROVIDERS: 'sim', CX_WORKFLOWS_RECONCILE_INTERVAL_MS: '1000', CX_WORKFLOWS_LOCK_DURATION_MS: '3000', CX_LOG_LEVEL: 'info',
+      CX_DATABASE_URL: mysqlUrl.replace(/\/[^/]*$/, `/${database}`),
+      CX_REDIS_URL: redisUrl,
+      CX_REDIS_PREFIX: `replicas${randomBytes(3).toString('hex')}`,
+      CX_SECRET_KEY: randomBytes(24).toString('hex'),
+      CX_SERVICE_TOKEN: randomBytes(24).toString('hex'),
+      CX_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      CX_SM_URL: `http://127.0.0.1:${lb.port}`,
+      CX_DATA_DIR: work,
+      CX_SIM_DATA_DIR: simDir,
+      CX_SIM_LATENCY_MS: '400',
+      CX_SDDC_PROVIDERS: 'sim',
+      CX_WORKFLOWS_RECONCILE_INTERVAL_MS: '1000',
+      CX_WORKFLOWS_LOCK_DURATION_MS: '3000',
+      CX_LOG_LEVEL: 'info',
     };
     // sm first (it migrates the schema and creates the admin), each on the port the balancer expects.
     for (const [i, port] of smPorts.entries()) await start('sm', i, port);
@@ -125,9 +154,16 @@ describe('two replicas of each service', () => {
       throw new Error(`no wfm replica answered ${method} ${path}`);
     };
 
-    const created = await Promise.all(['ha-a', 'ha-b', 'ha-c', 'ha-d'].map((name) => call('POST', '/api/v1/clusters', { name, ...DEMO_CLUSTER, nodePools: [{ name: 'workers', count: 3 }] })));
+    const created = await Promise.all(
+      ['ha-a', 'ha-b', 'ha-c', 'ha-d'].map((name) =>
+        call('POST', '/api/v1/clusters', { name, ...DEMO_CLUSTER, nodePools: [{ name: 'workers', count: 3 }] }),
+      ),
+    );
     for (const answer of created) assert.equal(answer.status, 202, JSON.stringify(answer.body));
-    const runs = created.map((a) => ({ clusterId: a.body.cluster.id as string, workflowId: a.body.workflow.id as string }));
+    const runs = created.map((a) => ({
+      clusterId: a.body.cluster.id as string,
+      workflowId: a.body.workflow.id as string,
+    }));
 
     // Once machines are being made, kill one replica of every service without warning.
     const deadline = Date.now() + 30_000;
@@ -146,15 +182,22 @@ describe('two replicas of each service', () => {
         const answer = await call('GET', `/api/v1/workflows/${run.workflowId}`);
         assert.equal(answer.status, 200, `the API failed while a replica was down: ${JSON.stringify(answer.body)}`);
         answered += 1;
-        if (['Succeeded', 'Failed', 'Cancelled'].includes(answer.body.status)) finished.set(run.workflowId, answer.body.status);
+        if (['Succeeded', 'Failed', 'Cancelled'].includes(answer.body.status))
+          finished.set(run.workflowId, answer.body.status);
       }
       await sleep(250);
     }
     assert.ok(retried > 0, 'the killed wfm was never tried: the test proved nothing about failover');
     assert.ok(answered > 0);
-    assert.deepEqual([...finished.values()], runs.map(() => 'Succeeded'), `not every workflow finished: ${JSON.stringify([...finished])}\n${tail(replicas.find((r) => r.name === 'wfm-1')!.logPath)}`);
+    assert.deepEqual(
+      [...finished.values()],
+      runs.map(() => 'Succeeded'),
+      `not every workflow finished: ${JSON.stringify([...finished])}\n${tail(replicas.find((r) => r.name === 'wfm-1')!.logPath)}`,
+    );
     for (const run of runs) {
-      const machines = simMachines(work, run.clusterId).map((m) => m.spec.name).sort();
+      const machines = simMachines(work, run.clusterId)
+        .map((m) => m.spec.name)
+        .sort();
       assert.equal(machines.length, 6, `cluster ${run.clusterId}: ${machines.join(', ')}`);
       assert.equal(new Set(machines).size, 6, 'a machine was made twice');
       assert.equal((await call('GET', `/api/v1/clusters/${run.clusterId}`)).body.status, 'Ready');

@@ -40,21 +40,36 @@ describe('a tenant API that stops answering mid-workflow', () => {
     writeFileSync(binariesFile, raw);
     cx = await startCx({
       env: {
-        CX_KWOK_BINARIES_FILE: binariesFile, CX_SDDC_TENANT_TIMEOUT_SECONDS: '2', CX_WORKFLOWS_STEP_ATTEMPTS: '3',
+        CX_KWOK_BINARIES_FILE: binariesFile,
+        CX_SDDC_TENANT_TIMEOUT_SECONDS: '2',
+        CX_WORKFLOWS_STEP_ATTEMPTS: '3',
         // Nothing else talks to the frozen API meanwhile.
         CX_HA_HEALTH_MONITOR: 'false',
       },
     });
     admin = await Api.login(cx.base);
-    const version = Object.keys((JSON.parse(raw) as { kubeApiserver: Record<string, string> }).kubeApiserver).sort().at(-1)!;
-    const created = await admin.call('POST', '/api/v1/clusters', { name: 'frozen', provider: 'kwok', kubernetesVersion: version, controlPlane: { count: 1 } });
+    const version = Object.keys((JSON.parse(raw) as { kubeApiserver: Record<string, string> }).kubeApiserver)
+      .sort()
+      .at(-1)!;
+    const created = await admin.call('POST', '/api/v1/clusters', {
+      name: 'frozen',
+      provider: 'kwok',
+      kubernetesVersion: version,
+      controlPlane: { count: 1 },
+    });
     assert.equal(created.status, 202, JSON.stringify(created.body));
     clusterId = created.body.cluster.id;
-    assert.equal((await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000)).status, 'Succeeded');
+    assert.equal(
+      (await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000)).status,
+      'Succeeded',
+    );
     const ha = await admin.call('POST', '/api/v1/ha-configs', { clusterId, name: 'ingress', virtualIps: '192.0.2.70' });
     assert.equal(ha.status, 202, JSON.stringify(ha.body));
     haConfigId = ha.body.haConfig.id;
-    assert.equal((await admin.waitForWorkflow(ha.body.workflow.id, ['Succeeded', 'Failed'], 60_000)).status, 'Succeeded');
+    assert.equal(
+      (await admin.waitForWorkflow(ha.body.workflow.id, ['Succeeded', 'Failed'], 60_000)).status,
+      'Succeeded',
+    );
   });
   after(async () => {
     await cx?.stop();
@@ -74,11 +89,17 @@ describe('a tenant API that stops answering mid-workflow', () => {
       let seen = '';
       while (!/did not answer within 2 s/.test(seen) && Date.now() < deadline) {
         const run = (await admin.call('GET', `/api/v1/workflows/${workflowId}`)).body;
-        assert.ok(['Pending', 'Running'].includes(run.status), `the workflow ended before it showed a retry: ${JSON.stringify(run)}`);
+        assert.ok(
+          ['Pending', 'Running'].includes(run.status),
+          `the workflow ended before it showed a retry: ${JSON.stringify(run)}`,
+        );
         seen = run.steps.map((s: { message: string | null }) => s.message ?? '').join(' | ');
         await sleep(250);
       }
-      assert.match(seen, /attempt 1 failed \(CX_PROVIDER_UNAVAILABLE: the tenant Kubernetes API did not answer within 2 s/);
+      assert.match(
+        seen,
+        /attempt 1 failed \(CX_PROVIDER_UNAVAILABLE: the tenant Kubernetes API did not answer within 2 s/,
+      );
       assert.match(seen, /retrying/);
       const failed = await admin.waitForWorkflow(workflowId, ['Succeeded', 'Failed'], 240_000);
       assert.equal(failed.status, 'Failed');

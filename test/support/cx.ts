@@ -46,12 +46,22 @@ export interface StartOptions {
 /** Starts `cx-server all-in-one` and waits until /readyz answers 200. */
 export async function startCx(options: StartOptions = {}): Promise<CxProcess> {
   const dataDir = options.dataDir ?? tempDir('data');
-  const port = options.port ?? await freePort();
+  const port = options.port ?? (await freePort());
   const logPath = join(dataDir, `cx-${Date.now()}-${randomBytes(2).toString('hex')}.log`);
   const log = createWriteStream(logPath);
   const child = spawn(process.execPath, [serverPath, 'all-in-one'], {
     cwd: dataDir,
-    env: { ...process.env, CX_HTTP_PORT: String(port), CX_DATA_DIR: dataDir, CX_ADMIN_PASSWORD: ADMIN_PASSWORD, CX_LOG_LEVEL: 'info', CX_SIM_LATENCY_MS: '50', CX_WORKFLOWS_RECONCILE_INTERVAL_MS: '1000', CX_WORKFLOWS_LOCK_DURATION_MS: '3000', ...options.env },
+    env: {
+      ...process.env,
+      CX_HTTP_PORT: String(port),
+      CX_DATA_DIR: dataDir,
+      CX_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      CX_LOG_LEVEL: 'info',
+      CX_SIM_LATENCY_MS: '50',
+      CX_WORKFLOWS_RECONCILE_INTERVAL_MS: '1000',
+      CX_WORKFLOWS_LOCK_DURATION_MS: '3000',
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.pipe(log);
@@ -60,15 +70,22 @@ export async function startCx(options: StartOptions = {}): Promise<CxProcess> {
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`cx exited with ${child.exitCode} before it was ready:\n${tail(logPath)}`);
+    if (child.exitCode !== null)
+      throw new Error(`cx exited with ${child.exitCode} before it was ready:\n${tail(logPath)}`);
     try {
       if ((await fetch(`${base}/readyz`)).status === 200) break;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     if (Date.now() > deadline) throw new Error(`cx was not ready within 60 s:\n${tail(logPath)}`);
     await sleep(200);
   }
   return {
-    base, dataDir, child, logPath, exited,
+    base,
+    dataDir,
+    child,
+    logPath,
+    exited,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await Promise.race([exited, sleep(20_000, undefined, { ref: false })]);
@@ -89,7 +106,11 @@ export function tail(path: string, lines = 30): string {
   }
 }
 
-export interface Answer<T = any> { status: number; headers: Headers; body: T }
+export interface Answer<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
 
 /** A logged-in API client. */
 export class Api {
@@ -105,15 +126,28 @@ export class Api {
     return api;
   }
 
-  async call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> {
+  async call<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Answer<T>> {
     const response = await fetch(`${this.base}${path}`, {
       method,
-      headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: {
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
     const text = await response.text();
     let parsed: unknown = text;
-    try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON */
+    }
     return { status: response.status, headers: response.headers, body: parsed as T };
   }
 
@@ -123,8 +157,12 @@ export class Api {
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     const seen: any[] = [];
     try {
-      const response = await fetch(`${this.base}/api/v1/workflows/${workflowId}/events`, { headers: { authorization: `Bearer ${this.token}` }, signal: controller.signal });
-      if (response.status !== 200 || !response.headers.get('content-type')?.startsWith('text/event-stream')) throw new Error(`events answered ${response.status}`);
+      const response = await fetch(`${this.base}/api/v1/workflows/${workflowId}/events`, {
+        headers: { authorization: `Bearer ${this.token}` },
+        signal: controller.signal,
+      });
+      if (response.status !== 200 || !response.headers.get('content-type')?.startsWith('text/event-stream'))
+        throw new Error(`events answered ${response.status}`);
       const decoder = new TextDecoder();
       let buffer = '';
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
@@ -140,7 +178,9 @@ export class Api {
       }
     } catch (error) {
       if (!controller.signal.aborted) throw error;
-      throw new Error(`workflow ${workflowId} did not finish within ${timeoutMs} ms; last seen: ${JSON.stringify(seen.at(-1))}`);
+      throw new Error(
+        `workflow ${workflowId} did not finish within ${timeoutMs} ms; last seen: ${JSON.stringify(seen.at(-1))}`,
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -153,25 +193,34 @@ export class Api {
     for (;;) {
       const answer = await this.call('GET', `/api/v1/workflows/${workflowId}`).catch(() => undefined);
       if (answer?.status === 200 && statuses.includes(answer.body.status)) return answer.body;
-      if (Date.now() > deadline) throw new Error(`workflow ${workflowId} did not reach ${statuses.join('/')} within ${timeoutMs} ms: ${JSON.stringify(answer?.body)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `workflow ${workflowId} did not reach ${statuses.join('/')} within ${timeoutMs} ms: ${JSON.stringify(answer?.body)}`,
+        );
       await sleep(200);
     }
   }
 }
 
-export const DEMO_CLUSTER = { provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 3 }, nodePools: [{ name: 'workers', count: 2 }] };
+export const DEMO_CLUSTER = {
+  provider: 'sim',
+  kubernetesVersion: '1.31.4',
+  controlPlane: { count: 3 },
+  nodePools: [{ name: 'workers', count: 2 }],
+};
 
 /** Machines the sim provider keeps for a cluster (the "real infrastructure" of the sim). */
 export function simMachines(dataDir: string, clusterId: string): Array<{ spec: { name: string; machineId: string } }> {
   const dir = join(dataDir, 'sim', clusterId);
   try {
-    return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { spec: { name: string; machineId: string } });
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { spec: { name: string; machineId: string } });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
 }
-
 
 /** Kills the tenant control planes the kwok runtime of this cx started (detached, they outlive cx). */
 export function stopKwokControlPlanes(dataDir: string | undefined): void {
@@ -179,8 +228,14 @@ export function stopKwokControlPlanes(dataDir: string | undefined): void {
   for (const dir of existsSync(runtime) ? readdirSync(runtime) : []) {
     const state = join(runtime, dir, 'state.json');
     if (!existsSync(state)) continue;
-    for (const pid of Object.values((JSON.parse(readFileSync(state, 'utf8')) as { pids: Record<string, number> }).pids)) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    for (const pid of Object.values(
+      (JSON.parse(readFileSync(state, 'utf8')) as { pids: Record<string, number> }).pids,
+    )) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
   }
 }
@@ -190,7 +245,12 @@ export function stopKwokControlPlanes(dataDir: string | undefined): void {
  * answered yet); fails after `timeoutMs`, naming what it waited for, the probe's last error and
  * whatever `context` gives (the state a failure should show).
  */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, options: { intervalMs?: number; context?: () => Promise<unknown> } = {}): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  options: { intervalMs?: number; context?: () => Promise<unknown> } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -202,7 +262,9 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     }
     if (Date.now() > deadline) {
       const context = options.context ? `; ${JSON.stringify(await options.context().catch(() => undefined))}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}${context}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}${context}`,
+      );
     }
     await sleep(options.intervalMs ?? 250);
   }

@@ -17,7 +17,10 @@ export interface KubernetesPeer {
 
 export function kubernetesPeer(): KubernetesPeer {
   const raw = process.env['CX_TEST_KUBERNETES'];
-  assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)');
+  assert.ok(
+    raw,
+    'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)',
+  );
   const manifest = JSON.parse(raw) as { kubeApiserver: Record<string, string>; kubectl?: string };
   return { raw, versions: Object.keys(manifest.kubeApiserver).sort(), kubectl: manifest.kubectl ?? 'kubectl' };
 }
@@ -30,14 +33,20 @@ export async function startKwokCx(peer: KubernetesPeer, work: string, options: S
 }
 
 /** Creates a cluster, waits for its create workflow to succeed, and writes the caller's kubeconfig into `work`. */
-export async function createCluster(api: Api, work: string, body: Record<string, unknown>): Promise<{ clusterId: string; kubeconfig: string }> {
+export async function createCluster(
+  api: Api,
+  work: string,
+  body: Record<string, unknown>,
+): Promise<{ clusterId: string; kubeconfig: string }> {
   const created = await api.call('POST', '/api/v1/clusters', body);
   assert.equal(created.status, 202, JSON.stringify(created.body));
   const clusterId = created.body.cluster.id as string;
   const run = await api.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000);
   assert.equal(run.status, 'Succeeded', JSON.stringify(run.steps));
   const kubeconfig = join(work, `${clusterId}.kubeconfig`);
-  writeFileSync(kubeconfig, (await api.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`)).body as string, { mode: 0o600 });
+  writeFileSync(kubeconfig, (await api.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`)).body as string, {
+    mode: 0o600,
+  });
   return { clusterId, kubeconfig };
 }
 
@@ -47,18 +56,33 @@ export async function createCluster(api: Api, work: string, body: Record<string,
  */
 export function workersDeployment(work: string, name: string, replicas: number): string {
   const file = join(work, `${name}.json`);
-  writeFileSync(file, JSON.stringify({
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'default' },
-    spec: {
-      replicas, selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          containers: [{ name, image: `registry.example/${name}:1` }], tolerations: [{ operator: 'Exists' }],
-          affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' }] }] } } },
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: 'default' },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: {
+            containers: [{ name, image: `registry.example/${name}:1` }],
+            tolerations: [{ operator: 'Exists' }],
+            affinity: {
+              nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                  nodeSelectorTerms: [
+                    { matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' }] },
+                  ],
+                },
+              },
+            },
+          },
         },
       },
-    },
-  }));
+    }),
+  );
   return file;
 }

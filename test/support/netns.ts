@@ -43,7 +43,12 @@ export interface LabNode {
  */
 export function keepalivedBinary(): string {
   assert.equal(process.getuid?.(), 0, 'VRRP in network namespaces needs root (ip netns, NET_ADMIN)');
-  const raw = process.env['CX_TEST_KEEPALIVED'] ?? execFileSync('bash', [join(repoRoot, 'test/peers/keepalived.sh'), 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const raw =
+    process.env['CX_TEST_KEEPALIVED'] ??
+    execFileSync('bash', [join(repoRoot, 'test/peers/keepalived.sh'), 'start'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
   return (JSON.parse(raw) as { binary: string }).binary;
 }
 
@@ -61,7 +66,12 @@ export async function ip(...args: string[]): Promise<string> {
  * Polls `probe` until it answers something other than `undefined`, at most `timeoutMs`; fails
  * with `describe()` (the state seen last) when the time is up.
  */
-export async function poll<T>(probe: () => Promise<T | undefined>, timeoutMs: number, describe: () => string, everyMs = 10): Promise<T> {
+export async function poll<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  describe: () => string,
+  everyMs = 10,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const answer = await probe();
@@ -74,21 +84,31 @@ export async function poll<T>(probe: () => Promise<T | undefined>, timeoutMs: nu
 /** One keepalived (parent and VRRP child, in a process group of their own) in a node's namespace. */
 export class KeepalivedProcess {
   readonly exited: Promise<number | null>;
-  constructor(readonly node: LabNode, private readonly child: ChildProcess, readonly logFile: string) {
+  constructor(
+    readonly node: LabNode,
+    private readonly child: ChildProcess,
+    readonly logFile: string,
+  ) {
     this.exited = new Promise((done) => {
       if (child.exitCode !== null || child.signalCode !== null) done(child.exitCode);
       else child.once('exit', (code) => done(code));
     });
   }
 
-  get pid(): number { return this.child.pid!; }
+  get pid(): number {
+    return this.child.pid!;
+  }
   /** Pid of the VRRP child the parent started last (it respawns a child that dies). */
   get vrrpPid(): number | undefined {
     const started = [...this.log().matchAll(/Starting VRRP child process, pid=(\d+)/g)];
     return started.length ? Number(started.at(-1)![1]) : undefined;
   }
-  get running(): boolean { return this.child.exitCode === null && this.child.signalCode === null; }
-  log(): string { return readFileSync(this.logFile, 'utf8'); }
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+  log(): string {
+    return readFileSync(this.logFile, 'utf8');
+  }
 
   /**
    * `SIGKILL` kills the whole process group at once, as a crash or an OOM kill would: nothing
@@ -101,10 +121,16 @@ export class KeepalivedProcess {
     try {
       if (signal === 'SIGKILL') process.kill(-this.pid, 'SIGKILL');
       else process.kill(this.pid, 'SIGTERM');
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
     const late = await Promise.race([this.exited.then(() => false), unrefSleep(timeoutMs).then(() => true)]);
     if (late) {
-      try { process.kill(-this.pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+      try {
+        process.kill(-this.pid, 'SIGKILL');
+      } catch {
+        /* gone meanwhile */
+      }
       await Promise.race([this.exited, unrefSleep(5_000)]);
       throw new Error(`keepalived of ${this.node.name} did not stop on ${signal} within ${timeoutMs} ms; killed`);
     }
@@ -114,8 +140,13 @@ export class KeepalivedProcess {
 /** Scheduling policy (`SCHED_OTHER`, `SCHED_FIFO`, `SCHED_RR`, …) and real-time priority of a process. */
 export function scheduling(pid: number): { policy: string; rtPriority: number } {
   // Fields after the command name in parentheses start at field 3; rt_priority is 40, policy 41.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-  const policy = ['SCHED_OTHER', 'SCHED_FIFO', 'SCHED_RR', 'SCHED_BATCH', 'SCHED_ISO', 'SCHED_IDLE', 'SCHED_DEADLINE'][Number(fields[41 - 3])] ?? `policy ${fields[41 - 3]}`;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /s, '')
+    .split(' ');
+  const policy =
+    ['SCHED_OTHER', 'SCHED_FIFO', 'SCHED_RR', 'SCHED_BATCH', 'SCHED_ISO', 'SCHED_IDLE', 'SCHED_DEADLINE'][
+      Number(fields[41 - 3])
+    ] ?? `policy ${fields[41 - 3]}`;
   return { policy, rtPriority: Number(fields[40 - 3]) };
 }
 
@@ -125,7 +156,11 @@ export class NetnsLab {
   private starts = 0;
   private readonly onExit = (): void => this.destroySync();
 
-  private constructor(readonly bridge: string, readonly nodes: readonly LabNode[], readonly dir: string) {
+  private constructor(
+    readonly bridge: string,
+    readonly nodes: readonly LabNode[],
+    readonly dir: string,
+  ) {
     process.once('exit', this.onExit);
   }
 
@@ -134,7 +169,10 @@ export class NetnsLab {
     if (opts.nodes < 1 || opts.nodes > 200) throw new Error('a lab has 1..200 nodes');
     const tag = `cxlab-${process.pid}-${++labs}`;
     const nodes = Array.from({ length: opts.nodes }, (_, i): LabNode => ({
-      name: `node-${i + 1}`, namespace: `${tag}-n${i + 1}`, address: `${SUBNET}.${i + 1}`, bridgePort: `v${i + 1}`,
+      name: `node-${i + 1}`,
+      namespace: `${tag}-n${i + 1}`,
+      address: `${SUBNET}.${i + 1}`,
+      bridgePort: `v${i + 1}`,
     }));
     const lab = new NetnsLab(`${tag}-br`, nodes, mkdtempSync(join(tmpdir(), `${tag}-`)));
     try {
@@ -144,7 +182,20 @@ export class NetnsLab {
       await ip('-n', lab.bridge, 'link', 'set', 'br0', 'up');
       for (const node of nodes) {
         await ip('netns', 'add', node.namespace);
-        await ip('-n', lab.bridge, 'link', 'add', node.bridgePort, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', node.namespace);
+        await ip(
+          '-n',
+          lab.bridge,
+          'link',
+          'add',
+          node.bridgePort,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          'eth0',
+          'netns',
+          node.namespace,
+        );
         await ip('-n', lab.bridge, 'link', 'set', node.bridgePort, 'master', 'br0', 'up');
         await ip('-n', node.namespace, 'link', 'set', 'lo', 'up');
         await ip('-n', node.namespace, 'addr', 'add', `${node.address}/24`, 'dev', 'eth0');
@@ -167,7 +218,9 @@ export class NetnsLab {
   /** Addresses on the node's `eth0` other than its own and link-local ones, without prefix. */
   async addresses(node: LabNode): Promise<string[]> {
     const out = await ip('-n', node.namespace, '-o', 'addr', 'show', 'dev', 'eth0');
-    return [...out.matchAll(/\sinet6? ([0-9a-f.:]+)\//g)].map((m) => m[1]!).filter((a) => a !== node.address && !a.startsWith('fe80:'));
+    return [...out.matchAll(/\sinet6? ([0-9a-f.:]+)\//g)]
+      .map((m) => m[1]!)
+      .filter((a) => a !== node.address && !a.startsWith('fe80:'));
   }
 
   /** Node name → the addresses it carries besides its own, read from every node at once. */
@@ -184,15 +237,23 @@ export class NetnsLab {
   /** Waits until the node's `eth0` has (or has lost) carrier. */
   async waitLink(node: LabNode, up: boolean, timeoutMs = 5_000): Promise<void> {
     let seen = '';
-    await poll(async () => {
-      seen = await ip('-n', node.namespace, '-o', 'link', 'show', 'dev', 'eth0');
-      return seen.includes('NO-CARRIER') !== up && (!up || /state UP/.test(seen)) ? true : undefined;
-    }, timeoutMs, () => `eth0 of ${node.name} is not ${up ? 'up' : 'down'}: ${seen.trim()}`);
+    await poll(
+      async () => {
+        seen = await ip('-n', node.namespace, '-o', 'link', 'show', 'dev', 'eth0');
+        return seen.includes('NO-CARRIER') !== up && (!up || /state UP/.test(seen)) ? true : undefined;
+      },
+      timeoutMs,
+      () => `eth0 of ${node.name} is not ${up ? 'up' : 'down'}: ${seen.trim()}`,
+    );
   }
 
   /** Starts a command inside the node's namespace, in a process group of its own; `destroy()` kills it. */
   spawnIn(node: LabNode, command: string, args: string[], stdio: 'ignore' | 'pipe' | number = 'ignore'): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', node.namespace, command, ...args], { env: ENV, detached: true, stdio: ['ignore', stdio, stdio] });
+    const child = spawn('ip', ['netns', 'exec', node.namespace, command, ...args], {
+      env: ENV,
+      detached: true,
+      stdio: ['ignore', stdio, stdio],
+    });
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     return child;
@@ -209,13 +270,34 @@ export class NetnsLab {
     writeFileSync(`${base}.conf`, config);
     const logFile = `${base}.log`;
     const fd = openSync(logFile, 'a');
-    const child = this.spawnIn(node, binary, ['--dont-fork', '--log-console', '--no-syslog', '--vrrp', '-f', `${base}.conf`, '-p', `${base}.pid`, '-r', `${base}.vrrp.pid`], fd);
+    const child = this.spawnIn(
+      node,
+      binary,
+      [
+        '--dont-fork',
+        '--log-console',
+        '--no-syslog',
+        '--vrrp',
+        '-f',
+        `${base}.conf`,
+        '-p',
+        `${base}.pid`,
+        '-r',
+        `${base}.vrrp.pid`,
+      ],
+      fd,
+    );
     closeSync(fd);
     const keepalived = new KeepalivedProcess(node, child, logFile);
-    await poll(async () => {
-      if (!keepalived.running) throw new Error(`keepalived of ${node.name} exited at start:\n${keepalived.log()}`);
-      return /Starting VRRP child process, pid=\d+/.test(keepalived.log()) ? true : undefined;
-    }, 10_000, () => `keepalived of ${node.name} did not start its VRRP child:\n${keepalived.log()}`, 20);
+    await poll(
+      async () => {
+        if (!keepalived.running) throw new Error(`keepalived of ${node.name} exited at start:\n${keepalived.log()}`);
+        return /Starting VRRP child process, pid=\d+/.test(keepalived.log()) ? true : undefined;
+      },
+      10_000,
+      () => `keepalived of ${node.name} did not start its VRRP child:\n${keepalived.log()}`,
+      20,
+    );
     return keepalived;
   }
 
@@ -225,13 +307,28 @@ export class NetnsLab {
     const child = this.spawnIn(node, process.execPath, ['-e', script], 'pipe');
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
     await new Promise<void>((done, fail) => {
-      const timer = setTimeout(() => fail(new Error(`the listener on ${node.name}:${port} did not start within 10 s`)), 10_000);
-      child.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('listening')) { clearTimeout(timer); done(); } });
-      void exited.then(() => { clearTimeout(timer); fail(new Error(`the listener on ${node.name}:${port} exited at start`)); });
+      const timer = setTimeout(
+        () => fail(new Error(`the listener on ${node.name}:${port} did not start within 10 s`)),
+        10_000,
+      );
+      child.stdout!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('listening')) {
+          clearTimeout(timer);
+          done();
+        }
+      });
+      void exited.then(() => {
+        clearTimeout(timer);
+        fail(new Error(`the listener on ${node.name}:${port} exited at start`));
+      });
     });
     return {
       stop: async () => {
-        try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
         await Promise.race([exited, unrefSleep(5_000)]);
       },
     };
@@ -241,7 +338,10 @@ export class NetnsLab {
    * Reports every address added to or deleted from the node's `eth0` (`ip monitor`), as it
    * happens; returns a function that stops reporting.
    */
-  monitorAddresses(node: LabNode, report: (event: { node: string; address: string; added: boolean; at: number }) => void): () => void {
+  monitorAddresses(
+    node: LabNode,
+    report: (event: { node: string; address: string; added: boolean; at: number }) => void,
+  ): () => void {
     const child = this.spawnIn(node, 'ip', ['monitor', 'address', 'dev', 'eth0'], 'pipe');
     let rest = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -250,10 +350,17 @@ export class NetnsLab {
       rest = lines.pop()!;
       for (const line of lines) {
         const m = /^(Deleted )?\d+: eth0\s+inet6? ([0-9a-f.:]+)\//.exec(line);
-        if (m && m[2] !== node.address && !m[2]!.startsWith('fe80:')) report({ node: node.name, address: m[2]!, added: !m[1], at });
+        if (m && m[2] !== node.address && !m[2]!.startsWith('fe80:'))
+          report({ node: node.name, address: m[2]!, added: !m[1], at });
       }
     });
-    return () => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } };
+    return () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    };
   }
 
   /** Kills everything the lab started and deletes its namespaces and files. */
@@ -261,9 +368,19 @@ export class NetnsLab {
     if (this.destroyed) return;
     const children = [...this.children];
     for (const child of children) {
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
-    await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : Promise.race([new Promise((done) => c.once('exit', done)), unrefSleep(5_000)]))));
+    await Promise.all(
+      children.map((c) =>
+        c.exitCode !== null || c.signalCode !== null
+          ? undefined
+          : Promise.race([new Promise((done) => c.once('exit', done)), unrefSleep(5_000)]),
+      ),
+    );
     this.destroySync();
   }
 
@@ -272,10 +389,18 @@ export class NetnsLab {
     this.destroyed = true;
     process.removeListener('exit', this.onExit);
     for (const child of this.children) {
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     for (const ns of [...this.nodes.map((n) => n.namespace), this.bridge]) {
-      try { execFileSync('ip', ['netns', 'delete', ns], { env: ENV, stdio: 'ignore' }); } catch { /* never created */ }
+      try {
+        execFileSync('ip', ['netns', 'delete', ns], { env: ENV, stdio: 'ignore' });
+      } catch {
+        /* never created */
+      }
     }
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -20,9 +20,13 @@ before(async () => {
     groupsClaim: 'roles',
     deviceInterval: 1,
   });
-  config = await oidc.discovery(new URL(peer.issuer), peer.clientId, peer.clientSecret, undefined, { execute: [oidc.allowInsecureRequests] });
+  config = await oidc.discovery(new URL(peer.issuer), peer.clientId, peer.clientSecret, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
 });
-after(async () => { await peer?.close(); });
+after(async () => {
+  await peer?.close();
+});
 
 async function authorizationRequest(): Promise<{ url: string; verifier: string; state: string }> {
   const verifier = oidc.randomPKCECodeVerifier();
@@ -43,7 +47,10 @@ it('code flow with PKCE yields an id_token and userinfo with preferred_username,
   assert.ok(callback.startsWith(`${REDIRECT_URI}?`), `redirected to the client: ${callback}`);
   assert.equal(new URL(callback).searchParams.get('state'), state);
 
-  const tokens = await oidc.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state });
+  const tokens = await oidc.authorizationCodeGrant(config, new URL(callback), {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+  });
   const claims = tokens.claims();
   assert.ok(claims);
   assert.equal(claims.iss, peer.issuer);
@@ -60,7 +67,13 @@ it('code flow with PKCE yields an id_token and userinfo with preferred_username,
 
   assert.ok(tokens.refresh_token, 'a refresh token is issued');
   // The same client may authenticate with client_secret_post as well as client_secret_basic.
-  const postConfig = await oidc.discovery(new URL(peer.issuer), peer.clientId, undefined, oidc.ClientSecretPost(peer.clientSecret), { execute: [oidc.allowInsecureRequests] });
+  const postConfig = await oidc.discovery(
+    new URL(peer.issuer),
+    peer.clientId,
+    undefined,
+    oidc.ClientSecretPost(peer.clientSecret),
+    { execute: [oidc.allowInsecureRequests] },
+  );
   const refreshed = await oidc.refreshTokenGrant(postConfig, tokens.refresh_token);
   assert.deepEqual(refreshed.claims()?.['roles'], ['cx-admins', 'devs']);
 });
@@ -75,7 +88,10 @@ it('the authorization request without PKCE is refused', async () => {
 
 it('browserLogin rejects a wrong password and an unknown user with a clear message', async () => {
   const { url } = await authorizationRequest();
-  await assert.rejects(peer.browserLogin(url, 'alice', 'wrong'), /OIDC login as "alice" was rejected by the identity provider: .*Invalid username or password/);
+  await assert.rejects(
+    peer.browserLogin(url, 'alice', 'wrong'),
+    /OIDC login as "alice" was rejected by the identity provider: .*Invalid username or password/,
+  );
   const second = await authorizationRequest();
   await assert.rejects(peer.browserLogin(second.url, 'mallory', 'alice-pw'), /rejected by the identity provider/);
 });
@@ -84,7 +100,9 @@ it('device flow: approveDevice lets the polling client get tokens with the group
   const device = await oidc.initiateDeviceAuthorization(config, { scope: SCOPE });
   assert.equal(device.interval, 1, 'deviceInterval is advertised');
   await peer.approveDevice(device.user_code, 'alice', 'alice-pw');
-  const tokens = await oidc.pollDeviceAuthorizationGrant(config, device, undefined, { signal: AbortSignal.timeout(20_000) });
+  const tokens = await oidc.pollDeviceAuthorizationGrant(config, device, undefined, {
+    signal: AbortSignal.timeout(20_000),
+  });
   const claims = tokens.claims();
   assert.equal(claims?.sub, 'alice');
   assert.equal(claims?.['preferred_username'], 'alice');
@@ -92,6 +110,9 @@ it('device flow: approveDevice lets the polling client get tokens with the group
   assert.ok(tokens.access_token);
 
   const other = await oidc.initiateDeviceAuthorization(config, { scope: SCOPE });
-  await assert.rejects(peer.approveDevice(other.user_code, 'bob', 'not-bob-pw'), /OIDC login as "bob" was rejected by the identity provider/);
+  await assert.rejects(
+    peer.approveDevice(other.user_code, 'bob', 'not-bob-pw'),
+    /OIDC login as "bob" was rejected by the identity provider/,
+  );
   await assert.rejects(peer.approveDevice('BCDF-GHJK', 'bob', 'bob-pw'), /approveDevice: unexpected page/);
 });

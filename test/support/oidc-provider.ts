@@ -12,7 +12,12 @@ import type { AddressInfo } from 'node:net';
 // @ts-expect-error -- oidc-provider ships no type declarations (they live in @types/oidc-provider, not installed); the few members used are typed below.
 import Provider from 'oidc-provider';
 
-export interface OidcAccount { username: string; password: string; email?: string; groups: string[] }
+export interface OidcAccount {
+  username: string;
+  password: string;
+  email?: string;
+  groups: string[];
+}
 
 export interface OidcPeer {
   /** e.g. http://127.0.0.1:PORT (discovery at issuer + '/.well-known/openid-configuration'). */
@@ -43,7 +48,14 @@ export interface OidcProviderOptions {
 /** The parts of oidc-provider's (untyped) API this module uses. */
 interface InteractionDetails {
   uid: string;
-  prompt: { name: string; details: { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> } };
+  prompt: {
+    name: string;
+    details: {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+  };
   params: Record<string, unknown> & { client_id?: string };
   session?: { accountId?: string };
   grantId?: string;
@@ -57,8 +69,16 @@ interface Grant {
 interface ProviderInstance {
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
   interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
-  interactionFinished(req: IncomingMessage, res: ServerResponse, result: object, options: { mergeWithLastSubmission: boolean }): Promise<void>;
-  Grant: { new (properties: { accountId: string; clientId: string }): Grant; find(id: string): Promise<Grant | undefined> };
+  interactionFinished(
+    req: IncomingMessage,
+    res: ServerResponse,
+    result: object,
+    options: { mergeWithLastSubmission: boolean },
+  ): Promise<void>;
+  Grant: {
+    new (properties: { accountId: string; clientId: string }): Grant;
+    find(id: string): Promise<Grant | undefined>;
+  };
   on(event: string, listener: (...args: any[]) => void): unknown;
 }
 type ProviderConstructor = new (issuer: string, configuration: object) => ProviderInstance;
@@ -76,7 +96,10 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Oidc
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -86,17 +109,19 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Oidc
     adapter: memoryAdapter(),
     jwks: { keys: [{ ...jwk, kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' }] },
     cookies: { keys: [randomBytes(32).toString('hex')] },
-    clients: [{
-      client_id: clientId,
-      client_secret: clientSecret,
-      // 'web' clients may use http redirect URIs for the code flow (only implicit requires https);
-      // loopback ports must then match exactly.
-      application_type: 'web',
-      token_endpoint_auth_method: 'client_secret_basic',
-      grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
-      response_types: ['code'],
-      redirect_uris: opts.redirectUris,
-    }],
+    clients: [
+      {
+        client_id: clientId,
+        client_secret: clientSecret,
+        // 'web' clients may use http redirect URIs for the code flow (only implicit requires https);
+        // loopback ports must then match exactly.
+        application_type: 'web',
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+        response_types: ['code'],
+        redirect_uris: opts.redirectUris,
+      },
+    ],
     // oidc-provider treats client_secret_basic and client_secret_post as interchangeable for a client
     // registered with either, so both work at the token endpoint.
     clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
@@ -112,7 +137,8 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Oidc
     // Scope-requested claims go into the id_token too, not only into userinfo.
     conformIdTokenClaims: false,
     // Refresh tokens whenever the client may use them (not only with offline_access + prompt=consent).
-    issueRefreshToken: (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) => client.grantTypeAllowed('refresh_token'),
+    issueRefreshToken: (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) =>
+      client.grantTypeAllowed('refresh_token'),
     findAccount: (_ctx: unknown, sub: string) => {
       const account = accounts.get(sub);
       if (!account) return undefined;
@@ -133,28 +159,63 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Oidc
       deviceFlow: {
         enabled: true,
         userCodeInputSource: (ctx: { body: string }, form: string, _out: unknown, err?: Error) => {
-          ctx.body = page('Device sign-in', `${err ? `<p class="error">${escapeHtml(err.name)}: ${escapeHtml(err.message)}</p>` : ''}${form}<button type="submit" form="op.deviceInputForm">Continue</button>`);
+          ctx.body = page(
+            'Device sign-in',
+            `${err ? `<p class="error">${escapeHtml(err.name)}: ${escapeHtml(err.message)}</p>` : ''}${form}<button type="submit" form="op.deviceInputForm">Continue</button>`,
+          );
         },
-        userCodeConfirmSource: (ctx: { body: string }, form: string, _client: unknown, _info: unknown, userCode: string) => {
-          ctx.body = page('Confirm device', `<p>Code <code>${escapeHtml(userCode)}</code></p>${form}<button type="submit" form="op.deviceConfirmForm">Continue</button>`);
+        userCodeConfirmSource: (
+          ctx: { body: string },
+          form: string,
+          _client: unknown,
+          _info: unknown,
+          userCode: string,
+        ) => {
+          ctx.body = page(
+            'Confirm device',
+            `<p>Code <code>${escapeHtml(userCode)}</code></p>${form}<button type="submit" form="op.deviceConfirmForm">Continue</button>`,
+          );
         },
         successSource: (ctx: { body: string }) => {
-          ctx.body = page('Device approved', `<p ${DEVICE_SUCCESS_MARKER}>Sign-in successful, you can close this page.</p>`);
+          ctx.body = page(
+            'Device approved',
+            `<p ${DEVICE_SUCCESS_MARKER}>Sign-in successful, you can close this page.</p>`,
+          );
         },
       },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx: { body: string }, form: string) => {
-          ctx.body = page('Sign out', `${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">Sign out</button>`);
+          ctx.body = page(
+            'Sign out',
+            `${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">Sign out</button>`,
+          );
         },
-        postLogoutSuccessSource: (ctx: { body: string }) => { ctx.body = page('Signed out', '<p>Signed out.</p>'); },
+        postLogoutSuccessSource: (ctx: { body: string }) => {
+          ctx.body = page('Signed out', '<p>Signed out.</p>');
+        },
       },
     },
     renderError: (ctx: { type: string; body: string }, out: Record<string, unknown>) => {
       ctx.type = 'html';
-      ctx.body = page('Error', Object.entries(out).map(([k, v]) => `<p class="error">${escapeHtml(k)}: ${escapeHtml(String(v))}</p>`).join(''));
+      ctx.body = page(
+        'Error',
+        Object.entries(out)
+          .map(([k, v]) => `<p class="error">${escapeHtml(k)}: ${escapeHtml(String(v))}</p>`)
+          .join(''),
+      );
     },
-    ttl: { AccessToken: 3600, AuthorizationCode: 60, ClientCredentials: 600, DeviceCode: 600, Grant: 86400, IdToken: 3600, Interaction: 600, RefreshToken: 86400, Session: 86400 },
+    ttl: {
+      AccessToken: 3600,
+      AuthorizationCode: 60,
+      ClientCredentials: 600,
+      DeviceCode: 600,
+      Grant: 86400,
+      IdToken: 3600,
+      Interaction: 600,
+      RefreshToken: 86400,
+      Session: 86400,
+    },
     clientBasedCORS: () => false,
   };
 
@@ -165,10 +226,14 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Oidc
     server.close();
     throw error;
   }
-  provider.on('server_error', (_ctx: unknown, error: unknown) => console.error('oidc test provider: server_error', error));
+  provider.on('server_error', (_ctx: unknown, error: unknown) =>
+    console.error('oidc test provider: server_error', error),
+  );
   if (opts.deviceInterval !== undefined) {
     const interval = opts.deviceInterval;
-    provider.on('device_authorization.success', (_ctx: unknown, body: Record<string, unknown>) => { body['interval'] = interval; });
+    provider.on('device_authorization.success', (_ctx: unknown, body: Record<string, unknown>) => {
+      body['interval'] = interval;
+    });
   }
   const providerCallback = provider.callback();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -186,7 +251,9 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Oidc
   const issuerOrigin = new URL(issuer).origin;
 
   return {
-    issuer, clientId, clientSecret,
+    issuer,
+    clientId,
+    clientSecret,
     async close() {
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
@@ -208,11 +275,16 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Oidc
         const consent = forms.find((f) => f.fields.get('prompt') === 'consent');
         if (login) {
           response = await browser.submit(login, { login: username, password });
-          if (response.status === 401) throw new Error(`OIDC login as "${username}" was rejected by the identity provider: ${textOf(response.body)}`);
+          if (response.status === 401)
+            throw new Error(
+              `OIDC login as "${username}" was rejected by the identity provider: ${textOf(response.body)}`,
+            );
         } else if (consent) {
           response = await browser.submit(consent, {});
         } else {
-          throw new Error(`browserLogin: unexpected page from the identity provider (HTTP ${response.status} at ${response.url}): ${textOf(response.body)}`);
+          throw new Error(
+            `browserLogin: unexpected page from the identity provider (HTTP ${response.status} at ${response.url}): ${textOf(response.body)}`,
+          );
         }
       }
       throw new Error('browserLogin: too many steps without reaching the redirect_uri');
@@ -232,13 +304,20 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Oidc
         const confirm = forms.find((f) => f.fields.get('confirm') === 'yes');
         const login = forms.find((f) => f.fields.has('password'));
         const consent = forms.find((f) => f.fields.get('prompt') === 'consent');
-        if (input && !response.body.includes('class="error"')) response = await browser.submit(input, { user_code: userCode });
+        if (input && !response.body.includes('class="error"'))
+          response = await browser.submit(input, { user_code: userCode });
         else if (confirm) response = await browser.submit(confirm, {});
         else if (login) {
           response = await browser.submit(login, { login: username, password });
-          if (response.status === 401) throw new Error(`OIDC login as "${username}" was rejected by the identity provider: ${textOf(response.body)}`);
+          if (response.status === 401)
+            throw new Error(
+              `OIDC login as "${username}" was rejected by the identity provider: ${textOf(response.body)}`,
+            );
         } else if (consent) response = await browser.submit(consent, {});
-        else throw new Error(`approveDevice: unexpected page from the identity provider (HTTP ${response.status} at ${response.url}): ${textOf(response.body)}`);
+        else
+          throw new Error(
+            `approveDevice: unexpected page from the identity provider (HTTP ${response.status} at ${response.url}): ${textOf(response.body)}`,
+          );
       }
       throw new Error('approveDevice: too many steps without reaching the success page');
     },
@@ -246,36 +325,58 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Oidc
 }
 
 /** GET/POST /interaction/:uid — login (checks the password) and consent. */
-async function interaction(provider: ProviderInstance, accounts: Map<string, OidcAccount>, req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {
+async function interaction(
+  provider: ProviderInstance,
+  accounts: Map<string, OidcAccount>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  uid: string,
+): Promise<void> {
   let details: InteractionDetails;
   try {
     details = await provider.interactionDetails(req, res);
   } catch (error) {
-    res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' }).end(page('Error', `<p class="error">${escapeHtml(String(error))}</p>`));
+    res
+      .writeHead(400, { 'content-type': 'text/html; charset=utf-8' })
+      .end(page('Error', `<p class="error">${escapeHtml(String(error))}</p>`));
     return;
   }
   if (details.uid !== uid) {
-    res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' }).end(page('Error', '<p class="error">interaction cookie does not match the URL</p>'));
+    res
+      .writeHead(400, { 'content-type': 'text/html; charset=utf-8' })
+      .end(page('Error', '<p class="error">interaction cookie does not match the URL</p>'));
     return;
   }
   const { name } = details.prompt;
   const action = `/interaction/${encodeURIComponent(uid)}`;
-  const loginForm = (error?: string) => page('Sign in', `${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}<form method="post" action="${action}">
+  const loginForm = (error?: string) =>
+    page(
+      'Sign in',
+      `${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}<form method="post" action="${action}">
 <input type="hidden" name="prompt" value="login"/>
 <input type="text" name="login" autofocus/>
 <input type="password" name="password"/>
 <button type="submit">Sign in</button>
-</form>`);
-  const send = (status: number, html: string) => { res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html); };
+</form>`,
+    );
+  const send = (status: number, html: string) => {
+    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
+  };
 
   if (req.method === 'GET') {
     if (name === 'login') send(200, loginForm());
     else if (name === 'consent') {
       const scopes = details.prompt.details.missingOIDCScope ?? [];
-      send(200, page('Authorize', `<p>${escapeHtml(details.params.client_id ?? '')} asks for: ${escapeHtml(scopes.join(' '))}</p><form method="post" action="${action}">
+      send(
+        200,
+        page(
+          'Authorize',
+          `<p>${escapeHtml(details.params.client_id ?? '')} asks for: ${escapeHtml(scopes.join(' '))}</p><form method="post" action="${action}">
 <input type="hidden" name="prompt" value="consent"/>
 <button type="submit">Allow</button>
-</form>`));
+</form>`,
+        ),
+      );
     } else send(501, page('Error', `<p class="error">prompt ${escapeHtml(name)} is not implemented</p>`));
     return;
   }
@@ -287,7 +388,13 @@ async function interaction(provider: ProviderInstance, accounts: Map<string, Oid
   const form = new URLSearchParams(await readBody(req));
   const submitted = form.get('prompt');
   if (submitted !== name) {
-    send(400, page('Error', `<p class="error">submitted ${escapeHtml(String(submitted))} but the pending prompt is ${escapeHtml(name)}</p>`));
+    send(
+      400,
+      page(
+        'Error',
+        `<p class="error">submitted ${escapeHtml(String(submitted))} but the pending prompt is ${escapeHtml(name)}</p>`,
+      ),
+    );
     return;
   }
   if (name === 'login') {
@@ -296,19 +403,33 @@ async function interaction(provider: ProviderInstance, accounts: Map<string, Oid
       send(401, loginForm('Invalid username or password.'));
       return;
     }
-    await provider.interactionFinished(req, res, { login: { accountId: account.username } }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: account.username } },
+      { mergeWithLastSubmission: false },
+    );
     return;
   }
   // consent: grant whatever the prompt says is missing.
   const accountId = details.session?.accountId;
   const clientId = details.params.client_id;
-  if (accountId === undefined || clientId === undefined) throw new Error('consent without a logged-in session or client_id');
-  const grant = (details.grantId === undefined ? undefined : await provider.Grant.find(details.grantId)) ?? new provider.Grant({ accountId, clientId });
+  if (accountId === undefined || clientId === undefined)
+    throw new Error('consent without a logged-in session or client_id');
+  const grant =
+    (details.grantId === undefined ? undefined : await provider.Grant.find(details.grantId)) ??
+    new provider.Grant({ accountId, clientId });
   const missing = details.prompt.details;
   if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
   if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
-  await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
+    grant.addResourceScope(indicator, scopes.join(' '));
+  await provider.interactionFinished(
+    req,
+    res,
+    { consent: { grantId: await grant.save() } },
+    { mergeWithLastSubmission: true },
+  );
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -336,10 +457,17 @@ function unescapeHtml(text: string): string {
 
 /** A page's text without tags, for error messages. */
 function textOf(html: string): string {
-  return unescapeHtml(html.replace(/<(script|style)\b[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim().slice(0, 500);
+  return unescapeHtml(html.replace(/<(script|style)\b[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' '))
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 500);
 }
 
-interface HtmlForm { action: string; method: string; fields: Map<string, string> }
+interface HtmlForm {
+  action: string;
+  method: string;
+  fields: Map<string, string>;
+}
 
 function attributes(tag: string): Map<string, string> {
   const result = new Map<string, string>();
@@ -360,12 +488,21 @@ function parseForms(html: string, pageUrl: string): HtmlForm[] {
       const name = a.get('name');
       if (name !== undefined) fields.set(name, a.get('value') ?? '');
     }
-    forms.push({ action: new URL(attrs.get('action') ?? pageUrl, pageUrl).href, method: (attrs.get('method') ?? 'get').toUpperCase(), fields });
+    forms.push({
+      action: new URL(attrs.get('action') ?? pageUrl, pageUrl).href,
+      method: (attrs.get('method') ?? 'get').toUpperCase(),
+      fields,
+    });
   }
   return forms;
 }
 
-interface BrowserResponse { url: string; status: number; location?: string; body: string }
+interface BrowserResponse {
+  url: string;
+  status: number;
+  location?: string;
+  body: string;
+}
 
 /** fetch with redirect: 'manual' and a minimal cookie jar (name, value, path; host-only for 127.0.0.1). */
 class Browser {
@@ -381,11 +518,21 @@ class Browser {
       .join('; ');
     if (cookie) headers['cookie'] = cookie;
     if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const response = await fetch(target, { method: init.method ?? 'GET', headers, body: init.form?.toString(), redirect: 'manual' });
+    const response = await fetch(target, {
+      method: init.method ?? 'GET',
+      headers,
+      body: init.form?.toString(),
+      redirect: 'manual',
+    });
     for (const header of response.headers.getSetCookie()) this.store(header, target);
     const body = await response.text();
     const location = response.status >= 300 && response.status < 400 ? response.headers.get('location') : null;
-    return { url: target.href, status: response.status, body, ...(location === null ? {} : { location: new URL(location, target).href }) };
+    return {
+      url: target.href,
+      status: response.status,
+      body,
+      ...(location === null ? {} : { location: new URL(location, target).href }),
+    };
   }
 
   submit(form: HtmlForm, values: Record<string, string>): Promise<BrowserResponse> {
@@ -412,9 +559,19 @@ class Browser {
       const [key = '', ...rest] = attr.split('=');
       const v = rest.join('=').trim();
       switch (key.trim().toLowerCase()) {
-        case 'path': path = v.startsWith('/') ? v : defaultPath; break;
-        case 'expires': { const t = Date.parse(v); if (!Number.isNaN(t)) expires = t; break; }
-        case 'max-age': { const s = Number(v); if (Number.isFinite(s)) expires = Date.now() + s * 1000; break; }
+        case 'path':
+          path = v.startsWith('/') ? v : defaultPath;
+          break;
+        case 'expires': {
+          const t = Date.parse(v);
+          if (!Number.isNaN(t)) expires = t;
+          break;
+        }
+        case 'max-age': {
+          const s = Number(v);
+          if (Number.isFinite(s)) expires = Date.now() + s * 1000;
+          break;
+        }
       }
     }
     const key = `${name};${path}`;
@@ -424,8 +581,10 @@ class Browser {
 }
 
 function pathMatches(requestPath: string, cookiePath: string): boolean {
-  return requestPath === cookiePath
-    || (requestPath.startsWith(cookiePath) && (cookiePath.endsWith('/') || requestPath.charAt(cookiePath.length) === '/'));
+  return (
+    requestPath === cookiePath ||
+    (requestPath.startsWith(cookiePath) && (cookiePath.endsWith('/') || requestPath.charAt(cookiePath.length) === '/'))
+  );
 }
 
 type StoredPayload = Record<string, unknown> & { uid?: string; userCode?: string; grantId?: string; consumed?: number };
@@ -437,7 +596,13 @@ function memoryAdapter(): (model: string) => object {
   const sessionsByUid = new Map<string, string>();
   const byUserCode = new Map<string, string>();
   const byGrant = new Map<string, Set<string>>();
-  const grantable = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+  const grantable = new Set([
+    'AccessToken',
+    'AuthorizationCode',
+    'RefreshToken',
+    'DeviceCode',
+    'BackchannelAuthenticationRequest',
+  ]);
   const clockToleranceMs = 15_000;
   const get = (key: string | undefined): StoredPayload | undefined => {
     if (key === undefined) return undefined;
@@ -453,7 +618,10 @@ function memoryAdapter(): (model: string) => object {
     return {
       async upsert(id: string, payload: StoredPayload, expiresIn?: number) {
         const key = keyOf(id);
-        store.set(key, { payload, expiresAt: typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 + clockToleranceMs : Infinity });
+        store.set(key, {
+          payload,
+          expiresAt: typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 + clockToleranceMs : Infinity,
+        });
         if (model === 'Session' && payload.uid) sessionsByUid.set(payload.uid, key);
         if (payload.userCode) byUserCode.set(payload.userCode, key);
         if (grantable.has(model) && payload.grantId) {
@@ -462,14 +630,22 @@ function memoryAdapter(): (model: string) => object {
           byGrant.set(payload.grantId, members);
         }
       },
-      async find(id: string) { return get(keyOf(id)); },
-      async findByUid(uid: string) { return get(sessionsByUid.get(uid)); },
-      async findByUserCode(userCode: string) { return get(byUserCode.get(userCode)); },
+      async find(id: string) {
+        return get(keyOf(id));
+      },
+      async findByUid(uid: string) {
+        return get(sessionsByUid.get(uid));
+      },
+      async findByUserCode(userCode: string) {
+        return get(byUserCode.get(userCode));
+      },
       async consume(id: string) {
         const payload = get(keyOf(id));
         if (payload) payload.consumed = Math.floor(Date.now() / 1000);
       },
-      async destroy(id: string) { store.delete(keyOf(id)); },
+      async destroy(id: string) {
+        store.delete(keyOf(id));
+      },
       async revokeByGrantId(grantId: string) {
         for (const key of byGrant.get(grantId) ?? []) store.delete(key);
         byGrant.delete(grantId);

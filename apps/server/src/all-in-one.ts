@@ -19,9 +19,11 @@ export async function runAllInOne(configFile: string | undefined): Promise<void>
   let config = loadConfig({
     file: configFile,
     defaults: {
-      secretKey: secrets.secretKey, serviceToken: secrets.serviceToken,
+      secretKey: secrets.secretKey,
+      serviceToken: secrets.serviceToken,
       ...(secrets.adminPassword ? { adminPassword: secrets.adminPassword } : {}),
-      sm: { port: portsGiven.sm ? undefined : 0 }, sddc: { port: portsGiven.sddc ? undefined : 0 },
+      sm: { port: portsGiven.sm ? undefined : 0 },
+      sddc: { port: portsGiven.sddc ? undefined : 0 },
     },
   });
   const logger = createLogger({ level: config.log.level, service: 'all-in-one' });

@@ -26,7 +26,11 @@ export function embeddedSecrets(dataDir: string, generateAdminPassword: boolean)
   const secrets: EmbeddedSecrets = {
     secretKey: current.secretKey ?? randomBytes(32).toString('base64url'),
     serviceToken: current.serviceToken ?? randomBytes(32).toString('base64url'),
-    ...(current.adminPassword ? { adminPassword: current.adminPassword } : generateAdminPassword ? { adminPassword: randomBytes(12).toString('base64url') } : {}),
+    ...(current.adminPassword
+      ? { adminPassword: current.adminPassword }
+      : generateAdminPassword
+        ? { adminPassword: randomBytes(12).toString('base64url') }
+        : {}),
   };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
@@ -48,11 +52,34 @@ export async function startPrivateRedis(dataDir: string): Promise<PrivateRedis> 
   const pidFile = join(dir, 'redis.pid');
   await stopStaleRedis(pidFile);
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--pidfile', pidFile, '--daemonize', 'no',
-    '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes',
-    '--logfile', join(dir, 'redis.log'),
-  ], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--pidfile',
+      pidFile,
+      '--daemonize',
+      'no',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+      '--maxmemory-policy',
+      'noeviction',
+      '--protected-mode',
+      'yes',
+      '--logfile',
+      join(dir, 'redis.log'),
+    ],
+    { stdio: 'ignore' },
+  );
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   const spawnError = new Promise<never>((_, reject) => child.once('error', (error) => reject(error)));
   spawnError.catch(() => undefined);
@@ -66,9 +93,12 @@ export async function startPrivateRedis(dataDir: string): Promise<PrivateRedis> 
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new Error('redis-server is not installed; install Debian\'s redis-server (apt-get install redis-server) or set CX_REDIS_URL');
+        throw new Error(
+          "redis-server is not installed; install Debian's redis-server (apt-get install redis-server) or set CX_REDIS_URL",
+        );
       }
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the private redis-server did not start; see ${join(dir, 'redis.log')}`);
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`the private redis-server did not start; see ${join(dir, 'redis.log')}`);
       await sleep(100);
     } finally {
       probe.disconnect();

@@ -14,19 +14,37 @@ import { runAllInOne } from './all-in-one.js';
 import { runMigrate } from './migrate.js';
 import { runRotateSecretKey } from './rotate-secret-key.js';
 
-const program = new Command('cx-server').description('cx server — Container-as-a-Service control plane').option('-c, --config <file>', 'YAML configuration file (or CX_CONFIG)');
+const program = new Command('cx-server')
+  .description('cx server — Container-as-a-Service control plane')
+  .option('-c, --config <file>', 'YAML configuration file (or CX_CONFIG)');
 const configFile = (): string | undefined => program.opts<{ config?: string }>().config;
 
-program.command('all-in-one').description('run sm, sddc and wfm in one process (the embedded default)').action(() => runAllInOne(configFile()));
+program
+  .command('all-in-one')
+  .description('run sm, sddc and wfm in one process (the embedded default)')
+  .action(() => runAllInOne(configFile()));
 
-for (const [service, run] of [['sm', runSm], ['sddc', runSddc], ['wfm', runWfm]] as const) {
-  program.command(service).description(`run the ${service} service alone`).action(() => runService(service, run, configFile()));
+for (const [service, run] of [
+  ['sm', runSm],
+  ['sddc', runSddc],
+  ['wfm', runWfm],
+] as const) {
+  program
+    .command(service)
+    .description(`run the ${service} service alone`)
+    .action(() => runService(service, run, configFile()));
 }
 
-program.command('migrate').description('bring the SQL schema to the latest version and exit').action(() => runMigrate(configFile()));
+program
+  .command('migrate')
+  .description('bring the SQL schema to the latest version and exit')
+  .action(() => runMigrate(configFile()));
 
-program.command('rotate-secret-key')
-  .description('re-encrypt every secret kept in SQL from the previous secretKey (CX_PREVIOUS_SECRET_KEY) to the configured one (CX_SECRET_KEY); safe to run again')
+program
+  .command('rotate-secret-key')
+  .description(
+    're-encrypt every secret kept in SQL from the previous secretKey (CX_PREVIOUS_SECRET_KEY) to the configured one (CX_SECRET_KEY); safe to run again',
+  )
   .action(() => runRotateSecretKey(configFile()));
 
 program.parseAsync().catch(exitWithError);

@@ -13,14 +13,21 @@ import { embeddedSecrets } from './embedded.js';
 export async function runRotateSecretKey(configFile: string | undefined): Promise<void> {
   const base = loadConfig({ file: configFile });
   const previousKey = process.env['CX_PREVIOUS_SECRET_KEY'];
-  if (!previousKey) throw new CxError('CX_INPUT_INVALID', 'set CX_PREVIOUS_SECRET_KEY to the key the secrets are sealed with now, and CX_SECRET_KEY (secretKey) to the new one');
+  if (!previousKey)
+    throw new CxError(
+      'CX_INPUT_INVALID',
+      'set CX_PREVIOUS_SECRET_KEY to the key the secrets are sealed with now, and CX_SECRET_KEY (secretKey) to the new one',
+    );
   const secretKey = base.secretKey ?? embeddedSecrets(base.dataDir, false).secretKey;
-  if (secretKey === previousKey) throw new CxError('CX_INPUT_INVALID', 'the new secretKey equals CX_PREVIOUS_SECRET_KEY; nothing to rotate');
+  if (secretKey === previousKey)
+    throw new CxError('CX_INPUT_INVALID', 'the new secretKey equals CX_PREVIOUS_SECRET_KEY; nothing to rotate');
   const db = openDatabase(base.database.url, 1);
   try {
     await migrateLatest(db);
     const { rotated, alreadyCurrent } = await rotateSecrets(db, new SecretBox(previousKey), new SecretBox(secretKey));
-    process.stdout.write(`re-encrypted ${rotated} secret(s); ${alreadyCurrent} already used the new key. Access tokens signed with the previous key are no longer valid: users log in again (API tokens keep working).\n`);
+    process.stdout.write(
+      `re-encrypted ${rotated} secret(s); ${alreadyCurrent} already used the new key. Access tokens signed with the previous key are no longer valid: users log in again (API tokens keep working).\n`,
+    );
   } finally {
     await db.destroy();
   }

@@ -1,11 +1,19 @@
 /** Signing in: the login request and answer, and who a token belongs to. */
 import Type, { type Static } from 'typebox';
 
-export const loginRequestSchema = Type.Object({
-  username: Type.String({ minLength: 1, maxLength: 128 }),
-  password: Type.String({ minLength: 1, maxLength: 1024 }),
-  provider: Type.Optional(Type.Enum(['local', 'ldap'], { type: 'string', description: 'Where the user is; absent: local users first, then LDAP' })),
-}, { additionalProperties: false });
+export const loginRequestSchema = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 128 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    provider: Type.Optional(
+      Type.Enum(['local', 'ldap'], {
+        type: 'string',
+        description: 'Where the user is; absent: local users first, then LDAP',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 export type LoginRequest = Static<typeof loginRequestSchema>;
 
 /** Who a token belongs to, as sm resolved it. `role` is the persona: `admin` holds the global admin role. */

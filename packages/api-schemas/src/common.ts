@@ -28,18 +28,28 @@ export const PAGE_LIMIT_DEFAULT = 50;
 export const problemSchema = {
   $id: 'Problem',
   type: 'object',
-  description: 'RFC 9457 problem details; `code` is stable (docs/errors.md). Some codes add members (`fields`, `quota`, `retryAfter`, …).',
+  description:
+    'RFC 9457 problem details; `code` is stable (docs/errors.md). Some codes add members (`fields`, `quota`, `retryAfter`, …).',
   required: ['type', 'title', 'status', 'detail', 'code'],
   additionalProperties: true,
   properties: {
-    type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' },
-    code: { type: 'string' }, requestId: { type: 'string' }, retryable: { type: 'boolean' },
-    fields: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    code: { type: 'string' },
+    requestId: { type: 'string' },
+    retryable: { type: 'boolean' },
+    fields: {
+      type: 'array',
+      items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+    },
   },
 } as const;
 
 export const listQuerySchema = {
-  type: 'object', additionalProperties: false,
+  type: 'object',
+  additionalProperties: false,
   properties: {
     limit: { type: 'integer', minimum: 1, maximum: PAGE_LIMIT_MAX, default: PAGE_LIMIT_DEFAULT },
     cursor: { type: 'string', maxLength: 256, description: 'nextCursor of the previous page' },
@@ -47,11 +57,20 @@ export const listQuerySchema = {
 } as const;
 
 export function listSchema(item: object): object {
-  return { type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: item }, nextCursor: { type: ['string', 'null'] } } };
+  return {
+    type: 'object',
+    required: ['items', 'nextCursor'],
+    properties: { items: { type: 'array', items: item }, nextCursor: { type: ['string', 'null'] } },
+  };
 }
-export interface Page<T> { items: T[]; nextCursor: string | null }
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
 
 export const idParamsSchema = {
-  type: 'object', required: ['id'], additionalProperties: false,
+  type: 'object',
+  required: ['id'],
+  additionalProperties: false,
   properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
 } as const;

@@ -14,6 +14,10 @@ export const etcdSnapshotSchema = Type.Object({
 });
 export type EtcdSnapshotInfo = Static<typeof etcdSnapshotSchema>;
 
-export const etcdSnapshotParamsSchema = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 64 }), snapshotId: Type.String({ minLength: 1, maxLength: 64 }),
-}, { additionalProperties: false });
+export const etcdSnapshotParamsSchema = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 64 }),
+    snapshotId: Type.String({ minLength: 1, maxLength: 64 }),
+  },
+  { additionalProperties: false },
+);

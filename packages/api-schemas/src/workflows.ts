@@ -8,9 +8,15 @@ export const workflowRefSchema = Type.Object({
 });
 
 /** Why a step failed: a cx error code, and the reason of the ones that name one (docs/errors.md). */
-export const stepErrorSchema = Type.Object({
-  code: Type.String(), message: Type.String(), retryable: Type.Optional(Type.Boolean()), reason: Type.Optional(Type.String()),
-}, { additionalProperties: true });
+export const stepErrorSchema = Type.Object(
+  {
+    code: Type.String(),
+    message: Type.String(),
+    retryable: Type.Optional(Type.Boolean()),
+    reason: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
 
 export const workflowStepSchema = Type.Object({
   name: Type.String(),
@@ -32,7 +38,10 @@ export const workflowSchema = Type.Object({
   currentStep: Type.Integer(),
   generation: Type.Integer(),
   steps: Type.Array(workflowStepSchema),
-  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }), Type.Null()]),
+  error: Type.Union([
+    Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true }),
+    Type.Null(),
+  ]),
   createdBy: Type.String(),
   createdAt: Type.String(),
   startedAt: NullableString(),

@@ -9,12 +9,20 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CxError, fromProblem, type Problem } from '@cx/errors';
 
-export interface Session { server: string; token: string; expiresAt: string; username: string }
+export interface Session {
+  server: string;
+  token: string;
+  expiresAt: string;
+  username: string;
+}
 
 const DEVICE_DEADLINE_MS = 15 * 60_000;
 
 export function sessionFile(): string {
-  return process.env['CX_SESSION_FILE'] ?? join(process.env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'cx', 'session.json');
+  return (
+    process.env['CX_SESSION_FILE'] ??
+    join(process.env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'cx', 'session.json')
+  );
 }
 
 export function loadSession(): Session {
@@ -30,25 +38,46 @@ function saveSession(session: Session): void {
 }
 
 /** Calls the API; problems become cx errors with the server's detail. */
-export async function api<T>(server: string, method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<{ status: number; body: T }> {
+export async function api<T>(
+  server: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown } = {},
+): Promise<{ status: number; body: T }> {
   let response: Response;
   try {
     response = await fetch(new URL(path, server), {
       method,
-      headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...(options.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
     });
   } catch (error) {
-    throw new CxError('CX_DEPENDENCY_UNAVAILABLE', `cannot reach ${server} (${(error as Error).message}); check --server`);
+    throw new CxError(
+      'CX_DEPENDENCY_UNAVAILABLE',
+      `cannot reach ${server} (${(error as Error).message}); check --server`,
+    );
   }
   const text = await response.text();
-  const body = text ? JSON.parse(text) as unknown : undefined;
+  const body = text ? (JSON.parse(text) as unknown) : undefined;
   if (response.status >= 400) throw fromProblem((body ?? {}) as Partial<Problem>, response.status);
   return { status: response.status, body: body as T };
 }
 
-export async function passwordLogin(server: string, username: string, password: string, provider?: 'local' | 'ldap'): Promise<Session> {
-  const { body } = await api<{ token: string; expiresAt: string; user: { username: string } }>(server, 'POST', '/api/v1/auth/login', { body: { username, password, ...(provider ? { provider } : {}) } });
+export async function passwordLogin(
+  server: string,
+  username: string,
+  password: string,
+  provider?: 'local' | 'ldap',
+): Promise<Session> {
+  const { body } = await api<{ token: string; expiresAt: string; user: { username: string } }>(
+    server,
+    'POST',
+    '/api/v1/auth/login',
+    { body: { username, password, ...(provider ? { provider } : {}) } },
+  );
   const session = { server, token: body.token, expiresAt: body.expiresAt, username: body.user.username };
   saveSession(session);
   return session;
@@ -56,12 +85,26 @@ export async function passwordLogin(server: string, username: string, password: 
 
 /** OIDC device flow: tells the user where to approve, then polls at the interval the server gives. */
 export async function deviceLogin(server: string, tell: (message: string) => void): Promise<Session> {
-  const { body: device } = await api<{ handle: string; userCode: string; verificationUri: string; verificationUriComplete: string | null; interval: number; expiresIn: number }>(server, 'POST', '/api/v1/auth/oidc/device');
-  tell(`To sign in, open ${device.verificationUriComplete ?? device.verificationUri}${device.verificationUriComplete ? '' : ` and enter the code ${device.userCode}`}\n`);
+  const { body: device } = await api<{
+    handle: string;
+    userCode: string;
+    verificationUri: string;
+    verificationUriComplete: string | null;
+    interval: number;
+    expiresIn: number;
+  }>(server, 'POST', '/api/v1/auth/oidc/device');
+  tell(
+    `To sign in, open ${device.verificationUriComplete ?? device.verificationUri}${device.verificationUriComplete ? '' : ` and enter the code ${device.userCode}`}\n`,
+  );
   const deadline = Date.now() + Math.min(device.expiresIn * 1000, DEVICE_DEADLINE_MS);
   while (Date.now() < deadline) {
     await sleep(Math.max(1, device.interval) * 1000);
-    const { status, body } = await api<{ token: string; expiresAt: string; user: { username: string } }>(server, 'POST', '/api/v1/auth/oidc/device/token', { body: { handle: device.handle } });
+    const { status, body } = await api<{ token: string; expiresAt: string; user: { username: string } }>(
+      server,
+      'POST',
+      '/api/v1/auth/oidc/device/token',
+      { body: { handle: device.handle } },
+    );
     if (status === 200) {
       const session = { server, token: body.token, expiresAt: body.expiresAt, username: body.user.username };
       saveSession(session);

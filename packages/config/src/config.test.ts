@@ -11,7 +11,15 @@ describe('configuration', () => {
     assert.equal(envNameOf('sim.latencyMs'), 'CX_SIM_LATENCY_MS');
     assert.equal(envNameOf('secretKey'), 'CX_SECRET_KEY');
     const names = configKeys().map((k) => k.env);
-    for (const required of ['CX_DATABASE_URL', 'CX_REDIS_URL', 'CX_SECRET_KEY', 'CX_HTTP_PORT', 'CX_ADMIN_PASSWORD', 'CX_SIM_FAILURE_RATE']) assert.ok(names.includes(required), required);
+    for (const required of [
+      'CX_DATABASE_URL',
+      'CX_REDIS_URL',
+      'CX_SECRET_KEY',
+      'CX_HTTP_PORT',
+      'CX_ADMIN_PASSWORD',
+      'CX_SIM_FAILURE_RATE',
+    ])
+      assert.ok(names.includes(required), required);
   });
 
   it('applies defaults, then the file, then the environment', () => {
@@ -32,17 +40,28 @@ describe('configuration', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cx-config-'));
     const file = join(dir, 'cx.yaml');
     writeFileSync(file, 'htp: {}\nsim:\n  failureRate: 2\n');
-    assert.throws(() => loadConfig({ file, env: { CX_HTTP_PORT: 'eighty', CX_DATABASE_URL: 'postgres://x', CX_SECRET_KEY: 'short' } }), (error: Error & { fields?: Array<{ field: string }> }) => {
-      const fields = error.fields?.map((f) => f.field) ?? [];
-      for (const field of ['http.port', 'database.url', 'secretKey', 'htp', 'sim.failureRate']) assert.ok(fields.includes(field), `${field} in ${fields.join(',')}`);
-      assert.match(error.message, /CX_DATABASE_URL/);
-      assert.doesNotMatch(error.message, /short/, 'a secret value is not echoed');
-      return true;
-    });
+    assert.throws(
+      () =>
+        loadConfig({ file, env: { CX_HTTP_PORT: 'eighty', CX_DATABASE_URL: 'postgres://x', CX_SECRET_KEY: 'short' } }),
+      (error: Error & { fields?: Array<{ field: string }> }) => {
+        const fields = error.fields?.map((f) => f.field) ?? [];
+        for (const field of ['http.port', 'database.url', 'secretKey', 'htp', 'sim.failureRate'])
+          assert.ok(fields.includes(field), `${field} in ${fields.join(',')}`);
+        assert.match(error.message, /CX_DATABASE_URL/);
+        assert.doesNotMatch(error.message, /short/, 'a secret value is not echoed');
+        return true;
+      },
+    );
   });
 
   it('redacts secrets and URL passwords for logs', () => {
-    const config = loadConfig({ env: { CX_DATABASE_URL: 'mysql://cx:hunter2hunter2@db:3306/cx', CX_SECRET_KEY: 'k'.repeat(40), CX_REDIS_URL: 'redis://:pw@r:6379' } });
+    const config = loadConfig({
+      env: {
+        CX_DATABASE_URL: 'mysql://cx:hunter2hunter2@db:3306/cx',
+        CX_SECRET_KEY: 'k'.repeat(40),
+        CX_REDIS_URL: 'redis://:pw@r:6379',
+      },
+    });
     const text = JSON.stringify(redactConfig(config));
     assert.doesNotMatch(text, /hunter2|kkkk|:pw@/);
     assert.match(text, /mysql:\/\/cx:<redacted>@db:3306\/cx/);

@@ -1,4 +1,11 @@
-export { configSchema, type CxConfig, type LdapConfig, type OidcConfig, type LockoutConfig, type ScaleLimits } from './schema.js';
+export {
+  configSchema,
+  type CxConfig,
+  type LdapConfig,
+  type OidcConfig,
+  type LockoutConfig,
+  type ScaleLimits,
+} from './schema.js';
 export { configKeys, envNameOf, type ConfigKey } from './keys.js';
 export { loadConfig, type LoadConfigOptions } from './load.js';
 export { redactConfig, redactUrl } from './redact.js';

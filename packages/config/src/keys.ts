@@ -26,7 +26,13 @@ export interface ConfigKey {
 
 /** `sim.latencyMs` → `CX_SIM_LATENCY_MS`. */
 export function envNameOf(path: string): string {
-  return 'CX_' + path.split('.').map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+  return (
+    'CX_' +
+    path
+      .split('.')
+      .map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase())
+      .join('_')
+  );
 }
 
 /** Every leaf key of the schema, in schema order. */
@@ -36,7 +42,16 @@ export function configKeys(): ConfigKey[] {
     for (const [name, child] of Object.entries(node.properties ?? {})) {
       const path = prefix ? `${prefix}.${name}` : name;
       if (child.type === 'object') walk(child, path);
-      else keys.push({ path, env: child.env ?? envNameOf(path), type: child.type ?? 'string', description: child.description ?? '', default: child.default, secret: child.secret === true, ...(child.enum ? { enum: child.enum } : {}) });
+      else
+        keys.push({
+          path,
+          env: child.env ?? envNameOf(path),
+          type: child.type ?? 'string',
+          description: child.description ?? '',
+          default: child.default,
+          secret: child.secret === true,
+          ...(child.enum ? { enum: child.enum } : {}),
+        });
     }
   };
   walk(configSchema as unknown as SchemaNode, '');

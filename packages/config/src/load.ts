@@ -28,7 +28,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<CxConfig> 
     try {
       const parsed: unknown = parseYaml(readFileSync(file, 'utf8'));
       if (parsed !== null && parsed !== undefined) {
-        if (typeof parsed !== 'object' || Array.isArray(parsed)) errors.push({ field: file, message: 'the configuration file must hold a YAML mapping' });
+        if (typeof parsed !== 'object' || Array.isArray(parsed))
+          errors.push({ field: file, message: 'the configuration file must hold a YAML mapping' });
         else fromFile = parsed as Record<string, unknown>;
       }
     } catch (error) {
@@ -41,7 +42,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<CxConfig> 
     if (raw === undefined || raw === '') continue;
     const value = coerce(raw, key.type);
     if (value === undefined) {
-      errors.push({ field: key.path, message: `${key.env}=${key.secret ? '<redacted>' : raw} is not a valid ${key.type}` });
+      errors.push({
+        field: key.path,
+        message: `${key.env}=${key.secret ? '<redacted>' : raw} is not a valid ${key.type}`,
+      });
       continue;
     }
     setPath(merged, key.path, value);
@@ -52,13 +56,20 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<CxConfig> 
   if (!validate(merged)) {
     for (const error of validate.errors ?? []) {
       const base = error.instancePath.slice(1).replace(/\//g, '.');
-      const path = error.keyword === 'additionalProperties' ? `${base ? base + '.' : ''}${String(error.params['additionalProperty'])}` : base;
-      const message = error.keyword === 'additionalProperties' ? 'is not a known configuration key' : (error.message ?? 'is invalid');
+      const path =
+        error.keyword === 'additionalProperties'
+          ? `${base ? base + '.' : ''}${String(error.params['additionalProperty'])}`
+          : base;
+      const message =
+        error.keyword === 'additionalProperties' ? 'is not a known configuration key' : (error.message ?? 'is invalid');
       errors.push({ field: path, message: `${message} (environment: ${envOf(path)})` });
     }
   }
   if (errors.length > 0) {
-    throw new InputError(`invalid configuration:\n${errors.map((e) => `  - ${e.field}: ${e.message}`).join('\n')}`, errors);
+    throw new InputError(
+      `invalid configuration:\n${errors.map((e) => `  - ${e.field}: ${e.message}`).join('\n')}`,
+      errors,
+    );
   }
   const database = merged['database'] as { url?: string };
   database.url ??= `sqlite:${join(merged['dataDir'] as string, 'cx.db')}`;
@@ -67,11 +78,19 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<CxConfig> 
 
 function coerce(raw: string, type: string): unknown {
   switch (type) {
-    case 'integer': return /^-?\d+$/.test(raw) ? Number(raw) : undefined;
-    case 'number': return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : undefined;
-    case 'boolean': return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : undefined;
-    case 'array': return raw.split(',').map((s) => s.trim()).filter(Boolean);
-    default: return raw;
+    case 'integer':
+      return /^-?\d+$/.test(raw) ? Number(raw) : undefined;
+    case 'number':
+      return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : undefined;
+    case 'boolean':
+      return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : undefined;
+    case 'array':
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    default:
+      return raw;
   }
 }
 

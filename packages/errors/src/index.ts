@@ -96,13 +96,28 @@ export class NotFoundError extends CxError {
 }
 
 export class ConflictError extends CxError {
-  constructor(message: string, code: 'CX_CONFLICT' | 'CX_NAME_TAKEN' | 'CX_CLUSTER_BUSY' | 'CX_VERSION_CONFLICT' | 'CX_WORKFLOW_STATE' | 'CX_IDEMPOTENCY_MISMATCH' | 'CX_POOL_EXHAUSTED' = 'CX_CONFLICT', options: ErrorOptions = {}) {
+  constructor(
+    message: string,
+    code:
+      | 'CX_CONFLICT'
+      | 'CX_NAME_TAKEN'
+      | 'CX_CLUSTER_BUSY'
+      | 'CX_VERSION_CONFLICT'
+      | 'CX_WORKFLOW_STATE'
+      | 'CX_IDEMPOTENCY_MISMATCH'
+      | 'CX_POOL_EXHAUSTED' = 'CX_CONFLICT',
+    options: ErrorOptions = {},
+  ) {
     super(code, message, options);
   }
 }
 
 export class AuthenticationError extends CxError {
-  constructor(message: string, code: 'CX_UNAUTHENTICATED' | 'CX_LOGIN_FAILED' | 'CX_ACCOUNT_LOCKED' = 'CX_UNAUTHENTICATED', options: ErrorOptions = {}) {
+  constructor(
+    message: string,
+    code: 'CX_UNAUTHENTICATED' | 'CX_LOGIN_FAILED' | 'CX_ACCOUNT_LOCKED' = 'CX_UNAUTHENTICATED',
+    options: ErrorOptions = {},
+  ) {
     super(code, message, options);
   }
 }
@@ -138,7 +153,11 @@ export class ProviderError extends CxError {
  * unreachable, untrusted certificate, or refused login. Nothing was stored.
  */
 export class CredentialError extends CxError {
-  constructor(code: 'CX_CREDENTIAL_UNREACHABLE' | 'CX_CREDENTIAL_UNTRUSTED' | 'CX_CREDENTIAL_REJECTED', message: string, options: ErrorOptions = {}) {
+  constructor(
+    code: 'CX_CREDENTIAL_UNREACHABLE' | 'CX_CREDENTIAL_UNTRUSTED' | 'CX_CREDENTIAL_REJECTED',
+    message: string,
+    options: ErrorOptions = {},
+  ) {
     super(code, message, { ...options, retryable: false });
   }
 }
@@ -172,7 +191,10 @@ export function toProblem(error: unknown, requestId?: string): Problem {
     type: PROBLEM_TYPE_BASE + cx.code.slice(3).toLowerCase().replace(/_/g, '-'),
     title: meta.title,
     status: meta.status,
-    detail: cx.code === 'CX_INTERNAL' ? 'An unexpected error occurred; the request id identifies it in the logs.' : cx.message,
+    detail:
+      cx.code === 'CX_INTERNAL'
+        ? 'An unexpected error occurred; the request id identifies it in the logs.'
+        : cx.message,
     code: cx.code,
     retryable: cx.retryable,
   };
@@ -182,13 +204,30 @@ export function toProblem(error: unknown, requestId?: string): Problem {
 
 /** Rebuilds a CxError from a problem body received from another cx service. */
 export function fromProblem(problem: Partial<Problem>, fallbackStatus: number): CxError {
-  const code: ErrorCode = isErrorCode(problem.code) ? problem.code : fallbackStatus >= 500 ? 'CX_INTERNAL' : 'CX_CONFLICT';
-  const { type: _t, title: _ti, status: _s, detail, code: _c, requestId: _r, retryable, instance: _i, ...details } = problem;
+  const code: ErrorCode = isErrorCode(problem.code)
+    ? problem.code
+    : fallbackStatus >= 500
+      ? 'CX_INTERNAL'
+      : 'CX_CONFLICT';
+  const {
+    type: _t,
+    title: _ti,
+    status: _s,
+    detail,
+    code: _c,
+    requestId: _r,
+    retryable,
+    instance: _i,
+    ...details
+  } = problem;
   return new CxError(code, detail ?? 'unknown error', {
     details: Object.keys(details).length > 0 ? details : undefined,
     ...(typeof retryable === 'boolean' ? { retryable } : {}),
-    ...(typeof details['retryAfter'] === 'number' ? { retryAfterSeconds: details['retryAfter'] }
-      : ERROR_CODES[code].status === 503 || code === 'CX_RATE_LIMITED' ? { retryAfterSeconds: 5 } : {}),
+    ...(typeof details['retryAfter'] === 'number'
+      ? { retryAfterSeconds: details['retryAfter'] }
+      : ERROR_CODES[code].status === 503 || code === 'CX_RATE_LIMITED'
+        ? { retryAfterSeconds: 5 }
+        : {}),
   } as ErrorOptions);
 }
 
@@ -200,6 +239,13 @@ export function asCxError(error: unknown): CxError {
   return new CxError('CX_INTERNAL', error instanceof Error ? error.message : String(error), { cause: error });
 }
 
-function isCxErrorLike(error: unknown): error is { code: ErrorCode; message: string; details?: Record<string, unknown>; retryable?: boolean } {
-  return typeof error === 'object' && error !== null && isErrorCode((error as { code?: unknown }).code) && typeof (error as { message?: unknown }).message === 'string';
+function isCxErrorLike(
+  error: unknown,
+): error is { code: ErrorCode; message: string; details?: Record<string, unknown>; retryable?: boolean } {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    isErrorCode((error as { code?: unknown }).code) &&
+    typeof (error as { message?: unknown }).message === 'string'
+  );
 }

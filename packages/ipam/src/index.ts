@@ -8,10 +8,18 @@ import ipaddr from 'ipaddr.js';
 export type Family = 'ipv4' | 'ipv6';
 
 /** An inclusive range of one family; `first <= last`. */
-export interface AddressRange { family: Family; first: bigint; last: bigint; text: string }
+export interface AddressRange {
+  family: Family;
+  first: bigint;
+  last: bigint;
+  text: string;
+}
 
 export class RangeSyntaxError extends Error {
-  constructor(readonly part: string, reason: string) {
+  constructor(
+    readonly part: string,
+    reason: string,
+  ) {
     super(`"${part}" ${reason}`);
     this.name = 'RangeSyntaxError';
   }
@@ -61,13 +69,21 @@ export function parseRange(part: string): AddressRange {
     return { family: single.family, first: single.value, last: single.value, text };
   }
   const start = parseAddress(text.slice(0, dash));
-  if (!start) throw new RangeSyntaxError(text, `starts with "${text.slice(0, dash)}", which is not an IPv4 or IPv6 address`);
+  if (!start)
+    throw new RangeSyntaxError(text, `starts with "${text.slice(0, dash)}", which is not an IPv4 or IPv6 address`);
   const endText = text.slice(dash + 1).trim();
   let end = parseAddress(endText);
   if (!end) {
     // A short end replaces the last octet (IPv4, decimal) or the last group (IPv6, hex).
-    const short = start.family === 'ipv4' ? /^\d{1,3}$/.test(endText) && Number(endText) <= 255 : /^[0-9a-fA-F]{1,4}$/.test(endText);
-    if (!short) throw new RangeSyntaxError(text, `ends with "${endText}", which is neither an address nor ${start.family === 'ipv4' ? 'a last octet (0-255)' : 'a last group (hex)'}`);
+    const short =
+      start.family === 'ipv4'
+        ? /^\d{1,3}$/.test(endText) && Number(endText) <= 255
+        : /^[0-9a-fA-F]{1,4}$/.test(endText);
+    if (!short)
+      throw new RangeSyntaxError(
+        text,
+        `ends with "${endText}", which is neither an address nor ${start.family === 'ipv4' ? 'a last octet (0-255)' : 'a last group (hex)'}`,
+      );
     const width = start.family === 'ipv4' ? 8n : 16n;
     const value = BigInt(start.family === 'ipv4' ? Number(endText) : parseInt(endText, 16));
     end = { family: start.family, value: ((start.value >> width) << width) | value };
@@ -87,7 +103,10 @@ export function parseRanges(list: string): AddressRange[] {
 
 /** A pair of ranges (one from `a`, one from `b`, or two of `a` when `b` is empty) that share an address. */
 export function findOverlap(a: AddressRange[], b: AddressRange[]): [AddressRange, AddressRange] | undefined {
-  const pairs = b.length > 0 ? a.flatMap((x) => b.map((y) => [x, y] as [AddressRange, AddressRange])) : a.flatMap((x, i) => a.slice(i + 1).map((y) => [x, y] as [AddressRange, AddressRange]));
+  const pairs =
+    b.length > 0
+      ? a.flatMap((x) => b.map((y) => [x, y] as [AddressRange, AddressRange]))
+      : a.flatMap((x, i) => a.slice(i + 1).map((y) => [x, y] as [AddressRange, AddressRange]));
   return pairs.find(([x, y]) => x.family === y.family && x.first <= y.last && y.first <= x.last);
 }
 
@@ -117,7 +136,8 @@ export function firstFree(ranges: AddressRange[], taken: ReadonlySet<string>): s
 
 /** Expands ranges into addresses, refusing more than `limit` (for VIP lists, which are small). */
 export function expand(ranges: AddressRange[], limit: number): string[] {
-  if (size(ranges) > BigInt(limit)) throw new RangeSyntaxError(ranges.map((r) => r.text).join(','), `holds more than ${limit} addresses`);
+  if (size(ranges) > BigInt(limit))
+    throw new RangeSyntaxError(ranges.map((r) => r.text).join(','), `holds more than ${limit} addresses`);
   return ranges.flatMap((r) => {
     const out: string[] = [];
     for (let value = r.first; value <= r.last; value += 1n) out.push(formatAddress(r.family, value));

@@ -11,14 +11,26 @@ const run = promisify(execFile);
 
 function keepalivedBinary(): string {
   const raw = process.env['CX_TEST_KEEPALIVED'];
-  assert.ok(raw, 'CX_TEST_KEEPALIVED is not set: run the tests with `npm test`, which installs keepalived (test/peers/keepalived.sh)');
+  assert.ok(
+    raw,
+    'CX_TEST_KEEPALIVED is not set: run the tests with `npm test`, which installs keepalived (test/peers/keepalived.sh)',
+  );
   return (JSON.parse(raw) as { binary: string }).binary;
 }
 
 const spec: KeepalivedSpec = {
-  name: 'web-vips', virtualIps: Array.from({ length: 7 }, (_, i) => `192.0.2.${10 + i}/24`),
-  nodes: [{ name: 'node-c', address: '198.51.100.3' }, { name: 'node-a', address: '198.51.100.1' }, { name: 'node-b', address: '198.51.100.2' }],
-  interface: 'eth0', unicast: true, watchPort: 80, vrrpIdOffset: 40, preempt: true,
+  name: 'web-vips',
+  virtualIps: Array.from({ length: 7 }, (_, i) => `192.0.2.${10 + i}/24`),
+  nodes: [
+    { name: 'node-c', address: '198.51.100.3' },
+    { name: 'node-a', address: '198.51.100.1' },
+    { name: 'node-b', address: '198.51.100.2' },
+  ],
+  interface: 'eth0',
+  unicast: true,
+  watchPort: 80,
+  vrrpIdOffset: 40,
+  preempt: true,
 };
 
 /** VIP → priority of each node, read back from the rendered text. */
@@ -57,12 +69,26 @@ describe('keepalived configuration', () => {
   it('passes `keepalived -t` for every node, with and without unicast, port check and preemption', async () => {
     const binary = keepalivedBinary();
     const dir = mkdtempSync(join(tmpdir(), 'cx-keepalived-'));
-    const variants: KeepalivedSpec[] = [spec, { ...spec, unicast: false, watchPort: 0, preempt: false, advertIntervalSeconds: 0.1, virtualIps: ['2001:db8::10'] }, { ...spec, profile: 'fast' }];
+    const variants: KeepalivedSpec[] = [
+      spec,
+      {
+        ...spec,
+        unicast: false,
+        watchPort: 0,
+        preempt: false,
+        advertIntervalSeconds: 0.1,
+        virtualIps: ['2001:db8::10'],
+      },
+      { ...spec, profile: 'fast' },
+    ];
     for (const [i, variant] of variants.entries()) {
       for (const node of variant.nodes) {
         const file = join(dir, `${i}-${node.name}.conf`);
         writeFileSync(file, renderKeepalivedConfig(variant, node.name));
-        const checked = await run(binary, ['-t', '-f', file, '-l']).then(() => 'ok', (error: { stderr?: string; stdout?: string }) => `${error.stdout ?? ''}${error.stderr ?? ''}`);
+        const checked = await run(binary, ['-t', '-f', file, '-l']).then(
+          () => 'ok',
+          (error: { stderr?: string; stdout?: string }) => `${error.stdout ?? ''}${error.stderr ?? ''}`,
+        );
         assert.equal(checked, 'ok', `keepalived -t refused ${file}`);
       }
     }
@@ -71,20 +97,32 @@ describe('keepalived configuration', () => {
   it('renders the default profile as before, and the fast profile with 0.1 s adverts and real-time scheduling', () => {
     const plain = renderKeepalivedConfig(spec, 'node-a');
     assert.equal(renderKeepalivedConfig({ ...spec, profile: 'default' }, 'node-a'), plain);
-    assert.deepEqual([...plain.matchAll(/advert_int (\S+)/g)].map((m) => m[1]), Array(7).fill('1'));
+    assert.deepEqual(
+      [...plain.matchAll(/advert_int (\S+)/g)].map((m) => m[1]),
+      Array(7).fill('1'),
+    );
     assert.doesNotMatch(plain, /vrrp_rt_priority|vrrp_rlimit_rttime|vrrp_no_swap/);
 
     const fast = renderKeepalivedConfig({ ...spec, profile: 'fast' }, 'node-a');
-    assert.deepEqual([...fast.matchAll(/advert_int (\S+)/g)].map((m) => m[1]), Array(7).fill('0.1'));
+    assert.deepEqual(
+      [...fast.matchAll(/advert_int (\S+)/g)].map((m) => m[1]),
+      Array(7).fill('0.1'),
+    );
     const globals = /global_defs \{\n([^}]*)\}/.exec(fast)![1]!;
     assert.match(globals, /^ {2}vrrp_rt_priority 20$/m);
     assert.match(globals, /^ {2}vrrp_rlimit_rttime 200000$/m);
     assert.match(globals, /^ {2}vrrp_no_swap$/m);
     // Only the global section differs: priorities, peers and checks stay as they are.
-    assert.equal(fast.replace(/advert_int 0\.1/g, 'advert_int 1').replace(/ {2}vrrp_(rt_priority|rlimit_rttime|no_swap).*\n/g, ''), plain);
+    assert.equal(
+      fast.replace(/advert_int 0\.1/g, 'advert_int 1').replace(/ {2}vrrp_(rt_priority|rlimit_rttime|no_swap).*\n/g, ''),
+      plain,
+    );
     // An explicit interval wins over the profile's, and only the interval.
     const slower = renderKeepalivedConfig({ ...spec, profile: 'fast', advertIntervalSeconds: 0.3 }, 'node-a');
-    assert.deepEqual([...slower.matchAll(/advert_int (\S+)/g)].map((m) => m[1]), Array(7).fill('0.3'));
+    assert.deepEqual(
+      [...slower.matchAll(/advert_int (\S+)/g)].map((m) => m[1]),
+      Array(7).fill('0.3'),
+    );
     assert.match(slower, /vrrp_rt_priority 20/);
   });
 
@@ -93,6 +131,9 @@ describe('keepalived configuration', () => {
     assert.throws(() => renderKeepalivedConfig({ ...spec, nodes: [] }, 'node-a'), /no node/);
     assert.throws(() => renderKeepalivedConfig(spec, 'node-z'), /not among/);
     assert.throws(() => renderKeepalivedConfig({ ...spec, interface: 'eth0; rm -rf /' }, 'node-a'), /interface/);
-    assert.throws(() => renderKeepalivedConfig({ ...spec, profile: 'turbo' as never }, 'node-a'), /profile "turbo" is not one of default, fast/);
+    assert.throws(
+      () => renderKeepalivedConfig({ ...spec, profile: 'turbo' as never }, 'node-a'),
+      /profile "turbo" is not one of default, fast/,
+    );
   });
 });

@@ -54,7 +54,9 @@ export interface KeepalivedSpec {
 export type KeepalivedProfile = 'default' | 'fast';
 
 /** What each profile puts in the configuration. */
-export const KEEPALIVED_PROFILES: Readonly<Record<KeepalivedProfile, { advertIntervalSeconds: number; globalDefs: readonly string[] }>> = Object.freeze({
+export const KEEPALIVED_PROFILES: Readonly<
+  Record<KeepalivedProfile, { advertIntervalSeconds: number; globalDefs: readonly string[] }>
+> = Object.freeze({
   default: { advertIntervalSeconds: 1, globalDefs: [] },
   fast: {
     advertIntervalSeconds: 0.1,
@@ -83,11 +85,19 @@ export function checkKeepalivedSpec(spec: KeepalivedSpec): void {
   if (spec.nodes.length === 0) throw new KeepalivedSpecError('no node is eligible to hold the VIPs');
   if (spec.virtualIps.length === 0) throw new KeepalivedSpecError('no virtual IP is given');
   const lastId = spec.vrrpIdOffset + spec.virtualIps.length - 1;
-  if (spec.vrrpIdOffset < 1 || lastId > 255) throw new KeepalivedSpecError(`VRRP router ids ${spec.vrrpIdOffset}..${lastId} leave 1..255; lower vrrpIdOffset or the number of VIPs`);
+  if (spec.vrrpIdOffset < 1 || lastId > 255)
+    throw new KeepalivedSpecError(
+      `VRRP router ids ${spec.vrrpIdOffset}..${lastId} leave 1..255; lower vrrpIdOffset or the number of VIPs`,
+    );
   if (spec.nodes.length > TOP_PRIORITY) throw new KeepalivedSpecError(`at most ${TOP_PRIORITY} nodes can share VIPs`);
-  if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(spec.interface)) throw new KeepalivedSpecError(`"${spec.interface}" is not a network interface name`);
-  if (!Number.isInteger(spec.watchPort) || spec.watchPort < 0 || spec.watchPort > 65535) throw new KeepalivedSpecError(`watchPort ${spec.watchPort} is not a TCP port`);
-  if (spec.profile !== undefined && !Object.hasOwn(KEEPALIVED_PROFILES, spec.profile)) throw new KeepalivedSpecError(`profile "${String(spec.profile)}" is not one of ${Object.keys(KEEPALIVED_PROFILES).join(', ')}`);
+  if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(spec.interface))
+    throw new KeepalivedSpecError(`"${spec.interface}" is not a network interface name`);
+  if (!Number.isInteger(spec.watchPort) || spec.watchPort < 0 || spec.watchPort > 65535)
+    throw new KeepalivedSpecError(`watchPort ${spec.watchPort} is not a TCP port`);
+  if (spec.profile !== undefined && !Object.hasOwn(KEEPALIVED_PROFILES, spec.profile))
+    throw new KeepalivedSpecError(
+      `profile "${String(spec.profile)}" is not one of ${Object.keys(KEEPALIVED_PROFILES).join(', ')}`,
+    );
 }
 
 /** The keepalived.conf of one node (`self`, a node name of `spec.nodes`). */
@@ -132,7 +142,9 @@ export function renderKeepalivedConfig(spec: KeepalivedSpec, self: string): stri
       `  priority ${TOP_PRIORITY - rank}`,
       `  advert_int ${advert}`,
       ...(spec.preempt ? [] : ['  nopreempt']),
-      ...(spec.unicast ? [`  unicast_src_ip ${nodes[me]!.address}`, '  unicast_peer {', ...peers.map((p) => `    ${p}`), '  }'] : []),
+      ...(spec.unicast
+        ? [`  unicast_src_ip ${nodes[me]!.address}`, '  unicast_peer {', ...peers.map((p) => `    ${p}`), '  }']
+        : []),
       '  virtual_ipaddress {',
       `    ${vip}`,
       '  }',

@@ -40,8 +40,13 @@ const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effe
  * Whether a node takes new workloads: not cordoned, and without the control-plane taint kubeadm
  * puts on dedicated control-plane nodes. Other taints pick workloads rather than refuse them all.
  */
-export function takesWorkloads(node: { spec?: { unschedulable?: boolean; taints?: Array<{ key: string; effect: string }> } }): boolean {
-  return node.spec?.unschedulable !== true && !(node.spec?.taints ?? []).some((t) => t.key === CONTROL_PLANE_TAINT.key && t.effect === CONTROL_PLANE_TAINT.effect);
+export function takesWorkloads(node: {
+  spec?: { unschedulable?: boolean; taints?: Array<{ key: string; effect: string }> };
+}): boolean {
+  return (
+    node.spec?.unschedulable !== true &&
+    !(node.spec?.taints ?? []).some((t) => t.key === CONTROL_PLANE_TAINT.key && t.effect === CONTROL_PLANE_TAINT.effect)
+  );
 }
 const KUBEADM_CONFIG_PATH = '/run/cx/kubeadm.yaml';
 
@@ -54,35 +59,79 @@ export function bootstrapToken(): string {
 
 /** kubeadm's `--discovery-token-ca-cert-hash`: SHA-256 of the CA's SubjectPublicKeyInfo. */
 export function caCertHash(caPem: string): string {
-  return `sha256:${createHash('sha256').update(Buffer.from(new X509Certificate(caPem).publicKey.rawData)).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(Buffer.from(new X509Certificate(caPem).publicKey.rawData))
+    .digest('hex')}`;
 }
 
 /** The kubeadm configuration documents for one machine, as YAML. */
 export function renderKubeadmConfig(machine: KubeadmMachine, caPem: string): string {
-  const taints = [...(machine.role !== 'join-worker' && !machine.schedulableControlPlane ? [CONTROL_PLANE_TAINT] : []), ...machine.taints];
+  const taints = [
+    ...(machine.role !== 'join-worker' && !machine.schedulableControlPlane ? [CONTROL_PLANE_TAINT] : []),
+    ...machine.taints,
+  ];
   const nodeRegistration = {
     name: machine.nodeName,
     criSocket: 'unix:///var/run/containerd/containerd.sock',
     taints,
-    kubeletExtraArgs: Object.keys(machine.labels).length > 0 ? [{ name: 'node-labels', value: Object.entries(machine.labels).map(([k, v]) => `${k}=${v}`).join(',') }] : [],
+    kubeletExtraArgs:
+      Object.keys(machine.labels).length > 0
+        ? [
+            {
+              name: 'node-labels',
+              value: Object.entries(machine.labels)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(','),
+            },
+          ]
+        : [],
     // Static pods of our own (the VIP's) are already in the manifests directory kubeadm wants empty.
-    ...((machine.extraFiles ?? []).some((f) => f.path.startsWith('/etc/kubernetes/manifests/')) ? { ignorePreflightErrors: ['DirAvailable--etc-kubernetes-manifests'] } : {}),
+    ...((machine.extraFiles ?? []).some((f) => f.path.startsWith('/etc/kubernetes/manifests/'))
+      ? { ignorePreflightErrors: ['DirAvailable--etc-kubernetes-manifests'] }
+      : {}),
   };
   if (machine.role === 'init') {
     return [
-      { apiVersion: API_VERSION, kind: 'InitConfiguration', bootstrapTokens: [{ token: machine.bootstrapToken, ttl: '24h0m0s', usages: ['signing', 'authentication'], groups: ['system:bootstrappers:kubeadm:default-node-token'] }], nodeRegistration },
       {
-        apiVersion: API_VERSION, kind: 'ClusterConfiguration', clusterName: machine.clusterName, kubernetesVersion: `v${machine.kubernetesVersion}`,
-        controlPlaneEndpoint: machine.controlPlaneEndpoint, certificatesDir: '/etc/kubernetes/pki', encryptionAlgorithm: 'ECDSA-P256',
+        apiVersion: API_VERSION,
+        kind: 'InitConfiguration',
+        bootstrapTokens: [
+          {
+            token: machine.bootstrapToken,
+            ttl: '24h0m0s',
+            usages: ['signing', 'authentication'],
+            groups: ['system:bootstrappers:kubeadm:default-node-token'],
+          },
+        ],
+        nodeRegistration,
+      },
+      {
+        apiVersion: API_VERSION,
+        kind: 'ClusterConfiguration',
+        clusterName: machine.clusterName,
+        kubernetesVersion: `v${machine.kubernetesVersion}`,
+        controlPlaneEndpoint: machine.controlPlaneEndpoint,
+        certificatesDir: '/etc/kubernetes/pki',
+        encryptionAlgorithm: 'ECDSA-P256',
         networking: { podSubnet: machine.podSubnet, serviceSubnet: machine.serviceSubnet, dnsDomain: 'cluster.local' },
         apiServer: { certSANs: machine.certSans, extraArgs: [{ name: 'profiling', value: 'false' }] },
         etcd: { local: { dataDir: '/var/lib/etcd' } },
       },
-    ].map((doc) => stringify(doc)).join('---\n');
+    ]
+      .map((doc) => stringify(doc))
+      .join('---\n');
   }
   return stringify({
-    apiVersion: API_VERSION, kind: 'JoinConfiguration', nodeRegistration,
-    discovery: { bootstrapToken: { apiServerEndpoint: machine.controlPlaneEndpoint, token: machine.bootstrapToken, caCertHashes: [caCertHash(caPem)] } },
+    apiVersion: API_VERSION,
+    kind: 'JoinConfiguration',
+    nodeRegistration,
+    discovery: {
+      bootstrapToken: {
+        apiServerEndpoint: machine.controlPlaneEndpoint,
+        token: machine.bootstrapToken,
+        caCertHashes: [caCertHash(caPem)],
+      },
+    },
     ...(machine.role === 'join-control-plane' ? { controlPlane: { localAPIEndpoint: { bindPort: 6443 } } } : {}),
   });
 }
@@ -92,18 +141,32 @@ export function renderKubeadmConfig(machine: KubeadmMachine, caPem: string): str
  * and service-account keys kubeadm expects under /etc/kubernetes/pki) and runs kubeadm.
  */
 export function renderCloudInit(machine: KubeadmMachine, pki: ClusterPki): string {
-  const file = (path: string, content: string, permissions = '0600'): Record<string, string> => ({ path, content, permissions, owner: 'root:root' });
+  const file = (path: string, content: string, permissions = '0600'): Record<string, string> => ({
+    path,
+    content,
+    permissions,
+    owner: 'root:root',
+  });
   const controlPlane = machine.role !== 'join-worker';
   const files = [
     file(KUBEADM_CONFIG_PATH, renderKubeadmConfig(machine, pki.ca.certPem)),
-    ...(controlPlane ? [
-      file('/etc/kubernetes/pki/ca.crt', pki.ca.certPem, '0644'), file('/etc/kubernetes/pki/ca.key', pki.ca.keyPem),
-      file('/etc/kubernetes/pki/front-proxy-ca.crt', pki.frontProxyCa.certPem, '0644'), file('/etc/kubernetes/pki/front-proxy-ca.key', pki.frontProxyCa.keyPem),
-      file('/etc/kubernetes/pki/etcd/ca.crt', pki.etcdCa.certPem, '0644'), file('/etc/kubernetes/pki/etcd/ca.key', pki.etcdCa.keyPem),
-      file('/etc/kubernetes/pki/sa.pub', pki.serviceAccount.publicKeyPem, '0644'), file('/etc/kubernetes/pki/sa.key', pki.serviceAccount.privateKeyPem),
-    ] : []),
+    ...(controlPlane
+      ? [
+          file('/etc/kubernetes/pki/ca.crt', pki.ca.certPem, '0644'),
+          file('/etc/kubernetes/pki/ca.key', pki.ca.keyPem),
+          file('/etc/kubernetes/pki/front-proxy-ca.crt', pki.frontProxyCa.certPem, '0644'),
+          file('/etc/kubernetes/pki/front-proxy-ca.key', pki.frontProxyCa.keyPem),
+          file('/etc/kubernetes/pki/etcd/ca.crt', pki.etcdCa.certPem, '0644'),
+          file('/etc/kubernetes/pki/etcd/ca.key', pki.etcdCa.keyPem),
+          file('/etc/kubernetes/pki/sa.pub', pki.serviceAccount.publicKeyPem, '0644'),
+          file('/etc/kubernetes/pki/sa.key', pki.serviceAccount.privateKeyPem),
+        ]
+      : []),
     ...(machine.extraFiles ?? []).map((f) => file(f.path, f.content, f.permissions)),
   ];
-  const command = machine.role === 'init' ? ['kubeadm', 'init', '--config', KUBEADM_CONFIG_PATH, '--upload-certs=false'] : ['kubeadm', 'join', '--config', KUBEADM_CONFIG_PATH];
+  const command =
+    machine.role === 'init'
+      ? ['kubeadm', 'init', '--config', KUBEADM_CONFIG_PATH, '--upload-certs=false']
+      : ['kubeadm', 'join', '--config', KUBEADM_CONFIG_PATH];
   return `#cloud-config\n${stringify({ hostname: machine.nodeName, write_files: files, runcmd: [command] })}`;
 }

@@ -14,9 +14,19 @@ export interface KubeconfigInput {
 export function renderKubeconfig(input: KubeconfigInput): string {
   const context = `${input.user}@${input.clusterName}`;
   return stringify({
-    apiVersion: 'v1', kind: 'Config', preferences: {}, 'current-context': context,
-    clusters: [{ name: input.clusterName, cluster: { server: input.server, 'certificate-authority-data': base64(input.caPem) } }],
-    users: [{ name: input.user, user: { 'client-certificate-data': base64(input.clientCertPem), 'client-key-data': base64(input.clientKeyPem) } }],
+    apiVersion: 'v1',
+    kind: 'Config',
+    preferences: {},
+    'current-context': context,
+    clusters: [
+      { name: input.clusterName, cluster: { server: input.server, 'certificate-authority-data': base64(input.caPem) } },
+    ],
+    users: [
+      {
+        name: input.user,
+        user: { 'client-certificate-data': base64(input.clientCertPem), 'client-key-data': base64(input.clientKeyPem) },
+      },
+    ],
     contexts: [{ name: context, context: { cluster: input.clusterName, user: input.user } }],
   });
 }

@@ -13,17 +13,36 @@ import { createClusterPki, describeCertificate, issueCertificate, renderKubeconf
 describe('cluster PKI', () => {
   it('issues certificates that openssl verifies against their CA, with the names asked for', async () => {
     const pki = await createClusterPki('demo');
-    const serving = await issueCertificate(pki.ca, { commonName: 'kube-apiserver', dnsNames: ['kubernetes', 'kubernetes.default.svc'], ipAddresses: ['127.0.0.1', '10.96.0.1'], usage: 'server', validitySeconds: 86_400 });
+    const serving = await issueCertificate(pki.ca, {
+      commonName: 'kube-apiserver',
+      dnsNames: ['kubernetes', 'kubernetes.default.svc'],
+      ipAddresses: ['127.0.0.1', '10.96.0.1'],
+      usage: 'server',
+      validitySeconds: 86_400,
+    });
     const dir = mkdtempSync(join(tmpdir(), 'cx-pki-'));
     writeFileSync(join(dir, 'ca.pem'), pki.ca.certPem);
     writeFileSync(join(dir, 'serving.pem'), serving.certPem);
-    assert.match(execFileSync('openssl', ['verify', '-CAfile', join(dir, 'ca.pem'), join(dir, 'serving.pem')], { encoding: 'utf8' }), /OK/);
-    const text = execFileSync('openssl', ['x509', '-in', join(dir, 'serving.pem'), '-noout', '-text'], { encoding: 'utf8' });
+    assert.match(
+      execFileSync('openssl', ['verify', '-CAfile', join(dir, 'ca.pem'), join(dir, 'serving.pem')], {
+        encoding: 'utf8',
+      }),
+      /OK/,
+    );
+    const text = execFileSync('openssl', ['x509', '-in', join(dir, 'serving.pem'), '-noout', '-text'], {
+      encoding: 'utf8',
+    });
     assert.match(text, /DNS:kubernetes, DNS:kubernetes.default.svc, IP Address:127.0.0.1, IP Address:10.96.0.1/);
     assert.match(text, /TLS Web Server Authentication/);
     assert.match(text, /CA:FALSE/);
     writeFileSync(join(dir, 'other.pem'), pki.frontProxyCa.certPem);
-    assert.throws(() => execFileSync('openssl', ['verify', '-CAfile', join(dir, 'other.pem'), join(dir, 'serving.pem')], { stdio: 'pipe' }), 'another CA does not vouch for it');
+    assert.throws(
+      () =>
+        execFileSync('openssl', ['verify', '-CAfile', join(dir, 'other.pem'), join(dir, 'serving.pem')], {
+          stdio: 'pipe',
+        }),
+      'another CA does not vouch for it',
+    );
     assert.equal(await signedBy(serving.certPem, pki.ca.certPem), true);
     assert.equal(await signedBy(serving.certPem, pki.etcdCa.certPem), false);
     assert.match(pki.serviceAccount.publicKeyPem, /BEGIN PUBLIC KEY/);
@@ -31,27 +50,54 @@ describe('cluster PKI', () => {
 
   it('makes short-lived user certificates (CN = user, O = groups) that a TLS server requiring client certificates accepts', async () => {
     const pki = await createClusterPki('demo');
-    const serving = await issueCertificate(pki.ca, { commonName: 'api', ipAddresses: ['127.0.0.1'], usage: 'server', validitySeconds: 3600 });
-    const user = await issueCertificate(pki.ca, { commonName: 'alice', organizations: ['cx:viewer', 'CN=Ops,OU=Groups,DC=corp'], usage: 'client', validitySeconds: 3600 });
+    const serving = await issueCertificate(pki.ca, {
+      commonName: 'api',
+      ipAddresses: ['127.0.0.1'],
+      usage: 'server',
+      validitySeconds: 3600,
+    });
+    const user = await issueCertificate(pki.ca, {
+      commonName: 'alice',
+      organizations: ['cx:viewer', 'CN=Ops,OU=Groups,DC=corp'],
+      usage: 'client',
+      validitySeconds: 3600,
+    });
     const described = describeCertificate(user.certPem);
     assert.equal(described.commonName, 'alice');
     assert.deepEqual(described.organizations, ['cx:viewer', 'CN=Ops,OU=Groups,DC=corp']);
     assert.ok(described.notAfter.getTime() <= Date.now() + 3600_000 + 1000, 'lives no longer than asked');
 
-    const server = createServer({ cert: serving.certPem, key: serving.keyPem, ca: pki.ca.certPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-      res.end((req.socket as TLSSocket).getPeerCertificate().subject.CN);
-    });
+    const server = createServer(
+      { cert: serving.certPem, key: serving.keyPem, ca: pki.ca.certPem, requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        res.end((req.socket as TLSSocket).getPeerCertificate().subject.CN);
+      },
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
-    const call = (cert?: { certPem: string; keyPem: string }): Promise<string> => new Promise((resolve, reject) => {
-      request({ host: '127.0.0.1', port, ca: pki.ca.certPem, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}) }, (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => { body += chunk.toString(); }).on('end', () => resolve(body));
-      }).on('error', reject).end();
-    });
+    const call = (cert?: { certPem: string; keyPem: string }): Promise<string> =>
+      new Promise((resolve, reject) => {
+        request(
+          { host: '127.0.0.1', port, ca: pki.ca.certPem, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}) },
+          (res) => {
+            let body = '';
+            res
+              .on('data', (chunk: Buffer) => {
+                body += chunk.toString();
+              })
+              .on('end', () => resolve(body));
+          },
+        )
+          .on('error', reject)
+          .end();
+      });
     try {
       assert.equal(await call(user), 'alice');
-      const stranger = await issueCertificate((await createClusterPki('other')).ca, { commonName: 'mallory', usage: 'client', validitySeconds: 3600 });
+      const stranger = await issueCertificate((await createClusterPki('other')).ca, {
+        commonName: 'mallory',
+        usage: 'client',
+        validitySeconds: 3600,
+      });
       await assert.rejects(call(stranger), 'a certificate from another CA is refused');
       await assert.rejects(call(), 'no certificate is refused');
     } finally {
@@ -62,10 +108,22 @@ describe('cluster PKI', () => {
   it('renders a kubeconfig that names the cluster, the user and their credentials', async () => {
     const pki = await createClusterPki('demo');
     const user = await issueCertificate(pki.ca, { commonName: 'alice', usage: 'client', validitySeconds: 600 });
-    const config = parse(renderKubeconfig({ clusterName: 'demo', server: 'https://127.0.0.1:6443', caPem: pki.ca.certPem, user: 'alice', clientCertPem: user.certPem, clientKeyPem: user.keyPem })) as Record<string, any>;
+    const config = parse(
+      renderKubeconfig({
+        clusterName: 'demo',
+        server: 'https://127.0.0.1:6443',
+        caPem: pki.ca.certPem,
+        user: 'alice',
+        clientCertPem: user.certPem,
+        clientKeyPem: user.keyPem,
+      }),
+    ) as Record<string, any>;
     assert.equal(config['current-context'], 'alice@demo');
     assert.equal(config['clusters'][0].cluster.server, 'https://127.0.0.1:6443');
-    assert.equal(Buffer.from(config['clusters'][0].cluster['certificate-authority-data'], 'base64').toString(), pki.ca.certPem);
+    assert.equal(
+      Buffer.from(config['clusters'][0].cluster['certificate-authority-data'], 'base64').toString(),
+      pki.ca.certPem,
+    );
     assert.equal(Buffer.from(config['users'][0].user['client-certificate-data'], 'base64').toString(), user.certPem);
   });
 });

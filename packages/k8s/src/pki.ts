@@ -8,9 +8,19 @@
 import 'reflect-metadata';
 import { webcrypto, type webcrypto as WebCrypto } from 'node:crypto';
 import {
-  BasicConstraintsExtension, ExtendedKeyUsage, ExtendedKeyUsageExtension, KeyUsageFlags, KeyUsagesExtension, PemConverter,
-  SubjectAlternativeNameExtension, SubjectKeyIdentifierExtension, AuthorityKeyIdentifierExtension, X509Certificate, X509CertificateGenerator,
-  cryptoProvider, type JsonName,
+  BasicConstraintsExtension,
+  ExtendedKeyUsage,
+  ExtendedKeyUsageExtension,
+  KeyUsageFlags,
+  KeyUsagesExtension,
+  PemConverter,
+  SubjectAlternativeNameExtension,
+  SubjectKeyIdentifierExtension,
+  AuthorityKeyIdentifierExtension,
+  X509Certificate,
+  X509CertificateGenerator,
+  cryptoProvider,
+  type JsonName,
 } from '@peculiar/x509';
 
 type CryptoKey = WebCrypto.CryptoKey;
@@ -23,7 +33,10 @@ const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const BACKDATE_MS = 5 * 60_000;
 
 /** A certificate with its private key, both PEM. */
-export interface KeyPairPem { certPem: string; keyPem: string }
+export interface KeyPairPem {
+  certPem: string;
+  keyPem: string;
+}
 
 export interface ClusterPki {
   ca: KeyPairPem;
@@ -47,7 +60,9 @@ const DAY_SECONDS = 86_400;
 
 export async function createClusterPki(clusterName: string, caValidityDays = 3650): Promise<ClusterPki> {
   const [ca, frontProxyCa, etcdCa, serviceAccount] = await Promise.all([
-    createCa(`${clusterName}-ca`, caValidityDays), createCa(`${clusterName}-front-proxy-ca`, caValidityDays), createCa(`${clusterName}-etcd-ca`, caValidityDays),
+    createCa(`${clusterName}-ca`, caValidityDays),
+    createCa(`${clusterName}-front-proxy-ca`, caValidityDays),
+    createCa(`${clusterName}-etcd-ca`, caValidityDays),
     createServiceAccountKeyPair(),
   ]);
   return { ca, frontProxyCa, etcdCa, serviceAccount };
@@ -56,15 +71,22 @@ export async function createClusterPki(clusterName: string, caValidityDays = 365
 /** A key pair to sign service-account tokens with (kube-apiserver's `sa.key`) and verify them (`sa.pub`). */
 export async function createServiceAccountKeyPair(): Promise<ClusterPki['serviceAccount']> {
   const keys = await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
-  return { publicKeyPem: await exportPublicKey(keys.publicKey), privateKeyPem: await exportPrivateKey(keys.privateKey) };
+  return {
+    publicKeyPem: await exportPublicKey(keys.publicKey),
+    privateKeyPem: await exportPrivateKey(keys.privateKey),
+  };
 }
 
 export async function createCa(commonName: string, validityDays: number): Promise<KeyPairPem> {
   const keys = await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
   const now = Date.now();
   const certificate = await X509CertificateGenerator.createSelfSigned({
-    serialNumber: serialNumber(), name: [{ CN: [commonName] }], notBefore: new Date(now - BACKDATE_MS), notAfter: new Date(now + validityDays * DAY_SECONDS * 1000),
-    signingAlgorithm: SIGNING_ALGORITHM, keys,
+    serialNumber: serialNumber(),
+    name: [{ CN: [commonName] }],
+    notBefore: new Date(now - BACKDATE_MS),
+    notAfter: new Date(now + validityDays * DAY_SECONDS * 1000),
+    signingAlgorithm: SIGNING_ALGORITHM,
+    keys,
     extensions: [
       new BasicConstraintsExtension(true, undefined, true),
       new KeyUsagesExtension(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature, true),
@@ -80,13 +102,26 @@ export async function issueCertificate(ca: KeyPairPem, request: CertificateReque
   const caKey = await importPrivateKey(ca.keyPem);
   const keys = await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
   const now = Date.now();
-  const usages = request.usage === 'server' ? [ExtendedKeyUsage.serverAuth] : request.usage === 'client' ? [ExtendedKeyUsage.clientAuth] : [ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth];
-  const altNames = [...(request.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })), ...(request.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value }))];
+  const usages =
+    request.usage === 'server'
+      ? [ExtendedKeyUsage.serverAuth]
+      : request.usage === 'client'
+        ? [ExtendedKeyUsage.clientAuth]
+        : [ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth];
+  const altNames = [
+    ...(request.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(request.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
   const subject: JsonName = [...(request.organizations ?? []).map((o) => ({ O: [o] })), { CN: [request.commonName] }];
   const certificate = await X509CertificateGenerator.create({
-    serialNumber: serialNumber(), subject, issuer: caCertificate.subject,
-    notBefore: new Date(now - BACKDATE_MS), notAfter: new Date(now + request.validitySeconds * 1000),
-    signingAlgorithm: SIGNING_ALGORITHM, publicKey: keys.publicKey, signingKey: caKey,
+    serialNumber: serialNumber(),
+    subject,
+    issuer: caCertificate.subject,
+    notBefore: new Date(now - BACKDATE_MS),
+    notAfter: new Date(now + request.validitySeconds * 1000),
+    signingAlgorithm: SIGNING_ALGORITHM,
+    publicKey: keys.publicKey,
+    signingKey: caKey,
     extensions: [
       new BasicConstraintsExtension(false, undefined, true),
       new KeyUsagesExtension(KeyUsageFlags.digitalSignature | KeyUsageFlags.keyEncipherment, true),
@@ -99,12 +134,21 @@ export async function issueCertificate(ca: KeyPairPem, request: CertificateReque
 }
 
 /** When a PEM certificate stops being valid, and whom it names. */
-export function describeCertificate(certPem: string): { subject: string; issuer: string; notAfter: Date; organizations: string[]; commonName: string } {
+export function describeCertificate(certPem: string): {
+  subject: string;
+  issuer: string;
+  notAfter: Date;
+  organizations: string[];
+  commonName: string;
+} {
   const certificate = new X509Certificate(certPem);
   const names = certificate.subjectName.toJSON();
   return {
-    subject: certificate.subject, issuer: certificate.issuer, notAfter: certificate.notAfter,
-    organizations: names.flatMap((rdn) => rdn['O'] ?? []), commonName: names.flatMap((rdn) => rdn['CN'] ?? [])[0] ?? '',
+    subject: certificate.subject,
+    issuer: certificate.issuer,
+    notAfter: certificate.notAfter,
+    organizations: names.flatMap((rdn) => rdn['O'] ?? []),
+    commonName: names.flatMap((rdn) => rdn['CN'] ?? [])[0] ?? '',
   };
 }
 

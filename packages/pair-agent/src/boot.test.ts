@@ -32,7 +32,11 @@ describe('the boot counter', () => {
     const stateDir = newDir();
     for (const damaged of ['', 'seven', '-3', '1.5', '99999999999999999999']) {
       writeFileSync(join(stateDir, BOOT_FILE), damaged);
-      assert.throws(() => nextBoot(stateDir), (error: Error) => error instanceof BootCounterError && /not a whole number/.test(error.message), JSON.stringify(damaged));
+      assert.throws(
+        () => nextBoot(stateDir),
+        (error: Error) => error instanceof BootCounterError && /not a whole number/.test(error.message),
+        JSON.stringify(damaged),
+      );
       assert.equal(readFileSync(join(stateDir, BOOT_FILE), 'utf8'), damaged);
     }
   });
@@ -41,6 +45,9 @@ describe('the boot counter', () => {
     const parent = newDir();
     const file = join(parent, 'a-file');
     writeFileSync(file, 'not a directory');
-    assert.throws(() => nextBoot(join(file, 'state')), (error: Error) => error instanceof BootCounterError && /cannot (read|write) the boot counter/.test(error.message));
+    assert.throws(
+      () => nextBoot(join(file, 'state')),
+      (error: Error) => error instanceof BootCounterError && /cannot (read|write) the boot counter/.test(error.message),
+    );
   });
 });

@@ -31,7 +31,9 @@ export function readBoot(stateDir: string): number {
   const trimmed = text.trim();
   // A damaged counter is not guessed at: starting again from 0 would reuse old boots.
   if (!/^\d+$/.test(trimmed) || !Number.isSafeInteger(Number(trimmed))) {
-    throw new BootCounterError(`the boot counter ${file} holds ${JSON.stringify(trimmed.slice(0, 40))}, not a whole number; write the side's last boot (or a higher number) into it by hand; do not remove it, since the witness ignores the reports of a boot lower than one it has seen`);
+    throw new BootCounterError(
+      `the boot counter ${file} holds ${JSON.stringify(trimmed.slice(0, 40))}, not a whole number; write the side's last boot (or a higher number) into it by hand; do not remove it, since the witness ignores the reports of a boot lower than one it has seen`,
+    );
   }
   return Number(trimmed);
 }

@@ -16,7 +16,10 @@ describe('the side cluster', () => {
 
   before(async () => {
     // Accepts connections and never answers, as an API server behind a dead network path would.
-    server = createServer((socket) => { sockets.add(socket); socket.on('error', () => undefined); });
+    server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as { port: number }).port;
   });
@@ -35,32 +38,55 @@ describe('the side cluster', () => {
       currentContext: 'hung',
     });
     return new SideCluster({
-      kubeconfig, singletons: [{ namespace: 'apps', name: 'db', preferredSide: 'a' }, { namespace: 'apps', name: 'queue', preferredSide: 'b' }], gate: { dir: '/run/cx-pair', image: 'busybox:1.37.0' }, readTimeoutMs, writeTimeoutMs,
+      kubeconfig,
+      singletons: [
+        { namespace: 'apps', name: 'db', preferredSide: 'a' },
+        { namespace: 'apps', name: 'queue', preferredSide: 'b' },
+      ],
+      gate: { dir: '/run/cx-pair', image: 'busybox:1.37.0' },
+      readTimeoutMs,
+      writeTimeoutMs,
     });
   }
 
   it('abandons a read the API does not answer after the timeout, all of its calls together', async () => {
     const started = Date.now();
-    await assert.rejects(hungCluster(300).read(), (error: Error) => error instanceof KubernetesError && error.status === undefined && /no answer within 300 ms/.test(error.message));
+    await assert.rejects(
+      hungCluster(300).read(),
+      (error: Error) =>
+        error instanceof KubernetesError && error.status === undefined && /no answer within 300 ms/.test(error.message),
+    );
     const took = Date.now() - started;
     assert.ok(took >= 290 && took < 2_000, `took ${took} ms`);
   });
 
   it('abandons a scale the API does not answer, without a status (its outcome is unknown)', async () => {
-    await assert.rejects(hungCluster(5_000, 200).scale({ namespace: 'apps', name: 'db', preferredSide: 'a' }, 1), (error: Error) => (
-      error instanceof KubernetesError && error.status === undefined && /cannot scale apps\/db to 1: no answer within 200 ms/.test(error.message)
-    ));
+    await assert.rejects(
+      hungCluster(5_000, 200).scale({ namespace: 'apps', name: 'db', preferredSide: 'a' }, 1),
+      (error: Error) =>
+        error instanceof KubernetesError &&
+        error.status === undefined &&
+        /cannot scale apps\/db to 1: no answer within 200 ms/.test(error.message),
+    );
   });
 
   it('writes label selectors as the list calls take them', () => {
     assert.equal(selectorString({ matchLabels: { app: 'db', tier: 'data' } }), 'app=db,tier=data');
-    assert.equal(selectorString({
-      matchLabels: { app: 'db' },
-      matchExpressions: [
-        { key: 'zone', operator: 'In', values: ['a', 'b'] }, { key: 'canary', operator: 'NotIn', values: ['true'] },
-        { key: 'owner', operator: 'Exists' }, { key: 'legacy', operator: 'DoesNotExist' },
-      ],
-    }), 'app=db,zone in (a,b),canary notin (true),owner,!legacy');
-    assert.throws(() => selectorString({ matchExpressions: [{ key: 'x', operator: 'Near' }] }), /unknown label selector operator "Near"/);
+    assert.equal(
+      selectorString({
+        matchLabels: { app: 'db' },
+        matchExpressions: [
+          { key: 'zone', operator: 'In', values: ['a', 'b'] },
+          { key: 'canary', operator: 'NotIn', values: ['true'] },
+          { key: 'owner', operator: 'Exists' },
+          { key: 'legacy', operator: 'DoesNotExist' },
+        ],
+      }),
+      'app=db,zone in (a,b),canary notin (true),owner,!legacy',
+    );
+    assert.throws(
+      () => selectorString({ matchExpressions: [{ key: 'x', operator: 'Near' }] }),
+      /unknown label selector operator "Near"/,
+    );
   });
 });

@@ -4,8 +4,19 @@
  * conservative: a singleton is active while anything could still run or start one of its pods.
  */
 import {
-  AppsV1Api, CoreV1Api, type KubeConfig, Observable, PatchStrategy, type RequestContext, type ResponseContext, type V1Deployment, type V1LabelSelector,
-  type V1Node, type V1Pod, type V1ReplicaSet, setHeaderOptions,
+  AppsV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  Observable,
+  PatchStrategy,
+  type RequestContext,
+  type ResponseContext,
+  type V1Deployment,
+  type V1LabelSelector,
+  type V1Node,
+  type V1Pod,
+  type V1ReplicaSet,
+  setHeaderOptions,
 } from '@kubernetes/client-node';
 import { type SingletonSpec, singletonKey } from '@cx/pair';
 import { type GateConfig, gatePatch, gateProblem } from './gate-template.js';
@@ -38,7 +49,11 @@ export const FIELD_MANAGER = 'cx-pair-agent';
 
 /** A Kubernetes call that failed; `status` is the HTTP status when the API answered. */
 export class KubernetesError extends Error {
-  constructor(message: string, readonly status: number | undefined, options?: { cause: unknown }) {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    options?: { cause: unknown },
+  ) {
     super(message, options);
     this.name = 'KubernetesError';
   }
@@ -90,7 +105,12 @@ export class SideCluster {
     const deadline = Object.assign(AbortSignal.timeout(this.readTimeoutMs), { afterMs: this.readTimeoutMs });
     const [node, singletons] = await Promise.all([
       this.readiness(deadline),
-      Promise.all(this.options.singletons.map(async (singleton) => ({ key: singletonKey(singleton), ...await this.singletonState(singleton, deadline) }))),
+      Promise.all(
+        this.options.singletons.map(async (singleton) => ({
+          key: singletonKey(singleton),
+          ...(await this.singletonState(singleton, deadline)),
+        })),
+      ),
     ]);
     return {
       active: new Set(singletons.filter((s) => s.state !== 'inactive' && s.state !== 'missing').map((s) => s.key)),
@@ -98,7 +118,9 @@ export class SideCluster {
       ready: node.ready,
       ...(node.reason !== undefined ? { notReadyReason: node.reason } : {}),
       missing: singletons.filter((s) => s.state === 'missing').map((s) => s.key),
-      ungated: new Map(singletons.flatMap((s) => (s.gateProblem !== undefined ? [[s.key, s.gateProblem] as const] : []))),
+      ungated: new Map(
+        singletons.flatMap((s) => (s.gateProblem !== undefined ? [[s.key, s.gateProblem] as const] : [])),
+      ),
     };
   }
 
@@ -115,7 +137,9 @@ export class SideCluster {
     for (let attempt = 1; ; attempt += 1) {
       let deployment: V1Deployment;
       try {
-        deployment = await this.call(`read Deployment ${key}`, deadline, (options) => this.apps.readNamespacedDeployment({ namespace, name }, options));
+        deployment = await this.call(`read Deployment ${key}`, deadline, (options) =>
+          this.apps.readNamespacedDeployment({ namespace, name }, options),
+        );
       } catch (error) {
         if (error instanceof KubernetesError && error.status === 404) return { outcome: 'missing' };
         throw error;
@@ -123,14 +147,21 @@ export class SideCluster {
       const problem = gateProblem(deployment, singleton, this.options.gate);
       if (problem === undefined) return { outcome: 'in-place' };
       try {
-        await this.call(`add the start gate to Deployment ${key}`, deadline, (options) => this.apps.patchNamespacedDeployment(
-          { namespace, name, body: gatePatch(deployment, singleton, this.options.gate), fieldManager: FIELD_MANAGER },
-          setHeaderOptions('Content-Type', PatchStrategy.JsonPatch, options),
-        ));
+        await this.call(`add the start gate to Deployment ${key}`, deadline, (options) =>
+          this.apps.patchNamespacedDeployment(
+            { namespace, name, body: gatePatch(deployment, singleton, this.options.gate), fieldManager: FIELD_MANAGER },
+            setHeaderOptions('Content-Type', PatchStrategy.JsonPatch, options),
+          ),
+        );
       } catch (error) {
         if (error instanceof KubernetesError && error.status === 404) return { outcome: 'missing' };
         // 422: the patch's test of the resourceVersion failed (the Deployment changed since it was read): read it again.
-        if (error instanceof KubernetesError && (error.status === 422 || error.status === 409) && attempt < GATE_ATTEMPTS) continue;
+        if (
+          error instanceof KubernetesError &&
+          (error.status === 422 || error.status === 409) &&
+          attempt < GATE_ATTEMPTS
+        )
+          continue;
         throw error;
       }
       return { outcome: 'patched', replaced: problem, wanted: (deployment.spec?.replicas ?? 1) > 0 };
@@ -144,15 +175,24 @@ export class SideCluster {
   async scale(singleton: SingletonSpec, replicas: 0 | 1): Promise<'scaled' | 'missing'> {
     const { namespace, name } = singleton;
     try {
-      await this.call(`scale ${singletonKey(singleton)} to ${replicas}`, Object.assign(AbortSignal.timeout(this.writeTimeoutMs), { afterMs: this.writeTimeoutMs }), (options) => this.apps.patchNamespacedDeploymentScale(
-        { namespace, name, body: { spec: { replicas } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch, options),
-      ));
+      await this.call(
+        `scale ${singletonKey(singleton)} to ${replicas}`,
+        Object.assign(AbortSignal.timeout(this.writeTimeoutMs), { afterMs: this.writeTimeoutMs }),
+        (options) =>
+          this.apps.patchNamespacedDeploymentScale(
+            { namespace, name, body: { spec: { replicas } } },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch, options),
+          ),
+      );
       return 'scaled';
     } catch (error) {
       if (error instanceof KubernetesError && error.status === 404) {
         if (replicas === 0) return 'missing';
-        throw new KubernetesError(`cannot start ${singletonKey(singleton)}: its Deployment does not exist on this side`, 404, { cause: error });
+        throw new KubernetesError(
+          `cannot start ${singletonKey(singleton)}: its Deployment does not exist on this side`,
+          404,
+          { cause: error },
+        );
       }
       throw error;
     }
@@ -166,13 +206,19 @@ export class SideCluster {
     } else {
       const nodes = (await this.call('list the nodes', deadline, (options) => this.core.listNode({}, options))).items;
       if (nodes.length !== 1) {
-        return { ready: false, reason: `the cluster has ${nodes.length} nodes, not one: set nodeName to the side's node` };
+        return {
+          ready: false,
+          reason: `the cluster has ${nodes.length} nodes, not one: set nodeName to the side's node`,
+        };
       }
       node = nodes[0]!;
     }
     const condition = node.status?.conditions?.find((c) => c.type === 'Ready');
     if (condition?.status === 'True') return { ready: true };
-    return { ready: false, reason: `node ${node.metadata?.name ?? '?'} is not Ready (${condition ? `${condition.status}: ${condition.reason ?? ''} ${condition.message ?? ''}`.trim() : 'no Ready condition'})` };
+    return {
+      ready: false,
+      reason: `node ${node.metadata?.name ?? '?'} is not Ready (${condition ? `${condition.status}: ${condition.reason ?? ''} ${condition.message ?? ''}`.trim() : 'no Ready condition'})`,
+    };
   }
 
   /**
@@ -182,11 +228,16 @@ export class SideCluster {
    * can have a ReplicaSet about to create one), or while any pod of it is not Succeeded or Failed
    * (a terminating pod counts: it may still run).
    */
-  private async singletonState(singleton: SingletonSpec, deadline: Deadline): Promise<{ state: 'wanted' | 'active' | 'inactive' | 'missing'; gateProblem?: string }> {
+  private async singletonState(
+    singleton: SingletonSpec,
+    deadline: Deadline,
+  ): Promise<{ state: 'wanted' | 'active' | 'inactive' | 'missing'; gateProblem?: string }> {
     const { namespace, name } = singleton;
     let deployment: V1Deployment;
     try {
-      deployment = await this.call(`read Deployment ${singletonKey(singleton)}`, deadline, (options) => this.apps.readNamespacedDeployment({ namespace, name }, options));
+      deployment = await this.call(`read Deployment ${singletonKey(singleton)}`, deadline, (options) =>
+        this.apps.readNamespacedDeployment({ namespace, name }, options),
+      );
     } catch (error) {
       if (error instanceof KubernetesError && error.status === 404) return { state: 'missing' };
       throw error;
@@ -197,15 +248,23 @@ export class SideCluster {
     if ((deployment.spec?.replicas ?? 1) > 0) return { state: 'wanted', ...gate };
     const labelSelector = selectorString(deployment.spec?.selector);
     const [replicaSets, pods] = await Promise.all([
-      this.call(`list the ReplicaSets of ${singletonKey(singleton)}`, deadline, (options) => this.apps.listNamespacedReplicaSet({ namespace, labelSelector }, options)),
-      this.call(`list the pods of ${singletonKey(singleton)}`, deadline, (options) => this.core.listNamespacedPod({ namespace, labelSelector }, options)),
+      this.call(`list the ReplicaSets of ${singletonKey(singleton)}`, deadline, (options) =>
+        this.apps.listNamespacedReplicaSet({ namespace, labelSelector }, options),
+      ),
+      this.call(`list the pods of ${singletonKey(singleton)}`, deadline, (options) =>
+        this.core.listNamespacedPod({ namespace, labelSelector }, options),
+      ),
     ]);
     if (replicaSets.items.some(mayMakePods) || pods.items.some(mayRun)) return { state: 'active', ...gate };
     return { state: 'inactive', ...gate };
   }
 
   /** One API call, abandoned (aborted) at `deadline`; failures become {@link KubernetesError}. */
-  private async call<T>(what: string, deadline: Deadline, work: (options: ReturnType<typeof abortOn>) => Promise<T>): Promise<T> {
+  private async call<T>(
+    what: string,
+    deadline: Deadline,
+    work: (options: ReturnType<typeof abortOn>) => Promise<T>,
+  ): Promise<T> {
     try {
       return await work(abortOn(deadline));
     } catch (error) {
@@ -219,7 +278,11 @@ type Deadline = AbortSignal & { afterMs: number };
 
 function mayMakePods(replicaSet: V1ReplicaSet): boolean {
   const generation = replicaSet.metadata?.generation ?? 0;
-  return (replicaSet.spec?.replicas ?? 1) > 0 || (replicaSet.status?.replicas ?? 0) > 0 || (replicaSet.status?.observedGeneration ?? 0) < generation;
+  return (
+    (replicaSet.spec?.replicas ?? 1) > 0 ||
+    (replicaSet.status?.replicas ?? 0) > 0 ||
+    (replicaSet.status?.observedGeneration ?? 0) < generation
+  );
 }
 
 function mayRun(pod: V1Pod): boolean {
@@ -235,26 +298,43 @@ export function selectorString(selector: V1LabelSelector | undefined): string {
   for (const expression of selector?.matchExpressions ?? []) {
     const values = (expression.values ?? []).join(',');
     switch (expression.operator) {
-      case 'In': parts.push(`${expression.key} in (${values})`); break;
-      case 'NotIn': parts.push(`${expression.key} notin (${values})`); break;
-      case 'Exists': parts.push(expression.key); break;
-      case 'DoesNotExist': parts.push(`!${expression.key}`); break;
-      default: throw new KubernetesError(`unknown label selector operator ${JSON.stringify(expression.operator)}`, undefined);
+      case 'In':
+        parts.push(`${expression.key} in (${values})`);
+        break;
+      case 'NotIn':
+        parts.push(`${expression.key} notin (${values})`);
+        break;
+      case 'Exists':
+        parts.push(expression.key);
+        break;
+      case 'DoesNotExist':
+        parts.push(`!${expression.key}`);
+        break;
+      default:
+        throw new KubernetesError(`unknown label selector operator ${JSON.stringify(expression.operator)}`, undefined);
     }
   }
   return parts.join(',');
 }
 
 /** Request options that abort the call when `signal` does. */
-function abortOn(signal: AbortSignal): { middleware: Array<{ pre: (context: RequestContext) => Observable<RequestContext>; post: (context: ResponseContext) => Observable<ResponseContext> }>; middlewareMergeStrategy: 'append' } {
+function abortOn(signal: AbortSignal): {
+  middleware: Array<{
+    pre: (context: RequestContext) => Observable<RequestContext>;
+    post: (context: ResponseContext) => Observable<ResponseContext>;
+  }>;
+  middlewareMergeStrategy: 'append';
+} {
   return {
-    middleware: [{
-      pre: (context) => {
-        context.setSignal(signal);
-        return new Observable(Promise.resolve(context));
+    middleware: [
+      {
+        pre: (context) => {
+          context.setSignal(signal);
+          return new Observable(Promise.resolve(context));
+        },
+        post: (context) => new Observable(Promise.resolve(context)),
       },
-      post: (context) => new Observable(Promise.resolve(context)),
-    }],
+    ],
     middlewareMergeStrategy: 'append',
   };
 }
@@ -267,7 +347,9 @@ function asKubernetesError(what: string, error: unknown, timedOutAfterMs: number
   if (timedOutAfterMs !== undefined) {
     return new KubernetesError(`cannot ${what}: no answer within ${timedOutAfterMs} ms`, undefined, { cause: error });
   }
-  return new KubernetesError(`cannot ${what}: ${String(e.message ?? error).split('\n')[0]}`, undefined, { cause: error });
+  return new KubernetesError(`cannot ${what}: ${String(e.message ?? error).split('\n')[0]}`, undefined, {
+    cause: error,
+  });
 }
 
 /** The `message` of a Kubernetes Status body, when the body is one. */

@@ -75,7 +75,10 @@ const validateFile = new Ajv({ allErrors: true, strict: true }).compile(fileSche
 /** Thrown when the configuration cannot be used; `problems` lists everything wrong, each with its path. */
 export class AgentConfigError extends Error {
   readonly code = 'CX_INPUT_INVALID';
-  constructor(readonly source: string, readonly problems: PairSpecProblem[]) {
+  constructor(
+    readonly source: string,
+    readonly problems: PairSpecProblem[],
+  ) {
     super(`invalid configuration ${source}: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
     this.name = 'AgentConfigError';
   }
@@ -106,26 +109,44 @@ export function parseAgentConfig(value: unknown, source = 'configuration'): Agen
   }
   const raw = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
   if (typeof raw['spec'] === 'object' && raw['spec'] !== null && !Array.isArray(raw['spec'])) {
-    problems.push(...checkPairSpec(raw['spec']).map((p) => ({ path: p.path ? `spec.${p.path}` : 'spec', message: p.message })));
+    problems.push(
+      ...checkPairSpec(raw['spec']).map((p) => ({ path: p.path ? `spec.${p.path}` : 'spec', message: p.message })),
+    );
   }
   const listen = typeof raw['listen'] === 'string' ? parseListen(raw['listen']) : undefined;
   if (typeof raw['listen'] === 'string' && !listen) {
-    problems.push({ path: 'listen', message: `"${raw['listen']}" is not host:port (a port from 0 to 65535; 0 picks a free one; an IPv6 host in brackets)` });
+    problems.push({
+      path: 'listen',
+      message: `"${raw['listen']}" is not host:port (a port from 0 to 65535; 0 picks a free one; an IPv6 host in brackets)`,
+    });
   }
   const peerUrl = typeof raw['peerUrl'] === 'string' ? parsePeerUrl(raw['peerUrl']) : undefined;
   if (typeof raw['peerUrl'] === 'string' && !peerUrl) {
-    problems.push({ path: 'peerUrl', message: `"${raw['peerUrl']}" is not an http(s) base URL of the peer agent (no query, no fragment)` });
+    problems.push({
+      path: 'peerUrl',
+      message: `"${raw['peerUrl']}" is not an http(s) base URL of the peer agent (no query, no fragment)`,
+    });
   }
   const spec = raw['spec'] as Partial<PairSpec> | undefined;
-  const intervalMs = typeof raw['intervalMs'] === 'number' ? raw['intervalMs'] : defaultInterval(spec?.peerLossTimeoutMs);
+  const intervalMs =
+    typeof raw['intervalMs'] === 'number' ? raw['intervalMs'] : defaultInterval(spec?.peerLossTimeoutMs);
   if (typeof spec?.peerLossTimeoutMs === 'number' && intervalMs >= spec.peerLossTimeoutMs) {
-    problems.push({ path: 'intervalMs', message: `intervalMs (${intervalMs}) must be shorter than spec.peerLossTimeoutMs (${spec.peerLossTimeoutMs}), or the peers would lose each other between two heartbeats` });
+    problems.push({
+      path: 'intervalMs',
+      message: `intervalMs (${intervalMs}) must be shorter than spec.peerLossTimeoutMs (${spec.peerLossTimeoutMs}), or the peers would lose each other between two heartbeats`,
+    });
   }
   if (typeof raw['gateDir'] === 'string' && raw['gateDir'] !== '' && !isCleanAbsolute(raw['gateDir'])) {
-    problems.push({ path: 'gateDir', message: `"${raw['gateDir']}" is not an absolute path without "." or ".." parts or a trailing slash (the gate's hostPath must name the node's directory exactly)` });
+    problems.push({
+      path: 'gateDir',
+      message: `"${raw['gateDir']}" is not an absolute path without "." or ".." parts or a trailing slash (the gate's hostPath must name the node's directory exactly)`,
+    });
   }
   if (typeof raw['gateImage'] === 'string' && raw['gateImage'] !== '' && !isPinnedImage(raw['gateImage'])) {
-    problems.push({ path: 'gateImage', message: `"${raw['gateImage']}" is not a pinned image reference: give a tag other than latest, or a digest (the gate runs in front of every singleton pod and must not change under it)` });
+    problems.push({
+      path: 'gateImage',
+      message: `"${raw['gateImage']}" is not a pinned image reference: give a tag other than latest, or a digest (the gate runs in front of every singleton pod and must not change under it)`,
+    });
   }
   if (problems.length > 0) throw new AgentConfigError(source, problems);
   assertPairSpec(raw['spec']);
@@ -164,7 +185,15 @@ export function parseListen(listen: string): { host: string; port: number } | un
 }
 
 function isCleanAbsolute(path: string): boolean {
-  return path === '/' ? false : path.startsWith('/') && !path.endsWith('/') && !/[\0\s]/.test(path) && path.slice(1).split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+  return path === '/'
+    ? false
+    : path.startsWith('/') &&
+        !path.endsWith('/') &&
+        !/[\0\s]/.test(path) &&
+        path
+          .slice(1)
+          .split('/')
+          .every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
 /** `busybox:1.37.0`, `registry.local:5000/tools/busybox:1.37.0`, `busybox@sha256:…`; not `busybox` nor `busybox:latest`. */
@@ -185,7 +214,14 @@ function parsePeerUrl(text: string): string | undefined {
   } catch {
     return undefined;
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') return undefined;
+  if (
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.username !== '' ||
+    url.password !== ''
+  )
+    return undefined;
   return url.href.replace(/\/+$/, '');
 }
 
@@ -194,11 +230,26 @@ function schemaProblem(error: ErrorObject): PairSpecProblem {
   const params = error.params as Record<string, unknown>;
   const join = (name: unknown): string => (base ? `${base}.${String(name)}` : String(name));
   switch (error.keyword) {
-    case 'required': return { path: join(params['missingProperty']), message: 'is required' };
-    case 'additionalProperties': return { path: join(params['additionalProperty']), message: 'is not a known key' };
-    case 'enum': return { path: base, message: `must be one of ${(params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
-    case 'minLength': return { path: base, message: base === 'token' ? `must be at least ${MIN_TOKEN_LENGTH} characters` : 'must not be empty' };
-    case 'pattern': return { path: base, message: 'must be printable ASCII without spaces at either end (it is sent in an HTTP header)' };
-    default: return { path: base, message: error.message ?? 'is invalid' };
+    case 'required':
+      return { path: join(params['missingProperty']), message: 'is required' };
+    case 'additionalProperties':
+      return { path: join(params['additionalProperty']), message: 'is not a known key' };
+    case 'enum':
+      return {
+        path: base,
+        message: `must be one of ${(params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+      };
+    case 'minLength':
+      return {
+        path: base,
+        message: base === 'token' ? `must be at least ${MIN_TOKEN_LENGTH} characters` : 'must not be empty',
+      };
+    case 'pattern':
+      return {
+        path: base,
+        message: 'must be printable ASCII without spaces at either end (it is sent in an HTTP header)',
+      };
+    default:
+      return { path: base, message: error.message ?? 'is invalid' };
   }
 }

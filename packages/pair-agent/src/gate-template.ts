@@ -22,7 +22,11 @@ export interface GateConfig {
 /** The shell loop of the init container; the file name is safe in a shell word (see gateFileName). */
 export function gateCommand(singleton: Pick<SingletonSpec, 'namespace' | 'name'>): string[] {
   const file = gateFileName(singleton);
-  return ['sh', '-c', `echo "cx-pair-gate: waiting until the pair witness activates ${singleton.namespace}/${singleton.name} in this boot of the node (${GATE_MOUNT_PATH}/${file})"; until [ -f ${GATE_MOUNT_PATH}/${file} ]; do sleep 1; done`];
+  return [
+    'sh',
+    '-c',
+    `echo "cx-pair-gate: waiting until the pair witness activates ${singleton.namespace}/${singleton.name} in this boot of the node (${GATE_MOUNT_PATH}/${file})"; until [ -f ${GATE_MOUNT_PATH}/${file} ]; do sleep 1; done`,
+  ];
 }
 
 /**
@@ -37,8 +41,13 @@ export function gateInitContainer(singleton: Pick<SingletonSpec, 'namespace' | '
     volumeMounts: [{ name: GATE_VOLUME, mountPath: GATE_MOUNT_PATH, readOnly: true }],
     resources: { requests: { cpu: '5m', memory: '8Mi' }, limits: { cpu: '50m', memory: '16Mi' } },
     securityContext: {
-      runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+      runAsNonRoot: true,
+      runAsUser: 65534,
+      runAsGroup: 65534,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
     },
   };
 }
@@ -48,23 +57,40 @@ export function gateVolume(gate: GateConfig): V1Volume {
 }
 
 /** Why the Deployment's pod template does not carry this gate; undefined when it does. */
-export function gateProblem(deployment: V1Deployment, singleton: Pick<SingletonSpec, 'namespace' | 'name'>, gate: GateConfig): string | undefined {
+export function gateProblem(
+  deployment: V1Deployment,
+  singleton: Pick<SingletonSpec, 'namespace' | 'name'>,
+  gate: GateConfig,
+): string | undefined {
   const pod = deployment.spec?.template?.spec;
   const initContainers = pod?.initContainers ?? [];
   const index = initContainers.findIndex((c) => c.name === GATE_CONTAINER);
   if (index < 0) return `no init container ${GATE_CONTAINER}`;
   if (index > 0) return `init container ${GATE_CONTAINER} is not the first one`;
   const container = initContainers[0]!;
-  if (container.image !== gate.image) return `init container ${GATE_CONTAINER} runs ${container.image ?? 'no image'}, not ${gate.image}`;
+  if (container.image !== gate.image)
+    return `init container ${GATE_CONTAINER} runs ${container.image ?? 'no image'}, not ${gate.image}`;
   const command = gateCommand(singleton);
-  if (JSON.stringify(container.command ?? []) !== JSON.stringify(command) || (container.args ?? []).length > 0) return `init container ${GATE_CONTAINER} runs another command`;
-  const mounts = (container.volumeMounts ?? []).map((m) => ({ name: m.name, mountPath: m.mountPath, readOnly: m.readOnly === true, subPath: m.subPath ?? '', subPathExpr: m.subPathExpr ?? '' }));
-  if (JSON.stringify(mounts) !== JSON.stringify([{ name: GATE_VOLUME, mountPath: GATE_MOUNT_PATH, readOnly: true, subPath: '', subPathExpr: '' }])) {
+  if (JSON.stringify(container.command ?? []) !== JSON.stringify(command) || (container.args ?? []).length > 0)
+    return `init container ${GATE_CONTAINER} runs another command`;
+  const mounts = (container.volumeMounts ?? []).map((m) => ({
+    name: m.name,
+    mountPath: m.mountPath,
+    readOnly: m.readOnly === true,
+    subPath: m.subPath ?? '',
+    subPathExpr: m.subPathExpr ?? '',
+  }));
+  if (
+    JSON.stringify(mounts) !==
+    JSON.stringify([{ name: GATE_VOLUME, mountPath: GATE_MOUNT_PATH, readOnly: true, subPath: '', subPathExpr: '' }])
+  ) {
     return `init container ${GATE_CONTAINER} mounts something other than the gate directory read-only at ${GATE_MOUNT_PATH}`;
   }
   const volume = (pod?.volumes ?? []).find((v) => v.name === GATE_VOLUME);
   if (!volume) return `no volume ${GATE_VOLUME}`;
-  const sources = Object.entries(volume).filter(([key, value]) => key !== 'name' && value !== undefined && value !== null).map(([key]) => key);
+  const sources = Object.entries(volume)
+    .filter(([key, value]) => key !== 'name' && value !== undefined && value !== null)
+    .map(([key]) => key);
   if (sources.length !== 1 || volume.hostPath?.path !== gate.dir || volume.hostPath.type !== 'DirectoryOrCreate') {
     return `volume ${GATE_VOLUME} is not the node's ${gate.dir} (hostPath, DirectoryOrCreate)`;
   }
@@ -72,7 +98,8 @@ export function gateProblem(deployment: V1Deployment, singleton: Pick<SingletonS
 }
 
 /** One JSON Patch operation (RFC 6902). */
-export type JsonPatchOperation = { op: 'test' | 'add' | 'replace'; path: string; value: unknown } | { op: 'remove'; path: string };
+export type JsonPatchOperation =
+  { op: 'test' | 'add' | 'replace'; path: string; value: unknown } | { op: 'remove'; path: string };
 
 /**
  * The JSON Patch that puts the gate in place: the gate container first (replacing one of that
@@ -80,7 +107,11 @@ export type JsonPatchOperation = { op: 'test' | 'add' | 'replace'; path: string;
  * applies only to the Deployment as read (a `test` of its resourceVersion): indexes stay right,
  * and a concurrent change makes it fail rather than land on a template it was not computed for.
  */
-export function gatePatch(deployment: V1Deployment, singleton: Pick<SingletonSpec, 'namespace' | 'name'>, gate: GateConfig): JsonPatchOperation[] {
+export function gatePatch(
+  deployment: V1Deployment,
+  singleton: Pick<SingletonSpec, 'namespace' | 'name'>,
+  gate: GateConfig,
+): JsonPatchOperation[] {
   const resourceVersion = deployment.metadata?.resourceVersion;
   const pod = deployment.spec?.template?.spec;
   const operations: JsonPatchOperation[] = [{ op: 'test', path: '/metadata/resourceVersion', value: resourceVersion }];
@@ -94,8 +125,10 @@ export function gatePatch(deployment: V1Deployment, singleton: Pick<SingletonSpe
   }
   const volume = gateVolume(gate);
   const volumeIndex = (pod?.volumes ?? []).findIndex((v) => v.name === GATE_VOLUME);
-  if (pod?.volumes === undefined || pod.volumes.length === 0) operations.push({ op: 'add', path: '/spec/template/spec/volumes', value: [volume] });
-  else if (volumeIndex >= 0) operations.push({ op: 'replace', path: `/spec/template/spec/volumes/${volumeIndex}`, value: volume });
+  if (pod?.volumes === undefined || pod.volumes.length === 0)
+    operations.push({ op: 'add', path: '/spec/template/spec/volumes', value: [volume] });
+  else if (volumeIndex >= 0)
+    operations.push({ op: 'replace', path: `/spec/template/spec/volumes/${volumeIndex}`, value: volume });
   else operations.push({ op: 'add', path: '/spec/template/spec/volumes/-', value: volume });
   return operations;
 }

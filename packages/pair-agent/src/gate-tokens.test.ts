@@ -13,7 +13,12 @@ describe('the start gate tokens', () => {
 
   it('names a token <namespace>_<name>, and refuses what is no Kubernetes name', () => {
     assert.equal(gateFileName({ namespace: 'apps', name: 'db.primary' }), 'apps_db.primary');
-    for (const bad of [{ namespace: 'apps', name: '../etc' }, { namespace: 'a_b', name: 'db' }, { namespace: 'apps', name: 'db x' }, { namespace: 'Apps', name: 'db' }]) {
+    for (const bad of [
+      { namespace: 'apps', name: '../etc' },
+      { namespace: 'a_b', name: 'db' },
+      { namespace: 'apps', name: 'db x' },
+      { namespace: 'Apps', name: 'db' },
+    ]) {
       assert.throws(() => gateFileName(bad), GateError, JSON.stringify(bad));
     }
   });
@@ -49,9 +54,16 @@ describe('the start gate tokens', () => {
 
   it('says why a token cannot be written or the directory cleared', () => {
     const dir = join(mkdtempSync(join(root, 'case-')), 'missing');
-    assert.throws(() => new GateTokens(dir).open(db, '{}'), (error: Error) => error instanceof GateError && error.message.includes(`cannot write the gate token ${dir}/apps_db`));
+    assert.throws(
+      () => new GateTokens(dir).open(db, '{}'),
+      (error: Error) =>
+        error instanceof GateError && error.message.includes(`cannot write the gate token ${dir}/apps_db`),
+    );
     const file = join(mkdtempSync(join(root, 'case-')), 'a-file');
     writeFileSync(file, '');
-    assert.throws(() => new GateTokens(file).clear(), (error: Error) => error instanceof GateError && error.message.includes(`cannot clear the gate directory ${file}`));
+    assert.throws(
+      () => new GateTokens(file).clear(),
+      (error: Error) => error instanceof GateError && error.message.includes(`cannot clear the gate directory ${file}`),
+    );
   });
 });

@@ -10,7 +10,16 @@
  * fsync of the directory), so that a gate directory on a real disk cannot keep half a token.
  */
 import {
-  chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync,
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { SingletonSpec } from '@cx/pair';
@@ -31,7 +40,8 @@ type SingletonRef = Pick<SingletonSpec, 'namespace' | 'name'>;
  */
 export function gateFileName(singleton: SingletonRef): string {
   const name = `${singleton.namespace}_${singleton.name}`;
-  if (!TOKEN_NAME.test(name)) throw new GateError(`${singleton.namespace}/${singleton.name} is not a Kubernetes namespace and Deployment name`);
+  if (!TOKEN_NAME.test(name))
+    throw new GateError(`${singleton.namespace}/${singleton.name} is not a Kubernetes namespace and Deployment name`);
   return name;
 }
 

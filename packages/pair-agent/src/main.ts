@@ -27,7 +27,11 @@ async function main(): Promise<number> {
   });
   let file: string | undefined;
   try {
-    const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    const { values } = parseArgs({
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
     if (values.help) {
       process.stdout.write(USAGE);
       return 0;
@@ -48,15 +52,23 @@ async function main(): Promise<number> {
     kubeconfig = loadKubeconfig(config);
   } catch (error) {
     if (!(error instanceof AgentConfigError)) throw error;
-    process.stderr.write(`cx-pair-agent: invalid configuration ${error.source}:\n${error.problems.map((p) => `  ${p.path || '(file)'}: ${p.message}\n`).join('')}`);
+    process.stderr.write(
+      `cx-pair-agent: invalid configuration ${error.source}:\n${error.problems.map((p) => `  ${p.path || '(file)'}: ${p.message}\n`).join('')}`,
+    );
     return 2;
   }
 
-  const logger = pino({
-    level: config.logLevel,
-    base: { service: 'cx-pair-agent', pair: config.spec.name, side: config.side },
-    redact: { paths: ['token', '*.token', 'req.headers.authorization', 'headers.authorization'], censor: '<redacted>' },
-  }, destination({ fd: 2, sync: true }));
+  const logger = pino(
+    {
+      level: config.logLevel,
+      base: { service: 'cx-pair-agent', pair: config.spec.name, side: config.side },
+      redact: {
+        paths: ['token', '*.token', 'req.headers.authorization', 'headers.authorization'],
+        censor: '<redacted>',
+      },
+    },
+    destination({ fd: 2, sync: true }),
+  );
   let boot: number;
   try {
     boot = nextBoot(config.stateDir);
@@ -66,10 +78,26 @@ async function main(): Promise<number> {
   }
   const gate = new GateTokens(config.gateDir);
   const cluster = new SideCluster({
-    kubeconfig, singletons: config.spec.singletons, gate: { dir: config.gateDir, image: config.gateImage }, ...(config.nodeName !== undefined ? { nodeName: config.nodeName } : {}),
+    kubeconfig,
+    singletons: config.spec.singletons,
+    gate: { dir: config.gateDir, image: config.gateImage },
+    ...(config.nodeName !== undefined ? { nodeName: config.nodeName } : {}),
   });
-  const runner = new AgentRunner({ spec: config.spec, side: config.side, boot, cluster, gate, peerUrl: config.peerUrl, token: config.token, intervalMs: config.intervalMs, logger });
-  logger.info({ boot, gateDir: config.gateDir }, `side ${config.side} of pair ${config.spec.name} starts (boot ${boot}); holding every singleton until the peer or the witness is seen`);
+  const runner = new AgentRunner({
+    spec: config.spec,
+    side: config.side,
+    boot,
+    cluster,
+    gate,
+    peerUrl: config.peerUrl,
+    token: config.token,
+    intervalMs: config.intervalMs,
+    logger,
+  });
+  logger.info(
+    { boot, gateDir: config.gateDir },
+    `side ${config.side} of pair ${config.spec.name} starts (boot ${boot}); holding every singleton until the peer or the witness is seen`,
+  );
   // Wait-for-all: every gate token goes first, then the first decision of a boot, taken before
   // anyone is heard, stops every singleton; then the gates are put in place.
   try {
@@ -83,7 +111,10 @@ async function main(): Promise<number> {
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (error) {
-    logger.fatal({ err: error }, `cannot listen on ${config.listen.host}:${config.listen.port}: ${(error as Error).message}`);
+    logger.fatal(
+      { err: error },
+      `cannot listen on ${config.listen.host}:${config.listen.port}: ${(error as Error).message}`,
+    );
     return 1;
   }
   const address = app.server.address() as AddressInfo;
@@ -104,10 +135,14 @@ function loadKubeconfig(config: AgentConfig): KubeConfig {
     if (config.kubeconfig !== undefined) kubeconfig.loadFromFile(config.kubeconfig);
     else kubeconfig.loadFromCluster();
   } catch (error) {
-    throw new AgentConfigError(config.kubeconfig ?? 'the in-cluster configuration', [{ path: 'kubeconfig', message: `cannot load it: ${(error as Error).message}` }]);
+    throw new AgentConfigError(config.kubeconfig ?? 'the in-cluster configuration', [
+      { path: 'kubeconfig', message: `cannot load it: ${(error as Error).message}` },
+    ]);
   }
   if (!kubeconfig.getCurrentCluster()) {
-    throw new AgentConfigError(config.kubeconfig ?? 'the in-cluster configuration', [{ path: 'kubeconfig', message: 'it names no current cluster' }]);
+    throw new AgentConfigError(config.kubeconfig ?? 'the in-cluster configuration', [
+      { path: 'kubeconfig', message: 'it names no current cluster' },
+    ]);
   }
   return kubeconfig;
 }

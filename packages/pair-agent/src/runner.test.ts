@@ -20,8 +20,14 @@ const root = mkdtempSync(join(tmpdir(), 'cx-pair-agent-runner-'));
 
 const spec: PairSpec = {
   name: 'edge-7',
-  sides: { a: { cluster: 'edge-7a', bmc: { protocol: 'provider', address: 'm-a' } }, b: { cluster: 'edge-7b', bmc: { protocol: 'provider', address: 'm-b' } } },
-  singletons: [{ namespace: 'apps', name: 'db', preferredSide: 'a' }, { namespace: 'apps', name: 'queue', preferredSide: 'b' }],
+  sides: {
+    a: { cluster: 'edge-7a', bmc: { protocol: 'provider', address: 'm-a' } },
+    b: { cluster: 'edge-7b', bmc: { protocol: 'provider', address: 'm-b' } },
+  },
+  singletons: [
+    { namespace: 'apps', name: 'db', preferredSide: 'a' },
+    { namespace: 'apps', name: 'queue', preferredSide: 'b' },
+  ],
   preferredSide: 'b',
   afterFence: 'power-on',
   ...DEFAULT_PAIR_TIMING,
@@ -32,7 +38,10 @@ const spec: PairSpec = {
  * an unreachable or refusing API. `tokensSeen` records the gate tokens present at each call.
  */
 class FakeSide implements SideApi {
-  replicas = new Map<string, number>([['apps/db', 0], ['apps/queue', 0]]);
+  replicas = new Map<string, number>([
+    ['apps/db', 0],
+    ['apps/queue', 0],
+  ]);
   readonly gated = new Set<string>();
   fail: { reads?: Error; scales?: Error; gates?: Error } = {};
   readonly calls: string[] = [];
@@ -45,7 +54,11 @@ class FakeSide implements SideApi {
     this.record('read');
     if (this.fail.reads) throw this.fail.reads;
     const wanted = new Set([...this.replicas].filter(([, n]) => n > 0).map(([key]) => key));
-    const ungated = new Map([...this.replicas.keys()].filter((key) => !this.gated.has(key)).map((key) => [key, 'no init container cx-pair-gate']));
+    const ungated = new Map(
+      [...this.replicas.keys()]
+        .filter((key) => !this.gated.has(key))
+        .map((key) => [key, 'no init container cx-pair-gate']),
+    );
     return { active: new Set(wanted), wanted, ready: true, missing: [], ungated };
   }
 
@@ -63,7 +76,11 @@ class FakeSide implements SideApi {
     if (this.fail.gates) throw this.fail.gates;
     if (this.gated.has(key)) return { outcome: 'in-place' };
     this.gated.add(key);
-    return { outcome: 'patched', replaced: 'no init container cx-pair-gate', wanted: (this.replicas.get(key) ?? 0) > 0 };
+    return {
+      outcome: 'patched',
+      replaced: 'no init container cx-pair-gate',
+      wanted: (this.replicas.get(key) ?? 0) > 0,
+    };
   }
 
   private record(call: string): void {
@@ -77,13 +94,28 @@ function setUp(): { side: FakeSide; runner: AgentRunner; clock: { now: number };
   const side = new FakeSide(gateDir);
   const clock = { now: 1_000_000 };
   const runner = new AgentRunner({
-    spec, side: 'a', boot: 3, cluster: side, gate: new GateTokens(gateDir), peerUrl: 'http://127.0.0.1:9', token: 'a shared secret of the pair', intervalMs: 1_000,
-    logger: pino({ level: 'silent' }), clock: () => clock.now,
+    spec,
+    side: 'a',
+    boot: 3,
+    cluster: side,
+    gate: new GateTokens(gateDir),
+    peerUrl: 'http://127.0.0.1:9',
+    token: 'a shared secret of the pair',
+    intervalMs: 1_000,
+    logger: pino({ level: 'silent' }),
+    clock: () => clock.now,
   });
   return { side, runner, clock, gateDir };
 }
 
-const activate = (seq: number, singleton = 'apps/db') => ({ side: 'a' as const, singleton, replicas: 1 as const, boot: 3, seq, issuedAt: 5 });
+const activate = (seq: number, singleton = 'apps/db') => ({
+  side: 'a' as const,
+  singleton,
+  replicas: 1 as const,
+  boot: 3,
+  seq,
+  issuedAt: 5,
+});
 
 describe('the agent runner', () => {
   after(() => rmSync(root, { recursive: true, force: true }));
@@ -100,7 +132,11 @@ describe('the agent runner', () => {
     assert.deepEqual(await runner.command(activate(7)), { applied: true });
     side.fail.reads = new KubernetesError('cannot list the nodes: HTTP 503', 503);
     report = await runner.poll(12);
-    assert.deepEqual([report.active, report.ready, report.appliedSeq], [['apps/db'], false, 7], 'activated after the last good read: running, even unread');
+    assert.deepEqual(
+      [report.active, report.ready, report.appliedSeq],
+      [['apps/db'], false, 7],
+      'activated after the last good read: running, even unread',
+    );
   });
 
   it('counts an activation the API did not answer as running until it cannot land any more; a refused one changes nothing', async () => {
@@ -155,11 +191,18 @@ describe('the agent runner', () => {
     writeFileSync(join(gateDir, 'README'), 'not a token: left alone');
     side.replicas.set('apps/db', 1);
     await runner.begin();
-    assert.deepEqual(side.tokensSeen, ['read [README]', 'scale apps/db 0 [README]', 'gate apps/db [README]', 'gate apps/queue [README]'], 'no token left at the first read');
+    assert.deepEqual(
+      side.tokensSeen,
+      ['read [README]', 'scale apps/db 0 [README]', 'gate apps/db [README]', 'gate apps/queue [README]'],
+      'no token left at the first read',
+    );
     assert.equal(side.replicas.get('apps/db'), 0);
     const status = runner.status();
     assert.equal(status.state, 'held');
-    assert.deepEqual(status.gates, [{ singleton: 'apps/db', inPlace: true, token: false }, { singleton: 'apps/queue', inPlace: true, token: false }]);
+    assert.deepEqual(status.gates, [
+      { singleton: 'apps/db', inPlace: true, token: false },
+      { singleton: 'apps/queue', inPlace: true, token: false },
+    ]);
   });
 
   it('writes the token before scaling up on an activation, and removes it before scaling down on a deactivation', async () => {
@@ -167,13 +210,22 @@ describe('the agent runner', () => {
     await runner.begin();
     side.tokensSeen.length = 0;
     assert.deepEqual(await runner.command(activate(7)), { applied: true });
-    assert.deepEqual(runner.status().gates.map((g) => [g.singleton, g.token]), [['apps/db', true], ['apps/queue', false]]);
+    assert.deepEqual(
+      runner.status().gates.map((g) => [g.singleton, g.token]),
+      [
+        ['apps/db', true],
+        ['apps/queue', false],
+      ],
+    );
     assert.deepEqual(await runner.command({ ...activate(8), replicas: 0 }), { applied: true });
     assert.deepEqual(side.tokensSeen, ['scale apps/db 1 [apps_db]', 'scale apps/db 0 []']);
     assert.equal(runner.status().gates[0]!.token, false);
     // A refused command touches no token.
     assert.equal((await runner.command(activate(8))).applied, false);
-    assert.deepEqual(runner.status().gates.map((g) => g.token), [false, false]);
+    assert.deepEqual(
+      runner.status().gates.map((g) => g.token),
+      [false, false],
+    );
   });
 
   it('removes every token before it stops its singletons on its own (isolation)', async () => {
@@ -183,7 +235,11 @@ describe('the agent runner', () => {
     await runner.command(activate(8, 'apps/queue'));
     await runner.step();
     assert.equal(runner.status().state, 'connected');
-    assert.deepEqual(runner.status().gates.map((g) => g.token), [true, true], 'kept while connected and wanted');
+    assert.deepEqual(
+      runner.status().gates.map((g) => g.token),
+      [true, true],
+      'kept while connected and wanted',
+    );
     side.tokensSeen.length = 0;
     clock.now += spec.isolationTimeoutMs;
     await runner.step();
@@ -204,7 +260,13 @@ describe('the agent runner', () => {
     await runner.command(activate(9));
     side.replicas.set('apps/db', 0);
     await runner.step();
-    assert.deepEqual(runner.status().gates.map((g) => [g.singleton, g.token]), [['apps/db', false], ['apps/queue', true]]);
+    assert.deepEqual(
+      runner.status().gates.map((g) => [g.singleton, g.token]),
+      [
+        ['apps/db', false],
+        ['apps/queue', true],
+      ],
+    );
   });
 
   it('does not start a singleton whose token it cannot write', async () => {
@@ -213,23 +275,35 @@ describe('the agent runner', () => {
     rmSync(gateDir, { recursive: true });
     const result = await runner.command(activate(7));
     assert.equal(result.applied, true);
-    assert.match((result as { error: string }).error, /cannot write the gate token .*apps_db.*; apps\/db is not started/);
+    assert.match(
+      (result as { error: string }).error,
+      /cannot write the gate token .*apps_db.*; apps\/db is not started/,
+    );
     assert.equal(side.calls.includes('scale apps/db 1'), false);
   });
 
   it('reports a Deployment it cannot put the gate into, and tries again later', async () => {
     const { side, runner, clock } = setUp();
-    side.fail.gates = new KubernetesError('cannot add the start gate to Deployment apps/db: HTTP 403: deployments.apps "db" is forbidden', 403);
+    side.fail.gates = new KubernetesError(
+      'cannot add the start gate to Deployment apps/db: HTTP 403: deployments.apps "db" is forbidden',
+      403,
+    );
     await runner.begin();
     const [db] = runner.status().gates;
     assert.equal(db!.inPlace, false);
-    assert.match(db!.problem!, /no init container cx-pair-gate, and the agent cannot add it: .*HTTP 403.*needs patch on deployments in namespace apps/);
+    assert.match(
+      db!.problem!,
+      /no init container cx-pair-gate, and the agent cannot add it: .*HTTP 403.*needs patch on deployments in namespace apps/,
+    );
     side.fail.gates = undefined;
     await runner.step();
     await runner.ensureGates();
     assert.equal(side.calls.filter((c) => c.startsWith('gate')).length, 2, 'not before the retry delay');
     clock.now += GATE_RETRY_MS;
     await runner.ensureGates();
-    assert.deepEqual(runner.status().gates.map((g) => g.inPlace), [true, true]);
+    assert.deepEqual(
+      runner.status().gates.map((g) => g.inPlace),
+      [true, true],
+    );
   });
 });

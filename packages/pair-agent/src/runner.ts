@@ -8,7 +8,16 @@
  */
 import type { Logger } from 'pino';
 import {
-  type AgentDecision, type AgentState, type PairSpec, type ScaleCommand, type Side, type SideReport, type SingletonSpec, SideAgent, otherSide, singletonKey,
+  type AgentDecision,
+  type AgentState,
+  type PairSpec,
+  type ScaleCommand,
+  type Side,
+  type SideReport,
+  type SingletonSpec,
+  SideAgent,
+  otherSide,
+  singletonKey,
 } from '@cx/pair';
 import { type GateOutcome, KubernetesError, type SideRead } from './cluster.js';
 import type { GateTokens } from './gate-tokens.js';
@@ -99,7 +108,11 @@ export class AgentRunner {
   private readonly gateFailures = new Map<string, { problem: string; retryAt: number }>();
   private readonly tokenFailures = new Map<string, string>();
   private notReady: string | undefined;
-  private peer: { reachable: boolean; boot: number | undefined; problem: string | undefined } = { reachable: false, boot: undefined, problem: undefined };
+  private peer: { reachable: boolean; boot: number | undefined; problem: string | undefined } = {
+    reachable: false,
+    boot: undefined,
+    problem: undefined,
+  };
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<void>>();
   private stopped = false;
@@ -144,7 +157,16 @@ export class AgentRunner {
       // The token opens the gate before anything can make a pod, and closes it before the stop.
       if (command.replicas === 1) {
         try {
-          this.options.gate.open(singleton, JSON.stringify({ pair: this.options.spec.name, side: this.side, boot: this.boot, seq: command.seq, activatedAt: new Date(this.clock()).toISOString() }));
+          this.options.gate.open(
+            singleton,
+            JSON.stringify({
+              pair: this.options.spec.name,
+              side: this.side,
+              boot: this.boot,
+              seq: command.seq,
+              activatedAt: new Date(this.clock()).toISOString(),
+            }),
+          );
         } catch (error) {
           const message = `${(error as Error).message}; ${key} is not started`;
           this.log.error({ command, err: error }, `command ${command.seq}: ${message}`);
@@ -156,13 +178,17 @@ export class AgentRunner {
       }
       try {
         const result = await this.options.cluster.scale(singleton, command.replicas);
-        this.log.info({ command }, `command ${command.seq}: ${command.replicas === 1 ? 'started' : 'stopped'} ${key}${result === 'missing' ? ' (its Deployment does not exist)' : ''}`);
+        this.log.info(
+          { command },
+          `command ${command.seq}: ${command.replicas === 1 ? 'started' : 'stopped'} ${key}${result === 'missing' ? ' (its Deployment does not exist)' : ''}`,
+        );
         return { applied: true };
       } catch (error) {
         const message = (error as Error).message;
         // A refusal (4xx) changed nothing; no answer or a server error may still take effect.
         if (command.replicas === 1) {
-          if (error instanceof KubernetesError && error.status !== undefined && error.status < 500) this.closeToken(key, `command ${command.seq}: the API refused the start`);
+          if (error instanceof KubernetesError && error.status !== undefined && error.status < 500)
+            this.closeToken(key, `command ${command.seq}: the API refused the start`);
           else this.unsettled.set(key, this.clock() + UNSETTLED_WRITE_MS);
         }
         this.log.warn({ command, err: error }, `command ${command.seq} could not be carried out: ${message}`);
@@ -187,7 +213,9 @@ export class AgentRunner {
       message: this.decision?.message ?? `boot ${this.boot}: starting`,
       active: this.local.active,
       ready: this.local.ready,
-      gates: [...this.singletons].sort(([a], [b]) => a.localeCompare(b)).map(([key, singleton]) => this.gateStatus(key, singleton)),
+      gates: [...this.singletons]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([key, singleton]) => this.gateStatus(key, singleton)),
     };
   }
 
@@ -200,7 +228,11 @@ export class AgentRunner {
   async begin(): Promise<void> {
     await this.lock.run(async () => {
       const removed = this.options.gate.clear();
-      if (removed.length > 0) this.log.info({ tokens: removed }, `removed the gate tokens of an earlier boot from ${this.options.gate.dir}: ${removed.join(', ')}`);
+      if (removed.length > 0)
+        this.log.info(
+          { tokens: removed },
+          `removed the gate tokens of an earlier boot from ${this.options.gate.dir}: ${removed.join(', ')}`,
+        );
     });
     await this.step();
     await this.ensureGates();
@@ -218,7 +250,9 @@ export class AgentRunner {
       const decision = this.agent.decide(this.clock(), local.active);
       this.noteDecision(decision);
       for (const key of this.singletons.keys()) {
-        const mayKeep = decision.state === 'connected' && (this.readProblem !== undefined || this.wanted.has(key) || this.unsettled.has(key));
+        const mayKeep =
+          decision.state === 'connected' &&
+          (this.readProblem !== undefined || this.wanted.has(key) || this.unsettled.has(key));
         if (!mayKeep) this.closeToken(key, decision.state === 'connected' ? 'no replicas wanted' : decision.state);
       }
       for (const key of decision.deactivate) {
@@ -242,23 +276,36 @@ export class AgentRunner {
   async ensureGates(): Promise<void> {
     const now = this.clock();
     const todo = [...(this.ungated ?? [])].filter(([key]) => (this.gateFailures.get(key)?.retryAt ?? 0) <= now);
-    await Promise.all(todo.map(async ([key, reason]) => {
-      const singleton = this.singletons.get(key)!;
-      try {
-        const result = await this.options.cluster.ensureGate(singleton);
-        if (this.gateFailures.delete(key)) this.log.info({ singleton: key }, `the start gate of ${key} can be put in place again`);
-        this.ungated?.delete(key);
-        if (result.outcome === 'patched') {
-          this.log.warn({ singleton: key, gateDir: this.options.gate.dir }, `added the start gate to the Deployment of ${key} (${result.replaced}): its pods roll once${result.wanted ? ', and its running pod is replaced' : ''}`);
+    await Promise.all(
+      todo.map(async ([key, reason]) => {
+        const singleton = this.singletons.get(key)!;
+        try {
+          const result = await this.options.cluster.ensureGate(singleton);
+          if (this.gateFailures.delete(key))
+            this.log.info({ singleton: key }, `the start gate of ${key} can be put in place again`);
+          this.ungated?.delete(key);
+          if (result.outcome === 'patched') {
+            this.log.warn(
+              { singleton: key, gateDir: this.options.gate.dir },
+              `added the start gate to the Deployment of ${key} (${result.replaced}): its pods roll once${result.wanted ? ', and its running pod is replaced' : ''}`,
+            );
+          }
+        } catch (error) {
+          const status = error instanceof KubernetesError ? error.status : undefined;
+          const hint =
+            status === 403
+              ? ` (the agent's identity needs patch on deployments in namespace ${singleton.namespace})`
+              : '';
+          const problem = `${reason}, and the agent cannot add it: ${(error as Error).message}${hint}`;
+          if (this.gateFailures.get(key)?.problem !== problem)
+            this.log.error(
+              { singleton: key, err: error },
+              `the Deployment of ${key} has no start gate: ${problem}; its pods could start after a boot before the witness activates it`,
+            );
+          this.gateFailures.set(key, { problem, retryAt: this.clock() + GATE_RETRY_MS });
         }
-      } catch (error) {
-        const status = error instanceof KubernetesError ? error.status : undefined;
-        const hint = status === 403 ? ` (the agent's identity needs patch on deployments in namespace ${singleton.namespace})` : '';
-        const problem = `${reason}, and the agent cannot add it: ${(error as Error).message}${hint}`;
-        if (this.gateFailures.get(key)?.problem !== problem) this.log.error({ singleton: key, err: error }, `the Deployment of ${key} has no start gate: ${problem}; its pods could start after a boot before the witness activates it`);
-        this.gateFailures.set(key, { problem, retryAt: this.clock() + GATE_RETRY_MS });
-      }
-    }));
+      }),
+    );
   }
 
   /** Sends one heartbeat to the peer; its answer is also how this side sees the peer. */
@@ -272,16 +319,22 @@ export class AgentRunner {
         body: JSON.stringify({ side: this.side, boot: this.boot }),
         signal: AbortSignal.timeout(timeoutMs),
       });
-      const body = await response.json().catch(() => undefined) as { side?: unknown; boot?: unknown } | undefined;
+      const body = (await response.json().catch(() => undefined)) as { side?: unknown; boot?: unknown } | undefined;
       if (response.status === 200 && body?.side === otherSide(this.side) && Number.isSafeInteger(body.boot)) {
         this.agent.observePeer(this.clock());
         this.notePeer(body.boot as number);
         return;
       }
-      problem = response.status === 200 ? `it answered as side ${JSON.stringify(body?.side)}, not ${otherSide(this.side)}` : `HTTP ${response.status}`;
+      problem =
+        response.status === 200
+          ? `it answered as side ${JSON.stringify(body?.side)}, not ${otherSide(this.side)}`
+          : `HTTP ${response.status}`;
     } catch (error) {
       const e = error as Error;
-      problem = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause as Error | undefined)?.message ?? e.message;
+      problem =
+        e.name === 'TimeoutError'
+          ? `no answer within ${timeoutMs} ms`
+          : ((e.cause as Error | undefined)?.message ?? e.message);
     }
     if (this.peer.reachable || this.peer.problem !== problem) {
       this.log.warn({ peerUrl: this.options.peerUrl }, `the peer agent does not answer heartbeats: ${problem}`);
@@ -326,7 +379,11 @@ export class AgentRunner {
       active = new Set([...(this.lastRead ?? this.singletons.keys()), ...this.activatedSinceRead]);
       ready = false;
       const problem = (error as Error).message;
-      if (problem !== this.readProblem) this.log.error({ err: error }, `cannot read the side's Kubernetes API; counting it not ready and ${[...active].join(', ') || 'no singleton'} as running: ${problem}`);
+      if (problem !== this.readProblem)
+        this.log.error(
+          { err: error },
+          `cannot read the side's Kubernetes API; counting it not ready and ${[...active].join(', ') || 'no singleton'} as running: ${problem}`,
+        );
       this.readProblem = problem;
     }
     for (const key of this.unsettled.keys()) active.add(key);
@@ -336,12 +393,18 @@ export class AgentRunner {
 
   /** Logs what changed since the last read, once. */
   private noteRead(read: SideRead): void {
-    if (this.readProblem !== undefined) this.log.info('the side\'s Kubernetes API answers again');
+    if (this.readProblem !== undefined) this.log.info("the side's Kubernetes API answers again");
     this.readProblem = undefined;
     for (const key of read.missing) {
-      if (!this.missing.has(key)) this.log.warn({ singleton: key }, `the Deployment of singleton ${key} does not exist on side ${this.side}; counted inactive`);
+      if (!this.missing.has(key))
+        this.log.warn(
+          { singleton: key },
+          `the Deployment of singleton ${key} does not exist on side ${this.side}; counted inactive`,
+        );
     }
-    for (const key of this.missing) if (!read.missing.includes(key)) this.log.info({ singleton: key }, `the Deployment of singleton ${key} exists again`);
+    for (const key of this.missing)
+      if (!read.missing.includes(key))
+        this.log.info({ singleton: key }, `the Deployment of singleton ${key} exists again`);
     this.missing.clear();
     for (const key of read.missing) this.missing.add(key);
     if (read.notReadyReason !== this.notReady) {
@@ -355,11 +418,14 @@ export class AgentRunner {
   private closeToken(key: string, why: string): void {
     const singleton = this.singletons.get(key)!;
     try {
-      if (this.options.gate.close(singleton)) this.log.info({ singleton: key }, `removed the gate token of ${key} (${why})`);
-      if (this.tokenFailures.delete(key)) this.log.info({ singleton: key }, `the gate token of ${key} could be removed after all`);
+      if (this.options.gate.close(singleton))
+        this.log.info({ singleton: key }, `removed the gate token of ${key} (${why})`);
+      if (this.tokenFailures.delete(key))
+        this.log.info({ singleton: key }, `the gate token of ${key} could be removed after all`);
     } catch (error) {
       const problem = (error as Error).message;
-      if (this.tokenFailures.get(key) !== problem) this.log.error({ singleton: key, err: error }, `${problem}: a pod of ${key} could pass its start gate`);
+      if (this.tokenFailures.get(key) !== problem)
+        this.log.error({ singleton: key, err: error }, `${problem}: a pod of ${key} could pass its start gate`);
       this.tokenFailures.set(key, problem);
     }
   }
@@ -375,9 +441,15 @@ export class AgentRunner {
     let problem: string | undefined;
     if (this.ungated === undefined) problem = 'the Deployment has not been read yet';
     else if (this.missing.has(key)) problem = `the Deployment does not exist on side ${this.side}`;
-    else if (this.ungated.has(key)) problem = this.gateFailures.get(key)?.problem ?? `${this.ungated.get(key)!}; being added`;
+    else if (this.ungated.has(key))
+      problem = this.gateFailures.get(key)?.problem ?? `${this.ungated.get(key)!}; being added`;
     const problems = [problem, tokenProblem].filter((p): p is string => p !== undefined);
-    return { singleton: key, inPlace: problem === undefined, token, ...(problems.length > 0 ? { problem: problems.join('; ') } : {}) };
+    return {
+      singleton: key,
+      inPlace: problem === undefined,
+      token,
+      ...(problems.length > 0 ? { problem: problems.join('; ') } : {}),
+    };
   }
 
   private noteDecision(decision: AgentDecision): void {
@@ -391,7 +463,10 @@ export class AgentRunner {
   private notePeer(boot: number): void {
     if (!this.peer.reachable || this.peer.boot !== boot) {
       const restarted = this.peer.boot !== undefined && this.peer.boot !== boot;
-      this.log.info({ peerBoot: boot }, restarted ? `the peer agent started again (boot ${boot})` : `the peer agent answers (boot ${boot})`);
+      this.log.info(
+        { peerBoot: boot },
+        restarted ? `the peer agent started again (boot ${boot})` : `the peer agent answers (boot ${boot})`,
+      );
     }
     this.peer = { reachable: true, boot, problem: undefined };
   }
@@ -406,10 +481,13 @@ export class AgentRunner {
         this.log.error({ err: error }, `the agent's loop failed: ${(error as Error).message}`);
       }
       if (this.stopped) return;
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        this.track(turn());
-      }, Math.max(0, started + this.options.intervalMs - this.clock()));
+      const timer = setTimeout(
+        () => {
+          this.timers.delete(timer);
+          this.track(turn());
+        },
+        Math.max(0, started + this.options.intervalMs - this.clock()),
+      );
       this.timers.add(timer);
     };
     this.track(turn());

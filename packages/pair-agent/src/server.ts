@@ -43,10 +43,19 @@ const schemas = {
     type: 'object',
     required: ['side', 'singleton', 'replicas', 'boot', 'seq', 'issuedAt'],
     properties: {
-      side, singleton: { type: 'string', minLength: 1 }, replicas: { enum: [0, 1] }, boot: { type: 'integer', minimum: 0 }, seq: { type: 'integer', minimum: 0 }, issuedAt: { type: 'number' },
+      side,
+      singleton: { type: 'string', minLength: 1 },
+      replicas: { enum: [0, 1] },
+      boot: { type: 'integer', minimum: 0 },
+      seq: { type: 'integer', minimum: 0 },
+      issuedAt: { type: 'number' },
     },
   },
-  heartbeat: { type: 'object', required: ['side', 'boot'], properties: { side, boot: { type: 'integer', minimum: 0 } } },
+  heartbeat: {
+    type: 'object',
+    required: ['side', 'boot'],
+    properties: { side, boot: { type: 'integer', minimum: 0 } },
+  },
 } as const;
 
 export interface AgentServerOptions {
@@ -58,7 +67,13 @@ export interface AgentServerOptions {
 export function buildAgentServer({ runner, token, logger }: AgentServerOptions): FastifyInstance {
   const app = createHttpServer({ service: 'cx-pair-agent', logger, readiness: {}, requestLogLevel: 'debug' });
   // Bodies are taken as sent: a string is not a number, a "1" is not a replica count.
-  const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false, removeAdditional: false });
+  const ajv = new Ajv({
+    allErrors: true,
+    strict: true,
+    coerceTypes: false,
+    useDefaults: false,
+    removeAdditional: false,
+  });
   app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
 
   // Hashing both sides makes the comparison constant-time whatever the lengths.
@@ -66,30 +81,47 @@ export function buildAgentServer({ runner, token, logger }: AgentServerOptions):
   app.addHook('onRequest', async (request, reply) => {
     if (!request.url.startsWith('/v1/')) return;
     const match = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '');
-    const given = createHash('sha256').update(match?.[1] ?? '').digest();
+    const given = createHash('sha256')
+      .update(match?.[1] ?? '')
+      .digest();
     if (!match || !timingSafeEqual(given, expected)) {
       void reply.header('www-authenticate', 'Bearer realm="cx-pair-agent"');
-      throw new AuthenticationError('the pair agent needs the pair\'s token (Authorization: Bearer …)');
+      throw new AuthenticationError("the pair agent needs the pair's token (Authorization: Bearer …)");
     }
   });
 
-  app.post<{ Body: PollRequest }>('/v1/poll', { schema: { body: schemas.poll } }, async (request): Promise<PollResponse> => ({
-    report: await runner.poll(request.body.witnessTime),
-  }));
+  app.post<{ Body: PollRequest }>(
+    '/v1/poll',
+    { schema: { body: schemas.poll } },
+    async (request): Promise<PollResponse> => ({
+      report: await runner.poll(request.body.witnessTime),
+    }),
+  );
 
-  app.post<{ Body: ScaleCommand }>('/v1/commands', { schema: { body: schemas.command } }, async (request, reply): Promise<CommandResponse> => {
-    const { side: target, singleton, replicas, boot, seq, issuedAt } = request.body;
-    const result = await runner.command({ side: target, singleton, replicas, boot, seq, issuedAt });
-    if ('error' in result) void reply.code(502);
-    return result;
-  });
+  app.post<{ Body: ScaleCommand }>(
+    '/v1/commands',
+    { schema: { body: schemas.command } },
+    async (request, reply): Promise<CommandResponse> => {
+      const { side: target, singleton, replicas, boot, seq, issuedAt } = request.body;
+      const result = await runner.command({ side: target, singleton, replicas, boot, seq, issuedAt });
+      if ('error' in result) void reply.code(502);
+      return result;
+    },
+  );
 
-  app.post<{ Body: Heartbeat }>('/v1/heartbeat', { schema: { body: schemas.heartbeat } }, async (request): Promise<Heartbeat> => {
-    if (!runner.heardPeer(request.body.side, request.body.boot)) {
-      throw new InputError(`a heartbeat from side ${request.body.side}, but this agent is side ${runner.side}: the peer must be the other side`, [{ field: 'body.side', message: `must be the peer's side, not ${runner.side}` }]);
-    }
-    return { side: runner.side, boot: runner.boot };
-  });
+  app.post<{ Body: Heartbeat }>(
+    '/v1/heartbeat',
+    { schema: { body: schemas.heartbeat } },
+    async (request): Promise<Heartbeat> => {
+      if (!runner.heardPeer(request.body.side, request.body.boot)) {
+        throw new InputError(
+          `a heartbeat from side ${request.body.side}, but this agent is side ${runner.side}: the peer must be the other side`,
+          [{ field: 'body.side', message: `must be the peer's side, not ${runner.side}` }],
+        );
+      }
+      return { side: runner.side, boot: runner.boot };
+    },
+  );
 
   app.get('/v1/status', async () => runner.status());
   return app;

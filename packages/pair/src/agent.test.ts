@@ -47,10 +47,19 @@ describe('side agent', () => {
 
   it('applies only commands addressed to this boot and newer than any applied', () => {
     const agent = new SideAgent(spec, 'a', 4, 0);
-    assert.deepEqual(agent.acceptCommand(command({ boot: 3 }), 1000), { applied: false, reason: 'command for boot 3, this is boot 4' });
+    assert.deepEqual(agent.acceptCommand(command({ boot: 3 }), 1000), {
+      applied: false,
+      reason: 'command for boot 3, this is boot 4',
+    });
     assert.deepEqual(agent.acceptCommand(command({ seq: 10 }), 1000), { applied: true });
-    assert.deepEqual(agent.acceptCommand(command({ seq: 9, replicas: 0 }), 1000), { applied: false, reason: 'stale command 9: applied up to 10' });
-    assert.deepEqual(agent.acceptCommand(command({ seq: 10 }), 1000), { applied: false, reason: 'stale command 10: applied up to 10' });
+    assert.deepEqual(agent.acceptCommand(command({ seq: 9, replicas: 0 }), 1000), {
+      applied: false,
+      reason: 'stale command 9: applied up to 10',
+    });
+    assert.deepEqual(agent.acceptCommand(command({ seq: 10 }), 1000), {
+      applied: false,
+      reason: 'stale command 10: applied up to 10',
+    });
     assert.equal(agent.acceptCommand(command({ singleton: 'apps/other', seq: 11 }), 1000).applied, false);
     assert.equal(agent.acceptCommand(command({ side: 'b', seq: 12 }), 1000).applied, false);
     assert.deepEqual(agent.acceptCommand(command({ seq: 13, replicas: 0 }), 1000), { applied: true });
@@ -63,7 +72,16 @@ describe('side agent', () => {
     agent.observeWitness(2000, 2000);
     agent.acceptCommand(command({ side: 'b', boot: 7, seq: 21, issuedAt: 1500 }), 2100);
     const first = agent.report(2200, { active: ['apps/db', 'not/mine'], ready: true })!;
-    assert.deepEqual(first, { side: 'b', boot: 7, seq: 1, witnessTime: 2000, seesPeer: true, ready: true, appliedSeq: 21, active: ['apps/db'] });
+    assert.deepEqual(first, {
+      side: 'b',
+      boot: 7,
+      seq: 1,
+      witnessTime: 2000,
+      seesPeer: true,
+      ready: true,
+      appliedSeq: 21,
+      active: ['apps/db'],
+    });
     const later = agent.report(6000, { active: [], ready: false })!;
     assert.equal(later.seq, 2);
     assert.equal(later.seesPeer, false, 'the peer was last heard 5s ago');

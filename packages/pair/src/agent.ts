@@ -59,10 +59,14 @@ export class SideAgent {
    */
   acceptCommand(command: ScaleCommand, now: number): CommandOutcome {
     this.observeWitness(command.issuedAt, now);
-    if (command.side !== this.side) return { applied: false, reason: `command for side ${command.side}, this is side ${this.side}` };
-    if (command.boot !== this.boot) return { applied: false, reason: `command for boot ${command.boot}, this is boot ${this.boot}` };
-    if (command.seq <= this.appliedSeq) return { applied: false, reason: `stale command ${command.seq}: applied up to ${this.appliedSeq}` };
-    if (!this.keys.has(command.singleton)) return { applied: false, reason: `${command.singleton} is not a singleton of pair ${this.spec.name}` };
+    if (command.side !== this.side)
+      return { applied: false, reason: `command for side ${command.side}, this is side ${this.side}` };
+    if (command.boot !== this.boot)
+      return { applied: false, reason: `command for boot ${command.boot}, this is boot ${this.boot}` };
+    if (command.seq <= this.appliedSeq)
+      return { applied: false, reason: `stale command ${command.seq}: applied up to ${this.appliedSeq}` };
+    if (!this.keys.has(command.singleton))
+      return { applied: false, reason: `${command.singleton} is not a singleton of pair ${this.spec.name}` };
     this.appliedSeq = command.seq;
     return { applied: true };
   }
@@ -71,13 +75,21 @@ export class SideAgent {
   decide(now: number, active: Iterable<string>): AgentDecision {
     const stop = [...active].filter((key) => this.keys.has(key)).sort();
     if (this.lastPeerAt === undefined && this.lastWitnessAt === undefined) {
-      return { deactivate: stop, state: 'held', message: `boot ${this.boot}: holding every singleton inactive until the peer or the witness is seen (wait-for-all)` };
+      return {
+        deactivate: stop,
+        state: 'held',
+        message: `boot ${this.boot}: holding every singleton inactive until the peer or the witness is seen (wait-for-all)`,
+      };
     }
     const limit = this.spec.isolationTimeoutMs;
     const peerFresh = this.lastPeerAt !== undefined && now - this.lastPeerAt < limit;
     const witnessFresh = this.lastWitnessAt !== undefined && now - this.lastWitnessAt < limit;
     if (peerFresh || witnessFresh) {
-      return { deactivate: [], state: 'connected', message: `sees ${[peerFresh ? 'its peer' : '', witnessFresh ? 'the witness' : ''].filter(Boolean).join(' and ')}` };
+      return {
+        deactivate: [],
+        state: 'connected',
+        message: `sees ${[peerFresh ? 'its peer' : '', witnessFresh ? 'the witness' : ''].filter(Boolean).join(' and ')}`,
+      };
     }
     const since = Math.max(this.lastPeerAt ?? this.startedAt, this.lastWitnessAt ?? this.startedAt);
     return {

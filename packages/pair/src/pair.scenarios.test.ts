@@ -91,8 +91,17 @@ describe('two-node pair scenarios', () => {
     let singletonSaidWhy = false;
     watch(world, 60, () => {
       assert.ok(!world.runningOn(QUEUE).includes('a'), 'queue must not start on a');
-      if (world.status?.phase === 'Blocked' && messages(world).some((m) => m.startsWith('fence of b failed: BMC unreachable; singletons stay where they are'))) statusSaidWhy = true;
-      if (/^fence of b failed: BMC unreachable; it stays where it is/.test(world.status!.singletons.find((s) => s.singleton === QUEUE)!.message)) singletonSaidWhy = true;
+      if (
+        world.status?.phase === 'Blocked' &&
+        messages(world).some((m) => m.startsWith('fence of b failed: BMC unreachable; singletons stay where they are'))
+      )
+        statusSaidWhy = true;
+      if (
+        /^fence of b failed: BMC unreachable; it stays where it is/.test(
+          world.status!.singletons.find((s) => s.singleton === QUEUE)!.message,
+        )
+      )
+        singletonSaidWhy = true;
     });
     assert.ok(world.stats.fencesFailed >= 2, `fences failed: ${world.stats.fencesFailed}`);
     assert.ok(statusSaidWhy, 'the pair status said why');

@@ -30,7 +30,10 @@ function runAll(ending: Ending): SequenceResult[] {
 /** In how many sequences each thing happened at least once. */
 function coverage(results: SequenceResult[]): Record<keyof WorldStats, number> {
   const keys = Object.keys(results[0]!.stats) as (keyof WorldStats)[];
-  return Object.fromEntries(keys.map((key) => [key, results.filter((r) => r.stats[key] > 0).length])) as Record<keyof WorldStats, number>;
+  return Object.fromEntries(keys.map((key) => [key, results.filter((r) => r.stats[key] > 0).length])) as Record<
+    keyof WorldStats,
+    number
+  >;
 }
 
 describe('two-node pair, randomized', () => {
@@ -41,10 +44,13 @@ describe('two-node pair, randomized', () => {
       const events = results.reduce((n, r) => n + r.events, 0);
       const slowest = Math.max(...results.map((r) => r.settledAfterMs));
       const seen = coverage(results);
-      console.log(`${ending}: ${results.length} sequences, ${events} random events, settled at most ${slowest / 1000}s after the heal; sequences with: ${JSON.stringify(seen)}`);
+      console.log(
+        `${ending}: ${results.length} sequences, ${events} random events, settled at most ${slowest / 1000}s after the heal; sequences with: ${JSON.stringify(seen)}`,
+      );
       if (only === undefined && seeds.length >= 200) {
         // The runs must have exercised what they claim to prove, or passing would mean nothing.
-        for (const [key, sequences] of Object.entries(seen)) assert.ok(sequences >= seeds.length / 50, `only ${sequences} sequences had ${key}`);
+        for (const [key, sequences] of Object.entries(seen))
+          assert.ok(sequences >= seeds.length / 50, `only ${sequences} sequences had ${key}`);
       }
     });
   }

@@ -63,7 +63,10 @@ export function describeEvent(event: WorldEvent): string {
 
 /** The world broke a rule; `trace` is what happened up to that point. */
 export class SafetyViolation extends Error {
-  constructor(message: string, readonly trace: readonly string[]) {
+  constructor(
+    message: string,
+    readonly trace: readonly string[],
+  ) {
     super(message);
     this.name = 'SafetyViolation';
   }
@@ -394,7 +397,8 @@ export class PairWorld {
 
   private deliver(message: InFlight): void {
     if (message.kind === 'report') {
-      if (this.witness && this.links[linkOf(message.report.side)]) this.witness.observe({ kind: 'report', at: this.now, report: message.report });
+      if (this.witness && this.links[linkOf(message.report.side)])
+        this.witness.observe({ kind: 'report', at: this.now, report: message.report });
       return;
     }
     const side = message.command.side;
@@ -423,7 +427,14 @@ export class PairWorld {
         this.stats.fencesSent += 1;
         if (s.bmc === 'failing') {
           this.stats.fencesFailed += 1;
-          observe({ kind: 'fenceResult', at, side: action.side, attempt: action.attempt, outcome: 'failed', reason: 'BMC unreachable' });
+          observe({
+            kind: 'fenceResult',
+            at,
+            side: action.side,
+            attempt: action.attempt,
+            outcome: 'failed',
+            reason: 'BMC unreachable',
+          });
           return;
         }
         if (s.bmc === 'working' && s.power === 'on') this.powerOff(action.side, true);
@@ -433,8 +444,24 @@ export class PairWorld {
       }
       case 'confirmPowerOff': {
         const s = this.sides[action.side];
-        if (s.bmc === 'failing') observe({ kind: 'powerState', at, side: action.side, attempt: action.attempt, state: 'unknown', reason: 'BMC unreachable' });
-        else if (s.bmc === 'hung') observe({ kind: 'powerState', at, side: action.side, attempt: action.attempt, state: 'unknown', reason: 'BMC does not answer power state reads' });
+        if (s.bmc === 'failing')
+          observe({
+            kind: 'powerState',
+            at,
+            side: action.side,
+            attempt: action.attempt,
+            state: 'unknown',
+            reason: 'BMC unreachable',
+          });
+        else if (s.bmc === 'hung')
+          observe({
+            kind: 'powerState',
+            at,
+            side: action.side,
+            attempt: action.attempt,
+            state: 'unknown',
+            reason: 'BMC does not answer power state reads',
+          });
         else observe({ kind: 'powerState', at, side: action.side, attempt: action.attempt, state: s.power });
         if ((s.bmc === 'working' || s.bmc === 'slow') && s.power === 'off') this.stats.powerOffsConfirmed += 1;
         if (s.bmc === 'failing' || s.bmc === 'hung') this.stats.powerUnreadable += 1;
@@ -462,7 +489,8 @@ export class PairWorld {
   private checkSafety(after: string): void {
     for (const key of this.keys) {
       const on = this.runningOn(key);
-      if (on.length > 1) throw new SafetyViolation(`after "${after}" at t=${this.now / 1000}s: ${key} runs on both sides`, this.trace);
+      if (on.length > 1)
+        throw new SafetyViolation(`after "${after}" at t=${this.now / 1000}s: ${key} runs on both sides`, this.trace);
     }
     if (this.sides.a.fencedOff && this.sides.b.fencedOff) {
       throw new SafetyViolation(`after "${after}" at t=${this.now / 1000}s: both sides are fenced off`, this.trace);
@@ -485,7 +513,10 @@ function pick<T>(rng: () => number, items: readonly T[]): T {
 export function examplePairSpec(overrides: Partial<PairSpec> = {}): PairSpec {
   return {
     name: 'edge-7',
-    sides: { a: { cluster: 'edge-7a', bmc: { protocol: 'redfish', address: 'https://10.0.0.11' } }, b: { cluster: 'edge-7b', bmc: { protocol: 'redfish', address: 'https://10.0.0.12' } } },
+    sides: {
+      a: { cluster: 'edge-7a', bmc: { protocol: 'redfish', address: 'https://10.0.0.11' } },
+      b: { cluster: 'edge-7b', bmc: { protocol: 'redfish', address: 'https://10.0.0.12' } },
+    },
     singletons: [
       { namespace: 'apps', name: 'db', preferredSide: 'a' },
       { namespace: 'apps', name: 'queue', preferredSide: 'b' },
@@ -508,8 +539,15 @@ export function randomSpec(rng: () => number): PairSpec {
   const side = (): Side => (rng() < 0.5 ? 'a' : 'b');
   return {
     name: 'sim',
-    sides: { a: { cluster: 'site-a', bmc: { protocol: 'redfish', address: 'https://bmc-a' } }, b: { cluster: 'site-b', bmc: { protocol: 'ipmi', address: 'bmc-b' } } },
-    singletons: Array.from({ length: randomInt(rng, 1, 4) }, (_, i) => ({ namespace: 'apps', name: `s${i}`, preferredSide: side() })),
+    sides: {
+      a: { cluster: 'site-a', bmc: { protocol: 'redfish', address: 'https://bmc-a' } },
+      b: { cluster: 'site-b', bmc: { protocol: 'ipmi', address: 'bmc-b' } },
+    },
+    singletons: Array.from({ length: randomInt(rng, 1, 4) }, (_, i) => ({
+      namespace: 'apps',
+      name: `s${i}`,
+      preferredSide: side(),
+    })),
     preferredSide: side(),
     afterFence: rng() < 0.5 ? 'power-on' : 'stay-off',
     peerLossTimeoutMs: randomInt(rng, 3, 6) * 1000,
@@ -545,7 +583,16 @@ export function randomEvent(rng: () => number, world: PairWorld): WorldEvent {
 
 /** The time within which a healed (or degraded) pair must have settled; bounded by the spec's timings. */
 export function livenessBoundMs(spec: PairSpec): number {
-  return 2 * (spec.peerLossTimeoutMs + spec.fencingDelayMs + spec.fenceTimeoutMs + spec.fenceRetryMs + spec.commandRetryMs + spec.isolationTimeoutMs) + 20_000;
+  return (
+    2 *
+      (spec.peerLossTimeoutMs +
+        spec.fencingDelayMs +
+        spec.fenceTimeoutMs +
+        spec.fenceRetryMs +
+        spec.commandRetryMs +
+        spec.isolationTimeoutMs) +
+    20_000
+  );
 }
 
 export type Ending = 'healed' | 'degraded';
@@ -622,8 +669,16 @@ export function runSequence(seed: number, ending: Ending): SequenceResult {
       const where = world.keys.map((key) => `${key} on [${world.runningOn(key).join(',')}]`).join(', ');
       fail(`not settled ${bound / 1000}s after the heal: ${where}`);
     }
-    if (ending === 'healed' && world.status?.phase !== 'Healthy') fail(`settled, but the witness says ${world.status?.phase ?? 'nothing'}`);
-    return { seed, ending, events: count, settledAfterMs: settledSince! - healedAt, stats: world.stats, trace: world.trace };
+    if (ending === 'healed' && world.status?.phase !== 'Healthy')
+      fail(`settled, but the witness says ${world.status?.phase ?? 'nothing'}`);
+    return {
+      seed,
+      ending,
+      events: count,
+      settledAfterMs: settledSince! - healedAt,
+      stats: world.stats,
+      trace: world.trace,
+    };
   } catch (error) {
     if (error instanceof SafetyViolation) fail(error.message);
     throw error;

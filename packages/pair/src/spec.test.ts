@@ -18,14 +18,24 @@ describe('pair spec', () => {
 
   it('refuses the same singleton twice, pointing at both entries', () => {
     const spec = examplePairSpec();
-    const problems = checkPairSpec({ ...spec, singletons: [...spec.singletons, { namespace: 'apps', name: 'db', preferredSide: 'b' }] });
+    const problems = checkPairSpec({
+      ...spec,
+      singletons: [...spec.singletons, { namespace: 'apps', name: 'db', preferredSide: 'b' }],
+    });
     assert.deepEqual(problems, [{ path: 'singletons[2]', message: 'apps/db is listed twice (also singletons[0])' }]);
   });
 
   it('refuses an unknown preferred side, for a singleton and for the pair', () => {
     const spec = examplePairSpec();
-    const problems = checkPairSpec({ ...spec, preferredSide: 'c', singletons: [{ namespace: 'apps', name: 'db', preferredSide: 'left' }] });
-    assert.deepEqual(problems.map((p) => p.path), ['preferredSide', 'singletons[0].preferredSide']);
+    const problems = checkPairSpec({
+      ...spec,
+      preferredSide: 'c',
+      singletons: [{ namespace: 'apps', name: 'db', preferredSide: 'left' }],
+    });
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      ['preferredSide', 'singletons[0].preferredSide'],
+    );
     assert.match(problems[1]!.message, /unknown preferred side "left"/);
   });
 
@@ -34,24 +44,30 @@ describe('pair spec', () => {
     const problems = checkPairSpec({
       ...spec,
       name: 'Edge_7',
-      sides: { a: { cluster: 'x', bmc: { protocol: 'telnet', address: '' } }, b: { cluster: 'x', bmc: spec.sides.b.bmc } },
+      sides: {
+        a: { cluster: 'x', bmc: { protocol: 'telnet', address: '' } },
+        b: { cluster: 'x', bmc: spec.sides.b.bmc },
+      },
       singletons: [{ namespace: 'Apps', name: '-db', preferredSide: 'a' }],
       peerLossTimeoutMs: 0,
       fencingDelayMs: 0,
       fenceTimeoutMs: 1.5,
       powerPollIntervalMs: 30_000,
     });
-    assert.deepEqual(problems.map((p) => p.path), [
-      'name',
-      'sides.a.bmc.protocol',
-      'sides.a.bmc.address',
-      'sides.b.cluster',
-      'singletons[0].namespace',
-      'singletons[0].name',
-      'peerLossTimeoutMs',
-      'fenceTimeoutMs',
-      'powerPollIntervalMs',
-    ]);
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      [
+        'name',
+        'sides.a.bmc.protocol',
+        'sides.a.bmc.address',
+        'sides.b.cluster',
+        'singletons[0].namespace',
+        'singletons[0].name',
+        'peerLossTimeoutMs',
+        'fenceTimeoutMs',
+        'powerPollIntervalMs',
+      ],
+    );
   });
 
   it('takes JSON of any shape without throwing', () => {
@@ -71,7 +87,10 @@ describe('pair spec', () => {
       return undefined;
     })();
     assert.ok(error instanceof PairSpecError);
-    assert.deepEqual(error.problems.map((p) => p.path), ['preferredSide']);
+    assert.deepEqual(
+      error.problems.map((p) => p.path),
+      ['preferredSide'],
+    );
     assert.match(error.message, /^invalid pair spec: preferredSide: /);
   });
 });

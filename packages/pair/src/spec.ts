@@ -123,11 +123,17 @@ function checkSide(side: Side, value: unknown, problems: PairSpecProblem[]): voi
   }
   const bmc = value.bmc;
   if (!isRecord(bmc)) {
-    problems.push({ path: `${path}.bmc`, message: `side ${side} has no BMC: without one cx cannot prove a lost side is off, so its singletons could never move` });
+    problems.push({
+      path: `${path}.bmc`,
+      message: `side ${side} has no BMC: without one cx cannot prove a lost side is off, so its singletons could never move`,
+    });
     return;
   }
   if (!BMC_PROTOCOLS.includes(bmc.protocol as BmcProtocol)) {
-    problems.push({ path: `${path}.bmc.protocol`, message: `side ${side}'s BMC protocol must be one of ${BMC_PROTOCOLS.join(', ')}` });
+    problems.push({
+      path: `${path}.bmc.protocol`,
+      message: `side ${side}'s BMC protocol must be one of ${BMC_PROTOCOLS.join(', ')}`,
+    });
   }
   if (typeof bmc.address !== 'string' || bmc.address.trim() === '') {
     problems.push({ path: `${path}.bmc.address`, message: `side ${side}'s BMC has no address` });
@@ -142,7 +148,10 @@ export function checkPairSpec(spec: unknown): PairSpecProblem[] {
   const problems: PairSpecProblem[] = [];
   if (!isRecord(spec)) return [{ path: '', message: 'a pair spec must be an object' }];
   if (typeof spec.name !== 'string' || !DNS_LABEL.test(spec.name)) {
-    problems.push({ path: 'name', message: 'the name must be a DNS label (lower-case letters, digits and "-", at most 63)' });
+    problems.push({
+      path: 'name',
+      message: 'the name must be a DNS label (lower-case letters, digits and "-", at most 63)',
+    });
   }
   const sides = isRecord(spec.sides) ? spec.sides : {};
   if (!isRecord(spec.sides)) problems.push({ path: 'sides', message: 'sides a and b are missing' });
@@ -150,10 +159,16 @@ export function checkPairSpec(spec: unknown): PairSpecProblem[] {
   const a = sides.a;
   const b = sides.b;
   if (isRecord(a) && isRecord(b) && typeof a.cluster === 'string' && a.cluster !== '' && a.cluster === b.cluster) {
-    problems.push({ path: 'sides.b.cluster', message: `both sides are cluster "${a.cluster}": a pair needs two clusters` });
+    problems.push({
+      path: 'sides.b.cluster',
+      message: `both sides are cluster "${a.cluster}": a pair needs two clusters`,
+    });
   }
   if (!isSide(spec.preferredSide)) {
-    problems.push({ path: 'preferredSide', message: `preferredSide must be "a" or "b", not ${JSON.stringify(spec.preferredSide)}` });
+    problems.push({
+      path: 'preferredSide',
+      message: `preferredSide must be "a" or "b", not ${JSON.stringify(spec.preferredSide)}`,
+    });
   }
   if (spec.afterFence !== 'power-on' && spec.afterFence !== 'stay-off') {
     problems.push({ path: 'afterFence', message: 'afterFence must be "power-on" or "stay-off"' });
@@ -175,7 +190,10 @@ export function checkPairSpec(spec: unknown): PairSpecProblem[] {
         problems.push({ path: `${path}.name`, message: 'the name must be a DNS subdomain' });
       }
       if (!isSide(item.preferredSide)) {
-        problems.push({ path: `${path}.preferredSide`, message: `unknown preferred side ${JSON.stringify(item.preferredSide)}: must be "a" or "b"` });
+        problems.push({
+          path: `${path}.preferredSide`,
+          message: `unknown preferred side ${JSON.stringify(item.preferredSide)}: must be "a" or "b"`,
+        });
       }
       const key = `${String(item.namespace)}/${String(item.name)}`;
       const first = seen.get(key);
@@ -191,8 +209,16 @@ export function checkPairSpec(spec: unknown): PairSpecProblem[] {
       problems.push({ path: key, message: `${key} must be more than 0` });
     }
   }
-  if (typeof spec.powerPollIntervalMs === 'number' && typeof spec.fenceTimeoutMs === 'number' && spec.powerPollIntervalMs >= spec.fenceTimeoutMs) {
-    problems.push({ path: 'powerPollIntervalMs', message: 'powerPollIntervalMs must be shorter than fenceTimeoutMs, or a fence could time out before its power state is read' });
+  if (
+    typeof spec.powerPollIntervalMs === 'number' &&
+    typeof spec.fenceTimeoutMs === 'number' &&
+    spec.powerPollIntervalMs >= spec.fenceTimeoutMs
+  ) {
+    problems.push({
+      path: 'powerPollIntervalMs',
+      message:
+        'powerPollIntervalMs must be shorter than fenceTimeoutMs, or a fence could time out before its power state is read',
+    });
   }
   return problems;
 }

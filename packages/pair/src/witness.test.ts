@@ -19,7 +19,17 @@ class FakeSide {
 
   answer(witness: Witness, at: number, overrides: Partial<SideReport> = {}): void {
     this.seq += 1;
-    const report: SideReport = { side: this.side, boot: this.boot, seq: this.seq, witnessTime: at, seesPeer: this.seesPeer, ready: this.ready, appliedSeq: this.appliedSeq, active: [...this.active].sort(), ...overrides };
+    const report: SideReport = {
+      side: this.side,
+      boot: this.boot,
+      seq: this.seq,
+      witnessTime: at,
+      seesPeer: this.seesPeer,
+      ready: this.ready,
+      appliedSeq: this.appliedSeq,
+      active: [...this.active].sort(),
+      ...overrides,
+    };
     witness.observe({ kind: 'report', at, report });
   }
 
@@ -102,7 +112,20 @@ describe('pair witness', () => {
     assert.ok(a.active.has('apps/db'));
     // A delayed answer from boot 2, taken as current, would make a look not ready and db move.
     b.answer(witness, 4000);
-    witness.observe({ kind: 'report', at: 4000, report: { side: 'a', boot: 2, seq: 99, witnessTime: 4000, seesPeer: true, ready: false, appliedSeq: 999, active: [] } });
+    witness.observe({
+      kind: 'report',
+      at: 4000,
+      report: {
+        side: 'a',
+        boot: 2,
+        seq: 99,
+        witnessTime: 4000,
+        seesPeer: true,
+        ready: false,
+        appliedSeq: 999,
+        active: [],
+      },
+    });
     const ignored = witness.decide(4000);
     assert.deepEqual(kinds(ignored.actions), []);
     assert.deepEqual(ignored.status.singletons.find((s) => s.singleton === 'apps/db')!.runningOn, ['a']);
@@ -129,7 +152,10 @@ describe('pair witness', () => {
     const again = restarted.decide(fenceAt + 1000);
     assert.deepEqual(kinds(again.actions), ['fence b']);
     assert.equal(again.status.phase, 'Fencing');
-    assert.deepEqual(again.status.singletons.map((s) => s.owner), ['a', 'b']);
+    assert.deepEqual(
+      again.status.singletons.map((s) => s.owner),
+      ['a', 'b'],
+    );
   });
 
   it('a restarted witness fences no side before peerLossTimeoutMs (plus the delay) has passed since it started', () => {
@@ -170,7 +196,10 @@ describe('pair witness', () => {
     const failed = witness.decide(fenceAt + spec.fenceTimeoutMs).status;
     assert.equal(failed.phase, 'Blocked');
     const condition = failed.conditions.find((c) => c.reason === 'FenceFailed')!;
-    assert.match(condition.message, /^fence of b failed: power-off not confirmed within 20s: the power state still reads on; singletons stay where they are/);
+    assert.match(
+      condition.message,
+      /^fence of b failed: power-off not confirmed within 20s: the power state still reads on; singletons stay where they are/,
+    );
     const retryAt = fenceAt + spec.fenceTimeoutMs + spec.fenceRetryMs;
     assert.deepEqual(kinds(run(witness, [a], fenceAt + spec.fenceTimeoutMs + 1000, retryAt - 1000)), []);
     assert.deepEqual(kinds(run(witness, [a], retryAt, retryAt)), ['fence b']);
@@ -202,7 +231,10 @@ describe('pair witness', () => {
 
   it('refuses a snapshot of another pair', () => {
     const snapshot = PairWitness.create(spec, 0).snapshot();
-    assert.throws(() => PairWitness.restore(examplePairSpec({ name: 'other' }), snapshot, 0), /does not belong to pair other/);
+    assert.throws(
+      () => PairWitness.restore(examplePairSpec({ name: 'other' }), snapshot, 0),
+      /does not belong to pair other/,
+    );
   });
 
   it('a singleton added to the spec after a restart may run anywhere until both sides answer', () => {
@@ -210,7 +242,9 @@ describe('pair witness', () => {
     const a = new FakeSide('a', 1);
     const b = new FakeSide('b', 1);
     run(witness, [a, b], 1000, 3000);
-    const grown = examplePairSpec({ singletons: [...spec.singletons, { namespace: 'apps', name: 'cache', preferredSide: 'a' }] });
+    const grown = examplePairSpec({
+      singletons: [...spec.singletons, { namespace: 'apps', name: 'cache', preferredSide: 'a' }],
+    });
     const restarted = PairWitness.restore(grown, witness.snapshot(), 4000);
     a.answer(restarted, 4000);
     const status = restarted.decide(4000).status;

@@ -17,7 +17,14 @@ import { type PairSpec, type Side, SIDES, otherSide, singletonKey } from './spec
 /** Where a side's fencing stands. Persisted: a restarted witness finishes what it started. */
 export type FenceState =
   | { phase: 'idle' }
-  | { phase: 'pending'; attempt: number; startedAt: number; accepted: boolean; lastPowerState?: 'on' | 'unknown'; lastReason?: string }
+  | {
+      phase: 'pending';
+      attempt: number;
+      startedAt: number;
+      accepted: boolean;
+      lastPowerState?: 'on' | 'unknown';
+      lastReason?: string;
+    }
   | { phase: 'confirmed'; attempt: number; at: number; poweredOn: boolean }
   | { phase: 'failed'; attempt: number; at: number; reason: string };
 
@@ -138,16 +145,31 @@ export class PairWitness {
     private readonly state: WitnessSnapshot,
     private readonly startedAt: number,
   ) {
-    const fresh = (): Volatile => ({ lastHeard: undefined, report: undefined, unreachableAt: undefined, fenceSent: false, lastPowerReadAt: undefined });
+    const fresh = (): Volatile => ({
+      lastHeard: undefined,
+      report: undefined,
+      unreachableAt: undefined,
+      fenceSent: false,
+      lastPowerReadAt: undefined,
+    });
     this.volatile = { a: fresh(), b: fresh() };
   }
 
   /** A witness for a newly declared pair: it assumes nothing, so both sides may run everything until they answer. */
   static create(spec: PairSpec, now: number): PairWitness {
-    const side = (): SideRecord => ({ knownBoot: 0, fenceAttempts: 0, lastFenceCommandAt: null, fence: { phase: 'idle' } });
+    const side = (): SideRecord => ({
+      knownBoot: 0,
+      fenceAttempts: 0,
+      lastFenceCommandAt: null,
+      fence: { phase: 'idle' },
+    });
     const singletons: Record<string, SingletonRecord> = {};
     for (const singleton of spec.singletons) singletons[singletonKey(singleton)] = newSingletonRecord();
-    return new PairWitness(spec, { version: 1, pair: spec.name, nextSeq: 1, sides: { a: side(), b: side() }, singletons }, now);
+    return new PairWitness(
+      spec,
+      { version: 1, pair: spec.name, nextSeq: 1, sides: { a: side(), b: side() }, singletons },
+      now,
+    );
   }
 
   /**
@@ -156,7 +178,10 @@ export class PairWitness {
    * singleton added to the spec since starts as "may run anywhere"; a removed one is forgotten.
    */
   static restore(spec: PairSpec, snapshot: WitnessSnapshot, now: number): PairWitness {
-    if (snapshot.version !== 1 || snapshot.pair !== spec.name) throw new Error(`snapshot of pair ${snapshot.pair} (version ${snapshot.version}) does not belong to pair ${spec.name}`);
+    if (snapshot.version !== 1 || snapshot.pair !== spec.name)
+      throw new Error(
+        `snapshot of pair ${snapshot.pair} (version ${snapshot.version}) does not belong to pair ${spec.name}`,
+      );
     const state = structuredClone(snapshot);
     const singletons: Record<string, SingletonRecord> = {};
     for (const singleton of spec.singletons) {
@@ -187,7 +212,13 @@ export class PairWitness {
         const fence = this.state.sides[observation.side].fence;
         if (fence.phase !== 'pending' || fence.attempt !== observation.attempt) return;
         if (observation.outcome === 'accepted') fence.accepted = true;
-        else this.state.sides[observation.side].fence = { phase: 'failed', attempt: fence.attempt, at: observation.at, reason: observation.reason ?? 'the BMC refused the power-off' };
+        else
+          this.state.sides[observation.side].fence = {
+            phase: 'failed',
+            attempt: fence.attempt,
+            at: observation.at,
+            reason: observation.reason ?? 'the BMC refused the power-off',
+          };
         return;
       }
       case 'powerState': {
@@ -209,7 +240,8 @@ export class PairWitness {
     const record = this.state.sides[side];
     const v = this.volatile[side];
     if (report.boot < record.knownBoot) return;
-    if (v.report && (report.boot < v.report.boot || (report.boot === v.report.boot && report.seq <= v.report.seq))) return;
+    if (v.report && (report.boot < v.report.boot || (report.boot === v.report.boot && report.seq <= v.report.seq)))
+      return;
     // After a confirmed power-off, only a poll answered after it can come from the side as it is now.
     if (record.fence.phase === 'confirmed' && report.witnessTime < record.fence.at) return;
     v.report = report;
@@ -217,7 +249,8 @@ export class PairWitness {
     v.lastHeard = Math.max(v.lastHeard ?? report.witnessTime, report.witnessTime);
     this.state.nextSeq = Math.max(this.state.nextSeq, report.appliedSeq + 1);
     const fence = record.fence;
-    if (fence.phase === 'confirmed' || (fence.phase === 'failed' && report.witnessTime > fence.at)) record.fence = { phase: 'idle' };
+    if (fence.phase === 'confirmed' || (fence.phase === 'failed' && report.witnessTime > fence.at))
+      record.fence = { phase: 'idle' };
     const active = new Set(report.active);
     for (const [key, entry] of Object.entries(this.state.singletons)) {
       if (active.has(key)) {
@@ -225,7 +258,8 @@ export class PairWitness {
         continue;
       }
       const last = entry.lastActivation[side];
-      if (last === null || last.boot < report.boot || (last.boot === report.boot && report.appliedSeq >= last.seq)) entry.mayRun[side] = false;
+      if (last === null || last.boot < report.boot || (last.boot === report.boot && report.appliedSeq >= last.seq))
+        entry.mayRun[side] = false;
     }
   }
 
@@ -259,7 +293,12 @@ export class PairWitness {
 
   private usable(side: Side, now: number): boolean {
     const phase = this.state.sides[side].fence.phase;
-    return this.alive(side, now) && this.volatile[side].report?.ready === true && phase !== 'pending' && phase !== 'confirmed';
+    return (
+      this.alive(side, now) &&
+      this.volatile[side].report?.ready === true &&
+      phase !== 'pending' &&
+      phase !== 'confirmed'
+    );
   }
 
   private mayRunAnything(side: Side): boolean {
@@ -282,20 +321,56 @@ export class PairWitness {
     if (peerReport === undefined) return { fence: false };
     const silent = this.silentFor(side, now);
     if (peerReport.seesPeer) {
-      return { fence: false, condition: { reason: 'SideUnreachable', side, message: `${side} does not answer the witness but ${peer} still sees it; nothing moves` } };
+      return {
+        fence: false,
+        condition: {
+          reason: 'SideUnreachable',
+          side,
+          message: `${side} does not answer the witness but ${peer} still sees it; nothing moves`,
+        },
+      };
     }
     if (!this.mayRunAnything(side)) {
-      return { fence: false, condition: { reason: 'SideLost', side, message: `${side} is lost; it runs no singleton, so there is nothing to fence` } };
+      return {
+        fence: false,
+        condition: {
+          reason: 'SideLost',
+          side,
+          message: `${side} is lost; it runs no singleton, so there is nothing to fence`,
+        },
+      };
     }
     if (!peerReport.ready) {
-      return { fence: false, condition: { reason: 'SurvivorNotReady', side, message: `${side} is lost but ${peer} is not ready to take over (kubelet down); ${side} is not fenced and nothing moves` } };
+      return {
+        fence: false,
+        condition: {
+          reason: 'SurvivorNotReady',
+          side,
+          message: `${side} is lost but ${peer} is not ready to take over (kubelet down); ${side} is not fenced and nothing moves`,
+        },
+      };
     }
     if (!this.fenceSettled(peer, now)) {
-      return { fence: false, condition: { reason: 'FenceBlocked', side, message: `${side} is lost, but a power-off of ${peer} may still happen; ${side} is not fenced until it has settled` } };
+      return {
+        fence: false,
+        condition: {
+          reason: 'FenceBlocked',
+          side,
+          message: `${side} is lost, but a power-off of ${peer} may still happen; ${side} is not fenced until it has settled`,
+        },
+      };
     }
     if (silent < this.lostAfter(side)) {
-      const delay = side === this.spec.preferredSide && this.spec.fencingDelayMs > 0 ? ` (the fencing delay favours ${side})` : '';
-      return { fence: false, condition: { reason: 'FenceDelayed', side, message: `${side} is lost; fencing it in ${seconds(this.lostAfter(side) - silent)}${delay}` } };
+      const delay =
+        side === this.spec.preferredSide && this.spec.fencingDelayMs > 0 ? ` (the fencing delay favours ${side})` : '';
+      return {
+        fence: false,
+        condition: {
+          reason: 'FenceDelayed',
+          side,
+          message: `${side} is lost; fencing it in ${seconds(this.lostAfter(side) - silent)}${delay}`,
+        },
+      };
     }
     if (fence.phase === 'failed' && now - fence.at < this.spec.fenceRetryMs) return { fence: false };
     return { fence: true };
@@ -314,14 +389,28 @@ export class PairWitness {
       const record = this.state.sides[side];
       const fence = record.fence;
       if (fence.phase === 'pending' && now - fence.startedAt >= spec.fenceTimeoutMs) {
-        const last = fence.lastReason ?? (fence.lastPowerState ? `the power state still reads ${fence.lastPowerState}` : fence.accepted ? 'the power state was never read' : 'the BMC never answered');
-        record.fence = { phase: 'failed', attempt: fence.attempt, at: now, reason: `power-off not confirmed within ${seconds(spec.fenceTimeoutMs)}: ${last}` };
+        const last =
+          fence.lastReason ??
+          (fence.lastPowerState
+            ? `the power state still reads ${fence.lastPowerState}`
+            : fence.accepted
+              ? 'the power state was never read'
+              : 'the BMC never answered');
+        record.fence = {
+          phase: 'failed',
+          attempt: fence.attempt,
+          at: now,
+          reason: `power-off not confirmed within ${seconds(spec.fenceTimeoutMs)}: ${last}`,
+        };
       }
     }
 
     if (!this.alive('a', now) && !this.alive('b', now)) {
       const since = Math.min(this.silentFor('a', now), this.silentFor('b', now));
-      conditions.push({ reason: 'BothSidesLost', message: `neither side has answered the witness for ${seconds(since)}; nothing moves` });
+      conditions.push({
+        reason: 'BothSidesLost',
+        message: `neither side has answered the witness for ${seconds(since)}; nothing moves`,
+      });
     }
     for (const side of SIDES) {
       const verdict = this.fenceVerdict(side, now);
@@ -343,34 +432,63 @@ export class PairWitness {
           v.fenceSent = true;
           v.lastPowerReadAt = undefined;
           record.lastFenceCommandAt = now;
-        } else if (fence.accepted && (v.lastPowerReadAt === undefined || now - v.lastPowerReadAt >= spec.powerPollIntervalMs)) {
+        } else if (
+          fence.accepted &&
+          (v.lastPowerReadAt === undefined || now - v.lastPowerReadAt >= spec.powerPollIntervalMs)
+        ) {
           actions.push({ kind: 'confirmPowerOff', side, attempt: fence.attempt });
           v.lastPowerReadAt = now;
         }
         const power = fence.lastReason ?? fence.lastPowerState ?? (fence.accepted ? 'not read yet' : 'power-off sent');
-        conditions.push({ reason: 'FencePending', side, message: `waiting for fence of ${side} to be confirmed (attempt ${fence.attempt}, power state: ${power})` });
+        conditions.push({
+          reason: 'FencePending',
+          side,
+          message: `waiting for fence of ${side} to be confirmed (attempt ${fence.attempt}, power state: ${power})`,
+        });
       } else if (fence.phase === 'failed') {
         const retry = Math.max(0, fence.at + spec.fenceRetryMs - now);
-        conditions.push({ reason: 'FenceFailed', side, message: `fence of ${side} failed: ${fence.reason}; singletons stay where they are${retry > 0 ? ` (next attempt in ${seconds(retry)})` : ''}` });
+        conditions.push({
+          reason: 'FenceFailed',
+          side,
+          message: `fence of ${side} failed: ${fence.reason}; singletons stay where they are${retry > 0 ? ` (next attempt in ${seconds(retry)})` : ''}`,
+        });
       } else if (fence.phase === 'confirmed') {
         if (!fence.poweredOn && spec.afterFence === 'power-on') {
           actions.push({ kind: 'powerOn', side, attempt: fence.attempt });
           fence.poweredOn = true;
         }
-        const next = spec.afterFence === 'power-on' ? 'powered on again; it takes nothing back until it has answered the witness and sees its peer' : 'it stays off until an admin powers it on';
-        conditions.push({ reason: 'Fenced', side, message: `${side} is fenced (power off confirmed by its BMC); ${next}` });
+        const next =
+          spec.afterFence === 'power-on'
+            ? 'powered on again; it takes nothing back until it has answered the witness and sees its peer'
+            : 'it stays off until an admin powers it on';
+        conditions.push({
+          reason: 'Fenced',
+          side,
+          message: `${side} is fenced (power off confirmed by its BMC); ${next}`,
+        });
       }
       if (this.alive(side, now) && v.report?.ready === false) {
-        conditions.push({ reason: 'NotReady', side, message: `${side} answers but is not ready (kubelet down): no singleton can start there and none stops there` });
+        conditions.push({
+          reason: 'NotReady',
+          side,
+          message: `${side} answers but is not ready (kubelet down): no singleton can start there and none stops there`,
+        });
       }
     }
 
     const ra = this.volatile.a.report;
     const rb = this.volatile.b.report;
-    const partition = this.alive('a', now) && this.alive('b', now) && (ra?.seesPeer === false || rb?.seesPeer === false);
-    if (partition) conditions.push({ reason: 'Partitioned', message: 'partition: a and b are both alive but do not see each other; nothing moves' });
+    const partition =
+      this.alive('a', now) && this.alive('b', now) && (ra?.seesPeer === false || rb?.seesPeer === false);
+    if (partition)
+      conditions.push({
+        reason: 'Partitioned',
+        message: 'partition: a and b are both alive but do not see each other; nothing moves',
+      });
 
-    const singletons = spec.singletons.map((singleton) => this.place(singleton.preferredSide, singletonKey(singleton), partition, now, actions, conditions));
+    const singletons = spec.singletons.map((singleton) =>
+      this.place(singleton.preferredSide, singletonKey(singleton), partition, now, actions, conditions),
+    );
 
     const phase: PairPhase = conditions.some((c) => c.reason === 'FencePending')
       ? 'Fencing'
@@ -378,10 +496,17 @@ export class PairWitness {
         ? 'Partitioned'
         : singletons.some((s) => s.state === 'Waiting' || s.state === 'Stopped')
           ? 'Blocked'
-          : singletons.every((s) => s.state === 'Running' && s.owner === s.preferredSide) && conditions.length === 0 && ra?.seesPeer === true && rb?.seesPeer === true
+          : singletons.every((s) => s.state === 'Running' && s.owner === s.preferredSide) &&
+              conditions.length === 0 &&
+              ra?.seesPeer === true &&
+              rb?.seesPeer === true
             ? 'Healthy'
             : 'Degraded';
-    if (phase === 'Healthy') conditions.push({ reason: 'Healthy', message: 'both sides answer and see each other; every singleton runs on its preferred side' });
+    if (phase === 'Healthy')
+      conditions.push({
+        reason: 'Healthy',
+        message: 'both sides answer and see each other; every singleton runs on its preferred side',
+      });
 
     const sides = {} as Record<Side, SideStatus>;
     for (const side of SIDES) {
@@ -407,7 +532,13 @@ export class PairWitness {
     if (report === undefined) return;
     const id = `${side}|${key}`;
     const previous = this.sent.get(id);
-    if (previous && previous.replicas === replicas && previous.boot === report.boot && now - previous.at < this.spec.commandRetryMs) return;
+    if (
+      previous &&
+      previous.replicas === replicas &&
+      previous.boot === report.boot &&
+      now - previous.at < this.spec.commandRetryMs
+    )
+      return;
     const seq = this.state.nextSeq;
     this.state.nextSeq += 1;
     this.sent.set(id, { replicas, boot: report.boot, seq, at: now });
@@ -423,14 +554,28 @@ export class PairWitness {
   }
 
   /** Decides where one singleton runs and issues the commands that get it there, one safe step at a time. */
-  private place(preferred: Side, key: string, partition: boolean, now: number, actions: WitnessAction[], conditions: PairCondition[]): SingletonStatus {
+  private place(
+    preferred: Side,
+    key: string,
+    partition: boolean,
+    now: number,
+    actions: WitnessAction[],
+    conditions: PairCondition[],
+  ): SingletonStatus {
     const entry = this.state.singletons[key]!;
     const fallback = otherSide(preferred);
     const firstUsable = this.usable(preferred, now) ? preferred : this.usable(fallback, now) ? fallback : null;
     // In a partition nothing moves: a singleton stays with its owner (and may be restarted there).
     const target = partition ? (entry.owner ?? firstUsable) : (firstUsable ?? entry.owner);
     const runningOn = SIDES.filter((side) => this.reportsActive(side, key, now) || entry.mayRun[side]);
-    const status = (state: SingletonState, message: string): SingletonStatus => ({ singleton: key, preferredSide: preferred, owner: entry.owner, runningOn, state, message });
+    const status = (state: SingletonState, message: string): SingletonStatus => ({
+      singleton: key,
+      preferredSide: preferred,
+      owner: entry.owner,
+      runningOn,
+      state,
+      message,
+    });
     if (target === null) return status('Stopped', 'no side can run it: neither is reachable and ready');
 
     const other = otherSide(target);
@@ -438,22 +583,43 @@ export class PairWitness {
       const otherFence = this.state.sides[other].fence;
       if (this.alive(other, now) && otherFence.phase !== 'pending') {
         this.command(other, key, 0, now, actions);
-        const why = this.volatile[other].report?.ready === false ? ` (${other} is not ready: it stops once its kubelet runs)` : '';
-        return status('Stopping', entry.owner === target ? `stopping a copy on ${other}${why}` : `moving to ${target}: stopping it on ${other} first${why}`);
+        const why =
+          this.volatile[other].report?.ready === false
+            ? ` (${other} is not ready: it stops once its kubelet runs)`
+            : '';
+        return status(
+          'Stopping',
+          entry.owner === target
+            ? `stopping a copy on ${other}${why}`
+            : `moving to ${target}: stopping it on ${other} first${why}`,
+        );
       }
       const runs = entry.owner === other ? 'it stays where it is' : `it does not start on ${target}`;
-      if (otherFence.phase === 'pending') return status('Waiting', `waiting for fence of ${other} to be confirmed; ${runs}`);
-      if (otherFence.phase === 'failed') return status('Waiting', `fence of ${other} failed: ${otherFence.reason}; ${runs}`);
+      if (otherFence.phase === 'pending')
+        return status('Waiting', `waiting for fence of ${other} to be confirmed; ${runs}`);
+      if (otherFence.phase === 'failed')
+        return status('Waiting', `fence of ${other} failed: ${otherFence.reason}; ${runs}`);
       const why = conditions.find((c) => c.side === other && c.reason !== 'NotReady');
-      return status('Waiting', `${other} may still run it and cannot be reached${why ? ` (${why.message})` : ''}; ${runs}`);
+      return status(
+        'Waiting',
+        `${other} may still run it and cannot be reached${why ? ` (${why.message})` : ''}; ${runs}`,
+      );
     }
 
     entry.owner = target;
     if (!this.usable(target, now)) {
-      return status(entry.mayRun[target] ? 'Waiting' : 'Stopped', `${target} is not reachable and ready; it starts there when it is`);
+      return status(
+        entry.mayRun[target] ? 'Waiting' : 'Stopped',
+        `${target} is not reachable and ready; it starts there when it is`,
+      );
     }
     if (this.reportsActive(target, key, now)) {
-      return status('Running', target === preferred ? `runs on ${target}, its preferred side` : `runs on ${target}; ${preferred} is not available`);
+      return status(
+        'Running',
+        target === preferred
+          ? `runs on ${target}, its preferred side`
+          : `runs on ${target}; ${preferred} is not available`,
+      );
     }
     this.command(target, key, 1, now, actions);
     return status('Starting', `starting on ${target}`);

@@ -5,7 +5,15 @@
  * `reason` (docs/errors.md, "Provider reasons"), which workflows show as the machine's condition.
  */
 import {
-  type CircuitBreakerPolicy, ConsecutiveBreaker, ExponentialBackoff, BrokenCircuitError, circuitBreaker, handleWhen, retry, wrap, type IPolicy,
+  type CircuitBreakerPolicy,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  BrokenCircuitError,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  wrap,
+  type IPolicy,
 } from 'cockatiel';
 import { Agent, request as undiciRequest } from 'undici';
 import { CredentialError, CxError, ProviderError, ProviderUnavailableError } from '@cx/errors';
@@ -15,7 +23,14 @@ import { CredentialError, CxError, ProviderError, ProviderUnavailableError } fro
  * (`TemplateNotFound`, `NoFreeHost`…) and document them there too.
  */
 export type ProviderReason =
-  | 'Unreachable' | 'Timeout' | 'TlsUntrusted' | 'AuthFailed' | 'CircuitOpen' | 'EndpointFailing' | 'Refused' | 'PowerOffNotConfirmed'
+  | 'Unreachable'
+  | 'Timeout'
+  | 'TlsUntrusted'
+  | 'AuthFailed'
+  | 'CircuitOpen'
+  | 'EndpointFailing'
+  | 'Refused'
+  | 'PowerOffNotConfirmed'
   | (string & Record<never, never>);
 
 /** A retryable failure: the infrastructure could not be reached or is failing for now. */
@@ -24,7 +39,11 @@ export function unavailable(message: string, reason: ProviderReason, cause?: unk
 }
 
 /** The infrastructure answered and refused; not retryable unless `retryable` says so. */
-export function refused(message: string, reason: ProviderReason, options: { retryable?: boolean; cause?: unknown } = {}): ProviderError {
+export function refused(
+  message: string,
+  reason: ProviderReason,
+  options: { retryable?: boolean; cause?: unknown } = {},
+): ProviderError {
   return new ProviderError(message, { details: { reason }, ...options });
 }
 
@@ -50,10 +69,24 @@ export function asCredentialError(error: unknown, endpointLabel: string): unknow
 }
 
 const TLS_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
 ]);
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'ABORT_ERR']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+  'ABORT_ERR',
+]);
 
 /** The first `code` found along an error's `cause` chain. */
 function errorCodes(error: unknown): string[] {
@@ -75,7 +108,11 @@ export function networkError(error: unknown, endpointLabel: string): CxError {
   const codes = errorCodes(error);
   const tls = codes.find((code) => TLS_CODES.has(code));
   if (tls) {
-    return refused(`${endpointLabel} presented a certificate that is not trusted (${tls}); give the CA that signed it as caCert`, 'TlsUntrusted', { cause: error });
+    return refused(
+      `${endpointLabel} presented a certificate that is not trusted (${tls}); give the CA that signed it as caCert`,
+      'TlsUntrusted',
+      { cause: error },
+    );
   }
   if (codes.some((code) => TIMEOUT_CODES.has(code)) || (error as Error | undefined)?.name === 'TimeoutError') {
     return unavailable(`${endpointLabel} did not answer in time`, 'Timeout', error);
@@ -119,7 +156,10 @@ export function parseJson<T>(response: HttpResponse, endpointLabel: string): T {
   try {
     return JSON.parse(response.text) as T;
   } catch (error) {
-    throw refused(`${endpointLabel} answered ${response.status} with a body that is not JSON`, 'EndpointFailing', { retryable: true, cause: error });
+    throw refused(`${endpointLabel} answered ${response.status} with a body that is not JSON`, 'EndpointFailing', {
+      retryable: true,
+      cause: error,
+    });
   }
 }
 
@@ -146,14 +186,24 @@ export class HttpEndpoint {
     this.base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
     this.timeoutMs = options.timeoutMs ?? 20_000;
     this.agent = new Agent({
-      connect: { ...(options.caCert ? { ca: options.caCert } : {}), rejectUnauthorized: !options.insecure, timeout: Math.min(this.timeoutMs, 10_000) },
+      connect: {
+        ...(options.caCert ? { ca: options.caCert } : {}),
+        rejectUnauthorized: !options.insecure,
+        timeout: Math.min(this.timeoutMs, 10_000),
+      },
       keepAliveTimeout: 30_000,
     });
     const isRetryable = handleWhen((error) => error instanceof CxError && error.code === 'CX_PROVIDER_UNAVAILABLE');
     const breaker = options.breaker ?? { threshold: 5, halfOpenAfterMs: 15_000 };
-    this.breaker = circuitBreaker(isRetryable, { halfOpenAfter: breaker.halfOpenAfterMs, breaker: new ConsecutiveBreaker(breaker.threshold) });
+    this.breaker = circuitBreaker(isRetryable, {
+      halfOpenAfter: breaker.halfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(breaker.threshold),
+    });
     const attempts = options.attempts ?? 3;
-    this.retrying = retry(isRetryable, { maxAttempts: Math.max(0, attempts - 1), backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 2_000 }) });
+    this.retrying = retry(isRetryable, {
+      maxAttempts: Math.max(0, attempts - 1),
+      backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 2_000 }),
+    });
   }
 
   /** `path` is relative to the base URL (`sdk`, `redfish/v1/Systems`) or absolute on the same host. */
@@ -165,10 +215,16 @@ export class HttpEndpoint {
     const idempotent = options.idempotent ?? ['GET', 'HEAD', 'PUT', 'DELETE'].includes(method);
     const once = (): Promise<HttpResponse> => this.breaker.execute(() => this.send(method, path, options));
     try {
-      return await (idempotent ? wrap(this.retrying, this.breaker).execute(() => this.send(method, path, options)) : once());
+      return await (idempotent
+        ? wrap(this.retrying, this.breaker).execute(() => this.send(method, path, options))
+        : once());
     } catch (error) {
       if (error instanceof BrokenCircuitError) {
-        throw unavailable(`${this.label} failed repeatedly; cx stops calling it for a while (circuit open)`, 'CircuitOpen', error);
+        throw unavailable(
+          `${this.label} failed repeatedly; cx stops calling it for a while (circuit open)`,
+          'CircuitOpen',
+          error,
+        );
       }
       throw error;
     }
@@ -179,13 +235,23 @@ export class HttpEndpoint {
     let body: string | undefined;
     if (options.body !== undefined) {
       body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-      if (typeof options.body !== 'string' && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+      if (
+        typeof options.body !== 'string' &&
+        !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')
+      )
+        headers['content-type'] = 'application/json';
     }
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     let response: HttpResponse;
     try {
       const answer = await undiciRequest(this.url(path), {
-        method: method as 'GET', headers, body, dispatcher: this.agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs),
+        method: method as 'GET',
+        headers,
+        body,
+        dispatcher: this.agent,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
       });
       response = { status: answer.statusCode, headers: answer.headers, text: await answer.body.text() };
     } catch (error) {
@@ -206,12 +272,19 @@ export class HttpEndpoint {
  * Polls `read` until `done` holds, waiting `intervalMs` between reads; throws a provider error
  * with `reason` when the deadline passes (used for power-state truth and guest IP discovery).
  */
-export async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, options: { timeoutMs: number; intervalMs?: number; what: string; reason: ProviderReason }): Promise<T> {
+export async function pollUntil<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  options: { timeoutMs: number; intervalMs?: number; what: string; reason: ProviderReason },
+): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     const value = await read();
     if (done(value)) return value;
-    if (Date.now() >= deadline) throw refused(`${options.what} did not happen within ${Math.round(options.timeoutMs / 1000)} s`, options.reason, { retryable: true });
+    if (Date.now() >= deadline)
+      throw refused(`${options.what} did not happen within ${Math.round(options.timeoutMs / 1000)} s`, options.reason, {
+        retryable: true,
+      });
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
   }
 }

@@ -7,15 +7,21 @@ import { closedPort, host, ipmiAccess, ipmiPeer, redfishAccess, redfishPeer } fr
 const redfish = redfishPeer();
 const ipmi = ipmiPeer();
 // The last system and BMC belong to bmc.test.ts, which runs at the same time.
-const redfishHosts = redfish.systems.slice(0, -1).map((system, n) => host(`rf-${system.name}`, redfishAccess(redfish, system.id), n, system.mac));
+const redfishHosts = redfish.systems
+  .slice(0, -1)
+  .map((system, n) => host(`rf-${system.name}`, redfishAccess(redfish, system.id), n, system.mac));
 const ipmiHosts = ipmi.bmcs.slice(0, -1).map((bmc, n) => host(`ipmi-${n}`, ipmiAccess(bmc), n));
 
 describe('Redfish hosts (sushy-tools)', () => {
   runProviderConformance({
     name: 'baremetal',
-    create: async () => new BareMetalProvider({ inventory: new MemoryHostInventory(redfishHosts), powerTimeoutMs: 40_000 }),
+    create: async () =>
+      new BareMetalProvider({ inventory: new MemoryHostInventory(redfishHosts), powerTimeoutMs: 40_000 }),
     unreachable: async () => {
-      const access = { ...redfishAccess(redfish, redfish.systems[0]!.id), address: `https://127.0.0.1:${await closedPort()}` };
+      const access = {
+        ...redfishAccess(redfish, redfish.systems[0]!.id),
+        address: `https://127.0.0.1:${await closedPort()}`,
+      };
       return new BareMetalProvider({ inventory: new MemoryHostInventory([host('rf-closed', access, 0)]) });
     },
     // sushy's fake driver applies a power change 1 to 11 s after the request.
@@ -26,7 +32,8 @@ describe('Redfish hosts (sushy-tools)', () => {
 describe('IPMI hosts (ipmi_sim)', () => {
   runProviderConformance({
     name: 'baremetal',
-    create: async () => new BareMetalProvider({ inventory: new MemoryHostInventory(ipmiHosts), powerTimeoutMs: 20_000 }),
+    create: async () =>
+      new BareMetalProvider({ inventory: new MemoryHostInventory(ipmiHosts), powerTimeoutMs: 20_000 }),
     unreachable: async () => {
       const access = { ...ipmiAccess(ipmi.bmcs[0]!), address: `127.0.0.1:${await closedPort()}` };
       return new BareMetalProvider({ inventory: new MemoryHostInventory([host('ipmi-closed', access, 0)]) });

@@ -25,7 +25,10 @@ async function rejectsWith(promise: Promise<unknown>, code: string, reason?: str
     const e = error as { code?: string; message?: string; details?: Record<string, unknown> };
     assert.equal(e.code, code, `got ${e.code}: ${e.message}`);
     if (reason) assert.equal(e.details?.['reason'], reason);
-    assert.ok(!e.message?.includes(redfish.password) && !e.message?.includes(ipmiBmc.password), 'a password is in the message');
+    assert.ok(
+      !e.message?.includes(redfish.password) && !e.message?.includes(ipmiBmc.password),
+      'a password is in the message',
+    );
     return true;
   });
 }
@@ -34,25 +37,41 @@ async function rejectsWith(promise: Promise<unknown>, code: string, reason?: str
 async function rawRedfish<T>(path: string): Promise<T> {
   const url = new URL(path, redfish.url);
   return new Promise((resolve, reject) => {
-    const req = request(url, { ca: readFileSync(redfish.caFile), auth: `${redfish.username}:${redfish.password}`, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as T) : reject(new Error(`GET ${path}: ${res.statusCode}`))));
-    });
+    const req = request(
+      url,
+      { ca: readFileSync(redfish.caFile), auth: `${redfish.username}:${redfish.password}`, timeout: 10_000 },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(JSON.parse(body) as T) : reject(new Error(`GET ${path}: ${res.statusCode}`)),
+        );
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end();
   });
 }
 const systemPath = `/redfish/v1/Systems/${system.id}`;
-interface RawSystem { PowerState: string; Boot: { BootSourceOverrideTarget: string; BootSourceOverrideEnabled: string } }
+interface RawSystem {
+  PowerState: string;
+  Boot: { BootSourceOverrideTarget: string; BootSourceOverrideEnabled: string };
+}
 
 /** `ipmitool power status` run on its own, not through the provider. */
 async function rawIpmiPower(): Promise<string> {
   const [h, p] = ipmiBmc.address.split(':');
-  const { stdout } = await promisify(execFile)('ipmitool', ['-I', 'lanplus', '-C', '3', '-H', h!, '-p', p!, '-U', ipmiBmc.username, '-E', 'chassis', 'power', 'status'], {
-    env: { ...process.env, IPMI_PASSWORD: ipmiBmc.password }, timeout: 20_000,
-  });
+  const { stdout } = await promisify(execFile)(
+    'ipmitool',
+    ['-I', 'lanplus', '-C', '3', '-H', h!, '-p', p!, '-U', ipmiBmc.username, '-E', 'chassis', 'power', 'status'],
+    {
+      env: { ...process.env, IPMI_PASSWORD: ipmiBmc.password },
+      timeout: 20_000,
+    },
+  );
   return stdout.trim();
 }
 
@@ -65,7 +84,10 @@ describe('Redfish BMC (sushy-tools)', () => {
   });
 
   it('validateBmc: closed port → CX_CREDENTIAL_UNREACHABLE', async () => {
-    await rejectsWith(validateBmc({ ...rfAccess, address: `https://127.0.0.1:${await closedPort()}` }), 'CX_CREDENTIAL_UNREACHABLE');
+    await rejectsWith(
+      validateBmc({ ...rfAccess, address: `https://127.0.0.1:${await closedPort()}` }),
+      'CX_CREDENTIAL_UNREACHABLE',
+    );
   });
 
   it('validateBmc: wrong password → CX_CREDENTIAL_REJECTED', async () => {
@@ -80,7 +102,10 @@ describe('Redfish BMC (sushy-tools)', () => {
     await assert.rejects(validateBmc({ ...rfAccess, systemId: 'no-such-system' }), (error: unknown) => {
       const e = error as { code?: string; details?: { fields?: Array<{ field: string }> } };
       assert.equal(e.code, 'CX_INPUT_INVALID');
-      assert.deepEqual(e.details?.fields?.map((f) => f.field), ['body.bmc.systemId']);
+      assert.deepEqual(
+        e.details?.fields?.map((f) => f.field),
+        ['body.bmc.systemId'],
+      );
       return true;
     });
   });
@@ -143,7 +168,10 @@ describe('IPMI BMC (ipmi_sim)', () => {
   });
 
   it('validateBmc: closed port → CX_CREDENTIAL_UNREACHABLE', async () => {
-    await rejectsWith(validateBmc({ ...ipAccess, address: `127.0.0.1:${await closedPort()}` }), 'CX_CREDENTIAL_UNREACHABLE');
+    await rejectsWith(
+      validateBmc({ ...ipAccess, address: `127.0.0.1:${await closedPort()}` }),
+      'CX_CREDENTIAL_UNREACHABLE',
+    );
   });
 
   it('validateBmc: wrong password → CX_CREDENTIAL_REJECTED', async () => {
@@ -168,10 +196,20 @@ describe('IPMI BMC (ipmi_sim)', () => {
 
 describe('BareMetalProvider with one host', () => {
   const cluster = `bmc-test-${process.pid}`;
-  const spec = (n: number) => ({ machineId: `${cluster}-m${n}`, clusterId: cluster, name: `${cluster}-m${n}`, role: 'worker' as const, pool: 'workers', kubernetesVersion: '1.37.2' });
+  const spec = (n: number) => ({
+    machineId: `${cluster}-m${n}`,
+    clusterId: cluster,
+    name: `${cluster}-m${n}`,
+    role: 'worker' as const,
+    pool: 'workers',
+    kubernetesVersion: '1.37.2',
+  });
 
   it('a claim with no free host fails with reason NoFreeHost; delete powers off and frees the host', async () => {
-    const provider = new BareMetalProvider({ inventory: new MemoryHostInventory([host('rf-last', rfAccess, 0, system.mac)]), powerTimeoutMs: 40_000 });
+    const provider = new BareMetalProvider({
+      inventory: new MemoryHostInventory([host('rf-last', rfAccess, 0, system.mac)]),
+      powerTimeoutMs: 40_000,
+    });
     try {
       const first = await provider.ensureMachine(spec(1));
       assert.equal(first.providerId, `${redfish.url}/${system.id}`);
@@ -205,7 +243,10 @@ describe('BareMetalProvider with one host', () => {
       assert.equal(booted.PowerState, 'On', 'the host runs its cleaning image');
       assert.equal(booted.Boot.BootSourceOverrideTarget, 'Cd');
       assert.equal((await rawRedfish<{ Image: string }>(cd)).Image, wipeImageUrl);
-      assert.deepEqual((await inventory.cleaning()).map((h) => h.name), ['rf-wipe']);
+      assert.deepEqual(
+        (await inventory.cleaning()).map((h) => h.name),
+        ['rf-wipe'],
+      );
       await rejectsWith(provider.ensureMachine(spec(5)), 'CX_PROVIDER_ERROR', 'NoFreeHost');
       assert.deepEqual(await provider.sweepCleaning(), [], 'a host still cleaning is not returned');
 
@@ -225,7 +266,10 @@ describe('BareMetalProvider with one host', () => {
   });
 
   it('an IPMI host that refuses the boot device is still powered on', async () => {
-    const provider = new BareMetalProvider({ inventory: new MemoryHostInventory([host('ipmi-last', ipAccess, 0)]), powerTimeoutMs: 20_000 });
+    const provider = new BareMetalProvider({
+      inventory: new MemoryHostInventory([host('ipmi-last', ipAccess, 0)]),
+      powerTimeoutMs: 20_000,
+    });
     try {
       const status = await provider.ensureMachine(spec(3));
       assert.equal(status.providerId, `ipmi://${ipmiBmc.address}`);

@@ -22,7 +22,10 @@ export function ipmiHostPort(address: string): { host: string; port: number } {
   return { host: match[1], port };
 }
 
-interface Run { stdout: string; stderr: string }
+interface Run {
+  stdout: string;
+  stderr: string;
+}
 
 /** An IPMI BMC (one host per BMC). */
 export class IpmiBmc implements Bmc {
@@ -32,7 +35,10 @@ export class IpmiBmc implements Bmc {
   private readonly timeoutMs: number;
   private readonly powerTimeoutMs: number;
 
-  constructor(private readonly access: BmcAccess, options: BmcOptions = {}) {
+  constructor(
+    private readonly access: BmcAccess,
+    options: BmcOptions = {},
+  ) {
     ({ host: this.host, port: this.port } = ipmiHostPort(access.address));
     this.label = `BMC ${access.address}`;
     this.timeoutMs = options.timeoutMs ?? 20_000;
@@ -46,7 +52,12 @@ export class IpmiBmc implements Bmc {
   async powerState(): Promise<PowerState> {
     const { stdout } = await this.run(['chassis', 'power', 'status']);
     const state = /Chassis Power is (on|off)/i.exec(stdout)?.[1]?.toLowerCase();
-    if (state !== 'on' && state !== 'off') throw refused(`${this.label} answered the power status with something cx does not understand`, 'EndpointFailing', { retryable: true });
+    if (state !== 'on' && state !== 'off')
+      throw refused(
+        `${this.label} answered the power status with something cx does not understand`,
+        'EndpointFailing',
+        { retryable: true },
+      );
     return state;
   }
 
@@ -67,7 +78,10 @@ export class IpmiBmc implements Bmc {
     const { stdout, stderr } = await this.run(['chassis', 'bootdev', BOOT_DEVICES[device]]);
     const failure = /^.*failed.*$/im.exec(`${stderr}\n${stdout}`)?.[0];
     if (failure || !/Set Boot Device to/i.test(stdout)) {
-      throw refused(`${this.label} refused to boot from ${BOOT_DEVICES[device]} on next boot (${failure?.trim() ?? 'no confirmation'}); set the boot order on the host instead`, 'BootDeviceRefused');
+      throw refused(
+        `${this.label} refused to boot from ${BOOT_DEVICES[device]} on next boot (${failure?.trim() ?? 'no confirmation'}); set the boot order on the host instead`,
+        'BootDeviceRefused',
+      );
     }
   }
 
@@ -76,30 +90,83 @@ export class IpmiBmc implements Bmc {
   }
 
   private run(args: string[]): Promise<Run> {
-    const argv = ['-I', 'lanplus', '-C', '3', '-H', this.host, '-p', String(this.port), '-U', this.access.username, '-E', '-L', 'OPERATOR', '-N', '2', '-R', '2', '-v', ...args];
+    const argv = [
+      '-I',
+      'lanplus',
+      '-C',
+      '3',
+      '-H',
+      this.host,
+      '-p',
+      String(this.port),
+      '-U',
+      this.access.username,
+      '-E',
+      '-L',
+      'OPERATOR',
+      '-N',
+      '2',
+      '-R',
+      '2',
+      '-v',
+      ...args,
+    ];
     return new Promise((resolve, reject) => {
-      execFile('ipmitool', argv, { env: { ...process.env, IPMI_PASSWORD: this.access.password }, timeout: this.timeoutMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-        if (!error) return resolve({ stdout, stderr });
-        reject(this.failure(error, stdout, stderr));
-      });
+      execFile(
+        'ipmitool',
+        argv,
+        {
+          env: { ...process.env, IPMI_PASSWORD: this.access.password },
+          timeout: this.timeoutMs,
+          killSignal: 'SIGKILL',
+        },
+        (error, stdout, stderr) => {
+          if (!error) return resolve({ stdout, stderr });
+          reject(this.failure(error, stdout, stderr));
+        },
+      );
     });
   }
 
   /** Maps an ipmitool failure to a cx error; `-v` makes it say why a session could not be set up. */
   private failure(error: ExecFileException, stdout: string, stderr: string): Error {
-    if (error.code === 'ENOENT') return refused('ipmitool is not installed on the sddc host; install it (Debian package ipmitool)', 'IpmitoolMissing');
-    if (error.killed) return unavailable(`${this.label} did not answer within ${Math.round(this.timeoutMs / 1000)} s`, 'Timeout', error);
+    if (error.code === 'ENOENT')
+      return refused(
+        'ipmitool is not installed on the sddc host; install it (Debian package ipmitool)',
+        'IpmitoolMissing',
+      );
+    if (error.killed)
+      return unavailable(
+        `${this.label} did not answer within ${Math.round(this.timeoutMs / 1000)} s`,
+        'Timeout',
+        error,
+      );
     const text = `${stderr}\n${stdout}`;
-    if (/RAKP|unauthorized name|invalid password|HMAC is invalid|insufficient privilege|unauthorized role/i.test(text)) {
-      return refused(`${this.label} rejected the login of user ${this.access.username}; check the BMC account, its password and that it may use cipher suite 3`, 'AuthFailed', { cause: error });
+    if (
+      /RAKP|unauthorized name|invalid password|HMAC is invalid|insufficient privilege|unauthorized role/i.test(text)
+    ) {
+      return refused(
+        `${this.label} rejected the login of user ${this.access.username}; check the BMC account, its password and that it may use cipher suite 3`,
+        'AuthFailed',
+        { cause: error },
+      );
     }
     if (/Unable to establish|Get Auth Capabilities|No response|Authentication Capabilities/i.test(text)) {
-      return unavailable(`${this.label} cannot be reached over IPMI (UDP); check the address and that the BMC's LAN channel is enabled`, 'Unreachable', error);
+      return unavailable(
+        `${this.label} cannot be reached over IPMI (UDP); check the address and that the BMC's LAN channel is enabled`,
+        'Unreachable',
+        error,
+      );
     }
-    return refused(`${this.label}: ipmitool failed: ${firstLine(stderr) ?? `exit ${String(error.code)}`}`, 'Refused', { cause: error });
+    return refused(`${this.label}: ipmitool failed: ${firstLine(stderr) ?? `exit ${String(error.code)}`}`, 'Refused', {
+      cause: error,
+    });
   }
 }
 
 function firstLine(text: string): string | undefined {
-  return text.split('\n').map((line) => line.trim()).find((line) => line && !line.startsWith('Loading IANA'));
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .find((line) => line && !line.startsWith('Loading IANA'));
 }

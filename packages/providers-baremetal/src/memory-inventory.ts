@@ -11,7 +11,10 @@ export class MemoryHostInventory implements HostInventory {
   private readonly beingCleaned = new Set<string>();
 
   /** `cleanup` is given to every claim (the real inventory takes it from the claiming cluster). */
-  constructor(private readonly hosts: readonly BareMetalHost[], private readonly cleanup: HostCleanup = 'power-off') {}
+  constructor(
+    private readonly hosts: readonly BareMetalHost[],
+    private readonly cleanup: HostCleanup = 'power-off',
+  ) {}
 
   async claim(spec: MachineSpec): Promise<BareMetalHost> {
     const existing = this.byMachine.get(key(spec.clusterId, spec.machineId));
@@ -19,16 +22,27 @@ export class MemoryHostInventory implements HostInventory {
     const taken = new Set([...this.byMachine.values()].map((claim) => claim.host.id).concat([...this.beingCleaned]));
     const wanted = spec.resources ?? {};
     // A host labelled cx/pool serves that pool only; an unlabelled host serves any pool.
-    const host = this.hosts.find((candidate) => !taken.has(candidate.id)
-      && (candidate.labels['cx/pool'] === undefined || candidate.labels['cx/pool'] === spec.pool)
-      && candidate.capacity.vcpus >= (wanted.vcpus ?? 0)
-      && candidate.capacity.memoryMiB >= (wanted.memoryMiB ?? 0)
-      && candidate.capacity.diskGiB >= (wanted.diskGiB ?? 0));
+    const host = this.hosts.find(
+      (candidate) =>
+        !taken.has(candidate.id) &&
+        (candidate.labels['cx/pool'] === undefined || candidate.labels['cx/pool'] === spec.pool) &&
+        candidate.capacity.vcpus >= (wanted.vcpus ?? 0) &&
+        candidate.capacity.memoryMiB >= (wanted.memoryMiB ?? 0) &&
+        candidate.capacity.diskGiB >= (wanted.diskGiB ?? 0),
+    );
     if (!host) {
-      throw refused(`no free host for machine ${spec.name} in pool ${spec.pool} (${this.hosts.length} hosts, ${taken.size} claimed); register more hosts or free one`, 'NoFreeHost');
+      throw refused(
+        `no free host for machine ${spec.name} in pool ${spec.pool} (${this.hosts.length} hosts, ${taken.size} claimed); register more hosts or free one`,
+        'NoFreeHost',
+      );
     }
     const claimed = { ...host, cleanup: this.cleanup };
-    this.byMachine.set(key(spec.clusterId, spec.machineId), { host: claimed, clusterId: spec.clusterId, machineId: spec.machineId, machineName: spec.name });
+    this.byMachine.set(key(spec.clusterId, spec.machineId), {
+      host: claimed,
+      clusterId: spec.clusterId,
+      machineId: spec.machineId,
+      machineName: spec.name,
+    });
     return claimed;
   }
 

@@ -17,8 +17,15 @@ export async function confirmPowerOn(read: () => Promise<PowerState>, what: stri
   await pollUntil(read, (state) => state === 'on', { timeoutMs, what, reason: 'PowerOnNotConfirmed' });
 }
 
-export async function confirmPowerOff(read: () => Promise<PowerState>, label: string, timeoutMs: number): Promise<void> {
+export async function confirmPowerOff(
+  read: () => Promise<PowerState>,
+  label: string,
+  timeoutMs: number,
+): Promise<void> {
   await pollUntil(read, (state) => state === 'off', {
-    timeoutMs, intervalMs: 500, what: `${label}: the power-off (read back as off)`, reason: 'PowerOffNotConfirmed',
+    timeoutMs,
+    intervalMs: 500,
+    what: `${label}: the power-off (read back as off)`,
+    reason: 'PowerOffNotConfirmed',
   });
 }

@@ -6,7 +6,14 @@
 import { NotFoundError } from '@cx/errors';
 import { reasonOf } from '@cx/provider-kit';
 import {
-  CONTRACT_VERSION, type EnsureContext, type MachineSpec, type MachineStatus, type PowerAction, type PowerState, type Provider, type ProviderCapabilities,
+  CONTRACT_VERSION,
+  type EnsureContext,
+  type MachineSpec,
+  type MachineStatus,
+  type PowerAction,
+  type PowerState,
+  type Provider,
+  type ProviderCapabilities,
 } from '@cx/sddc-contract';
 import { connectBmc } from './bmc.js';
 import { DEFAULT_POWER_TIMEOUT_MS, confirmPowerOn } from './power.js';
@@ -31,7 +38,18 @@ export class BareMetalProvider implements Provider {
   readonly name = 'baremetal';
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions: readonly string[];
-  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false, etcdSnapshot: false, kubernetesApi: true, certificateRotation: false, osImages: false, controlPlaneVip: true, controlPlaneReplacement: false, bareMetalHosts: true };
+  readonly capabilities: ProviderCapabilities = {
+    power: true,
+    loadBalancer: false,
+    virtualIp: false,
+    etcdSnapshot: false,
+    kubernetesApi: true,
+    certificateRotation: false,
+    osImages: false,
+    controlPlaneVip: true,
+    controlPlaneReplacement: false,
+    bareMetalHosts: true,
+  };
 
   private readonly inventory: HostInventory;
   private readonly bmcs = new Map<string, Bmc>();
@@ -54,7 +72,11 @@ export class BareMetalProvider implements Provider {
       if (state === 'off' && !this.started.has(key)) {
         await this.bootOnce(bmc, this.options.installerImageUrl);
         await bmc.power('on');
-        await confirmPowerOn(() => bmc.powerState(), `host ${host.name} powering on to provision ${spec.name}`, this.powerTimeoutMs());
+        await confirmPowerOn(
+          () => bmc.powerState(),
+          `host ${host.name} powering on to provision ${spec.name}`,
+          this.powerTimeoutMs(),
+        );
         this.started.add(key);
         state = 'on';
       } else {
@@ -84,7 +106,11 @@ export class BareMetalProvider implements Provider {
         await bmc.power('on');
         // The host is free again once it reads off: it must first be seen on, or a BMC that applies
         // the power-on late would hand it back before it was wiped.
-        await confirmPowerOn(() => bmc.powerState(), `host ${host.name} powering on into its cleaning image`, this.powerTimeoutMs());
+        await confirmPowerOn(
+          () => bmc.powerState(),
+          `host ${host.name} powering on into its cleaning image`,
+          this.powerTimeoutMs(),
+        );
       }
       await this.inventory.release(clusterId, machineId, wipe);
       this.started.delete(machineKey(clusterId, machineId));
@@ -109,7 +135,11 @@ export class BareMetalProvider implements Provider {
 
   async listMachines(clusterId: string): Promise<MachineStatus[]> {
     const claims = await this.inventory.claims(clusterId);
-    return Promise.all(claims.map(async (claim) => this.status(clusterId, claim.machineId, claim.machineName, claim.host, await this.bmc(claim.host).powerState())));
+    return Promise.all(
+      claims.map(async (claim) =>
+        this.status(clusterId, claim.machineId, claim.machineName, claim.host, await this.bmc(claim.host).powerState()),
+      ),
+    );
   }
 
   setPower(clusterId: string, machineId: string, action: PowerAction): Promise<void> {
@@ -145,10 +175,21 @@ export class BareMetalProvider implements Provider {
     }
   }
 
-  private status(clusterId: string, machineId: string, name: string, host: BareMetalHost, powerState: PowerState): MachineStatus {
+  private status(
+    clusterId: string,
+    machineId: string,
+    name: string,
+    host: BareMetalHost,
+    powerState: PowerState,
+  ): MachineStatus {
     const provisioning = powerState === 'off' && this.started.has(machineKey(clusterId, machineId));
     return {
-      machineId, clusterId, name, providerId: providerId(host), powerState, addresses: [...host.addresses],
+      machineId,
+      clusterId,
+      name,
+      providerId: providerId(host),
+      powerState,
+      addresses: [...host.addresses],
       phase: powerState === 'on' ? 'Running' : provisioning ? 'Provisioning' : 'Stopped',
       tags: { cluster: clusterId, machine: machineId },
     };
@@ -165,7 +206,10 @@ export class BareMetalProvider implements Provider {
     const key = JSON.stringify([host.id, host.bmc]);
     let bmc = this.bmcs.get(key);
     if (!bmc) {
-      bmc = connectBmc(host.bmc, { powerTimeoutMs: this.powerTimeoutMs(), ...(this.options.bmcTimeoutMs ? { timeoutMs: this.options.bmcTimeoutMs } : {}) });
+      bmc = connectBmc(host.bmc, {
+        powerTimeoutMs: this.powerTimeoutMs(),
+        ...(this.options.bmcTimeoutMs ? { timeoutMs: this.options.bmcTimeoutMs } : {}),
+      });
       this.bmcs.set(key, bmc);
     }
     return bmc;

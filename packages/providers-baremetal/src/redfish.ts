@@ -8,10 +8,21 @@ import type { PowerAction, PowerState } from '@cx/sddc-contract';
 import { confirmPowerOff, DEFAULT_POWER_TIMEOUT_MS } from './power.js';
 import type { Bmc, BmcAccess, BmcOptions, BootDevice } from './types.js';
 
-interface ODataLink { '@odata.id': string }
-interface ServiceRoot { SessionService?: ODataLink; Links?: { Sessions?: ODataLink }; Systems?: ODataLink }
-interface Collection { Members?: ODataLink[] }
-interface ResetAction { target?: string; 'ResetType@Redfish.AllowableValues'?: string[] }
+interface ODataLink {
+  '@odata.id': string;
+}
+interface ServiceRoot {
+  SessionService?: ODataLink;
+  Links?: { Sessions?: ODataLink };
+  Systems?: ODataLink;
+}
+interface Collection {
+  Members?: ODataLink[];
+}
+interface ResetAction {
+  target?: string;
+  'ResetType@Redfish.AllowableValues'?: string[];
+}
 interface ComputerSystem {
   Id?: string;
   PowerState?: string;
@@ -37,8 +48,13 @@ const BOOT_TARGETS: Record<BootDevice, string> = { pxe: 'Pxe', cd: 'Cd', disk: '
 /** The message of a Redfish error body, if the BMC sent one (never carries our password). */
 function redfishMessage(response: HttpResponse): string {
   try {
-    const body = JSON.parse(response.text) as { error?: { message?: string; '@Message.ExtendedInfo'?: Array<{ Message?: string }> } };
-    const extended = body.error?.['@Message.ExtendedInfo']?.map((info) => info.Message).filter(Boolean).join('; ');
+    const body = JSON.parse(response.text) as {
+      error?: { message?: string; '@Message.ExtendedInfo'?: Array<{ Message?: string }> };
+    };
+    const extended = body.error?.['@Message.ExtendedInfo']
+      ?.map((info) => info.Message)
+      .filter(Boolean)
+      .join('; ');
     return extended || body.error?.message || `HTTP ${response.status}`;
   } catch {
     return `HTTP ${response.status}`;
@@ -55,12 +71,19 @@ export class RedfishBmc implements Bmc {
   private loggingIn: Promise<void> | undefined;
   private systemPath: string | undefined;
 
-  constructor(private readonly access: BmcAccess, options: BmcOptions = {}) {
+  constructor(
+    private readonly access: BmcAccess,
+    options: BmcOptions = {},
+  ) {
     const host = new URL(access.address).host;
     this.label = `BMC ${host}${access.systemId ? ` system ${access.systemId}` : ''}`;
     this.endpoint = new HttpEndpoint({
-      baseUrl: access.address, label: `BMC ${host}`, caCert: access.caCert ?? null, insecure: access.insecure,
-      timeoutMs: options.timeoutMs ?? 15_000, attempts: options.attempts ?? 3,
+      baseUrl: access.address,
+      label: `BMC ${host}`,
+      caCert: access.caCert ?? null,
+      insecure: access.insecure,
+      timeoutMs: options.timeoutMs ?? 15_000,
+      attempts: options.attempts ?? 3,
     });
     this.powerTimeoutMs = options.powerTimeoutMs ?? DEFAULT_POWER_TIMEOUT_MS;
   }
@@ -87,10 +110,16 @@ export class RedfishBmc implements Bmc {
     const allowed = reset?.['ResetType@Redfish.AllowableValues'];
     const resetType = RESET_TYPES[effective].find((type) => !allowed || allowed.includes(type));
     if (!resetType) {
-      throw refused(`${this.label} allows none of the reset types ${RESET_TYPES[effective].join(', ')} (it allows ${allowed?.join(', ') ?? 'none'})`, 'PowerActionUnsupported');
+      throw refused(
+        `${this.label} allows none of the reset types ${RESET_TYPES[effective].join(', ')} (it allows ${allowed?.join(', ') ?? 'none'})`,
+        'PowerActionUnsupported',
+      );
     }
     const response = await this.call('POST', target, { ResetType: resetType });
-    if (response.status >= 300) throw refused(`${this.label} refused ${resetType}: ${redfishMessage(response)}`, 'Refused', { retryable: response.status === 409 });
+    if (response.status >= 300)
+      throw refused(`${this.label} refused ${resetType}: ${redfishMessage(response)}`, 'Refused', {
+        retryable: response.status === 409,
+      });
     if (effective === 'off') await confirmPowerOff(() => this.powerState(), this.label, this.powerTimeoutMs);
   }
 
@@ -101,8 +130,14 @@ export class RedfishBmc implements Bmc {
     if (allowed && !allowed.includes(target)) {
       throw refused(`${this.label} cannot boot from ${target} (it allows ${allowed.join(', ')})`, 'BootDeviceRefused');
     }
-    const response = await this.call('PATCH', await this.path(), { Boot: { BootSourceOverrideTarget: target, BootSourceOverrideEnabled: 'Once' } });
-    if (response.status >= 300) throw refused(`${this.label} refused the boot override to ${target}: ${redfishMessage(response)}`, 'BootDeviceRefused');
+    const response = await this.call('PATCH', await this.path(), {
+      Boot: { BootSourceOverrideTarget: target, BootSourceOverrideEnabled: 'Once' },
+    });
+    if (response.status >= 300)
+      throw refused(
+        `${this.label} refused the boot override to ${target}: ${redfishMessage(response)}`,
+        'BootDeviceRefused',
+      );
   }
 
   async insertMedia(imageUrl: string): Promise<void> {
@@ -112,7 +147,11 @@ export class RedfishBmc implements Bmc {
     const response = action
       ? await this.call('POST', action, { Image: imageUrl, Inserted: true, WriteProtected: true })
       : await this.call('PATCH', path, { Image: imageUrl, Inserted: true, WriteProtected: true });
-    if (response.status >= 300) throw refused(`${this.label} could not insert the installer image as virtual media: ${redfishMessage(response)}`, 'VirtualMediaFailed');
+    if (response.status >= 300)
+      throw refused(
+        `${this.label} could not insert the installer image as virtual media: ${redfishMessage(response)}`,
+        'VirtualMediaFailed',
+      );
   }
 
   async ejectMedia(): Promise<void> {
@@ -125,15 +164,23 @@ export class RedfishBmc implements Bmc {
     this.auth = undefined;
     if (session) {
       // Best effort: an expired session is already gone, and the BMC times sessions out anyway.
-      await this.endpoint.request('DELETE', session, { headers: this.headers(), timeoutMs: 5_000 }).catch(() => undefined);
+      await this.endpoint
+        .request('DELETE', session, { headers: this.headers(), timeoutMs: 5_000 })
+        .catch(() => undefined);
     }
     await this.endpoint.close();
   }
 
   private async eject(path: string, media: VirtualMedia): Promise<void> {
     const action = media.Actions?.['#VirtualMedia.EjectMedia']?.target;
-    const response = action ? await this.call('POST', action, {}) : await this.call('PATCH', path, { Image: null, Inserted: false });
-    if (response.status >= 300) throw refused(`${this.label} could not eject the virtual media: ${redfishMessage(response)}`, 'VirtualMediaFailed');
+    const response = action
+      ? await this.call('POST', action, {})
+      : await this.call('PATCH', path, { Image: null, Inserted: false });
+    if (response.status >= 300)
+      throw refused(
+        `${this.label} could not eject the virtual media: ${redfishMessage(response)}`,
+        'VirtualMediaFailed',
+      );
   }
 
   /** The system's CD-capable virtual media (Redfish 1.17 puts it under the system, older ones under its manager). */
@@ -147,7 +194,8 @@ export class RedfishBmc implements Bmc {
     if (!collection) throw refused(`${this.label} has no virtual media`, 'VirtualMediaUnsupported');
     for (const member of (await this.getJson<Collection>(collection)).Members ?? []) {
       const media = await this.getJson<VirtualMedia>(member['@odata.id']);
-      if (media.MediaTypes?.some((type) => type === 'CD' || type === 'DVD')) return { path: member['@odata.id'], media };
+      if (media.MediaTypes?.some((type) => type === 'CD' || type === 'DVD'))
+        return { path: member['@odata.id'], media };
     }
     throw refused(`${this.label} has no virtual CD drive`, 'VirtualMediaUnsupported');
   }
@@ -162,14 +210,16 @@ export class RedfishBmc implements Bmc {
     if (this.access.systemId) {
       const path = `/redfish/v1/Systems/${encodeURIComponent(this.access.systemId)}`;
       const response = await this.call('GET', path);
-      if (response.status === 404) throw refused(`${this.label}: the BMC has no system ${this.access.systemId}`, 'SystemNotFound');
+      if (response.status === 404)
+        throw refused(`${this.label}: the BMC has no system ${this.access.systemId}`, 'SystemNotFound');
       this.expectOk(response, 'GET', path);
       this.systemPath = path;
       return path;
     }
     const members = (await this.getJson<Collection>('/redfish/v1/Systems')).Members ?? [];
     const only = members.length === 1 ? members[0]?.['@odata.id'] : undefined;
-    if (!only) throw refused(`${this.label} has ${members.length} systems; name the one to use as systemId`, 'SystemNotFound');
+    if (!only)
+      throw refused(`${this.label} has ${members.length} systems; name the one to use as systemId`, 'SystemNotFound');
     this.systemPath = only;
     return only;
   }
@@ -181,14 +231,21 @@ export class RedfishBmc implements Bmc {
   }
 
   private expectOk(response: HttpResponse, method: string, path: string): void {
-    if (response.status >= 300) throw refused(`${this.label} answered ${response.status} to ${method} ${path}: ${redfishMessage(response)}`, 'Refused');
+    if (response.status >= 300)
+      throw refused(
+        `${this.label} answered ${response.status} to ${method} ${path}: ${redfishMessage(response)}`,
+        'Refused',
+      );
   }
 
   /** One authenticated request; logs in again once if the session expired. */
   private async call(method: string, path: string, body?: unknown): Promise<HttpResponse> {
     for (let attempt = 0; ; attempt += 1) {
       await this.login();
-      const response = await this.endpoint.request(method, path, { headers: this.headers(), ...(body === undefined ? {} : { body }) });
+      const response = await this.endpoint.request(method, path, {
+        headers: this.headers(),
+        ...(body === undefined ? {} : { body }),
+      });
       if (response.status !== 401) return response;
       const hadSession = Boolean(this.auth?.session);
       this.auth = undefined;
@@ -201,29 +258,42 @@ export class RedfishBmc implements Bmc {
   }
 
   private authFailed(): Error {
-    return refused(`${this.label} rejected the login of user ${this.access.username}; check the BMC account and its password`, 'AuthFailed');
+    return refused(
+      `${this.label} rejected the login of user ${this.access.username}; check the BMC account and its password`,
+      'AuthFailed',
+    );
   }
 
   /** A Redfish session when the service offers one, else HTTP basic auth on every request. */
   private async login(): Promise<void> {
     if (this.auth) return;
-    this.loggingIn ??= this.openSession().finally(() => { this.loggingIn = undefined; });
+    this.loggingIn ??= this.openSession().finally(() => {
+      this.loggingIn = undefined;
+    });
     await this.loggingIn;
   }
 
   private async openSession(): Promise<void> {
-    const basic = { authorization: `Basic ${Buffer.from(`${this.access.username}:${this.access.password}`).toString('base64')}` };
+    const basic = {
+      authorization: `Basic ${Buffer.from(`${this.access.username}:${this.access.password}`).toString('base64')}`,
+    };
     // The service root is readable without login on most BMCs; send basic auth for those that want it.
-    const rootResponse = await this.endpoint.request('GET', '/redfish/v1/', { headers: { accept: 'application/json', ...basic } });
+    const rootResponse = await this.endpoint.request('GET', '/redfish/v1/', {
+      headers: { accept: 'application/json', ...basic },
+    });
     if (rootResponse.status === 401) throw this.authFailed();
     this.expectOk(rootResponse, 'GET', '/redfish/v1/');
     const root = parseJson<ServiceRoot>(rootResponse, this.label);
-    const sessions = root.Links?.Sessions?.['@odata.id'] ?? (root.SessionService ? '/redfish/v1/SessionService/Sessions' : undefined);
+    const sessions =
+      root.Links?.Sessions?.['@odata.id'] ?? (root.SessionService ? '/redfish/v1/SessionService/Sessions' : undefined);
     if (!sessions) {
       this.auth = { header: basic };
       return;
     }
-    const response = await this.endpoint.request('POST', sessions, { headers: { accept: 'application/json' }, body: { UserName: this.access.username, Password: this.access.password } });
+    const response = await this.endpoint.request('POST', sessions, {
+      headers: { accept: 'application/json' },
+      body: { UserName: this.access.username, Password: this.access.password },
+    });
     if (response.status === 401 || response.status === 403) throw this.authFailed();
     const token = response.headers['x-auth-token'];
     if (response.status >= 300 || typeof token !== 'string') {

@@ -4,12 +4,23 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { BareMetalHost, BmcAccess } from './types.js';
 
-export interface RedfishPeer { url: string; username: string; password: string; caFile: string; systems: Array<{ id: string; name: string; mac: string }> }
-export interface IpmiPeer { bmcs: Array<{ address: string; username: string; password: string }> }
+export interface RedfishPeer {
+  url: string;
+  username: string;
+  password: string;
+  caFile: string;
+  systems: Array<{ id: string; name: string; mac: string }>;
+}
+export interface IpmiPeer {
+  bmcs: Array<{ address: string; username: string; password: string }>;
+}
 
 export function redfishPeer(): RedfishPeer {
   const raw = process.env['CX_TEST_REDFISH'];
-  assert.ok(raw, 'CX_TEST_REDFISH is not set: start the Redfish peer with `export CX_TEST_REDFISH="$(test/peers/redfish.sh)"`');
+  assert.ok(
+    raw,
+    'CX_TEST_REDFISH is not set: start the Redfish peer with `export CX_TEST_REDFISH="$(test/peers/redfish.sh)"`',
+  );
   return JSON.parse(raw) as RedfishPeer;
 }
 
@@ -20,7 +31,15 @@ export function ipmiPeer(): IpmiPeer {
 }
 
 export function redfishAccess(peer: RedfishPeer, systemId: string | undefined): BmcAccess {
-  return { protocol: 'redfish', address: peer.url, username: peer.username, password: peer.password, caCert: readFileSync(peer.caFile, 'utf8'), insecure: false, ...(systemId ? { systemId } : {}) };
+  return {
+    protocol: 'redfish',
+    address: peer.url,
+    username: peer.username,
+    password: peer.password,
+    caCert: readFileSync(peer.caFile, 'utf8'),
+    insecure: false,
+    ...(systemId ? { systemId } : {}),
+  };
 }
 
 export function ipmiAccess(bmc: IpmiPeer['bmcs'][number]): BmcAccess {
@@ -28,7 +47,15 @@ export function ipmiAccess(bmc: IpmiPeer['bmcs'][number]): BmcAccess {
 }
 
 export function host(id: string, bmc: BmcAccess, n: number, bootMac?: string): BareMetalHost {
-  return { id, name: id, bmc, ...(bootMac ? { bootMac } : {}), addresses: [`192.0.2.${10 + n}`], labels: {}, capacity: { vcpus: 8, memoryMiB: 32768, diskGiB: 500 } };
+  return {
+    id,
+    name: id,
+    bmc,
+    ...(bootMac ? { bootMac } : {}),
+    addresses: [`192.0.2.${10 + n}`],
+    labels: {},
+    capacity: { vcpus: 8, memoryMiB: 32768, diskGiB: 500 },
+  };
 }
 
 /** A loopback TCP port nothing listens on (bound, then released). */

@@ -20,10 +20,16 @@ import { KwokProvider, type KwokBinaries } from './index.js';
 import { adminKubeConfig, until } from './test-tenant.js';
 
 const raw = process.env['CX_TEST_KUBERNETES'];
-assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)');
+assert.ok(
+  raw,
+  'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)',
+);
 const binaries = JSON.parse(raw) as KwokBinaries;
-const OUT_OF_SERVICE = { key: 'node.kubernetes.io/out-of-service', value: 'nodeshutdown', effect: 'NoExecute' } as const;
-
+const OUT_OF_SERVICE = {
+  key: 'node.kubernetes.io/out-of-service',
+  value: 'nodeshutdown',
+  effect: 'NoExecute',
+} as const;
 
 describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () => {
   const clusterId = `ctl-${randomUUID().slice(0, 8)}`;
@@ -36,19 +42,40 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
   let apps: AppsV1Api;
 
   const spec = (name: string, role: 'control-plane' | 'worker', version = versions[0]!): MachineSpec => ({
-    machineId: name, clusterId, name, role, pool: role === 'control-plane' ? 'control-plane' : 'workers', kubernetesVersion: version,
-    ...(role === 'control-plane' ? { taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' as const }] } : {}),
+    machineId: name,
+    clusterId,
+    name,
+    role,
+    pool: role === 'control-plane' ? 'control-plane' : 'workers',
+    kubernetesVersion: version,
+    ...(role === 'control-plane'
+      ? { taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' as const }] }
+      : {}),
   });
   const context = { bootstrap: async () => bootstrap };
-  const state = (): { kubernetesVersion: string; pids: Record<string, number> } => JSON.parse(readFileSync(join(dataDir, clusterId, 'state.json'), 'utf8'));
-  const pods = async (app: string): Promise<V1Pod[]> => (await core.listNamespacedPod({ namespace: 'default', labelSelector: `app=${app}` })).items;
+  const state = (): { kubernetesVersion: string; pids: Record<string, number> } =>
+    JSON.parse(readFileSync(join(dataDir, clusterId, 'state.json'), 'utf8'));
+  const pods = async (app: string): Promise<V1Pod[]> =>
+    (await core.listNamespacedPod({ namespace: 'default', labelSelector: `app=${app}` })).items;
   const running = (pod: V1Pod): boolean => pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp;
   /** Until the Deployment `web` has `count` pods, each Running on a worker: scheduled there by kube-scheduler. */
-  const webRunning = (count: number): Promise<V1Pod[]> => until(`${count} web pods Running on workers`, async () => {
-    const live = (await pods('web')).filter((p) => !p.metadata?.deletionTimestamp);
-    return live.length === count && live.every((p) => running(p) && workers.includes(p.spec?.nodeName ?? '')) ? live : undefined;
-  }, 60_000);
-  const setTaints = async (node: string, change: (taints: Array<{ key: string; value?: string; effect: string }>) => Array<{ key: string; value?: string; effect: string }>): Promise<void> => {
+  const webRunning = (count: number): Promise<V1Pod[]> =>
+    until(
+      `${count} web pods Running on workers`,
+      async () => {
+        const live = (await pods('web')).filter((p) => !p.metadata?.deletionTimestamp);
+        return live.length === count && live.every((p) => running(p) && workers.includes(p.spec?.nodeName ?? ''))
+          ? live
+          : undefined;
+      },
+      60_000,
+    );
+  const setTaints = async (
+    node: string,
+    change: (
+      taints: Array<{ key: string; value?: string; effect: string }>,
+    ) => Array<{ key: string; value?: string; effect: string }>,
+  ): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       const current = await core.readNode({ name: node });
       current.spec = { ...current.spec, taints: change(current.spec?.taints ?? []) };
@@ -71,11 +98,17 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
     const config = await adminKubeConfig(pki, clusterId, controlPlane.apiEndpoint!);
     core = config.makeApiClient(CoreV1Api);
     apps = config.makeApiClient(AppsV1Api);
-    await until('every node Ready', async () => ((await provider.listNodes(clusterId)).every((n) => n.status === 'Ready') ? true : undefined), 60_000);
+    await until(
+      'every node Ready',
+      async () => ((await provider.listNodes(clusterId)).every((n) => n.status === 'Ready') ? true : undefined),
+      60_000,
+    );
   });
 
   after(async () => {
-    if (provider) for (const machine of await provider.listMachines(clusterId)) await provider.deleteMachine(clusterId, machine.machineId);
+    if (provider)
+      for (const machine of await provider.listMachines(clusterId))
+        await provider.deleteMachine(clusterId, machine.machineId);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -84,7 +117,14 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
       namespace: 'default',
       body: {
         metadata: { name: 'web' },
-        spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'registry.example/web:1' }] } } },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'web' } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: { containers: [{ name: 'web', image: 'registry.example/web:1' }] },
+          },
+        },
       },
     });
     const web = await webRunning(2);
@@ -93,7 +133,10 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
       assert.equal(pod.metadata?.ownerReferences?.[0]?.kind, 'ReplicaSet', 'made by the ReplicaSet controller');
       assert.ok(pod.status?.podIP, 'kwok gave it an address');
     }
-    assert.equal((await apps.readNamespacedDeployment({ namespace: 'default', name: 'web' })).status?.availableReplicas, 2);
+    assert.equal(
+      (await apps.readNamespacedDeployment({ namespace: 'default', name: 'web' })).status?.availableReplicas,
+      2,
+    );
   });
 
   it('moves a StatefulSet pod off a powered-off node only once the node is tainted out of service', async () => {
@@ -101,7 +144,15 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
       namespace: 'default',
       body: {
         metadata: { name: 'db' },
-        spec: { serviceName: 'db', replicas: 1, selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'registry.example/db:1' }] } } },
+        spec: {
+          serviceName: 'db',
+          replicas: 1,
+          selector: { matchLabels: { app: 'db' } },
+          template: {
+            metadata: { labels: { app: 'db' } },
+            spec: { containers: [{ name: 'db', image: 'registry.example/db:1' }] },
+          },
+        },
       },
     });
     const original = await until('db-0 Running', async () => (await pods('db')).find(running), 60_000);
@@ -112,10 +163,16 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
     const reported = (await provider.listNodes(clusterId)).find((n) => n.name === node);
     assert.equal(reported?.status, 'NotReady', 'the provider reports a powered-off node NotReady at once');
     // The node lifecycle controller takes it from there.
-    await until('the unreachable NoExecute taint', async () => {
-      const taints = (await core.readNode({ name: node })).spec?.taints ?? [];
-      return taints.some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute') ? true : undefined;
-    }, 30_000);
+    await until(
+      'the unreachable NoExecute taint',
+      async () => {
+        const taints = (await core.readNode({ name: node })).spec?.taints ?? [];
+        return taints.some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute')
+          ? true
+          : undefined;
+      },
+      30_000,
+    );
 
     // A graceful delete (what an eviction or a drain does) needs the kubelet to confirm; a machine
     // without power never does, and the StatefulSet does not run db-0 twice.
@@ -126,32 +183,54 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
     assert.ok(stuck?.metadata?.deletionTimestamp, 'db-0 is terminating');
 
     await setTaints(node, (taints) => [...taints, OUT_OF_SERVICE]);
-    const moved = await until('db-0 Running on another node', async () => {
-      const pod = (await pods('db')).find(running);
-      return pod && pod.metadata?.uid !== original.metadata?.uid ? pod : undefined;
-    }, 90_000);
+    const moved = await until(
+      'db-0 Running on another node',
+      async () => {
+        const pod = (await pods('db')).find(running);
+        return pod && pod.metadata?.uid !== original.metadata?.uid ? pod : undefined;
+      },
+      90_000,
+    );
     assert.notEqual(moved.spec?.nodeName, node);
     assert.ok(workers.includes(moved.spec?.nodeName ?? ''), moved.spec?.nodeName);
 
     // Back on, untainted: the node is Ready again once the node lifecycle controller has seen it.
     await setTaints(node, (taints) => taints.filter((t) => t.key !== OUT_OF_SERVICE.key));
     await provider.setPower(clusterId, node, 'on');
-    await until(`${node} Ready`, async () => ((await provider.listNodes(clusterId)).find((n) => n.name === node)?.status === 'Ready' ? true : undefined), 30_000);
+    await until(
+      `${node} Ready`,
+      async () =>
+        (await provider.listNodes(clusterId)).find((n) => n.name === node)?.status === 'Ready' ? true : undefined,
+      30_000,
+    );
   });
 
   it('brings a dead kube-controller-manager and kube-scheduler back on the next read of the nodes', async () => {
     const before = state().pids;
     process.kill(before['controllerManager']!, 'SIGKILL');
     process.kill(before['scheduler']!, 'SIGKILL');
-    await until('both gone', async () => {
-      const gone = (pid: number): boolean => { try { return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0] === 'Z'; } catch { return true; } };
-      return gone(before['controllerManager']!) && gone(before['scheduler']!) ? true : undefined;
-    }, 10_000);
+    await until(
+      'both gone',
+      async () => {
+        const gone = (pid: number): boolean => {
+          try {
+            return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0] === 'Z';
+          } catch {
+            return true;
+          }
+        };
+        return gone(before['controllerManager']!) && gone(before['scheduler']!) ? true : undefined;
+      },
+      10_000,
+    );
     await provider.listNodes(clusterId);
     const now = state().pids;
     assert.notEqual(now['controllerManager'], before['controllerManager']);
     assert.notEqual(now['scheduler'], before['scheduler']);
-    await apps.patchNamespacedDeploymentScale({ namespace: 'default', name: 'web', body: { spec: { replicas: 3 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await apps.patchNamespacedDeploymentScale(
+      { namespace: 'default', name: 'web', body: { spec: { replicas: 3 } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     await webRunning(3);
   });
 
@@ -163,8 +242,10 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
     assert.equal(kubernetesVersion, target);
     assert.equal(readlinkSync(`/proc/${pids['controllerManager']}/exe`), binaries.kubeControllerManager[target]);
     assert.equal(readlinkSync(`/proc/${pids['scheduler']}/exe`), binaries.kubeScheduler[target]);
-    await apps.patchNamespacedDeploymentScale({ namespace: 'default', name: 'web', body: { spec: { replicas: 4 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await apps.patchNamespacedDeploymentScale(
+      { namespace: 'default', name: 'web', body: { spec: { replicas: 4 } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     await webRunning(4);
   });
 });
-

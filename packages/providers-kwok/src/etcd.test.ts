@@ -18,10 +18,15 @@ import { KwokProvider, type KwokBinaries } from './index.js';
 import { adminKubeConfig, until } from './test-tenant.js';
 
 const raw = process.env['CX_TEST_KUBERNETES'];
-assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)');
+assert.ok(
+  raw,
+  'CX_TEST_KUBERNETES is not set: run the tests with `npm test`, which builds the Kubernetes peers (test/peers/kubernetes.sh)',
+);
 const binaries = JSON.parse(raw) as KwokBinaries;
-assert.ok(binaries.etcdutl, 'the Kubernetes peers manifest has no etcdutl: rebuild it with `npm run peers -- kubernetes`');
-
+assert.ok(
+  binaries.etcdutl,
+  'the Kubernetes peers manifest has no etcdutl: rebuild it with `npm run peers -- kubernetes`',
+);
 
 describe('etcd snapshots of the kwok runtime', () => {
   const clusterId = `etcd-${randomUUID().slice(0, 8)}`;
@@ -30,19 +35,35 @@ describe('etcd snapshots of the kwok runtime', () => {
   let bootstrap: ClusterBootstrap;
   let core: CoreV1Api;
   const spec = (name: string, role: 'control-plane' | 'worker'): MachineSpec => ({
-    machineId: name, clusterId, name, role, pool: role === 'control-plane' ? 'control-plane' : 'workers', kubernetesVersion: provider.kubernetesVersions[0]!,
+    machineId: name,
+    clusterId,
+    name,
+    role,
+    pool: role === 'control-plane' ? 'control-plane' : 'workers',
+    kubernetesVersion: provider.kubernetesVersions[0]!,
   });
   const context = { bootstrap: async () => bootstrap };
-  const configMaps = async (): Promise<string[]> => (await core.listNamespacedConfigMap({ namespace: 'default', labelSelector: 'test=etcd' })).items.map((c) => c.metadata!.name!).sort();
+  const configMaps = async (): Promise<string[]> =>
+    (await core.listNamespacedConfigMap({ namespace: 'default', labelSelector: 'test=etcd' })).items
+      .map((c) => c.metadata!.name!)
+      .sort();
   const createConfigMap = async (name: string): Promise<void> => {
-    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name, labels: { test: 'etcd' } }, data: { at: new Date().toISOString() } } });
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name, labels: { test: 'etcd' } }, data: { at: new Date().toISOString() } },
+    });
   };
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'cx-kwok-etcd-'));
     provider = new KwokProvider({ dataDir, binaries });
     const pki = await createClusterPki(clusterId);
-    bootstrap = { clusterName: clusterId, kubernetesVersion: provider.kubernetesVersions[0]!, pki, trustedCaPems: [pki.ca.certPem] };
+    bootstrap = {
+      clusterName: clusterId,
+      kubernetesVersion: provider.kubernetesVersions[0]!,
+      pki,
+      trustedCaPems: [pki.ca.certPem],
+    };
     const controlPlane = await provider.ensureMachine(spec(`${clusterId}-cp-0`, 'control-plane'), context);
     await provider.ensureMachine(spec(`${clusterId}-w-0`, 'worker'), context);
     const config = await adminKubeConfig(pki, clusterId, controlPlane.apiEndpoint!);
@@ -50,7 +71,9 @@ describe('etcd snapshots of the kwok runtime', () => {
   });
 
   after(async () => {
-    if (provider) for (const machine of await provider.listMachines(clusterId)) await provider.deleteMachine(clusterId, machine.machineId);
+    if (provider)
+      for (const machine of await provider.listMachines(clusterId))
+        await provider.deleteMachine(clusterId, machine.machineId);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -62,22 +85,38 @@ describe('etcd snapshots of the kwok runtime', () => {
     await createConfigMap('after');
     await core.deleteNamespacedConfigMap({ namespace: 'default', name: 'before' });
     assert.deepEqual(await configMaps(), ['after']);
-    const pidsBefore = (JSON.parse(readFileSync(join(dataDir, clusterId, 'state.json'), 'utf8')) as { pids: Record<string, number> }).pids;
+    const pidsBefore = (
+      JSON.parse(readFileSync(join(dataDir, clusterId, 'state.json'), 'utf8')) as { pids: Record<string, number> }
+    ).pids;
 
     await provider.etcdRestore(clusterId, snapshot.data);
     assert.deepEqual(await configMaps(), ['before'], 'the cluster holds what the snapshot held');
-    const state = JSON.parse(readFileSync(join(dataDir, clusterId, 'state.json'), 'utf8')) as { pids: Record<string, number> };
-    for (const name of ['etcd', 'apiserver', 'controllerManager', 'scheduler', 'kwok']) assert.notEqual(state.pids[name], pidsBefore[name], `${name} was started again`);
+    const state = JSON.parse(readFileSync(join(dataDir, clusterId, 'state.json'), 'utf8')) as {
+      pids: Record<string, number>;
+    };
+    for (const name of ['etcd', 'apiserver', 'controllerManager', 'scheduler', 'kwok'])
+      assert.notEqual(state.pids[name], pidsBefore[name], `${name} was started again`);
     const files = readdirSync(join(dataDir, clusterId));
     assert.ok(files.includes('etcd'));
-    assert.deepEqual(files.filter((f) => ['etcd.previous', 'etcd.restored', 'restore.snapshot', 'etcd-restore.pid'].includes(f)), [], 'no previous data directory, snapshot file or marker is left');
-    await until('both nodes Ready again', async () => {
-      const nodes = await provider.listNodes(clusterId);
-      return nodes.length === 2 && nodes.every((n) => n.status === 'Ready') ? true : undefined;
-    }, 90_000);
+    assert.deepEqual(
+      files.filter((f) => ['etcd.previous', 'etcd.restored', 'restore.snapshot', 'etcd-restore.pid'].includes(f)),
+      [],
+      'no previous data directory, snapshot file or marker is left',
+    );
+    await until(
+      'both nodes Ready again',
+      async () => {
+        const nodes = await provider.listNodes(clusterId);
+        return nodes.length === 2 && nodes.every((n) => n.status === 'Ready') ? true : undefined;
+      },
+      90_000,
+    );
     // Writes work, at a revision above any the cluster had before.
     await createConfigMap('later');
-    assert.ok((await provider.etcdSnapshot(clusterId)).revision > snapshot.revision + 1_000_000, 'the revision moved on past the bump');
+    assert.ok(
+      (await provider.etcdSnapshot(clusterId)).revision > snapshot.revision + 1_000_000,
+      'the revision moved on past the bump',
+    );
   });
 
   it('refuses a restore without etcdutl, saying how to get it, and stops nothing', async () => {
@@ -85,12 +124,15 @@ describe('etcd snapshots of the kwok runtime', () => {
     const withoutEtcdutl = new KwokProvider({ dataDir, binaries: older });
     const snapshot = await provider.etcdSnapshot(clusterId);
     await createConfigMap('kept');
-    await assert.rejects(withoutEtcdutl.etcdRestore(clusterId, snapshot.data), (error: { code?: string; message: string; details?: { reason?: string } }) => {
-      assert.equal(error.code, 'CX_PROVIDER_ERROR');
-      assert.equal(error.details?.reason, 'EtcdutlMissing');
-      assert.match(error.message, /npm run peers -- kubernetes/);
-      return true;
-    });
+    await assert.rejects(
+      withoutEtcdutl.etcdRestore(clusterId, snapshot.data),
+      (error: { code?: string; message: string; details?: { reason?: string } }) => {
+        assert.equal(error.code, 'CX_PROVIDER_ERROR');
+        assert.equal(error.details?.reason, 'EtcdutlMissing');
+        assert.match(error.message, /npm run peers -- kubernetes/);
+        return true;
+      },
+    );
     // The older manifest still serves everything else, snapshots included.
     assert.ok((await withoutEtcdutl.etcdSnapshot(clusterId)).data.length > 0);
     assert.ok((await configMaps()).includes('kept'), 'nothing was rewound');

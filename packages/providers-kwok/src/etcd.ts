@@ -7,7 +7,11 @@ import { execFile } from 'node:child_process';
 import { CxError, ProviderError, ProviderUnavailableError } from '@cx/errors';
 
 /** A snapshot as etcd streams it; `etcdutl snapshot restore` checks the SHA-256 etcd appends. */
-export interface TakenSnapshot { data: Buffer; revision: number; etcdVersion: string }
+export interface TakenSnapshot {
+  data: Buffer;
+  revision: number;
+  etcdVersion: string;
+}
 
 /** Bytes of the SHA-256 etcd appends to a snapshot after the database. */
 const SNAPSHOT_HASH_BYTES = 32;
@@ -52,19 +56,30 @@ export async function takeSnapshot(port: number, maxBytes = Number.POSITIVE_INFI
   try {
     let response: Response;
     try {
-      response = await fetch(`http://127.0.0.1:${port}/v3/maintenance/snapshot`, { method: 'POST', body: '{}', signal: abort.signal });
+      response = await fetch(`http://127.0.0.1:${port}/v3/maintenance/snapshot`, {
+        method: 'POST',
+        body: '{}',
+        signal: abort.signal,
+      });
     } catch (error) {
-      throw new ProviderUnavailableError(`etcd on port ${port} cannot be reached for a snapshot: ${(error as Error).message}`);
+      throw new ProviderUnavailableError(
+        `etcd on port ${port} cannot be reached for a snapshot: ${(error as Error).message}`,
+      );
     }
-    if (!response.ok || !response.body) throw new ProviderUnavailableError(`etcd on port ${port} refused a snapshot: HTTP ${response.status}`);
+    if (!response.ok || !response.body)
+      throw new ProviderUnavailableError(`etcd on port ${port} refused a snapshot: HTTP ${response.status}`);
     const parts: Buffer[] = [];
     let size = 0;
     let expected: number | undefined;
     let pending = '';
     const take = (line: string): void => {
       if (line.trim() === '') return;
-      const message = JSON.parse(line) as { result?: { blob?: string; remaining_bytes?: string }; error?: { message?: string } };
-      if (message.error) throw new ProviderError(`etcd failed the snapshot: ${message.error.message ?? JSON.stringify(message.error)}`);
+      const message = JSON.parse(line) as {
+        result?: { blob?: string; remaining_bytes?: string };
+        error?: { message?: string };
+      };
+      if (message.error)
+        throw new ProviderError(`etcd failed the snapshot: ${message.error.message ?? JSON.stringify(message.error)}`);
       const blob = Buffer.from(message.result?.blob ?? '', 'base64');
       if (expected === undefined) {
         expected = blob.length + Number(message.result?.remaining_bytes ?? 0) + SNAPSHOT_HASH_BYTES;
@@ -87,9 +102,14 @@ export async function takeSnapshot(port: number, maxBytes = Number.POSITIVE_INFI
     } catch (error) {
       abort.abort();
       if (error instanceof CxError) throw error;
-      throw new ProviderUnavailableError(`the snapshot stream of etcd on port ${port} broke: ${(error as Error).message}`);
+      throw new ProviderUnavailableError(
+        `the snapshot stream of etcd on port ${port} broke: ${(error as Error).message}`,
+      );
     }
-    if (expected === undefined || size !== expected) throw new ProviderUnavailableError(`the snapshot stream of etcd on port ${port} ended after ${size} of ${expected ?? '?'} bytes`);
+    if (expected === undefined || size !== expected)
+      throw new ProviderUnavailableError(
+        `the snapshot stream of etcd on port ${port} ended after ${size} of ${expected ?? '?'} bytes`,
+      );
     return { data: Buffer.concat(parts), revision, etcdVersion: version };
   } finally {
     clearTimeout(timer);
@@ -101,16 +121,40 @@ export async function takeSnapshot(port: number, maxBytes = Number.POSITIVE_INFI
  * cluster; etcdutl checks the snapshot's hash, so damaged or foreign data is refused here, before
  * anything of the running cluster is touched.
  */
-export async function restoreDataDir(etcdutl: string, file: string, dataDir: string, member: { name: string; peerUrl: string }): Promise<void> {
+export async function restoreDataDir(
+  etcdutl: string,
+  file: string,
+  dataDir: string,
+  member: { name: string; peerUrl: string },
+): Promise<void> {
   const args = [
-    'snapshot', 'restore', file, `--data-dir=${dataDir}`, `--name=${member.name}`, `--initial-cluster=${member.name}=${member.peerUrl}`,
-    `--initial-advertise-peer-urls=${member.peerUrl}`, `--bump-revision=${RESTORE_REVISION_BUMP}`, '--mark-compacted',
+    'snapshot',
+    'restore',
+    file,
+    `--data-dir=${dataDir}`,
+    `--name=${member.name}`,
+    `--initial-cluster=${member.name}=${member.peerUrl}`,
+    `--initial-advertise-peer-urls=${member.peerUrl}`,
+    `--bump-revision=${RESTORE_REVISION_BUMP}`,
+    '--mark-compacted',
   ];
   await new Promise<void>((resolve, reject) => {
     execFile(etcdutl, args, { timeout: RESTORE_TIMEOUT_MS, maxBuffer: 4 * 1_048_576 }, (error, _stdout, stderr) => {
-      if (!error) { resolve(); return; }
-      const said = String(stderr).trim().split('\n').filter((l) => l.trim()).slice(-1)[0] ?? error.message;
-      reject(new ProviderError(`etcdutl could not restore the snapshot: ${said.slice(0, 500)}`, { details: { reason: 'SnapshotNotRestorable' } }));
+      if (!error) {
+        resolve();
+        return;
+      }
+      const said =
+        String(stderr)
+          .trim()
+          .split('\n')
+          .filter((l) => l.trim())
+          .slice(-1)[0] ?? error.message;
+      reject(
+        new ProviderError(`etcdutl could not restore the snapshot: ${said.slice(0, 500)}`, {
+          details: { reason: 'SnapshotNotRestorable' },
+        }),
+      );
     });
   });
 }
@@ -118,17 +162,28 @@ export async function restoreDataDir(etcdutl: string, file: string, dataDir: str
 async function call<T>(port: number, path: string): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+    response = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method: 'POST',
+      body: '{}',
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+    });
   } catch (error) {
     throw new ProviderUnavailableError(`etcd on port ${port} cannot be reached (${path}): ${(error as Error).message}`);
   }
   const text = await response.text();
-  if (!response.ok) throw new ProviderUnavailableError(`etcd on port ${port} answered ${path} with HTTP ${response.status}: ${text.slice(0, 200)}`);
+  if (!response.ok)
+    throw new ProviderUnavailableError(
+      `etcd on port ${port} answered ${path} with HTTP ${response.status}: ${text.slice(0, 200)}`,
+    );
   return JSON.parse(text) as T;
 }
 
 function tooLarge(size: number, max: number): CxError {
-  return new CxError('CX_LIMIT_EXCEEDED', `the etcd snapshot would be ${size} bytes, more than the ${max} allowed (etcd.maxSnapshotBytes)`, {
-    details: { limit: 'etcd.maxSnapshotBytes', value: max, requested: size },
-  });
+  return new CxError(
+    'CX_LIMIT_EXCEEDED',
+    `the etcd snapshot would be ${size} bytes, more than the ${max} allowed (etcd.maxSnapshotBytes)`,
+    {
+      details: { limit: 'etcd.maxSnapshotBytes', value: max, requested: size },
+    },
+  );
 }

@@ -12,8 +12,17 @@ import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { InputError, NotFoundError, ProviderError, ProviderUnavailableError } from '@cx/errors';
 import { takesWorkloads } from '@cx/k8s';
 import {
-  CONTRACT_VERSION, type EnsureContext, type EtcdSnapshot, type MachineSpec, type MachineStatus, type NodeReader, type NodeStatus, type PowerAction, type PowerState,
-  type Provider, type ProviderCapabilities,
+  CONTRACT_VERSION,
+  type EnsureContext,
+  type EtcdSnapshot,
+  type MachineSpec,
+  type MachineStatus,
+  type NodeReader,
+  type NodeStatus,
+  type PowerAction,
+  type PowerState,
+  type Provider,
+  type ProviderCapabilities,
 } from '@cx/sddc-contract';
 import { ControlPlane, KWOK_NODE, runnableVersions, type KwokBinaries } from './runtime.js';
 
@@ -25,7 +34,12 @@ export interface KwokProviderOptions {
   binaries: KwokBinaries;
 }
 
-const LABEL = { cluster: 'cx.dev/cluster', machine: 'cx.dev/machine', pool: 'cx.dev/pool', controlPlane: 'node-role.kubernetes.io/control-plane' } as const;
+const LABEL = {
+  cluster: 'cx.dev/cluster',
+  machine: 'cx.dev/machine',
+  pool: 'cx.dev/pool',
+  controlPlane: 'node-role.kubernetes.io/control-plane',
+} as const;
 const POWER_ANNOTATION = 'cx.dev/power';
 /**
  * The emulated BMC of a machine: a node annotated `cx.dev/bmc: unreachable` has a BMC that does
@@ -43,7 +57,18 @@ export class KwokProvider implements Provider, NodeReader {
   readonly name = 'kwok';
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions: readonly string[];
-  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false, etcdSnapshot: true, kubernetesApi: true, certificateRotation: true, osImages: true, controlPlaneVip: false, controlPlaneReplacement: true, bareMetalHosts: false };
+  readonly capabilities: ProviderCapabilities = {
+    power: true,
+    loadBalancer: false,
+    virtualIp: false,
+    etcdSnapshot: true,
+    kubernetesApi: true,
+    certificateRotation: true,
+    osImages: true,
+    controlPlaneVip: false,
+    controlPlaneReplacement: true,
+    bareMetalHosts: false,
+  };
   /** The last control-plane bring-up of each cluster in this process; the next one waits for it. */
   private readonly bringingUp = new Map<string, Promise<void>>();
   private readonly clients = new Map<string, { writtenAt: number; api: CoreV1Api }>();
@@ -51,19 +76,30 @@ export class KwokProvider implements Provider, NodeReader {
   constructor(private readonly options: KwokProviderOptions) {
     this.kubernetesVersions = runnableVersions(options.binaries).reverse();
     // A manifest from before the runtime ran the controllers: say how to get one that does.
-    if (this.kubernetesVersions.length === 0) throw new ProviderError('the kwok binaries manifest has no Kubernetes version with kube-apiserver, kube-controller-manager and kube-scheduler built; rebuild it with `npm run peers -- kubernetes`');
+    if (this.kubernetesVersions.length === 0)
+      throw new ProviderError(
+        'the kwok binaries manifest has no Kubernetes version with kube-apiserver, kube-controller-manager and kube-scheduler built; rebuild it with `npm run peers -- kubernetes`',
+      );
   }
 
   async ensureMachine(spec: MachineSpec, context?: EnsureContext): Promise<MachineStatus> {
     const plane = this.plane(spec.clusterId);
-    if (!this.kubernetesVersions.includes(spec.kubernetesVersion)) throw new ProviderError(`kwok cannot run Kubernetes ${spec.kubernetesVersion} (it runs ${this.kubernetesVersions.join(', ')})`);
-    if (!context) throw new ProviderError('the kwok provider needs the cluster\'s bootstrap material (EnsureContext) to bring up its control plane');
+    if (!this.kubernetesVersions.includes(spec.kubernetesVersion))
+      throw new ProviderError(
+        `kwok cannot run Kubernetes ${spec.kubernetesVersion} (it runs ${this.kubernetesVersions.join(', ')})`,
+      );
+    if (!context)
+      throw new ProviderError(
+        "the kwok provider needs the cluster's bootstrap material (EnsureContext) to bring up its control plane",
+      );
     // A control-plane machine carries the version the control plane must run (an upgrade moves it).
     await this.bringUp(plane, context, spec.role === 'control-plane' ? spec.kubernetesVersion : undefined);
     const api = this.api(plane);
     let node = await readNode(api, spec.name);
     if (node && node.metadata?.labels?.[LABEL.machine] !== spec.machineId) {
-      throw new ProviderError(`node ${spec.name} of cluster ${spec.clusterId} belongs to another machine (${node.metadata?.labels?.[LABEL.machine] ?? 'none'})`);
+      throw new ProviderError(
+        `node ${spec.name} of cluster ${spec.clusterId} belongs to another machine (${node.metadata?.labels?.[LABEL.machine] ?? 'none'})`,
+      );
     }
     if (!node) {
       try {
@@ -75,7 +111,9 @@ export class KwokProvider implements Provider, NodeReader {
     }
     // A node made when kwok selected by the annotation only: without the label kwok would drop it.
     if (node && powerOf(node) === 'on' && node.metadata?.labels?.[KWOK_NODE.key] !== KWOK_NODE.value) {
-      await this.updateNode(api, spec.name, (n) => { n.metadata!.labels![KWOK_NODE.key] = KWOK_NODE.value; });
+      await this.updateNode(api, spec.name, (n) => {
+        n.metadata!.labels![KWOK_NODE.key] = KWOK_NODE.value;
+      });
     }
     await this.setKubeletVersion(api, spec.name, spec.kubernetesVersion, spec.image);
     return this.status(plane, (await readNode(api, spec.name))!);
@@ -95,7 +133,9 @@ export class KwokProvider implements Provider, NodeReader {
     await this.serialised(plane, async () => {
       if (!plane.exists()) return;
       const api = this.api(plane);
-      const node = (await this.listNodesBy(plane, `${LABEL.cluster}=${plane.clusterId},${LABEL.machine}=${machineId}`, true))[0];
+      const node = (
+        await this.listNodesBy(plane, `${LABEL.cluster}=${plane.clusterId},${LABEL.machine}=${machineId}`, true)
+      )[0];
       if (node) {
         try {
           await call(() => api.deleteNode({ name: node.metadata!.name! }));
@@ -104,7 +144,8 @@ export class KwokProvider implements Provider, NodeReader {
         }
       }
       // The last machine takes the control plane with it.
-      if ((await this.listNodesBy(plane, `${LABEL.cluster}=${plane.clusterId}`, true)).length === 0) await plane.destroy();
+      if ((await this.listNodesBy(plane, `${LABEL.cluster}=${plane.clusterId}`, true)).length === 0)
+        await plane.destroy();
     });
   }
 
@@ -130,7 +171,13 @@ export class KwokProvider implements Provider, NodeReader {
       // No kubelet answers any more: what the node controller would conclude after its grace period.
       await this.updateStatus(api, name, (n) => {
         for (const condition of n.status?.conditions ?? []) {
-          if (condition.type === 'Ready') Object.assign(condition, { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status (machine powered off).', lastTransitionTime: new Date() });
+          if (condition.type === 'Ready')
+            Object.assign(condition, {
+              status: 'Unknown',
+              reason: 'NodeStatusUnknown',
+              message: 'Kubelet stopped posting node status (machine powered off).',
+              lastTransitionTime: new Date(),
+            });
         }
       });
     }
@@ -156,10 +203,12 @@ export class KwokProvider implements Provider, NodeReader {
     if (!plane.exists()) return [];
     const nodes = await this.nodes(plane);
     return nodes.map((node) => ({
-      name: node.metadata!.name!, machineId: node.metadata!.labels![LABEL.machine]!,
+      name: node.metadata!.name!,
+      machineId: node.metadata!.labels![LABEL.machine]!,
       role: node.metadata!.labels![LABEL.controlPlane] !== undefined ? 'control-plane' : 'worker',
       status: ready(node) ? 'Ready' : 'NotReady',
-      kubernetesVersion: (node.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, ''), schedulable: takesWorkloads(node),
+      kubernetesVersion: (node.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, ''),
+      schedulable: takesWorkloads(node),
     }));
   }
 
@@ -170,7 +219,10 @@ export class KwokProvider implements Provider, NodeReader {
    */
   async checkImage(image: string): Promise<void> {
     if (!OS_IMAGE_NAME.test(image)) {
-      throw new InputError(`${JSON.stringify(image)} is not an image name kwok takes (letters, digits and . _ : / @ -, up to 255 characters)`, [{ field: 'body.image', message: 'is not a well-formed image name' }]);
+      throw new InputError(
+        `${JSON.stringify(image)} is not an image name kwok takes (letters, digits and . _ : / @ -, up to 255 characters)`,
+        [{ field: 'body.image', message: 'is not a well-formed image name' }],
+      );
     }
   }
 
@@ -216,9 +268,9 @@ export class KwokProvider implements Provider, NodeReader {
     }
   }
 
-
   private plane(clusterId: string): ControlPlane {
-    if (!/^[A-Za-z0-9._-]+$/.test(clusterId)) throw new ProviderError(`cluster id ${clusterId} is not usable as a directory name`);
+    if (!/^[A-Za-z0-9._-]+$/.test(clusterId))
+      throw new ProviderError(`cluster id ${clusterId} is not usable as a directory name`);
     return new ControlPlane(this.options.dataDir, clusterId, this.options.binaries);
   }
 
@@ -251,14 +303,20 @@ export class KwokProvider implements Provider, NodeReader {
     const api = this.api(plane);
     if (plane.exists() && !plane.running()) {
       if (inCluster) await plane.ensure();
-      else await this.serialised(plane, async () => { if (plane.exists() && !plane.running()) await plane.ensure(); });
+      else
+        await this.serialised(plane, async () => {
+          if (plane.exists() && !plane.running()) await plane.ensure();
+        });
     }
     try {
       return (await call(() => api.listNode({ labelSelector }))).items;
     } catch (error) {
       if (!(error instanceof ProviderUnavailableError) || !plane.exists()) throw error;
       if (inCluster) await plane.ensure();
-      else await this.serialised(plane, async () => { if (plane.exists()) await plane.ensure(); });
+      else
+        await this.serialised(plane, async () => {
+          if (plane.exists()) await plane.ensure();
+        });
       return (await call(() => api.listNode({ labelSelector }))).items;
     }
   }
@@ -268,10 +326,16 @@ export class KwokProvider implements Provider, NodeReader {
     const powerState = powerOf(node);
     const controlPlane = labels[LABEL.controlPlane] !== undefined;
     return {
-      machineId: labels[LABEL.machine]!, clusterId: plane.clusterId, name: node.metadata!.name!,
+      machineId: labels[LABEL.machine]!,
+      clusterId: plane.clusterId,
+      name: node.metadata!.name!,
       providerId: `kwok://${plane.clusterId}/${node.metadata!.name!}`,
-      phase: powerState === 'on' ? 'Running' : 'Stopped', powerState,
-      addresses: (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address).concat(node.status?.addresses?.length ? [] : ['127.0.0.1']),
+      phase: powerState === 'on' ? 'Running' : 'Stopped',
+      powerState,
+      addresses: (node.status?.addresses ?? [])
+        .filter((a) => a.type === 'InternalIP')
+        .map((a) => a.address)
+        .concat(node.status?.addresses?.length ? [] : ['127.0.0.1']),
       tags: { cluster: plane.clusterId, machine: labels[LABEL.machine]! },
       ...(controlPlane ? { apiEndpoint: plane.apiEndpoint } : {}),
     };
@@ -286,8 +350,17 @@ export class KwokProvider implements Provider, NodeReader {
       // The image is the one the machine was created from: a node that reports one keeps it (machines are
       // not rebuilt in place); kwok's own initialisation leaves it empty.
       n.status.nodeInfo = {
-        architecture: 'amd64', bootID: '', containerRuntimeVersion: 'kwok', kernelVersion: 'kwok', kubeProxyVersion: `v${version}`, machineID: '', operatingSystem: 'linux', systemUUID: '',
-        ...n.status.nodeInfo, osImage: n.status.nodeInfo?.osImage || image, kubeletVersion: `v${version}`,
+        architecture: 'amd64',
+        bootID: '',
+        containerRuntimeVersion: 'kwok',
+        kernelVersion: 'kwok',
+        kubeProxyVersion: `v${version}`,
+        machineID: '',
+        operatingSystem: 'linux',
+        systemUUID: '',
+        ...n.status.nodeInfo,
+        osImage: n.status.nodeInfo?.osImage || image,
+        kubeletVersion: `v${version}`,
       };
     });
   }
@@ -314,20 +387,37 @@ export class KwokProvider implements Provider, NodeReader {
 
 function nodeFor(spec: MachineSpec): V1Node {
   return {
-    apiVersion: 'v1', kind: 'Node',
+    apiVersion: 'v1',
+    kind: 'Node',
     metadata: {
       name: spec.name,
       labels: {
-        [LABEL.cluster]: spec.clusterId, [LABEL.machine]: spec.machineId, [LABEL.pool]: spec.pool, 'kubernetes.io/hostname': spec.name, 'kubernetes.io/os': 'linux', type: 'kwok',
+        [LABEL.cluster]: spec.clusterId,
+        [LABEL.machine]: spec.machineId,
+        [LABEL.pool]: spec.pool,
+        'kubernetes.io/hostname': spec.name,
+        'kubernetes.io/os': 'linux',
+        type: 'kwok',
         ...(spec.role === 'control-plane' ? { [LABEL.controlPlane]: '' } : {}),
         ...spec.labels,
         [KWOK_NODE.key]: KWOK_NODE.value,
       },
       annotations: { [KWOK_NODE.key]: KWOK_NODE.value, [POWER_ANNOTATION]: 'on' },
     },
-    spec: { taints: (spec.taints ?? []).map((t) => ({ key: t.key, effect: t.effect, ...(t.value !== undefined ? { value: t.value } : {}) })) },
+    spec: {
+      taints: (spec.taints ?? []).map((t) => ({
+        key: t.key,
+        effect: t.effect,
+        ...(t.value !== undefined ? { value: t.value } : {}),
+      })),
+    },
     // What a kubelet reports when it registers; the address is simulated (see simulatedAddress).
-    status: { addresses: [{ type: 'InternalIP', address: simulatedAddress(spec.machineId) }, { type: 'Hostname', address: spec.name }] },
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: simulatedAddress(spec.machineId) },
+        { type: 'Hostname', address: spec.name },
+      ],
+    },
   };
 }
 
@@ -348,8 +438,10 @@ export function simulatedAddress(machineId: string): string {
  * has agreed, lifting the taints it keeps on a node that is not (or was not yet seen) Ready.
  */
 function ready(node: V1Node): boolean {
-  return node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True'
-    && !(node.spec?.taints ?? []).some((t) => UNHEALTHY_TAINTS.includes(t.key));
+  return (
+    node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' &&
+    !(node.spec?.taints ?? []).some((t) => UNHEALTHY_TAINTS.includes(t.key))
+  );
 }
 
 function powerOf(node: V1Node): PowerState {
@@ -382,9 +474,17 @@ async function call<T>(work: () => Promise<T>): Promise<T> {
   } catch (error) {
     const status = statusOf(error);
     if (status === undefined || status >= 500 || status === 429) {
-      throw Object.assign(new ProviderUnavailableError(`the tenant Kubernetes API failed: ${(error as Error).message.split('\n')[0]}`), { httpStatus: status });
+      throw Object.assign(
+        new ProviderUnavailableError(`the tenant Kubernetes API failed: ${(error as Error).message.split('\n')[0]}`),
+        { httpStatus: status },
+      );
     }
-    throw Object.assign(new ProviderError(`the tenant Kubernetes API refused: HTTP ${status}: ${(error as { body?: string }).body?.slice(0, 300) ?? ''}`), { httpStatus: status });
+    throw Object.assign(
+      new ProviderError(
+        `the tenant Kubernetes API refused: HTTP ${status}: ${(error as { body?: string }).body?.slice(0, 300) ?? ''}`,
+      ),
+      { httpStatus: status },
+    );
   }
 }
 
@@ -396,6 +496,8 @@ function statusOf(error: unknown): number | undefined {
 
 function assertBmcAnswers(node: V1Node): void {
   if (node.metadata?.annotations?.[BMC_ANNOTATION] === 'unreachable') {
-    throw new ProviderUnavailableError(`the BMC of machine ${node.metadata.name ?? ''} does not answer (kwok's emulated BMC, annotation ${BMC_ANNOTATION}=unreachable)`);
+    throw new ProviderUnavailableError(
+      `the BMC of machine ${node.metadata.name ?? ''} does not answer (kwok's emulated BMC, annotation ${BMC_ANNOTATION}=unreachable)`,
+    );
   }
 }

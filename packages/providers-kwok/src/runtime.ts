@@ -8,7 +8,17 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,12 +52,20 @@ export interface ControlPlaneState {
   /** Fingerprint of the CAs the API runs with; another one (a CA rotation) re-issues and restarts. */
   trust?: string;
   pids: {
-    etcd?: number | undefined; apiserver?: number | undefined; controllerManager?: number | undefined; scheduler?: number | undefined; kwok?: number | undefined;
+    etcd?: number | undefined;
+    apiserver?: number | undefined;
+    controllerManager?: number | undefined;
+    scheduler?: number | undefined;
+    kwok?: number | undefined;
   };
 }
 
 /** The control-plane binaries of one Kubernetes version. */
-interface VersionBinaries { apiserver: string; controllerManager: string; scheduler: string }
+interface VersionBinaries {
+  apiserver: string;
+  controllerManager: string;
+  scheduler: string;
+}
 
 const READY_TIMEOUT_MS = 90_000;
 /** From starting kube-controller-manager to its first visible work (a default ServiceAccount, aggregated roles). */
@@ -77,7 +95,11 @@ const FRONT_PROXY_CLIENT = 'front-proxy-client';
 export class ControlPlane {
   readonly dir: string;
 
-  constructor(root: string, readonly clusterId: string, private readonly binaries: KwokBinaries) {
+  constructor(
+    root: string,
+    readonly clusterId: string,
+    private readonly binaries: KwokBinaries,
+  ) {
     this.dir = join(root, clusterId);
   }
 
@@ -114,10 +136,14 @@ export class ControlPlane {
       // A control plane made before this runtime ran the controllers.
       const taken = Object.values(ports);
       const controllerManager = await freePort(taken);
-      this.save({ ...this.state(), ports: { ...ports, controllerManager, scheduler: await freePort([...taken, controllerManager]) } });
+      this.save({
+        ...this.state(),
+        ports: { ...ports, controllerManager, scheduler: await freePort([...taken, controllerManager]) },
+      });
     }
     // A CA rotation, or (as above) no credentials for the controllers yet.
-    if (bootstrap && (this.state().trust !== fingerprint(bootstrap) || !this.hasComponentFiles())) await this.writePki(bootstrap);
+    if (bootstrap && (this.state().trust !== fingerprint(bootstrap) || !this.hasComponentFiles()))
+      await this.writePki(bootstrap);
     const state = this.state();
     const wanted = version ?? state.kubernetesVersion;
     const binaries = this.binariesOf(wanted);
@@ -135,57 +161,109 @@ export class ControlPlane {
     }
     if (!alive(state.pids.apiserver, binaries.apiserver)) {
       state.pids.apiserver = this.start('kube-apiserver', binaries.apiserver, [
-        `--etcd-servers=http://127.0.0.1:${state.ports.etcdClient}`, '--bind-address=127.0.0.1', `--secure-port=${state.ports.api}`,
-        `--tls-cert-file=${join(pki, 'apiserver.crt')}`, `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
-        `--client-ca-file=${join(pki, 'ca.crt')}`, '--authorization-mode=Node,RBAC',
+        `--etcd-servers=http://127.0.0.1:${state.ports.etcdClient}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${state.ports.api}`,
+        `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
+        `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
+        `--client-ca-file=${join(pki, 'ca.crt')}`,
+        '--authorization-mode=Node,RBAC',
         // 1.37 refuses a loopback advertise address under the default endpoint reconciler; with none it is fine.
-        '--advertise-address=127.0.0.1', '--endpoint-reconciler-type=none', '--service-cluster-ip-range=10.96.0.0/16',
-        '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${join(pki, 'sa.pub')}`,
-        `--service-account-signing-key-file=${join(pki, 'sa.key')}`, ...frontProxyFlags(pki),
-        '--allow-privileged=true', '--enable-priority-and-fairness=false', '--profiling=false', '--v=0',
+        '--advertise-address=127.0.0.1',
+        '--endpoint-reconciler-type=none',
+        '--service-cluster-ip-range=10.96.0.0/16',
+        '--service-account-issuer=https://kubernetes.default.svc',
+        `--service-account-key-file=${join(pki, 'sa.pub')}`,
+        `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
+        ...frontProxyFlags(pki),
+        '--allow-privileged=true',
+        '--enable-priority-and-fairness=false',
+        '--profiling=false',
+        '--v=0',
       ]);
       this.save(state);
     }
     const ca = join(pki, 'ca.crt');
     // /readyz and /healthz are readable anonymously; the serving certificates are of the cluster's CA.
-    await this.waitUntil('kube-apiserver', 'become ready', () => fetchOk(state.ports.api, '/readyz', ca), state.pids.apiserver, binaries.apiserver, READY_TIMEOUT_MS);
+    await this.waitUntil(
+      'kube-apiserver',
+      'become ready',
+      () => fetchOk(state.ports.api, '/readyz', ca),
+      state.pids.apiserver,
+      binaries.apiserver,
+      READY_TIMEOUT_MS,
+    );
     const controllerManagerStarts = !alive(state.pids.controllerManager, binaries.controllerManager);
     if (controllerManagerStarts) {
       // As kubeadm runs it, less what this box cannot give: no leader election (one instance), no
       // CSR signer (the cluster CA's key stays with cx, which signs every credential itself).
       state.pids.controllerManager = this.start('kube-controller-manager', binaries.controllerManager, [
-        `--kubeconfig=${join(this.dir, `${COMPONENTS.controllerManager.file}.kubeconfig`)}`, '--controllers=*',
-        '--use-service-account-credentials=true', `--service-account-private-key-file=${join(pki, 'sa.key')}`, `--root-ca-file=${ca}`,
+        `--kubeconfig=${join(this.dir, `${COMPONENTS.controllerManager.file}.kubeconfig`)}`,
+        '--controllers=*',
+        '--use-service-account-credentials=true',
+        `--service-account-private-key-file=${join(pki, 'sa.key')}`,
+        `--root-ca-file=${ca}`,
         // At start it makes a ServiceAccount and a token for each of its ~50 controllers: at the
         // default 20 requests/s (burst 30) that alone takes 4-5 s of every new cluster.
-        '--kube-api-qps=100', '--kube-api-burst=200',
+        '--kube-api-qps=100',
+        '--kube-api-burst=200',
         // Its default is a system directory, which it creates when missing.
         `--flex-volume-plugin-dir=${join(this.dir, 'flexvolume')}`,
-        '--leader-elect=false', ...this.servingFlags('controllerManager'), '--v=0',
+        '--leader-elect=false',
+        ...this.servingFlags('controllerManager'),
+        '--v=0',
       ]);
       this.save(state);
     }
     if (!alive(state.pids.scheduler, binaries.scheduler)) {
-      state.pids.scheduler = this.start('kube-scheduler', binaries.scheduler, [`--config=${join(this.dir, 'scheduler.yaml')}`, ...this.servingFlags('scheduler'), '--v=0']);
+      state.pids.scheduler = this.start('kube-scheduler', binaries.scheduler, [
+        `--config=${join(this.dir, 'scheduler.yaml')}`,
+        ...this.servingFlags('scheduler'),
+        '--v=0',
+      ]);
       this.save(state);
     }
     if (!alive(state.pids.kwok, this.binaries.kwok)) {
       state.pids.kwok = this.start('kwok', this.binaries.kwok, [
-        `--kubeconfig=${this.kubeconfigPath}`, '--manage-all-nodes=false', `--manage-nodes-with-label-selector=${KWOK_NODE.key}=${KWOK_NODE.value}`,
+        `--kubeconfig=${this.kubeconfigPath}`,
+        '--manage-all-nodes=false',
+        `--manage-nodes-with-label-selector=${KWOK_NODE.key}=${KWOK_NODE.value}`,
         `--manage-nodes-with-annotation-selector=${KWOK_NODE.key}=${KWOK_NODE.value}`,
-        ...stageFiles(this.binaries.kwokStages).map((file) => `--config=${file}`), '--node-lease-duration-seconds=40',
+        ...stageFiles(this.binaries.kwokStages).map((file) => `--config=${file}`),
+        '--node-lease-duration-seconds=40',
       ]);
       this.save(state);
     }
     await Promise.all([
-      this.waitUntil('kube-controller-manager', 'answer /healthz', () => fetchOk(state.ports.controllerManager!, '/healthz', ca), state.pids.controllerManager, binaries.controllerManager, READY_TIMEOUT_MS),
-      this.waitUntil('kube-scheduler', 'answer /healthz', () => fetchOk(state.ports.scheduler!, '/healthz', ca), state.pids.scheduler, binaries.scheduler, READY_TIMEOUT_MS),
+      this.waitUntil(
+        'kube-controller-manager',
+        'answer /healthz',
+        () => fetchOk(state.ports.controllerManager!, '/healthz', ca),
+        state.pids.controllerManager,
+        binaries.controllerManager,
+        READY_TIMEOUT_MS,
+      ),
+      this.waitUntil(
+        'kube-scheduler',
+        'answer /healthz',
+        () => fetchOk(state.ports.scheduler!, '/healthz', ca),
+        state.pids.scheduler,
+        binaries.scheduler,
+        READY_TIMEOUT_MS,
+      ),
     ]);
     // What tenants notice first: without the `default` ServiceAccount no pod can be created in
     // `default`, without the aggregated `view` role a viewer's kubeconfig grants nothing. Both stay
     // in etcd: after a restart this passes at once.
     if (controllerManagerStarts) {
-      await this.waitUntil('kube-controller-manager', 'create the default ServiceAccount and aggregate the view role', () => this.controllersAtWork(), state.pids.controllerManager, binaries.controllerManager, CONTROLLERS_TIMEOUT_MS);
+      await this.waitUntil(
+        'kube-controller-manager',
+        'create the default ServiceAccount and aggregate the view role',
+        () => this.controllersAtWork(),
+        state.pids.controllerManager,
+        binaries.controllerManager,
+        CONTROLLERS_TIMEOUT_MS,
+      );
     }
   }
 
@@ -195,12 +273,20 @@ export class ControlPlane {
     const state = this.state();
     const binaries = this.binaries;
     const version = {
-      apiserver: binaries.kubeApiserver[state.kubernetesVersion], controllerManager: binaries.kubeControllerManager[state.kubernetesVersion], scheduler: binaries.kubeScheduler[state.kubernetesVersion],
+      apiserver: binaries.kubeApiserver[state.kubernetesVersion],
+      controllerManager: binaries.kubeControllerManager[state.kubernetesVersion],
+      scheduler: binaries.kubeScheduler[state.kubernetesVersion],
     };
-    return alive(state.pids.etcd, binaries.etcd) && alive(state.pids.kwok, binaries.kwok)
-      && !!version.apiserver && alive(state.pids.apiserver, version.apiserver)
-      && !!version.controllerManager && alive(state.pids.controllerManager, version.controllerManager)
-      && !!version.scheduler && alive(state.pids.scheduler, version.scheduler);
+    return (
+      alive(state.pids.etcd, binaries.etcd) &&
+      alive(state.pids.kwok, binaries.kwok) &&
+      !!version.apiserver &&
+      alive(state.pids.apiserver, version.apiserver) &&
+      !!version.controllerManager &&
+      alive(state.pids.controllerManager, version.controllerManager) &&
+      !!version.scheduler &&
+      alive(state.pids.scheduler, version.scheduler)
+    );
   }
 
   /** Stops every process and removes the cluster's directory. */
@@ -235,22 +321,41 @@ export class ControlPlane {
     if (!this.exists()) throw new NotFoundError(`cluster ${this.clusterId} has no control plane on this runtime`);
     const etcdutl = this.binaries.etcdutl;
     if (!etcdutl || !existsSync(etcdutl)) {
-      throw new ProviderError(`the kwok runtime has no etcdutl${etcdutl ? ` at ${etcdutl}` : ' in its binaries manifest (built before cx restored etcd snapshots)'}: run \`npm run peers -- kubernetes\` to build it, then retry the workflow`, { details: { reason: 'EtcdutlMissing' } });
+      throw new ProviderError(
+        `the kwok runtime has no etcdutl${etcdutl ? ` at ${etcdutl}` : ' in its binaries manifest (built before cx restored etcd snapshots)'}: run \`npm run peers -- kubernetes\` to build it, then retry the workflow`,
+        { details: { reason: 'EtcdutlMissing' } },
+      );
     }
     this.assertNotRestoring();
-    const paths = { live: join(this.dir, 'etcd'), previous: join(this.dir, 'etcd.previous'), restored: join(this.dir, 'etcd.restored'), file: join(this.dir, 'restore.snapshot') };
+    const paths = {
+      live: join(this.dir, 'etcd'),
+      previous: join(this.dir, 'etcd.previous'),
+      restored: join(this.dir, 'etcd.restored'),
+      file: join(this.dir, 'restore.snapshot'),
+    };
     const state = this.state();
     writeFileSync(join(this.dir, RESTORE_MARKER), String(process.pid));
     try {
       writeFileSync(paths.file, data, { mode: 0o600 });
       rmSync(paths.restored, { recursive: true, force: true });
-      await restoreDataDir(etcdutl, paths.file, paths.restored, { name: this.clusterId, peerUrl: `http://127.0.0.1:${state.ports.etcdPeer}` });
+      await restoreDataDir(etcdutl, paths.file, paths.restored, {
+        name: this.clusterId,
+        peerUrl: `http://127.0.0.1:${state.ports.etcdPeer}`,
+      });
       const { pids } = state;
       // Only processes still running these binaries: a pid left in the state may belong to someone else by now.
-      const own = (pid: number | undefined, binary: string | undefined): number | undefined => (binary && alive(pid, binary) ? pid : undefined);
-      const versioned = { apiserver: this.binaries.kubeApiserver[state.kubernetesVersion], controllerManager: this.binaries.kubeControllerManager[state.kubernetesVersion], scheduler: this.binaries.kubeScheduler[state.kubernetesVersion] };
+      const own = (pid: number | undefined, binary: string | undefined): number | undefined =>
+        binary && alive(pid, binary) ? pid : undefined;
+      const versioned = {
+        apiserver: this.binaries.kubeApiserver[state.kubernetesVersion],
+        controllerManager: this.binaries.kubeControllerManager[state.kubernetesVersion],
+        scheduler: this.binaries.kubeScheduler[state.kubernetesVersion],
+      };
       await Promise.all([
-        stop(own(pids.kwok, this.binaries.kwok)), stop(own(pids.scheduler, versioned.scheduler)), stop(own(pids.controllerManager, versioned.controllerManager)), stop(own(pids.apiserver, versioned.apiserver)),
+        stop(own(pids.kwok, this.binaries.kwok)),
+        stop(own(pids.scheduler, versioned.scheduler)),
+        stop(own(pids.controllerManager, versioned.controllerManager)),
+        stop(own(pids.apiserver, versioned.apiserver)),
       ]);
       await stop(own(pids.etcd, this.binaries.etcd));
       pids.kwok = pids.scheduler = pids.controllerManager = pids.apiserver = pids.etcd = undefined;
@@ -262,7 +367,14 @@ export class ControlPlane {
       pids.etcd = this.startEtcd(state);
       this.save(state);
       try {
-        await this.waitUntil('etcd', 'answer /health on its restored data', () => etcdHealthy(state.ports.etcdClient), pids.etcd, this.binaries.etcd, READY_TIMEOUT_MS);
+        await this.waitUntil(
+          'etcd',
+          'answer /health on its restored data',
+          () => etcdHealthy(state.ports.etcdClient),
+          pids.etcd,
+          this.binaries.etcd,
+          READY_TIMEOUT_MS,
+        );
       } catch (error) {
         await stop(pids.etcd);
         pids.etcd = undefined;
@@ -270,8 +382,15 @@ export class ControlPlane {
         rmSync(paths.live, { recursive: true, force: true });
         if (existsSync(paths.previous)) renameSync(paths.previous, paths.live);
         rmSync(join(this.dir, RESTORE_MARKER), { force: true });
-        const back = await this.ensure().then(() => 'the cluster runs on its previous data again', (cause: unknown) => `its previous data is back, but the control plane did not come up on it: ${(cause as Error).message}`);
-        throw new ProviderError(`the restored etcd of cluster ${this.clusterId} did not start (${(error as Error).message}); ${back}`, { details: { reason: 'EtcdRestoreFailed' } });
+        const back = await this.ensure().then(
+          () => 'the cluster runs on its previous data again',
+          (cause: unknown) =>
+            `its previous data is back, but the control plane did not come up on it: ${(cause as Error).message}`,
+        );
+        throw new ProviderError(
+          `the restored etcd of cluster ${this.clusterId} did not start (${(error as Error).message}); ${back}`,
+          { details: { reason: 'EtcdRestoreFailed' } },
+        );
       }
       rmSync(paths.previous, { recursive: true, force: true });
     } finally {
@@ -295,15 +414,23 @@ export class ControlPlane {
   }
 
   private assertNotRestoring(): void {
-    if (this.restoringElsewhere()) throw new ProviderUnavailableError(`cluster ${this.clusterId} is being restored from an etcd snapshot by another process; it runs again when that is done`);
+    if (this.restoringElsewhere())
+      throw new ProviderUnavailableError(
+        `cluster ${this.clusterId} is being restored from an etcd snapshot by another process; it runs again when that is done`,
+      );
   }
 
   private startEtcd(state: ControlPlaneState): number {
     return this.start('etcd', this.binaries.etcd, [
-      `--name=${this.clusterId}`, `--data-dir=${join(this.dir, 'etcd')}`,
-      `--listen-client-urls=http://127.0.0.1:${state.ports.etcdClient}`, `--advertise-client-urls=http://127.0.0.1:${state.ports.etcdClient}`,
-      `--listen-peer-urls=http://127.0.0.1:${state.ports.etcdPeer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${state.ports.etcdPeer}`,
-      `--initial-cluster=${this.clusterId}=http://127.0.0.1:${state.ports.etcdPeer}`, '--quota-backend-bytes=536870912', '--log-level=warn',
+      `--name=${this.clusterId}`,
+      `--data-dir=${join(this.dir, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${state.ports.etcdClient}`,
+      `--advertise-client-urls=http://127.0.0.1:${state.ports.etcdClient}`,
+      `--listen-peer-urls=http://127.0.0.1:${state.ports.etcdPeer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${state.ports.etcdPeer}`,
+      `--initial-cluster=${this.clusterId}=http://127.0.0.1:${state.ports.etcdPeer}`,
+      '--quota-backend-bytes=536870912',
+      '--log-level=warn',
     ]);
   }
 
@@ -313,7 +440,12 @@ export class ControlPlane {
     for (let i = 0; i < 5; i++) ports.push(await freePort(ports));
     const [etcdClient, etcdPeer, api, controllerManager, scheduler] = ports as [number, number, number, number, number];
     // Written before the PKI: writePki records its fingerprint in it.
-    this.save({ clusterId: this.clusterId, kubernetesVersion: bootstrap.kubernetesVersion, ports: { etcdClient, etcdPeer, api, controllerManager, scheduler }, pids: {} });
+    this.save({
+      clusterId: this.clusterId,
+      kubernetesVersion: bootstrap.kubernetesVersion,
+      ports: { etcdClient, etcdPeer, api, controllerManager, scheduler },
+      pids: {},
+    });
     await this.writePki(bootstrap);
   }
 
@@ -328,36 +460,85 @@ export class ControlPlane {
     const { pki } = bootstrap;
     const state = this.state();
     const serving = await issueCertificate(pki.ca, {
-      commonName: 'kube-apiserver', usage: 'server', validitySeconds: 365 * 86_400,
-      dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'], ipAddresses: ['127.0.0.1', '10.96.0.1'],
+      commonName: 'kube-apiserver',
+      usage: 'server',
+      validitySeconds: 365 * 86_400,
+      dnsNames: [
+        'localhost',
+        'kubernetes',
+        'kubernetes.default',
+        'kubernetes.default.svc',
+        'kubernetes.default.svc.cluster.local',
+      ],
+      ipAddresses: ['127.0.0.1', '10.96.0.1'],
     });
     // The runtime's own credential (as a kubelet has one): it outlives cx's restarts.
-    const admin = await issueCertificate(pki.ca, { commonName: 'cx-kwok-runtime', organizations: ['system:masters'], usage: 'client', validitySeconds: 365 * 86_400 });
-    // What kube-apiserver presents when it proxies to an aggregated API (kubeadm's name for it).
-    const frontProxyClient = await issueCertificate(pki.frontProxyCa, { commonName: FRONT_PROXY_CLIENT, usage: 'client', validitySeconds: 365 * 86_400 });
-    const files: Record<string, string> = {
-      'ca.crt': pemBundle(bootstrap.trustedCaPems), 'front-proxy-ca.crt': pemBundle(bootstrap.trustedFrontProxyCaPems ?? [pki.frontProxyCa.certPem]),
-      'front-proxy-client.crt': frontProxyClient.certPem, 'front-proxy-client.key': frontProxyClient.keyPem,
-      // kube-apiserver reads every PEM key of the file: tokens signed by any of them verify.
-      'sa.pub': pemBundle(bootstrap.trustedServiceAccountPublicKeyPems ?? [pki.serviceAccount.publicKeyPem]), 'sa.key': pki.serviceAccount.privateKeyPem,
-      'apiserver.crt': serving.certPem, 'apiserver.key': serving.keyPem,
-    };
-    for (const [name, content] of Object.entries(files)) writeFileSync(join(this.dir, 'pki', name), content, { mode: 0o600 });
-    const kubeconfig = (user: string, credential: { certPem: string; keyPem: string }): string => renderKubeconfig({
-      clusterName: bootstrap.clusterName, server: `https://127.0.0.1:${state.ports.api}`, caPem: pemBundle(bootstrap.trustedCaPems), user, clientCertPem: credential.certPem, clientKeyPem: credential.keyPem,
+    const admin = await issueCertificate(pki.ca, {
+      commonName: 'cx-kwok-runtime',
+      organizations: ['system:masters'],
+      usage: 'client',
+      validitySeconds: 365 * 86_400,
     });
+    // What kube-apiserver presents when it proxies to an aggregated API (kubeadm's name for it).
+    const frontProxyClient = await issueCertificate(pki.frontProxyCa, {
+      commonName: FRONT_PROXY_CLIENT,
+      usage: 'client',
+      validitySeconds: 365 * 86_400,
+    });
+    const files: Record<string, string> = {
+      'ca.crt': pemBundle(bootstrap.trustedCaPems),
+      'front-proxy-ca.crt': pemBundle(bootstrap.trustedFrontProxyCaPems ?? [pki.frontProxyCa.certPem]),
+      'front-proxy-client.crt': frontProxyClient.certPem,
+      'front-proxy-client.key': frontProxyClient.keyPem,
+      // kube-apiserver reads every PEM key of the file: tokens signed by any of them verify.
+      'sa.pub': pemBundle(bootstrap.trustedServiceAccountPublicKeyPems ?? [pki.serviceAccount.publicKeyPem]),
+      'sa.key': pki.serviceAccount.privateKeyPem,
+      'apiserver.crt': serving.certPem,
+      'apiserver.key': serving.keyPem,
+    };
+    for (const [name, content] of Object.entries(files))
+      writeFileSync(join(this.dir, 'pki', name), content, { mode: 0o600 });
+    const kubeconfig = (user: string, credential: { certPem: string; keyPem: string }): string =>
+      renderKubeconfig({
+        clusterName: bootstrap.clusterName,
+        server: `https://127.0.0.1:${state.ports.api}`,
+        caPem: pemBundle(bootstrap.trustedCaPems),
+        user,
+        clientCertPem: credential.certPem,
+        clientKeyPem: credential.keyPem,
+      });
     for (const { user, file } of Object.values(COMPONENTS)) {
-      const client = await issueCertificate(pki.ca, { commonName: user, usage: 'client', validitySeconds: 365 * 86_400 });
+      const client = await issueCertificate(pki.ca, {
+        commonName: user,
+        usage: 'client',
+        validitySeconds: 365 * 86_400,
+      });
       writeFileSync(join(this.dir, `${file}.kubeconfig`), kubeconfig(user, client), { mode: 0o600 });
-      const serving = await issueCertificate(pki.ca, { commonName: user, usage: 'server', validitySeconds: 365 * 86_400, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+      const serving = await issueCertificate(pki.ca, {
+        commonName: user,
+        usage: 'server',
+        validitySeconds: 365 * 86_400,
+        dnsNames: ['localhost'],
+        ipAddresses: ['127.0.0.1'],
+      });
       writeFileSync(join(this.dir, 'pki', `${file}.crt`), serving.certPem, { mode: 0o600 });
       writeFileSync(join(this.dir, 'pki', `${file}.key`), serving.keyPem, { mode: 0o600 });
     }
     // The scheduler's flags for these are deprecated in favour of its configuration file (JSON is YAML).
-    writeFileSync(join(this.dir, 'scheduler.yaml'), JSON.stringify({
-      apiVersion: 'kubescheduler.config.k8s.io/v1', kind: 'KubeSchedulerConfiguration',
-      clientConnection: { kubeconfig: join(this.dir, `${COMPONENTS.scheduler.file}.kubeconfig`) }, leaderElection: { leaderElect: false }, enableProfiling: false,
-    }, null, 2));
+    writeFileSync(
+      join(this.dir, 'scheduler.yaml'),
+      JSON.stringify(
+        {
+          apiVersion: 'kubescheduler.config.k8s.io/v1',
+          kind: 'KubeSchedulerConfiguration',
+          clientConnection: { kubeconfig: join(this.dir, `${COMPONENTS.scheduler.file}.kubeconfig`) },
+          leaderElection: { leaderElect: false },
+          enableProfiling: false,
+        },
+        null,
+        2,
+      ),
+    );
     writeFileSync(this.kubeconfigPath, kubeconfig('cx-kwok-runtime', admin), { mode: 0o600 });
     if (state.trust !== undefined && state.trust !== fingerprint(bootstrap)) {
       const { pids } = state;
@@ -368,8 +549,14 @@ export class ControlPlane {
   }
 
   private hasComponentFiles(): boolean {
-    return Object.values(COMPONENTS).every(({ file }) => existsSync(join(this.dir, `${file}.kubeconfig`)) && existsSync(join(this.dir, 'pki', `${file}.crt`)))
-      && existsSync(join(this.dir, 'scheduler.yaml')) && existsSync(join(this.dir, 'pki', 'front-proxy-client.crt'));
+    return (
+      Object.values(COMPONENTS).every(
+        ({ file }) =>
+          existsSync(join(this.dir, `${file}.kubeconfig`)) && existsSync(join(this.dir, 'pki', `${file}.crt`)),
+      ) &&
+      existsSync(join(this.dir, 'scheduler.yaml')) &&
+      existsSync(join(this.dir, 'pki', 'front-proxy-client.crt'))
+    );
   }
 
   /**
@@ -380,9 +567,12 @@ export class ControlPlane {
     const { file } = COMPONENTS[component];
     const kubeconfig = join(this.dir, `${file}.kubeconfig`);
     return [
-      '--bind-address=127.0.0.1', `--secure-port=${this.state().ports[component]!}`,
-      `--tls-cert-file=${join(this.dir, 'pki', `${file}.crt`)}`, `--tls-private-key-file=${join(this.dir, 'pki', `${file}.key`)}`,
-      `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${this.state().ports[component]!}`,
+      `--tls-cert-file=${join(this.dir, 'pki', `${file}.crt`)}`,
+      `--tls-private-key-file=${join(this.dir, 'pki', `${file}.key`)}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
     ];
   }
 
@@ -390,17 +580,20 @@ export class ControlPlane {
     const apiserver = this.binaries.kubeApiserver[version];
     const controllerManager = this.binaries.kubeControllerManager[version];
     const scheduler = this.binaries.kubeScheduler[version];
-    if (!apiserver || !controllerManager || !scheduler) throw new ProviderError(`the kwok runtime has no control plane binaries of Kubernetes ${version} (it has ${runnableVersions(this.binaries).join(', ') || 'none'})`);
+    if (!apiserver || !controllerManager || !scheduler)
+      throw new ProviderError(
+        `the kwok runtime has no control plane binaries of Kubernetes ${version} (it has ${runnableVersions(this.binaries).join(', ') || 'none'})`,
+      );
     return { apiserver, controllerManager, scheduler };
   }
-
 
   private start(name: string, binary: string, args: string[]): number {
     const log = openSync(join(this.dir, `${name}.log`), 'a');
     try {
       const child = spawn(binary, args, { detached: true, stdio: ['ignore', log, log], cwd: this.dir });
       child.on('error', () => undefined); // a binary that cannot start has no pid: reported below
-      if (child.pid === undefined) throw new ProviderUnavailableError(`cannot start ${name} (${binary}) for cluster ${this.clusterId}`);
+      if (child.pid === undefined)
+        throw new ProviderUnavailableError(`cannot start ${name} (${binary}) for cluster ${this.clusterId}`);
       child.unref();
       return child.pid;
     } finally {
@@ -409,12 +602,23 @@ export class ControlPlane {
   }
 
   /** Polls `probe` every 250 ms until it holds; fails at once if the process exits, or after `timeoutMs`. */
-  private async waitUntil(name: string, what: string, probe: () => Promise<boolean>, pid: number | undefined, binary: string, timeoutMs: number): Promise<void> {
+  private async waitUntil(
+    name: string,
+    what: string,
+    probe: () => Promise<boolean>,
+    pid: number | undefined,
+    binary: string,
+    timeoutMs: number,
+  ): Promise<void> {
     const log = join(this.dir, `${name}.log`);
     const deadline = Date.now() + timeoutMs;
     while (!(await probe())) {
-      if (!alive(pid, binary)) throw new ProviderUnavailableError(`the ${name} of cluster ${this.clusterId} exited (log: ${log})`);
-      if (Date.now() > deadline) throw new ProviderUnavailableError(`the ${name} of cluster ${this.clusterId} did not ${what} within ${timeoutMs / 1000} s (log: ${log})`);
+      if (!alive(pid, binary))
+        throw new ProviderUnavailableError(`the ${name} of cluster ${this.clusterId} exited (log: ${log})`);
+      if (Date.now() > deadline)
+        throw new ProviderUnavailableError(
+          `the ${name} of cluster ${this.clusterId} did not ${what} within ${timeoutMs / 1000} s (log: ${log})`,
+        );
       await sleep(250);
     }
   }
@@ -424,7 +628,9 @@ export class ControlPlane {
     config.loadFromFile(this.kubeconfigPath);
     try {
       await config.makeApiClient(CoreV1Api).readNamespacedServiceAccount({ namespace: 'default', name: 'default' });
-      return ((await config.makeApiClient(RbacAuthorizationV1Api).readClusterRole({ name: 'view' })).rules ?? []).length > 0;
+      return (
+        ((await config.makeApiClient(RbacAuthorizationV1Api).readClusterRole({ name: 'view' })).rules ?? []).length > 0
+      );
     } catch {
       return false;
     }
@@ -459,7 +665,12 @@ async function fetchOk(port: number, path: string, caFile: string): Promise<bool
       res.resume();
       resolve(res.statusCode === 200);
     });
-    req.on('error', () => resolve(false)).on('timeout', () => { req.destroy(); resolve(false); });
+    req
+      .on('error', () => resolve(false))
+      .on('timeout', () => {
+        req.destroy();
+        resolve(false);
+      });
     req.end();
   });
 }
@@ -471,9 +682,13 @@ async function fetchOk(port: number, path: string, caFile: string): Promise<bool
  */
 function frontProxyFlags(pki: string): string[] {
   return [
-    `--requestheader-client-ca-file=${join(pki, 'front-proxy-ca.crt')}`, `--requestheader-allowed-names=${FRONT_PROXY_CLIENT}`,
-    '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group', '--requestheader-extra-headers-prefix=X-Remote-Extra-',
-    `--proxy-client-cert-file=${join(pki, 'front-proxy-client.crt')}`, `--proxy-client-key-file=${join(pki, 'front-proxy-client.key')}`,
+    `--requestheader-client-ca-file=${join(pki, 'front-proxy-ca.crt')}`,
+    `--requestheader-allowed-names=${FRONT_PROXY_CLIENT}`,
+    '--requestheader-username-headers=X-Remote-User',
+    '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    `--proxy-client-cert-file=${join(pki, 'front-proxy-client.crt')}`,
+    `--proxy-client-key-file=${join(pki, 'front-proxy-client.key')}`,
   ];
 }
 
@@ -499,7 +714,10 @@ function fingerprint(bootstrap: ClusterBootstrap): string {
 
 /** Every kwok Stage manifest of the profile (node initialize / heartbeat with lease, pod ready / complete / delete). */
 function stageFiles(dir: string): string[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 /** Whether `pid` is a live process running `binary` (a recycled pid running something else is not ours). */
@@ -517,13 +735,25 @@ function alive(pid: number | undefined, binary: string): boolean {
 
 async function stop(pid: number | undefined): Promise<void> {
   if (!pid) return;
-  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    try { process.kill(pid, 0); } catch { return; }
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
     await sleep(100);
   }
-  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
 }
 
 /**
@@ -533,7 +763,7 @@ async function stop(pid: number | undefined): Promise<void> {
 async function freePort(taken: readonly number[] = []): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (!taken.includes(port) && await canBind(port)) return port;
+    if (!taken.includes(port) && (await canBind(port))) return port;
   }
   throw new ProviderUnavailableError('no free port below 32768 on 127.0.0.1 for a tenant control plane');
 }

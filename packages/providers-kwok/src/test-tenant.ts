@@ -5,12 +5,26 @@ import { issueCertificate, type ClusterPki } from '@cx/k8s';
 
 /** A client of the tenant API as an administrator, with a certificate of the cluster's CA (as cx hands out). */
 export async function adminKubeConfig(pki: ClusterPki, clusterId: string, server: string): Promise<KubeConfig> {
-  const admin = await issueCertificate(pki.ca, { commonName: 'test-admin', organizations: ['system:masters'], usage: 'client', validitySeconds: 3600 });
+  const admin = await issueCertificate(pki.ca, {
+    commonName: 'test-admin',
+    organizations: ['system:masters'],
+    usage: 'client',
+    validitySeconds: 3600,
+  });
   const config = new KubeConfig();
   config.loadFromOptions({
-    clusters: [{ name: clusterId, server, caData: Buffer.from(pki.ca.certPem).toString('base64'), skipTLSVerify: false }],
-    users: [{ name: 'admin', certData: Buffer.from(admin.certPem).toString('base64'), keyData: Buffer.from(admin.keyPem).toString('base64') }],
-    contexts: [{ name: clusterId, cluster: clusterId, user: 'admin' }], currentContext: clusterId,
+    clusters: [
+      { name: clusterId, server, caData: Buffer.from(pki.ca.certPem).toString('base64'), skipTLSVerify: false },
+    ],
+    users: [
+      {
+        name: 'admin',
+        certData: Buffer.from(admin.certPem).toString('base64'),
+        keyData: Buffer.from(admin.keyPem).toString('base64'),
+      },
+    ],
+    contexts: [{ name: clusterId, cluster: clusterId, user: 'admin' }],
+    currentContext: clusterId,
   });
   return config;
 }
@@ -26,7 +40,10 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+      );
     await sleep(250);
   }
 }

@@ -2,5 +2,10 @@
 export const PROVIDER_NAME = 'openstack';
 export { KeystoneSession, type KeystoneAuth } from './keystone.js';
 export {
-  NOVA_MICROVERSION, OpenStackProvider, OpenStackProviderFactory, openStackSettingsSchema, parseSettings, type OpenStackSettings,
+  NOVA_MICROVERSION,
+  OpenStackProvider,
+  OpenStackProviderFactory,
+  openStackSettingsSchema,
+  parseSettings,
+  type OpenStackSettings,
 } from './openstack-provider.js';

@@ -26,15 +26,40 @@ export interface KeystonePeer {
 
 export function keystonePeer(): KeystonePeer {
   const raw = process.env['CX_TEST_OPENSTACK'];
-  assert.ok(raw, 'CX_TEST_OPENSTACK is not set: start the peer with `test/peers/keystone.sh start` and export its JSON line as CX_TEST_OPENSTACK');
+  assert.ok(
+    raw,
+    'CX_TEST_OPENSTACK is not set: start the peer with `test/peers/keystone.sh start` and export its JSON line as CX_TEST_OPENSTACK',
+  );
   const peer = JSON.parse(raw) as KeystonePeer;
-  assert.ok(peer.floatingNetwork, 'the peer announces no floatingNetwork: restart it with this version of test/peers/keystone.sh');
+  assert.ok(
+    peer.floatingNetwork,
+    'the peer announces no floatingNetwork: restart it with this version of test/peers/keystone.sh',
+  );
   return peer;
 }
 
-export interface NeutronPort { id: string; name: string; device_id: string; tags: string[]; security_groups: string[]; fixed_ips: Array<{ ip_address: string }> }
-export interface FloatingIp { id: string; floating_ip_address: string; floating_network_id: string; port_id: string | null; fixed_ip_address: string | null; tags: string[] }
-export interface ServerGroup { id: string; name: string; policy: string; members: string[] }
+export interface NeutronPort {
+  id: string;
+  name: string;
+  device_id: string;
+  tags: string[];
+  security_groups: string[];
+  fixed_ips: Array<{ ip_address: string }>;
+}
+export interface FloatingIp {
+  id: string;
+  floating_ip_address: string;
+  floating_network_id: string;
+  port_id: string | null;
+  fixed_ip_address: string | null;
+  tags: string[];
+}
+export interface ServerGroup {
+  id: string;
+  name: string;
+  policy: string;
+  members: string[];
+}
 
 /** What the peer holds of one cluster, each found by cx's tag or by cx's naming of it. */
 export interface ClusterObjects {
@@ -54,11 +79,18 @@ export class PeerReader {
   private async login(): Promise<string> {
     const { peer } = this;
     const answer = await fetch(`${peer.authUrl}/auth/tokens`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(20_000),
-      body: JSON.stringify({ auth: {
-        identity: { methods: ['password'], password: { user: { name: peer.username, domain: { name: peer.userDomainName }, password: peer.password } } },
-        scope: { project: { name: peer.projectName, domain: { name: peer.projectDomainName } } },
-      } }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      signal: AbortSignal.timeout(20_000),
+      body: JSON.stringify({
+        auth: {
+          identity: {
+            methods: ['password'],
+            password: { user: { name: peer.username, domain: { name: peer.userDomainName }, password: peer.password } },
+          },
+          scope: { project: { name: peer.projectName, domain: { name: peer.projectDomainName } } },
+        },
+      }),
     });
     assert.equal(answer.status, 201, `Keystone refused the test's own login: ${answer.status}`);
     return answer.headers.get('x-subject-token')!;
@@ -69,7 +101,8 @@ export class PeerReader {
     this.token ??= await this.login();
     const base = service === 'compute' ? this.peer.computeUrl : this.peer.networkUrl;
     const answer = await fetch(`${base}/${path}`, {
-      headers: { 'x-auth-token': this.token, 'openstack-api-version': 'compute 2.67' }, signal: AbortSignal.timeout(20_000),
+      headers: { 'x-auth-token': this.token, 'openstack-api-version': 'compute 2.67' },
+      signal: AbortSignal.timeout(20_000),
     });
     const text = await answer.text();
     assert.equal(answer.status, 200, `GET ${service} ${path}: ${text}`);
@@ -81,7 +114,9 @@ export class PeerReader {
     this.token ??= await this.login();
     const base = service === 'compute' ? this.peer.computeUrl : this.peer.networkUrl;
     const answer = await fetch(`${base}/${path}`, {
-      method: 'DELETE', headers: { 'x-auth-token': this.token, 'openstack-api-version': 'compute 2.67' }, signal: AbortSignal.timeout(20_000),
+      method: 'DELETE',
+      headers: { 'x-auth-token': this.token, 'openstack-api-version': 'compute 2.67' },
+      signal: AbortSignal.timeout(20_000),
     });
     assert.equal(answer.status, 204, `DELETE ${service} ${path}: ${await answer.text()}`);
   }
@@ -99,13 +134,17 @@ export class PeerReader {
     const tag = `cx-cluster=${clusterId}`;
     const escaped = clusterId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const named = new RegExp(`^cx-${escaped}-(vip|m\\d+)$`); // the tests' machine ids are <clusterId>-m<n>
-    const [{ servers }, { ports }, { security_groups: groups }, { server_groups: serverGroups }, floatingIps] = await Promise.all([
-      this.get<{ servers: ClusterObjects['servers'] }>('compute', 'servers/detail'),
-      this.get<{ ports: NeutronPort[] }>('network', 'v2.0/ports'),
-      this.get<{ security_groups: Array<{ id: string; name: string; tags: string[] }> }>('network', 'v2.0/security-groups'),
-      this.get<{ server_groups: ServerGroup[] }>('compute', 'os-server-groups'),
-      this.floatingIps(),
-    ]);
+    const [{ servers }, { ports }, { security_groups: groups }, { server_groups: serverGroups }, floatingIps] =
+      await Promise.all([
+        this.get<{ servers: ClusterObjects['servers'] }>('compute', 'servers/detail'),
+        this.get<{ ports: NeutronPort[] }>('network', 'v2.0/ports'),
+        this.get<{ security_groups: Array<{ id: string; name: string; tags: string[] }> }>(
+          'network',
+          'v2.0/security-groups',
+        ),
+        this.get<{ server_groups: ServerGroup[] }>('compute', 'os-server-groups'),
+        this.floatingIps(),
+      ]);
     const mine = ports.filter((p) => p.tags.includes(tag) || named.test(p.name));
     return {
       servers: servers.filter((s) => s.metadata['cx-cluster'] === clusterId),
@@ -119,9 +158,16 @@ export class PeerReader {
   /** Asserts that the peer holds nothing of the cluster, naming what is left. */
   async assertNothingLeft(clusterId: string): Promise<void> {
     const left = await this.clusterObjects(clusterId);
-    assert.deepEqual({
-      servers: left.servers.map((s) => s.name), ports: left.ports.map((p) => p.name), securityGroups: left.securityGroups.map((g) => g.name),
-      serverGroups: left.serverGroups.map((g) => g.name), floatingIps: left.floatingIps.map((f) => f.floating_ip_address),
-    }, { servers: [], ports: [], securityGroups: [], serverGroups: [], floatingIps: [] }, `objects of cluster ${clusterId} are left on the peer`);
+    assert.deepEqual(
+      {
+        servers: left.servers.map((s) => s.name),
+        ports: left.ports.map((p) => p.name),
+        securityGroups: left.securityGroups.map((g) => g.name),
+        serverGroups: left.serverGroups.map((g) => g.name),
+        floatingIps: left.floatingIps.map((f) => f.floating_ip_address),
+      },
+      { servers: [], ports: [], securityGroups: [], serverGroups: [], floatingIps: [] },
+      `objects of cluster ${clusterId} are left on the peer`,
+    );
   }
 }

@@ -53,7 +53,13 @@ export class KeystoneSession {
   private readonly services = new Map<string, HttpEndpoint>();
 
   constructor(private readonly auth: KeystoneAuth) {
-    this.keystone = new HttpEndpoint({ baseUrl: auth.authUrl, label: `Keystone ${new URL(auth.authUrl).host}`, caCert: auth.caCert, insecure: auth.insecure, timeoutMs: auth.timeoutMs ?? 20_000 });
+    this.keystone = new HttpEndpoint({
+      baseUrl: auth.authUrl,
+      label: `Keystone ${new URL(auth.authUrl).host}`,
+      caCert: auth.caCert,
+      insecure: auth.insecure,
+      timeoutMs: auth.timeoutMs ?? 20_000,
+    });
   }
 
   /** A valid token, renewed when close to its expiry (one login at a time). */
@@ -80,11 +86,20 @@ export class KeystoneSession {
   async service(type: string): Promise<HttpEndpoint> {
     const url = this.findUrl((await this.valid()).catalog, type);
     if (!url) {
-      throw refused(`the Keystone catalog has no ${this.auth.interface} ${type} endpoint${this.auth.region ? ` in region ${this.auth.region}` : ''}; ask the cloud admin to register it or fix settings.region/settings.interface`, 'ServiceNotInCatalog');
+      throw refused(
+        `the Keystone catalog has no ${this.auth.interface} ${type} endpoint${this.auth.region ? ` in region ${this.auth.region}` : ''}; ask the cloud admin to register it or fix settings.region/settings.interface`,
+        'ServiceNotInCatalog',
+      );
     }
     let endpoint = this.services.get(url);
     if (!endpoint) {
-      endpoint = new HttpEndpoint({ baseUrl: url, label: `OpenStack ${type} ${new URL(url).host}`, caCert: this.auth.caCert, insecure: this.auth.insecure, timeoutMs: this.auth.timeoutMs ?? 30_000 });
+      endpoint = new HttpEndpoint({
+        baseUrl: url,
+        label: `OpenStack ${type} ${new URL(url).host}`,
+        caCert: this.auth.caCert,
+        insecure: this.auth.insecure,
+        timeoutMs: this.auth.timeoutMs ?? 30_000,
+      });
       this.services.set(url, endpoint);
     }
     return endpoint;
@@ -102,13 +117,19 @@ export class KeystoneSession {
 
   private findUrl(catalog: CatalogEntry[], type: string): string | undefined {
     const entry = catalog.find((service) => service.type === type);
-    return entry?.endpoints.find((endpoint) => endpoint.interface === this.auth.interface
-      && (!this.auth.region || endpoint.region_id === this.auth.region || endpoint.region === this.auth.region))?.url;
+    return entry?.endpoints.find(
+      (endpoint) =>
+        endpoint.interface === this.auth.interface &&
+        (!this.auth.region || endpoint.region_id === this.auth.region || endpoint.region === this.auth.region),
+    )?.url;
   }
 
   private async valid(): Promise<Token> {
-    if (this.current && this.current.expiresAt - (this.auth.renewBeforeMs ?? RENEW_BEFORE_MS) > Date.now()) return this.current;
-    this.pending ??= this.authenticate().finally(() => { this.pending = undefined; });
+    if (this.current && this.current.expiresAt - (this.auth.renewBeforeMs ?? RENEW_BEFORE_MS) > Date.now())
+      return this.current;
+    this.pending ??= this.authenticate().finally(() => {
+      this.pending = undefined;
+    });
     this.current = await this.pending;
     return this.current;
   }
@@ -117,32 +138,63 @@ export class KeystoneSession {
     const a = this.auth;
     if (a.authType === 'application-credential') {
       // An application credential carries its own project scope; Keystone refuses an explicit one.
-      return { auth: { identity: { methods: ['application_credential'], application_credential: { id: a.username, secret: a.password } } } };
+      return {
+        auth: {
+          identity: {
+            methods: ['application_credential'],
+            application_credential: { id: a.username, secret: a.password },
+          },
+        },
+      };
     }
     const project = a.projectId ? { id: a.projectId } : { name: a.projectName, domain: { name: a.projectDomainName } };
     return {
       auth: {
-        identity: { methods: ['password'], password: { user: { name: a.username, domain: { name: a.userDomainName }, password: a.password } } },
+        identity: {
+          methods: ['password'],
+          password: { user: { name: a.username, domain: { name: a.userDomainName }, password: a.password } },
+        },
         scope: { project },
       },
     };
   }
 
   private async authenticate(): Promise<Token> {
-    const response: HttpResponse = await this.keystone.request('POST', 'auth/tokens', { body: this.body(), idempotent: true });
+    const response: HttpResponse = await this.keystone.request('POST', 'auth/tokens', {
+      body: this.body(),
+      idempotent: true,
+    });
     if (response.status === 401 || response.status === 403) {
-      throw refused(`${this.keystone.label} refused the login of ${this.auth.authType === 'password' ? `user ${this.auth.username}` : `application credential ${this.auth.username}`} (${response.status}); check the user name, password or secret, domain and project`, 'AuthFailed');
+      throw refused(
+        `${this.keystone.label} refused the login of ${this.auth.authType === 'password' ? `user ${this.auth.username}` : `application credential ${this.auth.username}`} (${response.status}); check the user name, password or secret, domain and project`,
+        'AuthFailed',
+      );
     }
     if (response.status === 404 && this.auth.authType === 'password') {
-      throw refused(`${this.keystone.label} does not know the project ${this.auth.projectId ?? this.auth.projectName} (404); fix settings.projectName or settings.projectId`, 'AuthFailed');
+      throw refused(
+        `${this.keystone.label} does not know the project ${this.auth.projectId ?? this.auth.projectName} (404); fix settings.projectName or settings.projectId`,
+        'AuthFailed',
+      );
     }
-    if (response.status !== 201) throw refused(`${this.keystone.label} answered ${response.status} to a login; check settings and the Keystone logs`, 'Refused');
+    if (response.status !== 201)
+      throw refused(
+        `${this.keystone.label} answered ${response.status} to a login; check settings and the Keystone logs`,
+        'Refused',
+      );
     const header = response.headers['x-subject-token'];
     const value = Array.isArray(header) ? header[0] : header;
     const { token } = parseJson<TokenBody>(response, this.keystone.label);
     if (!value || !token.project) {
-      throw refused(`${this.keystone.label} issued a token that is not scoped to a project; give settings.projectName or settings.projectId`, 'AuthFailed');
+      throw refused(
+        `${this.keystone.label} issued a token that is not scoped to a project; give settings.projectName or settings.projectId`,
+        'AuthFailed',
+      );
     }
-    return { value, expiresAt: Date.parse(token.expires_at), projectId: token.project.id, catalog: token.catalog ?? [] };
+    return {
+      value,
+      expiresAt: Date.parse(token.expires_at),
+      projectId: token.project.id,
+      catalog: token.catalog ?? [],
+    };
   }
 }

@@ -9,8 +9,17 @@
 import { CredentialError, InputError, NotFoundError } from '@cx/errors';
 import { type HttpResponse, asCredentialError, parseJson, pollUntil, refused, unavailable } from '@cx/provider-kit';
 import {
-  CONTRACT_VERSION, type EnsureContext, type MachinePhase, type MachineSpec, type MachineStatus, type PowerAction, type PowerState,
-  type Provider, type ProviderCapabilities, type ProviderCredential, type ProviderFactory,
+  CONTRACT_VERSION,
+  type EnsureContext,
+  type MachinePhase,
+  type MachineSpec,
+  type MachineStatus,
+  type PowerAction,
+  type PowerState,
+  type Provider,
+  type ProviderCapabilities,
+  type ProviderCredential,
+  type ProviderFactory,
 } from '@cx/sddc-contract';
 import { type KeystoneAuth, KeystoneSession } from './keystone.js';
 
@@ -58,9 +67,18 @@ export const openStackSettingsSchema: Record<string, unknown> = {
     interface: { enum: ['public', 'internal', 'admin'], default: 'public' },
     image: { type: 'string', minLength: 1, description: 'Glance image name or id (with cloud-init)' },
     network: { type: 'string', minLength: 1, description: 'Neutron network name or id' },
-    flavor: { type: 'string', minLength: 1, description: 'Nova flavor name or id used when a machine class gives no resources' },
+    flavor: {
+      type: 'string',
+      minLength: 1,
+      description: 'Nova flavor name or id used when a machine class gives no resources',
+    },
     apiAllowedCidr: { type: 'string', minLength: 1, default: '0.0.0.0/0' },
-    floatingNetwork: { type: 'string', minLength: 1, description: 'External Neutron network (name or id) that gives each control-plane machine a floating IP; absent: no floating IPs' },
+    floatingNetwork: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'External Neutron network (name or id) that gives each control-plane machine a floating IP; absent: no floating IPs',
+    },
   },
 };
 
@@ -73,18 +91,36 @@ function str(settings: Record<string, unknown>, key: string): string | undefined
 export function parseSettings(settings: Record<string, unknown>): OpenStackSettings {
   const fields: Array<{ field: string; message: string }> = [];
   const authType = str(settings, 'authType') ?? 'password';
-  if (authType !== 'password' && authType !== 'application-credential') fields.push({ field: 'body.settings.authType', message: 'must be password or application-credential' });
+  if (authType !== 'password' && authType !== 'application-credential')
+    fields.push({ field: 'body.settings.authType', message: 'must be password or application-credential' });
   const iface = str(settings, 'interface') ?? 'public';
-  if (!['public', 'internal', 'admin'].includes(iface)) fields.push({ field: 'body.settings.interface', message: 'must be public, internal or admin' });
+  if (!['public', 'internal', 'admin'].includes(iface))
+    fields.push({ field: 'body.settings.interface', message: 'must be public, internal or admin' });
   const image = str(settings, 'image');
-  if (!image) fields.push({ field: 'body.settings.image', message: 'the Glance image (name or id) machines boot from is required' });
+  if (!image)
+    fields.push({
+      field: 'body.settings.image',
+      message: 'the Glance image (name or id) machines boot from is required',
+    });
   const network = str(settings, 'network');
-  if (!network) fields.push({ field: 'body.settings.network', message: 'the Neutron network (name or id) machines attach to is required' });
+  if (!network)
+    fields.push({
+      field: 'body.settings.network',
+      message: 'the Neutron network (name or id) machines attach to is required',
+    });
   const projectName = str(settings, 'projectName');
   const projectId = str(settings, 'projectId');
-  if (authType === 'password' && !projectName && !projectId) fields.push({ field: 'body.settings.projectName', message: 'projectName or projectId is required with password authentication' });
+  if (authType === 'password' && !projectName && !projectId)
+    fields.push({
+      field: 'body.settings.projectName',
+      message: 'projectName or projectId is required with password authentication',
+    });
   const floatingNetwork = str(settings, 'floatingNetwork');
-  if (settings['floatingNetwork'] !== undefined && !floatingNetwork) fields.push({ field: 'body.settings.floatingNetwork', message: 'must be the name or id of an external network, or be left out' });
+  if (settings['floatingNetwork'] !== undefined && !floatingNetwork)
+    fields.push({
+      field: 'body.settings.floatingNetwork',
+      message: 'must be the name or id of an external network, or be left out',
+    });
   if (fields.length > 0) throw new InputError('the OpenStack credential settings are invalid', fields);
   return {
     authType: authType as OpenStackSettings['authType'],
@@ -104,9 +140,15 @@ export function parseSettings(settings: Record<string, unknown>): OpenStackSetti
 
 function authFrom(credential: ProviderCredential, settings: OpenStackSettings): KeystoneAuth {
   return {
-    authUrl: credential.endpoint, authType: settings.authType, username: credential.username, password: credential.password,
-    userDomainName: settings.userDomainName, projectDomainName: settings.projectDomainName, interface: settings.interface,
-    caCert: credential.caCert ?? null, insecure: credential.insecure,
+    authUrl: credential.endpoint,
+    authType: settings.authType,
+    username: credential.username,
+    password: credential.password,
+    userDomainName: settings.userDomainName,
+    projectDomainName: settings.projectDomainName,
+    interface: settings.interface,
+    caCert: credential.caCert ?? null,
+    insecure: credential.insecure,
     ...(settings.projectName ? { projectName: settings.projectName } : {}),
     ...(settings.projectId ? { projectId: settings.projectId } : {}),
     ...(settings.region ? { region: settings.region } : {}),
@@ -123,12 +165,44 @@ interface NovaServer {
   'OS-EXT-STS:power_state'?: number;
   'OS-EXT-STS:task_state'?: string | null;
 }
-interface Flavor { id: string; name: string; vcpus: number; ram: number; disk: number }
-interface Port { id: string; name: string; device_id: string; fixed_ips: Array<{ ip_address: string }>; allowed_address_pairs?: Array<{ ip_address: string; mac_address?: string }> }
-interface ServerGroup { id: string; name: string; policy?: string; policies?: string[]; members: string[] }
-interface Network { id: string; name: string; 'router:external'?: boolean }
-interface FloatingIp { id: string; floating_ip_address: string; port_id: string | null; tags?: string[] }
-interface Resolved { imageId: string; networkId: string; flavors: Flavor[]; floatingNetworkId?: string }
+interface Flavor {
+  id: string;
+  name: string;
+  vcpus: number;
+  ram: number;
+  disk: number;
+}
+interface Port {
+  id: string;
+  name: string;
+  device_id: string;
+  fixed_ips: Array<{ ip_address: string }>;
+  allowed_address_pairs?: Array<{ ip_address: string; mac_address?: string }>;
+}
+interface ServerGroup {
+  id: string;
+  name: string;
+  policy?: string;
+  policies?: string[];
+  members: string[];
+}
+interface Network {
+  id: string;
+  name: string;
+  'router:external'?: boolean;
+}
+interface FloatingIp {
+  id: string;
+  floating_ip_address: string;
+  port_id: string | null;
+  tags?: string[];
+}
+interface Resolved {
+  imageId: string;
+  networkId: string;
+  flavors: Flavor[];
+  floatingNetworkId?: string;
+}
 
 /** The Neutron tags of a cluster's objects (and of a machine's); also their list filter (`?tags=`). */
 const clusterTag = (clusterId: string): string => `cx-cluster=${clusterId}`;
@@ -146,7 +220,9 @@ function neutronType(response: HttpResponse): string | undefined {
 
 /** A server Nova is deleting (or keeps soft-deleted): it no longer counts as a machine of its cluster. */
 function leaving(server: NovaServer): boolean {
-  return server['OS-EXT-STS:task_state'] === 'deleting' || server.status === 'DELETED' || server.status === 'SOFT_DELETED';
+  return (
+    server['OS-EXT-STS:task_state'] === 'deleting' || server.status === 'DELETED' || server.status === 'SOFT_DELETED'
+  );
 }
 
 /** The error text an OpenStack service put in its body (Nova `{kind: {message}}`, Neutron `NeutronError`). */
@@ -162,10 +238,16 @@ function messageOf(response: HttpResponse): string {
 
 function phaseOf(server: NovaServer): MachinePhase {
   switch (server.status) {
-    case 'ACTIVE': case 'HARD_REBOOT': case 'REBOOT': return 'Running';
-    case 'SHUTOFF': return 'Stopped';
-    case 'ERROR': return 'Failed';
-    default: return 'Provisioning';
+    case 'ACTIVE':
+    case 'HARD_REBOOT':
+    case 'REBOOT':
+      return 'Running';
+    case 'SHUTOFF':
+      return 'Stopped';
+    case 'ERROR':
+      return 'Failed';
+    default:
+      return 'Provisioning';
   }
 }
 
@@ -178,47 +260,94 @@ function powerOf(server: NovaServer): PowerState {
 export class OpenStackProvider implements Provider {
   readonly name = 'openstack';
   readonly contractVersion = CONTRACT_VERSION;
-  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: true, etcdSnapshot: false, kubernetesApi: true, certificateRotation: false, osImages: true, controlPlaneVip: true, controlPlaneReplacement: false, bareMetalHosts: false };
+  readonly capabilities: ProviderCapabilities = {
+    power: true,
+    loadBalancer: false,
+    virtualIp: true,
+    etcdSnapshot: false,
+    kubernetesApi: true,
+    certificateRotation: false,
+    osImages: true,
+    controlPlaneVip: true,
+    controlPlaneReplacement: false,
+    bareMetalHosts: false,
+  };
   /** The Keystone session (exposed for token-renewal tests and diagnostics). */
   readonly session: KeystoneSession;
   private readonly perMachine = new Map<string, Promise<unknown>>();
   private readonly perCluster = new Map<string, Promise<string>>();
   private resolved: Promise<Resolved> | undefined;
 
-  constructor(readonly settings: OpenStackSettings, auth: KeystoneAuth, readonly kubernetesVersions: readonly string[]) {
+  constructor(
+    readonly settings: OpenStackSettings,
+    auth: KeystoneAuth,
+    readonly kubernetesVersions: readonly string[],
+  ) {
     this.session = new KeystoneSession(auth);
   }
 
   /** One call to a catalog service with the token; logs in again once after a 401. */
-  async call(service: 'compute' | 'network' | 'image', method: string, path: string, body?: unknown): Promise<HttpResponse> {
+  async call(
+    service: 'compute' | 'network' | 'image',
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<HttpResponse> {
     const endpoint = await this.session.service(service);
-    const send = async (token: string): Promise<HttpResponse> => endpoint.request(method, path, {
-      headers: { 'X-Auth-Token': token, accept: 'application/json', ...(service === 'compute' ? { 'OpenStack-API-Version': `compute ${NOVA_MICROVERSION}` } : {}) },
-      ...(body === undefined ? {} : { body }),
-    });
+    const send = async (token: string): Promise<HttpResponse> =>
+      endpoint.request(method, path, {
+        headers: {
+          'X-Auth-Token': token,
+          accept: 'application/json',
+          ...(service === 'compute' ? { 'OpenStack-API-Version': `compute ${NOVA_MICROVERSION}` } : {}),
+        },
+        ...(body === undefined ? {} : { body }),
+      });
     const token = await this.session.token();
     let response = await send(token);
     if (response.status === 401) {
       this.session.invalidate(token);
       response = await send(await this.session.token());
-      if (response.status === 401) throw refused(`OpenStack ${service} rejected a fresh token (401); check the roles of the user in the project`, 'AuthFailed');
+      if (response.status === 401)
+        throw refused(
+          `OpenStack ${service} rejected a fresh token (401); check the roles of the user in the project`,
+          'AuthFailed',
+        );
     }
     return response;
   }
 
   /** Like `call`, but a status outside `ok` is a provider error naming the operation. */
-  private async expect<T>(service: 'compute' | 'network' | 'image', method: string, path: string, ok: number[], body?: unknown): Promise<T> {
+  private async expect<T>(
+    service: 'compute' | 'network' | 'image',
+    method: string,
+    path: string,
+    ok: number[],
+    body?: unknown,
+  ): Promise<T> {
     return this.accept<T>(service, method, path, ok, await this.call(service, method, path, body));
   }
 
   /** The body of a response whose status is in `ok`; otherwise the provider error `expect` throws. */
-  private accept<T>(service: 'compute' | 'network' | 'image', method: string, path: string, ok: number[], response: HttpResponse): T {
+  private accept<T>(
+    service: 'compute' | 'network' | 'image',
+    method: string,
+    path: string,
+    ok: number[],
+    response: HttpResponse,
+  ): T {
     if (!ok.includes(response.status)) {
       const what = `OpenStack ${service} answered ${response.status} to ${method} ${path.split('?')[0]}: ${messageOf(response)}`;
       // Neutron answers an exhausted quota with 409 OverQuota: not a busy object, retrying will not help.
-      if (neutronType(response) === 'OverQuota') throw refused(`${what}; ask the cloud admin to raise the project's quota`, 'QuotaExceeded');
-      if (response.status === 409) throw refused(`${what}; it is busy with this object, retry later`, 'Conflict', { retryable: true });
-      if (response.status === 403 || response.status === 413) throw refused(`${what}; check the project's quotas and the user's roles`, response.status === 413 ? 'QuotaExceeded' : 'Forbidden');
+      if (neutronType(response) === 'OverQuota')
+        throw refused(`${what}; ask the cloud admin to raise the project's quota`, 'QuotaExceeded');
+      if (response.status === 409)
+        throw refused(`${what}; it is busy with this object, retry later`, 'Conflict', { retryable: true });
+      if (response.status === 403 || response.status === 413)
+        throw refused(
+          `${what}; check the project's quotas and the user's roles`,
+          response.status === 413 ? 'QuotaExceeded' : 'Forbidden',
+        );
       if (response.status >= 500) throw unavailable(what, 'EndpointFailing');
       throw refused(what, 'Refused');
     }
@@ -231,17 +360,30 @@ export class OpenStackProvider implements Provider {
   resolve(): Promise<Resolved> {
     this.resolved ??= (async () => {
       const [imageId, network, flavors, floating] = await Promise.all([
-        this.findImage(), this.findNetwork(this.settings.network, 'network'), this.flavors(),
+        this.findImage(),
+        this.findNetwork(this.settings.network, 'network'),
+        this.flavors(),
         this.settings.floatingNetwork ? this.findNetwork(this.settings.floatingNetwork, 'floatingNetwork') : undefined,
       ]);
-      if (this.settings.flavor && !flavors.some((f) => f.name === this.settings.flavor || f.id === this.settings.flavor)) {
-        throw new InputError(`the flavor ${this.settings.flavor} does not exist in the project`, [{ field: 'body.settings.flavor', message: 'no such Nova flavor (name or id)' }]);
+      if (
+        this.settings.flavor &&
+        !flavors.some((f) => f.name === this.settings.flavor || f.id === this.settings.flavor)
+      ) {
+        throw new InputError(`the flavor ${this.settings.flavor} does not exist in the project`, [
+          { field: 'body.settings.flavor', message: 'no such Nova flavor (name or id)' },
+        ]);
       }
       if (floating && floating['router:external'] !== true) {
-        throw new InputError(`the network ${this.settings.floatingNetwork} is not an external network, so it has no floating IPs`, [{ field: 'body.settings.floatingNetwork', message: 'not an external (router:external) Neutron network' }]);
+        throw new InputError(
+          `the network ${this.settings.floatingNetwork} is not an external network, so it has no floating IPs`,
+          [{ field: 'body.settings.floatingNetwork', message: 'not an external (router:external) Neutron network' }],
+        );
       }
       return { imageId, networkId: network.id, flavors, ...(floating ? { floatingNetworkId: floating.id } : {}) };
-    })().catch((error: unknown) => { this.resolved = undefined; throw error; });
+    })().catch((error: unknown) => {
+      this.resolved = undefined;
+      throw error;
+    });
     return this.resolved;
   }
 
@@ -251,20 +393,34 @@ export class OpenStackProvider implements Provider {
   }
 
   private async findImage(wanted = this.settings.image, field = 'body.settings.image'): Promise<string> {
-    const byName = await this.expect<{ images: Array<{ id: string }> }>('image', 'GET', `v2/images?name=${encodeURIComponent(wanted)}`, [200]);
+    const byName = await this.expect<{ images: Array<{ id: string }> }>(
+      'image',
+      'GET',
+      `v2/images?name=${encodeURIComponent(wanted)}`,
+      [200],
+    );
     if (byName.images[0]) return byName.images[0].id;
     const byId = await this.call('image', 'GET', `v2/images/${encodeURIComponent(wanted)}`);
     if (byId.status === 200) return wanted;
-    throw new InputError(`the image ${wanted} does not exist or is not visible to the project`, [{ field, message: 'no such Glance image (name or id)' }]);
+    throw new InputError(`the image ${wanted} does not exist or is not visible to the project`, [
+      { field, message: 'no such Glance image (name or id)' },
+    ]);
   }
 
   /** A network by name, else by id; `InputError` naming `body.settings.<setting>` when there is none. */
   private async findNetwork(wanted: string, setting: 'network' | 'floatingNetwork'): Promise<Network> {
     for (const key of ['name', 'id']) {
-      const { networks } = await this.expect<{ networks: Network[] }>('network', 'GET', `v2.0/networks?${key}=${encodeURIComponent(wanted)}`, [200]);
+      const { networks } = await this.expect<{ networks: Network[] }>(
+        'network',
+        'GET',
+        `v2.0/networks?${key}=${encodeURIComponent(wanted)}`,
+        [200],
+      );
       if (networks[0]) return networks[0];
     }
-    throw new InputError(`the network ${wanted} does not exist or is not visible to the project`, [{ field: `body.settings.${setting}`, message: 'no such Neutron network (name or id)' }]);
+    throw new InputError(`the network ${wanted} does not exist or is not visible to the project`, [
+      { field: `body.settings.${setting}`, message: 'no such Neutron network (name or id)' },
+    ]);
   }
 
   private async flavors(): Promise<Flavor[]> {
@@ -277,9 +433,14 @@ export class OpenStackProvider implements Provider {
       return flavors.find((f) => f.name === this.settings.flavor || f.id === this.settings.flavor)!;
     }
     const need = { ...DEFAULT_RESOURCES, ...resources };
-    const fits = flavors.filter((f) => f.vcpus >= need.vcpus && f.ram >= need.memoryMiB && (f.disk === 0 || f.disk >= need.diskGiB))
+    const fits = flavors
+      .filter((f) => f.vcpus >= need.vcpus && f.ram >= need.memoryMiB && (f.disk === 0 || f.disk >= need.diskGiB))
       .sort((a, b) => a.vcpus - b.vcpus || a.ram - b.ram || a.disk - b.disk);
-    if (!fits[0]) throw refused(`no flavor has ${need.vcpus} vCPUs, ${need.memoryMiB} MiB and ${need.diskGiB} GiB; ask the cloud admin for one or change the machine class`, 'NoFittingFlavor');
+    if (!fits[0])
+      throw refused(
+        `no flavor has ${need.vcpus} vCPUs, ${need.memoryMiB} MiB and ${need.diskGiB} GiB; ask the cloud admin for one or change the machine class`,
+        'NoFittingFlavor',
+      );
     return fits[0];
   }
 
@@ -287,7 +448,12 @@ export class OpenStackProvider implements Provider {
   private async servers(): Promise<NovaServer[]> {
     const all: NovaServer[] = [];
     for (let marker: string | undefined, pages = 0; pages < 1000; pages += 1) {
-      const page = await this.expect<{ servers: NovaServer[] }>('compute', 'GET', `servers/detail?limit=${PAGE}${marker ? `&marker=${marker}` : ''}`, [200]);
+      const page = await this.expect<{ servers: NovaServer[] }>(
+        'compute',
+        'GET',
+        `servers/detail?limit=${PAGE}${marker ? `&marker=${marker}` : ''}`,
+        [200],
+      );
       all.push(...page.servers);
       if (page.servers.length < PAGE) break;
       marker = page.servers[page.servers.length - 1]!.id;
@@ -296,11 +462,18 @@ export class OpenStackProvider implements Provider {
   }
 
   private async findServer(clusterId: string, machineId: string): Promise<NovaServer | undefined> {
-    return (await this.servers()).find((s) => s.metadata?.['cx-machine'] === machineId && s.metadata['cx-cluster'] === clusterId);
+    return (await this.servers()).find(
+      (s) => s.metadata?.['cx-machine'] === machineId && s.metadata['cx-cluster'] === clusterId,
+    );
   }
 
   private async findPort(name: string): Promise<Port | undefined> {
-    const { ports } = await this.expect<{ ports: Port[] }>('network', 'GET', `v2.0/ports?name=${encodeURIComponent(name)}`, [200]);
+    const { ports } = await this.expect<{ ports: Port[] }>(
+      'network',
+      'GET',
+      `v2.0/ports?name=${encodeURIComponent(name)}`,
+      [200],
+    );
     return ports[0];
   }
 
@@ -311,7 +484,8 @@ export class OpenStackProvider implements Provider {
   private async floatingIps(filter: string): Promise<FloatingIp[]> {
     const response = await this.call('network', 'GET', `v2.0/floatingips?${filter}`);
     if (response.status === 404) return [];
-    return this.accept<{ floatingips: FloatingIp[] }>('network', 'GET', 'v2.0/floatingips', [200], response).floatingips;
+    return this.accept<{ floatingips: FloatingIp[] }>('network', 'GET', 'v2.0/floatingips', [200], response)
+      .floatingips;
   }
 
   /** The associated floating IPs of a cluster's machines, by machine id (only with `settings.floatingNetwork`). */
@@ -337,8 +511,14 @@ export class OpenStackProvider implements Provider {
       ...floating,
     ];
     return {
-      machineId: machine, clusterId: cluster, name: server.name, providerId: server.id, phase: phaseOf(server), powerState: powerOf(server),
-      addresses: [...new Set(addresses)], tags: { cluster, machine },
+      machineId: machine,
+      clusterId: cluster,
+      name: server.name,
+      providerId: server.id,
+      phase: phaseOf(server),
+      powerState: powerOf(server),
+      addresses: [...new Set(addresses)],
+      tags: { cluster, machine },
     };
   }
 
@@ -347,7 +527,11 @@ export class OpenStackProvider implements Provider {
     const previous = this.perMachine.get(key) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(work);
     this.perMachine.set(key, next);
-    void next.catch(() => undefined).finally(() => { if (this.perMachine.get(key) === next) this.perMachine.delete(key); });
+    void next
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.perMachine.get(key) === next) this.perMachine.delete(key);
+      });
     return next;
   }
 
@@ -359,7 +543,10 @@ export class OpenStackProvider implements Provider {
   private once(key: string, make: () => Promise<string>): Promise<string> {
     let pending = this.perCluster.get(key);
     if (!pending) {
-      pending = make().catch((error: unknown) => { this.perCluster.delete(key); throw error; });
+      pending = make().catch((error: unknown) => {
+        this.perCluster.delete(key);
+        throw error;
+      });
       this.perCluster.set(key, pending);
     }
     return pending;
@@ -369,22 +556,45 @@ export class OpenStackProvider implements Provider {
   ensureSecurityGroup(clusterId: string): Promise<string> {
     return this.once(`sg:${clusterId}`, async () => {
       const name = `cx-${clusterId}`;
-      const found = await this.expect<{ security_groups: Array<{ id: string }> }>('network', 'GET', `v2.0/security-groups?name=${encodeURIComponent(name)}`, [200]);
+      const found = await this.expect<{ security_groups: Array<{ id: string }> }>(
+        'network',
+        'GET',
+        `v2.0/security-groups?name=${encodeURIComponent(name)}`,
+        [200],
+      );
       let id = found.security_groups[0]?.id;
       if (!id) {
-        const created = await this.expect<{ security_group: { id: string } }>('network', 'POST', 'v2.0/security-groups', [201],
-          { security_group: { name, description: `cx cluster ${clusterId}` } });
+        const created = await this.expect<{ security_group: { id: string } }>(
+          'network',
+          'POST',
+          'v2.0/security-groups',
+          [201],
+          { security_group: { name, description: `cx cluster ${clusterId}` } },
+        );
         id = created.security_group.id;
-        await this.expect('network', 'PUT', `v2.0/security-groups/${id}/tags`, [200], { tags: [clusterTag(clusterId)] });
+        await this.expect('network', 'PUT', `v2.0/security-groups/${id}/tags`, [200], {
+          tags: [clusterTag(clusterId)],
+        });
       }
       const rules = [
         { port_range_min: API_PORT, port_range_max: API_PORT, remote_ip_prefix: this.settings.apiAllowedCidr },
-        { port_range_min: NODE_PORTS.min, port_range_max: NODE_PORTS.max, remote_ip_prefix: this.settings.apiAllowedCidr },
+        {
+          port_range_min: NODE_PORTS.min,
+          port_range_max: NODE_PORTS.max,
+          remote_ip_prefix: this.settings.apiAllowedCidr,
+        },
       ];
       for (const rule of rules) {
         // 409 SecurityGroupRuleExists: already there (a repeat after a crash).
-        await this.expect('network', 'POST', 'v2.0/security-group-rules', [201, 409],
-          { security_group_rule: { security_group_id: id, direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', ...rule } });
+        await this.expect('network', 'POST', 'v2.0/security-group-rules', [201, 409], {
+          security_group_rule: {
+            security_group_id: id,
+            direction: 'ingress',
+            ethertype: 'IPv4',
+            protocol: 'tcp',
+            ...rule,
+          },
+        });
       }
       return id;
     });
@@ -395,15 +605,21 @@ export class OpenStackProvider implements Provider {
     return this.once(`sg-cp:${clusterId}`, async () => {
       const found = await this.serverGroups(clusterId);
       if (found[0]) return found[0].id;
-      const created = await this.expect<{ server_group: ServerGroup }>('compute', 'POST', 'os-server-groups', [200],
-        { server_group: { name: `cx-${clusterId}-control-plane`, policy: 'anti-affinity' } });
+      const created = await this.expect<{ server_group: ServerGroup }>('compute', 'POST', 'os-server-groups', [200], {
+        server_group: { name: `cx-${clusterId}-control-plane`, policy: 'anti-affinity' },
+      });
       return created.server_group.id;
     });
   }
 
   /** Every server group named after the cluster (one, unless two replicas raced to create it). */
   private async serverGroups(clusterId: string): Promise<ServerGroup[]> {
-    const { server_groups: groups } = await this.expect<{ server_groups: ServerGroup[] }>('compute', 'GET', 'os-server-groups', [200]);
+    const { server_groups: groups } = await this.expect<{ server_groups: ServerGroup[] }>(
+      'compute',
+      'GET',
+      'os-server-groups',
+      [200],
+    );
     return groups.filter((g) => g.name === `cx-${clusterId}-control-plane`);
   }
 
@@ -425,8 +641,15 @@ export class OpenStackProvider implements Provider {
     const name = `cx-${spec.machineId}`;
     const existing = await this.findPort(name);
     if (existing) return existing;
-    const create = async (securityGroup: string): Promise<HttpResponse> => this.call('network', 'POST', 'v2.0/ports',
-      { port: { network_id: networkId, name, description: `cx machine ${spec.machineId} of cluster ${spec.clusterId}`, security_groups: [securityGroup] } });
+    const create = async (securityGroup: string): Promise<HttpResponse> =>
+      this.call('network', 'POST', 'v2.0/ports', {
+        port: {
+          network_id: networkId,
+          name,
+          description: `cx machine ${spec.machineId} of cluster ${spec.clusterId}`,
+          security_groups: [securityGroup],
+        },
+      });
     const securityGroup = await this.ensureSecurityGroup(spec.clusterId);
     let response = await create(securityGroup);
     if (response.status === 404 && !(await this.exists('network', `v2.0/security-groups/${securityGroup}`))) {
@@ -435,7 +658,9 @@ export class OpenStackProvider implements Provider {
       response = await create(await this.ensureSecurityGroup(spec.clusterId));
     }
     const { port } = this.accept<{ port: Port }>('network', 'POST', 'v2.0/ports', [201], response);
-    await this.expect('network', 'PUT', `v2.0/ports/${port.id}/tags`, [200], { tags: [clusterTag(spec.clusterId), machineTag(spec.machineId)] });
+    await this.expect('network', 'PUT', `v2.0/ports/${port.id}/tags`, [200], {
+      tags: [clusterTag(spec.clusterId), machineTag(spec.machineId)],
+    });
     return port;
   }
 
@@ -445,20 +670,35 @@ export class OpenStackProvider implements Provider {
    */
   private async ensureFloatingIp(spec: MachineSpec, port: Port, floatingNetworkId: string): Promise<string> {
     let fip = (await this.floatingIps(`port_id=${encodeURIComponent(port.id)}`))[0];
-    fip ??= (await this.expect<{ floatingip: FloatingIp }>('network', 'POST', 'v2.0/floatingips', [201], {
-      floatingip: { floating_network_id: floatingNetworkId, port_id: port.id, description: `cx machine ${spec.machineId} of cluster ${spec.clusterId}` },
-    })).floatingip;
+    fip ??= (
+      await this.expect<{ floatingip: FloatingIp }>('network', 'POST', 'v2.0/floatingips', [201], {
+        floatingip: {
+          floating_network_id: floatingNetworkId,
+          port_id: port.id,
+          description: `cx machine ${spec.machineId} of cluster ${spec.clusterId}`,
+        },
+      })
+    ).floatingip;
     const tags = [clusterTag(spec.clusterId), machineTag(spec.machineId)];
-    if (!tags.every((tag) => fip.tags?.includes(tag))) await this.expect('network', 'PUT', `v2.0/floatingips/${fip.id}/tags`, [200], { tags });
+    if (!tags.every((tag) => fip.tags?.includes(tag)))
+      await this.expect('network', 'PUT', `v2.0/floatingips/${fip.id}/tags`, [200], { tags });
     return fip.floating_ip_address;
   }
 
   /** Releases the floating IPs on a port and those tagged with the machine (a port deleted first leaves them unassociated). */
-  private async releaseFloatingIps(clusterId: string, machineId: string | undefined, portId: string | undefined): Promise<void> {
+  private async releaseFloatingIps(
+    clusterId: string,
+    machineId: string | undefined,
+    portId: string | undefined,
+  ): Promise<void> {
     const found = new Map<string, FloatingIp>();
-    if (portId) for (const fip of await this.floatingIps(`port_id=${encodeURIComponent(portId)}`)) found.set(fip.id, fip);
+    if (portId)
+      for (const fip of await this.floatingIps(`port_id=${encodeURIComponent(portId)}`)) found.set(fip.id, fip);
     if (machineId) {
-      for (const fip of await this.floatingIps(`tags=${encodeURIComponent(`${clusterTag(clusterId)},${machineTag(machineId)}`)}`)) found.set(fip.id, fip);
+      for (const fip of await this.floatingIps(
+        `tags=${encodeURIComponent(`${clusterTag(clusterId)},${machineTag(machineId)}`)}`,
+      ))
+        found.set(fip.id, fip);
     }
     for (const fip of found.values()) await this.expect('network', 'DELETE', `v2.0/floatingips/${fip.id}`, [204, 404]);
   }
@@ -469,43 +709,69 @@ export class OpenStackProvider implements Provider {
     return this.serialise(spec.machineId, async () => {
       const existing = await this.findServer(spec.clusterId, spec.machineId);
       if (existing?.status === 'ERROR') {
-        throw refused(`Nova put server ${existing.id} of machine ${spec.machineId} in ERROR: ${existing.fault?.message ?? 'no fault message'}; delete the machine to retry`, 'ServerFailed');
+        throw refused(
+          `Nova put server ${existing.id} of machine ${spec.machineId} in ERROR: ${existing.fault?.message ?? 'no fault message'}; delete the machine to retry`,
+          'ServerFailed',
+        );
       }
       const wantsFloating = spec.role === 'control-plane' && this.settings.floatingNetwork !== undefined;
       if (existing) {
         if (!wantsFloating) return this.status(existing);
         // A repeat after a crash between the server and its floating IP completes the latter.
-        const [{ floatingNetworkId }, port] = await Promise.all([this.resolve(), this.findPort(`cx-${spec.machineId}`)]);
-        return this.status(existing, port && floatingNetworkId ? [await this.ensureFloatingIp(spec, port, floatingNetworkId)] : []);
+        const [{ floatingNetworkId }, port] = await Promise.all([
+          this.resolve(),
+          this.findPort(`cx-${spec.machineId}`),
+        ]);
+        return this.status(
+          existing,
+          port && floatingNetworkId ? [await this.ensureFloatingIp(spec, port, floatingNetworkId)] : [],
+        );
       }
       const { networkId, flavors, floatingNetworkId, ...resolved } = await this.resolve();
       // After an OS upgrade, new machines boot the cluster's image rather than the settings'.
       const imageId = spec.image === undefined ? resolved.imageId : await this.findImage(spec.image, 'spec.image');
       const flavor = this.pickFlavor(flavors, spec.resources);
       const port = await this.ensurePort(spec, networkId);
-      const floating = wantsFloating && floatingNetworkId ? [await this.ensureFloatingIp(spec, port, floatingNetworkId)] : [];
+      const floating =
+        wantsFloating && floatingNetworkId ? [await this.ensureFloatingIp(spec, port, floatingNetworkId)] : [];
       const userData = context?.userData ? Buffer.from(await context.userData(), 'utf8').toString('base64') : undefined;
       if (userData && userData.length > MAX_USER_DATA) {
-        throw refused(`the machine's user data is ${userData.length} bytes in base64, more than Nova's ${MAX_USER_DATA}`, 'UserDataTooLarge');
+        throw refused(
+          `the machine's user data is ${userData.length} bytes in base64, more than Nova's ${MAX_USER_DATA}`,
+          'UserDataTooLarge',
+        );
       }
-      const create = async (group: string | undefined): Promise<HttpResponse> => this.call('compute', 'POST', 'servers', {
-        server: {
-          name: spec.name, flavorRef: flavor.id, imageRef: imageId, networks: [{ port: port.id }],
-          metadata: { 'cx-cluster': spec.clusterId, 'cx-machine': spec.machineId, 'cx-role': spec.role },
-          ...(userData ? { user_data: userData } : {}),
-        },
-        ...(group ? { 'os:scheduler_hints': { group } } : {}),
-      });
+      const create = async (group: string | undefined): Promise<HttpResponse> =>
+        this.call('compute', 'POST', 'servers', {
+          server: {
+            name: spec.name,
+            flavorRef: flavor.id,
+            imageRef: imageId,
+            networks: [{ port: port.id }],
+            metadata: { 'cx-cluster': spec.clusterId, 'cx-machine': spec.machineId, 'cx-role': spec.role },
+            ...(userData ? { user_data: userData } : {}),
+          },
+          ...(group ? { 'os:scheduler_hints': { group } } : {}),
+        });
       let group = spec.role === 'control-plane' ? await this.ensureServerGroup(spec.clusterId) : undefined;
       let response = await create(group);
-      if (group && (response.status === 400 || response.status === 404) && !(await this.exists('compute', `os-server-groups/${group}`))) {
+      if (
+        group &&
+        (response.status === 400 || response.status === 404) &&
+        !(await this.exists('compute', `os-server-groups/${group}`))
+      ) {
         // As for the security group in ensurePort: the server group went with the cluster's last machine.
         this.perCluster.delete(`sg-cp:${spec.clusterId}`);
         group = await this.ensureServerGroup(spec.clusterId);
         response = await create(group);
       }
       const created = this.accept<{ server: { id: string } }>('compute', 'POST', 'servers', [202], response);
-      const { server } = await this.expect<{ server: NovaServer }>('compute', 'GET', `servers/${created.server.id}`, [200]);
+      const { server } = await this.expect<{ server: NovaServer }>(
+        'compute',
+        'GET',
+        `servers/${created.server.id}`,
+        [200],
+      );
       return this.status(server, floating);
     });
   }
@@ -516,7 +782,9 @@ export class OpenStackProvider implements Provider {
   }
 
   async listMachines(clusterId: string): Promise<MachineStatus[]> {
-    const servers = (await this.servers()).filter((s) => s.metadata?.['cx-cluster'] === clusterId && s.metadata['cx-machine']);
+    const servers = (await this.servers()).filter(
+      (s) => s.metadata?.['cx-cluster'] === clusterId && s.metadata['cx-machine'],
+    );
     const floating = servers.length > 0 ? await this.floatingByMachine(clusterId) : new Map<string, string[]>();
     return servers.map((s) => this.status(s, floating.get(s.metadata!['cx-machine']!)));
   }
@@ -557,7 +825,12 @@ export class OpenStackProvider implements Provider {
     const gone = new Set([...servers.map((s) => s.id), ...(deletedServer ? [deletedServer] : [])]);
     this.forgetCluster(clusterId);
 
-    const { ports } = await this.expect<{ ports: Array<Port & { tags?: string[] }> }>('network', 'GET', `v2.0/ports?tags=${encodeURIComponent(clusterTag(clusterId))}`, [200]);
+    const { ports } = await this.expect<{ ports: Array<Port & { tags?: string[] }> }>(
+      'network',
+      'GET',
+      `v2.0/ports?tags=${encodeURIComponent(clusterTag(clusterId))}`,
+      [200],
+    );
     const vips = new Map(ports.filter((p) => !p.tags?.some((t) => t.startsWith('cx-machine='))).map((p) => [p.id, p]));
     const untagged = await this.findPort(`cx-${clusterId}-vip`); // a crash between its create and its tags
     if (untagged) vips.set(untagged.id, untagged);
@@ -570,7 +843,12 @@ export class OpenStackProvider implements Provider {
       if (!fip.port_id) await this.expect('network', 'DELETE', `v2.0/floatingips/${fip.id}`, [204, 404]);
     }
 
-    const { security_groups: groups } = await this.expect<{ security_groups: Array<{ id: string }> }>('network', 'GET', `v2.0/security-groups?name=${encodeURIComponent(`cx-${clusterId}`)}`, [200]);
+    const { security_groups: groups } = await this.expect<{ security_groups: Array<{ id: string }> }>(
+      'network',
+      'GET',
+      `v2.0/security-groups?name=${encodeURIComponent(`cx-${clusterId}`)}`,
+      [200],
+    );
     for (const group of groups) {
       const response = await this.call('network', 'DELETE', `v2.0/security-groups/${group.id}`);
       if (response.status === 409) return; // SecurityGroupInUse: a port of a machine of the cluster being created holds it
@@ -604,8 +882,16 @@ export class OpenStackProvider implements Provider {
   async setPower(clusterId: string, machineId: string, action: PowerAction): Promise<void> {
     await this.serialise(machineId, async () => {
       // Nova refuses an action while another runs (409): wait for the task to finish first.
-      const server = await pollUntil(() => this.server(clusterId, machineId), (s) => !s['OS-EXT-STS:task_state'],
-        { timeoutMs: 120_000, intervalMs: 500, what: `the running task on machine ${machineId} finishing`, reason: 'ServerBusy' });
+      const server = await pollUntil(
+        () => this.server(clusterId, machineId),
+        (s) => !s['OS-EXT-STS:task_state'],
+        {
+          timeoutMs: 120_000,
+          intervalMs: 500,
+          what: `the running task on machine ${machineId} finishing`,
+          reason: 'ServerBusy',
+        },
+      );
       const off = server.status === 'SHUTOFF';
       let body: unknown;
       if (action === 'off') body = off ? undefined : { 'os-stop': null };
@@ -624,12 +910,19 @@ export class OpenStackProvider implements Provider {
       const name = `cx-${clusterId}-vip`;
       let port = await this.findPort(name);
       if (!port) {
-        port = (await this.expect<{ port: Port }>('network', 'POST', 'v2.0/ports', [201],
-          { port: { network_id: networkId, name, description: `cx API virtual IP of cluster ${clusterId}` } })).port;
+        port = (
+          await this.expect<{ port: Port }>('network', 'POST', 'v2.0/ports', [201], {
+            port: { network_id: networkId, name, description: `cx API virtual IP of cluster ${clusterId}` },
+          })
+        ).port;
         await this.expect('network', 'PUT', `v2.0/ports/${port.id}/tags`, [200], { tags: [clusterTag(clusterId)] });
       }
       const address = port.fixed_ips[0]?.ip_address;
-      if (!address) throw refused(`Neutron gave the VIP port of cluster ${clusterId} no address; check the network's subnet and its pool`, 'NoAddress');
+      if (!address)
+        throw refused(
+          `Neutron gave the VIP port of cluster ${clusterId} no address; check the network's subnet and its pool`,
+          'NoAddress',
+        );
       return { portId: port.id, address };
     });
   }
@@ -640,7 +933,9 @@ export class OpenStackProvider implements Provider {
       const { port } = await this.expect<{ port: Port }>('network', 'GET', `v2.0/ports/${portId}`, [200]);
       const pairs = port.allowed_address_pairs ?? [];
       if (pairs.some((p) => p.ip_address === address)) return;
-      await this.expect('network', 'PUT', `v2.0/ports/${portId}`, [200], { port: { allowed_address_pairs: [...pairs, { ip_address: address }] } });
+      await this.expect('network', 'PUT', `v2.0/ports/${portId}`, [200], {
+        port: { allowed_address_pairs: [...pairs, { ip_address: address }] },
+      });
     });
   }
 
@@ -660,7 +955,18 @@ export class OpenStackProviderFactory implements ProviderFactory {
   readonly name = 'openstack';
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions: readonly string[];
-  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: true, etcdSnapshot: false, kubernetesApi: true, certificateRotation: false, osImages: true, controlPlaneVip: true, controlPlaneReplacement: false, bareMetalHosts: false };
+  readonly capabilities: ProviderCapabilities = {
+    power: true,
+    loadBalancer: false,
+    virtualIp: true,
+    etcdSnapshot: false,
+    kubernetesApi: true,
+    certificateRotation: false,
+    osImages: true,
+    controlPlaneVip: true,
+    controlPlaneReplacement: false,
+    bareMetalHosts: false,
+  };
   readonly settingsSchema = openStackSettingsSchema;
 
   constructor(options: { kubernetesVersions?: string[] } = {}) {
@@ -682,7 +988,10 @@ export class OpenStackProviderFactory implements ProviderFactory {
       }
       for (const type of ['compute', 'network', 'image']) {
         if (!(await provider.session.hasService(type))) {
-          throw new CredentialError('CX_CREDENTIAL_REJECTED', `the Keystone catalog of this project has no ${provider.settings.interface} ${type} service${provider.settings.region ? ` in region ${provider.settings.region}` : ''}; check settings.region and settings.interface`);
+          throw new CredentialError(
+            'CX_CREDENTIAL_REJECTED',
+            `the Keystone catalog of this project has no ${provider.settings.interface} ${type} service${provider.settings.region ? ` in region ${provider.settings.region}` : ''}; check settings.region and settings.interface`,
+          );
         }
       }
       await provider.resolve();

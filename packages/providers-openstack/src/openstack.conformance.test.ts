@@ -7,7 +7,12 @@ import { PeerReader, keystonePeer } from './keystone-peer.js';
 const peer = keystonePeer();
 const factory = new OpenStackProviderFactory();
 const credential = (endpoint: string) => ({
-  id: 'conformance', version: 1, endpoint, username: peer.username, password: peer.password, insecure: false,
+  id: 'conformance',
+  version: 1,
+  endpoint,
+  username: peer.username,
+  password: peer.password,
+  insecure: false,
   settings: { projectName: peer.projectName, image: peer.image, network: peer.network },
 });
 /** The clusters the suite created machines in (it names them itself), to check the peer afterwards. */

@@ -12,7 +12,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { NotFoundError, ProviderUnavailableError } from '@cx/errors';
 import {
   CONTRACT_VERSION,
-  type MachineSpec, type MachineStatus, type NodeReader, type NodeStatus, type PowerAction, type PowerState, type Provider, type ProviderCapabilities,
+  type MachineSpec,
+  type MachineStatus,
+  type NodeReader,
+  type NodeStatus,
+  type PowerAction,
+  type PowerState,
+  type Provider,
+  type ProviderCapabilities,
 } from '@cx/sddc-contract';
 
 export interface SimOptions {
@@ -40,7 +47,18 @@ export class SimProvider implements Provider, NodeReader {
   readonly name = 'sim';
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions = SIM_KUBERNETES_VERSIONS;
-  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: true, etcdSnapshot: false, kubernetesApi: false, certificateRotation: false, osImages: false, controlPlaneVip: false, controlPlaneReplacement: true, bareMetalHosts: false };
+  readonly capabilities: ProviderCapabilities = {
+    power: true,
+    loadBalancer: false,
+    virtualIp: true,
+    etcdSnapshot: false,
+    kubernetesApi: false,
+    certificateRotation: false,
+    osImages: false,
+    controlPlaneVip: false,
+    controlPlaneReplacement: true,
+    bareMetalHosts: false,
+  };
 
   private readonly latencyMs: number;
   private readonly failureRate: number;
@@ -68,7 +86,12 @@ export class SimProvider implements Provider, NodeReader {
       await this.operate();
       const now = Date.now();
       const machine: SimMachine = {
-        spec, providerId: `sim-${randomUUID()}`, address: addressFor(spec.machineId), powerState: 'on', createdAt: now, bootedAt: now,
+        spec,
+        providerId: `sim-${randomUUID()}`,
+        address: addressFor(spec.machineId),
+        powerState: 'on',
+        createdAt: now,
+        bootedAt: now,
       };
       const created = await this.createExclusive(machine);
       return this.status(created);
@@ -191,13 +214,15 @@ export class SimProvider implements Provider, NodeReader {
     }
     // Read at once: a few small local files. Every node health pass reads every machine (10,000 for
     // the scale benchmark), and fs/promises' readFile costs about five times the CPU of this.
-    const machines = names.filter((n) => n.endsWith('.json')).map((n) => {
-      try {
-        return JSON.parse(readFileSync(join(this.clusterDir(clusterId), n), 'utf8')) as SimMachine;
-      } catch {
-        return null; // deleted between readdir and read
-      }
-    });
+    const machines = names
+      .filter((n) => n.endsWith('.json'))
+      .map((n) => {
+        try {
+          return JSON.parse(readFileSync(join(this.clusterDir(clusterId), n), 'utf8')) as SimMachine;
+        } catch {
+          return null; // deleted between readdir and read
+        }
+      });
     return machines.filter((m): m is SimMachine => m !== null).sort((a, b) => a.spec.name.localeCompare(b.spec.name));
   }
 

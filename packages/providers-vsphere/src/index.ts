@@ -4,7 +4,13 @@
  */
 import { InputError } from '@cx/errors';
 import { asCredentialError } from '@cx/provider-kit';
-import { CONTRACT_VERSION, type Provider, type ProviderCapabilities, type ProviderCredential, type ProviderFactory } from '@cx/sddc-contract';
+import {
+  CONTRACT_VERSION,
+  type Provider,
+  type ProviderCapabilities,
+  type ProviderCredential,
+  type ProviderFactory,
+} from '@cx/sddc-contract';
 import { VsphereProvider, resolvePlacement } from './provider.js';
 import { SETTINGS_SCHEMA, parseSettings } from './settings.js';
 import { VimClient } from './vim-client.js';
@@ -33,7 +39,18 @@ export class VsphereProviderFactory implements ProviderFactory {
   readonly name = PROVIDER_NAME;
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions: readonly string[];
-  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false, etcdSnapshot: false, kubernetesApi: true, certificateRotation: false, osImages: true, controlPlaneVip: true, controlPlaneReplacement: false, bareMetalHosts: false };
+  readonly capabilities: ProviderCapabilities = {
+    power: true,
+    loadBalancer: false,
+    virtualIp: false,
+    etcdSnapshot: false,
+    kubernetesApi: true,
+    certificateRotation: false,
+    osImages: true,
+    controlPlaneVip: true,
+    controlPlaneReplacement: false,
+    bareMetalHosts: false,
+  };
   readonly settingsSchema = SETTINGS_SCHEMA;
   private readonly options: VsphereFactoryOptions;
 
@@ -44,8 +61,12 @@ export class VsphereProviderFactory implements ProviderFactory {
 
   private client(credential: ProviderCredential): VimClient {
     return new VimClient({
-      url: sdkUrl(credential.endpoint), username: credential.username, password: credential.password,
-      caCert: credential.caCert ?? null, insecure: credential.insecure, timeoutMs: this.options.requestTimeoutMs,
+      url: sdkUrl(credential.endpoint),
+      username: credential.username,
+      password: credential.password,
+      caCert: credential.caCert ?? null,
+      insecure: credential.insecure,
+      timeoutMs: this.options.requestTimeoutMs,
     });
   }
 
@@ -57,8 +78,13 @@ export class VsphereProviderFactory implements ProviderFactory {
   async validateCredential(credential: ProviderCredential): Promise<void> {
     const settings = parseSettings(credential.settings);
     const vim = new VimClient({
-      url: sdkUrl(credential.endpoint), username: credential.username, password: credential.password,
-      caCert: credential.caCert ?? null, insecure: credential.insecure, timeoutMs: this.options.requestTimeoutMs ?? 15_000, attempts: 1,
+      url: sdkUrl(credential.endpoint),
+      username: credential.username,
+      password: credential.password,
+      caCert: credential.caCert ?? null,
+      insecure: credential.insecure,
+      timeoutMs: this.options.requestTimeoutMs ?? 15_000,
+      attempts: 1,
     });
     try {
       try {
@@ -66,7 +92,12 @@ export class VsphereProviderFactory implements ProviderFactory {
       } catch (error) {
         throw asCredentialError(error, `vCenter ${credential.endpoint}`);
       }
-      await resolvePlacement(vim, settings, (key, message) => new InputError(`vSphere setting ${key}: ${message}`, [{ field: `body.settings.${key}`, message }]));
+      await resolvePlacement(
+        vim,
+        settings,
+        (key, message) =>
+          new InputError(`vSphere setting ${key}: ${message}`, [{ field: `body.settings.${key}`, message }]),
+      );
     } finally {
       await vim.close();
     }
@@ -74,7 +105,10 @@ export class VsphereProviderFactory implements ProviderFactory {
 
   connect(credential: ProviderCredential): Provider {
     return new VsphereProvider({
-      vim: this.client(credential), settings: parseSettings(credential.settings), kubernetesVersions: this.kubernetesVersions, taskTimeoutMs: this.options.taskTimeoutMs,
+      vim: this.client(credential),
+      settings: parseSettings(credential.settings),
+      kubernetesVersions: this.kubernetesVersions,
+      taskTimeoutMs: this.options.taskTimeoutMs,
     });
   }
 }

@@ -4,7 +4,17 @@
  */
 import { refused } from '@cx/provider-kit';
 import {
-  type MoRef, type VimClient, type XmlNode, asMoRef, child, faultError, list, mor, parseFault, text, typed,
+  type MoRef,
+  type VimClient,
+  type XmlNode,
+  asMoRef,
+  child,
+  faultError,
+  list,
+  mor,
+  parseFault,
+  text,
+  typed,
 } from './vim-client.js';
 
 /** The properties read of one object, by property path. */
@@ -18,7 +28,10 @@ export interface ObjectProps {
 /** Resolves an inventory path (`/DC0/vm/tmpl`, leading slash optional) to its object, or undefined. */
 export async function findByPath(vim: VimClient, path: string): Promise<MoRef | undefined> {
   const { searchIndex } = await vim.serviceContent();
-  const found = await vim.call('FindByInventoryPath', { _this: mor(searchIndex), inventoryPath: path.replace(/^\/+/, '') });
+  const found = await vim.call('FindByInventoryPath', {
+    _this: mor(searchIndex),
+    inventoryPath: path.replace(/^\/+/, ''),
+  });
   return asMoRef(found);
 }
 
@@ -63,7 +76,10 @@ async function retrieveAll(vim: VimClient, specSet: Record<string, unknown>): Pr
 export async function retrieve(vim: VimClient, type: string, refs: MoRef[], paths: string[]): Promise<ObjectProps[]> {
   if (refs.length === 0) return [];
   try {
-    return await retrieveAll(vim, { propSet: { type, pathSet: paths }, objectSet: refs.map((ref) => ({ obj: mor(ref), skip: false })) });
+    return await retrieveAll(vim, {
+      propSet: { type, pathSet: paths },
+      objectSet: refs.map((ref) => ({ obj: mor(ref), skip: false })),
+    });
   } catch (error) {
     if ((error as { details?: { fault?: string } }).details?.fault === 'ManagedObjectNotFound') return [];
     throw error;
@@ -76,14 +92,30 @@ export async function retrieveOne(vim: VimClient, ref: MoRef, paths: string[]): 
 }
 
 /** Properties of every object of a type under a container (recursive ContainerView, destroyed after). */
-export async function retrieveView(vim: VimClient, container: MoRef, type: string, paths: string[]): Promise<ObjectProps[]> {
+export async function retrieveView(
+  vim: VimClient,
+  container: MoRef,
+  type: string,
+  paths: string[],
+): Promise<ObjectProps[]> {
   const { viewManager } = await vim.serviceContent();
-  const view = asMoRef(await vim.call('CreateContainerView', { _this: mor(viewManager), container: mor(container), type, recursive: true }));
+  const view = asMoRef(
+    await vim.call('CreateContainerView', {
+      _this: mor(viewManager),
+      container: mor(container),
+      type,
+      recursive: true,
+    }),
+  );
   if (!view) throw refused(`${vim.label} did not create a container view`, 'EndpointFailing', { retryable: true });
   try {
     return await retrieveAll(vim, {
       propSet: { type, pathSet: paths },
-      objectSet: { obj: mor(view), skip: true, selectSet: typed('TraversalSpec', { name: 'view', type: 'ContainerView', path: 'view', skip: false }) },
+      objectSet: {
+        obj: mor(view),
+        skip: true,
+        selectSet: typed('TraversalSpec', { name: 'view', type: 'ContainerView', path: 'view', skip: false }),
+      },
     });
   } finally {
     await vim.call('DestroyView', { _this: mor(view) }).catch(() => undefined);
@@ -95,7 +127,12 @@ export async function retrieveView(vim: VimClient, container: MoRef, type: strin
  * cx error with reason `TaskFailed` (or the fault's own mapping), carrying vSphere's message and
  * `details.fault`.
  */
-export async function waitTask(vim: VimClient, task: MoRef | undefined, what: string, timeoutMs: number): Promise<XmlNode | undefined> {
+export async function waitTask(
+  vim: VimClient,
+  task: MoRef | undefined,
+  what: string,
+  timeoutMs: number,
+): Promise<XmlNode | undefined> {
   if (!task) throw refused(`${vim.label} started no task for ${what}`, 'EndpointFailing', { retryable: true });
   const deadline = Date.now() + timeoutMs;
   for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
@@ -104,20 +141,32 @@ export async function waitTask(vim: VimClient, task: MoRef | undefined, what: st
     if (state === 'success') return child(info, 'result') as XmlNode | undefined;
     if (state === 'error') {
       const error = child(info, 'error');
-      const fault = parseFault({ faultstring: text(child(error, 'localizedMessage')) ?? '', detail: { fault: child(error, 'fault') } } as XmlNode);
+      const fault = parseFault({
+        faultstring: text(child(error, 'localizedMessage')) ?? '',
+        detail: { fault: child(error, 'fault') },
+      } as XmlNode);
       const mapped = faultError(vim.label, what, fault);
       if (mapped.details?.['reason'] === 'Refused') mapped.details['reason'] = 'TaskFailed';
       throw mapped;
     }
     if (Date.now() >= deadline) {
-      throw refused(`${vim.label}: ${what} (task ${task.value}) did not finish within ${Math.round(timeoutMs / 1000)} s; it may still complete`, 'Timeout', { retryable: true });
+      throw refused(
+        `${vim.label}: ${what} (task ${task.value}) did not finish within ${Math.round(timeoutMs / 1000)} s; it may still complete`,
+        'Timeout',
+        { retryable: true },
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }
 
 /** Calls a `*_Task` method and waits for it. */
-export async function runTask(vim: VimClient, method: string, body: Record<string, unknown>, timeoutMs: number): Promise<XmlNode | undefined> {
+export async function runTask(
+  vim: VimClient,
+  method: string,
+  body: Record<string, unknown>,
+  timeoutMs: number,
+): Promise<XmlNode | undefined> {
   const task = asMoRef(await vim.call(method, body));
   return waitTask(vim, task, method, timeoutMs);
 }

@@ -6,14 +6,37 @@
 import { InputError, NotFoundError } from '@cx/errors';
 import { refused } from '@cx/provider-kit';
 import {
-  CONTRACT_VERSION, type EnsureContext, type MachineSpec, type MachineStatus, type PowerAction, type PowerState, type Provider, type ProviderCapabilities,
+  CONTRACT_VERSION,
+  type EnsureContext,
+  type MachineSpec,
+  type MachineStatus,
+  type PowerAction,
+  type PowerState,
+  type Provider,
+  type ProviderCapabilities,
 } from '@cx/sddc-contract';
 import {
-  type ObjectProps, type Props, findByPath, findChild, retrieveOne, retrieveView, runTask, toWire,
+  type ObjectProps,
+  type Props,
+  findByPath,
+  findChild,
+  retrieveOne,
+  retrieveView,
+  runTask,
+  toWire,
 } from './inventory.js';
 import { type VsphereSettings } from './settings.js';
 import {
-  type MoRef, type VimClient, type XmlNode, asMoRef, child, faultOf, list, mor, text, typed,
+  type MoRef,
+  type VimClient,
+  type XmlNode,
+  asMoRef,
+  child,
+  faultOf,
+  list,
+  mor,
+  text,
+  typed,
 } from './vim-client.js';
 
 /** Names of the custom attributes cx puts on its VMs. */
@@ -38,12 +61,20 @@ export interface Placement {
 }
 
 /** Resolves every path of the settings; `missing` names the first one that does not resolve. */
-export async function resolvePlacement(vim: VimClient, settings: VsphereSettings, missing: (key: string, message: string) => Error): Promise<Placement> {
+export async function resolvePlacement(
+  vim: VimClient,
+  settings: VsphereSettings,
+  missing: (key: string, message: string) => Error,
+): Promise<Placement> {
   const need = async (key: keyof VsphereSettings, types: string[]): Promise<MoRef | undefined> => {
     const path = settings[key];
     if (typeof path !== 'string') return undefined;
     const ref = await findByPath(vim, path);
-    if (!ref) throw missing(key, `${path} was not found in the inventory (give a full inventory path, e.g. /DC0/vm/templates/ubuntu)`);
+    if (!ref)
+      throw missing(
+        key,
+        `${path} was not found in the inventory (give a full inventory path, e.g. /DC0/vm/templates/ubuntu)`,
+      );
     if (!types.includes(ref.type)) throw missing(key, `${path} is a ${ref.type}, not a ${types.join(' or ')}`);
     return ref;
   };
@@ -58,7 +89,8 @@ export async function resolvePlacement(vim: VimClient, settings: VsphereSettings
   if (!folder) throw missing('folder', 'the datacenter has no vm folder');
   let drsCluster = cluster?.type === 'ClusterComputeResource' ? cluster : undefined;
   if (!pool && cluster) pool = asMoRef((await retrieveOne(vim, cluster, ['resourcePool']))?.['resourcePool']);
-  if (!pool) throw missing('computeCluster', 'give computeCluster or resourcePool: cx needs to know where to run the VMs');
+  if (!pool)
+    throw missing('computeCluster', 'give computeCluster or resourcePool: cx needs to know where to run the VMs');
   if (!drsCluster && pool) {
     const owner = asMoRef((await retrieveOne(vim, pool, ['owner']))?.['owner']);
     if (owner?.type === 'ClusterComputeResource') drsCluster = owner;
@@ -105,7 +137,18 @@ export class VsphereProvider implements Provider {
   readonly name = 'vsphere';
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions: readonly string[];
-  readonly capabilities: ProviderCapabilities = { power: true, loadBalancer: false, virtualIp: false, etcdSnapshot: false, kubernetesApi: true, certificateRotation: false, osImages: true, controlPlaneVip: true, controlPlaneReplacement: false, bareMetalHosts: false };
+  readonly capabilities: ProviderCapabilities = {
+    power: true,
+    loadBalancer: false,
+    virtualIp: false,
+    etcdSnapshot: false,
+    kubernetesApi: true,
+    certificateRotation: false,
+    osImages: true,
+    controlPlaneVip: true,
+    controlPlaneReplacement: false,
+    bareMetalHosts: false,
+  };
   private readonly vim: VimClient;
   private readonly settings: VsphereSettings;
   private readonly taskTimeoutMs: number;
@@ -123,7 +166,10 @@ export class VsphereProvider implements Provider {
 
   private where(): Promise<Placement> {
     this.placement ??= resolvePlacement(this.vim, this.settings, (key, message) =>
-      refused(`vSphere setting ${key}: ${message}; fix the credential's settings`, key === 'template' ? 'TemplateNotFound' : 'NotFound'),
+      refused(
+        `vSphere setting ${key}: ${message}; fix the credential's settings`,
+        key === 'template' ? 'TemplateNotFound' : 'NotFound',
+      ),
     ).catch((error: unknown) => {
       this.placement = undefined;
       throw error;
@@ -135,15 +181,22 @@ export class VsphereProvider implements Provider {
   private async templateOf(spec: MachineSpec, where: Placement): Promise<{ ref: MoRef; path: string }> {
     if (spec.image === undefined) return { ref: where.template, path: this.settings.template };
     const ref = await findByPath(this.vim, spec.image);
-    if (ref?.type !== 'VirtualMachine') throw refused(`the template ${spec.image} ${ref ? `is a ${ref.type}, not a VirtualMachine` : `was not found in ${this.vim.label}`}`, 'TemplateNotFound');
+    if (ref?.type !== 'VirtualMachine')
+      throw refused(
+        `the template ${spec.image} ${ref ? `is a ${ref.type}, not a VirtualMachine` : `was not found in ${this.vim.label}`}`,
+        'TemplateNotFound',
+      );
     return { ref, path: spec.image };
   }
 
   /** An OS image is a template VM's inventory path (like the `template` setting). */
   async checkImage(image: string): Promise<void> {
     const ref = await findByPath(this.vim, image);
-    const message = ref ? `${image} is a ${ref.type}, not a VirtualMachine` : `${image} was not found in the inventory (give a full inventory path, e.g. /DC0/vm/templates/ubuntu)`;
-    if (ref?.type !== 'VirtualMachine') throw new InputError(`vSphere template ${image}: ${message}`, [{ field: 'body.image', message }]);
+    const message = ref
+      ? `${image} is a ${ref.type}, not a VirtualMachine`
+      : `${image} was not found in the inventory (give a full inventory path, e.g. /DC0/vm/templates/ubuntu)`;
+    if (ref?.type !== 'VirtualMachine')
+      throw new InputError(`vSphere template ${image}: ${message}`, [{ field: 'body.image', message }]);
   }
 
   /** Keys of the cx custom attributes, defined on first use (`AddCustomFieldDef`). */
@@ -158,7 +211,9 @@ export class VsphereProvider implements Provider {
   private async defineFields(): Promise<Record<string, string>> {
     const { customFieldsManager } = await this.vim.serviceContent();
     const read = async (): Promise<Record<string, string>> => {
-      const defs = list(child((await retrieveOne(this.vim, customFieldsManager, ['field']))?.['field'], 'CustomFieldDef'));
+      const defs = list(
+        child((await retrieveOne(this.vim, customFieldsManager, ['field']))?.['field'], 'CustomFieldDef'),
+      );
       const keys: Record<string, string> = {};
       for (const def of defs) {
         const name = text(child(def, 'name'));
@@ -227,12 +282,19 @@ export class VsphereProvider implements Provider {
       }
     }
     const powerState: PowerState = power === 'poweredOff' ? 'off' : 'on';
-    const phase = power === 'poweredOff' ? 'Stopped' : power === 'poweredOn' && addresses.size > 0 ? 'Running' : 'Provisioning';
+    const phase =
+      power === 'poweredOff' ? 'Stopped' : power === 'poweredOn' && addresses.size > 0 ? 'Running' : 'Provisioning';
     const clusterId = found.fields[FIELDS.cluster] ?? '';
     const machineId = found.fields[FIELDS.machine] ?? '';
     return {
-      machineId, clusterId, name: text(found.props['name']) ?? '', providerId: found.ref.value, phase, powerState,
-      addresses: [...addresses], tags: { cluster: clusterId, machine: machineId },
+      machineId,
+      clusterId,
+      name: text(found.props['name']) ?? '',
+      providerId: found.ref.value,
+      phase,
+      powerState,
+      addresses: [...addresses],
+      tags: { cluster: clusterId, machine: machineId },
     };
   }
 
@@ -241,9 +303,17 @@ export class VsphereProvider implements Provider {
       let found = await this.find(spec.clusterId, spec.machineId);
       if (!found) {
         const ref = await this.create(spec, context);
-        await this.tag(ref, [[FIELDS.cluster, spec.clusterId], [FIELDS.machine, spec.machineId]]);
+        await this.tag(ref, [
+          [FIELDS.cluster, spec.clusterId],
+          [FIELDS.machine, spec.machineId],
+        ]);
         found = await this.find(spec.clusterId, spec.machineId);
-        if (!found) throw refused(`${this.vim.label} lost VM ${ref.value} of machine ${spec.machineId} right after creating it`, 'Refused', { retryable: true });
+        if (!found)
+          throw refused(
+            `${this.vim.label} lost VM ${ref.value} of machine ${spec.machineId} right after creating it`,
+            'Refused',
+            { retryable: true },
+          );
       }
       // `cx-role` is set last, after the first power-on: a VM without it was never started (a crash
       // came between), whereas a tagged VM that is off was powered off on purpose and stays off.
@@ -278,22 +348,34 @@ export class VsphereProvider implements Provider {
     const memoryMiB = spec.resources?.memoryMiB ?? this.settings.defaults.memoryMiB;
     const diskGiB = spec.resources?.diskGiB ?? this.settings.defaults.diskGiB;
     if (where.network && !findNic(list(child(template['config.hardware.device'], 'VirtualDevice')))) {
-      throw refused(`the template ${source.path} has no network adapter to attach to ${this.settings.network}`, 'TemplateNotFound');
+      throw refused(
+        `the template ${source.path} has no network adapter to attach to ${this.settings.network}`,
+        'TemplateNotFound',
+      );
     }
-    const extraConfig: Array<[string, string]> = [[`cx.cluster`, spec.clusterId], [`cx.machine`, spec.machineId]];
+    const extraConfig: Array<[string, string]> = [
+      [`cx.cluster`, spec.clusterId],
+      [`cx.machine`, spec.machineId],
+    ];
     const userData = context?.userData ? await context.userData() : undefined;
     if (userData !== undefined) {
       const metadata = `instance-id: ${JSON.stringify(spec.machineId)}\nlocal-hostname: ${JSON.stringify(spec.name)}\n`;
       extraConfig.push(
-        ['guestinfo.metadata', Buffer.from(metadata).toString('base64')], ['guestinfo.metadata.encoding', 'base64'],
-        ['guestinfo.userdata', Buffer.from(userData).toString('base64')], ['guestinfo.userdata.encoding', 'base64'],
+        ['guestinfo.metadata', Buffer.from(metadata).toString('base64')],
+        ['guestinfo.metadata.encoding', 'base64'],
+        ['guestinfo.userdata', Buffer.from(userData).toString('base64')],
+        ['guestinfo.userdata.encoding', 'base64'],
       );
     }
     let diskMoveType: string | undefined;
     let snapshot: MoRef | undefined;
     if (this.settings.linkedClone) {
       snapshot = asMoRef(template['snapshot.currentSnapshot']);
-      if (!snapshot) throw refused(`linkedClone needs a snapshot on the template ${source.path}; take one or set linkedClone to false`, 'TemplateHasNoSnapshot');
+      if (!snapshot)
+        throw refused(
+          `linkedClone needs a snapshot on the template ${source.path}; take one or set linkedClone to false`,
+          'TemplateHasNoSnapshot',
+        );
       diskMoveType = 'createNewChildDiskBacking';
     }
     // Only the ownership marks ride on the clone (atomic with it on vCenter); the rest is applied
@@ -312,8 +394,18 @@ export class VsphereProvider implements Provider {
     };
     let ref: MoRef | undefined;
     try {
-      ref = asMoRef(await runTask(this.vim, 'CloneVM_Task', { _this: mor(source.ref), folder: mor(where.folder), name: spec.name, spec: cloneSpec }, this.taskTimeoutMs));
-      if (!ref) throw refused(`${this.vim.label} cloned ${spec.name} but did not name the new VM`, 'EndpointFailing', { retryable: true });
+      ref = asMoRef(
+        await runTask(
+          this.vim,
+          'CloneVM_Task',
+          { _this: mor(source.ref), folder: mor(where.folder), name: spec.name, spec: cloneSpec },
+          this.taskTimeoutMs,
+        ),
+      );
+      if (!ref)
+        throw refused(`${this.vim.label} cloned ${spec.name} but did not name the new VM`, 'EndpointFailing', {
+          retryable: true,
+        });
     } catch (error) {
       if (faultOf(error) !== 'DuplicateName') throw error;
       ref = await this.adopt(where.folder, spec, error);
@@ -332,12 +424,24 @@ export class VsphereProvider implements Provider {
 
   /** Edits of the clone's first NIC (onto the configured network) and first disk (grown to diskGiB). */
   private async deviceChanges(ref: MoRef, where: Placement, diskGiB: number | undefined): Promise<unknown[]> {
-    const devices = list(child((await retrieveOne(this.vim, ref, ['config.hardware.device']))?.['config.hardware.device'], 'VirtualDevice'));
+    const devices = list(
+      child(
+        (await retrieveOne(this.vim, ref, ['config.hardware.device']))?.['config.hardware.device'],
+        'VirtualDevice',
+      ),
+    );
     const changes: unknown[] = [];
     if (where.network) {
       const nic = findNic(devices);
-      if (!nic) throw refused(`the clone of the template has no network adapter to attach to ${this.settings.network}`, 'TemplateNotFound');
-      changes.push({ operation: 'edit', device: { ...(toWire(nic) as Record<string, unknown>), backing: await this.backing(where.network) } });
+      if (!nic)
+        throw refused(
+          `the clone of the template has no network adapter to attach to ${this.settings.network}`,
+          'TemplateNotFound',
+        );
+      changes.push({
+        operation: 'edit',
+        device: { ...(toWire(nic) as Record<string, unknown>), backing: await this.backing(where.network) },
+      });
     }
     const disk = devices.find((d) => child(d, '@_xsi:type') === 'VirtualDisk');
     const wanted = diskGiB === undefined ? 0 : diskGiB * 1024 * 1024;
@@ -354,10 +458,19 @@ export class VsphereProvider implements Provider {
   private async adopt(folder: MoRef, spec: MachineSpec, cause: unknown): Promise<MoRef> {
     const ref = await findChild(this.vim, folder, spec.name);
     const props = ref ? await retrieveOne(this.vim, ref, ['config.extraConfig']) : undefined;
-    const extra = new Map(list(child(props?.['config.extraConfig'], 'OptionValue')).map((o) => [text(child(o, 'key')), text(child(o, 'value'))]));
+    const extra = new Map(
+      list(child(props?.['config.extraConfig'], 'OptionValue')).map((o) => [
+        text(child(o, 'key')),
+        text(child(o, 'value')),
+      ]),
+    );
     if (!ref || extra.get('cx.machine') !== spec.machineId || extra.get('cx.cluster') !== spec.clusterId) {
       // Retryable: it may be another replica's clone of this machine that is not reconfigured yet.
-      throw refused(`a VM named ${spec.name} already exists in the folder and is not marked as machine ${spec.machineId}; if it is not being created by cx, rename or remove it`, 'NameTaken', { retryable: true, cause });
+      throw refused(
+        `a VM named ${spec.name} already exists in the folder and is not marked as machine ${spec.machineId}; if it is not being created by cx, rename or remove it`,
+        'NameTaken',
+        { retryable: true, cause },
+      );
     }
     return ref;
   }
@@ -368,11 +481,14 @@ export class VsphereProvider implements Provider {
       const dvs = asMoRef(pg?.['config.distributedVirtualSwitch']);
       const uuid = dvs ? text((await retrieveOne(this.vim, dvs, ['uuid']))?.['uuid']) : undefined;
       if (!pg || !uuid) throw refused(`the port group ${this.settings.network} has no distributed switch`, 'NotFound');
-      return typed('VirtualEthernetCardDistributedVirtualPortBackingInfo', { port: { switchUuid: uuid, portgroupKey: text(pg['key']) } });
+      return typed('VirtualEthernetCardDistributedVirtualPortBackingInfo', {
+        port: { switchUuid: uuid, portgroupKey: text(pg['key']) },
+      });
     }
     const name = text((await retrieveOne(this.vim, network, ['name']))?.['name']);
     if (!name) throw refused(`the network ${this.settings.network} disappeared`, 'NotFound');
-    if (network.type === 'OpaqueNetwork') throw refused(`opaque (NSX) networks are not supported; use a port group`, 'Refused');
+    if (network.type === 'OpaqueNetwork')
+      throw refused(`opaque (NSX) networks are not supported; use a port group`, 'Refused');
     return typed('VirtualEthernetCardNetworkBackingInfo', { deviceName: name, network: mor(network) });
   }
 
@@ -394,7 +510,9 @@ export class VsphereProvider implements Provider {
     const drs = where.cluster;
     if (!drs) return;
     await this.ruleLock.run(drs.value, async () => {
-      const vms = (await this.owned(clusterId)).filter((m) => m.fields[FIELDS.role] === 'control-plane').map((m) => m.ref);
+      const vms = (await this.owned(clusterId))
+        .filter((m) => m.fields[FIELDS.role] === 'control-plane')
+        .map((m) => m.ref);
       const name = antiAffinityRuleName(clusterId);
       const rules = list(child((await retrieveOne(this.vim, drs, ['configurationEx']))?.['configurationEx'], 'rule'));
       const existing = rules.find((r) => text(child(r, 'name')) === name);
@@ -405,13 +523,25 @@ export class VsphereProvider implements Provider {
         if (existing && current.size === vms.length && vms.every((vm) => current.has(vm.value))) return;
         rulesSpec = {
           operation: existing ? 'edit' : 'add',
-          info: typed('ClusterAntiAffinityRuleSpec', { ...(key ? { key } : {}), enabled: true, name, mandatory: false, userCreated: true, vm: vms.map((vm) => mor(vm)) }),
+          info: typed('ClusterAntiAffinityRuleSpec', {
+            ...(key ? { key } : {}),
+            enabled: true,
+            name,
+            mandatory: false,
+            userCreated: true,
+            vm: vms.map((vm) => mor(vm)),
+          }),
         };
       } else if (existing && key) {
         rulesSpec = { operation: 'remove', removeKey: typed('xsd:int', key) };
       }
       if (!rulesSpec) return;
-      await runTask(this.vim, 'ReconfigureComputeResource_Task', { _this: mor(drs), spec: typed('ClusterConfigSpecEx', { rulesSpec }), modify: true }, this.taskTimeoutMs);
+      await runTask(
+        this.vim,
+        'ReconfigureComputeResource_Task',
+        { _this: mor(drs), spec: typed('ClusterConfigSpecEx', { rulesSpec }), modify: true },
+        this.taskTimeoutMs,
+      );
     });
   }
 
@@ -429,7 +559,8 @@ export class VsphereProvider implements Provider {
       const found = await this.find(clusterId, machineId);
       if (!found) return;
       try {
-        if (text(found.props['runtime.powerState']) !== 'poweredOff') await this.powerTask('PowerOffVM_Task', found.ref, ['InvalidPowerState']);
+        if (text(found.props['runtime.powerState']) !== 'poweredOff')
+          await this.powerTask('PowerOffVM_Task', found.ref, ['InvalidPowerState']);
         await runTask(this.vim, 'Destroy_Task', { _this: mor(found.ref) }, this.taskTimeoutMs);
       } catch (error) {
         if (faultOf(error) !== 'ManagedObjectNotFound') throw error;

@@ -39,7 +39,10 @@ export function mor(ref: MoRef): Record<string, string> {
 }
 
 /** A value with an `xsi:type` (polymorphic fields such as `OptionValue.value`). */
-export function typed(type: string, value: Record<string, unknown> | string | number | boolean): Record<string, unknown> {
+export function typed(
+  type: string,
+  value: Record<string, unknown> | string | number | boolean,
+): Record<string, unknown> {
   return typeof value === 'object' ? { '@_xsi:type': type, ...value } : { '@_xsi:type': type, '#text': String(value) };
 }
 
@@ -99,11 +102,23 @@ export class VimClient {
   readonly endpoint: HttpEndpoint;
   private readonly options: VimClientOptions;
   private readonly path: string;
-  private readonly builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressBooleanAttributes: false });
-  private readonly parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', removeNSPrefix: false, transformTagName: (name: string) => name.replace(/^[^:]+:/, ''),
+  private readonly builder = new XMLBuilder({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@_',
+    suppressBooleanAttributes: false,
+  });
+  private readonly parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@_',
+    removeNSPrefix: false,
+    transformTagName: (name: string) => name.replace(/^[^:]+:/, ''),
     // The xsi prefix is the server's choice (vcsim writes XMLSchema-instance:type): one name for it.
-    transformAttributeName: (name: string) => name.replace(/^(@_)?[^:@]+:type$/, (_, prefix?: string) => `${prefix ?? ''}xsi:type`),
-    parseTagValue: false, parseAttributeValue: false, trimValues: true });
+    transformAttributeName: (name: string) =>
+      name.replace(/^(@_)?[^:@]+:type$/, (_, prefix?: string) => `${prefix ?? ''}xsi:type`),
+    parseTagValue: false,
+    parseAttributeValue: false,
+    trimValues: true,
+  });
   private cookie: string | undefined;
   private content: ServiceContent | undefined;
   private loggingIn: Promise<void> | undefined;
@@ -115,8 +130,12 @@ export class VimClient {
     const url = new URL(options.url);
     this.path = url.pathname.replace(/^\//, '') || 'sdk';
     this.endpoint = new HttpEndpoint({
-      baseUrl: url.origin, label: `vCenter ${url.host}`, caCert: options.caCert ?? null, insecure: options.insecure ?? false,
-      timeoutMs: options.timeoutMs ?? 30_000, attempts: options.attempts ?? 3,
+      baseUrl: url.origin,
+      label: `vCenter ${url.host}`,
+      caCert: options.caCert ?? null,
+      insecure: options.insecure ?? false,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      attempts: options.attempts ?? 3,
     });
   }
 
@@ -133,28 +152,45 @@ export class VimClient {
   /** Logs in (once, even when called concurrently). Wrong login → `AuthFailed`. */
   async ensureSession(): Promise<void> {
     if (this.cookie && this.content) return;
-    this.loggingIn ??= this.login().finally(() => { this.loggingIn = undefined; });
+    this.loggingIn ??= this.login().finally(() => {
+      this.loggingIn = undefined;
+    });
     await this.loggingIn;
   }
 
   private async login(): Promise<void> {
-    const root = await this.send('RetrieveServiceContent', { _this: mor({ type: 'ServiceInstance', value: 'ServiceInstance' }) });
+    const root = await this.send('RetrieveServiceContent', {
+      _this: mor({ type: 'ServiceInstance', value: 'ServiceInstance' }),
+    });
     const need = (key: string): MoRef => {
       const ref = asMoRef(child(root, key));
-      if (!ref) throw refused(`${this.label} did not name its ${key}; is this a vCenter /sdk endpoint?`, 'EndpointFailing');
+      if (!ref)
+        throw refused(`${this.label} did not name its ${key}; is this a vCenter /sdk endpoint?`, 'EndpointFailing');
       return ref;
     };
     const version = text(child(child(root, 'about'), 'apiVersion'));
     if (version) this.apiVersion = version;
     const content: ServiceContent = {
-      rootFolder: need('rootFolder'), propertyCollector: need('propertyCollector'), searchIndex: need('searchIndex'),
-      sessionManager: need('sessionManager'), customFieldsManager: need('customFieldsManager'), viewManager: need('viewManager'),
+      rootFolder: need('rootFolder'),
+      propertyCollector: need('propertyCollector'),
+      searchIndex: need('searchIndex'),
+      sessionManager: need('sessionManager'),
+      customFieldsManager: need('customFieldsManager'),
+      viewManager: need('viewManager'),
     };
     try {
-      await this.send('Login', { _this: mor(content.sessionManager), userName: this.options.username, password: this.options.password });
+      await this.send('Login', {
+        _this: mor(content.sessionManager),
+        userName: this.options.username,
+        password: this.options.password,
+      });
     } catch (error) {
       if (faultOf(error) === 'InvalidLogin') {
-        throw refused(`${this.label} refused the login of ${this.options.username}: check the user name and password`, 'AuthFailed', { cause: error });
+        throw refused(
+          `${this.label} refused the login of ${this.options.username}: check the user name and password`,
+          'AuthFailed',
+          { cause: error },
+        );
       }
       throw error;
     }
@@ -165,7 +201,11 @@ export class VimClient {
    * Calls a vim25 method with the session, logging in first; on `NotAuthenticated` (the session
    * expired or vCenter restarted) logs in again once and repeats the call.
    */
-  async call(method: string, body: Record<string, unknown>, options: { idempotent?: boolean } = {}): Promise<XmlNode | undefined> {
+  async call(
+    method: string,
+    body: Record<string, unknown>,
+    options: { idempotent?: boolean } = {},
+  ): Promise<XmlNode | undefined> {
     await this.ensureSession();
     try {
       return await this.send(method, body, options);
@@ -193,30 +233,51 @@ export class VimClient {
   }
 
   /** One SOAP request; returns the `returnval` of the answer. */
-  private async send(method: string, body: Record<string, unknown>, options: { idempotent?: boolean } = {}): Promise<XmlNode | undefined> {
+  private async send(
+    method: string,
+    body: Record<string, unknown>,
+    options: { idempotent?: boolean } = {},
+  ): Promise<XmlNode | undefined> {
     const envelope = this.builder.build({
       'soapenv:Envelope': {
-        '@_xmlns:soapenv': SOAP_NS, '@_xmlns:xsd': 'http://www.w3.org/2001/XMLSchema', '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
+        '@_xmlns:soapenv': SOAP_NS,
+        '@_xmlns:xsd': 'http://www.w3.org/2001/XMLSchema',
+        '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
         'soapenv:Body': { [method]: { '@_xmlns': 'urn:vim25', ...body } },
       },
     }) as string;
-    const headers: Record<string, string> = { 'content-type': 'text/xml; charset=utf-8', soapaction: `urn:vim25/${this.apiVersion}` };
+    const headers: Record<string, string> = {
+      'content-type': 'text/xml; charset=utf-8',
+      soapaction: `urn:vim25/${this.apiVersion}`,
+    };
     if (this.cookie) headers['cookie'] = this.cookie;
     // Reads may be repeated; methods that change something are sent once.
     const idempotent = options.idempotent ?? /^(Retrieve|Find|ContinueRetrieve|Login$)/.test(method);
-    const response = await this.endpoint.request('POST', this.path, { body: `<?xml version="1.0" encoding="UTF-8"?>${envelope}`, headers, idempotent });
+    const response = await this.endpoint.request('POST', this.path, {
+      body: `<?xml version="1.0" encoding="UTF-8"?>${envelope}`,
+      headers,
+      idempotent,
+    });
     const setCookie = list(response.headers['set-cookie']).find((c) => c.startsWith('vmware_soap_session='));
     if (setCookie) this.cookie = setCookie.split(';')[0];
     let parsed: XmlNode;
     try {
       parsed = this.parser.parse(response.text) as XmlNode;
     } catch (error) {
-      throw unavailable(`${this.label} answered ${response.status} to ${method} with a body that is not XML`, 'EndpointFailing', error);
+      throw unavailable(
+        `${this.label} answered ${response.status} to ${method} with a body that is not XML`,
+        'EndpointFailing',
+        error,
+      );
     }
     const soapBody = child(child(parsed, 'Envelope'), 'Body');
     if (soapBody === undefined) {
-      if (response.status === 401 || response.status === 403) throw refused(`${this.label} answered ${response.status} to ${method}`, 'AuthFailed');
-      throw unavailable(`${this.label} answered ${response.status} to ${method} without a SOAP body; is ${this.options.url} a vCenter /sdk endpoint?`, 'EndpointFailing');
+      if (response.status === 401 || response.status === 403)
+        throw refused(`${this.label} answered ${response.status} to ${method}`, 'AuthFailed');
+      throw unavailable(
+        `${this.label} answered ${response.status} to ${method} without a SOAP body; is ${this.options.url} a vCenter /sdk endpoint?`,
+        'EndpointFailing',
+      );
     }
     const fault = child(soapBody, 'Fault');
     if (fault !== undefined) throw faultError(this.label, method, parseFault(fault));
@@ -225,7 +286,11 @@ export class VimClient {
     for (const object of method.includes('RetrieveProperties') ? list(child(returnval, 'objects')) : []) {
       for (const missing of list(child(object, 'missingSet'))) {
         if (child(child(child(missing, 'fault'), 'fault'), '@_xsi:type') === 'NotAuthenticated') {
-          throw faultError(this.label, method, { type: 'NotAuthenticated', message: 'the session is not authenticated', node: undefined });
+          throw faultError(this.label, method, {
+            type: 'NotAuthenticated',
+            message: 'the session is not authenticated',
+            node: undefined,
+          });
         }
       }
     }
@@ -250,17 +315,31 @@ export function parseFault(fault: XmlNode | XmlNode[] | undefined): VimFault {
 }
 
 /** Faults that mean "try again later" rather than "refused". */
-const TRANSIENT_FAULTS = new Set(['HostCommunication', 'HostNotConnected', 'RequestCanceled', 'TaskInProgress', 'ConcurrentAccess', 'ResourceInUse']);
+const TRANSIENT_FAULTS = new Set([
+  'HostCommunication',
+  'HostNotConnected',
+  'RequestCanceled',
+  'TaskInProgress',
+  'ConcurrentAccess',
+  'ResourceInUse',
+]);
 
 /** A SOAP fault as a cx error whose `details.reason` names what happened, `details.fault` the vSphere type. */
 export function faultError(label: string, method: string, fault: VimFault): CxError {
   const message = `${label} refused ${method}: ${fault.type}: ${fault.message}`;
   let error: CxError;
   if (fault.type === 'InvalidLogin' || fault.type === 'NotAuthenticated' || fault.type === 'NoPermission') {
-    error = refused(`${message}${fault.type === 'NoPermission' ? ' (the service account lacks a privilege; see docs/providers/vsphere.md)' : ''}`, fault.type === 'NoPermission' ? 'NoPermission' : 'AuthFailed');
+    error = refused(
+      `${message}${fault.type === 'NoPermission' ? ' (the service account lacks a privilege; see docs/providers/vsphere.md)' : ''}`,
+      fault.type === 'NoPermission' ? 'NoPermission' : 'AuthFailed',
+    );
   } else if (fault.type === 'ManagedObjectNotFound') {
     error = refused(message, 'NotFound');
-  } else if (fault.type === 'InsufficientResourcesFault' || fault.type.startsWith('Insufficient') || fault.type === 'OutOfBounds') {
+  } else if (
+    fault.type === 'InsufficientResourcesFault' ||
+    fault.type.startsWith('Insufficient') ||
+    fault.type === 'OutOfBounds'
+  ) {
     error = refused(`${message}; free capacity or choose smaller sizes`, 'InsufficientResources', { retryable: true });
   } else if (TRANSIENT_FAULTS.has(fault.type)) {
     error = unavailable(message, 'EndpointFailing');

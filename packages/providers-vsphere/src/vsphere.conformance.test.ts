@@ -14,7 +14,10 @@ runProviderConformance({
   name: 'vsphere',
   create: async () => factory.connect(credential(peer)),
   // A closed loopback port: nothing listens there.
-  unreachable: async () => new VsphereProviderFactory({ requestTimeoutMs: 2_000 }).connect(credential(peer, { endpoint: 'https://127.0.0.1:9/sdk' })),
+  unreachable: async () =>
+    new VsphereProviderFactory({ requestTimeoutMs: 2_000 }).connect(
+      credential(peer, { endpoint: 'https://127.0.0.1:9/sdk' }),
+    ),
   context: () => ({
     bootstrap: () => Promise.reject(new Error('the vSphere provider does not bootstrap clusters itself')),
     userData: () => Promise.resolve('#cloud-config\nruncmd: [echo conformance]\n'),

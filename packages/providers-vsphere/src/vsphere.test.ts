@@ -15,20 +15,28 @@ const clusterId = `unit-${randomUUID().slice(0, 8)}`;
 let provider: Provider;
 
 const spec = (n: number, role: MachineSpec['role'] = 'worker', cluster = clusterId): MachineSpec => ({
-  machineId: `${cluster}-m${n}`, clusterId: cluster, name: `${cluster}-m${n}`, role, pool: role, kubernetesVersion: '1.37.2',
+  machineId: `${cluster}-m${n}`,
+  clusterId: cluster,
+  name: `${cluster}-m${n}`,
+  role,
+  pool: role,
+  kubernetesVersion: '1.37.2',
 });
 const vmRef = (providerId: string): MoRef => ({ type: 'VirtualMachine', value: providerId });
-const codeOf = (code: string) => (error: unknown): boolean => {
-  assert.equal((error as { code?: string }).code, code, String(error));
-  return true;
-};
+const codeOf =
+  (code: string) =>
+  (error: unknown): boolean => {
+    assert.equal((error as { code?: string }).code, code, String(error));
+    return true;
+  };
 
 before(() => {
   provider = factory.connect(credential(peer));
   guest.start();
 });
 after(async () => {
-  for (const machine of await provider.listMachines(clusterId)) await provider.deleteMachine(clusterId, machine.machineId);
+  for (const machine of await provider.listMachines(clusterId))
+    await provider.deleteMachine(clusterId, machine.machineId);
   await provider.close?.();
   await guest.stop();
   await vim.close();
@@ -40,35 +48,56 @@ describe('validateCredential against vcsim', () => {
   });
 
   it('a closed port is CX_CREDENTIAL_UNREACHABLE', async () => {
-    await assert.rejects(factory.validateCredential(credential(peer, { endpoint: 'https://127.0.0.1:9/sdk' })), codeOf('CX_CREDENTIAL_UNREACHABLE'));
+    await assert.rejects(
+      factory.validateCredential(credential(peer, { endpoint: 'https://127.0.0.1:9/sdk' })),
+      codeOf('CX_CREDENTIAL_UNREACHABLE'),
+    );
   });
 
   it('a self-signed certificate without caCert is CX_CREDENTIAL_UNTRUSTED', async () => {
-    await assert.rejects(factory.validateCredential(credential(peer, { caCert: null })), codeOf('CX_CREDENTIAL_UNTRUSTED'));
+    await assert.rejects(
+      factory.validateCredential(credential(peer, { caCert: null })),
+      codeOf('CX_CREDENTIAL_UNTRUSTED'),
+    );
   });
 
   it('a wrong password is CX_CREDENTIAL_REJECTED and the message carries no password', async () => {
-    await assert.rejects(factory.validateCredential(credential(peer, { password: 'not-the-password' })), (error: unknown) => {
-      codeOf('CX_CREDENTIAL_REJECTED')(error);
-      assert.ok(!(error as Error).message.includes('not-the-password'));
-      return true;
-    });
+    await assert.rejects(
+      factory.validateCredential(credential(peer, { password: 'not-the-password' })),
+      (error: unknown) => {
+        codeOf('CX_CREDENTIAL_REJECTED')(error);
+        assert.ok(!(error as Error).message.includes('not-the-password'));
+        return true;
+      },
+    );
   });
 
   it('a wrong template path is CX_INPUT_INVALID naming body.settings.template', async () => {
-    await assert.rejects(factory.validateCredential(credential(peer, {}, { template: `/${peer.datacenter}/vm/no-such-template` })), (error: unknown) => {
-      codeOf('CX_INPUT_INVALID')(error);
-      assert.deepEqual((error as { details: { fields: Array<{ field: string }> } }).details.fields.map((f) => f.field), ['body.settings.template']);
-      return true;
-    });
+    await assert.rejects(
+      factory.validateCredential(credential(peer, {}, { template: `/${peer.datacenter}/vm/no-such-template` })),
+      (error: unknown) => {
+        codeOf('CX_INPUT_INVALID')(error);
+        assert.deepEqual(
+          (error as { details: { fields: Array<{ field: string }> } }).details.fields.map((f) => f.field),
+          ['body.settings.template'],
+        );
+        return true;
+      },
+    );
   });
 
   it('a path of the wrong kind (a datastore as network) names its setting', async () => {
-    await assert.rejects(factory.validateCredential(credential(peer, {}, { network: `/${peer.datastore}` })), (error: unknown) => {
-      codeOf('CX_INPUT_INVALID')(error);
-      assert.equal((error as { details: { fields: Array<{ field: string }> } }).details.fields[0]?.field, 'body.settings.network');
-      return true;
-    });
+    await assert.rejects(
+      factory.validateCredential(credential(peer, {}, { network: `/${peer.datastore}` })),
+      (error: unknown) => {
+        codeOf('CX_INPUT_INVALID')(error);
+        assert.equal(
+          (error as { details: { fields: Array<{ field: string }> } }).details.fields[0]?.field,
+          'body.settings.network',
+        );
+        return true;
+      },
+    );
   });
 });
 
@@ -76,35 +105,70 @@ describe('the vSphere provider against vcsim', () => {
   it('hands cloud-init to the guest through guestinfo extraConfig and tags the VM', async () => {
     const s = spec(1);
     const userData = '#cloud-config\nwrite_files: [{path: /etc/cx, content: "a&b<c>"}]\n';
-    const status = await provider.ensureMachine(s, { bootstrap: () => Promise.reject(new Error('unused')), userData: () => Promise.resolve(userData) });
-    const props = await retrieveOne(vim, vmRef(status.providerId), ['config.extraConfig', 'config.hardware.numCPU', 'config.hardware.memoryMB', 'customValue']);
+    const status = await provider.ensureMachine(s, {
+      bootstrap: () => Promise.reject(new Error('unused')),
+      userData: () => Promise.resolve(userData),
+    });
+    const props = await retrieveOne(vim, vmRef(status.providerId), [
+      'config.extraConfig',
+      'config.hardware.numCPU',
+      'config.hardware.memoryMB',
+      'customValue',
+    ]);
     assert.ok(props, 'the VM is not in vCenter');
-    const extra = new Map(list(child(props['config.extraConfig'], 'OptionValue')).map((o) => [text(child(o, 'key')), text(child(o, 'value'))]));
+    const extra = new Map(
+      list(child(props['config.extraConfig'], 'OptionValue')).map((o) => [
+        text(child(o, 'key')),
+        text(child(o, 'value')),
+      ]),
+    );
     assert.equal(extra.get('guestinfo.userdata.encoding'), 'base64');
     assert.equal(Buffer.from(extra.get('guestinfo.userdata') ?? '', 'base64').toString(), userData);
     assert.equal(extra.get('guestinfo.metadata.encoding'), 'base64');
-    assert.match(Buffer.from(extra.get('guestinfo.metadata') ?? '', 'base64').toString(), new RegExp(`local-hostname: "${s.name}"`));
+    assert.match(
+      Buffer.from(extra.get('guestinfo.metadata') ?? '', 'base64').toString(),
+      new RegExp(`local-hostname: "${s.name}"`),
+    );
     assert.equal(text(props['config.hardware.numCPU']), '2');
     assert.equal(text(props['config.hardware.memoryMB']), '2048');
     // The cx-cluster and cx-machine custom attributes, read back by their definitions.
     const { customFieldsManager } = await vim.serviceContent();
     const defs = list(child((await retrieveOne(vim, customFieldsManager, ['field']))?.['field'], 'CustomFieldDef'));
-    const keyOf = (name: string): string | undefined => text(child(defs.find((d) => text(child(d, 'name')) === name), 'key'));
-    const values = new Map(list(child(props['customValue'], 'CustomFieldValue')).map((v) => [text(child(v, 'key')), text(child(v, 'value'))]));
+    const keyOf = (name: string): string | undefined =>
+      text(
+        child(
+          defs.find((d) => text(child(d, 'name')) === name),
+          'key',
+        ),
+      );
+    const values = new Map(
+      list(child(props['customValue'], 'CustomFieldValue')).map((v) => [
+        text(child(v, 'key')),
+        text(child(v, 'value')),
+      ]),
+    );
     assert.equal(values.get(keyOf(FIELDS.cluster)), clusterId);
     assert.equal(values.get(keyOf(FIELDS.machine)), s.machineId);
   });
 
   it('uses the machine class sizes from spec.resources', async () => {
     const status = await provider.ensureMachine({ ...spec(2), resources: { vcpus: 4, memoryMiB: 8192 } });
-    const props = await retrieveOne(vim, vmRef(status.providerId), ['config.hardware.numCPU', 'config.hardware.memoryMB']);
+    const props = await retrieveOne(vim, vmRef(status.providerId), [
+      'config.hardware.numCPU',
+      'config.hardware.memoryMB',
+    ]);
     assert.equal(text(props?.['config.hardware.numCPU']), '4');
     assert.equal(text(props?.['config.hardware.memoryMB']), '8192');
   });
 
   it('attaches the first NIC to the network of the settings and grows the disk', async () => {
     const nicOf = async (providerId: string) => {
-      const devices = list(child((await retrieveOne(vim, vmRef(providerId), ['config.hardware.device']))?.['config.hardware.device'], 'VirtualDevice'));
+      const devices = list(
+        child(
+          (await retrieveOne(vim, vmRef(providerId), ['config.hardware.device']))?.['config.hardware.device'],
+          'VirtualDevice',
+        ),
+      );
       return {
         nic: devices.find((d) => child(d, '@_xsi:type') === 'VirtualE1000'),
         disk: devices.find((d) => child(d, '@_xsi:type') === 'VirtualDisk'),
@@ -118,8 +182,16 @@ describe('the vSphere provider against vcsim', () => {
     // The clone's disk is its own file: the template's is untouched (deleting the clone keeps it).
     const template = await findByPath(vim, peer.template);
     assert.ok(template);
-    const templateDisk = list(child((await retrieveOne(vim, template, ['config.hardware.device']))?.['config.hardware.device'], 'VirtualDevice')).find((d) => child(d, '@_xsi:type') === 'VirtualDisk');
-    assert.notEqual(text(child(child(standard.disk, 'backing'), 'fileName')), text(child(child(templateDisk, 'backing'), 'fileName')));
+    const templateDisk = list(
+      child(
+        (await retrieveOne(vim, template, ['config.hardware.device']))?.['config.hardware.device'],
+        'VirtualDevice',
+      ),
+    ).find((d) => child(d, '@_xsi:type') === 'VirtualDisk');
+    assert.notEqual(
+      text(child(child(standard.disk, 'backing'), 'fileName')),
+      text(child(child(templateDisk, 'backing'), 'fileName')),
+    );
     assert.notEqual(text(child(templateDisk, 'capacityInKB')), String(20 * 1024 * 1024));
     const dvpg = await findByPath(vim, `${peer.datacenter}/network/DC0_DVPG0`);
     assert.ok(dvpg);
@@ -139,11 +211,34 @@ describe('the vSphere provider against vcsim', () => {
     const pool = await findByPath(vim, peer.resourcePool);
     assert.ok(template && folder && pool);
     // What a crash right after CloneVM_Task leaves: the VM with the marks, no custom attributes.
-    const orphan = asMoRef(await runTask(vim, 'CloneVM_Task', { _this: mor(template), folder: mor(folder), name: s.name, spec: { location: { pool: mor(pool) }, template: false, powerOn: false } }, 30_000));
+    const orphan = asMoRef(
+      await runTask(
+        vim,
+        'CloneVM_Task',
+        {
+          _this: mor(template),
+          folder: mor(folder),
+          name: s.name,
+          spec: { location: { pool: mor(pool) }, template: false, powerOn: false },
+        },
+        30_000,
+      ),
+    );
     assert.ok(orphan);
-    await runTask(vim, 'ReconfigVM_Task', { _this: mor(orphan), spec: { extraConfig: [
-      { key: 'cx.cluster', value: { '@_xsi:type': 'xsd:string', '#text': s.clusterId } }, { key: 'cx.machine', value: { '@_xsi:type': 'xsd:string', '#text': s.machineId } },
-    ] } }, 30_000);
+    await runTask(
+      vim,
+      'ReconfigVM_Task',
+      {
+        _this: mor(orphan),
+        spec: {
+          extraConfig: [
+            { key: 'cx.cluster', value: { '@_xsi:type': 'xsd:string', '#text': s.clusterId } },
+            { key: 'cx.machine', value: { '@_xsi:type': 'xsd:string', '#text': s.machineId } },
+          ],
+        },
+      },
+      30_000,
+    );
     assert.equal(await provider.getMachine(clusterId, s.machineId), null);
     const status = await provider.ensureMachine(s);
     assert.equal(status.providerId, orphan.value);
@@ -164,11 +259,15 @@ describe('the vSphere provider against vcsim', () => {
       const results = await Promise.allSettled(replicas.flatMap((p) => [p.ensureMachine(s), p.ensureMachine(s)]));
       for (const result of results) {
         // The loser may meet the winner's clone before it is marked: a retryable NameTaken.
-        if (result.status === 'rejected') assert.equal((result.reason as { retryable?: boolean }).retryable, true, String(result.reason));
+        if (result.status === 'rejected')
+          assert.equal((result.reason as { retryable?: boolean }).retryable, true, String(result.reason));
       }
       const again = await replicas[1]!.ensureMachine(s);
       const listed = (await provider.listMachines(clusterId)).filter((m) => m.machineId === s.machineId);
-      assert.deepEqual(listed.map((m) => m.providerId), [again.providerId]);
+      assert.deepEqual(
+        listed.map((m) => m.providerId),
+        [again.providerId],
+      );
     } finally {
       await Promise.all(replicas.map((p) => p.close?.()));
     }
@@ -183,13 +282,21 @@ describe('the vSphere provider against vcsim', () => {
       if (!rule) return undefined;
       assert.equal(child(rule, '@_xsi:type'), 'ClusterAntiAffinityRuleSpec');
       assert.equal(text(child(rule, 'enabled')), 'true');
-      return list(child(rule, 'vm')).map((v) => text(v) ?? '').sort();
+      return list(child(rule, 'vm'))
+        .map((v) => text(v) ?? '')
+        .sort();
     };
     const cps = await Promise.all([10, 11, 12].map((n) => provider.ensureMachine(spec(n, 'control-plane'))));
     await provider.ensureMachine(spec(13, 'worker'));
     assert.deepEqual(await ruleVms(), cps.map((m) => m.providerId).sort());
     await provider.deleteMachine(clusterId, spec(12).machineId);
-    assert.deepEqual(await ruleVms(), cps.slice(0, 2).map((m) => m.providerId).sort());
+    assert.deepEqual(
+      await ruleVms(),
+      cps
+        .slice(0, 2)
+        .map((m) => m.providerId)
+        .sort(),
+    );
     await provider.deleteMachine(clusterId, spec(11).machineId);
     assert.equal(await ruleVms(), undefined, 'a rule with one VM is removed');
   });
@@ -199,7 +306,19 @@ describe('the vSphere provider against vcsim', () => {
     const folder = await findByPath(vim, peer.folder);
     const pool = await findByPath(vim, peer.resourcePool);
     assert.ok(template && folder && pool);
-    const outside = asMoRef(await runTask(vim, 'CloneVM_Task', { _this: mor(template), folder: mor(folder), name: `outside-${clusterId}`, spec: { location: { pool: mor(pool) }, template: false, powerOn: false } }, 30_000));
+    const outside = asMoRef(
+      await runTask(
+        vim,
+        'CloneVM_Task',
+        {
+          _this: mor(template),
+          folder: mor(folder),
+          name: `outside-${clusterId}`,
+          spec: { location: { pool: mor(pool) }, template: false, powerOn: false },
+        },
+        30_000,
+      ),
+    );
     assert.ok(outside);
     const other = `${clusterId}-other`;
     const theirs = await provider.ensureMachine(spec(20, 'worker', other));
@@ -220,7 +339,19 @@ describe('the vSphere provider against vcsim', () => {
     const folder = await findByPath(vim, peer.folder);
     const pool = await findByPath(vim, peer.resourcePool);
     assert.ok(template && folder && pool);
-    const squatter = asMoRef(await runTask(vim, 'CloneVM_Task', { _this: mor(template), folder: mor(folder), name: s.name, spec: { location: { pool: mor(pool) }, template: false, powerOn: false } }, 30_000));
+    const squatter = asMoRef(
+      await runTask(
+        vim,
+        'CloneVM_Task',
+        {
+          _this: mor(template),
+          folder: mor(folder),
+          name: s.name,
+          spec: { location: { pool: mor(pool) }, template: false, powerOn: false },
+        },
+        30_000,
+      ),
+    );
     assert.ok(squatter);
     try {
       await assert.rejects(provider.ensureMachine(s), (error: unknown) => {

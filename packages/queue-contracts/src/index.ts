@@ -24,9 +24,11 @@ export function workflowStepJobId(job: WorkflowStepJob): string {
   return `${job.runId}.${job.stepIndex}.${job.generation}`;
 }
 
-
 /** A pool's labels and taints (as in MachineSpec). */
-export interface PoolScheduling { labels: Record<string, string>; taints: NonNullable<MachineSpec['taints']> }
+export interface PoolScheduling {
+  labels: Record<string, string>;
+  taints: NonNullable<MachineSpec['taints']>;
+}
 
 export type SddcOperation =
   | { op: 'ensure-machine'; provider: string; spec: MachineSpec }
@@ -49,7 +51,14 @@ export type SddcOperation =
   /** Marks a node unschedulable (or schedulable again with `unschedulable: false`). */
   | { op: 'cordon-node'; provider: string; clusterId: string; nodeName: string; unschedulable: boolean }
   /** Puts a pool's labels and taints on a node, taking off those the pool had before (`previous`) and no longer has. */
-  | { op: 'set-node-scheduling'; provider: string; clusterId: string; nodeName: string; scheduling: PoolScheduling; previous: PoolScheduling }
+  | {
+      op: 'set-node-scheduling';
+      provider: string;
+      clusterId: string;
+      nodeName: string;
+      scheduling: PoolScheduling;
+      previous: PoolScheduling;
+    }
   /** One pass of a PDB-aware drain: evictions, then what is left and which budgets refused. */
   | { op: 'drain-node'; provider: string; clusterId: string; nodeName: string }
   /**
@@ -85,12 +94,24 @@ export type SddcOperation =
    * to sm as snapshot `snapshotId` of the run `workflowId`; answers only its size, revision and
    * SHA-256 (the bytes never travel through Redis).
    */
-  | { op: 'etcd-snapshot'; provider: string; clusterId: string; snapshotId: string; workflowId: string; maxBytes: number }
+  | {
+      op: 'etcd-snapshot';
+      provider: string;
+      clusterId: string;
+      snapshotId: string;
+      workflowId: string;
+      maxBytes: number;
+    }
   /** Reads snapshot `snapshotId` from sm, checks its SHA-256, and restores the cluster's etcd from it (rule O6). */
   | { op: 'etcd-restore'; provider: string; clusterId: string; snapshotId: string };
 
 /** What an `etcd-snapshot` operation answers (and its workflow step shows). */
-export interface EtcdSnapshotResult { snapshotId: string; sizeBytes: number; revision: number; sha256: string }
+export interface EtcdSnapshotResult {
+  snapshotId: string;
+  sizeBytes: number;
+  revision: number;
+  sha256: string;
+}
 
 /**
  * An addon as sddc renders it. Its settings may hold secrets (a log-forwarding token), so they cross
@@ -168,7 +189,10 @@ export interface HaConfigSyncRequest {
  * the same change finds the same job, while a change after the next apply is a new one.
  */
 export function haConfigSyncJobId(request: HaConfigSyncRequest): string {
-  const nodes = createHash('sha256').update(JSON.stringify(request.nodes.map((n) => [n.name, n.address]))).digest('hex').slice(0, 16);
+  const nodes = createHash('sha256')
+    .update(JSON.stringify(request.nodes.map((n) => [n.name, n.address])))
+    .digest('hex')
+    .slice(0, 16);
   return `ha-config-sync.${request.haConfigId}.${request.appliedBy ?? 'never'}.${nodes}`;
 }
 
@@ -224,7 +248,12 @@ function transitKey(serviceToken: string): Buffer {
 }
 
 /** A failed operation as sddc reports it and wfm reads it back. */
-export interface OperationFailure { code: string; message: string; retryable: boolean; details?: Record<string, unknown> }
+export interface OperationFailure {
+  code: string;
+  message: string;
+  retryable: boolean;
+  details?: Record<string, unknown>;
+}
 
 /**
  * How sddc reports a failed operation in the job's failedReason (BullMQ keeps only a message):
@@ -232,14 +261,19 @@ export interface OperationFailure { code: string; message: string; retryable: bo
  * `reason`, invalid `fields` and retryability survive the trip. `parseFailedReason` reads it back.
  */
 export function formatFailedReason(failure: OperationFailure): string {
-  const meta = { retryable: failure.retryable, ...(failure.details && Object.keys(failure.details).length > 0 ? { details: failure.details } : {}) };
+  const meta = {
+    retryable: failure.retryable,
+    ...(failure.details && Object.keys(failure.details).length > 0 ? { details: failure.details } : {}),
+  };
   return `${failure.code}: ${failure.message}\n${META_MARK}${JSON.stringify(meta)}`;
 }
 
 const META_MARK = 'cx-error: ';
 
 /** Reads `formatFailedReason`'s text; undefined when it has no cx code (a crash outside sddc's handler). */
-export function parseFailedReason(reason: string): (Omit<OperationFailure, 'retryable'> & { retryable?: boolean }) | undefined {
+export function parseFailedReason(
+  reason: string,
+): (Omit<OperationFailure, 'retryable'> & { retryable?: boolean }) | undefined {
   const match = /^(CX_[A-Z_]+): ([\s\S]*)$/.exec(reason);
   if (!match) return undefined;
   const code = match[1]!;
@@ -247,8 +281,16 @@ export function parseFailedReason(reason: string): (Omit<OperationFailure, 'retr
   const at = rest.lastIndexOf(`\n${META_MARK}`);
   if (at < 0) return { code, message: rest };
   try {
-    const meta = JSON.parse(rest.slice(at + META_MARK.length + 1)) as { retryable?: boolean; details?: Record<string, unknown> };
-    return { code, message: rest.slice(0, at), ...(typeof meta.retryable === 'boolean' ? { retryable: meta.retryable } : {}), ...(meta.details ? { details: meta.details } : {}) };
+    const meta = JSON.parse(rest.slice(at + META_MARK.length + 1)) as {
+      retryable?: boolean;
+      details?: Record<string, unknown>;
+    };
+    return {
+      code,
+      message: rest.slice(0, at),
+      ...(typeof meta.retryable === 'boolean' ? { retryable: meta.retryable } : {}),
+      ...(meta.details ? { details: meta.details } : {}),
+    };
   } catch {
     return { code, message: rest };
   }

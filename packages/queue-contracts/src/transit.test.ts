@@ -18,9 +18,22 @@ describe('secrets in job payloads', () => {
 
 describe('failed reasons of sddc operations', () => {
   it('carry the code, message, retryability and details across BullMQ', () => {
-    const text = formatFailedReason({ code: 'CX_PROVIDER_ERROR', message: 'clone failed:\nno space', retryable: true, details: { reason: 'InsufficientResources' } });
-    assert.deepEqual(parseFailedReason(text), { code: 'CX_PROVIDER_ERROR', message: 'clone failed:\nno space', retryable: true, details: { reason: 'InsufficientResources' } });
-    assert.deepEqual(parseFailedReason('CX_PROVIDER_UNAVAILABLE: down'), { code: 'CX_PROVIDER_UNAVAILABLE', message: 'down' });
+    const text = formatFailedReason({
+      code: 'CX_PROVIDER_ERROR',
+      message: 'clone failed:\nno space',
+      retryable: true,
+      details: { reason: 'InsufficientResources' },
+    });
+    assert.deepEqual(parseFailedReason(text), {
+      code: 'CX_PROVIDER_ERROR',
+      message: 'clone failed:\nno space',
+      retryable: true,
+      details: { reason: 'InsufficientResources' },
+    });
+    assert.deepEqual(parseFailedReason('CX_PROVIDER_UNAVAILABLE: down'), {
+      code: 'CX_PROVIDER_UNAVAILABLE',
+      message: 'down',
+    });
     assert.equal(parseFailedReason('TypeError: x is undefined'), undefined);
   });
 });

@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it, type TestContext } from 'node:test';
-import { type EnsureContext, type MachineSpec, type MachineStatus, type Provider, type ProviderCapabilities } from './index.js';
+import {
+  type EnsureContext,
+  type MachineSpec,
+  type MachineStatus,
+  type Provider,
+  type ProviderCapabilities,
+} from './index.js';
 
 export interface ConformanceTarget {
   name: string;
@@ -26,14 +32,24 @@ export function runProviderConformance(target: ConformanceTarget): void {
     let provider: Provider | undefined;
     const get = async (): Promise<Provider> => (provider ??= await target.create());
     const spec = (n: number, cluster = clusterId): MachineSpec => ({
-      machineId: `${cluster}-m${n}`, clusterId: cluster, name: `${cluster}-m${n}`, role: n === 0 ? 'control-plane' : 'worker', pool: n === 0 ? 'control-plane' : 'workers', kubernetesVersion: '',
+      machineId: `${cluster}-m${n}`,
+      clusterId: cluster,
+      name: `${cluster}-m${n}`,
+      role: n === 0 ? 'control-plane' : 'worker',
+      pool: n === 0 ? 'control-plane' : 'workers',
+      kubernetesVersion: '',
     });
-    const ensure = (p: Provider, s: MachineSpec): Promise<MachineStatus> => p.ensureMachine(s, target.context?.(s.clusterId));
-    const versioned = async (n: number, cluster?: string): Promise<MachineSpec> => ({ ...spec(n, cluster), kubernetesVersion: (await get()).kubernetesVersions[0]! });
+    const ensure = (p: Provider, s: MachineSpec): Promise<MachineStatus> =>
+      p.ensureMachine(s, target.context?.(s.clusterId));
+    const versioned = async (n: number, cluster?: string): Promise<MachineSpec> => ({
+      ...spec(n, cluster),
+      kubernetesVersion: (await get()).kubernetesVersions[0]!,
+    });
 
     after(async () => {
       if (!provider) return;
-      for (const machine of await provider.listMachines(clusterId)) await provider.deleteMachine(clusterId, machine.machineId);
+      for (const machine of await provider.listMachines(clusterId))
+        await provider.deleteMachine(clusterId, machine.machineId);
       await provider.close?.();
     });
 
@@ -68,7 +84,11 @@ export function runProviderConformance(target: ConformanceTarget): void {
       const status = await ensure(p, s);
       assert.ok(status.providerId, 'providerId is empty');
       assert.ok(['Provisioning', 'Running', 'Stopped', 'Failed'].includes(status.phase));
-      const running = await waitFor(() => p.getMachine(clusterId, s.machineId), (m) => m?.phase === 'Running', settleMs);
+      const running = await waitFor(
+        () => p.getMachine(clusterId, s.machineId),
+        (m) => m?.phase === 'Running',
+        settleMs,
+      );
       assert.ok(running && running.addresses.length > 0, 'a Running machine has no address');
       assert.equal(running.name, s.name);
     });
@@ -80,7 +100,10 @@ export function runProviderConformance(target: ConformanceTarget): void {
       try {
         const listed = await p.listMachines(clusterId);
         assert.ok(listed.some((m) => m.machineId === mine.machineId));
-        assert.ok(listed.every((m) => m.tags.cluster === clusterId && m.clusterId === clusterId), 'a machine of another cluster was listed');
+        assert.ok(
+          listed.every((m) => m.tags.cluster === clusterId && m.clusterId === clusterId),
+          'a machine of another cluster was listed',
+        );
         for (const m of listed) assert.equal(m.tags.machine, m.machineId);
         assert.ok(!listed.some((m) => m.machineId === theirs.machineId));
       } finally {
@@ -93,7 +116,11 @@ export function runProviderConformance(target: ConformanceTarget): void {
       const s = await versioned(5);
       await ensure(p, s);
       await p.deleteMachine(clusterId, s.machineId);
-      const gone = await waitFor(() => p.getMachine(clusterId, s.machineId), (m) => m === null, settleMs);
+      const gone = await waitFor(
+        () => p.getMachine(clusterId, s.machineId),
+        (m) => m === null,
+        settleMs,
+      );
       assert.equal(gone, null);
       assert.ok(!(await p.listMachines(clusterId)).some((m) => m.machineId === s.machineId));
     });
@@ -108,30 +135,77 @@ export function runProviderConformance(target: ConformanceTarget): void {
       const p = await get();
       const s = await versioned(6);
       await ensure(p, s);
-      await waitFor(() => p.getMachine(clusterId, s.machineId), (m) => m?.phase === 'Running', settleMs);
+      await waitFor(
+        () => p.getMachine(clusterId, s.machineId),
+        (m) => m?.phase === 'Running',
+        settleMs,
+      );
       await p.setPower(clusterId, s.machineId, 'off');
-      assert.equal(await waitFor(() => p.getPowerState(clusterId, s.machineId), (state) => state === 'off', settleMs), 'off');
+      assert.equal(
+        await waitFor(
+          () => p.getPowerState(clusterId, s.machineId),
+          (state) => state === 'off',
+          settleMs,
+        ),
+        'off',
+      );
     });
 
     it('M6 power on and reset leave the machine on', async () => {
       const p = await get();
       const s = await versioned(6);
       await p.setPower(clusterId, s.machineId, 'on');
-      assert.equal(await waitFor(() => p.getPowerState(clusterId, s.machineId), (state) => state === 'on', settleMs), 'on');
+      assert.equal(
+        await waitFor(
+          () => p.getPowerState(clusterId, s.machineId),
+          (state) => state === 'on',
+          settleMs,
+        ),
+        'on',
+      );
       await p.setPower(clusterId, s.machineId, 'reset');
-      assert.equal(await waitFor(() => p.getPowerState(clusterId, s.machineId), (state) => state === 'on', settleMs), 'on');
+      assert.equal(
+        await waitFor(
+          () => p.getPowerState(clusterId, s.machineId),
+          (state) => state === 'on',
+          settleMs,
+        ),
+        'on',
+      );
     });
 
     it('M9 declares every capability as a boolean, consistent with the methods it implements', async () => {
       const p = await get();
-      const names: Array<keyof ProviderCapabilities> = ['power', 'loadBalancer', 'virtualIp', 'etcdSnapshot', 'kubernetesApi', 'certificateRotation', 'osImages', 'controlPlaneVip', 'controlPlaneReplacement', 'bareMetalHosts'];
-      for (const name of names) assert.equal(typeof p.capabilities[name], 'boolean', `capabilities.${name} is not declared`);
-      assert.equal(typeof p.checkImage === 'function', p.capabilities.osImages, 'capabilities.osImages and checkImage go together (O10)');
-      assert.equal(typeof p.etcdSnapshot === 'function' && typeof p.etcdRestore === 'function', p.capabilities.etcdSnapshot, 'capabilities.etcdSnapshot and etcdSnapshot/etcdRestore go together (O6)');
+      const names: Array<keyof ProviderCapabilities> = [
+        'power',
+        'loadBalancer',
+        'virtualIp',
+        'etcdSnapshot',
+        'kubernetesApi',
+        'certificateRotation',
+        'osImages',
+        'controlPlaneVip',
+        'controlPlaneReplacement',
+        'bareMetalHosts',
+      ];
+      for (const name of names)
+        assert.equal(typeof p.capabilities[name], 'boolean', `capabilities.${name} is not declared`);
+      assert.equal(
+        typeof p.checkImage === 'function',
+        p.capabilities.osImages,
+        'capabilities.osImages and checkImage go together (O10)',
+      );
+      assert.equal(
+        typeof p.etcdSnapshot === 'function' && typeof p.etcdRestore === 'function',
+        p.capabilities.etcdSnapshot,
+        'capabilities.etcdSnapshot and etcdSnapshot/etcdRestore go together (O6)',
+      );
       for (const name of ['certificateRotation', 'controlPlaneVip', 'etcdSnapshot'] as const) {
-        if (p.capabilities[name]) assert.ok(p.capabilities.kubernetesApi, `capabilities.${name} needs a Kubernetes API (kubernetesApi)`);
+        if (p.capabilities[name])
+          assert.ok(p.capabilities.kubernetesApi, `capabilities.${name} needs a Kubernetes API (kubernetesApi)`);
       }
-      if (p.capabilities.bareMetalHosts) assert.ok(p.capabilities.power, 'bare-metal hosts are fenced through their BMC: capabilities.power');
+      if (p.capabilities.bareMetalHosts)
+        assert.ok(p.capabilities.power, 'bare-metal hosts are fenced through their BMC: capabilities.power');
     });
 
     it('O8 a provider without a Kubernetes API reports no apiEndpoint', async (t) => {
@@ -141,21 +215,39 @@ export function runProviderConformance(target: ConformanceTarget): void {
         return;
       }
       const status = await ensure(p, await versioned(0));
-      assert.equal(status.apiEndpoint, undefined, 'a control-plane machine reports an apiEndpoint, but capabilities.kubernetesApi is false');
+      assert.equal(
+        status.apiEndpoint,
+        undefined,
+        'a control-plane machine reports an apiEndpoint, but capabilities.kubernetesApi is false',
+      );
     });
 
     describe('O6 etcd snapshot and restore', () => {
       /** A provider that declares the capability, with a control plane running for the suite's cluster; undefined (the test skips) otherwise. */
-      const capable = async (t: TestContext): Promise<Required<Pick<Provider, 'etcdSnapshot' | 'etcdRestore'>> | undefined> => {
+      const capable = async (
+        t: TestContext,
+      ): Promise<Required<Pick<Provider, 'etcdSnapshot' | 'etcdRestore'>> | undefined> => {
         const p = await get();
         if (!p.capabilities.etcdSnapshot) {
           t.skip('the provider does not declare capabilities.etcdSnapshot');
           return undefined;
         }
-        assert.equal(typeof p.etcdSnapshot, 'function', 'capabilities.etcdSnapshot is declared, etcdSnapshot is not implemented');
-        assert.equal(typeof p.etcdRestore, 'function', 'capabilities.etcdSnapshot is declared, etcdRestore is not implemented');
+        assert.equal(
+          typeof p.etcdSnapshot,
+          'function',
+          'capabilities.etcdSnapshot is declared, etcdSnapshot is not implemented',
+        );
+        assert.equal(
+          typeof p.etcdRestore,
+          'function',
+          'capabilities.etcdSnapshot is declared, etcdRestore is not implemented',
+        );
         await ensure(p, await versioned(0));
-        await waitFor(() => p.getMachine(clusterId, spec(0).machineId), (m) => m?.phase === 'Running', settleMs);
+        await waitFor(
+          () => p.getMachine(clusterId, spec(0).machineId),
+          (m) => m?.phase === 'Running',
+          settleMs,
+        );
         return { etcdSnapshot: p.etcdSnapshot!.bind(p), etcdRestore: p.etcdRestore!.bind(p) };
       };
 
@@ -197,8 +289,14 @@ export function runProviderConformance(target: ConformanceTarget): void {
         await p.etcdRestore(clusterId, snapshot.data);
         // Watchers of the API must relist rather than miss what the restore undid: revisions only grow.
         const restored = await p.etcdSnapshot(clusterId);
-        assert.ok(restored.revision > later.revision, `revision ${restored.revision} after a restore from ${later.revision}`);
-        assert.ok((await (await get()).listMachines(clusterId)).some((m) => m.machineId === spec(0).machineId), 'the control-plane machine is gone after the restore');
+        assert.ok(
+          restored.revision > later.revision,
+          `revision ${restored.revision} after a restore from ${later.revision}`,
+        );
+        assert.ok(
+          (await (await get()).listMachines(clusterId)).some((m) => m.machineId === spec(0).machineId),
+          'the control-plane machine is gone after the restore',
+        );
       });
 
       it('O6 etcdRestore of data that is not a snapshot fails and changes nothing', async (t) => {
@@ -206,7 +304,10 @@ export function runProviderConformance(target: ConformanceTarget): void {
         if (!p) return;
         const before = (await (await get()).listMachines(clusterId)).map((m) => m.machineId).sort();
         await assert.rejects(p.etcdRestore(clusterId, Buffer.from('not an etcd snapshot')), (error: unknown) => {
-          assert.ok(['CX_PROVIDER_ERROR', 'CX_INPUT_INVALID'].includes((error as { code?: string }).code ?? ''), String(error));
+          assert.ok(
+            ['CX_PROVIDER_ERROR', 'CX_INPUT_INVALID'].includes((error as { code?: string }).code ?? ''),
+            String(error),
+          );
           return true;
         });
         assert.deepEqual((await (await get()).listMachines(clusterId)).map((m) => m.machineId).sort(), before);
@@ -214,24 +315,33 @@ export function runProviderConformance(target: ConformanceTarget): void {
       });
     });
 
-    it('M7 an unreachable provider fails with a retryable CX_PROVIDER_UNAVAILABLE', { skip: target.unreachable ? false : 'the target gives no unreachable variant' }, async () => {
-      const broken = await target.unreachable!();
-      try {
-        await assert.rejects(ensure(broken, await versioned(7)), (error: unknown) => {
-          const e = error as { code?: string; retryable?: boolean };
-          assert.equal(e.code, 'CX_PROVIDER_UNAVAILABLE');
-          assert.equal(e.retryable, true);
-          return true;
-        });
-      } finally {
-        await broken.close?.();
-      }
-    });
+    it(
+      'M7 an unreachable provider fails with a retryable CX_PROVIDER_UNAVAILABLE',
+      { skip: target.unreachable ? false : 'the target gives no unreachable variant' },
+      async () => {
+        const broken = await target.unreachable!();
+        try {
+          await assert.rejects(ensure(broken, await versioned(7)), (error: unknown) => {
+            const e = error as { code?: string; retryable?: boolean };
+            assert.equal(e.code, 'CX_PROVIDER_UNAVAILABLE');
+            assert.equal(e.retryable, true);
+            return true;
+          });
+        } finally {
+          await broken.close?.();
+        }
+      },
+    );
   });
 }
 
 /** Polls `read` until `done` holds or the deadline passes; returns the last value read. */
-export async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, intervalMs = 50): Promise<T> {
+export async function waitFor<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs: number,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();

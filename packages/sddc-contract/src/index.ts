@@ -81,7 +81,13 @@ export interface ClusterBootstrap {
    */
   certificateGeneration?: number;
   /** The control plane's size and, when the cluster has one, its VIP (since 1.3.0) and what keeps it (since 1.4.0; absent: keepalived). */
-  controlPlane?: { count: number; vip?: string; vipInterface?: string; vipManager?: 'keepalived' | 'kube-vip'; vipUnicast?: boolean };
+  controlPlane?: {
+    count: number;
+    vip?: string;
+    vipInterface?: string;
+    vipManager?: 'keepalived' | 'kube-vip';
+    vipUnicast?: boolean;
+  };
 }
 
 /** Given to ensureMachine by sddc. */
@@ -236,7 +242,9 @@ export class ProviderRegistry {
   register(provider: Provider, nodes: NodeReader): void {
     if (this.providers.has(provider.name)) throw new Error(`provider ${provider.name} is registered twice`);
     if (provider.contractVersion.split('.')[0] !== CONTRACT_VERSION.split('.')[0]) {
-      throw new Error(`provider ${provider.name} implements contract ${provider.contractVersion}, sddc needs ${CONTRACT_VERSION}`);
+      throw new Error(
+        `provider ${provider.name} implements contract ${provider.contractVersion}, sddc needs ${CONTRACT_VERSION}`,
+      );
     }
     this.providers.set(provider.name, { provider, nodes });
   }

@@ -2,7 +2,14 @@
  * What every cx service shares over HTTP: pino logging with request ids, RFC 9457 errors,
  * `/healthz`, `/readyz` and Prometheus `/metrics`.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { createServer } from 'node:net';
@@ -63,23 +70,30 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     const route = request.routeOptions.url ?? 'unmatched';
     duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (!quiet.has(route)) {
-      request.log[requestLogLevel]({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+      request.log[requestLogLevel](
+        { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        'request',
+      );
     }
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => sendProblem(request, reply, fromFastifyError(error)));
-  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, new CxError('CX_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, new CxError('CX_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const checks: Record<string, string> = {};
-    await Promise.all(Object.entries(options.readiness).map(async ([name, check]) => {
-      try {
-        checks[name] = (await withTimeout(check(), 2_000)) === false ? 'unavailable' : 'ok';
-      } catch (error) {
-        checks[name] = `unavailable: ${(error as Error).message}`;
-      }
-    }));
+    await Promise.all(
+      Object.entries(options.readiness).map(async ([name, check]) => {
+        try {
+          checks[name] = (await withTimeout(check(), 2_000)) === false ? 'unavailable' : 'ok';
+        } catch (error) {
+          checks[name] = `unavailable: ${(error as Error).message}`;
+        }
+      }),
+    );
     const ready = Object.values(checks).every((state) => state === 'ok');
     if (!ready) void reply.header('retry-after', '5');
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
@@ -111,17 +125,24 @@ function fromFastifyError(error: FastifyError): unknown {
     const fields: FieldError[] = error.validation.map((v) => {
       const base = `${error.validationContext ?? 'body'}${v.instancePath.replace(/\//g, '.')}`;
       const params = v.params as Record<string, unknown>;
-      if (v.keyword === 'additionalProperties') return { field: `${base}.${String(params['additionalProperty'])}`, message: 'is not a known field' };
-      if (v.keyword === 'required') return { field: `${base}.${String(params['missingProperty'])}`, message: 'is required' };
+      if (v.keyword === 'additionalProperties')
+        return { field: `${base}.${String(params['additionalProperty'])}`, message: 'is not a known field' };
+      if (v.keyword === 'required')
+        return { field: `${base}.${String(params['missingProperty'])}`, message: 'is required' };
       return { field: base, message: v.message ?? 'is invalid' };
     });
     return new InputError(`invalid request: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`, fields);
   }
   switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE': return new CxError('CX_PAYLOAD_TOO_LARGE', error.message);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new CxError('CX_UNSUPPORTED_MEDIA_TYPE', `${error.message}; send application/json`);
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new CxError('CX_PAYLOAD_TOO_LARGE', error.message);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new CxError('CX_UNSUPPORTED_MEDIA_TYPE', `${error.message}; send application/json`);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_JSON_BODY': return new InputError(`the body is not valid JSON: ${error.message}`, [{ field: 'body', message: 'is not valid JSON' }]);
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new InputError(`the body is not valid JSON: ${error.message}`, [
+        { field: 'body', message: 'is not valid JSON' },
+      ]);
     default:
       if (error instanceof SyntaxError || (error.statusCode === 400 && !(error instanceof CxError))) {
         return new InputError(error.message, [{ field: 'body', message: error.message }]);
@@ -133,7 +154,12 @@ function fromFastifyError(error: FastifyError): unknown {
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); })]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -148,7 +174,10 @@ export function nowIso(): string {
  * Wraps a log call for a failure that repeats while a dependency is down (a worker losing Redis
  * reports every reconnect attempt): one line per interval, with the number of repeats folded in.
  */
-export function throttled(log: (error: unknown, repeats: number) => void, intervalMs = 10_000): (error: unknown) => void {
+export function throttled(
+  log: (error: unknown, repeats: number) => void,
+  intervalMs = 10_000,
+): (error: unknown) => void {
   let last = 0;
   let repeats = 0;
   return (error) => {
@@ -170,7 +199,9 @@ export async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no free port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no free port')),
+      );
     });
   });
 }

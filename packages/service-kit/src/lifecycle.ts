@@ -47,7 +47,13 @@ export function onSignals(logger: Logger, close: () => Promise<void>): () => Pro
     process.on(signal, () => {
       if (stopping) process.exit(130);
       logger.info({ signal }, 'stopping');
-      stop().then(() => process.exit(0), (error: unknown) => { logger.error({ err: error }, 'error while stopping'); process.exit(1); });
+      stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'error while stopping');
+          process.exit(1);
+        },
+      );
     });
   }
   return stop;
@@ -56,13 +62,21 @@ export function onSignals(logger: Logger, close: () => Promise<void>): () => Pro
 /** Fails at start, with the setting to change, when `service` has no Redis or Redis does not answer. */
 export async function checkRedis(url: string | undefined, service: string): Promise<void> {
   if (!url) throw new CxError('CX_INPUT_INVALID', `${service} needs redis.url (CX_REDIS_URL)`);
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5_000 });
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 5_000,
+  });
   probe.on('error', () => undefined);
   try {
     await probe.connect();
     await probe.ping();
   } catch (error) {
-    throw new CxError('CX_DEPENDENCY_UNAVAILABLE', `cannot reach Redis at ${redactUrl(url)} (${(error as Error).message}); check redis.url (CX_REDIS_URL)`);
+    throw new CxError(
+      'CX_DEPENDENCY_UNAVAILABLE',
+      `cannot reach Redis at ${redactUrl(url)} (${(error as Error).message}); check redis.url (CX_REDIS_URL)`,
+    );
   } finally {
     probe.disconnect();
   }

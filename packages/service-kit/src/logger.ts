@@ -6,6 +6,18 @@ export function createLogger(options: { level: string; service: string }): Logge
     level: options.level,
     base: { service: options.service },
     // Belt and braces: nothing secret should reach a log line, but if it does, it is masked.
-    redact: { paths: ['password', '*.password', 'token', '*.token', 'secretKey', '*.secretKey', 'req.headers.authorization', 'headers.authorization'], censor: '<redacted>' },
+    redact: {
+      paths: [
+        'password',
+        '*.password',
+        'token',
+        '*.token',
+        'secretKey',
+        '*.secretKey',
+        'req.headers.authorization',
+        'headers.authorization',
+      ],
+      censor: '<redacted>',
+    },
   });
 }

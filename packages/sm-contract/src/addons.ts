@@ -4,7 +4,11 @@ import { JsonObject } from './schema.js';
 import { StartRequest } from './runs.js';
 
 /** What wfm asks to install: the catalog's version and the checked settings, split into visible and secret. */
-export const AddonInstall = Type.Object({ version: Type.String({ maxLength: 64 }), settings: JsonObject, secrets: JsonObject });
+export const AddonInstall = Type.Object({
+  version: Type.String({ maxLength: 64 }),
+  settings: JsonObject,
+  secrets: JsonObject,
+});
 export type AddonInstall = Static<typeof AddonInstall>;
 
 /** An addon with every setting, secrets included: for the workflow that applies it, never for the public API. */

@@ -4,8 +4,13 @@ import { NullableString } from './schema.js';
 
 /** POST /audit: who did what to which target, from where, with what outcome. */
 export const AuditRequest = Type.Object({
-  actor: Type.String(), action: Type.String(), outcome: Type.String(),
-  targetKind: Type.Optional(NullableString), targetId: Type.Optional(NullableString), sourceIp: Type.Optional(NullableString), requestId: Type.Optional(NullableString),
+  actor: Type.String(),
+  action: Type.String(),
+  outcome: Type.String(),
+  targetKind: Type.Optional(NullableString),
+  targetId: Type.Optional(NullableString),
+  sourceIp: Type.Optional(NullableString),
+  requestId: Type.Optional(NullableString),
   details: Type.Optional(Type.Unknown()),
 });
 export type AuditRequest = Static<typeof AuditRequest>;

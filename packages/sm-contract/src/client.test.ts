@@ -26,7 +26,9 @@ describe('SmClient', () => {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     sm = new SmClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'token');
-    sm.onClusterChange(async () => { changes += 1; });
+    sm.onClusterChange(async () => {
+      changes += 1;
+    });
   });
   after(async () => {
     await sm.close();
@@ -41,25 +43,50 @@ describe('SmClient', () => {
     };
     const counted = changes;
     assert.deepEqual(await sm.completeStep('r1', 1, 3, { ok: true }, [{ kind: 'deleteCluster' }]), { next: 2 });
-    assert.deepEqual(seen, { url: '/internal/v1/workflow-runs/r1/steps/1/complete', authorization: 'Bearer token', body: { generation: 3, output: { ok: true }, effects: [{ kind: 'deleteCluster' }] } });
+    assert.deepEqual(seen, {
+      url: '/internal/v1/workflow-runs/r1/steps/1/complete',
+      authorization: 'Bearer token',
+      body: { generation: 3, output: { ok: true }, effects: [{ kind: 'deleteCluster' }] },
+    });
     assert.equal(changes, counted + 1);
-    handler = (_request, _body, response) => { response.statusCode = 409; response.end(JSON.stringify({ code: 'CX_CONFLICT', detail: 'stale' })); };
+    handler = (_request, _body, response) => {
+      response.statusCode = 409;
+      response.end(JSON.stringify({ code: 'CX_CONFLICT', detail: 'stale' }));
+    };
     await assert.rejects(sm.completeStep('r1', 1, 3, null, []));
     assert.equal(changes, counted + 2);
   });
 
   it('turns a problem back into the cx error of its code, and a 503 CX_INTERNAL into a retryable not-ready', async () => {
-    handler = (_request, _body, response) => { response.statusCode = 404; response.end(JSON.stringify({ code: 'CX_NOT_FOUND', detail: 'cluster c9 does not exist' })); };
-    await assert.rejects(sm.getRun('x'), (error: CxError) => error.code === 'CX_NOT_FOUND' && error.message === 'cluster c9 does not exist');
+    handler = (_request, _body, response) => {
+      response.statusCode = 404;
+      response.end(JSON.stringify({ code: 'CX_NOT_FOUND', detail: 'cluster c9 does not exist' }));
+    };
+    await assert.rejects(
+      sm.getRun('x'),
+      (error: CxError) => error.code === 'CX_NOT_FOUND' && error.message === 'cluster c9 does not exist',
+    );
     assert.equal(await sm.resourceGroup('gone'), null);
-    handler = (_request, _body, response) => { response.statusCode = 503; response.end(JSON.stringify({ code: 'CX_INTERNAL', detail: 'migrating' })); };
-    await assert.rejects(sm.bootstrap('c1'), (error: CxError) => error.code === 'CX_DEPENDENCY_UNAVAILABLE' && /not ready: migrating/.test(error.message));
+    handler = (_request, _body, response) => {
+      response.statusCode = 503;
+      response.end(JSON.stringify({ code: 'CX_INTERNAL', detail: 'migrating' }));
+    };
+    await assert.rejects(
+      sm.bootstrap('c1'),
+      (error: CxError) => error.code === 'CX_DEPENDENCY_UNAVAILABLE' && /not ready: migrating/.test(error.message),
+    );
   });
 
   it('names the setting to check when sm cannot be reached', async () => {
     const nowhere = new SmClient('http://127.0.0.1:1', 'token');
-    await assert.rejects(nowhere.pairTargets(), (error: CxError) => error.code === 'CX_DEPENDENCY_UNAVAILABLE' && /CX_SM_URL/.test(error.message));
-    await assert.rejects(nowhere.etcdSnapshotData('c1', 's1'), (error: CxError) => error.code === 'CX_DEPENDENCY_UNAVAILABLE');
+    await assert.rejects(
+      nowhere.pairTargets(),
+      (error: CxError) => error.code === 'CX_DEPENDENCY_UNAVAILABLE' && /CX_SM_URL/.test(error.message),
+    );
+    await assert.rejects(
+      nowhere.etcdSnapshotData('c1', 's1'),
+      (error: CxError) => error.code === 'CX_DEPENDENCY_UNAVAILABLE',
+    );
     await nowhere.close();
   });
 
@@ -72,12 +99,19 @@ describe('SmClient', () => {
         stored = body;
         contentType = request.headers['content-type'];
         response.statusCode = 201;
-        response.setHeader('content-type', 'application/json').end(JSON.stringify({ id: 's1', sizeBytes: body.length }));
+        response
+          .setHeader('content-type', 'application/json')
+          .end(JSON.stringify({ id: 's1', sizeBytes: body.length }));
       } else {
         response.setHeader('content-type', 'application/octet-stream').setHeader('x-cx-sha256', 'abc').end(stored);
       }
     };
-    const info = await sm.uploadEtcdSnapshot('c1', 's1', { workflowId: 'w1', revision: 7, sha256: 'abc', etcdVersion: '3.6.16' }, data);
+    const info = await sm.uploadEtcdSnapshot(
+      'c1',
+      's1',
+      { workflowId: 'w1', revision: 7, sha256: 'abc', etcdVersion: '3.6.16' },
+      data,
+    );
     assert.deepEqual(info, { id: 's1', sizeBytes: data.length });
     assert.equal(contentType, 'application/octet-stream');
     assert.deepEqual(await sm.etcdSnapshotData('c1', 's1'), { data, sha256: 'abc' });

@@ -5,21 +5,60 @@
  */
 import { Agent, request as httpRequest } from 'undici';
 import type {
-  AccessObject, AccessRequirement, Cluster, ClusterAddon, ClusterCreateRequest, ClusterHealthStatus, Credential, EtcdSnapshotInfo, HaConfig, HaConfigCreateRequest,
-  HaConfigStatus, LoginRequest, LoginResponse, Node, NodePoolRequest, NodeScheduling, Page, PairStatusView, Principal, ResourceGroup, Role,
+  AccessObject,
+  AccessRequirement,
+  Cluster,
+  ClusterAddon,
+  ClusterCreateRequest,
+  ClusterHealthStatus,
+  Credential,
+  EtcdSnapshotInfo,
+  HaConfig,
+  HaConfigCreateRequest,
+  HaConfigStatus,
+  LoginRequest,
+  LoginResponse,
+  Node,
+  NodePoolRequest,
+  NodeScheduling,
+  Page,
+  PairStatusView,
+  Principal,
+  ResourceGroup,
+  Role,
 } from '@cx/api-schemas';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
 import type { ClusterBootstrap, MachineSpec, ProviderCredential } from '@cx/sddc-contract';
 import type { AddonInstall, InstallAddonBody, RevealedAddon } from './addons.js';
 import type { AuditRequest } from './audit.js';
-import type { AddPoolBody, CreateClusterBody, Kubeconfig, KubeconfigBody, PoolSchedulingBody, ScalePoolBody, TenantAdminCredentials } from './clusters.js';
+import type {
+  AddPoolBody,
+  CreateClusterBody,
+  Kubeconfig,
+  KubeconfigBody,
+  PoolSchedulingBody,
+  ScalePoolBody,
+  TenantAdminCredentials,
+} from './clusters.js';
 import { SNAPSHOT_SHA256_HEADER, type SnapshotUpload } from './etcd.js';
 import type { HealthTarget } from './health.js';
 import type { ClaimHostBody, HostClaim, RevealedHost } from './hosts.js';
 import type { PairTarget, PairWitnessBody } from './pairs.js';
 import type {
-  Accepted, AcceptedBody, ActiveRun, CompleteStepBody, FailStepBody, Run, StartBody, StartRequest, StartStepBody, StepCompleted, StepEffect, StepError,
-  StepProgressBody, StepStart,
+  Accepted,
+  AcceptedBody,
+  ActiveRun,
+  CompleteStepBody,
+  FailStepBody,
+  Run,
+  StartBody,
+  StartRequest,
+  StartStepBody,
+  StepCompleted,
+  StepEffect,
+  StepError,
+  StepProgressBody,
+  StepStart,
 } from './runs.js';
 import type { TemplateUse } from './templates.js';
 
@@ -33,16 +72,26 @@ const TRANSFER_TIMEOUT_MS = 120_000;
 
 const segment = encodeURIComponent;
 const clusterPath = (clusterId: string): string => `/clusters/${segment(clusterId)}`;
-const etcdSnapshotPath = (clusterId: string, snapshotId: string): string => `${clusterPath(clusterId)}/etcd-snapshots/${segment(snapshotId)}`;
-const claimPath = (clusterId: string, machineId: string): string => `/host-claims/${segment(clusterId)}/${segment(machineId)}`;
+const etcdSnapshotPath = (clusterId: string, snapshotId: string): string =>
+  `${clusterPath(clusterId)}/etcd-snapshots/${segment(snapshotId)}`;
+const claimPath = (clusterId: string, machineId: string): string =>
+  `/host-claims/${segment(clusterId)}/${segment(machineId)}`;
 
 export class SmClient {
   private readonly agent: Agent;
   private readonly authorization: string;
   private readonly clusterChangeListeners: Array<() => Promise<void>> = [];
 
-  constructor(private readonly baseUrl: string, serviceToken: string) {
-    this.agent = new Agent({ connections: 128, keepAliveTimeout: 30_000, headersTimeout: CALL_TIMEOUT_MS, bodyTimeout: CALL_TIMEOUT_MS });
+  constructor(
+    private readonly baseUrl: string,
+    serviceToken: string,
+  ) {
+    this.agent = new Agent({
+      connections: 128,
+      keepAliveTimeout: 30_000,
+      headersTimeout: CALL_TIMEOUT_MS,
+      bodyTimeout: CALL_TIMEOUT_MS,
+    });
     this.authorization = `Bearer ${serviceToken}`;
   }
 
@@ -83,7 +132,11 @@ export class SmClient {
    * Forwards a call to sm and answers its status and JSON as they are: for the identity and access
    * resources, sm's internal answer is the public shape. Errors are thrown as cx errors.
    */
-  async relay(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  async relay(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; text: string }> {
     const { status, body: answer } = await this.send(method, path, body);
     return { status, text: answer.toString('utf8') };
   }
@@ -124,7 +177,12 @@ export class SmClient {
     const body: ScalePoolBody = { count, start };
     return this.changing(this.accepted(`${clusterPath(clusterId)}/pools/${segment(pool)}/scale`, body));
   }
-  async updatePoolScheduling(clusterId: string, pool: string, scheduling: Required<NodeScheduling>, start: StartRequest): Promise<Accepted> {
+  async updatePoolScheduling(
+    clusterId: string,
+    pool: string,
+    scheduling: Required<NodeScheduling>,
+    start: StartRequest,
+  ): Promise<Accepted> {
     const body: PoolSchedulingBody = { scheduling, start };
     return this.changing(this.accepted(`${clusterPath(clusterId)}/pools/${segment(pool)}/scheduling`, body));
   }
@@ -205,11 +263,22 @@ export class SmClient {
     const body: StepProgressBody = { generation, message };
     await this.send('POST', `/workflow-runs/${runId}/steps/${idx}/progress`, body);
   }
-  completeStep(runId: string, idx: number, generation: number, output: unknown, effects: StepEffect[]): Promise<StepCompleted> {
+  completeStep(
+    runId: string,
+    idx: number,
+    generation: number,
+    output: unknown,
+    effects: StepEffect[],
+  ): Promise<StepCompleted> {
     const body: CompleteStepBody = { generation, output, effects };
     return this.changing(this.json('POST', `/workflow-runs/${runId}/steps/${idx}/complete`, body));
   }
-  async failStep(runId: string, idx: number, generation: number, error: StepError & { retryable: boolean }): Promise<void> {
+  async failStep(
+    runId: string,
+    idx: number,
+    generation: number,
+    error: StepError & { retryable: boolean },
+  ): Promise<void> {
     const body: FailStepBody = { generation, error };
     await this.changing(this.send('POST', `/workflow-runs/${runId}/steps/${idx}/fail`, body));
   }
@@ -244,7 +313,11 @@ export class SmClient {
    * Kubernetes API endpoint, and those of `withoutApi`, providers that report their nodes themselves.
    */
   healthTargets(limit: number, cursor?: string, withoutApi: readonly string[] = []): Promise<Page<HealthTarget>> {
-    const query = new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}), ...(withoutApi.length > 0 ? { withoutApi: withoutApi.join(',') } : {}) });
+    const query = new URLSearchParams({
+      limit: String(limit),
+      ...(cursor ? { cursor } : {}),
+      ...(withoutApi.length > 0 ? { withoutApi: withoutApi.join(',') } : {}),
+    });
     return this.json('GET', `/health-targets?${query}`);
   }
   async setHealthStatus(clusterId: string, status: ClusterHealthStatus): Promise<void> {
@@ -273,24 +346,52 @@ export class SmClient {
    */
   hostInventory() {
     return {
-      claim: (spec: MachineSpec): Promise<RevealedHost> => this.json('POST', '/host-claims', { spec } satisfies ClaimHostBody),
-      claimOf: async (clusterId: string, machineId: string): Promise<RevealedHost | null> => (await this.json<{ host: RevealedHost | null }>('GET', claimPath(clusterId, machineId))).host,
-      claims: async (clusterId: string): Promise<HostClaim[]> => (await this.json<{ items: HostClaim[] }>('GET', `/host-claims/${segment(clusterId)}`)).items,
-      release: async (clusterId: string, machineId: string, cleaning = false): Promise<void> => { await this.send('DELETE', `${claimPath(clusterId, machineId)}${cleaning ? '?cleaning=true' : ''}`); },
-      cleaning: async (): Promise<RevealedHost[]> => (await this.json<{ items: RevealedHost[] }>('GET', '/host-cleaning')).items,
-      cleaned: async (hostId: string): Promise<void> => { await this.send('POST', `/host-cleaning/${segment(hostId)}/done`); },
+      claim: (spec: MachineSpec): Promise<RevealedHost> =>
+        this.json('POST', '/host-claims', { spec } satisfies ClaimHostBody),
+      claimOf: async (clusterId: string, machineId: string): Promise<RevealedHost | null> =>
+        (await this.json<{ host: RevealedHost | null }>('GET', claimPath(clusterId, machineId))).host,
+      claims: async (clusterId: string): Promise<HostClaim[]> =>
+        (await this.json<{ items: HostClaim[] }>('GET', `/host-claims/${segment(clusterId)}`)).items,
+      release: async (clusterId: string, machineId: string, cleaning = false): Promise<void> => {
+        await this.send('DELETE', `${claimPath(clusterId, machineId)}${cleaning ? '?cleaning=true' : ''}`);
+      },
+      cleaning: async (): Promise<RevealedHost[]> =>
+        (await this.json<{ items: RevealedHost[] }>('GET', '/host-cleaning')).items,
+      cleaned: async (hostId: string): Promise<void> => {
+        await this.send('POST', `/host-cleaning/${segment(hostId)}/done`);
+      },
     };
   }
 
   /** Stores an etcd snapshot's bytes in sm (which seals them) as snapshot `snapshotId` of the workflow `upload.workflowId`. */
-  async uploadEtcdSnapshot(clusterId: string, snapshotId: string, upload: SnapshotUpload, data: Buffer): Promise<EtcdSnapshotInfo> {
-    const query = new URLSearchParams({ workflowId: upload.workflowId, revision: String(upload.revision), sha256: upload.sha256, etcdVersion: upload.etcdVersion });
-    const { body } = await this.send('PUT', `${etcdSnapshotPath(clusterId, snapshotId)}/data?${query}`, data, TRANSFER_TIMEOUT_MS);
+  async uploadEtcdSnapshot(
+    clusterId: string,
+    snapshotId: string,
+    upload: SnapshotUpload,
+    data: Buffer,
+  ): Promise<EtcdSnapshotInfo> {
+    const query = new URLSearchParams({
+      workflowId: upload.workflowId,
+      revision: String(upload.revision),
+      sha256: upload.sha256,
+      etcdVersion: upload.etcdVersion,
+    });
+    const { body } = await this.send(
+      'PUT',
+      `${etcdSnapshotPath(clusterId, snapshotId)}/data?${query}`,
+      data,
+      TRANSFER_TIMEOUT_MS,
+    );
     return parse(body);
   }
   /** An etcd snapshot's bytes (opened by sm) and the SHA-256 sm recorded for them. */
   async etcdSnapshotData(clusterId: string, snapshotId: string): Promise<{ data: Buffer; sha256: string }> {
-    const { body, headers } = await this.send('GET', `${etcdSnapshotPath(clusterId, snapshotId)}/data`, undefined, TRANSFER_TIMEOUT_MS);
+    const { body, headers } = await this.send(
+      'GET',
+      `${etcdSnapshotPath(clusterId, snapshotId)}/data`,
+      undefined,
+      TRANSFER_TIMEOUT_MS,
+    );
     const sha256 = headers[SNAPSHOT_SHA256_HEADER];
     return { data: body, sha256: typeof sha256 === 'string' ? sha256 : '' };
   }
@@ -316,25 +417,44 @@ export class SmClient {
   }
 
   /** One call; `body` is sent as JSON, or as bytes when it is a Buffer (with `timeoutMs` for its size). */
-  private async send(method: Method, path: string, body?: unknown, timeoutMs = CALL_TIMEOUT_MS): Promise<{ status: number; body: Buffer; headers: Headers }> {
+  private async send(
+    method: Method,
+    path: string,
+    body?: unknown,
+    timeoutMs = CALL_TIMEOUT_MS,
+  ): Promise<{ status: number; body: Buffer; headers: Headers }> {
     const binary = Buffer.isBuffer(body);
     let response;
     try {
       response = await httpRequest(`${this.baseUrl}/internal/v1${path}`, {
-        method, dispatcher: this.agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
-        headers: { authorization: this.authorization, ...(body === undefined ? {} : { 'content-type': binary ? 'application/octet-stream' : 'application/json' }) },
+        method,
+        dispatcher: this.agent,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        headers: {
+          authorization: this.authorization,
+          ...(body === undefined ? {} : { 'content-type': binary ? 'application/octet-stream' : 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: binary ? body : JSON.stringify(body) }),
       });
     } catch (error) {
-      throw new DependencyUnavailableError(`sm is unreachable at ${this.baseUrl} (${(error as Error).message}); check sm.url (CX_SM_URL) and that sm runs`, { cause: error });
+      throw new DependencyUnavailableError(
+        `sm is unreachable at ${this.baseUrl} (${(error as Error).message}); check sm.url (CX_SM_URL) and that sm runs`,
+        { cause: error },
+      );
     }
     const bytes = Buffer.from(await response.body.arrayBuffer());
     if (response.statusCode >= 400) {
       const answer = bytes.toString('utf8');
       let problem: Partial<Problem> = {};
-      try { problem = JSON.parse(answer) as Partial<Problem>; } catch { problem = { detail: answer.slice(0, 200) }; }
+      try {
+        problem = JSON.parse(answer) as Partial<Problem>;
+      } catch {
+        problem = { detail: answer.slice(0, 200) };
+      }
       const error = fromProblem(problem, response.statusCode);
-      if (response.statusCode === 503 && error.code === 'CX_INTERNAL') throw new DependencyUnavailableError(`sm is not ready: ${problem.detail ?? ''}`);
+      if (response.statusCode === 503 && error.code === 'CX_INTERNAL')
+        throw new DependencyUnavailableError(`sm is not ready: ${problem.detail ?? ''}`);
       throw error;
     }
     return { status: response.statusCode, body: bytes, headers: response.headers };

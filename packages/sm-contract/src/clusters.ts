@@ -6,15 +6,25 @@ import { StartRequest } from './runs.js';
 import type { TemplateUse } from './templates.js';
 
 /** POST /clusters. `template`: the template the request was completed with, at that version, and its addons for the create workflow to install. */
-export interface CreateClusterBody { request: ClusterCreateRequest; start: StartRequest; template?: TemplateUse }
+export interface CreateClusterBody {
+  request: ClusterCreateRequest;
+  start: StartRequest;
+  template?: TemplateUse;
+}
 /** POST /clusters/{id}/pools/{pool}/scale. */
 export const ScalePoolBody = Type.Object({ count: Type.Integer({ minimum: 0 }), start: StartRequest });
 export type ScalePoolBody = Static<typeof ScalePoolBody>;
 /** POST /clusters/{id}/pools/{pool}/scheduling: the pool's labels and taints as they are to be (wfm checked them). */
-export const PoolSchedulingBody = Type.Object({ scheduling: Public<Required<NodeScheduling>>(Type.Object({ labels: Type.Unknown(), taints: Type.Unknown() })), start: StartRequest });
+export const PoolSchedulingBody = Type.Object({
+  scheduling: Public<Required<NodeScheduling>>(Type.Object({ labels: Type.Unknown(), taints: Type.Unknown() })),
+  start: StartRequest,
+});
 export type PoolSchedulingBody = Static<typeof PoolSchedulingBody>;
 /** POST /clusters/{id}/pools: the pool to add (wfm checked it against the public schema). */
-export const AddPoolBody = Type.Object({ pool: Public<NodePoolRequest>(Type.Object({ name: Type.Unknown(), count: Type.Unknown() })), start: StartRequest });
+export const AddPoolBody = Type.Object({
+  pool: Public<NodePoolRequest>(Type.Object({ name: Type.Unknown(), count: Type.Unknown() })),
+  start: StartRequest,
+});
 export type AddPoolBody = Static<typeof AddPoolBody>;
 
 /** POST /clusters/{id}/kubeconfig: whose kubeconfig. */
@@ -25,5 +35,10 @@ export const Kubeconfig = Type.Object({ kubeconfig: Type.String(), expiresAt: Ty
 export type Kubeconfig = Static<typeof Kubeconfig>;
 
 /** A short-lived cluster-admin certificate for the tenant API (signed by sm with the cluster CA). */
-export const TenantAdminCredentials = Type.Object({ apiEndpoint: Type.String(), caPem: Type.String(), certPem: Type.String(), keyPem: Type.String() });
+export const TenantAdminCredentials = Type.Object({
+  apiEndpoint: Type.String(),
+  caPem: Type.String(),
+  certPem: Type.String(),
+  keyPem: Type.String(),
+});
 export type TenantAdminCredentials = Static<typeof TenantAdminCredentials>;

@@ -9,20 +9,35 @@ import { NullableString, Public } from './schema.js';
 
 /** A host as the baremetal provider needs it: with its BMC password (sddc only, never the public API). */
 export const RevealedHost = Type.Object({
-  id: Type.String(), name: Type.String(),
+  id: Type.String(),
+  name: Type.String(),
   bmc: Type.Object({
-    protocol: Type.Union([Type.Literal('redfish'), Type.Literal('ipmi')]), address: Type.String(), username: Type.String(), password: Type.String(),
-    caCert: NullableString, insecure: Type.Boolean(), systemId: Type.Optional(Type.String()),
+    protocol: Type.Union([Type.Literal('redfish'), Type.Literal('ipmi')]),
+    address: Type.String(),
+    username: Type.String(),
+    password: Type.String(),
+    caCert: NullableString,
+    insecure: Type.Boolean(),
+    systemId: Type.Optional(Type.String()),
   }),
-  bootMac: Type.Optional(Type.String()), addresses: Type.Array(Type.String()), labels: Type.Record(Type.String(), Type.String()),
+  bootMac: Type.Optional(Type.String()),
+  addresses: Type.Array(Type.String()),
+  labels: Type.Record(Type.String(), Type.String()),
   capacity: Type.Object({ vcpus: Type.Number(), memoryMiB: Type.Number(), diskGiB: Type.Number() }),
   cleanup: Type.Optional(Public<HostCleanup>(Type.String())),
 });
 export type RevealedHost = Static<typeof RevealedHost>;
 
 /** Which machine holds a host. */
-export const HostClaim = Type.Object({ host: RevealedHost, clusterId: Type.String(), machineId: Type.String(), machineName: Type.String() });
+export const HostClaim = Type.Object({
+  host: RevealedHost,
+  clusterId: Type.String(),
+  machineId: Type.String(),
+  machineName: Type.String(),
+});
 export type HostClaim = Static<typeof HostClaim>;
 
 /** POST /host-claims: the machine that needs a host. */
-export interface ClaimHostBody { spec: MachineSpec }
+export interface ClaimHostBody {
+  spec: MachineSpec;
+}

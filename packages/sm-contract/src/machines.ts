@@ -9,7 +9,17 @@ export const NodeReadiness = Type.Union([Type.Literal('Ready'), Type.Literal('No
 export type NodeReadiness = Static<typeof NodeReadiness>;
 
 export const Machine = Type.Object({
-  id: Type.String(), clusterId: Type.String(), pool: Type.String(), name: Type.String(), role: MachineRole, kubernetesVersion: Type.String(),
-  phase: Type.String(), providerId: NullableString, addresses: Type.Array(Type.String()), nodeStatus: NodeReadiness, createdAt: Type.String(), version: Type.Integer(),
+  id: Type.String(),
+  clusterId: Type.String(),
+  pool: Type.String(),
+  name: Type.String(),
+  role: MachineRole,
+  kubernetesVersion: Type.String(),
+  phase: Type.String(),
+  providerId: NullableString,
+  addresses: Type.Array(Type.String()),
+  nodeStatus: NodeReadiness,
+  createdAt: Type.String(),
+  version: Type.Integer(),
 });
 export type Machine = Static<typeof Machine>;

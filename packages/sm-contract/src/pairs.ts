@@ -3,7 +3,13 @@ import Type, { type Static } from 'typebox';
 import { NullableString, Public } from './schema.js';
 
 /** A side as the witness needs it: how to reach its agent and how to power its machine off. */
-export const PairSideTarget = Type.Object({ clusterId: Type.String(), clusterName: Type.String(), provider: Type.String(), machineId: NullableString, agentUrl: Type.String() });
+export const PairSideTarget = Type.Object({
+  clusterId: Type.String(),
+  clusterName: Type.String(),
+  provider: Type.String(),
+  machineId: NullableString,
+  agentUrl: Type.String(),
+});
 export type PairSideTarget = Static<typeof PairSideTarget>;
 
 /** Everything sddc's witness needs for one pair. */

@@ -13,7 +13,10 @@ export type ClusterStatus = Static<typeof ClusterStatus>;
 
 /** The workflow a caller asks sm to start: its identity, its step names and what it does to the cluster. */
 export const WorkflowStart = Type.Object({
-  workflow: Type.String(), version: Type.Integer(), steps: Type.Array(Type.String(), { minItems: 1 }), input: JsonObject,
+  workflow: Type.String(),
+  version: Type.Integer(),
+  steps: Type.Array(Type.String(), { minItems: 1 }),
+  input: JsonObject,
   /** Cluster status while the workflow runs (and again when it is retried). */
   clusterStatus: ClusterStatus,
 });
@@ -34,9 +37,16 @@ export const StartBody = Type.Object({ start: StartRequest });
 export type StartBody = Static<typeof StartBody>;
 
 /** The cluster, the workflow started, and what the start created with it (an ha-config…). */
-export interface AcceptedBody { cluster: Cluster; workflow: { id: string; status: string }; [created: string]: unknown }
+export interface AcceptedBody {
+  cluster: Cluster;
+  workflow: { id: string; status: string };
+  [created: string]: unknown;
+}
 /** sm's answer to a start, with whether it replays an earlier request of the same idempotency key. */
-export interface Accepted { body: AcceptedBody; replayed: boolean }
+export interface Accepted {
+  body: AcceptedBody;
+  replayed: boolean;
+}
 
 /** A run's step with what it produced: the public step, plus its output for the steps after it. */
 export type RunStep = WorkflowStep & { output: unknown };
@@ -44,22 +54,40 @@ export type RunStep = WorkflowStep & { output: unknown };
 export type Run = Omit<Workflow, 'steps'> & { steps: RunStep[]; input: JsonObject };
 
 /** A Pending or Running run as the reconciler lists it. */
-export const ActiveRun = Type.Object({ id: Type.String(), currentStep: Type.Integer(), generation: Type.Integer(), status: Type.String() });
+export const ActiveRun = Type.Object({
+  id: Type.String(),
+  currentStep: Type.Integer(),
+  generation: Type.Integer(),
+  status: Type.String(),
+});
 export type ActiveRun = Static<typeof ActiveRun>;
 
 const MachineUpdate = Type.Object({
-  id: Type.String(), phase: Type.Optional(Type.String()), providerId: Type.Optional(NullableString), addresses: Type.Optional(Type.Array(Type.String())),
-  nodeStatus: Type.Optional(NodeReadiness), kubernetesVersion: Type.Optional(Type.String()),
+  id: Type.String(),
+  phase: Type.Optional(Type.String()),
+  providerId: Type.Optional(NullableString),
+  addresses: Type.Optional(Type.Array(Type.String())),
+  nodeStatus: Type.Optional(NodeReadiness),
+  kubernetesVersion: Type.Optional(Type.String()),
 });
 
 /** A change a workflow step makes to the state, committed together with the step's result. */
 export const StepEffect = Type.Union([
-  Type.Object({ kind: Type.Literal('upsertMachines'), machines: Type.Array(Type.Object({ name: Type.String(), pool: Type.String(), role: MachineRole, kubernetesVersion: Type.String() })) }),
+  Type.Object({
+    kind: Type.Literal('upsertMachines'),
+    machines: Type.Array(
+      Type.Object({ name: Type.String(), pool: Type.String(), role: MachineRole, kubernetesVersion: Type.String() }),
+    ),
+  }),
   Type.Object({ kind: Type.Literal('updateMachines'), machines: Type.Array(MachineUpdate) }),
   Type.Object({ kind: Type.Literal('deleteMachines'), ids: Type.Array(Type.String()) }),
   /** A worker pool scaled to 0 leaves the cluster (DELETE /clusters/{id}/nodepools/{pool}). */
   Type.Object({ kind: Type.Literal('removePool'), pool: Type.String() }),
-  Type.Object({ kind: Type.Literal('setClusterStatus'), status: ClusterStatus, message: Type.Optional(NullableString) }),
+  Type.Object({
+    kind: Type.Literal('setClusterStatus'),
+    status: ClusterStatus,
+    message: Type.Optional(NullableString),
+  }),
   Type.Object({ kind: Type.Literal('setClusterEndpoint'), apiEndpoint: Type.String() }),
   Type.Object({ kind: Type.Literal('setClusterVersion'), kubernetesVersion: Type.String() }),
   /** The OS image the cluster's new machines boot from (an OS upgrade records it before replacing the workers). */
@@ -69,7 +97,12 @@ export const StepEffect = Type.Union([
   Type.Object({ kind: Type.Literal('rotateCertificates') }),
   Type.Object({ kind: Type.Literal('deleteHaConfig'), id: Type.String() }),
   /** The nodes an apply of the ha-config configured (what its health monitor compares with). */
-  Type.Object({ kind: Type.Literal('setHaConfigApplied'), id: Type.String(), nodes: Type.Array(Type.Object({ name: Type.String(), address: Type.String() })), workflowId: Type.String() }),
+  Type.Object({
+    kind: Type.Literal('setHaConfigApplied'),
+    id: Type.String(),
+    nodes: Type.Array(Type.Object({ name: Type.String(), address: Type.String() })),
+    workflowId: Type.String(),
+  }),
   /** The addon's install finished: it is Installed (committed with the install workflow's last step). */
   Type.Object({ kind: Type.Literal('setAddonInstalled'), name: Type.String() }),
   /** The addon's objects are gone from the cluster: its row goes too. */
@@ -80,7 +113,10 @@ export type StepEffect = Static<typeof StepEffect>;
 
 /** A failed step's error; `reason` is a provider's documented reason (docs/errors.md). */
 export const StepError = Type.Object({
-  code: Type.String(), message: Type.String(), retryable: Type.Optional(Type.Boolean()), reason: Type.Optional(Type.String()),
+  code: Type.String(),
+  message: Type.String(),
+  retryable: Type.Optional(Type.Boolean()),
+  reason: Type.Optional(Type.String()),
   /** The machine whose provider operation failed. */
   machineId: Type.Optional(Type.String()),
 });
@@ -90,17 +126,27 @@ export type StepError = Static<typeof StepError>;
 export const StartStepBody = Type.Object({ generation: Type.Integer(), attempt: Type.Integer({ minimum: 1 }) });
 export type StartStepBody = Static<typeof StartStepBody>;
 /** What a workflow step starts from. */
-export interface StepStart { run: Run; cluster: Cluster; machines: Machine[] }
+export interface StepStart {
+  run: Run;
+  cluster: Cluster;
+  machines: Machine[];
+}
 
 /** POST /workflow-runs/{id}/steps/{idx}/progress. */
 export const StepProgressBody = Type.Object({ generation: Type.Integer(), message: Type.String() });
 export type StepProgressBody = Static<typeof StepProgressBody>;
 
 /** POST /workflow-runs/{id}/steps/{idx}/complete: the step's output and its effects, committed in one transaction. */
-export const CompleteStepBody = Type.Object({ generation: Type.Integer(), output: Type.Optional(Type.Unknown()), effects: Type.Optional(Type.Array(StepEffect)) });
+export const CompleteStepBody = Type.Object({
+  generation: Type.Integer(),
+  output: Type.Optional(Type.Unknown()),
+  effects: Type.Optional(Type.Array(StepEffect)),
+});
 export type CompleteStepBody = Static<typeof CompleteStepBody>;
 /** The index of the step to run next; null when the run is over. */
-export interface StepCompleted { next: number | null }
+export interface StepCompleted {
+  next: number | null;
+}
 
 /** POST /workflow-runs/{id}/steps/{idx}/fail. */
 export const FailStepBody = Type.Object({ generation: Type.Integer(), error: StepError });

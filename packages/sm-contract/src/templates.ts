@@ -5,7 +5,8 @@ import { AddonInstall } from './addons.js';
 
 /** A cluster template used by a cluster create: which version, and its addons as the create workflow installs them. */
 export const TemplateUse = Type.Object({
-  id: Type.String({ maxLength: 64 }), version: Type.Integer(),
+  id: Type.String({ maxLength: 64 }),
+  version: Type.Integer(),
   addons: Type.Array(Type.Intersect([Type.Object({ name: Type.String() }), AddonInstall]), { maxItems: 64 }),
 });
 export type TemplateUse = Static<typeof TemplateUse>;

@@ -25,8 +25,21 @@ for (const failureRate of [0, 1]) {
     let eventsRedis: Redis;
 
     before(async () => {
-      assert.ok(redisUrl, 'CX_TEST_REDIS_URL is not set: run the tests with `npm test`, which starts Redis (test/peers/redis.sh)');
-      const config = loadConfig({ env: { CX_REDIS_URL: redisUrl, CX_REDIS_PREFIX: prefix, CX_SIM_DATA_DIR: simDir, CX_SIM_LATENCY_MS: '20', CX_SIM_FAILURE_RATE: String(failureRate), CX_SDDC_PORT: '0', CX_SERVICE_TOKEN: 't'.repeat(32) } });
+      assert.ok(
+        redisUrl,
+        'CX_TEST_REDIS_URL is not set: run the tests with `npm test`, which starts Redis (test/peers/redis.sh)',
+      );
+      const config = loadConfig({
+        env: {
+          CX_REDIS_URL: redisUrl,
+          CX_REDIS_PREFIX: prefix,
+          CX_SIM_DATA_DIR: simDir,
+          CX_SIM_LATENCY_MS: '20',
+          CX_SIM_FAILURE_RATE: String(failureRate),
+          CX_SDDC_PORT: '0',
+          CX_SERVICE_TOKEN: 't'.repeat(32),
+        },
+      });
       sddc = await buildSddcApp(config, createLogger({ level: 'silent', service: 'sddc' }));
       await sddc.app.listen({ port: 0, host: '127.0.0.1' });
       redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
@@ -47,8 +60,16 @@ for (const failureRate of [0, 1]) {
     });
 
     const ensure = (machineId: string): SddcOperation => ({
-      op: 'ensure-machine', provider: 'sim',
-      spec: { machineId, clusterId: 'c1', name: machineId, role: 'worker', pool: 'workers', kubernetesVersion: '1.31.4' },
+      op: 'ensure-machine',
+      provider: 'sim',
+      spec: {
+        machineId,
+        clusterId: 'c1',
+        name: machineId,
+        role: 'worker',
+        pool: 'workers',
+        kubernetesVersion: '1.31.4',
+      },
     });
 
     it('advertises its providers for wfm', async () => {
@@ -58,24 +79,38 @@ for (const failureRate of [0, 1]) {
 
     if (failureRate === 0) {
       it('runs an operation once however often its job is enqueued', async () => {
-        const jobs = await Promise.all([1, 2, 3].map(() => queue.add('ensure-machine', ensure('m1'), { jobId: 'run.1.0.m1', ...SDDC_OPERATION_RETRY })));
+        const jobs = await Promise.all(
+          [1, 2, 3].map(() =>
+            queue.add('ensure-machine', ensure('m1'), { jobId: 'run.1.0.m1', ...SDDC_OPERATION_RETRY }),
+          ),
+        );
         assert.equal(new Set(jobs.map((j) => j.id)).size, 1);
-        const result = await jobs[0]!.waitUntilFinished(events, 10_000) as { providerId: string; phase: string };
+        const result = (await jobs[0]!.waitUntilFinished(events, 10_000)) as { providerId: string; phase: string };
         assert.equal(result.phase, 'Running');
         const again = await queue.add('ensure-machine', ensure('m1'), { jobId: 'run.1.0.m1' });
-        assert.equal((await again.getState()), 'completed', 'a finished job is not run again');
+        assert.equal(await again.getState(), 'completed', 'a finished job is not run again');
         assert.deepEqual(readdirSync(join(simDir, 'c1')), ['m1.json']);
       });
 
       it('lists the nodes of a cluster through its provider', async () => {
         const job = await queue.add('list-nodes', { op: 'list-nodes', provider: 'sim', clusterId: 'c1' });
-        const nodes = await job.waitUntilFinished(events, 10_000) as Array<{ name: string; role: string }>;
-        assert.deepEqual(nodes.map((n) => [n.name, n.role]), [['m1', 'worker']]);
+        const nodes = (await job.waitUntilFinished(events, 10_000)) as Array<{ name: string; role: string }>;
+        assert.deepEqual(
+          nodes.map((n) => [n.name, n.role]),
+          [['m1', 'worker']],
+        );
       });
 
       it('fails an operation for an unknown provider at once, with its code', async () => {
-        const job = await queue.add('ensure-machine', { ...ensure('m2'), provider: 'nowhere' }, { ...SDDC_OPERATION_RETRY });
-        await assert.rejects(job.waitUntilFinished(events, 10_000), /^Error: CX_INPUT_INVALID: provider nowhere is not served/);
+        const job = await queue.add(
+          'ensure-machine',
+          { ...ensure('m2'), provider: 'nowhere' },
+          { ...SDDC_OPERATION_RETRY },
+        );
+        await assert.rejects(
+          job.waitUntilFinished(events, 10_000),
+          /^Error: CX_INPUT_INVALID: provider nowhere is not served/,
+        );
         assert.equal((await queue.getJob(job.id!))!.attemptsMade, 1, 'a non-retryable failure is not retried');
       });
     } else {

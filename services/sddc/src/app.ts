@@ -10,7 +10,16 @@ import { Counter } from 'prom-client';
 import type { CxConfig } from '@cx/config';
 import { asCxError } from '@cx/errors';
 import { BareMetalProvider } from '@cx/providers-baremetal';
-import { HA_CONFIG_SYNC_QUEUE, REMEDIATION_QUEUE, SDDC_OPERATION_QUEUE, clusterReadVersionKey, formatFailedReason, type HaConfigSyncRequest, type RemediationRequest, type SddcOperation } from '@cx/queue-contracts';
+import {
+  HA_CONFIG_SYNC_QUEUE,
+  REMEDIATION_QUEUE,
+  SDDC_OPERATION_QUEUE,
+  clusterReadVersionKey,
+  formatFailedReason,
+  type HaConfigSyncRequest,
+  type RemediationRequest,
+  type SddcOperation,
+} from '@cx/queue-contracts';
 import { createHttpServer, throttled, type Logger } from '@cx/service-kit';
 import { EgressPolicy } from '@cx/k8s';
 import { runOperation } from './operations/run-operation.js';
@@ -44,26 +53,64 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   // Built at start so that a malformed egress.allow / egress.deny entry stops sddc with its name.
   const egress = new EgressPolicy(config.egress);
   const connection = connectRedis(config.redis.url, 'cx-sddc');
-  const app = createHttpServer({ service: 'sddc', logger, requestLogLevel: 'debug', readiness: { redis: async () => (await connection.ping()) === 'PONG' } });
-  const operations = new Counter({ name: 'cx_sddc_operations_total', help: 'Provider operations by provider, operation and outcome', labelNames: ['provider', 'op', 'outcome'], registers: [app.metrics] });
+  const app = createHttpServer({
+    service: 'sddc',
+    logger,
+    requestLogLevel: 'debug',
+    readiness: { redis: async () => (await connection.ping()) === 'PONG' },
+  });
+  const operations = new Counter({
+    name: 'cx_sddc_operations_total',
+    help: 'Provider operations by provider, operation and outcome',
+    labelNames: ['provider', 'op', 'outcome'],
+    registers: [app.metrics],
+  });
 
-  const worker = new Worker<SddcOperation>(SDDC_OPERATION_QUEUE, async (job) => {
-    const started = Date.now();
-    try {
-      const result = await runOperation(providers, job, sm, { serviceToken, keepalivedImage: config.ha.keepalivedImage, haproxyImage: config.ha.haproxyImage, kubeVipImage: config.ha.kubeVipImage, egress });
-      operations.inc({ provider: job.data.provider, op: job.data.op, outcome: 'success' });
-      logger.debug({ jobId: job.id, op: job.data.op, ms: Date.now() - started }, 'operation done');
-      return result;
-    } catch (error) {
-      const cx = asCxError(error);
-      operations.inc({ provider: job.data.provider, op: job.data.op, outcome: cx.retryable ? 'retry' : 'failure' });
-      logger.warn({ jobId: job.id, op: job.data.op, code: cx.code, err: cx.message, attempt: job.attemptsMade + 1 }, 'operation failed');
-      // Code, details and retryability travel in the message: BullMQ keeps only the message as failedReason.
-      const message = formatFailedReason({ code: cx.code, message: cx.message, retryable: cx.retryable, ...(cx.details ? { details: cx.details } : {}) });
-      throw cx.retryable ? new Error(message) : new UnrecoverableError(message);
-    }
-  }, { connection, prefix: config.redis.prefix, concurrency: config.sddc.concurrency, lockDuration: config.workflows.lockDurationMs, stalledInterval: config.workflows.lockDurationMs, autorun: false });
-  worker.on('error', throttled((error, repeats) => logger.error({ err: error, repeats }, 'sddc worker error')));
+  const worker = new Worker<SddcOperation>(
+    SDDC_OPERATION_QUEUE,
+    async (job) => {
+      const started = Date.now();
+      try {
+        const result = await runOperation(providers, job, sm, {
+          serviceToken,
+          keepalivedImage: config.ha.keepalivedImage,
+          haproxyImage: config.ha.haproxyImage,
+          kubeVipImage: config.ha.kubeVipImage,
+          egress,
+        });
+        operations.inc({ provider: job.data.provider, op: job.data.op, outcome: 'success' });
+        logger.debug({ jobId: job.id, op: job.data.op, ms: Date.now() - started }, 'operation done');
+        return result;
+      } catch (error) {
+        const cx = asCxError(error);
+        operations.inc({ provider: job.data.provider, op: job.data.op, outcome: cx.retryable ? 'retry' : 'failure' });
+        logger.warn(
+          { jobId: job.id, op: job.data.op, code: cx.code, err: cx.message, attempt: job.attemptsMade + 1 },
+          'operation failed',
+        );
+        // Code, details and retryability travel in the message: BullMQ keeps only the message as failedReason.
+        const message = formatFailedReason({
+          code: cx.code,
+          message: cx.message,
+          retryable: cx.retryable,
+          ...(cx.details ? { details: cx.details } : {}),
+        });
+        throw cx.retryable ? new Error(message) : new UnrecoverableError(message);
+      }
+    },
+    {
+      connection,
+      prefix: config.redis.prefix,
+      concurrency: config.sddc.concurrency,
+      lockDuration: config.workflows.lockDurationMs,
+      stalledInterval: config.workflows.lockDurationMs,
+      autorun: false,
+    },
+  );
+  worker.on(
+    'error',
+    throttled((error, repeats) => logger.error({ err: error, repeats }, 'sddc worker error')),
+  );
 
   const advertise = (): Promise<void> => advertiseProviders(connection, config.redis.prefix, providers);
   const remediations = new Queue<RemediationRequest>(REMEDIATION_QUEUE, { connection, prefix: config.redis.prefix });
@@ -71,30 +118,55 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
   const intervalMs = config.ha.healthIntervalSeconds * 1000;
   const monitor = config.ha.healthMonitor
     ? new HealthMonitor({
-      sm, remediations, intervalMs, logger, leases: new ShardLeases(connection, config.redis.prefix, config.ha.healthShards, 3 * intervalMs),
-      statusWritten: () => connection.incr(clusterReadVersionKey(config.redis.prefix)),
-      haSync: new HaConfigSync({ sm, requests: haSyncs, logger }),
-      providers, metrics: app.metrics,
-    })
+        sm,
+        remediations,
+        intervalMs,
+        logger,
+        leases: new ShardLeases(connection, config.redis.prefix, config.ha.healthShards, 3 * intervalMs),
+        statusWritten: () => connection.incr(clusterReadVersionKey(config.redis.prefix)),
+        haSync: new HaConfigSync({ sm, requests: haSyncs, logger }),
+        providers,
+        metrics: app.metrics,
+      })
     : undefined;
 
   const pairIntervalMs = config.ha.pairIntervalMs;
   const witness = config.ha.pairWitness
-    ? new PairWitnessDriver({ sm, providers, logger, intervalMs: pairIntervalMs, leases: new ShardLeases(connection, config.redis.prefix, config.ha.healthShards, Math.max(3 * pairIntervalMs, PAIR_LEASE_MIN_MS), 'pairs') })
+    ? new PairWitnessDriver({
+        sm,
+        providers,
+        logger,
+        intervalMs: pairIntervalMs,
+        leases: new ShardLeases(
+          connection,
+          config.redis.prefix,
+          config.ha.healthShards,
+          Math.max(3 * pairIntervalMs, PAIR_LEASE_MIN_MS),
+          'pairs',
+        ),
+      })
     : undefined;
 
   // Hosts released for wiping come back to the free pool once their cleaning image powered them off.
-  const baremetal = config.sddc.providers.includes('baremetal') ? (await providers.resolve('baremetal', '')).provider : undefined;
-  const sweep = baremetal instanceof BareMetalProvider
-    ? setInterval(() => {
-      baremetal.sweepCleaning()
-        .then((hosts) => { if (hosts.length > 0) logger.info({ hosts }, 'cleaned hosts are free again'); })
-        .catch((error: unknown) => logger.warn({ err: error }, 'cannot check the hosts being cleaned'));
-    }, config.baremetal.cleaningCheckSeconds * 1000)
+  const baremetal = config.sddc.providers.includes('baremetal')
+    ? (await providers.resolve('baremetal', '')).provider
     : undefined;
+  const sweep =
+    baremetal instanceof BareMetalProvider
+      ? setInterval(() => {
+          baremetal
+            .sweepCleaning()
+            .then((hosts) => {
+              if (hosts.length > 0) logger.info({ hosts }, 'cleaned hosts are free again');
+            })
+            .catch((error: unknown) => logger.warn({ err: error }, 'cannot check the hosts being cleaned'));
+        }, config.baremetal.cleaningCheckSeconds * 1000)
+      : undefined;
   sweep?.unref();
 
-  const timer = setInterval(() => { advertise().catch((error: unknown) => logger.warn({ err: error }, 'cannot advertise providers')); }, ADVERTISE_INTERVAL_MS);
+  const timer = setInterval(() => {
+    advertise().catch((error: unknown) => logger.warn({ err: error }, 'cannot advertise providers'));
+  }, ADVERTISE_INTERVAL_MS);
   timer.unref();
 
   app.addHook('onReady', async () => {

@@ -30,8 +30,21 @@ class TimedKubeConfig extends KubeConfig {
 export function client(credentials: TenantAdminCredentials): KubeConfig {
   const config = new TimedKubeConfig();
   config.loadFromOptions({
-    clusters: [{ name: 'tenant', server: credentials.apiEndpoint, caData: Buffer.from(credentials.caPem).toString('base64'), skipTLSVerify: false }],
-    users: [{ name: 'cx-admin', certData: Buffer.from(credentials.certPem).toString('base64'), keyData: Buffer.from(credentials.keyPem).toString('base64') }],
+    clusters: [
+      {
+        name: 'tenant',
+        server: credentials.apiEndpoint,
+        caData: Buffer.from(credentials.caPem).toString('base64'),
+        skipTLSVerify: false,
+      },
+    ],
+    users: [
+      {
+        name: 'cx-admin',
+        certData: Buffer.from(credentials.certPem).toString('base64'),
+        keyData: Buffer.from(credentials.keyPem).toString('base64'),
+      },
+    ],
     contexts: [{ name: 'tenant', cluster: 'tenant', user: 'cx-admin' }],
     currentContext: 'tenant',
   });
@@ -46,10 +59,14 @@ export async function tenantCall<T>(work: () => Promise<T>): Promise<T> {
     const status = (error as { code?: unknown }).code;
     // The request's timeout signal fired (node-fetch reports it as an AbortError, fetch as a TimeoutError).
     if (['TimeoutError', 'AbortError'].includes((error as Error).name)) {
-      throw new ProviderUnavailableError(`the tenant Kubernetes API did not answer within ${Math.round(requestTimeoutMs / 1000)} s (sddc.tenantTimeoutSeconds); it may be down, hung or overloaded`);
+      throw new ProviderUnavailableError(
+        `the tenant Kubernetes API did not answer within ${Math.round(requestTimeoutMs / 1000)} s (sddc.tenantTimeoutSeconds); it may be down, hung or overloaded`,
+      );
     }
     if (typeof status !== 'number' || status >= 500 || status === 429) {
-      throw new ProviderUnavailableError(`the tenant Kubernetes API failed: ${(error as Error).message.split('\n')[0]}`);
+      throw new ProviderUnavailableError(
+        `the tenant Kubernetes API failed: ${(error as Error).message.split('\n')[0]}`,
+      );
     }
     throw new ProviderError(`the tenant Kubernetes API refused: HTTP ${status}`);
   }

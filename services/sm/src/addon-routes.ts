@@ -5,32 +5,60 @@ import type { ClusterAddons } from './addons.js';
 import type { StateStore } from './store.js';
 
 const params = {
-  type: 'object', required: ['id', 'name'],
+  type: 'object',
+  required: ['id', 'name'],
   properties: { id: { type: 'string', maxLength: 64 }, name: { type: 'string', maxLength: 63 } },
 } as const;
 
 /** sm's internal routes for addons (wfm relays the public ones and runs the workflows). */
-export async function addonRoutes(app: FastifyInstance, deps: { store: StateStore; addons: ClusterAddons }): Promise<void> {
+export async function addonRoutes(
+  app: FastifyInstance,
+  deps: { store: StateStore; addons: ClusterAddons },
+): Promise<void> {
   const { store, addons } = deps;
-  app.get<{ Params: { id: string } }>('/clusters/:id/addons', { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } } }, async (request) => {
-    await store.getCluster(request.params.id);
-    return { items: await addons.list(request.params.id), nextCursor: null };
-  });
-  app.get<{ Params: { id: string; name: string } }>('/clusters/:id/addons/:name', { schema: { params } }, async (request) => addons.get(request.params.id, request.params.name));
-  app.get<{ Params: { id: string; name: string } }>('/clusters/:id/addons/:name/reveal', { schema: { params } }, async (request) => addons.reveal(request.params.id, request.params.name));
-  app.post<{ Params: { id: string; name: string }; Body: InstallAddonBody }>('/clusters/:id/addons/:name/install', {
-    schema: { params, body: InstallAddonBody },
-  }, async (request, reply) => {
-    const { id, name } = request.params;
-    const { start, addon } = request.body;
-    const accepted = await store.startClusterWorkflow(id, start, async (trx) => ({ addon: await addons.install(trx, id, name, addon, start.actor) }));
-    return reply.code(accepted.status).header('idempotent-replayed', String(accepted.replayed)).send(accepted.body);
-  });
-  app.post<{ Params: { id: string; name: string }; Body: StartBody }>('/clusters/:id/addons/:name/remove', {
-    schema: { params, body: StartBody },
-  }, async (request, reply) => {
-    const { id, name } = request.params;
-    const accepted = await store.startClusterWorkflow(id, request.body.start, async (trx) => ({ addon: await addons.remove(trx, id, name) }));
-    return reply.code(accepted.status).header('idempotent-replayed', String(accepted.replayed)).send(accepted.body);
-  });
+  app.get<{ Params: { id: string } }>(
+    '/clusters/:id/addons',
+    { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } } },
+    async (request) => {
+      await store.getCluster(request.params.id);
+      return { items: await addons.list(request.params.id), nextCursor: null };
+    },
+  );
+  app.get<{ Params: { id: string; name: string } }>(
+    '/clusters/:id/addons/:name',
+    { schema: { params } },
+    async (request) => addons.get(request.params.id, request.params.name),
+  );
+  app.get<{ Params: { id: string; name: string } }>(
+    '/clusters/:id/addons/:name/reveal',
+    { schema: { params } },
+    async (request) => addons.reveal(request.params.id, request.params.name),
+  );
+  app.post<{ Params: { id: string; name: string }; Body: InstallAddonBody }>(
+    '/clusters/:id/addons/:name/install',
+    {
+      schema: { params, body: InstallAddonBody },
+    },
+    async (request, reply) => {
+      const { id, name } = request.params;
+      const { start, addon } = request.body;
+      const accepted = await store.startClusterWorkflow(id, start, async (trx) => ({
+        addon: await addons.install(trx, id, name, addon, start.actor),
+      }));
+      return reply.code(accepted.status).header('idempotent-replayed', String(accepted.replayed)).send(accepted.body);
+    },
+  );
+  app.post<{ Params: { id: string; name: string }; Body: StartBody }>(
+    '/clusters/:id/addons/:name/remove',
+    {
+      schema: { params, body: StartBody },
+    },
+    async (request, reply) => {
+      const { id, name } = request.params;
+      const accepted = await store.startClusterWorkflow(id, request.body.start, async (trx) => ({
+        addon: await addons.remove(trx, id, name),
+      }));
+      return reply.code(accepted.status).header('idempotent-replayed', String(accepted.replayed)).send(accepted.body);
+    },
+  );
 }

@@ -18,7 +18,11 @@ import type { LdapDirectory } from './ldap.js';
 import type { ExternalIdentity } from './oidc.js';
 import type { LoginThrottle } from './throttle.js';
 
-export interface LoginResult { token: string; expiresAt: string; user: Principal }
+export interface LoginResult {
+  token: string;
+  expiresAt: string;
+  user: Principal;
+}
 
 const ISSUER = 'cx';
 const AUDIENCE = 'cx-api';
@@ -27,7 +31,16 @@ const API_TOKEN_PREFIX = 'cxat_';
 /** last_used_at is written at most this often per token. */
 const TOUCH_INTERVAL_MS = 60_000;
 
-interface ApiTokenRow { id: string; user_id: string; name: string; token_hash: string; created_at: string; expires_at: string | null; last_used_at: string | null; revoked_at: string | null }
+interface ApiTokenRow {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
 
 export class Authenticator {
   private readonly signingKey: Uint8Array;
@@ -62,8 +75,16 @@ export class Authenticator {
    * Password login. Without `provider`, a local user of that name answers, else LDAP (when
    * configured). Throttled per user and per source; failures count whatever their cause.
    */
-  async login(username: string, password: string, provider: 'local' | 'ldap' | undefined, sourceIp: string | undefined): Promise<LoginResult> {
-    if (provider === 'ldap' && !this.ldap) throw new InputError('LDAP login is not configured on this cx (auth.ldap.url)', [{ field: 'body.provider', message: 'ldap is not configured' }]);
+  async login(
+    username: string,
+    password: string,
+    provider: 'local' | 'ldap' | undefined,
+    sourceIp: string | undefined,
+  ): Promise<LoginResult> {
+    if (provider === 'ldap' && !this.ldap)
+      throw new InputError('LDAP login is not configured on this cx (auth.ldap.url)', [
+        { field: 'body.provider', message: 'ldap is not configured' },
+      ]);
     await this.throttle.check(username, sourceIp);
     try {
       const user = await this.verify(username, password, provider);
@@ -78,24 +99,43 @@ export class Authenticator {
   private async verify(username: string, password: string, provider: 'local' | 'ldap' | undefined): Promise<UserRow> {
     const local = provider === 'ldap' ? undefined : await this.accounts.byName(username);
     if (local?.source === 'local' || provider === 'local' || !this.ldap) {
-      const valid = local?.source === 'local' && local.password_hash
-        ? await verifyPassword(local.password_hash, password)
-        : await verifyPassword(await (this.dummyHash ??= hashPassword(randomBytes(16).toString('hex'))), password).then(() => false);
+      const valid =
+        local?.source === 'local' && local.password_hash
+          ? await verifyPassword(local.password_hash, password)
+          : await verifyPassword(
+              await (this.dummyHash ??= hashPassword(randomBytes(16).toString('hex'))),
+              password,
+            ).then(() => false);
       if (!local || !valid) throw new AuthenticationError('wrong username or password', 'CX_LOGIN_FAILED');
       return this.enabled(local);
     }
     const found = await this.ldap.authenticate(username, password);
-    return this.enabled(await this.accounts.upsertExternal('ldap', { externalId: found.dn, username: found.username, email: found.email, displayName: found.displayName, groups: found.groups }));
+    return this.enabled(
+      await this.accounts.upsertExternal('ldap', {
+        externalId: found.dn,
+        username: found.username,
+        email: found.email,
+        displayName: found.displayName,
+        groups: found.groups,
+      }),
+    );
   }
 
   /** Signs in a user the identity provider vouched for. */
   async loginExternal(identity: ExternalIdentity, issuer: string): Promise<LoginResult> {
-    const user = await this.accounts.upsertExternal('oidc', { externalId: `${issuer}#${identity.subject}`, username: identity.username, email: identity.email, displayName: identity.displayName, groups: identity.groups });
+    const user = await this.accounts.upsertExternal('oidc', {
+      externalId: `${issuer}#${identity.subject}`,
+      username: identity.username,
+      email: identity.email,
+      displayName: identity.displayName,
+      groups: identity.groups,
+    });
     return this.issue(this.enabled(user));
   }
 
   private enabled(user: UserRow): UserRow {
-    if (isDisabled(user)) throw new AuthenticationError(`user ${user.username} is disabled in cx; ask an admin`, 'CX_LOGIN_FAILED');
+    if (isDisabled(user))
+      throw new AuthenticationError(`user ${user.username} is disabled in cx; ask an admin`, 'CX_LOGIN_FAILED');
     return user;
   }
 
@@ -103,29 +143,46 @@ export class Authenticator {
     if (user.source === 'local') await this.accounts.touchLogin(user.id);
     const expires = Math.floor(Date.now() / 1000) + this.tokenTtlSeconds;
     const token = await new SignJWT({ name: user.username })
-      .setProtectedHeader({ alg: 'HS256' }).setSubject(user.id).setIssuer(ISSUER).setAudience(AUDIENCE)
-      .setIssuedAt().setExpirationTime(expires).setJti(uuidv7()).sign(this.signingKey);
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(user.id)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(expires)
+      .setJti(uuidv7())
+      .sign(this.signingKey);
     return { token, expiresAt: new Date(expires * 1000).toISOString(), user: await this.principal(user) };
   }
 
   /** The principal behind an access or API token; refused when expired, revoked, or its user is gone or disabled. */
   async introspect(token: string): Promise<Principal> {
-    const userId = token.startsWith(API_TOKEN_PREFIX) ? await this.apiTokenUser(token) : (await this.verifyJwt(token)).sub;
+    const userId = token.startsWith(API_TOKEN_PREFIX)
+      ? await this.apiTokenUser(token)
+      : (await this.verifyJwt(token)).sub;
     const user = await this.accounts.byId(userId);
-    if (!user || isDisabled(user)) throw new AuthenticationError('the token belongs to a user that no longer exists or is disabled');
+    if (!user || isDisabled(user))
+      throw new AuthenticationError('the token belongs to a user that no longer exists or is disabled');
     return this.principal(user);
   }
 
   /** Revokes the token the caller presented (an access token until it expires, an API token for good). */
   async logout(token: string): Promise<void> {
     if (token.startsWith(API_TOKEN_PREFIX)) {
-      await withDatabase(() => this.db('api_tokens').where({ token_hash: sha256(token) }).whereNull('revoked_at').update({ revoked_at: nowIso() }));
+      await withDatabase(() =>
+        this.db('api_tokens')
+          .where({ token_hash: sha256(token) })
+          .whereNull('revoked_at')
+          .update({ revoked_at: nowIso() }),
+      );
       return;
     }
     const { jti, exp } = await this.verifyJwt(token);
     await withDatabase(async () => {
       await this.db('revoked_access_tokens').where('expires_at', '<', nowIso()).delete();
-      await this.db('revoked_access_tokens').insert({ jti, expires_at: new Date(exp * 1000).toISOString() }).onConflict('jti').ignore();
+      await this.db('revoked_access_tokens')
+        .insert({ jti, expires_at: new Date(exp * 1000).toISOString() })
+        .onConflict('jti')
+        .ignore();
     });
   }
 
@@ -134,15 +191,23 @@ export class Authenticator {
   async createApiToken(userId: string, name: string, expiresInDays: number | undefined): Promise<ApiToken> {
     const token = API_TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const row: ApiTokenRow = {
-      id: uuidv7(), user_id: userId, name, token_hash: sha256(token), created_at: nowIso(),
-      expires_at: expiresInDays === undefined ? null : new Date(Date.now() + expiresInDays * 86_400_000).toISOString(), last_used_at: null, revoked_at: null,
+      id: uuidv7(),
+      user_id: userId,
+      name,
+      token_hash: sha256(token),
+      created_at: nowIso(),
+      expires_at: expiresInDays === undefined ? null : new Date(Date.now() + expiresInDays * 86_400_000).toISOString(),
+      last_used_at: null,
+      revoked_at: null,
     };
     await withDatabase(() => this.db('api_tokens').insert(row));
     return { ...toApiToken(row), token };
   }
 
   async listApiTokens(userId: string): Promise<ApiToken[]> {
-    const rows = await withDatabase(() => this.db<ApiTokenRow>('api_tokens').where({ user_id: userId }).whereNull('revoked_at').orderBy('id')) as ApiTokenRow[];
+    const rows = (await withDatabase(() =>
+      this.db<ApiTokenRow>('api_tokens').where({ user_id: userId }).whereNull('revoked_at').orderBy('id'),
+    )) as ApiTokenRow[];
     return rows.map(toApiToken);
   }
 
@@ -155,9 +220,15 @@ export class Authenticator {
   }
 
   private async apiTokenUser(token: string): Promise<string> {
-    const row = await withDatabase(() => this.db<ApiTokenRow>('api_tokens').where({ token_hash: sha256(token) }).first()) as ApiTokenRow | undefined;
-    if (!row || row.revoked_at) throw new AuthenticationError('the API token is not valid or was revoked; create a new one');
-    if (row.expires_at && Date.parse(row.expires_at) <= Date.now()) throw new AuthenticationError('the API token has expired; create a new one');
+    const row = (await withDatabase(() =>
+      this.db<ApiTokenRow>('api_tokens')
+        .where({ token_hash: sha256(token) })
+        .first(),
+    )) as ApiTokenRow | undefined;
+    if (!row || row.revoked_at)
+      throw new AuthenticationError('the API token is not valid or was revoked; create a new one');
+    if (row.expires_at && Date.parse(row.expires_at) <= Date.now())
+      throw new AuthenticationError('the API token has expired; create a new one');
     if (!row.last_used_at || Date.now() - Date.parse(row.last_used_at) > TOUCH_INTERVAL_MS) {
       await withDatabase(() => this.db('api_tokens').where({ id: row.id }).update({ last_used_at: nowIso() }));
     }
@@ -167,9 +238,17 @@ export class Authenticator {
   private async verifyJwt(token: string): Promise<{ sub: string; jti: string; exp: number }> {
     let claims;
     try {
-      ({ payload: claims } = await jwtVerify(token, this.signingKey, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] }));
+      ({ payload: claims } = await jwtVerify(token, this.signingKey, {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ['HS256'],
+      }));
     } catch (error) {
-      throw new AuthenticationError(error instanceof joseErrors.JWTExpired ? 'the token has expired; log in again' : 'the token is not valid; log in again');
+      throw new AuthenticationError(
+        error instanceof joseErrors.JWTExpired
+          ? 'the token has expired; log in again'
+          : 'the token is not valid; log in again',
+      );
     }
     const { sub, jti, exp } = claims;
     if (!sub || !jti || !exp) throw new AuthenticationError('the token is not valid; log in again');
@@ -187,5 +266,11 @@ export class Authenticator {
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
 function toApiToken(row: ApiTokenRow): ApiToken {
-  return { id: row.id, name: row.name, createdAt: row.created_at, expiresAt: row.expires_at, lastUsedAt: row.last_used_at };
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    lastUsedAt: row.last_used_at,
+  };
 }

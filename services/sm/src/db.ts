@@ -14,7 +14,8 @@ export function openDatabase(url: string, poolMax: number): Knex {
       useNullAsDefault: true,
       // One connection: SQLite serialises writers anyway, and one connection keeps transactions simple.
       pool: {
-        min: 1, max: 1,
+        min: 1,
+        max: 1,
         afterCreate: (conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
           conn.pragma('journal_mode = WAL');
           conn.pragma('synchronous = NORMAL');
@@ -27,15 +28,28 @@ export function openDatabase(url: string, poolMax: number): Knex {
   }
   return knex({
     client: 'mysql2',
-    connection: { uri: url, dateStrings: true, supportBigNumbers: true, connectTimeout: 5_000 } as unknown as Knex.MySql2ConnectionConfig,
+    connection: {
+      uri: url,
+      dateStrings: true,
+      supportBigNumbers: true,
+      connectTimeout: 5_000,
+    } as unknown as Knex.MySql2ConnectionConfig,
     pool: { min: 0, max: poolMax, acquireTimeoutMillis: 10_000 },
     acquireConnectionTimeout: 10_000,
   });
 }
 
 const CONNECTION_ERROR_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE',
-  'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'SQLITE_BUSY',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'SQLITE_BUSY',
 ]);
 
 /** Whether an error means "the database cannot be reached" (as opposed to a bad query). */
@@ -51,7 +65,10 @@ export async function withDatabase<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     if (isConnectionError(error)) {
-      throw new DependencyUnavailableError(`the database is unreachable (${(error as Error).message}); check CX_DATABASE_URL`, { cause: error });
+      throw new DependencyUnavailableError(
+        `the database is unreachable (${(error as Error).message}); check CX_DATABASE_URL`,
+        { cause: error },
+      );
     }
     throw error;
   }
@@ -59,5 +76,10 @@ export async function withDatabase<T>(work: () => Promise<T>): Promise<T> {
 
 export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: string; errno?: number };
-  return e.code === 'ER_DUP_ENTRY' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e.errno === 1062;
+  return (
+    e.code === 'ER_DUP_ENTRY' ||
+    e.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    e.errno === 1062
+  );
 }

@@ -32,15 +32,32 @@ const SNAPSHOT_WORKFLOW = 'etcd.snapshot';
 const RESTORE_WORKFLOW = 'etcd.restore';
 
 interface SnapshotRow {
-  id: string; cluster_id: string; size_bytes: number | string; revision: number | string; sha256: string; etcd_version: string; chunks: number;
-  sealed_key: string; workflow_id: string; created_by: string; created_at: string;
+  id: string;
+  cluster_id: string;
+  size_bytes: number | string;
+  revision: number | string;
+  sha256: string;
+  etcd_version: string;
+  chunks: number;
+  sealed_key: string;
+  workflow_id: string;
+  created_by: string;
+  created_at: string;
 }
 
 export class EtcdSnapshots {
-  constructor(private readonly db: Knex, private readonly box: SecretBox, readonly maxBytes: number) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly box: SecretBox,
+    readonly maxBytes: number,
+  ) {}
 
   async list(clusterId: string, limit: number, cursor: string | undefined): Promise<Page<EtcdSnapshotInfo>> {
-    const { rows, nextCursor } = await keysetPage<SnapshotRow>(this.db('etcd_snapshots').where({ cluster_id: clusterId }), limit, cursor);
+    const { rows, nextCursor } = await keysetPage<SnapshotRow>(
+      this.db('etcd_snapshots').where({ cluster_id: clusterId }),
+      limit,
+      cursor,
+    );
     return { items: rows.map(toInfo), nextCursor };
   }
 
@@ -55,62 +72,107 @@ export class EtcdSnapshots {
    */
   async store(clusterId: string, id: string, upload: SnapshotUpload, data: Buffer): Promise<EtcdSnapshotInfo> {
     if (data.length > this.maxBytes) throw tooLarge(data.length, this.maxBytes);
-    if (data.length === 0) throw new InputError('an etcd snapshot cannot be empty', [{ field: 'body', message: 'is empty' }]);
+    if (data.length === 0)
+      throw new InputError('an etcd snapshot cannot be empty', [{ field: 'body', message: 'is empty' }]);
     const sha256 = createHash('sha256').update(data).digest('hex');
     if (sha256 !== upload.sha256) {
-      throw new InputError(`the snapshot's SHA-256 is ${sha256}, not ${upload.sha256}: it was damaged on its way`, [{ field: 'querystring.sha256', message: 'does not match the body' }]);
+      throw new InputError(`the snapshot's SHA-256 is ${sha256}, not ${upload.sha256}: it was damaged on its way`, [
+        { field: 'querystring.sha256', message: 'does not match the body' },
+      ]);
     }
-    return withDatabase(() => this.db.transaction(async (trx) => {
-      const run = await trx('workflow_runs').where({ id: upload.workflowId }).first('cluster_id', 'workflow', 'status', 'input', 'created_by') as
-        { cluster_id: string; workflow: string; status: string; input: string; created_by: string } | undefined;
-      const snapshotId = run ? (JSON.parse(run.input) as { snapshotId?: unknown }).snapshotId : undefined;
-      if (!run || run.cluster_id !== clusterId || run.workflow !== SNAPSHOT_WORKFLOW || snapshotId !== id) {
-        throw new ConflictError(`workflow ${upload.workflowId} is not the ${SNAPSHOT_WORKFLOW} of snapshot ${id} of cluster ${clusterId}`, 'CX_WORKFLOW_STATE');
-      }
-      if (run.status !== 'Running' && run.status !== 'Pending') throw new ConflictError(`workflow ${upload.workflowId} is ${run.status}; it stores no snapshot any more`, 'CX_WORKFLOW_STATE');
-      await trx('etcd_snapshots').where({ id }).delete(); // its chunks go with it (foreign key)
-      await trx('etcd_snapshot_chunks').where({ snapshot_id: id }).delete(); // …also where foreign keys are off
-      const key = randomBytes(32);
-      const chunks = Math.ceil(data.length / CHUNK_BYTES);
-      await trx('etcd_snapshots').insert({
-        id, cluster_id: clusterId, size_bytes: data.length, revision: upload.revision, sha256, etcd_version: upload.etcdVersion, chunks,
-        sealed_key: this.box.seal(key.toString('base64'), `etcd_snapshots:${id}`), workflow_id: upload.workflowId, created_by: run.created_by, created_at: nowIso(),
-      });
-      // One row per statement: each stays far below the database's packet limit.
-      for (let idx = 0; idx < chunks; idx++) {
-        await trx('etcd_snapshot_chunks').insert({ snapshot_id: id, idx, data: sealChunk(key, id, idx, data.subarray(idx * CHUNK_BYTES, (idx + 1) * CHUNK_BYTES)) });
-      }
-      return this.get(clusterId, id, trx);
-    }));
+    return withDatabase(() =>
+      this.db.transaction(async (trx) => {
+        const run = (await trx('workflow_runs')
+          .where({ id: upload.workflowId })
+          .first('cluster_id', 'workflow', 'status', 'input', 'created_by')) as
+          { cluster_id: string; workflow: string; status: string; input: string; created_by: string } | undefined;
+        const snapshotId = run ? (JSON.parse(run.input) as { snapshotId?: unknown }).snapshotId : undefined;
+        if (!run || run.cluster_id !== clusterId || run.workflow !== SNAPSHOT_WORKFLOW || snapshotId !== id) {
+          throw new ConflictError(
+            `workflow ${upload.workflowId} is not the ${SNAPSHOT_WORKFLOW} of snapshot ${id} of cluster ${clusterId}`,
+            'CX_WORKFLOW_STATE',
+          );
+        }
+        if (run.status !== 'Running' && run.status !== 'Pending')
+          throw new ConflictError(
+            `workflow ${upload.workflowId} is ${run.status}; it stores no snapshot any more`,
+            'CX_WORKFLOW_STATE',
+          );
+        await trx('etcd_snapshots').where({ id }).delete(); // its chunks go with it (foreign key)
+        await trx('etcd_snapshot_chunks').where({ snapshot_id: id }).delete(); // …also where foreign keys are off
+        const key = randomBytes(32);
+        const chunks = Math.ceil(data.length / CHUNK_BYTES);
+        await trx('etcd_snapshots').insert({
+          id,
+          cluster_id: clusterId,
+          size_bytes: data.length,
+          revision: upload.revision,
+          sha256,
+          etcd_version: upload.etcdVersion,
+          chunks,
+          sealed_key: this.box.seal(key.toString('base64'), `etcd_snapshots:${id}`),
+          workflow_id: upload.workflowId,
+          created_by: run.created_by,
+          created_at: nowIso(),
+        });
+        // One row per statement: each stays far below the database's packet limit.
+        for (let idx = 0; idx < chunks; idx++) {
+          await trx('etcd_snapshot_chunks').insert({
+            snapshot_id: id,
+            idx,
+            data: sealChunk(key, id, idx, data.subarray(idx * CHUNK_BYTES, (idx + 1) * CHUNK_BYTES)),
+          });
+        }
+        return this.get(clusterId, id, trx);
+      }),
+    );
   }
 
   /** The snapshot's bytes, opened and checked against its SHA-256 (for sddc's restore only). */
   async read(clusterId: string, id: string): Promise<{ info: EtcdSnapshotInfo; data: Buffer }> {
     const row = await this.row(this.db, clusterId, id);
     const key = Buffer.from(this.box.open(row.sealed_key, `etcd_snapshots:${id}`), 'base64');
-    const chunks = await withDatabase(() => this.db('etcd_snapshot_chunks').where({ snapshot_id: id }).orderBy('idx').select('idx', 'data')) as Array<{ idx: number; data: Buffer }>;
-    if (chunks.length !== row.chunks || chunks.some((c, i) => Number(c.idx) !== i)) throw new Error(`etcd snapshot ${id} has ${chunks.length} of its ${row.chunks} chunks in the database`);
+    const chunks = (await withDatabase(() =>
+      this.db('etcd_snapshot_chunks').where({ snapshot_id: id }).orderBy('idx').select('idx', 'data'),
+    )) as Array<{ idx: number; data: Buffer }>;
+    if (chunks.length !== row.chunks || chunks.some((c, i) => Number(c.idx) !== i))
+      throw new Error(`etcd snapshot ${id} has ${chunks.length} of its ${row.chunks} chunks in the database`);
     const data = Buffer.concat(chunks.map((c) => openChunk(key, id, Number(c.idx), Buffer.from(c.data))));
-    if (createHash('sha256').update(data).digest('hex') !== row.sha256) throw new Error(`etcd snapshot ${id} does not match its SHA-256 in the database`);
+    if (createHash('sha256').update(data).digest('hex') !== row.sha256)
+      throw new Error(`etcd snapshot ${id} does not match its SHA-256 in the database`);
     return { info: toInfo(row), data };
   }
 
   /** Deletes a snapshot; one that a running restore is reading is refused (409). */
   async delete(clusterId: string, id: string): Promise<void> {
-    await withDatabase(() => this.db.transaction(async (trx) => {
-      await this.row(trx, clusterId, id);
-      const active = await trx('clusters').join('workflow_runs', 'workflow_runs.id', 'clusters.active_run_id').where('clusters.id', clusterId)
-        .first('workflow_runs.id as id', 'workflow_runs.workflow as workflow', 'workflow_runs.input as input') as { id: string; workflow: string; input: string } | undefined;
-      if (active?.workflow === RESTORE_WORKFLOW && (JSON.parse(active.input) as { snapshotId?: unknown }).snapshotId === id) {
-        throw new ConflictError(`snapshot ${id} is being restored by workflow ${active.id}; delete it once that has finished`, 'CX_CONFLICT', { details: { workflowId: active.id } });
-      }
-      await trx('etcd_snapshot_chunks').where({ snapshot_id: id }).delete();
-      await trx('etcd_snapshots').where({ id }).delete();
-    }));
+    await withDatabase(() =>
+      this.db.transaction(async (trx) => {
+        await this.row(trx, clusterId, id);
+        const active = (await trx('clusters')
+          .join('workflow_runs', 'workflow_runs.id', 'clusters.active_run_id')
+          .where('clusters.id', clusterId)
+          .first('workflow_runs.id as id', 'workflow_runs.workflow as workflow', 'workflow_runs.input as input')) as
+          { id: string; workflow: string; input: string } | undefined;
+        if (
+          active?.workflow === RESTORE_WORKFLOW &&
+          (JSON.parse(active.input) as { snapshotId?: unknown }).snapshotId === id
+        ) {
+          throw new ConflictError(
+            `snapshot ${id} is being restored by workflow ${active.id}; delete it once that has finished`,
+            'CX_CONFLICT',
+            { details: { workflowId: active.id } },
+          );
+        }
+        await trx('etcd_snapshot_chunks').where({ snapshot_id: id }).delete();
+        await trx('etcd_snapshots').where({ id }).delete();
+      }),
+    );
   }
 
   private async row(db: Knex | Knex.Transaction, clusterId: string, id: string): Promise<SnapshotRow> {
-    const row = await withDatabase(() => db<SnapshotRow>('etcd_snapshots').where({ id, cluster_id: clusterId }).first()) as SnapshotRow | undefined;
+    const row = (await withDatabase(() =>
+      db<SnapshotRow>('etcd_snapshots').where({ id, cluster_id: clusterId }).first(),
+    )) as SnapshotRow | undefined;
     if (!row) throw new NotFoundError(`cluster ${clusterId} has no etcd snapshot ${id}`);
     return row;
   }
@@ -118,15 +180,26 @@ export class EtcdSnapshots {
 
 function toInfo(row: SnapshotRow): EtcdSnapshotInfo {
   return {
-    id: row.id, clusterId: row.cluster_id, createdAt: row.created_at, createdBy: row.created_by, sizeBytes: Number(row.size_bytes), revision: Number(row.revision),
-    sha256: row.sha256, etcdVersion: row.etcd_version, workflowId: row.workflow_id,
+    id: row.id,
+    clusterId: row.cluster_id,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    sizeBytes: Number(row.size_bytes),
+    revision: Number(row.revision),
+    sha256: row.sha256,
+    etcdVersion: row.etcd_version,
+    workflowId: row.workflow_id,
   };
 }
 
 export function tooLarge(size: number, max: number): CxError {
-  return new CxError('CX_LIMIT_EXCEEDED', `the etcd snapshot is ${size} bytes, more than etcd.maxSnapshotBytes (${max}); raise the limit (CX_ETCD_MAX_SNAPSHOT_BYTES) or make the cluster's etcd smaller`, {
-    details: { limit: 'etcd.maxSnapshotBytes', value: max, requested: size },
-  });
+  return new CxError(
+    'CX_LIMIT_EXCEEDED',
+    `the etcd snapshot is ${size} bytes, more than etcd.maxSnapshotBytes (${max}); raise the limit (CX_ETCD_MAX_SNAPSHOT_BYTES) or make the cluster's etcd smaller`,
+    {
+      details: { limit: 'etcd.maxSnapshotBytes', value: max, requested: size },
+    },
+  );
 }
 
 const chunkAad = (id: string, idx: number): Buffer => Buffer.from(`etcd_snapshot_chunks:${id}:${idx}`);
@@ -147,14 +220,21 @@ function openChunk(key: Buffer, id: string, idx: number, sealed: Buffer): Buffer
 }
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
-const snapshotParams = { type: 'object', required: ['id', 'snapshotId'], properties: { id: { type: 'string', maxLength: 64 }, snapshotId: { type: 'string', maxLength: 64 } } } as const;
+const snapshotParams = {
+  type: 'object',
+  required: ['id', 'snapshotId'],
+  properties: { id: { type: 'string', maxLength: 64 }, snapshotId: { type: 'string', maxLength: 64 } },
+} as const;
 
 /**
  * sm's internal routes for etcd snapshots: wfm relays the public ones and starts the workflows,
  * sddc uploads and downloads the bytes (`application/octet-stream`, up to `etcd.maxSnapshotBytes`
  * on these two routes only; sm's other routes keep their 4 MiB).
  */
-export async function etcdSnapshotRoutes(app: FastifyInstance, deps: { store: StateStore; etcdSnapshots: EtcdSnapshots }): Promise<void> {
+export async function etcdSnapshotRoutes(
+  app: FastifyInstance,
+  deps: { store: StateStore; etcdSnapshots: EtcdSnapshots },
+): Promise<void> {
   const { store, etcdSnapshots: snapshots } = deps;
   // Counted as it arrives, so that an oversized body is refused without being held whole.
   app.addContentTypeParser('application/octet-stream', async (request: FastifyRequest, payload: IncomingMessage) => {
@@ -170,50 +250,100 @@ export async function etcdSnapshotRoutes(app: FastifyInstance, deps: { store: St
     return Buffer.concat(parts);
   });
 
-  app.get<{ Params: { id: string }; Querystring: { limit: number; cursor?: string } }>('/clusters/:id/etcd-snapshots', {
-    schema: { params: idParams, querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string', maxLength: 256 } } } },
-  }, async (request) => {
-    await store.getCluster(request.params.id);
-    return snapshots.list(request.params.id, request.query.limit, request.query.cursor);
-  });
-  app.get<{ Params: { id: string; snapshotId: string } }>('/clusters/:id/etcd-snapshots/:snapshotId', { schema: { params: snapshotParams } },
-    async (request) => snapshots.get(request.params.id, request.params.snapshotId));
-  app.delete<{ Params: { id: string; snapshotId: string } }>('/clusters/:id/etcd-snapshots/:snapshotId', { schema: { params: snapshotParams } }, async (request, reply) => {
-    await snapshots.delete(request.params.id, request.params.snapshotId);
-    return reply.code(204).send();
-  });
+  app.get<{ Params: { id: string }; Querystring: { limit: number; cursor?: string } }>(
+    '/clusters/:id/etcd-snapshots',
+    {
+      schema: {
+        params: idParams,
+        querystring: {
+          type: 'object',
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            cursor: { type: 'string', maxLength: 256 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      await store.getCluster(request.params.id);
+      return snapshots.list(request.params.id, request.query.limit, request.query.cursor);
+    },
+  );
+  app.get<{ Params: { id: string; snapshotId: string } }>(
+    '/clusters/:id/etcd-snapshots/:snapshotId',
+    { schema: { params: snapshotParams } },
+    async (request) => snapshots.get(request.params.id, request.params.snapshotId),
+  );
+  app.delete<{ Params: { id: string; snapshotId: string } }>(
+    '/clusters/:id/etcd-snapshots/:snapshotId',
+    { schema: { params: snapshotParams } },
+    async (request, reply) => {
+      await snapshots.delete(request.params.id, request.params.snapshotId);
+      return reply.code(204).send();
+    },
+  );
 
   // Starts the snapshot workflow with the id its snapshot will have (time-ordered, as lists are), answered with it.
-  app.post<{ Params: { id: string }; Body: StartBody }>('/clusters/:id/etcd-snapshots', {
-    schema: { params: idParams, body: StartBody },
-  }, async (request, reply) => {
-    const { start } = request.body;
-    const snapshotId = uuidv7();
-    const accepted = await store.startClusterWorkflow(request.params.id, { ...start, workflow: { ...start.workflow, input: { ...start.workflow.input, snapshotId } } }, async () => ({ snapshotId }));
-    return reply.code(accepted.status).header('idempotent-replayed', String(accepted.replayed)).send(accepted.body);
-  });
+  app.post<{ Params: { id: string }; Body: StartBody }>(
+    '/clusters/:id/etcd-snapshots',
+    {
+      schema: { params: idParams, body: StartBody },
+    },
+    async (request, reply) => {
+      const { start } = request.body;
+      const snapshotId = uuidv7();
+      const accepted = await store.startClusterWorkflow(
+        request.params.id,
+        { ...start, workflow: { ...start.workflow, input: { ...start.workflow.input, snapshotId } } },
+        async () => ({ snapshotId }),
+      );
+      return reply.code(accepted.status).header('idempotent-replayed', String(accepted.replayed)).send(accepted.body);
+    },
+  );
   // Starts a restore of one of the cluster's snapshots (404 for any other), in the transaction that locks the cluster.
-  app.post<{ Params: { id: string; snapshotId: string }; Body: StartBody }>('/clusters/:id/etcd-snapshots/:snapshotId/restore', {
-    schema: { params: snapshotParams, body: StartBody },
-  }, async (request, reply) => {
-    const { id, snapshotId } = request.params;
-    if (request.body.start.workflow.input['snapshotId'] !== snapshotId) throw new Error(`the ${RESTORE_WORKFLOW} workflow's input must carry snapshotId ${snapshotId}`);
-    const accepted = await store.startClusterWorkflow(id, request.body.start, async (trx) => ({ snapshot: await snapshots.get(id, snapshotId, trx) }));
-    return reply.code(accepted.status).header('idempotent-replayed', String(accepted.replayed)).send(accepted.body);
-  });
+  app.post<{ Params: { id: string; snapshotId: string }; Body: StartBody }>(
+    '/clusters/:id/etcd-snapshots/:snapshotId/restore',
+    {
+      schema: { params: snapshotParams, body: StartBody },
+    },
+    async (request, reply) => {
+      const { id, snapshotId } = request.params;
+      if (request.body.start.workflow.input['snapshotId'] !== snapshotId)
+        throw new Error(`the ${RESTORE_WORKFLOW} workflow's input must carry snapshotId ${snapshotId}`);
+      const accepted = await store.startClusterWorkflow(id, request.body.start, async (trx) => ({
+        snapshot: await snapshots.get(id, snapshotId, trx),
+      }));
+      return reply.code(accepted.status).header('idempotent-replayed', String(accepted.replayed)).send(accepted.body);
+    },
+  );
 
   // ---- sddc: the bytes ----
-  app.put<{ Params: { id: string; snapshotId: string }; Querystring: SnapshotUpload; Body: Buffer }>('/clusters/:id/etcd-snapshots/:snapshotId/data', {
-    schema: {
-      params: snapshotParams,
-      querystring: SnapshotUpload,
+  app.put<{ Params: { id: string; snapshotId: string }; Querystring: SnapshotUpload; Body: Buffer }>(
+    '/clusters/:id/etcd-snapshots/:snapshotId/data',
+    {
+      schema: {
+        params: snapshotParams,
+        querystring: SnapshotUpload,
+      },
     },
-  }, async (request, reply) => {
-    if (!Buffer.isBuffer(request.body)) throw new CxError('CX_UNSUPPORTED_MEDIA_TYPE', 'send the snapshot as application/octet-stream');
-    return reply.code(201).send(await snapshots.store(request.params.id, request.params.snapshotId, request.query, request.body));
-  });
-  app.get<{ Params: { id: string; snapshotId: string } }>('/clusters/:id/etcd-snapshots/:snapshotId/data', { schema: { params: snapshotParams } }, async (request, reply) => {
-    const { info, data } = await snapshots.read(request.params.id, request.params.snapshotId);
-    return reply.type('application/octet-stream').header(SNAPSHOT_SHA256_HEADER, info.sha256).header('x-cx-revision', String(info.revision)).send(data);
-  });
+    async (request, reply) => {
+      if (!Buffer.isBuffer(request.body))
+        throw new CxError('CX_UNSUPPORTED_MEDIA_TYPE', 'send the snapshot as application/octet-stream');
+      return reply
+        .code(201)
+        .send(await snapshots.store(request.params.id, request.params.snapshotId, request.query, request.body));
+    },
+  );
+  app.get<{ Params: { id: string; snapshotId: string } }>(
+    '/clusters/:id/etcd-snapshots/:snapshotId/data',
+    { schema: { params: snapshotParams } },
+    async (request, reply) => {
+      const { info, data } = await snapshots.read(request.params.id, request.params.snapshotId);
+      return reply
+        .type('application/octet-stream')
+        .header(SNAPSHOT_SHA256_HEADER, info.sha256)
+        .header('x-cx-revision', String(info.revision))
+        .send(data);
+    },
+  );
 }

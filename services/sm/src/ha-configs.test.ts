@@ -12,7 +12,14 @@ import { TenantCredentials } from './tenant-credentials.js';
 import { testDatabases } from './test-databases.js';
 
 const apply = (haConfigId: string): StartRequest => ({
-  actor: 'cx:ha-config', workflow: { workflow: 'ha-config.apply', version: 1, steps: ['apply-keepalived', 'mark-ready'], input: { haConfigId }, clusterStatus: 'Updating' },
+  actor: 'cx:ha-config',
+  workflow: {
+    workflow: 'ha-config.apply',
+    version: 1,
+    steps: ['apply-keepalived', 'mark-ready'],
+    input: { haConfigId },
+    clusterStatus: 'Updating',
+  },
 });
 
 for (const target of testDatabases) {
@@ -35,25 +42,60 @@ for (const target of testDatabases) {
     });
 
     it('records the nodes an apply configured with the step, and what the monitor saw, per cluster', async () => {
-      const created = await store.createCluster({ name: 'ha', provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [] },
-        { actor: 'u', workflow: { workflow: 'cluster.create', version: 1, steps: ['a'], input: {}, clusterStatus: 'Provisioning' } });
+      const created = await store.createCluster(
+        { name: 'ha', provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [] },
+        {
+          actor: 'u',
+          workflow: { workflow: 'cluster.create', version: 1, steps: ['a'], input: {}, clusterStatus: 'Provisioning' },
+        },
+      );
       const clusterId = created.body.cluster.id;
       await store.completeStep(created.body.workflow.id, 0, 0, null, [{ kind: 'setClusterStatus', status: 'Ready' }]);
 
       const accepted = await store.startClusterWorkflow(clusterId, apply('h1'), async (trx) => ({
-        haConfig: await haConfigs.create(trx, 'h1', { clusterId, name: 'web', virtualIps: '192.0.2.10-11', selector: { role: 'edge' }, watchPort: 80, interface: 'eth0', unicast: true, preempt: true }, 'u'),
+        haConfig: await haConfigs.create(
+          trx,
+          'h1',
+          {
+            clusterId,
+            name: 'web',
+            virtualIps: '192.0.2.10-11',
+            selector: { role: 'edge' },
+            watchPort: 80,
+            interface: 'eth0',
+            unicast: true,
+            preempt: true,
+          },
+          'u',
+        ),
       }));
       assert.deepEqual((accepted.body['haConfig'] as { status: unknown }).status, { applied: null, sync: null });
-      assert.deepEqual((await haConfigs.get('h1')).status, { applied: null, sync: null }, 'nothing recorded before the apply');
+      assert.deepEqual(
+        (await haConfigs.get('h1')).status,
+        { applied: null, sync: null },
+        'nothing recorded before the apply',
+      );
 
       const runId = accepted.body.workflow.id;
-      const nodes = [{ name: 'edge-0', address: '10.0.0.10' }, { name: 'edge-1', address: '10.0.0.11' }];
-      await store.completeStep(runId, 0, 0, { nodes: ['edge-0', 'edge-1'] }, [{ kind: 'setHaConfigApplied', id: 'h1', nodes, workflowId: runId }]);
+      const nodes = [
+        { name: 'edge-0', address: '10.0.0.10' },
+        { name: 'edge-1', address: '10.0.0.11' },
+      ];
+      await store.completeStep(runId, 0, 0, { nodes: ['edge-0', 'edge-1'] }, [
+        { kind: 'setHaConfigApplied', id: 'h1', nodes, workflowId: runId },
+      ]);
       const applied = (await haConfigs.get('h1')).status.applied;
-      assert.deepEqual(applied && { nodes: applied.nodes, workflowId: applied.workflowId }, { nodes, workflowId: runId });
+      assert.deepEqual(applied && { nodes: applied.nodes, workflowId: applied.workflowId }, {
+        nodes,
+        workflowId: runId,
+      });
       assert.ok(applied && !Number.isNaN(Date.parse(applied.at)));
 
-      const sync = { state: 'NoMatchingNode' as const, message: 'no node matches the selector {"role":"edge"} any more', since: '2026-11-23T12:00:00.000Z' };
+      const sync = {
+        state: 'NoMatchingNode' as const,
+        message: 'no node matches the selector {"role":"edge"} any more',
+        since: '2026-11-23T12:00:00.000Z',
+      };
       await haConfigs.setSync('h1', sync);
       const seen = await haConfigs.get('h1');
       assert.deepEqual(seen.status.sync, sync);
@@ -61,7 +103,10 @@ for (const target of testDatabases) {
       await assert.rejects(haConfigs.setSync('nope', sync), { code: 'CX_NOT_FOUND' });
 
       const byCluster = await haConfigs.ofClusters([clusterId, 'other']);
-      assert.deepEqual(byCluster.get(clusterId)?.map((h) => [h.name, h.status.sync?.state]), [['web', 'NoMatchingNode']]);
+      assert.deepEqual(
+        byCluster.get(clusterId)?.map((h) => [h.name, h.status.sync?.state]),
+        [['web', 'NoMatchingNode']],
+      );
       assert.deepEqual(byCluster.get('other'), []);
     });
   });

@@ -12,9 +12,17 @@ import { isUniqueViolation, withDatabase } from './db.js';
 import { rangesOf } from './ip-pools.js';
 
 interface HaConfigRow {
-  id: string; cluster_id: string; name: string; spec: string; created_by: string; created_at: string; updated_at: string; version: number;
+  id: string;
+  cluster_id: string;
+  name: string;
+  spec: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  version: number;
   /** JSON of `HaConfigStatus.applied` and `.sync`; null until written. */
-  applied_status: string | null; sync_status: string | null;
+  applied_status: string | null;
+  sync_status: string | null;
 }
 
 /** VRRP allows 255 router ids per network. */
@@ -24,7 +32,9 @@ export class HaConfigs {
   constructor(private readonly db: Knex) {}
 
   async list(clusterId: string): Promise<HaConfig[]> {
-    const rows = await withDatabase(() => this.db<HaConfigRow>('ha_configs').where({ cluster_id: clusterId }).orderBy('name')) as HaConfigRow[];
+    const rows = (await withDatabase(() =>
+      this.db<HaConfigRow>('ha_configs').where({ cluster_id: clusterId }).orderBy('name'),
+    )) as HaConfigRow[];
     return rows.map(toHaConfig);
   }
 
@@ -32,7 +42,9 @@ export class HaConfigs {
   async ofClusters(clusterIds: readonly string[]): Promise<Map<string, HaConfig[]>> {
     const byCluster = new Map<string, HaConfig[]>(clusterIds.map((id) => [id, []]));
     if (clusterIds.length === 0) return byCluster;
-    const rows = await withDatabase(() => this.db<HaConfigRow>('ha_configs').whereIn('cluster_id', clusterIds).orderBy('name')) as HaConfigRow[];
+    const rows = (await withDatabase(() =>
+      this.db<HaConfigRow>('ha_configs').whereIn('cluster_id', clusterIds).orderBy('name'),
+    )) as HaConfigRow[];
     for (const row of rows) byCluster.get(row.cluster_id)?.push(toHaConfig(row));
     return byCluster;
   }
@@ -42,12 +54,17 @@ export class HaConfigs {
    * An observation, like a cluster's health status: it changes no version.
    */
   async setSync(id: string, sync: NonNullable<HaConfigStatus['sync']>): Promise<void> {
-    const changed = await withDatabase(() => this.db('ha_configs').where({ id }).update({ sync_status: JSON.stringify(sync) }));
+    const changed = await withDatabase(() =>
+      this.db('ha_configs')
+        .where({ id })
+        .update({ sync_status: JSON.stringify(sync) }),
+    );
     if (changed === 0) throw new NotFoundError(`ha-config ${id} does not exist`);
   }
 
   async get(id: string): Promise<HaConfig> {
-    const row = await withDatabase(() => this.db<HaConfigRow>('ha_configs').where({ id }).first()) as HaConfigRow | undefined;
+    const row = (await withDatabase(() => this.db<HaConfigRow>('ha_configs').where({ id }).first())) as
+      HaConfigRow | undefined;
     if (!row) throw new NotFoundError(`ha-config ${id} does not exist`);
     return toHaConfig(row);
   }
@@ -59,32 +76,78 @@ export class HaConfigs {
     try {
       vips = expand(ranges, MAX_VIPS);
     } catch (error) {
-      if (error instanceof RangeSyntaxError) throw new InputError(`an ha-config holds at most ${MAX_VIPS} VIPs (one VRRP router id each)`, [{ field: 'body.virtualIps', message: error.message }]);
+      if (error instanceof RangeSyntaxError)
+        throw new InputError(`an ha-config holds at most ${MAX_VIPS} VIPs (one VRRP router id each)`, [
+          { field: 'body.virtualIps', message: error.message },
+        ]);
       throw error;
     }
     const others = (await trx<HaConfigRow>('ha_configs').where({ cluster_id: request.clusterId })).map(toHaConfig);
     for (const other of others) {
       const overlap = findOverlap(ranges, rangesOf(other.virtualIps, 'body.virtualIps'));
-      if (overlap) throw conflict(`VIP ${overlap[0].text} overlaps ${overlap[1].text} of ha-config ${other.name}; a VIP is kept by one ha-config`, 'body.virtualIps');
+      if (overlap)
+        throw conflict(
+          `VIP ${overlap[0].text} overlaps ${overlap[1].text} of ha-config ${other.name}; a VIP is kept by one ha-config`,
+          'body.virtualIps',
+        );
     }
     const taken = others.map((o) => [o.vrrpIdOffset, o.vrrpIdOffset + expandCount(o) - 1] as const);
     const vrrpIdOffset = request.vrrpIdOffset ?? lowestFreeOffset(taken, vips.length);
-    if (vrrpIdOffset === undefined) throw conflict(`no run of ${vips.length} free VRRP router ids is left in this cluster (1..255)`, 'body.virtualIps');
-    if (vrrpIdOffset + vips.length - 1 > 255) throw new InputError(`VRRP router ids ${vrrpIdOffset}..${vrrpIdOffset + vips.length - 1} pass 255`, [{ field: 'body.vrrpIdOffset', message: `must be at most ${256 - vips.length} for ${vips.length} VIPs` }]);
+    if (vrrpIdOffset === undefined)
+      throw conflict(
+        `no run of ${vips.length} free VRRP router ids is left in this cluster (1..255)`,
+        'body.virtualIps',
+      );
+    if (vrrpIdOffset + vips.length - 1 > 255)
+      throw new InputError(`VRRP router ids ${vrrpIdOffset}..${vrrpIdOffset + vips.length - 1} pass 255`, [
+        { field: 'body.vrrpIdOffset', message: `must be at most ${256 - vips.length} for ${vips.length} VIPs` },
+      ]);
     const clash = taken.find(([first, last]) => vrrpIdOffset <= last && first <= vrrpIdOffset + vips.length - 1);
-    if (clash) throw conflict(`VRRP router ids ${vrrpIdOffset}..${vrrpIdOffset + vips.length - 1} collide with ${clash[0]}..${clash[1]} of another ha-config of the cluster`, 'body.vrrpIdOffset');
+    if (clash)
+      throw conflict(
+        `VRRP router ids ${vrrpIdOffset}..${vrrpIdOffset + vips.length - 1} collide with ${clash[0]}..${clash[1]} of another ha-config of the cluster`,
+        'body.vrrpIdOffset',
+      );
     const spec: HaConfigSpec = {
-      virtualIps: ranges.map((r: AddressRange) => r.text).join(','), selector: request.selector ?? {}, watchPort: request.watchPort,
-      interface: request.interface, unicast: request.unicast, vrrpIdOffset, preempt: request.preempt, profile: request.profile ?? 'default',
+      virtualIps: ranges.map((r: AddressRange) => r.text).join(','),
+      selector: request.selector ?? {},
+      watchPort: request.watchPort,
+      interface: request.interface,
+      unicast: request.unicast,
+      vrrpIdOffset,
+      preempt: request.preempt,
+      profile: request.profile ?? 'default',
     };
     const now = nowIso();
     try {
-      await trx('ha_configs').insert({ id, cluster_id: request.clusterId, name: request.name, spec: JSON.stringify(spec), created_by: actor, created_at: now, updated_at: now, version: 1 });
+      await trx('ha_configs').insert({
+        id,
+        cluster_id: request.clusterId,
+        name: request.name,
+        spec: JSON.stringify(spec),
+        created_by: actor,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+      });
     } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictError(`the cluster already has an ha-config named ${request.name}`, 'CX_NAME_TAKEN', { details: { fields: [{ field: 'body.name', message: 'is already in use in this cluster' }] } });
+      if (isUniqueViolation(error))
+        throw new ConflictError(`the cluster already has an ha-config named ${request.name}`, 'CX_NAME_TAKEN', {
+          details: { fields: [{ field: 'body.name', message: 'is already in use in this cluster' }] },
+        });
       throw error;
     }
-    return { id, clusterId: request.clusterId, name: request.name, ...spec, createdBy: actor, createdAt: now, updatedAt: now, version: 1, status: { applied: null, sync: null } };
+    return {
+      id,
+      clusterId: request.clusterId,
+      name: request.name,
+      ...spec,
+      createdBy: actor,
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+      status: { applied: null, sync: null },
+    };
   }
 
   async delete(trx: Knex.Transaction, id: string): Promise<void> {
@@ -114,8 +177,18 @@ function lowestFreeOffset(taken: ReadonlyArray<readonly [number, number]>, count
 function toHaConfig(row: HaConfigRow): HaConfig {
   const spec = JSON.parse(row.spec) as HaConfigSpec;
   const status: HaConfigStatus = {
-    applied: row.applied_status ? JSON.parse(row.applied_status) as HaConfigStatus['applied'] : null,
-    sync: row.sync_status ? JSON.parse(row.sync_status) as HaConfigStatus['sync'] : null,
+    applied: row.applied_status ? (JSON.parse(row.applied_status) as HaConfigStatus['applied']) : null,
+    sync: row.sync_status ? (JSON.parse(row.sync_status) as HaConfigStatus['sync']) : null,
   };
-  return { id: row.id, clusterId: row.cluster_id, name: row.name, ...spec, createdBy: row.created_by, createdAt: row.created_at, updatedAt: row.updated_at, version: row.version, status };
+  return {
+    id: row.id,
+    clusterId: row.cluster_id,
+    name: row.name,
+    ...spec,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    version: row.version,
+    status,
+  };
 }

@@ -11,11 +11,27 @@ import { testDatabases } from './test-databases.js';
 
 const BMC_PASSWORD = 'bmc-pa55-word';
 const host = (name: string, extra: Partial<HostCreateRequest> = {}): HostCreateRequest => ({
-  name, bmc: { protocol: 'redfish', address: 'https://127.0.0.1:1', username: 'admin', password: BMC_PASSWORD, insecure: false },
-  addresses: ['192.0.2.10'], labels: {}, capacity: { vcpus: 8, memoryMiB: 16384, diskGiB: 200 }, ...extra,
+  name,
+  bmc: {
+    protocol: 'redfish',
+    address: 'https://127.0.0.1:1',
+    username: 'admin',
+    password: BMC_PASSWORD,
+    insecure: false,
+  },
+  addresses: ['192.0.2.10'],
+  labels: {},
+  capacity: { vcpus: 8, memoryMiB: 16384, diskGiB: 200 },
+  ...extra,
 });
 const spec = (cluster: string, machine: string, overrides: Partial<MachineSpec> = {}): MachineSpec => ({
-  machineId: machine, clusterId: cluster, name: machine, role: 'worker', pool: 'workers', kubernetesVersion: '1.37.2', ...overrides,
+  machineId: machine,
+  clusterId: cluster,
+  name: machine,
+  role: 'worker',
+  pool: 'workers',
+  kubernetesVersion: '1.37.2',
+  ...overrides,
 });
 
 for (const target of testDatabases) {
@@ -38,7 +54,7 @@ for (const target of testDatabases) {
       const created = await hosts.create(host('h-sealed'), 'root');
       assert.equal(created.state, 'available');
       assert.equal(JSON.stringify(created).includes(BMC_PASSWORD), false);
-      const row = await db('hosts').where({ id: created.id }).first() as Record<string, unknown>;
+      const row = (await db('hosts').where({ id: created.id }).first()) as Record<string, unknown>;
       assert.equal(JSON.stringify(row).includes(BMC_PASSWORD), false, 'the row holds no plaintext');
       await assert.rejects(hosts.create(host('h-sealed'), 'root'), { code: 'CX_NAME_TAKEN' });
       await hosts.delete('h-sealed');
@@ -49,15 +65,23 @@ for (const target of testDatabases) {
       const machines = Array.from({ length: 5 }, (_, i) => spec('race', `m${i}`));
       // Five machines race for three hosts, each claiming twice at once.
       const results = await Promise.allSettled(machines.flatMap((m) => [hosts.claim(m), hosts.claim(m)]));
-      const won = results.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<Hosts['claim']>>> => r.status === 'fulfilled');
+      const won = results.filter(
+        (r): r is PromiseFulfilledResult<Awaited<ReturnType<Hosts['claim']>>> => r.status === 'fulfilled',
+      );
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       const claims = await hosts.claims('race');
       assert.equal(claims.length, 3, 'three hosts are claimed');
       assert.equal(new Set(claims.map((c) => c.machineId)).size, 3, 'by three different machines');
-      for (const result of won) assert.equal(claims.find((c) => c.host.id === result.value.id)?.host.bmc.password, BMC_PASSWORD);
-      for (const result of lost) assert.equal((result.reason as { details?: { reason?: string } }).details?.reason, 'NoFreeHost');
+      for (const result of won)
+        assert.equal(claims.find((c) => c.host.id === result.value.id)?.host.bmc.password, BMC_PASSWORD);
+      for (const result of lost)
+        assert.equal((result.reason as { details?: { reason?: string } }).details?.reason, 'NoFreeHost');
       const holder = claims[0]!;
-      assert.equal((await hosts.claim(spec('race', holder.machineId))).id, holder.host.id, 'a repeated claim answers the same host');
+      assert.equal(
+        (await hosts.claim(spec('race', holder.machineId))).id,
+        holder.host.id,
+        'a repeated claim answers the same host',
+      );
       await assert.rejects(hosts.delete(holder.host.id), { code: 'CX_CONFLICT' }, 'a claimed host cannot be removed');
       for (const claim of claims) await hosts.release('race', claim.machineId);
       await hosts.release('race', 'never-claimed');
@@ -77,7 +101,18 @@ for (const target of testDatabases) {
 
     it('holds back a host released for wiping until it is cleaned, with the cleanup its cluster chose', async () => {
       const now = '2026-11-23T00:00:00.000Z';
-      await db('clusters').insert({ id: 'wiper', name: 'wiper', provider: 'baremetal', kubernetes_version: '1.37.2', status: 'Ready', spec: JSON.stringify({ hostCleanup: 'wipe' }), created_by: 'root', created_at: now, updated_at: now, version: 1 });
+      await db('clusters').insert({
+        id: 'wiper',
+        name: 'wiper',
+        provider: 'baremetal',
+        kubernetes_version: '1.37.2',
+        status: 'Ready',
+        spec: JSON.stringify({ hostCleanup: 'wipe' }),
+        created_by: 'root',
+        created_at: now,
+        updated_at: now,
+        version: 1,
+      });
       for (const h of (await hosts.list(50, undefined)).items) if (h.state === 'available') await hosts.delete(h.id);
       await hosts.create(host('h-wipe'), 'root');
       const claimed = await hosts.claim(spec('wiper', 'w0'));
@@ -86,8 +121,14 @@ for (const target of testDatabases) {
       const cleaning = await hosts.get('h-wipe');
       assert.equal(cleaning.state, 'cleaning');
       assert.ok(cleaning.cleaningSince);
-      assert.deepEqual((await hosts.cleaning()).map((h) => [h.name, h.bmc.password]), [['h-wipe', BMC_PASSWORD]]);
-      await assert.rejects(hosts.claim(spec('other', 'o0')), (error: { details?: { reason?: string } }) => error.details?.reason === 'NoFreeHost');
+      assert.deepEqual(
+        (await hosts.cleaning()).map((h) => [h.name, h.bmc.password]),
+        [['h-wipe', BMC_PASSWORD]],
+      );
+      await assert.rejects(
+        hosts.claim(spec('other', 'o0')),
+        (error: { details?: { reason?: string } }) => error.details?.reason === 'NoFreeHost',
+      );
       await hosts.cleaned(claimed.id);
       assert.equal((await hosts.get('h-wipe')).state, 'available');
       // A cluster that chose nothing powers off only.

@@ -35,18 +35,45 @@ export function checkLdapConfig(config: LdapConfig): FieldError[] {
   if (!config.url) return [];
   const errors: FieldError[] = [];
   const need = (key: keyof LdapConfig, env: string): void => {
-    if (!config[key]) errors.push({ field: `auth.ldap.${key}`, message: `is required when auth.ldap.url is set (environment: ${env})` });
+    if (!config[key])
+      errors.push({
+        field: `auth.ldap.${key}`,
+        message: `is required when auth.ldap.url is set (environment: ${env})`,
+      });
   };
   need('userBaseDn', 'CX_LDAP_USER_BASE_DN');
-  if (config.bindDn && !config.bindPassword) errors.push({ field: 'auth.ldap.bindPassword', message: 'is required with auth.ldap.bindDn (environment: CX_LDAP_BIND_PASSWORD)' });
-  if (!config.userFilter.includes('{username}')) errors.push({ field: 'auth.ldap.userFilter', message: 'must contain {username} (environment: CX_LDAP_USER_FILTER)' });
-  if (!config.groupFilter.includes('{userDn}')) errors.push({ field: 'auth.ldap.groupFilter', message: 'must contain {userDn} (environment: CX_LDAP_GROUP_FILTER)' });
-  if (config.startTls && config.url.startsWith('ldaps://')) errors.push({ field: 'auth.ldap.startTls', message: 'cannot be used with an ldaps:// URL, which is TLS already (environment: CX_LDAP_START_TLS)' });
+  if (config.bindDn && !config.bindPassword)
+    errors.push({
+      field: 'auth.ldap.bindPassword',
+      message: 'is required with auth.ldap.bindDn (environment: CX_LDAP_BIND_PASSWORD)',
+    });
+  if (!config.userFilter.includes('{username}'))
+    errors.push({
+      field: 'auth.ldap.userFilter',
+      message: 'must contain {username} (environment: CX_LDAP_USER_FILTER)',
+    });
+  if (!config.groupFilter.includes('{userDn}'))
+    errors.push({
+      field: 'auth.ldap.groupFilter',
+      message: 'must contain {userDn} (environment: CX_LDAP_GROUP_FILTER)',
+    });
+  if (config.startTls && config.url.startsWith('ldaps://'))
+    errors.push({
+      field: 'auth.ldap.startTls',
+      message: 'cannot be used with an ldaps:// URL, which is TLS already (environment: CX_LDAP_START_TLS)',
+    });
   if (config.caFile) {
     try {
-      if (!readFileSync(config.caFile, 'utf8').includes('-----BEGIN CERTIFICATE-----')) errors.push({ field: 'auth.ldap.caFile', message: `${config.caFile} holds no PEM certificate (environment: CX_LDAP_CA_FILE)` });
+      if (!readFileSync(config.caFile, 'utf8').includes('-----BEGIN CERTIFICATE-----'))
+        errors.push({
+          field: 'auth.ldap.caFile',
+          message: `${config.caFile} holds no PEM certificate (environment: CX_LDAP_CA_FILE)`,
+        });
     } catch (error) {
-      errors.push({ field: 'auth.ldap.caFile', message: `cannot read ${config.caFile}: ${(error as Error).message} (environment: CX_LDAP_CA_FILE)` });
+      errors.push({
+        field: 'auth.ldap.caFile',
+        message: `cannot read ${config.caFile}: ${(error as Error).message} (environment: CX_LDAP_CA_FILE)`,
+      });
     }
   }
   return errors;
@@ -57,7 +84,10 @@ export class LdapDirectory {
   private readonly groupCache = new Map<string, { groups: string[]; until: number }>();
   private activeDirectory: Promise<boolean> | undefined;
 
-  constructor(private readonly config: LdapConfig & { url: string; userBaseDn: string }, private readonly logger: Logger) {
+  constructor(
+    private readonly config: LdapConfig & { url: string; userBaseDn: string },
+    private readonly logger: Logger,
+  ) {
     this.tls = config.caFile ? { ca: readFileSync(config.caFile, 'utf8') } : {};
   }
 
@@ -68,25 +98,35 @@ export class LdapDirectory {
     return this.session(async (client) => {
       const filter = this.config.userFilter.replaceAll('{username}', Filter.escape(username));
       const { searchEntries } = await client.search(this.config.userBaseDn, {
-        scope: 'sub', filter, sizeLimit: 2, attributes: ['mail', 'displayName', 'cn', 'memberOf', 'userAccountControl'],
+        scope: 'sub',
+        filter,
+        sizeLimit: 2,
+        attributes: ['mail', 'displayName', 'cn', 'memberOf', 'userAccountControl'],
       });
       if (searchEntries.length !== 1) {
-        if (searchEntries.length > 1) this.logger.warn({ username, filter }, 'LDAP user filter matches more than one entry; login refused');
+        if (searchEntries.length > 1)
+          this.logger.warn({ username, filter }, 'LDAP user filter matches more than one entry; login refused');
         throw new AuthenticationError('wrong username or password', 'CX_LOGIN_FAILED');
       }
       const entry = searchEntries[0]!;
       try {
         await client.bind(entry.dn, password);
       } catch (error) {
-        if (error instanceof InvalidCredentialsError) throw new AuthenticationError('wrong username or password', 'CX_LOGIN_FAILED');
+        if (error instanceof InvalidCredentialsError)
+          throw new AuthenticationError('wrong username or password', 'CX_LOGIN_FAILED');
         throw error;
       }
       if ((Number(first(entry, 'userAccountControl') ?? 0) & ACCOUNT_DISABLE) !== 0) {
-        throw new AuthenticationError(`user ${username} is disabled in the directory; ask your directory admin`, 'CX_LOGIN_FAILED');
+        throw new AuthenticationError(
+          `user ${username} is disabled in the directory; ask your directory admin`,
+          'CX_LOGIN_FAILED',
+        );
       }
       await this.bindService(client); // back to the service account for the group searches
       return {
-        dn: entry.dn, username: username.toLowerCase(), email: first(entry, 'mail') ?? null,
+        dn: entry.dn,
+        username: username.toLowerCase(),
+        email: first(entry, 'mail') ?? null,
         displayName: first(entry, 'displayName') ?? first(entry, 'cn') ?? null,
         groups: await this.groupsOf(client, entry),
       };
@@ -107,15 +147,24 @@ export class LdapDirectory {
 
   private async resolveGroups(client: Client, user: Entry): Promise<string[]> {
     const found = new Map<string, string>(); // lower-cased DN → DN as the directory spells it
-    const add = (dns: string[]): string[] => dns.filter((dn) => !found.has(dn.toLowerCase()) && found.set(dn.toLowerCase(), dn));
+    const add = (dns: string[]): string[] =>
+      dns.filter((dn) => !found.has(dn.toLowerCase()) && found.set(dn.toLowerCase(), dn));
     const base = this.config.groupBaseDn ?? this.config.userBaseDn;
-    const mode = this.config.nestedGroups === 'auto' ? (await this.isActiveDirectory(client) ? 'in-chain' : 'recursive') : this.config.nestedGroups;
+    const mode =
+      this.config.nestedGroups === 'auto'
+        ? (await this.isActiveDirectory(client))
+          ? 'in-chain'
+          : 'recursive'
+        : this.config.nestedGroups;
     if (mode === 'in-chain') {
       add(await this.searchDns(client, base, `(member:${IN_CHAIN_RULE}:=${Filter.escape(user.dn)})`));
       add(all(user, 'memberOf'));
       return [...found.values()];
     }
-    let frontier = add([...all(user, 'memberOf'), ...await this.searchDns(client, base, this.groupFilterFor([user.dn]))]);
+    let frontier = add([
+      ...all(user, 'memberOf'),
+      ...(await this.searchDns(client, base, this.groupFilterFor([user.dn]))),
+    ]);
     for (let depth = 1; mode === 'recursive' && frontier.length > 0 && depth < this.config.maxNestingDepth; depth++) {
       const next: string[] = [];
       for (let i = 0; i < frontier.length; i += BATCH) {
@@ -133,14 +182,23 @@ export class LdapDirectory {
   }
 
   private async searchDns(client: Client, base: string, filter: string): Promise<string[]> {
-    const { searchEntries } = await client.search(base, { scope: 'sub', filter, attributes: ['1.1'], paged: { pageSize: PAGE_SIZE } });
+    const { searchEntries } = await client.search(base, {
+      scope: 'sub',
+      filter,
+      attributes: ['1.1'],
+      paged: { pageSize: PAGE_SIZE },
+    });
     return searchEntries.map((e) => e.dn);
   }
 
   private async isActiveDirectory(client: Client): Promise<boolean> {
-    this.activeDirectory ??= client.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['supportedCapabilities'] })
+    this.activeDirectory ??= client
+      .search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['supportedCapabilities'] })
       .then(({ searchEntries }) => all(searchEntries[0], 'supportedCapabilities').includes(AD_CAPABILITY))
-      .catch(() => { this.activeDirectory = undefined; return false; });
+      .catch(() => {
+        this.activeDirectory = undefined;
+        return false;
+      });
     return this.activeDirectory;
   }
 
@@ -150,7 +208,9 @@ export class LdapDirectory {
       await client.bind(this.config.bindDn, this.config.bindPassword ?? '');
     } catch (error) {
       if (error instanceof InvalidCredentialsError) {
-        throw new DependencyUnavailableError('the LDAP directory refused the service account; check auth.ldap.bindDn and auth.ldap.bindPassword (CX_LDAP_BIND_DN, CX_LDAP_BIND_PASSWORD)');
+        throw new DependencyUnavailableError(
+          'the LDAP directory refused the service account; check auth.ldap.bindDn and auth.ldap.bindPassword (CX_LDAP_BIND_DN, CX_LDAP_BIND_PASSWORD)',
+        );
       }
       throw error;
     }
@@ -162,7 +222,13 @@ export class LdapDirectory {
     // scheme: an ldap:// URL (StartTLS) must not get them. startTLS() also writes the socket into the
     // options it is given, so each connection gets its own copy.
     const ldaps = this.config.url.startsWith('ldaps://');
-    const client = new Client({ url: this.config.url, timeout: this.config.timeoutMs, connectTimeout: this.config.timeoutMs, ...(ldaps ? { tlsOptions: { ...this.tls } } : {}), strictDN: false });
+    const client = new Client({
+      url: this.config.url,
+      timeout: this.config.timeoutMs,
+      connectTimeout: this.config.timeoutMs,
+      ...(ldaps ? { tlsOptions: { ...this.tls } } : {}),
+      strictDN: false,
+    });
     try {
       // ldapts bounds each LDAP operation by `timeout`, but not the TLS handshake after StartTLS.
       if (this.config.startTls) await this.withDeadline(client.startTLS({ ...this.tls }), 'the StartTLS handshake');
@@ -170,7 +236,10 @@ export class LdapDirectory {
       return await work(client);
     } catch (error) {
       if (error instanceof AuthenticationError || error instanceof DependencyUnavailableError) throw error;
-      throw new DependencyUnavailableError(`the LDAP directory at ${this.config.url} failed: ${describe(error)}; check auth.ldap.url (CX_LDAP_URL)${this.tlsHint(error)}`, { cause: error });
+      throw new DependencyUnavailableError(
+        `the LDAP directory at ${this.config.url} failed: ${describe(error)}; check auth.ldap.url (CX_LDAP_URL)${this.tlsHint(error)}`,
+        { cause: error },
+      );
     } finally {
       await client.unbind().catch(() => undefined);
     }
@@ -180,7 +249,16 @@ export class LdapDirectory {
   private async withDeadline<T>(work: Promise<T>, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error(`${what} did not finish within ${this.config.timeoutMs} ms (auth.ldap.timeoutMs)`), { code: 'ETIMEDOUT' })), this.config.timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            Object.assign(
+              new Error(`${what} did not finish within ${this.config.timeoutMs} ms (auth.ldap.timeoutMs)`),
+              { code: 'ETIMEDOUT' },
+            ),
+          ),
+        this.config.timeoutMs,
+      );
     });
     work.catch(() => undefined); // its failure after the deadline is expected, not unhandled
     try {
@@ -192,7 +270,9 @@ export class LdapDirectory {
 
   private tlsHint(error: unknown): string {
     const code = (error as { code?: string }).code ?? '';
-    return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code) ? ' and auth.ldap.caFile (CX_LDAP_CA_FILE), which must hold the CA of the directory\'s certificate' : '';
+    return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)
+      ? " and auth.ldap.caFile (CX_LDAP_CA_FILE), which must hold the CA of the directory's certificate"
+      : '';
   }
 }
 

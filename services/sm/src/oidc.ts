@@ -15,9 +15,22 @@ import { withDatabase } from './db.js';
 import type { SecretBox } from './secrets.js';
 
 /** A user as the identity provider describes it. */
-export interface ExternalIdentity { subject: string; username: string; email: string | null; displayName: string | null; groups: string[] }
+export interface ExternalIdentity {
+  subject: string;
+  username: string;
+  email: string | null;
+  displayName: string | null;
+  groups: string[];
+}
 
-export interface DeviceLogin { handle: string; userCode: string; verificationUri: string; verificationUriComplete: string | null; expiresIn: number; interval: number }
+export interface DeviceLogin {
+  handle: string;
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete: string | null;
+  expiresIn: number;
+  interval: number;
+}
 
 const LOGIN_TTL_SECONDS = 600;
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -25,9 +38,18 @@ const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export function checkOidcConfig(config: OidcConfig): FieldError[] {
   if (!config.issuer) return [];
   const errors: FieldError[] = [];
-  if (!config.clientId) errors.push({ field: 'auth.oidc.clientId', message: 'is required when auth.oidc.issuer is set (environment: CX_OIDC_CLIENT_ID)' });
-  if (config.issuer.startsWith('http://') && !config.allowHttp) errors.push({ field: 'auth.oidc.issuer', message: 'must be https:// (set auth.oidc.allowHttp for a lab provider) (environment: CX_OIDC_ISSUER)' });
-  if (!config.scopes.split(/\s+/).includes('openid')) errors.push({ field: 'auth.oidc.scopes', message: 'must include openid (environment: CX_OIDC_SCOPES)' });
+  if (!config.clientId)
+    errors.push({
+      field: 'auth.oidc.clientId',
+      message: 'is required when auth.oidc.issuer is set (environment: CX_OIDC_CLIENT_ID)',
+    });
+  if (config.issuer.startsWith('http://') && !config.allowHttp)
+    errors.push({
+      field: 'auth.oidc.issuer',
+      message: 'must be https:// (set auth.oidc.allowHttp for a lab provider) (environment: CX_OIDC_ISSUER)',
+    });
+  if (!config.scopes.split(/\s+/).includes('openid'))
+    errors.push({ field: 'auth.oidc.scopes', message: 'must include openid (environment: CX_OIDC_SCOPES)' });
   return errors;
 }
 
@@ -44,7 +66,12 @@ export class OidcSignOn {
   /** Where to send the browser; `returnTo` (a path of cx's own UI) is kept for the callback. */
   async startLogin(returnTo: string | undefined): Promise<{ authorizationUrl: string }> {
     if (returnTo !== undefined && !isLocalPath(returnTo)) {
-      throw new InputError('returnTo must be a path of this site, such as /ui/', [{ field: 'querystring.returnTo', message: 'must start with a single / and have no backslash, whitespace or control character' }]);
+      throw new InputError('returnTo must be a path of this site, such as /ui/', [
+        {
+          field: 'querystring.returnTo',
+          message: 'must start with a single / and have no backslash, whitespace or control character',
+        },
+      ]);
     }
     const configuration = await this.configuration();
     const state = client.randomState();
@@ -52,34 +79,59 @@ export class OidcSignOn {
     const nonce = client.randomNonce();
     await this.remember(state, 'code', { verifier, nonce }, returnTo ?? null);
     const url = client.buildAuthorizationUrl(configuration, {
-      redirect_uri: this.redirectUri, scope: this.config.scopes, state, nonce,
-      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: this.redirectUri,
+      scope: this.config.scopes,
+      state,
+      nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     return { authorizationUrl: url.href };
   }
 
   /** Finishes a browser login from the callback's query string. */
-  async finishLogin(query: Record<string, string | undefined>): Promise<{ identity: ExternalIdentity; returnTo: string | null }> {
-    if (query['error']) throw new AuthenticationError(`the identity provider refused the login: ${query['error']}${query['error_description'] ? ` (${query['error_description']})` : ''}`, 'CX_LOGIN_FAILED');
+  async finishLogin(
+    query: Record<string, string | undefined>,
+  ): Promise<{ identity: ExternalIdentity; returnTo: string | null }> {
+    if (query['error'])
+      throw new AuthenticationError(
+        `the identity provider refused the login: ${query['error']}${query['error_description'] ? ` (${query['error_description']})` : ''}`,
+        'CX_LOGIN_FAILED',
+      );
     const state = query['state'];
-    if (!state || !query['code']) throw new InputError('the callback needs code and state from the identity provider', [{ field: 'querystring.code', message: 'is required' }]);
+    if (!state || !query['code'])
+      throw new InputError('the callback needs code and state from the identity provider', [
+        { field: 'querystring.code', message: 'is required' },
+      ]);
     const login = await this.take(state, 'code');
     const { verifier, nonce } = login.secret as { verifier: string; nonce: string };
     const configuration = await this.configuration();
     const current = new URL(this.redirectUri);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) current.searchParams.set(key, value);
-    const tokens = await this.provider(() => client.authorizationCodeGrant(configuration, current, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }));
+    const tokens = await this.provider(() =>
+      client.authorizationCodeGrant(configuration, current, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: nonce,
+      }),
+    );
     return { identity: await this.identity(configuration, tokens), returnTo: login.returnTo };
   }
 
   async startDevice(): Promise<DeviceLogin> {
     const configuration = await this.configuration();
-    const response = await this.provider(() => client.initiateDeviceAuthorization(configuration, { scope: this.config.scopes }));
+    const response = await this.provider(() =>
+      client.initiateDeviceAuthorization(configuration, { scope: this.config.scopes }),
+    );
     const handle = randomBytes(24).toString('base64url');
     await this.remember(handle, 'device', { deviceCode: response.device_code }, null, response.expires_in);
     return {
-      handle, userCode: response.user_code, verificationUri: response.verification_uri,
-      verificationUriComplete: response.verification_uri_complete ?? null, expiresIn: response.expires_in, interval: response.interval ?? 5,
+      handle,
+      userCode: response.user_code,
+      verificationUri: response.verification_uri,
+      verificationUriComplete: response.verification_uri_complete ?? null,
+      expiresIn: response.expires_in,
+      interval: response.interval ?? 5,
     };
   }
 
@@ -89,42 +141,75 @@ export class OidcSignOn {
     const configuration = await this.configuration();
     let tokens;
     try {
-      tokens = await client.genericGrantRequest(configuration, DEVICE_GRANT, { device_code: (login.secret as { deviceCode: string }).deviceCode });
+      tokens = await client.genericGrantRequest(configuration, DEVICE_GRANT, {
+        device_code: (login.secret as { deviceCode: string }).deviceCode,
+      });
     } catch (error) {
       const code = (error as { error?: string }).error;
       if (code === 'authorization_pending' || code === 'slow_down') return null;
       await this.forget(handle);
-      if (code === 'access_denied' || code === 'expired_token') throw new AuthenticationError(code === 'access_denied' ? 'the login was denied at the identity provider' : 'the device login expired; start again', 'CX_LOGIN_FAILED');
+      if (code === 'access_denied' || code === 'expired_token')
+        throw new AuthenticationError(
+          code === 'access_denied'
+            ? 'the login was denied at the identity provider'
+            : 'the device login expired; start again',
+          'CX_LOGIN_FAILED',
+        );
       throw providerFailure(error);
     }
     await this.forget(handle);
     return this.identity(configuration, tokens);
   }
 
-  private async identity(configuration: client.Configuration, tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers): Promise<ExternalIdentity> {
+  private async identity(
+    configuration: client.Configuration,
+    tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
+  ): Promise<ExternalIdentity> {
     let claims: Record<string, unknown> = { ...tokens.claims() };
     const { usernameClaim, groupsClaim } = this.config;
-    if ((claims[usernameClaim] === undefined || claims[groupsClaim] === undefined) && typeof claims['sub'] === 'string') {
-      claims = { ...await this.provider(() => client.fetchUserInfo(configuration, tokens.access_token, claims['sub'] as string)), ...claims };
+    if (
+      (claims[usernameClaim] === undefined || claims[groupsClaim] === undefined) &&
+      typeof claims['sub'] === 'string'
+    ) {
+      claims = {
+        ...(await this.provider(() =>
+          client.fetchUserInfo(configuration, tokens.access_token, claims['sub'] as string),
+        )),
+        ...claims,
+      };
     }
     const username = claims[usernameClaim];
     if (typeof username !== 'string' || username === '') {
-      throw new AuthenticationError(`the identity provider released no ${usernameClaim} claim; set auth.oidc.usernameClaim or the scopes (auth.oidc.scopes)`, 'CX_LOGIN_FAILED');
+      throw new AuthenticationError(
+        `the identity provider released no ${usernameClaim} claim; set auth.oidc.usernameClaim or the scopes (auth.oidc.scopes)`,
+        'CX_LOGIN_FAILED',
+      );
     }
     const groups = claims[groupsClaim];
     return {
-      subject: String(claims['sub']), username, email: typeof claims['email'] === 'string' ? claims['email'] : null,
+      subject: String(claims['sub']),
+      username,
+      email: typeof claims['email'] === 'string' ? claims['email'] : null,
       displayName: typeof claims['name'] === 'string' ? claims['name'] : null,
       groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [],
     };
   }
 
   private configuration(): Promise<client.Configuration> {
-    this.discovered ??= client.discovery(new URL(this.config.issuer), this.config.clientId, this.config.clientSecret, undefined,
-      this.config.allowHttp ? { execute: [client.allowInsecureRequests], timeout: 10 } : { timeout: 10 })
+    this.discovered ??= client
+      .discovery(
+        new URL(this.config.issuer),
+        this.config.clientId,
+        this.config.clientSecret,
+        undefined,
+        this.config.allowHttp ? { execute: [client.allowInsecureRequests], timeout: 10 } : { timeout: 10 },
+      )
       .catch((error: unknown) => {
         this.discovered = undefined;
-        throw new DependencyUnavailableError(`cannot discover the OIDC identity provider at ${this.config.issuer} (${(error as Error).message}); check auth.oidc.issuer (CX_OIDC_ISSUER)`, { cause: error });
+        throw new DependencyUnavailableError(
+          `cannot discover the OIDC identity provider at ${this.config.issuer} (${(error as Error).message}); check auth.oidc.issuer (CX_OIDC_ISSUER)`,
+          { cause: error },
+        );
       });
     return this.discovered;
   }
@@ -137,15 +222,29 @@ export class OidcSignOn {
     }
   }
 
-  private async remember(id: string, kind: 'code' | 'device', secret: unknown, returnTo: string | null, ttlSeconds = LOGIN_TTL_SECONDS): Promise<void> {
+  private async remember(
+    id: string,
+    kind: 'code' | 'device',
+    secret: unknown,
+    returnTo: string | null,
+    ttlSeconds = LOGIN_TTL_SECONDS,
+  ): Promise<void> {
     await withDatabase(async () => {
       await this.db('oidc_logins').where('expires_at', '<', nowIso()).delete();
-      await this.db('oidc_logins').insert({ id, kind, secret: this.box.seal(JSON.stringify(secret), `oidc_logins:${id}`), return_to: returnTo, expires_at: new Date(Date.now() + ttlSeconds * 1000).toISOString() });
+      await this.db('oidc_logins').insert({
+        id,
+        kind,
+        secret: this.box.seal(JSON.stringify(secret), `oidc_logins:${id}`),
+        return_to: returnTo,
+        expires_at: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
+      });
     });
   }
 
   private async peek(id: string, kind: 'code' | 'device'): Promise<{ secret: unknown; returnTo: string | null }> {
-    const row = await withDatabase(() => this.db('oidc_logins').where({ id, kind }).where('expires_at', '>', nowIso()).first()) as { secret: string; return_to: string | null } | undefined;
+    const row = (await withDatabase(() =>
+      this.db('oidc_logins').where({ id, kind }).where('expires_at', '>', nowIso()).first(),
+    )) as { secret: string; return_to: string | null } | undefined;
     if (!row) throw new AuthenticationError('this login is unknown or expired; start again', 'CX_LOGIN_FAILED');
     return { secret: JSON.parse(this.box.open(row.secret, `oidc_logins:${id}`)), returnTo: row.return_to };
   }
@@ -153,7 +252,8 @@ export class OidcSignOn {
   /** Reads and deletes a login, so that a callback cannot be replayed. */
   private async take(id: string, kind: 'code' | 'device'): Promise<{ secret: unknown; returnTo: string | null }> {
     const login = await this.peek(id, kind);
-    if (await this.forget(id) === 0) throw new AuthenticationError('this login was already used; start again', 'CX_LOGIN_FAILED');
+    if ((await this.forget(id)) === 0)
+      throw new AuthenticationError('this login was already used; start again', 'CX_LOGIN_FAILED');
     return login;
   }
 
@@ -181,7 +281,18 @@ function isLocalPath(value: string): boolean {
 function providerFailure(error: unknown): Error {
   if (error instanceof AuthenticationError || error instanceof DependencyUnavailableError) return error;
   const e = error as { error?: string; error_description?: string; message?: string };
-  if (e.error) return new AuthenticationError(`the identity provider refused the login: ${e.error}${e.error_description ? ` (${e.error_description})` : ''}`, 'CX_LOGIN_FAILED');
-  if (error instanceof client.ClientError) return new AuthenticationError(`the identity provider's answer was not accepted: ${e.message ?? ''}`, 'CX_LOGIN_FAILED');
-  return new DependencyUnavailableError(`the OIDC identity provider failed: ${e.message ?? String(error)}; check auth.oidc.issuer (CX_OIDC_ISSUER)`, { cause: error });
+  if (e.error)
+    return new AuthenticationError(
+      `the identity provider refused the login: ${e.error}${e.error_description ? ` (${e.error_description})` : ''}`,
+      'CX_LOGIN_FAILED',
+    );
+  if (error instanceof client.ClientError)
+    return new AuthenticationError(
+      `the identity provider's answer was not accepted: ${e.message ?? ''}`,
+      'CX_LOGIN_FAILED',
+    );
+  return new DependencyUnavailableError(
+    `the OIDC identity provider failed: ${e.message ?? String(error)}; check auth.oidc.issuer (CX_OIDC_ISSUER)`,
+    { cause: error },
+  );
 }

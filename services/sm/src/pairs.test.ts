@@ -13,7 +13,10 @@ import { TenantCredentials } from './tenant-credentials.js';
 import { testDatabases } from './test-databases.js';
 
 const box = new SecretBox('p'.repeat(32));
-const start = (workflow: string, clusterStatus: 'Provisioning' | 'Updating' | 'Deleting'): StartRequest => ({ actor: 'ops', workflow: { workflow, version: 1, steps: ['a'], input: {}, clusterStatus } });
+const start = (workflow: string, clusterStatus: 'Provisioning' | 'Updating' | 'Deleting'): StartRequest => ({
+  actor: 'ops',
+  workflow: { workflow, version: 1, steps: ['a'], input: {}, clusterStatus },
+});
 
 for (const target of testDatabases) {
   describe(`Pairs on ${target.name}`, () => {
@@ -25,17 +28,40 @@ for (const target of testDatabases) {
 
     /** A cluster as its create workflow leaves it: Ready, with one row per machine. */
     async function readyCluster(name: string, controlPlane: number, address?: string): Promise<string> {
-      const request: ClusterCreateRequest = { name, provider: 'kwok', kubernetesVersion: '1.31.4', controlPlane: { count: controlPlane }, nodePools: [] };
+      const request: ClusterCreateRequest = {
+        name,
+        provider: 'kwok',
+        kubernetesVersion: '1.31.4',
+        controlPlane: { count: controlPlane },
+        nodePools: [],
+      };
       const id = (await store.createCluster(request, start('cluster.create', 'Provisioning'))).body.cluster.id;
       await db('clusters').where({ id }).update({ status: 'Ready', active_run_id: null });
       for (let i = 0; i < controlPlane; i++) {
-        await db('machines').insert({ id: `${id.slice(0, 30)}-m${i}`, cluster_id: id, pool: 'control-plane', name: `${name}-cp-${i}`, role: 'control-plane', kubernetes_version: '1.31.4', phase: 'Running', provider_id: `kwok://${name}-${i}`, addresses: JSON.stringify(address ? [address] : []), node_status: 'Ready', created_at: new Date().toISOString(), updated_at: new Date().toISOString(), version: 1 });
+        await db('machines').insert({
+          id: `${id.slice(0, 30)}-m${i}`,
+          cluster_id: id,
+          pool: 'control-plane',
+          name: `${name}-cp-${i}`,
+          role: 'control-plane',
+          kubernetes_version: '1.31.4',
+          phase: 'Running',
+          provider_id: `kwok://${name}-${i}`,
+          addresses: JSON.stringify(address ? [address] : []),
+          node_status: 'Ready',
+          created_at: new Date().toISOString(),
+          updated_at: new Date().toISOString(),
+          version: 1,
+        });
       }
       return id;
     }
     const declare = (overrides: Partial<PairCreateRequest> = {}): PairCreateRequest => ({
-      name: 'edge', sides: { a: { clusterId: ids['a']! }, b: { clusterId: ids['b']!, agentUrl: 'http://192.0.2.20:7000' } },
-      singletons: [{ namespace: 'apps', name: 'db', preferredSide: 'a' }], timing: { fencingDelayMs: 0 }, ...overrides,
+      name: 'edge',
+      sides: { a: { clusterId: ids['a']! }, b: { clusterId: ids['b']!, agentUrl: 'http://192.0.2.20:7000' } },
+      singletons: [{ namespace: 'apps', name: 'db', preferredSide: 'a' }],
+      timing: { fencingDelayMs: 0 },
+      ...overrides,
     });
 
     before(async () => {
@@ -54,18 +80,36 @@ for (const target of testDatabases) {
     });
 
     it('refuses what cannot be a pair, naming the field, and stores nothing', async () => {
-      await assert.rejects(pairs.create(declare({ sides: { a: { clusterId: ids['a']! }, b: { clusterId: ids['three']! } } }), 'ops'), (error: any) => error.code === 'CX_INPUT_INVALID' && /single-node/.test(error.message) && error.details.fields[0].field === 'body.sides.b.clusterId');
-      await assert.rejects(pairs.create(declare({ sides: { a: { clusterId: ids['a']! }, b: { clusterId: ids['a']! } } }), 'ops'), (error: any) => error.details.fields[0].field === 'body.sides.b.clusterId');
-      await assert.rejects(pairs.create(declare({ sides: { a: { clusterId: ids['a']! }, b: { clusterId: 'missing' } } }), 'ops'), { code: 'CX_NOT_FOUND' });
+      await assert.rejects(
+        pairs.create(declare({ sides: { a: { clusterId: ids['a']! }, b: { clusterId: ids['three']! } } }), 'ops'),
+        (error: any) =>
+          error.code === 'CX_INPUT_INVALID' &&
+          /single-node/.test(error.message) &&
+          error.details.fields[0].field === 'body.sides.b.clusterId',
+      );
+      await assert.rejects(
+        pairs.create(declare({ sides: { a: { clusterId: ids['a']! }, b: { clusterId: ids['a']! } } }), 'ops'),
+        (error: any) => error.details.fields[0].field === 'body.sides.b.clusterId',
+      );
+      await assert.rejects(
+        pairs.create(declare({ sides: { a: { clusterId: ids['a']! }, b: { clusterId: 'missing' } } }), 'ops'),
+        { code: 'CX_NOT_FOUND' },
+      );
       // No address on the machine and no agentUrl: cx cannot know where the agent listens.
-      await assert.rejects(pairs.create(declare({ sides: { a: { clusterId: ids['a']! }, b: { clusterId: ids['bare']! } } }), 'ops'), (error: any) => error.details.fields[0].field === 'body.sides.b.agentUrl');
+      await assert.rejects(
+        pairs.create(declare({ sides: { a: { clusterId: ids['a']! }, b: { clusterId: ids['bare']! } } }), 'ops'),
+        (error: any) => error.details.fields[0].field === 'body.sides.b.agentUrl',
+      );
       assert.equal((await pairs.list(50, undefined, async () => true)).items.length, 0);
     });
 
     it('declares a pair: defaults filled, the token sealed at rest, the same spec for the witness and both agents', async () => {
       const pair = await pairs.create(declare(), 'ops');
       ids['pair'] = pair.id;
-      assert.deepEqual(pair.sides, { a: { clusterId: ids['a'], agentUrl: 'http://192.0.2.10:9640' }, b: { clusterId: ids['b'], agentUrl: 'http://192.0.2.20:7000' } });
+      assert.deepEqual(pair.sides, {
+        a: { clusterId: ids['a'], agentUrl: 'http://192.0.2.10:9640' },
+        b: { clusterId: ids['b'], agentUrl: 'http://192.0.2.20:7000' },
+      });
       assert.equal(pair.preferredSide, 'a');
       assert.equal(pair.afterFence, 'power-on');
       assert.equal(pair.timing.fencingDelayMs, 0);
@@ -77,21 +121,39 @@ for (const target of testDatabases) {
       assert.equal(agent['token'], witnessTarget!.token);
       assert.equal(agent['peerUrl'], 'http://192.0.2.10:9640');
       assert.equal(agent['listen'], '0.0.0.0:7000');
-      const row = await db('pairs').where({ id: pair.id }).first() as { agent_token: string };
+      const row = (await db('pairs').where({ id: pair.id }).first()) as { agent_token: string };
       assert.ok(!row.agent_token.includes(witnessTarget!.token), 'the token is stored sealed');
-      assert.deepEqual((witnessTarget!.spec as any).sides.a.bmc, { protocol: 'provider', address: `kwok/${ids['a']!.slice(0, 30)}-m0` });
+      assert.deepEqual((witnessTarget!.spec as any).sides.a.bmc, {
+        protocol: 'provider',
+        address: `kwok/${ids['a']!.slice(0, 30)}-m0`,
+      });
     });
 
     it('a cluster belongs to one pair, and cannot be deleted or resized while paired', async () => {
-      await assert.rejects(pairs.create(declare({ name: 'other' }), 'ops'), (error: any) => error.code === 'CX_CONFLICT' && /pair edge/.test(error.message));
-      await assert.rejects(store.startClusterWorkflow(ids['b']!, start('cluster.delete', 'Deleting')), (error: any) => error.code === 'CX_CONFLICT' && /pair edge/.test(error.message));
-      await assert.rejects(store.scalePool(ids['a']!, 'control-plane', 3, start('cluster.scale', 'Updating')), { code: 'CX_CONFLICT' });
+      await assert.rejects(
+        pairs.create(declare({ name: 'other' }), 'ops'),
+        (error: any) => error.code === 'CX_CONFLICT' && /pair edge/.test(error.message),
+      );
+      await assert.rejects(
+        store.startClusterWorkflow(ids['b']!, start('cluster.delete', 'Deleting')),
+        (error: any) => error.code === 'CX_CONFLICT' && /pair edge/.test(error.message),
+      );
+      await assert.rejects(store.scalePool(ids['a']!, 'control-plane', 3, start('cluster.scale', 'Updating')), {
+        code: 'CX_CONFLICT',
+      });
       assert.equal((await db('clusters').where({ id: ids['b'] }).first()).status, 'Ready', 'nothing changed');
     });
 
     it('keeps the witness snapshot and status, then deletes the pair and frees its clusters', async () => {
       await pairs.saveWitness(ids['pair']!, { version: 1, pair: 'edge', nextSeq: 4 });
-      await pairs.saveStatus(ids['pair']!, { at: new Date().toISOString(), phase: 'Healthy', conditions: [], sides: { a: {}, b: {} }, singletons: [], events: [] });
+      await pairs.saveStatus(ids['pair']!, {
+        at: new Date().toISOString(),
+        phase: 'Healthy',
+        conditions: [],
+        sides: { a: {}, b: {} },
+        singletons: [],
+        events: [],
+      });
       assert.equal((await pairs.get(ids['pair']!)).status?.phase, 'Healthy');
       assert.equal(((await pairs.targets())[0]!.witness as { nextSeq: number }).nextSeq, 4);
       await pairs.delete(ids['pair']!);

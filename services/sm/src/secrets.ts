@@ -12,7 +12,9 @@ const IV_BYTES = 12;
 
 export class SecretKeyMismatchError extends Error {
   constructor(keyId: string) {
-    super(`a secret was sealed with key ${keyId}, not with the configured secretKey; was CX_SECRET_KEY changed without \`cx-server rotate-secret-key\`?`);
+    super(
+      `a secret was sealed with key ${keyId}, not with the configured secretKey; was CX_SECRET_KEY changed without \`cx-server rotate-secret-key\`?`,
+    );
   }
 }
 
@@ -31,7 +33,13 @@ export class SecretBox {
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     cipher.setAAD(Buffer.from(associatedData));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return [VERSION, this.keyId, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+    return [
+      VERSION,
+      this.keyId,
+      iv.toString('base64url'),
+      cipher.getAuthTag().toString('base64url'),
+      body.toString('base64url'),
+    ].join('.');
   }
 
   /** Whether `envelope` was sealed with this box's key. */
@@ -70,7 +78,11 @@ export const SEALED_COLUMNS: ReadonlyArray<{ table: string; key: string; column:
  * Re-encrypts every sealed column from `previous` to `next` in one transaction. Values already
  * sealed with `next` are left alone, so an interrupted rotation can simply be run again.
  */
-export async function rotateSecrets(db: Knex, previous: SecretBox, next: SecretBox): Promise<{ rotated: number; alreadyCurrent: number }> {
+export async function rotateSecrets(
+  db: Knex,
+  previous: SecretBox,
+  next: SecretBox,
+): Promise<{ rotated: number; alreadyCurrent: number }> {
   let rotated = 0;
   let alreadyCurrent = 0;
   await db.transaction(async (trx) => {
@@ -79,9 +91,14 @@ export async function rotateSecrets(db: Knex, previous: SecretBox, next: SecretB
       for (const row of rows) {
         const id = row[key]!;
         const envelope = row[column]!;
-        if (next.owns(envelope)) { alreadyCurrent++; continue; }
+        if (next.owns(envelope)) {
+          alreadyCurrent++;
+          continue;
+        }
         const plaintext = previous.open(envelope, `${table}:${id}`);
-        await trx(table).where({ [key]: id }).update({ [column]: next.seal(plaintext, `${table}:${id}`) });
+        await trx(table)
+          .where({ [key]: id })
+          .update({ [column]: next.seal(plaintext, `${table}:${id}`) });
         rotated++;
       }
     }

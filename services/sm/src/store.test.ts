@@ -12,9 +12,17 @@ import { StateStore } from './store.js';
 import { TenantCredentials } from './tenant-credentials.js';
 import { testDatabases } from './test-databases.js';
 
-const request = (name: string): ClusterCreateRequest => ({ name, provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 2 }] });
+const request = (name: string): ClusterCreateRequest => ({
+  name,
+  provider: 'sim',
+  kubernetesVersion: '1.31.4',
+  controlPlane: { count: 1 },
+  nodePools: [{ name: 'workers', count: 2 }],
+});
 const start = (overrides: Partial<StartRequest> = {}): StartRequest => ({
-  actor: 'user-1', workflow: { workflow: 'cluster.create', version: 1, steps: ['a', 'b'], input: {}, clusterStatus: 'Provisioning' }, ...overrides,
+  actor: 'user-1',
+  workflow: { workflow: 'cluster.create', version: 1, steps: ['a', 'b'], input: {}, clusterStatus: 'Provisioning' },
+  ...overrides,
 });
 
 for (const target of testDatabases) {
@@ -30,7 +38,11 @@ for (const target of testDatabases) {
       assert.deepEqual(applied, await migrationSource.getMigrations([]));
       assert.deepEqual(applied.slice(0, 3), ['0001_core', '0002_identity', '0003_cluster_pki']);
       assert.deepEqual(await migrateLatest(db), [], 'migrations run once');
-      store = new StateStore(db, new Resources(db, new SecretBox('x'.repeat(32))), new TenantCredentials(db, new SecretBox('x'.repeat(32))));
+      store = new StateStore(
+        db,
+        new Resources(db, new SecretBox('x'.repeat(32))),
+        new TenantCredentials(db, new SecretBox('x'.repeat(32))),
+      );
     });
     after(async () => {
       await db?.destroy();
@@ -43,8 +55,20 @@ for (const target of testDatabases) {
       assert.equal(accepted.body.cluster.activeWorkflowId, accepted.body.workflow.id);
       const run = await store.getRun(accepted.body.workflow.id);
       assert.equal(run.status, 'Pending');
-      assert.deepEqual(run.steps.map((s) => s.name), ['a', 'b']);
-      assert.equal(Number(((await db('node_pools').where({ cluster_id: accepted.body.cluster.id }).count({ n: '*' })) as Array<{ n: number }>)[0]!.n), 2);
+      assert.deepEqual(
+        run.steps.map((s) => s.name),
+        ['a', 'b'],
+      );
+      assert.equal(
+        Number(
+          (
+            (await db('node_pools').where({ cluster_id: accepted.body.cluster.id }).count({ n: '*' })) as Array<{
+              n: number;
+            }>
+          )[0]!.n,
+        ),
+        2,
+      );
     });
 
     it('refuses a second cluster with the same name and writes nothing', async () => {
@@ -59,42 +83,97 @@ for (const target of testDatabases) {
       const again = await store.createCluster(request('beta'), start({ idempotencyKey: 'k1', requestHash: 'h1' }));
       assert.equal(again.replayed, true);
       assert.equal(again.body.workflow.id, first.body.workflow.id);
-      await assert.rejects(store.createCluster(request('gamma'), start({ idempotencyKey: 'k1', requestHash: 'h2' })), { code: 'CX_IDEMPOTENCY_MISMATCH' });
-      const concurrent = await Promise.allSettled([1, 2, 3].map(() => store.createCluster(request('delta'), start({ idempotencyKey: 'k2', requestHash: 'h3' }))));
-      const ids = new Set(concurrent.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ body: { workflow: { id: string } } }>).value.body.workflow.id));
+      await assert.rejects(store.createCluster(request('gamma'), start({ idempotencyKey: 'k1', requestHash: 'h2' })), {
+        code: 'CX_IDEMPOTENCY_MISMATCH',
+      });
+      const concurrent = await Promise.allSettled(
+        [1, 2, 3].map(() => store.createCluster(request('delta'), start({ idempotencyKey: 'k2', requestHash: 'h3' }))),
+      );
+      const ids = new Set(
+        concurrent
+          .filter((r) => r.status === 'fulfilled')
+          .map((r) => (r as PromiseFulfilledResult<{ body: { workflow: { id: string } } }>).value.body.workflow.id),
+      );
       assert.equal(ids.size, 1, 'concurrent retries with one key start one workflow');
     });
 
     it('lists the clusters the health monitor watches, with their machines, and keeps what it saw', async () => {
-      const accepted = await store.createCluster({ ...request('watched'), health: { unhealthyTimeoutSeconds: 20, maxUnhealthy: 1 } }, start());
+      const accepted = await store.createCluster(
+        { ...request('watched'), health: { unhealthyTimeoutSeconds: 20, maxUnhealthy: 1 } },
+        start(),
+      );
       const id = accepted.body.cluster.id;
-      assert.deepEqual(accepted.body.cluster.health, { unhealthyTimeoutSeconds: 20, startupTimeoutSeconds: 1200, remediation: 'replace', fencing: 'provider', maxUnhealthy: 1 });
-      const watched = async (): Promise<string[]> => (await store.listHealthTargets(500, undefined, ['sim'])).items.map((t) => t.cluster.id);
+      assert.deepEqual(accepted.body.cluster.health, {
+        unhealthyTimeoutSeconds: 20,
+        startupTimeoutSeconds: 1200,
+        remediation: 'replace',
+        fencing: 'provider',
+        maxUnhealthy: 1,
+      });
+      const watched = async (): Promise<string[]> =>
+        (await store.listHealthTargets(500, undefined, ['sim'])).items.map((t) => t.cluster.id);
       assert.ok(!(await watched()).includes(id), 'a cluster being created is not watched');
-      const apiLess = (await store.createCluster({ ...request('api-less'), provider: 'vsphere' }, start())).body.cluster.id;
+      const apiLess = (await store.createCluster({ ...request('api-less'), provider: 'vsphere' }, start())).body.cluster
+        .id;
       await db('clusters').whereIn('id', [id, apiLess]).update({ status: 'Ready' });
-      assert.ok((await watched()).includes(id), 'a sim cluster is watched through its provider, without an API endpoint');
-      assert.ok(!(await store.listHealthTargets(500, undefined)).items.some((t) => t.cluster.id === id), 'only the providers named as API-less are watched without an endpoint');
+      assert.ok(
+        (await watched()).includes(id),
+        'a sim cluster is watched through its provider, without an API endpoint',
+      );
+      assert.ok(
+        !(await store.listHealthTargets(500, undefined)).items.some((t) => t.cluster.id === id),
+        'only the providers named as API-less are watched without an endpoint',
+      );
       assert.ok(!(await watched()).includes(apiLess), 'a cluster of another provider is watched only through its API');
       await db('clusters').where({ id: apiLess }).update({ api_endpoint: 'https://127.0.0.1:6444' });
       assert.ok((await watched()).includes(apiLess));
       await db('clusters').where({ id }).update({ api_endpoint: 'https://127.0.0.1:6443' });
-      await db('machines').insert({ id: `${id.slice(0, 30)}-m0`, cluster_id: id, pool: 'workers', name: 'watched-workers-0', role: 'worker', kubernetes_version: '1.31.4', phase: 'Running', node_status: 'Ready', created_at: '2026-11-23T00:00:00.000Z', updated_at: '2026-11-23T00:00:00.000Z', version: 1 });
+      await db('machines').insert({
+        id: `${id.slice(0, 30)}-m0`,
+        cluster_id: id,
+        pool: 'workers',
+        name: 'watched-workers-0',
+        role: 'worker',
+        kubernetes_version: '1.31.4',
+        phase: 'Running',
+        node_status: 'Ready',
+        created_at: '2026-11-23T00:00:00.000Z',
+        updated_at: '2026-11-23T00:00:00.000Z',
+        version: 1,
+      });
       const target = (await store.listHealthTargets(500, undefined)).items.find((t) => t.cluster.id === id);
-      assert.deepEqual(target?.machines.map((m) => [m.name, m.createdAt]), [['watched-workers-0', '2026-11-23T00:00:00.000Z']]);
-      const status = { state: 'Storm' as const, message: 'm', unhealthy: [{ machineId: 'x', name: 'n', reason: 'r', since: '2026-11-23T00:00:00.000Z' }], checkedAt: '2026-11-23T00:00:01.000Z' };
-      const version = (await db('clusters').where({ id }).first('version') as { version: number }).version;
+      assert.deepEqual(
+        target?.machines.map((m) => [m.name, m.createdAt]),
+        [['watched-workers-0', '2026-11-23T00:00:00.000Z']],
+      );
+      const status = {
+        state: 'Storm' as const,
+        message: 'm',
+        unhealthy: [{ machineId: 'x', name: 'n', reason: 'r', since: '2026-11-23T00:00:00.000Z' }],
+        checkedAt: '2026-11-23T00:00:01.000Z',
+      };
+      const version = ((await db('clusters').where({ id }).first('version')) as { version: number }).version;
       await store.setHealthStatus(id, status);
       assert.deepEqual((await store.getCluster(id)).healthStatus, status);
-      assert.equal((await db('clusters').where({ id }).first('version') as { version: number }).version, version, 'an observation changes no version');
+      assert.equal(
+        ((await db('clusters').where({ id }).first('version')) as { version: number }).version,
+        version,
+        'an observation changes no version',
+      );
       await assert.rejects(store.setHealthStatus('no-such-cluster', status), { code: 'CX_NOT_FOUND' });
     });
 
     it('allocates a control-plane VIP with the cluster, refuses when the pool is exhausted, and releases it with the cluster', async () => {
       const pools = new IpPools(db);
       await pools.create({ name: 'api-vips', ranges: '192.0.2.50' }, 'root');
-      const vip = (name: string) => async (trx: Knex.Transaction, clusterId: string): Promise<string> => (await pools.allocate('api-vips', { owner: `control-plane VIP of cluster ${name}`, clusterId }, 'u', trx)).address;
-      const oneStep = start({ workflow: { workflow: 'w', version: 1, steps: ['only'], input: {}, clusterStatus: 'Provisioning' } });
+      const vip =
+        (name: string) =>
+        async (trx: Knex.Transaction, clusterId: string): Promise<string> =>
+          (await pools.allocate('api-vips', { owner: `control-plane VIP of cluster ${name}`, clusterId }, 'u', trx))
+            .address;
+      const oneStep = start({
+        workflow: { workflow: 'w', version: 1, steps: ['only'], input: {}, clusterStatus: 'Provisioning' },
+      });
       const accepted = await store.createCluster(request('vip-a'), oneStep, vip('vip-a'));
       assert.equal(accepted.body.cluster.apiVip, '192.0.2.50');
       const clusters = (await store.listClusters(500, undefined)).items.length;
@@ -111,11 +190,22 @@ for (const target of testDatabases) {
       const accepted = await store.createCluster(request('epsilon'), start());
       const clusterId = accepted.body.cluster.id;
       await assert.rejects(store.startClusterWorkflow(clusterId, start()), { code: 'CX_CLUSTER_BUSY' });
-      const racing = await Promise.allSettled([1, 2, 3, 4].map(async () => {
-        await store.cancelRun(accepted.body.workflow.id).catch(() => undefined);
-        return store.startClusterWorkflow(clusterId, start({ workflow: { workflow: 'cluster.delete', version: 1, steps: ['x'], input: {}, clusterStatus: 'Deleting' } }));
-      }));
-      assert.equal(racing.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one of four concurrent starts wins');
+      const racing = await Promise.allSettled(
+        [1, 2, 3, 4].map(async () => {
+          await store.cancelRun(accepted.body.workflow.id).catch(() => undefined);
+          return store.startClusterWorkflow(
+            clusterId,
+            start({
+              workflow: { workflow: 'cluster.delete', version: 1, steps: ['x'], input: {}, clusterStatus: 'Deleting' },
+            }),
+          );
+        }),
+      );
+      assert.equal(
+        racing.filter((r) => r.status === 'fulfilled').length,
+        1,
+        'exactly one of four concurrent starts wins',
+      );
     });
 
     it('advances a run step by step and ignores stale or duplicate step results', async () => {
@@ -125,11 +215,31 @@ for (const target of testDatabases) {
       assert.equal(run.status, 'Running');
       assert.equal(started.id, accepted.body.cluster.id);
       assert.deepEqual(machines, []);
-      assert.deepEqual(await store.completeStep(runId, 0, 0, { planned: 3 }, [{ kind: 'upsertMachines', machines: [{ name: 'zeta-cp-0', pool: 'control-plane', role: 'control-plane', kubernetesVersion: '1.31.4' }] }]), { next: 1 });
-      await assert.rejects(store.completeStep(runId, 0, 0, {}, []), { code: 'CX_WORKFLOW_STATE' }, 'a duplicate completion is refused');
-      await assert.rejects(store.startStep(runId, 1, 7, 1), { code: 'CX_WORKFLOW_STATE' }, 'a job of another generation is refused');
+      assert.deepEqual(
+        await store.completeStep(runId, 0, 0, { planned: 3 }, [
+          {
+            kind: 'upsertMachines',
+            machines: [
+              { name: 'zeta-cp-0', pool: 'control-plane', role: 'control-plane', kubernetesVersion: '1.31.4' },
+            ],
+          },
+        ]),
+        { next: 1 },
+      );
+      await assert.rejects(
+        store.completeStep(runId, 0, 0, {}, []),
+        { code: 'CX_WORKFLOW_STATE' },
+        'a duplicate completion is refused',
+      );
+      await assert.rejects(
+        store.startStep(runId, 1, 7, 1),
+        { code: 'CX_WORKFLOW_STATE' },
+        'a job of another generation is refused',
+      );
       assert.equal((await store.listMachines(accepted.body.cluster.id)).length, 1);
-      assert.deepEqual(await store.completeStep(runId, 1, 0, null, [{ kind: 'setClusterStatus', status: 'Ready' }]), { next: null });
+      assert.deepEqual(await store.completeStep(runId, 1, 0, null, [{ kind: 'setClusterStatus', status: 'Ready' }]), {
+        next: null,
+      });
       const done = await store.getRun(runId);
       assert.equal(done.status, 'Succeeded');
       assert.deepEqual(done.steps[0]!.output, { planned: 3 });
@@ -140,25 +250,63 @@ for (const target of testDatabases) {
 
     it('adds a worker pool with its workflow in one transaction, and removes an empty pool when the workflow says', async () => {
       const accepted = await store.createCluster(request('kappa'), start());
-      await assert.rejects(store.addPool(accepted.body.cluster.id, { name: 'gpu', count: 1 }, start()), { code: 'CX_CLUSTER_BUSY' }, 'the create workflow holds the cluster');
+      await assert.rejects(
+        store.addPool(accepted.body.cluster.id, { name: 'gpu', count: 1 }, start()),
+        { code: 'CX_CLUSTER_BUSY' },
+        'the create workflow holds the cluster',
+      );
       await store.completeStep(accepted.body.workflow.id, 0, 0, null, [{ kind: 'setClusterStatus', status: 'Ready' }]);
       await store.completeStep(accepted.body.workflow.id, 1, 0, null, []);
       const clusterId = accepted.body.cluster.id;
       await assert.rejects(store.addPool(clusterId, { name: 'workers', count: 1 }, start()), { code: 'CX_NAME_TAKEN' });
-      await assert.rejects(store.addPool(clusterId, { name: 'huge', count: 5000 }, start()), { code: 'CX_LIMIT_EXCEEDED' });
+      await assert.rejects(store.addPool(clusterId, { name: 'huge', count: 5000 }, start()), {
+        code: 'CX_LIMIT_EXCEEDED',
+      });
       const added = await store.addPool(clusterId, { name: 'gpu', count: 2, labels: { accelerator: 'gpu' } }, start());
-      assert.deepEqual(added.body.cluster.nodePools.map((p) => [p.name, p.count]), [['workers', 2], ['gpu', 2]]);
-      assert.deepEqual((await store.getRun(added.body.workflow.id)).input, { pool: 'gpu', from: 0, to: 2, clusterStatus: 'Provisioning' });
+      assert.deepEqual(
+        added.body.cluster.nodePools.map((p) => [p.name, p.count]),
+        [
+          ['workers', 2],
+          ['gpu', 2],
+        ],
+      );
+      assert.deepEqual((await store.getRun(added.body.workflow.id)).input, {
+        pool: 'gpu',
+        from: 0,
+        to: 2,
+        clusterStatus: 'Provisioning',
+      });
       const runId = added.body.workflow.id;
       await store.startStep(runId, 0, 0, 1);
-      await store.completeStep(runId, 0, 0, null, [{ kind: 'upsertMachines', machines: [{ name: 'kappa-gpu-0', pool: 'gpu', role: 'worker', kubernetesVersion: '1.31.4' }] }]);
+      await store.completeStep(runId, 0, 0, null, [
+        {
+          kind: 'upsertMachines',
+          machines: [{ name: 'kappa-gpu-0', pool: 'gpu', role: 'worker', kubernetesVersion: '1.31.4' }],
+        },
+      ]);
       await store.startStep(runId, 1, 0, 1);
-      await assert.rejects(store.completeStep(runId, 1, 0, null, [{ kind: 'removePool', pool: 'gpu' }]), { code: 'CX_CONFLICT' }, 'a pool with machines stays');
+      await assert.rejects(
+        store.completeStep(runId, 1, 0, null, [{ kind: 'removePool', pool: 'gpu' }]),
+        { code: 'CX_CONFLICT' },
+        'a pool with machines stays',
+      );
       const machine = (await store.listMachines(clusterId)).find((m) => m.name === 'kappa-gpu-0')!;
-      assert.deepEqual(await store.completeStep(runId, 1, 0, null, [{ kind: 'deleteMachines', ids: [machine.id] }, { kind: 'removePool', pool: 'gpu' }]), { next: null });
+      assert.deepEqual(
+        await store.completeStep(runId, 1, 0, null, [
+          { kind: 'deleteMachines', ids: [machine.id] },
+          { kind: 'removePool', pool: 'gpu' },
+        ]),
+        { next: null },
+      );
       const cluster = await store.getCluster(clusterId);
-      assert.deepEqual(cluster.nodePools.map((p) => p.name), ['workers']);
-      assert.deepEqual(await db('node_pools').where({ cluster_id: clusterId }).orderBy('name').pluck('name'), ['control-plane', 'workers']);
+      assert.deepEqual(
+        cluster.nodePools.map((p) => p.name),
+        ['workers'],
+      );
+      assert.deepEqual(await db('node_pools').where({ cluster_id: clusterId }).orderBy('name').pluck('name'), [
+        'control-plane',
+        'workers',
+      ]);
     });
 
     it('fails, then retries a run from the failed step under a new generation', async () => {
@@ -196,15 +344,27 @@ for (const target of testDatabases) {
         seen.push(...page.items.map((c) => c.id));
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
-      assert.deepEqual(seen, all.map((c) => c.id));
+      assert.deepEqual(
+        seen,
+        all.map((c) => c.id),
+      );
       await assert.rejects(store.listClusters(2, 'not-a-cursor'), { code: 'CX_INPUT_INVALID' });
     });
 
     it('deletes a cluster with its machines but keeps its workflow history', async () => {
-      const accepted = await store.createCluster(request('iota'), start({ workflow: { workflow: 'w', version: 1, steps: ['only'], input: {}, clusterStatus: 'Provisioning' } }));
+      const accepted = await store.createCluster(
+        request('iota'),
+        start({ workflow: { workflow: 'w', version: 1, steps: ['only'], input: {}, clusterStatus: 'Provisioning' } }),
+      );
       const runId = accepted.body.workflow.id;
       await store.startStep(runId, 0, 0, 1);
-      await store.completeStep(runId, 0, 0, null, [{ kind: 'upsertMachines', machines: [{ name: 'iota-cp-0', pool: 'control-plane', role: 'control-plane', kubernetesVersion: '1.31.4' }] }, { kind: 'deleteCluster' }]);
+      await store.completeStep(runId, 0, 0, null, [
+        {
+          kind: 'upsertMachines',
+          machines: [{ name: 'iota-cp-0', pool: 'control-plane', role: 'control-plane', kubernetesVersion: '1.31.4' }],
+        },
+        { kind: 'deleteCluster' },
+      ]);
       await assert.rejects(store.getCluster(accepted.body.cluster.id), { code: 'CX_NOT_FOUND' });
       assert.equal((await db('machines').where({ cluster_id: accepted.body.cluster.id })).length, 0);
       assert.equal((await store.getRun(runId)).status, 'Succeeded');

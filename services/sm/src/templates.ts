@@ -10,7 +10,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
-import { TEMPLATE_PRESETS, templatePresets, type ClusterTemplate, type ClusterTemplatePresets, type Page, type TemplatePreset } from '@cx/api-schemas';
+import {
+  TEMPLATE_PRESETS,
+  templatePresets,
+  type ClusterTemplate,
+  type ClusterTemplatePresets,
+  type Page,
+  type TemplatePreset,
+} from '@cx/api-schemas';
 import { ConflictError, InputError, NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
 import type { RevealedTemplate, TemplateUse } from '@cx/sm-contract';
@@ -20,23 +27,47 @@ import { keysetPage } from './rows.js';
 import type { SecretBox } from './secrets.js';
 
 interface TemplateRow {
-  id: string; name: string; description: string | null; spec: string; secret: string;
-  created_by: string; created_at: string; updated_at: string; version: number;
+  id: string;
+  name: string;
+  description: string | null;
+  spec: string;
+  secret: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  version: number;
 }
 
 /** An addon of a template as wfm hands it over: checked, its settings split into visible and secret. */
-export interface StoredAddon { name: string; settings: Record<string, unknown>; secrets: Record<string, unknown> }
-export interface TemplateInput extends ClusterTemplatePresets { name: string; description?: string; addons?: StoredAddon[] }
+export interface StoredAddon {
+  name: string;
+  settings: Record<string, unknown>;
+  secrets: Record<string, unknown>;
+}
+export interface TemplateInput extends ClusterTemplatePresets {
+  name: string;
+  description?: string;
+  addons?: StoredAddon[];
+}
 export interface TemplatePatch extends ClusterTemplatePresets {
-  version: number; name?: string; description?: string; addons?: StoredAddon[]; unset?: Array<TemplatePreset | 'description'>;
+  version: number;
+  name?: string;
+  description?: string;
+  addons?: StoredAddon[];
+  unset?: Array<TemplatePreset | 'description'>;
 }
 
 /** What `spec` holds: the presets and each addon with its visible settings. */
-interface Spec extends ClusterTemplatePresets { addons: Array<{ name: string; settings: Record<string, unknown> }> }
+interface Spec extends ClusterTemplatePresets {
+  addons: Array<{ name: string; settings: Record<string, unknown> }>;
+}
 type Secrets = Record<string, Record<string, unknown>>;
 
 export class ClusterTemplates {
-  constructor(private readonly db: Knex, private readonly box: SecretBox) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly box: SecretBox,
+  ) {}
 
   async list(limit: number, cursor: string | undefined): Promise<Page<ClusterTemplate>> {
     const { rows, nextCursor } = await keysetPage<TemplateRow>(this.db('cluster_templates'), limit, cursor);
@@ -51,18 +82,33 @@ export class ClusterTemplates {
     const row = await this.row(this.db, idOrName);
     const secrets = this.secretsOf(row);
     const template = this.toTemplate(row);
-    return { ...template, addons: template.addons.map(({ name, settings }) => ({ name, settings: { ...settings, ...secrets[name] } })) };
+    return {
+      ...template,
+      addons: template.addons.map(({ name, settings }) => ({ name, settings: { ...settings, ...secrets[name] } })),
+    };
   }
 
   async create(input: TemplateInput, actor: string): Promise<ClusterTemplate> {
     const id = uuidv7();
     const now = nowIso();
-    const spec: Spec = { ...templatePresets(input), addons: (input.addons ?? []).map(({ name, settings }) => ({ name, settings })) };
+    const spec: Spec = {
+      ...templatePresets(input),
+      addons: (input.addons ?? []).map(({ name, settings }) => ({ name, settings })),
+    };
     try {
-      await withDatabase(() => this.db('cluster_templates').insert({
-        id, name: input.name, description: input.description ?? null, spec: JSON.stringify(spec), secret: this.seal(id, input.addons ?? []),
-        created_by: actor, created_at: now, updated_at: now, version: 1,
-      }));
+      await withDatabase(() =>
+        this.db('cluster_templates').insert({
+          id,
+          name: input.name,
+          description: input.description ?? null,
+          spec: JSON.stringify(spec),
+          secret: this.seal(id, input.addons ?? []),
+          created_by: actor,
+          created_at: now,
+          updated_at: now,
+          version: 1,
+        }),
+      );
     } catch (error) {
       if (isUniqueViolation(error)) throw nameTaken(input.name);
       throw error;
@@ -73,7 +119,11 @@ export class ClusterTemplates {
   /** Applies a change made against `patch.version`; a template changed since answers 409 CX_VERSION_CONFLICT with nothing changed. */
   async patch(idOrName: string, patch: TemplatePatch): Promise<ClusterTemplate> {
     const clash = (patch.unset ?? []).filter((key) => patch[key] !== undefined);
-    if (clash.length > 0) throw new InputError(`${clash.join(', ')} cannot be both set and unset`, clash.map((key) => ({ field: 'body.unset', message: `names ${key}, which the request also sets` })));
+    if (clash.length > 0)
+      throw new InputError(
+        `${clash.join(', ')} cannot be both set and unset`,
+        clash.map((key) => ({ field: 'body.unset', message: `names ${key}, which the request also sets` })),
+      );
     const row = await this.row(this.db, idOrName);
     if (row.version !== patch.version) throw staleVersion(row, patch.version);
     const spec = JSON.parse(row.spec) as Spec;
@@ -83,14 +133,21 @@ export class ClusterTemplates {
       if (key === 'description') description = null;
       else delete spec[key];
     }
-    const changes: Record<string, unknown> = { name: patch.name ?? row.name, description, updated_at: nowIso(), version: row.version + 1 };
+    const changes: Record<string, unknown> = {
+      name: patch.name ?? row.name,
+      description,
+      updated_at: nowIso(),
+      version: row.version + 1,
+    };
     if (patch.addons) {
       spec.addons = patch.addons.map(({ name, settings }) => ({ name, settings }));
       changes['secret'] = this.seal(row.id, patch.addons);
     }
     changes['spec'] = JSON.stringify(spec);
     try {
-      const updated = await withDatabase(() => this.db('cluster_templates').where({ id: row.id, version: row.version }).update(changes));
+      const updated = await withDatabase(() =>
+        this.db('cluster_templates').where({ id: row.id, version: row.version }).update(changes),
+      );
       if (updated !== 1) throw staleVersion(await this.row(this.db, row.id), patch.version);
     } catch (error) {
       if (isUniqueViolation(error)) throw nameTaken(patch.name ?? row.name);
@@ -110,26 +167,48 @@ export class ClusterTemplates {
    * create workflow installs. The template must still be at the version wfm completed the request
    * with: otherwise the cluster would claim a version it was not made from.
    */
-  async useFor(trx: Knex.Transaction, clusterId: string, use: TemplateUse, actor: string, addons: ClusterAddons): Promise<void> {
-    const row = await trx<TemplateRow>('cluster_templates').where({ id: use.id }).first() as TemplateRow | undefined;
-    if (!row) throw new NotFoundError(`cluster template ${use.id} was deleted while the cluster was being created`, { details: { fields: [{ field: 'body.template', message: 'is not a cluster template' }] } });
-    if (row.version !== use.version) {
-      throw new ConflictError(`cluster template ${row.name} changed (version ${use.version} → ${row.version}) while the cluster was being created; send the request again`, 'CX_VERSION_CONFLICT', {
-        details: { version: row.version, fields: [{ field: 'body.template', message: 'changed while the cluster was being created' }] },
+  async useFor(
+    trx: Knex.Transaction,
+    clusterId: string,
+    use: TemplateUse,
+    actor: string,
+    addons: ClusterAddons,
+  ): Promise<void> {
+    const row = (await trx<TemplateRow>('cluster_templates').where({ id: use.id }).first()) as TemplateRow | undefined;
+    if (!row)
+      throw new NotFoundError(`cluster template ${use.id} was deleted while the cluster was being created`, {
+        details: { fields: [{ field: 'body.template', message: 'is not a cluster template' }] },
       });
+    if (row.version !== use.version) {
+      throw new ConflictError(
+        `cluster template ${row.name} changed (version ${use.version} → ${row.version}) while the cluster was being created; send the request again`,
+        'CX_VERSION_CONFLICT',
+        {
+          details: {
+            version: row.version,
+            fields: [{ field: 'body.template', message: 'changed while the cluster was being created' }],
+          },
+        },
+      );
     }
-    await trx('clusters').where({ id: clusterId }).update({ template: JSON.stringify({ id: row.id, name: row.name, version: row.version }) });
+    await trx('clusters')
+      .where({ id: clusterId })
+      .update({ template: JSON.stringify({ id: row.id, name: row.name, version: row.version }) });
     for (const addon of use.addons) await addons.install(trx, clusterId, addon.name, addon, actor);
   }
 
   private async row(db: Knex | Knex.Transaction, idOrName: string): Promise<TemplateRow> {
-    const row = await withDatabase(() => db<TemplateRow>('cluster_templates').where({ id: idOrName }).orWhere({ name: idOrName }).first()) as TemplateRow | undefined;
+    const row = (await withDatabase(() =>
+      db<TemplateRow>('cluster_templates').where({ id: idOrName }).orWhere({ name: idOrName }).first(),
+    )) as TemplateRow | undefined;
     if (!row) throw new NotFoundError(`cluster template ${idOrName} does not exist`);
     return row;
   }
 
   private seal(id: string, addons: StoredAddon[]): string {
-    const secrets: Secrets = Object.fromEntries(addons.filter((a) => Object.keys(a.secrets).length > 0).map((a) => [a.name, a.secrets]));
+    const secrets: Secrets = Object.fromEntries(
+      addons.filter((a) => Object.keys(a.secrets).length > 0).map((a) => [a.name, a.secrets]),
+    );
     return this.box.seal(JSON.stringify(secrets), `cluster_templates:${id}`);
   }
 
@@ -141,46 +220,122 @@ export class ClusterTemplates {
     const spec = JSON.parse(row.spec) as Spec;
     const secrets = this.secretsOf(row);
     return {
-      id: row.id, name: row.name, description: row.description, ...templatePresets(spec),
-      addons: spec.addons.map(({ name, settings }) => ({ name, settings, secretSettings: Object.keys(secrets[name] ?? {}) })),
-      createdBy: row.created_by, createdAt: row.created_at, updatedAt: row.updated_at, version: row.version,
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      ...templatePresets(spec),
+      addons: spec.addons.map(({ name, settings }) => ({
+        name,
+        settings,
+        secretSettings: Object.keys(secrets[name] ?? {}),
+      })),
+      createdBy: row.created_by,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      version: row.version,
     };
   }
 }
 
 function nameTaken(name: string): ConflictError {
-  return new ConflictError(`a cluster template named ${name} already exists; choose another name`, 'CX_NAME_TAKEN', { details: { fields: [{ field: 'body.name', message: 'is already in use' }] } });
+  return new ConflictError(`a cluster template named ${name} already exists; choose another name`, 'CX_NAME_TAKEN', {
+    details: { fields: [{ field: 'body.name', message: 'is already in use' }] },
+  });
 }
 
 function staleVersion(row: TemplateRow, given: number): ConflictError {
   return new ConflictError(
     `cluster template ${row.name} is at version ${row.version}, not ${given}: it changed since you read it. Read it again (GET /api/v1/cluster-templates/${row.id}) and make your change against that`,
-    'CX_VERSION_CONFLICT', { details: { version: row.version, fields: [{ field: 'body.version', message: `is not the current version (${row.version})` }] } },
+    'CX_VERSION_CONFLICT',
+    {
+      details: {
+        version: row.version,
+        fields: [{ field: 'body.version', message: `is not the current version (${row.version})` }],
+      },
+    },
   );
 }
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
 const storedAddons = {
-  type: 'array', maxItems: 64,
-  items: { type: 'object', required: ['name', 'settings', 'secrets'], properties: { name: { type: 'string', maxLength: 63 }, settings: { type: 'object' }, secrets: { type: 'object' } } },
+  type: 'array',
+  maxItems: 64,
+  items: {
+    type: 'object',
+    required: ['name', 'settings', 'secrets'],
+    properties: { name: { type: 'string', maxLength: 63 }, settings: { type: 'object' }, secrets: { type: 'object' } },
+  },
 } as const;
 
 /** sm's internal routes for templates (wfm checks the public requests and relays them). */
 export async function templateRoutes(app: FastifyInstance, deps: { templates: ClusterTemplates }): Promise<void> {
   const { templates } = deps;
-  app.get<{ Querystring: { limit: number; cursor?: string } }>('/cluster-templates', {
-    schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string' } } } },
-  }, async (request) => templates.list(request.query.limit, request.query.cursor));
-  app.post<{ Body: { actor: string; template: TemplateInput } }>('/cluster-templates', {
-    schema: { body: { type: 'object', required: ['actor', 'template'], properties: { actor: { type: 'string', minLength: 1 }, template: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 63 }, addons: storedAddons } } } } },
-  }, async (request, reply) => reply.code(201).send(await templates.create(request.body.template, request.body.actor)));
-  app.get<{ Params: { id: string } }>('/cluster-templates/:id', { schema: { params: idParams } }, async (request) => templates.get(request.params.id));
-  app.get<{ Params: { id: string } }>('/cluster-templates/:id/reveal', { schema: { params: idParams } }, async (request) => templates.reveal(request.params.id));
-  app.patch<{ Params: { id: string }; Body: { patch: TemplatePatch } }>('/cluster-templates/:id', {
-    schema: { params: idParams, body: { type: 'object', required: ['patch'], properties: { patch: { type: 'object', required: ['version'], properties: { version: { type: 'integer' }, addons: storedAddons } } } } },
-  }, async (request) => templates.patch(request.params.id, request.body.patch));
-  app.delete<{ Params: { id: string } }>('/cluster-templates/:id', { schema: { params: idParams } }, async (request, reply) => {
-    await templates.delete(request.params.id);
-    return reply.code(204).send();
-  });
+  app.get<{ Querystring: { limit: number; cursor?: string } }>(
+    '/cluster-templates',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, cursor: { type: 'string' } },
+        },
+      },
+    },
+    async (request) => templates.list(request.query.limit, request.query.cursor),
+  );
+  app.post<{ Body: { actor: string; template: TemplateInput } }>(
+    '/cluster-templates',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['actor', 'template'],
+          properties: {
+            actor: { type: 'string', minLength: 1 },
+            template: {
+              type: 'object',
+              required: ['name'],
+              properties: { name: { type: 'string', minLength: 1, maxLength: 63 }, addons: storedAddons },
+            },
+          },
+        },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await templates.create(request.body.template, request.body.actor)),
+  );
+  app.get<{ Params: { id: string } }>('/cluster-templates/:id', { schema: { params: idParams } }, async (request) =>
+    templates.get(request.params.id),
+  );
+  app.get<{ Params: { id: string } }>(
+    '/cluster-templates/:id/reveal',
+    { schema: { params: idParams } },
+    async (request) => templates.reveal(request.params.id),
+  );
+  app.patch<{ Params: { id: string }; Body: { patch: TemplatePatch } }>(
+    '/cluster-templates/:id',
+    {
+      schema: {
+        params: idParams,
+        body: {
+          type: 'object',
+          required: ['patch'],
+          properties: {
+            patch: {
+              type: 'object',
+              required: ['version'],
+              properties: { version: { type: 'integer' }, addons: storedAddons },
+            },
+          },
+        },
+      },
+    },
+    async (request) => templates.patch(request.params.id, request.body.patch),
+  );
+  app.delete<{ Params: { id: string } }>(
+    '/cluster-templates/:id',
+    { schema: { params: idParams } },
+    async (request, reply) => {
+      await templates.delete(request.params.id);
+      return reply.code(204).send();
+    },
+  );
 }

@@ -18,7 +18,8 @@ import { testDatabases } from './test-databases.js';
 const TOKEN = Buffer.from('a service-account token body');
 
 /** A signature over TOKEN by the service-account key that signs now (as kube-apiserver signs a token). */
-const tokenSignedBy = (bootstrap: ClusterBootstrap): Buffer => sign('sha256', TOKEN, createPrivateKey(bootstrap.pki.serviceAccount.privateKeyPem));
+const tokenSignedBy = (bootstrap: ClusterBootstrap): Buffer =>
+  sign('sha256', TOKEN, createPrivateKey(bootstrap.pki.serviceAccount.privateKeyPem));
 /** Whether one of the public keys the API is told to trust verifies the signature. */
 const verifies = (bootstrap: ClusterBootstrap, signature: Buffer): boolean =>
   bootstrap.trustedServiceAccountPublicKeyPems.some((pem) => verify('sha256', TOKEN, createPublicKey(pem), signature));
@@ -34,11 +35,24 @@ for (const target of testDatabases) {
     let tenants: TenantCredentials;
     let store: StateStore;
 
-    const newCluster = async (name: string): Promise<string> => (await store.createCluster(
-      { name, provider: 'kwok', kubernetesVersion: '1.36.3', controlPlane: { count: 1 }, nodePools: [] },
-      { actor: 'user-1', workflow: { workflow: 'cluster.create', version: 1, steps: ['a'], input: {}, clusterStatus: 'Provisioning' } },
-    )).body.cluster.id;
-    const begin = (id: string, name: string): Promise<void> => db.transaction((trx) => tenants.beginCaRotation(trx, id, name));
+    const newCluster = async (name: string): Promise<string> =>
+      (
+        await store.createCluster(
+          { name, provider: 'kwok', kubernetesVersion: '1.36.3', controlPlane: { count: 1 }, nodePools: [] },
+          {
+            actor: 'user-1',
+            workflow: {
+              workflow: 'cluster.create',
+              version: 1,
+              steps: ['a'],
+              input: {},
+              clusterStatus: 'Provisioning',
+            },
+          },
+        )
+      ).body.cluster.id;
+    const begin = (id: string, name: string): Promise<void> =>
+      db.transaction((trx) => tenants.beginCaRotation(trx, id, name));
     const finish = (id: string): Promise<void> => db.transaction((trx) => tenants.finishCaRotation(trx, id));
 
     before(async () => {
@@ -58,21 +72,36 @@ for (const target of testDatabases) {
       assert.deepEqual(initial.trustedServiceAccountPublicKeyPems, [initial.pki.serviceAccount.publicKeyPem]);
       assert.deepEqual(initial.trustedFrontProxyCaPems, [initial.pki.frontProxyCa.certPem]);
       const oldToken = tokenSignedBy(initial);
-      const oldProxyClient = await issueCertificate(initial.pki.frontProxyCa, { commonName: 'front-proxy-client', usage: 'client', validitySeconds: 3600 });
+      const oldProxyClient = await issueCertificate(initial.pki.frontProxyCa, {
+        commonName: 'front-proxy-client',
+        usage: 'client',
+        validitySeconds: 3600,
+      });
       assert.equal(verifies(initial, oldToken), true);
 
       await begin(id, 'rot');
       const both = await tenants.bootstrap(id);
-      assert.notEqual(both.pki.serviceAccount.privateKeyPem, initial.pki.serviceAccount.privateKeyPem, 'a new key signs');
+      assert.notEqual(
+        both.pki.serviceAccount.privateKeyPem,
+        initial.pki.serviceAccount.privateKeyPem,
+        'a new key signs',
+      );
       assert.notEqual(both.pki.frontProxyCa.certPem, initial.pki.frontProxyCa.certPem, 'a new front-proxy CA issues');
       assert.equal(both.pki.etcdCa.certPem, initial.pki.etcdCa.certPem, 'the etcd CA stays');
       assert.deepEqual(both.trustedCaPems, [both.pki.ca.certPem, initial.pki.ca.certPem]);
-      assert.deepEqual(both.trustedServiceAccountPublicKeyPems, [both.pki.serviceAccount.publicKeyPem, initial.pki.serviceAccount.publicKeyPem]);
+      assert.deepEqual(both.trustedServiceAccountPublicKeyPems, [
+        both.pki.serviceAccount.publicKeyPem,
+        initial.pki.serviceAccount.publicKeyPem,
+      ]);
       assert.deepEqual(both.trustedFrontProxyCaPems, [both.pki.frontProxyCa.certPem, initial.pki.frontProxyCa.certPem]);
       const newToken = tokenSignedBy(both);
       assert.equal(verifies(both, oldToken), true, 'a token signed before the rotation still verifies');
       assert.equal(verifies(both, newToken), true);
-      const newProxyClient = await issueCertificate(both.pki.frontProxyCa, { commonName: 'front-proxy-client', usage: 'client', validitySeconds: 3600 });
+      const newProxyClient = await issueCertificate(both.pki.frontProxyCa, {
+        commonName: 'front-proxy-client',
+        usage: 'client',
+        validitySeconds: 3600,
+      });
       assert.equal(await trustedAsFrontProxy(both, oldProxyClient.certPem), true);
       assert.equal(await trustedAsFrontProxy(both, newProxyClient.certPem), true);
 
@@ -90,7 +119,7 @@ for (const target of testDatabases) {
       assert.equal(await trustedAsFrontProxy(done, oldProxyClient.certPem), false);
       assert.equal(await trustedAsFrontProxy(done, newProxyClient.certPem), true);
 
-      const { sealed } = await db('cluster_pki').where({ cluster_id: id }).first('sealed') as { sealed: string };
+      const { sealed } = (await db('cluster_pki').where({ cluster_id: id }).first('sealed')) as { sealed: string };
       assert.doesNotMatch(sealed, /BEGIN|PRIVATE KEY/, 'the PKI stays sealed at rest');
     });
 
@@ -100,11 +129,21 @@ for (const target of testDatabases) {
       const { pki } = current;
       // What sm stored for a cluster CA rotation begun before this version: a previous CA only.
       const older = (await tenants.generate('legacy')).ca;
-      await db('cluster_pki').where({ cluster_id: id }).update({ sealed: box.seal(JSON.stringify({ ...pki, previousCa: older }), `cluster_pki:${id}`) });
+      await db('cluster_pki')
+        .where({ cluster_id: id })
+        .update({ sealed: box.seal(JSON.stringify({ ...pki, previousCa: older }), `cluster_pki:${id}`) });
       const legacy = await tenants.bootstrap(id);
       assert.deepEqual(legacy.trustedCaPems, [pki.ca.certPem, older.certPem]);
-      assert.deepEqual(legacy.trustedServiceAccountPublicKeyPems, [pki.serviceAccount.publicKeyPem], 'no service-account rotation in progress');
-      assert.deepEqual(legacy.trustedFrontProxyCaPems, [pki.frontProxyCa.certPem], 'no front-proxy rotation in progress');
+      assert.deepEqual(
+        legacy.trustedServiceAccountPublicKeyPems,
+        [pki.serviceAccount.publicKeyPem],
+        'no service-account rotation in progress',
+      );
+      assert.deepEqual(
+        legacy.trustedFrontProxyCaPems,
+        [pki.frontProxyCa.certPem],
+        'no front-proxy rotation in progress',
+      );
       await finish(id);
       const done = await tenants.bootstrap(id);
       assert.deepEqual(done.trustedCaPems, [pki.ca.certPem]);

@@ -20,27 +20,49 @@ import { buildWfmApp, type WfmApp } from './app.js';
 
 const redisUrl = process.env['CX_TEST_REDIS_URL'];
 const ADMIN_PASSWORD = 'app-test-Admin-pw-1';
-const DEMO = { name: 'demo', provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 3 }, nodePools: [{ name: 'workers', count: 2 }] };
+const DEMO = {
+  name: 'demo',
+  provider: 'sim',
+  kubernetesVersion: '1.31.4',
+  controlPlane: { count: 3 },
+  nodePools: [{ name: 'workers', count: 2 }],
+};
 
-describe('wfm\'s public routes through inject', () => {
+describe("wfm's public routes through inject", () => {
   const prefix = `wfmapptest${randomBytes(3).toString('hex')}`;
   let sm: SmApp;
   let wfm: WfmApp;
   let redis: Redis;
   let token = '';
 
-  const call = (method: 'GET' | 'POST', url: string, options: { body?: unknown; headers?: Record<string, string>; anonymous?: boolean } = {}): Promise<LightMyRequestResponse> =>
+  const call = (
+    method: 'GET' | 'POST',
+    url: string,
+    options: { body?: unknown; headers?: Record<string, string>; anonymous?: boolean } = {},
+  ): Promise<LightMyRequestResponse> =>
     wfm.app.inject({
-      method, url,
+      method,
+      url,
       headers: { ...(options.anonymous ? {} : { authorization: `Bearer ${token}` }), ...options.headers },
       ...(options.body === undefined ? {} : { payload: options.body as Record<string, unknown> }),
     });
 
   /** Asserts an RFC 9457 answer with its status and code; answers its body. */
-  const problem = (answer: LightMyRequestResponse, status: number, code: string): { detail: string; code: string; fields?: Array<{ field: string }> } => {
+  const problem = (
+    answer: LightMyRequestResponse,
+    status: number,
+    code: string,
+  ): { detail: string; code: string; fields?: Array<{ field: string }> } => {
     assert.equal(answer.statusCode, status, answer.body);
     assert.match(String(answer.headers['content-type']), /^application\/problem\+json/);
-    const body = answer.json() as { type: string; title: string; status: number; detail: string; code: string; fields?: Array<{ field: string }> };
+    const body = answer.json() as {
+      type: string;
+      title: string;
+      status: number;
+      detail: string;
+      code: string;
+      fields?: Array<{ field: string }>;
+    };
     assert.equal(body.status, status);
     assert.equal(body.code, code);
     assert.ok(body.title);
@@ -54,21 +76,41 @@ describe('wfm\'s public routes through inject', () => {
   };
 
   before(async () => {
-    assert.ok(redisUrl, 'CX_TEST_REDIS_URL is not set: run the tests with `npm test`, which starts Redis (test/peers/redis.sh)');
+    assert.ok(
+      redisUrl,
+      'CX_TEST_REDIS_URL is not set: run the tests with `npm test`, which starts Redis (test/peers/redis.sh)',
+    );
     const dir = mkdtempSync(join(tmpdir(), 'cx-wfm-app-'));
     const env = {
-      CX_DATA_DIR: dir, CX_DATABASE_URL: `sqlite:${join(dir, 'cx.db')}`, CX_SECRET_KEY: 's'.repeat(32), CX_SERVICE_TOKEN: 't'.repeat(32),
-      CX_ADMIN_PASSWORD: ADMIN_PASSWORD, CX_REDIS_URL: redisUrl, CX_REDIS_PREFIX: prefix,
+      CX_DATA_DIR: dir,
+      CX_DATABASE_URL: `sqlite:${join(dir, 'cx.db')}`,
+      CX_SECRET_KEY: 's'.repeat(32),
+      CX_SERVICE_TOKEN: 't'.repeat(32),
+      CX_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      CX_REDIS_URL: redisUrl,
+      CX_REDIS_PREFIX: prefix,
     };
     sm = await buildSmApp(loadConfig({ env }), createLogger({ level: 'silent', service: 'sm' }));
     const smUrl = await sm.app.listen({ port: 0, host: '127.0.0.1' });
-    wfm = await buildWfmApp(loadConfig({ env: { ...env, CX_SM_URL: smUrl } }), createLogger({ level: 'silent', service: 'wfm' }));
+    wfm = await buildWfmApp(
+      loadConfig({ env: { ...env, CX_SM_URL: smUrl } }),
+      createLogger({ level: 'silent', service: 'wfm' }),
+    );
     // The sim provider as an sddc replica advertises it (no sddc runs here: workflows only get enqueued).
     redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-    const sim: ProviderInfo & { seenAt: number } = { name: 'sim', kubernetesVersions: ['1.31.4'], contractVersion: CONTRACT_VERSION, takesCredential: false, seenAt: Date.now() };
+    const sim: ProviderInfo & { seenAt: number } = {
+      name: 'sim',
+      kubernetesVersions: ['1.31.4'],
+      contractVersion: CONTRACT_VERSION,
+      takesCredential: false,
+      seenAt: Date.now(),
+    };
     await redis.hset(providersKey(prefix), { sim: JSON.stringify(sim) });
     await wfm.app.ready();
-    const login = await call('POST', '/api/v1/auth/login', { body: { username: 'admin', password: ADMIN_PASSWORD }, anonymous: true });
+    const login = await call('POST', '/api/v1/auth/login', {
+      body: { username: 'admin', password: ADMIN_PASSWORD },
+      anonymous: true,
+    });
     assert.equal(login.statusCode, 200, login.body);
     token = (login.json() as { token: string }).token;
   });
@@ -89,14 +131,28 @@ describe('wfm\'s public routes through inject', () => {
     assert.equal(document.openapi, '3.1.0');
     assert.ok(document.paths['/api/v1/clusters']?.['post'], 'POST /api/v1/clusters is documented');
     assert.ok(document.paths['/api/v1/workflows/{id}']?.['get'], 'GET /api/v1/workflows/{id} is documented');
-    assert.ok(!Object.keys(document.paths).some((path) => !path.startsWith('/api/v1')), 'only the public API is documented');
+    assert.ok(
+      !Object.keys(document.paths).some((path) => !path.startsWith('/api/v1')),
+      'only the public API is documented',
+    );
   });
 
   it('answers 401 without a token, and to a wrong password', async () => {
     const body = problem(await call('GET', '/api/v1/clusters', { anonymous: true }), 401, 'CX_UNAUTHENTICATED');
     assert.match(body.detail, /Authorization: Bearer/);
-    problem(await call('GET', '/api/v1/clusters', { headers: { authorization: 'Bearer not-a-token' } }), 401, 'CX_UNAUTHENTICATED');
-    problem(await call('POST', '/api/v1/auth/login', { body: { username: 'admin', password: 'wrong-password' }, anonymous: true }), 401, 'CX_LOGIN_FAILED');
+    problem(
+      await call('GET', '/api/v1/clusters', { headers: { authorization: 'Bearer not-a-token' } }),
+      401,
+      'CX_UNAUTHENTICATED',
+    );
+    problem(
+      await call('POST', '/api/v1/auth/login', {
+        body: { username: 'admin', password: 'wrong-password' },
+        anonymous: true,
+      }),
+      401,
+      'CX_LOGIN_FAILED',
+    );
   });
 
   it('lists no clusters before any is created', async () => {
@@ -104,14 +160,36 @@ describe('wfm\'s public routes through inject', () => {
   });
 
   it('refuses an invalid cluster with 400 naming the field, and creates nothing', async () => {
-    const missing = problem(await call('POST', '/api/v1/clusters', { body: { ...DEMO, kubernetesVersion: undefined } }), 400, 'CX_INPUT_INVALID');
+    const missing = problem(
+      await call('POST', '/api/v1/clusters', { body: { ...DEMO, kubernetesVersion: undefined } }),
+      400,
+      'CX_INPUT_INVALID',
+    );
     assert.match(missing.detail, /kubernetesVersion/);
-    const badName = problem(await call('POST', '/api/v1/clusters', { body: { ...DEMO, name: 'Not_A_DNS_Label' } }), 400, 'CX_INPUT_INVALID');
+    const badName = problem(
+      await call('POST', '/api/v1/clusters', { body: { ...DEMO, name: 'Not_A_DNS_Label' } }),
+      400,
+      'CX_INPUT_INVALID',
+    );
     assert.match(badName.detail, /name/);
-    const unknownProvider = problem(await call('POST', '/api/v1/clusters', { body: { ...DEMO, provider: 'nowhere' } }), 400, 'CX_INPUT_INVALID');
-    assert.deepEqual(unknownProvider.fields?.map((f) => f.field), ['body.provider']);
-    const reservedPool = problem(await call('POST', '/api/v1/clusters', { body: { ...DEMO, nodePools: [{ name: 'control-plane', count: 1 }] } }), 400, 'CX_INPUT_INVALID');
-    assert.deepEqual(reservedPool.fields?.map((f) => f.field), ['body.nodePools.0.name']);
+    const unknownProvider = problem(
+      await call('POST', '/api/v1/clusters', { body: { ...DEMO, provider: 'nowhere' } }),
+      400,
+      'CX_INPUT_INVALID',
+    );
+    assert.deepEqual(
+      unknownProvider.fields?.map((f) => f.field),
+      ['body.provider'],
+    );
+    const reservedPool = problem(
+      await call('POST', '/api/v1/clusters', { body: { ...DEMO, nodePools: [{ name: 'control-plane', count: 1 }] } }),
+      400,
+      'CX_INPUT_INVALID',
+    );
+    assert.deepEqual(
+      reservedPool.fields?.map((f) => f.field),
+      ['body.nodePools.0.name'],
+    );
     assert.deepEqual(await clusterNames(), [], 'nothing was created');
   });
 
@@ -119,7 +197,10 @@ describe('wfm\'s public routes through inject', () => {
     const headers = { 'idempotency-key': randomUUID() };
     const first = await call('POST', '/api/v1/clusters', { body: DEMO, headers });
     assert.equal(first.statusCode, 202, first.body);
-    const accepted = first.json() as { cluster: { id: string; name: string; status: string }; workflow: { id: string } };
+    const accepted = first.json() as {
+      cluster: { id: string; name: string; status: string };
+      workflow: { id: string };
+    };
     assert.equal(accepted.cluster.name, 'demo');
     assert.equal(accepted.cluster.status, 'Provisioning');
     assert.ok(accepted.workflow.id);
@@ -129,7 +210,11 @@ describe('wfm\'s public routes through inject', () => {
     assert.equal(again.statusCode, 202, again.body);
     assert.equal(again.headers['idempotent-replayed'], 'true');
     assert.deepEqual(again.json(), accepted, 'the first answer, word for word');
-    problem(await call('POST', '/api/v1/clusters', { body: { ...DEMO, name: 'other' }, headers }), 422, 'CX_IDEMPOTENCY_MISMATCH');
+    problem(
+      await call('POST', '/api/v1/clusters', { body: { ...DEMO, name: 'other' }, headers }),
+      422,
+      'CX_IDEMPOTENCY_MISMATCH',
+    );
     assert.deepEqual(await clusterNames(), ['demo'], 'one cluster for one key');
 
     const workflow = await call('GET', `/api/v1/workflows/${accepted.workflow.id}`);

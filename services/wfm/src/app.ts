@@ -19,7 +19,12 @@ import { deleteClusterWorkflow } from './workflows/cluster-delete.js';
 import { scalePoolWorkflow } from './workflows/cluster-scale.js';
 import { upgradeClusterWorkflow } from './workflows/cluster-upgrade.js';
 import { osUpgradeClusterWorkflow, rollbackOsUpgradeWorkflow } from './workflows/cluster-os-upgrade.js';
-import { cordonNodeWorkflow, drainNodeWorkflow, uncordonNodeWorkflow, updatePoolSchedulingWorkflow } from './workflows/node.js';
+import {
+  cordonNodeWorkflow,
+  drainNodeWorkflow,
+  uncordonNodeWorkflow,
+  updatePoolSchedulingWorkflow,
+} from './workflows/node.js';
 import { rotateCaWorkflow, rotateCertificatesWorkflow } from './workflows/cluster-rotate-ca.js';
 import { applyHaConfigWorkflow, removeHaConfigWorkflow } from './workflows/ha-config.js';
 import { remediateNodeWorkflow } from './workflows/node-remediate.js';
@@ -44,12 +49,19 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   const sm = new SmClient(config.sm.url, config.serviceToken);
   // Workers block on Redis and must wait through a reconnect; requests must fail fast instead.
   const workerConnection = new Redis(config.redis.url, { maxRetriesPerRequest: null, connectionName: 'cx-wfm-worker' });
-  const requestConnection = new Redis(config.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'cx-wfm', retryStrategy: (times) => Math.min(times * 200, 2_000) });
+  const requestConnection = new Redis(config.redis.url, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectionName: 'cx-wfm',
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  });
   requestConnection.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
   workerConnection.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
 
   const app = createHttpServer({
-    service: 'wfm', logger, bodyLimitBytes: config.http.bodyLimitBytes,
+    service: 'wfm',
+    logger,
+    bodyLimitBytes: config.http.bodyLimitBytes,
     readiness: { redis: async () => (await requestConnection.ping()) === 'PONG', sm: () => sm.ready() },
   });
 
@@ -58,20 +70,38 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
     assertQueueUp();
     const entries = await requestConnection.hgetall(providersKey(config.redis.prefix));
     const now = Date.now();
-    return Object.values(entries).map((raw) => JSON.parse(raw) as ProviderInfo & { seenAt: number })
+    return Object.values(entries)
+      .map((raw) => JSON.parse(raw) as ProviderInfo & { seenAt: number })
       .filter((p) => now - p.seenAt < PROVIDER_STALE_MS)
-      .map(({ name, kubernetesVersions, contractVersion, takesCredential, capabilities }) => ({ name, kubernetesVersions, contractVersion, takesCredential: takesCredential === true, ...(capabilities ? { capabilities } : {}) }))
+      .map(({ name, kubernetesVersions, contractVersion, takesCredential, capabilities }) => ({
+        name,
+        kubernetesVersions,
+        contractVersion,
+        takesCredential: takesCredential === true,
+        ...(capabilities ? { capabilities } : {}),
+      }))
       .sort((a, b) => a.name.localeCompare(b.name));
   };
   const assertQueueUp = (): void => {
-    if (requestConnection.status !== 'ready') throw new DependencyUnavailableError('Redis is unreachable; workflows cannot be queued. Check redis.url (CX_REDIS_URL)');
+    if (requestConnection.status !== 'ready')
+      throw new DependencyUnavailableError(
+        'Redis is unreachable; workflows cannot be queued. Check redis.url (CX_REDIS_URL)',
+      );
   };
 
   const engine = new WorkflowEngine({
-    connection: workerConnection, producer: requestConnection, prefix: config.redis.prefix, sm, logger, metrics: app.metrics,
-    concurrency: config.workflows.concurrency, stepAttempts: config.workflows.stepAttempts,
-    lockDurationMs: config.workflows.lockDurationMs, reconcileIntervalMs: config.workflows.reconcileIntervalMs,
-    deadlines: { nodesReadyMs: config.workflows.nodesReadyTimeoutSeconds * 1000 }, providers,
+    connection: workerConnection,
+    producer: requestConnection,
+    prefix: config.redis.prefix,
+    sm,
+    logger,
+    metrics: app.metrics,
+    concurrency: config.workflows.concurrency,
+    stepAttempts: config.workflows.stepAttempts,
+    lockDurationMs: config.workflows.lockDurationMs,
+    reconcileIntervalMs: config.workflows.reconcileIntervalMs,
+    deadlines: { nodesReadyMs: config.workflows.nodesReadyTimeoutSeconds * 1000 },
+    providers,
   });
   const reads = new ClusterReadCache(requestConnection, clusterReadVersionKey(config.redis.prefix), logger);
   sm.onClusterChange(() => reads.bump());
@@ -96,14 +126,24 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   const etcdFlows = etcdWorkflows(config.etcd.maxSnapshotBytes);
   engine.register(etcdFlows.snapshot);
   engine.register(etcdFlows.restore);
-  const remediations = remediationWorker({ connection: workerConnection, prefix: config.redis.prefix, engine, sm, logger });
+  const remediations = remediationWorker({
+    connection: workerConnection,
+    prefix: config.redis.prefix,
+    engine,
+    sm,
+    logger,
+  });
   const haSyncs = haConfigSyncWorker({ connection: workerConnection, prefix: config.redis.prefix, engine, sm, logger });
-
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'cx API', version: '1', description: 'Container-as-a-Service control plane. Errors are RFC 9457 problem+json with a stable `code` (docs/errors.md).' },
+      info: {
+        title: 'cx API',
+        version: '1',
+        description:
+          'Container-as-a-Service control plane. Errors are RFC 9457 problem+json with a stable `code` (docs/errors.md).',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -111,7 +151,20 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   });
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs', uiConfig: { docExpansion: 'list' } });
   app.get('/api/v1/openapi.json', { config: { access: 'public' } }, async () => app.swagger());
-  await app.register(async (scope) => publicRoutes(scope, { sm, engine, guard: new AccessGuard(sm), providers, infrastructure: new InfrastructureChecks(engine, sm, config.serviceToken!, providers), assertQueueUp, reads, egress: new EgressPolicy(config.egress) }), { prefix: '/api/v1' });
+  await app.register(
+    async (scope) =>
+      publicRoutes(scope, {
+        sm,
+        engine,
+        guard: new AccessGuard(sm),
+        providers,
+        infrastructure: new InfrastructureChecks(engine, sm, config.serviceToken!, providers),
+        assertQueueUp,
+        reads,
+        egress: new EgressPolicy(config.egress),
+      }),
+    { prefix: '/api/v1' },
+  );
 
   app.addHook('onReady', async () => {
     engine.start();

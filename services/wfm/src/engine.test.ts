@@ -39,7 +39,10 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `gave up waiting for ${what} after ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`,
+      );
     await sleep(25);
   }
 }
@@ -47,7 +50,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 /** A promise a step waits on until the test opens it. */
 function gate(): { opened: Promise<void>; open: () => void } {
   let open = (): void => undefined;
-  const opened = new Promise<void>((resolve) => { open = resolve; });
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
   return { opened, open };
 }
 
@@ -64,7 +69,10 @@ describe('WorkflowEngine on real Redis and sm', () => {
   const ran = (runId: string, step: string): number => executions.get(`${runId}/${step}`) ?? 0;
 
   /** A step that counts its executions and answers what `behaviour` does on its `n`th (from 1). */
-  const step = (name: string, behaviour: (ctx: StepContext, n: number) => Promise<StepResult>): WorkflowDefinition['steps'][number] => ({
+  const step = (
+    name: string,
+    behaviour: (ctx: StepContext, n: number) => Promise<StepResult>,
+  ): WorkflowDefinition['steps'][number] => ({
     name,
     run: async (ctx) => {
       const key = `${ctx.run.id}/${name}`;
@@ -81,10 +89,28 @@ describe('WorkflowEngine on real Redis and sm', () => {
   };
 
   /** Creates a cluster whose create run is `definition`; enqueues its first step as wfm's routes do, unless told not to. */
-  const startRun = async (definition: WorkflowDefinition, options: { enqueue?: boolean } = {}): Promise<{ runId: string; clusterId: string }> => {
+  const startRun = async (
+    definition: WorkflowDefinition,
+    options: { enqueue?: boolean } = {},
+  ): Promise<{ runId: string; clusterId: string }> => {
     const accepted = await client.createCluster(
-      { name: `t${randomBytes(4).toString('hex')}`, provider: 'sim', kubernetesVersion: '1.31.4', controlPlane: { count: 1 }, nodePools: [] },
-      { actor: 'engine-test', workflow: { workflow: definition.name, version: definition.version, steps: definition.steps.map((s) => s.name), input: {}, clusterStatus: 'Provisioning' } },
+      {
+        name: `t${randomBytes(4).toString('hex')}`,
+        provider: 'sim',
+        kubernetesVersion: '1.31.4',
+        controlPlane: { count: 1 },
+        nodePools: [],
+      },
+      {
+        actor: 'engine-test',
+        workflow: {
+          workflow: definition.name,
+          version: definition.version,
+          steps: definition.steps.map((s) => s.name),
+          input: {},
+          clusterStatus: 'Provisioning',
+        },
+      },
     );
     const runId = accepted.body.workflow.id;
     if (options.enqueue !== false) await engine.enqueue({ runId, stepIndex: 0, generation: 0 });
@@ -92,27 +118,42 @@ describe('WorkflowEngine on real Redis and sm', () => {
   };
 
   const runReaches = (runId: string, statuses: string[], timeoutMs?: number): Promise<Run> =>
-    until(`workflow ${runId} to be ${statuses.join(' or ')}`, async () => {
-      const run = await client.getRun(runId);
-      return statuses.includes(run.status) ? run : undefined;
-    }, timeoutMs);
+    until(
+      `workflow ${runId} to be ${statuses.join(' or ')}`,
+      async () => {
+        const run = await client.getRun(runId);
+        return statuses.includes(run.status) ? run : undefined;
+      },
+      timeoutMs,
+    );
 
   /** The step job's return value once it has finished (`{ stale: true }` for a job that found its step gone). */
   const jobFinished = (job: WorkflowStepJob): Promise<unknown> =>
     until(`job ${workflowStepJobId(job)} to finish`, async () => {
       const found = await steps.getJob(workflowStepJobId(job));
-      return found && await found.getState() === 'completed' ? found.returnvalue as unknown : undefined;
+      return found && (await found.getState()) === 'completed' ? (found.returnvalue as unknown) : undefined;
     });
 
   /** The key of the lease that lets one wfm replica at a time reconcile (see WorkflowEngine.reconcile). */
   const reconcilerLease = (): string => `${prefix}:reconciler-lease`;
 
-  const clusterStatus = async (clusterId: string): Promise<string> => (JSON.parse(await client.getClusterJson(clusterId)) as { status: string }).status;
+  const clusterStatus = async (clusterId: string): Promise<string> =>
+    (JSON.parse(await client.getClusterJson(clusterId)) as { status: string }).status;
 
   before(async () => {
-    assert.ok(redisUrl, 'CX_TEST_REDIS_URL is not set: run the tests with `npm test`, which starts Redis (test/peers/redis.sh)');
+    assert.ok(
+      redisUrl,
+      'CX_TEST_REDIS_URL is not set: run the tests with `npm test`, which starts Redis (test/peers/redis.sh)',
+    );
     const dir = mkdtempSync(join(tmpdir(), 'cx-wfm-engine-'));
-    const config = loadConfig({ env: { CX_DATA_DIR: dir, CX_DATABASE_URL: `sqlite:${join(dir, 'cx.db')}`, CX_SECRET_KEY: 's'.repeat(32), CX_SERVICE_TOKEN: SERVICE_TOKEN } });
+    const config = loadConfig({
+      env: {
+        CX_DATA_DIR: dir,
+        CX_DATABASE_URL: `sqlite:${join(dir, 'cx.db')}`,
+        CX_SECRET_KEY: 's'.repeat(32),
+        CX_SERVICE_TOKEN: SERVICE_TOKEN,
+      },
+    });
     sm = await buildSmApp(config, createLogger({ level: 'silent', service: 'sm' }));
     const smUrl = await sm.app.listen({ port: 0, host: '127.0.0.1' });
     client = new SmClient(smUrl, SERVICE_TOKEN);
@@ -120,8 +161,17 @@ describe('WorkflowEngine on real Redis and sm', () => {
     producer = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
     steps = new Queue(WORKFLOW_STEP_QUEUE, { connection: producer, prefix });
     engine = new WorkflowEngine({
-      connection: worker, producer, prefix, sm: client, logger: createLogger({ level: 'silent', service: 'wfm' }), metrics: new Registry(),
-      concurrency: 4, stepAttempts: STEP_ATTEMPTS, lockDurationMs: 5_000, reconcileIntervalMs: RECONCILE_INTERVAL_MS, deadlines: { nodesReadyMs: 60_000 },
+      connection: worker,
+      producer,
+      prefix,
+      sm: client,
+      logger: createLogger({ level: 'silent', service: 'wfm' }),
+      metrics: new Registry(),
+      concurrency: 4,
+      stepAttempts: STEP_ATTEMPTS,
+      lockDurationMs: 5_000,
+      reconcileIntervalMs: RECONCILE_INTERVAL_MS,
+      deadlines: { nodesReadyMs: 60_000 },
     });
     engine.start();
   });
@@ -139,10 +189,14 @@ describe('WorkflowEngine on real Redis and sm', () => {
   });
 
   describe('with the reconciler held off (another replica holds its lease): the engine alone moves runs', () => {
-    beforeEach(async () => { await producer.set(reconcilerLease(), 'another-replica', 'PX', 60_000); });
-    afterEach(async () => { await producer.del(reconcilerLease()); });
+    beforeEach(async () => {
+      await producer.set(reconcilerLease(), 'another-replica', 'PX', 60_000);
+    });
+    afterEach(async () => {
+      await producer.del(reconcilerLease());
+    });
 
-    it('commits a done step\'s output and effects before the next step runs, and that step reads them', async () => {
+    it("commits a done step's output and effects before the next step runs, and that step reads them", async () => {
       const definition = define('test.done', [
         step('first', async () => done({ machines: 2 }, [{ kind: 'setClusterStatus', status: 'Ready' }])),
         step('second', async (ctx) => done({ read: ctx.run.steps[0]?.output, clusterStatus: ctx.cluster.status })),
@@ -150,9 +204,19 @@ describe('WorkflowEngine on real Redis and sm', () => {
       const { runId, clusterId } = await startRun(definition);
       const run = await runReaches(runId, ['Succeeded', 'Failed']);
       assert.equal(run.status, 'Succeeded', JSON.stringify(run.error));
-      assert.deepEqual(run.steps.map((s) => [s.name, s.status, s.attempts]), [['first', 'Succeeded', 1], ['second', 'Succeeded', 1]]);
+      assert.deepEqual(
+        run.steps.map((s) => [s.name, s.status, s.attempts]),
+        [
+          ['first', 'Succeeded', 1],
+          ['second', 'Succeeded', 1],
+        ],
+      );
       assert.deepEqual(run.steps[0]!.output, { machines: 2 });
-      assert.deepEqual(run.steps[1]!.output, { read: { machines: 2 }, clusterStatus: 'Ready' }, 'the second step saw the first one\'s output and effect');
+      assert.deepEqual(
+        run.steps[1]!.output,
+        { read: { machines: 2 }, clusterStatus: 'Ready' },
+        "the second step saw the first one's output and effect",
+      );
       assert.equal(await clusterStatus(clusterId), 'Ready');
       assert.deepEqual([ran(runId, 'first'), ran(runId, 'second')], [1, 1]);
     });
@@ -199,7 +263,9 @@ describe('WorkflowEngine on real Redis and sm', () => {
 
     it('retries a retryable failure up to workflows.stepAttempts, then fails the run with its code', async () => {
       const definition = define('test.unreachable', [
-        step('reach', async () => { throw new DependencyUnavailableError('the tenant API did not answer'); }),
+        step('reach', async () => {
+          throw new DependencyUnavailableError('the tenant API did not answer');
+        }),
         step('never', async () => done()),
       ]);
       const { runId, clusterId } = await startRun(definition);
@@ -207,11 +273,20 @@ describe('WorkflowEngine on real Redis and sm', () => {
         const run = await client.getRun(runId);
         return run.steps[0]?.message?.startsWith('attempt 1 failed') ? run : undefined;
       });
-      assert.match(retrying.steps[0]!.message!, /CX_DEPENDENCY_UNAVAILABLE: the tenant API did not answer\); retrying$/);
+      assert.match(
+        retrying.steps[0]!.message!,
+        /CX_DEPENDENCY_UNAVAILABLE: the tenant API did not answer\); retrying$/,
+      );
       const run = await runReaches(runId, ['Succeeded', 'Failed'], 20_000);
       assert.equal(run.status, 'Failed');
       assert.equal(run.error?.code, 'CX_DEPENDENCY_UNAVAILABLE');
-      assert.deepEqual(run.steps.map((s) => [s.name, s.status, s.attempts]), [['reach', 'Failed', STEP_ATTEMPTS], ['never', 'Pending', 0]]);
+      assert.deepEqual(
+        run.steps.map((s) => [s.name, s.status, s.attempts]),
+        [
+          ['reach', 'Failed', STEP_ATTEMPTS],
+          ['never', 'Pending', 0],
+        ],
+      );
       assert.equal(run.steps[0]!.error?.code, 'CX_DEPENDENCY_UNAVAILABLE');
       assert.deepEqual([ran(runId, 'reach'), ran(runId, 'never')], [STEP_ATTEMPTS, 0]);
       assert.equal(await clusterStatus(clusterId), 'Failed');
@@ -230,7 +305,13 @@ describe('WorkflowEngine on real Redis and sm', () => {
       assert.equal(failed.status, 'Failed');
       assert.equal(failed.error?.code, 'CX_PROVIDER_ERROR');
       assert.equal(failed.error?.message, 'image ubuntu-99 does not exist');
-      assert.deepEqual(failed.steps.map((s) => [s.name, s.status, s.attempts]), [['prepare', 'Succeeded', 1], ['apply', 'Failed', 1]]);
+      assert.deepEqual(
+        failed.steps.map((s) => [s.name, s.status, s.attempts]),
+        [
+          ['prepare', 'Succeeded', 1],
+          ['apply', 'Failed', 1],
+        ],
+      );
       assert.equal(ran(runId, 'apply'), 1, 'not retried');
       assert.equal(await clusterStatus(clusterId), 'Failed');
 
@@ -241,7 +322,11 @@ describe('WorkflowEngine on real Redis and sm', () => {
       const run = await runReaches(runId, ['Succeeded', 'Failed']);
       assert.equal(run.status, 'Succeeded', JSON.stringify(run.error));
       assert.deepEqual(run.steps[1]!.output, { generation: 1 });
-      assert.deepEqual([ran(runId, 'prepare'), ran(runId, 'apply')], [1, 2], 'the step that had succeeded is not run again');
+      assert.deepEqual(
+        [ran(runId, 'prepare'), ran(runId, 'apply')],
+        [1, 2],
+        'the step that had succeeded is not run again',
+      );
     });
 
     it('commits nothing from a step whose run was cancelled meanwhile; a retry runs it again under a new generation', async () => {
@@ -262,7 +347,13 @@ describe('WorkflowEngine on real Redis and sm', () => {
       assert.deepEqual(await jobFinished({ runId, stepIndex: 0, generation: 0 }), { stale: true });
       const stale = await client.getRun(runId);
       assert.equal(stale.status, 'Cancelled');
-      assert.deepEqual(stale.steps.map((s) => [s.name, s.status, s.output]), [['hold', 'Cancelled', null], ['next', 'Cancelled', null]]);
+      assert.deepEqual(
+        stale.steps.map((s) => [s.name, s.status, s.output]),
+        [
+          ['hold', 'Cancelled', null],
+          ['next', 'Cancelled', null],
+        ],
+      );
       assert.deepEqual([ran(runId, 'hold'), ran(runId, 'next')], [1, 0]);
 
       const retried = await client.retryRun(runId);
@@ -282,12 +373,18 @@ describe('WorkflowEngine on real Redis and sm', () => {
     it('stops a waiting run on cancel; a retry resumes from the waiting step', async () => {
       const definition = define('test.cancel-waiting', [
         step('prepare', async () => done()),
-        step('poll', async (ctx) => (ctx.run.generation === 0 ? wait(50, 'waiting for nodes') : done({ generation: ctx.run.generation }))),
+        step('poll', async (ctx) =>
+          ctx.run.generation === 0 ? wait(50, 'waiting for nodes') : done({ generation: ctx.run.generation }),
+        ),
       ]);
       const { runId } = await startRun(definition);
       await until('the step to wait', async () => (ran(runId, 'poll') >= 2 ? true : undefined));
       await client.cancelRun(runId);
-      assert.deepEqual(await jobFinished({ runId, stepIndex: 1, generation: 0 }), { stale: true }, 'the waiting job ends at its next run');
+      assert.deepEqual(
+        await jobFinished({ runId, stepIndex: 1, generation: 0 }),
+        { stale: true },
+        'the waiting job ends at its next run',
+      );
       const polls = ran(runId, 'poll');
       assert.equal((await client.getRun(runId)).status, 'Cancelled');
 
@@ -303,7 +400,11 @@ describe('WorkflowEngine on real Redis and sm', () => {
 
   describe('with the reconciler', () => {
     it('re-enqueues a run whose next step was never enqueued (a crash between commit and enqueue); no step runs twice', async () => {
-      const definition = define('test.lost-enqueue', [step('one', async () => done()), step('two', async () => done()), step('three', async () => done())]);
+      const definition = define('test.lost-enqueue', [
+        step('one', async () => done()),
+        step('two', async () => done()),
+        step('three', async () => done()),
+      ]);
       // Pending, its first job lost: wfm died after sm had recorded the start.
       const pending = await startRun(definition, { enqueue: false });
       // Running at step two: the first step was committed by a process that died before it enqueued the next.
@@ -315,8 +416,15 @@ describe('WorkflowEngine on real Redis and sm', () => {
         const run = await runReaches(runId, ['Succeeded', 'Failed']);
         assert.equal(run.status, 'Succeeded', JSON.stringify(run.error));
       }
-      assert.deepEqual(['one', 'two', 'three'].map((name) => ran(pending.runId, name)), [1, 1, 1]);
-      assert.deepEqual(['one', 'two', 'three'].map((name) => ran(running.runId, name)), [0, 1, 1], 'the committed step is not run again');
+      assert.deepEqual(
+        ['one', 'two', 'three'].map((name) => ran(pending.runId, name)),
+        [1, 1, 1],
+      );
+      assert.deepEqual(
+        ['one', 'two', 'three'].map((name) => ran(running.runId, name)),
+        [0, 1, 1],
+        'the committed step is not run again',
+      );
       assert.deepEqual((await client.getRun(running.runId)).steps[0]!.output, { by: 'the crashed process' });
     });
 
@@ -333,7 +441,7 @@ describe('WorkflowEngine on real Redis and sm', () => {
       // The job is delayed between runs of the step; while it runs it is locked and cannot be removed.
       await until('the waiting job to be removed', async () => {
         const found = await steps.getJob(workflowStepJobId(job));
-        if (!found || await found.getState() !== 'delayed') return undefined;
+        if (!found || (await found.getState()) !== 'delayed') return undefined;
         await found.remove();
         return true;
       });

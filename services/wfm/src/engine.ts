@@ -13,8 +13,15 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { asCxError, CxError, DependencyUnavailableError, isErrorCode } from '@cx/errors';
 import {
-  FINISHED_JOB_RETENTION, SDDC_OPERATION_QUEUE, SDDC_OPERATION_RETRY, WORKFLOW_STEP_QUEUE,
-  parseFailedReason, sddcOperationJobId, workflowStepJobId, type SddcOperation, type WorkflowStepJob,
+  FINISHED_JOB_RETENTION,
+  SDDC_OPERATION_QUEUE,
+  SDDC_OPERATION_RETRY,
+  WORKFLOW_STEP_QUEUE,
+  parseFailedReason,
+  sddcOperationJobId,
+  workflowStepJobId,
+  type SddcOperation,
+  type WorkflowStepJob,
 } from '@cx/queue-contracts';
 import { throttled } from '@cx/service-kit';
 import type { Cluster, ProviderInfo } from '@cx/api-schemas';
@@ -28,13 +35,23 @@ export type StepResult<O = unknown> =
   | { kind: 'done'; output?: O; effects?: StepEffect[] }
   | { kind: 'wait'; afterMs: number; message?: string; nextPoll?: boolean };
 
-export const done = <O = undefined>(output?: O, effects: StepEffect[] = []): StepResult<O> => ({ kind: 'done', output, effects });
+export const done = <O = undefined>(output?: O, effects: StepEffect[] = []): StepResult<O> => ({
+  kind: 'done',
+  output,
+  effects,
+});
 /** A wait records no output, so it fits a step of any output type. */
-export const wait = (afterMs: number, message?: string, nextPoll = false): StepResult<never> => ({ kind: 'wait', afterMs, nextPoll, ...(message ? { message } : {}) });
+export const wait = (afterMs: number, message?: string, nextPoll = false): StepResult<never> => ({
+  kind: 'wait',
+  afterMs,
+  nextPoll,
+  ...(message ? { message } : {}),
+});
 
 /** The outcome of an sddc operation a step started. */
 /** `finishedAt`: when the operation finished (epoch ms), when known. */
-export type OperationState<T> = { state: 'done'; result: T; finishedAt?: number } | { state: 'pending' } | { state: 'failed'; error: CxError };
+export type OperationState<T> =
+  { state: 'done'; result: T; finishedAt?: number } | { state: 'pending' } | { state: 'failed'; error: CxError };
 
 export interface StepContext {
   run: Run;
@@ -130,13 +147,35 @@ export class WorkflowEngine {
     // Every step waiting for an operation (job.waitUntilFinished) listens on this queue for a moment.
     this.operations.setMaxListeners(0);
     this.worker = new Worker<StepJobData>(WORKFLOW_STEP_QUEUE, (job, token) => this.process(job, token), {
-      connection, prefix, concurrency: options.concurrency, lockDuration: options.lockDurationMs, stalledInterval: options.lockDurationMs, autorun: false,
+      connection,
+      prefix,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.lockDurationMs,
+      autorun: false,
     });
     this.operationEvents = new QueueEvents(SDDC_OPERATION_QUEUE, { connection, prefix, autorun: false });
-    this.operationEvents.on('error', throttled((error, repeats) => options.logger.warn({ err: error, repeats }, 'operation events error')));
-    this.worker.on('error', throttled((error, repeats) => options.logger.error({ err: error, repeats }, 'workflow worker error')));
-    this.stepsRun = new Counter({ name: 'cx_workflow_steps_total', help: 'Workflow step executions by workflow, step and outcome', labelNames: ['workflow', 'step', 'outcome'], registers: [options.metrics] });
-    this.stepDuration = new Histogram({ name: 'cx_workflow_step_duration_seconds', help: 'Time of one step execution', labelNames: ['workflow', 'step'], registers: [options.metrics], buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30] });
+    this.operationEvents.on(
+      'error',
+      throttled((error, repeats) => options.logger.warn({ err: error, repeats }, 'operation events error')),
+    );
+    this.worker.on(
+      'error',
+      throttled((error, repeats) => options.logger.error({ err: error, repeats }, 'workflow worker error')),
+    );
+    this.stepsRun = new Counter({
+      name: 'cx_workflow_steps_total',
+      help: 'Workflow step executions by workflow, step and outcome',
+      labelNames: ['workflow', 'step', 'outcome'],
+      registers: [options.metrics],
+    });
+    this.stepDuration = new Histogram({
+      name: 'cx_workflow_step_duration_seconds',
+      help: 'Time of one step execution',
+      labelNames: ['workflow', 'step'],
+      registers: [options.metrics],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    });
   }
 
   register(definition: WorkflowDefinition): void {
@@ -153,8 +192,14 @@ export class WorkflowEngine {
     void this.worker.run();
     void this.operationEvents.run();
     const tick = (): void => {
-      this.reconcile().catch((error: unknown) => this.options.logger.warn({ err: error }, 'reconcile failed; retrying at the next interval'))
-        .finally(() => { this.reconcileTimer = setTimeout(tick, this.options.reconcileIntervalMs); this.reconcileTimer.unref(); });
+      this.reconcile()
+        .catch((error: unknown) =>
+          this.options.logger.warn({ err: error }, 'reconcile failed; retrying at the next interval'),
+        )
+        .finally(() => {
+          this.reconcileTimer = setTimeout(tick, this.options.reconcileIntervalMs);
+          this.reconcileTimer.unref();
+        });
     };
     this.reconcileTimer = setTimeout(tick, Math.min(1_000, this.options.reconcileIntervalMs));
     this.reconcileTimer.unref();
@@ -173,23 +218,38 @@ export class WorkflowEngine {
    * job is removed as soon as it finishes (or times out), so a sealed secret in it does not linger.
    */
   async runOperationNow<T>(operation: SddcOperation, timeoutMs: number): Promise<T> {
-    const job = await this.operations.add(operation.op, operation, { jobId: `now.${randomUUID()}`, attempts: 1, removeOnComplete: true, removeOnFail: true });
+    const job = await this.operations.add(operation.op, operation, {
+      jobId: `now.${randomUUID()}`,
+      attempts: 1,
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
     try {
-      return await job.waitUntilFinished(this.operationEvents, timeoutMs) as T;
+      return (await job.waitUntilFinished(this.operationEvents, timeoutMs)) as T;
     } catch (error) {
       const reason = (error as Error).message;
       if (parseFailedReason(reason)) throw errorFromFailedReason(reason);
       await job.remove().catch(() => undefined);
-      throw new DependencyUnavailableError(`no sddc answered ${operation.op} within ${Math.round(timeoutMs / 1000)} s; check that an sddc serving provider ${'provider' in operation ? operation.provider : ''} is running`, { cause: error });
+      throw new DependencyUnavailableError(
+        `no sddc answered ${operation.op} within ${Math.round(timeoutMs / 1000)} s; check that an sddc serving provider ${'provider' in operation ? operation.provider : ''} is running`,
+        { cause: error },
+      );
     }
   }
 
   /** Enqueues the job of a run's step; a job with the same id that exists already is left alone. */
   async enqueue(step: WorkflowStepJob): Promise<void> {
-    await this.steps.add('step', { runId: step.runId, stepIndex: step.stepIndex, generation: step.generation }, {
-      jobId: workflowStepJobId(step), attempts: this.options.stepAttempts, backoff: { type: 'exponential', delay: 1_000 },
-      removeOnComplete: FINISHED_JOB_RETENTION, removeOnFail: FINISHED_JOB_RETENTION,
-    });
+    await this.steps.add(
+      'step',
+      { runId: step.runId, stepIndex: step.stepIndex, generation: step.generation },
+      {
+        jobId: workflowStepJobId(step),
+        attempts: this.options.stepAttempts,
+        backoff: { type: 'exponential', delay: 1_000 },
+        removeOnComplete: FINISHED_JOB_RETENTION,
+        removeOnFail: FINISHED_JOB_RETENTION,
+      },
+    );
   }
 
   /**
@@ -197,7 +257,13 @@ export class WorkflowEngine {
    * at a time does it (a lease in Redis), so that two never replace the same job.
    */
   async reconcile(): Promise<number> {
-    const lease = await this.options.producer.set(`${this.options.prefix}:reconciler-lease`, String(process.pid), 'PX', this.options.reconcileIntervalMs, 'NX');
+    const lease = await this.options.producer.set(
+      `${this.options.prefix}:reconciler-lease`,
+      String(process.pid),
+      'PX',
+      this.options.reconcileIntervalMs,
+      'NX',
+    );
     if (lease !== 'OK') return 0;
     let repaired = 0;
     let after: string | undefined;
@@ -215,16 +281,30 @@ export class WorkflowEngine {
     const step: WorkflowStepJob = { runId: run.id, stepIndex: run.currentStep, generation: run.generation };
     const job = await this.steps.getJob(workflowStepJobId(step));
     const state = job ? await job.getState() : 'missing';
-    if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') return 0;
+    if (
+      state === 'waiting' ||
+      state === 'active' ||
+      state === 'delayed' ||
+      state === 'prioritized' ||
+      state === 'waiting-children'
+    )
+      return 0;
     // The job may have finished its step since the run was listed: only a run still at this step needs one.
     const current = await this.options.sm.getRun(run.id);
-    if (!['Pending', 'Running'].includes(current.status) || current.currentStep !== run.currentStep || current.generation !== run.generation) return 0;
+    if (
+      !['Pending', 'Running'].includes(current.status) ||
+      current.currentStep !== run.currentStep ||
+      current.generation !== run.generation
+    )
+      return 0;
     if (job) await job.remove();
     await this.enqueue(step);
-    this.options.logger.info({ workflowId: run.id, step: run.currentStep, generation: run.generation, jobState: state }, 'reconciler re-enqueued a workflow step');
+    this.options.logger.info(
+      { workflowId: run.id, step: run.currentStep, generation: run.generation, jobState: state },
+      'reconciler re-enqueued a workflow step',
+    );
     return 1;
   }
-
 
   private async process(job: Job<StepJobData>, token: string | undefined): Promise<unknown> {
     const { runId, stepIndex, generation } = job.data;
@@ -253,15 +333,26 @@ export class WorkflowEngine {
     const stepJob: WorkflowStepJob = { runId, stepIndex, generation };
     let result: StepResult;
     try {
-      const provider = async (): Promise<ProviderInfo | undefined> => (await this.options.providers?.())?.find((p) => p.name === started.cluster.provider);
-      result = await step.run({ ...started, sm: this.options.sm, poll, log, deadlines: this.options.deadlines, provider, operation: (subject, operation) => this.operation(stepJob, subject, operation) });
+      const provider = async (): Promise<ProviderInfo | undefined> =>
+        (await this.options.providers?.())?.find((p) => p.name === started.cluster.provider);
+      result = await step.run({
+        ...started,
+        sm: this.options.sm,
+        poll,
+        log,
+        deadlines: this.options.deadlines,
+        provider,
+        operation: (subject, operation) => this.operation(stepJob, subject, operation),
+      });
     } catch (error) {
       stopTimer();
       const cx = asCxError(error);
       if (cx.retryable && attempt < this.options.stepAttempts) {
         this.stepsRun.inc({ ...labels, outcome: 'retry' });
         log.warn({ code: cx.code, err: cx.message }, 'step failed; it will be retried');
-        await this.options.sm.stepProgress(runId, stepIndex, generation, `attempt ${attempt} failed (${cx.code}: ${cx.message}); retrying`).catch(() => undefined);
+        await this.options.sm
+          .stepProgress(runId, stepIndex, generation, `attempt ${attempt} failed (${cx.code}: ${cx.message}); retrying`)
+          .catch(() => undefined);
         throw error;
       }
       this.stepsRun.inc({ ...labels, outcome: 'failure' });
@@ -269,45 +360,78 @@ export class WorkflowEngine {
       const reason = cx.details?.['reason'];
       const machineId = cx.details?.['machineId'];
       await this.options.sm.failStep(runId, stepIndex, generation, {
-        code: cx.code, message: cx.message, retryable: cx.retryable, ...(typeof reason === 'string' ? { reason } : {}), ...(typeof machineId === 'string' ? { machineId } : {}),
+        code: cx.code,
+        message: cx.message,
+        retryable: cx.retryable,
+        ...(typeof reason === 'string' ? { reason } : {}),
+        ...(typeof machineId === 'string' ? { machineId } : {}),
       });
       return { failed: cx.code };
     }
     stopTimer();
     if (result.kind === 'wait') {
       this.stepsRun.inc({ ...labels, outcome: 'wait' });
-      if (result.message && result.message !== job.data.progress) await this.options.sm.stepProgress(runId, stepIndex, generation, result.message);
+      if (result.message && result.message !== job.data.progress)
+        await this.options.sm.stepProgress(runId, stepIndex, generation, result.message);
       const waits = job.data.waits ?? 0;
-      await job.updateData({ ...job.data, poll: result.nextPoll ? poll + 1 : poll, waits: waits + 1, ...(result.message ? { progress: result.message } : {}) });
+      await job.updateData({
+        ...job.data,
+        poll: result.nextPoll ? poll + 1 : poll,
+        waits: waits + 1,
+        ...(result.message ? { progress: result.message } : {}),
+      });
       await job.moveToDelayed(Date.now() + Math.min(result.afterMs, FIRST_WAIT_MS * 2 ** waits), token);
       throw new DelayedError();
     }
-    const { next } = await this.options.sm.completeStep(runId, stepIndex, generation, result.output ?? null, result.effects ?? []);
+    const { next } = await this.options.sm.completeStep(
+      runId,
+      stepIndex,
+      generation,
+      result.output ?? null,
+      result.effects ?? [],
+    );
     this.stepsRun.inc({ ...labels, outcome: 'done' });
     log.info({ name: step.name }, 'step done');
     if (next !== null) await this.enqueue({ runId, stepIndex: next, generation });
     return { done: true };
   }
 
-  private async operation<T>(step: WorkflowStepJob, subject: string, operation: SddcOperation): Promise<OperationState<T>> {
+  private async operation<T>(
+    step: WorkflowStepJob,
+    subject: string,
+    operation: SddcOperation,
+  ): Promise<OperationState<T>> {
     const jobId = sddcOperationJobId(step, subject);
-    const job = (await this.operations.getJob(jobId)) ?? await this.operations.add(operation.op, operation, {
-      jobId, ...SDDC_OPERATION_RETRY, removeOnComplete: FINISHED_JOB_RETENTION, removeOnFail: FINISHED_JOB_RETENTION,
-    });
+    const job =
+      (await this.operations.getJob(jobId)) ??
+      (await this.operations.add(operation.op, operation, {
+        jobId,
+        ...SDDC_OPERATION_RETRY,
+        removeOnComplete: FINISHED_JOB_RETENTION,
+        removeOnFail: FINISHED_JOB_RETENTION,
+      }));
     let state = await job.getState();
     if (state !== 'completed' && state !== 'failed') {
       // Quick operations finish within moments: waiting for them here saves a round of polling.
       // Slow ones (a VM booting) make the step wait and poll instead of holding a worker.
-      state = await job.waitUntilFinished(this.operationEvents, OPERATION_INLINE_WAIT_MS).then(() => 'completed', () => job.getState());
+      state = await job.waitUntilFinished(this.operationEvents, OPERATION_INLINE_WAIT_MS).then(
+        () => 'completed',
+        () => job.getState(),
+      );
     }
     if (state === 'completed') {
       // A job fetched before it finished has no return value yet: read it again.
-      const finished = job.returnvalue === undefined || job.returnvalue === null ? await this.operations.getJob(jobId) : job;
-      return { state: 'done', result: finished?.returnvalue as T, ...(finished?.finishedOn ? { finishedAt: finished.finishedOn } : {}) };
+      const finished =
+        job.returnvalue === undefined || job.returnvalue === null ? await this.operations.getJob(jobId) : job;
+      return {
+        state: 'done',
+        result: finished?.returnvalue as T,
+        ...(finished?.finishedOn ? { finishedAt: finished.finishedOn } : {}),
+      };
     }
     if (state === 'failed') {
       // As for the return value: a job fetched before it failed has no failed reason yet.
-      const failed = job.failedReason === undefined ? (await this.operations.getJob(jobId)) ?? job : job;
+      const failed = job.failedReason === undefined ? ((await this.operations.getJob(jobId)) ?? job) : job;
       const error = errorFromFailedReason(failed.failedReason);
       // The operation used up its own retries; if the error is transient the step is retried, and
       // its next attempt must start the operation afresh rather than observe this failure again.
@@ -322,7 +446,10 @@ export class WorkflowEngine {
 export function errorFromFailedReason(reason: string | undefined): CxError {
   const failure = parseFailedReason(reason ?? '');
   if (failure && isErrorCode(failure.code)) {
-    return new CxError(failure.code, failure.message, { ...(failure.details ? { details: failure.details } : {}), ...(failure.retryable === undefined ? {} : { retryable: failure.retryable }) });
+    return new CxError(failure.code, failure.message, {
+      ...(failure.details ? { details: failure.details } : {}),
+      ...(failure.retryable === undefined ? {} : { retryable: failure.retryable }),
+    });
   }
   return new CxError('CX_PROVIDER_ERROR', reason ?? 'the provider operation failed', { retryable: false });
 }

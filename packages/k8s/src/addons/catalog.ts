@@ -16,7 +16,18 @@ import { monitoring } from './monitoring.js';
 import { storageClass } from './storage-class.js';
 import { addonLabels, type AddonCluster, type AddonDefinition, type KubernetesObject } from './types.js';
 
-export const ADDONS: readonly AddonDefinition[] = [ingressNginx, metricsServer, monitoring, logForwarding, storageClass, dashboard, cniFlannel, cniKubeRouter, kubevirt, localPathStorage];
+export const ADDONS: readonly AddonDefinition[] = [
+  ingressNginx,
+  metricsServer,
+  monitoring,
+  logForwarding,
+  storageClass,
+  dashboard,
+  cniFlannel,
+  cniKubeRouter,
+  kubevirt,
+  localPathStorage,
+];
 
 export function findAddon(name: string): AddonDefinition | undefined {
   return ADDONS.find((addon) => addon.name === name);
@@ -28,7 +39,10 @@ export function isNetworkAddon(name: string): boolean {
 }
 
 /** An invalid setting, named like the public API names fields (`body.settings.url`). */
-export interface SettingError { field: string; message: string }
+export interface SettingError {
+  field: string;
+  message: string;
+}
 
 export type SettingsCheck = { ok: true; settings: Record<string, unknown> } | { ok: false; errors: SettingError[] };
 
@@ -39,7 +53,9 @@ const validators = new Map<string, ValidateFunction>();
 export function checkAddonSettings(addon: AddonDefinition, settings: unknown, field = 'body.settings'): SettingsCheck {
   const copy = structuredClone(settings ?? {}) as Record<string, unknown>;
   if (!addon.settingsSchema) {
-    return Object.keys(copy).length === 0 ? { ok: true, settings: {} } : { ok: false, errors: [{ field, message: `addon ${addon.name} takes no settings` }] };
+    return Object.keys(copy).length === 0
+      ? { ok: true, settings: {} }
+      : { ok: false, errors: [{ field, message: `addon ${addon.name} takes no settings` }] };
   }
   let validate = validators.get(addon.name);
   if (!validate) {
@@ -48,7 +64,10 @@ export function checkAddonSettings(addon: AddonDefinition, settings: unknown, fi
   }
   if (validate(copy)) return { ok: true, settings: copy };
   const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if').map((e) => settingError(e, field));
-  return { ok: false, errors: errors.filter((e, i) => errors.findIndex((o) => o.field === e.field && o.message === e.message) === i) };
+  return {
+    ok: false,
+    errors: errors.filter((e, i) => errors.findIndex((o) => o.field === e.field && o.message === e.message) === i),
+  };
 }
 
 function settingError(error: ErrorObject, field: string): SettingError {
@@ -58,12 +77,16 @@ function settingError(error: ErrorObject, field: string): SettingError {
     path.push(String((error.params as { additionalProperty: string }).additionalProperty));
     return { field: [field, ...path].join('.'), message: 'is not a setting of this addon' };
   }
-  const allowed = error.keyword === 'enum' ? `: ${((error.params as { allowedValues: unknown[] }).allowedValues).join(', ')}` : '';
+  const allowed =
+    error.keyword === 'enum' ? `: ${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` : '';
   return { field: [field, ...path].join('.'), message: `${error.message ?? 'is invalid'}${allowed}` };
 }
 
 /** Splits checked settings into what may be shown and stored in clear, and the secrets. */
-export function splitSecretSettings(addon: AddonDefinition, settings: Record<string, unknown>): { visible: Record<string, unknown>; secrets: Record<string, unknown> } {
+export function splitSecretSettings(
+  addon: AddonDefinition,
+  settings: Record<string, unknown>,
+): { visible: Record<string, unknown>; secrets: Record<string, unknown> } {
   const secretNames = new Set(addon.secretSettings ?? []);
   const visible: Record<string, unknown> = {};
   const secrets: Record<string, unknown> = {};
@@ -75,17 +98,34 @@ export function splitSecretSettings(addon: AddonDefinition, settings: Record<str
  * The addon's objects for this cluster, every one (and every pod template) labelled
  * `app.kubernetes.io/managed-by: cx` and `cx.dev/addon: <name>`.
  */
-export function renderAddon(addon: AddonDefinition, settings: Record<string, unknown>, cluster: AddonCluster): KubernetesObject[] {
+export function renderAddon(
+  addon: AddonDefinition,
+  settings: Record<string, unknown>,
+  cluster: AddonCluster,
+): KubernetesObject[] {
   const labels = addonLabels(addon.name);
   return addon.render(settings, cluster).map((object) => {
-    const labelled: KubernetesObject = { ...object, metadata: { ...object.metadata, labels: { ...object.metadata.labels, ...labels } } };
+    const labelled: KubernetesObject = {
+      ...object,
+      metadata: { ...object.metadata, labels: { ...object.metadata.labels, ...labels } },
+    };
     const spec = labelled['spec'] as { template?: { metadata?: { labels?: Record<string, string> } } } | undefined;
-    if (spec?.template) spec.template = { ...spec.template, metadata: { ...spec.template.metadata, labels: { ...spec.template.metadata?.labels, ...labels } } };
+    if (spec?.template)
+      spec.template = {
+        ...spec.template,
+        metadata: { ...spec.template.metadata, labels: { ...spec.template.metadata?.labels, ...labels } },
+      };
     return labelled;
   });
 }
 
 /** The Deployments and DaemonSets an install waits for. */
-export function addonWorkloads(objects: readonly KubernetesObject[]): Array<{ kind: 'Deployment' | 'DaemonSet'; namespace: string; name: string }> {
-  return objects.flatMap((o) => (o.kind === 'Deployment' || o.kind === 'DaemonSet' ? [{ kind: o.kind, namespace: o.metadata.namespace ?? 'default', name: o.metadata.name }] : []));
+export function addonWorkloads(
+  objects: readonly KubernetesObject[],
+): Array<{ kind: 'Deployment' | 'DaemonSet'; namespace: string; name: string }> {
+  return objects.flatMap((o) =>
+    o.kind === 'Deployment' || o.kind === 'DaemonSet'
+      ? [{ kind: o.kind, namespace: o.metadata.namespace ?? 'default', name: o.metadata.name }]
+      : [],
+  );
 }

@@ -23,8 +23,11 @@ const LABELS = { 'k8s-app': 'kube-router', tier: 'node' };
 const CNI_CONF_FILE = '/etc/cni/net.d/10-kuberouter.conflist';
 /** kube-router fills in the node's podCIDR (ipam.subnet) itself when it starts. */
 const CNI_CONF = {
-  cniVersion: '0.3.0', name: 'mynet',
-  plugins: [{ name: 'kubernetes', type: 'bridge', bridge: 'kube-bridge', isDefaultGateway: true, ipam: { type: 'host-local' } }],
+  cniVersion: '0.3.0',
+  name: 'mynet',
+  plugins: [
+    { name: 'kubernetes', type: 'bridge', bridge: 'kube-bridge', isDefaultGateway: true, ipam: { type: 'host-local' } },
+  ],
 };
 /**
  * Upstream's init script: writes the CNI configuration unless kube-router already did (it rewrites
@@ -48,24 +51,37 @@ const INSTALL_CNI = [
 export const cniKubeRouter: AddonDefinition = {
   name: 'cni-kube-router',
   version: KUBE_ROUTER_VERSION,
-  description: 'kube-router pod network (CNI): a bridge per node on its podCIDR, routes between nodes by BGP, and NetworkPolicy enforcement.',
+  description:
+    'kube-router pod network (CNI): a bridge per node on its podCIDR, routes between nodes by BGP, and NetworkPolicy enforcement.',
   stage: 'network',
   settingsSchema: {
-    type: 'object', additionalProperties: false,
+    type: 'object',
+    additionalProperties: false,
     properties: {
-      networkPolicy: { type: 'boolean', default: true, description: 'Also enforce NetworkPolicies with iptables/ipset (--run-firewall), as upstream\'s kubeadm manifest does' },
+      networkPolicy: {
+        type: 'boolean',
+        default: true,
+        description:
+          "Also enforce NetworkPolicies with iptables/ipset (--run-firewall), as upstream's kubeadm manifest does",
+      },
     },
   },
   render(raw) {
     const settings = raw as { networkPolicy: boolean };
     return [
       {
-        apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-router-cfg', namespace: NS, labels: { ...LABELS } },
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'kube-router-cfg', namespace: NS, labels: { ...LABELS } },
         data: { 'cni-conf.json': `${JSON.stringify(CNI_CONF, null, 2)}\n` },
       },
       serviceAccount(NS, SA.name),
       clusterRole('kube-router', [
-        { apiGroups: [''], resources: ['namespaces', 'pods', 'services', 'nodes', 'endpoints'], verbs: ['list', 'get', 'watch'] },
+        {
+          apiGroups: [''],
+          resources: ['namespaces', 'pods', 'services', 'nodes', 'endpoints'],
+          verbs: ['list', 'get', 'watch'],
+        },
         { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['list', 'get', 'watch'] },
         { apiGroups: ['extensions'], resources: ['networkpolicies'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
@@ -74,7 +90,9 @@ export const cniKubeRouter: AddonDefinition = {
       ]),
       clusterRoleBinding('kube-router', 'kube-router', SA),
       {
-        apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'kube-router', namespace: NS, labels: { ...LABELS } },
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        metadata: { name: 'kube-router', namespace: NS, labels: { ...LABELS } },
         spec: {
           selector: { matchLabels: { ...LABELS } },
           template: {
@@ -82,30 +100,55 @@ export const cniKubeRouter: AddonDefinition = {
             spec: {
               priorityClassName: 'system-node-critical',
               serviceAccountName: SA.name,
-              hostNetwork: true, hostPID: true,
+              hostNetwork: true,
+              hostPID: true,
               // Every node, NotReady ones included: they are NotReady because this pod is not there yet.
-              tolerations: [{ effect: 'NoSchedule', operator: 'Exists' }, { key: 'CriticalAddonsOnly', operator: 'Exists' }, { effect: 'NoExecute', operator: 'Exists' }],
-              initContainers: [{
-                name: 'install-cni', image: KUBE_ROUTER_IMAGE, command: ['/bin/sh', '-c', INSTALL_CNI],
-                volumeMounts: [{ name: 'cni-conf-dir', mountPath: '/etc/cni/net.d' }, { name: 'kube-router-cfg', mountPath: '/etc/kube-router' }, { name: 'host-opt', mountPath: '/opt' }],
-              }],
-              containers: [{
-                name: 'kube-router', image: KUBE_ROUTER_IMAGE,
-                args: ['--run-router=true', `--run-firewall=${settings.networkPolicy}`, '--run-service-proxy=false', '--bgp-graceful-restart=true'],
-                env: [
-                  { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-                  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                  { name: 'KUBE_ROUTER_CNI_CONF_FILE', value: CNI_CONF_FILE },
-                ],
-                livenessProbe: { httpGet: { path: '/healthz', port: 20244 }, initialDelaySeconds: 10, periodSeconds: 3 },
-                resources: { requests: { cpu: '250m', memory: '250Mi' } },
-                securityContext: { privileged: true },
-                volumeMounts: [
-                  { name: 'lib-modules', mountPath: '/lib/modules', readOnly: true },
-                  { name: 'cni-conf-dir', mountPath: '/etc/cni/net.d' },
-                  { name: 'xtables-lock', mountPath: '/run/xtables.lock', readOnly: false },
-                ],
-              }],
+              tolerations: [
+                { effect: 'NoSchedule', operator: 'Exists' },
+                { key: 'CriticalAddonsOnly', operator: 'Exists' },
+                { effect: 'NoExecute', operator: 'Exists' },
+              ],
+              initContainers: [
+                {
+                  name: 'install-cni',
+                  image: KUBE_ROUTER_IMAGE,
+                  command: ['/bin/sh', '-c', INSTALL_CNI],
+                  volumeMounts: [
+                    { name: 'cni-conf-dir', mountPath: '/etc/cni/net.d' },
+                    { name: 'kube-router-cfg', mountPath: '/etc/kube-router' },
+                    { name: 'host-opt', mountPath: '/opt' },
+                  ],
+                },
+              ],
+              containers: [
+                {
+                  name: 'kube-router',
+                  image: KUBE_ROUTER_IMAGE,
+                  args: [
+                    '--run-router=true',
+                    `--run-firewall=${settings.networkPolicy}`,
+                    '--run-service-proxy=false',
+                    '--bgp-graceful-restart=true',
+                  ],
+                  env: [
+                    { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+                    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                    { name: 'KUBE_ROUTER_CNI_CONF_FILE', value: CNI_CONF_FILE },
+                  ],
+                  livenessProbe: {
+                    httpGet: { path: '/healthz', port: 20244 },
+                    initialDelaySeconds: 10,
+                    periodSeconds: 3,
+                  },
+                  resources: { requests: { cpu: '250m', memory: '250Mi' } },
+                  securityContext: { privileged: true },
+                  volumeMounts: [
+                    { name: 'lib-modules', mountPath: '/lib/modules', readOnly: true },
+                    { name: 'cni-conf-dir', mountPath: '/etc/cni/net.d' },
+                    { name: 'xtables-lock', mountPath: '/run/xtables.lock', readOnly: false },
+                  ],
+                },
+              ],
               volumes: [
                 { name: 'lib-modules', hostPath: { path: '/lib/modules' } },
                 { name: 'cni-conf-dir', hostPath: { path: '/etc/cni/net.d' } },

@@ -5,7 +5,15 @@
  * answers a link through the API server's service proxy and a short-lived token of the caller's
  * role's account, so that the dashboard shows exactly what the caller's kubeconfig would.
  */
-import { RESTRICTED, clusterRole, clusterRoleBinding, namespace, role, roleBinding, serviceAccount } from './objects.js';
+import {
+  RESTRICTED,
+  clusterRole,
+  clusterRoleBinding,
+  namespace,
+  role,
+  roleBinding,
+  serviceAccount,
+} from './objects.js';
 import type { AddonDefinition, KubernetesObject } from './types.js';
 
 export const DASHBOARD_IMAGE = 'docker.io/kubernetesui/dashboard:v2.7.0';
@@ -27,17 +35,34 @@ function secret(name: string, data: Record<string, string> = {}): KubernetesObje
   return { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace: DASHBOARD_NAMESPACE }, data };
 }
 
-function deployment(name: string, selector: Record<string, string>, container: Record<string, unknown>, volumes: unknown[]): KubernetesObject {
+function deployment(
+  name: string,
+  selector: Record<string, string>,
+  container: Record<string, unknown>,
+  volumes: unknown[],
+): KubernetesObject {
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: DASHBOARD_NAMESPACE },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: DASHBOARD_NAMESPACE },
     spec: {
-      replicas: 1, revisionHistoryLimit: 10, selector: { matchLabels: selector },
+      replicas: 1,
+      revisionHistoryLimit: 10,
+      selector: { matchLabels: selector },
       template: {
         metadata: { labels: { ...selector } },
         spec: {
-          serviceAccountName: SA.name, nodeSelector: { 'kubernetes.io/os': 'linux' }, securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+          serviceAccountName: SA.name,
+          nodeSelector: { 'kubernetes.io/os': 'linux' },
+          securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
           tolerations: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }],
-          containers: [{ securityContext: { ...RESTRICTED, runAsUser: 1001, runAsGroup: 2001 }, imagePullPolicy: 'IfNotPresent', ...container }],
+          containers: [
+            {
+              securityContext: { ...RESTRICTED, runAsUser: 1001, runAsGroup: 2001 },
+              imagePullPolicy: 'IfNotPresent',
+              ...container,
+            },
+          ],
           volumes,
         },
       },
@@ -48,7 +73,8 @@ function deployment(name: string, selector: Record<string, string>, container: R
 export const dashboard: AddonDefinition = {
   name: 'dashboard',
   version: 'v2.7.0',
-  description: 'Kubernetes Dashboard (web UI). GET /api/v1/clusters/{id}/dashboard gives each user a link and a one-hour token of their own role.',
+  description:
+    'Kubernetes Dashboard (web UI). GET /api/v1/clusters/{id}/dashboard gives each user a link and a one-hour token of their own role.',
   render() {
     const dashboardSelector = { 'k8s-app': 'kubernetes-dashboard' };
     const scraperSelector = { 'k8s-app': 'dashboard-metrics-scraper' };
@@ -60,39 +86,101 @@ export const dashboard: AddonDefinition = {
       namespace(DASHBOARD_NAMESPACE),
       serviceAccount(DASHBOARD_NAMESPACE, SA.name),
       {
-        apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes-dashboard', namespace: DASHBOARD_NAMESPACE },
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'kubernetes-dashboard', namespace: DASHBOARD_NAMESPACE },
         spec: { selector: dashboardSelector, ports: [{ port: 443, targetPort: 8443 }] },
       },
       secret('kubernetes-dashboard-certs'),
       secret('kubernetes-dashboard-csrf', { csrf: '' }),
       secret('kubernetes-dashboard-key-holder'),
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kubernetes-dashboard-settings', namespace: DASHBOARD_NAMESPACE } },
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'kubernetes-dashboard-settings', namespace: DASHBOARD_NAMESPACE },
+      },
       role(DASHBOARD_NAMESPACE, 'kubernetes-dashboard', [
-        { apiGroups: [''], resources: ['secrets'], resourceNames: ['kubernetes-dashboard-key-holder', 'kubernetes-dashboard-certs', 'kubernetes-dashboard-csrf'], verbs: ['get', 'update', 'delete'] },
-        { apiGroups: [''], resources: ['configmaps'], resourceNames: ['kubernetes-dashboard-settings'], verbs: ['get', 'update'] },
-        { apiGroups: [''], resources: ['services'], resourceNames: ['heapster', 'dashboard-metrics-scraper'], verbs: ['proxy'] },
-        { apiGroups: [''], resources: ['services/proxy'], resourceNames: ['heapster', 'http:heapster:', 'https:heapster:', 'dashboard-metrics-scraper', 'http:dashboard-metrics-scraper'], verbs: ['get'] },
+        {
+          apiGroups: [''],
+          resources: ['secrets'],
+          resourceNames: ['kubernetes-dashboard-key-holder', 'kubernetes-dashboard-certs', 'kubernetes-dashboard-csrf'],
+          verbs: ['get', 'update', 'delete'],
+        },
+        {
+          apiGroups: [''],
+          resources: ['configmaps'],
+          resourceNames: ['kubernetes-dashboard-settings'],
+          verbs: ['get', 'update'],
+        },
+        {
+          apiGroups: [''],
+          resources: ['services'],
+          resourceNames: ['heapster', 'dashboard-metrics-scraper'],
+          verbs: ['proxy'],
+        },
+        {
+          apiGroups: [''],
+          resources: ['services/proxy'],
+          resourceNames: [
+            'heapster',
+            'http:heapster:',
+            'https:heapster:',
+            'dashboard-metrics-scraper',
+            'http:dashboard-metrics-scraper',
+          ],
+          verbs: ['get'],
+        },
       ]),
-      clusterRole('kubernetes-dashboard', [{ apiGroups: ['metrics.k8s.io'], resources: ['pods', 'nodes'], verbs: ['get', 'list', 'watch'] }]),
+      clusterRole('kubernetes-dashboard', [
+        { apiGroups: ['metrics.k8s.io'], resources: ['pods', 'nodes'], verbs: ['get', 'list', 'watch'] },
+      ]),
       roleBinding(DASHBOARD_NAMESPACE, 'kubernetes-dashboard', { kind: 'Role', name: 'kubernetes-dashboard' }, SA),
       clusterRoleBinding('kubernetes-dashboard', 'kubernetes-dashboard', SA),
-      deployment('kubernetes-dashboard', dashboardSelector, {
-        name: 'kubernetes-dashboard', image: DASHBOARD_IMAGE,
-        ports: [{ containerPort: 8443, protocol: 'TCP' }],
-        args: ['--auto-generate-certificates', `--namespace=${DASHBOARD_NAMESPACE}`],
-        volumeMounts: [{ name: 'kubernetes-dashboard-certs', mountPath: '/certs' }, { name: 'tmp-volume', mountPath: '/tmp' }],
-        livenessProbe: { httpGet: { scheme: 'HTTPS', path: '/', port: 8443 }, initialDelaySeconds: 30, timeoutSeconds: 30 },
-      }, [{ name: 'kubernetes-dashboard-certs', secret: { secretName: 'kubernetes-dashboard-certs' } }, { name: 'tmp-volume', emptyDir: {} }]),
+      deployment(
+        'kubernetes-dashboard',
+        dashboardSelector,
+        {
+          name: 'kubernetes-dashboard',
+          image: DASHBOARD_IMAGE,
+          ports: [{ containerPort: 8443, protocol: 'TCP' }],
+          args: ['--auto-generate-certificates', `--namespace=${DASHBOARD_NAMESPACE}`],
+          volumeMounts: [
+            { name: 'kubernetes-dashboard-certs', mountPath: '/certs' },
+            { name: 'tmp-volume', mountPath: '/tmp' },
+          ],
+          livenessProbe: {
+            httpGet: { scheme: 'HTTPS', path: '/', port: 8443 },
+            initialDelaySeconds: 30,
+            timeoutSeconds: 30,
+          },
+        },
+        [
+          { name: 'kubernetes-dashboard-certs', secret: { secretName: 'kubernetes-dashboard-certs' } },
+          { name: 'tmp-volume', emptyDir: {} },
+        ],
+      ),
       {
-        apiVersion: 'v1', kind: 'Service', metadata: { name: 'dashboard-metrics-scraper', namespace: DASHBOARD_NAMESPACE },
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'dashboard-metrics-scraper', namespace: DASHBOARD_NAMESPACE },
         spec: { selector: scraperSelector, ports: [{ port: 8000, targetPort: 8000 }] },
       },
-      deployment('dashboard-metrics-scraper', scraperSelector, {
-        name: 'dashboard-metrics-scraper', image: METRICS_SCRAPER_IMAGE,
-        ports: [{ containerPort: 8000, protocol: 'TCP' }],
-        livenessProbe: { httpGet: { scheme: 'HTTP', path: '/', port: 8000 }, initialDelaySeconds: 30, timeoutSeconds: 30 },
-        volumeMounts: [{ name: 'tmp-volume', mountPath: '/tmp' }],
-      }, [{ name: 'tmp-volume', emptyDir: {} }]),
+      deployment(
+        'dashboard-metrics-scraper',
+        scraperSelector,
+        {
+          name: 'dashboard-metrics-scraper',
+          image: METRICS_SCRAPER_IMAGE,
+          ports: [{ containerPort: 8000, protocol: 'TCP' }],
+          livenessProbe: {
+            httpGet: { scheme: 'HTTP', path: '/', port: 8000 },
+            initialDelaySeconds: 30,
+            timeoutSeconds: 30,
+          },
+          volumeMounts: [{ name: 'tmp-volume', mountPath: '/tmp' }],
+        },
+        [{ name: 'tmp-volume', emptyDir: {} }],
+      ),
       ...roleAccounts,
     ];
   },

@@ -6,11 +6,23 @@
  */
 import { BlockList, isIP } from 'node:net';
 
-export interface EgressRules { allow: readonly string[]; deny: readonly string[] }
+export interface EgressRules {
+  allow: readonly string[];
+  deny: readonly string[];
+}
 
 /** What cx refuses unless told otherwise: loopback, link-local (cloud metadata services), unspecified. */
 export const DEFAULT_EGRESS_DENY: readonly string[] = [
-  '127.0.0.0/8', '::1/128', '0.0.0.0/8', '::/128', '169.254.0.0/16', 'fe80::/10', '100.100.100.200/32', 'fd00:ec2::254/128', 'localhost', 'metadata.google.internal',
+  '127.0.0.0/8',
+  '::1/128',
+  '0.0.0.0/8',
+  '::/128',
+  '169.254.0.0/16',
+  'fe80::/10',
+  '100.100.100.200/32',
+  'fd00:ec2::254/128',
+  'localhost',
+  'metadata.google.internal',
 ];
 
 export type EgressVerdict = { allowed: true } | { allowed: false; reason: string };
@@ -38,17 +50,26 @@ export class EgressPolicy {
     } catch {
       return { allowed: false, reason: 'is not a URL' };
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return { allowed: false, reason: `scheme ${parsed.protocol} is not http or https` };
-    if (parsed.username || parsed.password) return { allowed: false, reason: 'carries credentials in the URL; give them as settings instead' };
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      return { allowed: false, reason: `scheme ${parsed.protocol} is not http or https` };
+    if (parsed.username || parsed.password)
+      return { allowed: false, reason: 'carries credentials in the URL; give them as settings instead' };
     const host = parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase();
     const addresses = isIP(host) ? [host] : await resolve(host).catch(() => []);
     const subjects = [host, ...addresses.filter((a) => a !== host)];
     for (const subject of subjects) {
       const rule = this.denyList.match(subject);
-      if (rule) return { allowed: false, reason: `${subject === host ? `host ${host}` : `${host} resolves to ${subject}, which`} matches egress.deny entry ${rule}` };
+      if (rule)
+        return {
+          allowed: false,
+          reason: `${subject === host ? `host ${host}` : `${host} resolves to ${subject}, which`} matches egress.deny entry ${rule}`,
+        };
     }
     if (this.rules.allow.length > 0 && !subjects.some((s) => this.allowList.match(s))) {
-      return { allowed: false, reason: `host ${host}${addresses.length > 0 && !isIP(host) ? ` (${addresses.join(', ')})` : ''} matches no egress.allow entry` };
+      return {
+        allowed: false,
+        reason: `host ${host}${addresses.length > 0 && !isIP(host) ? ` (${addresses.join(', ')})` : ''} matches no egress.allow entry`,
+      };
     }
     return { allowed: true };
   }
@@ -67,7 +88,8 @@ class Matcher {
       const family = isIP(address ?? '');
       if (family !== 0) {
         const bits = prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix);
-        if (!Number.isInteger(bits) || bits < 0 || bits > (family === 4 ? 32 : 128)) throw new Error(`${setting} entry ${raw} has an invalid prefix length`);
+        if (!Number.isInteger(bits) || bits < 0 || bits > (family === 4 ? 32 : 128))
+          throw new Error(`${setting} entry ${raw} has an invalid prefix length`);
         const list = new BlockList();
         list.addSubnet(address!, bits, family === 4 ? 'ipv4' : 'ipv6');
         this.cidrs.push({ entry, list });

@@ -13,24 +13,43 @@ const NAME = 'ingress-nginx-controller';
 const SA = { namespace: NS, name: 'ingress-nginx' };
 const SELECTOR = { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' };
 
-interface IngressSettings { replicas: number; serviceType: 'LoadBalancer' | 'NodePort'; defaultClass: boolean }
+interface IngressSettings {
+  replicas: number;
+  serviceType: 'LoadBalancer' | 'NodePort';
+  defaultClass: boolean;
+}
 
 export const ingressNginx: AddonDefinition = {
   name: 'ingress-nginx',
   version: 'v1.12.1',
   description: 'NGINX Ingress controller (L7 load balancing of Ingress objects) with the IngressClass `nginx`.',
   settingsSchema: {
-    type: 'object', additionalProperties: false,
+    type: 'object',
+    additionalProperties: false,
     properties: {
       replicas: { type: 'integer', minimum: 1, maximum: 10, default: 1, description: 'Controller replicas' },
-      serviceType: { type: 'string', enum: ['LoadBalancer', 'NodePort'], default: 'LoadBalancer', description: 'How the controller is exposed: LoadBalancer where the cluster has a load-balancer implementation, NodePort otherwise' },
-      defaultClass: { type: 'boolean', default: false, description: 'Make `nginx` the default IngressClass (Ingresses without ingressClassName use it)' },
+      serviceType: {
+        type: 'string',
+        enum: ['LoadBalancer', 'NodePort'],
+        default: 'LoadBalancer',
+        description:
+          'How the controller is exposed: LoadBalancer where the cluster has a load-balancer implementation, NodePort otherwise',
+      },
+      defaultClass: {
+        type: 'boolean',
+        default: false,
+        description: 'Make `nginx` the default IngressClass (Ingresses without ingressClassName use it)',
+      },
     },
   },
   render(raw) {
     const settings = raw as unknown as IngressSettings;
     const controllerRules = [
-      { apiGroups: [''], resources: ['configmaps', 'endpoints', 'nodes', 'pods', 'secrets', 'namespaces'], verbs: ['list', 'watch'] },
+      {
+        apiGroups: [''],
+        resources: ['configmaps', 'endpoints', 'nodes', 'pods', 'secrets', 'namespaces'],
+        verbs: ['list', 'watch'],
+      },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['nodes'], verbs: ['get'] },
       { apiGroups: [''], resources: ['services'], verbs: ['get', 'list', 'watch'] },
@@ -42,7 +61,12 @@ export const ingressNginx: AddonDefinition = {
     const leaderRules = [
       { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
       { apiGroups: [''], resources: ['configmaps', 'pods', 'secrets', 'endpoints'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['ingress-nginx-leader'], verbs: ['get', 'update'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        resourceNames: ['ingress-nginx-leader'],
+        verbs: ['get', 'update'],
+      },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
     ];
@@ -53,51 +77,105 @@ export const ingressNginx: AddonDefinition = {
       roleBinding(NS, 'ingress-nginx', { kind: 'Role', name: 'ingress-nginx' }, SA),
       clusterRole('ingress-nginx', controllerRules),
       clusterRoleBinding('ingress-nginx', 'ingress-nginx', SA),
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: NAME, namespace: NS }, data: { 'allow-snippet-annotations': 'false' } },
       {
-        apiVersion: 'v1', kind: 'Service', metadata: { name: NAME, namespace: NS },
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: NAME, namespace: NS },
+        data: { 'allow-snippet-annotations': 'false' },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: NAME, namespace: NS },
         spec: {
-          type: settings.serviceType, externalTrafficPolicy: 'Local', ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv4'], selector: SELECTOR,
-          ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }, { name: 'https', port: 443, targetPort: 'https', protocol: 'TCP', appProtocol: 'https' }],
+          type: settings.serviceType,
+          externalTrafficPolicy: 'Local',
+          ipFamilyPolicy: 'SingleStack',
+          ipFamilies: ['IPv4'],
+          selector: SELECTOR,
+          ports: [
+            { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' },
+            { name: 'https', port: 443, targetPort: 'https', protocol: 'TCP', appProtocol: 'https' },
+          ],
         },
       },
       {
-        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: NAME, namespace: NS },
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: NAME, namespace: NS },
         spec: {
-          replicas: settings.replicas, revisionHistoryLimit: 10, minReadySeconds: 0,
+          replicas: settings.replicas,
+          revisionHistoryLimit: 10,
+          minReadySeconds: 0,
           selector: { matchLabels: SELECTOR },
           template: {
             metadata: { labels: { ...SELECTOR } },
             spec: {
-              serviceAccountName: SA.name, terminationGracePeriodSeconds: 300, dnsPolicy: 'ClusterFirst', nodeSelector: { 'kubernetes.io/os': 'linux' },
-              containers: [{
-                name: 'controller', image: INGRESS_NGINX_IMAGE, imagePullPolicy: 'IfNotPresent',
-                args: [
-                  '/nginx-ingress-controller', `--publish-service=$(POD_NAMESPACE)/${NAME}`, '--election-id=ingress-nginx-leader',
-                  '--controller-class=k8s.io/ingress-nginx', '--ingress-class=nginx', `--configmap=$(POD_NAMESPACE)/${NAME}`, '--watch-ingress-without-class=false',
-                ],
-                env: [
-                  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                  { name: 'LD_PRELOAD', value: '/usr/local/lib/libmimalloc.so' },
-                ],
-                lifecycle: { preStop: { exec: { command: ['/wait-shutdown'] } } },
-                ports: [{ name: 'http', containerPort: 80, protocol: 'TCP' }, { name: 'https', containerPort: 443, protocol: 'TCP' }],
-                livenessProbe: { httpGet: { path: '/healthz', port: 10254, scheme: 'HTTP' }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 1, failureThreshold: 5 },
-                readinessProbe: { httpGet: { path: '/healthz', port: 10254, scheme: 'HTTP' }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 1, failureThreshold: 3 },
-                resources: { requests: { cpu: '100m', memory: '90Mi' } },
-                securityContext: {
-                  allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, runAsNonRoot: true, runAsUser: 101, runAsGroup: 82,
-                  capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+              serviceAccountName: SA.name,
+              terminationGracePeriodSeconds: 300,
+              dnsPolicy: 'ClusterFirst',
+              nodeSelector: { 'kubernetes.io/os': 'linux' },
+              containers: [
+                {
+                  name: 'controller',
+                  image: INGRESS_NGINX_IMAGE,
+                  imagePullPolicy: 'IfNotPresent',
+                  args: [
+                    '/nginx-ingress-controller',
+                    `--publish-service=$(POD_NAMESPACE)/${NAME}`,
+                    '--election-id=ingress-nginx-leader',
+                    '--controller-class=k8s.io/ingress-nginx',
+                    '--ingress-class=nginx',
+                    `--configmap=$(POD_NAMESPACE)/${NAME}`,
+                    '--watch-ingress-without-class=false',
+                  ],
+                  env: [
+                    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                    { name: 'LD_PRELOAD', value: '/usr/local/lib/libmimalloc.so' },
+                  ],
+                  lifecycle: { preStop: { exec: { command: ['/wait-shutdown'] } } },
+                  ports: [
+                    { name: 'http', containerPort: 80, protocol: 'TCP' },
+                    { name: 'https', containerPort: 443, protocol: 'TCP' },
+                  ],
+                  livenessProbe: {
+                    httpGet: { path: '/healthz', port: 10254, scheme: 'HTTP' },
+                    initialDelaySeconds: 10,
+                    periodSeconds: 10,
+                    timeoutSeconds: 1,
+                    failureThreshold: 5,
+                  },
+                  readinessProbe: {
+                    httpGet: { path: '/healthz', port: 10254, scheme: 'HTTP' },
+                    initialDelaySeconds: 10,
+                    periodSeconds: 10,
+                    timeoutSeconds: 1,
+                    failureThreshold: 3,
+                  },
+                  resources: { requests: { cpu: '100m', memory: '90Mi' } },
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: false,
+                    runAsNonRoot: true,
+                    runAsUser: 101,
+                    runAsGroup: 82,
+                    capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] },
+                    seccompProfile: { type: 'RuntimeDefault' },
+                  },
                 },
-              }],
+              ],
             },
           },
         },
       },
       {
-        apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass',
-        metadata: { name: 'nginx', ...(settings.defaultClass ? { annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } } : {}) },
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'IngressClass',
+        metadata: {
+          name: 'nginx',
+          ...(settings.defaultClass ? { annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } } : {}),
+        },
         spec: { controller: 'k8s.io/ingress-nginx' },
       },
     ];

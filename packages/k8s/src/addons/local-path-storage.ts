@@ -32,7 +32,11 @@ const CONFIG = 'local-path-config';
 const CONFIG_DIR = '/etc/config/';
 const APP = { app: 'local-path-provisioner' };
 
-interface LocalPathSettings { path: string; default: boolean; reclaimPolicy: 'Delete' | 'Retain' }
+interface LocalPathSettings {
+  path: string;
+  default: boolean;
+  reclaimPolicy: 'Delete' | 'Retain';
+}
 
 const SETUP = '#!/bin/sh\nset -eu\nmkdir -m 0777 -p "$VOL_DIR"';
 const TEARDOWN = '#!/bin/sh\nset -eu\nrm -rf "$VOL_DIR"';
@@ -53,49 +57,90 @@ const HELPER_POD = [
   '    imagePullPolicy: IfNotPresent',
 ].join('\n');
 
-const probe = (path: string, initialDelaySeconds: number, periodSeconds: number): Record<string, unknown> =>
-  ({ httpGet: { path, port: 'health' }, initialDelaySeconds, periodSeconds });
+const probe = (path: string, initialDelaySeconds: number, periodSeconds: number): Record<string, unknown> => ({
+  httpGet: { path, port: 'health' },
+  initialDelaySeconds,
+  periodSeconds,
+});
 
 export const localPathStorage: AddonDefinition = {
   name: 'local-path-storage',
   version: LOCAL_PATH_VERSION,
-  description: 'Rancher local-path-provisioner: the StorageClass local-path, volumes in a directory of the node their pod runs on (node-local: not for data that must survive a machine).',
+  description:
+    'Rancher local-path-provisioner: the StorageClass local-path, volumes in a directory of the node their pod runs on (node-local: not for data that must survive a machine).',
   settingsSchema: {
-    type: 'object', additionalProperties: false,
+    type: 'object',
+    additionalProperties: false,
     properties: {
       path: {
-        type: 'string', default: '/opt/local-path-provisioner', maxLength: 255,
+        type: 'string',
+        default: '/opt/local-path-provisioner',
+        maxLength: 255,
         // Absolute, no trailing slash, no `.` or `..` segment: volumes are made (and removed) under it.
         pattern: '^(/(?!\\.\\.?(/|$))[A-Za-z0-9._-]+)+$',
-        description: 'Directory on every node under which volumes are made (absolute); changing it applies to new volumes only',
+        description:
+          'Directory on every node under which volumes are made (absolute); changing it applies to new volumes only',
       },
-      default: { type: 'boolean', default: true, description: 'Make local-path the cluster\'s default StorageClass' },
-      reclaimPolicy: { type: 'string', enum: ['Delete', 'Retain'], default: 'Delete', description: 'What happens to a volume\'s directory once its claim is deleted (fixed at install: a StorageClass\'s reclaimPolicy cannot change)' },
+      default: { type: 'boolean', default: true, description: "Make local-path the cluster's default StorageClass" },
+      reclaimPolicy: {
+        type: 'string',
+        enum: ['Delete', 'Retain'],
+        default: 'Delete',
+        description:
+          "What happens to a volume's directory once its claim is deleted (fixed at install: a StorageClass's reclaimPolicy cannot change)",
+      },
     },
   },
   render(raw) {
     const settings = raw as unknown as LocalPathSettings;
     const config = { nodePathMap: [{ node: 'DEFAULT_PATH_FOR_NON_LISTED_NODES', paths: [settings.path] }] };
     return [
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } },
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: NS, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } },
+      },
       serviceAccount(NS, SA.name),
       // Helper pods are created, watched and deleted in the provisioner's namespace.
-      role(NS, ROLE, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'] }]),
+      role(NS, ROLE, [
+        {
+          apiGroups: [''],
+          resources: ['pods'],
+          verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
+        },
+      ]),
       clusterRole(ROLE, [
-        { apiGroups: [''], resources: ['nodes', 'persistentvolumeclaims', 'configmaps', 'pods', 'pods/log'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: [''], resources: ['persistentvolumes'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'] },
+        {
+          apiGroups: [''],
+          resources: ['nodes', 'persistentvolumeclaims', 'configmaps', 'pods', 'pods/log'],
+          verbs: ['get', 'list', 'watch'],
+        },
+        {
+          apiGroups: [''],
+          resources: ['persistentvolumes'],
+          verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
+        },
         { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
         { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get', 'list', 'watch'] },
       ]),
       roleBinding(NS, BINDING, { kind: 'Role', name: ROLE }, SA),
       clusterRoleBinding(BINDING, ROLE, SA),
       {
-        apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: CONFIG, namespace: NS },
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: CONFIG, namespace: NS },
         // The provisioner reads config.json again every 30 s: a new path needs no restart.
-        data: { 'config.json': JSON.stringify(config, null, 2), setup: SETUP, teardown: TEARDOWN, 'helperPod.yaml': HELPER_POD },
+        data: {
+          'config.json': JSON.stringify(config, null, 2),
+          setup: SETUP,
+          teardown: TEARDOWN,
+          'helperPod.yaml': HELPER_POD,
+        },
       },
       {
-        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'local-path-provisioner', namespace: NS },
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'local-path-provisioner', namespace: NS },
         spec: {
           replicas: 1,
           selector: { matchLabels: APP },
@@ -103,29 +148,39 @@ export const localPathStorage: AddonDefinition = {
             metadata: { labels: APP },
             spec: {
               serviceAccountName: SA.name,
-              containers: [{
-                name: 'local-path-provisioner', image: LOCAL_PATH_IMAGE, imagePullPolicy: 'IfNotPresent',
-                command: ['local-path-provisioner', '--debug', 'start', '--config', `${CONFIG_DIR}config.json`],
-                ports: [{ name: 'health', containerPort: 8080, protocol: 'TCP' }],
-                startupProbe: { ...probe('/health', 5, 5), failureThreshold: 12 },
-                livenessProbe: probe('/health', 10, 10),
-                readinessProbe: probe('/ready', 5, 5),
-                volumeMounts: [{ name: 'config-volume', mountPath: CONFIG_DIR }],
-                env: [
-                  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                  { name: 'CONFIG_MOUNT_PATH', value: CONFIG_DIR },
-                  { name: 'HEALTH_PORT', value: '8080' },
-                ],
-              }],
+              containers: [
+                {
+                  name: 'local-path-provisioner',
+                  image: LOCAL_PATH_IMAGE,
+                  imagePullPolicy: 'IfNotPresent',
+                  command: ['local-path-provisioner', '--debug', 'start', '--config', `${CONFIG_DIR}config.json`],
+                  ports: [{ name: 'health', containerPort: 8080, protocol: 'TCP' }],
+                  startupProbe: { ...probe('/health', 5, 5), failureThreshold: 12 },
+                  livenessProbe: probe('/health', 10, 10),
+                  readinessProbe: probe('/ready', 5, 5),
+                  volumeMounts: [{ name: 'config-volume', mountPath: CONFIG_DIR }],
+                  env: [
+                    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                    { name: 'CONFIG_MOUNT_PATH', value: CONFIG_DIR },
+                    { name: 'HEALTH_PORT', value: '8080' },
+                  ],
+                },
+              ],
               volumes: [{ name: 'config-volume', configMap: { name: CONFIG } }],
             },
           },
         },
       },
       {
-        apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass',
-        metadata: { name: LOCAL_PATH_CLASS, annotations: { 'storageclass.kubernetes.io/is-default-class': String(settings.default) } },
-        provisioner: LOCAL_PATH_PROVISIONER, reclaimPolicy: settings.reclaimPolicy, volumeBindingMode: 'WaitForFirstConsumer',
+        apiVersion: 'storage.k8s.io/v1',
+        kind: 'StorageClass',
+        metadata: {
+          name: LOCAL_PATH_CLASS,
+          annotations: { 'storageclass.kubernetes.io/is-default-class': String(settings.default) },
+        },
+        provisioner: LOCAL_PATH_PROVISIONER,
+        reclaimPolicy: settings.reclaimPolicy,
+        volumeBindingMode: 'WaitForFirstConsumer',
       },
     ];
   },

@@ -23,7 +23,9 @@ export interface AddonCluster {
 }
 
 /** A setting whose value is a secret: stored sealed, never answered by the API, kept in the tenant cluster as a Secret. */
-export interface SecretSetting { name: string }
+export interface SecretSetting {
+  name: string;
+}
 
 export interface AddonDefinition {
   /** DNS-1123 label; the `cx.dev/addon` label value of everything the addon creates. */

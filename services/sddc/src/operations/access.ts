@@ -20,7 +20,8 @@ export async function configureAccess(credentials: TenantAdminCredentials): Prom
   for (const { group, clusterRole } of ROLE_BINDINGS) {
     const name = group.replace(':', '-');
     const body: V1ClusterRoleBinding = {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding',
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
       metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'cx' } },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: group }],

@@ -18,7 +18,14 @@ describe('addon removal order', () => {
     assert.deepEqual(removalKinds(kubevirt, objects, 'first'), [{ apiVersion: 'kubevirt.io/v1', kind: 'KubeVirt' }]);
     assert.ok(removalKinds(kubevirt, objects).length > 5, 'the whole removal covers every kind');
     const nginx = findAddon('ingress-nginx')!;
-    assert.deepEqual(removalKinds(nginx, renderAddon(nginx, { replicas: 1, serviceType: 'NodePort', defaultClass: false }, cluster), 'first'), []);
+    assert.deepEqual(
+      removalKinds(
+        nginx,
+        renderAddon(nginx, { replicas: 1, serviceType: 'NodePort', defaultClass: false }, cluster),
+        'first',
+      ),
+      [],
+    );
   });
 
   it('deletes the KubeVirt resource before its operator, the CRD and the namespace last', () => {
@@ -29,10 +36,23 @@ describe('addon removal order', () => {
   });
 
   it('says what holds an object: its finalizers, a deletion under way, or none asked for', () => {
-    const kv = { apiVersion: 'kubevirt.io/v1', kind: 'KubeVirt', metadata: { namespace: 'kubevirt', name: 'kubevirt' } };
+    const kv = {
+      apiVersion: 'kubevirt.io/v1',
+      kind: 'KubeVirt',
+      metadata: { namespace: 'kubevirt', name: 'kubevirt' },
+    };
     const deleting = { ...kv, metadata: { ...kv.metadata, deletionTimestamp: new Date() } };
-    assert.equal(holding({ ...deleting, metadata: { ...deleting.metadata, finalizers: ['kubevirt.io/virtOperatorFinalize'] } } as ClientObject), 'KubeVirt kubevirt/kubevirt: waiting for its finalizers (kubevirt.io/virtOperatorFinalize)');
+    assert.equal(
+      holding({
+        ...deleting,
+        metadata: { ...deleting.metadata, finalizers: ['kubevirt.io/virtOperatorFinalize'] },
+      } as ClientObject),
+      'KubeVirt kubevirt/kubevirt: waiting for its finalizers (kubevirt.io/virtOperatorFinalize)',
+    );
     assert.equal(holding(deleting as ClientObject), 'KubeVirt kubevirt/kubevirt: being deleted');
-    assert.equal(holding({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kubevirt' } }), 'Namespace kubevirt: not deleted yet');
+    assert.equal(
+      holding({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kubevirt' } }),
+      'Namespace kubevirt: not deleted yet',
+    );
   });
 });

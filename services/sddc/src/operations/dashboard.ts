@@ -12,11 +12,27 @@ import { client, tenantCall } from '../tenant-api.js';
 /** The Kubernetes minimum is 10 minutes; one hour matches the kubeconfigs. */
 const TOKEN_SECONDS = 3600;
 
-export async function dashboardToken(credentials: TenantAdminCredentials, role: keyof typeof DASHBOARD_ACCOUNTS): Promise<{ token: string; expiresAt: string; serviceAccount: string }> {
+export async function dashboardToken(
+  credentials: TenantAdminCredentials,
+  role: keyof typeof DASHBOARD_ACCOUNTS,
+): Promise<{ token: string; expiresAt: string; serviceAccount: string }> {
   const { serviceAccount } = DASHBOARD_ACCOUNTS[role];
-  const answer = await tenantCall(() => client(credentials).makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-    name: serviceAccount, namespace: DASHBOARD_NAMESPACE,
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [], expirationSeconds: TOKEN_SECONDS } },
-  }));
-  return { token: answer.status!.token, expiresAt: new Date(answer.status!.expirationTimestamp).toISOString(), serviceAccount };
+  const answer = await tenantCall(() =>
+    client(credentials)
+      .makeApiClient(CoreV1Api)
+      .createNamespacedServiceAccountToken({
+        name: serviceAccount,
+        namespace: DASHBOARD_NAMESPACE,
+        body: {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: { audiences: [], expirationSeconds: TOKEN_SECONDS },
+        },
+      }),
+  );
+  return {
+    token: answer.status!.token,
+    expiresAt: new Date(answer.status!.expirationTimestamp).toISOString(),
+    serviceAccount,
+  };
 }

@@ -13,10 +13,19 @@ type SnapshotOperation = Extract<SddcOperation, { op: 'etcd-snapshot' }>;
 type RestoreOperation = Extract<SddcOperation, { op: 'etcd-restore' }>;
 
 /** Takes the snapshot and hands it to sm; a repeated operation takes and stores it again under the same id. */
-export async function takeEtcdSnapshot(provider: Provider, sm: SmClient, operation: SnapshotOperation): Promise<EtcdSnapshotResult> {
+export async function takeEtcdSnapshot(
+  provider: Provider,
+  sm: SmClient,
+  operation: SnapshotOperation,
+): Promise<EtcdSnapshotResult> {
   const snapshot = await capable(provider).etcdSnapshot(operation.clusterId, { maxBytes: operation.maxBytes });
   const sha256 = createHash('sha256').update(snapshot.data).digest('hex');
-  const stored = await sm.uploadEtcdSnapshot(operation.clusterId, operation.snapshotId, { workflowId: operation.workflowId, revision: snapshot.revision, sha256, etcdVersion: snapshot.etcdVersion }, snapshot.data);
+  const stored = await sm.uploadEtcdSnapshot(
+    operation.clusterId,
+    operation.snapshotId,
+    { workflowId: operation.workflowId, revision: snapshot.revision, sha256, etcdVersion: snapshot.etcdVersion },
+    snapshot.data,
+  );
   return { snapshotId: stored.id, sizeBytes: stored.sizeBytes, revision: stored.revision, sha256: stored.sha256 };
 }
 
@@ -24,12 +33,19 @@ export async function takeEtcdSnapshot(provider: Provider, sm: SmClient, operati
  * Restores the cluster's etcd from the snapshot sm keeps, once its bytes match the SHA-256 recorded
  * when it was taken. Running it again restores the same snapshot again.
  */
-export async function restoreEtcdSnapshot(provider: Provider, sm: SmClient, operation: RestoreOperation): Promise<{ snapshotId: string; sizeBytes: number; sha256: string }> {
+export async function restoreEtcdSnapshot(
+  provider: Provider,
+  sm: SmClient,
+  operation: RestoreOperation,
+): Promise<{ snapshotId: string; sizeBytes: number; sha256: string }> {
   const { etcdRestore } = capable(provider);
   const { data, sha256 } = await sm.etcdSnapshotData(operation.clusterId, operation.snapshotId);
   const actual = createHash('sha256').update(data).digest('hex');
   if (actual !== sha256) {
-    throw new ProviderError(`etcd snapshot ${operation.snapshotId} arrived with SHA-256 ${actual}, not the ${sha256} it was stored with; nothing was restored`, { details: { reason: 'SnapshotCorrupt' } });
+    throw new ProviderError(
+      `etcd snapshot ${operation.snapshotId} arrived with SHA-256 ${actual}, not the ${sha256} it was stored with; nothing was restored`,
+      { details: { reason: 'SnapshotCorrupt' } },
+    );
   }
   await etcdRestore(operation.clusterId, data);
   return { snapshotId: operation.snapshotId, sizeBytes: data.length, sha256 };
@@ -37,7 +53,9 @@ export async function restoreEtcdSnapshot(provider: Provider, sm: SmClient, oper
 
 function capable(provider: Provider): Required<Pick<Provider, 'etcdSnapshot' | 'etcdRestore'>> {
   if (!provider.capabilities.etcdSnapshot || !provider.etcdSnapshot || !provider.etcdRestore) {
-    throw new InputError(`provider ${provider.name} cannot take or restore etcd snapshots (capabilities.etcdSnapshot is false)`);
+    throw new InputError(
+      `provider ${provider.name} cannot take or restore etcd snapshots (capabilities.etcdSnapshot is false)`,
+    );
   }
   return { etcdSnapshot: provider.etcdSnapshot.bind(provider), etcdRestore: provider.etcdRestore.bind(provider) };
 }

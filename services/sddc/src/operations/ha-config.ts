@@ -18,7 +18,11 @@ const NAMESPACE = 'kube-system';
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'cx' };
 
 /** What an apply configured: the nodes (sorted), their InternalIP, and the node leading each VIP. */
-export interface HaApplied { nodes: string[]; addresses: Record<string, string>; leaders: Record<string, string> }
+export interface HaApplied {
+  nodes: string[];
+  addresses: Record<string, string>;
+  leaders: Record<string, string>;
+}
 
 /**
  * The nodes an ha-config holds its VIPs on: those whose labels carry every pair of the selector,
@@ -28,14 +32,28 @@ export interface HaApplied { nodes: string[]; addresses: Record<string, string>;
 export function selectNodes(nodes: readonly V1Node[], selector: Record<string, string>): VipNode[] {
   return nodes
     .filter((node) => Object.entries(selector).every(([key, value]) => node.metadata?.labels?.[key] === value))
-    .map((node) => ({ name: node.metadata?.name ?? '', address: node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '' }))
+    .map((node) => ({
+      name: node.metadata?.name ?? '',
+      address: node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '',
+    }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** `selectNodes` over the tenant's nodes (the API server filters by the selector first). */
-export async function matchNodes(credentials: TenantAdminCredentials, selector: Record<string, string>): Promise<VipNode[]> {
-  const labelSelector = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
-  const nodes = (await tenantCall(() => client(credentials).makeApiClient(CoreV1Api).listNode(labelSelector ? { labelSelector } : {}))).items;
+export async function matchNodes(
+  credentials: TenantAdminCredentials,
+  selector: Record<string, string>,
+): Promise<VipNode[]> {
+  const labelSelector = Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const nodes = (
+    await tenantCall(() =>
+      client(credentials)
+        .makeApiClient(CoreV1Api)
+        .listNode(labelSelector ? { labelSelector } : {}),
+    )
+  ).items;
   return selectNodes(nodes, selector);
 }
 
@@ -43,20 +61,37 @@ export function resourceName(haConfig: string): string {
   return `cx-ha-${haConfig}`;
 }
 
-export async function applyHaConfig(credentials: TenantAdminCredentials, config: HaConfigPayload, image: string): Promise<HaApplied> {
+export async function applyHaConfig(
+  credentials: TenantAdminCredentials,
+  config: HaConfigPayload,
+  image: string,
+): Promise<HaApplied> {
   const nodes = await matchNodes(credentials, config.selector);
   if (nodes.length === 0) {
-    throw refused(`no node of the cluster matches the selector ${JSON.stringify(config.selector)} of ha-config ${config.name}; label nodes or change the selector`, 'NoMatchingNode');
+    throw refused(
+      `no node of the cluster matches the selector ${JSON.stringify(config.selector)} of ha-config ${config.name}; label nodes or change the selector`,
+      'NoMatchingNode',
+    );
   }
   const missing = nodes.filter((n) => !n.address);
-  if (config.unicast && missing.length > 0) throw refused(`node(s) ${missing.map((n) => n.name).join(', ')} report no InternalIP, which unicast VRRP needs`, 'NodeWithoutAddress');
+  if (config.unicast && missing.length > 0)
+    throw refused(
+      `node(s) ${missing.map((n) => n.name).join(', ')} report no InternalIP, which unicast VRRP needs`,
+      'NodeWithoutAddress',
+    );
   const vips = expand(parseRanges(config.virtualIps), 255);
   const spec = { ...config, virtualIps: vips, nodes };
   const name = resourceName(config.name);
   const data = Object.fromEntries(nodes.map((n) => [n.name, renderKeepalivedConfig(spec, n.name)]));
-  const configMap: V1ConfigMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: NAMESPACE, labels: { ...MANAGED_BY, 'cx.dev/ha-config': config.name } }, data };
+  const configMap: V1ConfigMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: NAMESPACE, labels: { ...MANAGED_BY, 'cx.dev/ha-config': config.name } },
+    data,
+  };
   const daemonSet: V1DaemonSet = {
-    apiVersion: 'apps/v1', kind: 'DaemonSet',
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
     metadata: { name, namespace: NAMESPACE, labels: { ...MANAGED_BY, 'cx.dev/ha-config': config.name } },
     spec: {
       selector: { matchLabels: { 'cx.dev/ha-config': config.name } },
@@ -71,15 +106,27 @@ export async function applyHaConfig(credentials: TenantAdminCredentials, config:
           nodeSelector: config.selector,
           tolerations: [{ operator: 'Exists' }],
           priorityClassName: 'system-node-critical',
-          containers: [{
-            name: 'keepalived', image,
-            command: ['/bin/sh', '-c', 'exec keepalived --dont-fork --log-console --vrrp -f "/etc/cx-ha/$NODE_NAME"'],
-            env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
-            // The fast profile runs VRRP at real-time priority and locked in memory.
-            securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW', 'NET_BROADCAST', ...(config.profile === 'fast' ? ['SYS_NICE', 'IPC_LOCK'] : [])] } },
-            volumeMounts: [{ name: 'config', mountPath: '/etc/cx-ha', readOnly: true }],
-            resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
-          }],
+          containers: [
+            {
+              name: 'keepalived',
+              image,
+              command: ['/bin/sh', '-c', 'exec keepalived --dont-fork --log-console --vrrp -f "/etc/cx-ha/$NODE_NAME"'],
+              env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+              // The fast profile runs VRRP at real-time priority and locked in memory.
+              securityContext: {
+                capabilities: {
+                  add: [
+                    'NET_ADMIN',
+                    'NET_RAW',
+                    'NET_BROADCAST',
+                    ...(config.profile === 'fast' ? ['SYS_NICE', 'IPC_LOCK'] : []),
+                  ],
+                },
+              },
+              volumeMounts: [{ name: 'config', mountPath: '/etc/cx-ha', readOnly: true }],
+              resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+            },
+          ],
           volumes: [{ name: 'config', configMap: { name } }],
         },
       },
@@ -88,14 +135,27 @@ export async function applyHaConfig(credentials: TenantAdminCredentials, config:
   const tenant = client(credentials);
   const core = tenant.makeApiClient(CoreV1Api);
   const apps = tenant.makeApiClient(AppsV1Api);
-  await tenantCall(() => upsert(() => core.createNamespacedConfigMap({ namespace: NAMESPACE, body: configMap }), () => core.replaceNamespacedConfigMap({ name, namespace: NAMESPACE, body: configMap })));
-  await tenantCall(() => upsert(() => apps.createNamespacedDaemonSet({ namespace: NAMESPACE, body: daemonSet }), () => apps.replaceNamespacedDaemonSet({ name, namespace: NAMESPACE, body: daemonSet })));
+  await tenantCall(() =>
+    upsert(
+      () => core.createNamespacedConfigMap({ namespace: NAMESPACE, body: configMap }),
+      () => core.replaceNamespacedConfigMap({ name, namespace: NAMESPACE, body: configMap }),
+    ),
+  );
+  await tenantCall(() =>
+    upsert(
+      () => apps.createNamespacedDaemonSet({ namespace: NAMESPACE, body: daemonSet }),
+      () => apps.replaceNamespacedDaemonSet({ name, namespace: NAMESPACE, body: daemonSet }),
+    ),
+  );
   const sorted = nodes.map((n) => n.name);
   const leaders = Object.fromEntries(vips.map((vip, i) => [vip, sorted[vipOrder(i, sorted.length)[0]!]!]));
   return { nodes: sorted, addresses: Object.fromEntries(nodes.map((n) => [n.name, n.address])), leaders };
 }
 
-export async function removeHaConfig(credentials: TenantAdminCredentials, haConfig: string): Promise<{ removed: string }> {
+export async function removeHaConfig(
+  credentials: TenantAdminCredentials,
+  haConfig: string,
+): Promise<{ removed: string }> {
   const name = resourceName(haConfig);
   const tenant = client(credentials);
   const core = tenant.makeApiClient(CoreV1Api);

@@ -13,26 +13,60 @@ import { restoreEtcdSnapshot, takeEtcdSnapshot } from './etcd.js';
 import { machineUserData, type VipImages } from './user-data.js';
 
 /** The operations that go through the cluster's provider. */
-export type MachineOperation = Extract<SddcOperation, { op: 'ensure-machine' | 'delete-machine' | 'list-machines' | 'list-nodes' | 'check-image' | 'set-power' | 'power-state' | 'etcd-snapshot' | 'etcd-restore' }>;
+export type MachineOperation = Extract<
+  SddcOperation,
+  {
+    op:
+      | 'ensure-machine'
+      | 'delete-machine'
+      | 'list-machines'
+      | 'list-nodes'
+      | 'check-image'
+      | 'set-power'
+      | 'power-state'
+      | 'etcd-snapshot'
+      | 'etcd-restore';
+  }
+>;
 
-export async function runMachineOperation(providers: ProviderDirectory, operation: MachineOperation, sm: SmClient, images: VipImages): Promise<unknown> {
+export async function runMachineOperation(
+  providers: ProviderDirectory,
+  operation: MachineOperation,
+  sm: SmClient,
+  images: VipImages,
+): Promise<unknown> {
   const clusterId = operation.op === 'ensure-machine' ? operation.spec.clusterId : operation.clusterId;
   const { provider, nodes } = await providers.resolve(operation.provider, clusterId);
   switch (operation.op) {
     case 'ensure-machine': {
       const bootstrap = (): Promise<ClusterBootstrap> => sm.bootstrap(clusterId);
-      return provider.ensureMachine(operation.spec, { bootstrap, userData: async () => machineUserData(operation.spec, await bootstrap(), images) });
+      return provider.ensureMachine(operation.spec, {
+        bootstrap,
+        userData: async () => machineUserData(operation.spec, await bootstrap(), images),
+      });
     }
-    case 'delete-machine': await provider.deleteMachine(operation.clusterId, operation.machineId); return { deleted: true };
-    case 'list-machines': return provider.listMachines(operation.clusterId);
-    case 'list-nodes': return nodes.listNodes(operation.clusterId);
+    case 'delete-machine':
+      await provider.deleteMachine(operation.clusterId, operation.machineId);
+      return { deleted: true };
+    case 'list-machines':
+      return provider.listMachines(operation.clusterId);
+    case 'list-nodes':
+      return nodes.listNodes(operation.clusterId);
     case 'check-image':
-      if (!provider.checkImage) throw new InputError(`provider ${operation.provider} has no OS images to choose from`, [{ field: 'body.image', message: `not for provider ${operation.provider}` }]);
+      if (!provider.checkImage)
+        throw new InputError(`provider ${operation.provider} has no OS images to choose from`, [
+          { field: 'body.image', message: `not for provider ${operation.provider}` },
+        ]);
       await provider.checkImage(operation.image);
       return { valid: true };
-    case 'set-power': await provider.setPower(operation.clusterId, operation.machineId, operation.action); return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
-    case 'power-state': return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
-    case 'etcd-snapshot': return takeEtcdSnapshot(provider, sm, operation);
-    case 'etcd-restore': return restoreEtcdSnapshot(provider, sm, operation);
+    case 'set-power':
+      await provider.setPower(operation.clusterId, operation.machineId, operation.action);
+      return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
+    case 'power-state':
+      return { powerState: await provider.getPowerState(operation.clusterId, operation.machineId) };
+    case 'etcd-snapshot':
+      return takeEtcdSnapshot(provider, sm, operation);
+    case 'etcd-restore':
+      return restoreEtcdSnapshot(provider, sm, operation);
   }
 }

@@ -9,7 +9,11 @@ import type { TenantAdminCredentials } from '@cx/sm-contract';
 import { client, tenantCall } from '../tenant-api.js';
 
 /** Marks a node (un)schedulable; idempotent. */
-export async function cordon(credentials: TenantAdminCredentials, nodeName: string, unschedulable = true): Promise<{ node: string; unschedulable: boolean }> {
+export async function cordon(
+  credentials: TenantAdminCredentials,
+  nodeName: string,
+  unschedulable = true,
+): Promise<{ node: string; unschedulable: boolean }> {
   const api = client(credentials).makeApiClient(CoreV1Api);
   await tenantCall(async () => {
     for (let attempt = 1; ; attempt++) {
@@ -28,7 +32,11 @@ export async function cordon(credentials: TenantAdminCredentials, nodeName: stri
 }
 
 /** The taint that tells Kubernetes a node is shut down for good: pods and volumes move at once. */
-export const OUT_OF_SERVICE_TAINT = { key: 'node.kubernetes.io/out-of-service', value: 'nodeshutdown', effect: 'NoExecute' } as const;
+export const OUT_OF_SERVICE_TAINT = {
+  key: 'node.kubernetes.io/out-of-service',
+  value: 'nodeshutdown',
+  effect: 'NoExecute',
+} as const;
 
 /**
  * Puts the out-of-service taint on a fenced node and deletes its pods at once (what the pod
@@ -36,7 +44,11 @@ export const OUT_OF_SERVICE_TAINT = { key: 'node.kubernetes.io/out-of-service', 
  * removes the taint. Only ever called after the node's power-off was verified. Idempotent; a node
  * that is gone needs nothing.
  */
-export async function markOutOfService(credentials: TenantAdminCredentials, nodeName: string, outOfService: boolean): Promise<{ node: string; outOfService: boolean; podsDeleted: string[] }> {
+export async function markOutOfService(
+  credentials: TenantAdminCredentials,
+  nodeName: string,
+  outOfService: boolean,
+): Promise<{ node: string; outOfService: boolean; podsDeleted: string[] }> {
   const api = client(credentials).makeApiClient(CoreV1Api);
   const podsDeleted: string[] = [];
   const present = await updateTaints(api, nodeName, (taints) => {
@@ -44,14 +56,16 @@ export async function markOutOfService(credentials: TenantAdminCredentials, node
     return outOfService ? [...others, { ...OUT_OF_SERVICE_TAINT }] : others;
   });
   if (present && outOfService) {
-    const pods = (await tenantCall(() => api.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` }))).items;
+    const pods = (await tenantCall(() => api.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` })))
+      .items;
     for (const pod of pods) {
       const { name, namespace } = pod.metadata as { name: string; namespace: string };
       try {
         await api.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 });
         podsDeleted.push(`${namespace}/${name}`);
       } catch (error) {
-        if ((error as { code?: number }).code !== 404) await tenantCall(() => Promise.reject(error instanceof Error ? error : new Error(String(error))));
+        if ((error as { code?: number }).code !== 404)
+          await tenantCall(() => Promise.reject(error instanceof Error ? error : new Error(String(error))));
       }
     }
   }
@@ -59,7 +73,11 @@ export async function markOutOfService(credentials: TenantAdminCredentials, node
 }
 
 /** Rewrites a node's taints (retrying on conflicts); false when the node does not exist. */
-async function updateTaints(api: CoreV1Api, nodeName: string, change: (taints: V1Taint[]) => V1Taint[]): Promise<boolean> {
+async function updateTaints(
+  api: CoreV1Api,
+  nodeName: string,
+  change: (taints: V1Taint[]) => V1Taint[],
+): Promise<boolean> {
   return updateNode(api, nodeName, (node) => {
     const before = node.spec?.taints ?? [];
     const after = change(before);
@@ -95,16 +113,31 @@ async function updateNode(api: CoreV1Api, nodeName: string, change: (node: V1Nod
  * Gives a node its pool's labels and taints: those the pool had before and no longer has come off,
  * the pool's are set; labels and taints from elsewhere (Kubernetes, users, cx's own) stay.
  */
-export async function setScheduling(credentials: TenantAdminCredentials, nodeName: string, scheduling: PoolScheduling, previous: PoolScheduling): Promise<{ node: string; found: boolean }> {
+export async function setScheduling(
+  credentials: TenantAdminCredentials,
+  nodeName: string,
+  scheduling: PoolScheduling,
+  previous: PoolScheduling,
+): Promise<{ node: string; found: boolean }> {
   const api = client(credentials).makeApiClient(CoreV1Api);
-  const same = (a: { key: string; effect: string }) => (b: { key: string; effect: string }): boolean => a.key === b.key && a.effect === b.effect;
+  const same =
+    (a: { key: string; effect: string }) =>
+    (b: { key: string; effect: string }): boolean =>
+      a.key === b.key && a.effect === b.effect;
   const found = await updateNode(api, nodeName, (node) => {
     const labels = { ...node.metadata?.labels };
     for (const key of Object.keys(previous.labels)) if (!(key in scheduling.labels)) delete labels[key];
     node.metadata = { ...node.metadata, labels: { ...labels, ...scheduling.labels } };
     const before = node.spec?.taints ?? [];
     const kept = before.filter((t) => !previous.taints.some(same(t)) && !scheduling.taints.some(same(t)));
-    const taints = [...kept, ...scheduling.taints.map((t) => ({ key: t.key, effect: t.effect, ...(t.value !== undefined ? { value: t.value } : {}) }))];
+    const taints = [
+      ...kept,
+      ...scheduling.taints.map((t) => ({
+        key: t.key,
+        effect: t.effect,
+        ...(t.value !== undefined ? { value: t.value } : {}),
+      })),
+    ];
     if (JSON.stringify(taints) !== JSON.stringify(before)) node.spec = { ...node.spec, taints };
   });
   return { node: nodeName, found };
@@ -115,34 +148,52 @@ export async function setScheduling(credentials: TenantAdminCredentials, nodeNam
  * (not DaemonSet pods, not static pods), and answers what is left and which PodDisruptionBudgets
  * refused an eviction. Call it again until nothing is left; the caller owns the deadline.
  */
-export async function drainOnce(credentials: TenantAdminCredentials, nodeName: string): Promise<{ node: string; remaining: number; blockedBy: string[]; pods: string[] }> {
+export async function drainOnce(
+  credentials: TenantAdminCredentials,
+  nodeName: string,
+): Promise<{ node: string; remaining: number; blockedBy: string[]; pods: string[] }> {
   const config = client(credentials);
   const core = config.makeApiClient(CoreV1Api);
   const policy = config.makeApiClient(PolicyV1Api);
-  const pods = (await tenantCall(() => core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` }))).items.filter(movable);
+  const pods = (
+    await tenantCall(() => core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` }))
+  ).items.filter(movable);
   const blockedBy = new Set<string>();
   for (const pod of pods) {
     if (pod.metadata?.deletionTimestamp) continue; // already leaving
     const { name, namespace } = pod.metadata as { name: string; namespace: string };
     try {
-      await core.createNamespacedPodEviction({ name, namespace, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } } });
+      await core.createNamespacedPodEviction({
+        name,
+        namespace,
+        body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } },
+      });
     } catch (error) {
       const status = (error as { code?: number }).code;
       if (status === 404) continue;
-      if (status !== 429) await tenantCall(() => Promise.reject(error instanceof Error ? error : new Error(String(error))));
+      if (status !== 429)
+        await tenantCall(() => Promise.reject(error instanceof Error ? error : new Error(String(error))));
       // 429: a PodDisruptionBudget forbids it now; name the budgets that select this pod.
       const budgets = (await tenantCall(() => policy.listNamespacedPodDisruptionBudget({ namespace }))).items;
       for (const budget of budgets) {
         const selector = budget.spec?.selector?.matchLabels ?? {};
-        if (Object.entries(selector).every(([k, v]) => pod.metadata?.labels?.[k] === v)) blockedBy.add(`${namespace}/${budget.metadata?.name ?? '?'}`);
+        if (Object.entries(selector).every(([k, v]) => pod.metadata?.labels?.[k] === v))
+          blockedBy.add(`${namespace}/${budget.metadata?.name ?? '?'}`);
       }
       if (blockedBy.size === 0) blockedBy.add(`${namespace}/${name} (eviction refused: ${status})`);
     }
   }
-  const left = (await tenantCall(() => core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` }))).items.filter(movable);
+  const left = (
+    await tenantCall(() => core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` }))
+  ).items.filter(movable);
   return {
-    node: nodeName, remaining: left.length, blockedBy: [...blockedBy].sort(),
-    pods: left.map((p) => `${p.metadata?.namespace}/${p.metadata?.name} ${p.metadata?.deletionTimestamp ? 'terminating' : (p.status?.phase ?? 'Unknown')}`),
+    node: nodeName,
+    remaining: left.length,
+    blockedBy: [...blockedBy].sort(),
+    pods: left.map(
+      (p) =>
+        `${p.metadata?.namespace}/${p.metadata?.name} ${p.metadata?.deletionTimestamp ? 'terminating' : (p.status?.phase ?? 'Unknown')}`,
+    ),
   };
 }
 

@@ -18,26 +18,75 @@ import { runMachineOperation } from './machines.js';
 import { cordon, drainOnce, markOutOfService, setScheduling } from './nodes.js';
 
 /** Settings of sddc the operations need: the token that opens sealed payloads, images, the egress policy. */
-export interface OperationSettings { serviceToken: string; keepalivedImage: string; haproxyImage: string; kubeVipImage: string; egress: EgressPolicy }
+export interface OperationSettings {
+  serviceToken: string;
+  keepalivedImage: string;
+  haproxyImage: string;
+  kubeVipImage: string;
+  egress: EgressPolicy;
+}
 
-export async function runOperation(providers: ProviderDirectory, job: Job<SddcOperation>, sm: SmClient, settings: OperationSettings): Promise<unknown> {
+export async function runOperation(
+  providers: ProviderDirectory,
+  job: Job<SddcOperation>,
+  sm: SmClient,
+  settings: OperationSettings,
+): Promise<unknown> {
   const operation = job.data;
   const { serviceToken } = settings;
   switch (operation.op) {
-    case 'validate-credential': return validateCredential(providers, operation, serviceToken);
-    case 'validate-bmc': return validateBmcAccess(operation, serviceToken);
-    case 'configure-access': return configureAccess(await sm.adminCredentials(operation.clusterId));
-    case 'cordon-node': return cordon(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.unschedulable);
-    case 'set-node-scheduling': return setScheduling(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.scheduling, operation.previous);
-    case 'drain-node': return drainOnce(await sm.adminCredentials(operation.clusterId), operation.nodeName);
-    case 'mark-out-of-service': return markOutOfService(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.outOfService);
-    case 'match-nodes': return matchNodes(await sm.adminCredentials(operation.clusterId), operation.selector);
-    case 'dashboard-token': return dashboardToken(await sm.adminCredentials(operation.clusterId), operation.role);
-    case 'apply-ha-config': return applyHaConfig(await sm.adminCredentials(operation.clusterId), operation.haConfig, settings.keepalivedImage);
-    case 'remove-ha-config': return removeHaConfig(await sm.adminCredentials(operation.clusterId), operation.name);
-    case 'apply-addon': return applyAddon(await sm.adminCredentials(operation.clusterId), operation.addon, serviceToken, settings.egress);
-    case 'remove-addon': return removeAddon(await sm.adminCredentials(operation.clusterId), operation.addon, serviceToken, operation.phase);
-    case 'addon-status': return addonStatus(await sm.adminCredentials(operation.clusterId), operation.addon, serviceToken, operation.objects);
-    default: return runMachineOperation(providers, operation, sm, settings);
+    case 'validate-credential':
+      return validateCredential(providers, operation, serviceToken);
+    case 'validate-bmc':
+      return validateBmcAccess(operation, serviceToken);
+    case 'configure-access':
+      return configureAccess(await sm.adminCredentials(operation.clusterId));
+    case 'cordon-node':
+      return cordon(await sm.adminCredentials(operation.clusterId), operation.nodeName, operation.unschedulable);
+    case 'set-node-scheduling':
+      return setScheduling(
+        await sm.adminCredentials(operation.clusterId),
+        operation.nodeName,
+        operation.scheduling,
+        operation.previous,
+      );
+    case 'drain-node':
+      return drainOnce(await sm.adminCredentials(operation.clusterId), operation.nodeName);
+    case 'mark-out-of-service':
+      return markOutOfService(
+        await sm.adminCredentials(operation.clusterId),
+        operation.nodeName,
+        operation.outOfService,
+      );
+    case 'match-nodes':
+      return matchNodes(await sm.adminCredentials(operation.clusterId), operation.selector);
+    case 'dashboard-token':
+      return dashboardToken(await sm.adminCredentials(operation.clusterId), operation.role);
+    case 'apply-ha-config':
+      return applyHaConfig(
+        await sm.adminCredentials(operation.clusterId),
+        operation.haConfig,
+        settings.keepalivedImage,
+      );
+    case 'remove-ha-config':
+      return removeHaConfig(await sm.adminCredentials(operation.clusterId), operation.name);
+    case 'apply-addon':
+      return applyAddon(await sm.adminCredentials(operation.clusterId), operation.addon, serviceToken, settings.egress);
+    case 'remove-addon':
+      return removeAddon(
+        await sm.adminCredentials(operation.clusterId),
+        operation.addon,
+        serviceToken,
+        operation.phase,
+      );
+    case 'addon-status':
+      return addonStatus(
+        await sm.adminCredentials(operation.clusterId),
+        operation.addon,
+        serviceToken,
+        operation.objects,
+      );
+    default:
+      return runMachineOperation(providers, operation, sm, settings);
   }
 }

@@ -4,7 +4,15 @@
  * as control plane (the cluster PKI is written to them), workers join with the bootstrap token.
  */
 import { createHmac } from 'node:crypto';
-import { APISERVER_PORT, controlPlaneVipFiles, kubeVipFiles, renderCloudInit, VIP_API_PORT, type KubeadmRole, type StaticFile } from '@cx/k8s';
+import {
+  APISERVER_PORT,
+  controlPlaneVipFiles,
+  kubeVipFiles,
+  renderCloudInit,
+  VIP_API_PORT,
+  type KubeadmRole,
+  type StaticFile,
+} from '@cx/k8s';
 import type { ClusterBootstrap, MachineSpec } from '@cx/sddc-contract';
 
 const POD_SUBNET = '10.244.0.0/16';
@@ -12,33 +20,63 @@ const SERVICE_SUBNET = '10.96.0.0/12';
 const API_PORT = 6443;
 
 /** Images of the control-plane VIP's static pods (configuration `ha.*`). */
-export interface VipImages { keepalivedImage: string; haproxyImage: string; kubeVipImage: string }
+export interface VipImages {
+  keepalivedImage: string;
+  haproxyImage: string;
+  kubeVipImage: string;
+}
 
 export function machineUserData(spec: MachineSpec, bootstrap: ClusterBootstrap, images: VipImages): string {
   // The create workflow names control-plane machines <cluster>-cp-<i>; machine 0 initialises the cluster.
   const firstControlPlane = spec.name.replace(/-cp-\d+$/, '-cp-0');
-  const role: KubeadmRole = spec.role === 'worker' ? 'join-worker' : spec.name === firstControlPlane ? 'init' : 'join-control-plane';
+  const role: KubeadmRole =
+    spec.role === 'worker' ? 'join-worker' : spec.name === firstControlPlane ? 'init' : 'join-control-plane';
   const initName = spec.role === 'control-plane' ? firstControlPlane : `${bootstrap.clusterName}-cp-0`;
   const vip = bootstrap.controlPlane?.vip;
-  const controlPlaneNames = Array.from({ length: bootstrap.controlPlane?.count ?? 1 }, (_, i) => `${bootstrap.clusterName}-cp-${i}`);
+  const controlPlaneNames = Array.from(
+    { length: bootstrap.controlPlane?.count ?? 1 },
+    (_, i) => `${bootstrap.clusterName}-cp-${i}`,
+  );
   const kubeVip = bootstrap.controlPlane?.vipManager === 'kube-vip';
   const vipInterface = bootstrap.controlPlane?.vipInterface ?? 'eth0';
   let vipFiles: StaticFile[] = [];
   if (vip && spec.role === 'control-plane') {
     vipFiles = kubeVip
       ? kubeVipFiles({ vip, interface: vipInterface, image: images.kubeVipImage, initialising: role === 'init' })
-      : controlPlaneVipFiles({ clusterName: bootstrap.clusterName, vip, interface: vipInterface, controlPlaneNames, self: spec.name, unicast: bootstrap.controlPlane?.vipUnicast === true, ...images });
+      : controlPlaneVipFiles({
+          clusterName: bootstrap.clusterName,
+          vip,
+          interface: vipInterface,
+          controlPlaneNames,
+          self: spec.name,
+          unicast: bootstrap.controlPlane?.vipUnicast === true,
+          ...images,
+        });
   }
-  return renderCloudInit({
-    clusterName: bootstrap.clusterName, kubernetesVersion: spec.kubernetesVersion,
-    // With a VIP, every node reaches the API through it (haproxy on the control-plane machines, or
-    // kube-vip's leader straight to its kube-apiserver); without, on the first control-plane machine by its host name.
-    controlPlaneEndpoint: vip ? `${vip.includes(':') ? `[${vip}]` : vip}:${kubeVip ? APISERVER_PORT : VIP_API_PORT}` : `${initName}:${API_PORT}`,
-    podSubnet: POD_SUBNET, serviceSubnet: SERVICE_SUBNET, certSans: vip ? [vip, ...controlPlaneNames] : [initName], nodeName: spec.name, role,
-    ...(vipFiles.length > 0 ? { extraFiles: vipFiles } : {}),
-    schedulableControlPlane: spec.role === 'control-plane' && !(spec.taints ?? []).some((t) => t.key === 'node-role.kubernetes.io/control-plane'),
-    labels: spec.labels ?? {}, taints: spec.taints ?? [], bootstrapToken: clusterBootstrapToken(bootstrap),
-  }, bootstrap.pki);
+  return renderCloudInit(
+    {
+      clusterName: bootstrap.clusterName,
+      kubernetesVersion: spec.kubernetesVersion,
+      // With a VIP, every node reaches the API through it (haproxy on the control-plane machines, or
+      // kube-vip's leader straight to its kube-apiserver); without, on the first control-plane machine by its host name.
+      controlPlaneEndpoint: vip
+        ? `${vip.includes(':') ? `[${vip}]` : vip}:${kubeVip ? APISERVER_PORT : VIP_API_PORT}`
+        : `${initName}:${API_PORT}`,
+      podSubnet: POD_SUBNET,
+      serviceSubnet: SERVICE_SUBNET,
+      certSans: vip ? [vip, ...controlPlaneNames] : [initName],
+      nodeName: spec.name,
+      role,
+      ...(vipFiles.length > 0 ? { extraFiles: vipFiles } : {}),
+      schedulableControlPlane:
+        spec.role === 'control-plane' &&
+        !(spec.taints ?? []).some((t) => t.key === 'node-role.kubernetes.io/control-plane'),
+      labels: spec.labels ?? {},
+      taints: spec.taints ?? [],
+      bootstrapToken: clusterBootstrapToken(bootstrap),
+    },
+    bootstrap.pki,
+  );
 }
 
 /**
@@ -47,7 +85,9 @@ export function machineUserData(spec: MachineSpec, bootstrap: ClusterBootstrap, 
  */
 export function clusterBootstrapToken(bootstrap: ClusterBootstrap): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  const bytes = createHmac('sha256', bootstrap.pki.ca.keyPem).update(`cx bootstrap token ${bootstrap.clusterName}`).digest();
+  const bytes = createHmac('sha256', bootstrap.pki.ca.keyPem)
+    .update(`cx bootstrap token ${bootstrap.clusterName}`)
+    .digest();
   const text = [...bytes.subarray(0, 22)].map((b) => alphabet[b % alphabet.length]).join('');
   return `${text.slice(0, 6)}.${text.slice(6, 22)}`;
 }

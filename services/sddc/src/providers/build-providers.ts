@@ -24,30 +24,52 @@ export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: S
   const factories = new Map<string, ProviderFactory>();
   for (const name of config.sddc.providers) {
     if (name === 'sim') {
-      const sim = new SimProvider({ dataDir: config.sim.dataDir ?? join(config.dataDir, 'sim'), latencyMs: config.sim.latencyMs, failureRate: config.sim.failureRate });
+      const sim = new SimProvider({
+        dataDir: config.sim.dataDir ?? join(config.dataDir, 'sim'),
+        latencyMs: config.sim.latencyMs,
+        failureRate: config.sim.failureRate,
+      });
       registry.register(sim, sim);
     }
     if (name === 'kwok') {
-      const binariesFile = config.kwok.binariesFile ?? join(process.env['CX_PEERS_DIR'] ?? join(homedir(), '.cache', 'cx-peers'), 'kubernetes', 'binaries.json');
+      const binariesFile =
+        config.kwok.binariesFile ??
+        join(process.env['CX_PEERS_DIR'] ?? join(homedir(), '.cache', 'cx-peers'), 'kubernetes', 'binaries.json');
       if (!existsSync(binariesFile)) {
-        if (config.kwok.binariesFile) throw new Error(`kwok.binariesFile (CX_KWOK_BINARIES_FILE) ${binariesFile} does not exist; build the binaries with \`npm run peers -- kubernetes\``);
-        logger.info({ binariesFile }, 'provider kwok not offered: its binaries are not built (run `npm run peers -- kubernetes`)');
+        if (config.kwok.binariesFile)
+          throw new Error(
+            `kwok.binariesFile (CX_KWOK_BINARIES_FILE) ${binariesFile} does not exist; build the binaries with \`npm run peers -- kubernetes\``,
+          );
+        logger.info(
+          { binariesFile },
+          'provider kwok not offered: its binaries are not built (run `npm run peers -- kubernetes`)',
+        );
         continue;
       }
       let kwok: KwokProvider;
       try {
-        kwok = new KwokProvider({ dataDir: config.kwok.dataDir ?? join(config.dataDir, 'kwok'), binaries: JSON.parse(readFileSync(binariesFile, 'utf8')) as KwokBinaries });
+        kwok = new KwokProvider({
+          dataDir: config.kwok.dataDir ?? join(config.dataDir, 'kwok'),
+          binaries: JSON.parse(readFileSync(binariesFile, 'utf8')) as KwokBinaries,
+        });
       } catch (error) {
         // A manifest built by an older cx (no controller manager, say): explicit ones must work, the default one only offers kwok.
         if (config.kwok.binariesFile) throw error;
-        logger.warn({ binariesFile, err: (error as Error).message }, 'provider kwok not offered: its binaries manifest is outdated (run `npm run peers -- kubernetes`)');
+        logger.warn(
+          { binariesFile, err: (error as Error).message },
+          'provider kwok not offered: its binaries manifest is outdated (run `npm run peers -- kubernetes`)',
+        );
         continue;
       }
       registry.register(kwok, kwok);
     }
     if (name === 'baremetal') {
       const { installerImageUrl, wipeImageUrl } = config.baremetal;
-      const baremetal = new BareMetalProvider({ inventory: sm.hostInventory(), ...(installerImageUrl ? { installerImageUrl } : {}), ...(wipeImageUrl ? { wipeImageUrl } : {}) });
+      const baremetal = new BareMetalProvider({
+        inventory: sm.hostInventory(),
+        ...(installerImageUrl ? { installerImageUrl } : {}),
+        ...(wipeImageUrl ? { wipeImageUrl } : {}),
+      });
       registry.register(baremetal, tenantNodeReader(baremetal, sm));
     }
     if (name === 'vsphere') factories.set(name, new VsphereProviderFactory({}));

@@ -5,14 +5,27 @@
  * and never carried by a job — and kept while that credential's version stays the same.
  */
 import { InputError } from '@cx/errors';
-import type { NodeReader, Provider, ProviderCapabilities, ProviderCredential, ProviderFactory, ProviderRegistry } from '@cx/sddc-contract';
+import type {
+  NodeReader,
+  Provider,
+  ProviderCapabilities,
+  ProviderCredential,
+  ProviderFactory,
+  ProviderRegistry,
+} from '@cx/sddc-contract';
 import type { SmClient } from '@cx/sm-contract';
 import { readsThroughTenantApi, tenantNodeReader } from './tenant-node-reader.js';
 
 /** How long sddc reuses a cluster's credential before asking sm again (a changed password is seen within it). */
 const CREDENTIAL_TTL_MS = 30_000;
 
-export interface ProviderSummary { name: string; kubernetesVersions: readonly string[]; contractVersion: string; takesCredential: boolean; capabilities: ProviderCapabilities }
+export interface ProviderSummary {
+  name: string;
+  kubernetesVersions: readonly string[];
+  contractVersion: string;
+  takesCredential: boolean;
+  capabilities: ProviderCapabilities;
+}
 
 export class ProviderDirectory {
   private readonly credentials = new Map<string, { credential: Promise<ProviderCredential>; fetchedAt: number }>();
@@ -27,7 +40,11 @@ export class ProviderDirectory {
   /** What this replica serves, as advertised to wfm. */
   list(): ProviderSummary[] {
     return [...this.registry.list(), ...this.factories.values()].map((p) => ({
-      name: p.name, kubernetesVersions: p.kubernetesVersions, contractVersion: p.contractVersion, takesCredential: this.factories.has(p.name), capabilities: p.capabilities,
+      name: p.name,
+      kubernetesVersions: p.kubernetesVersions,
+      contractVersion: p.contractVersion,
+      takesCredential: this.factories.has(p.name),
+      capabilities: p.capabilities,
     }));
   }
 
@@ -75,7 +92,10 @@ export class ProviderDirectory {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.registry.close(), ...[...this.connected.values()].map(({ provider }) => provider.close?.())]);
+    await Promise.all([
+      this.registry.close(),
+      ...[...this.connected.values()].map(({ provider }) => provider.close?.()),
+    ]);
     this.connected.clear();
   }
 }

@@ -16,7 +16,10 @@ const throughTenantApi = new WeakSet<NodeReader>();
  * The cluster's nodes that belong to its machines (matched by name: the kubelet registers under the
  * machine's host name), with the kubelet's Ready condition and version.
  */
-export async function listTenantNodes(credentials: TenantAdminCredentials, machines: MachineStatus[]): Promise<NodeStatus[]> {
+export async function listTenantNodes(
+  credentials: TenantAdminCredentials,
+  machines: MachineStatus[],
+): Promise<NodeStatus[]> {
   const byName = new Map(machines.map((m) => [m.name, m]));
   const nodes = (await tenantCall(() => client(credentials).makeApiClient(CoreV1Api).listNode())).items;
   return nodes.flatMap((node) => {
@@ -24,11 +27,16 @@ export async function listTenantNodes(credentials: TenantAdminCredentials, machi
     if (!machine) return [];
     const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     const controlPlane = node.metadata?.labels?.['node-role.kubernetes.io/control-plane'] !== undefined;
-    return [{
-      name: machine.name, machineId: machine.machineId, role: controlPlane ? 'control-plane' as const : 'worker' as const,
-      status: ready ? 'Ready' as const : 'NotReady' as const, kubernetesVersion: (node.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, ''),
-      schedulable: takesWorkloads(node),
-    }];
+    return [
+      {
+        name: machine.name,
+        machineId: machine.machineId,
+        role: controlPlane ? ('control-plane' as const) : ('worker' as const),
+        status: ready ? ('Ready' as const) : ('NotReady' as const),
+        kubernetesVersion: (node.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, ''),
+        schedulable: takesWorkloads(node),
+      },
+    ];
   });
 }
 

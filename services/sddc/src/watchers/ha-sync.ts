@@ -12,7 +12,12 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { Queue } from 'bullmq';
 import type { Cluster, HaConfig, HaConfigNode, HaConfigStatus } from '@cx/api-schemas';
-import { FINISHED_JOB_RETENTION, HA_CONFIG_SYNC_RETRY, haConfigSyncJobId, type HaConfigSyncRequest } from '@cx/queue-contracts';
+import {
+  FINISHED_JOB_RETENTION,
+  HA_CONFIG_SYNC_RETRY,
+  haConfigSyncJobId,
+  type HaConfigSyncRequest,
+} from '@cx/queue-contracts';
 import type { Logger } from '@cx/service-kit';
 import { selectNodes } from '../operations/ha-config.js';
 import type { HealthTarget, SmClient } from '@cx/sm-contract';
@@ -32,7 +37,10 @@ export interface HaConfigComparison {
 const LISTED = 10;
 
 function names(nodes: readonly HaConfigNode[]): string {
-  const shown = nodes.slice(0, LISTED).map((n) => n.name).join(', ');
+  const shown = nodes
+    .slice(0, LISTED)
+    .map((n) => n.name)
+    .join(', ');
   return nodes.length > LISTED ? `${shown} and ${nodes.length - LISTED} more` : shown;
 }
 
@@ -46,7 +54,9 @@ export function describeChange(applied: readonly HaConfigNode[], matching: reado
   return [
     ...(joined.length > 0 ? [`${names(joined)} joined`] : []),
     ...(left.length > 0 ? [`${names(left)} left`] : []),
-    ...moved.slice(0, LISTED).map((n) => `${n.name} changed address ${before.get(n.name) || '(none)'} → ${n.address || '(none)'}`),
+    ...moved
+      .slice(0, LISTED)
+      .map((n) => `${n.name} changed address ${before.get(n.name) || '(none)'} → ${n.address || '(none)'}`),
   ].join('; ');
 }
 
@@ -58,36 +68,77 @@ function sameNodes(a: readonly HaConfigNode[], b: readonly HaConfigNode[]): bool
  * Compares one ha-config's applied nodes with the nodes that match its selector now. Pure.
  * An ha-config with no recorded apply (one stored before cx recorded them) is applied once more.
  */
-export function compareHaConfig(haConfig: HaConfig, matching: readonly HaConfigNode[], now: number): HaConfigComparison {
+export function compareHaConfig(
+  haConfig: HaConfig,
+  matching: readonly HaConfigNode[],
+  now: number,
+): HaConfigComparison {
   const since = new Date(now).toISOString();
   const selector = JSON.stringify(haConfig.selector);
   const applied = haConfig.status?.applied ?? null;
   if (matching.length === 0) {
-    const kept = applied && applied.nodes.length > 0 ? `keepalived stays as applied to ${names(applied.nodes)} (workflow ${applied.workflowId})` : 'nothing is applied';
-    return { haConfig, sync: { state: 'NoMatchingNode', message: `no node matches the selector ${selector} any more; ${kept} until a node matches again or the ha-config is deleted`, since } };
+    const kept =
+      applied && applied.nodes.length > 0
+        ? `keepalived stays as applied to ${names(applied.nodes)} (workflow ${applied.workflowId})`
+        : 'nothing is applied';
+    return {
+      haConfig,
+      sync: {
+        state: 'NoMatchingNode',
+        message: `no node matches the selector ${selector} any more; ${kept} until a node matches again or the ha-config is deleted`,
+        since,
+      },
+    };
   }
   const appliedNodes = applied ? [...applied.nodes].sort((a, b) => a.name.localeCompare(b.name)) : [];
   if (applied && sameNodes(appliedNodes, matching)) {
-    return { haConfig, sync: { state: 'InSync', message: `applied to the ${matching.length} node(s) the selector matches: ${names(matching)}`, since } };
+    return {
+      haConfig,
+      sync: {
+        state: 'InSync',
+        message: `applied to the ${matching.length} node(s) the selector matches: ${names(matching)}`,
+        since,
+      },
+    };
   }
   const reason = applied ? describeChange(appliedNodes, matching) : `no apply recorded; ${names(matching)} match`;
   // An apply would fail (and leave the cluster Failed) on a node that has not reported its address yet.
   const unaddressed = haConfig.unicast ? matching.filter((n) => !n.address) : [];
   if (unaddressed.length > 0) {
-    return { haConfig, sync: { state: 'Reapplying', message: `${reason}: waiting for ${names(unaddressed)} to report an InternalIP, which unicast VRRP needs`, since } };
+    return {
+      haConfig,
+      sync: {
+        state: 'Reapplying',
+        message: `${reason}: waiting for ${names(unaddressed)} to report an InternalIP, which unicast VRRP needs`,
+        since,
+      },
+    };
   }
   const request: HaConfigSyncRequest = {
-    clusterId: haConfig.clusterId, haConfigId: haConfig.id, haConfigName: haConfig.name, appliedBy: applied?.workflowId ?? null,
-    nodes: matching.map(({ name, address }) => ({ name, address })), reason,
+    clusterId: haConfig.clusterId,
+    haConfigId: haConfig.id,
+    haConfigName: haConfig.name,
+    appliedBy: applied?.workflowId ?? null,
+    nodes: matching.map(({ name, address }) => ({ name, address })),
+    reason,
   };
-  return { haConfig, sync: { state: 'Reapplying', message: `${reason}: applying again to ${names(matching)}`, since }, request };
+  return {
+    haConfig,
+    sync: { state: 'Reapplying', message: `${reason}: applying again to ${names(matching)}`, since },
+    request,
+  };
 }
 
 /**
  * Compares every ha-config of a cluster with its nodes. Pure. Nothing is compared while the
  * cluster is not Ready or a workflow holds it (its nodes are expected to move then).
  */
-export function compareHaConfigs(cluster: Cluster, haConfigs: readonly HaConfig[], nodes: readonly V1Node[], now: number): HaConfigComparison[] {
+export function compareHaConfigs(
+  cluster: Cluster,
+  haConfigs: readonly HaConfig[],
+  nodes: readonly V1Node[],
+  now: number,
+): HaConfigComparison[] {
   if (cluster.status !== 'Ready' || cluster.activeWorkflowId) return [];
   return haConfigs.map((haConfig) => compareHaConfig(haConfig, selectNodes(nodes, haConfig.selector), now));
 }
@@ -111,7 +162,13 @@ export class HaConfigSync {
     const { requests, sm, logger } = this.options;
     for (const { haConfig, sync, request } of compareHaConfigs(cluster, haConfigs, nodes, now)) {
       // The same change asked twice is the same job (its id), so every look may ask.
-      if (request) await requests.add('reapply', request, { jobId: haConfigSyncJobId(request), ...HA_CONFIG_SYNC_RETRY, removeOnComplete: FINISHED_JOB_RETENTION, removeOnFail: true });
+      if (request)
+        await requests.add('reapply', request, {
+          jobId: haConfigSyncJobId(request),
+          ...HA_CONFIG_SYNC_RETRY,
+          removeOnComplete: FINISHED_JOB_RETENTION,
+          removeOnFail: true,
+        });
       if (!syncChanged(haConfig.status?.sync, sync)) continue;
       const fields = { clusterId: cluster.id, haConfig: haConfig.name, haConfigId: haConfig.id, state: sync.state };
       if (sync.state === 'NoMatchingNode') logger.warn(fields, sync.message);

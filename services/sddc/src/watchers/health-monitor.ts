@@ -17,7 +17,11 @@ import { CoordinationV1Api, CoreV1Api, type V1Lease, type V1Node } from '@kubern
 import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
-  healthPolicyOf, maxUnhealthyCount, type Cluster, type ClusterHealthStatus, type UnhealthyNode,
+  healthPolicyOf,
+  maxUnhealthyCount,
+  type Cluster,
+  type ClusterHealthStatus,
+  type UnhealthyNode,
 } from '@cx/api-schemas';
 import { FINISHED_JOB_RETENTION, remediationJobId, type RemediationRequest } from '@cx/queue-contracts';
 import type { NodeReader, NodeStatus, ProviderCapabilities } from '@cx/sddc-contract';
@@ -63,7 +67,12 @@ export interface Assessment {
  * Every unhealthy node counts toward the storm guard at once, before its own timeout runs out, so a
  * partition that takes several nodes is never mistaken for several node failures.
  */
-export function assessHealth(cluster: Cluster, machines: WatchedMachine[], nodes: ReadonlyMap<string, ObservedNode>, now: number): Assessment {
+export function assessHealth(
+  cluster: Cluster,
+  machines: WatchedMachine[],
+  nodes: ReadonlyMap<string, ObservedNode>,
+  now: number,
+): Assessment {
   const unhealthy: Array<UnhealthyNode & { due: boolean; remediation: string }> = [];
   for (const machine of machines) {
     const policy = healthPolicyOf({ health: cluster.health, nodePools: cluster.nodePools }, machine.pool);
@@ -71,35 +80,61 @@ export function assessHealth(cluster: Cluster, machines: WatchedMachine[], nodes
     if (!node) {
       const age = now - Date.parse(machine.createdAt);
       if (age > policy.startupTimeoutSeconds * 1000) {
-        unhealthy.push({ machineId: machine.id, name: machine.name, reason: `no node registered ${Math.round(age / 1000)} s after the machine was created (startupTimeoutSeconds ${policy.startupTimeoutSeconds})`, since: machine.createdAt, due: true, remediation: policy.remediation });
+        unhealthy.push({
+          machineId: machine.id,
+          name: machine.name,
+          reason: `no node registered ${Math.round(age / 1000)} s after the machine was created (startupTimeoutSeconds ${policy.startupTimeoutSeconds})`,
+          since: machine.createdAt,
+          due: true,
+          remediation: policy.remediation,
+        });
       }
       continue;
     }
     // Two signals: the Ready condition (the node lifecycle controller sets Unknown only after its
     // grace period, 50 s by default) and, sooner, a lease the kubelet stopped renewing.
     const renewedAt = node.lease ? Date.parse(node.lease.renewedAt) : Number.NaN;
-    const leaseStale = node.lease !== undefined && now - renewedAt > leaseSilenceLimitMs(policy.unhealthyTimeoutSeconds, node.lease.durationSeconds);
+    const leaseStale =
+      node.lease !== undefined &&
+      now - renewedAt > leaseSilenceLimitMs(policy.unhealthyTimeoutSeconds, node.lease.durationSeconds);
     const notReady = node.ready !== 'True';
     if (!notReady && !leaseStale && !node.outOfService) continue;
     // The episode starts at the earliest sign, which stays put while it lasts (remediations are keyed by it).
     const since = Math.min(notReady ? Date.parse(node.since) || now : now, leaseStale ? renewedAt : now);
     const signs = [
       ...(leaseStale ? [`kubelet lease not renewed for ${Math.round((now - renewedAt) / 1000)} s`] : []),
-      ...(notReady ? [`node Ready=${node.ready} for ${Math.max(0, Math.round((now - (Date.parse(node.since) || now)) / 1000))} s${node.message ? ` (${node.message})` : ''}`] : []),
+      ...(notReady
+        ? [
+            `node Ready=${node.ready} for ${Math.max(0, Math.round((now - (Date.parse(node.since) || now)) / 1000))} s${node.message ? ` (${node.message})` : ''}`,
+          ]
+        : []),
     ];
     const reason = node.outOfService ? 'fenced and out of service, being remediated' : signs.join('; ');
     const due = !node.outOfService && (leaseStale || now - since > policy.unhealthyTimeoutSeconds * 1000);
-    unhealthy.push({ machineId: machine.id, name: machine.name, reason, since: new Date(since).toISOString(), due, remediation: policy.remediation });
+    unhealthy.push({
+      machineId: machine.id,
+      name: machine.name,
+      reason,
+      since: new Date(since).toISOString(),
+      due,
+      remediation: policy.remediation,
+    });
   }
   const checkedAt = new Date(now).toISOString();
   const report = unhealthy.map(({ machineId, name, reason, since }) => ({ machineId, name, reason, since }));
-  if (unhealthy.length === 0) return { status: { state: 'Healthy', message: `all ${machines.length} nodes are Ready`, unhealthy: [], checkedAt }, remediate: [] };
+  if (unhealthy.length === 0)
+    return {
+      status: { state: 'Healthy', message: `all ${machines.length} nodes are Ready`, unhealthy: [], checkedAt },
+      remediate: [],
+    };
 
   const limit = maxUnhealthyCount(cluster.health.maxUnhealthy, machines.length);
   if (unhealthy.length > limit) {
     return {
       status: {
-        state: 'Storm', unhealthy: report, checkedAt,
+        state: 'Storm',
+        unhealthy: report,
+        checkedAt,
         message: `${unhealthy.length} of ${machines.length} nodes are unhealthy, more than maxUnhealthy (${cluster.health.maxUnhealthy} = ${limit}): nothing is fenced or remediated, as this looks like a partition or a shared failure rather than failed nodes. Remediation resumes once at most ${limit} are unhealthy; check the network and power of the cluster.`,
       },
       remediate: [],
@@ -108,12 +143,26 @@ export function assessHealth(cluster: Cluster, machines: WatchedMachine[], nodes
   // One workflow at a time holds a cluster: remediation waits for a create, scale, upgrade or an
   // earlier remediation to finish (a machine being replaced has no node for a while).
   const due = cluster.activeWorkflowId ? [] : unhealthy.filter((u) => u.due && u.remediation !== 'none');
-  const remediate = due.map((u) => ({ clusterId: cluster.id, machineId: u.machineId, machineName: u.name, reason: u.reason, since: u.since }));
+  const remediate = due.map((u) => ({
+    clusterId: cluster.id,
+    machineId: u.machineId,
+    machineName: u.name,
+    reason: u.reason,
+    since: u.since,
+  }));
   const remediating = unhealthy.some((u) => u.reason.startsWith('fenced')) || remediate.length > 0;
   const names = unhealthy.map((u) => `${u.name}: ${u.reason}`).join('; ');
-  const waiting = cluster.activeWorkflowId && unhealthy.some((u) => u.due && u.remediation !== 'none') ? ` (remediation waits for workflow ${cluster.activeWorkflowId} to finish)` : '';
+  const waiting =
+    cluster.activeWorkflowId && unhealthy.some((u) => u.due && u.remediation !== 'none')
+      ? ` (remediation waits for workflow ${cluster.activeWorkflowId} to finish)`
+      : '';
   return {
-    status: { state: remediating ? 'Remediating' : 'Unhealthy', message: `${remediating ? 'remediating' : 'unhealthy'}: ${names}${waiting}`, unhealthy: report, checkedAt },
+    status: {
+      state: remediating ? 'Remediating' : 'Unhealthy',
+      message: `${remediating ? 'remediating' : 'unhealthy'}: ${names}${waiting}`,
+      unhealthy: report,
+      checkedAt,
+    },
     remediate,
   };
 }
@@ -128,7 +177,14 @@ export function observeNode(node: V1Node, lease?: V1Lease): ObservedNode {
     since: since ? new Date(since).toISOString() : new Date(0).toISOString(),
     message: ready?.message ?? '',
     outOfService: (node.spec?.taints ?? []).some((t) => t.key === OUT_OF_SERVICE_TAINT.key),
-    ...(lease?.spec?.renewTime ? { lease: { renewedAt: new Date(lease.spec.renewTime).toISOString(), durationSeconds: lease.spec.leaseDurationSeconds ?? 40 } } : {}),
+    ...(lease?.spec?.renewTime
+      ? {
+          lease: {
+            renewedAt: new Date(lease.spec.renewTime).toISOString(),
+            durationSeconds: lease.spec.leaseDurationSeconds ?? 40,
+          },
+        }
+      : {}),
   };
 }
 
@@ -138,13 +194,25 @@ export function observeNode(node: V1Node, lease?: V1Lease): ObservedNode {
  * was first seen NotReady: `firstSeen` holds those times from the previous look, and the answer the
  * ones to keep for the next (a node Ready again is forgotten). Pure.
  */
-export function observeProviderNodes(provider: string, reported: readonly NodeStatus[], firstSeen: ReadonlyMap<string, number>, now: number): { nodes: ObservedNode[]; notReadySince: Map<string, number> } {
+export function observeProviderNodes(
+  provider: string,
+  reported: readonly NodeStatus[],
+  firstSeen: ReadonlyMap<string, number>,
+  now: number,
+): { nodes: ObservedNode[]; notReadySince: Map<string, number> } {
   const notReadySince = new Map<string, number>();
   const nodes = reported.map((node): ObservedNode => {
-    if (node.status === 'Ready') return { name: node.name, ready: 'True', since: new Date(now).toISOString(), message: '', outOfService: false };
+    if (node.status === 'Ready')
+      return { name: node.name, ready: 'True', since: new Date(now).toISOString(), message: '', outOfService: false };
     const since = firstSeen.get(node.name) ?? now;
     notReadySince.set(node.name, since);
-    return { name: node.name, ready: 'False', since: new Date(since).toISOString(), message: `the ${provider} provider reports it NotReady: machine powered off or not booted`, outOfService: false };
+    return {
+      name: node.name,
+      ready: 'False',
+      since: new Date(since).toISOString(),
+      message: `the ${provider} provider reports it NotReady: machine powered off or not booted`,
+      outOfService: false,
+    };
   });
   return { nodes, notReadySince };
 }
@@ -163,7 +231,10 @@ export interface HealthMonitorOptions {
    * The providers whose own NodeReader watches a cluster without a Kubernetes API (sim; see
    * ProviderDirectory.machineNodes), and their capabilities (which ones run no Kubernetes API).
    */
-  providers?: { machineNodes(name: string): NodeReader | undefined; list(): Array<{ name: string; capabilities: ProviderCapabilities }> };
+  providers?: {
+    machineNodes(name: string): NodeReader | undefined;
+    list(): Array<{ name: string; capabilities: ProviderCapabilities }>;
+  };
   /** Where the pass metrics go (sddc's /metrics): whether the passes keep up with the interval. */
   metrics?: Registry;
 }
@@ -178,11 +249,32 @@ class PassMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.seconds = new Histogram({ name: 'cx_sddc_health_pass_seconds', help: 'Duration of one node health pass over the clusters of the shards this replica holds', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers });
-    this.last = new Gauge({ name: 'cx_sddc_health_last_pass_seconds', help: 'Duration of the last node health pass', registers });
-    this.clusters = new Gauge({ name: 'cx_sddc_health_watched_clusters', help: 'Clusters looked at in the last node health pass', registers });
-    this.nodes = new Gauge({ name: 'cx_sddc_health_watched_machines', help: 'Machines of the clusters looked at in the last node health pass', registers });
-    this.skipped = new Counter({ name: 'cx_sddc_health_skipped_passes_total', help: 'Passes not started because the previous one was still running (the interval is too short for the clusters held)', registers });
+    this.seconds = new Histogram({
+      name: 'cx_sddc_health_pass_seconds',
+      help: 'Duration of one node health pass over the clusters of the shards this replica holds',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers,
+    });
+    this.last = new Gauge({
+      name: 'cx_sddc_health_last_pass_seconds',
+      help: 'Duration of the last node health pass',
+      registers,
+    });
+    this.clusters = new Gauge({
+      name: 'cx_sddc_health_watched_clusters',
+      help: 'Clusters looked at in the last node health pass',
+      registers,
+    });
+    this.nodes = new Gauge({
+      name: 'cx_sddc_health_watched_machines',
+      help: 'Machines of the clusters looked at in the last node health pass',
+      registers,
+    });
+    this.skipped = new Counter({
+      name: 'cx_sddc_health_skipped_passes_total',
+      help: 'Passes not started because the previous one was still running (the interval is too short for the clusters held)',
+      registers,
+    });
   }
 }
 
@@ -214,11 +306,16 @@ export class HealthMonitor {
 
   start(): void {
     this.timer = setInterval(() => {
-      if (this.running) { // a slow pass is not stacked on
+      if (this.running) {
+        // a slow pass is not stacked on
         this.metrics?.skipped.inc();
         return;
       }
-      this.running = this.pass().catch((error: unknown) => this.options.logger.warn({ err: error }, 'node health pass failed')).finally(() => { this.running = undefined; });
+      this.running = this.pass()
+        .catch((error: unknown) => this.options.logger.warn({ err: error }, 'node health pass failed'))
+        .finally(() => {
+          this.running = undefined;
+        });
     }, this.options.intervalMs);
     this.timer.unref();
   }
@@ -239,7 +336,11 @@ export class HealthMonitor {
     const watched = new Set<string>();
     let machines = 0;
     // Clusters of these have no API endpoint; their provider reports their nodes itself.
-    const withoutApi = this.options.providers?.list().filter((p) => !p.capabilities.kubernetesApi).map((p) => p.name) ?? [];
+    const withoutApi =
+      this.options.providers
+        ?.list()
+        .filter((p) => !p.capabilities.kubernetesApi)
+        .map((p) => p.name) ?? [];
     for (let page = 0; page < 10_000; page++) {
       const { items, nextCursor } = await sm.healthTargets(TARGET_PAGE, cursor, withoutApi);
       const mine = items.filter((t) => held.has(shardOf(t.cluster.id, leases.shards)));
@@ -248,9 +349,13 @@ export class HealthMonitor {
         machines += target.machines.length;
       }
       for (let i = 0; i < mine.length; i += CONCURRENCY) {
-        await Promise.all(mine.slice(i, i + CONCURRENCY).map((target) => this.check(target).catch((error: unknown) => {
-          this.options.logger.warn({ err: error, clusterId: target.cluster.id }, 'node health check failed');
-        })));
+        await Promise.all(
+          mine.slice(i, i + CONCURRENCY).map((target) =>
+            this.check(target).catch((error: unknown) => {
+              this.options.logger.warn({ err: error, clusterId: target.cluster.id }, 'node health check failed');
+            }),
+          ),
+        );
       }
       if (!nextCursor) break;
       cursor = nextCursor;
@@ -279,14 +384,32 @@ export class HealthMonitor {
       this.credentials.delete(cluster.id); // perhaps the CA was rotated
       // Nothing is remediated on what cannot be seen: a cluster whose API (or provider) does not answer is Unknown.
       const silent = cluster.apiEndpoint ? 'the Kubernetes API of the cluster' : `the ${cluster.provider} provider`;
-      assessment = { status: { state: 'Unknown', message: `${silent} did not answer: ${(error as Error).message}`, unhealthy: [], checkedAt: new Date(now).toISOString() }, remediate: [] };
+      assessment = {
+        status: {
+          state: 'Unknown',
+          message: `${silent} did not answer: ${(error as Error).message}`,
+          unhealthy: [],
+          checkedAt: new Date(now).toISOString(),
+        },
+        remediate: [],
+      };
     }
     for (const request of assessment.remediate) {
-      await this.options.remediations.add('remediate', request, { jobId: remediationJobId(request), removeOnComplete: FINISHED_JOB_RETENTION, removeOnFail: FINISHED_JOB_RETENTION, attempts: 120, backoff: { type: 'fixed', delay: 5_000 } });
+      await this.options.remediations.add('remediate', request, {
+        jobId: remediationJobId(request),
+        removeOnComplete: FINISHED_JOB_RETENTION,
+        removeOnFail: FINISHED_JOB_RETENTION,
+        attempts: 120,
+        backoff: { type: 'fixed', delay: 5_000 },
+      });
     }
     // The same list of nodes serves the ha-configs; what fails there leaves the health report alone.
     if (seen && this.options.haSync) {
-      await this.options.haSync.check(target, seen, now).catch((error: unknown) => this.options.logger.warn({ err: error, clusterId: cluster.id }, 'ha-config comparison failed'));
+      await this.options.haSync
+        .check(target, seen, now)
+        .catch((error: unknown) =>
+          this.options.logger.warn({ err: error, clusterId: cluster.id }, 'ha-config comparison failed'),
+        );
     }
     const { status } = assessment;
     const key = JSON.stringify([status.state, status.unhealthy.map((u) => [u.name, u.reason.replace(/\d+ s\b/g, '')])]);
@@ -303,17 +426,32 @@ export class HealthMonitor {
     const tenant = client(await this.adminCredentials(clusterId));
     const [nodeList, leaseList] = await Promise.all([
       tenantCall(() => tenant.makeApiClient(CoreV1Api).listNode({ timeoutSeconds: 10 })),
-      tenantCall(() => tenant.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: 'kube-node-lease', timeoutSeconds: 10 })),
+      tenantCall(() =>
+        tenant
+          .makeApiClient(CoordinationV1Api)
+          .listNamespacedLease({ namespace: 'kube-node-lease', timeoutSeconds: 10 }),
+      ),
     ]);
     const leases = new Map(leaseList.items.map((l) => [l.metadata?.name ?? '', l]));
-    return { nodes: nodeList.items.map((n) => observeNode(n, leases.get(n.metadata?.name ?? ''))), seen: nodeList.items };
+    return {
+      nodes: nodeList.items.map((n) => observeNode(n, leases.get(n.metadata?.name ?? ''))),
+      seen: nodeList.items,
+    };
   }
 
   /** The nodes as the cluster's provider reports them, for a cluster without a Kubernetes API. */
   private async observeThroughProvider(cluster: Cluster, now: number): Promise<ObservedNode[]> {
     const reader = this.options.providers?.machineNodes(cluster.provider);
-    if (!reader) throw new Error(`the cluster has no Kubernetes API, and this sddc reads no node status of provider ${cluster.provider} itself`);
-    const observed = observeProviderNodes(cluster.provider, await reader.listNodes(cluster.id), this.notReadySince.get(cluster.id) ?? new Map(), now);
+    if (!reader)
+      throw new Error(
+        `the cluster has no Kubernetes API, and this sddc reads no node status of provider ${cluster.provider} itself`,
+      );
+    const observed = observeProviderNodes(
+      cluster.provider,
+      await reader.listNodes(cluster.id),
+      this.notReadySince.get(cluster.id) ?? new Map(),
+      now,
+    );
     this.notReadySince.set(cluster.id, observed.notReadySince);
     return observed.nodes;
   }

@@ -7,7 +7,15 @@
  * health, so one replica at a time witnesses a pair and a dead replica's pairs are taken over.
  */
 import {
-  PairWitness, SIDES, assertPairSpec, type PairStatus, type ScaleCommand, type Side, type SideReport, type WitnessAction, type WitnessObservation,
+  PairWitness,
+  SIDES,
+  assertPairSpec,
+  type PairStatus,
+  type ScaleCommand,
+  type Side,
+  type SideReport,
+  type WitnessAction,
+  type WitnessObservation,
 } from '@cx/pair';
 import type { PairEvent, PairStatusView } from '@cx/api-schemas';
 import type { Logger } from '@cx/service-kit';
@@ -54,7 +62,11 @@ export class PairWitnessDriver {
   start(): void {
     this.timer = setInterval(() => {
       if (this.running) return;
-      this.running = this.pass().catch((error: unknown) => this.options.logger.warn({ err: error }, 'pair witness pass failed')).finally(() => { this.running = undefined; });
+      this.running = this.pass()
+        .catch((error: unknown) => this.options.logger.warn({ err: error }, 'pair witness pass failed'))
+        .finally(() => {
+          this.running = undefined;
+        });
     }, this.options.intervalMs);
     this.timer.unref();
   }
@@ -73,10 +85,15 @@ export class PairWitnessDriver {
     const mine = targets.filter((t) => held.has(shardOf(t.id, leases.shards)));
     // A pair deleted, or whose shard went to another replica, is forgotten: the next holder restores it from sm.
     const kept = new Set(mine.map((t) => t.id));
-    for (const map of [this.pairs, this.answered, this.waitingStatus]) for (const id of map.keys()) if (!kept.has(id)) map.delete(id);
-    await Promise.all(mine.map((target) => this.step(target).catch((error: unknown) => {
-      this.options.logger.warn({ err: error, pairId: target.id }, 'pair witness step failed');
-    })));
+    for (const map of [this.pairs, this.answered, this.waitingStatus])
+      for (const id of map.keys()) if (!kept.has(id)) map.delete(id);
+    await Promise.all(
+      mine.map((target) =>
+        this.step(target).catch((error: unknown) => {
+          this.options.logger.warn({ err: error, pairId: target.id }, 'pair witness step failed');
+        }),
+      ),
+    );
   }
 
   private witnessed(target: PairTarget): Witnessed {
@@ -88,8 +105,18 @@ export class PairWitnessDriver {
     const now = Date.now();
     // A replica that takes a pair over continues from the snapshot in sm (fences it started, owners, the command counter).
     const snapshot = known ? known.witness.snapshot() : target.witness;
-    const witness = snapshot ? PairWitness.restore(spec, snapshot as Parameters<typeof PairWitness.restore>[1], now) : PairWitness.create(spec, now);
-    const fresh: Witnessed = { witness, specJson, persisted: known?.persisted ?? JSON.stringify(snapshot ?? null), statusKey: '', statusAt: 0, events: known?.events ?? [], inflight: known?.inflight ?? new Set() };
+    const witness = snapshot
+      ? PairWitness.restore(spec, snapshot as Parameters<typeof PairWitness.restore>[1], now)
+      : PairWitness.create(spec, now);
+    const fresh: Witnessed = {
+      witness,
+      specJson,
+      persisted: known?.persisted ?? JSON.stringify(snapshot ?? null),
+      statusKey: '',
+      statusAt: 0,
+      events: known?.events ?? [],
+      inflight: known?.inflight ?? new Set(),
+    };
     this.pairs.set(target.id, fresh);
     return fresh;
   }
@@ -132,12 +159,25 @@ export class PairWitnessDriver {
   private async publishWaiting(target: PairTarget, observations: WitnessObservation[]): Promise<void> {
     const seen = this.answered.get(target.id) ?? new Set<Side>();
     const missing = SIDES.filter((side) => !seen.has(side));
-    const reasons = observations.flatMap((o) => (o.kind === 'unreachable' && missing.includes(o.side) ? [`${o.side}: ${o.reason}`] : []));
-    const side = (name: Side): Record<string, unknown> => ({ reachable: observations.some((o) => o.kind === 'report' && o.report.side === name), answeredOnce: seen.has(name) });
+    const reasons = observations.flatMap((o) =>
+      o.kind === 'unreachable' && missing.includes(o.side) ? [`${o.side}: ${o.reason}`] : [],
+    );
+    const side = (name: Side): Record<string, unknown> => ({
+      reachable: observations.some((o) => o.kind === 'report' && o.report.side === name),
+      answeredOnce: seen.has(name),
+    });
     const view: PairStatusView = {
-      at: new Date().toISOString(), phase: 'Blocked',
-      conditions: [{ reason: 'WaitingForAgents', message: `waiting for the agent of side ${missing.join(' and ')} to answer once before witnessing the pair (wait-for-all); nothing is fenced or moved until then${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''}` }],
-      sides: { a: side('a'), b: side('b') }, singletons: [], events: [],
+      at: new Date().toISOString(),
+      phase: 'Blocked',
+      conditions: [
+        {
+          reason: 'WaitingForAgents',
+          message: `waiting for the agent of side ${missing.join(' and ')} to answer once before witnessing the pair (wait-for-all); nothing is fenced or moved until then${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''}`,
+        },
+      ],
+      sides: { a: side('a'), b: side('b') },
+      singletons: [],
+      events: [],
     };
     const key = JSON.stringify({ ...view, at: undefined });
     const last = this.waitingStatus.get(target.id);
@@ -151,7 +191,13 @@ export class PairWitnessDriver {
     const witnessTime = Date.now();
     try {
       const { report } = await this.agentCall<{ report: SideReport | null }>(target, side, '/v1/poll', { witnessTime });
-      if (!report || report.side !== side) return { kind: 'unreachable', at: Date.now(), side, reason: `the agent at ${target.sides[side].agentUrl} answered as side ${report?.side ?? 'none'}` };
+      if (!report || report.side !== side)
+        return {
+          kind: 'unreachable',
+          at: Date.now(),
+          side,
+          reason: `the agent at ${target.sides[side].agentUrl} answered as side ${report?.side ?? 'none'}`,
+        };
       return { kind: 'report', at: Date.now(), report };
     } catch (error) {
       return { kind: 'unreachable', at: Date.now(), side, reason: (error as Error).message };
@@ -160,7 +206,10 @@ export class PairWitnessDriver {
 
   /** Carries out one action in the background; its outcome is observed as soon as it is known. */
   private act(target: PairTarget, state: Witnessed, action: WitnessAction): void {
-    const key = action.kind === 'activate' || action.kind === 'deactivate' ? `${action.side}|command|${action.seq}` : `${action.side}|${action.kind}|${action.attempt}`;
+    const key =
+      action.kind === 'activate' || action.kind === 'deactivate'
+        ? `${action.side}|command|${action.seq}`
+        : `${action.side}|${action.kind}|${action.attempt}`;
     if (state.inflight.has(key)) return;
     state.inflight.add(key);
     const record = (event: Omit<PairEvent, 'at'>): void => {
@@ -169,63 +218,151 @@ export class PairWitnessDriver {
       this.options.logger.info({ pairId: target.id, ...event }, 'pair witness action');
       // Read power states are observations, not actions: only what changed something is audited.
       if (event.action === 'confirm-power-off') return;
-      this.options.sm.audit({ actor: 'cx:pair-witness', action: `pair.${event.action}`, targetKind: 'pair', targetId: target.id, outcome: ['accepted', 'applied'].includes(event.outcome) ? 'success' : 'failure', details: { side: event.side, result: event.outcome, cluster: target.sides[event.side].clusterId, ...(event.singleton ? { singleton: event.singleton } : {}), message: event.message } })
+      this.options.sm
+        .audit({
+          actor: 'cx:pair-witness',
+          action: `pair.${event.action}`,
+          targetKind: 'pair',
+          targetId: target.id,
+          outcome: ['accepted', 'applied'].includes(event.outcome) ? 'success' : 'failure',
+          details: {
+            side: event.side,
+            result: event.outcome,
+            cluster: target.sides[event.side].clusterId,
+            ...(event.singleton ? { singleton: event.singleton } : {}),
+            message: event.message,
+          },
+        })
         .catch((error: unknown) => this.options.logger.warn({ err: error, pairId: target.id }, 'audit record lost'));
     };
     void this.carryOut(target, action, record)
-      .then((observation) => { if (observation) state.witness.observe(observation); })
-      .catch((error: unknown) => this.options.logger.warn({ err: error, pairId: target.id, action: action.kind }, 'pair witness action failed'))
+      .then((observation) => {
+        if (observation) state.witness.observe(observation);
+      })
+      .catch((error: unknown) =>
+        this.options.logger.warn({ err: error, pairId: target.id, action: action.kind }, 'pair witness action failed'),
+      )
       .finally(() => state.inflight.delete(key));
   }
 
-  private async carryOut(target: PairTarget, action: WitnessAction, record: (event: Omit<PairEvent, 'at'>) => void): Promise<WitnessObservation | undefined> {
+  private async carryOut(
+    target: PairTarget,
+    action: WitnessAction,
+    record: (event: Omit<PairEvent, 'at'>) => void,
+  ): Promise<WitnessObservation | undefined> {
     const { side } = action;
     const machine = target.sides[side];
     switch (action.kind) {
       case 'fence': {
         try {
           await this.power(target, side, 'off');
-          record({ side, action: 'fence', outcome: 'accepted', message: `power-off of ${machine.clusterName} accepted (attempt ${action.attempt})` });
+          record({
+            side,
+            action: 'fence',
+            outcome: 'accepted',
+            message: `power-off of ${machine.clusterName} accepted (attempt ${action.attempt})`,
+          });
           return { kind: 'fenceResult', at: Date.now(), side, attempt: action.attempt, outcome: 'accepted' };
         } catch (error) {
           const reason = (error as Error).message;
-          record({ side, action: 'fence', outcome: 'failed', message: `power-off of ${machine.clusterName} failed: ${reason}` });
+          record({
+            side,
+            action: 'fence',
+            outcome: 'failed',
+            message: `power-off of ${machine.clusterName} failed: ${reason}`,
+          });
           return { kind: 'fenceResult', at: Date.now(), side, attempt: action.attempt, outcome: 'failed', reason };
         }
       }
       case 'confirmPowerOff': {
         try {
           const state = await this.powerState(target, side);
-          if (state === 'off') record({ side, action: 'confirm-power-off', outcome: 'off', message: `${machine.clusterName} reads off: fence confirmed` });
+          if (state === 'off')
+            record({
+              side,
+              action: 'confirm-power-off',
+              outcome: 'off',
+              message: `${machine.clusterName} reads off: fence confirmed`,
+            });
           return { kind: 'powerState', at: Date.now(), side, attempt: action.attempt, state };
         } catch (error) {
-          return { kind: 'powerState', at: Date.now(), side, attempt: action.attempt, state: 'unknown', reason: (error as Error).message };
+          return {
+            kind: 'powerState',
+            at: Date.now(),
+            side,
+            attempt: action.attempt,
+            state: 'unknown',
+            reason: (error as Error).message,
+          };
         }
       }
       case 'powerOn':
         try {
           await this.power(target, side, 'on');
-          record({ side, action: 'power-on', outcome: 'accepted', message: `${machine.clusterName} powered on again after its fence` });
+          record({
+            side,
+            action: 'power-on',
+            outcome: 'accepted',
+            message: `${machine.clusterName} powered on again after its fence`,
+          });
         } catch (error) {
-          record({ side, action: 'power-on', outcome: 'failed', message: `power-on of ${machine.clusterName} failed: ${(error as Error).message}` });
+          record({
+            side,
+            action: 'power-on',
+            outcome: 'failed',
+            message: `power-on of ${machine.clusterName} failed: ${(error as Error).message}`,
+          });
         }
         return undefined;
       case 'activate':
       case 'deactivate': {
-        const command: ScaleCommand = { side, singleton: action.singleton, replicas: action.replicas, boot: action.boot, seq: action.seq, issuedAt: action.issuedAt };
+        const command: ScaleCommand = {
+          side,
+          singleton: action.singleton,
+          replicas: action.replicas,
+          boot: action.boot,
+          seq: action.seq,
+          issuedAt: action.issuedAt,
+        };
         try {
-          const answer = await this.agentCall<{ applied: boolean; reason?: string }>(target, side, '/v1/commands', command);
-          record({ side, action: action.kind, singleton: action.singleton, outcome: answer.applied ? 'applied' : 'refused', message: answer.applied ? `${action.singleton} scaled to ${action.replicas} on ${machine.clusterName}` : `${machine.clusterName} refused command ${action.seq}: ${answer.reason ?? ''}` });
+          const answer = await this.agentCall<{ applied: boolean; reason?: string }>(
+            target,
+            side,
+            '/v1/commands',
+            command,
+          );
+          record({
+            side,
+            action: action.kind,
+            singleton: action.singleton,
+            outcome: answer.applied ? 'applied' : 'refused',
+            message: answer.applied
+              ? `${action.singleton} scaled to ${action.replicas} on ${machine.clusterName}`
+              : `${machine.clusterName} refused command ${action.seq}: ${answer.reason ?? ''}`,
+          });
           return undefined;
         } catch (error) {
-          record({ side, action: action.kind, singleton: action.singleton, outcome: 'undelivered', message: `command ${action.seq} to ${machine.clusterName} not delivered: ${(error as Error).message}` });
+          record({
+            side,
+            action: action.kind,
+            singleton: action.singleton,
+            outcome: 'undelivered',
+            message: `command ${action.seq} to ${machine.clusterName} not delivered: ${(error as Error).message}`,
+          });
           return { kind: 'unreachable', at: Date.now(), side, reason: (error as Error).message };
         }
       }
     }
   }
 
-  private async machineOf(target: PairTarget, side: Side): Promise<{ provider: Awaited<ReturnType<ProviderDirectory['resolve']>>['provider']; clusterId: string; machineId: string }> {
+  private async machineOf(
+    target: PairTarget,
+    side: Side,
+  ): Promise<{
+    provider: Awaited<ReturnType<ProviderDirectory['resolve']>>['provider'];
+    clusterId: string;
+    machineId: string;
+  }> {
     const { clusterId, machineId, provider: name, clusterName } = target.sides[side];
     if (!machineId) throw new Error(`cluster ${clusterName} has no machine to power`);
     const { provider } = await this.options.providers.resolve(name, clusterId);
@@ -245,8 +382,10 @@ export class PairWitnessDriver {
   private async agentCall<T>(target: PairTarget, side: Side, path: string, body: unknown): Promise<T> {
     const timeoutMs = Math.max(500, Math.min(2_000, this.options.intervalMs * 2));
     const response = await fetch(new URL(path, target.sides[side].agentUrl), {
-      method: 'POST', headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs),
+      method: 'POST',
+      headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.text();
     if (!response.ok) throw new Error(`the agent of side ${side} answered ${response.status}: ${text.slice(0, 200)}`);
@@ -256,7 +395,11 @@ export class PairWitnessDriver {
   /** Writes the status to sm when what a user sees changed, and at least every STATUS_REFRESH_MS. */
   private async publish(target: PairTarget, state: Witnessed, status: PairStatus, now: number): Promise<void> {
     const view = statusView(status, state.events);
-    const key = JSON.stringify({ ...view, at: undefined, sides: Object.fromEntries(SIDES.map((s) => [s, { ...view.sides[s], lastHeardAt: undefined }])) });
+    const key = JSON.stringify({
+      ...view,
+      at: undefined,
+      sides: Object.fromEntries(SIDES.map((s) => [s, { ...view.sides[s], lastHeardAt: undefined }])),
+    });
     if (key === state.statusKey && now - state.statusAt < STATUS_REFRESH_MS) return;
     await this.options.sm.savePairStatus(target.id, view);
     state.statusKey = key;
@@ -264,15 +407,24 @@ export class PairWitnessDriver {
   }
 }
 
-const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+const iso = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
 /** The witness's status as the API shows it: times as ISO strings, and the recent actions. */
 export function statusView(status: PairStatus, events: PairEvent[]): PairStatusView {
   const side = (name: Side): Record<string, unknown> => {
     const { lastHeardAt, fence, ...rest } = status.sides[name];
-    const times = 'startedAt' in fence ? { startedAt: iso(fence.startedAt) } : 'at' in fence ? { at: iso(fence.at) } : {};
+    const times =
+      'startedAt' in fence ? { startedAt: iso(fence.startedAt) } : 'at' in fence ? { at: iso(fence.at) } : {};
     return { ...rest, lastHeardAt: iso(lastHeardAt), fence: { ...fence, ...times } };
   };
   const sides = { a: side('a'), b: side('b') };
-  return { at: iso(status.at)!, phase: status.phase, conditions: status.conditions, sides, singletons: status.singletons.map((s) => ({ ...s })), events: [...events] };
+  return {
+    at: iso(status.at)!,
+    phase: status.phase,
+    conditions: status.conditions,
+    sides,
+    singletons: status.singletons.map((s) => ({ ...s })),
+    events: [...events],
+  };
 }

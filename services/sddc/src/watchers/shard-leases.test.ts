@@ -10,7 +10,10 @@ describe('shard leases against real Redis', () => {
   const prefix = `healthtest${randomBytes(3).toString('hex')}`;
   let redis: Redis;
   before(() => {
-    assert.ok(redisUrl, 'CX_TEST_REDIS_URL is not set: run the tests with `npm test`, which starts Redis (test/peers/redis.sh)');
+    assert.ok(
+      redisUrl,
+      'CX_TEST_REDIS_URL is not set: run the tests with `npm test`, which starts Redis (test/peers/redis.sh)',
+    );
     redis = new Redis(redisUrl);
   });
   after(async () => {
@@ -25,7 +28,7 @@ describe('shard leases against real Redis', () => {
     assert.ok(Math.min(...counts) > 60, `uneven shards: ${counts.join(',')}`);
   });
 
-  it('shares the shards between live replicas, never twice, and takes over a dead replica\'s', async () => {
+  it("shares the shards between live replicas, never twice, and takes over a dead replica's", async () => {
     const leaseMs = 600;
     const a = new ShardLeases(redis, prefix, 16, leaseMs);
     const b = new ShardLeases(redis, prefix, 16, leaseMs);
@@ -37,7 +40,11 @@ describe('shard leases against real Redis', () => {
     const heldB = new Set(await b.refresh());
     assert.equal(heldA.size, 8);
     assert.equal(heldB.size, 8);
-    assert.deepEqual([...heldA].filter((s) => heldB.has(s)), [], 'a shard is held by both replicas');
+    assert.deepEqual(
+      [...heldA].filter((s) => heldB.has(s)),
+      [],
+      'a shard is held by both replicas',
+    );
 
     // a stops renewing (dead): once its leases expire, b holds every shard.
     await new Promise((resolve) => setTimeout(resolve, leaseMs + 200));

@@ -13,7 +13,8 @@ export function shardOf(clusterId: string, shards: number): number {
 }
 
 // Renew or release a lease only while this replica still holds it.
-const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+const RENEW =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
 /**
@@ -27,7 +28,13 @@ export class ShardLeases {
   private readonly held = new Set<number>();
 
   /** `purpose` names the work shared out (`health`, `pairs`): each has its own leases and replica set. */
-  constructor(private readonly redis: Redis, private readonly prefix: string, readonly shards: number, private readonly leaseMs: number, private readonly purpose = 'health') {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    readonly shards: number,
+    private readonly leaseMs: number,
+    private readonly purpose = 'health',
+  ) {}
 
   private key(shard: number): string {
     return `${this.prefix}:${this.purpose}:shard:${shard}`;
@@ -41,7 +48,8 @@ export class ShardLeases {
     const live = Math.max(1, await this.redis.zcard(replicas));
     const fair = Math.ceil(this.shards / live);
     for (const shard of [...this.held]) {
-      if (Number(await this.redis.eval(RENEW, 1, this.key(shard), this.replicaId, this.leaseMs)) !== 1) this.held.delete(shard);
+      if (Number(await this.redis.eval(RENEW, 1, this.key(shard), this.replicaId, this.leaseMs)) !== 1)
+        this.held.delete(shard);
     }
     for (const shard of [...this.held].slice(fair)) {
       await this.redis.eval(RELEASE, 1, this.key(shard), this.replicaId);
@@ -52,7 +60,8 @@ export class ShardLeases {
     for (let i = 0; i < this.shards && this.held.size < fair; i++) {
       const shard = (start + i) % this.shards;
       if (this.held.has(shard)) continue;
-      if (await this.redis.set(this.key(shard), this.replicaId, 'PX', this.leaseMs, 'NX') === 'OK') this.held.add(shard);
+      if ((await this.redis.set(this.key(shard), this.replicaId, 'PX', this.leaseMs, 'NX')) === 'OK')
+        this.held.add(shard);
     }
     return this.held;
   }

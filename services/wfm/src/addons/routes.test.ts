@@ -8,12 +8,19 @@ import { describe, it } from 'node:test';
 import { otherNetworkAddon } from './routes.js';
 
 describe('one pod network addon per cluster', () => {
-  const installed = [{ name: 'metrics-server', status: 'Installed' }, { name: 'cni-flannel', status: 'Failed' }];
+  const installed = [
+    { name: 'metrics-server', status: 'Installed' },
+    { name: 'cni-flannel', status: 'Failed' },
+  ];
 
   it('finds the CNI a cluster already has, whatever its state, when another is asked for', () => {
     const isNetwork = (name: string): boolean => name.startsWith('cni-');
     assert.deepEqual(otherNetworkAddon(installed, 'cni-other', isNetwork), { name: 'cni-flannel', status: 'Failed' });
-    assert.equal(otherNetworkAddon(installed, 'cni-flannel', isNetwork), undefined, 'installing the same CNI again (new settings) is allowed');
+    assert.equal(
+      otherNetworkAddon(installed, 'cni-flannel', isNetwork),
+      undefined,
+      'installing the same CNI again (new settings) is allowed',
+    );
     assert.equal(otherNetworkAddon([{ name: 'metrics-server' }], 'cni-other', isNetwork), undefined);
   });
 

@@ -18,13 +18,13 @@ const CACHE_MAX = 10_000;
  * object derived from the request (its parameters or body).
  */
 export type RouteAccess =
-  | 'public'
-  | 'authenticated'
-  | { role: Role; object: (request: FastifyRequest) => AccessObject };
+  'public' | 'authenticated' | { role: Role; object: (request: FastifyRequest) => AccessObject };
 
 /** Access to the object named by the `:id` parameter. */
-export const onParam = (role: Role, kind: Exclude<AccessObject['kind'], 'global'>): RouteAccess =>
-  ({ role, object: (request) => ({ kind, id: (request.params as { id: string }).id }) });
+export const onParam = (role: Role, kind: Exclude<AccessObject['kind'], 'global'>): RouteAccess => ({
+  role,
+  object: (request) => ({ kind, id: (request.params as { id: string }).id }),
+});
 export const globalRole = (role: Role): RouteAccess => ({ role, object: () => ({ kind: 'global' }) });
 
 class TtlCache<T> {
@@ -51,7 +51,8 @@ export class AccessGuard {
   /** Installs the hooks on a route scope: authentication on request, authorization before validation. */
   install(app: FastifyInstance): void {
     app.addHook('onRoute', (route) => {
-      if (route.config?.access === undefined) throw new Error(`route ${route.method} ${route.url} declares no access (config.access)`);
+      if (route.config?.access === undefined)
+        throw new Error(`route ${route.method} ${route.url} declares no access (config.access)`);
     });
     app.addHook('onRequest', async (request) => {
       if (request.routeOptions.config.access === 'public') return;
@@ -67,7 +68,10 @@ export class AccessGuard {
 
   async authenticate(request: FastifyRequest): Promise<Principal> {
     const token = bearerToken(request);
-    if (!token) throw new AuthenticationError('this call needs `Authorization: Bearer <token>`; get a token from POST /api/v1/auth/login');
+    if (!token)
+      throw new AuthenticationError(
+        'this call needs `Authorization: Bearer <token>`; get a token from POST /api/v1/auth/login',
+      );
     const cached = this.principals.get(token);
     if (cached) return cached;
     const user = await this.sm.introspect(token);

@@ -12,12 +12,17 @@ export function auditMutations(app: FastifyInstance, sm: SmClient): void {
     const url = request.routeOptions.url ?? 'unmatched';
     const params = request.params as { id?: string } | undefined;
     const body = request.body as { name?: unknown; username?: unknown } | undefined;
-    const named = typeof body?.name === 'string' ? body.name : typeof body?.username === 'string' ? body.username : undefined;
+    const named =
+      typeof body?.name === 'string' ? body.name : typeof body?.username === 'string' ? body.username : undefined;
     sm.audit({
-      actor: request.user?.username ?? 'anonymous', action: `${request.method} ${url}`,
+      actor: request.user?.username ?? 'anonymous',
+      action: `${request.method} ${url}`,
       targetKind: (url.split('/')[3] ?? 'unknown').replace(/s$/, ''),
       ...(params?.id ? { targetId: params.id } : named ? { targetId: named } : {}),
-      outcome: reply.statusCode < 400 ? 'success' : 'failure', sourceIp: request.ip, requestId: request.id, details: { status: reply.statusCode },
+      outcome: reply.statusCode < 400 ? 'success' : 'failure',
+      sourceIp: request.ip,
+      requestId: request.id,
+      details: { status: reply.statusCode },
     }).catch((error: unknown) => request.log.warn({ err: error }, 'audit record lost'));
   });
 }

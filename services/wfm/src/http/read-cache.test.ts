@@ -11,7 +11,10 @@ describe('ClusterReadCache on real Redis', () => {
   let redis: Redis;
   const key = `cxtest${randomBytes(3).toString('hex')}:cluster-read-version`;
   before(() => {
-    assert.ok(redisUrl, 'CX_TEST_REDIS_URL is not set: run the tests with `npm test`, which starts Redis (test/peers/redis.sh)');
+    assert.ok(
+      redisUrl,
+      'CX_TEST_REDIS_URL is not set: run the tests with `npm test`, which starts Redis (test/peers/redis.sh)',
+    );
     redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   });
   after(async () => {
@@ -29,17 +32,31 @@ describe('ClusterReadCache on real Redis', () => {
     assert.equal(await replicaA.read('other', load), '{"n":2}', 'keys are separate');
     await replicaB.bump();
     assert.equal(await replicaA.read('list', load), '{"n":3}', 'a bump by another replica invalidates');
-    await assert.rejects(replicaA.read('failing', async () => { throw new Error('sm down'); }), /sm down/);
+    await assert.rejects(
+      replicaA.read('failing', async () => {
+        throw new Error('sm down');
+      }),
+      /sm down/,
+    );
     assert.equal(await replicaA.read('failing', load), '{"n":4}', 'failures are not cached');
   });
 
   it('reads through to the loader when Redis is unreachable', async () => {
-    const down = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    const down = new Redis('redis://127.0.0.1:1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
     down.on('error', () => undefined);
     const cache = new ClusterReadCache(down, key, pino({ level: 'silent' }));
     let loads = 0;
     assert.equal(await cache.read('list', async () => String(++loads)), '1');
-    assert.equal(await cache.read('list', async () => String(++loads)), '2', 'nothing is served without a version to check');
+    assert.equal(
+      await cache.read('list', async () => String(++loads)),
+      '2',
+      'nothing is served without a version to check',
+    );
     await cache.bump(); // logs, does not throw
     down.disconnect();
   });

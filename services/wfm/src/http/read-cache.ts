@@ -14,11 +14,19 @@ const MAX_ENTRIES = 10_000;
 export class ClusterReadCache {
   private readonly entries = new Map<string, { version: string; json: string; at: number }>();
 
-  constructor(private readonly redis: Redis, private readonly versionKey: string, private readonly logger: Logger) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly versionKey: string,
+    private readonly logger: Logger,
+  ) {}
 
   /** Invalidates every replica's cached reads. */
   async bump(): Promise<void> {
-    await this.redis.incr(this.versionKey).catch((error: unknown) => this.logger.warn({ err: error }, 'cannot bump the cluster read version; cached reads expire within 30 s'));
+    await this.redis
+      .incr(this.versionKey)
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'cannot bump the cluster read version; cached reads expire within 30 s'),
+      );
   }
 
   async read(key: string, load: () => Promise<string>): Promise<string> {

@@ -5,11 +5,36 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  apiTokenCreateRequestSchema, apiTokenSchema, auditEntrySchema, auditQuerySchema, credentialCreateRequestSchema, credentialSchema,
-  grantCreateRequestSchema, grantSchema, groupCreateRequestSchema, groupMemberRequestSchema, groupSchema, idParamsSchema, listQuerySchema,
-  listSchema, loginRequestSchema, loginResponseSchema, principalSchema, passwordChangeRequestSchema, resourceGroupCreateRequestSchema,
-  resourceGroupPatchRequestSchema, resourceGroupSchema, userCreateRequestSchema, userPatchRequestSchema, userSchema,
-  type AccessObject, type ApiTokenCreateRequest, type CredentialCreateRequest, type AuditQuery, type GrantCreateRequest, type LoginRequest,
+  apiTokenCreateRequestSchema,
+  apiTokenSchema,
+  auditEntrySchema,
+  auditQuerySchema,
+  credentialCreateRequestSchema,
+  credentialSchema,
+  grantCreateRequestSchema,
+  grantSchema,
+  groupCreateRequestSchema,
+  groupMemberRequestSchema,
+  groupSchema,
+  idParamsSchema,
+  listQuerySchema,
+  listSchema,
+  loginRequestSchema,
+  loginResponseSchema,
+  principalSchema,
+  passwordChangeRequestSchema,
+  resourceGroupCreateRequestSchema,
+  resourceGroupPatchRequestSchema,
+  resourceGroupSchema,
+  userCreateRequestSchema,
+  userPatchRequestSchema,
+  userSchema,
+  type AccessObject,
+  type ApiTokenCreateRequest,
+  type CredentialCreateRequest,
+  type AuditQuery,
+  type GrantCreateRequest,
+  type LoginRequest,
 } from '@cx/api-schemas';
 import { bearerToken, globalRole, onParam, type AccessGuard } from '../http/access-guard.js';
 import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
@@ -17,252 +42,638 @@ import type { InfrastructureChecks } from '../infrastructure/checks.js';
 import type { ClusterReadCache } from '../http/read-cache.js';
 import type { SmClient } from '@cx/sm-contract';
 
-export interface IdentityRouteDeps { sm: SmClient; guard: AccessGuard; reads: ClusterReadCache; infrastructure: InfrastructureChecks }
+export interface IdentityRouteDeps {
+  sm: SmClient;
+  guard: AccessGuard;
+  reads: ClusterReadCache;
+  infrastructure: InfrastructureChecks;
+}
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 const deviceLoginSchema = {
-  type: 'object', required: ['handle', 'userCode', 'verificationUri'],
+  type: 'object',
+  required: ['handle', 'userCode', 'verificationUri'],
   properties: {
-    handle: { type: 'string', description: 'Pass it to POST /auth/oidc/device/token' }, userCode: { type: 'string' }, verificationUri: { type: 'string' },
-    verificationUriComplete: { type: ['string', 'null'] }, expiresIn: { type: 'integer' }, interval: { type: 'integer', description: 'Seconds to wait between polls' },
+    handle: { type: 'string', description: 'Pass it to POST /auth/oidc/device/token' },
+    userCode: { type: 'string' },
+    verificationUri: { type: 'string' },
+    verificationUriComplete: { type: ['string', 'null'] },
+    expiresIn: { type: 'integer' },
+    interval: { type: 'integer', description: 'Seconds to wait between polls' },
   },
 } as const;
-const memberParams = { type: 'object', required: ['id', 'username'], properties: { id: { type: 'string', maxLength: 64 }, username: { type: 'string', maxLength: 128 } } } as const;
+const memberParams = {
+  type: 'object',
+  required: ['id', 'username'],
+  properties: { id: { type: 'string', maxLength: 64 }, username: { type: 'string', maxLength: 128 } },
+} as const;
 const admin = globalRole('admin');
 const noContent = { 204: { type: 'null', description: 'Done' } };
 
 export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDeps): Promise<void> {
   const { sm, guard } = deps;
   /** Relays to sm with the same path; `query` adds the caller for lists sm filters. */
-  const relay = (reply: FastifyReply, method: Method, path: string, body?: unknown): Promise<FastifyReply> => relayToSm(sm, reply, method, path, body);
+  const relay = (reply: FastifyReply, method: Method, path: string, body?: unknown): Promise<FastifyReply> =>
+    relayToSm(sm, reply, method, path, body);
   const pageOf = queryOf;
   const id = (request: FastifyRequest): string => encodeURIComponent((request.params as { id: string }).id);
   /** Grants and group membership change what people may see: cached cluster reads are dropped. */
   const changesAccess = async <T>(work: Promise<T>): Promise<T> => {
-    try { return await work; } finally { await deps.reads.bump(); }
+    try {
+      return await work;
+    } finally {
+      await deps.reads.bump();
+    }
   };
 
   // ---- authentication ---------------------------------------------------------------------------
 
-  app.get('/auth/methods', {
-    config: { access: 'public' },
-    schema: { tags: ['auth'], summary: 'Login methods this cx offers', response: { 200: { type: 'object', properties: { local: { type: 'boolean' }, ldap: { type: 'boolean' }, oidc: { type: 'boolean' } } } } },
-  }, async (_request, reply) => relay(reply, 'GET', '/auth/methods'));
-
-  app.post<{ Body: LoginRequest }>('/auth/login', {
-    config: { access: 'public' },
-    schema: {
-      tags: ['auth'], summary: 'Log in with a password (local or LDAP / Active Directory) and get an access token', body: loginRequestSchema,
-      response: { 200: loginResponseSchema, 400: { $ref: 'Problem#' }, 401: { $ref: 'Problem#' }, 423: { $ref: 'Problem#' }, 429: { $ref: 'Problem#' }, 503: { $ref: 'Problem#' } },
+  app.get(
+    '/auth/methods',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Login methods this cx offers',
+        response: {
+          200: {
+            type: 'object',
+            properties: { local: { type: 'boolean' }, ldap: { type: 'boolean' }, oidc: { type: 'boolean' } },
+          },
+        },
+      },
     },
-  }, async (request) => sm.login({ ...request.body, sourceIp: request.ip, requestId: request.id }));
+    async (_request, reply) => relay(reply, 'GET', '/auth/methods'),
+  );
 
-  app.post('/auth/logout', {
-    config: { access: 'authenticated' },
-    schema: { tags: ['auth'], summary: 'Revoke the token of this request', response: { ...noContent, ...errors } },
-  }, async (request, reply) => {
-    const token = bearerToken(request);
-    await sm.relay('POST', '/auth/logout', { token });
-    guard.forget(token);
-    return reply.code(204).send();
-  });
-
-  app.get('/auth/whoami', {
-    config: { access: 'authenticated' },
-    schema: { tags: ['auth'], summary: 'Who the token belongs to, with their groups', response: { 200: principalSchema, ...errors } },
-  }, async (request) => request.user);
-
-  app.get<{ Querystring: { returnTo?: string } }>('/auth/oidc/login', {
-    config: { access: 'public' },
-    schema: {
-      tags: ['auth'], summary: 'Start an OIDC single sign-on in a browser (authorization code + PKCE): redirects to the identity provider',
-      querystring: { type: 'object', additionalProperties: false, properties: { returnTo: { type: 'string', maxLength: 1024, description: 'Path of this site to return to; the token comes in its fragment' } } },
-      response: { 302: { type: 'null', description: 'To the identity provider' }, ...errors },
+  app.post<{ Body: LoginRequest }>(
+    '/auth/login',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Log in with a password (local or LDAP / Active Directory) and get an access token',
+        body: loginRequestSchema,
+        response: {
+          200: loginResponseSchema,
+          400: { $ref: 'Problem#' },
+          401: { $ref: 'Problem#' },
+          423: { $ref: 'Problem#' },
+          429: { $ref: 'Problem#' },
+          503: { $ref: 'Problem#' },
+        },
+      },
     },
-  }, async (request, reply) => {
-    const { text } = await sm.relay('GET', `/auth/oidc/login?${pageOf(request)}`);
-    return reply.redirect((JSON.parse(text) as { authorizationUrl: string }).authorizationUrl, 302);
-  });
+    async (request) => sm.login({ ...request.body, sourceIp: request.ip, requestId: request.id }),
+  );
 
-  app.get<{ Querystring: Record<string, string> }>('/auth/oidc/callback', {
-    config: { access: 'public' },
-    schema: {
-      tags: ['auth'], summary: 'Where the identity provider sends the browser back; answers the access token (or redirects to returnTo with it in the fragment)',
-      querystring: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 } },
-      response: { 200: loginResponseSchema, 303: { type: 'null' }, ...errors },
+  app.post(
+    '/auth/logout',
+    {
+      config: { access: 'authenticated' },
+      schema: { tags: ['auth'], summary: 'Revoke the token of this request', response: { ...noContent, ...errors } },
     },
-  }, async (request, reply) => {
-    const { text } = await sm.relay('POST', '/auth/oidc/callback', { query: request.query, sourceIp: request.ip, requestId: request.id });
-    const result = JSON.parse(text) as { token: string; expiresAt: string; returnTo: string | null };
-    if (result.returnTo) return reply.redirect(`${result.returnTo}#${new URLSearchParams({ token: result.token, expiresAt: result.expiresAt })}`, 303);
-    return reply.send(result);
-  });
-
-  app.post('/auth/oidc/device', {
-    config: { access: 'public' },
-    schema: { tags: ['auth'], summary: 'Start an OIDC device login (for the CLI): show userCode and verificationUri to the user, then poll', response: { 200: deviceLoginSchema, ...errors } },
-  }, async (_request, reply) => relay(reply, 'POST', '/auth/oidc/device'));
-
-  app.post<{ Body: { handle: string } }>('/auth/oidc/device/token', {
-    config: { access: 'public' },
-    schema: {
-      tags: ['auth'], summary: 'Poll a device login: 202 while the user has not approved it, then the access token',
-      body: { type: 'object', additionalProperties: false, required: ['handle'], properties: { handle: { type: 'string', minLength: 1, maxLength: 128 } } },
-      response: { 200: loginResponseSchema, 202: { type: 'object', properties: { status: { type: 'string', enum: ['pending'] } } }, ...errors },
+    async (request, reply) => {
+      const token = bearerToken(request);
+      await sm.relay('POST', '/auth/logout', { token });
+      guard.forget(token);
+      return reply.code(204).send();
     },
-  }, async (request, reply) => relay(reply, 'POST', '/auth/oidc/device/poll', { handle: request.body.handle, sourceIp: request.ip, requestId: request.id }));
+  );
+
+  app.get(
+    '/auth/whoami',
+    {
+      config: { access: 'authenticated' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Who the token belongs to, with their groups',
+        response: { 200: principalSchema, ...errors },
+      },
+    },
+    async (request) => request.user,
+  );
+
+  app.get<{ Querystring: { returnTo?: string } }>(
+    '/auth/oidc/login',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['auth'],
+        summary:
+          'Start an OIDC single sign-on in a browser (authorization code + PKCE): redirects to the identity provider',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            returnTo: {
+              type: 'string',
+              maxLength: 1024,
+              description: 'Path of this site to return to; the token comes in its fragment',
+            },
+          },
+        },
+        response: { 302: { type: 'null', description: 'To the identity provider' }, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { text } = await sm.relay('GET', `/auth/oidc/login?${pageOf(request)}`);
+      return reply.redirect((JSON.parse(text) as { authorizationUrl: string }).authorizationUrl, 302);
+    },
+  );
+
+  app.get<{ Querystring: Record<string, string> }>(
+    '/auth/oidc/callback',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['auth'],
+        summary:
+          'Where the identity provider sends the browser back; answers the access token (or redirects to returnTo with it in the fragment)',
+        querystring: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 } },
+        response: { 200: loginResponseSchema, 303: { type: 'null' }, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { text } = await sm.relay('POST', '/auth/oidc/callback', {
+        query: request.query,
+        sourceIp: request.ip,
+        requestId: request.id,
+      });
+      const result = JSON.parse(text) as { token: string; expiresAt: string; returnTo: string | null };
+      if (result.returnTo)
+        return reply.redirect(
+          `${result.returnTo}#${new URLSearchParams({ token: result.token, expiresAt: result.expiresAt })}`,
+          303,
+        );
+      return reply.send(result);
+    },
+  );
+
+  app.post(
+    '/auth/oidc/device',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Start an OIDC device login (for the CLI): show userCode and verificationUri to the user, then poll',
+        response: { 200: deviceLoginSchema, ...errors },
+      },
+    },
+    async (_request, reply) => relay(reply, 'POST', '/auth/oidc/device'),
+  );
+
+  app.post<{ Body: { handle: string } }>(
+    '/auth/oidc/device/token',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Poll a device login: 202 while the user has not approved it, then the access token',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['handle'],
+          properties: { handle: { type: 'string', minLength: 1, maxLength: 128 } },
+        },
+        response: {
+          200: loginResponseSchema,
+          202: { type: 'object', properties: { status: { type: 'string', enum: ['pending'] } } },
+          ...errors,
+        },
+      },
+    },
+    async (request, reply) =>
+      relay(reply, 'POST', '/auth/oidc/device/poll', {
+        handle: request.body.handle,
+        sourceIp: request.ip,
+        requestId: request.id,
+      }),
+  );
 
   // ---- API tokens (each user their own) ------------------------------------------------------------
 
-  app.get('/tokens', {
-    config: { access: 'authenticated' },
-    schema: { tags: ['tokens'], summary: 'Your API tokens (never the secret)', response: { 200: listSchema(apiTokenSchema), ...errors } },
-  }, async (request, reply) => relay(reply, 'GET', `/tokens?${pageOf(request, { userId: request.user!.id })}`));
-  app.post<{ Body: ApiTokenCreateRequest }>('/tokens', {
-    config: { access: 'authenticated' },
-    schema: { tags: ['tokens'], summary: 'Create a long-lived API token; the answer is the only time its secret is shown', body: apiTokenCreateRequestSchema, response: { 201: apiTokenSchema, ...errors } },
-  }, async (request, reply) => relay(reply, 'POST', '/tokens', { ...request.body, userId: request.user!.id }));
-  app.delete<{ Params: { id: string } }>('/tokens/:id', {
-    config: { access: 'authenticated' },
-    schema: { tags: ['tokens'], summary: 'Revoke one of your API tokens (admins: anyone\'s)', params: idParamsSchema, response: { ...noContent, ...errors } },
-  }, async (request, reply) => relay(reply, 'DELETE', `/tokens/${id(request)}?userId=${encodeURIComponent(request.user!.id)}`));
+  app.get(
+    '/tokens',
+    {
+      config: { access: 'authenticated' },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Your API tokens (never the secret)',
+        response: { 200: listSchema(apiTokenSchema), ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'GET', `/tokens?${pageOf(request, { userId: request.user!.id })}`),
+  );
+  app.post<{ Body: ApiTokenCreateRequest }>(
+    '/tokens',
+    {
+      config: { access: 'authenticated' },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Create a long-lived API token; the answer is the only time its secret is shown',
+        body: apiTokenCreateRequestSchema,
+        response: { 201: apiTokenSchema, ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'POST', '/tokens', { ...request.body, userId: request.user!.id }),
+  );
+  app.delete<{ Params: { id: string } }>(
+    '/tokens/:id',
+    {
+      config: { access: 'authenticated' },
+      schema: {
+        tags: ['tokens'],
+        summary: "Revoke one of your API tokens (admins: anyone's)",
+        params: idParamsSchema,
+        response: { ...noContent, ...errors },
+      },
+    },
+    async (request, reply) =>
+      relay(reply, 'DELETE', `/tokens/${id(request)}?userId=${encodeURIComponent(request.user!.id)}`),
+  );
 
   // ---- users and groups (admin) ----------------------------------------------------------------
 
-  app.get('/users', {
-    config: { access: admin },
-    schema: { tags: ['users'], summary: 'List users (admin)', querystring: listQuerySchema, response: { 200: listSchema(userSchema), ...errors } },
-  }, async (request, reply) => relay(reply, 'GET', `/users?${pageOf(request)}`));
-  app.post('/users', {
-    config: { access: admin },
-    schema: { tags: ['users'], summary: 'Create a local user (admin)', body: userCreateRequestSchema, response: { 201: userSchema, ...errors } },
-  }, async (request, reply) => relay(reply, 'POST', '/users', request.body));
-  app.get('/users/:id', {
-    config: { access: admin },
-    schema: { tags: ['users'], summary: 'Get a user (admin)', params: idParamsSchema, response: { 200: userSchema, ...errors } },
-  }, async (request, reply) => relay(reply, 'GET', `/users/${id(request)}`));
-  app.patch('/users/:id', {
-    config: { access: admin },
-    schema: { tags: ['users'], summary: 'Disable or enable a user, change their persona, reset a local password (admin)', params: idParamsSchema, body: userPatchRequestSchema, response: { 200: userSchema, ...errors } },
-  }, async (request, reply) => changesAccess(relay(reply, 'PATCH', `/users/${id(request)}`, request.body)));
-  app.delete('/users/:id', {
-    config: { access: admin },
-    schema: { tags: ['users'], summary: 'Delete a user (admin)', params: idParamsSchema, response: { ...noContent, ...errors } },
-  }, async (request, reply) => changesAccess(relay(reply, 'DELETE', `/users/${id(request)}`)));
-  app.post('/users/:id/unlock', {
-    config: { access: admin },
-    schema: { tags: ['users'], summary: 'Lift a lockout after failed logins (admin)', params: idParamsSchema, response: { 200: userSchema, ...errors } },
-  }, async (request, reply) => relay(reply, 'POST', `/users/${id(request)}/unlock`));
-  app.post('/users/me/password', {
-    config: { access: 'authenticated' },
-    schema: { tags: ['users'], summary: 'Change your own password (local users)', body: passwordChangeRequestSchema, response: { ...noContent, ...errors } },
-  }, async (request, reply) => relay(reply, 'POST', `/users/${encodeURIComponent(request.user!.id)}/password`, request.body));
+  app.get(
+    '/users',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['users'],
+        summary: 'List users (admin)',
+        querystring: listQuerySchema,
+        response: { 200: listSchema(userSchema), ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'GET', `/users?${pageOf(request)}`),
+  );
+  app.post(
+    '/users',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['users'],
+        summary: 'Create a local user (admin)',
+        body: userCreateRequestSchema,
+        response: { 201: userSchema, ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'POST', '/users', request.body),
+  );
+  app.get(
+    '/users/:id',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['users'],
+        summary: 'Get a user (admin)',
+        params: idParamsSchema,
+        response: { 200: userSchema, ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'GET', `/users/${id(request)}`),
+  );
+  app.patch(
+    '/users/:id',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['users'],
+        summary: 'Disable or enable a user, change their persona, reset a local password (admin)',
+        params: idParamsSchema,
+        body: userPatchRequestSchema,
+        response: { 200: userSchema, ...errors },
+      },
+    },
+    async (request, reply) => changesAccess(relay(reply, 'PATCH', `/users/${id(request)}`, request.body)),
+  );
+  app.delete(
+    '/users/:id',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['users'],
+        summary: 'Delete a user (admin)',
+        params: idParamsSchema,
+        response: { ...noContent, ...errors },
+      },
+    },
+    async (request, reply) => changesAccess(relay(reply, 'DELETE', `/users/${id(request)}`)),
+  );
+  app.post(
+    '/users/:id/unlock',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['users'],
+        summary: 'Lift a lockout after failed logins (admin)',
+        params: idParamsSchema,
+        response: { 200: userSchema, ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'POST', `/users/${id(request)}/unlock`),
+  );
+  app.post(
+    '/users/me/password',
+    {
+      config: { access: 'authenticated' },
+      schema: {
+        tags: ['users'],
+        summary: 'Change your own password (local users)',
+        body: passwordChangeRequestSchema,
+        response: { ...noContent, ...errors },
+      },
+    },
+    async (request, reply) =>
+      relay(reply, 'POST', `/users/${encodeURIComponent(request.user!.id)}/password`, request.body),
+  );
 
-  app.get('/groups', {
-    config: { access: admin },
-    schema: { tags: ['groups'], summary: 'List local groups (admin)', querystring: listQuerySchema, response: { 200: listSchema(groupSchema), ...errors } },
-  }, async (request, reply) => relay(reply, 'GET', `/groups?${pageOf(request)}`));
-  app.post('/groups', {
-    config: { access: admin },
-    schema: { tags: ['groups'], summary: 'Create a local group (admin)', body: groupCreateRequestSchema, response: { 201: groupSchema, ...errors } },
-  }, async (request, reply) => changesAccess(relay(reply, 'POST', '/groups', request.body)));
-  app.get('/groups/:id', {
-    config: { access: admin },
-    schema: { tags: ['groups'], summary: 'Get a local group by id or name (admin)', params: idParamsSchema, response: { 200: groupSchema, ...errors } },
-  }, async (request, reply) => relay(reply, 'GET', `/groups/${id(request)}`));
-  app.delete('/groups/:id', {
-    config: { access: admin },
-    schema: { tags: ['groups'], summary: 'Delete a local group (admin)', params: idParamsSchema, response: { ...noContent, ...errors } },
-  }, async (request, reply) => changesAccess(relay(reply, 'DELETE', `/groups/${id(request)}`)));
-  app.post('/groups/:id/members', {
-    config: { access: admin },
-    schema: { tags: ['groups'], summary: 'Add a user to a local group (admin)', params: idParamsSchema, body: groupMemberRequestSchema, response: { 200: groupSchema, ...errors } },
-  }, async (request, reply) => changesAccess(relay(reply, 'POST', `/groups/${id(request)}/members`, request.body)));
-  app.delete<{ Params: { id: string; username: string } }>('/groups/:id/members/:username', {
-    config: { access: admin },
-    schema: { tags: ['groups'], summary: 'Remove a user from a local group (admin)', params: memberParams, response: { ...noContent, ...errors } },
-  }, async (request, reply) => changesAccess(relay(reply, 'DELETE', `/groups/${id(request)}/members/${encodeURIComponent(request.params.username)}`)));
+  app.get(
+    '/groups',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['groups'],
+        summary: 'List local groups (admin)',
+        querystring: listQuerySchema,
+        response: { 200: listSchema(groupSchema), ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'GET', `/groups?${pageOf(request)}`),
+  );
+  app.post(
+    '/groups',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['groups'],
+        summary: 'Create a local group (admin)',
+        body: groupCreateRequestSchema,
+        response: { 201: groupSchema, ...errors },
+      },
+    },
+    async (request, reply) => changesAccess(relay(reply, 'POST', '/groups', request.body)),
+  );
+  app.get(
+    '/groups/:id',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['groups'],
+        summary: 'Get a local group by id or name (admin)',
+        params: idParamsSchema,
+        response: { 200: groupSchema, ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'GET', `/groups/${id(request)}`),
+  );
+  app.delete(
+    '/groups/:id',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['groups'],
+        summary: 'Delete a local group (admin)',
+        params: idParamsSchema,
+        response: { ...noContent, ...errors },
+      },
+    },
+    async (request, reply) => changesAccess(relay(reply, 'DELETE', `/groups/${id(request)}`)),
+  );
+  app.post(
+    '/groups/:id/members',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['groups'],
+        summary: 'Add a user to a local group (admin)',
+        params: idParamsSchema,
+        body: groupMemberRequestSchema,
+        response: { 200: groupSchema, ...errors },
+      },
+    },
+    async (request, reply) => changesAccess(relay(reply, 'POST', `/groups/${id(request)}/members`, request.body)),
+  );
+  app.delete<{ Params: { id: string; username: string } }>(
+    '/groups/:id/members/:username',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['groups'],
+        summary: 'Remove a user from a local group (admin)',
+        params: memberParams,
+        response: { ...noContent, ...errors },
+      },
+    },
+    async (request, reply) =>
+      changesAccess(
+        relay(reply, 'DELETE', `/groups/${id(request)}/members/${encodeURIComponent(request.params.username)}`),
+      ),
+  );
 
   // ---- grants -----------------------------------------------------------------------------------
 
-  app.get('/grants', {
-    config: { access: 'authenticated' },
-    schema: {
-      tags: ['grants'], summary: 'Grants you may see: all for a global admin, else yours and those on objects you administer',
-      querystring: { ...listQuerySchema, properties: { ...listQuerySchema.properties, subject: { type: 'string', maxLength: 512 }, objectKind: { type: 'string', enum: ['global', 'resource-group', 'cluster'] }, objectId: { type: 'string', maxLength: 64 } } },
-      response: { 200: listSchema(grantSchema), ...errors },
+  app.get(
+    '/grants',
+    {
+      config: { access: 'authenticated' },
+      schema: {
+        tags: ['grants'],
+        summary: 'Grants you may see: all for a global admin, else yours and those on objects you administer',
+        querystring: {
+          ...listQuerySchema,
+          properties: {
+            ...listQuerySchema.properties,
+            subject: { type: 'string', maxLength: 512 },
+            objectKind: { type: 'string', enum: ['global', 'resource-group', 'cluster'] },
+            objectId: { type: 'string', maxLength: 64 },
+          },
+        },
+        response: { 200: listSchema(grantSchema), ...errors },
+      },
     },
-  }, async (request, reply) => relay(reply, 'GET', `/grants?${pageOf(request, { userId: request.user!.id })}`));
-  app.post<{ Body: GrantCreateRequest }>('/grants', {
-    // Admin on the object granted: nobody grants more than they hold.
-    config: { access: { role: 'admin', object: (request) => grantObject(request.body) } },
-    schema: { tags: ['grants'], summary: 'Grant a user or group (local, LDAP DN or OIDC) a role on cx, a resource group or a cluster', body: grantCreateRequestSchema, response: { 201: grantSchema, ...errors } },
-  }, async (request, reply) => changesAccess(relay(reply, 'POST', '/grants', { userId: request.user!.id, grant: request.body })));
-  app.delete('/grants/:id', {
-    config: { access: onParam('admin', 'grant') },
-    schema: { tags: ['grants'], summary: 'Remove a grant (admin on its object)', params: idParamsSchema, response: { ...noContent, ...errors } },
-  }, async (request, reply) => changesAccess(relay(reply, 'DELETE', `/grants/${id(request)}`)));
+    async (request, reply) => relay(reply, 'GET', `/grants?${pageOf(request, { userId: request.user!.id })}`),
+  );
+  app.post<{ Body: GrantCreateRequest }>(
+    '/grants',
+    {
+      // Admin on the object granted: nobody grants more than they hold.
+      config: { access: { role: 'admin', object: (request) => grantObject(request.body) } },
+      schema: {
+        tags: ['grants'],
+        summary: 'Grant a user or group (local, LDAP DN or OIDC) a role on cx, a resource group or a cluster',
+        body: grantCreateRequestSchema,
+        response: { 201: grantSchema, ...errors },
+      },
+    },
+    async (request, reply) =>
+      changesAccess(relay(reply, 'POST', '/grants', { userId: request.user!.id, grant: request.body })),
+  );
+  app.delete(
+    '/grants/:id',
+    {
+      config: { access: onParam('admin', 'grant') },
+      schema: {
+        tags: ['grants'],
+        summary: 'Remove a grant (admin on its object)',
+        params: idParamsSchema,
+        response: { ...noContent, ...errors },
+      },
+    },
+    async (request, reply) => changesAccess(relay(reply, 'DELETE', `/grants/${id(request)}`)),
+  );
 
   // ---- resource groups ----------------------------------------------------------------------------
 
-  app.get('/resource-groups', {
-    config: { access: 'authenticated' },
-    schema: { tags: ['resource-groups'], summary: 'Resource groups you may see, with quotas and usage', querystring: listQuerySchema, response: { 200: listSchema(resourceGroupSchema), ...errors } },
-  }, async (request, reply) => relay(reply, 'GET', `/resource-groups?${pageOf(request, { userId: request.user!.id })}`));
-  app.post('/resource-groups', {
-    config: { access: admin },
-    schema: { tags: ['resource-groups'], summary: 'Create a resource group with a credential and quotas (admin)', body: resourceGroupCreateRequestSchema, response: { 201: resourceGroupSchema, ...errors } },
-  }, async (request, reply) => relay(reply, 'POST', '/resource-groups', request.body));
-  app.get('/resource-groups/:id', {
-    config: { access: onParam('viewer', 'resource-group') },
-    schema: { tags: ['resource-groups'], summary: 'Get a resource group by id or name', params: idParamsSchema, response: { 200: resourceGroupSchema, ...errors } },
-  }, async (request, reply) => relay(reply, 'GET', `/resource-groups/${id(request)}`));
-  app.patch('/resource-groups/:id', {
-    config: { access: admin },
-    schema: { tags: ['resource-groups'], summary: 'Change a resource group\'s description, credential or quotas (admin)', params: idParamsSchema, body: resourceGroupPatchRequestSchema, response: { 200: resourceGroupSchema, ...errors } },
-  }, async (request, reply) => relay(reply, 'PATCH', `/resource-groups/${id(request)}`, request.body));
-  app.delete('/resource-groups/:id', {
-    config: { access: admin },
-    schema: { tags: ['resource-groups'], summary: 'Delete an empty resource group (admin)', params: idParamsSchema, response: { ...noContent, ...errors } },
-  }, async (request, reply) => changesAccess(relay(reply, 'DELETE', `/resource-groups/${id(request)}`)));
+  app.get(
+    '/resource-groups',
+    {
+      config: { access: 'authenticated' },
+      schema: {
+        tags: ['resource-groups'],
+        summary: 'Resource groups you may see, with quotas and usage',
+        querystring: listQuerySchema,
+        response: { 200: listSchema(resourceGroupSchema), ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'GET', `/resource-groups?${pageOf(request, { userId: request.user!.id })}`),
+  );
+  app.post(
+    '/resource-groups',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['resource-groups'],
+        summary: 'Create a resource group with a credential and quotas (admin)',
+        body: resourceGroupCreateRequestSchema,
+        response: { 201: resourceGroupSchema, ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'POST', '/resource-groups', request.body),
+  );
+  app.get(
+    '/resource-groups/:id',
+    {
+      config: { access: onParam('viewer', 'resource-group') },
+      schema: {
+        tags: ['resource-groups'],
+        summary: 'Get a resource group by id or name',
+        params: idParamsSchema,
+        response: { 200: resourceGroupSchema, ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'GET', `/resource-groups/${id(request)}`),
+  );
+  app.patch(
+    '/resource-groups/:id',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['resource-groups'],
+        summary: "Change a resource group's description, credential or quotas (admin)",
+        params: idParamsSchema,
+        body: resourceGroupPatchRequestSchema,
+        response: { 200: resourceGroupSchema, ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'PATCH', `/resource-groups/${id(request)}`, request.body),
+  );
+  app.delete(
+    '/resource-groups/:id',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['resource-groups'],
+        summary: 'Delete an empty resource group (admin)',
+        params: idParamsSchema,
+        response: { ...noContent, ...errors },
+      },
+    },
+    async (request, reply) => changesAccess(relay(reply, 'DELETE', `/resource-groups/${id(request)}`)),
+  );
 
   // ---- credentials (admin; secrets never leave sm) ---------------------------------------------------
 
-  app.get('/credentials', {
-    config: { access: admin },
-    schema: { tags: ['credentials'], summary: 'List infrastructure credentials (admin; passwords are never returned)', querystring: listQuerySchema, response: { 200: listSchema(credentialSchema), ...errors } },
-  }, async (request, reply) => relay(reply, 'GET', `/credentials?${pageOf(request)}`));
-  app.post('/credentials', {
-    config: { access: admin },
-    schema: {
-      tags: ['credentials'], body: credentialCreateRequestSchema, response: { 201: credentialSchema, ...errors },
-      summary: 'Check an infrastructure credential against its endpoint, then store it encrypted at rest (admin)',
-      description: 'sddc logs in with it and resolves its settings first; an unreachable endpoint, an untrusted certificate or a refused login each answer 422 with their own code, and nothing is stored.',
+  app.get(
+    '/credentials',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['credentials'],
+        summary: 'List infrastructure credentials (admin; passwords are never returned)',
+        querystring: listQuerySchema,
+        response: { 200: listSchema(credentialSchema), ...errors },
+      },
     },
-  }, async (request, reply) => {
-    await deps.infrastructure.checkCredential(request.body as CredentialCreateRequest);
-    return relay(reply, 'POST', '/credentials', { actor: request.user!.username, credential: request.body });
-  });
-  app.get('/credentials/:id', {
-    config: { access: admin },
-    schema: { tags: ['credentials'], summary: 'Get a credential by id or name (admin; without its password)', params: idParamsSchema, response: { 200: credentialSchema, ...errors } },
-  }, async (request, reply) => relay(reply, 'GET', `/credentials/${id(request)}`));
-  app.delete('/credentials/:id', {
-    config: { access: admin },
-    schema: { tags: ['credentials'], summary: 'Delete a credential no resource group uses (admin)', params: idParamsSchema, response: { ...noContent, ...errors } },
-  }, async (request, reply) => relay(reply, 'DELETE', `/credentials/${id(request)}`));
+    async (request, reply) => relay(reply, 'GET', `/credentials?${pageOf(request)}`),
+  );
+  app.post(
+    '/credentials',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['credentials'],
+        body: credentialCreateRequestSchema,
+        response: { 201: credentialSchema, ...errors },
+        summary: 'Check an infrastructure credential against its endpoint, then store it encrypted at rest (admin)',
+        description:
+          'sddc logs in with it and resolves its settings first; an unreachable endpoint, an untrusted certificate or a refused login each answer 422 with their own code, and nothing is stored.',
+      },
+    },
+    async (request, reply) => {
+      await deps.infrastructure.checkCredential(request.body as CredentialCreateRequest);
+      return relay(reply, 'POST', '/credentials', { actor: request.user!.username, credential: request.body });
+    },
+  );
+  app.get(
+    '/credentials/:id',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['credentials'],
+        summary: 'Get a credential by id or name (admin; without its password)',
+        params: idParamsSchema,
+        response: { 200: credentialSchema, ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'GET', `/credentials/${id(request)}`),
+  );
+  app.delete(
+    '/credentials/:id',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['credentials'],
+        summary: 'Delete a credential no resource group uses (admin)',
+        params: idParamsSchema,
+        response: { ...noContent, ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'DELETE', `/credentials/${id(request)}`),
+  );
 
   // ---- audit ----------------------------------------------------------------------------------------
 
-  app.get<{ Querystring: AuditQuery }>('/audit', {
-    config: { access: admin },
-    schema: { tags: ['audit'], summary: 'Audit records, newest first, filtered (admin)', querystring: auditQuerySchema, response: { 200: listSchema(auditEntrySchema), ...errors } },
-  }, async (request, reply) => relay(reply, 'GET', `/audit?${pageOf(request)}`));
+  app.get<{ Querystring: AuditQuery }>(
+    '/audit',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['audit'],
+        summary: 'Audit records, newest first, filtered (admin)',
+        querystring: auditQuerySchema,
+        response: { 200: listSchema(auditEntrySchema), ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'GET', `/audit?${pageOf(request)}`),
+  );
 }
 
 function grantObject(body: unknown): AccessObject {
   const object = (body as { object?: { kind?: unknown; id?: unknown } } | undefined)?.object;
-  if ((object?.kind === 'cluster' || object?.kind === 'resource-group') && typeof object.id === 'string') return { kind: object.kind, id: object.id };
+  if ((object?.kind === 'cluster' || object?.kind === 'resource-group') && typeof object.id === 'string')
+    return { kind: object.kind, id: object.id };
   return { kind: 'global' };
 }

@@ -14,16 +14,27 @@ export function can(provider: ProviderInfo | undefined, capability: Capability):
 
 /** The providers that advertise `capability`, for error messages that say where it is offered. */
 export function providersWith(providers: readonly ProviderInfo[], capability: Capability): string {
-  return providers.filter((p) => can(p, capability)).map((p) => p.name).join(', ') || 'none running';
+  return (
+    providers
+      .filter((p) => can(p, capability))
+      .map((p) => p.name)
+      .join(', ') || 'none running'
+  );
 }
 
 /**
  * The provider of an existing cluster as sddc advertises it. A provider that no sddc advertises now
  * cannot be judged: the call fails as retryable rather than being refused for good.
  */
-export async function advertisedProvider(providers: () => Promise<ProviderInfo[]>, name: string): Promise<{ provider: ProviderInfo; all: ProviderInfo[] }> {
+export async function advertisedProvider(
+  providers: () => Promise<ProviderInfo[]>,
+  name: string,
+): Promise<{ provider: ProviderInfo; all: ProviderInfo[] }> {
   const all = await providers();
   const provider = all.find((p) => p.name === name);
-  if (!provider) throw new DependencyUnavailableError(`provider ${name} is not advertised by any sddc now; check that sddc runs and serves it (sddc.providers)`);
+  if (!provider)
+    throw new DependencyUnavailableError(
+      `provider ${name} is not advertised by any sddc now; check that sddc runs and serves it (sddc.providers)`,
+    );
   return { provider, all };
 }

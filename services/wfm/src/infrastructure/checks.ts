@@ -28,22 +28,40 @@ export class InfrastructureChecks {
     const provider = providers.find((p) => p.name === request.provider);
     const credentialed = providers.filter((p) => p.takesCredential).map((p) => p.name);
     if (!provider?.takesCredential) {
-      throw new InputError(`provider ${request.provider} ${provider ? 'takes no credential' : 'is not served by any running sddc'}`, [{ field: 'body.provider', message: `must be one of: ${credentialed.join(', ') || 'none is running'}` }]);
+      throw new InputError(
+        `provider ${request.provider} ${provider ? 'takes no credential' : 'is not served by any running sddc'}`,
+        [{ field: 'body.provider', message: `must be one of: ${credentialed.join(', ') || 'none is running'}` }],
+      );
     }
     const credential: ProviderCredential = {
-      id: 'unsaved', version: 0, endpoint: request.endpoint, username: request.username, password: request.password,
-      caCert: request.caCert ?? null, insecure: request.insecure, settings: request.settings ?? {},
+      id: 'unsaved',
+      version: 0,
+      endpoint: request.endpoint,
+      username: request.username,
+      password: request.password,
+      caCert: request.caCert ?? null,
+      insecure: request.insecure,
+      settings: request.settings ?? {},
     };
-    await this.engine.runOperationNow({ op: 'validate-credential', provider: request.provider, sealed: sealForTransit(credential, this.serviceToken) }, CHECK_TIMEOUT_MS);
+    await this.engine.runOperationNow(
+      { op: 'validate-credential', provider: request.provider, sealed: sealForTransit(credential, this.serviceToken) },
+      CHECK_TIMEOUT_MS,
+    );
   }
 
   /** Resolves when the host's BMC answers to its login (and has the system named). */
   async checkBmc(request: HostCreateRequest): Promise<void> {
     const hosts = (await this.providers()).find((p) => can(p, 'bareMetalHosts'));
     if (!hosts) {
-      throw new InputError('no running sddc serves a provider of bare-metal hosts (sddc.providers: baremetal), so the BMC cannot be checked', [{ field: 'body.bmc', message: 'cannot be checked now' }]);
+      throw new InputError(
+        'no running sddc serves a provider of bare-metal hosts (sddc.providers: baremetal), so the BMC cannot be checked',
+        [{ field: 'body.bmc', message: 'cannot be checked now' }],
+      );
     }
-    await this.engine.runOperationNow({ op: 'validate-bmc', provider: hosts.name, sealed: sealForTransit(request.bmc, this.serviceToken) }, CHECK_TIMEOUT_MS);
+    await this.engine.runOperationNow(
+      { op: 'validate-bmc', provider: hosts.name, sealed: sealForTransit(request.bmc, this.serviceToken) },
+      CHECK_TIMEOUT_MS,
+    );
   }
 
   /**
@@ -51,12 +69,18 @@ export class InfrastructureChecks {
    * from `image` (a vSphere template that exists in the inventory, a Glance image the project sees).
    */
   async checkImage(cluster: { id: string; provider: string }, image: string): Promise<void> {
-    await this.engine.runOperationNow({ op: 'check-image', provider: cluster.provider, clusterId: cluster.id, image }, CHECK_TIMEOUT_MS);
+    await this.engine.runOperationNow(
+      { op: 'check-image', provider: cluster.provider, clusterId: cluster.id, image },
+      CHECK_TIMEOUT_MS,
+    );
   }
 
   /** The cluster's nodes as its Kubernetes API reports them now (not cx's records). */
   async liveNodes(cluster: { id: string; provider: string }): Promise<NodeStatus[]> {
-    return this.engine.runOperationNow<NodeStatus[]>({ op: 'list-nodes', provider: cluster.provider, clusterId: cluster.id }, CHECK_TIMEOUT_MS);
+    return this.engine.runOperationNow<NodeStatus[]>(
+      { op: 'list-nodes', provider: cluster.provider, clusterId: cluster.id },
+      CHECK_TIMEOUT_MS,
+    );
   }
 
   /**
@@ -67,13 +91,19 @@ export class InfrastructureChecks {
     if (!provider.takesCredential) return;
     const field = 'body.resourceGroup';
     if (!body.resourceGroup) {
-      throw new InputError(`provider ${provider.name} acts with the credential of the cluster's resource group: give resourceGroup`, [{ field, message: `must name a resource group whose credential is for ${provider.name}` }]);
+      throw new InputError(
+        `provider ${provider.name} acts with the credential of the cluster's resource group: give resourceGroup`,
+        [{ field, message: `must name a resource group whose credential is for ${provider.name}` }],
+      );
     }
     const group = await this.sm.resourceGroup(body.resourceGroup);
     if (!group) return; // sm answers that the group does not exist
     const credential = group.credentialId ? await this.sm.credential(group.credentialId) : null;
     if (credential?.provider !== provider.name) {
-      throw new InputError(`resource group ${group.name} has ${credential ? `a credential for ${credential.provider}` : 'no credential'}; provider ${provider.name} needs one for ${provider.name}`, [{ field, message: `must name a resource group whose credential is for ${provider.name}` }]);
+      throw new InputError(
+        `resource group ${group.name} has ${credential ? `a credential for ${credential.provider}` : 'no credential'}; provider ${provider.name} needs one for ${provider.name}`,
+        [{ field, message: `must name a resource group whose credential is for ${provider.name}` }],
+      );
     }
   }
 }

@@ -17,111 +17,209 @@ import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workfl
 import { SCALE_POOL } from '../workflows/cluster-scale.js';
 import { CORDON_NODE, DRAIN_NODE, UNCORDON_NODE, type NodeInput } from '../workflows/node.js';
 
-export interface NodeRouteDeps { sm: SmClient; engine: WorkflowEngine; infrastructure: InfrastructureChecks; assertQueueUp: () => void }
+export interface NodeRouteDeps {
+  sm: SmClient;
+  engine: WorkflowEngine;
+  infrastructure: InfrastructureChecks;
+  assertQueueUp: () => void;
+}
 
-interface NodeRecord { name: string; pool: string; machine?: { id: string } }
+interface NodeRecord {
+  name: string;
+  pool: string;
+  machine?: { id: string };
+}
 type NodeParams = { id: string; name: string };
 
 const params = {
-  type: 'object', required: ['id', 'name'], additionalProperties: false,
-  properties: { id: idParamsSchema.properties.id, name: { type: 'string', minLength: 1, maxLength: 253, description: 'The node\'s name (its machine\'s)' } },
+  type: 'object',
+  required: ['id', 'name'],
+  additionalProperties: false,
+  properties: {
+    id: idParamsSchema.properties.id,
+    name: { type: 'string', minLength: 1, maxLength: 253, description: "The node's name (its machine's)" },
+  },
 } as const;
-const drainTimeout = { type: 'integer', minimum: 1, maximum: 86400, description: 'How long the drain may be blocked (by PodDisruptionBudgets) before the workflow fails with CX_DRAIN_BLOCKED; default 300' } as const;
+const drainTimeout = {
+  type: 'integer',
+  minimum: 1,
+  maximum: 86400,
+  description:
+    'How long the drain may be blocked (by PodDisruptionBudgets) before the workflow fails with CX_DRAIN_BLOCKED; default 300',
+} as const;
 
 export async function nodeRoutes(app: FastifyInstance, deps: NodeRouteDeps): Promise<void> {
   const { sm, engine } = deps;
 
-  app.get<{ Params: { id: string } }>('/clusters/:id/nodes', {
-    config: { access: onParam('viewer', 'cluster') },
-    schema: { tags: ['clusters'], summary: 'Nodes of a cluster', params: idParamsSchema, response: { 200: listSchema(nodeSchema), ...errors } },
-  }, async (request, reply) => sendJson(reply, await sm.listNodesJson(request.params.id)));
-
+  app.get<{ Params: { id: string } }>(
+    '/clusters/:id/nodes',
+    {
+      config: { access: onParam('viewer', 'cluster') },
+      schema: {
+        tags: ['clusters'],
+        summary: 'Nodes of a cluster',
+        params: idParamsSchema,
+        response: { 200: listSchema(nodeSchema), ...errors },
+      },
+    },
+    async (request, reply) => sendJson(reply, await sm.listNodesJson(request.params.id)),
+  );
 
   /** The cluster, its node records and the named node's; 404 for a node the cluster does not have. */
-  async function find(clusterId: string, name: string): Promise<{ cluster: Cluster; nodes: NodeRecord[]; node: NodeRecord & { machine: { id: string } } }> {
+  async function find(
+    clusterId: string,
+    name: string,
+  ): Promise<{ cluster: Cluster; nodes: NodeRecord[]; node: NodeRecord & { machine: { id: string } } }> {
     const cluster = JSON.parse(await sm.getClusterJson(clusterId)) as Cluster;
     const { items: nodes } = JSON.parse(await sm.listNodesJson(clusterId)) as { items: NodeRecord[] };
     const node = nodes.find((n) => n.name === name);
-    if (!node?.machine) throw new NotFoundError(`cluster ${cluster.name} has no node ${name} (GET /api/v1/clusters/${cluster.id}/nodes lists them)`);
+    if (!node?.machine)
+      throw new NotFoundError(
+        `cluster ${cluster.name} has no node ${name} (GET /api/v1/clusters/${cluster.id}/nodes lists them)`,
+      );
     return { cluster, nodes, node: node as NodeRecord & { machine: { id: string } } };
   }
 
   /** Cordon and drain need the tenant API, and another node that takes workloads once this one stops taking them. */
   async function checkOthersTakeWorkloads(cluster: Cluster, name: string, action: string): Promise<void> {
     if (!cluster.apiEndpoint) {
-      throw new InputError(`cluster ${cluster.name} has no Kubernetes API (provider ${cluster.provider}): there is no node to ${action}`, [{ field: 'params.id', message: `is a ${cluster.provider} cluster without a Kubernetes API` }]);
+      throw new InputError(
+        `cluster ${cluster.name} has no Kubernetes API (provider ${cluster.provider}): there is no node to ${action}`,
+        [{ field: 'params.id', message: `is a ${cluster.provider} cluster without a Kubernetes API` }],
+      );
     }
     const live = await deps.infrastructure.liveNodes(cluster);
     const others = live.filter((n) => n.name !== name && n.status === 'Ready' && n.schedulable !== false);
     if (others.length === 0) {
       throw new ConflictError(
-        `${name} is the last node of cluster ${cluster.name} that takes workloads (Ready, not cordoned, without the control-plane taint): ${action === 'drain' ? 'draining' : 'cordoning'} it would leave `
-        + `${action === 'drain' ? 'its pods' : 'new pods'} nowhere to go. Add a node first (PATCH /api/v1/clusters/${cluster.id}/nodepools/{pool}) or uncordon another`,
+        `${name} is the last node of cluster ${cluster.name} that takes workloads (Ready, not cordoned, without the control-plane taint): ${action === 'drain' ? 'draining' : 'cordoning'} it would leave ` +
+          `${action === 'drain' ? 'its pods' : 'new pods'} nowhere to go. Add a node first (PATCH /api/v1/clusters/${cluster.id}/nodepools/{pool}) or uncordon another`,
         'CX_CONFLICT',
       );
     }
   }
 
-  async function start(request: FastifyRequest<{ Params: NodeParams }>, reply: FastifyReply, definition: WorkflowDefinition, input: NodeInput): Promise<FastifyReply> {
+  async function start(
+    request: FastifyRequest<{ Params: NodeParams }>,
+    reply: FastifyReply,
+    definition: WorkflowDefinition,
+    input: NodeInput,
+  ): Promise<FastifyReply> {
     deps.assertQueueUp();
-    const accepted = await sm.startClusterWorkflow(request.params.id, startRequest(request, definition, 'Updating', { ...input }));
+    const accepted = await sm.startClusterWorkflow(
+      request.params.id,
+      startRequest(request, definition, 'Updating', { ...input }),
+    );
     return acceptWorkflow(reply, engine, accepted);
   }
 
-  app.post<{ Params: NodeParams }>('/clusters/:id/nodes/:name/cordon', {
-    config: { access: onParam('operator', 'cluster') },
-    schema: {
-      tags: ['clusters'], params, headers: idempotencyHeaders, response: { 202: clusterAcceptedSchema, ...errors },
-      summary: 'Cordon a node: no new pod is scheduled on it (runs node.cordon); the pods on it stay',
-      description: 'Refused (409) for the last node that takes workloads (Ready, not cordoned, without the control-plane taint).',
+  app.post<{ Params: NodeParams }>(
+    '/clusters/:id/nodes/:name/cordon',
+    {
+      config: { access: onParam('operator', 'cluster') },
+      schema: {
+        tags: ['clusters'],
+        params,
+        headers: idempotencyHeaders,
+        response: { 202: clusterAcceptedSchema, ...errors },
+        summary: 'Cordon a node: no new pod is scheduled on it (runs node.cordon); the pods on it stay',
+        description:
+          'Refused (409) for the last node that takes workloads (Ready, not cordoned, without the control-plane taint).',
+      },
     },
-  }, async (request, reply) => {
-    const { cluster, node } = await find(request.params.id, request.params.name);
-    await checkOthersTakeWorkloads(cluster, node.name, 'cordon');
-    return start(request, reply, engine.definition(CORDON_NODE), { node: node.name, machineId: node.machine.id });
-  });
-
-  app.post<{ Params: NodeParams }>('/clusters/:id/nodes/:name/uncordon', {
-    config: { access: onParam('operator', 'cluster') },
-    schema: { tags: ['clusters'], params, headers: idempotencyHeaders, response: { 202: clusterAcceptedSchema, ...errors }, summary: 'Uncordon a node: it takes new pods again (runs node.uncordon)' },
-  }, async (request, reply) => {
-    const { cluster, node } = await find(request.params.id, request.params.name);
-    if (!cluster.apiEndpoint) throw new InputError(`cluster ${cluster.name} has no Kubernetes API (provider ${cluster.provider}): there is no node to uncordon`, [{ field: 'params.id', message: 'has no Kubernetes API' }]);
-    return start(request, reply, engine.definition(UNCORDON_NODE), { node: node.name, machineId: node.machine.id });
-  });
-
-  app.post<{ Params: NodeParams; Body: { drainTimeoutSeconds?: number } }>('/clusters/:id/nodes/:name/drain', {
-    config: { access: onParam('operator', 'cluster') },
-    // The body is optional: `POST …/drain` alone drains with the default timeout.
-    preValidation: async (request) => { request.body ??= {}; },
-    schema: {
-      tags: ['clusters'], params, headers: idempotencyHeaders, response: { 202: clusterAcceptedSchema, ...errors },
-      summary: 'Drain a node: cordon it, then evict its pods through the eviction API, honouring PodDisruptionBudgets (runs node.drain); it stays cordoned',
-      description: 'DaemonSet and static pods stay. While a budget refuses an eviction the step\'s message names it; after drainTimeoutSeconds the workflow fails with CX_DRAIN_BLOCKED and POST /workflows/{id}/retry resumes it. Refused (409) for the last node that takes workloads.',
-      body: { type: 'object', additionalProperties: false, properties: { drainTimeoutSeconds: drainTimeout } },
+    async (request, reply) => {
+      const { cluster, node } = await find(request.params.id, request.params.name);
+      await checkOthersTakeWorkloads(cluster, node.name, 'cordon');
+      return start(request, reply, engine.definition(CORDON_NODE), { node: node.name, machineId: node.machine.id });
     },
-  }, async (request, reply) => {
-    const { cluster, node } = await find(request.params.id, request.params.name);
-    await checkOthersTakeWorkloads(cluster, node.name, 'drain');
-    const timeout = request.body.drainTimeoutSeconds;
-    return start(request, reply, engine.definition(DRAIN_NODE), { node: node.name, machineId: node.machine.id, ...(timeout ? { drainTimeoutSeconds: timeout } : {}) });
-  });
+  );
 
-  app.delete<{ Params: NodeParams; Querystring: { drainTimeoutSeconds?: number } }>('/clusters/:id/nodes/:name', {
-    config: { access: onParam('operator', 'cluster') },
-    schema: {
-      tags: ['clusters'], params, headers: idempotencyHeaders, response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } },
-      querystring: { type: 'object', additionalProperties: false, properties: { drainTimeoutSeconds: drainTimeout } },
-      summary: 'Delete a node: its pool shrinks by one, and this machine is the one that goes (cordoned, drained, deleted: runs cluster.scale)',
-      description: 'The same checks as PATCH /clusters/{id}/nodepools/{pool}: a control plane keeps an etcd majority.',
+  app.post<{ Params: NodeParams }>(
+    '/clusters/:id/nodes/:name/uncordon',
+    {
+      config: { access: onParam('operator', 'cluster') },
+      schema: {
+        tags: ['clusters'],
+        params,
+        headers: idempotencyHeaders,
+        response: { 202: clusterAcceptedSchema, ...errors },
+        summary: 'Uncordon a node: it takes new pods again (runs node.uncordon)',
+      },
     },
-  }, async (request, reply) => {
-    const { nodes, node } = await find(request.params.id, request.params.name);
-    const poolSize = nodes.filter((n) => n.pool === node.pool).length;
-    deps.assertQueueUp();
-    const timeout = request.query.drainTimeoutSeconds;
-    const accepted = await sm.scalePool(request.params.id, node.pool, poolSize - 1,
-      startRequest(request, engine.definition(SCALE_POOL), 'Updating', { remove: [node.name], ...(timeout ? { drainTimeoutSeconds: timeout } : {}) }));
-    return acceptWorkflow(reply, engine, accepted);
-  });
+    async (request, reply) => {
+      const { cluster, node } = await find(request.params.id, request.params.name);
+      if (!cluster.apiEndpoint)
+        throw new InputError(
+          `cluster ${cluster.name} has no Kubernetes API (provider ${cluster.provider}): there is no node to uncordon`,
+          [{ field: 'params.id', message: 'has no Kubernetes API' }],
+        );
+      return start(request, reply, engine.definition(UNCORDON_NODE), { node: node.name, machineId: node.machine.id });
+    },
+  );
+
+  app.post<{ Params: NodeParams; Body: { drainTimeoutSeconds?: number } }>(
+    '/clusters/:id/nodes/:name/drain',
+    {
+      config: { access: onParam('operator', 'cluster') },
+      // The body is optional: `POST …/drain` alone drains with the default timeout.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+      schema: {
+        tags: ['clusters'],
+        params,
+        headers: idempotencyHeaders,
+        response: { 202: clusterAcceptedSchema, ...errors },
+        summary:
+          'Drain a node: cordon it, then evict its pods through the eviction API, honouring PodDisruptionBudgets (runs node.drain); it stays cordoned',
+        description:
+          "DaemonSet and static pods stay. While a budget refuses an eviction the step's message names it; after drainTimeoutSeconds the workflow fails with CX_DRAIN_BLOCKED and POST /workflows/{id}/retry resumes it. Refused (409) for the last node that takes workloads.",
+        body: { type: 'object', additionalProperties: false, properties: { drainTimeoutSeconds: drainTimeout } },
+      },
+    },
+    async (request, reply) => {
+      const { cluster, node } = await find(request.params.id, request.params.name);
+      await checkOthersTakeWorkloads(cluster, node.name, 'drain');
+      const timeout = request.body.drainTimeoutSeconds;
+      return start(request, reply, engine.definition(DRAIN_NODE), {
+        node: node.name,
+        machineId: node.machine.id,
+        ...(timeout ? { drainTimeoutSeconds: timeout } : {}),
+      });
+    },
+  );
+
+  app.delete<{ Params: NodeParams; Querystring: { drainTimeoutSeconds?: number } }>(
+    '/clusters/:id/nodes/:name',
+    {
+      config: { access: onParam('operator', 'cluster') },
+      schema: {
+        tags: ['clusters'],
+        params,
+        headers: idempotencyHeaders,
+        response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } },
+        querystring: { type: 'object', additionalProperties: false, properties: { drainTimeoutSeconds: drainTimeout } },
+        summary:
+          'Delete a node: its pool shrinks by one, and this machine is the one that goes (cordoned, drained, deleted: runs cluster.scale)',
+        description:
+          'The same checks as PATCH /clusters/{id}/nodepools/{pool}: a control plane keeps an etcd majority.',
+      },
+    },
+    async (request, reply) => {
+      const { nodes, node } = await find(request.params.id, request.params.name);
+      const poolSize = nodes.filter((n) => n.pool === node.pool).length;
+      deps.assertQueueUp();
+      const timeout = request.query.drainTimeoutSeconds;
+      const accepted = await sm.scalePool(
+        request.params.id,
+        node.pool,
+        poolSize - 1,
+        startRequest(request, engine.definition(SCALE_POOL), 'Updating', {
+          remove: [node.name],
+          ...(timeout ? { drainTimeoutSeconds: timeout } : {}),
+        }),
+      );
+      return acceptWorkflow(reply, engine, accepted);
+    },
+  );
 }

@@ -7,12 +7,23 @@ const SSE_POLL_MS = 500;
 const SSE_MAX_MS = 3_600_000;
 
 /** Polls sm for the run and sends it each time it changes (without step outputs), with a keep-alive comment every 15 s. */
-export async function streamWorkflow(sm: SmClient, request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<void> {
+export async function streamWorkflow(
+  sm: SmClient,
+  request: FastifyRequest<{ Params: { id: string } }>,
+  reply: FastifyReply,
+): Promise<void> {
   let run: Run = await sm.getRun(request.params.id); // a 404 is answered as a problem before the stream opens
   reply.hijack();
-  reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': request.id });
+  reply.raw.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-request-id': request.id,
+  });
   let closed = false;
-  request.raw.on('close', () => { closed = true; });
+  request.raw.on('close', () => {
+    closed = true;
+  });
   const send = (event: string, data: unknown): void => {
     if (!closed) reply.raw.write(`event: ${event}\nid: ${Date.now()}\ndata: ${JSON.stringify(data)}\n\n`);
   };

@@ -7,37 +7,74 @@ import type { WorkflowEngine } from '../engine.js';
 import type { SmClient } from '@cx/sm-contract';
 import { streamWorkflow } from './events.js';
 
-export interface WorkflowRunRouteDeps { sm: SmClient; engine: WorkflowEngine; assertQueueUp: () => void }
+export interface WorkflowRunRouteDeps {
+  sm: SmClient;
+  engine: WorkflowEngine;
+  assertQueueUp: () => void;
+}
 
 export async function workflowRunRoutes(app: FastifyInstance, deps: WorkflowRunRouteDeps): Promise<void> {
   const { sm, engine } = deps;
 
-  app.get<{ Params: { id: string } }>('/workflows/:id', {
-    config: { access: onParam('viewer', 'workflow') },
-    schema: { tags: ['workflows'], summary: 'Get a workflow run with its steps', params: idParamsSchema, response: { 200: workflowSchema, ...errors } },
-  }, async (request) => sm.getRun(request.params.id));
-
-  app.post<{ Params: { id: string } }>('/workflows/:id/cancel', {
-    config: { access: onParam('operator', 'workflow') },
-    schema: { tags: ['workflows'], summary: 'Cancel a Pending or Running workflow; the cluster is marked Failed', params: idParamsSchema, response: { 200: workflowSchema, ...errors } },
-  }, async (request) => sm.cancelRun(request.params.id));
-
-  app.post<{ Params: { id: string } }>('/workflows/:id/retry', {
-    config: { access: onParam('operator', 'workflow') },
-    schema: { tags: ['workflows'], summary: 'Resume a Failed or Cancelled workflow from the step where it stopped', params: idParamsSchema, response: { 200: workflowSchema, ...errors } },
-  }, async (request) => {
-    deps.assertQueueUp();
-    const run = await sm.retryRun(request.params.id);
-    await engine.enqueue({ runId: run.id, stepIndex: run.currentStep, generation: run.generation });
-    return run;
-  });
-
-  app.get<{ Params: { id: string } }>('/workflows/:id/events', {
-    config: { access: onParam('viewer', 'workflow') },
-    schema: {
-      tags: ['workflows'], params: idParamsSchema,
-      summary: 'Server-sent events: a `workflow` event with the run each time it changes; the stream ends when the run is Succeeded, Failed or Cancelled',
-      produces: ['text/event-stream'],
+  app.get<{ Params: { id: string } }>(
+    '/workflows/:id',
+    {
+      config: { access: onParam('viewer', 'workflow') },
+      schema: {
+        tags: ['workflows'],
+        summary: 'Get a workflow run with its steps',
+        params: idParamsSchema,
+        response: { 200: workflowSchema, ...errors },
+      },
     },
-  }, async (request, reply) => streamWorkflow(sm, request, reply));
+    async (request) => sm.getRun(request.params.id),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/workflows/:id/cancel',
+    {
+      config: { access: onParam('operator', 'workflow') },
+      schema: {
+        tags: ['workflows'],
+        summary: 'Cancel a Pending or Running workflow; the cluster is marked Failed',
+        params: idParamsSchema,
+        response: { 200: workflowSchema, ...errors },
+      },
+    },
+    async (request) => sm.cancelRun(request.params.id),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/workflows/:id/retry',
+    {
+      config: { access: onParam('operator', 'workflow') },
+      schema: {
+        tags: ['workflows'],
+        summary: 'Resume a Failed or Cancelled workflow from the step where it stopped',
+        params: idParamsSchema,
+        response: { 200: workflowSchema, ...errors },
+      },
+    },
+    async (request) => {
+      deps.assertQueueUp();
+      const run = await sm.retryRun(request.params.id);
+      await engine.enqueue({ runId: run.id, stepIndex: run.currentStep, generation: run.generation });
+      return run;
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/workflows/:id/events',
+    {
+      config: { access: onParam('viewer', 'workflow') },
+      schema: {
+        tags: ['workflows'],
+        params: idParamsSchema,
+        summary:
+          'Server-sent events: a `workflow` event with the run each time it changes; the stream ends when the run is Succeeded, Failed or Cancelled',
+        produces: ['text/event-stream'],
+      },
+    },
+    async (request, reply) => streamWorkflow(sm, request, reply),
+  );
 }

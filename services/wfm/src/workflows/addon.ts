@@ -21,11 +21,25 @@ export const DEFAULT_READY_TIMEOUT_SECONDS = 600;
 /** Deleting objects takes finalizers and a namespace's content; past this something holds them (each removal step). */
 export const REMOVE_TIMEOUT_MS = 300_000;
 
-export interface WorkloadStatus { kind: string; namespace: string; name: string; ready: boolean; readyReplicas: number; desired: number }
-export interface StatusAnswer { workloads: WorkloadStatus[]; missing: string[]; remaining: string[] }
+export interface WorkloadStatus {
+  kind: string;
+  namespace: string;
+  name: string;
+  ready: boolean;
+  readyReplicas: number;
+  desired: number;
+}
+export interface StatusAnswer {
+  workloads: WorkloadStatus[];
+  missing: string[];
+  remaining: string[];
+}
 
 /** The run's input: the addon (sm recorded it with the run), and for an install how long its workloads may take to be ready. */
-export interface AddonInput { addon: string; readyTimeoutSeconds?: number }
+export interface AddonInput {
+  addon: string;
+  readyTimeoutSeconds?: number;
+}
 
 async function payload(ctx: WorkflowContext<AddonInput>, serviceToken: string): Promise<AddonPayload> {
   return addonPayload(ctx, ctx.input.addon, serviceToken);
@@ -35,14 +49,20 @@ async function payload(ctx: WorkflowContext<AddonInput>, serviceToken: string): 
 export async function addonPayload(ctx: StepContext, addonName: string, serviceToken: string): Promise<AddonPayload> {
   const addon = await ctx.sm.revealAddon(ctx.cluster.id, addonName);
   const { id, name, provider, kubernetesVersion } = ctx.cluster;
-  return { name: addon.name, version: addon.version, sealedSettings: sealForTransit(addon.settings, serviceToken), cluster: { id, name, provider, kubernetesVersion } };
+  return {
+    name: addon.name,
+    version: addon.version,
+    sealedSettings: sealForTransit(addon.settings, serviceToken),
+    cluster: { id, name, provider, kubernetesVersion },
+  };
 }
 
 export function waitedMs(ctx: StepContext): number {
   return Date.now() - (Date.parse(ctx.run.steps[ctx.run.currentStep]?.startedAt ?? '') || Date.now());
 }
 
-export const describe = (w: WorkloadStatus): string => `${w.kind} ${w.namespace}/${w.name} ${w.readyReplicas}/${w.desired} ready`;
+export const describe = (w: WorkloadStatus): string =>
+  `${w.kind} ${w.namespace}/${w.name} ${w.readyReplicas}/${w.desired} ready`;
 
 /** The workflows, with the service token their payloads are sealed under. */
 export function addonWorkflows(serviceToken: string): { install: WorkflowDefinition; remove: WorkflowDefinition } {
@@ -53,7 +73,12 @@ export function addonWorkflows(serviceToken: string): { install: WorkflowDefinit
       {
         name: 'apply',
         async run(ctx) {
-          const state = await ctx.operation<{ applied: string[]; pruned: string[] }>('apply', { op: 'apply-addon', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, addon: await payload(ctx, serviceToken) });
+          const state = await ctx.operation<{ applied: string[]; pruned: string[] }>('apply', {
+            op: 'apply-addon',
+            provider: ctx.cluster.provider,
+            clusterId: ctx.cluster.id,
+            addon: await payload(ctx, serviceToken),
+          });
           if (state.state === 'failed') throw state.error;
           if (state.state === 'pending') return wait(STATUS_POLL_MS, `applying addon ${ctx.input.addon}`);
           return done(state.result);
@@ -62,7 +87,13 @@ export function addonWorkflows(serviceToken: string): { install: WorkflowDefinit
       {
         name: 'wait-ready',
         async run(ctx) {
-          const state = await ctx.operation<StatusAnswer>(`status-${ctx.poll}`, { op: 'addon-status', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, addon: await payload(ctx, serviceToken), objects: false });
+          const state = await ctx.operation<StatusAnswer>(`status-${ctx.poll}`, {
+            op: 'addon-status',
+            provider: ctx.cluster.provider,
+            clusterId: ctx.cluster.id,
+            addon: await payload(ctx, serviceToken),
+            objects: false,
+          });
           if (state.state === 'failed') throw state.error;
           if (state.state === 'pending') return wait(STATUS_POLL_MS / 4);
           const { workloads, missing } = state.result;
@@ -81,7 +112,11 @@ export function addonWorkflows(serviceToken: string): { install: WorkflowDefinit
       },
       {
         name: 'mark-installed',
-        run: async (ctx) => done(null, [{ kind: 'setAddonInstalled', name: ctx.input.addon }, { kind: 'setClusterStatus', status: 'Ready', message: null }]),
+        run: async (ctx) =>
+          done(null, [
+            { kind: 'setAddonInstalled', name: ctx.input.addon },
+            { kind: 'setClusterStatus', status: 'Ready', message: null },
+          ]),
       },
     ],
   });
@@ -97,7 +132,13 @@ export function addonWorkflows(serviceToken: string): { install: WorkflowDefinit
         name: 'delete-first',
         async run(ctx) {
           const { addon } = ctx.input;
-          const state = await ctx.operation<{ deleted: string[]; remaining?: string[] }>(`delete-first-${ctx.poll}`, { op: 'remove-addon', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, addon: await payload(ctx, serviceToken), phase: 'first' });
+          const state = await ctx.operation<{ deleted: string[]; remaining?: string[] }>(`delete-first-${ctx.poll}`, {
+            op: 'remove-addon',
+            provider: ctx.cluster.provider,
+            clusterId: ctx.cluster.id,
+            addon: await payload(ctx, serviceToken),
+            phase: 'first',
+          });
           if (state.state === 'failed') throw state.error;
           if (state.state === 'pending') return wait(STATUS_POLL_MS / 4);
           const remaining = state.result.remaining ?? [];
@@ -109,27 +150,46 @@ export function addonWorkflows(serviceToken: string): { install: WorkflowDefinit
               { details: { reason: 'AddonNotRemoved', remaining } },
             );
           }
-          return wait(STATUS_POLL_MS, `waiting until these are gone before deleting the rest of addon ${addon}: ${remaining.slice(0, 5).join('; ')}`, true);
+          return wait(
+            STATUS_POLL_MS,
+            `waiting until these are gone before deleting the rest of addon ${addon}: ${remaining.slice(0, 5).join('; ')}`,
+            true,
+          );
         },
       },
       {
         name: 'delete-objects',
         async run(ctx) {
-          const state = await ctx.operation<{ deleted: string[] }>('delete', { op: 'remove-addon', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, addon: await payload(ctx, serviceToken) });
+          const state = await ctx.operation<{ deleted: string[] }>('delete', {
+            op: 'remove-addon',
+            provider: ctx.cluster.provider,
+            clusterId: ctx.cluster.id,
+            addon: await payload(ctx, serviceToken),
+          });
           if (state.state === 'failed') throw state.error;
-          if (state.state === 'pending') return wait(STATUS_POLL_MS, `deleting the objects of addon ${ctx.input.addon}`);
+          if (state.state === 'pending')
+            return wait(STATUS_POLL_MS, `deleting the objects of addon ${ctx.input.addon}`);
           return done(state.result);
         },
       },
       {
         name: 'wait-gone',
         async run(ctx) {
-          const state = await ctx.operation<StatusAnswer>(`gone-${ctx.poll}`, { op: 'addon-status', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, addon: await payload(ctx, serviceToken), objects: true });
+          const state = await ctx.operation<StatusAnswer>(`gone-${ctx.poll}`, {
+            op: 'addon-status',
+            provider: ctx.cluster.provider,
+            clusterId: ctx.cluster.id,
+            addon: await payload(ctx, serviceToken),
+            objects: true,
+          });
           if (state.state === 'failed') throw state.error;
           if (state.state === 'pending') return wait(STATUS_POLL_MS / 4);
           const { remaining } = state.result;
           if (remaining.length === 0) {
-            return done(null, [{ kind: 'deleteAddon', name: ctx.input.addon }, { kind: 'setClusterStatus', status: 'Ready', message: null }]);
+            return done(null, [
+              { kind: 'deleteAddon', name: ctx.input.addon },
+              { kind: 'setClusterStatus', status: 'Ready', message: null },
+            ]);
           }
           if (waitedMs(ctx) > REMOVE_TIMEOUT_MS) {
             throw new ProviderError(
@@ -137,7 +197,11 @@ export function addonWorkflows(serviceToken: string): { install: WorkflowDefinit
               { details: { reason: 'AddonNotRemoved', remaining } },
             );
           }
-          return wait(STATUS_POLL_MS, `${remaining.length} object(s) still present: ${remaining.slice(0, 5).join(', ')}`, true);
+          return wait(
+            STATUS_POLL_MS,
+            `${remaining.length} object(s) still present: ${remaining.slice(0, 5).join(', ')}`,
+            true,
+          );
         },
       },
     ],

@@ -30,7 +30,11 @@ export function waitNodesReady<I>(select: (ctx: WorkflowContext<I>) => Machine[]
       const { cluster } = ctx;
       const machines = select(ctx);
       if (machines.length === 0) return done({ ready: 0 });
-      const state = await ctx.operation<NodeStatus[]>(`nodes-${ctx.poll}`, { op: 'list-nodes', provider: cluster.provider, clusterId: cluster.id });
+      const state = await ctx.operation<NodeStatus[]>(`nodes-${ctx.poll}`, {
+        op: 'list-nodes',
+        provider: cluster.provider,
+        clusterId: cluster.id,
+      });
       if (state.state === 'failed') throw state.error;
       if (state.state === 'pending') return wait(POLL_MS / 4);
       const ready = new Set(state.result.filter((n) => n.status === 'Ready').map((n) => n.machineId));
@@ -41,14 +45,16 @@ export function waitNodesReady<I>(select: (ctx: WorkflowContext<I>) => Machine[]
         if (waitedMs > ctx.deadlines.nodesReadyMs) {
           const late = machines.filter((m) => !ready.has(m.id)).map((m) => m.name);
           throw new ProviderError(
-            `${readyCount}/${machines.length} nodes Ready after ${Math.round(waitedMs / 1000)} s (workflows.nodesReadyTimeoutSeconds); not Ready: ${late.join(', ')}. `
-            + 'Check those machines\' consoles and cloud-init / kubeadm logs, then retry the workflow.',
+            `${readyCount}/${machines.length} nodes Ready after ${Math.round(waitedMs / 1000)} s (workflows.nodesReadyTimeoutSeconds); not Ready: ${late.join(', ')}. ` +
+              "Check those machines' consoles and cloud-init / kubeadm logs, then retry the workflow.",
             { details: { reason: 'NodesNotReady', machines: late } },
           );
         }
         return wait(POLL_MS, `${readyCount}/${machines.length} nodes Ready`, true);
       }
-      return done({ ready: readyCount }, [{ kind: 'updateMachines', machines: machines.map((m) => ({ id: m.id, nodeStatus: 'Ready' as const })) }]);
+      return done({ ready: readyCount }, [
+        { kind: 'updateMachines', machines: machines.map((m) => ({ id: m.id, nodeStatus: 'Ready' as const })) },
+      ]);
     },
   });
 }
@@ -59,8 +65,20 @@ export const planMachines = defineStep<unknown, { machines: number }>({
   async run(ctx) {
     const { cluster } = ctx;
     const machines = [
-      ...Array.from({ length: cluster.controlPlane.count }, (_, i) => ({ name: `${cluster.name}-cp-${i}`, pool: 'control-plane', role: 'control-plane' as const, kubernetesVersion: cluster.kubernetesVersion })),
-      ...cluster.nodePools.flatMap((pool) => Array.from({ length: pool.count }, (_, i) => ({ name: `${cluster.name}-${pool.name}-${i}`, pool: pool.name, role: 'worker' as const, kubernetesVersion: cluster.kubernetesVersion }))),
+      ...Array.from({ length: cluster.controlPlane.count }, (_, i) => ({
+        name: `${cluster.name}-cp-${i}`,
+        pool: 'control-plane',
+        role: 'control-plane' as const,
+        kubernetesVersion: cluster.kubernetesVersion,
+      })),
+      ...cluster.nodePools.flatMap((pool) =>
+        Array.from({ length: pool.count }, (_, i) => ({
+          name: `${cluster.name}-${pool.name}-${i}`,
+          pool: pool.name,
+          role: 'worker' as const,
+          kubernetesVersion: cluster.kubernetesVersion,
+        })),
+      ),
     ];
     return done({ machines: machines.length }, [{ kind: 'upsertMachines', machines }]);
   },
@@ -71,12 +89,24 @@ export const provisionMachines = defineStep<unknown, { provisioned: number; apiE
   name: 'provision-machines',
   async run(ctx) {
     const { cluster, machines } = ctx;
-    const fan = await perMachine<MachineStatus>(ctx, machines, (m) => ({ op: 'ensure-machine', provider: cluster.provider, spec: machineSpec(cluster, m) }));
+    const fan = await perMachine<MachineStatus>(ctx, machines, (m) => ({
+      op: 'ensure-machine',
+      provider: cluster.provider,
+      spec: machineSpec(cluster, m),
+    }));
     if (fan.failed.length > 0) throw fan.failed[0]!.error;
     if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${machines.length} machines provisioned`);
     const apiEndpoint = [...fan.results.values()].find((s) => s.apiEndpoint)?.apiEndpoint;
     return done({ provisioned: machines.length, apiEndpoint: apiEndpoint ?? null }, [
-      { kind: 'updateMachines', machines: [...fan.results.values()].map((s) => ({ id: s.machineId, phase: s.phase, providerId: s.providerId, addresses: s.addresses })) },
+      {
+        kind: 'updateMachines',
+        machines: [...fan.results.values()].map((s) => ({
+          id: s.machineId,
+          phase: s.phase,
+          providerId: s.providerId,
+          addresses: s.addresses,
+        })),
+      },
       ...(apiEndpoint ? [{ kind: 'setClusterEndpoint' as const, apiEndpoint }] : []),
     ]);
   },
@@ -88,7 +118,11 @@ export const configureAccess = defineStep<unknown, { bindings: string[] } | { sk
   async run(ctx) {
     const { cluster } = ctx;
     if (!cluster.apiEndpoint) return done({ skipped: `provider ${cluster.provider} runs no Kubernetes API` });
-    const state = await ctx.operation<{ bindings: string[] }>('access', { op: 'configure-access', provider: cluster.provider, clusterId: cluster.id });
+    const state = await ctx.operation<{ bindings: string[] }>('access', {
+      op: 'configure-access',
+      provider: cluster.provider,
+      clusterId: cluster.id,
+    });
     if (state.state === 'failed') throw state.error;
     if (state.state === 'pending') return wait(POLL_MS / 4);
     return done(state.result);

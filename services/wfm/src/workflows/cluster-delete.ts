@@ -17,7 +17,12 @@ export const deleteClusterWorkflow: WorkflowDefinition = defineWorkflow<NoInput>
       name: 'delete-machines',
       async run(ctx) {
         const { cluster, machines } = ctx;
-        const fan = await perMachine(ctx, machines, (m) => ({ op: 'delete-machine', provider: cluster.provider, clusterId: cluster.id, machineId: m.id }));
+        const fan = await perMachine(ctx, machines, (m) => ({
+          op: 'delete-machine',
+          provider: cluster.provider,
+          clusterId: cluster.id,
+          machineId: m.id,
+        }));
         if (fan.failed.length > 0) throw fan.failed[0]!.error;
         if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${machines.length} machines deleted`);
         return done({ deleted: machines.length }, [{ kind: 'deleteMachines', ids: machines.map((m) => m.id) }]);
@@ -27,13 +32,22 @@ export const deleteClusterWorkflow: WorkflowDefinition = defineWorkflow<NoInput>
       name: 'collect-garbage',
       async run(ctx) {
         const { cluster } = ctx;
-        const listed = await ctx.operation<MachineStatus[]>(`list-${ctx.poll}`, { op: 'list-machines', provider: cluster.provider, clusterId: cluster.id });
+        const listed = await ctx.operation<MachineStatus[]>(`list-${ctx.poll}`, {
+          op: 'list-machines',
+          provider: cluster.provider,
+          clusterId: cluster.id,
+        });
         if (listed.state === 'failed') throw listed.error;
         if (listed.state === 'pending') return wait(POLL_MS / 4);
         if (listed.result.length === 0) return done({ leftovers: 0 });
         // Leftovers are deleted under ids of their own, then the provider is listed again.
         for (const leftover of listed.result) {
-          await ctx.operation(`gc-${leftover.machineId}`, { op: 'delete-machine', provider: cluster.provider, clusterId: cluster.id, machineId: leftover.machineId });
+          await ctx.operation(`gc-${leftover.machineId}`, {
+            op: 'delete-machine',
+            provider: cluster.provider,
+            clusterId: cluster.id,
+            machineId: leftover.machineId,
+          });
         }
         return wait(POLL_MS, `deleting ${listed.result.length} machines left at the provider`, true);
       },

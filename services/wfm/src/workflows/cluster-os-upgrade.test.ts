@@ -16,15 +16,42 @@ import { osUpgradeClusterWorkflow, rollbackOsUpgradeWorkflow } from './cluster-o
 import { nextBatch, planReplacements, type Replacement } from './replacement.js';
 
 const cluster = {
-  id: 'c1', name: 'c', provider: 'vsphere', kubernetesVersion: '1.31.2', status: 'Updating', apiEndpoint: 'https://10.0.0.1:6443',
-  controlPlane: { count: 1 }, nodePools: [{ name: 'a', count: 2 }, { name: 'b', count: 1 }], osImage: '/DC0/vm/new',
+  id: 'c1',
+  name: 'c',
+  provider: 'vsphere',
+  kubernetesVersion: '1.31.2',
+  status: 'Updating',
+  apiEndpoint: 'https://10.0.0.1:6443',
+  controlPlane: { count: 1 },
+  nodePools: [
+    { name: 'a', count: 2 },
+    { name: 'b', count: 1 },
+  ],
+  osImage: '/DC0/vm/new',
 } as unknown as Cluster;
 
-const row = (id: string, name: string, pool: string, role: Machine['role'] = 'worker'): Machine => ({
-  id, clusterId: 'c1', pool, name, role, kubernetesVersion: '1.31.2', phase: 'Running', providerId: id, addresses: [], nodeStatus: 'Ready', createdAt: '2026-01-01T00:00:00.000Z', version: 1,
-} as Machine);
+const row = (id: string, name: string, pool: string, role: Machine['role'] = 'worker'): Machine =>
+  ({
+    id,
+    clusterId: 'c1',
+    pool,
+    name,
+    role,
+    kubernetesVersion: '1.31.2',
+    phase: 'Running',
+    providerId: id,
+    addresses: [],
+    nodeStatus: 'Ready',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    version: 1,
+  }) as Machine;
 
-const old = [row('cp', 'c-cp-0', 'control-plane', 'control-plane'), row('a0', 'c-a-0', 'a'), row('a2', 'c-a-2', 'a'), row('b0', 'c-b-0', 'b')];
+const old = [
+  row('cp', 'c-cp-0', 'control-plane', 'control-plane'),
+  row('a0', 'c-a-0', 'a'),
+  row('a2', 'c-a-2', 'a'),
+  row('b0', 'c-b-0', 'b'),
+];
 
 describe('cluster.os-upgrade plan', () => {
   it('pairs every worker with a new machine named after the highest index of its pool, and leaves the control plane', () => {
@@ -36,19 +63,40 @@ describe('cluster.os-upgrade plan', () => {
   });
 
   it('records the image and the new machines in the step that plans them', async () => {
-    const ctx = { cluster, machines: old, run: { input: { image: '/DC0/vm/new', maxSurge: 1 }, steps: [] } } as unknown as StepContext;
+    const ctx = {
+      cluster,
+      machines: old,
+      run: { input: { image: '/DC0/vm/new', maxSurge: 1 }, steps: [] },
+    } as unknown as StepContext;
     const result = await osUpgradeClusterWorkflow.steps[0]!.run(ctx);
     assert.equal(result.kind, 'done');
     const effects = (result as { effects: StepEffect[] }).effects;
     assert.deepEqual(effects[0], { kind: 'setClusterImage', osImage: '/DC0/vm/new' });
-    assert.deepEqual(effects[1], { kind: 'upsertMachines', machines: ['c-a-3', 'c-a-4', 'c-b-1'].map((name) => ({ name, pool: name.split('-')[1], role: 'worker', kubernetesVersion: '1.31.2' })) });
+    assert.deepEqual(effects[1], {
+      kind: 'upsertMachines',
+      machines: ['c-a-3', 'c-a-4', 'c-b-1'].map((name) => ({
+        name,
+        pool: name.split('-')[1],
+        role: 'worker',
+        kubernetesVersion: '1.31.2',
+      })),
+    });
   });
 
   it('works on the first maxSurge pairs whose old machine still exists', () => {
     const plan = planReplacements(cluster, old);
-    assert.deepEqual(nextBatch(plan, new Set(['a0', 'a2', 'b0']), 2).map((p) => p.replace), ['a0', 'a2']);
-    assert.deepEqual(nextBatch(plan, new Set(['a2', 'b0']), 2).map((p) => p.replace), ['a2', 'b0']);
-    assert.deepEqual(nextBatch(plan, new Set(['b0']), 5).map((p) => p.replace), ['b0']);
+    assert.deepEqual(
+      nextBatch(plan, new Set(['a0', 'a2', 'b0']), 2).map((p) => p.replace),
+      ['a0', 'a2'],
+    );
+    assert.deepEqual(
+      nextBatch(plan, new Set(['a2', 'b0']), 2).map((p) => p.replace),
+      ['a2', 'b0'],
+    );
+    assert.deepEqual(
+      nextBatch(plan, new Set(['b0']), 5).map((p) => p.replace),
+      ['b0'],
+    );
     assert.deepEqual(nextBatch(plan, new Set(), 1), []);
   });
 });
@@ -57,7 +105,12 @@ describe('cluster.os-upgrade plan', () => {
 class World {
   present = new Set(['cp', 'a0', 'a2', 'b0']);
   /** The list-nodes poll at which each machine's node turns Ready (old ones are Ready). */
-  readyAt = new Map<string, number>([['cp', 0], ['a0', 0], ['a2', 0], ['b0', 0]]);
+  readyAt = new Map<string, number>([
+    ['cp', 0],
+    ['a0', 0],
+    ['a2', 0],
+    ['b0', 0],
+  ]);
   images = new Map<string, string | undefined>();
   events: string[] = [];
   mostWorkers = 3;
@@ -66,15 +119,23 @@ class World {
   private readonly finished = new Map<string, unknown>();
   private listings = 0;
 
-  constructor(readonly machines: Machine[], readonly replacements: Replacement[]) {}
+  constructor(
+    readonly machines: Machine[],
+    readonly replacements: Replacement[],
+  ) {}
 
   private run(op: SddcOperation): unknown {
     const name = (id: string): string => this.machines.find((m) => m.id === id)!.name;
     switch (op.op) {
-      case 'list-machines': return [...this.present].map((machineId) => ({ machineId }));
+      case 'list-machines':
+        return [...this.present].map((machineId) => ({ machineId }));
       case 'list-nodes': {
         this.listings += 1;
-        const nodes = [...this.present].map((machineId) => ({ machineId, name: name(machineId), status: this.listings >= (this.readyAt.get(machineId) ?? Infinity) ? 'Ready' : 'NotReady' }));
+        const nodes = [...this.present].map((machineId) => ({
+          machineId,
+          name: name(machineId),
+          status: this.listings >= (this.readyAt.get(machineId) ?? Infinity) ? 'Ready' : 'NotReady',
+        }));
         for (const node of nodes) if (node.status === 'Ready') this.readySeen.add(node.machineId);
         return nodes;
       }
@@ -89,13 +150,22 @@ class World {
       }
       case 'cordon-node': {
         const by = this.replacements.find((p) => p.name === op.nodeName)?.by;
-        assert.ok(this.readySeen.has(this.machines.find((m) => m.name === by)!.id), `${op.nodeName} was cordoned before ${by} was seen Ready`);
+        assert.ok(
+          this.readySeen.has(this.machines.find((m) => m.name === by)!.id),
+          `${op.nodeName} was cordoned before ${by} was seen Ready`,
+        );
         this.events.push(`cordon ${op.nodeName}`);
         return {};
       }
-      case 'drain-node': this.events.push(`drain ${op.nodeName}`); return { node: op.nodeName, remaining: 0, blockedBy: [], pods: [] };
-      case 'delete-machine': this.present.delete(op.machineId); this.events.push(`delete ${name(op.machineId)}`); return { deleted: true };
-      default: throw new Error(`unexpected ${op.op}`);
+      case 'drain-node':
+        this.events.push(`drain ${op.nodeName}`);
+        return { node: op.nodeName, remaining: 0, blockedBy: [], pods: [] };
+      case 'delete-machine':
+        this.present.delete(op.machineId);
+        this.events.push(`delete ${name(op.machineId)}`);
+        return { deleted: true };
+      default:
+        throw new Error(`unexpected ${op.op}`);
     }
   }
 
@@ -106,13 +176,28 @@ class World {
 }
 
 /** Runs the replace-workers step until it is done, restarting it from poll 0 after `crashAfter` invocations. */
-async function replaceAll(world: World, plan: Replacement[], maxSurge: number, crashAfter = Infinity): Promise<StepResult> {
+async function replaceAll(
+  world: World,
+  plan: Replacement[],
+  maxSurge: number,
+  crashAfter = Infinity,
+): Promise<StepResult> {
   let poll = 0;
   for (let i = 0; i < 500; i += 1) {
     if (i === crashAfter) poll = 0;
     const ctx = {
-      cluster, machines: world.machines, poll, deadlines: { nodesReadyMs: 60_000 },
-      run: { input: { image: '/DC0/vm/new', maxSurge }, currentStep: 1, steps: [{ name: 'plan-replacement', output: { replacements: plan } }, { name: 'replace-workers', startedAt: new Date().toISOString() }] },
+      cluster,
+      machines: world.machines,
+      poll,
+      deadlines: { nodesReadyMs: 60_000 },
+      run: {
+        input: { image: '/DC0/vm/new', maxSurge },
+        currentStep: 1,
+        steps: [
+          { name: 'plan-replacement', output: { replacements: plan } },
+          { name: 'replace-workers', startedAt: new Date().toISOString() },
+        ],
+      },
       operation: async (subject: string, op: SddcOperation) => world.operation(`${subject}@${op.op}`, op),
     } as unknown as StepContext;
     const result = await osUpgradeClusterWorkflow.steps[1]!.run(ctx);
@@ -130,17 +215,43 @@ describe('cluster.os-upgrade replace-workers', () => {
     const world = new World(rows, plan);
     const result = await replaceAll(world, plan, 1);
     assert.deepEqual(world.events, [
-      'create c-a-3', 'cordon c-a-0', 'drain c-a-0', 'delete c-a-0',
-      'create c-a-4', 'cordon c-a-2', 'drain c-a-2', 'delete c-a-2',
-      'create c-b-1', 'cordon c-b-0', 'drain c-b-0', 'delete c-b-0',
+      'create c-a-3',
+      'cordon c-a-0',
+      'drain c-a-0',
+      'delete c-a-0',
+      'create c-a-4',
+      'cordon c-a-2',
+      'drain c-a-2',
+      'delete c-a-2',
+      'create c-b-1',
+      'cordon c-b-0',
+      'drain c-b-0',
+      'delete c-b-0',
     ]);
-    assert.equal(world.mostWorkers, 4, 'one machine beyond the pools\' size at a time');
-    assert.deepEqual([...world.present].sort(), ['a3', 'a4', 'b1', 'cp'], 'the control plane stays; every old worker is gone');
-    assert.deepEqual(['a3', 'a4', 'b1'].map((id) => world.images.get(id)), ['/DC0/vm/new', '/DC0/vm/new', '/DC0/vm/new']);
+    assert.equal(world.mostWorkers, 4, "one machine beyond the pools' size at a time");
+    assert.deepEqual(
+      [...world.present].sort(),
+      ['a3', 'a4', 'b1', 'cp'],
+      'the control plane stays; every old worker is gone',
+    );
+    assert.deepEqual(
+      ['a3', 'a4', 'b1'].map((id) => world.images.get(id)),
+      ['/DC0/vm/new', '/DC0/vm/new', '/DC0/vm/new'],
+    );
     const effects = (result as { effects: StepEffect[] }).effects;
     assert.deepEqual(effects[1], { kind: 'deleteMachines', ids: ['a0', 'a2', 'b0'] });
-    assert.deepEqual((effects[0] as { machines: Array<{ id: string; nodeStatus: string; providerId: string }> }).machines.map((m) => [m.id, m.nodeStatus, m.providerId]),
-      [['a3', 'Ready', 'vm-a3'], ['a4', 'Ready', 'vm-a4'], ['b1', 'Ready', 'vm-b1']]);
+    assert.deepEqual(
+      (effects[0] as { machines: Array<{ id: string; nodeStatus: string; providerId: string }> }).machines.map((m) => [
+        m.id,
+        m.nodeStatus,
+        m.providerId,
+      ]),
+      [
+        ['a3', 'Ready', 'vm-a3'],
+        ['a4', 'Ready', 'vm-a4'],
+        ['b1', 'Ready', 'vm-b1'],
+      ],
+    );
   });
 
   it('never deletes an old machine before its replacement is Ready, and surges maxSurge at a time', async () => {
@@ -177,19 +288,38 @@ describe('cluster.os-upgrade-rollback undo-replacements', () => {
     const events: string[] = [];
     const id = (name: string): string => rows.find((m) => m.name === name)!.id;
     return {
-      present, events,
+      present,
+      events,
       run(op) {
         switch (op.op) {
-          case 'list-machines': return [...present].map((machineId) => ({ machineId, phase: 'Running', providerId: `vm-${machineId}`, addresses: ['10.0.0.9'] }));
-          case 'list-nodes': return [...present].map((machineId) => ({ machineId, name: rows.find((m) => m.id === machineId)!.name, status: 'Ready', schedulable: !cordoned.has(machineId) }));
+          case 'list-machines':
+            return [...present].map((machineId) => ({
+              machineId,
+              phase: 'Running',
+              providerId: `vm-${machineId}`,
+              addresses: ['10.0.0.9'],
+            }));
+          case 'list-nodes':
+            return [...present].map((machineId) => ({
+              machineId,
+              name: rows.find((m) => m.id === machineId)!.name,
+              status: 'Ready',
+              schedulable: !cordoned.has(machineId),
+            }));
           case 'cordon-node':
             if (op.unschedulable) cordoned.add(id(op.nodeName));
             else cordoned.delete(id(op.nodeName));
             events.push(`${op.unschedulable ? 'cordon' : 'uncordon'} ${op.nodeName}`);
             return {};
-          case 'drain-node': events.push(`drain ${op.nodeName}`); return { node: op.nodeName, remaining: 0, blockedBy: [], pods: [] };
-          case 'delete-machine': present.delete(op.machineId); events.push(`delete ${rows.find((m) => m.id === op.machineId)!.name}`); return { deleted: true };
-          default: throw new Error(`unexpected ${op.op}`);
+          case 'drain-node':
+            events.push(`drain ${op.nodeName}`);
+            return { node: op.nodeName, remaining: 0, blockedBy: [], pods: [] };
+          case 'delete-machine':
+            present.delete(op.machineId);
+            events.push(`delete ${rows.find((m) => m.id === op.machineId)!.name}`);
+            return { deleted: true };
+          default:
+            throw new Error(`unexpected ${op.op}`);
         }
       },
     };
@@ -201,8 +331,15 @@ describe('cluster.os-upgrade-rollback undo-replacements', () => {
     for (let i = 0; i < 100; i += 1) {
       if (i === crashAfter) poll = 0;
       const ctx = {
-        cluster, machines: rows, poll, deadlines: { nodesReadyMs: 60_000 },
-        run: { input: { rollsBack: 'r1', image: '/DC0/vm/new', from: null, replacements: plan }, currentStep: 0, steps: [{ name: 'undo-replacements', startedAt: new Date().toISOString() }] },
+        cluster,
+        machines: rows,
+        poll,
+        deadlines: { nodesReadyMs: 60_000 },
+        run: {
+          input: { rollsBack: 'r1', image: '/DC0/vm/new', from: null, replacements: plan },
+          currentStep: 0,
+          steps: [{ name: 'undo-replacements', startedAt: new Date().toISOString() }],
+        },
         operation: async (subject: string, op: SddcOperation) => {
           const key = `${subject}@${op.op}`;
           if (!finished.has(key)) finished.set(key, world.run(op));
@@ -220,10 +357,17 @@ describe('cluster.os-upgrade-rollback undo-replacements', () => {
     const world = leftBehind();
     const result = await undo(world);
     assert.deepEqual(world.events, ['uncordon c-a-2', 'cordon c-a-4', 'drain c-a-4', 'delete c-a-4']);
-    assert.deepEqual([...world.present].sort(), ['a2', 'a3', 'b0', 'cp'], 'c-a-3 stays, c-a-2 and c-b-0 are back as they were');
+    assert.deepEqual(
+      [...world.present].sort(),
+      ['a2', 'a3', 'b0', 'cp'],
+      'c-a-3 stays, c-a-2 and c-b-0 are back as they were',
+    );
     const effects = (result as { effects: StepEffect[] }).effects;
     assert.deepEqual(effects, [
-      { kind: 'updateMachines', machines: [{ id: 'a3', phase: 'Running', providerId: 'vm-a3', addresses: ['10.0.0.9'] }] },
+      {
+        kind: 'updateMachines',
+        machines: [{ id: 'a3', phase: 'Running', providerId: 'vm-a3', addresses: ['10.0.0.9'] }],
+      },
       { kind: 'deleteMachines', ids: ['a4', 'b1', 'a0'] },
     ]);
   });
@@ -233,7 +377,11 @@ describe('cluster.os-upgrade-rollback undo-replacements', () => {
       const world = leftBehind();
       await undo(world, crashAfter);
       assert.deepEqual([...world.present].sort(), ['a2', 'a3', 'b0', 'cp'], `restarted after ${crashAfter}`);
-      assert.equal(world.events.filter((e) => e.startsWith('delete')).length, 1, `restarted after ${crashAfter}: ${world.events.join(', ')}`);
+      assert.equal(
+        world.events.filter((e) => e.startsWith('delete')).length,
+        1,
+        `restarted after ${crashAfter}: ${world.events.join(', ')}`,
+      );
     }
   });
 });

@@ -8,22 +8,42 @@ import { done, type WorkflowDefinition } from '../engine.js';
 import { markReady } from './cluster-create.js';
 import { defineStep, defineWorkflow } from './define.js';
 import { DRAIN_TIMEOUT_SECONDS } from './machines.js';
-import { PLAN_REPLACEMENT, planReplacementStep, replaceWorkers, undoReplacements, type Replacement, type ReplacementPlan } from './replacement.js';
+import {
+  PLAN_REPLACEMENT,
+  planReplacementStep,
+  replaceWorkers,
+  undoReplacements,
+  type Replacement,
+  type ReplacementPlan,
+} from './replacement.js';
 
 export const OS_UPGRADE_CLUSTER = 'cluster.os-upgrade';
 export const ROLLBACK_OS_UPGRADE = 'cluster.os-upgrade-rollback';
 
 /** `from`: the image the cluster had before (null: the provider's default), for a rollback; absent in runs started before rollbacks existed. */
-export interface OsUpgradeInput { image: string; maxSurge: number; drainTimeoutSeconds?: number; from?: string | null }
+export interface OsUpgradeInput {
+  image: string;
+  maxSurge: number;
+  drainTimeoutSeconds?: number;
+  from?: string | null;
+}
 /** A rollback of the run `rollsBack`: its plan, and the image the cluster had before it (null: the provider's default). */
-export interface OsUpgradeRollbackInput { rollsBack: string; image: string; from: string | null; replacements: Replacement[]; drainTimeoutSeconds?: number }
+export interface OsUpgradeRollbackInput {
+  rollsBack: string;
+  image: string;
+  from: string | null;
+  replacements: Replacement[];
+  drainTimeoutSeconds?: number;
+}
 
 /** Records the image on the cluster, the new machines' rows and the pairs (old → new); a rollback reads them. */
 export const planImageReplacement = defineStep<OsUpgradeInput, ReplacementPlan>({
   name: PLAN_REPLACEMENT,
   async run(ctx) {
     const { image } = ctx.input;
-    return planReplacementStep(ctx, ctx.cluster.kubernetesVersion, { image }, [{ kind: 'setClusterImage', osImage: image }]);
+    return planReplacementStep(ctx, ctx.cluster.kubernetesVersion, { image }, [
+      { kind: 'setClusterImage', osImage: image },
+    ]);
   },
 });
 
@@ -36,7 +56,12 @@ export const osUpgradeClusterWorkflow: WorkflowDefinition = defineWorkflow<OsUpg
       name: 'replace-workers',
       async run(ctx) {
         const { maxSurge, drainTimeoutSeconds } = ctx.input;
-        return replaceWorkers(ctx, ctx.output(planImageReplacement)?.replacements ?? [], maxSurge, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
+        return replaceWorkers(
+          ctx,
+          ctx.output(planImageReplacement)?.replacements ?? [],
+          maxSurge,
+          drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS,
+        );
       },
     },
     markReady,

@@ -21,9 +21,15 @@ export const ROTATE_CA = 'cluster.rotate-ca';
 async function rollControlPlane(ctx: StepContext, phase: string, state: string): Promise<StepResult> {
   const { cluster, machines } = ctx;
   const controlPlane = machines.filter((m) => m.role === 'control-plane');
-  const fan = await perMachine<MachineStatus>(ctx, controlPlane, (m) => ({ op: 'ensure-machine', provider: cluster.provider, spec: machineSpec(cluster, m) }), phase);
+  const fan = await perMachine<MachineStatus>(
+    ctx,
+    controlPlane,
+    (m) => ({ op: 'ensure-machine', provider: cluster.provider, spec: machineSpec(cluster, m) }),
+    phase,
+  );
   if (fan.failed.length > 0) throw fan.failed[0]!.error;
-  if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${controlPlane.length} control-plane machines ${state}`);
+  if (fan.pending > 0)
+    return wait(POLL_MS, `${fan.results.size}/${controlPlane.length} control-plane machines ${state}`);
   return done({ controlPlane: controlPlane.map((m) => m.name) });
 }
 
@@ -51,7 +57,10 @@ export const rotateCertificatesWorkflow: WorkflowDefinition = defineWorkflow<NoI
   version: 1,
   steps: [
     { name: 'issue-certificates', run: async () => done(null, [{ kind: 'rotateCertificates' }]) },
-    { name: 'roll-control-plane', run: (ctx) => rollControlPlane(ctx, 'certificates', 'serve and sign in with new certificates') },
+    {
+      name: 'roll-control-plane',
+      run: (ctx) => rollControlPlane(ctx, 'certificates', 'serve and sign in with new certificates'),
+    },
     markReady,
   ],
 });

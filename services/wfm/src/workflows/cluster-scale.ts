@@ -14,16 +14,26 @@ import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, perMachine } from './ma
 export const SCALE_POOL = 'cluster.scale';
 
 /** Index of a machine named `<cluster>-<pool>-<i>`, or -1. */
-const indexOf = (name: string, prefix: string): number => (name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)) ? Number(name.slice(prefix.length)) : -1);
+const indexOf = (name: string, prefix: string): number =>
+  name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)) ? Number(name.slice(prefix.length)) : -1;
 
 /**
  * The run's input: the pool and its new size (sm adds both when it records the change), the
  * machines the caller named to remove, whether the pool goes once empty (a deleted pool).
  */
-export interface ScaleInput { pool: string; to: number; remove?: string[]; removePool?: boolean; drainTimeoutSeconds?: number }
+export interface ScaleInput {
+  pool: string;
+  to: number;
+  remove?: string[];
+  removePool?: boolean;
+  drainTimeoutSeconds?: number;
+}
 
 /** The machines to add (by name; their rows are recorded by this step) and to remove (by id). */
-export interface ScalePlan { add: string[]; remove: string[] }
+export interface ScalePlan {
+  add: string[];
+  remove: string[];
+}
 
 const planScale = defineStep<ScaleInput, ScalePlan>({
   name: 'plan-scale',
@@ -31,12 +41,20 @@ const planScale = defineStep<ScaleInput, ScalePlan>({
     const { cluster, machines } = ctx;
     const { pool, to, remove } = ctx.input;
     const members = machines.filter((m) => m.pool === pool);
-    const role = pool === 'control-plane' ? 'control-plane' as const : 'worker' as const;
+    const role = pool === 'control-plane' ? ('control-plane' as const) : ('worker' as const);
     const prefix = pool === 'control-plane' ? `${cluster.name}-cp-` : `${cluster.name}-${pool}-`;
     if (to >= members.length) {
       let next = Math.max(-1, ...members.map((m) => indexOf(m.name, prefix))) + 1;
-      const added = Array.from({ length: to - members.length }, () => ({ name: `${prefix}${next++}`, pool, role, kubernetesVersion: cluster.kubernetesVersion }));
-      return done({ add: added.map((m) => m.name), remove: [] }, added.length > 0 ? [{ kind: 'upsertMachines', machines: added }] : []);
+      const added = Array.from({ length: to - members.length }, () => ({
+        name: `${prefix}${next++}`,
+        pool,
+        role,
+        kubernetesVersion: cluster.kubernetesVersion,
+      }));
+      return done(
+        { add: added.map((m) => m.name), remove: [] },
+        added.length > 0 ? [{ kind: 'upsertMachines', machines: added }] : [],
+      );
     }
     const surplus = members.length - to;
     const named = (remove ?? []).map((name) => {
@@ -44,8 +62,12 @@ const planScale = defineStep<ScaleInput, ScalePlan>({
       if (!machine) throw new InputError(`${name} is not a machine of pool ${pool}`);
       return machine;
     });
-    if (named.length > 0 && named.length !== surplus) throw new InputError(`name ${surplus} machines to remove, not ${named.length}`);
-    const chosen = named.length > 0 ? named : [...members].sort((a, b) => indexOf(b.name, prefix) - indexOf(a.name, prefix)).slice(0, surplus);
+    if (named.length > 0 && named.length !== surplus)
+      throw new InputError(`name ${surplus} machines to remove, not ${named.length}`);
+    const chosen =
+      named.length > 0
+        ? named
+        : [...members].sort((a, b) => indexOf(b.name, prefix) - indexOf(a.name, prefix)).slice(0, surplus);
     return done({ add: [], remove: chosen.map((m) => m.id) });
   },
 });
@@ -68,10 +90,18 @@ const removeMachines = defineStep<ScaleInput, { removed: number | string[] }>({
       const draining = await cordonAndDrain(ctx, leaving, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
       if (draining) return draining;
     }
-    const fan = await perMachine(ctx, leaving, (m) => ({ op: 'delete-machine', provider: cluster.provider, clusterId: cluster.id, machineId: m.id }));
+    const fan = await perMachine(ctx, leaving, (m) => ({
+      op: 'delete-machine',
+      provider: cluster.provider,
+      clusterId: cluster.id,
+      machineId: m.id,
+    }));
     if (fan.failed.length > 0) throw fan.failed[0]!.error;
     if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${leaving.length} machines removed`);
-    return done({ removed: leaving.map((m) => m.name) }, [{ kind: 'deleteMachines', ids: leaving.map((m) => m.id) }, ...poolGoes]);
+    return done({ removed: leaving.map((m) => m.name) }, [
+      { kind: 'deleteMachines', ids: leaving.map((m) => m.id) },
+      ...poolGoes,
+    ]);
   },
 });
 

@@ -20,17 +20,27 @@ import { PLAN_REPLACEMENT, planReplacementStep, replaceWorkers, type Replacement
 export const UPGRADE_CLUSTER = 'cluster.upgrade';
 
 /** `maxSurge` > 0 replaces the workers (maxUnavailable does not apply); 0 or absent (runs of version 1) moves them in place. */
-export interface UpgradeInput { kubernetesVersion: string; maxUnavailable: number; maxSurge?: number; drainTimeoutSeconds?: number }
+export interface UpgradeInput {
+  kubernetesVersion: string;
+  maxUnavailable: number;
+  maxSurge?: number;
+  drainTimeoutSeconds?: number;
+}
 
 async function roll(ctx: WorkflowContext<UpgradeInput>, role: Machine['role'], batch: number): Promise<StepResult> {
   const { cluster, machines } = ctx;
   const { kubernetesVersion: target, drainTimeoutSeconds } = ctx.input;
   const members = machines.filter((m) => m.role === role);
-  const listed = await ctx.operation<NodeStatus[]>(`nodes-${ctx.poll}`, { op: 'list-nodes', provider: cluster.provider, clusterId: cluster.id });
+  const listed = await ctx.operation<NodeStatus[]>(`nodes-${ctx.poll}`, {
+    op: 'list-nodes',
+    provider: cluster.provider,
+    clusterId: cluster.id,
+  });
   if (listed.state === 'failed') throw listed.error;
   if (listed.state === 'pending') return wait(POLL_MS / 4);
   const nodeOf = new Map(listed.result.map((n) => [n.machineId, n]));
-  const upgraded = (m: Machine): boolean => nodeOf.get(m.id)?.kubernetesVersion === target && nodeOf.get(m.id)?.status === 'Ready';
+  const upgraded = (m: Machine): boolean =>
+    nodeOf.get(m.id)?.kubernetesVersion === target && nodeOf.get(m.id)?.status === 'Ready';
   const remaining = members.filter((m) => !upgraded(m));
   // Nodes that run workloads are emptied first, the kubectl-drain way, and let back in once at the new version.
   // Until this step records it, a machine row still has the version it had: a different one marks the machines this run moves.
@@ -38,12 +48,29 @@ async function roll(ctx: WorkflowContext<UpgradeInput>, role: Machine['role'], b
   const movedByThisRun = members.filter((m) => m.kubernetesVersion !== target);
   if (drains) {
     const back = movedByThisRun.filter(upgraded);
-    const uncordoned = await perMachine(ctx, back, (m) => ({ op: 'cordon-node', provider: cluster.provider, clusterId: cluster.id, nodeName: m.name, unschedulable: false }), `uncordon-${target}`);
+    const uncordoned = await perMachine(
+      ctx,
+      back,
+      (m) => ({
+        op: 'cordon-node',
+        provider: cluster.provider,
+        clusterId: cluster.id,
+        nodeName: m.name,
+        unschedulable: false,
+      }),
+      `uncordon-${target}`,
+    );
     if (uncordoned.failed.length > 0) throw uncordoned.failed[0]!.error;
-    if (remaining.length === 0 && uncordoned.pending > 0) return wait(POLL_MS, `letting ${back.map((m) => m.name).join(', ')} take pods again`);
+    if (remaining.length === 0 && uncordoned.pending > 0)
+      return wait(POLL_MS, `letting ${back.map((m) => m.name).join(', ')} take pods again`);
   }
   if (remaining.length === 0) {
-    return done({ upgraded: members.map((m) => m.name) }, [{ kind: 'updateMachines', machines: members.map((m) => ({ id: m.id, kubernetesVersion: target, nodeStatus: 'Ready' as const })) }]);
+    return done({ upgraded: members.map((m) => m.name) }, [
+      {
+        kind: 'updateMachines',
+        machines: members.map((m) => ({ id: m.id, kubernetesVersion: target, nodeStatus: 'Ready' as const })),
+      },
+    ]);
   }
   // The machines in flight: those already asked to move (their operation exists), else the next batch.
   const inFlight = remaining.slice(0, batch);
@@ -52,10 +79,18 @@ async function roll(ctx: WorkflowContext<UpgradeInput>, role: Machine['role'], b
     if (draining) return draining;
   }
   for (const machine of inFlight) {
-    const ensured = await ctx.operation<MachineStatus>(`${machine.id}.${target}`, { op: 'ensure-machine', provider: cluster.provider, spec: machineSpec(cluster, machine, target) });
+    const ensured = await ctx.operation<MachineStatus>(`${machine.id}.${target}`, {
+      op: 'ensure-machine',
+      provider: cluster.provider,
+      spec: machineSpec(cluster, machine, target),
+    });
     if (ensured.state === 'failed') throw ensured.error;
   }
-  return wait(POLL_MS, `${role === 'control-plane' ? 'control plane' : 'workers'}: ${members.length - remaining.length}/${members.length} at ${target}`, true);
+  return wait(
+    POLL_MS,
+    `${role === 'control-plane' ? 'control plane' : 'workers'}: ${members.length - remaining.length}/${members.length} at ${target}`,
+    true,
+  );
 }
 
 /** With maxSurge, the workers' replacements at the new version; none otherwise (they move in place). */
@@ -78,7 +113,13 @@ export const upgradeClusterWorkflow: WorkflowDefinition = defineWorkflow<Upgrade
       name: 'upgrade-workers',
       async run(ctx) {
         const { maxUnavailable, maxSurge, drainTimeoutSeconds } = ctx.input;
-        if ((maxSurge ?? 0) > 0) return replaceWorkers(ctx, ctx.output(planWorkerReplacement)?.replacements ?? [], maxSurge!, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
+        if ((maxSurge ?? 0) > 0)
+          return replaceWorkers(
+            ctx,
+            ctx.output(planWorkerReplacement)?.replacements ?? [],
+            maxSurge!,
+            drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS,
+          );
         return roll(ctx, 'worker', Math.max(1, maxUnavailable));
       },
     },
@@ -86,7 +127,10 @@ export const upgradeClusterWorkflow: WorkflowDefinition = defineWorkflow<Upgrade
       name: 'mark-upgraded',
       async run(ctx) {
         const { kubernetesVersion } = ctx.input;
-        return done({ kubernetesVersion }, [{ kind: 'setClusterVersion', kubernetesVersion }, { kind: 'setClusterStatus', status: 'Ready', message: null }]);
+        return done({ kubernetesVersion }, [
+          { kind: 'setClusterVersion', kubernetesVersion },
+          { kind: 'setClusterStatus', status: 'Ready', message: null },
+        ]);
       },
     },
   ],

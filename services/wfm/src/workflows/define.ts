@@ -39,10 +39,18 @@ export function defineStep<I = unknown, O = unknown>(step: Step<I, O>): Step<I, 
  * Declares a workflow. A new step list (steps added, removed or reordered) is a new version: runs
  * started before keep the step list they were started with and find their steps by name.
  */
-export function defineWorkflow<I>(definition: { name: string; version: number; steps: ReadonlyArray<Step<I, unknown>> }): WorkflowDefinition {
+export function defineWorkflow<I>(definition: {
+  name: string;
+  version: number;
+  steps: ReadonlyArray<Step<I, unknown>>;
+}): WorkflowDefinition {
   const steps = definition.steps.map((step): StepDefinition => {
     const { name, when } = step;
-    return { name, ...(when ? { when: (input) => when(inputOf<I>(input)) } : {}), run: (ctx) => step.run(contextOf<I>(ctx)) };
+    return {
+      name,
+      ...(when ? { when: (input) => when(inputOf<I>(input)) } : {}),
+      run: (ctx) => step.run(contextOf<I>(ctx)),
+    };
   });
   return { name: definition.name, version: definition.version, steps };
 }

@@ -19,7 +19,9 @@ export const RESTORE_ETCD = 'etcd.restore';
 const ETCD_POLL_MS = 1_000;
 
 /** Both runs' input: the snapshot (for a new one, sm adds the id of the row it records with the run). */
-export interface EtcdInput { snapshotId: string }
+export interface EtcdInput {
+  snapshotId: string;
+}
 
 /** The workflows, with the largest snapshot they take (`etcd.maxSnapshotBytes`). */
 export function etcdWorkflows(maxSnapshotBytes: number): { snapshot: WorkflowDefinition; restore: WorkflowDefinition } {
@@ -32,13 +34,20 @@ export function etcdWorkflows(maxSnapshotBytes: number): { snapshot: WorkflowDef
         async run(ctx) {
           const { cluster, run } = ctx;
           const state = await ctx.operation<EtcdSnapshotResult>('snapshot', {
-            op: 'etcd-snapshot', provider: cluster.provider, clusterId: cluster.id, snapshotId: ctx.input.snapshotId, workflowId: run.id, maxBytes: maxSnapshotBytes,
+            op: 'etcd-snapshot',
+            provider: cluster.provider,
+            clusterId: cluster.id,
+            snapshotId: ctx.input.snapshotId,
+            workflowId: run.id,
+            maxBytes: maxSnapshotBytes,
           });
           if (state.state === 'failed') throw state.error;
           if (state.state === 'pending') return wait(ETCD_POLL_MS, `taking etcd snapshot ${ctx.input.snapshotId}`);
           const { snapshotId, sizeBytes, revision, sha256 } = state.result;
           // A snapshot changes nothing in the cluster; a retried one that had failed makes it Ready again.
-          return done({ snapshotId, sizeBytes, revision, sha256 }, [{ kind: 'setClusterStatus', status: 'Ready', message: null }]);
+          return done({ snapshotId, sizeBytes, revision, sha256 }, [
+            { kind: 'setClusterStatus', status: 'Ready', message: null },
+          ]);
         },
       },
     ],
@@ -52,9 +61,18 @@ export function etcdWorkflows(maxSnapshotBytes: number): { snapshot: WorkflowDef
         name: 'restore-etcd',
         async run(ctx) {
           const { cluster } = ctx;
-          const state = await ctx.operation<{ snapshotId: string; sizeBytes: number; sha256: string }>('restore', { op: 'etcd-restore', provider: cluster.provider, clusterId: cluster.id, snapshotId: ctx.input.snapshotId });
+          const state = await ctx.operation<{ snapshotId: string; sizeBytes: number; sha256: string }>('restore', {
+            op: 'etcd-restore',
+            provider: cluster.provider,
+            clusterId: cluster.id,
+            snapshotId: ctx.input.snapshotId,
+          });
           if (state.state === 'failed') throw state.error;
-          if (state.state === 'pending') return wait(ETCD_POLL_MS, `restoring etcd from snapshot ${ctx.input.snapshotId}: the control plane is stopped and started again`);
+          if (state.state === 'pending')
+            return wait(
+              ETCD_POLL_MS,
+              `restoring etcd from snapshot ${ctx.input.snapshotId}: the control plane is stopped and started again`,
+            );
           return done(state.result);
         },
       },
@@ -63,11 +81,23 @@ export function etcdWorkflows(maxSnapshotBytes: number): { snapshot: WorkflowDef
         name: 'ensure-machines',
         async run(ctx) {
           const { cluster, machines } = ctx;
-          const fan = await perMachine<MachineStatus>(ctx, machines, (m) => ({ op: 'ensure-machine', provider: cluster.provider, spec: machineSpec(cluster, m) }));
+          const fan = await perMachine<MachineStatus>(ctx, machines, (m) => ({
+            op: 'ensure-machine',
+            provider: cluster.provider,
+            spec: machineSpec(cluster, m),
+          }));
           if (fan.failed.length > 0) throw fan.failed[0]!.error;
           if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${machines.length} machines ensured`);
           return done({ machines: machines.length }, [
-            { kind: 'updateMachines', machines: [...fan.results.values()].map((s) => ({ id: s.machineId, phase: s.phase, providerId: s.providerId, addresses: s.addresses })) },
+            {
+              kind: 'updateMachines',
+              machines: [...fan.results.values()].map((s) => ({
+                id: s.machineId,
+                phase: s.phase,
+                providerId: s.providerId,
+                addresses: s.addresses,
+              })),
+            },
           ]);
         },
       },

@@ -15,9 +15,13 @@ export const APPLY_HA_CONFIG = 'ha-config.apply';
 export const REMOVE_HA_CONFIG = 'ha-config.remove';
 
 /** An apply's input: the ha-config sm keeps. */
-export interface HaConfigInput { haConfigId: string }
+export interface HaConfigInput {
+  haConfigId: string;
+}
 /** A removal's input: the ha-config, and its name, which sddc removes keepalived by. */
-export interface RemoveHaConfigInput extends HaConfigInput { name: string }
+export interface RemoveHaConfigInput extends HaConfigInput {
+  name: string;
+}
 
 /** The run's ha-config, as sm keeps it. */
 async function haConfigOf(ctx: WorkflowContext<HaConfigInput>): Promise<HaConfig> {
@@ -27,7 +31,17 @@ async function haConfigOf(ctx: WorkflowContext<HaConfigInput>): Promise<HaConfig
 function payload(config: HaConfig): HaConfigPayload {
   const { name, virtualIps, selector, watchPort, interface: iface, unicast, vrrpIdOffset, preempt, profile } = config;
   // ha-configs stored before profiles existed have none: the default.
-  return { name, virtualIps, selector, watchPort, interface: iface, unicast, vrrpIdOffset, preempt, profile: profile ?? 'default' };
+  return {
+    name,
+    virtualIps,
+    selector,
+    watchPort,
+    interface: iface,
+    unicast,
+    vrrpIdOffset,
+    preempt,
+    profile: profile ?? 'default',
+  };
 }
 
 export const applyHaConfigWorkflow: WorkflowDefinition = defineWorkflow<HaConfigInput>({
@@ -38,7 +52,16 @@ export const applyHaConfigWorkflow: WorkflowDefinition = defineWorkflow<HaConfig
       name: 'apply-keepalived',
       async run(ctx) {
         const config = await haConfigOf(ctx);
-        const state = await ctx.operation<{ nodes: string[]; addresses?: Record<string, string>; leaders: Record<string, string> }>('apply', { op: 'apply-ha-config', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, haConfig: payload(config) });
+        const state = await ctx.operation<{
+          nodes: string[];
+          addresses?: Record<string, string>;
+          leaders: Record<string, string>;
+        }>('apply', {
+          op: 'apply-ha-config',
+          provider: ctx.cluster.provider,
+          clusterId: ctx.cluster.id,
+          haConfig: payload(config),
+        });
         if (state.state === 'failed') throw state.error;
         if (state.state === 'pending') return wait(POLL_MS, 'applying keepalived in the cluster');
         const nodes = state.result.nodes.map((name) => ({ name, address: state.result.addresses?.[name] ?? '' }));
@@ -56,7 +79,12 @@ export const removeHaConfigWorkflow: WorkflowDefinition = defineWorkflow<RemoveH
     {
       name: 'remove-keepalived',
       async run(ctx) {
-        const state = await ctx.operation<{ removed: string }>('remove', { op: 'remove-ha-config', provider: ctx.cluster.provider, clusterId: ctx.cluster.id, name: ctx.input.name });
+        const state = await ctx.operation<{ removed: string }>('remove', {
+          op: 'remove-ha-config',
+          provider: ctx.cluster.provider,
+          clusterId: ctx.cluster.id,
+          name: ctx.input.name,
+        });
         if (state.state === 'failed') throw state.error;
         if (state.state === 'pending') return wait(POLL_MS, 'removing keepalived from the cluster');
         return done(state.result, [{ kind: 'deleteHaConfig', id: ctx.input.haConfigId }]);

@@ -18,17 +18,30 @@ export interface FanOut<T> {
 }
 
 /** Starts (once) and observes one operation per machine; `kind` tells apart several operations of one step on the same machine. */
-export async function perMachine<T>(ctx: StepContext, machines: Machine[], operation: (m: Machine) => SddcOperation, kind = ''): Promise<FanOut<T>> {
-  const states = await Promise.all(machines.map(async (m) => [m, await ctx.operation<T>(kind ? `${kind}-${m.id}` : m.id, operation(m))] as const));
+export async function perMachine<T>(
+  ctx: StepContext,
+  machines: Machine[],
+  operation: (m: Machine) => SddcOperation,
+  kind = '',
+): Promise<FanOut<T>> {
+  const states = await Promise.all(
+    machines.map(async (m) => [m, await ctx.operation<T>(kind ? `${kind}-${m.id}` : m.id, operation(m))] as const),
+  );
   const out: FanOut<T> = { results: new Map(), finishedAt: new Map(), pending: 0, failed: [] };
   for (const [machine, state] of states as ReadonlyArray<readonly [Machine, OperationState<T>]>) {
     if (state.state === 'done') {
       out.results.set(machine.id, state.result);
       if (state.finishedAt !== undefined) out.finishedAt.set(machine.id, state.finishedAt);
-    }
-    else if (state.state === 'pending') out.pending += 1;
+    } else if (state.state === 'pending') out.pending += 1;
     // The machine travels with the error, so that the failed step names it and sm records its condition.
-    else out.failed.push({ machine, error: new CxError(state.error.code, state.error.message, { retryable: state.error.retryable, details: { ...state.error.details, machineId: machine.id, machine: machine.name } }) });
+    else
+      out.failed.push({
+        machine,
+        error: new CxError(state.error.code, state.error.message, {
+          retryable: state.error.retryable,
+          details: { ...state.error.details, machineId: machine.id, machine: machine.name },
+        }),
+      });
   }
   return out;
 }
@@ -36,13 +49,24 @@ export async function perMachine<T>(ctx: StepContext, machines: Machine[], opera
 const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' as const };
 
 /** What the provider is asked to make of a machine: its identity, version, and its pool's labels and taints. */
-export function machineSpec(cluster: Cluster, machine: Machine, kubernetesVersion = machine.kubernetesVersion): MachineSpec {
+export function machineSpec(
+  cluster: Cluster,
+  machine: Machine,
+  kubernetesVersion = machine.kubernetesVersion,
+): MachineSpec {
   const pool = cluster.nodePools.find((p) => p.name === machine.pool);
-  const scheduling = machine.role === 'control-plane'
-    ? { labels: {}, taints: cluster.controlPlane.schedulable ? [] : [CONTROL_PLANE_TAINT] }
-    : { labels: pool?.labels ?? {}, taints: pool?.taints ?? [] };
+  const scheduling =
+    machine.role === 'control-plane'
+      ? { labels: {}, taints: cluster.controlPlane.schedulable ? [] : [CONTROL_PLANE_TAINT] }
+      : { labels: pool?.labels ?? {}, taints: pool?.taints ?? [] };
   return {
-    machineId: machine.id, clusterId: cluster.id, name: machine.name, role: machine.role, pool: machine.pool, kubernetesVersion, ...scheduling,
+    machineId: machine.id,
+    clusterId: cluster.id,
+    name: machine.name,
+    role: machine.role,
+    pool: machine.pool,
+    kubernetesVersion,
+    ...scheduling,
     // The image an OS upgrade chose: machines created from now on boot it (existing ones are not rebuilt for it).
     ...(cluster.osImage ? { image: cluster.osImage } : {}),
   };
@@ -60,24 +84,56 @@ const DRAIN_POLL_MS = 1_000;
  * cordoned, so that a retry resumes once the budget allows it. `kind` tells apart drains of
  * several rounds of one step (an upgrade's batches).
  */
-export async function cordonAndDrain(ctx: StepContext, machines: Machine[], timeoutSeconds: number, kind = ''): Promise<StepResult<never> | undefined> {
+export async function cordonAndDrain(
+  ctx: StepContext,
+  machines: Machine[],
+  timeoutSeconds: number,
+  kind = '',
+): Promise<StepResult<never> | undefined> {
   const { cluster } = ctx;
-  const cordoned = await perMachine(ctx, machines, (m) => ({ op: 'cordon-node', provider: cluster.provider, clusterId: cluster.id, nodeName: m.name, unschedulable: true }), `cordon${kind}`);
+  const cordoned = await perMachine(
+    ctx,
+    machines,
+    (m) => ({
+      op: 'cordon-node',
+      provider: cluster.provider,
+      clusterId: cluster.id,
+      nodeName: m.name,
+      unschedulable: true,
+    }),
+    `cordon${kind}`,
+  );
   if (cordoned.failed.length > 0) throw cordoned.failed[0]!.error;
   if (cordoned.pending > 0) return wait(POLL_MS, `cordoning ${machines.map((m) => m.name).join(', ')}`);
-  const drained = await perMachine<{ node: string; remaining: number; blockedBy: string[]; pods: string[] }>(ctx, machines,
-    (m) => ({ op: 'drain-node', provider: cluster.provider, clusterId: cluster.id, nodeName: m.name }), `drain${kind}-${ctx.poll}`);
+  const drained = await perMachine<{ node: string; remaining: number; blockedBy: string[]; pods: string[] }>(
+    ctx,
+    machines,
+    (m) => ({ op: 'drain-node', provider: cluster.provider, clusterId: cluster.id, nodeName: m.name }),
+    `drain${kind}-${ctx.poll}`,
+  );
   if (drained.failed.length > 0) throw drained.failed[0]!.error;
   if (drained.pending > 0) return wait(POLL_MS / 4);
   const busy = [...drained.results.values()].filter((r) => r.remaining > 0);
   if (busy.length === 0) return undefined;
-  const reason = busy.map((r) => `${r.node}: ${r.remaining} pod(s) left${r.blockedBy.length ? `, blocked by PodDisruptionBudget ${r.blockedBy.join(', ')}` : ` (${r.pods.join(', ')})`}`).join('; ');
+  const reason = busy
+    .map(
+      (r) =>
+        `${r.node}: ${r.remaining} pod(s) left${r.blockedBy.length ? `, blocked by PodDisruptionBudget ${r.blockedBy.join(', ')}` : ` (${r.pods.join(', ')})`}`,
+    )
+    .join('; ');
   // Counted from the cordon, so that the later batches of an upgrade get their own time.
-  const since = Math.max(...cordoned.finishedAt.values(), Date.parse(ctx.run.steps[ctx.run.currentStep]?.startedAt ?? '') || 0) || Date.now();
+  const since =
+    Math.max(...cordoned.finishedAt.values(), Date.parse(ctx.run.steps[ctx.run.currentStep]?.startedAt ?? '') || 0) ||
+    Date.now();
   if (Date.now() - since > timeoutSeconds * 1000) {
-    throw new CxError('CX_DRAIN_BLOCKED', `draining did not finish within ${timeoutSeconds} s: ${reason}. Relax the budget or move the pods, then retry the workflow`, {
-      retryable: false, details: { nodes: busy },
-    });
+    throw new CxError(
+      'CX_DRAIN_BLOCKED',
+      `draining did not finish within ${timeoutSeconds} s: ${reason}. Relax the budget or move the pods, then retry the workflow`,
+      {
+        retryable: false,
+        details: { nodes: busy },
+      },
+    );
   }
   return wait(DRAIN_POLL_MS, `draining: ${reason}`, true);
 }

@@ -12,18 +12,48 @@ import type { OperationState, StepContext, StepResult } from '../engine.js';
 import type { Machine } from '@cx/sm-contract';
 import { remediateNodeWorkflow, remediationOf } from './node-remediate.js';
 
-const machine: Machine = { id: 'm1', clusterId: 'c1', pool: 'workers', name: 'c-workers-0', role: 'worker', kubernetesVersion: '1.37.2', phase: 'Running', providerId: 'p', addresses: [], nodeStatus: 'NotReady', createdAt: '2026-01-01T00:00:00.000Z', version: 1 };
+const machine: Machine = {
+  id: 'm1',
+  clusterId: 'c1',
+  pool: 'workers',
+  name: 'c-workers-0',
+  role: 'worker',
+  kubernetesVersion: '1.37.2',
+  phase: 'Running',
+  providerId: 'p',
+  addresses: [],
+  nodeStatus: 'NotReady',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  version: 1,
+};
 const cluster = {
-  id: 'c1', name: 'c', provider: 'kwok', kubernetesVersion: '1.37.2', status: 'Updating', controlPlane: { count: 1 }, nodePools: [{ name: 'workers', count: 2 }],
-  health: HEALTH_POLICY_DEFAULTS, healthStatus: null,
+  id: 'c1',
+  name: 'c',
+  provider: 'kwok',
+  kubernetesVersion: '1.37.2',
+  status: 'Updating',
+  controlPlane: { count: 1 },
+  nodePools: [{ name: 'workers', count: 2 }],
+  health: HEALTH_POLICY_DEFAULTS,
+  healthStatus: null,
 } as unknown as Cluster;
 
 /** A step context whose sddc answers each operation with `answer(op)`; records what was asked. */
-function context(answer: (op: SddcOperation, subject: string) => OperationState<unknown>, startedAt = new Date().toISOString()): { ctx: StepContext; asked: string[] } {
+function context(
+  answer: (op: SddcOperation, subject: string) => OperationState<unknown>,
+  startedAt = new Date().toISOString(),
+): { ctx: StepContext; asked: string[] } {
   const asked: string[] = [];
   const ctx = {
-    run: { id: 'r1', input: { clusterId: 'c1', machineId: 'm1', machineName: machine.name, reason: 'r', since: startedAt }, currentStep: 0, steps: [{ name: 'fence', startedAt }] },
-    cluster, machines: [machine], poll: 0,
+    run: {
+      id: 'r1',
+      input: { clusterId: 'c1', machineId: 'm1', machineName: machine.name, reason: 'r', since: startedAt },
+      currentStep: 0,
+      steps: [{ name: 'fence', startedAt }],
+    },
+    cluster,
+    machines: [machine],
+    poll: 0,
     async operation<T>(subject: string, op: SddcOperation): Promise<OperationState<T>> {
       asked.push(`${subject}:${op.op}${'action' in op ? `:${op.action}` : ''}`);
       return answer(op, subject) as OperationState<T>;
@@ -43,7 +73,10 @@ describe('node.remediate fence step', () => {
   });
 
   it('fails with FenceFailed, naming the cause, when the power-off fails', async () => {
-    const { ctx } = context(() => ({ state: 'failed', error: new ProviderUnavailableError('the BMC did not answer', { details: { reason: 'Unreachable' } }) }));
+    const { ctx } = context(() => ({
+      state: 'failed',
+      error: new ProviderUnavailableError('the BMC did not answer', { details: { reason: 'Unreachable' } }),
+    }));
     await assert.rejects(fence.run(ctx), (error: CxError) => {
       assert.equal(error.details?.['reason'], 'FenceFailed');
       assert.equal(error.details?.['causeReason'], 'Unreachable');
@@ -54,7 +87,10 @@ describe('node.remediate fence step', () => {
   });
 
   it('keeps reading the power state until it is off, and fails if it never is', async () => {
-    const stillOn = (op: SddcOperation): OperationState<unknown> => ({ state: 'done', result: { powerState: op.op === 'set-power' ? 'unknown' : 'on' } });
+    const stillOn = (op: SddcOperation): OperationState<unknown> => ({
+      state: 'done',
+      result: { powerState: op.op === 'set-power' ? 'unknown' : 'on' },
+    });
     const recent = context(stillOn);
     const waiting = await fence.run(recent.ctx);
     assert.equal(waiting.kind, 'wait');
@@ -74,10 +110,26 @@ describe('node.remediate fence step', () => {
   it('reboots rather than replaces a control-plane machine on real infrastructure', () => {
     const controlPlane = { ...machine, pool: 'control-plane', role: 'control-plane' as const };
     const capabilities = { power: true, loadBalancer: false, virtualIp: false, kubernetesApi: true };
-    const vsphere = { name: 'vsphere', kubernetesVersions: [], contractVersion: '1.8.0', takesCredential: true, capabilities: { ...capabilities, controlPlaneReplacement: false } };
-    const kwok = { name: 'kwok', kubernetesVersions: [], contractVersion: '1.8.0', takesCredential: false, capabilities: { ...capabilities, controlPlaneReplacement: true } };
+    const vsphere = {
+      name: 'vsphere',
+      kubernetesVersions: [],
+      contractVersion: '1.8.0',
+      takesCredential: true,
+      capabilities: { ...capabilities, controlPlaneReplacement: false },
+    };
+    const kwok = {
+      name: 'kwok',
+      kubernetesVersions: [],
+      contractVersion: '1.8.0',
+      takesCredential: false,
+      capabilities: { ...capabilities, controlPlaneReplacement: true },
+    };
     assert.equal(remediationOf({ ...cluster, provider: 'vsphere' }, controlPlane, vsphere).remediation, 'reboot');
     assert.equal(remediationOf({ ...cluster, provider: 'vsphere' }, machine, vsphere).remediation, 'replace');
-    assert.equal(remediationOf(cluster, controlPlane, kwok).remediation, 'replace', 'kwok makes a node, not a kubeadm bootstrap');
+    assert.equal(
+      remediationOf(cluster, controlPlane, kwok).remediation,
+      'replace',
+      'kwok makes a node, not a kubeadm bootstrap',
+    );
   });
 });

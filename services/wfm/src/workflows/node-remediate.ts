@@ -28,9 +28,15 @@ function target(ctx: WorkflowContext<RemediationRequest>): Machine | undefined {
 
 function fenceFailed(machine: Machine, why: string, cause?: CxError): CxError {
   return new ProviderError(
-    `could not fence ${machine.name}: ${why}. Nothing was moved: its pods stay where they are, because starting them elsewhere before the machine is known to be off could run them twice. `
-    + 'Check the machine\'s power control (provider or BMC), then retry this workflow (POST /api/v1/workflows/{id}/retry).',
-    { details: { reason: 'FenceFailed', machine: machine.name, ...(cause ? { cause: cause.code, causeReason: cause.details?.['reason'] } : {}) } },
+    `could not fence ${machine.name}: ${why}. Nothing was moved: its pods stay where they are, because starting them elsewhere before the machine is known to be off could run them twice. ` +
+      "Check the machine's power control (provider or BMC), then retry this workflow (POST /api/v1/workflows/{id}/retry).",
+    {
+      details: {
+        reason: 'FenceFailed',
+        machine: machine.name,
+        ...(cause ? { cause: cause.code, causeReason: cause.details?.['reason'] } : {}),
+      },
+    },
   );
 }
 
@@ -40,9 +46,14 @@ function fenceFailed(machine: Machine, why: string, cause?: CxError): CxError {
  * would bootstrap it afresh (the first one runs `kubeadm init`) instead of rejoining the control
  * plane it left.
  */
-export function remediationOf(cluster: Cluster, machine: Machine, provider: ProviderInfo): { remediation: Remediation } {
+export function remediationOf(
+  cluster: Cluster,
+  machine: Machine,
+  provider: ProviderInfo,
+): { remediation: Remediation } {
   const { remediation } = healthPolicyOf(cluster, machine.pool);
-  const rebuilt = remediation === 'replace' && machine.role === 'control-plane' && !can(provider, 'controlPlaneReplacement');
+  const rebuilt =
+    remediation === 'replace' && machine.role === 'control-plane' && !can(provider, 'controlPlaneReplacement');
   return { remediation: rebuilt ? 'reboot' : remediation };
 }
 
@@ -57,17 +68,32 @@ export const remediateNodeWorkflow: WorkflowDefinition = defineWorkflow<Remediat
         const { cluster } = ctx;
         const machine = target(ctx);
         if (!machine) return done({ skipped: 'the machine no longer exists' });
-        const off = await ctx.operation<{ powerState: PowerState }>('power-off', { op: 'set-power', provider: cluster.provider, clusterId: cluster.id, machineId: machine.id, action: 'off' });
+        const off = await ctx.operation<{ powerState: PowerState }>('power-off', {
+          op: 'set-power',
+          provider: cluster.provider,
+          clusterId: cluster.id,
+          machineId: machine.id,
+          action: 'off',
+        });
         if (off.state === 'pending') return wait(POLL_MS, `powering ${machine.name} off`);
         if (off.state === 'failed') throw fenceFailed(machine, off.error.message, off.error);
         if (off.result.powerState === 'off') return done({ machine: machine.name, powerState: 'off' });
         // Asked, not yet seen: read the power state again until it is off or the deadline passes.
-        const read = await ctx.operation<{ powerState: PowerState }>(`power-state-${ctx.poll}`, { op: 'power-state', provider: cluster.provider, clusterId: cluster.id, machineId: machine.id });
+        const read = await ctx.operation<{ powerState: PowerState }>(`power-state-${ctx.poll}`, {
+          op: 'power-state',
+          provider: cluster.provider,
+          clusterId: cluster.id,
+          machineId: machine.id,
+        });
         if (read.state === 'pending') return wait(POLL_MS / 4);
         if (read.state === 'failed') throw fenceFailed(machine, read.error.message, read.error);
         if (read.result.powerState === 'off') return done({ machine: machine.name, powerState: 'off' });
         const started = Date.parse(ctx.run.steps[ctx.run.currentStep]?.startedAt ?? '') || Date.now();
-        if (Date.now() - started > FENCE_CONFIRM_MS) throw fenceFailed(machine, `it still reads ${read.result.powerState} ${FENCE_CONFIRM_MS / 1000} s after the power-off`);
+        if (Date.now() - started > FENCE_CONFIRM_MS)
+          throw fenceFailed(
+            machine,
+            `it still reads ${read.result.powerState} ${FENCE_CONFIRM_MS / 1000} s after the power-off`,
+          );
         return wait(POLL_MS * 5, `waiting to see ${machine.name} off (reads ${read.result.powerState})`, true);
       },
     },
@@ -79,7 +105,13 @@ export const remediateNodeWorkflow: WorkflowDefinition = defineWorkflow<Remediat
         if (!machine) return done({ skipped: 'the machine no longer exists' });
         // A sim cluster has no Kubernetes API, hence no pods to move: the fence was all there is to do.
         if (!cluster.apiEndpoint) return done({ skipped: `provider ${cluster.provider} runs no Kubernetes API` });
-        const marked = await ctx.operation<{ outOfService: boolean; podsDeleted: string[] }>('taint', { op: 'mark-out-of-service', provider: cluster.provider, clusterId: cluster.id, nodeName: machine.name, outOfService: true });
+        const marked = await ctx.operation<{ outOfService: boolean; podsDeleted: string[] }>('taint', {
+          op: 'mark-out-of-service',
+          provider: cluster.provider,
+          clusterId: cluster.id,
+          nodeName: machine.name,
+          outOfService: true,
+        });
         if (marked.state === 'pending') return wait(POLL_MS, `tainting ${machine.name} out of service`);
         if (marked.state === 'failed') throw marked.error;
         return done(marked.result);
@@ -95,17 +127,32 @@ export const remediateNodeWorkflow: WorkflowDefinition = defineWorkflow<Remediat
         if (!provider) return wait(POLL_MS, `waiting for an sddc to advertise provider ${cluster.provider}`);
         const { remediation } = remediationOf(cluster, machine, provider);
         if (remediation === 'reboot') {
-          const on = await ctx.operation('power-on', { op: 'set-power', provider: cluster.provider, clusterId: cluster.id, machineId: machine.id, action: 'on' });
+          const on = await ctx.operation('power-on', {
+            op: 'set-power',
+            provider: cluster.provider,
+            clusterId: cluster.id,
+            machineId: machine.id,
+            action: 'on',
+          });
           if (on.state === 'pending') return wait(POLL_MS, `powering ${machine.name} on`);
           if (on.state === 'failed') throw on.error;
           return done({ remediation, machine: machine.name });
         }
         if (remediation === 'none') return done({ remediation, machine: machine.name });
         // Replace: the machine is destroyed and made again under the same name and id.
-        const deleted = await ctx.operation('delete', { op: 'delete-machine', provider: cluster.provider, clusterId: cluster.id, machineId: machine.id });
+        const deleted = await ctx.operation('delete', {
+          op: 'delete-machine',
+          provider: cluster.provider,
+          clusterId: cluster.id,
+          machineId: machine.id,
+        });
         if (deleted.state === 'pending') return wait(POLL_MS, `deleting ${machine.name}`);
         if (deleted.state === 'failed') throw deleted.error;
-        const made = await ctx.operation('ensure', { op: 'ensure-machine', provider: cluster.provider, spec: machineSpec(cluster, machine) });
+        const made = await ctx.operation('ensure', {
+          op: 'ensure-machine',
+          provider: cluster.provider,
+          spec: machineSpec(cluster, machine),
+        });
         if (made.state === 'pending') return wait(POLL_MS, `provisioning a new ${machine.name}`);
         if (made.state === 'failed') throw made.error;
         return done({ remediation, machine: machine.name });
@@ -120,8 +167,15 @@ export const remediateNodeWorkflow: WorkflowDefinition = defineWorkflow<Remediat
       async run(ctx) {
         const { cluster } = ctx;
         const machine = target(ctx);
-        if (!machine || healthPolicyOf(cluster, machine.pool).remediation === 'none' || !cluster.apiEndpoint) return done({ skipped: true });
-        const cleared = await ctx.operation('untaint', { op: 'mark-out-of-service', provider: cluster.provider, clusterId: cluster.id, nodeName: machine.name, outOfService: false });
+        if (!machine || healthPolicyOf(cluster, machine.pool).remediation === 'none' || !cluster.apiEndpoint)
+          return done({ skipped: true });
+        const cleared = await ctx.operation('untaint', {
+          op: 'mark-out-of-service',
+          provider: cluster.provider,
+          clusterId: cluster.id,
+          nodeName: machine.name,
+          outOfService: false,
+        });
         if (cleared.state === 'pending') return wait(POLL_MS, `clearing the out-of-service taint of ${machine.name}`);
         if (cleared.state === 'failed') throw cleared.error;
         return done({ machine: machine.name });

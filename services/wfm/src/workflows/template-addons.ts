@@ -16,11 +16,20 @@
 import { ProviderError } from '@cx/errors';
 import { isNetworkAddon } from '@cx/k8s';
 import { done, wait, type StepContext } from '../engine.js';
-import { DEFAULT_READY_TIMEOUT_SECONDS, STATUS_POLL_MS, addonPayload, describe, waitedMs, type StatusAnswer } from './addon.js';
+import {
+  DEFAULT_READY_TIMEOUT_SECONDS,
+  STATUS_POLL_MS,
+  addonPayload,
+  describe,
+  waitedMs,
+  type StatusAnswer,
+} from './addon.js';
 import { defineStep, type Step } from './define.js';
 
 /** cluster.create's input: the names of its template's addons; absent for a cluster created from scratch. */
-export interface TemplateAddonsInput { addons?: string[] }
+export interface TemplateAddonsInput {
+  addons?: string[];
+}
 
 /**
  * Which addon steps a create run goes through (their `when`): none without addons, so that a
@@ -38,7 +47,9 @@ export const TEMPLATE_ADDON_STEPS: readonly string[] = Object.keys(needs);
 
 /** The addon steps a create run with these template addons goes through. */
 export function templateAddonSteps(addons: readonly string[]): string[] {
-  return Object.entries(needs).filter(([, needed]) => needed({ addons: [...addons] })).map(([name]) => name);
+  return Object.entries(needs)
+    .filter(([, needed]) => needed({ addons: [...addons] }))
+    .map(([name]) => name);
 }
 
 type Applied = { applied: string[] } | { skipped: string };
@@ -46,7 +57,10 @@ type Applied = { applied: string[] } | { skipped: string };
 /** Addons go in through the cluster's Kubernetes API; a provider that runs none (sim) gets none (wfm refuses such a request first). */
 function assertApi(ctx: StepContext): void {
   if (!ctx.cluster.apiEndpoint) {
-    throw new ProviderError(`cluster ${ctx.cluster.name} has no Kubernetes API (provider ${ctx.cluster.provider}), so its template's addons cannot be installed`, { details: { reason: 'Refused' } });
+    throw new ProviderError(
+      `cluster ${ctx.cluster.name} has no Kubernetes API (provider ${ctx.cluster.provider}), so its template's addons cannot be installed`,
+      { details: { reason: 'Refused' } },
+    );
   }
 }
 
@@ -65,13 +79,25 @@ export function applyNetwork(serviceToken: string): Step<TemplateAddonsInput, Ap
       if (names.length === 0) return done({ skipped: 'the cluster template lists no pod network addon' });
       assertApi(ctx);
       const { provider, id: clusterId } = ctx.cluster;
-      const states = await Promise.all(names.map(async (name) => ({
-        name, state: await ctx.operation<{ applied: string[]; pruned: string[] }>(`network-${name}-${ctx.poll}`, { op: 'apply-addon', provider, clusterId, addon: await addonPayload(ctx, name, serviceToken) }),
-      })));
+      const states = await Promise.all(
+        names.map(async (name) => ({
+          name,
+          state: await ctx.operation<{ applied: string[]; pruned: string[] }>(`network-${name}-${ctx.poll}`, {
+            op: 'apply-addon',
+            provider,
+            clusterId,
+            addon: await addonPayload(ctx, name, serviceToken),
+          }),
+        })),
+      );
       for (const { name, state } of states) {
         if (state.state !== 'failed') continue;
         if (!state.error.retryable || waitedMs(ctx) > ctx.deadlines.nodesReadyMs) throw state.error;
-        return wait(STATUS_POLL_MS * 5, `the cluster's API does not take ${name} yet (${state.error.message}); asking again`, true);
+        return wait(
+          STATUS_POLL_MS * 5,
+          `the cluster's API does not take ${name} yet (${state.error.message}); asking again`,
+          true,
+        );
       }
       if (states.some((s) => s.state.state === 'pending')) return wait(STATUS_POLL_MS, `applying ${names.join(', ')}`);
       return done({ applied: names });
@@ -87,22 +113,34 @@ export function applyAddons(serviceToken: string): Step<TemplateAddonsInput, App
     async run(ctx) {
       // The pod network went in before the nodes were awaited (apply-network).
       const names = (ctx.input.addons ?? []).filter((name) => !isNetworkAddon(name));
-      if (names.length === 0) return done({ skipped: 'the cluster was not created from a template with addons besides its pod network' });
+      if (names.length === 0)
+        return done({ skipped: 'the cluster was not created from a template with addons besides its pod network' });
       assertApi(ctx);
       const { provider, id: clusterId } = ctx.cluster;
-      const states = await Promise.all(names.map(async (name) => ({
-        name, state: await ctx.operation<{ applied: string[]; pruned: string[] }>(`apply-${name}`, { op: 'apply-addon', provider, clusterId, addon: await addonPayload(ctx, name, serviceToken) }),
-      })));
+      const states = await Promise.all(
+        names.map(async (name) => ({
+          name,
+          state: await ctx.operation<{ applied: string[]; pruned: string[] }>(`apply-${name}`, {
+            op: 'apply-addon',
+            provider,
+            clusterId,
+            addon: await addonPayload(ctx, name, serviceToken),
+          }),
+        })),
+      );
       for (const { state } of states) if (state.state === 'failed') throw state.error;
       const applied = states.filter((s) => s.state.state === 'done').map((s) => s.name);
-      if (applied.length < names.length) return wait(STATUS_POLL_MS, `${applied.length}/${names.length} addons applied`);
+      if (applied.length < names.length)
+        return wait(STATUS_POLL_MS, `${applied.length}/${names.length} addons applied`);
       return done({ applied });
     },
   });
 }
 
 /** Waits until every template addon's workloads are ready, then marks the addons Installed. */
-export function waitAddonsReady(serviceToken: string): Step<TemplateAddonsInput, { workloads: string[] } | { skipped: string }> {
+export function waitAddonsReady(
+  serviceToken: string,
+): Step<TemplateAddonsInput, { workloads: string[] } | { skipped: string }> {
   return defineStep<TemplateAddonsInput, { workloads: string[] } | { skipped: string }>({
     name: 'wait-addons-ready',
     when: needs['wait-addons-ready'],
@@ -110,18 +148,33 @@ export function waitAddonsReady(serviceToken: string): Step<TemplateAddonsInput,
       const names = ctx.input.addons ?? [];
       if (names.length === 0) return done({ skipped: 'the cluster was not created from a template with addons' });
       const { provider, id: clusterId } = ctx.cluster;
-      const states = await Promise.all(names.map(async (name) => ctx.operation<StatusAnswer>(`status-${name}-${ctx.poll}`, {
-        op: 'addon-status', provider, clusterId, addon: await addonPayload(ctx, name, serviceToken), objects: false,
-      })));
+      const states = await Promise.all(
+        names.map(async (name) =>
+          ctx.operation<StatusAnswer>(`status-${name}-${ctx.poll}`, {
+            op: 'addon-status',
+            provider,
+            clusterId,
+            addon: await addonPayload(ctx, name, serviceToken),
+            objects: false,
+          }),
+        ),
+      );
       const late: string[] = [];
       const ready: string[] = [];
       for (const state of states) {
         if (state.state === 'failed') throw state.error;
         if (state.state === 'pending') return wait(STATUS_POLL_MS / 4);
-        late.push(...state.result.workloads.filter((w) => !w.ready).map(describe), ...state.result.missing.map((m) => `${m} missing`));
+        late.push(
+          ...state.result.workloads.filter((w) => !w.ready).map(describe),
+          ...state.result.missing.map((m) => `${m} missing`),
+        );
         ready.push(...state.result.workloads.filter((w) => w.ready).map(describe));
       }
-      if (late.length === 0) return done({ workloads: ready }, names.map((name) => ({ kind: 'setAddonInstalled' as const, name })));
+      if (late.length === 0)
+        return done(
+          { workloads: ready },
+          names.map((name) => ({ kind: 'setAddonInstalled' as const, name })),
+        );
       if (waitedMs(ctx) > DEFAULT_READY_TIMEOUT_SECONDS * 1000) {
         throw new ProviderError(
           `the template's addons (${names.join(', ')}) not ready after ${DEFAULT_READY_TIMEOUT_SECONDS} s: ${late.join(', ')}. Look at those workloads' pods (image pulls, scheduling, probes), then retry the workflow.`,
