@@ -256,22 +256,25 @@ function powerOf(server: NovaServer): PowerState {
   return server['OS-EXT-STS:power_state'] === 4 ? 'off' : 'on';
 }
 
+/** What an OpenStack provider offers, the same for the factory and each connected provider. */
+const OPENSTACK_CAPABILITIES: ProviderCapabilities = {
+  power: true,
+  loadBalancer: false,
+  virtualIp: true,
+  etcdSnapshot: false,
+  kubernetesApi: true,
+  certificateRotation: false,
+  osImages: true,
+  controlPlaneVip: true,
+  controlPlaneReplacement: false,
+  bareMetalHosts: false,
+};
+
 /** A provider bound to one OpenStack project (one credential). */
 export class OpenStackProvider implements Provider {
   readonly name = 'openstack';
   readonly contractVersion = CONTRACT_VERSION;
-  readonly capabilities: ProviderCapabilities = {
-    power: true,
-    loadBalancer: false,
-    virtualIp: true,
-    etcdSnapshot: false,
-    kubernetesApi: true,
-    certificateRotation: false,
-    osImages: true,
-    controlPlaneVip: true,
-    controlPlaneReplacement: false,
-    bareMetalHosts: false,
-  };
+  readonly capabilities: ProviderCapabilities = OPENSTACK_CAPABILITIES;
   /** The Keystone session (exposed for token-renewal tests and diagnostics). */
   readonly session: KeystoneSession;
   private readonly perMachine = new Map<string, Promise<unknown>>();
@@ -955,18 +958,7 @@ export class OpenStackProviderFactory implements ProviderFactory {
   readonly name = 'openstack';
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions: readonly string[];
-  readonly capabilities: ProviderCapabilities = {
-    power: true,
-    loadBalancer: false,
-    virtualIp: true,
-    etcdSnapshot: false,
-    kubernetesApi: true,
-    certificateRotation: false,
-    osImages: true,
-    controlPlaneVip: true,
-    controlPlaneReplacement: false,
-    bareMetalHosts: false,
-  };
+  readonly capabilities: ProviderCapabilities = OPENSTACK_CAPABILITIES;
   readonly settingsSchema = openStackSettingsSchema;
 
   constructor(options: { kubernetesVersions?: string[] } = {}) {

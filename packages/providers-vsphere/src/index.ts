@@ -11,7 +11,7 @@ import {
   type ProviderCredential,
   type ProviderFactory,
 } from '@cx/sddc-contract';
-import { VsphereProvider, resolvePlacement } from './provider.js';
+import { VSPHERE_CAPABILITIES, VsphereProvider, resolvePlacement } from './provider.js';
 import { SETTINGS_SCHEMA, parseSettings } from './settings.js';
 import { VimClient } from './vim-client.js';
 
@@ -39,18 +39,7 @@ export class VsphereProviderFactory implements ProviderFactory {
   readonly name = PROVIDER_NAME;
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions: readonly string[];
-  readonly capabilities: ProviderCapabilities = {
-    power: true,
-    loadBalancer: false,
-    virtualIp: false,
-    etcdSnapshot: false,
-    kubernetesApi: true,
-    certificateRotation: false,
-    osImages: true,
-    controlPlaneVip: true,
-    controlPlaneReplacement: false,
-    bareMetalHosts: false,
-  };
+  readonly capabilities: ProviderCapabilities = VSPHERE_CAPABILITIES;
   readonly settingsSchema = SETTINGS_SCHEMA;
   private readonly options: VsphereFactoryOptions;
 

@@ -132,23 +132,26 @@ export interface VsphereProviderOptions {
   taskTimeoutMs?: number;
 }
 
+/** What a vSphere provider offers, the same for the factory and each connected provider. */
+export const VSPHERE_CAPABILITIES: ProviderCapabilities = {
+  power: true,
+  loadBalancer: false,
+  virtualIp: false,
+  etcdSnapshot: false,
+  kubernetesApi: true,
+  certificateRotation: false,
+  osImages: true,
+  controlPlaneVip: true,
+  controlPlaneReplacement: false,
+  bareMetalHosts: false,
+};
+
 /** A `Provider` bound to one vCenter credential. */
 export class VsphereProvider implements Provider {
   readonly name = 'vsphere';
   readonly contractVersion = CONTRACT_VERSION;
   readonly kubernetesVersions: readonly string[];
-  readonly capabilities: ProviderCapabilities = {
-    power: true,
-    loadBalancer: false,
-    virtualIp: false,
-    etcdSnapshot: false,
-    kubernetesApi: true,
-    certificateRotation: false,
-    osImages: true,
-    controlPlaneVip: true,
-    controlPlaneReplacement: false,
-    bareMetalHosts: false,
-  };
+  readonly capabilities: ProviderCapabilities = VSPHERE_CAPABILITIES;
   private readonly vim: VimClient;
   private readonly settings: VsphereSettings;
   private readonly taskTimeoutMs: number;
