@@ -137,8 +137,7 @@ describe('WorkflowEngine on real Redis and sm', () => {
   /** The key of the lease that lets one wfm replica at a time reconcile (see WorkflowEngine.reconcile). */
   const reconcilerLease = (): string => `${prefix}:reconciler-lease`;
 
-  const clusterStatus = async (clusterId: string): Promise<string> =>
-    (JSON.parse(await client.getClusterJson(clusterId)) as { status: string }).status;
+  const clusterStatus = async (clusterId: string): Promise<string> => (await client.getCluster(clusterId)).status;
 
   before(async () => {
     assert.ok(

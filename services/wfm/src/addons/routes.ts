@@ -93,10 +93,7 @@ export function otherNetworkAddon<T extends { name: string }>(
 }
 
 async function assertNoOtherNetwork(sm: SmClient, cluster: Cluster, name: string): Promise<void> {
-  const { items } = JSON.parse(await sm.clusterAddonsJson(cluster.id)) as {
-    items: Array<{ name: string; status: string }>;
-  };
-  const other = otherNetworkAddon(items, name);
+  const other = otherNetworkAddon(await sm.clusterAddons(cluster.id), name);
   if (other) {
     throw new ConflictError(
       `cluster ${cluster.name} already has the pod network addon ${other.name} (${other.status}); a cluster runs one CNI: remove ${other.name} first, knowing that pods lose their network until ${name} is installed`,
@@ -158,7 +155,7 @@ export async function addonRoutes(app: FastifyInstance, deps: AddonRouteDeps): P
           `the settings of addon ${addon.name} are invalid: ${check.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`,
           check.errors,
         );
-      const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+      const cluster = await sm.getCluster(request.params.id);
       const unsupported = addon.unsupported?.(cluster);
       if (unsupported)
         throw new InputError(unsupported, [
@@ -212,7 +209,7 @@ export async function addonRoutes(app: FastifyInstance, deps: AddonRouteDeps): P
     },
     async (request, reply) => {
       const addon = catalogAddon(request.params.name);
-      const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+      const cluster = await sm.getCluster(request.params.id);
       assertReady(cluster, ['Ready', 'Failed']);
       deps.assertQueueUp();
       const answer = await sm.removeAddon(
@@ -239,10 +236,8 @@ export async function addonRoutes(app: FastifyInstance, deps: AddonRouteDeps): P
       },
     },
     async (request, reply) => {
-      const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
-      const installed = (
-        JSON.parse(await sm.clusterAddonsJson(cluster.id)) as { items: Array<{ name: string; status: string }> }
-      ).items.find((a) => a.name === 'dashboard');
+      const cluster = await sm.getCluster(request.params.id);
+      const installed = (await sm.clusterAddons(cluster.id)).find((a) => a.name === 'dashboard');
       if (installed?.status !== 'Installed' || !cluster.apiEndpoint) {
         throw new ConflictError(
           `cluster ${cluster.name} has ${installed ? `the dashboard addon ${installed.status}` : 'no dashboard'}; install it with PUT /api/v1/clusters/${cluster.id}/addons/dashboard`,

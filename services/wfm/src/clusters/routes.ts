@@ -14,7 +14,6 @@ import {
   listSchema,
   MAX_POOL_COUNT,
   KUBERNETES_VERSION,
-  type Cluster,
   type ClusterCreateBody,
   type ProviderInfo,
 } from '@cx/api-schemas';
@@ -194,7 +193,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
       },
     },
     async (request, reply) => {
-      const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+      const cluster = await sm.getCluster(request.params.id);
       const { maxSurge = 0, maxUnavailable } = request.body;
       if (maxSurge > 0 && maxUnavailable !== undefined) {
         throw new InputError(
@@ -229,7 +228,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
       },
     },
     async (request, reply) => {
-      const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+      const cluster = await sm.getCluster(request.params.id);
       const { provider, all } = await advertisedProvider(deps.providers, cluster.provider);
       if (!can(provider, 'certificateRotation')) {
         throw new InputError(
@@ -262,7 +261,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
       },
     },
     async (request, reply) => {
-      const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+      const cluster = await sm.getCluster(request.params.id);
       // A provider that cannot roll the running control plane onto the new CA would leave it trusting only the old one,
       // and every credential cx signs afterwards (its own included) would be refused. Without a Kubernetes API nobody is locked out.
       const { provider, all } = await advertisedProvider(deps.providers, cluster.provider);

@@ -45,7 +45,7 @@ const restoreAccepted = {
 
 /** The cluster, once its provider is known to take snapshots (as the sddc replicas advertise it). */
 async function capableCluster(deps: EtcdRouteDeps, clusterId: string): Promise<Cluster> {
-  const cluster = JSON.parse(await deps.sm.getClusterJson(clusterId)) as Cluster;
+  const cluster = await deps.sm.getCluster(clusterId);
   const provider = (await deps.providers()).find((p) => p.name === cluster.provider);
   if (provider?.capabilities?.etcdSnapshot !== true) {
     const why = provider

@@ -84,7 +84,7 @@ export async function haConfigRoutes(app: FastifyInstance, deps: HaConfigRouteDe
     async (request, reply) => {
       deps.assertQueueUp();
       const body = request.body;
-      const cluster = JSON.parse(await sm.getClusterJson(body.clusterId)) as { provider: string };
+      const cluster = await sm.getCluster(body.clusterId);
       const nodes = await engine.runOperationNow<Array<{ name: string }>>(
         { op: 'match-nodes', provider: cluster.provider, clusterId: body.clusterId, selector: body.selector ?? {} },
         MATCH_TIMEOUT_MS,

@@ -15,7 +15,6 @@ import {
   MAX_POOLS,
   nodePoolRequestSchema,
   nodeSchedulingProperties,
-  type Cluster,
   type NodePoolRequest,
   type NodeScheduling,
   type ProviderInfo,
@@ -56,7 +55,7 @@ export async function poolRoutes(app: FastifyInstance, deps: PoolRouteDeps): Pro
       },
     },
     async (request, reply) => {
-      const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+      const cluster = await sm.getCluster(request.params.id);
       const pool = request.body;
       if (cluster.nodePools.length >= MAX_POOLS) {
         throw new InputError(
@@ -186,7 +185,7 @@ export async function poolRoutes(app: FastifyInstance, deps: PoolRouteDeps): Pro
             { field: 'body.count', message: 'cannot be combined with labels or taints' },
           ]);
         }
-        const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+        const cluster = await sm.getCluster(request.params.id);
         if (!cluster.apiEndpoint)
           throw new InputError(
             `cluster ${cluster.name} has no Kubernetes API (provider ${cluster.provider}): there are no nodes to label`,

@@ -6,7 +6,14 @@
  * Ready or runs another workflow (409).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { clusterAcceptedSchema, idParamsSchema, listSchema, nodeSchema, type Cluster } from '@cx/api-schemas';
+import {
+  clusterAcceptedSchema,
+  idParamsSchema,
+  listSchema,
+  nodeSchema,
+  type Cluster,
+  type Node,
+} from '@cx/api-schemas';
 import { ConflictError, InputError, NotFoundError } from '@cx/errors';
 import { onParam } from '../http/access-guard.js';
 import type { WorkflowDefinition, WorkflowEngine } from '../engine.js';
@@ -24,11 +31,6 @@ export interface NodeRouteDeps {
   assertQueueUp: () => void;
 }
 
-interface NodeRecord {
-  name: string;
-  pool: string;
-  machine?: { id: string };
-}
 type NodeParams = { id: string; name: string };
 
 const params = {
@@ -66,18 +68,15 @@ export async function nodeRoutes(app: FastifyInstance, deps: NodeRouteDeps): Pro
   );
 
   /** The cluster, its node records and the named node's; 404 for a node the cluster does not have. */
-  async function find(
-    clusterId: string,
-    name: string,
-  ): Promise<{ cluster: Cluster; nodes: NodeRecord[]; node: NodeRecord & { machine: { id: string } } }> {
-    const cluster = JSON.parse(await sm.getClusterJson(clusterId)) as Cluster;
-    const { items: nodes } = JSON.parse(await sm.listNodesJson(clusterId)) as { items: NodeRecord[] };
+  async function find(clusterId: string, name: string): Promise<{ cluster: Cluster; nodes: Node[]; node: Node }> {
+    const cluster = await sm.getCluster(clusterId);
+    const nodes = await sm.listNodes(clusterId);
     const node = nodes.find((n) => n.name === name);
     if (!node?.machine)
       throw new NotFoundError(
         `cluster ${cluster.name} has no node ${name} (GET /api/v1/clusters/${cluster.id}/nodes lists them)`,
       );
-    return { cluster, nodes, node: node as NodeRecord & { machine: { id: string } } };
+    return { cluster, nodes, node };
   }
 
   /** Cordon and drain need the tenant API, and another node that takes workloads once this one stops taking them. */

@@ -6,13 +6,7 @@
  * cluster's credential (400, field body.image), a cluster running another workflow (409).
  */
 import type { FastifyInstance } from 'fastify';
-import {
-  clusterAcceptedSchema,
-  idParamsSchema,
-  MAX_POOL_COUNT,
-  type Cluster,
-  type ProviderInfo,
-} from '@cx/api-schemas';
+import { clusterAcceptedSchema, idParamsSchema, MAX_POOL_COUNT, type ProviderInfo } from '@cx/api-schemas';
 import { ConflictError, InputError } from '@cx/errors';
 import { onParam } from '../http/access-guard.js';
 import type { WorkflowEngine } from '../engine.js';
@@ -91,7 +85,7 @@ export async function osUpgradeRoutes(app: FastifyInstance, deps: OsUpgradeRoute
       },
     },
     async (request, reply) => {
-      const cluster = JSON.parse(await sm.getClusterJson(request.params.id)) as Cluster;
+      const cluster = await sm.getCluster(request.params.id);
       const field = 'params.id';
       const { provider, all } = await advertisedProvider(deps.providers, cluster.provider);
       if (!can(provider, 'osImages')) {
@@ -151,7 +145,7 @@ export async function osUpgradeRoutes(app: FastifyInstance, deps: OsUpgradeRoute
         );
       }
       const input = runInput<OsUpgradeInput>(run);
-      const cluster = JSON.parse(await sm.getClusterJson(run.clusterId)) as Cluster;
+      const cluster = await sm.getCluster(run.clusterId);
       if (cluster.osImage !== input.image) {
         throw new ConflictError(
           `cluster ${cluster.name} boots ${cluster.osImage ?? "its provider's default image"} now, not ${input.image}: this upgrade was rolled back already, or another one ran since`,

@@ -89,10 +89,7 @@ export async function pairRoutes(app: FastifyInstance, { sm, guard, providers }:
       }
       const offered = await providers();
       for (const side of ['a', 'b'] as const) {
-        const cluster = JSON.parse(await sm.getClusterJson(body.sides[side].clusterId)) as {
-          name: string;
-          provider: string;
-        };
+        const cluster = await sm.getCluster(body.sides[side].clusterId);
         const provider = offered.find((p) => p.name === cluster.provider);
         if (provider?.capabilities?.power !== true) {
           const why = provider

@@ -44,7 +44,7 @@ export function haConfigSyncWorker(options: {
       let cluster: Cluster;
       try {
         haConfig = await sm.haConfig(request.haConfigId);
-        cluster = JSON.parse(await sm.getClusterJson(request.clusterId)) as Cluster;
+        cluster = await sm.getCluster(request.clusterId);
       } catch (error) {
         if (notFound(error)) return { skipped: 'the ha-config or its cluster no longer exists' };
         throw error;
