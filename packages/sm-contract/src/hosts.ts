@@ -3,9 +3,10 @@
  * `HostInventory` takes these shapes as they are).
  */
 import Type, { type Static } from 'typebox';
+import { NullableString } from '@cx/api-schemas';
 import type { HostCleanup } from '@cx/api-schemas';
 import type { MachineSpec } from '@cx/sddc-contract';
-import { NullableString, Public } from './schema.js';
+import { Public } from './schema.js';
 
 /** A host as the baremetal provider needs it: with its BMC password (sddc only, never the public API). */
 export const RevealedHost = Type.Object({
@@ -16,7 +17,7 @@ export const RevealedHost = Type.Object({
     address: Type.String(),
     username: Type.String(),
     password: Type.String(),
-    caCert: NullableString,
+    caCert: NullableString(),
     insecure: Type.Boolean(),
     systemId: Type.Optional(Type.String()),
   }),

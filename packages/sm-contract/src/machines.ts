@@ -1,6 +1,6 @@
 /** A cluster's machines as sm keeps and answers them (wfm's workflows read them; sddc's health monitor too). */
 import Type, { type Static } from 'typebox';
-import { NullableString } from './schema.js';
+import { NullableString } from '@cx/api-schemas';
 
 export const MachineRole = Type.Union([Type.Literal('control-plane'), Type.Literal('worker')]);
 export type MachineRole = Static<typeof MachineRole>;
@@ -16,7 +16,7 @@ export const Machine = Type.Object({
   role: MachineRole,
   kubernetesVersion: Type.String(),
   phase: Type.String(),
-  providerId: NullableString,
+  providerId: NullableString(),
   addresses: Type.Array(Type.String()),
   nodeStatus: NodeReadiness,
   createdAt: Type.String(),

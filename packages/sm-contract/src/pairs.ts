@@ -1,13 +1,14 @@
 /** What sddc's pair witness reads from sm and writes back. */
 import Type, { type Static } from 'typebox';
-import { NullableString, Public } from './schema.js';
+import { NullableString } from '@cx/api-schemas';
+import { Public } from './schema.js';
 
 /** A side as the witness needs it: how to reach its agent and how to power its machine off. */
 export const PairSideTarget = Type.Object({
   clusterId: Type.String(),
   clusterName: Type.String(),
   provider: Type.String(),
-  machineId: NullableString,
+  machineId: NullableString(),
   agentUrl: Type.String(),
 });
 export type PairSideTarget = Static<typeof PairSideTarget>;

@@ -3,9 +3,10 @@
  * (with its effects on the state) or failure of a step.
  */
 import Type, { type Static } from 'typebox';
+import { NullableString } from '@cx/api-schemas';
 import type { Cluster, ClusterStatus as PublicClusterStatus, Workflow, WorkflowStep } from '@cx/api-schemas';
 import { MachineRole, NodeReadiness, type Machine } from './machines.js';
-import { JsonObject, NullableString, Public } from './schema.js';
+import { JsonObject, Public } from './schema.js';
 
 /** A cluster's status (the public enum; sm checks it where it writes it). */
 export const ClusterStatus = Public<PublicClusterStatus>(Type.String());
@@ -65,7 +66,7 @@ export type ActiveRun = Static<typeof ActiveRun>;
 const MachineUpdate = Type.Object({
   id: Type.String(),
   phase: Type.Optional(Type.String()),
-  providerId: Type.Optional(NullableString),
+  providerId: Type.Optional(NullableString()),
   addresses: Type.Optional(Type.Array(Type.String())),
   nodeStatus: Type.Optional(NodeReadiness),
   kubernetesVersion: Type.Optional(Type.String()),
@@ -86,12 +87,12 @@ export const StepEffect = Type.Union([
   Type.Object({
     kind: Type.Literal('setClusterStatus'),
     status: ClusterStatus,
-    message: Type.Optional(NullableString),
+    message: Type.Optional(NullableString()),
   }),
   Type.Object({ kind: Type.Literal('setClusterEndpoint'), apiEndpoint: Type.String() }),
   Type.Object({ kind: Type.Literal('setClusterVersion'), kubernetesVersion: Type.String() }),
   /** The OS image the cluster's new machines boot from (an OS upgrade records it before replacing the workers). */
-  Type.Object({ kind: Type.Literal('setClusterImage'), osImage: NullableString }),
+  Type.Object({ kind: Type.Literal('setClusterImage'), osImage: NullableString() }),
   Type.Object({ kind: Type.Literal('beginCaRotation') }),
   Type.Object({ kind: Type.Literal('finishCaRotation') }),
   Type.Object({ kind: Type.Literal('rotateCertificates') }),

@@ -1,12 +1,6 @@
 /** Building blocks the contract's schemas share. */
 import Type, { type Static, type TSchema, type TUnsafe } from 'typebox';
 
-/**
- * `string | null` as one `type` list rather than an anyOf: fastify's ajv coerces types, and would
- * turn a null into '' in the string branch of an anyOf.
- */
-export const NullableString = Type.Unsafe<string | null>({ type: ['string', 'null'] });
-
 /** A JSON object whose keys are free (a workflow's input, an addon's settings…). */
 export const JsonObject = Type.Record(Type.String(), Type.Unknown());
 export type JsonObject = Static<typeof JsonObject>;
