@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it, type TestContext } from 'node:test';
+import { providerCapabilitiesSchema } from '@cx/api-schemas';
 import {
   type EnsureContext,
   type MachineSpec,
@@ -176,18 +177,7 @@ export function runProviderConformance(target: ConformanceTarget): void {
 
     it('M9 declares every capability as a boolean, consistent with the methods it implements', async () => {
       const p = await get();
-      const names: Array<keyof ProviderCapabilities> = [
-        'power',
-        'loadBalancer',
-        'virtualIp',
-        'etcdSnapshot',
-        'kubernetesApi',
-        'certificateRotation',
-        'osImages',
-        'controlPlaneVip',
-        'controlPlaneReplacement',
-        'bareMetalHosts',
-      ];
+      const names = Object.keys(providerCapabilitiesSchema.properties) as Array<keyof ProviderCapabilities>;
       for (const name of names)
         assert.equal(typeof p.capabilities[name], 'boolean', `capabilities.${name} is not declared`);
       assert.equal(

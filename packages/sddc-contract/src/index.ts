@@ -3,6 +3,8 @@
  * conformance suite (`@cx/sddc-contract/testing`) checks them against any provider.
  */
 
+import type { ProviderCapabilityInfo } from '@cx/api-schemas';
+
 /** Bumped on any change of a Mandatory rule; providers declare the version they pass. */
 export const CONTRACT_VERSION = '1.8.0';
 
@@ -157,29 +159,12 @@ export interface NodeStatus {
 }
 
 /**
- * What cx may rely on a provider for: cx's core reads these, never a provider's name (rules O1, O2,
- * O6 and O8–O13 of CONTRACT.md).
+ * What cx may rely on a provider for: cx's core reads these, never a provider's name. Declared once,
+ * as the wire schema sddc advertises them in (`@cx/api-schemas`); a provider declares every one.
+ * `power` (fencing), `etcdSnapshot` (O6), `kubernetesApi` (O8), `certificateRotation` (O9),
+ * `osImages` (O7, O10), `controlPlaneVip` (O11), `controlPlaneReplacement` (O12), `bareMetalHosts` (O13).
  */
-export interface ProviderCapabilities {
-  /** `setPower`/`getPowerState` act on the real machine, so a power-off can fence it. */
-  power: boolean;
-  loadBalancer: boolean;
-  virtualIp: boolean;
-  /** `etcdSnapshot` and `etcdRestore` are implemented (rule O6); since 1.5.0. */
-  etcdSnapshot: boolean;
-  /** The cluster gets a Kubernetes API cx reaches (rule O3): addons, RBAC, node operations need it (rule O8); since 1.8.0. */
-  kubernetesApi: boolean;
-  /** The running control plane takes re-issued certificates and a new CA without a lock-out (rule O9); since 1.8.0. */
-  certificateRotation: boolean;
-  /** Machines boot from an OS image cx picks: `checkImage` and `MachineSpec.image` (rules O7, O10); since 1.8.0. */
-  osImages: boolean;
-  /** A VIP from one of cx's IP pools can front the control plane (keepalived or kube-vip on the machines, rule O11); since 1.8.0. */
-  controlPlaneVip: boolean;
-  /** A control-plane machine replaced by a new one rejoins the control plane it left (rule O12); since 1.8.0. */
-  controlPlaneReplacement: boolean;
-  /** Machines are bare-metal hosts from cx's inventory, with BMCs cx can fence through and a clean-up on release (rule O13); since 1.8.0. */
-  bareMetalHosts: boolean;
-}
+export type ProviderCapabilities = Required<ProviderCapabilityInfo>;
 
 /** A consistent copy of a cluster's etcd keyspace (rule O6). */
 export interface EtcdSnapshot {
