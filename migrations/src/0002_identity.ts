@@ -35,7 +35,7 @@ export async function up(knex: Knex): Promise<void> {
     t.string('provider', 32).notNullable();
     t.string('endpoint', 1024).notNullable();
     t.string('username', 255).notNullable();
-    // AES-256-GCM envelope of {"password": …} (see services/sm/src/secrets.ts).
+    // AES-256-GCM envelope of {"password": …} (see services/sm/src/secrets/secret-box.ts).
     t.text('secret').notNullable();
     t.text('ca_cert').nullable();
     t.boolean('insecure').notNullable().defaultTo(false);

@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('cluster_pki', (t) => {
     t.string('cluster_id', 36).primary().references('id').inTable('clusters').onDelete('CASCADE');
-    // AES-256-GCM envelope of the ClusterPki JSON (services/sm/src/secrets.ts).
+    // AES-256-GCM envelope of the ClusterPki JSON (services/sm/src/secrets/secret-box.ts).
     t.text('sealed').notNullable();
     t.string('created_at', 24).notNullable();
   });

@@ -16,7 +16,7 @@ export async function up(knex: Knex): Promise<void> {
     t.string('bmc_protocol', 16).notNullable();
     t.string('bmc_address', 1024).notNullable();
     t.string('bmc_username', 255).notNullable();
-    // AES-256-GCM envelope of {"password": …} (services/sm/src/secrets.ts).
+    // AES-256-GCM envelope of {"password": …} (services/sm/src/secrets/secret-box.ts).
     t.text('bmc_secret').notNullable();
     t.text('bmc_ca_cert').nullable();
     t.boolean('bmc_insecure').notNullable().defaultTo(false);

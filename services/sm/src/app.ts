@@ -5,30 +5,33 @@ import { redactUrl, type CxConfig } from '@cx/config';
 import { DependencyUnavailableError, InputError } from '@cx/errors';
 import { migrateLatest } from '@cx/migrations';
 import { createHttpServer, type Logger } from '@cx/service-kit';
-import { AccessControl } from './access.js';
-import { Accounts } from './accounts.js';
-import { Authenticator } from './auth.js';
-import { openDatabase } from './db.js';
-import { checkLdapConfig, LdapDirectory } from './ldap.js';
-import { checkOidcConfig, OidcSignOn } from './oidc.js';
-import { ClusterAddons } from './addons.js';
-import { ClusterTemplates } from './templates.js';
-import { EtcdSnapshots } from './etcd-snapshots.js';
-import { HaConfigs } from './ha-configs.js';
-import { Pairs } from './pairs.js';
-import { Hosts } from './hosts.js';
-import { IpPools } from './ip-pools.js';
-import { Resources } from './resources.js';
+import { AccessControl } from './access/access-control.js';
+import { ClusterAddons } from './addons/addons.js';
+import { AuditLog } from './audit/audit-log.js';
+import { Clusters } from './clusters/clusters.js';
+import { TenantCredentials } from './clusters/tenant-credentials.js';
+import { openDatabase } from './db/database.js';
+import { EtcdSnapshots } from './etcd-snapshots/etcd-snapshots.js';
+import { HaConfigs } from './ha-configs/ha-configs.js';
+import { Hosts } from './hosts/hosts.js';
+import { Accounts } from './identity/accounts.js';
+import { Authenticator } from './identity/auth.js';
+import { checkLdapConfig, LdapDirectory } from './identity/ldap.js';
+import { checkOidcConfig, OidcSignOn } from './identity/oidc.js';
+import { LoginThrottle } from './identity/throttle.js';
+import { IpPools } from './ip-pools/ip-pools.js';
+import { Pairs } from './pairs/pairs.js';
+import { Resources } from './resources/resources.js';
 import { smRoutes } from './routes.js';
-import { SecretBox } from './secrets.js';
-import { StateStore } from './store.js';
-import { TenantCredentials } from './tenant-credentials.js';
-import { LoginThrottle } from './throttle.js';
+import { WorkflowRuns } from './runs/workflow-runs.js';
+import { SecretBox } from './secrets/secret-box.js';
+import { ClusterTemplates } from './templates/templates.js';
 
 export interface SmApp {
   app: FastifyInstance;
   db: Knex;
-  store: StateStore;
+  clusters: Clusters;
+  runs: WorkflowRuns;
 }
 
 /** Where the identity provider sends browsers back to: wfm's public callback route. */
@@ -88,7 +91,8 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   if (config.adminPassword && (await auth.ensureBootstrapAdmin(config.adminPassword)))
     logger.info('bootstrap admin `admin` created');
   const tenants = new TenantCredentials(db, box);
-  const store = new StateStore(db, resources, tenants, config.limits);
+  const runs = new WorkflowRuns(db, tenants);
+  const clusters = new Clusters(db, runs, resources, tenants, config.limits);
   logger.info({ ldap: ldap !== null, oidc: oidc !== null }, 'login methods');
 
   const app = createHttpServer({
@@ -105,7 +109,9 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   await app.register(
     async (scope) =>
       smRoutes(scope, {
-        store,
+        clusters,
+        runs,
+        auditLog: new AuditLog(db),
         auth,
         access,
         accounts,
@@ -128,5 +134,5 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   app.addHook('onClose', async () => {
     await db.destroy();
   });
-  return { app, db, store };
+  return { app, db, clusters, runs };
 }

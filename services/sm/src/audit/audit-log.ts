@@ -1,0 +1,98 @@
+/** The audit log: who did what to which target, from where, with what outcome; append-only. */
+import type { Knex } from 'knex';
+import type { AuditQuery, Page } from '@cx/api-schemas';
+import { InputError } from '@cx/errors';
+import { nowIso } from '@cx/service-kit';
+import { withDatabase } from '../db/database.js';
+import { afterCursor, encodeCursor } from '../db/pagination.js';
+
+/** One audit record: who did what to which target, from where, with what outcome. */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  targetKind: string | null;
+  targetId: string | null;
+  outcome: string;
+  sourceIp: string | null;
+  requestId: string | null;
+  details: unknown;
+}
+
+export class AuditLog {
+  constructor(private readonly db: Knex) {}
+
+  async record(entry: {
+    actor: string;
+    action: string;
+    targetKind?: string | null;
+    targetId?: string | null;
+    outcome: string;
+    sourceIp?: string | null;
+    requestId?: string | null;
+    details?: unknown;
+  }): Promise<void> {
+    await withDatabase(() =>
+      this.db('audit_log').insert({
+        at: nowIso(),
+        actor: entry.actor.slice(0, 128),
+        action: entry.action.slice(0, 64),
+        target_kind: entry.targetKind ?? null,
+        target_id: entry.targetId ?? null,
+        outcome: entry.outcome,
+        source_ip: entry.sourceIp ?? null,
+        request_id: entry.requestId ?? null,
+        details: entry.details === undefined ? null : JSON.stringify(entry.details),
+      }),
+    );
+  }
+
+  /** Audit records matching every given filter, newest first, one keyset page at a time. */
+  async list(query: AuditQuery): Promise<Page<AuditEntry>> {
+    const before = query.cursor === undefined ? null : Number(afterCursor(query.cursor));
+    if (before !== null && !Number.isSafeInteger(before))
+      throw new InputError('cursor is not one this API returned', [
+        { field: 'querystring.cursor', message: 'is invalid' },
+      ]);
+    const select = this.db('audit_log')
+      .orderBy('id', 'desc')
+      .limit(query.limit + 1);
+    if (before !== null) void select.where('id', '<', before);
+    for (const [filter, column] of [
+      ['actor', 'actor'],
+      ['targetKind', 'target_kind'],
+      ['targetId', 'target_id'],
+      ['outcome', 'outcome'],
+      ['sourceIp', 'source_ip'],
+    ] as const) {
+      const value = query[filter];
+      if (value !== undefined) void select.where(column, value);
+    }
+    // A prefix as a range, which needs no LIKE escaping and works alike on MySQL and SQLite.
+    if (query.action?.endsWith('*'))
+      void select
+        .where('action', '>=', query.action.slice(0, -1))
+        .where('action', '<', `${query.action.slice(0, -1)}\uffff`);
+    else if (query.action !== undefined) void select.where('action', query.action);
+    if (query.since) void select.where('at', '>=', new Date(query.since).toISOString());
+    if (query.until) void select.where('at', '<', new Date(query.until).toISOString());
+    const rows = (await withDatabase(() => select)) as Array<Record<string, string | number | null>>;
+    const page = rows.slice(0, query.limit).map((r) => ({
+      id: Number(r['id']),
+      at: String(r['at']),
+      actor: String(r['actor']),
+      action: String(r['action']),
+      targetKind: r['target_kind'] as string | null,
+      targetId: r['target_id'] as string | null,
+      outcome: String(r['outcome']),
+      sourceIp: r['source_ip'] as string | null,
+      requestId: r['request_id'] as string | null,
+      details: r['details'] ? (JSON.parse(String(r['details'])) as unknown) : null,
+    }));
+    return {
+      items: page,
+      nextCursor: rows.length > query.limit ? encodeCursor(String(page[page.length - 1]!.id)) : null,
+    };
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * One mutating workflow per cluster: a workflow holds its cluster through `active_run_id` from the
+ * transaction that starts it to the one that ends it.
+ */
+import type { Knex } from 'knex';
+import type { ClusterStatus } from '@cx/api-schemas';
+import { ConflictError } from '@cx/errors';
+import type { ClusterRow } from './rows.js';
+
+/** Takes the cluster for `runId`, refusing while another workflow holds it or the row changed. */
+export async function lockCluster(
+  trx: Knex.Transaction,
+  cluster: ClusterRow,
+  runId: string,
+  status: ClusterStatus,
+  now: string,
+): Promise<void> {
+  if (cluster.active_run_id && cluster.active_run_id !== runId) {
+    throw new ConflictError(
+      `cluster ${cluster.name} has workflow ${cluster.active_run_id} in progress; wait for it to finish or cancel it`,
+      'CX_CLUSTER_BUSY',
+      { details: { workflowId: cluster.active_run_id } },
+    );
+  }
+  const updated = await trx('clusters')
+    .where({ id: cluster.id, version: cluster.version })
+    .update({
+      active_run_id: runId,
+      status,
+      status_message: null,
+      updated_at: now,
+      version: cluster.version + 1,
+    });
+  if (updated !== 1)
+    throw new ConflictError(`cluster ${cluster.name} changed concurrently; retry`, 'CX_VERSION_CONFLICT', {
+      retryable: true,
+    });
+}
+
+/** Lets go of the cluster if `runId` still holds it; `outcome` (a failure, say) becomes its status. */
+export async function releaseCluster(
+  trx: Knex.Transaction,
+  clusterId: string,
+  runId: string,
+  now: string,
+  outcome?: { status: ClusterStatus; message: string },
+): Promise<void> {
+  await trx('clusters')
+    .where({ id: clusterId, active_run_id: runId })
+    .update({
+      active_run_id: null,
+      ...(outcome ? { status: outcome.status, status_message: outcome.message.slice(0, 1024) } : {}),
+      updated_at: now,
+      version: trx.raw('version + 1'),
+    });
+}

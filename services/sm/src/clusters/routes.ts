@@ -1,0 +1,238 @@
+/**
+ * sm's internal routes of clusters: list, create (with its VIP and template), read, nodes, health,
+ * what sddc needs to build and reach them, kubeconfigs, pools, and any other cluster workflow.
+ */
+import type { FastifyInstance } from 'fastify';
+import { HEALTH_STATES, clusterCreateRequestSchema, type ClusterHealthStatus } from '@cx/api-schemas';
+import { InputError, NotFoundError } from '@cx/errors';
+import {
+  AddPoolBody,
+  KubeconfigBody,
+  PoolSchedulingBody,
+  ScalePoolBody,
+  StartRequest,
+  TemplateUse,
+  type CreateClusterBody,
+} from '@cx/sm-contract';
+import type { AccessControl } from '../access/access-control.js';
+import type { ClusterAddons } from '../addons/addons.js';
+import type { HaConfigs } from '../ha-configs/ha-configs.js';
+import { idParams, listPage, sendAccepted } from '../http.js';
+import type { IpPools } from '../ip-pools/ip-pools.js';
+import type { Resources } from '../resources/resources.js';
+import type { ClusterTemplates } from '../templates/templates.js';
+import type { Clusters } from './clusters.js';
+import type { TenantCredentials } from './tenant-credentials.js';
+
+const healthTargetsQuery = {
+  type: 'object',
+  properties: {
+    ...listPage.properties,
+    withoutApi: {
+      type: 'string',
+      maxLength: 1024,
+      description: 'Providers, comma-separated, whose clusters run no Kubernetes API and are watched all the same',
+    },
+  },
+} as const;
+
+export async function clusterRoutes(
+  app: FastifyInstance,
+  deps: {
+    clusters: Clusters;
+    access: AccessControl;
+    tenants: TenantCredentials;
+    resources: Resources;
+    ipPools: IpPools;
+    haConfigs: HaConfigs;
+    templates: ClusterTemplates;
+    addons: ClusterAddons;
+  },
+): Promise<void> {
+  const { clusters, access, tenants, resources, ipPools, haConfigs, templates, addons } = deps;
+  app.get<{ Querystring: { limit: number; cursor?: string; userId?: string } }>(
+    '/clusters',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            cursor: { type: 'string' },
+            userId: { type: 'string' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { limit, cursor, userId } = request.query;
+      return clusters.list(
+        limit,
+        cursor,
+        userId === undefined ? { all: true } : await access.visibility(await access.subject(userId)),
+      );
+    },
+  );
+  app.post<{ Body: CreateClusterBody }>(
+    '/clusters',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['request', 'start'],
+          properties: {
+            request: clusterCreateRequestSchema,
+            start: StartRequest,
+            // The template wfm completed the request with: its version, and its addons for the create workflow to install.
+            template: TemplateUse,
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { request: cluster, start, template } = request.body;
+      const vipPool = cluster.controlPlane.vipPool;
+      const accepted = await clusters.create(
+        cluster,
+        start,
+        vipPool === undefined
+          ? undefined
+          : async (trx, clusterId) => {
+              try {
+                return (
+                  await ipPools.allocate(
+                    vipPool,
+                    { owner: `control-plane VIP of cluster ${cluster.name}`, clusterId },
+                    start.actor,
+                    trx,
+                  )
+                ).address;
+              } catch (error) {
+                if (error instanceof NotFoundError)
+                  throw new InputError(error.message, [
+                    { field: 'body.controlPlane.vipPool', message: 'is not an IP pool' },
+                  ]);
+                throw error;
+              }
+            },
+        template && (async (trx, clusterId) => templates.useFor(trx, clusterId, template, start.actor, addons)),
+      );
+      return sendAccepted(reply, accepted);
+    },
+  );
+  app.get<{ Params: { id: string } }>('/clusters/:id', { schema: { params: idParams } }, async (request) =>
+    clusters.get(request.params.id),
+  );
+  // Each cluster with its ha-configs too: the monitor applies them again when their nodes change.
+  app.get<{ Querystring: { limit: number; cursor?: string; withoutApi?: string } }>(
+    '/health-targets',
+    { schema: { querystring: healthTargetsQuery } },
+    async (request) => {
+      const withoutApi = request.query.withoutApi?.split(',').filter((name) => name !== '') ?? [];
+      const page = await clusters.healthTargets(request.query.limit, request.query.cursor, withoutApi);
+      const configs = await haConfigs.ofClusters(page.items.map((t) => t.cluster.id));
+      return { ...page, items: page.items.map((t) => ({ ...t, haConfigs: configs.get(t.cluster.id) ?? [] })) };
+    },
+  );
+  app.put<{ Params: { id: string }; Body: ClusterHealthStatus }>(
+    '/clusters/:id/health-status',
+    {
+      schema: {
+        params: idParams,
+        body: {
+          type: 'object',
+          required: ['state', 'message', 'unhealthy', 'checkedAt'],
+          properties: {
+            state: { type: 'string', enum: HEALTH_STATES },
+            message: { type: 'string', maxLength: 4096 },
+            unhealthy: { type: 'array', maxItems: 1024 },
+            checkedAt: { type: 'string' },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      await clusters.setHealthStatus(request.params.id, request.body);
+      return reply.code(204).send();
+    },
+  );
+  app.get<{ Params: { id: string } }>('/clusters/:id/nodes', { schema: { params: idParams } }, async (request) => ({
+    items: await clusters.nodes(request.params.id),
+    nextCursor: null,
+  }));
+  // What providers and sddc need to build and reach the tenant cluster, and the caller's kubeconfig.
+  app.get<{ Params: { id: string } }>('/clusters/:id/bootstrap', { schema: { params: idParams } }, async (request) =>
+    tenants.bootstrap(request.params.id),
+  );
+  app.post<{ Params: { id: string } }>(
+    '/clusters/:id/admin-credentials',
+    { schema: { params: idParams } },
+    async (request) => tenants.adminCredentials(request.params.id),
+  );
+  app.get<{ Params: { id: string } }>(
+    '/clusters/:id/infrastructure-credential',
+    { schema: { params: idParams } },
+    async (request) => resources.infrastructureCredential(request.params.id),
+  );
+
+  app.post<{ Params: { id: string }; Body: KubeconfigBody }>(
+    '/clusters/:id/kubeconfig',
+    {
+      schema: { params: idParams, body: KubeconfigBody },
+    },
+    async (request) => {
+      const subject = await access.subject(request.body.userId);
+      const role = await access.roleOn(subject, { kind: 'cluster', id: request.params.id });
+      if (role === null) throw new NotFoundError(`cluster ${request.params.id} does not exist or you may not see it`);
+      return tenants.kubeconfig(request.params.id, subject, role);
+    },
+  );
+  app.post<{ Params: { id: string; pool: string }; Body: ScalePoolBody }>(
+    '/clusters/:id/pools/:pool/scale',
+    {
+      schema: { body: ScalePoolBody },
+    },
+    async (request, reply) => {
+      const accepted = await clusters.scalePool(
+        request.params.id,
+        request.params.pool,
+        request.body.count,
+        request.body.start,
+      );
+      return sendAccepted(reply, accepted);
+    },
+  );
+  app.post<{ Params: { id: string; pool: string }; Body: PoolSchedulingBody }>(
+    '/clusters/:id/pools/:pool/scheduling',
+    {
+      schema: { body: PoolSchedulingBody },
+    },
+    async (request, reply) => {
+      const accepted = await clusters.updatePoolScheduling(
+        request.params.id,
+        request.params.pool,
+        request.body.scheduling,
+        request.body.start,
+      );
+      return sendAccepted(reply, accepted);
+    },
+  );
+  app.post<{ Params: { id: string }; Body: AddPoolBody }>(
+    '/clusters/:id/pools',
+    {
+      schema: { params: idParams, body: AddPoolBody },
+    },
+    async (request, reply) => {
+      const accepted = await clusters.addPool(request.params.id, request.body.pool, request.body.start);
+      return sendAccepted(reply, accepted);
+    },
+  );
+  app.post<{ Params: { id: string }; Body: StartRequest }>(
+    '/clusters/:id/workflows',
+    { schema: { params: idParams, body: StartRequest } },
+    async (request, reply) => {
+      const accepted = await clusters.startWorkflow(request.params.id, request.body);
+      return sendAccepted(reply, accepted);
+    },
+  );
+}

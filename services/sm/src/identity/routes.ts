@@ -1,0 +1,271 @@
+/**
+ * sm's internal API for identity and access (behind the service token, like the rest of it). wfm
+ * passes the caller's user id; sm re-reads the user and their grants for every decision.
+ */
+import type { FastifyInstance } from 'fastify';
+import {
+  apiTokenCreateRequestSchema,
+  groupCreateRequestSchema,
+  groupMemberRequestSchema,
+  passwordChangeRequestSchema,
+  userCreateRequestSchema,
+  userPatchRequestSchema,
+  type ApiTokenCreateRequest,
+  type GroupCreateRequest,
+  type PasswordChangeRequest,
+  type UserCreateRequest,
+  type UserPatchRequest,
+} from '@cx/api-schemas';
+import { NotFoundError } from '@cx/errors';
+import type { AccessControl } from '../access/access-control.js';
+import type { Accounts } from './accounts.js';
+import type { Authenticator } from './auth.js';
+import type { OidcSignOn } from './oidc.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { idParams, subjectOf, userListPage, type UserListQuery } from '../http.js';
+import type { LoginThrottle } from './throttle.js';
+
+export interface IdentityRouteDeps {
+  auditLog: AuditLog;
+  auth: Authenticator;
+  access: AccessControl;
+  accounts: Accounts;
+  throttle: LoginThrottle;
+  oidc: { signOn: OidcSignOn; issuer: string } | null;
+  ldapEnabled: boolean;
+}
+
+const requestMeta = { sourceIp: { type: 'string' }, requestId: { type: 'string' } } as const;
+interface RequestMeta {
+  sourceIp?: string;
+  requestId?: string;
+}
+
+export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDeps): Promise<void> {
+  const { auditLog, auth, access, accounts } = deps;
+  /** Audits a login; `actor` is who tried (for a sign-on not known before it succeeds: then the user signed in). */
+  const audited = async <T extends { user: { id: string; username: string } }>(
+    actor: string,
+    action: string,
+    meta: RequestMeta,
+    work: () => Promise<T>,
+  ): Promise<T> => {
+    try {
+      const result = await work();
+      await auditLog.record({
+        actor: result.user.username,
+        action,
+        targetKind: 'user',
+        targetId: result.user.id,
+        outcome: 'success',
+        sourceIp: meta.sourceIp,
+        requestId: meta.requestId,
+      });
+      return result;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      await auditLog.record({
+        actor,
+        action,
+        targetKind: 'user',
+        outcome: 'failure',
+        sourceIp: meta.sourceIp,
+        requestId: meta.requestId,
+        details: { code },
+      });
+      throw error;
+    }
+  };
+
+  // ---- authentication ---------------------------------------------------------------------------
+
+  app.get('/auth/methods', async () => ({ local: true, ldap: deps.ldapEnabled, oidc: deps.oidc !== null }));
+
+  app.post<{ Body: { username: string; password: string; provider?: 'local' | 'ldap' } & RequestMeta }>(
+    '/auth/login',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['username', 'password'],
+          properties: {
+            username: { type: 'string' },
+            password: { type: 'string' },
+            provider: { type: 'string', enum: ['local', 'ldap'] },
+            ...requestMeta,
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { username, password, provider, sourceIp } = request.body;
+      return audited(username, 'auth.login', request.body, () => auth.login(username, password, provider, sourceIp));
+    },
+  );
+  app.post<{ Body: { token: string } }>(
+    '/auth/introspect',
+    { schema: { body: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } } } },
+    async (request) => ({ active: true, user: await auth.introspect(request.body.token) }),
+  );
+  app.post<{ Body: { token: string } }>(
+    '/auth/logout',
+    { schema: { body: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } } } },
+    async (request, reply) => {
+      await auth.logout(request.body.token);
+      return reply.code(204).send();
+    },
+  );
+
+  const oidc = () => {
+    if (!deps.oidc) throw new NotFoundError('OIDC single sign-on is not configured on this cx (auth.oidc.issuer)');
+    return deps.oidc;
+  };
+  app.get<{ Querystring: { returnTo?: string } }>(
+    '/auth/oidc/login',
+    { schema: { querystring: { type: 'object', properties: { returnTo: { type: 'string', maxLength: 1024 } } } } },
+    async (request) => oidc().signOn.startLogin(request.query.returnTo),
+  );
+  app.post<{ Body: { query: Record<string, string> } & RequestMeta }>(
+    '/auth/oidc/callback',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['query'],
+          properties: { query: { type: 'object', additionalProperties: { type: 'string' } }, ...requestMeta },
+        },
+      },
+    },
+    async (request) => {
+      const { signOn, issuer } = oidc();
+      let returnTo: string | null = null;
+      const result = await audited('oidc', 'auth.oidc.login', request.body, async () => {
+        const finished = await signOn.finishLogin(request.body.query);
+        returnTo = finished.returnTo;
+        return auth.loginExternal(finished.identity, issuer);
+      });
+      return { ...result, returnTo };
+    },
+  );
+  app.post('/auth/oidc/device', async () => oidc().signOn.startDevice());
+  app.post<{ Body: { handle: string } & RequestMeta }>(
+    '/auth/oidc/device/poll',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['handle'],
+          properties: { handle: { type: 'string', maxLength: 128 }, ...requestMeta },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { signOn, issuer } = oidc();
+      const identity = await signOn.pollDevice(request.body.handle);
+      if (!identity) return reply.code(202).send({ status: 'pending' });
+      return audited(identity.username, 'auth.oidc.device', request.body, () => auth.loginExternal(identity, issuer));
+    },
+  );
+
+  // ---- users and groups -------------------------------------------------------------------------
+
+  app.get<{ Querystring: UserListQuery }>('/users', { schema: { querystring: userListPage } }, async (request) =>
+    accounts.list(request.query.limit, request.query.cursor),
+  );
+  app.post<{ Body: UserCreateRequest }>(
+    '/users',
+    { schema: { body: userCreateRequestSchema } },
+    async (request, reply) => reply.code(201).send(await accounts.create(request.body)),
+  );
+  app.get<{ Params: { id: string } }>('/users/:id', { schema: { params: idParams } }, async (request) =>
+    accounts.get(request.params.id),
+  );
+  app.patch<{ Params: { id: string }; Body: UserPatchRequest }>(
+    '/users/:id',
+    { schema: { params: idParams, body: userPatchRequestSchema } },
+    async (request) => accounts.patch(request.params.id, request.body),
+  );
+  app.delete<{ Params: { id: string } }>('/users/:id', { schema: { params: idParams } }, async (request, reply) => {
+    await accounts.delete(request.params.id);
+    return reply.code(204).send();
+  });
+  app.post<{ Params: { id: string } }>('/users/:id/unlock', { schema: { params: idParams } }, async (request) => {
+    const user = await accounts.get(request.params.id);
+    await deps.throttle.unlock(user.username);
+    return user;
+  });
+  app.post<{ Params: { id: string }; Body: PasswordChangeRequest }>(
+    '/users/:id/password',
+    { schema: { params: idParams, body: passwordChangeRequestSchema } },
+    async (request, reply) => {
+      await accounts.changeOwnPassword(request.params.id, request.body.currentPassword, request.body.newPassword);
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Querystring: UserListQuery }>('/groups', { schema: { querystring: userListPage } }, async (request) =>
+    accounts.listGroups(request.query.limit, request.query.cursor),
+  );
+  app.post<{ Body: GroupCreateRequest }>(
+    '/groups',
+    { schema: { body: groupCreateRequestSchema } },
+    async (request, reply) => reply.code(201).send(await accounts.createGroup(request.body)),
+  );
+  app.get<{ Params: { id: string } }>('/groups/:id', { schema: { params: idParams } }, async (request) =>
+    accounts.getGroup(request.params.id),
+  );
+  app.delete<{ Params: { id: string } }>('/groups/:id', { schema: { params: idParams } }, async (request, reply) => {
+    await accounts.deleteGroup(request.params.id);
+    return reply.code(204).send();
+  });
+  app.post<{ Params: { id: string }; Body: { username: string } }>(
+    '/groups/:id/members',
+    { schema: { params: idParams, body: groupMemberRequestSchema } },
+    async (request) => accounts.addMember(request.params.id, request.body.username),
+  );
+  app.delete<{ Params: { id: string; username: string } }>('/groups/:id/members/:username', async (request, reply) => {
+    await accounts.removeMember(request.params.id, request.params.username);
+    return reply.code(204).send();
+  });
+
+  // ---- API tokens -------------------------------------------------------------------------------
+
+  app.get<{ Querystring: UserListQuery }>('/tokens', { schema: { querystring: userListPage } }, async (request) => ({
+    items: await auth.listApiTokens((await subjectOf(access, request.query.userId)).id),
+    nextCursor: null,
+  }));
+  app.post<{ Body: { userId: string } & ApiTokenCreateRequest }>(
+    '/tokens',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['userId', 'name'],
+          properties: {
+            userId: { type: 'string' },
+            name: apiTokenCreateRequestSchema.properties.name,
+            expiresInDays: apiTokenCreateRequestSchema.properties.expiresInDays,
+          },
+        },
+      },
+    },
+    async (request, reply) =>
+      reply
+        .code(201)
+        .send(await auth.createApiToken(request.body.userId, request.body.name, request.body.expiresInDays)),
+  );
+  app.delete<{ Params: { id: string }; Querystring: { userId: string } }>(
+    '/tokens/:id',
+    {
+      schema: {
+        params: idParams,
+        querystring: { type: 'object', required: ['userId'], properties: { userId: { type: 'string' } } },
+      },
+    },
+    async (request, reply) => {
+      const subject = await subjectOf(access, request.query.userId);
+      await auth.revokeApiToken(subject, request.params.id);
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,347 @@
+/**
+ * Workflow runs and their steps. Every state change of a run is one transaction, guarded by the
+ * run's status, current step and generation, so that a duplicated or late job cannot move a run
+ * twice; the run holds its cluster (clusters/lock.ts) from start to end.
+ */
+import type { Knex } from 'knex';
+import type { ClusterStatus } from '@cx/api-schemas';
+import { ConflictError, NotFoundError, type CxError } from '@cx/errors';
+import { nowIso } from '@cx/service-kit';
+import type { Accepted as WireAccepted, Run, StartRequest, StepEffect, StepError, StepStart } from '@cx/sm-contract';
+import { setMachineCondition } from '../clusters/effects.js';
+import { lockCluster, releaseCluster } from '../clusters/lock.js';
+import { clusterRow, machinesOf, toCluster, type ClusterRow } from '../clusters/rows.js';
+import type { TenantCredentials } from '../clusters/tenant-credentials.js';
+import { isUniqueViolation, withDatabase } from '../db/database.js';
+import { applyEffect } from './effects.js';
+import { toWorkflow, type RunRow, type StepRow } from './rows.js';
+
+/** sm's answer to a start, with the HTTP status it is sent with. */
+export interface Accepted extends WireAccepted {
+  status: number;
+}
+
+export class WorkflowRuns {
+  constructor(
+    private readonly db: Knex,
+    private readonly tenants: TenantCredentials,
+  ) {}
+
+  /** Records a new run of `start.workflow` on the cluster, all its steps Pending, in the caller's transaction. */
+  async insert(
+    trx: Knex.Transaction,
+    runId: string,
+    clusterId: string,
+    start: StartRequest,
+    now: string,
+  ): Promise<void> {
+    await trx('workflow_runs').insert({
+      id: runId,
+      workflow: start.workflow.workflow,
+      workflow_version: start.workflow.version,
+      cluster_id: clusterId,
+      status: 'Pending',
+      current_step: 0,
+      generation: 0,
+      input: JSON.stringify({ ...start.workflow.input, clusterStatus: start.workflow.clusterStatus }),
+      output: null,
+      error: null,
+      created_by: start.actor,
+      created_at: now,
+      updated_at: now,
+      started_at: null,
+      finished_at: null,
+      version: 1,
+    });
+    await trx('workflow_steps').insert(
+      start.workflow.steps.map((name, idx) => ({ run_id: runId, idx, name, status: 'Pending', attempts: 0 })),
+    );
+  }
+
+  /**
+   * Runs `work` in a transaction that also records the answer under the caller's Idempotency-Key,
+   * so that a retry with the same key gets the first answer and starts nothing new.
+   */
+  async idempotent(start: StartRequest, work: (trx: Knex.Transaction) => Promise<Accepted['body']>): Promise<Accepted> {
+    const key = start.idempotencyKey;
+    const requestHash = start.requestHash ?? '';
+    const replay = async (): Promise<Accepted | null> => {
+      if (!key) return null;
+      const row = (await this.db('idempotency_keys').where({ scope: start.actor, idem_key: key }).first()) as
+        { request_hash: string; response_status: number; response_body: string } | undefined;
+      if (!row) return null;
+      if (row.request_hash !== requestHash)
+        throw new ConflictError(
+          'this Idempotency-Key was used for a different request; use a new key',
+          'CX_IDEMPOTENCY_MISMATCH',
+        );
+      return {
+        status: row.response_status,
+        body: JSON.parse(row.response_body) as WireAccepted['body'],
+        replayed: true,
+      };
+    };
+    return withDatabase(async () => {
+      const earlier = await replay();
+      if (earlier) return earlier;
+      try {
+        const body = await this.db.transaction(async (trx) => {
+          const result = await work(trx);
+          if (key)
+            await trx('idempotency_keys').insert({
+              scope: start.actor,
+              idem_key: key,
+              request_hash: requestHash,
+              response_status: 202,
+              response_body: JSON.stringify(result),
+              created_at: nowIso(),
+            });
+          return result;
+        });
+        return { status: 202, body, replayed: false };
+      } catch (error) {
+        // Two concurrent requests with one key: the loser answers what the winner committed.
+        if (key && isUniqueViolation(error)) {
+          const winner = await replay();
+          if (winner) return winner;
+        }
+        throw error;
+      }
+    });
+  }
+
+  async get(id: string): Promise<Run> {
+    return withDatabase(async () => {
+      const run = await this.db<RunRow>('workflow_runs').where({ id }).first();
+      if (!run) throw new NotFoundError(`workflow ${id} does not exist`);
+      const steps = await this.db<StepRow>('workflow_steps').where({ run_id: id });
+      return toWorkflow(run as RunRow, steps as StepRow[]);
+    });
+  }
+
+  /**
+   * Runs that should have a live step job, the reconciler's work list: Pending and Running runs by
+   * id, optionally only those unchanged since `idleSince` (ISO time).
+   */
+  async active(
+    limit: number,
+    after?: string,
+    idleSince?: string,
+  ): Promise<Array<{ id: string; currentStep: number; generation: number; status: string }>> {
+    return withDatabase(async () => {
+      const query = this.db<RunRow>('workflow_runs')
+        .whereIn('status', ['Pending', 'Running'])
+        .orderBy('id')
+        .limit(limit)
+        .select('id', 'current_step', 'generation', 'status');
+      if (after) void query.where('id', '>', after);
+      if (idleSince) void query.where('updated_at', '<', idleSince);
+      const rows = await query;
+      return (rows as RunRow[]).map((r) => ({
+        id: r.id,
+        currentStep: r.current_step,
+        generation: r.generation,
+        status: r.status,
+      }));
+    });
+  }
+
+  /**
+   * Marks a step as started (attempt counted); refuses a job that is not the run's current step.
+   * Answers the run with what a step reads, its cluster and machines, in one call.
+   */
+  async startStep(runId: string, idx: number, generation: number, attempt: number): Promise<StepStart> {
+    await withDatabase(() =>
+      this.db.transaction(async (trx) => {
+        const run = await this.currentRun(trx, runId, idx, generation);
+        const now = nowIso();
+        await this.updateRun(trx, run, { status: 'Running', started_at: run.started_at ?? now, updated_at: now });
+        await trx('workflow_steps')
+          .where({ run_id: runId, idx })
+          .update({ status: 'Running', attempts: attempt, started_at: trx.raw('coalesce(started_at, ?)', [now]) });
+      }),
+    );
+    const run = await this.get(runId);
+    const [cluster, machines] = await Promise.all([
+      clusterRow(this.db, run.clusterId).then(toCluster),
+      machinesOf(this.db, run.clusterId),
+    ]);
+    return { run, cluster, machines };
+  }
+
+  async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {
+    await withDatabase(() =>
+      this.db.transaction(async (trx) => {
+        const run = await this.currentRun(trx, runId, idx, generation);
+        await trx('workflow_steps')
+          .where({ run_id: runId, idx })
+          .update({ message: message.slice(0, 1024) });
+        await this.updateRun(trx, run, { updated_at: nowIso() });
+      }),
+    );
+  }
+
+  /**
+   * Commits a step's result and effects and moves the run to its next step (or finishes it).
+   * Answers the index of the next step to enqueue, or null when the run is over.
+   */
+  async completeStep(
+    runId: string,
+    idx: number,
+    generation: number,
+    output: unknown,
+    effects: StepEffect[],
+  ): Promise<{ next: number | null }> {
+    return withDatabase(() =>
+      this.db.transaction(async (trx) => {
+        const run = await this.currentRun(trx, runId, idx, generation);
+        const now = nowIso();
+        const stepCount = Number(
+          (
+            (await trx('workflow_steps').where({ run_id: runId }).count({ n: '*' })) as Array<{ n: number | string }>
+          )[0]!.n,
+        );
+        await trx('workflow_steps')
+          .where({ run_id: runId, idx })
+          .update({ status: 'Succeeded', output: JSON.stringify(output ?? null), finished_at: now, error: null });
+        for (const effect of effects) await applyEffect(trx, this.tenants, run.cluster_id, effect, now);
+        const last = idx + 1 >= stepCount;
+        await this.updateRun(
+          trx,
+          run,
+          last
+            ? { status: 'Succeeded', current_step: idx + 1, finished_at: now, updated_at: now, error: null }
+            : { current_step: idx + 1, updated_at: now },
+        );
+        if (last) await releaseCluster(trx, run.cluster_id, runId, now);
+        return { next: last ? null : idx + 1 };
+      }),
+    );
+  }
+
+  /** Fails the step and the run; the cluster is released and marked Failed with the reason. */
+  async failStep(runId: string, idx: number, generation: number, error: StepError): Promise<void> {
+    await withDatabase(() =>
+      this.db.transaction(async (trx) => {
+        const run = await this.currentRun(trx, runId, idx, generation);
+        const now = nowIso();
+        await trx('workflow_steps')
+          .where({ run_id: runId, idx })
+          .update({ status: 'Failed', error: JSON.stringify(error), finished_at: now });
+        if (error.machineId)
+          await setMachineCondition(trx, run.cluster_id, error.machineId, {
+            reason: error.reason ?? 'Failed',
+            code: error.code,
+            message: error.message,
+            workflowId: runId,
+            at: now,
+          });
+        await this.updateRun(trx, run, {
+          status: 'Failed',
+          error: JSON.stringify(error),
+          finished_at: now,
+          updated_at: now,
+        });
+        await releaseCluster(trx, run.cluster_id, run.id, now, {
+          status: 'Failed',
+          message: `workflow ${run.workflow} failed at step ${idx}: ${error.message}`,
+        });
+      }),
+    );
+  }
+
+  async cancel(runId: string): Promise<Run> {
+    await withDatabase(() =>
+      this.db.transaction(async (trx) => {
+        const run = (await trx<RunRow>('workflow_runs').where({ id: runId }).first()) as RunRow | undefined;
+        if (!run) throw new NotFoundError(`workflow ${runId} does not exist`);
+        if (run.status !== 'Pending' && run.status !== 'Running')
+          throw new ConflictError(
+            `workflow ${runId} is ${run.status}; only Pending or Running workflows can be cancelled`,
+            'CX_WORKFLOW_STATE',
+          );
+        const now = nowIso();
+        await trx('workflow_steps')
+          .where({ run_id: runId })
+          .whereIn('status', ['Pending', 'Running'])
+          .where('idx', '>=', run.current_step)
+          .update({ status: 'Cancelled' });
+        await this.updateRun(trx, run, {
+          status: 'Cancelled',
+          finished_at: now,
+          updated_at: now,
+          error: JSON.stringify({ code: 'CX_CANCELLED', message: 'cancelled by a user' }),
+        });
+        await releaseCluster(trx, run.cluster_id, run.id, now, {
+          status: 'Failed',
+          message: `workflow ${run.workflow} was cancelled; retry it or delete the cluster`,
+        });
+      }),
+    );
+    return this.get(runId);
+  }
+
+  /** Resumes a Failed or Cancelled run from the step where it stopped, under a new generation. */
+  async retry(runId: string): Promise<Run> {
+    await withDatabase(() =>
+      this.db.transaction(async (trx) => {
+        const run = (await trx<RunRow>('workflow_runs').where({ id: runId }).first()) as RunRow | undefined;
+        if (!run) throw new NotFoundError(`workflow ${runId} does not exist`);
+        if (run.status !== 'Failed' && run.status !== 'Cancelled')
+          throw new ConflictError(
+            `workflow ${runId} is ${run.status}; only Failed or Cancelled workflows can be retried`,
+            'CX_WORKFLOW_STATE',
+          );
+        const cluster = (await trx<ClusterRow>('clusters').where({ id: run.cluster_id }).first()) as
+          ClusterRow | undefined;
+        if (!cluster) throw new ConflictError(`the cluster of workflow ${runId} no longer exists`, 'CX_WORKFLOW_STATE');
+        const now = nowIso();
+        const input = JSON.parse(run.input) as { clusterStatus?: ClusterStatus };
+        await lockCluster(trx, cluster, runId, input.clusterStatus ?? 'Updating', now);
+        await trx('workflow_steps')
+          .where({ run_id: runId })
+          .where('idx', '>=', run.current_step)
+          .update({ status: 'Pending', error: null, started_at: null, finished_at: null });
+        await this.updateRun(trx, run, {
+          status: 'Pending',
+          generation: run.generation + 1,
+          error: null,
+          finished_at: null,
+          updated_at: now,
+        });
+      }),
+    );
+    return this.get(runId);
+  }
+
+  /** The run, if `idx` of `generation` is still its current step; a stale job gets a conflict. */
+  private async currentRun(trx: Knex.Transaction, runId: string, idx: number, generation: number): Promise<RunRow> {
+    const run = (await trx<RunRow>('workflow_runs').where({ id: runId }).first()) as RunRow | undefined;
+    if (!run) throw new NotFoundError(`workflow ${runId} does not exist`);
+    if (
+      (run.status !== 'Running' && run.status !== 'Pending') ||
+      run.current_step !== idx ||
+      run.generation !== generation
+    ) {
+      throw staleStep(run, idx, generation);
+    }
+    return run;
+  }
+
+  /** Optimistic update of a run row: fails if anyone changed it since it was read. */
+  private async updateRun(trx: Knex.Transaction, run: RunRow, changes: Partial<RunRow>): Promise<void> {
+    const updated = await trx('workflow_runs')
+      .where({ id: run.id, version: run.version })
+      .update({ ...changes, version: run.version + 1 });
+    if (updated !== 1)
+      throw new ConflictError(`workflow ${run.id} changed concurrently`, 'CX_VERSION_CONFLICT', { retryable: true });
+  }
+}
+
+function staleStep(run: RunRow, idx: number, generation: number): CxError {
+  return new ConflictError(
+    `workflow ${run.id} is ${run.status} at step ${run.current_step} (generation ${run.generation}); step ${idx} of generation ${generation} is stale`,
+    'CX_WORKFLOW_STATE',
+    { details: { workflowStatus: run.status, currentStep: run.current_step, generation: run.generation } },
+  );
+}
