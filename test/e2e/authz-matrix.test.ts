@@ -4,9 +4,11 @@
  * asserting allow or deny. A route without an entry here fails the test, and so does an entry for
  * a route that no longer exists.
  *
- * Authorization runs before validation, so "allowed" calls to mutating routes send a body the
- * route rejects (400): the call got past authorization and changed nothing. Destructive calls
- * without a body get a fresh object each time.
+ * Access to an object the path names is checked before validation, so "allowed" calls to those
+ * mutating routes send a body the route rejects (400): the call got past authorization and changed
+ * nothing. Access to an object the body or query names is checked after validation (it reads
+ * only validated input), so those routes get a valid body that fails a later check instead.
+ * Destructive calls without a body get a fresh object each time.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -259,7 +261,11 @@ describe('authorization matrix', () => {
       scope: 'object',
       call: async () => ({
         path: '/api/v1/grants',
-        body: { object: { kind: 'resource-group', id: groupId }, subject: 'not-an-object' },
+        body: {
+          object: { kind: 'resource-group', id: groupId },
+          subject: { kind: 'group', name: 'nobody' },
+          role: 'viewer',
+        },
       }),
     },
     'DELETE /api/v1/grants/{id}': {
@@ -330,7 +336,18 @@ describe('authorization matrix', () => {
     'POST /api/v1/clusters': {
       minimum: 'operator',
       scope: 'object',
-      call: async () => ({ path: '/api/v1/clusters', body: { resourceGroup: groupId, name: 'NOT A NAME' } }),
+      // A provider no sddc serves: past authorization, an allowed caller is told so (400).
+      call: async () => ({
+        path: '/api/v1/clusters',
+        body: {
+          name: 'matrix-denied',
+          provider: 'no-such-provider',
+          kubernetesVersion: '1.31.4',
+          controlPlane: { count: 1 },
+          nodePools: [],
+          resourceGroup: groupId,
+        },
+      }),
     },
     'GET /api/v1/clusters/{id}': {
       minimum: 'viewer',
@@ -414,7 +431,11 @@ describe('authorization matrix', () => {
     'POST /api/v1/ha-configs': {
       minimum: 'operator',
       scope: 'object',
-      call: async () => ({ path: '/api/v1/ha-configs', body: { ...INVALID, clusterId: kwokClusterId } }),
+      // A selector no node matches: past authorization, an allowed caller is told so (400).
+      call: async () => ({
+        path: '/api/v1/ha-configs',
+        body: { clusterId: kwokClusterId, name: 'matrix-ha', virtualIps: '192.0.2.200', selector: { none: 'matches' } },
+      }),
     },
     'GET /api/v1/ha-configs/{id}': {
       minimum: 'viewer',
@@ -436,7 +457,18 @@ describe('authorization matrix', () => {
     'POST /api/v1/pairs': {
       minimum: 'operator',
       scope: 'object',
-      call: async () => ({ path: '/api/v1/pairs', body: { ...INVALID, sides: { a: { clusterId } } } }),
+      // The same cluster on both sides: past authorization, an allowed caller is told so (400).
+      call: async () => ({
+        path: '/api/v1/pairs',
+        body: {
+          name: 'matrix-pair',
+          singletons: [{ namespace: 'apps', name: 'db', preferredSide: 'a' }],
+          sides: {
+            a: { clusterId, agentUrl: 'http://127.0.0.1:9' },
+            b: { clusterId, agentUrl: 'http://127.0.0.1:9' },
+          },
+        },
+      }),
     },
     'GET /api/v1/pairs/{id}': {
       minimum: 'viewer',

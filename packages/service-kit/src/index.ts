@@ -15,6 +15,7 @@ import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { createServer } from 'node:net';
 import { v4 as uuidv4 } from 'uuid';
 import { CxError, InputError, asCxError, toProblem, type FieldError } from '@cx/errors';
+import { buildValidator } from './validation.js';
 
 export type { Logger } from 'pino';
 export { createLogger } from './logger.js';
@@ -45,7 +46,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : uuidv4();
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true, useDefaults: true } },
+    schemaController: { compilersFactory: { buildValidator } },
     forceCloseConnections: true,
   });
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knex, { type Knex } from 'knex';
-import { DependencyUnavailableError } from '@cx/errors';
+import { ConflictError, DependencyUnavailableError } from '@cx/errors';
 
 /** Opens the SQL pool for `mysql://…` (mysql2) or `sqlite:PATH` (better-sqlite3). */
 export function openDatabase(url: string, poolMax: number): Knex {
@@ -59,7 +59,10 @@ export function isConnectionError(error: unknown): boolean {
   return CONNECTION_ERROR_CODES.has(e.code ?? '') || e.name === 'KnexTimeoutError' || e.fatal === true;
 }
 
-/** Runs `work`, turning connectivity failures into a retryable 503 error naming the setting. */
+/**
+ * Runs `work`, turning connectivity failures into a retryable 503 error naming the setting, and a
+ * broken reference (which a check before the write should have caught) into a 409 rather than a 500.
+ */
 export async function withDatabase<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -70,8 +73,25 @@ export async function withDatabase<T>(work: () => Promise<T>): Promise<T> {
         { cause: error },
       );
     }
+    if (isForeignKeyViolation(error))
+      throw new ConflictError(
+        'this change refers to something that does not exist, or removes something still in use; nothing was changed',
+        'CX_CONFLICT',
+        { cause: error },
+      );
     throw error;
   }
+}
+
+export function isForeignKeyViolation(error: unknown): boolean {
+  const e = error as { code?: string; errno?: number };
+  return (
+    e.code === 'SQLITE_CONSTRAINT_FOREIGNKEY' ||
+    e.code === 'ER_NO_REFERENCED_ROW_2' ||
+    e.code === 'ER_ROW_IS_REFERENCED_2' ||
+    e.errno === 1451 ||
+    e.errno === 1452
+  );
 }
 
 export function isUniqueViolation(error: unknown): boolean {

@@ -87,7 +87,7 @@ export class Resources {
   }
 
   async createGroup(request: ResourceGroupCreateRequest): Promise<ResourceGroup> {
-    if (request.credentialId) await this.credentialRow(request.credentialId, 'body.credentialId');
+    if (request.credentialId != null) await this.credentialRow(request.credentialId, 'body.credentialId');
     const now = nowIso();
     const id = uuidv7();
     try {
@@ -115,7 +115,8 @@ export class Resources {
 
   async patchGroup(idOrName: string, patch: ResourceGroupPatchRequest): Promise<ResourceGroup> {
     const row = await this.groupRow(this.db, idOrName);
-    if (patch.credentialId) await this.credentialRow(patch.credentialId, 'body.credentialId');
+    // Any string names a credential, the empty one too (none has it); null removes the credential.
+    if (patch.credentialId != null) await this.credentialRow(patch.credentialId, 'body.credentialId');
     const changes: Record<string, unknown> = { updated_at: nowIso(), version: row.version + 1 };
     if (patch.description !== undefined) changes['description'] = patch.description;
     if (patch.credentialId !== undefined) changes['credential_id'] = patch.credentialId;

@@ -50,7 +50,7 @@ export async function haConfigRoutes(app: FastifyInstance, deps: HaConfigRouteDe
       config: {
         access: {
           role: 'viewer',
-          object: (request) => ({ kind: 'cluster', id: (request.query as { clusterId: string }).clusterId }),
+          onInput: (request) => ({ kind: 'cluster', id: (request.query as { clusterId: string }).clusterId }),
         },
       },
       schema: {
@@ -69,7 +69,7 @@ export async function haConfigRoutes(app: FastifyInstance, deps: HaConfigRouteDe
       config: {
         access: {
           role: 'operator',
-          object: (request) => ({ kind: 'cluster', id: (request.body as { clusterId: string }).clusterId }),
+          onInput: (request) => ({ kind: 'cluster', id: (request.body as { clusterId: string }).clusterId }),
         },
       },
       schema: {

@@ -15,17 +15,23 @@ const CACHE_MAX = 10_000;
 
 /**
  * Who may call a route: anyone, any signed-in user (sm filters what they see), or a role on an
- * object derived from the request (its parameters or body).
+ * object. An object the path names (`onPath`) is checked before the request is validated: path
+ * parameters are always strings, and a caller who may not see the object learns nothing of the
+ * request's shape. An object the body or query names (`onInput`) is checked after validation, so
+ * that the check only ever reads validated input.
  */
 export type RouteAccess =
-  'public' | 'authenticated' | { role: Role; object: (request: FastifyRequest) => AccessObject };
+  | 'public'
+  | 'authenticated'
+  | { role: Role; onPath: (params: Record<string, string>) => AccessObject }
+  | { role: Role; onInput: (request: FastifyRequest) => AccessObject };
 
 /** Access to the object named by the `:id` parameter. */
 export const onParam = (role: Role, kind: Exclude<AccessObject['kind'], 'global'>): RouteAccess => ({
   role,
-  object: (request) => ({ kind, id: (request.params as { id: string }).id }),
+  onPath: (params) => ({ kind, id: params['id'] ?? '' }),
 });
-export const globalRole = (role: Role): RouteAccess => ({ role, object: () => ({ kind: 'global' }) });
+export const globalRole = (role: Role): RouteAccess => ({ role, onPath: () => ({ kind: 'global' }) });
 
 class TtlCache<T> {
   private readonly entries = new Map<string, { value: T; until: number }>();
@@ -48,7 +54,7 @@ export class AccessGuard {
 
   constructor(private readonly sm: SmClient) {}
 
-  /** Installs the hooks on a route scope: authentication on request, authorization before validation. */
+  /** Installs the hooks on a route scope: authentication on request, authorization around validation (see RouteAccess). */
   install(app: FastifyInstance): void {
     app.addHook('onRoute', (route) => {
       if (route.config?.access === undefined)
@@ -58,11 +64,18 @@ export class AccessGuard {
       if (request.routeOptions.config.access === 'public') return;
       request.user = await this.authenticate(request);
     });
-    // Before validation, so that a malformed request from someone who may not call the route is refused, not explained.
     app.addHook('preValidation', async (request) => {
       const access = request.routeOptions.config.access;
-      if (access === undefined || typeof access === 'string') return;
-      await this.authorize(request.user!, { role: access.role, object: access.object(request) });
+      if (access === undefined || typeof access === 'string' || !('onPath' in access)) return;
+      await this.authorize(request.user!, {
+        role: access.role,
+        object: access.onPath(request.params as Record<string, string>),
+      });
+    });
+    app.addHook('preHandler', async (request) => {
+      const access = request.routeOptions.config.access;
+      if (access === undefined || typeof access === 'string' || !('onInput' in access)) return;
+      await this.authorize(request.user!, { role: access.role, object: access.onInput(request) });
     });
   }
 

@@ -53,10 +53,7 @@ export async function pairRoutes(app: FastifyInstance, { sm, guard, providers }:
       config: {
         access: {
           role: 'operator',
-          object: (request) => ({
-            kind: 'cluster',
-            id: (request.body as Partial<PairCreateRequest> | undefined)?.sides?.a?.clusterId ?? '',
-          }),
+          onInput: (request) => ({ kind: 'cluster', id: (request.body as PairCreateRequest).sides.a.clusterId }),
         },
       },
       schema: {
