@@ -11,6 +11,10 @@ export interface KubeconfigInput {
   clientKeyPem: string;
 }
 
+/**
+ * One cluster, one user, one context. The user entry is named like the context (`user@cluster`),
+ * so that kubeconfigs of several clusters merged into one file keep each its own credentials.
+ */
 export function renderKubeconfig(input: KubeconfigInput): string {
   const context = `${input.user}@${input.clusterName}`;
   return stringify({
@@ -23,11 +27,11 @@ export function renderKubeconfig(input: KubeconfigInput): string {
     ],
     users: [
       {
-        name: input.user,
+        name: context,
         user: { 'client-certificate-data': base64(input.clientCertPem), 'client-key-data': base64(input.clientKeyPem) },
       },
     ],
-    contexts: [{ name: context, context: { cluster: input.clusterName, user: input.user } }],
+    contexts: [{ name: context, context: { cluster: input.clusterName, user: context } }],
   });
 }
 

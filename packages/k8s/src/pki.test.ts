@@ -125,5 +125,8 @@ describe('cluster PKI', () => {
       pki.ca.certPem,
     );
     assert.equal(Buffer.from(config['users'][0].user['client-certificate-data'], 'base64').toString(), user.certPem);
+    // Merged with another cluster's kubeconfig of the same user, each context keeps its own credentials.
+    assert.equal(config['users'][0].name, 'alice@demo');
+    assert.equal(config['contexts'][0].context.user, 'alice@demo');
   });
 });

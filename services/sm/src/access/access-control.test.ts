@@ -264,7 +264,12 @@ for (const target of testDatabases) {
         Buffer.from(config.users[0]!.user['client-certificate-data']!, 'base64').toString(),
       );
       assert.equal(certificate.commonName, 'lena');
-      assert.deepEqual(certificate.organizations, ['CN=Ops,OU=Groups,DC=x', 'cx:viewer']);
+      await assert.rejects(
+        tenants.kubeconfig(accepted.body.cluster.id, { username: 'system:kube-proxy', groups: [] }, 'viewer'),
+        { code: 'CX_NOT_ALLOWED' },
+        'no certificate for a name Kubernetes reserves',
+      );
+      assert.deepEqual(certificate.organizations, ['cx:viewer', 'cx:group:CN=Ops,OU=Groups,DC=x']);
       assert.ok(
         certificate.notAfter.getTime() <= Date.parse(expiresAt) + 1000 &&
           Date.parse(expiresAt) <= Date.now() + 3600_000 + 1000,

@@ -13,7 +13,7 @@ import { Resources } from '../resources/resources.js';
 import { SecretBox } from '../secrets/secret-box.js';
 import { Clusters } from '../clusters/clusters.js';
 import { WorkflowRuns } from '../runs/workflow-runs.js';
-import { TenantCredentials, type ClusterBootstrap } from './tenant-credentials.js';
+import { TenantCredentials, tenantGroups, type ClusterBootstrap } from './tenant-credentials.js';
 import { testDatabases } from '../db/test-databases.js';
 
 const TOKEN = Buffer.from('a service-account token body');
@@ -154,3 +154,15 @@ for (const target of testDatabases) {
     });
   });
 }
+
+describe('tenant groups of a kubeconfig certificate', () => {
+  it('lets only names cx controls reach the tenant RBAC', () => {
+    assert.deepEqual(tenantGroups(['system:masters', 'cx:admin', 'devs', 'devs'], 'viewer'), [
+      'cx:viewer',
+      'cx:group:system:masters',
+      'cx:group:cx:admin',
+      'cx:group:devs',
+    ]);
+    assert.deepEqual(tenantGroups([], 'admin'), ['cx:admin']);
+  });
+});

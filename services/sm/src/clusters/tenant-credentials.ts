@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { ClusterCreateRequest, Role } from '@cx/api-schemas';
-import { ConflictError, NotFoundError } from '@cx/errors';
+import { ConflictError, NotAllowedError, NotFoundError } from '@cx/errors';
 import {
   createCa,
   createClusterPki,
@@ -167,17 +167,24 @@ export class TenantCredentials {
     return { apiEndpoint, caPem: trustBundle(pki), ...cert };
   }
 
-  /** The caller's kubeconfig: CN = user, O = their groups plus the group of their cx role on the cluster. */
+  /**
+   * The caller's kubeconfig: CN = user, O = the group of their cx role on the cluster and their
+   * groups, each as `cx:group:<name>` (see tenantGroups).
+   */
   async kubeconfig(
     clusterId: string,
     user: { username: string; groups: string[] },
     role: Role,
   ): Promise<{ kubeconfig: string; expiresAt: string }> {
+    if (user.username.startsWith('system:'))
+      throw new NotAllowedError(
+        `user ${user.username} has a name Kubernetes reserves for its own components (system:); cx signs no certificate for it`,
+      );
     const cluster = await this.cluster(clusterId);
     const pki = await this.read(this.db, clusterId);
     const cert: KeyPairPem = await issueCertificate(pki.ca, {
       commonName: user.username,
-      organizations: [...user.groups, ROLE_GROUP[role]],
+      organizations: tenantGroups(user.groups, role),
       usage: 'client',
       validitySeconds: USER_CERTIFICATE_SECONDS,
     });
@@ -225,6 +232,17 @@ function requireEndpoint(cluster: { name: string; api_endpoint: string | null })
     );
   return cluster.api_endpoint;
 }
+
+/**
+ * The groups a user's certificate carries into a tenant's RBAC: only names cx controls. Directory
+ * and OIDC groups are namespaced (`cx:group:<name>`), so that no identity provider can name a
+ * group Kubernetes or cx gives power to (`system:masters`, `cx:admin`); tenant admins bind RBAC
+ * to `cx:group:<name>`.
+ */
+export function tenantGroups(groups: readonly string[], role: Role): string[] {
+  return [ROLE_GROUP[role], ...[...new Set(groups)].map((group) => `${GROUP_PREFIX}${group}`)];
+}
+const GROUP_PREFIX = 'cx:group:';
 
 /** The CAs clients must trust: the current one, and during a rotation the previous one too. */
 function trustBundle(pki: StoredPki): string {
