@@ -17,6 +17,7 @@ import * as clusterAddons from './0011_cluster_addons.js';
 import * as haConfigStatus from './0012_ha_config_status.js';
 import * as clusterTemplates from './0013_cluster_templates.js';
 import * as etcdSnapshots from './0014_etcd_snapshots.js';
+import * as sessionReset from './0015_session_reset.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -38,6 +39,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['0012_ha_config_status', haConfigStatus],
   ['0013_cluster_templates', clusterTemplates],
   ['0014_etcd_snapshots', etcdSnapshots],
+  ['0015_session_reset', sessionReset],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -83,6 +83,51 @@ describe('identity and access (local users)', () => {
     assert.match(login.body.detail, /disabled/);
   });
 
+  it('a password change ends the other sessions and keeps this one; a reset ends them all', async () => {
+    const { id, api: here } = await user('paula');
+    const elsewhere = await as('paula', 'paula-password');
+    const changed = await here.call('POST', '/api/v1/users/me/password', {
+      currentPassword: 'paula-password',
+      newPassword: 'paula-second-password',
+    });
+    assert.equal(changed.status, 204, JSON.stringify(changed.body));
+    // wfm may answer from its short cache for a few seconds; sm refuses at once.
+    await waitFor(
+      async () => (await elsewhere.call('GET', '/api/v1/auth/whoami')).status === 401,
+      'other session ends',
+    );
+    assert.match((await elsewhere.call('GET', '/api/v1/auth/whoami')).body.detail, /password was changed/);
+    assert.equal((await here.call('GET', '/api/v1/auth/whoami')).status, 200, 'the session that changed it stays');
+    const later = await as('paula', 'paula-second-password');
+
+    assert.equal((await admin.call('PATCH', `/api/v1/users/${id}`, { password: 'paula-third-password' })).status, 200);
+    for (const [session, what] of [
+      [here, 'the session that changed the password'],
+      [later, 'a session begun after that change'],
+    ] as const)
+      await waitFor(
+        async () => (await session.call('GET', '/api/v1/auth/whoami')).status === 401,
+        `reset ends ${what}`,
+      );
+    assert.equal((await (await as('paula', 'paula-third-password')).call('GET', '/api/v1/auth/whoami')).status, 200);
+  });
+
+  it('gives an API token the default lifetime, and refuses one beyond the maximum', async () => {
+    const { api } = await user('tilda');
+    const token = await api.call('POST', '/api/v1/tokens', { name: 'no-expiry-asked' });
+    assert.equal(token.status, 201, JSON.stringify(token.body));
+    const days = (Date.parse(token.body.expiresAt) - Date.now()) / 86_400_000;
+    assert.ok(days > 89.9 && days <= 90, `90 days by default (auth.apiTokens.defaultDays), got ${days}`);
+    const long = await api.call('POST', '/api/v1/tokens', { name: 'ten-years', expiresInDays: 3650 });
+    assert.equal(long.status, 400, JSON.stringify(long.body));
+    assert.equal(long.body.fields[0].field, 'body.expiresInDays');
+    assert.deepEqual(
+      (await api.call('GET', '/api/v1/tokens')).body.items.map((t: { name: string }) => t.name),
+      ['no-expiry-asked'],
+      'nothing was created for the refused one',
+    );
+  });
+
   it('logout revokes the token; API tokens are shown once, stored hashed, and revocable', async () => {
     const { api } = await user('tom');
     assert.equal((await api.call('POST', '/api/v1/auth/logout')).status, 204);

@@ -4,6 +4,7 @@ export {
   type LdapConfig,
   type OidcConfig,
   type LockoutConfig,
+  type ApiTokenConfig,
   type ScaleLimits,
 } from './schema.js';
 export { configKeys, envNameOf, type ConfigKey } from './keys.js';

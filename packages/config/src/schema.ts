@@ -240,6 +240,25 @@ export const configSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
+        apiTokens: Type.Object(
+          {
+            defaultDays: Type.Integer({
+              minimum: 1,
+              maximum: 3650,
+              default: 90,
+              env: 'CX_API_TOKEN_DEFAULT_DAYS',
+              description: 'Lifetime of an API token created without expiresInDays.',
+            }),
+            maxDays: Type.Integer({
+              minimum: 1,
+              maximum: 3650,
+              default: 365,
+              env: 'CX_API_TOKEN_MAX_DAYS',
+              description: 'Longest lifetime an API token may be created with.',
+            }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
         lockout: Type.Object(
           {
             maxFailures: Type.Integer({
@@ -552,4 +571,5 @@ export type CxConfig = Omit<Static<typeof configSchema>, 'database'> & {
 export type LdapConfig = CxConfig['auth']['ldap'];
 export type OidcConfig = CxConfig['auth']['oidc'];
 export type LockoutConfig = CxConfig['auth']['lockout'];
+export type ApiTokenConfig = CxConfig['auth']['apiTokens'];
 export type ScaleLimits = CxConfig['limits'];

@@ -47,7 +47,13 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   if (!config.secretKey || !config.serviceToken)
     throw new Error('sm needs secretKey (CX_SECRET_KEY) and serviceToken (CX_SERVICE_TOKEN)');
   const { ldap: ldapConfig, oidc: oidcConfig } = config.auth;
-  const configErrors = [...checkLdapConfig(ldapConfig), ...checkOidcConfig(oidcConfig)];
+  const configErrors = [
+    ...checkLdapConfig(ldapConfig),
+    ...checkOidcConfig(oidcConfig),
+    ...(config.auth.apiTokens.defaultDays > config.auth.apiTokens.maxDays
+      ? [{ field: 'auth.apiTokens.defaultDays', message: 'must not exceed auth.apiTokens.maxDays' }]
+      : []),
+  ];
   if (configErrors.length > 0)
     throw new InputError(
       `invalid configuration:\n${configErrors.map((e) => `  - ${e.field}: ${e.message}`).join('\n')}`,
@@ -87,7 +93,16 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
           issuer: oidcConfig.issuer,
         }
       : null;
-  const auth = new Authenticator(db, accounts, access, throttle, ldap, config.secretKey, config.tokenTtlSeconds);
+  const auth = new Authenticator(
+    db,
+    accounts,
+    access,
+    throttle,
+    ldap,
+    config.secretKey,
+    config.tokenTtlSeconds,
+    config.auth.apiTokens,
+  );
   if (config.adminPassword && (await auth.ensureBootstrapAdmin(config.adminPassword)))
     logger.info('bootstrap admin `admin` created');
   const tenants = new TenantCredentials(db, box);

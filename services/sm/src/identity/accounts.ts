@@ -24,6 +24,10 @@ export interface UserRow {
   display_name: string | null;
   external_groups: string | null;
   last_login_at: string | null;
+  /** Access tokens issued before this are refused (a password change or reset ended them)… */
+  sessions_valid_from?: string | null;
+  /** …except the session (jti) that changed the password. */
+  session_kept?: string | null;
   created_at: string;
   updated_at: string;
   version: number;
@@ -104,7 +108,13 @@ export class Accounts {
     const changes: Record<string, unknown> = { updated_at: nowIso(), version: row.version + 1 };
     if (patch.disabled !== undefined) changes['disabled'] = patch.disabled;
     if (patch.role !== undefined) changes['role'] = patch.role;
-    if (patch.password !== undefined) changes['password_hash'] = await hashPassword(patch.password);
+    // A reset ends every session of the user.
+    if (patch.password !== undefined)
+      Object.assign(changes, {
+        password_hash: await hashPassword(patch.password),
+        sessions_valid_from: nowIso(),
+        session_kept: null,
+      });
     await withDatabase(() =>
       this.db.transaction(async (trx) => {
         const updated = await trx('users').where({ id, version: row.version }).update(changes);
@@ -126,7 +136,13 @@ export class Accounts {
     );
   }
 
-  async changeOwnPassword(id: string, currentPassword: string, newPassword: string): Promise<void> {
+  /** Changes the user's password and ends their other sessions (all but `keepSession`, the jti of the one asking). */
+  async changeOwnPassword(
+    id: string,
+    currentPassword: string,
+    newPassword: string,
+    keepSession: string | null,
+  ): Promise<void> {
     const row = await this.byId(id);
     if (!row) throw new NotFoundError(`user ${id} does not exist`);
     if (row.source !== 'local' || !row.password_hash)
@@ -137,7 +153,13 @@ export class Accounts {
     await withDatabase(() =>
       this.db('users')
         .where({ id })
-        .update({ password_hash: passwordHash, updated_at: nowIso(), version: row.version + 1 }),
+        .update({
+          password_hash: passwordHash,
+          sessions_valid_from: nowIso(),
+          session_kept: keepSession,
+          updated_at: nowIso(),
+          version: row.version + 1,
+        }),
     );
   }
 

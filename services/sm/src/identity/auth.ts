@@ -9,6 +9,7 @@ import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import type { ApiToken, Principal } from '@cx/api-schemas';
+import type { ApiTokenConfig } from '@cx/config';
 import { AuthenticationError, InputError, NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
 import { type Accounts, hashPassword, isDisabled, type UserRow, verifyPassword } from './accounts.js';
@@ -55,6 +56,7 @@ export class Authenticator {
     private readonly ldap: LdapDirectory | null,
     secretKey: string,
     private readonly tokenTtlSeconds: number,
+    private readonly apiTokens: ApiTokenConfig = { defaultDays: 90, maxDays: 365 },
   ) {
     this.signingKey = new Uint8Array(hkdfSync('sha256', secretKey, 'cx', 'cx access token signing v1', 32));
   }
@@ -156,13 +158,18 @@ export class Authenticator {
 
   /** The principal behind an access or API token; refused when expired, revoked, or its user is gone or disabled. */
   async introspect(token: string): Promise<Principal> {
-    const userId = token.startsWith(API_TOKEN_PREFIX)
-      ? await this.apiTokenUser(token)
-      : (await this.verifyJwt(token)).sub;
-    const user = await this.accounts.byId(userId);
+    const session = token.startsWith(API_TOKEN_PREFIX) ? null : await this.verifyJwt(token);
+    const user = await this.accounts.byId(session ? session.sub : await this.apiTokenUser(token));
     if (!user || isDisabled(user))
       throw new AuthenticationError('the token belongs to a user that no longer exists or is disabled');
+    if (session && endedByPasswordChange(session.jti, user))
+      throw new AuthenticationError("the account's password was changed since this session began; log in again");
     return this.principal(user);
+  }
+
+  /** The session id (jti) of an access token, to keep it when the password changes; null for an API token. */
+  async sessionOf(token: string): Promise<string | null> {
+    return token.startsWith(API_TOKEN_PREFIX) ? null : (await this.verifyJwt(token)).jti;
   }
 
   /** Revokes the token the caller presented (an access token until it expires, an API token for good). */
@@ -188,7 +195,13 @@ export class Authenticator {
 
   // ---- API tokens -------------------------------------------------------------------------------
 
+  /** An API token lives `expiresInDays`, or `auth.apiTokens.defaultDays`; never beyond `auth.apiTokens.maxDays`. */
   async createApiToken(userId: string, name: string, expiresInDays: number | undefined): Promise<ApiToken> {
+    const days = expiresInDays ?? this.apiTokens.defaultDays;
+    if (days > this.apiTokens.maxDays)
+      throw new InputError(`an API token lives at most ${this.apiTokens.maxDays} days here (auth.apiTokens.maxDays)`, [
+        { field: 'body.expiresInDays', message: `must be at most ${this.apiTokens.maxDays}` },
+      ]);
     const token = API_TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const row: ApiTokenRow = {
       id: uuidv7(),
@@ -196,7 +209,7 @@ export class Authenticator {
       name,
       token_hash: sha256(token),
       created_at: nowIso(),
-      expires_at: expiresInDays === undefined ? null : new Date(Date.now() + expiresInDays * 86_400_000).toISOString(),
+      expires_at: new Date(Date.now() + days * 86_400_000).toISOString(),
       last_used_at: null,
       revoked_at: null,
     };
@@ -273,4 +286,14 @@ function toApiToken(row: ApiTokenRow): ApiToken {
     expiresAt: row.expires_at,
     lastUsedAt: row.last_used_at,
   };
+}
+
+/**
+ * Whether a password change or reset after this session began ended it: the session's start is
+ * the time in its jti (a UUIDv7, milliseconds), and the session that made the change is kept.
+ */
+function endedByPasswordChange(jti: string, user: UserRow): boolean {
+  if (!user.sessions_valid_from || jti === user.session_kept) return false;
+  const issuedAtMs = parseInt(jti.replace(/-/g, '').slice(0, 12), 16);
+  return !(issuedAtMs >= Date.parse(user.sessions_valid_from));
 }

@@ -194,11 +194,22 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
     await deps.throttle.unlock(user.username);
     return user;
   });
-  app.post<{ Params: { id: string }; Body: PasswordChangeRequest }>(
+  // wfm passes the caller's token as keepToken: that session stays, the user's others end.
+  app.post<{ Params: { id: string }; Body: PasswordChangeRequest & { keepToken?: string } }>(
     '/users/:id/password',
-    { schema: { params: idParams, body: passwordChangeRequestSchema } },
+    {
+      schema: {
+        params: idParams,
+        body: {
+          ...passwordChangeRequestSchema,
+          properties: { ...passwordChangeRequestSchema.properties, keepToken: { type: 'string', maxLength: 4096 } },
+        },
+      },
+    },
     async (request, reply) => {
-      await accounts.changeOwnPassword(request.params.id, request.body.currentPassword, request.body.newPassword);
+      const { currentPassword, newPassword, keepToken } = request.body;
+      const keep = keepToken === undefined ? null : await auth.sessionOf(keepToken);
+      await accounts.changeOwnPassword(request.params.id, currentPassword, newPassword, keep);
       return reply.code(204).send();
     },
   );

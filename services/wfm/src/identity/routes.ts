@@ -34,6 +34,7 @@ import {
   type CredentialCreateRequest,
   type AuditQuery,
   type GrantCreateRequest,
+  type PasswordChangeRequest,
   type LoginRequest,
 } from '@cx/api-schemas';
 import { bearerToken, globalRole, onParam, type AccessGuard } from '../http/access-guard.js';
@@ -375,19 +376,22 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
     },
     async (request, reply) => relay(reply, 'POST', `/users/${id(request)}/unlock`),
   );
-  app.post(
+  app.post<{ Body: PasswordChangeRequest }>(
     '/users/me/password',
     {
       config: { access: 'authenticated' },
       schema: {
         tags: ['users'],
-        summary: 'Change your own password (local users)',
+        summary: 'Change your own password (local users); your other sessions end, this one stays',
         body: passwordChangeRequestSchema,
         response: { ...noContent, ...errors },
       },
     },
     async (request, reply) =>
-      relay(reply, 'POST', `/users/${encodeURIComponent(request.user!.id)}/password`, request.body),
+      relay(reply, 'POST', `/users/${encodeURIComponent(request.user!.id)}/password`, {
+        ...request.body,
+        keepToken: bearerToken(request),
+      }),
   );
 
   app.get(
