@@ -17,7 +17,7 @@ import * as clusterAddons from './0011_cluster_addons.js';
 import * as haConfigStatus from './0012_ha_config_status.js';
 import * as clusterTemplates from './0013_cluster_templates.js';
 import * as etcdSnapshots from './0014_etcd_snapshots.js';
-import * as sessionReset from './0015_session_reset.js';
+import * as loginSecurity from './0015_login_security.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -39,7 +39,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['0012_ha_config_status', haConfigStatus],
   ['0013_cluster_templates', clusterTemplates],
   ['0014_etcd_snapshots', etcdSnapshots],
-  ['0015_session_reset', sessionReset],
+  ['0015_login_security', loginSecurity],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Api, serverPath, startCx, type CxProcess } from '../support/cx.js';
+import { ADMIN_PASSWORD, Api, serverPath, startCx, type CxProcess } from '../support/cx.js';
 import { vsphereCredential } from '../support/infrastructure.js';
 
 const SECRET = 'Sup3r-S3cret-vSphere-Pw!';
@@ -25,7 +25,15 @@ describe('identity and access (local users)', () => {
   };
 
   before(async () => {
-    cx = await startCx({ env: { CX_AUTH_LOCKOUT_MAX_FAILURES: '3', CX_AUTH_LOCKOUT_MAX_FAILURES_PER_SOURCE: '1000' } });
+    cx = await startCx({
+      env: {
+        CX_AUTH_LOCKOUT_MAX_FAILURES: '3',
+        CX_AUTH_LOCKOUT_MAX_FAILURES_PER_USER: '5',
+        CX_AUTH_LOCKOUT_MAX_FAILURES_PER_SOURCE: '1000',
+        // The tests play clients behind a proxy on loopback, which reports their addresses.
+        CX_HTTP_TRUSTED_PROXIES: '127.0.0.1,::1',
+      },
+    });
     admin = await Api.login(cx.base);
   });
   after(async () => {
@@ -158,24 +166,74 @@ describe('identity and access (local users)', () => {
     );
   });
 
-  it('locks a user after repeated failures (423 even with the right password), audits it, and an admin unlocks', async () => {
-    const { id } = await user('lara');
+  it('throttles logins per user and source: delays the guesser, locks the user only elsewhere, audits it, unlock clears it', async () => {
+    const { id } = await user('lara'); // lara signs in from here: a source she is known from
+    const from = (address: string) => ({ 'x-forwarded-for': address });
     const anonymous = new Api(cx.base);
-    for (let i = 0; i < 3; i++)
-      assert.equal(
-        (await anonymous.call('POST', '/api/v1/auth/login', { username: 'lara', password: 'guess' })).status,
-        401,
-      );
-    const locked = await anonymous.call('POST', '/api/v1/auth/login', { username: 'lara', password: 'lara-password' });
-    assert.equal(locked.status, 423);
+    const attempt = (password: string, address: string) =>
+      anonymous.call('POST', '/api/v1/auth/login', { username: 'lara', password }, from(address));
+    for (let i = 0; i < 3; i++) assert.equal((await attempt('guess', '198.51.100.1')).status, 401);
+    // Past auth.lockout.maxFailures from one source, that source waits, whatever the password.
+    const delayed = await attempt('lara-password', '198.51.100.1');
+    assert.equal(delayed.status, 429, JSON.stringify(delayed.body));
+    assert.equal(delayed.body.code, 'CX_RATE_LIMITED');
+    assert.ok(Number(delayed.headers.get('retry-after')) > 0, 'says when to retry');
+    // Past auth.lockout.maxFailuresPerUser from everywhere, lara is locked against sources she never used…
+    for (let i = 0; i < 2; i++) assert.equal((await attempt('guess', '198.51.100.2')).status, 401);
+    const locked = await attempt('lara-password', '198.51.100.3');
+    assert.equal(locked.status, 423, JSON.stringify(locked.body));
     assert.equal(locked.body.code, 'CX_ACCOUNT_LOCKED');
     assert.ok(Number(locked.headers.get('retry-after')) > 0 || locked.body.retryAfter > 0, 'says when to retry');
+    // …not where she signed in before.
+    await as('lara', 'lara-password');
     const audit = await admin.call('GET', '/api/v1/audit?actor=lara&action=auth.login&outcome=failure');
-    assert.ok(audit.body.items.length >= 4, `failures are audited: ${JSON.stringify(audit.body.items.length)}`);
+    assert.ok(audit.body.items.length >= 6, `failures are audited: ${JSON.stringify(audit.body.items.length)}`);
     assert.ok(audit.body.items.some((e: { details: { code: string } }) => e.details.code === 'CX_ACCOUNT_LOCKED'));
+    assert.ok(
+      audit.body.items.some((e: { sourceIp: string }) => e.sourceIp === '198.51.100.2'),
+      'the trusted proxy reports the client address',
+    );
     assert.ok(audit.body.items.every((e: { sourceIp: string; requestId: string }) => e.sourceIp && e.requestId));
     assert.equal((await admin.call('POST', `/api/v1/users/${id}/unlock`)).status, 200);
-    await as('lara', 'lara-password');
+    for (const address of ['198.51.100.1', '198.51.100.3'])
+      assert.equal((await attempt('lara-password', address)).status, 200, `after the unlock, from ${address}`);
+  });
+
+  it('has a break-glass unlock for the bootstrap admin locked against everywhere it never signed in from', async () => {
+    const attempt = (password: string, address: string) =>
+      new Api(cx.base).call(
+        'POST',
+        '/api/v1/auth/login',
+        { username: 'admin', password },
+        { 'x-forwarded-for': address },
+      );
+    for (let i = 0; i < 5; i++) assert.equal((await attempt(`guess-${i}`, `198.51.100.${20 + i}`)).status, 401);
+    assert.equal((await attempt(ADMIN_PASSWORD, '198.51.100.30')).status, 423);
+    assert.match(
+      execFileSync(process.execPath, [serverPath, 'unlock-user', 'admin'], {
+        env: { ...process.env, CX_DATA_DIR: cx.dataDir },
+        encoding: 'utf8',
+      }),
+      /admin may sign in again/,
+    );
+    assert.equal((await attempt(ADMIN_PASSWORD, '198.51.100.30')).status, 200);
+  });
+
+  it('throttles a wrong current password on a password change like a failed login', async () => {
+    const { api } = await user('carl');
+    for (let i = 0; i < 3; i++) {
+      const wrong = await api.call('POST', '/api/v1/users/me/password', {
+        currentPassword: `guess-${i}`,
+        newPassword: 'carl-new-password',
+      });
+      assert.equal(wrong.status, 401, JSON.stringify(wrong.body));
+    }
+    const next = await api.call('POST', '/api/v1/users/me/password', {
+      currentPassword: 'carl-password',
+      newPassword: 'carl-new-password',
+    });
+    assert.equal(next.status, 429, JSON.stringify(next.body));
+    assert.equal(next.body.code, 'CX_RATE_LIMITED');
   });
 
   it('lets an operator of a resource group create clusters in it up to its quota, and shows each user only what they may see', async () => {

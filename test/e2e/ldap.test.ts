@@ -27,6 +27,9 @@ function ldapEnv(extra: Record<string, string> = {}): Record<string, string> {
     CX_LDAP_GROUP_BASE_DN: peer.groupBaseDn,
     // Many failed logins come from 127.0.0.1 in these tests: only the per-user lock is under test.
     CX_AUTH_LOCKOUT_MAX_FAILURES_PER_SOURCE: '100000',
+    CX_AUTH_LOCKOUT_MAX_FAILURES_PER_USER: '5',
+    // The tests play clients behind a proxy on loopback, which reports their addresses.
+    CX_HTTP_TRUSTED_PROXIES: '127.0.0.1,::1',
     ...extra,
   };
 }
@@ -36,13 +39,14 @@ interface Timed extends Answer {
 }
 
 /** POST /auth/login with a hard deadline, so that a hanging login fails the test instead of stalling it. */
-async function login(base: string, body: Record<string, unknown>): Promise<Timed> {
+/** A login as the API sees it; `from` is the client address a trusted proxy reports (X-Forwarded-For). */
+async function login(base: string, body: Record<string, unknown>, from?: string): Promise<Timed> {
   const started = performance.now();
   let response: Response;
   try {
     response = await fetch(`${base}/api/v1/auth/login`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(from ? { 'x-forwarded-for': from } : {}) },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(LOGIN_DEADLINE_MS),
     });
@@ -293,19 +297,26 @@ describe('LDAP logins (ldap://, AD-style sAMAccountName filter)', () => {
     assert.equal((await alice.call('DELETE', `/api/v1/clusters/${clusterId}`)).status, 403);
   });
 
-  it('locks bob after 5 wrong LDAP passwords (423 even with the right one) until an admin unlocks him', async () => {
-    await loggedIn(cx.base, 'bob', 'bob-pw', 'ldap'); // so that bob is a cx user an admin can find
+  it('locks bob after 5 wrong LDAP passwords against other sources, not where he signed in before, until an admin unlocks him', async () => {
+    await loggedIn(cx.base, 'bob', 'bob-pw', 'ldap'); // from here: bob's known source, and a cx user an admin can find
     for (let i = 1; i <= 5; i++) {
-      const answer = await login(cx.base, { username: 'bob', password: `guess-${i}`, provider: 'ldap' });
-      assert.ok(
-        answer.status === 401 || (i === 5 && answer.status === 423),
-        `attempt ${i}: ${answer.status} ${JSON.stringify(answer.body)}`,
+      const answer = await login(
+        cx.base,
+        { username: 'bob', password: `guess-${i}`, provider: 'ldap' },
+        '198.51.100.7',
       );
+      assert.equal(answer.status, 401, `attempt ${i}: ${answer.status} ${JSON.stringify(answer.body)}`);
     }
-    const locked = await login(cx.base, { username: 'bob', password: 'bob-pw', provider: 'ldap' });
+    const locked = await login(cx.base, { username: 'bob', password: 'bob-pw', provider: 'ldap' }, '198.51.100.8');
     assertProblem(locked, 423, 'CX_ACCOUNT_LOCKED');
     assert.ok(Number(locked.headers.get('retry-after')) > 0 || locked.body.retryAfter > 0, 'says when to retry');
-    assertProblem(await login(cx.base, { username: 'bob', password: 'bob-pw' }), 423, 'CX_ACCOUNT_LOCKED');
+    assertProblem(
+      await login(cx.base, { username: 'bob', password: 'bob-pw' }, '198.51.100.9'),
+      423,
+      'CX_ACCOUNT_LOCKED',
+    );
+    // Guessing elsewhere does not lock bob out of where he works.
+    await loggedIn(cx.base, 'bob', 'bob-pw', 'ldap');
 
     const users = await admin.call('GET', '/api/v1/users?limit=500');
     const bob = users.body.items.find((u: { username: string }) => u.username === 'bob');
@@ -313,7 +324,8 @@ describe('LDAP logins (ldap://, AD-style sAMAccountName filter)', () => {
     assert.equal(bob.source, 'ldap');
     const unlocked = await admin.call('POST', `/api/v1/users/${bob.id}/unlock`);
     assert.equal(unlocked.status, 200, JSON.stringify(unlocked.body));
-    await loggedIn(cx.base, 'bob', 'bob-pw', 'ldap');
+    for (const from of ['198.51.100.7', '198.51.100.8'])
+      assert.equal((await login(cx.base, { username: 'bob', password: 'bob-pw', provider: 'ldap' }, from)).status, 200);
   });
 });
 

@@ -2,8 +2,9 @@
 /**
  * `cx-server`: every way of running the cx server — one service (`sm`, `wfm`, `sddc`, each from its
  * own `main.ts`), all three in one process (`all-in-one`, the embedded default behind
- * `npm start`), the schema migrations alone (`migrate`, the Helm hook) and key rotation. This file
- * only wires the commands; the user's client is `cx` (packages/cli).
+ * `npm start`), the schema migrations alone (`migrate`, the Helm hook), key rotation and the
+ * break-glass unlock of a user. This file only wires the commands; the user's client is `cx`
+ * (packages/cli).
  */
 import { Command } from 'commander';
 import { runSddc } from '@cx/sddc';
@@ -13,6 +14,7 @@ import { runWfm } from '@cx/wfm';
 import { runAllInOne } from './all-in-one.js';
 import { runMigrate } from './migrate.js';
 import { runRotateSecretKey } from './rotate-secret-key.js';
+import { runUnlockUser } from './unlock-user.js';
 
 const program = new Command('cx-server')
   .description('cx server — Container-as-a-Service control plane')
@@ -46,5 +48,13 @@ program
     're-encrypt every secret kept in SQL from the previous secretKey (CX_PREVIOUS_SECRET_KEY) to the configured one (CX_SECRET_KEY); safe to run again',
   )
   .action(() => runRotateSecretKey(configFile()));
+
+program
+  .command('unlock-user')
+  .argument('<username>', 'the user to unlock, e.g. admin')
+  .description(
+    "lift a user's login lock and delays straight in the database: the break-glass path when no admin can sign in",
+  )
+  .action((username: string) => runUnlockUser(configFile(), username));
 
 program.parseAsync().catch(exitWithError);

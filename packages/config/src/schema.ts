@@ -24,6 +24,11 @@ export const configSchema = Type.Object(
           default: 1048576,
           description: 'Largest accepted request body.',
         }),
+        trustedProxies: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description:
+            "Addresses or CIDRs of the reverse proxies in front of the API (an Ingress controller's pod network, a load balancer), comma-separated in the environment: from them, the client's address is read from X-Forwarded-For, so that login throttling and the audit log see the client, not the proxy. Empty: the peer's address is the client's.",
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -265,14 +270,22 @@ export const configSchema = Type.Object(
               minimum: 1,
               maximum: 1000,
               default: 5,
-              description: 'Failed logins of one user within windowSeconds that lock the user.',
+              description:
+                'Failed logins of one user from one source address within windowSeconds after which each further try from there waits, twice as long each time (up to lockSeconds; 429).',
+            }),
+            maxFailuresPerUser: Type.Integer({
+              minimum: 1,
+              maximum: 100000,
+              default: 20,
+              description:
+                'Failed logins of one user from all sources within windowSeconds that lock the user for lockSeconds against sources it never signed in from (423); from a source it signed in from before, the right password still gets in.',
             }),
             maxFailuresPerSource: Type.Integer({
               minimum: 1,
               maximum: 100000,
               default: 50,
               description:
-                'Failed logins from one source address within windowSeconds after which that address is refused (429).',
+                'Failed logins from one source address (any users) within windowSeconds after which that address is refused for lockSeconds (429), except for users who signed in from it before.',
             }),
             windowSeconds: Type.Integer({
               minimum: 1,
@@ -284,7 +297,7 @@ export const configSchema = Type.Object(
               minimum: 1,
               maximum: 86400,
               default: 900,
-              description: 'How long a locked user or refused address stays so.',
+              description: 'How long a locked user or refused address stays so, and the longest delay.',
             }),
           },
           { additionalProperties: false, default: {} },

@@ -29,6 +29,8 @@ export interface HttpServerOptions {
   logger: Logger;
   bodyLimitBytes?: number;
   readiness: Record<string, ReadinessCheck>;
+  /** Reverse proxies whose X-Forwarded-For names the client (`request.ip`); none by default. */
+  trustedProxies?: readonly string[];
   /** Level of the one log line per request (probes and metrics scrapes are never logged). */
   requestLogLevel?: 'info' | 'debug';
 }
@@ -48,6 +50,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     },
     schemaController: { compilersFactory: { buildValidator } },
     forceCloseConnections: true,
+    ...(options.trustedProxies?.length ? { trustProxy: [...options.trustedProxies] } : {}),
   });
 
   const registry = new Registry();

@@ -62,6 +62,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
     service: 'wfm',
     logger,
     bodyLimitBytes: config.http.bodyLimitBytes,
+    trustedProxies: config.http.trustedProxies,
     readiness: { redis: async () => (await requestConnection.ping()) === 'PONG', sm: () => sm.ready() },
   });
 

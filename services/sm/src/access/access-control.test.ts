@@ -227,26 +227,53 @@ for (const target of testDatabases) {
       await assert.rejects(resources.revealCredential('vc'), SecretKeyMismatchError);
     });
 
-    it('locks a user after repeated failures and refuses a noisy source', async () => {
+    it('throttles per user and source: growing delays, a lock only against unknown sources, unlock clears all', async () => {
       const throttle = new LoginThrottle(db, {
         maxFailures: 3,
-        maxFailuresPerSource: 5,
+        maxFailuresPerUser: 5,
+        maxFailuresPerSource: 6,
         windowSeconds: 60,
         lockSeconds: 60,
       });
-      await throttle.check('Vera', '192.0.2.1');
-      for (let i = 0; i < 2; i++) assert.equal((await throttle.failed('vera', '192.0.2.1')).userLocked, false);
-      assert.equal((await throttle.failed('VERA', '192.0.2.1')).userLocked, true, 'names count case-insensitively');
+      const delayed = (seconds: number) => (error: { code?: string; retryAfterSeconds?: number }) =>
+        error.code === 'CX_RATE_LIMITED' &&
+        (error.retryAfterSeconds ?? 0) > seconds / 2 &&
+        (error.retryAfterSeconds ?? 0) <= seconds;
+      await throttle.succeeded('vera', '192.0.2.7'); // where Vera works
+      // One source guessing: delays from that source only, twice as long each time.
+      for (let i = 0; i < 2; i++) await throttle.failed('vera', '192.0.2.1');
+      await throttle.admit('Vera', '192.0.2.1');
+      assert.equal((await throttle.failed('VERA', '192.0.2.1')).userLocked, false, 'names count case-insensitively');
+      await assert.rejects(throttle.admit('vera', '192.0.2.1'), delayed(5));
+      await throttle.failed('vera', '192.0.2.1');
+      await assert.rejects(throttle.admit('vera', '192.0.2.1'), delayed(10));
+      await throttle.admit('vera', '192.0.2.9');
+      // Guessing from everywhere locks the user against sources it never signed in from, not against where it works.
+      assert.equal((await throttle.failed('vera', '192.0.2.8')).userLocked, true);
       await assert.rejects(
-        throttle.check('vera', '192.0.2.9'),
+        throttle.admit('vera', '192.0.2.9'),
         (error: { code?: string; retryAfterSeconds?: number }) =>
           error.code === 'CX_ACCOUNT_LOCKED' && (error.retryAfterSeconds ?? 0) > 0,
       );
-      await throttle.unlock('vera');
-      await throttle.check('vera', '192.0.2.9');
+      await throttle.admit('vera', '192.0.2.7');
+      await throttle.admit('vera', undefined).then(
+        () => assert.fail('a login without an address is not from a known source'),
+        (error: { code?: string }) => assert.equal(error.code, 'CX_ACCOUNT_LOCKED'),
+      );
+      // A right password from a known source does not lift the lock against the others.
+      await throttle.succeeded('vera', '192.0.2.7');
+      await assert.rejects(throttle.admit('vera', '192.0.2.9'), { code: 'CX_ACCOUNT_LOCKED' });
+      // The admin's unlock clears the user's lock and delays, and the sources their failures came from.
       for (let i = 0; i < 2; i++) await throttle.failed(`guess-${i}`, '192.0.2.1');
-      await assert.rejects(throttle.check('otto', '192.0.2.1'), { code: 'CX_RATE_LIMITED' });
-      await throttle.check('otto', '192.0.2.2');
+      await assert.rejects(throttle.admit('otto', '192.0.2.1'), { code: 'CX_RATE_LIMITED' });
+      await throttle.unlock('vera');
+      for (const source of ['192.0.2.1', '192.0.2.8', '192.0.2.9']) await throttle.admit('vera', source);
+      await throttle.admit('otto', '192.0.2.1');
+      // A noisy source is refused for everyone who never signed in from it.
+      await throttle.succeeded('nina', '192.0.2.50');
+      for (let i = 0; i < 6; i++) await throttle.failed(`spray-${i}`, '192.0.2.50');
+      await assert.rejects(throttle.admit('otto', '192.0.2.50'), delayed(60));
+      await throttle.admit('nina', '192.0.2.50');
     });
 
     it('signs kubeconfigs with the caller as CN and their groups and cx role as O, only once the cluster has an API', async () => {

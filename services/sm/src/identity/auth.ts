@@ -87,10 +87,10 @@ export class Authenticator {
       throw new InputError('LDAP login is not configured on this cx (auth.ldap.url)', [
         { field: 'body.provider', message: 'ldap is not configured' },
       ]);
-    await this.throttle.check(username, sourceIp);
+    await this.throttle.admit(username, sourceIp);
     try {
       const user = await this.verify(username, password, provider);
-      await this.throttle.succeeded(username);
+      await this.throttle.succeeded(username, sourceIp);
       return await this.issue(user);
     } catch (error) {
       if ((error as { code?: string }).code === 'CX_LOGIN_FAILED') await this.throttle.failed(username, sourceIp);
@@ -167,9 +167,27 @@ export class Authenticator {
     return this.principal(user);
   }
 
-  /** The session id (jti) of an access token, to keep it when the password changes; null for an API token. */
-  async sessionOf(token: string): Promise<string | null> {
-    return token.startsWith(API_TOKEN_PREFIX) ? null : (await this.verifyJwt(token)).jti;
+  /**
+   * Changes a local user's own password, throttled like a login (a wrong current password counts
+   * as a failed login); their other sessions end, the one asking (`keepToken`) stays.
+   */
+  async changeOwnPassword(
+    userId: string,
+    change: { currentPassword: string; newPassword: string },
+    keepToken: string | undefined,
+    sourceIp: string | undefined,
+  ): Promise<void> {
+    const user = await this.accounts.byId(userId);
+    if (!user) throw new NotFoundError(`user ${userId} does not exist`);
+    await this.throttle.admit(user.username, sourceIp);
+    const keep =
+      keepToken === undefined || keepToken.startsWith(API_TOKEN_PREFIX) ? null : (await this.verifyJwt(keepToken)).jti;
+    try {
+      await this.accounts.changeOwnPassword(userId, change.currentPassword, change.newPassword, keep);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'CX_LOGIN_FAILED') await this.throttle.failed(user.username, sourceIp);
+      throw error;
+    }
   }
 
   /** Revokes the token the caller presented (an access token until it expires, an API token for good). */

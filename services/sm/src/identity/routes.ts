@@ -194,22 +194,25 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
     await deps.throttle.unlock(user.username);
     return user;
   });
-  // wfm passes the caller's token as keepToken: that session stays, the user's others end.
-  app.post<{ Params: { id: string }; Body: PasswordChangeRequest & { keepToken?: string } }>(
+  // wfm passes the caller's token (that session stays, the user's others end) and address (throttling).
+  app.post<{ Params: { id: string }; Body: PasswordChangeRequest & { keepToken?: string } & RequestMeta }>(
     '/users/:id/password',
     {
       schema: {
         params: idParams,
         body: {
           ...passwordChangeRequestSchema,
-          properties: { ...passwordChangeRequestSchema.properties, keepToken: { type: 'string', maxLength: 4096 } },
+          properties: {
+            ...passwordChangeRequestSchema.properties,
+            keepToken: { type: 'string', maxLength: 4096 },
+            ...requestMeta,
+          },
         },
       },
     },
     async (request, reply) => {
-      const { currentPassword, newPassword, keepToken } = request.body;
-      const keep = keepToken === undefined ? null : await auth.sessionOf(keepToken);
-      await accounts.changeOwnPassword(request.params.id, currentPassword, newPassword, keep);
+      const { currentPassword, newPassword, keepToken, sourceIp } = request.body;
+      await auth.changeOwnPassword(request.params.id, { currentPassword, newPassword }, keepToken, sourceIp);
       return reply.code(204).send();
     },
   );

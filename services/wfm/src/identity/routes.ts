@@ -391,6 +391,8 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       relay(reply, 'POST', `/users/${encodeURIComponent(request.user!.id)}/password`, {
         ...request.body,
         keepToken: bearerToken(request),
+        sourceIp: request.ip,
+        requestId: request.id,
       }),
   );
 
