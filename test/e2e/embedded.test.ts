@@ -1,6 +1,10 @@
-/** The embedded default's promises: Ctrl-C stops everything it started, a restart keeps the data. */
+/**
+ * The embedded default's promises: Ctrl-C stops everything it started, a restart keeps the data,
+ * and its state is its owner's alone.
+ */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { Api, DEMO_CLUSTER, freePort, startCx, tempDir, type CxProcess } from '../support/cx.js';
@@ -37,4 +41,39 @@ it('stops its private redis-server on SIGINT and keeps clusters and the admin pa
   const cluster = await api.call('GET', `/api/v1/clusters/${created.body.cluster.id}`);
   assert.equal(cluster.status, 200);
   assert.equal(cluster.body.status, 'Ready');
+});
+
+it('keeps its state private under the default relative data dir: directory 0700, database 0600, Redis behind a password', async () => {
+  await cx?.stop();
+  const workingDir = tempDir('relative');
+  // As the README runs it: the default dataDir, `.cx`, relative to where cx starts.
+  cx = await startCx({ dataDir: workingDir, env: { CX_DATA_DIR: '.cx' } });
+  const dataDir = join(workingDir, '.cx');
+  const mode = (path: string): number => statSync(path).mode & 0o777;
+  assert.equal(mode(dataDir), 0o700, 'the data directory');
+  for (const file of ['cx.db', 'cx.db-wal', 'secrets.json', join('redis', 'redis.conf')])
+    assert.equal(mode(join(dataDir, file)), 0o600, file);
+  assert.equal(mode(join(dataDir, 'redis')), 0o700, 'the Redis directory');
+
+  const redisPid = Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8'));
+  // What `ps` shows every local user: redis-server titles itself `redis-server 127.0.0.1:PORT`.
+  const command = readFileSync(`/proc/${redisPid}/cmdline`, 'utf8');
+  const redisPort = Number(/127\.0\.0\.1:(\d+)/.exec(command)?.[1]);
+  assert.ok(redisPort > 0, `redis-server's port: ${command}`);
+  const { redisPassword } = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as {
+    redisPassword: string;
+  };
+  assert.ok(!command.includes(redisPassword), 'no password on the command line');
+  const answer = await new Promise<string>((resolveAnswer, reject) => {
+    const socket = connect(redisPort, '127.0.0.1', () => socket.write('PING\r\n'));
+    socket.setTimeout(5000, () => socket.destroy(new Error('Redis did not answer')));
+    socket.once('data', (data) => {
+      resolveAnswer(data.toString());
+      socket.end();
+    });
+    socket.once('error', reject);
+  });
+  assert.match(answer, /^-NOAUTH/, 'Redis refuses a client without the password');
+  const api = await Api.login(cx.base);
+  assert.equal((await api.call('GET', '/api/v1/auth/whoami')).status, 200, 'cx itself gets in');
 });

@@ -30,9 +30,9 @@ export async function runAllInOne(configFile: string | undefined): Promise<void>
   const serviceLogger = (service: string): Logger => createLogger({ level: config.log.level, service });
   let redis: PrivateRedis | undefined;
   if (!config.redis.url) {
-    redis = await startPrivateRedis(config.dataDir);
+    redis = await startPrivateRedis(config.dataDir, secrets.redisPassword);
     config = { ...config, redis: { ...config.redis, url: redis.url } };
-    logger.info({ url: redis.url }, 'private redis-server started');
+    logger.info({ url: redactUrl(redis.url) }, 'private redis-server started');
   } else {
     await checkRedis(config.redis.url, 'all-in-one');
   }

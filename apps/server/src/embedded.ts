@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -14,6 +14,8 @@ import { freePort } from '@cx/service-kit';
 export interface EmbeddedSecrets {
   secretKey: string;
   serviceToken: string;
+  /** Of the private redis-server, which listens on loopback yet needs it all the same. */
+  redisPassword: string;
   /** Only when cx generated the bootstrap admin's password (CX_ADMIN_PASSWORD unset). */
   adminPassword?: string;
 }
@@ -26,6 +28,7 @@ export function embeddedSecrets(dataDir: string, generateAdminPassword: boolean)
   const secrets: EmbeddedSecrets = {
     secretKey: current.secretKey ?? randomBytes(32).toString('base64url'),
     serviceToken: current.serviceToken ?? randomBytes(32).toString('base64url'),
+    redisPassword: current.redisPassword ?? randomBytes(24).toString('base64url'),
     ...(current.adminPassword
       ? { adminPassword: current.adminPassword }
       : generateAdminPassword
@@ -42,19 +45,24 @@ export interface PrivateRedis {
 }
 
 /**
- * Starts redis-server on a free loopback port with its data (append-only file) under
- * `dataDir/redis`, so that queued work survives a restart. A server left by a crashed cx is
+ * Starts redis-server on a free loopback port, with a password, and its data (append-only file)
+ * under `dataDir/redis`, so that queued work survives a restart. A server left by a crashed cx is
  * stopped first, so that two servers never share the data directory.
  */
-export async function startPrivateRedis(dataDir: string): Promise<PrivateRedis> {
+export async function startPrivateRedis(dataDir: string, password: string): Promise<PrivateRedis> {
   const dir = resolve(dataDir, 'redis');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pidFile = join(dir, 'redis.pid');
   await stopStaleRedis(pidFile);
   const port = await freePort();
+  // The password goes in a file only the owner reads, not on the command line every local user sees.
+  const configFile = join(dir, 'redis.conf');
+  writeFileSync(configFile, `requirepass ${password}\n`, { mode: 0o600 });
+  chmodSync(configFile, 0o600);
   const child: ChildProcess = spawn(
     'redis-server',
     [
+      configFile,
       '--port',
       String(port),
       '--bind',
@@ -83,7 +91,7 @@ export async function startPrivateRedis(dataDir: string): Promise<PrivateRedis> 
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   const spawnError = new Promise<never>((_, reject) => child.once('error', (error) => reject(error)));
   spawnError.catch(() => undefined);
-  const url = `redis://127.0.0.1:${port}`;
+  const url = `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

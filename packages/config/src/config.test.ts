@@ -30,7 +30,17 @@ describe('configuration', () => {
     assert.equal(config.http.port, 9100);
     assert.equal(config.http.host, '0.0.0.0');
     assert.equal(config.sim.latencyMs, 5);
-    assert.equal(config.database.url, 'sqlite:.cx/cx.db', 'the database defaults to SQLite under dataDir');
+    assert.equal(config.dataDir, join(process.cwd(), '.cx'), 'the relative default dataDir is made absolute');
+    assert.equal(
+      config.database.url,
+      `sqlite:${join(process.cwd(), '.cx', 'cx.db')}`,
+      'SQLite under dataDir by default',
+    );
+    assert.equal(
+      loadConfig({ env: { CX_DATABASE_URL: 'sqlite:state/cx.db' } }).database.url,
+      `sqlite:${join(process.cwd(), 'state', 'cx.db')}`,
+      'a relative SQLite path too',
+    );
     assert.equal(loadConfig({ env: { CX_DATA_DIR: '/var/lib/cx' } }).database.url, 'sqlite:/var/lib/cx/cx.db');
     assert.deepEqual(config.sddc.providers, ['sim']);
     assert.ok(Object.isFrozen(config.http), 'configuration is frozen');

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { InputError, type FieldError } from '@cx/errors';
@@ -71,8 +71,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<CxConfig> 
       errors,
     );
   }
+  // Paths are resolved once, here: a process that later runs in another directory (kube-apiserver
+  // of the kwok runtime, say) gets absolute ones.
+  merged['dataDir'] = resolve(merged['dataDir'] as string);
   const database = merged['database'] as { url?: string };
   database.url ??= `sqlite:${join(merged['dataDir'] as string, 'cx.db')}`;
+  if (database.url.startsWith('sqlite:') && database.url !== 'sqlite::memory:')
+    database.url = `sqlite:${resolve(database.url.slice('sqlite:'.length))}`;
   return deepFreeze(merged) as unknown as Readonly<CxConfig>;
 }
 

@@ -137,6 +137,21 @@ describe("wfm's public routes through inject", () => {
     );
   });
 
+  it('sends security headers: data is never rendered or framed, the docs page runs only its own scripts', async () => {
+    const data = await call('GET', '/api/v1/openapi.json', { anonymous: true });
+    assert.equal(data.headers['x-content-type-options'], 'nosniff');
+    assert.equal(data.headers['referrer-policy'], 'no-referrer');
+    assert.equal(data.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'");
+    const page = await call('GET', '/api/v1/docs/', { anonymous: true });
+    assert.equal(page.statusCode, 200);
+    assert.match(String(page.headers['content-type']), /text\/html/);
+    const csp = String(page.headers['content-security-policy']);
+    assert.match(csp, /script-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|upgrade-insecure-requests/);
+    assert.equal(page.headers['x-content-type-options'], 'nosniff');
+  });
+
   it('answers 401 without a token, and to a wrong password', async () => {
     const body = problem(await call('GET', '/api/v1/clusters', { anonymous: true }), 401, 'CX_UNAUTHENTICATED');
     assert.match(body.detail, /Authorization: Bearer/);

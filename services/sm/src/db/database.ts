@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knex, { type Knex } from 'knex';
 import { ConflictError, DependencyUnavailableError } from '@cx/errors';
@@ -7,7 +7,12 @@ import { ConflictError, DependencyUnavailableError } from '@cx/errors';
 export function openDatabase(url: string, poolMax: number): Knex {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
-    if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+    if (path !== ':memory:') {
+      // Only its owner reads the database (it holds sealed secrets and every record of cx).
+      mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
+      closeSync(openSync(path, 'a', 0o600));
+      chmodSync(path, 0o600);
+    }
     return knex({
       client: 'better-sqlite3',
       connection: { filename: path },
