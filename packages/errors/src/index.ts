@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   CX_ACCOUNT_LOCKED: { status: 423, title: 'Account locked' },
   CX_NOT_ALLOWED: { status: 403, title: 'Not allowed' },
   CX_NOT_FOUND: { status: 404, title: 'Not found' },
+  CX_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   CX_CONFLICT: { status: 409, title: 'Conflict' },
   CX_NAME_TAKEN: { status: 409, title: 'Name already in use' },
   CX_CLUSTER_BUSY: { status: 409, title: 'Cluster has a workflow in progress' },

@@ -36,6 +36,7 @@ export interface HttpServerOptions {
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+const MAX_PATH_PARAMETER = 1024;
 
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
@@ -50,6 +51,20 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     },
     schemaController: { compilersFactory: { buildValidator } },
     forceCloseConnections: true,
+    // Long enough for any name cx takes in a path (an LDAP DN, a 128-character user name).
+    routerOptions: { maxParamLength: MAX_PATH_PARAMETER },
+    // The router's own refusals (a malformed or over-long path) are problems like any other.
+    frameworkErrors: (error, request, reply) =>
+      sendProblem(
+        request,
+        reply,
+        new InputError(
+          error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? `a path segment is longer than ${MAX_PATH_PARAMETER} characters`
+            : 'the path is not a valid URL',
+          [{ field: 'params', message: 'is invalid' }],
+        ),
+      ),
     ...(options.trustedProxies?.length ? { trustProxy: [...options.trustedProxies] } : {}),
   });
 
@@ -90,9 +105,24 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => sendProblem(request, reply, fromFastifyError(error)));
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, new CxError('CX_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
-  );
+  // A path that exists with other methods answers 405 naming them (RFC 9110), not 404.
+  const routes: Array<{ method: string; path: RegExp }> = [];
+  app.addHook('onRoute', (route) => {
+    const pattern = route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+');
+    for (const method of [route.method].flat()) routes.push({ method, path: new RegExp(`^${pattern}/?$`) });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = [...new Set(routes.filter((route) => route.path.test(path)).map((route) => route.method))];
+    if (allowed.length === 0)
+      return sendProblem(request, reply, new CxError('CX_NOT_FOUND', `no route ${request.method} ${path}`));
+    void reply.header('allow', allowed.join(', '));
+    return sendProblem(
+      request,
+      reply,
+      new CxError('CX_METHOD_NOT_ALLOWED', `${path} takes ${allowed.join(', ')}, not ${request.method}`),
+    );
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

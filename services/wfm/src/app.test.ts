@@ -36,7 +36,7 @@ describe("wfm's public routes through inject", () => {
   let token = '';
 
   const call = (
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     url: string,
     options: { body?: unknown; headers?: Record<string, string>; anonymous?: boolean } = {},
   ): Promise<LightMyRequestResponse> =>
@@ -150,6 +150,37 @@ describe("wfm's public routes through inject", () => {
     assert.match(csp, /frame-ancestors 'none'/);
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|upgrade-insecure-requests/);
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
+  });
+
+  it('answers as its OpenAPI document says: problem+json errors, 405 with Allow, long path segments', async () => {
+    const document = (await call('GET', '/api/v1/openapi.json', { anonymous: true })).json() as {
+      paths: Record<string, Record<string, { parameters?: Array<{ name: string }>; responses: Record<string, any> }>>;
+    };
+    for (const [path, operations] of Object.entries(document.paths))
+      for (const [method, operation] of Object.entries(operations))
+        for (const [status, response] of Object.entries(operation.responses))
+          if (Number(status) >= 400 && response.content)
+            assert.deepEqual(
+              Object.keys(response.content),
+              ['application/problem+json'],
+              `${method} ${path} ${status}`,
+            );
+    assert.deepEqual(document.paths['/api/v1/auth/oidc/callback']!['get']!.parameters!.map((p) => p.name).sort(), [
+      'code',
+      'error',
+      'error_description',
+      'iss',
+      'session_state',
+      'state',
+    ]);
+
+    const wrongMethod = await call('PUT', '/api/v1/clusters');
+    problem(wrongMethod, 405, 'CX_METHOD_NOT_ALLOWED');
+    assert.deepEqual(String(wrongMethod.headers['allow']).split(', ').sort(), ['GET', 'HEAD', 'POST']);
+    problem(await call('GET', '/api/v1/no-such-thing'), 404, 'CX_NOT_FOUND');
+    // A 128-character user name is a path segment like any other; a 2,000-character one is refused as a problem.
+    problem(await call('DELETE', `/api/v1/groups/no-such-group/members/${'u'.repeat(128)}`), 404, 'CX_NOT_FOUND');
+    problem(await call('GET', `/api/v1/users/${'u'.repeat(2000)}`), 400, 'CX_INPUT_INVALID');
   });
 
   it('answers 401 without a token, and to a wrong password', async () => {

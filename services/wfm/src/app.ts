@@ -149,6 +149,8 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
       security: [{ bearer: [] }],
     },
     transform: ({ schema, url }) => ({ schema: { ...schema, hide: !url.startsWith('/api/v1') } as typeof schema, url }),
+    transformObject: (document) =>
+      'openapiObject' in document ? errorsAsProblems(document.openapiObject) : document.swaggerObject,
   });
   await app.register(swaggerUi, {
     routePrefix: '/api/v1/docs',
@@ -192,4 +194,17 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
     requestConnection.disconnect();
   });
   return { app, engine, sm };
+}
+
+/** The document says what is served: every error answer is `application/problem+json` (sendProblem). */
+function errorsAsProblems<T extends { paths?: unknown }>(document: T): T {
+  const paths = (document.paths ?? {}) as Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+  for (const operations of Object.values(paths))
+    for (const operation of Object.values(operations))
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        const answer = response as { content?: Record<string, unknown> };
+        const declared = Object.values(answer.content ?? {})[0];
+        if (Number(status) >= 400 && declared) answer.content = { 'application/problem+json': declared };
+      }
+  return document;
 }

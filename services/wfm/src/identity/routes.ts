@@ -192,7 +192,19 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
         tags: ['auth'],
         summary:
           'Where the identity provider sends the browser back; answers the access token (or redirects to returnTo with it in the fragment)',
-        querystring: { type: 'object', additionalProperties: { type: 'string', maxLength: 4096 } },
+        // What identity providers send back (RFC 6749 §4.1.2, RFC 9207); others are passed on as they come.
+        querystring: {
+          type: 'object',
+          properties: {
+            code: { type: 'string', maxLength: 4096 },
+            state: { type: 'string', maxLength: 4096 },
+            iss: { type: 'string', maxLength: 4096 },
+            error: { type: 'string', maxLength: 4096 },
+            error_description: { type: 'string', maxLength: 4096 },
+            session_state: { type: 'string', maxLength: 4096 },
+          },
+          additionalProperties: { type: 'string', maxLength: 4096 },
+        },
         response: { 200: loginResponseSchema, 303: { type: 'null' }, ...errors },
       },
     },
