@@ -108,4 +108,39 @@ describe('hostile input', () => {
     assert.equal(after.credentialId, null);
     assert.equal(after.updatedAt, group.body.updatedAt, 'the group was not written');
   });
+
+  it('audits what a change asked for and the workflow that did it; anonymous refusals do not flood the log', async () => {
+    const scaled = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { count: 2 });
+    assert.equal(scaled.status, 202, JSON.stringify(scaled.body));
+    await admin.waitForWorkflow(scaled.body.workflow.id, ['Succeeded']);
+    const records = await admin.call(
+      'GET',
+      `/api/v1/audit?action=${encodeURIComponent('PATCH /api/v1/clusters/:id/nodepools/:pool')}`,
+    );
+    const record = records.body.items[0];
+    assert.deepEqual(record.details.request, { count: 2 });
+    assert.equal(record.details.params.pool, 'workers');
+    assert.equal(record.details.workflowId, scaled.body.workflow.id);
+    const run = (await admin.call('GET', `/api/v1/workflows/${record.details.workflowId}`)).body;
+    assert.equal(run.status, 'Succeeded', 'the workflow it names is the one that did the change');
+
+    const credential = await admin.call('POST', '/api/v1/credentials', {
+      name: 'x',
+      provider: 'nope',
+      password: 'hunter2-secret',
+    });
+    assert.ok(credential.status >= 400);
+    const all = JSON.stringify((await admin.call('GET', '/api/v1/audit?limit=500')).body);
+    assert.ok(!all.includes('hunter2-secret'), 'no password in the audit log');
+
+    const before = (await admin.call('GET', '/api/v1/audit?actor=anonymous&limit=500')).body.items.length;
+    const anonymous = new Api(cx.base);
+    for (let i = 0; i < 100; i++)
+      assert.equal((await anonymous.call('POST', '/api/v1/clusters', { name: `flood-${i}` })).status, 401);
+    const after = (await admin.call('GET', '/api/v1/audit?actor=anonymous&limit=500')).body.items.length;
+    assert.ok(
+      after - before <= 1,
+      `100 anonymous refusals wrote ${after - before} records; the minute's count comes as one`,
+    );
+  });
 });

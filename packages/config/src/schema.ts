@@ -559,6 +559,17 @@ export const configSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    audit: Type.Object(
+      {
+        retentionDays: Type.Integer({
+          minimum: 1,
+          maximum: 36500,
+          default: 365,
+          description: 'Audit records older than this are deleted (sm checks hourly).',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Unsafe<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>({

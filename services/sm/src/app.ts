@@ -107,6 +107,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
     logger.info('bootstrap admin `admin` created');
   const tenants = new TenantCredentials(db, box);
   const runs = new WorkflowRuns(db, tenants);
+  const auditLog = new AuditLog(db);
   const clusters = new Clusters(db, runs, resources, tenants, config.limits);
   logger.info({ ldap: ldap !== null, oidc: oidc !== null }, 'login methods');
 
@@ -126,7 +127,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
       smRoutes(scope, {
         clusters,
         runs,
-        auditLog: new AuditLog(db),
+        auditLog,
         auth,
         access,
         accounts,
@@ -146,7 +147,17 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
       }),
     { prefix: '/internal/v1' },
   );
+  // Audit retention: every replica prunes at start and hourly (the same DELETE, harmless twice).
+  const prune = (): void =>
+    void auditLog
+      .prune(config.audit.retentionDays)
+      .then((deleted) => deleted > 0 && logger.info({ deleted }, 'audit records past audit.retentionDays deleted'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'audit retention failed; will try again in an hour'));
+  prune();
+  const retention = setInterval(prune, 3_600_000);
+  retention.unref();
   app.addHook('onClose', async () => {
+    clearInterval(retention);
     await db.destroy();
   });
   return { app, db, clusters, runs };

@@ -95,4 +95,10 @@ export class AuditLog {
       nextCursor: rows.length > query.limit ? encodeCursor(String(page[page.length - 1]!.id)) : null,
     };
   }
+
+  /** Deletes the records older than `days` days; answers how many. */
+  async prune(days: number): Promise<number> {
+    const before = new Date(Date.now() - days * 86_400_000).toISOString();
+    return withDatabase(() => this.db('audit_log').where('at', '<', before).delete());
+  }
 }
