@@ -339,6 +339,32 @@ for (const target of testDatabases) {
       );
     });
 
+    it('gives a later user of a deleted or re-created name none of the grants of the previous one', async () => {
+      const root = await subject('root');
+      const grant = (name: string) =>
+        access.createGrant(root, {
+          subject: { kind: 'user', name },
+          object: { kind: 'global' },
+          role: 'viewer',
+        });
+      const dave = await accounts.create({ username: 'dave', password: 'dave-password', role: 'user' });
+      await grant('dave');
+      assert.equal(await access.roleOn(await subject('dave'), { kind: 'global' }), 'viewer');
+      assert.deepEqual(await accounts.delete(dave.id), { username: 'dave', grantsRemoved: 1 });
+      await accounts.create({ username: 'dave', password: 'dave-password', role: 'user' });
+      assert.equal(await access.roleOn(await subject('dave'), { kind: 'global' }), null, 'the new dave has no grant');
+
+      // A directory entry deleted and created again under the same name is another person.
+      const ldapUser = (externalId: string) =>
+        accounts.upsertExternal('ldap', { externalId, username: 'lisa', email: null, displayName: null, groups: [] });
+      await ldapUser('uid=lisa,ou=old,dc=x');
+      await grant('lisa');
+      await ldapUser('uid=lisa,ou=old,dc=x');
+      assert.equal(await access.roleOn(await subject('lisa'), { kind: 'global' }), 'viewer', 'the same entry keeps it');
+      await ldapUser('uid=lisa,ou=new,dc=x');
+      assert.equal(await access.roleOn(await subject('lisa'), { kind: 'global' }), null, 'another entry does not');
+    });
+
     it('refuses to leave cx without an enabled admin, and keeps names to one source', async () => {
       const root = (await accounts.byName('root'))!;
       await assert.rejects(accounts.patch(root.id, { disabled: true }), { code: 'CX_CONFLICT' });

@@ -126,12 +126,18 @@ export class Accounts {
     return this.get(id);
   }
 
-  async delete(id: string): Promise<void> {
-    await withDatabase(() =>
+  /**
+   * Deletes the user with the grants that name them, so that a later user of the same name (local,
+   * LDAP or OIDC) starts with none; answers how many grants went.
+   */
+  async delete(id: string): Promise<{ username: string; grantsRemoved: number }> {
+    return withDatabase(() =>
       this.db.transaction(async (trx) => {
-        const deleted = await trx('users').where({ id }).delete();
-        if (deleted === 0) throw new NotFoundError(`user ${id} does not exist`);
+        const row = (await trx('users').where({ id }).first('username')) as { username: string } | undefined;
+        if (!row) throw new NotFoundError(`user ${id} does not exist`);
+        await trx('users').where({ id }).delete();
         await this.assertAnAdminRemains(trx);
+        return { username: row.username, grantsRemoved: await deleteGrantsOfUser(trx, row.username) };
       }),
     );
   }
@@ -191,7 +197,24 @@ export class Accounts {
           'CX_NAME_TAKEN',
         );
       }
-      if (existing) {
+      if (existing && existing.external_id && existing.external_id !== identity.externalId) {
+        // Another person under a name cx knew (a directory entry deleted and created again): they get
+        // none of what the previous one was given.
+        await this.db.transaction(async (trx) => {
+          await deleteGrantsOfUser(trx, existing.username);
+          await trx('group_members').where({ user_id: existing.id }).delete();
+          await trx('api_tokens').where({ user_id: existing.id }).delete();
+          await trx('users')
+            .where({ id: existing.id })
+            .update({
+              ...values,
+              role: 'user',
+              sessions_valid_from: now,
+              session_kept: null,
+              version: existing.version + 1,
+            });
+        });
+      } else if (existing) {
         await this.db('users')
           .where({ id: existing.id })
           .update({ ...values, version: existing.version + 1 });
@@ -363,4 +386,9 @@ export function toUser(row: UserRow, localGroups: string[]): User {
     lastLoginAt: row.last_login_at,
     createdAt: row.created_at,
   };
+}
+
+/** The grants that name a user (by name, as grants do), removed with the user they meant. */
+async function deleteGrantsOfUser(trx: Knex.Transaction, username: string): Promise<number> {
+  return trx('grants').where({ subject_kind: 'user', subject_key: username.toLowerCase() }).delete();
 }

@@ -186,7 +186,16 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
     async (request) => accounts.patch(request.params.id, request.body),
   );
   app.delete<{ Params: { id: string } }>('/users/:id', { schema: { params: idParams } }, async (request, reply) => {
-    await accounts.delete(request.params.id);
+    const { username, grantsRemoved } = await accounts.delete(request.params.id);
+    if (grantsRemoved > 0)
+      await auditLog.record({
+        actor: 'cx',
+        action: 'grants.removed-with-user',
+        targetKind: 'user',
+        targetId: request.params.id,
+        outcome: 'success',
+        details: { username, grants: grantsRemoved },
+      });
     return reply.code(204).send();
   });
   app.post<{ Params: { id: string } }>('/users/:id/unlock', { schema: { params: idParams } }, async (request) => {
