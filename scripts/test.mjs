@@ -27,7 +27,7 @@ if (!unitOnly) startPeers();
 /** Starts every peer (idempotent) and keeps the line each prints for its tests. */
 function startPeers() {
   say(
-    'starting test peers (test/peers/: mariadb, redis, slapd, kubernetes, vcsim, redfish, ipmi, keystone, keepalived)…',
+    'starting test peers (test/peers/: mariadb, redis, slapd, kubernetes, vcsim, redfish, ipmi, keystone, keepalived, schemathesis)…',
   );
   // Each peer prints one line (a URL or JSON) that its tests read from the environment variable named here.
   try {
@@ -37,6 +37,7 @@ function startPeers() {
     peerEnv.CX_TEST_KUBERNETES = kubernetesPeers();
     for (const [name, variable] of INFRASTRUCTURE_PEERS)
       peerEnv[variable] = output('bash', [`test/peers/${name}.sh`, 'start']);
+    peerEnv.CX_TEST_SCHEMATHESIS = output('bash', ['test/peers/schemathesis.sh', 'start']);
   } catch (error) {
     say(`a test peer could not start: ${error.message}`);
     process.exit(1);

@@ -40,6 +40,11 @@ export class IpmiBmc implements Bmc {
     options: BmcOptions = {},
   ) {
     ({ host: this.host, port: this.port } = ipmiHostPort(access.address));
+    // IPMI v2.0 limits (ipmitool refuses longer ones): 16 bytes of user name, 20 of password.
+    if (Buffer.byteLength(access.username) > 16)
+      throw refused('an IPMI user name is at most 16 bytes', 'InvalidUsername');
+    if (Buffer.byteLength(access.password) > 20)
+      throw refused('an IPMI password is at most 20 bytes', 'InvalidPassword');
     this.label = `BMC ${access.address}`;
     this.timeoutMs = options.timeoutMs ?? 20_000;
     this.powerTimeoutMs = options.powerTimeoutMs ?? DEFAULT_POWER_TIMEOUT_MS;

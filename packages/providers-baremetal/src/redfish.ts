@@ -75,7 +75,7 @@ export class RedfishBmc implements Bmc {
     private readonly access: BmcAccess,
     options: BmcOptions = {},
   ) {
-    const host = new URL(access.address).host;
+    const host = redfishHost(access.address);
     this.label = `BMC ${host}${access.systemId ? ` system ${access.systemId}` : ''}`;
     this.endpoint = new HttpEndpoint({
       baseUrl: access.address,
@@ -304,4 +304,17 @@ export class RedfishBmc implements Bmc {
     const location = response.headers['location'];
     this.auth = { header: { 'x-auth-token': token }, ...(typeof location === 'string' ? { session: location } : {}) };
   }
+}
+
+/** The host of a Redfish service's `http(s)://` address; anything else is refused as InvalidAddress. */
+function redfishHost(address: string): string {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw refused(`Redfish address ${address} is not a URL such as https://bmc.example:443`, 'InvalidAddress');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw refused(`Redfish address ${address} is not http(s)://`, 'InvalidAddress');
+  return url.host;
 }

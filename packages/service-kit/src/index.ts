@@ -53,6 +53,26 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     forceCloseConnections: true,
     // Long enough for any name cx takes in a path (an LDAP DN, a 128-character user name).
     routerOptions: { maxParamLength: MAX_PATH_PARAMETER },
+    // What Node's HTTP parser refuses before any route runs (a request line or headers too large, a
+    // malformed request) is answered as a problem too, then the connection is closed.
+    clientErrorHandler: (error, socket) => {
+      const status = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const body = JSON.stringify({
+        type: 'about:blank',
+        title: status === 431 ? 'Request header fields too large' : 'Bad request',
+        status,
+        detail:
+          status === 431
+            ? 'the request line and headers exceed 16 KiB; send less in the URL and headers'
+            : 'the request is not valid HTTP',
+        code: 'CX_INPUT_INVALID',
+      });
+      if (socket.writable)
+        socket.end(
+          `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+            `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
+    },
     // The router's own refusals (a malformed or over-long path) are problems like any other.
     frameworkErrors: (error, request, reply) =>
       sendProblem(

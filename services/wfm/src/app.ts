@@ -148,7 +148,16 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
-    transform: ({ schema, url }) => ({ schema: { ...schema, hide: !url.startsWith('/api/v1') } as typeof schema, url }),
+    // The document lists the public API only (not probes, metrics or the docs page itself), and
+    // says which operations need no token.
+    transform: ({ schema, url, route }) => ({
+      schema: {
+        ...schema,
+        hide: !url.startsWith('/api/v1') || url.startsWith('/api/v1/docs'),
+        ...(route.config?.access === 'public' ? { security: [] } : {}),
+      } as typeof schema,
+      url,
+    }),
     transformObject: (document) =>
       'openapiObject' in document ? errorsAsProblems(document.openapiObject) : document.swaggerObject,
   });

@@ -9,6 +9,8 @@ export const problemResponses = {
   403: { $ref: 'Problem#' },
   404: { $ref: 'Problem#' },
   409: { $ref: 'Problem#' },
+  // Any request whose URL and headers exceed Node's 16 KiB (a long query string).
+  431: { $ref: 'Problem#' },
   503: { $ref: 'Problem#' },
 };
 

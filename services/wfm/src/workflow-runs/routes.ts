@@ -73,6 +73,7 @@ export async function workflowRunRoutes(app: FastifyInstance, deps: WorkflowRunR
         summary:
           'Server-sent events: a `workflow` event with the run each time it changes; the stream ends when the run is Succeeded, Failed or Cancelled',
         produces: ['text/event-stream'],
+        response: { 200: { description: 'the event stream', type: 'string' }, ...errors },
       },
     },
     async (request, reply) => streamWorkflow(sm, request, reply),
