@@ -75,6 +75,31 @@ async function rawIpmiPower(): Promise<string> {
   return stdout.trim();
 }
 
+describe('BMC access refused before any connection', () => {
+  const fieldOf = (field: string) => (error: { code?: string; details?: { fields?: Array<{ field: string }> } }) =>
+    error.code === 'CX_INPUT_INVALID' && error.details?.fields?.[0]?.field === field;
+  const access = (overrides: Partial<BmcAccess>): BmcAccess => ({
+    protocol: 'redfish',
+    address: 'https://127.0.0.1:1',
+    username: 'admin',
+    password: 'password',
+    insecure: false,
+    ...overrides,
+  });
+
+  it('refuses a Redfish address that is not an http(s) URL, naming the field', async () => {
+    for (const address of ['æœÆŒﬀʤ', 'bmc.example:443', 'ftp://bmc.example'])
+      await assert.rejects(validateBmc(access({ address })), fieldOf('body.bmc.address'), address);
+  });
+
+  it('refuses what IPMI cannot carry: a user name over 16 bytes, a password over 20', async () => {
+    const ipmi = { protocol: 'ipmi' as const, address: '127.0.0.1:1' };
+    await assert.rejects(validateBmc(access({ ...ipmi, username: 'u'.repeat(17) })), fieldOf('body.bmc.username'));
+    await assert.rejects(validateBmc(access({ ...ipmi, username: 'é'.repeat(9) })), fieldOf('body.bmc.username'));
+    await assert.rejects(validateBmc(access({ ...ipmi, password: 'p'.repeat(21) })), fieldOf('body.bmc.password'));
+  });
+});
+
 describe('Redfish BMC (sushy-tools)', () => {
   const bmc = connectBmc(rfAccess, { powerTimeoutMs: 40_000 });
   after(() => bmc.close());
