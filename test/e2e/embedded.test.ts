@@ -7,7 +7,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
-import { Api, DEMO_CLUSTER, freePort, startCx, tempDir, type CxProcess } from '../support/cx.js';
+import { Api, DEMO_CLUSTER, freePort, startCx, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+import { kubernetesPeer } from '../support/kwok.js';
 
 let cx: CxProcess | undefined;
 after(async () => {
@@ -43,7 +44,7 @@ it('stops its private redis-server on SIGINT and keeps clusters and the admin pa
   assert.equal(cluster.body.status, 'Ready');
 });
 
-it('keeps its state private under the default relative data dir: directory 0700, database 0600, Redis behind a password', async () => {
+it("keeps its state private under the default relative data dir (directory 0700, database 0600, Redis behind a password), and runs the README's kwok clusters from there", async () => {
   await cx?.stop();
   const workingDir = tempDir('relative');
   // As the README runs it: the default dataDir, `.cx`, relative to where cx starts.
@@ -76,4 +77,27 @@ it('keeps its state private under the default relative data dir: directory 0700,
   assert.match(answer, /^-NOAUTH/, 'Redis refuses a client without the password');
   const api = await Api.login(cx.base);
   assert.equal((await api.call('GET', '/api/v1/auth/whoami')).status, 200, 'cx itself gets in');
+
+  // The README's "real clusters locally": with the Kubernetes peers built (`npm run peers --
+  // kubernetes`, their manifest where sddc looks by default), the default configuration serves
+  // kwok, whose kube-apiserver runs in another directory yet finds its keys under `.cx`.
+  try {
+    const { versions } = kubernetesPeer();
+    const created = await api.call('POST', '/api/v1/clusters', {
+      name: 'readme',
+      provider: 'kwok',
+      kubernetesVersion: versions[0],
+      controlPlane: { count: 1 },
+      nodePools: [{ name: 'workers', count: 1 }],
+    });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    const run = await api.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000);
+    assert.equal(run.status, 'Succeeded', JSON.stringify(run.steps));
+    const kubeconfig = await api.call('GET', `/api/v1/clusters/${created.body.cluster.id}/kubeconfig`);
+    assert.equal(kubeconfig.status, 200);
+    assert.match(String(kubeconfig.body), /client-certificate-data/);
+  } finally {
+    await cx.stop();
+    stopKwokControlPlanes(dataDir);
+  }
 });
