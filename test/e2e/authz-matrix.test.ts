@@ -1,8 +1,9 @@
 /**
  * The authorization matrix: every public route (as the OpenAPI document lists them) called as
  * anonymous, a user with no grant, a viewer and an operator of a resource group, and an admin,
- * asserting allow or deny. A route without an entry here fails the test, and so does an entry for
- * a route that no longer exists.
+ * asserting allow or deny as the route itself declares it (its `config.access`, in the document as
+ * `x-cx-access`): this file holds only how to call each route. A route without an entry here fails
+ * the test, and so does an entry for a route that no longer exists.
  *
  * Access to an object the path names is checked before validation, so "allowed" calls to those
  * mutating routes send a body the route rejects (400): the call got past authorization and changed
@@ -22,15 +23,26 @@ const PERSONAS: Persona[] = ['anonymous', 'nogrant', 'viewer', 'operator', 'admi
 const RANK: Record<Persona, number> = { anonymous: 0, nogrant: 1, viewer: 2, operator: 3, admin: 4 };
 
 /**
- * Who may call a route. `object`: the call targets an object in the resource group the viewer and
- * operator hold grants on, so a persona that may not even view it is told 404. `global`: an
- * admin-only route, refused with 403.
+ * One route's call; who may make it is not written here but read from the route's own declaration
+ * (`x-cx-access` in the OpenAPI document, from its `config.access`).
  */
 interface Entry {
-  minimum: Persona;
-  scope: 'public' | 'object' | 'global' | 'self';
   /** The path (with ids filled in) and body for one call as `persona`; may create fixtures. */
   call: (persona: Persona) => Promise<{ path: string; body?: unknown; token?: string }>;
+}
+
+type DeclaredAccess = 'public' | 'authenticated' | { role: 'viewer' | 'operator' | 'admin'; on: string };
+
+/**
+ * What a route's declared access means for the personas. `object`: the call targets an object in
+ * the resource group the viewer and operator hold grants on, so a persona that may not even view it
+ * is told 404. `global`: a role on all of cx, which only the admin persona holds (403 for others).
+ * `self`: any signed-in user, shown only what they may see.
+ */
+function expectation(access: DeclaredAccess): { minimum: Persona; scope: 'public' | 'object' | 'global' | 'self' } {
+  if (access === 'public') return { minimum: 'anonymous', scope: 'public' };
+  if (access === 'authenticated') return { minimum: 'nogrant', scope: 'self' };
+  return access.on === 'global' ? { minimum: 'admin', scope: 'global' } : { minimum: access.role, scope: 'object' };
 }
 
 const INVALID = { 'not-a-field': true };
@@ -39,6 +51,8 @@ describe('authorization matrix', () => {
   let cx: CxProcess;
   let admin: Api;
   const tokens = new Map<Persona, string>();
+  /** Each route's declared access, from the OpenAPI document (`x-cx-access`). */
+  const declared = new Map<string, DeclaredAccess>();
   let groupId = '';
   let clusterId = '';
   let workflowId = '';
@@ -125,18 +139,12 @@ describe('authorization matrix', () => {
 
   const matrix: Record<string, Entry> = {
     'GET /api/v1/auth/methods': {
-      minimum: 'anonymous',
-      scope: 'public',
       call: async () => ({ path: '/api/v1/auth/methods' }),
     },
     'POST /api/v1/auth/login': {
-      minimum: 'anonymous',
-      scope: 'public',
       call: async () => ({ path: '/api/v1/auth/login', body: INVALID }),
     },
     'POST /api/v1/auth/logout': {
-      minimum: 'nogrant',
-      scope: 'self',
       // Its own token, so that the persona's main token survives.
       call: async (p) => ({
         path: '/api/v1/auth/logout',
@@ -144,40 +152,26 @@ describe('authorization matrix', () => {
       }),
     },
     'GET /api/v1/auth/whoami': {
-      minimum: 'nogrant',
-      scope: 'self',
       call: async () => ({ path: '/api/v1/auth/whoami' }),
     },
     'GET /api/v1/auth/oidc/login': {
-      minimum: 'anonymous',
-      scope: 'public',
       call: async () => ({ path: '/api/v1/auth/oidc/login' }),
     },
     'GET /api/v1/auth/oidc/callback': {
-      minimum: 'anonymous',
-      scope: 'public',
       call: async () => ({ path: '/api/v1/auth/oidc/callback?state=x&code=y' }),
     },
     'POST /api/v1/auth/oidc/device': {
-      minimum: 'anonymous',
-      scope: 'public',
       call: async () => ({ path: '/api/v1/auth/oidc/device' }),
     },
     'POST /api/v1/auth/oidc/device/token': {
-      minimum: 'anonymous',
-      scope: 'public',
       call: async () => ({ path: '/api/v1/auth/oidc/device/token', body: INVALID }),
     },
 
-    'GET /api/v1/tokens': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/tokens' }) },
+    'GET /api/v1/tokens': { call: async () => ({ path: '/api/v1/tokens' }) },
     'POST /api/v1/tokens': {
-      minimum: 'nogrant',
-      scope: 'self',
       call: async () => ({ path: '/api/v1/tokens', body: INVALID }),
     },
     'DELETE /api/v1/tokens/{id}': {
-      minimum: 'nogrant',
-      scope: 'self',
       call: async (p) => {
         if (p === 'anonymous') return { path: '/api/v1/tokens/whatever' };
         const own = new Api(cx.base);
@@ -186,79 +180,55 @@ describe('authorization matrix', () => {
       },
     },
 
-    'GET /api/v1/users': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/users' }) },
+    'GET /api/v1/users': { call: async () => ({ path: '/api/v1/users' }) },
     'POST /api/v1/users': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: '/api/v1/users', body: INVALID }),
     },
     'GET /api/v1/users/{id}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: `/api/v1/users/${(await admin.call('GET', '/api/v1/auth/whoami')).body.id}` }),
     },
     'PATCH /api/v1/users/{id}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({
         path: `/api/v1/users/${(await admin.call('GET', '/api/v1/auth/whoami')).body.id}`,
         body: {},
       }),
     },
     'DELETE /api/v1/users/{id}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({
         path: `/api/v1/users/${(await created('/api/v1/users', { username: unique('gone'), password: 'gone-password' })).id}`,
       }),
     },
     'POST /api/v1/users/{id}/unlock': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: `/api/v1/users/${(await admin.call('GET', '/api/v1/auth/whoami')).body.id}/unlock` }),
     },
     'POST /api/v1/users/me/password': {
-      minimum: 'nogrant',
-      scope: 'self',
       call: async () => ({ path: '/api/v1/users/me/password', body: INVALID }),
     },
 
-    'GET /api/v1/groups': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/groups' }) },
+    'GET /api/v1/groups': { call: async () => ({ path: '/api/v1/groups' }) },
     'POST /api/v1/groups': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: '/api/v1/groups', body: INVALID }),
     },
     'GET /api/v1/groups/{id}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g') })).id}` }),
     },
     'DELETE /api/v1/groups/{id}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g') })).id}` }),
     },
     'POST /api/v1/groups/{id}/members': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({
         path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g') })).id}/members`,
         body: INVALID,
       }),
     },
     'DELETE /api/v1/groups/{id}/members/{username}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({
         path: `/api/v1/groups/${(await created('/api/v1/groups', { name: unique('g'), members: ['nogrant-user'] })).id}/members/nogrant-user`,
       }),
     },
 
-    'GET /api/v1/grants': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/grants' }) },
+    'GET /api/v1/grants': { call: async () => ({ path: '/api/v1/grants' }) },
     'POST /api/v1/grants': {
-      minimum: 'admin',
-      scope: 'object',
       call: async () => ({
         path: '/api/v1/grants',
         body: {
@@ -269,73 +239,51 @@ describe('authorization matrix', () => {
       }),
     },
     'DELETE /api/v1/grants/{id}': {
-      minimum: 'admin',
-      scope: 'object',
       call: async () => ({
         path: `/api/v1/grants/${(await created('/api/v1/grants', { subject: { kind: 'user', name: unique('someone') }, object: { kind: 'resource-group', id: groupId }, role: 'viewer' })).id}`,
       }),
     },
 
     'GET /api/v1/resource-groups': {
-      minimum: 'nogrant',
-      scope: 'self',
       call: async () => ({ path: '/api/v1/resource-groups' }),
     },
     'POST /api/v1/resource-groups': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: '/api/v1/resource-groups', body: INVALID }),
     },
     'GET /api/v1/resource-groups/{id}': {
-      minimum: 'viewer',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/resource-groups/${groupId}` }),
     },
     'PATCH /api/v1/resource-groups/{id}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: `/api/v1/resource-groups/${groupId}`, body: {} }),
     },
     'DELETE /api/v1/resource-groups/{id}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({
         path: `/api/v1/resource-groups/${(await created('/api/v1/resource-groups', { name: unique('rg') })).id}`,
       }),
     },
 
     'GET /api/v1/credentials': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: '/api/v1/credentials' }),
     },
     'POST /api/v1/credentials': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: '/api/v1/credentials', body: INVALID }),
     },
     'GET /api/v1/credentials/{id}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({
         path: `/api/v1/credentials/${(await created('/api/v1/credentials', credential(unique('c')))).id}`,
       }),
     },
     'DELETE /api/v1/credentials/{id}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({
         path: `/api/v1/credentials/${(await created('/api/v1/credentials', credential(unique('c')))).id}`,
       }),
     },
 
-    'GET /api/v1/audit': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/audit?limit=5' }) },
-    'GET /api/v1/providers': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/providers' }) },
+    'GET /api/v1/audit': { call: async () => ({ path: '/api/v1/audit?limit=5' }) },
+    'GET /api/v1/providers': { call: async () => ({ path: '/api/v1/providers' }) },
 
-    'GET /api/v1/clusters': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/clusters' }) },
+    'GET /api/v1/clusters': { call: async () => ({ path: '/api/v1/clusters' }) },
     'POST /api/v1/clusters': {
-      minimum: 'operator',
-      scope: 'object',
       // A provider no sddc serves: past authorization, an allowed caller is told so (400).
       call: async () => ({
         path: '/api/v1/clusters',
@@ -350,87 +298,55 @@ describe('authorization matrix', () => {
       }),
     },
     'GET /api/v1/clusters/{id}': {
-      minimum: 'viewer',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}` }),
     },
     'DELETE /api/v1/clusters/{id}': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}` }),
     },
     // A sim cluster has no API: an allowed caller is told so (409), not refused.
     'GET /api/v1/clusters/{id}/kubeconfig': {
-      minimum: 'viewer',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/kubeconfig` }),
     },
     'POST /api/v1/clusters/{id}/nodepools': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools`, body: INVALID }),
     },
     // The control plane is no pool to delete: an allowed caller is told so (400), not refused.
     'DELETE /api/v1/clusters/{id}/nodepools/{pool}': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/control-plane` }),
     },
     'PATCH /api/v1/clusters/{id}/nodepools/{pool}': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/workers`, body: INVALID }),
     },
     'POST /api/v1/clusters/{id}/upgrade': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/upgrade`, body: INVALID }),
     },
     'POST /api/v1/clusters/{id}/os-upgrade': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/os-upgrade`, body: INVALID }),
     },
     // A sim cluster has no Kubernetes API: an allowed caller is told so (400), not refused.
     'POST /api/v1/clusters/{id}/nodes/{name}/cordon': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0/cordon` }),
     },
     'POST /api/v1/clusters/{id}/nodes/{name}/uncordon': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0/uncordon` }),
     },
     'POST /api/v1/clusters/{id}/nodes/{name}/drain': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0/drain`, body: INVALID }),
     },
     // Its only control-plane machine: an allowed caller is told the control plane would lose its quorum, not refused.
     'DELETE /api/v1/clusters/{id}/nodes/{name}': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes/matrix-cluster-cp-0` }),
     },
     'POST /api/v1/clusters/{id}/rotate-ca': {
-      minimum: 'admin',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}/rotate-ca` }),
     },
     'POST /api/v1/clusters/{id}/rotate-certificates': {
-      minimum: 'admin',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${await freshCluster()}/rotate-certificates` }),
     },
     'GET /api/v1/ha-configs': {
-      minimum: 'viewer',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/ha-configs?clusterId=${kwokClusterId}` }),
     },
     'POST /api/v1/ha-configs': {
-      minimum: 'operator',
-      scope: 'object',
       // A selector no node matches: past authorization, an allowed caller is told so (400).
       call: async () => ({
         path: '/api/v1/ha-configs',
@@ -438,25 +354,17 @@ describe('authorization matrix', () => {
       }),
     },
     'GET /api/v1/ha-configs/{id}': {
-      minimum: 'viewer',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/ha-configs/${haConfigId}` }),
     },
     // An allowed apply may find the cluster busy with the previous one (409): past authorization all the same.
     'POST /api/v1/ha-configs/{id}/apply': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/ha-configs/${haConfigId}/apply` }),
     },
     'DELETE /api/v1/ha-configs/{id}': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/ha-configs/${await freshHaConfig()}` }),
     },
-    'GET /api/v1/pairs': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/pairs' }) },
+    'GET /api/v1/pairs': { call: async () => ({ path: '/api/v1/pairs' }) },
     'POST /api/v1/pairs': {
-      minimum: 'operator',
-      scope: 'object',
       // The same cluster on both sides: past authorization, an allowed caller is told so (400).
       call: async () => ({
         path: '/api/v1/pairs',
@@ -471,171 +379,109 @@ describe('authorization matrix', () => {
       }),
     },
     'GET /api/v1/pairs/{id}': {
-      minimum: 'viewer',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/pairs/${pairId}` }),
     },
     'GET /api/v1/pairs/{id}/agents/{side}': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/pairs/${pairId}/agents/b` }),
     },
     'DELETE /api/v1/pairs/{id}': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/pairs/${await freshPair()}` }),
     },
     // No dashboard on it: an allowed caller is told to install it (409), not refused.
     'GET /api/v1/clusters/{id}/dashboard': {
-      minimum: 'viewer',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/dashboard` }),
     },
-    'GET /api/v1/addons': { minimum: 'nogrant', scope: 'self', call: async () => ({ path: '/api/v1/addons' }) },
+    'GET /api/v1/addons': { call: async () => ({ path: '/api/v1/addons' }) },
     'GET /api/v1/clusters/{id}/addons': {
-      minimum: 'viewer',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/addons` }),
     },
     // A sim cluster has no Kubernetes API: an allowed install or removal is told the cluster is not ready (409), and starts nothing.
     'PUT /api/v1/clusters/{id}/addons/{name}': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/addons/ingress-nginx`, body: {} }),
     },
     'DELETE /api/v1/clusters/{id}/addons/{name}': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/addons/monitoring` }),
     },
     // Templates are global: every signed-in user reads them, admins change them.
     'GET /api/v1/cluster-templates': {
-      minimum: 'nogrant',
-      scope: 'self',
       call: async () => ({ path: '/api/v1/cluster-templates' }),
     },
     'POST /api/v1/cluster-templates': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: '/api/v1/cluster-templates', body: INVALID }),
     },
     'GET /api/v1/cluster-templates/{id}': {
-      minimum: 'nogrant',
-      scope: 'self',
       call: async () => ({ path: `/api/v1/cluster-templates/${await freshTemplate()}` }),
     },
     'PATCH /api/v1/cluster-templates/{id}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: `/api/v1/cluster-templates/${await freshTemplate()}`, body: INVALID }),
     },
     'DELETE /api/v1/cluster-templates/{id}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: `/api/v1/cluster-templates/${await freshTemplate()}` }),
     },
     'GET /api/v1/clusters/{id}/etcd-snapshots': {
-      minimum: 'viewer',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/etcd-snapshots` }),
     },
     // A sim cluster has no etcd snapshots: an allowed caller is told so (400), and nothing starts.
     'POST /api/v1/clusters/{id}/etcd-snapshots': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/etcd-snapshots` }),
     },
     'POST /api/v1/clusters/{id}/etcd-snapshots/{snapshotId}/restore': {
-      minimum: 'admin',
-      scope: 'object',
       call: async () => ({
         path: `/api/v1/clusters/${clusterId}/etcd-snapshots/0190aaaa-0000-7000-8000-000000000000/restore`,
       }),
     },
     'DELETE /api/v1/clusters/{id}/etcd-snapshots/{snapshotId}': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${kwokClusterId}/etcd-snapshots/${await freshSnapshot()}` }),
     },
-    'GET /api/v1/hosts': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/hosts' }) },
+    'GET /api/v1/hosts': { call: async () => ({ path: '/api/v1/hosts' }) },
     'POST /api/v1/hosts': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: '/api/v1/hosts', body: INVALID }),
     },
     'GET /api/v1/hosts/{id}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: `/api/v1/hosts/${hostId}` }),
     },
     'DELETE /api/v1/hosts/{id}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({
         path: `/api/v1/hosts/${(await created('/api/v1/hosts', redfishHost(unique('host'), 1))).id}`,
       }),
     },
-    'GET /api/v1/ip-pools': { minimum: 'admin', scope: 'global', call: async () => ({ path: '/api/v1/ip-pools' }) },
+    'GET /api/v1/ip-pools': { call: async () => ({ path: '/api/v1/ip-pools' }) },
     'POST /api/v1/ip-pools': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: '/api/v1/ip-pools', body: INVALID }),
     },
     'GET /api/v1/ip-pools/{id}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: `/api/v1/ip-pools/${poolId}` }),
     },
     'DELETE /api/v1/ip-pools/{id}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: `/api/v1/ip-pools/${await freshPool()}` }),
     },
     'GET /api/v1/ip-pools/{id}/allocations': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: `/api/v1/ip-pools/${poolId}/allocations` }),
     },
     'POST /api/v1/ip-pools/{id}/allocations': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: `/api/v1/ip-pools/${poolId}/allocations`, body: INVALID }),
     },
     'DELETE /api/v1/ip-pools/{id}/allocations/{address}': {
-      minimum: 'admin',
-      scope: 'global',
       call: async () => ({ path: `/api/v1/ip-pools/${poolId}/allocations/192.0.2.1` }),
     },
     'GET /api/v1/clusters/{id}/nodes': {
-      minimum: 'viewer',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes` }),
     },
     'GET /api/v1/workflows/{id}': {
-      minimum: 'viewer',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/workflows/${workflowId}` }),
     },
     'GET /api/v1/workflows/{id}/events': {
-      minimum: 'viewer',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/workflows/${workflowId}/events` }),
     },
     // The run has finished: an allowed cancel or retry is refused by state (409), not by access.
     'POST /api/v1/workflows/{id}/cancel': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/workflows/${workflowId}/cancel` }),
     },
     'POST /api/v1/workflows/{id}/retry': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/workflows/${workflowId}/retry` }),
     },
     // Not an OS upgrade: an allowed caller is told it does not roll back (400), not refused.
     'POST /api/v1/workflows/{id}/rollback': {
-      minimum: 'operator',
-      scope: 'object',
       call: async () => ({ path: `/api/v1/workflows/${workflowId}/rollback` }),
     },
   };
@@ -695,7 +541,7 @@ describe('authorization matrix', () => {
 
   it('has an entry for every route of the API, and no entry for a route that does not exist', async () => {
     const openapi = (await admin.call('GET', '/api/v1/openapi.json')).body as {
-      paths: Record<string, Record<string, unknown>>;
+      paths: Record<string, Record<string, { 'x-cx-access'?: DeclaredAccess }>>;
     };
     const routes = Object.entries(openapi.paths)
       .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
@@ -717,28 +563,38 @@ describe('authorization matrix', () => {
       [],
       'entries for routes that do not exist',
     );
+    for (const [path, methods] of Object.entries(openapi.paths))
+      for (const [method, operation] of Object.entries(methods)) {
+        const route = `${method.toUpperCase()} ${path}`;
+        if (!routes.includes(route)) continue;
+        assert.ok(operation['x-cx-access'], `${route} declares its access in the document`);
+        declared.set(route, operation['x-cx-access']);
+      }
   });
 
   for (const [route, entry] of Object.entries(matrix)) {
     it(route, async () => {
+      const access = declared.get(route);
+      assert.ok(access, `${route}: no declared access (the first test reads them)`);
+      const expected = expectation(access);
       const [method] = route.split(' ') as [string];
       for (const persona of PERSONAS) {
         const { path, body, token } = await entry.call(persona);
         const api = new Api(cx.base);
         api.token = token ?? tokens.get(persona) ?? '';
         const answer = await api.call(method, path, body);
-        const allowed = RANK[persona] >= RANK[entry.minimum];
+        const allowed = RANK[persona] >= RANK[expected.minimum];
         const what = `${persona} ${method} ${path} → ${answer.status} ${String(JSON.stringify(answer.body)).slice(0, 200)}`;
         if (allowed) {
           assert.ok(![401, 403].includes(answer.status), `allowed, but refused: ${what}`);
-          if (entry.scope !== 'public') assert.notEqual(answer.status, 404, `allowed, but not found: ${what}`);
+          if (expected.scope !== 'public') assert.notEqual(answer.status, 404, `allowed, but not found: ${what}`);
         } else if (persona === 'anonymous') {
           assert.equal(answer.status, 401, `anonymous must be asked to log in: ${what}`);
           assert.equal(answer.body.code, 'CX_UNAUTHENTICATED', what);
         } else {
           // Without even a viewer grant on the object, it does not exist for the caller.
-          const expected = entry.scope === 'object' && RANK[persona] < RANK.viewer ? 404 : 403;
-          assert.equal(answer.status, expected, `must be denied with ${expected}: ${what}`);
+          const status = expected.scope === 'object' && RANK[persona] < RANK.viewer ? 404 : 403;
+          assert.equal(answer.status, status, `must be denied with ${status}: ${what}`);
         }
       }
     });

@@ -8,7 +8,7 @@ import type { CxConfig } from '@cx/config';
 import { DependencyUnavailableError } from '@cx/errors';
 import { clusterReadVersionKey, providersKey } from '@cx/queue-contracts';
 import { createHttpServer, type Logger } from '@cx/service-kit';
-import { AccessGuard } from './http/access-guard.js';
+import { AccessGuard, declaredAccess } from './http/access-guard.js';
 import { WorkflowEngine } from './engine.js';
 import { InfrastructureChecks } from './infrastructure/checks.js';
 import { ClusterReadCache } from './http/read-cache.js';
@@ -155,6 +155,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
         ...schema,
         hide: !url.startsWith('/api/v1') || url.startsWith('/api/v1/docs'),
         ...(route.config?.access === 'public' ? { security: [] } : {}),
+        'x-cx-access': declaredAccess(route.config?.access),
       } as typeof schema,
       url,
     }),

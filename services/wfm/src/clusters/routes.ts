@@ -73,7 +73,13 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
     '/clusters',
     {
       // Operator on the resource group it goes into, or globally when it goes into none (a template never sets it).
-      config: { access: { role: 'operator', onInput: (request) => resourceGroupOf(request.body) } },
+      config: {
+        access: {
+          role: 'operator',
+          on: 'resource-group or global',
+          onInput: (request) => resourceGroupOf(request.body),
+        },
+      },
       schema: {
         tags: ['clusters'],
         summary: 'Create a cluster, from scratch or from a cluster template (runs the create workflow)',

@@ -50,6 +50,7 @@ export async function haConfigRoutes(app: FastifyInstance, deps: HaConfigRouteDe
       config: {
         access: {
           role: 'viewer',
+          on: 'cluster',
           onInput: (request) => ({ kind: 'cluster', id: (request.query as { clusterId: string }).clusterId }),
         },
       },
@@ -69,6 +70,7 @@ export async function haConfigRoutes(app: FastifyInstance, deps: HaConfigRouteDe
       config: {
         access: {
           role: 'operator',
+          on: 'cluster',
           onInput: (request) => ({ kind: 'cluster', id: (request.body as { clusterId: string }).clusterId }),
         },
       },

@@ -23,15 +23,23 @@ const CACHE_MAX = 10_000;
 export type RouteAccess =
   | 'public'
   | 'authenticated'
-  | { role: Role; onPath: (params: Record<string, string>) => AccessObject }
-  | { role: Role; onInput: (request: FastifyRequest) => AccessObject };
+  | { role: Role; on: ObjectKind; onPath: (params: Record<string, string>) => AccessObject }
+  /** `on` says, for people, which object of the input (`cluster`, `the granted object`…). */
+  | { role: Role; on: string; onInput: (request: FastifyRequest) => AccessObject };
+type ObjectKind = AccessObject['kind'];
 
 /** Access to the object named by the `:id` parameter. */
-export const onParam = (role: Role, kind: Exclude<AccessObject['kind'], 'global'>): RouteAccess => ({
+export const onParam = (role: Role, kind: Exclude<ObjectKind, 'global'>): RouteAccess => ({
   role,
+  on: kind,
   onPath: (params) => ({ kind, id: params['id'] ?? '' }),
 });
-export const globalRole = (role: Role): RouteAccess => ({ role, onPath: () => ({ kind: 'global' }) });
+export const globalRole = (role: Role): RouteAccess => ({ role, on: 'global', onPath: () => ({ kind: 'global' }) });
+
+/** What the OpenAPI document says of a route's access (`x-cx-access`), for clients and the authorization matrix. */
+export function declaredAccess(access: RouteAccess | undefined): string | { role: Role; on: string } | undefined {
+  return typeof access === 'object' ? { role: access.role, on: access.on } : access;
+}
 
 class TtlCache<T> {
   private readonly entries = new Map<string, { value: T; until: number }>();

@@ -518,7 +518,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
     '/grants',
     {
       // Admin on the object granted: nobody grants more than they hold.
-      config: { access: { role: 'admin', onInput: (request) => grantObject(request.body) } },
+      config: { access: { role: 'admin', on: 'the granted object', onInput: (request) => grantObject(request.body) } },
       schema: {
         tags: ['grants'],
         summary: 'Grant a user or group (local, LDAP DN or OIDC) a role on cx, a resource group or a cluster',

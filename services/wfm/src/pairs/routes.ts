@@ -53,6 +53,7 @@ export async function pairRoutes(app: FastifyInstance, { sm, guard, providers }:
       config: {
         access: {
           role: 'operator',
+          on: 'cluster',
           onInput: (request) => ({ kind: 'cluster', id: (request.body as PairCreateRequest).sides.a.clusterId }),
         },
       },
