@@ -1,7 +1,7 @@
 // Shared by `npm start` and `npm test`: bring a fresh clone to a runnable state. Plain Node on
 // purpose — it runs before any dependency is installed.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,8 +76,53 @@ export function output(command, args) {
  */
 export function kubernetesPeers() {
   const manifest = output('bash', ['test/peers/kubernetes.sh', 'build']);
-  const file = join(process.env.CX_PEERS_DIR ?? join(homedir(), '.cache', 'cx-peers'), 'kubernetes', 'binaries.json');
+  writeKubernetesManifest(manifest);
+  return manifest;
+}
+
+/** Where sddc looks for the kwok binaries by default (kwok.binariesFile unset). */
+const kubernetesManifestFile = () =>
+  join(process.env.CX_PEERS_DIR ?? join(homedir(), '.cache', 'cx-peers'), 'kubernetes', 'binaries.json');
+
+function writeKubernetesManifest(manifest) {
+  const file = kubernetesManifestFile();
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, manifest + '\n');
-  return manifest;
+}
+
+/**
+ * For `npm start`: when Go is installed and the Kubernetes peers are not built, builds them in the
+ * background (minutes, once) and writes their manifest where sddc looks, which then offers kwok
+ * without a restart. Answers how to stop the build, or nothing when there is nothing to build.
+ */
+export function buildKubernetesPeersInBackground(logDir) {
+  const providers = process.env.CX_SDDC_PROVIDERS;
+  if (process.env.CX_KWOK_BINARIES_FILE || (providers && !providers.split(',').includes('kwok'))) return undefined;
+  if (existsSync(kubernetesManifestFile()) || !hasCommand('go')) return undefined;
+  mkdirSync(logDir, { recursive: true });
+  const log = join(logDir, 'kubernetes-peers.log');
+  say(
+    `building the Kubernetes peers for the kwok provider in the background (minutes, once; log: ${log}); cx offers kwok as soon as they are built`,
+  );
+  // In a process group of its own, so that stopping it stops its `go build`s too.
+  const child = spawn('bash', ['test/peers/kubernetes.sh', 'build'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', openSync(log, 'a')],
+    detached: true,
+  });
+  let manifest = '';
+  child.stdout.on('data', (chunk) => (manifest += chunk));
+  child.on('exit', (code, signal) => {
+    if (signal) return;
+    if (code === 0 && manifest.trim()) {
+      writeKubernetesManifest(manifest.trim());
+      say('the Kubernetes peers are built: cx offers the kwok provider within a few seconds');
+    } else
+      say(`building the Kubernetes peers failed (exit ${code}); see ${log}, or run \`npm run peers -- kubernetes\``);
+  });
+  return {
+    stop() {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid, 'SIGTERM');
+    },
+  };
 }

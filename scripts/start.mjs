@@ -1,8 +1,16 @@
 // `npm start`: the embedded default. Installs what is missing, builds, and runs `cx-server all-in-one`
 // (SQLite under .cx/, a private redis-server, provider sim) on http://127.0.0.1:8080 (CX_HTTP_PORT).
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { aptInstall, build, ensureDependencies, hasCommand, root, say } from './lib.mjs';
+import { join, resolve } from 'node:path';
+import {
+  aptInstall,
+  build,
+  buildKubernetesPeersInBackground,
+  ensureDependencies,
+  hasCommand,
+  root,
+  say,
+} from './lib.mjs';
 
 try {
   ensureDependencies();
@@ -14,6 +22,9 @@ try {
   process.exit(1);
 }
 
+// The kwok provider (real kube-apiservers) needs the Kubernetes peers; cx offers it once they are built.
+const peersBuild = buildKubernetesPeersInBackground(resolve(root, process.env.CX_DATA_DIR ?? '.cx'));
+
 say('starting cx-server all-in-one…');
 const child = spawn(
   process.execPath,
@@ -21,4 +32,7 @@ const child = spawn(
   { cwd: root, stdio: 'inherit' },
 );
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + 2 : 1)));
+child.on('exit', (code, signal) => {
+  peersBuild?.stop();
+  process.exit(code ?? (signal ? 128 + 2 : 1));
+});

@@ -24,7 +24,7 @@ import { createHttpServer, throttled, type Logger } from '@cx/service-kit';
 import { EgressPolicy } from '@cx/k8s';
 import { runOperation } from './operations/run-operation.js';
 import { ADVERTISE_INTERVAL_MS, advertiseProviders } from './providers/advertise.js';
-import { buildProviders } from './providers/build-providers.js';
+import { buildProviders, offerKwokWhenBuilt } from './providers/build-providers.js';
 import type { ProviderDirectory } from './providers/provider-directory.js';
 import { connectRedis } from './redis.js';
 import { SmClient } from '@cx/sm-contract';
@@ -175,7 +175,9 @@ export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): 
     monitor?.start();
     witness?.start();
   });
+  const stopKwokWatch = offerKwokWhenBuilt(config, providers, logger);
   app.addHook('onClose', async () => {
+    stopKwokWatch();
     clearInterval(timer);
     clearInterval(sweep);
     await monitor?.stop();

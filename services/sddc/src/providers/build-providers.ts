@@ -32,36 +32,8 @@ export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: S
       registry.register(sim, sim);
     }
     if (name === 'kwok') {
-      const binariesFile =
-        config.kwok.binariesFile ??
-        join(process.env['CX_PEERS_DIR'] ?? join(homedir(), '.cache', 'cx-peers'), 'kubernetes', 'binaries.json');
-      if (!existsSync(binariesFile)) {
-        if (config.kwok.binariesFile)
-          throw new Error(
-            `kwok.binariesFile (CX_KWOK_BINARIES_FILE) ${binariesFile} does not exist; build the binaries with \`npm run peers -- kubernetes\``,
-          );
-        logger.info(
-          { binariesFile },
-          'provider kwok not offered: its binaries are not built (run `npm run peers -- kubernetes`)',
-        );
-        continue;
-      }
-      let kwok: KwokProvider;
-      try {
-        kwok = new KwokProvider({
-          dataDir: config.kwok.dataDir ?? join(config.dataDir, 'kwok'),
-          binaries: JSON.parse(readFileSync(binariesFile, 'utf8')) as KwokBinaries,
-        });
-      } catch (error) {
-        // A manifest built by an older cx (no controller manager, say): explicit ones must work, the default one only offers kwok.
-        if (config.kwok.binariesFile) throw error;
-        logger.warn(
-          { binariesFile, err: (error as Error).message },
-          'provider kwok not offered: its binaries manifest is outdated (run `npm run peers -- kubernetes`)',
-        );
-        continue;
-      }
-      registry.register(kwok, kwok);
+      const kwok = kwokProvider(config, logger);
+      if (kwok) registry.register(kwok, kwok);
     }
     if (name === 'baremetal') {
       const { installerImageUrl, wipeImageUrl } = config.baremetal;
@@ -76,4 +48,70 @@ export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: S
     if (name === 'openstack') factories.set(name, new OpenStackProviderFactory({}));
   }
   return new ProviderDirectory(registry, factories, sm);
+}
+
+/** Where the kwok binaries' manifest is: the configured file, or where `npm run peers -- kubernetes` writes it. */
+function kwokBinariesFile(config: Readonly<CxConfig>): string {
+  return (
+    config.kwok.binariesFile ??
+    join(process.env['CX_PEERS_DIR'] ?? join(homedir(), '.cache', 'cx-peers'), 'kubernetes', 'binaries.json')
+  );
+}
+
+/**
+ * The kwok provider, or null (said in the log) when its binaries are not built yet; a configured
+ * manifest that is missing or unusable is an error.
+ */
+export function kwokProvider(config: Readonly<CxConfig>, logger: Logger, quiet = false): KwokProvider | null {
+  const binariesFile = kwokBinariesFile(config);
+  if (!existsSync(binariesFile)) {
+    if (config.kwok.binariesFile)
+      throw new Error(
+        `kwok.binariesFile (CX_KWOK_BINARIES_FILE) ${binariesFile} does not exist; build the binaries with \`npm run peers -- kubernetes\``,
+      );
+    if (!quiet)
+      logger.info(
+        { binariesFile },
+        'provider kwok not offered yet: its binaries are not built (run `npm run peers -- kubernetes`; `npm start` builds them in the background when Go is installed); it is offered as soon as they are',
+      );
+    return null;
+  }
+  try {
+    return new KwokProvider({
+      dataDir: config.kwok.dataDir ?? join(config.dataDir, 'kwok'),
+      binaries: JSON.parse(readFileSync(binariesFile, 'utf8')) as KwokBinaries,
+    });
+  } catch (error) {
+    // A manifest built by an older cx (no controller manager, say): explicit ones must work, the default one only offers kwok.
+    if (config.kwok.binariesFile) throw error;
+    if (!quiet)
+      logger.warn(
+        { binariesFile, err: (error as Error).message },
+        'provider kwok not offered: its binaries manifest is outdated (run `npm run peers -- kubernetes`)',
+      );
+    return null;
+  }
+}
+
+/**
+ * When kwok is configured but its binaries are not built yet (`npm start` may be building them in
+ * the background), checks for them every `intervalMs` and offers kwok once they are there; stops
+ * then, or when the returned function is called.
+ */
+export function offerKwokWhenBuilt(
+  config: Readonly<CxConfig>,
+  directory: ProviderDirectory,
+  logger: Logger,
+  intervalMs = 15_000,
+): () => void {
+  if (!config.sddc.providers.includes('kwok') || directory.serves('kwok')) return () => undefined;
+  const timer = setInterval(() => {
+    const kwok = kwokProvider(config, logger, true);
+    if (!kwok) return;
+    clearInterval(timer);
+    directory.add(kwok);
+    logger.info({ binariesFile: kwokBinariesFile(config) }, 'provider kwok offered: its binaries are built');
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -37,6 +37,16 @@ export class ProviderDirectory {
     private readonly sm: SmClient,
   ) {}
 
+  /** Whether this replica serves the provider `name`. */
+  serves(name: string): boolean {
+    return this.registry.get(name) !== undefined || this.factories.has(name);
+  }
+
+  /** Serves a provider built later (kwok, once its binaries are built); the next advertisement tells wfm. */
+  add(provider: Provider & NodeReader): void {
+    this.registry.register(provider, provider);
+  }
+
   /** What this replica serves, as advertised to wfm. */
   list(): ProviderSummary[] {
     return [...this.registry.list(), ...this.factories.values()].map((p) => ({
