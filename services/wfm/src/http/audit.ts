@@ -19,8 +19,8 @@ export function auditMutations(app: FastifyInstance, sm: SmClient): void {
   const startedWorkflow = new WeakMap<FastifyRequest, string>();
   app.addHook('onSend', async (request, reply, payload) => {
     if (reply.statusCode === 202 && typeof payload === 'string' && MUTATING_METHODS.has(request.method)) {
-      const workflowId = (JSON.parse(payload) as { workflow?: { id?: unknown } }).workflow?.id;
-      if (typeof workflowId === 'string') startedWorkflow.set(request, workflowId);
+      const workflowId = workflowIdIn(payload);
+      if (workflowId) startedWorkflow.set(request, workflowId);
     }
     return payload;
   });
@@ -54,6 +54,16 @@ export function auditMutations(app: FastifyInstance, sm: SmClient): void {
     }).catch((error: unknown) => request.log.warn({ err: error }, 'audit record lost'));
   });
   app.addHook('onClose', async () => anonymous.close());
+}
+
+/** The id of the workflow a 202 answer started, if it names one. */
+function workflowIdIn(payload: string): string | undefined {
+  try {
+    const id = (JSON.parse(payload) as { workflow?: { id?: unknown } }).workflow?.id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A copy of a request body without the values of secret fields (kept as "[redacted]"), bounded in size. */
