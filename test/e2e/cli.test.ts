@@ -1,16 +1,25 @@
 /**
  * The `cx` CLI end to end: the real built binary (packages/cli/dist/main.js) as a child process
  * against a running cx on the `sim` provider — contexts, get in every output format, create,
- * scale and delete with --wait, export → create from the file, and the documented exit codes of
- * bad input.
+ * scale and delete with --wait, export → create from the file, the documented exit codes of bad
+ * input; and on kwok, `cx kubeconfig --merge` used by the real kubectl through the exec plugin.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { ADMIN_PASSWORD, Api, cliPath, startCx, tempDir, type CxProcess } from '../support/cx.js';
+import {
+  ADMIN_PASSWORD,
+  Api,
+  cliPath,
+  startCx,
+  stopKwokControlPlanes,
+  tempDir,
+  type CxProcess,
+} from '../support/cx.js';
 
 interface Run {
   code: number;
@@ -249,5 +258,94 @@ describe('cx CLI against a running cx (sim)', () => {
     const run = await cxRun(['login', 'http://127.0.0.1:9', '-u', 'admin'], { CX_PASSWORD: 'x' });
     assert.equal(run.code, 7, run.stderr);
     assert.match(run.stderr, /cannot reach http:\/\/127\.0\.0\.1:9/);
+  });
+});
+
+describe('cx kubeconfig on a kwok cluster: kubectl through the exec credential plugin', () => {
+  const raw = process.env['CX_TEST_KUBERNETES'];
+  let cx: CxProcess;
+  const dir = tempDir('cli-kubeconfig');
+  const env: NodeJS.ProcessEnv = { ...process.env, CX_CREDENTIALS_FILE: join(dir, 'credentials.json'), NO_COLOR: '1' };
+  const kubeconfig = join(dir, 'kube', 'config');
+  const cxOk = async (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<string> => {
+    const { stdout } = await promisify(execFile)(process.execPath, [cliPath, ...args], {
+      env: { ...env, ...extra },
+      timeout: 240_000,
+    });
+    return stdout;
+  };
+
+  before(async () => {
+    assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run the tests with `npm test` (test/peers/kubernetes.sh)');
+    const binaries = join(dir, 'binaries.json');
+    writeFileSync(binaries, raw);
+    cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binaries } });
+    await cxOk(['login', cx.base, '-u', 'admin'], { CX_PASSWORD: ADMIN_PASSWORD });
+  });
+  after(async () => {
+    await cx?.stop();
+    stopKwokControlPlanes(cx?.dataDir);
+  });
+
+  it('merges an exec-plugin entry that kubectl uses to reach the tenant API, with fresh certificates', async () => {
+    const peer = JSON.parse(raw!) as { kubeApiserver: Record<string, string>; kubectl?: string };
+    const version = Object.keys(peer.kubeApiserver).sort()[0]!;
+    await cxOk([
+      'create',
+      'cluster',
+      'kw',
+      '--provider',
+      'kwok',
+      '--version',
+      version,
+      '--control-plane',
+      '1',
+      '--pool',
+      'workers=1',
+      '--wait',
+      '--timeout',
+      '4m',
+    ]);
+    // An existing kubeconfig keeps its other entries.
+    mkdirSync(join(dir, 'kube'), { recursive: true });
+    writeFileSync(
+      kubeconfig,
+      'apiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster: {server: "https://192.0.2.1"}\nusers: []\ncontexts: []\n',
+    );
+    const merged = await cxOk(['kubeconfig', 'kw', '--merge'], { KUBECONFIG: kubeconfig });
+    const host = new URL(cx.base).host;
+    assert.equal(merged, `context admin@kw.${host} written to ${kubeconfig} and made current\n`);
+    assert.equal(statSync(kubeconfig).mode & 0o077, 0);
+    const config = parse(readFileSync(kubeconfig, 'utf8')) as {
+      'current-context': string;
+      clusters: Array<{ name: string }>;
+      users: Array<{ name: string; user: { exec?: { command: string; args: string[] }; 'client-key-data'?: string } }>;
+    };
+    assert.equal(config['current-context'], `admin@kw.${host}`);
+    assert.deepEqual(config.clusters.map((c) => c.name).sort(), [`kw.${host}`, 'other']);
+    const user = config.users.find((u) => u.name === `admin@kw.${host}`)!;
+    assert.ok(user.user.exec, 'the user runs cx as an exec plugin');
+    assert.equal(user.user['client-key-data'], undefined, 'no key is written into the kubeconfig');
+
+    // The real kubectl, through the plugin: the tenant's nodes.
+    const kubectl = peer.kubectl ?? 'kubectl';
+    const nodes = await promisify(execFile)(kubectl, ['get', 'nodes', '-o', 'name', '--request-timeout=20s'], {
+      env: { ...env, KUBECONFIG: kubeconfig },
+    });
+    assert.deepEqual(nodes.stdout.trim().split('\n').sort(), ['node/kw-cp-0', 'node/kw-workers-0']);
+
+    // The plugin's answer: a certificate that expires within the hour cx signs for.
+    const credential = JSON.parse(await cxOk(['kubeconfig', 'credential', 'kw'])) as {
+      apiVersion: string;
+      kind: string;
+      status: { clientCertificateData: string; clientKeyData: string; expirationTimestamp: string };
+    };
+    assert.equal(credential.kind, 'ExecCredential');
+    assert.equal(credential.apiVersion, 'client.authentication.k8s.io/v1');
+    assert.match(credential.status.clientCertificateData, /^-----BEGIN CERTIFICATE-----/);
+    assert.match(credential.status.clientKeyData, /-----BEGIN (EC |RSA )?PRIVATE KEY-----/);
+    const expiresIn = Date.parse(credential.status.expirationTimestamp) - Date.now();
+    assert.ok(expiresIn > 0 && expiresIn <= 3_600_000, `expires in ${expiresIn} ms`);
+    await cxOk(['delete', 'cluster', 'kw', '--wait']);
   });
 });

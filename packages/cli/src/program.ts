@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import { examples } from './command-kit.js';
 import { authCommands } from './commands/auth.js';
+import { kubeconfigCommands } from './commands/kubeconfig.js';
 import { readCommands } from './commands/read.js';
 import { writeCommands } from './commands/write.js';
 import { EXIT_CODE_TABLE } from './exit-codes.js';
@@ -32,5 +33,6 @@ export function buildProgram(): Command {
   authCommands(program);
   readCommands(program);
   writeCommands(program);
+  kubeconfigCommands(program);
   return program;
 }
