@@ -1,133 +1,125 @@
 /**
- * The client side of `cx`: sign in to a cx API (password or OIDC device flow), keep the session in
- * the user's config directory (mode 0600), and sign out. Other commands use the saved session.
+ * Signing in and out: a password login (local or LDAP) or the OIDC device flow gives a token that
+ * is kept as a context of the credentials file (contexts.ts); other commands run in a context.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CxError, fromProblem, type Problem } from '@cx/errors';
-
-export interface Session {
-  server: string;
-  token: string;
-  expiresAt: string;
-  username: string;
-}
+import { Client } from './client.js';
+import {
+  contextName,
+  loadCredentials,
+  removeContext,
+  saveCredentials,
+  selectContext,
+  upsertContext,
+  type Context,
+} from './contexts.js';
+import { CliError, EXIT, UsageError } from './exit-codes.js';
 
 const DEVICE_DEADLINE_MS = 15 * 60_000;
 
-export function sessionFile(): string {
-  return (
-    process.env['CX_SESSION_FILE'] ??
-    join(process.env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'cx', 'session.json')
-  );
+interface LoginAnswer {
+  token: string;
+  expiresAt: string;
+  user: { username: string };
 }
 
-export function loadSession(): Session {
-  const file = sessionFile();
-  if (!existsSync(file)) throw new CxError('CX_UNAUTHENTICATED', 'not signed in; run `cx login --server URL`');
-  return JSON.parse(readFileSync(file, 'utf8')) as Session;
-}
-
-function saveSession(session: Session): void {
-  const file = sessionFile();
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(file, JSON.stringify(session, null, 2), { mode: 0o600 });
-}
-
-/** Calls the API; problems become cx errors with the server's detail. */
-export async function api<T>(
-  server: string,
-  method: string,
-  path: string,
-  options: { token?: string; body?: unknown } = {},
-): Promise<{ status: number; body: T }> {
-  let response: Response;
+/** A server given as `host:port` means `http://host:port`; a path or trailing slash is dropped. */
+export function normalizeServer(server: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(server) ? server : `http://${server}`;
+  let url: URL;
   try {
-    response = await fetch(new URL(path, server), {
-      method,
-      headers: {
-        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    });
-  } catch (error) {
-    throw new CxError(
-      'CX_DEPENDENCY_UNAVAILABLE',
-      `cannot reach ${server} (${(error as Error).message}); check --server`,
-    );
+    url = new URL(withScheme);
+  } catch {
+    throw new UsageError(`${server} is not a server address`, 'give it as http://host:port or host:port');
   }
-  const text = await response.text();
-  const body = text ? (JSON.parse(text) as unknown) : undefined;
-  if (response.status >= 400) throw fromProblem((body ?? {}) as Partial<Problem>, response.status);
-  return { status: response.status, body: body as T };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`${server}: only http and https servers are supported`);
+  return url.origin;
+}
+
+function keep(server: string, answer: LoginAnswer, name?: string): Context {
+  const context: Context = {
+    name: name ?? contextName(server, answer.user.username),
+    server,
+    username: answer.user.username,
+    token: answer.token,
+    expiresAt: answer.expiresAt,
+  };
+  saveCredentials(upsertContext(loadCredentials(), context));
+  return context;
 }
 
 export async function passwordLogin(
   server: string,
   username: string,
   password: string,
-  provider?: 'local' | 'ldap',
-): Promise<Session> {
-  const { body } = await api<{ token: string; expiresAt: string; user: { username: string } }>(
-    server,
-    'POST',
-    '/api/v1/auth/login',
-    { body: { username, password, ...(provider ? { provider } : {}) } },
-  );
-  const session = { server, token: body.token, expiresAt: body.expiresAt, username: body.user.username };
-  saveSession(session);
-  return session;
+  options: { provider?: 'local' | 'ldap'; contextName?: string } = {},
+): Promise<Context> {
+  const { body } = await new Client(server).request<LoginAnswer>('POST', '/auth/login', {
+    body: { username, password, ...(options.provider ? { provider: options.provider } : {}) },
+  });
+  return keep(server, body, options.contextName);
 }
 
 /** OIDC device flow: tells the user where to approve, then polls at the interval the server gives. */
-export async function deviceLogin(server: string, tell: (message: string) => void): Promise<Session> {
-  const { body: device } = await api<{
+export async function deviceLogin(
+  server: string,
+  tell: (message: string) => void,
+  options: { contextName?: string } = {},
+): Promise<Context> {
+  const client = new Client(server);
+  const { body: device } = await client.request<{
     handle: string;
     userCode: string;
     verificationUri: string;
     verificationUriComplete: string | null;
     interval: number;
     expiresIn: number;
-  }>(server, 'POST', '/api/v1/auth/oidc/device');
+  }>('POST', '/auth/oidc/device');
   tell(
     `To sign in, open ${device.verificationUriComplete ?? device.verificationUri}${device.verificationUriComplete ? '' : ` and enter the code ${device.userCode}`}\n`,
   );
   const deadline = Date.now() + Math.min(device.expiresIn * 1000, DEVICE_DEADLINE_MS);
   while (Date.now() < deadline) {
     await sleep(Math.max(1, device.interval) * 1000);
-    const { status, body } = await api<{ token: string; expiresAt: string; user: { username: string } }>(
-      server,
-      'POST',
-      '/api/v1/auth/oidc/device/token',
-      { body: { handle: device.handle } },
-    );
-    if (status === 200) {
-      const session = { server, token: body.token, expiresAt: body.expiresAt, username: body.user.username };
-      saveSession(session);
-      return session;
-    }
+    const { status, body } = await client.request<LoginAnswer>('POST', '/auth/oidc/device/token', {
+      body: { handle: device.handle },
+    });
+    if (status === 200) return keep(server, body, options.contextName);
   }
-  throw new CxError('CX_LOGIN_FAILED', 'the sign-in was not approved in time; run `cx login --sso` again');
+  throw new CliError(
+    'the sign-in was not approved in time',
+    EXIT.unauthenticated,
+    undefined,
+    'run `cx login --sso` again',
+  );
 }
 
-export async function logout(): Promise<void> {
-  const file = sessionFile();
-  if (!existsSync(file)) return;
-  const session = loadSession();
+/** Revokes the context's token and forgets the context; an already expired token counts as revoked. */
+export async function logout(wanted?: string): Promise<Context | undefined> {
+  const file = loadCredentials();
+  if (file.contexts.length === 0) return undefined;
+  const context = selectContext(file, wanted);
   try {
-    await api(session.server, 'POST', '/api/v1/auth/logout', { token: session.token });
+    await new Client(context.server, context.token).request('POST', '/auth/logout');
   } catch (error) {
-    if ((error as CxError).code !== 'CX_UNAUTHENTICATED') throw error; // an expired token is as good as revoked
+    const status = (error as { status?: number }).status;
+    // Expired or already revoked: as good as signed out. Unreachable: forget it anyway, say so.
+    if (status !== 401 && (error as CliError).exitCode !== EXIT.unavailable) throw error;
   } finally {
-    rmSync(file, { force: true });
+    saveCredentials(removeContext(file, context.name));
   }
+  return context;
 }
 
-/** Reads a password from the terminal without echoing it (or one line from a pipe). */
+/** The context a command runs in and a client signed in with it. */
+export function connect(wanted?: string): { context: Context; client: Client } {
+  const context = selectContext(loadCredentials(), wanted ?? process.env['CX_CONTEXT']);
+  return { context, client: new Client(context.server, context.token) };
+}
+
+/** Reads a password from `CX_PASSWORD`, else from the terminal without echoing it (or one line from a pipe). */
 export async function readPassword(prompt: string): Promise<string> {
   const fromEnv = process.env['CX_PASSWORD'];
   if (fromEnv) return fromEnv;
@@ -139,7 +131,10 @@ export async function readPassword(prompt: string): Promise<string> {
     muted._writeToOutput = () => undefined;
   }
   try {
-    return await new Promise<string>((resolve) => rl.question(process.stdin.isTTY ? '' : prompt, resolve));
+    return await new Promise<string>((resolve, reject) => {
+      rl.once('close', () => reject(new UsageError('no password given', 'type it, or set CX_PASSWORD')));
+      rl.question(process.stdin.isTTY ? '' : prompt, resolve);
+    });
   } finally {
     if (process.stdin.isTTY) output.write('\n');
     rl.close();

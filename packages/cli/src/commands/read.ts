@@ -1,0 +1,256 @@
+/** `cx get` and `cx describe`: reading every resource kind, by name or id. */
+import type { Command } from 'commander';
+import type { Cluster, Node, Workflow } from '@cx/api-schemas';
+import { isMissingRoute, type Client } from '../client.js';
+import { examples, integer, outputOption, parseOutput, printItems, session, write } from '../command-kit.js';
+import { CliError, EXIT, UsageError } from '../exit-codes.js';
+import { progressLine } from '../follow.js';
+import { cell, renderTable } from '../output.js';
+import {
+  AUDIT_KIND,
+  CLUSTER_KIND,
+  RESOURCE_KINDS,
+  WORKFLOW_KIND,
+  age,
+  findCluster,
+  getOne,
+  labelsText,
+  listKind,
+  parseTarget,
+  poolsOf,
+  type AuditEntry,
+  type ResourceKind,
+} from '../resources.js';
+
+/**
+ * A cluster's workflows, newest first: `GET /workflows?cluster=` where the server has it (DESIGN.md
+ * section 2); an older server lists no workflows, so only the one running is known (`complete`: false).
+ */
+export async function clusterWorkflows(
+  client: Client,
+  cluster: Cluster,
+): Promise<{ items: Workflow[]; complete: boolean }> {
+  try {
+    const items = await client.list<Workflow>('/workflows', { cluster: cluster.id });
+    return { items: [...items].sort((a, b) => b.createdAt.localeCompare(a.createdAt)), complete: true };
+  } catch (error) {
+    if (!isMissingRoute(error)) throw error;
+  }
+  const active = cluster.activeWorkflowId
+    ? [await client.get<Workflow>(`/workflows/${encodeURIComponent(cluster.activeWorkflowId)}`)]
+    : [];
+  return { items: active, complete: false };
+}
+
+interface GetOptions {
+  cluster?: string;
+  output?: string;
+  limit?: number;
+  actor?: string;
+  action?: string;
+  since?: string;
+}
+
+async function getWorkflows(client: Client, names: string[], options: GetOptions): Promise<Workflow[]> {
+  if (names.length > 0) return Promise.all(names.map((id) => getOne<Workflow>(client, WORKFLOW_KIND, id)));
+  if (options.cluster) {
+    const cluster = await findCluster(client, options.cluster);
+    const { items, complete } = await clusterWorkflows(client, cluster);
+    if (!complete)
+      process.stderr.write(
+        `note: this server does not list workflows (GET /api/v1/workflows); showing the running one of ${cluster.name} only\n`,
+      );
+    return items;
+  }
+  try {
+    return await client.list<Workflow>('/workflows');
+  } catch (error) {
+    if (!isMissingRoute(error)) throw error;
+    throw new UsageError(
+      'this server does not list workflows (it has no GET /api/v1/workflows)',
+      'give workflow ids (cx get workflow ID), or -c CLUSTER for the one running on a cluster',
+    );
+  }
+}
+
+export function readCommands(program: Command): void {
+  const kinds = RESOURCE_KINDS.map((k) => k.plural).join(', ');
+  examples(
+    program
+      .command('get')
+      .argument('<type>', `what to list: ${kinds} (singular and TYPE/NAME work too)`)
+      .argument('[names...]', 'names or ids; none: all you may see')
+      .description('list resources, or show some by name or id')
+      .option('-c, --cluster <name>', 'the cluster, for nodes, nodepools, ha-configs (and workflows)')
+      .addOption(outputOption())
+      .option('--limit <n>', 'audit: how many records, newest first', integer('--limit', 1, 1000), 100)
+      .option('--actor <user>', 'audit: only this actor')
+      .option('--action <action>', 'audit: only this action, or a prefix ending in * (auth.*)')
+      .option('--since <time>', 'audit: only records at or after this ISO time')
+      .action(async (type: string, names: string[], options: GetOptions, command: Command) => {
+        const { kind, names: targets } = parseTarget([type, ...names]);
+        const format = parseOutput(options.output);
+        const { client } = session(command);
+        const items = await readItems(client, kind, targets, options);
+        printItems(command, kind, items, format, targets.length === 1);
+      }),
+    [
+      'cx get clusters',
+      'cx get cluster demo -o yaml',
+      'cx get nodes -c demo -o wide',
+      'cx get nodepools -c demo',
+      'cx get clusters -o jsonpath=\'{range .items[*]}{.name}{"\\t"}{.status}{"\\n"}{end}\'',
+      'cx get audit --limit 20 --action "POST *"',
+    ],
+  );
+
+  examples(
+    program
+      .command('describe')
+      .argument('<type>', 'cluster (or workflow)')
+      .argument('[name]', 'name or id')
+      .description('show a cluster with its pools, nodes and recent workflows (or a workflow with its steps)')
+      .action(async (type: string, name: string | undefined, _options: unknown, command: Command) => {
+        const { kind, names } = parseTarget(name === undefined ? [type] : [type, name]);
+        if (names.length !== 1) throw new UsageError(`name one ${kind.singular}`);
+        const { client } = session(command);
+        if (kind === CLUSTER_KIND) return write(await describeCluster(client, names[0]!));
+        if (kind === WORKFLOW_KIND)
+          return write(describeWorkflow(await getOne<Workflow>(client, WORKFLOW_KIND, names[0]!)));
+        throw new UsageError(
+          `describe shows clusters and workflows, not ${kind.plural}`,
+          `cx get ${kind.plural} -o yaml`,
+        );
+      }),
+    ['cx describe cluster demo', 'cx describe cluster/demo', 'cx describe workflow 01J…'],
+  );
+}
+
+async function readItems(client: Client, kind: ResourceKind, names: string[], options: GetOptions): Promise<unknown[]> {
+  if (kind === WORKFLOW_KIND) return getWorkflows(client, names, options);
+  if (kind === AUDIT_KIND) {
+    if (names.length > 0)
+      throw new UsageError('audit records are filtered, not named', 'use --actor, --action, --since');
+    // Newest first, one page: the log is long.
+    const page = await client.get<{ items: AuditEntry[] }>('/audit', {
+      limit: options.limit,
+      actor: options.actor,
+      action: options.action,
+      since: options.since,
+    });
+    return page.items;
+  }
+  const clusterId = kind.clusterScoped
+    ? options.cluster
+      ? (await findCluster(client, options.cluster)).id
+      : undefined
+    : undefined;
+  if (kind.clusterScoped && !clusterId)
+    throw new UsageError(`${kind.plural} belong to a cluster`, `cx get ${kind.plural} -c CLUSTER`);
+  if (names.length === 0) return listKind(client, kind, clusterId);
+  if (kind.clusterScoped) {
+    // One list, every name found in it.
+    const items = await listKind(client, kind, clusterId);
+    return names.map((name) => {
+      const found = items.find((i) => kind.name(i) === name) ?? items.find((i) => kind.id(i) === name);
+      if (!found)
+        throw new CliError(
+          `${kind.singular} ${name} does not exist in cluster ${options.cluster}`,
+          EXIT.notFound,
+          'CX_NOT_FOUND',
+          `cx get ${kind.plural} -c ${options.cluster} lists them`,
+        );
+      return found;
+    });
+  }
+  return Promise.all(names.map((name) => getOne(client, kind, name)));
+}
+
+function fields(rows: Array<[string, string | number | null | undefined]>): string {
+  const width = Math.max(...rows.map(([k]) => k.length)) + 2;
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${cell(v)}`).join('\n') + '\n';
+}
+
+const indent = (text: string): string =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n') + '\n';
+
+export async function describeCluster(client: Client, name: string): Promise<string> {
+  const cluster = await findCluster(client, name);
+  const [nodes, workflows] = await Promise.all([
+    client.list<Node>(`/clusters/${encodeURIComponent(cluster.id)}/nodes`, {}, false),
+    clusterWorkflows(client, cluster),
+  ]);
+  const nodeKind = RESOURCE_KINDS.find((k) => k.plural === 'nodes')!;
+  const poolKind = RESOURCE_KINDS.find((k) => k.plural === 'nodepools')!;
+  const ready = nodes.filter((n) => n.status === 'Ready').length;
+  let out = fields([
+    ['Name', cluster.name],
+    ['ID', cluster.id],
+    ['Provider', cluster.provider],
+    ['Version', cluster.kubernetesVersion],
+    ['Status', cluster.status],
+    ['Message', cluster.statusMessage],
+    ['Nodes Ready', `${ready}/${nodes.length}`],
+    ['API endpoint', cluster.apiEndpoint],
+    ['API VIP', cluster.apiVip],
+    ['Resource group', cluster.resourceGroupId],
+    ['Template', cluster.template ? cluster.template.name : null],
+    ['OS image', cluster.osImage],
+    [
+      'Health',
+      cluster.healthStatus ? `${cluster.healthStatus.state}: ${cluster.healthStatus.message}` : 'not checked yet',
+    ],
+    [
+      'Health policy',
+      `remediation ${cluster.health.remediation}, fencing ${cluster.health.fencing}, unhealthy after ${cluster.health.unhealthyTimeoutSeconds}s, max unhealthy ${cluster.health.maxUnhealthy}`,
+    ],
+    ['Created', `${cluster.createdAt} (${age(cluster.createdAt)} ago) by ${cluster.createdBy}`],
+  ]);
+  out += `\nNode pools:\n${indent(renderTable(poolsOf(cluster), poolKind.columns, { wide: true }))}`;
+  out += `\nNodes:\n${nodes.length ? indent(renderTable(nodes, nodeKind.columns)) : '  <none>\n'}`;
+  const recent = workflows.items.slice(0, 10);
+  out += `\nWorkflows${workflows.complete ? ' (newest first)' : ' (running; this server does not list past ones)'}:\n`;
+  out += recent.length ? indent(renderTable(recent, WORKFLOW_KIND.columns)) : '  <none>\n';
+  const unhealthy = cluster.healthStatus?.unhealthy ?? [];
+  if (unhealthy.length > 0)
+    out += `\nUnhealthy nodes:\n${indent(
+      renderTable(unhealthy, [
+        { header: 'NAME', value: (u) => u.name },
+        { header: 'REASON', value: (u) => u.reason },
+        { header: 'SINCE', value: (u) => u.since },
+      ]),
+    )}`;
+  const labels = cluster.nodePools.filter((p) => p.labels && Object.keys(p.labels).length > 0);
+  if (labels.length > 0)
+    out += `\nPool labels:\n${labels.map((p) => `  ${p.name}: ${labelsText(p.labels)}`).join('\n')}\n`;
+  return out;
+}
+
+export function describeWorkflow(run: Workflow): string {
+  let out = fields([
+    ['ID', run.id],
+    ['Workflow', `${run.workflow} v${run.workflowVersion}`],
+    ['Cluster', run.clusterId],
+    ['Status', run.status],
+    ['Progress', progressLine(run)],
+    ['Error', run.error ? `${run.error.message} (${run.error.code})` : null],
+    ['Started by', run.createdBy],
+    ['Created', run.createdAt],
+    ['Started', run.startedAt],
+    ['Finished', run.finishedAt],
+  ]);
+  out += `\nSteps:\n${indent(
+    renderTable(run.steps, [
+      { header: '#', value: (s) => run.steps.indexOf(s) + 1 },
+      { header: 'STEP', value: (s) => s.name },
+      { header: 'STATUS', value: (s) => s.status },
+      { header: 'ATTEMPTS', value: (s) => s.attempts },
+      { header: 'MESSAGE', value: (s) => (s.error ? `${s.error.message} (${s.error.code})` : s.message) },
+    ]),
+  )}`;
+  return out;
+}

@@ -1,0 +1,167 @@
+/**
+ * Following a workflow run until it ends (`--wait`, `cx workflow watch`): over the run's
+ * server-sent events (`/workflows/{id}/events`), reconnecting when the stream drops, with bounded
+ * polling when the stream cannot be had. Everything stops at the deadline (`--timeout`).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Workflow } from '@cx/api-schemas';
+import type { Client } from './client.js';
+import { ApiError } from './client.js';
+import { CliError, EXIT } from './exit-codes.js';
+import { colourStatus } from './output.js';
+import { stepText } from './resources.js';
+
+export const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled']);
+const POLL_MS = 1000;
+const RECONNECT_MS = 1000;
+
+/** `30s`, `10m`, `1h`, `1h30m` or plain seconds, in milliseconds. */
+export function parseDuration(text: string): number {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(trimmed);
+  if (!match || trimmed === '') throw new CliError(`${text} is not a duration (e.g. 90s, 10m, 1h)`, EXIT.usage);
+  const [, h = '0', m = '0', s = '0'] = match;
+  return (Number(h) * 3600 + Number(m) * 60 + Number(s)) * 1000;
+}
+
+/** One line saying where a run is: `Running  2/5 provision-machines: 3/5 machines provisioned`. */
+export function progressLine(run: Workflow, colour = false): string {
+  const status = colour ? colourStatus(run.status) : run.status;
+  const index = Math.min(run.currentStep, Math.max(0, run.steps.length - 1));
+  const step = run.steps[index];
+  const message = step?.message && !TERMINAL.has(run.status) ? `: ${step.message}` : '';
+  return `${run.workflow} ${status}  ${stepText(run)}${message}`;
+}
+
+/** What a finished run printed last: each step and how it ended, and the error. */
+export function summary(run: Workflow): string {
+  const lines = run.steps.map((s, i) => {
+    const took =
+      s.startedAt && s.finishedAt
+        ? ` (${Math.round((Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / 100) / 10}s)`
+        : '';
+    const error = s.error ? `: ${s.error.message} (${s.error.code})` : '';
+    return `  ${i + 1}. ${s.name} ${s.status}${took}${error}`;
+  });
+  return lines.join('\n');
+}
+
+export interface FollowOptions {
+  timeoutMs: number;
+  /** Progress goes here (stderr): one line per change in a pipe, one rewritten line on a TTY. */
+  progress?: NodeJS.WritableStream & { isTTY?: boolean };
+  colour?: boolean;
+  /** Called with every new state of the run (`workflow watch -o json` prints each). */
+  onUpdate?: (run: Workflow) => void;
+}
+
+/** Follows a run to its end and answers its last state; throws exit 9 at the deadline. */
+export async function followWorkflow(client: Client, id: string, options: FollowOptions): Promise<Workflow> {
+  const deadline = Date.now() + options.timeoutMs;
+  const tty = options.progress?.isTTY === true;
+  let last: Workflow | undefined;
+  let lastLine = '';
+  const update = (run: Workflow): void => {
+    last = run;
+    options.onUpdate?.(run);
+    if (!options.progress) return;
+    const line = progressLine(run, options.colour);
+    if (line === lastLine) return;
+    lastLine = line;
+    options.progress.write(tty ? `\r\u001b[K${line}` : `${line}\n`);
+  };
+  const finish = (run: Workflow): Workflow => {
+    if (options.progress && tty) options.progress.write('\n');
+    return run;
+  };
+
+  let streamWorks = true;
+  while (Date.now() < deadline) {
+    if (streamWorks) {
+      try {
+        const ended = await streamOnce(client, id, deadline, update);
+        if (ended) return finish(ended);
+      } catch (error) {
+        if (error instanceof ApiError) throw error; // 404, 403: asking again would not help
+        if (error instanceof StreamUnavailable) streamWorks = false;
+      }
+      if (last && TERMINAL.has(last.status)) return finish(last);
+      await sleep(Math.min(RECONNECT_MS, Math.max(0, deadline - Date.now())));
+    } else {
+      const run = await client.get<Workflow>(`/workflows/${encodeURIComponent(id)}`);
+      update(run);
+      if (TERMINAL.has(run.status)) return finish(run);
+      await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
+    }
+  }
+  if (options.progress && tty) options.progress.write('\n');
+  throw new CliError(
+    `workflow ${id} had not ended after ${Math.round(options.timeoutMs / 1000)}s${last ? ` (${progressLine(last)})` : ''}`,
+    EXIT.timeout,
+    undefined,
+    `it goes on on the server: cx workflow watch ${id}`,
+  );
+}
+
+class StreamUnavailable extends Error {}
+
+/** Reads the event stream until it ends or the deadline; answers the run if it ended. */
+async function streamOnce(
+  client: Client,
+  id: string,
+  deadline: number,
+  update: (run: Workflow) => void,
+): Promise<Workflow | undefined> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - Date.now()));
+  try {
+    const response = await fetch(client.url(`/workflows/${encodeURIComponent(id)}/events`), {
+      headers: client.headers({ accept: 'text/event-stream' }),
+      signal: controller.signal,
+    });
+    if (response.status >= 400) {
+      const text = await response.text();
+      let problem = {};
+      try {
+        problem = JSON.parse(text) as object;
+      } catch {
+        throw new StreamUnavailable(`events answered ${response.status}`);
+      }
+      if (response.status === 404 || response.status === 401 || response.status === 403)
+        throw new ApiError(response.status, problem);
+      throw new StreamUnavailable(`events answered ${response.status}`);
+    }
+    if (!response.headers.get('content-type')?.startsWith('text/event-stream') || !response.body)
+      throw new StreamUnavailable('no event stream');
+    const decoder = new TextDecoder();
+    let buffer = '';
+    let latest: Workflow | undefined;
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: ?(.*)$/m.exec(frame)?.[1];
+        const data = frame
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).replace(/^ /, ''))
+          .join('\n');
+        if (event === 'workflow' && data) {
+          latest = JSON.parse(data) as Workflow;
+          update(latest);
+          if (TERMINAL.has(latest.status)) return latest;
+        }
+      }
+    }
+    return latest && TERMINAL.has(latest.status) ? latest : undefined;
+  } catch (error) {
+    if (controller.signal.aborted) return undefined;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+}

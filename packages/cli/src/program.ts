@@ -1,0 +1,38 @@
+/**
+ * Every command of `cx`, declared once: `main.ts` runs them, docs.ts writes docs/cli.md from them.
+ * `cx` is a pure client of the public API (`/api/v1`); it runs nothing of the server.
+ */
+import { Command, Option } from 'commander';
+import { examples } from './command-kit.js';
+import { authCommands } from './commands/auth.js';
+import { kubeconfigCommands } from './commands/kubeconfig.js';
+import { readCommands } from './commands/read.js';
+import { writeCommands } from './commands/write.js';
+import { EXIT_CODE_TABLE } from './exit-codes.js';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(): Command {
+  const program = new Command('cx')
+    .description('cx — Container-as-a-Service control plane: clusters on vSphere, OpenStack, bare metal (and sim)')
+    .exitOverride()
+    .showHelpAfterError('(cx --help shows the commands; cx COMMAND --help, their options and examples)')
+    .addOption(new Option('--context <name>', 'the context to use instead of the current one').env('CX_CONTEXT'))
+    .option('--no-color', 'no colour even on a terminal (NO_COLOR=1 does the same)')
+    .addHelpText(
+      'after',
+      `\nExit codes:\n${EXIT_CODE_TABLE.map(([code, meaning]) => `  ${String(code).padEnd(3)}${meaning}`).join('\n')}\n`,
+    );
+  examples(
+    program
+      .command('version')
+      .description('print the version of cx (this client)')
+      .action(() => void process.stdout.write(`${VERSION}\n`)),
+    ['cx version'],
+  );
+  authCommands(program);
+  readCommands(program);
+  writeCommands(program);
+  kubeconfigCommands(program);
+  return program;
+}
