@@ -3,8 +3,12 @@
  * resource with the singleton Deployments that run on at most one of them. cx is the witness; the
  * `status` is what the witness last decided.
  */
+import Type, { type Static } from 'typebox';
+import { FreeObject, MapOf, Nullable, NullableString } from './common.js';
+
 const NAME = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-const SIDE = { type: 'string', enum: ['a', 'b'] } as const;
+const SIDES = ['a', 'b'] as const;
+const Side = (options: Record<string, unknown> = {}) => Type.Enum(SIDES, { type: 'string', ...options });
 
 /** The pair's timings in milliseconds, with their defaults (the same names as in `@cx/pair`). */
 export const PAIR_TIMING_DEFAULTS = {
@@ -29,242 +33,187 @@ const timingDescriptions: Record<keyof PairTimingSettings, string> = {
   commandRetryMs: 'A scaling command with no visible effect is sent again after it',
 };
 
-const timingSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: Object.fromEntries(
-    Object.entries(PAIR_TIMING_DEFAULTS).map(([key, value]) => [
-      key,
-      {
-        type: 'integer',
-        minimum: key === 'fencingDelayMs' ? 0 : 100,
-        maximum: 3_600_000,
-        default: value,
-        description: timingDescriptions[key as keyof PairTimingSettings],
-      },
-    ]),
-  ),
-} as const;
+/** A timing of the request: optional, with its default. */
+const timing = (key: keyof PairTimingSettings) =>
+  Type.Optional(
+    Type.Integer({
+      minimum: key === 'fencingDelayMs' ? 0 : 100,
+      maximum: 3_600_000,
+      default: PAIR_TIMING_DEFAULTS[key],
+      description: timingDescriptions[key],
+    }),
+  );
 
-const singletonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['namespace', 'name', 'preferredSide'],
-  properties: {
-    namespace: { type: 'string', pattern: NAME, minLength: 1, maxLength: 63 },
-    name: {
-      type: 'string',
+const timingSchema = Type.Object(
+  {
+    peerLossTimeoutMs: timing('peerLossTimeoutMs'),
+    fencingDelayMs: timing('fencingDelayMs'),
+    fenceTimeoutMs: timing('fenceTimeoutMs'),
+    fenceRetryMs: timing('fenceRetryMs'),
+    powerPollIntervalMs: timing('powerPollIntervalMs'),
+    isolationTimeoutMs: timing('isolationTimeoutMs'),
+    commandRetryMs: timing('commandRetryMs'),
+  } satisfies Record<keyof PairTimingSettings, unknown>,
+  { additionalProperties: false },
+);
+
+const singletonSchema = Type.Object(
+  {
+    namespace: Type.String({ pattern: NAME, minLength: 1, maxLength: 63 }),
+    name: Type.String({
       pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
       minLength: 1,
       maxLength: 253,
       description: 'A Deployment that exists on both sides',
-    },
-    preferredSide: { ...SIDE, description: 'Where it runs while both sides are healthy and see each other' },
+    }),
+    preferredSide: Side({ description: 'Where it runs while both sides are healthy and see each other' }),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type PairSingleton = Static<typeof singletonSchema>;
 
-const sideRequestSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['clusterId'],
-  properties: {
-    clusterId: {
-      type: 'string',
+const sideRequestSchema = Type.Object(
+  {
+    clusterId: Type.String({
       minLength: 1,
       maxLength: 64,
       description: 'A single-node cluster whose provider can power its machine off (its BMC, for baremetal)',
-    },
-    agentUrl: {
-      type: 'string',
-      format: 'uri',
-      pattern: '^https?://',
-      maxLength: 2048,
-      description: "Where the side's pair agent listens; default http://<the machine's first address>:9640",
-    },
+    }),
+    agentUrl: Type.Optional(
+      Type.String({
+        format: 'uri',
+        pattern: '^https?://',
+        maxLength: 2048,
+        description: "Where the side's pair agent listens; default http://<the machine's first address>:9640",
+      }),
+    ),
   },
-} as const;
+  { additionalProperties: false },
+);
 
-export const pairCreateRequestSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'sides', 'singletons'],
-  properties: {
-    name: { type: 'string', pattern: NAME, minLength: 1, maxLength: 63 },
-    sides: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['a', 'b'],
-      properties: { a: sideRequestSchema, b: sideRequestSchema },
-    },
-    singletons: { type: 'array', minItems: 1, maxItems: 50, items: singletonSchema },
-    preferredSide: {
-      ...SIDE,
-      default: 'a',
-      description: 'The side that wins a fencing race: fencing it waits fencingDelayMs longer',
-    },
-    afterFence: {
-      type: 'string',
-      enum: ['power-on', 'stay-off'],
-      default: 'power-on',
-      description:
-        'power-on: a fenced side is powered on again and comes back holding everything until it sees its peer or the witness; stay-off: an admin powers it on',
-    },
-    timing: timingSchema,
+export const pairCreateRequestSchema = Type.Object(
+  {
+    name: Type.String({ pattern: NAME, minLength: 1, maxLength: 63 }),
+    sides: Type.Object({ a: sideRequestSchema, b: sideRequestSchema }, { additionalProperties: false }),
+    singletons: Type.Array(singletonSchema, { minItems: 1, maxItems: 50 }),
+    preferredSide: Type.Optional(
+      Side({
+        default: 'a',
+        description: 'The side that wins a fencing race: fencing it waits fencingDelayMs longer',
+      }),
+    ),
+    afterFence: Type.Optional(
+      Type.Enum(['power-on', 'stay-off'], {
+        type: 'string',
+        default: 'power-on',
+        description:
+          'power-on: a fenced side is powered on again and comes back holding everything until it sees its peer or the witness; stay-off: an admin powers it on',
+      }),
+    ),
+    timing: Type.Optional(timingSchema),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type PairCreateRequest = Static<typeof pairCreateRequestSchema>;
 
-export interface PairSingleton {
-  namespace: string;
-  name: string;
-  preferredSide: 'a' | 'b';
-}
-export interface PairCreateRequest {
-  name: string;
-  sides: Record<'a' | 'b', { clusterId: string; agentUrl?: string }>;
-  singletons: PairSingleton[];
-  preferredSide?: 'a' | 'b';
-  afterFence?: 'power-on' | 'stay-off';
-  timing?: Partial<PairTimingSettings>;
-}
+const when = NullableString({ description: 'ISO time' });
 
-const when = { type: ['string', 'null'], description: 'ISO time' } as const;
-
-/** The witness's last decision, as `@cx/pair` reports it (times as ISO strings). */
-export const pairStatusSchema = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
-    at: { type: 'string' },
-    phase: { type: 'string', enum: ['Healthy', 'Degraded', 'Partitioned', 'Fencing', 'Blocked'] },
-    conditions: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: true,
-        properties: { reason: { type: 'string' }, side: SIDE, message: { type: 'string' } },
-      },
-    },
-    sides: {
-      type: 'object',
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: true,
-        properties: {
-          reachable: { type: 'boolean' },
-          lastHeardAt: when,
-          seesPeer: { type: ['boolean', 'null'] },
-          ready: { type: ['boolean', 'null'] },
-          boot: { type: 'integer' },
-          fence: { type: 'object', additionalProperties: true },
-        },
-      },
-    },
-    singletons: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: true,
-        properties: {
-          singleton: { type: 'string' },
-          preferredSide: SIDE,
-          owner: { type: ['string', 'null'] },
-          runningOn: { type: 'array', items: SIDE },
-          state: { type: 'string' },
-          message: { type: 'string' },
-        },
-      },
-    },
-    events: {
-      type: 'array',
-      description: 'What the witness did, newest last (fences, power reads, scaling commands)',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          at: { type: 'string' },
-          side: SIDE,
-          action: { type: 'string' },
-          singleton: { type: 'string' },
-          outcome: { type: 'string' },
-          message: { type: 'string' },
-        },
-      },
-    },
+const pairEventSchema = Type.Object(
+  {
+    at: Type.Optional(Type.String()),
+    side: Type.Optional(Side()),
+    action: Type.Optional(Type.String()),
+    singleton: Type.Optional(Type.String()),
+    outcome: Type.Optional(Type.String()),
+    message: Type.Optional(Type.String()),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type PairEvent = Static<typeof pairEventSchema>;
 
-export interface PairEvent {
-  at: string;
-  side: 'a' | 'b';
-  action: string;
-  singleton?: string;
-  outcome: string;
-  message: string;
-}
-export interface PairStatusView {
-  at: string;
-  phase: string;
-  conditions: Array<{ reason: string; side?: 'a' | 'b'; message: string }>;
-  sides: Record<'a' | 'b', Record<string, unknown>>;
-  singletons: Array<Record<string, unknown>>;
-  events: PairEvent[];
-}
-
-export const pairSchema = {
-  type: 'object',
-  required: ['id', 'name', 'sides', 'singletons', 'preferredSide', 'afterFence', 'timing', 'status'],
-  properties: {
-    id: { type: 'string' },
-    name: { type: 'string' },
-    sides: {
-      type: 'object',
-      properties: Object.fromEntries(
-        ['a', 'b'].map((s) => [
-          s,
-          { type: 'object', properties: { clusterId: { type: 'string' }, agentUrl: { type: 'string' } } },
-        ]),
+/** The witness's last decision, as `@cx/pair` reports it (times as ISO strings). sm's internal API validates the witness's reports with it too. */
+export const pairStatusSchema = Type.Object(
+  {
+    at: Type.Optional(Type.String()),
+    phase: Type.Optional(Type.Enum(['Healthy', 'Degraded', 'Partitioned', 'Fencing', 'Blocked'], { type: 'string' })),
+    conditions: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            reason: Type.Optional(Type.String()),
+            side: Type.Optional(Side()),
+            message: Type.Optional(Type.String()),
+          },
+          { additionalProperties: true },
+        ),
       ),
-    },
-    singletons: { type: 'array', items: singletonSchema },
-    preferredSide: SIDE,
-    afterFence: { type: 'string' },
-    timing: { type: 'object', additionalProperties: { type: 'integer' } },
-    status: {
-      anyOf: [pairStatusSchema, { type: 'null' }],
-      description: 'null until the witness has looked at the pair',
-    },
-    createdBy: { type: 'string' },
-    createdAt: { type: 'string' },
-    updatedAt: { type: 'string' },
-    version: { type: 'integer' },
+    ),
+    sides: Type.Optional(
+      MapOf(
+        Type.Object(
+          {
+            reachable: Type.Optional(Type.Boolean()),
+            lastHeardAt: Type.Optional(when),
+            seesPeer: Type.Optional(Nullable(Type.Boolean())),
+            ready: Type.Optional(Nullable(Type.Boolean())),
+            boot: Type.Optional(Type.Integer()),
+            fence: Type.Optional(FreeObject({ additionalProperties: true })),
+          },
+          { additionalProperties: true },
+        ),
+      ),
+    ),
+    singletons: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            singleton: Type.Optional(Type.String()),
+            preferredSide: Type.Optional(Side()),
+            owner: Type.Optional(NullableString()),
+            runningOn: Type.Optional(Type.Array(Side())),
+            state: Type.Optional(Type.String()),
+            message: Type.Optional(Type.String()),
+          },
+          { additionalProperties: true },
+        ),
+      ),
+    ),
+    events: Type.Optional(
+      Type.Array(pairEventSchema, {
+        description: 'What the witness did, newest last (fences, power reads, scaling commands)',
+      }),
+    ),
   },
-} as const;
+  { additionalProperties: true },
+);
+export type PairStatusView = Static<typeof pairStatusSchema>;
 
-export interface Pair {
-  id: string;
-  name: string;
-  sides: Record<'a' | 'b', { clusterId: string; agentUrl: string }>;
-  singletons: PairSingleton[];
-  preferredSide: 'a' | 'b';
-  afterFence: 'power-on' | 'stay-off';
-  timing: PairTimingSettings;
-  status: PairStatusView | null;
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-}
+const sideSchema = Type.Object({ clusterId: Type.String(), agentUrl: Type.String() });
+
+export const pairSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  sides: Type.Object({ a: sideSchema, b: sideSchema }),
+  singletons: Type.Array(singletonSchema),
+  preferredSide: Side(),
+  afterFence: Type.Enum(['power-on', 'stay-off'], { type: 'string' }),
+  timing: Type.Required(timingSchema),
+  status: Type.Union([pairStatusSchema, Type.Null()], {
+    description: 'null until the witness has looked at the pair',
+  }),
+  createdBy: Type.String(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  version: Type.Integer(),
+});
+export type Pair = Static<typeof pairSchema>;
 
 /** What a side's agent runs with (`cx-pair-agent --config`); it carries the pair's token: operators only. */
-export const pairAgentConfigSchema = {
-  type: 'object',
-  required: ['spec', 'side', 'listen', 'peerUrl', 'token', 'stateDir'],
-  properties: {
-    spec: { type: 'object', additionalProperties: true },
-    side: SIDE,
-    listen: { type: 'string' },
-    peerUrl: { type: 'string' },
-    token: { type: 'string' },
-    stateDir: { type: 'string' },
-  },
-} as const;
+export const pairAgentConfigSchema = Type.Object({
+  spec: FreeObject({ additionalProperties: true }),
+  side: Side(),
+  listen: Type.String(),
+  peerUrl: Type.String(),
+  token: Type.String(),
+  stateDir: Type.String(),
+});
