@@ -1,5 +1,5 @@
 /** What every resource of the public API shares: name and version patterns, statuses, limits, problems, pages. */
-import Type, { type TUnsafe } from 'typebox';
+import Type, { type Static, type TSchema, type TUnsafe } from 'typebox';
 
 /**
  * `string | null` as one `type` list rather than an anyOf: fastify's ajv coerces types, and would
@@ -8,6 +8,36 @@ import Type, { type TUnsafe } from 'typebox';
 export function NullableString(options: Record<string, unknown> = {}): TUnsafe<string | null> {
   return Type.Unsafe<string | null>({ type: ['string', 'null'], ...options });
 }
+
+/** `schema` or null, as one `type` list (`['object', 'null']`…) rather than an anyOf, as NullableString. */
+export function Nullable<T extends TSchema & { type: string }>(
+  schema: T,
+  options: Record<string, unknown> = {},
+): TUnsafe<Static<T> | null> {
+  return Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'], ...options });
+}
+
+/**
+ * An object of free keys whose values are all `value`, as `additionalProperties` (TypeBox's Record
+ * would write `patternProperties`, which the document has never said).
+ */
+export function MapOf<T extends TSchema>(
+  value: T,
+  options: Record<string, unknown> = {},
+): TUnsafe<Record<string, Static<T>>> {
+  return Type.Unsafe<Record<string, Static<T>>>({ type: 'object', additionalProperties: value, ...options });
+}
+
+/** A JSON object whose members are free (settings, specs); `options` say `additionalProperties: true` where the document does. */
+export function FreeObject(options: Record<string, unknown> = {}): TUnsafe<Record<string, unknown>> {
+  return Type.Unsafe<Record<string, unknown>>({ type: 'object', ...options });
+}
+
+/**
+ * A request as its handler sees it: ajv (`useDefaults`) has filled in the keys `K`, which the
+ * schema leaves optional (a client may omit them) but gives a default.
+ */
+export type WithDefaults<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: Exclude<T[P], undefined> };
 
 /** Kubernetes DNS-1123 label: what cluster, pool and node names must be. */
 export const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';

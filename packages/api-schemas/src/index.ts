@@ -1,7 +1,7 @@
 /**
- * Wire schemas of the public API (`/api/v1`). The same objects drive ajv validation in wfm and the
- * OpenAPI 3.1 document at `/api/v1/openapi.json`; the interfaces beside them are the TypeScript
- * view of the same shapes.
+ * Wire schemas of the public API (`/api/v1`), in TypeBox. The same objects drive ajv validation in
+ * wfm and the OpenAPI 3.1 document at `/api/v1/openapi.json`; the TypeScript types are derived
+ * from them with Static<>, so each shape is declared once.
  */
 export * from './common.js';
 export * from './auth.js';

@@ -4,10 +4,11 @@
  * `status` is what the witness last decided.
  */
 import Type, { type Static } from 'typebox';
-import { NullableString } from './common.js';
+import { FreeObject, MapOf, Nullable, NullableString } from './common.js';
 
 const NAME = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-const Side = (options: Record<string, unknown> = {}) => Type.Enum(['a', 'b'], { type: 'string', ...options });
+const SIDES = ['a', 'b'] as const;
+const Side = (options: Record<string, unknown> = {}) => Type.Enum(SIDES, { type: 'string', ...options });
 
 /** The pair's timings in milliseconds, with their defaults (the same names as in `@cx/pair`). */
 export const PAIR_TIMING_DEFAULTS = {
@@ -21,41 +22,38 @@ export const PAIR_TIMING_DEFAULTS = {
 } as const;
 export type PairTimingSettings = { -readonly [K in keyof typeof PAIR_TIMING_DEFAULTS]: number };
 
-const timing = (key: keyof PairTimingSettings, description: string) =>
+const timingDescriptions: Record<keyof PairTimingSettings, string> = {
+  peerLossTimeoutMs: 'Silence after which the witness counts a side as lost, and a side stops seeing its peer',
+  fencingDelayMs:
+    'Extra silence before the preferred side is fenced, so that in a race the other side loses (0 allowed)',
+  fenceTimeoutMs: 'A fence whose power-off is not read within it has failed; must exceed the slowest power-off',
+  fenceRetryMs: 'Wait after a failed fence before the next attempt',
+  powerPollIntervalMs: 'How often the power state is read while a fence is pending; shorter than fenceTimeoutMs',
+  isolationTimeoutMs: 'A side that has seen neither its peer nor the witness this long stops its singletons',
+  commandRetryMs: 'A scaling command with no visible effect is sent again after it',
+};
+
+/** A timing of the request: optional, with its default. */
+const timing = (key: keyof PairTimingSettings) =>
   Type.Optional(
     Type.Integer({
       minimum: key === 'fencingDelayMs' ? 0 : 100,
       maximum: 3_600_000,
       default: PAIR_TIMING_DEFAULTS[key],
-      description,
+      description: timingDescriptions[key],
     }),
   );
 
 const timingSchema = Type.Object(
   {
-    peerLossTimeoutMs: timing(
-      'peerLossTimeoutMs',
-      'Silence after which the witness counts a side as lost, and a side stops seeing its peer',
-    ),
-    fencingDelayMs: timing(
-      'fencingDelayMs',
-      'Extra silence before the preferred side is fenced, so that in a race the other side loses (0 allowed)',
-    ),
-    fenceTimeoutMs: timing(
-      'fenceTimeoutMs',
-      'A fence whose power-off is not read within it has failed; must exceed the slowest power-off',
-    ),
-    fenceRetryMs: timing('fenceRetryMs', 'Wait after a failed fence before the next attempt'),
-    powerPollIntervalMs: timing(
-      'powerPollIntervalMs',
-      'How often the power state is read while a fence is pending; shorter than fenceTimeoutMs',
-    ),
-    isolationTimeoutMs: timing(
-      'isolationTimeoutMs',
-      'A side that has seen neither its peer nor the witness this long stops its singletons',
-    ),
-    commandRetryMs: timing('commandRetryMs', 'A scaling command with no visible effect is sent again after it'),
-  },
+    peerLossTimeoutMs: timing('peerLossTimeoutMs'),
+    fencingDelayMs: timing('fencingDelayMs'),
+    fenceTimeoutMs: timing('fenceTimeoutMs'),
+    fenceRetryMs: timing('fenceRetryMs'),
+    powerPollIntervalMs: timing('powerPollIntervalMs'),
+    isolationTimeoutMs: timing('isolationTimeoutMs'),
+    commandRetryMs: timing('commandRetryMs'),
+  } satisfies Record<keyof PairTimingSettings, unknown>,
   { additionalProperties: false },
 );
 
@@ -99,7 +97,10 @@ export const pairCreateRequestSchema = Type.Object(
     sides: Type.Object({ a: sideRequestSchema, b: sideRequestSchema }, { additionalProperties: false }),
     singletons: Type.Array(singletonSchema, { minItems: 1, maxItems: 50 }),
     preferredSide: Type.Optional(
-      Side({ default: 'a', description: 'The side that wins a fencing race: fencing it waits fencingDelayMs longer' }),
+      Side({
+        default: 'a',
+        description: 'The side that wins a fencing race: fencing it waits fencingDelayMs longer',
+      }),
     ),
     afterFence: Type.Optional(
       Type.Enum(['power-on', 'stay-off'], {
@@ -119,83 +120,84 @@ const when = NullableString({ description: 'ISO time' });
 
 const pairEventSchema = Type.Object(
   {
-    at: Type.String(),
-    side: Side(),
-    action: Type.String(),
+    at: Type.Optional(Type.String()),
+    side: Type.Optional(Side()),
+    action: Type.Optional(Type.String()),
     singleton: Type.Optional(Type.String()),
-    outcome: Type.String(),
-    message: Type.String(),
+    outcome: Type.Optional(Type.String()),
+    message: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );
 export type PairEvent = Static<typeof pairEventSchema>;
 
-const sideStatusSchema = Type.Object(
-  {
-    reachable: Type.Optional(Type.Boolean()),
-    lastHeardAt: Type.Optional(when),
-    seesPeer: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-    ready: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-    boot: Type.Optional(Type.Integer()),
-    fence: Type.Optional(Type.Object({}, { additionalProperties: true })),
-  },
-  { additionalProperties: true },
-);
-
-/** The witness's last decision, as `@cx/pair` reports it (times as ISO strings); sddc sends it whole. */
+/** The witness's last decision, as `@cx/pair` reports it (times as ISO strings). sm's internal API validates the witness's reports with it too. */
 export const pairStatusSchema = Type.Object(
   {
-    at: Type.String(),
-    phase: Type.Enum(['Healthy', 'Degraded', 'Partitioned', 'Fencing', 'Blocked'], { type: 'string' }),
-    conditions: Type.Array(
-      Type.Object(
-        { reason: Type.String(), side: Type.Optional(Side()), message: Type.String() },
-        { additionalProperties: true },
+    at: Type.Optional(Type.String()),
+    phase: Type.Optional(Type.Enum(['Healthy', 'Degraded', 'Partitioned', 'Fencing', 'Blocked'], { type: 'string' })),
+    conditions: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            reason: Type.Optional(Type.String()),
+            side: Type.Optional(Side()),
+            message: Type.Optional(Type.String()),
+          },
+          { additionalProperties: true },
+        ),
       ),
     ),
-    sides: Type.Object({ a: sideStatusSchema, b: sideStatusSchema }, { additionalProperties: false }),
-    singletons: Type.Array(
-      Type.Object(
-        {
-          singleton: Type.Optional(Type.String()),
-          preferredSide: Type.Optional(Side()),
-          owner: Type.Optional(NullableString()),
-          runningOn: Type.Optional(Type.Array(Side())),
-          state: Type.Optional(Type.String()),
-          message: Type.Optional(Type.String()),
-        },
-        { additionalProperties: true },
+    sides: Type.Optional(
+      MapOf(
+        Type.Object(
+          {
+            reachable: Type.Optional(Type.Boolean()),
+            lastHeardAt: Type.Optional(when),
+            seesPeer: Type.Optional(Nullable(Type.Boolean())),
+            ready: Type.Optional(Nullable(Type.Boolean())),
+            boot: Type.Optional(Type.Integer()),
+            fence: Type.Optional(FreeObject({ additionalProperties: true })),
+          },
+          { additionalProperties: true },
+        ),
       ),
     ),
-    events: Type.Array(pairEventSchema, {
-      description: 'What the witness did, newest last (fences, power reads, scaling commands)',
-    }),
+    singletons: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            singleton: Type.Optional(Type.String()),
+            preferredSide: Type.Optional(Side()),
+            owner: Type.Optional(NullableString()),
+            runningOn: Type.Optional(Type.Array(Side())),
+            state: Type.Optional(Type.String()),
+            message: Type.Optional(Type.String()),
+          },
+          { additionalProperties: true },
+        ),
+      ),
+    ),
+    events: Type.Optional(
+      Type.Array(pairEventSchema, {
+        description: 'What the witness did, newest last (fences, power reads, scaling commands)',
+      }),
+    ),
   },
   { additionalProperties: true },
 );
 export type PairStatusView = Static<typeof pairStatusSchema>;
 
-const pairSideSchema = Type.Object({ clusterId: Type.String(), agentUrl: Type.String() });
+const sideSchema = Type.Object({ clusterId: Type.String(), agentUrl: Type.String() });
 
 export const pairSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
-  sides: Type.Object({ a: pairSideSchema, b: pairSideSchema }),
+  sides: Type.Object({ a: sideSchema, b: sideSchema }),
   singletons: Type.Array(singletonSchema),
   preferredSide: Side(),
   afterFence: Type.Enum(['power-on', 'stay-off'], { type: 'string' }),
-  timing: Type.Object(
-    {
-      peerLossTimeoutMs: Type.Integer(),
-      fencingDelayMs: Type.Integer(),
-      fenceTimeoutMs: Type.Integer(),
-      fenceRetryMs: Type.Integer(),
-      powerPollIntervalMs: Type.Integer(),
-      isolationTimeoutMs: Type.Integer(),
-      commandRetryMs: Type.Integer(),
-    },
-    { additionalProperties: false },
-  ),
+  timing: Type.Required(timingSchema),
   status: Type.Union([pairStatusSchema, Type.Null()], {
     description: 'null until the witness has looked at the pair',
   }),
@@ -208,7 +210,7 @@ export type Pair = Static<typeof pairSchema>;
 
 /** What a side's agent runs with (`cx-pair-agent --config`); it carries the pair's token: operators only. */
 export const pairAgentConfigSchema = Type.Object({
-  spec: Type.Object({}, { additionalProperties: true }),
+  spec: FreeObject({ additionalProperties: true }),
   side: Side(),
   listen: Type.String(),
   peerUrl: Type.String(),

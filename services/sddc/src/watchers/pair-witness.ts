@@ -37,6 +37,9 @@ export interface PairWitnessOptions {
   intervalMs: number;
 }
 
+/** An action as the witness records it: every member but the singleton is set. */
+type WitnessEvent = Required<Omit<PairEvent, 'singleton'>> & Pick<PairEvent, 'singleton'>;
+
 /** One pair this replica witnesses now. */
 interface Witnessed {
   witness: PairWitness;
@@ -44,7 +47,7 @@ interface Witnessed {
   persisted: string;
   statusKey: string;
   statusAt: number;
-  events: PairEvent[];
+  events: WitnessEvent[];
   /** Fence, power and command actions under way, so that one is never sent twice at once. */
   inflight: Set<string>;
 }
@@ -212,7 +215,7 @@ export class PairWitnessDriver {
         : `${action.side}|${action.kind}|${action.attempt}`;
     if (state.inflight.has(key)) return;
     state.inflight.add(key);
-    const record = (event: Omit<PairEvent, 'at'>): void => {
+    const record = (event: Omit<WitnessEvent, 'at'>): void => {
       state.events.push({ at: new Date().toISOString(), ...event });
       if (state.events.length > EVENTS_KEPT) state.events.splice(0, state.events.length - EVENTS_KEPT);
       this.options.logger.info({ pairId: target.id, ...event }, 'pair witness action');
@@ -248,7 +251,7 @@ export class PairWitnessDriver {
   private async carryOut(
     target: PairTarget,
     action: WitnessAction,
-    record: (event: Omit<PairEvent, 'at'>) => void,
+    record: (event: Omit<WitnessEvent, 'at'>) => void,
   ): Promise<WitnessObservation | undefined> {
     const { side } = action;
     const machine = target.sides[side];
@@ -411,7 +414,7 @@ const iso = (ms: number | null | undefined): string | null =>
   ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
 /** The witness's status as the API shows it: times as ISO strings, and the recent actions. */
-export function statusView(status: PairStatus, events: PairEvent[]): PairStatusView {
+export function statusView(status: PairStatus, events: PairEvent[]) {
   const side = (name: Side): Record<string, unknown> => {
     const { lastHeardAt, fence, ...rest } = status.sides[name];
     const times =
@@ -426,5 +429,5 @@ export function statusView(status: PairStatus, events: PairEvent[]): PairStatusV
     sides,
     singletons: status.singletons.map((s) => ({ ...s })),
     events: [...events],
-  };
+  } satisfies PairStatusView;
 }

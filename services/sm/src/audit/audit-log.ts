@@ -1,24 +1,10 @@
 /** The audit log: who did what to which target, from where, with what outcome; append-only. */
 import type { Knex } from 'knex';
-import type { AuditQuery, Page } from '@cx/api-schemas';
+import type { AuditEntry, AuditQuery, Page } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
 import { withDatabase } from '../db/database.js';
 import { afterCursor, encodeCursor } from '../db/pagination.js';
-
-/** One audit record: who did what to which target, from where, with what outcome. */
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  targetKind: string | null;
-  targetId: string | null;
-  outcome: string;
-  sourceIp: string | null;
-  requestId: string | null;
-  details: unknown;
-}
 
 export class AuditLog {
   constructor(private readonly db: Knex) {}

@@ -5,14 +5,16 @@
  */
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
-import type {
-  Cluster,
-  ClusterCreateRequest,
-  ClusterHealthStatus,
-  Node,
-  NodePoolRequest,
-  NodeScheduling,
-  Page,
+import {
+  isControlPlaneCount,
+  type Cluster,
+  type ClusterCreateRequest,
+  type ClusterHealthStatus,
+  type ControlPlaneCount,
+  type Node,
+  type NodePoolRequest,
+  type NodeScheduling,
+  type Page,
 } from '@cx/api-schemas';
 import type { ScaleLimits } from '@cx/config';
 import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
@@ -239,11 +241,13 @@ export class Clusters {
       const pool = (await trx('node_pools').where({ cluster_id: clusterId, name: poolName }).first()) as
         { id: string; role: string; count: number; vcpus: number; memory_mib: number; version: number } | undefined;
       if (!pool) throw new NotFoundError(`cluster ${cluster.name} has no node pool ${poolName}`);
+      let controlPlaneCount: ControlPlaneCount | undefined;
       if (pool.role === 'control-plane') {
-        if (![1, 3, 5, 7].includes(count))
+        if (!isControlPlaneCount(count))
           throw new InputError('a control plane has 1, 3, 5 or 7 members, so that etcd keeps a majority', [
             { field: 'body.count', message: 'must be 1, 3, 5 or 7 for the control plane' },
           ]);
+        controlPlaneCount = count;
         const quorum = Math.floor(pool.count / 2) + 1;
         if (count < quorum)
           throw new InputError(
@@ -287,7 +291,7 @@ export class Clusters {
         .where({ id: pool.id })
         .update({ count, updated_at: now, version: pool.version + 1 });
       const spec = JSON.parse(cluster.spec) as ClusterCreateRequest;
-      if (pool.role === 'control-plane') spec.controlPlane.count = count;
+      if (controlPlaneCount !== undefined) spec.controlPlane.count = controlPlaneCount;
       else spec.nodePools = spec.nodePools.map((p) => (p.name === poolName ? { ...p, count } : p));
       await trx('clusters')
         .where({ id: clusterId })

@@ -29,7 +29,11 @@ for (const target of testDatabases) {
     const ids: Record<string, string> = {};
 
     /** A cluster as its create workflow leaves it: Ready, with one row per machine. */
-    async function readyCluster(name: string, controlPlane: number, address?: string): Promise<string> {
+    async function readyCluster(
+      name: string,
+      controlPlane: ClusterCreateRequest['controlPlane']['count'],
+      address?: string,
+    ): Promise<string> {
       const request: ClusterCreateRequest = {
         name,
         provider: 'kwok',
