@@ -1,7 +1,6 @@
 /** The cluster routes of sm's internal API: what wfm sends to create and change clusters, and what sddc reads of them. */
 import Type, { type Static } from 'typebox';
-import type { ClusterCreateRequest, NodePoolRequest, NodeScheduling } from '@cx/api-schemas';
-import { Public } from './schema.js';
+import { nodePoolRequestSchema, nodeSchedulingProperties, type ClusterCreateRequest } from '@cx/api-schemas';
 import { StartRequest } from './runs.js';
 import type { TemplateUse } from './templates.js';
 
@@ -16,13 +15,13 @@ export const ScalePoolBody = Type.Object({ count: Type.Integer({ minimum: 0 }), 
 export type ScalePoolBody = Static<typeof ScalePoolBody>;
 /** POST /clusters/{id}/pools/{pool}/scheduling: the pool's labels and taints as they are to be (wfm checked them). */
 export const PoolSchedulingBody = Type.Object({
-  scheduling: Public<Required<NodeScheduling>>(Type.Object({ labels: Type.Unknown(), taints: Type.Unknown() })),
+  scheduling: Type.Required(Type.Object(nodeSchedulingProperties)),
   start: StartRequest,
 });
 export type PoolSchedulingBody = Static<typeof PoolSchedulingBody>;
 /** POST /clusters/{id}/pools: the pool to add (wfm checked it against the public schema). */
 export const AddPoolBody = Type.Object({
-  pool: Public<NodePoolRequest>(Type.Object({ name: Type.Unknown(), count: Type.Unknown() })),
+  pool: nodePoolRequestSchema,
   start: StartRequest,
 });
 export type AddPoolBody = Static<typeof AddPoolBody>;

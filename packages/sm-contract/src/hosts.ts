@@ -3,10 +3,8 @@
  * `HostInventory` takes these shapes as they are).
  */
 import Type, { type Static } from 'typebox';
-import { NullableString } from '@cx/api-schemas';
-import type { HostCleanup } from '@cx/api-schemas';
+import { HOST_CLEANUPS, NullableString } from '@cx/api-schemas';
 import type { MachineSpec } from '@cx/sddc-contract';
-import { Public } from './schema.js';
 
 /** A host as the baremetal provider needs it: with its BMC password (sddc only, never the public API). */
 export const RevealedHost = Type.Object({
@@ -25,7 +23,7 @@ export const RevealedHost = Type.Object({
   addresses: Type.Array(Type.String()),
   labels: Type.Record(Type.String(), Type.String()),
   capacity: Type.Object({ vcpus: Type.Number(), memoryMiB: Type.Number(), diskGiB: Type.Number() }),
-  cleanup: Type.Optional(Public<HostCleanup>(Type.String())),
+  cleanup: Type.Optional(Type.Enum(HOST_CLEANUPS, { type: 'string' })),
 });
 export type RevealedHost = Static<typeof RevealedHost>;
 

@@ -3,13 +3,13 @@
  * (with its effects on the state) or failure of a step.
  */
 import Type, { type Static } from 'typebox';
-import { NullableString } from '@cx/api-schemas';
-import type { Cluster, ClusterStatus as PublicClusterStatus, Workflow, WorkflowStep } from '@cx/api-schemas';
+import { CLUSTER_STATUSES, NullableString } from '@cx/api-schemas';
+import type { Cluster, Workflow, WorkflowStep } from '@cx/api-schemas';
 import { MachineRole, NodeReadiness, type Machine } from './machines.js';
-import { JsonObject, Public } from './schema.js';
+import { JsonObject } from './schema.js';
 
-/** A cluster's status (the public enum; sm checks it where it writes it). */
-export const ClusterStatus = Public<PublicClusterStatus>(Type.String());
+/** A cluster's status (the public enum). */
+export const ClusterStatus = Type.Enum(CLUSTER_STATUSES, { type: 'string' });
 export type ClusterStatus = Static<typeof ClusterStatus>;
 
 /** The workflow a caller asks sm to start: its identity, its step names and what it does to the cluster. */
