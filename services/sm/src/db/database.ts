@@ -108,3 +108,11 @@ export function isUniqueViolation(error: unknown): boolean {
     e.errno === 1062
   );
 }
+
+/** A unique violation on a name as the 409 that names the field; any other error as it is. */
+export function nameTaken(error: unknown, what: string, name: string, field = 'body.name'): unknown {
+  if (!isUniqueViolation(error)) return error;
+  return new ConflictError(`${what} named ${name} already exists`, 'CX_NAME_TAKEN', {
+    details: { fields: [{ field, message: 'is already in use' }] },
+  });
+}

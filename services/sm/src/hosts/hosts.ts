@@ -10,7 +10,7 @@ import { ConflictError, NotFoundError, ProviderError } from '@cx/errors';
 import type { MachineSpec } from '@cx/sddc-contract';
 import type { HostClaim, RevealedHost } from '@cx/sm-contract';
 import { nowIso } from '@cx/service-kit';
-import { isUniqueViolation, withDatabase } from '../db/database.js';
+import { isUniqueViolation, nameTaken, withDatabase } from '../db/database.js';
 import { keysetPage } from '../db/pagination.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 
@@ -86,11 +86,7 @@ export class Hosts {
         }),
       );
     } catch (error) {
-      if (isUniqueViolation(error))
-        throw new ConflictError(`a host named ${request.name} already exists`, 'CX_NAME_TAKEN', {
-          details: { fields: [{ field: 'body.name', message: 'is already in use' }] },
-        });
-      throw error;
+      throw nameTaken(error, 'a host', request.name);
     }
     return this.get(id);
   }

@@ -9,7 +9,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Group, GroupCreateRequest, Page, User, UserCreateRequest, UserPatchRequest } from '@cx/api-schemas';
 import { AuthenticationError, ConflictError, InputError, NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
-import { isUniqueViolation, withDatabase } from '../db/database.js';
+import { isUniqueViolation, nameTaken, withDatabase } from '../db/database.js';
 import { keysetPage } from '../db/pagination.js';
 
 export interface UserRow {
@@ -87,11 +87,7 @@ export class Accounts {
     try {
       await withDatabase(() => this.db('users').insert(row));
     } catch (error) {
-      if (isUniqueViolation(error))
-        throw new ConflictError(`a user named ${request.username} already exists`, 'CX_NAME_TAKEN', {
-          details: { fields: [{ field: 'body.username', message: 'is already in use' }] },
-        });
-      throw error;
+      throw nameTaken(error, 'a user', request.username, 'body.username');
     }
     return this.get(row.id);
   }
@@ -307,11 +303,7 @@ export class Accounts {
             created_at: nowIso(),
           });
         } catch (error) {
-          if (isUniqueViolation(error))
-            throw new ConflictError(`a group named ${request.name} already exists`, 'CX_NAME_TAKEN', {
-              details: { fields: [{ field: 'body.name', message: 'is already in use' }] },
-            });
-          throw error;
+          throw nameTaken(error, 'a group', request.name);
         }
         for (const [i, username] of request.members.entries())
           await this.addMemberIn(trx, id, username, `body.members.${i}`);

@@ -20,7 +20,7 @@ import {
   type AddressRange,
 } from '@cx/ipam';
 import { nowIso } from '@cx/service-kit';
-import { isUniqueViolation, withDatabase } from '../db/database.js';
+import { isUniqueViolation, nameTaken, withDatabase } from '../db/database.js';
 import { keysetPage } from '../db/pagination.js';
 
 interface PoolRow {
@@ -94,11 +94,7 @@ export class IpPools {
         }),
       );
     } catch (error) {
-      if (isUniqueViolation(error))
-        throw new ConflictError(`an IP pool named ${request.name} already exists`, 'CX_NAME_TAKEN', {
-          details: { fields: [{ field: 'body.name', message: 'is already in use' }] },
-        });
-      throw error;
+      throw nameTaken(error, 'an IP pool', request.name);
     }
     return this.get(id);
   }

@@ -17,7 +17,7 @@ import type {
 } from '@cx/api-schemas';
 import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
-import { isUniqueViolation, withDatabase } from '../db/database.js';
+import { nameTaken, withDatabase } from '../db/database.js';
 import { keysetPage } from '../db/pagination.js';
 import type { ProviderCredential } from '@cx/sddc-contract';
 import type { SecretBox } from '../secrets/secret-box.js';
@@ -104,11 +104,7 @@ export class Resources {
         }),
       );
     } catch (error) {
-      if (isUniqueViolation(error))
-        throw new ConflictError(`a resource group named ${request.name} already exists`, 'CX_NAME_TAKEN', {
-          details: { fields: [{ field: 'body.name', message: 'is already in use' }] },
-        });
-      throw error;
+      throw nameTaken(error, 'a resource group', request.name);
     }
     return this.getGroup(id);
   }
@@ -263,11 +259,7 @@ export class Resources {
         }),
       );
     } catch (error) {
-      if (isUniqueViolation(error))
-        throw new ConflictError(`a credential named ${request.name} already exists`, 'CX_NAME_TAKEN', {
-          details: { fields: [{ field: 'body.name', message: 'is already in use' }] },
-        });
-      throw error;
+      throw nameTaken(error, 'a credential', request.name);
     }
     return this.getCredential(id);
   }
