@@ -104,6 +104,7 @@ async function startBenchCx() {
  * clock stopped: the rate is of the engine's real work, not of a step count assumed per workflow.
  */
 async function workflowPhase(cx, label, start, settled) {
+  const cpuBefore = cpuSeconds(cx.pid);
   const started = performance.now();
   const accepted = await start();
   for (;;) {
@@ -113,6 +114,7 @@ async function workflowPhase(cx, label, start, settled) {
     await sleep(250);
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuSeconds(cx.pid) - cpuBefore;
   let steps = 0;
   await pool(accepted, 16, async ({ workflow }) => {
     const r = await fetch(`${cx.base}/api/v1/workflows/${workflow.id}`, {
@@ -122,7 +124,17 @@ async function workflowPhase(cx, label, start, settled) {
     const run = await r.json();
     steps += run.steps.filter((s) => s.status === 'Succeeded' || s.status === 'Failed').length;
   });
-  return { seconds, steps };
+  return { seconds, steps, cpu };
+}
+
+/**
+ * CPU time (user + system) a process has used, from /proc: cx's own cost per step, which other
+ * load on the machine changes far less than it changes wall-clock rates.
+ */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function engineBenchmark(cx) {
@@ -150,7 +162,7 @@ async function engineBenchmark(cx) {
     (clusters) => clusters.length === CLUSTERS && clusters.every((c) => c.status === 'Ready' || c.status === 'Failed'),
   );
   const failed = (await listAll(cx)).filter((c) => c.status === 'Failed').length;
-  return { createSeconds: create.seconds, failed, createSteps: create.steps };
+  return { createSeconds: create.seconds, failed, createSteps: create.steps, createCpu: create.cpu };
 }
 
 async function deleteBenchmark(cx) {
@@ -167,7 +179,7 @@ async function deleteBenchmark(cx) {
       }),
     (left) => left.length === 0,
   );
-  return { deleteSeconds: deletion.seconds, deleteSteps: deletion.steps };
+  return { deleteSeconds: deletion.seconds, deleteSteps: deletion.steps, deleteCpu: deletion.cpu };
 }
 
 function load(url, headers) {
@@ -215,6 +227,7 @@ try {
 const createRate = engine.createSteps / engine.createSeconds;
 const deleteRate = deletion.deleteSteps / deletion.deleteSeconds;
 const overall = (engine.createSteps + deletion.deleteSteps) / (engine.createSeconds + deletion.deleteSeconds);
+const perStepMs = (cpu, steps) => ((1000 * cpu) / steps).toFixed(2);
 const pct = (a, b) => `${((100 * a) / b).toFixed(1)} %`;
 const rows = [
   [
@@ -238,7 +251,7 @@ const table = [
   ...rows.map((r) => `| ${r.join(' | ')} |`),
 ].join('\n');
 const details = [
-  `- Clusters: ${CLUSTERS} (1 control-plane + 2 workers each, sim latency 0), ${engine.failed} failed; create ${engine.createSeconds.toFixed(1)} s (${engine.createSteps} steps), delete ${deletion.deleteSeconds.toFixed(1)} s (${deletion.deleteSteps} steps). Raw BullMQ: ${RAW_JOBS} no-op jobs, concurrency 50.`,
+  `- Clusters: ${CLUSTERS} (1 control-plane + 2 workers each, sim latency 0), ${engine.failed} failed; create ${engine.createSeconds.toFixed(1)} s (${engine.createSteps} steps), delete ${deletion.deleteSeconds.toFixed(1)} s (${deletion.deleteSteps} steps); cx's CPU per step (user + system, all its threads) ${perStepMs(engine.createCpu, engine.createSteps)} ms creating, ${perStepMs(deletion.deleteCpu, deletion.deleteSteps)} ms deleting. Raw BullMQ: ${RAW_JOBS} no-op jobs, concurrency 50.`,
   `- API: ${SECONDS} s per side after a ${SECONDS} s warm-up, autocannon 64 connections, ${api.bytes} bytes per answer, ${api.errors} errors or non-2xx.`,
   `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; cx-server all-in-one on SQLite, Redis from Debian on loopback; load generator in a separate process from each server.`,
 ].join('\n');
