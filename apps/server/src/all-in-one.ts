@@ -8,7 +8,6 @@ import { loadConfig, redactUrl } from '@cx/config';
 import { buildSddcApp } from '@cx/sddc';
 import { checkRedis, createLogger, onSignals, type Logger } from '@cx/service-kit';
 import { buildSmApp } from '@cx/sm';
-import type { SmTransport } from '@cx/sm-contract';
 import { buildWfmApp } from '@cx/wfm';
 import { embeddedSecrets, startPrivateRedis, type PrivateRedis } from './embedded.js';
 
@@ -47,12 +46,10 @@ export async function runAllInOne(configFile: string | undefined): Promise<void>
     started.push(sm.app);
     const smAddress = await sm.app.listen({ host: config.sm.host, port: config.sm.port });
     config = { ...config, sm: { ...config.sm, url: smAddress } };
-    // sm still listens (for tools and other replicas), but sddc and wfm here reach it without a socket.
-    const smTransport = inProcess(sm.app);
-    const sddc = await buildSddcApp(config, serviceLogger('sddc'), { smTransport });
+    const sddc = await buildSddcApp(config, serviceLogger('sddc'));
     started.push(sddc.app);
     await sddc.app.listen({ host: config.sddc.host, port: config.sddc.port });
-    const wfm = await buildWfmApp(config, serviceLogger('wfm'), { smTransport });
+    const wfm = await buildWfmApp(config, serviceLogger('wfm'));
     started.push(wfm.app);
     await wfm.app.listen({ host: config.http.host, port: config.http.port });
     const apiBase = `http://${config.http.host}:${config.http.port}`;
@@ -70,17 +67,4 @@ export async function runAllInOne(configFile: string | undefined): Promise<void>
     await stop();
     throw error;
   }
-}
-
-/** Calls to sm handed to its app in this process: the same routes, checks and answers as over HTTP. */
-function inProcess(sm: FastifyInstance): SmTransport {
-  return async (call) => {
-    const response = await sm.inject({
-      method: call.method,
-      url: call.path,
-      headers: call.headers,
-      ...(call.body === undefined ? {} : { payload: call.body }),
-    });
-    return { status: response.statusCode, body: response.rawPayload, headers: response.headers };
-  };
 }

@@ -63,22 +63,7 @@ import type {
 import type { TemplateUse } from './templates.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-type Headers = Record<string, string | string[] | number | undefined>;
-
-/** One call to sm as it travels: the path below /internal/v1's parent, headers and body. */
-export interface SmCall {
-  method: Method;
-  /** `/internal/v1/…` */
-  path: string;
-  headers: Record<string, string>;
-  body?: string | Buffer;
-  timeoutMs: number;
-}
-/**
- * How calls reach sm: over HTTP by default; in one process (all-in-one) a transport hands them to
- * sm's own app instead, through the same routes, checks and answers, without a socket.
- */
-export type SmTransport = (call: SmCall) => Promise<{ status: number; body: Buffer; headers: Headers }>;
+type Headers = Record<string, string | string[] | undefined>;
 
 /** JSON calls answer in well under this; a slower sm is treated as failing. */
 const CALL_TIMEOUT_MS = 15_000;
@@ -96,14 +81,11 @@ export class SmClient {
   private readonly agent: Agent;
   private readonly authorization: string;
   private readonly clusterChangeListeners: Array<() => Promise<void>> = [];
-  private readonly transport: SmTransport;
 
   constructor(
     private readonly baseUrl: string,
     serviceToken: string,
-    transport?: SmTransport,
   ) {
-    this.transport = transport ?? ((call) => this.overHttp(call));
     this.agent = new Agent({
       connections: 128,
       keepAliveTimeout: 30_000,
@@ -442,18 +424,27 @@ export class SmClient {
     timeoutMs = CALL_TIMEOUT_MS,
   ): Promise<{ status: number; body: Buffer; headers: Headers }> {
     const binary = Buffer.isBuffer(body);
-    const response = await this.transport({
-      method,
-      path: `/internal/v1${path}`,
-      timeoutMs,
-      headers: {
-        authorization: this.authorization,
-        ...(body === undefined ? {} : { 'content-type': binary ? 'application/octet-stream' : 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: binary ? body : JSON.stringify(body) }),
-    });
-    const bytes = response.body;
-    if (response.status >= 400) {
+    let response;
+    try {
+      response = await httpRequest(`${this.baseUrl}/internal/v1${path}`, {
+        method,
+        dispatcher: this.agent,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        headers: {
+          authorization: this.authorization,
+          ...(body === undefined ? {} : { 'content-type': binary ? 'application/octet-stream' : 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: binary ? body : JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw new DependencyUnavailableError(
+        `sm is unreachable at ${this.baseUrl} (${(error as Error).message}); check sm.url (CX_SM_URL) and that sm runs`,
+        { cause: error },
+      );
+    }
+    const bytes = Buffer.from(await response.body.arrayBuffer());
+    if (response.statusCode >= 400) {
       const answer = bytes.toString('utf8');
       let problem: Partial<Problem> = {};
       try {
@@ -461,35 +452,12 @@ export class SmClient {
       } catch {
         problem = { detail: answer.slice(0, 200) };
       }
-      const error = fromProblem(problem, response.status);
-      if (response.status === 503 && error.code === 'CX_INTERNAL')
+      const error = fromProblem(problem, response.statusCode);
+      if (response.statusCode === 503 && error.code === 'CX_INTERNAL')
         throw new DependencyUnavailableError(`sm is not ready: ${problem.detail ?? ''}`);
       throw error;
     }
-    return response;
-  }
-
-  private async overHttp(call: SmCall): Promise<{ status: number; body: Buffer; headers: Headers }> {
-    try {
-      const response = await httpRequest(`${this.baseUrl}${call.path}`, {
-        method: call.method,
-        dispatcher: this.agent,
-        headersTimeout: call.timeoutMs,
-        bodyTimeout: call.timeoutMs,
-        headers: call.headers,
-        ...(call.body === undefined ? {} : { body: call.body }),
-      });
-      return {
-        status: response.statusCode,
-        body: Buffer.from(await response.body.arrayBuffer()),
-        headers: response.headers,
-      };
-    } catch (error) {
-      throw new DependencyUnavailableError(
-        `sm is unreachable at ${this.baseUrl} (${(error as Error).message}); check sm.url (CX_SM_URL) and that sm runs`,
-        { cause: error },
-      );
-    }
+    return { status: response.statusCode, body: bytes, headers: response.headers };
   }
 }
 
