@@ -48,12 +48,14 @@ import type {
   Accepted,
   AcceptedBody,
   ActiveRun,
+  AdvanceStepBody,
   CompleteStepBody,
   FailStepBody,
   Run,
   StartBody,
   StartRequest,
   StartStepBody,
+  StepAdvanced,
   StepCompleted,
   StepEffect,
   StepError,
@@ -255,8 +257,8 @@ export class SmClient {
     const query = new URLSearchParams({ limit: String(limit), idleSince, ...(after ? { after } : {}) });
     return (await this.json<{ items: ActiveRun[] }>('GET', `/workflow-runs/active?${query}`)).items;
   }
-  startStep(runId: string, idx: number, generation: number, attempt: number): Promise<StepStart> {
-    const body: StartStepBody = { generation, attempt };
+  startStep(runId: string, idx: number, generation: number, attempt: number, jobId?: string): Promise<StepStart> {
+    const body: StartStepBody = { generation, attempt, ...(jobId === undefined ? {} : { jobId }) };
     return this.json('POST', `/workflow-runs/${runId}/steps/${idx}/start`, body);
   }
   async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {
@@ -272,6 +274,18 @@ export class SmClient {
   ): Promise<StepCompleted> {
     const body: CompleteStepBody = { generation, output, effects };
     return this.changing(this.json('POST', `/workflow-runs/${runId}/steps/${idx}/complete`, body));
+  }
+  /** Completes step `idx` and starts the next one for `jobId`, in one call and one transaction. */
+  advanceStep(
+    runId: string,
+    idx: number,
+    generation: number,
+    output: unknown,
+    effects: StepEffect[],
+    jobId: string,
+  ): Promise<StepAdvanced> {
+    const body: AdvanceStepBody = { generation, output, effects, jobId };
+    return this.changing(this.json('POST', `/workflow-runs/${runId}/steps/${idx}/advance`, body));
   }
   async failStep(
     runId: string,

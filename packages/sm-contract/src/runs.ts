@@ -60,6 +60,8 @@ export const ActiveRun = Type.Object({
   currentStep: Type.Integer(),
   generation: Type.Integer(),
   status: Type.String(),
+  /** The step job that last started one of its steps (it may have gone on to the current one). */
+  ownerJob: Type.Union([Type.String(), Type.Null()]),
 });
 export type ActiveRun = Static<typeof ActiveRun>;
 
@@ -124,7 +126,12 @@ export const StepError = Type.Object({
 export type StepError = Static<typeof StepError>;
 
 /** POST /workflow-runs/{id}/steps/{idx}/start: the run's generation and the job's attempt. */
-export const StartStepBody = Type.Object({ generation: Type.Integer(), attempt: Type.Integer({ minimum: 1 }) });
+export const StartStepBody = Type.Object({
+  generation: Type.Integer(),
+  attempt: Type.Integer({ minimum: 1 }),
+  /** The step job starting it, recorded as the run's owner (ActiveRun.ownerJob). */
+  jobId: Type.Optional(Type.String({ maxLength: 255 })),
+});
 export type StartStepBody = Static<typeof StartStepBody>;
 /** What a workflow step starts from. */
 export interface StepStart {
@@ -147,6 +154,22 @@ export type CompleteStepBody = Static<typeof CompleteStepBody>;
 /** The index of the step to run next; null when the run is over. */
 export interface StepCompleted {
   next: number | null;
+}
+/**
+ * POST /workflow-runs/{id}/steps/{idx}/advance: completes the step as `complete` does and, in the
+ * same transaction, starts the next one for the same job (its first attempt).
+ */
+export const AdvanceStepBody = Type.Object({
+  generation: Type.Integer(),
+  output: Type.Optional(Type.Unknown()),
+  effects: Type.Optional(Type.Array(StepEffect)),
+  jobId: Type.String({ maxLength: 255 }),
+});
+export type AdvanceStepBody = Static<typeof AdvanceStepBody>;
+/** The step started next and what it reads; null when the run is over. */
+export interface StepAdvanced {
+  next: number | null;
+  start: StepStart | null;
 }
 
 /** POST /workflow-runs/{id}/steps/{idx}/fail. */

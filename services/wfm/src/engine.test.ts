@@ -220,6 +220,35 @@ describe('WorkflowEngine on real Redis and sm', () => {
       assert.deepEqual([ran(runId, 'first'), ran(runId, 'second')], [1, 1]);
     });
 
+    it('runs the steps that are done at once in one job, and gives the step after a failed attempt a job of its own', async () => {
+      const definition = define('test.chain', [
+        step('one', async () => done()),
+        step('two', async (_ctx, n) => {
+          if (n === 1) throw new DependencyUnavailableError('a moment of trouble');
+          return done();
+        }),
+        step('three', async () => done()),
+      ]);
+      const { runId } = await startRun(definition);
+      const run = await runReaches(runId, ['Succeeded', 'Failed']);
+      assert.equal(run.status, 'Succeeded', JSON.stringify(run.error));
+      assert.deepEqual(
+        run.steps.map((s) => [s.name, s.attempts]),
+        [
+          ['one', 1],
+          ['two', 2],
+          ['three', 1],
+        ],
+      );
+      assert.deepEqual([ran(runId, 'one'), ran(runId, 'two'), ran(runId, 'three')], [1, 2, 1]);
+      const jobOf = async (stepIndex: number): Promise<string> => {
+        const found = await steps.getJob(workflowStepJobId({ runId, stepIndex, generation: 0 }));
+        return found ? await found.getState() : 'none';
+      };
+      // Job 0 ran one, went on to two, failed there and was retried (at two); three got its own job.
+      assert.deepEqual([await jobOf(0), await jobOf(1), await jobOf(2)], ['completed', 'none', 'completed']);
+    });
+
     it('runs a waiting step again after its delay, shows its message, and never counts a wait as a failed attempt', async () => {
       const checked = gate();
       const waits = STEP_ATTEMPTS + 2; // more waits than a step has attempts
@@ -380,7 +409,8 @@ describe('WorkflowEngine on real Redis and sm', () => {
       await until('the step to wait', async () => (ran(runId, 'poll') >= 2 ? true : undefined));
       await client.cancelRun(runId);
       assert.deepEqual(
-        await jobFinished({ runId, stepIndex: 1, generation: 0 }),
+        // The first step's job went on to the waiting step.
+        await jobFinished({ runId, stepIndex: 0, generation: 0 }),
         { stale: true },
         'the waiting job ends at its next run',
       );
@@ -435,12 +465,18 @@ describe('WorkflowEngine on real Redis and sm', () => {
         step('after', async () => done()),
       ]);
       const { runId } = await startRun(definition);
-      const job = { runId, stepIndex: 1, generation: 0 };
+      // The first step's job went on to the slow step (and holds the run): that is the one lost.
+      const job = { runId, stepIndex: 0, generation: 0 };
       await until('the slow step to wait', async () => (ran(runId, 'slow') >= 1 ? true : undefined));
+      const owner = (await client.activeRuns(100, new Date(Date.now() + 60_000).toISOString())).find(
+        (r) => r.id === runId,
+      )?.ownerJob;
+      assert.equal(owner, workflowStepJobId(job), 'sm names the job that holds the run');
       // The job is delayed between runs of the step; while it runs it is locked and cannot be removed.
       await until('the waiting job to be removed', async () => {
         const found = await steps.getJob(workflowStepJobId(job));
         if (!found || (await found.getState()) !== 'delayed') return undefined;
+        assert.equal((found.data as WorkflowStepJob).stepIndex, 1, "the delayed job's data names the step it waits in");
         await found.remove();
         return true;
       });

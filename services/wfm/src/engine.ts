@@ -1,10 +1,12 @@
 /**
- * The durable workflow engine. A run lives in SQL (through sm); each of its steps runs as a BullMQ
- * job whose id is `<run>.<step>.<generation>`. A step answers done (its output and effects are
- * committed by sm in one transaction, then the next step is enqueued), wait (the job is delayed and
- * runs the step again) or throws (retried with backoff when the error is retryable, otherwise the
- * run fails). A reconciler re-enqueues every active run that has no live job, so a process killed
- * at any instant loses nothing, and the deterministic ids mean nothing runs twice.
+ * The durable workflow engine. A run lives in SQL (through sm); its steps run in BullMQ jobs whose
+ * ids are `<run>.<step>.<generation>`. A step answers done (its output and effects are committed by
+ * sm in one transaction, which also starts the next step for the same job, and the job goes on to
+ * it), wait (the job is delayed and runs the step again) or throws (retried with backoff when the
+ * error is retryable, otherwise the run fails); a job that has failed once gives each following
+ * step a job of its own. sm records which job started a run's step; a reconciler re-enqueues every
+ * active run whose job is not live, so a process killed at any instant loses nothing, and the
+ * guarded transitions and deterministic ids mean nothing runs twice.
  */
 import { randomUUID } from 'node:crypto';
 import { DelayedError, Queue, QueueEvents, Worker, type Job } from 'bullmq';
@@ -25,7 +27,7 @@ import {
 } from '@cx/queue-contracts';
 import { throttled } from '@cx/service-kit';
 import type { Cluster, ProviderInfo } from '@cx/api-schemas';
-import type { Machine, Run, SmClient, StepEffect } from '@cx/sm-contract';
+import type { ActiveRun, Machine, Run, SmClient, StepEffect, StepStart } from '@cx/sm-contract';
 
 /**
  * What a step answers. "Not ready yet" is a wait, not an error. `O` is the output a done step
@@ -102,6 +104,8 @@ interface StepJobData extends WorkflowStepJob {
 const FIRST_WAIT_MS = 10;
 /** How long a step waits in place for an sddc operation before it polls instead. */
 const OPERATION_INLINE_WAIT_MS = 1_000;
+/** States of a job that will still run (or is running). */
+const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 /** Active runs the reconciler reads from sm at once. */
 const RECONCILE_PAGE = 500;
 
@@ -277,18 +281,19 @@ export class WorkflowEngine {
     }
   }
 
-  private async reconcileRun(run: { id: string; currentStep: number; generation: number }): Promise<number> {
+  private async reconcileRun(run: ActiveRun): Promise<number> {
     const step: WorkflowStepJob = { runId: run.id, stepIndex: run.currentStep, generation: run.generation };
-    const job = await this.steps.getJob(workflowStepJobId(step));
-    const state = job ? await job.getState() : 'missing';
-    if (
-      state === 'waiting' ||
-      state === 'active' ||
-      state === 'delayed' ||
-      state === 'prioritized' ||
-      state === 'waiting-children'
-    )
-      return 0;
+    const stepJobId = workflowStepJobId(step);
+    // The job named after the current step, or the one that started it (a job goes on from step to
+    // step while they are done at once): either one live means the run is being worked on.
+    const candidates = [stepJobId, ...(run.ownerJob && run.ownerJob !== stepJobId ? [run.ownerJob] : [])];
+    const states: string[] = [];
+    for (const id of candidates) {
+      const job = await this.steps.getJob(id);
+      const state = job ? await job.getState() : 'missing';
+      if (LIVE_JOB_STATES.has(state)) return 0;
+      states.push(state);
+    }
     // The job may have finished its step since the run was listed: only a run still at this step needs one.
     const current = await this.options.sm.getRun(run.id);
     if (
@@ -297,39 +302,69 @@ export class WorkflowEngine {
       current.generation !== run.generation
     )
       return 0;
-    if (job) await job.remove();
+    const finished = await this.steps.getJob(stepJobId);
+    if (finished) await finished.remove();
     await this.enqueue(step);
     this.options.logger.info(
-      { workflowId: run.id, step: run.currentStep, generation: run.generation, jobState: state },
+      { workflowId: run.id, step: run.currentStep, generation: run.generation, jobStates: states },
       'reconciler re-enqueued a workflow step',
     );
     return 1;
   }
 
   private async process(job: Job<StepJobData>, token: string | undefined): Promise<unknown> {
-    const { runId, stepIndex, generation } = job.data;
-    const attempt = job.attemptsMade + 1;
-    const log = this.options.logger.child({ workflowId: runId, step: stepIndex, generation, attempt });
-    let started: { run: Run; cluster: Cluster; machines: Machine[] };
+    const { runId, generation } = job.data;
+    let stepIndex = job.data.stepIndex;
+    let attempt = job.attemptsMade + 1;
+    let started: StepStart;
     try {
-      started = await this.options.sm.startStep(runId, stepIndex, generation, attempt);
+      started = await this.options.sm.startStep(runId, stepIndex, generation, attempt, job.id);
     } catch (error) {
       const cx = asCxError(error);
       if (cx.code === 'CX_WORKFLOW_STATE' || cx.code === 'CX_NOT_FOUND') {
-        log.debug({ reason: cx.message }, 'stale step job ignored');
+        this.options.logger.debug({ workflowId: runId, step: stepIndex, reason: cx.message }, 'stale step job ignored');
         return { stale: true };
       }
       throw error; // sm unreachable: BullMQ retries the job
     }
+    // The job runs the run's steps one after another while they are done at once; a step that
+    // waits or fails keeps the job (delayed or retried) at that step.
+    for (;;) {
+      const outcome = await this.runStep(job, token, started, stepIndex, attempt);
+      if (outcome.kind !== 'advanced') return outcome.value;
+      started = outcome.start;
+      stepIndex = outcome.next;
+      attempt = 1;
+    }
+  }
+
+  /**
+   * Runs one step of the job's run. A done step is committed; with the job's first attempt (no
+   * failure so far) the job goes on to the next step in the same call to sm (`advanced`),
+   * otherwise the next step gets its own job. A wait delays the job, a retryable failure throws
+   * for BullMQ to retry it; in both the job's data names the step, for its next run.
+   */
+  private async runStep(
+    job: Job<StepJobData>,
+    token: string | undefined,
+    started: StepStart,
+    stepIndex: number,
+    attempt: number,
+  ): Promise<{ kind: 'advanced'; next: number; start: StepStart } | { kind: 'finished'; value: unknown }> {
+    const { runId, generation } = job.data;
+    const log = this.options.logger.child({ workflowId: runId, step: stepIndex, generation, attempt });
     const { run } = started;
     const definition = this.definition(run.workflow);
     // By name, from the run's own list: a run started by an older version of the workflow keeps its steps.
     const stepName = run.steps[stepIndex]?.name;
     const step = definition.steps.find((candidate) => candidate.name === stepName);
     if (!step) throw new Error(`workflow ${run.workflow} has no step ${stepName ?? stepIndex}`);
+    // The job's data follows the step it runs (poll and waits are the step's own).
+    const atThisStep = job.data.stepIndex === stepIndex;
+    const data: StepJobData = atThisStep ? job.data : { runId, stepIndex, generation };
     const labels = { workflow: run.workflow, step: step.name };
     const stopTimer = this.stepDuration.startTimer(labels);
-    const poll = job.data.poll ?? 0;
+    const poll = data.poll ?? 0;
     const stepJob: WorkflowStepJob = { runId, stepIndex, generation };
     let result: StepResult;
     try {
@@ -347,12 +382,13 @@ export class WorkflowEngine {
     } catch (error) {
       stopTimer();
       const cx = asCxError(error);
-      if (cx.retryable && attempt < this.options.stepAttempts) {
+      if (cx.retryable && job.attemptsMade + 1 < this.options.stepAttempts) {
         this.stepsRun.inc({ ...labels, outcome: 'retry' });
         log.warn({ code: cx.code, err: cx.message }, 'step failed; it will be retried');
         await this.options.sm
           .stepProgress(runId, stepIndex, generation, `attempt ${attempt} failed (${cx.code}: ${cx.message}); retrying`)
           .catch(() => undefined);
+        if (!atThisStep) await job.updateData(data);
         throw error;
       }
       this.stepsRun.inc({ ...labels, outcome: 'failure' });
@@ -366,22 +402,36 @@ export class WorkflowEngine {
         ...(typeof reason === 'string' ? { reason } : {}),
         ...(typeof machineId === 'string' ? { machineId } : {}),
       });
-      return { failed: cx.code };
+      return { kind: 'finished', value: { failed: cx.code } };
     }
     stopTimer();
     if (result.kind === 'wait') {
       this.stepsRun.inc({ ...labels, outcome: 'wait' });
-      if (result.message && result.message !== job.data.progress)
+      if (result.message && result.message !== data.progress)
         await this.options.sm.stepProgress(runId, stepIndex, generation, result.message);
-      const waits = job.data.waits ?? 0;
+      const waits = data.waits ?? 0;
       await job.updateData({
-        ...job.data,
+        ...data,
         poll: result.nextPoll ? poll + 1 : poll,
         waits: waits + 1,
         ...(result.message ? { progress: result.message } : {}),
       });
       await job.moveToDelayed(Date.now() + Math.min(result.afterMs, FIRST_WAIT_MS * 2 ** waits), token);
       throw new DelayedError();
+    }
+    this.stepsRun.inc({ ...labels, outcome: 'done' });
+    if (job.attemptsMade === 0 && job.id !== undefined) {
+      const { next, start } = await this.options.sm.advanceStep(
+        runId,
+        stepIndex,
+        generation,
+        result.output ?? null,
+        result.effects ?? [],
+        job.id,
+      );
+      log.info({ name: step.name }, 'step done');
+      if (next === null || start === null) return { kind: 'finished', value: { done: true } };
+      return { kind: 'advanced', next, start };
     }
     const { next } = await this.options.sm.completeStep(
       runId,
@@ -390,10 +440,9 @@ export class WorkflowEngine {
       result.output ?? null,
       result.effects ?? [],
     );
-    this.stepsRun.inc({ ...labels, outcome: 'done' });
     log.info({ name: step.name }, 'step done');
     if (next !== null) await this.enqueue({ runId, stepIndex: next, generation });
-    return { done: true };
+    return { kind: 'finished', value: { done: true } };
   }
 
   private async operation<T>(

@@ -1,6 +1,6 @@
 /** sm's internal routes of workflow runs: wfm's engine moves them step by step; the reconciler lists the active ones. */
 import type { FastifyInstance } from 'fastify';
-import { CompleteStepBody, FailStepBody, StartStepBody, StepProgressBody } from '@cx/sm-contract';
+import { AdvanceStepBody, CompleteStepBody, FailStepBody, StartStepBody, StepProgressBody } from '@cx/sm-contract';
 import { idParams } from '../http.js';
 import type { WorkflowRuns } from './workflow-runs.js';
 
@@ -39,7 +39,13 @@ export async function runRoutes(app: FastifyInstance, deps: { runs: WorkflowRuns
       schema: { params: stepParams, body: StartStepBody },
     },
     async (request) =>
-      runs.startStep(request.params.id, request.params.idx, request.body.generation, request.body.attempt),
+      runs.startStep(
+        request.params.id,
+        request.params.idx,
+        request.body.generation,
+        request.body.attempt,
+        request.body.jobId,
+      ),
   );
   app.post<{ Params: { id: string; idx: number }; Body: StepProgressBody }>(
     '/workflow-runs/:id/steps/:idx/progress',
@@ -63,6 +69,21 @@ export async function runRoutes(app: FastifyInstance, deps: { runs: WorkflowRuns
         request.body.generation,
         request.body.output,
         request.body.effects ?? [],
+      ),
+  );
+  app.post<{ Params: { id: string; idx: number }; Body: AdvanceStepBody }>(
+    '/workflow-runs/:id/steps/:idx/advance',
+    {
+      schema: { params: stepParams, body: AdvanceStepBody },
+    },
+    async (request) =>
+      runs.advanceStep(
+        request.params.id,
+        request.params.idx,
+        request.body.generation,
+        request.body.output,
+        request.body.effects ?? [],
+        request.body.jobId,
       ),
   );
   app.post<{ Params: { id: string; idx: number }; Body: FailStepBody }>(

@@ -19,6 +19,8 @@ export interface RunRow {
   started_at: string | null;
   finished_at: string | null;
   version: number;
+  /** The step job that last started one of its steps (migration 0016). */
+  owner_job: string | null;
 }
 
 export interface StepRow {

@@ -7,7 +7,16 @@ import type { Knex } from 'knex';
 import type { ClusterStatus } from '@cx/api-schemas';
 import { ConflictError, NotFoundError, type CxError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
-import type { Accepted as WireAccepted, Run, StartRequest, StepEffect, StepError, StepStart } from '@cx/sm-contract';
+import type {
+  Accepted as WireAccepted,
+  ActiveRun,
+  Run,
+  StartRequest,
+  StepAdvanced,
+  StepEffect,
+  StepError,
+  StepStart,
+} from '@cx/sm-contract';
 import { setMachineCondition } from '../clusters/effects.js';
 import { lockCluster, releaseCluster } from '../clusters/lock.js';
 import { toCluster, toMachine, type ClusterRow, type MachineRow } from '../clusters/rows.js';
@@ -124,17 +133,13 @@ export class WorkflowRuns {
    * Runs that should have a live step job, the reconciler's work list: Pending and Running runs by
    * id, optionally only those unchanged since `idleSince` (ISO time).
    */
-  async active(
-    limit: number,
-    after?: string,
-    idleSince?: string,
-  ): Promise<Array<{ id: string; currentStep: number; generation: number; status: string }>> {
+  async active(limit: number, after?: string, idleSince?: string): Promise<ActiveRun[]> {
     return withDatabase(async () => {
       const query = this.db<RunRow>('workflow_runs')
         .whereIn('status', ['Pending', 'Running'])
         .orderBy('id')
         .limit(limit)
-        .select('id', 'current_step', 'generation', 'status');
+        .select('id', 'current_step', 'generation', 'status', 'owner_job');
       if (after) void query.where('id', '>', after);
       if (idleSince) void query.where('updated_at', '<', idleSince);
       const rows = await query;
@@ -143,41 +148,47 @@ export class WorkflowRuns {
         currentStep: r.current_step,
         generation: r.generation,
         status: r.status,
+        ownerJob: r.owner_job,
       }));
     });
   }
 
   /**
-   * Marks a step as started (attempt counted); refuses a job that is not the run's current step.
-   * Answers the run with what a step reads, its cluster and machines, in one call and one
-   * transaction, with prepared statements (db/prepared.ts): this is the engine's hottest path.
+   * Marks a step as started (attempt counted) for `jobId`, the job running it; refuses a job that is
+   * not the run's current step. Answers the run with what a step reads, its cluster and machines,
+   * in one call and one transaction, with prepared statements (db/prepared.ts): this is the
+   * engine's hottest path.
    */
-  async startStep(runId: string, idx: number, generation: number, attempt: number): Promise<StepStart> {
+  async startStep(runId: string, idx: number, generation: number, attempt: number, jobId?: string): Promise<StepStart> {
     return withDatabase(() =>
       this.db.transaction(async (trx) => {
         const sql = await prepared(trx);
-        const row = await this.currentRun(sql, runId, idx, generation);
-        const now = nowIso();
-        const run = await this.updateRun(sql, row, {
-          status: 'Running',
-          started_at: row.started_at ?? now,
-          updated_at: now,
-        });
-        await sql.run(
-          'UPDATE `workflow_steps` SET `status` = ?, `attempts` = ?, `started_at` = coalesce(`started_at`, ?) WHERE `run_id` = ? AND `idx` = ?',
-          ['Running', attempt, now, runId, idx],
-        );
-        const [steps, cluster, machines] = [
-          await sql.all<StepRow>('SELECT * FROM `workflow_steps` WHERE `run_id` = ? ORDER BY `idx`', [runId]),
-          await sql.first<ClusterRow>('SELECT * FROM `clusters` WHERE `id` = ?', [run.cluster_id]),
-          await sql.all<MachineRow>('SELECT * FROM `machines` WHERE `cluster_id` = ? ORDER BY `name`', [
-            run.cluster_id,
-          ]),
-        ];
-        if (!cluster) throw new NotFoundError(`cluster ${run.cluster_id} does not exist`);
-        return { run: toWorkflow(run, steps), cluster: toCluster(cluster), machines: machines.map(toMachine) };
+        const run = await this.currentRun(sql, runId, idx, generation);
+        return this.beginStep(sql, run, attempt, jobId ?? run.owner_job);
       }),
     );
+  }
+
+  /** The run's current step marked Running; the step's start as startStep answers it. */
+  private async beginStep(sql: PreparedSql, row: RunRow, attempt: number, jobId: string | null): Promise<StepStart> {
+    const now = nowIso();
+    const run = await this.updateRun(sql, row, {
+      status: 'Running',
+      started_at: row.started_at ?? now,
+      updated_at: now,
+      owner_job: jobId,
+    });
+    await sql.run(
+      'UPDATE `workflow_steps` SET `status` = ?, `attempts` = ?, `started_at` = coalesce(`started_at`, ?) WHERE `run_id` = ? AND `idx` = ?',
+      ['Running', attempt, now, run.id, run.current_step],
+    );
+    const steps = await sql.all<StepRow>('SELECT * FROM `workflow_steps` WHERE `run_id` = ? ORDER BY `idx`', [run.id]);
+    const cluster = await sql.first<ClusterRow>('SELECT * FROM `clusters` WHERE `id` = ?', [run.cluster_id]);
+    const machines = await sql.all<MachineRow>('SELECT * FROM `machines` WHERE `cluster_id` = ? ORDER BY `name`', [
+      run.cluster_id,
+    ]);
+    if (!cluster) throw new NotFoundError(`cluster ${run.cluster_id} does not exist`);
+    return { run: toWorkflow(run, steps), cluster: toCluster(cluster), machines: machines.map(toMachine) };
   }
 
   async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {
@@ -209,29 +220,75 @@ export class WorkflowRuns {
     return withDatabase(() =>
       this.db.transaction(async (trx) => {
         const sql = await prepared(trx);
-        const run = await this.currentRun(sql, runId, idx, generation);
-        const now = nowIso();
-        const { n: stepCount } = (await sql.first<{ n: number }>(
-          'SELECT COUNT(*) AS `n` FROM `workflow_steps` WHERE `run_id` = ?',
-          [runId],
-        ))!;
-        await sql.run(
-          'UPDATE `workflow_steps` SET `status` = ?, `output` = ?, `finished_at` = ?, `error` = NULL WHERE `run_id` = ? AND `idx` = ?',
-          ['Succeeded', JSON.stringify(output ?? null), now, runId, idx],
-        );
-        for (const effect of effects) await applyEffect(trx, this.tenants, run.cluster_id, effect, now);
-        const last = idx + 1 >= Number(stepCount);
-        await this.updateRun(
+        const run = await this.finishStep(
+          trx,
           sql,
-          run,
-          last
-            ? { status: 'Succeeded', current_step: idx + 1, finished_at: now, updated_at: now, error: null }
-            : { current_step: idx + 1, updated_at: now },
+          await this.currentRun(sql, runId, idx, generation),
+          output,
+          effects,
         );
-        if (last) await releaseCluster(trx, run.cluster_id, runId, now);
-        return { next: last ? null : idx + 1 };
+        return { next: run.status === 'Succeeded' ? null : run.current_step };
       }),
     );
+  }
+
+  /**
+   * Completes the step as completeStep does and, in the same transaction, starts the next one for
+   * `jobId` (its first attempt): the job goes on to that step without another call or job.
+   */
+  async advanceStep(
+    runId: string,
+    idx: number,
+    generation: number,
+    output: unknown,
+    effects: StepEffect[],
+    jobId: string,
+  ): Promise<StepAdvanced> {
+    return withDatabase(() =>
+      this.db.transaction(async (trx) => {
+        const sql = await prepared(trx);
+        const run = await this.finishStep(
+          trx,
+          sql,
+          await this.currentRun(sql, runId, idx, generation),
+          output,
+          effects,
+        );
+        if (run.status === 'Succeeded') return { next: null, start: null };
+        return { next: run.current_step, start: await this.beginStep(sql, run, 1, jobId) };
+      }),
+    );
+  }
+
+  /** Records the current step's output and effects and moves the run past it; answers the run row as updated. */
+  private async finishStep(
+    trx: Knex.Transaction,
+    sql: PreparedSql,
+    run: RunRow,
+    output: unknown,
+    effects: StepEffect[],
+  ): Promise<RunRow> {
+    const idx = run.current_step;
+    const now = nowIso();
+    const counted = await sql.first<{ n: number | string }>(
+      'SELECT COUNT(*) AS `n` FROM `workflow_steps` WHERE `run_id` = ?',
+      [run.id],
+    );
+    await sql.run(
+      'UPDATE `workflow_steps` SET `status` = ?, `output` = ?, `finished_at` = ?, `error` = NULL WHERE `run_id` = ? AND `idx` = ?',
+      ['Succeeded', JSON.stringify(output ?? null), now, run.id, idx],
+    );
+    for (const effect of effects) await applyEffect(trx, this.tenants, run.cluster_id, effect, now);
+    const last = idx + 1 >= Number(counted!.n);
+    const updated = await this.updateRun(
+      sql,
+      run,
+      last
+        ? { status: 'Succeeded', current_step: idx + 1, finished_at: now, updated_at: now, error: null }
+        : { current_step: idx + 1, updated_at: now },
+    );
+    if (last) await releaseCluster(trx, run.cluster_id, run.id, now);
+    return updated;
   }
 
   /** Fails the step and the run; the cluster is released and marked Failed with the reason. */
@@ -322,6 +379,7 @@ export class WorkflowRuns {
         await this.updateRun(await prepared(trx), run, {
           status: 'Pending',
           generation: run.generation + 1,
+          owner_job: null,
           error: null,
           finished_at: null,
           updated_at: now,
