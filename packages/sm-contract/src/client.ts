@@ -42,6 +42,7 @@ import type {
 } from './clusters.js';
 import { SNAPSHOT_SHA256_HEADER, type SnapshotUpload } from './etcd.js';
 import type { HealthTarget } from './health.js';
+import type { NamedKind, ResolvedName } from './names.js';
 import type { ClaimHostBody, HostClaim, RevealedHost } from './hosts.js';
 import type { PairTarget, PairWitnessBody } from './pairs.js';
 import type {
@@ -139,6 +140,14 @@ export class SmClient {
   ): Promise<{ status: number; text: string }> {
     const { status, body: answer } = await this.send(method, path, body);
     return { status, text: answer.toString('utf8') };
+  }
+  /**
+   * The id of the `kind` object `ref` names: `ref` itself when it is an object's id (ids come
+   * first), else the id of the object named `ref`; null when neither exists. A name that several
+   * objects share (ha-configs are unique per cluster only) is a 409 asking for the id.
+   */
+  async resolveName(kind: NamedKind, ref: string): Promise<string | null> {
+    return (await this.json<ResolvedName>('GET', `/names/${segment(kind)}/${segment(ref)}`)).id;
   }
   /** A resource group, or null when it does not exist. */
   async resourceGroup(idOrName: string): Promise<ResourceGroup | null> {

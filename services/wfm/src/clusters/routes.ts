@@ -10,6 +10,7 @@ import {
   clusterCreateBodySchema,
   clusterSchema,
   idParamsSchema,
+  refParamsSchema,
   listQuerySchema,
   listSchema,
   MAX_POOL_COUNT,
@@ -113,7 +114,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
       schema: {
         tags: ['clusters'],
         summary: 'Get a cluster',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 200: clusterSchema, ...errors },
       },
     },
@@ -133,7 +134,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
       schema: {
         tags: ['clusters'],
         summary: 'Delete a cluster and all its machines (runs the delete workflow)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         headers: idempotencyHeaders,
         response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } },
       },
@@ -158,7 +159,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
       schema: {
         tags: ['clusters'],
         headers: idempotencyHeaders,
-        params: idParamsSchema,
+        params: refParamsSchema,
         summary:
           'Upgrade the Kubernetes version: one minor at a time (or a newer patch), the control plane first, then the workers maxUnavailable at a time in place, or replaced maxSurge at a time; each cordoned and drained first',
         description:
@@ -225,7 +226,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
       schema: {
         tags: ['clusters'],
         headers: idempotencyHeaders,
-        params: idParamsSchema,
+        params: refParamsSchema,
         summary:
           "Issue the control plane's serving and client certificates again under the same CAs (kubeconfigs keep working)",
         description:
@@ -258,7 +259,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
       schema: {
         tags: ['clusters'],
         headers: idempotencyHeaders,
-        params: idParamsSchema,
+        params: refParamsSchema,
         summary:
           'Rotate the cluster CA in two phases (trust both, then drop the old): kubeconfigs signed by the old CA stop working at the end',
         description:
@@ -292,7 +293,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
       config: { access: onParam('viewer', 'cluster') },
       schema: {
         tags: ['clusters'],
-        params: idParamsSchema,
+        params: refParamsSchema,
         produces: ['application/yaml'],
         summary:
           "Your kubeconfig for the cluster: a client certificate valid one hour (CN = you, O = your groups and cx:<your role>), bound by the cluster's RBAC to view, edit or cluster-admin",

@@ -9,6 +9,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   clusterAcceptedSchema,
   idParamsSchema,
+  refParamSchema,
+  refParamsSchema,
   listSchema,
   nodeSchema,
   type Cluster,
@@ -38,7 +40,7 @@ const params = {
   required: ['id', 'name'],
   additionalProperties: false,
   properties: {
-    id: idParamsSchema.properties.id,
+    id: refParamSchema,
     name: { type: 'string', minLength: 1, maxLength: 253, description: "The node's name (its machine's)" },
   },
 } as const;
@@ -60,7 +62,7 @@ export async function nodeRoutes(app: FastifyInstance, deps: NodeRouteDeps): Pro
       schema: {
         tags: ['clusters'],
         summary: 'Nodes of a cluster',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 200: listSchema(nodeSchema), ...errors },
       },
     },

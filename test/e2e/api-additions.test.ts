@@ -1,0 +1,188 @@
+/**
+ * What the CLI and the web UI need of the API (issue 16), through the public API only, on SQLite
+ * and on MariaDB: objects addressed by name as well as id (ids first, answers carry ids, an
+ * unknown name the same 404 as an unknown id, nothing learnt of a cluster one may not see), the
+ * workflow list with its filters and only what the caller may see, the upgrades a cluster may take
+ * now, and the node list by pool, page by page.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Api, startCx, type CxProcess } from '../support/cx.js';
+import { createMysqlDatabase } from '../support/peers.js';
+
+const variants: Array<{
+  name: string;
+  env: () => Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }>;
+}> = [
+  { name: 'SQLite', env: async () => ({ env: {}, cleanup: async () => undefined }) },
+  {
+    name: 'MariaDB',
+    env: async () => {
+      const database = await createMysqlDatabase();
+      const redis = process.env['CX_TEST_REDIS_URL'];
+      assert.ok(redis, 'CX_TEST_REDIS_URL is not set: run the tests with `npm test`');
+      return {
+        env: {
+          CX_DATABASE_URL: database.url,
+          CX_REDIS_URL: redis,
+          CX_REDIS_PREFIX: `cxe2e${randomBytes(3).toString('hex')}`,
+        },
+        cleanup: database.drop,
+      };
+    },
+  },
+];
+
+for (const variant of variants) {
+  describe(`API additions on ${variant.name}`, () => {
+    let cx: CxProcess;
+    let admin: Api;
+    let viewer: Api;
+    let outsider: Api;
+    let cleanup: () => Promise<void> = async () => undefined;
+    /** Clusters by name: `demo` (viewer holds a grant on it) and `other` (nobody but admin). */
+    const ids: Record<string, string> = {};
+    /** The create workflow of each. */
+    const creates: Record<string, string> = {};
+
+    const createCluster = async (name: string, pools: Array<{ name: string; count: number }>): Promise<void> => {
+      const created = await admin.call('POST', '/api/v1/clusters', {
+        name,
+        provider: 'sim',
+        kubernetesVersion: '1.30.8',
+        controlPlane: { count: 1 },
+        nodePools: pools,
+      });
+      assert.equal(created.status, 202, JSON.stringify(created.body));
+      ids[name] = created.body.cluster.id;
+      creates[name] = created.body.workflow.id;
+      const done = await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 120_000);
+      assert.equal(done.status, 'Succeeded', JSON.stringify(done.steps));
+    };
+    const user = async (username: string): Promise<Api> => {
+      const password = `${username}-password-1`;
+      assert.equal((await admin.call('POST', '/api/v1/users', { username, password })).status, 201);
+      return Api.login(cx.base, username, password);
+    };
+
+    before(async () => {
+      const prepared = await variant.env();
+      cleanup = prepared.cleanup;
+      cx = await startCx({ env: prepared.env });
+      admin = await Api.login(cx.base);
+      await createCluster('demo', [
+        { name: 'workers', count: 3 },
+        { name: 'gpu', count: 1 },
+      ]);
+      await createCluster('other', []);
+      viewer = await user('vera');
+      outsider = await user('otto');
+      const grant = await admin.call('POST', '/api/v1/grants', {
+        subject: { kind: 'user', name: 'vera' },
+        object: { kind: 'cluster', id: ids['demo'] },
+        role: 'viewer',
+      });
+      assert.equal(grant.status, 201, JSON.stringify(grant.body));
+    });
+    after(async () => {
+      await cx?.stop();
+      await cleanup();
+    });
+
+    it('addresses a cluster and its sub-resources by name as by id, answering ids', async () => {
+      const byName = await admin.call('GET', '/api/v1/clusters/demo');
+      assert.equal(byName.status, 200, JSON.stringify(byName.body));
+      assert.equal(byName.body.id, ids['demo']);
+      assert.deepEqual(byName.body, (await admin.call('GET', `/api/v1/clusters/${ids['demo']}`)).body);
+
+      const nodes = await viewer.call('GET', '/api/v1/clusters/demo/nodes');
+      assert.equal(nodes.status, 200, JSON.stringify(nodes.body));
+      assert.equal(nodes.body.items.length, 5);
+      // sim clusters have no Kubernetes API: the same refusal by name as by id.
+      const kubeconfig = await viewer.call('GET', '/api/v1/clusters/demo/kubeconfig');
+      const kubeconfigById = await viewer.call('GET', `/api/v1/clusters/${ids['demo']}/kubeconfig`);
+      assert.equal(kubeconfig.status, kubeconfigById.status);
+      assert.equal(kubeconfig.body.code, kubeconfigById.body.code);
+
+      // A change by name starts its workflow on the cluster, named by id.
+      const scaled = await admin.call('PATCH', '/api/v1/clusters/demo/nodepools/gpu', { count: 2 });
+      assert.equal(scaled.status, 202, JSON.stringify(scaled.body));
+      assert.equal(scaled.body.cluster.id, ids['demo']);
+      const run = await admin.waitForWorkflow(scaled.body.workflow.id, ['Succeeded', 'Failed'], 120_000);
+      assert.equal(run.status, 'Succeeded', JSON.stringify(run.steps));
+      assert.equal(run.clusterId, ids['demo']);
+    });
+
+    it('answers an unknown name as an unknown id, and tells nobody the id of a cluster they may not see', async () => {
+      const unknownName = await admin.call('GET', '/api/v1/clusters/nosuch');
+      const unknownId = await admin.call('GET', '/api/v1/clusters/0190f0f0-0000-7000-8000-000000000000');
+      assert.equal(unknownName.status, 404);
+      assert.equal(unknownId.status, 404);
+      assert.equal(unknownName.body.code, unknownId.body.code);
+      assert.equal(unknownName.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+
+      for (const who of [outsider, viewer]) {
+        const hidden = await who.call('GET', '/api/v1/clusters/other');
+        assert.equal(hidden.status, 404, JSON.stringify(hidden.body));
+        assert.equal(hidden.body.code, 'CX_NOT_FOUND');
+        assert.ok(!JSON.stringify(hidden.body).includes(ids['other']!), JSON.stringify(hidden.body));
+        const unknown = (await who.call('GET', '/api/v1/clusters/nosuch')).body;
+        assert.deepEqual(
+          { ...hidden.body, requestId: undefined },
+          { ...unknown, requestId: undefined, detail: unknown.detail.replace('nosuch', 'other') },
+        );
+      }
+      // A viewer may read but not change it, by name as by id.
+      assert.equal((await viewer.call('DELETE', '/api/v1/clusters/demo')).status, 403);
+    });
+
+    it("takes an id before a name: a cluster named like another cluster's id does not hide it", async () => {
+      const lookalike = ids['other']!;
+      await createCluster(lookalike, []);
+      const answer = await admin.call('GET', `/api/v1/clusters/${lookalike}`);
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.id, ids['other']);
+      assert.equal(answer.body.name, 'other');
+      // The look-alike itself is still reachable by its own id.
+      assert.equal((await admin.call('GET', `/api/v1/clusters/${ids[lookalike]}`)).body.name, lookalike);
+    });
+
+    it('addresses users, groups, resource groups, IP pools and cluster templates by name', async () => {
+      const vera = await admin.call('GET', '/api/v1/users/vera');
+      assert.equal(vera.status, 200, JSON.stringify(vera.body));
+      assert.equal(vera.body.username, 'vera');
+      assert.match(vera.body.id, /^[0-9a-f-]{36}$/);
+
+      const group = await admin.call('POST', '/api/v1/groups', { name: 'ops' });
+      assert.equal(group.status, 201, JSON.stringify(group.body));
+      const member = await admin.call('POST', '/api/v1/groups/ops/members', { username: 'vera' });
+      assert.ok(member.status < 300, JSON.stringify(member.body));
+      assert.equal((await admin.call('GET', '/api/v1/groups/ops')).body.id, group.body.id);
+
+      const rg = await admin.call('POST', '/api/v1/resource-groups', { name: 'team-a' });
+      assert.equal(rg.status, 201, JSON.stringify(rg.body));
+      assert.equal((await admin.call('GET', '/api/v1/resource-groups/team-a')).body.id, rg.body.id);
+
+      const pool = await admin.call('POST', '/api/v1/ip-pools', { name: 'vips', ranges: '10.9.0.0/30' });
+      assert.equal(pool.status, 201, JSON.stringify(pool.body));
+      assert.equal((await admin.call('GET', '/api/v1/ip-pools/vips')).body.id, pool.body.id);
+      assert.equal((await admin.call('DELETE', '/api/v1/ip-pools/vips')).status, 204);
+      assert.equal((await admin.call('GET', `/api/v1/ip-pools/${pool.body.id}`)).status, 404);
+
+      const template = await admin.call('POST', '/api/v1/cluster-templates', {
+        name: 'small',
+        provider: 'sim',
+        controlPlane: { count: 1 },
+      });
+      assert.equal(template.status, 201, JSON.stringify(template.body));
+      assert.equal((await admin.call('GET', '/api/v1/cluster-templates/small')).body.id, template.body.id);
+
+      const openapi = (await admin.call('GET', '/api/v1/openapi.json')).body;
+      const param = openapi.paths['/api/v1/clusters/{id}'].get.parameters.find(
+        (p: { name: string }) => p.name === 'id',
+      );
+      assert.match(param.description, /id, or its name/);
+    });
+  });
+}
