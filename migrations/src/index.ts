@@ -18,6 +18,7 @@ import * as haConfigStatus from './0012_ha_config_status.js';
 import * as clusterTemplates from './0013_cluster_templates.js';
 import * as etcdSnapshots from './0014_etcd_snapshots.js';
 import * as loginSecurity from './0015_login_security.js';
+import * as workflowRunLists from './0016_workflow_run_lists.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -40,6 +41,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['0013_cluster_templates', clusterTemplates],
   ['0014_etcd_snapshots', etcdSnapshots],
   ['0015_login_security', loginSecurity],
+  ['0016_workflow_run_lists', workflowRunLists],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -184,5 +184,64 @@ for (const variant of variants) {
       );
       assert.match(param.description, /id, or its name/);
     });
+
+    it('lists workflow runs newest first, filtered, page by page, showing each caller only what they may see', async () => {
+      const all = await admin.call('GET', '/api/v1/workflows?limit=500');
+      assert.equal(all.status, 200, JSON.stringify(all.body));
+      const runIds: string[] = all.body.items.map((r: { id: string }) => r.id);
+      assert.deepEqual(runIds, [...runIds].sort().reverse(), 'newest first');
+      for (const name of ['demo', 'other']) assert.ok(runIds.includes(creates[name]!), name);
+      assert.equal(all.body.nextCursor, null);
+      // The public shape: no input, no step outputs.
+      assert.equal(all.body.items[0].input, undefined);
+      assert.ok(all.body.items.every((r: { steps: object[] }) => r.steps.every((step) => !('output' in step))));
+
+      const demo = await admin.call('GET', '/api/v1/workflows?cluster=demo');
+      assert.deepEqual(
+        demo.body.items.map((r: { workflow: string; clusterId: string }) => `${r.workflow} ${r.clusterId}`),
+        [`cluster.scale ${ids['demo']}`, `cluster.create ${ids['demo']}`],
+      );
+      assert.deepEqual((await admin.call('GET', `/api/v1/workflows?cluster=${ids['demo']}`)).body, demo.body);
+      const creations = await admin.call('GET', '/api/v1/workflows?workflow=cluster.create&status=Succeeded');
+      assert.ok(creations.body.items.length >= 2);
+      assert.ok(
+        creations.body.items.every(
+          (r: { workflow: string; status: string }) => r.workflow === 'cluster.create' && r.status === 'Succeeded',
+        ),
+      );
+      assert.deepEqual((await admin.call('GET', '/api/v1/workflows?status=Failed')).body, {
+        items: [],
+        nextCursor: null,
+      });
+
+      // One at a time, the same runs in the same order.
+      const paged: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: any = await admin.call(
+          'GET',
+          `/api/v1/workflows?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
+        assert.equal(page.status, 200, JSON.stringify(page.body));
+        assert.ok(page.body.items.length <= 1);
+        paged.push(...page.body.items.map((r: { id: string }) => r.id));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      assert.deepEqual(paged, runIds);
+
+      // vera views demo only; otto holds no grant.
+      const vera = await viewer.call('GET', '/api/v1/workflows');
+      assert.deepEqual(
+        vera.body.items.map((r: { id: string }) => r.id),
+        demo.body.items.map((r: { id: string }) => r.id),
+      );
+      assert.deepEqual((await viewer.call('GET', '/api/v1/workflows?cluster=other')).body.items, []);
+      assert.deepEqual((await outsider.call('GET', '/api/v1/workflows')).body, { items: [], nextCursor: null });
+
+      const refused = await admin.call('GET', '/api/v1/workflows?status=Done');
+      assert.equal(refused.status, 400);
+      assert.equal(refused.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+      assert.equal((await admin.call('GET', '/api/v1/workflows?cursor=nonsense')).status, 400);
+    });
   });
 }

@@ -467,6 +467,7 @@ describe('authorization matrix', () => {
     'GET /api/v1/clusters/{id}/nodes': {
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes` }),
     },
+    'GET /api/v1/workflows': { call: async () => ({ path: `/api/v1/workflows?cluster=${clusterId}` }) },
     'GET /api/v1/workflows/{id}': {
       call: async () => ({ path: `/api/v1/workflows/${workflowId}` }),
     },

@@ -26,6 +26,7 @@ import type {
   Principal,
   ResourceGroup,
   Role,
+  Workflow,
 } from '@cx/api-schemas';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
 import type { ClusterBootstrap, MachineSpec, ProviderCredential } from '@cx/sddc-contract';
@@ -52,6 +53,7 @@ import type {
   CompleteStepBody,
   FailStepBody,
   Run,
+  RunListQuery,
   StartBody,
   StartRequest,
   StartStepBody,
@@ -256,6 +258,15 @@ export class SmClient {
 
   // ---- workflow runs (wfm's engine) ----
 
+  /** One page of the runs `query.userId` may see, newest first (the public workflow shape). */
+  listRuns(query: RunListQuery): Promise<Page<Workflow>> {
+    const params = new URLSearchParams(
+      Object.entries(query)
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]): [string, string] => [key, String(value)]),
+    );
+    return this.json('GET', `/workflow-runs?${params}`);
+  }
   getRun(id: string): Promise<Run> {
     return this.json('GET', `/workflow-runs/${segment(id)}`);
   }

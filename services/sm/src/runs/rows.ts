@@ -1,5 +1,5 @@
 /** Row ↔ wire mapping of the workflow_runs and workflow_steps tables. */
-import type { StepStatus, WorkflowStatus, WorkflowStep } from '@cx/api-schemas';
+import type { StepStatus, Workflow, WorkflowStatus, WorkflowStep } from '@cx/api-schemas';
 import type { Run } from '@cx/sm-contract';
 
 export interface RunRow {
@@ -63,4 +63,10 @@ export function toWorkflow(run: RunRow, steps: StepRow[]): Run {
         output: s.output ? (JSON.parse(s.output) as unknown) : null,
       })),
   };
+}
+
+/** A run as the public API shows it: without its input and its steps' outputs, which only the workflow reads. */
+export function publicWorkflow(run: Run): Workflow {
+  const { input: _input, steps, ...rest } = run;
+  return { ...rest, steps: steps.map(({ output: _output, ...step }) => step) };
 }

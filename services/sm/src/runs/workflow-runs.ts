@@ -4,17 +4,27 @@
  * twice; the run holds its cluster (clusters/lock.ts) from start to end.
  */
 import type { Knex } from 'knex';
-import type { ClusterStatus } from '@cx/api-schemas';
+import { PAGE_LIMIT_DEFAULT, type ClusterStatus, type Page, type Workflow } from '@cx/api-schemas';
 import { ConflictError, NotFoundError, type CxError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
-import type { Accepted as WireAccepted, Run, StartRequest, StepEffect, StepError, StepStart } from '@cx/sm-contract';
+import type {
+  Accepted as WireAccepted,
+  Run,
+  RunListQuery,
+  StartRequest,
+  StepEffect,
+  StepError,
+  StepStart,
+} from '@cx/sm-contract';
 import { setMachineCondition } from '../clusters/effects.js';
 import { lockCluster, releaseCluster } from '../clusters/lock.js';
 import { clusterRow, machinesOf, toCluster, type ClusterRow } from '../clusters/rows.js';
 import type { TenantCredentials } from '../clusters/tenant-credentials.js';
+import type { Visibility } from '../access/access-control.js';
 import { isUniqueViolation, withDatabase } from '../db/database.js';
+import { keysetPage } from '../db/pagination.js';
 import { applyEffect } from './effects.js';
-import { toWorkflow, type RunRow, type StepRow } from './rows.js';
+import { publicWorkflow, toWorkflow, type RunRow, type StepRow } from './rows.js';
 
 /** sm's answer to a start, with the HTTP status it is sent with. */
 export interface Accepted extends WireAccepted {
@@ -108,6 +118,47 @@ export class WorkflowRuns {
         throw error;
       }
     });
+  }
+
+  /**
+   * One page of runs, newest first, filtered by `query` and limited to the clusters `visible` lets
+   * the caller see (by grant on the cluster, or on its resource group while it exists).
+   */
+  async list(query: RunListQuery, visible: Visibility): Promise<Page<Workflow>> {
+    const runs = this.db('workflow_runs');
+    if (query.clusterId !== undefined) void runs.where('cluster_id', query.clusterId);
+    if (query.status !== undefined) void runs.where('status', query.status);
+    if (query.workflow !== undefined) void runs.where('workflow', query.workflow);
+    if (!visible.all)
+      void runs.where((q) => {
+        void q
+          .whereIn('cluster_id', visible.clusterIds)
+          .orWhereIn(
+            'cluster_id',
+            this.db('clusters').whereIn('resource_group_id', visible.resourceGroupIds).select('id'),
+          );
+      });
+    const { rows, nextCursor } = await keysetPage<RunRow>(
+      runs,
+      query.limit ?? PAGE_LIMIT_DEFAULT,
+      query.cursor,
+      'desc',
+    );
+    const steps = (await withDatabase(() =>
+      this.db<StepRow>('workflow_steps').whereIn(
+        'run_id',
+        rows.map((r) => r.id),
+      ),
+    )) as StepRow[];
+    const items = rows.map((run) =>
+      publicWorkflow(
+        toWorkflow(
+          run,
+          steps.filter((step) => step.run_id === run.id),
+        ),
+      ),
+    );
+    return { items, nextCursor };
   }
 
   async get(id: string): Promise<Run> {
