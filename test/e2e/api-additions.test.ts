@@ -243,5 +243,43 @@ for (const variant of variants) {
       assert.equal(refused.headers.get('content-type'), 'application/problem+json; charset=utf-8');
       assert.equal((await admin.call('GET', '/api/v1/workflows?cursor=nonsense')).status, 400);
     });
+
+    it('lists the upgrades a cluster may take now, each allowed or why not, as the upgrade itself decides', async () => {
+      const upgrades = await viewer.call('GET', '/api/v1/clusters/other/upgrades');
+      assert.equal(upgrades.status, 404, 'vera may not see other');
+      const answer = await admin.call('GET', '/api/v1/clusters/other/upgrades');
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal(answer.body.kubernetesVersion, '1.30.8');
+      assert.deepEqual(
+        answer.body.items.map((u: { kubernetesVersion: string; allowed: boolean; reason: string | null }) => [
+          u.kubernetesVersion,
+          u.allowed,
+          u.reason,
+        ]),
+        [
+          ['1.31.4', true, null],
+          ['1.32.2', false, 'SkipsMinor'],
+        ],
+      );
+      const refused = await admin.call('POST', '/api/v1/clusters/other/upgrade', { kubernetesVersion: '1.32.2' });
+      assert.equal(refused.status, 400);
+      assert.equal(refused.body.detail, answer.body.items[1].message);
+
+      const accepted = await admin.call('POST', '/api/v1/clusters/other/upgrade', { kubernetesVersion: '1.31.4' });
+      assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+      // While it runs, or once it is done: never an allowed version the cluster could not take.
+      const during = (await admin.call('GET', '/api/v1/clusters/other/upgrades')).body;
+      const cluster = (await admin.call('GET', '/api/v1/clusters/other')).body;
+      if (cluster.activeWorkflowId)
+        assert.ok(
+          during.items.every((u: { allowed: boolean; reason: string }) => !u.allowed),
+          JSON.stringify(during),
+        );
+      const run = await admin.waitForWorkflow(accepted.body.workflow.id, ['Succeeded', 'Failed'], 120_000);
+      assert.equal(run.status, 'Succeeded', JSON.stringify(run.steps));
+      const afterwards = (await admin.call('GET', '/api/v1/clusters/other/upgrades')).body;
+      assert.equal(afterwards.kubernetesVersion, '1.31.4');
+      assert.deepEqual(afterwards.items, [{ kubernetesVersion: '1.32.2', allowed: true, reason: null, message: null }]);
+    });
   });
 }

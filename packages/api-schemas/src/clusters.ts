@@ -316,6 +316,29 @@ export type Cluster = Static<typeof clusterSchema>;
 
 export const clusterAcceptedSchema = Type.Object({ cluster: clusterSchema, workflow: workflowRefSchema });
 
+/** Why an offered Kubernetes version cannot be upgraded to now (docs/errors.md lists none: these are not errors). */
+export const UPGRADE_REFUSALS = ['SkipsMinor', 'OtherMajor', 'ClusterBusy'] as const;
+
+/** One version a cluster's provider offers, newer than the cluster's, and whether POST /clusters/{id}/upgrade would take it now. */
+export const clusterUpgradeSchema = Type.Object({
+  kubernetesVersion: Type.String(),
+  allowed: Type.Boolean(),
+  reason: Type.Union([Type.Enum(UPGRADE_REFUSALS, { type: 'string' }), Type.Null()], {
+    description:
+      'Why not, when not allowed: SkipsMinor (one minor version at a time), OtherMajor, ClusterBusy (another workflow runs on the cluster; allowed once it ends)',
+  }),
+  message: NullableString({ description: 'What the upgrade request would be told, and what to do' }),
+});
+export type ClusterUpgrade = Static<typeof clusterUpgradeSchema>;
+
+/** GET /clusters/{id}/upgrades: the versions the cluster's provider offers above the one it runs, oldest first. */
+export const clusterUpgradesSchema = Type.Object({
+  kubernetesVersion: Type.String({ description: 'The version the cluster runs' }),
+  items: Type.Array(clusterUpgradeSchema),
+  nextCursor: Type.Null({ description: 'Always null: every version is on the one page' }),
+});
+export type ClusterUpgrades = Static<typeof clusterUpgradesSchema>;
+
 /** Why a machine's last provider operation failed. */
 const machineConditionSchema = Nullable(
   Type.Object({

@@ -9,6 +9,7 @@ import {
   clusterAcceptedSchema,
   clusterCreateBodySchema,
   clusterSchema,
+  clusterUpgradesSchema,
   idParamsSchema,
   refParamsSchema,
   listQuerySchema,
@@ -16,6 +17,7 @@ import {
   MAX_POOL_COUNT,
   KUBERNETES_VERSION,
   type ClusterCreateBody,
+  type ClusterUpgrades,
   type ProviderInfo,
 } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
@@ -33,7 +35,7 @@ import { DELETE_CLUSTER } from '../workflows/cluster-delete.js';
 import { UPGRADE_CLUSTER } from '../workflows/cluster-upgrade.js';
 import { ROTATE_CA, ROTATE_CERTIFICATES } from '../workflows/cluster-rotate-ca.js';
 import { advertisedProvider, can, providersWith } from '../infrastructure/capabilities.js';
-import { checkClusterRequest, checkUpgrade, resourceGroupOf } from './checks.js';
+import { checkClusterRequest, checkUpgrade, resourceGroupOf, upgradesOf } from './checks.js';
 
 export interface ClusterRouteDeps {
   sm: SmClient;
@@ -146,6 +148,30 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
         startRequest(request, engine.definition(DELETE_CLUSTER), 'Deleting', {}),
       );
       return acceptWorkflow(reply, engine, accepted);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/clusters/:id/upgrades',
+    {
+      config: { access: onParam('viewer', 'cluster') },
+      schema: {
+        tags: ['clusters'],
+        summary:
+          "The Kubernetes versions this cluster may be upgraded to: each version its provider offers above the cluster's, oldest first, allowed now or not and why",
+        description:
+          'The version skew policy of POST /clusters/{id}/upgrade: a newer patch, or the next minor version; never two minors at once nor another major. A version the policy allows is still refused (ClusterBusy) while another workflow runs on the cluster. No provider serving the cluster: no versions.',
+        params: refParamsSchema,
+        response: { 200: clusterUpgradesSchema, ...errors },
+      },
+    },
+    async (request): Promise<ClusterUpgrades> => {
+      const cluster = await sm.getCluster(request.params.id);
+      return {
+        kubernetesVersion: cluster.kubernetesVersion,
+        items: upgradesOf(cluster, await deps.providers()),
+        nextCursor: null,
+      };
     },
   );
 
