@@ -10,7 +10,6 @@ import {
   clusterCreateBodySchema,
   clusterSchema,
   clusterUpgradesSchema,
-  idParamsSchema,
   refParamsSchema,
   listQuerySchema,
   listSchema,
