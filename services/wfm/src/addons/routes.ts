@@ -13,7 +13,6 @@ import {
   addonParamsSchema,
   clusterAcceptedSchema,
   clusterAddonSchema,
-  idParamsSchema,
   refParamsSchema,
   listSchema,
   type AddonCatalogEntry,

@@ -10,7 +10,6 @@ import {
   clusterAcceptedSchema,
   etcdSnapshotParamsSchema,
   etcdSnapshotSchema,
-  idParamsSchema,
   refParamsSchema,
   listQuerySchema,
   listSchema,

@@ -9,7 +9,6 @@ import {
   clusterAcceptedSchema,
   haConfigCreateRequestSchema,
   haConfigSchema,
-  idParamsSchema,
   refParamsSchema,
   listSchema,
   type HaConfigCreateRequest,

@@ -7,7 +7,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   hostCreateRequestSchema,
   hostSchema,
-  idParamsSchema,
   refParamsSchema,
   ipAllocationRequestSchema,
   ipAllocationSchema,

@@ -10,7 +10,6 @@
 import type { FastifyInstance } from 'fastify';
 import {
   clusterAcceptedSchema,
-  idParamsSchema,
   refParamSchema,
   refParamsSchema,
   MAX_POOL_COUNT,

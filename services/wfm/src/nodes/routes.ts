@@ -8,7 +8,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   clusterAcceptedSchema,
-  idParamsSchema,
   refParamSchema,
   refParamsSchema,
   listSchema,

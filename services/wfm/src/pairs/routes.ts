@@ -6,7 +6,6 @@
 import type { FastifyInstance } from 'fastify';
 import {
   PAIR_TIMING_DEFAULTS,
-  idParamsSchema,
   refParamsSchema,
   listQuerySchema,
   listSchema,

@@ -14,7 +14,6 @@ import {
   clusterTemplateCreateRequestSchema,
   clusterTemplatePatchRequestSchema,
   clusterTemplateSchema,
-  idParamsSchema,
   refParamsSchema,
   listQuerySchema,
   listSchema,
