@@ -281,5 +281,37 @@ for (const variant of variants) {
       assert.equal(afterwards.kubernetesVersion, '1.31.4');
       assert.deepEqual(afterwards.items, [{ kubernetesVersion: '1.32.2', allowed: true, reason: null, message: null }]);
     });
+
+    it("lists a pool's nodes a page at a time, as recorded where the cluster has no Kubernetes API", async () => {
+      const all = await viewer.call('GET', '/api/v1/clusters/demo/nodes');
+      const names: string[] = all.body.items.map((n: { name: string }) => n.name);
+      assert.deepEqual(names, [...names].sort());
+      assert.ok(all.body.items.every((n: { source: string }) => n.source === 'recorded'));
+      assert.equal(all.body.nextCursor, null);
+
+      const workers: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: any = await viewer.call(
+          'GET',
+          `/api/v1/clusters/demo/nodes?pool=workers&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
+        assert.equal(page.status, 200, JSON.stringify(page.body));
+        assert.ok(page.body.items.length <= 2);
+        workers.push(...page.body.items.map((n: { name: string; pool: string }) => `${n.name} ${n.pool}`));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      assert.deepEqual(workers, ['demo-workers-0 workers', 'demo-workers-1 workers', 'demo-workers-2 workers']);
+      const cp = await viewer.call('GET', '/api/v1/clusters/demo/nodes?pool=control-plane');
+      assert.deepEqual(
+        cp.body.items.map((n: { role: string }) => n.role),
+        ['control-plane'],
+      );
+
+      const noPool = await viewer.call('GET', '/api/v1/clusters/demo/nodes?pool=nosuch');
+      assert.equal(noPool.status, 404);
+      assert.match(noPool.body.detail, /has no pool nosuch/);
+      assert.equal((await viewer.call('GET', '/api/v1/clusters/demo/nodes?cursor=junk')).status, 400);
+    });
   });
 }

@@ -37,6 +37,7 @@ import type {
   CreateClusterBody,
   Kubeconfig,
   KubeconfigBody,
+  NodePageQuery,
   PoolSchedulingBody,
   ScalePoolBody,
   TenantAdminCredentials,
@@ -209,8 +210,14 @@ export class SmClient {
     const body: KubeconfigBody = { userId };
     return this.json('POST', `${clusterPath(clusterId)}/kubeconfig`, body);
   }
-  listNodesJson(clusterId: string): Promise<string> {
-    return this.text('GET', `${clusterPath(clusterId)}/nodes`);
+  /** One page of the cluster's nodes as cx recorded them (one pool's, or all). */
+  nodesPage(clusterId: string, query: NodePageQuery): Promise<Page<Node>> {
+    const params = new URLSearchParams(
+      Object.entries(query)
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]): [string, string] => [key, String(value)]),
+    );
+    return this.json('GET', `${clusterPath(clusterId)}/nodes?${params}`);
   }
   async listNodes(clusterId: string): Promise<Node[]> {
     return (await this.json<Page<Node>>('GET', `${clusterPath(clusterId)}/nodes`)).items;
