@@ -192,6 +192,13 @@ for (const variant of variants) {
       assert.deepEqual(runIds, [...runIds].sort().reverse(), 'newest first');
       for (const name of ['demo', 'other']) assert.ok(runIds.includes(creates[name]!), name);
       assert.equal(all.body.nextCursor, null);
+      // Finished steps say what they did, never a progress message that is no longer true.
+      const created = all.body.items.find((r: { id: string }) => r.id === creates['demo']);
+      const messages = Object.fromEntries(
+        created.steps.map((step: { name: string; message: string | null }) => [step.name, step.message]),
+      );
+      assert.equal(messages['provision-machines'], '5/5 machines provisioned', JSON.stringify(created.steps));
+      assert.equal(messages['wait-nodes-ready'], '5/5 nodes Ready', JSON.stringify(created.steps));
       // The public shape: no input, no step outputs.
       assert.equal(all.body.items[0].input, undefined);
       assert.ok(all.body.items.every((r: { steps: object[] }) => r.steps.every((step) => !('output' in step))));

@@ -296,8 +296,9 @@ export class SmClient {
     generation: number,
     output: unknown,
     effects: StepEffect[],
+    message?: string,
   ): Promise<StepCompleted> {
-    const body: CompleteStepBody = { generation, output, effects };
+    const body: CompleteStepBody = { generation, output, effects, ...(message ? { message } : {}) };
     return this.changing(this.json('POST', `/workflow-runs/${runId}/steps/${idx}/complete`, body));
   }
   async failStep(

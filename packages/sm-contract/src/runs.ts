@@ -142,6 +142,8 @@ export const CompleteStepBody = Type.Object({
   generation: Type.Integer(),
   output: Type.Optional(Type.Unknown()),
   effects: Type.Optional(Type.Array(StepEffect)),
+  /** The finished step's message (what it did); absent: none, its last progress message is not kept. */
+  message: Type.Optional(Type.String({ maxLength: 1024 })),
 });
 export type CompleteStepBody = Static<typeof CompleteStepBody>;
 /** The index of the step to run next; null when the run is over. */

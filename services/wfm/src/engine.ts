@@ -32,13 +32,18 @@ import type { Machine, Run, SmClient, StepEffect } from '@cx/sm-contract';
  * records, which later steps read typed (workflows/define.ts).
  */
 export type StepResult<O = unknown> =
-  | { kind: 'done'; output?: O; effects?: StepEffect[] }
+  | { kind: 'done'; output?: O; effects?: StepEffect[]; message?: string }
   | { kind: 'wait'; afterMs: number; message?: string; nextPoll?: boolean };
 
-export const done = <O = undefined>(output?: O, effects: StepEffect[] = []): StepResult<O> => ({
+/**
+ * `message`: what the step did, in words that stay true once it is over (`3/3 machines
+ * provisioned`); without one, the finished step shows no message rather than its last progress.
+ */
+export const done = <O = undefined>(output?: O, effects: StepEffect[] = [], message?: string): StepResult<O> => ({
   kind: 'done',
   output,
   effects,
+  ...(message ? { message } : {}),
 });
 /** A wait records no output, so it fits a step of any output type. */
 export const wait = (afterMs: number, message?: string, nextPoll = false): StepResult<never> => ({
@@ -389,6 +394,7 @@ export class WorkflowEngine {
       generation,
       result.output ?? null,
       result.effects ?? [],
+      result.message,
     );
     this.stepsRun.inc({ ...labels, outcome: 'done' });
     log.info({ name: step.name }, 'step done');

@@ -70,6 +70,7 @@ export async function runRoutes(
         request.body.generation,
         request.body.output,
         request.body.effects ?? [],
+        request.body.message,
       ),
   );
   app.post<{ Params: { id: string; idx: number }; Body: FailStepBody }>(

@@ -242,6 +242,7 @@ export class WorkflowRuns {
     generation: number,
     output: unknown,
     effects: StepEffect[],
+    message?: string,
   ): Promise<{ next: number | null }> {
     return withDatabase(() =>
       this.db.transaction(async (trx) => {
@@ -254,7 +255,14 @@ export class WorkflowRuns {
         );
         await trx('workflow_steps')
           .where({ run_id: runId, idx })
-          .update({ status: 'Succeeded', output: JSON.stringify(output ?? null), finished_at: now, error: null });
+          // The step's own final word, or none: a progress message ("2/3 machines provisioned") is not true any more.
+          .update({
+            status: 'Succeeded',
+            output: JSON.stringify(output ?? null),
+            message: message ?? null,
+            finished_at: now,
+            error: null,
+          });
         for (const effect of effects) await applyEffect(trx, this.tenants, run.cluster_id, effect, now);
         const last = idx + 1 >= stepCount;
         await this.updateRun(
@@ -278,7 +286,8 @@ export class WorkflowRuns {
         const now = nowIso();
         await trx('workflow_steps')
           .where({ run_id: runId, idx })
-          .update({ status: 'Failed', error: JSON.stringify(error), finished_at: now });
+          // Its error is the final word; the last progress ("retrying", "1/3 …") is not true any more.
+          .update({ status: 'Failed', error: JSON.stringify(error), message: null, finished_at: now });
         if (error.machineId)
           await setMachineCondition(trx, run.cluster_id, error.machineId, {
             reason: error.reason ?? 'Failed',
