@@ -18,7 +18,8 @@ import * as haConfigStatus from './0012_ha_config_status.js';
 import * as clusterTemplates from './0013_cluster_templates.js';
 import * as etcdSnapshots from './0014_etcd_snapshots.js';
 import * as loginSecurity from './0015_login_security.js';
-import * as runOwnerJob from './0016_run_owner_job.js';
+import * as workflowRunLists from './0016_workflow_run_lists.js';
+import * as runOwnerJob from './0017_run_owner_job.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -41,7 +42,8 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['0013_cluster_templates', clusterTemplates],
   ['0014_etcd_snapshots', etcdSnapshots],
   ['0015_login_security', loginSecurity],
-  ['0016_run_owner_job', runOwnerJob],
+  ['0016_workflow_run_lists', workflowRunLists],
+  ['0017_run_owner_job', runOwnerJob],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -317,6 +317,9 @@ describe('authorization matrix', () => {
     'PATCH /api/v1/clusters/{id}/nodepools/{pool}': {
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/workers`, body: INVALID }),
     },
+    'GET /api/v1/clusters/{id}/upgrades': {
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/upgrades` }),
+    },
     'POST /api/v1/clusters/{id}/upgrade': {
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/upgrade`, body: INVALID }),
     },
@@ -467,6 +470,7 @@ describe('authorization matrix', () => {
     'GET /api/v1/clusters/{id}/nodes': {
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodes` }),
     },
+    'GET /api/v1/workflows': { call: async () => ({ path: `/api/v1/workflows?cluster=${clusterId}` }) },
     'GET /api/v1/workflows/{id}': {
       call: async () => ({ path: `/api/v1/workflows/${workflowId}` }),
     },

@@ -78,6 +78,42 @@ describe('node and pool operations: cordon, uncordon, drain, delete a node, add 
       'ops-workers-1': false,
       'ops-workers-2': false,
     });
+    // The node list reads the tenant's API: the cordon shows at once, with what kubectl sees.
+    const listed = await admin.call('GET', '/api/v1/clusters/ops/nodes?pool=workers&limit=2');
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    const [first, second] = listed.body.items;
+    assert.deepEqual([first.name, second.name], ['ops-workers-0', 'ops-workers-1']);
+    assert.ok(listed.body.nextCursor);
+    assert.deepEqual(
+      [first.source, first.unschedulable, first.schedulable, second.unschedulable],
+      ['live', true, false, false],
+    );
+    assert.equal(first.kubernetesVersion, peer.versions[0]);
+    assert.ok(
+      first.conditions.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'),
+      JSON.stringify(first.conditions),
+    );
+    const rest = await admin.call(
+      'GET',
+      `/api/v1/clusters/ops/nodes?pool=workers&limit=2&cursor=${encodeURIComponent(listed.body.nextCursor)}`,
+    );
+    assert.deepEqual(
+      rest.body.items.map((n: { name: string; source: string }) => `${n.name} ${n.source}`),
+      ['ops-workers-2 live'],
+    );
+    assert.equal(rest.body.nextCursor, null);
+    const controlPlane = await admin.call('GET', '/api/v1/clusters/ops/nodes?pool=control-plane');
+    assert.deepEqual(
+      controlPlane.body.items.map(
+        (n: { name: string; schedulable: boolean; labels: object; taints: Array<{ key: string }> }) => [
+          n.name,
+          n.schedulable,
+          'node-role.kubernetes.io/control-plane' in n.labels,
+          n.taints.some((t) => t.key === 'node-role.kubernetes.io/control-plane'),
+        ],
+      ),
+      [['ops-cp-0', false, true, true]],
+    );
     await finish(await admin.call('POST', node('ops-workers-0', 'uncordon')));
     assert.equal((await cordoned())['ops-workers-0'], false);
     const unknown = await admin.call('POST', node('ops-workers-9', 'cordon'));

@@ -1,5 +1,6 @@
 /** Cluster addons: the catalog cx installs from, and what is installed in a cluster. */
 import Type, { type Static } from 'typebox';
+import { refParamSchema } from './common.js';
 
 export const ADDON_STATUSES = ['Installing', 'Installed', 'Removing', 'Failed'] as const;
 export type AddonStatus = (typeof ADDON_STATUSES)[number];
@@ -68,7 +69,7 @@ export type AddonInstallRequest = Static<typeof addonInstallRequestSchema>;
 
 export const addonParamsSchema = Type.Object(
   {
-    id: Type.String({ minLength: 1, maxLength: 64 }),
+    id: refParamSchema,
     name: Type.String({ minLength: 1, maxLength: 63 }),
   },
   { additionalProperties: false },

@@ -9,6 +9,7 @@ import {
   MapOf,
   Nullable,
   NullableString,
+  PAGE_LIMIT_MAX,
   type WithDefaults,
 } from './common.js';
 import { clusterTemplateRefSchema } from './template-ref.js';
@@ -316,6 +317,29 @@ export type Cluster = Static<typeof clusterSchema>;
 
 export const clusterAcceptedSchema = Type.Object({ cluster: clusterSchema, workflow: workflowRefSchema });
 
+/** Why an offered Kubernetes version cannot be upgraded to now (docs/errors.md lists none: these are not errors). */
+export const UPGRADE_REFUSALS = ['SkipsMinor', 'OtherMajor', 'ClusterBusy'] as const;
+
+/** One version a cluster's provider offers, newer than the cluster's, and whether POST /clusters/{id}/upgrade would take it now. */
+export const clusterUpgradeSchema = Type.Object({
+  kubernetesVersion: Type.String(),
+  allowed: Type.Boolean(),
+  reason: Type.Union([Type.Enum(UPGRADE_REFUSALS, { type: 'string' }), Type.Null()], {
+    description:
+      'Why not, when not allowed: SkipsMinor (one minor version at a time), OtherMajor, ClusterBusy (another workflow runs on the cluster; allowed once it ends)',
+  }),
+  message: NullableString({ description: 'What the upgrade request would be told, and what to do' }),
+});
+export type ClusterUpgrade = Static<typeof clusterUpgradeSchema>;
+
+/** GET /clusters/{id}/upgrades: the versions the cluster's provider offers above the one it runs, oldest first. */
+export const clusterUpgradesSchema = Type.Object({
+  kubernetesVersion: Type.String({ description: 'The version the cluster runs' }),
+  items: Type.Array(clusterUpgradeSchema),
+  nextCursor: Type.Null({ description: 'Always null: every version is on the one page' }),
+});
+export type ClusterUpgrades = Static<typeof clusterUpgradesSchema>;
+
 /** Why a machine's last provider operation failed. */
 const machineConditionSchema = Nullable(
   Type.Object({
@@ -332,12 +356,45 @@ const machineConditionSchema = Nullable(
 );
 export type MachineCondition = NonNullable<Static<typeof machineConditionSchema>>;
 
+/** A node as its Kubernetes API reports it now: what only the live view has. */
+export const nodeLiveStateSchema = Type.Object({
+  unschedulable: Type.Boolean({ description: 'Cordoned: no new pod is scheduled on it (spec.unschedulable)' }),
+  schedulable: Type.Boolean({
+    description: 'Takes new workloads: not cordoned and without the control-plane NoSchedule taint',
+  }),
+  labels: MapOf(Type.String()),
+  taints: Type.Array(Type.Object({ key: Type.String(), value: Type.Optional(Type.String()), effect: Type.String() })),
+  conditions: Type.Array(
+    Type.Object({
+      type: Type.String(),
+      status: Type.String({ description: 'True, False or Unknown' }),
+      reason: Type.Optional(Type.String()),
+      message: Type.Optional(Type.String()),
+      lastTransitionTime: Type.Optional(Type.String()),
+    }),
+    { description: "The kubelet's conditions: Ready, MemoryPressure, DiskPressure, PIDPressure, NetworkUnavailable…" },
+  ),
+});
+export type NodeLiveState = Static<typeof nodeLiveStateSchema>;
+
+export const NODE_SOURCES = ['live', 'recorded'] as const;
+
 export const nodeSchema = Type.Object({
   name: Type.String(),
   role: Type.Enum(['control-plane', 'worker'], { type: 'string' }),
   pool: Type.String(),
   status: Type.Enum(['Ready', 'NotReady'], { type: 'string' }),
-  kubernetesVersion: Type.String(),
+  kubernetesVersion: Type.String({ description: "The kubelet's version (live), or the one cx installed (recorded)" }),
+  source: Type.Enum(NODE_SOURCES, {
+    type: 'string',
+    description:
+      "live: status, kubernetesVersion and the fields below were read from the cluster's Kubernetes API just now; recorded: what cx last recorded (a provider without a Kubernetes API, a cluster whose API is not up or did not answer, a node not registered there yet)",
+  }),
+  unschedulable: Type.Optional(nodeLiveStateSchema.properties.unschedulable),
+  schedulable: Type.Optional(nodeLiveStateSchema.properties.schedulable),
+  labels: Type.Optional(nodeLiveStateSchema.properties.labels),
+  taints: Type.Optional(nodeLiveStateSchema.properties.taints),
+  conditions: Type.Optional(nodeLiveStateSchema.properties.conditions),
   machine: Type.Object({
     id: Type.String(),
     phase: Type.String(),
@@ -347,3 +404,28 @@ export const nodeSchema = Type.Object({
   }),
 });
 export type Node = Static<typeof nodeSchema>;
+
+/** GET /clusters/{id}/nodes: one pool's nodes or all, a page at a time, by name. */
+export const nodeListQuerySchema = Type.Object(
+  {
+    pool: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 63,
+        description: "Only this pool's nodes (control-plane: the control plane's)",
+      }),
+    ),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: PAGE_LIMIT_MAX,
+        default: PAGE_LIMIT_MAX,
+        description:
+          'Nodes per page; by default the most a page holds, so that one page shows the nodes of nearly every cluster',
+      }),
+    ),
+    cursor: Type.Optional(Type.String({ maxLength: 256, description: 'nextCursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+export type NodeListQuery = WithDefaults<Static<typeof nodeListQuerySchema>, 'limit'>;

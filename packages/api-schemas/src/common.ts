@@ -104,3 +104,22 @@ export const idParamsSchema = {
   additionalProperties: false,
   properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
 } as const;
+
+/**
+ * The `{id}` of a resource with a unique name (clusters, users, groups, …): its id or its name. The
+ * id is canonical: answers carry it, and a name spelled like an object's id names that object.
+ */
+export const refParamSchema = Type.String({
+  minLength: 1,
+  maxLength: 255,
+  description:
+    "The object's id, or its name. An id is looked up first: a name spelled like another object's id addresses that object, so use the id there. Answers always carry the id.",
+});
+
+/** Path parameters of a resource addressed by id or name (refParamSchema). */
+export const refParamsSchema = {
+  type: 'object',
+  required: ['id'],
+  additionalProperties: false,
+  properties: { id: refParamSchema },
+} as const;

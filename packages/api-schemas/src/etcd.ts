@@ -1,5 +1,6 @@
 /** etcd snapshots of clusters: what one looks like, and the paths that name one. */
 import Type, { type Static } from 'typebox';
+import { refParamSchema } from './common.js';
 
 export const etcdSnapshotSchema = Type.Object({
   id: Type.String(),
@@ -16,7 +17,7 @@ export type EtcdSnapshotInfo = Static<typeof etcdSnapshotSchema>;
 
 export const etcdSnapshotParamsSchema = Type.Object(
   {
-    id: Type.String({ minLength: 1, maxLength: 64 }),
+    id: refParamSchema,
     snapshotId: Type.String({ minLength: 1, maxLength: 64 }),
   },
   { additionalProperties: false },

@@ -1,6 +1,13 @@
 /** Workflow runs as the public API shows them (`/api/v1/workflows/{id}`). */
 import Type, { type Static } from 'typebox';
-import { NullableString, STEP_STATUSES, WORKFLOW_STATUSES } from './common.js';
+import {
+  NullableString,
+  PAGE_LIMIT_DEFAULT,
+  PAGE_LIMIT_MAX,
+  STEP_STATUSES,
+  WORKFLOW_STATUSES,
+  type WithDefaults,
+} from './common.js';
 
 export const workflowRefSchema = Type.Object({
   id: Type.String(),
@@ -50,3 +57,32 @@ export const workflowSchema = Type.Object({
 });
 /** A run as the public API shows it: not its input, which only the workflow and sm read. */
 export type Workflow = Static<typeof workflowSchema>;
+
+/** GET /workflows: filters and a page, newest first. */
+export const workflowListQuerySchema = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_LIMIT_MAX, default: PAGE_LIMIT_DEFAULT })),
+    cursor: Type.Optional(Type.String({ maxLength: 256, description: 'nextCursor of the previous page' })),
+    cluster: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 255,
+        description:
+          "Only the runs of this cluster: its id or its name (an id first). A deleted cluster's runs are found by its id",
+      }),
+    ),
+    status: Type.Optional(
+      Type.Enum(WORKFLOW_STATUSES, { type: 'string', description: 'Only the runs in this status' }),
+    ),
+    workflow: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description:
+          'Only the runs of this workflow (its name, as `workflow` in a run: cluster.upgrade, node.drain, …)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type WorkflowListQuery = WithDefaults<Static<typeof workflowListQuerySchema>, 'limit'>;

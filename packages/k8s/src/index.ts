@@ -10,6 +10,7 @@ export {
   type KeyPairPem,
 } from './pki.js';
 export { renderKubeconfig, type KubeconfigInput } from './kubeconfig.js';
+export { nodeLiveState, type NodeObject } from './node-state.js';
 export {
   bootstrapToken,
   caCertHash,

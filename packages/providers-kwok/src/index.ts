@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { InputError, NotFoundError, ProviderError, ProviderUnavailableError } from '@cx/errors';
-import { takesWorkloads } from '@cx/k8s';
+import { nodeLiveState, takesWorkloads } from '@cx/k8s';
 import {
   CONTRACT_VERSION,
   type EnsureContext,
@@ -209,6 +209,7 @@ export class KwokProvider implements Provider, NodeReader {
       status: ready(node) ? 'Ready' : 'NotReady',
       kubernetesVersion: (node.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, ''),
       schedulable: takesWorkloads(node),
+      live: nodeLiveState(node),
     }));
   }
 

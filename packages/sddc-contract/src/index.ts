@@ -3,10 +3,10 @@
  * conformance suite (`@cx/sddc-contract/testing`) checks them against any provider.
  */
 
-import type { ProviderCapabilityInfo } from '@cx/api-schemas';
+import type { NodeLiveState, ProviderCapabilityInfo } from '@cx/api-schemas';
 
 /** Bumped on any change of a Mandatory rule; providers declare the version they pass. */
-export const CONTRACT_VERSION = '1.8.0';
+export const CONTRACT_VERSION = '1.9.0';
 
 export type MachineRole = 'control-plane' | 'worker';
 export type MachinePhase = 'Provisioning' | 'Running' | 'Stopped' | 'Failed';
@@ -156,6 +156,8 @@ export interface NodeStatus {
    * (since 1.7.0; absent: unknown).
    */
   schedulable?: boolean;
+  /** The node as its Kubernetes API reports it (cordon, labels, taints, conditions); absent from readers without one (sim). */
+  live?: NodeLiveState;
 }
 
 /**

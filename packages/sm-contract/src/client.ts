@@ -26,6 +26,7 @@ import type {
   Principal,
   ResourceGroup,
   Role,
+  Workflow,
 } from '@cx/api-schemas';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
 import type { ClusterBootstrap, MachineSpec, ProviderCredential } from '@cx/sddc-contract';
@@ -36,12 +37,14 @@ import type {
   CreateClusterBody,
   Kubeconfig,
   KubeconfigBody,
+  NodePageQuery,
   PoolSchedulingBody,
   ScalePoolBody,
   TenantAdminCredentials,
 } from './clusters.js';
 import { SNAPSHOT_SHA256_HEADER, type SnapshotUpload } from './etcd.js';
 import type { HealthTarget } from './health.js';
+import type { NamedKind, ResolvedName } from './names.js';
 import type { ClaimHostBody, HostClaim, RevealedHost } from './hosts.js';
 import type { PairTarget, PairWitnessBody } from './pairs.js';
 import type {
@@ -52,6 +55,7 @@ import type {
   CompleteStepBody,
   FailStepBody,
   Run,
+  RunListQuery,
   StartBody,
   StartRequest,
   StartStepBody,
@@ -142,6 +146,14 @@ export class SmClient {
     const { status, body: answer } = await this.send(method, path, body);
     return { status, text: answer.toString('utf8') };
   }
+  /**
+   * The id of the `kind` object `ref` names: `ref` itself when it is an object's id (ids come
+   * first), else the id of the object named `ref`; null when neither exists. A name that several
+   * objects share (ha-configs are unique per cluster only) is a 409 asking for the id.
+   */
+  async resolveName(kind: NamedKind, ref: string): Promise<string | null> {
+    return (await this.json<ResolvedName>('GET', `/names/${segment(kind)}/${segment(ref)}`)).id;
+  }
   /** A resource group, or null when it does not exist. */
   async resourceGroup(idOrName: string): Promise<ResourceGroup | null> {
     try {
@@ -200,8 +212,14 @@ export class SmClient {
     const body: KubeconfigBody = { userId };
     return this.json('POST', `${clusterPath(clusterId)}/kubeconfig`, body);
   }
-  listNodesJson(clusterId: string): Promise<string> {
-    return this.text('GET', `${clusterPath(clusterId)}/nodes`);
+  /** One page of the cluster's nodes as cx recorded them (one pool's, or all). */
+  nodesPage(clusterId: string, query: NodePageQuery): Promise<Page<Node>> {
+    const params = new URLSearchParams(
+      Object.entries(query)
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]): [string, string] => [key, String(value)]),
+    );
+    return this.json('GET', `${clusterPath(clusterId)}/nodes?${params}`);
   }
   async listNodes(clusterId: string): Promise<Node[]> {
     return (await this.json<Page<Node>>('GET', `${clusterPath(clusterId)}/nodes`)).items;
@@ -249,6 +267,15 @@ export class SmClient {
 
   // ---- workflow runs (wfm's engine) ----
 
+  /** One page of the runs `query.userId` may see, newest first (the public workflow shape). */
+  listRuns(query: RunListQuery): Promise<Page<Workflow>> {
+    const params = new URLSearchParams(
+      Object.entries(query)
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]): [string, string] => [key, String(value)]),
+    );
+    return this.json('GET', `/workflow-runs?${params}`);
+  }
   getRun(id: string): Promise<Run> {
     return this.json('GET', `/workflow-runs/${segment(id)}`);
   }
@@ -271,8 +298,9 @@ export class SmClient {
     generation: number,
     output: unknown,
     effects: StepEffect[],
+    message?: string,
   ): Promise<StepCompleted> {
-    const body: CompleteStepBody = { generation, output, effects };
+    const body: CompleteStepBody = { generation, output, effects, ...(message ? { message } : {}) };
     return this.changing(this.json('POST', `/workflow-runs/${runId}/steps/${idx}/complete`, body));
   }
   /** Completes step `idx` and starts the next one for `jobId`, in one call and one transaction. */
@@ -283,8 +311,9 @@ export class SmClient {
     output: unknown,
     effects: StepEffect[],
     jobId: string,
+    message?: string,
   ): Promise<StepAdvanced> {
-    const body: AdvanceStepBody = { generation, output, effects, jobId };
+    const body: AdvanceStepBody = { generation, output, effects, jobId, ...(message ? { message } : {}) };
     return this.changing(this.json('POST', `/workflow-runs/${runId}/steps/${idx}/advance`, body));
   }
   async failStep(

@@ -1,6 +1,12 @@
 /** The cluster routes of sm's internal API: what wfm sends to create and change clusters, and what sddc reads of them. */
 import Type, { type Static } from 'typebox';
-import { nodePoolRequestSchema, nodeSchedulingProperties, type ClusterCreateRequest } from '@cx/api-schemas';
+import {
+  nodeListQuerySchema,
+  nodePoolRequestSchema,
+  nodeSchedulingProperties,
+  PAGE_LIMIT_MAX,
+  type ClusterCreateRequest,
+} from '@cx/api-schemas';
 import { StartRequest } from './runs.js';
 import type { TemplateUse } from './templates.js';
 
@@ -41,3 +47,14 @@ export const TenantAdminCredentials = Type.Object({
   keyPem: Type.String(),
 });
 export type TenantAdminCredentials = Static<typeof TenantAdminCredentials>;
+
+/** GET /clusters/{id}/nodes: the public list's pool and page; without a limit, every node (what workflows read). */
+export const NodePageQuery = Type.Object(
+  {
+    pool: nodeListQuerySchema.properties.pool,
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_LIMIT_MAX })),
+    cursor: nodeListQuerySchema.properties.cursor,
+  },
+  { additionalProperties: false },
+);
+export type NodePageQuery = Static<typeof NodePageQuery>;

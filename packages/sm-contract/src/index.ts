@@ -7,6 +7,7 @@ export * from './etcd.js';
 export * from './health.js';
 export * from './hosts.js';
 export * from './machines.js';
+export * from './names.js';
 export * from './pairs.js';
 export * from './runs.js';
 export * from './schema.js';

@@ -3,7 +3,7 @@
  * (with its effects on the state) or failure of a step.
  */
 import Type, { type Static } from 'typebox';
-import { CLUSTER_STATUSES, NullableString } from '@cx/api-schemas';
+import { CLUSTER_STATUSES, NullableString, workflowListQuerySchema } from '@cx/api-schemas';
 import type { Cluster, Workflow, WorkflowStep } from '@cx/api-schemas';
 import { MachineRole, NodeReadiness, type Machine } from './machines.js';
 import { JsonObject } from './schema.js';
@@ -149,6 +149,8 @@ export const CompleteStepBody = Type.Object({
   generation: Type.Integer(),
   output: Type.Optional(Type.Unknown()),
   effects: Type.Optional(Type.Array(StepEffect)),
+  /** The finished step's message (what it did); absent: none, its last progress message is not kept. */
+  message: Type.Optional(Type.String({ maxLength: 1024 })),
 });
 export type CompleteStepBody = Static<typeof CompleteStepBody>;
 /** The index of the step to run next; null when the run is over. */
@@ -164,6 +166,8 @@ export const AdvanceStepBody = Type.Object({
   output: Type.Optional(Type.Unknown()),
   effects: Type.Optional(Type.Array(StepEffect)),
   jobId: Type.String({ maxLength: 255 }),
+  /** As CompleteStepBody's. */
+  message: Type.Optional(Type.String({ maxLength: 1024 })),
 });
 export type AdvanceStepBody = Static<typeof AdvanceStepBody>;
 /** The step started next and what it reads; null when the run is over. */
@@ -175,3 +179,17 @@ export interface StepAdvanced {
 /** POST /workflow-runs/{id}/steps/{idx}/fail. */
 export const FailStepBody = Type.Object({ generation: Type.Integer(), error: StepError });
 export type FailStepBody = Static<typeof FailStepBody>;
+
+/** GET /workflow-runs: the public list's filters, the cluster by id, for the user whose grants decide what it shows. */
+export const RunListQuery = Type.Object(
+  {
+    limit: workflowListQuerySchema.properties.limit,
+    cursor: workflowListQuerySchema.properties.cursor,
+    status: workflowListQuerySchema.properties.status,
+    workflow: workflowListQuerySchema.properties.workflow,
+    clusterId: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    userId: Type.String({ minLength: 1, maxLength: 64 }),
+  },
+  { additionalProperties: false },
+);
+export type RunListQuery = Static<typeof RunListQuery>;

@@ -23,6 +23,7 @@ import { LoginThrottle } from './identity/throttle.js';
 import { IpPools } from './ip-pools/ip-pools.js';
 import { Pairs } from './pairs/pairs.js';
 import { Resources } from './resources/resources.js';
+import { Names } from './names/names.js';
 import { smRoutes } from './routes.js';
 import { WorkflowRuns } from './runs/workflow-runs.js';
 import { SecretBox } from './secrets/secret-box.js';
@@ -144,6 +145,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
         addons: new ClusterAddons(db, box),
         templates: new ClusterTemplates(db, box),
         etcdSnapshots: new EtcdSnapshots(db, box, config.etcd.maxSnapshotBytes),
+        names: new Names(db),
         ldapEnabled: ldap !== null,
         serviceToken: config.serviceToken!,
       }),

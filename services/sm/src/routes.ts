@@ -22,6 +22,8 @@ import { hostRoutes } from './hosts/routes.js';
 import { identityRoutes, type IdentityRouteDeps } from './identity/routes.js';
 import type { IpPools } from './ip-pools/ip-pools.js';
 import { ipPoolRoutes } from './ip-pools/routes.js';
+import type { Names } from './names/names.js';
+import { nameRoutes } from './names/routes.js';
 import type { Pairs } from './pairs/pairs.js';
 import type { Resources } from './resources/resources.js';
 import { resourceRoutes } from './resources/routes.js';
@@ -44,6 +46,7 @@ export interface SmRouteDeps extends IdentityRouteDeps {
   templates: ClusterTemplates;
   etcdSnapshots: EtcdSnapshots;
   auditLog: AuditLog;
+  names: Names;
   serviceToken: string;
 }
 
@@ -66,6 +69,7 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
   await addonRoutes(app, deps);
   await templateRoutes(app, deps);
   await auditRoutes(app, deps);
+  await nameRoutes(app, deps);
   // In a scope of their own: their octet-stream parser and size limit are theirs only.
   await app.register(async (scope) => etcdSnapshotRoutes(scope, deps));
 }

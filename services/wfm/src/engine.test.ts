@@ -131,7 +131,9 @@ describe('WorkflowEngine on real Redis and sm', () => {
   const jobFinished = (job: WorkflowStepJob): Promise<unknown> =>
     until(`job ${workflowStepJobId(job)} to finish`, async () => {
       const found = await steps.getJob(workflowStepJobId(job));
-      return found && (await found.getState()) === 'completed' ? (found.returnvalue as unknown) : undefined;
+      if (!found || (await found.getState()) !== 'completed') return undefined;
+      // Read again: `found` may have been fetched while the job was still active, before it had a return value.
+      return (await steps.getJob(workflowStepJobId(job)))?.returnvalue as unknown;
     });
 
   /** The key of the lease that lets one wfm replica at a time reconcile (see WorkflowEngine.reconcile). */
@@ -249,14 +251,16 @@ describe('WorkflowEngine on real Redis and sm', () => {
       assert.deepEqual([await jobOf(0), await jobOf(1), await jobOf(2)], ['completed', 'none', 'completed']);
     });
 
-    it('runs a waiting step again after its delay, shows its message, and never counts a wait as a failed attempt', async () => {
+    it('runs a waiting step again after its delay, shows its message, never counts a wait as a failed attempt, and keeps only a final message once done', async () => {
       const checked = gate();
       const waits = STEP_ATTEMPTS + 2; // more waits than a step has attempts
       const definition = define('test.wait', [
         step('poll', async (_ctx, n) => {
           if (n === 2) await checked.opened; // holds the step while the test reads the run
-          return n <= waits ? wait(60_000, `not ready yet (${n})`) : done({ polls: n });
+          return n <= waits ? wait(60_000, `not ready yet (${n})`) : done({ polls: n }, [], `ready after ${n} polls`);
         }),
+        // Done without a final message: its progress message is not true any more, and goes.
+        step('settle', async (_ctx, n) => (n === 1 ? wait(10, 'settling') : done({ settled: true }))),
       ]);
       const { runId } = await startRun(definition);
       const waiting = await until('the first wait to show', async () => {
@@ -270,8 +274,13 @@ describe('WorkflowEngine on real Redis and sm', () => {
       assert.equal(run.status, 'Succeeded', JSON.stringify(run.error));
       assert.deepEqual(run.steps[0]!.output, { polls: waits + 1 });
       assert.equal(run.steps[0]!.attempts, 1, 'waits are not attempts');
-      assert.equal(run.steps[0]!.message, `not ready yet (${waits})`, 'the last progress message stays');
+      assert.deepEqual(
+        run.steps.map((s) => s.message),
+        [`ready after ${waits + 1} polls`, null],
+        'a finished step keeps its final message, or none; never its last progress',
+      );
       assert.equal(ran(runId, 'poll'), waits + 1);
+      assert.equal(ran(runId, 'settle'), 2);
     });
 
     it('retries a retryable failure, and the run goes on when the step then succeeds', async () => {
@@ -315,6 +324,8 @@ describe('WorkflowEngine on real Redis and sm', () => {
           ['never', 'Pending', 0],
         ],
       );
+      assert.equal(run.steps[0]!.message, null, 'no "retrying" on a step that failed: its error says why');
+      assert.equal(run.steps[0]!.error?.code, 'CX_DEPENDENCY_UNAVAILABLE');
       assert.equal(run.steps[0]!.error?.code, 'CX_DEPENDENCY_UNAVAILABLE');
       assert.deepEqual([ran(runId, 'reach'), ran(runId, 'never')], [STEP_ATTEMPTS, 0]);
       assert.equal(await clusterStatus(clusterId), 'Failed');

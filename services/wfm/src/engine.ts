@@ -34,13 +34,18 @@ import type { ActiveRun, Machine, Run, SmClient, StepEffect, StepStart } from '@
  * records, which later steps read typed (workflows/define.ts).
  */
 export type StepResult<O = unknown> =
-  | { kind: 'done'; output?: O; effects?: StepEffect[] }
+  | { kind: 'done'; output?: O; effects?: StepEffect[]; message?: string }
   | { kind: 'wait'; afterMs: number; message?: string; nextPoll?: boolean };
 
-export const done = <O = undefined>(output?: O, effects: StepEffect[] = []): StepResult<O> => ({
+/**
+ * `message`: what the step did, in words that stay true once it is over (`3/3 machines
+ * provisioned`); without one, the finished step shows no message rather than its last progress.
+ */
+export const done = <O = undefined>(output?: O, effects: StepEffect[] = [], message?: string): StepResult<O> => ({
   kind: 'done',
   output,
   effects,
+  ...(message ? { message } : {}),
 });
 /** A wait records no output, so it fits a step of any output type. */
 export const wait = (afterMs: number, message?: string, nextPoll = false): StepResult<never> => ({
@@ -428,6 +433,7 @@ export class WorkflowEngine {
         result.output ?? null,
         result.effects ?? [],
         job.id,
+        result.message,
       );
       log.info({ name: step.name }, 'step done');
       if (next === null || start === null) return { kind: 'finished', value: { done: true } };
@@ -439,6 +445,7 @@ export class WorkflowEngine {
       generation,
       result.output ?? null,
       result.effects ?? [],
+      result.message,
     );
     log.info({ name: step.name }, 'step done');
     if (next !== null) await this.enqueue({ runId, stepIndex: next, generation });

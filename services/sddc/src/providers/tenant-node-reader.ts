@@ -4,7 +4,7 @@
  */
 import { CoreV1Api } from '@kubernetes/client-node';
 import { CxError } from '@cx/errors';
-import { takesWorkloads } from '@cx/k8s';
+import { nodeLiveState, takesWorkloads } from '@cx/k8s';
 import type { MachineStatus, NodeReader, NodeStatus, Provider } from '@cx/sddc-contract';
 import type { SmClient, TenantAdminCredentials } from '@cx/sm-contract';
 import { client, tenantCall } from '../tenant-api.js';
@@ -14,7 +14,8 @@ const throughTenantApi = new WeakSet<NodeReader>();
 
 /**
  * The cluster's nodes that belong to its machines (matched by name: the kubelet registers under the
- * machine's host name), with the kubelet's Ready condition and version.
+ * machine's host name), with the kubelet's Ready condition and version, and what the live node
+ * list shows of each (cordon, labels, taints, conditions).
  */
 export async function listTenantNodes(
   credentials: TenantAdminCredentials,
@@ -35,6 +36,7 @@ export async function listTenantNodes(
         status: ready ? ('Ready' as const) : ('NotReady' as const),
         kubernetesVersion: (node.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, ''),
         schedulable: takesWorkloads(node),
+        live: nodeLiveState(node),
       },
     ];
   });

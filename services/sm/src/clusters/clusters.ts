@@ -19,10 +19,10 @@ import {
 import type { ScaleLimits } from '@cx/config';
 import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
-import type { Machine, StartRequest } from '@cx/sm-contract';
+import type { Machine, NodePageQuery, StartRequest } from '@cx/sm-contract';
 import type { Visibility } from '../access/access-control.js';
 import { isUniqueViolation, withDatabase } from '../db/database.js';
-import { keysetPage } from '../db/pagination.js';
+import { afterCursor, encodeCursor, keysetPage } from '../db/pagination.js';
 import { Pairs } from '../pairs/pairs.js';
 import type { Resources } from '../resources/resources.js';
 import type { Accepted, WorkflowRuns } from '../runs/workflow-runs.js';
@@ -107,18 +107,27 @@ export class Clusters {
     return machinesOf(this.db, clusterId);
   }
 
-  async nodes(clusterId: string): Promise<Node[]> {
+  /**
+   * The cluster's nodes by name, as cx recorded them: all, or one page (`limit`, after the name in
+   * `cursor`) of one pool's or all. Machines the provider made, and those it failed to make (their
+   * condition says why).
+   */
+  async nodes(clusterId: string, page: NodePageQuery = {}): Promise<Page<Node>> {
     await clusterRow(this.db, clusterId);
-    // Machines the provider made, and those it failed to make (their condition says why).
-    const rows = await withDatabase(() =>
-      this.db<MachineRow>('machines')
-        .where({ cluster_id: clusterId })
-        .where((q) => {
-          void q.whereNotNull('provider_id').orWhereNotNull('condition');
-        })
-        .orderBy('name'),
-    );
-    return (rows as MachineRow[]).map(toNode);
+    const after = afterCursor(page.cursor);
+    const query = this.db<MachineRow>('machines')
+      .where({ cluster_id: clusterId })
+      .where((q) => {
+        void q.whereNotNull('provider_id').orWhereNotNull('condition');
+      })
+      .orderBy('name');
+    if (page.pool !== undefined) void query.where('pool', page.pool);
+    if (after !== null) void query.where('name', '>', after);
+    if (page.limit !== undefined) void query.limit(page.limit + 1);
+    const rows = (await withDatabase(() => query)) as MachineRow[];
+    const items = rows.slice(0, page.limit ?? rows.length).map(toNode);
+    const more = page.limit !== undefined && rows.length > page.limit;
+    return { items, nextCursor: more ? encodeCursor(items[items.length - 1]!.name) : null };
   }
 
   /**

@@ -8,6 +8,7 @@ import { InputError, NotFoundError } from '@cx/errors';
 import {
   AddPoolBody,
   KubeconfigBody,
+  NodePageQuery,
   PoolSchedulingBody,
   ScalePoolBody,
   StartRequest,
@@ -156,10 +157,11 @@ export async function clusterRoutes(
       return reply.code(204).send();
     },
   );
-  app.get<{ Params: { id: string } }>('/clusters/:id/nodes', { schema: { params: idParams } }, async (request) => ({
-    items: await clusters.nodes(request.params.id),
-    nextCursor: null,
-  }));
+  app.get<{ Params: { id: string }; Querystring: NodePageQuery }>(
+    '/clusters/:id/nodes',
+    { schema: { params: idParams, querystring: NodePageQuery } },
+    async (request) => clusters.nodes(request.params.id, request.query),
+  );
   // What providers and sddc need to build and reach the tenant cluster, and the caller's kubeconfig.
   app.get<{ Params: { id: string } }>('/clusters/:id/bootstrap', { schema: { params: idParams } }, async (request) =>
     tenants.bootstrap(request.params.id),

@@ -102,6 +102,7 @@ export function toNode(row: MachineRow): Node {
     pool: row.pool,
     status: row.node_status,
     kubernetesVersion: row.kubernetes_version,
+    source: 'recorded',
     machine: {
       id: machine.id,
       phase: machine.phase,

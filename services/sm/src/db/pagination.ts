@@ -29,17 +29,20 @@ export function afterCursor(cursor: string | undefined): string | null {
 }
 
 /**
- * One keyset page of `query` (rows ordered by id, created in id order since ids are UUIDv7): the
- * rows after `cursor`, at most `limit`, and the cursor of the next page when there is one.
+ * One keyset page of `query` (rows ordered by id, created in id order since ids are UUIDv7, so
+ * `desc` is newest first): the rows after `cursor`, at most `limit`, and the cursor of the next
+ * page when there is one. `column` is the id's, qualified where the query joins.
  */
 export async function keysetPage<R extends { id: string }>(
   query: Knex.QueryBuilder,
   limit: number,
   cursor: string | undefined,
+  order: 'asc' | 'desc' = 'asc',
+  column = 'id',
 ): Promise<{ rows: R[]; nextCursor: string | null }> {
   const after = afterCursor(cursor);
-  void query.orderBy('id').limit(limit + 1);
-  if (after) void query.where('id', '>', after);
+  void query.orderBy(column, order).limit(limit + 1);
+  if (after) void query.where(column, order === 'asc' ? '>' : '<', after);
   const rows = (await withDatabase(() => query)) as R[];
   const page = rows.slice(0, limit);
   return { rows: page, nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };

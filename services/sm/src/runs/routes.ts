@@ -1,6 +1,14 @@
 /** sm's internal routes of workflow runs: wfm's engine moves them step by step; the reconciler lists the active ones. */
 import type { FastifyInstance } from 'fastify';
-import { AdvanceStepBody, CompleteStepBody, FailStepBody, StartStepBody, StepProgressBody } from '@cx/sm-contract';
+import {
+  AdvanceStepBody,
+  CompleteStepBody,
+  FailStepBody,
+  RunListQuery,
+  StartStepBody,
+  StepProgressBody,
+} from '@cx/sm-contract';
+import type { AccessControl } from '../access/access-control.js';
 import { idParams } from '../http.js';
 import type { WorkflowRuns } from './workflow-runs.js';
 
@@ -10,8 +18,14 @@ const stepParams = {
   properties: { id: { type: 'string' }, idx: { type: 'integer', minimum: 0 } },
 } as const;
 
-export async function runRoutes(app: FastifyInstance, deps: { runs: WorkflowRuns }): Promise<void> {
-  const { runs } = deps;
+export async function runRoutes(
+  app: FastifyInstance,
+  deps: { runs: WorkflowRuns; access: AccessControl },
+): Promise<void> {
+  const { runs, access } = deps;
+  app.get<{ Querystring: RunListQuery }>('/workflow-runs', { schema: { querystring: RunListQuery } }, async (request) =>
+    runs.list(request.query, await access.visibility(await access.subject(request.query.userId))),
+  );
   app.get<{ Querystring: { limit: number; after?: string; idleSince?: string } }>(
     '/workflow-runs/active',
     {
@@ -69,6 +83,7 @@ export async function runRoutes(app: FastifyInstance, deps: { runs: WorkflowRuns
         request.body.generation,
         request.body.output,
         request.body.effects ?? [],
+        request.body.message,
       ),
   );
   app.post<{ Params: { id: string; idx: number }; Body: AdvanceStepBody }>(
@@ -84,6 +99,7 @@ export async function runRoutes(app: FastifyInstance, deps: { runs: WorkflowRuns
         request.body.output,
         request.body.effects ?? [],
         request.body.jobId,
+        request.body.message,
       ),
   );
   app.post<{ Params: { id: string; idx: number }; Body: FailStepBody }>(

@@ -1,5 +1,5 @@
 /** Row ↔ wire mapping of the workflow_runs and workflow_steps tables. */
-import type { StepStatus, WorkflowStatus, WorkflowStep } from '@cx/api-schemas';
+import type { StepStatus, Workflow, WorkflowStatus, WorkflowStep } from '@cx/api-schemas';
 import type { Run } from '@cx/sm-contract';
 
 export interface RunRow {
@@ -19,7 +19,7 @@ export interface RunRow {
   started_at: string | null;
   finished_at: string | null;
   version: number;
-  /** The step job that last started one of its steps (migration 0016). */
+  /** The step job that last started one of its steps (migration 0017). */
   owner_job: string | null;
 }
 
@@ -65,4 +65,10 @@ export function toWorkflow(run: RunRow, steps: StepRow[]): Run {
         output: s.output ? (JSON.parse(s.output) as unknown) : null,
       })),
   };
+}
+
+/** A run as the public API shows it: without its input and its steps' outputs, which only the workflow reads. */
+export function publicWorkflow(run: Run): Workflow {
+  const { input: _input, steps, ...rest } = run;
+  return { ...rest, steps: steps.map(({ output: _output, ...step }) => step) };
 }

@@ -4,13 +4,14 @@
  * twice; the run holds its cluster (clusters/lock.ts) from start to end.
  */
 import type { Knex } from 'knex';
-import type { ClusterStatus } from '@cx/api-schemas';
+import { PAGE_LIMIT_DEFAULT, type ClusterStatus, type Page, type Workflow } from '@cx/api-schemas';
 import { ConflictError, NotFoundError, type CxError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
 import type {
   Accepted as WireAccepted,
   ActiveRun,
   Run,
+  RunListQuery,
   StartRequest,
   StepAdvanced,
   StepEffect,
@@ -21,10 +22,12 @@ import { setMachineCondition } from '../clusters/effects.js';
 import { lockCluster, releaseCluster } from '../clusters/lock.js';
 import { toCluster, toMachine, type ClusterRow, type MachineRow } from '../clusters/rows.js';
 import type { TenantCredentials } from '../clusters/tenant-credentials.js';
+import type { Visibility } from '../access/access-control.js';
 import { isUniqueViolation, withDatabase } from '../db/database.js';
+import { keysetPage } from '../db/pagination.js';
 import { prepared, setClause, type PreparedSql, type SqlValue } from '../db/prepared.js';
 import { applyEffect } from './effects.js';
-import { toWorkflow, type RunRow, type StepRow } from './rows.js';
+import { publicWorkflow, toWorkflow, type RunRow, type StepRow } from './rows.js';
 
 /** sm's answer to a start, with the HTTP status it is sent with. */
 export interface Accepted extends WireAccepted {
@@ -118,6 +121,47 @@ export class WorkflowRuns {
         throw error;
       }
     });
+  }
+
+  /**
+   * One page of runs, newest first, filtered by `query` and limited to the clusters `visible` lets
+   * the caller see (by grant on the cluster, or on its resource group while it exists).
+   */
+  async list(query: RunListQuery, visible: Visibility): Promise<Page<Workflow>> {
+    const runs = this.db('workflow_runs');
+    if (query.clusterId !== undefined) void runs.where('cluster_id', query.clusterId);
+    if (query.status !== undefined) void runs.where('status', query.status);
+    if (query.workflow !== undefined) void runs.where('workflow', query.workflow);
+    if (!visible.all)
+      void runs.where((q) => {
+        void q
+          .whereIn('cluster_id', visible.clusterIds)
+          .orWhereIn(
+            'cluster_id',
+            this.db('clusters').whereIn('resource_group_id', visible.resourceGroupIds).select('id'),
+          );
+      });
+    const { rows, nextCursor } = await keysetPage<RunRow>(
+      runs,
+      query.limit ?? PAGE_LIMIT_DEFAULT,
+      query.cursor,
+      'desc',
+    );
+    const steps = (await withDatabase(() =>
+      this.db<StepRow>('workflow_steps').whereIn(
+        'run_id',
+        rows.map((r) => r.id),
+      ),
+    )) as StepRow[];
+    const items = rows.map((run) =>
+      publicWorkflow(
+        toWorkflow(
+          run,
+          steps.filter((step) => step.run_id === run.id),
+        ),
+      ),
+    );
+    return { items, nextCursor };
   }
 
   async get(id: string): Promise<Run> {
@@ -216,6 +260,7 @@ export class WorkflowRuns {
     generation: number,
     output: unknown,
     effects: StepEffect[],
+    message?: string,
   ): Promise<{ next: number | null }> {
     return withDatabase(() =>
       this.db.transaction(async (trx) => {
@@ -226,6 +271,7 @@ export class WorkflowRuns {
           await this.currentRun(sql, runId, idx, generation),
           output,
           effects,
+          message,
         );
         return { next: run.status === 'Succeeded' ? null : run.current_step };
       }),
@@ -243,6 +289,7 @@ export class WorkflowRuns {
     output: unknown,
     effects: StepEffect[],
     jobId: string,
+    message?: string,
   ): Promise<StepAdvanced> {
     return withDatabase(() =>
       this.db.transaction(async (trx) => {
@@ -253,6 +300,7 @@ export class WorkflowRuns {
           await this.currentRun(sql, runId, idx, generation),
           output,
           effects,
+          message,
         );
         if (run.status === 'Succeeded') return { next: null, start: null };
         return { next: run.current_step, start: await this.beginStep(sql, run, 1, jobId) };
@@ -267,6 +315,7 @@ export class WorkflowRuns {
     run: RunRow,
     output: unknown,
     effects: StepEffect[],
+    message: string | undefined,
   ): Promise<RunRow> {
     const idx = run.current_step;
     const now = nowIso();
@@ -274,9 +323,10 @@ export class WorkflowRuns {
       'SELECT COUNT(*) AS `n` FROM `workflow_steps` WHERE `run_id` = ?',
       [run.id],
     );
+    // The step's own final word, or none: a progress message ("2/3 machines provisioned") is not true any more.
     await sql.run(
-      'UPDATE `workflow_steps` SET `status` = ?, `output` = ?, `finished_at` = ?, `error` = NULL WHERE `run_id` = ? AND `idx` = ?',
-      ['Succeeded', JSON.stringify(output ?? null), now, run.id, idx],
+      'UPDATE `workflow_steps` SET `status` = ?, `output` = ?, `message` = ?, `finished_at` = ?, `error` = NULL WHERE `run_id` = ? AND `idx` = ?',
+      ['Succeeded', JSON.stringify(output ?? null), message ?? null, now, run.id, idx],
     );
     for (const effect of effects) await applyEffect(trx, this.tenants, run.cluster_id, effect, now);
     const last = idx + 1 >= Number(counted!.n);
@@ -298,8 +348,9 @@ export class WorkflowRuns {
         const sql = await prepared(trx);
         const run = await this.currentRun(sql, runId, idx, generation);
         const now = nowIso();
+        // Its error is the final word; the last progress ("retrying", "1/3 …") is not true any more.
         await sql.run(
-          'UPDATE `workflow_steps` SET `status` = ?, `error` = ?, `finished_at` = ? WHERE `run_id` = ? AND `idx` = ?',
+          'UPDATE `workflow_steps` SET `status` = ?, `error` = ?, `message` = NULL, `finished_at` = ? WHERE `run_id` = ? AND `idx` = ?',
           ['Failed', JSON.stringify(error), now, runId, idx],
         );
         if (error.machineId)

@@ -13,7 +13,7 @@ import {
   addonParamsSchema,
   clusterAcceptedSchema,
   clusterAddonSchema,
-  idParamsSchema,
+  refParamsSchema,
   listSchema,
   type AddonCatalogEntry,
   type AddonInstallRequest,
@@ -125,7 +125,7 @@ export async function addonRoutes(app: FastifyInstance, deps: AddonRouteDeps): P
       schema: {
         tags: ['addons'],
         summary: 'Addons of a cluster, with their version, settings (secrets left out) and status',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 200: listSchema(clusterAddonSchema), ...errors },
       },
     },
@@ -227,7 +227,7 @@ export async function addonRoutes(app: FastifyInstance, deps: AddonRouteDeps): P
       config: { access: onParam('viewer', 'cluster') },
       schema: {
         tags: ['addons'],
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 200: dashboardAccessSchema, ...errors },
         summary:
           "A link to the cluster's Kubernetes Dashboard and a one-hour token of your role (viewer → view, operator → edit, admin → cluster-admin)",

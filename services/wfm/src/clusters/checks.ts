@@ -1,5 +1,5 @@
 /** What a cluster request must satisfy beyond its schema: checked before sm stores anything. */
-import type { AccessObject, Cluster, ClusterCreateRequest, ProviderInfo } from '@cx/api-schemas';
+import type { AccessObject, Cluster, ClusterCreateRequest, ClusterUpgrade, ProviderInfo } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
 import { can, providersWith } from '../infrastructure/capabilities.js';
 
@@ -97,26 +97,77 @@ export function checkBmcFencing(fencing: string, provider: ProviderInfo | undefi
 /** The version skew policy: never down, never the same, at most one minor up (patches of the same minor are fine). */
 export function checkUpgrade(cluster: Cluster, target: string, providers: ProviderInfo[]): void {
   const field = 'body.kubernetesVersion';
-  const offered = providers.find((p) => p.name === cluster.provider)?.kubernetesVersions ?? [];
+  const offered = offeredVersions(cluster, providers);
   if (!offered.includes(target))
     throw new InputError(`provider ${cluster.provider} cannot install Kubernetes ${target}`, [
       { field, message: `must be one of: ${offered.join(', ') || 'none (is the provider running?)'}` },
     ]);
-  const [fromMajor, fromMinor, fromPatch] = cluster.kubernetesVersion.split('.').map(Number) as [
-    number,
-    number,
-    number,
-  ];
-  const [toMajor, toMinor, toPatch] = target.split('.').map(Number) as [number, number, number];
-  if (toMajor !== fromMajor || toMinor < fromMinor || (toMinor === fromMinor && toPatch <= fromPatch)) {
+  if (compareVersions(target, cluster.kubernetesVersion) <= 0) {
     throw new InputError(`cluster ${cluster.name} runs ${cluster.kubernetesVersion}; ${target} is not an upgrade`, [
       { field, message: `must be newer than ${cluster.kubernetesVersion}` },
     ]);
   }
-  if (toMinor > fromMinor + 1) {
-    throw new InputError(
-      `Kubernetes upgrades one minor version at a time: from ${cluster.kubernetesVersion} go to ${fromMajor}.${fromMinor + 1}.x first`,
-      [{ field, message: `must be ${fromMajor}.${fromMinor}.x or ${fromMajor}.${fromMinor + 1}.x` }],
-    );
-  }
+  const refusal = skewRefusal(cluster.kubernetesVersion, target);
+  if (refusal) throw new InputError(refusal.message, [{ field, message: refusal.field }]);
+}
+
+/**
+ * Every version the cluster's provider offers above the one the cluster runs, oldest first, with
+ * whether an upgrade to it would be accepted now (the skew policy of checkUpgrade, and no other
+ * workflow running on the cluster) and, if not, why.
+ */
+export function upgradesOf(cluster: Cluster, providers: ProviderInfo[]): ClusterUpgrade[] {
+  return offeredVersions(cluster, providers)
+    .filter((version) => compareVersions(version, cluster.kubernetesVersion) > 0)
+    .sort(compareVersions)
+    .map((version): ClusterUpgrade => {
+      const refusal = skewRefusal(cluster.kubernetesVersion, version);
+      if (refusal)
+        return { kubernetesVersion: version, allowed: false, reason: refusal.reason, message: refusal.message };
+      if (cluster.activeWorkflowId)
+        return {
+          kubernetesVersion: version,
+          allowed: false,
+          reason: 'ClusterBusy',
+          message: `cluster ${cluster.name} has workflow ${cluster.activeWorkflowId} in progress; wait for it to finish or cancel it`,
+        };
+      return { kubernetesVersion: version, allowed: true, reason: null, message: null };
+    });
+}
+
+function offeredVersions(cluster: Cluster, providers: ProviderInfo[]): string[] {
+  return [...new Set(providers.find((p) => p.name === cluster.provider)?.kubernetesVersions ?? [])];
+}
+
+/** Why going from `from` to the newer `to` breaks the skew policy, or null when it does not. */
+function skewRefusal(
+  from: string,
+  to: string,
+): { reason: 'SkipsMinor' | 'OtherMajor'; message: string; field: string } | null {
+  const [fromMajor, fromMinor] = parseVersion(from);
+  const [toMajor, toMinor] = parseVersion(to);
+  if (toMajor !== fromMajor)
+    return {
+      reason: 'OtherMajor',
+      message: `cx upgrades within Kubernetes ${fromMajor}.x; ${to} is another major version`,
+      field: `must be ${fromMajor}.${fromMinor}.x or ${fromMajor}.${fromMinor + 1}.x`,
+    };
+  if (toMinor > fromMinor + 1)
+    return {
+      reason: 'SkipsMinor',
+      message: `Kubernetes upgrades one minor version at a time: from ${from} go to ${fromMajor}.${fromMinor + 1}.x first`,
+      field: `must be ${fromMajor}.${fromMinor}.x or ${fromMajor}.${fromMinor + 1}.x`,
+    };
+  return null;
+}
+
+function parseVersion(version: string): [number, number, number] {
+  const [major = 0, minor = 0, patch = 0] = version.split('.').map(Number);
+  return [major, minor, patch];
+}
+
+/** Orders Kubernetes versions (major.minor.patch) numerically. */
+export function compareVersions(a: string, b: string): number {
+  const [x, y] = [parseVersion(a), parseVersion(b)];
+  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
 }

@@ -9,12 +9,14 @@ import {
   clusterAcceptedSchema,
   clusterCreateBodySchema,
   clusterSchema,
-  idParamsSchema,
+  clusterUpgradesSchema,
+  refParamsSchema,
   listQuerySchema,
   listSchema,
   MAX_POOL_COUNT,
   KUBERNETES_VERSION,
   type ClusterCreateBody,
+  type ClusterUpgrades,
   type ProviderInfo,
 } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
@@ -32,7 +34,7 @@ import { DELETE_CLUSTER } from '../workflows/cluster-delete.js';
 import { UPGRADE_CLUSTER } from '../workflows/cluster-upgrade.js';
 import { ROTATE_CA, ROTATE_CERTIFICATES } from '../workflows/cluster-rotate-ca.js';
 import { advertisedProvider, can, providersWith } from '../infrastructure/capabilities.js';
-import { checkClusterRequest, checkUpgrade, resourceGroupOf } from './checks.js';
+import { checkClusterRequest, checkUpgrade, resourceGroupOf, upgradesOf } from './checks.js';
 
 export interface ClusterRouteDeps {
   sm: SmClient;
@@ -113,7 +115,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
       schema: {
         tags: ['clusters'],
         summary: 'Get a cluster',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 200: clusterSchema, ...errors },
       },
     },
@@ -133,7 +135,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
       schema: {
         tags: ['clusters'],
         summary: 'Delete a cluster and all its machines (runs the delete workflow)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         headers: idempotencyHeaders,
         response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } },
       },
@@ -148,6 +150,30 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
     },
   );
 
+  app.get<{ Params: { id: string } }>(
+    '/clusters/:id/upgrades',
+    {
+      config: { access: onParam('viewer', 'cluster') },
+      schema: {
+        tags: ['clusters'],
+        summary:
+          "The Kubernetes versions this cluster may be upgraded to: each version its provider offers above the cluster's, oldest first, allowed now or not and why",
+        description:
+          'The version skew policy of POST /clusters/{id}/upgrade: a newer patch, or the next minor version; never two minors at once nor another major. A version the policy allows is still refused (ClusterBusy) while another workflow runs on the cluster. No provider serving the cluster: no versions.',
+        params: refParamsSchema,
+        response: { 200: clusterUpgradesSchema, ...errors },
+      },
+    },
+    async (request): Promise<ClusterUpgrades> => {
+      const cluster = await sm.getCluster(request.params.id);
+      return {
+        kubernetesVersion: cluster.kubernetesVersion,
+        items: upgradesOf(cluster, await deps.providers()),
+        nextCursor: null,
+      };
+    },
+  );
+
   app.post<{
     Params: { id: string };
     Body: { kubernetesVersion: string; maxUnavailable?: number; maxSurge?: number; drainTimeoutSeconds?: number };
@@ -158,7 +184,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
       schema: {
         tags: ['clusters'],
         headers: idempotencyHeaders,
-        params: idParamsSchema,
+        params: refParamsSchema,
         summary:
           'Upgrade the Kubernetes version: one minor at a time (or a newer patch), the control plane first, then the workers maxUnavailable at a time in place, or replaced maxSurge at a time; each cordoned and drained first',
         description:
@@ -225,7 +251,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
       schema: {
         tags: ['clusters'],
         headers: idempotencyHeaders,
-        params: idParamsSchema,
+        params: refParamsSchema,
         summary:
           "Issue the control plane's serving and client certificates again under the same CAs (kubeconfigs keep working)",
         description:
@@ -258,7 +284,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
       schema: {
         tags: ['clusters'],
         headers: idempotencyHeaders,
-        params: idParamsSchema,
+        params: refParamsSchema,
         summary:
           'Rotate the cluster CA in two phases (trust both, then drop the old): kubeconfigs signed by the old CA stop working at the end',
         description:
@@ -292,7 +318,7 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
       config: { access: onParam('viewer', 'cluster') },
       schema: {
         tags: ['clusters'],
-        params: idParamsSchema,
+        params: refParamsSchema,
         produces: ['application/yaml'],
         summary:
           "Your kubeconfig for the cluster: a client certificate valid one hour (CN = you, O = your groups and cx:<your role>), bound by the cluster's RBAC to view, edit or cluster-admin",

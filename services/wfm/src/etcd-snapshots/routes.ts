@@ -10,7 +10,7 @@ import {
   clusterAcceptedSchema,
   etcdSnapshotParamsSchema,
   etcdSnapshotSchema,
-  idParamsSchema,
+  refParamsSchema,
   listQuerySchema,
   listSchema,
   type Cluster,
@@ -80,7 +80,7 @@ export async function etcdRoutes(app: FastifyInstance, deps: EtcdRouteDeps): Pro
       schema: {
         tags: ['etcd'],
         summary: "The cluster's etcd snapshots, oldest first",
-        params: idParamsSchema,
+        params: refParamsSchema,
         querystring: listQuerySchema,
         response: { 200: listSchema(etcdSnapshotSchema), ...errors },
       },
@@ -100,7 +100,7 @@ export async function etcdRoutes(app: FastifyInstance, deps: EtcdRouteDeps): Pro
       config: { access: onParam('operator', 'cluster') },
       schema: {
         tags: ['etcd'],
-        params: idParamsSchema,
+        params: refParamsSchema,
         headers: idempotencyHeaders,
         response: { 202: snapshotAccepted, ...errors },
         summary: "Take a snapshot of the cluster's etcd (runs the etcd.snapshot workflow)",

@@ -9,7 +9,7 @@ import {
   clusterAcceptedSchema,
   haConfigCreateRequestSchema,
   haConfigSchema,
-  idParamsSchema,
+  refParamsSchema,
   listSchema,
   type HaConfigCreateRequest,
 } from '@cx/api-schemas';
@@ -112,7 +112,7 @@ export async function haConfigRoutes(app: FastifyInstance, deps: HaConfigRouteDe
       schema: {
         tags: ['ha-configs'],
         summary: 'Get an ha-config',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 200: haConfigSchema, ...errors },
       },
     },
@@ -125,7 +125,7 @@ export async function haConfigRoutes(app: FastifyInstance, deps: HaConfigRouteDe
       config: { access: onParam('operator', 'ha-config') },
       schema: {
         tags: ['ha-configs'],
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 202: clusterAcceptedSchema, ...errors },
         summary: 'Apply an ha-config again, for the nodes that match now (after nodes joined, left or changed labels)',
       },
@@ -148,7 +148,7 @@ export async function haConfigRoutes(app: FastifyInstance, deps: HaConfigRouteDe
       schema: {
         tags: ['ha-configs'],
         summary: 'Remove an ha-config from its cluster (runs a workflow)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 202: clusterAcceptedSchema, ...errors },
       },
     },

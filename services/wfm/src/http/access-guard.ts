@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessObject, AccessRequirement, Principal, Role } from '@cx/api-schemas';
 import { AuthenticationError } from '@cx/errors';
 import type { SmClient } from '@cx/sm-contract';
+import { NameResolver } from './names.js';
 
 const CACHE_TTL_MS = 10_000;
 const CACHE_MAX = 10_000;
@@ -59,26 +60,37 @@ class TtlCache<T> {
 export class AccessGuard {
   private readonly principals = new TtlCache<Principal>();
   private readonly decisions = new TtlCache<true>();
+  private readonly names: NameResolver;
 
-  constructor(private readonly sm: SmClient) {}
+  constructor(private readonly sm: SmClient) {
+    this.names = new NameResolver(sm);
+  }
 
   /** Installs the hooks on a route scope: authentication on request, authorization around validation (see RouteAccess). */
   install(app: FastifyInstance): void {
     app.addHook('onRoute', (route) => {
       if (route.config?.access === undefined)
         throw new Error(`route ${route.method} ${route.url} declares no access (config.access)`);
+      this.names.checkRoute(route);
     });
     app.addHook('onRequest', async (request) => {
       if (request.routeOptions.config.access === 'public') return;
       request.user = await this.authenticate(request);
     });
+    // A name in the path becomes its id first (http/names.ts): the check, validation and handler see the id.
     app.addHook('preValidation', async (request) => {
       const access = request.routeOptions.config.access;
-      if (access === undefined || typeof access === 'string' || !('onPath' in access)) return;
-      await this.authorize(request.user!, {
-        role: access.role,
-        object: access.onPath(request.params as Record<string, string>),
-      });
+      if (access === undefined || access === 'public') return;
+      await this.names.resolve(request);
+      if (typeof access === 'string' || !('onPath' in access)) return;
+      try {
+        await this.authorize(request.user!, {
+          role: access.role,
+          object: access.onPath(request.params as Record<string, string>),
+        });
+      } catch (error) {
+        throw this.names.restate(request, error);
+      }
     });
     app.addHook('preHandler', async (request) => {
       const access = request.routeOptions.config.access;

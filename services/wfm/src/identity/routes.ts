@@ -17,6 +17,7 @@ import {
   groupMemberRequestSchema,
   groupSchema,
   idParamsSchema,
+  refParamsSchema,
   listQuerySchema,
   listSchema,
   loginRequestSchema,
@@ -36,6 +37,7 @@ import {
   type GrantCreateRequest,
   type PasswordChangeRequest,
   type LoginRequest,
+  refParamSchema,
 } from '@cx/api-schemas';
 import { bearerToken, globalRole, onParam, type AccessGuard } from '../http/access-guard.js';
 import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
@@ -67,7 +69,7 @@ const deviceLoginSchema = {
 const memberParams = {
   type: 'object',
   required: ['id', 'username'],
-  properties: { id: { type: 'string', maxLength: 64 }, username: { type: 'string', maxLength: 128 } },
+  properties: { id: refParamSchema, username: { type: 'string', maxLength: 128 } },
 } as const;
 const admin = globalRole('admin');
 const noContent = { 204: { type: 'null', description: 'Done' } };
@@ -342,7 +344,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       schema: {
         tags: ['users'],
         summary: 'Get a user (admin)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 200: userSchema, ...errors },
       },
     },
@@ -355,7 +357,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       schema: {
         tags: ['users'],
         summary: 'Disable or enable a user, change their persona, reset a local password (admin)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         body: userPatchRequestSchema,
         response: { 200: userSchema, ...errors },
       },
@@ -369,7 +371,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       schema: {
         tags: ['users'],
         summary: 'Delete a user (admin)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { ...noContent, ...errors },
       },
     },
@@ -382,7 +384,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       schema: {
         tags: ['users'],
         summary: 'Lift a lockout after failed logins (admin)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 200: userSchema, ...errors },
       },
     },
@@ -441,7 +443,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       schema: {
         tags: ['groups'],
         summary: 'Get a local group by id or name (admin)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 200: groupSchema, ...errors },
       },
     },
@@ -454,7 +456,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       schema: {
         tags: ['groups'],
         summary: 'Delete a local group (admin)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { ...noContent, ...errors },
       },
     },
@@ -467,7 +469,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       schema: {
         tags: ['groups'],
         summary: 'Add a user to a local group (admin)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         body: groupMemberRequestSchema,
         response: { 200: groupSchema, ...errors },
       },
@@ -578,7 +580,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       schema: {
         tags: ['resource-groups'],
         summary: 'Get a resource group by id or name',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 200: resourceGroupSchema, ...errors },
       },
     },
@@ -591,7 +593,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       schema: {
         tags: ['resource-groups'],
         summary: "Change a resource group's description, credential or quotas (admin)",
-        params: idParamsSchema,
+        params: refParamsSchema,
         body: resourceGroupPatchRequestSchema,
         response: { 200: resourceGroupSchema, ...errors },
       },
@@ -605,7 +607,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       schema: {
         tags: ['resource-groups'],
         summary: 'Delete an empty resource group (admin)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { ...noContent, ...errors },
       },
     },
@@ -652,7 +654,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       schema: {
         tags: ['credentials'],
         summary: 'Get a credential by id or name (admin; without its password)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 200: credentialSchema, ...errors },
       },
     },
@@ -665,7 +667,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       schema: {
         tags: ['credentials'],
         summary: 'Delete a credential no resource group uses (admin)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { ...noContent, ...errors },
       },
     },

@@ -76,10 +76,10 @@ export class InfrastructureChecks {
   }
 
   /** The cluster's nodes as its Kubernetes API reports them now (not cx's records). */
-  async liveNodes(cluster: { id: string; provider: string }): Promise<NodeStatus[]> {
+  async liveNodes(cluster: { id: string; provider: string }, timeoutMs = CHECK_TIMEOUT_MS): Promise<NodeStatus[]> {
     return this.engine.runOperationNow<NodeStatus[]>(
       { op: 'list-nodes', provider: cluster.provider, clusterId: cluster.id },
-      CHECK_TIMEOUT_MS,
+      timeoutMs,
     );
   }
 

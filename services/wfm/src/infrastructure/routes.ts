@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   hostCreateRequestSchema,
   hostSchema,
-  idParamsSchema,
+  refParamsSchema,
   ipAllocationRequestSchema,
   ipAllocationSchema,
   ipPoolCreateRequestSchema,
@@ -17,6 +17,7 @@ import {
   providerSchema,
   type HostCreateRequest,
   type ProviderInfo,
+  refParamSchema,
 } from '@cx/api-schemas';
 import { globalRole } from '../http/access-guard.js';
 import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
@@ -34,7 +35,7 @@ const noContent = { 204: { type: 'null', description: 'Done' } };
 const allocationParams = {
   type: 'object',
   required: ['id', 'address'],
-  properties: { id: { type: 'string', maxLength: 64 }, address: { type: 'string', maxLength: 64 } },
+  properties: { id: refParamSchema, address: { type: 'string', maxLength: 64 } },
 } as const;
 
 export async function infrastructureRoutes(app: FastifyInstance, deps: InfrastructureRouteDeps): Promise<void> {
@@ -96,7 +97,7 @@ export async function infrastructureRoutes(app: FastifyInstance, deps: Infrastru
       schema: {
         tags: ['hosts'],
         summary: 'Get a bare-metal host by id or name (admin)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 200: hostSchema, ...errors },
       },
     },
@@ -109,7 +110,7 @@ export async function infrastructureRoutes(app: FastifyInstance, deps: Infrastru
       schema: {
         tags: ['hosts'],
         summary: 'Remove a bare-metal host no machine holds (admin)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { ...noContent, ...errors },
       },
     },
@@ -154,7 +155,7 @@ export async function infrastructureRoutes(app: FastifyInstance, deps: Infrastru
       schema: {
         tags: ['ip-pools'],
         summary: 'Get an IP pool by id or name (admin)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 200: ipPoolSchema, ...errors },
       },
     },
@@ -167,7 +168,7 @@ export async function infrastructureRoutes(app: FastifyInstance, deps: Infrastru
       schema: {
         tags: ['ip-pools'],
         summary: 'Delete an IP pool with no allocated address (admin)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { ...noContent, ...errors },
       },
     },
@@ -180,7 +181,7 @@ export async function infrastructureRoutes(app: FastifyInstance, deps: Infrastru
       schema: {
         tags: ['ip-pools'],
         summary: 'List the allocated addresses of a pool (admin)',
-        params: idParamsSchema,
+        params: refParamsSchema,
         querystring: listQuerySchema,
         response: { 200: listSchema(ipAllocationSchema), ...errors },
       },
@@ -193,7 +194,7 @@ export async function infrastructureRoutes(app: FastifyInstance, deps: Infrastru
       config: { access: admin },
       schema: {
         tags: ['ip-pools'],
-        params: idParamsSchema,
+        params: refParamsSchema,
         body: ipAllocationRequestSchema,
         response: { 201: ipAllocationSchema, ...errors },
         summary: 'Allocate an address of the pool: the one asked, or the first free one (admin)',

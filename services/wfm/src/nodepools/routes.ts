@@ -10,7 +10,8 @@
 import type { FastifyInstance } from 'fastify';
 import {
   clusterAcceptedSchema,
-  idParamsSchema,
+  refParamSchema,
+  refParamsSchema,
   MAX_POOL_COUNT,
   MAX_POOLS,
   nodePoolRequestSchema,
@@ -46,7 +47,7 @@ export async function poolRoutes(app: FastifyInstance, deps: PoolRouteDeps): Pro
       config: { access: onParam('operator', 'cluster') },
       schema: {
         tags: ['clusters'],
-        params: idParamsSchema,
+        params: refParamsSchema,
         headers: idempotencyHeaders,
         body: nodePoolRequestSchema,
         summary:
@@ -91,7 +92,7 @@ export async function poolRoutes(app: FastifyInstance, deps: PoolRouteDeps): Pro
           type: 'object',
           required: ['id', 'pool'],
           additionalProperties: false,
-          properties: { id: idParamsSchema.properties.id, pool: { type: 'string', minLength: 1, maxLength: 63 } },
+          properties: { id: refParamSchema, pool: { type: 'string', minLength: 1, maxLength: 63 } },
         },
         querystring: {
           type: 'object',
@@ -150,7 +151,7 @@ export async function poolRoutes(app: FastifyInstance, deps: PoolRouteDeps): Pro
           type: 'object',
           required: ['id', 'pool'],
           additionalProperties: false,
-          properties: { id: idParamsSchema.properties.id, pool: { type: 'string', minLength: 1, maxLength: 63 } },
+          properties: { id: refParamSchema, pool: { type: 'string', minLength: 1, maxLength: 63 } },
         },
         body: {
           type: 'object',

@@ -1,5 +1,6 @@
 /**
- * The nodes of a cluster (listed as sm records them), and operations on one of them: cordon, uncordon, drain (workflows node.*, docs/workflows.md)
+ * The nodes of a cluster (as its Kubernetes API shows them now where it has one, else as sm
+ * records them: each node says which), and operations on one of them: cordon, uncordon, drain (workflows node.*, docs/workflows.md)
  * and delete (a scale-down of its pool that names it). Refused with nothing changed: a node the
  * cluster does not have (404), a cluster without a Kubernetes API (400), cordoning or draining the
  * last node that takes workloads (409: its pods would have nowhere to go), a cluster that is not
@@ -8,16 +9,20 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   clusterAcceptedSchema,
-  idParamsSchema,
+  refParamSchema,
+  refParamsSchema,
   listSchema,
+  nodeListQuerySchema,
   nodeSchema,
   type Cluster,
   type Node,
+  type NodeListQuery,
+  type Page,
 } from '@cx/api-schemas';
 import { ConflictError, InputError, NotFoundError } from '@cx/errors';
 import { onParam } from '../http/access-guard.js';
 import type { WorkflowDefinition, WorkflowEngine } from '../engine.js';
-import { problemResponses as errors, sendJson } from '../http/responses.js';
+import { problemResponses as errors } from '../http/responses.js';
 import type { InfrastructureChecks } from '../infrastructure/checks.js';
 import type { SmClient } from '@cx/sm-contract';
 import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
@@ -38,7 +43,7 @@ const params = {
   required: ['id', 'name'],
   additionalProperties: false,
   properties: {
-    id: idParamsSchema.properties.id,
+    id: refParamSchema,
     name: { type: 'string', minLength: 1, maxLength: 253, description: "The node's name (its machine's)" },
   },
 } as const;
@@ -50,21 +55,58 @@ const drainTimeout = {
     'How long the drain may be blocked (by PodDisruptionBudgets) before the workflow fails with CX_DRAIN_BLOCKED; default 300',
 } as const;
 
+/** How long the node list waits for the tenant's Kubernetes API before it answers the recorded nodes. */
+const LIVE_READ_TIMEOUT_MS = 5_000;
+
 export async function nodeRoutes(app: FastifyInstance, deps: NodeRouteDeps): Promise<void> {
   const { sm, engine } = deps;
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: { id: string }; Querystring: NodeListQuery }>(
     '/clusters/:id/nodes',
     {
       config: { access: onParam('viewer', 'cluster') },
       schema: {
         tags: ['clusters'],
-        summary: 'Nodes of a cluster',
-        params: idParamsSchema,
+        summary: "Nodes of a cluster, by name: one pool's or all, a page at a time",
+        description:
+          "Where the cluster has a Kubernetes API, each node is shown as it reports it now (`source: live`: Ready and its other conditions, the kubelet's version, cordon, labels, taints); otherwise, or when that API does not answer within a few seconds, as cx last recorded it (`source: recorded`).",
+        params: refParamsSchema,
+        querystring: nodeListQuerySchema,
         response: { 200: listSchema(nodeSchema), ...errors },
       },
     },
-    async (request, reply) => sendJson(reply, await sm.listNodesJson(request.params.id)),
+    async (request): Promise<Page<Node>> => {
+      const cluster = await sm.getCluster(request.params.id);
+      const pool = request.query.pool;
+      if (pool !== undefined && pool !== 'control-plane' && !cluster.nodePools.some((p) => p.name === pool))
+        throw new NotFoundError(
+          `cluster ${cluster.name} has no pool ${pool} (its pools: control-plane${cluster.nodePools.map((p) => `, ${p.name}`).join('')})`,
+        );
+      const page = await sm.nodesPage(cluster.id, request.query);
+      if (!cluster.apiEndpoint || page.items.length === 0) return page;
+      let live;
+      try {
+        live = await deps.infrastructure.liveNodes(cluster, LIVE_READ_TIMEOUT_MS);
+      } catch (error) {
+        request.log.warn({ err: error, clusterId: cluster.id }, 'live node read failed; answering the recorded nodes');
+        return page;
+      }
+      const byName = new Map(live.map((node) => [node.name, node]));
+      return {
+        ...page,
+        items: page.items.map((node): Node => {
+          const seen = byName.get(node.name);
+          if (!seen?.live) return node;
+          return {
+            ...node,
+            status: seen.status,
+            kubernetesVersion: seen.kubernetesVersion || node.kubernetesVersion,
+            source: 'live',
+            ...seen.live,
+          };
+        }),
+      };
+    },
   );
 
   /** The cluster, its node records and the named node's; 404 for a node the cluster does not have. */

@@ -6,7 +6,13 @@
  * cluster's credential (400, field body.image), a cluster running another workflow (409).
  */
 import type { FastifyInstance } from 'fastify';
-import { clusterAcceptedSchema, idParamsSchema, MAX_POOL_COUNT, type ProviderInfo } from '@cx/api-schemas';
+import {
+  clusterAcceptedSchema,
+  idParamsSchema,
+  refParamsSchema,
+  MAX_POOL_COUNT,
+  type ProviderInfo,
+} from '@cx/api-schemas';
 import { ConflictError, InputError } from '@cx/errors';
 import { onParam } from '../http/access-guard.js';
 import type { WorkflowEngine } from '../engine.js';
@@ -46,7 +52,7 @@ export async function osUpgradeRoutes(app: FastifyInstance, deps: OsUpgradeRoute
       config: { access: onParam('operator', 'cluster') },
       schema: {
         tags: ['clusters'],
-        params: idParamsSchema,
+        params: refParamsSchema,
         headers: idempotencyHeaders,
         summary:
           'Move the workers onto a new OS image: each worker is replaced by a new machine booted from it (Ready first), then cordoned, drained and deleted, maxSurge at a time',

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import {
   PAIR_TIMING_DEFAULTS,
-  idParamsSchema,
+  refParamsSchema,
   listQuerySchema,
   listSchema,
   pairAgentConfigSchema,
@@ -14,6 +14,7 @@ import {
   pairSchema,
   type PairCreateRequest,
   type ProviderInfo,
+  refParamSchema,
 } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
 import { onParam, type AccessGuard } from '../http/access-guard.js';
@@ -29,7 +30,7 @@ export interface PairRouteDeps {
 const sideParams = {
   type: 'object',
   required: ['id', 'side'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 }, side: { type: 'string', enum: ['a', 'b'] } },
+  properties: { id: refParamSchema, side: { type: 'string', enum: ['a', 'b'] } },
 } as const;
 
 export async function pairRoutes(app: FastifyInstance, { sm, guard, providers }: PairRouteDeps): Promise<void> {
@@ -110,7 +111,7 @@ export async function pairRoutes(app: FastifyInstance, { sm, guard, providers }:
       schema: {
         tags: ['pairs'],
         summary: "Get a pair with the witness's status: phase, conditions, sides, singletons, recent actions",
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 200: pairSchema, ...errors },
       },
     },
@@ -142,7 +143,7 @@ export async function pairRoutes(app: FastifyInstance, { sm, guard, providers }:
       config: { access: onParam('operator', 'pair') },
       schema: {
         tags: ['pairs'],
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 204: { type: 'null' }, ...errors },
         summary:
           'Stop witnessing a pair; its singletons stay where they run, and the clusters can be resized or deleted again',

@@ -14,7 +14,7 @@ import {
   clusterTemplateCreateRequestSchema,
   clusterTemplatePatchRequestSchema,
   clusterTemplateSchema,
-  idParamsSchema,
+  refParamsSchema,
   listQuerySchema,
   listSchema,
   templatePresets,
@@ -207,7 +207,7 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
         tags: ['cluster-templates'],
         summary:
           'Get a cluster template by id or name (every signed-in user); secret addon settings are never answered',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { 200: clusterTemplateSchema, ...errors },
       },
     },
@@ -220,7 +220,7 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
       config: { access: admin },
       schema: {
         tags: ['cluster-templates'],
-        params: idParamsSchema,
+        params: refParamsSchema,
         body: clusterTemplatePatchRequestSchema,
         response: { 200: clusterTemplateSchema, ...errors, 422: { $ref: 'Problem#' } },
         summary: 'Change a cluster template (admin); `version` must be its current one',
@@ -262,7 +262,7 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
       schema: {
         tags: ['cluster-templates'],
         summary: 'Delete a cluster template (admin); clusters created from it keep what it gave them',
-        params: idParamsSchema,
+        params: refParamsSchema,
         response: { ...noContent, ...errors },
       },
     },

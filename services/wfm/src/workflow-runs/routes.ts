@@ -1,6 +1,15 @@
-/** Workflow runs (`/workflows/{id}`): read, cancel, retry from the failed step, and follow as server-sent events. */
+/**
+ * Workflow runs (`/workflows`, `/workflows/{id}`): list (newest first, only runs on clusters the
+ * caller may see), read, cancel, retry from the failed step, and follow as server-sent events.
+ */
 import type { FastifyInstance } from 'fastify';
-import { idParamsSchema, workflowSchema } from '@cx/api-schemas';
+import {
+  idParamsSchema,
+  listSchema,
+  workflowListQuerySchema,
+  workflowSchema,
+  type WorkflowListQuery,
+} from '@cx/api-schemas';
 import { onParam } from '../http/access-guard.js';
 import { problemResponses as errors } from '../http/responses.js';
 import type { WorkflowEngine } from '../engine.js';
@@ -15,6 +24,27 @@ export interface WorkflowRunRouteDeps {
 
 export async function workflowRunRoutes(app: FastifyInstance, deps: WorkflowRunRouteDeps): Promise<void> {
   const { sm, engine } = deps;
+
+  app.get<{ Querystring: WorkflowListQuery }>(
+    '/workflows',
+    {
+      config: { access: 'authenticated' },
+      schema: {
+        tags: ['workflows'],
+        summary: 'List the workflow runs on the clusters you may see, newest first',
+        description:
+          "Filter by `cluster` (id or name), `status` and `workflow` (the run's workflow name). Runs of deleted clusters stay listed for admins (filter by the cluster's id).",
+        querystring: workflowListQuerySchema,
+        response: { 200: listSchema(workflowSchema), ...errors },
+      },
+    },
+    async (request) => {
+      const { cluster, ...filters } = request.query;
+      // A name becomes the cluster's id; what names no cluster is taken as the id of a deleted one.
+      const clusterId = cluster === undefined ? undefined : ((await sm.resolveName('cluster', cluster)) ?? cluster);
+      return sm.listRuns({ ...filters, ...(clusterId === undefined ? {} : { clusterId }), userId: request.user!.id });
+    },
+  );
 
   app.get<{ Params: { id: string } }>(
     '/workflows/:id',

@@ -52,9 +52,11 @@ export function waitNodesReady<I>(select: (ctx: WorkflowContext<I>) => Machine[]
         }
         return wait(POLL_MS, `${readyCount}/${machines.length} nodes Ready`, true);
       }
-      return done({ ready: readyCount }, [
-        { kind: 'updateMachines', machines: machines.map((m) => ({ id: m.id, nodeStatus: 'Ready' as const })) },
-      ]);
+      return done(
+        { ready: readyCount },
+        [{ kind: 'updateMachines', machines: machines.map((m) => ({ id: m.id, nodeStatus: 'Ready' as const })) }],
+        `${readyCount}/${machines.length} nodes Ready`,
+      );
     },
   });
 }
@@ -97,18 +99,22 @@ export const provisionMachines = defineStep<unknown, { provisioned: number; apiE
     if (fan.failed.length > 0) throw fan.failed[0]!.error;
     if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${machines.length} machines provisioned`);
     const apiEndpoint = [...fan.results.values()].find((s) => s.apiEndpoint)?.apiEndpoint;
-    return done({ provisioned: machines.length, apiEndpoint: apiEndpoint ?? null }, [
-      {
-        kind: 'updateMachines',
-        machines: [...fan.results.values()].map((s) => ({
-          id: s.machineId,
-          phase: s.phase,
-          providerId: s.providerId,
-          addresses: s.addresses,
-        })),
-      },
-      ...(apiEndpoint ? [{ kind: 'setClusterEndpoint' as const, apiEndpoint }] : []),
-    ]);
+    return done(
+      { provisioned: machines.length, apiEndpoint: apiEndpoint ?? null },
+      [
+        {
+          kind: 'updateMachines',
+          machines: [...fan.results.values()].map((s) => ({
+            id: s.machineId,
+            phase: s.phase,
+            providerId: s.providerId,
+            addresses: s.addresses,
+          })),
+        },
+        ...(apiEndpoint ? [{ kind: 'setClusterEndpoint' as const, apiEndpoint }] : []),
+      ],
+      `${machines.length}/${machines.length} machines provisioned`,
+    );
   },
 });
 

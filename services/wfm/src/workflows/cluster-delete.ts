@@ -25,7 +25,11 @@ export const deleteClusterWorkflow: WorkflowDefinition = defineWorkflow<NoInput>
         }));
         if (fan.failed.length > 0) throw fan.failed[0]!.error;
         if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${machines.length} machines deleted`);
-        return done({ deleted: machines.length }, [{ kind: 'deleteMachines', ids: machines.map((m) => m.id) }]);
+        return done(
+          { deleted: machines.length },
+          [{ kind: 'deleteMachines', ids: machines.map((m) => m.id) }],
+          `${machines.length}/${machines.length} machines deleted`,
+        );
       },
     },
     {

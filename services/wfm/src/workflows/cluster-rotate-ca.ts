@@ -30,7 +30,11 @@ async function rollControlPlane(ctx: StepContext, phase: string, state: string):
   if (fan.failed.length > 0) throw fan.failed[0]!.error;
   if (fan.pending > 0)
     return wait(POLL_MS, `${fan.results.size}/${controlPlane.length} control-plane machines ${state}`);
-  return done({ controlPlane: controlPlane.map((m) => m.name) });
+  return done(
+    { controlPlane: controlPlane.map((m) => m.name) },
+    [],
+    `${controlPlane.length}/${controlPlane.length} control-plane machines ${state}`,
+  );
 }
 
 export const rotateCaWorkflow: WorkflowDefinition = defineWorkflow<NoInput>({

@@ -98,10 +98,11 @@ const removeMachines = defineStep<ScaleInput, { removed: number | string[] }>({
     }));
     if (fan.failed.length > 0) throw fan.failed[0]!.error;
     if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${leaving.length} machines removed`);
-    return done({ removed: leaving.map((m) => m.name) }, [
-      { kind: 'deleteMachines', ids: leaving.map((m) => m.id) },
-      ...poolGoes,
-    ]);
+    return done(
+      { removed: leaving.map((m) => m.name) },
+      [{ kind: 'deleteMachines', ids: leaving.map((m) => m.id) }, ...poolGoes],
+      `${leaving.length}/${leaving.length} machines removed`,
+    );
   },
 });
 

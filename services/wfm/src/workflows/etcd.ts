@@ -88,17 +88,21 @@ export function etcdWorkflows(maxSnapshotBytes: number): { snapshot: WorkflowDef
           }));
           if (fan.failed.length > 0) throw fan.failed[0]!.error;
           if (fan.pending > 0) return wait(POLL_MS, `${fan.results.size}/${machines.length} machines ensured`);
-          return done({ machines: machines.length }, [
-            {
-              kind: 'updateMachines',
-              machines: [...fan.results.values()].map((s) => ({
-                id: s.machineId,
-                phase: s.phase,
-                providerId: s.providerId,
-                addresses: s.addresses,
-              })),
-            },
-          ]);
+          return done(
+            { machines: machines.length },
+            [
+              {
+                kind: 'updateMachines',
+                machines: [...fan.results.values()].map((s) => ({
+                  id: s.machineId,
+                  phase: s.phase,
+                  providerId: s.providerId,
+                  addresses: s.addresses,
+                })),
+              },
+            ],
+            `${machines.length}/${machines.length} machines ensured`,
+          );
         },
       },
       waitNodesReady((ctx) => ctx.machines),
