@@ -4,8 +4,12 @@
  */
 import { Command, Option } from 'commander';
 import { examples } from './command-kit.js';
+import { addonCommands } from './commands/addons.js';
 import { authCommands } from './commands/auth.js';
+import { etcdCommands } from './commands/etcd.js';
+import { haConfigCommands } from './commands/ha-configs.js';
 import { kubeconfigCommands } from './commands/kubeconfig.js';
+import { operationCommands } from './commands/operations.js';
 import { readCommands } from './commands/read.js';
 import { writeCommands } from './commands/write.js';
 import { EXIT_CODE_TABLE } from './exit-codes.js';
@@ -33,6 +37,10 @@ export function buildProgram(): Command {
   authCommands(program);
   readCommands(program);
   writeCommands(program);
+  operationCommands(program);
+  addonCommands(program);
+  etcdCommands(program);
+  haConfigCommands(program);
   kubeconfigCommands(program);
   return program;
 }
