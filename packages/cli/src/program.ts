@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import { examples } from './command-kit.js';
 import { addonCommands } from './commands/addons.js';
+import { applyCommands } from './commands/apply.js';
 import { authCommands } from './commands/auth.js';
 import { etcdCommands } from './commands/etcd.js';
 import { haConfigCommands } from './commands/ha-configs.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   addonCommands(program);
   etcdCommands(program);
   haConfigCommands(program);
+  applyCommands(program);
   kubeconfigCommands(program);
   return program;
 }
