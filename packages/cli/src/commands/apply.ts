@@ -19,7 +19,7 @@ import { readClusterDocuments } from '../cluster-request.js';
 import { examples, session, waitFor, waitOptions, write, type ClusterAccepted } from '../command-kit.js';
 import { CliError, EXIT, UsageError } from '../exit-codes.js';
 import { parseDuration } from '../follow.js';
-import { CLUSTER_KIND, getOne, listKind } from '../resources.js';
+import { CLUSTER_KIND, listKind } from '../resources.js';
 
 const encode = encodeURIComponent;
 
