@@ -122,6 +122,9 @@ export { parseOutput };
 /** What a write that starts a workflow answers (202): the cluster, the workflow, and per route one more field. */
 export type ClusterAccepted = Static<typeof clusterAcceptedSchema>;
 
+/** The flags of every write that starts a workflow. */
+export type WaitFlags = { output?: string; wait?: boolean; timeout?: string };
+
 /** How `-o` reads on a write: the accepted answer, or its name. */
 export const WRITE_FORMATS = 'json|yaml|name (the accepted answer: cluster and workflow)';
 
@@ -142,7 +145,7 @@ export async function reportAccepted(
   client: Client,
   accepted: Pick<ClusterAccepted, 'workflow'>,
   what: { name: string; verb: string },
-  options: { output?: string; wait?: boolean; timeout?: string },
+  options: WaitFlags,
   after?: (run: Workflow) => Promise<string> | string,
 ): Promise<void> {
   const format = parseOutput(options.output);

@@ -14,11 +14,11 @@ import {
   waitOptions,
   WRITE_FORMATS,
   type ClusterAccepted,
+  type WaitFlags,
 } from '../command-kit.js';
 import { UsageError } from '../exit-codes.js';
 import { findCluster } from '../resources.js';
 
-type WaitFlags = { output?: string; wait?: boolean; timeout?: string };
 const encode = encodeURIComponent;
 
 /**

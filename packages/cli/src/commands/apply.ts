@@ -120,14 +120,21 @@ export function applyCommands(program: Command): void {
         for (const { plan, current } of planned) {
           let clusterId = current?.id;
           for (const change of plan.changes) {
-            const accepted = await run(client, clusterId, change);
-            clusterId = accepted.cluster.id;
+            try {
+              const accepted = await run(client, clusterId, change);
+              clusterId = accepted.cluster.id;
+              write(
+                `[${done + 1}/${total}] cluster/${plan.name} ${describeChange(change)}: workflow ${accepted.workflow.id}\n`,
+              );
+              // The cluster runs one workflow at a time: each but the very last is followed to its end.
+              if (done + 1 < total || options.wait) await waitFor(command, client, accepted.workflow.id, options);
+            } catch (error) {
+              write(
+                `apply stopped at change ${done + 1} of ${total} (${done} applied); cx diff -f ${options.filename} shows what is left\n`,
+              );
+              throw error;
+            }
             done++;
-            write(
-              `[${done}/${total}] cluster/${plan.name} ${describeChange(change)}: workflow ${accepted.workflow.id}\n`,
-            );
-            // The cluster runs one workflow at a time: each but the very last is followed to its end.
-            if (done < total || options.wait) await waitFor(command, client, accepted.workflow.id, options);
           }
         }
         write(

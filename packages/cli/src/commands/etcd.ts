@@ -11,10 +11,10 @@ import {
   waitOptions,
   WRITE_FORMATS,
   type ClusterAccepted,
+  type WaitFlags,
 } from '../command-kit.js';
 import { ETCD_SNAPSHOT_KIND, findCluster, findInCluster, listKind } from '../resources.js';
 
-type WaitFlags = { output?: string; wait?: boolean; timeout?: string };
 const encode = encodeURIComponent;
 
 export function etcdCommands(program: Command): void {

@@ -16,12 +16,12 @@ import {
   waitOptions,
   WRITE_FORMATS,
   type ClusterAccepted,
+  type WaitFlags,
 } from '../command-kit.js';
 import { UsageError } from '../exit-codes.js';
 import { parseLabels } from '../pool-spec.js';
 import { findCluster, findInCluster, HA_CONFIG_KIND, listKind } from '../resources.js';
 
-type WaitFlags = { output?: string; wait?: boolean; timeout?: string };
 type HaConfigRequest = Static<typeof haConfigCreateRequestSchema>;
 const encode = encodeURIComponent;
 

@@ -16,10 +16,9 @@ import {
   waitOptions,
   WRITE_FORMATS,
   type ClusterAccepted,
+  type WaitFlags,
 } from '../command-kit.js';
 import { findCluster } from '../resources.js';
-
-type WaitFlags = { output?: string; wait?: boolean; timeout?: string };
 
 const encode = encodeURIComponent;
 
