@@ -94,7 +94,7 @@ export function applyCommands(program: Command): void {
       program
         .command('apply')
         .description(
-          'make clusters match files as cx get cluster NAME -o yaml prints them: create what is missing, converge what differs (version, pool counts, labels, taints, pools, addons); the plan is printed first',
+          'make clusters match files as cx get cluster NAME -o yaml prints them (read-only fields ignored; an optional addons: [{name, settings}] list): create what is missing, converge what differs (version, pool counts, labels, taints, pools, addons), printing the plan first. A difference no API call converges (provider, machine sizes, health policy, a downgrade) is refused and nothing changes',
         )
         .requiredOption(
           '-f, --filename <file|dir>',
