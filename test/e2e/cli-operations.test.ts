@@ -1,7 +1,8 @@
 /**
  * The `cx` verbs of day-2 operations, end to end: the real binary against a running cx on the kwok
  * runtime (a real kube-apiserver and etcd; kwok plays the kubelets), with kubectl reading back what
- * they did — cordon, uncordon, drain, rotate certificates, OS upgrade (and a refused rollback), etcd
+ * they did — cordon, uncordon, drain, rotate certificates, OS upgrade (a rollback refused after a
+ * success, and done after a PodDisruptionBudget made one fail), etcd
  * snapshot, list and restore, an addon installed and removed, an ha-config in seed 001's syntax
  * created, applied and deleted, a node deleted; each with --wait, and bad input refused with the
  * documented exit code and nothing changed.
@@ -236,6 +237,89 @@ describe('cx day-2 verbs against a running cx (kwok)', () => {
     const noImage = await cxRun(['os-upgrade', 'cluster/ops']);
     assert.equal(noImage.code, 2);
     assert.match(noImage.stderr, /required option '--image <image>'/);
+  });
+
+  it('rolls back an OS upgrade that a PodDisruptionBudget made fail: the cluster boots its previous image again', async () => {
+    // One web pod per worker, and a budget that lets none go: draining an old worker is blocked.
+    const manifest = join(dir, 'web.json');
+    writeFileSync(
+      manifest,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            metadata: { name: 'web', namespace: 'default' },
+            spec: {
+              replicas: 2,
+              selector: { matchLabels: { app: 'web' } },
+              template: {
+                metadata: { labels: { app: 'web' } },
+                spec: {
+                  containers: [{ name: 'web', image: 'registry.example/web:1' }],
+                  tolerations: [{ operator: 'Exists', effect: 'NoExecute' }],
+                  topologySpreadConstraints: [
+                    {
+                      maxSkew: 1,
+                      topologyKey: 'kubernetes.io/hostname',
+                      whenUnsatisfiable: 'DoNotSchedule',
+                      labelSelector: { matchLabels: { app: 'web' } },
+                    },
+                  ],
+                },
+              },
+            },
+          },
+          {
+            apiVersion: 'policy/v1',
+            kind: 'PodDisruptionBudget',
+            metadata: { name: 'web', namespace: 'default' },
+            spec: { minAvailable: 2, selector: { matchLabels: { app: 'web' } } },
+          },
+        ],
+      }),
+    );
+    await kubectl('apply', '-f', manifest);
+    await kubectl('rollout', 'status', 'deployment/web', '--timeout=60s');
+
+    const failed = await cxRun(['os-upgrade', 'cluster/ops', '--image', 'cx-os-3', '--drain-timeout', '2', '--wait']);
+    assert.equal(failed.code, 8, failed.stderr);
+    const workflowId = /\(workflow ([\w-]+)\)/.exec(failed.stdout)![1]!;
+    assert.match(
+      failed.stderr,
+      new RegExp(`cx: workflow ${workflowId} \\(cluster\\.os-upgrade\\) Failed: .*PodDisruptionBudget default/web`),
+    );
+    assert.match(
+      failed.stderr,
+      new RegExp(
+        `hint: .*cx workflow retry ${workflowId}; or go back to the previous image: cx workflow rollback ${workflowId}`,
+      ),
+    );
+
+    const rolled = await ok(['workflow', 'rollback', workflowId, '--wait']);
+    assert.match(
+      rolled.stdout,
+      new RegExp(
+        `^cluster/ops rolling back ${workflowId} \\(workflow [\\w-]+\\)\\ncluster/ops cluster\\.os-upgrade-rollback Succeeded\\n$`,
+      ),
+    );
+    const cluster = JSON.parse((await ok(['get', 'cluster', 'ops', '-o', 'json'])).stdout) as {
+      osImage: string;
+      status: string;
+    };
+    assert.deepEqual([cluster.osImage, cluster.status], ['cx-os-2', 'Ready']);
+    const images = await kubectl(
+      'get',
+      'nodes',
+      '-l',
+      'tier=web',
+      '-o',
+      'jsonpath={.items[*].status.nodeInfo.osImage}',
+    );
+    assert.deepEqual(images.split(' '), ['cx-os-2', 'cx-os-2'], 'the workers not yet replaced kept their machine');
+    await kubectl('delete', 'pdb', 'web');
   });
 
   it('deletes a named node: its pool shrinks by one, and that node is the one gone', async () => {

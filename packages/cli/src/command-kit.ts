@@ -182,7 +182,12 @@ export async function waitFor(
       EXIT.workflowFailed,
       undefined,
       run.status === 'Failed'
-        ? `fix the cause, then resume it from the failed step: cx workflow retry ${run.id}`
+        ? `fix the cause, then resume it from the failed step: cx workflow retry ${run.id}${
+            // An OS upgrade can also go back (POST /workflows/{id}/rollback takes only these).
+            run.workflow === 'cluster.os-upgrade'
+              ? `; or go back to the previous image: cx workflow rollback ${run.id}`
+              : ''
+          }`
         : undefined,
     );
   }
