@@ -1,11 +1,11 @@
 /**
  * The `cx` verbs of day-2 operations, end to end: the real binary against a running cx on the kwok
  * runtime (a real kube-apiserver and etcd; kwok plays the kubelets), with kubectl reading back what
- * they did — cordon, uncordon, drain, rotate certificates, OS upgrade (a rollback refused after a
- * success, and done after a PodDisruptionBudget made one fail), etcd
- * snapshot, list and restore, an addon installed and removed, an ha-config in seed 001's syntax
- * created, applied and deleted, a node deleted; each with --wait, and bad input refused with the
- * documented exit code and nothing changed.
+ * they did — cordon, uncordon, drain, rotate certificates and the CA, OS upgrade (a rollback
+ * refused after a success, and done after a PodDisruptionBudget made one fail), etcd snapshot, list
+ * and restore, an addon installed and removed, an ha-config in seed 001's syntax created, applied and
+ * deleted, a node deleted; each with --wait, and bad input refused with the documented exit code and
+ * nothing changed.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -213,9 +213,14 @@ describe('cx day-2 verbs against a running cx (kwok)', () => {
     assert.equal((await ok(['get', 'ha-configs', '-c', 'ops'])).stderr, 'No ha-configs found.\n');
   });
 
-  it('rotates certificates and moves the workers to a new OS image; a succeeded upgrade does not roll back', async () => {
+  it('rotates the certificates and the CA, and moves the workers to a new OS image; a succeeded upgrade does not roll back', async () => {
     const rotated = await ok(['rotate', 'certificates', 'cluster/ops', '--wait']);
     assert.match(rotated.stdout, /cluster\/ops cluster\.rotate-certificates Succeeded\n$/);
+    // A new CA: the kubeconfig cx writes afterwards (README: `cx rotate ca … && cx kubeconfig … --merge`) works.
+    const ca = await ok(['rotate', 'ca', 'ops', '--wait', '--timeout', '4m']);
+    assert.match(ca.stdout, /cluster\/ops cluster\.rotate-ca Succeeded\n$/);
+    writeFileSync(kubeconfig, (await ok(['kubeconfig', 'ops'])).stdout, { mode: 0o600 });
+    assert.match(await kubectl('get', 'nodes', '-o', 'name'), /node\/ops-cp-0/);
 
     const upgraded = await ok(['os-upgrade', 'cluster/ops', '--image', 'cx-os-2', '--wait', '--timeout', '4m']);
     assert.match(upgraded.stdout, /^cluster\/ops moving to image cx-os-2 \(workflow ([\w-]+)\)\n/);
