@@ -14,7 +14,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Cluster, ClusterAddon, ClusterCreateBody, NodePoolRequest, Taint, TemplateAddon } from '@cx/api-schemas';
 import { fromClusterDocument } from './cluster-request.js';
 import { UsageError } from './exit-codes.js';
-import { labelsText } from './resources.js';
+import { labelsText, taintsText } from './resources.js';
 
 /** What a file asks for: a cluster request, and the addons it should have. */
 export interface DesiredCluster {
@@ -61,10 +61,8 @@ export interface Plan {
 }
 
 const show = (value: unknown): string => (value === undefined ? '<unset>' : JSON.stringify(value));
-const taintsText = (taints: Taint[] | undefined): string =>
-  (taints ?? []).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join(',') || '<none>';
 const scheduling = (labels: Record<string, string> | undefined, taints: Taint[] | undefined): string =>
-  `labels ${labelsText(labels) || '<none>'}, taints ${taintsText(taints)}`;
+  `labels ${labelsText(labels) || '<none>'}, taints ${taintsText(taints) || '<none>'}`;
 
 /** `a < b` for MAJOR.MINOR.PATCH. */
 function older(a: string, b: string): boolean {

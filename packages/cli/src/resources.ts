@@ -19,6 +19,7 @@ import type {
   Pair,
   ProviderInfo,
   ResourceGroup,
+  Taint,
   User,
   Workflow,
 } from '@cx/api-schemas';
@@ -65,6 +66,10 @@ export const labelsText = (labels: Record<string, string> | undefined): string =
   Object.entries(labels ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
+
+/** Taints as kubectl writes them: `key=value:Effect,…`. */
+export const taintsText = (taints: Taint[] | undefined): string =>
+  (taints ?? []).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join(',');
 
 const encode = encodeURIComponent;
 
@@ -155,7 +160,7 @@ const nodepools: ResourceKind<PoolView> = {
     { header: 'LABELS', value: (p) => labelsText(p.labels) },
     {
       header: 'TAINTS',
-      value: (p) => (p.taints ?? []).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join(','),
+      value: (p) => taintsText(p.taints),
       wide: true,
     },
   ],
