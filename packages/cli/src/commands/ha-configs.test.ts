@@ -37,6 +37,10 @@ describe("ha-config flags (seed 001's syntax)", () => {
     );
   });
 
+  it('takes an empty selector for every node, as the API does', () => {
+    assert.deepEqual(haConfigRequest('c1', 'x', { cluster: 'd', virtualIps: '10.0.0.1', selector: '' }).selector, {});
+  });
+
   it('refuses a selector that is not key=value', () => {
     assert.throws(
       () => haConfigRequest('c1', 'x', { cluster: 'd', virtualIps: '10.0.0.1', selector: 'jack' }),

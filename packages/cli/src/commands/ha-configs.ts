@@ -34,7 +34,7 @@ export interface HaConfigFlags {
   unicast?: boolean;
   preempt?: boolean;
   vrrpIdOffset?: number;
-  profile?: 'default' | 'fast';
+  profile?: HaConfigRequest['profile'];
 }
 
 /** The API's body from the seed's flags; what is not given is left to the server's defaults. */
@@ -43,7 +43,10 @@ export function haConfigRequest(clusterId: string, name: string, flags: HaConfig
     clusterId,
     name,
     virtualIps: flags.virtualIps.replace(/\s+/g, ''),
-    ...(flags.selector !== undefined ? { selector: parseLabels(flags.selector, '--selector') } : {}),
+    // An empty selector picks every node, as the API's `{}` does.
+    ...(flags.selector !== undefined
+      ? { selector: flags.selector.trim() === '' ? {} : parseLabels(flags.selector, '--selector') }
+      : {}),
     ...(flags.watchPort !== undefined ? { watchPort: flags.watchPort } : {}),
     ...(flags.interface !== undefined ? { interface: flags.interface } : {}),
     ...(flags.unicast !== undefined ? { unicast: flags.unicast } : {}),
@@ -55,7 +58,9 @@ export function haConfigRequest(clusterId: string, name: string, flags: HaConfig
 
 /** The seed's default name: `ha-config-N`, the lowest N the cluster does not use. */
 export function defaultHaConfigName(taken: string[]): string {
-  for (let n = 1; ; n++) if (!taken.includes(`ha-config-${n}`)) return `ha-config-${n}`;
+  let n = 1;
+  while (taken.includes(`ha-config-${n}`)) n++;
+  return `ha-config-${n}`;
 }
 
 function parseBool(text: string): boolean {
@@ -121,7 +126,6 @@ export function haConfigCommands(program: Command): void {
       parseOutput(options.output);
       if (options.virtualIps.trim() === '')
         throw new UsageError('--virtual-ips is empty', 'e.g. --virtual-ips=10.1.1.5-8');
-      if (options.selector !== undefined) parseLabels(options.selector, '--selector');
       const { client } = session(command);
       const cluster = await findCluster(client, options.cluster);
       const finalName =
