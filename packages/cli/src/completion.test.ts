@@ -10,11 +10,19 @@ import { buildProgram } from './program.js';
 const dir = mkdtempSync(join(tmpdir(), 'cx-completion-'));
 const script = join(dir, 'cx.bash');
 writeFileSync(script, completionScript('bash', buildProgram()));
-// A stand-in for cx that knows two clusters: the script asks `cx get clusters -o name` with the cx typed.
+// A stand-in for cx that knows two clusters, demo's nodes and web's addon: the script asks `cx get KIND [-c CLUSTER] -o name` of the cx typed.
 const fakeCx = join(dir, 'fake-cx');
 writeFileSync(
   fakeCx,
-  '#!/bin/sh\n[ "$1 $2 $3 $4" = "get clusters -o name" ] && printf "cluster/demo\\ncluster/web\\n"\n',
+  [
+    '#!/bin/sh',
+    'case "$*" in',
+    '  "get clusters -o name") printf "cluster/demo\\ncluster/web\\n" ;;',
+    '  "get nodes -c demo -o name") printf "node/demo-cp-0\\nnode/demo-workers-0\\n" ;;',
+    '  "get addons -c web -o name") printf "addon/dashboard\\n" ;;',
+    'esac',
+    '',
+  ].join('\n'),
 );
 chmodSync(fakeCx, 0o755);
 
@@ -54,6 +62,15 @@ describe('cx completion bash (run by bash)', () => {
     assert.deepEqual(complete(fakeCx, 'get', 'nodes', '-c', ''), ['demo', 'web']);
     assert.deepEqual(complete(fakeCx, 'get', 'clusters', 'w'), ['web']);
     assert.deepEqual(complete(fakeCx, 'cordon', '--cluster', 'd'), ['demo']);
+    assert.deepEqual(complete(fakeCx, 'get', 'nodes', '-c', 'demo', ''), ['demo-cp-0', 'demo-workers-0']);
+    assert.deepEqual(
+      complete(fakeCx, 'drain', '--cluster=demo', 'demo-w'),
+      ['demo-workers-0'],
+      'nodes of the -c cluster',
+    );
+    assert.deepEqual(complete(fakeCx, 'addon', 'remove', '-c', 'web', ''), ['dashboard']);
+    assert.deepEqual(complete(fakeCx, 'scale', ''), ['demo', 'web']);
+    assert.deepEqual(complete(fakeCx, 'kubeconfig', ''), ['credential', 'demo', 'web'], 'subcommands and names');
     // The value after a flag is not taken for a command: `-c get` is a cluster named get.
     assert.deepEqual(complete('cx', 'addon', '-c', 'get', 'ins'), ['install']);
   });

@@ -1,8 +1,9 @@
 /**
  * `cx completion bash|zsh|fish`: shell completion written from the command definitions themselves
  * (as docs/cli.md is), so that it cannot drift from what `cx` accepts — commands, their flags,
- * the resource kinds of `get`, the `-o` formats; cluster names are asked of the server
- * (`cx get clusters -o name`) when the shell completes `-c` or `get clusters`.
+ * the resource kinds of `get`, the `-o` formats. Names are asked of the server (`cx get KIND
+ * [-c CLUSTER] -o name`): clusters after `-c` and for the cluster verbs; in bash also the nodes,
+ * addons, ha-configs and snapshots of the `-c` cluster for the verbs that take one.
  */
 import type { Command, Option } from 'commander';
 import { RESOURCE_KINDS } from './resources.js';
@@ -37,6 +38,23 @@ const flagsOf = (option: Option): string[] => [option.short, option.long].filter
 const takesValue = (option: Option): boolean => option.required;
 const OUTPUTS = ['table', 'wide', 'json', 'yaml', 'name', 'jsonpath='];
 const KINDS = RESOURCE_KINDS.map((k) => k.plural);
+/** Commands whose argument is a name of a kind (of the -c cluster, but for clusters). */
+const NAMED: Record<string, string[]> = {
+  clusters: [
+    'cx scale',
+    'cx upgrade',
+    'cx os-upgrade',
+    'cx rotate certificates',
+    'cx rotate ca',
+    'cx delete cluster',
+    'cx kubeconfig',
+    'cx kubeconfig credential',
+  ],
+  nodes: ['cx cordon', 'cx uncordon', 'cx drain', 'cx delete node'],
+  addons: ['cx addon remove', 'cx addon uninstall'],
+  'ha-configs': ['cx ha-config apply', 'cx ha-config delete'],
+  'etcd-snapshots': ['cx etcd restore'],
+};
 const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 
 export function completionScript(shell: Shell, program: Command): string {
@@ -70,15 +88,17 @@ ${cases((n) => n.options.flatMap(flagsOf))}
   esac
 }
 _cx_names() {
-  # Names asked of the server with the same cx; nothing when it cannot answer.
-  "\${COMP_WORDS[0]}" get "$1" -o name 2>/dev/null | sed 's|^[^/]*/||'
+  # $1 a kind, $2 the cluster (kinds of a cluster): names asked of the server with the cx typed; none when it cannot answer.
+  "\${COMP_WORDS[0]}" get "$1" \${2:+-c "$2"} -o name 2>/dev/null | sed 's|^[^/]*/||'
 }
 _cx() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}"
-  local path=cx word i positional=()
+  local path=cx word i positional=() cluster= names=
   for ((i = 1; i < COMP_CWORD; i++)); do
     word="\${COMP_WORDS[i]}"
     case "$word" in
+      -c|--cluster) cluster="\${COMP_WORDS[i+1]}"; ((i++)) ;;
+      --cluster=*) cluster="\${word#*=}" ;;
       -*=*) ;;
       ${[...valueFlags].join('|')}) ((i++)) ;;
       -*) ;;
@@ -100,14 +120,21 @@ _cx() {
   case "$path" in
     'cx get'|'cx describe')
       if ((\${#positional[@]} == 0)); then
-        COMPREPLY=($(compgen -W ${quote(KINDS.join(' '))} -- "$cur"))
+        names=${quote(KINDS.join(' '))}
       elif [[ "\${positional[0]}" == cluster* ]]; then
-        COMPREPLY=($(compgen -W "$(_cx_names clusters)" -- "$cur"))
+        names="$(_cx_names clusters)"
+      elif [[ -n "$cluster" ]]; then
+        names="$(_cx_names "\${positional[0]}" "$cluster")"
       fi
-      return
       ;;
+${Object.entries(NAMED)
+  .map(
+    ([kind, paths]) =>
+      `    ${paths.map(quote).join('|')}) names="$(_cx_names ${kind}${kind === 'clusters' ? '' : ' "$cluster"'})" ;;`,
+  )
+  .join('\n')}
   esac
-  COMPREPLY=($(compgen -W "$(_cx_subcommands "$path")" -- "$cur"))
+  COMPREPLY=($(compgen -W "$(_cx_subcommands "$path") $names" -- "$cur"))
 }
 complete -F _cx cx
 `;
