@@ -572,6 +572,16 @@ export async function findCluster(client: Client, idOrName: string): Promise<Clu
   return getOne<Cluster>(client, clusters, idOrName);
 }
 
+/** A cluster by name or id, or undefined when there is none (`cx apply` creates it then). */
+export async function findClusterIfAny(client: Client, idOrName: string): Promise<Cluster | undefined> {
+  try {
+    return await findCluster(client, idOrName);
+  } catch (error) {
+    if (error instanceof CliError && error.exitCode === EXIT.notFound) return undefined;
+    throw error;
+  }
+}
+
 /**
  * Items of a cluster-scoped kind by name or id, from one list of the cluster's; a name it does not
  * have is exit 5, saying how to list them.

@@ -19,7 +19,7 @@ import { readClusterDocuments } from '../cluster-request.js';
 import { examples, session, waitFor, waitOptions, write, type ClusterAccepted } from '../command-kit.js';
 import { CliError, EXIT, UsageError } from '../exit-codes.js';
 import { parseDuration } from '../follow.js';
-import { CLUSTER_KIND, listKind } from '../resources.js';
+import { findClusterIfAny } from '../resources.js';
 
 const encode = encodeURIComponent;
 
@@ -35,10 +35,9 @@ async function planAll(client: Client, path: string): Promise<Planned[]> {
   const names = desired.map((d) => d.request.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new UsageError(`cluster ${twice} is given twice in ${path}`);
-  const clusters = await listKind<Cluster>(client, CLUSTER_KIND);
   const planned: Planned[] = [];
   for (const d of desired) {
-    const current = clusters.find((c) => c.name === d.request.name);
+    const current = await findClusterIfAny(client, d.request.name);
     const addons =
       current && d.addons ? await client.list<ClusterAddon>(`/clusters/${encode(current.id)}/addons`, {}, false) : [];
     const group =
