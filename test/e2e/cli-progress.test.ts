@@ -26,10 +26,14 @@ describe('cx --wait progress on a terminal and in a pipe (sim)', () => {
   let cx: CxProcess;
 
   /** Runs `cx ARGS…` in a pipe (`tty` false) or under a pseudo-terminal, where stdout and stderr are the terminal. */
-  const cxRun = (args: string[], options: { tty: boolean; env?: Record<string, string> }): Promise<Run> => {
+  const cxRun = (
+    args: string[],
+    options: { tty: boolean; env?: Record<string, string>; columns?: number },
+  ): Promise<Run> => {
     const command = [process.execPath, cliPath, ...args];
+    const line = command.map(shellQuote).join(' ');
     const [file, argv] = options.tty
-      ? ['script', ['-qec', command.map(shellQuote).join(' '), '/dev/null']]
+      ? ['script', ['-qec', options.columns ? `stty cols ${options.columns}; ${line}` : line, '/dev/null']]
       : [command[0]!, command.slice(1)];
     return new Promise((resolve) => {
       execFile(file, argv, { env: { ...env, ...options.env }, timeout: 180_000 }, (error, stdout, stderr) =>
@@ -37,7 +41,10 @@ describe('cx --wait progress on a terminal and in a pipe (sim)', () => {
       );
     });
   };
-  const ok = async (args: string[], options: { tty: boolean; env?: Record<string, string> }): Promise<Run> => {
+  const ok = async (
+    args: string[],
+    options: { tty: boolean; env?: Record<string, string>; columns?: number },
+  ): Promise<Run> => {
     const run = await cxRun(args, options);
     assert.equal(run.code, 0, `cx ${args.join(' ')} exited ${run.code}\n${run.output}\n${run.stderr}`);
     return run;
@@ -109,6 +116,24 @@ describe('cx --wait progress on a terminal and in a pipe (sim)', () => {
     assert.match(scaled.output, /cluster\.scale Succeeded {2}\d+\/\d+ [\w-]+\r\n/);
     const table = (await ok(['--no-color', 'get', 'clusters'], { tty: true })).output;
     assert.ok(!table.includes(ESC), JSON.stringify(table));
+  });
+
+  it('on a narrow terminal: the live line is cut to its width, so that rewriting it in place works', async () => {
+    const scaled = await ok(['scale', 'cluster/tty', '--pool', 'workers=2', '--wait'], {
+      tty: true,
+      columns: 30,
+      env: { NO_COLOR: '1' },
+    });
+    const shown = scaled.output
+      .split(`\r${ESC}[K`)
+      .slice(1)
+      .map((segment) => segment.replace(/\r\n[\s\S]*$/, ''));
+    assert.ok(shown.length > 0, JSON.stringify(scaled.output));
+    for (const segment of shown) assert.ok(segment.length <= 29, `${JSON.stringify(segment)} fits in 29 columns`);
+    assert.ok(
+      shown.some((segment) => segment.endsWith('…')),
+      'the long ones were cut',
+    );
   });
 
   it('in a pipe: plain lines, one per step change', async () => {

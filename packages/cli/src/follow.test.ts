@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Workflow } from '@cx/api-schemas';
-import { parseDuration, progressLine, progressWriter, summary } from './follow.js';
+import { fit, parseDuration, progressLine, progressWriter, summary } from './follow.js';
 
 const run = (status: Workflow['status'], currentStep: number): Workflow => ({
   id: 'w1',
@@ -113,5 +113,18 @@ describe('following a workflow', () => {
     );
     assert.ok(!plain.includes('\u001b[3'), 'no colour unless asked');
     assert.ok(shown(true, true, states).includes('\u001b[32mSucceeded\u001b[39m'), 'Succeeded in green');
+  });
+
+  it('cuts a live line to the terminal width, escapes taking no column', () => {
+    assert.equal(fit('cluster.create Running', 40), 'cluster.create Running');
+    assert.equal(fit('cluster.create Running', 10), 'cluster.c…');
+    assert.equal(fit('a \u001b[33mRunning\u001b[39m step', 6), 'a \u001b[33mRun…\u001b[0m');
+    let out = '';
+    const view = progressWriter({ write: (text: string) => (out += text) } as unknown as NodeJS.WritableStream, {
+      tty: true,
+      columns: 30,
+    });
+    view.update(run('Running', 1));
+    assert.equal(out, '\r\u001b[Kcluster.create Running  2/2 …', '29 columns: one is kept free');
   });
 });

@@ -54,7 +54,7 @@ export function summary(run: Workflow): string {
  */
 export function progressWriter(
   out: NodeJS.WritableStream,
-  options: { tty: boolean; colour?: boolean },
+  options: { tty: boolean; colour?: boolean; columns?: number },
 ): { update(run: Workflow): void; end(): void } {
   let lastLine = '';
   let lastStep = -1;
@@ -65,7 +65,8 @@ export function progressWriter(
       if (options.tty) {
         if (line === lastLine) return;
         if (lastLine && run.currentStep !== lastStep) out.write('\n');
-        out.write(`\r\u001b[K${line}`);
+        // A line longer than the terminal would wrap, and \r would then rewrite its last row only.
+        out.write(`\r\u001b[K${options.columns ? fit(line, options.columns - 1) : line}`);
       } else {
         const key = `${run.status} ${run.currentStep}`;
         if (key === lastKey) return;
@@ -82,6 +83,31 @@ export function progressWriter(
   };
 }
 
+// SGR colour codes, the only escapes a progress line holds (the linter's no-control-regex would refuse them as literals).
+const SGR = `${String.fromCharCode(27)}\\[[0-9;]*m`;
+const ESCAPE = new RegExp(SGR, 'y');
+const visibleLength = (text: string): number => text.replace(new RegExp(SGR, 'g'), '').length;
+
+/** A line cut to `width` visible characters, ending in `…` when cut; colour escapes take no column. */
+export function fit(line: string, width: number): string {
+  if (visibleLength(line) <= width) return line;
+  let out = '';
+  let visible = 0;
+  for (let i = 0; i < line.length && visible < width - 1;) {
+    ESCAPE.lastIndex = i;
+    const escape = ESCAPE.exec(line);
+    if (escape) {
+      out += escape[0];
+      i += escape[0].length;
+    } else {
+      out += line[i++];
+      visible++;
+    }
+  }
+  // A cut inside a coloured word would leave the colour on.
+  return `${out}…${line.includes('\u001b[') ? '\u001b[0m' : ''}`;
+}
+
 export interface FollowOptions {
   timeoutMs: number;
   /** Progress goes here (stderr), as progressWriter shows it. */
@@ -95,7 +121,11 @@ export interface FollowOptions {
 export async function followWorkflow(client: Client, id: string, options: FollowOptions): Promise<Workflow> {
   const deadline = Date.now() + options.timeoutMs;
   const view = options.progress
-    ? progressWriter(options.progress, { tty: options.progress.isTTY === true, colour: options.colour ?? false })
+    ? progressWriter(options.progress, {
+        tty: options.progress.isTTY === true,
+        colour: options.colour ?? false,
+        columns: (options.progress as { columns?: number }).columns,
+      })
     : undefined;
   let last: Workflow | undefined;
   const update = (run: Workflow): void => {
