@@ -8,7 +8,8 @@
  * optional `addons:` list. A field the file leaves out is not managed; a pool it leaves out is
  * deleted; addons are managed only when `addons:` is there. A difference no endpoint can converge
  * (the provider, a pool's machine size, the health policy…) is listed as refused, and apply then
- * changes nothing.
+ * changes nothing. What acts at creation only and a cluster does not answer back (`template`,
+ * `hostCleanup`, the control plane's VIP settings) is sent on create and not compared afterwards.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Cluster, ClusterAddon, ClusterCreateBody, NodePoolRequest, Taint, TemplateAddon } from '@cx/api-schemas';
