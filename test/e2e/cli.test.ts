@@ -178,6 +178,25 @@ describe('cx CLI against a running cx (sim)', () => {
     assert.match(described, /^Node pools:\n {2}NAME\s+ROLE\s+COUNT/m);
     assert.match(described, /demo-workers-2\s+worker\s+workers\s+Ready/);
 
+    // The README's declarative path: export → diff (nothing) → edit → diff → apply → apply again (nothing).
+    const exportFile = join(dir, 'demo.yaml');
+    writeFileSync(exportFile, (await ok(['get', 'cluster', 'demo', '-o', 'yaml'])).stdout);
+    assert.equal((await ok(['diff', '-f', exportFile])).stdout, 'cluster/demo unchanged\n');
+    writeFileSync(
+      exportFile,
+      readFileSync(exportFile, 'utf8').replace(/^( {2}- name: workers\n {4}count:) 3$/m, '$1 4'),
+    );
+    const diff = await cxRun(['diff', '-f', exportFile]);
+    assert.equal(diff.code, 10, diff.stderr);
+    assert.equal(diff.stdout, 'cluster/demo: 1 change\n  ~ pool workers count 3 → 4 (scale)\n');
+    const applied = await ok(['apply', '-f', exportFile, '--wait']);
+    assert.match(
+      applied.stdout,
+      /\[1\/1\] cluster\/demo ~ pool workers count 3 → 4 \(scale\): workflow [\w-]+\napplied 1 change\n$/,
+    );
+    assert.equal((await ok(['apply', '-f', exportFile])).stdout, 'cluster/demo unchanged\nnothing to change\n');
+    assert.equal((await ok(['get', 'nodes', '-c', 'demo', '-o', 'name'])).stdout.split('\n').filter(Boolean).length, 7);
+
     // Export → edit → create from the file.
     const exported = parse(yamlText) as Record<string, unknown>;
     exported['name'] = 'demo2';

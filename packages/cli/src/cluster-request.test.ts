@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { buildClusterRequest, fromClusterDocument } from './cluster-request.js';
+import { buildClusterRequest, fromClusterDocument, readClusterDocuments } from './cluster-request.js';
+import { EXIT, type CliError } from './exit-codes.js';
 
 describe('cx create cluster request', () => {
   it('builds the smallest request from flags', () => {
@@ -63,5 +67,47 @@ describe('cx create cluster request', () => {
       () => buildClusterRequest('b', { template: 't' }, { name: 'a' }),
       /the file names the cluster a, the command b/,
     );
+  });
+});
+
+describe('the clusters of cx apply -f / cx diff -f', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cx-apply-files-'));
+  writeFileSync(join(dir, 'a.yaml'), 'name: a\nprovider: sim\n---\nname: b\n');
+  writeFileSync(join(dir, 'c.json'), JSON.stringify({ items: [{ name: 'c' }, { name: 'd' }] }));
+  writeFileSync(join(dir, 'notes.txt'), 'not a cluster');
+
+  it('reads several documents of a file, a list as cx get clusters -o yaml prints it, and a directory in name order', () => {
+    assert.deepEqual(
+      readClusterDocuments(join(dir, 'a.yaml')).map((d) => [d.source.replace(dir, ''), d.document['name']]),
+      [
+        ['/a.yaml (document 1)', 'a'],
+        ['/a.yaml (document 2)', 'b'],
+      ],
+    );
+    assert.deepEqual(
+      readClusterDocuments(dir).map((d) => d.document['name']),
+      ['a', 'b', 'c', 'd'],
+      '.txt files are not read',
+    );
+  });
+
+  it('says what is wrong with a file, as a usage error', () => {
+    const bad = join(dir, 'bad', 'x.yaml');
+    mkdirSync(join(dir, 'bad'));
+    writeFileSync(bad, 'name: [unclosed');
+    assert.throws(
+      () => readClusterDocuments(bad),
+      (e: CliError) => e.exitCode === EXIT.usage && /is not YAML/.test(e.message),
+    );
+    writeFileSync(bad, '- just\n- a list\n');
+    assert.throws(() => readClusterDocuments(bad), /must hold clusters/);
+    writeFileSync(bad, '');
+    assert.throws(() => readClusterDocuments(bad), /holds no cluster/);
+    assert.throws(
+      () => readClusterDocuments(join(dir, 'missing.yaml')),
+      (e: CliError) => e.exitCode === EXIT.error,
+    );
+    mkdirSync(join(dir, 'empty'));
+    assert.throws(() => readClusterDocuments(join(dir, 'empty')), /has no \.yaml, \.yml or \.json file/);
   });
 });

@@ -3,8 +3,9 @@
  * request, or a cluster as `cx get cluster NAME -o yaml` prints it (what the server adds — id,
  * status, timestamps — is dropped), so that export → edit → create works. Flags win over the file.
  */
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
 import type { ClusterCreateBody, NodePoolRequest } from '@cx/api-schemas';
 import { CliError, UsageError } from './exit-codes.js';
 
@@ -50,6 +51,56 @@ export function readRequestFile(path: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new UsageError(`${path} must hold one cluster (an object), as cx get cluster NAME -o yaml prints`);
   return value as Record<string, unknown>;
+}
+
+/**
+ * The clusters of `cx apply -f` / `cx diff -f`: a file (`-` for stdin) of one or more YAML documents,
+ * each a cluster or a list as `cx get clusters -o yaml` prints it (`items:`), or a directory of
+ * such files (`*.yaml`, `*.yml`, `*.json`, in name order). Each comes with where it was read.
+ */
+export function readClusterDocuments(path: string): Array<{ source: string; document: Record<string, unknown> }> {
+  let files = [path];
+  try {
+    if (path !== '-' && statSync(path).isDirectory())
+      files = readdirSync(path)
+        .filter((f) => /\.(ya?ml|json)$/.test(f))
+        .sort()
+        .map((f) => join(path, f));
+  } catch (error) {
+    throw new CliError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  if (files.length === 0) throw new UsageError(`${path} has no .yaml, .yml or .json file`);
+  const out: Array<{ source: string; document: Record<string, unknown> }> = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    } catch (error) {
+      throw new CliError(`cannot read ${file}: ${(error as Error).message}`);
+    }
+    const documents = parseAllDocuments(text);
+    for (const [index, doc] of (Array.isArray(documents) ? documents : [documents]).entries()) {
+      if (doc.errors.length > 0) throw new UsageError(`${file} is not YAML or JSON: ${doc.errors[0]!.message}`);
+      const value: unknown = doc.toJS();
+      if (value === null || value === undefined) continue;
+      const items =
+        typeof value === 'object' && Array.isArray((value as { items?: unknown }).items)
+          ? (value as { items: unknown[] }).items
+          : [value];
+      for (const item of items) {
+        if (typeof item !== 'object' || item === null || Array.isArray(item))
+          throw new UsageError(
+            `${file} (document ${index + 1}) must hold clusters, as cx get cluster NAME -o yaml prints`,
+          );
+        out.push({
+          source: documents.length > 1 ? `${file} (document ${index + 1})` : file,
+          document: item as Record<string, unknown>,
+        });
+      }
+    }
+  }
+  if (out.length === 0) throw new UsageError(`${path} holds no cluster`);
+  return out;
 }
 
 /** Turns a cluster read back from the API into a request: server fields dropped, the resource group by id. */

@@ -3,10 +3,11 @@
  * `-o` and `--wait` options, the context it runs in, and printing.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { Workflow } from '@cx/api-schemas';
+import type { clusterAcceptedSchema, Workflow } from '@cx/api-schemas';
+import type { Static } from 'typebox';
 import type { Client } from './client.js';
 import type { Context } from './contexts.js';
-import { CliError, EXIT } from './exit-codes.js';
+import { CliError, EXIT, UsageError } from './exit-codes.js';
 import { followWorkflow, parseDuration, summary } from './follow.js';
 import {
   OUTPUT_FORMATS,
@@ -18,7 +19,7 @@ import {
   useColour,
   type OutputFormat,
 } from './output.js';
-import type { ResourceKind } from './resources.js';
+import { parseTarget, type ResourceKind } from './resources.js';
 import { connect } from './session.js';
 
 const EXAMPLES = new WeakMap<Command, string[]>();
@@ -118,6 +119,47 @@ export function printValue(value: unknown, format: OutputFormat, name: string): 
 
 export { parseOutput };
 
+/** What a write that starts a workflow answers (202): the cluster, the workflow, and per route one more field. */
+export type ClusterAccepted = Static<typeof clusterAcceptedSchema>;
+
+/** The flags of every write that starts a workflow. */
+export type WaitFlags = { output?: string; wait?: boolean; timeout?: string };
+
+/** How `-o` reads on a write: the accepted answer, or its name. */
+export const WRITE_FORMATS = 'json|yaml|name (the accepted answer: cluster and workflow)';
+
+/** One object of a kind named as `KIND/NAME`, `KIND NAME` or just `NAME`. */
+export function oneTarget(args: string[], kind: string): string {
+  const target = args.length === 1 && !args[0]!.includes('/') ? [kind, args[0]!] : args;
+  const { names } = parseTarget(target, kind);
+  if (names.length !== 1) throw new UsageError(`name one ${kind}`, `e.g. ${kind}/NAME`);
+  return names[0]!;
+}
+
+/**
+ * Prints what a write started (`NAME VERB (workflow ID)`, or the answer in the `-o` format), then
+ * with `--wait` follows the workflow and prints `after(run)`, or the workflow's end.
+ */
+export async function reportAccepted(
+  command: Command,
+  client: Client,
+  accepted: Pick<ClusterAccepted, 'workflow'>,
+  what: { name: string; verb: string },
+  options: WaitFlags,
+  after?: (run: Workflow) => Promise<string> | string,
+): Promise<void> {
+  const format = parseOutput(options.output);
+  const { name, verb } = what;
+  if (!printValue(accepted, format, name))
+    write(
+      `${name} ${verb} (workflow ${accepted.workflow.id})${options.wait ? '' : '; follow it with cx workflow watch ' + accepted.workflow.id}\n`,
+    );
+  if (!options.wait) return;
+  const run = await waitFor(command, client, accepted.workflow.id, options);
+  if (format.kind === 'table' || format.kind === 'wide')
+    write(after ? await after(run) : `${name} ${run.workflow} ${run.status}\n`);
+}
+
 /**
  * `--wait`: follows the workflow a write started, progress on stderr; a run that did not succeed
  * is exit 8 with its steps and error.
@@ -140,7 +182,12 @@ export async function waitFor(
       EXIT.workflowFailed,
       undefined,
       run.status === 'Failed'
-        ? `fix the cause, then resume it from the failed step: cx workflow retry ${run.id}`
+        ? `fix the cause, then resume it from the failed step: cx workflow retry ${run.id}${
+            // An OS upgrade can also go back (POST /workflows/{id}/rollback takes only these).
+            run.workflow === 'cluster.os-upgrade'
+              ? `; or go back to the previous image: cx workflow rollback ${run.id}`
+              : ''
+          }`
         : undefined,
     );
   }

@@ -24,6 +24,8 @@ export const EXIT = {
   workflowFailed: 8,
   /** `--wait` or `workflow watch`: the workflow had not ended within `--timeout`. */
   timeout: 9,
+  /** `cx diff`: a cluster differs from its file (0 when none does), as `kubectl diff` answers 1. */
+  differs: 10,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -40,6 +42,7 @@ export const EXIT_CODE_TABLE: Array<[ExitCode, string]> = [
   [EXIT.unavailable, 'the server or a service it needs cannot be reached or is unavailable; retry later'],
   [EXIT.workflowFailed, 'with --wait or `workflow watch`: the workflow ended Failed or Cancelled'],
   [EXIT.timeout, 'with --wait or `workflow watch`: the workflow had not ended within --timeout'],
+  [EXIT.differs, '`cx diff`: a cluster differs from its file (what `cx apply` would change is printed)'],
 ];
 
 /** An error `cx` reports itself: a message for the user and the exit code. */

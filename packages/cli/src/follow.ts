@@ -47,9 +47,70 @@ export function summary(run: Workflow): string {
   return lines.join('\n');
 }
 
+/**
+ * How `--wait` shows a run. On a terminal: one live line per step, rewritten in place as the step's
+ * message changes (`3/5 nodes Ready`), and left as it ended when the next step starts. In a pipe
+ * (a log): one plain line per step change, nothing rewritten.
+ */
+export function progressWriter(
+  out: NodeJS.WritableStream,
+  options: { tty: boolean; colour?: boolean; columns?: number },
+): { update(run: Workflow): void; end(): void } {
+  let lastLine = '';
+  let lastStep = -1;
+  let lastKey = '';
+  return {
+    update(run) {
+      const line = progressLine(run, options.colour);
+      if (options.tty) {
+        if (line === lastLine) return;
+        if (lastLine && run.currentStep !== lastStep) out.write('\n');
+        // A line longer than the terminal would wrap, and \r would then rewrite its last row only.
+        out.write(`\r\u001b[K${options.columns ? fit(line, options.columns - 1) : line}`);
+      } else {
+        const key = `${run.status} ${run.currentStep}`;
+        if (key === lastKey) return;
+        lastKey = key;
+        out.write(`${line}\n`);
+      }
+      lastLine = line;
+      lastStep = run.currentStep;
+    },
+    end() {
+      if (options.tty && lastLine) out.write('\n');
+      lastLine = '';
+    },
+  };
+}
+
+// SGR colour codes, the only escapes a progress line holds (the linter's no-control-regex would refuse them as literals).
+const SGR = `${String.fromCharCode(27)}\\[[0-9;]*m`;
+const ESCAPE = new RegExp(SGR, 'y');
+const visibleLength = (text: string): number => text.replace(new RegExp(SGR, 'g'), '').length;
+
+/** A line cut to `width` visible characters, ending in `…` when cut; colour escapes take no column. */
+export function fit(line: string, width: number): string {
+  if (visibleLength(line) <= width) return line;
+  let out = '';
+  let visible = 0;
+  for (let i = 0; i < line.length && visible < width - 1;) {
+    ESCAPE.lastIndex = i;
+    const escape = ESCAPE.exec(line);
+    if (escape) {
+      out += escape[0];
+      i += escape[0].length;
+    } else {
+      out += line[i++];
+      visible++;
+    }
+  }
+  // A cut inside a coloured word would leave the colour on.
+  return `${out}…${line.includes('\u001b[') ? '\u001b[0m' : ''}`;
+}
+
 export interface FollowOptions {
   timeoutMs: number;
-  /** Progress goes here (stderr): one line per change in a pipe, one rewritten line on a TTY. */
+  /** Progress goes here (stderr), as progressWriter shows it. */
   progress?: NodeJS.WritableStream & { isTTY?: boolean };
   colour?: boolean;
   /** Called with every new state of the run (`workflow watch -o json` prints each). */
@@ -59,20 +120,21 @@ export interface FollowOptions {
 /** Follows a run to its end and answers its last state; throws exit 9 at the deadline. */
 export async function followWorkflow(client: Client, id: string, options: FollowOptions): Promise<Workflow> {
   const deadline = Date.now() + options.timeoutMs;
-  const tty = options.progress?.isTTY === true;
+  const view = options.progress
+    ? progressWriter(options.progress, {
+        tty: options.progress.isTTY === true,
+        colour: options.colour ?? false,
+        columns: (options.progress as { columns?: number }).columns,
+      })
+    : undefined;
   let last: Workflow | undefined;
-  let lastLine = '';
   const update = (run: Workflow): void => {
     last = run;
     options.onUpdate?.(run);
-    if (!options.progress) return;
-    const line = progressLine(run, options.colour);
-    if (line === lastLine) return;
-    lastLine = line;
-    options.progress.write(tty ? `\r\u001b[K${line}` : `${line}\n`);
+    view?.update(run);
   };
   const finish = (run: Workflow): Workflow => {
-    if (options.progress && tty) options.progress.write('\n');
+    view?.end();
     return run;
   };
 
@@ -95,7 +157,7 @@ export async function followWorkflow(client: Client, id: string, options: Follow
       await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
     }
   }
-  if (options.progress && tty) options.progress.write('\n');
+  view?.end();
   throw new CliError(
     `workflow ${id} had not ended after ${Math.round(options.timeoutMs / 1000)}s${last ? ` (${progressLine(last)})` : ''}`,
     EXIT.timeout,

@@ -5,7 +5,9 @@
  */
 import type {
   Cluster,
+  ClusterAddon,
   ClusterTemplate,
+  EtcdSnapshotInfo,
   Credential,
   Grant,
   Group,
@@ -17,6 +19,7 @@ import type {
   Pair,
   ProviderInfo,
   ResourceGroup,
+  Taint,
   User,
   Workflow,
 } from '@cx/api-schemas';
@@ -63,6 +66,10 @@ export const labelsText = (labels: Record<string, string> | undefined): string =
   Object.entries(labels ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
+
+/** Taints as kubectl writes them: `key=value:Effect,…`. */
+export const taintsText = (taints: Taint[] | undefined): string =>
+  (taints ?? []).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join(',');
 
 const encode = encodeURIComponent;
 
@@ -153,7 +160,7 @@ const nodepools: ResourceKind<PoolView> = {
     { header: 'LABELS', value: (p) => labelsText(p.labels) },
     {
       header: 'TAINTS',
-      value: (p) => (p.taints ?? []).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join(','),
+      value: (p) => taintsText(p.taints),
       wide: true,
     },
   ],
@@ -435,6 +442,45 @@ const providers: ResourceKind<ProviderInfo> = {
   ],
 };
 
+const addons: ResourceKind<ClusterAddon> = {
+  plural: 'addons',
+  singular: 'addon',
+  aliases: ['addon'],
+  clusterScoped: true,
+  listPath: (clusterId) => ({ path: `/clusters/${encode(clusterId!)}/addons` }),
+  paged: false,
+  name: (a) => a.name,
+  id: (a) => a.name,
+  columns: [
+    { header: 'NAME', value: (a) => a.name },
+    { header: 'VERSION', value: (a) => a.version },
+    { header: 'STATUS', value: (a) => a.status, status: true },
+    { header: 'INSTALLED', value: (a) => age(a.installedAt) },
+    { header: 'MESSAGE', value: (a) => a.message, wide: true },
+    { header: 'WORKFLOW', value: (a) => a.workflowId, wide: true },
+  ],
+};
+
+const etcdSnapshots: ResourceKind<EtcdSnapshotInfo> = {
+  plural: 'etcd-snapshots',
+  singular: 'etcd-snapshot',
+  aliases: ['etcd-snapshot', 'snapshots', 'snapshot'],
+  clusterScoped: true,
+  listPath: (clusterId) => ({ path: `/clusters/${encode(clusterId!)}/etcd-snapshots` }),
+  paged: true,
+  name: (s) => s.id,
+  id: (s) => s.id,
+  columns: [
+    { header: 'ID', value: (s) => s.id },
+    { header: 'REVISION', value: (s) => s.revision },
+    { header: 'SIZE-BYTES', value: (s) => s.sizeBytes },
+    { header: 'AGE', value: (s) => age(s.createdAt) },
+    { header: 'ETCD', value: (s) => s.etcdVersion, wide: true },
+    { header: 'SHA256', value: (s) => s.sha256, wide: true },
+    { header: 'WORKFLOW', value: (s) => s.workflowId, wide: true },
+  ],
+};
+
 export const RESOURCE_KINDS: ResourceKind[] = [
   clusters,
   nodes,
@@ -448,6 +494,8 @@ export const RESOURCE_KINDS: ResourceKind[] = [
   hosts,
   ipPools,
   haConfigs,
+  addons,
+  etcdSnapshots,
   pairs,
   templates,
   audit,
@@ -516,9 +564,54 @@ export async function getOne<T>(
   return found;
 }
 
-/** A cluster by name or id (the API addresses clusters by id only: a name is looked up in the list). */
+/**
+ * A cluster by name or id. The one place names become ids: the API addresses clusters by id only,
+ * so a name is looked up in the list.
+ */
 export async function findCluster(client: Client, idOrName: string): Promise<Cluster> {
   return getOne<Cluster>(client, clusters, idOrName);
 }
 
-export { clusters as CLUSTER_KIND, workflows as WORKFLOW_KIND, audit as AUDIT_KIND };
+/** A cluster by name or id, or undefined when there is none (`cx apply` creates it then). */
+export async function findClusterIfAny(client: Client, idOrName: string): Promise<Cluster | undefined> {
+  try {
+    return await findCluster(client, idOrName);
+  } catch (error) {
+    if (error instanceof CliError && error.exitCode === EXIT.notFound) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Items of a cluster-scoped kind by name or id, from one list of the cluster's; a name it does not
+ * have is exit 5, saying how to list them.
+ */
+export async function findInCluster<T>(
+  client: Client,
+  kind: ResourceKind<T>,
+  cluster: Pick<Cluster, 'id' | 'name'>,
+  names: string[],
+): Promise<T[]> {
+  const items = await listKind(client, kind, cluster.id);
+  return names.map((name) => {
+    const found = items.find((i) => kind.name(i) === name) ?? items.find((i) => kind.id(i) === name);
+    if (!found)
+      throw new CliError(
+        `${kind.singular} ${name} does not exist in cluster ${cluster.name}`,
+        EXIT.notFound,
+        'CX_NOT_FOUND',
+        `cx get ${kind.plural} -c ${cluster.name} lists them`,
+      );
+    return found;
+  });
+}
+
+export {
+  clusters as CLUSTER_KIND,
+  workflows as WORKFLOW_KIND,
+  audit as AUDIT_KIND,
+  nodes as NODE_KIND,
+  addons as ADDON_KIND,
+  etcdSnapshots as ETCD_SNAPSHOT_KIND,
+  haConfigs as HA_CONFIG_KIND,
+};

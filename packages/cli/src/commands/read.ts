@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { Cluster, Node, Workflow } from '@cx/api-schemas';
 import { isMissingRoute, type Client } from '../client.js';
 import { examples, integer, outputOption, parseOutput, printItems, session, write } from '../command-kit.js';
-import { CliError, EXIT, UsageError } from '../exit-codes.js';
+import { UsageError } from '../exit-codes.js';
 import { progressLine } from '../follow.js';
 import { cell, renderTable } from '../output.js';
 import {
@@ -13,6 +13,7 @@ import {
   WORKFLOW_KIND,
   age,
   findCluster,
+  findInCluster,
   getOne,
   labelsText,
   listKind,
@@ -81,7 +82,10 @@ export function readCommands(program: Command): void {
       .argument('<type>', `what to list: ${kinds} (singular and TYPE/NAME work too)`)
       .argument('[names...]', 'names or ids; none: all you may see')
       .description('list resources, or show some by name or id')
-      .option('-c, --cluster <name>', 'the cluster, for nodes, nodepools, ha-configs (and workflows)')
+      .option(
+        '-c, --cluster <name>',
+        'the cluster, for nodes, nodepools, addons, etcd-snapshots, ha-configs (and workflows)',
+      )
       .addOption(outputOption())
       .option('--limit <n>', 'audit: how many records, newest first', integer('--limit', 1, 1000), 100)
       .option('--actor <user>', 'audit: only this actor')
@@ -99,6 +103,8 @@ export function readCommands(program: Command): void {
       'cx get cluster demo -o yaml',
       'cx get nodes -c demo -o wide',
       'cx get nodepools -c demo',
+      'cx get addons -c demo',
+      'cx get etcd-snapshots -c demo',
       'cx get clusters -o jsonpath=\'{range .items[*]}{.name}{"\\t"}{.status}{"\\n"}{end}\'',
       'cx get audit --limit 20 --action "POST *"',
     ],
@@ -140,29 +146,14 @@ async function readItems(client: Client, kind: ResourceKind, names: string[], op
     });
     return page.items;
   }
-  const clusterId = kind.clusterScoped
-    ? options.cluster
-      ? (await findCluster(client, options.cluster)).id
-      : undefined
-    : undefined;
-  if (kind.clusterScoped && !clusterId)
-    throw new UsageError(`${kind.plural} belong to a cluster`, `cx get ${kind.plural} -c CLUSTER`);
-  if (names.length === 0) return listKind(client, kind, clusterId);
   if (kind.clusterScoped) {
-    // One list, every name found in it.
-    const items = await listKind(client, kind, clusterId);
-    return names.map((name) => {
-      const found = items.find((i) => kind.name(i) === name) ?? items.find((i) => kind.id(i) === name);
-      if (!found)
-        throw new CliError(
-          `${kind.singular} ${name} does not exist in cluster ${options.cluster}`,
-          EXIT.notFound,
-          'CX_NOT_FOUND',
-          `cx get ${kind.plural} -c ${options.cluster} lists them`,
-        );
-      return found;
-    });
+    if (!options.cluster)
+      throw new UsageError(`${kind.plural} belong to a cluster`, `cx get ${kind.plural} -c CLUSTER`);
+    const cluster = await findCluster(client, options.cluster);
+    if (names.length === 0) return listKind(client, kind, cluster.id);
+    return findInCluster(client, kind, cluster, names);
   }
+  if (names.length === 0) return listKind(client, kind);
   return Promise.all(names.map((name) => getOne(client, kind, name)));
 }
 

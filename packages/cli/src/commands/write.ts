@@ -9,13 +9,16 @@ import type { Client } from '../client.js';
 import {
   collect,
   examples,
+  oneTarget,
+  reportAccepted,
+  WRITE_FORMATS,
+  type ClusterAccepted,
   integer,
   outputOption,
   parseOutput,
   printItems,
   printValue,
   session,
-  waitFor,
   waitOptions,
   write,
 } from '../command-kit.js';
@@ -23,25 +26,12 @@ import { CliError, EXIT, UsageError } from '../exit-codes.js';
 import { followWorkflow, parseDuration, progressLine, TERMINAL } from '../follow.js';
 import { useColour } from '../output.js';
 import { parsePool, parsePools, POOL_SYNTAX } from '../pool-spec.js';
-import { findCluster, getOne, parseTarget, WORKFLOW_KIND } from '../resources.js';
+import { findCluster, getOne, WORKFLOW_KIND } from '../resources.js';
 import { describeWorkflow } from './read.js';
 
-interface Accepted {
-  cluster: Cluster;
-  workflow: { id: string; status?: string };
-}
+type Accepted = ClusterAccepted;
 
-const WRITE_FORMATS = 'json|yaml|name (the accepted answer: cluster and workflow)';
-
-/** One cluster named as `cluster/NAME`, `cluster NAME` or just `NAME`. */
-function clusterTarget(args: string[]): string {
-  const target = args.length === 1 && !args[0]!.includes('/') ? ['cluster', args[0]!] : args;
-  const { names } = parseTarget(target, 'cluster');
-  if (names.length !== 1) throw new UsageError('name one cluster', 'e.g. cluster/demo');
-  return names[0]!;
-}
-
-/** Prints what a write started, then follows it with `--wait`. */
+/** Prints what a write on a cluster started, then follows it with `--wait`. */
 async function report(
   command: Command,
   client: Client,
@@ -50,17 +40,10 @@ async function report(
   options: { output?: string; wait?: boolean; timeout?: string },
   after?: (run: Workflow) => Promise<string>,
 ): Promise<void> {
-  const format = parseOutput(options.output);
-  const name = `cluster/${accepted.cluster.name}`;
-  if (!printValue(accepted, format, name))
-    write(
-      `${name} ${verb} (workflow ${accepted.workflow.id})${options.wait ? '' : '; follow it with cx workflow watch ' + accepted.workflow.id}\n`,
-    );
-  if (!options.wait) return;
-  const run = await waitFor(command, client, accepted.workflow.id, options);
-  if (format.kind === 'table' || format.kind === 'wide')
-    write(after ? await after(run) : `${name} ${run.workflow} ${run.status}\n`);
+  await reportAccepted(command, client, accepted, { name: `cluster/${accepted.cluster.name}`, verb }, options, after);
 }
+
+const clusterTarget = (args: string[]): string => oneTarget(args, 'cluster');
 
 export function writeCommands(program: Command): void {
   const create = program.command('create').description('create a resource (a cluster)');
@@ -125,7 +108,7 @@ export function writeCommands(program: Command): void {
     ],
   );
 
-  const remove = program.command('delete').description('delete a resource (a cluster)');
+  const remove = program.command('delete').description('delete a resource (a cluster, a node)');
   examples(
     waitOptions(
       remove
