@@ -315,6 +315,8 @@ export const clusterSchema = Type.Object({
 export type Cluster = Static<typeof clusterSchema>;
 
 export const clusterAcceptedSchema = Type.Object({ cluster: clusterSchema, workflow: workflowRefSchema });
+/** What a call that starts a cluster workflow answers (202): the cluster, and the run to follow. */
+export type ClusterAccepted = Static<typeof clusterAcceptedSchema>;
 
 /** Why a machine's last provider operation failed. */
 const machineConditionSchema = Nullable(

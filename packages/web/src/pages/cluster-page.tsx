@@ -1,0 +1,239 @@
+/**
+ * A cluster: its state, pools (scale), nodes, the workflow running on it followed live, and the
+ * actions your role allows (scale, delete, each confirmed), plus your kubeconfig.
+ */
+import { useState } from 'preact/hooks';
+import type { Cluster, Workflow } from '@cx/api-schemas';
+import { mayOperate, type Access } from '../access.js';
+import { api, ApiError } from '../api.js';
+import { ConfirmButton, ProblemMessage, StatusBadge, usePolled } from '../components.js';
+import { Link } from '../router.js';
+import { useWorkflow, WorkflowProgress } from '../workflow-progress.js';
+
+const REFRESH_MS = 3000;
+
+export function ClusterPage({ id, access }: { id: string; access: Access }) {
+  const { data: cluster, error, reload } = usePolled(() => api.cluster(id), REFRESH_MS, [id]);
+  const { data: nodes, error: nodesError } = usePolled(() => api.nodes(id), REFRESH_MS, [id]);
+  // The run last started here, followed until it ends; the cluster's active run otherwise.
+  const [started, setStarted] = useState<string | null>(null);
+  const runId = cluster?.activeWorkflowId ?? started;
+  const run = useWorkflow(runId, () => reload());
+
+  if (error instanceof ApiError && error.problem.status === 404)
+    return (
+      <>
+        <h1 tabIndex={-1}>Cluster not found</h1>
+        <ProblemMessage error={error} />
+        <Link href="/clusters">Back to the clusters</Link>
+      </>
+    );
+  if (!cluster)
+    return (
+      <>
+        <h1 tabIndex={-1}>Cluster</h1>
+        <ProblemMessage error={error} />
+        {!error ? <p aria-live="polite">Loading…</p> : null}
+      </>
+    );
+
+  const operator = mayOperate(access.roleOn(cluster));
+  const busy = cluster.activeWorkflowId !== null;
+  const follow = (accepted: { workflow: { id: string } }): void => {
+    setStarted(accepted.workflow.id);
+    reload();
+  };
+
+  return (
+    <>
+      <p class="crumbs">
+        <Link href="/clusters">Clusters</Link> /
+      </p>
+      <div class="title-row">
+        <h1 tabIndex={-1}>{cluster.name}</h1>
+        <StatusBadge status={cluster.status} />
+      </div>
+      <ProblemMessage error={error} />
+      {cluster.statusMessage ? <p class="muted">{cluster.statusMessage}</p> : null}
+      <dl class="facts">
+        <dt>Provider</dt>
+        <dd>{cluster.provider}</dd>
+        <dt>Kubernetes</dt>
+        <dd>{cluster.kubernetesVersion}</dd>
+        <dt>API endpoint</dt>
+        <dd>{cluster.apiEndpoint ?? '—'}</dd>
+        <dt>Created</dt>
+        <dd>
+          {new Date(cluster.createdAt).toLocaleString()} by {cluster.createdBy}
+        </dd>
+      </dl>
+
+      <div class="actions">
+        {cluster.apiEndpoint ? (
+          <a class="button" href={api.kubeconfigHref(cluster.id)} download={`${cluster.name}.kubeconfig.yaml`}>
+            Download kubeconfig
+          </a>
+        ) : null}
+        {operator && cluster.status !== 'Deleting' ? (
+          <ConfirmButton
+            label="Delete cluster"
+            title={`Delete cluster ${cluster.name}?`}
+            confirmLabel="Delete"
+            danger
+            onConfirm={async () => {
+              follow(await api.deleteCluster(cluster.id));
+            }}
+          >
+            <p>
+              Every machine of <strong>{cluster.name}</strong> is deleted, with its workloads and data. This cannot be
+              undone.
+            </p>
+          </ConfirmButton>
+        ) : null}
+      </div>
+
+      {run ? <WorkflowProgress run={run} /> : null}
+      {run?.status === 'Succeeded' && run.workflow === 'cluster.delete' ? (
+        <p>
+          The cluster is deleted. <Link href="/clusters">Back to the clusters</Link>
+        </p>
+      ) : null}
+
+      <h2>Pools</h2>
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Pool</th>
+              <th scope="col">Machines</th>
+              <th scope="col">Size</th>
+              <th scope="col">Labels and taints</th>
+              {operator ? <th scope="col">Actions</th> : null}
+            </tr>
+          </thead>
+          <tbody>
+            <PoolRow
+              cluster={cluster}
+              name="control-plane"
+              count={cluster.controlPlane.count}
+              size={cluster.controlPlane}
+              scheduling=""
+              operator={operator}
+              busy={busy}
+              onStarted={follow}
+            />
+            {cluster.nodePools.map((pool) => (
+              <PoolRow
+                key={pool.name}
+                cluster={cluster}
+                name={pool.name}
+                count={pool.count}
+                size={pool}
+                scheduling={[
+                  ...Object.entries(pool.labels ?? {}).map(([k, v]) => `${k}=${v}`),
+                  ...(pool.taints ?? []).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`),
+                ].join(', ')}
+                operator={operator}
+                busy={busy}
+                onStarted={follow}
+              />
+            ))}
+          </tbody>
+        </table>
+      </div>
+
+      <h2>Nodes</h2>
+      <ProblemMessage error={nodesError} />
+      {nodes && nodes.length === 0 ? <p class="empty">No nodes yet.</p> : null}
+      {nodes && nodes.length > 0 ? (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Node</th>
+                <th scope="col">Status</th>
+                <th scope="col">Role</th>
+                <th scope="col">Pool</th>
+                <th scope="col">Machine</th>
+                <th scope="col">Addresses</th>
+              </tr>
+            </thead>
+            <tbody>
+              {nodes.map((node) => (
+                <tr key={node.name}>
+                  <th scope="row">{node.name}</th>
+                  <td>
+                    <StatusBadge status={node.status} />
+                  </td>
+                  <td>{node.role}</td>
+                  <td>{node.pool}</td>
+                  <td>
+                    {node.machine.phase}
+                    {node.machine.condition ? (
+                      <span class="error-text small"> {node.machine.condition.message}</span>
+                    ) : null}
+                  </td>
+                  <td>{node.machine.addresses.join(', ') || '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+function PoolRow(props: {
+  cluster: Cluster;
+  name: string;
+  count: number;
+  size: { vcpus?: number; memoryMiB?: number };
+  scheduling: string;
+  operator: boolean;
+  busy: boolean;
+  onStarted: (accepted: { workflow: Pick<Workflow, 'id'> }) => void;
+}) {
+  const controlPlane = props.name === 'control-plane';
+  const [count, setCount] = useState(props.count);
+  const size = [
+    props.size.vcpus ? `${props.size.vcpus} vCPU` : '',
+    props.size.memoryMiB ? `${props.size.memoryMiB} MiB` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return (
+    <tr>
+      <th scope="row">{props.name}</th>
+      <td>{props.count}</td>
+      <td>{size || 'provider default'}</td>
+      <td>{props.scheduling || '—'}</td>
+      {props.operator ? (
+        <td>
+          <ConfirmButton
+            label={`Scale ${props.name}`}
+            title={`Scale pool ${props.name} of ${props.cluster.name}`}
+            confirmLabel="Scale"
+            onConfirm={async () => props.onStarted(await api.scalePool(props.cluster.id, props.name, count))}
+          >
+            <label>
+              Machines (now {props.count})
+              <input
+                type="number"
+                min={controlPlane ? 1 : 0}
+                max={controlPlane ? 7 : 500}
+                step={controlPlane ? 2 : 1}
+                value={count}
+                required
+                onInput={(e) => setCount(Number((e.currentTarget as HTMLInputElement).value))}
+              />
+            </label>
+            {props.busy ? (
+              <p class="muted small">A workflow is running on this cluster; cx refuses another until it ends.</p>
+            ) : null}
+          </ConfirmButton>
+        </td>
+      ) : null}
+    </tr>
+  );
+}

@@ -1,0 +1,332 @@
+/**
+ * The create wizard: where (resource group), what (provider, version), the control plane and the
+ * worker pools. Each field is checked as it is typed against the API's own request schema, read
+ * from the OpenAPI document (so its patterns and limits have one source); wfm checks again on
+ * submit, and its problem detail is shown as it comes. A created cluster opens on its page, where
+ * the create workflow is followed live.
+ */
+import { cloneElement, type JSX } from 'preact';
+import { useEffect, useId, useMemo, useState } from 'preact/hooks';
+import type { ClusterCreateRequest, NodePoolRequest, ProviderInfo, ResourceGroup } from '@cx/api-schemas';
+import { mayOperate, type Access } from '../access.js';
+import { api } from '../api.js';
+import { ProblemMessage } from '../components.js';
+import { Link, navigate } from '../router.js';
+import { createRequestSchema, fieldProblem, type JsonSchema } from '../schema.js';
+
+interface PoolDraft {
+  name: string;
+  count: string;
+  vcpus: string;
+  memoryMiB: string;
+  labels: string;
+  taints: string;
+}
+const newPool = (n: number): PoolDraft => ({
+  name: n === 0 ? 'workers' : `pool-${n + 1}`,
+  count: '1',
+  vcpus: '',
+  memoryMiB: '',
+  labels: '',
+  taints: '',
+});
+
+/** `a=b, c=d` → { a: 'b', c: 'd' }; answers a message for an entry without `=`. */
+function parseLabels(text: string): Record<string, string> | string {
+  const labels: Record<string, string> = {};
+  for (const entry of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const at = entry.indexOf('=');
+    if (at <= 0) return `“${entry}” is not key=value`;
+    labels[entry.slice(0, at)] = entry.slice(at + 1);
+  }
+  return labels;
+}
+type Taint = NonNullable<NodePoolRequest['taints']>[number];
+/** `key=value:Effect, key:Effect` → taints; answers a message for an entry without an effect. */
+function parseTaints(text: string): Taint[] | string {
+  const taints: Taint[] = [];
+  for (const entry of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const match = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(entry);
+    if (!match) return `“${entry}” is not key[=value]:NoSchedule|PreferNoSchedule|NoExecute`;
+    taints.push({ key: match[1]!, ...(match[2] ? { value: match[2] } : {}), effect: match[3] as Taint['effect'] });
+  }
+  return taints;
+}
+
+export function CreateCluster({ access }: { access: Access }) {
+  const [providers, setProviders] = useState<ProviderInfo[] | undefined>(undefined);
+  const [groups, setGroups] = useState<ResourceGroup[]>([]);
+  const [schema, setSchema] = useState<JsonSchema | undefined>(undefined);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [name, setName] = useState('');
+  const [provider, setProvider] = useState('');
+  const [version, setVersion] = useState('');
+  const [group, setGroup] = useState('');
+  const [cpCount, setCpCount] = useState('1');
+  const [pools, setPools] = useState<PoolDraft[]>([newPool(0)]);
+  const [touched, setTouched] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [idempotencyKey] = useState(() => crypto.randomUUID());
+  const globalOperator = mayOperate(access.global);
+
+  useEffect(() => {
+    Promise.all([api.providers(), api.resourceGroups(), createRequestSchema()]).then(([p, g, s]) => {
+      setProviders(p);
+      // Those you may create in: all for a global operator, else those you operate.
+      const usable = globalOperator ? g : g.filter((rg) => access.operatorGroups.has(rg.id));
+      setGroups(usable);
+      if (!globalOperator) setGroup(usable[0]?.id ?? '');
+      setSchema(s);
+      const first = p[0];
+      if (first) {
+        setProvider(first.name);
+        setVersion(first.kubernetesVersions[first.kubernetesVersions.length - 1] ?? '');
+      }
+    }, setLoadError);
+  }, []);
+
+  const chosen = providers?.find((p) => p.name === provider);
+  const props = schema?.properties ?? {};
+  const poolProps = props['nodePools']?.items?.properties ?? {};
+  const nameProblem = name || touched ? fieldProblem(props['name'], name) : undefined;
+  const poolProblems = pools.map((pool) => ({
+    name: fieldProblem(poolProps['name'], pool.name),
+    count: fieldProblem(poolProps['count'], Number(pool.count), pool.count),
+    labels: typeof parseLabels(pool.labels) === 'string' ? (parseLabels(pool.labels) as string) : undefined,
+    taints: typeof parseTaints(pool.taints) === 'string' ? (parseTaints(pool.taints) as string) : undefined,
+  }));
+  const duplicate = new Set(pools.map((p) => p.name)).size !== pools.length;
+  const invalid =
+    !!fieldProblem(props['name'], name) ||
+    !provider ||
+    !version ||
+    duplicate ||
+    poolProblems.some((p) => p.name || p.count || p.labels || p.taints);
+
+  const request = useMemo((): ClusterCreateRequest => {
+    const number = (s: string): number | undefined => (s.trim() ? Number(s) : undefined);
+    return {
+      name,
+      provider,
+      kubernetesVersion: version,
+      controlPlane: { count: Number(cpCount) as ClusterCreateRequest['controlPlane']['count'] },
+      ...(group ? { resourceGroup: group } : {}),
+      nodePools: pools.map((p) => {
+        const labels = parseLabels(p.labels);
+        const taints = parseTaints(p.taints);
+        return {
+          name: p.name,
+          count: Number(p.count),
+          ...(number(p.vcpus) !== undefined ? { vcpus: number(p.vcpus) } : {}),
+          ...(number(p.memoryMiB) !== undefined ? { memoryMiB: number(p.memoryMiB) } : {}),
+          ...(typeof labels === 'object' && Object.keys(labels).length ? { labels } : {}),
+          ...(typeof taints === 'object' && taints.length ? { taints } : {}),
+        };
+      }),
+    };
+  }, [name, provider, version, cpCount, group, pools]);
+
+  const submit = async (event: Event): Promise<void> => {
+    event.preventDefault();
+    setTouched(true);
+    if (invalid) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const accepted = await api.createCluster(request, idempotencyKey);
+      navigate(`/clusters/${encodeURIComponent(accepted.cluster.id)}`);
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  const setPool = (i: number, change: Partial<PoolDraft>): void =>
+    setPools(pools.map((p, j) => (j === i ? { ...p, ...change } : p)));
+
+  if (!access.mayCreate)
+    return (
+      <>
+        <h1 tabIndex={-1}>New cluster</h1>
+        <p>You may not create clusters: that needs the operator role globally or on a resource group.</p>
+      </>
+    );
+  return (
+    <>
+      <p class="crumbs">
+        <Link href="/clusters">Clusters</Link> /
+      </p>
+      <h1 tabIndex={-1}>New cluster</h1>
+      <ProblemMessage error={loadError} />
+      <form class="stack wizard" onSubmit={submit} noValidate>
+        <fieldset>
+          <legend>1. Name and place</legend>
+          <Field label="Name" problem={nameProblem} hint="Lower-case letters, digits and dashes">
+            <input
+              name="name"
+              value={name}
+              required
+              autocomplete="off"
+              onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)}
+            />
+          </Field>
+          {groups.length > 0 ? (
+            <Field label="Resource group">
+              <select value={group} onChange={(e) => setGroup((e.currentTarget as HTMLSelectElement).value)}>
+                {globalOperator ? <option value="">None (global)</option> : null}
+                {groups.map((g) => (
+                  <option key={g.id} value={g.id}>
+                    {g.name}
+                  </option>
+                ))}
+              </select>
+            </Field>
+          ) : null}
+        </fieldset>
+        <fieldset>
+          <legend>2. Provider and version</legend>
+          <Field label="Provider">
+            <select
+              value={provider}
+              onChange={(e) => {
+                const next = (e.currentTarget as HTMLSelectElement).value;
+                setProvider(next);
+                const versions = providers?.find((p) => p.name === next)?.kubernetesVersions ?? [];
+                setVersion(versions[versions.length - 1] ?? '');
+              }}
+            >
+              {(providers ?? []).map((p) => (
+                <option key={p.name} value={p.name}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label="Kubernetes version">
+            <select value={version} onChange={(e) => setVersion((e.currentTarget as HTMLSelectElement).value)}>
+              {(chosen?.kubernetesVersions ?? []).map((v) => (
+                <option key={v} value={v}>
+                  {v}
+                </option>
+              ))}
+            </select>
+          </Field>
+        </fieldset>
+        <fieldset>
+          <legend>3. Control plane</legend>
+          <Field label="Control-plane machines" hint="Odd, so that etcd keeps a majority">
+            <select value={cpCount} onChange={(e) => setCpCount((e.currentTarget as HTMLSelectElement).value)}>
+              {(props['controlPlane']?.properties?.['count']?.enum ?? [1, 3, 5, 7]).map((n) => (
+                <option key={String(n)} value={String(n)}>
+                  {String(n)}
+                </option>
+              ))}
+            </select>
+          </Field>
+        </fieldset>
+        <fieldset>
+          <legend>4. Worker pools</legend>
+          {duplicate ? (
+            <p class="error-text" role="alert">
+              Pool names must differ.
+            </p>
+          ) : null}
+          {pools.map((pool, i) => (
+            <div class="pool" key={i} role="group" aria-label={`Pool ${i + 1}`}>
+              <Field label="Pool name" problem={poolProblems[i]!.name}>
+                <input
+                  value={pool.name}
+                  onInput={(e) => setPool(i, { name: (e.currentTarget as HTMLInputElement).value })}
+                />
+              </Field>
+              <Field label="Machines" problem={poolProblems[i]!.count}>
+                <input
+                  type="number"
+                  inputMode="numeric"
+                  value={pool.count}
+                  onInput={(e) => setPool(i, { count: (e.currentTarget as HTMLInputElement).value })}
+                />
+              </Field>
+              <Field label="vCPUs" hint="Empty: the provider's default">
+                <input
+                  type="number"
+                  min={1}
+                  value={pool.vcpus}
+                  onInput={(e) => setPool(i, { vcpus: (e.currentTarget as HTMLInputElement).value })}
+                />
+              </Field>
+              <Field label="Memory (MiB)" hint="Empty: the provider's default">
+                <input
+                  type="number"
+                  min={1}
+                  value={pool.memoryMiB}
+                  onInput={(e) => setPool(i, { memoryMiB: (e.currentTarget as HTMLInputElement).value })}
+                />
+              </Field>
+              <Field label="Labels" hint="key=value, comma-separated" problem={poolProblems[i]!.labels}>
+                <input
+                  value={pool.labels}
+                  onInput={(e) => setPool(i, { labels: (e.currentTarget as HTMLInputElement).value })}
+                />
+              </Field>
+              <Field label="Taints" hint="key=value:NoSchedule, comma-separated" problem={poolProblems[i]!.taints}>
+                <input
+                  value={pool.taints}
+                  onInput={(e) => setPool(i, { taints: (e.currentTarget as HTMLInputElement).value })}
+                />
+              </Field>
+              <button type="button" onClick={() => setPools(pools.filter((_, j) => j !== i))}>
+                Remove pool {pool.name}
+              </button>
+            </div>
+          ))}
+          <button type="button" onClick={() => setPools([...pools, newPool(pools.length)])}>
+            Add a pool
+          </button>
+        </fieldset>
+        <ProblemMessage error={error} />
+        <div class="actions">
+          <Link href="/clusters" class="button">
+            Cancel
+          </Link>
+          <button type="submit" class="primary" disabled={busy || !providers}>
+            {busy ? 'Creating…' : 'Create cluster'}
+          </button>
+        </div>
+      </form>
+    </>
+  );
+}
+
+/** A labelled control with its hint and its problem, tied to it for screen readers. */
+function Field(props: { label: string; hint?: string; problem?: string | undefined; children: JSX.Element }) {
+  const id = useId();
+  const described = [props.hint ? `${id}-hint` : '', props.problem ? `${id}-problem` : ''].filter(Boolean).join(' ');
+  const child = cloneElement(props.children, {
+    id,
+    'aria-invalid': props.problem ? 'true' : undefined,
+    'aria-describedby': described || undefined,
+  });
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      {child}
+      {props.hint ? (
+        <span id={`${id}-hint`} class="muted small">
+          {props.hint}
+        </span>
+      ) : null}
+      {props.problem ? (
+        <span id={`${id}-problem`} class="error-text small">
+          {props.problem}
+        </span>
+      ) : null}
+    </div>
+  );
+}
