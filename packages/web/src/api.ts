@@ -110,6 +110,8 @@ export const api = {
   loginMethods: () => call<LoginMethods>('GET', '/api/v1/auth/methods'),
   signIn: (request: LoginRequest) => call<Session>('POST', '/ui/session', request),
   signOut: () => call<void>('POST', '/api/v1/auth/logout'),
+  /** Who the session cookie signs in, or null (no 401 when nobody is signed in). */
+  session: () => call<{ user: Principal | null }>('GET', '/ui/session').then((s) => s.user),
   whoami: () => call<Principal>('GET', '/api/v1/auth/whoami'),
 
   grants: () => all<Grant>('/api/v1/grants'),

@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Principal } from '@cx/api-schemas';
 import { accessOf, type Access } from './access.js';
-import { api, ApiError, onSignedOut } from './api.js';
+import { api, onSignedOut } from './api.js';
 import { ProblemMessage } from './components.js';
 import { Link, navigate, usePath } from './router.js';
 import { SignIn } from './pages/sign-in.js';
@@ -18,9 +18,9 @@ interface Session {
   access: Access;
 }
 
-async function loadSession(user?: Principal): Promise<Session> {
-  const me = user ?? (await api.whoami());
-  return { user: me, access: accessOf(me, await api.grants()) };
+async function loadSession(user?: Principal | null): Promise<Session | null> {
+  const me = user === undefined ? await api.session() : user;
+  return me ? { user: me, access: accessOf(me, await api.grants()) } : null;
 }
 
 export function App() {
@@ -32,10 +32,7 @@ export function App() {
 
   useEffect(() => {
     onSignedOut(() => setSession(null));
-    loadSession().then(setSession, (e: unknown) => {
-      if (e instanceof ApiError && e.problem.status === 401) setSession(null);
-      else setError(e);
-    });
+    loadSession().then(setSession, setError);
   }, []);
 
   // A new page moves focus to its heading, so that screen readers and keyboards start there.
@@ -53,7 +50,7 @@ export function App() {
   if (session === null)
     return (
       <main ref={main} class="narrow">
-        <SignIn onSignedIn={(user) => loadSession(user).then(setSession, setError)} />
+        <SignIn onSignedIn={(user) => loadSession(user ?? undefined).then(setSession, setError)} />
       </main>
     );
 

@@ -134,3 +134,15 @@ export function usePolled<T>(load: () => Promise<T>, everyMs: number, deps: unkn
   }, [...deps, tick]);
   return { data, error, reload: () => setTick((n) => n + 1) };
 }
+
+/**
+ * A table's box, scrolling sideways on narrow screens: focusable and named, so that the keyboard
+ * can scroll it too (WCAG 2.1.1).
+ */
+export function TableBox({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap" role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
+}

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import type { Cluster } from '@cx/api-schemas';
 import type { Access } from '../access.js';
 import { api } from '../api.js';
-import { ProblemMessage, StatusBadge, usePolled } from '../components.js';
+import { ProblemMessage, StatusBadge, TableBox, usePolled } from '../components.js';
 import { Link } from '../router.js';
 
 const REFRESH_MS = 3000;
@@ -46,7 +46,7 @@ export function ClusterList({ access }: { access: Access }) {
         </p>
       ) : null}
       {shown.length > 0 ? (
-        <div class="table-wrap">
+        <TableBox label="Clusters table">
           <table>
             <caption class="visually-hidden">
               {shown.length} of {clusters?.length} clusters
@@ -84,7 +84,7 @@ export function ClusterList({ access }: { access: Access }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableBox>
       ) : clusters && clusters.length > 0 ? (
         <p class="empty">No cluster matches “{query}”.</p>
       ) : null}

@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import type { Cluster, Workflow } from '@cx/api-schemas';
 import { mayOperate, type Access } from '../access.js';
 import { api, ApiError } from '../api.js';
-import { ConfirmButton, ProblemMessage, StatusBadge, usePolled } from '../components.js';
+import { ConfirmButton, ProblemMessage, StatusBadge, TableBox, usePolled } from '../components.js';
 import { Link } from '../router.js';
 import { useWorkflow, WorkflowProgress } from '../workflow-progress.js';
 
@@ -100,7 +100,7 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
       ) : null}
 
       <h2>Pools</h2>
-      <div class="table-wrap">
+      <TableBox label="Pools table">
         <table>
           <thead>
             <tr>
@@ -140,13 +140,13 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableBox>
 
       <h2>Nodes</h2>
       <ProblemMessage error={nodesError} />
       {nodes && nodes.length === 0 ? <p class="empty">No nodes yet.</p> : null}
       {nodes && nodes.length > 0 ? (
-        <div class="table-wrap">
+        <TableBox label="Nodes table">
           <table>
             <thead>
               <tr>
@@ -178,7 +178,7 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableBox>
       ) : null}
     </>
   );

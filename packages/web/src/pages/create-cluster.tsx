@@ -164,142 +164,148 @@ export function CreateCluster({ access }: { access: Access }) {
       </p>
       <h1 tabIndex={-1}>New cluster</h1>
       <ProblemMessage error={loadError} />
-      <form class="stack wizard" onSubmit={submit} noValidate>
-        <fieldset>
-          <legend>1. Name and place</legend>
-          <Field label="Name" problem={nameProblem} hint="Lower-case letters, digits and dashes">
-            <input
-              name="name"
-              value={name}
-              required
-              autocomplete="off"
-              onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)}
-            />
-          </Field>
-          {groups.length > 0 ? (
-            <Field label="Resource group">
-              <select value={group} onChange={(e) => setGroup((e.currentTarget as HTMLSelectElement).value)}>
-                {globalOperator ? <option value="">None (global)</option> : null}
-                {groups.map((g) => (
-                  <option key={g.id} value={g.id}>
-                    {g.name}
+      {!providers || !schema ? (
+        !loadError ? (
+          <p aria-live="polite">Loading the providers…</p>
+        ) : null
+      ) : (
+        <form class="stack wizard" onSubmit={submit} noValidate>
+          <fieldset>
+            <legend>1. Name and place</legend>
+            <Field label="Name" problem={nameProblem} hint="Lower-case letters, digits and dashes">
+              <input
+                name="name"
+                value={name}
+                required
+                autocomplete="off"
+                onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)}
+              />
+            </Field>
+            {groups.length > 0 ? (
+              <Field label="Resource group">
+                <select value={group} onChange={(e) => setGroup((e.currentTarget as HTMLSelectElement).value)}>
+                  {globalOperator ? <option value="">None (global)</option> : null}
+                  {groups.map((g) => (
+                    <option key={g.id} value={g.id}>
+                      {g.name}
+                    </option>
+                  ))}
+                </select>
+              </Field>
+            ) : null}
+          </fieldset>
+          <fieldset>
+            <legend>2. Provider and version</legend>
+            <Field label="Provider">
+              <select
+                value={provider}
+                onChange={(e) => {
+                  const next = (e.currentTarget as HTMLSelectElement).value;
+                  setProvider(next);
+                  const versions = providers?.find((p) => p.name === next)?.kubernetesVersions ?? [];
+                  setVersion(versions[versions.length - 1] ?? '');
+                }}
+              >
+                {(providers ?? []).map((p) => (
+                  <option key={p.name} value={p.name}>
+                    {p.name}
                   </option>
                 ))}
               </select>
             </Field>
-          ) : null}
-        </fieldset>
-        <fieldset>
-          <legend>2. Provider and version</legend>
-          <Field label="Provider">
-            <select
-              value={provider}
-              onChange={(e) => {
-                const next = (e.currentTarget as HTMLSelectElement).value;
-                setProvider(next);
-                const versions = providers?.find((p) => p.name === next)?.kubernetesVersions ?? [];
-                setVersion(versions[versions.length - 1] ?? '');
-              }}
-            >
-              {(providers ?? []).map((p) => (
-                <option key={p.name} value={p.name}>
-                  {p.name}
-                </option>
-              ))}
-            </select>
-          </Field>
-          <Field label="Kubernetes version">
-            <select value={version} onChange={(e) => setVersion((e.currentTarget as HTMLSelectElement).value)}>
-              {(chosen?.kubernetesVersions ?? []).map((v) => (
-                <option key={v} value={v}>
-                  {v}
-                </option>
-              ))}
-            </select>
-          </Field>
-        </fieldset>
-        <fieldset>
-          <legend>3. Control plane</legend>
-          <Field label="Control-plane machines" hint="Odd, so that etcd keeps a majority">
-            <select value={cpCount} onChange={(e) => setCpCount((e.currentTarget as HTMLSelectElement).value)}>
-              {(props['controlPlane']?.properties?.['count']?.enum ?? [1, 3, 5, 7]).map((n) => (
-                <option key={String(n)} value={String(n)}>
-                  {String(n)}
-                </option>
-              ))}
-            </select>
-          </Field>
-        </fieldset>
-        <fieldset>
-          <legend>4. Worker pools</legend>
-          {duplicate ? (
-            <p class="error-text" role="alert">
-              Pool names must differ.
-            </p>
-          ) : null}
-          {pools.map((pool, i) => (
-            <div class="pool" key={i} role="group" aria-label={`Pool ${i + 1}`}>
-              <Field label="Pool name" problem={poolProblems[i]!.name}>
-                <input
-                  value={pool.name}
-                  onInput={(e) => setPool(i, { name: (e.currentTarget as HTMLInputElement).value })}
-                />
-              </Field>
-              <Field label="Machines" problem={poolProblems[i]!.count}>
-                <input
-                  type="number"
-                  inputMode="numeric"
-                  value={pool.count}
-                  onInput={(e) => setPool(i, { count: (e.currentTarget as HTMLInputElement).value })}
-                />
-              </Field>
-              <Field label="vCPUs" hint="Empty: the provider's default">
-                <input
-                  type="number"
-                  min={1}
-                  value={pool.vcpus}
-                  onInput={(e) => setPool(i, { vcpus: (e.currentTarget as HTMLInputElement).value })}
-                />
-              </Field>
-              <Field label="Memory (MiB)" hint="Empty: the provider's default">
-                <input
-                  type="number"
-                  min={1}
-                  value={pool.memoryMiB}
-                  onInput={(e) => setPool(i, { memoryMiB: (e.currentTarget as HTMLInputElement).value })}
-                />
-              </Field>
-              <Field label="Labels" hint="key=value, comma-separated" problem={poolProblems[i]!.labels}>
-                <input
-                  value={pool.labels}
-                  onInput={(e) => setPool(i, { labels: (e.currentTarget as HTMLInputElement).value })}
-                />
-              </Field>
-              <Field label="Taints" hint="key=value:NoSchedule, comma-separated" problem={poolProblems[i]!.taints}>
-                <input
-                  value={pool.taints}
-                  onInput={(e) => setPool(i, { taints: (e.currentTarget as HTMLInputElement).value })}
-                />
-              </Field>
-              <button type="button" onClick={() => setPools(pools.filter((_, j) => j !== i))}>
-                Remove pool {pool.name}
-              </button>
-            </div>
-          ))}
-          <button type="button" onClick={() => setPools([...pools, newPool(pools.length)])}>
-            Add a pool
-          </button>
-        </fieldset>
-        <ProblemMessage error={error} />
-        <div class="actions">
-          <Link href="/clusters" class="button">
-            Cancel
-          </Link>
-          <button type="submit" class="primary" disabled={busy || !providers}>
-            {busy ? 'Creating…' : 'Create cluster'}
-          </button>
-        </div>
-      </form>
+            <Field label="Kubernetes version">
+              <select value={version} onChange={(e) => setVersion((e.currentTarget as HTMLSelectElement).value)}>
+                {(chosen?.kubernetesVersions ?? []).map((v) => (
+                  <option key={v} value={v}>
+                    {v}
+                  </option>
+                ))}
+              </select>
+            </Field>
+          </fieldset>
+          <fieldset>
+            <legend>3. Control plane</legend>
+            <Field label="Control-plane machines" hint="Odd, so that etcd keeps a majority">
+              <select value={cpCount} onChange={(e) => setCpCount((e.currentTarget as HTMLSelectElement).value)}>
+                {(props['controlPlane']?.properties?.['count']?.enum ?? [1, 3, 5, 7]).map((n) => (
+                  <option key={String(n)} value={String(n)}>
+                    {String(n)}
+                  </option>
+                ))}
+              </select>
+            </Field>
+          </fieldset>
+          <fieldset>
+            <legend>4. Worker pools</legend>
+            {duplicate ? (
+              <p class="error-text" role="alert">
+                Pool names must differ.
+              </p>
+            ) : null}
+            {pools.map((pool, i) => (
+              <div class="pool" key={i} role="group" aria-label={`Pool ${i + 1}`}>
+                <Field label="Pool name" problem={poolProblems[i]!.name}>
+                  <input
+                    value={pool.name}
+                    onInput={(e) => setPool(i, { name: (e.currentTarget as HTMLInputElement).value })}
+                  />
+                </Field>
+                <Field label="Machines" problem={poolProblems[i]!.count}>
+                  <input
+                    type="number"
+                    inputMode="numeric"
+                    value={pool.count}
+                    onInput={(e) => setPool(i, { count: (e.currentTarget as HTMLInputElement).value })}
+                  />
+                </Field>
+                <Field label="vCPUs" hint="Empty: the provider's default">
+                  <input
+                    type="number"
+                    min={1}
+                    value={pool.vcpus}
+                    onInput={(e) => setPool(i, { vcpus: (e.currentTarget as HTMLInputElement).value })}
+                  />
+                </Field>
+                <Field label="Memory (MiB)" hint="Empty: the provider's default">
+                  <input
+                    type="number"
+                    min={1}
+                    value={pool.memoryMiB}
+                    onInput={(e) => setPool(i, { memoryMiB: (e.currentTarget as HTMLInputElement).value })}
+                  />
+                </Field>
+                <Field label="Labels" hint="key=value, comma-separated" problem={poolProblems[i]!.labels}>
+                  <input
+                    value={pool.labels}
+                    onInput={(e) => setPool(i, { labels: (e.currentTarget as HTMLInputElement).value })}
+                  />
+                </Field>
+                <Field label="Taints" hint="key=value:NoSchedule, comma-separated" problem={poolProblems[i]!.taints}>
+                  <input
+                    value={pool.taints}
+                    onInput={(e) => setPool(i, { taints: (e.currentTarget as HTMLInputElement).value })}
+                  />
+                </Field>
+                <button type="button" onClick={() => setPools(pools.filter((_, j) => j !== i))}>
+                  Remove pool {pool.name}
+                </button>
+              </div>
+            ))}
+            <button type="button" onClick={() => setPools([...pools, newPool(pools.length)])}>
+              Add a pool
+            </button>
+          </fieldset>
+          <ProblemMessage error={error} />
+          <div class="actions">
+            <Link href="/clusters" class="button">
+              Cancel
+            </Link>
+            <button type="submit" class="primary" disabled={busy || !providers}>
+              {busy ? 'Creating…' : 'Create cluster'}
+            </button>
+          </div>
+        </form>
+      )}
     </>
   );
 }

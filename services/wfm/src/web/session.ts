@@ -13,7 +13,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { loginRequestSchema, principalSchema, type LoginRequest } from '@cx/api-schemas';
-import { NotAllowedError } from '@cx/errors';
+import { CxError, NotAllowedError } from '@cx/errors';
 import type { SmClient } from '@cx/sm-contract';
 
 export const SESSION_COOKIE = 'cx_session';
@@ -74,6 +74,26 @@ export function browserSessions(app: FastifyInstance, deps: { sm: SmClient }): v
     const signedOut = request.routeOptions.url === '/api/v1/auth/logout' && reply.statusCode === 204;
     if (signedOut || reply.statusCode === 401) void reply.header('set-cookie', sessionCookie(request, '', 0));
   });
+
+  // Who the cookie signs in, or null: the page asks this first, and a visitor not signed in is
+  // not an error (no 401 to log in the browser's console).
+  app.get(
+    '/ui/session',
+    { schema: { response: { 200: { type: 'object', properties: { user: { ...principalSchema, nullable: true } } } } } },
+    async (request, reply) => {
+      void reply.header('cache-control', 'no-store');
+      const token = cookieOf(request, SESSION_COOKIE);
+      if (!token) return { user: null };
+      try {
+        return { user: await deps.sm.introspect(token) };
+      } catch (error) {
+        // sm's 401, relayed as a CxError with its code: the token expired or was revoked.
+        if (!(error instanceof CxError && error.code === 'CX_UNAUTHENTICATED')) throw error;
+        void reply.header('set-cookie', sessionCookie(request, '', 0));
+        return { user: null };
+      }
+    },
+  );
 
   app.post<{ Body: LoginRequest }>(
     '/ui/session',

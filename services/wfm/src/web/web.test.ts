@@ -28,6 +28,10 @@ describe('web console', () => {
         if (body.password !== 'right') throw new AuthenticationError('wrong user name or password', 'CX_LOGIN_FAILED');
         return { token: 'the-token', expiresAt: new Date(Date.now() + 3600_000).toISOString(), user };
       },
+      introspect: async (token: string) => {
+        if (token !== 'the-token') throw new AuthenticationError('token expired');
+        return user;
+      },
     } as unknown as SmClient;
     app = createHttpServer({
       service: 'wfm',
@@ -99,6 +103,18 @@ describe('web console', () => {
     const cookie = ok.headers['set-cookie'] as string;
     assert.match(cookie, /^cx_session=the-token; Path=\/; HttpOnly; SameSite=Strict; Max-Age=3\d{3}$/);
     assert.doesNotMatch(cookie, /Secure/, 'plain http: a Secure cookie would never come back');
+  });
+
+  it('says who the cookie signs in, or null without a 401 (and drops a cookie no longer valid)', async () => {
+    assert.deepEqual((await app.inject({ url: '/ui/session' })).json(), { user: null });
+    assert.equal(
+      (await app.inject({ url: '/ui/session', headers: { cookie: 'cx_session=the-token' } })).json().user.id,
+      'u1',
+    );
+    const stale = await app.inject({ url: '/ui/session', headers: { cookie: 'cx_session=old' } });
+    assert.equal(stale.statusCode, 200);
+    assert.deepEqual(stale.json(), { user: null });
+    assert.match(stale.headers['set-cookie'] as string, /^cx_session=; .*Max-Age=0/);
   });
 
   it('reads the cookie as the bearer token; a state-changing request needs the CSRF header and this Origin', async () => {
