@@ -253,6 +253,14 @@ describe(
         .filter({ hasText: '2' })
         .waitFor({ timeout: UI_WAIT_MS });
       assert.equal((await admin.call('GET', `/api/v1/clusters/${id}`)).body.nodePools[0].count, 2);
+      // Machines n/m: the ready nodes of the three now wanted (one control plane, two workers).
+      const ready = (await admin.call('GET', `/api/v1/clusters/${id}/nodes`)).body.items.filter(
+        (n: { status: string }) => n.status === 'Ready',
+      ).length;
+      await page
+        .getByTestId('nodes-ready')
+        .filter({ hasText: `${ready} of 3` })
+        .waitFor({ timeout: UI_WAIT_MS });
 
       // Delete, confirmed; cancelling first changes nothing.
       await page.getByRole('button', { name: 'Delete cluster' }).click();
@@ -270,10 +278,8 @@ describe(
         async () => ((await admin.call('GET', `/api/v1/clusters/${id}`)).status === 404 ? true : undefined),
         WORKFLOW_WAIT_MS,
       );
-      await page
-        .getByRole('link', { name: /clusters/i })
-        .first()
-        .click();
+      // The page leaves for the list once the delete workflow has succeeded.
+      await page.waitForURL((url) => url.pathname === '/clusters', { timeout: UI_WAIT_MS });
       await page.getByRole('heading', { name: 'Clusters' }).waitFor();
       await page.getByText('There are no clusters yet.').waitFor({ timeout: UI_WAIT_MS });
       watch.assertNone();
@@ -321,6 +327,24 @@ describe(
       await signIn(page, 'admin', ADMIN_PASSWORD);
       await page.getByRole('link', { name: 'not-for-dev' }).waitFor({ timeout: UI_WAIT_MS });
       await assertNoSideScroll(page, 'the clusters list');
+      // The list follows the API by itself: a cluster created elsewhere appears without a reload.
+      const other = await admin.call('POST', '/api/v1/clusters', {
+        name: 'made-elsewhere',
+        provider: 'sim',
+        kubernetesVersion: (await admin.call('GET', '/api/v1/clusters')).body.items[0].kubernetesVersion,
+        controlPlane: { count: 1 },
+      });
+      assert.equal(other.status, 202, JSON.stringify(other.body));
+      await page.getByRole('link', { name: 'made-elsewhere' }).waitFor({ timeout: UI_WAIT_MS });
+      // Search and the status filter narrow it.
+      await page.getByLabel('Search').fill('elsewhere');
+      assert.deepEqual(await page.getByRole('rowheader').allInnerTexts(), ['made-elsewhere']);
+      await page.getByLabel('Search').fill('no-such-cluster');
+      await page.getByText('No cluster matches these filters.').waitFor();
+      await page.getByLabel('Search').fill('');
+      await page.getByLabel('Status').selectOption('Ready');
+      for (const status of await page.locator('tbody .badge').allInnerTexts()) assert.equal(status, 'Ready');
+      await page.getByLabel('Status').selectOption('');
       await axe(page, 'the clusters list at 390 px');
       await page.getByRole('link', { name: 'not-for-dev' }).click();
       await page.getByRole('heading', { name: 'not-for-dev' }).waitFor();

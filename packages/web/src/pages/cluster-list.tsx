@@ -13,10 +13,14 @@ export const workerCount = (cluster: Cluster): number => cluster.nodePools.reduc
 export function ClusterList({ access }: { access: Access }) {
   const { data: clusters, error } = usePolled(api.clusters, REFRESH_MS);
   const [query, setQuery] = useState('');
+  const [status, setStatus] = useState('');
   const q = query.trim().toLowerCase();
   const shown = (clusters ?? []).filter(
-    (c) => !q || [c.name, c.provider, c.kubernetesVersion, c.status].some((v) => v.toLowerCase().includes(q)),
+    (c) =>
+      (!status || c.status === status) &&
+      (!q || [c.name, c.provider, c.kubernetesVersion, c.status].some((v) => v.toLowerCase().includes(q))),
   );
+  const statuses = [...new Set((clusters ?? []).map((c) => c.status))].sort();
   return (
     <>
       <div class="title-row">
@@ -27,15 +31,28 @@ export function ClusterList({ access }: { access: Access }) {
           </Link>
         ) : null}
       </div>
-      <label class="search">
-        Search
-        <input
-          type="search"
-          value={query}
-          placeholder="name, provider, version or status"
-          onInput={(e) => setQuery((e.currentTarget as HTMLInputElement).value)}
-        />
-      </label>
+      <div class="filters">
+        <label class="search">
+          Search
+          <input
+            type="search"
+            value={query}
+            placeholder="name, provider, version or status"
+            onInput={(e) => setQuery((e.currentTarget as HTMLInputElement).value)}
+          />
+        </label>
+        <label>
+          Status
+          <select value={status} onChange={(e) => setStatus((e.currentTarget as HTMLSelectElement).value)}>
+            <option value="">Any</option>
+            {statuses.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
       <ProblemMessage error={error} />
       {clusters === undefined && !error ? <p aria-live="polite">Loading…</p> : null}
       {clusters && clusters.length === 0 ? (
@@ -86,7 +103,7 @@ export function ClusterList({ access }: { access: Access }) {
           </table>
         </TableBox>
       ) : clusters && clusters.length > 0 ? (
-        <p class="empty">No cluster matches “{query}”.</p>
+        <p class="empty">No cluster matches these filters.</p>
       ) : null}
     </>
   );

@@ -7,7 +7,7 @@ import type { Cluster, Workflow } from '@cx/api-schemas';
 import { mayOperate, type Access } from '../access.js';
 import { api, ApiError } from '../api.js';
 import { ConfirmButton, ProblemMessage, StatusBadge, TableBox, usePolled } from '../components.js';
-import { Link } from '../router.js';
+import { Link, navigate } from '../router.js';
 import { useWorkflow, WorkflowProgress } from '../workflow-progress.js';
 
 const REFRESH_MS = 3000;
@@ -18,7 +18,11 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
   // The run last started here, followed until it ends; the cluster's active run otherwise.
   const [started, setStarted] = useState<string | null>(null);
   const runId = cluster?.activeWorkflowId ?? started;
-  const run = useWorkflow(runId, () => reload());
+  const run = useWorkflow(runId, (ended) => {
+    // A deleted cluster has no page left: back to the list, which no longer shows it.
+    if (ended.workflow === 'cluster.delete' && ended.status === 'Succeeded') navigate('/clusters', { replace: true });
+    else reload();
+  });
 
   if (error instanceof ApiError && error.problem.status === 404)
     return (
@@ -60,6 +64,11 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
         <dd>{cluster.provider}</dd>
         <dt>Kubernetes</dt>
         <dd>{cluster.kubernetesVersion}</dd>
+        <dt>Nodes ready</dt>
+        <dd data-testid="nodes-ready">
+          {nodes ? nodes.filter((n) => n.status === 'Ready').length : '…'} of{' '}
+          {cluster.controlPlane.count + cluster.nodePools.reduce((n, pool) => n + pool.count, 0)}
+        </dd>
         <dt>API endpoint</dt>
         <dd>{cluster.apiEndpoint ?? '—'}</dd>
         <dt>Created</dt>
@@ -93,11 +102,6 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
       </div>
 
       {run ? <WorkflowProgress run={run} /> : null}
-      {run?.status === 'Succeeded' && run.workflow === 'cluster.delete' ? (
-        <p>
-          The cluster is deleted. <Link href="/clusters">Back to the clusters</Link>
-        </p>
-      ) : null}
 
       <h2>Pools</h2>
       <TableBox label="Pools table">
