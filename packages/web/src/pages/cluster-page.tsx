@@ -72,9 +72,7 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
         <dt>API endpoint</dt>
         <dd>{cluster.apiEndpoint ?? '—'}</dd>
         <dt>Created</dt>
-        <dd>
-          {new Date(cluster.createdAt).toLocaleString()} by {cluster.createdBy}
-        </dd>
+        <dd>{new Date(cluster.createdAt).toLocaleString()}</dd>
       </dl>
 
       <div class="actions">

@@ -213,6 +213,12 @@ export function CreateCluster({ access }: { access: Access }) {
                 ))}
               </select>
             </Field>
+            {chosen?.takesCredential && !group ? (
+              <p class="muted small">
+                {chosen.name} machines are made with a resource group's credential: choose a resource group that has one
+                for {chosen.name}.
+              </p>
+            ) : null}
             <Field label="Kubernetes version">
               <select value={version} onChange={(e) => setVersion((e.currentTarget as HTMLSelectElement).value)}>
                 {(chosen?.kubernetesVersions ?? []).map((v) => (
