@@ -9,56 +9,22 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AxeBuilder } from '@axe-core/playwright';
-import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import {
+  assertNoSideScroll,
+  axe,
+  chromiumPeer,
+  ConsoleWatch,
+  launchChromium,
+  NARROW,
+  signIn,
+  UI_WAIT_MS,
+  WIDE,
+  WORKFLOW_WAIT_MS,
+} from '../support/browser.js';
 import { ADMIN_PASSWORD, Api, startCx, until, type CxProcess } from '../support/cx.js';
 
-const peer = process.env['CX_TEST_CHROMIUM'];
-const WIDE = { width: 1280, height: 900 };
-const NARROW = { width: 390, height: 844 };
-/** How long the UI may take to show what the API did (a bound for waits, never a measured assertion). */
-const UI_WAIT_MS = 30_000;
-const WORKFLOW_WAIT_MS = 120_000;
-
-/** Console errors and uncaught page errors; `expect` names the failed loads a step causes on purpose. */
-class ConsoleWatch {
-  readonly errors: string[] = [];
-  private expected: RegExp[] = [];
-  constructor(page: Page) {
-    page.on('console', (message: ConsoleMessage) => {
-      if (message.type() !== 'error') return;
-      const text = `${message.text()} (${message.location().url})`;
-      if (!this.expected.some((pattern) => pattern.test(text))) this.errors.push(text);
-    });
-    page.on('pageerror', (error) => this.errors.push(`uncaught: ${error.message}`));
-  }
-  expect(pattern: RegExp): void {
-    this.expected.push(pattern);
-  }
-  assertNone(): void {
-    assert.deepEqual(this.errors, [], 'the browser console shows no errors');
-  }
-}
-
-/** Axe's serious and critical violations of WCAG 2.x A/AA on the page as it is now. */
-async function axe(page: Page, where: string): Promise<void> {
-  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21aa', 'wcag22aa']).analyze();
-  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(
-    serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`),
-    [],
-    `axe finds no serious or critical violation on ${where}`,
-  );
-}
-
-/** The page does not scroll sideways (tables scroll in their own box). */
-async function assertNoSideScroll(page: Page, where: string): Promise<void> {
-  // Evaluated in the page (a string: this project's types have no DOM).
-  const { scroll, width } = (await page.evaluate(
-    '({ scroll: document.documentElement.scrollWidth, width: window.innerWidth })',
-  )) as { scroll: number; width: number };
-  assert.ok(scroll <= width, `${where} fits ${width} px (content is ${scroll} px wide)`);
-}
+const peer = chromiumPeer();
 
 describe(
   'web console in Chromium (sim)',
@@ -70,12 +36,11 @@ describe(
     const figures: Record<string, number> = {};
 
     before(async () => {
-      const { bin } = JSON.parse(peer!) as { bin: string };
       cx = await startCx();
       admin = await Api.login(cx.base);
       const dev = await admin.call('POST', '/api/v1/users', { username: 'dev', password: 'dev-password-1' });
       assert.equal(dev.status, 201, JSON.stringify(dev.body));
-      browser = await chromium.launch({ executablePath: bin, args: ['--no-sandbox'] });
+      browser = await launchChromium(peer!);
     });
     after(async () => {
       await browser?.close();
@@ -87,16 +52,6 @@ describe(
       const context = await browser.newContext({ viewport, baseURL: cx.base });
       const page = await context.newPage();
       return { context, page, watch: new ConsoleWatch(page) };
-    }
-
-    /** Signs in with the keyboard alone: Tab to each field, type, Enter. */
-    async function signIn(page: Page, username: string, password: string): Promise<void> {
-      await page.getByRole('heading', { name: 'Sign in to cx' }).waitFor();
-      await page.keyboard.press('Tab');
-      await page.keyboard.type(username);
-      await page.keyboard.press('Tab');
-      await page.keyboard.type(password);
-      await page.keyboard.press('Enter');
     }
 
     it('signs in by keyboard into an HttpOnly cookie, shows who and their role, refuses a cookie-only cross-site POST, signs out', async () => {
