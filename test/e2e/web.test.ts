@@ -129,7 +129,7 @@ describe(
       await context.close();
     });
 
-    it('creates a cluster in the wizard, follows it live to Ready, scales a pool and deletes it, each confirmed', async () => {
+    it('creates a cluster in the wizard, follows it live to Ready, scales a pool, upgrades and deletes it, each confirmed', async () => {
       const { context, page, watch } = await open();
       await page.goto('/');
       await signIn(page, 'admin', ADMIN_PASSWORD);
@@ -155,6 +155,13 @@ describe(
         providers.find((p) => p.name === 'sim')!.kubernetesVersions,
         'the versions are what sim offers',
       );
+      // The oldest version, so that the cluster has an upgrade to take later.
+      const byVersion = (a: string, b: string): number => {
+        const [x, y] = [a.split('.').map(Number), b.split('.').map(Number)];
+        return x[0]! - y[0]! || x[1]! - y[1]! || x[2]! - y[2]!;
+      };
+      const oldest = [...versions].sort(byVersion)[0]!;
+      await page.getByLabel('Kubernetes version').selectOption(oldest);
       const pool = page.getByRole('group', { name: 'Pool 1' });
       await pool.getByLabel('Machines', { exact: true }).fill('1');
       await pool.getByLabel('Labels').fill('tier=web');
@@ -217,6 +224,19 @@ describe(
         .filter({ hasText: `${ready} of 3` })
         .waitFor({ timeout: UI_WAIT_MS });
 
+      // Upgrade to the first version offered (newer, at most one minor up), confirmed.
+      await page.getByRole('button', { name: 'Upgrade Kubernetes' }).click();
+      const upgradeDialog = page.getByRole('dialog', { name: /Upgrade web-1/ });
+      const target = await upgradeDialog.getByLabel('Version').inputValue();
+      assert.ok(byVersion(target, oldest) > 0, `${target} is newer than ${oldest}`);
+      await upgradeDialog.getByRole('button', { name: 'Upgrade' }).click();
+      await page
+        .getByRole('region', { name: 'Workflow cluster.upgrade' })
+        .locator('h3 .badge', { hasText: 'Succeeded' })
+        .waitFor({ timeout: WORKFLOW_WAIT_MS });
+      await page.locator('dl.facts dd', { hasText: target }).waitFor({ timeout: UI_WAIT_MS });
+      assert.equal((await admin.call('GET', `/api/v1/clusters/${id}`)).body.kubernetesVersion, target);
+
       // Delete, confirmed; cancelling first changes nothing.
       await page.getByRole('button', { name: 'Delete cluster' }).click();
       await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
@@ -241,7 +261,7 @@ describe(
       await context.close();
     });
 
-    it('shows a user without grants no cluster and no action, and fits 390 px', async () => {
+    it('shows a user without grants no cluster and no action, a viewer no action, and fits 390 px', async () => {
       const created = await admin.call('POST', '/api/v1/clusters', {
         name: 'not-for-dev',
         provider: 'sim',
@@ -272,6 +292,20 @@ describe(
       await page.goto('/clusters/new');
       await page.getByText('You may not create clusters').waitFor();
       assert.equal(await page.getByRole('button', { name: 'Create cluster' }).count(), 0);
+
+      // A viewer of the cluster sees it, but is offered no action on it.
+      const grant = await admin.call('POST', '/api/v1/grants', {
+        subject: { kind: 'user', name: 'dev' },
+        object: { kind: 'cluster', id: created.body.cluster.id },
+        role: 'viewer',
+      });
+      assert.equal(grant.status, 201, JSON.stringify(grant.body));
+      await page.goto('/');
+      await page.getByRole('link', { name: 'not-for-dev' }).click();
+      await page.getByRole('heading', { name: 'Nodes' }).waitFor({ timeout: UI_WAIT_MS });
+      assert.equal(await page.getByRole('button', { name: /Delete|Scale|Upgrade/ }).count(), 0, 'no action');
+      assert.equal(await page.getByRole('columnheader', { name: 'Actions' }).count(), 0);
+      assert.equal(await page.getByRole('link', { name: 'New cluster' }).count(), 0);
       watch.assertNone();
       await context.close();
     });

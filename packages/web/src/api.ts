@@ -125,6 +125,8 @@ export const api = {
   deleteCluster: (id: string) => call<ClusterAccepted>('DELETE', path`/api/v1/clusters/${id}`),
   scalePool: (id: string, pool: string, count: number) =>
     call<ClusterAccepted>('PATCH', path`/api/v1/clusters/${id}/nodepools/${pool}`, { count }),
+  upgradeCluster: (id: string, kubernetesVersion: ClusterCreateRequest['kubernetesVersion']) =>
+    call<ClusterAccepted>('POST', path`/api/v1/clusters/${id}/upgrade`, { kubernetesVersion }),
   workflow: (id: string) => call<Workflow>('GET', path`/api/v1/workflows/${id}`),
   /** A link the browser downloads with the session cookie (a GET, so no CSRF header is needed). */
   kubeconfigHref: (id: string) => path`/api/v1/clusters/${id}/kubeconfig`,

@@ -2,8 +2,8 @@
  * A cluster: its state, pools (scale), nodes, the workflow running on it followed live, and the
  * actions your role allows (scale, delete, each confirmed), plus your kubeconfig.
  */
-import { useState } from 'preact/hooks';
-import type { Cluster, Workflow } from '@cx/api-schemas';
+import { useEffect, useState } from 'preact/hooks';
+import type { Cluster, ProviderInfo, Workflow } from '@cx/api-schemas';
 import { mayOperate, type Access } from '../access.js';
 import { api, ApiError } from '../api.js';
 import { ConfirmButton, ProblemMessage, StatusBadge, TableBox, usePolled } from '../components.js';
@@ -24,6 +24,13 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
     else reload();
   });
 
+  const [providers, setProviders] = useState<ProviderInfo[]>([]);
+  const [target, setTarget] = useState('');
+  useEffect(() => {
+    // Only to offer upgrade targets: without them the action is simply not shown.
+    api.providers().then(setProviders, () => setProviders([]));
+  }, []);
+
   if (error instanceof ApiError && error.problem.status === 404)
     return (
       <>
@@ -43,6 +50,7 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
 
   const operator = mayOperate(access.roleOn(cluster));
   const busy = cluster.activeWorkflowId !== null;
+  const upgrades = upgradeTargets(cluster, providers);
   const follow = (accepted: { workflow: { id: string } }): void => {
     setStarted(accepted.workflow.id);
     reload();
@@ -80,6 +88,31 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
           <a class="button" href={api.kubeconfigHref(cluster.id)} download={`${cluster.name}.kubeconfig.yaml`}>
             Download kubeconfig
           </a>
+        ) : null}
+        {operator && cluster.status === 'Ready' && upgrades.length > 0 ? (
+          <ConfirmButton
+            label="Upgrade Kubernetes"
+            title={`Upgrade ${cluster.name} from Kubernetes ${cluster.kubernetesVersion}`}
+            confirmLabel="Upgrade"
+            onConfirm={async () => follow(await api.upgradeCluster(cluster.id, target || upgrades[0]!))}
+          >
+            <label>
+              Version
+              <select
+                value={target || upgrades[0]}
+                onChange={(e) => setTarget((e.currentTarget as HTMLSelectElement).value)}
+              >
+                {upgrades.map((v) => (
+                  <option key={v} value={v}>
+                    {v}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <p class="muted small">
+              Machines are replaced one at a time (control plane first); workloads move off each node before it goes.
+            </p>
+          </ConfirmButton>
         ) : null}
         {operator && cluster.status !== 'Deleting' ? (
           <ConfirmButton
@@ -238,4 +271,24 @@ function PoolRow(props: {
       ) : null}
     </tr>
   );
+}
+
+/**
+ * The versions the cluster's provider offers that it may go to: newer, and at most one minor
+ * version up (wfm refuses the others, saying why).
+ */
+function upgradeTargets(cluster: Cluster, providers: ProviderInfo[]): string[] {
+  const parse = (version: string): [number, number, number] =>
+    version.split('.').map(Number) as [number, number, number];
+  const compare = (a: string, b: string): number => {
+    const [x, y] = [parse(a), parse(b)];
+    return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+  };
+  const [major, minor] = parse(cluster.kubernetesVersion);
+  return (providers.find((p) => p.name === cluster.provider)?.kubernetesVersions ?? [])
+    .filter((v) => {
+      const [toMajor, toMinor] = parse(v);
+      return toMajor === major && toMinor <= minor + 1 && compare(v, cluster.kubernetesVersion) > 0;
+    })
+    .sort(compare);
 }
