@@ -261,6 +261,43 @@ describe(
       await context.close();
     });
 
+    it('creates a cluster from a template in the wizard: only the name is asked, the template gives the rest', async () => {
+      const sim = (await admin.call('GET', '/api/v1/providers')).body.items.find(
+        (p: { name: string }) => p.name === 'sim',
+      );
+      const template = await admin.call('POST', '/api/v1/cluster-templates', {
+        name: 'small',
+        description: 'one control plane, two workers',
+        provider: 'sim',
+        kubernetesVersion: sim.kubernetesVersions[0],
+        controlPlane: { count: 1 },
+        nodePools: [{ name: 'apps', count: 2 }],
+      });
+      assert.equal(template.status, 201, JSON.stringify(template.body));
+      const { context, page, watch } = await open();
+      await page.goto('/clusters/new');
+      await signIn(page, 'admin', ADMIN_PASSWORD);
+      await page.getByLabel('Template').selectOption({ label: 'small — one control plane, two workers' });
+      const summary = page.getByRole('region', { name: 'Template small' });
+      assert.match(await summary.innerText(), /apps × 2/);
+      assert.equal(await page.getByLabel('Provider').count(), 0, 'the template gives the provider');
+      await page.getByLabel('Name', { exact: true }).fill('from-template');
+      await page.getByRole('button', { name: 'Create cluster' }).click();
+      await page.getByRole('heading', { name: 'from-template' }).waitFor({ timeout: UI_WAIT_MS });
+      await page.locator('.title-row .badge', { hasText: 'Ready' }).waitFor({ timeout: WORKFLOW_WAIT_MS });
+      await page.locator('dl.facts dd', { hasText: 'small (version 1)' }).waitFor();
+      const made = (await admin.call('GET', '/api/v1/clusters')).body.items.find(
+        (c: { name: string }) => c.name === 'from-template',
+      );
+      assert.deepEqual(
+        made.nodePools.map((p: { name: string; count: number }) => [p.name, p.count]),
+        [['apps', 2]],
+      );
+      assert.equal(made.template.name, 'small');
+      watch.assertNone();
+      await context.close();
+    });
+
     it('shows a user without grants no cluster and no action, a viewer no action, and fits 390 px', async () => {
       const created = await admin.call('POST', '/api/v1/clusters', {
         name: 'not-for-dev',

@@ -8,7 +8,9 @@ import type {
   Cluster,
   Grant,
   ClusterAccepted,
+  ClusterCreateBody,
   ClusterCreateRequest,
+  ClusterTemplate,
   LoginMethods,
   LoginRequest,
   LoginResponse,
@@ -120,7 +122,8 @@ export const api = {
   clusters: () => all<Cluster>('/api/v1/clusters'),
   cluster: (id: string) => call<Cluster>('GET', path`/api/v1/clusters/${id}`),
   nodes: (id: string) => call<Page<Node>>('GET', path`/api/v1/clusters/${id}/nodes`).then((page) => page.items),
-  createCluster: (request: ClusterCreateRequest, idempotencyKey: string) =>
+  templates: () => all<ClusterTemplate>('/api/v1/cluster-templates'),
+  createCluster: (request: ClusterCreateBody, idempotencyKey: string) =>
     call<ClusterAccepted>('POST', '/api/v1/clusters', request, { 'idempotency-key': idempotencyKey }),
   deleteCluster: (id: string) => call<ClusterAccepted>('DELETE', path`/api/v1/clusters/${id}`),
   scalePool: (id: string, pool: string, count: number) =>

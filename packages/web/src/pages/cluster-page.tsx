@@ -77,6 +77,14 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
           {nodes ? nodes.filter((n) => n.status === 'Ready').length : '…'} of{' '}
           {cluster.controlPlane.count + cluster.nodePools.reduce((n, pool) => n + pool.count, 0)}
         </dd>
+        {cluster.template ? (
+          <>
+            <dt>Template</dt>
+            <dd>
+              {cluster.template.name} (version {cluster.template.version})
+            </dd>
+          </>
+        ) : null}
         <dt>API endpoint</dt>
         <dd>{cluster.apiEndpoint ?? '—'}</dd>
         <dt>Created</dt>

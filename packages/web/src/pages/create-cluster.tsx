@@ -7,7 +7,14 @@
  */
 import { cloneElement, type JSX } from 'preact';
 import { useEffect, useId, useMemo, useState } from 'preact/hooks';
-import type { ClusterCreateRequest, NodePoolRequest, ProviderInfo, ResourceGroup } from '@cx/api-schemas';
+import type {
+  ClusterCreateBody,
+  ClusterCreateRequest,
+  ClusterTemplate,
+  NodePoolRequest,
+  ProviderInfo,
+  ResourceGroup,
+} from '@cx/api-schemas';
 import { mayOperate, type Access } from '../access.js';
 import { api } from '../api.js';
 import { ProblemMessage } from '../components.js';
@@ -63,6 +70,8 @@ export function CreateCluster({ access }: { access: Access }) {
   const [providers, setProviders] = useState<ProviderInfo[] | undefined>(undefined);
   const [groups, setGroups] = useState<ResourceGroup[]>([]);
   const [schema, setSchema] = useState<JsonSchema | undefined>(undefined);
+  const [templates, setTemplates] = useState<ClusterTemplate[]>([]);
+  const [templateId, setTemplateId] = useState('');
   const [loadError, setLoadError] = useState<unknown>(null);
   const [name, setName] = useState('');
   const [provider, setProvider] = useState('');
@@ -77,19 +86,23 @@ export function CreateCluster({ access }: { access: Access }) {
   const globalOperator = mayOperate(access.global);
 
   useEffect(() => {
-    Promise.all([api.providers(), api.resourceGroups(), createRequestSchema()]).then(([p, g, s]) => {
-      setProviders(p);
-      // Those you may create in: all for a global operator, else those you operate.
-      const usable = globalOperator ? g : g.filter((rg) => access.operatorGroups.has(rg.id));
-      setGroups(usable);
-      if (!globalOperator) setGroup(usable[0]?.id ?? '');
-      setSchema(s);
-      const first = p[0];
-      if (first) {
-        setProvider(first.name);
-        setVersion(first.kubernetesVersions[first.kubernetesVersions.length - 1] ?? '');
-      }
-    }, setLoadError);
+    Promise.all([api.providers(), api.resourceGroups(), createRequestSchema(), api.templates()]).then(
+      ([p, g, s, t]) => {
+        setTemplates(t);
+        setProviders(p);
+        // Those you may create in: all for a global operator, else those you operate.
+        const usable = globalOperator ? g : g.filter((rg) => access.operatorGroups.has(rg.id));
+        setGroups(usable);
+        if (!globalOperator) setGroup(usable[0]?.id ?? '');
+        setSchema(s);
+        const first = p[0];
+        if (first) {
+          setProvider(first.name);
+          setVersion(first.kubernetesVersions[first.kubernetesVersions.length - 1] ?? '');
+        }
+      },
+      setLoadError,
+    );
   }, []);
 
   const chosen = providers?.find((p) => p.name === provider);
@@ -103,12 +116,12 @@ export function CreateCluster({ access }: { access: Access }) {
     taints: typeof parseTaints(pool.taints) === 'string' ? (parseTaints(pool.taints) as string) : undefined,
   }));
   const duplicate = new Set(pools.map((p) => p.name)).size !== pools.length;
+  const template = templates.find((t) => t.id === templateId);
   const invalid =
     !!fieldProblem(props['name'], name) ||
-    !provider ||
-    !version ||
-    duplicate ||
-    poolProblems.some((p) => p.name || p.count || p.labels || p.taints);
+    (template
+      ? false
+      : !provider || !version || duplicate || poolProblems.some((p) => p.name || p.count || p.labels || p.taints));
 
   const request = useMemo((): ClusterCreateRequest => {
     const number = (s: string): number | undefined => (s.trim() ? Number(s) : undefined);
@@ -140,7 +153,11 @@ export function CreateCluster({ access }: { access: Access }) {
     setBusy(true);
     setError(null);
     try {
-      const accepted = await api.createCluster(request, idempotencyKey);
+      // With a template, the template gives the rest (and its addons); wfm completes and checks the request.
+      const body: ClusterCreateBody = template
+        ? { name, template: template.id, ...(group ? { resourceGroup: group } : {}) }
+        : request;
+      const accepted = await api.createCluster(body, idempotencyKey);
       navigate(`/clusters/${encodeURIComponent(accepted.cluster.id)}`);
     } catch (e) {
       setError(e);
@@ -193,114 +210,140 @@ export function CreateCluster({ access }: { access: Access }) {
                 </select>
               </Field>
             ) : null}
-          </fieldset>
-          <fieldset>
-            <legend>2. Provider and version</legend>
-            <Field label="Provider">
-              <select
-                value={provider}
-                onChange={(e) => {
-                  const next = (e.currentTarget as HTMLSelectElement).value;
-                  setProvider(next);
-                  const versions = providers?.find((p) => p.name === next)?.kubernetesVersions ?? [];
-                  setVersion(versions[versions.length - 1] ?? '');
-                }}
-              >
-                {(providers ?? []).map((p) => (
-                  <option key={p.name} value={p.name}>
-                    {p.name}
-                  </option>
-                ))}
-              </select>
-            </Field>
-            {chosen?.takesCredential && !group ? (
-              <p class="muted small">
-                {chosen.name} machines are made with a resource group's credential: choose a resource group that has one
-                for {chosen.name}.
-              </p>
+            {templates.length > 0 ? (
+              <Field label="Template" hint="A template presets the rest of the cluster, and its addons">
+                <select
+                  value={templateId}
+                  onChange={(e) => setTemplateId((e.currentTarget as HTMLSelectElement).value)}
+                >
+                  <option value="">None: choose everything below</option>
+                  {templates.map((t) => (
+                    <option key={t.id} value={t.id}>
+                      {t.name}
+                      {t.description ? ` — ${t.description}` : ''}
+                    </option>
+                  ))}
+                </select>
+              </Field>
             ) : null}
-            <Field label="Kubernetes version">
-              <select value={version} onChange={(e) => setVersion((e.currentTarget as HTMLSelectElement).value)}>
-                {(chosen?.kubernetesVersions ?? []).map((v) => (
-                  <option key={v} value={v}>
-                    {v}
-                  </option>
-                ))}
-              </select>
-            </Field>
           </fieldset>
-          <fieldset>
-            <legend>3. Control plane</legend>
-            <Field label="Control-plane machines" hint="Odd, so that etcd keeps a majority">
-              <select value={cpCount} onChange={(e) => setCpCount((e.currentTarget as HTMLSelectElement).value)}>
-                {(props['controlPlane']?.properties?.['count']?.enum ?? [1, 3, 5, 7]).map((n) => (
-                  <option key={String(n)} value={String(n)}>
-                    {String(n)}
-                  </option>
+          {template ? (
+            <TemplateSummary template={template} />
+          ) : (
+            <>
+              <fieldset>
+                <legend>2. Provider and version</legend>
+                <Field label="Provider">
+                  <select
+                    value={provider}
+                    onChange={(e) => {
+                      const next = (e.currentTarget as HTMLSelectElement).value;
+                      setProvider(next);
+                      const versions = providers?.find((p) => p.name === next)?.kubernetesVersions ?? [];
+                      setVersion(versions[versions.length - 1] ?? '');
+                    }}
+                  >
+                    {(providers ?? []).map((p) => (
+                      <option key={p.name} value={p.name}>
+                        {p.name}
+                      </option>
+                    ))}
+                  </select>
+                </Field>
+                {chosen?.takesCredential && !group ? (
+                  <p class="muted small">
+                    {chosen.name} machines are made with a resource group's credential: choose a resource group that has
+                    one for {chosen.name}.
+                  </p>
+                ) : null}
+                <Field label="Kubernetes version">
+                  <select value={version} onChange={(e) => setVersion((e.currentTarget as HTMLSelectElement).value)}>
+                    {(chosen?.kubernetesVersions ?? []).map((v) => (
+                      <option key={v} value={v}>
+                        {v}
+                      </option>
+                    ))}
+                  </select>
+                </Field>
+              </fieldset>
+              <fieldset>
+                <legend>3. Control plane</legend>
+                <Field label="Control-plane machines" hint="Odd, so that etcd keeps a majority">
+                  <select value={cpCount} onChange={(e) => setCpCount((e.currentTarget as HTMLSelectElement).value)}>
+                    {(props['controlPlane']?.properties?.['count']?.enum ?? [1, 3, 5, 7]).map((n) => (
+                      <option key={String(n)} value={String(n)}>
+                        {String(n)}
+                      </option>
+                    ))}
+                  </select>
+                </Field>
+              </fieldset>
+              <fieldset>
+                <legend>4. Worker pools</legend>
+                {duplicate ? (
+                  <p class="error-text" role="alert">
+                    Pool names must differ.
+                  </p>
+                ) : null}
+                {pools.map((pool, i) => (
+                  <div class="pool" key={i} role="group" aria-label={`Pool ${i + 1}`}>
+                    <Field label="Pool name" problem={poolProblems[i]!.name}>
+                      <input
+                        value={pool.name}
+                        onInput={(e) => setPool(i, { name: (e.currentTarget as HTMLInputElement).value })}
+                      />
+                    </Field>
+                    <Field label="Machines" problem={poolProblems[i]!.count}>
+                      <input
+                        type="number"
+                        inputMode="numeric"
+                        value={pool.count}
+                        onInput={(e) => setPool(i, { count: (e.currentTarget as HTMLInputElement).value })}
+                      />
+                    </Field>
+                    <Field label="vCPUs" hint="Empty: the provider's default">
+                      <input
+                        type="number"
+                        min={1}
+                        value={pool.vcpus}
+                        onInput={(e) => setPool(i, { vcpus: (e.currentTarget as HTMLInputElement).value })}
+                      />
+                    </Field>
+                    <Field label="Memory (MiB)" hint="Empty: the provider's default">
+                      <input
+                        type="number"
+                        min={1}
+                        value={pool.memoryMiB}
+                        onInput={(e) => setPool(i, { memoryMiB: (e.currentTarget as HTMLInputElement).value })}
+                      />
+                    </Field>
+                    <Field label="Labels" hint="key=value, comma-separated" problem={poolProblems[i]!.labels}>
+                      <input
+                        value={pool.labels}
+                        onInput={(e) => setPool(i, { labels: (e.currentTarget as HTMLInputElement).value })}
+                      />
+                    </Field>
+                    <Field
+                      label="Taints"
+                      hint="key=value:NoSchedule, comma-separated"
+                      problem={poolProblems[i]!.taints}
+                    >
+                      <input
+                        value={pool.taints}
+                        onInput={(e) => setPool(i, { taints: (e.currentTarget as HTMLInputElement).value })}
+                      />
+                    </Field>
+                    <button type="button" onClick={() => setPools(pools.filter((_, j) => j !== i))}>
+                      Remove pool {pool.name}
+                    </button>
+                  </div>
                 ))}
-              </select>
-            </Field>
-          </fieldset>
-          <fieldset>
-            <legend>4. Worker pools</legend>
-            {duplicate ? (
-              <p class="error-text" role="alert">
-                Pool names must differ.
-              </p>
-            ) : null}
-            {pools.map((pool, i) => (
-              <div class="pool" key={i} role="group" aria-label={`Pool ${i + 1}`}>
-                <Field label="Pool name" problem={poolProblems[i]!.name}>
-                  <input
-                    value={pool.name}
-                    onInput={(e) => setPool(i, { name: (e.currentTarget as HTMLInputElement).value })}
-                  />
-                </Field>
-                <Field label="Machines" problem={poolProblems[i]!.count}>
-                  <input
-                    type="number"
-                    inputMode="numeric"
-                    value={pool.count}
-                    onInput={(e) => setPool(i, { count: (e.currentTarget as HTMLInputElement).value })}
-                  />
-                </Field>
-                <Field label="vCPUs" hint="Empty: the provider's default">
-                  <input
-                    type="number"
-                    min={1}
-                    value={pool.vcpus}
-                    onInput={(e) => setPool(i, { vcpus: (e.currentTarget as HTMLInputElement).value })}
-                  />
-                </Field>
-                <Field label="Memory (MiB)" hint="Empty: the provider's default">
-                  <input
-                    type="number"
-                    min={1}
-                    value={pool.memoryMiB}
-                    onInput={(e) => setPool(i, { memoryMiB: (e.currentTarget as HTMLInputElement).value })}
-                  />
-                </Field>
-                <Field label="Labels" hint="key=value, comma-separated" problem={poolProblems[i]!.labels}>
-                  <input
-                    value={pool.labels}
-                    onInput={(e) => setPool(i, { labels: (e.currentTarget as HTMLInputElement).value })}
-                  />
-                </Field>
-                <Field label="Taints" hint="key=value:NoSchedule, comma-separated" problem={poolProblems[i]!.taints}>
-                  <input
-                    value={pool.taints}
-                    onInput={(e) => setPool(i, { taints: (e.currentTarget as HTMLInputElement).value })}
-                  />
-                </Field>
-                <button type="button" onClick={() => setPools(pools.filter((_, j) => j !== i))}>
-                  Remove pool {pool.name}
+                <button type="button" onClick={() => setPools([...pools, newPool(pools.length)])}>
+                  Add a pool
                 </button>
-              </div>
-            ))}
-            <button type="button" onClick={() => setPools([...pools, newPool(pools.length)])}>
-              Add a pool
-            </button>
-          </fieldset>
+              </fieldset>
+            </>
+          )}
           <ProblemMessage error={error} />
           <div class="actions">
             <Link href="/clusters" class="button">
@@ -340,5 +383,27 @@ function Field(props: { label: string; hint?: string; problem?: string | undefin
         </span>
       ) : null}
     </div>
+  );
+}
+
+/** What a template presets, in words: the wizard sends only the name and the template. */
+function TemplateSummary({ template }: { template: ClusterTemplate }) {
+  const pools = template.nodePools?.map((p) => `${p.name} × ${p.count}`).join(', ');
+  return (
+    <section class="card" aria-label={`Template ${template.name}`}>
+      <h2>From template {template.name}</h2>
+      <dl class="facts">
+        <dt>Provider</dt>
+        <dd>{template.provider ?? 'not preset'}</dd>
+        <dt>Kubernetes</dt>
+        <dd>{template.kubernetesVersion ?? 'not preset'}</dd>
+        <dt>Control plane</dt>
+        <dd>{template.controlPlane ? `${template.controlPlane.count} machines` : 'not preset'}</dd>
+        <dt>Worker pools</dt>
+        <dd>{pools || 'none'}</dd>
+        <dt>Addons</dt>
+        <dd>{template.addons.map((a) => a.name).join(', ') || 'none'}</dd>
+      </dl>
+    </section>
   );
 }
