@@ -8,6 +8,8 @@
  * asserted. Skips when CX_TEST_CHROMIUM is not set (test/peers/chromium.sh; `npm test` sets it).
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
@@ -111,6 +113,29 @@ describe(
       });
       assert.equal(crossSite.status, 403);
       assert.equal((await admin.call('GET', '/api/v1/clusters')).body.items.length, 0, 'no cluster was created');
+      // And in the browser: a page of another site (localhost is not 127.0.0.1's site) whose form posts
+      // to cx's sign-out. The browser withholds the SameSite=Strict cookie, so cx sees no session.
+      const evil = createServer((_request, response) => {
+        response.setHeader('content-type', 'text/html');
+        response.end(
+          `<form id="f" method="post" action="${cx.base}/api/v1/auth/logout"></form><script>document.getElementById('f').submit()</script>`,
+        );
+      });
+      await new Promise<void>((listening) => evil.listen(0, '127.0.0.1', listening));
+      try {
+        const evilPage = await context.newPage();
+        const [forged] = await Promise.all([
+          evilPage.waitForResponse((response) => response.url().endsWith('/api/v1/auth/logout')),
+          evilPage.goto(`http://localhost:${(evil.address() as AddressInfo).port}/`),
+        ]);
+        assert.equal(forged.status(), 401, 'the cross-site form reached cx without the session');
+        await evilPage.close();
+      } finally {
+        evil.close();
+      }
+      await page.reload();
+      await page.getByRole('heading', { name: 'Clusters' }).waitFor();
+      assert.equal(await page.getByTestId('whoami').innerText(), 'admin', 'still signed in');
       // The bearer API is as it was: the CLI's way works without any CSRF header.
       assert.equal((await admin.call('GET', '/api/v1/auth/whoami')).body.username, 'admin');
 

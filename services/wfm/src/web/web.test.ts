@@ -105,6 +105,39 @@ describe('web console', () => {
     assert.doesNotMatch(cookie, /Secure/, 'plain http: a Secure cookie would never come back');
   });
 
+  it('marks the cookie Secure when the request came over https (through a trusted proxy)', async () => {
+    const proxied = createHttpServer({
+      service: 'wfm',
+      logger: createLogger({ level: 'silent', service: 'wfm' }),
+      readiness: {},
+      trustedProxies: ['127.0.0.1'],
+    });
+    webConsole(proxied, {
+      sm: {
+        login: async () => ({ token: 't', expiresAt: new Date(Date.now() + 60_000).toISOString() }),
+      } as unknown as SmClient,
+      dir,
+    });
+    try {
+      const ok = await proxied.inject({
+        method: 'POST',
+        url: '/ui/session',
+        remoteAddress: '127.0.0.1',
+        headers: {
+          'x-cx-csrf': '1',
+          'x-forwarded-proto': 'https',
+          'x-forwarded-host': 'cx.example',
+          origin: 'https://cx.example',
+        },
+        payload: { username: 'ada', password: 'right' },
+      });
+      assert.equal(ok.statusCode, 200, ok.body);
+      assert.match(ok.headers['set-cookie'] as string, /; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('says who the cookie signs in, or null without a 401 (and drops a cookie no longer valid)', async () => {
     assert.deepEqual((await app.inject({ url: '/ui/session' })).json(), { user: null });
     assert.equal(
