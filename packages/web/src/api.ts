@@ -114,7 +114,6 @@ export const api = {
   signOut: () => call<void>('POST', '/api/v1/auth/logout'),
   /** Who the session cookie signs in, or null (no 401 when nobody is signed in). */
   session: () => call<{ user: Principal | null }>('GET', '/ui/session').then((s) => s.user),
-  whoami: () => call<Principal>('GET', '/api/v1/auth/whoami'),
 
   grants: () => all<Grant>('/api/v1/grants'),
   providers: () => call<Page<ProviderInfo>>('GET', '/api/v1/providers').then((page) => page.items),

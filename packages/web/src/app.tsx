@@ -100,7 +100,11 @@ function Page({ path, access }: { path: string; access: Access }) {
   if (path === '/' || path === '/clusters') return <ClusterList access={access} />;
   if (path === '/clusters/new') return <CreateCluster access={access} />;
   const cluster = /^\/clusters\/([^/]+)$/.exec(path);
-  if (cluster) return <ClusterPage id={decodeURIComponent(cluster[1]!)} access={access} />;
+  if (cluster) {
+    const id = decodeURIComponent(cluster[1]!);
+    // Keyed: another cluster is another page, with none of the last one's state.
+    return <ClusterPage key={id} id={id} access={access} />;
+  }
   return (
     <>
       <h1 tabIndex={-1}>Not found</h1>

@@ -40,7 +40,7 @@ export function WorkflowProgress({ run }: { run: Workflow }) {
         {run.workflow} <StatusBadge status={run.status} />
       </h3>
       <label class="progress">
-        <span>
+        <span aria-live="polite">
           {done} of {run.steps.length} steps
           {current?.message ? ` — ${current.name}: ${current.message}` : current ? ` — ${current.name}` : ''}
         </span>
