@@ -262,8 +262,25 @@ describe(
       await page.locator('dl.facts dd', { hasText: target }).waitFor({ timeout: UI_WAIT_MS });
       assert.equal((await admin.call('GET', `/api/v1/clusters/${id}`)).body.kubernetesVersion, target);
 
-      // Delete, confirmed; cancelling first changes nothing.
-      await page.getByRole('button', { name: 'Delete cluster' }).click();
+      // Delete, confirmed. By keyboard first: Enter opens the dialog with focus inside it, Escape
+      // closes it, focus returns to the button, and nothing happened.
+      const deleteButton = page.getByRole('button', { name: 'Delete cluster' });
+      await deleteButton.focus();
+      await page.keyboard.press('Enter');
+      const deleteDialog = page.getByRole('dialog', { name: /Delete cluster web-1/ });
+      await deleteDialog.waitFor();
+      assert.ok(
+        await deleteDialog.evaluate((dialog) => dialog.contains(dialog.ownerDocument.activeElement)),
+        'focus is in the dialog',
+      );
+      await page.keyboard.press('Escape');
+      await deleteDialog.waitFor({ state: 'hidden' });
+      assert.ok(
+        await deleteButton.evaluate((button) => button.ownerDocument.activeElement === button),
+        'focus is back on the button',
+      );
+      assert.equal((await admin.call('GET', `/api/v1/clusters/${id}`)).body.status, 'Ready');
+      await deleteButton.click();
       await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
       assert.equal((await admin.call('GET', `/api/v1/clusters/${id}`)).body.status, 'Ready');
       await page.getByRole('button', { name: 'Delete cluster' }).click();
