@@ -154,7 +154,7 @@ describe(
       await context.close();
     });
 
-    it('creates a cluster in the wizard, follows it live to Ready, scales a pool, upgrades and deletes it, each confirmed', async () => {
+    it('creates a cluster in the wizard, follows it live to Ready, scales a pool, upgrades, adds and deletes a pool, deletes the cluster, each confirmed', async () => {
       const { context, page, watch } = await open();
       await page.goto('/');
       await signIn(page, 'admin', ADMIN_PASSWORD);
@@ -261,6 +261,35 @@ describe(
         .waitFor({ timeout: WORKFLOW_WAIT_MS });
       await page.locator('dl.facts dd', { hasText: target }).waitFor({ timeout: UI_WAIT_MS });
       assert.equal((await admin.call('GET', `/api/v1/clusters/${id}`)).body.kubernetesVersion, target);
+
+      // Add a tainted pool, then delete it, each confirmed.
+      await page.getByRole('button', { name: 'Add a pool' }).click();
+      const addDialog = page.getByRole('dialog', { name: /Add a worker pool/ });
+      await addDialog.getByLabel('Pool name').fill('extra');
+      await addDialog.getByLabel('Taints').fill('dedicated=batch:NoSchedule');
+      await addDialog.getByRole('button', { name: 'Add pool' }).click();
+      const settled = async (want: (pools: Array<{ name: string; taints?: unknown[] }>) => boolean) =>
+        until(
+          'the pools to settle',
+          async () => {
+            const now = (await admin.call('GET', `/api/v1/clusters/${id}`)).body;
+            return now.status === 'Ready' && want(now.nodePools) ? now : undefined;
+          },
+          WORKFLOW_WAIT_MS,
+        );
+      const withExtra = await settled((pools) => pools.some((p) => p.name === 'extra'));
+      assert.deepEqual(withExtra.nodePools.find((p: { name: string }) => p.name === 'extra').taints, [
+        { key: 'dedicated', value: 'batch', effect: 'NoSchedule' },
+      ]);
+      const extraRow = page.getByRole('rowheader', { name: 'extra' });
+      await extraRow.waitFor({ timeout: UI_WAIT_MS });
+      await page.getByRole('button', { name: 'Delete pool extra' }).click();
+      await page
+        .getByRole('dialog', { name: /Delete pool extra/ })
+        .getByRole('button', { name: 'Delete pool' })
+        .click();
+      await settled((pools) => !pools.some((p) => p.name === 'extra'));
+      await extraRow.waitFor({ state: 'detached', timeout: UI_WAIT_MS });
 
       // Delete, confirmed. By keyboard first: Enter opens the dialog with focus inside it, Escape
       // closes it, focus returns to the button, and nothing happened.

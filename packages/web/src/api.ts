@@ -15,6 +15,7 @@ import type {
   LoginRequest,
   LoginResponse,
   Node,
+  NodePoolRequest,
   Page,
   Principal,
   ProviderInfo,
@@ -129,6 +130,10 @@ export const api = {
     call<ClusterAccepted>('PATCH', path`/api/v1/clusters/${id}/nodepools/${pool}`, { count }),
   upgradeCluster: (id: string, kubernetesVersion: ClusterCreateRequest['kubernetesVersion']) =>
     call<ClusterAccepted>('POST', path`/api/v1/clusters/${id}/upgrade`, { kubernetesVersion }),
+  addPool: (id: string, pool: NodePoolRequest) =>
+    call<ClusterAccepted>('POST', path`/api/v1/clusters/${id}/nodepools`, pool),
+  deletePool: (id: string, pool: string) =>
+    call<ClusterAccepted>('DELETE', path`/api/v1/clusters/${id}/nodepools/${pool}`),
   workflow: (id: string) => call<Workflow>('GET', path`/api/v1/workflows/${id}`),
   /** A link the browser downloads with the session cookie (a GET, so no CSRF header is needed). */
   kubeconfigHref: (id: string) => path`/api/v1/clusters/${id}/kubeconfig`,

@@ -3,6 +3,7 @@
  * actions your role allows (scale, delete, each confirmed), plus your kubeconfig.
  */
 import { useEffect, useState } from 'preact/hooks';
+import { parseLabels, parseTaints } from '../scheduling.js';
 import type { Cluster, ProviderInfo, Workflow } from '@cx/api-schemas';
 import { mayOperate, type Access } from '../access.js';
 import { api, ApiError } from '../api.js';
@@ -185,6 +186,12 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
         </table>
       </TableBox>
 
+      {operator && cluster.status === 'Ready' ? (
+        <div class="actions">
+          <AddPool cluster={cluster} onStarted={follow} />
+        </div>
+      ) : null}
+
       <h2>Nodes</h2>
       <ProblemMessage error={nodesError} />
       {nodes && nodes.length === 0 ? <p class="empty">No nodes yet.</p> : null}
@@ -253,28 +260,43 @@ function PoolRow(props: {
       <td>{props.scheduling || '—'}</td>
       {props.operator ? (
         <td>
-          <ConfirmButton
-            label={`Scale ${props.name}`}
-            title={`Scale pool ${props.name} of ${props.cluster.name}`}
-            confirmLabel="Scale"
-            onConfirm={async () => props.onStarted(await api.scalePool(props.cluster.id, props.name, count))}
-          >
-            <label>
-              Machines (now {props.count})
-              <input
-                type="number"
-                min={controlPlane ? 1 : 0}
-                max={controlPlane ? 7 : 500}
-                step={controlPlane ? 2 : 1}
-                value={count}
-                required
-                onInput={(e) => setCount(Number((e.currentTarget as HTMLInputElement).value))}
-              />
-            </label>
-            {props.busy ? (
-              <p class="muted small">A workflow is running on this cluster; cx refuses another until it ends.</p>
-            ) : null}
-          </ConfirmButton>
+          <div class="row-actions">
+            <ConfirmButton
+              label={`Scale ${props.name}`}
+              title={`Scale pool ${props.name} of ${props.cluster.name}`}
+              confirmLabel="Scale"
+              onConfirm={async () => props.onStarted(await api.scalePool(props.cluster.id, props.name, count))}
+            >
+              <label>
+                Machines (now {props.count})
+                <input
+                  type="number"
+                  min={controlPlane ? 1 : 0}
+                  max={controlPlane ? 7 : 500}
+                  step={controlPlane ? 2 : 1}
+                  value={count}
+                  required
+                  onInput={(e) => setCount(Number((e.currentTarget as HTMLInputElement).value))}
+                />
+              </label>
+              {props.busy ? (
+                <p class="muted small">A workflow is running on this cluster; cx refuses another until it ends.</p>
+              ) : null}
+            </ConfirmButton>
+            {controlPlane ? null : (
+              <ConfirmButton
+                label={`Delete pool ${props.name}`}
+                title={`Delete pool ${props.name} of ${props.cluster.name}?`}
+                confirmLabel="Delete pool"
+                danger
+                onConfirm={async () => props.onStarted(await api.deletePool(props.cluster.id, props.name))}
+              >
+                <p>
+                  Each of its {props.count} nodes is cordoned, drained and deleted; then the pool leaves the cluster.
+                </p>
+              </ConfirmButton>
+            )}
+          </div>
         </td>
       ) : null}
     </tr>
@@ -299,4 +321,53 @@ function upgradeTargets(cluster: Cluster, providers: ProviderInfo[]): string[] {
       return toMajor === major && toMinor <= minor + 1 && compare(v, cluster.kubernetesVersion) > 0;
     })
     .sort(compare);
+}
+
+/** Adds a worker pool: name, machines, labels and taints; wfm checks the rest and says what is wrong. */
+function AddPool(props: { cluster: Cluster; onStarted: (accepted: { workflow: Pick<Workflow, 'id'> }) => void }) {
+  const [name, setName] = useState('');
+  const [count, setCount] = useState('1');
+  const [labels, setLabels] = useState('');
+  const [taints, setTaints] = useState('');
+  const value = (e: Event): string => (e.currentTarget as HTMLInputElement).value;
+  return (
+    <ConfirmButton
+      label="Add a pool"
+      title={`Add a worker pool to ${props.cluster.name}`}
+      confirmLabel="Add pool"
+      onConfirm={async () => {
+        const parsedLabels = parseLabels(labels);
+        const parsedTaints = parseTaints(taints);
+        if (typeof parsedLabels === 'string') throw new Error(`Labels: ${parsedLabels}`);
+        if (typeof parsedTaints === 'string') throw new Error(`Taints: ${parsedTaints}`);
+        props.onStarted(
+          await api.addPool(props.cluster.id, {
+            name,
+            count: Number(count),
+            ...(Object.keys(parsedLabels).length ? { labels: parsedLabels } : {}),
+            ...(parsedTaints.length ? { taints: parsedTaints } : {}),
+          }),
+        );
+      }}
+    >
+      <div class="stack">
+        <label>
+          Pool name
+          <input value={name} required onInput={(e) => setName(value(e))} />
+        </label>
+        <label>
+          Machines
+          <input type="number" min={0} value={count} required onInput={(e) => setCount(value(e))} />
+        </label>
+        <label>
+          Labels <span class="muted small">key=value, comma-separated</span>
+          <input value={labels} onInput={(e) => setLabels(value(e))} />
+        </label>
+        <label>
+          Taints <span class="muted small">key=value:NoSchedule, comma-separated</span>
+          <input value={taints} onInput={(e) => setTaints(value(e))} />
+        </label>
+      </div>
+    </ConfirmButton>
+  );
 }

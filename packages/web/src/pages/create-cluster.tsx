@@ -11,7 +11,6 @@ import type {
   ClusterCreateBody,
   ClusterCreateRequest,
   ClusterTemplate,
-  NodePoolRequest,
   ProviderInfo,
   ResourceGroup,
 } from '@cx/api-schemas';
@@ -19,6 +18,7 @@ import { mayOperate, type Access } from '../access.js';
 import { api } from '../api.js';
 import { ProblemMessage } from '../components.js';
 import { Link, navigate } from '../router.js';
+import { parseLabels, parseTaints } from '../scheduling.js';
 import { createRequestSchema, fieldProblem, type JsonSchema } from '../schema.js';
 
 interface PoolDraft {
@@ -37,34 +37,6 @@ const newPool = (n: number): PoolDraft => ({
   labels: '',
   taints: '',
 });
-
-/** `a=b, c=d` → { a: 'b', c: 'd' }; answers a message for an entry without `=`. */
-function parseLabels(text: string): Record<string, string> | string {
-  const labels: Record<string, string> = {};
-  for (const entry of text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const at = entry.indexOf('=');
-    if (at <= 0) return `“${entry}” is not key=value`;
-    labels[entry.slice(0, at)] = entry.slice(at + 1);
-  }
-  return labels;
-}
-type Taint = NonNullable<NodePoolRequest['taints']>[number];
-/** `key=value:Effect, key:Effect` → taints; answers a message for an entry without an effect. */
-function parseTaints(text: string): Taint[] | string {
-  const taints: Taint[] = [];
-  for (const entry of text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const match = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(entry);
-    if (!match) return `“${entry}” is not key[=value]:NoSchedule|PreferNoSchedule|NoExecute`;
-    taints.push({ key: match[1]!, ...(match[2] ? { value: match[2] } : {}), effect: match[3] as Taint['effect'] });
-  }
-  return taints;
-}
 
 export function CreateCluster({ access }: { access: Access }) {
   const [providers, setProviders] = useState<ProviderInfo[] | undefined>(undefined);
