@@ -5,26 +5,52 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { Workflow } from '@cx/api-schemas';
-import { api } from './api.js';
+import { api, ApiError } from './api.js';
 import { StatusBadge } from './components.js';
 
 const TERMINAL = new Set<Workflow['status']>(['Succeeded', 'Failed', 'Cancelled']);
+const POLL_MS = 3000;
 
 export function useWorkflow(id: string | null | undefined, onEnd?: (run: Workflow) => void): Workflow | undefined {
   const [run, setRun] = useState<Workflow | undefined>(undefined);
   useEffect(() => {
     if (!id) return;
     setRun(undefined);
+    let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const source = new EventSource(api.workflowEventsHref(id));
-    source.addEventListener('workflow', (event) => {
-      const next = JSON.parse((event as MessageEvent<string>).data) as Workflow;
+    const seen = (next: Workflow): boolean => {
+      if (!live) return true;
       setRun(next);
-      if (TERMINAL.has(next.status)) {
-        source.close();
-        onEnd?.(next);
-      }
+      if (!TERMINAL.has(next.status)) return false;
+      source.close();
+      onEnd?.(next);
+      return true;
+    };
+    source.addEventListener('workflow', (event) => seen(JSON.parse((event as MessageEvent<string>).data) as Workflow));
+    // The browser retries a dropped stream by itself; one it gave up on (an error answer) is
+    // replaced by reading the run every few seconds.
+    source.addEventListener('error', () => {
+      if (source.readyState !== EventSource.CLOSED) return;
+      const poll = (): void => {
+        api.workflow(id).then(
+          (next) => {
+            if (!seen(next) && live) timer = setTimeout(poll, POLL_MS);
+          },
+          (error: unknown) => {
+            // A run this person may not see (or no longer exists) is not retried.
+            const gone = error instanceof ApiError && [403, 404].includes(error.problem.status);
+            if (live && !gone) timer = setTimeout(poll, POLL_MS);
+          },
+        );
+      };
+      poll();
     });
-    return () => source.close();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+      source.close();
+    };
     // onEnd is read when the run ends; a new function each render must not reopen the stream.
   }, [id]);
   return run;
