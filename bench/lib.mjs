@@ -64,14 +64,19 @@ export async function startCx({ env = {}, dataDir = mkdtempSync(join(tmpdir(), '
   };
 }
 
-/** Runs `work` over `items`, `width` at a time. */
+/** Runs `work` over `items`, `width` at a time; its results, in the order of `items`. */
 export async function pool(items, width, work) {
+  const results = new Array(items.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: width }, async () => {
-      while (next < items.length) await work(items[next++]);
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]);
+      }
     }),
   );
+  return results;
 }
 
 /** Every cluster of `cx` (logged in: `cx.token`), page after page. */

@@ -13,6 +13,9 @@ export { renderKubeconfig, type KubeconfigInput } from './kubeconfig.js';
 export {
   bootstrapToken,
   caCertHash,
+  CONTROL_PLANE_TAINT,
+  KUBEADM_ATTEMPTS,
+  renderBootstrapScript,
   renderCloudInit,
   renderKubeadmConfig,
   takesWorkloads,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -8,7 +8,10 @@ import { parse, parseAllDocuments } from 'yaml';
 import {
   bootstrapToken,
   caCertHash,
+  CONTROL_PLANE_TAINT,
   createClusterPki,
+  KUBEADM_ATTEMPTS,
+  renderBootstrapScript,
   renderCloudInit,
   renderKubeadmConfig,
   type ClusterPki,
@@ -93,6 +96,33 @@ describe('kubeadm configuration', () => {
     assert.equal(worker['controlPlane'], undefined);
   });
 
+  it('taints a control plane once when its taints already carry the control-plane taint, as wfm sends them', () => {
+    for (const role of ['init', 'join-control-plane'] as const) {
+      const docs = parseAllDocuments(
+        renderKubeadmConfig(
+          machine({ role, taints: [CONTROL_PLANE_TAINT, { key: 'zone', value: 'a', effect: 'NoSchedule' }] }),
+          pki.ca.certPem,
+        ),
+      ).map((d) => d.toJSON() as Record<string, any>);
+      // The API server refuses taints that repeat a key and effect ("taints must be unique by key and effect pair").
+      assert.deepEqual(docs[0]!['nodeRegistration'].taints, [
+        CONTROL_PLANE_TAINT,
+        { key: 'zone', value: 'a', effect: 'NoSchedule' },
+      ]);
+    }
+  });
+
+  it("gives slow machines more time than kubeadm's defaults, on init and on join", () => {
+    for (const role of ['init', 'join-control-plane', 'join-worker'] as const) {
+      const first = parseAllDocuments(renderKubeadmConfig(machine({ role }), pki.ca.certPem))[0]!.toJSON() as Record<
+        string,
+        any
+      >;
+      assert.equal(first['timeouts'].kubernetesAPICall, '5m0s', role);
+      assert.equal(first['timeouts'].controlPlaneComponentHealthCheck, '15m0s', role);
+    }
+  });
+
   it('writes the CAs only to control-plane machines', () => {
     const controlPlane = renderCloudInit(machine({ role: 'join-control-plane', nodeName: 'demo-cp-1' }), pki);
     const worker = renderCloudInit(machine({ role: 'join-worker', nodeName: 'demo-w-0' }), pki);
@@ -100,7 +130,8 @@ describe('kubeadm configuration', () => {
     const paths = (text: string): string[] =>
       (parse(text) as { write_files: Array<{ path: string }> }).write_files.map((f) => f.path);
     assert.ok(paths(controlPlane).includes('/etc/kubernetes/pki/ca.key'));
-    assert.deepEqual(paths(worker), ['/run/cx/kubeadm.yaml']);
+    assert.deepEqual(paths(worker), ['/run/cx/kubeadm.yaml', '/usr/local/sbin/cx-bootstrap']);
+    assert.deepEqual((parse(worker) as { runcmd: string[][] }).runcmd, [['/usr/local/sbin/cx-bootstrap']]);
     assert.ok(!worker.includes('PRIVATE KEY'), 'no private key reaches a worker');
   });
 
@@ -108,7 +139,8 @@ describe('kubeadm configuration', () => {
     for (const [version, kubeadm] of Object.entries(kubeadmBinaries())) {
       for (const role of ['init', 'join-control-plane', 'join-worker'] as const) {
         const file = join(dir, `${version}-${role}.yaml`);
-        writeFileSync(file, renderKubeadmConfig(machine({ role, kubernetesVersion: version }), pki.ca.certPem));
+        const taints = role === 'join-worker' ? [] : [CONTROL_PLANE_TAINT];
+        writeFileSync(file, renderKubeadmConfig(machine({ role, kubernetesVersion: version, taints }), pki.ca.certPem));
         try {
           execFileSync(kubeadm, ['config', 'validate', '--config', file], { stdio: 'pipe' });
         } catch (error) {
@@ -119,4 +151,79 @@ describe('kubeadm configuration', () => {
       }
     }
   });
+});
+
+/**
+ * Runs the bootstrap script as cloud-init would, in a mount namespace where /etc and /var/lib are
+ * scratch directories and `kubeadm` is a stand-in that fails a given number of times and, like the
+ * real `kubeadm reset`, deletes /etc/kubernetes/pki and the static pods.
+ */
+function runBootstrap(failures: number): { status: number | null; calls: string[]; caKey: string | null } {
+  const dir = mkdtempSync(join(tmpdir(), 'cx-bootstrap-'));
+  for (const sub of ['etc/kubernetes/pki', 'etc/kubernetes/manifests', 'var-lib', 'bin'])
+    mkdirSync(join(dir, sub), { recursive: true });
+  writeFileSync(join(dir, 'etc/kubernetes/pki/ca.key'), 'the cluster CA key');
+  writeFileSync(join(dir, 'etc/kubernetes/manifests/keepalived.yaml'), 'a static pod');
+  writeFileSync(
+    join(dir, 'bin/kubeadm'),
+    [
+      '#!/bin/sh',
+      `echo "$1" >> ${dir}/calls`,
+      'case "$1" in',
+      '  reset) rm -rf /etc/kubernetes/pki /etc/kubernetes/manifests; exit 0 ;;',
+      `  *) [ -f /etc/kubernetes/pki/ca.key ] && [ -f /etc/kubernetes/manifests/keepalived.yaml ] || { echo "${dir}: cx's files are gone" >> ${dir}/calls; exit 1; }`,
+      `     [ "$(grep -c -v reset ${dir}/calls)" -gt ${failures} ] ;;`,
+      'esac',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(join(dir, 'bin/kubeadm'), 0o755);
+  const script = renderBootstrapScript(['kubeadm', 'init', '--config', '/run/cx/kubeadm.yaml'], true).replace(
+    /sleep \d+/,
+    'sleep 0',
+  );
+  writeFileSync(join(dir, 'bootstrap'), script);
+  const result = spawnSync(
+    'unshare',
+    [
+      '--mount',
+      'sh',
+      '-c',
+      `mount --bind ${dir}/etc /etc && mount --bind ${dir}/var-lib /var/lib && PATH=${dir}/bin:$PATH sh ${dir}/bootstrap; status=$?; cp /etc/kubernetes/pki/ca.key ${dir}/ca.key.after 2>/dev/null; exit $status`,
+    ],
+    { encoding: 'utf8' },
+  );
+  let caKey: string | null = null;
+  try {
+    caKey = readFileSync(join(dir, 'ca.key.after'), 'utf8');
+  } catch {
+    caKey = null;
+  }
+  const calls = readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n');
+  return { status: result.status, calls, caKey };
+}
+
+describe('the bootstrap script cloud-init runs', () => {
+  const canIsolate = spawnSync('unshare', ['--mount', 'true']).status === 0;
+
+  it(
+    'retries a failed kubeadm after undoing it, with the files kubeadm reset deleted put back',
+    { skip: !canIsolate && 'needs root for a mount namespace (unshare --mount)' },
+    () => {
+      const run = runBootstrap(KUBEADM_ATTEMPTS - 1);
+      assert.equal(run.status, 0, run.calls.join(', '));
+      assert.deepEqual(run.calls, ['init', 'reset', 'init', 'reset', 'init']);
+      assert.equal(run.caKey, 'the cluster CA key');
+    },
+  );
+
+  it(
+    `gives up after ${KUBEADM_ATTEMPTS} failed attempts, with a failing status`,
+    { skip: !canIsolate && 'needs root for a mount namespace (unshare --mount)' },
+    () => {
+      const run = runBootstrap(KUBEADM_ATTEMPTS);
+      assert.equal(run.status, 1);
+      assert.deepEqual(run.calls, ['init', 'reset', 'init', 'reset', 'init']);
+    },
+  );
 });

@@ -34,7 +34,25 @@ export interface KubeadmMachine {
 }
 
 const API_VERSION = 'kubeadm.k8s.io/v1beta4';
-const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' as const };
+/** The taint kubeadm (and cx) put on control-plane nodes that run no workloads. */
+export const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' as const };
+
+/**
+ * kubeadm's waits, stretched for slow machines (software-emulated VMs, busy hypervisors): with its
+ * defaults (one minute for an API call, four for the control plane to come up) an API server that
+ * takes a minute to start leaves `kubeadm init` failed half-way.
+ */
+const TIMEOUTS = {
+  controlPlaneComponentHealthCheck: '15m0s',
+  kubeletHealthCheck: '10m0s',
+  kubernetesAPICall: '5m0s',
+  etcdAPICall: '5m0s',
+  tlsBootstrap: '10m0s',
+  discovery: '15m0s',
+};
+/** How many times the bootstrap script runs kubeadm before it gives up, and the pause between. */
+export const KUBEADM_ATTEMPTS = 3;
+const KUBEADM_RETRY_PAUSE_SECONDS = 10;
 
 /**
  * Whether a node takes new workloads: not cordoned, and without the control-plane taint kubeadm
@@ -49,6 +67,7 @@ export function takesWorkloads(node: {
   );
 }
 const KUBEADM_CONFIG_PATH = '/run/cx/kubeadm.yaml';
+const BOOTSTRAP_SCRIPT_PATH = '/usr/local/sbin/cx-bootstrap';
 
 /** A bootstrap token in kubeadm's format (`[a-z0-9]{6}.[a-z0-9]{16}`). */
 export function bootstrapToken(): string {
@@ -66,10 +85,13 @@ export function caCertHash(caPem: string): string {
 
 /** The kubeadm configuration documents for one machine, as YAML. */
 export function renderKubeadmConfig(machine: KubeadmMachine, caPem: string): string {
-  const taints = [
+  // The API server refuses a node whose taints repeat a key and effect, and kubeadm's
+  // mark-control-plane phase would then never finish: the control-plane taint may come from both
+  // the machine's role and the taints it was given.
+  const taints = uniqueTaints([
     ...(machine.role !== 'join-worker' && !machine.schedulableControlPlane ? [CONTROL_PLANE_TAINT] : []),
     ...machine.taints,
-  ];
+  ]);
   const nodeRegistration = {
     name: machine.nodeName,
     criSocket: 'unix:///var/run/containerd/containerd.sock',
@@ -104,6 +126,7 @@ export function renderKubeadmConfig(machine: KubeadmMachine, caPem: string): str
           },
         ],
         nodeRegistration,
+        timeouts: TIMEOUTS,
       },
       {
         apiVersion: API_VERSION,
@@ -125,6 +148,7 @@ export function renderKubeadmConfig(machine: KubeadmMachine, caPem: string): str
     apiVersion: API_VERSION,
     kind: 'JoinConfiguration',
     nodeRegistration,
+    timeouts: TIMEOUTS,
     discovery: {
       bootstrapToken: {
         apiServerEndpoint: machine.controlPlaneEndpoint,
@@ -134,6 +158,41 @@ export function renderKubeadmConfig(machine: KubeadmMachine, caPem: string): str
     },
     ...(machine.role === 'join-control-plane' ? { controlPlane: { localAPIEndpoint: { bindPort: 6443 } } } : {}),
   });
+}
+
+/** The taints with each key and effect once, the first occurrence kept. */
+function uniqueTaints(taints: KubeadmMachine['taints']): KubeadmMachine['taints'] {
+  return taints.filter((t, i) => taints.findIndex((u) => u.key === t.key && u.effect === t.effect) === i);
+}
+
+/**
+ * The script cloud-init runs: kubeadm until it succeeds, at most KUBEADM_ATTEMPTS times. A failed
+ * attempt is undone with `kubeadm reset`, which also deletes what cx wrote under /etc/kubernetes
+ * (the CAs, the VIP's static pods), so those are saved first and put back before each retry.
+ */
+export function renderBootstrapScript(command: string[], keepsKubernetesFiles: boolean): string {
+  const saved = '/var/lib/cx/bootstrap-files.tar';
+  return [
+    '#!/bin/sh',
+    '# Written by cx: bootstraps this node with kubeadm, retrying a failed attempt after undoing it.',
+    'set -u',
+    'umask 077',
+    ...(keepsKubernetesFiles ? ['mkdir -p /var/lib/cx', `tar -C / -cf ${saved} etc/kubernetes || exit 1`] : []),
+    'attempt=1',
+    `until ${command.join(' ')}; do`,
+    `  if [ "$attempt" -ge ${KUBEADM_ATTEMPTS} ]; then`,
+    '    echo "cx-bootstrap: kubeadm failed $attempt times; giving up (see the messages above)" >&2',
+    '    exit 1',
+    '  fi',
+    '  attempt=$((attempt + 1))',
+    '  echo "cx-bootstrap: kubeadm failed; undoing it and trying again (attempt $attempt)" >&2',
+    '  kubeadm reset --force',
+    ...(keepsKubernetesFiles ? [`  tar -C / -xpf ${saved} || exit 1`] : []),
+    `  sleep ${KUBEADM_RETRY_PAUSE_SECONDS}`,
+    'done',
+    ...(keepsKubernetesFiles ? [`rm -f ${saved}`] : []),
+    '',
+  ].join('\n');
 }
 
 /**
@@ -168,5 +227,7 @@ export function renderCloudInit(machine: KubeadmMachine, pki: ClusterPki): strin
     machine.role === 'init'
       ? ['kubeadm', 'init', '--config', KUBEADM_CONFIG_PATH, '--upload-certs=false']
       : ['kubeadm', 'join', '--config', KUBEADM_CONFIG_PATH];
-  return `#cloud-config\n${stringify({ hostname: machine.nodeName, write_files: files, runcmd: [command] })}`;
+  const keepsKubernetesFiles = files.some((f) => f['path']!.startsWith('/etc/kubernetes/'));
+  files.push(file(BOOTSTRAP_SCRIPT_PATH, renderBootstrapScript(command, keepsKubernetesFiles), '0700'));
+  return `#cloud-config\n${stringify({ hostname: machine.nodeName, write_files: files, runcmd: [[BOOTSTRAP_SCRIPT_PATH]] })}`;
 }

@@ -9,6 +9,7 @@ import { AccessControl } from './access/access-control.js';
 import { ClusterAddons } from './addons/addons.js';
 import { AuditLog } from './audit/audit-log.js';
 import { Clusters } from './clusters/clusters.js';
+import { PkiGenerator } from './clusters/pki-generator.js';
 import { TenantCredentials } from './clusters/tenant-credentials.js';
 import { openDatabase } from './db/database.js';
 import { EtcdSnapshots } from './etcd-snapshots/etcd-snapshots.js';
@@ -105,7 +106,8 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   );
   if (config.adminPassword && (await auth.ensureBootstrapAdmin(config.adminPassword)))
     logger.info('bootstrap admin `admin` created');
-  const tenants = new TenantCredentials(db, box);
+  const pkis = new PkiGenerator();
+  const tenants = new TenantCredentials(db, box, pkis);
   const runs = new WorkflowRuns(db, tenants);
   const auditLog = new AuditLog(db);
   const clusters = new Clusters(db, runs, resources, tenants, config.limits);
@@ -158,7 +160,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   retention.unref();
   app.addHook('onClose', async () => {
     clearInterval(retention);
-    await db.destroy();
+    await Promise.all([db.destroy(), pkis.close()]);
   });
   return { app, db, clusters, runs };
 }

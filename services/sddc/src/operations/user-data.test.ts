@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { createClusterPki } from '@cx/k8s';
+import { CONTROL_PLANE_TAINT, createClusterPki } from '@cx/k8s';
 import type { ClusterBootstrap, MachineSpec } from '@cx/sddc-contract';
 import { clusterBootstrapToken, machineUserData } from './user-data.js';
 
@@ -42,9 +42,15 @@ describe('user data of machines on real providers', () => {
     const init = decode(spec('demo-cp-0', 'control-plane'));
     const joinCp = decode(spec('demo-cp-1', 'control-plane'));
     const worker = decode(spec('demo-workers-0', 'worker'));
-    assert.deepEqual(init.runcmd[0]?.slice(0, 2), ['kubeadm', 'init']);
-    assert.deepEqual(joinCp.runcmd[0]?.slice(0, 2), ['kubeadm', 'join']);
-    assert.deepEqual(worker.runcmd[0]?.slice(0, 2), ['kubeadm', 'join']);
+    // cloud-init runs cx's bootstrap script, which runs kubeadm (and retries it).
+    const kubeadmCommand = (m: typeof init): string | undefined => {
+      assert.deepEqual(m.runcmd, [['/usr/local/sbin/cx-bootstrap']]);
+      const script = m.write_files.find((f) => f.path === '/usr/local/sbin/cx-bootstrap')!.content;
+      return /^until (kubeadm \w+)/m.exec(script)?.[1];
+    };
+    assert.equal(kubeadmCommand(init), 'kubeadm init');
+    assert.equal(kubeadmCommand(joinCp), 'kubeadm join');
+    assert.equal(kubeadmCommand(worker), 'kubeadm join');
     assert.equal(worker.hostname, 'demo-workers-0');
     assert.ok(
       joinCp.write_files.some((f) => f.path === '/etc/kubernetes/pki/ca.key'),
@@ -64,6 +70,30 @@ describe('user data of machines on real providers', () => {
       token,
       'another cluster CA gives another token',
     );
+  });
+
+  it('taints a dedicated control plane once, from the taints wfm sends for it', async () => {
+    const pki = await createClusterPki('demo');
+    const bootstrap: ClusterBootstrap = { clusterName: 'demo', kubernetesVersion: '1.37.2', pki, trustedCaPems: [] };
+    for (const name of ['demo-cp-0', 'demo-cp-1']) {
+      const spec: MachineSpec = {
+        machineId: name,
+        clusterId: 'c1',
+        name,
+        role: 'control-plane',
+        pool: 'control-plane',
+        kubernetesVersion: '1.37.2',
+        labels: {},
+        taints: [CONTROL_PLANE_TAINT],
+      };
+      const files = (
+        parse(machineUserData(spec, bootstrap, images)) as { write_files: Array<{ path: string; content: string }> }
+      ).write_files;
+      const config = parse(files.find((f) => f.path === '/run/cx/kubeadm.yaml')!.content.split('---\n')[0]!) as {
+        nodeRegistration: { taints: unknown[] };
+      };
+      assert.deepEqual(config.nodeRegistration.taints, [CONTROL_PLANE_TAINT], name);
+    }
   });
 
   it('puts a control-plane VIP behind keepalived and haproxy static pods that real keepalived and kubeadm accept', async () => {

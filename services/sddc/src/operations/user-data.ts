@@ -8,6 +8,7 @@ import {
   APISERVER_PORT,
   controlPlaneVipFiles,
   kubeVipFiles,
+  CONTROL_PLANE_TAINT,
   renderCloudInit,
   VIP_API_PORT,
   type KubeadmRole,
@@ -70,7 +71,7 @@ export function machineUserData(spec: MachineSpec, bootstrap: ClusterBootstrap, 
       ...(vipFiles.length > 0 ? { extraFiles: vipFiles } : {}),
       schedulableControlPlane:
         spec.role === 'control-plane' &&
-        !(spec.taints ?? []).some((t) => t.key === 'node-role.kubernetes.io/control-plane'),
+        !(spec.taints ?? []).some((t) => t.key === CONTROL_PLANE_TAINT.key && t.effect === CONTROL_PLANE_TAINT.effect),
       labels: spec.labels ?? {},
       taints: spec.taints ?? [],
       bootstrapToken: clusterBootstrapToken(bootstrap),

@@ -56,11 +56,13 @@ export class TenantCredentials {
   constructor(
     private readonly db: Knex,
     private readonly box: SecretBox,
+    /** Where new PKIs are built: on this thread unless given (sm's app gives a worker thread, pki-generator.ts). */
+    private readonly pkis: { generate(clusterName: string): Promise<ClusterPki> } = { generate: createClusterPki },
   ) {}
 
   /** A new PKI, to be stored with the cluster in its creation transaction. */
   generate(clusterName: string): Promise<ClusterPki> {
-    return createClusterPki(clusterName);
+    return this.pkis.generate(clusterName);
   }
 
   async store(trx: Knex.Transaction, clusterId: string, pki: ClusterPki): Promise<void> {

@@ -10,9 +10,10 @@ import { nowIso } from '@cx/service-kit';
 import type { Accepted as WireAccepted, Run, StartRequest, StepEffect, StepError, StepStart } from '@cx/sm-contract';
 import { setMachineCondition } from '../clusters/effects.js';
 import { lockCluster, releaseCluster } from '../clusters/lock.js';
-import { clusterRow, machinesOf, toCluster, type ClusterRow } from '../clusters/rows.js';
+import { toCluster, toMachine, type ClusterRow, type MachineRow } from '../clusters/rows.js';
 import type { TenantCredentials } from '../clusters/tenant-credentials.js';
 import { isUniqueViolation, withDatabase } from '../db/database.js';
+import { prepared, setClause, type PreparedSql, type SqlValue } from '../db/prepared.js';
 import { applyEffect } from './effects.js';
 import { toWorkflow, type RunRow, type StepRow } from './rows.js';
 
@@ -148,35 +149,48 @@ export class WorkflowRuns {
 
   /**
    * Marks a step as started (attempt counted); refuses a job that is not the run's current step.
-   * Answers the run with what a step reads, its cluster and machines, in one call.
+   * Answers the run with what a step reads, its cluster and machines, in one call and one
+   * transaction, with prepared statements (db/prepared.ts): this is the engine's hottest path.
    */
   async startStep(runId: string, idx: number, generation: number, attempt: number): Promise<StepStart> {
-    await withDatabase(() =>
+    return withDatabase(() =>
       this.db.transaction(async (trx) => {
-        const run = await this.currentRun(trx, runId, idx, generation);
+        const sql = await prepared(trx);
+        const row = await this.currentRun(sql, runId, idx, generation);
         const now = nowIso();
-        await this.updateRun(trx, run, { status: 'Running', started_at: run.started_at ?? now, updated_at: now });
-        await trx('workflow_steps')
-          .where({ run_id: runId, idx })
-          .update({ status: 'Running', attempts: attempt, started_at: trx.raw('coalesce(started_at, ?)', [now]) });
+        const run = await this.updateRun(sql, row, {
+          status: 'Running',
+          started_at: row.started_at ?? now,
+          updated_at: now,
+        });
+        await sql.run(
+          'UPDATE `workflow_steps` SET `status` = ?, `attempts` = ?, `started_at` = coalesce(`started_at`, ?) WHERE `run_id` = ? AND `idx` = ?',
+          ['Running', attempt, now, runId, idx],
+        );
+        const [steps, cluster, machines] = [
+          await sql.all<StepRow>('SELECT * FROM `workflow_steps` WHERE `run_id` = ? ORDER BY `idx`', [runId]),
+          await sql.first<ClusterRow>('SELECT * FROM `clusters` WHERE `id` = ?', [run.cluster_id]),
+          await sql.all<MachineRow>('SELECT * FROM `machines` WHERE `cluster_id` = ? ORDER BY `name`', [
+            run.cluster_id,
+          ]),
+        ];
+        if (!cluster) throw new NotFoundError(`cluster ${run.cluster_id} does not exist`);
+        return { run: toWorkflow(run, steps), cluster: toCluster(cluster), machines: machines.map(toMachine) };
       }),
     );
-    const run = await this.get(runId);
-    const [cluster, machines] = await Promise.all([
-      clusterRow(this.db, run.clusterId).then(toCluster),
-      machinesOf(this.db, run.clusterId),
-    ]);
-    return { run, cluster, machines };
   }
 
   async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {
     await withDatabase(() =>
       this.db.transaction(async (trx) => {
-        const run = await this.currentRun(trx, runId, idx, generation);
-        await trx('workflow_steps')
-          .where({ run_id: runId, idx })
-          .update({ message: message.slice(0, 1024) });
-        await this.updateRun(trx, run, { updated_at: nowIso() });
+        const sql = await prepared(trx);
+        const run = await this.currentRun(sql, runId, idx, generation);
+        await sql.run('UPDATE `workflow_steps` SET `message` = ? WHERE `run_id` = ? AND `idx` = ?', [
+          message.slice(0, 1024),
+          runId,
+          idx,
+        ]);
+        await this.updateRun(sql, run, { updated_at: nowIso() });
       }),
     );
   }
@@ -194,20 +208,21 @@ export class WorkflowRuns {
   ): Promise<{ next: number | null }> {
     return withDatabase(() =>
       this.db.transaction(async (trx) => {
-        const run = await this.currentRun(trx, runId, idx, generation);
+        const sql = await prepared(trx);
+        const run = await this.currentRun(sql, runId, idx, generation);
         const now = nowIso();
-        const stepCount = Number(
-          (
-            (await trx('workflow_steps').where({ run_id: runId }).count({ n: '*' })) as Array<{ n: number | string }>
-          )[0]!.n,
+        const { n: stepCount } = (await sql.first<{ n: number }>(
+          'SELECT COUNT(*) AS `n` FROM `workflow_steps` WHERE `run_id` = ?',
+          [runId],
+        ))!;
+        await sql.run(
+          'UPDATE `workflow_steps` SET `status` = ?, `output` = ?, `finished_at` = ?, `error` = NULL WHERE `run_id` = ? AND `idx` = ?',
+          ['Succeeded', JSON.stringify(output ?? null), now, runId, idx],
         );
-        await trx('workflow_steps')
-          .where({ run_id: runId, idx })
-          .update({ status: 'Succeeded', output: JSON.stringify(output ?? null), finished_at: now, error: null });
         for (const effect of effects) await applyEffect(trx, this.tenants, run.cluster_id, effect, now);
-        const last = idx + 1 >= stepCount;
+        const last = idx + 1 >= Number(stepCount);
         await this.updateRun(
-          trx,
+          sql,
           run,
           last
             ? { status: 'Succeeded', current_step: idx + 1, finished_at: now, updated_at: now, error: null }
@@ -223,11 +238,13 @@ export class WorkflowRuns {
   async failStep(runId: string, idx: number, generation: number, error: StepError): Promise<void> {
     await withDatabase(() =>
       this.db.transaction(async (trx) => {
-        const run = await this.currentRun(trx, runId, idx, generation);
+        const sql = await prepared(trx);
+        const run = await this.currentRun(sql, runId, idx, generation);
         const now = nowIso();
-        await trx('workflow_steps')
-          .where({ run_id: runId, idx })
-          .update({ status: 'Failed', error: JSON.stringify(error), finished_at: now });
+        await sql.run(
+          'UPDATE `workflow_steps` SET `status` = ?, `error` = ?, `finished_at` = ? WHERE `run_id` = ? AND `idx` = ?',
+          ['Failed', JSON.stringify(error), now, runId, idx],
+        );
         if (error.machineId)
           await setMachineCondition(trx, run.cluster_id, error.machineId, {
             reason: error.reason ?? 'Failed',
@@ -236,7 +253,7 @@ export class WorkflowRuns {
             workflowId: runId,
             at: now,
           });
-        await this.updateRun(trx, run, {
+        await this.updateRun(sql, run, {
           status: 'Failed',
           error: JSON.stringify(error),
           finished_at: now,
@@ -266,7 +283,7 @@ export class WorkflowRuns {
           .whereIn('status', ['Pending', 'Running'])
           .where('idx', '>=', run.current_step)
           .update({ status: 'Cancelled' });
-        await this.updateRun(trx, run, {
+        await this.updateRun(await prepared(trx), run, {
           status: 'Cancelled',
           finished_at: now,
           updated_at: now,
@@ -302,7 +319,7 @@ export class WorkflowRuns {
           .where({ run_id: runId })
           .where('idx', '>=', run.current_step)
           .update({ status: 'Pending', error: null, started_at: null, finished_at: null });
-        await this.updateRun(trx, run, {
+        await this.updateRun(await prepared(trx), run, {
           status: 'Pending',
           generation: run.generation + 1,
           error: null,
@@ -315,8 +332,8 @@ export class WorkflowRuns {
   }
 
   /** The run, if `idx` of `generation` is still its current step; a stale job gets a conflict. */
-  private async currentRun(trx: Knex.Transaction, runId: string, idx: number, generation: number): Promise<RunRow> {
-    const run = (await trx<RunRow>('workflow_runs').where({ id: runId }).first()) as RunRow | undefined;
+  private async currentRun(sql: PreparedSql, runId: string, idx: number, generation: number): Promise<RunRow> {
+    const run = await sql.first<RunRow>('SELECT * FROM `workflow_runs` WHERE `id` = ?', [runId]);
     if (!run) throw new NotFoundError(`workflow ${runId} does not exist`);
     if (
       (run.status !== 'Running' && run.status !== 'Pending') ||
@@ -328,13 +345,21 @@ export class WorkflowRuns {
     return run;
   }
 
-  /** Optimistic update of a run row: fails if anyone changed it since it was read. */
-  private async updateRun(trx: Knex.Transaction, run: RunRow, changes: Partial<RunRow>): Promise<void> {
-    const updated = await trx('workflow_runs')
-      .where({ id: run.id, version: run.version })
-      .update({ ...changes, version: run.version + 1 });
+  /** Optimistic update of a run row: fails if anyone changed it since it was read. Answers the row as updated. */
+  private async updateRun(
+    sql: PreparedSql,
+    run: RunRow,
+    changes: Partial<Record<keyof RunRow, SqlValue>>,
+  ): Promise<RunRow> {
+    const set = setClause({ ...changes, version: run.version + 1 });
+    const updated = await sql.run(`UPDATE \`workflow_runs\` SET ${set.sql} WHERE \`id\` = ? AND \`version\` = ?`, [
+      ...set.values,
+      run.id,
+      run.version,
+    ]);
     if (updated !== 1)
       throw new ConflictError(`workflow ${run.id} changed concurrently`, 'CX_VERSION_CONFLICT', { retryable: true });
+    return { ...run, ...changes, version: run.version + 1 } as RunRow;
   }
 }
 

@@ -2,6 +2,7 @@
 import type { Cluster } from '@cx/api-schemas';
 import { CxError } from '@cx/errors';
 import type { SddcOperation } from '@cx/queue-contracts';
+import { CONTROL_PLANE_TAINT } from '@cx/k8s';
 import type { MachineSpec } from '@cx/sddc-contract';
 import { wait, type OperationState, type StepContext, type StepResult } from '../engine.js';
 import type { Machine } from '@cx/sm-contract';
@@ -45,8 +46,6 @@ export async function perMachine<T>(
   }
   return out;
 }
-
-const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' as const };
 
 /** What the provider is asked to make of a machine: its identity, version, and its pool's labels and taints. */
 export function machineSpec(
