@@ -4,6 +4,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { parseLabels, parseTaints } from '../scheduling.js';
+import { upgradeTargets } from '../versions.js';
 import type { Cluster, ProviderInfo, Workflow } from '@cx/api-schemas';
 import { mayOperate, type Access } from '../access.js';
 import { api, ApiError } from '../api.js';
@@ -301,26 +302,6 @@ function PoolRow(props: {
       ) : null}
     </tr>
   );
-}
-
-/**
- * The versions the cluster's provider offers that it may go to: newer, and at most one minor
- * version up (wfm refuses the others, saying why).
- */
-function upgradeTargets(cluster: Cluster, providers: ProviderInfo[]): string[] {
-  const parse = (version: string): [number, number, number] =>
-    version.split('.').map(Number) as [number, number, number];
-  const compare = (a: string, b: string): number => {
-    const [x, y] = [parse(a), parse(b)];
-    return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
-  };
-  const [major, minor] = parse(cluster.kubernetesVersion);
-  return (providers.find((p) => p.name === cluster.provider)?.kubernetesVersions ?? [])
-    .filter((v) => {
-      const [toMajor, toMinor] = parse(v);
-      return toMajor === major && toMinor <= minor + 1 && compare(v, cluster.kubernetesVersion) > 0;
-    })
-    .sort(compare);
 }
 
 /** Adds a worker pool: name, machines, labels and taints; wfm checks the rest and says what is wrong. */
