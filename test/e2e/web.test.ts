@@ -187,6 +187,8 @@ describe(
       };
       const oldest = [...versions].sort(byVersion)[0]!;
       await page.getByLabel('Kubernetes version').selectOption(oldest);
+      await page.getByLabel('Control-plane vCPUs').fill('4');
+      await page.getByLabel(/Run workloads on the control-plane machines/).check();
       const pool = page.getByRole('group', { name: 'Pool 1' });
       await pool.getByLabel('Machines', { exact: true }).fill('1');
       await pool.getByLabel('Labels').fill('tier=web');
@@ -204,6 +206,8 @@ describe(
       const cluster = (await admin.call('GET', `/api/v1/clusters/${id}`)).body;
       assert.equal(cluster.status, 'Ready');
       assert.deepEqual(cluster.nodePools[0].labels, { tier: 'web' });
+      assert.equal(cluster.controlPlane.vcpus, 4);
+      assert.equal(cluster.controlPlane.schedulable, true);
 
       // The cluster page, loaded afresh: measured until its nodes are listed.
       const started = Date.now();

@@ -50,6 +50,9 @@ export function CreateCluster({ access }: { access: Access }) {
   const [version, setVersion] = useState('');
   const [group, setGroup] = useState('');
   const [cpCount, setCpCount] = useState('1');
+  const [cpVcpus, setCpVcpus] = useState('');
+  const [cpMemory, setCpMemory] = useState('');
+  const [schedulable, setSchedulable] = useState(false);
   const [pools, setPools] = useState<PoolDraft[]>([newPool(0)]);
   const [touched, setTouched] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -101,7 +104,12 @@ export function CreateCluster({ access }: { access: Access }) {
       name,
       provider,
       kubernetesVersion: version,
-      controlPlane: { count: Number(cpCount) as ClusterCreateRequest['controlPlane']['count'] },
+      controlPlane: {
+        count: Number(cpCount) as ClusterCreateRequest['controlPlane']['count'],
+        ...(number(cpVcpus) !== undefined ? { vcpus: number(cpVcpus) } : {}),
+        ...(number(cpMemory) !== undefined ? { memoryMiB: number(cpMemory) } : {}),
+        ...(schedulable ? { schedulable } : {}),
+      },
       ...(group ? { resourceGroup: group } : {}),
       nodePools: pools.map((p) => {
         const labels = parseLabels(p.labels);
@@ -116,7 +124,7 @@ export function CreateCluster({ access }: { access: Access }) {
         };
       }),
     };
-  }, [name, provider, version, cpCount, group, pools]);
+  }, [name, provider, version, cpCount, cpVcpus, cpMemory, schedulable, group, pools]);
 
   const submit = async (event: Event): Promise<void> => {
     event.preventDefault();
@@ -242,13 +250,38 @@ export function CreateCluster({ access }: { access: Access }) {
                 <legend>3. Control plane</legend>
                 <Field label="Control-plane machines" hint="Odd, so that etcd keeps a majority">
                   <select value={cpCount} onChange={(e) => setCpCount((e.currentTarget as HTMLSelectElement).value)}>
-                    {(props['controlPlane']?.properties?.['count']?.enum ?? [1, 3, 5, 7]).map((n) => (
+                    {(props['controlPlane']?.properties?.['count']?.enum ?? []).map((n) => (
                       <option key={String(n)} value={String(n)}>
                         {String(n)}
                       </option>
                     ))}
                   </select>
                 </Field>
+                <Field label="Control-plane vCPUs" hint="Empty: the provider's default">
+                  <input
+                    type="number"
+                    min={1}
+                    value={cpVcpus}
+                    onInput={(e) => setCpVcpus((e.currentTarget as HTMLInputElement).value)}
+                  />
+                </Field>
+                <Field label="Control-plane memory (MiB)" hint="Empty: the provider's default">
+                  <input
+                    type="number"
+                    min={1}
+                    value={cpMemory}
+                    onInput={(e) => setCpMemory((e.currentTarget as HTMLInputElement).value)}
+                  />
+                </Field>
+                <label class="check">
+                  <input
+                    type="checkbox"
+                    checked={schedulable}
+                    onChange={(e) => setSchedulable((e.currentTarget as HTMLInputElement).checked)}
+                  />
+                  Run workloads on the control-plane machines too (no control-plane taint: with three, the converged
+                  topology)
+                </label>
               </fieldset>
               <fieldset>
                 <legend>4. Worker pools</legend>
