@@ -40,11 +40,20 @@ function sessionCookie(request: FastifyRequest, value: string, maxAgeSeconds: nu
   ].join('; ');
 }
 
-/** Whether the request's Origin (when it has one) is this site, as the request addresses it. */
+/**
+ * Whether the request's Origin (when it has one) names the host the request was sent to. The host
+ * alone: behind a proxy that ends TLS the browser's scheme is not the one wfm sees.
+ */
 function sameOrigin(request: FastifyRequest): boolean {
   const origin = request.headers.origin;
   if (origin === undefined) return true;
-  return origin === `${request.protocol}://${request.host}`;
+  // Default ports are dropped on both sides: a browser leaves them out of Host and Origin alike.
+  const withoutDefaultPort = (host: string): string => host.toLowerCase().replace(/:(80|443)$/, '');
+  try {
+    return withoutDefaultPort(new URL(origin).host) === withoutDefaultPort(request.host);
+  } catch {
+    return false; // `null` (a sandboxed or privacy-sensitive context) or garbage: not this site
+  }
 }
 
 const sessionSchema = {

@@ -166,6 +166,18 @@ describe('web console', () => {
       headers: { cookie, 'x-cx-csrf': '1', origin: 'https://evil.example' },
     });
     assert.equal(otherOrigin.statusCode, 403, 'another site’s Origin is refused even with the header');
+    const opaque = await app.inject({
+      method: 'POST',
+      url: '/api/v1/echo',
+      headers: { cookie, 'x-cx-csrf': '1', origin: 'null' },
+    });
+    assert.equal(opaque.statusCode, 403, 'an opaque Origin is refused');
+    const proxied = await app.inject({
+      method: 'POST',
+      url: '/api/v1/echo',
+      headers: { cookie, 'x-cx-csrf': '1', origin: 'https://localhost:80' },
+    });
+    assert.equal(proxied.statusCode, 200, 'the same host over https (TLS ended by a proxy) is this site');
     const sameSite = await app.inject({
       method: 'POST',
       url: '/api/v1/echo',
