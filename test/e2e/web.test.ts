@@ -164,6 +164,11 @@ describe(
 
       // Checked as typed, against the API's own schema.
       const name = page.getByLabel('Name', { exact: true });
+      // Submitted empty: nothing is sent, the field and a summary say why.
+      await page.getByRole('button', { name: 'Create cluster' }).click();
+      await page.getByRole('alert').filter({ hasText: 'Some fields need attention' }).waitFor();
+      assert.equal(await name.getAttribute('aria-invalid'), 'true');
+      assert.equal((await admin.call('GET', '/api/v1/clusters')).body.items.length, 0);
       await name.fill('Web_1');
       assert.equal(await name.getAttribute('aria-invalid'), 'true');
       assert.match(await page.locator('.field', { has: name }).innerText(), /does not match/);

@@ -6,7 +6,7 @@
  * the create workflow is followed live.
  */
 import { cloneElement, type JSX } from 'preact';
-import { useEffect, useId, useMemo, useState } from 'preact/hooks';
+import { useEffect, useId, useState } from 'preact/hooks';
 import type {
   ClusterCreateBody,
   ClusterCreateRequest,
@@ -37,6 +37,9 @@ const newPool = (n: number): PoolDraft => ({
   labels: '',
   taints: '',
 });
+
+/** The message a parser answered instead of a value, if it did. */
+const problemOf = (parsed: string | object): string | undefined => (typeof parsed === 'string' ? parsed : undefined);
 
 export function CreateCluster({ access }: { access: Access }) {
   const [providers, setProviders] = useState<ProviderInfo[] | undefined>(undefined);
@@ -87,8 +90,8 @@ export function CreateCluster({ access }: { access: Access }) {
   const poolProblems = pools.map((pool) => ({
     name: fieldProblem(poolProps['name'], pool.name),
     count: fieldProblem(poolProps['count'], Number(pool.count), pool.count),
-    labels: typeof parseLabels(pool.labels) === 'string' ? (parseLabels(pool.labels) as string) : undefined,
-    taints: typeof parseTaints(pool.taints) === 'string' ? (parseTaints(pool.taints) as string) : undefined,
+    labels: problemOf(parseLabels(pool.labels)),
+    taints: problemOf(parseTaints(pool.taints)),
   }));
   const duplicate = new Set(pools.map((p) => p.name)).size !== pools.length;
   const template = templates.find((t) => t.id === templateId);
@@ -98,7 +101,8 @@ export function CreateCluster({ access }: { access: Access }) {
       ? false
       : !provider || !version || duplicate || poolProblems.some((p) => p.name || p.count || p.labels || p.taints));
 
-  const request = useMemo((): ClusterCreateRequest => {
+  /** The request the form says, once it is valid. */
+  const request = (): ClusterCreateRequest => {
     const number = (s: string): number | undefined => (s.trim() ? Number(s) : undefined);
     return {
       name,
@@ -124,7 +128,7 @@ export function CreateCluster({ access }: { access: Access }) {
         };
       }),
     };
-  }, [name, provider, version, cpCount, cpVcpus, cpMemory, schedulable, group, pools]);
+  };
 
   const submit = async (event: Event): Promise<void> => {
     event.preventDefault();
@@ -136,7 +140,7 @@ export function CreateCluster({ access }: { access: Access }) {
       // With a template, the template gives the rest (and its addons); wfm completes and checks the request.
       const body: ClusterCreateBody = template
         ? { name, template: template.id, ...(group ? { resourceGroup: group } : {}) }
-        : request;
+        : request();
       const accepted = await api.createCluster(body, idempotencyKey);
       navigate(`/clusters/${encodeURIComponent(accepted.cluster.id)}`);
     } catch (e) {
@@ -349,6 +353,11 @@ export function CreateCluster({ access }: { access: Access }) {
               </fieldset>
             </>
           )}
+          {touched && invalid ? (
+            <p class="error-text" role="alert">
+              Some fields need attention: they are marked above.
+            </p>
+          ) : null}
           <ProblemMessage error={error} />
           <div class="actions">
             <Link href="/clusters" class="button">
