@@ -374,6 +374,18 @@ describe(
         [['apps', 2]],
       );
       assert.equal(made.template.name, 'small');
+
+      // The API's refusal is shown as it comes: a second cluster of that name.
+      watch.expect(/status of 409.*\/api\/v1\/clusters/);
+      await page.goto('/clusters/new');
+      await page.getByLabel('Template').selectOption({ label: 'small — one control plane, two workers' });
+      await page.getByLabel('Name', { exact: true }).fill('from-template');
+      await page.getByRole('button', { name: 'Create cluster' }).click();
+      const refusal = page.getByRole('alert');
+      await refusal.waitFor({ timeout: UI_WAIT_MS });
+      assert.match(await refusal.innerText(), /from-template/);
+      assert.match(await refusal.innerText(), /CX_NAME_TAKEN/);
+      assert.match(await refusal.innerText(), /request [0-9a-f-]{36}/, 'with the request id to find it in the logs');
       watch.assertNone();
       await context.close();
     });
