@@ -46,8 +46,9 @@ const tone: Record<ClusterStatus | WorkflowStatus | 'Ready' | 'NotReady', string
   Cancelled: 'muted',
 };
 
-export function StatusBadge({ status }: { status: keyof typeof tone }) {
-  return <span class={`badge ${tone[status]}`}>{status}</span>;
+/** A status in words, coloured by what it means; a status this console does not know yet is grey. */
+export function StatusBadge({ status }: { status: string }) {
+  return <span class={`badge ${tone[status as keyof typeof tone] ?? 'muted'}`}>{status}</span>;
 }
 
 /**
