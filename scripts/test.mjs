@@ -27,7 +27,7 @@ if (!unitOnly) startPeers();
 /** Starts every peer (idempotent) and keeps the line each prints for its tests. */
 function startPeers() {
   say(
-    'starting test peers (test/peers/: mariadb, redis, slapd, kubernetes, vcsim, redfish, ipmi, keystone, keepalived, schemathesis)…',
+    'starting test peers (test/peers/: mariadb, redis, slapd, kubernetes, vcsim, redfish, ipmi, keystone, keepalived, schemathesis, chromium)…',
   );
   // Each peer prints one line (a URL or JSON) that its tests read from the environment variable named here.
   try {
@@ -38,6 +38,7 @@ function startPeers() {
     for (const [name, variable] of INFRASTRUCTURE_PEERS)
       peerEnv[variable] = output('bash', [`test/peers/${name}.sh`, 'start']);
     peerEnv.CX_TEST_SCHEMATHESIS = output('bash', ['test/peers/schemathesis.sh', 'start']);
+    peerEnv.CX_TEST_CHROMIUM = output('bash', ['test/peers/chromium.sh', 'start']);
   } catch (error) {
     say(`a test peer could not start: ${error.message}`);
     process.exit(1);

@@ -33,3 +33,11 @@ export const loginResponseSchema = Type.Object({
   user: Type.Optional(principalSchema),
 });
 export type LoginResponse = Static<typeof loginResponseSchema>;
+
+/** Which sign-in methods this cx offers (`GET /api/v1/auth/methods`). */
+export const loginMethodsSchema = Type.Object({
+  local: Type.Boolean(),
+  ldap: Type.Boolean(),
+  oidc: Type.Boolean(),
+});
+export type LoginMethods = Static<typeof loginMethodsSchema>;

@@ -316,6 +316,8 @@ export const clusterSchema = Type.Object({
 export type Cluster = Static<typeof clusterSchema>;
 
 export const clusterAcceptedSchema = Type.Object({ cluster: clusterSchema, workflow: workflowRefSchema });
+/** What a call that starts a cluster workflow answers (202): the cluster, and the run to follow. */
+export type ClusterAccepted = Static<typeof clusterAcceptedSchema>;
 
 /** Why an offered Kubernetes version cannot be upgraded to now (docs/errors.md lists none: these are not errors). */
 export const UPGRADE_REFUSALS = ['SkipsMinor', 'OtherMajor', 'ClusterBusy'] as const;

@@ -32,6 +32,7 @@ import { addonWorkflows } from './workflows/addon.js';
 import { etcdWorkflows } from './workflows/etcd.js';
 import { EgressPolicy } from '@cx/k8s';
 import { remediationWorker } from './workers/remediation.js';
+import { webConsole } from './web/index.js';
 import { haConfigSyncWorker } from './workers/ha-config-sync.js';
 
 export interface WfmApp {
@@ -136,6 +137,7 @@ export async function buildWfmApp(config: Readonly<CxConfig>, logger: Logger): P
   });
   const haSyncs = haConfigSyncWorker({ connection: workerConnection, prefix: config.redis.prefix, engine, sm, logger });
 
+  webConsole(app, { sm }); // before the API's routes: its session hook runs ahead of their authentication
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -20,6 +20,7 @@ import {
   refParamsSchema,
   listQuerySchema,
   listSchema,
+  loginMethodsSchema,
   loginRequestSchema,
   loginResponseSchema,
   principalSchema,
@@ -99,12 +100,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       schema: {
         tags: ['auth'],
         summary: 'Login methods this cx offers',
-        response: {
-          200: {
-            type: 'object',
-            properties: { local: { type: 'boolean' }, ldap: { type: 'boolean' }, oidc: { type: 'boolean' } },
-          },
-        },
+        response: { 200: loginMethodsSchema },
       },
     },
     async (_request, reply) => relay(reply, 'GET', '/auth/methods'),

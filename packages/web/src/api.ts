@@ -1,0 +1,141 @@
+/**
+ * The console's client of the public API (/api/v1), typed by @cx/api-schemas. The browser's
+ * credential is the HttpOnly session cookie wfm sets at sign-in (services/wfm/src/web/session.ts):
+ * no script here ever sees a token. Every state-changing call carries the `x-cx-csrf` header wfm
+ * requires of cookie-authenticated requests, which a cross-site page cannot send.
+ */
+import type {
+  Cluster,
+  Grant,
+  ClusterAccepted,
+  ClusterCreateBody,
+  ClusterCreateRequest,
+  ClusterTemplate,
+  LoginMethods,
+  LoginRequest,
+  LoginResponse,
+  Node,
+  NodePoolRequest,
+  Page,
+  Principal,
+  ProviderInfo,
+  ResourceGroup,
+  Workflow,
+} from '@cx/api-schemas';
+import type { Problem } from '@cx/errors';
+
+/** An error answer of the API: its problem detail (RFC 9457), shown to the user as it comes. */
+export class ApiError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail);
+  }
+}
+
+/** Called when the API says the session is gone (401), so that the app shows the sign-in page. */
+let signedOut: () => void = () => {};
+export function onSignedOut(handler: () => void): void {
+  signedOut = handler;
+}
+
+const isProblem = (body: unknown): body is Problem =>
+  typeof body === 'object' && body !== null && 'detail' in body && 'status' in body;
+
+async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: {
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(method === 'GET' ? {} : { 'x-cx-csrf': '1' }),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (error) {
+    throw new ApiError({
+      type: 'about:blank',
+      title: 'Network error',
+      status: 0,
+      code: 'CX_DEPENDENCY_UNAVAILABLE',
+      detail: `cx could not be reached (${(error as Error).message}); check your connection and try again`,
+    });
+  }
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = text;
+  }
+  if (!response.ok) {
+    if (response.status === 401 && !path.startsWith('/ui/session')) signedOut();
+    throw new ApiError(
+      isProblem(parsed)
+        ? parsed
+        : {
+            type: 'about:blank',
+            title: response.statusText,
+            status: response.status,
+            code: 'CX_INTERNAL',
+            detail: `${method} ${path} answered ${response.status} ${response.statusText}`,
+          },
+    );
+  }
+  return parsed as T;
+}
+
+const path = (strings: TemplateStringsArray, ...values: string[]): string =>
+  strings.reduce((out, s, i) => out + s + (i < values.length ? encodeURIComponent(values[i]!) : ''), '');
+
+/** Every item of a listing, following its cursors. */
+async function all<T>(base: string): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = base.includes('?') ? '&' : '?';
+    const page: Page<T> = await call(
+      'GET',
+      `${base}${sep}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return items;
+}
+
+/** What signing in answers the browser: who signed in, and until when; the token stays in the cookie. */
+export type Session = Omit<LoginResponse, 'token'>;
+
+export const api = {
+  loginMethods: () => call<LoginMethods>('GET', '/api/v1/auth/methods'),
+  signIn: (request: LoginRequest) => call<Session>('POST', '/ui/session', request),
+  signOut: () => call<void>('POST', '/api/v1/auth/logout'),
+  /** Who the session cookie signs in, or null (no 401 when nobody is signed in). */
+  session: () => call<{ user: Principal | null }>('GET', '/ui/session').then((s) => s.user),
+
+  grants: () => all<Grant>('/api/v1/grants'),
+  providers: () => call<Page<ProviderInfo>>('GET', '/api/v1/providers').then((page) => page.items),
+  resourceGroups: () => all<ResourceGroup>('/api/v1/resource-groups'),
+  clusters: () => all<Cluster>('/api/v1/clusters'),
+  cluster: (id: string) => call<Cluster>('GET', path`/api/v1/clusters/${id}`),
+  nodes: (id: string) => call<Page<Node>>('GET', path`/api/v1/clusters/${id}/nodes`).then((page) => page.items),
+  templates: () => all<ClusterTemplate>('/api/v1/cluster-templates'),
+  createCluster: (request: ClusterCreateBody, idempotencyKey: string) =>
+    call<ClusterAccepted>('POST', '/api/v1/clusters', request, { 'idempotency-key': idempotencyKey }),
+  deleteCluster: (id: string) => call<ClusterAccepted>('DELETE', path`/api/v1/clusters/${id}`),
+  scalePool: (id: string, pool: string, count: number) =>
+    call<ClusterAccepted>('PATCH', path`/api/v1/clusters/${id}/nodepools/${pool}`, { count }),
+  upgradeCluster: (id: string, kubernetesVersion: ClusterCreateRequest['kubernetesVersion']) =>
+    call<ClusterAccepted>('POST', path`/api/v1/clusters/${id}/upgrade`, { kubernetesVersion }),
+  addPool: (id: string, pool: NodePoolRequest) =>
+    call<ClusterAccepted>('POST', path`/api/v1/clusters/${id}/nodepools`, pool),
+  deletePool: (id: string, pool: string) =>
+    call<ClusterAccepted>('DELETE', path`/api/v1/clusters/${id}/nodepools/${pool}`),
+  workflow: (id: string) => call<Workflow>('GET', path`/api/v1/workflows/${id}`),
+  /** A link the browser downloads with the session cookie (a GET, so no CSRF header is needed). */
+  kubeconfigHref: (id: string) => path`/api/v1/clusters/${id}/kubeconfig`,
+  workflowEventsHref: (id: string) => path`/api/v1/workflows/${id}/events`,
+};
