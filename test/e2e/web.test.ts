@@ -243,7 +243,7 @@ describe(
         .locator('h3 .badge', { hasText: 'Succeeded' })
         .waitFor({ timeout: WORKFLOW_WAIT_MS });
       await page
-        .locator('tr', { has: page.getByRole('rowheader', { name: 'workers' }) })
+        .locator('tr', { has: page.getByRole('rowheader', { name: 'workers', exact: true }) })
         .locator('td')
         .first()
         .filter({ hasText: '2' })
@@ -290,7 +290,7 @@ describe(
       assert.deepEqual(withExtra.nodePools.find((p: { name: string }) => p.name === 'extra').taints, [
         { key: 'dedicated', value: 'batch', effect: 'NoSchedule' },
       ]);
-      const extraRow = page.getByRole('rowheader', { name: 'extra' });
+      const extraRow = page.getByRole('rowheader', { name: 'extra', exact: true });
       await extraRow.waitFor({ timeout: UI_WAIT_MS });
       await page.getByRole('button', { name: 'Delete pool extra' }).click();
       await page

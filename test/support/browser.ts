@@ -33,17 +33,25 @@ export async function signIn(page: Page, username: string, password: string): Pr
   await page.keyboard.press('Enter');
 }
 
-/** Console errors and uncaught page errors; `expect` names the failed loads a step causes on purpose. */
+/**
+ * Console errors and uncaught page errors; `expect` names the failed loads a step causes on
+ * purpose. With `origin`, only what comes from that site counts (not another site's pages the
+ * browser passes through, such as an identity provider's).
+ */
 export class ConsoleWatch {
   readonly errors: string[] = [];
   private expected: RegExp[] = [];
-  constructor(page: Page) {
+  constructor(page: Page, origin?: string) {
     page.on('console', (message: ConsoleMessage) => {
       if (message.type() !== 'error') return;
-      const text = `${message.text()} (${message.location().url})`;
+      const where = message.location().url;
+      if (origin && where && new URL(where).origin !== origin) return;
+      const text = `${message.text()} (${where})`;
       if (!this.expected.some((pattern) => pattern.test(text))) this.errors.push(text);
     });
-    page.on('pageerror', (error) => this.errors.push(`uncaught: ${error.message}`));
+    page.on('pageerror', (error) => {
+      if (!origin || new URL(page.url()).origin === origin) this.errors.push(`uncaught: ${error.message}`);
+    });
   }
   expect(pattern: RegExp): void {
     this.expected.push(pattern);

@@ -112,6 +112,10 @@ export type Session = Omit<LoginResponse, 'token'>;
 export const api = {
   loginMethods: () => call<LoginMethods>('GET', '/api/v1/auth/methods'),
   signIn: (request: LoginRequest) => call<Session>('POST', '/ui/session', request),
+  /** Keeps a token from single sign-on (the callback's fragment) in the session cookie. */
+  adoptToken: (token: string, expiresAt: string) => call<Session>('POST', '/ui/session/token', { token, expiresAt }),
+  /** Where the sign-in page sends the browser for single sign-on; it comes back to /signed-in. */
+  singleSignOnHref: '/api/v1/auth/oidc/login?returnTo=%2Fsigned-in',
   signOut: () => call<void>('POST', '/api/v1/auth/logout'),
   /** Who the session cookie signs in, or null (no 401 when nobody is signed in). */
   session: () => call<{ user: Principal | null }>('GET', '/ui/session').then((s) => s.user),

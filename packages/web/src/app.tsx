@@ -23,6 +23,19 @@ async function loadSession(user?: Principal | null): Promise<Session | null> {
   return me ? { user: me, access: accessOf(me, await api.grants()) } : null;
 }
 
+/**
+ * Back from single sign-on at /signed-in#token=…&expiresAt=…: the fragment leaves the address (and
+ * the history) at once, and the token goes into the session cookie, kept nowhere else.
+ */
+async function signedInBySingleSignOn(): Promise<Session | null> {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  navigate('/', { replace: true });
+  const token = fragment.get('token');
+  const expiresAt = fragment.get('expiresAt');
+  if (!token || !expiresAt) return loadSession();
+  return loadSession((await api.adoptToken(token, expiresAt)).user ?? undefined);
+}
+
 export function App() {
   // undefined: not known yet; null: signed out.
   const [session, setSession] = useState<Session | null | undefined>(undefined);
@@ -32,7 +45,7 @@ export function App() {
 
   useEffect(() => {
     onSignedOut(() => setSession(null));
-    loadSession().then(setSession, setError);
+    (location.pathname === '/signed-in' ? signedInBySingleSignOn() : loadSession()).then(setSession, setError);
   }, []);
 
   // A new page moves focus to its heading, so that screen readers and keyboards start there.

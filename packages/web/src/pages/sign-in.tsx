@@ -59,8 +59,11 @@ export function SignIn({ onSignedIn }: { onSignedIn: (user: Principal | undefine
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
         {methods?.oidc ? (
-          <p class="muted small">
-            Single sign-on (OIDC) is configured: use <code>cx login --oidc</code> from the CLI for now.
+          <p>
+            Or{' '}
+            <a class="button" href={api.singleSignOnHref}>
+              Sign in with single sign-on
+            </a>
           </p>
         ) : null}
       </form>

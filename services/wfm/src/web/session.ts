@@ -104,6 +104,8 @@ export function browserSessions(app: FastifyInstance, deps: { sm: SmClient }): v
     },
   );
 
+  singleSignOn(app, deps);
+
   app.post<{ Body: LoginRequest }>(
     '/ui/session',
     {
@@ -121,6 +123,42 @@ export function browserSessions(app: FastifyInstance, deps: { sm: SmClient }): v
       void reply.header('set-cookie', sessionCookie(request, token, (Date.parse(expiresAt) - Date.now()) / 1000));
       void reply.header('cache-control', 'no-store');
       return { expiresAt, ...(user ? { user } : {}) };
+    },
+  );
+}
+
+/**
+ * Single sign-on (OIDC) for the console: the sign-in page sends the browser to
+ * `/api/v1/auth/oidc/login?returnTo=/signed-in`; after the identity provider, wfm's callback
+ * redirects to `/signed-in#token=…&expiresAt=…` (a fragment: never sent to a server, never in a
+ * log), and the page hands the token to `POST /ui/session/token`, which checks it and keeps it in
+ * the session cookie. The page then drops the fragment; nothing keeps the token but the cookie.
+ */
+function singleSignOn(app: FastifyInstance, deps: { sm: SmClient }): void {
+  app.post<{ Body: { token: string; expiresAt: string } }>(
+    '/ui/session/token',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['token', 'expiresAt'],
+          additionalProperties: false,
+          properties: {
+            token: { type: 'string', minLength: 1, maxLength: 4096 },
+            expiresAt: { type: 'string', format: 'date-time' },
+          },
+        },
+        response: { 200: sessionSchema },
+      },
+    },
+    async (request, reply) => {
+      if (request.headers[CSRF_HEADER] !== '1' || !sameOrigin(request))
+        throw new NotAllowedError(`signing in from a page needs the ${CSRF_HEADER}: 1 header and this site's Origin`);
+      const user = await deps.sm.introspect(request.body.token); // a token sm does not know: 401
+      const { token, expiresAt } = request.body;
+      void reply.header('set-cookie', sessionCookie(request, token, (Date.parse(expiresAt) - Date.now()) / 1000));
+      void reply.header('cache-control', 'no-store');
+      return { expiresAt, user };
     },
   );
 }

@@ -138,6 +138,36 @@ describe('web console', () => {
     }
   });
 
+  it('keeps a single sign-on token in the cookie once sm knows it, asked with the CSRF header only', async () => {
+    const expiresAt = new Date(Date.now() + 600_000).toISOString();
+    const forged = await app.inject({
+      method: 'POST',
+      url: '/ui/session/token',
+      payload: { token: 'the-token', expiresAt },
+    });
+    assert.equal(forged.statusCode, 403);
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/ui/session/token',
+      headers: { 'x-cx-csrf': '1' },
+      payload: { token: 'made-up', expiresAt },
+    });
+    assert.equal(unknown.statusCode, 401);
+    assert.equal(unknown.headers['set-cookie'], undefined);
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/ui/session/token',
+      headers: { 'x-cx-csrf': '1' },
+      payload: { token: 'the-token', expiresAt },
+    });
+    assert.equal(ok.statusCode, 200, ok.body);
+    assert.equal(ok.json().user.username, 'ada');
+    assert.match(
+      ok.headers['set-cookie'] as string,
+      /^cx_session=the-token; Path=\/; HttpOnly; SameSite=Strict; Max-Age=(599|600)$/,
+    );
+  });
+
   it('says who the cookie signs in, or null without a 401 (and drops a cookie no longer valid)', async () => {
     assert.deepEqual((await app.inject({ url: '/ui/session' })).json(), { user: null });
     assert.equal(
