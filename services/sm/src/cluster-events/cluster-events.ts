@@ -6,7 +6,8 @@
  * reads the same every time.
  *
  * Pages are by (at, id), newest first. Each source gives its own newest candidates before the
- * cursor and the pages are merged, so no source is read further than one page.
+ * cursor and they are merged, so no source is read further than one page (and the rows of the
+ * cursor's own instant).
  */
 import type { Knex } from 'knex';
 import type { ClusterEvent, Page } from '@cx/api-schemas';
@@ -85,16 +86,33 @@ export class ClusterEvents {
     return { items: page, nextCursor: inBound.length > limit && last ? encodeCursor(`${last.at}|${last.id}`) : null };
   }
 
-  /** `column` bounded as the page asks, ordered so that the first `limit + 1` rows are the candidates. */
-  private bounded<Q extends Knex.QueryBuilder>(query: Q, column: string, bound: Bound | null, limit: number): Q {
-    if (bound && 'since' in bound) void query.where(column, '>=', bound.since).orderBy(column, 'asc');
-    else {
-      if (bound) void query.where(column, '<=', bound.before.at);
-      void query.orderBy(column, 'desc');
-    }
-    // Rows of one instant beyond the bound are dropped after the merge, so read enough of them.
-    void query.limit(limit + 1);
-    return query;
+  /**
+   * The candidates of one source: its rows bounded as the page asks on `column`, the first
+   * `limit + 1` in the page's order, and (newest first) every row of the cursor's own instant,
+   * which the merge then cuts by id: however many rows share that instant, none is skipped.
+   */
+  private async bounded<R>(
+    query: () => Knex.QueryBuilder,
+    column: string,
+    bound: Bound | null,
+    limit: number,
+  ): Promise<R[]> {
+    return withDatabase(async () => {
+      if (bound && 'since' in bound)
+        return (await query()
+          .where(column, '>=', bound.since)
+          .orderBy(column, 'asc')
+          .limit(limit + 1)) as R[];
+      const older = query()
+        .orderBy(column, 'desc')
+        .limit(limit + 1);
+      if (!bound) return (await older) as R[];
+      const [before, same] = await Promise.all([
+        older.where(column, '<', bound.before.at),
+        query().where(column, '=', bound.before.at),
+      ]);
+      return [...(same as R[]), ...(before as R[])];
+    });
   }
 
   private runs(clusterId: string): Knex.QueryBuilder {
@@ -115,9 +133,7 @@ export class ClusterEvents {
   }
 
   private async runStarts(clusterId: string, bound: Bound | null, limit: number): Promise<ClusterEvent[]> {
-    const rows = (await withDatabase(() =>
-      this.bounded(this.runs(clusterId), 'workflow_runs.created_at', bound, limit),
-    )) as RunRow[];
+    const rows = await this.bounded<RunRow>(() => this.runs(clusterId), 'workflow_runs.created_at', bound, limit);
     return rows.map((run) => {
       const actor = run.actor ?? run.created_by;
       const reason = parseObject(run.input)['reason'];
@@ -135,14 +151,12 @@ export class ClusterEvents {
   }
 
   private async runEnds(clusterId: string, bound: Bound | null, limit: number): Promise<ClusterEvent[]> {
-    const rows = (await withDatabase(() =>
-      this.bounded(
-        this.runs(clusterId).whereNotNull('workflow_runs.finished_at'),
-        'workflow_runs.finished_at',
-        bound,
-        limit,
-      ),
-    )) as RunRow[];
+    const rows = await this.bounded<RunRow>(
+      () => this.runs(clusterId).whereNotNull('workflow_runs.finished_at'),
+      'workflow_runs.finished_at',
+      bound,
+      limit,
+    );
     return rows.map((run) => {
       const error = run.error ? parseObject(run.error) : {};
       const code = typeof error['code'] === 'string' ? error['code'] : null;
@@ -168,24 +182,23 @@ export class ClusterEvents {
   }
 
   private async steps(clusterId: string, bound: Bound | null, limit: number): Promise<ClusterEvent[]> {
-    const query = this.db('workflow_steps')
-      .join('workflow_runs', 'workflow_runs.id', 'workflow_steps.run_id')
-      .where('workflow_runs.cluster_id', clusterId)
-      .whereIn('workflow_steps.status', ['Succeeded', 'Failed'])
-      .whereNotNull('workflow_steps.finished_at')
-      .select(
-        'workflow_steps.run_id',
-        'workflow_steps.idx',
-        'workflow_steps.name',
-        'workflow_steps.status',
-        'workflow_steps.message',
-        'workflow_steps.error',
-        'workflow_steps.finished_at',
-        'workflow_runs.workflow',
-      );
-    const rows = (await withDatabase(() =>
-      this.bounded(query, 'workflow_steps.finished_at', bound, limit),
-    )) as StepRow[];
+    const query = (): Knex.QueryBuilder =>
+      this.db('workflow_steps')
+        .join('workflow_runs', 'workflow_runs.id', 'workflow_steps.run_id')
+        .where('workflow_runs.cluster_id', clusterId)
+        .whereIn('workflow_steps.status', ['Succeeded', 'Failed'])
+        .whereNotNull('workflow_steps.finished_at')
+        .select(
+          'workflow_steps.run_id',
+          'workflow_steps.idx',
+          'workflow_steps.name',
+          'workflow_steps.status',
+          'workflow_steps.message',
+          'workflow_steps.error',
+          'workflow_steps.finished_at',
+          'workflow_runs.workflow',
+        );
+    const rows = await this.bounded<StepRow>(query, 'workflow_steps.finished_at', bound, limit);
     return rows.map((step) => {
       const failed = step.status === 'Failed';
       const error = step.error ? parseObject(step.error) : {};
@@ -206,10 +219,11 @@ export class ClusterEvents {
 
   /** Audit entries about the cluster that did not start a workflow (those are told by the run's own events). */
   private async audit(clusterId: string, bound: Bound | null, limit: number): Promise<ClusterEvent[]> {
-    const query = this.db('audit_log')
-      .where({ target_kind: 'cluster', target_id: clusterId })
-      .select('id', 'at', 'actor', 'action', 'outcome', 'details');
-    const rows = (await withDatabase(() => this.bounded(query, 'at', bound, limit))) as AuditRow[];
+    const query = (): Knex.QueryBuilder =>
+      this.db('audit_log')
+        .where({ target_kind: 'cluster', target_id: clusterId })
+        .select('id', 'at', 'actor', 'action', 'outcome', 'details');
+    const rows = await this.bounded<AuditRow>(query, 'at', bound, limit);
     return rows.flatMap((row) => {
       const details = row.details ? parseObject(row.details) : {};
       const workflowId = typeof details['workflowId'] === 'string' ? details['workflowId'] : null;
