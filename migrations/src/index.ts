@@ -19,7 +19,8 @@ import * as clusterTemplates from './0013_cluster_templates.js';
 import * as etcdSnapshots from './0014_etcd_snapshots.js';
 import * as loginSecurity from './0015_login_security.js';
 import * as workflowRunLists from './0016_workflow_run_lists.js';
-import * as runOwnerJob from './0017_run_owner_job.js';
+import * as clusterEventIndexes from './0017_cluster_event_indexes.js';
+import * as runOwnerJob from './0018_run_owner_job.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -43,7 +44,8 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['0014_etcd_snapshots', etcdSnapshots],
   ['0015_login_security', loginSecurity],
   ['0016_workflow_run_lists', workflowRunLists],
-  ['0017_run_owner_job', runOwnerJob],
+  ['0017_cluster_event_indexes', clusterEventIndexes],
+  ['0018_run_owner_job', runOwnerJob],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

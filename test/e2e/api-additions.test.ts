@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Api, startCx, type CxProcess } from '../support/cx.js';
+import { Api, startCx, until, type CxProcess } from '../support/cx.js';
 import { createMysqlDatabase } from '../support/peers.js';
 
 const variants: Array<{
@@ -319,6 +319,121 @@ for (const variant of variants) {
       assert.equal(noPool.status, 404);
       assert.match(noPool.body.detail, /has no pool nosuch/);
       assert.equal((await viewer.call('GET', '/api/v1/clusters/demo/nodes?cursor=junk')).status, 400);
+    });
+
+    it("tells a cluster's story newest first, page by page: its workflows, their steps, refused calls", async () => {
+      const refused = await viewer.call('DELETE', '/api/v1/clusters/demo');
+      assert.equal(refused.status, 403);
+      // The audit record of a call is written once it is answered: wait for it to show.
+      const page = await until('the refusal to show in the feed', async () => {
+        const answer = await viewer.call('GET', '/api/v1/clusters/demo/events?limit=500');
+        assert.equal(answer.status, 200, JSON.stringify(answer.body));
+        return answer.body.items.some((e: { type: string }) => e.type === 'Audit') ? answer : undefined;
+      });
+      const events: Array<{ id: string; at: string; type: string; message: string; workflowId: string | null }> =
+        page.body.items;
+      const keys = events.map((e) => `${e.at}|${e.id}`);
+      assert.deepEqual(keys, [...keys].sort().reverse(), 'newest first');
+      assert.equal(new Set(events.map((e) => e.id)).size, events.length);
+
+      const ofCreate = events.filter((e) => e.workflowId === creates['demo']).reverse();
+      assert.deepEqual(
+        ofCreate.map((e) => e.type),
+        ['WorkflowStarted', ...ofCreate.slice(1, -1).map(() => 'StepSucceeded'), 'WorkflowSucceeded'],
+      );
+      assert.equal(ofCreate[0]!.message, 'workflow cluster.create started by admin');
+      assert.ok(
+        ofCreate.some((e) => e.message === 'step provision-machines of cluster.create done: 5/5 machines provisioned'),
+        JSON.stringify(ofCreate),
+      );
+      const denial = events.find((e) => e.type === 'Audit');
+      assert.ok(denial, JSON.stringify(events.slice(0, 3)));
+      assert.match(denial.message, /^DELETE \/api\/v1\/clusters\/:id by vera: failure \(403\)$/);
+      assert.equal(events[0]!.id, denial.id, 'the refusal is the newest event');
+
+      const paged: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const next: any = await viewer.call(
+          'GET',
+          `/api/v1/clusters/demo/events?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
+        assert.equal(next.status, 200, JSON.stringify(next.body));
+        paged.push(...next.body.items.map((e: { id: string }) => e.id));
+        cursor = next.body.nextCursor;
+      } while (cursor);
+      assert.deepEqual(
+        paged,
+        events.map((e) => e.id),
+      );
+      assert.equal((await outsider.call('GET', '/api/v1/clusters/demo/events')).status, 404);
+      assert.equal((await viewer.call('GET', '/api/v1/clusters/demo/events?cursor=junk')).status, 400);
+    });
+
+    it('streams what happens to a cluster from now on as server-sent events, and resumes after Last-Event-ID', async () => {
+      type Seen = { id: string; type: string; workflowId: string | null; sseId: string };
+      /** Opens the stream and reads it until `last` says stop; `opened` runs once the stream answered. */
+      const stream = async (
+        headers: Record<string, string>,
+        last: (event: Seen) => boolean,
+        opened: () => Promise<void> = async () => undefined,
+      ): Promise<Seen[]> => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(), 120_000);
+        const seen: Seen[] = [];
+        try {
+          const response = await fetch(`${cx.base}/api/v1/clusters/demo/events`, {
+            headers: { authorization: `Bearer ${viewer.token}`, accept: 'text/event-stream', ...headers },
+            signal: controller.signal,
+          });
+          assert.equal(response.status, 200);
+          assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+          await opened();
+          const decoder = new TextDecoder();
+          let buffer = '';
+          for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+            buffer += decoder.decode(chunk, { stream: true });
+            let end: number;
+            while ((end = buffer.indexOf('\n\n')) >= 0) {
+              const frame = buffer.slice(0, end);
+              buffer = buffer.slice(end + 2);
+              const data = /^data: (.*)$/m.exec(frame)?.[1];
+              if (!/^event: cluster-event$/m.test(frame) || !data) continue;
+              const event: Seen = { ...JSON.parse(data), sseId: /^id: (.*)$/m.exec(frame)?.[1] };
+              seen.push(event);
+              if (last(event)) return seen;
+            }
+          }
+          return seen;
+        } finally {
+          clearTimeout(timer);
+          controller.abort();
+        }
+      };
+      let workflowId = '';
+      const ends = (e: Seen): boolean =>
+        e.workflowId === workflowId && ['WorkflowSucceeded', 'WorkflowFailed', 'WorkflowCancelled'].includes(e.type);
+      const seen = await stream({}, ends, async () => {
+        const scaled = await admin.call('PATCH', '/api/v1/clusters/demo/nodepools/gpu', { count: 1 });
+        assert.equal(scaled.status, 202, JSON.stringify(scaled.body));
+        workflowId = scaled.body.workflow.id;
+      });
+      // Only what happened after the stream opened, each once, in order.
+      assert.ok(
+        seen.every((e) => e.workflowId === workflowId),
+        JSON.stringify(seen),
+      );
+      assert.equal(new Set(seen.map((e) => e.sseId)).size, seen.length);
+      assert.equal(seen[0]?.type, 'WorkflowStarted', JSON.stringify(seen));
+      assert.equal(seen.at(-1)?.type, 'WorkflowSucceeded', JSON.stringify(seen));
+      assert.ok(seen.slice(1, -1).every((e) => e.type === 'StepSucceeded'));
+
+      // A client that lost the stream after the first event gets the rest on reconnecting.
+      const resumed = await stream({ 'last-event-id': seen[0]!.sseId }, ends);
+      assert.deepEqual(
+        resumed.map((e) => e.id),
+        seen.slice(1).map((e) => e.id),
+      );
     });
   });
 }

@@ -317,6 +317,9 @@ describe('authorization matrix', () => {
     'PATCH /api/v1/clusters/{id}/nodepools/{pool}': {
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/nodepools/workers`, body: INVALID }),
     },
+    'GET /api/v1/clusters/{id}/events': {
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/events` }),
+    },
     'GET /api/v1/clusters/{id}/upgrades': {
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/upgrades` }),
     },

@@ -14,3 +14,4 @@ export * from './access.js';
 export * from './addons.js';
 export * from './pairs.js';
 export * from './etcd.js';
+export * from './cluster-events.js';

@@ -9,6 +9,7 @@ import type {
   AccessRequirement,
   Cluster,
   ClusterAddon,
+  ClusterEvent,
   ClusterCreateRequest,
   ClusterHealthStatus,
   Credential,
@@ -36,6 +37,7 @@ import type {
   AddPoolBody,
   CreateClusterBody,
   Kubeconfig,
+  ClusterEventQuery,
   KubeconfigBody,
   NodePageQuery,
   PoolSchedulingBody,
@@ -212,14 +214,13 @@ export class SmClient {
     const body: KubeconfigBody = { userId };
     return this.json('POST', `${clusterPath(clusterId)}/kubeconfig`, body);
   }
+  /** A page of the cluster's feed (newest first), or with `since` the events from then on (oldest first). */
+  clusterEvents(clusterId: string, query: ClusterEventQuery): Promise<Page<ClusterEvent>> {
+    return this.json('GET', `${clusterPath(clusterId)}/events?${queryString(query)}`);
+  }
   /** One page of the cluster's nodes as cx recorded them (one pool's, or all). */
   nodesPage(clusterId: string, query: NodePageQuery): Promise<Page<Node>> {
-    const params = new URLSearchParams(
-      Object.entries(query)
-        .filter(([, value]) => value !== undefined)
-        .map(([key, value]): [string, string] => [key, String(value)]),
-    );
-    return this.json('GET', `${clusterPath(clusterId)}/nodes?${params}`);
+    return this.json('GET', `${clusterPath(clusterId)}/nodes?${queryString(query)}`);
   }
   async listNodes(clusterId: string): Promise<Node[]> {
     return (await this.json<Page<Node>>('GET', `${clusterPath(clusterId)}/nodes`)).items;
@@ -269,12 +270,7 @@ export class SmClient {
 
   /** One page of the runs `query.userId` may see, newest first (the public workflow shape). */
   listRuns(query: RunListQuery): Promise<Page<Workflow>> {
-    const params = new URLSearchParams(
-      Object.entries(query)
-        .filter(([, value]) => value !== undefined)
-        .map(([key, value]): [string, string] => [key, String(value)]),
-    );
-    return this.json('GET', `/workflow-runs?${params}`);
+    return this.json('GET', `/workflow-runs?${queryString(query)}`);
   }
   getRun(id: string): Promise<Run> {
     return this.json('GET', `/workflow-runs/${segment(id)}`);
@@ -502,6 +498,15 @@ export class SmClient {
     }
     return { status: response.statusCode, body: bytes, headers: response.headers };
   }
+}
+
+/** A query's defined members as a query string. */
+function queryString(query: Record<string, string | number | undefined>): string {
+  return new URLSearchParams(
+    Object.entries(query)
+      .filter((entry): entry is [string, string | number] => entry[1] !== undefined)
+      .map(([key, value]): [string, string] => [key, String(value)]),
+  ).toString();
 }
 
 /** The one place an answer of sm becomes a value of the contract's types. */

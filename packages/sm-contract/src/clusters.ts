@@ -58,3 +58,17 @@ export const NodePageQuery = Type.Object(
   { additionalProperties: false },
 );
 export type NodePageQuery = Static<typeof NodePageQuery>;
+
+/**
+ * GET /clusters/{id}/events: a page of the public feed, newest first (`cursor`); or, with `since`,
+ * the events at or after that instant, oldest first (what a stream polls, overlapping on purpose).
+ */
+export const ClusterEventQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_LIMIT_MAX })),
+    cursor: Type.Optional(Type.String({ maxLength: 256 })),
+    since: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+export type ClusterEventQuery = Static<typeof ClusterEventQuery>;

@@ -23,6 +23,7 @@ import { LoginThrottle } from './identity/throttle.js';
 import { IpPools } from './ip-pools/ip-pools.js';
 import { Pairs } from './pairs/pairs.js';
 import { Resources } from './resources/resources.js';
+import { ClusterEvents } from './cluster-events/cluster-events.js';
 import { Names } from './names/names.js';
 import { smRoutes } from './routes.js';
 import { WorkflowRuns } from './runs/workflow-runs.js';
@@ -146,6 +147,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
         templates: new ClusterTemplates(db, box),
         etcdSnapshots: new EtcdSnapshots(db, box, config.etcd.maxSnapshotBytes),
         names: new Names(db),
+        clusterEvents: new ClusterEvents(db),
         ldapEnabled: ldap !== null,
         serviceToken: config.serviceToken!,
       }),

@@ -10,6 +10,8 @@ import type { ClusterAddons } from './addons/addons.js';
 import { addonRoutes } from './addons/routes.js';
 import type { AuditLog } from './audit/audit-log.js';
 import { auditRoutes } from './audit/routes.js';
+import type { ClusterEvents } from './cluster-events/cluster-events.js';
+import { clusterEventRoutes } from './cluster-events/routes.js';
 import type { Clusters } from './clusters/clusters.js';
 import { clusterRoutes } from './clusters/routes.js';
 import type { TenantCredentials } from './clusters/tenant-credentials.js';
@@ -47,6 +49,7 @@ export interface SmRouteDeps extends IdentityRouteDeps {
   etcdSnapshots: EtcdSnapshots;
   auditLog: AuditLog;
   names: Names;
+  clusterEvents: ClusterEvents;
   serviceToken: string;
 }
 
@@ -70,6 +73,7 @@ export async function smRoutes(app: FastifyInstance, deps: SmRouteDeps): Promise
   await templateRoutes(app, deps);
   await auditRoutes(app, deps);
   await nameRoutes(app, deps);
+  await clusterEventRoutes(app, deps);
   // In a scope of their own: their octet-stream parser and size limit are theirs only.
   await app.register(async (scope) => etcdSnapshotRoutes(scope, deps));
 }

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { problemSchema, type ProviderInfo } from '@cx/api-schemas';
 import type { EgressPolicy } from '@cx/k8s';
 import { addonRoutes } from './addons/routes.js';
+import { clusterEventRoutes } from './cluster-events/routes.js';
 import { clusterRoutes } from './clusters/routes.js';
 import type { WorkflowEngine } from './engine.js';
 import { etcdRoutes } from './etcd-snapshots/routes.js';
@@ -57,4 +58,5 @@ export async function publicRoutes(app: FastifyInstance, deps: PublicRouteDeps):
   await poolRoutes(app, { sm, engine, providers, assertQueueUp });
   await clusterRoutes(app, { sm, engine, providers, infrastructure, reads, assertQueueUp, egress });
   await workflowRunRoutes(app, { sm, engine, assertQueueUp });
+  await clusterEventRoutes(app, { sm });
 }

@@ -19,7 +19,7 @@ export interface RunRow {
   started_at: string | null;
   finished_at: string | null;
   version: number;
-  /** The step job that last started one of its steps (migration 0017). */
+  /** The step job that last started one of its steps (migration 0018). */
   owner_job: string | null;
 }
 
