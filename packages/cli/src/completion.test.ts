@@ -44,7 +44,7 @@ function complete(...words: string[]): string[] {
 describe('cx completion bash (run by bash)', () => {
   it('completes commands, nested commands and aliases', () => {
     assert.deepEqual(complete('cx', 'dr'), ['drain']);
-    assert.deepEqual(complete('cx', 'etcd', ''), ['snapshot', 'list', 'ls', 'restore']);
+    assert.deepEqual(complete('cx', 'etcd', ''), ['snapshot', 'list', 'ls', 'restore', 'delete']);
     assert.deepEqual(complete('cx', 'rotate', ''), ['certificates', 'ca']);
     assert.deepEqual(complete('cx', 'wf', 'ro'), ['rollback'], 'through the alias wf');
   });

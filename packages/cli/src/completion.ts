@@ -53,7 +53,7 @@ const NAMED: Record<string, string[]> = {
   nodes: ['cx cordon', 'cx uncordon', 'cx drain', 'cx delete node'],
   addons: ['cx addon remove', 'cx addon uninstall'],
   'ha-configs': ['cx ha-config apply', 'cx ha-config delete'],
-  'etcd-snapshots': ['cx etcd restore'],
+  'etcd-snapshots': ['cx etcd restore', 'cx etcd delete'],
 };
 const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 

@@ -16,7 +16,7 @@ import {
 } from '../apply-plan.js';
 import { ApiError, type Client } from '../client.js';
 import { readClusterDocuments } from '../cluster-request.js';
-import { examples, session, waitFor, waitOptions, write, type ClusterAccepted } from '../command-kit.js';
+import { examples, session, waitFor, write, type ClusterAccepted } from '../command-kit.js';
 import { CliError, EXIT, UsageError } from '../exit-codes.js';
 import { parseDuration } from '../follow.js';
 import { findClusterIfAny } from '../resources.js';
@@ -89,58 +89,62 @@ async function run(client: Client, clusterId: string | undefined, change: Change
 
 export function applyCommands(program: Command): void {
   examples(
-    waitOptions(
-      program
-        .command('apply')
-        .description(
-          'make clusters match files as cx get cluster NAME -o yaml prints them (read-only fields ignored; an optional addons: [{name, settings}] list): create what is missing, converge what differs (version, pool counts, labels, taints, pools, addons), printing the plan first. A difference no API call converges (provider, machine sizes, health policy, a downgrade) is refused and nothing changes',
-        )
-        .requiredOption(
-          '-f, --filename <file|dir>',
-          'YAML or JSON, one or more clusters (- for stdin), or a directory of them',
-        )
-        .option('--dry-run', 'print the plan only (as cx diff, exit 0)'),
-    ).action(
-      async (options: { filename: string; dryRun?: boolean; wait?: boolean; timeout?: string }, command: Command) => {
-        parseDuration(options.timeout ?? '30m');
-        const { client } = session(command);
-        const planned = await planAll(client, options.filename);
-        write(planned.map((p) => renderPlan(p.plan)).join(''));
-        const refused = planned.flatMap((p) => p.plan.refused.map((r) => `cluster/${p.plan.name}: ${r}`));
-        if (refused.length > 0)
-          throw new UsageError(
-            `nothing applied: ${refused.length} difference${refused.length === 1 ? '' : 's'} no API call converges (the lines marked !)`,
-            'edit the file back to what the cluster has for those fields',
-          );
-        const total = planned.reduce((n, p) => n + p.plan.changes.length, 0);
-        if (total === 0) return write('nothing to change\n');
-        if (options.dryRun) return write(`dry run: ${total} change${total === 1 ? '' : 's'} not applied\n`);
-        let done = 0;
-        for (const { plan, current } of planned) {
-          let clusterId = current?.id;
-          for (const change of plan.changes) {
-            try {
-              const accepted = await run(client, clusterId, change);
-              clusterId = accepted.cluster.id;
-              write(
-                `[${done + 1}/${total}] cluster/${plan.name} ${describeChange(change)}: workflow ${accepted.workflow.id}\n`,
-              );
-              // The cluster runs one workflow at a time: each but the very last is followed to its end.
-              if (done + 1 < total || options.wait) await waitFor(command, client, accepted.workflow.id, options);
-            } catch (error) {
-              write(
-                `apply stopped at change ${done + 1} of ${total} (${done} applied); cx diff -f ${options.filename} shows what is left\n`,
-              );
-              throw error;
+    program
+      .command('apply')
+      .description(
+        'make clusters match files as cx get cluster NAME -o yaml prints them (read-only fields ignored; an optional addons: [{name, settings}] list): create what is missing, converge what differs (version, pool counts, labels, taints, pools, addons), printing the plan first. A difference no API call converges (provider, machine sizes, health policy, a downgrade) is refused and nothing changes',
+      )
+      .requiredOption(
+        '-f, --filename <file|dir>',
+        'YAML or JSON, one or more clusters (- for stdin), or a directory of them',
+      )
+      .option('--dry-run', 'print the plan only (as cx diff, exit 0)')
+      .option(
+        '--wait',
+        'follow the last workflow to its end too (the others always are: a cluster runs one at a time); exit 8 if one fails',
+      )
+      .option('--timeout <duration>', 'how long to wait for each workflow (e.g. 90s, 10m, 1h)', '30m')
+      .action(
+        async (options: { filename: string; dryRun?: boolean; wait?: boolean; timeout?: string }, command: Command) => {
+          parseDuration(options.timeout ?? '30m');
+          const { client } = session(command);
+          const planned = await planAll(client, options.filename);
+          write(planned.map((p) => renderPlan(p.plan)).join(''));
+          const refused = planned.flatMap((p) => p.plan.refused.map((r) => `cluster/${p.plan.name}: ${r}`));
+          if (refused.length > 0)
+            throw new UsageError(
+              `nothing applied: ${refused.length} difference${refused.length === 1 ? '' : 's'} no API call converges (the lines marked !)`,
+              'edit the file back to what the cluster has for those fields',
+            );
+          const total = planned.reduce((n, p) => n + p.plan.changes.length, 0);
+          if (total === 0) return write('nothing to change\n');
+          if (options.dryRun) return write(`dry run: ${total} change${total === 1 ? '' : 's'} not applied\n`);
+          let done = 0;
+          for (const { plan, current } of planned) {
+            let clusterId = current?.id;
+            for (const change of plan.changes) {
+              try {
+                const accepted = await run(client, clusterId, change);
+                clusterId = accepted.cluster.id;
+                write(
+                  `[${done + 1}/${total}] cluster/${plan.name} ${describeChange(change)}: workflow ${accepted.workflow.id}\n`,
+                );
+                // The cluster runs one workflow at a time: each but the very last is followed to its end.
+                if (done + 1 < total || options.wait) await waitFor(command, client, accepted.workflow.id, options);
+              } catch (error) {
+                write(
+                  `apply stopped at change ${done + 1} of ${total} (${done} applied); cx diff -f ${options.filename} shows what is left\n`,
+                );
+                throw error;
+              }
+              done++;
             }
-            done++;
           }
-        }
-        write(
-          `applied ${total} change${total === 1 ? '' : 's'}${options.wait ? '' : ' (the last one still runs: cx get workflows -c CLUSTER)'}\n`,
-        );
-      },
-    ),
+          write(
+            `applied ${total} change${total === 1 ? '' : 's'}${options.wait ? '' : ' (the last one still runs: cx get workflows -c CLUSTER)'}\n`,
+          );
+        },
+      ),
     [
       'cx get cluster demo -o yaml > demo.yaml; $EDITOR demo.yaml; cx apply -f demo.yaml --wait',
       'cx apply -f clusters/ --dry-run',

@@ -9,6 +9,7 @@ import {
   reportAccepted,
   session,
   waitOptions,
+  write,
   WRITE_FORMATS,
   type ClusterAccepted,
   type WaitFlags,
@@ -18,7 +19,9 @@ import { ETCD_SNAPSHOT_KIND, findCluster, findInCluster, listKind } from '../res
 const encode = encodeURIComponent;
 
 export function etcdCommands(program: Command): void {
-  const etcd = program.command('etcd').description("a cluster's etcd: take snapshots, list them, restore one");
+  const etcd = program
+    .command('etcd')
+    .description("a cluster's etcd: take snapshots, list them, restore one, delete one");
 
   examples(
     waitOptions(
@@ -95,5 +98,23 @@ export function etcdCommands(program: Command): void {
       );
     }),
     ['cx etcd restore 01J… -c demo --wait'],
+  );
+
+  examples(
+    etcd
+      .command('delete')
+      .argument('<snapshot>', 'the snapshot id')
+      .description("delete one of the cluster's snapshots (refused while a restore reads it)")
+      .requiredOption('-c, --cluster <name>', 'the cluster')
+      .action(async (snapshot: string, options: { cluster: string }, command: Command) => {
+        const { client } = session(command);
+        const cluster = await findCluster(client, options.cluster);
+        const [found] = await findInCluster<EtcdSnapshotInfo>(client, ETCD_SNAPSHOT_KIND, cluster, [
+          snapshot.replace(/^etcd-snapshot\//, ''),
+        ]);
+        await client.request('DELETE', `/clusters/${encode(cluster.id)}/etcd-snapshots/${encode(found!.id)}`);
+        write(`etcd-snapshot/${found!.id} deleted\n`);
+      }),
+    ['cx etcd delete 01J… -c demo'],
   );
 }

@@ -9,18 +9,18 @@ import type { Client } from '../client.js';
 import {
   collect,
   examples,
-  oneTarget,
-  reportAccepted,
-  WRITE_FORMATS,
-  type ClusterAccepted,
   integer,
+  oneTarget,
   outputOption,
   parseOutput,
   printItems,
   printValue,
+  reportAccepted,
   session,
   waitOptions,
   write,
+  WRITE_FORMATS,
+  type ClusterAccepted,
 } from '../command-kit.js';
 import { CliError, EXIT, UsageError } from '../exit-codes.js';
 import { followWorkflow, parseDuration, progressLine, TERMINAL } from '../follow.js';
@@ -29,13 +29,11 @@ import { parsePool, parsePools, POOL_SYNTAX } from '../pool-spec.js';
 import { findCluster, getOne, WORKFLOW_KIND } from '../resources.js';
 import { describeWorkflow } from './read.js';
 
-type Accepted = ClusterAccepted;
-
 /** Prints what a write on a cluster started, then follows it with `--wait`. */
 async function report(
   command: Command,
   client: Client,
-  accepted: Accepted,
+  accepted: ClusterAccepted,
   verb: string,
   options: { output?: string; wait?: boolean; timeout?: string },
   after?: (run: Workflow) => Promise<string>,
@@ -93,7 +91,7 @@ export function writeCommands(program: Command): void {
           options.filename ? readRequestFile(options.filename) : undefined,
         );
         const { client } = session(command);
-        const { body: accepted } = await client.request<Accepted>('POST', '/clusters', { body });
+        const { body: accepted } = await client.request<ClusterAccepted>('POST', '/clusters', { body });
         await report(command, client, accepted, 'created', options, async () => {
           const cluster = await client.get<Cluster>(`/clusters/${encodeURIComponent(accepted.cluster.id)}`);
           return `cluster/${cluster.name} ${cluster.status}\n`;
@@ -120,7 +118,7 @@ export function writeCommands(program: Command): void {
       parseOutput(options.output);
       const { client } = session(command);
       const cluster = await findCluster(client, name);
-      const { body: accepted } = await client.request<Accepted>(
+      const { body: accepted } = await client.request<ClusterAccepted>(
         'DELETE',
         `/clusters/${encodeURIComponent(cluster.id)}`,
       );
@@ -153,7 +151,7 @@ export function writeCommands(program: Command): void {
           throw new UsageError('cx scale changes counts only; labels are set when a pool is created');
         const { client } = session(command);
         const cluster = await findCluster(client, name);
-        const { body: accepted } = await client.request<Accepted>(
+        const { body: accepted } = await client.request<ClusterAccepted>(
           'PATCH',
           `/clusters/${encodeURIComponent(cluster.id)}/nodepools/${encodeURIComponent(pool.name)}`,
           { body: { count: pool.count } },
@@ -208,7 +206,7 @@ export function writeCommands(program: Command): void {
           throw new UsageError(`--version ${options.version} is not a Kubernetes version (MAJOR.MINOR.PATCH)`);
         const { client } = session(command);
         const cluster = await findCluster(client, name);
-        const { body: accepted } = await client.request<Accepted>(
+        const { body: accepted } = await client.request<ClusterAccepted>(
           'POST',
           `/clusters/${encodeURIComponent(cluster.id)}/upgrade`,
           {
