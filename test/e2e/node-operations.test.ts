@@ -194,6 +194,9 @@ describe('node and pool operations: cordon, uncordon, drain, delete a node, add 
     assert.match(step.error.message, /ops-workers-1: 1 pod\(s\) left, blocked by PodDisruptionBudget default\/web/);
     assert.deepEqual(await webOn('ops-workers-1'), before, 'the budget kept the pod');
     assert.equal((await cordoned())['ops-workers-1'], true, 'a blocked drain leaves the node cordoned');
+    const afterBlock = (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body;
+    assert.equal(afterBlock.status, 'Ready', 'a blocked drain does not mark the whole cluster Failed');
+    assert.match(afterBlock.statusMessage, /failed at step drain: draining did not finish .*ops-workers-1/);
 
     await kubectl('patch', 'pdb', 'web', '--type=merge', '-p', '{"spec":{"minAvailable":2}}');
     const retried = await admin.call('POST', `/api/v1/workflows/${blocked.id}/retry`);

@@ -29,6 +29,13 @@ import { prepared, setClause, type PreparedSql, type SqlValue } from '../db/prep
 import { applyEffect } from './effects.js';
 import { publicWorkflow, toWorkflow, type RunRow, type StepRow } from './rows.js';
 
+/**
+ * Failures that leave the cluster running as it was: a drain that PodDisruptionBudgets blocked
+ * only cordoned nodes. The run fails (to be retried or rolled back); the cluster stays Ready, with
+ * the failure as its status message, instead of the whole cluster being marked Failed.
+ */
+const LEAVES_CLUSTER_RUNNING = new Set(['CX_DRAIN_BLOCKED']);
+
 /** sm's answer to a start, with the HTTP status it is sent with. */
 export interface Accepted extends WireAccepted {
   status: number;
@@ -367,10 +374,20 @@ export class WorkflowRuns {
           finished_at: now,
           updated_at: now,
         });
-        await releaseCluster(trx, run.cluster_id, run.id, now, {
-          status: 'Failed',
-          message: `workflow ${run.workflow} failed at step ${idx}: ${error.message}`,
-        });
+        const step = await sql.first<{ name: string }>(
+          'SELECT `name` FROM `workflow_steps` WHERE `run_id` = ? AND `idx` = ?',
+          [runId, idx],
+        );
+        const failedAt = `workflow ${run.workflow} failed at step ${step?.name ?? idx}: ${error.message}`;
+        await releaseCluster(
+          trx,
+          run.cluster_id,
+          run.id,
+          now,
+          LEAVES_CLUSTER_RUNNING.has(error.code)
+            ? { status: 'Ready', message: `${failedAt} (the cluster runs on)` }
+            : { status: 'Failed', message: failedAt },
+        );
       }),
     );
   }
