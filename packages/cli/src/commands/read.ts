@@ -1,11 +1,13 @@
 /** `cx get` and `cx describe`: reading every resource kind, by name or id. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { Cluster, Node, Workflow } from '@cx/api-schemas';
 import { isMissingRoute, type Client } from '../client.js';
-import { examples, integer, outputOption, parseOutput, printItems, session, write } from '../command-kit.js';
+import { colourOn, examples, integer, outputOption, parseOutput, printItems, session, write } from '../command-kit.js';
 import { UsageError } from '../exit-codes.js';
 import { progressLine } from '../follow.js';
-import { cell, renderTable } from '../output.js';
+import { cell, renderTable, renderYaml, type OutputFormat } from '../output.js';
+import { watchUpdate, type WatchState } from '../watch.js';
 import {
   AUDIT_KIND,
   CLUSTER_KIND,
@@ -46,6 +48,9 @@ export async function clusterWorkflows(
 interface GetOptions {
   cluster?: string;
   output?: string;
+  watch?: boolean;
+  interval?: number;
+  timeout?: number;
   limit?: number;
   actor?: string;
   action?: string;
@@ -74,6 +79,57 @@ async function getWorkflows(client: Client, names: string[], options: GetOptions
   }
 }
 
+/**
+ * `--watch`: reads the list every `interval` seconds and prints what changed (watch.ts decides):
+ * a table's header once, then new and changed rows; `-o name` and `-o json|yaml` one line or
+ * document per changed item; a line for each item that went away.
+ */
+async function watchItems(
+  command: Command,
+  kind: ResourceKind,
+  read: () => Promise<unknown[]>,
+  format: OutputFormat,
+  options: GetOptions,
+): Promise<void> {
+  if (format.kind === 'jsonpath')
+    throw new UsageError('--watch prints tables, names, json or yaml', 'drop -o jsonpath, or drop --watch');
+  const interval = (options.interval ?? 2) * 1000;
+  const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout * 1000;
+  let state: WatchState = { printed: new Map() };
+  const names = new Map<string, string>();
+  let headerShown = false;
+  for (;;) {
+    const items = await read();
+    let rows: string[];
+    if (format.kind === 'table' || format.kind === 'wide') {
+      const lines = renderTable(items, kind.columns, { wide: format.kind === 'wide', colour: colourOn(command) })
+        .trimEnd()
+        .split('\n');
+      if (!headerShown) write(`${lines[0]}\n`);
+      headerShown = true;
+      rows = lines.slice(1);
+    } else {
+      rows = items.map((item) =>
+        format.kind === 'name'
+          ? `${kind.singular}/${kind.name(item)}`
+          : format.kind === 'yaml'
+            ? `---\n${renderYaml(item).trimEnd()}`
+            : JSON.stringify(item),
+      );
+    }
+    for (const item of items) names.set(kind.id(item), kind.name(item));
+    const update = watchUpdate(
+      state,
+      items.map((item, i) => ({ key: kind.id(item), content: JSON.stringify(item), row: rows[i]! })),
+    );
+    for (const row of update.rows) write(`${row}\n`);
+    for (const key of update.gone) write(`${kind.singular}/${names.get(key) ?? key} deleted\n`);
+    state = update.state;
+    if (Date.now() + interval > deadline) return;
+    await sleep(interval);
+  }
+}
+
 export function readCommands(program: Command): void {
   const kinds = RESOURCE_KINDS.map((k) => k.plural).join(', ');
   examples(
@@ -91,12 +147,23 @@ export function readCommands(program: Command): void {
       .option('--actor <user>', 'audit: only this actor')
       .option('--action <action>', 'audit: only this action, or a prefix ending in * (auth.*)')
       .option('--since <time>', 'audit: only records at or after this ISO time')
+      .option('-w, --watch', 'after the list, print each item again when it changes (and a line when it goes away)')
+      .option('--interval <seconds>', 'with --watch: how often to read again', integer('--interval', 1, 3600), 2)
+      .option(
+        '--timeout <seconds>',
+        'with --watch: stop after this long (default: until interrupted)',
+        integer('--timeout', 1, 86_400),
+      )
       .action(async (type: string, names: string[], options: GetOptions, command: Command) => {
         const { kind, names: targets } = parseTarget([type, ...names]);
         const format = parseOutput(options.output);
         const { client } = session(command);
-        const items = await readItems(client, kind, targets, options);
-        printItems(command, kind, items, format, targets.length === 1);
+        const read = (): Promise<unknown[]> => readItems(client, kind, targets, options);
+        if (options.watch) {
+          await watchItems(command, kind as ResourceKind, read, format, options);
+          return;
+        }
+        printItems(command, kind, await read(), format, targets.length === 1);
       }),
     [
       'cx get clusters',
@@ -107,6 +174,8 @@ export function readCommands(program: Command): void {
       'cx get etcd-snapshots -c demo',
       'cx get clusters -o jsonpath=\'{range .items[*]}{.name}{"\\t"}{.status}{"\\n"}{end}\'',
       'cx get audit --limit 20 --action "POST *"',
+      'cx get clusters --watch',
+      'cx get nodes -c demo -w --timeout 600',
     ],
   );
 

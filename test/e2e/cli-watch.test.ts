@@ -1,0 +1,72 @@
+/**
+ * `cx get clusters --watch`, the real binary against a running cx (sim): the table's header once,
+ * then a row each time a cluster appears or changes, and a line when it goes away.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { ADMIN_PASSWORD, cliPath, startCx, tempDir, type CxProcess } from '../support/cx.js';
+
+describe('cx get --watch (sim)', () => {
+  const dir = tempDir('cli-watch-e2e');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CX_CREDENTIALS_FILE: join(dir, 'credentials.json'),
+    CX_PASSWORD: ADMIN_PASSWORD,
+    NO_COLOR: '1',
+  };
+  delete env['CX_CONTEXT'];
+  let cx: CxProcess;
+  const cx$ = async (...args: string[]): Promise<string> =>
+    (await promisify(execFile)(process.execPath, [cliPath, ...args], { env, encoding: 'utf8', timeout: 120_000 }))
+      .stdout;
+
+  before(async () => {
+    cx = await startCx();
+    await cx$('login', cx.base, '-u', 'admin');
+  });
+  after(async () => {
+    await cx?.stop();
+  });
+
+  it('prints the header once, the cluster when it appears and changes (Ready at least), and its deletion', async () => {
+    // Bounded: the watch stops on its own after --timeout.
+    const watch = spawn(
+      process.execPath,
+      [cliPath, 'get', 'clusters', '--watch', '--interval', '1', '--timeout', '20'],
+      { env },
+    );
+    let out = '';
+    watch.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => watch.once('exit', resolve));
+    await cx$(
+      'create',
+      'cluster',
+      'watched',
+      '--provider',
+      'sim',
+      '--version',
+      '1.31.4',
+      '--control-plane',
+      '1',
+      '--wait',
+    );
+    await cx$('delete', 'cluster', 'watched', '--wait');
+    assert.equal(await exited, 0, out);
+    const lines = out.trimEnd().split('\n');
+    assert.match(lines[0]!, /^NAME\s+PROVIDER\s+VERSION\s+STATUS/, 'the header comes first');
+    assert.equal(lines.filter((l) => /^NAME\s/.test(l)).length, 1, 'and only once');
+    const rows = lines.filter((l) => l.startsWith('watched '));
+    // How many states it is seen in depends on the polls (sim is quick): at least the one it settled in.
+    assert.ok(rows.length >= 1, `the cluster was printed:\n${out}`);
+    assert.ok(
+      rows.some((r) => /\bReady\b/.test(r)),
+      `a row shows it Ready:\n${out}`,
+    );
+    const withoutAge = rows.map((r) => r.replace(/\s+\S+$/, ''));
+    assert.equal(new Set(withoutAge).size, withoutAge.length, `an unchanged cluster is not printed again:\n${out}`);
+    assert.equal(lines.at(-1), 'cluster/watched deleted');
+  });
+});
