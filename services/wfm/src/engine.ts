@@ -452,7 +452,28 @@ export class WorkflowEngine {
     return { kind: 'finished', value: { done: true } };
   }
 
+  /**
+   * A step's operation; Redis failing under it is a retryable CX_DEPENDENCY_UNAVAILABLE (the step
+   * runs again once Redis is back), not an internal error that fails the run: a job that went on
+   * to its next step can be running when Redis goes away.
+   */
   private async operation<T>(
+    step: WorkflowStepJob,
+    subject: string,
+    operation: SddcOperation,
+  ): Promise<OperationState<T>> {
+    try {
+      return await this.observeOperation<T>(step, subject, operation);
+    } catch (error) {
+      if (error instanceof CxError) throw error;
+      throw new DependencyUnavailableError(
+        `Redis did not answer while the step started or read its operation (${(error as Error).message}); check redis.url (CX_REDIS_URL) and that Redis runs`,
+        { cause: error },
+      );
+    }
+  }
+
+  private async observeOperation<T>(
     step: WorkflowStepJob,
     subject: string,
     operation: SddcOperation,
