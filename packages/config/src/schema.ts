@@ -264,6 +264,13 @@ export const configSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
+        kubeconfigCertificateSeconds: Type.Integer({
+          minimum: 60,
+          maximum: 3600,
+          default: 3600,
+          description:
+            "Lifetime of the client certificate in a user's kubeconfig (and in each answer of `cx kubeconfig credential`, kubectl's exec plugin, which fetches a new one when it expires).",
+        }),
         lockout: Type.Object(
           {
             maxFailures: Type.Integer({

@@ -109,7 +109,10 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   if (config.adminPassword && (await auth.ensureBootstrapAdmin(config.adminPassword)))
     logger.info('bootstrap admin `admin` created');
   const pkis = new PkiGenerator();
-  const tenants = new TenantCredentials(db, box, pkis);
+  const tenants = new TenantCredentials(db, box, {
+    pkis,
+    userCertificateSeconds: config.auth.kubeconfigCertificateSeconds,
+  });
   const runs = new WorkflowRuns(db, tenants);
   const auditLog = new AuditLog(db);
   const clusters = new Clusters(db, runs, resources, tenants, config.limits);

@@ -30,8 +30,8 @@ interface ClusterFacts {
   spec: string;
 }
 
-/** Lifetime of a user's kubeconfig certificate (the bound: at most an hour). */
-export const USER_CERTIFICATE_SECONDS = 3600;
+/** Lifetime of a user's kubeconfig certificate unless configured (auth.kubeconfigCertificateSeconds, at most an hour). */
+const USER_CERTIFICATE_SECONDS = 3600;
 /** Lifetime of the admin certificate sddc gets for one round of work. */
 const ADMIN_CERTIFICATE_SECONDS = 900;
 /** The group each cx role maps to inside tenant clusters. */
@@ -56,13 +56,20 @@ export class TenantCredentials {
   constructor(
     private readonly db: Knex,
     private readonly box: SecretBox,
-    /** Where new PKIs are built: on this thread unless given (sm's app gives a worker thread, pki-generator.ts). */
-    private readonly pkis: { generate(clusterName: string): Promise<ClusterPki> } = { generate: createClusterPki },
+    private readonly options: {
+      /** Where new PKIs are built: on this thread unless given (sm's app gives a worker thread, pki-generator.ts). */
+      pkis?: { generate(clusterName: string): Promise<ClusterPki> };
+      userCertificateSeconds?: number;
+    } = {},
   ) {}
+
+  private get userCertificateSeconds(): number {
+    return this.options.userCertificateSeconds ?? USER_CERTIFICATE_SECONDS;
+  }
 
   /** A new PKI, to be stored with the cluster in its creation transaction. */
   generate(clusterName: string): Promise<ClusterPki> {
-    return this.pkis.generate(clusterName);
+    return (this.options.pkis ?? { generate: createClusterPki }).generate(clusterName);
   }
 
   async store(trx: Knex.Transaction, clusterId: string, pki: ClusterPki): Promise<void> {
@@ -188,7 +195,7 @@ export class TenantCredentials {
       commonName: user.username,
       organizations: tenantGroups(user.groups, role),
       usage: 'client',
-      validitySeconds: USER_CERTIFICATE_SECONDS,
+      validitySeconds: this.userCertificateSeconds,
     });
     return {
       kubeconfig: renderKubeconfig({
@@ -199,7 +206,7 @@ export class TenantCredentials {
         clientCertPem: cert.certPem,
         clientKeyPem: cert.keyPem,
       }),
-      expiresAt: new Date(Date.now() + USER_CERTIFICATE_SECONDS * 1000).toISOString(),
+      expiresAt: new Date(Date.now() + this.userCertificateSeconds * 1000).toISOString(),
     };
   }
 
