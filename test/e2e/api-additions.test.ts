@@ -289,6 +289,31 @@ for (const variant of variants) {
       assert.deepEqual(afterwards.items, [{ kubernetesVersion: '1.32.2', allowed: true, reason: null, message: null }]);
     });
 
+    it("replaces a cluster's health policy without a workflow, checking it as a create does, for operators only", async () => {
+      const before = (await admin.call('GET', '/api/v1/clusters/other')).body;
+      const changed = await admin.call('PUT', '/api/v1/clusters/other/health-policy', {
+        unhealthyTimeoutSeconds: 120,
+        remediation: 'none',
+      });
+      assert.equal(changed.status, 200, JSON.stringify(changed.body));
+      assert.equal(changed.body.health.unhealthyTimeoutSeconds, 120);
+      assert.equal(changed.body.health.remediation, 'none');
+      assert.equal(changed.body.activeWorkflowId, null, 'no workflow runs for it');
+      assert.equal((await admin.call('GET', '/api/v1/clusters/other')).body.health.remediation, 'none');
+      // Checked as at create: a BMC fencing on a provider without hosts, a field that is no policy's.
+      const fencing = await admin.call('PUT', '/api/v1/clusters/other/health-policy', { fencing: 'redfish' });
+      assert.equal(fencing.status, 400, JSON.stringify(fencing.body));
+      assert.equal(fencing.body.fields[0].field, 'body.fencing');
+      const unknown = await admin.call('PUT', '/api/v1/clusters/other/health-policy', { remediate: 'none' });
+      assert.equal(unknown.status, 400, JSON.stringify(unknown.body));
+      // A viewer of demo may not change it.
+      assert.equal((await viewer.call('PUT', '/api/v1/clusters/demo/health-policy', {})).status, 403);
+      // Back to the defaults: what the cluster had before (nothing overridden).
+      const reset = await admin.call('PUT', '/api/v1/clusters/other/health-policy', {});
+      assert.equal(reset.status, 200, JSON.stringify(reset.body));
+      assert.deepEqual(reset.body.health, before.health);
+    });
+
     it("lists a pool's nodes a page at a time, as recorded where the cluster has no Kubernetes API", async () => {
       const all = await viewer.call('GET', '/api/v1/clusters/demo/nodes');
       const names: string[] = all.body.items.map((n: { name: string }) => n.name);

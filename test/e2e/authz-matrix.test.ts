@@ -323,6 +323,9 @@ describe('authorization matrix', () => {
     'GET /api/v1/clusters/{id}/upgrades': {
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/upgrades` }),
     },
+    'PUT /api/v1/clusters/{id}/health-policy': {
+      call: async () => ({ path: `/api/v1/clusters/${clusterId}/health-policy`, body: INVALID }),
+    },
     'POST /api/v1/clusters/{id}/upgrade': {
       call: async () => ({ path: `/api/v1/clusters/${clusterId}/upgrade`, body: INVALID }),
     },

@@ -196,6 +196,12 @@ describe('cx CLI against a running cx (sim)', () => {
     );
     assert.equal((await ok(['apply', '-f', exportFile])).stdout, 'cluster/demo unchanged\nnothing to change\n');
     assert.equal((await ok(['get', 'nodes', '-c', 'demo', '-o', 'name'])).stdout.split('\n').filter(Boolean).length, 7);
+    // The health policy converges too, without a workflow.
+    writeFileSync(exportFile, readFileSync(exportFile, 'utf8').replace(/^( {2}remediation:) replace$/m, '$1 none'));
+    const health = await ok(['apply', '-f', exportFile]);
+    assert.match(health.stdout, /~ health remediation "replace" → "none" \(no workflow\): done\n/);
+    assert.equal(JSON.parse((await ok(['get', 'cluster', 'demo', '-o', 'json'])).stdout).health.remediation, 'none');
+    assert.equal((await ok(['apply', '-f', exportFile])).stdout, 'cluster/demo unchanged\nnothing to change\n');
 
     // Export → edit → create from the file.
     const exported = parse(yamlText) as Record<string, unknown>;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Cluster, ClusterAddon } from '@cx/api-schemas';
-import { desiredCluster, planApply, renderPlan, type DesiredCluster } from './apply-plan.js';
+import { describeChange, desiredCluster, planApply, renderPlan, type DesiredCluster } from './apply-plan.js';
 
 /** A cluster as the API answers it. */
 const cluster: Cluster = {
@@ -151,7 +151,6 @@ describe('the apply plan', () => {
       d['kubernetesVersion'] = '1.30.0';
       d['controlPlane'].vcpus = 8;
       d['nodePools'][0].memoryMiB = 8192;
-      d['health'] = { ...d['health'], remediation: 'none' };
     });
     const plan = planApply(desired, cluster);
     assert.deepEqual(plan.changes, []);
@@ -159,10 +158,28 @@ describe('the apply plan', () => {
       'provider "sim" → "kwok": a cluster does not change provider; create a new one',
       'kubernetesVersion "1.31.4" → "1.30.0": Kubernetes is not downgraded',
       'controlPlane.vcpus 2 → 8: set when the cluster is created',
-      'health.remediation "replace" → "none": the API has no route to change a cluster’s health policy',
       'nodePools.workers.memoryMiB 4096 → 8192: a pool’s machine size is fixed; add a new pool, then delete this one',
     ]);
-    assert.match(renderPlan(plan), /^cluster\/demo: 0 changes, 5 refused\n {2}! provider/);
+    assert.match(renderPlan(plan), /^cluster\/demo: 0 changes, 4 refused\n {2}! provider/);
+  });
+
+  it("replaces the cluster's health policy with the file's fields over what it has, without a workflow", () => {
+    const plan = planApply(
+      exported((d) => {
+        d['health'] = { remediation: 'none', unhealthyTimeoutSeconds: 30 };
+      }),
+      cluster,
+    );
+    assert.deepEqual(plan.refused, []);
+    assert.deepEqual(plan.changes, [
+      {
+        kind: 'health',
+        policy: { ...cluster.health, remediation: 'none' },
+        changed: ['remediation "replace" → "none"'],
+      },
+    ]);
+    assert.equal(describeChange(plan.changes[0]!), '~ health remediation "replace" → "none" (no workflow)');
+    assert.deepEqual(planApply(exported(), cluster).changes, [], 'the policy it has: no change');
   });
 
   it('refuses a document without a name, or addons that are not a list', () => {

@@ -7,12 +7,20 @@
  * The file is what `cx get cluster NAME -o yaml` prints (read-only fields ignored), plus an
  * optional `addons:` list. A field the file leaves out is not managed; a pool it leaves out is
  * deleted; addons are managed only when `addons:` is there. A difference no endpoint can converge
- * (the provider, a pool's machine size, the health policy…) is listed as refused, and apply then
+ * (the provider, a pool's machine size, a pool's own health policy…) is listed as refused, and apply then
  * changes nothing. What acts at creation only and a cluster does not answer back (`template`,
  * `hostCleanup`, the control plane's VIP settings) is sent on create and not compared afterwards.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { Cluster, ClusterAddon, ClusterCreateBody, NodePoolRequest, Taint, TemplateAddon } from '@cx/api-schemas';
+import type {
+  Cluster,
+  ClusterAddon,
+  ClusterCreateBody,
+  HealthPolicy,
+  NodePoolRequest,
+  Taint,
+  TemplateAddon,
+} from '@cx/api-schemas';
 import { fromClusterDocument } from './cluster-request.js';
 import { UsageError } from './exit-codes.js';
 import { labelsText, taintsText } from './resources.js';
@@ -51,7 +59,9 @@ export type Change =
   | { kind: 'add-pool'; pool: NodePoolRequest }
   | { kind: 'delete-pool'; pool: string; count: number }
   | { kind: 'install-addon'; addon: TemplateAddon; why: 'missing' | 'settings differ' | 'failed' }
-  | { kind: 'remove-addon'; name: string };
+  | { kind: 'remove-addon'; name: string }
+  /** The cluster's health policy, replaced whole (PUT /clusters/{id}/health-policy; no workflow). */
+  | { kind: 'health'; policy: HealthPolicy; changed: string[] };
 
 export interface Plan {
   /** The cluster's name, as the file gives it. */
@@ -118,15 +128,15 @@ export function planApply(
       plan.changes.push({ kind: 'scale', pool: 'control-plane', from: current.controlPlane.count, to: cp.count });
   }
 
-  if (want.health)
-    for (const [key, value] of Object.entries(want.health))
-      if (!isDeepStrictEqual(value, (current.health as Record<string, unknown>)[key]))
-        refuse(
-          `health.${key}`,
-          (current.health as Record<string, unknown>)[key],
-          value,
-          'the API has no route to change a cluster’s health policy',
-        );
+  if (want.health) {
+    const have = current.health as Record<string, unknown>;
+    const changed = Object.entries(want.health)
+      .filter(([key, value]) => !isDeepStrictEqual(value, have[key]))
+      .map(([key, value]) => `${key} ${show(have[key])} → ${show(value)}`);
+    // What the cluster has, with the file's fields over it: fields the file leaves out stay as they are.
+    if (changed.length > 0)
+      plan.changes.push({ kind: 'health', policy: { ...current.health, ...want.health }, changed });
+  }
 
   // Pools: each change is its own workflow, so schedules first (no machine moves), then counts, new pools, deleted pools.
   const counts: Change[] = [];
@@ -229,5 +239,7 @@ export function describeChange(change: Change): string {
       return `${change.why === 'missing' ? '+' : '~'} addon ${change.addon.name} (install${change.why === 'missing' ? '' : ` again: ${change.why}`})`;
     case 'remove-addon':
       return `- addon ${change.name} (remove)`;
+    case 'health':
+      return `~ health ${change.changed.join(', ')} (no workflow)`;
   }
 }

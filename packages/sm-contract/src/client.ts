@@ -17,6 +17,7 @@ import type {
   HaConfig,
   HaConfigCreateRequest,
   HaConfigStatus,
+  HealthPolicy,
   LoginRequest,
   LoginResponse,
   Node,
@@ -179,6 +180,10 @@ export class SmClient {
   }
   getClusterJson(id: string): Promise<string> {
     return this.text('GET', clusterPath(id));
+  }
+  /** Replaces the cluster's node health policy (no workflow); answers the cluster. */
+  setHealthPolicy(id: string, policy: HealthPolicy): Promise<Cluster> {
+    return this.changing(this.json('PUT', `${clusterPath(id)}/health-policy`, policy));
   }
   /** The cluster, for wfm's own decisions (getClusterJson when the bytes go to the caller). */
   getCluster(id: string): Promise<Cluster> {

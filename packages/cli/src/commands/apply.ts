@@ -58,8 +58,12 @@ async function resourceGroupId(client: Client, given: string, current: Cluster):
   }
 }
 
-/** One change as calls to the API; answers the workflow it started. */
-async function run(client: Client, clusterId: string | undefined, change: Change): Promise<ClusterAccepted> {
+/** One change as calls to the API; answers the workflow it started (a health policy starts none). */
+async function run(
+  client: Client,
+  clusterId: string | undefined,
+  change: Change,
+): Promise<ClusterAccepted | { cluster: Cluster; workflow?: undefined }> {
   const at = (path: string): string => `/clusters/${encode(clusterId!)}${path}`;
   const call = async (method: string, path: string, body?: unknown): Promise<ClusterAccepted> =>
     (await client.request<ClusterAccepted>(method, path, body === undefined ? {} : { body })).body;
@@ -84,6 +88,10 @@ async function run(client: Client, clusterId: string | undefined, change: Change
       );
     case 'remove-addon':
       return call('DELETE', at(`/addons/${encode(change.name)}`));
+    case 'health':
+      return {
+        cluster: (await client.request<Cluster>('PUT', at('/health-policy'), { body: change.policy })).body,
+      };
   }
 }
 
@@ -92,7 +100,7 @@ export function applyCommands(program: Command): void {
     program
       .command('apply')
       .description(
-        'make clusters match files as cx get cluster NAME -o yaml prints them (read-only fields ignored; an optional addons: [{name, settings}] list): create what is missing, converge what differs (version, pool counts, labels, taints, pools, addons), printing the plan first. A difference no API call converges (provider, machine sizes, health policy, a downgrade) is refused and nothing changes',
+        'make clusters match files as cx get cluster NAME -o yaml prints them (read-only fields ignored; an optional addons: [{name, settings}] list): create what is missing, converge what differs (version, pool counts, labels, taints, pools, addons, the cluster’s health policy), printing the plan first. A difference no API call converges (provider, machine sizes, a pool’s own health policy, a downgrade) is refused and nothing changes',
       )
       .requiredOption(
         '-f, --filename <file|dir>',
@@ -126,11 +134,13 @@ export function applyCommands(program: Command): void {
               try {
                 const accepted = await run(client, clusterId, change);
                 clusterId = accepted.cluster.id;
+                const workflow = accepted.workflow;
                 write(
-                  `[${done + 1}/${total}] cluster/${plan.name} ${describeChange(change)}: workflow ${accepted.workflow.id}\n`,
+                  `[${done + 1}/${total}] cluster/${plan.name} ${describeChange(change)}${workflow ? `: workflow ${workflow.id}` : ': done'}\n`,
                 );
                 // The cluster runs one workflow at a time: each but the very last is followed to its end.
-                if (done + 1 < total || options.wait) await waitFor(command, client, accepted.workflow.id, options);
+                if (workflow && (done + 1 < total || options.wait))
+                  await waitFor(command, client, workflow.id, options);
               } catch (error) {
                 write(
                   `apply stopped at change ${done + 1} of ${total} (${done} applied); cx diff -f ${options.filename} shows what is left\n`,

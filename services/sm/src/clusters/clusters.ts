@@ -11,6 +11,7 @@ import {
   type ClusterCreateRequest,
   type ClusterHealthStatus,
   type ControlPlaneCount,
+  type HealthPolicy,
   type Node,
   type NodePoolRequest,
   type NodeScheduling,
@@ -100,6 +101,33 @@ export class Clusters {
         .update({ health_status: JSON.stringify(status) }),
     );
     if (changed === 0) throw new NotFoundError(`cluster ${clusterId} does not exist`);
+  }
+
+  /**
+   * Replaces the cluster's node health policy (its pools' own overrides stay). No workflow: the
+   * health monitor reads the policy at each look. Refused while the cluster is being deleted.
+   */
+  async setHealthPolicy(clusterId: string, policy: HealthPolicy): Promise<Cluster> {
+    return withDatabase(() =>
+      this.db.transaction(async (trx) => {
+        const row = await clusterRow(trx, clusterId);
+        if (row.status === 'Deleting')
+          throw new ConflictError(
+            `cluster ${row.name} is being deleted; its health policy no longer matters`,
+            'CX_CLUSTER_BUSY',
+          );
+        const spec = JSON.parse(row.spec) as ClusterCreateRequest;
+        const now = nowIso();
+        const changed = await trx('clusters')
+          .where({ id: clusterId, version: row.version })
+          .update({ spec: JSON.stringify({ ...spec, health: policy }), updated_at: now, version: row.version + 1 });
+        if (changed !== 1)
+          throw new ConflictError(`cluster ${row.name} changed concurrently; retry`, 'CX_VERSION_CONFLICT', {
+            retryable: true,
+          });
+        return toCluster(await clusterRow(trx, clusterId));
+      }),
+    );
   }
 
   async machines(clusterId: string): Promise<Machine[]> {

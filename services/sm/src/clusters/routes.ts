@@ -3,7 +3,13 @@
  * what sddc needs to build and reach them, kubeconfigs, pools, and any other cluster workflow.
  */
 import type { FastifyInstance } from 'fastify';
-import { HEALTH_STATES, clusterCreateRequestSchema, type ClusterHealthStatus } from '@cx/api-schemas';
+import {
+  HEALTH_STATES,
+  clusterCreateRequestSchema,
+  healthPolicySchema,
+  type ClusterHealthStatus,
+  type HealthPolicy,
+} from '@cx/api-schemas';
 import { InputError, NotFoundError } from '@cx/errors';
 import {
   AddPoolBody,
@@ -156,6 +162,11 @@ export async function clusterRoutes(
       await clusters.setHealthStatus(request.params.id, request.body);
       return reply.code(204).send();
     },
+  );
+  app.put<{ Params: { id: string }; Body: HealthPolicy }>(
+    '/clusters/:id/health-policy',
+    { schema: { params: idParams, body: healthPolicySchema } },
+    async (request) => clusters.setHealthPolicy(request.params.id, request.body),
   );
   app.get<{ Params: { id: string }; Querystring: NodePageQuery }>(
     '/clusters/:id/nodes',

@@ -10,6 +10,7 @@ import {
   clusterCreateBodySchema,
   clusterSchema,
   clusterUpgradesSchema,
+  healthPolicySchema,
   refParamsSchema,
   listQuerySchema,
   listSchema,
@@ -17,6 +18,7 @@ import {
   KUBERNETES_VERSION,
   type ClusterCreateBody,
   type ClusterUpgrades,
+  type HealthPolicy,
   type ProviderInfo,
 } from '@cx/api-schemas';
 import { InputError } from '@cx/errors';
@@ -34,7 +36,7 @@ import { DELETE_CLUSTER } from '../workflows/cluster-delete.js';
 import { UPGRADE_CLUSTER } from '../workflows/cluster-upgrade.js';
 import { ROTATE_CA, ROTATE_CERTIFICATES } from '../workflows/cluster-rotate-ca.js';
 import { advertisedProvider, can, providersWith } from '../infrastructure/capabilities.js';
-import { checkClusterRequest, checkUpgrade, resourceGroupOf, upgradesOf } from './checks.js';
+import { checkBmcFencing, checkClusterRequest, checkUpgrade, resourceGroupOf, upgradesOf } from './checks.js';
 
 export interface ClusterRouteDeps {
   sm: SmClient;
@@ -309,6 +311,33 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
         startRequest(request, engine.definition(ROTATE_CA), 'Updating', {}),
       );
       return acceptWorkflow(reply, engine, accepted);
+    },
+  );
+
+  app.put<{ Params: { id: string }; Body: HealthPolicy }>(
+    '/clusters/:id/health-policy',
+    {
+      config: { access: onParam('operator', 'cluster') },
+      schema: {
+        tags: ['clusters'],
+        params: refParamsSchema,
+        summary: "Replace the cluster's node health policy (its pools' own overrides stay)",
+        description:
+          'Fields left out take their defaults. No workflow runs: the health monitor applies the policy at its next look at the nodes.',
+        body: healthPolicySchema,
+        response: { 200: clusterSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const cluster = await sm.getCluster(request.params.id);
+      const policy = request.body;
+      if (policy.fencing && policy.fencing !== 'provider')
+        checkBmcFencing(
+          policy.fencing,
+          (await advertisedProvider(deps.providers, cluster.provider)).provider,
+          'body.fencing',
+        );
+      return sm.setHealthPolicy(cluster.id, policy);
     },
   );
 
