@@ -121,14 +121,12 @@ describe('rolling replacement of workers on kwok: version upgrade with maxSurge,
       until(
         what,
         async () => {
+          // The nodes first, then the step: a node seen is never newer than the step read after it
+          // (the other order raced a quick move from the control plane to the first new worker).
+          const names = (await workers()).map((n) => n.metadata.name);
           const state = await stepOf();
           if (state.step === 'upgrade-workers') await look();
-          return finished(
-            state,
-            (await workers()).map((n) => n.metadata.name),
-          )
-            ? state
-            : undefined;
+          return finished(state, names) ? state : undefined;
         },
         240_000,
         { intervalMs: 100, context: stepOf },
