@@ -102,6 +102,27 @@ describe('assessHealth', () => {
     );
   });
 
+  it('does not count silence while a workflow held the cluster: its API may have been down on purpose', () => {
+    // The lease went quiet 200 s ago, during an etcd restore that released the cluster 10 s ago.
+    const quiet = nodes({ 'c-w-2': { lease: { renewedAt: ago(200), durationSeconds: 40 } } });
+    const justReleased = assessHealth(cluster({}, { updatedAt: ago(10) }), machines, quiet, NOW);
+    assert.equal(justReleased.status.state, 'Healthy', JSON.stringify(justReleased.status));
+    assert.deepEqual(justReleased.remediate, []);
+    // Still silent 35 s after the release: a dead kubelet after all.
+    const later = assessHealth(cluster({}, { updatedAt: ago(35) }), machines, quiet, NOW);
+    assert.deepEqual(
+      later.remediate.map((r) => r.machineId),
+      ['m3'],
+    );
+    // A node NotReady since the workflow's start is due only a timeout after its end.
+    const notReady = nodes({ 'c-w-1': { ready: 'Unknown', since: ago(300) } });
+    assert.deepEqual(assessHealth(cluster({}, { updatedAt: ago(10) }), machines, notReady, NOW).remediate, []);
+    assert.deepEqual(
+      assessHealth(cluster({}, { updatedAt: ago(31) }), machines, notReady, NOW).remediate.map((r) => r.machineId),
+      ['m2'],
+    );
+  });
+
   it('takes a kubelet lease no longer renewed as unhealthy before the Ready condition changes, never sooner than half the lease', () => {
     const stale = nodes({ 'c-w-2': { lease: { renewedAt: ago(35), durationSeconds: 40 } } });
     const late = assessHealth(cluster(), machines, stale, NOW);

@@ -74,6 +74,9 @@ export function assessHealth(
   now: number,
 ): Assessment {
   const unhealthy: Array<UnhealthyNode & { due: boolean; remediation: string }> = [];
+  // When the last workflow let go of the cluster (its last change). While one holds it, nothing is
+  // remediated anyway (below), and what is seen is reported as it is.
+  const releasedAt = cluster.activeWorkflowId ? 0 : Date.parse(cluster.updatedAt) || 0;
   for (const machine of machines) {
     const policy = healthPolicyOf({ health: cluster.health, nodePools: cluster.nodePools }, machine.pool);
     const node = nodes.get(machine.name);
@@ -94,9 +97,12 @@ export function assessHealth(
     // Two signals: the Ready condition (the node lifecycle controller sets Unknown only after its
     // grace period, 50 s by default) and, sooner, a lease the kubelet stopped renewing.
     const renewedAt = node.lease ? Date.parse(node.lease.renewedAt) : Number.NaN;
+    // Silence while a workflow held the cluster does not count: some take its API down on purpose
+    // (an etcd restore, a CA rotation), and a kubelet renews its lease only once the API is back.
+    const quietSince = Math.max(renewedAt, releasedAt);
     const leaseStale =
       node.lease !== undefined &&
-      now - renewedAt > leaseSilenceLimitMs(policy.unhealthyTimeoutSeconds, node.lease.durationSeconds);
+      now - quietSince > leaseSilenceLimitMs(policy.unhealthyTimeoutSeconds, node.lease.durationSeconds);
     const notReady = node.ready !== 'True';
     if (!notReady && !leaseStale && !node.outOfService) continue;
     // The episode starts at the earliest sign, which stays put while it lasts (remediations are keyed by it).
@@ -110,7 +116,8 @@ export function assessHealth(
         : []),
     ];
     const reason = node.outOfService ? 'fenced and out of service, being remediated' : signs.join('; ');
-    const due = !node.outOfService && (leaseStale || now - since > policy.unhealthyTimeoutSeconds * 1000);
+    const due =
+      !node.outOfService && (leaseStale || now - Math.max(since, releasedAt) > policy.unhealthyTimeoutSeconds * 1000);
     unhealthy.push({
       machineId: machine.id,
       name: machine.name,
