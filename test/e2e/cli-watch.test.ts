@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ADMIN_PASSWORD, cliPath, startCx, tempDir, type CxProcess } from '../support/cx.js';
+import { ADMIN_PASSWORD, cliPath, startCx, tempDir, until, type CxProcess } from '../support/cx.js';
 
 describe('cx get --watch (sim)', () => {
   const dir = tempDir('cli-watch-e2e');
@@ -35,12 +35,16 @@ describe('cx get --watch (sim)', () => {
     // Bounded: the watch stops on its own after --timeout.
     const watch = spawn(
       process.execPath,
-      [cliPath, 'get', 'clusters', '--watch', '--interval', '1', '--timeout', '20'],
+      [cliPath, 'get', 'clusters', '--watch', '--interval', '1', '--timeout', '40'],
       { env },
     );
     let out = '';
     watch.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => watch.once('exit', resolve));
+    // Each change once the watch has seen the state before it (bounded waits on its output).
+    const printed = (what: string, pattern: RegExp): Promise<unknown> =>
+      until(what, async () => (pattern.test(out) ? true : undefined), 15_000);
+    await printed('the watch to print its header', /^NAME\s/m);
     await cx$(
       'create',
       'cluster',
@@ -53,13 +57,14 @@ describe('cx get --watch (sim)', () => {
       '1',
       '--wait',
     );
+    await printed('the watch to show the cluster Ready', /^watched\s.*\bReady\b/m);
     await cx$('delete', 'cluster', 'watched', '--wait');
     assert.equal(await exited, 0, out);
     const lines = out.trimEnd().split('\n');
     assert.match(lines[0]!, /^NAME\s+PROVIDER\s+VERSION\s+STATUS/, 'the header comes first');
     assert.equal(lines.filter((l) => /^NAME\s/.test(l)).length, 1, 'and only once');
     const rows = lines.filter((l) => l.startsWith('watched '));
-    // How many states it is seen in depends on the polls (sim is quick): at least the one it settled in.
+    // How many states it is seen in depends on the polls (sim is quick): at least Ready.
     assert.ok(rows.length >= 1, `the cluster was printed:\n${out}`);
     assert.ok(
       rows.some((r) => /\bReady\b/.test(r)),
