@@ -39,6 +39,7 @@ const SECTIONS = [
   ['templates', 'Cluster templates'],
   ['pairs', 'Pairs'],
   ['audit', 'Audit log'],
+  ['directory', 'Directory (LDAP)'],
 ] as const;
 
 describe('web console: administration in Chromium (sim)', { skip }, () => {

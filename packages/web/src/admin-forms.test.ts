@@ -2,7 +2,15 @@
 /** The admin pages' forms as API requests: grants, provider settings, audit filters, quota use. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { auditQuery, grantRequest, NO_AUDIT_FILTERS, parseSettings, quotaUse, type GrantForm } from './admin-forms.js';
+import {
+  auditQuery,
+  grantRequest,
+  ldapSettingsRequest,
+  NO_AUDIT_FILTERS,
+  parseSettings,
+  quotaUse,
+  type GrantForm,
+} from './admin-forms.js';
 
 const form: GrantForm = {
   subjectKind: 'user',
@@ -67,5 +75,32 @@ describe('admin forms', () => {
     const group = { quotas: { clusters: 10 }, usage: { clusters: 3, nodes: 7, vcpus: 0, memoryMiB: 0 } };
     assert.equal(quotaUse(group, 'clusters'), '3 of 10');
     assert.equal(quotaUse(group, 'nodes'), '7 (no limit)');
+  });
+
+  it('makes directory settings of the form: trimmed, empty optional fields (and an empty password) left out', () => {
+    const form = {
+      url: ' ldap://dc:389 ',
+      startTls: true,
+      caCert: '',
+      bindDn: 'cn=reader,dc=x',
+      bindPassword: '',
+      userBaseDn: 'ou=people,dc=x ',
+      userFilter: '(uid={username})',
+      groupBaseDn: '  ',
+      groupFilter: '(member={userDn})',
+    };
+    assert.deepEqual(ldapSettingsRequest(form), {
+      url: 'ldap://dc:389',
+      startTls: true,
+      userBaseDn: 'ou=people,dc=x',
+      bindDn: 'cn=reader,dc=x',
+      userFilter: '(uid={username})',
+      groupFilter: '(member={userDn})',
+    });
+    assert.equal(
+      ldapSettingsRequest({ ...form, bindPassword: ' s3cret ' }).bindPassword,
+      ' s3cret ',
+      'a password as typed',
+    );
   });
 });

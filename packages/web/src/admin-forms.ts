@@ -3,7 +3,7 @@
  * provider settings from the JSON typed, the audit filters as the API's query. Each answers the
  * request, or a sentence saying what is wrong (shown to the person before anything is sent).
  */
-import type { AuditQuery, GrantCreateRequest, Quotas, ResourceGroup } from '@cx/api-schemas';
+import type { AuditQuery, GrantCreateRequest, LdapSettingsRequest, Quotas, ResourceGroup } from '@cx/api-schemas';
 
 export interface GrantForm {
   subjectKind: GrantCreateRequest['subject']['kind'];
@@ -87,4 +87,36 @@ export function auditQuery(filters: AuditFilters, limit: number): Partial<AuditQ
 export function quotaUse(group: Pick<ResourceGroup, 'quotas' | 'usage'>, key: keyof Quotas): string {
   const limit = group.quotas[key];
   return limit === undefined ? `${group.usage[key]} (no limit)` : `${group.usage[key]} of ${limit}`;
+}
+
+/** The directory settings form as typed. */
+export interface LdapForm {
+  url: string;
+  startTls: boolean;
+  caCert: string;
+  bindDn: string;
+  bindPassword: string;
+  userBaseDn: string;
+  userFilter: string;
+  groupBaseDn: string;
+  groupFilter: string;
+}
+
+/** The settings request of the form: empty optional fields left out (an empty password keeps the saved one). */
+export function ldapSettingsRequest(form: LdapForm): LdapSettingsRequest {
+  const text = (value: string): string | undefined => value.trim() || undefined;
+  const optional = {
+    caCert: text(form.caCert),
+    bindDn: text(form.bindDn),
+    bindPassword: form.bindPassword || undefined,
+    groupBaseDn: text(form.groupBaseDn),
+    userFilter: text(form.userFilter),
+    groupFilter: text(form.groupFilter),
+  };
+  return {
+    url: form.url.trim(),
+    startTls: form.startTls,
+    userBaseDn: form.userBaseDn.trim(),
+    ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+  };
 }

@@ -18,6 +18,8 @@ import type {
   GroupMemberRequest,
   Host,
   IpPool,
+  LdapSettings,
+  LdapSettingsRequest,
   Pair,
   User,
   UserCreateRequest,
@@ -199,6 +201,8 @@ export const api = {
   ipPools: () => all<IpPool>('/api/v1/ip-pools'),
   hosts: () => all<Host>('/api/v1/hosts'),
   pairs: () => all<Pair>('/api/v1/pairs'),
+  ldapSettings: () => call<LdapSettings>('GET', '/api/v1/settings/ldap'),
+  saveLdapSettings: (request: LdapSettingsRequest) => call<LdapSettings>('PUT', '/api/v1/settings/ldap', request),
   /** One page of the audit log, newest first, with the filters given. */
   audit: (query: Partial<AuditQuery>) => call<Page<AuditEntry>>('GET', `/api/v1/audit${queryString(query)}`),
 };

@@ -6,6 +6,7 @@
 import type { Access } from '../../access.js';
 import { Link } from '../../router.js';
 import { Audit } from './audit.js';
+import { Directory } from './directory.js';
 import { Grants } from './grants.js';
 import { Credentials, Hosts, IpPools, Pairs, ResourceGroups, Templates } from './infrastructure.js';
 import { Groups, Users } from './users.js';
@@ -21,6 +22,7 @@ const SECTIONS = [
   { path: 'templates', label: 'Cluster templates', page: Templates },
   { path: 'pairs', label: 'Pairs', page: Pairs },
   { path: 'audit', label: 'Audit log', page: Audit },
+  { path: 'directory', label: 'Directory', page: Directory },
 ] as const;
 
 export const isAdmin = (access: Access): boolean => access.global === 'admin';
