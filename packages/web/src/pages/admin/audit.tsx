@@ -7,7 +7,7 @@ import type { AuditEntry, Page } from '@cx/api-schemas';
 import { auditQuery, NO_AUDIT_FILTERS, type AuditFilters } from '../../admin-forms.js';
 import { api } from '../../api.js';
 import { ProblemMessage, TableBox } from '../../components.js';
-import { typed, when } from './users.js';
+import { typed, when } from './shared.js';
 
 const PAGE_SIZE = 50;
 

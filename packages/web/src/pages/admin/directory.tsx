@@ -8,7 +8,7 @@ import type { LdapSettings, LdapSettingsRequest } from '@cx/api-schemas';
 import { ldapSettingsRequest, type LdapForm } from '../../admin-forms.js';
 import { api } from '../../api.js';
 import { ConfirmButton, ProblemMessage } from '../../components.js';
-import { typed, when } from './users.js';
+import { typed, when } from './shared.js';
 
 const formOf = (s: LdapSettings): LdapForm => ({
   url: s.url ?? '',

@@ -4,7 +4,7 @@ import type { Cluster, Grant, ResourceGroup } from '@cx/api-schemas';
 import { grantRequest, type GrantForm } from '../../admin-forms.js';
 import { api } from '../../api.js';
 import { ConfirmButton, ProblemMessage, TableBox, usePolled } from '../../components.js';
-import { REFRESH_MS, typed, when } from './users.js';
+import { REFRESH_MS, typed, when } from './shared.js';
 
 interface Objects {
   clusters: Cluster[];

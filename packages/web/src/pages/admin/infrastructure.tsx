@@ -9,7 +9,7 @@ import type { ProviderInfo } from '@cx/api-schemas';
 import { parseSettings, quotaUse } from '../../admin-forms.js';
 import { api } from '../../api.js';
 import { ConfirmButton, ProblemMessage, StatusBadge, TableBox, usePolled } from '../../components.js';
-import { REFRESH_MS, typed, when } from './users.js';
+import { REFRESH_MS, typed, when } from './shared.js';
 
 /** A list's loading, error and empty states around its table. */
 function Listing<T>(props: {

@@ -3,10 +3,7 @@ import { useState } from 'preact/hooks';
 import type { Group, User } from '@cx/api-schemas';
 import { api } from '../../api.js';
 import { ConfirmButton, ProblemMessage, TableBox, usePolled } from '../../components.js';
-
-export const REFRESH_MS = 10_000;
-export const typed = (e: Event): string => (e.currentTarget as HTMLInputElement).value;
-export const when = (at: string | null): string => (at ? new Date(at).toLocaleString() : '—');
+import { REFRESH_MS, typed, when } from './shared.js';
 
 export function Users() {
   const { data: users, error, reload } = usePolled(api.users, REFRESH_MS);
