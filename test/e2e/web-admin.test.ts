@@ -357,6 +357,27 @@ describe('web console: administration in Chromium (sim)', { skip }, () => {
     await context.close();
   });
 
+  it("shows a resource group's quotas and usage and an IP pool as the API has them", async () => {
+    const group = await admin.call('POST', '/api/v1/resource-groups', { name: 'team-q', quotas: { clusters: 5 } });
+    assert.equal(group.status, 201, JSON.stringify(group.body));
+    const pool = await admin.call('POST', '/api/v1/ip-pools', { name: 'vips', ranges: '192.0.2.10-19' });
+    assert.equal(pool.status, 201, JSON.stringify(pool.body));
+    const { context, page, watch } = await open();
+    await page.goto('/admin/resource-groups');
+    await signIn(page, 'admin', ADMIN_PASSWORD);
+    const row = page.getByRole('row', { name: /team-q/ });
+    await row.waitFor({ timeout: UI_WAIT_MS });
+    assert.match(await row.innerText(), /0 of 5/, 'clusters used of the quota');
+    assert.match(await row.innerText(), /0 \(no limit\)/, 'no quota on the rest');
+    await page.getByRole('link', { name: 'IP pools' }).click();
+    const pools = page.getByRole('row', { name: /vips/ });
+    await pools.waitFor({ timeout: UI_WAIT_MS });
+    assert.match(await pools.innerText(), /192\.0\.2\.10-19/);
+    assert.match(await pools.innerText(), /0 of 10/);
+    watch.assertNone();
+    await context.close();
+  });
+
   it('shows every admin page without serious axe violations at 1280 px and 390 px, fitting 390 px', async () => {
     for (const viewport of [WIDE, NARROW]) {
       const { context, page, watch } = await open(viewport);
