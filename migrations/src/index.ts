@@ -21,6 +21,7 @@ import * as loginSecurity from './0015_login_security.js';
 import * as workflowRunLists from './0016_workflow_run_lists.js';
 import * as clusterEventIndexes from './0017_cluster_event_indexes.js';
 import * as runOwnerJob from './0018_run_owner_job.js';
+import * as directorySettings from './0019_directory_settings.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -46,6 +47,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['0016_workflow_run_lists', workflowRunLists],
   ['0017_cluster_event_indexes', clusterEventIndexes],
   ['0018_run_owner_job', runOwnerJob],
+  ['0019_directory_settings', directorySettings],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -279,6 +279,9 @@ describe('authorization matrix', () => {
       }),
     },
 
+    'GET /api/v1/settings/ldap': { call: async () => ({ path: '/api/v1/settings/ldap' }) },
+    'PUT /api/v1/settings/ldap': { call: async () => ({ path: '/api/v1/settings/ldap', body: INVALID }) },
+
     'GET /api/v1/audit': { call: async () => ({ path: '/api/v1/audit?limit=5' }) },
     'GET /api/v1/providers': { call: async () => ({ path: '/api/v1/providers' }) },
 

@@ -26,6 +26,9 @@ export async function launchChromium(peer: string): Promise<Browser> {
 /** Signs in to the console with the keyboard alone: Tab to each field, type, Enter. */
 export async function signIn(page: Page, username: string, password: string): Promise<void> {
   await page.getByRole('heading', { name: 'Sign in to cx' }).waitFor();
+  // The page moves focus to its heading once shown (after the heading paints): typing before that
+  // would land nowhere.
+  await page.waitForFunction("document.activeElement?.tagName === 'H1'");
   await page.keyboard.press('Tab');
   await page.keyboard.type(username);
   await page.keyboard.press('Tab');

@@ -95,6 +95,7 @@ export const groupMemberRequestSchema = Type.Object(
   { username: Type.String({ minLength: 1, maxLength: 128 }) },
   { additionalProperties: false },
 );
+export type GroupMemberRequest = Static<typeof groupMemberRequestSchema>;
 
 const SUBJECT_KINDS = ['user', 'group'] as const;
 const OBJECT_KINDS = ['global', 'resource-group', 'cluster'] as const;

@@ -15,3 +15,4 @@ export * from './addons.js';
 export * from './pairs.js';
 export * from './etcd.js';
 export * from './cluster-events.js';
+export * from './settings.js';

@@ -142,7 +142,7 @@ export class SmClient {
    * resources, sm's internal answer is the public shape. Errors are thrown as cx errors.
    */
   async relay(
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
     body?: unknown,
   ): Promise<{ status: number; text: string }> {

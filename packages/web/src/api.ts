@@ -5,8 +5,24 @@
  * requires of cookie-authenticated requests, which a cross-site page cannot send.
  */
 import type {
+  AuditEntry,
+  AuditQuery,
   Cluster,
+  ClusterEvent,
+  Credential,
+  CredentialCreateRequest,
   Grant,
+  GrantCreateRequest,
+  Group,
+  GroupCreateRequest,
+  GroupMemberRequest,
+  Host,
+  IpPool,
+  LdapSettings,
+  LdapSettingsRequest,
+  Pair,
+  User,
+  UserCreateRequest,
   ClusterAccepted,
   ClusterCreateBody,
   ClusterCreateRequest,
@@ -106,6 +122,15 @@ async function all<T>(base: string): Promise<T[]> {
   return items;
 }
 
+/** A query string of the filters given (absent and empty ones left out). */
+export function queryString(filters: Record<string, string | number | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(filters))
+    if (value !== undefined && value !== '') query.set(key, String(value));
+  const text = query.toString();
+  return text ? `?${text}` : '';
+}
+
 /** What signing in answers the browser: who signed in, and until when; the token stays in the cookie. */
 export type Session = Omit<LoginResponse, 'token'>;
 
@@ -138,8 +163,46 @@ export const api = {
     call<ClusterAccepted>('POST', path`/api/v1/clusters/${id}/nodepools`, pool),
   deletePool: (id: string, pool: string) =>
     call<ClusterAccepted>('DELETE', path`/api/v1/clusters/${id}/nodepools/${pool}`),
+  /** The cluster's past and present runs, newest first (one page). */
+  clusterWorkflows: (id: string) =>
+    call<Page<Workflow>>('GET', `/api/v1/workflows${queryString({ cluster: id, limit: 20 })}`).then((p) => p.items),
+  clusterEvents: (id: string) =>
+    call<Page<ClusterEvent>>('GET', path`/api/v1/clusters/${id}/events`).then((page) => page.items),
+  /** The cluster's events from now on, as server-sent events (`event: cluster-event`). */
+  clusterEventsHref: (id: string) => path`/api/v1/clusters/${id}/events`,
+  nodeAction: (id: string, node: string, action: 'cordon' | 'uncordon' | 'drain') =>
+    call<ClusterAccepted>('POST', path`/api/v1/clusters/${id}/nodes/${node}/${action}`),
+  deleteNode: (id: string, node: string) => call<ClusterAccepted>('DELETE', path`/api/v1/clusters/${id}/nodes/${node}`),
   workflow: (id: string) => call<Workflow>('GET', path`/api/v1/workflows/${id}`),
   /** A link the browser downloads with the session cookie (a GET, so no CSRF header is needed). */
   kubeconfigHref: (id: string) => path`/api/v1/clusters/${id}/kubeconfig`,
   workflowEventsHref: (id: string) => path`/api/v1/workflows/${id}/events`,
+
+  // ---- administration (admin only; wfm refuses anyone else) ----
+  users: () => all<User>('/api/v1/users'),
+  createUser: (request: Partial<UserCreateRequest> & Pick<UserCreateRequest, 'username' | 'password'>) =>
+    call<User>('POST', '/api/v1/users', request),
+  deleteUser: (id: string) => call<void>('DELETE', path`/api/v1/users/${id}`),
+  unlockUser: (id: string) => call<User>('POST', path`/api/v1/users/${id}/unlock`),
+  groups: () => all<Group>('/api/v1/groups'),
+  createGroup: (request: Partial<GroupCreateRequest> & Pick<GroupCreateRequest, 'name'>) =>
+    call<Group>('POST', '/api/v1/groups', request),
+  deleteGroup: (id: string) => call<void>('DELETE', path`/api/v1/groups/${id}`),
+  addMember: (id: string, request: GroupMemberRequest) =>
+    call<Group>('POST', path`/api/v1/groups/${id}/members`, request),
+  removeMember: (id: string, username: string) => call<void>('DELETE', path`/api/v1/groups/${id}/members/${username}`),
+  createGrant: (request: GrantCreateRequest) => call<Grant>('POST', '/api/v1/grants', request),
+  deleteGrant: (id: string) => call<void>('DELETE', path`/api/v1/grants/${id}`),
+  credentials: () => all<Credential>('/api/v1/credentials'),
+  createCredential: (
+    request: Partial<CredentialCreateRequest> & Omit<CredentialCreateRequest, 'insecure' | 'settings'>,
+  ) => call<Credential>('POST', '/api/v1/credentials', request),
+  deleteCredential: (id: string) => call<void>('DELETE', path`/api/v1/credentials/${id}`),
+  ipPools: () => all<IpPool>('/api/v1/ip-pools'),
+  hosts: () => all<Host>('/api/v1/hosts'),
+  pairs: () => all<Pair>('/api/v1/pairs'),
+  ldapSettings: () => call<LdapSettings>('GET', '/api/v1/settings/ldap'),
+  saveLdapSettings: (request: LdapSettingsRequest) => call<LdapSettings>('PUT', '/api/v1/settings/ldap', request),
+  /** One page of the audit log, newest first, with the filters given. */
+  audit: (query: Partial<AuditQuery>) => call<Page<AuditEntry>>('GET', `/api/v1/audit${queryString(query)}`),
 };

@@ -12,6 +12,7 @@ import { SignIn } from './pages/sign-in.js';
 import { ClusterList } from './pages/cluster-list.js';
 import { ClusterPage } from './pages/cluster-page.js';
 import { CreateCluster } from './pages/create-cluster.js';
+import { AdminPage, isAdmin } from './pages/admin/admin.js';
 
 interface Session {
   user: Principal;
@@ -88,6 +89,11 @@ export function App() {
           <Link href="/clusters" aria-current={path.startsWith('/clusters') || path === '/' ? 'page' : undefined}>
             Clusters
           </Link>
+          {isAdmin(session.access) ? (
+            <Link href="/admin/users" aria-current={path.startsWith('/admin') ? 'page' : undefined}>
+              Administration
+            </Link>
+          ) : null}
         </nav>
         <div class="me">
           <span>
@@ -112,6 +118,8 @@ export function App() {
 function Page({ path, access }: { path: string; access: Access }) {
   if (path === '/' || path === '/clusters') return <ClusterList access={access} />;
   if (path === '/clusters/new') return <CreateCluster access={access} />;
+  const admin = /^\/admin(?:\/([^/]*))?$/.exec(path);
+  if (admin) return <AdminPage section={admin[1] ?? ''} access={access} />;
   const cluster = /^\/clusters\/([^/]+)$/.exec(path);
   if (cluster) {
     const id = decodeURIComponent(cluster[1]!);

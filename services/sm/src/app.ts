@@ -17,7 +17,8 @@ import { HaConfigs } from './ha-configs/ha-configs.js';
 import { Hosts } from './hosts/hosts.js';
 import { Accounts } from './identity/accounts.js';
 import { Authenticator } from './identity/auth.js';
-import { checkLdapConfig, LdapDirectory } from './identity/ldap.js';
+import { DirectorySettings } from './identity/directory-settings.js';
+import { checkLdapConfig } from './identity/ldap.js';
 import { checkOidcConfig, OidcSignOn } from './identity/oidc.js';
 import { LoginThrottle } from './identity/throttle.js';
 import { IpPools } from './ip-pools/ip-pools.js';
@@ -80,10 +81,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   const access = new AccessControl(db);
   const resources = new Resources(db, box);
   const throttle = new LoginThrottle(db, config.auth.lockout);
-  const ldap =
-    ldapConfig.url && ldapConfig.userBaseDn
-      ? new LdapDirectory({ ...ldapConfig, url: ldapConfig.url, userBaseDn: ldapConfig.userBaseDn }, logger)
-      : null;
+  const directory = new DirectorySettings(db, box, ldapConfig, logger);
   const oidc =
     oidcConfig.issuer && oidcConfig.clientId
       ? {
@@ -101,7 +99,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
     accounts,
     access,
     throttle,
-    ldap,
+    () => directory.ldap(),
     config.secretKey,
     config.tokenTtlSeconds,
     config.auth.apiTokens,
@@ -116,7 +114,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   const runs = new WorkflowRuns(db, tenants);
   const auditLog = new AuditLog(db);
   const clusters = new Clusters(db, runs, resources, tenants, config.limits);
-  logger.info({ ldap: ldap !== null, oidc: oidc !== null }, 'login methods');
+  logger.info({ ldap: (await directory.ldap()) !== null, oidc: oidc !== null }, 'login methods');
 
   const app = createHttpServer({
     service: 'sm',
@@ -151,7 +149,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
         etcdSnapshots: new EtcdSnapshots(db, box, config.etcd.maxSnapshotBytes),
         names: new Names(db),
         clusterEvents: new ClusterEvents(db),
-        ldapEnabled: ldap !== null,
+        directory,
         serviceToken: config.serviceToken!,
       }),
     { prefix: '/internal/v1' },

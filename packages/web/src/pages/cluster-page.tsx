@@ -1,11 +1,13 @@
 /**
- * A cluster: its state, pools (scale), nodes, the workflow running on it followed live, and the
- * actions your role allows (scale, delete, each confirmed), plus your kubeconfig.
+ * A cluster: its state, pools (scale), nodes, the workflow running on it followed live, its past
+ * workflows and events, and the actions your role allows (scale, node actions, delete, each
+ * confirmed), plus your kubeconfig.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { parseLabels, parseTaints } from '../scheduling.js';
 import { upgradeTargets } from '../versions.js';
-import type { Cluster, ProviderInfo, Workflow } from '@cx/api-schemas';
+import type { Cluster, Node, ProviderInfo, Workflow } from '@cx/api-schemas';
+import { ClusterEvents, ClusterWorkflows } from '../cluster-history.js';
 import { mayOperate, type Access } from '../access.js';
 import { api, ApiError } from '../api.js';
 import { ConfirmButton, ProblemMessage, StatusBadge, TableBox, usePolled } from '../components.js';
@@ -207,6 +209,7 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
                 <th scope="col">Pool</th>
                 <th scope="col">Machine</th>
                 <th scope="col">Addresses</th>
+                {operator ? <th scope="col">Actions</th> : null}
               </tr>
             </thead>
             <tbody>
@@ -225,13 +228,82 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
                     ) : null}
                   </td>
                   <td>{node.machine.addresses.join(', ') || '—'}</td>
+                  {operator ? (
+                    <td>
+                      <NodeActions cluster={cluster} node={node} onStarted={follow} />
+                    </td>
+                  ) : null}
                 </tr>
               ))}
             </tbody>
           </table>
         </TableBox>
       ) : null}
+
+      <ClusterWorkflows id={cluster.id} />
+      <ClusterEvents id={cluster.id} />
     </>
+  );
+}
+
+/**
+ * Cordon, uncordon and drain (where the cluster has a Kubernetes API to do them on), and delete
+ * (the node's pool shrinks by one, and this machine is the one that goes); each confirmed.
+ */
+function NodeActions(props: {
+  cluster: Cluster;
+  node: Node;
+  onStarted: (accepted: { workflow: Pick<Workflow, 'id'> }) => void;
+}) {
+  const { cluster, node } = props;
+  const act = (action: 'cordon' | 'uncordon' | 'drain') => async () =>
+    props.onStarted(await api.nodeAction(cluster.id, node.name, action));
+  return (
+    <div class="row-actions">
+      {cluster.apiEndpoint && !node.unschedulable ? (
+        <ConfirmButton
+          label={`Cordon ${node.name}`}
+          title={`Cordon node ${node.name}?`}
+          confirmLabel="Cordon"
+          onConfirm={act('cordon')}
+        >
+          <p>No new pod is scheduled on it; the pods on it stay.</p>
+        </ConfirmButton>
+      ) : null}
+      {cluster.apiEndpoint && node.unschedulable ? (
+        <ConfirmButton
+          label={`Uncordon ${node.name}`}
+          title={`Uncordon node ${node.name}?`}
+          confirmLabel="Uncordon"
+          onConfirm={act('uncordon')}
+        >
+          <p>It takes new pods again.</p>
+        </ConfirmButton>
+      ) : null}
+      {cluster.apiEndpoint ? (
+        <ConfirmButton
+          label={`Drain ${node.name}`}
+          title={`Drain node ${node.name}?`}
+          confirmLabel="Drain"
+          danger
+          onConfirm={act('drain')}
+        >
+          <p>
+            It is cordoned, then its pods are evicted (PodDisruptionBudgets are honoured; DaemonSet and static pods
+            stay). It stays cordoned.
+          </p>
+        </ConfirmButton>
+      ) : null}
+      <ConfirmButton
+        label={`Delete ${node.name}`}
+        title={`Delete node ${node.name}?`}
+        confirmLabel="Delete node"
+        danger
+        onConfirm={async () => props.onStarted(await api.deleteNode(cluster.id, node.name))}
+      >
+        <p>Pool {node.pool} shrinks by one, and this machine is the one that goes: cordoned, drained, then deleted.</p>
+      </ConfirmButton>
+    </div>
   );
 }
 

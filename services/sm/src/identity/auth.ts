@@ -53,7 +53,8 @@ export class Authenticator {
     private readonly accounts: Accounts,
     private readonly access: AccessControl,
     private readonly throttle: LoginThrottle,
-    private readonly ldap: LdapDirectory | null,
+    /** The directory to sign in with now (settings saved at run time, else the config file's), or null. */
+    private readonly ldap: () => Promise<LdapDirectory | null>,
     secretKey: string,
     private readonly tokenTtlSeconds: number,
     private readonly apiTokens: ApiTokenConfig = { defaultDays: 90, maxDays: 365 },
@@ -83,8 +84,8 @@ export class Authenticator {
     provider: 'local' | 'ldap' | undefined,
     sourceIp: string | undefined,
   ): Promise<LoginResult> {
-    if (provider === 'ldap' && !this.ldap)
-      throw new InputError('LDAP login is not configured on this cx (auth.ldap.url)', [
+    if (provider === 'ldap' && !(await this.ldap()))
+      throw new InputError('LDAP login is not configured on this cx (auth.ldap.url or the directory settings)', [
         { field: 'body.provider', message: 'ldap is not configured' },
       ]);
     await this.throttle.admit(username, sourceIp);
@@ -100,7 +101,8 @@ export class Authenticator {
 
   private async verify(username: string, password: string, provider: 'local' | 'ldap' | undefined): Promise<UserRow> {
     const local = provider === 'ldap' ? undefined : await this.accounts.byName(username);
-    if (local?.source === 'local' || provider === 'local' || !this.ldap) {
+    const ldap = local?.source === 'local' || provider === 'local' ? null : await this.ldap();
+    if (local?.source === 'local' || provider === 'local' || !ldap) {
       const valid =
         local?.source === 'local' && local.password_hash
           ? await verifyPassword(local.password_hash, password)
@@ -111,7 +113,7 @@ export class Authenticator {
       if (!local || !valid) throw new AuthenticationError('wrong username or password', 'CX_LOGIN_FAILED');
       return this.enabled(local);
     }
-    const found = await this.ldap.authenticate(username, password);
+    const found = await ldap.authenticate(username, password);
     return this.enabled(
       await this.accounts.upsertExternal('ldap', {
         externalId: found.dn,

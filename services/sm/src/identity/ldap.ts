@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, Filter, InvalidCredentialsError, type Entry } from 'ldapts';
 import type { LdapConfig } from '@cx/config';
-import { AuthenticationError, DependencyUnavailableError, type FieldError } from '@cx/errors';
+import { AuthenticationError, CredentialError, DependencyUnavailableError, type FieldError } from '@cx/errors';
 import type { Logger } from '@cx/service-kit';
 
 /** A user as the directory describes it. */
@@ -85,10 +85,39 @@ export class LdapDirectory {
   private activeDirectory: Promise<boolean> | undefined;
 
   constructor(
-    private readonly config: LdapConfig & { url: string; userBaseDn: string },
+    private readonly config: LdapConfig & { url: string; userBaseDn: string; caCert?: string },
     private readonly logger: Logger,
   ) {
-    this.tls = config.caFile ? { ca: readFileSync(config.caFile, 'utf8') } : {};
+    this.tls = config.caCert ? { ca: config.caCert } : config.caFile ? { ca: readFileSync(config.caFile, 'utf8') } : {};
+  }
+
+  /**
+   * Tries these settings before they are saved: connects (TLS as set), binds as the service
+   * account and reads the user base. A refused bind is CX_CREDENTIAL_REJECTED, an untrusted
+   * certificate CX_CREDENTIAL_UNTRUSTED, anything else CX_CREDENTIAL_UNREACHABLE (all 422).
+   */
+  async check(): Promise<void> {
+    try {
+      await this.session(async (client) => {
+        await client.search(this.config.userBaseDn, { scope: 'base', filter: '(objectClass=*)', attributes: ['dn'] });
+      });
+    } catch (error) {
+      if (error instanceof ServiceAccountRefusedError)
+        throw new CredentialError(
+          'CX_CREDENTIAL_REJECTED',
+          `the directory at ${this.config.url} refused the bind as ${this.config.bindDn}: wrong bindDn or bindPassword`,
+        );
+      const cause = (error as { cause?: unknown }).cause ?? error;
+      if (this.tlsHint(cause))
+        throw new CredentialError(
+          'CX_CREDENTIAL_UNTRUSTED',
+          `the directory's certificate at ${this.config.url} is not trusted (${describe(cause)}); give caCert, the PEM of its CA`,
+        );
+      throw new CredentialError(
+        'CX_CREDENTIAL_UNREACHABLE',
+        `the directory at ${this.config.url} could not be used: ${describe(cause)}`,
+      );
+    }
   }
 
   /** Checks the password and answers the user with its groups; 401 for a wrong password or unknown user, 503 when the directory fails. */
@@ -208,7 +237,7 @@ export class LdapDirectory {
       await client.bind(this.config.bindDn, this.config.bindPassword ?? '');
     } catch (error) {
       if (error instanceof InvalidCredentialsError) {
-        throw new DependencyUnavailableError(
+        throw new ServiceAccountRefusedError(
           'the LDAP directory refused the service account; check auth.ldap.bindDn and auth.ldap.bindPassword (CX_LDAP_BIND_DN, CX_LDAP_BIND_PASSWORD)',
         );
       }
@@ -275,6 +304,9 @@ export class LdapDirectory {
       : '';
   }
 }
+
+/** The service account's bind was refused: a 503 at login (cx is misconfigured), a 422 when settings are tried. */
+class ServiceAccountRefusedError extends DependencyUnavailableError {}
 
 function describe(error: unknown): string {
   const e = error as { code?: string; message?: string };

@@ -7,11 +7,13 @@ import {
   apiTokenCreateRequestSchema,
   groupCreateRequestSchema,
   groupMemberRequestSchema,
+  ldapSettingsRequestSchema,
   passwordChangeRequestSchema,
   userCreateRequestSchema,
   userPatchRequestSchema,
   type ApiTokenCreateRequest,
   type GroupCreateRequest,
+  type LdapSettingsRequest,
   type PasswordChangeRequest,
   type UserCreateRequest,
   type UserPatchRequest,
@@ -20,6 +22,7 @@ import { NotFoundError } from '@cx/errors';
 import type { AccessControl } from '../access/access-control.js';
 import type { Accounts } from './accounts.js';
 import type { Authenticator } from './auth.js';
+import type { DirectorySettings } from './directory-settings.js';
 import type { OidcSignOn } from './oidc.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { idParams, subjectOf, userListPage, type UserListQuery } from '../http.js';
@@ -32,7 +35,7 @@ export interface IdentityRouteDeps {
   accounts: Accounts;
   throttle: LoginThrottle;
   oidc: { signOn: OidcSignOn; issuer: string } | null;
-  ldapEnabled: boolean;
+  directory: DirectorySettings;
 }
 
 const requestMeta = { sourceIp: { type: 'string' }, requestId: { type: 'string' } } as const;
@@ -79,7 +82,29 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
 
   // ---- authentication ---------------------------------------------------------------------------
 
-  app.get('/auth/methods', async () => ({ local: true, ldap: deps.ldapEnabled, oidc: deps.oidc !== null }));
+  app.get('/auth/methods', async () => ({
+    local: true,
+    ldap: (await deps.directory.ldap()) !== null,
+    oidc: deps.oidc !== null,
+  }));
+
+  // ---- directory settings (wfm allows admins only) ----------------------------------------------
+
+  app.get('/settings/ldap', async () => deps.directory.view());
+  app.put<{ Body: { actor: string; settings: LdapSettingsRequest } }>(
+    '/settings/ldap',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['actor', 'settings'],
+          additionalProperties: false,
+          properties: { actor: { type: 'string', maxLength: 128 }, settings: ldapSettingsRequestSchema },
+        },
+      },
+    },
+    async (request) => deps.directory.put(request.body.settings, request.body.actor),
+  );
 
   app.post<{ Body: { username: string; password: string; provider?: 'local' | 'ldap' } & RequestMeta }>(
     '/auth/login',

@@ -26,7 +26,7 @@ export function sendJson(reply: FastifyReply, json: string, status = 200): Fasti
 export async function relayToSm(
   sm: SmClient,
   reply: FastifyReply,
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
 ): Promise<FastifyReply> {

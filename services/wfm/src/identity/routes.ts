@@ -17,6 +17,8 @@ import {
   groupMemberRequestSchema,
   groupSchema,
   idParamsSchema,
+  ldapSettingsRequestSchema,
+  ldapSettingsSchema,
   refParamsSchema,
   listQuerySchema,
   listSchema,
@@ -53,7 +55,7 @@ export interface IdentityRouteDeps {
   infrastructure: InfrastructureChecks;
 }
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 const deviceLoginSchema = {
   type: 'object',
@@ -668,6 +670,37 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       },
     },
     async (request, reply) => relay(reply, 'DELETE', `/credentials/${id(request)}`),
+  );
+
+  // ---- directory settings (admin) --------------------------------------------------------------------
+
+  app.get(
+    '/settings/ldap',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['settings'],
+        summary: 'The LDAP directory settings in force (admin; the bind password is never returned)',
+        response: { 200: ldapSettingsSchema, ...errors },
+      },
+    },
+    async (_request, reply) => relay(reply, 'GET', '/settings/ldap'),
+  );
+  app.put(
+    '/settings/ldap',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['settings'],
+        summary: 'Save LDAP directory settings after trying them against the directory (admin)',
+        description:
+          "They replace the configuration file's auth.ldap for every login from then on. sm binds as the service account with them and reads the user base first: a refused bind (CX_CREDENTIAL_REJECTED), an untrusted certificate (CX_CREDENTIAL_UNTRUSTED) or an unreachable directory (CX_CREDENTIAL_UNREACHABLE) answer 422, and nothing is saved. The bind password is sealed by sm; left out, the one saved for the same bindDn is kept.",
+        body: ldapSettingsRequestSchema,
+        response: { 200: ldapSettingsSchema, ...errors, 422: { $ref: 'Problem#' } },
+      },
+    },
+    async (request, reply) =>
+      relay(reply, 'PUT', '/settings/ldap', { actor: request.user!.username, settings: request.body }),
   );
 
   // ---- audit ----------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ export const CONSOLE_CSP = [
 ].join('; ');
 
 /** Paths the console answers with its page (its client-side routes). */
-const PAGES = ['/', '/signed-in', '/clusters', '/clusters/*'];
+const PAGES = ['/', '/signed-in', '/clusters', '/clusters/*', '/admin', '/admin/*'];
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',

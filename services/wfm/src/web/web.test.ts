@@ -51,7 +51,7 @@ describe('web console', () => {
   after(() => app.close());
 
   it('answers its page at / and at its client routes with a strict CSP, and hashed assets cached for a year', async () => {
-    for (const url of ['/', '/clusters', '/clusters/c-1']) {
+    for (const url of ['/', '/clusters', '/clusters/c-1', '/admin', '/admin/audit']) {
       const page = await app.inject({ url });
       assert.equal(page.statusCode, 200, url);
       assert.match(page.headers['content-type'] as string, /^text\/html/);

@@ -1,0 +1,184 @@
+/**
+ * The LDAP directory logins use: the settings an admin saved at run time (table
+ * directory_settings), else the configuration file's `auth.ldap`. The saved row is read at each
+ * use (one row by its key), so that every sm replica follows a change at once; the directory
+ * client is rebuilt only when the row changed. The service account's password is sealed by the
+ * secret box and never answered.
+ */
+import type { Knex } from 'knex';
+import type { LdapSettings, LdapSettingsRequest } from '@cx/api-schemas';
+import type { LdapConfig } from '@cx/config';
+import { InputError, type FieldError } from '@cx/errors';
+import { nowIso, type Logger } from '@cx/service-kit';
+import { withDatabase } from '../db/database.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import { LdapDirectory } from './ldap.js';
+
+/** What is saved as JSON: the request without the password, defaults filled in. */
+interface Saved {
+  url: string;
+  startTls: boolean;
+  caCert?: string;
+  bindDn?: string;
+  userBaseDn: string;
+  userFilter: string;
+  groupBaseDn?: string;
+  groupFilter: string;
+}
+
+interface Row {
+  kind: string;
+  settings: string;
+  bind_password_sealed: string | null;
+  updated_by: string;
+  updated_at: string;
+}
+
+const KIND = 'ldap';
+const DEFAULT_USER_FILTER = '(sAMAccountName={username})';
+const DEFAULT_GROUP_FILTER = '(member={userDn})';
+
+/** What is wrong with settings, each with its field, found without contacting the directory. */
+export function checkLdapSettings(saved: Saved, bindPassword: string | undefined): FieldError[] {
+  const errors: FieldError[] = [];
+  if (saved.bindDn && !bindPassword)
+    errors.push({ field: 'body.bindPassword', message: 'is required with bindDn (none is saved for this bindDn)' });
+  if (!saved.userFilter.includes('{username}'))
+    errors.push({ field: 'body.userFilter', message: 'must contain {username}' });
+  if (!saved.groupFilter.includes('{userDn}'))
+    errors.push({ field: 'body.groupFilter', message: 'must contain {userDn}' });
+  if (saved.startTls && saved.url.startsWith('ldaps://'))
+    errors.push({ field: 'body.startTls', message: 'cannot be used with an ldaps:// URL, which is TLS already' });
+  if (saved.caCert !== undefined && !saved.caCert.includes('-----BEGIN CERTIFICATE-----'))
+    errors.push({ field: 'body.caCert', message: 'holds no PEM certificate' });
+  return errors;
+}
+
+export class DirectorySettings {
+  private readonly fromConfig: LdapDirectory | null;
+  private cached: { key: string; directory: LdapDirectory } | undefined;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly box: SecretBox,
+    private readonly config: LdapConfig,
+    private readonly logger: Logger,
+  ) {
+    this.fromConfig =
+      config.url && config.userBaseDn
+        ? new LdapDirectory({ ...config, url: config.url, userBaseDn: config.userBaseDn }, logger)
+        : null;
+  }
+
+  /** The directory to sign in with now, or null when LDAP is off. */
+  async ldap(): Promise<LdapDirectory | null> {
+    const row = await this.row();
+    if (!row) return this.fromConfig;
+    const key = `${row.settings}|${row.bind_password_sealed ?? ''}`;
+    if (this.cached?.key !== key)
+      this.cached = { key, directory: this.directory(JSON.parse(row.settings) as Saved, this.password(row)) };
+    return this.cached.directory;
+  }
+
+  async view(): Promise<LdapSettings> {
+    const row = await this.row();
+    if (!row) {
+      const c = this.config;
+      return {
+        source: 'config',
+        enabled: this.fromConfig !== null,
+        url: c.url ?? null,
+        startTls: c.startTls,
+        hasCaCert: Boolean(c.caFile),
+        bindDn: c.bindDn ?? null,
+        hasBindPassword: Boolean(c.bindPassword),
+        userBaseDn: c.userBaseDn ?? null,
+        userFilter: c.userFilter,
+        groupBaseDn: c.groupBaseDn ?? null,
+        groupFilter: c.groupFilter,
+        updatedBy: null,
+        updatedAt: null,
+      };
+    }
+    const saved = JSON.parse(row.settings) as Saved;
+    return {
+      source: 'settings',
+      enabled: true,
+      url: saved.url,
+      startTls: saved.startTls,
+      hasCaCert: saved.caCert !== undefined,
+      bindDn: saved.bindDn ?? null,
+      hasBindPassword: row.bind_password_sealed !== null,
+      userBaseDn: saved.userBaseDn,
+      userFilter: saved.userFilter,
+      groupBaseDn: saved.groupBaseDn ?? null,
+      groupFilter: saved.groupFilter,
+      updatedBy: row.updated_by,
+      updatedAt: row.updated_at,
+    };
+  }
+
+  /**
+   * Checks the settings, tries them against the directory (a bind as the service account and a
+   * read of the user base), and only then saves them. A password left out keeps the one in force
+   * for the same bindDn.
+   */
+  async put(request: LdapSettingsRequest, actor: string): Promise<LdapSettings> {
+    const saved: Saved = {
+      url: request.url,
+      startTls: request.startTls ?? false,
+      ...(request.caCert?.trim() ? { caCert: request.caCert } : {}),
+      ...(request.bindDn ? { bindDn: request.bindDn } : {}),
+      userBaseDn: request.userBaseDn,
+      userFilter: request.userFilter ?? DEFAULT_USER_FILTER,
+      ...(request.groupBaseDn ? { groupBaseDn: request.groupBaseDn } : {}),
+      groupFilter: request.groupFilter ?? DEFAULT_GROUP_FILTER,
+    };
+    const bindPassword = saved.bindDn ? (request.bindPassword ?? (await this.keptPassword(saved.bindDn))) : undefined;
+    const errors = checkLdapSettings(saved, bindPassword);
+    if (errors.length > 0)
+      throw new InputError(
+        `invalid directory settings: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`,
+        errors,
+      );
+    await this.directory(saved, bindPassword).check();
+    const row: Row = {
+      kind: KIND,
+      settings: JSON.stringify(saved),
+      bind_password_sealed: bindPassword ? this.box.seal(bindPassword, `directory_settings:${KIND}`) : null,
+      updated_by: actor,
+      updated_at: nowIso(),
+    };
+    await withDatabase(() => this.db('directory_settings').insert(row).onConflict('kind').merge());
+    this.logger.info({ actor, url: saved.url }, 'directory settings saved');
+    return this.view();
+  }
+
+  private directory(saved: Saved, bindPassword: string | undefined): LdapDirectory {
+    const { caFile: _fromConfig, ...config } = this.config;
+    return new LdapDirectory(
+      {
+        ...config,
+        ...saved,
+        bindDn: saved.bindDn,
+        bindPassword,
+        groupBaseDn: saved.groupBaseDn,
+      } as LdapConfig & { url: string; userBaseDn: string; caCert?: string },
+      this.logger,
+    );
+  }
+
+  private async keptPassword(bindDn: string): Promise<string | undefined> {
+    const row = await this.row();
+    if (row) return (JSON.parse(row.settings) as Saved).bindDn === bindDn ? this.password(row) : undefined;
+    return this.config.bindDn === bindDn ? this.config.bindPassword : undefined;
+  }
+
+  private password(row: Row): string | undefined {
+    return row.bind_password_sealed ? this.box.open(row.bind_password_sealed, `directory_settings:${KIND}`) : undefined;
+  }
+
+  private async row(): Promise<Row | undefined> {
+    return withDatabase(() => this.db('directory_settings').where({ kind: KIND }).first()) as Promise<Row | undefined>;
+  }
+}
