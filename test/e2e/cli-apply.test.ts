@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { ADMIN_PASSWORD, cliPath, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+import { cliEnv, cliPath, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
 import { kubernetesPeer, startKwokCx } from '../support/kwok.js';
 
 interface Run {
@@ -24,13 +24,7 @@ interface Run {
 describe('cx apply and cx diff against a running cx (kwok)', () => {
   const peer = kubernetesPeer();
   const dir = tempDir('cli-apply-e2e');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    CX_CREDENTIALS_FILE: join(dir, 'credentials.json'),
-    CX_PASSWORD: ADMIN_PASSWORD,
-    NO_COLOR: '1',
-  };
-  delete env['CX_CONTEXT'];
+  const env = cliEnv(dir);
   const file = join(dir, 'clusters', 'web.yaml');
   let cx: CxProcess;
 

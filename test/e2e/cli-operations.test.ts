@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ADMIN_PASSWORD, cliPath, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
+import { cliEnv, cliPath, stopKwokControlPlanes, tempDir, type CxProcess } from '../support/cx.js';
 import { kubernetesPeer, startKwokCx } from '../support/kwok.js';
 
 interface Run {
@@ -25,13 +25,7 @@ interface Run {
 describe('cx day-2 verbs against a running cx (kwok)', () => {
   const peer = kubernetesPeer();
   const dir = tempDir('cli-ops-e2e');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    CX_CREDENTIALS_FILE: join(dir, 'credentials.json'),
-    CX_PASSWORD: ADMIN_PASSWORD,
-    NO_COLOR: '1',
-  };
-  delete env['CX_CONTEXT'];
+  const env = cliEnv(dir);
   const kubeconfig = join(dir, 'ops.kubeconfig');
   let cx: CxProcess;
 

@@ -10,19 +10,13 @@ import { copyFileSync, existsSync, realpathSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ADMIN_PASSWORD, repoRoot, startCx, tempDir, type CxProcess } from '../support/cx.js';
+import { cliEnv, repoRoot, startCx, tempDir, type CxProcess } from '../support/cx.js';
 
 describe('cx installed from its packed tarball (no server, no checkout)', () => {
   const dir = tempDir('cli-standalone-e2e');
   const prefix = join(dir, 'prefix');
   const installed = join(prefix, 'bin', 'cx');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    CX_CREDENTIALS_FILE: join(dir, 'credentials.json'),
-    CX_PASSWORD: ADMIN_PASSWORD,
-    NO_COLOR: '1',
-  };
-  delete env['CX_CONTEXT'];
+  const env = cliEnv(dir);
   let cx: CxProcess;
 
   const run = async (...args: string[]): Promise<string> =>

@@ -6,20 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ADMIN_PASSWORD, cliPath, startCx, tempDir, type CxProcess } from '../support/cx.js';
+import { cliEnv, cliPath, startCx, tempDir, type CxProcess } from '../support/cx.js';
 
 describe('cx get tables for a known state (sim)', () => {
   const dir = tempDir('cli-tables-e2e');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    CX_CREDENTIALS_FILE: join(dir, 'credentials.json'),
-    CX_PASSWORD: ADMIN_PASSWORD,
-    NO_COLOR: '1',
-  };
-  delete env['CX_CONTEXT'];
+  const env = cliEnv(dir);
   let cx: CxProcess;
   /** id → the label that stands for it. */
   const ids = new Map<string, string>();

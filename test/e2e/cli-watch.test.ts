@@ -4,20 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ADMIN_PASSWORD, cliPath, startCx, tempDir, until, type CxProcess } from '../support/cx.js';
+import { cliEnv, cliPath, startCx, tempDir, until, type CxProcess } from '../support/cx.js';
 
 describe('cx get --watch (sim)', () => {
   const dir = tempDir('cli-watch-e2e');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    CX_CREDENTIALS_FILE: join(dir, 'credentials.json'),
-    CX_PASSWORD: ADMIN_PASSWORD,
-    NO_COLOR: '1',
-  };
-  delete env['CX_CONTEXT'];
+  const env = cliEnv(dir);
   let cx: CxProcess;
   const cx$ = async (...args: string[]): Promise<string> =>
     (await promisify(execFile)(process.execPath, [cliPath, ...args], { env, encoding: 'utf8', timeout: 120_000 }))

@@ -21,6 +21,21 @@ export const serverPath = join(repoRoot, 'apps/server/dist/main.js');
 export const cliPath = join(repoRoot, 'packages/cli/dist/main.js');
 export const ADMIN_PASSWORD = 'e2e-Admin-pw-1';
 
+/**
+ * The environment the e2e tests run the real `cx` in: its own credentials file under `dir`, the
+ * admin's password for `cx login`, no colour, and no context inherited from the shell.
+ */
+export function cliEnv(dir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CX_CREDENTIALS_FILE: join(dir, 'credentials.json'),
+    CX_PASSWORD: ADMIN_PASSWORD,
+    NO_COLOR: '1',
+  };
+  delete env['CX_CONTEXT'];
+  return env;
+}
+
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `cx-${prefix}-`));
 }
