@@ -49,7 +49,8 @@ export async function runAllInOne(configFile: string | undefined): Promise<void>
     const sddc = await buildSddcApp(config, serviceLogger('sddc'));
     started.push(sddc.app);
     await sddc.app.listen({ host: config.sddc.host, port: config.sddc.port });
-    const wfm = await buildWfmApp(config, serviceLogger('wfm'));
+    // The engine's step transitions go to sm's module directly; the rest of wfm and sddc use sm's API.
+    const wfm = await buildWfmApp(config, serviceLogger('wfm'), { stepTransitions: sm.runs });
     started.push(wfm.app);
     await wfm.app.listen({ host: config.http.host, port: config.http.port });
     const apiBase = `http://${config.http.host}:${config.http.port}`;

@@ -68,6 +68,7 @@ import type {
   StepError,
   StepProgressBody,
   StepStart,
+  StepTransitions,
 } from './runs.js';
 import type { TemplateUse } from './templates.js';
 
@@ -91,9 +92,14 @@ export class SmClient {
   private readonly authorization: string;
   private readonly clusterChangeListeners: Array<() => Promise<void>> = [];
 
+  /**
+   * `inProcess`: sm's own step transitions, when sm runs in this process (the all-in-one): the
+   * engine's calls then skip loopback HTTP; every other call still goes through sm's API.
+   */
   constructor(
     private readonly baseUrl: string,
     serviceToken: string,
+    private readonly inProcess?: StepTransitions,
   ) {
     this.agent = new Agent({
       connections: 128,
@@ -286,10 +292,12 @@ export class SmClient {
     return (await this.json<{ items: ActiveRun[] }>('GET', `/workflow-runs/active?${query}`)).items;
   }
   startStep(runId: string, idx: number, generation: number, attempt: number, jobId?: string): Promise<StepStart> {
+    if (this.inProcess) return this.inProcess.startStep(runId, idx, generation, attempt, jobId);
     const body: StartStepBody = { generation, attempt, ...(jobId === undefined ? {} : { jobId }) };
     return this.json('POST', `/workflow-runs/${runId}/steps/${idx}/start`, body);
   }
   async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {
+    if (this.inProcess) return this.inProcess.stepProgress(runId, idx, generation, message);
     const body: StepProgressBody = { generation, message };
     await this.send('POST', `/workflow-runs/${runId}/steps/${idx}/progress`, body);
   }
@@ -301,6 +309,8 @@ export class SmClient {
     effects: StepEffect[],
     message?: string,
   ): Promise<StepCompleted> {
+    if (this.inProcess)
+      return this.changing(this.inProcess.completeStep(runId, idx, generation, output, effects, message));
     const body: CompleteStepBody = { generation, output, effects, ...(message ? { message } : {}) };
     return this.changing(this.json('POST', `/workflow-runs/${runId}/steps/${idx}/complete`, body));
   }
@@ -314,6 +324,8 @@ export class SmClient {
     jobId: string,
     message?: string,
   ): Promise<StepAdvanced> {
+    if (this.inProcess)
+      return this.changing(this.inProcess.advanceStep(runId, idx, generation, output, effects, jobId, message));
     const body: AdvanceStepBody = { generation, output, effects, jobId, ...(message ? { message } : {}) };
     return this.changing(this.json('POST', `/workflow-runs/${runId}/steps/${idx}/advance`, body));
   }
@@ -323,6 +335,7 @@ export class SmClient {
     generation: number,
     error: StepError & { retryable: boolean },
   ): Promise<void> {
+    if (this.inProcess) return this.changing(this.inProcess.failStep(runId, idx, generation, error));
     const body: FailStepBody = { generation, error };
     await this.changing(this.send('POST', `/workflow-runs/${runId}/steps/${idx}/fail`, body));
   }

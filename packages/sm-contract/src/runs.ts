@@ -176,6 +176,34 @@ export interface StepAdvanced {
   start: StepStart | null;
 }
 
+/**
+ * The transitions of a run's steps, the engine's hottest calls: sm's internal API serves them
+ * (the routes above) and SmClient calls them. Inside one process (the all-in-one), SmClient is
+ * bound to sm's own implementation instead, the same calls without loopback HTTP and JSON.
+ */
+export interface StepTransitions {
+  startStep(runId: string, idx: number, generation: number, attempt: number, jobId?: string): Promise<StepStart>;
+  stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void>;
+  completeStep(
+    runId: string,
+    idx: number,
+    generation: number,
+    output: unknown,
+    effects: StepEffect[],
+    message?: string,
+  ): Promise<StepCompleted>;
+  advanceStep(
+    runId: string,
+    idx: number,
+    generation: number,
+    output: unknown,
+    effects: StepEffect[],
+    jobId: string,
+    message?: string,
+  ): Promise<StepAdvanced>;
+  failStep(runId: string, idx: number, generation: number, error: StepError): Promise<void>;
+}
+
 /** POST /workflow-runs/{id}/steps/{idx}/fail. */
 export const FailStepBody = Type.Object({ generation: Type.Integer(), error: StepError });
 export type FailStepBody = Static<typeof FailStepBody>;

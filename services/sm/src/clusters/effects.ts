@@ -1,68 +1,61 @@
 /**
  * What workflow steps change of a cluster and its machines: the effects a step commits with its
  * result (runs/effects.ts dispatches them), each a write of the clusters, node_pools or machines rows.
+ * The frequent ones (machines, status, endpoint) are prepared statements, on the step path; the
+ * rare ones go through knex.
  */
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import type { ClusterCreateRequest, ClusterStatus, MachineCondition } from '@cx/api-schemas';
 import { ConflictError } from '@cx/errors';
 import type { StepEffect } from '@cx/sm-contract';
+import { setClause, type PreparedSql, type SqlValue } from '../db/prepared.js';
 
 type Effect<K extends StepEffect['kind']> = Extract<StepEffect, { kind: K }>;
 
 /** Records the machines a step is about to make; those already recorded stay as they are. */
 export async function upsertMachines(
-  trx: Knex.Transaction,
+  sql: PreparedSql,
   clusterId: string,
   machines: Effect<'upsertMachines'>['machines'],
   now: string,
 ): Promise<void> {
   const existing = new Set(
-    ((await trx('machines').where({ cluster_id: clusterId }).select('name')) as Array<{ name: string }>).map(
+    (await sql.all<{ name: string }>('SELECT `name` FROM `machines` WHERE `cluster_id` = ?', [clusterId])).map(
       (m) => m.name,
     ),
   );
-  const fresh = machines.filter((m) => !existing.has(m.name));
-  if (fresh.length === 0) return;
-  await trx('machines').insert(
-    fresh.map((m) => ({
-      id: uuidv7(),
-      cluster_id: clusterId,
-      pool: m.pool,
-      name: m.name,
-      role: m.role,
-      kubernetes_version: m.kubernetesVersion,
-      phase: 'Pending',
-      provider_id: null,
-      addresses: null,
-      node_status: 'NotReady',
-      created_at: now,
-      updated_at: now,
-      version: 1,
-    })),
-  );
+  for (const m of machines.filter((candidate) => !existing.has(candidate.name)))
+    await sql.run(
+      'INSERT INTO `machines` (`id`, `cluster_id`, `pool`, `name`, `role`, `kubernetes_version`, `phase`, `provider_id`, `addresses`, `node_status`, `created_at`, `updated_at`, `version`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, 1)',
+      [uuidv7(), clusterId, m.pool, m.name, m.role, m.kubernetesVersion, 'Pending', 'NotReady', now, now],
+    );
 }
 
 export async function updateMachines(
-  trx: Knex.Transaction,
+  sql: PreparedSql,
   clusterId: string,
   machines: Effect<'updateMachines'>['machines'],
   now: string,
 ): Promise<void> {
   for (const m of machines) {
-    const changes: Record<string, unknown> = { updated_at: now, version: trx.raw('version + 1') };
+    const changes: Record<string, SqlValue> = { updated_at: now };
     // A machine the provider answered for again has no failure to show.
     if (m.phase !== undefined) Object.assign(changes, { phase: m.phase, condition: null });
     if (m.providerId !== undefined) changes['provider_id'] = m.providerId;
     if (m.addresses !== undefined) changes['addresses'] = JSON.stringify(m.addresses);
     if (m.nodeStatus !== undefined) changes['node_status'] = m.nodeStatus;
     if (m.kubernetesVersion !== undefined) changes['kubernetes_version'] = m.kubernetesVersion;
-    await trx('machines').where({ id: m.id, cluster_id: clusterId }).update(changes);
+    const set = setClause(changes);
+    await sql.run(
+      `UPDATE \`machines\` SET ${set.sql}, \`version\` = \`version\` + 1 WHERE \`id\` = ? AND \`cluster_id\` = ?`,
+      [...set.values, m.id, clusterId],
+    );
   }
 }
 
-export async function deleteMachines(trx: Knex.Transaction, clusterId: string, ids: string[]): Promise<void> {
-  if (ids.length > 0) await trx('machines').where({ cluster_id: clusterId }).whereIn('id', ids).delete();
+export async function deleteMachines(sql: PreparedSql, clusterId: string, ids: string[]): Promise<void> {
+  for (const id of ids) await sql.run('DELETE FROM `machines` WHERE `cluster_id` = ? AND `id` = ?', [clusterId, id]);
 }
 
 /** A failed step names the machine it failed on: the machine shows why until the provider answers for it again. */
@@ -95,15 +88,16 @@ export async function removePool(trx: Knex.Transaction, clusterId: string, pool:
 }
 
 export async function setClusterStatus(
-  trx: Knex.Transaction,
+  sql: PreparedSql,
   clusterId: string,
   status: ClusterStatus,
   message: string | null,
   now: string,
 ): Promise<void> {
-  await trx('clusters')
-    .where({ id: clusterId })
-    .update({ status, status_message: message, updated_at: now, version: trx.raw('version + 1') });
+  await sql.run(
+    'UPDATE `clusters` SET `status` = ?, `status_message` = ?, `updated_at` = ?, `version` = `version` + 1 WHERE `id` = ?',
+    [status, message, now, clusterId],
+  );
 }
 
 export async function setClusterVersion(
@@ -131,14 +125,15 @@ export async function setClusterImage(
 }
 
 export async function setClusterEndpoint(
-  trx: Knex.Transaction,
+  sql: PreparedSql,
   clusterId: string,
   apiEndpoint: string,
   now: string,
 ): Promise<void> {
-  await trx('clusters')
-    .where({ id: clusterId })
-    .update({ api_endpoint: apiEndpoint, updated_at: now, version: trx.raw('version + 1') });
+  await sql.run(
+    'UPDATE `clusters` SET `api_endpoint` = ?, `updated_at` = ?, `version` = `version` + 1 WHERE `id` = ?',
+    [apiEndpoint, now, clusterId],
+  );
 }
 
 /** The cluster's own row, last of a cluster delete: its pools and machines go with it by foreign key, its workflow runs stay as history. */

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import type { ClusterStatus } from '@cx/api-schemas';
 import { ConflictError } from '@cx/errors';
+import { setClause, type PreparedSql } from '../db/prepared.js';
 import type { ClusterRow } from './rows.js';
 
 /** Takes the cluster for `runId`, refusing while another workflow holds it or the row changed. */
@@ -39,18 +40,19 @@ export async function lockCluster(
 
 /** Lets go of the cluster if `runId` still holds it; `outcome` (a failure, say) becomes its status. */
 export async function releaseCluster(
-  trx: Knex.Transaction,
+  sql: PreparedSql,
   clusterId: string,
   runId: string,
   now: string,
   outcome?: { status: ClusterStatus; message: string },
 ): Promise<void> {
-  await trx('clusters')
-    .where({ id: clusterId, active_run_id: runId })
-    .update({
-      active_run_id: null,
-      ...(outcome ? { status: outcome.status, status_message: outcome.message.slice(0, 1024) } : {}),
-      updated_at: now,
-      version: trx.raw('version + 1'),
-    });
+  const changes = setClause({
+    active_run_id: null,
+    ...(outcome ? { status: outcome.status, status_message: outcome.message.slice(0, 1024) } : {}),
+    updated_at: now,
+  });
+  await sql.run(
+    `UPDATE \`clusters\` SET ${changes.sql}, \`version\` = \`version\` + 1 WHERE \`id\` = ? AND \`active_run_id\` = ?`,
+    [...changes.values, clusterId, runId],
+  );
 }

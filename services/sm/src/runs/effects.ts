@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import type { StepEffect } from '@cx/sm-contract';
+import type { PreparedSql } from '../db/prepared.js';
 import { deleteGrantsOn } from '../access/access-control.js';
 import { deleteAddon, deleteAddonsOf, markAddonInstalled } from '../addons/addons.js';
 import {
@@ -22,8 +23,24 @@ import { deleteSnapshotsOf } from '../etcd-snapshots/etcd-snapshots.js';
 import { deleteHaConfig, deleteHaConfigsOf, setHaConfigApplied } from '../ha-configs/ha-configs.js';
 import { releaseAddressesOf } from '../ip-pools/ip-pools.js';
 
+/** Effects written with prepared statements alone: a step with only these needs no knex transaction. */
+const PREPARED_EFFECTS: ReadonlySet<StepEffect['kind']> = new Set([
+  'upsertMachines',
+  'updateMachines',
+  'deleteMachines',
+  'setClusterStatus',
+  'setClusterEndpoint',
+]);
+
+/** Whether committing `effects` needs a knex transaction (some are written through knex). */
+export function needsKnex(effects: StepEffect[]): boolean {
+  return effects.some((effect) => !PREPARED_EFFECTS.has(effect.kind));
+}
+
+/** `trx`: the knex transaction `sql` runs in; there is none when needsKnex said no. */
 export async function applyEffect(
-  trx: Knex.Transaction,
+  sql: PreparedSql,
+  trx: Knex.Transaction | undefined,
   tenants: TenantCredentials,
   clusterId: string,
   effect: StepEffect,
@@ -31,21 +48,24 @@ export async function applyEffect(
 ): Promise<void> {
   switch (effect.kind) {
     case 'upsertMachines':
-      return upsertMachines(trx, clusterId, effect.machines, now);
+      return upsertMachines(sql, clusterId, effect.machines, now);
     case 'updateMachines':
-      return updateMachines(trx, clusterId, effect.machines, now);
+      return updateMachines(sql, clusterId, effect.machines, now);
     case 'deleteMachines':
-      return deleteMachines(trx, clusterId, effect.ids);
+      return deleteMachines(sql, clusterId, effect.ids);
+    case 'setClusterStatus':
+      return setClusterStatus(sql, clusterId, effect.status, effect.message ?? null, now);
+    case 'setClusterEndpoint':
+      return setClusterEndpoint(sql, clusterId, effect.apiEndpoint, now);
+  }
+  if (!trx) throw new Error(`effect ${effect.kind} is written through knex: commit it in a knex transaction`);
+  switch (effect.kind) {
     case 'removePool':
       return removePool(trx, clusterId, effect.pool, now);
-    case 'setClusterStatus':
-      return setClusterStatus(trx, clusterId, effect.status, effect.message ?? null, now);
     case 'setClusterVersion':
       return setClusterVersion(trx, clusterId, effect.kubernetesVersion, now);
     case 'setClusterImage':
       return setClusterImage(trx, clusterId, effect.osImage, now);
-    case 'setClusterEndpoint':
-      return setClusterEndpoint(trx, clusterId, effect.apiEndpoint, now);
     case 'beginCaRotation': {
       const row = (await trx('clusters').where({ id: clusterId }).first('name')) as { name: string };
       return tenants.beginCaRotation(trx, clusterId, row.name);

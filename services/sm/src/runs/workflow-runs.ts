@@ -17,6 +17,7 @@ import type {
   StepEffect,
   StepError,
   StepStart,
+  StepTransitions,
 } from '@cx/sm-contract';
 import { setMachineCondition } from '../clusters/effects.js';
 import { lockCluster, releaseCluster } from '../clusters/lock.js';
@@ -25,8 +26,8 @@ import type { TenantCredentials } from '../clusters/tenant-credentials.js';
 import type { Visibility } from '../access/access-control.js';
 import { isUniqueViolation, withDatabase } from '../db/database.js';
 import { keysetPage } from '../db/pagination.js';
-import { prepared, setClause, type PreparedSql, type SqlValue } from '../db/prepared.js';
-import { applyEffect } from './effects.js';
+import { prepared, preparedTransaction, setClause, type PreparedSql, type SqlValue } from '../db/prepared.js';
+import { applyEffect, needsKnex } from './effects.js';
 import { publicWorkflow, toWorkflow, type RunRow, type StepRow } from './rows.js';
 
 /**
@@ -41,7 +42,7 @@ export interface Accepted extends WireAccepted {
   status: number;
 }
 
-export class WorkflowRuns {
+export class WorkflowRuns implements StepTransitions {
   constructor(
     private readonly db: Knex,
     private readonly tenants: TenantCredentials,
@@ -211,13 +212,10 @@ export class WorkflowRuns {
    * engine's hottest path.
    */
   async startStep(runId: string, idx: number, generation: number, attempt: number, jobId?: string): Promise<StepStart> {
-    return withDatabase(() =>
-      this.db.transaction(async (trx) => {
-        const sql = await prepared(trx);
-        const run = await this.currentRun(sql, runId, idx, generation);
-        return this.beginStep(sql, run, attempt, jobId ?? run.owner_job);
-      }),
-    );
+    return this.transition([], async (sql) => {
+      const run = await this.currentRun(sql, runId, idx, generation);
+      return this.beginStep(sql, run, attempt, jobId ?? run.owner_job);
+    });
   }
 
   /** The run's current step marked Running; the step's start as startStep answers it. */
@@ -243,18 +241,15 @@ export class WorkflowRuns {
   }
 
   async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {
-    await withDatabase(() =>
-      this.db.transaction(async (trx) => {
-        const sql = await prepared(trx);
-        const run = await this.currentRun(sql, runId, idx, generation);
-        await sql.run('UPDATE `workflow_steps` SET `message` = ? WHERE `run_id` = ? AND `idx` = ?', [
-          message.slice(0, 1024),
-          runId,
-          idx,
-        ]);
-        await this.updateRun(sql, run, { updated_at: nowIso() });
-      }),
-    );
+    await this.transition([], async (sql) => {
+      const run = await this.currentRun(sql, runId, idx, generation);
+      await sql.run('UPDATE `workflow_steps` SET `message` = ? WHERE `run_id` = ? AND `idx` = ?', [
+        message.slice(0, 1024),
+        runId,
+        idx,
+      ]);
+      await this.updateRun(sql, run, { updated_at: nowIso() });
+    });
   }
 
   /**
@@ -269,20 +264,17 @@ export class WorkflowRuns {
     effects: StepEffect[],
     message?: string,
   ): Promise<{ next: number | null }> {
-    return withDatabase(() =>
-      this.db.transaction(async (trx) => {
-        const sql = await prepared(trx);
-        const run = await this.finishStep(
-          trx,
-          sql,
-          await this.currentRun(sql, runId, idx, generation),
-          output,
-          effects,
-          message,
-        );
-        return { next: run.status === 'Succeeded' ? null : run.current_step };
-      }),
-    );
+    return this.transition(effects, async (sql, trx) => {
+      const run = await this.finishStep(
+        sql,
+        trx,
+        await this.currentRun(sql, runId, idx, generation),
+        output,
+        effects,
+        message,
+      );
+      return { next: run.status === 'Succeeded' ? null : run.current_step };
+    });
   }
 
   /**
@@ -298,27 +290,39 @@ export class WorkflowRuns {
     jobId: string,
     message?: string,
   ): Promise<StepAdvanced> {
+    return this.transition(effects, async (sql, trx) => {
+      const run = await this.finishStep(
+        sql,
+        trx,
+        await this.currentRun(sql, runId, idx, generation),
+        output,
+        effects,
+        message,
+      );
+      if (run.status === 'Succeeded') return { next: null, start: null };
+      return { next: run.current_step, start: await this.beginStep(sql, run, 1, jobId) };
+    });
+  }
+
+  /**
+   * One step transition's transaction: prepared statements alone, unless an effect is written
+   * through knex by the module owning its rows (runs/effects.ts needsKnex).
+   */
+  private transition<T>(
+    effects: StepEffect[],
+    work: (sql: PreparedSql, trx?: Knex.Transaction) => Promise<T>,
+  ): Promise<T> {
     return withDatabase(() =>
-      this.db.transaction(async (trx) => {
-        const sql = await prepared(trx);
-        const run = await this.finishStep(
-          trx,
-          sql,
-          await this.currentRun(sql, runId, idx, generation),
-          output,
-          effects,
-          message,
-        );
-        if (run.status === 'Succeeded') return { next: null, start: null };
-        return { next: run.current_step, start: await this.beginStep(sql, run, 1, jobId) };
-      }),
+      !needsKnex(effects)
+        ? preparedTransaction(this.db, (sql) => work(sql))
+        : this.db.transaction(async (trx) => work(await prepared(trx), trx)),
     );
   }
 
   /** Records the current step's output and effects and moves the run past it; answers the run row as updated. */
   private async finishStep(
-    trx: Knex.Transaction,
     sql: PreparedSql,
+    trx: Knex.Transaction | undefined,
     run: RunRow,
     output: unknown,
     effects: StepEffect[],
@@ -335,7 +339,7 @@ export class WorkflowRuns {
       'UPDATE `workflow_steps` SET `status` = ?, `output` = ?, `message` = ?, `finished_at` = ?, `error` = NULL WHERE `run_id` = ? AND `idx` = ?',
       ['Succeeded', JSON.stringify(output ?? null), message ?? null, now, run.id, idx],
     );
-    for (const effect of effects) await applyEffect(trx, this.tenants, run.cluster_id, effect, now);
+    for (const effect of effects) await applyEffect(sql, trx, this.tenants, run.cluster_id, effect, now);
     const last = idx + 1 >= Number(counted!.n);
     const updated = await this.updateRun(
       sql,
@@ -344,7 +348,7 @@ export class WorkflowRuns {
         ? { status: 'Succeeded', current_step: idx + 1, finished_at: now, updated_at: now, error: null }
         : { current_step: idx + 1, updated_at: now },
     );
-    if (last) await releaseCluster(trx, run.cluster_id, run.id, now);
+    if (last) await releaseCluster(sql, run.cluster_id, run.id, now);
     return updated;
   }
 
@@ -380,7 +384,7 @@ export class WorkflowRuns {
         );
         const failedAt = `workflow ${run.workflow} failed at step ${step?.name ?? idx}: ${error.message}`;
         await releaseCluster(
-          trx,
+          sql,
           run.cluster_id,
           run.id,
           now,
@@ -408,13 +412,14 @@ export class WorkflowRuns {
           .whereIn('status', ['Pending', 'Running'])
           .where('idx', '>=', run.current_step)
           .update({ status: 'Cancelled' });
-        await this.updateRun(await prepared(trx), run, {
+        const sql = await prepared(trx);
+        await this.updateRun(sql, run, {
           status: 'Cancelled',
           finished_at: now,
           updated_at: now,
           error: JSON.stringify({ code: 'CX_CANCELLED', message: 'cancelled by a user' }),
         });
-        await releaseCluster(trx, run.cluster_id, run.id, now, {
+        await releaseCluster(sql, run.cluster_id, run.id, now, {
           status: 'Failed',
           message: `workflow ${run.workflow} was cancelled; retry it or delete the cluster`,
         });
