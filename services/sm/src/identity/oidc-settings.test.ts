@@ -53,6 +53,7 @@ for (const target of testDatabases) {
     let server: Server;
     let issuer: string;
     let settings: OidcSettings;
+    let down = false;
     const box = new SecretBox('oidc-settings-test-key-0123456789abc');
 
     before(async () => {
@@ -60,6 +61,7 @@ for (const target of testDatabases) {
       await migrateLatest(db);
       // A provider's discovery document that names the issuer as 127.0.0.1 (so "localhost" is another one).
       server = createServer((request, response) => {
+        if (down) return void response.writeHead(503).end();
         if (request.url !== '/.well-known/openid-configuration') return void response.writeHead(404).end();
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer }));
       });
@@ -112,6 +114,17 @@ for (const target of testDatabases) {
       assert.equal((await settings.put(withoutSecret, 'admin2')).hasClientSecret, true);
       assert.notEqual(await settings.current(), current, 'a changed row makes a new sign-on');
       assert.equal((await settings.put({ ...withoutSecret, clientId: 'other' }, 'admin')).hasClientSecret, false);
+
+      // The provider down at sign-in: a 503 naming the saved setting to check, not the file's key.
+      down = true;
+      try {
+        await assert.rejects((await settings.current())!.signOn.startLogin(undefined), {
+          code: 'CX_DEPENDENCY_UNAVAILABLE',
+          message: /check issuer of the OIDC settings \(PUT \/api\/v1\/settings\/oidc\)/,
+        });
+      } finally {
+        down = false;
+      }
     });
   });
 }

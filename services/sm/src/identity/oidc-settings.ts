@@ -71,7 +71,7 @@ export class OidcSettings {
   ) {
     this.fromConfig =
       config.issuer && config.clientId
-        ? this.signOn({ ...config, issuer: config.issuer, clientId: config.clientId }, config.clientSecret)
+        ? this.signOn({ ...config, issuer: config.issuer, clientId: config.clientId }, config.clientSecret, 'config')
         : null;
   }
 
@@ -81,7 +81,7 @@ export class OidcSettings {
     if (!row) return this.fromConfig;
     const key = `${row.settings}|${row.secret_sealed ?? ''}`;
     if (this.cached?.key !== key)
-      this.cached = { key, signOn: this.signOn(JSON.parse(row.settings) as Saved, this.secret(row)) };
+      this.cached = { key, signOn: this.signOn(JSON.parse(row.settings) as Saved, this.secret(row), 'settings') };
     return this.cached.signOn;
   }
 
@@ -150,13 +150,14 @@ export class OidcSettings {
     return this.view();
   }
 
-  private signOn(settings: Omit<Saved, 'allowHttp'> & { allowHttp: boolean }, secret: string | undefined): SignOn {
+  private signOn(settings: Saved, secret: string | undefined, source: 'config' | 'settings'): SignOn {
     return {
       signOn: new OidcSignOn(
         { ...this.config, ...settings, clientSecret: secret },
         this.redirectUri,
         this.db,
         this.box,
+        source,
       ),
       issuer: settings.issuer,
     };
