@@ -22,6 +22,7 @@ import * as workflowRunLists from './0016_workflow_run_lists.js';
 import * as clusterEventIndexes from './0017_cluster_event_indexes.js';
 import * as runOwnerJob from './0018_run_owner_job.js';
 import * as directorySettings from './0019_directory_settings.js';
+import * as oidcSettings from './0020_oidc_settings.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -48,6 +49,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['0017_cluster_event_indexes', clusterEventIndexes],
   ['0018_run_owner_job', runOwnerJob],
   ['0019_directory_settings', directorySettings],
+  ['0020_oidc_settings', oidcSettings],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

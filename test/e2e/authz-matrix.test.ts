@@ -281,6 +281,8 @@ describe('authorization matrix', () => {
 
     'GET /api/v1/settings/ldap': { call: async () => ({ path: '/api/v1/settings/ldap' }) },
     'PUT /api/v1/settings/ldap': { call: async () => ({ path: '/api/v1/settings/ldap', body: INVALID }) },
+    'GET /api/v1/settings/oidc': { call: async () => ({ path: '/api/v1/settings/oidc' }) },
+    'PUT /api/v1/settings/oidc': { call: async () => ({ path: '/api/v1/settings/oidc', body: INVALID }) },
 
     'GET /api/v1/audit': { call: async () => ({ path: '/api/v1/audit?limit=5' }) },
     'GET /api/v1/providers': { call: async () => ({ path: '/api/v1/providers' }) },

@@ -16,6 +16,7 @@ import {
   ConsoleWatch,
   launchChromium,
   NARROW,
+  screenshot,
   signIn,
   UI_WAIT_MS,
   WIDE,
@@ -40,6 +41,7 @@ const SECTIONS = [
   ['pairs', 'Pairs'],
   ['audit', 'Audit log'],
   ['directory', 'Directory (LDAP)'],
+  ['single-sign-on', 'Single sign-on (OIDC)'],
 ] as const;
 
 describe('web console: administration in Chromium (sim)', { skip }, () => {
@@ -378,7 +380,7 @@ describe('web console: administration in Chromium (sim)', { skip }, () => {
     await context.close();
   });
 
-  it('shows every admin page without serious axe violations at 1280 px and 390 px, fitting 390 px', async () => {
+  it('shows every admin page without serious axe violations at 1280 px and 390 px, fitting 390 px (screenshots in test-results/screenshots/)', async () => {
     for (const viewport of [WIDE, NARROW]) {
       const { context, page, watch } = await open(viewport);
       await page.goto('/admin');
@@ -391,6 +393,7 @@ describe('web console: administration in Chromium (sim)', { skip }, () => {
         assert.equal(await page.getByRole('alert').count(), 0, `${section} shows no problem`);
         if (viewport === NARROW) await assertNoSideScroll(page, `the ${section} page`);
         await axe(page, `the ${section} page at ${viewport.width} px`);
+        await screenshot(page, `admin-${section}`);
       }
       // A dialog too.
       await page.goto('/admin/grants');

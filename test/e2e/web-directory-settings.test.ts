@@ -3,9 +3,11 @@
  * configuration and the slapd peer: a wrong service-account password is refused by the directory
  * and nothing is saved; the right one is saved, LDAP sign-in turns on without a restart, and the
  * password is in no answer, page or audit record; saved again without the password, the saved one
- * is kept. A non-admin is refused the settings. Skips without CX_TEST_CHROMIUM or CX_TEST_SLAPD.
+ * is kept; over ldaps:// the CA certificate is shown back, and saving again with it untouched keeps
+ * it. A non-admin is refused the settings. Skips without CX_TEST_CHROMIUM or CX_TEST_SLAPD.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import {
@@ -14,6 +16,7 @@ import {
   ConsoleWatch,
   launchChromium,
   NARROW,
+  screenshot,
   signIn,
   UI_WAIT_MS,
   WIDE,
@@ -117,6 +120,31 @@ describe('web console: directory settings at run time (slapd)', { skip }, () => 
       assert.ok(!answers.some((a) => a.includes(secret)), 'no answer carries the password');
       assert.ok(!audit.includes(secret), 'the audit log holds no password');
     }
+    // Over ldaps:// with the directory's CA: the CA (no secret) is shown back, and saving again
+    // with the field untouched keeps it.
+    // (The form sends the PEM without the blank around it.)
+    const ca = readFileSync(peer.caFile, 'utf8').trim();
+    await page.getByLabel('Directory URL').fill(peer.ldapsUrl);
+    await page.getByLabel('CA certificate').fill(ca);
+    await page.getByRole('button', { name: 'Test and save' }).click();
+    await dialog.getByRole('button', { name: 'Test and save' }).click();
+    await dialog.waitFor({ state: 'hidden', timeout: UI_WAIT_MS });
+    const withCa = (await admin.call('GET', '/api/v1/settings/ldap')).body;
+    assert.equal(withCa.url, peer.ldapsUrl);
+    assert.equal(withCa.caCert, ca, 'the CA is answered as saved');
+    await page.reload();
+    await page.getByTestId('ldap-source').filter({ hasText: 'Saved by admin' }).waitFor({ timeout: UI_WAIT_MS });
+    assert.equal(await page.getByLabel('CA certificate').inputValue(), ca, 'the page shows the CA back');
+    await screenshot(page, 'admin-directory');
+    await page.getByLabel('User filter').fill('(uid={username})');
+    await page.getByRole('button', { name: 'Test and save' }).click();
+    await dialog.getByRole('button', { name: 'Test and save' }).click();
+    await dialog.waitFor({ state: 'hidden', timeout: UI_WAIT_MS });
+    const again = (await admin.call('GET', '/api/v1/settings/ldap')).body;
+    assert.equal(again.userFilter, '(uid={username})', 'the change is saved');
+    assert.equal(again.caCert, ca, 'the untouched CA is kept');
+    assert.equal((await aliceLogin()).status, 200, 'alice signs in over ldaps:// with the kept CA');
+
     watch.assertNone();
     await context.close();
 

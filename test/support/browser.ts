@@ -4,8 +4,11 @@
  * console, and the console's sign-in done by keyboard.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { repoRoot } from './cx.js';
 
 export const WIDE = { width: 1280, height: 900 };
 export const NARROW = { width: 390, height: 844 };
@@ -82,4 +85,14 @@ export async function assertNoSideScroll(page: Page, where: string): Promise<voi
     '({ scroll: document.documentElement.scrollWidth, width: window.innerWidth })',
   )) as { scroll: number; width: number };
   assert.ok(scroll <= width, `${where} fits ${width} px (content is ${scroll} px wide)`);
+}
+
+/** Where screenshots are kept as test artifacts (ignored by git, uploaded by CI with test-results/). */
+export const SCREENSHOT_DIR = join(repoRoot, 'test-results', 'screenshots');
+
+/** Keeps the whole page as it is now, as `test-results/screenshots/<name>-<width>.png`. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const width = page.viewportSize()?.width ?? 0;
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-${width}.png`), fullPage: true });
 }

@@ -1,7 +1,8 @@
 /**
- * Directory (LDAP / Active Directory) settings an admin manages at run time
- * (`GET/PUT /api/v1/settings/ldap`). Until an admin saves some, the configuration file's
- * `auth.ldap` applies; the service account's password is sealed by sm and never answered.
+ * Directory (LDAP / Active Directory) and single sign-on (OIDC) settings an admin manages at run
+ * time (`GET/PUT /api/v1/settings/ldap|oidc`). Until an admin saves some, the configuration file's
+ * `auth.ldap` / `auth.oidc` applies; the service account's password and the client secret are
+ * sealed by sm and never answered.
  */
 import Type, { type Static } from 'typebox';
 import { NullableString } from './common.js';
@@ -63,6 +64,7 @@ export const ldapSettingsSchema = Type.Object(
     url: NullableString(),
     startTls: Type.Boolean(),
     hasCaCert: Type.Boolean(),
+    caCert: NullableString({ description: "PEM of the CA that signed the directory's certificate (not a secret)" }),
     bindDn: NullableString(),
     hasBindPassword: Type.Boolean(),
     userBaseDn: NullableString(),
@@ -75,3 +77,68 @@ export const ldapSettingsSchema = Type.Object(
   { description: 'The directory settings in force; the bind password is never answered' },
 );
 export type LdapSettings = Static<typeof ldapSettingsSchema>;
+
+const CLAIM = { minLength: 1, maxLength: 128 };
+
+export const oidcSettingsRequestSchema = Type.Object(
+  {
+    issuer: Type.String({
+      pattern: '^https?://',
+      maxLength: 1024,
+      description:
+        "The identity provider's issuer URL; its `/.well-known/openid-configuration` must name the same issuer",
+    }),
+    clientId: Type.String({ minLength: 1, maxLength: 512, description: 'Client id cx is registered under' }),
+    clientSecret: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        writeOnly: true,
+        description: 'Client secret; absent: the one saved before is kept (same issuer and clientId only)',
+      }),
+    ),
+    scopes: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        default: 'openid profile email',
+        description: 'Scopes requested (space-separated); must include `openid`',
+      }),
+    ),
+    usernameClaim: Type.Optional(
+      Type.String({ ...CLAIM, default: 'preferred_username', description: 'Claim that names the user in cx' }),
+    ),
+    groupsClaim: Type.Optional(
+      Type.String({ ...CLAIM, default: 'groups', description: "Claim holding the user's groups" }),
+    ),
+    allowHttp: Type.Optional(
+      Type.Boolean({ default: false, description: 'Allow an http:// issuer (a lab provider only)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type OidcSettingsRequest = Static<typeof oidcSettingsRequestSchema>;
+
+export const oidcSettingsSchema = Type.Object(
+  {
+    source: Type.Enum(['config', 'settings'], {
+      type: 'string',
+      description: 'config: the configuration file (auth.oidc), as no admin has saved settings; settings: saved ones',
+    }),
+    enabled: Type.Boolean({ description: 'Whether single sign-on is on' }),
+    issuer: NullableString(),
+    clientId: NullableString(),
+    hasClientSecret: Type.Boolean(),
+    scopes: Type.String(),
+    usernameClaim: Type.String(),
+    groupsClaim: Type.String(),
+    allowHttp: Type.Boolean(),
+    redirectUri: Type.String({
+      description: 'Where the provider sends browsers back (register it there); from the configuration file',
+    }),
+    updatedBy: NullableString(),
+    updatedAt: NullableString(),
+  },
+  { description: 'The single sign-on settings in force; the client secret is never answered' },
+);
+export type OidcSettings = Static<typeof oidcSettingsSchema>;

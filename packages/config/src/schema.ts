@@ -108,7 +108,7 @@ export const configSchema = Type.Object(
                 pattern: '^ldaps?://',
                 env: 'CX_LDAP_URL',
                 description:
-                  'LDAP / Active Directory server, `ldap://host:389` or `ldaps://host:636`. Unset: no LDAP login.',
+                  'LDAP / Active Directory server, `ldap://host:389` or `ldaps://host:636`. Unset: no LDAP login. Settings an admin saves at run time (`PUT /api/v1/settings/ldap`) replace `auth.ldap`.',
               }),
             ),
             startTls: Type.Boolean({
@@ -197,7 +197,7 @@ export const configSchema = Type.Object(
                 pattern: '^https?://',
                 env: 'CX_OIDC_ISSUER',
                 description:
-                  'OpenID Connect issuer URL (discovered through `/.well-known/openid-configuration`). Unset: no single sign-on.',
+                  'OpenID Connect issuer URL (discovered through `/.well-known/openid-configuration`). Unset: no single sign-on. Settings an admin saves at run time (`PUT /api/v1/settings/oidc`) replace `auth.oidc` but `redirectUri`.',
               }),
             ),
             clientId: Type.Optional(

@@ -19,7 +19,8 @@ import { Accounts } from './identity/accounts.js';
 import { Authenticator } from './identity/auth.js';
 import { DirectorySettings } from './identity/directory-settings.js';
 import { checkLdapConfig } from './identity/ldap.js';
-import { checkOidcConfig, OidcSignOn } from './identity/oidc.js';
+import { checkOidcConfig } from './identity/oidc.js';
+import { OidcSettings } from './identity/oidc-settings.js';
 import { LoginThrottle } from './identity/throttle.js';
 import { IpPools } from './ip-pools/ip-pools.js';
 import { Pairs } from './pairs/pairs.js';
@@ -82,18 +83,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   const resources = new Resources(db, box);
   const throttle = new LoginThrottle(db, config.auth.lockout);
   const directory = new DirectorySettings(db, box, ldapConfig, logger);
-  const oidc =
-    oidcConfig.issuer && oidcConfig.clientId
-      ? {
-          signOn: new OidcSignOn(
-            { ...oidcConfig, issuer: oidcConfig.issuer, clientId: oidcConfig.clientId },
-            oidcRedirectUri(config),
-            db,
-            box,
-          ),
-          issuer: oidcConfig.issuer,
-        }
-      : null;
+  const oidc = new OidcSettings(db, box, oidcConfig, oidcRedirectUri(config), logger);
   const auth = new Authenticator(
     db,
     accounts,
@@ -114,7 +104,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   const runs = new WorkflowRuns(db, tenants);
   const auditLog = new AuditLog(db);
   const clusters = new Clusters(db, runs, resources, tenants, config.limits);
-  logger.info({ ldap: (await directory.ldap()) !== null, oidc: oidc !== null }, 'login methods');
+  logger.info({ ldap: (await directory.ldap()) !== null, oidc: (await oidc.current()) !== null }, 'login methods');
 
   const app = createHttpServer({
     service: 'sm',

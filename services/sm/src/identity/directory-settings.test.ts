@@ -91,6 +91,7 @@ for (const target of testDatabases) {
       const saved = await settings.put(request(), 'admin');
       assert.equal(saved.source, 'settings');
       assert.equal(saved.hasBindPassword, true);
+      assert.equal(saved.caCert, null, 'no CA given');
       assert.equal(saved.updatedBy, 'admin');
       assert.ok(!JSON.stringify(saved).includes(slapd!.bindPassword), 'the answer holds no password');
       const row = JSON.stringify(await db('directory_settings').select());

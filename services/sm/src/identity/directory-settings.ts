@@ -5,6 +5,7 @@
  * client is rebuilt only when the row changed. The service account's password is sealed by the
  * secret box and never answered.
  */
+import { readFileSync } from 'node:fs';
 import type { Knex } from 'knex';
 import type { LdapSettings, LdapSettingsRequest } from '@cx/api-schemas';
 import type { LdapConfig } from '@cx/config';
@@ -29,7 +30,7 @@ interface Saved {
 interface Row {
   kind: string;
   settings: string;
-  bind_password_sealed: string | null;
+  secret_sealed: string | null;
   updated_by: string;
   updated_at: string;
 }
@@ -74,7 +75,7 @@ export class DirectorySettings {
   async ldap(): Promise<LdapDirectory | null> {
     const row = await this.row();
     if (!row) return this.fromConfig;
-    const key = `${row.settings}|${row.bind_password_sealed ?? ''}`;
+    const key = `${row.settings}|${row.secret_sealed ?? ''}`;
     if (this.cached?.key !== key)
       this.cached = { key, directory: this.directory(JSON.parse(row.settings) as Saved, this.password(row)) };
     return this.cached.directory;
@@ -90,6 +91,7 @@ export class DirectorySettings {
         url: c.url ?? null,
         startTls: c.startTls,
         hasCaCert: Boolean(c.caFile),
+        caCert: c.caFile ? readCa(c.caFile) : null,
         bindDn: c.bindDn ?? null,
         hasBindPassword: Boolean(c.bindPassword),
         userBaseDn: c.userBaseDn ?? null,
@@ -107,8 +109,9 @@ export class DirectorySettings {
       url: saved.url,
       startTls: saved.startTls,
       hasCaCert: saved.caCert !== undefined,
+      caCert: saved.caCert ?? null,
       bindDn: saved.bindDn ?? null,
-      hasBindPassword: row.bind_password_sealed !== null,
+      hasBindPassword: row.secret_sealed !== null,
       userBaseDn: saved.userBaseDn,
       userFilter: saved.userFilter,
       groupBaseDn: saved.groupBaseDn ?? null,
@@ -145,7 +148,7 @@ export class DirectorySettings {
     const row: Row = {
       kind: KIND,
       settings: JSON.stringify(saved),
-      bind_password_sealed: bindPassword ? this.box.seal(bindPassword, `directory_settings:${KIND}`) : null,
+      secret_sealed: bindPassword ? this.box.seal(bindPassword, `directory_settings:${KIND}`) : null,
       updated_by: actor,
       updated_at: nowIso(),
     };
@@ -175,10 +178,19 @@ export class DirectorySettings {
   }
 
   private password(row: Row): string | undefined {
-    return row.bind_password_sealed ? this.box.open(row.bind_password_sealed, `directory_settings:${KIND}`) : undefined;
+    return row.secret_sealed ? this.box.open(row.secret_sealed, `directory_settings:${KIND}`) : undefined;
   }
 
   private async row(): Promise<Row | undefined> {
     return withDatabase(() => this.db('directory_settings').where({ kind: KIND }).first()) as Promise<Row | undefined>;
+  }
+}
+
+/** The configuration file's CA (a CA is no secret, so it is shown back); null when it cannot be read. */
+function readCa(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
   }
 }

@@ -61,7 +61,15 @@ export class OidcSignOn {
     private readonly redirectUri: string,
     private readonly db: Knex,
     private readonly box: SecretBox,
+    /** Where these settings come from, so that an error names the setting to check there. */
+    private readonly source: 'config' | 'settings' = 'config',
   ) {}
+
+  /** The setting to check, as its source names it. */
+  private setting(key: 'issuer' | 'usernameClaim' | 'scopes'): string {
+    if (this.source === 'settings') return `${key} of the OIDC settings (PUT /api/v1/settings/oidc)`;
+    return key === 'issuer' ? 'auth.oidc.issuer (CX_OIDC_ISSUER)' : `auth.oidc.${key}`;
+  }
 
   /** Where to send the browser; `returnTo` (a path of cx's own UI) is kept for the callback. */
   async startLogin(returnTo: string | undefined): Promise<{ authorizationUrl: string }> {
@@ -155,7 +163,7 @@ export class OidcSignOn {
             : 'the device login expired; start again',
           'CX_LOGIN_FAILED',
         );
-      throw providerFailure(error);
+      throw providerFailure(error, this.setting('issuer'));
     }
     await this.forget(handle);
     return this.identity(configuration, tokens);
@@ -181,7 +189,7 @@ export class OidcSignOn {
     const username = claims[usernameClaim];
     if (typeof username !== 'string' || username === '') {
       throw new AuthenticationError(
-        `the identity provider released no ${usernameClaim} claim; set auth.oidc.usernameClaim or the scopes (auth.oidc.scopes)`,
+        `the identity provider released no ${usernameClaim} claim; set ${this.setting('usernameClaim')} or ${this.setting('scopes')}`,
         'CX_LOGIN_FAILED',
       );
     }
@@ -207,7 +215,7 @@ export class OidcSignOn {
       .catch((error: unknown) => {
         this.discovered = undefined;
         throw new DependencyUnavailableError(
-          `cannot discover the OIDC identity provider at ${this.config.issuer} (${(error as Error).message}); check auth.oidc.issuer (CX_OIDC_ISSUER)`,
+          `cannot discover the OIDC identity provider at ${this.config.issuer} (${(error as Error).message}); check ${this.setting('issuer')}`,
           { cause: error },
         );
       });
@@ -218,7 +226,7 @@ export class OidcSignOn {
     try {
       return await call();
     } catch (error) {
-      throw providerFailure(error);
+      throw providerFailure(error, this.setting('issuer'));
     }
   }
 
@@ -278,7 +286,7 @@ function isLocalPath(value: string): boolean {
 }
 
 /** A refusal by the provider is a failed login; a transport failure is a 503. */
-function providerFailure(error: unknown): Error {
+function providerFailure(error: unknown, issuerSetting: string): Error {
   if (error instanceof AuthenticationError || error instanceof DependencyUnavailableError) return error;
   const e = error as { error?: string; error_description?: string; message?: string };
   if (e.error)
@@ -292,7 +300,7 @@ function providerFailure(error: unknown): Error {
       'CX_LOGIN_FAILED',
     );
   return new DependencyUnavailableError(
-    `the OIDC identity provider failed: ${e.message ?? String(error)}; check auth.oidc.issuer (CX_OIDC_ISSUER)`,
+    `the OIDC identity provider failed: ${e.message ?? String(error)}; check ${issuerSetting}`,
     { cause: error },
   );
 }

@@ -8,12 +8,14 @@ import {
   groupCreateRequestSchema,
   groupMemberRequestSchema,
   ldapSettingsRequestSchema,
+  oidcSettingsRequestSchema,
   passwordChangeRequestSchema,
   userCreateRequestSchema,
   userPatchRequestSchema,
   type ApiTokenCreateRequest,
   type GroupCreateRequest,
   type LdapSettingsRequest,
+  type OidcSettingsRequest,
   type PasswordChangeRequest,
   type UserCreateRequest,
   type UserPatchRequest,
@@ -23,7 +25,7 @@ import type { AccessControl } from '../access/access-control.js';
 import type { Accounts } from './accounts.js';
 import type { Authenticator } from './auth.js';
 import type { DirectorySettings } from './directory-settings.js';
-import type { OidcSignOn } from './oidc.js';
+import type { OidcSettings } from './oidc-settings.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { idParams, subjectOf, userListPage, type UserListQuery } from '../http.js';
 import type { LoginThrottle } from './throttle.js';
@@ -34,7 +36,7 @@ export interface IdentityRouteDeps {
   access: AccessControl;
   accounts: Accounts;
   throttle: LoginThrottle;
-  oidc: { signOn: OidcSignOn; issuer: string } | null;
+  oidc: OidcSettings;
   directory: DirectorySettings;
 }
 
@@ -85,10 +87,10 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
   app.get('/auth/methods', async () => ({
     local: true,
     ldap: (await deps.directory.ldap()) !== null,
-    oidc: deps.oidc !== null,
+    oidc: (await deps.oidc.current()) !== null,
   }));
 
-  // ---- directory settings (wfm allows admins only) ----------------------------------------------
+  // ---- directory and single sign-on settings (wfm allows admins only) ----------------------------------------------
 
   app.get('/settings/ldap', async () => deps.directory.view());
   app.put<{ Body: { actor: string; settings: LdapSettingsRequest } }>(
@@ -104,6 +106,21 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       },
     },
     async (request) => deps.directory.put(request.body.settings, request.body.actor),
+  );
+  app.get('/settings/oidc', async () => deps.oidc.view());
+  app.put<{ Body: { actor: string; settings: OidcSettingsRequest } }>(
+    '/settings/oidc',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['actor', 'settings'],
+          additionalProperties: false,
+          properties: { actor: { type: 'string', maxLength: 128 }, settings: oidcSettingsRequestSchema },
+        },
+      },
+    },
+    async (request) => deps.oidc.put(request.body.settings, request.body.actor),
   );
 
   app.post<{ Body: { username: string; password: string; provider?: 'local' | 'ldap' } & RequestMeta }>(
@@ -141,14 +158,18 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
     },
   );
 
-  const oidc = () => {
-    if (!deps.oidc) throw new NotFoundError('OIDC single sign-on is not configured on this cx (auth.oidc.issuer)');
-    return deps.oidc;
+  const oidc = async () => {
+    const current = await deps.oidc.current();
+    if (!current)
+      throw new NotFoundError(
+        'OIDC single sign-on is not configured on this cx (auth.oidc.issuer or the OIDC settings)',
+      );
+    return current;
   };
   app.get<{ Querystring: { returnTo?: string } }>(
     '/auth/oidc/login',
     { schema: { querystring: { type: 'object', properties: { returnTo: { type: 'string', maxLength: 1024 } } } } },
-    async (request) => oidc().signOn.startLogin(request.query.returnTo),
+    async (request) => (await oidc()).signOn.startLogin(request.query.returnTo),
   );
   app.post<{ Body: { query: Record<string, string> } & RequestMeta }>(
     '/auth/oidc/callback',
@@ -162,7 +183,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       },
     },
     async (request) => {
-      const { signOn, issuer } = oidc();
+      const { signOn, issuer } = await oidc();
       let returnTo: string | null = null;
       const result = await audited('oidc', 'auth.oidc.login', request.body, async () => {
         const finished = await signOn.finishLogin(request.body.query);
@@ -172,7 +193,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       return { ...result, returnTo };
     },
   );
-  app.post('/auth/oidc/device', async () => oidc().signOn.startDevice());
+  app.post('/auth/oidc/device', async () => (await oidc()).signOn.startDevice());
   app.post<{ Body: { handle: string } & RequestMeta }>(
     '/auth/oidc/device/poll',
     {
@@ -185,7 +206,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       },
     },
     async (request, reply) => {
-      const { signOn, issuer } = oidc();
+      const { signOn, issuer } = await oidc();
       const identity = await signOn.pollDevice(request.body.handle);
       if (!identity) return reply.code(202).send({ status: 'pending' });
       return audited(identity.username, 'auth.oidc.device', request.body, () => auth.loginExternal(identity, issuer));

@@ -19,6 +19,8 @@ import {
   idParamsSchema,
   ldapSettingsRequestSchema,
   ldapSettingsSchema,
+  oidcSettingsRequestSchema,
+  oidcSettingsSchema,
   refParamsSchema,
   listQuerySchema,
   listSchema,
@@ -701,6 +703,35 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
     },
     async (request, reply) =>
       relay(reply, 'PUT', '/settings/ldap', { actor: request.user!.username, settings: request.body }),
+  );
+
+  app.get(
+    '/settings/oidc',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['settings'],
+        summary: 'The single sign-on (OIDC) settings in force (admin; the client secret is never returned)',
+        response: { 200: oidcSettingsSchema, ...errors },
+      },
+    },
+    async (_request, reply) => relay(reply, 'GET', '/settings/oidc'),
+  );
+  app.put(
+    '/settings/oidc',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['settings'],
+        summary: "Save single sign-on (OIDC) settings after checking the provider's discovery document (admin)",
+        description:
+          "They replace the configuration file's auth.oidc from the next sign-in on. sm fetches the issuer's /.well-known/openid-configuration first: unreachable or not a discovery document (CX_CREDENTIAL_UNREACHABLE), an untrusted certificate (CX_CREDENTIAL_UNTRUSTED) or another issuer named in it (CX_CREDENTIAL_REJECTED) answer 422, and nothing is saved. The client secret is sealed by sm; left out, the one saved for the same issuer and clientId is kept. The redirect URI stays the configuration file's (auth.oidc.redirectUri).",
+        body: oidcSettingsRequestSchema,
+        response: { 200: oidcSettingsSchema, ...errors, 422: { $ref: 'Problem#' } },
+      },
+    },
+    async (request, reply) =>
+      relay(reply, 'PUT', '/settings/oidc', { actor: request.user!.username, settings: request.body }),
   );
 
   // ---- audit ----------------------------------------------------------------------------------------

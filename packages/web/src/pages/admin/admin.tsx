@@ -8,6 +8,7 @@ import { Link } from '../../router.js';
 import { Audit } from './audit.js';
 import { Directory } from './directory.js';
 import { Grants } from './grants.js';
+import { SingleSignOn } from './single-sign-on.js';
 import { Credentials, Hosts, IpPools, Pairs, ResourceGroups, Templates } from './infrastructure.js';
 import { Groups, Users } from './users.js';
 
@@ -23,6 +24,7 @@ const SECTIONS = [
   { path: 'pairs', label: 'Pairs', page: Pairs },
   { path: 'audit', label: 'Audit log', page: Audit },
   { path: 'directory', label: 'Directory', page: Directory },
+  { path: 'single-sign-on', label: 'Single sign-on', page: SingleSignOn },
 ] as const;
 
 export const isAdmin = (access: Access): boolean => access.global === 'admin';

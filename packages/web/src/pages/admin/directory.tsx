@@ -1,6 +1,7 @@
 /**
  * The LDAP directory settings, changed at run time: cx tries them against the directory (a bind as
- * the service account) before saving, and the bind password is never shown back. Until an admin
+ * the service account) before saving, and the bind password is never shown back (the CA
+ * certificate, no secret, is, so that saving again keeps it). Until an admin
  * saves some, the configuration file's auth.ldap applies.
  */
 import { useEffect, useState } from 'preact/hooks';
@@ -13,7 +14,7 @@ import { typed, when } from './shared.js';
 const formOf = (s: LdapSettings): LdapForm => ({
   url: s.url ?? '',
   startTls: s.startTls,
-  caCert: '',
+  caCert: s.caCert ?? '',
   bindDn: s.bindDn ?? '',
   bindPassword: '',
   userBaseDn: s.userBaseDn ?? '',
@@ -72,10 +73,7 @@ export function Directory() {
           Upgrade to TLS with StartTLS (ldap:// only)
         </label>
         <label>
-          CA certificate{' '}
-          <span class="muted small">
-            PEM; {settings.hasCaCert ? 'one is set: leave empty to go without it' : 'optional'}
-          </span>
+          CA certificate <span class="muted small">PEM, optional; empty it to go without one</span>
           <textarea rows={3} value={form.caCert} onInput={set('caCert')} />
         </label>
         <label>
