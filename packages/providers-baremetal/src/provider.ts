@@ -7,7 +7,7 @@
  * is withdrawn once the machine's node is Ready (`nodesJoined`), or the machine is deleted.
  */
 import { NotFoundError } from '@cx/errors';
-import { reasonOf } from '@cx/provider-kit';
+import { reasonOf, refused } from '@cx/provider-kit';
 import {
   CONTRACT_VERSION,
   type EnsureContext,
@@ -149,7 +149,14 @@ export class BareMetalProvider implements Provider {
     if (!bmc.insertMedia) return;
     const slot: MediaSlot = this.options.installerImageUrl ? 'beside-cd' : 'cd';
     this.seeded.set(key, { host, slot });
-    await bmc.insertMedia(published.imageUrl, slot);
+    try {
+      await bmc.insertMedia(published.imageUrl, slot);
+    } catch (error) {
+      // A BMC may quote the URL it failed to fetch: its token opens the seed, so it leaves no message.
+      const message = error instanceof Error ? error.message : String(error);
+      if (!message.includes(published.imageUrl)) throw error;
+      throw refused(message.split(published.imageUrl).join('<seed URL>'), reasonOf(error) ?? 'VirtualMediaFailed');
+    }
   }
 
   /** Stops serving the machine's seed, then ejects the media that holds it. */

@@ -158,7 +158,7 @@ export class SeedServer {
     let answer: string;
     try {
       const response = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
-      answer = response.ok ? await response.text() : `HTTP ${response.status}`;
+      answer = !response.ok ? `HTTP ${response.status}` : (await response.text()) === this.id ? this.id : '';
     } catch (error) {
       answer = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
     }
