@@ -90,17 +90,19 @@ export class BareMetalProvider implements Provider {
         try {
           await this.bootOnce(bmc, this.options.installerImageUrl, this.options.bootDevice ?? 'pxe');
           if (this.options.seeds && context?.userData) await this.seed(key, spec, host, bmc, await context.userData());
-          await bmc.power('on');
-          await confirmPowerOn(
-            () => bmc.powerState(),
-            `host ${host.name} powering on to provision ${spec.name}`,
-            this.powerTimeoutMs(),
-          );
         } catch (error) {
           // A seed nobody boots is withdrawn at once; the next attempt publishes a fresh one.
           await this.withdraw(key, bmc).catch(() => undefined);
           throw error;
         }
+        // From here the host may boot with its seed (a power-on applied late included): it stays
+        // served until the node joins or the machine is deleted; a host still off gets a fresh one.
+        await bmc.power('on');
+        await confirmPowerOn(
+          () => bmc.powerState(),
+          `host ${host.name} powering on to provision ${spec.name}`,
+          this.powerTimeoutMs(),
+        );
         this.started.add(key);
         state = 'on';
       } else {
