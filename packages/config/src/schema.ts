@@ -535,7 +535,7 @@ export const configSchema = Type.Object(
         seedHost: Type.String({
           default: '127.0.0.1',
           description:
-            "Address of sddc's seed listener, which serves each bare-metal machine's NoCloud seed (its cloud-init user data) to its BMC (virtual media) or PXE flow until the node has joined. It starts with the first seed.",
+            "Address of sddc's seed listener, which serves each bare-metal machine's NoCloud seed (its cloud-init user data) to its BMC (virtual media) or PXE flow until the node has joined. It starts with the first seed. On every address (`0.0.0.0`), seedBaseUrl is required.",
         }),
         seedPort: Type.Integer({
           minimum: 0,

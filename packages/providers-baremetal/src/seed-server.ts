@@ -67,6 +67,11 @@ export class SeedServer {
   constructor(private readonly options: SeedServerOptions = {}) {
     if (options.baseUrl !== undefined && !/^https?:\/\/[^/]/.test(options.baseUrl))
       throw new Error(`the seed base URL ${options.baseUrl} is not an http(s):// URL`);
+    // A wildcard address is no URL a BMC can fetch from.
+    if (options.baseUrl === undefined && ['0.0.0.0', '::', '[::]'].includes(options.host ?? ''))
+      throw new Error(
+        `the seed listener listens on every address (baremetal.seedHost ${options.host}): set baremetal.seedBaseUrl to the URL BMCs reach it at`,
+      );
   }
 
   /**

@@ -136,6 +136,7 @@ describe('SeedServer', () => {
 
   it('refuses a base URL that is not http(s), and a port it cannot bind (SeedListenerFailed)', async () => {
     assert.throws(() => new SeedServer({ baseUrl: 'ftp://x' }), /not an http\(s\):\/\/ URL/);
+    assert.throws(() => new SeedServer({ host: '0.0.0.0' }), /set baremetal\.seedBaseUrl/);
     const first = new SeedServer();
     try {
       const { imageUrl } = await first.publish('k', files, image);
