@@ -16,6 +16,10 @@ try {
   ensureDependencies();
   if (!process.env.CX_REDIS_URL && !hasCommand('redis-server'))
     aptInstall('redis-server', 'redis-server is not installed and CX_REDIS_URL is not set');
+  // The bare-metal provider writes each machine's NoCloud seed (config drive) with xorriso.
+  const providers = process.env.CX_SDDC_PROVIDERS;
+  if ((!providers || providers.split(',').includes('baremetal')) && !hasCommand('xorriso'))
+    aptInstall('xorriso', 'xorriso (it writes the seeds of bare-metal machines) is not installed');
   build();
 } catch (error) {
   say(`cannot start: ${error.message}`);

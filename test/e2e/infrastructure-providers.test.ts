@@ -34,7 +34,12 @@ describe('infrastructure providers, end to end', () => {
 
   before(async () => {
     cx = await startCx({
-      env: { CX_WORKFLOWS_NODES_READY_TIMEOUT_SECONDS: '10', CX_BAREMETAL_CLEANING_CHECK_SECONDS: '1' },
+      // debug: the seed tests read the whole log for user data and seed tokens.
+      env: {
+        CX_WORKFLOWS_NODES_READY_TIMEOUT_SECONDS: '10',
+        CX_BAREMETAL_CLEANING_CHECK_SECONDS: '1',
+        CX_LOG_LEVEL: 'debug',
+      },
     });
     admin = await Api.login(cx.base);
   });
@@ -434,6 +439,20 @@ describe('infrastructure providers, end to end', () => {
       );
       return stdout.trim();
     };
+    /** A Redfish resource as the BMC itself reports it. */
+    const redfishGet = async <T>(path: string): Promise<T> => {
+      const bmc = redfishPeer();
+      const dispatcher = new Agent({ connect: { ca: readFileSync(bmc.caFile, 'utf8') } });
+      try {
+        const answer = await request(`${bmc.url}${path}`, {
+          dispatcher,
+          headers: { authorization: `Basic ${Buffer.from(`${bmc.username}:${bmc.password}`).toString('base64')}` },
+        });
+        return (await answer.body.json()) as T;
+      } finally {
+        await dispatcher.close();
+      }
+    };
     const until = async (read: () => Promise<string>, wanted: RegExp, what: string): Promise<void> => {
       const deadline = Date.now() + 30_000;
       let last = '';
@@ -479,7 +498,9 @@ describe('infrastructure providers, end to end', () => {
       );
     });
 
-    it('powers on the hosts a cluster claims, scales onto a spare host and back, and powers them off and frees them when it is deleted', async () => {
+    it('powers on the hosts a cluster claims with their seeds (rule O5), scales onto a spare host and back, and powers them off, withdraws the seeds and frees the hosts when it is deleted', async () => {
+      let seedUrl = '';
+      let secrets: string[] = [];
       for (const [name, body] of [
         ['bm-redfish', redfishHost('bm-redfish', 2, { labels: { 'cx/pool': 'control-plane' } })],
         ['bm-ipmi', ipmiHost('bm-ipmi', 1)],
@@ -516,6 +537,22 @@ describe('infrastructure providers, end to end', () => {
           );
           await until(() => redfishPower(2), /^On$/, 'the Redfish host was not powered on');
           await until(() => ipmiPower(1), /is on/, 'the IPMI host was not powered on');
+          // Rule O5: the control plane's user data (kubeadm init, the cluster's keys) is in a config
+          // drive in the host's virtual CD, served by sddc's seed listener (defaults: loopback).
+          const media = await redfishGet<{ Inserted: boolean; Image: string }>(
+            `/redfish/v1/Systems/${redfishPeer().systems[2]!.id}/VirtualMedia/Cd`,
+          );
+          assert.equal(media.Inserted, true);
+          seedUrl = media.Image;
+          assert.match(seedUrl, /^http:\/\/127\.0\.0\.1:\d+\/seeds\/[A-Za-z0-9_-]{43}\/cidata\.iso$/);
+          const userData = await (await fetch(seedUrl.replace(/cidata\.iso$/, 'user-data'))).text();
+          assert.match(userData, /^#cloud-config/);
+          assert.match(userData, /InitConfiguration/);
+          secrets = [
+            seedUrl.split('/')[4]!,
+            ...[...userData.matchAll(/PRIVATE KEY-----\s+([A-Za-z0-9+/]{40})/g)].map((m) => m[1]!),
+          ];
+          assert.ok(secrets.length > 1, 'the init user data carries the cluster keys');
           // Scale up onto the spare host (powered on), then down naming that machine (powered off, freed).
           const hostOf = async (name: string): Promise<{ state: string; claim: { machineName: string } | null }> =>
             (await admin.call('GET', `/api/v1/hosts/${name}`)).body;
@@ -535,6 +572,13 @@ describe('infrastructure providers, end to end', () => {
         async () => {
           await until(() => redfishPower(2), /^Off$/, 'the Redfish host was not powered off');
           await until(() => ipmiPower(1), /is off/, 'the IPMI host was not powered off');
+          assert.equal((await fetch(seedUrl)).status, 404, 'the seed is not served once its machine is deleted');
+          const media = await redfishGet<{ Inserted: boolean }>(
+            `/redfish/v1/Systems/${redfishPeer().systems[2]!.id}/VirtualMedia/Cd`,
+          );
+          assert.equal(media.Inserted, false, 'the config drive was ejected');
+          const log = readFileSync(cx.logPath, 'utf8');
+          for (const secret of secrets) assert.ok(!log.includes(secret), 'a seed token or key is in the log');
           const hosts = (await admin.call('GET', '/api/v1/hosts')).body.items as Array<{ name: string; state: string }>;
           assert.deepEqual(
             hosts.filter((h) => h.name.startsWith('bm-')).map((h) => h.state),

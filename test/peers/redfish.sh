@@ -65,6 +65,8 @@ take_lock() {
 
 ensure_installed() {
   command -v openssl >/dev/null 2>&1 || apt_install redfish openssl
+  # The bare-metal provider writes machine seeds with xorriso, and its tests read them back with it.
+  command -v xorriso >/dev/null 2>&1 || apt_install redfish xorriso
   if [[ -x "$VENV/bin/sushy-emulator" && "$(cat "$STATE/installed" 2>/dev/null || true)" == "$SUSHY_VERSION" ]]; then return 0; fi
   local piplog="$STATE/pip.log"
   DIE_LOG="$piplog"

@@ -525,6 +525,38 @@ export const configSchema = Type.Object(
           description:
             'How often sddc looks for hosts whose cleaning image has powered them off, to return them to the free pool.',
         }),
+        bootDevice: Type.Unsafe<'pxe' | 'disk'>({
+          type: 'string',
+          enum: ['pxe', 'disk'],
+          default: 'pxe',
+          description:
+            "The one-time boot device of a host becoming a machine when no installerImageUrl is set: `pxe` (your PXE service installs it) or `disk` (its disk already holds the node image, which reads the machine's seed from the virtual CD). See docs/providers/baremetal.md.",
+        }),
+        seedHost: Type.String({
+          default: '127.0.0.1',
+          description:
+            "Address of sddc's seed listener, which serves each bare-metal machine's NoCloud seed (its cloud-init user data) to its BMC (virtual media) or PXE flow until the node has joined. It starts with the first seed. On every address (`0.0.0.0`), seedBaseUrl is required.",
+        }),
+        seedPort: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          default: 0,
+          description: 'Port of the seed listener; 0 takes a free port (then set no seedBaseUrl, or only for a proxy).',
+        }),
+        seedBaseUrl: Type.Optional(
+          Type.String({
+            pattern: '^https?://[^/]',
+            description:
+              'URL at which BMCs and hosts reach the seed listener (e.g. `http://10.0.0.5:8090` on the management network); default `http://seedHost:seedPort`. sddc checks that it reaches its own listener before handing out a seed (reason SeedUnreachable).',
+          }),
+        ),
+        seedTtlSeconds: Type.Integer({
+          minimum: 60,
+          maximum: 86400,
+          default: 3600,
+          description:
+            "A machine's seed (it carries join tokens and keys) is served until its node is Ready, its machine deleted, or this long at most; keep it above workflows.nodesReadyTimeoutSeconds.",
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

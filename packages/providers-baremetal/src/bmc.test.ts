@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { reasonOf } from '@cx/provider-kit';
 import { connectBmc, validateBmc } from './bmc.js';
 import { MemoryHostInventory } from './memory-inventory.js';
 import { BareMetalProvider } from './provider.js';
+import { SeedServer } from './seed-server.js';
 import { closedPort, host, ipmiAccess, ipmiPeer, redfishAccess, redfishPeer } from './test-peers.js';
 import type { BmcAccess } from './types.js';
 
@@ -303,6 +308,191 @@ describe('BareMetalProvider with one host', () => {
       assert.equal(await rawIpmiPower(), 'Chassis Power is off');
       await provider.deleteMachine(cluster, spec(3).machineId);
     } finally {
+      await provider.close();
+    }
+  });
+});
+
+/** The files of a config drive, read back with xorriso (not with cx's code), and its volume id. */
+async function readSeedImage(image: Buffer): Promise<{ volumeId: string; files: Record<string, Buffer> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'cx-seed-test-'));
+  try {
+    writeFileSync(join(dir, 'seed.iso'), image);
+    const run = promisify(execFile);
+    const { stdout } = await run('xorriso', ['-indev', join(dir, 'seed.iso'), '-pvd_info'], { timeout: 30_000 });
+    await run('xorriso', ['-osirrox', 'on', '-indev', join(dir, 'seed.iso'), '-extract', '/', join(dir, 'out')], {
+      timeout: 30_000,
+    });
+    const files = Object.fromEntries(
+      readdirSync(join(dir, 'out')).map((name) => [name, readFileSync(join(dir, 'out', name))]),
+    );
+    return { volumeId: /^Volume Id\s*:\s*(\S+)/m.exec(stdout)?.[1] ?? '', files };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function fetchStatus(url: string): Promise<{ status: number; body: Buffer }> {
+  const response = await fetch(url);
+  return { status: response.status, body: Buffer.from(await response.arrayBuffer()) };
+}
+
+describe('NoCloud seeds: the user data reaches the host unchanged (rule O5)', () => {
+  const cluster = `seed-test-${process.pid}`;
+  const spec = (n: number) => ({
+    machineId: `${cluster}-m${n}`,
+    clusterId: cluster,
+    name: `${cluster}-cp-${n}`,
+    role: 'control-plane' as const,
+    pool: 'control-plane',
+    kubernetesVersion: '1.37.2',
+  });
+  // Secret-looking, multi-line, non-ASCII, with trailing blanks: any rewriting would show.
+  const userData = `#cloud-config\n# token ${randomBytes(12).toString('hex')} — ünïcødé  \nruncmd:\n  - [kubeadm, init]\n\n`;
+  const context = {
+    bootstrap: () => Promise.reject(new Error('not needed')),
+    userData: async () => userData,
+  };
+  type Media = { Inserted: boolean; Image: string };
+  const cd = `${systemPath}/VirtualMedia/Cd`;
+  const floppy = `${systemPath}/VirtualMedia/Floppy`;
+
+  it('Redfish, node image on disk: the config drive goes in the CD and is withdrawn (404, ejected) once the node joined', async () => {
+    const seeds = new SeedServer();
+    const provider = new BareMetalProvider({
+      inventory: new MemoryHostInventory([host('rf-seed', rfAccess, 0, system.mac)]),
+      seeds,
+      bootDevice: 'disk',
+      powerTimeoutMs: 40_000,
+    });
+    try {
+      await provider.ensureMachine(spec(1), context);
+      const media = await rawRedfish<Media>(cd);
+      assert.equal(media.Inserted, true);
+      assert.match(media.Image, /^http:\/\/127\.0\.0\.1:\d+\/seeds\/[A-Za-z0-9_-]{43}\/cidata\.iso$/);
+      assert.equal((await rawRedfish<RawSystem>(systemPath)).Boot.BootSourceOverrideTarget, 'Hdd');
+      const served = await fetchStatus(media.Image);
+      assert.equal(served.status, 200);
+      const seed = await readSeedImage(served.body);
+      assert.equal(seed.volumeId, 'cidata');
+      assert.deepEqual(seed.files['user-data'], Buffer.from(userData), 'user-data is the user data, byte for byte');
+      const meta = seed.files['meta-data']?.toString() ?? '';
+      assert.match(meta, new RegExp(`^instance-id: "${spec(1).machineId}"$`, 'm'));
+      assert.match(meta, new RegExp(`^local-hostname: "${spec(1).name}"$`, 'm'));
+      // The same seed as NoCloud-net files.
+      const base = media.Image.replace(/cidata\.iso$/, '');
+      assert.equal((await fetchStatus(`${base}user-data`)).body.toString(), userData);
+
+      // Ready nodes of other machines change nothing; this machine's withdraws its seed.
+      await provider.nodesJoined(cluster, ['some-other-machine']);
+      assert.equal((await fetchStatus(media.Image)).status, 200);
+      await provider.nodesJoined(cluster, [spec(1).machineId]);
+      assert.equal((await fetchStatus(media.Image)).status, 404);
+      assert.equal((await fetchStatus(`${base}user-data`)).status, 404);
+      assert.equal((await rawRedfish<Media>(cd)).Inserted, false, 'the config drive was ejected');
+      assert.equal(provider.servesSeed(cluster, spec(1).machineId), false);
+      await provider.nodesJoined(cluster, [spec(1).machineId]);
+    } finally {
+      await provider.deleteMachine(cluster, spec(1).machineId);
+      await provider.close();
+    }
+  });
+
+  it('Redfish with an installer image: the installer in the CD, the seed beside it (USB stick / floppy); delete withdraws and ejects both', async () => {
+    const installer: Server = createServer((_req, res) => res.end(Buffer.alloc(64 * 1024)));
+    await new Promise<void>((resolve) => installer.listen(0, '127.0.0.1', resolve));
+    const installerImageUrl = `http://127.0.0.1:${(installer.address() as { port: number }).port}/installer.iso`;
+    const provider = new BareMetalProvider({
+      inventory: new MemoryHostInventory([host('rf-seed', rfAccess, 0, system.mac)]),
+      seeds: new SeedServer(),
+      installerImageUrl,
+      powerTimeoutMs: 40_000,
+    });
+    try {
+      await provider.ensureMachine(spec(2), context);
+      assert.equal((await rawRedfish<Media>(cd)).Image, installerImageUrl);
+      assert.equal((await rawRedfish<RawSystem>(systemPath)).Boot.BootSourceOverrideTarget, 'Cd');
+      const seedMedia = await rawRedfish<Media>(floppy);
+      assert.equal(seedMedia.Inserted, true);
+      const seed = await readSeedImage((await fetchStatus(seedMedia.Image)).body);
+      assert.deepEqual(seed.files['user-data'], Buffer.from(userData));
+      await provider.deleteMachine(cluster, spec(2).machineId);
+      assert.equal((await fetchStatus(seedMedia.Image)).status, 404, 'the seed is not served after delete');
+      assert.equal((await rawRedfish<Media>(cd)).Inserted, false);
+      assert.equal((await rawRedfish<Media>(floppy)).Inserted, false);
+      assert.equal((await rawRedfish<RawSystem>(systemPath)).PowerState, 'Off');
+    } finally {
+      await provider.close();
+      installer.closeAllConnections();
+      await new Promise((resolve) => installer.close(resolve));
+    }
+  });
+
+  it('IPMI: the seed is served as NoCloud-net at the host boot MAC for the PXE flow, and gone after delete', async () => {
+    const port = await closedPort();
+    const mac = '52:54:00:0C:99:01';
+    const provider = new BareMetalProvider({
+      inventory: new MemoryHostInventory([host('ipmi-seed', ipAccess, 0, mac)]),
+      seeds: new SeedServer({ port }),
+      powerTimeoutMs: 20_000,
+    });
+    const base = `http://127.0.0.1:${port}/by-mac/52-54-00-0c-99-01/`;
+    try {
+      await provider.ensureMachine(spec(3), context);
+      assert.equal(await rawIpmiPower(), 'Chassis Power is on');
+      assert.equal((await fetchStatus(`${base}user-data`)).body.toString(), userData);
+      assert.match((await fetchStatus(`${base}meta-data`)).body.toString(), new RegExp(spec(3).name));
+      await provider.deleteMachine(cluster, spec(3).machineId);
+      assert.equal((await fetchStatus(`${base}user-data`)).status, 404);
+      assert.equal(await rawIpmiPower(), 'Chassis Power is off');
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it('without xorriso: SeedToolMissing, saying what to install; the host stays off and nothing is served', async () => {
+    const path = process.env['PATH'];
+    const provider = new BareMetalProvider({
+      inventory: new MemoryHostInventory([host('rf-seed', rfAccess, 0, system.mac)]),
+      seeds: new SeedServer(),
+      bootDevice: 'disk',
+      powerTimeoutMs: 40_000,
+    });
+    try {
+      process.env['PATH'] = '/nonexistent';
+      await assert.rejects(provider.ensureMachine(spec(4), context), (error: Error & { code?: string }) => {
+        assert.equal(reasonOf(error), 'SeedToolMissing');
+        assert.equal(error.code, 'CX_PROVIDER_ERROR');
+        assert.match(error.message, /xorriso is not installed.*apt-get install xorriso/);
+        assert.ok(!error.message.includes(userData.slice(0, 30)));
+        return true;
+      });
+      process.env['PATH'] = path;
+      assert.equal((await rawRedfish<RawSystem>(systemPath)).PowerState, 'Off');
+      assert.equal(provider.servesSeed(cluster, spec(4).machineId), false);
+    } finally {
+      process.env['PATH'] = path;
+      await provider.deleteMachine(cluster, spec(4).machineId);
+      await provider.close();
+    }
+  });
+
+  it('a seed base URL that does not reach the seed listener: SeedUnreachable; the host stays off', async () => {
+    const provider = new BareMetalProvider({
+      inventory: new MemoryHostInventory([host('rf-seed', rfAccess, 0, system.mac)]),
+      seeds: new SeedServer({ baseUrl: `http://127.0.0.1:${await closedPort()}` }),
+      bootDevice: 'disk',
+      powerTimeoutMs: 40_000,
+    });
+    try {
+      await assert.rejects(provider.ensureMachine(spec(5), context), (error: Error) => {
+        assert.equal(reasonOf(error), 'SeedUnreachable');
+        assert.match(error.message, /baremetal\.seedBaseUrl/);
+        return true;
+      });
+      assert.equal((await rawRedfish<RawSystem>(systemPath)).PowerState, 'Off');
+    } finally {
+      await provider.deleteMachine(cluster, spec(5).machineId);
       await provider.close();
     }
   });

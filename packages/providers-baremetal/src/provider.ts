@@ -1,10 +1,13 @@
 /**
  * The bare-metal provider: a machine is a physical host claimed from the inventory and driven
  * through its BMC (Redfish or IPMI). Installing the operating system is the installer image's or
- * the PXE service's job; cx boots the host into it once and powers it on.
+ * the PXE service's job; cx boots the host into it once and powers it on. With a seed server, cx
+ * also hands the machine its cloud-init user data (contract rule O5) as a NoCloud seed: a config
+ * drive in a virtual media slot (Redfish), or NoCloud-net URLs for the PXE flow (IPMI); the seed
+ * is withdrawn once the machine's node is Ready (`nodesJoined`), or the machine is deleted.
  */
 import { NotFoundError } from '@cx/errors';
-import { reasonOf } from '@cx/provider-kit';
+import { reasonOf, refused } from '@cx/provider-kit';
 import {
   CONTRACT_VERSION,
   type EnsureContext,
@@ -17,7 +20,9 @@ import {
 } from '@cx/sddc-contract';
 import { connectBmc } from './bmc.js';
 import { DEFAULT_POWER_TIMEOUT_MS, confirmPowerOn } from './power.js';
-import type { BareMetalHost, Bmc, HostInventory } from './types.js';
+import { buildSeedImage, seedMetaData } from './seed.js';
+import type { SeedServer } from './seed-server.js';
+import type { BareMetalHost, Bmc, BootDevice, HostInventory, MediaSlot } from './types.js';
 
 export interface BareMetalProviderOptions {
   inventory: HostInventory;
@@ -31,6 +36,16 @@ export interface BareMetalProviderOptions {
   wipeImageUrl?: string;
   /** Deadline of one BMC request or ipmitool run. */
   bmcTimeoutMs?: number;
+  /**
+   * Serves each machine's NoCloud seed (its user data); absent: the installer or PXE service joins
+   * the node on its own, and the provider hands no user data to hosts. Closed with the provider.
+   */
+  seeds?: SeedServer;
+  /**
+   * The one-time boot device when no installer image is configured: `pxe` (default; your PXE
+   * service installs the host) or `disk` (the host's disk already holds the node image).
+   */
+  bootDevice?: 'pxe' | 'disk';
 }
 
 /** The bare-metal provider (capability: power; fencing relies on a verified power-off). */
@@ -57,20 +72,31 @@ export class BareMetalProvider implements Provider {
   private readonly queues = new Map<string, Promise<unknown>>();
   /** Machines this process has powered on for provisioning, so that a repeated ensure does not redo it. */
   private readonly started = new Set<string>();
+  /** Machines whose seed this process serves, with the host and the media slot holding it (none: IPMI). */
+  private readonly seeded = new Map<string, { host: BareMetalHost; slot?: MediaSlot }>();
 
   constructor(private readonly options: BareMetalProviderOptions) {
     this.inventory = options.inventory;
     this.kubernetesVersions = options.kubernetesVersions ?? ['1.37.2', '1.36.3'];
   }
 
-  ensureMachine(spec: MachineSpec, _context?: EnsureContext): Promise<MachineStatus> {
+  ensureMachine(spec: MachineSpec, context?: EnsureContext): Promise<MachineStatus> {
     return this.serial(spec.clusterId, spec.machineId, async () => {
       const host = (await this.inventory.claimOf(spec.clusterId, spec.machineId)) ?? (await this.inventory.claim(spec));
       const bmc = this.bmc(host);
       let state = await bmc.powerState();
       const key = machineKey(spec.clusterId, spec.machineId);
       if (state === 'off' && !this.started.has(key)) {
-        await this.bootOnce(bmc, this.options.installerImageUrl);
+        try {
+          await this.bootOnce(bmc, this.options.installerImageUrl, this.options.bootDevice ?? 'pxe');
+          if (this.options.seeds && context?.userData) await this.seed(key, spec, host, bmc, await context.userData());
+        } catch (error) {
+          // A seed nobody boots is withdrawn at once; the next attempt publishes a fresh one.
+          await this.withdraw(key, bmc).catch(() => undefined);
+          throw error;
+        }
+        // From here the host may boot with its seed (a power-on applied late included): it stays
+        // served until the node joins or the machine is deleted; a host still off gets a fresh one.
         await bmc.power('on');
         await confirmPowerOn(
           () => bmc.powerState(),
@@ -86,6 +112,63 @@ export class BareMetalProvider implements Provider {
     });
   }
 
+  /**
+   * Withdraws the seeds of machines whose nodes are Ready (sddc calls it after each node listing):
+   * their URLs answer 404 at once, then their media is ejected. An eject that fails is tried again
+   * on the next call; the node has joined either way.
+   */
+  async nodesJoined(clusterId: string, machineIds: string[]): Promise<void> {
+    await Promise.all(
+      machineIds
+        .filter((machineId) => this.seeded.has(machineKey(clusterId, machineId)))
+        .map((machineId) =>
+          this.serial(clusterId, machineId, async () => {
+            const key = machineKey(clusterId, machineId);
+            const seeded = this.seeded.get(key);
+            if (seeded) await this.withdraw(key, this.bmc(seeded.host)).catch(() => undefined);
+          }),
+        ),
+    );
+  }
+
+  /** Whether this provider serves the machine's seed (for tests and diagnostics). */
+  servesSeed(clusterId: string, machineId: string): boolean {
+    return this.options.seeds?.serves(machineKey(clusterId, machineId)) ?? false;
+  }
+
+  /**
+   * Publishes the machine's NoCloud seed and, on a BMC with virtual media, inserts its config
+   * drive: beside the installer's CD when there is one, else in the CD drive. An IPMI host gets it
+   * from the PXE flow (`ds=nocloud-net;s=<url>`, docs/providers/baremetal.md).
+   */
+  private async seed(key: string, spec: MachineSpec, host: BareMetalHost, bmc: Bmc, userData: string): Promise<void> {
+    const seeds = this.options.seeds!;
+    const files = { 'user-data': userData, 'meta-data': seedMetaData(spec.machineId, spec.name) };
+    this.seeded.set(key, { host });
+    // By MAC only for hosts without virtual media: such a URL is as guessable as the MAC.
+    const mac = bmc.insertMedia ? undefined : host.bootMac;
+    const published = await seeds.publish(key, files, await buildSeedImage(files), mac);
+    if (!bmc.insertMedia) return;
+    const slot: MediaSlot = this.options.installerImageUrl ? 'beside-cd' : 'cd';
+    this.seeded.set(key, { host, slot });
+    try {
+      await bmc.insertMedia(published.imageUrl, slot);
+    } catch (error) {
+      // A BMC may quote the URL it failed to fetch: its token opens the seed, so it leaves no message.
+      const message = error instanceof Error ? error.message : String(error);
+      if (!message.includes(published.imageUrl)) throw error;
+      throw refused(message.split(published.imageUrl).join('<seed URL>'), reasonOf(error) ?? 'VirtualMediaFailed');
+    }
+  }
+
+  /** Stops serving the machine's seed, then ejects the media that holds it. */
+  private async withdraw(key: string, bmc: Bmc): Promise<void> {
+    this.options.seeds?.retire(key);
+    const slot = this.seeded.get(key)?.slot;
+    if (slot && bmc.ejectMedia) await bmc.ejectMedia(slot);
+    this.seeded.delete(key);
+  }
+
   async getMachine(clusterId: string, machineId: string): Promise<MachineStatus | null> {
     const claim = (await this.inventory.claims(clusterId)).find((c) => c.machineId === machineId);
     if (!claim) return null;
@@ -97,9 +180,12 @@ export class BareMetalProvider implements Provider {
       const host = await this.inventory.claimOf(clusterId, machineId);
       if (!host) return;
       const bmc = this.bmc(host);
+      // The seed's secrets go first: its URLs answer 404 from here on.
+      this.options.seeds?.retire(machineKey(clusterId, machineId));
       // Off first, always (and seen off): the cluster's workloads stop before anything else happens.
       await bmc.power('off');
-      if (bmc.ejectMedia && this.options.installerImageUrl) await bmc.ejectMedia();
+      await this.ejectAll(bmc);
+      this.seeded.delete(machineKey(clusterId, machineId));
       const wipe = host.cleanup === 'wipe';
       if (wipe) {
         await this.bootOnce(bmc, this.options.wipeImageUrl);
@@ -126,7 +212,7 @@ export class BareMetalProvider implements Provider {
     for (const host of await this.inventory.cleaning()) {
       const bmc = this.bmc(host);
       if ((await bmc.powerState()) !== 'off') continue;
-      if (bmc.ejectMedia && this.options.wipeImageUrl) await bmc.ejectMedia();
+      if (bmc.ejectMedia && this.options.wipeImageUrl) await bmc.ejectMedia('cd');
       await this.inventory.cleaned(host.id);
       done.push(host.name);
     }
@@ -156,17 +242,33 @@ export class BareMetalProvider implements Provider {
   async close(): Promise<void> {
     const bmcs = [...this.bmcs.values()];
     this.bmcs.clear();
-    await Promise.all(bmcs.map((bmc) => bmc.close()));
+    await Promise.all([...bmcs.map((bmc) => bmc.close()), this.options.seeds?.close()]);
   }
 
-  /** Boot once from `imageUrl` as a virtual CD when given and supported, else from the network. */
-  private async bootOnce(bmc: Bmc, imageUrl: string | undefined): Promise<void> {
+  /**
+   * Ejects whatever cx may have inserted (installer, seed), known or not to this process (sddc may
+   * have restarted since): a BMC without a slot beside its CD had nothing there.
+   */
+  private async ejectAll(bmc: Bmc): Promise<void> {
+    if (!bmc.ejectMedia) return;
+    const installer = Boolean(this.options.installerImageUrl);
+    const seeds = Boolean(this.options.seeds);
+    if (installer || seeds) await bmc.ejectMedia('cd');
+    if (installer && seeds) {
+      await bmc.ejectMedia('beside-cd').catch((error: unknown) => {
+        if (reasonOf(error) !== 'VirtualMediaUnsupported') throw error;
+      });
+    }
+  }
+
+  /** Boot once from `imageUrl` as a virtual CD when given and supported, else from `fallback`. */
+  private async bootOnce(bmc: Bmc, imageUrl: string | undefined, fallback: BootDevice = 'pxe'): Promise<void> {
     try {
       if (imageUrl && bmc.insertMedia) {
-        await bmc.insertMedia(imageUrl);
+        await bmc.insertMedia(imageUrl, 'cd');
         await bmc.setBootOnce('cd');
       } else {
-        await bmc.setBootOnce('pxe');
+        await bmc.setBootOnce(fallback);
       }
     } catch (error) {
       // A BMC that refuses a one-time boot device (some IPMI BMCs) still boots by its own order,

@@ -6,7 +6,7 @@
 import { HttpEndpoint, type HttpResponse, parseJson, refused } from '@cx/provider-kit';
 import type { PowerAction, PowerState } from '@cx/sddc-contract';
 import { confirmPowerOff, DEFAULT_POWER_TIMEOUT_MS } from './power.js';
-import type { Bmc, BmcAccess, BmcOptions, BootDevice } from './types.js';
+import type { Bmc, BmcAccess, BmcOptions, BootDevice, MediaSlot } from './types.js';
 
 interface ODataLink {
   '@odata.id': string;
@@ -140,8 +140,8 @@ export class RedfishBmc implements Bmc {
       );
   }
 
-  async insertMedia(imageUrl: string): Promise<void> {
-    const { path, media } = await this.cdDrive();
+  async insertMedia(imageUrl: string, slot: MediaSlot = 'cd'): Promise<void> {
+    const { path, media } = await this.drive(slot);
     if (media.Inserted) await this.eject(path, media);
     const action = media.Actions?.['#VirtualMedia.InsertMedia']?.target;
     const response = action
@@ -149,13 +149,13 @@ export class RedfishBmc implements Bmc {
       : await this.call('PATCH', path, { Image: imageUrl, Inserted: true, WriteProtected: true });
     if (response.status >= 300)
       throw refused(
-        `${this.label} could not insert the installer image as virtual media: ${redfishMessage(response)}`,
+        `${this.label} could not insert an image as virtual media (${path.split('/').pop()}): ${redfishMessage(response)}`,
         'VirtualMediaFailed',
       );
   }
 
-  async ejectMedia(): Promise<void> {
-    const { path, media } = await this.cdDrive();
+  async ejectMedia(slot: MediaSlot = 'cd'): Promise<void> {
+    const { path, media } = await this.drive(slot);
     if (media.Inserted) await this.eject(path, media);
   }
 
@@ -183,8 +183,12 @@ export class RedfishBmc implements Bmc {
       );
   }
 
-  /** The system's CD-capable virtual media (Redfish 1.17 puts it under the system, older ones under its manager). */
-  private async cdDrive(): Promise<{ path: string; media: VirtualMedia }> {
+  /**
+   * The system's virtual media slot (Redfish 1.17 puts them under the system, older ones under its
+   * manager): `cd` the first CD/DVD drive; `beside-cd` the first USB stick / floppy slot, else a
+   * second CD/DVD drive.
+   */
+  private async drive(slot: MediaSlot): Promise<{ path: string; media: VirtualMedia }> {
     const system = await this.system();
     let collection = system.VirtualMedia?.['@odata.id'];
     if (!collection) {
@@ -192,12 +196,20 @@ export class RedfishBmc implements Bmc {
       if (manager) collection = (await this.getJson<{ VirtualMedia?: ODataLink }>(manager)).VirtualMedia?.['@odata.id'];
     }
     if (!collection) throw refused(`${this.label} has no virtual media`, 'VirtualMediaUnsupported');
-    for (const member of (await this.getJson<Collection>(collection)).Members ?? []) {
-      const media = await this.getJson<VirtualMedia>(member['@odata.id']);
-      if (media.MediaTypes?.some((type) => type === 'CD' || type === 'DVD'))
-        return { path: member['@odata.id'], media };
-    }
-    throw refused(`${this.label} has no virtual CD drive`, 'VirtualMediaUnsupported');
+    const drives: Array<{ path: string; media: VirtualMedia }> = [];
+    for (const member of (await this.getJson<Collection>(collection)).Members ?? [])
+      drives.push({ path: member['@odata.id'], media: await this.getJson<VirtualMedia>(member['@odata.id']) });
+    const has = (types: string[]) => (d: { media: VirtualMedia }) =>
+      d.media.MediaTypes?.some((type) => types.includes(type)) ?? false;
+    const cds = drives.filter(has(['CD', 'DVD']));
+    const found = slot === 'cd' ? cds[0] : (drives.find(has(['USBStick', 'Floppy'])) ?? cds[1]);
+    if (found) return found;
+    throw refused(
+      slot === 'cd'
+        ? `${this.label} has no virtual CD drive`
+        : `${this.label} has no virtual media slot beside its CD drive (no USB stick, floppy or second CD) for the machine's seed`,
+      'VirtualMediaUnsupported',
+    );
   }
 
   private async system(): Promise<ComputerSystem> {

@@ -61,6 +61,13 @@ export interface HostInventory {
 export type BootDevice = 'pxe' | 'cd' | 'disk';
 
 /**
+ * A virtual media slot: `cd` is the BMC's (first) virtual CD/DVD drive; `beside-cd` is a slot next
+ * to it, for a machine's seed while the CD holds the installer: a removable one (USB stick,
+ * floppy) if the BMC has one, else a second CD/DVD drive.
+ */
+export type MediaSlot = 'cd' | 'beside-cd';
+
+/**
  * One host's BMC, whatever its protocol, so that the provider reads the same way over Redfish
  * and IPMI. `power('off')` resolves only once the BMC reads the host as off (fencing relies on it).
  */
@@ -69,9 +76,10 @@ export interface Bmc {
   power(action: PowerAction): Promise<void>;
   /** Boots `device` on the next boot only. */
   setBootOnce(device: BootDevice): Promise<void>;
-  /** Present when the BMC can attach an image as a virtual CD. */
-  insertMedia?(imageUrl: string): Promise<void>;
-  ejectMedia?(): Promise<void>;
+  /** Present when the BMC can attach an image as virtual media: in its CD drive, or in a slot beside it. */
+  insertMedia?(imageUrl: string, slot?: MediaSlot): Promise<void>;
+  /** Ejects what the slot holds (nothing inserted: nothing to do). */
+  ejectMedia?(slot?: MediaSlot): Promise<void>;
   /** Logs in and finds the system: what an admin's registration of the host is checked with. */
   check(): Promise<void>;
   close(): Promise<void>;

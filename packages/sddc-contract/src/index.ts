@@ -6,7 +6,7 @@
 import type { NodeLiveState, ProviderCapabilityInfo } from '@cx/api-schemas';
 
 /** Bumped on any change of a Mandatory rule; providers declare the version they pass. */
-export const CONTRACT_VERSION = '1.9.0';
+export const CONTRACT_VERSION = '1.10.0';
 
 export type MachineRole = 'control-plane' | 'worker';
 export type MachinePhase = 'Provisioning' | 'Running' | 'Stopped' | 'Failed';
@@ -213,6 +213,13 @@ export interface Provider {
    * the provider has no OS images to choose from.
    */
   checkImage?(image: string): Promise<void>;
+  /**
+   * Told, after each listing of a cluster's nodes, which of its machines have Ready nodes: a
+   * provider that handed a machine secrets to boot with (rule O5: a seed served over HTTP, virtual
+   * media) withdraws them now. Called again and again for the same machines; must be cheap then,
+   * and must not fail for what it no longer holds (since 1.10.0).
+   */
+  nodesJoined?(clusterId: string, machineIds: string[]): Promise<void>;
   /** Releases connections; the provider is not used afterwards. */
   close?(): Promise<void>;
 }

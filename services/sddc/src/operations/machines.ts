@@ -50,8 +50,13 @@ export async function runMachineOperation(
       return { deleted: true };
     case 'list-machines':
       return provider.listMachines(operation.clusterId);
-    case 'list-nodes':
-      return nodes.listNodes(operation.clusterId);
+    case 'list-nodes': {
+      const listed = await nodes.listNodes(operation.clusterId);
+      // Ready nodes have joined: a provider withdraws the secrets it booted them with (rule O5).
+      const ready = listed.filter((node) => node.status === 'Ready').map((node) => node.machineId);
+      if (provider.nodesJoined && ready.length > 0) await provider.nodesJoined(operation.clusterId, ready);
+      return listed;
+    }
     case 'check-image':
       if (!provider.checkImage)
         throw new InputError(`provider ${operation.provider} has no OS images to choose from`, [

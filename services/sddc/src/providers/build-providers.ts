@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { CxConfig } from '@cx/config';
-import { BareMetalProvider } from '@cx/providers-baremetal';
+import { BareMetalProvider, SeedServer } from '@cx/providers-baremetal';
 import { KwokProvider, type KwokBinaries } from '@cx/providers-kwok';
 import { OpenStackProviderFactory } from '@cx/providers-openstack';
 import { SimProvider } from '@cx/providers-sim';
@@ -36,11 +36,19 @@ export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: S
       if (kwok) registry.register(kwok, kwok);
     }
     if (name === 'baremetal') {
-      const { installerImageUrl, wipeImageUrl } = config.baremetal;
+      const { installerImageUrl, wipeImageUrl, seedHost, seedPort, seedBaseUrl, seedTtlSeconds } = config.baremetal;
       const baremetal = new BareMetalProvider({
         inventory: sm.hostInventory(),
         ...(installerImageUrl ? { installerImageUrl } : {}),
         ...(wipeImageUrl ? { wipeImageUrl } : {}),
+        bootDevice: config.baremetal.bootDevice,
+        // Each machine's user data reaches its host as a NoCloud seed (contract rule O5).
+        seeds: new SeedServer({
+          host: seedHost,
+          port: seedPort,
+          ...(seedBaseUrl ? { baseUrl: seedBaseUrl } : {}),
+          ttlMs: seedTtlSeconds * 1000,
+        }),
       });
       registry.register(baremetal, tenantNodeReader(baremetal, sm));
     }
