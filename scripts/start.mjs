@@ -18,8 +18,14 @@ try {
     aptInstall('redis-server', 'redis-server is not installed and CX_REDIS_URL is not set');
   // The bare-metal provider writes each machine's NoCloud seed (config drive) with xorriso.
   const providers = process.env.CX_SDDC_PROVIDERS;
-  if ((!providers || providers.split(',').includes('baremetal')) && !hasCommand('xorriso'))
-    aptInstall('xorriso', 'xorriso (it writes the seeds of bare-metal machines) is not installed');
+  // Not fatal: cx runs without it, and a bare-metal machine then fails with SeedToolMissing, saying what to install.
+  if ((!providers || providers.split(',').includes('baremetal')) && !hasCommand('xorriso')) {
+    try {
+      aptInstall('xorriso', 'xorriso (it writes the seeds of bare-metal machines) is not installed');
+    } catch (error) {
+      say(`xorriso could not be installed (${error.message}); bare-metal machines will fail until it is`);
+    }
+  }
   build();
 } catch (error) {
   say(`cannot start: ${error.message}`);
