@@ -131,6 +131,14 @@ async function workflowPhase(cx, label, start, settled) {
   return { seconds, steps, cpu };
 }
 
+/** A process's resident memory in MiB, from /proc. */
+function rssMiB(pid) {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
+  return Number(line.split(/\s+/)[1]) / 1024;
+}
+
 /**
  * CPU time (user + system) a process has used, from /proc: cx's own cost per step, which other
  * load on the machine changes far less than it changes wall-clock rates.
@@ -166,7 +174,15 @@ async function engineBenchmark(cx) {
     (clusters) => clusters.length === CLUSTERS && clusters.every((c) => c.status === 'Ready' || c.status === 'Failed'),
   );
   const failed = (await listAll(cx)).filter((c) => c.status === 'Failed').length;
-  return { createSeconds: create.seconds, failed, createSteps: create.steps, createCpu: create.cpu };
+  // Resident memory once the clusters are created and cx has settled (its health watchers keep running).
+  await sleep(5_000);
+  return {
+    createSeconds: create.seconds,
+    failed,
+    createSteps: create.steps,
+    createCpu: create.cpu,
+    rssWithClusters: rssMiB(cx.pid),
+  };
 }
 
 async function deleteBenchmark(cx) {
@@ -220,6 +236,8 @@ async function apiBenchmark(cx) {
 const raw = await rawBullmq();
 const five = await fiveStepBenchmark({ redisUrl, runs: Number(values['five-step-runs']) });
 const cx = await startBenchCx();
+await sleep(2_000);
+const rssEmpty = rssMiB(cx.pid);
 let engine, deletion, api;
 try {
   engine = await engineBenchmark(cx);
@@ -264,7 +282,7 @@ const table = [
   ...rows.map((r) => `| ${r.join(' | ')} |`),
 ].join('\n');
 const details = [
-  `- Clusters: ${CLUSTERS} (1 control-plane + 2 workers each, sim latency 0), ${engine.failed} failed; create ${engine.createSeconds.toFixed(1)} s (${engine.createSteps} steps), delete ${deletion.deleteSeconds.toFixed(1)} s (${deletion.deleteSteps} steps); cx's CPU per step (user + system, all its threads) ${perStepMs(engine.createCpu, engine.createSteps)} ms creating, ${perStepMs(deletion.deleteCpu, deletion.deleteSteps)} ms deleting. Raw BullMQ: ${RAW_JOBS} no-op jobs, concurrency 50.`,
+  `- Clusters: ${CLUSTERS} (1 control-plane + 2 workers each, sim latency 0), ${engine.failed} failed; create ${engine.createSeconds.toFixed(1)} s (${engine.createSteps} steps), delete ${deletion.deleteSeconds.toFixed(1)} s (${deletion.deleteSteps} steps); cx's CPU per step (user + system, all its threads) ${perStepMs(engine.createCpu, engine.createSteps)} ms creating, ${perStepMs(deletion.deleteCpu, deletion.deleteSteps)} ms deleting; ${(engine.createCpu / CLUSTERS).toFixed(3)} CPU-s per cluster created. cx's resident memory: ${rssEmpty.toFixed(0)} MiB empty, ${engine.rssWithClusters.toFixed(0)} MiB with the ${CLUSTERS} clusters (idle). Raw BullMQ: ${RAW_JOBS} no-op jobs, concurrency 50.`,
   `- Five-step workflow: ${five.runs} runs of a workflow whose five steps do nothing (each step still a BullMQ job's turn and one guarded SQL transaction in sm, SQLite), wfm's engine and sm in one process as in the all-in-one: ${five.direct.steps} steps in ${five.direct.seconds.toFixed(1)} s with the engine bound to sm's module, CPU ${five.direct.cpuMsPerStep.toFixed(2)} ms per step; ${five.http.steps} steps in ${five.http.seconds.toFixed(1)} s over sm's internal HTTP API on loopback (the calls of separate processes), CPU ${five.http.cpuMsPerStep.toFixed(2)} ms per step, both sides. Figures of other engines measured on this kind of machine for the same shape (issue 18): Restate 1.7 ≈ 1,000 steps/s, DBOS Transact 5.3 on Postgres ≈ 600–930, Temporal 1.29 dev server 10–56 (activities) and 58–197 (local activities).`,
   `- API: ${SECONDS} s per side after a ${SECONDS} s warm-up, autocannon 64 connections, ${api.bytes} bytes per answer, ${api.errors} errors or non-2xx.`,
   `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; cx-server all-in-one on SQLite, Redis from Debian on loopback; load generator in a separate process from each server.`,
