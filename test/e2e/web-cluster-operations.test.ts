@@ -4,8 +4,9 @@
  * single-node cluster with its health policy is created and checked through the API, the actions
  * sim cannot do are not offered (OS upgrade, certificate rotation, addons, ha-configs, etcd
  * snapshots), the CA is rotated (confirmed, followed live), and a viewer is offered none of it. On
- * kwok (its own kube-apiserver): an etcd snapshot taken and restored, certificates rotated, the
- * `cx kubeconfig` command, ha-configs and addons listed. Axe at 1280 and 390 px; screenshots go to
+ * kwok (its own kube-apiserver): the `cx kubeconfig` command, an etcd snapshot taken and
+ * restored, certificates rotated, an addon installed with its settings and removed, an ha-config
+ * created and deleted, the workers moved onto a new OS image. Axe at 1280 and 390 px; screenshots go to
  * test-results/screenshots.
  */
 import assert from 'node:assert/strict';
@@ -253,7 +254,7 @@ describe(
       stopKwokControlPlanes(cx?.dataDir);
     });
 
-    it('takes and restores an etcd snapshot and rotates the certificates, each confirmed and followed', async () => {
+    it('snapshots and restores etcd, rotates certificates, installs and removes an addon, creates and deletes an ha-config, upgrades the OS, each confirmed and followed', async () => {
       const peer = JSON.parse(kubernetes!) as { kubeApiserver: Record<string, string> };
       const created = await admin.call('POST', '/api/v1/clusters', {
         name: 'kw-ops',
@@ -305,24 +306,24 @@ describe(
         .getByRole('button', { name: 'Rotate certificates' })
         .click();
       await followed(page, 'cluster.rotate-certificates');
-      // An addon from the catalog (one without Deployments to wait for), then removed.
+      // An addon from the catalog with its settings, followed until its Deployment is ready, then removed.
       await page.getByRole('button', { name: 'Install an addon' }).click({ timeout: UI_WAIT_MS });
       const install = page.getByRole('dialog', { name: 'Install an addon on kw-ops' });
-      await install.getByLabel('Addon').selectOption('storage-class');
+      await install.getByLabel('Addon').selectOption('ingress-nginx');
       await install.getByLabel(/Settings/).fill('{not json');
       await install.getByRole('button', { name: 'Install' }).click();
       await install
         .getByRole('alert')
         .getByText(/not JSON/)
         .waitFor({ timeout: UI_WAIT_MS });
-      await install.getByLabel(/Settings/).fill('');
+      await install.getByLabel(/Settings/).fill('{"serviceType": "NodePort"}');
       await install.getByRole('button', { name: 'Install' }).click();
       await followed(page, 'addon.install');
       const addons = page.getByRole('region', { name: 'Addons table' });
-      await addons.getByRole('rowheader', { name: 'storage-class' }).waitFor({ timeout: UI_WAIT_MS });
-      await addons.getByRole('button', { name: 'Remove storage-class' }).click();
+      await addons.getByRole('rowheader', { name: 'ingress-nginx' }).waitFor({ timeout: UI_WAIT_MS });
+      await addons.getByRole('button', { name: 'Remove ingress-nginx' }).click();
       await page
-        .getByRole('dialog', { name: 'Remove addon storage-class from kw-ops?' })
+        .getByRole('dialog', { name: 'Remove addon ingress-nginx from kw-ops?' })
         .getByRole('button', { name: 'Remove addon' })
         .click();
       await followed(page, 'addon.remove');
@@ -351,11 +352,28 @@ describe(
       await followed(page, 'ha-config.remove');
       await page.getByText('No ha-config.').waitFor({ timeout: UI_WAIT_MS });
 
+      // The workers onto a new OS image (kwok's nodes report it), confirmed and followed.
+      await page.getByRole('button', { name: 'Upgrade the OS' }).click();
+      const os = page.getByRole('dialog', { name: 'Move the workers of kw-ops onto a new OS image' });
+      await os.getByLabel(/^Image/).fill('cx-os-2');
+      await os.getByRole('button', { name: 'Upgrade the OS' }).click();
+      await followed(page, 'cluster.os-upgrade');
+      assert.equal((await admin.call('GET', `/api/v1/clusters/${id}`)).body.osImage, 'cx-os-2');
+
       const runs = (await admin.call('GET', `/api/v1/workflows?cluster=${id}`)).body.items as Array<{
         workflow: string;
         status: string;
       }>;
-      for (const workflow of ['etcd.snapshot', 'etcd.restore', 'cluster.rotate-certificates'])
+      for (const workflow of [
+        'etcd.snapshot',
+        'etcd.restore',
+        'cluster.rotate-certificates',
+        'addon.install',
+        'addon.remove',
+        'ha-config.apply',
+        'ha-config.remove',
+        'cluster.os-upgrade',
+      ])
         assert.equal(runs.find((r) => r.workflow === workflow)?.status, 'Succeeded', workflow);
       watch.assertNone();
       await context.close();
