@@ -5,6 +5,11 @@
  * requires of cookie-authenticated requests, which a cross-site page cannot send.
  */
 import type {
+  AddonCatalogEntry,
+  ClusterAddon,
+  EtcdSnapshotInfo,
+  HaConfig,
+  HaConfigCreateRequest,
   AuditEntry,
   AuditQuery,
   Cluster,
@@ -184,6 +189,38 @@ export const api = {
   /** A link the browser downloads with the session cookie (a GET, so no CSRF header is needed). */
   kubeconfigHref: (id: string) => path`/api/v1/clusters/${id}/kubeconfig`,
   workflowEventsHref: (id: string) => path`/api/v1/workflows/${id}/events`,
+
+  // ---- a cluster's operations (each answers the run to follow) ----
+  osUpgrade: (id: string, request: { image: string; maxSurge?: number }) =>
+    call<ClusterAccepted>('POST', path`/api/v1/clusters/${id}/os-upgrade`, request),
+  /** Rolls back a Failed or Cancelled OS upgrade run. */
+  rollbackOsUpgrade: (workflowId: string) =>
+    call<ClusterAccepted>('POST', path`/api/v1/workflows/${workflowId}/rollback`),
+  rotateCertificates: (id: string) => call<ClusterAccepted>('POST', path`/api/v1/clusters/${id}/rotate-certificates`),
+  rotateCa: (id: string) => call<ClusterAccepted>('POST', path`/api/v1/clusters/${id}/rotate-ca`),
+  addonCatalog: () => call<Page<AddonCatalogEntry>>('GET', '/api/v1/addons').then((page) => page.items),
+  clusterAddons: (id: string) =>
+    call<Page<ClusterAddon>>('GET', path`/api/v1/clusters/${id}/addons`).then((page) => page.items),
+  installAddon: (id: string, name: string, settings: Record<string, unknown> | undefined) =>
+    call<ClusterAccepted>('PUT', path`/api/v1/clusters/${id}/addons/${name}`, settings ? { settings } : {}),
+  removeAddon: (id: string, name: string) =>
+    call<ClusterAccepted>('DELETE', path`/api/v1/clusters/${id}/addons/${name}`),
+  /** A link to the cluster's Kubernetes Dashboard and a one-hour token of your role (needs the dashboard addon). */
+  dashboard: (id: string) =>
+    call<{ url: string; token: string; expiresAt: string; role: string }>(
+      'GET',
+      path`/api/v1/clusters/${id}/dashboard`,
+    ),
+  haConfigs: (clusterId: string) =>
+    call<Page<HaConfig>>('GET', `/api/v1/ha-configs${queryString({ clusterId })}`).then((page) => page.items),
+  createHaConfig: (
+    request: Partial<HaConfigCreateRequest> & Pick<HaConfigCreateRequest, 'clusterId' | 'name' | 'virtualIps'>,
+  ) => call<ClusterAccepted>('POST', '/api/v1/ha-configs', request),
+  deleteHaConfig: (id: string) => call<ClusterAccepted>('DELETE', path`/api/v1/ha-configs/${id}`),
+  etcdSnapshots: (id: string) => all<EtcdSnapshotInfo>(path`/api/v1/clusters/${id}/etcd-snapshots`),
+  takeEtcdSnapshot: (id: string) => call<ClusterAccepted>('POST', path`/api/v1/clusters/${id}/etcd-snapshots`),
+  restoreEtcdSnapshot: (id: string, snapshotId: string) =>
+    call<ClusterAccepted>('POST', path`/api/v1/clusters/${id}/etcd-snapshots/${snapshotId}/restore`),
 
   // ---- administration (admin only; wfm refuses anyone else) ----
   users: () => all<User>('/api/v1/users'),

@@ -12,6 +12,7 @@ export interface JsonSchema {
   minimum?: number;
   maximum?: number;
   enum?: unknown[];
+  default?: unknown;
   properties?: Record<string, JsonSchema>;
   items?: JsonSchema;
   anyOf?: JsonSchema[];

@@ -8,6 +8,14 @@ import { parseLabels, parseTaints } from '../scheduling.js';
 import { upgradeTargets } from '../versions.js';
 import type { Cluster, Node, ProviderInfo, Workflow } from '@cx/api-schemas';
 import { ClusterEvents, ClusterWorkflows } from '../cluster-history.js';
+import { clusterActions } from '../cluster-options.js';
+import {
+  AddonsSection,
+  ClusterAccess,
+  EtcdSnapshotsSection,
+  HaConfigsSection,
+  OperationButtons,
+} from '../cluster-operations.js';
 import { mayOperate, type Access } from '../access.js';
 import { api, ApiError } from '../api.js';
 import { ConfirmButton, ProblemMessage, StatusBadge, TableBox, usePolled } from '../components.js';
@@ -52,7 +60,13 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
       </>
     );
 
-  const operator = mayOperate(access.roleOn(cluster));
+  const role = access.roleOn(cluster);
+  const operator = mayOperate(role);
+  const can = clusterActions(
+    cluster,
+    providers.find((p) => p.name === cluster.provider),
+    role,
+  );
   const busy = cluster.activeWorkflowId !== null;
   const upgrades = upgradeTargets(cluster, providers);
   const follow = (accepted: { workflow: { id: string } }): void => {
@@ -87,6 +101,21 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
             <dd>
               {cluster.template.name} (version {cluster.template.version})
             </dd>
+          </>
+        ) : null}
+        <dt>Health</dt>
+        <dd data-testid="health">
+          {cluster.healthStatus ? `${cluster.healthStatus.state}: ${cluster.healthStatus.message}` : 'not checked yet'}
+          <span class="muted small">
+            {' '}
+            (remediation {cluster.health.remediation}, after {cluster.health.unhealthyTimeoutSeconds} s NotReady; at
+            most {String(cluster.health.maxUnhealthy)} unhealthy)
+          </span>
+        </dd>
+        {cluster.osImage ? (
+          <>
+            <dt>OS image</dt>
+            <dd>{cluster.osImage}</dd>
           </>
         ) : null}
         <dt>API endpoint</dt>
@@ -126,6 +155,7 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
             </p>
           </ConfirmButton>
         ) : null}
+        <OperationButtons cluster={cluster} can={can} onStarted={follow} />
         {operator && cluster.status !== 'Deleting' ? (
           <ConfirmButton
             label="Delete cluster"
@@ -240,6 +270,10 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
         </TableBox>
       ) : null}
 
+      <ClusterAccess cluster={cluster} dashboard={can.addons} />
+      {can.addons ? <AddonsSection cluster={cluster} can={can} onStarted={follow} /> : null}
+      {can.haConfigs ? <HaConfigsSection cluster={cluster} can={can} onStarted={follow} /> : null}
+      {can.etcdSnapshots ? <EtcdSnapshotsSection cluster={cluster} can={can} onStarted={follow} /> : null}
       <ClusterWorkflows id={cluster.id} />
       <ClusterEvents id={cluster.id} />
     </>

@@ -11,9 +11,20 @@ import type {
   ClusterCreateBody,
   ClusterCreateRequest,
   ClusterTemplate,
+  HealthPolicy,
+  IpPool,
   ProviderInfo,
   ResourceGroup,
 } from '@cx/api-schemas';
+import {
+  footprint,
+  parseMaxUnhealthy,
+  quotaLines,
+  topologyShape,
+  TOPOLOGIES,
+  type QuotaLine,
+  type Topology,
+} from '../cluster-options.js';
 import { mayOperate, type Access } from '../access.js';
 import { api } from '../api.js';
 import { ProblemMessage } from '../components.js';
@@ -38,6 +49,16 @@ const newPool = (n: number): PoolDraft => ({
   taints: '',
 });
 
+/** The machines the form says, for the quota count (unparsable numbers count as nothing). */
+function shapeOf(cpCount: string, cpVcpus: string, cpMemory: string, pools: PoolDraft[]) {
+  const size = (s: string): number | undefined => (s.trim() && Number.isFinite(Number(s)) ? Number(s) : undefined);
+  const count = (s: string): number => (Number.isInteger(Number(s)) && Number(s) > 0 ? Number(s) : 0);
+  return {
+    controlPlane: { count: count(cpCount), vcpus: size(cpVcpus), memoryMiB: size(cpMemory) },
+    nodePools: pools.map((p) => ({ count: count(p.count), vcpus: size(p.vcpus), memoryMiB: size(p.memoryMiB) })),
+  };
+}
+
 /** The message a parser answered instead of a value, if it did. */
 const problemOf = (parsed: string | object): string | undefined => (typeof parsed === 'string' ? parsed : undefined);
 
@@ -57,6 +78,13 @@ export function CreateCluster({ access }: { access: Access }) {
   const [cpMemory, setCpMemory] = useState('');
   const [schedulable, setSchedulable] = useState(false);
   const [pools, setPools] = useState<PoolDraft[]>([newPool(0)]);
+  const [topology, setTopology] = useState<Topology>('custom');
+  const [vipPool, setVipPool] = useState('');
+  const [ipPools, setIpPools] = useState<IpPool[] | undefined>(undefined);
+  const [unhealthyTimeout, setUnhealthyTimeout] = useState('');
+  const [maxUnhealthy, setMaxUnhealthy] = useState('');
+  const [remediation, setRemediation] = useState('');
+  const [fencing, setFencing] = useState('');
   const [touched, setTouched] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -81,6 +109,8 @@ export function CreateCluster({ access }: { access: Access }) {
       },
       setLoadError,
     );
+    // IP pools are listed to administrators only; anyone else types the pool's name.
+    if (access.global === 'admin') api.ipPools().then(setIpPools, () => setIpPools(undefined));
   }, []);
 
   const chosen = providers?.find((p) => p.name === provider);
@@ -95,15 +125,55 @@ export function CreateCluster({ access }: { access: Access }) {
   }));
   const duplicate = new Set(pools.map((p) => p.name)).size !== pools.length;
   const template = templates.find((t) => t.id === templateId);
+  const healthProps = props['health']?.properties ?? {};
+  const maxUnhealthyParsed = parseMaxUnhealthy(maxUnhealthy);
+  const healthProblems = {
+    unhealthyTimeout: unhealthyTimeout.trim()
+      ? fieldProblem(healthProps['unhealthyTimeoutSeconds'], Number(unhealthyTimeout), unhealthyTimeout)
+      : undefined,
+    maxUnhealthy: 'problem' in maxUnhealthyParsed ? maxUnhealthyParsed.problem : undefined,
+  };
+  const vipOffered = !!chosen?.capabilities?.controlPlaneVip;
+  const vipProblem =
+    vipOffered && vipPool ? fieldProblem(props['controlPlane']?.properties?.['vipPool'], vipPool) : undefined;
+  // What the request costs against the chosen group's quotas, counted as sm will count it.
+  const cpSchema = props['controlPlane']?.properties ?? {};
+  const sizeDefaults = {
+    vcpus: Number(cpSchema['vcpus']?.default ?? 2),
+    memoryMiB: Number(cpSchema['memoryMiB']?.default ?? 4096),
+  };
+  const chosenGroup = groups.find((g) => g.id === group);
+  const quotas: QuotaLine[] =
+    chosenGroup && !template
+      ? quotaLines(chosenGroup, footprint(shapeOf(cpCount, cpVcpus, cpMemory, pools), sizeDefaults))
+      : chosenGroup
+        ? quotaLines(chosenGroup, { clusters: 1, nodes: 0, vcpus: 0, memoryMiB: 0 })
+        : [];
+  const overQuota = quotas.filter((q) => q.over);
   const invalid =
     !!fieldProblem(props['name'], name) ||
+    overQuota.length > 0 ||
     (template
       ? false
-      : !provider || !version || duplicate || poolProblems.some((p) => p.name || p.count || p.labels || p.taints));
+      : !provider ||
+        !version ||
+        duplicate ||
+        !!healthProblems.unhealthyTimeout ||
+        !!healthProblems.maxUnhealthy ||
+        !!vipProblem ||
+        poolProblems.some((p) => p.name || p.count || p.labels || p.taints));
 
   /** The request the form says, once it is valid. */
   const request = (): ClusterCreateRequest => {
     const number = (s: string): number | undefined => (s.trim() ? Number(s) : undefined);
+    const health: HealthPolicy = {
+      ...(number(unhealthyTimeout) !== undefined ? { unhealthyTimeoutSeconds: number(unhealthyTimeout) } : {}),
+      ...('value' in maxUnhealthyParsed && maxUnhealthyParsed.value !== undefined
+        ? { maxUnhealthy: maxUnhealthyParsed.value }
+        : {}),
+      ...(remediation ? { remediation: remediation as HealthPolicy['remediation'] } : {}),
+      ...(fencing ? { fencing: fencing as HealthPolicy['fencing'] } : {}),
+    };
     return {
       name,
       provider,
@@ -113,8 +183,10 @@ export function CreateCluster({ access }: { access: Access }) {
         ...(number(cpVcpus) !== undefined ? { vcpus: number(cpVcpus) } : {}),
         ...(number(cpMemory) !== undefined ? { memoryMiB: number(cpMemory) } : {}),
         ...(schedulable ? { schedulable } : {}),
+        ...(vipOffered && vipPool ? { vipPool } : {}),
       },
       ...(group ? { resourceGroup: group } : {}),
+      ...(Object.keys(health).length ? { health } : {}),
       nodePools: pools.map((p) => {
         const labels = parseLabels(p.labels);
         const taints = parseTaints(p.taints);
@@ -251,9 +323,35 @@ export function CreateCluster({ access }: { access: Access }) {
                 </Field>
               </fieldset>
               <fieldset>
-                <legend>3. Control plane</legend>
+                <legend>3. Topology and control plane</legend>
+                <Field label="Topology" hint={TOPOLOGIES[topology].hint}>
+                  <select
+                    value={topology}
+                    onChange={(e) => {
+                      const next = (e.currentTarget as HTMLSelectElement).value as Topology;
+                      setTopology(next);
+                      const shape = topologyShape(next);
+                      if (!shape) return;
+                      setCpCount(shape.cpCount);
+                      setSchedulable(shape.schedulable);
+                      setPools(shape.workers ? (pools.length ? pools : [newPool(0)]) : []);
+                    }}
+                  >
+                    {(Object.keys(TOPOLOGIES) as Topology[]).map((t) => (
+                      <option key={t} value={t}>
+                        {TOPOLOGIES[t].label}
+                      </option>
+                    ))}
+                  </select>
+                </Field>
                 <Field label="Control-plane machines" hint="Odd, so that etcd keeps a majority">
-                  <select value={cpCount} onChange={(e) => setCpCount((e.currentTarget as HTMLSelectElement).value)}>
+                  <select
+                    value={cpCount}
+                    onChange={(e) => {
+                      setTopology('custom');
+                      setCpCount((e.currentTarget as HTMLSelectElement).value);
+                    }}
+                  >
                     {(props['controlPlane']?.properties?.['count']?.enum ?? []).map((n) => (
                       <option key={String(n)} value={String(n)}>
                         {String(n)}
@@ -281,11 +379,37 @@ export function CreateCluster({ access }: { access: Access }) {
                   <input
                     type="checkbox"
                     checked={schedulable}
-                    onChange={(e) => setSchedulable((e.currentTarget as HTMLInputElement).checked)}
+                    onChange={(e) => {
+                      setTopology('custom');
+                      setSchedulable((e.currentTarget as HTMLInputElement).checked);
+                    }}
                   />
                   Run workloads on the control-plane machines too (no control-plane taint: with three, the converged
                   topology)
                 </label>
+                {vipOffered ? (
+                  <Field
+                    label="Control-plane VIP from IP pool"
+                    hint="The API is reached at an address of this pool, kept by the control-plane machines; empty: no VIP"
+                    problem={vipProblem}
+                  >
+                    {ipPools ? (
+                      <select
+                        value={vipPool}
+                        onChange={(e) => setVipPool((e.currentTarget as HTMLSelectElement).value)}
+                      >
+                        <option value="">No VIP</option>
+                        {ipPools.map((p) => (
+                          <option key={p.id} value={p.name}>
+                            {p.name} ({p.allocated} of {p.size} addresses allocated)
+                          </option>
+                        ))}
+                      </select>
+                    ) : (
+                      <input value={vipPool} onInput={(e) => setVipPool((e.currentTarget as HTMLInputElement).value)} />
+                    )}
+                  </Field>
+                ) : null}
               </fieldset>
               <fieldset>
                 <legend>4. Worker pools</legend>
@@ -347,13 +471,77 @@ export function CreateCluster({ access }: { access: Access }) {
                     </button>
                   </div>
                 ))}
-                <button type="button" onClick={() => setPools([...pools, newPool(pools.length)])}>
+                <button
+                  type="button"
+                  onClick={() => {
+                    if (topology !== 'ha') setTopology('custom');
+                    setPools([...pools, newPool(pools.length)]);
+                  }}
+                >
                   Add a pool
                 </button>
               </fieldset>
+              <fieldset>
+                <legend>5. Node health</legend>
+                <p class="muted small">
+                  How cx finds and mends a lost node (docs/node-health.md). Empty fields take the defaults.
+                </p>
+                <Field
+                  label="Unhealthy after (seconds NotReady)"
+                  hint="Default 30"
+                  problem={healthProblems.unhealthyTimeout}
+                >
+                  <input
+                    type="number"
+                    inputMode="numeric"
+                    value={unhealthyTimeout}
+                    onInput={(e) => setUnhealthyTimeout((e.currentTarget as HTMLInputElement).value)}
+                  />
+                </Field>
+                <Field
+                  label="At most unhealthy at once"
+                  hint="A count (2) or a percentage (40%, the default); beyond it nothing is fenced: a partition, not a failure"
+                  problem={healthProblems.maxUnhealthy}
+                >
+                  <input
+                    value={maxUnhealthy}
+                    onInput={(e) => setMaxUnhealthy((e.currentTarget as HTMLInputElement).value)}
+                  />
+                </Field>
+                <Field label="Remediation">
+                  <select
+                    value={remediation}
+                    onChange={(e) => setRemediation((e.currentTarget as HTMLSelectElement).value)}
+                  >
+                    <option value="">Default (replace)</option>
+                    {(healthProps['remediation']?.enum ?? []).map((r) => (
+                      <option key={String(r)} value={String(r)}>
+                        {String(r)}
+                      </option>
+                    ))}
+                  </select>
+                </Field>
+                <Field label="Fencing" hint="How a node is proven off before anything moves">
+                  <select value={fencing} onChange={(e) => setFencing((e.currentTarget as HTMLSelectElement).value)}>
+                    <option value="">Default (provider)</option>
+                    {(healthProps['fencing']?.enum ?? [])
+                      .filter((f) => f === 'provider' || chosen?.capabilities?.bareMetalHosts)
+                      .map((f) => (
+                        <option key={String(f)} value={String(f)}>
+                          {String(f)}
+                        </option>
+                      ))}
+                  </select>
+                </Field>
+              </fieldset>
+              <p class="muted small">
+                Addons: a template installs its addons with the cluster; without one, install them on the cluster's page
+                once it is Ready.
+              </p>
             </>
           )}
-          {touched && invalid ? (
+          {quotas.length > 0 ? <QuotaLeft group={chosenGroup!.name} lines={quotas} /> : null}
+          {touched && invalid && !overQuota.length ? (
             <p class="error-text" role="alert">
               Some fields need attention: they are marked above.
             </p>
@@ -370,6 +558,31 @@ export function CreateCluster({ access }: { access: Access }) {
         </form>
       )}
     </>
+  );
+}
+
+const QUOTA_NAMES = { clusters: 'clusters', nodes: 'machines', vcpus: 'vCPUs', memoryMiB: 'MiB of memory' } as const;
+
+/** What is left of the group's quotas and what this cluster needs; a request over one is not sent. */
+function QuotaLeft({ group, lines }: { group: string; lines: QuotaLine[] }) {
+  const over = lines.filter((l) => l.over);
+  return (
+    <section class="card" aria-labelledby="quota-title">
+      <h2 id="quota-title">Quota left in {group}</h2>
+      <ul data-testid="quota">
+        {lines.map((l) => (
+          <li key={l.quota} class={l.over ? 'error-text' : ''}>
+            {QUOTA_NAMES[l.quota]}: {l.left} of {l.limit} left; this cluster needs {l.needed}
+          </li>
+        ))}
+      </ul>
+      {over.length ? (
+        <p class="error-text" role="alert">
+          Over the quota of {over.map((l) => QUOTA_NAMES[l.quota]).join(', ')}: make the cluster smaller, choose another
+          resource group, or ask an administrator to raise the quota.
+        </p>
+      ) : null}
+    </section>
   );
 }
 

@@ -1,0 +1,392 @@
+/**
+ * The create wizard's topology, health policy and quota, and a cluster's operations, in Chromium.
+ * On sim: a request over the resource group's quota is refused in the form (nothing is sent), a
+ * single-node cluster with its health policy is created and checked through the API, the actions
+ * sim cannot do are not offered (OS upgrade, certificate rotation, addons, ha-configs, etcd
+ * snapshots), the CA is rotated (confirmed, followed live), and a viewer is offered none of it. On
+ * kwok (its own kube-apiserver): the `cx kubeconfig` command, an etcd snapshot taken and
+ * restored, certificates rotated, an addon installed with its settings and removed, an ha-config
+ * created and deleted, the workers moved onto a new OS image. Axe at 1280 and 390 px; screenshots go to
+ * test-results/screenshots.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import {
+  assertNoSideScroll,
+  axe,
+  chromiumPeer,
+  ConsoleWatch,
+  launchChromium,
+  NARROW,
+  signIn,
+  UI_WAIT_MS,
+  WIDE,
+  WORKFLOW_WAIT_MS,
+} from '../support/browser.js';
+import {
+  ADMIN_PASSWORD,
+  Api,
+  repoRoot,
+  startCx,
+  stopKwokControlPlanes,
+  tempDir,
+  type CxProcess,
+} from '../support/cx.js';
+
+const browserPeer = chromiumPeer();
+const kubernetes = process.env['CX_TEST_KUBERNETES'];
+const shots = join(repoRoot, 'test-results', 'screenshots');
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+/** Waits for the run of `workflow` the page follows to succeed. */
+async function followed(page: Page, workflow: string): Promise<void> {
+  await page
+    .getByRole('region', { name: `Workflow ${workflow}` })
+    .locator('h3 .badge', { hasText: 'Succeeded' })
+    .waitFor({ timeout: WORKFLOW_WAIT_MS });
+}
+
+describe(
+  'web console: the wizard’s topology, health policy and quota; a cluster’s operations (sim)',
+  { skip: !browserPeer && 'CX_TEST_CHROMIUM is not set (test/peers/chromium.sh)' },
+  () => {
+    let cx: CxProcess;
+    let browser: Browser;
+    let admin: Api;
+
+    before(async () => {
+      cx = await startCx();
+      admin = await Api.login(cx.base);
+      assert.equal(
+        (await admin.call('POST', '/api/v1/users', { username: 'vic', password: 'vic-password-1' })).status,
+        201,
+      );
+      browser = await launchChromium(browserPeer!);
+    });
+    after(async () => {
+      await browser?.close();
+      await cx?.stop();
+    });
+
+    it('refuses a request over the quota in the form, creates one with its topology and health policy, rotates the CA', async () => {
+      const group = await admin.call('POST', '/api/v1/resource-groups', {
+        name: 'small',
+        quotas: { nodes: 3, clusters: 2 },
+      });
+      assert.equal(group.status, 201, JSON.stringify(group.body));
+
+      const context = await browser.newContext({ viewport: WIDE, baseURL: cx.base });
+      const page = await context.newPage();
+      const watch = new ConsoleWatch(page);
+      const creates: string[] = [];
+      page.on('request', (r) => {
+        if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/clusters') creates.push(r.url());
+      });
+      await page.goto('/clusters/new');
+      await signIn(page, 'admin', ADMIN_PASSWORD);
+      await page.getByLabel('Name', { exact: true }).fill('solo', { timeout: UI_WAIT_MS });
+      await page.getByLabel('Resource group', { exact: true }).selectOption({ label: 'small' });
+      // The VIP field follows the provider's capabilities.controlPlaneVip.
+      const providers = (await admin.call('GET', '/api/v1/providers')).body.items as Array<{
+        name: string;
+        capabilities?: { controlPlaneVip?: boolean };
+      }>;
+      const vip = page.getByLabel('Control-plane VIP from IP pool');
+      const withVip = providers.find((p) => p.capabilities?.controlPlaneVip);
+      if (withVip) {
+        await page.getByLabel('Provider', { exact: true }).selectOption(withVip.name);
+        await vip.waitFor({ timeout: UI_WAIT_MS });
+        // An administrator picks from the IP pools (none here): "No VIP" is the one choice.
+        assert.deepEqual(await vip.locator('option').allInnerTexts(), ['No VIP']);
+      }
+      await page.getByLabel('Provider', { exact: true }).selectOption('sim');
+      assert.equal(await vip.count(), 0, 'sim has no control-plane VIP: the field is not offered');
+
+      // HA: three control-plane machines and a pool of one = 4 machines, over the quota of 3.
+      await page.getByLabel('Topology', { exact: true }).selectOption({ label: 'HA control plane + pools' });
+      assert.equal(await page.getByLabel('Control-plane machines', { exact: true }).inputValue(), '3');
+      const quota = page.getByTestId('quota');
+      await quota.getByText('machines: 3 of 3 left; this cluster needs 4').waitFor({ timeout: UI_WAIT_MS });
+      await page
+        .getByRole('alert')
+        .getByText(/Over the quota of machines/)
+        .waitFor({ timeout: UI_WAIT_MS });
+      await axe(page, 'the wizard refusing a request over the quota at 1280 px');
+      await screenshot(page, 'wizard-over-quota-1280');
+      await page.getByRole('button', { name: 'Create cluster' }).click();
+      assert.deepEqual(creates, [], 'a request over the quota is not sent');
+      assert.equal((await admin.call('GET', '/api/v1/clusters')).body.items.length, 0);
+
+      // Single node: one machine, no pool, workloads on it.
+      await page.getByLabel('Topology', { exact: true }).selectOption({ label: 'Single node' });
+      assert.equal(await page.getByLabel('Control-plane machines', { exact: true }).inputValue(), '1');
+      assert.equal(await page.getByRole('group', { name: 'Pool 1' }).count(), 0, 'no worker pool');
+      await quota.getByText('machines: 3 of 3 left; this cluster needs 1').waitFor({ timeout: UI_WAIT_MS });
+      assert.equal(await page.getByText(/Over the quota/).count(), 0);
+
+      // The health policy, checked as typed against the API's schema.
+      const timeout = page.getByLabel('Unhealthy after (seconds NotReady)');
+      await timeout.fill('3');
+      await page.getByText('at least 5').waitFor({ timeout: UI_WAIT_MS });
+      assert.equal(await timeout.getAttribute('aria-invalid'), 'true');
+      await timeout.fill('60');
+      const storm = page.getByLabel('At most unhealthy at once');
+      await storm.fill('half');
+      await page.getByText(/a count \(2\) or a percentage/).waitFor({ timeout: UI_WAIT_MS });
+      await storm.fill('1');
+      await page.getByLabel('Remediation', { exact: true }).selectOption('reboot');
+      assert.equal(await page.getByRole('alert').count(), 0, 'nothing left to fix');
+      await page.getByRole('button', { name: 'Create cluster' }).click();
+      await page.getByRole('heading', { name: 'solo' }).waitFor({ timeout: UI_WAIT_MS });
+      await followed(page, 'cluster.create');
+      assert.equal(creates.length, 1);
+
+      const cluster = (await admin.call('GET', '/api/v1/clusters')).body.items[0];
+      assert.equal(cluster.name, 'solo');
+      assert.equal(cluster.resourceGroupId, group.body.id);
+      assert.deepEqual(
+        [cluster.controlPlane.count, cluster.controlPlane.schedulable, cluster.nodePools.length],
+        [1, true, 0],
+      );
+      assert.deepEqual(
+        [cluster.health.unhealthyTimeoutSeconds, cluster.health.maxUnhealthy, cluster.health.remediation],
+        [60, 1, 'reboot'],
+      );
+      await page
+        .getByTestId('health')
+        .getByText(/remediation reboot, after 60 s NotReady/)
+        .waitFor();
+
+      // Sim: no OS image, no certificate rotation, no Kubernetes API, no snapshots; the CA rotates.
+      for (const name of ['Upgrade the OS', 'Rotate certificates', 'Install an addon', 'Take a snapshot'])
+        assert.equal(await page.getByRole('button', { name }).count(), 0, `${name} is not offered on sim`);
+      for (const name of ['Addons', 'HA configs', 'etcd snapshots', 'Access'])
+        assert.equal(await page.getByRole('heading', { name, exact: true }).count(), 0, `no ${name} section`);
+      const rotate = page.getByRole('button', { name: 'Rotate the CA' });
+      await rotate.click({ timeout: UI_WAIT_MS });
+      const dialog = page.getByRole('dialog', { name: 'Rotate the CA of solo?' });
+      await axe(page, 'the rotate-CA dialog at 1280 px');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      const runs = async () =>
+        (await admin.call('GET', `/api/v1/workflows?cluster=${cluster.id}`)).body.items.map(
+          (w: { workflow: string }) => w.workflow,
+        );
+      assert.ok(!(await runs()).includes('cluster.rotate-ca'), 'Cancel started nothing');
+      await rotate.click();
+      await dialog.getByRole('button', { name: 'Rotate the CA' }).click();
+      await followed(page, 'cluster.rotate-ca');
+      assert.ok((await runs()).includes('cluster.rotate-ca'));
+      await screenshot(page, 'cluster-sim-1280');
+      watch.assertNone();
+      await context.close();
+
+      // A viewer: the page, no operation.
+      const grant = await admin.call('POST', '/api/v1/grants', {
+        subject: { kind: 'user', name: 'vic' },
+        object: { kind: 'cluster', id: cluster.id },
+        role: 'viewer',
+      });
+      assert.equal(grant.status, 201, JSON.stringify(grant.body));
+      const narrow = await browser.newContext({ viewport: NARROW, baseURL: cx.base });
+      const viewer = await narrow.newPage();
+      const viewerWatch = new ConsoleWatch(viewer);
+      await viewer.goto(`/clusters/${encodeURIComponent(cluster.id)}`);
+      await signIn(viewer, 'vic', 'vic-password-1');
+      await viewer.getByRole('heading', { name: 'solo' }).waitFor({ timeout: UI_WAIT_MS });
+      await viewer.getByTestId('health').waitFor();
+      assert.equal(
+        await viewer.getByRole('button', { name: /Rotate|Upgrade|Snapshot|addon|Delete/ }).count(),
+        0,
+        'a viewer is offered no operation',
+      );
+      await assertNoSideScroll(viewer, 'the cluster page');
+      await axe(viewer, 'the cluster page as a viewer at 390 px');
+      await screenshot(viewer, 'cluster-sim-viewer-390');
+      viewerWatch.assertNone();
+      await narrow.close();
+
+      // The wizard at 390 px, with its new fields.
+      const small = await browser.newContext({ viewport: NARROW, baseURL: cx.base });
+      const wizard = await small.newPage();
+      await wizard.goto('/clusters/new');
+      await signIn(wizard, 'admin', ADMIN_PASSWORD);
+      await wizard.getByLabel('Topology', { exact: true }).selectOption({ label: 'Three-node converged' });
+      await wizard.getByLabel('Resource group', { exact: true }).selectOption({ label: 'small' });
+      await wizard.getByTestId('quota').getByText('machines: 2 of 3 left; this cluster needs 3').waitFor();
+      await assertNoSideScroll(wizard, 'the wizard');
+      await axe(wizard, 'the wizard at 390 px');
+      await screenshot(wizard, 'wizard-390');
+      await small.close();
+    });
+  },
+);
+
+describe(
+  'web console: etcd snapshots, certificate rotation, addons and ha-configs (kwok)',
+  {
+    skip:
+      (!browserPeer && 'CX_TEST_CHROMIUM is not set (test/peers/chromium.sh)') ||
+      (!kubernetes && 'CX_TEST_KUBERNETES is not set (test/peers/kubernetes.sh)'),
+  },
+  () => {
+    const work = tempDir('web-ops');
+    let cx: CxProcess;
+    let browser: Browser;
+    let admin: Api;
+
+    before(async () => {
+      const binariesFile = join(work, 'binaries.json');
+      writeFileSync(binariesFile, kubernetes!);
+      cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile } });
+      admin = await Api.login(cx.base);
+      browser = await launchChromium(browserPeer!);
+    });
+    after(async () => {
+      await browser?.close();
+      await cx?.stop();
+      stopKwokControlPlanes(cx?.dataDir);
+    });
+
+    it('snapshots and restores etcd, rotates certificates, installs and removes an addon, creates and deletes an ha-config, upgrades the OS, each confirmed and followed', async () => {
+      const peer = JSON.parse(kubernetes!) as { kubeApiserver: Record<string, string> };
+      const created = await admin.call('POST', '/api/v1/clusters', {
+        name: 'kw-ops',
+        provider: 'kwok',
+        kubernetesVersion: Object.keys(peer.kubeApiserver).sort()[0],
+        controlPlane: { count: 1 },
+        nodePools: [{ name: 'workers', count: 1, labels: { role: 'edge' } }],
+      });
+      assert.equal(created.status, 202, JSON.stringify(created.body));
+      const done = await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000);
+      assert.equal(done.status, 'Succeeded', JSON.stringify(done.steps));
+      const id = created.body.cluster.id as string;
+
+      const context = await browser.newContext({ viewport: WIDE, baseURL: cx.base });
+      const page = await context.newPage();
+      const watch = new ConsoleWatch(page);
+      await page.goto(`/clusters/${encodeURIComponent(id)}`);
+      await signIn(page, 'admin', ADMIN_PASSWORD);
+      await page.getByRole('heading', { name: 'kw-ops' }).waitFor({ timeout: UI_WAIT_MS });
+      await page.getByTestId('kubeconfig-command').getByText('cx kubeconfig kw-ops --merge').waitFor();
+      await page.getByText('No addon installed.').waitFor({ timeout: UI_WAIT_MS });
+      await page.getByText('No ha-config.').waitFor({ timeout: UI_WAIT_MS });
+      await page.getByRole('button', { name: 'Upgrade the OS' }).waitFor({ timeout: UI_WAIT_MS });
+
+      // etcd: take a snapshot (confirmed), then restore it.
+      await page.getByText('No snapshot yet.').waitFor({ timeout: UI_WAIT_MS });
+      await page.getByRole('button', { name: 'Take a snapshot' }).click();
+      await page
+        .getByRole('dialog', { name: "Take a snapshot of kw-ops's etcd?" })
+        .getByRole('button', { name: 'Take snapshot' })
+        .click();
+      await followed(page, 'etcd.snapshot');
+      const snapshots = (await admin.call('GET', `/api/v1/clusters/${id}/etcd-snapshots`)).body.items;
+      assert.equal(snapshots.length, 1);
+      const table = page.getByRole('region', { name: 'etcd snapshots table' });
+      await table.getByText(String(snapshots[0].revision), { exact: true }).waitFor({ timeout: UI_WAIT_MS });
+      await axe(page, 'the kwok cluster page with its operations at 1280 px');
+      await screenshot(page, 'cluster-kwok-1280');
+      await table.getByRole('button', { name: /^Restore snapshot of / }).click();
+      await page
+        .getByRole('dialog', { name: "Restore kw-ops's etcd from this snapshot?" })
+        .getByRole('button', { name: 'Restore' })
+        .click();
+      await followed(page, 'etcd.restore');
+
+      await page.getByRole('button', { name: 'Rotate certificates' }).click({ timeout: UI_WAIT_MS });
+      await page
+        .getByRole('dialog', { name: 'Rotate the certificates of kw-ops?' })
+        .getByRole('button', { name: 'Rotate certificates' })
+        .click();
+      await followed(page, 'cluster.rotate-certificates');
+      // An addon from the catalog with its settings, followed until its Deployment is ready, then removed.
+      await page.getByRole('button', { name: 'Install an addon' }).click({ timeout: UI_WAIT_MS });
+      const install = page.getByRole('dialog', { name: 'Install an addon on kw-ops' });
+      await install.getByLabel('Addon').selectOption('ingress-nginx');
+      await install.getByLabel(/Settings/).fill('{not json');
+      await install.getByRole('button', { name: 'Install' }).click();
+      await install
+        .getByRole('alert')
+        .getByText(/not JSON/)
+        .waitFor({ timeout: UI_WAIT_MS });
+      await install.getByLabel(/Settings/).fill('{"serviceType": "NodePort"}');
+      await install.getByRole('button', { name: 'Install' }).click();
+      await followed(page, 'addon.install');
+      const addons = page.getByRole('region', { name: 'Addons table' });
+      await addons.getByRole('rowheader', { name: 'ingress-nginx' }).waitFor({ timeout: UI_WAIT_MS });
+      await addons.getByRole('button', { name: 'Remove ingress-nginx' }).click();
+      await page
+        .getByRole('dialog', { name: 'Remove addon ingress-nginx from kw-ops?' })
+        .getByRole('button', { name: 'Remove addon' })
+        .click();
+      await followed(page, 'addon.remove');
+      await page.getByText('No addon installed.').waitFor({ timeout: UI_WAIT_MS });
+
+      // An ha-config in the seed's syntax, applied, then deleted.
+      await page.getByRole('button', { name: 'Create an ha-config' }).click();
+      const ha = page.getByRole('dialog', { name: 'Float VIPs over nodes of kw-ops' });
+      await ha.getByLabel('Name', { exact: true }).fill('web-vips');
+      await ha.getByLabel(/Virtual IPs/).fill('192.0.2.10-11');
+      await ha.getByLabel(/Node selector/).fill('role=edge');
+      await ha.getByRole('button', { name: 'Create ha-config' }).click();
+      await followed(page, 'ha-config.apply');
+      const configs = page.getByRole('region', { name: 'HA configs table' });
+      await configs.getByRole('rowheader', { name: 'web-vips' }).waitFor({ timeout: UI_WAIT_MS });
+      const stored = (await admin.call('GET', `/api/v1/ha-configs?clusterId=${id}`)).body.items;
+      assert.deepEqual(
+        stored.map((c: { name: string; virtualIps: string }) => [c.name, c.virtualIps]),
+        [['web-vips', '192.0.2.10-11']],
+      );
+      await configs.getByRole('button', { name: 'Delete ha-config web-vips' }).click();
+      await page
+        .getByRole('dialog', { name: 'Delete ha-config web-vips?' })
+        .getByRole('button', { name: 'Delete ha-config' })
+        .click();
+      await followed(page, 'ha-config.remove');
+      await page.getByText('No ha-config.').waitFor({ timeout: UI_WAIT_MS });
+
+      // The workers onto a new OS image (kwok's nodes report it), confirmed and followed.
+      await page.getByRole('button', { name: 'Upgrade the OS' }).click();
+      const os = page.getByRole('dialog', { name: 'Move the workers of kw-ops onto a new OS image' });
+      await os.getByLabel(/^Image/).fill('cx-os-2');
+      await os.getByRole('button', { name: 'Upgrade the OS' }).click();
+      await followed(page, 'cluster.os-upgrade');
+      assert.equal((await admin.call('GET', `/api/v1/clusters/${id}`)).body.osImage, 'cx-os-2');
+
+      const runs = (await admin.call('GET', `/api/v1/workflows?cluster=${id}`)).body.items as Array<{
+        workflow: string;
+        status: string;
+      }>;
+      for (const workflow of [
+        'etcd.snapshot',
+        'etcd.restore',
+        'cluster.rotate-certificates',
+        'addon.install',
+        'addon.remove',
+        'ha-config.apply',
+        'ha-config.remove',
+        'cluster.os-upgrade',
+      ])
+        assert.equal(runs.find((r) => r.workflow === workflow)?.status, 'Succeeded', workflow);
+      watch.assertNone();
+      await context.close();
+
+      const narrow = await browser.newContext({ viewport: NARROW, baseURL: cx.base });
+      const small = await narrow.newPage();
+      await small.goto(`/clusters/${encodeURIComponent(id)}`);
+      await signIn(small, 'admin', ADMIN_PASSWORD);
+      await small.getByRole('region', { name: 'etcd snapshots table' }).waitFor({ timeout: UI_WAIT_MS });
+      await assertNoSideScroll(small, 'the kwok cluster page');
+      await axe(small, 'the kwok cluster page at 390 px');
+      await screenshot(small, 'cluster-kwok-390');
+      await narrow.close();
+    });
+  },
+);
