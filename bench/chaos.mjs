@@ -337,7 +337,7 @@ async function drive(cluster) {
     const key = `${cluster.name}-${n}`;
     // Paced by the chaos, so that the workload spans every event (see chaos()).
     while (
-      eventsDone < Math.floor((runs.length * events.length) / workflows) - 1 &&
+      eventsDone < Math.floor((runs.length * events.length) / workflows) - 2 &&
       Date.now() < started + deadlineMs / 2
     )
       await sleep(200);
@@ -395,7 +395,7 @@ async function chaos(driving) {
     const due = Math.floor((i * workflows) / events.length);
     while (runs.length < due && !driving.settled) await sleep(100);
     for (let t = 0; t < 100 && !driving.settled && runs.every((r) => TERMINAL.has(r.status)); t++) await sleep(100);
-    await sleep(between(200, 1500));
+    await sleep(between(100, 800));
     if (runs.some((r) => !TERMINAL.has(r.status))) done.duringWork += 1;
     if (event === 'kill') {
       const victim = pick(services);
