@@ -62,11 +62,39 @@ export const migrationSource: Knex.MigrationSource<string> = {
   },
 };
 
-/** Brings the schema to the latest version; safe to run from several replicas at once (knex lock). */
+const TABLE = 'cx_migrations';
+/** The MySQL named lock that serialises migrations between replicas (GET_LOCK). */
+const LOCK = 'cx_migrations';
+
+/**
+ * Brings the schema to the latest version; safe to run from several replicas at once. knex's own
+ * lock fails at once instead of waiting, and two replicas creating its lock table together can each
+ * insert its row, after which no one can ever take it (every sm start then fails with "Migration
+ * table is already locked"). On MySQL/MariaDB replicas therefore queue on a named lock; holding it,
+ * no one else migrates, so knex's lock is reset first, which also frees one that a process killed
+ * while migrating left taken. SQLite is one process's file (the all-in-one): knex's lock alone.
+ */
 export async function migrateLatest(knex: Knex): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest({ migrationSource, tableName: 'cx_migrations' })) as [
-    number,
-    string[],
-  ];
+  if (knex.client.config.client !== 'mysql2') return latest(knex);
+  // A named lock belongs to a session: hold one connection of the pool for the whole migration.
+  const connection: unknown = await knex.client.acquireConnection();
+  try {
+    const [rows] = (await knex.raw('select get_lock(?, ?) as got', [LOCK, 300]).connection(connection)) as [
+      Array<{ got: number | null }>,
+    ];
+    if (rows[0]?.got !== 1) throw new Error(`another replica held the migration lock ${LOCK} for 300 s`);
+    try {
+      await knex.migrate.forceFreeMigrationsLock({ migrationSource, tableName: TABLE });
+      return await latest(knex);
+    } finally {
+      await knex.raw('select release_lock(?)', [LOCK]).connection(connection);
+    }
+  } finally {
+    await knex.client.releaseConnection(connection);
+  }
+}
+
+async function latest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest({ migrationSource, tableName: TABLE })) as [number, string[]];
   return applied;
 }

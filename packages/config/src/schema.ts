@@ -411,6 +411,12 @@ export const configSchema = Type.Object(
           description: 'Probability that a sim provider operation fails with a retryable error.',
         }),
         dataDir: Type.Optional(Type.String({ description: 'Where sim machines are kept (default: dataDir/sim).' })),
+        journal: Type.Optional(
+          Type.String({
+            description:
+              'A file to which every sim effect (machine created, upgraded, deleted) is appended as a JSON line; the chaos harness (bench/chaos.mjs) counts effects that happened twice from it.',
+          }),
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

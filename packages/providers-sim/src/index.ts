@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, mkdir, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { appendFile, link, mkdir, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotFoundError, ProviderUnavailableError } from '@cx/errors';
@@ -28,6 +28,23 @@ export interface SimOptions {
   failureRate?: number;
   /** Source of randomness for failure injection (tests pass a fixed one). */
   random?: () => number;
+  /**
+   * A file to which every effect (machine created, upgraded in place, deleted) is appended as one
+   * JSON line, by every process sharing `dataDir`: the chaos harness counts effects that happened
+   * twice from it (bench/chaos.mjs).
+   */
+  journal?: string;
+}
+
+/** One line of the journal. */
+export interface SimEffect {
+  op: 'create' | 'upgrade' | 'delete';
+  clusterId: string;
+  machineId: string;
+  name?: string;
+  kubernetesVersion?: string;
+  pid: number;
+  at: number;
 }
 
 /** What the sim keeps per machine. */
@@ -81,6 +98,7 @@ export class SimProvider implements Provider, NodeReader {
         existing.spec = { ...existing.spec, kubernetesVersion: spec.kubernetesVersion };
         existing.bootedAt = Date.now();
         await this.write(existing);
+        await this.record('upgrade', existing.spec);
       }
       if (existing) return this.status(existing);
       await this.operate();
@@ -107,7 +125,12 @@ export class SimProvider implements Provider, NodeReader {
   async deleteMachine(clusterId: string, machineId: string): Promise<void> {
     await this.serialise(machineId, async () => {
       await this.operate();
-      await rm(this.file(clusterId, machineId), { force: true });
+      try {
+        await rm(this.file(clusterId, machineId));
+        await this.record('delete', { clusterId, machineId });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // not found is success
+      }
       await rmdir(this.clusterDir(clusterId)).catch(() => undefined); // only succeeds once the cluster has no machine left
     });
   }
@@ -168,6 +191,21 @@ export class SimProvider implements Provider, NodeReader {
   private async operate(): Promise<void> {
     this.maybeFail();
     if (this.latencyMs > 0) await sleep(this.latencyMs);
+  }
+
+  private async record(op: SimEffect['op'], spec: Pick<MachineSpec, 'clusterId' | 'machineId'> & Partial<MachineSpec>) {
+    if (!this.options.journal) return;
+    const effect: SimEffect = {
+      op,
+      clusterId: spec.clusterId,
+      machineId: spec.machineId,
+      ...(spec.name ? { name: spec.name } : {}),
+      ...(spec.kubernetesVersion ? { kubernetesVersion: spec.kubernetesVersion } : {}),
+      pid: process.pid,
+      at: Date.now(),
+    };
+    // One short append (O_APPEND) per effect: lines from several processes never interleave.
+    await appendFile(this.options.journal, JSON.stringify(effect) + '\n');
   }
 
   private maybeFail(): void {
@@ -239,6 +277,7 @@ export class SimProvider implements Provider, NodeReader {
       try {
         await writeFile(temporary, JSON.stringify(machine), { flush: true });
         await link(temporary, path);
+        await this.record('create', machine.spec);
         return machine;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;

@@ -28,6 +28,7 @@ export function buildProviders(config: Readonly<CxConfig>, logger: Logger, sm: S
         dataDir: config.sim.dataDir ?? join(config.dataDir, 'sim'),
         latencyMs: config.sim.latencyMs,
         failureRate: config.sim.failureRate,
+        ...(config.sim.journal ? { journal: config.sim.journal } : {}),
       });
       registry.register(sim, sim);
     }
