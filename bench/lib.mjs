@@ -1,5 +1,6 @@
 // Shared by the benchmarks: starting `cx-server all-in-one` as a user would, on a fresh data directory.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -62,6 +63,62 @@ export async function startCx({ env = {}, dataDir = mkdtempSync(join(tmpdir(), '
       if (child.exitCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * Starts sm, sddc and wfm as three `cx-server` processes (the shape of compose and helm, one
+ * replica each) with `env` over the defaults, each ready before the next (sm migrates the schema);
+ * `pids` are the three processes, `stop()` ends them.
+ */
+export async function startSeparateCx({ env = {}, dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-')) } = {}) {
+  if (!existsSync(server)) throw new Error(`${server} is missing: build first (npx tsc -b)`);
+  const ports = { sm: await freePort(), sddc: await freePort(), wfm: await freePort() };
+  const shared = {
+    ...process.env,
+    CX_DATA_DIR: dataDir,
+    CX_ADMIN_PASSWORD: PASSWORD,
+    CX_SECRET_KEY: randomBytes(32).toString('base64url'),
+    CX_SERVICE_TOKEN: randomBytes(32).toString('base64url'),
+    CX_SM_URL: `http://127.0.0.1:${ports.sm}`,
+    CX_SM_PORT: String(ports.sm),
+    CX_SDDC_PORT: String(ports.sddc),
+    CX_HTTP_PORT: String(ports.wfm),
+    CX_LOG_LEVEL: 'warn',
+    ...env,
+  };
+  const children = [];
+  const stop = async () => {
+    for (const child of children.reverse()) {
+      const exited = new Promise((done) => (child.exitCode === null ? child.once('exit', done) : done()));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(20_000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  };
+  try {
+    for (const service of ['sm', 'sddc', 'wfm']) {
+      const child = spawn(process.execPath, [server, service], {
+        cwd: dataDir,
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: shared,
+      });
+      children.push(child);
+      for (let i = 0; ; i++) {
+        if (child.exitCode !== null) throw new Error(`${service} exited with ${child.exitCode} before it was ready`);
+        try {
+          if ((await fetch(`http://127.0.0.1:${ports[service]}/readyz`)).status === 200) break;
+        } catch {
+          /* starting */
+        }
+        if (i > 1200) throw new Error(`${service} did not start within 120 s`);
+        await sleep(100);
+      }
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { base: `http://127.0.0.1:${ports.wfm}`, dataDir, pids: children.map((c) => c.pid), stop };
 }
 
 /** Runs `work` over `items`, `width` at a time; its results, in the order of `items`. */

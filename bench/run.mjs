@@ -17,9 +17,10 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import knex from 'knex';
 import { build, ensureDependencies, root } from '../scripts/lib.mjs';
 import { fiveStepBenchmark } from './five-step-workflow.mjs';
-import { PASSWORD, freePort, listAll, pool, startCx } from './lib.mjs';
+import { PASSWORD, freePort, listAll, pool, startCx, startSeparateCx } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -108,7 +109,7 @@ async function startBenchCx() {
  * clock stopped: the rate is of the engine's real work, not of a step count assumed per workflow.
  */
 async function workflowPhase(cx, label, start, settled) {
-  const cpuBefore = cpuSeconds(cx.pid);
+  const cpuBefore = cpuSeconds(cx);
   const started = performance.now();
   const accepted = await start();
   for (;;) {
@@ -118,7 +119,7 @@ async function workflowPhase(cx, label, start, settled) {
     await sleep(250);
   }
   const seconds = (performance.now() - started) / 1000;
-  const cpu = cpuSeconds(cx.pid) - cpuBefore;
+  const cpu = cpuSeconds(cx) - cpuBefore;
   let steps = 0;
   await pool(accepted, 16, async ({ workflow }) => {
     const r = await fetch(`${cx.base}/api/v1/workflows/${workflow.id}`, {
@@ -131,22 +132,31 @@ async function workflowPhase(cx, label, start, settled) {
   return { seconds, steps, cpu };
 }
 
-/** A process's resident memory in MiB, from /proc. */
-function rssMiB(pid) {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(line.split(/\s+/)[1]) / 1024;
+/** The resident memory of cx's processes (`pids`, or the all-in-one's `pid`) in MiB, from /proc. */
+function rssMiB(cx) {
+  let kib = 0;
+  for (const pid of cx.pids ?? [cx.pid]) {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:'));
+    kib += Number(line.split(/\s+/)[1]);
+  }
+  return kib / 1024;
 }
 
 /**
- * CPU time (user + system) a process has used, from /proc: cx's own cost per step, which other
- * load on the machine changes far less than it changes wall-clock rates.
+ * CPU time (user + system) cx's processes (`pids`, or the all-in-one's `pid`) have used, from
+ * /proc: cx's own cost per step, which other load on the machine changes far less than it changes
+ * wall-clock rates.
  */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+function cpuSeconds(cx) {
+  let ticks = 0;
+  for (const pid of cx.pids ?? [cx.pid]) {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100;
 }
 
 async function engineBenchmark(cx) {
@@ -181,7 +191,7 @@ async function engineBenchmark(cx) {
     failed,
     createSteps: create.steps,
     createCpu: create.cpu,
-    rssWithClusters: rssMiB(cx.pid),
+    rssWithClusters: rssMiB(cx),
   };
 }
 
@@ -233,11 +243,54 @@ async function apiBenchmark(cx) {
   return { bytes: body.length, cx: measured, bare: baseline, errors: measured.errors + measured.non2xx };
 }
 
+/**
+ * The same create + delete on MariaDB (the shared peer, a database of its own) with sm, sddc and
+ * wfm as separate processes, one replica each: the shape of compose and helm.
+ */
+async function separateProcessesOnMariadb() {
+  const mysqlUrl = execFileSync('bash', ['test/peers/mariadb.sh', 'start'], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+  const database = `cxbench_${randomBytes(3).toString('hex')}`;
+  const admin = knex({ client: 'mysql2', connection: mysqlUrl });
+  await admin.raw(`create database ${database}`);
+  try {
+    const cx = await startSeparateCx({
+      env: {
+        CX_DATABASE_URL: mysqlUrl.replace(/\/[^/]*$/, `/${database}`),
+        CX_REDIS_URL: redisUrl,
+        CX_REDIS_PREFIX: `cxbench${randomBytes(3).toString('hex')}`,
+        CX_SDDC_PROVIDERS: 'sim',
+        CX_SIM_LATENCY_MS: '0',
+        CX_LIMITS_MAX_CLUSTERS: String(Math.max(CLUSTERS, 256)),
+      },
+    });
+    try {
+      const { token } = await (
+        await fetch(`${cx.base}/api/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'admin', password: PASSWORD }),
+        })
+      ).json();
+      const logged = { ...cx, token };
+      return { ...(await engineBenchmark(logged)), ...(await deleteBenchmark(logged)) };
+    } finally {
+      await cx.stop();
+    }
+  } finally {
+    await admin.raw(`drop database ${database}`);
+    await admin.destroy();
+  }
+}
+
 const raw = await rawBullmq();
 const five = await fiveStepBenchmark({ redisUrl, runs: Number(values['five-step-runs']) });
 const cx = await startBenchCx();
 await sleep(2_000);
-const rssEmpty = rssMiB(cx.pid);
+const rssEmpty = rssMiB(cx);
 let engine, deletion, api;
 try {
   engine = await engineBenchmark(cx);
@@ -247,9 +300,12 @@ try {
   await cx.stop();
 }
 
+const maria = await separateProcessesOnMariadb();
+
 const createRate = engine.createSteps / engine.createSeconds;
 const deleteRate = deletion.deleteSteps / deletion.deleteSeconds;
 const overall = (engine.createSteps + deletion.deleteSteps) / (engine.createSeconds + deletion.deleteSeconds);
+const mariaRate = (maria.createSteps + maria.deleteSteps) / (maria.createSeconds + maria.deleteSeconds);
 const rate = ({ steps, seconds }) => steps / seconds;
 const perStepMs = (cpu, steps) => ((1000 * cpu) / steps).toFixed(2);
 const pct = (a, b) => `${((100 * a) / b).toFixed(1)} %`;
@@ -260,6 +316,13 @@ const rows = [
     `raw BullMQ ${raw.toFixed(0)} jobs/s`,
     pct(overall, raw),
     '≥ 20 %',
+  ],
+  [
+    'Workflow engine: same, MariaDB, sm / sddc / wfm as separate processes',
+    `${mariaRate.toFixed(0)} steps/s (create ${(maria.createSteps / maria.createSeconds).toFixed(0)}, delete ${(maria.deleteSteps / maria.deleteSeconds).toFixed(0)})`,
+    `raw BullMQ ${raw.toFixed(0)} jobs/s`,
+    pct(mariaRate, raw),
+    '—',
   ],
   [
     'Workflow engine: trivial five-step workflow',
@@ -283,6 +346,7 @@ const table = [
 ].join('\n');
 const details = [
   `- Clusters: ${CLUSTERS} (1 control-plane + 2 workers each, sim latency 0), ${engine.failed} failed; create ${engine.createSeconds.toFixed(1)} s (${engine.createSteps} steps), delete ${deletion.deleteSeconds.toFixed(1)} s (${deletion.deleteSteps} steps); cx's CPU per step (user + system, all its threads) ${perStepMs(engine.createCpu, engine.createSteps)} ms creating, ${perStepMs(deletion.deleteCpu, deletion.deleteSteps)} ms deleting; ${(engine.createCpu / CLUSTERS).toFixed(3)} CPU-s per cluster created. cx's resident memory: ${rssEmpty.toFixed(0)} MiB empty, ${engine.rssWithClusters.toFixed(0)} MiB with the ${CLUSTERS} clusters (idle). Raw BullMQ: ${RAW_JOBS} no-op jobs, concurrency 50.`,
+  `- MariaDB (the test peer, Debian's), sm, sddc and wfm as three processes over HTTP, same ${CLUSTERS} clusters: ${maria.failed} failed; create ${maria.createSeconds.toFixed(1)} s (${maria.createSteps} steps), delete ${maria.deleteSeconds.toFixed(1)} s (${maria.deleteSteps} steps); CPU per step of the three processes ${perStepMs(maria.createCpu, maria.createSteps)} ms creating, ${perStepMs(maria.deleteCpu, maria.deleteSteps)} ms deleting (MariaDB's own CPU not counted).`,
   `- Five-step workflow: ${five.runs} runs of a workflow whose five steps do nothing (each step still a BullMQ job's turn and one guarded SQL transaction in sm, SQLite), wfm's engine and sm in one process as in the all-in-one: ${five.direct.steps} steps in ${five.direct.seconds.toFixed(1)} s with the engine bound to sm's module, CPU ${five.direct.cpuMsPerStep.toFixed(2)} ms per step; ${five.http.steps} steps in ${five.http.seconds.toFixed(1)} s over sm's internal HTTP API on loopback (the calls of separate processes), CPU ${five.http.cpuMsPerStep.toFixed(2)} ms per step, both sides. Figures of other engines measured on this kind of machine for the same shape (issue 18): Restate 1.7 ≈ 1,000 steps/s, DBOS Transact 5.3 on Postgres ≈ 600–930, Temporal 1.29 dev server 10–56 (activities) and 58–197 (local activities).`,
   `- API: ${SECONDS} s per side after a ${SECONDS} s warm-up, autocannon 64 connections, ${api.bytes} bytes per answer, ${api.errors} errors or non-2xx.`,
   `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; cx-server all-in-one on SQLite, Redis from Debian on loopback; load generator in a separate process from each server.`,
