@@ -4,12 +4,13 @@
  * sm in one transaction, which also starts the next step for the same job, and the job goes on to
  * it), wait (the job is delayed and runs the step again) or throws (retried with backoff when the
  * error is retryable, otherwise the run fails); a job that has failed once gives each following
- * step a job of its own. sm records which job started a run's step; a reconciler re-enqueues every
+ * step a job of its own. The sddc operations a step starts are children of its job: a step waiting
+ * for them parks its job until sddc has finished the last one, instead of polling. sm records which job started a run's step; a reconciler re-enqueues every
  * active run whose job is not live, so a process killed at any instant loses nothing, and the
  * guarded transitions and deterministic ids mean nothing runs twice.
  */
 import { randomUUID } from 'node:crypto';
-import { DelayedError, Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, QueueEvents, WaitingChildrenError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -107,8 +108,6 @@ interface StepJobData extends WorkflowStepJob {
 
 /** First wait of a step; each further wait doubles, up to the step's own `afterMs`. */
 const FIRST_WAIT_MS = 10;
-/** How long a step waits in place for an sddc operation before it polls instead. */
-const OPERATION_INLINE_WAIT_MS = 1_000;
 /** States of a job that will still run (or is running). */
 const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 /** Active runs the reconciler reads from sm at once. */
@@ -143,8 +142,8 @@ export class WorkflowEngine {
   private readonly steps: Queue<StepJobData>;
   private readonly operations: Queue<SddcOperation>;
   private readonly worker: Worker<StepJobData>;
-  /** Completion events of sddc operations, so that a step can wait briefly for a quick one. */
-  private readonly operationEvents: QueueEvents;
+  /** Completion events of sddc operations, for the operations run outside workflows; opened at the first. */
+  private operationEvents: QueueEvents | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private readonly stepsRun: Counter;
   private readonly stepDuration: Histogram;
@@ -153,8 +152,6 @@ export class WorkflowEngine {
     const { connection, producer, prefix } = options;
     this.steps = new Queue<StepJobData>(WORKFLOW_STEP_QUEUE, { connection: producer, prefix });
     this.operations = new Queue<SddcOperation>(SDDC_OPERATION_QUEUE, { connection: producer, prefix });
-    // Every step waiting for an operation (job.waitUntilFinished) listens on this queue for a moment.
-    this.operations.setMaxListeners(0);
     this.worker = new Worker<StepJobData>(WORKFLOW_STEP_QUEUE, (job, token) => this.process(job, token), {
       connection,
       prefix,
@@ -163,11 +160,6 @@ export class WorkflowEngine {
       stalledInterval: options.lockDurationMs,
       autorun: false,
     });
-    this.operationEvents = new QueueEvents(SDDC_OPERATION_QUEUE, { connection, prefix, autorun: false });
-    this.operationEvents.on(
-      'error',
-      throttled((error, repeats) => options.logger.warn({ err: error, repeats }, 'operation events error')),
-    );
     this.worker.on(
       'error',
       throttled((error, repeats) => options.logger.error({ err: error, repeats }, 'workflow worker error')),
@@ -199,7 +191,6 @@ export class WorkflowEngine {
 
   start(): void {
     void this.worker.run();
-    void this.operationEvents.run();
     const tick = (): void => {
       this.reconcile()
         .catch((error: unknown) =>
@@ -217,9 +208,12 @@ export class WorkflowEngine {
   async close(): Promise<void> {
     clearTimeout(this.reconcileTimer);
     await this.worker.close();
-    await Promise.all([this.steps.close(), this.operations.close(), this.operationEvents.close()]);
-    // QueueEvents duplicates the connection it is given and leaves the duplicate open.
-    (await this.operationEvents.client).disconnect();
+    await Promise.all([this.steps.close(), this.operations.close()]);
+    if (this.operationEvents) {
+      await this.operationEvents.close();
+      // QueueEvents duplicates the connection it is given and leaves the duplicate open.
+      (await this.operationEvents.client).disconnect();
+    }
   }
 
   /**
@@ -234,7 +228,7 @@ export class WorkflowEngine {
       removeOnFail: true,
     });
     try {
-      return (await job.waitUntilFinished(this.operationEvents, timeoutMs)) as T;
+      return (await job.waitUntilFinished(this.events(), timeoutMs)) as T;
     } catch (error) {
       const reason = (error as Error).message;
       if (parseFailedReason(reason)) throw errorFromFailedReason(reason);
@@ -244,6 +238,18 @@ export class WorkflowEngine {
         { cause: error },
       );
     }
+  }
+
+  private events(): QueueEvents {
+    if (!this.operationEvents) {
+      const { connection, prefix, logger } = this.options;
+      this.operationEvents = new QueueEvents(SDDC_OPERATION_QUEUE, { connection, prefix });
+      this.operationEvents.on(
+        'error',
+        throttled((error, repeats) => logger.warn({ err: error, repeats }, 'operation events error')),
+      );
+    }
+    return this.operationEvents;
   }
 
   /** Enqueues the job of a run's step; a job with the same id that exists already is left alone. */
@@ -371,6 +377,8 @@ export class WorkflowEngine {
     const stopTimer = this.stepDuration.startTimer(labels);
     const poll = data.poll ?? 0;
     const stepJob: WorkflowStepJob = { runId, stepIndex, generation };
+    // Set when the step left an operation pending as a child of this job: the job then waits for it.
+    const children = { pending: false };
     let result: StepResult;
     try {
       const provider = async (): Promise<ProviderInfo | undefined> =>
@@ -382,7 +390,7 @@ export class WorkflowEngine {
         log,
         deadlines: this.options.deadlines,
         provider,
-        operation: (subject, operation) => this.operation(stepJob, subject, operation),
+        operation: (subject, operation) => this.operation(stepJob, subject, operation, job, children),
       });
     } catch (error) {
       stopTimer();
@@ -421,7 +429,13 @@ export class WorkflowEngine {
         waits: waits + 1,
         ...(result.message ? { progress: result.message } : {}),
       });
-      await job.moveToDelayed(Date.now() + Math.min(result.afterMs, FIRST_WAIT_MS * 2 ** waits), token);
+      // Waiting for its operations: sddc's completion of the last one puts the job back in the
+      // queue (BullMQ's parent and children), with no polling meanwhile. false: they have all
+      // finished already, and the step runs again at once.
+      if (children.pending && token !== undefined && (await job.moveToWaitingChildren(token)))
+        throw new WaitingChildrenError();
+      const delay = children.pending ? 0 : Math.min(result.afterMs, FIRST_WAIT_MS * 2 ** waits);
+      await job.moveToDelayed(Date.now() + delay, token);
       throw new DelayedError();
     }
     this.stepsRun.inc({ ...labels, outcome: 'done' });
@@ -461,9 +475,11 @@ export class WorkflowEngine {
     step: WorkflowStepJob,
     subject: string,
     operation: SddcOperation,
+    parent: Job<StepJobData>,
+    children: { pending: boolean },
   ): Promise<OperationState<T>> {
     try {
-      return await this.observeOperation<T>(step, subject, operation);
+      return await this.observeOperation<T>(step, subject, operation, parent, children);
     } catch (error) {
       if (error instanceof CxError) throw error;
       throw new DependencyUnavailableError(
@@ -473,10 +489,18 @@ export class WorkflowEngine {
     }
   }
 
+  /**
+   * The operation's job is a child of the step's job (`parent`), so that its end wakes the step:
+   * a pending one sets `children.pending`, and the step's job then waits for its children instead
+   * of polling. A job that already existed with another parent (a step job lost and replaced) is
+   * observed by polling, as the step's waits say.
+   */
   private async observeOperation<T>(
     step: WorkflowStepJob,
     subject: string,
     operation: SddcOperation,
+    parent: Job<StepJobData>,
+    children: { pending: boolean },
   ): Promise<OperationState<T>> {
     const jobId = sddcOperationJobId(step, subject);
     const job =
@@ -486,15 +510,18 @@ export class WorkflowEngine {
         ...SDDC_OPERATION_RETRY,
         removeOnComplete: FINISHED_JOB_RETENTION,
         removeOnFail: FINISHED_JOB_RETENTION,
+        ...(parent.id === undefined
+          ? {}
+          : {
+              parent: { id: parent.id, queue: parent.queueQualifiedName },
+              // A failed operation wakes the step too, which reads the failure.
+              ignoreDependencyOnFailure: true,
+            }),
       }));
-    let state = await job.getState();
+    const state = await job.getState();
     if (state !== 'completed' && state !== 'failed') {
-      // Quick operations finish within moments: waiting for them here saves a round of polling.
-      // Slow ones (a VM booting) make the step wait and poll instead of holding a worker.
-      state = await job.waitUntilFinished(this.operationEvents, OPERATION_INLINE_WAIT_MS).then(
-        () => 'completed',
-        () => job.getState(),
-      );
+      if (job.parentKey === `${parent.queueQualifiedName}:${parent.id}`) children.pending = true;
+      return { state: 'pending' };
     }
     if (state === 'completed') {
       // A job fetched before it finished has no return value yet: read it again.
@@ -506,16 +533,13 @@ export class WorkflowEngine {
         ...(finished?.finishedOn ? { finishedAt: finished.finishedOn } : {}),
       };
     }
-    if (state === 'failed') {
-      // As for the return value: a job fetched before it failed has no failed reason yet.
-      const failed = job.failedReason === undefined ? ((await this.operations.getJob(jobId)) ?? job) : job;
-      const error = errorFromFailedReason(failed.failedReason);
-      // The operation used up its own retries; if the error is transient the step is retried, and
-      // its next attempt must start the operation afresh rather than observe this failure again.
-      if (error.retryable) await failed.remove();
-      return { state: 'failed', error };
-    }
-    return { state: 'pending' };
+    // Failed. As for the return value: a job fetched before it failed has no failed reason yet.
+    const failed = job.failedReason === undefined ? ((await this.operations.getJob(jobId)) ?? job) : job;
+    const error = errorFromFailedReason(failed.failedReason);
+    // The operation used up its own retries; if the error is transient the step is retried, and
+    // its next attempt must start the operation afresh rather than observe this failure again.
+    if (error.retryable) await failed.remove();
+    return { state: 'failed', error };
   }
 }
 
