@@ -254,7 +254,7 @@ ensure_image() {
   cp -a "$BASE" "$rootfs" 2>>"$blog" || DIE_LOG="$blog" die "copying the root filesystem failed"
   rm -f "$rootfs/.complete"
   CX_NODE_BIN="$nodebin" CX_IMAGES_DIR="$IMAGES_DIR" CX_PAUSE_TAG="$PAUSE_TAG" \
-    CX_PACKAGES_OUT="$IMAGE_DIR.tmp/packages.txt" bash "$FIXTURES/customize.sh" "$rootfs" >>"$blog" 2>&1 9>&- \
+    CX_PACKAGES_OUT="$IMAGE_DIR.tmp/packages.txt" CX_IMAGES_OUT="$IMAGE_DIR.tmp/images.txt" bash "$FIXTURES/customize.sh" "$rootfs" >>"$blog" 2>&1 9>&- \
     || DIE_LOG="$blog" die "customize.sh failed"
   # The kernel and initrd outside the disk: the hosts boot them directly (no boot loader).
   cp -L "$rootfs/vmlinuz" "$IMAGE_DIR.tmp/vmlinuz"
@@ -274,12 +274,17 @@ ensure_image() {
     printf '"goModules":{"k8s.io/kubernetes":"v%s","go.etcd.io/etcd/server/v3":%s,"github.com/coredns/coredns":%s},' \
       "$KUBERNETES_VERSION" "$(json_str "$ETCD_VERSION")" "$(json_str "$COREDNS_TAG")"
     printf '"pause":"test/peers/machines/pause (built here)",'
+    printf '"preloaded":['
+    awk 'BEGIN{s=""} NF && $1 !~ /^sha256:/ {printf "%s\"%s\"", s, $1; s=","}' "$IMAGE_DIR.tmp/images.txt"
+    printf '],'
     printf '"debianPackages":{'
     awk 'BEGIN{s=""} {printf "%s\"%s\":\"%s\"", s, $1, $2; s=","}' "$IMAGE_DIR.tmp/packages.txt"
     printf '}}\n'
   } >"$IMAGE_DIR.tmp/manifest.json"
   rm -rf "$IMAGE_DIR"; mv "$IMAGE_DIR.tmp" "$IMAGE_DIR"
   ln -sfn "$(basename "$IMAGE_DIR")" "$ROOT/image"
+  # Older builds (the hosts run on a copy in the pool's directory, not on these).
+  find "$ROOT" -maxdepth 1 -name 'image-v*' -type d ! -name "$(basename "$IMAGE_DIR")" -exec rm -rf {} +
   log "node image built in $(since "$t0"): $IMAGE_DIR ($(du -m "$IMAGE_DIR/disk.qcow2" | cut -f1) MB qcow2)"
 }
 
@@ -413,7 +418,9 @@ ensure_libvirtd() {
     mkdir -p "$POOL_DIR"
     virsh_ pool-define-as default dir --target "$POOL_DIR" >/dev/null || die "defining the storage pool default failed"
   fi
-  virsh_ pool-info default 2>/dev/null | grep -q running || virsh_ pool-start default >/dev/null || die "starting the storage pool default failed"
+  if [[ "$(virsh_ pool-info default 2>/dev/null)" != *running* ]]; then
+    virsh_ pool-start default >/dev/null || die "starting the storage pool default failed"
+  fi
 }
 
 domain_xml() { # i disk console
@@ -647,7 +654,7 @@ do_smoke() {
   }
   trap cleanup_smoke EXIT
   sleep 1
-  redfish POST "/redfish/v1/Managers/$id/VirtualMedia/Cd/Actions/VirtualMedia.InsertMedia" \
+  redfish POST "/redfish/v1/Systems/$id/VirtualMedia/Cd/Actions/VirtualMedia.InsertMedia" \
     "{\"Image\":\"http://127.0.0.1:$hport/seed.iso\",\"Inserted\":true,\"WriteProtected\":true}" >/dev/null \
     || DIE_LOG="$LOG" die "Redfish InsertMedia failed"
   : >"$console"
