@@ -546,6 +546,10 @@ ensure_sushy() {
   if [[ -n "$pid" && "$(cat "$STATE/sushy.stamp" 2>/dev/null || true)" == "$stamp" ]] && sushy_ready "$PORT"; then return 0; fi
   if [[ -n "$pid" ]]; then kill -TERM "$pid" 2>/dev/null || true; wait_gone "$pid" sushy-emulator; fi
   port_in_use "$PORT" && die "port 127.0.0.1:$PORT is already in use; set CX_MACHINES_REDFISH_PORT to a free port"
+  # sushy's server binds without SO_REUSEADDR: after a restart, wait out the old connections'
+  # TIME-WAIT (at most a minute on Linux).
+  local tw_deadline=$((SECONDS + 70))
+  while [[ -n "$(ss -Htan state time-wait "( sport = :$PORT )" 2>/dev/null)" ]] && ((SECONDS < tw_deadline)); do sleep 1; done
   render_conf "$n" >"$CONF"
   [[ -f "$LOG" ]] && mv -f "$LOG" "$LOG.1"
   log "starting sushy-emulator (libvirt driver) on https://127.0.0.1:$PORT (log: $LOG)"
@@ -604,8 +608,8 @@ do_stop() {
     for ((i = 1; i <= MAX_HOSTS; i++)); do
       name="$(host_name "$i")"
       virsh_ dominfo "$name" >/dev/null 2>&1 || continue
-      timeout 60 virsh_ destroy "$name" >/dev/null 2>&1 || true
-      timeout 60 virsh_ undefine "$name" >/dev/null 2>&1 || true
+      timeout 60 virsh -c qemu:///system destroy "$name" >/dev/null 2>&1 || true
+      timeout 60 virsh -c qemu:///system undefine "$name" >/dev/null 2>&1 || true
       rm -f "$POOL_DIR/$name.qcow2"
     done
     pid="$(pid_from_file "$LIBVIRTD_PID" libvirtd)"
@@ -637,6 +641,9 @@ do_smoke() {
   local started id ip console seed="$STATE/seed" http_pid="" t0
   started="$(do_start 1)" || exit 1
   id="$(host_uuid 1)"; ip="$(host_ip 1)"; console="$STATE/console-1.log"
+  # A fresh disk (the host is powered off): cloud-init and kubeadm run as on a first boot.
+  qemu-img create -q -f qcow2 -F qcow2 -b "$POOL_DIR/cx-machines-base.qcow2" "$POOL_DIR/$(host_name 1).qcow2" \
+    || die "qemu-img create (fresh overlay for $(host_name 1)) failed"
   rm -rf "$seed"; mkdir -p "$seed/iso"
   printf 'instance-id: cx-smoke-%s\nlocal-hostname: %s\n' "$(date +%s)" "$(host_name 1)" >"$seed/iso/meta-data"
   sed -e "s/@KUBERNETES_VERSION@/v$KUBERNETES_VERSION/g" -e "s/@NODE_IP@/$ip/g" -e "s/@NODE_NAME@/$(host_name 1)/g" \
