@@ -638,9 +638,12 @@ redfish() { # METHOD PATH [BODY]
     -H 'Content-Type: application/json' ${3:+--data "$3"} "https://127.0.0.1:$PORT$2"
 }
 do_smoke() {
-  local started id ip console seed="$STATE/seed" http_pid="" t0
+  local started ip console seed="$STATE/seed" t0
   started="$(do_start 1)" || exit 1
-  id="$(host_uuid 1)"; ip="$(host_ip 1)"; console="$STATE/console-1.log"
+  # Global: the EXIT trap (power off, stop serving the seed) runs after this function returned.
+  SMOKE_ID="$(host_uuid 1)"; SMOKE_HTTP_PID=""
+  local id="$SMOKE_ID"
+  ip="$(host_ip 1)"; console="$STATE/console-1.log"
   # A fresh disk (the host is powered off): cloud-init and kubeadm run as on a first boot.
   qemu-img create -q -f qcow2 -F qcow2 -b "$POOL_DIR/cx-machines-base.qcow2" "$POOL_DIR/$(host_name 1).qcow2" \
     || die "qemu-img create (fresh overlay for $(host_name 1)) failed"
@@ -653,11 +656,11 @@ do_smoke() {
   # Served on loopback for sushy-emulator to fetch, as cx's sddc would serve it to a BMC.
   local hport=38011
   python3 -m http.server --bind 127.0.0.1 --directory "$seed" "$hport" >"$seed/http.log" 2>&1 &
-  http_pid=$!
+  SMOKE_HTTP_PID=$!
   cleanup_smoke() {
     set +e
-    redfish POST "/redfish/v1/Systems/$id/Actions/ComputerSystem.Reset" '{"ResetType":"ForceOff"}' >/dev/null 2>&1
-    [[ -n "$http_pid" ]] && kill "$http_pid" 2>/dev/null
+    redfish POST "/redfish/v1/Systems/$SMOKE_ID/Actions/ComputerSystem.Reset" '{"ResetType":"ForceOff"}' >/dev/null 2>&1
+    [[ -n "$SMOKE_HTTP_PID" ]] && kill "$SMOKE_HTTP_PID" 2>/dev/null
   }
   trap cleanup_smoke EXIT
   sleep 1
