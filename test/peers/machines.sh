@@ -691,7 +691,7 @@ do_smoke() {
   printf '{"loginPromptSeconds":%s,"cloudInitRuncmdSeconds":%s,"kubeletActiveSeconds":%s,"kubeadmInitSeconds":%s,"kubeadmInitExit":%s,"apiReadyFromHostSeconds":%s,"qemuRssMiB":%s,"console":%s}\n' \
     "${t_login:-null}" "${t_cloudinit:-null}" "${t_kubelet:-null}" "${t_init:-null}" "${rc:-null}" "${t_api:-null}" \
     "$(( ${rss:-0} / 1024 ))" "$(json_str "$console")"
-  [[ "$rc" == 0 && -n "$t_api" ]] || die "smoke failed (console: $console)"
+  [[ "$rc" == 0 && -n "$t_api" ]] || DIE_LOG="$console" die "smoke failed (console: $console)"
 }
 
 case "${1:-start}" in
