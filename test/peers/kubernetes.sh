@@ -23,6 +23,8 @@ set -euo pipefail
 KUBERNETES_VERSIONS=(1.36.3 1.37.2)
 # Built from k8s.io/kubernetes at each of those versions.
 KUBERNETES_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubeadm)
+# What a node needs besides those (`node VERSION`, for test/peers/machines.sh's node image).
+NODE_COMMANDS=(kubelet kubectl kube-proxy)
 ETCD_VERSION=3.6.16
 KWOK_VERSION=0.8.0
 
@@ -611,8 +613,27 @@ do_smoke() {
   echo "smoke: ok"
 }
 
+# node VERSION: the binaries of a real node at one pinned version (for the machines peer's image),
+# built into the same cache; one line of JSON with their paths.
+do_node() {
+  local v="${1:-${KUBERNETES_VERSIONS[-1]}}" ok=0 ok_v c json sep=""
+  for ok_v in "${KUBERNETES_VERSIONS[@]}"; do [[ "$v" == "$ok_v" ]] && ok=1; done
+  ((ok)) || die "version $v is not pinned (pinned: ${KUBERNETES_VERSIONS[*]})"
+  KUBERNETES_COMMANDS+=("${NODE_COMMANDS[@]}")
+  take_build_lock
+  go_env
+  build_kubernetes "$v" 0
+  build_etcd
+  exec 9>&-
+  json="{\"kubernetesVersion\":$(json_str "$v")"
+  for c in "${KUBERNETES_COMMANDS[@]}"; do json+=",$(json_str "$c"):$(json_str "$BIN_DIR/$c-v$v")"; done
+  json+=",\"etcd\":$(json_str "$BIN_DIR/etcd-v$ETCD_VERSION"),\"etcdVersion\":$(json_str "$ETCD_VERSION")}"
+  printf '%s\n' "$json"
+}
+
 case "${1:-}" in
   build) do_build ;;
+  node) shift; do_node "$@" ;;
   smoke) shift; do_smoke "$@" ;;
-  *) echo "usage: $0 build | smoke [1.X.Y ...]" >&2; exit 2 ;;
+  *) echo "usage: $0 build | node [1.X.Y] | smoke [1.X.Y ...]" >&2; exit 2 ;;
 esac

@@ -1,0 +1,3 @@
+module cx.local/peers/pause
+
+go 1.26
