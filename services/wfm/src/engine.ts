@@ -5,9 +5,10 @@
  * it), wait (the job is delayed and runs the step again) or throws (retried with backoff when the
  * error is retryable, otherwise the run fails); a job that has failed once gives each following
  * step a job of its own. The sddc operations a step starts are children of its job: a step waiting
- * for them parks its job until sddc has finished the last one, instead of polling. sm records which job started a run's step; a reconciler re-enqueues every
- * active run whose job is not live, so a process killed at any instant loses nothing, and the
- * guarded transitions and deterministic ids mean nothing runs twice.
+ * for them parks its job until sddc has finished the last one, instead of polling. sm records which
+ * job started a run's step; a reconciler re-enqueues every active run whose job is not live, so a
+ * process killed at any instant loses nothing, and the guarded transitions and deterministic ids
+ * mean nothing runs twice.
  */
 import { randomUUID } from 'node:crypto';
 import { DelayedError, Queue, QueueEvents, WaitingChildrenError, Worker, type Job } from 'bullmq';
