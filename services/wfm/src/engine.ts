@@ -219,25 +219,29 @@ export class WorkflowEngine {
 
   /**
    * Runs one sddc operation outside any workflow (a credential check) and waits for its answer. The
-   * job is removed as soon as it finishes (or times out), so a sealed secret in it does not linger.
+   * job is removed as soon as its answer is read (or it times out), so a sealed secret in it does
+   * not linger.
    */
   async runOperationNow<T>(operation: SddcOperation, timeoutMs: number): Promise<T> {
     const job = await this.operations.add(operation.op, operation, {
       jobId: `now.${randomUUID()}`,
       attempts: 1,
-      removeOnComplete: true,
-      removeOnFail: true,
+      // Kept until its answer is read (then removed below): an answer that came before the events
+      // were listened to is read from the job itself. A minute at most if this process dies first.
+      removeOnComplete: { age: 60 },
+      removeOnFail: { age: 60 },
     });
     try {
       return (await job.waitUntilFinished(this.events(), timeoutMs)) as T;
     } catch (error) {
       const reason = (error as Error).message;
       if (parseFailedReason(reason)) throw errorFromFailedReason(reason);
-      await job.remove().catch(() => undefined);
       throw new DependencyUnavailableError(
         `no sddc answered ${operation.op} within ${Math.round(timeoutMs / 1000)} s; check that an sddc serving provider ${'provider' in operation ? operation.provider : ''} is running`,
         { cause: error },
       );
+    } finally {
+      await job.remove().catch(() => undefined);
     }
   }
 
