@@ -1,19 +1,17 @@
 /**
- * The LDAP directory logins use: the settings an admin saved at run time (table
- * directory_settings), else the configuration file's `auth.ldap`. The saved row is read at each
- * use (one row by its key), so that every sm replica follows a change at once; the directory
- * client is rebuilt only when the row changed. The service account's password is sealed by the
- * secret box and never answered.
+ * The LDAP directory logins use: the settings an admin saved at run time (saved-settings.ts,
+ * kind `ldap`), else the configuration file's `auth.ldap`. The service account's password is
+ * sealed and never answered.
  */
 import { readFileSync } from 'node:fs';
 import type { Knex } from 'knex';
 import type { LdapSettings, LdapSettingsRequest } from '@cx/api-schemas';
 import type { LdapConfig } from '@cx/config';
 import { InputError, type FieldError } from '@cx/errors';
-import { nowIso, type Logger } from '@cx/service-kit';
-import { withDatabase } from '../db/database.js';
+import type { Logger } from '@cx/service-kit';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { LdapDirectory } from './ldap.js';
+import { SavedSettings } from './saved-settings.js';
 
 /** What is saved as JSON: the request without the password, defaults filled in. */
 interface Saved {
@@ -27,15 +25,6 @@ interface Saved {
   groupFilter: string;
 }
 
-interface Row {
-  kind: string;
-  settings: string;
-  secret_sealed: string | null;
-  updated_by: string;
-  updated_at: string;
-}
-
-const KIND = 'ldap';
 const DEFAULT_USER_FILTER = '(sAMAccountName={username})';
 const DEFAULT_GROUP_FILTER = '(member={userDn})';
 
@@ -57,14 +46,15 @@ export function checkLdapSettings(saved: Saved, bindPassword: string | undefined
 
 export class DirectorySettings {
   private readonly fromConfig: LdapDirectory | null;
-  private cached: { key: string; directory: LdapDirectory } | undefined;
+  private readonly saved: SavedSettings<Saved, LdapDirectory>;
 
   constructor(
-    private readonly db: Knex,
-    private readonly box: SecretBox,
+    db: Knex,
+    box: SecretBox,
     private readonly config: LdapConfig,
     private readonly logger: Logger,
   ) {
+    this.saved = new SavedSettings(db, box, 'ldap');
     this.fromConfig =
       config.url && config.userBaseDn
         ? new LdapDirectory({ ...config, url: config.url, userBaseDn: config.userBaseDn }, logger)
@@ -73,16 +63,11 @@ export class DirectorySettings {
 
   /** The directory to sign in with now, or null when LDAP is off. */
   async ldap(): Promise<LdapDirectory | null> {
-    const row = await this.row();
-    if (!row) return this.fromConfig;
-    const key = `${row.settings}|${row.secret_sealed ?? ''}`;
-    if (this.cached?.key !== key)
-      this.cached = { key, directory: this.directory(JSON.parse(row.settings) as Saved, this.password(row)) };
-    return this.cached.directory;
+    return (await this.saved.built((row) => this.directory(row.settings, row.secret()))) ?? this.fromConfig;
   }
 
   async view(): Promise<LdapSettings> {
-    const row = await this.row();
+    const row = await this.saved.read();
     if (!row) {
       const c = this.config;
       return {
@@ -102,7 +87,7 @@ export class DirectorySettings {
         updatedAt: null,
       };
     }
-    const saved = JSON.parse(row.settings) as Saved;
+    const saved = row.settings;
     return {
       source: 'settings',
       enabled: true,
@@ -111,13 +96,13 @@ export class DirectorySettings {
       hasCaCert: saved.caCert !== undefined,
       caCert: saved.caCert ?? null,
       bindDn: saved.bindDn ?? null,
-      hasBindPassword: row.secret_sealed !== null,
+      hasBindPassword: row.hasSecret,
       userBaseDn: saved.userBaseDn,
       userFilter: saved.userFilter,
       groupBaseDn: saved.groupBaseDn ?? null,
       groupFilter: saved.groupFilter,
-      updatedBy: row.updated_by,
-      updatedAt: row.updated_at,
+      updatedBy: row.updatedBy,
+      updatedAt: row.updatedAt,
     };
   }
 
@@ -145,14 +130,7 @@ export class DirectorySettings {
         errors,
       );
     await this.directory(saved, bindPassword).check();
-    const row: Row = {
-      kind: KIND,
-      settings: JSON.stringify(saved),
-      secret_sealed: bindPassword ? this.box.seal(bindPassword, `directory_settings:${KIND}`) : null,
-      updated_by: actor,
-      updated_at: nowIso(),
-    };
-    await withDatabase(() => this.db('directory_settings').insert(row).onConflict('kind').merge());
+    await this.saved.save(saved, bindPassword, actor);
     this.logger.info({ actor, url: saved.url }, 'directory settings saved');
     return this.view();
   }
@@ -172,17 +150,9 @@ export class DirectorySettings {
   }
 
   private async keptPassword(bindDn: string): Promise<string | undefined> {
-    const row = await this.row();
-    if (row) return (JSON.parse(row.settings) as Saved).bindDn === bindDn ? this.password(row) : undefined;
+    const row = await this.saved.read();
+    if (row) return row.settings.bindDn === bindDn ? row.secret() : undefined;
     return this.config.bindDn === bindDn ? this.config.bindPassword : undefined;
-  }
-
-  private password(row: Row): string | undefined {
-    return row.secret_sealed ? this.box.open(row.secret_sealed, `directory_settings:${KIND}`) : undefined;
-  }
-
-  private async row(): Promise<Row | undefined> {
-    return withDatabase(() => this.db('directory_settings').where({ kind: KIND }).first()) as Promise<Row | undefined>;
   }
 }
 

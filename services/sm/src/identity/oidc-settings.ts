@@ -1,18 +1,17 @@
 /**
- * The OIDC identity provider single sign-on uses: the settings an admin saved at run time (table
- * directory_settings, kind `oidc`), else the configuration file's `auth.oidc`. As for the LDAP
- * directory, the saved row is read at each sign-in so that every sm replica follows a change at
- * once, and the sign-on (with its discovered provider) is rebuilt only when the row changed. The
- * client secret is sealed by the secret box and never answered.
+ * The OIDC identity provider single sign-on uses: the settings an admin saved at run time
+ * (saved-settings.ts, kind `oidc`), else the configuration file's `auth.oidc`. The sign-on (with
+ * its discovered provider) is rebuilt only when the saved row changed; the client secret is sealed
+ * and never answered.
  */
 import type { Knex } from 'knex';
 import type { OidcSettings as OidcSettingsView, OidcSettingsRequest } from '@cx/api-schemas';
 import type { OidcConfig } from '@cx/config';
 import { CredentialError, InputError, type FieldError } from '@cx/errors';
-import { nowIso, type Logger } from '@cx/service-kit';
-import { withDatabase } from '../db/database.js';
+import type { Logger } from '@cx/service-kit';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { OidcSignOn } from './oidc.js';
+import { SavedSettings } from './saved-settings.js';
 
 /** What is saved as JSON: the request without the secret, defaults filled in. */
 interface Saved {
@@ -24,21 +23,12 @@ interface Saved {
   allowHttp: boolean;
 }
 
-interface Row {
-  kind: string;
-  settings: string;
-  secret_sealed: string | null;
-  updated_by: string;
-  updated_at: string;
-}
-
 /** Single sign-on as it is in force: the sign-on and the issuer its users are recorded under. */
 export interface SignOn {
   signOn: OidcSignOn;
   issuer: string;
 }
 
-const KIND = 'oidc';
 const DISCOVERY_TIMEOUT_MS = 10_000;
 
 /** What is wrong with settings, each with its field, found without contacting the provider. */
@@ -60,7 +50,7 @@ export function discoveryUrl(issuer: string): URL {
 
 export class OidcSettings {
   private readonly fromConfig: SignOn | null;
-  private cached: { key: string; signOn: SignOn } | undefined;
+  private readonly saved: SavedSettings<Saved, SignOn>;
 
   constructor(
     private readonly db: Knex,
@@ -69,6 +59,7 @@ export class OidcSettings {
     private readonly redirectUri: string,
     private readonly logger: Logger,
   ) {
+    this.saved = new SavedSettings(db, box, 'oidc');
     this.fromConfig =
       config.issuer && config.clientId
         ? this.signOn({ ...config, issuer: config.issuer, clientId: config.clientId }, config.clientSecret, 'config')
@@ -77,16 +68,11 @@ export class OidcSettings {
 
   /** The sign-on to use now, or null when single sign-on is off. */
   async current(): Promise<SignOn | null> {
-    const row = await this.row();
-    if (!row) return this.fromConfig;
-    const key = `${row.settings}|${row.secret_sealed ?? ''}`;
-    if (this.cached?.key !== key)
-      this.cached = { key, signOn: this.signOn(JSON.parse(row.settings) as Saved, this.secret(row), 'settings') };
-    return this.cached.signOn;
+    return (await this.saved.built((row) => this.signOn(row.settings, row.secret(), 'settings'))) ?? this.fromConfig;
   }
 
   async view(): Promise<OidcSettingsView> {
-    const row = await this.row();
+    const row = await this.saved.read();
     if (!row) {
       const c = this.config;
       return {
@@ -104,15 +90,14 @@ export class OidcSettings {
         updatedAt: null,
       };
     }
-    const saved = JSON.parse(row.settings) as Saved;
     return {
       source: 'settings',
       enabled: true,
-      ...saved,
-      hasClientSecret: row.secret_sealed !== null,
+      ...row.settings,
+      hasClientSecret: row.hasSecret,
       redirectUri: this.redirectUri,
-      updatedBy: row.updated_by,
-      updatedAt: row.updated_at,
+      updatedBy: row.updatedBy,
+      updatedAt: row.updatedAt,
     };
   }
 
@@ -138,14 +123,7 @@ export class OidcSettings {
       );
     await checkProvider(saved.issuer);
     const secret = request.clientSecret ?? (await this.keptSecret(saved));
-    const row: Row = {
-      kind: KIND,
-      settings: JSON.stringify(saved),
-      secret_sealed: secret ? this.box.seal(secret, `directory_settings:${KIND}`) : null,
-      updated_by: actor,
-      updated_at: nowIso(),
-    };
-    await withDatabase(() => this.db('directory_settings').insert(row).onConflict('kind').merge());
+    await this.saved.save(saved, secret, actor);
     this.logger.info({ actor, issuer: saved.issuer }, 'single sign-on settings saved');
     return this.view();
   }
@@ -164,20 +142,10 @@ export class OidcSettings {
   }
 
   private async keptSecret(saved: Saved): Promise<string | undefined> {
-    const row = await this.row();
-    const before = row
-      ? (JSON.parse(row.settings) as Saved)
-      : { issuer: this.config.issuer, clientId: this.config.clientId };
+    const row = await this.saved.read();
+    const before = row ? row.settings : { issuer: this.config.issuer, clientId: this.config.clientId };
     if (before.issuer !== saved.issuer || before.clientId !== saved.clientId) return undefined;
-    return row ? this.secret(row) : this.config.clientSecret;
-  }
-
-  private secret(row: Row): string | undefined {
-    return row.secret_sealed ? this.box.open(row.secret_sealed, `directory_settings:${KIND}`) : undefined;
-  }
-
-  private async row(): Promise<Row | undefined> {
-    return withDatabase(() => this.db('directory_settings').where({ kind: KIND }).first()) as Promise<Row | undefined>;
+    return row ? row.secret() : this.config.clientSecret;
   }
 }
 
