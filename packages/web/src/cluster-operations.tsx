@@ -9,7 +9,7 @@ import { useState } from 'preact/hooks';
 import type { Cluster, ClusterAccepted } from '@cx/api-schemas';
 import { api } from './api.js';
 import { rollbackCandidate, type ClusterActions } from './cluster-options.js';
-import { ConfirmButton, ProblemMessage, StatusBadge, TableBox, usePolled } from './components.js';
+import { ConfirmButton, DataTable, ProblemMessage, StatusBadge, usePolled } from './components.js';
 import { parseLabels } from './scheduling.js';
 
 type Started = (accepted: ClusterAccepted) => void;
@@ -176,50 +176,38 @@ export function AddonsSection(props: { cluster: Cluster; can: ClusterActions; on
     <section aria-labelledby="addons-title">
       <h2 id="addons-title">Addons</h2>
       <ProblemMessage error={error} />
-      {addons && addons.length === 0 ? <p class="empty">No addon installed.</p> : null}
-      {addons && addons.length > 0 ? (
-        <TableBox label="Addons table">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Addon</th>
-                <th scope="col">Version</th>
-                <th scope="col">Status</th>
-                <th scope="col">Settings</th>
-                {can.manageAddons ? <th scope="col">Actions</th> : null}
-              </tr>
-            </thead>
-            <tbody>
-              {addons.map((addon) => (
-                <tr key={addon.name}>
-                  <th scope="row">{addon.name}</th>
-                  <td>{addon.version}</td>
-                  <td>
-                    <StatusBadge status={addon.status === 'Installed' ? 'Ready' : addon.status} />
-                    {addon.message ? <span class="error-text small"> {addon.message}</span> : null}
-                  </td>
-                  <td>
-                    <code class="small">{JSON.stringify(addon.settings)}</code>
-                  </td>
-                  {can.manageAddons ? (
-                    <td>
-                      <ConfirmButton
-                        label={`Remove ${addon.name}`}
-                        title={`Remove addon ${addon.name} from ${cluster.name}?`}
-                        confirmLabel="Remove addon"
-                        danger
-                        onConfirm={async () => props.onStarted(await api.removeAddon(cluster.id, addon.name))}
-                      >
-                        <p>Every object of the addon is deleted from the cluster.</p>
-                      </ConfirmButton>
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableBox>
-      ) : null}
+      <DataTable
+        label="Addons table"
+        items={addons}
+        empty="No addon installed."
+        head={['Addon', 'Version', 'Status', 'Settings', can.manageAddons && 'Actions']}
+        row={(addon) => (
+          <tr key={addon.name}>
+            <th scope="row">{addon.name}</th>
+            <td>{addon.version}</td>
+            <td>
+              <StatusBadge status={addon.status === 'Installed' ? 'Ready' : addon.status} />
+              {addon.message ? <span class="error-text small"> {addon.message}</span> : null}
+            </td>
+            <td>
+              <code class="small">{JSON.stringify(addon.settings)}</code>
+            </td>
+            {can.manageAddons ? (
+              <td>
+                <ConfirmButton
+                  label={`Remove ${addon.name}`}
+                  title={`Remove addon ${addon.name} from ${cluster.name}?`}
+                  confirmLabel="Remove addon"
+                  danger
+                  onConfirm={async () => props.onStarted(await api.removeAddon(cluster.id, addon.name))}
+                >
+                  <p>Every object of the addon is deleted from the cluster.</p>
+                </ConfirmButton>
+              </td>
+            ) : null}
+          </tr>
+        )}
+      />
       {can.manageAddons && cluster.status === 'Ready' && available.length > 0 ? (
         <div class="actions">
           <ConfirmButton
@@ -275,51 +263,38 @@ export function HaConfigsSection(props: { cluster: Cluster; can: ClusterActions;
     <section aria-labelledby="ha-title">
       <h2 id="ha-title">HA configs</h2>
       <ProblemMessage error={error} />
-      {configs && configs.length === 0 ? <p class="empty">No ha-config.</p> : null}
-      {configs && configs.length > 0 ? (
-        <TableBox label="HA configs table">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Virtual IPs</th>
-                <th scope="col">Nodes (selector)</th>
-                <th scope="col">Applied to</th>
-                <th scope="col">Sync</th>
-                {can.manageHaConfigs ? <th scope="col">Actions</th> : null}
-              </tr>
-            </thead>
-            <tbody>
-              {configs.map((c) => (
-                <tr key={c.id}>
-                  <th scope="row">{c.name}</th>
-                  <td>{c.virtualIps}</td>
-                  <td>
-                    {Object.entries(c.selector)
-                      .map(([k, v]) => `${k}=${v}`)
-                      .join(', ') || 'every node'}
-                  </td>
-                  <td>{c.status.applied?.nodes.map((n) => n.name).join(', ') || '—'}</td>
-                  <td>{c.status.sync ? `${c.status.sync.state}: ${c.status.sync.message}` : '—'}</td>
-                  {can.manageHaConfigs ? (
-                    <td>
-                      <ConfirmButton
-                        label={`Delete ha-config ${c.name}`}
-                        title={`Delete ha-config ${c.name}?`}
-                        confirmLabel="Delete ha-config"
-                        danger
-                        onConfirm={async () => props.onStarted(await api.deleteHaConfig(c.id))}
-                      >
-                        <p>keepalived is removed from its nodes: the VIPs {c.virtualIps} stop answering.</p>
-                      </ConfirmButton>
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableBox>
-      ) : null}
+      <DataTable
+        label="HA configs table"
+        items={configs}
+        empty="No ha-config."
+        head={['Name', 'Virtual IPs', 'Nodes (selector)', 'Applied to', 'Sync', can.manageHaConfigs && 'Actions']}
+        row={(c) => (
+          <tr key={c.id}>
+            <th scope="row">{c.name}</th>
+            <td>{c.virtualIps}</td>
+            <td>
+              {Object.entries(c.selector)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(', ') || 'every node'}
+            </td>
+            <td>{c.status.applied?.nodes.map((n) => n.name).join(', ') || '—'}</td>
+            <td>{c.status.sync ? `${c.status.sync.state}: ${c.status.sync.message}` : '—'}</td>
+            {can.manageHaConfigs ? (
+              <td>
+                <ConfirmButton
+                  label={`Delete ha-config ${c.name}`}
+                  title={`Delete ha-config ${c.name}?`}
+                  confirmLabel="Delete ha-config"
+                  danger
+                  onConfirm={async () => props.onStarted(await api.deleteHaConfig(c.id))}
+                >
+                  <p>keepalived is removed from its nodes: the VIPs {c.virtualIps} stop answering.</p>
+                </ConfirmButton>
+              </td>
+            ) : null}
+          </tr>
+        )}
+      />
       {can.manageHaConfigs && cluster.status === 'Ready' ? (
         <div class="actions">
           <ConfirmButton
@@ -389,49 +364,35 @@ export function EtcdSnapshotsSection(props: { cluster: Cluster; can: ClusterActi
     <section aria-labelledby="etcd-title">
       <h2 id="etcd-title">etcd snapshots</h2>
       <ProblemMessage error={error} />
-      {snapshots && snapshots.length === 0 ? <p class="empty">No snapshot yet.</p> : null}
-      {snapshots && snapshots.length > 0 ? (
-        <TableBox label="etcd snapshots table">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Taken</th>
-                <th scope="col">Revision</th>
-                <th scope="col">Size</th>
-                <th scope="col">SHA-256</th>
-                {can.restoreSnapshot ? <th scope="col">Actions</th> : null}
-              </tr>
-            </thead>
-            <tbody>
-              {[...snapshots].reverse().map((s) => (
-                <tr key={s.id}>
-                  <th scope="row">{new Date(s.createdAt).toLocaleString()}</th>
-                  <td>{s.revision}</td>
-                  <td>{(s.sizeBytes / 1024).toFixed(1)} KiB</td>
-                  <td>
-                    <code class="small">{s.sha256.slice(0, 12)}…</code>
-                  </td>
-                  {can.restoreSnapshot ? (
-                    <td>
-                      <ConfirmButton
-                        label={`Restore snapshot of ${new Date(s.createdAt).toLocaleString()}`}
-                        title={`Restore ${cluster.name}'s etcd from this snapshot?`}
-                        confirmLabel="Restore"
-                        danger
-                        onConfirm={async () => props.onStarted(await api.restoreEtcdSnapshot(cluster.id, s.id))}
-                      >
-                        <p>
-                          The cluster's state goes back to revision {s.revision}: whatever was written since is lost.
-                        </p>
-                      </ConfirmButton>
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableBox>
-      ) : null}
+      <DataTable
+        label="etcd snapshots table"
+        items={snapshots && [...snapshots].reverse()}
+        empty="No snapshot yet."
+        head={['Taken', 'Revision', 'Size', 'SHA-256', can.restoreSnapshot && 'Actions']}
+        row={(s) => (
+          <tr key={s.id}>
+            <th scope="row">{new Date(s.createdAt).toLocaleString()}</th>
+            <td>{s.revision}</td>
+            <td>{(s.sizeBytes / 1024).toFixed(1)} KiB</td>
+            <td>
+              <code class="small">{s.sha256.slice(0, 12)}…</code>
+            </td>
+            {can.restoreSnapshot ? (
+              <td>
+                <ConfirmButton
+                  label={`Restore snapshot of ${new Date(s.createdAt).toLocaleString()}`}
+                  title={`Restore ${cluster.name}'s etcd from this snapshot?`}
+                  confirmLabel="Restore"
+                  danger
+                  onConfirm={async () => props.onStarted(await api.restoreEtcdSnapshot(cluster.id, s.id))}
+                >
+                  <p>The cluster's state goes back to revision {s.revision}: whatever was written since is lost.</p>
+                </ConfirmButton>
+              </td>
+            ) : null}
+          </tr>
+        )}
+      />
       {can.takeSnapshot ? (
         <div class="actions">
           <ConfirmButton

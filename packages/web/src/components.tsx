@@ -147,3 +147,36 @@ export function TableBox({ label, children }: { label: string; children: Compone
     </div>
   );
 }
+
+/**
+ * A list's table once it is read: its empty message when it holds nothing. `head` names the
+ * columns; a false one (an action column the user may not use) is left out.
+ */
+export function DataTable<T>(props: {
+  label: string;
+  items: T[] | undefined;
+  empty: string;
+  head: Array<string | false>;
+  row: (item: T) => ComponentChildren;
+}) {
+  if (!props.items) return null;
+  if (props.items.length === 0) return <p class="empty">{props.empty}</p>;
+  return (
+    <TableBox label={props.label}>
+      <table>
+        <thead>
+          <tr>
+            {props.head
+              .filter((h): h is string => h !== false)
+              .map((h) => (
+                <th key={h} scope="col">
+                  {h}
+                </th>
+              ))}
+          </tr>
+        </thead>
+        <tbody>{props.items.map(props.row)}</tbody>
+      </table>
+    </TableBox>
+  );
+}

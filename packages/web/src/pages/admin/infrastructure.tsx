@@ -30,7 +30,7 @@ import {
   type TemplateForm,
 } from '../../admin-forms.js';
 import { api } from '../../api.js';
-import { ConfirmButton, ProblemMessage, StatusBadge, TableBox, usePolled } from '../../components.js';
+import { ConfirmButton, DataTable, ProblemMessage, StatusBadge, usePolled } from '../../components.js';
 import { Field, useRequestSchema } from './field.js';
 import { REFRESH_MS, typed, when } from './shared.js';
 
@@ -54,23 +54,13 @@ function Listing<T>(props: {
       {props.intro}
       <ProblemMessage error={props.error} />
       {props.data === undefined && !props.error ? <p aria-live="polite">Loading…</p> : null}
-      {props.data && props.data.length === 0 ? <p class="empty">There are no {props.what} yet.</p> : null}
-      {props.data && props.data.length > 0 ? (
-        <TableBox label={`${props.title} table`}>
-          <table>
-            <thead>
-              <tr>
-                {props.head.map((h) => (
-                  <th key={h} scope="col">
-                    {h}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>{props.data.map(props.row)}</tbody>
-          </table>
-        </TableBox>
-      ) : null}
+      <DataTable
+        label={`${props.title} table`}
+        items={props.data}
+        empty={`There are no ${props.what} yet.`}
+        head={props.head}
+        row={props.row}
+      />
     </>
   );
 }
