@@ -23,18 +23,27 @@ import { deleteSnapshotsOf } from '../etcd-snapshots/etcd-snapshots.js';
 import { deleteHaConfig, deleteHaConfigsOf, setHaConfigApplied } from '../ha-configs/ha-configs.js';
 import { releaseAddressesOf } from '../ip-pools/ip-pools.js';
 
-/** Effects written with prepared statements alone: a step with only these needs no knex transaction. */
-const PREPARED_EFFECTS: ReadonlySet<StepEffect['kind']> = new Set([
-  'upsertMachines',
-  'updateMachines',
-  'deleteMachines',
-  'setClusterStatus',
-  'setClusterEndpoint',
-]);
+type Effect<K extends StepEffect['kind']> = Extract<StepEffect, { kind: K }>;
+type PreparedWrite<K extends StepEffect['kind']> = (
+  sql: PreparedSql,
+  clusterId: string,
+  effect: Effect<K>,
+  now: string,
+) => Promise<void>;
+
+/** The effects written with prepared statements alone: a step with only these needs no knex transaction. */
+const PREPARED: { [K in StepEffect['kind']]?: PreparedWrite<K> } = {
+  upsertMachines: (sql, clusterId, effect, now) => upsertMachines(sql, clusterId, effect.machines, now),
+  updateMachines: (sql, clusterId, effect, now) => updateMachines(sql, clusterId, effect.machines, now),
+  deleteMachines: (sql, clusterId, effect) => deleteMachines(sql, clusterId, effect.ids),
+  setClusterStatus: (sql, clusterId, effect, now) =>
+    setClusterStatus(sql, clusterId, effect.status, effect.message ?? null, now),
+  setClusterEndpoint: (sql, clusterId, effect, now) => setClusterEndpoint(sql, clusterId, effect.apiEndpoint, now),
+};
 
 /** Whether committing `effects` needs a knex transaction (some are written through knex). */
 export function needsKnex(effects: StepEffect[]): boolean {
-  return effects.some((effect) => !PREPARED_EFFECTS.has(effect.kind));
+  return effects.some((effect) => PREPARED[effect.kind] === undefined);
 }
 
 /** `trx`: the knex transaction `sql` runs in; there is none when needsKnex said no. */
@@ -46,18 +55,8 @@ export async function applyEffect(
   effect: StepEffect,
   now: string,
 ): Promise<void> {
-  switch (effect.kind) {
-    case 'upsertMachines':
-      return upsertMachines(sql, clusterId, effect.machines, now);
-    case 'updateMachines':
-      return updateMachines(sql, clusterId, effect.machines, now);
-    case 'deleteMachines':
-      return deleteMachines(sql, clusterId, effect.ids);
-    case 'setClusterStatus':
-      return setClusterStatus(sql, clusterId, effect.status, effect.message ?? null, now);
-    case 'setClusterEndpoint':
-      return setClusterEndpoint(sql, clusterId, effect.apiEndpoint, now);
-  }
+  const prepared = PREPARED[effect.kind] as PreparedWrite<typeof effect.kind> | undefined;
+  if (prepared) return prepared(sql, clusterId, effect, now);
   if (!trx) throw new Error(`effect ${effect.kind} is written through knex: commit it in a knex transaction`);
   switch (effect.kind) {
     case 'removePool':
