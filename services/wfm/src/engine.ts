@@ -11,7 +11,8 @@
  * mean nothing runs twice.
  */
 import { randomUUID } from 'node:crypto';
-import { DelayedError, Queue, QueueEvents, WaitingChildrenError, Worker, type Job } from 'bullmq';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DelayedError, Queue, WaitingChildrenError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -144,7 +145,6 @@ export class WorkflowEngine {
   private readonly operations: Queue<SddcOperation>;
   private readonly worker: Worker<StepJobData>;
   /** Completion events of sddc operations, for the operations run outside workflows; opened at the first. */
-  private operationEvents: QueueEvents | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private readonly stepsRun: Counter;
   private readonly stepDuration: Histogram;
@@ -210,51 +210,39 @@ export class WorkflowEngine {
     clearTimeout(this.reconcileTimer);
     await this.worker.close();
     await Promise.all([this.steps.close(), this.operations.close()]);
-    if (this.operationEvents) {
-      await this.operationEvents.close();
-      // QueueEvents duplicates the connection it is given and leaves the duplicate open.
-      (await this.operationEvents.client).disconnect();
-    }
   }
 
   /**
-   * Runs one sddc operation outside any workflow (a credential check) and waits for its answer. The
-   * job is removed as soon as its answer is read (or it times out), so a sealed secret in it does
-   * not linger.
+   * Runs one sddc operation outside any workflow (a credential check, a node listing) and waits for
+   * its answer. The answer is read from the job itself, at growing intervals, rather than from
+   * QueueEvents: those only see events after their first stream read, so an answer that came
+   * between the job's creation and that read was lost (CI: list-nodes "no sddc answered"). The job
+   * is removed once its answer is read (or it times out), so a sealed secret in it does not linger;
+   * a minute at most if this process dies first.
    */
   async runOperationNow<T>(operation: SddcOperation, timeoutMs: number): Promise<T> {
-    const job = await this.operations.add(operation.op, operation, {
-      jobId: `now.${randomUUID()}`,
+    const jobId = `now.${randomUUID()}`;
+    await this.operations.add(operation.op, operation, {
+      jobId,
       attempts: 1,
-      // Kept until its answer is read (then removed below): an answer that came before the events
-      // were listened to is read from the job itself. A minute at most if this process dies first.
       removeOnComplete: { age: 60 },
       removeOnFail: { age: 60 },
     });
     try {
-      return (await job.waitUntilFinished(this.events(), timeoutMs)) as T;
-    } catch (error) {
-      const reason = (error as Error).message;
-      if (parseFailedReason(reason)) throw errorFromFailedReason(reason);
+      const deadline = Date.now() + timeoutMs;
+      for (let pause = 10; Date.now() < deadline; pause = Math.min(pause * 2, 500)) {
+        await sleep(Math.min(pause, Math.max(0, deadline - Date.now())));
+        const job = await this.operations.getJob(jobId);
+        if (!job?.finishedOn) continue;
+        if ((await job.getState()) === 'completed') return job.returnvalue as T;
+        throw errorFromFailedReason(job.failedReason);
+      }
       throw new DependencyUnavailableError(
         `no sddc answered ${operation.op} within ${Math.round(timeoutMs / 1000)} s; check that an sddc serving provider ${'provider' in operation ? operation.provider : ''} is running`,
-        { cause: error },
       );
     } finally {
-      await job.remove().catch(() => undefined);
+      await this.operations.remove(jobId).catch(() => undefined);
     }
-  }
-
-  private events(): QueueEvents {
-    if (!this.operationEvents) {
-      const { connection, prefix, logger } = this.options;
-      this.operationEvents = new QueueEvents(SDDC_OPERATION_QUEUE, { connection, prefix });
-      this.operationEvents.on(
-        'error',
-        throttled((error, repeats) => logger.warn({ err: error, repeats }, 'operation events error')),
-      );
-    }
-    return this.operationEvents;
   }
 
   /** Enqueues the job of a run's step; a job with the same id that exists already is left alone. */
