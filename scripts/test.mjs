@@ -5,8 +5,8 @@
 // need no peer (neither they nor a module they import reads a `CX_TEST_*` peer variable), in
 // parallel, with no peer started. Both take substrings of test file paths to select fewer.
 import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
-import { mkdirSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { INFRASTRUCTURE_PEERS, build, ensureDependencies, kubernetesPeers, output, root, say } from './lib.mjs';
 
@@ -89,6 +89,9 @@ mkdirSync(join(root, 'test-results'), { recursive: true });
 say(`running ${selected.length} ${unitOnly ? 'unit test files (no peers)' : 'test files'}…`);
 // Unit tests share nothing and run in parallel; the others share peers, so one file at a time.
 const concurrency = unitOnly ? availableParallelism() : 1;
+// Tests make data directories (a kwok cluster's etcd alone is ~250 MB) and leave them behind; they
+// make them under one directory of this run, removed when it ends (CX_TEST_KEEP_TMP=1 keeps it).
+const runTmp = mkdtempSync(join(tmpdir(), 'cx-test-run-'));
 const result = spawnSync(
   process.execPath,
   [
@@ -101,8 +104,10 @@ const result = spawnSync(
     `--test-reporter-destination=${report}`,
     ...selected,
   ],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, ...peerEnv } },
+  { cwd: root, stdio: 'inherit', env: { ...process.env, ...peerEnv, TMPDIR: runTmp } },
 );
+if (process.env.CX_TEST_KEEP_TMP === '1') say(`the tests' temporary files are kept in ${runTmp}`);
+else rmSync(runTmp, { recursive: true, force: true });
 
 const tap = existsSync(report) ? readFileSync(report, 'utf8') : '';
 const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
