@@ -72,10 +72,20 @@ const LOCK = 'cx_migrations';
  * insert its row, after which no one can ever take it (every sm start then fails with "Migration
  * table is already locked"). On MySQL/MariaDB replicas therefore queue on a named lock; holding it,
  * no one else migrates, so knex's lock is reset first, which also frees one that a process killed
- * while migrating left taken. SQLite is one process's file (the all-in-one): knex's lock alone.
+ * while migrating left taken. SQLite is one process's file (the all-in-one), with no lock that dies
+ * with its holder: a lock still taken after `staleLockMs` (a migration of a SQLite file takes
+ * seconds) was left by a process killed while migrating; each migration ran in a transaction that
+ * rolled back, so the lock is freed and the migrations run again.
  */
-export async function migrateLatest(knex: Knex): Promise<string[]> {
-  if (knex.client.config.client !== 'mysql2') return latest(knex);
+export interface MigrateOptions {
+  /** SQLite: how long a taken migration lock is waited for before it is deemed left by a killed process. */
+  staleLockMs?: number;
+  /** Told when such a lock is freed. */
+  warn?: (message: string) => void;
+}
+
+export async function migrateLatest(knex: Knex, options: MigrateOptions = {}): Promise<string[]> {
+  if (knex.client.config.client !== 'mysql2') return latestFreeingStaleLock(knex, options);
   // A named lock belongs to a session: hold one connection of the pool for the whole migration.
   const connection: unknown = await knex.client.acquireConnection();
   try {
@@ -93,6 +103,26 @@ export async function migrateLatest(knex: Knex): Promise<string[]> {
     await knex.client.releaseConnection(connection);
   }
 }
+
+async function latestFreeingStaleLock(knex: Knex, options: MigrateOptions): Promise<string[]> {
+  const { staleLockMs = 60_000, warn = () => undefined } = options;
+  const deadline = Date.now() + staleLockMs;
+  for (let pause = 100; Date.now() < deadline; pause = Math.min(pause * 2, 2_000)) {
+    try {
+      return await latest(knex);
+    } catch (error) {
+      if (!isLockTaken(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
+    }
+  }
+  warn(
+    `the migration lock (${TABLE}_lock) was still taken after ${Math.round(staleLockMs / 1000)} s: a process killed while migrating left it; freed, and the migrations run again`,
+  );
+  await knex.migrate.forceFreeMigrationsLock({ migrationSource, tableName: TABLE });
+  return latest(knex);
+}
+
+const isLockTaken = (error: unknown): boolean => error instanceof Error && /already locked/i.test(error.message);
 
 async function latest(knex: Knex): Promise<string[]> {
   const [, applied] = (await knex.migrate.latest({ migrationSource, tableName: TABLE })) as [number, string[]];

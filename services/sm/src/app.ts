@@ -74,7 +74,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
       `cannot reach the database at ${redactUrl(config.database.url)}: ${(error as Error).message}; check CX_DATABASE_URL (database.url)`,
     );
   }
-  const applied = await migrateLatest(db);
+  const applied = await migrateLatest(db, { warn: (message) => logger.warn(message) });
   if (applied.length > 0) logger.info({ migrations: applied }, 'database schema migrated');
 
   const box = new SecretBox(config.secretKey);
