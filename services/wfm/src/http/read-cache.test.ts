@@ -41,6 +41,16 @@ describe('ClusterReadCache on real Redis', () => {
     assert.equal(await replicaA.read('failing', load), '{"n":4}', 'failures are not cached');
   });
 
+  it('coalesces a burst of bumps into two increments, each change still followed by one', async () => {
+    const cache = new ClusterReadCache(redis, key, pino({ level: 'silent' }));
+    const version = async (): Promise<number> => Number((await redis.get(key)) ?? 0);
+    const before = await version();
+    await Promise.all(Array.from({ length: 20 }, () => cache.bump()));
+    assert.equal(await version(), before + 2, 'the first, and one after it for those asked meanwhile');
+    await cache.bump();
+    assert.equal(await version(), before + 3, 'a bump asked after the burst increments again');
+  });
+
   it('reads through to the loader when Redis is unreachable', async () => {
     const down = new Redis('redis://127.0.0.1:1', {
       lazyConnect: true,

@@ -13,6 +13,8 @@ const MAX_ENTRIES = 10_000;
 
 export class ClusterReadCache {
   private readonly entries = new Map<string, { version: string; json: string; at: number }>();
+  private bumping: Promise<void> | undefined;
+  private nextBump: Promise<void> | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -20,8 +22,24 @@ export class ClusterReadCache {
     private readonly logger: Logger,
   ) {}
 
-  /** Invalidates every replica's cached reads. */
-  async bump(): Promise<void> {
+  /**
+   * Invalidates every replica's cached reads. Bumps asked for while one is on its way share one more
+   * after it (a change they follow may have come after Redis applied the first), so a burst of step
+   * transitions costs two increments, not one each.
+   */
+  bump(): Promise<void> {
+    if (!this.bumping) {
+      this.bumping = this.increment().finally(() => (this.bumping = undefined));
+      return this.bumping;
+    }
+    this.nextBump ??= this.bumping.then(() => {
+      this.nextBump = undefined;
+      return this.bump();
+    });
+    return this.nextBump;
+  }
+
+  private async increment(): Promise<void> {
     await this.redis
       .incr(this.versionKey)
       .catch((error: unknown) =>
