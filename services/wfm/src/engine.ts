@@ -496,9 +496,11 @@ export class WorkflowEngine {
     children: { pending: boolean },
   ): Promise<OperationState<T>> {
     const jobId = sddcOperationJobId(step, subject);
-    const job =
-      (await this.operations.getJob(jobId)) ??
-      (await this.operations.add(operation.op, operation, {
+    const parentKey = parent.id === undefined ? undefined : `${parent.queueQualifiedName}:${parent.id}`;
+    const job = await this.operations.getJob(jobId);
+    if (!job) {
+      // Just added, so pending: no need to ask its state (one Redis round trip per operation less).
+      await this.operations.add(operation.op, operation, {
         jobId,
         ...SDDC_OPERATION_RETRY,
         removeOnComplete: FINISHED_JOB_RETENTION,
@@ -510,28 +512,23 @@ export class WorkflowEngine {
               // A failed operation wakes the step too, which reads the failure.
               ignoreDependencyOnFailure: true,
             }),
-      }));
-    const state = await job.getState();
-    if (state !== 'completed' && state !== 'failed') {
-      if (job.parentKey === `${parent.queueQualifiedName}:${parent.id}`) children.pending = true;
+      });
+      if (parentKey) children.pending = true;
       return { state: 'pending' };
     }
-    if (state === 'completed') {
-      // A job fetched before it finished has no return value yet: read it again.
-      const finished =
-        job.returnvalue === undefined || job.returnvalue === null ? await this.operations.getJob(jobId) : job;
-      return {
-        state: 'done',
-        result: finished?.returnvalue as T,
-        ...(finished?.finishedOn ? { finishedAt: finished.finishedOn } : {}),
-      };
+    // Only a finished job has finishedOn (a retry between attempts has not): ask its state then.
+    const state = job.finishedOn ? await job.getState() : 'unfinished';
+    if (state !== 'completed' && state !== 'failed') {
+      if (job.parentKey === parentKey) children.pending = true;
+      return { state: 'pending' };
     }
-    // Failed. As for the return value: a job fetched before it failed has no failed reason yet.
-    const failed = job.failedReason === undefined ? ((await this.operations.getJob(jobId)) ?? job) : job;
-    const error = errorFromFailedReason(failed.failedReason);
+    // finishedOn is written with the return value or the failed reason, in one script: both are here.
+    if (state === 'completed')
+      return { state: 'done', result: job.returnvalue as T, ...(job.finishedOn ? { finishedAt: job.finishedOn } : {}) };
+    const error = errorFromFailedReason(job.failedReason);
     // The operation used up its own retries; if the error is transient the step is retried, and
     // its next attempt must start the operation afresh rather than observe this failure again.
-    if (error.retryable) await failed.remove();
+    if (error.retryable) await job.remove();
     return { state: 'failed', error };
   }
 }
