@@ -6,7 +6,8 @@
  * snapshots), the CA is rotated (confirmed, followed live), and a viewer is offered none of it. On
  * kwok (its own kube-apiserver): the `cx kubeconfig` command, an etcd snapshot taken and
  * restored, certificates rotated, an addon installed with its settings and removed, an ha-config
- * created and deleted, the workers moved onto a new OS image. Axe at 1280 and 390 px; screenshots go to
+ * created and deleted, the workers moved onto a new OS image; a cluster created in the wizard with an
+ * addon chosen there, installed by its create. Axe at 1280 and 390 px; screenshots go to
  * test-results/screenshots.
  */
 import assert from 'node:assert/strict';
@@ -387,6 +388,44 @@ describe(
       await axe(small, 'the kwok cluster page at 390 px');
       await screenshot(small, 'cluster-kwok-390');
       await narrow.close();
+    });
+
+    it('creates a cluster with an addon chosen in the wizard; the create installs it and its page lists it', async () => {
+      const context = await browser.newContext({ viewport: WIDE, baseURL: cx.base });
+      const page = await context.newPage();
+      const watch = new ConsoleWatch(page);
+      await page.goto('/clusters/new');
+      await signIn(page, 'admin', ADMIN_PASSWORD);
+      await page.getByLabel('Name', { exact: true }).fill('kw-addons', { timeout: UI_WAIT_MS });
+      // sim's clusters run no Kubernetes API: no addon is offered for them.
+      await page.getByLabel('Provider', { exact: true }).selectOption('sim');
+      await page.getByText('sim clusters run no Kubernetes API').waitFor({ timeout: UI_WAIT_MS });
+      assert.equal(await page.getByRole('checkbox', { name: /^metrics-server / }).count(), 0);
+      await page.getByLabel('Provider', { exact: true }).selectOption('kwok');
+      await page.getByLabel('Topology', { exact: true }).selectOption({ label: 'Single node' });
+      await page.getByRole('checkbox', { name: /^metrics-server / }).check({ timeout: UI_WAIT_MS });
+      const sent: unknown[] = [];
+      page.on('request', (r) => {
+        if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/clusters') sent.push(r.postDataJSON());
+      });
+      await page.getByRole('button', { name: 'Create cluster' }).click();
+      await page.getByRole('heading', { name: 'kw-addons' }).waitFor({ timeout: UI_WAIT_MS });
+      assert.deepEqual((sent[0] as { addons?: unknown }).addons, [{ name: 'metrics-server' }]);
+      await followed(page, 'cluster.create');
+      const cluster = (await admin.call('GET', '/api/v1/clusters/kw-addons')).body;
+      assert.equal(cluster.status, 'Ready');
+      const installed = (await admin.call('GET', `/api/v1/clusters/${cluster.id}/addons`)).body.items;
+      assert.deepEqual(
+        installed.map((a: { name: string; status: string }) => `${a.name} ${a.status}`),
+        ['metrics-server Installed'],
+      );
+      await page.reload();
+      const addons = page.getByRole('region', { name: 'Addons table' });
+      const row = addons.getByRole('row', { name: /metrics-server/ });
+      await row.waitFor({ timeout: UI_WAIT_MS });
+      await row.getByText('Ready', { exact: true }).waitFor({ timeout: UI_WAIT_MS });
+      watch.assertNone();
+      await context.close();
     });
   },
 );

@@ -8,6 +8,7 @@
 import { cloneElement, type JSX } from 'preact';
 import { useEffect, useId, useState } from 'preact/hooks';
 import type {
+  AddonCatalogEntry,
   ClusterCreateBody,
   ClusterCreateRequest,
   ClusterTemplate,
@@ -85,6 +86,8 @@ export function CreateCluster({ access }: { access: Access }) {
   const [maxUnhealthy, setMaxUnhealthy] = useState('');
   const [remediation, setRemediation] = useState('');
   const [fencing, setFencing] = useState('');
+  const [catalog, setCatalog] = useState<AddonCatalogEntry[]>([]);
+  const [addons, setAddons] = useState<string[]>([]);
   const [touched, setTouched] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -92,23 +95,27 @@ export function CreateCluster({ access }: { access: Access }) {
   const globalOperator = mayOperate(access.global);
 
   useEffect(() => {
-    Promise.all([api.providers(), api.resourceGroups(), createRequestSchema(), api.templates()]).then(
-      ([p, g, s, t]) => {
-        setTemplates(t);
-        setProviders(p);
-        // Those you may create in: all for a global operator, else those you operate.
-        const usable = globalOperator ? g : g.filter((rg) => access.operatorGroups.has(rg.id));
-        setGroups(usable);
-        if (!globalOperator) setGroup(usable[0]?.id ?? '');
-        setSchema(s);
-        const first = p[0];
-        if (first) {
-          setProvider(first.name);
-          setVersion(first.kubernetesVersions[first.kubernetesVersions.length - 1] ?? '');
-        }
-      },
-      setLoadError,
-    );
+    Promise.all([
+      api.providers(),
+      api.resourceGroups(),
+      createRequestSchema(),
+      api.templates(),
+      api.addonCatalog(),
+    ]).then(([p, g, s, t, c]) => {
+      setTemplates(t);
+      setCatalog(c);
+      setProviders(p);
+      // Those you may create in: all for a global operator, else those you operate.
+      const usable = globalOperator ? g : g.filter((rg) => access.operatorGroups.has(rg.id));
+      setGroups(usable);
+      if (!globalOperator) setGroup(usable[0]?.id ?? '');
+      setSchema(s);
+      const first = p[0];
+      if (first) {
+        setProvider(first.name);
+        setVersion(first.kubernetesVersions[first.kubernetesVersions.length - 1] ?? '');
+      }
+    }, setLoadError);
     // IP pools are listed to administrators only; anyone else types the pool's name.
     if (access.global === 'admin') api.ipPools().then(setIpPools, () => setIpPools(undefined));
   }, []);
@@ -134,6 +141,8 @@ export function CreateCluster({ access }: { access: Access }) {
     maxUnhealthy: 'problem' in maxUnhealthyParsed ? maxUnhealthyParsed.problem : undefined,
   };
   const vipOffered = !!chosen?.capabilities?.controlPlaneVip;
+  // Addons go in through the cluster's Kubernetes API: a provider without one (sim) takes none.
+  const addonsOffered = !!chosen?.capabilities?.kubernetesApi;
   const vipProblem =
     vipOffered && vipPool ? fieldProblem(props['controlPlane']?.properties?.['vipPool'], vipPool) : undefined;
   // What the request costs against the chosen group's quotas, counted as sm will count it.
@@ -164,7 +173,7 @@ export function CreateCluster({ access }: { access: Access }) {
         poolProblems.some((p) => p.name || p.count || p.labels || p.taints));
 
   /** The request the form says, once it is valid. */
-  const request = (): ClusterCreateRequest => {
+  const request = (): ClusterCreateBody => {
     const number = (s: string): number | undefined => (s.trim() ? Number(s) : undefined);
     const health: HealthPolicy = {
       ...(number(unhealthyTimeout) !== undefined ? { unhealthyTimeoutSeconds: number(unhealthyTimeout) } : {}),
@@ -187,6 +196,7 @@ export function CreateCluster({ access }: { access: Access }) {
       },
       ...(group ? { resourceGroup: group } : {}),
       ...(Object.keys(health).length ? { health } : {}),
+      ...(addonsOffered && addons.length ? { addons: addons.map((name) => ({ name })) } : {}),
       nodePools: pools.map((p) => {
         const labels = parseLabels(p.labels);
         const taints = parseTaints(p.taints);
@@ -534,10 +544,37 @@ export function CreateCluster({ access }: { access: Access }) {
                   </select>
                 </Field>
               </fieldset>
-              <p class="muted small">
-                Addons: a template installs its addons with the cluster; without one, install them on the cluster's page
-                once it is Ready.
-              </p>
+              <fieldset>
+                <legend>6. Addons</legend>
+                {addonsOffered ? (
+                  <>
+                    <p class="muted small">
+                      Installed by the create workflow with their default settings, before the cluster is Ready (a pod
+                      network before its nodes are awaited). Change settings or add more on the cluster's page.
+                    </p>
+                    {catalog.map((a) => (
+                      <label class="check" key={a.name}>
+                        <input
+                          type="checkbox"
+                          checked={addons.includes(a.name)}
+                          onChange={(e) =>
+                            setAddons(
+                              (e.currentTarget as HTMLInputElement).checked
+                                ? [...addons, a.name]
+                                : addons.filter((n) => n !== a.name),
+                            )
+                          }
+                        />
+                        {a.name} {a.version} <span class="muted small">— {a.description}</span>
+                      </label>
+                    ))}
+                  </>
+                ) : (
+                  <p class="muted small">
+                    {provider} clusters run no Kubernetes API: no addon can be installed into them.
+                  </p>
+                )}
+              </fieldset>
             </>
           )}
           {quotas.length > 0 ? <QuotaLeft group={chosenGroup!.name} lines={quotas} /> : null}
