@@ -503,6 +503,11 @@ describe(
       await page.getByRole('button', { name: 'Create cluster' }).click();
       await page.getByRole('heading', { name: 'kw-addons' }).waitFor({ timeout: UI_WAIT_MS });
       assert.deepEqual((sent[0] as { addons?: unknown }).addons, [{ name: 'metrics-server' }]);
+      // Followed on the page; awaited through the API too, with the steps named if it fails.
+      const [run] = (await admin.call('GET', '/api/v1/workflows?cluster=kw-addons')).body.items;
+      const done = await admin.waitForWorkflow(run.id, ['Succeeded', 'Failed'], 300_000);
+      assert.equal(done.status, 'Succeeded', JSON.stringify(done.steps));
+      assert.ok(done.steps.some((step: { name: string }) => step.name === 'wait-addons-ready'));
       await followed(page, 'cluster.create');
       const cluster = (await admin.call('GET', '/api/v1/clusters/kw-addons')).body;
       assert.equal(cluster.status, 'Ready');

@@ -619,20 +619,26 @@ export function CreateCluster({ access }: { access: Access }) {
                       network before its nodes are awaited). Change settings or add more on the cluster's page.
                     </p>
                     {catalog.map((a) => (
-                      <label class="check" key={a.name}>
-                        <input
-                          type="checkbox"
-                          checked={addons.includes(a.name)}
-                          onChange={(e) =>
-                            setAddons(
-                              (e.currentTarget as HTMLInputElement).checked
-                                ? [...addons, a.name]
-                                : addons.filter((n) => n !== a.name),
-                            )
-                          }
-                        />
-                        {a.name} {a.version} <span class="muted small">— {a.description}</span>
-                      </label>
+                      <div key={a.name}>
+                        <label class="check">
+                          <input
+                            type="checkbox"
+                            aria-describedby={`addon-${a.name}-about`}
+                            checked={addons.includes(a.name)}
+                            onChange={(e) =>
+                              setAddons(
+                                (e.currentTarget as HTMLInputElement).checked
+                                  ? [...addons, a.name]
+                                  : addons.filter((n) => n !== a.name),
+                              )
+                            }
+                          />
+                          {a.name} {a.version}
+                        </label>
+                        <span id={`addon-${a.name}-about`} class="muted small">
+                          {a.description}
+                        </span>
+                      </div>
                     ))}
                   </>
                 ) : (
