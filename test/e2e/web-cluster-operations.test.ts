@@ -5,7 +5,7 @@
  * sim cannot do are not offered (OS upgrade, certificate rotation, addons, ha-configs, etcd
  * snapshots), the CA is rotated (confirmed, followed live), and a viewer is offered none of it; a
  * two-node pair is created from the wizard (both sides followed, then the pair declared), a refused
- * side saying what was created. On
+ * side or a refused declaration saying what was created. On
  * kwok (its own kube-apiserver): the `cx kubeconfig` command, an etcd snapshot taken and
  * restored, certificates rotated, an addon installed with its settings and removed, an ha-config
  * created and deleted, the workers moved onto a new OS image; a cluster created in the wizard with an
@@ -315,6 +315,34 @@ describe(
         ['apps/db'],
       );
       await declared.getByRole('link', { name: 'duo-1' }).first().waitFor();
+
+      // A declaration refused (the pair's name is taken): both clusters exist and are Ready, and the page says so.
+      watch.expect(/status of 409.*\/api\/v1\/pairs/);
+      await page.goto('/clusters/new');
+      await page.getByLabel('Name', { exact: true }).fill('duo', { timeout: UI_WAIT_MS });
+      await page.getByLabel('Provider', { exact: true }).selectOption('sim');
+      await page.getByLabel('Topology', { exact: true }).selectOption({ label: 'Two-node pair' });
+      await page.getByLabel('Side a cluster').fill('duo-3');
+      await page.getByLabel('Side b cluster').fill('duo-4');
+      await page.getByLabel('Side a agent URL').fill('http://127.0.0.1:9');
+      await page.getByLabel('Side b agent URL').fill('http://127.0.0.1:9');
+      await page.getByLabel('Singletons').fill('apps/db');
+      await page.getByRole('button', { name: 'Create pair' }).click();
+      const refusedPair = page.getByRole('region', { name: 'Creating pair duo' });
+      await refusedPair
+        .getByText(/Both clusters are Ready \(duo-3, duo-4\), but the pair was not declared/)
+        .waitFor({ timeout: WORKFLOW_WAIT_MS });
+      await refusedPair
+        .getByText(/a pair named duo exists|already in use/)
+        .first()
+        .waitFor({ timeout: UI_WAIT_MS });
+      await refusedPair.getByRole('button', { name: 'Declare the pair again' }).waitFor();
+      assert.deepEqual(
+        (await pairs()).map((p) => p.name),
+        ['duo'],
+        'the refused declaration stored nothing',
+      );
+      assert.ok((await clusterNames()).includes('duo-3') && (await clusterNames()).includes('duo-4'));
       watch.assertNone();
       await context.close();
     });
