@@ -348,9 +348,8 @@ export async function createAddons(
   const refused = await refusedEndpoint(egress, checked, 'addons');
   if (refused) {
     const field = locate(refused.field, refused.reason);
-    throw new CxError('CX_ENDPOINT_NOT_ALLOWED', refused.message, {
-      details: { fields: [field] },
-    });
+    const from = field.field === 'body.template' && template ? `cluster template ${template.name}: ` : '';
+    throw new CxError('CX_ENDPOINT_NOT_ALLOWED', `${from}${refused.message}`, { details: { fields: [field] } });
   }
   return checked.map(({ addon, settings }) => {
     const { visible, secrets } = splitSecretSettings(addon, settings);
