@@ -3,7 +3,9 @@
  * manager and scheduler; kwok plays the kubelets): an admin keeps a template (kwok, one control
  * plane, a worker pool, metrics-server), a user of a resource group creates a cluster from it with
  * overrides, and the cluster comes up Ready with the template's addon installed — read back from
- * the tenant cluster with kubectl. Bad requests are refused with nothing stored.
+ * the tenant cluster with kubectl. A request without a template names its own addons, installed
+ * the same way; with a template they are added to its addons (the request's entry wins for an addon
+ * both name). Bad requests are refused with nothing stored.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -219,6 +221,121 @@ describe('cluster templates: presets and addons for new clusters', () => {
     assert.equal(badOverride.status, 400, 'an override is checked as in any request');
     assert.equal(badOverride.body.fields[0].field, 'body.controlPlane.count');
     assert.deepEqual(await clusterNames(), before);
+  });
+
+  it("refuses a request's own bad addons, each by its field, storing nothing and starting nothing", async () => {
+    const before = await clusterNames();
+    const runs = (await admin.call('GET', '/api/v1/workflows')).body.items.length;
+    const own = {
+      provider: 'kwok',
+      kubernetesVersion: version,
+      controlPlane: { count: 1 },
+      resourceGroup: 'team',
+    };
+    const bad = await user.call('POST', '/api/v1/clusters', {
+      name: 'bad-addons',
+      ...own,
+      addons: [
+        { name: 'no-such-addon' },
+        { name: 'metrics-server' },
+        { name: 'metrics-server' },
+        { name: 'storage-class' },
+        { name: 'ingress-nginx', settings: { replicas: 0 } },
+      ],
+    });
+    assert.equal(bad.status, 400, JSON.stringify(bad.body));
+    assert.equal(bad.body.code, 'CX_INPUT_INVALID');
+    assert.deepEqual(
+      bad.body.fields.map((f: { field: string; message: string }) => f.field),
+      ['body.addons.0.name', 'body.addons.2.name', 'body.addons.3.name', 'body.addons.4.settings.replicas'],
+      'every error listed, each by its field',
+    );
+    assert.match(bad.body.fields[0].message, /not an addon of the catalog \(available: .*metrics-server/);
+    assert.match(bad.body.fields[1].message, /listed twice/);
+    assert.match(bad.body.fields[2].message, /storage-class.*kwok|kwok.*block-storage/);
+    assert.match(bad.body.detail, /the cluster's addons cannot be installed/);
+    // Two pod networks in one cluster.
+    const networks = await user.call('POST', '/api/v1/clusters', {
+      name: 'bad-addons',
+      ...own,
+      addons: [{ name: 'cni-flannel' }, { name: 'cni-kube-router' }],
+    });
+    assert.equal(networks.status, 400, JSON.stringify(networks.body));
+    assert.equal(networks.body.fields[0].field, 'body.addons.1.name');
+    assert.match(networks.body.fields[0].message, /second pod network/);
+    // A provider whose clusters run no Kubernetes API takes no addon.
+    const sim = await user.call('POST', '/api/v1/clusters', {
+      name: 'bad-addons',
+      ...own,
+      provider: 'sim',
+      kubernetesVersion: (await user.call('GET', '/api/v1/providers')).body.items.find(
+        (p: { name: string }) => p.name === 'sim',
+      ).kubernetesVersions[0],
+      addons: [{ name: 'metrics-server' }],
+    });
+    assert.equal(sim.status, 400, JSON.stringify(sim.body));
+    assert.equal(sim.body.fields[0].field, 'body.addons.0.name');
+    assert.match(sim.body.fields[0].message, /no Kubernetes API/);
+    // With a template, an addon both name is the request's: the refusal names the request's field, not the template.
+    const storage = await user.call('POST', '/api/v1/clusters', {
+      name: 'bad-addons',
+      ...own,
+      template: 'storage-only',
+      addons: [{ name: 'storage-class' }],
+    });
+    assert.equal(storage.status, 400, JSON.stringify(storage.body));
+    assert.deepEqual(
+      storage.body.fields.map((f: { field: string }) => f.field),
+      ['body.addons.0.name'],
+    );
+    assert.deepEqual(await clusterNames(), before, 'no cluster created');
+    assert.equal((await admin.call('GET', '/api/v1/workflows')).body.items.length, runs, 'no workflow started');
+  });
+
+  it('a cluster created without a template installs the addons its request names, before it is Ready', async () => {
+    const accepted = await user.call('POST', '/api/v1/clusters', {
+      name: 'own-addons',
+      provider: 'kwok',
+      kubernetesVersion: version,
+      controlPlane: { count: 1, schedulable: true },
+      resourceGroup: 'team',
+      addons: [{ name: 'metrics-server', settings: { replicas: 1 } }],
+    });
+    assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+    assert.equal(accepted.body.cluster.template, null);
+    const clusterId = accepted.body.cluster.id as string;
+    const pending = (await user.call('GET', `/api/v1/clusters/${clusterId}/addons`)).body.items;
+    assert.deepEqual(
+      pending.map((a: any) => `${a.name} ${a.status}`),
+      ['metrics-server Installing'],
+      'recorded with the create',
+    );
+    const done = await user.waitForWorkflow(accepted.body.workflow.id, ['Succeeded', 'Failed'], 300_000);
+    assert.equal(done.status, 'Succeeded', JSON.stringify(done.steps));
+    assert.deepEqual(done.steps.map((s: { name: string }) => s.name).slice(-3), [
+      'apply-addons',
+      'wait-addons-ready',
+      'mark-ready',
+    ]);
+    const [addon] = (await user.call('GET', `/api/v1/clusters/${clusterId}/addons`)).body.items;
+    assert.equal(`${addon.name} ${addon.status}`, 'metrics-server Installed');
+    assert.equal(addon.workflowId, accepted.body.workflow.id, 'installed by the create workflow');
+    assert.equal(addon.settings.replicas, 1);
+    const kubeconfig = join(work, 'own-addons.kubeconfig');
+    writeFileSync(kubeconfig, (await admin.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`)).body as string, {
+      mode: 0o600,
+    });
+    const deployment = JSON.parse(
+      (
+        await run(
+          kubectl,
+          ['--kubeconfig', kubeconfig, 'get', 'deployment', '-n', 'kube-system', 'metrics-server', '-o', 'json'],
+          { encoding: 'utf8' },
+        )
+      ).stdout,
+    );
+    assert.equal(deployment.metadata.labels['cx.dev/addon'], 'metrics-server');
+    assert.equal(deployment.status.readyReplicas, 1, 'installed means ready');
   });
 
   it('a user creates a cluster from the template with overrides: Ready with the addon installed in it', async () => {

@@ -3,10 +3,13 @@
  * On sim: a request over the resource group's quota is refused in the form (nothing is sent), a
  * single-node cluster with its health policy is created and checked through the API, the actions
  * sim cannot do are not offered (OS upgrade, certificate rotation, addons, ha-configs, etcd
- * snapshots), the CA is rotated (confirmed, followed live), and a viewer is offered none of it. On
+ * snapshots), the CA is rotated (confirmed, followed live), and a viewer is offered none of it; a
+ * two-node pair is created from the wizard (both sides followed, then the pair declared), a refused
+ * side or a refused declaration saying what was created. On
  * kwok (its own kube-apiserver): the `cx kubeconfig` command, an etcd snapshot taken and
  * restored, certificates rotated, an addon installed with its settings and removed, an ha-config
- * created and deleted, the workers moved onto a new OS image. Axe at 1280 and 390 px; screenshots go to
+ * created and deleted, the workers moved onto a new OS image; a cluster created in the wizard with an
+ * addon chosen there, installed by its create. Axe at 1280 and 390 px; screenshots go to
  * test-results/screenshots.
  */
 import assert from 'node:assert/strict';
@@ -225,6 +228,124 @@ describe(
       await screenshot(wizard, 'wizard-390');
       await small.close();
     });
+
+    it('creates a two-node pair from the wizard: both sides followed, the pair declared; a refused side says what exists', async () => {
+      const sim = (await admin.call('GET', '/api/v1/providers')).body.items.find(
+        (p: { name: string }) => p.name === 'sim',
+      );
+      const taken = await admin.call('POST', '/api/v1/clusters', {
+        name: 'duo-taken',
+        provider: 'sim',
+        kubernetesVersion: sim.kubernetesVersions.at(-1),
+        controlPlane: { count: 1 },
+      });
+      assert.equal(taken.status, 202, JSON.stringify(taken.body));
+      const clusterNames = async (): Promise<string[]> =>
+        ((await admin.call('GET', '/api/v1/clusters')).body.items as Array<{ name: string }>).map((c) => c.name).sort();
+      const pairs = async (): Promise<any[]> => (await admin.call('GET', '/api/v1/pairs')).body.items;
+      const before = await clusterNames();
+
+      const context = await browser.newContext({ viewport: WIDE, baseURL: cx.base });
+      const page = await context.newPage();
+      const watch = new ConsoleWatch(page);
+      const creates: string[] = [];
+      page.on('request', (r) => {
+        if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/clusters') creates.push(r.url());
+      });
+      await page.goto('/clusters/new');
+      await signIn(page, 'admin', ADMIN_PASSWORD);
+      await page.getByLabel('Name', { exact: true }).fill('duo', { timeout: UI_WAIT_MS });
+      await page.getByLabel('Provider', { exact: true }).selectOption('sim');
+      await page.getByLabel('Topology', { exact: true }).selectOption({ label: 'Two-node pair' });
+      await page.getByLabel('Pair name', { exact: true }).waitFor({ timeout: UI_WAIT_MS });
+      assert.equal(await page.getByLabel('Side a cluster').getAttribute('placeholder'), 'duo-a');
+      // No singleton yet: marked, and nothing is sent.
+      await page.getByRole('button', { name: 'Create pair' }).click();
+      await page.getByText('at least one Deployment, namespace/name').waitFor({ timeout: UI_WAIT_MS });
+      assert.deepEqual(creates, []);
+      await page.getByLabel('Singletons').fill('apps/db');
+      // The agents of these sim clusters are not run here: loopback addresses nobody answers at.
+      await page.getByLabel('Side a agent URL').fill('http://127.0.0.1:9');
+      await page.getByLabel('Side b agent URL').fill('http://127.0.0.1:9');
+      // Side b's name is taken: side a is created, side b refused, and the page says so.
+      watch.expect(/status of 409.*\/api\/v1\/clusters/);
+      await page.getByLabel('Side b cluster').fill('duo-taken');
+      await page.getByRole('button', { name: 'Create pair' }).click();
+      const creating = page.getByRole('region', { name: 'Creating pair duo' });
+      await creating
+        .getByRole('alert')
+        .getByText(/Side a, duo-a, was created and stays; side b \(duo-taken\) was refused/)
+        .waitFor({ timeout: UI_WAIT_MS });
+      await creating.getByText(/already exists/).waitFor({ timeout: UI_WAIT_MS });
+      assert.deepEqual(await clusterNames(), [...before, 'duo-a'].sort());
+      assert.deepEqual(await pairs(), [], 'no pair declared');
+
+      // Back to the form, the sides named anew: both created, followed, and the pair declared.
+      await creating.getByRole('button', { name: 'Back to the form' }).click();
+      await page.getByLabel('Side a cluster').fill('duo-1');
+      await page.getByLabel('Side b cluster').fill('duo-2');
+      await page.getByRole('button', { name: 'Create pair' }).click();
+      const again = page.getByRole('region', { name: 'Creating pair duo' });
+      for (const side of ['Side a: duo-1', 'Side b: duo-2'])
+        await again
+          .getByRole('region', { name: side })
+          .getByRole('region', { name: 'Workflow cluster.create' })
+          .waitFor({ timeout: UI_WAIT_MS });
+      await axe(page, 'the wizard creating a pair at 1280 px');
+      const declared = again.getByRole('region', { name: 'Pair duo' });
+      await declared.getByText('Pair duo declared').waitFor({ timeout: WORKFLOW_WAIT_MS });
+      await screenshot(page, 'wizard-pair-1280');
+      for (const side of ['Side a: duo-1', 'Side b: duo-2'])
+        await again
+          .getByRole('region', { name: side })
+          .locator('h3 .badge', { hasText: 'Succeeded' })
+          .waitFor({ timeout: UI_WAIT_MS });
+
+      const clusters = (await admin.call('GET', '/api/v1/clusters')).body.items as Array<any>;
+      const side = (name: string) => clusters.find((c) => c.name === name);
+      for (const name of ['duo-1', 'duo-2']) {
+        assert.equal(side(name)?.status, 'Ready', name);
+        assert.deepEqual([side(name).controlPlane.count, side(name).nodePools.length], [1, 0], 'single-node');
+      }
+      const [pair] = await pairs();
+      assert.equal(pair.name, 'duo');
+      assert.deepEqual([pair.sides.a.clusterId, pair.sides.b.clusterId], [side('duo-1').id, side('duo-2').id]);
+      assert.deepEqual(
+        pair.singletons.map((s: { namespace: string; name: string }) => `${s.namespace}/${s.name}`),
+        ['apps/db'],
+      );
+      await declared.getByRole('link', { name: 'duo-1' }).first().waitFor();
+
+      // A declaration refused (the pair's name is taken): both clusters exist and are Ready, and the page says so.
+      watch.expect(/status of 409.*\/api\/v1\/pairs/);
+      await page.goto('/clusters/new');
+      await page.getByLabel('Name', { exact: true }).fill('duo', { timeout: UI_WAIT_MS });
+      await page.getByLabel('Provider', { exact: true }).selectOption('sim');
+      await page.getByLabel('Topology', { exact: true }).selectOption({ label: 'Two-node pair' });
+      await page.getByLabel('Side a cluster').fill('duo-3');
+      await page.getByLabel('Side b cluster').fill('duo-4');
+      await page.getByLabel('Side a agent URL').fill('http://127.0.0.1:9');
+      await page.getByLabel('Side b agent URL').fill('http://127.0.0.1:9');
+      await page.getByLabel('Singletons').fill('apps/db');
+      await page.getByRole('button', { name: 'Create pair' }).click();
+      const refusedPair = page.getByRole('region', { name: 'Creating pair duo' });
+      await refusedPair
+        .getByText(/Both clusters are Ready \(duo-3, duo-4\), but the pair was not declared/)
+        .waitFor({ timeout: WORKFLOW_WAIT_MS });
+      await refusedPair
+        .getByText(/a pair named duo exists|already in use/)
+        .first()
+        .waitFor({ timeout: UI_WAIT_MS });
+      await refusedPair.getByRole('button', { name: 'Declare the pair again' }).waitFor();
+      assert.deepEqual(
+        (await pairs()).map((p) => p.name),
+        ['duo'],
+        'the refused declaration stored nothing',
+      );
+      assert.ok((await clusterNames()).includes('duo-3') && (await clusterNames()).includes('duo-4'));
+      watch.assertNone();
+      await context.close();
+    });
   },
 );
 
@@ -387,6 +508,49 @@ describe(
       await axe(small, 'the kwok cluster page at 390 px');
       await screenshot(small, 'cluster-kwok-390');
       await narrow.close();
+    });
+
+    it('creates a cluster with an addon chosen in the wizard; the create installs it and its page lists it', async () => {
+      const context = await browser.newContext({ viewport: WIDE, baseURL: cx.base });
+      const page = await context.newPage();
+      const watch = new ConsoleWatch(page);
+      await page.goto('/clusters/new');
+      await signIn(page, 'admin', ADMIN_PASSWORD);
+      await page.getByLabel('Name', { exact: true }).fill('kw-addons', { timeout: UI_WAIT_MS });
+      // sim's clusters run no Kubernetes API: no addon is offered for them.
+      await page.getByLabel('Provider', { exact: true }).selectOption('sim');
+      await page.getByText('sim clusters run no Kubernetes API').waitFor({ timeout: UI_WAIT_MS });
+      assert.equal(await page.getByRole('checkbox', { name: /^metrics-server / }).count(), 0);
+      await page.getByLabel('Provider', { exact: true }).selectOption('kwok');
+      await page.getByLabel('Topology', { exact: true }).selectOption({ label: 'Single node' });
+      await page.getByRole('checkbox', { name: /^metrics-server / }).check({ timeout: UI_WAIT_MS });
+      const sent: unknown[] = [];
+      page.on('request', (r) => {
+        if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/clusters') sent.push(r.postDataJSON());
+      });
+      await page.getByRole('button', { name: 'Create cluster' }).click();
+      await page.getByRole('heading', { name: 'kw-addons' }).waitFor({ timeout: UI_WAIT_MS });
+      assert.deepEqual((sent[0] as { addons?: unknown }).addons, [{ name: 'metrics-server' }]);
+      // Followed on the page; awaited through the API too, with the steps named if it fails.
+      const [run] = (await admin.call('GET', '/api/v1/workflows?cluster=kw-addons')).body.items;
+      const done = await admin.waitForWorkflow(run.id, ['Succeeded', 'Failed'], 300_000);
+      assert.equal(done.status, 'Succeeded', JSON.stringify(done.steps));
+      assert.ok(done.steps.some((step: { name: string }) => step.name === 'wait-addons-ready'));
+      await followed(page, 'cluster.create');
+      const cluster = (await admin.call('GET', '/api/v1/clusters/kw-addons')).body;
+      assert.equal(cluster.status, 'Ready');
+      const installed = (await admin.call('GET', `/api/v1/clusters/${cluster.id}/addons`)).body.items;
+      assert.deepEqual(
+        installed.map((a: { name: string; status: string }) => `${a.name} ${a.status}`),
+        ['metrics-server Installed'],
+      );
+      await page.reload();
+      const addons = page.getByRole('region', { name: 'Addons table' });
+      const row = addons.getByRole('row', { name: /metrics-server/ });
+      await row.waitFor({ timeout: UI_WAIT_MS });
+      await row.getByText('Ready', { exact: true }).waitFor({ timeout: UI_WAIT_MS });
+      watch.assertNone();
+      await context.close();
     });
   },
 );

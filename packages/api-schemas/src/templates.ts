@@ -55,6 +55,13 @@ export function clusterTemplateSchemas(create: typeof clusterCreateRequestSchema
         'Addons installed into every cluster created from the template, once its nodes are Ready and before it is marked Ready',
     }),
   );
+  const clusterAddons = Type.Optional(
+    Type.Array(addonItem, {
+      maxItems: MAX_TEMPLATE_ADDONS,
+      description:
+        "Addons the create workflow installs (a pod network before the nodes are awaited, the others before the cluster is marked Ready). With `template`, added to the template's addons; an addon both name is installed with the request's settings",
+    }),
+  );
   const name = Type.String({
     pattern: dnsLabel,
     minLength: 1,
@@ -123,6 +130,7 @@ export function clusterTemplateSchemas(create: typeof clusterCreateRequestSchema
     {
       ...create.properties,
       ...presets,
+      addons: clusterAddons,
       template: Type.Optional(
         Type.String({
           minLength: 1,
@@ -134,7 +142,7 @@ export function clusterTemplateSchemas(create: typeof clusterCreateRequestSchema
     {
       additionalProperties: false,
       description:
-        "A cluster request. Without `template`, provider, kubernetesVersion and controlPlane are required. With it, the template gives what the request leaves out (each field of the request replaces the template's, node pools as a whole) and the result is validated like any cluster request.",
+        "A cluster request. Without `template`, provider, kubernetesVersion and controlPlane are required. With it, the template gives what the request leaves out (each field of the request replaces the template's, node pools as a whole) and the result is validated like any cluster request. `addons` are the exception: they are added to the template's, the request's settings winning for an addon both name.",
     },
   );
 
@@ -156,6 +164,7 @@ export const {
 
 export type ClusterTemplatePresets = Partial<Pick<ClusterCreateRequest, TemplatePreset>>;
 export type ClusterTemplateCreateRequest = Static<typeof clusterTemplateCreateRequestSchema>;
+/** An addon as a template or a cluster create request names it: a catalog name and its settings. */
 export type TemplateAddon = NonNullable<ClusterTemplateCreateRequest['addons']>[number];
 export type ClusterTemplatePatchRequest = Static<typeof clusterTemplatePatchRequestSchema>;
 export type ClusterTemplate = Static<typeof clusterTemplateSchema>;

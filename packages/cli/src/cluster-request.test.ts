@@ -68,6 +68,15 @@ describe('cx create cluster request', () => {
       /the file names the cluster a, the command b/,
     );
   });
+
+  it('names the addons of --addon, with their default settings; none given, none sent', () => {
+    assert.deepEqual(buildClusterRequest('demo', { template: 'small', addons: ['metrics-server', 'ingress-nginx'] }), {
+      name: 'demo',
+      template: 'small',
+      addons: [{ name: 'metrics-server' }, { name: 'ingress-nginx' }],
+    });
+    assert.equal(buildClusterRequest('demo', { template: 'small', addons: [] })['addons'], undefined);
+  });
 });
 
 describe('the clusters of cx apply -f / cx diff -f', () => {

@@ -32,6 +32,8 @@ export interface CreateFlags {
   pools?: NodePoolRequest[];
   resourceGroup?: string;
   template?: string;
+  /** Catalog addons the create installs, with their default settings. */
+  addons?: string[];
 }
 
 /** Reads `-f FILE` (`-` for stdin): YAML or JSON, one object. */
@@ -135,6 +137,7 @@ export function buildClusterRequest(
   if (flags.pools && flags.pools.length > 0) request['nodePools'] = flags.pools;
   if (flags.resourceGroup) request['resourceGroup'] = flags.resourceGroup;
   if (flags.template) request['template'] = flags.template;
+  if (flags.addons && flags.addons.length > 0) request['addons'] = flags.addons.map((name) => ({ name }));
   if (!request['template']) {
     const missing = [
       ['provider', '--provider'],

@@ -11,6 +11,11 @@ export const AddonInstall = Type.Object({
 });
 export type AddonInstall = Static<typeof AddonInstall>;
 
+/** An addon a cluster create installs (its template's and its request's, checked by wfm): recorded Installing with the create run. */
+export const CreateAddon = Type.Intersect([Type.Object({ name: Type.String({ maxLength: 63 }) }), AddonInstall]);
+export type CreateAddon = Static<typeof CreateAddon>;
+export const CreateAddons = Type.Array(CreateAddon, { maxItems: 64 });
+
 /** An addon with every setting, secrets included: for the workflow that applies it, never for the public API. */
 export const RevealedAddon = Type.Object({ name: Type.String(), version: Type.String(), settings: JsonObject });
 export type RevealedAddon = Static<typeof RevealedAddon>;

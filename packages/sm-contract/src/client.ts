@@ -32,7 +32,7 @@ import type {
 } from '@cx/api-schemas';
 import { DependencyUnavailableError, fromProblem, type Problem } from '@cx/errors';
 import type { ClusterBootstrap, MachineSpec, ProviderCredential } from '@cx/sddc-contract';
-import type { AddonInstall, InstallAddonBody, RevealedAddon } from './addons.js';
+import type { AddonInstall, CreateAddon, InstallAddonBody, RevealedAddon } from './addons.js';
 import type { AuditRequest } from './audit.js';
 import type {
   AddPoolBody,
@@ -195,9 +195,19 @@ export class SmClient {
   getCluster(id: string): Promise<Cluster> {
     return this.json('GET', clusterPath(id));
   }
-  /** `template`: the cluster template the request was completed with, at that version, and its addons (checked, secrets split off) for the create workflow to install. */
-  async createCluster(request: ClusterCreateRequest, start: StartRequest, template?: TemplateUse): Promise<Accepted> {
-    const body: CreateClusterBody = { request, start, ...(template ? { template } : {}) };
+  /** `template`: the cluster template the request was completed with, at that version; `addons`: what the create workflow installs (checked, secrets split off). */
+  async createCluster(
+    request: ClusterCreateRequest,
+    start: StartRequest,
+    template?: TemplateUse,
+    addons: CreateAddon[] = [],
+  ): Promise<Accepted> {
+    const body: CreateClusterBody = {
+      request,
+      start,
+      ...(template ? { template } : {}),
+      ...(addons.length > 0 ? { addons } : {}),
+    };
     return this.changing(this.accepted('/clusters', body));
   }
   async scalePool(clusterId: string, pool: string, count: number, start: StartRequest): Promise<Accepted> {

@@ -9,12 +9,17 @@ import {
 } from '@cx/api-schemas';
 import { StartRequest } from './runs.js';
 import type { TemplateUse } from './templates.js';
+import type { CreateAddon } from './addons.js';
 
-/** POST /clusters. `template`: the template the request was completed with, at that version, and its addons for the create workflow to install. */
+/**
+ * POST /clusters. `template`: the template the request was completed with, at that version;
+ * `addons`: what the create workflow installs (the template's and the request's, merged and checked).
+ */
 export interface CreateClusterBody {
   request: ClusterCreateRequest;
   start: StartRequest;
   template?: TemplateUse;
+  addons?: CreateAddon[];
 }
 /** POST /clusters/{id}/pools/{pool}/scale. */
 export const ScalePoolBody = Type.Object({ count: Type.Integer({ minimum: 0 }), start: StartRequest });

@@ -1,13 +1,11 @@
 /** How a cluster create uses a cluster template. */
 import Type, { type Static } from 'typebox';
 import type { ClusterTemplate, TemplateAddon } from '@cx/api-schemas';
-import { AddonInstall } from './addons.js';
 
-/** A cluster template used by a cluster create: which version, and its addons as the create workflow installs them. */
+/** A cluster template used by a cluster create: which one, at which version (its addons come with the create's own, CreateClusterBody.addons). */
 export const TemplateUse = Type.Object({
   id: Type.String({ maxLength: 64 }),
   version: Type.Integer(),
-  addons: Type.Array(Type.Intersect([Type.Object({ name: Type.String() }), AddonInstall]), { maxItems: 64 }),
 });
 export type TemplateUse = Static<typeof TemplateUse>;
 

@@ -12,8 +12,8 @@ export const TOPOLOGIES = {
   },
   ha: { label: 'HA control plane + pools', hint: 'Three control-plane machines, workloads on worker pools' },
   pair: {
-    label: 'Two-node pair (one side)',
-    hint: 'A pair is two single-node clusters whose singletons cx moves between them (docs/two-node-pair.md): create one cluster per side, then declare the pair (cx pair create, or POST /api/v1/pairs)',
+    label: 'Two-node pair',
+    hint: 'Two single-node clusters, the sides, and the pair that joins them: cx runs each singleton on one side at a time and moves it when a side is lost (docs/two-node-pair.md)',
   },
   custom: { label: 'Custom', hint: 'Choose the control plane and the pools yourself' },
 } as const;

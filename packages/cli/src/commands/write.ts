@@ -58,6 +58,12 @@ export function writeCommands(program: Command): void {
         .option(`--pool <${POOL_SYNTAX}>`, 'a worker pool, repeatable: --pool workers=5:tier=web', collect, [])
         .option('--resource-group <name>', 'resource group (id or name) whose quotas apply')
         .option('--template <name>', 'cluster template (id or name) that completes the request')
+        .option(
+          '--addon <name>',
+          "an addon of the catalog (GET /api/v1/addons) installed before the cluster is Ready, with its default settings; repeatable; added to a template's",
+          collect,
+          [],
+        )
         .addOption(outputOption(WRITE_FORMATS)),
     ).action(
       async (
@@ -70,6 +76,7 @@ export function writeCommands(program: Command): void {
           pool: string[];
           resourceGroup?: string;
           template?: string;
+          addon: string[];
           output?: string;
           wait?: boolean;
           timeout?: string;
@@ -87,6 +94,7 @@ export function writeCommands(program: Command): void {
             ...(options.controlPlane !== undefined ? { controlPlane: options.controlPlane } : {}),
             ...(options.resourceGroup ? { resourceGroup: options.resourceGroup } : {}),
             ...(options.template ? { template: options.template } : {}),
+            addons: options.addon,
           },
           options.filename ? readRequestFile(options.filename) : undefined,
         );
@@ -102,6 +110,7 @@ export function writeCommands(program: Command): void {
       'cx create cluster demo --provider sim --version 1.31.4 --control-plane 3 --pool workers=2 --wait',
       'cx create cluster web --provider vsphere --version 1.31.4 --control-plane 3 --pool workers=5:tier=web --pool batch=2 --resource-group team-a',
       'cx create cluster small --template dev-small',
+      'cx create cluster edge --provider kwok --version 1.31.4 --control-plane 1 --addon metrics-server --addon ingress-nginx',
       'cx get cluster demo -o yaml > demo.yaml; cx create cluster demo2 -f demo.yaml',
     ],
   );

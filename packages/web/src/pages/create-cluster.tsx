@@ -8,6 +8,7 @@
 import { cloneElement, type JSX } from 'preact';
 import { useEffect, useId, useState } from 'preact/hooks';
 import type {
+  AddonCatalogEntry,
   ClusterCreateBody,
   ClusterCreateRequest,
   ClusterTemplate,
@@ -30,7 +31,16 @@ import { api } from '../api.js';
 import { ProblemMessage } from '../components.js';
 import { Link, navigate } from '../router.js';
 import { parseLabels, parseTaints } from '../scheduling.js';
-import { createRequestSchema, fieldProblem, type JsonSchema } from '../schema.js';
+import { createRequestSchema, fieldProblem, requestSchema, type JsonSchema } from '../schema.js';
+import {
+  EMPTY_PAIR_DRAFT,
+  pairDeclaration,
+  pairDraftProblems,
+  sideNames,
+  type PairDraft,
+  type Side,
+} from '../pair-wizard.js';
+import { PairCreation } from './create-pair.js';
 
 interface PoolDraft {
   name: string;
@@ -85,6 +95,12 @@ export function CreateCluster({ access }: { access: Access }) {
   const [maxUnhealthy, setMaxUnhealthy] = useState('');
   const [remediation, setRemediation] = useState('');
   const [fencing, setFencing] = useState('');
+  const [catalog, setCatalog] = useState<AddonCatalogEntry[]>([]);
+  const [pairSchema, setPairSchema] = useState<JsonSchema | undefined>(undefined);
+  const [pairDraft, setPairDraft] = useState<PairDraft>(EMPTY_PAIR_DRAFT);
+  /** The pair being created from the sent form (topology pair): its sides' requests. */
+  const [pairStart, setPairStart] = useState<Record<Side, ClusterCreateBody> | undefined>(undefined);
+  const [addons, setAddons] = useState<string[]>([]);
   const [touched, setTouched] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -92,31 +108,45 @@ export function CreateCluster({ access }: { access: Access }) {
   const globalOperator = mayOperate(access.global);
 
   useEffect(() => {
-    Promise.all([api.providers(), api.resourceGroups(), createRequestSchema(), api.templates()]).then(
-      ([p, g, s, t]) => {
-        setTemplates(t);
-        setProviders(p);
-        // Those you may create in: all for a global operator, else those you operate.
-        const usable = globalOperator ? g : g.filter((rg) => access.operatorGroups.has(rg.id));
-        setGroups(usable);
-        if (!globalOperator) setGroup(usable[0]?.id ?? '');
-        setSchema(s);
-        const first = p[0];
-        if (first) {
-          setProvider(first.name);
-          setVersion(first.kubernetesVersions[first.kubernetesVersions.length - 1] ?? '');
-        }
-      },
-      setLoadError,
-    );
+    Promise.all([
+      api.providers(),
+      api.resourceGroups(),
+      createRequestSchema(),
+      api.templates(),
+      api.addonCatalog(),
+      requestSchema('POST', '/api/v1/pairs'),
+    ]).then(([p, g, s, t, c, ps]) => {
+      setTemplates(t);
+      setCatalog(c);
+      setPairSchema(ps);
+      setProviders(p);
+      // Those you may create in: all for a global operator, else those you operate.
+      const usable = globalOperator ? g : g.filter((rg) => access.operatorGroups.has(rg.id));
+      setGroups(usable);
+      if (!globalOperator) setGroup(usable[0]?.id ?? '');
+      setSchema(s);
+      const first = p[0];
+      if (first) {
+        setProvider(first.name);
+        setVersion(first.kubernetesVersions[first.kubernetesVersions.length - 1] ?? '');
+      }
+    }, setLoadError);
     // IP pools are listed to administrators only; anyone else types the pool's name.
     if (access.global === 'admin') api.ipPools().then(setIpPools, () => setIpPools(undefined));
   }, []);
 
   const chosen = providers?.find((p) => p.name === provider);
   const props = schema?.properties ?? {};
+  // A pair's two sides are the cluster this form describes, so a pair is made without a template.
+  const isPair = topology === 'pair' && !templateId;
   const poolProps = props['nodePools']?.items?.properties ?? {};
-  const nameProblem = name || touched ? fieldProblem(props['name'], name) : undefined;
+  const pairProblems = isPair ? pairDraftProblems(name, pairDraft, schema, pairSchema) : {};
+  // A pair's witness fences a lost side by powering its machine off: a provider that cannot is no use.
+  const powerProblem =
+    isPair && chosen && !chosen.capabilities?.power
+      ? `${chosen.name} cannot power its machines off, so a lost side could never be fenced: choose another provider`
+      : undefined;
+  const nameProblem = name || touched ? (isPair ? pairProblems.name : fieldProblem(props['name'], name)) : undefined;
   const poolProblems = pools.map((pool) => ({
     name: fieldProblem(poolProps['name'], pool.name),
     count: fieldProblem(poolProps['count'], Number(pool.count), pool.count),
@@ -134,6 +164,8 @@ export function CreateCluster({ access }: { access: Access }) {
     maxUnhealthy: 'problem' in maxUnhealthyParsed ? maxUnhealthyParsed.problem : undefined,
   };
   const vipOffered = !!chosen?.capabilities?.controlPlaneVip;
+  // Addons go in through the cluster's Kubernetes API: a provider without one (sim) takes none.
+  const addonsOffered = !!chosen?.capabilities?.kubernetesApi;
   const vipProblem =
     vipOffered && vipPool ? fieldProblem(props['controlPlane']?.properties?.['vipPool'], vipPool) : undefined;
   // What the request costs against the chosen group's quotas, counted as sm will count it.
@@ -143,15 +175,23 @@ export function CreateCluster({ access }: { access: Access }) {
     memoryMiB: Number(cpSchema['memoryMiB']?.default ?? 4096),
   };
   const chosenGroup = groups.find((g) => g.id === group);
+  // A pair is two such clusters.
+  const needed = footprint(shapeOf(cpCount, cpVcpus, cpMemory, pools), sizeDefaults);
+  const times = isPair ? 2 : 1;
   const quotas: QuotaLine[] =
     chosenGroup && !template
-      ? quotaLines(chosenGroup, footprint(shapeOf(cpCount, cpVcpus, cpMemory, pools), sizeDefaults))
+      ? quotaLines(chosenGroup, {
+          clusters: needed.clusters * times,
+          nodes: needed.nodes * times,
+          vcpus: needed.vcpus * times,
+          memoryMiB: needed.memoryMiB * times,
+        })
       : chosenGroup
         ? quotaLines(chosenGroup, { clusters: 1, nodes: 0, vcpus: 0, memoryMiB: 0 })
         : [];
   const overQuota = quotas.filter((q) => q.over);
   const invalid =
-    !!fieldProblem(props['name'], name) ||
+    (isPair ? Object.keys(pairProblems).length > 0 || !!powerProblem : !!fieldProblem(props['name'], name)) ||
     overQuota.length > 0 ||
     (template
       ? false
@@ -164,7 +204,7 @@ export function CreateCluster({ access }: { access: Access }) {
         poolProblems.some((p) => p.name || p.count || p.labels || p.taints));
 
   /** The request the form says, once it is valid. */
-  const request = (): ClusterCreateRequest => {
+  const request = (): ClusterCreateBody => {
     const number = (s: string): number | undefined => (s.trim() ? Number(s) : undefined);
     const health: HealthPolicy = {
       ...(number(unhealthyTimeout) !== undefined ? { unhealthyTimeoutSeconds: number(unhealthyTimeout) } : {}),
@@ -187,6 +227,7 @@ export function CreateCluster({ access }: { access: Access }) {
       },
       ...(group ? { resourceGroup: group } : {}),
       ...(Object.keys(health).length ? { health } : {}),
+      ...(addonsOffered && addons.length ? { addons: addons.map((name) => ({ name })) } : {}),
       nodePools: pools.map((p) => {
         const labels = parseLabels(p.labels);
         const taints = parseTaints(p.taints);
@@ -206,6 +247,12 @@ export function CreateCluster({ access }: { access: Access }) {
     event.preventDefault();
     setTouched(true);
     if (invalid) return;
+    if (isPair) {
+      // Both sides are this one cluster under their own names; PairCreation creates them and declares the pair.
+      const names = sideNames(name, pairDraft);
+      setPairStart({ a: { ...request(), name: names.a }, b: { ...request(), name: names.b } });
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
@@ -220,6 +267,10 @@ export function CreateCluster({ access }: { access: Access }) {
       setBusy(false);
     }
   };
+  const setPairField =
+    (key: keyof PairDraft) =>
+    (e: Event): void =>
+      setPairDraft({ ...pairDraft, [key]: (e.currentTarget as HTMLInputElement).value });
   const setPool = (i: number, change: Partial<PoolDraft>): void =>
     setPools(pools.map((p, j) => (j === i ? { ...p, ...change } : p)));
 
@@ -237,7 +288,15 @@ export function CreateCluster({ access }: { access: Access }) {
       </p>
       <h1 tabIndex={-1}>New cluster</h1>
       <ProblemMessage error={loadError} />
-      {!providers || !schema ? (
+      {pairStart ? (
+        <PairCreation
+          pairName={name.trim()}
+          requests={pairStart}
+          declaration={(ids) => pairDeclaration(name, pairDraft, ids)}
+          onBack={() => setPairStart(undefined)}
+          isAdmin={access.global === 'admin'}
+        />
+      ) : !providers || !schema ? (
         !loadError ? (
           <p aria-live="polite">Loading the providers…</p>
         ) : null
@@ -245,7 +304,15 @@ export function CreateCluster({ access }: { access: Access }) {
         <form class="stack wizard" onSubmit={submit} noValidate>
           <fieldset>
             <legend>1. Name and place</legend>
-            <Field label="Name" problem={nameProblem} hint="Lower-case letters, digits and dashes">
+            <Field
+              label={isPair ? 'Pair name' : 'Name'}
+              problem={nameProblem}
+              hint={
+                isPair
+                  ? "Lower-case letters, digits and dashes; the sides' clusters are named after it unless you name them below"
+                  : 'Lower-case letters, digits and dashes'
+              }
+            >
               <input
                 name="name"
                 value={name}
@@ -411,7 +478,16 @@ export function CreateCluster({ access }: { access: Access }) {
                   </Field>
                 ) : null}
               </fieldset>
-              <fieldset>
+              {isPair ? (
+                <PairFields
+                  draft={pairDraft}
+                  names={sideNames(name, pairDraft)}
+                  problems={touched || name ? pairProblems : {}}
+                  powerProblem={powerProblem}
+                  set={setPairField}
+                />
+              ) : null}
+              <fieldset hidden={isPair}>
                 <legend>4. Worker pools</legend>
                 {duplicate ? (
                   <p class="error-text" role="alert">
@@ -534,10 +610,43 @@ export function CreateCluster({ access }: { access: Access }) {
                   </select>
                 </Field>
               </fieldset>
-              <p class="muted small">
-                Addons: a template installs its addons with the cluster; without one, install them on the cluster's page
-                once it is Ready.
-              </p>
+              <fieldset>
+                <legend>6. Addons</legend>
+                {addonsOffered ? (
+                  <>
+                    <p class="muted small">
+                      Installed by the create workflow with their default settings, before the cluster is Ready (a pod
+                      network before its nodes are awaited). Change settings or add more on the cluster's page.
+                    </p>
+                    {catalog.map((a) => (
+                      <div key={a.name}>
+                        <label class="check">
+                          <input
+                            type="checkbox"
+                            aria-describedby={`addon-${a.name}-about`}
+                            checked={addons.includes(a.name)}
+                            onChange={(e) =>
+                              setAddons(
+                                (e.currentTarget as HTMLInputElement).checked
+                                  ? [...addons, a.name]
+                                  : addons.filter((n) => n !== a.name),
+                              )
+                            }
+                          />
+                          {a.name} {a.version}
+                        </label>
+                        <span id={`addon-${a.name}-about`} class="muted small">
+                          {a.description}
+                        </span>
+                      </div>
+                    ))}
+                  </>
+                ) : (
+                  <p class="muted small">
+                    {provider} clusters run no Kubernetes API: no addon can be installed into them.
+                  </p>
+                )}
+              </fieldset>
             </>
           )}
           {quotas.length > 0 ? <QuotaLeft group={chosenGroup!.name} lines={quotas} /> : null}
@@ -552,7 +661,7 @@ export function CreateCluster({ access }: { access: Access }) {
               Cancel
             </Link>
             <button type="submit" class="primary" disabled={busy || !providers}>
-              {busy ? 'Creating…' : 'Create cluster'}
+              {busy ? 'Creating…' : isPair ? 'Create pair' : 'Create cluster'}
             </button>
           </div>
         </form>
@@ -610,6 +719,67 @@ function Field(props: { label: string; hint?: string; problem?: string | undefin
         </span>
       ) : null}
     </div>
+  );
+}
+
+/**
+ * What a two-node pair needs beyond its sides' cluster (docs/two-node-pair.md): the sides' names,
+ * where their agents listen, the singleton Deployments and the preferred side.
+ */
+function PairFields(props: {
+  draft: PairDraft;
+  names: Record<Side, string>;
+  problems: ReturnType<typeof pairDraftProblems>;
+  powerProblem: string | undefined;
+  set: (key: keyof PairDraft) => (e: Event) => void;
+}) {
+  const { draft, names, problems, set } = props;
+  return (
+    <fieldset>
+      <legend>4. The pair</legend>
+      <p class="muted small">
+        Two single-node clusters, the sides a and b, each as chosen above, and the pair that joins them: cx, the
+        witness, runs each singleton Deployment on one side at a time and moves it after fencing a lost side.
+      </p>
+      {props.powerProblem ? (
+        <p class="error-text" role="alert">
+          {props.powerProblem}
+        </p>
+      ) : null}
+      <Field label="Side a cluster" hint={`Empty: ${names.a}`} problem={problems.clusterA}>
+        <input value={draft.clusterA} placeholder={names.a} onInput={set('clusterA')} />
+      </Field>
+      <Field label="Side b cluster" hint={`Empty: ${names.b}`} problem={problems.clusterB}>
+        <input value={draft.clusterB} placeholder={names.b} onInput={set('clusterB')} />
+      </Field>
+      <Field
+        label="Side a agent URL"
+        hint="Optional; empty: http://<its machine's address>:9640"
+        problem={problems.agentUrlA}
+      >
+        <input value={draft.agentUrlA} onInput={set('agentUrlA')} />
+      </Field>
+      <Field
+        label="Side b agent URL"
+        hint="Optional; empty: http://<its machine's address>:9640"
+        problem={problems.agentUrlB}
+      >
+        <input value={draft.agentUrlB} onInput={set('agentUrlB')} />
+      </Field>
+      <Field
+        label="Singletons"
+        hint="Deployments on both sides that run on one side at a time: namespace/name, one per line"
+        problem={problems.singletons}
+      >
+        <textarea rows={3} value={draft.singletons} onInput={set('singletons')} />
+      </Field>
+      <Field label="Preferred side" hint="Where the singletons run while both sides are healthy">
+        <select value={draft.preferredSide} onChange={set('preferredSide')}>
+          <option value="a">a</option>
+          <option value="b">b</option>
+        </select>
+      </Field>
+    </fieldset>
   );
 }
 

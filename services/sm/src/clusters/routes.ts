@@ -13,6 +13,7 @@ import {
 import { InputError, NotFoundError } from '@cx/errors';
 import {
   AddPoolBody,
+  CreateAddons,
   KubeconfigBody,
   NodePageQuery,
   PoolSchedulingBody,
@@ -90,14 +91,16 @@ export async function clusterRoutes(
           properties: {
             request: clusterCreateRequestSchema,
             start: StartRequest,
-            // The template wfm completed the request with: its version, and its addons for the create workflow to install.
+            // The template wfm completed the request with, at its version.
             template: TemplateUse,
+            // What the create workflow installs: the template's addons and the request's, checked by wfm.
+            addons: CreateAddons,
           },
         },
       },
     },
     async (request, reply) => {
-      const { request: cluster, start, template } = request.body;
+      const { request: cluster, start, template, addons: toInstall = [] } = request.body;
       const vipPool = cluster.controlPlane.vipPool;
       const accepted = await clusters.create(
         cluster,
@@ -122,7 +125,12 @@ export async function clusterRoutes(
                 throw error;
               }
             },
-        template && (async (trx, clusterId) => templates.useFor(trx, clusterId, template, start.actor, addons)),
+        template || toInstall.length > 0
+          ? async (trx, clusterId) => {
+              if (template) await templates.useFor(trx, clusterId, template);
+              for (const addon of toInstall) await addons.install(trx, clusterId, addon.name, addon, start.actor);
+            }
+          : undefined,
       );
       return sendAccepted(reply, accepted);
     },

@@ -149,16 +149,21 @@ for (const target of testDatabases) {
 
     it('records the template and its addons with the cluster create, in its transaction', async () => {
       const template = await templates.get('kwok-small');
-      const use: TemplateUse = {
-        id: template.id,
-        version: template.version,
-        addons: [{ name: 'metrics-server', version: 'v0.7.2', settings: { replicas: 1 }, secrets: {} }],
-      };
+      const use: TemplateUse = { id: template.id, version: template.version };
       const accepted = await clusters.create(
         request('from-template'),
         start({ addons: ['metrics-server'] }),
         undefined,
-        async (trx, clusterId) => templates.useFor(trx, clusterId, use, 'user-1', addons),
+        async (trx, clusterId) => {
+          await templates.useFor(trx, clusterId, use);
+          await addons.install(
+            trx,
+            clusterId,
+            'metrics-server',
+            { version: 'v0.7.2', settings: { replicas: 1 }, secrets: {} },
+            'user-1',
+          );
+        },
       );
       assert.deepEqual(accepted.body.cluster.template, {
         id: template.id,
@@ -184,14 +189,10 @@ for (const target of testDatabases) {
       const template = await templates.get('kwok-small');
       const clusterCount = await count('clusters');
       const runCount = await count('workflow_runs');
-      const stale: TemplateUse = {
-        id: template.id,
-        version: template.version - 1,
-        addons: [{ name: 'metrics-server', version: 'v0.7.2', settings: {}, secrets: {} }],
-      };
+      const stale: TemplateUse = { id: template.id, version: template.version - 1 };
       await assert.rejects(
         clusters.create(request('stale'), start(), undefined, async (trx, clusterId) =>
-          templates.useFor(trx, clusterId, stale, 'user-1', addons),
+          templates.useFor(trx, clusterId, stale),
         ),
         { code: 'CX_VERSION_CONFLICT' },
       );
@@ -200,7 +201,7 @@ for (const target of testDatabases) {
       const gone: TemplateUse = { ...stale, version: template.version };
       await assert.rejects(
         clusters.create(request('gone'), start(), undefined, async (trx, clusterId) =>
-          templates.useFor(trx, clusterId, gone, 'user-1', addons),
+          templates.useFor(trx, clusterId, gone),
         ),
         { code: 'CX_NOT_FOUND' },
       );

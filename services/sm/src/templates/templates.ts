@@ -4,8 +4,8 @@
  * secret settings sealed apart, and answers the secrets only to wfm creating a cluster from it
  * (`reveal`). A change names the version it was made against, so that two admins editing the same
  * template cannot silently undo each other. A cluster created from a template records its id,
- * name and version, in the transaction that creates the cluster, together with the addons the
- * create workflow installs.
+ * name and version, in the transaction that creates the cluster (the addons the create workflow
+ * installs are recorded beside it, clusters/routes.ts).
  */
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
@@ -20,7 +20,6 @@ import {
 import { ConflictError, InputError, NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
 import type { RevealedTemplate, TemplateUse } from '@cx/sm-contract';
-import type { ClusterAddons } from '../addons/addons.js';
 import { isUniqueViolation, withDatabase } from '../db/database.js';
 import { keysetPage } from '../db/pagination.js';
 import type { SecretBox } from '../secrets/secret-box.js';
@@ -162,17 +161,11 @@ export class ClusterTemplates {
   }
 
   /**
-   * Records, in the transaction creating the cluster, the template it comes from and the addons its
-   * create workflow installs. The template must still be at the version wfm completed the request
-   * with: otherwise the cluster would claim a version it was not made from.
+   * Records, in the transaction creating the cluster, the template it comes from. The template must
+   * still be at the version wfm completed the request with: otherwise the cluster would claim a
+   * version it was not made from.
    */
-  async useFor(
-    trx: Knex.Transaction,
-    clusterId: string,
-    use: TemplateUse,
-    actor: string,
-    addons: ClusterAddons,
-  ): Promise<void> {
+  async useFor(trx: Knex.Transaction, clusterId: string, use: TemplateUse): Promise<void> {
     const row = (await trx<TemplateRow>('cluster_templates').where({ id: use.id }).first()) as TemplateRow | undefined;
     if (!row)
       throw new NotFoundError(`cluster template ${use.id} was deleted while the cluster was being created`, {
@@ -193,7 +186,6 @@ export class ClusterTemplates {
     await trx('clusters')
       .where({ id: clusterId })
       .update({ template: JSON.stringify({ id: row.id, name: row.name, version: row.version }) });
-    for (const addon of use.addons) await addons.install(trx, clusterId, addon.name, addon, actor);
   }
 
   private async row(db: Knex | Knex.Transaction, idOrName: string): Promise<TemplateRow> {

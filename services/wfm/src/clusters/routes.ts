@@ -30,7 +30,7 @@ import { problemResponses as errors, sendJson } from '../http/responses.js';
 import { acceptWorkflow, idempotencyHeaders, startRequest } from '../http/workflow-start.js';
 import type { InfrastructureChecks } from '../infrastructure/checks.js';
 import type { SmClient } from '@cx/sm-contract';
-import { completeClusterRequest, createClusterStart, templateUse } from '../templates/routes.js';
+import { completeClusterRequest, createAddons, createClusterStart } from '../templates/routes.js';
 import { CREATE_CLUSTER } from '../workflows/cluster-create.js';
 import { DELETE_CLUSTER } from '../workflows/cluster-delete.js';
 import { UPGRADE_CLUSTER } from '../workflows/cluster-upgrade.js';
@@ -90,21 +90,22 @@ export async function clusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps
         headers: idempotencyHeaders,
         body: clusterCreateBodySchema,
         description:
-          'With `template`, the template completes the request and its addons are installed before the cluster is Ready. Refused with nothing stored: a template that does not exist (404, field body.template), a completed request that is invalid (400, as any request), a template addon the provider cannot serve (400, field body.template).',
+          "With `template`, the template completes the request. The template's addons and the request's `addons` (merged by name, the request's settings winning) are installed by the create workflow before the cluster is Ready. Refused with nothing stored: a template that does not exist (404, field body.template), a completed request that is invalid (400, as any request), an addon not in the catalog (GET /api/v1/addons), listed twice, a second pod network, settings its schema refuses or an addon the provider cannot serve (400, field body.addons.N… for the request's own, body.template for the template's), an addon endpoint the egress policy refuses (422).",
         response: { 202: clusterAcceptedSchema, ...errors, 422: { $ref: 'Problem#' } },
       },
     },
     async (request, reply) => {
-      const { request: body, template } = await completeClusterRequest(request, sm);
+      const { request: body, template, addons: own } = await completeClusterRequest(request, sm);
       const providers = await deps.providers();
       const provider = await checkClusterRequest(body, providers);
-      const use = template && (await templateUse(template, body, deps.egress, providers));
+      const addons = await createAddons(template, own, body, deps.egress, providers);
       await deps.infrastructure.checkPlacement(body, provider);
       deps.assertQueueUp();
       const accepted = await sm.createCluster(
         body,
-        createClusterStart(request, engine.definition(CREATE_CLUSTER), use),
-        use,
+        createClusterStart(request, engine.definition(CREATE_CLUSTER), addons),
+        template && { id: template.id, version: template.version },
+        addons,
       );
       return acceptWorkflow(reply, engine, accepted);
     },

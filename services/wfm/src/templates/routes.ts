@@ -39,7 +39,7 @@ import { globalRole } from '../http/access-guard.js';
 import { can } from '../infrastructure/capabilities.js';
 import { problemResponses as errors, queryOf, relayToSm } from '../http/responses.js';
 import type { WorkflowDefinition } from '../engine.js';
-import type { RevealedTemplate, SmClient, StartRequest, TemplateUse } from '@cx/sm-contract';
+import type { CreateAddon, RevealedTemplate, SmClient, StartRequest } from '@cx/sm-contract';
 import { startRequest } from '../http/workflow-start.js';
 
 export interface TemplateRouteDeps {
@@ -280,8 +280,9 @@ export async function templateRoutes(app: FastifyInstance, deps: TemplateRouteDe
 export async function completeClusterRequest(
   request: FastifyRequest<{ Body: ClusterCreateBody }>,
   sm: SmClient,
-): Promise<{ request: ClusterCreateRequest; template?: RevealedTemplate }> {
-  const { template: name, ...own } = request.body;
+): Promise<{ request: ClusterCreateRequest; template?: RevealedTemplate; addons: TemplateAddon[] }> {
+  // The addons are not part of the cluster's spec: the create workflow installs them (createAddons).
+  const { template: name, addons = [], ...own } = request.body;
   const template = name === undefined ? undefined : await revealTemplate(sm, name);
   const merged: unknown = structuredClone({ ...(template ? templatePresets(template) : {}), ...own });
   const validate = request.compileValidationSchema(clusterCreateRequestSchema, 'body');
@@ -291,7 +292,7 @@ export async function completeClusterRequest(
       validation: validate.errors,
       validationContext: 'body',
     });
-  return { request: merged as ClusterCreateRequest, ...(template ? { template } : {}) };
+  return { request: merged as ClusterCreateRequest, ...(template ? { template } : {}), addons };
 }
 
 async function revealTemplate(sm: SmClient, name: string): Promise<RevealedTemplate> {
@@ -308,52 +309,64 @@ async function revealTemplate(sm: SmClient, name: string): Promise<RevealedTempl
 }
 
 /**
- * The template's addons for the cluster `request` describes, checked again (the catalog may have
- * changed since the template was saved; the request may name another provider) and split as sm
- * records them. Errors go by `body.template`, the field that brought the addons in.
+ * The addons a cluster create installs: its template's and its request's own, merged by name (an
+ * addon both name is installed with the request's settings), checked again against the catalog
+ * and the provider (the catalog may have changed since the template was saved; the request may
+ * name another provider) and split as sm records them. An error in the request's own addons goes
+ * by its field (`body.addons.1.name`); one in the template's by `body.template`, the field that
+ * brought it in.
  */
-export async function templateUse(
-  template: RevealedTemplate,
+export async function createAddons(
+  template: RevealedTemplate | undefined,
+  own: readonly TemplateAddon[],
   request: ClusterCreateRequest,
   egress: EgressPolicy,
   providers: readonly ProviderInfo[],
-): Promise<TemplateUse> {
-  const { checked, errors: invalid } = checkAddons(template.addons, request.provider, 'addons', providers);
+): Promise<CreateAddon[]> {
+  const ownNames = new Set(own.map((a) => a.name));
+  const inherited = (template?.addons ?? []).filter((a) => !ownNames.has(a.name));
+  const all = [...inherited, ...own];
+  /** `addons.3.settings.x` of the merged list, as the field of the request that brought it in. */
+  const locate = (field: string, message: string): FieldError => {
+    const [, index = '0', rest = ''] = /^addons\.(\d+)(.*)$/.exec(field) ?? [];
+    const i = Number(index);
+    return i < inherited.length
+      ? { field: 'body.template', message: `addon ${inherited[i]!.name}${rest} ${message}` }
+      : { field: `body.addons.${i - inherited.length}${rest}`, message };
+  };
+  const { checked, errors: invalid } = checkAddons(all, request.provider, 'addons', providers);
   if (invalid.length > 0) {
-    const messages = invalid.map(
-      (e) =>
-        `${e.field.replace(/^addons\.(\d+)/, (_, i: string) => `addon ${template.addons[Number(i)]?.name ?? i}`)} ${e.message}`,
-    );
+    const fields = invalid.map((e) => locate(e.field, e.message));
+    const summary = fields.map((f) => (f.field === 'body.template' ? f.message : `${f.field} ${f.message}`)).join('; ');
     throw new InputError(
-      `cluster template ${template.name} cannot be used for this cluster: ${messages.join('; ')}`,
-      messages.map((message) => ({ field: 'body.template', message })),
+      template && fields.every((f) => f.field === 'body.template')
+        ? `cluster template ${template.name} cannot be used for this cluster: ${summary}`
+        : `the cluster's addons cannot be installed: ${summary}`,
+      fields,
     );
   }
   const refused = await refusedEndpoint(egress, checked, 'addons');
-  if (refused)
-    throw new CxError('CX_ENDPOINT_NOT_ALLOWED', `cluster template ${template.name}: ${refused.message}`, {
-      details: { fields: [{ field: 'body.template', message: refused.reason }] },
-    });
-  return {
-    id: template.id,
-    version: template.version,
-    addons: checked.map(({ addon, settings }) => {
-      const { visible, secrets } = splitSecretSettings(addon, settings);
-      return { name: addon.name, version: addon.version, settings: visible, secrets };
-    }),
-  };
+  if (refused) {
+    const field = locate(refused.field, refused.reason);
+    const from = field.field === 'body.template' && template ? `cluster template ${template.name}: ` : '';
+    throw new CxError('CX_ENDPOINT_NOT_ALLOWED', `${from}${refused.message}`, { details: { fields: [field] } });
+  }
+  return checked.map(({ addon, settings }) => {
+    const { visible, secrets } = splitSecretSettings(addon, settings);
+    return { name: addon.name, version: addon.version, settings: visible, secrets };
+  });
 }
 
 /**
- * The start of cluster.create: with the template's addons in its input, and only the addon steps
- * they need (none without addons, so that a cluster created from scratch runs the steps it always has).
+ * The start of cluster.create: with the addons it installs in its input, and only the addon steps
+ * they need (none without addons, so that a cluster created without any runs the steps it always has).
  */
 export function createClusterStart(
   request: FastifyRequest,
   definition: WorkflowDefinition,
-  use: TemplateUse | undefined,
+  addons: readonly CreateAddon[],
 ): StartRequest {
-  const addons = use?.addons.map((a) => a.name) ?? [];
+  const names = addons.map((a) => a.name);
   // startRequest keeps the addon steps these addons need (their `when`, workflows/template-addons.ts).
-  return startRequest(request, definition, 'Provisioning', addons.length > 0 ? { addons } : {});
+  return startRequest(request, definition, 'Provisioning', names.length > 0 ? { addons: names } : {});
 }

@@ -1,10 +1,10 @@
 /**
- * The steps of cluster.create (cluster-create.ts) that install the addons of the cluster template
- * the cluster was created from (run input `addons`, recorded by sm as Installing together with the
- * run). They are installed by the create workflow itself, between configure-access and
+ * The steps of cluster.create (cluster-create.ts) that install the addons the cluster was created
+ * with: its cluster template's and its request's own (run input `addons`, recorded by sm as
+ * Installing together with the run). They are installed by the create workflow itself, between configure-access and
  * mark-ready, rather than by addon.install workflows started afterwards: one cluster runs one mutating workflow at a time, so follow-up workflows would have
- * to be chained and the cluster would be Ready, and open to other changes, before it is what the
- * template promised. This way Ready means the addons are installed too; a failed addon fails the
+ * to be chained and the cluster would be Ready, and open to other changes, before it is what was
+ * asked for. This way Ready means the addons are installed too; a failed addon fails the
  * create at its step, and retrying the run resumes there. The steps apply through the same sddc
  * operations as addon.install (apply-addon, addon-status), so an addon comes out the same either way.
  *
@@ -26,7 +26,7 @@ import {
 } from './addon.js';
 import { defineStep, type Step } from './define.js';
 
-/** cluster.create's input: the names of its template's addons; absent for a cluster created from scratch. */
+/** cluster.create's input: the names of the addons it installs (its template's and its request's); absent when none. */
 export interface TemplateAddonsInput {
   addons?: string[];
 }
@@ -42,10 +42,10 @@ const needs = {
   'wait-addons-ready': (input: TemplateAddonsInput): boolean => (input.addons ?? []).length > 0,
 };
 
-/** The steps that install a template's addons, in their order. */
+/** The steps that install a create's addons, in their order. */
 export const TEMPLATE_ADDON_STEPS: readonly string[] = Object.keys(needs);
 
-/** The addon steps a create run with these template addons goes through. */
+/** The addon steps a create run with these addons goes through. */
 export function templateAddonSteps(addons: readonly string[]): string[] {
   return Object.entries(needs)
     .filter(([, needed]) => needed({ addons: [...addons] }))
@@ -58,14 +58,14 @@ type Applied = { applied: string[] } | { skipped: string };
 function assertApi(ctx: StepContext): void {
   if (!ctx.cluster.apiEndpoint) {
     throw new ProviderError(
-      `cluster ${ctx.cluster.name} has no Kubernetes API (provider ${ctx.cluster.provider}), so its template's addons cannot be installed`,
+      `cluster ${ctx.cluster.name} has no Kubernetes API (provider ${ctx.cluster.provider}), so its addons cannot be installed`,
       { details: { reason: 'Refused' } },
     );
   }
 }
 
 /**
- * Applies the template's pod network addon once the cluster's API accepts it. Right after
+ * Applies the pod network addon once the cluster's API accepts it. Right after
  * provisioning the API may not answer yet (kubeadm still bootstrapping): a transient failure is
  * asked again with the next poll, until workflows.nodesReadyTimeoutSeconds, the time the nodes
  * had to become Ready anyway.
@@ -76,7 +76,7 @@ export function applyNetwork(serviceToken: string): Step<TemplateAddonsInput, Ap
     when: needs['apply-network'],
     async run(ctx) {
       const names = (ctx.input.addons ?? []).filter(isNetworkAddon);
-      if (names.length === 0) return done({ skipped: 'the cluster template lists no pod network addon' });
+      if (names.length === 0) return done({ skipped: 'no pod network addon was asked for' });
       assertApi(ctx);
       const { provider, id: clusterId } = ctx.cluster;
       const states = await Promise.all(
@@ -105,7 +105,7 @@ export function applyNetwork(serviceToken: string): Step<TemplateAddonsInput, Ap
   });
 }
 
-/** Applies the template's other addons once the nodes are Ready and access is configured. */
+/** Applies the other addons once the nodes are Ready and access is configured. */
 export function applyAddons(serviceToken: string): Step<TemplateAddonsInput, Applied> {
   return defineStep<TemplateAddonsInput, Applied>({
     name: 'apply-addons',
@@ -113,8 +113,7 @@ export function applyAddons(serviceToken: string): Step<TemplateAddonsInput, App
     async run(ctx) {
       // The pod network went in before the nodes were awaited (apply-network).
       const names = (ctx.input.addons ?? []).filter((name) => !isNetworkAddon(name));
-      if (names.length === 0)
-        return done({ skipped: 'the cluster was not created from a template with addons besides its pod network' });
+      if (names.length === 0) return done({ skipped: 'no addon besides the pod network was asked for' });
       assertApi(ctx);
       const { provider, id: clusterId } = ctx.cluster;
       const states = await Promise.all(
@@ -137,7 +136,7 @@ export function applyAddons(serviceToken: string): Step<TemplateAddonsInput, App
   });
 }
 
-/** Waits until every template addon's workloads are ready, then marks the addons Installed. */
+/** Waits until every such addon's workloads are ready, then marks the addons Installed. */
 export function waitAddonsReady(
   serviceToken: string,
 ): Step<TemplateAddonsInput, { workloads: string[] } | { skipped: string }> {
@@ -146,7 +145,7 @@ export function waitAddonsReady(
     when: needs['wait-addons-ready'],
     async run(ctx) {
       const names = ctx.input.addons ?? [];
-      if (names.length === 0) return done({ skipped: 'the cluster was not created from a template with addons' });
+      if (names.length === 0) return done({ skipped: 'no addon was asked for' });
       const { provider, id: clusterId } = ctx.cluster;
       const states = await Promise.all(
         names.map(async (name) =>
@@ -177,7 +176,7 @@ export function waitAddonsReady(
         );
       if (waitedMs(ctx) > DEFAULT_READY_TIMEOUT_SECONDS * 1000) {
         throw new ProviderError(
-          `the template's addons (${names.join(', ')}) not ready after ${DEFAULT_READY_TIMEOUT_SECONDS} s: ${late.join(', ')}. Look at those workloads' pods (image pulls, scheduling, probes), then retry the workflow.`,
+          `the cluster's addons (${names.join(', ')}) not ready after ${DEFAULT_READY_TIMEOUT_SECONDS} s: ${late.join(', ')}. Look at those workloads' pods (image pulls, scheduling, probes), then retry the workflow.`,
           { details: { reason: 'AddonNotReady', workloads: late } },
         );
       }
