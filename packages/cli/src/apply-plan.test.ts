@@ -61,21 +61,23 @@ describe('the apply plan', () => {
     assert.equal(renderPlan(plan), 'cluster/demo unchanged\n');
   });
 
-  it('creates a missing cluster from the request, then installs its addons', () => {
+  it('creates a missing cluster from the request, its addons in the request (installed before it is Ready)', () => {
     const desired = exported((d) => (d['addons'] = [{ name: 'dashboard' }]));
     const plan = planApply(desired, undefined);
     assert.deepEqual(
       plan.changes.map((c) => c.kind),
-      ['create', 'install-addon'],
+      ['create'],
     );
     const create = plan.changes[0]!;
     assert.ok(create.kind === 'create');
-    for (const field of ['id', 'status', 'createdAt', 'addons', 'healthStatus', 'activeWorkflowId'])
+    for (const field of ['id', 'status', 'createdAt', 'healthStatus', 'activeWorkflowId'])
       assert.ok(!(field in create.request), `${field} is not sent`);
+    assert.deepEqual(create.request.addons, [{ name: 'dashboard' }]);
     assert.equal(
       renderPlan(plan),
-      'cluster/demo: 2 changes\n  + cluster demo (create: sim 1.31.4, control plane 3, pools workers=2,batch=1)\n  + addon dashboard (install)\n',
+      'cluster/demo: 1 change\n  + cluster demo (create: sim 1.31.4, control plane 3, pools workers=2,batch=1, addons dashboard)\n',
     );
+    assert.ok(!('addons' in (planApply(exported(), undefined).changes[0] as { request: object }).request));
   });
 
   it('converges version, counts, labels, taints, new and removed pools, in that order', () => {

@@ -34,7 +34,8 @@ export interface DesiredCluster {
 
 /**
  * A file's document as a desired cluster: the server's fields dropped (as `cx create -f` does), the
- * `addons:` list taken apart (a create request has none).
+ * `addons:` list taken apart (an existing cluster's addons are compared with it; a new one gets
+ * them in its create request).
  */
 export function desiredCluster(document: Record<string, unknown>, source: string): DesiredCluster {
   const { addons, ...rest } = fromClusterDocument(document);
@@ -96,8 +97,10 @@ export function planApply(
   const want = desired.request;
   const plan: Plan = { name: want.name, changes: [], refused: [] };
   if (!current) {
-    plan.changes.push({ kind: 'create', request: want });
-    for (const addon of desired.addons ?? []) plan.changes.push({ kind: 'install-addon', addon, why: 'missing' });
+    // The addons go in the create request: the create workflow installs them before the cluster is
+    // Ready (a pod network addon before the nodes are awaited, which they would never be without it).
+    const addons = desired.addons?.length ? { addons: desired.addons } : {};
+    plan.changes.push({ kind: 'create', request: { ...want, ...addons } });
     return plan;
   }
   const refuse = (field: string, from: unknown, to: unknown, why: string): void =>
@@ -223,7 +226,8 @@ export function describeChange(change: Change): string {
       const what = r.template
         ? `from template ${String(r.template)}`
         : `${r.provider} ${r.kubernetesVersion}, control plane ${r.controlPlane?.count}, pools ${pools}`;
-      return `+ cluster ${r.name} (create: ${what})`;
+      const addons = r.addons?.length ? `, addons ${r.addons.map((a) => a.name).join(',')}` : '';
+      return `+ cluster ${r.name} (create: ${what}${addons})`;
     }
     case 'upgrade':
       return `~ kubernetesVersion ${change.from} → ${change.to} (upgrade)`;
