@@ -4,7 +4,8 @@
  * API never answers it), IP pools, bare-metal hosts (BMC checked on save), cluster templates and
  * pairs. Each is created in a dialog whose fields are checked as they are typed against the API's
  * own request schema, shows the API's problem detail when it refuses, and is deleted once confirmed;
- * a resource group's description, credential and quotas are edited the same way (PATCH).
+ * a resource group's description, credential and quotas, and a template's description and
+ * Kubernetes version, are edited the same way (PATCH).
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
