@@ -3,8 +3,8 @@
  * On sim: a request over the resource group's quota is refused in the form (nothing is sent), a
  * single-node cluster with its health policy is created and checked through the API, the actions
  * sim cannot do are not offered (OS upgrade, certificate rotation, addons, ha-configs, etcd
- * snapshots), the CA is rotated (confirmed, followed live), and a viewer is offered none of it. On
- * kwok (its own kube-apiserver): the `cx kubeconfig` command, an etcd snapshot taken and
+ * snapshots), the CA is rotated by keyboard alone (confirmed, followed live), and a viewer is
+ * offered none of it. On kwok (its own kube-apiserver): the `cx kubeconfig` command, an etcd snapshot taken and
  * restored, certificates rotated, an addon installed with its settings and removed, an ha-config
  * created and deleted, the workers moved onto a new OS image, a failed OS upgrade rolled back, and
  * the Kubernetes Dashboard's link and token (checked on the tenant's API server). Axe at 1280 and
@@ -161,18 +161,33 @@ describe(
         assert.equal(await page.getByRole('button', { name }).count(), 0, `${name} is not offered on sim`);
       for (const name of ['Addons', 'HA configs', 'etcd snapshots', 'Access'])
         assert.equal(await page.getByRole('heading', { name, exact: true }).count(), 0, `no ${name} section`);
+      // By keyboard alone: Enter opens the dialog with focus inside it, Escape closes it (nothing
+      // started) and gives focus back; Tab reaches the confirmation, Enter starts the rotation.
       const rotate = page.getByRole('button', { name: 'Rotate the CA' });
-      await rotate.click({ timeout: UI_WAIT_MS });
+      await rotate.focus({ timeout: UI_WAIT_MS });
+      await page.keyboard.press('Enter');
       const dialog = page.getByRole('dialog', { name: 'Rotate the CA of solo?' });
+      await dialog.waitFor({ timeout: UI_WAIT_MS });
+      const focused = async (): Promise<{ inDialog: boolean; text: string }> =>
+        (await page.evaluate(
+          "({ inDialog: !!document.activeElement?.closest('dialog[open]'), text: document.activeElement?.textContent ?? '' })",
+        )) as { inDialog: boolean; text: string };
+      assert.equal((await focused()).inDialog, true, 'focus moves into the dialog');
       await axe(page, 'the rotate-CA dialog at 1280 px');
-      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden', timeout: UI_WAIT_MS });
+      assert.deepEqual(await focused(), { inDialog: false, text: 'Rotate the CA' }, 'focus is back on the button');
       const runs = async () =>
         (await admin.call('GET', `/api/v1/workflows?cluster=${cluster.id}`)).body.items.map(
           (w: { workflow: string }) => w.workflow,
         );
-      assert.ok(!(await runs()).includes('cluster.rotate-ca'), 'Cancel started nothing');
-      await rotate.click();
-      await dialog.getByRole('button', { name: 'Rotate the CA' }).click();
+      assert.ok(!(await runs()).includes('cluster.rotate-ca'), 'Escape started nothing');
+      await page.keyboard.press('Enter');
+      await dialog.waitFor({ timeout: UI_WAIT_MS });
+      for (let tabs = 0; tabs < 4 && (await focused()).text !== 'Rotate the CA'; tabs++)
+        await page.keyboard.press('Tab');
+      assert.deepEqual(await focused(), { inDialog: true, text: 'Rotate the CA' }, 'Tab reaches the confirmation');
+      await page.keyboard.press('Enter');
       await followed(page, 'cluster.rotate-ca');
       assert.ok((await runs()).includes('cluster.rotate-ca'));
       await screenshot(page, 'cluster-sim');
