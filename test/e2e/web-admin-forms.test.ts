@@ -3,7 +3,8 @@
  * cx on the sim provider and the Redfish peer (sushy-tools): a resource group with quotas, an IP
  * pool in seed syntax, a bare-metal host whose BMC cx checks, a cluster template and a two-node
  * pair of sim clusters are each created through their form and seen in their list, then deleted
- * once confirmed. A field the API's request schema refuses is marked as it is typed and the form
+ * once confirmed; the resource group (description and quotas) and the template (description, version
+ * preset) are edited too. A field the API's request schema refuses is marked as it is typed and the form
  * sends nothing; a request the API refuses shows its problem detail and creates nothing. axe finds
  * no serious violation in each dialog at 1280 px and 390 px; screenshots are kept in
  * test-results/screenshots/. Skips without CX_TEST_CHROMIUM or CX_TEST_REDFISH.
@@ -86,7 +87,7 @@ describe('web console: create and delete forms of the administration pages (sim,
     await page.getByRole('row', { name: new RegExp(`^${name}`) }).waitFor({ state: 'detached', timeout: UI_WAIT_MS });
   }
 
-  it('creates a resource group with quotas; a bad name or quota is marked as typed and sends nothing; a taken name shows the API problem', async () => {
+  it('creates a resource group with quotas and edits them; a bad name or quota is marked as typed and sends nothing; a taken name shows the API problem', async () => {
     const { context, page, watch } = await open('resource-groups');
     await page.getByText('There are no resource groups yet.').waitFor({ timeout: UI_WAIT_MS });
     await page.getByRole('button', { name: 'New resource group' }).click();
@@ -126,6 +127,42 @@ describe('web console: create and delete forms of the administration pages (sim,
     assert.match(await dialog.getByRole('alert').innerText(), /CX_NAME_TAKEN/);
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     assert.equal((await items('/api/v1/resource-groups')).length, 1);
+
+    // Edited: the form shows the group as it is; a bad quota is marked and nothing is sent; then the
+    // description and quotas are replaced (an emptied quota is no limit) and the name stays.
+    const patches: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'PATCH') patches.push(r.url());
+    });
+    await page.getByRole('button', { name: 'Edit team-a' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit resource group team-a' });
+    assert.equal(await edit.getByLabel('Clusters quota').inputValue(), '3', 'the form starts from the group');
+    assert.equal(await edit.getByLabel('Description').inputValue(), 'the A team');
+    await edit.getByLabel('Nodes quota').fill('-2');
+    assert.equal(await problemOf(edit.getByLabel('Nodes quota')), 'at least 0');
+    await edit.getByRole('button', { name: 'Save group' }).click();
+    await edit
+      .getByRole('alert')
+      .getByText(/Correct these fields first: nodes/)
+      .waitFor({ timeout: UI_WAIT_MS });
+    assert.deepEqual(patches, [], 'a form with a marked field sends nothing');
+    await axe(page, 'the edit resource group dialog at 1280 px');
+    await edit.getByLabel('Nodes quota').fill('12');
+    await edit.getByLabel('Clusters quota').fill('');
+    await edit.getByLabel('Description').fill('team A, resized');
+    await edit.getByRole('button', { name: 'Save group' }).click();
+    await edit.waitFor({ state: 'hidden', timeout: UI_WAIT_MS });
+    await row.getByText('0 of 12').waitFor({ timeout: UI_WAIT_MS });
+    const edited = (await admin.call('GET', '/api/v1/resource-groups')).body.items[0];
+    assert.deepEqual(
+      [edited.name, edited.description, edited.quotas],
+      ['team-a', 'team A, resized', { nodes: 12, memoryMiB: 65536 }],
+    );
+    assert.equal(patches.length, 1);
+    await page.getByRole('button', { name: 'Edit team-a' }).click();
+    assert.equal(await edit.getByLabel('Clusters quota').inputValue(), '', 'opened again: the group as it now is');
+    assert.equal(await edit.getByLabel('Nodes quota').inputValue(), '12');
+    await edit.getByRole('button', { name: 'Cancel' }).click();
 
     await deleteRow(page, 'team-a', 'resource group');
     assert.deepEqual(await items('/api/v1/resource-groups'), []);
@@ -223,7 +260,7 @@ describe('web console: create and delete forms of the administration pages (sim,
     await context.close();
   });
 
-  it('creates a cluster template with presets; a bad pool name is marked and sends nothing', async () => {
+  it('creates a cluster template with presets and edits it; a bad pool name is marked and sends nothing', async () => {
     const { context, page, watch } = await open('templates');
     await page.getByRole('button', { name: 'New template' }).click();
     const dialog = page.getByRole('dialog', { name: 'New cluster template' });
@@ -248,6 +285,41 @@ describe('web console: create and delete forms of the administration pages (sim,
     const [template] = (await admin.call('GET', '/api/v1/cluster-templates')).body.items;
     assert.equal(template.kubernetesVersion, version);
     assert.equal(template.controlPlane.count, 1);
+
+    // Edited: nothing changed sends nothing; then a description, and the version preset removed, the
+    // other presets kept.
+    const patches: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'PATCH') patches.push(r.url());
+    });
+    await page.getByRole('button', { name: 'Edit small' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit template small' });
+    assert.equal(
+      await edit.getByLabel('Kubernetes version').inputValue(),
+      version,
+      'the form starts from the template',
+    );
+    await edit.getByRole('button', { name: 'Save template' }).click();
+    await edit.getByRole('alert').getByText('Nothing was changed.').waitFor({ timeout: UI_WAIT_MS });
+    assert.deepEqual(patches, []);
+    await axe(page, 'the edit template dialog at 1280 px');
+    await edit.getByLabel('Description').fill('one control-plane node, two workers');
+    await edit.getByLabel('Kubernetes version').fill('');
+    await edit.getByRole('button', { name: 'Save template' }).click();
+    await edit.waitFor({ state: 'hidden', timeout: UI_WAIT_MS });
+    await row.getByText('one control-plane node, two workers').waitFor({ timeout: UI_WAIT_MS });
+    const edited = (await admin.call('GET', '/api/v1/cluster-templates')).body.items[0];
+    assert.deepEqual(
+      [
+        edited.version,
+        edited.description,
+        edited.kubernetesVersion,
+        edited.controlPlane.count,
+        edited.nodePools.map((p: { name: string; count: number }) => [p.name, p.count]),
+      ],
+      [2, 'one control-plane node, two workers', undefined, 1, [['workers', 2]]],
+    );
+    assert.equal(patches.length, 1);
 
     await deleteRow(page, 'small', 'template');
     watch.assertNone();

@@ -1,7 +1,8 @@
 /**
  * The console's administration pages in a real browser (Debian's Chromium driven by playwright-core)
  * against a running cx on the sim provider: an admin creates a local user and grants her a role on a
- * cluster, she signs in and sees that cluster only; groups and their members; a credential checked
+ * cluster, she signs in and sees that cluster only; the admin disables her, then enables her with a
+ * new password (checked by signing in through the API); groups and their members; a credential checked
  * against the vcsim peer whose password no answer or page ever shows; the audit log's filters and
  * pages; a non-admin who neither sees the pages nor gets their data; axe at 1280 px and 390 px; no
  * console errors. Skips without CX_TEST_CHROMIUM or CX_TEST_VCSIM (`npm test` sets both).
@@ -180,9 +181,49 @@ describe('web console: administration in Chromium (sim)', { skip }, () => {
     await row.waitFor({ state: 'detached', timeout: UI_WAIT_MS });
     assert.deepEqual((await asAnn.call('GET', '/api/v1/clusters')).body.items, []);
 
-    // Unlock and delete, each confirmed; Cancel changes nothing.
+    // Edited: a dialog with no change sends nothing; disabled, the API refuses her sign-in; enabled
+    // again with a new password, only that one signs her in.
     const annRow = () => page.getByRole('row', { name: /^ann/ });
+    const signsIn = async (password: string): Promise<number> =>
+      (
+        await fetch(`${cx.base}/api/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'ann', password }),
+        })
+      ).status;
+    const annNow = async () =>
+      (await admin.call('GET', '/api/v1/users')).body.items.find((u: { username: string }) => u.username === 'ann');
+    const patches: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'PATCH') patches.push(new URL(r.url()).pathname);
+    });
     await page.getByRole('link', { name: 'Users' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit user ann' });
+    await page.getByRole('button', { name: 'Edit ann' }).click();
+    await edit.getByRole('button', { name: 'Save user' }).click();
+    await edit.getByRole('alert').getByText('Nothing was changed.').waitFor({ timeout: UI_WAIT_MS });
+    assert.deepEqual(patches, [], 'nothing sent');
+    await axe(page, 'the edit user dialog at 1280 px');
+    await edit.getByLabel(/Disabled/).check();
+    await edit.getByRole('button', { name: 'Save user' }).click();
+    await edit.waitFor({ state: 'hidden', timeout: UI_WAIT_MS });
+    await annRow().locator('.badge', { hasText: 'disabled' }).waitFor({ timeout: UI_WAIT_MS });
+    assert.equal((await annNow()).disabled, true);
+    assert.equal(await signsIn('ann-password-1'), 401, 'a disabled user may not sign in');
+    await page.getByRole('button', { name: 'Edit ann' }).click();
+    assert.equal(await edit.getByLabel(/Disabled/).isChecked(), true, 'the form starts from the user as she is');
+    await edit.getByLabel(/Disabled/).uncheck();
+    await edit.getByLabel(/New password/).fill('ann-password-new');
+    await edit.getByRole('button', { name: 'Save user' }).click();
+    await edit.waitFor({ state: 'hidden', timeout: UI_WAIT_MS });
+    await annRow().locator('.badge', { hasText: 'disabled' }).waitFor({ state: 'detached', timeout: UI_WAIT_MS });
+    assert.deepEqual([(await annNow()).disabled, (await annNow()).role], [false, 'user']);
+    assert.equal(await signsIn('ann-password-1'), 401, 'the old password no longer signs in');
+    assert.equal(await signsIn('ann-password-new'), 200, 'the new one does');
+    assert.equal(patches.length, 2);
+
+    // Unlock and delete, each confirmed; Cancel changes nothing.
     await page.getByRole('button', { name: 'Unlock ann' }).click();
     await page.getByRole('dialog', { name: 'Unlock ann?' }).getByRole('button', { name: 'Unlock' }).click();
     await page.getByRole('dialog', { name: 'Unlock ann?' }).waitFor({ state: 'hidden' });
@@ -192,12 +233,7 @@ describe('web console: administration in Chromium (sim)', { skip }, () => {
     await page.getByRole('button', { name: 'Delete ann' }).click();
     await page.getByRole('dialog', { name: 'Delete user ann?' }).getByRole('button', { name: 'Delete user' }).click();
     await annRow().waitFor({ state: 'detached', timeout: UI_WAIT_MS });
-    const login = await fetch(`${cx.base}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'ann', password: 'ann-password-1' }),
-    });
-    assert.equal(login.status, 401, 'she can no longer sign in');
+    assert.equal(await signsIn('ann-password-new'), 401, 'she can no longer sign in');
     watch.assertNone();
     await context.close();
   });
@@ -381,6 +417,13 @@ describe('web console: administration in Chromium (sim)', { skip }, () => {
   });
 
   it('shows every admin page without serious axe violations at 1280 px and 390 px, fitting 390 px (screenshots in test-results/screenshots/)', async () => {
+    // A grant to show (the earlier ones were revoked): a directory group viewing everything.
+    const grant = await admin.call('POST', '/api/v1/grants', {
+      subject: { kind: 'group', name: 'cn=platform,ou=groups,dc=example,dc=org' },
+      object: { kind: 'global' },
+      role: 'viewer',
+    });
+    assert.equal(grant.status, 201, JSON.stringify(grant.body));
     for (const viewport of [WIDE, NARROW]) {
       const { context, page, watch } = await open(viewport);
       await page.goto('/admin');

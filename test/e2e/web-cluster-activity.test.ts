@@ -2,7 +2,7 @@
  * A cluster's page in Chromium: its past workflows, its events feed followed live (server-sent
  * events: nothing else refreshes it), and node actions, each confirmed. On sim (no Kubernetes API):
  * delete a node, the only node action there. On kwok (its own kube-apiserver): cordon, uncordon and
- * drain, checked on the nodes through the API. A viewer is offered no node action. Skips without
+ * drain, and a pool's labels and taints replaced, checked on the nodes through the API. A viewer is offered no node action. Skips without
  * CX_TEST_CHROMIUM (and the kwok part without CX_TEST_KUBERNETES).
  */
 import assert from 'node:assert/strict';
@@ -17,6 +17,7 @@ import {
   ConsoleWatch,
   launchChromium,
   NARROW,
+  screenshot,
   signIn,
   UI_WAIT_MS,
   WIDE,
@@ -120,6 +121,7 @@ describe(
       assert.equal((await admin.call('GET', `/api/v1/clusters/${id}`)).body.nodePools[0].count, 1);
       await runs.getByRole('rowheader', { name: 'cluster.scale' }).waitFor({ timeout: UI_WAIT_MS });
       await axe(page, 'the cluster page with its workflows and events at 1280 px');
+      await screenshot(page, 'cluster-activity');
       watch.assertNone();
       await context.close();
 
@@ -140,6 +142,7 @@ describe(
       assert.equal(await viewer.getByRole('button', { name: /Delete|Cordon|Drain/ }).count(), 0, 'no node action');
       await assertNoSideScroll(viewer, 'the cluster page');
       await axe(viewer, 'the cluster page with its workflows and events at 390 px');
+      await screenshot(viewer, 'cluster-activity-viewer');
       viewerWatch.assertNone();
       await narrow.close();
     });
@@ -172,7 +175,7 @@ describe(
       stopKwokControlPlanes(cx?.dataDir);
     });
 
-    it('cordons, uncordons and drains a node, each confirmed and followed to its end', async () => {
+    it("cordons, uncordons and drains a node, relabels a pool's nodes, each confirmed and followed to its end", async () => {
       const peer = JSON.parse(kubernetes!) as { kubeApiserver: Record<string, string> };
       const created = await admin.call('POST', '/api/v1/clusters', {
         name: 'kw-nodes',
@@ -185,13 +188,15 @@ describe(
       const done = await admin.waitForWorkflow(created.body.workflow.id, ['Succeeded', 'Failed'], 180_000);
       assert.equal(done.status, 'Succeeded', JSON.stringify(done.steps));
       const id = created.body.cluster.id as string;
-      const node = async (name: string) =>
-        (
-          (await admin.call('GET', `/api/v1/clusters/${id}/nodes`)).body.items as Array<{
-            name: string;
-            unschedulable?: boolean;
-          }>
-        ).find((n) => n.name === name)!;
+      const nodes = async () =>
+        (await admin.call('GET', `/api/v1/clusters/${id}/nodes`)).body.items as Array<{
+          name: string;
+          pool: string;
+          unschedulable?: boolean;
+          labels?: Record<string, string>;
+          taints?: Array<{ key: string; value?: string; effect: string }>;
+        }>;
+      const node = async (name: string) => (await nodes()).find((n) => n.name === name)!;
       const worker = (
         (await admin.call('GET', `/api/v1/clusters/${id}/nodes`)).body.items as Array<{
           name: string;
@@ -234,6 +239,44 @@ describe(
         UI_WAIT_MS,
       );
       await page.getByRole('button', { name: `Uncordon ${worker}`, exact: true }).waitFor({ timeout: UI_WAIT_MS });
+
+      // The pool's labels and taints, replaced on each of its nodes: an entry that is not key=value is
+      // refused in the dialog, with nothing started.
+      await page.getByRole('button', { name: 'Relabel workers' }).click();
+      const relabel = page.getByRole('dialog', { name: 'Labels and taints of pool workers' });
+      await relabel.getByLabel(/^Labels/).fill('tier');
+      await relabel.getByRole('button', { name: 'Apply to its nodes' }).click();
+      await relabel
+        .getByRole('alert')
+        .getByText(/Labels: “tier” is not key=value/)
+        .waitFor({ timeout: UI_WAIT_MS });
+      const started = async () =>
+        (await admin.call('GET', `/api/v1/workflows?cluster=${id}`)).body.items.filter(
+          (r: { workflow: string }) => r.workflow === 'nodepool.update-scheduling',
+        ).length;
+      assert.equal(await started(), 0, 'nothing was started');
+      await relabel.getByLabel(/^Labels/).fill('tier=web');
+      await relabel.getByLabel(/^Taints/).fill('dedicated=web:NoSchedule');
+      await relabel.getByRole('button', { name: 'Apply to its nodes' }).click();
+      await followed(page, 'nodepool.update-scheduling');
+      const pool = (await admin.call('GET', `/api/v1/clusters/${id}`)).body.nodePools[0];
+      assert.deepEqual(
+        [pool.labels, pool.taints],
+        [{ tier: 'web' }, [{ key: 'dedicated', value: 'web', effect: 'NoSchedule' }]],
+      );
+      const workers = (await nodes()).filter((n) => n.pool === 'workers');
+      assert.equal(workers.length, 2);
+      for (const n of workers) {
+        assert.equal(n.labels?.['tier'], 'web', `${n.name} carries the label`);
+        assert.ok(
+          n.taints?.some((t) => t.key === 'dedicated' && t.value === 'web' && t.effect === 'NoSchedule'),
+          `${n.name} carries the taint: ${JSON.stringify(n.taints)}`,
+        );
+      }
+      await page
+        .getByRole('region', { name: 'Pools table' })
+        .getByText('tier=web, dedicated=web:NoSchedule')
+        .waitFor({ timeout: UI_WAIT_MS });
       watch.assertNone();
       await context.close();
     });

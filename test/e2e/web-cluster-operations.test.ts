@@ -3,19 +3,22 @@
  * On sim: a request over the resource group's quota is refused in the form (nothing is sent), a
  * single-node cluster with its health policy is created and checked through the API, the actions
  * sim cannot do are not offered (OS upgrade, certificate rotation, addons, ha-configs, etcd
- * snapshots), the CA is rotated (confirmed, followed live), and a viewer is offered none of it; a
- * two-node pair is created from the wizard (both sides followed, then the pair declared), a refused
- * side or a refused declaration saying what was created. On
- * kwok (its own kube-apiserver): the `cx kubeconfig` command, an etcd snapshot taken and
- * restored, certificates rotated, an addon installed with its settings and removed, an ha-config
- * created and deleted, the workers moved onto a new OS image; a cluster created in the wizard with an
- * addon chosen there, installed by its create. Axe at 1280 and 390 px; screenshots go to
+ * snapshots), the CA is rotated by keyboard alone (confirmed, followed live), and a viewer is
+ * offered none of it; a two-node pair is created from the wizard (both sides followed, then the
+ * pair declared), a refused side or a refused declaration saying what was created. On kwok (its
+ * own kube-apiserver): the `cx kubeconfig` command, an etcd snapshot taken and restored,
+ * certificates rotated, an addon installed with its settings and removed, an ha-config created and
+ * deleted, the workers moved onto a new OS image, a failed OS upgrade rolled back, the Kubernetes
+ * Dashboard's link and token (checked on the tenant's API server); a cluster created in the wizard
+ * with an addon chosen there, installed by its create. Axe at 1280 and 390 px; screenshots go to
  * test-results/screenshots.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import {
   assertNoSideScroll,
@@ -24,29 +27,18 @@ import {
   ConsoleWatch,
   launchChromium,
   NARROW,
+  screenshot,
   signIn,
   UI_WAIT_MS,
   WIDE,
   WORKFLOW_WAIT_MS,
 } from '../support/browser.js';
-import {
-  ADMIN_PASSWORD,
-  Api,
-  repoRoot,
-  startCx,
-  stopKwokControlPlanes,
-  tempDir,
-  type CxProcess,
-} from '../support/cx.js';
+import { ADMIN_PASSWORD, Api, startCx, stopKwokControlPlanes, tempDir, until, type CxProcess } from '../support/cx.js';
+import { kubernetesPeer, workersDeployment } from '../support/kwok.js';
 
+const run = promisify(execFile);
 const browserPeer = chromiumPeer();
 const kubernetes = process.env['CX_TEST_KUBERNETES'];
-const shots = join(repoRoot, 'test-results', 'screenshots');
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
 
 /** Waits for the run of `workflow` the page follows to succeed. */
 async function followed(page: Page, workflow: string): Promise<void> {
@@ -122,7 +114,7 @@ describe(
         .getByText(/Over the quota of machines/)
         .waitFor({ timeout: UI_WAIT_MS });
       await axe(page, 'the wizard refusing a request over the quota at 1280 px');
-      await screenshot(page, 'wizard-over-quota-1280');
+      await screenshot(page, 'wizard-over-quota');
       await page.getByRole('button', { name: 'Create cluster' }).click();
       assert.deepEqual(creates, [], 'a request over the quota is not sent');
       assert.equal((await admin.call('GET', '/api/v1/clusters')).body.items.length, 0);
@@ -172,21 +164,36 @@ describe(
         assert.equal(await page.getByRole('button', { name }).count(), 0, `${name} is not offered on sim`);
       for (const name of ['Addons', 'HA configs', 'etcd snapshots', 'Access'])
         assert.equal(await page.getByRole('heading', { name, exact: true }).count(), 0, `no ${name} section`);
+      // By keyboard alone: Enter opens the dialog with focus inside it, Escape closes it (nothing
+      // started) and gives focus back; Tab reaches the confirmation, Enter starts the rotation.
       const rotate = page.getByRole('button', { name: 'Rotate the CA' });
-      await rotate.click({ timeout: UI_WAIT_MS });
+      await rotate.focus({ timeout: UI_WAIT_MS });
+      await page.keyboard.press('Enter');
       const dialog = page.getByRole('dialog', { name: 'Rotate the CA of solo?' });
+      await dialog.waitFor({ timeout: UI_WAIT_MS });
+      const focused = async (): Promise<{ inDialog: boolean; text: string }> =>
+        (await page.evaluate(
+          "({ inDialog: !!document.activeElement?.closest('dialog[open]'), text: document.activeElement?.textContent ?? '' })",
+        )) as { inDialog: boolean; text: string };
+      assert.equal((await focused()).inDialog, true, 'focus moves into the dialog');
       await axe(page, 'the rotate-CA dialog at 1280 px');
-      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden', timeout: UI_WAIT_MS });
+      assert.deepEqual(await focused(), { inDialog: false, text: 'Rotate the CA' }, 'focus is back on the button');
       const runs = async () =>
         (await admin.call('GET', `/api/v1/workflows?cluster=${cluster.id}`)).body.items.map(
           (w: { workflow: string }) => w.workflow,
         );
-      assert.ok(!(await runs()).includes('cluster.rotate-ca'), 'Cancel started nothing');
-      await rotate.click();
-      await dialog.getByRole('button', { name: 'Rotate the CA' }).click();
+      assert.ok(!(await runs()).includes('cluster.rotate-ca'), 'Escape started nothing');
+      await page.keyboard.press('Enter');
+      await dialog.waitFor({ timeout: UI_WAIT_MS });
+      for (let tabs = 0; tabs < 4 && (await focused()).text !== 'Rotate the CA'; tabs++)
+        await page.keyboard.press('Tab');
+      assert.deepEqual(await focused(), { inDialog: true, text: 'Rotate the CA' }, 'Tab reaches the confirmation');
+      await page.keyboard.press('Enter');
       await followed(page, 'cluster.rotate-ca');
       assert.ok((await runs()).includes('cluster.rotate-ca'));
-      await screenshot(page, 'cluster-sim-1280');
+      await screenshot(page, 'cluster-sim');
       watch.assertNone();
       await context.close();
 
@@ -211,7 +218,7 @@ describe(
       );
       await assertNoSideScroll(viewer, 'the cluster page');
       await axe(viewer, 'the cluster page as a viewer at 390 px');
-      await screenshot(viewer, 'cluster-sim-viewer-390');
+      await screenshot(viewer, 'cluster-sim-viewer');
       viewerWatch.assertNone();
       await narrow.close();
 
@@ -225,7 +232,7 @@ describe(
       await wizard.getByTestId('quota').getByText('machines: 2 of 3 left; this cluster needs 3').waitFor();
       await assertNoSideScroll(wizard, 'the wizard');
       await axe(wizard, 'the wizard at 390 px');
-      await screenshot(wizard, 'wizard-390');
+      await screenshot(wizard, 'wizard-topology');
       await small.close();
     });
 
@@ -350,7 +357,7 @@ describe(
 );
 
 describe(
-  'web console: etcd snapshots, certificate rotation, addons and ha-configs (kwok)',
+  'web console: etcd snapshots, certificate rotation, addons, ha-configs, OS upgrade and rollback, the dashboard (kwok)',
   {
     skip:
       (!browserPeer && 'CX_TEST_CHROMIUM is not set (test/peers/chromium.sh)') ||
@@ -375,7 +382,7 @@ describe(
       stopKwokControlPlanes(cx?.dataDir);
     });
 
-    it('snapshots and restores etcd, rotates certificates, installs and removes an addon, creates and deletes an ha-config, upgrades the OS, each confirmed and followed', async () => {
+    it('snapshots and restores etcd, rotates certificates, installs and removes an addon, creates and deletes an ha-config, upgrades the OS and rolls a failed upgrade back, each confirmed and followed; opens the dashboard', async () => {
       const peer = JSON.parse(kubernetes!) as { kubeApiserver: Record<string, string> };
       const created = await admin.call('POST', '/api/v1/clusters', {
         name: 'kw-ops',
@@ -413,7 +420,7 @@ describe(
       const table = page.getByRole('region', { name: 'etcd snapshots table' });
       await table.getByText(String(snapshots[0].revision), { exact: true }).waitFor({ timeout: UI_WAIT_MS });
       await axe(page, 'the kwok cluster page with its operations at 1280 px');
-      await screenshot(page, 'cluster-kwok-1280');
+      await screenshot(page, 'cluster-kwok');
       await table.getByRole('button', { name: /^Restore snapshot of / }).click();
       await page
         .getByRole('dialog', { name: "Restore kw-ops's etcd from this snapshot?" })
@@ -481,6 +488,147 @@ describe(
       await followed(page, 'cluster.os-upgrade');
       assert.equal((await admin.call('GET', `/api/v1/clusters/${id}`)).body.osImage, 'cx-os-2');
 
+      // A failed OS upgrade, rolled back from the page. A PodDisruptionBudget keeps the one pod on the
+      // worker, so draining it after its replacement is Ready stays blocked, and the upgrade (started
+      // through the API, for its short drain timeout; the dialog keeps the default 300 s) fails.
+      const kubeconfig = join(work, 'kw-ops.kubeconfig');
+      writeFileSync(kubeconfig, (await admin.call('GET', `/api/v1/clusters/${id}/kubeconfig`)).body as string, {
+        mode: 0o600,
+      });
+      const kubectl = async (...args: string[]): Promise<string> =>
+        (
+          await run(kubernetesPeer().kubectl, ['--kubeconfig', kubeconfig, '--request-timeout=10s', ...args], {
+            encoding: 'utf8',
+          })
+        ).stdout.trim();
+      const budget = join(work, 'pinned-budget.json');
+      writeFileSync(
+        budget,
+        JSON.stringify({
+          apiVersion: 'policy/v1',
+          kind: 'PodDisruptionBudget',
+          metadata: { name: 'pinned', namespace: 'default' },
+          spec: { minAvailable: 1, selector: { matchLabels: { app: 'pinned' } } },
+        }),
+      );
+      await kubectl('apply', '-f', workersDeployment(work, 'pinned', 1), '-f', budget);
+      await kubectl('rollout', 'status', 'deployment/pinned', '--timeout=60s');
+      const nodeNames = async (): Promise<string[]> =>
+        (await admin.call('GET', `/api/v1/clusters/${id}/nodes`)).body.items
+          .map((n: { name: string }) => n.name)
+          .sort();
+      const nodesBefore = await nodeNames();
+      const tenantNodes = async (): Promise<string[]> =>
+        (await kubectl('get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}')).split(' ').filter(Boolean).sort();
+      const tenantBefore = await tenantNodes();
+      const failing = await admin.call('POST', `/api/v1/clusters/${id}/os-upgrade`, {
+        image: 'cx-os-3',
+        drainTimeoutSeconds: 2,
+      });
+      assert.equal(failing.status, 202, JSON.stringify(failing.body));
+      const failed = await admin.waitForWorkflow(failing.body.workflow.id, ['Succeeded', 'Failed'], WORKFLOW_WAIT_MS);
+      assert.equal(failed.status, 'Failed', JSON.stringify(failed.steps));
+      assert.equal(
+        failed.steps.find((s: { status: string }) => s.status === 'Failed')?.error?.code,
+        'CX_DRAIN_BLOCKED',
+        JSON.stringify(failed.steps),
+      );
+      assert.equal((await admin.call('GET', `/api/v1/clusters/${id}`)).body.osImage, 'cx-os-3');
+      assert.equal(
+        (await tenantNodes()).length,
+        tenantBefore.length + 1,
+        'the replacement joined the tenant, the old worker is still there',
+      );
+      const rollBack = page.getByRole('button', { name: 'Roll back the OS upgrade' });
+      await rollBack.click({ timeout: UI_WAIT_MS });
+      const rollbackDialog = page.getByRole('dialog', { name: 'Roll back the last OS upgrade of kw-ops?' });
+      await rollbackDialog.getByRole('button', { name: 'Cancel' }).click();
+      assert.ok(
+        !(await admin.call('GET', `/api/v1/workflows?cluster=${id}`)).body.items.some(
+          (r: { workflow: string }) => r.workflow === 'cluster.os-upgrade-rollback',
+        ),
+        'Cancel started nothing',
+      );
+      await rollBack.click();
+      await rollbackDialog.getByRole('button', { name: 'Roll back' }).click();
+      await followed(page, 'cluster.os-upgrade-rollback');
+      const rolledBack = (await admin.call('GET', `/api/v1/clusters/${id}`)).body;
+      assert.deepEqual(
+        [rolledBack.status, rolledBack.osImage, rolledBack.activeWorkflowId],
+        ['Ready', 'cx-os-2', null],
+        'the image the cluster had before',
+      );
+      assert.deepEqual(await nodeNames(), nodesBefore, 'the replacement went, the old worker stayed');
+      await until(
+        'the replacement to leave the tenant',
+        async () => (JSON.stringify(await tenantNodes()) === JSON.stringify(tenantBefore) ? true : undefined),
+        UI_WAIT_MS,
+      );
+      const nodesAfter = (await admin.call('GET', `/api/v1/clusters/${id}/nodes`)).body.items as Array<{
+        name: string;
+        unschedulable?: boolean;
+      }>;
+      assert.ok(
+        nodesAfter.every((n) => !n.unschedulable),
+        `the old worker takes pods again: ${JSON.stringify(nodesAfter)}`,
+      );
+      await rollBack.waitFor({ state: 'detached', timeout: UI_WAIT_MS });
+
+      // The Kubernetes Dashboard: installed from the page, then a link and a token of the admin's role,
+      // which the tenant's API server honours.
+      await page.getByRole('button', { name: 'Install an addon' }).click();
+      await install.getByLabel('Addon').selectOption('dashboard');
+      await install.getByLabel(/Settings/).fill('');
+      await install.getByRole('button', { name: 'Install' }).click();
+      await followed(page, 'addon.install');
+      await page.getByRole('button', { name: 'Kubernetes Dashboard: get a link and a token' }).click({
+        timeout: UI_WAIT_MS,
+      });
+      const link = page.getByRole('link', { name: 'Open the Kubernetes Dashboard' });
+      await link.waitFor({ timeout: UI_WAIT_MS });
+      const dashboard = await admin.call('GET', `/api/v1/clusters/${id}/dashboard`);
+      assert.equal(dashboard.status, 200, JSON.stringify(dashboard.body));
+      assert.equal(await link.getAttribute('href'), dashboard.body.url, 'the link the API gives');
+      assert.match(
+        dashboard.body.url,
+        /^https:\/\/.+\/api\/v1\/namespaces\/kubernetes-dashboard\/services\/https:kubernetes-dashboard:\/proxy\/$/,
+      );
+      const token = (await page.locator('code.token').innerText()).trim();
+      const server = await kubectl('config', 'view', '--raw', '-o', 'jsonpath={.clusters[0].cluster.server}');
+      const ca = join(work, 'kw-ops-ca.pem');
+      writeFileSync(
+        ca,
+        Buffer.from(
+          await kubectl('config', 'view', '--raw', '-o', 'jsonpath={.clusters[0].cluster.certificate-authority-data}'),
+          'base64',
+        ),
+      );
+      // An empty kubeconfig: the token alone authenticates (with the admin's certificate that would be used instead).
+      const none = join(work, 'no-credentials.kubeconfig');
+      writeFileSync(none, 'apiVersion: v1\nkind: Config\n');
+      const canI = async (...args: string[]): Promise<string> =>
+        (
+          await run(
+            kubernetesPeer().kubectl,
+            [
+              '--kubeconfig',
+              none,
+              '--server',
+              server,
+              '--certificate-authority',
+              ca,
+              '--token',
+              token,
+              'auth',
+              'can-i',
+              ...args,
+            ],
+            { encoding: 'utf8' },
+          ).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }))
+        ).stdout.trim();
+      assert.equal(await canI('create', 'namespaces'), 'yes', 'the token shown carries the admin role');
+      await screenshot(page, 'cluster-kwok-access', page.getByRole('region', { name: 'Access' }));
+
       const runs = (await admin.call('GET', `/api/v1/workflows?cluster=${id}`)).body.items as Array<{
         workflow: string;
         status: string;
@@ -494,8 +642,13 @@ describe(
         'ha-config.apply',
         'ha-config.remove',
         'cluster.os-upgrade',
+        'cluster.os-upgrade-rollback',
       ])
-        assert.equal(runs.find((r) => r.workflow === workflow)?.status, 'Succeeded', workflow);
+        // (The OS upgrade twice: the first succeeded, the second failed on purpose and was rolled back.)
+        assert.ok(
+          runs.some((r) => r.workflow === workflow && r.status === 'Succeeded'),
+          `${workflow} succeeded: ${JSON.stringify(runs.filter((r) => r.workflow === workflow))}`,
+        );
       watch.assertNone();
       await context.close();
 
@@ -504,9 +657,14 @@ describe(
       await small.goto(`/clusters/${encodeURIComponent(id)}`);
       await signIn(small, 'admin', ADMIN_PASSWORD);
       await small.getByRole('region', { name: 'etcd snapshots table' }).waitFor({ timeout: UI_WAIT_MS });
+      // The dashboard's token is one long word: it wraps rather than widening the page.
+      await small
+        .getByRole('button', { name: 'Kubernetes Dashboard: get a link and a token' })
+        .click({ timeout: UI_WAIT_MS });
+      await small.getByRole('link', { name: 'Open the Kubernetes Dashboard' }).waitFor({ timeout: UI_WAIT_MS });
       await assertNoSideScroll(small, 'the kwok cluster page');
       await axe(small, 'the kwok cluster page at 390 px');
-      await screenshot(small, 'cluster-kwok-390');
+      await screenshot(small, 'cluster-kwok');
       await narrow.close();
     });
 

@@ -19,6 +19,7 @@ import {
   ConsoleWatch,
   launchChromium,
   NARROW,
+  screenshot,
   signIn,
   UI_WAIT_MS,
   WIDE,
@@ -68,6 +69,7 @@ describe(
       figures['firstLoadDomContentLoadedMs'] = Math.round(navigation.domContentLoaded);
       figures['firstLoadEventMs'] = Math.round(navigation.load);
       await axe(page, 'the sign-in page at 1280 px');
+      await screenshot(page, 'sign-in');
 
       // A wrong password: the API's problem detail is shown (the browser logs the 401 it answered).
       watch.expect(/status of 401.*\/ui\/session/);
@@ -198,6 +200,7 @@ describe(
       await pool.getByLabel('Machines', { exact: true }).fill('1');
       await pool.getByLabel('Labels').fill('tier=web');
       await axe(page, 'the create wizard at 1280 px');
+      await screenshot(page, 'wizard');
       await page.getByRole('button', { name: 'Create cluster' }).click();
 
       await page.waitForURL((url) => /^\/clusters\/[^/]+$/.test(url.pathname) && url.pathname !== '/clusters/new');
@@ -227,6 +230,7 @@ describe(
         'every node is listed',
       );
       await axe(page, 'the cluster page at 1280 px');
+      await screenshot(page, 'cluster');
 
       // The kubeconfig link is offered when the cluster has a Kubernetes API.
       const kubeconfig = page.getByRole('link', { name: 'Download kubeconfig' });
@@ -442,9 +446,33 @@ describe(
     it('shows the admin the same pages at 390 px without sideways scrolling or serious axe violations', async () => {
       const { context, page, watch } = await open(NARROW);
       await page.goto('/');
+      await page.getByRole('heading', { name: 'Sign in to cx' }).waitFor();
+      await assertNoSideScroll(page, 'the sign-in page');
+      await axe(page, 'the sign-in page at 390 px');
+      await screenshot(page, 'sign-in');
       await signIn(page, 'admin', ADMIN_PASSWORD);
       await page.getByRole('link', { name: 'not-for-dev' }).waitFor({ timeout: UI_WAIT_MS });
       await assertNoSideScroll(page, 'the clusters list');
+      // Each row's health is what the node health monitor last reported through the API.
+      const listed = (await admin.call('GET', '/api/v1/clusters')).body.items as Array<{
+        id: string;
+        name: string;
+        healthStatus: { state: string } | null;
+      }>;
+      for (const { id, name } of listed)
+        await until(
+          `the list to show the health the API reports for ${name}`,
+          async () => {
+            const reported = (await admin.call('GET', `/api/v1/clusters/${id}`)).body.healthStatus?.state;
+            const cell = await page
+              .getByRole('row', { name: new RegExp(`^${name} `) })
+              .getByRole('cell')
+              .last()
+              .innerText();
+            return cell.startsWith(reported ?? 'not checked yet') ? true : undefined;
+          },
+          UI_WAIT_MS,
+        );
       // The list follows the API by itself: a cluster created elsewhere appears without a reload.
       const other = await admin.call('POST', '/api/v1/clusters', {
         name: 'made-elsewhere',
@@ -464,15 +492,21 @@ describe(
       for (const status of await page.locator('tbody .badge').allInnerTexts()) assert.equal(status, 'Ready');
       await page.getByLabel('Status').selectOption('');
       await axe(page, 'the clusters list at 390 px');
+      await screenshot(page, 'clusters');
+      await page.setViewportSize(WIDE);
+      await screenshot(page, 'clusters');
+      await page.setViewportSize(NARROW);
       await page.getByRole('link', { name: 'not-for-dev' }).click();
       await page.getByRole('heading', { name: 'not-for-dev' }).waitFor();
       await page.getByRole('heading', { name: 'Nodes' }).waitFor();
       await assertNoSideScroll(page, 'the cluster page');
       await axe(page, 'the cluster page at 390 px');
+      await screenshot(page, 'cluster');
       await page.goto('/clusters/new');
       await page.getByRole('heading', { name: 'New cluster' }).waitFor();
       await assertNoSideScroll(page, 'the create wizard');
       await axe(page, 'the create wizard at 390 px');
+      await screenshot(page, 'wizard');
       watch.assertNone();
       await context.close();
     });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
-import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { chromium, type Browser, type ConsoleMessage, type Locator, type Page } from 'playwright-core';
 import { repoRoot } from './cx.js';
 
 export const WIDE = { width: 1280, height: 900 };
@@ -90,9 +90,12 @@ export async function assertNoSideScroll(page: Page, where: string): Promise<voi
 /** Where screenshots are kept as test artifacts (ignored by git, uploaded by CI with test-results/). */
 export const SCREENSHOT_DIR = join(repoRoot, 'test-results', 'screenshots');
 
-/** Keeps the whole page as it is now, as `test-results/screenshots/<name>-<width>.png`. */
-export async function screenshot(page: Page, name: string): Promise<void> {
+/**
+ * Keeps the whole page as it is now, or only `part` of it, as
+ * `test-results/screenshots/<name>-<width>.png` (docs/ui.md shows some: scripts/ui-screenshots.mjs).
+ */
+export async function screenshot(page: Page, name: string, part?: Locator): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  const width = page.viewportSize()?.width ?? 0;
-  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-${width}.png`), fullPage: true });
+  const path = join(SCREENSHOT_DIR, `${name}-${page.viewportSize()?.width ?? 0}.png`);
+  await (part ? part.screenshot({ path }) : page.screenshot({ path, fullPage: true }));
 }

@@ -22,9 +22,12 @@ import {
   parseSettings,
   parseSingletons,
   quotaUse,
+  resourceGroupForm,
+  resourceGroupPatch,
   resourceGroupProblems,
   resourceGroupRequest,
   schemaAt,
+  templatePatch,
   templateRequest,
   type GrantForm,
   type HostForm,
@@ -219,6 +222,31 @@ describe('create forms', () => {
     };
     assert.deepEqual(resourceGroupRequest(group), { name: 'team-a', quotas: { clusters: 3, memoryMiB: 0 } });
     assert.equal(resourceGroupProblems({ ...group, clusters: '-1' }, HOST_SCHEMA).clusters, 'at least 0');
+    // A template's edit: only what changed, an emptied field unset, against the version it was read at.
+    const template = { version: 4, description: 'small ones', kubernetesVersion: '1.31.4' };
+    assert.equal(templatePatch(template, { description: ' small ones ', kubernetesVersion: '1.31.4' }), undefined);
+    assert.deepEqual(templatePatch(template, { description: '', kubernetesVersion: '1.32.2' }), {
+      version: 4,
+      kubernetesVersion: '1.32.2',
+      unset: ['description'],
+    });
+    assert.deepEqual(templatePatch({ version: 1, description: null }, { description: 'd', kubernetesVersion: '' }), {
+      version: 1,
+      description: 'd',
+    });
+    // Edited: the stored group as a form, and every field back as the PATCH (cleared ones included).
+    const stored = resourceGroupForm({
+      name: 'team-a',
+      description: 'the A team',
+      credentialId: 'cred-1',
+      quotas: { clusters: 3, memoryMiB: 0 },
+    });
+    assert.deepEqual(stored, { ...group, description: 'the A team', credentialId: 'cred-1' });
+    assert.deepEqual(resourceGroupPatch({ ...stored, description: ' ', credentialId: '', clusters: '', nodes: '9' }), {
+      description: '',
+      credentialId: null,
+      quotas: { nodes: 9, memoryMiB: 0 },
+    });
     assert.deepEqual(ipPoolRequest({ name: 'vips', ranges: '10.1.1.5-8, 42.42.42.42', description: ' ' }), {
       name: 'vips',
       ranges: '10.1.1.5-8,42.42.42.42',

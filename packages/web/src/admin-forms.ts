@@ -7,7 +7,9 @@
  */
 import type {
   AuditQuery,
+  ClusterTemplate,
   ClusterTemplateCreateRequest,
+  ClusterTemplatePatchRequest,
   GrantCreateRequest,
   HostCreateRequest,
   IpPoolCreateRequest,
@@ -18,6 +20,7 @@ import type {
   Quotas,
   ResourceGroup,
   ResourceGroupCreateRequest,
+  ResourceGroupPatchRequest,
 } from '@cx/api-schemas';
 import { fieldProblem, type JsonSchema } from './schema.js';
 
@@ -244,6 +247,30 @@ export function resourceGroupRequest(form: ResourceGroupForm): ResourceGroupCrea
   };
 }
 
+/** A group's form as it stands, for editing it: a quota it does not set is an empty field (no limit). */
+export function resourceGroupForm(group: Pick<ResourceGroup, 'name' | 'description' | 'credentialId' | 'quotas'>) {
+  const form: ResourceGroupForm = {
+    name: group.name,
+    description: group.description ?? '',
+    credentialId: group.credentialId ?? '',
+    clusters: '',
+    nodes: '',
+    vcpus: '',
+    memoryMiB: '',
+  };
+  for (const key of QUOTA_KEYS) if (group.quotas[key] !== undefined) form[key] = String(group.quotas[key]);
+  return form;
+}
+
+/**
+ * An edited group as the API's PATCH: every field is sent, since each replaces the stored one (an
+ * emptied description clears it, no credential is null, the quotas left are the only limits).
+ */
+export function resourceGroupPatch(form: ResourceGroupForm): ResourceGroupPatchRequest {
+  const { description, credentialId, quotas } = resourceGroupRequest(form);
+  return { description: description ?? '', credentialId: credentialId ?? null, quotas };
+}
+
 export interface IpPoolForm {
   name: string;
   ranges: string;
@@ -359,6 +386,33 @@ export function templateRequest(form: TemplateForm): ClusterTemplateCreateReques
     ...(form.controlPlaneCount ? { controlPlane: { count: Number(form.controlPlaneCount) as 1 | 3 | 5 | 7 } } : {}),
     ...(form.poolName.trim() ? { nodePools: [{ name: form.poolName.trim(), count: Number(form.poolCount) }] } : {}),
   } as ClusterTemplateCreateRequest;
+}
+
+/** What the template edit form changes: its description and Kubernetes version (the presets a field can hold whole). */
+export interface TemplateEdit {
+  description: string;
+  kubernetesVersion: string;
+}
+
+/**
+ * The PATCH of an edited template: only what changed, an emptied field unset, made against the
+ * version it was read at (the API refuses it if someone changed the template since); undefined
+ * when nothing changed.
+ */
+export function templatePatch(
+  template: Pick<ClusterTemplate, 'version' | 'description' | 'kubernetesVersion'>,
+  edit: TemplateEdit,
+): ClusterTemplatePatchRequest | undefined {
+  const patch: ClusterTemplatePatchRequest = { version: template.version };
+  const unset: NonNullable<ClusterTemplatePatchRequest['unset']> = [];
+  for (const key of ['description', 'kubernetesVersion'] as const) {
+    const value = edit[key].trim();
+    if (value === (template[key] ?? '')) continue;
+    if (value) patch[key] = value;
+    else unset.push(key);
+  }
+  if (unset.length) patch.unset = unset;
+  return Object.keys(patch).length > 1 ? patch : undefined;
 }
 
 export interface PairForm {

@@ -33,11 +33,13 @@ import type {
   PairCreateRequest,
   User,
   UserCreateRequest,
+  UserPatchRequest,
   ClusterAccepted,
   ClusterCreateBody,
   ClusterCreateRequest,
   ClusterTemplate,
   ClusterTemplateCreateRequest,
+  ClusterTemplatePatchRequest,
   LoginMethods,
   LoginRequest,
   LoginResponse,
@@ -48,6 +50,7 @@ import type {
   ProviderInfo,
   ResourceGroup,
   ResourceGroupCreateRequest,
+  ResourceGroupPatchRequest,
   Workflow,
 } from '@cx/api-schemas';
 import type { Problem } from '@cx/errors';
@@ -169,6 +172,9 @@ export const api = {
   deleteCluster: (id: string) => call<ClusterAccepted>('DELETE', path`/api/v1/clusters/${id}`),
   scalePool: (id: string, pool: string, count: number) =>
     call<ClusterAccepted>('PATCH', path`/api/v1/clusters/${id}/nodepools/${pool}`, { count }),
+  /** Replaces a worker pool's labels and taints on every node of it (nodepool.update-scheduling). */
+  updatePoolScheduling: (id: string, pool: string, scheduling: Required<Pick<NodePoolRequest, 'labels' | 'taints'>>) =>
+    call<ClusterAccepted>('PATCH', path`/api/v1/clusters/${id}/nodepools/${pool}`, scheduling),
   upgradeCluster: (id: string, kubernetesVersion: ClusterCreateRequest['kubernetesVersion']) =>
     call<ClusterAccepted>('POST', path`/api/v1/clusters/${id}/upgrade`, { kubernetesVersion }),
   addPool: (id: string, pool: NodePoolRequest) =>
@@ -226,6 +232,7 @@ export const api = {
   users: () => all<User>('/api/v1/users'),
   createUser: (request: Partial<UserCreateRequest> & Pick<UserCreateRequest, 'username' | 'password'>) =>
     call<User>('POST', '/api/v1/users', request),
+  updateUser: (id: string, patch: UserPatchRequest) => call<User>('PATCH', path`/api/v1/users/${id}`, patch),
   deleteUser: (id: string) => call<void>('DELETE', path`/api/v1/users/${id}`),
   unlockUser: (id: string) => call<User>('POST', path`/api/v1/users/${id}/unlock`),
   groups: () => all<Group>('/api/v1/groups'),
@@ -247,6 +254,8 @@ export const api = {
   pairs: () => all<Pair>('/api/v1/pairs'),
   createResourceGroup: (request: ResourceGroupCreateRequest) =>
     call<ResourceGroup>('POST', '/api/v1/resource-groups', request),
+  updateResourceGroup: (id: string, patch: ResourceGroupPatchRequest) =>
+    call<ResourceGroup>('PATCH', path`/api/v1/resource-groups/${id}`, patch),
   deleteResourceGroup: (id: string) => call<void>('DELETE', path`/api/v1/resource-groups/${id}`),
   createIpPool: (request: IpPoolCreateRequest) => call<IpPool>('POST', '/api/v1/ip-pools', request),
   deleteIpPool: (id: string) => call<void>('DELETE', path`/api/v1/ip-pools/${id}`),
@@ -254,6 +263,8 @@ export const api = {
   deleteHost: (id: string) => call<void>('DELETE', path`/api/v1/hosts/${id}`),
   createTemplate: (request: ClusterTemplateCreateRequest) =>
     call<ClusterTemplate>('POST', '/api/v1/cluster-templates', request),
+  updateTemplate: (id: string, patch: ClusterTemplatePatchRequest) =>
+    call<ClusterTemplate>('PATCH', path`/api/v1/cluster-templates/${id}`, patch),
   deleteTemplate: (id: string) => call<void>('DELETE', path`/api/v1/cluster-templates/${id}`),
   createPair: (request: PairCreateRequest) => call<Pair>('POST', '/api/v1/pairs', request),
   deletePair: (id: string) => call<void>('DELETE', path`/api/v1/pairs/${id}`),

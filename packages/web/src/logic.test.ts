@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Grant, Principal, ProviderInfo } from '@cx/api-schemas';
+import type { Grant, Principal, ProviderInfo, Taint } from '@cx/api-schemas';
 import { accessOf, mayOperate } from './access.js';
-import { parseLabels, parseTaints } from './scheduling.js';
+import { formatLabels, formatTaints, parseLabels, parseTaints } from './scheduling.js';
 import { fieldProblem } from './schema.js';
 import { upgradeTargets } from './versions.js';
 
@@ -62,6 +62,13 @@ describe('labels and taints as typed', () => {
       { key: 'gpu', effect: 'NoExecute' },
     ]);
     assert.match(parseTaints('gpu:Sometimes') as string, /“gpu:Sometimes” is not key\[=value\]:NoSchedule/);
+  });
+
+  it('writes them back as they are typed, so that an edit starts from what the pool has', () => {
+    const taints = 'dedicated=batch:NoSchedule, gpu:NoExecute';
+    assert.equal(formatTaints(parseTaints(taints) as Taint[]), taints);
+    assert.equal(formatLabels({ tier: 'web', zone: 'a' }), 'tier=web, zone=a');
+    assert.deepEqual([formatLabels(undefined), formatTaints([])], ['', '']);
   });
 });
 

@@ -28,3 +28,15 @@ export function parseTaints(text: string): Taint[] | string {
   }
   return taints;
 }
+
+/** Labels as `parseLabels` reads them back: `a=b, c=d`. */
+export function formatLabels(labels: Record<string, string> | undefined): string {
+  return Object.entries(labels ?? {})
+    .map(([key, value]) => `${key}=${value}`)
+    .join(', ');
+}
+
+/** Taints as `parseTaints` reads them back: `key=value:Effect, key:Effect`. */
+export function formatTaints(taints: Taint[] | undefined): string {
+  return (taints ?? []).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join(', ');
+}

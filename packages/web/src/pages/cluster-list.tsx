@@ -76,6 +76,7 @@ export function ClusterList({ access }: { access: Access }) {
                 <th scope="col">Version</th>
                 <th scope="col">Control plane</th>
                 <th scope="col">Workers</th>
+                <th scope="col">Health</th>
               </tr>
             </thead>
             <tbody>
@@ -96,6 +97,18 @@ export function ClusterList({ access }: { access: Access }) {
                       {' '}
                       in {c.nodePools.length} pool{c.nodePools.length === 1 ? '' : 's'}
                     </span>
+                  </td>
+                  <td>
+                    {c.healthStatus ? (
+                      <>
+                        {c.healthStatus.state}
+                        {c.healthStatus.unhealthy.length > 0 ? (
+                          <span class="muted small"> {c.healthStatus.unhealthy.length} unhealthy</span>
+                        ) : null}
+                      </>
+                    ) : (
+                      <span class="muted">not checked yet</span>
+                    )}
                   </td>
                 </tr>
               ))}

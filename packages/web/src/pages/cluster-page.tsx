@@ -4,7 +4,7 @@
  * confirmed), plus your kubeconfig.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { parseLabels, parseTaints } from '../scheduling.js';
+import { formatLabels, formatTaints, parseLabels, parseTaints } from '../scheduling.js';
 import { upgradeTargets } from '../versions.js';
 import type { Cluster, Node, ProviderInfo, Workflow } from '@cx/api-schemas';
 import { ClusterEvents, ClusterWorkflows } from '../cluster-history.js';
@@ -18,7 +18,7 @@ import {
 } from '../cluster-operations.js';
 import { mayOperate, type Access } from '../access.js';
 import { api, ApiError } from '../api.js';
-import { ConfirmButton, ProblemMessage, StatusBadge, TableBox, usePolled } from '../components.js';
+import { ConfirmButton, DataTable, ProblemMessage, StatusBadge, usePolled } from '../components.js';
 import { Link, navigate } from '../router.js';
 import { useWorkflow, WorkflowProgress } from '../workflow-progress.js';
 
@@ -177,47 +177,31 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
       {run ? <WorkflowProgress run={run} /> : null}
 
       <h2>Pools</h2>
-      <TableBox label="Pools table">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Pool</th>
-              <th scope="col">Machines</th>
-              <th scope="col">Size</th>
-              <th scope="col">Labels and taints</th>
-              {operator ? <th scope="col">Actions</th> : null}
-            </tr>
-          </thead>
-          <tbody>
-            <PoolRow
-              cluster={cluster}
-              name="control-plane"
-              count={cluster.controlPlane.count}
-              size={cluster.controlPlane}
-              scheduling=""
-              operator={operator}
-              busy={busy}
-              onStarted={follow}
-            />
-            {cluster.nodePools.map((pool) => (
-              <PoolRow
-                key={pool.name}
-                cluster={cluster}
-                name={pool.name}
-                count={pool.count}
-                size={pool}
-                scheduling={[
-                  ...Object.entries(pool.labels ?? {}).map(([k, v]) => `${k}=${v}`),
-                  ...(pool.taints ?? []).map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`),
-                ].join(', ')}
-                operator={operator}
-                busy={busy}
-                onStarted={follow}
-              />
-            ))}
-          </tbody>
-        </table>
-      </TableBox>
+      <DataTable
+        label="Pools table"
+        items={[
+          {
+            name: 'control-plane',
+            count: cluster.controlPlane.count,
+            size: cluster.controlPlane,
+            labels: '',
+            taints: '',
+          },
+          ...cluster.nodePools.map((pool) => ({
+            name: pool.name,
+            count: pool.count,
+            size: pool,
+            labels: formatLabels(pool.labels),
+            taints: formatTaints(pool.taints),
+          })),
+        ]}
+        // Never shown: the control plane is always a row.
+        empty=""
+        head={['Pool', 'Machines', 'Size', 'Labels and taints', operator && 'Actions']}
+        row={(pool) => (
+          <PoolRow key={pool.name} cluster={cluster} {...pool} operator={operator} busy={busy} onStarted={follow} />
+        )}
+      />
 
       {operator && cluster.status === 'Ready' ? (
         <div class="actions">
@@ -227,48 +211,32 @@ export function ClusterPage({ id, access }: { id: string; access: Access }) {
 
       <h2>Nodes</h2>
       <ProblemMessage error={nodesError} />
-      {nodes && nodes.length === 0 ? <p class="empty">No nodes yet.</p> : null}
-      {nodes && nodes.length > 0 ? (
-        <TableBox label="Nodes table">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Node</th>
-                <th scope="col">Status</th>
-                <th scope="col">Role</th>
-                <th scope="col">Pool</th>
-                <th scope="col">Machine</th>
-                <th scope="col">Addresses</th>
-                {operator ? <th scope="col">Actions</th> : null}
-              </tr>
-            </thead>
-            <tbody>
-              {nodes.map((node) => (
-                <tr key={node.name}>
-                  <th scope="row">{node.name}</th>
-                  <td>
-                    <StatusBadge status={node.status} />
-                  </td>
-                  <td>{node.role}</td>
-                  <td>{node.pool}</td>
-                  <td>
-                    {node.machine.phase}
-                    {node.machine.condition ? (
-                      <span class="error-text small"> {node.machine.condition.message}</span>
-                    ) : null}
-                  </td>
-                  <td>{node.machine.addresses.join(', ') || '—'}</td>
-                  {operator ? (
-                    <td>
-                      <NodeActions cluster={cluster} node={node} onStarted={follow} />
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableBox>
-      ) : null}
+      <DataTable
+        label="Nodes table"
+        items={nodes}
+        empty="No nodes yet."
+        head={['Node', 'Status', 'Role', 'Pool', 'Machine', 'Addresses', operator && 'Actions']}
+        row={(node) => (
+          <tr key={node.name}>
+            <th scope="row">{node.name}</th>
+            <td>
+              <StatusBadge status={node.status} />
+            </td>
+            <td>{node.role}</td>
+            <td>{node.pool}</td>
+            <td>
+              {node.machine.phase}
+              {node.machine.condition ? <span class="error-text small"> {node.machine.condition.message}</span> : null}
+            </td>
+            <td>{node.machine.addresses.join(', ') || '—'}</td>
+            {operator ? (
+              <td>
+                <NodeActions cluster={cluster} node={node} onStarted={follow} />
+              </td>
+            ) : null}
+          </tr>
+        )}
+      />
 
       <ClusterAccess cluster={cluster} dashboard={can.addons} />
       {can.addons ? <AddonsSection cluster={cluster} can={can} onStarted={follow} /> : null}
@@ -346,7 +314,9 @@ function PoolRow(props: {
   name: string;
   count: number;
   size: { vcpus?: number; memoryMiB?: number };
-  scheduling: string;
+  /** As typed in the forms: `key=value, …` and `key[=value]:Effect, …`. */
+  labels: string;
+  taints: string;
   operator: boolean;
   busy: boolean;
   onStarted: (accepted: { workflow: Pick<Workflow, 'id'> }) => void;
@@ -364,7 +334,7 @@ function PoolRow(props: {
       <th scope="row">{props.name}</th>
       <td>{props.count}</td>
       <td>{size || 'provider default'}</td>
-      <td>{props.scheduling || '—'}</td>
+      <td>{[props.labels, props.taints].filter(Boolean).join(', ') || '—'}</td>
       {props.operator ? (
         <td>
           <div class="row-actions">
@@ -390,6 +360,10 @@ function PoolRow(props: {
                 <p class="muted small">A workflow is running on this cluster; cx refuses another until it ends.</p>
               ) : null}
             </ConfirmButton>
+            {!controlPlane && props.cluster.apiEndpoint && props.cluster.status === 'Ready' ? (
+              // Keyed by what it edits: the form starts from the pool as it now is.
+              <Relabel key={`${props.labels}|${props.taints}`} {...props} />
+            ) : null}
             {controlPlane ? null : (
               <ConfirmButton
                 label={`Delete pool ${props.name}`}
@@ -407,6 +381,53 @@ function PoolRow(props: {
         </td>
       ) : null}
     </tr>
+  );
+}
+
+/**
+ * A worker pool's labels and taints, replaced on every node of it (what it no longer has comes off;
+ * labels and taints set elsewhere stay): only where the cluster has a Kubernetes API to put them on.
+ */
+function Relabel(props: {
+  cluster: Cluster;
+  name: string;
+  labels: string;
+  taints: string;
+  onStarted: (accepted: { workflow: Pick<Workflow, 'id'> }) => void;
+}) {
+  const [labels, setLabels] = useState(props.labels);
+  const [taints, setTaints] = useState(props.taints);
+  const value = (e: Event): string => (e.currentTarget as HTMLInputElement).value;
+  return (
+    <ConfirmButton
+      label={`Relabel ${props.name}`}
+      title={`Labels and taints of pool ${props.name}`}
+      confirmLabel="Apply to its nodes"
+      onConfirm={async () => {
+        const parsedLabels = parseLabels(labels);
+        const parsedTaints = parseTaints(taints);
+        if (typeof parsedLabels === 'string') throw new Error(`Labels: ${parsedLabels}`);
+        if (typeof parsedTaints === 'string') throw new Error(`Taints: ${parsedTaints}`);
+        props.onStarted(
+          await api.updatePoolScheduling(props.cluster.id, props.name, { labels: parsedLabels, taints: parsedTaints }),
+        );
+      }}
+    >
+      <div class="stack">
+        <label>
+          Labels <span class="muted small">key=value, comma-separated</span>
+          <input value={labels} onInput={(e) => setLabels(value(e))} />
+        </label>
+        <label>
+          Taints <span class="muted small">key=value:NoSchedule, comma-separated</span>
+          <input value={taints} onInput={(e) => setTaints(value(e))} />
+        </label>
+        <p class="muted small">
+          They replace the pool's on each of its nodes and on the nodes it gets later; labels and taints set elsewhere
+          stay.
+        </p>
+      </div>
+    </ConfirmButton>
   );
 }
 

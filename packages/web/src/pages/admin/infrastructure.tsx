@@ -3,12 +3,15 @@
  * credentials (checked by cx against the endpoint on save; a password is never shown back, as the
  * API never answers it), IP pools, bare-metal hosts (BMC checked on save), cluster templates and
  * pairs. Each is created in a dialog whose fields are checked as they are typed against the API's
- * own request schema, shows the API's problem detail when it refuses, and is deleted once confirmed.
+ * own request schema, shows the API's problem detail when it refuses, and is deleted once confirmed;
+ * a resource group's description, credential and quotas, and a template's description and
+ * Kubernetes version, are edited the same way (PATCH).
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { Cluster, Credential, ProviderInfo } from '@cx/api-schemas';
+import type { Cluster, ClusterTemplate, Credential, ProviderInfo, ResourceGroup } from '@cx/api-schemas';
 import {
+  checkField,
   formProblem,
   hostProblems,
   hostRequest,
@@ -19,8 +22,11 @@ import {
   parseSettings,
   QUOTA_KEYS,
   quotaUse,
+  resourceGroupForm,
+  resourceGroupPatch,
   resourceGroupProblems,
   resourceGroupRequest,
+  templatePatch,
   templateProblems,
   templateRequest,
   type HostForm,
@@ -87,15 +93,19 @@ export function ResourceGroups() {
           <td>{quotaUse(g, 'memoryMiB')}</td>
           <td>{g.credentialId ?? '—'}</td>
           <td>
-            <DeleteButton
-              name={g.name}
-              what="resource group"
-              note="cx refuses while clusters are in it."
-              onDelete={async () => {
-                await api.deleteResourceGroup(g.id);
-                reload();
-              }}
-            />
+            <div class="row-actions">
+              {/* Keyed by its last change: the form starts again from what the group now is. */}
+              <EditResourceGroup key={g.updatedAt} group={g} onSaved={reload} />
+              <DeleteButton
+                name={g.name}
+                what="resource group"
+                note="cx refuses while clusters are in it."
+                onDelete={async () => {
+                  await api.deleteResourceGroup(g.id);
+                  reload();
+                }}
+              />
+            </div>
           </td>
         </tr>
       )}
@@ -334,15 +344,19 @@ export function Templates() {
           <td>{t.addons.map((a) => a.name).join(', ') || '—'}</td>
           <td>{t.version}</td>
           <td>
-            <DeleteButton
-              name={t.name}
-              what="template"
-              note="Clusters created from it keep what it gave them."
-              onDelete={async () => {
-                await api.deleteTemplate(t.id);
-                reload();
-              }}
-            />
+            <div class="row-actions">
+              {/* Keyed by its version: once changed, the form starts from the template as it now is. */}
+              <EditTemplate key={t.version} template={t} onSaved={reload} />
+              <DeleteButton
+                name={t.name}
+                what="template"
+                note="Clusters created from it keep what it gave them."
+                onDelete={async () => {
+                  await api.deleteTemplate(t.id);
+                  reload();
+                }}
+              />
+            </div>
           </td>
         </tr>
       )}
@@ -404,9 +418,9 @@ function DeleteButton(props: { name: string; what: string; note: string; onDelet
 }
 
 /**
- * A create form's state: the fields as typed, and whether problems are shown (a field's once it is
- * typed in, all of them once the form was sent). `submit` refuses a form with problems before
- * anything is sent, then sends it, empties it and tells the list.
+ * A create (or edit) form's state: the fields as typed, and whether problems are shown (a field's
+ * once it is typed in, all of them once the form was sent). `submit` refuses a form with problems
+ * before anything is sent, then sends it, resets it to `empty` and tells the list.
  */
 function useCreateForm<F extends object>(
   empty: F,
@@ -446,45 +460,89 @@ const QUOTA_LABELS = { clusters: 'Clusters', nodes: 'Nodes', vcpus: 'vCPUs', mem
 
 function CreateResourceGroup({ onCreated }: { onCreated: () => void }) {
   const schema = useRequestSchema('/api/v1/resource-groups');
-  const [credentials, setCredentials] = useState<Credential[]>([]);
-  useEffect(() => {
-    api.credentials().then(setCredentials, () => setCredentials([]));
-  }, []);
-  const { form, set, show, problems, submit } = useCreateForm(
+  const form = useCreateForm(
     EMPTY_GROUP,
     (f) => resourceGroupProblems(f, schema),
     (f) => api.createResourceGroup(resourceGroupRequest(f)),
     onCreated,
   );
   return (
-    <ConfirmButton label="New resource group" title="New resource group" confirmLabel="Create group" onConfirm={submit}>
+    <ConfirmButton
+      label="New resource group"
+      title="New resource group"
+      confirmLabel="Create group"
+      onConfirm={form.submit}
+    >
       <div class="stack">
-        <Field label="Name" hint="lower-case letters, digits and -" problem={problems.name} show={show('name')}>
-          <input value={form.name} onInput={set('name')} />
+        <Field
+          label="Name"
+          hint="lower-case letters, digits and -"
+          problem={form.problems.name}
+          show={form.show('name')}
+        >
+          <input value={form.form.name} onInput={form.set('name')} />
         </Field>
-        <Field label="Description" problem={problems.description} show={show('description')}>
-          <input value={form.description} onInput={set('description')} />
-        </Field>
-        <Field label="Credential" hint="what its clusters are created with; optional" show={false}>
-          <select value={form.credentialId} onChange={set('credentialId')}>
-            <option value="">None</option>
-            {credentials.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name} ({c.provider})
-              </option>
-            ))}
-          </select>
-        </Field>
-        <fieldset>
-          <legend>Quotas (empty: no limit)</legend>
-          {QUOTA_KEYS.map((key) => (
-            <Field key={key} label={`${QUOTA_LABELS[key]} quota`} problem={problems[key]} show={show(key)}>
-              <input inputMode="numeric" value={form[key]} onInput={set(key)} />
-            </Field>
-          ))}
-        </fieldset>
+        <ResourceGroupFields {...form} />
       </div>
     </ConfirmButton>
+  );
+}
+
+/** A group's description, credential and quotas, as they are now; the name stays (clusters name their group by it). */
+function EditResourceGroup({ group, onSaved }: { group: ResourceGroup; onSaved: () => void }) {
+  // The create schema checks the same fields with the same limits as the PATCH's.
+  const schema = useRequestSchema('/api/v1/resource-groups');
+  const form = useCreateForm(
+    resourceGroupForm(group),
+    (f) => resourceGroupProblems(f, schema),
+    (f) => api.updateResourceGroup(group.id, resourceGroupPatch(f)),
+    onSaved,
+  );
+  return (
+    <ConfirmButton
+      label={`Edit ${group.name}`}
+      title={`Edit resource group ${group.name}`}
+      confirmLabel="Save group"
+      onConfirm={form.submit}
+    >
+      <div class="stack">
+        <ResourceGroupFields {...form} />
+        <p class="muted small">A quota lower than the usage refuses new clusters and growth; what runs stays.</p>
+      </div>
+    </ConfirmButton>
+  );
+}
+
+function ResourceGroupFields(props: ReturnType<typeof useCreateForm<ResourceGroupForm>>) {
+  const { form, set, show, problems } = props;
+  const [credentials, setCredentials] = useState<Credential[]>([]);
+  useEffect(() => {
+    api.credentials().then(setCredentials, () => setCredentials([]));
+  }, []);
+  return (
+    <>
+      <Field label="Description" problem={problems.description} show={show('description')}>
+        <input value={form.description} onInput={set('description')} />
+      </Field>
+      <Field label="Credential" hint="what its clusters are created with; optional" show={false}>
+        <select value={form.credentialId} onChange={set('credentialId')}>
+          <option value="">None</option>
+          {credentials.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.name} ({c.provider})
+            </option>
+          ))}
+        </select>
+      </Field>
+      <fieldset>
+        <legend>Quotas (empty: no limit)</legend>
+        {QUOTA_KEYS.map((key) => (
+          <Field key={key} label={`${QUOTA_LABELS[key]} quota`} problem={problems[key]} show={show(key)}>
+            <input inputMode="numeric" value={form[key]} onInput={set(key)} />
+          </Field>
+        ))}
+      </fieldset>
+    </>
   );
 }
 
@@ -699,6 +757,54 @@ function CreateTemplate({ onCreated }: { onCreated: () => void }) {
             <input inputMode="numeric" value={form.poolCount} onInput={set('poolCount')} />
           </Field>
         </fieldset>
+      </div>
+    </ConfirmButton>
+  );
+}
+
+/**
+ * A template's description and Kubernetes version. Its other presets (pools, sizes, health, addons)
+ * are changed through the API (`PATCH /api/v1/cluster-templates/{id}`): a form that showed only part of
+ * them would drop the rest.
+ */
+function EditTemplate({ template, onSaved }: { template: ClusterTemplate; onSaved: () => void }) {
+  const schema = useRequestSchema('/api/v1/cluster-templates');
+  const [description, setDescription] = useState(template.description ?? '');
+  const [kubernetesVersion, setKubernetesVersion] = useState(template.kubernetesVersion ?? '');
+  const problems = {
+    description: checkField(schema, 'description', description, { optional: true }),
+    kubernetesVersion: checkField(schema, 'kubernetesVersion', kubernetesVersion, { optional: true }),
+  };
+  return (
+    <ConfirmButton
+      label={`Edit ${template.name}`}
+      title={`Edit template ${template.name}`}
+      confirmLabel="Save template"
+      onConfirm={async () => {
+        const problem = formProblem(problems);
+        if (problem) throw new Error(problem);
+        const patch = templatePatch(template, { description, kubernetesVersion });
+        if (!patch) throw new Error('Nothing was changed.');
+        await api.updateTemplate(template.id, patch);
+        onSaved();
+      }}
+    >
+      <div class="stack">
+        <Field label="Description" hint="empty: none" problem={problems.description} show={true}>
+          <input value={description} onInput={(e) => setDescription(typed(e))} />
+        </Field>
+        <Field
+          label="Kubernetes version"
+          hint="empty: clusters pick theirs"
+          problem={problems.kubernetesVersion}
+          show={true}
+        >
+          <input value={kubernetesVersion} onInput={(e) => setKubernetesVersion(typed(e))} />
+        </Field>
+        <p class="muted small">
+          Version {template.version}; clusters created from it keep what they were created with. Its pools, sizes,
+          health policy and addons change through the API (<code>PATCH /api/v1/cluster-templates/{template.id}</code>).
+        </p>
       </div>
     </ConfirmButton>
   );

@@ -1,4 +1,7 @@
-/** Users (create a local one, unlock, delete) and local groups (create, members, delete). */
+/**
+ * Users (create a local one; change one's persona, disable or enable them, set a local user's
+ * password; unlock, delete) and local groups (create, members, delete).
+ */
 import { useState } from 'preact/hooks';
 import type { Group, User } from '@cx/api-schemas';
 import { api } from '../../api.js';
@@ -54,6 +57,8 @@ function UserRow({ user, onChanged }: { user: User; onChanged: () => void }) {
       <td>{when(user.lastLoginAt)}</td>
       <td>
         <div class="row-actions">
+          {/* Keyed by what it edits: once saved, the form starts from the user as they now are. */}
+          <EditUser key={`${user.role}-${user.disabled}`} user={user} onSaved={onChanged} />
           <ConfirmButton
             label={`Unlock ${user.username}`}
             title={`Unlock ${user.username}?`}
@@ -80,6 +85,64 @@ function UserRow({ user, onChanged }: { user: User; onChanged: () => void }) {
         </div>
       </td>
     </tr>
+  );
+}
+
+/**
+ * One user's persona, whether they may sign in, and (local users: the directory and the identity
+ * provider keep the others') a new password; only what changed is sent.
+ */
+function EditUser({ user, onSaved }: { user: User; onSaved: () => void }) {
+  const [role, setRole] = useState<User['role']>(user.role);
+  const [disabled, setDisabled] = useState(user.disabled);
+  const [password, setPassword] = useState('');
+  return (
+    <ConfirmButton
+      label={`Edit ${user.username}`}
+      title={`Edit user ${user.username}`}
+      confirmLabel="Save user"
+      onConfirm={async () => {
+        const patch = {
+          ...(role !== user.role ? { role } : {}),
+          ...(disabled !== user.disabled ? { disabled } : {}),
+          ...(password ? { password } : {}),
+        };
+        if (Object.keys(patch).length === 0) throw new Error('Nothing was changed.');
+        await api.updateUser(user.id, patch);
+        setPassword('');
+        onSaved();
+      }}
+    >
+      <div class="stack">
+        <label>
+          Persona
+          <select value={role} onChange={(e) => setRole(typed(e) as User['role'])}>
+            <option value="user">user: what grants allow</option>
+            <option value="admin">admin: everything</option>
+          </select>
+        </label>
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={disabled}
+            onChange={(e) => setDisabled((e.currentTarget as HTMLInputElement).checked)}
+          />
+          Disabled: may not sign in
+        </label>
+        {user.source === 'local' ? (
+          <label>
+            New password <span class="muted small">at least 8 characters; empty: unchanged</span>
+            <input
+              type="password"
+              value={password}
+              minLength={8}
+              autoComplete="new-password"
+              onInput={(e) => setPassword(typed(e))}
+            />
+          </label>
+        ) : null}
+      </div>
+    </ConfirmButton>
   );
 }
 
