@@ -279,6 +279,7 @@ describe('authorization matrix', () => {
       }),
     },
 
+    'GET /api/v1/directory/groups': { call: async () => ({ path: '/api/v1/directory/groups?search=ops' }) },
     'GET /api/v1/settings/ldap': { call: async () => ({ path: '/api/v1/settings/ldap' }) },
     'PUT /api/v1/settings/ldap': { call: async () => ({ path: '/api/v1/settings/ldap', body: INVALID }) },
     'GET /api/v1/settings/oidc': { call: async () => ({ path: '/api/v1/settings/oidc' }) },

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import {
   apiTokenCreateRequestSchema,
+  directoryGroupQuerySchema,
   groupCreateRequestSchema,
   groupMemberRequestSchema,
   ldapSettingsRequestSchema,
@@ -13,6 +14,7 @@ import {
   userCreateRequestSchema,
   userPatchRequestSchema,
   type ApiTokenCreateRequest,
+  type DirectoryGroupQuery,
   type GroupCreateRequest,
   type LdapSettingsRequest,
   type OidcSettingsRequest,
@@ -24,6 +26,7 @@ import { NotFoundError } from '@cx/errors';
 import type { AccessControl } from '../access/access-control.js';
 import type { Accounts } from './accounts.js';
 import type { Authenticator } from './auth.js';
+import { DirectoryGroups } from './directory-groups.js';
 import type { DirectorySettings } from './directory-settings.js';
 import type { OidcSettings } from './oidc-settings.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -106,6 +109,12 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       },
     },
     async (request) => deps.directory.put(request.body.settings, request.body.actor),
+  );
+  const directoryGroups = new DirectoryGroups(deps.directory, deps.oidc, accounts);
+  app.get<{ Querystring: DirectoryGroupQuery }>(
+    '/directory/groups',
+    { schema: { querystring: directoryGroupQuerySchema } },
+    async (request) => directoryGroups.search(request.query.search ?? '', request.query.limit ?? 20),
   );
   app.get('/settings/oidc', async () => deps.oidc.view());
   app.put<{ Body: { actor: string; settings: OidcSettingsRequest } }>(

@@ -11,6 +11,8 @@ import {
   auditQuerySchema,
   credentialCreateRequestSchema,
   credentialSchema,
+  directoryGroupPageSchema,
+  directoryGroupQuerySchema,
   grantCreateRequestSchema,
   grantSchema,
   groupCreateRequestSchema,
@@ -703,6 +705,22 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
     },
     async (request, reply) =>
       relay(reply, 'PUT', '/settings/ldap', { actor: request.user!.username, settings: request.body }),
+  );
+
+  app.get(
+    '/directory/groups',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['settings'],
+        summary: 'Search the groups a grant can name, by part of their name (admin)',
+        description:
+          "LDAP groups come from the directory in force (under groupBaseDn, else userBaseDn; entries of class group, groupOfNames, groupOfUniqueNames or posixGroup whose cn contains `search`); a grant names one by its `dn`. OIDC groups are those cx saw in the groups claim at users' sign-ins (an identity provider has no directory to search); a grant names one by its `name`. `more` says more match than `limit`. LDAP and OIDC both off: 409. The directory unreachable or refusing the service account: 503.",
+        querystring: directoryGroupQuerySchema,
+        response: { 200: directoryGroupPageSchema, ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'GET', `/directory/groups?${pageOf(request)}`),
   );
 
   app.get(
