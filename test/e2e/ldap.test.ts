@@ -316,7 +316,10 @@ describe('LDAP logins (ldap://, AD-style sAMAccountName filter)', () => {
     assert.equal(five.status, 200, JSON.stringify(five.body));
     assert.equal(five.body.items.length, 5);
     assert.equal(five.body.more, true);
-    assert.ok(five.body.items.every((g: { name: string }) => /^g0\d{3}$/.test(g.name)), JSON.stringify(five.body));
+    assert.ok(
+      five.body.items.every((g: { name: string }) => /^g0\d{3}$/.test(g.name)),
+      JSON.stringify(five.body),
+    );
     const hundred = (await search('search=g0&limit=100')).body;
     assert.equal(hundred.items.length, 100);
     assert.equal(hundred.more, true);

@@ -5,6 +5,7 @@
  * requires of cookie-authenticated requests, which a cross-site page cannot send.
  */
 import type {
+  DirectoryGroupPage,
   AddonCatalogEntry,
   ClusterAddon,
   EtcdSnapshotInfo,
@@ -270,6 +271,9 @@ export const api = {
   deletePair: (id: string) => call<void>('DELETE', path`/api/v1/pairs/${id}`),
   ldapSettings: () => call<LdapSettings>('GET', '/api/v1/settings/ldap'),
   saveLdapSettings: (request: LdapSettingsRequest) => call<LdapSettings>('PUT', '/api/v1/settings/ldap', request),
+  /** The directory's groups (and the OIDC groups seen at sign-in) whose name contains `search`. */
+  directoryGroups: (search: string, limit = 10) =>
+    call<DirectoryGroupPage>('GET', `/api/v1/directory/groups${queryString({ search, limit })}`),
   oidcSettings: () => call<OidcSettings>('GET', '/api/v1/settings/oidc'),
   saveOidcSettings: (request: OidcSettingsRequest) => call<OidcSettings>('PUT', '/api/v1/settings/oidc', request),
   /** One page of the audit log, newest first, with the filters given. */
