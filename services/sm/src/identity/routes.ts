@@ -116,6 +116,15 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
     { schema: { querystring: directoryGroupQuerySchema } },
     async (request) => directoryGroups.search(request.query.search ?? '', request.query.limit ?? 20),
   );
+  app.delete<{ Querystring: { actor: string } }>(
+    '/settings/ldap',
+    {
+      schema: {
+        querystring: { type: 'object', required: ['actor'], properties: { actor: { type: 'string', maxLength: 128 } } },
+      },
+    },
+    async (request) => deps.directory.revert(request.query.actor),
+  );
   app.get('/settings/oidc', async () => deps.oidc.view());
   app.put<{ Body: { actor: string; settings: OidcSettingsRequest } }>(
     '/settings/oidc',
@@ -130,6 +139,16 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       },
     },
     async (request) => deps.oidc.put(request.body.settings, request.body.actor),
+  );
+
+  app.delete<{ Querystring: { actor: string } }>(
+    '/settings/oidc',
+    {
+      schema: {
+        querystring: { type: 'object', required: ['actor'], properties: { actor: { type: 'string', maxLength: 128 } } },
+      },
+    },
+    async (request) => deps.oidc.revert(request.query.actor),
   );
 
   app.post<{ Body: { username: string; password: string; provider?: 'local' | 'ldap' } & RequestMeta }>(

@@ -723,6 +723,22 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
     async (request, reply) => relay(reply, 'GET', `/directory/groups?${pageOf(request)}`),
   );
 
+  app.delete(
+    '/settings/ldap',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['settings'],
+        summary: 'Drop the saved LDAP directory settings: the configuration file applies again (admin)',
+        description:
+          "Drops the settings an admin saved (and their sealed password), so that the configuration file's auth.ldap applies again from the next login; answers the settings then in force (source: config). Nothing saved: nothing changes, same answer.",
+        response: { 200: ldapSettingsSchema, ...errors },
+      },
+    },
+    async (request, reply) =>
+      relay(reply, 'DELETE', `/settings/ldap?${new URLSearchParams({ actor: request.user!.username }).toString()}`),
+  );
+
   app.get(
     '/settings/oidc',
     {
@@ -750,6 +766,22 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
     },
     async (request, reply) =>
       relay(reply, 'PUT', '/settings/oidc', { actor: request.user!.username, settings: request.body }),
+  );
+
+  app.delete(
+    '/settings/oidc',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['settings'],
+        summary: 'Drop the saved single sign-on (OIDC) settings: the configuration file applies again (admin)',
+        description:
+          "Drops the settings an admin saved (and their sealed secret), so that the configuration file's auth.oidc applies again from the next sign-in; answers the settings then in force (source: config). Nothing saved: nothing changes, same answer.",
+        response: { 200: oidcSettingsSchema, ...errors },
+      },
+    },
+    async (request, reply) =>
+      relay(reply, 'DELETE', `/settings/oidc?${new URLSearchParams({ actor: request.user!.username }).toString()}`),
   );
 
   // ---- audit ----------------------------------------------------------------------------------------
