@@ -63,6 +63,12 @@ describe('web console: sign-in with an LDAP account', { skip }, () => {
     assert.equal(await found.count(), 1, 'only the group whose name holds "operat"');
     assert.equal(await groupField.getAttribute('aria-expanded'), 'true');
     await axe(adminPage, 'the grant dialog with groups found');
+    // Escape closes the suggestions, not the dialog; an arrow key opens them again.
+    await groupField.press('Escape');
+    assert.equal(await found.count(), 0, 'Escape closes the suggestions');
+    assert.ok(await dialog.isVisible(), 'and leaves the dialog open');
+    await groupField.press('ArrowDown');
+    await option.waitFor();
     await groupField.press('ArrowDown');
     assert.equal(await option.getAttribute('aria-selected'), 'true');
     await groupField.press('Enter');

@@ -23,7 +23,7 @@ export function GroupSearch({ value, onChange }: { value: string; onChange: (val
 
   useEffect(() => {
     // A DN typed or taken in full is not searched again (its commas and equals signs match no cn).
-    if (!open || value.trim() === '' || value.includes('=')) return;
+    if (value.trim() === '' || value.includes('=')) return;
     let current = true;
     const timer = setTimeout(() => {
       api.directoryGroups(value.trim()).then(
@@ -48,7 +48,7 @@ export function GroupSearch({ value, onChange }: { value: string; onChange: (val
       current = false;
       clearTimeout(timer);
     };
-  }, [value, open]);
+  }, [value]);
 
   const shown = open && value.trim() !== '' ? found : [];
   const choose = (group: DirectoryGroup): void => {
