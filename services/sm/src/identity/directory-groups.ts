@@ -21,7 +21,7 @@ export class DirectoryGroups {
     const oidc = await this.oidc.current();
     if (!ldap && !oidc)
       throw new ConflictError(
-        'LDAP is off on this cx, so there is no directory to search: set auth.ldap.url (CX_LDAP_URL) and auth.ldap.userBaseDn in the configuration file, or save the directory settings (PUT /api/v1/settings/ldap, Admin → Directory in the console)',
+        'LDAP is off on this cx, so there is no directory to search: set auth.ldap.url (CX_LDAP_URL) and auth.ldap.userBaseDn in the configuration file, or save the directory settings (PUT /api/v1/settings/ldap, Administration → Directory in the console)',
       );
     const items: DirectoryGroupPage['items'] = [];
     let more = false;

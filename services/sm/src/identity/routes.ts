@@ -43,6 +43,12 @@ export interface IdentityRouteDeps {
   directory: DirectorySettings;
 }
 
+/** Who asked, for a change without a body (wfm passes the caller's username). */
+const actorQuery = {
+  type: 'object',
+  required: ['actor'],
+  properties: { actor: { type: 'string', maxLength: 128 } },
+} as const;
 const requestMeta = { sourceIp: { type: 'string' }, requestId: { type: 'string' } } as const;
 interface RequestMeta {
   sourceIp?: string;
@@ -118,11 +124,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
   );
   app.delete<{ Querystring: { actor: string } }>(
     '/settings/ldap',
-    {
-      schema: {
-        querystring: { type: 'object', required: ['actor'], properties: { actor: { type: 'string', maxLength: 128 } } },
-      },
-    },
+    { schema: { querystring: actorQuery } },
     async (request) => deps.directory.revert(request.query.actor),
   );
   app.get('/settings/oidc', async () => deps.oidc.view());
@@ -143,11 +145,7 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
 
   app.delete<{ Querystring: { actor: string } }>(
     '/settings/oidc',
-    {
-      schema: {
-        querystring: { type: 'object', required: ['actor'], properties: { actor: { type: 'string', maxLength: 128 } } },
-      },
-    },
+    { schema: { querystring: actorQuery } },
     async (request) => deps.oidc.revert(request.query.actor),
   );
 
