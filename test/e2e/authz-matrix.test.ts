@@ -279,9 +279,12 @@ describe('authorization matrix', () => {
       }),
     },
 
+    'GET /api/v1/directory/groups': { call: async () => ({ path: '/api/v1/directory/groups?search=ops' }) },
     'GET /api/v1/settings/ldap': { call: async () => ({ path: '/api/v1/settings/ldap' }) },
     'PUT /api/v1/settings/ldap': { call: async () => ({ path: '/api/v1/settings/ldap', body: INVALID }) },
+    'DELETE /api/v1/settings/ldap': { call: async () => ({ path: '/api/v1/settings/ldap' }) },
     'GET /api/v1/settings/oidc': { call: async () => ({ path: '/api/v1/settings/oidc' }) },
+    'DELETE /api/v1/settings/oidc': { call: async () => ({ path: '/api/v1/settings/oidc' }) },
     'PUT /api/v1/settings/oidc': { call: async () => ({ path: '/api/v1/settings/oidc', body: INVALID }) },
 
     'GET /api/v1/audit': { call: async () => ({ path: '/api/v1/audit?limit=5' }) },

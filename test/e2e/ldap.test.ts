@@ -297,6 +297,53 @@ describe('LDAP logins (ldap://, AD-style sAMAccountName filter)', () => {
     assert.equal((await alice.call('DELETE', `/api/v1/clusters/${clusterId}`)).status, 403);
   });
 
+  it("searches the directory's groups by part of their name for admins only: escaped, bounded by limit, more when more match", async () => {
+    const search = (query: string) => admin.call('GET', `/api/v1/directory/groups?${query}`);
+    const operators = await search('search=OPERAT');
+    assert.equal(operators.status, 200, JSON.stringify(operators.body));
+    assert.deepEqual(operators.body, {
+      items: [{ name: 'cluster-operators', dn: group('cluster-operators'), source: 'ldap' }],
+      more: false,
+    });
+    const team = (await search('search=team')).body;
+    assert.deepEqual(
+      team.items.map((g: { name: string }) => g.name),
+      ['platform-team'],
+    );
+
+    // ou=bulk holds g0000..g0999: more than any limit, and more than slapd's own size limit (1000).
+    const five = await search('search=g0&limit=5');
+    assert.equal(five.status, 200, JSON.stringify(five.body));
+    assert.equal(five.body.items.length, 5);
+    assert.equal(five.body.more, true);
+    assert.ok(
+      five.body.items.every((g: { name: string }) => /^g0\d{3}$/.test(g.name)),
+      JSON.stringify(five.body),
+    );
+    const hundred = (await search('search=g0&limit=100')).body;
+    assert.equal(hundred.items.length, 100);
+    assert.equal(hundred.more, true);
+    const anyGroup = (await search('')).body;
+    assert.equal(anyGroup.items.length, 20, 'the default limit');
+    assert.equal(anyGroup.more, true);
+    assert.equal((await search('search=bulk-parent&limit=1')).body.more, false, 'exactly one match is not more');
+
+    // Filter injection: the text is matched literally, so it finds no group and no user entry.
+    const settingsBefore = (await admin.call('GET', '/api/v1/settings/ldap')).body;
+    for (const hostile of ['*)(uid=*', '*', ')(objectClass=*', 'alice)(|(cn=*', '\\2a'])
+      assert.deepEqual(
+        (await search(`search=${encodeURIComponent(hostile)}`)).body,
+        { items: [], more: false },
+        `search ${hostile}`,
+      );
+    assert.deepEqual((await admin.call('GET', '/api/v1/settings/ldap')).body, settingsBefore, 'nothing changed');
+
+    assertProblem(await search('limit=101'), 400, 'CX_INPUT_INVALID');
+    assertProblem(await search(`search=${'x'.repeat(129)}`), 400, 'CX_INPUT_INVALID');
+    const alice = await loggedIn(cx.base, 'alice', 'alice-pw', 'ldap');
+    assertProblem(await alice.call('GET', '/api/v1/directory/groups?search=operat'), 403, 'CX_NOT_ALLOWED');
+  });
+
   it('locks bob after 5 wrong LDAP passwords against other sources, not where he signed in before, until an admin unlocks him', async () => {
     await loggedIn(cx.base, 'bob', 'bob-pw', 'ldap'); // from here: bob's known source, and a cx user an admin can find
     for (let i = 1; i <= 5; i++) {
@@ -476,6 +523,13 @@ describe('LDAP unreachable or silent', () => {
     }
     await loggedIn(down.base, 'admin', ADMIN_PASSWORD);
     await loggedIn(down.base, 'admin', ADMIN_PASSWORD, 'local');
+  });
+
+  it('answers 503 naming CX_LDAP_URL when an admin searches the groups of a directory that is down', async () => {
+    const admin = await loggedIn(down.base, 'admin', ADMIN_PASSWORD);
+    const answer = await admin.call('GET', '/api/v1/directory/groups?search=operat');
+    assertProblem(answer, 503, 'CX_DEPENDENCY_UNAVAILABLE');
+    assert.match(answer.body.detail, /CX_LDAP_URL|auth\.ldap\.url/, answer.body.detail);
   });
 
   it('answers 503 within a few seconds when the directory accepts but never answers (CX_LDAP_TIMEOUT_MS=500)', async () => {

@@ -59,6 +59,9 @@ describe('web console: directory settings at run time (slapd)', { skip }, () => 
     assert.equal((await admin.call('GET', '/api/v1/auth/methods')).body.ldap, false, 'no LDAP to begin with');
     assert.equal((await admin.call('GET', '/api/v1/settings/ldap')).body.source, 'config');
     assert.equal((await aliceLogin()).status, 400, 'LDAP sign-in is off');
+    const off = await admin.call('GET', '/api/v1/directory/groups?search=operat');
+    assert.equal(off.status, 409, JSON.stringify(off.body));
+    assert.match(off.body.detail, /LDAP is off.*CX_LDAP_URL.*PUT \/api\/v1\/settings\/ldap/, off.body.detail);
 
     const context = await browser.newContext({ viewport: WIDE, baseURL: cx.base });
     const page = await context.newPage();
@@ -144,6 +147,38 @@ describe('web console: directory settings at run time (slapd)', { skip }, () => 
     assert.equal(again.userFilter, '(uid={username})', 'the change is saved');
     assert.equal(again.caCert, ca, 'the untouched CA is kept');
     assert.equal((await aliceLogin()).status, 200, 'alice signs in over ldaps:// with the kept CA');
+    assert.deepEqual(
+      (await admin.call('GET', '/api/v1/directory/groups?search=operat')).body.items.map((g: { dn: string }) => g.dn),
+      [`cn=cluster-operators,${peer.groupBaseDn}`],
+      'the group search uses the saved settings',
+    );
+
+    // Revert: the saved settings are dropped, the configuration file's (no directory) apply again.
+    await page.getByRole('button', { name: 'Revert to the configuration file' }).click();
+    const revert = page.getByRole('dialog', { name: 'Revert to the configuration file?' });
+    await revert.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await admin.call('GET', '/api/v1/settings/ldap')).body.source, 'settings', 'cancelled: still saved');
+    await page.getByRole('button', { name: 'Revert to the configuration file' }).click();
+    await revert.getByRole('button', { name: 'Revert' }).click();
+    await revert.waitFor({ state: 'hidden', timeout: UI_WAIT_MS });
+    await page.getByText('LDAP sign-in is off').waitFor({ timeout: UI_WAIT_MS });
+    assert.equal(await page.getByRole('button', { name: 'Revert to the configuration file' }).count(), 0);
+    const reverted = (await admin.call('GET', '/api/v1/settings/ldap')).body;
+    assert.equal(reverted.source, 'config');
+    assert.equal(reverted.enabled, false);
+    assert.equal((await admin.call('GET', '/api/v1/auth/methods')).body.ldap, false, 'LDAP sign-in is off again');
+    assert.equal((await aliceLogin()).status, 400, 'alice can no longer sign in from the directory');
+    const reverts = await admin.call(
+      'GET',
+      `/api/v1/audit?action=${encodeURIComponent('DELETE /api/v1/settings/ldap')}`,
+    );
+    assert.deepEqual(
+      reverts.body.items.map((e: { actor: string; outcome: string }) => [e.actor, e.outcome]),
+      [['admin', 'success']],
+      'the revert is audited',
+    );
+    // Again: nothing saved, nothing changes, the same answer.
+    assert.deepEqual((await admin.call('DELETE', '/api/v1/settings/ldap')).body, reverted);
 
     watch.assertNone();
     await context.close();
@@ -156,6 +191,8 @@ describe('web console: directory settings at run time (slapd)', { skip }, () => 
     const nia = await Api.login(cx.base, 'nia', 'nia-password-1');
     assert.equal((await nia.call('GET', '/api/v1/settings/ldap')).status, 403);
     assert.equal((await nia.call('PUT', '/api/v1/settings/ldap', { url: peer.url, userBaseDn: 'dc=x' })).status, 403);
+    assert.equal((await nia.call('DELETE', '/api/v1/settings/ldap')).status, 403);
+    assert.equal((await nia.call('GET', '/api/v1/directory/groups?search=operat')).status, 403);
     const narrow = await browser.newContext({ viewport: NARROW, baseURL: cx.base });
     const other = await narrow.newPage();
     await other.goto('/admin/directory');

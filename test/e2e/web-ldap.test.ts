@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { axe, chromiumPeer, ConsoleWatch, launchChromium, UI_WAIT_MS, WIDE } from '../support/browser.js';
-import { Api, startCx, type CxProcess } from '../support/cx.js';
+import { axe, chromiumPeer, ConsoleWatch, launchChromium, signIn, UI_WAIT_MS, WIDE } from '../support/browser.js';
+import { Api, ADMIN_PASSWORD, startCx, type CxProcess } from '../support/cx.js';
 import type { SlapdPeer } from '../support/peers.js';
 
 const browserPeer = chromiumPeer();
@@ -42,14 +42,59 @@ describe('web console: sign-in with an LDAP account', { skip }, () => {
     await cx?.stop();
   });
 
-  it('signs alice in from the directory; a grant to her LDAP group lets her create clusters', async () => {
+  it('an admin grants her LDAP group a role, found by the directory search; alice signs in from the directory and may create clusters', async () => {
     const operators = `cn=cluster-operators,${peer.groupBaseDn}`;
-    const grant = await admin.call('POST', '/api/v1/grants', {
-      subject: { kind: 'group', name: operators },
-      object: { kind: 'global' },
-      role: 'operator',
-    });
-    assert.equal(grant.status, 201, JSON.stringify(grant.body));
+    // The admin grants the role in the console, finding the group by part of its name, by keyboard.
+    const adminContext = await browser.newContext({ viewport: WIDE, baseURL: cx.base });
+    const adminPage = await adminContext.newPage();
+    const adminWatch = new ConsoleWatch(adminPage);
+    await adminPage.goto('/admin/grants');
+    await signIn(adminPage, 'admin', ADMIN_PASSWORD);
+    await adminPage.getByRole('heading', { name: 'Grants' }).waitFor();
+    await adminPage.getByRole('button', { name: 'Grant a role' }).click();
+    const dialog = adminPage.getByRole('dialog', { name: 'Grant a role' });
+    await dialog.getByRole('combobox', { name: /^To/ }).selectOption('group');
+    const groupField = dialog.getByRole('combobox', { name: 'Group name or DN' });
+    await groupField.pressSequentially('operat');
+    const found = dialog.getByRole('listbox', { name: 'Groups found' }).getByRole('option');
+    const option = found.filter({ hasText: 'cluster-operators' });
+    // Keystrokes a moment apart may each be searched (debounced, not throttled): wait for the last.
+    await dialog.getByText('1 group found.').waitFor({ timeout: UI_WAIT_MS });
+    assert.equal(await found.count(), 1, 'only the group whose name holds "operat"');
+    assert.equal(await groupField.getAttribute('aria-expanded'), 'true');
+    await axe(adminPage, 'the grant dialog with groups found');
+    // Escape closes the suggestions, not the dialog; an arrow key opens them again.
+    await groupField.press('Escape');
+    assert.equal(await found.count(), 0, 'Escape closes the suggestions');
+    assert.ok(await dialog.isVisible(), 'and leaves the dialog open');
+    await groupField.press('ArrowDown');
+    await option.waitFor();
+    await groupField.press('ArrowDown');
+    assert.equal(await option.getAttribute('aria-selected'), 'true');
+    await groupField.press('Enter');
+    assert.equal(await groupField.inputValue(), operators, 'the group is granted by its DN');
+    assert.equal(await found.count(), 0, 'the suggestions close');
+    assert.ok(await dialog.isVisible(), 'Enter took the suggestion, it did not submit the dialog');
+    await dialog.getByLabel('Role').selectOption('operator');
+    await dialog.getByLabel('On').selectOption('global');
+    await dialog.getByRole('button', { name: 'Grant' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await adminPage
+      .getByRole('row', { name: /cluster-operators.*operator.*all of cx/ })
+      .waitFor({ timeout: UI_WAIT_MS });
+    const grants = (await admin.call('GET', '/api/v1/grants')).body.items as Array<{
+      subject: unknown;
+      object: unknown;
+      role: string;
+    }>;
+    assert.deepEqual(
+      grants
+        .filter((g) => JSON.stringify(g.subject).includes('cluster-operators'))
+        .map((g) => [g.subject, g.object, g.role]),
+      [[{ kind: 'group', name: operators }, { kind: 'global' }, 'operator']],
+    );
+    adminWatch.assertNone();
+    await adminContext.close();
 
     const context = await browser.newContext({ viewport: WIDE, baseURL: cx.base });
     const page = await context.newPage();

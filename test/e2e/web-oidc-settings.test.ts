@@ -162,6 +162,50 @@ describe(
       assert.equal(users.find((u) => u.username === 'olivia')?.source, 'oidc');
       ssoWatch.assertNone();
       await sso.close();
+
+      // No directory to search: the group search offers the OIDC groups seen at sign-in.
+      const groups = await admin.call('GET', '/api/v1/directory/groups?search=PLAT');
+      assert.equal(groups.status, 200, JSON.stringify(groups.body));
+      assert.deepEqual(groups.body, { items: [{ name: 'platform', dn: null, source: 'oidc' }], more: false });
+      assert.deepEqual((await admin.call('GET', '/api/v1/directory/groups?search=nobody')).body, {
+        items: [],
+        more: false,
+      });
+
+      // Revert to the configuration file (no provider there): single sign-on is off again.
+      const again = await browser.newContext({ viewport: WIDE, baseURL: cx.base });
+      const settingsPage = await again.newPage();
+      const againWatch = new ConsoleWatch(settingsPage);
+      await settingsPage.goto('/admin/single-sign-on');
+      await signIn(settingsPage, 'admin', ADMIN_PASSWORD);
+      await settingsPage
+        .getByTestId('oidc-source')
+        .filter({ hasText: 'Saved by admin' })
+        .waitFor({ timeout: UI_WAIT_MS });
+      await settingsPage.getByRole('button', { name: 'Revert to the configuration file' }).click();
+      const revert = settingsPage.getByRole('dialog', { name: 'Revert to the configuration file?' });
+      await revert.getByRole('button', { name: 'Revert' }).click();
+      await revert.waitFor({ state: 'hidden', timeout: UI_WAIT_MS });
+      await settingsPage.getByTestId('oidc-source').filter({ hasNotText: 'Saved by' }).waitFor({ timeout: UI_WAIT_MS });
+      assert.equal(await settingsPage.getByRole('button', { name: 'Revert to the configuration file' }).count(), 0);
+      const reverted = (await admin.call('GET', '/api/v1/settings/oidc')).body;
+      assert.equal(reverted.source, 'config');
+      assert.equal(reverted.enabled, false);
+      assert.equal(reverted.hasClientSecret, false, 'the saved secret went with the settings');
+      assert.equal((await admin.call('GET', '/api/v1/auth/methods')).body.oidc, false, 'single sign-on is off again');
+      const reverts = await admin.call(
+        'GET',
+        `/api/v1/audit?action=${encodeURIComponent('DELETE /api/v1/settings/oidc')}`,
+      );
+      assert.deepEqual(
+        reverts.body.items.map((e: { actor: string; outcome: string }) => [e.actor, e.outcome]),
+        [['admin', 'success']],
+        'the revert is audited',
+      );
+      const off = await admin.call('GET', '/api/v1/directory/groups?search=plat');
+      assert.equal(off.status, 409, 'neither LDAP nor OIDC is on: nothing to search');
+      againWatch.assertNone();
+      await again.close();
     });
 
     it('refuses the settings to a non-admin, in the API and on the page (390 px)', async () => {
@@ -173,6 +217,7 @@ describe(
       assert.equal((await nia.call('GET', '/api/v1/settings/oidc')).status, 403);
       const put = await nia.call('PUT', '/api/v1/settings/oidc', { issuer: 'https://idp.invalid', clientId: 'x' });
       assert.equal(put.status, 403);
+      assert.equal((await nia.call('DELETE', '/api/v1/settings/oidc')).status, 403);
 
       const narrow = await browser.newContext({ viewport: NARROW, baseURL: cx.base });
       const page = await narrow.newPage();

@@ -142,3 +142,36 @@ export const oidcSettingsSchema = Type.Object(
   { description: 'The single sign-on settings in force; the client secret is never answered' },
 );
 export type OidcSettings = Static<typeof oidcSettingsSchema>;
+
+/** Most groups one directory search answers: a picker's page, well under a directory's own size limit. */
+export const DIRECTORY_GROUPS_LIMIT_MAX = 100;
+
+export const directoryGroupQuerySchema = Type.Object(
+  {
+    search: Type.Optional(
+      Type.String({
+        maxLength: 128,
+        description: "Part of the group's name (its cn for LDAP), matched anywhere, case-insensitively; absent: any",
+      }),
+    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: DIRECTORY_GROUPS_LIMIT_MAX, default: 20 })),
+  },
+  { additionalProperties: false },
+);
+export type DirectoryGroupQuery = Static<typeof directoryGroupQuerySchema>;
+
+export const directoryGroupSchema = Type.Object({
+  name: Type.String({ description: "The group's name: its cn for LDAP, the groups claim's value for OIDC" }),
+  dn: NullableString({ description: "The LDAP group's DN, which a grant names it by; null for an OIDC group" }),
+  source: Type.Enum(['ldap', 'oidc'], {
+    type: 'string',
+    description: 'ldap: found in the directory now; oidc: seen in the groups claim of a sign-in (no directory to ask)',
+  }),
+});
+export type DirectoryGroup = Static<typeof directoryGroupSchema>;
+
+export const directoryGroupPageSchema = Type.Object({
+  items: Type.Array(directoryGroupSchema),
+  more: Type.Boolean({ description: 'More groups match than limit: narrow the search' }),
+});
+export type DirectoryGroupPage = Static<typeof directoryGroupPageSchema>;

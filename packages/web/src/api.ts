@@ -5,6 +5,7 @@
  * requires of cookie-authenticated requests, which a cross-site page cannot send.
  */
 import type {
+  DirectoryGroupPage,
   AddonCatalogEntry,
   ClusterAddon,
   EtcdSnapshotInfo,
@@ -270,7 +271,14 @@ export const api = {
   deletePair: (id: string) => call<void>('DELETE', path`/api/v1/pairs/${id}`),
   ldapSettings: () => call<LdapSettings>('GET', '/api/v1/settings/ldap'),
   saveLdapSettings: (request: LdapSettingsRequest) => call<LdapSettings>('PUT', '/api/v1/settings/ldap', request),
+  /** The directory's groups (and the OIDC groups seen at sign-in) whose name contains `search`. */
+  directoryGroups: (search: string, limit = 10) =>
+    call<DirectoryGroupPage>('GET', `/api/v1/directory/groups${queryString({ search, limit })}`),
+  /** Drops the saved LDAP settings: the configuration file's apply again. */
+  revertLdapSettings: () => call<LdapSettings>('DELETE', '/api/v1/settings/ldap'),
   oidcSettings: () => call<OidcSettings>('GET', '/api/v1/settings/oidc'),
+  /** Drops the saved single sign-on settings: the configuration file's apply again. */
+  revertOidcSettings: () => call<OidcSettings>('DELETE', '/api/v1/settings/oidc'),
   saveOidcSettings: (request: OidcSettingsRequest) => call<OidcSettings>('PUT', '/api/v1/settings/oidc', request),
   /** One page of the audit log, newest first, with the filters given. */
   audit: (query: Partial<AuditQuery>) => call<Page<AuditEntry>>('GET', `/api/v1/audit${queryString(query)}`),

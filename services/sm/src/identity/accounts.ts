@@ -239,6 +239,23 @@ export class Accounts {
     await withDatabase(() => this.db('users').where({ id }).update({ last_login_at: nowIso() }));
   }
 
+  /**
+   * The groups OIDC users had at their last sign-in whose name contains `text` (case-insensitive),
+   * sorted: cx keeps no other record of an identity provider's groups (it has no directory to ask).
+   */
+  async seenOidcGroups(text: string, limit: number): Promise<{ groups: string[]; more: boolean }> {
+    const rows = (await withDatabase(() =>
+      this.db('users').where({ source: 'oidc' }).whereNotNull('external_groups').select('external_groups'),
+    )) as Array<{ external_groups: string }>;
+    const wanted = text.toLowerCase();
+    const names = new Set<string>();
+    for (const row of rows)
+      for (const name of JSON.parse(row.external_groups) as string[])
+        if (name.toLowerCase().includes(wanted)) names.add(name);
+    const sorted = [...names].sort((a, b) => a.localeCompare(b));
+    return { groups: sorted.slice(0, limit), more: sorted.length > limit };
+  }
+
   // ---- local groups -----------------------------------------------------------------------------
 
   async listGroups(limit: number, cursor: string | undefined): Promise<Page<Group>> {

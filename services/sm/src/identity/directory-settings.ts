@@ -135,6 +135,12 @@ export class DirectorySettings {
     return this.view();
   }
 
+  /** Drops the saved settings: the configuration file's auth.ldap applies from the next login. */
+  async revert(actor: string): Promise<LdapSettings> {
+    if (await this.saved.drop()) this.logger.info({ actor }, 'directory settings dropped: auth.ldap applies again');
+    return this.view();
+  }
+
   private directory(saved: Saved, bindPassword: string | undefined): LdapDirectory {
     const { caFile: _fromConfig, ...config } = this.config;
     return new LdapDirectory(

@@ -29,6 +29,9 @@ const ACCOUNT_DISABLE = 0x2;
 const BATCH = 100;
 const CACHE_MAX = 10_000;
 const PAGE_SIZE = 500;
+/** Entries a group search looks at: AD's group, OpenLDAP's groupOfNames / groupOfUniqueNames / posixGroup. */
+const GROUP_CLASSES =
+  '(|(objectClass=group)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))';
 
 /** Configuration errors, each naming its key, found without contacting the directory. */
 export function checkLdapConfig(config: LdapConfig): FieldError[] {
@@ -159,6 +162,28 @@ export class LdapDirectory {
         displayName: first(entry, 'displayName') ?? first(entry, 'cn') ?? null,
         groups: await this.groupsOf(client, entry),
       };
+    });
+  }
+
+  /**
+   * Groups whose cn contains `text` (any when empty), under the group base (else the user base),
+   * sorted by name: at most `limit`, and whether more match. The text is escaped into the filter.
+   * The search asks for limit + 1 entries, so a directory's own size limit (slapd's 500 by default,
+   * AD's 1000) is never what ends it when limit stays below it; ldapts answers the entries of a
+   * sizeLimitExceeded result instead of failing.
+   */
+  async searchGroups(text: string, limit: number): Promise<{ groups: { name: string; dn: string }[]; more: boolean }> {
+    return this.session(async (client) => {
+      const { searchEntries } = await client.search(this.config.groupBaseDn ?? this.config.userBaseDn, {
+        scope: 'sub',
+        filter: `(&${GROUP_CLASSES}(cn=${text ? `*${Filter.escape(text)}*` : '*'}))`,
+        sizeLimit: limit + 1,
+        attributes: ['cn'],
+      });
+      const groups = searchEntries
+        .map((entry) => ({ name: first(entry, 'cn') ?? entry.dn, dn: entry.dn }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      return { groups: groups.slice(0, limit), more: groups.length > limit };
     });
   }
 

@@ -128,6 +128,13 @@ export class OidcSettings {
     return this.view();
   }
 
+  /** Drops the saved settings: the configuration file's auth.oidc applies from the next sign-in. */
+  async revert(actor: string): Promise<OidcSettingsView> {
+    if (await this.saved.drop())
+      this.logger.info({ actor }, 'single sign-on settings dropped: auth.oidc applies again');
+    return this.view();
+  }
+
   private signOn(settings: Saved, secret: string | undefined, source: 'config' | 'settings'): SignOn {
     return {
       signOn: new OidcSignOn(

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import {
   apiTokenCreateRequestSchema,
+  directoryGroupQuerySchema,
   groupCreateRequestSchema,
   groupMemberRequestSchema,
   ldapSettingsRequestSchema,
@@ -13,6 +14,7 @@ import {
   userCreateRequestSchema,
   userPatchRequestSchema,
   type ApiTokenCreateRequest,
+  type DirectoryGroupQuery,
   type GroupCreateRequest,
   type LdapSettingsRequest,
   type OidcSettingsRequest,
@@ -24,6 +26,7 @@ import { NotFoundError } from '@cx/errors';
 import type { AccessControl } from '../access/access-control.js';
 import type { Accounts } from './accounts.js';
 import type { Authenticator } from './auth.js';
+import { DirectoryGroups } from './directory-groups.js';
 import type { DirectorySettings } from './directory-settings.js';
 import type { OidcSettings } from './oidc-settings.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -40,6 +43,12 @@ export interface IdentityRouteDeps {
   directory: DirectorySettings;
 }
 
+/** Who asked, for a change without a body (wfm passes the caller's username). */
+const actorQuery = {
+  type: 'object',
+  required: ['actor'],
+  properties: { actor: { type: 'string', maxLength: 128 } },
+} as const;
 const requestMeta = { sourceIp: { type: 'string' }, requestId: { type: 'string' } } as const;
 interface RequestMeta {
   sourceIp?: string;
@@ -107,6 +116,17 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
     },
     async (request) => deps.directory.put(request.body.settings, request.body.actor),
   );
+  const directoryGroups = new DirectoryGroups(deps.directory, deps.oidc, accounts);
+  app.get<{ Querystring: DirectoryGroupQuery }>(
+    '/directory/groups',
+    { schema: { querystring: directoryGroupQuerySchema } },
+    async (request) => directoryGroups.search(request.query.search ?? '', request.query.limit ?? 20),
+  );
+  app.delete<{ Querystring: { actor: string } }>(
+    '/settings/ldap',
+    { schema: { querystring: actorQuery } },
+    async (request) => deps.directory.revert(request.query.actor),
+  );
   app.get('/settings/oidc', async () => deps.oidc.view());
   app.put<{ Body: { actor: string; settings: OidcSettingsRequest } }>(
     '/settings/oidc',
@@ -121,6 +141,12 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
       },
     },
     async (request) => deps.oidc.put(request.body.settings, request.body.actor),
+  );
+
+  app.delete<{ Querystring: { actor: string } }>(
+    '/settings/oidc',
+    { schema: { querystring: actorQuery } },
+    async (request) => deps.oidc.revert(request.query.actor),
   );
 
   app.post<{ Body: { username: string; password: string; provider?: 'local' | 'ldap' } & RequestMeta }>(

@@ -72,6 +72,13 @@ export class SavedSettings<S, Built> {
     await withDatabase(() => this.db('directory_settings').insert(row).onConflict('kind').merge());
   }
 
+  /** Drops the saved settings, so that the configuration file's apply again; false when none were saved. */
+  async drop(): Promise<boolean> {
+    const deleted = await withDatabase(() => this.db('directory_settings').where({ kind: this.kind }).delete());
+    this.cached = undefined;
+    return deleted > 0;
+  }
+
   private context(): string {
     return `directory_settings:${this.kind}`;
   }

@@ -11,6 +11,8 @@ import {
   auditQuerySchema,
   credentialCreateRequestSchema,
   credentialSchema,
+  directoryGroupPageSchema,
+  directoryGroupQuerySchema,
   grantCreateRequestSchema,
   grantSchema,
   groupCreateRequestSchema,
@@ -706,6 +708,38 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
   );
 
   app.get(
+    '/directory/groups',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['settings'],
+        summary: 'Search the groups a grant can name, by part of their name (admin)',
+        description:
+          "LDAP groups come from the directory in force (under groupBaseDn, else userBaseDn; entries of class group, groupOfNames, groupOfUniqueNames or posixGroup whose cn contains `search`); a grant names one by its `dn`. OIDC groups are those cx saw in the groups claim at users' sign-ins (an identity provider has no directory to search); a grant names one by its `name`. `more` says more match than `limit`. LDAP and OIDC both off: 409. The directory unreachable or refusing the service account: 503.",
+        querystring: directoryGroupQuerySchema,
+        response: { 200: directoryGroupPageSchema, ...errors },
+      },
+    },
+    async (request, reply) => relay(reply, 'GET', `/directory/groups?${pageOf(request)}`),
+  );
+
+  app.delete(
+    '/settings/ldap',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['settings'],
+        summary: 'Drop the saved LDAP directory settings: the configuration file applies again (admin)',
+        description:
+          "Drops the settings an admin saved (and their sealed password), so that the configuration file's auth.ldap applies again from the next login; answers the settings then in force (source: config). Nothing saved: nothing changes, same answer.",
+        response: { 200: ldapSettingsSchema, ...errors },
+      },
+    },
+    async (request, reply) =>
+      relay(reply, 'DELETE', `/settings/ldap?${new URLSearchParams({ actor: request.user!.username }).toString()}`),
+  );
+
+  app.get(
     '/settings/oidc',
     {
       config: { access: admin },
@@ -732,6 +766,22 @@ export async function identityRoutes(app: FastifyInstance, deps: IdentityRouteDe
     },
     async (request, reply) =>
       relay(reply, 'PUT', '/settings/oidc', { actor: request.user!.username, settings: request.body }),
+  );
+
+  app.delete(
+    '/settings/oidc',
+    {
+      config: { access: admin },
+      schema: {
+        tags: ['settings'],
+        summary: 'Drop the saved single sign-on (OIDC) settings: the configuration file applies again (admin)',
+        description:
+          "Drops the settings an admin saved (and their sealed secret), so that the configuration file's auth.oidc applies again from the next sign-in; answers the settings then in force (source: config). Nothing saved: nothing changes, same answer.",
+        response: { 200: oidcSettingsSchema, ...errors },
+      },
+    },
+    async (request, reply) =>
+      relay(reply, 'DELETE', `/settings/oidc?${new URLSearchParams({ actor: request.user!.username }).toString()}`),
   );
 
   // ---- audit ----------------------------------------------------------------------------------------

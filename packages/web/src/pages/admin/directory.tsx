@@ -48,6 +48,11 @@ export function Directory() {
     setSettings(saved);
     setForm(formOf(saved));
   };
+  const revert = async (): Promise<void> => {
+    const fromFile = await api.revertLdapSettings();
+    setSettings(fromFile);
+    setForm(formOf(fromFile));
+  };
   return (
     <>
       <h1 tabIndex={-1}>Directory (LDAP)</h1>
@@ -115,6 +120,20 @@ export function Directory() {
               Once saved, every LDAP sign-in uses these settings.
             </p>
           </ConfirmButton>
+          {settings.source === 'settings' ? (
+            <ConfirmButton
+              label="Revert to the configuration file"
+              title="Revert to the configuration file?"
+              confirmLabel="Revert"
+              danger
+              onConfirm={revert}
+            >
+              <p>
+                The settings saved here (and their password) are dropped; from the next sign-in, LDAP uses the
+                configuration file's auth.ldap, or is off if the file sets no directory.
+              </p>
+            </ConfirmButton>
+          ) : null}
         </div>
       </form>
     </>

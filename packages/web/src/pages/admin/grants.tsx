@@ -4,6 +4,7 @@ import type { Cluster, Grant, ResourceGroup } from '@cx/api-schemas';
 import { grantRequest, type GrantForm } from '../../admin-forms.js';
 import { api } from '../../api.js';
 import { ConfirmButton, ProblemMessage, TableBox, usePolled } from '../../components.js';
+import { GroupSearch } from './group-search.js';
 import { REFRESH_MS, typed, when } from './shared.js';
 
 interface Objects {
@@ -122,10 +123,14 @@ function CreateGrant({ objects, onCreated }: { objects: Objects; onCreated: () =
             <option value="group">a group (local, LDAP DN or OIDC)</option>
           </select>
         </label>
-        <label>
-          {form.subjectKind === 'user' ? 'Username' : 'Group name'}
-          <input value={form.subjectName} required onInput={set('subjectName')} />
-        </label>
+        {form.subjectKind === 'user' ? (
+          <label>
+            Username
+            <input value={form.subjectName} required onInput={set('subjectName')} />
+          </label>
+        ) : (
+          <GroupSearch value={form.subjectName} onChange={(subjectName) => setForm({ ...form, subjectName })} />
+        )}
         <label>
           Role
           <select value={form.role} onChange={set('role')}>

@@ -44,6 +44,11 @@ export function SingleSignOn() {
     setSettings(saved);
     setForm(formOf(saved));
   };
+  const revert = async (): Promise<void> => {
+    const fromFile = await api.revertOidcSettings();
+    setSettings(fromFile);
+    setForm(formOf(fromFile));
+  };
   return (
     <>
       <h1 tabIndex={-1}>Single sign-on (OIDC)</h1>
@@ -111,6 +116,20 @@ export function SingleSignOn() {
               cannot, or if the provider names another issuer. The next single sign-on uses these settings.
             </p>
           </ConfirmButton>
+          {settings.source === 'settings' ? (
+            <ConfirmButton
+              label="Revert to the configuration file"
+              title="Revert to the configuration file?"
+              confirmLabel="Revert"
+              danger
+              onConfirm={revert}
+            >
+              <p>
+                The settings saved here (and their client secret) are dropped; from the next sign-in, single sign-on
+                uses the configuration file's auth.oidc, or is off if the file sets no provider.
+              </p>
+            </ConfirmButton>
+          ) : null}
         </div>
       </form>
     </>
