@@ -248,6 +248,13 @@ ensure_images() {
   # keepalived refuses to start without its build options, looked for beside the binary too (the
   # pod mounts /etc/keepalived or a file in it over the image's).
   cp "$BASE/etc/keepalived/keepalived.config-opts" "$stage/usr/sbin/keepalived.config-opts"
+  # What cx's keepalived configuration runs: its port check (timeout, bash) and, with unicast
+  # peers, its start script (sh, getent, sed, awk, cmp, sleep, mv).
+  stage_files "$stage" "$BASE" /usr/bin/bash /usr/bin/dash /usr/bin/timeout /usr/bin/getent /usr/bin/sed \
+    /usr/bin/mawk /usr/bin/cmp /usr/bin/sleep /usr/bin/mv
+  ln -s usr/bin "$stage/bin"
+  ln -s dash "$stage/usr/bin/sh"
+  ln -s mawk "$stage/usr/bin/awk"
   oci_archive "$IMAGES_DIR/keepalived.tar" "$KEEPALIVED_IMAGE" "$stage" '["/usr/sbin/keepalived"]'
   base_stage
   mkdir -p "$stage/usr/local/etc/haproxy" "$stage/var/lib/haproxy"
