@@ -243,11 +243,13 @@ ensure_images() {
   # The control-plane VIP's static pods (cx's ha.keepalivedImage and ha.haproxyImage, mirrored
   # here from Debian's packages) and a workload with a shell and an HTTP server (busybox).
   base_stage
-  mkdir -p "$stage/etc/keepalived" "$stage/var/run/keepalived"
+  # /run: without it keepalived takes itself for already running and exits.
+  mkdir -p "$stage/etc/keepalived" "$stage/run" "$stage/var/run/keepalived"
   stage_files "$stage" "$BASE" /usr/sbin/keepalived
-  # keepalived refuses to start without its build options, looked for beside the binary too (the
-  # pod mounts /etc/keepalived or a file in it over the image's).
-  cp "$BASE/etc/keepalived/keepalived.config-opts" "$stage/usr/sbin/keepalived.config-opts"
+  # keepalived refuses to start without its build options file: it looks in /etc/keepalived, then
+  # beside argv[0] (`keepalived`, as cx's pod runs it: the working directory, /).
+  cp "$BASE/etc/keepalived/keepalived.config-opts" "$stage/etc/keepalived/keepalived.config-opts"
+  cp "$BASE/etc/keepalived/keepalived.config-opts" "$stage/keepalived.config-opts"
   # What cx's keepalived configuration runs: its port check (timeout, bash) and, with unicast
   # peers, its start script (sh, getent, sed, awk, cmp, sleep, mv).
   stage_files "$stage" "$BASE" /usr/bin/bash /usr/bin/dash /usr/bin/timeout /usr/bin/getent /usr/bin/sed \
