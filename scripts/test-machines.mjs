@@ -2,8 +2,8 @@
 // from `npm test` because it takes 10 to 30 minutes under software emulation. Builds, starts three
 // VM hosts behind their Redfish BMC (test/peers/machines.sh start 3; the node image comes from
 // `npm run peers -- machines`, built here if missing), runs the test and ends with one line
-// `machines: N passed, N failed`. The hosts stay defined (powered off) for the next run;
-// `bash test/peers/machines.sh stop` removes them and frees their memory.
+// `machines: N passed, N failed`. Each run starts from fresh host disks; the hosts stay defined
+// (powered off) afterwards, and `bash test/peers/machines.sh stop` removes them.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,8 @@ const env = {};
 try {
   say('starting test/peers/machines.sh with 3 hosts (and the Kubernetes peers for kubectl)…');
   env.CX_TEST_KUBERNETES = kubernetesPeers();
+  // Fresh disks: a host keeps what an earlier run's cluster left on it (a deleted cluster's hosts are not wiped).
+  output('bash', ['test/peers/machines.sh', 'stop']);
   env.CX_TEST_MACHINES = output('bash', ['test/peers/machines.sh', 'start', '3']);
 } catch (error) {
   say(`a test peer could not start: ${error.message}`);
