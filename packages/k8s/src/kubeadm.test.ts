@@ -161,12 +161,15 @@ describe('kubeadm configuration', () => {
 function runBootstrap(
   failures: number,
   controlPlaneStarts = false,
+  leftover = false,
 ): { status: number | null; calls: string[]; caKey: string | null } {
   const dir = mkdtempSync(join(tmpdir(), 'cx-bootstrap-'));
   for (const sub of ['etc/kubernetes/pki', 'etc/kubernetes/manifests', 'var-lib', 'bin'])
     mkdirSync(join(dir, sub), { recursive: true });
   writeFileSync(join(dir, 'etc/kubernetes/pki/ca.key'), 'the cluster CA key');
   writeFileSync(join(dir, 'etc/kubernetes/manifests/keepalived.yaml'), 'a static pod');
+  // An earlier cluster's control plane on a reused host's disk.
+  if (leftover) writeFileSync(join(dir, 'etc/kubernetes/admin.conf'), 'an earlier cluster');
   writeFileSync(
     join(dir, 'bin/kubeadm'),
     [
@@ -231,6 +234,17 @@ describe('the bootstrap script cloud-init runs', () => {
       const run = runBootstrap(KUBEADM_ATTEMPTS - 1, true);
       assert.equal(run.status, 0, run.calls.join(', '));
       assert.deepEqual(run.calls, ['init', 'init resumed', 'init resumed']);
+      assert.equal(run.caKey, 'the cluster CA key');
+    },
+  );
+
+  it(
+    "never resumes an earlier cluster's control plane left on a reused host: it is reset first",
+    { skip: !canIsolate && 'needs root for a mount namespace (unshare --mount)' },
+    () => {
+      const run = runBootstrap(1, true, true);
+      assert.equal(run.status, 0, run.calls.join(', '));
+      assert.deepEqual(run.calls, ['init', 'reset', 'init']);
       assert.equal(run.caKey, 'the cluster CA key');
     },
   );

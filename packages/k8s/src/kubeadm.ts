@@ -174,8 +174,9 @@ const INIT_PHASES_DONE_WITH_CONTROL_PLANE = 'preflight,certs,kubeconfig,etcd,con
 /**
  * The script cloud-init runs: kubeadm until it succeeds, at most KUBEADM_ATTEMPTS times. A failed
  * `kubeadm init` whose control plane already runs (its manifests and admin.conf written) is resumed
- * from the wait for it: on a slow machine the API server can need longer than kubeadm's own 10 s
- * requests allow to settle, and starting it again from nothing would only be slower. Any other
+ * from the wait for it (unless the host's disk held a control plane before this script ran): on a
+ * slow machine the API server can need longer than kubeadm's own 10 s requests allow to settle,
+ * and starting it again from nothing would only be slower. Any other
  * failed attempt is undone with `kubeadm reset`, which also deletes what cx wrote under
  * /etc/kubernetes (the CAs, the VIP's static pods), so those are saved first and put back before
  * the retry.
@@ -191,6 +192,8 @@ export function renderBootstrapScript(command: string[], keepsKubernetesFiles: b
     ...(keepsKubernetesFiles ? ['mkdir -p /var/lib/cx', `tar -C / -cf ${saved} etc/kubernetes || exit 1`] : []),
     'attempt=1',
     `resume=""`,
+    // A control plane left on the disk by an earlier cluster (a reused host) is never resumed.
+    ...(resumable ? ['leftover=0', '[ -f /etc/kubernetes/admin.conf ] && leftover=1'] : []),
     `until ${command.join(' ')} $resume; do`,
     `  if [ "$attempt" -ge ${KUBEADM_ATTEMPTS} ]; then`,
     '    echo "cx-bootstrap: kubeadm failed $attempt times; giving up (see the messages above)" >&2',
@@ -199,7 +202,7 @@ export function renderBootstrapScript(command: string[], keepsKubernetesFiles: b
     '  attempt=$((attempt + 1))',
     ...(resumable
       ? [
-          '  if [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ] && [ -f /etc/kubernetes/admin.conf ]; then',
+          '  if [ "$leftover" = 0 ] && [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ] && [ -f /etc/kubernetes/admin.conf ]; then',
           '    echo "cx-bootstrap: kubeadm failed with the control plane started; resuming from its wait (attempt $attempt)" >&2',
           `    resume=--skip-phases=${INIT_PHASES_DONE_WITH_CONTROL_PLANE}`,
           `    sleep ${KUBEADM_RETRY_PAUSE_SECONDS}`,
@@ -210,6 +213,7 @@ export function renderBootstrapScript(command: string[], keepsKubernetesFiles: b
       : []),
     '  echo "cx-bootstrap: kubeadm failed; undoing it and trying again (attempt $attempt)" >&2',
     '  kubeadm reset --force',
+    ...(resumable ? ['  leftover=0'] : []),
     ...(keepsKubernetesFiles ? [`  tar -C / -xpf ${saved} || exit 1`] : []),
     `  sleep ${KUBEADM_RETRY_PAUSE_SECONDS}`,
     'done',
