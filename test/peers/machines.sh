@@ -25,15 +25,23 @@ set -euo pipefail
 KUBERNETES_VERSION=1.37.2
 DEBIAN_SUITE=trixie
 DEBIAN_MIRROR=http://deb.debian.org/debian
-# What a kubeadm node needs from Debian (the kernel boots the VM; cloud-init reads a NoCloud seed).
+# What a kubeadm node needs from Debian (the kernel boots the VM; cloud-init reads a NoCloud seed);
+# keepalived, haproxy and busybox go into images of their own (the control-plane VIP's static pods
+# and the end-to-end test's workload), not onto the node.
 DEBIAN_PACKAGES=(systemd-sysv udev dbus kmod linux-image-amd64 e2fsprogs procps ca-certificates
   containerd runc containernetworking-plugins cloud-init iproute2 iptables nftables conntrack socat
-  ebtables ethtool iputils-ping less)
+  ebtables ethtool iputils-ping less
+  keepalived haproxy busybox-static)
 SUSHY_VERSION=2.2.0
 DISK_SIZE=8G
 VM_MEMORY_MIB=2048
 VM_CPUS=2
 MAX_HOSTS=8
+# Images built here from Debian's packages, preloaded beside the control-plane images (the names an
+# air-gapped site gives its mirror; cx is pointed at them with ha.keepalivedImage / ha.haproxyImage).
+KEEPALIVED_IMAGE=localhost/cx-machines/keepalived:$DEBIAN_SUITE
+HAPROXY_IMAGE=localhost/cx-machines/haproxy:$DEBIAN_SUITE
+WORKLOAD_IMAGE=localhost/cx-machines/busybox:$DEBIAN_SUITE
 
 PEERS_DIR="${CX_PEERS_DIR:-${HOME:-/root}/.cache/cx-peers}"
 ROOT="$PEERS_DIR/machines"
@@ -50,6 +58,7 @@ NETNS=cx-machines
 BRIDGE=br0
 NET_PREFIX=198.51.100
 HOST_IF=cxm-host
+DNS_DOMAIN=machines.cx.test
 PORT="${CX_MACHINES_REDFISH_PORT:-38010}"
 USERNAME=admin
 PASSWORD=machines-secret
@@ -231,6 +240,34 @@ ensure_images() {
   rm -rf "$stage"; mkdir -p "$stage"
   install -m 0755 "$PAUSE_BIN" "$stage/pause"
   oci_archive "$IMAGES_DIR/pause.tar" "registry.k8s.io/pause:$PAUSE_TAG" "$stage" '["/pause"]'
+  # The control-plane VIP's static pods (cx's ha.keepalivedImage and ha.haproxyImage, mirrored
+  # here from Debian's packages) and a workload with a shell and an HTTP server (busybox).
+  base_stage
+  # /run: without it keepalived takes itself for already running and exits.
+  mkdir -p "$stage/etc/keepalived" "$stage/run" "$stage/var/run/keepalived"
+  stage_files "$stage" "$BASE" /usr/sbin/keepalived
+  # keepalived refuses to start without its build options file: it looks in /etc/keepalived, then
+  # beside argv[0] (`keepalived`, as cx's pod runs it: the working directory, /).
+  cp "$BASE/etc/keepalived/keepalived.config-opts" "$stage/etc/keepalived/keepalived.config-opts"
+  cp "$BASE/etc/keepalived/keepalived.config-opts" "$stage/keepalived.config-opts"
+  # What cx's keepalived configuration runs: its port check (timeout, bash) and, with unicast
+  # peers, its start script (sh, getent, sed, awk, cmp, sleep, mv).
+  stage_files "$stage" "$BASE" /usr/bin/bash /usr/bin/dash /usr/bin/timeout /usr/bin/getent /usr/bin/sed \
+    /usr/bin/mawk /usr/bin/cmp /usr/bin/sleep /usr/bin/mv
+  ln -s usr/bin "$stage/bin"
+  ln -s dash "$stage/usr/bin/sh"
+  ln -s mawk "$stage/usr/bin/awk"
+  oci_archive "$IMAGES_DIR/keepalived.tar" "$KEEPALIVED_IMAGE" "$stage" '["/usr/sbin/keepalived"]'
+  base_stage
+  mkdir -p "$stage/usr/local/etc/haproxy" "$stage/var/lib/haproxy"
+  stage_files "$stage" "$BASE" /usr/sbin/haproxy
+  oci_archive "$IMAGES_DIR/haproxy.tar" "$HAPROXY_IMAGE" "$stage" \
+    '["/usr/sbin/haproxy","-W","-db","-f","/usr/local/etc/haproxy/haproxy.cfg"]'
+  base_stage
+  mkdir -p "$stage/bin"
+  cp -L "$BASE/bin/busybox" "$stage/bin/busybox"
+  ln -s busybox "$stage/bin/sh"
+  oci_archive "$IMAGES_DIR/busybox.tar" "$WORKLOAD_IMAGE" "$stage" '["/bin/busybox"]'
   rm -rf "$stage"
   echo "$key" >"$IMAGES_DIR/.key"
 }
@@ -253,7 +290,7 @@ ensure_image() {
   for c in kubelet kubeadm kubectl; do cp "$K8S_BIN/$c-v$KUBERNETES_VERSION" "$nodebin/$c"; done
   cp -a "$BASE" "$rootfs" 2>>"$blog" || DIE_LOG="$blog" die "copying the root filesystem failed"
   rm -f "$rootfs/.complete"
-  CX_NODE_BIN="$nodebin" CX_IMAGES_DIR="$IMAGES_DIR" CX_PAUSE_TAG="$PAUSE_TAG" \
+  CX_NODE_BIN="$nodebin" CX_IMAGES_DIR="$IMAGES_DIR" CX_PAUSE_TAG="$PAUSE_TAG" CX_DNS_SERVER="$NET_PREFIX.1" CX_DNS_DOMAIN="$DNS_DOMAIN" \
     CX_PACKAGES_OUT="$IMAGE_DIR.tmp/packages.txt" CX_IMAGES_OUT="$IMAGE_DIR.tmp/images.txt" bash "$FIXTURES/customize.sh" "$rootfs" >>"$blog" 2>&1 9>&- \
     || DIE_LOG="$blog" die "customize.sh failed"
   # The kernel and initrd outside the disk: the hosts boot them directly (no boot loader).
@@ -274,6 +311,8 @@ ensure_image() {
     printf '"goModules":{"k8s.io/kubernetes":"v%s","go.etcd.io/etcd/server/v3":%s,"github.com/coredns/coredns":%s},' \
       "$KUBERNETES_VERSION" "$(json_str "$ETCD_VERSION")" "$(json_str "$COREDNS_TAG")"
     printf '"pause":"test/peers/machines/pause (built here)",'
+    printf '"keepalivedImage":%s,"haproxyImage":%s,"workloadImage":%s,' "$(json_str "$KEEPALIVED_IMAGE")" \
+      "$(json_str "$HAPROXY_IMAGE")" "$(json_str "$WORKLOAD_IMAGE")"
     printf '"preloaded":['
     awk 'BEGIN{s=""} NF && $1 !~ /^sha256:/ {printf "%s\"%s\"", s, $1; s=","}' "$IMAGE_DIR.tmp/images.txt"
     printf '],'
@@ -289,9 +328,10 @@ ensure_image() {
 }
 
 print_image() {
-  printf '{"kubernetesVersion":%s,"disk":%s,"kernel":%s,"initrd":%s,"manifest":%s}\n' \
+  printf '{"kubernetesVersion":%s,"disk":%s,"kernel":%s,"initrd":%s,"manifest":%s,"keepalivedImage":%s,"haproxyImage":%s,"workloadImage":%s}\n' \
     "$(json_str "$KUBERNETES_VERSION")" "$(json_str "$IMAGE_DIR/disk.qcow2")" "$(json_str "$IMAGE_DIR/vmlinuz")" \
-    "$(json_str "$IMAGE_DIR/initrd.img")" "$(json_str "$IMAGE_DIR/manifest.json")"
+    "$(json_str "$IMAGE_DIR/initrd.img")" "$(json_str "$IMAGE_DIR/manifest.json")" "$(json_str "$KEEPALIVED_IMAGE")" \
+    "$(json_str "$HAPROXY_IMAGE")" "$(json_str "$WORKLOAD_IMAGE")"
 }
 
 build_all() {
@@ -380,7 +420,10 @@ ensure_netns() {
   pid="$(pid_from_file "$DNSMASQ_PID" dnsmasq)"
   if [[ -z "$pid" ]]; then
     local i hosts=()
-    for ((i = 1; i <= MAX_HOSTS; i++)); do hosts+=("--dhcp-host=$(host_mac "$i"),$(host_ip "$i"),$(host_name "$i")"); done
+    # A fixed address per host, and no fixed name: a host is known by the name it sends (cloud-init
+    # sets it, from the seed, before the network is up), as the machine cx provisions on it (its
+    # control-plane machines reach each other by those names, as kubeadm and cx's VIP need).
+    for ((i = 1; i <= MAX_HOSTS; i++)); do hosts+=("--dhcp-host=$(host_mac "$i"),$(host_ip "$i")"); done
     # DHCP and DNS for the VMs, bound to the bridge only. The gateway is the bridge's own address:
     # kubeadm and the kubelet pick the node's address from the default route, and the namespace
     # forwards nowhere, so nothing leaves the network.

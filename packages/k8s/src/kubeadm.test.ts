@@ -158,19 +158,29 @@ describe('kubeadm configuration', () => {
  * scratch directories and `kubeadm` is a stand-in that fails a given number of times and, like the
  * real `kubeadm reset`, deletes /etc/kubernetes/pki and the static pods.
  */
-function runBootstrap(failures: number): { status: number | null; calls: string[]; caKey: string | null } {
+function runBootstrap(
+  failures: number,
+  controlPlaneStarts = false,
+  leftover = false,
+): { status: number | null; calls: string[]; caKey: string | null } {
   const dir = mkdtempSync(join(tmpdir(), 'cx-bootstrap-'));
   for (const sub of ['etc/kubernetes/pki', 'etc/kubernetes/manifests', 'var-lib', 'bin'])
     mkdirSync(join(dir, sub), { recursive: true });
   writeFileSync(join(dir, 'etc/kubernetes/pki/ca.key'), 'the cluster CA key');
   writeFileSync(join(dir, 'etc/kubernetes/manifests/keepalived.yaml'), 'a static pod');
+  // An earlier cluster's control plane on a reused host's disk.
+  if (leftover) writeFileSync(join(dir, 'etc/kubernetes/admin.conf'), 'an earlier cluster');
   writeFileSync(
     join(dir, 'bin/kubeadm'),
     [
       '#!/bin/sh',
-      `echo "$1" >> ${dir}/calls`,
+      `case "$*" in *--skip-phases=preflight,certs,kubeconfig,etcd,control-plane,kubelet-start*) echo "$1 resumed" >> ${dir}/calls ;; *) echo "$1" >> ${dir}/calls ;; esac`,
+      // A control plane that starts: kubeadm init writes its manifest and admin.conf before it can fail.
+      ...(controlPlaneStarts
+        ? ['[ "$1" = init ] && touch /etc/kubernetes/manifests/kube-apiserver.yaml /etc/kubernetes/admin.conf']
+        : []),
       'case "$1" in',
-      '  reset) rm -rf /etc/kubernetes/pki /etc/kubernetes/manifests; exit 0 ;;',
+      '  reset) rm -rf /etc/kubernetes/pki /etc/kubernetes/manifests /etc/kubernetes/admin.conf; exit 0 ;;',
       `  *) [ -f /etc/kubernetes/pki/ca.key ] && [ -f /etc/kubernetes/manifests/keepalived.yaml ] || { echo "${dir}: cx's files are gone" >> ${dir}/calls; exit 1; }`,
       `     [ "$(grep -c -v reset ${dir}/calls)" -gt ${failures} ] ;;`,
       'esac',
@@ -213,6 +223,28 @@ describe('the bootstrap script cloud-init runs', () => {
       const run = runBootstrap(KUBEADM_ATTEMPTS - 1);
       assert.equal(run.status, 0, run.calls.join(', '));
       assert.deepEqual(run.calls, ['init', 'reset', 'init', 'reset', 'init']);
+      assert.equal(run.caKey, 'the cluster CA key');
+    },
+  );
+
+  it(
+    'resumes a failed kubeadm init from the wait for its control plane once that runs, without undoing it',
+    { skip: !canIsolate && 'needs root for a mount namespace (unshare --mount)' },
+    () => {
+      const run = runBootstrap(KUBEADM_ATTEMPTS - 1, true);
+      assert.equal(run.status, 0, run.calls.join(', '));
+      assert.deepEqual(run.calls, ['init', 'init resumed', 'init resumed']);
+      assert.equal(run.caKey, 'the cluster CA key');
+    },
+  );
+
+  it(
+    "never resumes an earlier cluster's control plane left on a reused host: it is reset first",
+    { skip: !canIsolate && 'needs root for a mount namespace (unshare --mount)' },
+    () => {
+      const run = runBootstrap(1, true, true);
+      assert.equal(run.status, 0, run.calls.join(', '));
+      assert.deepEqual(run.calls, ['init', 'reset', 'init']);
       assert.equal(run.caKey, 'the cluster CA key');
     },
   );

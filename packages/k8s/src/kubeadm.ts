@@ -166,27 +166,54 @@ function uniqueTaints(taints: KubeadmMachine['taints']): KubeadmMachine['taints'
 }
 
 /**
+ * The phases `kubeadm init` has done once the control plane's static pods run: a retry after a
+ * later failure skips them and resumes from the wait for the control plane (idempotent from there).
+ */
+const INIT_PHASES_DONE_WITH_CONTROL_PLANE = 'preflight,certs,kubeconfig,etcd,control-plane,kubelet-start';
+
+/**
  * The script cloud-init runs: kubeadm until it succeeds, at most KUBEADM_ATTEMPTS times. A failed
- * attempt is undone with `kubeadm reset`, which also deletes what cx wrote under /etc/kubernetes
- * (the CAs, the VIP's static pods), so those are saved first and put back before each retry.
+ * `kubeadm init` whose control plane already runs (its manifests and admin.conf written) is resumed
+ * from the wait for it (unless the host's disk held a control plane before this script ran): on a
+ * slow machine the API server can need longer than kubeadm's own 10 s requests allow to settle,
+ * and starting it again from nothing would only be slower. Any other
+ * failed attempt is undone with `kubeadm reset`, which also deletes what cx wrote under
+ * /etc/kubernetes (the CAs, the VIP's static pods), so those are saved first and put back before
+ * the retry.
  */
 export function renderBootstrapScript(command: string[], keepsKubernetesFiles: boolean): string {
   const saved = '/var/lib/cx/bootstrap-files.tar';
+  const resumable = command[1] === 'init';
   return [
     '#!/bin/sh',
-    '# Written by cx: bootstraps this node with kubeadm, retrying a failed attempt after undoing it.',
+    '# Written by cx: bootstraps this node with kubeadm, retrying a failed attempt.',
     'set -u',
     'umask 077',
     ...(keepsKubernetesFiles ? ['mkdir -p /var/lib/cx', `tar -C / -cf ${saved} etc/kubernetes || exit 1`] : []),
     'attempt=1',
-    `until ${command.join(' ')}; do`,
+    `resume=""`,
+    // A control plane left on the disk by an earlier cluster (a reused host) is never resumed.
+    ...(resumable ? ['leftover=0', '[ -f /etc/kubernetes/admin.conf ] && leftover=1'] : []),
+    `until ${command.join(' ')} $resume; do`,
     `  if [ "$attempt" -ge ${KUBEADM_ATTEMPTS} ]; then`,
     '    echo "cx-bootstrap: kubeadm failed $attempt times; giving up (see the messages above)" >&2',
     '    exit 1',
     '  fi',
     '  attempt=$((attempt + 1))',
+    ...(resumable
+      ? [
+          '  if [ "$leftover" = 0 ] && [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ] && [ -f /etc/kubernetes/admin.conf ]; then',
+          '    echo "cx-bootstrap: kubeadm failed with the control plane started; resuming from its wait (attempt $attempt)" >&2',
+          `    resume=--skip-phases=${INIT_PHASES_DONE_WITH_CONTROL_PLANE}`,
+          `    sleep ${KUBEADM_RETRY_PAUSE_SECONDS}`,
+          '    continue',
+          '  fi',
+          '  resume=""',
+        ]
+      : []),
     '  echo "cx-bootstrap: kubeadm failed; undoing it and trying again (attempt $attempt)" >&2',
     '  kubeadm reset --force',
+    ...(resumable ? ['  leftover=0'] : []),
     ...(keepsKubernetesFiles ? [`  tar -C / -xpf ${saved} || exit 1`] : []),
     `  sleep ${KUBEADM_RETRY_PAUSE_SECONDS}`,
     'done',

@@ -16,6 +16,10 @@ net.bridge.bridge-nf-call-ip6tables = 1
 net.ipv4.ip_forward = 1
 CONF
 
+# Names resolve through the network's DNS (dnsmasq of the peer): the machines of a cluster reach
+# each other by host name. Static, as the image has no resolver daemon.
+printf 'nameserver %s\nsearch %s\n' "${CX_DNS_SERVER:?}" "${CX_DNS_DOMAIN:?}" >"$R/etc/resolv.conf"
+
 # CNI plugins where CNI addons (and containerd's default) look for them.
 mkdir -p "$R/opt/cni/bin" "$R/etc/cni/net.d"
 cp -a "$R"/usr/lib/cni/. "$R/opt/cni/bin/"
@@ -32,6 +36,31 @@ version = 2
 [plugins."io.containerd.grpc.v1.cri".cni]
   bin_dir = "/opt/cni/bin"
   conf_dir = "/etc/cni/net.d"
+  conf_template = "/etc/containerd/cni-template.json"
+CONF
+# A node-local pod network until a pod network addon installs its own: containerd writes this
+# bridge configuration with the node's pod CIDR once the kubelet has it, and the node turns Ready.
+# Pods reach pods and services on their own node only (no routes between nodes).
+cat >"$R/etc/containerd/cni-template.json" <<'CONF'
+{
+  "cniVersion": "1.0.0",
+  "name": "containerd-net",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "cni0",
+      "isGateway": true,
+      "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [{{range $i, $range := .PodCIDRRanges}}{{if $i}}, {{end}}[{"subnet": "{{$range}}"}]{{end}}],
+        "routes": [{{range $i, $route := .Routes}}{{if $i}}, {{end}}{"dst": "{{$route}}"}{{end}}]
+      }
+    },
+    { "type": "portmap", "capabilities": { "portMappings": true } }
+  ]
+}
 CONF
 
 # cloud-init: NoCloud only (a seed ISO labelled cidata), networking by systemd-networkd.
@@ -98,6 +127,8 @@ cleanup
 trap - EXIT
 
 chroot "$R" systemctl enable systemd-networkd.service kubelet.service containerd.service >/dev/null 2>&1
+# keepalived and haproxy are in the root filesystem only to be copied into their images.
+chroot "$R" systemctl disable keepalived.service haproxy.service >/dev/null 2>&1 || true
 # Login on the serial console as root without a password: a test image, on a private network.
 chroot "$R" passwd -d root >/dev/null
 # What the image holds, for the manifest.

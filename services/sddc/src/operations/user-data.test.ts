@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { CONTROL_PLANE_TAINT, createClusterPki } from '@cx/k8s';
 import type { ClusterBootstrap, MachineSpec } from '@cx/sddc-contract';
-import { clusterBootstrapToken, machineUserData } from './user-data.js';
+import { clusterBootstrapToken, machineApiEndpoint, machineUserData } from './user-data.js';
 
 const images = {
   keepalivedImage: 'registry.example/keepalived:2',
@@ -337,5 +337,43 @@ describe('user data of machines on real providers', () => {
       'once cp-2 resolves it is a peer too',
     );
     check(later);
+  });
+
+  it('puts the API endpoint where the user data makes it answer: the VIP (haproxy or kube-vip), else the first control plane', async () => {
+    const pki = await createClusterPki('demo');
+    const bootstrap = (controlPlane?: ClusterBootstrap['controlPlane']): ClusterBootstrap => ({
+      clusterName: 'demo',
+      kubernetesVersion: '1.37.2',
+      pki,
+      trustedCaPems: [pki.ca.certPem],
+      ...(controlPlane ? { controlPlane } : {}),
+    });
+    const spec = (name: string, role: MachineSpec['role']): MachineSpec => ({
+      machineId: name,
+      clusterId: 'c1',
+      name,
+      role,
+      pool: role === 'worker' ? 'workers' : 'control-plane',
+      kubernetesVersion: '1.37.2',
+    });
+    const addresses = ['198.51.100.11'];
+    assert.equal(
+      machineApiEndpoint(spec('demo-cp-0', 'control-plane'), bootstrap(), addresses),
+      'https://198.51.100.11:6443',
+    );
+    assert.equal(machineApiEndpoint(spec('demo-cp-1', 'control-plane'), bootstrap(), addresses), undefined);
+    assert.equal(machineApiEndpoint(spec('demo-cp-0', 'control-plane'), bootstrap(), []), undefined);
+    assert.equal(machineApiEndpoint(spec('demo-workers-0', 'worker'), bootstrap(), addresses), undefined);
+    const vip = bootstrap({ count: 3, vip: '198.51.100.200' });
+    assert.equal(machineApiEndpoint(spec('demo-cp-2', 'control-plane'), vip, addresses), 'https://198.51.100.200:8443');
+    assert.equal(
+      machineApiEndpoint(
+        spec('demo-cp-0', 'control-plane'),
+        bootstrap({ count: 1, vip: 'fd00::20', vipManager: 'kube-vip' }),
+        [],
+      ),
+      'https://[fd00::20]:6443',
+    );
+    assert.equal(machineApiEndpoint(spec('demo-workers-0', 'worker'), vip, addresses), undefined);
   });
 });

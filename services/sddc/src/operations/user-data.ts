@@ -81,6 +81,25 @@ export function machineUserData(spec: MachineSpec, bootstrap: ClusterBootstrap, 
 }
 
 /**
+ * Where the cluster's Kubernetes API answers once a machine booted with `machineUserData` is up
+ * (rule O3, for providers that boot hosts and do not know it themselves): the VIP when the cluster
+ * has one (haproxy's port, or kube-apiserver's behind kube-vip), else the first control-plane
+ * machine's kube-apiserver at its first address. Undefined for other machines, or without an address.
+ */
+export function machineApiEndpoint(
+  spec: MachineSpec,
+  bootstrap: ClusterBootstrap,
+  addresses: readonly string[],
+): string | undefined {
+  if (spec.role !== 'control-plane') return undefined;
+  const url = (host: string, port: number): string => `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const vip = bootstrap.controlPlane?.vip;
+  if (vip) return url(vip, bootstrap.controlPlane?.vipManager === 'kube-vip' ? APISERVER_PORT : VIP_API_PORT);
+  const address = addresses[0];
+  return spec.name.endsWith('-cp-0') && address ? url(address, API_PORT) : undefined;
+}
+
+/**
  * The cluster's bootstrap token, derived from its CA key so that every machine's user data carries
  * the same one without cx storing another secret (kubeadm's format `[a-z0-9]{6}.[a-z0-9]{16}`).
  */

@@ -35,9 +35,12 @@ export function waitNodesReady<I>(select: (ctx: WorkflowContext<I>) => Machine[]
         provider: cluster.provider,
         clusterId: cluster.id,
       });
-      if (state.state === 'failed') throw state.error;
+      // A cluster API that does not answer yet (booting machines) is no node Ready yet, until the deadline.
+      if (state.state === 'failed' && !state.error.retryable) throw state.error;
       if (state.state === 'pending') return wait(POLL_MS / 4);
-      const ready = new Set(state.result.filter((n) => n.status === 'Ready').map((n) => n.machineId));
+      const unanswered = state.state === 'failed' ? state.error.message : undefined;
+      const listed = state.state === 'failed' ? [] : state.result;
+      const ready = new Set(listed.filter((n) => n.status === 'Ready').map((n) => n.machineId));
       const readyCount = machines.filter((m) => ready.has(m.id)).length;
       if (readyCount < machines.length) {
         const startedAt = Date.parse(ctx.run.steps[ctx.run.currentStep]?.startedAt ?? '') || Date.now();
@@ -46,11 +49,16 @@ export function waitNodesReady<I>(select: (ctx: WorkflowContext<I>) => Machine[]
           const late = machines.filter((m) => !ready.has(m.id)).map((m) => m.name);
           throw new ProviderError(
             `${readyCount}/${machines.length} nodes Ready after ${Math.round(waitedMs / 1000)} s (workflows.nodesReadyTimeoutSeconds); not Ready: ${late.join(', ')}. ` +
+              (unanswered ? `The cluster's API did not answer: ${unanswered}. ` : '') +
               "Check those machines' consoles and cloud-init / kubeadm logs, then retry the workflow.",
             { details: { reason: 'NodesNotReady', machines: late } },
           );
         }
-        return wait(POLL_MS, `${readyCount}/${machines.length} nodes Ready`, true);
+        return wait(
+          POLL_MS,
+          `${readyCount}/${machines.length} nodes Ready${unanswered ? ' (the API does not answer yet)' : ''}`,
+          true,
+        );
       }
       return done(
         { ready: readyCount },
