@@ -90,6 +90,23 @@ describe('SmClient', () => {
     await nowhere.close();
   });
 
+  it('sends an idempotent call again when its connection is cut (a replica dying), never a POST', async () => {
+    const seen: string[] = [];
+    handler = (request, _body, response) => {
+      seen.push(request.method!);
+      // The first request of each method dies with its connection, as on an sm replica killed mid-call.
+      if (seen.filter((method) => method === request.method).length === 1) return request.socket.destroy();
+      response.setHeader('content-type', 'application/json').end(JSON.stringify({ items: [] }));
+    };
+    assert.deepEqual(await sm.pairTargets(), []);
+    assert.deepEqual(seen, ['GET', 'GET']);
+    await assert.rejects(
+      sm.completeStep('r1', 1, 3, null, []),
+      (error: CxError) => error.code === 'CX_DEPENDENCY_UNAVAILABLE',
+    );
+    assert.deepEqual(seen, ['GET', 'GET', 'POST'], 'a POST cut mid-call must not be sent twice');
+  });
+
   it('carries etcd snapshot bytes as they are, both ways, with the recorded SHA-256', async () => {
     const data = Buffer.from([0, 1, 2, 254, 255, 10, 13]);
     let stored: Buffer = Buffer.alloc(0);

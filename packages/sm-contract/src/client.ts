@@ -3,7 +3,7 @@
  * (by code); an sm that cannot be reached becomes a retryable CX_DEPENDENCY_UNAVAILABLE naming the
  * setting to check. JSON answers are parsed in `json` only, into the contract's types.
  */
-import { Agent, request as httpRequest } from 'undici';
+import { Agent, interceptors, request as httpRequest, type Dispatcher } from 'undici';
 import type {
   AccessObject,
   AccessRequirement,
@@ -88,7 +88,8 @@ const claimPath = (clusterId: string, machineId: string): string =>
   `/host-claims/${segment(clusterId)}/${segment(machineId)}`;
 
 export class SmClient {
-  private readonly agent: Agent;
+  private readonly pool: Agent;
+  private readonly agent: Dispatcher;
   private readonly authorization: string;
   private readonly clusterChangeListeners: Array<() => Promise<void>> = [];
 
@@ -101,17 +102,23 @@ export class SmClient {
     serviceToken: string,
     private readonly inProcess?: StepTransitions,
   ) {
-    this.agent = new Agent({
+    this.pool = new Agent({
       connections: 128,
       keepAliveTimeout: 30_000,
       headersTimeout: CALL_TIMEOUT_MS,
       bodyTimeout: CALL_TIMEOUT_MS,
     });
+    // A replica of sm dying (or a balancer closing a kept-alive connection) fails the calls on its
+    // connections: an idempotent call (GET, PUT, DELETE) is sent again on a new connection, which
+    // reaches a live replica. POSTs are not resent here; the engine retries its own steps.
+    this.agent = this.pool.compose(
+      interceptors.retry({ maxRetries: 3, minTimeout: 100, maxTimeout: 1_000, statusCodes: [] }),
+    );
     this.authorization = `Bearer ${serviceToken}`;
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.pool.close();
   }
 
   /** Registers a listener called after every call that may have changed a cluster, failed ones included. */
