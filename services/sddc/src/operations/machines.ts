@@ -10,7 +10,7 @@ import type { ClusterBootstrap } from '@cx/sddc-contract';
 import type { ProviderDirectory } from '../providers/provider-directory.js';
 import type { SmClient } from '@cx/sm-contract';
 import { restoreEtcdSnapshot, takeEtcdSnapshot } from './etcd.js';
-import { machineUserData, type VipImages } from './user-data.js';
+import { machineApiEndpoint, machineUserData, type VipImages } from './user-data.js';
 
 /** The operations that go through the cluster's provider. */
 export type MachineOperation = Extract<
@@ -40,13 +40,15 @@ export async function runMachineOperation(
   switch (operation.op) {
     case 'ensure-machine': {
       const bootstrap = (): Promise<ClusterBootstrap> => sm.bootstrap(clusterId);
-      // Not yet: the bare-metal cluster's API endpoint from machineApiEndpoint (what booted hosts
-      // need to turn Ready) waits until removing a machine that never joined skips its drain, as
-      // a cluster whose hosts never boot an OS could otherwise never scale down.
-      return provider.ensureMachine(operation.spec, {
+      const status = await provider.ensureMachine(operation.spec, {
         bootstrap,
         userData: async () => machineUserData(operation.spec, await bootstrap(), images),
       });
+      // Booted hosts serve the API where their user data puts it; the provider only drives BMCs.
+      // (vSphere and OpenStack machines would too, once their tests boot real guests.)
+      if (status.apiEndpoint || !provider.capabilities.bareMetalHosts) return status;
+      const apiEndpoint = machineApiEndpoint(operation.spec, await bootstrap(), status.addresses);
+      return apiEndpoint ? { ...status, apiEndpoint } : status;
     }
     case 'delete-machine':
       await provider.deleteMachine(operation.clusterId, operation.machineId);

@@ -9,7 +9,7 @@ import { done, wait, type WorkflowDefinition } from '../engine.js';
 import type { StepEffect } from '@cx/sm-contract';
 import { markReady, provisionMachines, waitNodesReady } from './cluster-create.js';
 import { defineStep, defineWorkflow } from './define.js';
-import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, perMachine } from './machines.js';
+import { DRAIN_TIMEOUT_SECONDS, POLL_MS, cordonAndDrain, machinesToDrain, perMachine } from './machines.js';
 
 export const SCALE_POOL = 'cluster.scale';
 
@@ -74,7 +74,8 @@ const planScale = defineStep<ScaleInput, ScalePlan>({
 
 /**
  * Cordon, drain through the eviction API (PodDisruptionBudgets are honoured, and a blocked drain
- * says which budget blocks it), then delete. Providers without a Kubernetes API skip the drain.
+ * says which budget blocks it), then delete. Providers without a Kubernetes API skip the drain,
+ * and so do machines that never joined (machinesToDrain).
  */
 const removeMachines = defineStep<ScaleInput, { removed: number | string[] }>({
   name: 'remove-machines',
@@ -87,7 +88,9 @@ const removeMachines = defineStep<ScaleInput, { removed: number | string[] }>({
     const poolGoes: StepEffect[] = removePool === true ? [{ kind: 'removePool', pool }] : [];
     if (leaving.length === 0) return done({ removed: 0 }, poolGoes);
     if (cluster.apiEndpoint) {
-      const draining = await cordonAndDrain(ctx, leaving, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
+      const drained = await machinesToDrain(ctx, leaving);
+      if (!drained) return wait(POLL_MS / 4);
+      const draining = await cordonAndDrain(ctx, drained, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
       if (draining) return draining;
     }
     const fan = await perMachine(ctx, leaving, (m) => ({

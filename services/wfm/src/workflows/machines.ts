@@ -3,7 +3,7 @@ import type { Cluster } from '@cx/api-schemas';
 import { CxError } from '@cx/errors';
 import type { SddcOperation } from '@cx/queue-contracts';
 import { CONTROL_PLANE_TAINT } from '@cx/k8s';
-import type { MachineSpec } from '@cx/sddc-contract';
+import type { MachineSpec, NodeStatus } from '@cx/sddc-contract';
 import { wait, type OperationState, type StepContext, type StepResult } from '../engine.js';
 import type { Machine } from '@cx/sm-contract';
 
@@ -69,6 +69,34 @@ export function machineSpec(
     // The image an OS upgrade chose: machines created from now on boot it (existing ones are not rebuilt for it).
     ...(cluster.osImage ? { image: cluster.osImage } : {}),
   };
+}
+
+/**
+ * Those of `machines` that have a node to drain before they go: each one cx saw Ready, and any
+ * other whose node the cluster's API lists. A machine never seen Ready and not listed never joined
+ * (say, a host that never booted its OS), so it has nothing to drain; and an API that does not
+ * answer at all, no machine having brought it up, must not hold the removal. This is Cluster
+ * API's rule too: a Machine without a node reference is deleted without a drain. Undefined while
+ * the API is being asked.
+ */
+export async function machinesToDrain(
+  ctx: StepContext,
+  machines: Machine[],
+  kind = '',
+): Promise<Machine[] | undefined> {
+  const unseen = machines.filter((m) => m.nodeStatus !== 'Ready');
+  if (unseen.length === 0) return machines;
+  const { cluster } = ctx;
+  // Named after the first such machine: an upgrade's batches each ask for their own.
+  const nodes = await ctx.operation<NodeStatus[]>(`nodes-to-drain${kind}-${unseen[0]!.id}`, {
+    op: 'list-nodes',
+    provider: cluster.provider,
+    clusterId: cluster.id,
+  });
+  if (nodes.state === 'pending') return undefined;
+  if (nodes.state === 'failed' && !nodes.error.retryable) throw nodes.error;
+  const listed = new Set(nodes.state === 'done' ? nodes.result.map((n) => n.machineId) : []);
+  return machines.filter((m) => m.nodeStatus === 'Ready' || listed.has(m.id));
 }
 
 /** How long a drain may stay blocked (by PodDisruptionBudgets) before the workflow fails, unless the request says. */

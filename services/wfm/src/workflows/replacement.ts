@@ -14,7 +14,7 @@ import { ProviderError } from '@cx/errors';
 import type { MachineStatus, NodeStatus } from '@cx/sddc-contract';
 import { done, wait, type StepContext, type StepResult } from '../engine.js';
 import type { Machine, StepEffect } from '@cx/sm-contract';
-import { POLL_MS, cordonAndDrain, machineSpec, perMachine } from './machines.js';
+import { POLL_MS, cordonAndDrain, machineSpec, machinesToDrain, perMachine } from './machines.js';
 
 /** The step that plans the replacement; its output holds `replacements`. */
 export const PLAN_REPLACEMENT = 'plan-replacement';
@@ -167,7 +167,9 @@ export async function replaceWorkers(
     .map((p) => machines.find((m) => m.id === p.replace))
     .filter((m): m is Machine => m !== undefined);
   if (cluster.apiEndpoint) {
-    const draining = await cordonAndDrain(ctx, leaving, drainTimeoutSeconds, '-replace');
+    const drained = await machinesToDrain(ctx, leaving, '-replace');
+    if (!drained) return wait(POLL_MS / 4);
+    const draining = await cordonAndDrain(ctx, drained, drainTimeoutSeconds, '-replace');
     if (draining) return draining;
   }
   const deleted = await perMachine(ctx, leaving, (m) => ({
