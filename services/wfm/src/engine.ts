@@ -233,9 +233,10 @@ export class WorkflowEngine {
       for (let pause = 10; Date.now() < deadline; pause = Math.min(pause * 2, 500)) {
         await sleep(Math.min(pause, Math.max(0, deadline - Date.now())));
         const job = await this.operations.getJob(jobId);
-        if (!job?.finishedOn) continue;
-        if ((await job.getState()) === 'completed') return job.returnvalue as T;
-        throw errorFromFailedReason(job.failedReason);
+        const outcome = job && (await finishedOutcome<T>(job));
+        if (!outcome) continue;
+        if ('error' in outcome) throw outcome.error;
+        return outcome.result;
       }
       throw new DependencyUnavailableError(
         `no sddc answered ${operation.op} within ${Math.round(timeoutMs / 1000)} s; check that an sddc serving provider ${'provider' in operation ? operation.provider : ''} is running`,
@@ -516,21 +517,31 @@ export class WorkflowEngine {
       if (parentKey) children.pending = true;
       return { state: 'pending' };
     }
-    // Only a finished job has finishedOn (a retry between attempts has not): ask its state then.
-    const state = job.finishedOn ? await job.getState() : 'unfinished';
-    if (state !== 'completed' && state !== 'failed') {
+    const outcome = await finishedOutcome<T>(job);
+    if (!outcome) {
       if (job.parentKey === parentKey) children.pending = true;
       return { state: 'pending' };
     }
-    // finishedOn is written with the return value or the failed reason, in one script: both are here.
-    if (state === 'completed')
-      return { state: 'done', result: job.returnvalue as T, ...(job.finishedOn ? { finishedAt: job.finishedOn } : {}) };
-    const error = errorFromFailedReason(job.failedReason);
+    if ('result' in outcome)
+      return { state: 'done', result: outcome.result, ...(job.finishedOn ? { finishedAt: job.finishedOn } : {}) };
     // The operation used up its own retries; if the error is transient the step is retried, and
     // its next attempt must start the operation afresh rather than observe this failure again.
-    if (error.retryable) await job.remove();
-    return { state: 'failed', error };
+    if (outcome.error.retryable) await job.remove();
+    return { state: 'failed', error: outcome.error };
   }
+}
+
+/**
+ * An operation job's answer once it has finished, undefined before. Only a finished job has
+ * finishedOn (a retry between attempts has not), so its state is asked only then; finishedOn is
+ * written with the return value or the failed reason in one script, so both are here.
+ */
+async function finishedOutcome<T>(job: Job): Promise<{ result: T } | { error: CxError } | undefined> {
+  if (!job.finishedOn) return undefined;
+  const state = await job.getState();
+  if (state === 'completed') return { result: job.returnvalue as T };
+  if (state === 'failed') return { error: errorFromFailedReason(job.failedReason) };
+  return undefined;
 }
 
 /** sddc writes the error's code, message, retryability and details into the failed reason. */

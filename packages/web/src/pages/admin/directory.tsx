@@ -9,6 +9,7 @@ import type { LdapSettings, LdapSettingsRequest } from '@cx/api-schemas';
 import { ldapSettingsRequest, type LdapForm } from '../../admin-forms.js';
 import { api } from '../../api.js';
 import { ConfirmButton, ProblemMessage } from '../../components.js';
+import { RevertSettingsButton } from './revert-settings.js';
 import { typed, when } from './shared.js';
 
 const formOf = (s: LdapSettings): LdapForm => ({
@@ -121,18 +122,12 @@ export function Directory() {
             </p>
           </ConfirmButton>
           {settings.source === 'settings' ? (
-            <ConfirmButton
-              label="Revert to the configuration file"
-              title="Revert to the configuration file?"
-              confirmLabel="Revert"
-              danger
-              onConfirm={revert}
-            >
+            <RevertSettingsButton onConfirm={revert}>
               <p>
                 The settings saved here (and their password) are dropped; from the next sign-in, LDAP uses the
                 configuration file's auth.ldap, or is off if the file sets no directory.
               </p>
-            </ConfirmButton>
+            </RevertSettingsButton>
           ) : null}
         </div>
       </form>

@@ -8,6 +8,7 @@ import type { OidcSettings } from '@cx/api-schemas';
 import { oidcSettingsRequest, type OidcForm } from '../../admin-forms.js';
 import { api } from '../../api.js';
 import { ConfirmButton, ProblemMessage } from '../../components.js';
+import { RevertSettingsButton } from './revert-settings.js';
 import { typed, when } from './shared.js';
 
 const formOf = (s: OidcSettings): OidcForm => ({
@@ -117,18 +118,12 @@ export function SingleSignOn() {
             </p>
           </ConfirmButton>
           {settings.source === 'settings' ? (
-            <ConfirmButton
-              label="Revert to the configuration file"
-              title="Revert to the configuration file?"
-              confirmLabel="Revert"
-              danger
-              onConfirm={revert}
-            >
+            <RevertSettingsButton onConfirm={revert}>
               <p>
                 The settings saved here (and their client secret) are dropped; from the next sign-in, single sign-on
                 uses the configuration file's auth.oidc, or is off if the file sets no provider.
               </p>
-            </ConfirmButton>
+            </RevertSettingsButton>
           ) : null}
         </div>
       </form>
