@@ -66,6 +66,12 @@ describe('keepalived configuration', () => {
     assert.match(nodeA, /track_script \{\n\s+web_vips_port/);
   });
 
+  it('does not watch the port of an only eligible node: no other node could take its VIPs', () => {
+    const alone = renderKeepalivedConfig({ ...spec, nodes: [spec.nodes[0]!] }, 'node-c');
+    assert.doesNotMatch(alone, /vrrp_script|track_script/);
+    assert.match(alone, /virtual_ipaddress \{\n\s+192\.0\.2\.10\/24/);
+  });
+
   it('passes `keepalived -t` for every node, with and without unicast, port check and preemption', async () => {
     const binary = keepalivedBinary();
     const dir = mkdtempSync(join(tmpdir(), 'cx-keepalived-'));

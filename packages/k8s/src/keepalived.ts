@@ -3,7 +3,9 @@
  * one VRRP instance per VIP on every eligible node. VIP i is primary on node i mod M (nodes sorted
  * by name), so each of M nodes leads about N/M of N VIPs (max − min ≤ 1); the other nodes follow in
  * a fixed rotation with lower priorities, so a failover is deterministic. A node whose watched
- * port does not answer goes to FAULT for every instance and holds no VIP.
+ * port does not answer goes to FAULT for every instance and holds no VIP — unless it is the only
+ * eligible node: no other node could take the VIPs, so dropping them would help nobody (a
+ * single control plane whose check is slow under load would lose its API endpoint).
  */
 
 export interface VipNode {
@@ -119,12 +121,16 @@ export function renderKeepalivedConfig(spec: KeepalivedSpec, self: string): stri
     ...profile.globalDefs.map((line) => `  ${line}`),
     '}',
   ];
-  if (spec.watchPort > 0) {
+  const tracked = spec.watchPort > 0 && nodes.length > 1;
+  if (tracked) {
     lines.push(
       `vrrp_script ${safeName}_port {`,
-      // bash's /dev/tcp connects without any tool in the image; timeout bounds a hanging port.
-      `  script "/usr/bin/timeout 2 /bin/bash -c '</dev/tcp/127.0.0.1/${spec.watchPort}'"`,
+      // bash's /dev/tcp connects without any tool in the image; timeout bounds a hanging port. A
+      // refused port fails at once; the generous timeouts are for starting bash on a slow or
+      // loaded machine (an emulated one took over 2 s), which must not read as a dead port.
+      `  script "/usr/bin/timeout 5 /bin/bash -c '</dev/tcp/127.0.0.1/${spec.watchPort}'"`,
       '  interval 2',
+      '  timeout 6',
       '  fall 2',
       '  rise 2',
       '}',
@@ -148,7 +154,7 @@ export function renderKeepalivedConfig(spec: KeepalivedSpec, self: string): stri
       '  virtual_ipaddress {',
       `    ${vip}`,
       '  }',
-      ...(spec.watchPort > 0 ? ['  track_script {', `    ${safeName}_port`, '  }'] : []),
+      ...(tracked ? ['  track_script {', `    ${safeName}_port`, '  }'] : []),
       '}',
     );
   });
