@@ -27,9 +27,11 @@ try {
   process.exit(1);
 }
 
+// `npm run test:machines -- three-node` runs only the files whose name contains one of the words.
+const only = process.argv.slice(2);
 const dir = join(root, 'test', 'dist', 'machines');
 const files = readdirSync(dir)
-  .filter((f) => f.endsWith('.test.js'))
+  .filter((f) => f.endsWith('.test.js') && (only.length === 0 || only.some((word) => f.includes(word))))
   .map((f) => join(dir, f));
 mkdirSync(join(root, 'test-results'), { recursive: true });
 const runTmp = mkdtempSync(join(tmpdir(), 'cx-test-machines-'));

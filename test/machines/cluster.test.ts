@@ -12,183 +12,34 @@
  * then `npm run test:machines` (scripts/test-machines.mjs starts the hosts and runs this file).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
-import { Api, startCx, tail, tempDir, type CxProcess } from '../support/cx.js';
-
-const run = promisify(execFile);
-
-interface MachinesPeer {
-  url: string;
-  username: string;
-  password: string;
-  caFile: string;
-  systems: Array<{ id: string; name: string; mac: string; ip: string; console: string }>;
-  network: { cidr: string; hostAddress: string; freeAddresses: string };
-  memoryMiB: number;
-  image: { kubernetesVersion: string; keepalivedImage: string; haproxyImage: string; workloadImage: string };
-}
-
-function machinesPeer(): MachinesPeer {
-  const raw = process.env['CX_TEST_MACHINES'];
-  assert.ok(raw, 'CX_TEST_MACHINES is not set: run `npm run test:machines`, which starts test/peers/machines.sh');
-  return JSON.parse(raw) as MachinesPeer;
-}
-
-function kubectlPath(): string {
-  const raw = process.env['CX_TEST_KUBERNETES'];
-  assert.ok(raw, 'CX_TEST_KUBERNETES is not set: run `npm run test:machines`, which builds the Kubernetes peers');
-  const kubectl = (JSON.parse(raw) as { kubectl?: string }).kubectl;
-  assert.ok(kubectl && existsSync(kubectl), `no kubectl in the Kubernetes peers' manifest (${raw})`);
-  return kubectl;
-}
-
-const seconds = (ms: number): number => Math.round(ms / 1000);
-const say = (message: string): void => console.log(`# machines: ${message}`);
+import { tempDir } from '../support/cx.js';
+import { MachinesRun, say, seconds } from './support.js';
 
 describe('a bare-metal cluster on booted machines', () => {
-  const peer = machinesPeer();
-  const kubectl = kubectlPath();
+  const m = new MachinesRun();
+  const { peer, vip, timings } = m;
   const work = tempDir('machines');
   const version = peer.image.kubernetesVersion;
-  const vip = peer.network.freeAddresses.split('-')[0]!;
-  const dispatcher = new Agent({ connect: { ca: readFileSync(peer.caFile, 'utf8') } });
-  let cx: CxProcess;
-  let admin: Api;
   let clusterId = '';
   let kubeconfig = '';
   /** Set once the cluster is Ready: the later checks need it. */
   let ready = false;
-  /** What each phase took, printed at the end (docs/benchmarks.md). */
-  const timings: Record<string, number> = {};
+  const k = (...args: string[]): Promise<string> => m.k(kubeconfig, ...args);
 
-  const k = async (...args: string[]): Promise<string> =>
-    (await run(kubectl, ['--kubeconfig', kubeconfig, '--request-timeout=60s', ...args], { encoding: 'utf8' })).stdout;
-
-  const redfishPower = async (systemId: string): Promise<string> => {
-    const answer = await request(`${peer.url}/redfish/v1/Systems/${systemId}`, {
-      dispatcher,
-      headers: { authorization: `Basic ${Buffer.from(`${peer.username}:${peer.password}`).toString('base64')}` },
-    });
-    return ((await answer.body.json()) as { PowerState: string }).PowerState;
-  };
-
-  /** Where a run stopped: its steps, cx's log and each host's console (cloud-init and kubeadm write there). */
-  const diagnose = async (workflowId: string): Promise<string> => {
-    const runBody = (await admin.call('GET', `/api/v1/workflows/${workflowId}`)).body;
-    const steps = (runBody.steps ?? []) as Array<{ name: string; status: string; message?: string; error?: unknown }>;
-    return [
-      `workflow ${workflowId} ${runBody.status}; steps:`,
-      ...steps.map(
-        (s) =>
-          `  ${s.name}: ${s.status}${s.message ? ` (${s.message})` : ''}${s.error ? ` ${JSON.stringify(s.error)}` : ''}`,
-      ),
-      `cx's log (${cx.logPath}), last lines:`,
-      tail(cx.logPath, 15),
-      ...peer.systems.map((s) => `console of ${s.name} (${s.console}), last lines:\n${tail(s.console, 25)}`),
-    ].join('\n');
-  };
-
-  /**
-   * Waits for a workflow, printing its step and message as they change and when each host's
-   * console first shows a boot or bootstrap milestone (the split of docs/benchmarks.md).
-   */
-  const follow = async (workflowId: string, started: number, timeoutMs: number, label: string): Promise<any> => {
-    // What each host's console shows first at each milestone (cloud-init and kubeadm print there).
-    const marks: Array<[string, RegExp]> = [
-      ['login prompt', /login:/],
-      ['cloud-init final stage', /modules:final/],
-      ['kubeadm done', /initialized successfully|This node has joined the cluster/],
-    ];
-    const seen = new Set<string>();
-    // What each console held before this phase (an earlier phase's boot) is not this phase's milestone.
-    const before = new Map(
-      peer.systems.map((s) => [s.id, existsSync(s.console) ? readFileSync(s.console, 'utf8').length : 0]),
-    );
-    let last = '';
-    const deadline = started + timeoutMs;
-    const mark = (key: string): void => {
-      if (seen.has(key)) return;
-      seen.add(key);
-      timings[`${label}: ${key}`] = seconds(Date.now() - started);
-      say(`${label} +${seconds(Date.now() - started)} s: ${key}`);
-    };
-    for (;;) {
-      const answer = await admin.call('GET', `/api/v1/workflows/${workflowId}`).catch(() => undefined);
-      const body = answer?.body;
-      if (body?.status === 'Succeeded' || body?.status === 'Failed') return body;
-      const step = body?.steps?.find((s: { status: string }) => s.status === 'Running');
-      const now = `${step?.name ?? body?.status} ${step?.message ?? ''}`.trim();
-      if (now !== last) say(`${label} +${seconds(Date.now() - started)} s: ${now}`);
-      last = now;
-      for (const system of peer.systems) {
-        if ((await redfishPower(system.id).catch(() => '')) !== 'On') continue;
-        mark(`${system.name} powered on`);
-        const whole = existsSync(system.console) ? readFileSync(system.console, 'utf8') : '';
-        // A host booted again starts its console afresh (shorter than before): all of it is new.
-        const consoleText = whole.length >= before.get(system.id)! ? whole.slice(before.get(system.id)) : whole;
-        for (const [name, pattern] of marks) if (pattern.test(consoleText)) mark(`${system.name} ${name}`);
-      }
-      if (Date.now() > deadline)
-        assert.fail(`${label} did not finish within ${seconds(timeoutMs)} s\n${await diagnose(workflowId)}`);
-      await sleep(5_000);
-    }
-  };
-
-  before(async () => {
-    // Each host's console is written afresh by its next boot; earlier runs' text would be read as this run's.
-    for (const system of peer.systems) if (existsSync(system.console)) writeFileSync(system.console, '');
-    cx = await startCx({
-      env: {
-        // The hosts' disks hold the node image already: they boot from disk with their seed in the virtual CD.
-        CX_BAREMETAL_BOOT_DEVICE: 'disk',
-        // The images an air-gapped site mirrors for the control-plane VIP, preloaded in the node image.
-        CX_HA_KEEPALIVED_IMAGE: peer.image.keepalivedImage,
-        CX_HA_HAPROXY_IMAGE: peer.image.haproxyImage,
-        CX_LOG_LEVEL: 'info',
-      },
-    });
-    admin = await Api.login(cx.base);
-    for (const [i, system] of peer.systems.entries()) {
-      const registered = await admin.call('POST', '/api/v1/hosts', {
-        name: system.name,
-        bmc: {
-          protocol: 'redfish',
-          address: peer.url,
-          username: peer.username,
-          password: peer.password,
-          caCert: readFileSync(peer.caFile, 'utf8'),
-          systemId: system.id,
-        },
-        bootMac: system.mac,
-        addresses: [system.ip],
-        // The first host is kept for the control plane, so that the test knows where each node runs.
-        labels: i === 0 ? { 'cx/pool': 'control-plane' } : {},
-        capacity: { vcpus: 2, memoryMiB: peer.memoryMiB, diskGiB: 8 },
-      });
-      assert.equal(registered.status, 201, `${system.name}: ${JSON.stringify(registered.body)}`);
-    }
-    const pool = await admin.call('POST', '/api/v1/ip-pools', { name: 'machines-vips', ranges: vip });
-    assert.equal(pool.status, 201, JSON.stringify(pool.body));
-  });
-
-  after(async () => {
-    say(`timings (seconds): ${JSON.stringify(timings)}`);
-    await cx?.stop();
-    await dispatcher.close();
-  });
+  before(() => m.start(1));
+  after(() => m.stop());
 
   it(
     'creates a cluster of 1 control plane + 1 worker that becomes Ready; kubectl sees 2 Ready nodes of the requested version',
     { timeout: 40 * 60_000 },
     async () => {
       const started = Date.now();
-      const created = await admin.call('POST', '/api/v1/clusters', {
+      const created = await m.admin.call('POST', '/api/v1/clusters', {
         name: 'bm',
         provider: 'baremetal',
         kubernetesVersion: version,
@@ -197,17 +48,17 @@ describe('a bare-metal cluster on booted machines', () => {
       });
       assert.equal(created.status, 202, JSON.stringify(created.body));
       clusterId = created.body.cluster.id as string;
-      const runBody = await follow(created.body.workflow.id, started, 35 * 60_000, 'create');
+      const runBody = await m.follow(created.body.workflow.id, started, 35 * 60_000, 'create');
       timings['create: POST to Ready'] = seconds(Date.now() - started);
       for (const step of runBody.steps as Array<{ name: string; startedAt?: string; finishedAt?: string }>)
         if (step.startedAt && step.finishedAt)
           timings[`create step ${step.name}`] = seconds(Date.parse(step.finishedAt) - Date.parse(step.startedAt));
-      assert.equal(runBody.status, 'Succeeded', await diagnose(created.body.workflow.id));
-      const cluster = (await admin.call('GET', `/api/v1/clusters/${clusterId}`)).body;
+      assert.equal(runBody.status, 'Succeeded', await m.diagnose(created.body.workflow.id));
+      const cluster = (await m.admin.call('GET', `/api/v1/clusters/${clusterId}`)).body;
       assert.equal(cluster.status, 'Ready');
       assert.equal(cluster.apiVip, vip);
 
-      const answer = await admin.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`);
+      const answer = await m.admin.call('GET', `/api/v1/clusters/${clusterId}/kubeconfig`);
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       kubeconfig = join(work, 'bm.kubeconfig');
       writeFileSync(kubeconfig, answer.body as string, { mode: 0o600 });
@@ -324,7 +175,7 @@ describe('a bare-metal cluster on booted machines', () => {
       assert.equal(pod.status.phase, 'Running');
       timings['workload: apply to Ready'] = seconds(Date.now() - started);
       // From the host, at the worker's address: kube-proxy on the worker forwards to the pod.
-      const hosts = (await admin.call('GET', '/api/v1/hosts')).body.items as Array<{
+      const hosts = (await m.admin.call('GET', '/api/v1/hosts')).body.items as Array<{
         addresses: string[];
         claim: { machineName: string } | null;
       }>;
@@ -346,11 +197,11 @@ describe('a bare-metal cluster on booted machines', () => {
   it('scales the workers to 2: the new host boots and its node turns Ready', { timeout: 35 * 60_000 }, async () => {
     assert.ok(ready, 'not run: the cluster did not become Ready');
     const started = Date.now();
-    const scaled = await admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { count: 2 });
+    const scaled = await m.admin.call('PATCH', `/api/v1/clusters/${clusterId}/nodepools/workers`, { count: 2 });
     assert.equal(scaled.status, 202, JSON.stringify(scaled.body));
-    const runBody = await follow(scaled.body.workflow.id, started, 30 * 60_000, 'scale');
+    const runBody = await m.follow(scaled.body.workflow.id, started, 30 * 60_000, 'scale');
     timings['scale: PATCH to Ready'] = seconds(Date.now() - started);
-    assert.equal(runBody.status, 'Succeeded', await diagnose(scaled.body.workflow.id));
+    assert.equal(runBody.status, 'Succeeded', await m.diagnose(scaled.body.workflow.id));
     const nodes = JSON.parse(await k('get', 'nodes', '-o', 'json')).items as any[];
     assert.deepEqual(
       nodes
@@ -366,14 +217,14 @@ describe('a bare-metal cluster on booted machines', () => {
   it('deletes the cluster: every host is powered off and free again', { timeout: 10 * 60_000 }, async () => {
     assert.ok(clusterId, 'not run: no cluster was created');
     const started = Date.now();
-    const deleting = await admin.call('DELETE', `/api/v1/clusters/${clusterId}`);
+    const deleting = await m.admin.call('DELETE', `/api/v1/clusters/${clusterId}`);
     assert.equal(deleting.status, 202, JSON.stringify(deleting.body));
-    const runBody = await admin.waitForWorkflow(deleting.body.workflow.id, ['Succeeded', 'Failed'], 8 * 60_000);
+    const runBody = await m.admin.waitForWorkflow(deleting.body.workflow.id, ['Succeeded', 'Failed'], 8 * 60_000);
     timings['delete: DELETE to gone'] = seconds(Date.now() - started);
-    assert.equal(runBody.status, 'Succeeded', await diagnose(deleting.body.workflow.id));
-    assert.equal((await admin.call('GET', `/api/v1/clusters/${clusterId}`)).status, 404);
-    const hosts = (await admin.call('GET', '/api/v1/hosts')).body.items as Array<{ name: string; state: string }>;
+    assert.equal(runBody.status, 'Succeeded', await m.diagnose(deleting.body.workflow.id));
+    assert.equal((await m.admin.call('GET', `/api/v1/clusters/${clusterId}`)).status, 404);
+    const hosts = (await m.admin.call('GET', '/api/v1/hosts')).body.items as Array<{ name: string; state: string }>;
     assert.deepEqual(hosts.map((h) => [h.name, h.state]).sort(), peer.systems.map((s) => [s.name, 'available']).sort());
-    for (const system of peer.systems) assert.equal(await redfishPower(system.id), 'Off', `${system.name} is still on`);
+    for (const system of peer.systems) assert.equal(await m.power(system.id), 'Off', `${system.name} is still on`);
   });
 });

@@ -135,6 +135,36 @@ describe('kubeadm configuration', () => {
     assert.ok(!worker.includes('PRIVATE KEY'), 'no private key reaches a worker');
   });
 
+  it('gives a control plane that joins after others a kubeconfig of the bootstrap token to see when its turn comes', () => {
+    const token = bootstrapToken();
+    const first = renderCloudInit(
+      machine({ role: 'join-control-plane', nodeName: 'demo-cp-1', bootstrapToken: token }),
+      pki,
+    );
+    const later = renderCloudInit(
+      machine({
+        role: 'join-control-plane',
+        nodeName: 'demo-cp-2',
+        bootstrapToken: token,
+        joinAfter: ['demo-cp-0', 'demo-cp-1'],
+      }),
+      pki,
+    );
+    const files = (text: string): Array<{ path: string; content: string }> =>
+      (parse(text) as { write_files: Array<{ path: string; content: string }> }).write_files;
+    assert.ok(!files(first).some((f) => f.path === '/run/cx/join-turn.kubeconfig'));
+    const kubeconfig = parse(files(later).find((f) => f.path === '/run/cx/join-turn.kubeconfig')!.content);
+    assert.equal(kubeconfig.clusters[0].cluster.server, 'https://192.0.2.10:6443');
+    assert.equal(
+      Buffer.from(kubeconfig.clusters[0].cluster['certificate-authority-data'], 'base64').toString(),
+      pki.ca.certPem,
+    );
+    assert.equal(kubeconfig.users[0].user.token, token);
+    const script = files(later).find((f) => f.path === '/usr/local/sbin/cx-bootstrap')!.content;
+    assert.ok(script.indexOf('get node demo-cp-0') < script.indexOf('get node demo-cp-1'));
+    assert.ok(script.indexOf('get node demo-cp-1') < script.indexOf('kubeadm join'));
+  });
+
   it('passes `kubeadm config validate` of the real kubeadm, for every role', () => {
     for (const [version, kubeadm] of Object.entries(kubeadmBinaries())) {
       for (const role of ['init', 'join-control-plane', 'join-worker'] as const) {
@@ -215,6 +245,43 @@ function runBootstrap(
 
 describe('the bootstrap script cloud-init runs', () => {
   const canIsolate = spawnSync('unshare', ['--mount', 'true']).status === 0;
+
+  it('joins a control plane only once those before it are Ready nodes, one after the other', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cx-join-turn-'));
+    mkdirSync(join(dir, 'bin'));
+    // kubectl answers Ready=False twice for demo-cp-0, then True; demo-cp-1 is Ready at once.
+    writeFileSync(
+      join(dir, 'bin/kubectl'),
+      [
+        '#!/bin/sh',
+        'node=$(echo "$*" | sed -n "s/.*get node \\([^ ]*\\).*/\\1/p")',
+        `echo "kubectl $node" >> ${dir}/calls`,
+        `[ "$node" = demo-cp-0 ] && [ "$(grep -c demo-cp-0 ${dir}/calls)" -le 2 ] && { printf False; exit 0; }`,
+        'printf True',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, 'bin/kubeadm'), `#!/bin/sh\necho "kubeadm $1" >> ${dir}/calls\n`);
+    chmodSync(join(dir, 'bin/kubectl'), 0o755);
+    chmodSync(join(dir, 'bin/kubeadm'), 0o755);
+    const script = renderBootstrapScript(['kubeadm', 'join', '--config', '/run/cx/kubeadm.yaml'], false, [
+      'demo-cp-0',
+      'demo-cp-1',
+    ]).replace(/sleep \d+/g, 'sleep 0');
+    const result = spawnSync('sh', ['-c', script], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${dir}/bin:${process.env['PATH']}` },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n'), [
+      'kubectl demo-cp-0',
+      'kubectl demo-cp-0',
+      'kubectl demo-cp-0',
+      'kubectl demo-cp-1',
+      'kubeadm join',
+    ]);
+    assert.match(result.stderr, /waiting for demo-cp-0 to be Ready before joining the control plane/);
+  });
 
   it(
     'retries a failed kubeadm after undoing it, with the files kubeadm reset deleted put back',

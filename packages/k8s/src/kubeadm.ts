@@ -31,6 +31,12 @@ export interface KubeadmMachine {
   bootstrapToken: string;
   /** Files cloud-init writes besides kubeadm's (the control-plane VIP's static pods and their configuration). */
   extraFiles?: Array<{ path: string; content: string; permissions: string }>;
+  /**
+   * Control-plane nodes that must be Ready before this one joins: those before it. Control planes
+   * join one at a time, as kubeadm advises (and Cluster API does): each brings a new etcd member,
+   * and several joining at once on slow machines left etcd, and so the API, unable to answer.
+   */
+  joinAfter?: string[];
 }
 
 const API_VERSION = 'kubeadm.k8s.io/v1beta4';
@@ -53,6 +59,9 @@ const TIMEOUTS = {
 /** How many times the bootstrap script runs kubeadm before it gives up, and the pause between. */
 export const KUBEADM_ATTEMPTS = 3;
 const KUBEADM_RETRY_PAUSE_SECONDS = 10;
+/** How long a control plane waits for those before it to be Ready (`joinAfter`) before it joins anyway. */
+export const JOIN_TURN_WAIT_SECONDS = 1800;
+const JOIN_TURN_POLL_SECONDS = 10;
 
 /**
  * Whether a node takes new workloads: not cordoned, and without the control-plane taint kubeadm
@@ -67,6 +76,8 @@ export function takesWorkloads(node: {
   );
 }
 const KUBEADM_CONFIG_PATH = '/run/cx/kubeadm.yaml';
+/** The bootstrap token's kubeconfig: kubeadm lets it read nodes (ClusterRole kubeadm:get-nodes). */
+const TURN_KUBECONFIG_PATH = '/run/cx/join-turn.kubeconfig';
 const BOOTSTRAP_SCRIPT_PATH = '/usr/local/sbin/cx-bootstrap';
 
 /** A bootstrap token in kubeadm's format (`[a-z0-9]{6}.[a-z0-9]{16}`). */
@@ -181,7 +192,11 @@ const INIT_PHASES_DONE_WITH_CONTROL_PLANE = 'preflight,certs,kubeconfig,etcd,con
  * /etc/kubernetes (the CAs, the VIP's static pods), so those are saved first and put back before
  * the retry.
  */
-export function renderBootstrapScript(command: string[], keepsKubernetesFiles: boolean): string {
+export function renderBootstrapScript(
+  command: string[],
+  keepsKubernetesFiles: boolean,
+  joinAfter: string[] = [],
+): string {
   const saved = '/var/lib/cx/bootstrap-files.tar';
   const resumable = command[1] === 'init';
   return [
@@ -189,6 +204,19 @@ export function renderBootstrapScript(command: string[], keepsKubernetesFiles: b
     '# Written by cx: bootstraps this node with kubeadm, retrying a failed attempt.',
     'set -u',
     'umask 077',
+    ...joinAfter.flatMap((node) => [
+      `# Control planes join one at a time: ${node} first.`,
+      'waited=0',
+      `until [ "$(kubectl --kubeconfig ${TURN_KUBECONFIG_PATH} --request-timeout=10s get node ${node} -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; do`,
+      `  if [ "$waited" -ge ${JOIN_TURN_WAIT_SECONDS} ]; then`,
+      `    echo "cx-bootstrap: ${node} is not Ready after ${JOIN_TURN_WAIT_SECONDS} s; joining without waiting for it" >&2`,
+      '    break',
+      '  fi',
+      `  [ "$waited" = 0 ] && echo "cx-bootstrap: waiting for ${node} to be Ready before joining the control plane" >&2`,
+      `  sleep ${JOIN_TURN_POLL_SECONDS}`,
+      `  waited=$((waited + ${JOIN_TURN_POLL_SECONDS}))`,
+      'done',
+    ]),
     ...(keepsKubernetesFiles ? ['mkdir -p /var/lib/cx', `tar -C / -cf ${saved} etc/kubernetes || exit 1`] : []),
     'attempt=1',
     `resume=""`,
@@ -255,6 +283,28 @@ export function renderCloudInit(machine: KubeadmMachine, pki: ClusterPki): strin
       ? ['kubeadm', 'init', '--config', KUBEADM_CONFIG_PATH, '--upload-certs=false']
       : ['kubeadm', 'join', '--config', KUBEADM_CONFIG_PATH];
   const keepsKubernetesFiles = files.some((f) => f['path']!.startsWith('/etc/kubernetes/'));
-  files.push(file(BOOTSTRAP_SCRIPT_PATH, renderBootstrapScript(command, keepsKubernetesFiles), '0700'));
+  const joinAfter = machine.role === 'join-control-plane' ? (machine.joinAfter ?? []) : [];
+  if (joinAfter.length > 0) files.push(file(TURN_KUBECONFIG_PATH, turnKubeconfig(machine, pki.ca.certPem)));
+  files.push(file(BOOTSTRAP_SCRIPT_PATH, renderBootstrapScript(command, keepsKubernetesFiles, joinAfter), '0700'));
   return `#cloud-config\n${stringify({ hostname: machine.nodeName, write_files: files, runcmd: [[BOOTSTRAP_SCRIPT_PATH]] })}`;
+}
+
+/** A kubeconfig of the bootstrap token, for a joining control plane to see when its turn comes. */
+function turnKubeconfig(machine: KubeadmMachine, caPem: string): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      {
+        name: machine.clusterName,
+        cluster: {
+          server: `https://${machine.controlPlaneEndpoint}`,
+          'certificate-authority-data': Buffer.from(caPem).toString('base64'),
+        },
+      },
+    ],
+    users: [{ name: 'bootstrap', user: { token: machine.bootstrapToken } }],
+    contexts: [{ name: 'bootstrap', context: { cluster: machine.clusterName, user: 'bootstrap' } }],
+    'current-context': 'bootstrap',
+  });
 }

@@ -72,6 +72,33 @@ describe('user data of machines on real providers', () => {
     );
   });
 
+  it('has the control planes of a three-node cluster join in order, each after those before it are Ready', async () => {
+    const pki = await createClusterPki('demo');
+    const bootstrap = {
+      clusterName: 'demo',
+      kubernetesVersion: '1.37.2',
+      pki,
+      trustedCaPems: [],
+      controlPlane: { count: 3 },
+    } as ClusterBootstrap;
+    const waitsFor = (name: string, role: MachineSpec['role'] = 'control-plane'): string[] => {
+      const text = machineUserData(
+        { machineId: name, clusterId: 'c1', name, role, pool: 'control-plane', kubernetesVersion: '1.37.2' },
+        bootstrap,
+        images,
+      );
+      const script = (parse(text) as { write_files: Array<{ path: string; content: string }> }).write_files.find(
+        (f) => f.path === '/usr/local/sbin/cx-bootstrap',
+      )!.content;
+      return [...script.matchAll(/get node (\S+)/g)].map((m) => m[1]!);
+    };
+    assert.deepEqual(waitsFor('demo-cp-0'), []);
+    assert.deepEqual(waitsFor('demo-cp-1'), ['demo-cp-0']);
+    assert.deepEqual(waitsFor('demo-cp-2'), ['demo-cp-0', 'demo-cp-1']);
+    assert.deepEqual(waitsFor('demo-cp-3'), [], 'a control plane made later joins one already up');
+    assert.deepEqual(waitsFor('demo-workers-0', 'worker'), [], 'workers join at once');
+  });
+
   it('taints a dedicated control plane once, from the taints wfm sends for it', async () => {
     const pki = await createClusterPki('demo');
     const bootstrap: ClusterBootstrap = { clusterName: 'demo', kubernetesVersion: '1.37.2', pki, trustedCaPems: [] };

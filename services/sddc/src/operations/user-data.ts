@@ -69,6 +69,11 @@ export function machineUserData(spec: MachineSpec, bootstrap: ClusterBootstrap, 
       nodeName: spec.name,
       role,
       ...(vipFiles.length > 0 ? { extraFiles: vipFiles } : {}),
+      // The cluster's first control planes join in order; one made later (a replacement under
+      // another name) joins a control plane already up.
+      ...(role === 'join-control-plane' && controlPlaneNames.indexOf(spec.name) > 0
+        ? { joinAfter: controlPlaneNames.slice(0, controlPlaneNames.indexOf(spec.name)) }
+        : {}),
       schedulableControlPlane:
         spec.role === 'control-plane' &&
         !(spec.taints ?? []).some((t) => t.key === CONTROL_PLANE_TAINT.key && t.effect === CONTROL_PLANE_TAINT.effect),

@@ -88,9 +88,9 @@ const removeMachines = defineStep<ScaleInput, { removed: number | string[] }>({
     const poolGoes: StepEffect[] = removePool === true ? [{ kind: 'removePool', pool }] : [];
     if (leaving.length === 0) return done({ removed: 0 }, poolGoes);
     if (cluster.apiEndpoint) {
-      const drained = await machinesToDrain(ctx, leaving);
-      if (!drained) return wait(POLL_MS / 4);
-      const draining = await cordonAndDrain(ctx, drained, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
+      const toDrain = await machinesToDrain(ctx, leaving);
+      if (!toDrain) return wait(POLL_MS / 4);
+      const draining = await cordonAndDrain(ctx, toDrain, drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS);
       if (draining) return draining;
     }
     const fan = await perMachine(ctx, leaving, (m) => ({

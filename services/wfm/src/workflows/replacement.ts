@@ -167,9 +167,9 @@ export async function replaceWorkers(
     .map((p) => machines.find((m) => m.id === p.replace))
     .filter((m): m is Machine => m !== undefined);
   if (cluster.apiEndpoint) {
-    const drained = await machinesToDrain(ctx, leaving, '-replace');
-    if (!drained) return wait(POLL_MS / 4);
-    const draining = await cordonAndDrain(ctx, drained, drainTimeoutSeconds, '-replace');
+    const toDrain = await machinesToDrain(ctx, leaving, '-replace');
+    if (!toDrain) return wait(POLL_MS / 4);
+    const draining = await cordonAndDrain(ctx, toDrain, drainTimeoutSeconds, '-replace');
     if (draining) return draining;
   }
   const deleted = await perMachine(ctx, leaving, (m) => ({
