@@ -190,7 +190,7 @@ const INIT_PHASES_DONE_WITH_CONTROL_PLANE = 'preflight,certs,kubeconfig,etcd,con
  * and starting it again from nothing would only be slower. Any other
  * failed attempt is undone with `kubeadm reset`, which also deletes what cx wrote under
  * /etc/kubernetes (the CAs, the VIP's static pods), so those are saved first and put back before
- * the retry.
+ * the retry. A control plane with `joinAfter` first waits its turn (see KubeadmMachine.joinAfter).
  */
 export function renderBootstrapScript(
   command: string[],
