@@ -192,6 +192,7 @@ function runBootstrap(
   failures: number,
   controlPlaneStarts = false,
   leftover = false,
+  role: 'init' | 'join-control-plane' = 'init',
 ): { status: number | null; calls: string[]; caKey: string | null } {
   const dir = mkdtempSync(join(tmpdir(), 'cx-bootstrap-'));
   for (const sub of ['etc/kubernetes/pki', 'etc/kubernetes/manifests', 'var-lib', 'bin'])
@@ -199,18 +200,26 @@ function runBootstrap(
   writeFileSync(join(dir, 'etc/kubernetes/pki/ca.key'), 'the cluster CA key');
   writeFileSync(join(dir, 'etc/kubernetes/manifests/keepalived.yaml'), 'a static pod');
   // An earlier cluster's control plane on a reused host's disk.
-  if (leftover) writeFileSync(join(dir, 'etc/kubernetes/admin.conf'), 'an earlier cluster');
+  if (leftover)
+    writeFileSync(
+      join(dir, role === 'init' ? 'etc/kubernetes/admin.conf' : 'etc/kubernetes/manifests/etcd.yaml'),
+      'an earlier cluster',
+    );
   writeFileSync(
     join(dir, 'bin/kubeadm'),
     [
       '#!/bin/sh',
-      `case "$*" in *--skip-phases=preflight,certs,kubeconfig,etcd,control-plane,kubelet-start*) echo "$1 resumed" >> ${dir}/calls ;; *) echo "$1" >> ${dir}/calls ;; esac`,
-      // A control plane that starts: kubeadm init writes its manifest and admin.conf before it can fail.
+      `case "$*" in *--skip-phases=preflight,certs,kubeconfig,etcd,control-plane,kubelet-start*|*--skip-phases=preflight,control-plane-prepare,check-etcd,kubelet-start*) echo "$1 resumed" >> ${dir}/calls ;; *) echo "$1" >> ${dir}/calls ;; esac`,
+      // A control plane that starts: kubeadm init writes its manifest and admin.conf, a control
+      // plane's join the kubelet's configuration and (once its etcd member is added) etcd's manifest, before either can fail.
       ...(controlPlaneStarts
-        ? ['[ "$1" = init ] && touch /etc/kubernetes/manifests/kube-apiserver.yaml /etc/kubernetes/admin.conf']
+        ? [
+            '[ "$1" = init ] && touch /etc/kubernetes/manifests/kube-apiserver.yaml /etc/kubernetes/admin.conf',
+            '[ "$1" = join ] && mkdir -p /var/lib/kubelet && touch /var/lib/kubelet/config.yaml /etc/kubernetes/manifests/etcd.yaml',
+          ]
         : []),
       'case "$1" in',
-      '  reset) rm -rf /etc/kubernetes/pki /etc/kubernetes/manifests /etc/kubernetes/admin.conf; exit 0 ;;',
+      '  reset) rm -rf /etc/kubernetes/pki /etc/kubernetes/manifests /etc/kubernetes/admin.conf /var/lib/kubelet; exit 0 ;;',
       `  *) [ -f /etc/kubernetes/pki/ca.key ] && [ -f /etc/kubernetes/manifests/keepalived.yaml ] || { echo "${dir}: cx's files are gone" >> ${dir}/calls; exit 1; }`,
       `     [ "$(grep -c -v reset ${dir}/calls)" -gt ${failures} ] ;;`,
       'esac',
@@ -218,10 +227,11 @@ function runBootstrap(
     ].join('\n'),
   );
   chmodSync(join(dir, 'bin/kubeadm'), 0o755);
-  const script = renderBootstrapScript(['kubeadm', 'init', '--config', '/run/cx/kubeadm.yaml'], true).replace(
-    /sleep \d+/,
-    'sleep 0',
-  );
+  const script = renderBootstrapScript(
+    ['kubeadm', role === 'init' ? 'init' : 'join', '--config', '/run/cx/kubeadm.yaml'],
+    role,
+    true,
+  ).replace(/sleep \d+/, 'sleep 0');
   writeFileSync(join(dir, 'bootstrap'), script);
   const result = spawnSync(
     'unshare',
@@ -264,10 +274,12 @@ describe('the bootstrap script cloud-init runs', () => {
     writeFileSync(join(dir, 'bin/kubeadm'), `#!/bin/sh\necho "kubeadm $1" >> ${dir}/calls\n`);
     chmodSync(join(dir, 'bin/kubectl'), 0o755);
     chmodSync(join(dir, 'bin/kubeadm'), 0o755);
-    const script = renderBootstrapScript(['kubeadm', 'join', '--config', '/run/cx/kubeadm.yaml'], false, [
-      'demo-cp-0',
-      'demo-cp-1',
-    ]).replace(/sleep \d+/g, 'sleep 0');
+    const script = renderBootstrapScript(
+      ['kubeadm', 'join', '--config', '/run/cx/kubeadm.yaml'],
+      'join-control-plane',
+      false,
+      ['demo-cp-0', 'demo-cp-1'],
+    ).replace(/sleep \d+/g, 'sleep 0');
     const result = spawnSync('sh', ['-c', script], {
       encoding: 'utf8',
       env: { ...process.env, PATH: `${dir}/bin:${process.env['PATH']}` },
@@ -302,6 +314,27 @@ describe('the bootstrap script cloud-init runs', () => {
       assert.equal(run.status, 0, run.calls.join(', '));
       assert.deepEqual(run.calls, ['init', 'init resumed', 'init resumed']);
       assert.equal(run.caKey, 'the cluster CA key');
+    },
+  );
+
+  it(
+    "resumes a control plane's failed join from etcd-join once its etcd member was added, without undoing it",
+    { skip: !canIsolate && 'needs root for a mount namespace (unshare --mount)' },
+    () => {
+      const run = runBootstrap(KUBEADM_ATTEMPTS - 1, true, false, 'join-control-plane');
+      assert.equal(run.status, 0, run.calls.join(', '));
+      assert.deepEqual(run.calls, ['join', 'join resumed', 'join resumed']);
+      assert.equal(run.caKey, 'the cluster CA key');
+    },
+  );
+
+  it(
+    "never resumes the join of an earlier cluster's control plane left on a reused host: it is reset first",
+    { skip: !canIsolate && 'needs root for a mount namespace (unshare --mount)' },
+    () => {
+      const run = runBootstrap(1, true, true, 'join-control-plane');
+      assert.equal(run.status, 0, run.calls.join(', '));
+      assert.deepEqual(run.calls, ['join', 'reset', 'join']);
     },
   );
 

@@ -177,28 +177,51 @@ function uniqueTaints(taints: KubeadmMachine['taints']): KubeadmMachine['taints'
 }
 
 /**
- * The phases `kubeadm init` has done once the control plane's static pods run: a retry after a
- * later failure skips them and resumes from the wait for the control plane (idempotent from there).
+ * How a failed kubeadm is resumed rather than undone, by role: once `marker` and `also` exist
+ * (unless `leftover` was on the disk before the script ran: an earlier cluster's, on a reused
+ * host), the next attempt skips `skipPhases`, which are done, and goes on from there (idempotent).
+ * - init: once the control plane's static pods run, from the wait for them: on a slow machine the
+ *   API server can need longer than kubeadm's own 10 s requests allow to settle, and starting
+ *   again from nothing would only be slower.
+ * - a control plane's join: once its etcd member was added (etcd-join writes etcd.yaml after
+ *   that), from etcd-join, which skips an existing member and promotes it: kubeadm reads the member
+ *   list once with a 2 s deadline after adding a learner, which a slow etcd misses, and undoing
+ *   the join would remove the member only to add it again.
  */
-const INIT_PHASES_DONE_WITH_CONTROL_PLANE = 'preflight,certs,kubeconfig,etcd,control-plane,kubelet-start';
+const RESUMES: Partial<
+  Record<KubeadmRole, { marker: string; also: string; leftover: string; skipPhases: string; what: string }>
+> = {
+  init: {
+    marker: '/etc/kubernetes/manifests/kube-apiserver.yaml',
+    also: '/etc/kubernetes/admin.conf',
+    leftover: '/etc/kubernetes/admin.conf',
+    skipPhases: 'preflight,certs,kubeconfig,etcd,control-plane,kubelet-start',
+    what: 'with the control plane started; resuming from its wait',
+  },
+  'join-control-plane': {
+    marker: '/etc/kubernetes/manifests/etcd.yaml',
+    also: '/var/lib/kubelet/config.yaml',
+    leftover: '/etc/kubernetes/manifests/etcd.yaml',
+    skipPhases: 'preflight,control-plane-prepare,check-etcd,kubelet-start',
+    what: "after adding this node's etcd member; resuming from etcd-join",
+  },
+};
 
 /**
  * The script cloud-init runs: kubeadm until it succeeds, at most KUBEADM_ATTEMPTS times. A failed
- * `kubeadm init` whose control plane already runs (its manifests and admin.conf written) is resumed
- * from the wait for it (unless the host's disk held a control plane before this script ran): on a
- * slow machine the API server can need longer than kubeadm's own 10 s requests allow to settle,
- * and starting it again from nothing would only be slower. Any other
- * failed attempt is undone with `kubeadm reset`, which also deletes what cx wrote under
- * /etc/kubernetes (the CAs, the VIP's static pods), so those are saved first and put back before
- * the retry. A control plane with `joinAfter` first waits its turn (see KubeadmMachine.joinAfter).
+ * attempt that got far enough is resumed (RESUMES); any other is undone with `kubeadm reset`, which
+ * also deletes what cx wrote under /etc/kubernetes (the CAs, the VIP's static pods), so those are
+ * saved first and put back before the retry. A control plane with `joinAfter` first waits its
+ * turn (see KubeadmMachine.joinAfter).
  */
 export function renderBootstrapScript(
   command: string[],
+  role: KubeadmRole,
   keepsKubernetesFiles: boolean,
   joinAfter: string[] = [],
 ): string {
   const saved = '/var/lib/cx/bootstrap-files.tar';
-  const resumable = command[1] === 'init';
+  const resume = RESUMES[role];
   return [
     '#!/bin/sh',
     '# Written by cx: bootstraps this node with kubeadm, retrying a failed attempt.',
@@ -220,19 +243,19 @@ export function renderBootstrapScript(
     ...(keepsKubernetesFiles ? ['mkdir -p /var/lib/cx', `tar -C / -cf ${saved} etc/kubernetes || exit 1`] : []),
     'attempt=1',
     `resume=""`,
-    // A control plane left on the disk by an earlier cluster (a reused host) is never resumed.
-    ...(resumable ? ['leftover=0', '[ -f /etc/kubernetes/admin.conf ] && leftover=1'] : []),
+    // What an earlier cluster left on the disk (a reused host) is never resumed.
+    ...(resume ? ['leftover=0', `[ -f ${resume.leftover} ] && leftover=1`] : []),
     `until ${command.join(' ')} $resume; do`,
     `  if [ "$attempt" -ge ${KUBEADM_ATTEMPTS} ]; then`,
     '    echo "cx-bootstrap: kubeadm failed $attempt times; giving up (see the messages above)" >&2',
     '    exit 1',
     '  fi',
     '  attempt=$((attempt + 1))',
-    ...(resumable
+    ...(resume
       ? [
-          '  if [ "$leftover" = 0 ] && [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ] && [ -f /etc/kubernetes/admin.conf ]; then',
-          '    echo "cx-bootstrap: kubeadm failed with the control plane started; resuming from its wait (attempt $attempt)" >&2',
-          `    resume=--skip-phases=${INIT_PHASES_DONE_WITH_CONTROL_PLANE}`,
+          `  if [ "$leftover" = 0 ] && [ -f ${resume.marker} ] && [ -f ${resume.also} ]; then`,
+          `    echo "cx-bootstrap: kubeadm failed ${resume.what} (attempt $attempt)" >&2`,
+          `    resume=--skip-phases=${resume.skipPhases}`,
           `    sleep ${KUBEADM_RETRY_PAUSE_SECONDS}`,
           '    continue',
           '  fi',
@@ -241,7 +264,7 @@ export function renderBootstrapScript(
       : []),
     '  echo "cx-bootstrap: kubeadm failed; undoing it and trying again (attempt $attempt)" >&2',
     '  kubeadm reset --force',
-    ...(resumable ? ['  leftover=0'] : []),
+    ...(resume ? ['  leftover=0'] : []),
     ...(keepsKubernetesFiles ? [`  tar -C / -xpf ${saved} || exit 1`] : []),
     `  sleep ${KUBEADM_RETRY_PAUSE_SECONDS}`,
     'done',
@@ -285,7 +308,9 @@ export function renderCloudInit(machine: KubeadmMachine, pki: ClusterPki): strin
   const keepsKubernetesFiles = files.some((f) => f['path']!.startsWith('/etc/kubernetes/'));
   const joinAfter = machine.role === 'join-control-plane' ? (machine.joinAfter ?? []) : [];
   if (joinAfter.length > 0) files.push(file(TURN_KUBECONFIG_PATH, turnKubeconfig(machine, pki.ca.certPem)));
-  files.push(file(BOOTSTRAP_SCRIPT_PATH, renderBootstrapScript(command, keepsKubernetesFiles, joinAfter), '0700'));
+  files.push(
+    file(BOOTSTRAP_SCRIPT_PATH, renderBootstrapScript(command, machine.role, keepsKubernetesFiles, joinAfter), '0700'),
+  );
   return `#cloud-config\n${stringify({ hostname: machine.nodeName, write_files: files, runcmd: [[BOOTSTRAP_SCRIPT_PATH]] })}`;
 }
 
