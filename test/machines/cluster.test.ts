@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { tempDir } from '../support/cx.js';
-import { MachinesRun, say, seconds } from './support.js';
+import { MachinesRun, seconds } from './support.js';
 
 describe('a bare-metal cluster on booted machines', () => {
   const m = new MachinesRun();
@@ -62,28 +62,11 @@ describe('a bare-metal cluster on booted machines', () => {
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       kubeconfig = join(work, 'bm.kubeconfig');
       writeFileSync(kubeconfig, answer.body as string, { mode: 0o600 });
-      // cx saw both nodes Ready; an emulated kubelet on a loaded host can miss a status update and
-      // read Unknown for a while, so kubectl is given a bounded wait to see both Ready again.
-      const nodeSummary = async (): Promise<Array<{ name: string; ready: string; kubelet: string }>> =>
-        (JSON.parse(await k('get', 'nodes', '-o', 'json')).items as any[])
-          .map((n) => ({
-            name: n.metadata.name as string,
-            ready: n.status.conditions.find((c: { type: string }) => c.type === 'Ready')?.status as string,
-            kubelet: n.status.nodeInfo.kubeletVersion as string,
-          }))
-          .sort((a, b) => a.name.localeCompare(b.name));
-      const expected = [
-        { name: 'bm-cp-0', ready: 'True', kubelet: `v${version}` },
-        { name: 'bm-workers-0', ready: 'True', kubelet: `v${version}` },
-      ];
-      let summary = await nodeSummary();
-      const nodesDeadline = Date.now() + 5 * 60_000;
-      while (JSON.stringify(summary) !== JSON.stringify(expected) && Date.now() < nodesDeadline) {
-        say(`kubectl: ${JSON.stringify(summary)}`);
-        await sleep(10_000);
-        summary = await nodeSummary();
-      }
-      assert.deepEqual(summary, expected);
+      await m.waitForNodes(
+        kubeconfig,
+        ['bm-cp-0', 'bm-workers-0'].map((name) => ({ name, ready: 'True', kubelet: `v${version}` })),
+        5 * 60_000,
+      );
       timings['create: POST to kubectl seeing 2 Ready nodes'] = seconds(Date.now() - started);
       ready = true;
     },

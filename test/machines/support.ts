@@ -39,6 +39,13 @@ function kubectlPath(): string {
   return kubectl;
 }
 
+/** A node as kubectl lists it, as far as the tests check it. */
+export interface NodeSummary {
+  name: string;
+  ready: string;
+  kubelet: string;
+}
+
 export const seconds = (ms: number): number => Math.round(ms / 1000);
 export const say = (message: string): void => console.log(`# machines: ${message}`);
 
@@ -107,6 +114,30 @@ export class MachinesRun {
     return (
       await run(this.kubectl, ['--kubeconfig', kubeconfig, '--request-timeout=60s', ...args], { encoding: 'utf8' })
     ).stdout;
+  }
+
+  /**
+   * Waits, bounded, until kubectl lists exactly `expected` (by name, Ready status and kubelet
+   * version), then asserts it: cx may have seen a node Ready while an emulated kubelet on a loaded
+   * host misses a status update and reads Unknown for a while.
+   */
+  async waitForNodes(kubeconfig: string, expected: NodeSummary[], timeoutMs: number): Promise<void> {
+    const summary = async (): Promise<NodeSummary[]> =>
+      (JSON.parse(await this.k(kubeconfig, 'get', 'nodes', '-o', 'json')).items as any[])
+        .map((n) => ({
+          name: n.metadata.name as string,
+          ready: n.status.conditions.find((c: { type: string }) => c.type === 'Ready')?.status as string,
+          kubelet: n.status.nodeInfo.kubeletVersion as string,
+        }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+    const deadline = Date.now() + timeoutMs;
+    let seen = await summary().catch(() => []);
+    while (JSON.stringify(seen) !== JSON.stringify(expected) && Date.now() < deadline) {
+      say(`kubectl: ${JSON.stringify(seen)}`);
+      await sleep(10_000);
+      seen = await summary().catch(() => []);
+    }
+    assert.deepEqual(seen, expected);
   }
 
   private async redfish(path: string, init: { method?: 'GET' | 'POST'; body?: unknown } = {}): Promise<unknown> {

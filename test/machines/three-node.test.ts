@@ -14,11 +14,6 @@ import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../support/cx.js';
 import { MachinesRun, say, seconds } from './support.js';
 
-interface NodeSummary {
-  name: string;
-  ready: string;
-}
-
 describe('a three-node converged cluster on booted machines', () => {
   const m = new MachinesRun();
   const { peer, timings } = m;
@@ -27,25 +22,12 @@ describe('a three-node converged cluster on booted machines', () => {
   let kubeconfig = '';
   let ready = false;
   const k = (...args: string[]): Promise<string> => m.k(kubeconfig, ...args);
-  const nodes = async (): Promise<NodeSummary[]> =>
-    (JSON.parse(await k('get', 'nodes', '-o', 'json')).items as any[])
-      .map((n) => ({
-        name: n.metadata.name as string,
-        ready: n.status.conditions.find((c: { type: string }) => c.type === 'Ready')?.status as string,
-      }))
-      .sort((a, b) => a.name.localeCompare(b.name));
-  const allReady = [0, 1, 2].map((i) => ({ name: `conv-cp-${i}`, ready: 'True' }));
-  /** Waits, bounded, for kubectl to see every node Ready (an emulated kubelet can miss an update). */
-  const waitAllReady = async (timeoutMs: number): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
-    let summary = await nodes().catch(() => []);
-    while (JSON.stringify(summary) !== JSON.stringify(allReady) && Date.now() < deadline) {
-      say(`kubectl: ${JSON.stringify(summary)}`);
-      await sleep(10_000);
-      summary = await nodes().catch(() => []);
-    }
-    assert.deepEqual(summary, allReady);
-  };
+  const allReady = (timeoutMs: number): Promise<void> =>
+    m.waitForNodes(
+      kubeconfig,
+      [0, 1, 2].map((i) => ({ name: `conv-cp-${i}`, ready: 'True', kubelet: `v${peer.image.kubernetesVersion}` })),
+      timeoutMs,
+    );
 
   before(() => m.start(3));
   after(() => m.stop());
@@ -72,7 +54,7 @@ describe('a three-node converged cluster on booted machines', () => {
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       kubeconfig = join(work, 'conv.kubeconfig');
       writeFileSync(kubeconfig, answer.body as string, { mode: 0o600 });
-      await waitAllReady(5 * 60_000);
+      await allReady(5 * 60_000);
       timings['converged create: POST to kubectl seeing 3 Ready nodes'] = seconds(Date.now() - started);
       ready = true;
     },
@@ -137,7 +119,7 @@ describe('a three-node converged cluster on booted machines', () => {
         ]);
         timings['power cut to remediation done'] = seconds(Date.now() - cutAt);
         assert.equal(await m.power(system.id), 'On', `${host.name} was not powered on again`);
-        await waitAllReady(5 * 60_000);
+        await allReady(5 * 60_000);
         timings['power cut to kubectl seeing 3 Ready nodes'] = seconds(Date.now() - cutAt);
       } finally {
         back = true;
