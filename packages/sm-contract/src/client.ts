@@ -75,6 +75,30 @@ import type { TemplateUse } from './templates.js';
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type Headers = Record<string, string | string[] | undefined>;
 
+/** One call of sm's internal API as it crosses the wire: what a transport sends and answers. */
+export interface SmCall {
+  method: Method;
+  /** The path under sm's base URL, `/internal/v1/…` with its query. */
+  path: string;
+  headers: Record<string, string>;
+  body?: string | Buffer;
+}
+export interface SmAnswer {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+}
+
+/**
+ * sm in the same process (the all-in-one): `stepTransitions` are its module's own, which the
+ * engine calls directly; `dispatch` hands every other call to sm's HTTP app without a socket
+ * (fastify's inject), through the same routes, validation and answers as over loopback.
+ */
+export interface SmInProcess {
+  stepTransitions?: StepTransitions;
+  dispatch?: (call: SmCall) => Promise<SmAnswer>;
+}
+
 /** JSON calls answer in well under this; a slower sm is treated as failing. */
 const CALL_TIMEOUT_MS = 15_000;
 /** An etcd snapshot of up to etcd.maxSnapshotBytes crosses loopback or a LAN in seconds; this is for a loaded sm. */
@@ -93,15 +117,17 @@ export class SmClient {
   private readonly authorization: string;
   private readonly clusterChangeListeners: Array<() => Promise<void>> = [];
 
-  /**
-   * `inProcess`: sm's own step transitions, when sm runs in this process (the all-in-one): the
-   * engine's calls then skip loopback HTTP; every other call still goes through sm's API.
-   */
+  private readonly inProcess: StepTransitions | undefined;
+  private readonly dispatch: SmInProcess['dispatch'];
+
+  /** `inProcess`: sm's module and app when sm runs in this process (the all-in-one); loopback HTTP is then skipped. */
   constructor(
     private readonly baseUrl: string,
     serviceToken: string,
-    private readonly inProcess?: StepTransitions,
+    inProcess: SmInProcess = {},
   ) {
+    this.inProcess = inProcess.stepTransitions;
+    this.dispatch = inProcess.dispatch;
     this.pool = new Agent({
       connections: 128,
       keepAliveTimeout: 30_000,
@@ -496,29 +522,28 @@ export class SmClient {
     path: string,
     body?: unknown,
     timeoutMs = CALL_TIMEOUT_MS,
-  ): Promise<{ status: number; body: Buffer; headers: Headers }> {
+  ): Promise<SmAnswer> {
     const binary = Buffer.isBuffer(body);
-    let response;
+    const call: SmCall = {
+      method,
+      path: `/internal/v1${path}`,
+      headers: {
+        authorization: this.authorization,
+        ...(body === undefined ? {} : { 'content-type': binary ? 'application/octet-stream' : 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: binary ? body : JSON.stringify(body) }),
+    };
+    let response: SmAnswer;
     try {
-      response = await httpRequest(`${this.baseUrl}/internal/v1${path}`, {
-        method,
-        dispatcher: this.agent,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        headers: {
-          authorization: this.authorization,
-          ...(body === undefined ? {} : { 'content-type': binary ? 'application/octet-stream' : 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: binary ? body : JSON.stringify(body) }),
-      });
+      response = this.dispatch ? await this.dispatch(call) : await this.overHttp(call, timeoutMs);
     } catch (error) {
       throw new DependencyUnavailableError(
         `sm is unreachable at ${this.baseUrl} (${(error as Error).message}); check sm.url (CX_SM_URL) and that sm runs`,
         { cause: error },
       );
     }
-    const bytes = Buffer.from(await response.body.arrayBuffer());
-    if (response.statusCode >= 400) {
+    const bytes = response.body;
+    if (response.status >= 400) {
       const answer = bytes.toString('utf8');
       let problem: Partial<Problem> = {};
       try {
@@ -526,12 +551,28 @@ export class SmClient {
       } catch {
         problem = { detail: answer.slice(0, 200) };
       }
-      const error = fromProblem(problem, response.statusCode);
-      if (response.statusCode === 503 && error.code === 'CX_INTERNAL')
+      const error = fromProblem(problem, response.status);
+      if (response.status === 503 && error.code === 'CX_INTERNAL')
         throw new DependencyUnavailableError(`sm is not ready: ${problem.detail ?? ''}`);
       throw error;
     }
-    return { status: response.statusCode, body: bytes, headers: response.headers };
+    return response;
+  }
+
+  private async overHttp(call: SmCall, timeoutMs: number): Promise<SmAnswer> {
+    const response = await httpRequest(`${this.baseUrl}${call.path}`, {
+      method: call.method,
+      dispatcher: this.agent,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      headers: call.headers,
+      ...(call.body === undefined ? {} : { body: call.body }),
+    });
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      body: Buffer.from(await response.body.arrayBuffer()),
+    };
   }
 }
 

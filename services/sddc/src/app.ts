@@ -27,7 +27,7 @@ import { ADVERTISE_INTERVAL_MS, advertiseProviders } from './providers/advertise
 import { buildProviders, offerKwokWhenBuilt } from './providers/build-providers.js';
 import type { ProviderDirectory } from './providers/provider-directory.js';
 import { connectRedis } from './redis.js';
-import { SmClient } from '@cx/sm-contract';
+import { SmClient, type SmInProcess } from '@cx/sm-contract';
 import { setTenantRequestTimeout } from './tenant-api.js';
 import { HaConfigSync } from './watchers/ha-sync.js';
 import { HealthMonitor } from './watchers/health-monitor.js';
@@ -43,11 +43,16 @@ export interface SddcApp {
 /** A pair's witness lease outlasts a slow round (agents time out after up to 2 s), so two replicas never witness one pair at once. */
 const PAIR_LEASE_MIN_MS = 10_000;
 
-export async function buildSddcApp(config: Readonly<CxConfig>, logger: Logger): Promise<SddcApp> {
+/** `inProcess`: sm's app, when sm runs in this process (the all-in-one): no loopback HTTP to sm then. */
+export async function buildSddcApp(
+  config: Readonly<CxConfig>,
+  logger: Logger,
+  inProcess: SmInProcess = {},
+): Promise<SddcApp> {
   if (!config.redis.url) throw new Error('sddc needs redis.url (CX_REDIS_URL)');
   if (!config.serviceToken) throw new Error('sddc needs serviceToken (CX_SERVICE_TOKEN)');
   setTenantRequestTimeout(config.sddc.tenantTimeoutSeconds * 1000);
-  const sm = new SmClient(config.sm.url, config.serviceToken);
+  const sm = new SmClient(config.sm.url, config.serviceToken, inProcess);
   const providers = buildProviders(config, logger, sm);
   const serviceToken = config.serviceToken;
   // Built at start so that a malformed egress.allow / egress.deny entry stops sddc with its name.

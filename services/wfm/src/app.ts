@@ -13,7 +13,7 @@ import { WorkflowEngine } from './engine.js';
 import { InfrastructureChecks } from './infrastructure/checks.js';
 import { ClusterReadCache } from './http/read-cache.js';
 import { publicRoutes } from './routes.js';
-import { SmClient, type StepTransitions } from '@cx/sm-contract';
+import { SmClient, type SmInProcess } from '@cx/sm-contract';
 import { createClusterWorkflow } from './workflows/cluster-create.js';
 import { deleteClusterWorkflow } from './workflows/cluster-delete.js';
 import { scalePoolWorkflow } from './workflows/cluster-scale.js';
@@ -44,18 +44,15 @@ export interface WfmApp {
 /** A provider not advertised by any sddc for this long is considered gone. */
 const PROVIDER_STALE_MS = 60_000;
 
-/**
- * `inProcess.stepTransitions`: sm's own, when sm runs in this process (the all-in-one); the engine
- * then calls it directly instead of over loopback HTTP.
- */
+/** `inProcess`: sm's module and app, when sm runs in this process (the all-in-one): no loopback HTTP to sm then. */
 export async function buildWfmApp(
   config: Readonly<CxConfig>,
   logger: Logger,
-  inProcess: { stepTransitions?: StepTransitions } = {},
+  inProcess: SmInProcess = {},
 ): Promise<WfmApp> {
   if (!config.redis.url) throw new Error('wfm needs redis.url (CX_REDIS_URL)');
   if (!config.serviceToken) throw new Error('wfm needs serviceToken (CX_SERVICE_TOKEN)');
-  const sm = new SmClient(config.sm.url, config.serviceToken, inProcess.stepTransitions);
+  const sm = new SmClient(config.sm.url, config.serviceToken, inProcess);
   // Workers block on Redis and must wait through a reconnect; requests must fail fast instead.
   const workerConnection = new Redis(config.redis.url, { maxRetriesPerRequest: null, connectionName: 'cx-wfm-worker' });
   const requestConnection = new Redis(config.redis.url, {
