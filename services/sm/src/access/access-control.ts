@@ -20,6 +20,7 @@ import { ConflictError, InputError, NotAllowedError, NotFoundError } from '@cx/e
 import { nowIso } from '@cx/service-kit';
 import { isUniqueViolation, withDatabase } from '../db/database.js';
 import { afterCursor, encodeCursor } from '../db/pagination.js';
+import { withPrepared, type PreparedSql } from '../db/prepared.js';
 
 interface GrantRow {
   id: string;
@@ -59,17 +60,29 @@ export class AccessControl {
 
   /** The user with the groups grants are matched against (local groups and those of the last external login). */
   async subject(userId: string): Promise<Subject> {
-    return withDatabase(async () => {
-      const user = (await this.db('users').where({ id: userId }).first()) as
-        { id: string; username: string; role: 'admin' | 'user'; external_groups: string | null } | undefined;
-      if (!user) throw new NotFoundError(`user ${userId} does not exist`);
-      const local = (await this.db('group_members')
-        .join('groups', 'groups.id', 'group_members.group_id')
-        .where('group_members.user_id', userId)
-        .pluck('groups.name')) as string[];
-      const external = user.external_groups ? (JSON.parse(user.external_groups) as string[]) : [];
-      return { id: user.id, username: user.username, role: user.role, groups: [...local, ...external] };
-    });
+    // Read on every authorized call: prepared statements, not queries knex builds each time.
+    return withDatabase(() =>
+      withPrepared(this.db, async (sql) => {
+        const user = await sql.first<{
+          id: string;
+          username: string;
+          role: 'admin' | 'user';
+          external_groups: string | null;
+        }>('SELECT `id`, `username`, `role`, `external_groups` FROM `users` WHERE `id` = ?', [userId]);
+        if (!user) throw new NotFoundError(`user ${userId} does not exist`);
+        const local = await sql.all<{ name: string }>(
+          'SELECT `groups`.`name` FROM `group_members` INNER JOIN `groups` ON `groups`.`id` = `group_members`.`group_id` WHERE `group_members`.`user_id` = ?',
+          [userId],
+        );
+        const external = user.external_groups ? (JSON.parse(user.external_groups) as string[]) : [];
+        return {
+          id: user.id,
+          username: user.username,
+          role: user.role,
+          groups: [...local.map((g) => g.name), ...external],
+        };
+      }),
+    );
   }
 
   /** Allows or throws: 404 when the caller may not view a non-global object, 403 when their role is too low. */
@@ -195,10 +208,12 @@ export class AccessControl {
   private async grantsOf(subject: Subject): Promise<GrantRow[]> {
     const keys = [...new Set(subject.groups.map((g) => g.toLowerCase()))];
     return withDatabase(async () => {
-      const rows = (await this.db<GrantRow>('grants').where({
-        subject_kind: 'user',
-        subject_key: subject.username.toLowerCase(),
-      })) as GrantRow[];
+      const rows = await withPrepared(this.db, (sql) =>
+        sql.all<GrantRow>('SELECT * FROM `grants` WHERE `subject_kind` = ? AND `subject_key` = ?', [
+          'user',
+          subject.username.toLowerCase(),
+        ]),
+      );
       for (let i = 0; i < keys.length; i += IN_CHUNK) {
         rows.push(
           ...((await this.db<GrantRow>('grants')
@@ -229,8 +244,12 @@ export class AccessControl {
         case 'global':
           return { clusterId: null, resourceGroupId: null };
         case 'cluster': {
-          const cluster = (await this.db('clusters').where({ id: object.id }).first('id', 'resource_group_id')) as
-            { id: string; resource_group_id: string | null } | undefined;
+          const cluster = await withPrepared(this.db, (sql) =>
+            sql.first<{ resource_group_id: string | null }>(
+              'SELECT `resource_group_id` FROM `clusters` WHERE `id` = ?',
+              [object.id],
+            ),
+          );
           return { clusterId: object.id, resourceGroupId: cluster?.resource_group_id ?? null };
         }
         case 'workflow': {
@@ -307,10 +326,6 @@ function describe(object: AccessObject): string {
 }
 
 /** Removes the grants on an object that is being deleted, in the transaction that deletes it. */
-export async function deleteGrantsOn(
-  trx: Knex.Transaction,
-  kind: 'cluster' | 'resource-group',
-  id: string,
-): Promise<void> {
-  await trx('grants').where({ object_kind: kind, object_id: id }).delete();
+export async function deleteGrantsOn(sql: PreparedSql, kind: 'cluster' | 'resource-group', id: string): Promise<void> {
+  await sql.run('DELETE FROM `grants` WHERE `object_kind` = ? AND `object_id` = ?', [kind, id]);
 }

@@ -6,6 +6,7 @@
  * that workflow failed or was cancelled, the addon answers `Failed` with its reason.
  */
 import type { Knex } from 'knex';
+import type { PreparedSql } from '../db/prepared.js';
 import { v7 as uuidv7 } from 'uuid';
 import type { AddonStatus, ClusterAddon } from '@cx/api-schemas';
 import { NotFoundError } from '@cx/errors';
@@ -184,6 +185,6 @@ export async function deleteAddon(trx: Knex.Transaction, clusterId: string, name
 }
 
 /** A deleted cluster's addons go with it (the cluster delete's last step). */
-export async function deleteAddonsOf(trx: Knex.Transaction, clusterId: string): Promise<void> {
-  await trx('cluster_addons').where({ cluster_id: clusterId }).delete();
+export async function deleteAddonsOf(sql: PreparedSql, clusterId: string): Promise<void> {
+  await sql.run('DELETE FROM `cluster_addons` WHERE `cluster_id` = ?', [clusterId]);
 }

@@ -5,6 +5,7 @@ import { InputError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
 import { withDatabase } from '../db/database.js';
 import { afterCursor, encodeCursor } from '../db/pagination.js';
+import { withPrepared } from '../db/prepared.js';
 
 export class AuditLog {
   constructor(private readonly db: Knex) {}
@@ -19,18 +20,24 @@ export class AuditLog {
     requestId?: string | null;
     details?: unknown;
   }): Promise<void> {
+    // One record per mutating call: a prepared statement, not a query knex builds each time.
     await withDatabase(() =>
-      this.db('audit_log').insert({
-        at: nowIso(),
-        actor: entry.actor.slice(0, 128),
-        action: entry.action.slice(0, 64),
-        target_kind: entry.targetKind ?? null,
-        target_id: entry.targetId ?? null,
-        outcome: entry.outcome,
-        source_ip: entry.sourceIp ?? null,
-        request_id: entry.requestId ?? null,
-        details: entry.details === undefined ? null : JSON.stringify(entry.details),
-      }),
+      withPrepared(this.db, (sql) =>
+        sql.run(
+          'INSERT INTO `audit_log` (`at`, `actor`, `action`, `target_kind`, `target_id`, `outcome`, `source_ip`, `request_id`, `details`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [
+            nowIso(),
+            entry.actor.slice(0, 128),
+            entry.action.slice(0, 64),
+            entry.targetKind ?? null,
+            entry.targetId ?? null,
+            entry.outcome,
+            entry.sourceIp ?? null,
+            entry.requestId ?? null,
+            entry.details === undefined ? null : JSON.stringify(entry.details),
+          ],
+        ),
+      ),
     );
   }
 

@@ -170,13 +170,15 @@ export class Clusters {
     within?: (trx: Knex.Transaction, clusterId: string) => Promise<void>,
   ): Promise<Accepted> {
     const pki = await this.tenants.generate(request.name);
-    return this.runs.idempotent(start, async (trx) => {
+    // One create per request: its statements are prepared (db/prepared.ts); the rare parts (a
+    // resource group's quota, a VIP, a template) still write through knex in the same transaction.
+    return this.runs.idempotent(start, async (trx, sql) => {
       const now = nowIso();
       const clusterId = uuidv7();
       const runId = uuidv7();
       const machines = request.controlPlane.count + request.nodePools.reduce((n, p) => n + p.count, 0);
       this.checkMachineLimit(machines);
-      const clusters = (await trx('clusters').count({ n: '*' }).first()) as { n: number | string };
+      const clusters = (await sql.first<{ n: number | string }>('SELECT COUNT(*) AS `n` FROM `clusters`', []))!;
       if (Number(clusters.n) >= this.limits.maxClusters) {
         throw new CxError(
           'CX_LIMIT_EXCEEDED',
@@ -189,21 +191,22 @@ export class Clusters {
           ? null
           : await this.resources.admitCluster(trx, request.resourceGroup, request);
       try {
-        await trx('clusters').insert({
-          id: clusterId,
-          name: request.name,
-          provider: request.provider,
-          kubernetes_version: request.kubernetesVersion,
-          resource_group_id: resourceGroupId,
-          status: start.workflow.clusterStatus,
-          status_message: null,
-          spec: JSON.stringify(request),
-          active_run_id: runId,
-          created_by: start.actor,
-          created_at: now,
-          updated_at: now,
-          version: 1,
-        });
+        await sql.run(
+          'INSERT INTO `clusters` (`id`, `name`, `provider`, `kubernetes_version`, `resource_group_id`, `status`, `status_message`, `spec`, `active_run_id`, `created_by`, `created_at`, `updated_at`, `version`) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, 1)',
+          [
+            clusterId,
+            request.name,
+            request.provider,
+            request.kubernetesVersion,
+            resourceGroupId,
+            start.workflow.clusterStatus,
+            JSON.stringify(request),
+            runId,
+            start.actor,
+            now,
+            now,
+          ],
+        );
       } catch (error) {
         if (isUniqueViolation(error))
           throw new ConflictError(
@@ -217,28 +220,19 @@ export class Clusters {
         { name: 'control-plane', role: 'control-plane', ...request.controlPlane },
         ...request.nodePools.map((p) => ({ ...p, role: 'worker' })),
       ];
-      await trx('node_pools').insert(
-        pools.map((p) => ({
-          id: uuidv7(),
-          cluster_id: clusterId,
-          name: p.name,
-          role: p.role,
-          count: p.count,
-          vcpus: p.vcpus ?? 2,
-          memory_mib: p.memoryMiB ?? 4096,
-          created_at: now,
-          updated_at: now,
-          version: 1,
-        })),
-      );
+      for (const p of pools)
+        await sql.run(
+          'INSERT INTO `node_pools` (`id`, `cluster_id`, `name`, `role`, `count`, `vcpus`, `memory_mib`, `created_at`, `updated_at`, `version`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)',
+          [uuidv7(), clusterId, p.name, p.role, p.count, p.vcpus ?? 2, p.memoryMiB ?? 4096, now, now],
+        );
       if (allocateVip)
         await trx('clusters')
           .where({ id: clusterId })
           .update({ api_vip: await allocateVip(trx, clusterId) });
-      await this.tenants.store(trx, clusterId, pki);
-      await this.runs.insert(trx, runId, clusterId, start, now);
+      await this.tenants.store(sql, clusterId, pki);
+      await this.runs.insert(sql, runId, clusterId, start, now);
       if (within) await within(trx, clusterId);
-      return { cluster: toCluster(await clusterRow(trx, clusterId)), workflow: { id: runId, status: 'Pending' } };
+      return { cluster: toCluster(await clusterRow(sql, clusterId)), workflow: { id: runId, status: 'Pending' } };
     });
   }
 
@@ -251,17 +245,17 @@ export class Clusters {
     start: StartRequest,
     within?: (trx: Knex.Transaction) => Promise<Record<string, unknown>>,
   ): Promise<Accepted> {
-    return this.runs.idempotent(start, async (trx) => {
-      const cluster = await clusterRow(trx, clusterId);
-      if (start.workflow.clusterStatus === 'Deleting') await Pairs.assertNotPaired(trx, cluster.id, 'deleting it');
+    return this.runs.idempotent(start, async (trx, sql) => {
+      const cluster = await clusterRow(sql, clusterId);
+      if (start.workflow.clusterStatus === 'Deleting') await Pairs.assertNotPaired(sql, cluster.id, 'deleting it');
       const now = nowIso();
       const runId = uuidv7();
-      await lockCluster(trx, cluster, runId, start.workflow.clusterStatus, now);
+      await lockCluster(sql, cluster, runId, start.workflow.clusterStatus, now);
       const created = within ? await within(trx) : {};
-      await this.runs.insert(trx, runId, clusterId, start, now);
+      await this.runs.insert(sql, runId, clusterId, start, now);
       return {
         ...created,
-        cluster: toCluster(await clusterRow(trx, clusterId)),
+        cluster: toCluster(await clusterRow(sql, clusterId)),
         workflow: { id: runId, status: 'Pending' },
       };
     });
@@ -272,9 +266,9 @@ export class Clusters {
    * pool must exist, a control plane keeps its quorum, and growth fits the resource group's quotas.
    */
   async scalePool(clusterId: string, poolName: string, count: number, start: StartRequest): Promise<Accepted> {
-    return this.runs.idempotent(start, async (trx) => {
+    return this.runs.idempotent(start, async (trx, sql) => {
       const cluster = await clusterRow(trx, clusterId);
-      await Pairs.assertNotPaired(trx, cluster.id, 'resizing it');
+      await Pairs.assertNotPaired(sql, cluster.id, 'resizing it');
       const pool = (await trx('node_pools').where({ cluster_id: clusterId, name: poolName }).first()) as
         { id: string; role: string; count: number; vcpus: number; memory_mib: number; version: number } | undefined;
       if (!pool) throw new NotFoundError(`cluster ${cluster.name} has no node pool ${poolName}`);
@@ -323,7 +317,7 @@ export class Clusters {
       }
       const now = nowIso();
       const runId = uuidv7();
-      await lockCluster(trx, cluster, runId, start.workflow.clusterStatus, now);
+      await lockCluster(sql, cluster, runId, start.workflow.clusterStatus, now);
       await trx('node_pools')
         .where({ id: pool.id })
         .update({ count, updated_at: now, version: pool.version + 1 });
@@ -334,7 +328,7 @@ export class Clusters {
         .where({ id: clusterId })
         .update({ spec: JSON.stringify(spec) });
       await this.runs.insert(
-        trx,
+        sql,
         runId,
         clusterId,
         {
@@ -355,9 +349,9 @@ export class Clusters {
    * transaction: the name is free, the machines fit the cluster's limit and the resource group's quotas.
    */
   async addPool(clusterId: string, pool: NodePoolRequest, start: StartRequest): Promise<Accepted> {
-    return this.runs.idempotent(start, async (trx) => {
+    return this.runs.idempotent(start, async (trx, sql) => {
       const cluster = await clusterRow(trx, clusterId);
-      await Pairs.assertNotPaired(trx, cluster.id, 'adding a pool to it');
+      await Pairs.assertNotPaired(sql, cluster.id, 'adding a pool to it');
       const taken = await trx('node_pools').where({ cluster_id: clusterId, name: pool.name }).first('id');
       if (taken || pool.name === 'control-plane') {
         throw new ConflictError(
@@ -382,7 +376,7 @@ export class Clusters {
       }
       const now = nowIso();
       const runId = uuidv7();
-      await lockCluster(trx, cluster, runId, start.workflow.clusterStatus, now);
+      await lockCluster(sql, cluster, runId, start.workflow.clusterStatus, now);
       await trx('node_pools').insert({
         id: uuidv7(),
         cluster_id: clusterId,
@@ -401,7 +395,7 @@ export class Clusters {
         .where({ id: clusterId })
         .update({ spec: JSON.stringify(spec) });
       await this.runs.insert(
-        trx,
+        sql,
         runId,
         clusterId,
         {
@@ -424,7 +418,7 @@ export class Clusters {
     scheduling: Required<NodeScheduling>,
     start: StartRequest,
   ): Promise<Accepted> {
-    return this.runs.idempotent(start, async (trx) => {
+    return this.runs.idempotent(start, async (trx, sql) => {
       const cluster = await clusterRow(trx, clusterId);
       const spec = JSON.parse(cluster.spec) as ClusterCreateRequest;
       const pool = spec.nodePools.find((p) => p.name === poolName);
@@ -434,14 +428,14 @@ export class Clusters {
         );
       const now = nowIso();
       const runId = uuidv7();
-      await lockCluster(trx, cluster, runId, start.workflow.clusterStatus, now);
+      await lockCluster(sql, cluster, runId, start.workflow.clusterStatus, now);
       const previous = { labels: pool.labels ?? {}, taints: pool.taints ?? [] };
       spec.nodePools = spec.nodePools.map((p) => (p.name === poolName ? { ...p, ...scheduling } : p));
       await trx('clusters')
         .where({ id: clusterId })
         .update({ spec: JSON.stringify(spec) });
       await this.runs.insert(
-        trx,
+        sql,
         runId,
         clusterId,
         {

@@ -137,8 +137,8 @@ export async function setClusterEndpoint(
 }
 
 /** The cluster's own row, last of a cluster delete: its pools and machines go with it by foreign key, its workflow runs stay as history. */
-export async function deleteClusterRow(trx: Knex.Transaction, clusterId: string): Promise<void> {
-  await trx('clusters').where({ id: clusterId }).delete();
+export async function deleteClusterRow(sql: PreparedSql, clusterId: string): Promise<void> {
+  await sql.run('DELETE FROM `clusters` WHERE `id` = ?', [clusterId]);
 }
 
 async function changeSpec(

@@ -2,7 +2,6 @@
  * One mutating workflow per cluster: a workflow holds its cluster through `active_run_id` from the
  * transaction that starts it to the one that ends it.
  */
-import type { Knex } from 'knex';
 import type { ClusterStatus } from '@cx/api-schemas';
 import { ConflictError } from '@cx/errors';
 import { setClause, type PreparedSql } from '../db/prepared.js';
@@ -10,7 +9,7 @@ import type { ClusterRow } from './rows.js';
 
 /** Takes the cluster for `runId`, refusing while another workflow holds it or the row changed. */
 export async function lockCluster(
-  trx: Knex.Transaction,
+  sql: PreparedSql,
   cluster: ClusterRow,
   runId: string,
   status: ClusterStatus,
@@ -23,15 +22,10 @@ export async function lockCluster(
       { details: { workflowId: cluster.active_run_id } },
     );
   }
-  const updated = await trx('clusters')
-    .where({ id: cluster.id, version: cluster.version })
-    .update({
-      active_run_id: runId,
-      status,
-      status_message: null,
-      updated_at: now,
-      version: cluster.version + 1,
-    });
+  const updated = await sql.run(
+    'UPDATE `clusters` SET `active_run_id` = ?, `status` = ?, `status_message` = NULL, `updated_at` = ?, `version` = ? WHERE `id` = ? AND `version` = ?',
+    [runId, status, now, cluster.version + 1, cluster.id, cluster.version],
+  );
   if (updated !== 1)
     throw new ConflictError(`cluster ${cluster.name} changed concurrently; retry`, 'CX_VERSION_CONFLICT', {
       retryable: true,

@@ -13,6 +13,7 @@ import { NotFoundError } from '@cx/errors';
 import type { Machine } from '@cx/sm-contract';
 import type { Knex } from 'knex';
 import { withDatabase } from '../db/database.js';
+import type { PreparedSql } from '../db/prepared.js';
 
 export interface ClusterRow {
   id: string;
@@ -114,8 +115,12 @@ export function toNode(row: MachineRow): Node {
 }
 
 /** The cluster's row, in `db` or a transaction; a 404 naming it when there is none. */
-export async function clusterRow(db: Knex | Knex.Transaction, id: string): Promise<ClusterRow> {
-  const row = await withDatabase(() => db<ClusterRow>('clusters').where({ id }).first());
+export async function clusterRow(db: Knex | Knex.Transaction | PreparedSql, id: string): Promise<ClusterRow> {
+  const row = await withDatabase(() =>
+    typeof db === 'function'
+      ? db<ClusterRow>('clusters').where({ id }).first()
+      : db.first<ClusterRow>('SELECT * FROM `clusters` WHERE `id` = ?', [id]),
+  );
   if (!row) throw new NotFoundError(`cluster ${id} does not exist`);
   return row as ClusterRow;
 }

@@ -5,6 +5,7 @@
  * `cx:<role>`, which the cluster's RBAC binds to view, edit or cluster-admin.
  */
 import type { Knex } from 'knex';
+import type { PreparedSql } from '../db/prepared.js';
 import type { ClusterCreateRequest, Role } from '@cx/api-schemas';
 import { ConflictError, NotAllowedError, NotFoundError } from '@cx/errors';
 import {
@@ -72,12 +73,12 @@ export class TenantCredentials {
     return (this.options.pkis ?? { generate: createClusterPki }).generate(clusterName);
   }
 
-  async store(trx: Knex.Transaction, clusterId: string, pki: ClusterPki): Promise<void> {
-    await trx('cluster_pki').insert({
-      cluster_id: clusterId,
-      sealed: this.box.seal(JSON.stringify(pki), `cluster_pki:${clusterId}`),
-      created_at: nowIso(),
-    });
+  async store(sql: PreparedSql, clusterId: string, pki: ClusterPki): Promise<void> {
+    await sql.run('INSERT INTO `cluster_pki` (`cluster_id`, `sealed`, `created_at`) VALUES (?, ?, ?)', [
+      clusterId,
+      this.box.seal(JSON.stringify(pki), `cluster_pki:${clusterId}`),
+      nowIso(),
+    ]);
   }
 
   /**

@@ -83,6 +83,24 @@ export async function preparedTransaction<T>(db: Knex, work: (sql: PreparedSql) 
   }
 }
 
+/**
+ * Runs `work` with prepared statements on a connection of the pool, outside any transaction: for
+ * a single write or reads that need no snapshot (an audit record, a principal's grants).
+ */
+export async function withPrepared<T>(db: Knex, work: (sql: PreparedSql) => Promise<T>): Promise<T> {
+  const client = db.client as PoolClient;
+  const connection = await client.acquireConnection();
+  try {
+    return await work(
+      client.config.client === 'better-sqlite3'
+        ? sqlite(connection as SqliteConnection)
+        : mysql(connection as MysqlConnection),
+    );
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
+
 function sqlite(connection: SqliteConnection): PreparedSql {
   let statements = sqliteStatements.get(connection);
   if (!statements) sqliteStatements.set(connection, (statements = new Map()));

@@ -11,6 +11,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { PreparedSql } from '../db/prepared.js';
 import type { EtcdSnapshotInfo, Page } from '@cx/api-schemas';
 import { ConflictError, CxError, InputError, NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
@@ -216,9 +217,10 @@ function openChunk(key: Buffer, id: string, idx: number, sealed: Buffer): Buffer
 }
 
 /** A deleted cluster's snapshots, and their chunks, go with it. */
-export async function deleteSnapshotsOf(trx: Knex.Transaction, clusterId: string): Promise<void> {
-  await trx('etcd_snapshot_chunks')
-    .whereIn('snapshot_id', trx('etcd_snapshots').where({ cluster_id: clusterId }).select('id'))
-    .delete();
-  await trx('etcd_snapshots').where({ cluster_id: clusterId }).delete();
+export async function deleteSnapshotsOf(sql: PreparedSql, clusterId: string): Promise<void> {
+  await sql.run(
+    'DELETE FROM `etcd_snapshot_chunks` WHERE `snapshot_id` IN (SELECT `id` FROM `etcd_snapshots` WHERE `cluster_id` = ?)',
+    [clusterId],
+  );
+  await sql.run('DELETE FROM `etcd_snapshots` WHERE `cluster_id` = ?', [clusterId]);
 }

@@ -4,6 +4,7 @@
  * them, and no VRRP router id used twice (VRRP peers on one network tell instances apart by it).
  */
 import type { Knex } from 'knex';
+import type { PreparedSql } from '../db/prepared.js';
 import type { HaConfig, HaConfigCreateRequest, HaConfigSpec, HaConfigStatus } from '@cx/api-schemas';
 import { ConflictError, InputError, NotFoundError } from '@cx/errors';
 import { expand, findOverlap, RangeSyntaxError, type AddressRange } from '@cx/ipam';
@@ -212,6 +213,6 @@ export async function deleteHaConfig(trx: Knex.Transaction, clusterId: string, i
 }
 
 /** A deleted cluster's ha-configs go with it. */
-export async function deleteHaConfigsOf(trx: Knex.Transaction, clusterId: string): Promise<void> {
-  await trx('ha_configs').where({ cluster_id: clusterId }).delete();
+export async function deleteHaConfigsOf(sql: PreparedSql, clusterId: string): Promise<void> {
+  await sql.run('DELETE FROM `ha_configs` WHERE `cluster_id` = ?', [clusterId]);
 }

@@ -5,6 +5,7 @@
  * loser of an insert race moves on to the next free one.
  */
 import type { Knex } from 'knex';
+import type { PreparedSql } from '../db/prepared.js';
 import { v7 as uuidv7 } from 'uuid';
 import type { IpAllocation, IpAllocationRequest, IpPool, IpPoolCreateRequest, Page } from '@cx/api-schemas';
 import { ConflictError, InputError, NotFoundError } from '@cx/errors';
@@ -259,6 +260,6 @@ function toAllocation(pool: string, row: Omit<AllocationRow, 'pool_id'>): IpAllo
 }
 
 /** A deleted cluster gives its addresses (its control-plane VIP) back to their pools. */
-export async function releaseAddressesOf(trx: Knex.Transaction, clusterId: string): Promise<void> {
-  await trx('ip_allocations').where({ cluster_id: clusterId }).delete();
+export async function releaseAddressesOf(sql: PreparedSql, clusterId: string): Promise<void> {
+  await sql.run('DELETE FROM `ip_allocations` WHERE `cluster_id` = ?', [clusterId]);
 }

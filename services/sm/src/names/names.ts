@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { ConflictError } from '@cx/errors';
 import type { NamedKind } from '@cx/sm-contract';
 import { withDatabase } from '../db/database.js';
+import { withPrepared } from '../db/prepared.js';
 
 /** Where each kind is stored and which column holds its name (unique, except ha-configs: per cluster). */
 const STORED: Record<NamedKind, { table: string; name: string }> = {
@@ -28,19 +29,21 @@ export class Names {
   /** The id `ref` stands for, or null; a name two objects share is a 409 (address it by id). */
   async resolve(kind: NamedKind, ref: string): Promise<string | null> {
     const { table, name } = STORED[kind];
-    return withDatabase(async () => {
-      const byId = (await this.db(table).where({ id: ref }).first('id')) as { id: string } | undefined;
-      if (byId) return byId.id;
-      const byName = (await this.db(table)
-        .where({ [name]: ref })
-        .limit(2)
-        .select('id')) as Array<{ id: string }>;
-      if (byName.length > 1)
-        throw new ConflictError(
-          `more than one ${kind} is named ${ref} (their names are unique per cluster only); address it by id, which its list shows`,
-          'CX_CONFLICT',
-        );
-      return byName[0]?.id ?? null;
-    });
+    // Resolved on most calls that name an object: prepared statements (table and column are from STORED).
+    return withDatabase(() =>
+      withPrepared(this.db, async (sql) => {
+        const byId = await sql.first<{ id: string }>(`SELECT \`id\` FROM \`${table}\` WHERE \`id\` = ?`, [ref]);
+        if (byId) return byId.id;
+        const byName = await sql.all<{ id: string }>(`SELECT \`id\` FROM \`${table}\` WHERE \`${name}\` = ? LIMIT 2`, [
+          ref,
+        ]);
+        if (byName.length > 1)
+          throw new ConflictError(
+            `more than one ${kind} is named ${ref} (their names are unique per cluster only); address it by id, which its list shows`,
+            'CX_CONFLICT',
+          );
+        return byName[0]?.id ?? null;
+      }),
+    );
   }
 }

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { PreparedSql } from '../db/prepared.js';
 import { PAIR_TIMING_DEFAULTS, type Pair, type PairCreateRequest, type PairStatusView } from '@cx/api-schemas';
 import { ConflictError, InputError, NotFoundError } from '@cx/errors';
 import { v7 as uuidv7 } from 'uuid';
@@ -246,11 +247,11 @@ export class Pairs {
   }
 
   /** Refuses to delete or resize a cluster that is a side of a pair (inside the caller's transaction). */
-  static async assertNotPaired(trx: Knex.Transaction, clusterId: string, what: string): Promise<void> {
-    const pair = (await trx<PairRow>('pairs')
-      .where({ cluster_a: clusterId })
-      .orWhere({ cluster_b: clusterId })
-      .first('id', 'name')) as { id: string; name: string } | undefined;
+  static async assertNotPaired(sql: PreparedSql, clusterId: string, what: string): Promise<void> {
+    const pair = await sql.first<{ id: string; name: string }>(
+      'SELECT `id`, `name` FROM `pairs` WHERE `cluster_a` = ? OR `cluster_b` = ? LIMIT 1',
+      [clusterId, clusterId],
+    );
     if (pair)
       throw new ConflictError(
         `the cluster is a side of pair ${pair.name}: ${what} would break the pair; delete the pair first (DELETE /api/v1/pairs/${pair.id})`,

@@ -22,6 +22,7 @@ import { keysetPage } from '../db/pagination.js';
 import type { ProviderCredential } from '@cx/sddc-contract';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { deleteGrantsOn } from '../access/access-control.js';
+import { prepared } from '../db/prepared.js';
 
 interface GroupRow {
   id: string;
@@ -136,7 +137,7 @@ export class Resources {
           throw new ConflictError(
             `resource group ${row.name} still has ${clusters.n} cluster(s); delete or move them first`,
           );
-        await deleteGrantsOn(trx, 'resource-group', row.id);
+        await deleteGrantsOn(await prepared(trx), 'resource-group', row.id);
         await trx('resource_groups').where({ id: row.id }).delete();
       }),
     );

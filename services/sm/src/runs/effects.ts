@@ -39,6 +39,15 @@ const PREPARED: { [K in StepEffect['kind']]?: PreparedWrite<K> } = {
   setClusterStatus: (sql, clusterId, effect, now) =>
     setClusterStatus(sql, clusterId, effect.status, effect.message ?? null, now),
   setClusterEndpoint: (sql, clusterId, effect, now) => setClusterEndpoint(sql, clusterId, effect.apiEndpoint, now),
+  deleteCluster: async (sql, clusterId) => {
+    // What other modules keep of the cluster first, then its own row.
+    await deleteAddonsOf(sql, clusterId);
+    await deleteSnapshotsOf(sql, clusterId);
+    await deleteGrantsOn(sql, 'cluster', clusterId);
+    await deleteHaConfigsOf(sql, clusterId);
+    await releaseAddressesOf(sql, clusterId);
+    await deleteClusterRow(sql, clusterId);
+  },
 };
 
 /** Whether committing `effects` needs a knex transaction (some are written through knex). */
@@ -81,13 +90,5 @@ export async function applyEffect(
       return markAddonInstalled(trx, clusterId, effect.name, now);
     case 'deleteAddon':
       return deleteAddon(trx, clusterId, effect.name);
-    case 'deleteCluster':
-      // What other modules keep of the cluster first, then its own row.
-      await deleteAddonsOf(trx, clusterId);
-      await deleteSnapshotsOf(trx, clusterId);
-      await deleteGrantsOn(trx, 'cluster', clusterId);
-      await deleteHaConfigsOf(trx, clusterId);
-      await releaseAddressesOf(trx, clusterId);
-      return deleteClusterRow(trx, clusterId);
   }
 }

@@ -49,41 +49,36 @@ export class WorkflowRuns implements StepTransitions {
   ) {}
 
   /** Records a new run of `start.workflow` on the cluster, all its steps Pending, in the caller's transaction. */
-  async insert(
-    trx: Knex.Transaction,
-    runId: string,
-    clusterId: string,
-    start: StartRequest,
-    now: string,
-  ): Promise<void> {
-    await trx('workflow_runs').insert({
-      id: runId,
-      workflow: start.workflow.workflow,
-      workflow_version: start.workflow.version,
-      cluster_id: clusterId,
-      status: 'Pending',
-      current_step: 0,
-      generation: 0,
-      input: JSON.stringify({ ...start.workflow.input, clusterStatus: start.workflow.clusterStatus }),
-      output: null,
-      error: null,
-      created_by: start.actor,
-      created_at: now,
-      updated_at: now,
-      started_at: null,
-      finished_at: null,
-      version: 1,
-    });
-    await trx('workflow_steps').insert(
-      start.workflow.steps.map((name, idx) => ({ run_id: runId, idx, name, status: 'Pending', attempts: 0 })),
+  async insert(sql: PreparedSql, runId: string, clusterId: string, start: StartRequest, now: string): Promise<void> {
+    await sql.run(
+      'INSERT INTO `workflow_runs` (`id`, `workflow`, `workflow_version`, `cluster_id`, `status`, `current_step`, `generation`, `input`, `output`, `error`, `created_by`, `created_at`, `updated_at`, `started_at`, `finished_at`, `version`) VALUES (?, ?, ?, ?, ?, 0, 0, ?, NULL, NULL, ?, ?, ?, NULL, NULL, 1)',
+      [
+        runId,
+        start.workflow.workflow,
+        start.workflow.version,
+        clusterId,
+        'Pending',
+        JSON.stringify({ ...start.workflow.input, clusterStatus: start.workflow.clusterStatus }),
+        start.actor,
+        now,
+        now,
+      ],
     );
+    for (const [idx, name] of start.workflow.steps.entries())
+      await sql.run(
+        'INSERT INTO `workflow_steps` (`run_id`, `idx`, `name`, `status`, `attempts`) VALUES (?, ?, ?, ?, 0)',
+        [runId, idx, name, 'Pending'],
+      );
   }
 
   /**
    * Runs `work` in a transaction that also records the answer under the caller's Idempotency-Key,
    * so that a retry with the same key gets the first answer and starts nothing new.
    */
-  async idempotent(start: StartRequest, work: (trx: Knex.Transaction) => Promise<Accepted['body']>): Promise<Accepted> {
+  async idempotent(
+    start: StartRequest,
+    work: (trx: Knex.Transaction, sql: PreparedSql) => Promise<Accepted['body']>,
+  ): Promise<Accepted> {
     const key = start.idempotencyKey;
     const requestHash = start.requestHash ?? '';
     const replay = async (): Promise<Accepted | null> => {
@@ -107,7 +102,7 @@ export class WorkflowRuns implements StepTransitions {
       if (earlier) return earlier;
       try {
         const body = await this.db.transaction(async (trx) => {
-          const result = await work(trx);
+          const result = await work(trx, await prepared(trx));
           if (key)
             await trx('idempotency_keys').insert({
               scope: start.actor,
@@ -444,7 +439,7 @@ export class WorkflowRuns implements StepTransitions {
         if (!cluster) throw new ConflictError(`the cluster of workflow ${runId} no longer exists`, 'CX_WORKFLOW_STATE');
         const now = nowIso();
         const input = JSON.parse(run.input) as { clusterStatus?: ClusterStatus };
-        await lockCluster(trx, cluster, runId, input.clusterStatus ?? 'Updating', now);
+        await lockCluster(await prepared(trx), cluster, runId, input.clusterStatus ?? 'Updating', now);
         await trx('workflow_steps')
           .where({ run_id: runId })
           .where('idx', '>=', run.current_step)
