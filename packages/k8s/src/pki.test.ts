@@ -1,3 +1,5 @@
+// @peculiar/x509 needs the Reflect metadata API before it loads (as pki.ts does).
+import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -8,9 +10,22 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { webcrypto } from 'node:crypto';
+import { SubjectKeyIdentifierExtension } from '@peculiar/x509';
 import { createClusterPki, describeCertificate, issueCertificate, renderKubeconfig, signedBy } from './index.js';
+import { keyIdentifier } from './pki.js';
 
 describe('cluster PKI', () => {
+  it('identifies a key as @peculiar/x509 does (RFC 5280 method 1)', async () => {
+    for (let i = 0; i < 5; i++) {
+      const { publicKey } = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+        'sign',
+        'verify',
+      ]);
+      assert.equal(await keyIdentifier(publicKey), (await SubjectKeyIdentifierExtension.create(publicKey)).keyId);
+    }
+  });
+
   it('issues certificates that openssl verifies against their CA, with the names asked for', async () => {
     const pki = await createClusterPki('demo');
     const serving = await issueCertificate(pki.ca, {

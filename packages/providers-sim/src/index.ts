@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { appendFile, link, mkdir, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { appendFile, link, mkdir, readdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotFoundError, ProviderUnavailableError } from '@cx/errors';
@@ -126,7 +126,7 @@ export class SimProvider implements Provider, NodeReader {
     await this.serialise(machineId, async () => {
       await this.operate();
       try {
-        await rm(this.file(clusterId, machineId));
+        await unlink(this.file(clusterId, machineId));
         await this.record('delete', { clusterId, machineId });
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // not found is success
@@ -235,7 +235,8 @@ export class SimProvider implements Provider, NodeReader {
 
   private async read(clusterId: string, machineId: string): Promise<SimMachine | null> {
     try {
-      return JSON.parse(await readFile(this.file(clusterId, machineId), 'utf8')) as SimMachine;
+      // A small local file: read at once (see readCluster), as every ensure of a machine reads it.
+      return JSON.parse(readFileSync(this.file(clusterId, machineId), 'utf8')) as SimMachine;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
@@ -273,7 +274,8 @@ export class SimProvider implements Provider, NodeReader {
     const path = this.file(machine.spec.clusterId, machine.spec.machineId);
     const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
     for (let attempt = 0; ; attempt++) {
-      await mkdir(this.clusterDir(machine.spec.clusterId), { recursive: true });
+      // The directory is made when a write finds it missing: the cluster's first machine, or a concurrent delete of its last.
+      if (attempt > 0) await mkdir(this.clusterDir(machine.spec.clusterId), { recursive: true });
       try {
         await writeFile(temporary, JSON.stringify(machine), { flush: true });
         await link(temporary, path);
@@ -282,10 +284,9 @@ export class SimProvider implements Provider, NodeReader {
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EEXIST') return (await this.read(machine.spec.clusterId, machine.spec.machineId)) ?? machine;
-        // A concurrent delete of the cluster's last machine may remove the directory: recreate it.
         if (code !== 'ENOENT' || attempt >= 3) throw error;
       } finally {
-        await rm(temporary, { force: true });
+        await unlink(temporary).catch(() => undefined); // linked into place, or never written
       }
     }
   }
