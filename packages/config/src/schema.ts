@@ -337,7 +337,8 @@ export const configSchema = Type.Object(
           minimum: 1,
           maximum: 1000,
           default: 100,
-          description: 'Provider operations one sddc replica runs at once.',
+          description:
+            "Provider operations one sddc replica runs at once; a workflow step's operation on several machines (one job) runs up to this many of its machines at once.",
         }),
         tenantTimeoutSeconds: Type.Integer({
           minimum: 1,

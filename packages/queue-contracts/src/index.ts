@@ -30,7 +30,23 @@ export interface PoolScheduling {
   taints: NonNullable<MachineSpec['taints']>;
 }
 
-export type SddcOperation =
+/** Every kind of sddc operation: one operation, or one for each of a step's machines in a single job. */
+export type SddcOperation = OneOperation | PerMachineOperation;
+
+/**
+ * One operation for each of a workflow step's machines, run by a single job (wfm's `perMachine`):
+ * a fan-out over N machines costs one job and one wake-up of its step, not N. Its answer is the
+ * items' answers in order. Every item is idempotent (ensure, delete, cordon, drain, scheduling),
+ * so a retry of the job runs them all again. It fails with the first failure of an item, its
+ * `machineId` among the details, unrecoverably when an item's failure is not retryable.
+ */
+export interface PerMachineOperation {
+  op: 'per-machine';
+  provider: string;
+  items: Array<{ machineId: string; operation: OneOperation }>;
+}
+
+export type OneOperation =
   | { op: 'ensure-machine'; provider: string; spec: MachineSpec }
   | { op: 'delete-machine'; provider: string; clusterId: string; machineId: string }
   | { op: 'list-machines'; provider: string; clusterId: string }

@@ -76,8 +76,9 @@ export async function buildSddcApp(
     async (job) => {
       const started = Date.now();
       try {
-        const result = await runOperation(providers, job, sm, {
+        const result = await runOperation(providers, job.data, sm, {
           serviceToken,
+          concurrency: config.sddc.concurrency,
           keepalivedImage: config.ha.keepalivedImage,
           haproxyImage: config.ha.haproxyImage,
           kubeVipImage: config.ha.kubeVipImage,

@@ -4,7 +4,6 @@
  * cluster's provider (machines.ts). The answer is the job's return value, which the workflow step
  * that asked reads.
  */
-import type { Job } from 'bullmq';
 import type { EgressPolicy } from '@cx/k8s';
 import type { SddcOperation } from '@cx/queue-contracts';
 import type { ProviderDirectory } from '../providers/provider-directory.js';
@@ -15,6 +14,7 @@ import { validateBmcAccess, validateCredential } from './credentials.js';
 import { dashboardToken } from './dashboard.js';
 import { applyHaConfig, matchNodes, removeHaConfig } from './ha-config.js';
 import { runMachineOperation } from './machines.js';
+import { runPerMachine } from './per-machine.js';
 import { cordon, drainOnce, markOutOfService, setScheduling } from './nodes.js';
 
 /** Settings of sddc the operations need: the token that opens sealed payloads, images, the egress policy. */
@@ -24,17 +24,20 @@ export interface OperationSettings {
   haproxyImage: string;
   kubeVipImage: string;
   egress: EgressPolicy;
+  /** How many machines of one per-machine operation run at once (sddc.concurrency). */
+  concurrency: number;
 }
 
 export async function runOperation(
   providers: ProviderDirectory,
-  job: Job<SddcOperation>,
+  operation: SddcOperation,
   sm: SmClient,
   settings: OperationSettings,
 ): Promise<unknown> {
-  const operation = job.data;
   const { serviceToken } = settings;
   switch (operation.op) {
+    case 'per-machine':
+      return runPerMachine(operation, settings.concurrency, (item) => runOperation(providers, item, sm, settings));
     case 'validate-credential':
       return validateCredential(providers, operation, serviceToken);
     case 'validate-bmc':

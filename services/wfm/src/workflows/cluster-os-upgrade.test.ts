@@ -127,6 +127,8 @@ class World {
   private run(op: SddcOperation): unknown {
     const name = (id: string): string => this.machines.find((m) => m.id === id)!.name;
     switch (op.op) {
+      case 'per-machine':
+        return op.items.map((item) => this.run(item.operation));
       case 'list-machines':
         return [...this.present].map((machineId) => ({ machineId }));
       case 'list-nodes': {
@@ -141,11 +143,14 @@ class World {
       }
       case 'ensure-machine': {
         const { machineId, image } = op.spec;
-        this.present.add(machineId);
-        this.images.set(machineId, image);
-        this.readyAt.set(machineId, this.listings + 2); // boots for a while
-        this.mostWorkers = Math.max(this.mostWorkers, this.present.size - 1);
-        this.events.push(`create ${op.spec.name}`);
+        // Idempotent, as a provider's ensure is: a machine that exists is answered as it is.
+        if (!this.present.has(machineId)) {
+          this.present.add(machineId);
+          this.images.set(machineId, image);
+          this.readyAt.set(machineId, this.listings + 2); // boots for a while
+          this.mostWorkers = Math.max(this.mostWorkers, this.present.size - 1);
+          this.events.push(`create ${op.spec.name}`);
+        }
         return { machineId, phase: 'Running', providerId: `vm-${machineId}`, addresses: ['10.0.0.9'] };
       }
       case 'cordon-node': {
@@ -292,6 +297,8 @@ describe('cluster.os-upgrade-rollback undo-replacements', () => {
       events,
       run(op) {
         switch (op.op) {
+          case 'per-machine':
+            return op.items.map((item) => this.run(item.operation));
           case 'list-machines':
             return [...present].map((machineId) => ({
               machineId,

@@ -50,6 +50,16 @@ async function remove(
   const events: string[] = [];
   const finished = new Map<string, OperationState<unknown>>();
   const answer = (op: SddcOperation): OperationState<unknown> => {
+    if (op.op === 'per-machine') {
+      // As sddc answers one job for several machines: every item's answer, or the first failure.
+      const states = op.items.map((item) => answer(item.operation));
+      return (
+        states.find((state) => state.state !== 'done') ?? {
+          state: 'done',
+          result: states.map((state) => (state as { result: unknown }).result),
+        }
+      );
+    }
     events.push(
       op.op === 'delete-machine' ? `${op.op} ${op.machineId}` : 'nodeName' in op ? `${op.op} ${op.nodeName}` : op.op,
     );

@@ -1,10 +1,11 @@
-/** Helpers shared by the cluster workflows: driving one sddc operation per machine. */
+/** Helpers shared by the cluster workflows: driving an sddc operation on each of their machines. */
+import { createHash } from 'node:crypto';
 import type { Cluster } from '@cx/api-schemas';
 import { CxError } from '@cx/errors';
-import type { SddcOperation } from '@cx/queue-contracts';
+import type { OneOperation } from '@cx/queue-contracts';
 import { CONTROL_PLANE_TAINT } from '@cx/k8s';
 import type { MachineSpec, NodeStatus } from '@cx/sddc-contract';
-import { wait, type OperationState, type StepContext, type StepResult } from '../engine.js';
+import { wait, type StepContext, type StepResult } from '../engine.js';
 import type { Machine } from '@cx/sm-contract';
 
 /** Poll interval of steps waiting for infrastructure. */
@@ -18,33 +19,59 @@ export interface FanOut<T> {
   failed: Array<{ machine: Machine; error: CxError }>;
 }
 
-/** Starts (once) and observes one operation per machine; `kind` tells apart several operations of one step on the same machine. */
+/**
+ * Starts (once) and observes an operation on each machine; `kind` tells apart several operations
+ * of one step on the same machines. Several machines share one sddc job (PerMachineOperation): the
+ * step is woken once, when the last is done, and answered all results at once; a failure names
+ * its machine. Its id is derived from the machines, so a step that sees other machines (rows
+ * changed between its runs) starts another job, as it would have started other operations.
+ */
 export async function perMachine<T>(
   ctx: StepContext,
   machines: Machine[],
-  operation: (m: Machine) => SddcOperation,
+  operation: (m: Machine) => OneOperation,
   kind = '',
 ): Promise<FanOut<T>> {
-  const states = await Promise.all(
-    machines.map(async (m) => [m, await ctx.operation<T>(kind ? `${kind}-${m.id}` : m.id, operation(m))] as const),
-  );
   const out: FanOut<T> = { results: new Map(), finishedAt: new Map(), pending: 0, failed: [] };
-  for (const [machine, state] of states as ReadonlyArray<readonly [Machine, OperationState<T>]>) {
-    if (state.state === 'done') {
-      out.results.set(machine.id, state.result);
-      if (state.finishedAt !== undefined) out.finishedAt.set(machine.id, state.finishedAt);
-    } else if (state.state === 'pending') out.pending += 1;
+  if (machines.length === 0) return out;
+  const items = machines.map((m) => ({ machineId: m.id, operation: operation(m) }));
+  const state =
+    items.length === 1
+      ? await ctx.operation<T>(kind ? `${kind}-${machines[0]!.id}` : machines[0]!.id, items[0]!.operation)
+      : await ctx.operation<T[]>(`${kind || 'machines'}-${digest(machines)}`, {
+          op: 'per-machine',
+          provider: items[0]!.operation.provider,
+          items,
+        });
+  if (state.state === 'pending') {
+    out.pending = machines.length;
+  } else if (state.state === 'done') {
+    const results: T[] = items.length === 1 ? [state.result as T] : (state.result as T[]);
+    machines.forEach((m, i) => {
+      out.results.set(m.id, results[i]!);
+      if (state.finishedAt !== undefined) out.finishedAt.set(m.id, state.finishedAt);
+    });
+  } else {
     // The machine travels with the error, so that the failed step names it and sm records its condition.
-    else
-      out.failed.push({
-        machine,
-        error: new CxError(state.error.code, state.error.message, {
-          retryable: state.error.retryable,
-          details: { ...state.error.details, machineId: machine.id, machine: machine.name },
-        }),
-      });
+    const failedId = items.length === 1 ? machines[0]!.id : state.error.details?.['machineId'];
+    const machine = machines.find((m) => m.id === failedId) ?? machines[0]!;
+    out.failed.push({
+      machine,
+      error: new CxError(state.error.code, state.error.message, {
+        retryable: state.error.retryable,
+        details: { ...state.error.details, machineId: machine.id, machine: machine.name },
+      }),
+    });
   }
   return out;
+}
+
+/** A short digest of the machines' ids, for the id of the job that operates on all of them. */
+function digest(machines: Machine[]): string {
+  return createHash('sha256')
+    .update(machines.map((m) => m.id).join(','))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** What the provider is asked to make of a machine: its identity, version, and its pool's labels and taints. */
