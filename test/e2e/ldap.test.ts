@@ -492,7 +492,9 @@ describe('LDAP unreachable or silent', () => {
     );
     const stallingPort = await listen(stallingStartTls(sockets));
     const closedPort = await freePort(); // nothing listens there once freePort has answered
-    [down, silent, stalledTls] = await Promise.all([
+    // Settled one by one: when one fails to start, `after` still stops the others (a cx left
+    // running keeps this file from ever ending).
+    const results = await Promise.allSettled([
       startCx({ env: ldapEnv({ CX_LDAP_URL: `ldap://127.0.0.1:${closedPort}`, CX_LDAP_TIMEOUT_MS: '2000' }) }),
       startCx({ env: ldapEnv({ CX_LDAP_URL: `ldap://127.0.0.1:${blackHolePort}`, CX_LDAP_TIMEOUT_MS: '500' }) }),
       startCx({
@@ -504,6 +506,13 @@ describe('LDAP unreachable or silent', () => {
         }),
       }),
     ]);
+    [down, silent, stalledTls] = results.map((r) => (r.status === 'fulfilled' ? r.value : undefined)) as [
+      CxProcess,
+      CxProcess,
+      CxProcess,
+    ];
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   });
   after(async () => {
     await Promise.all([down?.stop(), silent?.stop(), stalledTls?.stop()]);

@@ -30,7 +30,9 @@ export async function runAllInOne(configFile: string | undefined): Promise<void>
   const serviceLogger = (service: string): Logger => createLogger({ level: config.log.level, service });
   let redis: PrivateRedis | undefined;
   if (!config.redis.url) {
-    redis = await startPrivateRedis(config.dataDir, secrets.redisPassword);
+    // Not on a port cx is told to listen on (the API's, sm's, sddc's): it is free until cx listens.
+    const reserved = [config.http.port, config.sm.port, config.sddc.port].filter((port) => port > 0);
+    redis = await startPrivateRedis(config.dataDir, secrets.redisPassword, reserved);
     config = { ...config, redis: { ...config.redis, url: redis.url } };
     logger.info({ url: redactUrl(redis.url) }, 'private redis-server started');
   } else {

@@ -47,14 +47,20 @@ export interface PrivateRedis {
 /**
  * Starts redis-server on a free loopback port, with a password, and its data (append-only file)
  * under `dataDir/redis`, so that queued work survives a restart. A server left by a crashed cx is
- * stopped first, so that two servers never share the data directory.
+ * stopped first, so that two servers never share the data directory. `reserved`: the ports cx
+ * itself is about to listen on, free now, which the kernel could hand out as a free port too.
  */
-export async function startPrivateRedis(dataDir: string, password: string): Promise<PrivateRedis> {
+export async function startPrivateRedis(
+  dataDir: string,
+  password: string,
+  reserved: readonly number[] = [],
+): Promise<PrivateRedis> {
   const dir = resolve(dataDir, 'redis');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pidFile = join(dir, 'redis.pid');
   await stopStaleRedis(pidFile);
-  const port = await freePort();
+  let port = await freePort();
+  for (let tries = 0; reserved.includes(port) && tries < 10; tries++) port = await freePort();
   // The password goes in a file only the owner reads, not on the command line every local user sees.
   const configFile = join(dir, 'redis.conf');
   writeFileSync(configFile, `requirepass ${password}\n`, { mode: 0o600 });
