@@ -41,7 +41,11 @@ const sqliteStatements = new WeakMap<SqliteConnection, Map<string, SqliteStateme
 /** The prepared-statement view of a transaction's connection. */
 export async function prepared(trx: Knex.Transaction): Promise<PreparedSql> {
   const connection: unknown = await trx.client.acquireConnection();
-  const driver = (trx.client as { config: { client: string } }).config.client;
+  return view((trx.client as PoolClient).config.client, connection);
+}
+
+/** Prepared statements on `connection` of the knex `driver`. */
+function view(driver: string, connection: unknown): PreparedSql {
   return driver === 'better-sqlite3' ? sqlite(connection as SqliteConnection) : mysql(connection as MysqlConnection);
 }
 
@@ -54,20 +58,14 @@ export async function prepared(trx: Knex.Transaction): Promise<PreparedSql> {
 export async function preparedTransaction<T>(db: Knex, work: (sql: PreparedSql) => Promise<T>): Promise<T> {
   const client = db.client as PoolClient;
   const connection = await client.acquireConnection();
-  let sql: PreparedSql;
-  let control: (statement: 'BEGIN' | 'COMMIT' | 'ROLLBACK') => Promise<unknown>;
-  if (client.config.client === 'better-sqlite3') {
-    sql = sqlite(connection as SqliteConnection);
-    control = (statement) => sql.run(statement, []);
-  } else {
-    const mysqlConnection = connection as MysqlConnection;
-    sql = mysql(mysqlConnection);
-    // Transaction control goes as plain text: not every server prepares it.
-    control = (statement) =>
-      new Promise<void>((resolve, reject) =>
-        mysqlConnection.query(statement, (error) => (error ? reject(error) : resolve())),
-      );
-  }
+  const sql = view(client.config.client, connection);
+  const control = (statement: 'BEGIN' | 'COMMIT' | 'ROLLBACK'): Promise<unknown> =>
+    client.config.client === 'better-sqlite3'
+      ? sql.run(statement, [])
+      : // Transaction control goes to MariaDB as plain text: not every server prepares it.
+        new Promise<void>((resolve, reject) =>
+          (connection as MysqlConnection).query(statement, (error) => (error ? reject(error) : resolve())),
+        );
   try {
     await control('BEGIN');
     try {
@@ -91,11 +89,7 @@ export async function withPrepared<T>(db: Knex, work: (sql: PreparedSql) => Prom
   const client = db.client as PoolClient;
   const connection = await client.acquireConnection();
   try {
-    return await work(
-      client.config.client === 'better-sqlite3'
-        ? sqlite(connection as SqliteConnection)
-        : mysql(connection as MysqlConnection),
-    );
+    return await work(view(client.config.client, connection));
   } finally {
     await client.releaseConnection(connection);
   }
