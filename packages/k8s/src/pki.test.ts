@@ -10,19 +10,29 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { webcrypto } from 'node:crypto';
-import { SubjectKeyIdentifierExtension } from '@peculiar/x509';
+import { X509Certificate as NodeX509Certificate } from 'node:crypto';
+import { AuthorityKeyIdentifierExtension, SubjectKeyIdentifierExtension, X509Certificate } from '@peculiar/x509';
 import { createClusterPki, describeCertificate, issueCertificate, renderKubeconfig, signedBy } from './index.js';
-import { keyIdentifier } from './pki.js';
+import { createCa } from './pki.js';
 
 describe('cluster PKI', () => {
-  it('identifies a key as @peculiar/x509 does (RFC 5280 method 1)', async () => {
+  it('identifies CA keys as @peculiar/x509 does (RFC 5280 method 1), and names them in what the CA issues', async () => {
     for (let i = 0; i < 5; i++) {
-      const { publicKey } = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
-        'sign',
-        'verify',
-      ]);
-      assert.equal(await keyIdentifier(publicKey), (await SubjectKeyIdentifierExtension.create(publicKey)).keyId);
+      const ca = await createCa(`ca-${i}`, 1);
+      const caCertificate = new X509Certificate(ca.certPem);
+      const subjectKeyId = caCertificate.getExtension(SubjectKeyIdentifierExtension)?.keyId;
+      assert.equal(subjectKeyId, (await SubjectKeyIdentifierExtension.create(caCertificate.publicKey)).keyId);
+      const leaf = await issueCertificate(ca, { commonName: 'u', usage: 'client', validitySeconds: 60 });
+      const authorityKeyId = new X509Certificate(leaf.certPem).getExtension(AuthorityKeyIdentifierExtension)?.keyId;
+      assert.equal(authorityKeyId, subjectKeyId);
+    }
+  });
+
+  it('encodes every certificate as strict DER (serial numbers without padding)', async () => {
+    // A serial is random: hundreds of them reach the first octets DER rules out (1 in 128 before).
+    for (let i = 0; i < 400; i++) {
+      const ca = await createCa(`ca-${i}`, 1);
+      assert.equal(new NodeX509Certificate(ca.certPem).serialNumber.length, 32);
     }
   });
 
