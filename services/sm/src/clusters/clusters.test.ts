@@ -207,6 +207,30 @@ for (const target of testDatabases) {
       );
     });
 
+    it('records a step start once per job and attempt: the same job back at its step reads, another attempt or job is recorded', async () => {
+      const accepted = await clusters.create(request('eta-restart'), start());
+      const runId = accepted.body.workflow.id;
+      const versionOf = async (): Promise<number> =>
+        ((await db('workflow_runs').where({ id: runId }).first('version')) as { version: number }).version;
+      await runs.startStep(runId, 0, 0, 1, 'job-a');
+      const recorded = await versionOf();
+      const again = await runs.startStep(runId, 0, 0, 1, 'job-a');
+      assert.equal(await versionOf(), recorded, 'the same job and attempt back at its step writes nothing');
+      assert.equal(again.run.steps[0]!.status, 'Running');
+      assert.equal(again.run.steps[0]!.attempts, 1);
+      assert.equal(again.cluster.id, accepted.body.cluster.id, 'and still answers what the step reads');
+      const retried = await runs.startStep(runId, 0, 0, 2, 'job-a');
+      assert.equal(retried.run.steps[0]!.attempts, 2, 'a new attempt is recorded');
+      assert.equal(await versionOf(), recorded + 1);
+      await runs.startStep(runId, 0, 0, 2, 'job-b');
+      assert.equal(
+        ((await db('workflow_runs').where({ id: runId }).first('owner_job')) as { owner_job: string }).owner_job,
+        'job-b',
+        'another job taking the step over is recorded',
+      );
+      await runs.cancel(runId);
+    });
+
     it('advances a run step by step and ignores stale or duplicate step results', async () => {
       const accepted = await clusters.create(request('zeta'), start());
       const runId = accepted.body.workflow.id;

@@ -209,7 +209,17 @@ export class WorkflowRuns implements StepTransitions {
   async startStep(runId: string, idx: number, generation: number, attempt: number, jobId?: string): Promise<StepStart> {
     return this.transition([], async (sql) => {
       const run = await this.currentRun(sql, runId, idx, generation);
-      return this.beginStep(sql, run, attempt, jobId ?? run.owner_job);
+      const owner = jobId ?? run.owner_job;
+      // The job that runs the step, back after a wait or its operations, in the same attempt: there
+      // is nothing to record, and a transaction that only reads writes nothing to the log.
+      if (run.status === 'Running' && run.owner_job === owner) {
+        const step = await sql.first<Pick<StepRow, 'status' | 'attempts'>>(
+          'SELECT `status`, `attempts` FROM `workflow_steps` WHERE `run_id` = ? AND `idx` = ?',
+          [run.id, run.current_step],
+        );
+        if (step?.status === 'Running' && step.attempts === attempt) return this.stepStart(sql, run);
+      }
+      return this.beginStep(sql, run, attempt, owner);
     });
   }
 
@@ -222,10 +232,19 @@ export class WorkflowRuns implements StepTransitions {
       updated_at: now,
       owner_job: jobId,
     });
+    await this.markStepStarted(sql, run, attempt, now);
+    return this.stepStart(sql, run);
+  }
+
+  private async markStepStarted(sql: PreparedSql, run: RunRow, attempt: number, now: string): Promise<void> {
     await sql.run(
       'UPDATE `workflow_steps` SET `status` = ?, `attempts` = ?, `started_at` = coalesce(`started_at`, ?) WHERE `run_id` = ? AND `idx` = ?',
       ['Running', attempt, now, run.id, run.current_step],
     );
+  }
+
+  /** What a step reads when it starts: its run with every step, its cluster and its machines. */
+  private async stepStart(sql: PreparedSql, run: RunRow): Promise<StepStart> {
     const steps = await sql.all<StepRow>('SELECT * FROM `workflow_steps` WHERE `run_id` = ? ORDER BY `idx`', [run.id]);
     const cluster = await sql.first<ClusterRow>('SELECT * FROM `clusters` WHERE `id` = ?', [run.cluster_id]);
     const machines = await sql.all<MachineRow>('SELECT * FROM `machines` WHERE `cluster_id` = ? ORDER BY `name`', [
@@ -293,9 +312,12 @@ export class WorkflowRuns implements StepTransitions {
         output,
         effects,
         message,
+        jobId,
       );
       if (run.status === 'Succeeded') return { next: null, start: null };
-      return { next: run.current_step, start: await this.beginStep(sql, run, 1, jobId) };
+      // The run's row already names the job (finishStep); the next step's row is marked started.
+      await this.markStepStarted(sql, run, 1, nowIso());
+      return { next: run.current_step, start: await this.stepStart(sql, run) };
     });
   }
 
@@ -314,7 +336,10 @@ export class WorkflowRuns implements StepTransitions {
     );
   }
 
-  /** Records the current step's output and effects and moves the run past it; answers the run row as updated. */
+  /**
+   * Records the current step's output and effects and moves the run past it; answers the run row as
+   * updated. `nextJob`: the job that goes on to the next step, recorded in the same write.
+   */
   private async finishStep(
     sql: PreparedSql,
     trx: Knex.Transaction | undefined,
@@ -322,6 +347,7 @@ export class WorkflowRuns implements StepTransitions {
     output: unknown,
     effects: StepEffect[],
     message: string | undefined,
+    nextJob?: string,
   ): Promise<RunRow> {
     const idx = run.current_step;
     const now = nowIso();
@@ -341,7 +367,11 @@ export class WorkflowRuns implements StepTransitions {
       run,
       last
         ? { status: 'Succeeded', current_step: idx + 1, finished_at: now, updated_at: now, error: null }
-        : { current_step: idx + 1, updated_at: now },
+        : {
+            current_step: idx + 1,
+            updated_at: now,
+            ...(nextJob === undefined ? {} : { status: 'Running', owner_job: nextJob }),
+          },
     );
     if (last) await releaseCluster(sql, run.cluster_id, run.id, now);
     return updated;
