@@ -492,8 +492,8 @@ describe('LDAP unreachable or silent', () => {
     );
     const stallingPort = await listen(stallingStartTls(sockets));
     const closedPort = await freePort(); // nothing listens there once freePort has answered
-    // Settled one by one: when one fails to start, `after` still stops the others (a cx left
-    // running keeps this file from ever ending).
+    // All three settle before a failure is thrown: when one fails to start, `after` still stops
+    // the others (a cx left running keeps this file from ever ending).
     const results = await Promise.allSettled([
       startCx({ env: ldapEnv({ CX_LDAP_URL: `ldap://127.0.0.1:${closedPort}`, CX_LDAP_TIMEOUT_MS: '2000' }) }),
       startCx({ env: ldapEnv({ CX_LDAP_URL: `ldap://127.0.0.1:${blackHolePort}`, CX_LDAP_TIMEOUT_MS: '500' }) }),

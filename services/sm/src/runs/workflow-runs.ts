@@ -213,11 +213,9 @@ export class WorkflowRuns implements StepTransitions {
       // The job that runs the step, back after a wait or its operations, in the same attempt: there
       // is nothing to record, and a transaction that only reads writes nothing to the log.
       if (run.status === 'Running' && run.owner_job === owner) {
-        const step = await sql.first<Pick<StepRow, 'status' | 'attempts'>>(
-          'SELECT `status`, `attempts` FROM `workflow_steps` WHERE `run_id` = ? AND `idx` = ?',
-          [run.id, run.current_step],
-        );
-        if (step?.status === 'Running' && step.attempts === attempt) return this.stepStart(sql, run);
+        const steps = await this.stepsOf(sql, run.id);
+        const step = steps.find((s) => s.idx === run.current_step);
+        if (step?.status === 'Running' && step.attempts === attempt) return this.stepStart(sql, run, steps);
       }
       return this.beginStep(sql, run, attempt, owner);
     });
@@ -243,15 +241,22 @@ export class WorkflowRuns implements StepTransitions {
     );
   }
 
-  /** What a step reads when it starts: its run with every step, its cluster and its machines. */
-  private async stepStart(sql: PreparedSql, run: RunRow): Promise<StepStart> {
-    const steps = await sql.all<StepRow>('SELECT * FROM `workflow_steps` WHERE `run_id` = ? ORDER BY `idx`', [run.id]);
+  /**
+   * What a step reads when it starts: its run with every step, its cluster and its machines.
+   * `steps`: the run's steps when the transaction has read them already.
+   */
+  private async stepStart(sql: PreparedSql, run: RunRow, steps?: StepRow[]): Promise<StepStart> {
+    steps ??= await this.stepsOf(sql, run.id);
     const cluster = await sql.first<ClusterRow>('SELECT * FROM `clusters` WHERE `id` = ?', [run.cluster_id]);
     const machines = await sql.all<MachineRow>('SELECT * FROM `machines` WHERE `cluster_id` = ? ORDER BY `name`', [
       run.cluster_id,
     ]);
     if (!cluster) throw new NotFoundError(`cluster ${run.cluster_id} does not exist`);
     return { run: toWorkflow(run, steps), cluster: toCluster(cluster), machines: machines.map(toMachine) };
+  }
+
+  private stepsOf(sql: PreparedSql, runId: string): Promise<StepRow[]> {
+    return sql.all<StepRow>('SELECT * FROM `workflow_steps` WHERE `run_id` = ? ORDER BY `idx`', [runId]);
   }
 
   async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {
