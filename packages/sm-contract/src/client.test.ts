@@ -39,14 +39,27 @@ describe('SmClient', () => {
     let seen: { url?: string; authorization?: string; body?: unknown } = {};
     handler = (request, body, response) => {
       seen = { url: request.url, authorization: request.headers.authorization, body: JSON.parse(body.toString()) };
-      response.setHeader('content-type', 'application/json').end(JSON.stringify({ next: 2 }));
+      response
+        .setHeader('content-type', 'application/json')
+        .end(JSON.stringify({ answers: [{ result: { next: 2 } }] }));
     };
     const counted = changes;
     assert.deepEqual(await sm.completeStep('r1', 1, 3, { ok: true }, [{ kind: 'deleteCluster' }]), { next: 2 });
     assert.deepEqual(seen, {
-      url: '/internal/v1/workflow-runs/r1/steps/1/complete',
+      url: '/internal/v1/workflow-runs/transitions',
       authorization: 'Bearer token',
-      body: { generation: 3, output: { ok: true }, effects: [{ kind: 'deleteCluster' }] },
+      body: {
+        calls: [
+          {
+            call: 'complete',
+            runId: 'r1',
+            idx: 1,
+            generation: 3,
+            output: { ok: true },
+            effects: [{ kind: 'deleteCluster' }],
+          },
+        ],
+      },
     });
     assert.equal(changes, counted + 1);
     handler = (_request, _body, response) => {
@@ -55,6 +68,51 @@ describe('SmClient', () => {
     };
     await assert.rejects(sm.completeStep('r1', 1, 3, null, []));
     assert.equal(changes, counted + 2);
+  });
+
+  it('sends the step transitions made at one time in one request, and gives each call its own answer', async () => {
+    const requests: Array<{ calls: Array<{ call: string; runId: string }> }> = [];
+    handler = (_request, body, response) => {
+      const request = JSON.parse(body.toString()) as (typeof requests)[number];
+      requests.push(request);
+      const answers = request.calls.map(({ call, runId }) =>
+        runId === 'stale'
+          ? { problem: { status: 409, code: 'CX_WORKFLOW_STATE', detail: `workflow ${runId} is Succeeded` } }
+          : {
+              result: call === 'start' ? { run: { id: runId } } : call === 'progress' ? null : { next: 1, start: null },
+            },
+      );
+      response.setHeader('content-type', 'application/json').end(JSON.stringify({ answers }));
+    };
+    const [started, progressed, advanced, stale] = await Promise.allSettled([
+      sm.startStep('r1', 0, 1, 1, 'job-1'),
+      sm.stepProgress('r2', 2, 1, '1/3 machines'),
+      sm.advanceStep('r3', 0, 1, null, [], 'job-3'),
+      sm.startStep('stale', 4, 1, 1, 'job-4'),
+    ]);
+    assert.deepEqual(started, { status: 'fulfilled', value: { run: { id: 'r1' } } });
+    assert.deepEqual(progressed, { status: 'fulfilled', value: undefined });
+    assert.deepEqual(advanced, { status: 'fulfilled', value: { next: 1, start: null } });
+    assert.equal(stale.status, 'rejected');
+    assert.equal((stale as PromiseRejectedResult).reason.code, 'CX_WORKFLOW_STATE');
+    assert.deepEqual(
+      requests.map((request) => request.calls.map(({ call, runId }) => `${call} ${runId}`)),
+      [['start r1', 'progress r2', 'advance r3', 'start stale']],
+    );
+
+    // More calls than one request carries go in several, every call answered once.
+    requests.length = 0;
+    const many = await Promise.all(
+      Array.from({ length: 250 }, (_, index) => sm.startStep(`m${index}`, 0, 1, 1, `job-${index}`)),
+    );
+    assert.deepEqual(
+      many.map((start) => start.run.id),
+      Array.from({ length: 250 }, (_, index) => `m${index}`),
+    );
+    assert.deepEqual(
+      requests.map((request) => request.calls.length),
+      [100, 100, 50],
+    );
   });
 
   it('turns a problem back into the cx error of its code, and a 503 CX_INTERNAL into a retryable not-ready', async () => {

@@ -54,22 +54,19 @@ import type {
   Accepted,
   AcceptedBody,
   ActiveRun,
-  AdvanceStepBody,
-  CompleteStepBody,
-  FailStepBody,
   Run,
   RunListQuery,
   StartBody,
   StartRequest,
-  StartStepBody,
   StepAdvanced,
   StepCompleted,
   StepEffect,
   StepError,
-  StepProgressBody,
   StepStart,
+  StepTransitionResponse,
   StepTransitions,
 } from './runs.js';
+import { TransitionBatcher } from './transition-batcher.js';
 import type { TemplateUse } from './templates.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -104,6 +101,11 @@ const CALL_TIMEOUT_MS = 15_000;
 /** An etcd snapshot of up to etcd.maxSnapshotBytes crosses loopback or a LAN in seconds; this is for a loaded sm. */
 const TRANSFER_TIMEOUT_MS = 120_000;
 
+/** A body already serialised as JSON, sent as it is. */
+class JsonText {
+  constructor(readonly text: string) {}
+}
+
 const segment = encodeURIComponent;
 const clusterPath = (clusterId: string): string => `/clusters/${segment(clusterId)}`;
 const etcdSnapshotPath = (clusterId: string, snapshotId: string): string =>
@@ -119,6 +121,11 @@ export class SmClient {
 
   private readonly inProcess: StepTransitions | undefined;
   private readonly dispatch: SmInProcess['dispatch'];
+  /** Step transitions over HTTP, those made at one time in one request. */
+  private readonly transitions = new TransitionBatcher(
+    async (calls) =>
+      (await this.json<StepTransitionResponse>('POST', '/workflow-runs/transitions', new JsonText(calls))).answers,
+  );
 
   /** `inProcess`: sm's module and app when sm runs in this process (the all-in-one); loopback HTTP is then skipped. */
   constructor(
@@ -336,13 +343,18 @@ export class SmClient {
   }
   startStep(runId: string, idx: number, generation: number, attempt: number, jobId?: string): Promise<StepStart> {
     if (this.inProcess) return this.inProcess.startStep(runId, idx, generation, attempt, jobId);
-    const body: StartStepBody = { generation, attempt, ...(jobId === undefined ? {} : { jobId }) };
-    return this.json('POST', `/workflow-runs/${runId}/steps/${idx}/start`, body);
+    return this.transitions.call({
+      call: 'start',
+      runId,
+      idx,
+      generation,
+      attempt,
+      ...(jobId === undefined ? {} : { jobId }),
+    });
   }
   async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {
     if (this.inProcess) return this.inProcess.stepProgress(runId, idx, generation, message);
-    const body: StepProgressBody = { generation, message };
-    await this.send('POST', `/workflow-runs/${runId}/steps/${idx}/progress`, body);
+    await this.transitions.call({ call: 'progress', runId, idx, generation, message });
   }
   completeStep(
     runId: string,
@@ -352,10 +364,19 @@ export class SmClient {
     effects: StepEffect[],
     message?: string,
   ): Promise<StepCompleted> {
-    if (this.inProcess)
-      return this.changing(this.inProcess.completeStep(runId, idx, generation, output, effects, message));
-    const body: CompleteStepBody = { generation, output, effects, ...(message ? { message } : {}) };
-    return this.changing(this.json('POST', `/workflow-runs/${runId}/steps/${idx}/complete`, body));
+    return this.changing(
+      this.inProcess
+        ? this.inProcess.completeStep(runId, idx, generation, output, effects, message)
+        : this.transitions.call({
+            call: 'complete',
+            runId,
+            idx,
+            generation,
+            output,
+            effects,
+            ...(message ? { message } : {}),
+          }),
+    );
   }
   /** Completes step `idx` and starts the next one for `jobId`, in one call and one transaction. */
   advanceStep(
@@ -367,10 +388,20 @@ export class SmClient {
     jobId: string,
     message?: string,
   ): Promise<StepAdvanced> {
-    if (this.inProcess)
-      return this.changing(this.inProcess.advanceStep(runId, idx, generation, output, effects, jobId, message));
-    const body: AdvanceStepBody = { generation, output, effects, jobId, ...(message ? { message } : {}) };
-    return this.changing(this.json('POST', `/workflow-runs/${runId}/steps/${idx}/advance`, body));
+    return this.changing(
+      this.inProcess
+        ? this.inProcess.advanceStep(runId, idx, generation, output, effects, jobId, message)
+        : this.transitions.call({
+            call: 'advance',
+            runId,
+            idx,
+            generation,
+            output,
+            effects,
+            jobId,
+            ...(message ? { message } : {}),
+          }),
+    );
   }
   async failStep(
     runId: string,
@@ -378,9 +409,11 @@ export class SmClient {
     generation: number,
     error: StepError & { retryable: boolean },
   ): Promise<void> {
-    if (this.inProcess) return this.changing(this.inProcess.failStep(runId, idx, generation, error));
-    const body: FailStepBody = { generation, error };
-    await this.changing(this.send('POST', `/workflow-runs/${runId}/steps/${idx}/fail`, body));
+    await this.changing(
+      this.inProcess
+        ? this.inProcess.failStep(runId, idx, generation, error)
+        : this.transitions.call({ call: 'fail', runId, idx, generation, error }),
+    );
   }
   cancelRun(id: string): Promise<Run> {
     return this.changing(this.json('POST', `/workflow-runs/${segment(id)}/cancel`, {}));
@@ -517,13 +550,9 @@ export class SmClient {
   }
 
   /** One call; `body` is sent as JSON, or as bytes when it is a Buffer (with `timeoutMs` for its size). */
-  private async send(
-    method: Method,
-    path: string,
-    body?: unknown,
-    timeoutMs = CALL_TIMEOUT_MS,
-  ): Promise<SmAnswer> {
+  private async send(method: Method, path: string, body?: unknown, timeoutMs = CALL_TIMEOUT_MS): Promise<SmAnswer> {
     const binary = Buffer.isBuffer(body);
+    const text = body instanceof JsonText ? body.text : binary ? (body as Buffer) : JSON.stringify(body);
     const call: SmCall = {
       method,
       path: `/internal/v1${path}`,
@@ -531,7 +560,7 @@ export class SmClient {
         authorization: this.authorization,
         ...(body === undefined ? {} : { 'content-type': binary ? 'application/octet-stream' : 'application/json' }),
       },
-      ...(body === undefined ? {} : { body: binary ? body : JSON.stringify(body) }),
+      ...(body === undefined ? {} : { body: text }),
     };
     let response: SmAnswer;
     try {

@@ -3,6 +3,7 @@
  * (with its effects on the state) or failure of a step.
  */
 import Type, { type Static } from 'typebox';
+import type { Problem } from '@cx/errors';
 import { CLUSTER_STATUSES, NullableString, workflowListQuerySchema } from '@cx/api-schemas';
 import type { Cluster, Workflow, WorkflowStep } from '@cx/api-schemas';
 import { MachineRole, NodeReadiness, type Machine } from './machines.js';
@@ -125,14 +126,6 @@ export const StepError = Type.Object({
 });
 export type StepError = Static<typeof StepError>;
 
-/** POST /workflow-runs/{id}/steps/{idx}/start: the run's generation and the job's attempt. */
-export const StartStepBody = Type.Object({
-  generation: Type.Integer(),
-  attempt: Type.Integer({ minimum: 1 }),
-  /** The step job starting it, recorded as the run's owner (ActiveRun.ownerJob). */
-  jobId: Type.Optional(Type.String({ maxLength: 255 })),
-});
-export type StartStepBody = Static<typeof StartStepBody>;
 /** What a workflow step starts from. */
 export interface StepStart {
   run: Run;
@@ -140,46 +133,90 @@ export interface StepStart {
   machines: Machine[];
 }
 
-/** POST /workflow-runs/{id}/steps/{idx}/progress. */
-export const StepProgressBody = Type.Object({ generation: Type.Integer(), message: Type.String() });
-export type StepProgressBody = Static<typeof StepProgressBody>;
-
-/** POST /workflow-runs/{id}/steps/{idx}/complete: the step's output and its effects, committed in one transaction. */
-export const CompleteStepBody = Type.Object({
-  generation: Type.Integer(),
-  output: Type.Optional(Type.Unknown()),
-  effects: Type.Optional(Type.Array(StepEffect)),
-  /** The finished step's message (what it did); absent: none, its last progress message is not kept. */
-  message: Type.Optional(Type.String({ maxLength: 1024 })),
-});
-export type CompleteStepBody = Static<typeof CompleteStepBody>;
 /** The index of the step to run next; null when the run is over. */
 export interface StepCompleted {
   next: number | null;
 }
-/**
- * POST /workflow-runs/{id}/steps/{idx}/advance: completes the step as `complete` does and, in the
- * same transaction, starts the next one for the same job (its first attempt).
- */
-export const AdvanceStepBody = Type.Object({
-  generation: Type.Integer(),
-  output: Type.Optional(Type.Unknown()),
-  effects: Type.Optional(Type.Array(StepEffect)),
-  jobId: Type.String({ maxLength: 255 }),
-  /** As CompleteStepBody's. */
-  message: Type.Optional(Type.String({ maxLength: 1024 })),
-});
-export type AdvanceStepBody = Static<typeof AdvanceStepBody>;
 /** The step started next and what it reads; null when the run is over. */
 export interface StepAdvanced {
   next: number | null;
   start: StepStart | null;
 }
 
+/** Which step of which run a transition is for, and the run's generation its job was started in. */
+const StepRef = {
+  runId: Type.String({ minLength: 1, maxLength: 255 }),
+  idx: Type.Integer({ minimum: 0 }),
+  generation: Type.Integer(),
+};
+/** The step's job, new or back after a wait, marks the step started (its attempt counted); answers StepStart. */
+export const StartStepCall = Type.Object({
+  call: Type.Literal('start'),
+  ...StepRef,
+  attempt: Type.Integer({ minimum: 1 }),
+  /** The step job starting it, recorded as the run's owner (ActiveRun.ownerJob). */
+  jobId: Type.Optional(Type.String({ maxLength: 255 })),
+});
+export type StartStepCall = Static<typeof StartStepCall>;
+/** What the step is doing, shown on it until it finishes. */
+export const StepProgressCall = Type.Object({ call: Type.Literal('progress'), ...StepRef, message: Type.String() });
+export type StepProgressCall = Static<typeof StepProgressCall>;
+/** The step's output and its effects, committed together; answers StepCompleted. */
+export const CompleteStepCall = Type.Object({
+  call: Type.Literal('complete'),
+  ...StepRef,
+  output: Type.Optional(Type.Unknown()),
+  effects: Type.Optional(Type.Array(StepEffect)),
+  /** The finished step's message (what it did); absent: none, its last progress message is not kept. */
+  message: Type.Optional(Type.String({ maxLength: 1024 })),
+});
+export type CompleteStepCall = Static<typeof CompleteStepCall>;
+/** Completes the step as `complete` does and starts the next one for the same job (its first attempt); answers StepAdvanced. */
+export const AdvanceStepCall = Type.Object({
+  call: Type.Literal('advance'),
+  ...StepRef,
+  output: Type.Optional(Type.Unknown()),
+  effects: Type.Optional(Type.Array(StepEffect)),
+  jobId: Type.String({ maxLength: 255 }),
+  message: Type.Optional(Type.String({ maxLength: 1024 })),
+});
+export type AdvanceStepCall = Static<typeof AdvanceStepCall>;
+/** Fails the step and its run. */
+export const FailStepCall = Type.Object({ call: Type.Literal('fail'), ...StepRef, error: StepError });
+
+/** One step transition as a request carries it, named by `call`. */
+export const StepTransitionCall = Type.Union([
+  StartStepCall,
+  StepProgressCall,
+  CompleteStepCall,
+  AdvanceStepCall,
+  FailStepCall,
+]);
+export type StepTransitionCall = Static<typeof StepTransitionCall>;
+
+/** The most transitions one request carries. */
+export const TRANSITIONS_PER_REQUEST = 100;
+/**
+ * POST /workflow-runs/transitions: the step transitions, of any runs, that a wfm has to send at
+ * one time. sm commits them in one transaction where it can, each guarded on its own: one refused
+ * (a stale step, a conflict) changes nothing and stops none of the others.
+ */
+export const StepTransitionRequest = Type.Object({
+  calls: Type.Array(StepTransitionCall, { minItems: 1, maxItems: TRANSITIONS_PER_REQUEST }),
+});
+export type StepTransitionRequest = Static<typeof StepTransitionRequest>;
+/** A call's answer: its result (null for progress and fail), or the problem that refused it. */
+export type StepTransitionAnswer = { result: unknown } | { problem: Problem };
+/** The answers, in the order of the calls. */
+export interface StepTransitionResponse {
+  answers: StepTransitionAnswer[];
+}
+
 /**
  * The transitions of a run's steps, the engine's hottest calls: sm's internal API serves them
- * (the routes above) and SmClient calls them. Inside one process (the all-in-one), SmClient is
- * bound to sm's own implementation instead, the same calls without loopback HTTP and JSON.
+ * (StepTransitionRequest) and SmClient sends them, those made at one time in one request. Inside
+ * one process (the all-in-one), SmClient is bound to sm's own implementation instead, the same
+ * calls without loopback HTTP and JSON.
  */
 export interface StepTransitions {
   startStep(runId: string, idx: number, generation: number, attempt: number, jobId?: string): Promise<StepStart>;
@@ -203,10 +240,6 @@ export interface StepTransitions {
   ): Promise<StepAdvanced>;
   failStep(runId: string, idx: number, generation: number, error: StepError): Promise<void>;
 }
-
-/** POST /workflow-runs/{id}/steps/{idx}/fail. */
-export const FailStepBody = Type.Object({ generation: Type.Integer(), error: StepError });
-export type FailStepBody = Static<typeof FailStepBody>;
 
 /** GET /workflow-runs: the public list's filters, the cluster by id, for the user whose grants decide what it shows. */
 export const RunListQuery = Type.Object(

@@ -7,7 +7,7 @@ import { migrateLatest, migrationSource } from '@cx/migrations';
 import { IpPools } from '../ip-pools/ip-pools.js';
 import { Resources } from '../resources/resources.js';
 import { SecretBox } from '../secrets/secret-box.js';
-import type { StartRequest } from '@cx/sm-contract';
+import type { StartRequest, StepAdvanced } from '@cx/sm-contract';
 import { Clusters } from './clusters.js';
 import { WorkflowRuns } from '../runs/workflow-runs.js';
 import { TenantCredentials } from './tenant-credentials.js';
@@ -229,6 +229,95 @@ for (const target of testDatabases) {
         'another job taking the step over is recorded',
       );
       await runs.cancel(runId);
+    });
+
+    it('commits a request of step transitions together; a refused one changes nothing and stops none of the others', async () => {
+      const [one, two, three] = await Promise.all(
+        ['theta-1', 'theta-2', 'theta-3'].map(async (name) => (await clusters.create(request(name), start())).body),
+      );
+      const log = { warnings: 0, warn: () => (log.warnings += 1) };
+      const machine = (name: string) => ({
+        name,
+        pool: 'control-plane',
+        role: 'control-plane' as const,
+        kubernetesVersion: '1.31.4',
+      });
+      const outcomes = await runs.transitions(
+        [
+          { call: 'start', runId: one!.workflow.id, idx: 0, generation: 0, attempt: 1, jobId: 'job-1' },
+          { call: 'start', runId: two!.workflow.id, idx: 0, generation: 0, attempt: 1, jobId: 'job-2' },
+          {
+            call: 'advance',
+            runId: one!.workflow.id,
+            idx: 0,
+            generation: 0,
+            output: { planned: 1 },
+            effects: [{ kind: 'upsertMachines', machines: [machine('theta-1-cp-0')] }],
+            jobId: 'job-1',
+          },
+          // Stale: step 1 of a run at step 0.
+          { call: 'complete', runId: two!.workflow.id, idx: 1, generation: 0, output: null, effects: [] },
+          { call: 'progress', runId: two!.workflow.id, idx: 0, generation: 0, message: '1/1 machines' },
+          { call: 'start', runId: 'no-such-run', idx: 0, generation: 0, attempt: 1, jobId: 'job-x' },
+          {
+            call: 'fail',
+            runId: three!.workflow.id,
+            idx: 0,
+            generation: 0,
+            error: { code: 'CX_PROVIDER', message: 'no' },
+          },
+        ],
+        log,
+      );
+      assert.equal(log.warnings, 0, 'nothing needed a second try');
+      const results = outcomes.map((outcome) =>
+        'result' in outcome ? 'ok' : (outcome.error as { code: string }).code,
+      );
+      assert.deepEqual(results, ['ok', 'ok', 'ok', 'CX_WORKFLOW_STATE', 'ok', 'CX_NOT_FOUND', 'ok']);
+      const advanced = (outcomes[2] as { result: StepAdvanced }).result;
+      assert.equal(advanced.next, 1);
+      assert.deepEqual(
+        advanced.start!.machines.map((m) => m.name),
+        ['theta-1-cp-0'],
+        'the next step reads what the step before it wrote in the same transaction',
+      );
+      const runOne = await runs.get(one!.workflow.id);
+      const runTwo = await runs.get(two!.workflow.id);
+      const runThree = await runs.get(three!.workflow.id);
+      assert.deepEqual(
+        [runOne.currentStep, runOne.steps[1]!.status],
+        [1, 'Running'],
+        'the advance committed and started the next step',
+      );
+      assert.deepEqual([runTwo.currentStep, runTwo.steps[0]!.status], [0, 'Running']);
+      assert.equal(runTwo.steps[0]!.message, '1/1 machines', 'the call after the refused one committed');
+      assert.equal(runTwo.steps[1]!.status, 'Pending', 'the refused completion changed nothing');
+      assert.equal(runThree.status, 'Failed', 'a failure commits in a transaction of its own');
+
+      // A database error undoes the shared transaction; every call then runs again on its own.
+      const outcomesAfterError = await runs.transitions(
+        [
+          { call: 'progress', runId: two!.workflow.id, idx: 0, generation: 0, message: 'retried alone' },
+          {
+            call: 'complete',
+            runId: two!.workflow.id,
+            idx: 0,
+            generation: 0,
+            output: null,
+            // A machine without a role breaks a NOT NULL column: an error of the database, not a refusal.
+            effects: [{ kind: 'upsertMachines', machines: [{ ...machine('theta-2-cp-0'), role: null as never }] }],
+          },
+        ],
+        log,
+      );
+      assert.equal(log.warnings, 1, 'the rollback of the whole request is logged');
+      assert.ok('result' in outcomesAfterError[0]!, 'the call beside the failing one is committed alone');
+      assert.ok('error' in outcomesAfterError[1]!, 'the failing call is answered its error');
+      const runTwoAfter = await runs.get(two!.workflow.id);
+      assert.equal(runTwoAfter.steps[0]!.message, 'retried alone');
+      assert.deepEqual([runTwoAfter.currentStep, runTwoAfter.steps[0]!.status], [0, 'Running']);
+      assert.deepEqual(await clusters.machines(two!.cluster.id), [], 'nothing of the failing call was written');
+      await Promise.all([one, two].map((body) => runs.cancel(body!.workflow.id)));
     });
 
     it('advances a run step by step and ignores stale or duplicate step results', async () => {

@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { PAGE_LIMIT_DEFAULT, type ClusterStatus, type Page, type Workflow } from '@cx/api-schemas';
-import { ConflictError, NotFoundError, type CxError } from '@cx/errors';
+import { ConflictError, CxError, NotFoundError } from '@cx/errors';
 import { nowIso } from '@cx/service-kit';
 import type {
   Accepted as WireAccepted,
@@ -16,8 +16,14 @@ import type {
   StepAdvanced,
   StepEffect,
   StepError,
+  StepCompleted,
   StepStart,
+  StepTransitionCall,
   StepTransitions,
+  StartStepCall,
+  StepProgressCall,
+  CompleteStepCall,
+  AdvanceStepCall,
 } from '@cx/sm-contract';
 import { setMachineCondition } from '../clusters/effects.js';
 import { lockCluster, releaseCluster } from '../clusters/lock.js';
@@ -207,18 +213,20 @@ export class WorkflowRuns implements StepTransitions {
    * engine's hottest path.
    */
   async startStep(runId: string, idx: number, generation: number, attempt: number, jobId?: string): Promise<StepStart> {
-    return this.transition([], async (sql) => {
-      const run = await this.currentRun(sql, runId, idx, generation);
-      const owner = jobId ?? run.owner_job;
-      // The job that runs the step, back after a wait or its operations, in the same attempt: there
-      // is nothing to record, and a transaction that only reads writes nothing to the log.
-      if (run.status === 'Running' && run.owner_job === owner) {
-        const steps = await this.stepsOf(sql, run.id);
-        const step = steps.find((s) => s.idx === run.current_step);
-        if (step?.status === 'Running' && step.attempts === attempt) return this.stepStart(sql, run, steps);
-      }
-      return this.beginStep(sql, run, attempt, owner);
-    });
+    return this.transition([], (sql) => this.start(sql, { call: 'start', runId, idx, generation, attempt, jobId }));
+  }
+
+  private async start(sql: PreparedSql, call: StartStepCall): Promise<StepStart> {
+    const run = await this.currentRun(sql, call.runId, call.idx, call.generation);
+    const owner = call.jobId ?? run.owner_job;
+    // The job that runs the step, back after a wait or its operations, in the same attempt: there
+    // is nothing to record, and a transaction that only reads writes nothing to the log.
+    if (run.status === 'Running' && run.owner_job === owner) {
+      const steps = await this.stepsOf(sql, run.id);
+      const step = steps.find((s) => s.idx === run.current_step);
+      if (step?.status === 'Running' && step.attempts === call.attempt) return this.stepStart(sql, run, steps);
+    }
+    return this.beginStep(sql, run, call.attempt, owner);
   }
 
   /** The run's current step marked Running; the step's start as startStep answers it. */
@@ -260,15 +268,18 @@ export class WorkflowRuns implements StepTransitions {
   }
 
   async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {
-    await this.transition([], async (sql) => {
-      const run = await this.currentRun(sql, runId, idx, generation);
-      await sql.run('UPDATE `workflow_steps` SET `message` = ? WHERE `run_id` = ? AND `idx` = ?', [
-        message.slice(0, 1024),
-        runId,
-        idx,
-      ]);
-      await this.updateRun(sql, run, { updated_at: nowIso() });
-    });
+    await this.transition([], (sql) => this.progress(sql, { call: 'progress', runId, idx, generation, message }));
+  }
+
+  private async progress(sql: PreparedSql, call: StepProgressCall): Promise<null> {
+    const run = await this.currentRun(sql, call.runId, call.idx, call.generation);
+    await sql.run('UPDATE `workflow_steps` SET `message` = ? WHERE `run_id` = ? AND `idx` = ?', [
+      call.message.slice(0, 1024),
+      call.runId,
+      call.idx,
+    ]);
+    await this.updateRun(sql, run, { updated_at: nowIso() });
+    return null;
   }
 
   /**
@@ -282,18 +293,16 @@ export class WorkflowRuns implements StepTransitions {
     output: unknown,
     effects: StepEffect[],
     message?: string,
-  ): Promise<{ next: number | null }> {
-    return this.transition(effects, async (sql, trx) => {
-      const run = await this.finishStep(
-        sql,
-        trx,
-        await this.currentRun(sql, runId, idx, generation),
-        output,
-        effects,
-        message,
-      );
-      return { next: run.status === 'Succeeded' ? null : run.current_step };
-    });
+  ): Promise<StepCompleted> {
+    return this.transition(effects, (sql, trx) =>
+      this.complete(sql, trx, { call: 'complete', runId, idx, generation, output, effects, message }),
+    );
+  }
+
+  private async complete(sql: PreparedSql, trx: Knex.Transaction | undefined, call: CompleteStepCall) {
+    const run = await this.currentRun(sql, call.runId, call.idx, call.generation);
+    const finished = await this.finishStep(sql, trx, run, call.output, call.effects ?? [], call.message);
+    return { next: finished.status === 'Succeeded' ? null : finished.current_step };
   }
 
   /**
@@ -309,21 +318,81 @@ export class WorkflowRuns implements StepTransitions {
     jobId: string,
     message?: string,
   ): Promise<StepAdvanced> {
-    return this.transition(effects, async (sql, trx) => {
-      const run = await this.finishStep(
-        sql,
-        trx,
-        await this.currentRun(sql, runId, idx, generation),
-        output,
-        effects,
-        message,
-        jobId,
+    return this.transition(effects, (sql, trx) =>
+      this.advance(sql, trx, { call: 'advance', runId, idx, generation, output, effects, jobId, message }),
+    );
+  }
+
+  private async advance(sql: PreparedSql, trx: Knex.Transaction | undefined, call: AdvanceStepCall) {
+    const run = await this.currentRun(sql, call.runId, call.idx, call.generation);
+    const finished = await this.finishStep(sql, trx, run, call.output, call.effects ?? [], call.message, call.jobId);
+    if (finished.status === 'Succeeded') return { next: null, start: null };
+    // The run's row already names the job (finishStep); the next step's row is marked started.
+    await this.markStepStarted(sql, finished, 1, nowIso());
+    return { next: finished.current_step, start: await this.stepStart(sql, finished) };
+  }
+
+  /**
+   * Step transitions of any runs, as one request of a wfm carries them (StepTransitionRequest):
+   * those written with prepared statements alone share one transaction, each under a savepoint,
+   * so that one refused (stale, conflicting) undoes only its own writes and is answered its
+   * problem. A database error (a deadlock, a lost connection) undoes them all, and each is then
+   * run again in a transaction of its own, as are failures and steps with effects written through
+   * knex. Answers in the order of the calls: a result, or the error that refused the call.
+   */
+  async transitions(calls: StepTransitionCall[], log: TransitionLog): Promise<TransitionOutcome[]> {
+    const outcomes: TransitionOutcome[] = new Array(calls.length);
+    const shared: number[] = [];
+    let alone: number[] = [];
+    calls.forEach((call, index) => (sharesTransaction(call) ? shared : alone).push(index));
+    if (shared.length > 0) {
+      try {
+        await withDatabase(() =>
+          preparedTransaction(this.db, async (sql) => {
+            for (const index of shared)
+              outcomes[index] = await sql
+                .undoable(() => this.perform(sql, undefined, calls[index] as SharedCall))
+                .then(
+                  (result) => ({ result }),
+                  (error: unknown) => {
+                    if (error instanceof CxError) return { error };
+                    throw error;
+                  },
+                );
+          }),
+        );
+      } catch (error) {
+        log.warn({ err: error, calls: shared.length }, 'step transitions rolled back together; each runs again alone');
+        alone = [...shared, ...alone];
+      }
+    }
+    for (const index of alone)
+      outcomes[index] = await this.alone(calls[index]!).then(
+        (result) => ({ result }),
+        (error: unknown) => ({ error }),
       );
-      if (run.status === 'Succeeded') return { next: null, start: null };
-      // The run's row already names the job (finishStep); the next step's row is marked started.
-      await this.markStepStarted(sql, run, 1, nowIso());
-      return { next: run.current_step, start: await this.stepStart(sql, run) };
-    });
+    return outcomes;
+  }
+
+  private perform(sql: PreparedSql, trx: Knex.Transaction | undefined, call: SharedCall): Promise<unknown> {
+    switch (call.call) {
+      case 'start':
+        return this.start(sql, call);
+      case 'progress':
+        return this.progress(sql, call);
+      case 'complete':
+        return this.complete(sql, trx, call);
+      case 'advance':
+        return this.advance(sql, trx, call);
+    }
+  }
+
+  /** A call of a batch in a transaction of its own. */
+  private async alone(call: StepTransitionCall): Promise<unknown> {
+    if (call.call !== 'fail')
+      return this.transition('effects' in call ? (call.effects ?? []) : [], (sql, trx) => this.perform(sql, trx, call));
+    await this.failStep(call.runId, call.idx, call.generation, call.error);
+    return null;
   }
 
   /**
@@ -530,4 +599,18 @@ function staleStep(run: RunRow, idx: number, generation: number): CxError {
     'CX_WORKFLOW_STATE',
     { details: { workflowStatus: run.status, currentStep: run.current_step, generation: run.generation } },
   );
+}
+
+/** What a call of a batch came to: its result, or the error that refused it. */
+export type TransitionOutcome = { result: unknown } | { error: unknown };
+/** Where a batch says that it was rolled back as a whole. */
+export interface TransitionLog {
+  warn(details: object, message: string): void;
+}
+
+/** A call that can share a batch's transaction: written with prepared statements alone (a failure is not). */
+type SharedCall = Exclude<StepTransitionCall, { call: 'fail' }>;
+function sharesTransaction(call: StepTransitionCall): call is SharedCall {
+  if (call.call === 'fail') return false;
+  return call.call === 'start' || call.call === 'progress' || !needsKnex(call.effects ?? []);
 }
