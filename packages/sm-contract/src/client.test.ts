@@ -148,6 +148,36 @@ describe('SmClient', () => {
     await nowhere.close();
   });
 
+  it('holds an sm in the same process to the time limit of one over HTTP', { timeout: 10_000 }, async (t) => {
+    const calls: string[] = [];
+    const hung = new SmClient('http://127.0.0.1:1', 'token', {
+      // An sm whose database does not answer: the call never ends.
+      dispatch: (call) => {
+        calls.push(`${call.method} ${call.path}`);
+        return new Promise(() => undefined);
+      },
+    });
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const pending = hung.pairTargets();
+    await new Promise(setImmediate);
+    assert.deepEqual(calls, ['GET /internal/v1/pair-targets']);
+    let settled = false;
+    void pending.catch(() => undefined).finally(() => (settled = true));
+    t.mock.timers.tick(14_999);
+    await new Promise(setImmediate);
+    assert.equal(settled, false, 'it is still waiting before 15 s');
+    t.mock.timers.tick(1);
+    await assert.rejects(
+      pending,
+      (error: CxError) =>
+        error.code === 'CX_DEPENDENCY_UNAVAILABLE' &&
+        error.retryable &&
+        /in this process, did not answer GET \/pair-targets \(no answer within 15 s\)/.test(error.message),
+    );
+    t.mock.timers.reset();
+    await hung.close();
+  });
+
   it('sends an idempotent call again when its connection is cut (a replica dying), never a POST', async () => {
     const seen: string[] = [];
     handler = (request, _body, response) => {

@@ -564,10 +564,15 @@ export class SmClient {
     };
     let response: SmAnswer;
     try {
-      response = this.dispatch ? await this.dispatch(call) : await this.overHttp(call, timeoutMs);
+      response = this.dispatch
+        ? await answeredWithin(this.dispatch(call), timeoutMs)
+        : await this.overHttp(call, timeoutMs);
     } catch (error) {
+      const why = (error as Error).message;
       throw new DependencyUnavailableError(
-        `sm is unreachable at ${this.baseUrl} (${(error as Error).message}); check sm.url (CX_SM_URL) and that sm runs`,
+        this.dispatch
+          ? `sm, in this process, did not answer ${method} ${path} (${why}); its log says why, often a database that does not answer`
+          : `sm is unreachable at ${this.baseUrl} (${why}); check sm.url (CX_SM_URL) and that sm runs`,
         { cause: error },
       );
     }
@@ -602,6 +607,19 @@ export class SmClient {
       headers: response.headers,
       body: Buffer.from(await response.body.arrayBuffer()),
     };
+  }
+}
+
+/** `answer`, or a failure once `timeoutMs` have passed without it: an sm in this process is held to the time limit of one over HTTP. */
+async function answeredWithin<T>(answer: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([answer, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
