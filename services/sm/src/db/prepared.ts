@@ -49,46 +49,27 @@ function view(driver: string, connection: unknown): PreparedSql {
   return driver === 'better-sqlite3' ? sqlite(connection as SqliteConnection) : mysql(connection as MysqlConnection);
 }
 
-/** Prepared statements in a transaction, which can undo part of what it wrote. */
-export interface PreparedTransaction extends PreparedSql {
-  /**
-   * Runs `work` under a savepoint: when it throws, what it wrote is undone and the transaction can
-   * go on (the error is thrown on). Savepoints follow one another; they do not nest.
-   */
-  undoable<T>(work: () => Promise<T>): Promise<T>;
-}
-
 /**
  * Runs `work` in a transaction of its own on a connection of the pool, with prepared statements
  * only: no knex transaction object, whose set-up, BEGIN and COMMIT cost more than a step
  * transition's own statements. Rolled back when `work` or the commit fails. Work that also writes
  * through knex uses `db.transaction` and `prepared(trx)` instead.
  */
-export async function preparedTransaction<T>(db: Knex, work: (sql: PreparedTransaction) => Promise<T>): Promise<T> {
+export async function preparedTransaction<T>(db: Knex, work: (sql: PreparedSql) => Promise<T>): Promise<T> {
   const client = db.client as PoolClient;
   const connection = await client.acquireConnection();
   const sql = view(client.config.client, connection);
-  const control = (statement: string): Promise<unknown> =>
+  const control = (statement: 'BEGIN' | 'COMMIT' | 'ROLLBACK'): Promise<unknown> =>
     client.config.client === 'better-sqlite3'
       ? sql.run(statement, [])
       : // Transaction control goes to MariaDB as plain text: not every server prepares it.
         new Promise<void>((resolve, reject) =>
           (connection as MysqlConnection).query(statement, (error) => (error ? reject(error) : resolve())),
         );
-  const undoable = async <R>(part: () => Promise<R>): Promise<R> => {
-    // One name for all: MariaDB replaces a savepoint of the same name; SQLite rolls back to the newest.
-    await control('SAVEPOINT `part`');
-    try {
-      return await part();
-    } catch (error) {
-      await control('ROLLBACK TO SAVEPOINT `part`');
-      throw error;
-    }
-  };
   try {
     await control('BEGIN');
     try {
-      const result = await work({ ...sql, undoable });
+      const result = await work(sql);
       await control('COMMIT');
       return result;
     } catch (error) {

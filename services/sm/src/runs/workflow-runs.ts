@@ -273,12 +273,13 @@ export class WorkflowRuns implements StepTransitions {
 
   private async progress(sql: PreparedSql, call: StepProgressCall): Promise<null> {
     const run = await this.currentRun(sql, call.runId, call.idx, call.generation);
+    // The guarded write first: a refusal changes nothing (transitions above).
+    await this.updateRun(sql, run, { updated_at: nowIso() });
     await sql.run('UPDATE `workflow_steps` SET `message` = ? WHERE `run_id` = ? AND `idx` = ?', [
       call.message.slice(0, 1024),
       call.runId,
       call.idx,
     ]);
-    await this.updateRun(sql, run, { updated_at: nowIso() });
     return null;
   }
 
@@ -334,11 +335,12 @@ export class WorkflowRuns implements StepTransitions {
 
   /**
    * Step transitions of any runs, as one request of a wfm carries them (StepTransitionRequest):
-   * those written with prepared statements alone share one transaction, each under a savepoint,
-   * so that one refused (stale, conflicting) undoes only its own writes and is answered its
-   * problem. A database error (a deadlock, a lost connection) undoes them all, and each is then
-   * run again in a transaction of its own, as are failures and steps with effects written through
-   * knex. Answers in the order of the calls: a result, or the error that refused the call.
+   * those written with prepared statements alone share one transaction. A transition is refused
+   * (stale, conflicting) by its guards before it changes a row, so a refused one leaves nothing to
+   * undo and is answered its problem while the others commit. Anything else that fails in the
+   * shared transaction (a database error, a refusal after a change) rolls it all back, and each
+   * call then runs in a transaction of its own, as failures and steps with effects written through
+   * knex always do. Answers in the order of the calls: a result, or the error that refused the call.
    */
   async transitions(calls: StepTransitionCall[], log: TransitionLog): Promise<TransitionOutcome[]> {
     const outcomes: TransitionOutcome[] = new Array(calls.length);
@@ -349,16 +351,25 @@ export class WorkflowRuns implements StepTransitions {
       try {
         await withDatabase(() =>
           preparedTransaction(this.db, async (sql) => {
-            for (const index of shared)
-              outcomes[index] = await sql
-                .undoable(() => this.perform(sql, undefined, calls[index] as SharedCall))
-                .then(
-                  (result) => ({ result }),
-                  (error: unknown) => {
-                    if (error instanceof CxError) return { error };
-                    throw error;
-                  },
-                );
+            let changed = 0;
+            const counted: PreparedSql = {
+              all: (text, params) => sql.all(text, params),
+              first: (text, params) => sql.first(text, params),
+              run: async (text, params) => {
+                const rows = await sql.run(text, params);
+                changed += rows;
+                return rows;
+              },
+            };
+            for (const index of shared) {
+              const before = changed;
+              try {
+                outcomes[index] = { result: await this.perform(counted, undefined, calls[index] as SharedCall) };
+              } catch (error) {
+                if (!(error instanceof CxError) || changed !== before) throw error;
+                outcomes[index] = { error };
+              }
+            }
           }),
         );
       } catch (error) {
@@ -429,13 +440,8 @@ export class WorkflowRuns implements StepTransitions {
       'SELECT COUNT(*) AS `n` FROM `workflow_steps` WHERE `run_id` = ?',
       [run.id],
     );
-    // The step's own final word, or none: a progress message ("2/3 machines provisioned") is not true any more.
-    await sql.run(
-      'UPDATE `workflow_steps` SET `status` = ?, `output` = ?, `message` = ?, `finished_at` = ?, `error` = NULL WHERE `run_id` = ? AND `idx` = ?',
-      ['Succeeded', JSON.stringify(output ?? null), message ?? null, now, run.id, idx],
-    );
-    for (const effect of effects) await applyEffect(sql, trx, this.tenants, run.cluster_id, effect, now);
     const last = idx + 1 >= Number(counted!.n);
+    // The guarded write first: a refusal changes nothing (transitions above).
     const updated = await this.updateRun(
       sql,
       run,
@@ -447,6 +453,12 @@ export class WorkflowRuns implements StepTransitions {
             ...(nextJob === undefined ? {} : { status: 'Running', owner_job: nextJob }),
           },
     );
+    // The step's own final word, or none: a progress message ("2/3 machines provisioned") is not true any more.
+    await sql.run(
+      'UPDATE `workflow_steps` SET `status` = ?, `output` = ?, `message` = ?, `finished_at` = ?, `error` = NULL WHERE `run_id` = ? AND `idx` = ?',
+      ['Succeeded', JSON.stringify(output ?? null), message ?? null, now, run.id, idx],
+    );
+    for (const effect of effects) await applyEffect(sql, trx, this.tenants, run.cluster_id, effect, now);
     if (last) await releaseCluster(sql, run.cluster_id, run.id, now);
     return updated;
   }
