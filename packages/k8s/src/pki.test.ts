@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { X509Certificate as NodeX509Certificate } from 'node:crypto';
+import { X509Certificate as NodeX509Certificate, createPublicKey } from 'node:crypto';
 import { AuthorityKeyIdentifierExtension, SubjectKeyIdentifierExtension, X509Certificate } from '@peculiar/x509';
 import { createClusterPki, describeCertificate, issueCertificate, renderKubeconfig, signedBy } from './index.js';
 import { createCa } from './pki.js';
@@ -28,11 +28,16 @@ describe('cluster PKI', () => {
     }
   });
 
-  it('encodes every certificate as strict DER (serial numbers without padding)', async () => {
+  it('encodes every certificate as strict DER (serial numbers without padding), with its key as OpenSSL encodes it', async () => {
     // A serial is random: hundreds of them reach the first octets DER rules out (1 in 128 before).
     for (let i = 0; i < 400; i++) {
       const ca = await createCa(`ca-${i}`, 1);
       assert.equal(new NodeX509Certificate(ca.certPem).serialNumber.length, 32);
+      // The SubjectPublicKeyInfo is built from the key's point: byte for byte what OpenSSL writes for the CA's key.
+      assert.deepEqual(
+        Buffer.from(new X509Certificate(ca.certPem).publicKey.rawData),
+        createPublicKey(ca.keyPem).export({ type: 'spki', format: 'der' }),
+      );
     }
   });
 
