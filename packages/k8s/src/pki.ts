@@ -215,8 +215,9 @@ function newKeyPair(): { publicKey: KeyObject; privateKey: KeyObject } {
   return generateKeyPairSync('ec', { namedCurve: 'P-256' });
 }
 
-/** The signature algorithm of every certificate here. */
+/** The signature algorithm of every certificate here, and its encoding (the same for all). */
 const ECDSA_WITH_SHA256 = new AlgorithmIdentifier({ algorithm: id_ecdsaWithSHA256 });
+const ECDSA_WITH_SHA256_DER = AsnConvert.serialize(ECDSA_WITH_SHA256);
 /** A P-256 key's algorithm, named curve and all, as every SubjectPublicKeyInfo here carries it. */
 const EC_P256 = new AlgorithmIdentifier({
   algorithm: id_ecPublicKey,
@@ -285,11 +286,7 @@ function signCertificate(certificate: {
   const signature = sign('sha256', Buffer.from(tbs), certificate.signingKey);
   // The Certificate around the bytes just signed: encoding it from its structure would encode the
   // TBSCertificate a second time (0.25 ms of the 0.3 a certificate's encoding costs).
-  const signed = sequenceOf(
-    tbs,
-    AsnConvert.serialize(ECDSA_WITH_SHA256),
-    new BitString({ valueHex: signature }).toBER(),
-  );
+  const signed = sequenceOf(tbs, ECDSA_WITH_SHA256_DER, new BitString({ valueHex: signature }).toBER());
   return PemConverter.encode(signed, 'CERTIFICATE');
 }
 

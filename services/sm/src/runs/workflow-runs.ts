@@ -351,22 +351,13 @@ export class WorkflowRuns implements StepTransitions {
       try {
         await withDatabase(() =>
           preparedTransaction(this.db, async (sql) => {
-            let changed = 0;
-            const counted: PreparedSql = {
-              all: (text, params) => sql.all(text, params),
-              first: (text, params) => sql.first(text, params),
-              run: async (text, params) => {
-                const rows = await sql.run(text, params);
-                changed += rows;
-                return rows;
-              },
-            };
+            const counted = countingChanges(sql);
             for (const index of shared) {
-              const before = changed;
+              const before = counted.changed;
               try {
                 outcomes[index] = { result: await this.perform(counted, undefined, calls[index] as SharedCall) };
               } catch (error) {
-                if (!(error instanceof CxError) || changed !== before) throw error;
+                if (!(error instanceof CxError) || counted.changed !== before) throw error;
                 outcomes[index] = { error };
               }
             }
@@ -625,4 +616,19 @@ type SharedCall = Exclude<StepTransitionCall, { call: 'fail' }>;
 function sharesTransaction(call: StepTransitionCall): call is SharedCall {
   if (call.call === 'fail') return false;
   return call.call === 'start' || call.call === 'progress' || !needsKnex(call.effects ?? []);
+}
+
+/** `sql`, counting the rows its writes changed (`changed`): a refusal that changed none leaves nothing to undo. */
+function countingChanges(sql: PreparedSql): PreparedSql & { changed: number } {
+  const counted = {
+    changed: 0,
+    all: sql.all.bind(sql),
+    first: sql.first.bind(sql),
+    run: async (text: string, params: SqlValue[]): Promise<number> => {
+      const rows = await sql.run(text, params);
+      counted.changed += rows;
+      return rows;
+    },
+  };
+  return counted;
 }
