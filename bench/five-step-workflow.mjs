@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { loadConfig } from '@cx/config';
 import { createLogger } from '@cx/service-kit';
-import { buildSmApp, inProcessDispatch } from '@cx/sm';
+import { buildSmApp, smInProcess } from '@cx/sm';
 import { SmClient, WorkflowEngine } from '@cx/wfm';
 import { pool } from './lib.mjs';
 
@@ -47,7 +47,7 @@ export async function fiveStepBenchmark({ redisUrl, runs }) {
       config,
       db: sm.db,
       // Bound as in the all-in-one: step transitions to sm's module, other calls to its app without a socket.
-      client: new SmClient(smUrl, serviceToken, { stepTransitions: sm.runs, dispatch: inProcessDispatch(sm.app) }),
+      client: new SmClient(smUrl, serviceToken, smInProcess(sm)),
     });
     const http = await measure({ redisUrl, runs, config, db: sm.db, client: new SmClient(smUrl, serviceToken) });
     return { runs, direct, http };

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig, redactUrl } from '@cx/config';
 import { buildSddcApp } from '@cx/sddc';
 import { checkRedis, createLogger, onSignals, type Logger } from '@cx/service-kit';
-import { buildSmApp, inProcessDispatch } from '@cx/sm';
+import { buildSmApp, smInProcess } from '@cx/sm';
 import { buildWfmApp } from '@cx/wfm';
 import { embeddedSecrets, startPrivateRedis, type PrivateRedis } from './embedded.js';
 
@@ -48,12 +48,12 @@ export async function runAllInOne(configFile: string | undefined): Promise<void>
     started.push(sm.app);
     const smAddress = await sm.app.listen({ host: config.sm.host, port: config.sm.port });
     config = { ...config, sm: { ...config.sm, url: smAddress } };
-    // wfm and sddc call sm's app without a socket; the engine's step transitions go to sm's module directly.
-    const dispatch = inProcessDispatch(sm.app);
-    const sddc = await buildSddcApp(config, serviceLogger('sddc'), { dispatch });
+    // wfm and sddc call sm's app without a socket; the engine's step transitions go to sm's module directly, several at a time.
+    const inProcess = smInProcess(sm);
+    const sddc = await buildSddcApp(config, serviceLogger('sddc'), { dispatch: inProcess.dispatch });
     started.push(sddc.app);
     await sddc.app.listen({ host: config.sddc.host, port: config.sddc.port });
-    const wfm = await buildWfmApp(config, serviceLogger('wfm'), { stepTransitions: sm.runs, dispatch });
+    const wfm = await buildWfmApp(config, serviceLogger('wfm'), inProcess);
     started.push(wfm.app);
     await wfm.app.listen({ host: config.http.host, port: config.http.port });
     const apiBase = `http://${config.http.host}:${config.http.port}`;

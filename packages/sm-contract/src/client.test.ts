@@ -7,8 +7,9 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { CxError } from '@cx/errors';
+import { ConflictError, type CxError } from '@cx/errors';
 import { SmClient } from './client.js';
+import type { StepTransitionCall } from './runs.js';
 
 type Handler = (request: IncomingMessage, body: Buffer, response: ServerResponse) => void;
 
@@ -113,6 +114,50 @@ describe('SmClient', () => {
       requests.map((request) => request.calls.length),
       [100, 100, 50],
     );
+  });
+
+  it('hands an sm in the same process the step transitions made at one time as one batch of calls', async () => {
+    const batches: StepTransitionCall[][] = [];
+    const stale = new ConflictError('step 4 of workflow stale is stale', 'CX_WORKFLOW_STATE');
+    const local = new SmClient('http://127.0.0.1:1', 'token', {
+      transitions: async (calls) => {
+        batches.push(calls);
+        return calls.map((call) =>
+          call.runId === 'stale'
+            ? { error: stale }
+            : { result: call.call === 'progress' ? null : { run: { id: call.runId } } },
+        );
+      },
+    });
+    let localChanges = 0;
+    local.onClusterChange(async () => void localChanges++);
+    const [started, progressed, failed, refused] = await Promise.allSettled([
+      local.startStep('r1', 0, 1, 1, 'job-1'),
+      local.stepProgress('r2', 2, 1, '1/3 machines'),
+      local.failStep('r3', 1, 1, { code: 'CX_PROVIDER', message: 'gone', retryable: false }),
+      local.startStep('stale', 4, 1, 1, 'job-4'),
+    ]);
+    assert.deepEqual(started, { status: 'fulfilled', value: { run: { id: 'r1' } } });
+    assert.deepEqual(progressed, { status: 'fulfilled', value: undefined });
+    assert.deepEqual(failed, { status: 'fulfilled', value: undefined });
+    // The refusal is sm's own error, not one rebuilt from a problem.
+    assert.deepEqual(refused, { status: 'rejected', reason: stale });
+    assert.deepEqual(batches, [
+      [
+        { call: 'start', runId: 'r1', idx: 0, generation: 1, attempt: 1, jobId: 'job-1' },
+        { call: 'progress', runId: 'r2', idx: 2, generation: 1, message: '1/3 machines' },
+        {
+          call: 'fail',
+          runId: 'r3',
+          idx: 1,
+          generation: 1,
+          error: { code: 'CX_PROVIDER', message: 'gone', retryable: false },
+        },
+        { call: 'start', runId: 'stale', idx: 4, generation: 1, attempt: 1, jobId: 'job-4' },
+      ],
+    ]);
+    assert.equal(localChanges, 1, 'the failure may have changed a cluster');
+    await local.close();
   });
 
   it('turns a problem back into the cx error of its code, and a 503 CX_INTERNAL into a retryable not-ready', async () => {

@@ -64,7 +64,7 @@ import type {
   StepError,
   StepStart,
   StepTransitionResponse,
-  StepTransitions,
+  StepTransitionsInProcess,
 } from './runs.js';
 import { TransitionBatcher } from './transition-batcher.js';
 import type { TemplateUse } from './templates.js';
@@ -87,12 +87,13 @@ export interface SmAnswer {
 }
 
 /**
- * sm in the same process (the all-in-one): `stepTransitions` are its module's own, which the
- * engine calls directly; `dispatch` hands every other call to sm's HTTP app without a socket
- * (fastify's inject), through the same routes, validation and answers as over loopback.
+ * sm in the same process (the all-in-one): `transitions` is its module's own handling of a batch
+ * of step transitions, which the engine calls directly; `dispatch` hands every other call to sm's
+ * HTTP app without a socket (fastify's inject), through the same routes, validation and answers as
+ * over loopback.
  */
 export interface SmInProcess {
-  stepTransitions?: StepTransitions;
+  transitions?: StepTransitionsInProcess;
   dispatch?: (call: SmCall) => Promise<SmAnswer>;
 }
 
@@ -119,13 +120,9 @@ export class SmClient {
   private readonly authorization: string;
   private readonly clusterChangeListeners: Array<() => Promise<void>> = [];
 
-  private readonly inProcess: StepTransitions | undefined;
   private readonly dispatch: SmInProcess['dispatch'];
-  /** Step transitions over HTTP, those made at one time in one request. */
-  private readonly transitions = new TransitionBatcher(
-    async (calls) =>
-      (await this.json<StepTransitionResponse>('POST', '/workflow-runs/transitions', new JsonText(calls))).answers,
-  );
+  /** Step transitions, those made at one time in one batch: a request, or a call of sm's module in this process. */
+  private readonly transitions: TransitionBatcher;
 
   /** `inProcess`: sm's module and app when sm runs in this process (the all-in-one); loopback HTTP is then skipped. */
   constructor(
@@ -133,8 +130,13 @@ export class SmClient {
     serviceToken: string,
     inProcess: SmInProcess = {},
   ) {
-    this.inProcess = inProcess.stepTransitions;
     this.dispatch = inProcess.dispatch;
+    this.transitions = inProcess.transitions
+      ? TransitionBatcher.inProcess(inProcess.transitions)
+      : TransitionBatcher.overHttp(
+          async (body) =>
+            (await this.json<StepTransitionResponse>('POST', '/workflow-runs/transitions', new JsonText(body))).answers,
+        );
     this.pool = new Agent({
       connections: 128,
       keepAliveTimeout: 30_000,
@@ -342,7 +344,6 @@ export class SmClient {
     return (await this.json<{ items: ActiveRun[] }>('GET', `/workflow-runs/active?${query}`)).items;
   }
   startStep(runId: string, idx: number, generation: number, attempt: number, jobId?: string): Promise<StepStart> {
-    if (this.inProcess) return this.inProcess.startStep(runId, idx, generation, attempt, jobId);
     return this.transitions.call({
       call: 'start',
       runId,
@@ -353,7 +354,6 @@ export class SmClient {
     });
   }
   async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {
-    if (this.inProcess) return this.inProcess.stepProgress(runId, idx, generation, message);
     await this.transitions.call({ call: 'progress', runId, idx, generation, message });
   }
   completeStep(
@@ -365,17 +365,15 @@ export class SmClient {
     message?: string,
   ): Promise<StepCompleted> {
     return this.changing(
-      this.inProcess
-        ? this.inProcess.completeStep(runId, idx, generation, output, effects, message)
-        : this.transitions.call({
-            call: 'complete',
-            runId,
-            idx,
-            generation,
-            output,
-            effects,
-            ...(message ? { message } : {}),
-          }),
+      this.transitions.call({
+        call: 'complete',
+        runId,
+        idx,
+        generation,
+        output,
+        effects,
+        ...(message ? { message } : {}),
+      }),
     );
   }
   /** Completes step `idx` and starts the next one for `jobId`, in one call and one transaction. */
@@ -389,18 +387,16 @@ export class SmClient {
     message?: string,
   ): Promise<StepAdvanced> {
     return this.changing(
-      this.inProcess
-        ? this.inProcess.advanceStep(runId, idx, generation, output, effects, jobId, message)
-        : this.transitions.call({
-            call: 'advance',
-            runId,
-            idx,
-            generation,
-            output,
-            effects,
-            jobId,
-            ...(message ? { message } : {}),
-          }),
+      this.transitions.call({
+        call: 'advance',
+        runId,
+        idx,
+        generation,
+        output,
+        effects,
+        jobId,
+        ...(message ? { message } : {}),
+      }),
     );
   }
   async failStep(
@@ -409,11 +405,7 @@ export class SmClient {
     generation: number,
     error: StepError & { retryable: boolean },
   ): Promise<void> {
-    await this.changing(
-      this.inProcess
-        ? this.inProcess.failStep(runId, idx, generation, error)
-        : this.transitions.call({ call: 'fail', runId, idx, generation, error }),
-    );
+    await this.changing(this.transitions.call({ call: 'fail', runId, idx, generation, error }));
   }
   cancelRun(id: string): Promise<Run> {
     return this.changing(this.json('POST', `/workflow-runs/${segment(id)}/cancel`, {}));

@@ -212,34 +212,14 @@ export interface StepTransitionResponse {
   answers: StepTransitionAnswer[];
 }
 
+/** What a step transition came to inside sm: its result (null for progress and fail), or the error that refused it. */
+export type StepTransitionOutcome = { result: unknown } | { error: unknown };
 /**
- * The transitions of a run's steps, the engine's hottest calls: sm's internal API serves them
- * (StepTransitionRequest) and SmClient sends them, those made at one time in one request. Inside
- * one process (the all-in-one), SmClient is bound to sm's own implementation instead, the same
- * calls without loopback HTTP and JSON.
+ * sm's own handling of a batch of step transitions (WorkflowRuns.transitions), which the engine
+ * calls directly when sm runs in its process (the all-in-one): the same batches as over HTTP,
+ * committed in one transaction where they can be, without loopback HTTP and JSON.
  */
-export interface StepTransitions {
-  startStep(runId: string, idx: number, generation: number, attempt: number, jobId?: string): Promise<StepStart>;
-  stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void>;
-  completeStep(
-    runId: string,
-    idx: number,
-    generation: number,
-    output: unknown,
-    effects: StepEffect[],
-    message?: string,
-  ): Promise<StepCompleted>;
-  advanceStep(
-    runId: string,
-    idx: number,
-    generation: number,
-    output: unknown,
-    effects: StepEffect[],
-    jobId: string,
-    message?: string,
-  ): Promise<StepAdvanced>;
-  failStep(runId: string, idx: number, generation: number, error: StepError): Promise<void>;
-}
+export type StepTransitionsInProcess = (calls: StepTransitionCall[]) => Promise<StepTransitionOutcome[]>;
 
 /** GET /workflow-runs: the public list's filters, the cluster by id, for the user whose grants decide what it shows. */
 export const RunListQuery = Type.Object(

@@ -1,5 +1,5 @@
 export { buildSmApp, type SmApp } from './app.js';
-export { inProcessDispatch } from './in-process.js';
+export { smInProcess } from './in-process.js';
 export { openDatabase } from './db/database.js';
 export { LoginThrottle } from './identity/throttle.js';
 export { Clusters } from './clusters/clusters.js';

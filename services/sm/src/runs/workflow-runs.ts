@@ -19,7 +19,7 @@ import type {
   StepCompleted,
   StepStart,
   StepTransitionCall,
-  StepTransitions,
+  StepTransitionOutcome,
   StartStepCall,
   StepProgressCall,
   CompleteStepCall,
@@ -48,7 +48,7 @@ export interface Accepted extends WireAccepted {
   status: number;
 }
 
-export class WorkflowRuns implements StepTransitions {
+export class WorkflowRuns {
   constructor(
     private readonly db: Knex,
     private readonly tenants: TenantCredentials,
@@ -342,8 +342,8 @@ export class WorkflowRuns implements StepTransitions {
    * call then runs in a transaction of its own, as failures and steps with effects written through
    * knex always do. Answers in the order of the calls: a result, or the error that refused the call.
    */
-  async transitions(calls: StepTransitionCall[], log: TransitionLog): Promise<TransitionOutcome[]> {
-    const outcomes: TransitionOutcome[] = new Array(calls.length);
+  async transitions(calls: StepTransitionCall[], log: TransitionLog): Promise<StepTransitionOutcome[]> {
+    const outcomes: StepTransitionOutcome[] = new Array(calls.length);
     const shared: number[] = [];
     let alone: number[] = [];
     calls.forEach((call, index) => (sharesTransaction(call) ? shared : alone).push(index));
@@ -604,8 +604,6 @@ function staleStep(run: RunRow, idx: number, generation: number): CxError {
   );
 }
 
-/** What a call of a batch came to: its result, or the error that refused it. */
-export type TransitionOutcome = { result: unknown } | { error: unknown };
 /** Where a batch says that it was rolled back as a whole. */
 export interface TransitionLog {
   warn(details: object, message: string): void;
