@@ -289,6 +289,11 @@ for (const target of testDatabases) {
         [1, 'Running'],
         'the advance committed and started the next step',
       );
+      assert.deepEqual(
+        advanced.start!.run.steps,
+        runOne.steps,
+        'the steps the advance answers (read once, updated as written) are those committed',
+      );
       assert.deepEqual([runTwo.currentStep, runTwo.steps[0]!.status], [0, 'Running']);
       assert.equal(runTwo.steps[0]!.message, '1/1 machines', 'the call after the refused one committed');
       assert.equal(runTwo.steps[1]!.status, 'Pending', 'the refused completion changed nothing');

@@ -242,11 +242,20 @@ export class WorkflowRuns {
     return this.stepStart(sql, run);
   }
 
-  private async markStepStarted(sql: PreparedSql, run: RunRow, attempt: number, now: string): Promise<void> {
+  /** `steps`: the run's steps as read in this transaction, updated in place as written. */
+  private async markStepStarted(
+    sql: PreparedSql,
+    run: RunRow,
+    attempt: number,
+    now: string,
+    steps?: StepRow[],
+  ): Promise<void> {
     await sql.run(
       'UPDATE `workflow_steps` SET `status` = ?, `attempts` = ?, `started_at` = coalesce(`started_at`, ?) WHERE `run_id` = ? AND `idx` = ?',
       ['Running', attempt, now, run.id, run.current_step],
     );
+    const step = steps?.find((s) => s.idx === run.current_step);
+    if (step) Object.assign(step, { status: 'Running', attempts: attempt, started_at: step.started_at ?? now });
   }
 
   /**
@@ -302,7 +311,8 @@ export class WorkflowRuns {
 
   private async complete(sql: PreparedSql, trx: Knex.Transaction | undefined, call: CompleteStepCall) {
     const run = await this.currentRun(sql, call.runId, call.idx, call.generation);
-    const finished = await this.finishStep(sql, trx, run, call.output, call.effects ?? [], call.message);
+    const steps = await this.stepsOf(sql, run.id);
+    const finished = await this.finishStep(sql, trx, run, steps, call.output, call.effects ?? [], call.message);
     return { next: finished.status === 'Succeeded' ? null : finished.current_step };
   }
 
@@ -326,11 +336,22 @@ export class WorkflowRuns {
 
   private async advance(sql: PreparedSql, trx: Knex.Transaction | undefined, call: AdvanceStepCall) {
     const run = await this.currentRun(sql, call.runId, call.idx, call.generation);
-    const finished = await this.finishStep(sql, trx, run, call.output, call.effects ?? [], call.message, call.jobId);
+    // Read once: the next step's start answers them as this transaction leaves them.
+    const steps = await this.stepsOf(sql, run.id);
+    const finished = await this.finishStep(
+      sql,
+      trx,
+      run,
+      steps,
+      call.output,
+      call.effects ?? [],
+      call.message,
+      call.jobId,
+    );
     if (finished.status === 'Succeeded') return { next: null, start: null };
     // The run's row already names the job (finishStep); the next step's row is marked started.
-    await this.markStepStarted(sql, finished, 1, nowIso());
-    return { next: finished.current_step, start: await this.stepStart(sql, finished) };
+    await this.markStepStarted(sql, finished, 1, nowIso(), steps);
+    return { next: finished.current_step, start: await this.stepStart(sql, finished, steps) };
   }
 
   /**
@@ -414,12 +435,14 @@ export class WorkflowRuns {
 
   /**
    * Records the current step's output and effects and moves the run past it; answers the run row as
-   * updated. `nextJob`: the job that goes on to the next step, recorded in the same write.
+   * updated. `steps`: the run's steps as read in this transaction, the finished one updated in place
+   * as written. `nextJob`: the job that goes on to the next step, recorded in the same write.
    */
   private async finishStep(
     sql: PreparedSql,
     trx: Knex.Transaction | undefined,
     run: RunRow,
+    steps: StepRow[],
     output: unknown,
     effects: StepEffect[],
     message: string | undefined,
@@ -427,11 +450,7 @@ export class WorkflowRuns {
   ): Promise<RunRow> {
     const idx = run.current_step;
     const now = nowIso();
-    const counted = await sql.first<{ n: number | string }>(
-      'SELECT COUNT(*) AS `n` FROM `workflow_steps` WHERE `run_id` = ?',
-      [run.id],
-    );
-    const last = idx + 1 >= Number(counted!.n);
+    const last = idx + 1 >= steps.length;
     // The guarded write first: a refusal changes nothing (transitions above).
     const updated = await this.updateRun(
       sql,
@@ -445,10 +464,13 @@ export class WorkflowRuns {
           },
     );
     // The step's own final word, or none: a progress message ("2/3 machines provisioned") is not true any more.
+    const written = { status: 'Succeeded' as const, output: JSON.stringify(output ?? null), message: message ?? null };
     await sql.run(
       'UPDATE `workflow_steps` SET `status` = ?, `output` = ?, `message` = ?, `finished_at` = ?, `error` = NULL WHERE `run_id` = ? AND `idx` = ?',
-      ['Succeeded', JSON.stringify(output ?? null), message ?? null, now, run.id, idx],
+      [written.status, written.output, written.message, now, run.id, idx],
     );
+    const step = steps.find((s) => s.idx === idx);
+    if (step) Object.assign(step, written, { finished_at: now, error: null });
     for (const effect of effects) await applyEffect(sql, trx, this.tenants, run.cluster_id, effect, now);
     if (last) await releaseCluster(sql, run.cluster_id, run.id, now);
     return updated;
