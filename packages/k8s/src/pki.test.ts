@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { X509Certificate as NodeX509Certificate, createPublicKey } from 'node:crypto';
+import { X509Certificate as NodeX509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate } from '@peculiar/asn1-x509';
 import { AuthorityKeyIdentifierExtension, SubjectKeyIdentifierExtension, X509Certificate } from '@peculiar/x509';
 import { createClusterPki, describeCertificate, issueCertificate, renderKubeconfig, signedBy } from './index.js';
 import { createCa } from './pki.js';
@@ -38,7 +40,33 @@ describe('cluster PKI', () => {
         Buffer.from(new X509Certificate(ca.certPem).publicKey.rawData),
         createPublicKey(ca.keyPem).export({ type: 'spki', format: 'der' }),
       );
+      // The private key too, built from the key's JWK: byte for byte OpenSSL's PKCS #8.
+      assert.equal(createPrivateKey(ca.keyPem).export({ type: 'pkcs8', format: 'pem' }), ca.keyPem);
     }
+  });
+
+  it('puts certificates together as asn1-schema encodes the whole structure, byte for byte', async () => {
+    const ca = await createCa('demo-ca', 3650);
+    const leaf = await issueCertificate(ca, {
+      commonName: 'kube-apiserver-kubelet-client',
+      organizations: ['system:masters', 'kubeadm:cluster-admins'],
+      dnsNames: ['kubernetes.default.svc'],
+      ipAddresses: ['10.96.0.1', 'fd00::1'],
+      usage: 'server-and-client',
+      validitySeconds: 3600,
+    });
+    for (const certPem of [ca.certPem, leaf.certPem]) {
+      // Parsed into its fields and encoded again from them: any field composed differently (a
+      // length, a tag, a default written out) would change the bytes.
+      const der = new NodeX509Certificate(certPem).raw;
+      assert.deepEqual(Buffer.from(AsnConvert.serialize(AsnConvert.parse(der, Certificate))), der);
+    }
+    const { serviceAccount } = await createClusterPki('demo');
+    assert.equal(
+      serviceAccount.publicKeyPem,
+      createPublicKey(serviceAccount.privateKeyPem).export({ type: 'spki', format: 'pem' }),
+      "the service-account public key is the private key's, as OpenSSL writes it",
+    );
   });
 
   it('issues certificates that openssl verifies against their CA, with the names asked for', async () => {

@@ -4,11 +4,14 @@
  * issued from them. ECDSA P-256 throughout: Kubernetes accepts it everywhere and a key takes
  * milliseconds to generate. Everything is PEM, so that it can be sealed and stored as text.
  *
- * Certificates are built from @peculiar/asn1-x509's structures, the TBSCertificate encoded once
- * and signed with node:crypto (keys, DER signatures, PEM): @peculiar/x509's generator encodes each
- * extension, parses it back, and parses the finished certificate again, which made a cluster's
- * three CAs cost 2.2 ms of CPU each (now 0.7). Reading certificates (describeCertificate, signedBy)
- * stays with @peculiar/x509.
+ * Certificates are built from @peculiar/asn1-x509's structures and signed with node:crypto (keys,
+ * DER signatures, PEM): @peculiar/x509's generator encodes each extension, parses it back, and
+ * parses the finished certificate again, which made a cluster's three CAs cost 2.2 ms of CPU each.
+ * The TBSCertificate is then put together from its fields' DER, each encoded by asn1-schema
+ * once: the parts every certificate shares (version, algorithms, a CA's extensions) at load, a
+ * CA's name once for both issuer and subject (encoding the whole structure each time cost about
+ * 0.45 ms of a CA's 0.6). Keys are encoded (SPKI, PKCS #8) from their JWK, not by OpenSSL's
+ * encoders. Reading certificates (describeCertificate, signedBy) stays with @peculiar/x509.
  */
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
@@ -23,7 +26,7 @@ import {
 } from 'node:crypto';
 import { ECParameters, id_ecPublicKey, id_ecdsaWithSHA256, id_secp256r1 } from '@peculiar/asn1-ecc';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { BitString, Primitive } from 'asn1js';
+import { BitString, Integer, Primitive } from 'asn1js';
 import {
   AlgorithmIdentifier,
   AttributeTypeAndValue,
@@ -33,7 +36,6 @@ import {
   Certificate,
   ExtendedKeyUsage,
   Extension,
-  Extensions,
   GeneralName,
   KeyIdentifier,
   KeyUsage,
@@ -42,8 +44,6 @@ import {
   RelativeDistinguishedName,
   SubjectAlternativeName,
   SubjectKeyIdentifier,
-  SubjectPublicKeyInfo,
-  TBSCertificate,
   Validity,
   Version,
   id_ce_authorityKeyIdentifier,
@@ -103,47 +103,36 @@ export async function createClusterPki(clusterName: string, caValidityDays = 365
 
 /** A key pair to sign service-account tokens with (kube-apiserver's `sa.key`) and verify them (`sa.pub`). */
 export async function createServiceAccountKeyPair(): Promise<ClusterPki['serviceAccount']> {
-  const { publicKey, privateKey } = newKeyPair();
+  const key = newKey();
+  // Ending with a newline, as OpenSSL writes PEM (and wrote these keys before).
   return {
-    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    privateKeyPem: privateKeyPem(privateKey),
+    publicKeyPem: `${PemConverter.encode(key.publicKeyInfo, 'PUBLIC KEY')}\n`,
+    privateKeyPem: key.privateKeyPem,
   };
 }
 
 export async function createCa(commonName: string, validityDays: number): Promise<KeyPairPem> {
-  const { publicKey, privateKey } = newKeyPair();
-  const keyInfo = subjectPublicKeyInfo(publicKey);
+  const key = newKey();
   const name = distinguishedName([[COMMON_NAME, commonName]]);
   const certPem = signCertificate({
     subject: name,
     issuer: name,
-    keyInfo,
+    keyInfo: key.publicKeyInfo,
     validitySeconds: validityDays * DAY_SECONDS,
-    signingKey: privateKey,
+    signingKey: key.privateKey,
     extensions: [
-      extension(id_ce_basicConstraints, new BasicConstraints({ cA: true }), true),
-      extension(
-        id_ce_keyUsage,
-        new KeyUsage(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature),
-        true,
-      ),
-      extension(id_ce_subjectKeyIdentifier, new SubjectKeyIdentifier(keyIdentifierOf(keyInfo))),
+      ...CA_EXTENSIONS,
+      extension(id_ce_subjectKeyIdentifier, new SubjectKeyIdentifier(keyIdentifierOf(key.point))),
     ],
   });
-  return { certPem, keyPem: privateKeyPem(privateKey) };
+  return { certPem, keyPem: key.privateKeyPem };
 }
 
 /** Issues a leaf certificate from `ca`. */
 export async function issueCertificate(ca: KeyPairPem, request: CertificateRequest): Promise<KeyPairPem> {
   const caCertificate = AsnConvert.parse(PemConverter.decodeFirst(ca.certPem), Certificate).tbsCertificate;
   const caKeyId = caCertificate.extensions?.find((e) => e.extnID === id_ce_subjectKeyIdentifier);
-  const { publicKey, privateKey } = newKeyPair();
-  const usages =
-    request.usage === 'server'
-      ? [id_kp_serverAuth]
-      : request.usage === 'client'
-        ? [id_kp_clientAuth]
-        : [id_kp_serverAuth, id_kp_clientAuth];
+  const key = newKey();
   const altNames = [
     ...(request.dnsNames ?? []).map((dNSName) => new GeneralName({ dNSName })),
     ...(request.ipAddresses ?? []).map((iPAddress) => new GeneralName({ iPAddress })),
@@ -154,14 +143,13 @@ export async function issueCertificate(ca: KeyPairPem, request: CertificateReque
       [COMMON_NAME, request.commonName],
     ]),
     // The CA's subject as it is encoded in its certificate: chains are matched on these bytes.
-    issuer: caCertificate.subject,
-    keyInfo: subjectPublicKeyInfo(publicKey),
+    issuer: AsnConvert.serialize(caCertificate.subject),
+    keyInfo: key.publicKeyInfo,
     validitySeconds: request.validitySeconds,
     signingKey: createPrivateKey(ca.keyPem),
     extensions: [
-      extension(id_ce_basicConstraints, new BasicConstraints({ cA: false }), true),
-      extension(id_ce_keyUsage, new KeyUsage(KeyUsageFlags.digitalSignature | KeyUsageFlags.keyEncipherment), true),
-      extension(id_ce_extKeyUsage, new ExtendedKeyUsage(usages)),
+      ...LEAF_EXTENSIONS,
+      EXTENDED_KEY_USAGE[request.usage],
       ...(caKeyId
         ? [
             extension(
@@ -175,7 +163,7 @@ export async function issueCertificate(ca: KeyPairPem, request: CertificateReque
       ...(altNames.length > 0 ? [extension(id_ce_subjectAltName, new SubjectAlternativeName(altNames))] : []),
     ],
   });
-  return { certPem, keyPem: privateKeyPem(privateKey) };
+  return { certPem, keyPem: key.privateKeyPem };
 }
 
 /** When a PEM certificate stops being valid, and whom it names. */
@@ -206,99 +194,160 @@ export async function signedBy(certPem: string, caPem: string): Promise<boolean>
  * The key identifier of RFC 5280 4.2.1.2 (1): SHA-1 of the subject public key's bits, which for an
  * EC key are its raw point.
  */
-function keyIdentifierOf(keyInfo: SubjectPublicKeyInfo): ArrayBuffer {
-  const digest = createHash('sha1').update(new Uint8Array(keyInfo.subjectPublicKey)).digest();
-  return digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength);
+function keyIdentifierOf(point: Buffer): ArrayBuffer {
+  return arrayBufferOf(createHash('sha1').update(point).digest());
 }
 
-function newKeyPair(): { publicKey: KeyObject; privateKey: KeyObject } {
-  return generateKeyPairSync('ec', { namedCurve: 'P-256' });
-}
+/** ASN.1 tag classes, as asn1js numbers them. */
+const UNIVERSAL = 1;
+const CONTEXT_SPECIFIC = 3;
+const SEQUENCE = 16;
 
-/** The signature algorithm of every certificate here, and its encoding (the same for all). */
-const ECDSA_WITH_SHA256 = new AlgorithmIdentifier({ algorithm: id_ecdsaWithSHA256 });
-const ECDSA_WITH_SHA256_DER = AsnConvert.serialize(ECDSA_WITH_SHA256);
+// The DER of what every certificate here has in common, encoded once.
+const VERSION_3 = constructed(CONTEXT_SPECIFIC, 0, new Integer({ value: Version.v3 }).toBER());
+/** The signature algorithm of every certificate here. */
+const ECDSA_WITH_SHA256 = AsnConvert.serialize(new AlgorithmIdentifier({ algorithm: id_ecdsaWithSHA256 }));
 /** A P-256 key's algorithm, named curve and all, as every SubjectPublicKeyInfo here carries it. */
-const EC_P256 = new AlgorithmIdentifier({
-  algorithm: id_ecPublicKey,
-  parameters: AsnConvert.serialize(new ECParameters({ namedCurve: id_secp256r1 })),
-});
+const EC_P256 = AsnConvert.serialize(
+  new AlgorithmIdentifier({
+    algorithm: id_ecPublicKey,
+    parameters: AsnConvert.serialize(new ECParameters({ namedCurve: id_secp256r1 })),
+  }),
+);
+/** A CA's extensions besides its key identifier. */
+const CA_EXTENSIONS = [
+  extension(id_ce_basicConstraints, new BasicConstraints({ cA: true }), true),
+  extension(
+    id_ce_keyUsage,
+    new KeyUsage(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature),
+    true,
+  ),
+];
+/** A leaf's extensions besides its usage, key identifier and names. */
+const LEAF_EXTENSIONS = [
+  extension(id_ce_basicConstraints, new BasicConstraints({ cA: false }), true),
+  extension(id_ce_keyUsage, new KeyUsage(KeyUsageFlags.digitalSignature | KeyUsageFlags.keyEncipherment), true),
+];
+const EXTENDED_KEY_USAGE: Record<CertificateRequest['usage'], ArrayBuffer> = {
+  server: extension(id_ce_extKeyUsage, new ExtendedKeyUsage([id_kp_serverAuth])),
+  client: extension(id_ce_extKeyUsage, new ExtendedKeyUsage([id_kp_clientAuth])),
+  'server-and-client': extension(id_ce_extKeyUsage, new ExtendedKeyUsage([id_kp_serverAuth, id_kp_clientAuth])),
+};
+
+/** A new P-256 key: the private key, its public point and their encodings. */
+interface NewKey {
+  privateKey: KeyObject;
+  /** The uncompressed point (RFC 5480: 04 || x || y). */
+  point: Buffer;
+  /** SubjectPublicKeyInfo, DER. */
+  publicKeyInfo: ArrayBuffer;
+  /** PKCS #8, PEM, byte for byte as OpenSSL writes it (with the public key, a newline at the end). */
+  privateKeyPem: string;
+}
 
 /**
- * The SubjectPublicKeyInfo of a P-256 key, built from its point (RFC 5480: the uncompressed
- * point, 04 || x || y). The key's JWK gives the point in microseconds, where an SPKI export goes
- * through OpenSSL's encoders (about 0.1 ms) and then had to be parsed back.
+ * A new P-256 key with its encodings built from its JWK, which Node gives in microseconds: an
+ * export as SPKI or PKCS #8 goes through OpenSSL's encoders, about 0.06 ms each (a cluster's PKI
+ * exports four keys).
  */
-function subjectPublicKeyInfo(publicKey: KeyObject): SubjectPublicKeyInfo {
-  const { x, y } = publicKey.export({ format: 'jwk' });
+function newKey(): NewKey {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { d, x, y } = privateKey.export({ format: 'jwk' });
   const point = Buffer.concat([Buffer.of(4), Buffer.from(x!, 'base64url'), Buffer.from(y!, 'base64url')]);
-  return new SubjectPublicKeyInfo({
-    algorithm: EC_P256,
-    subjectPublicKey: point.buffer.slice(point.byteOffset, point.byteOffset + point.byteLength),
-  });
+  const publicKeyBits = new BitString({ valueHex: point }).toBER();
+  // RFC 5915's ECPrivateKey (the curve named by the PKCS #8 algorithm, not repeated), in RFC 5208's PrivateKeyInfo.
+  const ecPrivateKey = sequenceOf(
+    new Integer({ value: 1 }).toBER(),
+    AsnConvert.serialize(new OctetString(Buffer.from(d!, 'base64url'))),
+    constructed(CONTEXT_SPECIFIC, 1, publicKeyBits),
+  );
+  const privateKeyInfo = sequenceOf(
+    new Integer({ value: 0 }).toBER(),
+    EC_P256,
+    AsnConvert.serialize(new OctetString(ecPrivateKey)),
+  );
+  return {
+    privateKey,
+    point,
+    publicKeyInfo: sequenceOf(EC_P256, publicKeyBits),
+    privateKeyPem: `${PemConverter.encode(privateKeyInfo, 'PRIVATE KEY')}\n`,
+  };
 }
 
-function privateKeyPem(privateKey: KeyObject): string {
-  return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-}
-
-/** A name of one attribute per RDN, in the order given (Kubernetes reads each O as a group). */
-function distinguishedName(attributes: Array<[type: string, value: string]>): Name {
-  return new Name(
-    attributes.map(
-      ([type, value]) =>
-        new RelativeDistinguishedName([
-          new AttributeTypeAndValue({ type, value: new AttributeValue({ utf8String: value }) }),
-        ]),
+/** The DER of a name of one attribute per RDN, in the order given (Kubernetes reads each O as a group). */
+function distinguishedName(attributes: Array<[type: string, value: string]>): ArrayBuffer {
+  return AsnConvert.serialize(
+    new Name(
+      attributes.map(
+        ([type, value]) =>
+          new RelativeDistinguishedName([
+            new AttributeTypeAndValue({ type, value: new AttributeValue({ utf8String: value }) }),
+          ]),
+      ),
     ),
   );
 }
 
-function extension(extnID: string, value: object, critical = false): Extension {
-  return new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+/** The DER of an extension. */
+function extension(extnID: string, value: object, critical = false): ArrayBuffer {
+  return AsnConvert.serialize(
+    new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) }),
+  );
 }
 
-/** Encodes the certificate, signs it with `signingKey` (ECDSA with SHA-256, DER) and answers it as PEM. */
+/**
+ * Puts the TBSCertificate together (RFC 5280 4.1) from its fields' DER, signs it with
+ * `signingKey` (ECDSA with SHA-256, DER) and answers the certificate as PEM.
+ */
 function signCertificate(certificate: {
-  subject: Name;
-  issuer: Name;
-  keyInfo: SubjectPublicKeyInfo;
+  subject: ArrayBuffer;
+  issuer: ArrayBuffer;
+  keyInfo: ArrayBuffer;
   validitySeconds: number;
   signingKey: KeyObject;
-  extensions: Extension[];
+  extensions: ArrayBuffer[];
 }): string {
   const now = Date.now();
-  const tbsCertificate = new TBSCertificate({
-    version: Version.v3,
-    serialNumber: serialNumber(),
-    signature: ECDSA_WITH_SHA256,
-    issuer: certificate.issuer,
-    subject: certificate.subject,
-    validity: new Validity({
+  const validity = AsnConvert.serialize(
+    new Validity({
       notBefore: new Date(now - BACKDATE_MS),
       notAfter: new Date(now + certificate.validitySeconds * 1000),
     }),
-    subjectPublicKeyInfo: certificate.keyInfo,
-    extensions: new Extensions(certificate.extensions),
-  });
-  const tbs = AsnConvert.serialize(tbsCertificate);
+  );
+  const tbs = sequenceOf(
+    VERSION_3,
+    new Integer({ valueHex: serialNumber() }).toBER(),
+    ECDSA_WITH_SHA256,
+    certificate.issuer,
+    validity,
+    certificate.subject,
+    certificate.keyInfo,
+    constructed(CONTEXT_SPECIFIC, 3, sequenceOf(...certificate.extensions)),
+  );
   // Node's ECDSA signatures are DER (ECDSA-Sig-Value), as X.509 wants them.
   const signature = sign('sha256', Buffer.from(tbs), certificate.signingKey);
-  // The Certificate around the bytes just signed: encoding it from its structure would encode the
-  // TBSCertificate a second time (0.25 ms of the 0.3 a certificate's encoding costs).
-  const signed = sequenceOf(tbs, ECDSA_WITH_SHA256_DER, new BitString({ valueHex: signature }).toBER());
+  const signed = sequenceOf(tbs, ECDSA_WITH_SHA256, new BitString({ valueHex: signature }).toBER());
   return PemConverter.encode(signed, 'CERTIFICATE');
 }
 
-/** A DER SEQUENCE of elements encoded already: asn1js writes its tag and length around them. */
+/** A DER SEQUENCE of elements encoded already. */
 function sequenceOf(...elements: ArrayBuffer[]): ArrayBuffer {
-  const sequence = new Primitive({
-    idBlock: { tagClass: 1, tagNumber: 16 },
-    valueHex: Buffer.concat(elements.map((element) => Buffer.from(element))),
+  return constructed(UNIVERSAL, SEQUENCE, ...elements);
+}
+
+/** A constructed DER element of elements encoded already: asn1js writes its tag and length around them. */
+function constructed(tagClass: number, tagNumber: number, ...elements: ArrayBuffer[]): ArrayBuffer {
+  const element = new Primitive({
+    idBlock: { tagClass, tagNumber },
+    valueHex: Buffer.concat(elements.map((encoded) => Buffer.from(encoded))),
   });
-  // A Primitive takes its content as it is given; a SEQUENCE's tag is the constructed one (0x30).
-  sequence.idBlock.isConstructed = true;
-  return sequence.toBER();
+  // A Primitive takes its content as it is given; the tag is marked constructed (0x30 for a SEQUENCE).
+  element.idBlock.isConstructed = true;
+  return element.toBER();
+}
+
+function arrayBufferOf(bytes: Buffer): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
 /**
@@ -309,5 +358,5 @@ function sequenceOf(...elements: ArrayBuffer[]): ArrayBuffer {
 function serialNumber(): ArrayBuffer {
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0]! & 0x3f) | 0x40;
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  return arrayBufferOf(bytes);
 }
