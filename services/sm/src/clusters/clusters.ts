@@ -24,6 +24,7 @@ import type { Machine, NodePageQuery, StartRequest } from '@cx/sm-contract';
 import type { Visibility } from '../access/access-control.js';
 import { isUniqueViolation, withDatabase } from '../db/database.js';
 import { afterCursor, encodeCursor, keysetPage } from '../db/pagination.js';
+import type { PreparedSql } from '../db/prepared.js';
 import { Pairs } from '../pairs/pairs.js';
 import type { Resources } from '../resources/resources.js';
 import type { Accepted, WorkflowRuns } from '../runs/workflow-runs.js';
@@ -171,8 +172,10 @@ export class Clusters {
   ): Promise<Accepted> {
     const pki = await this.tenants.generate(request.name);
     // One create per request: its statements are prepared (db/prepared.ts); the rare parts (a
-    // resource group's quota, a VIP, a template) still write through knex in the same transaction.
-    return this.runs.idempotent(start, async (trx, sql) => {
+    // resource group's quota, a VIP, a template) still write through knex in the same transaction,
+    // and only a create with one of them opens a knex transaction.
+    const withKnex = request.resourceGroup !== undefined || allocateVip !== undefined || within !== undefined;
+    const create = async (sql: PreparedSql, trx: Knex.Transaction | undefined): Promise<Accepted['body']> => {
       const now = nowIso();
       const clusterId = uuidv7();
       const runId = uuidv7();
@@ -189,7 +192,7 @@ export class Clusters {
       const resourceGroupId =
         request.resourceGroup === undefined
           ? null
-          : await this.resources.admitCluster(trx, request.resourceGroup, request);
+          : await this.resources.admitCluster(trx!, request.resourceGroup, request);
       try {
         await sql.run(
           'INSERT INTO `clusters` (`id`, `name`, `provider`, `kubernetes_version`, `resource_group_id`, `status`, `status_message`, `spec`, `active_run_id`, `created_by`, `created_at`, `updated_at`, `version`) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, 1)',
@@ -226,14 +229,17 @@ export class Clusters {
           [uuidv7(), clusterId, p.name, p.role, p.count, p.vcpus ?? 2, p.memoryMiB ?? 4096, now, now],
         );
       if (allocateVip)
-        await trx('clusters')
+        await trx!('clusters')
           .where({ id: clusterId })
-          .update({ api_vip: await allocateVip(trx, clusterId) });
+          .update({ api_vip: await allocateVip(trx!, clusterId) });
       await this.tenants.store(sql, clusterId, pki);
       await this.runs.insert(sql, runId, clusterId, start, now);
-      if (within) await within(trx, clusterId);
+      if (within) await within(trx!, clusterId);
       return { cluster: toCluster(await clusterRow(sql, clusterId)), workflow: { id: runId, status: 'Pending' } };
-    });
+    };
+    return withKnex
+      ? this.runs.idempotent(start, (trx, sql) => create(sql, trx))
+      : this.runs.idempotentPrepared(start, (sql) => create(sql, undefined));
   }
 
   /**
@@ -245,20 +251,24 @@ export class Clusters {
     start: StartRequest,
     within?: (trx: Knex.Transaction) => Promise<Record<string, unknown>>,
   ): Promise<Accepted> {
-    return this.runs.idempotent(start, async (trx, sql) => {
+    // Only a start that changes more (`within`) opens a knex transaction; the rest is prepared statements.
+    const begin = async (sql: PreparedSql, trx: Knex.Transaction | undefined): Promise<Accepted['body']> => {
       const cluster = await clusterRow(sql, clusterId);
       if (start.workflow.clusterStatus === 'Deleting') await Pairs.assertNotPaired(sql, cluster.id, 'deleting it');
       const now = nowIso();
       const runId = uuidv7();
       await lockCluster(sql, cluster, runId, start.workflow.clusterStatus, now);
-      const created = within ? await within(trx) : {};
+      const created = within ? await within(trx!) : {};
       await this.runs.insert(sql, runId, clusterId, start, now);
       return {
         ...created,
         cluster: toCluster(await clusterRow(sql, clusterId)),
         workflow: { id: runId, status: 'Pending' },
       };
-    });
+    };
+    return within
+      ? this.runs.idempotent(start, (trx, sql) => begin(sql, trx))
+      : this.runs.idempotentPrepared(start, (sql) => begin(sql, undefined));
   }
 
   /**

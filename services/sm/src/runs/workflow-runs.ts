@@ -79,12 +79,36 @@ export class WorkflowRuns {
 
   /**
    * Runs `work` in a transaction that also records the answer under the caller's Idempotency-Key,
-   * so that a retry with the same key gets the first answer and starts nothing new.
+   * so that a retry with the same key gets the first answer and starts nothing new. `work` may
+   * write through the knex transaction as well as with prepared statements.
    */
   async idempotent(
     start: StartRequest,
     work: (trx: Knex.Transaction, sql: PreparedSql) => Promise<Accepted['body']>,
   ): Promise<Accepted> {
+    return this.once(start, () =>
+      this.db.transaction(async (trx) => {
+        const sql = await prepared(trx);
+        return this.keyAnswered(sql, start, await work(trx, sql));
+      }),
+    );
+  }
+
+  /**
+   * As `idempotent`, for work done with prepared statements alone: its transaction is theirs,
+   * without a knex transaction to set up (about 0.1 ms of CPU of a create's or a delete's request).
+   */
+  async idempotentPrepared(
+    start: StartRequest,
+    work: (sql: PreparedSql) => Promise<Accepted['body']>,
+  ): Promise<Accepted> {
+    return this.once(start, () =>
+      preparedTransaction(this.db, async (sql) => this.keyAnswered(sql, start, await work(sql))),
+    );
+  }
+
+  /** The first answer under the request's Idempotency-Key, if there is one; else what `transaction` commits. */
+  private async once(start: StartRequest, transaction: () => Promise<Accepted['body']>): Promise<Accepted> {
     const key = start.idempotencyKey;
     const requestHash = start.requestHash ?? '';
     const replay = async (): Promise<Accepted | null> => {
@@ -107,20 +131,7 @@ export class WorkflowRuns {
       const earlier = await replay();
       if (earlier) return earlier;
       try {
-        const body = await this.db.transaction(async (trx) => {
-          const result = await work(trx, await prepared(trx));
-          if (key)
-            await trx('idempotency_keys').insert({
-              scope: start.actor,
-              idem_key: key,
-              request_hash: requestHash,
-              response_status: 202,
-              response_body: JSON.stringify(result),
-              created_at: nowIso(),
-            });
-          return result;
-        });
-        return { status: 202, body, replayed: false };
+        return { status: 202, body: await transaction(), replayed: false };
       } catch (error) {
         // Two concurrent requests with one key: the loser answers what the winner committed.
         if (key && isUniqueViolation(error)) {
@@ -130,6 +141,20 @@ export class WorkflowRuns {
         throw error;
       }
     });
+  }
+
+  /** Records `answer` under the request's Idempotency-Key (if it has one), in the transaction of `sql`; answers it. */
+  private async keyAnswered(
+    sql: PreparedSql,
+    start: StartRequest,
+    answer: Accepted['body'],
+  ): Promise<Accepted['body']> {
+    if (start.idempotencyKey)
+      await sql.run(
+        'INSERT INTO `idempotency_keys` (`scope`, `idem_key`, `request_hash`, `response_status`, `response_body`, `created_at`) VALUES (?, ?, ?, ?, ?, ?)',
+        [start.actor, start.idempotencyKey, start.requestHash ?? '', 202, JSON.stringify(answer), nowIso()],
+      );
+    return answer;
   }
 
   /**
