@@ -40,7 +40,7 @@ describe('cluster PKI', () => {
         Buffer.from(new X509Certificate(ca.certPem).publicKey.rawData),
         createPublicKey(ca.keyPem).export({ type: 'spki', format: 'der' }),
       );
-      // The private key too, built from the key's JWK: byte for byte OpenSSL's PKCS #8.
+      // The private key too, built from the scalar and point of its SEC1 DER: byte for byte OpenSSL's PKCS #8.
       assert.equal(createPrivateKey(ca.keyPem).export({ type: 'pkcs8', format: 'pem' }), ca.keyPem);
     }
   });

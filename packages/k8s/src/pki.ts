@@ -10,8 +10,9 @@
  * The TBSCertificate is then put together from its fields' DER, each encoded by asn1-schema
  * once: the parts every certificate shares (version, algorithms, a CA's extensions) at load, a
  * CA's name once for both issuer and subject (encoding the whole structure each time cost about
- * 0.45 ms of a CA's 0.6). Keys are encoded (SPKI, PKCS #8) from their JWK, not by OpenSSL's
- * encoders. Reading certificates (describeCertificate, signedBy) stays with @peculiar/x509.
+ * 0.45 ms of a CA's 0.6). Keys are encoded (SPKI, PKCS #8) from the scalar and point of their
+ * SEC1 DER, not by OpenSSL's SPKI and PKCS #8 encoders. Reading certificates
+ * (describeCertificate, signedBy) stays with @peculiar/x509.
  */
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
@@ -246,19 +247,38 @@ interface NewKey {
 }
 
 /**
- * A new P-256 key with its encodings built from its JWK, which Node gives in microseconds: an
- * export as SPKI or PKCS #8 goes through OpenSSL's encoders, about 0.06 ms each (a cluster's PKI
- * exports four keys).
+ * OpenSSL's SEC1 ECPrivateKey (RFC 5915) of a P-256 key has one layout: SEQUENCE { version 1,
+ * OCTET STRING of the 32-octet private scalar, [0] the curve, [1] BIT STRING of the point }. These
+ * are the octets before the scalar and between it and the point.
+ */
+const SEC1_BEFORE_SCALAR = Buffer.from('30770201010420', 'hex');
+const SEC1_BETWEEN = Buffer.from('a00a06082a8648ce3d030107a144034200', 'hex');
+
+/**
+ * A new P-256 key with its encodings built from its scalar and point, read out of its SEC1 DER
+ * (about 0.013 ms; an export as SPKI or PKCS #8 goes through OpenSSL's encoders, about 0.06 ms
+ * each, and a cluster's PKI has four keys). Not from its JWK, though faster: Node 20 holds a key's
+ * lock while it builds the JWK's strings, and a garbage collection there that frees the key's
+ * generation job takes the same lock, which hangs the process for good (a loop of exports hangs
+ * within a few thousand).
  */
 function newKey(): NewKey {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const { d, x, y } = privateKey.export({ format: 'jwk' });
-  const point = Buffer.concat([Buffer.of(4), Buffer.from(x!, 'base64url'), Buffer.from(y!, 'base64url')]);
+  const sec1 = privateKey.export({ format: 'der', type: 'sec1' });
+  if (
+    sec1.length !== 121 ||
+    !sec1.subarray(0, 7).equals(SEC1_BEFORE_SCALAR) ||
+    !sec1.subarray(39, 56).equals(SEC1_BETWEEN)
+  ) {
+    throw new Error(`OpenSSL encoded a P-256 key in an unexpected SEC1 layout: ${sec1.toString('hex')}`);
+  }
+  const scalar = sec1.subarray(7, 39);
+  const point = sec1.subarray(56);
   const publicKeyBits = new BitString({ valueHex: point }).toBER();
   // RFC 5915's ECPrivateKey (the curve named by the PKCS #8 algorithm, not repeated), in RFC 5208's PrivateKeyInfo.
   const ecPrivateKey = sequenceOf(
     new Integer({ value: 1 }).toBER(),
-    AsnConvert.serialize(new OctetString(Buffer.from(d!, 'base64url'))),
+    AsnConvert.serialize(new OctetString(scalar)),
     constructed(CONTEXT_SPECIFIC, 1, publicKeyBits),
   );
   const privateKeyInfo = sequenceOf(
