@@ -55,7 +55,15 @@ describe('cluster PKI', () => {
       usage: 'server-and-client',
       validitySeconds: 3600,
     });
-    for (const certPem of [ca.certPem, leaf.certPem]) {
+    // Names longer than 127 and than 255 octets take DER's long forms of length.
+    const longNames = await issueCertificate(ca, {
+      commonName: `user-${'x'.repeat(150)}`,
+      organizations: Array.from({ length: 12 }, (_, i) => `group-${i}-${'y'.repeat(20)}`),
+      usage: 'client',
+      validitySeconds: 3600,
+    });
+    assert.equal(describeCertificate(longNames.certPem).organizations.length, 12);
+    for (const certPem of [ca.certPem, leaf.certPem, longNames.certPem]) {
       // Parsed into its fields and encoded again from them: any field composed differently (a
       // length, a tag, a default written out) would change the bytes.
       const der = new NodeX509Certificate(certPem).raw;
@@ -67,6 +75,20 @@ describe('cluster PKI', () => {
       createPublicKey(serviceAccount.privateKeyPem).export({ type: 'spki', format: 'pem' }),
       "the service-account public key is the private key's, as OpenSSL writes it",
     );
+  });
+
+  it('writes validity as UTCTime through 2049 and GeneralizedTime from 2050, in whole seconds (RFC 5280 4.1.2.5)', async () => {
+    const days = Math.ceil((Date.UTC(2050, 0, 2) - Date.now()) / 86_400_000);
+    const ca = await createCa('long-lived-ca', days);
+    const { tbsCertificate } = AsnConvert.parse(new NodeX509Certificate(ca.certPem).raw, Certificate);
+    const { notBefore, notAfter } = tbsCertificate.validity;
+    assert.ok(notBefore.utcTime && !notBefore.generalTime);
+    assert.ok(notAfter.generalTime && !notAfter.utcTime);
+    assert.equal(notAfter.generalTime.getUTCMilliseconds(), 0);
+    const expected = new Date(Math.floor((Date.now() + days * 86_400_000) / 1000) * 1000);
+    assert.ok(Math.abs(describeCertificate(ca.certPem).notAfter.getTime() - expected.getTime()) <= 60_000);
+    const text = execFileSync('openssl', ['x509', '-noout', '-enddate'], { input: ca.certPem, encoding: 'utf8' });
+    assert.match(text, /notAfter=Jan\s+\d+ \d\d:\d\d:\d\d 2050 GMT/);
   });
 
   it('issues certificates that openssl verifies against their CA, with the names asked for', async () => {

@@ -4,14 +4,17 @@
  * issued from them. ECDSA P-256 throughout: Kubernetes accepts it everywhere and a key takes
  * milliseconds to generate. Everything is PEM, so that it can be sealed and stored as text.
  *
- * Certificates are built from @peculiar/asn1-x509's structures and signed with node:crypto (keys,
- * DER signatures, PEM): @peculiar/x509's generator encodes each extension, parses it back, and
- * parses the finished certificate again, which made a cluster's three CAs cost 2.2 ms of CPU each.
- * The TBSCertificate is then put together from its fields' DER, each encoded by asn1-schema
- * once: the parts every certificate shares (version, algorithms, a CA's extensions) at load, a
- * CA's name once for both issuer and subject (encoding the whole structure each time cost about
- * 0.45 ms of a CA's 0.6). Keys are encoded (SPKI, PKCS #8) from the scalar and point of their
- * SEC1 DER, not by OpenSSL's SPKI and PKCS #8 encoders. Reading certificates
+ * Certificates are put together here and signed with node:crypto (keys, DER signatures):
+ * @peculiar/x509's generator encodes each extension, parses it back, and parses the finished
+ * certificate again, which made a cluster's three CAs cost 2.2 ms of CPU each, and encoding the
+ * whole structure with asn1-schema still cost most of a cluster's PKI. What every certificate
+ * shares (version, algorithms, a CA's extensions, the usages) is encoded by asn1-schema once, at
+ * load, and so are a leaf's alternative names and authority key identifier when it is issued.
+ * What each certificate has of its own (names, serial, validity, key identifier) and the keys'
+ * SPKI and PKCS #8 (from the scalar and point of their SEC1 DER) are written here as DER
+ * tag-length-values. The tests hold each certificate to asn1-schema's encoding of the same fields
+ * and each key to OpenSSL's, byte for byte. A cluster's PKI costs about 0.4 ms of CPU, of which
+ * OpenSSL's keys and signatures are about 0.3. Reading certificates
  * (describeCertificate, signedBy) stays with @peculiar/x509.
  */
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API.
@@ -27,11 +30,9 @@ import {
 } from 'node:crypto';
 import { ECParameters, id_ecPublicKey, id_ecdsaWithSHA256, id_secp256r1 } from '@peculiar/asn1-ecc';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { BitString, Integer, Primitive } from 'asn1js';
+import { ObjectIdentifier } from 'asn1js';
 import {
   AlgorithmIdentifier,
-  AttributeTypeAndValue,
-  AttributeValue,
   AuthorityKeyIdentifier,
   BasicConstraints,
   Certificate,
@@ -41,11 +42,8 @@ import {
   KeyIdentifier,
   KeyUsage,
   KeyUsageFlags,
-  Name,
-  RelativeDistinguishedName,
   SubjectAlternativeName,
   SubjectKeyIdentifier,
-  Validity,
   Version,
   id_ce_authorityKeyIdentifier,
   id_ce_basicConstraints,
@@ -60,9 +58,6 @@ import { PemConverter, X509Certificate, cryptoProvider } from '@peculiar/x509';
 
 cryptoProvider.set(webcrypto as unknown as Parameters<typeof cryptoProvider.set>[0]);
 
-/** The OIDs of the name attributes cx writes (X.520). */
-const COMMON_NAME = '2.5.4.3';
-const ORGANIZATION = '2.5.4.10';
 /** Clocks of the machines that check a certificate may be a little behind ours. */
 const BACKDATE_MS = 5 * 60_000;
 
@@ -107,7 +102,7 @@ export async function createServiceAccountKeyPair(): Promise<ClusterPki['service
   const key = newKey();
   // Ending with a newline, as OpenSSL writes PEM (and wrote these keys before).
   return {
-    publicKeyPem: `${PemConverter.encode(key.publicKeyInfo, 'PUBLIC KEY')}\n`,
+    publicKeyPem: `${pem(key.publicKeyInfo, 'PUBLIC KEY')}\n`,
     privateKeyPem: key.privateKeyPem,
   };
 }
@@ -123,7 +118,7 @@ export async function createCa(commonName: string, validityDays: number): Promis
     signingKey: key.privateKey,
     extensions: [
       ...CA_EXTENSIONS,
-      extension(id_ce_subjectKeyIdentifier, new SubjectKeyIdentifier(keyIdentifierOf(key.point))),
+      der(SEQUENCE, SUBJECT_KEY_IDENTIFIER, der(OCTET_STRING, der(OCTET_STRING, keyIdentifierOf(key.point)))),
     ],
   });
   return { certPem, keyPem: key.privateKeyPem };
@@ -140,11 +135,11 @@ export async function issueCertificate(ca: KeyPairPem, request: CertificateReque
   ];
   const certPem = signCertificate({
     subject: distinguishedName([
-      ...(request.organizations ?? []).map((o): [string, string] => [ORGANIZATION, o]),
+      ...(request.organizations ?? []).map((o): [Buffer, string] => [ORGANIZATION, o]),
       [COMMON_NAME, request.commonName],
     ]),
     // The CA's subject as it is encoded in its certificate: chains are matched on these bytes.
-    issuer: AsnConvert.serialize(caCertificate.subject),
+    issuer: Buffer.from(AsnConvert.serialize(caCertificate.subject)),
     keyInfo: key.publicKeyInfo,
     validitySeconds: request.validitySeconds,
     signingKey: createPrivateKey(ca.keyPem),
@@ -195,26 +190,39 @@ export async function signedBy(certPem: string, caPem: string): Promise<boolean>
  * The key identifier of RFC 5280 4.2.1.2 (1): SHA-1 of the subject public key's bits, which for an
  * EC key are its raw point.
  */
-function keyIdentifierOf(point: Buffer): ArrayBuffer {
-  return arrayBufferOf(createHash('sha1').update(point).digest());
+function keyIdentifierOf(point: Buffer): Buffer {
+  return createHash('sha1').update(point).digest();
 }
 
-/** ASN.1 tag classes, as asn1js numbers them. */
-const UNIVERSAL = 1;
-const CONTEXT_SPECIFIC = 3;
-const SEQUENCE = 16;
+/** The DER tags (X.690) of the elements written here. */
+const INTEGER = 0x02;
+const BIT_STRING = 0x03;
+const OCTET_STRING = 0x04;
+const UTF8_STRING = 0x0c;
+const UTC_TIME = 0x17;
+const GENERALIZED_TIME = 0x18;
+const SEQUENCE = 0x30;
+const SET = 0x31;
+/** A constructed context-specific tag, [n]. */
+const contextTag = (n: number): number => 0xa0 | n;
 
-// The DER of what every certificate here has in common, encoded once.
-const VERSION_3 = constructed(CONTEXT_SPECIFIC, 0, new Integer({ value: Version.v3 }).toBER());
+// The DER of what every certificate here has in common, encoded once by asn1-schema.
+const VERSION_3 = der(contextTag(0), der(INTEGER, Buffer.of(Version.v3)));
 /** The signature algorithm of every certificate here. */
-const ECDSA_WITH_SHA256 = AsnConvert.serialize(new AlgorithmIdentifier({ algorithm: id_ecdsaWithSHA256 }));
+const ECDSA_WITH_SHA256 = Buffer.from(AsnConvert.serialize(new AlgorithmIdentifier({ algorithm: id_ecdsaWithSHA256 })));
 /** A P-256 key's algorithm, named curve and all, as every SubjectPublicKeyInfo here carries it. */
-const EC_P256 = AsnConvert.serialize(
-  new AlgorithmIdentifier({
-    algorithm: id_ecPublicKey,
-    parameters: AsnConvert.serialize(new ECParameters({ namedCurve: id_secp256r1 })),
-  }),
+const EC_P256 = Buffer.from(
+  AsnConvert.serialize(
+    new AlgorithmIdentifier({
+      algorithm: id_ecPublicKey,
+      parameters: AsnConvert.serialize(new ECParameters({ namedCurve: id_secp256r1 })),
+    }),
+  ),
 );
+/** The name attributes cx writes (X.520), as OBJECT IDENTIFIERs. */
+const COMMON_NAME = Buffer.from(new ObjectIdentifier({ value: '2.5.4.3' }).toBER());
+const ORGANIZATION = Buffer.from(new ObjectIdentifier({ value: '2.5.4.10' }).toBER());
+const SUBJECT_KEY_IDENTIFIER = Buffer.from(new ObjectIdentifier({ value: id_ce_subjectKeyIdentifier }).toBER());
 /** A CA's extensions besides its key identifier. */
 const CA_EXTENSIONS = [
   extension(id_ce_basicConstraints, new BasicConstraints({ cA: true }), true),
@@ -229,7 +237,7 @@ const LEAF_EXTENSIONS = [
   extension(id_ce_basicConstraints, new BasicConstraints({ cA: false }), true),
   extension(id_ce_keyUsage, new KeyUsage(KeyUsageFlags.digitalSignature | KeyUsageFlags.keyEncipherment), true),
 ];
-const EXTENDED_KEY_USAGE: Record<CertificateRequest['usage'], ArrayBuffer> = {
+const EXTENDED_KEY_USAGE: Record<CertificateRequest['usage'], Buffer> = {
   server: extension(id_ce_extKeyUsage, new ExtendedKeyUsage([id_kp_serverAuth])),
   client: extension(id_ce_extKeyUsage, new ExtendedKeyUsage([id_kp_clientAuth])),
   'server-and-client': extension(id_ce_extKeyUsage, new ExtendedKeyUsage([id_kp_serverAuth, id_kp_clientAuth])),
@@ -241,7 +249,7 @@ interface NewKey {
   /** The uncompressed point (RFC 5480: 04 || x || y). */
   point: Buffer;
   /** SubjectPublicKeyInfo, DER. */
-  publicKeyInfo: ArrayBuffer;
+  publicKeyInfo: Buffer;
   /** PKCS #8, PEM, byte for byte as OpenSSL writes it (with the public key, a newline at the end). */
   privateKeyPem: string;
 }
@@ -274,44 +282,35 @@ function newKey(): NewKey {
   }
   const scalar = sec1.subarray(7, 39);
   const point = sec1.subarray(56);
-  const publicKeyBits = new BitString({ valueHex: point }).toBER();
+  const publicKeyBits = der(BIT_STRING, NO_UNUSED_BITS, point);
   // RFC 5915's ECPrivateKey (the curve named by the PKCS #8 algorithm, not repeated), in RFC 5208's PrivateKeyInfo.
-  const ecPrivateKey = sequenceOf(
-    new Integer({ value: 1 }).toBER(),
-    AsnConvert.serialize(new OctetString(scalar)),
-    constructed(CONTEXT_SPECIFIC, 1, publicKeyBits),
+  const ecPrivateKey = der(
+    SEQUENCE,
+    der(INTEGER, Buffer.of(1)),
+    der(OCTET_STRING, scalar),
+    der(contextTag(1), publicKeyBits),
   );
-  const privateKeyInfo = sequenceOf(
-    new Integer({ value: 0 }).toBER(),
-    EC_P256,
-    AsnConvert.serialize(new OctetString(ecPrivateKey)),
-  );
+  const privateKeyInfo = der(SEQUENCE, der(INTEGER, Buffer.of(0)), EC_P256, der(OCTET_STRING, ecPrivateKey));
   return {
     privateKey,
     point,
-    publicKeyInfo: sequenceOf(EC_P256, publicKeyBits),
-    privateKeyPem: `${PemConverter.encode(privateKeyInfo, 'PRIVATE KEY')}\n`,
+    publicKeyInfo: der(SEQUENCE, EC_P256, publicKeyBits),
+    privateKeyPem: `${pem(privateKeyInfo, 'PRIVATE KEY')}\n`,
   };
 }
 
 /** The DER of a name of one attribute per RDN, in the order given (Kubernetes reads each O as a group). */
-function distinguishedName(attributes: Array<[type: string, value: string]>): ArrayBuffer {
-  return AsnConvert.serialize(
-    new Name(
-      attributes.map(
-        ([type, value]) =>
-          new RelativeDistinguishedName([
-            new AttributeTypeAndValue({ type, value: new AttributeValue({ utf8String: value }) }),
-          ]),
-      ),
-    ),
+function distinguishedName(attributes: Array<[type: Buffer, value: string]>): Buffer {
+  return der(
+    SEQUENCE,
+    ...attributes.map(([type, value]) => der(SET, der(SEQUENCE, type, der(UTF8_STRING, Buffer.from(value, 'utf8'))))),
   );
 }
 
-/** The DER of an extension. */
-function extension(extnID: string, value: object, critical = false): ArrayBuffer {
-  return AsnConvert.serialize(
-    new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) }),
+/** The DER of an extension, its value encoded by asn1-schema. */
+function extension(extnID: string, value: object, critical = false): Buffer {
+  return Buffer.from(
+    AsnConvert.serialize(new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) })),
   );
 }
 
@@ -320,54 +319,71 @@ function extension(extnID: string, value: object, critical = false): ArrayBuffer
  * `signingKey` (ECDSA with SHA-256, DER) and answers the certificate as PEM.
  */
 function signCertificate(certificate: {
-  subject: ArrayBuffer;
-  issuer: ArrayBuffer;
-  keyInfo: ArrayBuffer;
+  subject: Buffer;
+  issuer: Buffer;
+  keyInfo: Buffer;
   validitySeconds: number;
   signingKey: KeyObject;
-  extensions: ArrayBuffer[];
+  extensions: Buffer[];
 }): string {
   const now = Date.now();
-  const validity = AsnConvert.serialize(
-    new Validity({
-      notBefore: new Date(now - BACKDATE_MS),
-      notAfter: new Date(now + certificate.validitySeconds * 1000),
-    }),
+  const validity = der(
+    SEQUENCE,
+    time(new Date(now - BACKDATE_MS)),
+    time(new Date(now + certificate.validitySeconds * 1000)),
   );
-  const tbs = sequenceOf(
+  const tbs = der(
+    SEQUENCE,
     VERSION_3,
-    new Integer({ valueHex: serialNumber() }).toBER(),
+    der(INTEGER, serialNumber()),
     ECDSA_WITH_SHA256,
     certificate.issuer,
     validity,
     certificate.subject,
     certificate.keyInfo,
-    constructed(CONTEXT_SPECIFIC, 3, sequenceOf(...certificate.extensions)),
+    der(contextTag(3), der(SEQUENCE, ...certificate.extensions)),
   );
   // Node's ECDSA signatures are DER (ECDSA-Sig-Value), as X.509 wants them.
-  const signature = sign('sha256', Buffer.from(tbs), certificate.signingKey);
-  const signed = sequenceOf(tbs, ECDSA_WITH_SHA256, new BitString({ valueHex: signature }).toBER());
-  return PemConverter.encode(signed, 'CERTIFICATE');
+  const signature = sign('sha256', tbs, certificate.signingKey);
+  return pem(der(SEQUENCE, tbs, ECDSA_WITH_SHA256, der(BIT_STRING, NO_UNUSED_BITS, signature)), 'CERTIFICATE');
 }
 
-/** A DER SEQUENCE of elements encoded already. */
-function sequenceOf(...elements: ArrayBuffer[]): ArrayBuffer {
-  return constructed(UNIVERSAL, SEQUENCE, ...elements);
+/** The first octet of a BIT STRING of whole octets. */
+const NO_UNUSED_BITS = Buffer.of(0);
+
+/**
+ * The DER of one element: its tag, its length (definite: short form below 128 octets, else long)
+ * and its contents, the elements given one after the other.
+ */
+function der(tag: number, ...contents: Uint8Array[]): Buffer {
+  let length = 0;
+  for (const content of contents) length += content.length;
+  if (length > 0xffff) throw new Error(`a DER element of ${length} octets is longer than a certificate here can be`);
+  const head =
+    length < 0x80 ? [tag, length] : length < 0x100 ? [tag, 0x81, length] : [tag, 0x82, length >> 8, length & 0xff];
+  return Buffer.concat([Buffer.from(head), ...contents], head.length + length);
 }
 
-/** A constructed DER element of elements encoded already: asn1js writes its tag and length around them. */
-function constructed(tagClass: number, tagNumber: number, ...elements: ArrayBuffer[]): ArrayBuffer {
-  const element = new Primitive({
-    idBlock: { tagClass, tagNumber },
-    valueHex: Buffer.concat(elements.map((encoded) => Buffer.from(encoded))),
-  });
-  // A Primitive takes its content as it is given; the tag is marked constructed (0x30 for a SEQUENCE).
-  element.idBlock.isConstructed = true;
-  return element.toBER();
+/**
+ * A certificate's Time (RFC 5280 4.1.2.5): UTCTime through 2049, GeneralizedTime from 2050, in
+ * whole seconds of UTC.
+ */
+function time(at: Date): Buffer {
+  // 2026-12-07T02:46:50.123Z -> 20261207024650
+  const digits = at.toISOString().slice(0, 19).replace(/[-T:]/g, '');
+  const year = at.getUTCFullYear();
+  return year < 2050
+    ? der(UTC_TIME, Buffer.from(`${digits.slice(2)}Z`, 'latin1'))
+    : der(GENERALIZED_TIME, Buffer.from(`${digits}Z`, 'latin1'));
 }
 
-function arrayBufferOf(bytes: Buffer): ArrayBuffer {
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+/** PEM (RFC 7468): base64 in lines of 64 characters, between the label's lines; no newline at the end. */
+function pem(encoded: Uint8Array, label: string): string {
+  const base64 = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength).toString('base64');
+  const lines = [`-----BEGIN ${label}-----`];
+  for (let i = 0; i < base64.length; i += 64) lines.push(base64.slice(i, i + 64));
+  lines.push(`-----END ${label}-----`);
+  return lines.join('\n');
 }
 
 /**
@@ -375,8 +391,8 @@ function arrayBufferOf(bytes: Buffer): ArrayBuffer {
  * octet is 0x40-0x7f: positive, and never 0, which DER forbids as padding (a leading zero octet
  * made one certificate in 128 unreadable).
  */
-function serialNumber(): ArrayBuffer {
+function serialNumber(): Buffer {
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0]! & 0x3f) | 0x40;
-  return arrayBufferOf(bytes);
+  return bytes;
 }
