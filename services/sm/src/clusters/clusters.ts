@@ -237,9 +237,7 @@ export class Clusters {
       if (within) await within(trx!, clusterId);
       return { cluster: toCluster(await clusterRow(sql, clusterId)), workflow: { id: runId, status: 'Pending' } };
     };
-    return withKnex
-      ? this.runs.idempotent(start, (trx, sql) => create(sql, trx))
-      : this.runs.idempotentPrepared(start, (sql) => create(sql, undefined));
+    return this.runs.idempotentWith(start, { knex: withKnex }, create);
   }
 
   /**
@@ -266,9 +264,7 @@ export class Clusters {
         workflow: { id: runId, status: 'Pending' },
       };
     };
-    return within
-      ? this.runs.idempotent(start, (trx, sql) => begin(sql, trx))
-      : this.runs.idempotentPrepared(start, (sql) => begin(sql, undefined));
+    return this.runs.idempotentWith(start, { knex: within !== undefined }, begin);
   }
 
   /**

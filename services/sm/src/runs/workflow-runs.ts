@@ -95,15 +95,18 @@ export class WorkflowRuns {
   }
 
   /**
-   * As `idempotent`, for work done with prepared statements alone: its transaction is theirs,
-   * without a knex transaction to set up (about 0.1 ms of CPU of a create's or a delete's request).
+   * As `idempotent`; the transaction is a knex one only when `knex` (part of `work`, a rare one,
+   * writes through knex, and gets the knex transaction), else prepared statements alone, without
+   * a knex transaction to set up (about 0.1 ms of CPU of a create's or a delete's request).
    */
-  async idempotentPrepared(
+  async idempotentWith(
     start: StartRequest,
-    work: (sql: PreparedSql) => Promise<Accepted['body']>,
+    { knex }: { knex: boolean },
+    work: (sql: PreparedSql, trx: Knex.Transaction | undefined) => Promise<Accepted['body']>,
   ): Promise<Accepted> {
+    if (knex) return this.idempotent(start, (trx, sql) => work(sql, trx));
     return this.once(start, () =>
-      preparedTransaction(this.db, async (sql) => this.keyAnswered(sql, start, await work(sql))),
+      preparedTransaction(this.db, async (sql) => this.keyAnswered(sql, start, await work(sql, undefined))),
     );
   }
 
