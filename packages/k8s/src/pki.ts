@@ -206,7 +206,7 @@ const SET = 0x31;
 /** A constructed context-specific tag, [n]. */
 const contextTag = (n: number): number => 0xa0 | n;
 
-// The DER of what every certificate here has in common, encoded once by asn1-schema.
+// The DER of what every certificate here has in common, encoded once, at load (all but the version by asn1-schema).
 const VERSION_3 = der(contextTag(0), der(INTEGER, Buffer.of(Version.v3)));
 /** The signature algorithm of every certificate here. */
 const ECDSA_WITH_SHA256 = Buffer.from(AsnConvert.serialize(new AlgorithmIdentifier({ algorithm: id_ecdsaWithSHA256 })));
