@@ -342,10 +342,24 @@ export class KwokProvider implements Provider, NodeReader {
     };
   }
 
-  /** kwok keeps what the node reports as its kubelet version; cx sets it to the version the machine runs. */
+  /**
+   * kwok keeps what the node reports as its kubelet version; cx sets it to the version the machine
+   * runs. kwok's first status of a new node (its Ready condition, its own version) is written from
+   * the node as kwok read it, and can land after cx's and put kwok's version back: the version is
+   * read again until kwok's first status is there (a bounded number of times, then left as it is).
+   */
   private async setKubeletVersion(api: CoreV1Api, name: string, version: string, image = 'kwok'): Promise<void> {
-    const node = await readNode(api, name);
-    if (node?.status?.nodeInfo?.kubeletVersion === `v${version}` && node.status.nodeInfo.osImage) return;
+    for (let attempt = 0; attempt < KUBELET_VERSION_CHECKS; attempt++) {
+      const node = await readNode(api, name);
+      const set = node?.status?.nodeInfo?.kubeletVersion === `v${version}` && !!node.status.nodeInfo.osImage;
+      const initialised = node?.status?.conditions?.some((c) => c.type === 'Ready') ?? false;
+      if (set && initialised) return;
+      if (set) await new Promise((resolve) => setTimeout(resolve, 100));
+      else await this.writeKubeletVersion(api, name, version, image);
+    }
+  }
+
+  private async writeKubeletVersion(api: CoreV1Api, name: string, version: string, image: string): Promise<void> {
     await this.updateStatus(api, name, (n) => {
       n.status ??= {};
       // The image is the one the machine was created from: a node that reports one keeps it (machines are
@@ -385,6 +399,9 @@ export class KwokProvider implements Provider, NodeReader {
     });
   }
 }
+
+/** How many times a new node's kubelet version is read (100 ms apart) until kwok's first status is there. */
+const KUBELET_VERSION_CHECKS = 50;
 
 function nodeFor(spec: MachineSpec): V1Node {
   return {
