@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { InputError, NotFoundError, ProviderError, ProviderUnavailableError } from '@cx/errors';
 import { nodeLiveState, takesWorkloads } from '@cx/k8s';
@@ -354,7 +355,7 @@ export class KwokProvider implements Provider, NodeReader {
       const set = node?.status?.nodeInfo?.kubeletVersion === `v${version}` && !!node.status.nodeInfo.osImage;
       const initialised = node?.status?.conditions?.some((c) => c.type === 'Ready') ?? false;
       if (set && initialised) return;
-      if (set) await new Promise((resolve) => setTimeout(resolve, 100));
+      if (set) await sleep(100);
       else await this.writeKubeletVersion(api, name, version, image);
     }
   }
