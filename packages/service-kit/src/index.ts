@@ -14,11 +14,12 @@ import type { Logger } from 'pino';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { createServer } from 'node:net';
 import { v4 as uuidv4 } from 'uuid';
-import { CxError, InputError, asCxError, toProblem, type FieldError } from '@cx/errors';
-import { buildValidator } from './validation.js';
+import { CxError, InputError, asCxError, toProblem } from '@cx/errors';
+import { buildValidator, invalidInput } from './validation.js';
 
 export type { Logger } from 'pino';
 export { createLogger } from './logger.js';
+export { inputValidator } from './validation.js';
 export { checkRedis, exitWithError, isEntryPoint, onSignals, runService, type ServiceRunner } from './lifecycle.js';
 
 /** One dependency check of `/readyz`; throws or returns false when the dependency is not usable. */
@@ -183,18 +184,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
 
 /** Maps fastify's own errors (validation, body parsing, limits) onto cx error kinds. */
 function fromFastifyError(error: FastifyError): unknown {
-  if (error.validation) {
-    const fields: FieldError[] = error.validation.map((v) => {
-      const base = `${error.validationContext ?? 'body'}${v.instancePath.replace(/\//g, '.')}`;
-      const params = v.params as Record<string, unknown>;
-      if (v.keyword === 'additionalProperties')
-        return { field: `${base}.${String(params['additionalProperty'])}`, message: 'is not a known field' };
-      if (v.keyword === 'required')
-        return { field: `${base}.${String(params['missingProperty'])}`, message: 'is required' };
-      return { field: base, message: v.message ?? 'is invalid' };
-    });
-    return new InputError(`invalid request: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`, fields);
-  }
+  if (error.validation) return invalidInput(error.validation, error.validationContext ?? 'body');
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new CxError('CX_PAYLOAD_TOO_LARGE', error.message);

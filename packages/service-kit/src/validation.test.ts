@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { createHttpServer, createLogger } from './index.js';
+import type { CxError } from '@cx/errors';
+import { createHttpServer, createLogger, inputValidator } from './index.js';
 
 describe('request validation', () => {
   let app: FastifyInstance;
@@ -71,5 +72,37 @@ describe('request validation', () => {
     assert.deepEqual(answer.json().params, { n: 7 });
     assert.deepEqual(answer.json().query, { limit: 20, flag: true });
     assert.equal((await post('/things/seven', {})).statusCode, 400);
+  });
+});
+
+describe('in-process input validation (inputValidator)', () => {
+  const schema = {
+    type: 'object',
+    required: ['n'],
+    additionalProperties: false,
+    properties: { n: { type: 'integer' }, count: { type: 'integer', default: 1 } },
+  } as const;
+
+  it('fills defaults in as a route does, and keeps the types', () => {
+    const body = inputValidator<{ n: number; count?: number }>(schema, 'body');
+    assert.deepEqual(body({ n: 2 }), { n: 2, count: 1 });
+    assert.throws(
+      () => body({ n: '2' as unknown as number }),
+      (error: CxError) =>
+        error.code === 'CX_INPUT_INVALID' &&
+        JSON.stringify(error.details?.['fields']) === JSON.stringify([{ field: 'body.n', message: 'must be integer' }]),
+      'a string is not coerced',
+    );
+  });
+
+  it('names the fields of every error, in the part of the request they belong to', () => {
+    const params = inputValidator<Record<string, unknown>>(schema, 'params');
+    assert.throws(
+      () => params({ extra: 1 }),
+      (error: CxError) =>
+        error.code === 'CX_INPUT_INVALID' &&
+        /params\.n is required/.test(error.message) &&
+        /params\.extra is not a known field/.test(error.message),
+    );
   });
 });

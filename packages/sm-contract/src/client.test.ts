@@ -223,6 +223,56 @@ describe('SmClient', () => {
     await hung.close();
   });
 
+  it(
+    "calls sm's module for the calls every public request makes, held to the same time limit, and inject for the rest",
+    { timeout: 10_000 },
+    async (t) => {
+      const injected: string[] = [];
+      const direct: string[] = [];
+      const inProcess = new SmClient('http://127.0.0.1:1', 'token', {
+        dispatch: async (call) => {
+          injected.push(`${call.method} ${call.path}`);
+          return { status: 200, headers: {}, body: Buffer.from('{"items":[]}') };
+        },
+        calls: {
+          checkAccess: async (userId) => void direct.push(`check ${userId}`),
+          resolveName: async (kind, ref) => (direct.push(`name ${kind} ${ref}`), ref),
+          audit: () => new Promise(() => undefined), // a database that does not answer
+          startClusterWorkflow: async (clusterId) => {
+            direct.push(`start ${clusterId}`);
+            throw new ConflictError('another workflow runs on the cluster');
+          },
+        },
+      });
+      await inProcess.checkAccess('u1', { role: 'viewer', object: { kind: 'global' } });
+      assert.equal(await inProcess.resolveName('cluster', 'demo'), 'demo');
+      let notified = 0;
+      inProcess.onClusterChange(async () => void (notified += 1));
+      await assert.rejects(
+        inProcess.startClusterWorkflow('c1', {} as never),
+        (error: CxError) => error.code === 'CX_CONFLICT' && /another workflow/.test(error.message),
+        "sm's own error passes as it is",
+      );
+      assert.equal(notified, 1, 'a start notifies the cluster-change listeners, failed or not');
+      assert.deepEqual(await inProcess.pairTargets(), []);
+      assert.deepEqual(direct, ['check u1', 'name cluster demo', 'start c1']);
+      assert.deepEqual(injected, ['GET /internal/v1/pair-targets'], 'only the other calls go through inject');
+
+      t.mock.timers.enable({ apis: ['setTimeout'] });
+      const pending = inProcess.audit({ actor: 'admin', action: 'DELETE /api/v1/clusters/:id', outcome: 'success' });
+      await new Promise(setImmediate);
+      t.mock.timers.tick(15_000);
+      await assert.rejects(
+        pending,
+        (error: CxError) =>
+          error.code === 'CX_DEPENDENCY_UNAVAILABLE' &&
+          /in this process, did not answer audit record \(no answer within 15 s\)/.test(error.message),
+      );
+      t.mock.timers.reset();
+      await inProcess.close();
+    },
+  );
+
   it('sends an idempotent call again when its connection is cut (a replica dying), never a POST', async () => {
     const seen: string[] = [];
     handler = (request, _body, response) => {

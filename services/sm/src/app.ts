@@ -5,6 +5,7 @@ import { redactUrl, type CxConfig } from '@cx/config';
 import { DependencyUnavailableError, InputError } from '@cx/errors';
 import { migrateLatest } from '@cx/migrations';
 import { createHttpServer, type Logger } from '@cx/service-kit';
+import type { SmDirectCalls } from '@cx/sm-contract';
 import { AccessControl } from './access/access-control.js';
 import { ClusterAddons } from './addons/addons.js';
 import { AuditLog } from './audit/audit-log.js';
@@ -12,6 +13,7 @@ import { Clusters } from './clusters/clusters.js';
 import { PkiGenerator } from './clusters/pki-generator.js';
 import { TenantCredentials } from './clusters/tenant-credentials.js';
 import { openDatabase } from './db/database.js';
+import { directCalls } from './direct-calls.js';
 import { EtcdSnapshots } from './etcd-snapshots/etcd-snapshots.js';
 import { HaConfigs } from './ha-configs/ha-configs.js';
 import { Hosts } from './hosts/hosts.js';
@@ -37,6 +39,8 @@ export interface SmApp {
   db: Knex;
   clusters: Clusters;
   runs: WorkflowRuns;
+  /** What callers in this process (the all-in-one) call without inject (in-process.ts). */
+  calls: SmDirectCalls;
 }
 
 /** Where the identity provider sends browsers back to: wfm's public callback route. */
@@ -104,6 +108,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   const runs = new WorkflowRuns(db, tenants);
   const auditLog = new AuditLog(db);
   const clusters = new Clusters(db, runs, resources, tenants, config.limits);
+  const names = new Names(db);
   logger.info({ ldap: (await directory.ldap()) !== null, oidc: (await oidc.current()) !== null }, 'login methods');
 
   const app = createHttpServer({
@@ -137,7 +142,7 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
         addons: new ClusterAddons(db, box),
         templates: new ClusterTemplates(db, box),
         etcdSnapshots: new EtcdSnapshots(db, box, config.etcd.maxSnapshotBytes),
-        names: new Names(db),
+        names,
         clusterEvents: new ClusterEvents(db),
         directory,
         serviceToken: config.serviceToken!,
@@ -157,5 +162,5 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
     clearInterval(retention);
     await Promise.all([db.destroy(), pkis.close()]);
   });
-  return { app, db, clusters, runs };
+  return { app, db, clusters, runs, calls: directCalls({ access, names, auditLog, clusters }) };
 }

@@ -9,6 +9,13 @@ import {
 import { idParams, subjectOf, userListPage, type UserListQuery } from '../http.js';
 import type { AccessControl } from './access-control.js';
 
+/** What an access check names: the user and what they need (also validated in-process, in-process.ts). */
+export const accessCheckBody = {
+  type: 'object',
+  required: ['userId', 'requirement'],
+  properties: { userId: { type: 'string' }, requirement: { type: 'object', required: ['role', 'object'] } },
+} as const;
+
 export async function accessRoutes(app: FastifyInstance, deps: { access: AccessControl }): Promise<void> {
   const { access } = deps;
 
@@ -16,11 +23,7 @@ export async function accessRoutes(app: FastifyInstance, deps: { access: AccessC
     '/access/check',
     {
       schema: {
-        body: {
-          type: 'object',
-          required: ['userId', 'requirement'],
-          properties: { userId: { type: 'string' }, requirement: { type: 'object', required: ['role', 'object'] } },
-        },
+        body: accessCheckBody,
       },
     },
     async (request, reply) => {

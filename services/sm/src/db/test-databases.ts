@@ -5,6 +5,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
+import { loadConfig } from '@cx/config';
+import { createLogger } from '@cx/service-kit';
+import { buildSmApp, type SmApp } from '../app.js';
 import { openDatabase } from './database.js';
 
 export interface TestDatabase {
@@ -44,3 +47,18 @@ export const testDatabases: TestDatabase[] = [
     },
   },
 ];
+
+/** sm's whole app on a fresh SQLite file, for tests of its routes; `env` adds settings to the token and key. */
+export async function smAppOnSqlite(serviceToken: string, env: Record<string, string> = {}): Promise<SmApp> {
+  const dir = mkdtempSync(join(tmpdir(), 'cx-sm-app-'));
+  const config = loadConfig({
+    env: {
+      CX_DATA_DIR: dir,
+      CX_DATABASE_URL: `sqlite:${join(dir, 'cx.db')}`,
+      CX_SECRET_KEY: 's'.repeat(32),
+      CX_SERVICE_TOKEN: serviceToken,
+      ...env,
+    },
+  });
+  return buildSmApp(config, createLogger({ level: 'silent', service: 'sm' }));
+}

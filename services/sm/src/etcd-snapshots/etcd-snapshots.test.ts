@@ -5,16 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
-import { loadConfig } from '@cx/config';
 import { migrateLatest } from '@cx/migrations';
-import { createLogger } from '@cx/service-kit';
-import { buildSmApp, type SmApp } from '../app.js';
+import type { SmApp } from '../app.js';
 import { EtcdSnapshots } from './etcd-snapshots.js';
 import { Resources } from '../resources/resources.js';
 import { SecretBox, SecretKeyMismatchError, rotateSecrets } from '../secrets/secret-box.js';
@@ -22,7 +17,7 @@ import type { StartRequest } from '@cx/sm-contract';
 import { Clusters } from '../clusters/clusters.js';
 import { WorkflowRuns } from '../runs/workflow-runs.js';
 import { TenantCredentials } from '../clusters/tenant-credentials.js';
-import { testDatabases } from '../db/test-databases.js';
+import { smAppOnSqlite, testDatabases } from '../db/test-databases.js';
 
 const MARKER = Buffer.from('kind: Secret data: password: aHVudGVyMi1zdXBlci1zZWNyZXQ= ');
 /** A stand-in for a snapshot: a Secret's bytes again and again around random data, `size` bytes in all. */
@@ -311,17 +306,7 @@ describe("sm's etcd snapshot routes", () => {
   const MAX = 8 * 1_048_576;
 
   before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cx-sm-etcd-'));
-    const config = loadConfig({
-      env: {
-        CX_DATA_DIR: dir,
-        CX_DATABASE_URL: `sqlite:${join(dir, 'cx.db')}`,
-        CX_SECRET_KEY: 's'.repeat(32),
-        CX_SERVICE_TOKEN: token,
-        CX_ETCD_MAX_SNAPSHOT_BYTES: String(MAX),
-      },
-    });
-    sm = await buildSmApp(config, createLogger({ level: 'silent', service: 'sm' }));
+    sm = await smAppOnSqlite(token, { CX_ETCD_MAX_SNAPSHOT_BYTES: String(MAX) });
   });
   after(async () => {
     await sm?.app.close();

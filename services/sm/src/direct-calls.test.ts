@@ -1,0 +1,98 @@
+/**
+ * sm's direct calls (the all-in-one's wfm skips inject for them) answer as the routes they stand
+ * for: the same refusals of bad input, naming the same fields, and the same errors.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { CxError } from '@cx/errors';
+import type { StartRequest } from '@cx/sm-contract';
+import type { SmApp } from './app.js';
+import { smAppOnSqlite } from './db/test-databases.js';
+
+describe("sm's direct calls, against its routes", () => {
+  let sm: SmApp;
+  const token = 'direct-calls-token-'.padEnd(32, 'x');
+  let adminId: string;
+  const route = async (method: 'GET' | 'POST', url: string, payload?: unknown) => {
+    const answer = await sm.app.inject({
+      method,
+      url: `/internal/v1${url}`,
+      headers: { authorization: `Bearer ${token}` },
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+    return { status: answer.statusCode, body: answer.body ? (answer.json() as Record<string, unknown>) : undefined };
+  };
+  const refusal = async (call: Promise<unknown>): Promise<{ code: string; fields: unknown }> => {
+    const error = (await call.then(
+      () => assert.fail('the call was not refused'),
+      (e: unknown) => e,
+    )) as CxError;
+    return { code: error.code, fields: error.details?.['fields'] };
+  };
+
+  before(async () => {
+    sm = await smAppOnSqlite(token, { CX_ADMIN_PASSWORD: 'Direct-calls-admin-1' });
+    adminId = ((await sm.db('users').where({ username: 'admin' }).first('id')) as { id: string }).id;
+  });
+  after(async () => {
+    await sm?.app.close();
+  });
+
+  it('decides access as POST /access/check does, and refuses the same bad input', async () => {
+    const requirement = { role: 'operator', object: { kind: 'cluster', id: 'nope' } } as const;
+    await sm.calls.checkAccess(adminId, requirement);
+    assert.equal((await route('POST', '/access/check', { userId: adminId, requirement })).status, 204);
+    const unknownUser = await refusal(sm.calls.checkAccess('no-such-user', requirement));
+    const overHttp = await route('POST', '/access/check', { userId: 'no-such-user', requirement });
+    assert.equal(unknownUser.code, overHttp.body?.['code']);
+    const bad = { role: 'operator' } as never;
+    const direct = await refusal(sm.calls.checkAccess(adminId, bad));
+    const http = await route('POST', '/access/check', { userId: adminId, requirement: bad });
+    assert.equal(direct.code, 'CX_INPUT_INVALID');
+    assert.deepEqual(direct.fields, http.body?.['fields']);
+    assert.deepEqual(direct.fields, [{ field: 'body.requirement.object', message: 'is required' }]);
+  });
+
+  it('resolves names as GET /names/:kind/:ref does, and refuses a ref too long for it', async () => {
+    assert.equal(await sm.calls.resolveName('user', 'admin'), adminId);
+    assert.deepEqual((await route('GET', '/names/user/admin')).body, { id: adminId });
+    assert.equal(await sm.calls.resolveName('cluster', 'nothing-here'), null);
+    const long = 'x'.repeat(256);
+    const direct = await refusal(sm.calls.resolveName('user', long));
+    const http = await route('GET', `/names/user/${long}`);
+    assert.equal(direct.code, 'CX_INPUT_INVALID');
+    assert.deepEqual(direct.fields, http.body?.['fields']);
+  });
+
+  it('records audit entries as POST /audit does, and refuses one without its outcome', async () => {
+    await sm.calls.audit({ actor: 'admin', action: 'POST /api/v1/things', outcome: 'success', targetId: 'direct-1' });
+    const rows = (await sm.db('audit_log').where({ target_id: 'direct-1' })) as Array<{ actor: string }>;
+    assert.deepEqual(
+      rows.map((r) => r.actor),
+      ['admin'],
+    );
+    const bad = { actor: 'admin', action: 'POST /api/v1/things' } as never;
+    const direct = await refusal(sm.calls.audit(bad));
+    const http = await route('POST', '/audit', bad);
+    assert.deepEqual(direct, { code: 'CX_INPUT_INVALID', fields: http.body?.['fields'] });
+  });
+
+  it('starts a workflow on a cluster as POST /clusters/:id/workflows does: a missing cluster is the same 404', async () => {
+    const start: StartRequest = {
+      actor: adminId,
+      requestHash: 'h'.repeat(64),
+      workflow: { workflow: 'cluster.delete', version: 1, steps: ['delete'], input: {}, clusterStatus: 'Deleting' },
+    };
+    const direct = await refusal(sm.calls.startClusterWorkflow('no-such-cluster', start));
+    const http = await route('POST', '/clusters/no-such-cluster/workflows', start);
+    assert.equal(http.status, 404);
+    assert.deepEqual(direct, { code: http.body?.['code'], fields: undefined });
+    const tooLong = await refusal(sm.calls.startClusterWorkflow('c'.repeat(65), start));
+    assert.equal(tooLong.code, 'CX_INPUT_INVALID');
+    const noSteps = await refusal(
+      sm.calls.startClusterWorkflow('no-such-cluster', { ...start, workflow: undefined } as never),
+    );
+    const httpNoSteps = await route('POST', '/clusters/no-such-cluster/workflows', { ...start, workflow: undefined });
+    assert.deepEqual(noSteps, { code: 'CX_INPUT_INVALID', fields: httpNoSteps.body?.['fields'] });
+  });
+});

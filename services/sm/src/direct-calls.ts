@@ -1,0 +1,47 @@
+/**
+ * sm's answers to the calls every public request makes (SmDirectCalls), for wfm in the same process
+ * (the all-in-one): the same modules and the same input schemas as the routes that answer them
+ * over HTTP, without fastify's inject in between. Their errors are those the routes answer.
+ */
+import type { AccessRequirement } from '@cx/api-schemas';
+import { inputValidator } from '@cx/service-kit';
+import { AuditRequest, StartRequest, type NamedKind, type SmDirectCalls } from '@cx/sm-contract';
+import type { AccessControl } from './access/access-control.js';
+import { accessCheckBody } from './access/routes.js';
+import type { AuditLog } from './audit/audit-log.js';
+import type { Clusters } from './clusters/clusters.js';
+import { idParams } from './http.js';
+import type { Names } from './names/names.js';
+import { nameParams } from './names/routes.js';
+
+export function directCalls(deps: {
+  access: AccessControl;
+  names: Names;
+  auditLog: AuditLog;
+  clusters: Clusters;
+}): SmDirectCalls {
+  const { access, names, auditLog, clusters } = deps;
+  const accessCheck = inputValidator<{ userId: string; requirement: AccessRequirement }>(accessCheckBody, 'body');
+  const name = inputValidator<{ kind: NamedKind; ref: string }>(nameParams, 'params');
+  const auditEntry = inputValidator<AuditRequest>(AuditRequest, 'body');
+  const cluster = inputValidator<{ id: string }>(idParams, 'params');
+  const start = inputValidator<StartRequest>(StartRequest, 'body');
+  return {
+    async checkAccess(userId, requirement) {
+      accessCheck({ userId, requirement });
+      await access.check(await access.subject(userId), requirement);
+    },
+    async resolveName(kind, ref) {
+      name({ kind, ref });
+      return names.resolve(kind, ref);
+    },
+    async audit(entry) {
+      await auditLog.record(auditEntry(entry));
+    },
+    async startClusterWorkflow(clusterId, request) {
+      cluster({ id: clusterId });
+      const { body, replayed } = await clusters.startWorkflow(clusterId, start(request));
+      return { body, replayed };
+    },
+  };
+}
