@@ -9,7 +9,7 @@ import {
 import { idParams, subjectOf, userListPage, type UserListQuery } from '../http.js';
 import type { AccessControl } from './access-control.js';
 
-/** What an access check names: the user and what they need (also validated in-process, in-process.ts). */
+/** What an access check names: the user and what they need (also validated for direct calls, direct-calls.ts). */
 export const accessCheckBody = {
   type: 'object',
   required: ['userId', 'requirement'],

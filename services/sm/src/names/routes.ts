@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { NamedKind, type ResolvedName } from '@cx/sm-contract';
 import type { Names } from './names.js';
 
-/** What a name lookup names (also validated in-process, in-process.ts). */
+/** What a name lookup names (also validated for direct calls, direct-calls.ts). */
 export const nameParams = {
   type: 'object',
   required: ['kind', 'ref'],
