@@ -238,6 +238,13 @@ describe('SmClient', () => {
           checkAccess: async (userId) => void direct.push(`check ${userId}`),
           resolveName: async (kind, ref) => (direct.push(`name ${kind} ${ref}`), ref),
           audit: () => new Promise(() => undefined), // a database that does not answer
+          createCluster: async (body) => {
+            direct.push(`create ${body.request.name}`);
+            return {
+              body: { cluster: { id: 'c2' }, workflow: { id: 'w2', status: 'Pending' } } as never,
+              replayed: true,
+            };
+          },
           startClusterWorkflow: async (clusterId) => {
             direct.push(`start ${clusterId}`);
             throw new ConflictError('another workflow runs on the cluster');
@@ -254,8 +261,10 @@ describe('SmClient', () => {
         "sm's own error passes as it is",
       );
       assert.equal(notified, 1, 'a start notifies the cluster-change listeners, failed or not');
+      assert.equal((await inProcess.createCluster({ name: 'demo' } as never, {} as never)).replayed, true);
+      assert.equal(notified, 2, 'so does a create');
       assert.deepEqual(await inProcess.pairTargets(), []);
-      assert.deepEqual(direct, ['check u1', 'name cluster demo', 'start c1']);
+      assert.deepEqual(direct, ['check u1', 'name cluster demo', 'start c1', 'create demo']);
       assert.deepEqual(injected, ['GET /internal/v1/pair-targets'], 'only the other calls go through inject');
 
       t.mock.timers.enable({ apis: ['setTimeout'] });

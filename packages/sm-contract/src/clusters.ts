@@ -1,6 +1,7 @@
 /** The cluster routes of sm's internal API: what wfm sends to create and change clusters, and what sddc reads of them. */
 import Type, { type Static } from 'typebox';
 import {
+  clusterCreateRequestSchema,
   nodeListQuerySchema,
   nodePoolRequestSchema,
   nodeSchedulingProperties,
@@ -8,13 +9,20 @@ import {
   type ClusterCreateRequest,
 } from '@cx/api-schemas';
 import { StartRequest } from './runs.js';
-import type { TemplateUse } from './templates.js';
-import type { CreateAddon } from './addons.js';
+import { TemplateUse } from './templates.js';
+import { CreateAddons, type CreateAddon } from './addons.js';
 
 /**
  * POST /clusters. `template`: the template the request was completed with, at that version;
  * `addons`: what the create workflow installs (the template's and the request's, merged and checked).
  */
+export const CreateClusterBody = Type.Object({
+  request: clusterCreateRequestSchema,
+  start: StartRequest,
+  template: Type.Optional(TemplateUse),
+  addons: Type.Optional(CreateAddons),
+});
+/** CreateClusterBody as sm reads it once validated: the request with its defaults filled in. */
 export interface CreateClusterBody {
   request: ClusterCreateRequest;
   start: StartRequest;

@@ -109,6 +109,9 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   const auditLog = new AuditLog(db);
   const clusters = new Clusters(db, runs, resources, tenants, config.limits);
   const names = new Names(db);
+  const ipPools = new IpPools(db);
+  const addons = new ClusterAddons(db, box);
+  const templates = new ClusterTemplates(db, box);
   logger.info({ ldap: (await directory.ldap()) !== null, oidc: (await oidc.current()) !== null }, 'login methods');
 
   const app = createHttpServer({
@@ -136,11 +139,11 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
         oidc,
         tenants,
         hosts: new Hosts(db, box),
-        ipPools: new IpPools(db),
+        ipPools,
         haConfigs: new HaConfigs(db),
         pairs: new Pairs(db, box),
-        addons: new ClusterAddons(db, box),
-        templates: new ClusterTemplates(db, box),
+        addons,
+        templates,
         etcdSnapshots: new EtcdSnapshots(db, box, config.etcd.maxSnapshotBytes),
         names,
         clusterEvents: new ClusterEvents(db),
@@ -162,5 +165,11 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
     clearInterval(retention);
     await Promise.all([db.destroy(), pkis.close()]);
   });
-  return { app, db, clusters, runs, calls: directCalls({ access, names, auditLog, clusters }) };
+  return {
+    app,
+    db,
+    clusters,
+    runs,
+    calls: directCalls({ access, names, auditLog, clusters, ipPools, templates, addons }),
+  };
 }

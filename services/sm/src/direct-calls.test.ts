@@ -95,4 +95,47 @@ describe("sm's direct calls, against its routes", () => {
     const httpNoSteps = await route('POST', '/clusters/no-such-cluster/workflows', { ...start, workflow: undefined });
     assert.deepEqual(noSteps, { code: 'CX_INPUT_INVALID', fields: httpNoSteps.body?.['fields'] });
   });
+
+  it('creates a cluster as POST /clusters does, with the same answer, refusals and fields', async () => {
+    const body = (name: string, controlPlane: Record<string, unknown> = { count: 1 }) => ({
+      request: {
+        name,
+        provider: 'sim',
+        kubernetesVersion: '1.31.4',
+        controlPlane,
+        nodePools: [{ name: 'w', count: 1 }],
+      },
+      start: {
+        actor: adminId,
+        requestHash: name.padEnd(64, 'h'),
+        workflow: {
+          workflow: 'cluster.create',
+          version: 1,
+          steps: ['plan-machines'],
+          input: {},
+          clusterStatus: 'Provisioning',
+        },
+      },
+    });
+    const direct = await sm.calls.createCluster(body('direct-1') as never);
+    const http = await route('POST', '/clusters', body('http-1'));
+    assert.equal(http.status, 202);
+    assert.equal(direct.replayed, false);
+    const shape = (answer: Record<string, unknown>) => {
+      const { cluster, workflow } = answer as { cluster: Record<string, unknown>; workflow: Record<string, unknown> };
+      return { keys: Object.keys(cluster).sort(), status: cluster['status'], workflow: workflow['status'] };
+    };
+    assert.deepEqual(shape(direct.body), shape(http.body!));
+    assert.equal((direct.body as { cluster: { name: string } }).cluster.name, 'direct-1');
+    // A name taken, a VIP pool that does not exist, a name Kubernetes refuses: the same error either way.
+    for (const bad of [
+      body('direct-1'),
+      body('vip-1', { count: 1, vipPool: 'no-such-pool' }),
+      body('Not a DNS name!'),
+    ]) {
+      const refused = await refusal(sm.calls.createCluster(bad as never));
+      const overHttp = await route('POST', '/clusters', bad);
+      assert.deepEqual(refused, { code: overHttp.body?.['code'], fields: overHttp.body?.['fields'] });
+    }
+  });
 });

@@ -5,27 +5,25 @@
  */
 import type { AccessRequirement } from '@cx/api-schemas';
 import { inputValidator } from '@cx/service-kit';
-import { AuditRequest, StartRequest, type NamedKind, type SmDirectCalls } from '@cx/sm-contract';
+import { AuditRequest, CreateClusterBody, StartRequest, type NamedKind, type SmDirectCalls } from '@cx/sm-contract';
 import type { AccessControl } from './access/access-control.js';
 import { accessCheckBody } from './access/routes.js';
 import type { AuditLog } from './audit/audit-log.js';
-import type { Clusters } from './clusters/clusters.js';
+import { createCluster, type ClusterCreateDeps } from './clusters/create-cluster.js';
 import { idParams } from './http.js';
 import type { Names } from './names/names.js';
 import { nameParams } from './names/routes.js';
 
-export function directCalls(deps: {
-  access: AccessControl;
-  names: Names;
-  auditLog: AuditLog;
-  clusters: Clusters;
-}): SmDirectCalls {
+export function directCalls(
+  deps: ClusterCreateDeps & { access: AccessControl; names: Names; auditLog: AuditLog },
+): SmDirectCalls {
   const { access, names, auditLog, clusters } = deps;
   const accessCheck = inputValidator<{ userId: string; requirement: AccessRequirement }>(accessCheckBody, 'body');
   const name = inputValidator<{ kind: NamedKind; ref: string }>(nameParams, 'params');
   const auditEntry = inputValidator<AuditRequest>(AuditRequest, 'body');
   const cluster = inputValidator<{ id: string }>(idParams, 'params');
   const start = inputValidator<StartRequest>(StartRequest, 'body');
+  const create = inputValidator<CreateClusterBody>(CreateClusterBody, 'body');
   return {
     async checkAccess(userId, requirement) {
       accessCheck({ userId, requirement });
@@ -37,6 +35,10 @@ export function directCalls(deps: {
     },
     async audit(entry) {
       await auditLog.record(auditEntry(entry));
+    },
+    async createCluster(body) {
+      const { body: answer, replayed } = await createCluster(deps, create(body));
+      return { body: answer, replayed };
     },
     async startClusterWorkflow(clusterId, request) {
       cluster({ id: clusterId });

@@ -3,24 +3,16 @@
  * what sddc needs to build and reach them, kubeconfigs, pools, and any other cluster workflow.
  */
 import type { FastifyInstance } from 'fastify';
-import {
-  HEALTH_STATES,
-  clusterCreateRequestSchema,
-  healthPolicySchema,
-  type ClusterHealthStatus,
-  type HealthPolicy,
-} from '@cx/api-schemas';
-import { InputError, NotFoundError } from '@cx/errors';
+import { HEALTH_STATES, healthPolicySchema, type ClusterHealthStatus, type HealthPolicy } from '@cx/api-schemas';
+import { NotFoundError } from '@cx/errors';
 import {
   AddPoolBody,
-  CreateAddons,
+  CreateClusterBody,
   KubeconfigBody,
   NodePageQuery,
   PoolSchedulingBody,
   ScalePoolBody,
   StartRequest,
-  TemplateUse,
-  type CreateClusterBody,
 } from '@cx/sm-contract';
 import type { AccessControl } from '../access/access-control.js';
 import type { ClusterAddons } from '../addons/addons.js';
@@ -30,6 +22,7 @@ import type { IpPools } from '../ip-pools/ip-pools.js';
 import type { Resources } from '../resources/resources.js';
 import type { ClusterTemplates } from '../templates/templates.js';
 import type { Clusters } from './clusters.js';
+import { createCluster } from './create-cluster.js';
 import type { TenantCredentials } from './tenant-credentials.js';
 
 const healthTargetsQuery = {
@@ -81,59 +74,8 @@ export async function clusterRoutes(
       );
     },
   );
-  app.post<{ Body: CreateClusterBody }>(
-    '/clusters',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['request', 'start'],
-          properties: {
-            request: clusterCreateRequestSchema,
-            start: StartRequest,
-            // The template wfm completed the request with, at its version.
-            template: TemplateUse,
-            // What the create workflow installs: the template's addons and the request's, checked by wfm.
-            addons: CreateAddons,
-          },
-        },
-      },
-    },
-    async (request, reply) => {
-      const { request: cluster, start, template, addons: toInstall = [] } = request.body;
-      const vipPool = cluster.controlPlane.vipPool;
-      const accepted = await clusters.create(
-        cluster,
-        start,
-        vipPool === undefined
-          ? undefined
-          : async (trx, clusterId) => {
-              try {
-                return (
-                  await ipPools.allocate(
-                    vipPool,
-                    { owner: `control-plane VIP of cluster ${cluster.name}`, clusterId },
-                    start.actor,
-                    trx,
-                  )
-                ).address;
-              } catch (error) {
-                if (error instanceof NotFoundError)
-                  throw new InputError(error.message, [
-                    { field: 'body.controlPlane.vipPool', message: 'is not an IP pool' },
-                  ]);
-                throw error;
-              }
-            },
-        template || toInstall.length > 0
-          ? async (trx, clusterId) => {
-              if (template) await templates.useFor(trx, clusterId, template);
-              for (const addon of toInstall) await addons.install(trx, clusterId, addon.name, addon, start.actor);
-            }
-          : undefined,
-      );
-      return sendAccepted(reply, accepted);
-    },
+  app.post<{ Body: CreateClusterBody }>('/clusters', { schema: { body: CreateClusterBody } }, async (request, reply) =>
+    sendAccepted(reply, await createCluster({ clusters, ipPools, templates, addons }, request.body)),
   );
   app.get<{ Params: { id: string } }>('/clusters/:id', { schema: { params: idParams } }, async (request) =>
     clusters.get(request.params.id),
