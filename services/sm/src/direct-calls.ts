@@ -37,13 +37,11 @@ export function directCalls(
       await auditLog.record(auditEntry(entry));
     },
     async createCluster(body) {
-      const { body: answer, replayed } = await createCluster(deps, create(body));
-      return { body: answer, replayed };
+      return createCluster(deps, create(body));
     },
     async startClusterWorkflow(clusterId, request) {
       cluster({ id: clusterId });
-      const { body, replayed } = await clusters.startWorkflow(clusterId, start(request));
-      return { body, replayed };
+      return clusters.startWorkflow(clusterId, start(request));
     },
   };
 }
