@@ -48,9 +48,13 @@ export async function runAllInOne(configFile: string | undefined): Promise<void>
     started.push(sm.app);
     const smAddress = await sm.app.listen({ host: config.sm.host, port: config.sm.port });
     config = { ...config, sm: { ...config.sm, url: smAddress } };
-    // wfm and sddc call sm's app without a socket; the engine's step transitions go to sm's module directly, several at a time.
+    // wfm and sddc call sm's app without a socket, and its modules directly for their frequent
+    // calls; the engine's step transitions go to sm's module directly, several at a time.
     const inProcess = smInProcess(sm);
-    const sddc = await buildSddcApp(config, serviceLogger('sddc'), { dispatch: inProcess.dispatch });
+    const sddc = await buildSddcApp(config, serviceLogger('sddc'), {
+      dispatch: inProcess.dispatch,
+      calls: inProcess.calls,
+    });
     started.push(sddc.app);
     await sddc.app.listen({ host: config.sddc.host, port: config.sddc.port });
     const wfm = await buildWfmApp(config, serviceLogger('wfm'), inProcess);

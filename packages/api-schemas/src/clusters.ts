@@ -258,16 +258,17 @@ const unhealthyNodeSchema = Type.Object(
 );
 export type UnhealthyNode = Static<typeof unhealthyNodeSchema>;
 
-const clusterHealthStatusSchema = Nullable(
-  Type.Object({
-    state: Type.Enum(HEALTH_STATES, { type: 'string' }),
-    message: Type.String(),
-    unhealthy: Type.Array(unhealthyNodeSchema),
-    checkedAt: Type.String({ format: 'date-time' }),
-  }),
-  { description: 'What the node health monitor saw last (null until it has looked)' },
-);
-export type ClusterHealthStatus = NonNullable<Static<typeof clusterHealthStatusSchema>>;
+/** What the node health monitor saw of a cluster at its last look, as sddc reports it to sm. */
+export const healthStatusSchema = Type.Object({
+  state: Type.Enum(HEALTH_STATES, { type: 'string' }),
+  message: Type.String({ maxLength: 4096 }),
+  unhealthy: Type.Array(unhealthyNodeSchema, { maxItems: 1024 }),
+  checkedAt: Type.String({ format: 'date-time' }),
+});
+export type ClusterHealthStatus = Static<typeof healthStatusSchema>;
+const clusterHealthStatusSchema = Nullable(healthStatusSchema, {
+  description: 'What the node health monitor saw last (null until it has looked)',
+});
 
 export const clusterSchema = Type.Object({
   id: Type.String(),

@@ -249,6 +249,7 @@ describe('SmClient', () => {
             direct.push(`start ${clusterId}`);
             throw new ConflictError('another workflow runs on the cluster');
           },
+          setHealthStatus: async (clusterId, status) => void direct.push(`health ${clusterId} ${status.state}`),
         },
       });
       await inProcess.checkAccess('u1', { role: 'viewer', object: { kind: 'global' } });
@@ -263,8 +264,9 @@ describe('SmClient', () => {
       assert.equal(notified, 1, 'a start notifies the cluster-change listeners, failed or not');
       assert.equal((await inProcess.createCluster({ name: 'demo' } as never, {} as never)).replayed, true);
       assert.equal(notified, 2, 'so does a create');
+      await inProcess.setHealthStatus('c1', { state: 'Healthy', message: '', unhealthy: [], checkedAt: '' });
       assert.deepEqual(await inProcess.pairTargets(), []);
-      assert.deepEqual(direct, ['check u1', 'name cluster demo', 'start c1', 'create demo']);
+      assert.deepEqual(direct, ['check u1', 'name cluster demo', 'start c1', 'create demo', 'health c1 Healthy']);
       assert.deepEqual(injected, ['GET /internal/v1/pair-targets'], 'only the other calls go through inject');
 
       t.mock.timers.enable({ apis: ['setTimeout'] });

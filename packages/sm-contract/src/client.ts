@@ -88,8 +88,9 @@ export interface SmAnswer {
 
 /**
  * The calls every public request makes of sm (its access check, the name in its path, its audit
- * record) and the create of a cluster or the start of its workflow, as sm's modules answer them: in the all-in-one
- * they skip fastify's inject, which costs about 90 µs of CPU a call, several per request. sm
+ * record), the create of a cluster or the start of its workflow, and the health monitor's reports,
+ * as sm's modules answer them: in the all-in-one they skip fastify's inject, which costs about
+ * 90 µs of CPU a call, several per request. sm
  * validates their input with the schemas of its routes, and throws the errors its routes answer.
  */
 export interface SmDirectCalls {
@@ -98,6 +99,8 @@ export interface SmDirectCalls {
   audit(entry: AuditRequest): Promise<void>;
   createCluster(body: CreateClusterBody): Promise<Accepted>;
   startClusterWorkflow(clusterId: string, start: StartRequest): Promise<Accepted>;
+  /** sddc's health monitor reports every cluster it watches, and again every few minutes. */
+  setHealthStatus(clusterId: string, status: ClusterHealthStatus): Promise<void>;
 }
 
 /**
@@ -474,6 +477,7 @@ export class SmClient {
     return this.json('GET', `/health-targets?${query}`);
   }
   async setHealthStatus(clusterId: string, status: ClusterHealthStatus): Promise<void> {
+    if (this.direct) return this.directly('health status', this.direct.setHealthStatus(clusterId, status));
     await this.send('PUT', `${clusterPath(clusterId)}/health-status`, status);
   }
   /** Records how an ha-config's matching nodes compare with those it was last applied to. */

@@ -1,5 +1,5 @@
 /**
- * sm's direct calls (the all-in-one's wfm skips inject for them) answer as the routes they stand
+ * sm's direct calls (the all-in-one's wfm and sddc skip inject for them) answer as the routes they stand
  * for: the same refusals of bad input, naming the same fields, and the same errors.
  */
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ describe("sm's direct calls, against its routes", () => {
   let sm: SmApp;
   const token = 'direct-calls-token-'.padEnd(32, 'x');
   let adminId: string;
-  const route = async (method: 'GET' | 'POST', url: string, payload?: unknown) => {
+  const route = async (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) => {
     const answer = await sm.app.inject({
       method,
       url: `/internal/v1${url}`,
@@ -137,5 +137,42 @@ describe("sm's direct calls, against its routes", () => {
       const overHttp = await route('POST', '/clusters', bad);
       assert.deepEqual(refused, { code: overHttp.body?.['code'], fields: overHttp.body?.['fields'] });
     }
+  });
+
+  it("records a cluster's health as PUT /clusters/:id/health-status does, with the same refusals", async () => {
+    const { id } = (await sm.db('clusters').where({ name: 'direct-1' }).first('id')) as { id: string };
+    const unhealthy = [
+      { machineId: 'm1', name: 'direct-1-cp-0', reason: 'NotReady for 40 s', since: '2026-12-07T09:00:00Z' },
+    ];
+    const status = {
+      state: 'Unhealthy' as const,
+      message: '1 node unhealthy',
+      unhealthy,
+      checkedAt: '2026-12-07T09:01:00Z',
+    };
+    await sm.calls.setHealthStatus(id, status);
+    const row = (await sm.db('clusters').where({ id }).first('health_status')) as { health_status: string };
+    assert.deepEqual(JSON.parse(row.health_status), status);
+    const missing = await refusal(sm.calls.setHealthStatus('no-such-cluster', status));
+    const httpMissing = await route('PUT', '/clusters/no-such-cluster/health-status', status);
+    assert.equal(httpMissing.status, 404);
+    assert.deepEqual(missing, { code: httpMissing.body?.['code'], fields: undefined });
+    const bad = { ...status, state: 'Fine', unhealthy: [{ name: 'direct-1-cp-0' }] } as never;
+    const direct = await refusal(sm.calls.setHealthStatus(id, bad));
+    const http = await route('PUT', `/clusters/${id}/health-status`, bad);
+    assert.deepEqual(direct, { code: 'CX_INPUT_INVALID', fields: http.body?.['fields'] });
+    assert.deepEqual((direct.fields as Array<{ field: string }>).map((f) => f.field).sort(), [
+      'body.state',
+      'body.unhealthy.0.machineId',
+      'body.unhealthy.0.reason',
+      'body.unhealthy.0.since',
+    ]);
+    assert.deepEqual(
+      JSON.parse(
+        ((await sm.db('clusters').where({ id }).first('health_status')) as { health_status: string }).health_status,
+      ),
+      status,
+      'a refused report changes nothing',
+    );
   });
 });

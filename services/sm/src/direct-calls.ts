@@ -1,9 +1,9 @@
 /**
- * sm's answers to the calls every public request makes (SmDirectCalls), for wfm in the same process
- * (the all-in-one): the same modules and the same input schemas as the routes that answer them
+ * sm's answers to the calls every public request makes (SmDirectCalls), for wfm and sddc in the same
+ * process (the all-in-one): the same modules and the same input schemas as the routes that answer them
  * over HTTP, without fastify's inject in between. Their errors are those the routes answer.
  */
-import type { AccessRequirement } from '@cx/api-schemas';
+import { healthStatusSchema, type AccessRequirement, type ClusterHealthStatus } from '@cx/api-schemas';
 import { inputValidator } from '@cx/service-kit';
 import { AuditRequest, CreateClusterBody, StartRequest, type NamedKind, type SmDirectCalls } from '@cx/sm-contract';
 import type { AccessControl } from './access/access-control.js';
@@ -24,6 +24,7 @@ export function directCalls(
   const cluster = inputValidator<{ id: string }>(idParams, 'params');
   const start = inputValidator<StartRequest>(StartRequest, 'body');
   const create = inputValidator<CreateClusterBody>(CreateClusterBody, 'body');
+  const healthStatus = inputValidator<ClusterHealthStatus>(healthStatusSchema, 'body');
   return {
     async checkAccess(userId, requirement) {
       accessCheck({ userId, requirement });
@@ -42,6 +43,10 @@ export function directCalls(
     async startClusterWorkflow(clusterId, request) {
       cluster({ id: clusterId });
       return clusters.startWorkflow(clusterId, start(request));
+    },
+    async setHealthStatus(clusterId, status) {
+      cluster({ id: clusterId });
+      await clusters.setHealthStatus(clusterId, healthStatus(status));
     },
   };
 }

@@ -24,7 +24,7 @@ import type { Machine, NodePageQuery, StartRequest } from '@cx/sm-contract';
 import type { Visibility } from '../access/access-control.js';
 import { isUniqueViolation, withDatabase } from '../db/database.js';
 import { afterCursor, encodeCursor, keysetPage } from '../db/pagination.js';
-import type { PreparedSql } from '../db/prepared.js';
+import { withPrepared, type PreparedSql } from '../db/prepared.js';
 import { Pairs } from '../pairs/pairs.js';
 import type { Resources } from '../resources/resources.js';
 import type { Accepted, WorkflowRuns } from '../runs/workflow-runs.js';
@@ -96,10 +96,11 @@ export class Clusters {
 
   /** Records what the health monitor saw; an observation, so it changes no version. */
   async setHealthStatus(clusterId: string, status: ClusterHealthStatus): Promise<void> {
+    // The health monitor reports every cluster it watches, again every few minutes: a prepared statement.
     const changed = await withDatabase(() =>
-      this.db('clusters')
-        .where({ id: clusterId })
-        .update({ health_status: JSON.stringify(status) }),
+      withPrepared(this.db, (sql) =>
+        sql.run('UPDATE `clusters` SET `health_status` = ? WHERE `id` = ?', [JSON.stringify(status), clusterId]),
+      ),
     );
     if (changed === 0) throw new NotFoundError(`cluster ${clusterId} does not exist`);
   }

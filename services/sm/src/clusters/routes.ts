@@ -3,7 +3,7 @@
  * what sddc needs to build and reach them, kubeconfigs, pools, and any other cluster workflow.
  */
 import type { FastifyInstance } from 'fastify';
-import { HEALTH_STATES, healthPolicySchema, type ClusterHealthStatus, type HealthPolicy } from '@cx/api-schemas';
+import { healthPolicySchema, healthStatusSchema, type ClusterHealthStatus, type HealthPolicy } from '@cx/api-schemas';
 import { NotFoundError } from '@cx/errors';
 import {
   AddPoolBody,
@@ -96,16 +96,7 @@ export async function clusterRoutes(
     {
       schema: {
         params: idParams,
-        body: {
-          type: 'object',
-          required: ['state', 'message', 'unhealthy', 'checkedAt'],
-          properties: {
-            state: { type: 'string', enum: HEALTH_STATES },
-            message: { type: 'string', maxLength: 4096 },
-            unhealthy: { type: 'array', maxItems: 1024 },
-            checkedAt: { type: 'string' },
-          },
-        },
+        body: healthStatusSchema,
       },
     },
     async (request, reply) => {
