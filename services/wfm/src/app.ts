@@ -43,6 +43,11 @@ export interface WfmApp {
 
 /** A provider not advertised by any sddc for this long is considered gone. */
 const PROVIDER_STALE_MS = 60_000;
+/**
+ * How long one read of the advertised providers serves: every create and upgrade checks them, and
+ * sddc refreshes them every 10 s, so a second's delay is within what they show anyway.
+ */
+const PROVIDERS_READ_MS = 1_000;
 
 /** `inProcess`: sm's module and app, when sm runs in this process (the all-in-one): no loopback HTTP to sm then. */
 export async function buildWfmApp(
@@ -73,8 +78,7 @@ export async function buildWfmApp(
   });
 
   // The providers sddc replicas advertise (with their capabilities); an entry not refreshed lately is gone.
-  const providers = async (): Promise<ProviderInfo[]> => {
-    assertQueueUp();
+  const readProviders = async (): Promise<ProviderInfo[]> => {
     const entries = await requestConnection.hgetall(providersKey(config.redis.prefix));
     const now = Date.now();
     return Object.values(entries)
@@ -88,6 +92,21 @@ export async function buildWfmApp(
         ...(capabilities ? { capabilities } : {}),
       }))
       .sort((a, b) => a.name.localeCompare(b.name));
+  };
+  // The list is shared by the callers of one read: none changes it.
+  let lastRead: { at: number; providers: Promise<ProviderInfo[]> } | undefined;
+  const providers = (): Promise<ProviderInfo[]> => {
+    assertQueueUp();
+    const now = Date.now();
+    if (!lastRead || now - lastRead.at >= PROVIDERS_READ_MS) {
+      const read = readProviders();
+      lastRead = { at: now, providers: read };
+      // A failed read is not kept: the next call reads again.
+      read.catch(() => {
+        if (lastRead?.providers === read) lastRead = undefined;
+      });
+    }
+    return lastRead.providers;
   };
   const assertQueueUp = (): void => {
     if (requestConnection.status !== 'ready')
