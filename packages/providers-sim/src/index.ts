@@ -5,7 +5,7 @@
  * retryable error with probability `failureRate`.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, link, mkdir, readdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -273,9 +273,12 @@ export class SimProvider implements Provider, NodeReader {
   private async createExclusive(machine: SimMachine): Promise<SimMachine> {
     const path = this.file(machine.spec.clusterId, machine.spec.machineId);
     const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
+    const directory = this.clusterDir(machine.spec.clusterId);
     for (let attempt = 0; ; attempt++) {
-      // The directory is made when a write finds it missing: the cluster's first machine, or a concurrent delete of its last.
-      if (attempt > 0) await mkdir(this.clusterDir(machine.spec.clusterId), { recursive: true });
+      // The cluster's first machine makes its directory; a write that finds it missing all the
+      // same (a concurrent delete of the cluster's last machine removed it) makes it again.
+      // A synchronous look: a local directory, and a failed write costs more.
+      if (attempt > 0 || !existsSync(directory)) await mkdir(directory, { recursive: true });
       try {
         await writeFile(temporary, JSON.stringify(machine), { flush: true });
         await link(temporary, path);

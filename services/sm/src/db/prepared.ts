@@ -20,6 +20,8 @@ export interface PreparedSql {
 
 interface SqliteStatement {
   all(...params: SqlValue[]): unknown[];
+  /** The first row only: the rest are not read. */
+  get(...params: SqlValue[]): unknown;
   run(...params: SqlValue[]): { changes: number };
 }
 interface SqliteConnection {
@@ -105,7 +107,7 @@ function sqlite(connection: SqliteConnection): PreparedSql {
   };
   return {
     all: <T>(sql: string, params: SqlValue[]) => Promise.resolve(statement(sql).all(...params) as T[]),
-    first: <T>(sql: string, params: SqlValue[]) => Promise.resolve(statement(sql).all(...params)[0] as T | undefined),
+    first: <T>(sql: string, params: SqlValue[]) => Promise.resolve(statement(sql).get(...params) as T | undefined),
     run: (sql, params) => Promise.resolve(statement(sql).run(...params).changes),
   };
 }
