@@ -439,7 +439,9 @@ for (const target of testDatabases) {
       await runs.completeStep(runId, 0, 0, null, []);
       await runs.startStep(runId, 1, 0, 1);
       await runs.failStep(runId, 1, 0, { code: 'CX_PROVIDER_ERROR', message: 'boom' });
-      assert.equal((await clusters.get(accepted.body.cluster.id)).status, 'Failed');
+      const failed = await clusters.get(accepted.body.cluster.id);
+      assert.equal(failed.status, 'Failed');
+      assert.equal(failed.statusMessage, 'workflow cluster.create failed at step b: boom');
       await assert.rejects(runs.cancel(runId), { code: 'CX_WORKFLOW_STATE' });
       const retried = await runs.retry(runId);
       assert.equal(retried.status, 'Pending');

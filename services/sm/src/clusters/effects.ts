@@ -9,7 +9,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { ClusterCreateRequest, ClusterStatus, MachineCondition } from '@cx/api-schemas';
 import { ConflictError } from '@cx/errors';
 import type { StepEffect } from '@cx/sm-contract';
-import { setClause, type PreparedSql, type SqlValue } from '../db/prepared.js';
+import { insertRows, setClause, type PreparedSql, type SqlValue } from '../db/prepared.js';
 
 type Effect<K extends StepEffect['kind']> = Extract<StepEffect, { kind: K }>;
 
@@ -25,11 +25,38 @@ export async function upsertMachines(
       (m) => m.name,
     ),
   );
-  for (const m of machines.filter((candidate) => !existing.has(candidate.name)))
-    await sql.run(
-      'INSERT INTO `machines` (`id`, `cluster_id`, `pool`, `name`, `role`, `kubernetes_version`, `phase`, `provider_id`, `addresses`, `node_status`, `created_at`, `updated_at`, `version`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, 1)',
-      [uuidv7(), clusterId, m.pool, m.name, m.role, m.kubernetesVersion, 'Pending', 'NotReady', now, now],
-    );
+  await insertRows(
+    sql,
+    'machines',
+    [
+      'id',
+      'cluster_id',
+      'pool',
+      'name',
+      'role',
+      'kubernetes_version',
+      'phase',
+      'node_status',
+      'created_at',
+      'updated_at',
+      'version',
+    ],
+    machines
+      .filter((candidate) => !existing.has(candidate.name))
+      .map((m) => [
+        uuidv7(),
+        clusterId,
+        m.pool,
+        m.name,
+        m.role,
+        m.kubernetesVersion,
+        'Pending',
+        'NotReady',
+        now,
+        now,
+        1,
+      ]),
+  );
 }
 
 export async function updateMachines(

@@ -12,6 +12,11 @@ import type { Knex } from 'knex';
 export type SqlValue = string | number | null;
 
 export interface PreparedSql {
+  /**
+   * Whether each statement is a round trip to a database server (MariaDB), where one statement
+   * that reads more costs less than two; on SQLite, in this process, the two smaller ones cost less.
+   */
+  readonly roundTrips: boolean;
   all<T>(sql: string, params: SqlValue[]): Promise<T[]>;
   first<T>(sql: string, params: SqlValue[]): Promise<T | undefined>;
   /** Runs a write; answers how many rows it matched. */
@@ -106,6 +111,7 @@ function sqlite(connection: SqliteConnection): PreparedSql {
     return found;
   };
   return {
+    roundTrips: false,
     all: <T>(sql: string, params: SqlValue[]) => Promise.resolve(statement(sql).all(...params) as T[]),
     first: <T>(sql: string, params: SqlValue[]) => Promise.resolve(statement(sql).get(...params) as T | undefined),
     run: (sql, params) => Promise.resolve(statement(sql).run(...params).changes),
@@ -118,11 +124,34 @@ function mysql(connection: MysqlConnection): PreparedSql {
       connection.execute(sql, params, (error, result) => (error ? reject(error) : resolve(result))),
     );
   return {
+    roundTrips: true,
     all: async <T>(sql: string, params: SqlValue[]) => (await execute(sql, params)) as T[],
     first: async <T>(sql: string, params: SqlValue[]) => ((await execute(sql, params)) as T[])[0],
     // mysql2 connects with FOUND_ROWS, so affectedRows counts the rows matched, as SQLite's changes do here.
     run: async (sql, params) => ((await execute(sql, params)) as { affectedRows: number }).affectedRows,
   };
+}
+
+/** Rows one INSERT carries at most: well under both databases' limits on a statement's parameters. */
+const ROWS_PER_INSERT = 100;
+
+/**
+ * Inserts `rows`, each the values of `columns` in order, with one statement per hundred rows rather
+ * than one per row: to MariaDB every statement is a round trip. The statement's text follows the
+ * number of rows, so each count is prepared once per connection.
+ */
+export async function insertRows(
+  sql: PreparedSql,
+  table: string,
+  columns: string[],
+  rows: SqlValue[][],
+): Promise<void> {
+  const row = `(${columns.map(() => '?').join(', ')})`;
+  const into = `INSERT INTO \`${table}\` (${columns.map((column) => `\`${column}\``).join(', ')}) VALUES `;
+  for (let first = 0; first < rows.length; first += ROWS_PER_INSERT) {
+    const chunk = rows.slice(first, first + ROWS_PER_INSERT);
+    await sql.run(into + chunk.map(() => row).join(', '), chunk.flat());
+  }
 }
 
 /** `UPDATE table SET a = ?, b = ? …` for the columns of `changes`, with their values in order. */
