@@ -325,6 +325,70 @@ for (const target of testDatabases) {
       await Promise.all([one, two].map((body) => runs.cancel(body!.workflow.id)));
     });
 
+    it('records machines planned and updated by a step: alike changes together, each machine as asked', async () => {
+      const accepted = await clusters.create(request('omega'), start());
+      const runId = accepted.body.workflow.id;
+      await runs.startStep(runId, 0, 0, 1);
+      const names = ['omega-cp-0', 'omega-workers-0', 'omega-workers-1'];
+      await runs.completeStep(runId, 0, 0, null, [
+        {
+          kind: 'upsertMachines',
+          machines: names.map((name, i) => ({
+            name,
+            pool: i === 0 ? 'control-plane' : 'workers',
+            role: i === 0 ? ('control-plane' as const) : ('worker' as const),
+            kubernetesVersion: '1.31.4',
+          })),
+        },
+      ]);
+      const { machines } = await runs.startStep(runId, 1, 0, 1);
+      assert.deepEqual(
+        machines.map((m) => [m.name, m.phase, m.nodeStatus]),
+        names.map((name) => [name, 'Pending', 'NotReady']),
+      );
+      const [cp, w0, w1] = machines.map((m) => m.id) as [string, string, string];
+      await runs.completeStep(runId, 1, 0, null, [
+        {
+          kind: 'updateMachines',
+          machines: [
+            { id: cp, nodeStatus: 'Ready' },
+            { id: w0, phase: 'Running', providerId: 'sim://w0', addresses: ['192.0.2.10'] },
+            { id: w1, nodeStatus: 'Ready' },
+          ],
+        },
+        // Named twice: the second update of the same machine is the last word.
+        {
+          kind: 'updateMachines',
+          machines: [
+            { id: cp, phase: 'Running' },
+            { id: w1, phase: 'Stopped' },
+            { id: w1, phase: 'Running' },
+          ],
+        },
+      ]);
+      const rows = (await db('machines')
+        .where({ cluster_id: accepted.body.cluster.id })
+        .orderBy('name')
+        .select('name', 'phase', 'node_status', 'provider_id', 'addresses', 'version')) as Array<
+        Record<string, unknown>
+      >;
+      assert.deepEqual(
+        rows.map((r) => [
+          r['name'],
+          r['phase'],
+          r['node_status'],
+          r['provider_id'],
+          r['addresses'],
+          Number(r['version']),
+        ]),
+        [
+          ['omega-cp-0', 'Running', 'Ready', null, null, 3],
+          ['omega-workers-0', 'Running', 'NotReady', 'sim://w0', '["192.0.2.10"]', 2],
+          ['omega-workers-1', 'Running', 'Ready', null, null, 4],
+        ],
+      );
+    });
+
     it('advances a run step by step and ignores stale or duplicate step results', async () => {
       const accepted = await clusters.create(request('zeta'), start());
       const runId = accepted.body.workflow.id;

@@ -9,9 +9,12 @@ import { v7 as uuidv7 } from 'uuid';
 import type { ClusterCreateRequest, ClusterStatus, MachineCondition } from '@cx/api-schemas';
 import { ConflictError } from '@cx/errors';
 import type { StepEffect } from '@cx/sm-contract';
-import { insertRows, setClause, type PreparedSql, type SqlValue } from '../db/prepared.js';
+import { inList, insertRows, setClause, type PreparedSql, type SqlValue } from '../db/prepared.js';
 
 type Effect<K extends StepEffect['kind']> = Extract<StepEffect, { kind: K }>;
+
+/** Machines one UPDATE names at most (a power of two, see inList): well under the limits on parameters. */
+const MACHINES_PER_UPDATE = 256;
 
 /** Records the machines a step is about to make; those already recorded stay as they are. */
 export async function upsertMachines(
@@ -59,13 +62,20 @@ export async function upsertMachines(
   );
 }
 
+/**
+ * Machines given the same changes (every node Ready, say) are updated by one statement, each of the
+ * others by its own: to MariaDB every statement is a round trip.
+ */
 export async function updateMachines(
   sql: PreparedSql,
   clusterId: string,
   machines: Effect<'updateMachines'>['machines'],
   now: string,
 ): Promise<void> {
-  for (const m of machines) {
+  const alike = new Map<string, { changes: Record<string, SqlValue>; ids: string[] }>();
+  // A machine named twice is updated twice, in order, as asked.
+  const once = new Set(machines.map((m) => m.id)).size === machines.length;
+  for (const [index, m] of machines.entries()) {
     const changes: Record<string, SqlValue> = { updated_at: now };
     // A machine the provider answered for again has no failure to show.
     if (m.phase !== undefined) Object.assign(changes, { phase: m.phase, condition: null });
@@ -73,11 +83,20 @@ export async function updateMachines(
     if (m.addresses !== undefined) changes['addresses'] = JSON.stringify(m.addresses);
     if (m.nodeStatus !== undefined) changes['node_status'] = m.nodeStatus;
     if (m.kubernetesVersion !== undefined) changes['kubernetes_version'] = m.kubernetesVersion;
+    const key = once ? JSON.stringify(changes) : String(index);
+    const group = alike.get(key);
+    if (group) group.ids.push(m.id);
+    else alike.set(key, { changes, ids: [m.id] });
+  }
+  for (const { changes, ids } of alike.values()) {
     const set = setClause(changes);
-    await sql.run(
-      `UPDATE \`machines\` SET ${set.sql}, \`version\` = \`version\` + 1 WHERE \`id\` = ? AND \`cluster_id\` = ?`,
-      [...set.values, m.id, clusterId],
-    );
+    for (let first = 0; first < ids.length; first += MACHINES_PER_UPDATE) {
+      const named = inList(ids.slice(first, first + MACHINES_PER_UPDATE));
+      await sql.run(
+        `UPDATE \`machines\` SET ${set.sql}, \`version\` = \`version\` + 1 WHERE \`cluster_id\` = ? AND \`id\` IN ${named.sql}`,
+        [...set.values, clusterId, ...named.values],
+      );
+    }
   }
 }
 

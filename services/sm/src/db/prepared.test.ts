@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Knex } from 'knex';
-import { insertRows, preparedTransaction } from './prepared.js';
+import { inList, insertRows, preparedTransaction } from './prepared.js';
 import { testDatabases } from './test-databases.js';
 
 for (const target of testDatabases) {
@@ -23,7 +23,7 @@ for (const target of testDatabases) {
       await drop?.();
     });
 
-    it('inserts 250 rows in statements of at most 100, each with its values in order', async () => {
+    it('inserts 250 rows in statements of powers of two up to 64, each with its values in order', async () => {
       const rows = Array.from({ length: 250 }, (_, i) => [i, `row-${i}`, i % 2 === 0 ? null : 'odd']);
       const statements: number[] = [];
       await preparedTransaction(db, (sql) =>
@@ -40,11 +40,27 @@ for (const target of testDatabases) {
           rows,
         ),
       );
-      assert.deepEqual(statements, [100, 100, 50]);
+      assert.deepEqual(statements, [64, 64, 64, 32, 16, 8, 2]);
       const stored = (await db('rows_test').orderBy('id')) as Array<{ id: number; name: string; note: string | null }>;
       assert.deepEqual(
         stored.map((r) => [r.id, r.name, r.note]),
         rows,
+      );
+    });
+
+    it('pads an IN list to a power of two with its last value, which selects the same rows', async () => {
+      assert.deepEqual(inList(['a', 'b', 'c']), { sql: '(?, ?, ?, ?)', values: ['a', 'b', 'c', 'c'] });
+      assert.deepEqual(inList([7]), { sql: '(?)', values: [7] });
+      const named = inList([3, 5, 249, 17, 100]);
+      const selected = await preparedTransaction(db, (sql) =>
+        sql.all<{ id: number }>(
+          `SELECT \`id\` FROM \`rows_test\` WHERE \`id\` IN ${named.sql} ORDER BY \`id\``,
+          named.values,
+        ),
+      );
+      assert.deepEqual(
+        selected.map((r) => r.id),
+        [3, 5, 17, 100, 249],
       );
     });
 

@@ -133,12 +133,13 @@ function mysql(connection: MysqlConnection): PreparedSql {
 }
 
 /** Rows one INSERT carries at most: well under both databases' limits on a statement's parameters. */
-const ROWS_PER_INSERT = 100;
+const ROWS_PER_INSERT = 64;
 
 /**
- * Inserts `rows`, each the values of `columns` in order, with one statement per hundred rows rather
- * than one per row: to MariaDB every statement is a round trip. The statement's text follows the
- * number of rows, so each count is prepared once per connection.
+ * Inserts `rows`, each the values of `columns` in order, with a few statements rather than one per
+ * row: to MariaDB every statement is a round trip. Each statement carries a power of two of rows
+ * (5 rows: 4 + 1), so that a table has a handful of statement texts, each prepared once per
+ * connection: MariaDB caps the statements prepared on the server (max_prepared_stmt_count).
  */
 export async function insertRows(
   sql: PreparedSql,
@@ -148,10 +149,30 @@ export async function insertRows(
 ): Promise<void> {
   const row = `(${columns.map(() => '?').join(', ')})`;
   const into = `INSERT INTO \`${table}\` (${columns.map((column) => `\`${column}\``).join(', ')}) VALUES `;
-  for (let first = 0; first < rows.length; first += ROWS_PER_INSERT) {
-    const chunk = rows.slice(first, first + ROWS_PER_INSERT);
+  for (let first = 0; first < rows.length;) {
+    const count = powerOfTwoUpTo(Math.min(rows.length - first, ROWS_PER_INSERT));
+    const chunk = rows.slice(first, first + count);
     await sql.run(into + chunk.map(() => row).join(', '), chunk.flat());
+    first += count;
   }
+}
+
+/**
+ * `values` as the parameters of an `IN (?, …)` list of a power of two, the last value repeated to
+ * fill it: a list of any length then has one of a handful of statement texts (see insertRows).
+ */
+export function inList(values: SqlValue[]): { sql: string; values: SqlValue[] } {
+  let size = 1;
+  while (size < values.length) size *= 2;
+  const padded = [...values, ...Array<SqlValue>(size - values.length).fill(values[values.length - 1] ?? null)];
+  return { sql: `(${padded.map(() => '?').join(', ')})`, values: padded };
+}
+
+/** The largest power of two not above `n` (n ≥ 1). */
+function powerOfTwoUpTo(n: number): number {
+  let power = 1;
+  while (power * 2 <= n) power *= 2;
+  return power;
 }
 
 /** `UPDATE table SET a = ?, b = ? …` for the columns of `changes`, with their values in order. */
