@@ -13,7 +13,6 @@ import { Clusters } from './clusters/clusters.js';
 import { PkiGenerator } from './clusters/pki-generator.js';
 import { TenantCredentials } from './clusters/tenant-credentials.js';
 import { openDatabase } from './db/database.js';
-import { WalCheckpoints } from './db/wal-checkpoints.js';
 import { directCalls } from './direct-calls.js';
 import { EtcdSnapshots } from './etcd-snapshots/etcd-snapshots.js';
 import { HaConfigs } from './ha-configs/ha-configs.js';
@@ -79,7 +78,6 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
       `cannot reach the database at ${redactUrl(config.database.url)}: ${(error as Error).message}; check CX_DATABASE_URL (database.url)`,
     );
   }
-  const checkpoints = await WalCheckpoints.start(config.database.url, db, logger);
   const applied = await migrateLatest(db, { warn: (message) => logger.warn(message) });
   if (applied.length > 0) logger.info({ migrations: applied }, 'database schema migrated');
 
@@ -165,7 +163,6 @@ export async function buildSmApp(config: Readonly<CxConfig>, logger: Logger): Pr
   retention.unref();
   app.addHook('onClose', async () => {
     clearInterval(retention);
-    await checkpoints?.stop();
     await Promise.all([db.destroy(), pkis.close()]);
   });
   return {
