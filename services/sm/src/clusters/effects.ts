@@ -63,8 +63,8 @@ export async function upsertMachines(
 }
 
 /**
- * Machines given the same changes (every node Ready, say) are updated by one statement, each of the
- * others by its own: to MariaDB every statement is a round trip.
+ * On MariaDB, where every statement is a round trip, machines given the same changes (every node
+ * Ready, say) are updated by one statement; on SQLite, and for the others, each by its own.
  */
 export async function updateMachines(
   sql: PreparedSql,
@@ -74,7 +74,7 @@ export async function updateMachines(
 ): Promise<void> {
   const alike = new Map<string, { changes: Record<string, SqlValue>; ids: string[] }>();
   // A machine named twice is updated twice, in order, as asked.
-  const once = new Set(machines.map((m) => m.id)).size === machines.length;
+  const together = sql.roundTrips && new Set(machines.map((m) => m.id)).size === machines.length;
   for (const [index, m] of machines.entries()) {
     const changes: Record<string, SqlValue> = { updated_at: now };
     // A machine the provider answered for again has no failure to show.
@@ -83,7 +83,7 @@ export async function updateMachines(
     if (m.addresses !== undefined) changes['addresses'] = JSON.stringify(m.addresses);
     if (m.nodeStatus !== undefined) changes['node_status'] = m.nodeStatus;
     if (m.kubernetesVersion !== undefined) changes['kubernetes_version'] = m.kubernetesVersion;
-    const key = once ? JSON.stringify(changes) : String(index);
+    const key = together ? JSON.stringify(changes) : String(index);
     const group = alike.get(key);
     if (group) group.ids.push(m.id);
     else alike.set(key, { changes, ids: [m.id] });

@@ -23,7 +23,7 @@ for (const target of testDatabases) {
       await drop?.();
     });
 
-    it('inserts 250 rows in statements of powers of two up to 64, each with its values in order', async () => {
+    it('inserts 250 rows, each with its values in order: on MariaDB in statements of powers of two up to 64, on SQLite one by one', async () => {
       const rows = Array.from({ length: 250 }, (_, i) => [i, `row-${i}`, i % 2 === 0 ? null : 'odd']);
       const statements: number[] = [];
       await preparedTransaction(db, (sql) =>
@@ -40,7 +40,7 @@ for (const target of testDatabases) {
           rows,
         ),
       );
-      assert.deepEqual(statements, [64, 64, 64, 32, 16, 8, 2]);
+      assert.deepEqual(statements, target.name === 'MariaDB' ? [64, 64, 64, 32, 16, 8, 2] : Array<number>(250).fill(1));
       const stored = (await db('rows_test').orderBy('id')) as Array<{ id: number; name: string; note: string | null }>;
       assert.deepEqual(
         stored.map((r) => [r.id, r.name, r.note]),

@@ -317,7 +317,7 @@ export class WorkflowRuns {
   }
 
   private async progress(sql: PreparedSql, call: StepProgressCall): Promise<null> {
-    const { run } = await this.currentRun(sql, call.runId, call.idx, call.generation);
+    const { run } = await this.currentRun(sql, call.runId, call.idx, call.generation, false);
     // The guarded write first: a refusal changes nothing (transitions above).
     await this.updateRun(sql, run, { updated_at: nowIso() });
     await sql.run('UPDATE `workflow_steps` SET `message` = ? WHERE `run_id` = ? AND `idx` = ?', [
@@ -620,15 +620,17 @@ export class WorkflowRuns {
   /**
    * The run and its steps, if `idx` of `generation` is still its current step; a stale job gets a
    * conflict. Every step transition reads them: on MariaDB in one statement (a round trip less),
-   * on SQLite in two (the joined rows repeat the run's columns, which costs more than a statement).
+   * on SQLite in two (the joined rows repeat the run's columns, which costs more than a statement),
+   * or one without `withSteps`.
    */
   private async currentRun(
     sql: PreparedSql,
     runId: string,
     idx: number,
     generation: number,
+    withSteps = true,
   ): Promise<{ run: RunRow; steps: StepRow[] }> {
-    const { run, steps } = await readRun(sql, runId);
+    const { run, steps } = await readRun(sql, runId, withSteps);
     if (!run) throw new NotFoundError(`workflow ${runId} does not exist`);
     if (
       (run.status !== 'Running' && run.status !== 'Pending') ||
@@ -667,13 +669,18 @@ const RUN_WITH_STEPS =
   '`s`.`error` AS `step_error`, `s`.`started_at` AS `step_started_at`, `s`.`finished_at` AS `step_finished_at` ' +
   'FROM `workflow_runs` `r` LEFT JOIN `workflow_steps` `s` ON `s`.`run_id` = `r`.`id` WHERE `r`.`id` = ? ORDER BY `s`.`idx`';
 
-/** A run and its steps in order; no run, no steps. */
-async function readRun(sql: PreparedSql, runId: string): Promise<{ run: RunRow | undefined; steps: StepRow[] }> {
+/** A run and its steps in order (on SQLite, only if asked for); no run, no steps. */
+async function readRun(
+  sql: PreparedSql,
+  runId: string,
+  withSteps: boolean,
+): Promise<{ run: RunRow | undefined; steps: StepRow[] }> {
   if (!sql.roundTrips) {
     const run = await sql.first<RunRow>('SELECT * FROM `workflow_runs` WHERE `id` = ?', [runId]);
-    const steps = run
-      ? await sql.all<StepRow>('SELECT * FROM `workflow_steps` WHERE `run_id` = ? ORDER BY `idx`', [runId])
-      : [];
+    const steps =
+      run && withSteps
+        ? await sql.all<StepRow>('SELECT * FROM `workflow_steps` WHERE `run_id` = ? ORDER BY `idx`', [runId])
+        : [];
     return { run, steps };
   }
   const rows = await sql.all<RunWithStepRow>(RUN_WITH_STEPS, [runId]);
