@@ -24,7 +24,7 @@ import type { Machine, NodePageQuery, StartRequest } from '@cx/sm-contract';
 import type { Visibility } from '../access/access-control.js';
 import { isUniqueViolation, withDatabase } from '../db/database.js';
 import { afterCursor, encodeCursor, keysetPage } from '../db/pagination.js';
-import { insertRows, withPrepared, type PreparedSql } from '../db/prepared.js';
+import { withPrepared, type PreparedSql } from '../db/prepared.js';
 import { Pairs } from '../pairs/pairs.js';
 import type { Resources } from '../resources/resources.js';
 import type { Accepted, WorkflowRuns } from '../runs/workflow-runs.js';
@@ -224,23 +224,11 @@ export class Clusters {
         { name: 'control-plane', role: 'control-plane', ...request.controlPlane },
         ...request.nodePools.map((p) => ({ ...p, role: 'worker' })),
       ];
-      await insertRows(
-        sql,
-        'node_pools',
-        ['id', 'cluster_id', 'name', 'role', 'count', 'vcpus', 'memory_mib', 'created_at', 'updated_at', 'version'],
-        pools.map((p) => [
-          uuidv7(),
-          clusterId,
-          p.name,
-          p.role,
-          p.count,
-          p.vcpus ?? 2,
-          p.memoryMiB ?? 4096,
-          now,
-          now,
-          1,
-        ]),
-      );
+      for (const p of pools)
+        await sql.run(
+          'INSERT INTO `node_pools` (`id`, `cluster_id`, `name`, `role`, `count`, `vcpus`, `memory_mib`, `created_at`, `updated_at`, `version`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)',
+          [uuidv7(), clusterId, p.name, p.role, p.count, p.vcpus ?? 2, p.memoryMiB ?? 4096, now, now],
+        );
       if (allocateVip)
         await trx!('clusters')
           .where({ id: clusterId })

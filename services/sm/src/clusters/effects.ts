@@ -9,12 +9,9 @@ import { v7 as uuidv7 } from 'uuid';
 import type { ClusterCreateRequest, ClusterStatus, MachineCondition } from '@cx/api-schemas';
 import { ConflictError } from '@cx/errors';
 import type { StepEffect } from '@cx/sm-contract';
-import { inList, insertRows, setClause, type PreparedSql, type SqlValue } from '../db/prepared.js';
+import { setClause, type PreparedSql, type SqlValue } from '../db/prepared.js';
 
 type Effect<K extends StepEffect['kind']> = Extract<StepEffect, { kind: K }>;
-
-/** Machines one UPDATE names at most (a power of two, see inList): well under the limits on parameters. */
-const MACHINES_PER_UPDATE = 256;
 
 /** Records the machines a step is about to make; those already recorded stay as they are. */
 export async function upsertMachines(
@@ -28,54 +25,20 @@ export async function upsertMachines(
       (m) => m.name,
     ),
   );
-  await insertRows(
-    sql,
-    'machines',
-    [
-      'id',
-      'cluster_id',
-      'pool',
-      'name',
-      'role',
-      'kubernetes_version',
-      'phase',
-      'node_status',
-      'created_at',
-      'updated_at',
-      'version',
-    ],
-    machines
-      .filter((candidate) => !existing.has(candidate.name))
-      .map((m) => [
-        uuidv7(),
-        clusterId,
-        m.pool,
-        m.name,
-        m.role,
-        m.kubernetesVersion,
-        'Pending',
-        'NotReady',
-        now,
-        now,
-        1,
-      ]),
-  );
+  for (const m of machines.filter((candidate) => !existing.has(candidate.name)))
+    await sql.run(
+      'INSERT INTO `machines` (`id`, `cluster_id`, `pool`, `name`, `role`, `kubernetes_version`, `phase`, `provider_id`, `addresses`, `node_status`, `created_at`, `updated_at`, `version`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, 1)',
+      [uuidv7(), clusterId, m.pool, m.name, m.role, m.kubernetesVersion, 'Pending', 'NotReady', now, now],
+    );
 }
 
-/**
- * On MariaDB, where every statement is a round trip, machines given the same changes (every node
- * Ready, say) are updated by one statement; on SQLite, and for the others, each by its own.
- */
 export async function updateMachines(
   sql: PreparedSql,
   clusterId: string,
   machines: Effect<'updateMachines'>['machines'],
   now: string,
 ): Promise<void> {
-  const alike = new Map<string, { changes: Record<string, SqlValue>; ids: string[] }>();
-  // A machine named twice is updated twice, in order, as asked.
-  const together = sql.roundTrips && new Set(machines.map((m) => m.id)).size === machines.length;
-  for (const [index, m] of machines.entries()) {
+  for (const m of machines) {
     const changes: Record<string, SqlValue> = { updated_at: now };
     // A machine the provider answered for again has no failure to show.
     if (m.phase !== undefined) Object.assign(changes, { phase: m.phase, condition: null });
@@ -83,20 +46,11 @@ export async function updateMachines(
     if (m.addresses !== undefined) changes['addresses'] = JSON.stringify(m.addresses);
     if (m.nodeStatus !== undefined) changes['node_status'] = m.nodeStatus;
     if (m.kubernetesVersion !== undefined) changes['kubernetes_version'] = m.kubernetesVersion;
-    const key = together ? JSON.stringify(changes) : String(index);
-    const group = alike.get(key);
-    if (group) group.ids.push(m.id);
-    else alike.set(key, { changes, ids: [m.id] });
-  }
-  for (const { changes, ids } of alike.values()) {
     const set = setClause(changes);
-    for (let first = 0; first < ids.length; first += MACHINES_PER_UPDATE) {
-      const named = inList(ids.slice(first, first + MACHINES_PER_UPDATE));
-      await sql.run(
-        `UPDATE \`machines\` SET ${set.sql}, \`version\` = \`version\` + 1 WHERE \`cluster_id\` = ? AND \`id\` IN ${named.sql}`,
-        [...set.values, clusterId, ...named.values],
-      );
-    }
+    await sql.run(
+      `UPDATE \`machines\` SET ${set.sql}, \`version\` = \`version\` + 1 WHERE \`id\` = ? AND \`cluster_id\` = ?`,
+      [...set.values, m.id, clusterId],
+    );
   }
 }
 

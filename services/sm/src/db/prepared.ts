@@ -12,11 +12,6 @@ import type { Knex } from 'knex';
 export type SqlValue = string | number | null;
 
 export interface PreparedSql {
-  /**
-   * Whether each statement is a round trip to a database server (MariaDB), where one statement
-   * that reads more costs less than two; on SQLite, in this process, the two smaller ones cost less.
-   */
-  readonly roundTrips: boolean;
   all<T>(sql: string, params: SqlValue[]): Promise<T[]>;
   first<T>(sql: string, params: SqlValue[]): Promise<T | undefined>;
   /** Runs a write; answers how many rows it matched. */
@@ -111,7 +106,6 @@ function sqlite(connection: SqliteConnection): PreparedSql {
     return found;
   };
   return {
-    roundTrips: false,
     all: <T>(sql: string, params: SqlValue[]) => Promise.resolve(statement(sql).all(...params) as T[]),
     first: <T>(sql: string, params: SqlValue[]) => Promise.resolve(statement(sql).get(...params) as T | undefined),
     run: (sql, params) => Promise.resolve(statement(sql).run(...params).changes),
@@ -124,57 +118,11 @@ function mysql(connection: MysqlConnection): PreparedSql {
       connection.execute(sql, params, (error, result) => (error ? reject(error) : resolve(result))),
     );
   return {
-    roundTrips: true,
     all: async <T>(sql: string, params: SqlValue[]) => (await execute(sql, params)) as T[],
     first: async <T>(sql: string, params: SqlValue[]) => ((await execute(sql, params)) as T[])[0],
     // mysql2 connects with FOUND_ROWS, so affectedRows counts the rows matched, as SQLite's changes do here.
     run: async (sql, params) => ((await execute(sql, params)) as { affectedRows: number }).affectedRows,
   };
-}
-
-/** Rows one INSERT carries at most: well under both databases' limits on a statement's parameters. */
-const ROWS_PER_INSERT = 64;
-
-/**
- * Inserts `rows`, each the values of `columns` in order. To MariaDB, where every statement is a
- * round trip, with a few statements rather than one per row, each carrying a power of two of rows
- * (5 rows: 4 + 1), so that a table has a handful of statement texts, each prepared once per
- * connection: MariaDB caps the statements prepared on the server (max_prepared_stmt_count). On
- * SQLite one row per statement, which costs less there than a statement of several (measured).
- */
-export async function insertRows(
-  sql: PreparedSql,
-  table: string,
-  columns: string[],
-  rows: SqlValue[][],
-): Promise<void> {
-  const row = `(${columns.map(() => '?').join(', ')})`;
-  const into = `INSERT INTO \`${table}\` (${columns.map((column) => `\`${column}\``).join(', ')}) VALUES `;
-  const most = sql.roundTrips ? ROWS_PER_INSERT : 1;
-  for (let first = 0; first < rows.length;) {
-    const count = powerOfTwoUpTo(Math.min(rows.length - first, most));
-    const chunk = rows.slice(first, first + count);
-    await sql.run(into + chunk.map(() => row).join(', '), chunk.flat());
-    first += count;
-  }
-}
-
-/**
- * `values` as the parameters of an `IN (?, …)` list of a power of two, the last value repeated to
- * fill it: a list of any length then has one of a handful of statement texts (see insertRows).
- */
-export function inList(values: SqlValue[]): { sql: string; values: SqlValue[] } {
-  let size = 1;
-  while (size < values.length) size *= 2;
-  const padded = [...values, ...Array<SqlValue>(size - values.length).fill(values[values.length - 1] ?? null)];
-  return { sql: `(${padded.map(() => '?').join(', ')})`, values: padded };
-}
-
-/** The largest power of two not above `n` (n ≥ 1). */
-function powerOfTwoUpTo(n: number): number {
-  let power = 1;
-  while (power * 2 <= n) power *= 2;
-  return power;
 }
 
 /** `UPDATE table SET a = ?, b = ? …` for the columns of `changes`, with their values in order. */

@@ -32,14 +32,7 @@ import type { TenantCredentials } from '../clusters/tenant-credentials.js';
 import type { Visibility } from '../access/access-control.js';
 import { isUniqueViolation, withDatabase } from '../db/database.js';
 import { keysetPage } from '../db/pagination.js';
-import {
-  insertRows,
-  prepared,
-  preparedTransaction,
-  setClause,
-  type PreparedSql,
-  type SqlValue,
-} from '../db/prepared.js';
+import { prepared, preparedTransaction, setClause, type PreparedSql, type SqlValue } from '../db/prepared.js';
 import { applyEffect, needsKnex } from './effects.js';
 import { publicWorkflow, toWorkflow, type RunRow, type StepRow } from './rows.js';
 
@@ -77,12 +70,11 @@ export class WorkflowRuns {
         now,
       ],
     );
-    await insertRows(
-      sql,
-      'workflow_steps',
-      ['run_id', 'idx', 'name', 'status', 'attempts'],
-      start.workflow.steps.map((name, idx) => [runId, idx, name, 'Pending', 0]),
-    );
+    for (const [idx, name] of start.workflow.steps.entries())
+      await sql.run(
+        'INSERT INTO `workflow_steps` (`run_id`, `idx`, `name`, `status`, `attempts`) VALUES (?, ?, ?, ?, 0)',
+        [runId, idx, name, 'Pending'],
+      );
   }
 
   /**
@@ -253,25 +245,20 @@ export class WorkflowRuns {
   }
 
   private async start(sql: PreparedSql, call: StartStepCall): Promise<StepStart> {
-    const { run, steps } = await this.currentRun(sql, call.runId, call.idx, call.generation);
+    const run = await this.currentRun(sql, call.runId, call.idx, call.generation);
     const owner = call.jobId ?? run.owner_job;
     // The job that runs the step, back after a wait or its operations, in the same attempt: there
     // is nothing to record, and a transaction that only reads writes nothing to the log.
     if (run.status === 'Running' && run.owner_job === owner) {
+      const steps = await this.stepsOf(sql, run.id);
       const step = steps.find((s) => s.idx === run.current_step);
       if (step?.status === 'Running' && step.attempts === call.attempt) return this.stepStart(sql, run, steps);
     }
-    return this.beginStep(sql, run, steps, call.attempt, owner);
+    return this.beginStep(sql, run, call.attempt, owner);
   }
 
   /** The run's current step marked Running; the step's start as startStep answers it. */
-  private async beginStep(
-    sql: PreparedSql,
-    row: RunRow,
-    steps: StepRow[],
-    attempt: number,
-    jobId: string | null,
-  ): Promise<StepStart> {
+  private async beginStep(sql: PreparedSql, row: RunRow, attempt: number, jobId: string | null): Promise<StepStart> {
     const now = nowIso();
     const run = await this.updateRun(sql, row, {
       status: 'Running',
@@ -279,8 +266,8 @@ export class WorkflowRuns {
       updated_at: now,
       owner_job: jobId,
     });
-    await this.markStepStarted(sql, run, attempt, now, steps);
-    return this.stepStart(sql, run, steps);
+    await this.markStepStarted(sql, run, attempt, now);
+    return this.stepStart(sql, run);
   }
 
   /** `steps`: the run's steps as read in this transaction, updated in place as written. */
@@ -289,21 +276,22 @@ export class WorkflowRuns {
     run: RunRow,
     attempt: number,
     now: string,
-    steps: StepRow[],
+    steps?: StepRow[],
   ): Promise<void> {
     await sql.run(
       'UPDATE `workflow_steps` SET `status` = ?, `attempts` = ?, `started_at` = coalesce(`started_at`, ?) WHERE `run_id` = ? AND `idx` = ?',
       ['Running', attempt, now, run.id, run.current_step],
     );
-    const step = steps.find((s) => s.idx === run.current_step);
+    const step = steps?.find((s) => s.idx === run.current_step);
     if (step) Object.assign(step, { status: 'Running', attempts: attempt, started_at: step.started_at ?? now });
   }
 
   /**
-   * What a step reads when it starts: its run with every step (`steps`, as this transaction has
-   * read and written them), its cluster and its machines.
+   * What a step reads when it starts: its run with every step, its cluster and its machines.
+   * `steps`: the run's steps when the transaction has read them already.
    */
-  private async stepStart(sql: PreparedSql, run: RunRow, steps: StepRow[]): Promise<StepStart> {
+  private async stepStart(sql: PreparedSql, run: RunRow, steps?: StepRow[]): Promise<StepStart> {
+    steps ??= await this.stepsOf(sql, run.id);
     const cluster = await sql.first<ClusterRow>('SELECT * FROM `clusters` WHERE `id` = ?', [run.cluster_id]);
     const machines = await sql.all<MachineRow>('SELECT * FROM `machines` WHERE `cluster_id` = ? ORDER BY `name`', [
       run.cluster_id,
@@ -312,12 +300,16 @@ export class WorkflowRuns {
     return { run: toWorkflow(run, steps), cluster: toCluster(cluster), machines: machines.map(toMachine) };
   }
 
+  private stepsOf(sql: PreparedSql, runId: string): Promise<StepRow[]> {
+    return sql.all<StepRow>('SELECT * FROM `workflow_steps` WHERE `run_id` = ? ORDER BY `idx`', [runId]);
+  }
+
   async stepProgress(runId: string, idx: number, generation: number, message: string): Promise<void> {
     await this.transition([], (sql) => this.progress(sql, { call: 'progress', runId, idx, generation, message }));
   }
 
   private async progress(sql: PreparedSql, call: StepProgressCall): Promise<null> {
-    const { run } = await this.currentRun(sql, call.runId, call.idx, call.generation, false);
+    const run = await this.currentRun(sql, call.runId, call.idx, call.generation);
     // The guarded write first: a refusal changes nothing (transitions above).
     await this.updateRun(sql, run, { updated_at: nowIso() });
     await sql.run('UPDATE `workflow_steps` SET `message` = ? WHERE `run_id` = ? AND `idx` = ?', [
@@ -346,7 +338,8 @@ export class WorkflowRuns {
   }
 
   private async complete(sql: PreparedSql, trx: Knex.Transaction | undefined, call: CompleteStepCall) {
-    const { run, steps } = await this.currentRun(sql, call.runId, call.idx, call.generation);
+    const run = await this.currentRun(sql, call.runId, call.idx, call.generation);
+    const steps = await this.stepsOf(sql, run.id);
     const finished = await this.finishStep(sql, trx, run, steps, call.output, call.effects ?? [], call.message);
     return { next: finished.status === 'Succeeded' ? null : finished.current_step };
   }
@@ -370,8 +363,9 @@ export class WorkflowRuns {
   }
 
   private async advance(sql: PreparedSql, trx: Knex.Transaction | undefined, call: AdvanceStepCall) {
-    // The steps are read once: the next step's start answers them as this transaction leaves them.
-    const { run, steps } = await this.currentRun(sql, call.runId, call.idx, call.generation);
+    const run = await this.currentRun(sql, call.runId, call.idx, call.generation);
+    // Read once: the next step's start answers them as this transaction leaves them.
+    const steps = await this.stepsOf(sql, run.id);
     const finished = await this.finishStep(
       sql,
       trx,
@@ -515,7 +509,7 @@ export class WorkflowRuns {
     await withDatabase(() =>
       this.db.transaction(async (trx) => {
         const sql = await prepared(trx);
-        const { run, steps } = await this.currentRun(sql, runId, idx, generation);
+        const run = await this.currentRun(sql, runId, idx, generation);
         const now = nowIso();
         // Its error is the final word; the last progress ("retrying", "1/3 …") is not true any more.
         await sql.run(
@@ -536,7 +530,10 @@ export class WorkflowRuns {
           finished_at: now,
           updated_at: now,
         });
-        const step = steps.find((s) => s.idx === idx);
+        const step = await sql.first<{ name: string }>(
+          'SELECT `name` FROM `workflow_steps` WHERE `run_id` = ? AND `idx` = ?',
+          [runId, idx],
+        );
         const failedAt = `workflow ${run.workflow} failed at step ${step?.name ?? idx}: ${error.message}`;
         await releaseCluster(
           sql,
@@ -617,20 +614,9 @@ export class WorkflowRuns {
     return this.get(runId);
   }
 
-  /**
-   * The run and its steps, if `idx` of `generation` is still its current step; a stale job gets a
-   * conflict. Every step transition reads them: on MariaDB in one statement (a round trip less),
-   * on SQLite in two (the joined rows repeat the run's columns, which costs more than a statement),
-   * or one without `withSteps`.
-   */
-  private async currentRun(
-    sql: PreparedSql,
-    runId: string,
-    idx: number,
-    generation: number,
-    withSteps = true,
-  ): Promise<{ run: RunRow; steps: StepRow[] }> {
-    const { run, steps } = await readRun(sql, runId, withSteps);
+  /** The run, if `idx` of `generation` is still its current step; a stale job gets a conflict. */
+  private async currentRun(sql: PreparedSql, runId: string, idx: number, generation: number): Promise<RunRow> {
+    const run = await sql.first<RunRow>('SELECT * FROM `workflow_runs` WHERE `id` = ?', [runId]);
     if (!run) throw new NotFoundError(`workflow ${runId} does not exist`);
     if (
       (run.status !== 'Running' && run.status !== 'Pending') ||
@@ -639,7 +625,7 @@ export class WorkflowRuns {
     ) {
       throw staleStep(run, idx, generation);
     }
-    return { run, steps };
+    return run;
   }
 
   /** Optimistic update of a run row: fails if anyone changed it since it was read. Answers the row as updated. */
@@ -658,50 +644,6 @@ export class WorkflowRuns {
       throw new ConflictError(`workflow ${run.id} changed concurrently`, 'CX_VERSION_CONFLICT', { retryable: true });
     return { ...run, ...changes, version: run.version + 1 } as RunRow;
   }
-}
-
-/** A run's row with the columns of one of its steps, prefixed `step_` (all null for a run without steps). */
-type RunWithStepRow = RunRow & { [K in Exclude<keyof StepRow, 'run_id'> as `step_${K}`]: StepRow[K] | null };
-
-const RUN_WITH_STEPS =
-  'SELECT `r`.*, `s`.`idx` AS `step_idx`, `s`.`name` AS `step_name`, `s`.`status` AS `step_status`, ' +
-  '`s`.`attempts` AS `step_attempts`, `s`.`message` AS `step_message`, `s`.`output` AS `step_output`, ' +
-  '`s`.`error` AS `step_error`, `s`.`started_at` AS `step_started_at`, `s`.`finished_at` AS `step_finished_at` ' +
-  'FROM `workflow_runs` `r` LEFT JOIN `workflow_steps` `s` ON `s`.`run_id` = `r`.`id` WHERE `r`.`id` = ? ORDER BY `s`.`idx`';
-
-/** A run and its steps in order (on SQLite, only if asked for); no run, no steps. */
-async function readRun(
-  sql: PreparedSql,
-  runId: string,
-  withSteps: boolean,
-): Promise<{ run: RunRow | undefined; steps: StepRow[] }> {
-  if (!sql.roundTrips) {
-    const run = await sql.first<RunRow>('SELECT * FROM `workflow_runs` WHERE `id` = ?', [runId]);
-    const steps =
-      run && withSteps
-        ? await sql.all<StepRow>('SELECT * FROM `workflow_steps` WHERE `run_id` = ? ORDER BY `idx`', [runId])
-        : [];
-    return { run, steps };
-  }
-  const rows = await sql.all<RunWithStepRow>(RUN_WITH_STEPS, [runId]);
-  if (rows.length === 0) return { run: undefined, steps: [] };
-  // No column of a run starts with step_.
-  const run = Object.fromEntries(Object.entries(rows[0]!).filter(([column]) => !column.startsWith('step_'))) as RunRow;
-  const steps = rows
-    .filter((row) => row.step_idx !== null)
-    .map((row) => ({
-      run_id: row.id,
-      idx: row.step_idx!,
-      name: row.step_name!,
-      status: row.step_status!,
-      attempts: row.step_attempts!,
-      message: row.step_message,
-      output: row.step_output,
-      error: row.step_error,
-      started_at: row.step_started_at,
-      finished_at: row.step_finished_at,
-    }));
-  return { run, steps };
 }
 
 function staleStep(run: RunRow, idx: number, generation: number): CxError {
@@ -728,7 +670,6 @@ function sharesTransaction(call: StepTransitionCall): call is SharedCall {
 function countingChanges(sql: PreparedSql): PreparedSql & { changed: number } {
   const counted = {
     changed: 0,
-    roundTrips: sql.roundTrips,
     all: sql.all.bind(sql),
     first: sql.first.bind(sql),
     run: async (text: string, params: SqlValue[]): Promise<number> => {
