@@ -90,8 +90,8 @@ export interface SmAnswer {
  * The calls every public request makes of sm (its access check, the name in its path, its audit
  * record), the create of a cluster or the start of its workflow, and the health monitor's reports,
  * as sm's modules answer them: in the all-in-one they skip fastify's inject, which costs about
- * 90 µs of CPU a call, several per request. sm
- * validates their input with the schemas of its routes, and throws the errors its routes answer.
+ * 90 µs of CPU a call, several per request. sm validates their input with the schemas of its
+ * routes, and throws the errors its routes answer.
  */
 export interface SmDirectCalls {
   checkAccess(userId: string, requirement: AccessRequirement): Promise<void>;

@@ -1,6 +1,6 @@
 /**
- * sm's direct calls (the all-in-one's wfm and sddc skip inject for them) answer as the routes they stand
- * for: the same refusals of bad input, naming the same fields, and the same errors.
+ * sm's direct calls (the all-in-one's wfm and sddc skip inject for them) answer as the routes they
+ * stand for: the same refusals of bad input, naming the same fields, and the same errors.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

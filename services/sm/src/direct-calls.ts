@@ -1,7 +1,8 @@
 /**
- * sm's answers to the calls every public request makes (SmDirectCalls), for wfm and sddc in the same
- * process (the all-in-one): the same modules and the same input schemas as the routes that answer them
- * over HTTP, without fastify's inject in between. Their errors are those the routes answer.
+ * sm's answers to the calls every public request makes, and to the health monitor's reports
+ * (SmDirectCalls), for wfm and sddc in the same process (the all-in-one): the same modules and the
+ * same input schemas as the routes that answer them over HTTP, without fastify's inject in between.
+ * Their errors are those the routes answer.
  */
 import { healthStatusSchema, type AccessRequirement, type ClusterHealthStatus } from '@cx/api-schemas';
 import { inputValidator } from '@cx/service-kit';

@@ -325,7 +325,7 @@ for (const target of testDatabases) {
       await Promise.all([one, two].map((body) => runs.cancel(body!.workflow.id)));
     });
 
-    it('records machines planned and updated by a step: alike changes together, each machine as asked', async () => {
+    it('records the machines a step plans and the updates it makes, a machine named twice in order', async () => {
       const accepted = await clusters.create(request('omega'), start());
       const runId = accepted.body.workflow.id;
       await runs.startStep(runId, 0, 0, 1);
