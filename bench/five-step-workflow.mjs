@@ -6,7 +6,7 @@
 // twice: with the engine's calls bound to sm's module (what the all-in-one does) and over sm's
 // internal HTTP API on loopback (what separate wfm and sm processes do, both sides' CPU counted).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -53,6 +53,7 @@ export async function fiveStepBenchmark({ redisUrl, runs }) {
     return { runs, direct, http };
   } finally {
     await sm.app.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -20,8 +20,8 @@
 // by an earlier run (kept there). Usage: npm run bench:health [-- --clusters 1000 --nodes 10
 // --seconds 120 --warmup 30 --deaths 20 --data-dir DIR --cpu-prof DIR]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -155,8 +155,9 @@ function pct(xs, p) {
 
 // ---- 1. the clusters, created through the public API (monitor off: it is not what is measured
 // here), unless --data-dir names a cx data directory that already holds them (kept afterwards).
-let cx = await start(values['data-dir'], false);
-const dataDir = cx.dataDir;
+// The directory outlives each cx: the later phases restart cx on it.
+const dataDir = values['data-dir'] ?? mkdtempSync(join(tmpdir(), 'cx-bench-health-'));
+let cx = await start(dataDir, false);
 let created;
 try {
   const existing = await listAll(cx);
@@ -330,5 +331,5 @@ const details = [
   `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; cx-server all-in-one, embedded default (SQLite, private redis-server).`,
 ].join('\n');
 console.log(`\n${table}\n\n${passLine}\n\n${detection}\n\n${details}\n`);
-if (!values['data-dir']) execFileSync('rm', ['-rf', dataDir]);
+if (!values['data-dir']) rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);

@@ -6,7 +6,7 @@
 // Needs a build (npx tsc -b) and the Kubernetes peers (npm run peers -- kubernetes).
 // Usage: node bench/kwok-create.mjs [--rounds 3]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -78,7 +78,8 @@ async function throughCx(base, token, round) {
 
 /** The same provider work without cx: control plane, six machines, six Ready nodes. */
 async function direct(round) {
-  const provider = new KwokProvider({ dataDir: mkdtempSync(join(tmpdir(), 'cx-bench-kwok-direct-')), binaries });
+  const dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-kwok-direct-'));
+  const provider = new KwokProvider({ dataDir, binaries });
   const clusterId = `direct-${round}-${Date.now()}`;
   const pki = await createClusterPki(clusterId);
   const context = {
@@ -117,13 +118,15 @@ async function direct(round) {
   }
   const ms = performance.now() - started;
   for (const m of machines) await provider.deleteMachine(clusterId, m.machineId);
+  rmSync(dataDir, { recursive: true, force: true });
   return ms;
 }
 
 let lastSteps = [];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const binariesFile = join(mkdtempSync(join(tmpdir(), 'cx-bench-kwok-')), 'binaries.json');
+const binariesDir = mkdtempSync(join(tmpdir(), 'cx-bench-kwok-'));
+const binariesFile = join(binariesDir, 'binaries.json');
 writeFileSync(binariesFile, manifest);
 const cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile } });
 try {
@@ -158,4 +161,5 @@ try {
   );
 } finally {
   await cx.stop();
+  rmSync(binariesDir, { recursive: true, force: true });
 }

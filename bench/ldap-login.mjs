@@ -7,7 +7,7 @@
 //   cached    default TTL, after a warm-up login: the groups come from the cache
 // Needs a build (npx tsc -b). Usage: node bench/ldap-login.mjs [--cold 5] [--uncached 20] [--cached 50]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -45,7 +45,7 @@ const ldapEnv = {
   CX_LDAP_GROUP_BASE_DN: peer.groupBaseDn,
 };
 
-function startLdapCx(env = {}, dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-ldap-'))) {
+function startLdapCx(env = {}, dataDir) {
   return startCx({ env: { ...ldapEnv, ...env }, dataDir });
 }
 
@@ -167,6 +167,7 @@ results.cold = await series(COLD, async () => {
     await cx.stop();
   }
 });
+rmSync(coldDir, { recursive: true, force: true });
 
 // Uncached: the group cache off, one process, after a warm-up login.
 {

@@ -1,7 +1,7 @@
 // Shared by the benchmarks: starting `cx-server all-in-one` as a user would, on a fresh data directory.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,12 +22,20 @@ export function freePort() {
   });
 }
 
+/** A fresh data directory under /tmp, which the `stop()` of the cx started on it removes. */
+function temporaryDataDir() {
+  return mkdtempSync(join(tmpdir(), 'cx-bench-'));
+}
+
 /**
  * Starts cx-server all-in-one with `env` over the defaults and waits until it is ready; `stop()` ends it.
  * `nodeArgs` go to node before the server (e.g. `--cpu-prof`); `pid` is the all-in-one's process.
+ * Without `dataDir` it runs on a fresh directory that `stop()` removes; a `dataDir` given is the caller's.
  */
-export async function startCx({ env = {}, dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-')), nodeArgs = [] } = {}) {
+export async function startCx({ env = {}, dataDir, nodeArgs = [] } = {}) {
   if (!existsSync(server)) throw new Error(`${server} is missing: build first (npx tsc -b)`);
+  const ownDataDir = dataDir === undefined;
+  dataDir ??= temporaryDataDir();
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, server, 'all-in-one'], {
     cwd: dataDir,
@@ -60,7 +68,11 @@ export async function startCx({ env = {}, dataDir = mkdtempSync(join(tmpdir(), '
     async stop() {
       child.kill('SIGTERM');
       await Promise.race([exited, sleep(20_000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (child.exitCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+      if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -70,8 +82,10 @@ export async function startCx({ env = {}, dataDir = mkdtempSync(join(tmpdir(), '
  * replica each) with `env` over the defaults, each ready before the next (sm migrates the schema);
  * `pids` are the three processes, `stop()` ends them.
  */
-export async function startSeparateCx({ env = {}, dataDir = mkdtempSync(join(tmpdir(), 'cx-bench-')) } = {}) {
+export async function startSeparateCx({ env = {}, dataDir } = {}) {
   if (!existsSync(server)) throw new Error(`${server} is missing: build first (npx tsc -b)`);
+  const ownDataDir = dataDir === undefined;
+  dataDir ??= temporaryDataDir();
   const ports = { sm: await freePort(), sddc: await freePort(), wfm: await freePort() };
   const shared = {
     ...process.env,
@@ -92,8 +106,12 @@ export async function startSeparateCx({ env = {}, dataDir = mkdtempSync(join(tmp
       const exited = new Promise((done) => (child.exitCode === null ? child.once('exit', done) : done()));
       child.kill('SIGTERM');
       await Promise.race([exited, sleep(20_000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (child.exitCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
     }
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
   };
   try {
     for (const service of ['sm', 'sddc', 'wfm']) {

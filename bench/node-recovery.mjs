@@ -11,7 +11,7 @@
 // Needs a build (npx tsc -b) and the Kubernetes peers (npm run peers -- kubernetes).
 // Usage: node bench/node-recovery.mjs [--rounds 5] [--baseline-seconds 150]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -216,6 +216,7 @@ try {
   } catch {
     /* nothing left */
   }
+  rmSync(work, { recursive: true, force: true });
 }
 
 const sorted = [...results.cx].sort((a, b) => a - b);
