@@ -133,9 +133,14 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
       assert.equal(pod.metadata?.ownerReferences?.[0]?.kind, 'ReplicaSet', 'made by the ReplicaSet controller');
       assert.ok(pod.status?.podIP, 'kwok gave it an address');
     }
-    assert.equal(
-      (await apps.readNamespacedDeployment({ namespace: 'default', name: 'web' })).status?.availableReplicas,
-      2,
+    // The Deployment controller counts the pods in its status after they run: a moment later.
+    await until(
+      'the Deployment reporting 2 available replicas',
+      async () =>
+        (await apps.readNamespacedDeployment({ namespace: 'default', name: 'web' })).status?.availableReplicas === 2
+          ? true
+          : undefined,
+      30_000,
     );
   });
 
