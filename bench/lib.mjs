@@ -72,7 +72,7 @@ export async function startCx({ env = {}, dataDir, nodeArgs = [] } = {}) {
         child.kill('SIGKILL');
         await exited;
       }
-      if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (ownDataDir) rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
 }
@@ -111,7 +111,7 @@ export async function startSeparateCx({ env = {}, dataDir } = {}) {
         await exited;
       }
     }
-    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 });
   };
   try {
     for (const service of ['sm', 'sddc', 'wfm']) {

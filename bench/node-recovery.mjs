@@ -11,7 +11,7 @@
 // Needs a build (npx tsc -b) and the Kubernetes peers (npm run peers -- kubernetes).
 // Usage: node bench/node-recovery.mjs [--rounds 5] [--baseline-seconds 150]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -58,7 +58,10 @@ async function until(what, probe, timeoutMs, intervalMs = 200) {
   }
 }
 
-const cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile } });
+// cx's data directory is inside `work`, removed once the tenant control planes are killed.
+const cxDataDir = join(work, 'cx');
+mkdirSync(cxDataDir);
+const cx = await startCx({ env: { CX_KWOK_BINARIES_FILE: binariesFile }, dataDir: cxDataDir });
 const results = { cx: [], baseline: null };
 try {
   const token = (
