@@ -19,7 +19,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
@@ -27,6 +26,7 @@ import { issueCertificate, renderKubeconfig } from '@cx/k8s';
 import type { ClusterBootstrap } from '@cx/sddc-contract';
 import { NotFoundError, ProviderError, ProviderUnavailableError } from '@cx/errors';
 import { etcdHealthy, restoreDataDir, takeSnapshot, type TakenSnapshot } from './etcd.js';
+import { freePort, holdPorts, releasePorts } from './ports.js';
 
 /** Where the built binaries are (test/peers/kubernetes.sh prints this shape). */
 export interface KwokBinaries {
@@ -132,6 +132,8 @@ export class ControlPlane {
       await this.prepare(bootstrap);
     }
     const { ports } = this.state();
+    // A control plane this process did not prepare (made before a restart) keeps its ports too.
+    holdPorts(Object.values(ports));
     if (ports.controllerManager === undefined || ports.scheduler === undefined) {
       // A control plane made before this runtime ran the controllers.
       const taken = Object.values(ports);
@@ -292,9 +294,10 @@ export class ControlPlane {
   /** Stops every process and removes the cluster's directory. */
   async destroy(): Promise<void> {
     if (this.exists()) {
-      const { pids } = this.state();
+      const { pids, ports } = this.state();
       await Promise.all([stop(pids.kwok), stop(pids.scheduler), stop(pids.controllerManager), stop(pids.apiserver)]);
       await stop(pids.etcd);
+      releasePorts(Object.values(ports));
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -754,23 +757,4 @@ async function stop(pid: number | undefined): Promise<void> {
   } catch {
     /* gone */
   }
-}
-
-/**
- * A free port below the kernel's ephemeral range (32768–60999): a port from that range, free when
- * probed, can be taken as the source port of an outgoing connection before the server binds it.
- */
-async function freePort(taken: readonly number[] = []): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (!taken.includes(port) && (await canBind(port))) return port;
-  }
-  throw new ProviderUnavailableError('no free port below 32768 on 127.0.0.1 for a tenant control plane');
-}
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false)).listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
