@@ -26,11 +26,11 @@ describe('ports of the tenant control planes', () => {
     releasePorts(ports);
   });
 
-  it('hands out a released port again, a held one never, and none that is taken', async (t) => {
+  it('hands out a released port again, and a held one never', async (t) => {
     candidates(t, 24_021, 24_021, 24_022, 24_023);
-    holdPorts([24_021, undefined]);
-    assert.equal(await freePort([24_022]), 24_023);
-    releasePorts([24_021, 24_023]);
+    holdPorts([24_021, 24_022, undefined]);
+    assert.equal(await freePort(), 24_023);
+    releasePorts([24_021, 24_022, 24_023]);
     candidates(t, 24_021);
     assert.equal(await freePort(), 24_021);
     releasePorts([24_021]);

@@ -13,12 +13,12 @@ const handedOut = new Set<number>();
 /**
  * A free port below the kernel's ephemeral range (32768–60999): a port from that range, free when
  * probed, can be taken as the source port of an outgoing connection before the server binds it.
- * Never one in `taken`, nor one already handed out by this process.
+ * Never one already handed out or held by this process.
  */
-export async function freePort(taken: readonly number[] = []): Promise<number> {
+export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (taken.includes(port) || handedOut.has(port)) continue;
+    if (handedOut.has(port)) continue;
     // Held while it is probed, so that a concurrent call does not pick it too.
     handedOut.add(port);
     if (await canBind(port)) return port;

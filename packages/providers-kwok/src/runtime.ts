@@ -136,11 +136,10 @@ export class ControlPlane {
     holdPorts(Object.values(ports));
     if (ports.controllerManager === undefined || ports.scheduler === undefined) {
       // A control plane made before this runtime ran the controllers.
-      const taken = Object.values(ports);
-      const controllerManager = await freePort(taken);
+      const controllerManager = await freePort();
       this.save({
         ...this.state(),
-        ports: { ...ports, controllerManager, scheduler: await freePort([...taken, controllerManager]) },
+        ports: { ...ports, controllerManager, scheduler: await freePort() },
       });
     }
     // A CA rotation, or (as above) no credentials for the controllers yet.
@@ -440,7 +439,7 @@ export class ControlPlane {
   private async prepare(bootstrap: ClusterBootstrap): Promise<void> {
     mkdirSync(join(this.dir, 'pki'), { recursive: true, mode: 0o700 });
     const ports: number[] = [];
-    for (let i = 0; i < 5; i++) ports.push(await freePort(ports));
+    for (let i = 0; i < 5; i++) ports.push(await freePort());
     const [etcdClient, etcdPeer, api, controllerManager, scheduler] = ports as [number, number, number, number, number];
     // Written before the PKI: writePki records its fingerprint in it.
     this.save({
