@@ -51,6 +51,43 @@ describe('ClusterReadCache on real Redis', () => {
     assert.equal(await version(), before + 3, 'a bump asked after the burst increments again');
   });
 
+  it('checks a burst of reads with one version read, each against a version read after it came', async () => {
+    const connection = new Redis(redisUrl!, { maxRetriesPerRequest: 1 });
+    try {
+      // Count this replica's version reads, and hold the first one's answer until the test lets it go.
+      let versionReads = 0;
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const get = connection.get.bind(connection);
+      connection.get = (async (name: string) => {
+        const value = await get(name);
+        if (++versionReads === 1) await held;
+        return value;
+      }) as typeof connection.get;
+      const reader = new ClusterReadCache(connection, key, pino({ level: 'silent' }));
+      const writer = new ClusterReadCache(redis, key, pino({ level: 'silent' }));
+      let loads = 0;
+      const load = async (): Promise<string> => `{"n":${++loads}}`;
+
+      const first = reader.read('list', load); // its version read is on its way, and held
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await writer.bump(); // a change another replica made after that version was read
+      const after = Array.from({ length: 10 }, () => reader.read('list', load));
+      release();
+      assert.equal(await first, '{"n":1}');
+      assert.deepEqual(
+        await Promise.all(after),
+        Array.from({ length: 10 }, () => '{"n":2}'),
+        'reads that came after the change are not answered from the version read before it',
+      );
+      assert.equal(versionReads, 2, 'the ten later reads shared one version read');
+      assert.equal(await reader.read('list', load), '{"n":2}', 'and the next read is served from the cache');
+      assert.equal(versionReads, 3);
+    } finally {
+      connection.disconnect();
+    }
+  });
+
   it('reads through to the loader when Redis is unreachable', async () => {
     const down = new Redis('redis://127.0.0.1:1', {
       lazyConnect: true,
