@@ -20,6 +20,7 @@ import { buildValidator, invalidInput } from './validation.js';
 export type { Logger } from 'pino';
 export { createLogger } from './logger.js';
 export { inputValidator } from './validation.js';
+export { coalesceWrites } from './redis-writes.js';
 export { checkRedis, exitWithError, isEntryPoint, onSignals, runService, type ServiceRunner } from './lifecycle.js';
 
 /** One dependency check of `/readyz`; throws or returns false when the dependency is not usable. */

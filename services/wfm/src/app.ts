@@ -7,7 +7,7 @@ import type { ProviderInfo } from '@cx/api-schemas';
 import type { CxConfig } from '@cx/config';
 import { DependencyUnavailableError } from '@cx/errors';
 import { clusterReadVersionKey, providersKey } from '@cx/queue-contracts';
-import { createHttpServer, type Logger } from '@cx/service-kit';
+import { coalesceWrites, createHttpServer, type Logger } from '@cx/service-kit';
 import { AccessGuard, declaredAccess } from './http/access-guard.js';
 import { WorkflowEngine } from './engine.js';
 import { InfrastructureChecks } from './infrastructure/checks.js';
@@ -58,14 +58,19 @@ export async function buildWfmApp(
   if (!config.redis.url) throw new Error('wfm needs redis.url (CX_REDIS_URL)');
   if (!config.serviceToken) throw new Error('wfm needs serviceToken (CX_SERVICE_TOKEN)');
   const sm = new SmClient(config.sm.url, config.serviceToken, inProcess);
-  // Workers block on Redis and must wait through a reconnect; requests must fail fast instead.
-  const workerConnection = new Redis(config.redis.url, { maxRetriesPerRequest: null, connectionName: 'cx-wfm-worker' });
-  const requestConnection = new Redis(config.redis.url, {
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    connectionName: 'cx-wfm',
-    retryStrategy: (times) => Math.min(times * 200, 2_000),
-  });
+  // Workers block on Redis and must wait through a reconnect; requests must fail fast instead. The
+  // commands of one event-loop turn go out in one write on either.
+  const workerConnection = coalesceWrites(
+    new Redis(config.redis.url, { maxRetriesPerRequest: null, connectionName: 'cx-wfm-worker' }),
+  );
+  const requestConnection = coalesceWrites(
+    new Redis(config.redis.url, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      connectionName: 'cx-wfm',
+      retryStrategy: (times) => Math.min(times * 200, 2_000),
+    }),
+  );
   requestConnection.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
   workerConnection.on('error', (error) => logger.debug({ err: error.message }, 'redis connection error'));
 
