@@ -5,10 +5,24 @@
  * retryable error with probability `failureRate`.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { appendFile, link, mkdir, readdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fsync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { readdir, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { NotFoundError, ProviderUnavailableError } from '@cx/errors';
 import {
   CONTRACT_VERSION,
@@ -97,8 +111,8 @@ export class SimProvider implements Provider, NodeReader {
         await this.operate();
         existing.spec = { ...existing.spec, kubernetesVersion: spec.kubernetesVersion };
         existing.bootedAt = Date.now();
-        await this.write(existing);
-        await this.record('upgrade', existing.spec);
+        this.write(existing);
+        this.record('upgrade', existing.spec);
       }
       if (existing) return this.status(existing);
       await this.operate();
@@ -125,9 +139,11 @@ export class SimProvider implements Provider, NodeReader {
   async deleteMachine(clusterId: string, machineId: string): Promise<void> {
     await this.serialise(machineId, async () => {
       await this.operate();
+      // On libuv's threads, unlike a create's calls: deletes measured slower with synchronous calls
+      // (docs/benchmarks.md, thirteenth session).
       try {
         await unlink(this.file(clusterId, machineId));
-        await this.record('delete', { clusterId, machineId });
+        this.record('delete', { clusterId, machineId });
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // not found is success
       }
@@ -151,7 +167,7 @@ export class SimProvider implements Provider, NodeReader {
         machine.powerState = 'on';
         machine.bootedAt = Date.now();
       }
-      await this.write(machine);
+      this.write(machine);
     });
   }
 
@@ -193,7 +209,7 @@ export class SimProvider implements Provider, NodeReader {
     if (this.latencyMs > 0) await sleep(this.latencyMs);
   }
 
-  private async record(op: SimEffect['op'], spec: Pick<MachineSpec, 'clusterId' | 'machineId'> & Partial<MachineSpec>) {
+  private record(op: SimEffect['op'], spec: Pick<MachineSpec, 'clusterId' | 'machineId'> & Partial<MachineSpec>): void {
     if (!this.options.journal) return;
     const effect: SimEffect = {
       op,
@@ -205,7 +221,7 @@ export class SimProvider implements Provider, NodeReader {
       at: Date.now(),
     };
     // One short append (O_APPEND) per effect: lines from several processes never interleave.
-    await appendFile(this.options.journal, JSON.stringify(effect) + '\n');
+    appendFileSync(this.options.journal, JSON.stringify(effect) + '\n');
   }
 
   private maybeFail(): void {
@@ -271,8 +287,11 @@ export class SimProvider implements Provider, NodeReader {
 
   /**
    * Creates the machine file only if no other process created it first; returns the winner. The
-   * record is written to a temporary file and hard-linked into place, so that the machine file
-   * appears complete or not at all, even if the process dies half-way.
+   * record is written to a temporary file, flushed to disk and hard-linked into place, so that the
+   * machine file appears complete or not at all, even if the process dies half-way. The file calls
+   * but the flush are synchronous: each call handed to libuv's threads costs wake-ups between
+   * threads besides the call, and creates measured cheaper this way (docs/benchmarks.md, thirteenth
+   * session).
    */
   private async createExclusive(machine: SimMachine): Promise<SimMachine> {
     const path = this.file(machine.spec.clusterId, machine.spec.machineId);
@@ -281,28 +300,45 @@ export class SimProvider implements Provider, NodeReader {
     for (let attempt = 0; ; attempt++) {
       // The cluster's first machine makes its directory; a write that finds it missing all the
       // same (a concurrent delete of the cluster's last machine removed it) makes it again.
-      // A synchronous look: a local directory, and a failed write costs more.
-      if (attempt > 0 || !existsSync(directory)) await mkdir(directory, { recursive: true });
+      // A look first: a failed write costs more.
+      if (attempt > 0 || !existsSync(directory)) mkdirSync(directory, { recursive: true });
       try {
-        await writeFile(temporary, JSON.stringify(machine), { flush: true });
-        await link(temporary, path);
-        await this.record('create', machine.spec);
+        await writeFlushed(temporary, JSON.stringify(machine));
+        linkSync(temporary, path);
+        this.record('create', machine.spec);
         return machine;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EEXIST') return (await this.read(machine.spec.clusterId, machine.spec.machineId)) ?? machine;
         if (code !== 'ENOENT' || attempt >= 3) throw error;
       } finally {
-        await unlink(temporary).catch(() => undefined); // linked into place, or never written
+        try {
+          unlinkSync(temporary); // linked into place, or never written
+        } catch {
+          // never written
+        }
       }
     }
   }
 
-  private async write(machine: SimMachine): Promise<void> {
+  private write(machine: SimMachine): void {
     const path = this.file(machine.spec.clusterId, machine.spec.machineId);
     const temporary = `${path}.${process.pid}.tmp`;
-    await writeFile(temporary, JSON.stringify(machine));
-    await rename(temporary, path);
+    writeFileSync(temporary, JSON.stringify(machine));
+    renameSync(temporary, path);
+  }
+}
+
+const flush = promisify(fsync);
+
+/** Writes `text` to a new file at `path` and flushes it to disk; only the flush waits off the event loop. */
+async function writeFlushed(path: string, text: string): Promise<void> {
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, text);
+    await flush(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
