@@ -14,7 +14,11 @@ const MAX_ENTRIES = 10_000;
 export class ClusterReadCache {
   /** Each key's answer, or its load while it is on its way, with the version it was read under. */
   private readonly entries = new Map<string, { version: string; json: Promise<string>; at: number }>();
-  private readonly increment = coalesced(() =>
+  /**
+   * Invalidates every replica's cached reads. A burst of step transitions costs two increments, not
+   * one each (see `coalesced`).
+   */
+  readonly bump: () => Promise<void> = coalesced(() =>
     this.redis
       .incr(this.versionKey)
       .then(() => undefined)
@@ -29,14 +33,6 @@ export class ClusterReadCache {
     private readonly versionKey: string,
     private readonly logger: Logger,
   ) {}
-
-  /**
-   * Invalidates every replica's cached reads. A burst of step transitions costs two increments, not
-   * one each (see `coalesced`).
-   */
-  bump(): Promise<void> {
-    return this.increment();
-  }
 
   /**
    * The JSON answer of `key`, from the cache while its version holds, else from `load`. The reads
