@@ -3,13 +3,15 @@
  * gets pods, scheduled onto kwok's nodes and Running; a powered-off machine is a dead kubelet, so a
  * pod there stays until the node is tainted out of service and the pod GC removes it, after which
  * its StatefulSet runs it elsewhere (what cx's node remediation relies on); a dead controller
- * manager comes back; an upgrade restarts the controllers at the new version.
+ * manager comes back; an apiserver that cannot start says why; an upgrade restarts the controllers
+ * at the new version.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +19,7 @@ import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } fro
 import { createClusterPki } from '@cx/k8s';
 import type { ClusterBootstrap, MachineSpec } from '@cx/sddc-contract';
 import { KwokProvider, type KwokBinaries } from './index.js';
+import { threadsRun } from './runtime.js';
 import { adminKubeConfig, until } from './test-tenant.js';
 
 const raw = process.env['CX_TEST_KUBERNETES'];
@@ -53,7 +56,7 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
       : {}),
   });
   const context = { bootstrap: async () => bootstrap };
-  const state = (): { kubernetesVersion: string; pids: Record<string, number> } =>
+  const state = (): { kubernetesVersion: string; pids: Record<string, number>; ports: Record<string, number> } =>
     JSON.parse(readFileSync(join(dataDir, clusterId, 'state.json'), 'utf8'));
   const pods = async (app: string): Promise<V1Pod[]> =>
     (await core.listNamespacedPod({ namespace: 'default', labelSelector: `app=${app}` })).items;
@@ -216,16 +219,7 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
     process.kill(before['scheduler']!, 'SIGKILL');
     await until(
       'both gone',
-      async () => {
-        const gone = (pid: number): boolean => {
-          try {
-            return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0] === 'Z';
-          } catch {
-            return true;
-          }
-        };
-        return gone(before['controllerManager']!) && gone(before['scheduler']!) ? true : undefined;
-      },
+      async () => (!threadsRun(before['controllerManager']!) && !threadsRun(before['scheduler']!) ? true : undefined),
       10_000,
     );
     await provider.listNodes(clusterId);
@@ -237,6 +231,33 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
     await webRunning(3);
+  });
+
+  it('says why a kube-apiserver it starts exits, and starts it once the cause is gone', async () => {
+    const { pids, ports } = state();
+    process.kill(pids['apiserver']!, 'SIGKILL');
+    await until('kube-apiserver gone', async () => (threadsRun(pids['apiserver']!) ? undefined : true), 10_000);
+    // Another program on the API server's port: the restarted one cannot listen and exits.
+    // It hangs up on kwok and the controllers, which keep calling the port.
+    const squatter = createServer((connection) => connection.destroy());
+    await new Promise<void>((resolve) => squatter.listen(ports['api'], '127.0.0.1', resolve));
+    try {
+      await assert.rejects(
+        provider.ensureMachine(spec(`${clusterId}-cp-0`, 'control-plane'), context),
+        (error: Error) => {
+          assert.match(error.message, /kube-apiserver of cluster .* exited: .*address already in use/);
+          return true;
+        },
+      );
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    await provider.ensureMachine(spec(`${clusterId}-cp-0`, 'control-plane'), context);
+    await until(
+      'every node Ready',
+      async () => ((await provider.listNodes(clusterId)).every((n) => n.status === 'Ready') ? true : undefined),
+      60_000,
+    );
   });
 
   it('restarts kube-controller-manager and kube-scheduler at the new version on an upgrade', async (t) => {

@@ -79,6 +79,8 @@ const COMPONENTS = {
   scheduler: { user: 'system:kube-scheduler', file: 'scheduler' },
 } as const;
 const STOP_TIMEOUT_MS = 10_000;
+/** After SIGKILL, how long a process may take to be gone (its sockets closed) before its successor starts anyway. */
+const KILL_TIMEOUT_MS = 5_000;
 /** In the cluster's directory while its etcd is restored: the pid of the process restoring it. */
 const RESTORE_MARKER = 'etcd-restore.pid';
 /**
@@ -150,8 +152,15 @@ export class ControlPlane {
     const binaries = this.binariesOf(wanted);
     if (state.kubernetesVersion !== wanted) {
       // Never a controller newer than its apiserver: all three stop, and start again apiserver first.
-      await Promise.all([stop(state.pids.controllerManager), stop(state.pids.scheduler), stop(state.pids.apiserver)]);
-      state.pids.apiserver = state.pids.controllerManager = state.pids.scheduler = undefined;
+      // kwok stops with them: its open watches would hold the apiserver's graceful shutdown until
+      // STOP_TIMEOUT_MS (10 s against about 1 s without them).
+      await Promise.all([
+        stop(state.pids.controllerManager),
+        stop(state.pids.scheduler),
+        stop(state.pids.kwok),
+        stop(state.pids.apiserver),
+      ]);
+      state.pids.apiserver = state.pids.controllerManager = state.pids.scheduler = state.pids.kwok = undefined;
       state.kubernetesVersion = wanted;
       this.save(state);
     }
@@ -616,7 +625,9 @@ export class ControlPlane {
     const deadline = Date.now() + timeoutMs;
     while (!(await probe())) {
       if (!alive(pid, binary))
-        throw new ProviderUnavailableError(`the ${name} of cluster ${this.clusterId} exited (log: ${log})`);
+        throw new ProviderUnavailableError(
+          `the ${name} of cluster ${this.clusterId} exited: ${lastLine(log)} (log: ${log})`,
+        );
       if (Date.now() > deadline)
         throw new ProviderUnavailableError(
           `the ${name} of cluster ${this.clusterId} did not ${what} within ${timeoutMs / 1000} s (log: ${log})`,
@@ -724,17 +735,36 @@ function stageFiles(dir: string): string[] {
 
 /** Whether `pid` is a live process running `binary` (a recycled pid running something else is not ours). */
 function alive(pid: number | undefined, binary: string): boolean {
-  if (!pid) return false;
+  if (!pid || !threadsRun(pid)) return false;
   try {
-    process.kill(pid, 0);
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
-    return cmdline.startsWith(binary) && state !== 'Z';
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(binary);
   } catch {
     return false;
   }
 }
 
+/**
+ * Whether any thread of process `pid` still runs. A Go program's main thread can be a zombie while
+ * its other threads are still exiting and holding its sockets: only once every thread is gone is
+ * its port free for a successor.
+ */
+export function threadsRun(pid: number): boolean {
+  let threads: string[];
+  try {
+    threads = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return false;
+  }
+  return threads.some((thread) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${thread}/stat`, 'utf8').replace(/^.*\) /, '')[0] !== 'Z';
+    } catch {
+      return false; // exited between the two reads
+    }
+  });
+}
+
+/** SIGTERM, then SIGKILL after STOP_TIMEOUT_MS; returns once every thread of the process is gone. */
 async function stop(pid: number | undefined): Promise<void> {
   if (!pid) return;
   try {
@@ -743,17 +773,27 @@ async function stop(pid: number | undefined): Promise<void> {
     return;
   }
   const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0);
-    } catch {
+  while (threadsRun(pid)) {
+    if (Date.now() > deadline) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        return;
+      }
+      const killDeadline = Date.now() + KILL_TIMEOUT_MS;
+      while (threadsRun(pid) && Date.now() < killDeadline) await sleep(50);
       return;
     }
     await sleep(100);
   }
+}
+
+/** The last non-empty line of a process's log, which is where a Kubernetes binary says why it exited. */
+function lastLine(log: string): string {
   try {
-    process.kill(pid, 'SIGKILL');
+    const lines = readFileSync(log, 'utf8').trimEnd().split('\n');
+    return lines[lines.length - 1]?.slice(0, 500) || 'its log is empty';
   } catch {
-    /* gone */
+    return 'it left no log';
   }
 }
