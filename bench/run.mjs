@@ -210,10 +210,10 @@ async function deletePhase(cx) {
 
 /**
  * WARMUP clusters created and deleted before the measured phases, as a benchmark of a JIT-compiled
- * runtime warms it up: in a fresh process V8 is still compiling cx's hot paths (measured: the first
- * 500 creates of a process cost 11 ms of CPU each, the next 500 under 7 ms). A control plane runs
- * for days; its steady state is what the engine's figures are about. The warm-up's own rate is
- * reported beside them.
+ * runtime warms it up: in a fresh process V8 is still compiling cx's hot paths (measured on a quiet
+ * machine: the first 1,000 creates of a process cost 7.3 ms of CPU each, the next 1,000 5.1–5.5
+ * ms). A control plane runs for days; its steady state is what the engine's figures are about. The
+ * warm-up's own rate is reported beside them.
  */
 async function warmUp(cx) {
   if (WARMUP === 0) return null;
