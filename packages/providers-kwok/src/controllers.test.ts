@@ -73,6 +73,12 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
       },
       60_000,
     );
+  const everyNodeReady = (): Promise<true> =>
+    until(
+      'every node Ready',
+      async () => ((await provider.listNodes(clusterId)).every((n) => n.status === 'Ready') ? true : undefined),
+      60_000,
+    );
   const setTaints = async (
     node: string,
     change: (
@@ -101,11 +107,7 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
     const config = await adminKubeConfig(pki, clusterId, controlPlane.apiEndpoint!);
     core = config.makeApiClient(CoreV1Api);
     apps = config.makeApiClient(AppsV1Api);
-    await until(
-      'every node Ready',
-      async () => ((await provider.listNodes(clusterId)).every((n) => n.status === 'Ready') ? true : undefined),
-      60_000,
-    );
+    await everyNodeReady();
   });
 
   after(async () => {
@@ -253,11 +255,7 @@ describe('the kwok runtime runs kube-controller-manager and kube-scheduler', () 
       await new Promise((resolve) => squatter.close(resolve));
     }
     await provider.ensureMachine(spec(`${clusterId}-cp-0`, 'control-plane'), context);
-    await until(
-      'every node Ready',
-      async () => ((await provider.listNodes(clusterId)).every((n) => n.status === 'Ready') ? true : undefined),
-      60_000,
-    );
+    await everyNodeReady();
   });
 
   it('restarts kube-controller-manager and kube-scheduler at the new version on an upgrade', async (t) => {

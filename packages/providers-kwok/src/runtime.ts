@@ -749,19 +749,20 @@ function alive(pid: number | undefined, binary: string): boolean {
  * its port free for a successor.
  */
 export function threadsRun(pid: number): boolean {
-  let threads: string[];
+  const runs = (stat: string): boolean => {
+    try {
+      return readFileSync(stat, 'utf8').replace(/^.*\) /, '')[0] !== 'Z';
+    } catch {
+      return false; // gone, or exited between the two reads
+    }
+  };
+  // The main thread's state alone settles it unless it is a zombie: one read for a live process.
+  if (runs(`/proc/${pid}/stat`)) return true;
   try {
-    threads = readdirSync(`/proc/${pid}/task`);
+    return readdirSync(`/proc/${pid}/task`).some((thread) => runs(`/proc/${pid}/task/${thread}/stat`));
   } catch {
     return false;
   }
-  return threads.some((thread) => {
-    try {
-      return readFileSync(`/proc/${pid}/task/${thread}/stat`, 'utf8').replace(/^.*\) /, '')[0] !== 'Z';
-    } catch {
-      return false; // exited between the two reads
-    }
-  });
 }
 
 /** SIGTERM, then SIGKILL after STOP_TIMEOUT_MS; returns once every thread of the process is gone. */
