@@ -12,18 +12,7 @@
 // Exit status: 0 when every count is 0, 1 when one is not, 2 when the harness itself failed.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  appendFileSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -56,6 +45,7 @@ if (![workflows, kills, latencyMs, deadlineMs].every((n) => Number.isInteger(n) 
 const started = Date.now();
 const server = join(root, 'apps/server/dist/main.js');
 if (!existsSync(server)) throw new Error(`${server} is missing: build first (npx tsc -b)`);
+const { SimProvider } = await import(join(root, 'packages/providers-sim/dist/index.js'));
 const PASSWORD = 'chaos-Admin-pw-1';
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled']);
 const VERSIONS = ['1.30.8', '1.31.4', '1.32.2']; // the sim's, oldest first: one minor per upgrade
@@ -430,27 +420,19 @@ async function chaos(driving) {
 
 // ---- The audit. ----
 
+/** The sim's machines, read from its store as the sddc processes left it. */
 function simMachines() {
-  const machines = [];
-  for (const dir of existsSync(simDir) ? readdirSync(simDir) : []) {
-    if (dir.startsWith('.')) continue;
-    for (const file of readdirSync(join(simDir, dir)).filter((f) => f.endsWith('.json'))) {
-      try {
-        machines.push(JSON.parse(readFileSync(join(simDir, dir, file), 'utf8')));
-      } catch {
-        /* removed meanwhile: nothing is running any more, so not expected */
-      }
-    }
-  }
-  return machines;
+  return new SimProvider({ dataDir: simDir }).allMachines();
 }
 
 /** An orphan that duplicates a machine, an effect recorded twice, and a Ready cluster whose pool disagrees. */
 async function injectFaults() {
   const [machine] = simMachines();
   if (!machine) throw new Error('no machine left at the provider to plant faults beside');
-  const copy = { ...machine, spec: { ...machine.spec, machineId: `${machine.spec.machineId}x` } };
-  writeFileSync(join(simDir, machine.spec.clusterId, `${copy.spec.machineId}.json`), JSON.stringify(copy));
+  await new SimProvider({ dataDir: simDir }).ensureMachine({
+    ...machine.spec,
+    machineId: `${machine.spec.machineId}x`,
+  });
   const first = readFileSync(journal, 'utf8').split('\n')[0];
   appendFileSync(journal, `${first}\n`);
   await sql(`update node_pools set count = count + 1 where cluster_id = ? limit 1`, [machine.spec.clusterId]);

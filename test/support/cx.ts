@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { SimProvider, type SimMachine } from '@cx/providers-sim';
 import { freePort } from '@cx/service-kit';
 
 export { freePort };
@@ -225,16 +226,8 @@ export const DEMO_CLUSTER = {
 };
 
 /** Machines the sim provider keeps for a cluster (the "real infrastructure" of the sim). */
-export function simMachines(dataDir: string, clusterId: string): Array<{ spec: { name: string; machineId: string } }> {
-  const dir = join(dataDir, 'sim', clusterId);
-  try {
-    return readdirSync(dir)
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { spec: { name: string; machineId: string } });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+export function simMachines(dataDir: string, clusterId: string): SimMachine[] {
+  return new SimProvider({ dataDir: join(dataDir, 'sim') }).allMachines().filter((m) => m.spec.clusterId === clusterId);
 }
 
 /** Kills the tenant control planes the kwok runtime of this cx started (detached, they outlive cx). */

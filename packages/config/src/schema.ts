@@ -411,7 +411,12 @@ export const configSchema = Type.Object(
           default: 0,
           description: 'Probability that a sim provider operation fails with a retryable error.',
         }),
-        dataDir: Type.Optional(Type.String({ description: 'Where sim machines are kept (default: dataDir/sim).' })),
+        dataDir: Type.Optional(
+          Type.String({
+            description:
+              "Directory of the sim machines' store, an LMDB file shared by every sddc process on this machine (default: dataDir/sim).",
+          }),
+        ),
         journal: Type.Optional(
           Type.String({
             description:

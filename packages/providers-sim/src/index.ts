@@ -1,28 +1,14 @@
 /**
- * The `sim` provider: simulated machines with no infrastructure behind them, kept as JSON files so
- * that they outlive a restart of cx as real machines would. Used by the embedded default, the
- * end-to-end tests and the scale benchmarks. Every operation takes `latencyMs`; each fails with a
- * retryable error with probability `failureRate`.
+ * The `sim` provider: simulated machines with no infrastructure behind them, kept in an LMDB store
+ * under the data directory so that they outlive a restart of cx as real machines would, and so that
+ * several sddc processes share them as they would share real infrastructure. Used by the embedded
+ * default, the end-to-end tests and the scale benchmarks. Every operation takes `latencyMs`; each
+ * fails with a retryable error with probability `failureRate`.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  appendFileSync,
-  closeSync,
-  existsSync,
-  fsync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import { readdir, rmdir, unlink } from 'node:fs/promises';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { NotFoundError, ProviderUnavailableError } from '@cx/errors';
 import {
   CONTRACT_VERSION,
@@ -35,6 +21,7 @@ import {
   type Provider,
   type ProviderCapabilities,
 } from '@cx/sddc-contract';
+import { open, type RootDatabase } from 'lmdb';
 
 export interface SimOptions {
   dataDir: string;
@@ -62,7 +49,7 @@ export interface SimEffect {
 }
 
 /** What the sim keeps per machine. */
-interface SimMachine {
+export interface SimMachine {
   spec: MachineSpec;
   providerId: string;
   address: string;
@@ -105,13 +92,15 @@ export class SimProvider implements Provider, NodeReader {
 
   async ensureMachine(spec: MachineSpec): Promise<MachineStatus> {
     return this.serialise(spec.machineId, async () => {
-      const existing = await this.read(spec.clusterId, spec.machineId);
+      const store = this.store();
+      const key = keyOf(spec.clusterId, spec.machineId);
+      const existing = store.get(key);
       if (existing && existing.spec.kubernetesVersion !== spec.kubernetesVersion && spec.kubernetesVersion) {
         // An upgrade in place: the simulated kubelet restarts at the new version.
         await this.operate();
         existing.spec = { ...existing.spec, kubernetesVersion: spec.kubernetesVersion };
         existing.bootedAt = Date.now();
-        this.write(existing);
+        await store.put(key, existing);
         this.record('upgrade', existing.spec);
       }
       if (existing) return this.status(existing);
@@ -125,40 +114,44 @@ export class SimProvider implements Provider, NodeReader {
         createdAt: now,
         bootedAt: now,
       };
-      const created = await this.createExclusive(machine);
-      return this.status(created);
+      // Created only if no other process created it first (one write transaction decides); the loser
+      // answers the winner's machine.
+      if (await store.ifNoExists(key, () => void store.put(key, machine))) {
+        this.record('create', spec);
+        return this.status(machine);
+      }
+      store.resetReadTxn();
+      return this.status(store.get(key) ?? machine);
     });
   }
 
   async getMachine(clusterId: string, machineId: string): Promise<MachineStatus | null> {
     this.maybeFail();
-    const machine = await this.read(clusterId, machineId);
+    const machine = this.store().get(keyOf(clusterId, machineId));
     return machine ? this.status(machine) : null;
   }
 
   async deleteMachine(clusterId: string, machineId: string): Promise<void> {
     await this.serialise(machineId, async () => {
       await this.operate();
-      // On libuv's threads, unlike a create's calls: deletes measured slower with synchronous calls
-      // (docs/benchmarks.md, thirteenth session).
-      try {
-        await unlink(this.file(clusterId, machineId));
-        this.record('delete', { clusterId, machineId });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // not found is success
-      }
-      await rmdir(this.clusterDir(clusterId)).catch(() => undefined); // only succeeds once the cluster has no machine left
+      const store = this.store();
+      const key = keyOf(clusterId, machineId);
+      // In one write transaction, so that of several processes deleting a machine one removes it.
+      const removed = await store.transaction(() => store.get(key) !== undefined && (void store.remove(key), true));
+      if (removed) this.record('delete', { clusterId, machineId }); // not found is success
     });
   }
 
   async listMachines(clusterId: string): Promise<MachineStatus[]> {
     this.maybeFail();
-    return (await this.readCluster(clusterId)).map((m) => this.status(m));
+    return this.readCluster(clusterId).map((m) => this.status(m));
   }
 
   async setPower(clusterId: string, machineId: string, action: PowerAction): Promise<void> {
     await this.serialise(machineId, async () => {
-      const machine = await this.read(clusterId, machineId);
+      const store = this.store();
+      const key = keyOf(clusterId, machineId);
+      const machine = store.get(key);
       if (!machine) throw new NotFoundError(`sim machine ${machineId} of cluster ${clusterId} does not exist`);
       await this.operate();
       if (action === 'off') machine.powerState = 'off';
@@ -167,13 +160,13 @@ export class SimProvider implements Provider, NodeReader {
         machine.powerState = 'on';
         machine.bootedAt = Date.now();
       }
-      this.write(machine);
+      await store.put(key, machine);
     });
   }
 
   async getPowerState(clusterId: string, machineId: string): Promise<PowerState> {
     this.maybeFail();
-    const machine = await this.read(clusterId, machineId);
+    const machine = this.store().get(keyOf(clusterId, machineId));
     if (!machine) throw new NotFoundError(`sim machine ${machineId} of cluster ${clusterId} does not exist`);
     return machine.powerState;
   }
@@ -182,13 +175,18 @@ export class SimProvider implements Provider, NodeReader {
   async listNodes(clusterId: string): Promise<NodeStatus[]> {
     this.maybeFail();
     const now = Date.now();
-    return (await this.readCluster(clusterId)).map((m) => ({
+    return this.readCluster(clusterId).map((m) => ({
       name: m.spec.name,
       machineId: m.spec.machineId,
       role: m.spec.role,
       status: m.powerState === 'on' && now - m.bootedAt >= this.latencyMs ? 'Ready' : 'NotReady',
       kubernetesVersion: m.spec.kubernetesVersion,
     }));
+  }
+
+  /** Every machine of every cluster, as the sim keeps it: what an audit of the simulated infrastructure reads (bench/chaos.mjs). */
+  allMachines(): SimMachine[] {
+    return [...this.store().getRange({ snapshot: false })].map(({ value }) => value);
   }
 
   private status(machine: SimMachine): MachineStatus {
@@ -241,105 +239,78 @@ export class SimProvider implements Provider, NodeReader {
     }
   }
 
-  private clusterDir(clusterId: string): string {
-    return join(this.options.dataDir, safeName(clusterId));
+  private store(): RootDatabase<SimMachine, string> {
+    return openStore(this.options.dataDir);
   }
 
-  private file(clusterId: string, machineId: string): string {
-    return join(this.clusterDir(clusterId), `${safeName(machineId)}.json`);
-  }
-
-  private async read(clusterId: string, machineId: string): Promise<SimMachine | null> {
-    const file = this.file(clusterId, machineId);
-    // Most ensures are of a new machine: a look first spares them the error a failed read throws,
-    // which cost five times a read (its stack trace and message).
-    if (!existsSync(file)) return null;
-    try {
-      // A small local file: read at once (see readCluster), as every ensure of a machine reads it.
-      return JSON.parse(readFileSync(file, 'utf8')) as SimMachine;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
-  }
-
-  private async readCluster(clusterId: string): Promise<SimMachine[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.clusterDir(clusterId));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
-    // Read at once: a few small local files. Every node health pass reads every machine (10,000 for
-    // the scale benchmark), and fs/promises' readFile costs about five times the CPU of this.
-    const machines = names
-      .filter((n) => n.endsWith('.json'))
-      .map((n) => {
-        try {
-          return JSON.parse(readFileSync(join(this.clusterDir(clusterId), n), 'utf8')) as SimMachine;
-        } catch {
-          return null; // deleted between readdir and read
-        }
-      });
-    return machines.filter((m): m is SimMachine => m !== null).sort((a, b) => a.spec.name.localeCompare(b.spec.name));
-  }
-
-  /**
-   * Creates the machine file only if no other process created it first; returns the winner. The
-   * record is written to a temporary file, flushed to disk and hard-linked into place, so that the
-   * machine file appears complete or not at all, even if the process dies half-way. The file calls
-   * but the flush are synchronous: each call handed to libuv's threads costs wake-ups between
-   * threads besides the call, and creates measured cheaper this way (docs/benchmarks.md, thirteenth
-   * session).
-   */
-  private async createExclusive(machine: SimMachine): Promise<SimMachine> {
-    const path = this.file(machine.spec.clusterId, machine.spec.machineId);
-    const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
-    const directory = this.clusterDir(machine.spec.clusterId);
-    for (let attempt = 0; ; attempt++) {
-      // The cluster's first machine makes its directory; a write that finds it missing all the
-      // same (a concurrent delete of the cluster's last machine removed it) makes it again.
-      // A look first: a failed write costs more.
-      if (attempt > 0 || !existsSync(directory)) mkdirSync(directory, { recursive: true });
-      try {
-        await writeFlushed(temporary, JSON.stringify(machine));
-        linkSync(temporary, path);
-        this.record('create', machine.spec);
-        return machine;
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST') return (await this.read(machine.spec.clusterId, machine.spec.machineId)) ?? machine;
-        if (code !== 'ENOENT' || attempt >= 3) throw error;
-      } finally {
-        try {
-          unlinkSync(temporary); // linked into place, or never written
-        } catch {
-          // never written
-        }
-      }
-    }
-  }
-
-  private write(machine: SimMachine): void {
-    const path = this.file(machine.spec.clusterId, machine.spec.machineId);
-    const temporary = `${path}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(machine));
-    renameSync(temporary, path);
+  /** A cluster's machines, by name. */
+  private readCluster(clusterId: string): SimMachine[] {
+    const prefix = `${safeName(clusterId)}/`;
+    // '0' is the character after '/': the range is exactly the keys that start with the prefix.
+    const range = this.store().getRange({ start: prefix, end: `${safeName(clusterId)}0` });
+    return [...range].map(({ value }) => value).sort((a, b) => a.spec.name.localeCompare(b.spec.name));
   }
 }
 
-const flush = promisify(fsync);
+/**
+ * One store per data directory and process: LMDB must not open one environment twice in a process,
+ * and every SimProvider on the same directory (sddc's, a test's) shares its machines.
+ */
+const stores = new Map<string, RootDatabase<SimMachine, string>>();
 
-/** Writes `text` to a new file at `path` and flushes it to disk; only the flush waits off the event loop. */
-async function writeFlushed(path: string, text: string): Promise<void> {
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, text);
-    await flush(fd);
-  } finally {
-    closeSync(fd);
+/**
+ * Opens (and makes) the data directory's store, `machines.mdb`. LMDB serialises writers across
+ * processes and survives a `kill -9` at any instant (copy-on-write pages, robust locks); a write
+ * resolves once committed, and the flush to disk follows on LMDB's own thread (`overlappingSync`).
+ * Machines that an earlier version kept as JSON files (`<cluster>/<machine>.json`) move into it.
+ */
+function openStore(dataDir: string): RootDatabase<SimMachine, string> {
+  let store = stores.get(dataDir);
+  if (!store) {
+    mkdirSync(dataDir, { recursive: true });
+    store = open<SimMachine, string>({ path: join(dataDir, 'machines.mdb') });
+    stores.set(dataDir, store);
+    importMachineFiles(dataDir, store);
   }
+  return store;
+}
+
+/**
+ * Moves the machine files of the sim's earlier layout into the store; a no-op once they are gone.
+ * Several processes may import at once: what another one has moved already is skipped.
+ */
+function importMachineFiles(dataDir: string, store: RootDatabase<SimMachine, string>): void {
+  for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    const directory = join(dataDir, entry.name);
+    ifPresent(() => {
+      for (const name of readdirSync(directory)) {
+        const file = join(directory, name);
+        ifPresent(() => {
+          if (name.endsWith('.json')) {
+            const machine = JSON.parse(readFileSync(file, 'utf8')) as SimMachine;
+            const key = keyOf(machine.spec.clusterId, machine.spec.machineId);
+            store.putSync(key, machine, { noOverwrite: true }); // unless another process moved it first
+          }
+          unlinkSync(file); // imported, or a temporary file a crash left
+        });
+      }
+      rmdirSync(directory);
+    });
+  }
+}
+
+/** Runs `work`, counting a file or directory that another process removed meanwhile as done. */
+function ifPresent(work: () => void): void {
+  try {
+    work();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+function keyOf(clusterId: string, machineId: string): string {
+  return `${safeName(clusterId)}/${safeName(machineId)}`;
 }
 
 function safeName(id: string): string {
