@@ -1,13 +1,14 @@
 /** sddc against real Redis: operations run once per job id, failures carry their code. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '@cx/config';
+import { SimProvider } from '@cx/providers-sim';
 import { SDDC_OPERATION_QUEUE, SDDC_OPERATION_RETRY, providersKey, type SddcOperation } from '@cx/queue-contracts';
 import { createLogger } from '@cx/service-kit';
 import { buildSddcApp, type SddcApp } from './app.js';
@@ -89,7 +90,11 @@ for (const failureRate of [0, 1]) {
         assert.equal(result.phase, 'Running');
         const again = await queue.add('ensure-machine', ensure('m1'), { jobId: 'run.1.0.m1' });
         assert.equal(await again.getState(), 'completed', 'a finished job is not run again');
-        assert.deepEqual(readdirSync(join(simDir, 'c1')), ['m1.json']);
+        assert.deepEqual(
+          new SimProvider({ dataDir: simDir }).allMachines().map((m) => [m.spec.clusterId, m.spec.machineId]),
+          [['c1', 'm1']],
+          'one machine at the provider',
+        );
       });
 
       it('lists the nodes of a cluster through its provider', async () => {
