@@ -137,7 +137,11 @@ export class SimProvider implements Provider, NodeReader {
       const store = this.store();
       const key = keyOf(clusterId, machineId);
       // In one write transaction, so that of several processes deleting a machine one removes it.
-      const removed = await store.transaction(() => store.get(key) !== undefined && (void store.remove(key), true));
+      const removed = await store.transaction(() => {
+        if (store.get(key) === undefined) return false;
+        void store.remove(key);
+        return true;
+      });
       if (removed) this.record('delete', { clusterId, machineId }); // not found is success
     });
   }
@@ -245,9 +249,9 @@ export class SimProvider implements Provider, NodeReader {
 
   /** A cluster's machines, by name. */
   private readCluster(clusterId: string): SimMachine[] {
-    const prefix = `${safeName(clusterId)}/`;
-    // '0' is the character after '/': the range is exactly the keys that start with the prefix.
-    const range = this.store().getRange({ start: prefix, end: `${safeName(clusterId)}0` });
+    const id = safeName(clusterId);
+    // '0' is the character after '/': the range is exactly the keys that start with `<id>/`.
+    const range = this.store().getRange({ start: `${id}/`, end: `${id}0` });
     return [...range].map(({ value }) => value).sort((a, b) => a.spec.name.localeCompare(b.spec.name));
   }
 }

@@ -58,23 +58,23 @@ export class AuditLog {
     const batch = this.pending;
     this.pending = [];
     try {
-      await withDatabase<unknown>(() =>
-        batch.length === 1
-          ? withPrepared(this.db, (sql) => sql.run(INSERT, batch[0]!.values))
-          : preparedTransaction(this.db, async (sql) => {
-              for (const record of batch) await sql.run(INSERT, record.values);
-            }),
-      );
+      if (batch.length === 1) await this.writeAlone(batch[0]!.values);
+      else
+        await withDatabase(() =>
+          preparedTransaction(this.db, async (sql) => {
+            for (const record of batch) await sql.run(INSERT, record.values);
+          }),
+        );
       for (const record of batch) record.written();
     } catch (error) {
       if (batch.length === 1) return batch[0]!.failed(error);
       // Whatever failed the batch, each record is tried alone: one cannot lose the others.
-      for (const record of batch)
-        await withDatabase(() => withPrepared(this.db, (sql) => sql.run(INSERT, record.values))).then(
-          () => record.written(),
-          record.failed,
-        );
+      for (const record of batch) await this.writeAlone(record.values).then(() => record.written(), record.failed);
     }
+  }
+
+  private async writeAlone(values: SqlValue[]): Promise<void> {
+    await withDatabase(() => withPrepared(this.db, (sql) => sql.run(INSERT, values)));
   }
 
   /** Audit records matching every given filter, newest first, one keyset page at a time. */
